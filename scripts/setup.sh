@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# setup.sh — install every Debian package sluice needs to build, test and run
+# its lab (build tools, libraries, test peers). Idempotent: a second run only
+# checks. Run as root on Debian 12 (bookworm) or newer.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+  # libraries (DESIGN.md §5)
+  libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
+  libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
+  # tests
+  libcmocka-dev valgrind python3
+  # kernel lab
+  iproute2 iputils-ping nftables iptables conntrack procps psmisc
+  # lab peers and traffic
+  dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
+  krb5-kdc krb5-admin-server krb5-user iperf3 curl socat ncat openssl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Daemons shipped by these packages must not start on install: the tests
+  # start their own instances inside lab namespaces.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all ${#PKGS[@]} packages present"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test.sh — set up and run every test of sluice; the README's test command.
+#
+#   sudo scripts/test.sh            everything (needs root for kernel tests)
+#   FUZZ_SECONDS=N scripts/test.sh  length of the fuzzing run (default 30)
+#
+# Steps: strict build (-Werror) and its unit tests; the unit tests under
+# valgrind; an address+undefined sanitizer build and its unit tests (with
+# LeakSanitizer); a short libFuzzer run of the policy parser; the lab
+# (kernel) scenarios. Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 failures=()
+step() { # step NAME CMD...: runs one test step, counts it
+	local name=$1; shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1)); echo "--- ok: $name"
+	else
+		failed=$((failed + 1)); failures+=("$name"); echo "--- FAILED: $name"
+	fi
+}
+
+build() { # build DIR MESON-ARGS...
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 \
+			|| { cat "$dir.setup.log"; return 1; }
+	fi
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log"; return 1; }
+}
+
+unit_tests() { # unit_tests DIR: every unit test binary, one step each
+	local dir=$1 t
+	for t in $(meson test -C "$dir" --list --suite unit 2>/dev/null | sed 's/^.*\/ //'); do
+		step "unit $t ($dir)" meson test -q -C "$dir" --suite unit --print-errorlogs "$t"
+	done
+}
+
+valgrind_tests() { # the fast unit tests under valgrind: any leak fails
+	local t
+	for t in test_parser test_eval; do
+		step "valgrind $t" valgrind -q --leak-check=full --errors-for-leak-kinds=all \
+			--error-exitcode=1 build/tests/unit/$t
+	done
+}
+
+fuzz() {
+	local secs=${FUZZ_SECONDS:-30}
+	mkdir -p build-fuzz/corpus
+	cp examples/*.conf build-fuzz/corpus/ 2>/dev/null
+	build-fuzz/tests/fuzz/fuzz_policy -max_total_time="$secs" -max_len=8192 \
+		-print_final_stats=1 build-fuzz/corpus >build-fuzz/fuzz.log 2>&1 \
+		|| { tail -40 build-fuzz/fuzz.log; return 1; }
+	grep -E 'stat::number_of_executed_units' build-fuzz/fuzz.log
+}
+
+step "build (strict, -Werror)" build build -Dwerror=true
+unit_tests build
+valgrind_tests
+step "build (address,undefined sanitizers)" build build-asan -Dwerror=true \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	unit_tests build-asan
+build_fuzz() { CC=clang build build-fuzz -Dfuzz=true -Dtests=false \
+	-Db_sanitize=address,undefined -Db_lundef=false; }
+step "build (libFuzzer)" build_fuzz
+step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz
+for t in tests/kernel/*.sh; do
+	[ -e "$t" ] || continue
+	step "kernel $(basename "$t" .sh)" bash "$t" "$ROOT/build"
+done
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

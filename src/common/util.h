@@ -1,0 +1,30 @@
+/*
+ * util.h — memory helpers and a growable-array macro shared by every part.
+ *
+ * Allocation failure is not recoverable in sluice: x*alloc() abort with a
+ * message rather than return NULL, so callers never check.
+ */
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Formats into a new string; never NULL. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Appends X to the array *V of *N elements (capacity doubles). */
+#define VEC_PUSH(v, n, x)                                                   \
+	do {                                                                \
+		if (((n) & ((n)-1)) == 0)                                   \
+			(v) = xrealloc((v), ((n) ? (n)*2 : 1) * sizeof(*(v))); \
+		(v)[(n)++] = (x);                                           \
+	} while (0)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

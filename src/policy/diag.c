@@ -1,0 +1,66 @@
+/* diag.c — located diagnostics, collected and printed together. */
+#include "policy/policy.h"
+#include "common/util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
+	       const char *fmt, ...)
+{
+	struct diag g = {.sev = sev};
+	va_list ap;
+
+	if (loc)
+		g.loc = *loc;
+	va_start(ap, fmt);
+	if (vasprintf(&g.msg, fmt, ap) < 0)
+		g.msg = xstrdup("(out of memory formatting a message)");
+	va_end(ap);
+	VEC_PUSH(d->v, d->n, g);
+	if (sev == DIAG_ERROR)
+		d->errors++;
+	else if (sev == DIAG_WARNING)
+		d->warnings++;
+}
+
+static const char *sev_name(enum diag_sev s)
+{
+	return s == DIAG_ERROR ? "error" : s == DIAG_WARNING ? "warning" : "note";
+}
+
+void diags_print(const struct diags *d, FILE *out)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		if (g->loc.file)
+			fprintf(out, "%s:%d:%d: %s: %s\n", g->loc.file,
+				g->loc.line, g->loc.col, sev_name(g->sev),
+				g->msg);
+		else
+			fprintf(out, "sluice: %s: %s\n", sev_name(g->sev),
+				g->msg);
+	}
+}
+
+const char *diags_intern(struct diags *d, const char *name)
+{
+	for (size_t i = 0; i < d->nfiles; i++)
+		if (strcmp(d->files[i], name) == 0)
+			return d->files[i];
+	char *s = xstrdup(name);
+	VEC_PUSH(d->files, d->nfiles, s);
+	return s;
+}
+
+void diags_free(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].msg);
+	for (size_t i = 0; i < d->nfiles; i++)
+		free(d->files[i]);
+	free(d->v);
+	free(d->files);
+	memset(d, 0, sizeof(*d));
+}

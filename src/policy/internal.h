@@ -1,0 +1,68 @@
+/*
+ * internal.h — declarations shared inside the policy library only.
+ */
+#ifndef SLUICE_POLICY_INTERNAL_H
+#define SLUICE_POLICY_INTERNAL_H
+
+#include "policy/policy.h"
+
+/* addr.c */
+int addrset_parse_elem(struct addrset *s, const char *text, char **err);
+void addrset_normalize(struct addrset *s);
+void addrset_add(struct addrset *dst, const struct addrset *src);
+void addrset_fill(struct addrset *s);
+void addrset_complement(const struct addrset *in, struct addrset *out);
+bool addrset_covers(const struct addrset *a, const struct addrset *b);
+bool addrset_empty(const struct addrset *s);
+void addrset_free(struct addrset *s);
+
+/* lex.c: the tokenizer. Words are maximal runs of characters other than
+ * white space, braces, quotes, ';' and '#'; the parser gives them meaning by
+ * position. */
+enum tok_kind { TK_EOF, TK_WORD, TK_STRING, TK_LBRACE, TK_RBRACE, TK_SEMI };
+
+struct token {
+	enum tok_kind kind;
+	char *text; /* word or string contents (escapes resolved) */
+	struct loc loc;
+	bool line_start; /* first token on its line */
+};
+
+struct lexer {
+	const char *src, *end, *p;
+	const char *file;
+	int line, col;
+	bool at_line_start;
+	struct diags *d;
+};
+
+void lexer_init(struct lexer *lx, const char *file, const char *src,
+		size_t len, struct diags *d);
+/* Reads the next token into T (T->text is allocated; caller frees). */
+void lexer_next(struct lexer *lx, struct token *t);
+
+/* parse.c */
+int parse_policy_text(struct policy *p, const char *file, const char *text,
+		      size_t len, int depth);
+
+/* settings.c */
+void settings_defaults(struct policy *p);
+
+/* check.c: whole-policy checks after parsing (endpoints, shadowing). */
+void policy_check(struct policy *p);
+
+/* model.c */
+void verify_spec_free(struct verify_spec *s);
+int merge_portranges(struct portrange *v, size_t n);
+int merge_minranges(struct minrange *v, size_t n);
+
+/* eval.c: shared by the linear evaluator and the compiled engine. */
+bool rule_decide(const struct rule *r, const struct flow *f,
+		 const struct facts *facts, struct decision *out);
+void decide_matched(const struct rule *r, const struct flow *f,
+		    const struct facts *facts, struct decision *out);
+
+/* Domain names: lower case and no trailing dot. */
+void name_normalize(char *s);
+
+#endif

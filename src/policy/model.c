@@ -1,0 +1,197 @@
+/*
+ * model.c — ownership of the policy model: one free for the whole tree, and
+ * small helpers on its parts.
+ */
+#include "policy/internal.h"
+#include "common/util.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void verify_spec_free(struct verify_spec *s)
+{
+	free(s->target);
+	free(s->expect);
+	free(s->body);
+	free(s->host);
+	free(s->sni);
+	free(s->ca);
+	free(s->cert);
+	free(s->key);
+	free(s->user);
+	free(s->password_file);
+	memset(s, 0, sizeof(*s));
+}
+
+static void endpoint_free(struct endpoint *e)
+{
+	free(e->sets);
+	free(e->doms);
+	addrset_free(&e->literal);
+	addrset_free(&e->addrs);
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nnets; i++) {
+		free(p->nets[i]->name);
+		addrset_free(&p->nets[i]->addrs);
+		free(p->nets[i]);
+	}
+	for (size_t i = 0; i < p->ndoms; i++) {
+		free(p->doms[i]->name);
+		free_strv(p->doms[i]->exact, p->doms[i]->nexact);
+		free_strv(p->doms[i]->suffix, p->doms[i]->nsuffix);
+		free(p->doms[i]);
+	}
+	for (size_t i = 0; i < p->nusersets; i++) {
+		free(p->usersets[i]->name);
+		free_strv(p->usersets[i]->users, p->usersets[i]->nusers);
+		free_strv(p->usersets[i]->groups, p->usersets[i]->ngroups);
+		free(p->usersets[i]);
+	}
+	for (size_t i = 0; i < p->nprotos; i++) {
+		free(p->protos[i]->name);
+		free(p->protos[i]->ports);
+		free(p->protos[i]->filter);
+		free(p->protos[i]);
+	}
+	for (size_t i = 0; i < p->nscheds; i++) {
+		free(p->scheds[i]->name);
+		free(p->scheds[i]->v);
+		free(p->scheds[i]);
+	}
+	for (size_t i = 0; i < p->nrules; i++) {
+		struct rule *r = p->rules[i];
+		free(r->name);
+		free(r->protos);
+		endpoint_free(&r->src);
+		endpoint_free(&r->dst);
+		free(r->users);
+		free(r);
+	}
+	for (size_t i = 0; i < p->nverifiers; i++) {
+		free(p->verifiers[i]->name);
+		verify_spec_free(&p->verifiers[i]->spec);
+		free(p->verifiers[i]);
+	}
+	for (size_t i = 0; i < p->nfarms; i++) {
+		struct farm *f = p->farms[i];
+		for (size_t k = 0; k < f->nmembers; k++)
+			free(f->members[k].name);
+		free(f->members);
+		verify_spec_free(&f->verify);
+		free(f->sorry);
+		free(f->name);
+		free(f);
+	}
+	for (size_t i = 0; i < p->npublishes; i++) {
+		free(p->publishes[i]->name);
+		free(p->publishes[i]);
+	}
+	free(p->nets);
+	free(p->doms);
+	free(p->usersets);
+	free(p->protos);
+	free(p->scheds);
+	free(p->rules);
+	free(p->verifiers);
+	free(p->farms);
+	free(p->publishes);
+	addrset_free(&p->external);
+	free_strv(p->resolver.servers, p->resolver.nservers);
+	free(p->directory.uri);
+	free(p->directory.base);
+	free(p->directory.bind_dn);
+	free(p->directory.password_file);
+	free(p->directory.user_filter);
+	free(p->directory.group_filter);
+	free(p->log.file);
+	free(p->metrics.listen);
+	free(p);
+}
+
+const struct rule *policy_rule(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (strcmp(p->rules[i]->name, name) == 0)
+			return p->rules[i];
+	return NULL;
+}
+
+static int cmp_port(const void *a, const void *b)
+{
+	const struct portrange *x = a, *y = b;
+	return (int)x->lo - (int)y->lo;
+}
+
+/* Sorts and merges N port ranges in place; returns the new count. */
+int merge_portranges(struct portrange *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_port);
+	size_t k = 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {
+			if (v[i].hi > v[k].hi)
+				v[k].hi = v[i].hi;
+		} else {
+			v[++k] = v[i];
+		}
+	}
+	return (int)k + 1;
+}
+
+static int cmp_min(const void *a, const void *b)
+{
+	const struct minrange *x = a, *y = b;
+	return (int)x->lo - (int)y->lo;
+}
+
+/* Sorts and merges N minute ranges in place; returns the new count. */
+int merge_minranges(struct minrange *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_min);
+	size_t k = 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {
+			if (v[i].hi > v[k].hi)
+				v[k].hi = v[i].hi;
+		} else {
+			v[++k] = v[i];
+		}
+	}
+	return (int)k + 1;
+}
+
+void name_normalize(char *s)
+{
+	for (char *c = s; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '.')
+		s[--n] = '\0';
+}
+
+uint16_t week_minute_now(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	int day = (tm.tm_wday + 6) % 7; /* Monday = 0 */
+	return (uint16_t)(day * 1440 + tm.tm_hour * 60 + tm.tm_min);
+}

@@ -1,0 +1,402 @@
+/*
+ * policy.h — the sluice policy library: parse, check, compile, evaluate.
+ *
+ * One library, linked by sluiced, sluicectl, the tests and the benchmarks.
+ * The pipeline is
+ *
+ *     text --policy_load()--> struct policy (checked model)
+ *          --engine_build()--> struct engine (compiled, indexed)
+ *          --engine_eval()--> struct decision
+ *
+ * Error convention of this layer: functions that can fail on input return
+ * NULL or -1 and record located diagnostics in a struct diags; functions that
+ * can only fail on memory abort (xmalloc). Nothing here prints by itself.
+ */
+#ifndef SLUICE_POLICY_H
+#define SLUICE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef unsigned __int128 u128;
+
+/* ---- diagnostics --------------------------------------------------------- */
+
+struct loc {
+	const char *file; /* interned, owned by the struct policy / diags */
+	int line, col;    /* 1-based */
+};
+
+enum diag_sev { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
+
+struct diag {
+	enum diag_sev sev;
+	struct loc loc;
+	char *msg;
+};
+
+struct diags {
+	struct diag *v;
+	size_t n, cap;
+	int errors, warnings;
+	char **files; /* interned file names, freed with the diags */
+	size_t nfiles;
+};
+
+/* Records one diagnostic; printf-style message. Never fails. */
+void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Prints every diagnostic as "file:line:col: error: message", one a line. */
+void diags_print(const struct diags *d, FILE *out);
+/* Returns an interned copy of NAME that lives as long as D. */
+const char *diags_intern(struct diags *d, const char *name);
+void diags_free(struct diags *d);
+
+/* ---- addresses, ports, times -------------------------------------------- */
+
+struct range4 {
+	uint32_t lo, hi; /* host byte order, inclusive */
+};
+struct range6 {
+	u128 lo, hi; /* host byte order (big-endian value), inclusive */
+};
+
+/* A set of addresses: sorted, merged, non-overlapping inclusive ranges. */
+struct addrset {
+	struct range4 *v4;
+	size_t n4;
+	struct range6 *v6;
+	size_t n6;
+};
+
+struct portrange {
+	uint16_t lo, hi; /* inclusive; for ICMP the type 0..255 */
+};
+
+/* Minutes of the week: 0 = Monday 00:00, 10079 = Sunday 23:59. */
+#define MINUTES_PER_WEEK (7 * 24 * 60)
+struct minrange {
+	uint16_t lo, hi; /* inclusive */
+};
+
+/* ---- the model ------------------------------------------------------------ */
+
+enum transport { TR_TCP, TR_UDP, TR_ICMP, TR_ICMPV6, TR_COUNT };
+
+struct netset { /* `network` or `computers` */
+	char *name;
+	struct loc loc;
+	bool is_network; /* `network` (counts for `external`) vs `computers` */
+	struct addrset addrs;
+	bool used;
+};
+
+struct domainset {
+	char *name;
+	struct loc loc;
+	char **exact; /* lower case, no trailing dot */
+	size_t nexact;
+	char **suffix; /* "*.example.com" stored as "example.com" */
+	size_t nsuffix;
+	bool used;
+};
+
+struct userset {
+	char *name;
+	struct loc loc;
+	char **users;
+	size_t nusers;
+	char **groups;
+	size_t ngroups;
+	bool used;
+};
+
+struct protocol {
+	char *name;
+	struct loc loc;
+	enum transport tr;
+	struct portrange *ports; /* destination ports or ICMP types; merged */
+	size_t nports;		 /* 0 = every port / type */
+	char *filter;		 /* application filter name, or NULL */
+	bool used;
+};
+
+struct schedule {
+	char *name;
+	struct loc loc;
+	struct minrange *v; /* merged */
+	size_t n;
+	bool used;
+};
+
+/* One side of a rule: `from X` or `to X`. */
+struct endpoint {
+	bool any;	/* `any` */
+	bool local;	/* `localhost`: the gateway's own addresses */
+	bool external;	/* `external`: in no network, not the gateway */
+	struct netset **sets;
+	size_t nsets;
+	struct domainset **doms; /* destinations only */
+	size_t ndoms;
+	struct addrset literal; /* addresses written in the rule itself */
+	struct addrset addrs;	/* compiled: every address this side matches
+				 * when the side is not the gateway itself */
+};
+
+enum action { ACT_ALLOW, ACT_DENY };
+
+struct rule {
+	char *name;
+	struct loc loc;
+	int index; /* 0-based position in the policy */
+	enum action action;
+	struct protocol **protos; /* NULL/0 = any protocol */
+	size_t nprotos;
+	struct endpoint src, dst;
+	struct userset **users; /* user sets; see users_auth */
+	size_t nusers;
+	bool users_auth; /* `authenticated` is among the user sets */
+	bool needs_identity; /* has a users clause other than plain `all` */
+	struct schedule *sched;
+	bool log;
+};
+
+/* ---- service settings (parsed and checked now, used by the service) ---- */
+
+enum on_deadline { ONDL_DENY, ONDL_SKIP };
+enum fail_mode { FAIL_CLOSED, FAIL_OPEN };
+enum revoke_mode { REVOKE_ON, REVOKE_OFF };
+enum log_format { LOGF_JSON, LOGF_W3C };
+
+struct decisions_cfg {
+	uint32_t slots, reserve_local_pct, per_source, deadline_ms;
+	enum on_deadline on_deadline;
+};
+struct resolver_cfg {
+	char **servers; /* addresses as written; none = /etc/resolv.conf */
+	size_t nservers;
+	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
+};
+struct directory_cfg {
+	bool enabled;
+	char *uri, *base, *bind_dn, *password_file;
+	char *user_filter, *group_filter;
+	uint32_t timeout_ms, cache_ttl_s;
+};
+struct identity_cfg {
+	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
+};
+struct queue_cfg {
+	uint32_t num, count, length, bufsize_kb, udp_timeout_s, watchdog_ms;
+	uint32_t mark_shift; /* sluice owns mark bits [shift, shift+16) */
+	enum fail_mode fail;
+	enum revoke_mode revoke;
+};
+struct log_cfg {
+	enum log_format format;
+	char *file;
+	bool syslog;
+	uint32_t buffer;
+};
+struct metrics_cfg {
+	char *listen; /* "127.0.0.1:9109"; NULL = off */
+};
+
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP };
+enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
+
+struct verify_spec {
+	enum verify_method method;
+	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
+			 * in a farm's URL stands for the member */
+	uint16_t port;	/* tcp */
+	uint32_t every_ms, timeout_ms, warn_ms;
+	uint32_t rise, fall;
+	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
+	size_t nexpect;
+	char *body;		  /* substring the body must hold */
+	char *host, *sni, *ca, *cert, *key;
+	bool insecure;
+	enum http_auth auth;
+	char *user, *password_file;
+};
+
+struct verifier {
+	char *name;
+	struct loc loc;
+	struct verify_spec spec;
+};
+
+enum balance { BAL_SOURCE_HASH, BAL_ROUND_ROBIN };
+enum on_down { ONDOWN_KEEP, ONDOWN_FLUSH };
+
+struct farm_member {
+	char *name;
+	struct loc loc;
+	int family;
+	uint32_t v4;
+	u128 v6;
+	uint16_t port; /* 0 = the published port */
+};
+
+struct farm {
+	char *name;
+	struct loc loc;
+	struct farm_member *members;
+	size_t nmembers;
+	enum balance balance;
+	bool has_verify;
+	struct verify_spec verify;
+	char *sorry; /* address of a sorry server, or NULL: all down → deny */
+	enum on_down on_down;
+	bool used;
+};
+
+struct publish {
+	char *name;
+	struct loc loc;
+	enum transport tr;
+	uint16_t port, to_port;
+	int family;
+	uint32_t v4;
+	u128 v6;
+	struct farm *farm;
+};
+
+struct policy {
+	struct diags *diags; /* owns the interned file names */
+	struct netset **nets;
+	size_t nnets;
+	struct domainset **doms;
+	size_t ndoms;
+	struct userset **usersets;
+	size_t nusersets;
+	struct protocol **protos;
+	size_t nprotos;
+	struct schedule **scheds;
+	size_t nscheds;
+	struct rule **rules;
+	size_t nrules;
+	struct verifier **verifiers;
+	size_t nverifiers;
+	struct farm **farms;
+	size_t nfarms;
+	struct publish **publishes;
+	size_t npublishes;
+
+	struct addrset external; /* every address in no `network` */
+
+	struct decisions_cfg decisions;
+	struct resolver_cfg resolver;
+	struct directory_cfg directory;
+	struct identity_cfg identity;
+	struct queue_cfg queue;
+	struct log_cfg log;
+	struct metrics_cfg metrics;
+};
+
+/*
+ * Loads, parses and checks the policy in PATH (following `include`s).
+ * Every error and warning goes to D, located. Returns the policy when there
+ * is no error (warnings allowed), NULL otherwise.
+ */
+struct policy *policy_load(const char *path, struct diags *d);
+/* The same from a buffer; NAME is the file name used in diagnostics and the
+ * base of relative includes. */
+struct policy *policy_load_buffer(const char *name, const char *text,
+				  size_t len, struct diags *d);
+void policy_free(struct policy *p);
+
+/* Looks up a rule by name; NULL when absent. */
+const struct rule *policy_rule(const struct policy *p, const char *name);
+
+/* ---- evaluation ----------------------------------------------------------- */
+
+/* The header facts of a new session. Addresses in host byte order. */
+struct flow {
+	int family;    /* AF_INET or AF_INET6 */
+	uint8_t proto; /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or other */
+	uint32_t src4, dst4;
+	u128 src6, dst6;
+	uint16_t sport, dport;
+	uint8_t icmp_type;
+	bool src_local, dst_local; /* from / to the gateway itself */
+	uint16_t minute;	   /* minute of the week, gateway local time */
+};
+
+enum need { NEED_IDENTITY = 1, NEED_NAME = 2, NEED_FILTER = 4 };
+
+/* Facts found by lookups, for the second call. */
+struct facts {
+	unsigned known;	   /* NEED_* bits: which of the below are given */
+	const char *user;  /* identity known: user name, NULL = nobody */
+	const char *const *groups;
+	size_t ngroups;
+	const char *name;  /* name known: forward-confirmed name, NULL = none */
+	bool filter_ok;	   /* filter known: the filter accepts the session */
+};
+
+enum verdict { VERDICT_ALLOW, VERDICT_DENY, VERDICT_PENDING };
+
+struct decision {
+	enum verdict verdict;
+	int rule;	/* deciding or waiting rule index; -1 = implicit deny */
+	unsigned needs; /* pending: NEED_* still missing for RULE */
+	const char *filter; /* NEED_FILTER: the filter's name */
+};
+
+/*
+ * The reference evaluator: a plain linear scan, the definition of what a
+ * policy means. First matching rule decides; none → deny. A rule whose
+ * header matches but which needs a fact not in FACTS stops evaluation with
+ * VERDICT_PENDING and the missing NEED_* bits; FACTS may be NULL.
+ */
+void policy_eval_linear(const struct policy *p, const struct flow *f,
+			const struct facts *facts, struct decision *out);
+
+/* Rule-level predicates shared by both evaluators. */
+bool rule_header_match(const struct rule *r, const struct flow *f);
+const struct protocol *rule_proto_match(const struct rule *r,
+					const struct flow *f, bool *matched);
+bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
+			 bool dst);
+bool users_match(const struct rule *r, const struct facts *facts);
+bool domainset_match(const struct domainset *d, const char *name);
+bool addrset_has4(const struct addrset *s, uint32_t a);
+bool addrset_has6(const struct addrset *s, u128 a);
+
+/* True when the kernel can decide R from header facts alone. */
+bool rule_kernel_decidable(const struct rule *r);
+
+/* The compiled engine: same answers as policy_eval_linear, indexed. */
+struct engine;
+struct engine *engine_build(const struct policy *p);
+void engine_eval(const struct engine *e, const struct flow *f,
+		 const struct facts *facts, struct decision *out);
+size_t engine_memory(const struct engine *e);
+void engine_free(struct engine *e);
+
+/* ---- helpers shared by the CLI and the service ---------------------------- */
+
+/*
+ * Parses a flow written as "tcp 10.1.2.3:40000 -> 203.0.113.7:443" (udp the
+ * same; "icmp A -> B [type T]", icmpv6 likewise, "[v6]:port" for IPv6, a
+ * protocol number for others) into F. Returns 0, or -1 with an allocated
+ * message in *ERR. Local flags and the minute are left zero.
+ */
+int flow_parse(const char *text, struct flow *f, char **err);
+/* Parses "mon 09:30" into a minute of the week; -1 on error. */
+int parse_week_time(const char *s);
+/* Current local minute of the week. */
+uint16_t week_minute_now(void);
+/* Parses an IPv4 or IPv6 address (no brackets); returns AF_* or 0. */
+int parse_addr(const char *s, uint32_t *v4, u128 *v6);
+/* Formats an address into BUF (INET6_ADDRSTRLEN bytes at least). */
+const char *format_addr(int family, uint32_t v4, u128 v6, char *buf,
+			size_t len);
+const char *verdict_name(enum verdict v);
+const char *transport_name(enum transport t);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * settings.h — the service settings blocks as tables: one row a key, with
+ * its type, where it lands, its range and its default. The parser reads any
+ * block through its table; docs/sluice.conf.5 lists the same rows.
+ */
+#ifndef SLUICE_POLICY_SETTINGS_H
+#define SLUICE_POLICY_SETTINGS_H
+
+#include "policy/policy.h"
+
+enum setting_type {
+	ST_UINT,	/* a whole number */
+	ST_PERCENT,	/* 0..100, "10%" or "10" */
+	ST_DURATION_MS, /* 30s, 500ms, 5m, 1h; stored in ms */
+	ST_DURATION_S,	/* the same, stored in s */
+	ST_STRING,	/* a word or "string" */
+	ST_STRLIST,	/* words, or { words } */
+	ST_STATUSLIST,	/* HTTP status codes and ranges */
+	ST_BOOL,	/* yes/no */
+	ST_FLAG,	/* the key alone sets it */
+	ST_ENUM,	/* one of enums[], stored as int */
+};
+
+struct setting {
+	const char *key;
+	enum setting_type type;
+	size_t off;  /* field offset in the block's base struct */
+	size_t off2; /* the count field for lists */
+	uint32_t min, max;
+	const char *const *enums;
+	const char *help;
+};
+
+struct settings_block {
+	const char *name;
+	int id;
+	const struct setting *table; /* ends with a NULL key */
+};
+
+extern const struct setting verify_settings[];
+
+/* The row of TABLE named KEY, or NULL. */
+const struct setting *setting_find(const struct setting *table,
+				   const char *key);
+/* The keys of TABLE, comma separated (a static buffer). */
+const char *setting_names(const struct setting *table);
+/* The block named NAME (decisions, resolver, ...); NULL if none. */
+const struct settings_block *settings_block_find(const char *name);
+/* Every block, NULL-terminated, for documentation and dumps. */
+const struct settings_block *settings_blocks(void);
+void verify_spec_defaults(struct verify_spec *v);
+
+#endif

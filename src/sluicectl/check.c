@@ -1,0 +1,224 @@
+/*
+ * check.c — `sluicectl check`: validate a policy, and evaluate one session
+ * offline with the same engine the service uses ("what if").
+ */
+#include "sluicectl/sluicectl.h"
+#include "policy/policy.h"
+#include "common/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct check_opts {
+	const char *config, *flow, *user, *groups, *name, *time, *filter;
+	bool anonymous, local_src, local_dst, json;
+};
+
+static const char *const need_names[] = {"identity", "name", "filter"};
+
+/* Prints S as a JSON string literal. */
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void print_decision(const struct policy *p, const struct decision *d,
+			   const struct check_opts *o, int minute)
+{
+	const struct rule *r = d->rule >= 0 ? p->rules[d->rule] : NULL;
+	if (o->json) {
+		printf("{\"verdict\": \"%s\", \"rule\": ", verdict_name(d->verdict));
+		if (r)
+			json_str(stdout, r->name);
+		else
+			printf("null");
+		printf(", \"needs\": [");
+		for (int i = 0, k = 0; i < 3; i++)
+			if (d->needs & (1u << i))
+				printf("%s\"%s\"", k++ ? ", " : "",
+				       need_names[i]);
+		printf("]}\n");
+		return;
+	}
+	static const char *const days[] = {"mon", "tue", "wed", "thu",
+					   "fri", "sat", "sun"};
+	printf("verdict: %s\n", verdict_name(d->verdict));
+	if (r)
+		printf("rule:    %s (%s:%d:%d)\n", r->name, r->loc.file,
+		       r->loc.line, r->loc.col);
+	else
+		printf("rule:    none (no rule allows it: default deny)\n");
+	if (d->needs) {
+		printf("needs:  ");
+		for (int i = 0; i < 3; i++)
+			if (d->needs & (1u << i))
+				printf(" %s", need_names[i]);
+		if (d->filter)
+			printf(" (filter %s)", d->filter);
+		printf("\n");
+	}
+	printf("time:    %s %02d:%02d\n", days[minute / 1440],
+	       minute % 1440 / 60, minute % 60);
+}
+
+/* Builds the facts from the options; returns -1 on a usage error. */
+static int build_facts(const struct check_opts *o, struct facts *fx,
+		       char ***groups_out)
+{
+	memset(fx, 0, sizeof(*fx));
+	*groups_out = NULL;
+	if (o->groups && !o->user) {
+		fprintf(stderr, "sluicectl check: --groups needs --user\n");
+		return -1;
+	}
+	if (o->user && o->anonymous) {
+		fprintf(stderr, "sluicectl check: --user and --anonymous "
+				"exclude each other\n");
+		return -1;
+	}
+	if (o->user || o->anonymous) {
+		fx->known |= NEED_IDENTITY;
+		fx->user = o->user;
+	}
+	if (o->groups) {
+		char *copy = xstrdup(o->groups), *save = NULL;
+		char **v = NULL;
+		size_t n = 0;
+		for (char *g = strtok_r(copy, ",", &save); g;
+		     g = strtok_r(NULL, ",", &save)) {
+			char *s = xstrdup(g);
+			VEC_PUSH(v, n, s);
+		}
+		free(copy);
+		VEC_PUSH(v, n, NULL);
+		fx->groups = (const char *const *)v;
+		fx->ngroups = n - 1;
+		*groups_out = v;
+	}
+	if (o->name) {
+		fx->known |= NEED_NAME;
+		fx->name = strcmp(o->name, "-") == 0 ? NULL : o->name;
+	}
+	if (o->filter) {
+		if (strcmp(o->filter, "ok") && strcmp(o->filter, "reject")) {
+			fprintf(stderr, "sluicectl check: --filter takes ok or "
+					"reject\n");
+			return -1;
+		}
+		fx->known |= NEED_FILTER;
+		fx->filter_ok = strcmp(o->filter, "ok") == 0;
+	}
+	return 0;
+}
+
+static int evaluate(const struct policy *p, const struct check_opts *o)
+{
+	struct flow f;
+	char *err;
+	if (flow_parse(o->flow, &f, &err) < 0) {
+		fprintf(stderr, "sluicectl check: --flow: %s\n", err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	int minute = week_minute_now();
+	if (o->time && (minute = parse_week_time(o->time)) < 0) {
+		fprintf(stderr, "sluicectl check: --time '%s': expected 'DAY "
+				"HH:MM' (e.g. 'mon 09:30')\n", o->time);
+		return EXIT_USAGE;
+	}
+	f.minute = (uint16_t)minute;
+	f.src_local = o->local_src;
+	f.dst_local = o->local_dst;
+
+	struct facts fx;
+	char **groups;
+	if (build_facts(o, &fx, &groups) < 0)
+		return EXIT_USAGE;
+	struct engine *e = engine_build(p);
+	struct decision d;
+	engine_eval(e, &f, &fx, &d);
+	engine_free(e);
+	print_decision(p, &d, o, minute);
+	for (size_t i = 0; groups && groups[i]; i++)
+		free(groups[i]);
+	free(groups);
+	return EXIT_OK;
+}
+
+static void check_usage(void)
+{
+	fprintf(stderr,
+		"usage: sluicectl check -c FILE [--flow 'PROTO SRC -> DST']\n"
+		"         [--user NAME] [--groups A,B] [--anonymous] [--name HOST|-]\n"
+		"         [--time 'DAY HH:MM'] [--local] [--to-local]\n"
+		"         [--filter ok|reject] [--json]\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"flow", required_argument, NULL, 'f'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"groups", required_argument, NULL, 'g'},
+	    {"anonymous", no_argument, NULL, 'A'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"time", required_argument, NULL, 't'},
+	    {"local", no_argument, NULL, 'L'},
+	    {"to-local", no_argument, NULL, 'T'},
+	    {"filter", required_argument, NULL, 'F'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct check_opts o = {0};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 'f': o.flow = optarg; break;
+		case 'u': o.user = optarg; break;
+		case 'g': o.groups = optarg; break;
+		case 'A': o.anonymous = true; break;
+		case 'n': o.name = optarg; break;
+		case 't': o.time = optarg; break;
+		case 'L': o.local_src = true; break;
+		case 'T': o.local_dst = true; break;
+		case 'F': o.filter = optarg; break;
+		case 'j': o.json = true; break;
+		case 'h': check_usage(); return EXIT_OK;
+		default: check_usage(); return EXIT_USAGE;
+		}
+	}
+	if (!o.config || optind != argc) {
+		check_usage();
+		return EXIT_USAGE;
+	}
+	struct diags d = {0};
+	struct policy *p = policy_load(o.config, &d);
+	diags_print(&d, stderr);
+	int rc = p ? EXIT_OK : EXIT_INVALID;
+	if (p && o.flow)
+		rc = evaluate(p, &o);
+	else if (p && !o.json)
+		printf("%s: valid: %zu rules, %d warnings\n", o.config,
+		       p->nrules, d.warnings);
+	else if (!p)
+		fprintf(stderr, "%s: invalid: %d errors\n", o.config, d.errors);
+	policy_free(p);
+	diags_free(&d);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * sluicectl — the administrator's command line for sluice.
+ *
+ * The grammar is data: one row a subcommand gives its name, its function,
+ * its usage line and its help; dispatch and `sluicectl help` read the table.
+ */
+#include "sluicectl/sluicectl.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static const struct command commands[] = {
+    {"check", cmd_check,
+     "check -c FILE [--flow FLOW [--user U] [--groups G,..] [--anonymous] "
+     "[--name HOST] [--time 'DAY HH:MM'] [--local|--to-local] "
+     "[--filter ok|reject]] [--json]",
+     "validate a policy; with --flow, say what it decides for a session"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sluicectl COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n      sluicectl %s\n", commands[i].name,
+			commands[i].help, commands[i].usage);
+	fprintf(out, "\nSee sluicectl(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("sluicectl %s\n", SLUICE_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "sluicectl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

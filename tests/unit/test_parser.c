@@ -1,0 +1,359 @@
+/* test_parser.c — the policy language: what parses, what it means, and the
+ * located errors for what does not. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SOURCE_ROOT
+#define SOURCE_ROOT "."
+#endif
+
+static struct policy *load(const char *text, struct diags *d)
+{
+	return policy_load_buffer("t.conf", text, strlen(text), d);
+}
+
+/* True when some diagnostic is at LINE:COL and contains TEXT. */
+static bool has_diag(const struct diags *d, int line, int col,
+		     const char *text)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].loc.line == line && d->v[i].loc.col == col &&
+		    strstr(d->v[i].msg, text))
+			return true;
+	return false;
+}
+
+static void dump(const struct diags *d)
+{
+	diags_print(d, stderr);
+}
+
+static void test_design_example(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = policy_load(SOURCE_ROOT "/examples/design.conf", &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 0);
+	assert_int_equal(p->nrules, 6);
+	const struct rule *r = policy_rule(p, "staff web");
+	assert_non_null(r);
+	assert_int_equal(r->index, 1);
+	assert_int_equal(r->action, ACT_ALLOW);
+	assert_int_equal(r->nprotos, 1);
+	assert_string_equal(r->protos[0]->name, "web");
+	assert_int_equal(r->protos[0]->nports, 3);
+	assert_true(r->needs_identity);
+	assert_non_null(r->sched);
+	assert_int_equal(r->dst.ndoms, 1);
+	assert_int_equal(r->dst.doms[0]->nexact, 2);
+	assert_int_equal(r->dst.doms[0]->nsuffix, 1);
+	assert_string_equal(r->dst.doms[0]->suffix[0], "example.com");
+	assert_false(rule_kernel_decidable(r));
+	r = policy_rule(p, "no ftp to dmz");
+	assert_true(r->log);
+	assert_int_equal(r->action, ACT_DENY);
+	assert_true(rule_kernel_decidable(r)); /* a deny needs no filter */
+	assert_false(rule_kernel_decidable(policy_rule(p, "dns out")));
+	assert_true(rule_kernel_decidable(policy_rule(p, "admins to dmz")));
+	assert_int_equal(p->nfarms, 1);
+	assert_int_equal(p->farms[0]->nmembers, 2);
+	assert_int_equal(p->farms[0]->verify.nexpect, 1);
+	assert_int_equal(p->farms[0]->verify.every_ms, 30000);
+	assert_int_equal(p->npublishes, 1);
+	assert_ptr_equal(p->publishes[0]->farm, p->farms[0]);
+	assert_int_equal(p->nverifiers, 2);
+	assert_int_equal(p->verifiers[0]->spec.port, 389);
+	assert_int_equal(p->verifiers[1]->spec.auth, AUTH_NEGOTIATE);
+	assert_int_equal(p->verifiers[1]->spec.every_ms, 60000);
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_addresses(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "network n { 10.0.0.0/8 10.1.0.0/16 192.0.2.1-192.0.2.9 "
+	    "192.0.2.10 2001:db8::/32 ::1 }\n"
+	    "computers c { n 198.51.100.7 }\n",
+	    &d);
+	dump(&d);
+	assert_non_null(p);
+	const struct netset *n = p->nets[0];
+	assert_int_equal(n->addrs.n4, 2); /* merged: 10/8, .1-.10 */
+	assert_int_equal(n->addrs.n6, 2);
+	assert_true(addrset_has4(&n->addrs, 0x0a010203));
+	assert_true(addrset_has4(&n->addrs, 0xc000020a));
+	assert_false(addrset_has4(&n->addrs, 0xc000020b));
+	assert_int_equal(p->nets[1]->addrs.n4, 3);
+	assert_false(p->nets[1]->is_network);
+	/* external = everything not in a `network` (computers don't count) */
+	assert_false(addrset_has4(&p->external, 0x0a000001));
+	assert_true(addrset_has4(&p->external, 0xc6336407));
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_errors_located_in_one_pass(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "network internal { 10.1.0.5/16 300.1.1.1 }\n"	   /* 1 */
+	    "network internal { 10.9.0.0/16 }\n"		   /* 2 */
+	    "protocol web tcp { 80 70000 }\n"			   /* 3 */
+	    "schedule wh { mon-fry 08:00-18:00 }\n"		   /* 4 */
+	    "rule \"a\" allow web from intenral to any\n"	   /* 5 */
+	    "rule \"a\" allow from any to nowhere\n"		   /* 6 */
+	    "decisions { slots 0 deadline 3x }\n"		   /* 7 */
+	    "network fine { 10.3.0.0/16 }\n"			   /* 8 */
+	    "bogus statement\n"					   /* 9 */
+	    "rule \"b\" allow from any to any users nobody\n",	   /* 10 */
+	    &d);
+	dump(&d);
+	assert_null(p);
+	assert_true(has_diag(&d, 1, 20, "host bits set; did you mean 10.1.0.0/16"));
+	assert_true(has_diag(&d, 1, 32, "'300.1.1.1' is not an address"));
+	assert_true(has_diag(&d, 2, 9, "duplicate network name 'internal'"));
+	assert_true(has_diag(&d, 3, 23, "bad port '70000'"));
+	assert_true(has_diag(&d, 4, 15, "bad days 'mon-fry'"));
+	assert_true(has_diag(&d, 5, 25, "did you mean 'internal'"));
+	assert_true(has_diag(&d, 6, 28, "unknown network, computer set or domain set 'nowhere'"));
+	assert_true(has_diag(&d, 7, 19, "slots: bad value '0'"));
+	assert_true(has_diag(&d, 7, 30, "deadline: bad value '3x'"));
+	assert_true(has_diag(&d, 9, 1, "expected a statement"));
+	assert_true(has_diag(&d, 10, 38, "unknown user set 'nobody'"));
+	assert_int_equal(d.errors, 11);
+	diags_free(&d);
+}
+
+static void test_syntax_errors(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+		int line, col;
+	} cases[] = {
+	    {"rule \"x\" permit from any to any\n", "expected allow or deny", 1, 10},
+	    {"rule \"x\" allow from any\n", "expected 'to'", 2, 1},
+	    {"network n { 10.0.0.1\n", "expected an address or '}'", 2, 1},
+	    {"domains d { exa mple..com }\n", "is not a domain name", 1, 17},
+	    {"protocol p icmp bogus-type\n", "unknown icmp type", 1, 17},
+	    {"schedule s { mon 18:00-18:00 }\n", "bad time range", 1, 18},
+	    {"users u { member x }\n", "expected 'user NAME'", 1, 11},
+	    {"network any { 10.0.0.0/8 }\n", "'any' is a built-in name", 1, 9},
+	    {"protocol d udp 53 filter nonesuch\n", "unknown application filter", 1, 26},
+	    {"domains d { a.com }\nrule \"x\" allow from d to any\n", "'d' is not a network or computer set", 2, 21},
+	    {"rule \"x\" allow from any to any\nrule \"x\" deny from any to any\n", "duplicate rule name", 2, 6},
+	    {"\"unterminated\n", "unterminated string", 1, 1},
+	    {"queue { fail maybe }\n", "expected one of closed, open", 1, 14},
+	    {"verifier \"v\" tcp 10.0.0.1 every 10s\n", "tcp needs 'port N'", 1, 10},
+	    {"verifier \"v\" http \"ftp://x/\"\n", "not an http:// or https:// URL", 1, 19},
+	    {"farm f { }\n", "has no server", 1, 6},
+	    {"publish \"p\" tcp 443 on 192.0.2.1 to nofarm\n", "unknown farm 'nofarm'", 1, 37},
+	    {"include \"/nonexistent/x.conf\"\n", "cannot read", 1, 9},
+	    {"directory ldap { uri \"ldap://x\" }\n", "needs both uri and base", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diags d = {0};
+		struct policy *p = load(cases[i].text, &d);
+		if (!has_diag(&d, cases[i].line, cases[i].col, cases[i].msg)) {
+			fprintf(stderr, "case %zu: wanted %d:%d: %s, got:\n", i,
+				cases[i].line, cases[i].col, cases[i].msg);
+			dump(&d);
+			fail();
+		}
+		assert_null(p);
+		diags_free(&d);
+	}
+}
+
+static void test_shadowed_rules_warn(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "network lan { 10.0.0.0/8 }\n"
+	    "protocol web tcp { 80 443 }\n"
+	    "protocol http tcp 80\n"
+	    "users staff { group staff }\n"
+	    "rule \"wide\" allow web from lan to any\n"
+	    "rule \"narrow\" deny http from 10.1.0.0/16 to 192.0.2.1\n"
+	    "rule \"users\" allow web from lan to any users staff\n"
+	    "rule \"other port\" allow tcp8080 from lan to any\n",
+	    &d);
+	assert_null(p); /* tcp8080 unknown */
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("network lan { 10.0.0.0/8 }\n"
+		 "protocol web tcp { 80 443 }\n"
+		 "protocol http tcp 80\n"
+		 "protocol alt tcp 8080\n"
+		 "users staff { group staff }\n"
+		 "rule \"wide\" allow web from lan to any\n"
+		 "rule \"narrow\" deny http from 10.1.0.0/16 to 192.0.2.1\n"
+		 "rule \"users\" allow web from lan to any users staff\n"
+		 "rule \"other port\" allow alt from lan to any\n"
+		 "rule \"from gw\" allow web from localhost to any\n",
+		 &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(d.warnings, 2);
+	assert_true(has_diag(&d, 7, 6, "rule 'narrow' can never match: rule 'wide'"));
+	assert_true(has_diag(&d, 8, 6, "rule 'users' can never match"));
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_schedule_minutes(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load("schedule night { fri 22:00-06:00 }\n"
+				"schedule we { sat,sun }\n"
+				"schedule wd { mon-fri 08:00-24:00 }\n",
+				&d);
+	dump(&d);
+	assert_non_null(p);
+	const struct schedule *s = p->scheds[0];
+	assert_int_equal(s->n, 1); /* fri 22:00-24:00 + sat 00:00-06:00 */
+	assert_int_equal(s->v[0].lo, 4 * 1440 + 22 * 60);
+	assert_int_equal(s->v[0].hi, 5 * 1440 + 6 * 60 - 1);
+	assert_int_equal(p->scheds[1]->n, 1);
+	assert_int_equal(p->scheds[1]->v[0].lo, 5 * 1440);
+	assert_int_equal(p->scheds[1]->v[0].hi, MINUTES_PER_WEEK - 1);
+	assert_int_equal(p->scheds[2]->n, 5);
+	assert_int_equal(parse_week_time("tue 09:30"), 1440 + 570);
+	assert_int_equal(parse_week_time("tue 24:00"), -1);
+	assert_int_equal(parse_week_time("xyz 09:30"), -1);
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_settings(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "decisions { slots 8000 reserve-local 20% per-source 100 "
+	    "deadline 500ms on-deadline skip }\n"
+	    "resolver { servers 198.18.3.2 2001:db8:3::2 timeout 1s "
+	    "negative-ttl 1m }\n"
+	    "directory ldap { uri \"ldap://198.18.4.2\" base "
+	    "\"dc=lab,dc=test\" cache-ttl 10m }\n"
+	    "queue { count 2 fail open revoke off udp-timeout 30s }\n"
+	    "log { format w3c file \"/var/log/sluice.log\" syslog yes }\n"
+	    "metrics { listen 127.0.0.1:9109 }\n",
+	    &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(p->decisions.slots, 8000);
+	assert_int_equal(p->decisions.reserve_local_pct, 20);
+	assert_int_equal(p->decisions.deadline_ms, 500);
+	assert_int_equal(p->decisions.on_deadline, ONDL_SKIP);
+	assert_int_equal(p->resolver.nservers, 2);
+	assert_int_equal(p->resolver.timeout_ms, 1000);
+	assert_int_equal(p->resolver.negative_ttl_s, 60);
+	assert_int_equal(p->resolver.cache, 10000); /* default */
+	assert_true(p->directory.enabled);
+	assert_int_equal(p->directory.cache_ttl_s, 600);
+	assert_int_equal(p->queue.count, 2);
+	assert_int_equal(p->queue.fail, FAIL_OPEN);
+	assert_int_equal(p->queue.revoke, REVOKE_OFF);
+	assert_int_equal(p->queue.udp_timeout_s, 30);
+	assert_int_equal(p->log.format, LOGF_W3C);
+	assert_true(p->log.syslog);
+	assert_string_equal(p->metrics.listen, "127.0.0.1:9109");
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_include(void **state)
+{
+	char dir[] = "/tmp/sluice-inc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char main_path[256], part[256], loop[256];
+	snprintf(main_path, sizeof(main_path), "%s/main.conf", dir);
+	snprintf(part, sizeof(part), "%s/nets.conf", dir);
+	snprintf(loop, sizeof(loop), "%s/loop.conf", dir);
+	FILE *f = fopen(part, "w");
+	fputs("network lan { 10.0.0.0/8 }\nnetwork bad { 1.2.3 }\n", f);
+	fclose(f);
+	f = fopen(main_path, "w");
+	fputs("include \"nets.conf\"\nrule \"r\" allow from lan to any\n", f);
+	fclose(f);
+	struct diags d = {0};
+	struct policy *p = policy_load(main_path, &d);
+	assert_null(p);
+	/* the error names the included file */
+	assert_int_equal(d.errors, 1);
+	assert_non_null(strstr(d.v[0].loc.file, "nets.conf"));
+	assert_int_equal(d.v[0].loc.line, 2);
+	diags_free(&d);
+
+	f = fopen(part, "w");
+	fputs("network lan { 10.0.0.0/8 }\n", f);
+	fclose(f);
+	memset(&d, 0, sizeof(d));
+	p = policy_load(main_path, &d);
+	assert_non_null(p);
+	assert_int_equal(p->nrules, 1);
+	policy_free(p);
+	diags_free(&d);
+
+	f = fopen(loop, "w");
+	fputs("include \"loop.conf\"\n", f);
+	fclose(f);
+	memset(&d, 0, sizeof(d));
+	p = policy_load(loop, &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 1, 9, "nested more than 16 deep"));
+	diags_free(&d);
+	unlink(part);
+	unlink(main_path);
+	unlink(loop);
+	rmdir(dir);
+}
+
+static void test_garbage_never_crashes(void **state)
+{
+	static const char *const inputs[] = {
+	    "", "{", "}", "{{{{", "rule", "rule \"", "network n {",
+	    "protocol p tcp {", "farm f { server", "\x01\x02\xff", "users u {",
+	    "schedule s { mon", "rule r allow { from any to any",
+	    "decisions { slots", "verifier v http", "include",
+	};
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct diags d = {0};
+		struct policy *p = load(inputs[i], &d);
+		if (p) /* only the empty policy is valid */
+			assert_string_equal(inputs[i], "");
+		else
+			assert_true(d.errors > 0);
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_design_example),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_errors_located_in_one_pass),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_shadowed_rules_warn),
+	    cmocka_unit_test(test_schedule_minutes),
+	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_garbage_never_crashes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
