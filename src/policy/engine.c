@@ -394,6 +394,11 @@ static bool flow_tr(const struct flow *f, enum transport *t, uint16_t *key)
 	return false;
 }
 
+/*
+ * Decides flow F with FACTS (may be NULL) into OUT, exactly as
+ * policy_eval_linear() would: one binary search per dimension, then the
+ * candidates in rule order until rule_decide() settles one.
+ */
 void engine_eval(const struct engine *e, const struct flow *f,
 		 const struct facts *facts, struct decision *out)
 {
@@ -433,6 +438,7 @@ void engine_eval(const struct engine *e, const struct flow *f,
 	out->filter = NULL;
 }
 
+/* Bytes held by E (interval keys, pool indices, bitset pool). */
 size_t engine_memory(const struct engine *e)
 {
 	return e->mem;
