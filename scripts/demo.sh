@@ -1,54 +1,103 @@
 #!/usr/bin/env bash
-# demo.sh — set up, build, and run the main job: the policy of DESIGN.md §4
-# checked and explained session by session with `sluicectl check`, the same
-# engine the service decides with.
-set -euo pipefail
+# demo.sh — set up, build and run the main job: the lab demo.
+#
+# Network namespaces (a client, the gateway, servers, DNS and directory
+# hosts; lab addresses only) with sluiced on the gateway running
+# examples/lab.conf, and a scripted traffic mix that shows what the kernel
+# decides alone, what crosses once to the service, allow and deny by user,
+# reload (rejected and accepted) with revocation, and the state sluicectl
+# shows. Everything is removed at the end, on every exit path.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+ROOT=$PWD
+bash scripts/setup.sh >/dev/null
 [ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-CTL=build/src/sluicectl/sluicectl
-CONF=examples/design.conf
+ninja -C build >/dev/null || exit 1
+. tests/lab/lab.sh
 
-say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-what_if() { # what_if DESCRIPTION ARGS...: one offline decision
-	local d=$1; shift
-	printf '\n# %s\n$ sluicectl check -c %s %s\n' "$d" "$CONF" "${*@Q}"
-	"$CTL" check -c "$CONF" "$@" | sed 's/^/  /'
+B=$ROOT/build
+CTL="$B/src/sluicectl/sluicectl"
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+ctl() { "$CTL" -s "$SOCK" "$@"; }
+talk() { # talk DESCRIPTION NS PROTO ADDR PORT [BIND]
+	local d=$1 ns=$2 proto=$3 addr=$4 port=$5 bind=${6:-} opt="" n
+	[ -n "$bind" ] && opt=",bind=$bind"
+	case $addr in *:*) addr="[$addr]" ;; esac
+	n=$( (for i in 1 2 3; do echo "hello $i"; sleep 0.05; done; sleep 0.3) |
+		lab_exec "$ns" timeout 5 socat -T 2 - "$proto:$addr:$port,connect-timeout=2$opt" 2>/dev/null | wc -l)
+	if [ "$n" -eq 3 ]; then printf '  %-62s \033[32mALLOWED\033[0m\n' "$d"
+	else printf '  %-62s \033[31mDENIED\033[0m\n' "$d"; fi
 }
+queued() { lab_exec "$LAB_GW" awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
 
-say "1. The policy is valid"
-"$CTL" check -c "$CONF"
+bold "1. The lab: client, gateway, servers, DNS and directory namespaces"
+lab_up >/dev/null || exit 1
+echo "  run $LAB_RUN: client $LAB_CLI4/$LAB_CLI4B  gateway ${LAB_GW_CLI4}  servers $LAB_SRV4/$LAB_SRV4B  dns $LAB_DNS4  directory $LAB_DIR4"
+for port in 80 22; do
+	lab_spawn "$LAB_SRV" timeout 300 socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat >/dev/null
+	lab_spawn "$LAB_SRV" timeout 300 socat TCP6-LISTEN:$port,ipv6only=1,reuseaddr,fork EXEC:cat >/dev/null
+done
+lab_spawn "$LAB_SRV" timeout 300 socat UDP4-LISTEN:5301,fork EXEC:cat >/dev/null
 
-say "2. What the kernel decides alone, and what needs the service"
-what_if "from outside, ping: header facts decide (kernel)" \
-	--flow 'icmp 192.0.2.9 -> 10.2.0.80 type echo-request' --time 'mon 09:00'
-what_if "ftp into the dmz from outside: denied and logged (kernel)" \
-	--flow 'tcp 192.0.2.9:40000 -> 10.2.0.80:21' --time 'mon 09:00'
-what_if "an internal client: rule 1 needs to know who it is (service)" \
-	--flow 'tcp 10.1.2.3:40000 -> 203.0.113.7:443' --time 'mon 09:30'
+bold "2. The policy (examples/lab.conf)"
+grep -E '^(rule|users)' examples/lab.conf | sed 's/^/  /'
+run "$CTL" check -c examples/lab.conf
 
-say "3. The service finishes with the facts its lookups found"
-what_if "alice (netops) may go anywhere" \
-	--flow 'tcp 10.1.2.3:40000 -> 203.0.113.7:22' --user alice --time 'sun 03:00'
-what_if "carol (staff) to a work site in working hours: the name is needed" \
-	--flow 'tcp 10.1.2.3:40000 -> 203.0.113.7:443' --user carol --groups staff --time 'mon 09:30'
-what_if "... and the name is www.example.com: allowed" \
-	--flow 'tcp 10.1.2.3:40000 -> 203.0.113.7:443' --user carol --groups staff \
-	--name www.example.com --time 'mon 09:30'
-what_if "... the same on Saturday: denied, no name lookup needed" \
-	--flow 'tcp 10.1.2.3:40000 -> 203.0.113.7:443' --user carol --groups staff --time 'sat 10:00'
-what_if "an unidentified client's DNS query: the dns filter decides" \
-	--flow 'udp 10.1.2.3:5353 -> 192.0.2.53:53' --anonymous --json
-what_if "the gateway's own HTTPS is not 'internal': default deny" \
-	--flow 'tcp 10.1.0.1:40000 -> 203.0.113.7:443' --local --time 'mon 09:00'
+bold "3. sluiced on the gateway"
+SOCK=$LAB_TMP/sluiced.sock
+CONF=$LAB_TMP/sluice.conf
+cp examples/lab.conf "$CONF"
+LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK" >/dev/null
+for i in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+run ctl status
+echo "  kernel ruleset: $(lab_exec "$LAB_GW" nft list table inet sluice | grep -c 'comment "rule') rule lines in table inet sluice; xt: $(lab_exec "$LAB_GW" iptables-nft -S SLUICE | grep -c NFQUEUE) NFQUEUE rule"
 
-say "4. A bad policy is rejected with every error located"
-bad=$(mktemp /tmp/sluice-demo-XXXXXX.conf)
-trap 'rm -f "$bad"' EXIT
-cat >"$bad" <<'CONF'
-network internal { 10.1.0.5/16 }
-protocol web tcp { 80 443 70000 }
-rule "staff web" allow web from intenral to any users staf
-CONF
-"$CTL" check -c "$bad" || echo "(exit code $?: invalid)"
+bold "4. Who the user is decides (each session crosses to sluiced once)"
+q0=$(queued)
+talk "client $LAB_CLI4, nobody logged in: web to a server" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+run ctl identity add "$LAB_CLI4" carol --groups staff
+run ctl identity add "$LAB_CLI6" carol --groups staff
+talk "carol (staff): web to a server (rule 'staff web')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+talk "carol (staff): web over IPv6" "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+talk "carol (staff): voice over UDP (rule 'staff voice')" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301
+talk "carol (staff): ssh to a server (not staff's)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
+run ctl identity add "$LAB_CLI4B" alice
+talk "alice (netops) from $LAB_CLI4B: ssh (rule 'netops anywhere')" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+echo "  packets queued to sluiced for these 6 sessions: $(( $(queued) - q0 )) (one SYN or first datagram each, retransmits of denied SYNs included)"
+
+bold "5. Header facts decide in the kernel (never queued)"
+q0=$(queued)
+talk "dns host: ssh to a server (rule 'no ssh to servers')" "$LAB_DNS" TCP4 "$LAB_SRV4" 22
+talk "the gateway itself: web to a server (rule 'gateway web')" "$LAB_GW" TCP4 "$LAB_SRV4" 80
+lab_exec "$LAB_DNS" ping -c 2 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null && r=ALLOWED || r=DENIED
+printf '  %-62s %s\n' "dns host: ping a server (rule 'ping')" "$r"
+echo "  packets queued for these: $(( $(queued) - q0 ))"
+
+bold "6. What sluiced knows"
+run ctl sessions
+run ctl identity list
+
+bold "7. A bad policy is rejected; the running one stays"
+sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$CONF"
+run ctl reload
+talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+bold "8. A new policy revokes what it no longer allows"
+cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d' "$CONF"
+( (for i in $(seq 20); do echo "tick $i"; sleep 0.2; done) |
+	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:80 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+lab_register_pid $!
+sleep 1; a=$(wc -l <"$LAB_TMP/long")
+echo "  carol's long web session is running: $a echoes so far"
+run ctl reload
+sleep 1.5; b=$(wc -l <"$LAB_TMP/long")
+echo "  after the reload: $b echoes (cut: the session was revoked)"
+talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+bold "9. Stop: sluiced removes what it installed"
+pkill -TERM -f "sluiced -f -c $CONF"
+sleep 0.5
+lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"
+echo "  sluiced's log:"; sed 's/^/    /' "$LAB_TMP/sluiced.log"
+bold "Done; the lab is torn down."

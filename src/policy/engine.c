@@ -145,7 +145,8 @@ static int range_cmp(const void *a, const void *b)
 /* Closes rule RULE: merges its ranges and turns them into events. */
 static void sweep_rule(struct sweep *s, uint32_t rule)
 {
-	qsort(s->tmp, s->ntmp, sizeof(*s->tmp), range_cmp);
+	if (s->ntmp)
+		qsort(s->tmp, s->ntmp, sizeof(*s->tmp), range_cmp);
 	for (size_t i = 0; i < s->ntmp;) {
 		u128 lo = s->tmp[i].lo, hi = s->tmp[i].hi;
 		for (i++; i < s->ntmp && (hi == s->max || s->tmp[i].lo <= hi + 1);
@@ -180,7 +181,8 @@ static void sweep_finish(struct engine *e, struct sweep *s, struct dim *d,
 	uint64_t *cur = xcalloc(nw, sizeof(*cur));
 	u128 *start = NULL;
 
-	qsort(s->ev, s->nev, sizeof(*s->ev), event_cmp);
+	if (s->nev)
+		qsort(s->ev, s->nev, sizeof(*s->ev), event_cmp);
 	d->n = 0;
 	d->set = NULL;
 	size_t i = 0;

@@ -81,6 +81,8 @@ static const struct {
     {"router-solicitation", 10, 133}, {"router-advertisement", 9, 134},
     {"neighbor-solicitation", 255, 135},
     {"neighbor-advertisement", 255, 136}, {"packet-too-big", 255, 2},
+    {"source-quench", 4, 255},	  {"timestamp-request", 13, 255},
+    {"timestamp-reply", 14, 255},
 };
 
 int flow_parse(const char *text, struct flow *f, char **err)

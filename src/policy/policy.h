@@ -168,6 +168,7 @@ struct rule {
 enum on_deadline { ONDL_DENY, ONDL_SKIP };
 enum fail_mode { FAIL_CLOSED, FAIL_OPEN };
 enum revoke_mode { REVOKE_ON, REVOKE_OFF };
+enum exit_mode { EXIT_REMOVE, EXIT_FAIL_CLOSED };
 enum log_format { LOGF_JSON, LOGF_W3C };
 
 struct decisions_cfg {
@@ -193,6 +194,7 @@ struct queue_cfg {
 	uint32_t mark_shift; /* sluice owns mark bits [shift, shift+16) */
 	enum fail_mode fail;
 	enum revoke_mode revoke;
+	enum exit_mode on_exit;
 };
 struct log_cfg {
 	enum log_format format;

@@ -14,6 +14,7 @@
 static const char *const ondl_enum[] = {"deny", "skip", NULL};
 static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
+static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
 static const char *const logf_enum[] = {"json", "w3c", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
@@ -31,8 +32,8 @@ static const struct setting decisions_table[] = {
     {"deadline", ST_DURATION_MS, P(decisions.deadline_ms), 0, 10, 600000,
      NULL, "longest time a decision may wait for lookups"},
     {"on-deadline", ST_ENUM, P(decisions.on_deadline), 0, 0, 0, ondl_enum,
-     "deny: drop the session; skip: treat the unknown condition as not "
-     "matching and go on"},
+     "deny: drop the session; skip: treat an unanswered user or name "
+     "lookup as not matching and go on (an unanswered filter rejects)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -92,12 +93,13 @@ static const struct setting queue_table[] = {
      NULL, "a UDP/ICMP session ends after this much silence"},
     {"watchdog", ST_DURATION_MS, P(queue.watchdog_ms), 0, 10, 600000, NULL,
      "a queued packet without verdict this long gets the fail verdict"},
-    {"mark-shift", ST_UINT, P(queue.mark_shift), 0, 0, 16, NULL,
-     "sluice owns mark bits [shift, shift+16)"},
     {"fail", ST_ENUM, P(queue.fail), 0, 0, 0, fail_enum,
      "closed: drop what cannot be decided; open: accept it"},
     {"revoke", ST_ENUM, P(queue.revoke), 0, 0, 0, revoke_enum,
      "on reload, cut sessions the new policy no longer allows"},
+    {"on-exit", ST_ENUM, P(queue.on_exit), 0, 0, 0, exit_enum,
+     "on a clean stop: remove every rule, or keep decided sessions and "
+     "drop new ones"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

@@ -213,10 +213,15 @@ int cmd_check(int argc, char **argv)
 	int rc = p ? EXIT_OK : EXIT_INVALID;
 	if (p && o.flow)
 		rc = evaluate(p, &o);
-	else if (p && !o.json)
+	else if (p && o.json)
+		printf("{\"valid\": true, \"rules\": %zu, \"warnings\": %d}\n",
+		       p->nrules, d.warnings);
+	else if (p)
 		printf("%s: valid: %zu rules, %d warnings\n", o.config,
 		       p->nrules, d.warnings);
-	else if (!p)
+	else if (!p && o.json)
+		printf("{\"valid\": false, \"errors\": %d}\n", d.errors);
+	if (!p)
 		fprintf(stderr, "%s: invalid: %d errors\n", o.config, d.errors);
 	policy_free(p);
 	diags_free(&d);

@@ -8,6 +8,7 @@
 #include "common/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct command {
@@ -23,11 +24,27 @@ static const struct command commands[] = {
      "[--name HOST] [--time 'DAY HH:MM'] [--local|--to-local] "
      "[--filter ok|reject]] [--json]",
      "validate a policy; with --flow, say what it decides for a session"},
+    {"status", cmd_remote, "status [--json]",
+     "the running service: policy, queues, slots, counts"},
+    {"sessions", cmd_remote, "sessions [--json]",
+     "sessions the policy allowed (conntrack), with rule and user"},
+    {"pending", cmd_remote, "pending [--json]",
+     "decisions in progress, with age and what they wait for"},
+    {"creations", cmd_remote,
+     "creations [list | add|del ADDR tcp|udp PORT [--from SRC] "
+     "[--timeout S]] [--json]",
+     "creation elements: kernel-admitted destinations with a timeout"},
+    {"identity", cmd_remote,
+     "identity [list | add ADDR USER [--groups A,B] [--ttl S] | del ADDR] "
+     "[--json]",
+     "who is behind a client address (fed by a portal, RADIUS, DHCP)"},
+    {"reload", cmd_remote, "reload",
+     "load the policy file again; a bad one is rejected, the old stays"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: sluicectl COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: sluicectl [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n      sluicectl %s\n", commands[i].name,
 			commands[i].help, commands[i].usage);
@@ -36,6 +53,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	if (getenv("SLUICE_SOCKET"))
+		ctl_socket = getenv("SLUICE_SOCKET");
+	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
+		ctl_socket = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

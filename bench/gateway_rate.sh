@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# gateway_rate.sh — new TCP sessions per second through the lab gateway, in
+# one run, for four set-ups:
+#   none     no firewall on the gateway
+#   kernel   sluiced running a header-only policy: the kernel decides
+#   bare     the same kernel ruleset as "sluiced", the queue answered by
+#            bench/nfq_bare (a minimal NFQUEUE accept loop): the baseline
+#   sluiced  sluiced deciding each SYN in user space (a users rule, the
+#            identity from its address table)
+# each with 1 and 4 parallel clients (connect + RST close, bench/connrate).
+# Rounds interleave the set-ups; the table shows medians and the ratios the
+# issue asks for (kernel/none, sluiced/bare).
+#   bench/gateway_rate.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS]
+set -uo pipefail
+B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tests/lab/lab.sh"
+lab_up >/dev/null || exit 1
+lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
+SOCK=$LAB_TMP/ctl.sock
+base='network clients { 198.18.1.0/24 }
+network servers { 198.18.2.0/24 }
+protocol web tcp 80
+decisions { slots 4096 per-source 4096 }'
+printf '%s\nrule "web" allow web from clients to servers\n' "$base" >"$LAB_TMP/kernel.conf"
+printf '%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
+	"$base" >"$LAB_TMP/user.conf"
+
+start_sluiced() {
+	rm -f "$SOCK"
+	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK" >/dev/null
+	for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "sluiced did not start" >&2; exit 1
+}
+stop_all() {
+	pkill -TERM -f "$B/src/sluiced/sluiced -f" 2>/dev/null
+	pkill -TERM -f "$B/bench/nfq_bare" 2>/dev/null
+	sleep 0.5
+	pkill -KILL -f "$B/src/sluiced/sluiced -f" 2>/dev/null
+	lab_exec "$LAB_GW" nft delete table inet sluice 2>/dev/null
+	for t in iptables-nft ip6tables-nft; do
+		lab_exec "$LAB_GW" $t -F 2>/dev/null; lab_exec "$LAB_GW" $t -X 2>/dev/null
+	done
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+}
+setup() {
+	stop_all
+	case $1 in
+	none) ;;
+	kernel) start_sluiced "$LAB_TMP/kernel.conf" ;;
+	sluiced) start_sluiced "$LAB_TMP/user.conf"
+		"$B/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
+	bare) # the same ruleset, left behind by a killed sluiced, answered by nfq_bare
+		start_sluiced "$LAB_TMP/user.conf"
+		pkill -KILL -f "$B/src/sluiced/sluiced -f"; sleep 0.2
+		lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000 --range 128 >/dev/null
+		sleep 0.3 ;;
+	esac
+}
+measure() { # measure PARALLEL: prints "rate median_us p99_us"
+	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$1" \
+		--seconds "$SECS" --conns 2000000 |
+		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
+}
+declare -A R
+modes="none kernel bare sluiced"
+for round in $(seq "$ROUNDS"); do
+	for m in $modes; do
+		setup "$m"
+		for p in 1 4; do R[$m.$p.$round]=$(measure $p); done
+	done
+done
+stop_all
+med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+echo "new TCP sessions/s through the gateway (median of $ROUNDS rounds of ${SECS}s; connect latency median/p99 in us)"
+printf '%-9s %12s %16s %12s %16s\n' setup "1 client/s" "lat 1 (us)" "4 clients/s" "lat 4 (us)"
+declare -A M
+for m in $modes; do
+	row=""
+	for p in 1 4; do
+		rate=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $1}'; done | med)
+		lm=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $2}'; done | med)
+		lp=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $3}'; done | med)
+		M[$m.$p]=$rate
+		row+=$(printf ' %12s %16s' "$rate" "$lm/$lp")
+	done
+	printf '%-9s%s\n' "$m" "$row"
+done
+for p in 1 4; do
+	awk -v k="${M[kernel.$p]}" -v n="${M[none.$p]}" -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" -v p=$p \
+		'BEGIN { printf "%d client(s): kernel/none = %.2f   sluiced/bare = %.2f\n", p, k/n, s/b }'
+done

@@ -1,0 +1,85 @@
+/* log.c — see log.h. Thread-safe: one write per message. */
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static bool use_stderr = true;
+static int verbosity;
+static const char *prog = "sluice";
+
+void log_init(const char *ident, bool to_stderr, int verbose)
+{
+	prog = ident;
+	use_stderr = to_stderr;
+	verbosity = verbose;
+	if (!to_stderr)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (use_stderr) {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n", tm.tm_hour,
+			tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, prog, msg,
+			suffix ? ": " : "", suffix ? suffix : "");
+	} else {
+		syslog(pri, "%s%s%s", msg, suffix ? ": " : "",
+		       suffix ? suffix : "");
+	}
+}
+
+#define LOGFN(name, pri, with_errno)                                      \
+	void name(const char *fmt, ...)                                   \
+	{                                                                 \
+		int saved = errno;                                        \
+		va_list ap;                                               \
+		va_start(ap, fmt);                                        \
+		vlog(pri, fmt, ap, with_errno ? strerror(saved) : NULL);  \
+		va_end(ap);                                               \
+		errno = saved;                                            \
+	}
+
+LOGFN(log_warn, LOG_WARNING, true)
+LOGFN(log_warnx, LOG_WARNING, false)
+LOGFN(log_info, LOG_INFO, false)
+
+void log_debug(const char *fmt, ...)
+{
+	if (verbosity < 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

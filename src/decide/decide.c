@@ -1,0 +1,450 @@
+/*
+ * decide.c — see decide.h.
+ *
+ * Pending decisions live in a hash table keyed by the session 5-tuple (these
+ * kernels give queued packets no conntrack id) and on an age list, oldest
+ * first, so the tick only looks at the head. Every pending decision has the
+ * same deadline length, so age order is deadline order.
+ */
+#include "decide/decide.h"
+#include "identity/iptable.h"
+#include "common/util.h"
+
+#include <linux/netfilter.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_JOINED 16 /* packets of one session waiting together */
+#define NBUCKETS 4096
+
+struct pending {
+	struct session_key key;
+	uint64_t hash;
+	struct flow flow;
+	uint32_t ids[MAX_JOINED], marks[MAX_JOINED];
+	int nids;
+	uint64_t t0;
+	struct gen *gen;
+	struct decision last;
+	unsigned waiting; /* lookups in flight (NEED_*) */
+	bool local;
+	bool reserved; /* holds a reserved-local slot */
+	struct identity id;
+	bool id_known;
+	struct pending *hnext;		/* hash chain */
+	struct pending *older, *newer;	/* age list */
+};
+
+struct srccount {
+	uint8_t family, addr[16];
+	uint32_t n;
+	struct srccount *next;
+};
+
+struct decider {
+	struct decide_env env;
+	struct decide_cfg cfg;
+	struct pending *b[NBUCKETS];
+	struct pending *oldest, *newest;
+	size_t npending, nreserved;
+	struct srccount *src[NBUCKETS];
+	struct decide_stats st;
+};
+
+static const char *const reason_names[RSN_COUNT] = {
+    "rule", "default", "deadline", "slots-full", "source-full", "malformed",
+    "watchdog", "shutdown", "overflow"};
+
+const char *reason_name(enum reason r)
+{
+	return r < RSN_COUNT ? reason_names[r] : "?";
+}
+
+struct gen *gen_ref(struct gen *g)
+{
+	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+	return g;
+}
+
+void gen_unref(struct gen *g)
+{
+	if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		engine_free(g->engine);
+		policy_free(g->policy);
+		free(g);
+	}
+}
+
+struct decider *decider_new(const struct decide_env *env,
+			    const struct decide_cfg *cfg)
+{
+	struct decider *d = xcalloc(1, sizeof(*d));
+	d->env = *env;
+	d->cfg = *cfg;
+	return d;
+}
+
+void decider_configure(struct decider *d, const struct decide_cfg *cfg)
+{
+	d->cfg = *cfg;
+}
+
+/* ---- per-source counts ------------------------------------------------------ */
+
+static struct srccount **src_slot(struct decider *d, const struct session_key *k)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ k->src[i]) * 1099511628211ull;
+	struct srccount **pp = &d->src[h % NBUCKETS];
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->family == k->family &&
+		    memcmp((*pp)->addr, k->src, 16) == 0)
+			break;
+	return pp;
+}
+
+static uint32_t src_get(struct decider *d, const struct session_key *k)
+{
+	struct srccount **pp = src_slot(d, k);
+	return *pp ? (*pp)->n : 0;
+}
+
+static void src_add(struct decider *d, const struct session_key *k, int delta)
+{
+	struct srccount **pp = src_slot(d, k);
+	if (!*pp) {
+		*pp = xcalloc(1, sizeof(**pp));
+		(*pp)->family = k->family;
+		memcpy((*pp)->addr, k->src, 16);
+	}
+	(*pp)->n = (uint32_t)((int)(*pp)->n + delta);
+	if ((*pp)->n == 0) {
+		struct srccount *dead = *pp;
+		*pp = dead->next;
+		free(dead);
+	}
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+static struct pending *find(struct decider *d, const struct session_key *k,
+			    uint64_t h)
+{
+	for (struct pending *p = d->b[h % NBUCKETS]; p; p = p->hnext)
+		if (p->hash == h && memcmp(&p->key, k, sizeof(*k)) == 0)
+			return p;
+	return NULL;
+}
+
+static void unlink_pending(struct decider *d, struct pending *p)
+{
+	struct pending **pp = &d->b[p->hash % NBUCKETS];
+	while (*pp != p)
+		pp = &(*pp)->hnext;
+	*pp = p->hnext;
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		d->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		d->newest = p->older;
+	d->npending--;
+	if (p->reserved)
+		d->nreserved--;
+	src_add(d, &p->key, -1);
+}
+
+static void free_pending(struct pending *p)
+{
+	gen_unref(p->gen);
+	identity_clear(&p->id);
+	free(p);
+}
+
+/* ---- verdicts --------------------------------------------------------------------- */
+
+static void record_latency(struct decider *d, uint64_t ns)
+{
+	static const uint64_t bounds[11] = {
+	    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	    25000000, 50000000, 100000000, 250000000};
+	int i = 0;
+	while (i < 11 && ns > bounds[i])
+		i++;
+	d->st.latency_hist[i]++;
+	d->st.latency_ns_sum += ns;
+}
+
+/* Answers packet ID (old mark MARK) with verdict V for rule index RULE. */
+static void answer(struct decider *d, uint32_t id, uint32_t mark,
+		   enum verdict v, int rule)
+{
+	if (v == VERDICT_ALLOW) {
+		uint32_t m = (mark & ~MARK_OWNED) | MARK_ALLOW |
+			     (rule_mark_id(rule) << MARK_RULE_SHIFT);
+		d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
+		d->st.verdict_allow++;
+	} else {
+		d->env.verdict(d->env.arg, id, NF_DROP, false, 0);
+		d->st.verdict_deny++;
+	}
+}
+
+/* The fail mode's answer, when no decision could be made. */
+static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
+{
+	d->st.verdict_fail++;
+	if (d->cfg.fail_open) {
+		uint32_t m = (mark & ~MARK_OWNED) | MARK_ALLOW |
+			     (RULE_ID_FAILOPEN << MARK_RULE_SHIFT);
+		d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
+	} else {
+		d->env.verdict(d->env.arg, id, NF_DROP, false, 0);
+	}
+}
+
+/* Ends P with verdict V (or the fail mode when FAIL) and frees it. */
+static void finish(struct decider *d, struct pending *p, enum verdict v,
+		   int rule, bool fail)
+{
+	for (int i = 0; i < p->nids; i++) {
+		if (fail)
+			answer_fail(d, p->ids[i], p->marks[i]);
+		else
+			answer(d, p->ids[i], p->marks[i], v, rule);
+	}
+	record_latency(d, d->env.now_ns() - p->t0);
+	if (!fail && v == VERDICT_ALLOW && d->env.decided)
+		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
+			       p->id_known ? p->id.user : NULL, NULL);
+	unlink_pending(d, p);
+	free_pending(p);
+}
+
+/* ---- lookups ------------------------------------------------------------------------ */
+
+/* Starts the lookups P's decision needs. Identity from the address table
+ * answers at once; what cannot be looked up waits for the deadline. */
+static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
+{
+	if ((needs & NEED_IDENTITY) && !p->id_known) {
+		d->st.lookups_identity++;
+		/* remote clients: the address → user table (sluicectl
+		 * identity); an address without entry has no user */
+		if (d->env.ids)
+			iptable_get(d->env.ids, p->key.family, p->key.src,
+				    &p->id);
+		p->id_known = true;
+	}
+	if (needs & NEED_NAME) {
+		d->st.lookups_name++;
+		p->waiting |= NEED_NAME; /* answered by the resolver */
+	}
+	if (needs & NEED_FILTER)
+		p->waiting |= NEED_FILTER;
+}
+
+/* Builds the facts P has gathered; ON_DEADLINE_SKIP turns what is still
+ * missing into "known not to match". */
+static void facts_of(const struct pending *p, struct facts *f, bool skip)
+{
+	memset(f, 0, sizeof(*f));
+	if (p->id_known) {
+		f->known |= NEED_IDENTITY;
+		f->user = p->id.user;
+		f->groups = (const char *const *)p->id.groups;
+		f->ngroups = p->id.ngroups;
+	}
+	if (skip) {
+		f->known |= NEED_IDENTITY | NEED_NAME | NEED_FILTER;
+		f->filter_ok = false;
+	}
+}
+
+/* Evaluates P with what is known; finishes it when the answer is final.
+ * Returns true when P was finished (and freed). */
+static bool evaluate(struct decider *d, struct pending *p, bool skip)
+{
+	for (int round = 0; round < 4; round++) {
+		struct facts f;
+		facts_of(p, &f, skip);
+		engine_eval(p->gen->engine, &p->flow, &f, &p->last);
+		if (p->last.verdict != VERDICT_PENDING) {
+			finish(d, p, p->last.verdict, p->last.rule, false);
+			return true;
+		}
+		unsigned before = p->id_known;
+		start_lookups(d, p, p->last.needs);
+		if (p->id_known == before || p->waiting)
+			return false; /* waits for an asynchronous answer */
+	}
+	return false;
+}
+
+/* ---- packets -------------------------------------------------------------------------- */
+
+void decider_packet(struct decider *d, const struct qpacket *pkt)
+{
+	struct flow flow;
+	struct session_key key;
+
+	d->st.packets++;
+	if (!pkt->payload || packet_parse(pkt->payload, pkt->len, &flow, &key) < 0) {
+		d->st.malformed++;
+		answer_fail(d, pkt->id, pkt->mark);
+		return;
+	}
+	flow.src_local = pkt->hook == NF_INET_LOCAL_OUT;
+	flow.dst_local = pkt->hook == NF_INET_LOCAL_IN;
+	flow.minute = week_minute_now();
+
+	uint64_t h = session_key_hash(&key);
+	struct pending *p = find(d, &key, h);
+	if (p) { /* a retransmitted SYN or a parallel UDP packet */
+		if (p->nids == MAX_JOINED) {
+			d->st.overflow++;
+			answer_fail(d, pkt->id, pkt->mark);
+			return;
+		}
+		p->ids[p->nids] = pkt->id;
+		p->marks[p->nids++] = pkt->mark;
+		d->st.joined++;
+		return;
+	}
+
+	/* first pass: header facts only, no slot needed when final */
+	struct gen *g = d->env.current(d->env.ctx);
+	struct decision dec;
+	engine_eval(g->engine, &flow, NULL, &dec);
+	d->st.decisions++;
+	if (dec.verdict != VERDICT_PENDING) {
+		d->st.decided_first_pass++;
+		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
+		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
+			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL, NULL);
+		record_latency(d, 0);
+		gen_unref(g);
+		return;
+	}
+
+	/* admission: slots, the reserved local share, per source */
+	bool local = flow.src_local || flow.dst_local;
+	size_t general = d->cfg.slots - d->cfg.reserve_local;
+	bool reserved = false;
+	if (d->npending - d->nreserved >= general) {
+		if (!local || d->nreserved >= d->cfg.reserve_local) {
+			d->st.slots_full++;
+			answer_fail(d, pkt->id, pkt->mark);
+			gen_unref(g);
+			return;
+		}
+		reserved = true;
+		d->st.local_reserved_used++;
+	}
+	if (!local && src_get(d, &key) >= d->cfg.per_source) {
+		d->st.source_full++;
+		answer_fail(d, pkt->id, pkt->mark);
+		gen_unref(g);
+		return;
+	}
+
+	p = xcalloc(1, sizeof(*p));
+	p->key = key;
+	p->hash = h;
+	p->flow = flow;
+	p->ids[0] = pkt->id;
+	p->marks[0] = pkt->mark;
+	p->nids = 1;
+	p->t0 = d->env.now_ns();
+	p->gen = g;
+	p->local = local;
+	p->reserved = reserved;
+	p->last = dec;
+	p->hnext = d->b[h % NBUCKETS];
+	d->b[h % NBUCKETS] = p;
+	p->older = d->newest;
+	if (d->newest)
+		d->newest->newer = p;
+	else
+		d->oldest = p;
+	d->newest = p;
+	d->npending++;
+	if (reserved)
+		d->nreserved++;
+	src_add(d, &key, +1);
+
+	start_lookups(d, p, dec.needs);
+	evaluate(d, p, false);
+}
+
+void decider_tick(struct decider *d)
+{
+	uint64_t now = d->env.now_ns();
+	uint64_t deadline = (uint64_t)d->cfg.deadline_ms * 1000000u;
+	uint64_t watchdog = (uint64_t)d->cfg.watchdog_ms * 1000000u;
+	while (d->oldest && now - d->oldest->t0 >= deadline) {
+		struct pending *p = d->oldest;
+		d->st.timed_out++;
+		if (now - p->t0 >= watchdog) {
+			d->st.watchdog++;
+			finish(d, p, VERDICT_DENY, -1, true);
+		} else if (d->cfg.on_deadline == ONDL_SKIP) {
+			p->waiting = 0;
+			if (!evaluate(d, p, true))
+				finish(d, p, VERDICT_DENY, -1, false);
+		} else {
+			finish(d, p, VERDICT_DENY, p->last.rule, false);
+		}
+	}
+}
+
+void decider_free(struct decider *d)
+{
+	if (!d)
+		return;
+	while (d->oldest)
+		finish(d, d->oldest, VERDICT_DENY, -1, true);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (d->src[i]) {
+			struct srccount *s = d->src[i];
+			d->src[i] = s->next;
+			free(s);
+		}
+	free(d);
+}
+
+size_t decider_pending(const struct decider *d)
+{
+	return d->npending;
+}
+
+size_t decider_slots_free(const struct decider *d, bool local)
+{
+	size_t general = d->cfg.slots - d->cfg.reserve_local;
+	size_t used_general = d->npending - d->nreserved;
+	size_t free_general = used_general < general ? general - used_general : 0;
+	if (!local)
+		return free_general;
+	return d->cfg.reserve_local - d->nreserved;
+}
+
+const struct decide_stats *decider_stats(const struct decider *d)
+{
+	return &d->st;
+}
+
+void decider_each_pending(const struct decider *d,
+			  void (*fn)(void *arg, const struct pending_info *pi),
+			  void *arg)
+{
+	uint64_t now = d->env.now_ns();
+	for (const struct pending *p = d->oldest; p; p = p->newer) {
+		struct pending_info pi = {&p->key, now - p->t0, p->waiting,
+					  p->last.rule, p->local, p->nids};
+		fn(arg, &pi);
+	}
+}

@@ -1,0 +1,105 @@
+/* conntrack.c — see conntrack.h. */
+#include "kernel/conntrack.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		    void *data)
+{
+	struct ct_list *l = data;
+	struct ct_entry e = {0};
+	uint8_t fam = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+	e.key.family = fam;
+	e.key.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	if (fam == AF_INET) {
+		uint32_t s = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+		uint32_t d = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+		memcpy(e.key.src, &s, 4);
+		memcpy(e.key.dst, &d, 4);
+	} else if (fam == AF_INET6) {
+		memcpy(e.key.src, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
+		memcpy(e.key.dst, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
+	} else {
+		return NFCT_CB_CONTINUE;
+	}
+	switch (e.key.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
+		e.key.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
+		e.key.dport = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
+		break;
+	}
+	e.mark = nfct_get_attr_u32(ct, ATTR_MARK);
+	e.timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	if (e.key.proto == IPPROTO_TCP)
+		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+	e.ct = nfct_clone(ct);
+	VEC_PUSH(l->v, l->n, e);
+	return NFCT_CB_CONTINUE;
+}
+
+int ct_dump(struct ct_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	if (!h)
+		return -1;
+	nfct_callback_register(h, NFCT_T_ALL, on_entry, l);
+	uint32_t family = AF_UNSPEC;
+	int rc = nfct_query(h, NFCT_Q_DUMP, &family);
+	int saved = errno;
+	nfct_close(h);
+	errno = saved;
+	return rc < 0 ? -1 : 0;
+}
+
+void ct_list_free(struct ct_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		nfct_destroy(l->v[i].ct);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int query(enum nf_conntrack_query q, struct nf_conntrack *ct)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	if (!h)
+		return -1;
+	int rc = nfct_query(h, q, ct);
+	int saved = errno;
+	nfct_close(h);
+	errno = saved;
+	return rc < 0 ? -1 : 0;
+}
+
+int ct_delete(const struct ct_entry *e)
+{
+	return query(NFCT_Q_DESTROY, e->ct);
+}
+
+int ct_set_mark(const struct ct_entry *e, uint32_t mark)
+{
+	nfct_set_attr_u32(e->ct, ATTR_MARK, mark);
+	return query(NFCT_Q_UPDATE, e->ct);
+}
+
+const char *ct_tcp_state_name(uint8_t s)
+{
+	static const char *const names[] = {
+	    "NONE",	   "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+	    "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	   "SYN_SENT2"};
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}

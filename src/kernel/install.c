@@ -1,0 +1,455 @@
+/*
+ * install.c — puts the generated ruleset into the kernel and takes it out:
+ * the nft table through libnftables (one transaction), the xtables NFQUEUE
+ * chain through iptables-nft-restore / ip6tables-nft-restore --noflush
+ * (fork/exec, the text on stdin, no shell), creation elements.
+ */
+#include "kernel/ruleset.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <nftables/libnftables.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* ---- libnftables --------------------------------------------------------- */
+
+/* Trims trailing white space of an allocated message. */
+static char *trimmed(const char *s)
+{
+	char *r = xstrdup(s && *s ? s : "unknown nft error");
+	size_t n = strlen(r);
+	while (n && (r[n - 1] == '\n' || r[n - 1] == ' '))
+		r[--n] = 0;
+	return r;
+}
+
+static int nft_run(const char *script, bool dry, bool json, char **out,
+		   char **err)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int rc;
+
+	if (!nft) {
+		if (err)
+			*err = xstrdup("nft_ctx_new failed");
+		return -1;
+	}
+	nft_ctx_set_dry_run(nft, dry);
+	if (json)
+		nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	rc = nft_run_cmd_from_buffer(nft, script);
+	if (rc != 0) {
+		if (err)
+			*err = trimmed(nft_ctx_get_error_buffer(nft));
+	} else if (out) {
+		const char *o = nft_ctx_get_output_buffer(nft);
+		*out = xstrdup(o ? o : "");
+	}
+	nft_ctx_free(nft);
+	return rc == 0 ? 0 : -1;
+}
+
+int nft_apply(const char *script, char **err)
+{
+	return nft_run(script, false, false, NULL, err);
+}
+
+char *nft_query(const char *cmd, bool json, char **err)
+{
+	char *out = NULL;
+	if (nft_run(cmd, false, json, &out, err) < 0)
+		return NULL;
+	return out;
+}
+
+/* Used by probe.c: a dry run reaches the kernel, which validates the whole
+ * batch and then aborts it. */
+int nft_dry_run(const char *script, char **err)
+{
+	return nft_run(script, true, false, NULL, err);
+}
+
+/* ---- running iptables-nft-restore / -save -------------------------------- */
+
+/* Execs NAME from /usr/sbin, /sbin, then $PATH. Does not return. */
+static void exec_tool(const char *name, char *const argv[])
+{
+	static const char *const dirs[] = {"/usr/sbin/", "/sbin/",
+					   "/usr/bin/"};
+	char path[256];
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+		execv(path, argv);
+	}
+	execvp(name, argv);
+	_exit(127);
+}
+
+/*
+ * Runs ARGV[0] with IN on stdin (may be NULL) and collects stdout into
+ * *OUT (when OUT) and stderr into *ERRTXT. Returns the exit status, or -1
+ * when the program could not be run.
+ */
+int run_tool(char *const argv[], const char *in, char **out, char **errtxt)
+{
+	return run_tool_ex(argv, in, out, errtxt, 0);
+}
+
+int run_tool_ex(char *const argv[], const char *in, char **out,
+		char **errtxt, unsigned flags)
+{
+	int pin[2], pout[2], perr[2];
+	if (pipe2(pin, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(pout, O_CLOEXEC) < 0) {
+		close(pin[0]), close(pin[1]);
+		return -1;
+	}
+	if (pipe2(perr, O_CLOEXEC) < 0) {
+		close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
+		close(perr[0]), close(perr[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		dup2(perr[1], 2);
+		if ((flags & RUN_NEWNET) && unshare(CLONE_NEWNET) < 0)
+			_exit(126);
+		exec_tool(argv[0], argv);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+
+	struct {
+		char *s;
+		size_t n;
+	} buf[2] = {{NULL, 0}, {NULL, 0}};
+	size_t inlen = in ? strlen(in) : 0, inoff = 0;
+	int fds[3] = {pin[1], pout[0], perr[0]};
+	if (inlen == 0) {
+		close(fds[0]);
+		fds[0] = -1;
+	}
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	while (fds[1] >= 0 || fds[2] >= 0) {
+		struct pollfd pf[3];
+		for (int i = 0; i < 3; i++)
+			pf[i] = (struct pollfd){fds[i],
+						i == 0 ? POLLOUT : POLLIN, 0};
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0] >= 0 && pf[0].revents) {
+			ssize_t k = write(fds[0], in + inoff, inlen - inoff);
+			if (k > 0)
+				inoff += (size_t)k;
+			if (k < 0 || inoff == inlen) {
+				close(fds[0]);
+				fds[0] = -1;
+			}
+		}
+		for (int i = 1; i < 3; i++) {
+			if (fds[i] < 0 || !pf[i].revents)
+				continue;
+			char tmp[4096];
+			ssize_t k = read(fds[i], tmp, sizeof(tmp));
+			if (k <= 0) {
+				close(fds[i]);
+				fds[i] = -1;
+				continue;
+			}
+			buf[i - 1].s = xrealloc(buf[i - 1].s,
+						buf[i - 1].n + (size_t)k + 1);
+			memcpy(buf[i - 1].s + buf[i - 1].n, tmp, (size_t)k);
+			buf[i - 1].n += (size_t)k;
+			buf[i - 1].s[buf[i - 1].n] = 0;
+		}
+	}
+	if (fds[0] >= 0)
+		close(fds[0]);
+	signal(SIGPIPE, old);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out)
+		*out = buf[0].s ? buf[0].s : xstrdup("");
+	else
+		free(buf[0].s);
+	if (errtxt)
+		*errtxt = buf[1].s ? buf[1].s : xstrdup("");
+	else
+		free(buf[1].s);
+	if (!WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
+}
+
+static const char *restore_tool(int family)
+{
+	return family == AF_INET6 ? "ip6tables-nft-restore"
+				  : "iptables-nft-restore";
+}
+
+/* The current filter table of FAMILY as iptables-save text ("" when there
+ * is none). */
+static char *xt_save(int family)
+{
+	char *argv[] = {(char *)(family == AF_INET6 ? "ip6tables-nft-save"
+						   : "iptables-nft-save"),
+			(char *)"-t", (char *)"filter", NULL};
+	char *out = NULL, *e = NULL;
+	int rc = run_tool(argv, NULL, &out, &e);
+	free(e);
+	if (rc != 0) { /* no filter table yet, or no tool: nothing saved */
+		free(out);
+		return xstrdup("");
+	}
+	return out;
+}
+
+/* Feeds TEXT to the restore tool of FAMILY with --noflush. */
+static int xt_restore(int family, const char *text, char **err)
+{
+	char *argv[] = {(char *)restore_tool(family), (char *)"--noflush",
+			NULL};
+	char *e = NULL;
+	int rc = run_tool(argv, text, NULL, &e);
+	if (rc != 0) {
+		if (err)
+			*err = xasprintf("%s --noflush failed (%s%d): %s",
+					 argv[0], rc < 0 ? "cannot run, " : "exit ",
+					 rc, e && *e ? e : "no message");
+		free(e);
+		return -1;
+	}
+	free(e);
+	return 0;
+}
+
+/* ---- install / remove ------------------------------------------------------ */
+
+static int xt_install(const struct ruleset_opts *o, char **err)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	for (int i = 0; i < 2; i++) {
+		char *cur = xt_save(fams[i]);
+		char *text = ruleset_xt_from(o, fams[i], cur);
+		int rc = text ? xt_restore(fams[i], text, err) : 0;
+		free(cur);
+		free(text);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int xt_remove(const struct ruleset_opts *o, char **err)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	for (int i = 0; i < 2; i++) {
+		char *cur = xt_save(fams[i]);
+		char *text = ruleset_xt_remove(o, fams[i], cur);
+		int rc = text ? xt_restore(fams[i], text, err) : 0;
+		free(cur);
+		free(text);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
+		    char **err)
+{
+	/* The xt part depends only on the queue settings, not on the policy:
+	 * install it first, so that a failure there leaves the running nft
+	 * table untouched, and a failure of the nft transaction (atomic)
+	 * leaves an xt part identical to the running one. */
+	if (!o->nft_queue && xt_install(o, err) < 0)
+		return -1;
+	char *script = ruleset_nft(p, o), *e = NULL;
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		*err = xasprintf("nft rejected the ruleset (the old one stays): "
+				 "%s", e);
+		free(e);
+		return -1;
+	}
+	if (o->nft_queue)
+		return xt_remove(o, err); /* a leftover xt part would queue twice */
+	return 0;
+}
+
+int ruleset_remove(const struct ruleset_opts *o, char **err)
+{
+	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
+				 o->table, o->table);
+	char *e = NULL;
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		*err = xasprintf("cannot delete table inet %s: %s", o->table, e);
+		free(e);
+		return -1;
+	}
+	return xt_remove(o, err);
+}
+
+int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
+{
+	static const char *const ch[] = {"forward", "input", "output"};
+	uint32_t dm = rs_mark(o, 3, 0);
+	char *script = xstrdup(""), *e = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		char *s = xasprintf("%sflush chain inet %s rules_%s\n"
+				    "add rule inet %s rules_%s counter drop "
+				    "comment \"sluiced stopped: new sessions "
+				    "fail closed\"\n",
+				    script, o->table, ch[i], o->table, ch[i]);
+		free(script);
+		script = s;
+	}
+	char *s = xasprintf("%sflush chain inet %s queue_bypassed\n"
+			    "add rule inet %s queue_bypassed meta mark & "
+			    "0x%08x == 0x%08x counter drop comment \"sluiced "
+			    "stopped: fail closed\"\n",
+			    script, o->table, o->table, dm, dm);
+	free(script);
+	script = s;
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		*err = xasprintf("cannot make table inet %s fail closed: %s",
+				 o->table, e);
+		free(e);
+		return -1;
+	}
+	return xt_remove(o, err);
+}
+
+/* ---- creation elements ------------------------------------------------------- */
+
+/* The element text "[saddr . ]daddr . proto . dport" and its set name;
+ * -1 with *err on bad input (checked here: the text goes into nft). */
+static int creation_key(const struct ruleset_opts *o, int family,
+			const char *daddr, const char *proto, uint16_t dport,
+			const char *saddr, char **set, char **key, char **err)
+{
+	unsigned char raw[16];
+	if (family != AF_INET && family != AF_INET6) {
+		*err = xstrdup("creation: family must be AF_INET or AF_INET6");
+		return -1;
+	}
+	if (!daddr || inet_pton(family, daddr, raw) != 1 ||
+	    (saddr && inet_pton(family, saddr, raw) != 1)) {
+		*err = xasprintf("creation: bad %s address",
+				 family == AF_INET ? "IPv4" : "IPv6");
+		return -1;
+	}
+	if (!proto || (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
+		*err = xstrdup("creation: protocol must be tcp or udp");
+		return -1;
+	}
+	*set = xasprintf("inet %s creations%c%s", o->table,
+			 family == AF_INET ? '4' : '6', saddr ? "s" : "");
+	if (saddr)
+		*key = xasprintf("%s . %s . %s . %u", saddr, daddr, proto,
+				 dport);
+	else
+		*key = xasprintf("%s . %s . %u", daddr, proto, dport);
+	return 0;
+}
+
+int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
+		 const char *proto, uint16_t dport, const char *saddr,
+		 uint32_t timeout_s, char **err)
+{
+	char *set, *key, *e = NULL;
+	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
+			 err) < 0)
+		return -1;
+	char *cmd = xasprintf("add element %s { %s timeout %us }\n", set, key,
+			      timeout_s ? timeout_s : 1);
+	int rc = nft_apply(cmd, &e);
+	if (rc < 0) {
+		*err = xasprintf("creation_add %s: %s", key, e);
+		free(e);
+	}
+	free(cmd);
+	free(set);
+	free(key);
+	return rc;
+}
+
+int creation_del(const struct ruleset_opts *o, int family, const char *daddr,
+		 const char *proto, uint16_t dport, const char *saddr,
+		 char **err)
+{
+	char *set, *key, *e = NULL;
+	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
+			 err) < 0)
+		return -1;
+	char *cmd = xasprintf("delete element %s { %s }\n", set, key);
+	int rc = nft_apply(cmd, &e);
+	if (rc < 0) {
+		*err = xasprintf("creation_del %s: %s", key, e);
+		free(e);
+	}
+	free(cmd);
+	free(set);
+	free(key);
+	return rc;
+}
+
+char *creation_list_json(const struct ruleset_opts *o, char **err)
+{
+	static const char *const sets[] = {"creations4", "creations6",
+					   "creations4s", "creations6s"};
+	char *acc = xstrdup("{");
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		char *cmd = xasprintf("list set inet %s %s", o->table, sets[i]);
+		char *e = NULL, *js = nft_query(cmd, true, &e);
+		free(cmd);
+		if (!js) {
+			*err = xasprintf("cannot list %s: %s", sets[i], e);
+			free(e);
+			free(acc);
+			return NULL;
+		}
+		size_t n = strlen(js);
+		while (n && (js[n - 1] == '\n' || js[n - 1] == ' '))
+			js[--n] = 0;
+		char *s = xasprintf("%s%s\"%s\": %s", acc, i ? ", " : "",
+				    sets[i], n ? js : "null");
+		free(acc);
+		free(js);
+		acc = s;
+	}
+	char *s = xasprintf("%s}\n", acc);
+	free(acc);
+	return s;
+}

@@ -1,0 +1,904 @@
+/*
+ * ruleset.c — compiles a checked policy into the sluice nftables table and
+ * the xtables NFQUEUE chain (docs/kernel.md).
+ *
+ * What a rule means is defined by src/policy/eval.c; this file restates it
+ * per netfilter hook:
+ *   forward  neither side is the gateway
+ *   input    the destination is the gateway (flow.dst_local)
+ *   output   the source is the gateway (flow.src_local)
+ * A side that is the gateway in a chain matches only when the rule says
+ * `any` or `localhost` there (no address test); any other side tests its
+ * compiled addresses (`any` = no test, none = the rule cannot match in that
+ * chain). A destination with domain sets may match by name, so its
+ * addresses are never tested: the session is queued to sluiced.
+ * Rules keep their order; the first match wins; the chain ends in a drop.
+ */
+#include "kernel/ruleset.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* ---- a growable string ---------------------------------------------------- */
+
+struct sbuf {
+	char *s;
+	size_t n, cap;
+};
+
+static void sb_vadd(struct sbuf *b, const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int k = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (k < 0)
+		return;
+	if (b->n + (size_t)k + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->n + (size_t)k + 1)
+			cap *= 2;
+		b->s = xrealloc(b->s, cap);
+		b->cap = cap;
+	}
+	vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+	b->n += (size_t)k;
+}
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vadd(b, fmt, ap);
+	va_end(ap);
+}
+
+static char *sb_take(struct sbuf *b)
+{
+	if (!b->s)
+		return xstrdup("");
+	return b->s;
+}
+
+/* ---- marks ------------------------------------------------------------------ */
+
+static uint32_t shift_of(const struct ruleset_opts *o)
+{
+	return o->mark_shift > 16 ? 16 : o->mark_shift;
+}
+
+uint32_t rs_mark_own(const struct ruleset_opts *o)
+{
+	return (uint32_t)(0xffffu << shift_of(o));
+}
+
+uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id)
+{
+	return (uint32_t)((((dec & 3u) << 14) | (id & 0x3fffu))
+			  << shift_of(o));
+}
+
+static uint32_t mark_dec_mask(const struct ruleset_opts *o)
+{
+	return rs_mark(o, 3, 0);
+}
+
+static uint32_t mark_keep(const struct ruleset_opts *o)
+{
+	return ~rs_mark_own(o);
+}
+
+unsigned rs_rule_id(size_t index)
+{
+	return index + 1 >= RS_ID_LAST ? RS_ID_LAST : (unsigned)index + 1;
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+/* Kernel sys_tz (minutes east), read with the raw system call: glibc no
+ * longer reports it through gettimeofday(). */
+static int32_t kernel_tz_east(void)
+{
+	struct timeval tv;
+	struct timezone tz = {0, 0};
+	if (syscall(SYS_gettimeofday, &tv, &tz) != 0)
+		return 0;
+	return -tz.tz_minuteswest;
+}
+
+void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	memset(o, 0, sizeof(*o));
+	o->table = "sluice";
+	o->queue_count = 1;
+	o->udp_timeout_s = 60;
+	o->mark_shift = 16;
+	if (p) {
+		o->queue_num = p->queue.num;
+		o->queue_count = p->queue.count ? p->queue.count : 1;
+		o->fail_open = p->queue.fail == FAIL_OPEN;
+		o->udp_timeout_s = p->queue.udp_timeout_s;
+		o->mark_shift = p->queue.mark_shift;
+	}
+	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
+	if (localtime_r(&now, &tm))
+		o->utc_offset_min = (int32_t)(tm.tm_gmtoff / 60);
+	o->kday_offset_min = kernel_tz_east();
+}
+
+/* ---- addresses ---------------------------------------------------------------- */
+
+/* Prefix length when [lo,hi] is exactly one prefix, else -1. */
+static int prefix4(uint32_t lo, uint32_t hi)
+{
+	for (int len = 0; len <= 32; len++) {
+		uint32_t host = len == 0 ? 0xffffffffu
+					 : (len == 32 ? 0 : 0xffffffffu >> len);
+		if ((lo & host) == 0 && (lo | host) == hi)
+			return len;
+	}
+	return -1;
+}
+
+static int prefix6(u128 lo, u128 hi)
+{
+	for (int len = 0; len <= 128; len++) {
+		u128 host = len == 0 ? ~(u128)0
+				     : (len == 128 ? 0 : (~(u128)0) >> len);
+		if ((lo & host) == 0 && (lo | host) == hi)
+			return len;
+	}
+	return -1;
+}
+
+static void add_addr4(struct sbuf *b, uint32_t a)
+{
+	sb_add(b, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+	       a & 255);
+}
+
+static void add_addr6(struct sbuf *b, u128 a)
+{
+	unsigned char raw[16];
+	char txt[INET6_ADDRSTRLEN];
+	for (int i = 15; i >= 0; i--) {
+		raw[i] = (unsigned char)(a & 0xff);
+		a >>= 8;
+	}
+	inet_ntop(AF_INET6, raw, txt, sizeof(txt));
+	sb_add(b, "%s", txt);
+}
+
+/* "{ a, b/n, c-d }" (or a lone element) of S's FAMILY part. */
+static void add_addrs(struct sbuf *b, const struct addrset *s, int family)
+{
+	size_t n = family == AF_INET ? s->n4 : s->n6;
+	if (n > 1)
+		sb_add(b, "{ ");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_add(b, ", ");
+		if (family == AF_INET) {
+			const struct range4 *r = &s->v4[i];
+			int len = prefix4(r->lo, r->hi);
+			add_addr4(b, r->lo);
+			if (len >= 0 && len < 32)
+				sb_add(b, "/%d", len);
+			else if (len < 0) {
+				sb_add(b, "-");
+				add_addr4(b, r->hi);
+			}
+		} else {
+			const struct range6 *r = &s->v6[i];
+			int len = prefix6(r->lo, r->hi);
+			add_addr6(b, r->lo);
+			if (len >= 0 && len < 128)
+				sb_add(b, "/%d", len);
+			else if (len < 0) {
+				sb_add(b, "-");
+				add_addr6(b, r->hi);
+			}
+		}
+	}
+	if (n > 1)
+		sb_add(b, " }");
+}
+
+/* ---- schedules ------------------------------------------------------------------ */
+
+/* One kernel time window: days (bit d = nft `meta day` d, 0 = Sunday) at
+ * UTC seconds of the day [lo, hi]. */
+struct twin {
+	unsigned days;
+	uint32_t lo, hi;
+};
+
+static const char *const day_names[7] = {
+	"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+	"Saturday"};
+
+static int mod(int a, int m)
+{
+	int r = a % m;
+	return r < 0 ? r + m : r;
+}
+
+static void twin_add(struct twin **v, size_t *n, unsigned day, uint32_t lo,
+		     uint32_t hi)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].lo == lo && (*v)[i].hi == hi) {
+			(*v)[i].days |= 1u << day;
+			return;
+		}
+	struct twin t = {1u << day, lo, hi};
+	VEC_PUSH(*v, *n, t);
+}
+
+/*
+ * Converts S (local minutes of the week, Monday 00:00 = 0) into kernel
+ * windows: UTC hour ranges that never wrap, each on one kernel day. Pieces
+ * are cut where UTC midnight or the kernel's day boundary falls. Windows
+ * with the same hours are merged into one day set.
+ */
+static size_t sched_windows(const struct schedule *s,
+			    const struct ruleset_opts *o, struct twin **out)
+{
+	const int W = MINUTES_PER_WEEK, D = 1440;
+	int utc = o->utc_offset_min, kz = o->kday_offset_min;
+	struct twin *v = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		int len = s->v[i].hi - s->v[i].lo + 1;
+		int u = mod(s->v[i].lo - utc, W); /* UTC minute of week */
+		while (len > 0) {
+			/* next cut: UTC midnight, or kernel day change */
+			int to_mid = D - mod(u, D);
+			int to_kday = D - mod(u + kz, D);
+			int step = to_mid < to_kday ? to_mid : to_kday;
+			if (step > len)
+				step = len;
+			if (step > W - u)
+				step = W - u;
+			/* our week starts Monday; nft day 0 is Sunday */
+			unsigned kday = (unsigned)((mod(u + kz, W) / D + 1) % 7);
+			uint32_t lo = (uint32_t)mod(u, D) * 60;
+			uint32_t hi = (uint32_t)(mod(u, D) + step - 1) * 60 + 59;
+			twin_add(&v, &n, kday, lo, hi);
+			u = mod(u + step, W);
+			len -= step;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static void add_twin(struct sbuf *b, const struct twin *t)
+{
+	unsigned cnt = (unsigned)__builtin_popcount(t->days);
+	if (cnt < 7) {
+		sb_add(b, "meta day ");
+		if (cnt > 1)
+			sb_add(b, "{ ");
+		bool first = true;
+		for (int k = 1; k <= 7; k++) { /* Monday first */
+			int d = k % 7;
+			if (!(t->days & (1u << d)))
+				continue;
+			sb_add(b, "%s\"%s\"", first ? "" : ", ", day_names[d]);
+			first = false;
+		}
+		sb_add(b, cnt > 1 ? " } " : " ");
+	}
+	if (t->lo != 0 || t->hi != 86399)
+		sb_add(b, "meta hour %u-%u ", t->lo, t->hi);
+}
+
+/* ---- rules ------------------------------------------------------------------- */
+
+enum chain_kind { CH_FORWARD, CH_INPUT, CH_OUTPUT, CH_COUNT };
+static const char *const chain_names[CH_COUNT] = {"forward", "input",
+						  "output"};
+
+struct gen {
+	struct sbuf b;
+	const struct ruleset_opts *o;
+	const struct policy *p;
+};
+
+static const char *base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : (path ? path : "?");
+}
+
+/* A rule's description for comments, safe inside nft's double quotes and
+ * within its 128-byte comment limit. */
+static void rule_label(const struct rule *r, char *buf, size_t len)
+{
+	char name[64];
+	size_t k = 0;
+	for (const char *s = r->name; *s && k + 4 < sizeof(name); s++) {
+		unsigned char c = (unsigned char)*s;
+		name[k++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				? '_' : (char)c;
+	}
+	if (r->name[0] && k + 4 >= sizeof(name) && strlen(r->name) > k) {
+		memcpy(name + k, "...", 3);
+		k += 3;
+	}
+	name[k] = 0;
+	snprintf(buf, len, "rule %d '%s' (%s:%d)", r->index + 1, name,
+		 base_name(r->loc.file), r->loc.line);
+}
+
+/* How one side of a rule is tested in a chain. */
+struct side_test {
+	bool never;  /* cannot match in this chain */
+	bool test;   /* addresses are tested */
+	const struct addrset *addrs;
+};
+
+static struct side_test side_of(const struct endpoint *e, bool local,
+				bool dst)
+{
+	struct side_test t = {false, false, NULL};
+	if (dst && e->ndoms) /* may match by name: sluiced decides */
+		return t;
+	if (local) {
+		t.never = !(e->any || e->local);
+		return t;
+	}
+	if (e->any)
+		return t;
+	if (e->addrs.n4 == 0 && e->addrs.n6 == 0) {
+		t.never = true;
+		return t;
+	}
+	t.test = true;
+	t.addrs = &e->addrs;
+	return t;
+}
+
+static bool side_has(const struct side_test *t, int family)
+{
+	if (!t->test)
+		return true;
+	return family == AF_INET ? t->addrs->n4 > 0 : t->addrs->n6 > 0;
+}
+
+/* The ports (or ICMP types) of transport TR in rule R, merged; *ALL when
+ * one of its protocols of that transport admits every port. Returns false
+ * when R has no protocol of that transport. */
+static bool rule_ports(const struct rule *r, enum transport tr,
+		       struct portrange **v, size_t *n, bool *all)
+{
+	bool have = false;
+	*v = NULL;
+	*n = 0;
+	*all = false;
+	for (size_t i = 0; i < r->nprotos; i++) {
+		const struct protocol *pr = r->protos[i];
+		if (pr->tr != tr)
+			continue;
+		have = true;
+		if (pr->nports == 0)
+			*all = true;
+		for (size_t k = 0; k < pr->nports; k++)
+			VEC_PUSH(*v, *n, pr->ports[k]);
+	}
+	if (*all) {
+		free(*v);
+		*v = NULL;
+		*n = 0;
+	} else if (*n) {
+		/* sort + merge (n is small) */
+		for (size_t i = 1; i < *n; i++)
+			for (size_t k = i; k > 0 && (*v)[k - 1].lo > (*v)[k].lo; k--) {
+				struct portrange t = (*v)[k];
+				(*v)[k] = (*v)[k - 1];
+				(*v)[k - 1] = t;
+			}
+		size_t m = 0;
+		for (size_t i = 0; i < *n; i++) {
+			if (m && (uint32_t)(*v)[i].lo <= (uint32_t)(*v)[m - 1].hi + 1) {
+				if ((*v)[i].hi > (*v)[m - 1].hi)
+					(*v)[m - 1].hi = (*v)[i].hi;
+			} else {
+				(*v)[m++] = (*v)[i];
+			}
+		}
+		*n = m;
+	}
+	return have;
+}
+
+static void add_ports(struct sbuf *b, const struct portrange *v, size_t n)
+{
+	if (n > 1)
+		sb_add(b, "{ ");
+	for (size_t i = 0; i < n; i++) {
+		sb_add(b, "%s%u", i ? ", " : "", v[i].lo);
+		if (v[i].hi != v[i].lo)
+			sb_add(b, "-%u", v[i].hi);
+	}
+	if (n > 1)
+		sb_add(b, " }");
+}
+
+/* The verdict part of rule R's nft rules. */
+static void add_action(struct gen *g, const struct rule *r, bool decidable,
+		       const char *label)
+{
+	const struct ruleset_opts *o = g->o;
+	unsigned id = rs_rule_id((size_t)r->index);
+
+	sb_add(&g->b, "counter ");
+	if (r->log && decidable)
+		sb_add(&g->b, "log prefix \"sluice %s %u: \" ",
+		       r->action == ACT_ALLOW ? "allow" : "deny", id);
+	if (!decidable) {
+		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
+		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
+		if (o->nft_queue) {
+			sb_add(&g->b, "queue flags bypass to %u", o->queue_num);
+			if (o->queue_count > 1)
+				sb_add(&g->b, "-%u",
+				       o->queue_num + o->queue_count - 1);
+			sb_add(&g->b, " ");
+		} else {
+			sb_add(&g->b, "accept ");
+		}
+	} else if (r->action == ACT_ALLOW) {
+		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
+		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
+	} else {
+		sb_add(&g->b, "drop ");
+	}
+	sb_add(&g->b, "comment \"%s\"\n", label);
+}
+
+/* Emits rule R into chain CH (possibly several nft rules, possibly none). */
+static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
+		     const struct twin *tw, size_t ntw)
+{
+	static const char *const l3[] = {"ip", "ip6"};
+	char label[160];
+	bool decidable = rule_kernel_decidable(r);
+	struct side_test src = side_of(&r->src, ch == CH_OUTPUT, false);
+	struct side_test dst = side_of(&r->dst, ch == CH_INPUT, true);
+
+	rule_label(r, label, sizeof(label));
+	sb_add(&g->b, "\t\t# %s: %s%s\n", label,
+	       r->action == ACT_ALLOW ? "allow" : "deny",
+	       decidable ? "" : ", ask sluiced (queue)");
+	if (src.never || dst.never) {
+		sb_add(&g->b, "\t\t#   never matches here (%s side)\n",
+		       src.never ? "source" : "destination");
+		return;
+	}
+	if (r->sched && ntw == 0) {
+		sb_add(&g->b, "\t\t#   empty schedule: never matches\n");
+		return;
+	}
+
+	bool tested = src.test || dst.test;
+	/* families: 0 = either (no address test), else AF_INET / AF_INET6 */
+	int fams[2];
+	size_t nf = 0;
+	if (!tested) {
+		fams[nf++] = 0;
+	} else {
+		if (side_has(&src, AF_INET) && side_has(&dst, AF_INET))
+			fams[nf++] = AF_INET;
+		if (side_has(&src, AF_INET6) && side_has(&dst, AF_INET6))
+			fams[nf++] = AF_INET6;
+	}
+	if (nf == 0) {
+		sb_add(&g->b, "\t\t#   never matches here (no common "
+			      "address family)\n");
+		return;
+	}
+
+	for (int tr = -1; tr < TR_COUNT; tr++) {
+		struct portrange *ports = NULL;
+		size_t np = 0;
+		bool all = true;
+		if (tr < 0 && r->nprotos)
+			continue;
+		if (tr >= 0 && (r->nprotos == 0 ||
+				!rule_ports(r, (enum transport)tr, &ports, &np,
+					    &all)))
+			continue;
+		for (size_t fi = 0; fi < nf; fi++) {
+			int fam = fams[fi];
+			if (tr == TR_ICMP && fam == AF_INET6)
+				continue;
+			if (tr == TR_ICMPV6 && fam == AF_INET)
+				continue;
+			for (size_t w = 0; w < (ntw ? ntw : 1); w++) {
+				sb_add(&g->b, "\t\t");
+				if (ntw)
+					add_twin(&g->b, &tw[w]);
+				const char *ip = fam ? l3[fam == AF_INET6] : NULL;
+				if (src.test) {
+					sb_add(&g->b, "%s saddr ", ip);
+					add_addrs(&g->b, src.addrs, fam);
+					sb_add(&g->b, " ");
+				}
+				if (dst.test) {
+					sb_add(&g->b, "%s daddr ", ip);
+					add_addrs(&g->b, dst.addrs, fam);
+					sb_add(&g->b, " ");
+				}
+				if (tr >= 0) {
+					static const char *const pn[] = {
+						"tcp dport", "udp dport",
+						"icmp type", "icmpv6 type"};
+					static const char *const l4[] = {
+						"tcp", "udp", "icmp",
+						"ipv6-icmp"};
+					if (tr == TR_ICMP && !fam)
+						sb_add(&g->b, "meta nfproto ipv4 ");
+					if (tr == TR_ICMPV6 && !fam)
+						sb_add(&g->b, "meta nfproto ipv6 ");
+					if (!all) {
+						sb_add(&g->b, "%s ", pn[tr]);
+						add_ports(&g->b, ports, np);
+						sb_add(&g->b, " ");
+					} else {
+						sb_add(&g->b, "meta l4proto %s ",
+						       l4[tr]);
+					}
+				}
+				add_action(g, r, decidable, label);
+			}
+		}
+		free(ports);
+	}
+}
+
+static void gen_rules_chain(struct gen *g, enum chain_kind ch,
+			    struct twin **tw, size_t *ntw)
+{
+	sb_add(&g->b, "\tchain rules_%s {\n", chain_names[ch]);
+	for (size_t i = 0; i < g->p->nrules; i++)
+		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i]);
+	sb_add(&g->b, "\t\tcounter drop comment \"implicit final deny\"\n");
+	sb_add(&g->b, "\t}\n\n");
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+static void gen_head(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	sb_add(&g->b,
+	       "# sluice kernel ruleset, generated from the policy: do not "
+	       "edit (docs/kernel.md).\n"
+	       "#\n"
+	       "# Mark layout (packet and conntrack mark): sluice owns the "
+	       "bits 0x%08x\n"
+	       "# and keeps the others (0x%08x) in every rule.\n"
+	       "#   decision 0x%08x: ALLOW 0x%08x, DENY 0x%08x, QUEUE 0x%08x "
+	       "(packet mark only)\n"
+	       "#   rule id  0x%08x: policy rule number (saturates at %u), 0 = "
+	       "sluiced itself,\n"
+	       "#            %u = creation element, %u = queue bypassed "
+	       "(fail-open)\n"
+	       "# Schedules: meta hour is UTC seconds, meta day the kernel's "
+	       "day; converted from\n"
+	       "# gateway local time (UTC%+d min, kernel day UTC%+d min) when "
+	       "generated.\n",
+	       rs_mark_own(o), mark_keep(o), mark_dec_mask(o),
+	       rs_mark(o, RS_DEC_ALLOW, 0), rs_mark(o, RS_DEC_DENY, 0),
+	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, 0x3fff),
+	       RS_ID_LAST, RS_ID_CREATION, RS_ID_FAILOPEN, o->utc_offset_min,
+	       o->kday_offset_min);
+	sb_add(&g->b, "table inet %s {}\ndelete table inet %s\n", o->table,
+	       o->table);
+	sb_add(&g->b, "table inet %s {\n", o->table);
+	sb_add(&g->b,
+	       "\t# UDP session = %u s of activity (ISA/TMG). ICMP keeps the "
+	       "kernel's timeout:\n"
+	       "\t# nft 1.0.6 has no ct timeout for icmp.\n"
+	       "\tct timeout udp_session {\n"
+	       "\t\tprotocol udp; l3proto ip;\n"
+	       "\t\tpolicy = { unreplied : %u, replied : %u }\n"
+	       "\t}\n\n",
+	       o->udp_timeout_s, o->udp_timeout_s, o->udp_timeout_s);
+	sb_add(&g->b,
+	       "\t# Creation elements: sessions sluiced admits ahead of the "
+	       "rules (DESIGN.md §2).\n"
+	       "\tset creations4 {\n"
+	       "\t\ttype ipv4_addr . inet_proto . inet_service; flags timeout;\n"
+	       "\t}\n"
+	       "\tset creations6 {\n"
+	       "\t\ttype ipv6_addr . inet_proto . inet_service; flags timeout;\n"
+	       "\t}\n"
+	       "\tset creations4s {\n"
+	       "\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service; "
+	       "flags timeout;\n"
+	       "\t}\n"
+	       "\tset creations6s {\n"
+	       "\t\ttype ipv6_addr . ipv6_addr . inet_proto . inet_service; "
+	       "flags timeout;\n"
+	       "\t}\n\n");
+}
+
+static void gen_decided(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	uint32_t dm = mark_dec_mask(o), keep = mark_keep(o);
+	uint32_t cr = rs_mark(o, RS_DEC_ALLOW, RS_ID_CREATION);
+
+	sb_add(&g->b,
+	       "\t# Common head of every hook: decided sessions first; a new "
+	       "session falls\n"
+	       "\t# through to the hook's rules chain.\n"
+	       "\tchain decided {\n"
+	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state != new "
+	       "ct mark set ct mark & 0x%08x goto decide_new comment \"a SYN "
+	       "reusing an old conntrack entry is a new session\"\n"
+	       "\t\tct mark & 0x%08x == 0x%08x accept comment \"session "
+	       "allowed\"\n"
+	       "\t\tct mark & 0x%08x == 0x%08x counter drop comment \"session "
+	       "denied/revoked\"\n"
+	       "\t\tct state invalid counter drop\n"
+	       "\t\tct state != new counter drop comment \"established/related "
+	       "without a decision\"\n"
+	       "\t\ttcp flags & (fin | syn | rst | ack) != syn counter drop "
+	       "comment \"NEW but not a SYN: never queue mid-stream\"\n"
+	       "\t\tgoto decide_new\n"
+	       "\t}\n\n",
+	       keep, dm, rs_mark(o, RS_DEC_ALLOW, 0), dm,
+	       rs_mark(o, RS_DEC_DENY, 0));
+	sb_add(&g->b,
+	       "\tchain decide_new {\n"
+	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n"
+	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "
+	       "ct mark & 0x%08x | 0x%08x accept comment \"creation\"\n"
+	       "\t\tip saddr . ip daddr . meta l4proto . th dport @creations4s "
+	       "ct mark set ct mark & 0x%08x | 0x%08x accept comment "
+	       "\"creation\"\n"
+	       "\t\tip6 daddr . meta l4proto . th dport @creations6 ct mark set "
+	       "ct mark & 0x%08x | 0x%08x accept comment \"creation\"\n"
+	       "\t\tip6 saddr . ip6 daddr . meta l4proto . th dport "
+	       "@creations6s ct mark set ct mark & 0x%08x | 0x%08x accept "
+	       "comment \"creation\"\n"
+	       "\t}\n\n",
+	       keep, cr, keep, cr, keep, cr, keep, cr);
+}
+
+static void gen_hooks(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+	static const char nd[] =
+	    "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
+	    "nd-router-solicit, nd-router-advert, mld-listener-query, "
+	    "mld-listener-report, mld2-listener-report } accept comment "
+	    "\"IPv6 ND and MLD have no conntrack\"\n";
+
+	for (int ch = 0; ch < CH_COUNT; ch++) {
+		sb_add(&g->b,
+		       "\tchain %s {\n"
+		       "\t\ttype filter hook %s priority filter - 10; policy "
+		       "accept;\n",
+		       chain_names[ch], chain_names[ch]);
+		if (ch == CH_INPUT)
+			sb_add(&g->b, "\t\tiif \"lo\" accept\n%s", nd);
+		if (ch == CH_OUTPUT) {
+			sb_add(&g->b, "\t\toif \"lo\" accept\n%s", nd);
+			sb_add(&g->b,
+			       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set ct "
+			       "mark & 0x%08x | 0x%08x accept comment "
+			       "\"sluiced's own sockets (SO_MARK)\"\n",
+			       own, o->self_mark & own, mark_keep(o),
+			       o->self_mark & own);
+		}
+		if (o->nft_queue)
+			sb_add(&g->b,
+			       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set "
+			       "meta mark & 0x%08x accept comment \"verdict of "
+			       "sluiced (NF_REPEAT); nft 1.0.6 cannot OR two "
+			       "registers: low ct mark bits reset\"\n"
+			       "\t\tmeta mark & 0x%08x == 0x%08x counter drop "
+			       "comment \"denied by sluiced\"\n",
+			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own, dm,
+			       rs_mark(o, RS_DEC_DENY, 0));
+		sb_add(&g->b, "\t\tjump decided\n\t\tjump rules_%s\n\t}\n\n",
+		       chain_names[ch]);
+	}
+}
+
+static void gen_post(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	uint32_t dm = mark_dec_mask(o);
+
+	sb_add(&g->b,
+	       "\t# After the xtables filter chains (priority 0): a packet "
+	       "still marked QUEUE\n"
+	       "\t# was not decided by sluiced (no listener: bypass; queue "
+	       "full: FAIL_OPEN).\n"
+	       "\tchain queue_bypassed {\n");
+	if (o->fail_open)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set ct mark & "
+		       "0x%08x | 0x%08x counter accept comment \"not decided "
+		       "by sluiced: fail open\"\n",
+		       dm, rs_mark(o, RS_DEC_QUEUE, 0), mark_keep(o),
+		       rs_mark(o, RS_DEC_ALLOW, RS_ID_FAILOPEN));
+	else
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment "
+		       "\"not decided by sluiced: fail closed\"\n",
+		       dm, rs_mark(o, RS_DEC_QUEUE, 0));
+	sb_add(&g->b, "\t}\n");
+	for (int ch = 0; ch < CH_COUNT; ch++)
+		sb_add(&g->b,
+		       "\tchain %s_post {\n"
+		       "\t\ttype filter hook %s priority filter + 10; policy "
+		       "accept;\n"
+		       "\t\tjump queue_bypassed\n"
+		       "\t}\n",
+		       chain_names[ch], chain_names[ch]);
+}
+
+char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
+{
+	struct gen g = {{NULL, 0, 0}, o, p};
+	struct twin **tw = xcalloc(p->nrules + 1, sizeof(*tw));
+	size_t *ntw = xcalloc(p->nrules + 1, sizeof(*ntw));
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i]->sched)
+			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
+	gen_head(&g);
+	for (int ch = 0; ch < CH_COUNT; ch++) {
+		if (ch == 0)
+			sb_add(&g.b, "\t# The policy, per hook, in order; first "
+				     "match wins.\n");
+		gen_rules_chain(&g, (enum chain_kind)ch, tw, ntw);
+	}
+	gen_decided(&g);
+	gen_hooks(&g);
+	gen_post(&g);
+	sb_add(&g.b, "}\n");
+	for (size_t i = 0; i < p->nrules; i++)
+		free(tw[i]);
+	free(tw);
+	free(ntw);
+	return sb_take(&g.b);
+}
+
+/* ---- the xtables part ---------------------------------------------------------------- */
+
+static const char *const xt_hooks[3] = {"FORWARD", "INPUT", "OUTPUT"};
+
+/* Per hook: does the save output have "-A HOOK -j SLUICE" as its first rule,
+ * and how many such jumps in all. */
+struct xt_state {
+	bool chain; /* :SLUICE exists */
+	bool first[3];
+	int jumps[3];
+};
+
+static void xt_scan(const char *cur, struct xt_state *st)
+{
+	bool seen_rule[3] = {false, false, false};
+	memset(st, 0, sizeof(*st));
+	if (!cur)
+		return;
+	bool in_filter = false;
+	for (const char *l = cur; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		if (n && l[0] == '*')
+			in_filter = n == 7 && strncmp(l, "*filter", 7) == 0;
+		else if (in_filter && n >= 8 && strncmp(l, ":SLUICE ", 8) == 0)
+			st->chain = true;
+		else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
+			for (int h = 0; h < 3; h++) {
+				size_t hl = strlen(xt_hooks[h]);
+				if (n < 3 + hl + 1 ||
+				    strncmp(l + 3, xt_hooks[h], hl) != 0 ||
+				    l[3 + hl] != ' ')
+					continue;
+				const char *rest = l + 3 + hl;
+				size_t rn = n - 3 - hl;
+				bool jump = rn == 10 && strncmp(rest, " -j SLUICE", 10) == 0;
+				if (jump) {
+					st->jumps[h]++;
+					if (!seen_rule[h])
+						st->first[h] = true;
+				}
+				seen_rule[h] = true;
+			}
+		l = e ? e + 1 : NULL;
+	}
+}
+
+char *ruleset_xt_from(const struct ruleset_opts *o, int family,
+		      const char *current)
+{
+	struct sbuf b = {NULL, 0, 0};
+	struct xt_state st;
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+
+	if (o->nft_queue)
+		return NULL;
+	xt_scan(current, &st);
+	sb_add(&b, "# sluice xtables part (%s): NFQUEUE, verdict to ct mark\n",
+	       family == AF_INET6 ? "ip6tables" : "iptables");
+	sb_add(&b, "*filter\n:SLUICE - [0:0]\n");
+	if (st.chain)
+		sb_add(&b, "-F SLUICE\n");
+	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE ",
+	       rs_mark(o, RS_DEC_QUEUE, 0), dm);
+	if (o->queue_count > 1)
+		sb_add(&b, "--queue-balance %u:%u", o->queue_num,
+		       o->queue_num + o->queue_count - 1);
+	else
+		sb_add(&b, "--queue-num %u", o->queue_num);
+	sb_add(&b, " --queue-bypass\n");
+	sb_add(&b,
+	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
+	       "--mask 0x%08x\n",
+	       rs_mark(o, RS_DEC_ALLOW, 0), dm, own);
+	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j DROP\n",
+	       rs_mark(o, RS_DEC_DENY, 0), dm);
+	for (int h = 0; h < 3; h++) {
+		int keep = st.first[h] ? 1 : 0;
+		for (int k = keep; k < st.jumps[h]; k++)
+			sb_add(&b, "-D %s -j SLUICE\n", xt_hooks[h]);
+		if (!keep)
+			sb_add(&b, "-I %s 1 -j SLUICE\n", xt_hooks[h]);
+	}
+	sb_add(&b, "COMMIT\n");
+	return sb_take(&b);
+}
+
+char *ruleset_xt(const struct ruleset_opts *o, int family)
+{
+	return ruleset_xt_from(o, family, NULL);
+}
+
+char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
+			const char *current)
+{
+	struct sbuf b = {NULL, 0, 0};
+	struct xt_state st;
+	(void)o;
+	(void)family;
+	xt_scan(current, &st);
+	if (!st.chain && !st.jumps[0] && !st.jumps[1] && !st.jumps[2])
+		return NULL;
+	sb_add(&b, "*filter\n");
+	for (int h = 0; h < 3; h++)
+		for (int k = 0; k < st.jumps[h]; k++)
+			sb_add(&b, "-D %s -j SLUICE\n", xt_hooks[h]);
+	if (st.chain)
+		sb_add(&b, "-F SLUICE\n-X SLUICE\n");
+	sb_add(&b, "COMMIT\n");
+	return sb_take(&b);
+}

@@ -1,0 +1,166 @@
+/*
+ * ruleset.h — the kernel part of sluice: policy → nftables (+ xtables
+ * NFQUEUE) compiler, installer, probes and creation elements.
+ *
+ * The generated ruleset is described in docs/kernel.md and tested by
+ * tests/lab/mark_recipe.sh (the hand-written recipe), tests/golden/ (the
+ * compiler's output) and tests/kernel/01_ruleset_install.sh (install,
+ * re-install, rejected re-install, remove).
+ *
+ * Mark layout (packet mark and conntrack mark), for mark_shift S (16 by
+ * default; S is general, 0..16): sluice owns bits [S, S+16) and preserves
+ * every other bit in every rule.
+ *   bits S+15..S+14  decision: 0 none, 1 ALLOW, 2 DENY, 3 QUEUE (packet mark
+ *                    only: "ask sluiced")
+ *   bits S+13..S     rule id: rule index + 1, saturating at RS_ID_LAST
+ *                    (16382): rules 16382 and later all carry 16382 and
+ *                    sluiced re-evaluates to name the exact rule. Reserved:
+ *                    0 = sluiced's own traffic (SO_MARK), RS_ID_CREATION =
+ *                    allowed by a creation element, RS_ID_FAILOPEN = allowed
+ *                    because the queue had no listener (fail-open).
+ *
+ * Error convention: generators return allocated text (never NULL except
+ * where noted); installers return 0, or -1 with an allocated message in *err.
+ */
+#ifndef SLUICE_KERNEL_RULESET_H
+#define SLUICE_KERNEL_RULESET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+#define RS_DEC_NONE 0u
+#define RS_DEC_ALLOW 1u
+#define RS_DEC_DENY 2u
+#define RS_DEC_QUEUE 3u
+
+#define RS_ID_SELF 0u
+#define RS_ID_LAST 0x3ffeu     /* rule ids saturate here */
+#define RS_ID_CREATION 0x3ffdu /* overlaps only policies > 16380 rules */
+#define RS_ID_FAILOPEN 0x3fffu
+
+struct ruleset_opts {
+	const char *table;		 /* "sluice" (tests may use another) */
+	uint32_t queue_num, queue_count; /* NFQUEUE queues N..N+count-1 */
+	bool fail_open;	    /* queue bypassed: accept+mark instead of drop */
+	uint32_t udp_timeout_s; /* ct timeout of UDP sessions (ICMP: see
+				 * docs/kernel.md: nft 1.0.6 cannot) */
+	uint32_t mark_shift;	/* sluice owns mark bits [shift, shift+16) */
+	uint32_t self_mark;	/* SO_MARK of sluiced's sockets (full value) */
+	bool nft_queue;		/* the kernel has nft `queue`: no xt part */
+	/*
+	 * Schedules. Policy times are gateway local time; the kernel compares
+	 * `meta hour` against UTC and `meta day` against UTC shifted by the
+	 * kernel's sys_tz. The generator converts with these offsets (minutes
+	 * east of UTC), so the output does not depend on the TZ of the process
+	 * that loads it. ruleset_opts_init() fills them from the clock now; the
+	 * daemon must regenerate when the local offset changes (DST).
+	 */
+	int32_t utc_offset_min; /* local time = UTC + this */
+	int32_t kday_offset_min; /* kernel sys_tz, minutes east (usually 0) */
+};
+
+/* The mark values of the layout above, for O's shift. */
+uint32_t rs_mark_own(const struct ruleset_opts *o);		  /* mask */
+uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id);
+/* The mark's rule id for policy rule index I (saturating). */
+unsigned rs_rule_id(size_t index);
+
+/*
+ * Fills O with the defaults for policy P (P may be NULL): table "sluice",
+ * queue settings and mark shift from P's queue block, self mark ALLOW|0,
+ * and the clock offsets of this moment.
+ */
+void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p);
+
+/*
+ * The complete nft script that atomically replaces table O->table
+ * ("table inet T {}\ndelete table inet T\ntable inet T { ... }": one nft
+ * transaction). Never NULL.
+ */
+char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o);
+
+/*
+ * iptables-restore input (for iptables-nft-restore / ip6tables-nft-restore
+ * --noflush) for FAMILY (AF_INET or AF_INET6): the SLUICE chain (flushed and
+ * refilled) and its jumps at the head of FORWARD, INPUT and OUTPUT.
+ * CURRENT is the output of `iptables-nft-save -t filter` (NULL or "" when
+ * the filter table is empty): jumps already first in their chain are kept,
+ * duplicates and misplaced ones are deleted, missing ones inserted, so
+ * running the result any number of times leaves exactly one jump per hook.
+ * Returns NULL when O->nft_queue (no xt part is needed).
+ */
+char *ruleset_xt(const struct ruleset_opts *o, int family);
+char *ruleset_xt_from(const struct ruleset_opts *o, int family,
+		      const char *current);
+/* The text that removes the SLUICE chain and every jump to it, given the
+ * current save output; NULL when there is nothing to remove. */
+char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
+			const char *current);
+
+/*
+ * Installs P: the nft script in one transaction (libnftables), then the xt
+ * part for IPv4 and IPv6 (iptables-nft-restore --noflush, fork/exec, text on
+ * stdin). When nft rejects the script the old table stays in place
+ * (nft transactions are atomic) and nothing else is touched.
+ */
+int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
+		    char **err);
+/* Removes the table, the SLUICE chains and their jumps. Idempotent. */
+int ruleset_remove(const struct ruleset_opts *o, char **err);
+/*
+ * The state to leave on a clean shutdown configured to stay fail-closed:
+ * sessions already decided keep passing on their conntrack mark; every new
+ * session is dropped (the rules chains become a single drop; no queueing).
+ * Removes the xt part. One nft transaction.
+ */
+int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err);
+
+/* Runs an nft script (one transaction) through libnftables. Used by the
+ * installer and by tests (e.g. to show that a rejected script changes
+ * nothing). 0, or -1 with nft's messages in *err. */
+int nft_apply(const char *script, char **err);
+/* Runs an nft command and returns its (JSON when JSON) output; NULL with
+ * *err on failure. */
+char *nft_query(const char *cmd, bool json, char **err);
+
+/* Inside the kernel library (install.c), shared with probe.c: an nft dry
+ * run (reaches the kernel, which checks the batch and aborts it); running
+ * an external tool with IN on stdin, collecting stdout/stderr (exit status,
+ * -1 when it could not run). */
+int nft_dry_run(const char *script, char **err);
+int run_tool(char *const argv[], const char *in, char **out, char **errtxt);
+/* The same; RUN_NEWNET runs the tool in a new, private network namespace
+ * (exit status 126 when that cannot be created). */
+#define RUN_NEWNET 1u
+int run_tool_ex(char *const argv[], const char *in, char **out,
+		char **errtxt, unsigned flags);
+
+/*
+ * Probes. probe_nft_queue(): an nft dry run (it reaches the kernel, which
+ * validates the batch and aborts it) of a throwaway table with a `queue`
+ * rule; nothing is created. probe_xt_nfqueue(): creates a throwaway chain
+ * with an NFQUEUE rule via iptables-nft-restore and deletes it again.
+ */
+bool probe_nft_queue(void);
+bool probe_xt_nfqueue(void);
+
+/*
+ * Creation elements (DESIGN.md §2): kernel set elements with a timeout that
+ * admit new sessions to DADDR:PROTO/DPORT (from SADDR only, when given) with
+ * ct mark ALLOW | RS_ID_CREATION, before the policy rules. FAMILY is AF_INET
+ * or AF_INET6; PROTO "tcp" or "udp". Adding an existing element keeps its
+ * old timeout (nft `add`). Deleting an absent one is an error.
+ */
+int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
+		 const char *proto, uint16_t dport, const char *saddr,
+		 uint32_t timeout_s, char **err);
+int creation_del(const struct ruleset_opts *o, int family, const char *daddr,
+		 const char *proto, uint16_t dport, const char *saddr,
+		 char **err);
+/* {"creations4": <nft JSON>, "creations6": ..., "creations4s": ...,
+ * "creations6s": ...}; NULL with *err on failure. */
+char *creation_list_json(const struct ruleset_opts *o, char **err);
+
+#endif

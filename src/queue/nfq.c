@@ -1,0 +1,206 @@
+/*
+ * nfq.c — NFQUEUE over libmnl, modelled on libnetfilter_queue's
+ * examples/nf-queue.c, non-blocking, with batched verdicts.
+ */
+#include "queue/nfq.h"
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#define VERDICT_BATCH 64
+#define VERDICT_MSG 64 /* bytes one verdict message takes at most */
+
+struct nfqs {
+	struct mnl_socket *nl;
+	uint16_t num;
+	char *buf;
+	size_t bufsize;
+	char out[VERDICT_BATCH * VERDICT_MSG];
+	size_t outlen;
+	int nout;
+};
+
+/* Sends a config message and waits for its ACK; -1 with errno. */
+static int config_ack(struct nfqs *q, struct nlmsghdr *nlh)
+{
+	uint32_t seq = (uint32_t)time(NULL);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	for (int tries = 0; tries < 64; tries++) {
+		ssize_t n = mnl_socket_recvfrom(q->nl, q->buf, q->bufsize);
+		if (n < 0) {
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			return -1;
+		}
+		int r = mnl_cb_run(q->buf, (size_t)n, seq,
+				   mnl_socket_get_portid(q->nl), NULL, NULL);
+		if (r == MNL_CB_ERROR)
+			return -1;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+struct nfqs *nfqs_open(const struct nfqs_opts *o)
+{
+	struct nfqs *q = xcalloc(1, sizeof(*q));
+	int one = 1, saved;
+	struct nlmsghdr *nlh;
+
+	q->num = o->num;
+	q->bufsize = 0xffff + (MNL_SOCKET_BUFFER_SIZE / 2);
+	q->buf = xmalloc(q->bufsize);
+	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	/* never let a full socket buffer kill the loop */
+	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	if (o->rcvbuf) {
+		int sz = (int)o->rcvbuf;
+		if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET,
+			       SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET,
+				   SO_RCVBUF, &sz, sizeof(sz));
+	}
+
+	nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	if (config_ack(q, nlh) < 0)
+		goto fail;
+
+	nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)o->copy);
+	uint32_t flags = NFQA_CFG_F_GSO | NFQA_CFG_F_UID_GID |
+			 (o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	if (o->maxlen)
+		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(o->maxlen));
+	if (config_ack(q, nlh) < 0)
+		goto fail;
+
+	int fd = mnl_socket_get_fd(q->nl);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return q;
+fail:
+	saved = errno;
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	free(q->buf);
+	free(q);
+	errno = saved;
+	return NULL;
+}
+
+int nfqs_fd(const struct nfqs *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+/* Decodes one packet message and hands it to FN. */
+static void dispatch_packet(const struct nlmsghdr *nlh, nfqs_packet_fn fn,
+			    void *arg)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = {0};
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return; /* no id: nothing we could answer */
+	const struct nfqnl_msg_packet_hdr *ph =
+	    mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	struct qpacket p = {.id = ntohl(ph->packet_id), .hook = ph->hook};
+	if (attr[NFQA_MARK])
+		p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_PAYLOAD]) {
+		p.payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	if (attr[NFQA_UID] && attr[NFQA_GID]) {
+		p.has_uid = true;
+		p.uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
+		p.gid = ntohl(mnl_attr_get_u32(attr[NFQA_GID]));
+	}
+	fn(arg, &p);
+}
+
+int nfqs_receive(struct nfqs *q, nfqs_packet_fn fn, void *arg,
+		uint64_t *overruns)
+{
+	int count = 0;
+	for (int rounds = 0; rounds < 256; rounds++) {
+		ssize_t n = mnl_socket_recvfrom(q->nl, q->buf, q->bufsize);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				(*overruns)++;
+				continue;
+			}
+			return -1;
+		}
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)q->buf;
+		int left = (int)n;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type ==
+			    ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
+				dispatch_packet(nlh, fn, arg);
+				count++;
+			}
+		}
+	}
+	return count;
+}
+
+void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
+		 uint32_t mark)
+{
+	if (q->nout == VERDICT_BATCH)
+		nfqs_flush(q);
+	struct nlmsghdr *nlh =
+	    nfq_nlmsg_put(q->out + q->outlen, NFQNL_MSG_VERDICT, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
+	if (set_mark)
+		nfq_nlmsg_verdict_put_mark(nlh, mark);
+	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
+	q->nout++;
+}
+
+int nfqs_flush(struct nfqs *q)
+{
+	if (!q->nout)
+		return 0;
+	ssize_t r = mnl_socket_sendto(q->nl, q->out, q->outlen);
+	q->outlen = 0;
+	q->nout = 0;
+	return r < 0 ? -1 : 0;
+}
+
+void nfqs_close(struct nfqs *q)
+{
+	if (!q)
+		return;
+	nfqs_flush(q);
+	struct nlmsghdr *nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
+	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
+	mnl_socket_close(q->nl);
+	free(q->buf);
+	free(q);
+}

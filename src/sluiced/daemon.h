@@ -1,0 +1,64 @@
+/*
+ * daemon.h — the state of sluiced, owned by the main thread.
+ */
+#ifndef SLUICED_DAEMON_H
+#define SLUICED_DAEMON_H
+
+#include "decide/decide.h"
+#include "kernel/ruleset.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct evbuffer;
+struct iptable;
+struct sessions;
+struct worker;
+struct control;
+
+struct daemon {
+	const char *config_path;
+	const char *socket_path;
+	bool foreground;
+	int verbose;
+
+	struct event_base *base;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_housekeeping;
+
+	pthread_mutex_t gen_lock;
+	struct gen *gen; /* current policy generation */
+	uint64_t next_gen;
+
+	struct iptable *ids;
+	struct sessions *sessions;
+	struct worker **workers;
+	size_t nworkers;
+	struct control *ctl;
+	struct ruleset_opts kopts;
+	bool nft_queue; /* probe: the kernel has nft's queue statement */
+
+	time_t started;
+	uint64_t reloads, reload_failures, revoked;
+};
+
+/* reload.c: loads the policy file, replaces ruleset and generation. On any
+ * error, the running policy and ruleset stay; the messages are in OUT (may
+ * be NULL). Returns 0 or -1. */
+int daemon_reload(struct daemon *d, struct evbuffer *out);
+/* Revokes sessions the current policy no longer allows; returns how many
+ * were cut. */
+size_t daemon_revoke(struct daemon *d);
+/* The decide configuration of one worker under policy P. */
+void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
+		       struct decide_cfg *cfg);
+void daemon_kernel_opts(struct daemon *d, const struct policy *p);
+
+/* commands.c: the control socket's commands. */
+int daemon_command(void *arg, int argc, char **argv, bool json,
+		   struct evbuffer *out);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * sluiced — the sluice decision service.
+ *
+ *   sluiced -c FILE [-f] [-s SOCKET] [-v]
+ *
+ * Loads and checks the policy, opens its NFQUEUE queues (one worker thread
+ * each), installs the kernel ruleset, and serves the control socket. SIGHUP
+ * reloads; SIGTERM/SIGINT stop cleanly (rules removed, or left fail-closed
+ * as `queue { on-exit }` says). A restart after kill -9 replaces whatever
+ * the dead daemon left.
+ */
+#include "sluiced/daemon.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "control/control.h"
+#include "decide/sessions.h"
+#include "identity/iptable.h"
+#include "queue/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SESSIONS_REMEMBERED 65536
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct gen *env_current(void *ctx)
+{
+	struct daemon *d = ctx;
+	pthread_mutex_lock(&d->gen_lock);
+	struct gen *g = gen_ref(d->gen);
+	pthread_mutex_unlock(&d->gen_lock);
+	return g;
+}
+
+static void env_decided(void *ctx, const struct session_key *k,
+			const struct gen *g, int rule, const char *user,
+			const char *name)
+{
+	struct daemon *d = ctx;
+	if (!user && !name)
+		return; /* header-decided: conntrack knows all there is */
+	struct session_info si = {.rule = rule, .gen = g->id,
+				  .decided = time(NULL)};
+	snprintf(si.user, sizeof(si.user), "%s", user ? user : "");
+	snprintf(si.name, sizeof(si.name), "%s", name ? name : "");
+	sessions_put(d->sessions, k, &si);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->config_path);
+		daemon_reload(d, NULL);
+	} else {
+		log_info("signal %d: stopping", (int)sig);
+		event_base_loopbreak(d->base);
+	}
+}
+
+/* The local UTC offset in minutes now. */
+static int32_t utc_offset_now(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	return (int32_t)(tm.tm_gmtoff / 60);
+}
+
+static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t n = iptable_expire(d->ids);
+	if (n)
+		log_debug("%zu identities expired", n);
+	/* kernel schedules are in UTC: a daylight-saving change needs the
+	 * ruleset generated again */
+	if (utc_offset_now() != d->kopts.utc_offset_min) {
+		struct ruleset_opts o = d->kopts;
+		daemon_kernel_opts(d, d->gen->policy);
+		char *err = NULL;
+		if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0) {
+			log_warnx("UTC offset changed; regenerating the ruleset "
+				  "failed: %s", err);
+			d->kopts = o;
+		} else {
+			log_info("UTC offset changed to %+d min: schedules "
+				 "regenerated", d->kopts.utc_offset_min);
+		}
+		free(err);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-v]\n"
+			"  -c FILE    policy (sluice.conf(5))\n"
+			"  -f         stay in the foreground, log to stderr\n"
+			"  -s SOCKET  control socket (default %s)\n"
+			"  -v         more logging\n",
+		SLUICE_SOCKET);
+	exit(2);
+}
+
+/* Loads the first policy; exits on error with every message printed. */
+static struct gen *first_policy(const char *path)
+{
+	struct diags *dg = xcalloc(1, sizeof(*dg));
+	struct policy *p = policy_load(path, dg);
+	diags_print(dg, stderr);
+	if (!p) {
+		fprintf(stderr, "sluiced: %s: invalid: %d errors\n", path,
+			dg->errors);
+		exit(1);
+	}
+	p->diags = dg;
+	struct gen *g = xcalloc(1, sizeof(*g));
+	g->policy = p;
+	g->engine = engine_build(p);
+	g->id = 1;
+	g->refs = 1;
+	return g;
+}
+
+static void start_workers(struct daemon *d)
+{
+	const struct policy *p = d->gen->policy;
+	struct decide_env env = {.current = env_current,
+				 .decided = env_decided,
+				 .ctx = d,
+				 .ids = d->ids,
+				 .now_ns = now_ns};
+	d->nworkers = p->queue.count;
+	d->workers = xcalloc(d->nworkers, sizeof(*d->workers));
+	struct decide_cfg cfg;
+	daemon_decide_cfg(d, p, &cfg);
+	for (size_t i = 0; i < d->nworkers; i++) {
+		struct nfqs_opts o = {.num = (uint16_t)(p->queue.num + i),
+				     .maxlen = p->queue.length,
+				     .copy = 256,
+				     .rcvbuf = p->queue.bufsize_kb * 1024,
+				     .fail_open = p->queue.fail == FAIL_OPEN};
+		d->workers[i] = worker_new((int)i, &o, &env, &cfg);
+		if (!d->workers[i])
+			fatal("queue %u", o.num);
+		if (worker_start(d->workers[i]) < 0)
+			fatal("queue %u: thread", o.num);
+	}
+}
+
+static void stop(struct daemon *d)
+{
+	char *err = NULL;
+	control_close(d->ctl);
+	int rc = d->gen->policy->queue.on_exit == EXIT_FAIL_CLOSED
+		     ? ruleset_leave_fail_closed(&d->kopts, &err)
+		     : ruleset_remove(&d->kopts, &err);
+	if (rc < 0)
+		log_warnx("stopping: %s", err ? err : "ruleset removal failed");
+	free(err);
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_stop(d->workers[i]);
+	free(d->workers);
+	event_free(d->ev_hup);
+	event_free(d->ev_term);
+	event_free(d->ev_int);
+	event_free(d->ev_housekeeping);
+	event_base_free(d->base);
+	struct diags *dg = d->gen->policy->diags;
+	gen_unref(d->gen);
+	if (dg) {
+		diags_free(dg);
+		free(dg);
+	}
+	iptable_free(d->ids);
+	sessions_free(d->sessions);
+	pthread_mutex_destroy(&d->gen_lock);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.socket_path = SLUICE_SOCKET};
+	int c;
+	while ((c = getopt(argc, argv, "c:fs:vh")) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'f': d.foreground = true; break;
+		case 's': d.socket_path = optarg; break;
+		case 'v': d.verbose++; break;
+		default: usage();
+		}
+	}
+	if (!d.config_path || optind != argc)
+		usage();
+	if (geteuid() != 0)
+		fatalx("sluiced must run as root (netfilter queues, rulesets)");
+
+	d.gen = first_policy(d.config_path);
+	d.next_gen = 1;
+	log_init("sluiced", d.foreground, d.verbose);
+	if (!d.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&d.gen_lock, NULL);
+	d.started = time(NULL);
+	d.ids = iptable_new();
+	d.sessions = sessions_new(SESSIONS_REMEMBERED);
+	d.base = event_base_new();
+	d.nft_queue = probe_nft_queue();
+	daemon_kernel_opts(&d, d.gen->policy);
+
+	/* queues first, then the ruleset that feeds them: no window where
+	 * the kernel queues to nobody */
+	start_workers(&d);
+	char *err = NULL;
+	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
+		fatalx("installing the kernel ruleset: %s", err);
+	d.ctl = control_listen(d.base, d.socket_path, daemon_command, &d);
+	if (!d.ctl)
+		fatal("control socket %s", d.socket_path);
+
+	d.ev_hup = evsignal_new(d.base, SIGHUP, on_signal, &d);
+	d.ev_term = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	d.ev_int = evsignal_new(d.base, SIGINT, on_signal, &d);
+	d.ev_housekeeping = event_new(d.base, -1, EV_PERSIST, on_housekeeping, &d);
+	struct timeval tv = {10, 0};
+	event_add(d.ev_hup, NULL);
+	event_add(d.ev_term, NULL);
+	event_add(d.ev_int, NULL);
+	event_add(d.ev_housekeeping, &tv);
+	log_info("started: %s, %zu rules, %zu queue(s) from %u (%s), control %s",
+		 d.config_path, d.gen->policy->nrules, d.nworkers,
+		 d.gen->policy->queue.num,
+		 d.nft_queue ? "nft queue" : "xt NFQUEUE", d.socket_path);
+
+	event_base_dispatch(d.base);
+	stop(&d);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,116 @@
+# lib.sh — helpers for the kernel scenarios (tests/kernel/NN_*.sh), sourced.
+# Each scenario: `. lib.sh BUILD_DIR`, then kt_up, checks with kt_ok/kt_fail,
+# and kt_done at the end (exit status = failures). The lab (tests/lab/lab.sh)
+# is torn down on every exit path, processes included.
+KT_BUILD=${1:-build}
+KT_BUILD=$(cd "$KT_BUILD" && pwd)
+KT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$KT_ROOT/tests/lab/lab.sh"
+SLUICED=${SLUICED:-$KT_BUILD/src/sluiced/sluiced}
+SLUICECTL=$KT_BUILD/src/sluicectl/sluicectl
+KT_NAME=$(basename "$0" .sh)
+kt_failures=0
+
+kt_ok()   { echo "$KT_NAME: ok: $*"; }
+kt_fail() { echo "$KT_NAME: FAIL: $*" >&2; kt_failures=$((kt_failures + 1)); }
+kt_check() { # kt_check DESCRIPTION CMD...: ok when CMD succeeds
+	local d=$1; shift
+	if "$@"; then kt_ok "$d"; else kt_fail "$d"; fi
+}
+kt_done() {
+	[ "$kt_failures" -eq 0 ] || { echo "--- sluiced log:" >&2; tail -30 "$LAB_TMP/sluiced.log" >&2; }
+	exit "$kt_failures"
+}
+
+# kt_up: the lab, with TCP echo servers on :80 and :22 of the server
+# (IPv4 and IPv6) and a UDP echo on :5301.
+kt_up() {
+	lab_up >/dev/null || { echo "$KT_NAME: lab_up failed" >&2; exit 1; }
+	local port
+	for port in 80 22 8080; do
+		lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat >/dev/null
+		lab_spawn "$LAB_SRV" timeout 120 socat TCP6-LISTEN:$port,ipv6only=1,reuseaddr,fork EXEC:cat >/dev/null
+	done
+	lab_spawn "$LAB_SRV" timeout 120 socat UDP4-LISTEN:5301,fork EXEC:cat >/dev/null
+	lab_spawn "$LAB_SRV" timeout 120 socat UDP6-LISTEN:5301,ipv6only=1,fork EXEC:cat >/dev/null
+	KT_SOCK=$LAB_TMP/ctl.sock
+}
+
+# kt_start CONF: starts sluiced in the gateway, waits for its socket.
+kt_start() {
+	KT_CONF=$1
+	rm -f "$KT_SOCK"
+	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SLUICED" -f -c "$KT_CONF" -s "$KT_SOCK" >/dev/null
+	KT_PID=$(tail -n1 "$LAB_TMP/pids")
+	local i
+	for i in $(seq 50); do
+		ctl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	kt_fail "sluiced did not start"; cat "$LAB_TMP/sluiced.log" >&2; return 1
+}
+ctl() { "$SLUICECTL" -s "$KT_SOCK" "$@"; }
+
+# qseq: packets queued so far in the gateway (the queue's id sequence).
+qseq() {
+	lab_exec "$LAB_GW" awk '$1 == 0 { print $8; f = 1 } END { if (!f) print 0 }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
+
+# talk NS PROTO ADDR PORT [BIND]: sends 5 lines through one new session,
+# 50 ms apart, from address BIND when given; prints how many lines came
+# back (0 when refused or dropped).
+talk() {
+	local ns=$1 proto=$2 addr=$3 port=$4 bind=${5:-} opt=""
+	case $addr in *:*) addr="[$addr]" ;; esac
+	[ -n "$bind" ] && opt=",bind=$bind"
+	(for i in 1 2 3 4 5; do echo "line $i"; sleep 0.05; done; sleep 0.3) |
+		lab_exec "$ns" timeout 6 socat -T 2 - "$proto:$addr:$port,connect-timeout=2$opt" 2>/dev/null | wc -l
+}
+
+# expect_talk DESCRIPTION LINES NS PROTO ADDR PORT [SPORT]
+expect_talk() {
+	local d=$1 want=$2; shift 2
+	local got
+	got=$(talk "$@")
+	if [ "$got" = "$want" ]; then kt_ok "$d"; else kt_fail "$d (got $got lines, want $want)"; fi
+}
+
+# queued_by DESCRIPTION N CMD...: runs CMD, checks the queue grew by N
+# ("N+" for at least N).
+queued_by() {
+	local d=$1 n=$2; shift 2
+	local before after got
+	before=$(qseq)
+	"$@"
+	after=$(qseq)
+	got=$((after - before))
+	case $n in
+	*+) [ "$got" -ge "${n%+}" ] ;;
+	*) [ "$got" -eq "$n" ] ;;
+	esac && kt_ok "$d: queued $got" || kt_fail "$d: queued $got, want $n"
+}
+
+# conf_with SNIPPET: examples/lab.conf plus SNIPPET, in LAB_TMP; prints path.
+conf_with() {
+	local f=$LAB_TMP/conf-$RANDOM.conf
+	{ cat "$KT_ROOT/examples/lab.conf"; printf '%s\n' "$@"; } >"$f"
+	echo "$f"
+}
+
+# hold NS PROTO ADDR PORT SECONDS [BIND]: a long session in the background
+# sending a line every 0.2 s; its echoes go to $LAB_TMP/hold.N. Prints N.
+hold() {
+	local ns=$1 proto=$2 addr=$3 port=$4 secs=$5 bind=${6:-} opt=""
+	case $addr in *:*) addr="[$addr]" ;; esac
+	[ -n "$bind" ] && opt=",bind=$bind"
+	local n=$RANDOM
+	( (for i in $(seq $((secs * 5))); do echo "tick $i"; sleep 0.2; done) |
+		lab_exec "$ns" timeout $((secs + 3)) socat -T 3 - \
+			"$proto:$addr:$port,connect-timeout=2$opt" >"$LAB_TMP/hold.$n" 2>/dev/null ) \
+		</dev/null >/dev/null 2>&1 &
+	lab_register_pid $!
+	echo $n
+}
+# held N: echoes received so far by hold N
+held() { wc -l <"$LAB_TMP/hold.$1"; }

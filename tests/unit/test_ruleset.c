@@ -1,0 +1,320 @@
+/*
+ * test_ruleset.c — the policy → kernel compiler (src/kernel/ruleset.c).
+ *
+ * Golden files: for every tests/golden/NAME.conf the generated nft script
+ * must equal NAME.nft and the xtables text (IPv4 then IPv6) NAME.xt. A
+ * line "#! key=value ..." in the .conf sets generator options (utc_offset,
+ * kday_offset, fail_open, queue_num, queue_count, mark_shift, nft_queue);
+ * clock offsets default to 0 so the files do not depend on the machine.
+ * On a mismatch the actual text is written to ./golden-NAME.EXT.actual and
+ * the first differing line is printed; UPDATE_GOLDEN=1 rewrites the files.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "kernel/ruleset.h"
+
+#define GOLDEN SOURCE_ROOT "/tests/golden"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = xmalloc((size_t)n + 1);
+	size_t k = fread(s, 1, (size_t)n, f);
+	s[k] = 0;
+	fclose(f);
+	return s;
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Applies "#! k=v ..." lines of TEXT to O. */
+static void apply_opts(const char *text, struct ruleset_opts *o)
+{
+	for (const char *l = text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, "#!", 2) != 0)
+			continue;
+		const char *e = strchr(l, '\n');
+		char *line = e ? xstrndup(l + 2, (size_t)(e - l - 2)) : xstrdup(l + 2);
+		char *save = NULL;
+		for (char *t = strtok_r(line, " \t", &save); t;
+		     t = strtok_r(NULL, " \t", &save)) {
+			char *eq = strchr(t, '=');
+			assert_non_null(eq);
+			*eq = 0;
+			long v = strtol(eq + 1, NULL, 0);
+			if (!strcmp(t, "utc_offset"))
+				o->utc_offset_min = (int32_t)v;
+			else if (!strcmp(t, "kday_offset"))
+				o->kday_offset_min = (int32_t)v;
+			else if (!strcmp(t, "fail_open"))
+				o->fail_open = v != 0;
+			else if (!strcmp(t, "queue_num"))
+				o->queue_num = (uint32_t)v;
+			else if (!strcmp(t, "queue_count"))
+				o->queue_count = (uint32_t)v;
+			else if (!strcmp(t, "mark_shift"))
+				o->mark_shift = (uint32_t)v;
+			else if (!strcmp(t, "nft_queue"))
+				o->nft_queue = v != 0;
+			else
+				fail_msg("unknown golden option '%s'", t);
+		}
+		free(line);
+	}
+	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
+}
+
+/* Compares ACTUAL to the golden file PATH; returns 0 when equal. */
+static int compare(const char *name, const char *ext, const char *actual)
+{
+	char path[512], out[512];
+	snprintf(path, sizeof(path), GOLDEN "/%s.%s", name, ext);
+	if (getenv("UPDATE_GOLDEN") && strcmp(getenv("UPDATE_GOLDEN"), "1") == 0) {
+		spit(path, actual);
+		printf("golden: rewrote %s\n", path);
+		return 0;
+	}
+	char *want = slurp(path);
+	if (want && strcmp(want, actual) == 0) {
+		free(want);
+		return 0;
+	}
+	snprintf(out, sizeof(out), "golden-%s.%s.actual", name, ext);
+	spit(out, actual);
+	int line = 1;
+	const char *a = actual, *w = want ? want : "";
+	const char *al = actual, *wl = w;
+	while (*a && *a == *w) {
+		if (*a == '\n') {
+			line++;
+			al = a + 1;
+			wl = w + 1;
+		}
+		a++, w++;
+	}
+	a = al; /* print whole lines */
+	w = wl;
+	const char *ae = strchr(a, '\n'), *we = strchr(w, '\n');
+	printf("golden mismatch %s line %d:\n  want: %.*s\n  got:  %.*s\n"
+	       "  diff -u %s %s   (UPDATE_GOLDEN=1 to accept)\n",
+	       path, line, (int)(we ? we - w : (long)strlen(w)), w,
+	       (int)(ae ? ae - a : (long)strlen(a)), a, path, out);
+	free(want);
+	return 1;
+}
+
+static int run_case(const char *name)
+{
+	char path[512];
+	struct diags d = {0};
+	snprintf(path, sizeof(path), GOLDEN "/%s.conf", name);
+	struct policy *p = policy_load(path, &d);
+	if (!p) {
+		diags_print(&d, stdout);
+		diags_free(&d);
+		return 1;
+	}
+	char *text = slurp(path);
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, p);
+	o.utc_offset_min = 0;
+	o.kday_offset_min = 0;
+	apply_opts(text, &o);
+	free(text);
+
+	int bad = 0;
+	char *nft = ruleset_nft(p, &o);
+	bad += compare(name, "nft", nft);
+	char *x4 = ruleset_xt(&o, AF_INET), *x6 = ruleset_xt(&o, AF_INET6);
+	char *xt = xasprintf("%s%s", x4 ? x4 : "# no xt part: nft queue\n",
+			     x6 ? x6 : "");
+	bad += compare(name, "xt", xt);
+	free(nft);
+	free(x4);
+	free(x6);
+	free(xt);
+	policy_free(p);
+	diags_free(&d);
+	return bad;
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_golden(void **state)
+{
+	(void)state;
+	DIR *dir = opendir(GOLDEN);
+	assert_non_null(dir);
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		size_t l = strlen(de->d_name);
+		if (l > 5 && strcmp(de->d_name + l - 5, ".conf") == 0) {
+			char *s = xstrndup(de->d_name, l - 5);
+			VEC_PUSH(names, n, s);
+		}
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), cmpstr);
+	assert_true(n >= 9);
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		int b = run_case(names[i]);
+		if (b)
+			printf("golden case %s: %d mismatch(es)\n", names[i], b);
+		bad += b;
+		free(names[i]);
+	}
+	free(names);
+	assert_int_equal(bad, 0);
+}
+
+static void test_marks(void **state)
+{
+	(void)state;
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+	assert_int_equal(o.mark_shift, 16);
+	assert_int_equal(rs_mark_own(&o), 0xffff0000u);
+	assert_int_equal(rs_mark(&o, RS_DEC_ALLOW, 2), 0x40020000u);
+	assert_int_equal(rs_mark(&o, RS_DEC_QUEUE, 0), 0xc0000000u);
+	assert_int_equal(rs_mark(&o, RS_DEC_ALLOW, RS_ID_FAILOPEN), 0x7fff0000u);
+	assert_int_equal(o.self_mark, 0x40000000u);
+	o.mark_shift = 0;
+	assert_int_equal(rs_mark_own(&o), 0x0000ffffu);
+	assert_int_equal(rs_mark(&o, RS_DEC_DENY, 5), 0x8005u);
+	assert_int_equal(rs_rule_id(0), 1);
+	assert_int_equal(rs_rule_id(16380), 16381);
+	assert_int_equal(rs_rule_id(16381), RS_ID_LAST);
+	assert_int_equal(rs_rule_id(100000), RS_ID_LAST);
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *s = hay; (s = strstr(s, needle)); s++)
+		n++;
+	return n;
+}
+
+/* The xt text inserts only missing jumps, deletes duplicates and misplaced
+ * ones, so re-running it converges to one jump at the head of each hook. */
+static void test_xt_idempotent(void **state)
+{
+	(void)state;
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+
+	char *fresh = ruleset_xt(&o, AF_INET);
+	assert_int_equal(count(fresh, "-I "), 3);
+	assert_int_equal(count(fresh, "-D "), 0);
+	assert_int_equal(count(fresh, "-F SLUICE"), 0);
+	assert_non_null(strstr(fresh, "--queue-num 0 --queue-bypass"));
+	free(fresh);
+
+	const char *installed =
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n-A INPUT -j SLUICE\n"
+	    "-A FORWARD -j SLUICE\n-A OUTPUT -j SLUICE\n"
+	    "-A SLUICE -j DROP\nCOMMIT\n";
+	char *again = ruleset_xt_from(&o, AF_INET, installed);
+	assert_int_equal(count(again, "-I "), 0);
+	assert_int_equal(count(again, "-D "), 0);
+	assert_int_equal(count(again, "-F SLUICE"), 1);
+	free(again);
+
+	const char *messy =
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n"
+	    "-A INPUT -j SLUICE\n-A INPUT -j SLUICE\n"
+	    "-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j SLUICE\n"
+	    "-A OUTPUT -j SLUICE_OTHER\nCOMMIT\n";
+	char *fix = ruleset_xt_from(&o, AF_INET, messy);
+	assert_int_equal(count(fix, "-D INPUT -j SLUICE\n"), 1);
+	assert_int_equal(count(fix, "-D FORWARD -j SLUICE\n"), 1);
+	assert_int_equal(count(fix, "-I FORWARD 1 -j SLUICE\n"), 1);
+	assert_int_equal(count(fix, "-I OUTPUT 1 -j SLUICE\n"), 1);
+	assert_int_equal(count(fix, "-I INPUT"), 0);
+	free(fix);
+
+	char *rm = ruleset_xt_remove(&o, AF_INET, messy);
+	assert_int_equal(count(rm, "-D INPUT -j SLUICE\n"), 2);
+	assert_int_equal(count(rm, "-D FORWARD -j SLUICE\n"), 1);
+	assert_int_equal(count(rm, "-D OUTPUT"), 0);
+	assert_non_null(strstr(rm, "-X SLUICE\n"));
+	free(rm);
+	assert_null(ruleset_xt_remove(&o, AF_INET, ""));
+
+	o.queue_count = 4;
+	o.queue_num = 2;
+	char *bal = ruleset_xt(&o, AF_INET6);
+	assert_non_null(strstr(bal, "--queue-balance 2:5 --queue-bypass"));
+	free(bal);
+	o.nft_queue = true;
+	assert_null(ruleset_xt(&o, AF_INET));
+}
+
+/* Rule ids saturate; a big policy still compiles. */
+static void test_many_rules(void **state)
+{
+	(void)state;
+	size_t n = 16390;
+	size_t cap = n * 64 + 256, len = 0;
+	char *text = xmalloc(cap);
+	len += (size_t)snprintf(text + len, cap - len,
+				"network lan { 198.18.1.0/24 }\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"rule \"r%zu\" allow from lan to "
+					"198.19.%zu.%zu\n",
+					i, (i / 256) % 256, i % 256);
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("many.conf", text, len, &d);
+	free(text);
+	assert_non_null(p);
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, p);
+	char *nft = ruleset_nft(p, &o);
+	assert_non_null(strstr(nft, "| 0x7ffe0000 accept comment \"rule 16390"));
+	assert_non_null(strstr(nft, "| 0x7ffd0000 accept comment \"rule 16381 "));
+	free(nft);
+	policy_free(p);
+	diags_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_marks),
+	    cmocka_unit_test(test_xt_idempotent),
+	    cmocka_unit_test(test_many_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
