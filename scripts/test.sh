@@ -70,6 +70,10 @@ build_fuzz() { CC=clang build build-fuzz -Dfuzz=true -Dtests=false \
 	-Db_sanitize=address,undefined -Db_lundef=false; }
 step "build (libFuzzer)" build_fuzz
 step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz
+step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
+step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
+step "kernel recipe: a session crosses to user space once" bash tests/lab/mark_recipe.sh
+step "lab self-test" bash tests/lab/selftest.sh
 for t in tests/kernel/[0-9]*.sh; do
 	[ -e "$t" ] || continue
 	step "kernel $(basename "$t" .sh)" bash "$t" "$ROOT/build"

@@ -10,6 +10,7 @@
 #include "identity/iptable.h"
 #include "common/util.h"
 
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,15 @@ struct pending {
 	unsigned waiting; /* lookups in flight (NEED_*) */
 	bool local;
 	bool reserved; /* holds a reserved-local slot */
+	uint64_t seq;  /* answers carry it: stale ones are dropped */
+	bool has_uid;  /* a local socket's credentials came with the packet */
+	uint32_t uid;
 	struct identity id;
 	bool id_known;
+	bool name_known;
+	char *name; /* forward-confirmed name of the destination, or NULL */
+	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
+			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
 	struct pending *older, *newer;	/* age list */
 };
@@ -50,6 +58,7 @@ struct decider {
 	size_t npending, nreserved;
 	struct srccount *src[NBUCKETS];
 	struct decide_stats st;
+	uint64_t next_seq;
 };
 
 static const char *const reason_names[RSN_COUNT] = {
@@ -162,7 +171,20 @@ static void free_pending(struct pending *p)
 {
 	gen_unref(p->gen);
 	identity_clear(&p->id);
+	free(p->name);
 	free(p);
+}
+
+void lookup_req_free(struct lookup_req *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->user_out);
+	for (size_t i = 0; i < r->ngroups; i++)
+		free(r->groups[i]);
+	free(r->groups);
+	free(r);
 }
 
 /* ---- verdicts --------------------------------------------------------------------- */
@@ -220,32 +242,82 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 	record_latency(d, d->env.now_ns() - p->t0);
 	if (!fail && v == VERDICT_ALLOW && d->env.decided)
 		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
-			       p->id_known ? p->id.user : NULL, NULL);
+			       p->id_known ? p->id.user : NULL, p->name);
 	unlink_pending(d, p);
 	free_pending(p);
 }
 
 /* ---- lookups ------------------------------------------------------------------------ */
 
-/* Starts the lookups P's decision needs. Identity from the address table
- * answers at once; what cannot be looked up waits for the deadline. */
+/* Asks env.lookup a question of KIND for P; false when no lookups exist. */
+static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
+{
+	if (!d->env.lookup)
+		return false;
+	struct lookup_req *r = xcalloc(1, sizeof(*r));
+	r->kind = kind;
+	r->key = p->key;
+	r->seq = p->seq;
+	r->worker = d->env.arg;
+	switch (kind) {
+	case LK_NAME:
+		r->family = p->key.family;
+		memcpy(r->addr, p->key.dst, 16);
+		d->st.lookups_name++;
+		d->st.in_flight_name++;
+		break;
+	case LK_UID:
+		r->uid = p->uid;
+		d->st.lookups_uid++;
+		d->st.in_flight_uid++;
+		break;
+	case LK_GROUPS:
+		snprintf(r->user, sizeof(r->user), "%s", p->id.user);
+		d->st.lookups_groups++;
+		d->st.in_flight_groups++;
+		break;
+	}
+	d->env.lookup(d->env.lookup_ctx, r);
+	return true;
+}
+
+/*
+ * Starts the lookups P's decision needs and is not already waiting for.
+ * Identity: a local socket's uid through NSS; a remote client from the
+ * address table (sluicectl identity), its groups from the directory when
+ * the table gave none and a directory is configured. Names: the resolver.
+ * What nobody can answer (application filters) waits for the deadline.
+ */
 static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 {
-	if ((needs & NEED_IDENTITY) && !p->id_known) {
+	if ((needs & NEED_IDENTITY) && !p->id_known &&
+	    !((p->waiting | p->failed) & NEED_IDENTITY)) {
 		d->st.lookups_identity++;
-		/* remote clients: the address → user table (sluicectl
-		 * identity); an address without entry has no user */
-		if (d->env.ids)
-			iptable_get(d->env.ids, p->key.family, p->key.src,
-				    &p->id);
-		p->id_known = true;
+		if (p->flow.src_local && p->has_uid) {
+			if (ask(d, p, LK_UID))
+				p->waiting |= NEED_IDENTITY;
+			else
+				p->id_known = true; /* nobody can say */
+		} else {
+			bool found = d->env.ids &&
+				     iptable_get(d->env.ids, p->key.family,
+						 p->key.src, &p->id);
+			if (found && p->id.ngroups == 0 && d->cfg.directory &&
+			    ask(d, p, LK_GROUPS))
+				p->waiting |= NEED_IDENTITY;
+			else
+				p->id_known = true;
+		}
 	}
-	if (needs & NEED_NAME) {
-		d->st.lookups_name++;
-		p->waiting |= NEED_NAME; /* answered by the resolver */
+	if ((needs & NEED_NAME) && !p->name_known &&
+	    !((p->waiting | p->failed) & NEED_NAME)) {
+		if (ask(d, p, LK_NAME))
+			p->waiting |= NEED_NAME;
+		else
+			p->waiting |= NEED_NAME; /* waits for the deadline */
 	}
 	if (needs & NEED_FILTER)
-		p->waiting |= NEED_FILTER;
+		p->waiting |= NEED_FILTER; /* no filter answers yet */
 }
 
 /* Builds the facts P has gathered; ON_DEADLINE_SKIP turns what is still
@@ -258,6 +330,10 @@ static void facts_of(const struct pending *p, struct facts *f, bool skip)
 		f->user = p->id.user;
 		f->groups = (const char *const *)p->id.groups;
 		f->ngroups = p->id.ngroups;
+	}
+	if (p->name_known) {
+		f->known |= NEED_NAME;
+		f->name = p->name;
 	}
 	if (skip) {
 		f->known |= NEED_IDENTITY | NEED_NAME | NEED_FILTER;
@@ -277,7 +353,7 @@ static bool evaluate(struct decider *d, struct pending *p, bool skip)
 			finish(d, p, p->last.verdict, p->last.rule, false);
 			return true;
 		}
-		unsigned before = p->id_known;
+		bool before = p->id_known;
 		start_lookups(d, p, p->last.needs);
 		if (p->id_known == before || p->waiting)
 			return false; /* waits for an asynchronous answer */
@@ -360,6 +436,9 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	p->marks[0] = pkt->mark;
 	p->nids = 1;
 	p->t0 = d->env.now_ns();
+	p->seq = ++d->next_seq;
+	p->has_uid = pkt->has_uid;
+	p->uid = pkt->uid;
 	p->gen = g;
 	p->local = local;
 	p->reserved = reserved;
@@ -378,6 +457,65 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	src_add(d, &key, +1);
 
 	start_lookups(d, p, dec.needs);
+	evaluate(d, p, false);
+}
+
+/* Moves the answer's identity into P (taking ownership of its strings). */
+static void take_identity(struct pending *p, struct lookup_req *r)
+{
+	if (r->kind == LK_UID) {
+		identity_clear(&p->id);
+		if (r->status == 0 && r->user_out) {
+			p->id.user = r->user_out;
+			r->user_out = NULL;
+		}
+	}
+	/* LK_GROUPS keeps the table's user; a failed group lookup leaves the
+	 * user known without groups */
+	if (r->status == 0 && p->id.user) {
+		for (size_t i = 0; i < p->id.ngroups; i++)
+			free(p->id.groups[i]);
+		free(p->id.groups);
+		p->id.groups = r->groups;
+		p->id.ngroups = r->ngroups;
+		r->groups = NULL;
+		r->ngroups = 0;
+	}
+	p->id_known = true;
+}
+
+void decider_answer(struct decider *d, struct lookup_req *r)
+{
+	switch (r->kind) {
+	case LK_NAME: d->st.in_flight_name--; break;
+	case LK_UID: d->st.in_flight_uid--; break;
+	case LK_GROUPS: d->st.in_flight_groups--; break;
+	}
+	struct pending *p = find(d, &r->key, session_key_hash(&r->key));
+	if (!p || p->seq != r->seq) {
+		d->st.answers_stale++; /* that decision ended meanwhile */
+		lookup_req_free(r);
+		return;
+	}
+	unsigned bit = r->kind == LK_NAME ? NEED_NAME : NEED_IDENTITY;
+	p->waiting &= ~bit;
+	if (r->status != 0 && r->status != ENOENT) {
+		/* timeout, server down: the fact stays unknown, and the
+		 * decision's deadline (on-deadline) settles it */
+		p->failed |= bit;
+		d->st.lookups_failed++;
+		lookup_req_free(r);
+		return;
+	}
+	if (r->kind == LK_NAME) {
+		p->name_known = true;
+		free(p->name);
+		p->name = r->status == 0 ? r->name : NULL;
+		r->name = NULL;
+	} else {
+		take_identity(p, r);
+	}
+	lookup_req_free(r);
 	evaluate(d, p, false);
 }
 

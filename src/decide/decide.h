@@ -63,7 +63,9 @@ struct decide_stats {
 	uint64_t packets, malformed, verdict_allow, verdict_deny,
 	    verdict_fail, joined, overflow, decisions, decided_first_pass,
 	    timed_out, slots_full, source_full, local_reserved_used,
-	    watchdog, lookups_identity, lookups_name, latency_ns_sum;
+	    watchdog, lookups_identity, lookups_name, lookups_uid,
+	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum;
+	uint64_t in_flight_name, in_flight_uid, in_flight_groups; /* gauges */
 	uint64_t latency_hist[12]; /* <0.1,0.25,0.5,1,2.5,5,10,25,50,100,250ms,more */
 };
 
@@ -75,9 +77,43 @@ struct decide_cfg {
 	enum on_deadline on_deadline;
 	bool fail_open;
 	uint32_t identity_ttl_s;
+	bool directory; /* groups of address-table users come from LDAP */
 };
 
 struct iptable;
+
+/*
+ * An asynchronous lookup. The decider fills the question and hands the
+ * request to env.lookup (from its worker thread); whoever answers fills the
+ * answer and gives the request back to decider_answer() on the same worker
+ * thread. A request whose decision ended meanwhile (deadline, shutdown) is
+ * recognised by its sequence number and dropped.
+ */
+enum lookup_kind {
+	LK_NAME,   /* forward-confirmed name of an address */
+	LK_UID,	   /* a local socket's uid → user and groups (NSS) */
+	LK_GROUPS, /* a user's groups (directory) */
+};
+
+struct lookup_req {
+	enum lookup_kind kind;
+	struct session_key key; /* the decision it belongs to */
+	uint64_t seq;
+	void *worker;		/* the decide_env arg: where to answer */
+	int family;		/* LK_NAME */
+	uint8_t addr[16];
+	uint32_t uid;		/* LK_UID */
+	char user[64];		/* LK_GROUPS */
+	/* the answer */
+	int status;		/* 0 found, else an errno (ENOENT: none) */
+	char *name;		/* LK_NAME */
+	char *user_out;		/* LK_UID */
+	char **groups;		/* LK_UID, LK_GROUPS */
+	size_t ngroups;
+};
+
+/* Frees a request and its answer. */
+void lookup_req_free(struct lookup_req *r);
 
 /* What the decider needs from its surroundings. */
 struct decide_env {
@@ -92,6 +128,10 @@ struct decide_env {
 			const struct gen *g, int rule, const char *user,
 			const char *name);
 	void *ctx; /* for current and decided: the daemon */
+	/* start an asynchronous lookup (NULL: none available; decisions then
+	 * wait for their deadline) */
+	void (*lookup)(void *lookup_ctx, struct lookup_req *req);
+	void *lookup_ctx;
 	struct iptable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */
 };
@@ -104,6 +144,8 @@ struct decider *decider_new(const struct decide_env *env,
 void decider_configure(struct decider *d, const struct decide_cfg *cfg);
 /* Handles one queued packet. */
 void decider_packet(struct decider *d, const struct qpacket *pkt);
+/* Takes the answer of a lookup this decider asked for (consumes REQ). */
+void decider_answer(struct decider *d, struct lookup_req *req);
 /* Ends decisions past their deadline or watchdog. */
 void decider_tick(struct decider *d);
 /* Gives every pending packet the shutdown verdict (the fail mode) and

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Computes E->addrs from its parts (local is a flag, not addresses). */
 static void endpoint_compile(struct endpoint *e, const struct addrset *ext)
@@ -180,17 +181,49 @@ static void check_shadowing(struct policy *p)
 
 /* ---- settings cross-checks ---------------------------------------------------- */
 
+/* True for "ADDR", "IPV4:PORT" or "[IPV6]:PORT". */
+static bool server_ok(const char *s)
+{
+	uint32_t a4;
+	u128 a6;
+	char buf[128];
+	const char *port = NULL;
+	if (parse_addr(s, &a4, &a6))
+		return true;
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close || close[1] != ':')
+			return false;
+		*close = '\0';
+		port = close + 2;
+		if (parse_addr(buf + 1, &a4, &a6) != AF_INET6)
+			return false;
+	} else {
+		char *colon = strrchr(buf, ':');
+		if (!colon)
+			return false;
+		*colon = '\0';
+		port = colon + 1;
+		if (parse_addr(buf, &a4, &a6) != AF_INET)
+			return false;
+	}
+	char *end;
+	long v = strtol(port, &end, 10);
+	return *port && !*end && v > 0 && v < 65536;
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = p->diags;
-	for (size_t i = 0; i < p->resolver.nservers; i++) {
-		uint32_t a4;
-		u128 a6;
-		if (!parse_addr(p->resolver.servers[i], &a4, &a6))
+	for (size_t i = 0; i < p->resolver.nservers; i++)
+		if (!server_ok(p->resolver.servers[i]))
 			diags_add(d, DIAG_ERROR, NULL,
-				  "resolver servers: '%s' is not an address",
+				  "resolver servers: '%s' is not ADDRESS, "
+				  "ADDRESS:PORT or [IPV6]:PORT",
 				  p->resolver.servers[i]);
-	}
 	if (p->directory.enabled && (!p->directory.uri || !p->directory.base))
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory ldap needs both uri and base");

@@ -18,6 +18,12 @@ void worker_verdict(void *arg, uint32_t id, uint32_t verdict, bool set_mark,
 	nfqs_verdict(w->q, id, verdict, set_mark, mark);
 }
 
+void worker_flush(struct worker *w)
+{
+	if (nfqs_flush(w->q) < 0)
+		w->send_errors++;
+}
+
 static void on_packet(void *arg, const struct qpacket *pkt)
 {
 	struct worker *w = arg;

@@ -37,6 +37,9 @@ int worker_start(struct worker *w);
  * closes the queue and frees W. */
 void worker_stop(struct worker *w);
 
+/* Sends W's batched verdicts now (call with W->lock held). */
+void worker_flush(struct worker *w);
+
 /* Sends W's batched verdicts; the decide_env verdict callback for W. */
 void worker_verdict(void *arg, uint32_t id, uint32_t verdict, bool set_mark,
 		    uint32_t mark);

@@ -65,14 +65,20 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 {
 	struct gen *g = current(d);
 	size_t pending = 0, free_general = 0, free_local = 0;
-	uint64_t packets = 0;
+	uint64_t packets = 0, timed_out = 0, slots_full = 0, source_full = 0,
+		 reserved_used = 0;
 	for (size_t i = 0; i < d->nworkers; i++) {
 		struct worker *w = d->workers[i];
 		pthread_mutex_lock(&w->lock);
 		pending += decider_pending(w->dec);
 		free_general += decider_slots_free(w->dec, false);
 		free_local += decider_slots_free(w->dec, true);
-		packets += decider_stats(w->dec)->packets;
+		const struct decide_stats *st = decider_stats(w->dec);
+		packets += st->packets;
+		timed_out += st->timed_out;
+		slots_full += st->slots_full;
+		source_full += st->source_full;
+		reserved_used += st->local_reserved_used;
 		pthread_mutex_unlock(&w->lock);
 	}
 	long up = (long)(time(NULL) - d->started);
@@ -89,7 +95,9 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 		    "\"pending\": %zu, \"slots_available\": %zu, "
 		    "\"reserved_local_available\": %zu, \"identities\": %zu, "
 		    "\"sessions_remembered\": %zu, \"reloads\": %llu, "
-		    "\"reload_failures\": %llu, \"revoked\": %llu}\n",
+		    "\"reload_failures\": %llu, \"revoked\": %llu, "
+		    "\"timed_out\": %llu, \"slots_full\": %llu, "
+		    "\"source_full\": %llu, \"reserved_local_used\": %llu}\n",
 		    (unsigned long long)g->id, g->policy->nrules, mode,
 		    d->nworkers, g->policy->queue.num,
 		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
@@ -97,7 +105,11 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 		    free_local, iptable_count(d->ids),
 		    sessions_count(d->sessions), (unsigned long long)d->reloads,
 		    (unsigned long long)d->reload_failures,
-		    (unsigned long long)d->revoked);
+		    (unsigned long long)d->revoked,
+		    (unsigned long long)timed_out,
+		    (unsigned long long)slots_full,
+		    (unsigned long long)source_full,
+		    (unsigned long long)reserved_used);
 	} else {
 		evbuffer_add_printf(
 		    out,
@@ -107,6 +119,8 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 		    "queued:      %llu packets\n"
 		    "decisions:   %zu pending, %zu slots available, %zu "
 		    "reserved-local available\n"
+		    "             %llu timed out, %llu refused (slots full), "
+		    "%llu refused (per-source cap)\n"
 		    "identities:  %zu address entries\n"
 		    "sessions:    %zu remembered\n"
 		    "reloads:     %llu (%llu failed), %llu sessions revoked\n",
@@ -115,7 +129,9 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 		    g->policy->nrules, mode, d->nworkers, g->policy->queue.num,
 		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
 		    (unsigned long long)packets, pending, free_general,
-		    free_local, iptable_count(d->ids),
+		    free_local, (unsigned long long)timed_out,
+		    (unsigned long long)slots_full,
+		    (unsigned long long)source_full, iptable_count(d->ids),
 		    sessions_count(d->sessions), (unsigned long long)d->reloads,
 		    (unsigned long long)d->reload_failures,
 		    (unsigned long long)d->revoked);

@@ -19,6 +19,7 @@ struct iptable;
 struct sessions;
 struct worker;
 struct control;
+struct lookups;
 
 struct daemon {
 	const char *config_path;
@@ -38,6 +39,7 @@ struct daemon {
 	struct worker **workers;
 	size_t nworkers;
 	struct control *ctl;
+	struct lookups *lookups;
 	struct ruleset_opts kopts;
 	bool nft_queue; /* probe: the kernel has nft's queue statement */
 

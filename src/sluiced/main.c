@@ -16,6 +16,7 @@
 #include "decide/sessions.h"
 #include "identity/iptable.h"
 #include "queue/worker.h"
+#include "sluiced/lookups.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -142,6 +143,8 @@ static void start_workers(struct daemon *d)
 	struct decide_env env = {.current = env_current,
 				 .decided = env_decided,
 				 .ctx = d,
+				 .lookup = lookups_submit,
+				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
 				 .now_ns = now_ns};
 	d->nworkers = p->queue.count;
@@ -175,6 +178,7 @@ static void stop(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	free(d->workers);
+	lookups_free(d->lookups); /* after the workers: none asks any more */
 	event_free(d->ev_hup);
 	event_free(d->ev_term);
 	event_free(d->ev_int);
@@ -224,6 +228,7 @@ int main(int argc, char **argv)
 	d.nft_queue = probe_nft_queue();
 	daemon_kernel_opts(&d, d.gen->policy);
 
+	d.lookups = lookups_new(d.base, d.gen->policy, d.kopts.self_mark);
 	/* queues first, then the ruleset that feeds them: no window where
 	 * the kernel queues to nobody */
 	start_workers(&d);

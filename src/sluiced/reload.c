@@ -10,6 +10,7 @@
 #include "identity/iptable.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
+#include "sluiced/lookups.h"
 
 #include <event2/buffer.h>
 #include <ifaddrs.h>
@@ -33,6 +34,7 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 	cfg->on_deadline = p->decisions.on_deadline;
 	cfg->fail_open = p->queue.fail == FAIL_OPEN;
 	cfg->identity_ttl_s = p->identity.ttl_s;
+	cfg->directory = p->directory.enabled;
 }
 
 void daemon_kernel_opts(struct daemon *d, const struct policy *p)
@@ -125,6 +127,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		decider_configure(d->workers[i]->dec, &cfg);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
+	lookups_configure(d->lookups, p);
 	d->reloads++;
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "

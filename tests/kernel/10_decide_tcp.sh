@@ -41,6 +41,6 @@ lab_exec "$LAB_DNS" ping -6 -c 3 -i 0.2 -W 1 "$LAB_SRV6" >/dev/null && kt_ok "pi
 queued_by "web from the dns host: no rule, the kernel denies" 0 \
 	expect_talk "web from the dns host is denied" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 80
 st=$(ctl status --json)
-echo "$st" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["pending"]==0 and s["rules"]==7' &&
+echo "$st" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["pending"]==0 and s["rules"]==8' &&
 	kt_ok "status --json: nothing pending" || kt_fail "status: $st"
 kt_done

@@ -21,7 +21,7 @@ nft0=$(lab_exec "$LAB_GW" nft list table inet sluice | md5sum)
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$conf"
 out=$(ctl reload 2>&1); rc=$?
 [ "$rc" -eq 1 ] && kt_ok "bad reload exits 1" || kt_fail "bad reload exit $rc"
-echo "$out" | grep -q "sluice.conf:26:[0-9]*: error: unknown protocol 'webb'" &&
+echo "$out" | grep -q "sluice.conf:28:[0-9]*: error: unknown protocol 'webb'" &&
 	echo "$out" | grep -q "unknown network, computer set or domain set 'servrs'" &&
 	kt_ok "both errors reported with file:line:col" || kt_fail "reload messages: $out"
 [ "$(gen)" = "$g0" ] && kt_ok "generation unchanged ($g0)" || kt_fail "generation changed"

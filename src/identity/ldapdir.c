@@ -1,0 +1,865 @@
+/*
+ * ldapdir.c — see ldapdir.h. One connection, a list of lookups (each a small
+ * state machine: wait for the connection → user search → group search →
+ * done), an LRU cache. Everything runs on the base's thread.
+ */
+#include "identity/ldapdir.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <netinet/in.h>
+#include <openldap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USER_MAX 256	   /* longest user name accepted */
+#define CACHE_BUCKETS 4096 /* hash buckets of the cache */
+#define READ_BURST 256	   /* messages read per readable event */
+
+/* ---- types ---------------------------------------------------------------- */
+
+struct waiter {
+	groups_cb cb;
+	void *arg;
+	struct waiter *next;
+};
+
+enum lstate { LK_WAIT_CONN, LK_USER, LK_GROUPS, LK_DONE };
+
+struct lookup {
+	struct ldapdir *l;
+	char *user;
+	enum lstate st;
+	int msgid;	   /* search on the wire, -1 none */
+	uint64_t sent_ms;  /* when that search was sent */
+	char *dn;	   /* the user's DN (step 1) */
+	char **groups;
+	size_t ngroups;
+	struct event *timer; /* the deadline */
+	struct waiter *waiters;
+	struct lookup *prev, *next;
+};
+
+struct centry {
+	char *user;
+	int status; /* 0 or ENOENT */
+	char **groups;
+	size_t ngroups;
+	uint64_t expires_ms;
+	struct centry *hnext;	     /* hash chain */
+	struct centry *lprev, *lnext; /* LRU: head = most recent */
+};
+
+enum cstate { C_DOWN, C_CONNECTING, C_BINDING, C_READY };
+
+struct ldapdir {
+	struct event_base *base;
+	char *uri, *base_dn, *bind_dn, *password_file;
+	char *user_filter, *group_filter;
+	uint32_t timeout_ms, cache_ttl_s, so_mark;
+
+	/* where to connect */
+	bool ipc;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+
+	/* the connection */
+	enum cstate cst;
+	int fd;		      /* ours while connecting, libldap's after */
+	LDAP *ld;
+	struct event *io;     /* EV_WRITE while connecting, EV_READ after */
+	struct event *ctimer; /* connect + bind deadline */
+	int bind_msgid;
+	unsigned gen;	      /* bumped at every close */
+	uint64_t last_rx_ms;  /* last message read */
+	uint64_t retry_at_ms; /* fail fast until then */
+	unsigned suspect;     /* silent timeouts in a row */
+	uint64_t nconnects;
+
+	struct lookup *lookups;
+	struct centry *bucket[CACHE_BUCKETS];
+	struct centry *lru_head, *lru_tail;
+	size_t ncache;
+
+	struct ldapdir_stats st;
+	bool closing;
+	uint64_t (*now_ms)(void *);
+	void *now_arg;
+};
+
+static void conn_close(struct ldapdir *l, bool fail_fast, int status);
+static void lookup_start(struct lookup *lk);
+
+/* ---- clock ---------------------------------------------------------------- */
+
+static uint64_t real_now_ms(void *arg)
+{
+	(void)arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now(const struct ldapdir *l)
+{
+	return l->now_ms(l->now_arg);
+}
+
+void ldapdir_set_clock(struct ldapdir *l, uint64_t (*now_ms)(void *arg),
+		       void *arg)
+{
+	l->now_ms = now_ms ? now_ms : real_now_ms;
+	l->now_arg = now_ms ? arg : NULL;
+}
+
+static struct timeval ms_tv(uint32_t ms)
+{
+	return (struct timeval){.tv_sec = ms / 1000,
+				.tv_usec = (ms % 1000) * 1000};
+}
+
+/* ---- filters -------------------------------------------------------------- */
+
+/* Appends the RFC 4515 escape of V to the buffer *B (length *N, cap *C). */
+static void put_escaped(char **b, size_t *n, size_t *c, const char *v)
+{
+	for (; v && *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (*n + 4 >= *c) {
+			*c = *c * 2 + 16;
+			*b = xrealloc(*b, *c);
+		}
+		if (ch == '*' || ch == '(' || ch == ')' || ch == '\\')
+			*n += (size_t)sprintf(*b + *n, "\\%02x", ch);
+		else
+			(*b)[(*n)++] = (char)ch;
+	}
+	(*b)[*n] = '\0';
+}
+
+char *ldapdir_escape(const char *value)
+{
+	size_t n = 0, c = strlen(value) + 1;
+	char *b = xmalloc(c);
+	b[0] = '\0';
+	put_escaped(&b, &n, &c, value);
+	return b;
+}
+
+char *ldapdir_filter(const char *filter, const char *user, const char *dn)
+{
+	size_t len = strlen(filter);
+	if (len < 2 || filter[0] != '(' || filter[len - 1] != ')') {
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t n = 0, c = len + 64;
+	char *b = xmalloc(c);
+	for (const char *p = filter; *p; p++) {
+		const char *sub = NULL;
+		if (*p == '%') {
+			p++;
+			if (*p == 's')
+				sub = user ? user : "";
+			else if (*p == 'D')
+				sub = dn ? dn : "";
+			else if (*p != '%') {
+				free(b);
+				errno = EINVAL;
+				return NULL;
+			}
+		}
+		if (sub) {
+			put_escaped(&b, &n, &c, sub);
+			continue;
+		}
+		if (n + 2 >= c) {
+			c *= 2;
+			b = xrealloc(b, c);
+		}
+		b[n++] = *p;
+	}
+	b[n] = '\0';
+	return b;
+}
+
+/* ---- cache ---------------------------------------------------------------- */
+
+static size_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void lru_unlink(struct ldapdir *l, struct centry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		l->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		l->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void lru_push(struct ldapdir *l, struct centry *e)
+{
+	e->lprev = NULL;
+	e->lnext = l->lru_head;
+	if (l->lru_head)
+		l->lru_head->lprev = e;
+	l->lru_head = e;
+	if (!l->lru_tail)
+		l->lru_tail = e;
+}
+
+static void cache_remove(struct ldapdir *l, struct centry *e)
+{
+	struct centry **pp = &l->bucket[hash_str(e->user)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(l, e);
+	free(e->user);
+	free_strv(e->groups, e->ngroups);
+	free(e);
+	l->ncache--;
+}
+
+/* The live entry of USER (made most recent), or NULL; drops it if expired. */
+static struct centry *cache_get(struct ldapdir *l, const char *user)
+{
+	for (struct centry *e = l->bucket[hash_str(user)]; e; e = e->hnext) {
+		if (strcmp(e->user, user) != 0)
+			continue;
+		if (now(l) >= e->expires_ms) {
+			cache_remove(l, e);
+			return NULL;
+		}
+		lru_unlink(l, e);
+		lru_push(l, e);
+		return e;
+	}
+	return NULL;
+}
+
+static void cache_put(struct ldapdir *l, const char *user, int status,
+		      char **groups, size_t n)
+{
+	if (!l->cache_ttl_s)
+		return;
+	for (struct centry *e = l->bucket[hash_str(user)]; e; e = e->hnext)
+		if (strcmp(e->user, user) == 0) {
+			cache_remove(l, e);
+			break;
+		}
+	while (l->ncache >= LDAPDIR_CACHE_MAX && l->lru_tail)
+		cache_remove(l, l->lru_tail);
+	struct centry *e = xcalloc(1, sizeof(*e));
+	e->user = xstrdup(user);
+	e->status = status;
+	e->groups = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		e->groups[i] = xstrdup(groups[i]);
+	e->ngroups = n;
+	e->expires_ms = now(l) + (uint64_t)l->cache_ttl_s * 1000;
+	size_t h = hash_str(user);
+	e->hnext = l->bucket[h];
+	l->bucket[h] = e;
+	lru_push(l, e);
+	l->ncache++;
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+/* Ends LK: caches a real answer, runs every waiter once, frees LK. Waiters
+ * are popped one at a time so that a callback may cancel the others. */
+static void lookup_finish(struct lookup *lk, int status)
+{
+	struct ldapdir *l = lk->l;
+	if (lk->st == LK_DONE)
+		return;
+	lk->st = LK_DONE;
+	evtimer_del(lk->timer);
+	l->st.in_flight--;
+	if (status == 0 || status == ENOENT)
+		cache_put(l, lk->user, status, lk->groups, lk->ngroups);
+	if (status == EIO)
+		l->st.errors++;
+	while (lk->waiters) {
+		struct waiter *w = lk->waiters;
+		lk->waiters = w->next;
+		groups_cb cb = w->cb;
+		void *arg = w->arg;
+		free(w);
+		if (status == 0)
+			cb(arg, 0, (const char *const *)lk->groups,
+			   lk->ngroups);
+		else
+			cb(arg, status, NULL, 0);
+	}
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else
+		l->lookups = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	event_free(lk->timer);
+	free(lk->user);
+	free(lk->dn);
+	free_strv(lk->groups, lk->ngroups);
+	free(lk);
+}
+
+/* Sends one search for LK; on a local failure ends LK with EIO. */
+static void lookup_search(struct lookup *lk, const char *filter_tmpl,
+			  char **attrs, int sizelimit)
+{
+	struct ldapdir *l = lk->l;
+	char *filter = ldapdir_filter(filter_tmpl, lk->user, lk->dn);
+	int rc = filter ? ldap_search_ext(l->ld, l->base_dn, LDAP_SCOPE_SUBTREE,
+					  filter, attrs, 0, NULL, NULL, NULL,
+					  sizelimit, &lk->msgid)
+			: LDAP_FILTER_ERROR;
+	free(filter);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: search for %s: %s", lk->user,
+			  ldap_err2string(rc));
+		lk->msgid = -1;
+		lookup_finish(lk, EIO);
+		return;
+	}
+	lk->sent_ms = now(l);
+}
+
+/* Step 1 on a ready connection: find the user's entry. */
+static void lookup_start(struct lookup *lk)
+{
+	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	lk->st = LK_USER;
+	lookup_search(lk, lk->l->user_filter, no_attrs, 2);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct lookup *lk = arg;
+	struct ldapdir *l = lk->l;
+	l->st.timeouts++;
+	bool on_wire = lk->msgid >= 0 && l->ld && l->cst == C_READY;
+	bool silent = on_wire && l->last_rx_ms <= lk->sent_ms;
+	if (on_wire) {
+		ldap_abandon_ext(l->ld, lk->msgid, NULL, NULL);
+		lk->msgid = -1;
+	}
+	lookup_finish(lk, ETIMEDOUT);
+	if (silent && ++l->suspect >= LDAPDIR_SUSPECT_TIMEOUTS) {
+		log_warnx("ldap: %s silent for %u lookups, reconnecting",
+			  l->uri, l->suspect);
+		conn_close(l, false, EIO);
+	}
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+/*
+ * Closes the connection (if any). Lookups waiting for it or running on it
+ * end with STATUS. FAIL_FAST: refuse new requests for LDAPDIR_RETRY_MS.
+ */
+static void conn_close(struct ldapdir *l, bool fail_fast, int status)
+{
+	if (l->io) {
+		event_free(l->io);
+		l->io = NULL;
+	}
+	evtimer_del(l->ctimer);
+	if (l->ld)
+		ldap_unbind_ext(l->ld, NULL, NULL); /* closes the fd */
+	else if (l->fd >= 0)
+		close(l->fd);
+	l->ld = NULL;
+	l->fd = -1;
+	l->cst = C_DOWN;
+	l->gen++;
+	l->suspect = 0;
+	if (fail_fast)
+		l->retry_at_ms = now(l) + LDAPDIR_RETRY_MS;
+	/* restart the scan after each finish: callbacks may edit the list */
+	for (;;) {
+		struct lookup *lk = l->lookups;
+		while (lk && lk->st == LK_DONE)
+			lk = lk->next;
+		if (!lk)
+			break;
+		lk->msgid = -1;
+		lookup_finish(lk, status);
+	}
+}
+
+static void conn_ready(struct ldapdir *l)
+{
+	l->cst = C_READY;
+	evtimer_del(l->ctimer);
+	if (l->nconnects++ > 0)
+		l->st.reconnects++;
+	unsigned gen = l->gen;
+	for (struct lookup *lk = l->lookups, *nx; lk; lk = nx) {
+		nx = lk->next;
+		if (lk->st != LK_WAIT_CONN)
+			continue;
+		lookup_start(lk); /* may finish LK (EIO), never others */
+		if (l->gen != gen)
+			return;
+	}
+}
+
+static struct lookup *lookup_by_msgid(struct ldapdir *l, int msgid)
+{
+	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
+		if (lk->msgid == msgid && lk->st != LK_DONE)
+			return lk;
+	return NULL;
+}
+
+static void push_group(struct lookup *lk, const char *name, size_t len)
+{
+	for (size_t i = 0; i < lk->ngroups; i++)
+		if (strlen(lk->groups[i]) == len &&
+		    memcmp(lk->groups[i], name, len) == 0)
+			return;
+	if (lk->ngroups >= LDAPDIR_MAX_GROUPS)
+		return;
+	VEC_PUSH(lk->groups, lk->ngroups, xstrndup(name, len));
+}
+
+/* A search's final result: next step or the end of LK. */
+static void lookup_result(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	int err = LDAP_OTHER;
+	lk->msgid = -1;
+	if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, NULL, 0) !=
+	    LDAP_SUCCESS)
+		err = LDAP_OTHER;
+	if (err != LDAP_SUCCESS && err != LDAP_SIZELIMIT_EXCEEDED) {
+		log_warnx("ldap: lookup of %s: %s", lk->user,
+			  ldap_err2string(err));
+		lookup_finish(lk, EIO);
+		return;
+	}
+	if (lk->st == LK_USER) {
+		if (!lk->dn) {
+			lookup_finish(lk, ENOENT);
+			return;
+		}
+		static char *cn_attr[] = {"cn", NULL};
+		lk->st = LK_GROUPS;
+		lookup_search(lk, l->group_filter, cn_attr,
+			      LDAPDIR_MAX_GROUPS);
+		return;
+	}
+	lookup_finish(lk, 0);
+}
+
+static void lookup_entry(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	if (lk->st == LK_USER) {
+		if (!lk->dn) {
+			char *dn = ldap_get_dn(l->ld, msg);
+			if (dn) {
+				lk->dn = xstrdup(dn);
+				ldap_memfree(dn);
+			}
+		}
+		return;
+	}
+	struct berval **vals = ldap_get_values_len(l->ld, msg, "cn");
+	if (vals && vals[0] && vals[0]->bv_len)
+		push_group(lk, vals[0]->bv_val, vals[0]->bv_len);
+	ldap_value_free_len(vals);
+}
+
+/* One message from the server. */
+static void conn_message(struct ldapdir *l, int type, LDAPMessage *msg)
+{
+	int msgid = ldap_msgid(msg);
+	if (l->cst == C_BINDING && msgid == l->bind_msgid) {
+		int err = LDAP_OTHER;
+		if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, NULL,
+				      0) != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+			log_warnx("ldap: bind to %s as %s: %s", l->uri,
+				  l->bind_dn, ldap_err2string(err));
+			conn_close(l, true, EIO);
+			return;
+		}
+		conn_ready(l);
+		return;
+	}
+	struct lookup *lk = lookup_by_msgid(l, msgid);
+	if (!lk)
+		return; /* an abandoned search's late answer */
+	if (type == LDAP_RES_SEARCH_ENTRY)
+		lookup_entry(lk, msg);
+	else if (type == LDAP_RES_SEARCH_RESULT)
+		lookup_result(lk, msg);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ldapdir *l = arg;
+	unsigned gen = l->gen;
+	for (int i = 0; i < READ_BURST && l->ld && l->gen == gen; i++) {
+		struct timeval zero = {0, 0};
+		LDAPMessage *msg = NULL;
+		int type = ldap_result(l->ld, LDAP_RES_ANY, LDAP_MSG_ONE, &zero,
+				       &msg);
+		if (type == 0)
+			return;
+		if (type < 0) {
+			int err = LDAP_SERVER_DOWN;
+			ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &err);
+			log_warnx("ldap: connection to %s lost: %s", l->uri,
+				  ldap_err2string(err));
+			ldap_msgfree(msg);
+			conn_close(l, false, EIO);
+			return;
+		}
+		l->last_rx_ms = now(l);
+		l->suspect = 0;
+		conn_message(l, type, msg);
+		ldap_msgfree(msg);
+	}
+	/* burst used up: libldap may hold more already read; come back */
+	if (l->io && l->gen == gen)
+		event_active(l->io, EV_READ, 0);
+}
+
+/* Reads the first line of the password file into a new string, or NULL. */
+static char *read_password(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		log_warn("ldap: password file %s", path);
+		return NULL;
+	}
+	char buf[1024];
+	char *r = fgets(buf, sizeof(buf), f) ? xstrdup(buf) : xstrdup("");
+	fclose(f);
+	r[strcspn(r, "\r\n")] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	return r;
+}
+
+/* The socket is connected: hand it to libldap, bind if configured. */
+static void conn_connected(struct ldapdir *l)
+{
+	if (l->io) {
+		event_free(l->io);
+		l->io = NULL;
+	}
+	int rc = ldap_init_fd(l->fd, l->ipc ? LDAP_PROTO_IPC : LDAP_PROTO_TCP,
+			      l->uri, &l->ld);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: %s: %s", l->uri, ldap_err2string(rc));
+		l->ld = NULL;
+		conn_close(l, true, EIO);
+		return;
+	}
+	int v3 = LDAP_VERSION3;
+	struct timeval nt = ms_tv(l->timeout_ms);
+	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
+	l->io = event_new(l->base, l->fd, EV_READ | EV_PERSIST, on_readable, l);
+	event_add(l->io, NULL);
+	l->last_rx_ms = now(l);
+	if (!l->bind_dn) {
+		conn_ready(l);
+		return;
+	}
+	char *pw = l->password_file ? read_password(l->password_file)
+				    : xstrdup("");
+	if (!pw) {
+		conn_close(l, true, EIO);
+		return;
+	}
+	struct berval cred = {.bv_len = strlen(pw), .bv_val = pw};
+	rc = ldap_sasl_bind(l->ld, l->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
+			    NULL, &l->bind_msgid);
+	explicit_bzero(pw, cred.bv_len);
+	free(pw);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: bind to %s: %s", l->uri, ldap_err2string(rc));
+		conn_close(l, true, EIO);
+		return;
+	}
+	l->cst = C_BINDING;
+}
+
+static void on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct ldapdir *l = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		log_warnx("ldap: connect to %s: %s", l->uri, strerror(err));
+		conn_close(l, true, EIO);
+		return;
+	}
+	conn_connected(l);
+}
+
+static void on_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ldapdir *l = arg;
+	log_warnx("ldap: %s: no connection within %u ms", l->uri,
+		  l->timeout_ms);
+	conn_close(l, true, ETIMEDOUT);
+}
+
+/* Starts a connection: marked non-blocking socket, connect(). */
+static void conn_open(struct ldapdir *l)
+{
+	l->fd = socket(l->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+					       SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		log_warn("ldap: socket");
+		conn_close(l, true, EIO);
+		return;
+	}
+	if (l->so_mark && !l->ipc &&
+	    setsockopt(l->fd, SOL_SOCKET, SO_MARK, &l->so_mark,
+		       sizeof(l->so_mark)) < 0) {
+		log_warn("ldap: SO_MARK %#x", l->so_mark);
+		conn_close(l, true, EIO);
+		return;
+	}
+	l->cst = C_CONNECTING;
+	struct timeval tv = ms_tv(l->timeout_ms);
+	evtimer_add(l->ctimer, &tv);
+	if (connect(l->fd, (struct sockaddr *)&l->sa, l->salen) == 0) {
+		conn_connected(l);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		log_warn("ldap: connect to %s", l->uri);
+		conn_close(l, true, EIO);
+		return;
+	}
+	l->io = event_new(l->base, l->fd, EV_WRITE, on_connect, l);
+	event_add(l->io, NULL);
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+/* Fills L's address from its URI; -1 when not literal / not supported. */
+static int parse_uri(struct ldapdir *l)
+{
+	LDAPURLDesc *lud = NULL;
+	if (ldap_url_parse(l->uri, &lud) != LDAP_URL_SUCCESS)
+		return -1;
+	int rc = -1;
+	memset(&l->sa, 0, sizeof(l->sa));
+	if (strcmp(lud->lud_scheme, "ldapi") == 0 && lud->lud_host &&
+	    *lud->lud_host) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&l->sa;
+		if (strlen(lud->lud_host) < sizeof(un->sun_path)) {
+			un->sun_family = AF_UNIX;
+			strcpy(un->sun_path, lud->lud_host);
+			l->salen = sizeof(*un);
+			l->ipc = true;
+			rc = 0;
+		}
+	} else if (strcmp(lud->lud_scheme, "ldap") == 0 && lud->lud_host) {
+		uint16_t port = lud->lud_port ? (uint16_t)lud->lud_port : 389;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->sa;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->sa;
+		if (inet_pton(AF_INET, lud->lud_host, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(port);
+			l->salen = sizeof(*s4);
+			rc = 0;
+		} else if (inet_pton(AF_INET6, lud->lud_host,
+				     &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(port);
+			l->salen = sizeof(*s6);
+			rc = 0;
+		}
+	}
+	ldap_free_urldesc(lud);
+	return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+struct ldapdir *ldapdir_new(struct event_base *base,
+			    const struct directory_cfg *cfg, uint32_t so_mark)
+{
+	if (!cfg->uri) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct ldapdir *l = xcalloc(1, sizeof(*l));
+	l->base = base;
+	l->uri = xstrdup(cfg->uri);
+	l->base_dn = xstrdup(cfg->base ? cfg->base : "");
+	l->bind_dn = dup_or_null(cfg->bind_dn);
+	l->password_file = dup_or_null(cfg->password_file);
+	l->user_filter = xstrdup(cfg->user_filter && *cfg->user_filter
+					 ? cfg->user_filter
+					 : LDAPDIR_USER_FILTER);
+	l->group_filter = xstrdup(cfg->group_filter && *cfg->group_filter
+					  ? cfg->group_filter
+					  : LDAPDIR_GROUP_FILTER);
+	l->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+	l->cache_ttl_s = cfg->cache_ttl_s;
+	l->so_mark = so_mark;
+	l->fd = -1;
+	l->now_ms = real_now_ms;
+	l->ctimer = evtimer_new(base, on_conn_deadline, l);
+	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
+	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
+	bool ok = t1 && t2 && parse_uri(l) == 0;
+	free(t1);
+	free(t2);
+	if (!ok) {
+		ldapdir_free(l);
+		errno = EINVAL;
+		return NULL;
+	}
+	return l;
+}
+
+void ldapdir_free(struct ldapdir *l)
+{
+	if (!l)
+		return;
+	l->closing = true;
+	conn_close(l, false, ECANCELED);
+	while (l->lookups) /* none left: conn_close ended them all */
+		lookup_finish(l->lookups, ECANCELED);
+	while (l->lru_head)
+		cache_remove(l, l->lru_head);
+	event_free(l->ctimer);
+	free(l->uri);
+	free(l->base_dn);
+	free(l->bind_dn);
+	free(l->password_file);
+	free(l->user_filter);
+	free(l->group_filter);
+	free(l);
+}
+
+int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
+		   void *arg)
+{
+	if (l->closing) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	if (!user || !*user || strlen(user) > USER_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct centry *e = cache_get(l, user);
+	if (e) {
+		l->st.cache_hits++;
+		cb(arg, e->status, e->status ? NULL
+					      : (const char *const *)e->groups,
+		   e->status ? 0 : e->ngroups);
+		return 0;
+	}
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
+		if (lk->st != LK_DONE && strcmp(lk->user, user) == 0) {
+			w->next = lk->waiters;
+			lk->waiters = w;
+			l->st.shared++;
+			return 0;
+		}
+	struct lookup *lk = xcalloc(1, sizeof(*lk));
+	lk->l = l;
+	lk->user = xstrdup(user);
+	lk->msgid = -1;
+	lk->waiters = w;
+	lk->st = LK_WAIT_CONN;
+	lk->timer = evtimer_new(l->base, on_deadline, lk);
+	struct timeval tv = ms_tv(l->timeout_ms);
+	evtimer_add(lk->timer, &tv);
+	lk->next = l->lookups;
+	if (l->lookups)
+		l->lookups->prev = lk;
+	l->lookups = lk;
+	l->st.searches++;
+	l->st.in_flight++;
+	switch (l->cst) {
+	case C_READY:
+		lookup_start(lk);
+		break;
+	case C_DOWN:
+		if (now(l) < l->retry_at_ms)
+			lookup_finish(lk, EIO); /* fail fast: dead server */
+		else
+			conn_open(l);
+		break;
+	default:
+		break; /* started when the connection is ready */
+	}
+	return 0;
+}
+
+void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg)
+{
+	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
+		for (struct waiter **pp = &lk->waiters; *pp;) {
+			struct waiter *w = *pp;
+			if (w->cb == cb && w->arg == arg) {
+				*pp = w->next;
+				free(w);
+			} else {
+				pp = &w->next;
+			}
+		}
+}
+
+void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out)
+{
+	*out = l->st;
+}

@@ -1,0 +1,673 @@
+/*
+ * nsspool.c — see nsspool.h.
+ *
+ * Two sides. The workers share a refcounted `core` (mutex, condition, job
+ * queue, done list, eventfd) that outlives the pool while a detached worker
+ * is still stuck in NSS. Everything else (lookups, waiters, deadlines, the
+ * cache) is the base thread's. A job moves QUEUED → RUNNING → DONE under the
+ * core mutex; its `lk` (the lookup waiting for it, NULL once orphaned) is
+ * touched by the base thread only.
+ */
+#include "identity/nsspool.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CACHE_BUCKETS 4096
+#define NSS_BUF_MAX (1u << 20) /* largest getpw*_r / getgr*_r buffer */
+
+static atomic_uint threads_alive;
+
+/* ---- types ---------------------------------------------------------------- */
+
+enum jstate { J_QUEUED, J_RUNNING, J_DONE };
+
+struct job {
+	uint32_t uid;
+	enum jstate st; /* core mutex */
+	int status;	/* the answer, written by the worker */
+	char *user;
+	char **groups;
+	size_t ngroups;
+	struct job *qnext; /* queue or done list (core mutex) */
+	/* base thread only */
+	struct lookup *lk;
+	struct job *aprev, *anext; /* the pool's list of unreaped jobs */
+};
+
+struct wslot {
+	pthread_t tid;
+	bool busy; /* core mutex */
+};
+
+struct core {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs; /* the pool + each live worker */
+	bool shutdown;
+	int efd;
+	struct job *qhead, *qtail, *done;
+	size_t nqueued;
+	unsigned busy;
+	nsspool_lookup_fn fn;
+	unsigned nworkers;
+	struct wslot slot[NSSPOOL_MAX_WORKERS];
+};
+
+struct waiter {
+	uid_cb cb;
+	void *arg;
+	struct waiter *next;
+};
+
+struct lookup {
+	struct nsspool *p;
+	uint32_t uid;
+	struct job *job; /* NULL when none */
+	struct event *timer;
+	struct waiter *waiters;
+	bool done;
+	struct lookup *prev, *next;
+};
+
+struct centry {
+	uint32_t uid;
+	int status;
+	char *user;
+	char **groups;
+	size_t ngroups;
+	uint64_t expires_ms;
+	struct centry *hnext, *lprev, *lnext;
+};
+
+struct nsspool {
+	struct event_base *base;
+	struct core *core;
+	uint32_t timeout_ms, cache_ttl_s;
+	struct event *ev; /* the eventfd */
+	struct job *jobs;
+	struct lookup *lookups;
+	struct centry *bucket[CACHE_BUCKETS];
+	struct centry *lru_head, *lru_tail;
+	size_t ncache;
+	struct nsspool_stats st;
+	bool closing;
+	uint64_t (*now_ms)(void *);
+	void *now_arg;
+};
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static uint64_t real_now_ms(void *arg)
+{
+	(void)arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now(const struct nsspool *p)
+{
+	return p->now_ms(p->now_arg);
+}
+
+void nsspool_set_clock(struct nsspool *p, uint64_t (*now_ms)(void *arg),
+		       void *arg)
+{
+	p->now_ms = now_ms ? now_ms : real_now_ms;
+	p->now_arg = now_ms ? arg : NULL;
+}
+
+void nsspool_set_lookup(struct nsspool *p, nsspool_lookup_fn fn)
+{
+	pthread_mutex_lock(&p->core->mu);
+	p->core->fn = fn ? fn : nsspool_nss_lookup;
+	pthread_mutex_unlock(&p->core->mu);
+}
+
+unsigned nsspool_threads_alive(void)
+{
+	return atomic_load(&threads_alive);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void job_free(struct job *j)
+{
+	free(j->user);
+	free_strv(j->groups, j->ngroups);
+	free(j);
+}
+
+/* ---- NSS (worker threads) ------------------------------------------------- */
+
+/* Name of GID into a new string, or NULL when it has none. */
+static char *group_name(gid_t gid)
+{
+	struct group gr, *res = NULL;
+	size_t len = 1024;
+	char *buf = NULL, *name = NULL;
+	for (;;) {
+		buf = xrealloc(buf, len);
+		int rc = getgrgid_r(gid, &gr, buf, len, &res);
+		if (rc == ERANGE && len < NSS_BUF_MAX) {
+			len *= 2;
+			continue;
+		}
+		if (rc == 0 && res)
+			name = xstrdup(gr.gr_name);
+		break;
+	}
+	free(buf);
+	return name;
+}
+
+int nsspool_nss_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
+{
+	struct passwd pw, *res = NULL;
+	size_t len = 1024;
+	char *buf = NULL;
+	int rc;
+	for (;;) {
+		buf = xrealloc(buf, len);
+		rc = getpwuid_r((uid_t)uid, &pw, buf, len, &res);
+		if (rc == ERANGE && len < NSS_BUF_MAX) {
+			len *= 2;
+			continue;
+		}
+		break;
+	}
+	if (rc == 0 && !res) {
+		free(buf);
+		return ENOENT;
+	}
+	if (rc != 0) {
+		free(buf);
+		/* "not found" as some NSS modules say it */
+		return rc == ENOENT || rc == ESRCH || rc == EBADF ||
+			       rc == EPERM
+			   ? ENOENT
+			   : EIO;
+	}
+	*user = xstrdup(pw.pw_name);
+	gid_t primary = pw.pw_gid;
+	free(buf);
+
+	int ng = 32;
+	gid_t *gids = NULL;
+	for (int tries = 0; tries < 8; tries++) {
+		gids = xrealloc(gids, (size_t)ng * sizeof(gid_t));
+		int want = ng;
+		if (getgrouplist(*user, primary, gids, &want) >= 0) {
+			ng = want;
+			break;
+		}
+		ng = want > ng ? want : ng * 2;
+		if (ng > NSSPOOL_MAX_GROUPS)
+			ng = NSSPOOL_MAX_GROUPS;
+	}
+	*groups = NULL;
+	*n = 0;
+	for (int i = 0; i < ng && *n < NSSPOOL_MAX_GROUPS; i++) {
+		char *name = group_name(gids[i]);
+		if (name)
+			VEC_PUSH(*groups, *n, name);
+	}
+	free(gids);
+	return 0;
+}
+
+static void core_unref_locked_and_unlock(struct core *c)
+{
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		close(c->efd);
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+	}
+}
+
+struct wstart {
+	struct core *c;
+	unsigned idx;
+};
+
+static void *worker(void *arg)
+{
+	struct wstart ws = *(struct wstart *)arg;
+	free(arg);
+	struct core *c = ws.c;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->shutdown && !c->qhead)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->shutdown)
+			break;
+		struct job *j = c->qhead;
+		c->qhead = j->qnext;
+		if (!c->qhead)
+			c->qtail = NULL;
+		c->nqueued--;
+		j->st = J_RUNNING;
+		c->busy++;
+		c->slot[ws.idx].busy = true;
+		nsspool_lookup_fn fn = c->fn;
+		pthread_mutex_unlock(&c->mu);
+
+		j->status = fn(j->uid, &j->user, &j->groups, &j->ngroups);
+
+		pthread_mutex_lock(&c->mu);
+		c->busy--;
+		c->slot[ws.idx].busy = false;
+		j->st = J_DONE;
+		if (c->shutdown) { /* the pool is gone: nobody wants it */
+			job_free(j);
+			break;
+		}
+		j->qnext = c->done;
+		c->done = j;
+		uint64_t one = 1;
+		if (write(c->efd, &one, sizeof(one)) < 0) {
+			/* counter full cannot happen; nothing to do */
+		}
+	}
+	core_unref_locked_and_unlock(c);
+	atomic_fetch_sub(&threads_alive, 1);
+	return NULL;
+}
+
+/* ---- cache (base thread) -------------------------------------------------- */
+
+static void lru_unlink(struct nsspool *p, struct centry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		p->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		p->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void lru_push(struct nsspool *p, struct centry *e)
+{
+	e->lnext = p->lru_head;
+	if (p->lru_head)
+		p->lru_head->lprev = e;
+	p->lru_head = e;
+	if (!p->lru_tail)
+		p->lru_tail = e;
+}
+
+static void cache_remove(struct nsspool *p, struct centry *e)
+{
+	struct centry **pp = &p->bucket[e->uid % CACHE_BUCKETS];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(p, e);
+	free(e->user);
+	free_strv(e->groups, e->ngroups);
+	free(e);
+	p->ncache--;
+}
+
+static struct centry *cache_get(struct nsspool *p, uint32_t uid)
+{
+	for (struct centry *e = p->bucket[uid % CACHE_BUCKETS]; e;
+	     e = e->hnext) {
+		if (e->uid != uid)
+			continue;
+		if (now(p) >= e->expires_ms) {
+			cache_remove(p, e);
+			return NULL;
+		}
+		lru_unlink(p, e);
+		lru_push(p, e);
+		return e;
+	}
+	return NULL;
+}
+
+static void cache_put(struct nsspool *p, const struct job *j)
+{
+	if (!p->cache_ttl_s || (j->status != 0 && j->status != ENOENT))
+		return;
+	for (struct centry *e = p->bucket[j->uid % CACHE_BUCKETS]; e;
+	     e = e->hnext)
+		if (e->uid == j->uid) {
+			cache_remove(p, e);
+			break;
+		}
+	while (p->ncache >= NSSPOOL_CACHE_MAX && p->lru_tail)
+		cache_remove(p, p->lru_tail);
+	struct centry *e = xcalloc(1, sizeof(*e));
+	e->uid = j->uid;
+	e->status = j->status;
+	if (j->status == 0) {
+		e->user = xstrdup(j->user);
+		e->groups = xcalloc(j->ngroups + 1, sizeof(char *));
+		for (size_t i = 0; i < j->ngroups; i++)
+			e->groups[i] = xstrdup(j->groups[i]);
+		e->ngroups = j->ngroups;
+	}
+	e->expires_ms = now(p) + (uint64_t)p->cache_ttl_s * 1000;
+	e->hnext = p->bucket[j->uid % CACHE_BUCKETS];
+	p->bucket[j->uid % CACHE_BUCKETS] = e;
+	lru_push(p, e);
+	p->ncache++;
+}
+
+/* ---- lookups (base thread) ------------------------------------------------ */
+
+/* Ends LK with STATUS (and J's answer when STATUS is 0): each waiter once,
+ * popped one at a time so a callback may cancel others. Frees LK. */
+static void lookup_finish(struct lookup *lk, int status, const struct job *j)
+{
+	struct nsspool *p = lk->p;
+	if (lk->done)
+		return;
+	lk->done = true;
+	evtimer_del(lk->timer);
+	if (lk->job)
+		lk->job->lk = NULL;
+	while (lk->waiters) {
+		struct waiter *w = lk->waiters;
+		lk->waiters = w->next;
+		uid_cb cb = w->cb;
+		void *arg = w->arg;
+		free(w);
+		if (status == 0)
+			cb(arg, 0, j->user, (const char *const *)j->groups,
+			   j->ngroups);
+		else
+			cb(arg, status, NULL, NULL, 0);
+	}
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else
+		p->lookups = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	event_free(lk->timer);
+	free(lk);
+}
+
+static void job_unlink(struct nsspool *p, struct job *j)
+{
+	if (j->aprev)
+		j->aprev->anext = j->anext;
+	else
+		p->jobs = j->anext;
+	if (j->anext)
+		j->anext->aprev = j->aprev;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct lookup *lk = arg;
+	struct nsspool *p = lk->p;
+	struct job *j = lk->job;
+	p->st.timeouts++;
+	if (j) {
+		bool drop = false;
+		struct core *c = p->core;
+		pthread_mutex_lock(&c->mu);
+		if (j->st == J_QUEUED) { /* never started: take it back */
+			struct job **pp = &c->qhead;
+			while (*pp != j)
+				pp = &(*pp)->qnext;
+			*pp = j->qnext;
+			c->qtail = NULL;
+			for (struct job *q = c->qhead; q; q = q->qnext)
+				c->qtail = q;
+			c->nqueued--;
+			drop = true;
+		}
+		pthread_mutex_unlock(&c->mu);
+		lk->job = NULL;
+		j->lk = NULL; /* running: orphaned, reaped later */
+		if (drop) {
+			job_unlink(p, j);
+			job_free(j);
+		}
+	}
+	lookup_finish(lk, ETIMEDOUT, NULL);
+}
+
+/* The eventfd: collect finished jobs. */
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct nsspool *p = arg;
+	uint64_t v;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: a spurious wakeup */
+	}
+	pthread_mutex_lock(&p->core->mu);
+	struct job *done = p->core->done;
+	p->core->done = NULL;
+	pthread_mutex_unlock(&p->core->mu);
+	while (done) {
+		struct job *j = done;
+		done = j->qnext;
+		job_unlink(p, j);
+		cache_put(p, j);
+		if (j->lk) {
+			j->lk->job = NULL;
+			lookup_finish(j->lk, j->status, j);
+		}
+		job_free(j);
+	}
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+struct nsspool *nsspool_new(struct event_base *base,
+			    const struct identity_cfg *cfg)
+{
+	struct core *c = xcalloc(1, sizeof(*c));
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->efd < 0) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->fn = nsspool_nss_lookup;
+	c->refs = 1;
+	struct nsspool *p = xcalloc(1, sizeof(*p));
+	p->base = base;
+	p->core = c;
+	p->timeout_ms = cfg->nss_timeout_ms ? cfg->nss_timeout_ms : 2000;
+	p->cache_ttl_s = cfg->cache_ttl_s;
+	p->now_ms = real_now_ms;
+	p->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, on_done, p);
+	event_add(p->ev, NULL);
+	unsigned n = cfg->nss_workers ? cfg->nss_workers : 4;
+	if (n > NSSPOOL_MAX_WORKERS)
+		n = NSSPOOL_MAX_WORKERS;
+	pthread_mutex_lock(&c->mu);
+	for (unsigned i = 0; i < n; i++) {
+		struct wstart *ws = xmalloc(sizeof(*ws));
+		*ws = (struct wstart){c, i};
+		atomic_fetch_add(&threads_alive, 1);
+		int rc = pthread_create(&c->slot[i].tid, NULL, worker, ws);
+		if (rc) {
+			atomic_fetch_sub(&threads_alive, 1);
+			free(ws);
+			pthread_mutex_unlock(&c->mu);
+			nsspool_free(p);
+			errno = rc;
+			return NULL;
+		}
+		c->nworkers++;
+		c->refs++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return p;
+}
+
+void nsspool_free(struct nsspool *p)
+{
+	if (!p)
+		return;
+	struct core *c = p->core;
+	p->closing = true;
+	bool busy[NSSPOOL_MAX_WORKERS];
+	pthread_mutex_lock(&c->mu);
+	c->shutdown = true;
+	pthread_cond_broadcast(&c->cv);
+	/* jobs queued or done are ours; a running one is its worker's now */
+	for (struct job *j = p->jobs, *nx; j; j = nx) {
+		nx = j->anext;
+		if (j->lk)
+			j->lk->job = NULL;
+		if (j->st != J_RUNNING)
+			job_free(j);
+	}
+	p->jobs = NULL;
+	c->qhead = c->qtail = c->done = NULL;
+	c->nqueued = 0;
+	for (unsigned i = 0; i < c->nworkers; i++)
+		busy[i] = c->slot[i].busy;
+	pthread_mutex_unlock(&c->mu);
+
+	while (p->lookups)
+		lookup_finish(p->lookups, ECANCELED, NULL);
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		if (busy[i]) {
+			log_warnx("nss: a worker is stuck in NSS; leaving it");
+			pthread_detach(c->slot[i].tid);
+		} else {
+			pthread_join(c->slot[i].tid, NULL);
+		}
+	}
+	event_free(p->ev);
+	while (p->lru_head)
+		cache_remove(p, p->lru_head);
+	pthread_mutex_lock(&c->mu);
+	core_unref_locked_and_unlock(c);
+	free(p);
+}
+
+int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
+{
+	if (p->closing) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	struct centry *e = cache_get(p, uid);
+	if (e) {
+		p->st.cache_hits++;
+		cb(arg, e->status, e->user, (const char *const *)e->groups,
+		   e->ngroups);
+		return 0;
+	}
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	for (struct lookup *lk = p->lookups; lk; lk = lk->next)
+		if (!lk->done && lk->uid == uid) {
+			w->next = lk->waiters;
+			lk->waiters = w;
+			p->st.shared++;
+			return 0;
+		}
+	/* an orphaned job for UID still in a worker: wait for it instead */
+	struct job *j = p->jobs;
+	while (j && !(j->uid == uid && !j->lk))
+		j = j->anext;
+	if (j) {
+		p->st.shared++;
+	} else {
+		j = xcalloc(1, sizeof(*j));
+		j->uid = uid;
+		j->st = J_QUEUED;
+		struct core *c = p->core;
+		pthread_mutex_lock(&c->mu);
+		bool full = c->nqueued >= NSSPOOL_QUEUE_MAX;
+		if (!full) {
+			if (c->qtail)
+				c->qtail->qnext = j;
+			else
+				c->qhead = j;
+			c->qtail = j;
+			c->nqueued++;
+			pthread_cond_signal(&c->cv);
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (full) {
+			free(j);
+			free(w);
+			cb(arg, ENOBUFS, NULL, NULL, 0);
+			return 0;
+		}
+		p->st.lookups++;
+		j->anext = p->jobs;
+		if (p->jobs)
+			p->jobs->aprev = j;
+		p->jobs = j;
+	}
+	struct lookup *lk = xcalloc(1, sizeof(*lk));
+	lk->p = p;
+	lk->uid = uid;
+	lk->job = j;
+	lk->waiters = w;
+	j->lk = lk;
+	lk->timer = evtimer_new(p->base, on_deadline, lk);
+	struct timeval tv = {.tv_sec = p->timeout_ms / 1000,
+			     .tv_usec = (p->timeout_ms % 1000) * 1000};
+	evtimer_add(lk->timer, &tv);
+	lk->next = p->lookups;
+	if (p->lookups)
+		p->lookups->prev = lk;
+	p->lookups = lk;
+	return 0;
+}
+
+void nsspool_cancel(struct nsspool *p, uid_cb cb, void *arg)
+{
+	for (struct lookup *lk = p->lookups; lk; lk = lk->next)
+		for (struct waiter **pp = &lk->waiters; *pp;) {
+			struct waiter *w = *pp;
+			if (w->cb == cb && w->arg == arg) {
+				*pp = w->next;
+				free(w);
+			} else {
+				pp = &w->next;
+			}
+		}
+}
+
+void nsspool_stats(struct nsspool *p, struct nsspool_stats *out)
+{
+	*out = p->st;
+	pthread_mutex_lock(&p->core->mu);
+	out->busy_workers = p->core->busy;
+	out->queued = p->core->nqueued;
+	pthread_mutex_unlock(&p->core->mu);
+}

@@ -1,0 +1,109 @@
+/*
+ * hash.c — an intrusive chained hash table keyed by address (struct rkey),
+ * used for the in-flight lookups, the cache and the prefetch index.
+ *
+ * The hash is FNV-1a seeded per table from getrandom(), so that a remote
+ * party choosing source addresses cannot aim at one bucket across runs.
+ * The table doubles when it holds more elements than buckets.
+ */
+#include "resolve/resolve_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/random.h>
+
+#include "common/util.h"
+
+void rkey_make(struct rkey *k, int family, const uint8_t addr[16])
+{
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)family;
+	memcpy(k->addr, addr, family == AF_INET6 ? 16 : 4);
+}
+
+bool rkey_eq(const struct rkey *a, const struct rkey *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, 16);
+}
+
+static uint64_t rkey_hash(const struct rhash *h, const struct rkey *k)
+{
+	uint64_t x = 1469598103934665603ull ^ h->seed;
+	x = (x ^ k->family) * 1099511628211ull;
+	for (size_t i = 0; i < 16; i++)
+		x = (x ^ k->addr[i]) * 1099511628211ull;
+	return x ^ (x >> 29);
+}
+
+void rhash_init(struct rhash *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->nb = 16;
+	h->b = xcalloc(h->nb, sizeof(*h->b));
+	if (getrandom(&h->seed, sizeof(h->seed), GRND_NONBLOCK) !=
+	    sizeof(h->seed))
+		h->seed = (uint64_t)(uintptr_t)h * 0x9e3779b97f4a7c15ull;
+}
+
+void rhash_fini(struct rhash *h)
+{
+	free(h->b);
+	memset(h, 0, sizeof(*h));
+}
+
+static void grow(struct rhash *h)
+{
+	size_t nb = h->nb * 2;
+	struct rhnode **b = xcalloc(nb, sizeof(*b));
+	for (size_t i = 0; i < h->nb; i++) {
+		struct rhnode *n = h->b[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			size_t j = rkey_hash(h, &n->key) & (nb - 1);
+			n->next = b[j];
+			b[j] = n;
+		}
+	}
+	free(h->b);
+	h->b = b;
+	h->nb = nb;
+}
+
+void rhash_insert(struct rhash *h, struct rhnode *n)
+{
+	if (h->n >= h->nb)
+		grow(h);
+	size_t i = rkey_hash(h, &n->key) & (h->nb - 1);
+	n->next = h->b[i];
+	h->b[i] = n;
+	h->n++;
+}
+
+struct rhnode *rhash_find(const struct rhash *h, const struct rkey *k)
+{
+	struct rhnode *n = h->b[rkey_hash(h, k) & (h->nb - 1)];
+	while (n && !rkey_eq(&n->key, k))
+		n = n->next;
+	return n;
+}
+
+struct rhnode *rhash_next(const struct rhnode *n)
+{
+	struct rhnode *m = n->next;
+	while (m && !rkey_eq(&m->key, &n->key))
+		m = m->next;
+	return m;
+}
+
+void rhash_remove(struct rhash *h, struct rhnode *n)
+{
+	struct rhnode **pp = &h->b[rkey_hash(h, &n->key) & (h->nb - 1)];
+	while (*pp && *pp != n)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = n->next;
+		n->next = NULL;
+		h->n--;
+	}
+}

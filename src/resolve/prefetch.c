@@ -1,0 +1,242 @@
+/*
+ * prefetch.c — names resolved ahead of time, and the address → names index
+ * that answers resolver_known_names() without I/O.
+ *
+ * Each name (struct pname) asks A and AAAA together (a "round"); when both
+ * have answered, the next round is due after the smallest TTL seen, but
+ * never sooner than cfg->refresh_min_s nor later than RESOLVER_MAX_TTL.
+ * Failures: NXDOMAIN / no data empties that family and waits
+ * max(negative_ttl_s, refresh_min_s); a timeout or servfail keeps the last
+ * addresses and waits refresh_min_s.
+ *
+ * A name dropped by a reload while a round is out becomes a zombie (off
+ * the index, its timer gone) and is freed when its last query returns.
+ */
+#include "resolve/resolve_int.h"
+
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <ares_dns.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/util.h"
+
+struct pidx {
+	struct rhnode hn; /* first: in p->index */
+	struct pname *pn;
+};
+
+struct pname {
+	struct pname *next; /* p->live or p->zombies */
+	struct prefetch *p;
+	char *name;
+	struct event *timer;
+	int refs;  /* queries out */
+	bool seen; /* in the set being installed */
+	uint32_t round_ttl; /* next round in seconds, smallest so far */
+	struct pidx addr[2][RESOLVER_MAX_ADDRS]; /* [0] IPv4, [1] IPv6 */
+	int naddr[2];
+};
+
+struct pq {
+	struct pname *pn;
+	int fi; /* 0 A, 1 AAAA */
+};
+
+struct prefetch {
+	struct resolver *r;
+	struct pname *live, *zombies;
+	size_t nlive;
+	struct rhash index;
+};
+
+static void clear_family(struct prefetch *p, struct pname *pn, int fi)
+{
+	for (int i = 0; i < pn->naddr[fi]; i++)
+		rhash_remove(&p->index, &pn->addr[fi][i].hn);
+	pn->naddr[fi] = 0;
+}
+
+static void pname_free(struct pname *pn)
+{
+	if (pn->timer)
+		event_free(pn->timer);
+	free(pn->name);
+	free(pn);
+}
+
+static void answer(void *arg, int status, int timeouts, unsigned char *abuf,
+		   int alen)
+{
+	struct pq *q = arg;
+	struct pname *pn = q->pn;
+	struct prefetch *p = pn->p;
+	const struct resolver_cfg *cfg = resolver_cfg_of(p->r);
+	int fi = q->fi;
+	uint32_t wait = cfg->refresh_min_s;
+	free(q);
+	pn->refs--;
+	if (resolver_dying(p->r))
+		return; /* prefetch_free frees every name */
+	if (!pn->timer) { /* a zombie */
+		if (pn->refs == 0) {
+			struct pname **pp = &p->zombies;
+			while (*pp != pn)
+				pp = &(*pp)->next;
+			*pp = pn->next;
+			pname_free(pn);
+		}
+		return;
+	}
+	if (status == ARES_SUCCESS) {
+		struct rr rr[RESOLVER_MAX_ADDRS];
+		uint32_t ttl;
+		int n = rr_parse(abuf, alen, fi ? T_AAAA : T_A, rr,
+				 RESOLVER_MAX_ADDRS, &ttl);
+		if (n >= 0) {
+			clear_family(p, pn, fi);
+			for (int i = 0; i < n; i++) {
+				struct pidx *x = &pn->addr[fi][i];
+				memset(&x->hn.key, 0, sizeof(x->hn.key));
+				x->hn.key.family = fi ? AF_INET6 : AF_INET;
+				memcpy(x->hn.key.addr, rr[i].addr, fi ? 16 : 4);
+				x->pn = pn;
+				rhash_insert(&p->index, &x->hn);
+			}
+			pn->naddr[fi] = n;
+			if (n > 0 && ttl > wait)
+				wait = ttl;
+		}
+	} else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		clear_family(p, pn, fi);
+		if (cfg->negative_ttl_s > wait)
+			wait = cfg->negative_ttl_s;
+	}
+	if (wait < pn->round_ttl)
+		pn->round_ttl = wait;
+	if (pn->refs == 0) {
+		uint32_t s = pn->round_ttl;
+		if (s > RESOLVER_MAX_TTL)
+			s = RESOLVER_MAX_TTL;
+		if (s == 0)
+			s = 1;
+		struct timeval tv = {.tv_sec = s};
+		evtimer_add(pn->timer, &tv);
+	}
+}
+
+/* A round: A and AAAA of PN. */
+static void on_round(evutil_socket_t fd, short what, void *arg)
+{
+	struct pname *pn = arg;
+	if (pn->refs > 0)
+		return;
+	pn->round_ttl = UINT32_MAX;
+	for (int fi = 0; fi < 2; fi++) {
+		struct pq *q = xmalloc(sizeof(*q));
+		q->pn = pn;
+		q->fi = fi;
+		pn->refs++;
+		resolver_query(pn->p->r, pn->name, fi ? T_AAAA : T_A, answer,
+			       q);
+	}
+}
+
+struct prefetch *prefetch_new(struct resolver *r)
+{
+	struct prefetch *p = xcalloc(1, sizeof(*p));
+	p->r = r;
+	rhash_init(&p->index);
+	return p;
+}
+
+void prefetch_free(struct prefetch *p)
+{
+	struct pname *pn;
+	if (!p)
+		return;
+	while ((pn = p->live)) {
+		p->live = pn->next;
+		pname_free(pn);
+	}
+	while ((pn = p->zombies)) {
+		p->zombies = pn->next;
+		pname_free(pn);
+	}
+	rhash_fini(&p->index);
+	free(p);
+}
+
+void prefetch_set(struct prefetch *p, const char *const *names, size_t n)
+{
+	struct pname *pn, **pp;
+	for (pn = p->live; pn; pn = pn->next)
+		pn->seen = false;
+	for (size_t i = 0; i < n; i++) {
+		char *nm = xstrdup(names[i]);
+		name_normalise(nm);
+		/* linear: a reload is rare and sets are hundreds of names */
+		for (pn = p->live; pn && strcmp(pn->name, nm); pn = pn->next)
+			;
+		if (pn || !*nm) {
+			if (pn)
+				pn->seen = true;
+			free(nm);
+			continue;
+		}
+		pn = xcalloc(1, sizeof(*pn));
+		pn->p = p;
+		pn->name = nm;
+		pn->seen = true;
+		pn->timer = evtimer_new(resolver_base(p->r), on_round, pn);
+		if (!pn->timer)
+			abort();
+		pn->next = p->live;
+		p->live = pn;
+		p->nlive++;
+		/* from the loop, not from inside the caller */
+		struct timeval now = {0, 0};
+		evtimer_add(pn->timer, &now);
+	}
+	for (pp = &p->live; (pn = *pp);) {
+		if (pn->seen) {
+			pp = &pn->next;
+			continue;
+		}
+		*pp = pn->next;
+		p->nlive--;
+		clear_family(p, pn, 0);
+		clear_family(p, pn, 1);
+		event_free(pn->timer);
+		pn->timer = NULL;
+		if (pn->refs == 0) {
+			pname_free(pn);
+		} else {
+			pn->next = p->zombies;
+			p->zombies = pn;
+		}
+	}
+}
+
+size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
+		       const char **names, size_t max)
+{
+	size_t n = 0;
+	for (struct rhnode *h = rhash_find(&p->index, k); h;
+	     h = rhash_next(h)) {
+		if (n < max)
+			names[n] = ((struct pidx *)h)->pn->name;
+		n++;
+	}
+	return n;
+}
+
+void prefetch_counts(const struct prefetch *p, uint64_t *names,
+		     uint64_t *addrs)
+{
+	*names = p->nlive;
+	*addrs = p->index.n;
+}

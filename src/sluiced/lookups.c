@@ -1,0 +1,317 @@
+/*
+ * lookups.c — see lookups.h.
+ *
+ * A question travels: worker thread → event_base_once on the main base →
+ * resolver / ldapdir / nsspool (asynchronous) → the answer → event_base_once
+ * on the worker's base → decider_answer under the worker's lock. Questions
+ * in flight are on a list so that shutdown frees them all.
+ */
+#include "sluiced/lookups.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "identity/ldapdir.h"
+#include "identity/nsspool.h"
+#include "queue/worker.h"
+#include "resolve/resolver.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct inflight {
+	struct lookup_req *req;
+	struct lookups *l;
+	struct inflight *prev, *next;
+};
+
+struct lookups {
+	struct event_base *base;
+	uint32_t mark;
+	struct resolver *res;
+	struct resolver_cfg rcfg_copy; /* what res was made with */
+	char *rservers;		       /* joined, for comparison */
+	struct ldapdir *ldap;
+	char *ldapkey;
+	struct nsspool *nss;
+	pthread_mutex_t lock; /* guards the in-flight list and closing */
+	struct inflight *head;
+	bool closing;
+};
+
+static void answer_on_worker(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_req *req = arg;
+	struct worker *w = req->worker;
+	pthread_mutex_lock(&w->lock);
+	decider_answer(w->dec, req);
+	worker_flush(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Sends the answered request back to its worker (main thread). */
+static void deliver(struct inflight *f)
+{
+	struct lookups *l = f->l;
+	struct lookup_req *req = f->req;
+	pthread_mutex_lock(&l->lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	bool closing = l->closing;
+	pthread_mutex_unlock(&l->lock);
+	free(f);
+	struct worker *w = req->worker;
+	if (closing || event_base_once(w->base, -1, EV_TIMEOUT,
+				       answer_on_worker, req, NULL) < 0)
+		lookup_req_free(req);
+}
+
+static void on_name(void *arg, enum rstatus st, const char *name)
+{
+	struct inflight *f = arg;
+	if (st == RS_CANCELED) { /* the resolver went away: drop quietly */
+		f->req->status = ECANCELED;
+	} else {
+		f->req->status = st == RS_OK ? 0 : st == RS_TIMEOUT ? ETIMEDOUT
+						  : ENOENT;
+		if (st == RS_OK)
+			f->req->name = xstrdup(name);
+	}
+	deliver(f);
+}
+
+static void copy_groups(struct lookup_req *r, const char *const *groups,
+			size_t n)
+{
+	r->groups = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		r->groups[i] = xstrdup(groups[i]);
+	r->ngroups = n;
+}
+
+static void on_groups(void *arg, int status, const char *const *groups,
+		      size_t n)
+{
+	struct inflight *f = arg;
+	f->req->status = status;
+	if (status == 0)
+		copy_groups(f->req, groups, n);
+	deliver(f);
+}
+
+static void on_uid(void *arg, int status, const char *user,
+		   const char *const *groups, size_t n)
+{
+	struct inflight *f = arg;
+	f->req->status = status;
+	if (status == 0) {
+		f->req->user_out = xstrdup(user);
+		copy_groups(f->req, groups, n);
+	}
+	deliver(f);
+}
+
+/* Main thread: asks the right source. */
+static void start(evutil_socket_t fd, short what, void *arg)
+{
+	struct inflight *f = arg;
+	struct lookups *l = f->l;
+	struct lookup_req *r = f->req;
+	const char *names[4];
+	switch (r->kind) {
+	case LK_NAME:
+		/* names resolved ahead of time need no reverse lookup */
+		if (l->res && resolver_known_names(l->res, r->family, r->addr,
+						   names, 4) > 0) {
+			r->status = 0;
+			r->name = xstrdup(names[0]);
+			deliver(f);
+		} else if (!l->res || resolver_reverse(l->res, r->family,
+						       r->addr, on_name, f,
+						       NULL) < 0) {
+			r->status = EIO;
+			deliver(f);
+		}
+		break;
+	case LK_GROUPS:
+		if (!l->ldap || ldapdir_groups(l->ldap, r->user, on_groups, f) < 0) {
+			r->status = EIO;
+			deliver(f);
+		}
+		break;
+	case LK_UID:
+		if (!l->nss || nsspool_uid(l->nss, r->uid, on_uid, f) < 0) {
+			r->status = EIO;
+			deliver(f);
+		}
+		break;
+	}
+}
+
+void lookups_submit(void *ctx, struct lookup_req *req)
+{
+	struct lookups *l = ctx;
+	struct inflight *f = xcalloc(1, sizeof(*f));
+	f->req = req;
+	f->l = l;
+	pthread_mutex_lock(&l->lock);
+	if (l->closing) {
+		pthread_mutex_unlock(&l->lock);
+		free(f);
+		lookup_req_free(req);
+		return;
+	}
+	f->next = l->head;
+	if (l->head)
+		l->head->prev = f;
+	l->head = f;
+	pthread_mutex_unlock(&l->lock);
+	if (event_base_once(l->base, -1, EV_TIMEOUT, start, f, NULL) < 0)
+		log_warnx("lookups: cannot post a question");
+}
+
+/* A printable key of the settings a part was made with. */
+static char *resolver_key(const struct resolver_cfg *c)
+{
+	size_t len = 64;
+	for (size_t i = 0; i < c->nservers; i++)
+		len += strlen(c->servers[i]) + 1;
+	char *k = xmalloc(len);
+	int n = snprintf(k, len, "%u/%u/%u/%u:", c->timeout_ms, c->cache,
+			 c->negative_ttl_s, c->refresh_min_s);
+	for (size_t i = 0; i < c->nservers; i++)
+		n += snprintf(k + n, len - (size_t)n, "%s,", c->servers[i]);
+	return k;
+}
+
+static char *directory_key(const struct directory_cfg *c)
+{
+	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u", c->enabled,
+			 c->uri ? c->uri : "", c->base ? c->base : "",
+			 c->bind_dn ? c->bind_dn : "",
+			 c->password_file ? c->password_file : "",
+			 c->user_filter ? c->user_filter : "",
+			 c->group_filter ? c->group_filter : "", c->timeout_ms,
+			 c->cache_ttl_s);
+}
+
+/* Exact names of every domain set, for prefetching. */
+static void prefetch(struct lookups *l, const struct policy *p)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < p->ndoms; i++)
+		for (size_t k = 0; k < p->doms[i]->nexact; k++)
+			VEC_PUSH(names, n, p->doms[i]->exact[k]);
+	resolver_prefetch(l->res, names, n);
+	free(names);
+}
+
+void lookups_configure(struct lookups *l, const struct policy *p)
+{
+	char *rk = resolver_key(&p->resolver);
+	if (!l->res || strcmp(rk, l->rservers) != 0) {
+		resolver_free(l->res);
+		l->res = resolver_new(l->base, &p->resolver, l->mark);
+		if (!l->res)
+			log_warn("resolver: cannot start; names will not be "
+				 "resolved");
+		free(l->rservers);
+		l->rservers = rk;
+	} else {
+		free(rk);
+	}
+	if (l->res)
+		prefetch(l, p);
+
+	char *dk = directory_key(&p->directory);
+	if (!l->ldapkey || strcmp(dk, l->ldapkey) != 0) {
+		ldapdir_free(l->ldap);
+		l->ldap = p->directory.enabled
+			      ? ldapdir_new(l->base, &p->directory, l->mark)
+			      : NULL;
+		if (p->directory.enabled && !l->ldap)
+			log_warn("directory %s: cannot start", p->directory.uri);
+		free(l->ldapkey);
+		l->ldapkey = dk;
+	} else {
+		free(dk);
+	}
+	if (!l->nss)
+		l->nss = nsspool_new(l->base, &p->identity);
+}
+
+struct lookups *lookups_new(struct event_base *base, const struct policy *p,
+			    uint32_t self_mark)
+{
+	struct lookups *l = xcalloc(1, sizeof(*l));
+	l->base = base;
+	l->mark = self_mark;
+	pthread_mutex_init(&l->lock, NULL);
+	lookups_configure(l, p);
+	return l;
+}
+
+void lookups_free(struct lookups *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->closing = true;
+	pthread_mutex_unlock(&l->lock);
+	/* cancelled lookups call back once: deliver() frees them */
+	resolver_free(l->res);
+	ldapdir_free(l->ldap);
+	nsspool_free(l->nss);
+	/* questions posted but never started (the loop has stopped) */
+	while (l->head) {
+		struct inflight *f = l->head;
+		l->head = f->next;
+		lookup_req_free(f->req);
+		free(f);
+	}
+	pthread_mutex_destroy(&l->lock);
+	free(l->rservers);
+	free(l->ldapkey);
+	free(l);
+}
+
+void lookups_stats(struct lookups *l, struct lookups_stats *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (l->res) {
+		struct resolver_stats r;
+		resolver_stats(l->res, &r);
+		o->dns_lookups = r.lookups;
+		o->dns_shared = r.shared;
+		o->dns_cache_hits = r.cache_hits;
+		o->dns_cache_misses = r.cache_misses;
+		o->dns_negative_hits = r.negative_hits;
+		o->dns_timeouts = r.timeouts;
+		o->dns_in_flight = r.in_flight;
+		o->dns_cache_entries = r.cache_entries;
+		o->prefetched_names = r.prefetched_names;
+	}
+	if (l->ldap) {
+		struct ldapdir_stats s;
+		ldapdir_stats(l->ldap, &s);
+		o->ldap_searches = s.searches;
+		o->ldap_shared = s.shared;
+		o->ldap_cache_hits = s.cache_hits;
+		o->ldap_timeouts = s.timeouts;
+		o->ldap_in_flight = s.in_flight;
+	}
+	if (l->nss) {
+		struct nsspool_stats s;
+		nsspool_stats(l->nss, &s);
+		o->nss_lookups = s.lookups;
+		o->nss_cache_hits = s.cache_hits;
+		o->nss_timeouts = s.timeouts;
+		o->nss_busy = s.busy_workers;
+	}
+}

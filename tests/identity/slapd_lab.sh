@@ -1,0 +1,82 @@
+# slapd_lab.sh — a throwaway slapd on loopback for the identity tests.
+# Sourced by run_ldap.sh. Never touches /etc/ldap (reads its schema files
+# only); everything lives in $SLAPD_DIR; slapd_stop kills by recorded pid.
+#
+#   slapd_setup DIR PORT   write slapd.conf + seed the mdb database
+#   slapd_start            start slapd (foreground -d 0, backgrounded)
+#   slapd_stop             kill it (SIGCONT first, in case it is stopped)
+
+SLAPD_SUFFIX="dc=lab,dc=sluice,dc=test"
+SLAPD_ROOTDN="cn=admin,$SLAPD_SUFFIX"
+SLAPD_PID=
+
+slapd_setup() {
+  SLAPD_DIR=$1 SLAPD_PORT=$2
+  SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT/"
+  mkdir -p "$SLAPD_DIR/db"
+  cat >"$SLAPD_DIR/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile $SLAPD_DIR/slapd.pid
+database mdb
+maxsize 16777216
+suffix "$SLAPD_SUFFIX"
+rootdn "$SLAPD_ROOTDN"
+rootpw secret
+directory $SLAPD_DIR/db
+index objectClass eq
+index uid,memberUid,member eq
+CONF
+  printf 'secret\n' >"$SLAPD_DIR/password"
+  {
+    printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: lab\no: sluice lab\n\n' "$SLAPD_SUFFIX"
+    for ou in people groups roles; do
+      printf 'dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n' "$ou" "$SLAPD_SUFFIX" "$ou"
+    done
+    n=2000
+    for u in alice carol dave; do
+      n=$((n + 1))
+      printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: %s\ncn: %s\nsn: %s\nuidNumber: %d\ngidNumber: %d\nhomeDirectory: /home/%s\n\n' \
+        "$u" "$SLAPD_SUFFIX" "$u" "$u" "$u" "$n" "$n" "$u"
+    done
+    # a user whose name needs escaping in a filter
+    printf 'dn: uid=ev*l\\29,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: ev*l)\ncn: evil\nsn: evil\nuidNumber: 2099\ngidNumber: 2099\nhomeDirectory: /home/evil\n\n' "$SLAPD_SUFFIX"
+    printf 'dn: cn=staff,ou=groups,%s\nobjectClass: posixGroup\ncn: staff\ngidNumber: 3001\nmemberUid: carol\nmemberUid: dave\n\n' "$SLAPD_SUFFIX"
+    printf 'dn: cn=netadmins,ou=groups,%s\nobjectClass: posixGroup\ncn: netadmins\ngidNumber: 3002\nmemberUid: alice\n\n' "$SLAPD_SUFFIX"
+    printf 'dn: cn=evilgroup,ou=groups,%s\nobjectClass: posixGroup\ncn: evilgroup\ngidNumber: 3003\nmemberUid: ev*l)\n\n' "$SLAPD_SUFFIX"
+    # groupOfNames variant (DN membership)
+    printf 'dn: cn=vpnusers,ou=roles,%s\nobjectClass: groupOfNames\ncn: vpnusers\nmember: uid=carol,ou=people,%s\nmember: uid=alice,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
+    printf 'dn: cn=auditors,ou=roles,%s\nobjectClass: groupOfNames\ncn: auditors\nmember: uid=dave,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
+  } >"$SLAPD_DIR/seed.ldif"
+  slapadd -q -f "$SLAPD_DIR/slapd.conf" -l "$SLAPD_DIR/seed.ldif" >"$SLAPD_DIR/slapadd.log" 2>&1
+}
+
+slapd_start() {
+  slapd -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_URI" -d 0 >>"$SLAPD_DIR/slapd.log" 2>&1 &
+  SLAPD_PID=$!
+  local i
+  for i in $(seq 1 100); do            # ≤ 10 s
+    if ldapsearch -x -H "$SLAPD_URI" -b "$SLAPD_SUFFIX" -s base -o nettimeout=1 >/dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$SLAPD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "slapd did not start; log:" >&2; cat "$SLAPD_DIR/slapd.log" >&2
+  return 1
+}
+
+slapd_stop() {
+  [ -n "$SLAPD_PID" ] || return 0
+  kill -CONT "$SLAPD_PID" 2>/dev/null
+  kill "$SLAPD_PID" 2>/dev/null
+  local i
+  for i in $(seq 1 50); do kill -0 "$SLAPD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SLAPD_PID" 2>/dev/null
+  wait "$SLAPD_PID" 2>/dev/null
+  SLAPD_PID=
+}

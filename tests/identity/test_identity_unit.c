@@ -1,0 +1,298 @@
+/*
+ * test_identity_unit.c — cmocka unit tests of the identity sources that need
+ * no server: RFC 4515 filter escaping and expansion (ldapdir), and the NSS
+ * pool's cache, sharing, queue bound and deadline with a fake lookup
+ * function and an injected clock (nsspool).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "identity/ldapdir.h"
+#include "identity/nsspool.h"
+
+/* ---- ldapdir filters ---------------------------------------------------- */
+
+static void test_escape(void **state)
+{
+	(void)state;
+	struct {
+		const char *in, *out;
+	} v[] = {
+		{"alice", "alice"},
+		{"a*b", "a\\2ab"},
+		{"(x)", "\\28x\\29"},
+		{"back\\slash", "back\\5cslash"},
+		{"*)(uid=*", "\\2a\\29\\28uid=\\2a"},
+		{"", ""},
+		{"caf\xc3\xa9", "caf\xc3\xa9"}, /* UTF-8 passes */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		char *s = ldapdir_escape(v[i].in);
+		assert_string_equal(s, v[i].out);
+		free(s);
+	}
+}
+
+static void test_filter(void **state)
+{
+	(void)state;
+	char *f = ldapdir_filter("(&(objectClass=posixGroup)(memberUid=%s))",
+				 "ev*l)", NULL);
+	assert_string_equal(f, "(&(objectClass=posixGroup)(memberUid=ev\\2al\\29))");
+	free(f);
+	f = ldapdir_filter("(member=%D)", "x", "uid=a(1),dc=t");
+	assert_string_equal(f, "(member=uid=a\\281\\29,dc=t)");
+	free(f);
+	f = ldapdir_filter("(|(a=%s)(b=%D)(c=100%%))", "u", "d");
+	assert_string_equal(f, "(|(a=u)(b=d)(c=100%))");
+	free(f);
+	f = ldapdir_filter(LDAPDIR_GROUP_FILTER, "bob", "uid=bob,dc=x");
+	assert_non_null(f);
+	free(f);
+	errno = 0;
+	assert_null(ldapdir_filter("(uid=%x)", "u", NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(ldapdir_filter("uid=%s", "u", NULL));
+	assert_null(ldapdir_filter("(uid=%", "u", NULL));
+}
+
+static void test_ldapdir_new_rejects(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct directory_cfg cfg = {.uri = "ldap://dc1.example.com/",
+				    .base = "dc=x", .timeout_ms = 100};
+	assert_null(ldapdir_new(base, &cfg, 0)); /* a name: could block */
+	cfg.uri = "ldap://127.0.0.1:1/";
+	cfg.group_filter = "(member=%q)";
+	assert_null(ldapdir_new(base, &cfg, 0));
+	cfg.group_filter = NULL;
+	struct ldapdir *l = ldapdir_new(base, &cfg, 0);
+	assert_non_null(l);
+	ldapdir_free(l);
+	cfg.uri = "ldap://[::1]:1/";
+	l = ldapdir_new(base, &cfg, 0);
+	assert_non_null(l);
+	ldapdir_free(l);
+	event_base_free(base);
+}
+
+/* Connection refused: EIO, then fail-fast EIO before return. */
+struct res {
+	int calls, status;
+	size_t n;
+	char user[64];
+	char groups[8][32];
+};
+
+static void groups_done(void *arg, int status, const char *const *g, size_t n)
+{
+	struct res *r = arg;
+	r->calls++;
+	r->status = status;
+	r->n = n;
+	for (size_t i = 0; i < n && i < 8; i++)
+		snprintf(r->groups[i], sizeof(r->groups[i]), "%s", g[i]);
+}
+
+static void test_ldapdir_refused(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct directory_cfg cfg = {.uri = "ldap://127.0.0.1:1/",
+				    .base = "dc=x", .timeout_ms = 300};
+	struct ldapdir *l = ldapdir_new(base, &cfg, 0);
+	struct res r1 = {0}, r2 = {0};
+	assert_int_equal(ldapdir_groups(l, "alice", groups_done, &r1), 0);
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(r1.status, EIO);
+	assert_int_equal(ldapdir_groups(l, "bob", groups_done, &r2), 0);
+	assert_int_equal(r2.calls, 1); /* fail fast, before return */
+	assert_int_equal(r2.status, EIO);
+	assert_int_equal(ldapdir_groups(l, "", groups_done, &r2), -1);
+	assert_int_equal(errno, EINVAL);
+	ldapdir_free(l);
+	event_base_free(base);
+}
+
+/* ---- nsspool with a fake NSS -------------------------------------------- */
+
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static int fake_calls;
+static bool fake_block; /* uid 666 blocks while set */
+
+static int fake_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
+{
+	pthread_mutex_lock(&fake_mu);
+	fake_calls++;
+	while (uid == 666 && fake_block)
+		pthread_cond_wait(&fake_cv, &fake_mu);
+	pthread_mutex_unlock(&fake_mu);
+	if (uid >= 5000)
+		return ENOENT;
+	*user = xasprintf("user%u", uid);
+	*groups = xcalloc(2, sizeof(char *));
+	(*groups)[0] = xstrdup("staff");
+	(*groups)[1] = xasprintf("g%u", uid);
+	*n = 2;
+	return 0;
+}
+
+static void release_fake(void)
+{
+	pthread_mutex_lock(&fake_mu);
+	fake_block = false;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
+}
+
+static uint64_t fake_now;
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static void uid_done(void *arg, int status, const char *user,
+		     const char *const *g, size_t n)
+{
+	struct res *r = arg;
+	r->calls++;
+	r->status = status;
+	r->n = n;
+	snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
+	for (size_t i = 0; i < n && i < 8; i++)
+		snprintf(r->groups[i], sizeof(r->groups[i]), "%s", g[i]);
+}
+
+/* Runs BASE until *CALLS reaches WANT (bounded: 5 s). */
+static void run_until(struct event_base *base, int *calls, int want)
+{
+	for (int i = 0; i < 500 && *calls < want; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+static void test_nss_cache_ttl(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct identity_cfg cfg = {.nss_workers = 2, .nss_timeout_ms = 2000,
+				   .cache_ttl_s = 60};
+	struct nsspool *p = nsspool_new(base, &cfg);
+	nsspool_set_lookup(p, fake_lookup);
+	nsspool_set_clock(p, fake_clock, NULL);
+	fake_now = 1000000;
+	fake_calls = 0;
+	struct res r[3] = {0};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(nsspool_uid(p, 42, uid_done, &r[i]), 0);
+	run_until(base, &r[2].calls, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].status, 0);
+		assert_string_equal(r[i].user, "user42");
+		assert_int_equal(r[i].n, 2);
+		assert_string_equal(r[i].groups[1], "g42");
+	}
+	struct nsspool_stats st;
+	nsspool_stats(p, &st);
+	assert_int_equal(st.lookups, 1);
+	assert_int_equal(st.shared, 2);
+	/* within TTL: answered before return, no NSS call */
+	struct res h = {0};
+	fake_now += 59999;
+	nsspool_uid(p, 42, uid_done, &h);
+	assert_int_equal(h.calls, 1);
+	assert_string_equal(h.user, "user42");
+	/* expired: asks again */
+	fake_now += 1;
+	struct res x = {0};
+	nsspool_uid(p, 42, uid_done, &x);
+	assert_int_equal(x.calls, 0);
+	run_until(base, &x.calls, 1);
+	assert_int_equal(x.status, 0);
+	/* negative cache */
+	struct res n1 = {0}, n2 = {0};
+	nsspool_uid(p, 9999, uid_done, &n1);
+	run_until(base, &n1.calls, 1);
+	assert_int_equal(n1.status, ENOENT);
+	nsspool_uid(p, 9999, uid_done, &n2);
+	assert_int_equal(n2.calls, 1);
+	assert_int_equal(n2.status, ENOENT);
+	nsspool_stats(p, &st);
+	assert_int_equal(st.lookups, 3);
+	assert_int_equal(st.cache_hits, 2);
+	assert_int_equal(fake_calls, 3);
+	nsspool_free(p);
+	event_base_free(base);
+}
+
+static void test_nss_queue_full_cancel(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct identity_cfg cfg = {.nss_workers = 1, .nss_timeout_ms = 60000,
+				   .cache_ttl_s = 0};
+	struct nsspool *p = nsspool_new(base, &cfg);
+	nsspool_set_lookup(p, fake_lookup);
+	fake_block = true;
+	static struct res r[NSSPOOL_QUEUE_MAX + 2];
+	memset(r, 0, sizeof(r));
+	nsspool_uid(p, 666, uid_done, &r[0]);
+	/* wait (bounded) until the worker holds uid 666 */
+	struct nsspool_stats st = {0};
+	for (int i = 0; i < 500 && !st.busy_workers; i++) {
+		struct timeval tv = {0, 1000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		nsspool_stats(p, &st);
+	}
+	assert_int_equal(st.busy_workers, 1);
+	for (uint32_t i = 1; i <= NSSPOOL_QUEUE_MAX; i++)
+		nsspool_uid(p, 1000 + i, uid_done, &r[i]);
+	nsspool_stats(p, &st);
+	assert_int_equal(st.queued, NSSPOOL_QUEUE_MAX);
+	struct res full = {0};
+	nsspool_uid(p, 7, uid_done, &full);
+	assert_int_equal(full.calls, 1);
+	assert_int_equal(full.status, ENOBUFS);
+	/* cancel one waiter: it never runs */
+	nsspool_cancel(p, uid_done, &r[5]);
+	release_fake();
+	run_until(base, &r[NSSPOOL_QUEUE_MAX].calls, 1);
+	run_until(base, &r[1].calls, 1);
+	assert_int_equal(r[0].status, 0);
+	assert_int_equal(r[5].calls, 0);
+	assert_int_equal(r[NSSPOOL_QUEUE_MAX].status, 0);
+	nsspool_free(p);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_ldapdir_new_rejects),
+		cmocka_unit_test(test_ldapdir_refused),
+		cmocka_unit_test(test_nss_cache_ttl),
+		cmocka_unit_test(test_nss_queue_full_cancel),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

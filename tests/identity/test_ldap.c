@@ -1,0 +1,397 @@
+/*
+ * test_ldap.c — ldapdir against a real slapd (started by run_ldap.sh).
+ *
+ *   test_ldap PHASE URI BASE PASSWORD_FILE
+ *
+ * PHASE basic:   groups, ENOENT, escaping, 100 requests → 1 search, cache
+ *                and TTL (injected clock), posix-only and groupOfNames-only
+ *                filters, anonymous bind, bad password → EIO, cancel, free
+ *                while in flight → ECANCELED.
+ * PHASE stop:    the seed's failure: slapd SIGSTOPped ($SLAPD_CTL sigstop):
+ *                requests end with ETIMEDOUT at about timeout_ms while a
+ *                10 ms timer on the same loop keeps firing on time; after
+ *                SIGCONT lookups succeed again with nothing restarted.
+ * PHASE restart: slapd killed ($SLAPD_CTL stop) → EIO; restarted
+ *                ($SLAPD_CTL start) → the next lookups reconnect.
+ * PHASE mark:    one lookup with SO_MARK 0x5100 (run_ldap.sh checks that
+ *                the SYN carried it).
+ * Prints measured numbers; exits 1 on the first failed check.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "identity/ldapdir.h"
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #c);                                \
+			exit(1);                                              \
+		}                                                             \
+	} while (0)
+
+static struct event_base *base;
+static const char *uri, *basedn, *pwfile;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct res {
+	int calls, status;
+	double at_ms;
+	char groups[512];
+};
+
+static void done(void *arg, int status, const char *const *g, size_t n)
+{
+	struct res *r = arg;
+	r->calls++;
+	r->status = status;
+	r->at_ms = now_ms();
+	r->groups[0] = '\0';
+	/* sorted, comma separated */
+	const char *v[64];
+	size_t k = n < 64 ? n : 64;
+	memcpy(v, g, k * sizeof(*v));
+	for (size_t i = 0; i < k; i++)
+		for (size_t j = i + 1; j < k; j++)
+			if (strcmp(v[j], v[i]) < 0) {
+				const char *t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+			}
+	for (size_t i = 0; i < k; i++) {
+		strcat(r->groups, i ? "," : "");
+		strcat(r->groups, v[i]);
+	}
+}
+
+/* Runs the loop until *CALLS >= WANT or MAX_MS pass. */
+static void run_until(int *calls, int want, int max_ms)
+{
+	double end = now_ms() + max_ms;
+	while (*calls < want && now_ms() < end) {
+		struct timeval tv = {0, 5000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+static void run_for(int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static struct directory_cfg cfg(uint32_t timeout_ms, uint32_t ttl)
+{
+	return (struct directory_cfg){
+		.enabled = true, .uri = (char *)uri, .base = (char *)basedn,
+		.bind_dn = "cn=admin,dc=lab,dc=sluice,dc=test",
+		.password_file = (char *)pwfile, .timeout_ms = timeout_ms,
+		.cache_ttl_s = ttl};
+}
+
+static struct res ask(struct ldapdir *l, const char *user)
+{
+	struct res r = {0};
+	CHECK(ldapdir_groups(l, user, done, &r) == 0);
+	run_until(&r.calls, 1, 5000);
+	CHECK(r.calls == 1);
+	return r;
+}
+
+static void expect(struct ldapdir *l, const char *user, int status,
+		   const char *groups)
+{
+	struct res r = ask(l, user);
+	printf("  %-10s → %s [%s]\n", user, status ? strerror(r.status) : "ok",
+	       r.groups);
+	CHECK(r.status == status);
+	if (groups)
+		CHECK(strcmp(r.groups, groups) == 0);
+}
+
+static uint64_t fake;
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake;
+}
+
+static void phase_basic(void)
+{
+	struct directory_cfg c = cfg(2000, 60);
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	ldapdir_set_clock(l, fake_clock, NULL);
+	fake = 1000000;
+	printf("default filters (posixGroup memberUid + groupOfNames member):\n");
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	expect(l, "carol", 0, "staff,vpnusers");
+	expect(l, "dave", 0, "auditors,staff");
+	expect(l, "mallory", ENOENT, NULL);
+	expect(l, "ev*l)", 0, "evilgroup");
+	expect(l, "*", ENOENT, NULL); /* escaped: not a wildcard */
+
+	struct ldapdir_stats s0, s1;
+	ldapdir_stats(l, &s0);
+	/* cache hits: before return */
+	struct res h = {0};
+	ldapdir_groups(l, "alice", done, &h);
+	CHECK(h.calls == 1 && h.status == 0);
+	struct res hn = {0};
+	ldapdir_groups(l, "mallory", done, &hn);
+	CHECK(hn.calls == 1 && hn.status == ENOENT);
+	/* TTL: after 60 s (injected clock) asks the server again */
+	fake += 60000;
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	ldapdir_stats(l, &s1);
+	printf("cache: hits %llu, searches %llu → %llu after TTL\n",
+	       (unsigned long long)s1.cache_hits,
+	       (unsigned long long)s0.searches,
+	       (unsigned long long)s1.searches);
+	CHECK(s1.cache_hits == s0.cache_hits + 2);
+	CHECK(s1.searches == s0.searches + 1);
+
+	/* 100 concurrent requests for one user → one search */
+	static struct res r[100];
+	memset(r, 0, sizeof(r));
+	fake += 60000;
+	for (int i = 0; i < 100; i++)
+		CHECK(ldapdir_groups(l, "carol", done, &r[i]) == 0);
+	/* cancel two waiters: they never run */
+	ldapdir_cancel(l, done, &r[10]);
+	ldapdir_cancel(l, done, &r[20]);
+	run_until(&r[0].calls, 1, 5000);
+	run_for(50);
+	ldapdir_stats(l, &s0);
+	int ok = 0, calls = 0;
+	for (int i = 0; i < 100; i++) {
+		calls += r[i].calls;
+		ok += r[i].calls == 1 && r[i].status == 0 &&
+		      strcmp(r[i].groups, "staff,vpnusers") == 0;
+	}
+	printf("100 requests for carol: %d answered ok, %d calls, searches "
+	       "+%llu, shared +%llu\n",
+	       ok, calls, (unsigned long long)(s0.searches - s1.searches),
+	       (unsigned long long)(s0.shared - s1.shared));
+	CHECK(ok == 98 && calls == 98);
+	CHECK(s0.searches - s1.searches == 1);
+	CHECK(s0.shared - s1.shared == 99);
+	CHECK(s0.in_flight == 0);
+
+	/* free while in flight: every callback once, ECANCELED */
+	struct res f[3] = {0};
+	fake += 60000;
+	ldapdir_groups(l, "dave", done, &f[0]);
+	ldapdir_groups(l, "dave", done, &f[1]);
+	ldapdir_groups(l, "alice", done, &f[2]);
+	ldapdir_free(l);
+	for (int i = 0; i < 3; i++)
+		CHECK(f[i].calls == 1 && f[i].status == ECANCELED);
+	printf("free with 2 lookups in flight: 3 callbacks, ECANCELED\n");
+
+	printf("posix-only filter:\n");
+	c.group_filter = "(&(objectClass=posixGroup)(memberUid=%s))";
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "carol", 0, "staff");
+	ldapdir_free(l);
+	printf("groupOfNames-only filter, anonymous:\n");
+	c.group_filter = "(&(objectClass=groupOfNames)(member=%D))";
+	c.bind_dn = NULL;
+	c.password_file = NULL;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "carol", 0, "vpnusers");
+	expect(l, "dave", 0, "auditors");
+	ldapdir_free(l);
+	printf("wrong password:\n");
+	char bad[] = "/tmp/sluice-badpw.XXXXXX";
+	int fd = mkstemp(bad);
+	CHECK(fd >= 0 && write(fd, "wrong\n", 6) == 6);
+	close(fd);
+	c = cfg(2000, 60);
+	c.password_file = bad;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", EIO, NULL);
+	expect(l, "carol", EIO, NULL); /* fail fast, no second bind */
+	ldapdir_free(l);
+	unlink(bad);
+}
+
+/* ---- the seed's failure: a directory that stops answering ---------------- */
+
+struct ticker {
+	struct event *ev;
+	double last, max_late;
+	int n;
+};
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ticker *t = arg;
+	double n = now_ms();
+	double late = n - t->last - 10.0;
+	if (t->n++ && late > t->max_late)
+		t->max_late = late;
+	t->last = n;
+}
+
+static void ctl(const char *what)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s %s", getenv("SLAPD_CTL"), what);
+	CHECK(system(cmd) == 0);
+}
+
+static void phase_stop(void)
+{
+	const uint32_t timeout = 500;
+	struct directory_cfg c = cfg(timeout, 0);
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "netadmins,vpnusers"); /* connected */
+
+	struct ticker t = {0};
+	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
+	struct timeval ten = {0, 10000};
+	t.last = now_ms();
+	event_add(t.ev, &ten);
+
+	ctl("sigstop");
+	static struct res r[100];
+	memset(r, 0, sizeof(r));
+	double t0 = now_ms();
+	for (int i = 0; i < 100; i++)
+		ldapdir_groups(l, "carol", done, &r[i]);
+	struct res other = {0};
+	ldapdir_groups(l, "dave", done, &other);
+	run_until(&r[99].calls, 1, 3000);
+	run_until(&other.calls, 1, 3000);
+	double lo = 1e9, hi = 0;
+	int timedout = 0;
+	for (int i = 0; i < 100; i++) {
+		if (r[i].calls == 1 && r[i].status == ETIMEDOUT)
+			timedout++;
+		if (r[i].at_ms - t0 < lo)
+			lo = r[i].at_ms - t0;
+		if (r[i].at_ms - t0 > hi)
+			hi = r[i].at_ms - t0;
+	}
+	struct ldapdir_stats s;
+	ldapdir_stats(l, &s);
+	printf("slapd stopped: %d/100 ETIMEDOUT after %.1f..%.1f ms "
+	       "(timeout %u); other user %s after %.1f ms; %d ticks, max "
+	       "timer lateness %.2f ms; searches %llu, timeouts %llu\n",
+	       timedout, lo, hi, timeout, strerror(other.status),
+	       other.at_ms - t0, t.n, t.max_late,
+	       (unsigned long long)s.searches, (unsigned long long)s.timeouts);
+	CHECK(timedout == 100 && other.status == ETIMEDOUT);
+	CHECK(lo >= timeout - 5 && hi <= timeout + 150);
+	CHECK(t.max_late < 50);
+
+	/* free while a lookup waits on the stopped server */
+	struct ldapdir *l2 = ldapdir_new(base, &c, 0);
+	struct res f = {0};
+	ldapdir_groups(l2, "alice", done, &f);
+	run_for(50);
+	ldapdir_free(l2);
+	CHECK(f.calls == 1 && f.status == ECANCELED);
+
+	ctl("sigcont");
+	double t1 = now_ms();
+	struct res back = {0};
+	for (int i = 0; i < 50; i++) { /* ≤ 50 tries, ≤ ~5 s */
+		back = ask(l, "carol");
+		if (back.status == 0)
+			break;
+		run_for(100);
+	}
+	ldapdir_stats(l, &s);
+	printf("after SIGCONT: carol %s [%s] after %.1f ms; reconnects %llu\n",
+	       strerror(back.status), back.groups, now_ms() - t1,
+	       (unsigned long long)s.reconnects);
+	CHECK(back.status == 0 && strcmp(back.groups, "staff,vpnusers") == 0);
+	event_free(t.ev);
+	ldapdir_free(l);
+}
+
+/* One lookup with SO_MARK 0x5100 (run_ldap.sh counts the marked SYNs). */
+static void phase_mark(void)
+{
+	struct directory_cfg c = cfg(2000, 0);
+	struct ldapdir *l = ldapdir_new(base, &c, 0x5100);
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	ldapdir_free(l);
+}
+
+static void phase_restart(void)
+{
+	struct directory_cfg c = cfg(1000, 0);
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	ctl("stop");
+	struct res r = ask(l, "alice");
+	printf("slapd killed: alice → %s\n", strerror(r.status));
+	CHECK(r.status == EIO);
+	ctl("start");
+	double t1 = now_ms();
+	struct res back = {0};
+	int tries = 0;
+	for (; tries < 50; tries++) {
+		back = ask(l, "dave");
+		if (back.status == 0)
+			break;
+		run_for(100);
+	}
+	struct ldapdir_stats s;
+	ldapdir_stats(l, &s);
+	printf("slapd restarted: dave %s [%s] after %d tries, %.1f ms; "
+	       "reconnects %llu, errors %llu\n",
+	       strerror(back.status), back.groups, tries + 1, now_ms() - t1,
+	       (unsigned long long)s.reconnects, (unsigned long long)s.errors);
+	CHECK(back.status == 0 && s.reconnects >= 1);
+	ldapdir_free(l);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s basic|stop|restart URI BASE PWFILE\n",
+			argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uri = argv[2];
+	basedn = argv[3];
+	pwfile = argv[4];
+	base = event_base_new();
+	if (!strcmp(argv[1], "basic"))
+		phase_basic();
+	else if (!strcmp(argv[1], "stop"))
+		phase_stop();
+	else if (!strcmp(argv[1], "restart"))
+		phase_restart();
+	else if (!strcmp(argv[1], "mark"))
+		phase_mark();
+	else
+		return 2;
+	event_base_free(base);
+	libevent_global_shutdown();
+	printf("%s: PASS\n", argv[1]);
+	return 0;
+}
