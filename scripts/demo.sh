@@ -14,6 +14,7 @@ bash scripts/setup.sh >/dev/null
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null || exit 1
 . tests/lab/lab.sh
+. tests/lab/peers.sh
 
 B=$ROOT/build
 CTL="$B/src/sluicectl/sluicectl"
@@ -33,6 +34,10 @@ queued() { lab_exec "$LAB_GW" awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfn
 
 bold "1. The lab: client, gateway, servers, DNS and directory namespaces"
 lab_up >/dev/null || exit 1
+peers_dns_up || exit 1
+peers_ldap_up || exit 1
+echo "  dnsmasq on $LAB_DNS4 (www.lab.sluice.test = $LAB_SRV4; $LAB_SRV4B has a spoofed PTR)"
+echo "  slapd on $LAB_DIR4 (alice: netadmins; carol, dave: staff)"
 echo "  run $LAB_RUN: client $LAB_CLI4/$LAB_CLI4B  gateway ${LAB_GW_CLI4}  servers $LAB_SRV4/$LAB_SRV4B  dns $LAB_DNS4  directory $LAB_DIR4"
 for port in 80 22; do
 	lab_spawn "$LAB_SRV" timeout 300 socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat >/dev/null
@@ -55,18 +60,27 @@ echo "  kernel ruleset: $(lab_exec "$LAB_GW" nft list table inet sluice | grep -
 
 bold "4. Who the user is decides (each session crosses to sluiced once)"
 q0=$(queued)
-talk "client $LAB_CLI4, nobody logged in: web to a server" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+talk "client $LAB_CLI4, nobody logged in: ssh to a server" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 run ctl identity add "$LAB_CLI4" carol --groups staff
 run ctl identity add "$LAB_CLI6" carol --groups staff
-talk "carol (staff): web to a server (rule 'staff web')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+talk "carol (staff, groups given): web to a server (rule 'staff web')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 talk "carol (staff): web over IPv6" "$LAB_CLI" TCP6 "$LAB_SRV6" 80
 talk "carol (staff): voice over UDP (rule 'staff voice')" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301
 talk "carol (staff): ssh to a server (not staff's)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 run ctl identity add "$LAB_CLI4B" alice
-talk "alice (netops) from $LAB_CLI4B: ssh (rule 'netops anywhere')" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
-echo "  packets queued to sluiced for these 6 sessions: $(( $(queued) - q0 )) (one SYN or first datagram each, retransmits of denied SYNs included)"
+talk "alice (netadmins, from the directory): ssh ('netops anywhere')" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+run ctl identity add "$LAB_CLI4B" dave
+talk "dave (staff, from the directory): voice" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
+talk "dave: ssh (not netops)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+echo "  packets queued to sluiced for these 8 sessions: $(( $(queued) - q0 )) (one SYN or first datagram each, plus retransmits of denied SYNs)"
 
-bold "5. Header facts decide in the kernel (never queued)"
+bold "5. What the destination's name is decides (forward-confirmed)"
+run ctl identity del "$LAB_CLI4B"
+talk "nobody, web to $LAB_SRV4 = www.lab.sluice.test ('work sites')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4B"
+talk "nobody, web to $LAB_SRV4B (PTR claims www: not confirmed)" "$LAB_CLI" TCP4 "$LAB_SRV4B" 80 "$LAB_CLI4B"
+echo "  DNS queries the gateway made: $(grep -c 'query\[' "$LAB_TMP/dns/queries.log") (www resolved ahead of time, so no PTR for $LAB_SRV4: $(grep -c 'query\[PTR\] 2.2.18.198' "$LAB_TMP/dns/queries.log"))"
+
+bold "6. Header facts decide in the kernel (never queued)"
 q0=$(queued)
 talk "dns host: ssh to a server (rule 'no ssh to servers')" "$LAB_DNS" TCP4 "$LAB_SRV4" 22
 talk "the gateway itself: web to a server (rule 'gateway web')" "$LAB_GW" TCP4 "$LAB_SRV4" 80
@@ -74,16 +88,16 @@ lab_exec "$LAB_DNS" ping -c 2 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null && r=ALLOWED ||
 printf '  %-62s %s\n' "dns host: ping a server (rule 'ping')" "$r"
 echo "  packets queued for these: $(( $(queued) - q0 ))"
 
-bold "6. What sluiced knows"
+bold "7. What sluiced knows"
 run ctl sessions
 run ctl identity list
 
-bold "7. A bad policy is rejected; the running one stays"
+bold "8. A bad policy is rejected; the running one stays"
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$CONF"
 run ctl reload
 talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 
-bold "8. A new policy revokes what it no longer allows"
+bold "9. A new policy revokes what it no longer allows"
 cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d' "$CONF"
 ( (for i in $(seq 20); do echo "tick $i"; sleep 0.2; done) |
 	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:80 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
@@ -95,7 +109,7 @@ sleep 1.5; b=$(wc -l <"$LAB_TMP/long")
 echo "  after the reload: $b echoes (cut: the session was revoked)"
 talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 
-bold "9. Stop: sluiced removes what it installed"
+bold "10. Stop: sluiced removes what it installed"
 pkill -TERM -f "sluiced -f -c $CONF"
 sleep 0.5
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"
