@@ -231,7 +231,7 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 
 /* Ends P with verdict V (or the fail mode when FAIL) and frees it. */
 static void finish(struct decider *d, struct pending *p, enum verdict v,
-		   int rule, bool fail)
+		   int rule, bool fail, enum reason why)
 {
 	for (int i = 0; i < p->nids; i++) {
 		if (fail)
@@ -239,7 +239,17 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		else
 			answer(d, p->ids[i], p->marks[i], v, rule);
 	}
-	record_latency(d, d->env.now_ns() - p->t0);
+	uint64_t lat = d->env.now_ns() - p->t0;
+	record_latency(d, lat);
+	if (d->env.record) {
+		if (why == RSN_RULE && rule < 0)
+			why = RSN_DEFAULT;
+		enum verdict rv = fail ? (d->cfg.fail_open ? VERDICT_ALLOW
+							   : VERDICT_DENY)
+				       : v;
+		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
+			      p->id_known ? p->id.user : NULL, p->name, why, lat);
+	}
 	if (!fail && v == VERDICT_ALLOW && d->env.decided)
 		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
 			       p->id_known ? p->id.user : NULL, p->name);
@@ -350,7 +360,7 @@ static bool evaluate(struct decider *d, struct pending *p, bool skip)
 		facts_of(p, &f, skip);
 		engine_eval(p->gen->engine, &p->flow, &f, &p->last);
 		if (p->last.verdict != VERDICT_PENDING) {
-			finish(d, p, p->last.verdict, p->last.rule, false);
+			finish(d, p, p->last.verdict, p->last.rule, false, RSN_RULE);
 			return true;
 		}
 		bool before = p->id_known;
@@ -403,6 +413,10 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL, NULL);
 		record_latency(d, 0);
+		if (d->env.record)
+			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
+				      NULL, NULL,
+				      dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
 		gen_unref(g);
 		return;
 	}
@@ -415,6 +429,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		if (!local || d->nreserved >= d->cfg.reserve_local) {
 			d->st.slots_full++;
 			answer_fail(d, pkt->id, pkt->mark);
+			if (d->env.record)
+				d->env.record(d->env.ctx, &flow, g,
+					      d->cfg.fail_open ? VERDICT_ALLOW
+							       : VERDICT_DENY,
+					      dec.rule, NULL, NULL, RSN_SLOTS, 0);
 			gen_unref(g);
 			return;
 		}
@@ -424,6 +443,10 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	if (!local && src_get(d, &key) >= d->cfg.per_source) {
 		d->st.source_full++;
 		answer_fail(d, pkt->id, pkt->mark);
+		if (d->env.record)
+			d->env.record(d->env.ctx, &flow, g,
+				      d->cfg.fail_open ? VERDICT_ALLOW : VERDICT_DENY,
+				      dec.rule, NULL, NULL, RSN_SOURCE, 0);
 		gen_unref(g);
 		return;
 	}
@@ -529,13 +552,13 @@ void decider_tick(struct decider *d)
 		d->st.timed_out++;
 		if (now - p->t0 >= watchdog) {
 			d->st.watchdog++;
-			finish(d, p, VERDICT_DENY, -1, true);
+			finish(d, p, VERDICT_DENY, -1, true, RSN_WATCHDOG);
 		} else if (d->cfg.on_deadline == ONDL_SKIP) {
 			p->waiting = 0;
 			if (!evaluate(d, p, true))
-				finish(d, p, VERDICT_DENY, -1, false);
+				finish(d, p, VERDICT_DENY, -1, false, RSN_DEADLINE);
 		} else {
-			finish(d, p, VERDICT_DENY, p->last.rule, false);
+			finish(d, p, VERDICT_DENY, p->last.rule, false, RSN_DEADLINE);
 		}
 	}
 }
@@ -545,7 +568,7 @@ void decider_free(struct decider *d)
 	if (!d)
 		return;
 	while (d->oldest)
-		finish(d, d->oldest, VERDICT_DENY, -1, true);
+		finish(d, d->oldest, VERDICT_DENY, -1, true, RSN_SHUTDOWN);
 	for (size_t i = 0; i < NBUCKETS; i++)
 		while (d->src[i]) {
 			struct srccount *s = d->src[i];

@@ -31,6 +31,7 @@
 #define RULE_ID_MAX 0x3ffeu	   /* rule ids saturate here */
 #define RULE_ID_CREATION 0x3ffdu   /* allowed by a creation element */
 #define RULE_ID_FAILOPEN 0x3fffu   /* allowed by the fail mode */
+#define RULE_ID_PUBLISHED 0x3ffcu  /* a published server (DNAT) */
 
 /* Rule index → id carried in the mark (index + 1, saturating). */
 static inline uint32_t rule_mark_id(int index)
@@ -127,7 +128,12 @@ struct decide_env {
 	void (*decided)(void *ctx, const struct session_key *k,
 			const struct gen *g, int rule, const char *user,
 			const char *name);
-	void *ctx; /* for current and decided: the daemon */
+	void *ctx; /* for current, decided and record: the daemon */
+	/* one record per session decision, for the firewall log (may be
+	 * NULL); called on the worker thread, must not block */
+	void (*record)(void *ctx, const struct flow *f, const struct gen *g,
+		       enum verdict v, int rule, const char *user,
+		       const char *name, enum reason why, uint64_t latency_ns);
 	/* start an asynchronous lookup (NULL: none available; decisions then
 	 * wait for their deadline) */
 	void (*lookup)(void *lookup_ctx, struct lookup_req *req);

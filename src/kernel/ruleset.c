@@ -644,6 +644,273 @@ static void gen_head(struct gen *g)
 	       "\t}\n\n");
 }
 
+/* ---- published servers (ruleset.h "Published servers") ------------------------ */
+
+static const char *tr_l4(enum transport tr)
+{
+	return tr == TR_UDP ? "udp" : "tcp";
+}
+
+/* NAME with quotes, backslashes and control characters as '_', for an nft
+ * comment. */
+static void clean_name(const char *name, char *buf, size_t len)
+{
+	size_t k = 0;
+	for (const char *c = name ? name : ""; *c && k + 1 < len; c++) {
+		unsigned char u = (unsigned char)*c;
+		buf[k++] = (u == '"' || u == '\\' || u < 0x20 || u >= 0x7f)
+				   ? '_' : (char)u;
+	}
+	buf[k] = 0;
+}
+
+const char *publish_chain_name(const struct publish *pb, char *buf,
+			       size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	format_addr(pb->family, pb->v4, pb->v6, a, sizeof(a));
+	for (char *c = a; *c; c++)
+		if (*c == '.' || *c == ':')
+			*c = '_';
+	snprintf(buf, len, "pub_%s_%u_%s", tr_l4(pb->tr), pb->port, a);
+	return buf;
+}
+
+/* The port a member of PB's farm is reached on. */
+static uint16_t member_port(const struct publish *pb,
+			    const struct farm_member *m)
+{
+	return m->port ? m->port : pb->to_port ? pb->to_port : pb->port;
+}
+
+/* "A:P" or "[A]:P" (DNAT target) or "A . P" (map data). */
+static void add_target(struct sbuf *b, int family, uint32_t v4, u128 v6,
+		       uint16_t port, bool concat)
+{
+	if (family == AF_INET) {
+		add_addr4(b, v4);
+	} else {
+		if (!concat)
+			sb_add(b, "[");
+		add_addr6(b, v6);
+		if (!concat)
+			sb_add(b, "]");
+	}
+	sb_add(b, concat ? " . %u" : ":%u", port);
+}
+
+/* The rules of PB's chain for membership UP (NULL = all), each line
+ * PREFIX + rule + "\n". */
+static void pub_rules(struct sbuf *b, const char *prefix,
+		      const struct publish *pb, const bool *up)
+{
+	const struct farm *f = pb->farm;
+	const char *ip = pb->family == AF_INET ? "ip" : "ip6";
+	char fname[64], names[256] = "";
+	size_t n = 0, last = 0;
+
+	clean_name(f->name, fname, sizeof(fname));
+	for (size_t i = 0; i < f->nmembers; i++) {
+		if (up && !up[i])
+			continue;
+		char mn[64];
+		clean_name(f->members[i].name, mn, sizeof(mn));
+		size_t k = strlen(names);
+		if (k + strlen(mn) + 5 < sizeof(names))
+			snprintf(names + k, sizeof(names) - k, "%s%s",
+				 k ? " " : "", mn);
+		last = i;
+		n++;
+	}
+	if (n == 0) {
+		uint32_t s4 = 0;
+		u128 s6 = 0;
+		int sf = f->sorry ? parse_addr(f->sorry, &s4, &s6) : 0;
+		if (sf == pb->family) {
+			sb_add(b, "%smeta l4proto %s dnat %s to ", prefix,
+			       tr_l4(pb->tr), ip);
+			add_target(b, sf, s4, s6,
+				   pb->to_port ? pb->to_port : pb->port, false);
+			sb_add(b, " comment \"farm %s: no member up: sorry "
+				  "server\"\n", fname);
+		} else {
+			sb_add(b, "%scounter drop comment \"farm %s: no member "
+				  "up\"\n", prefix, fname);
+		}
+		return;
+	}
+	sb_add(b, "%smeta l4proto %s dnat %s to ", prefix, tr_l4(pb->tr), ip);
+	if (n == 1) {
+		const struct farm_member *m = &f->members[last];
+		add_target(b, m->family, m->v4, m->v6, member_port(pb, m),
+			   false);
+	} else {
+		if (f->balance == BAL_SOURCE_HASH)
+			sb_add(b, "jhash %s saddr mod %zu map { ", ip, n);
+		else
+			sb_add(b, "numgen inc mod %zu map { ", n);
+		size_t k = 0;
+		for (size_t i = 0; i < f->nmembers; i++) {
+			if (up && !up[i])
+				continue;
+			const struct farm_member *m = &f->members[i];
+			sb_add(b, "%s%zu : ", k ? ", " : "", k);
+			add_target(b, m->family, m->v4, m->v6,
+				   member_port(pb, m), true);
+			k++;
+		}
+		sb_add(b, " }");
+	}
+	sb_add(b, " comment \"farm %s: %s\"\n", fname, names);
+}
+
+/* True when an earlier publish of P has PB's address, protocol and port
+ * (its chain would be a duplicate; the first one wins). */
+static bool pub_dup(const struct policy *p, size_t i)
+{
+	const struct publish *pb = p->publishes[i];
+	for (size_t j = 0; j < i; j++) {
+		const struct publish *q = p->publishes[j];
+		if (q->family == pb->family && q->tr == pb->tr &&
+		    q->port == pb->port &&
+		    (pb->family == AF_INET ? q->v4 == pb->v4 : q->v6 == pb->v6))
+			return true;
+	}
+	return false;
+}
+
+/* Membership of PB's farm under O (all up without a member_up callback);
+ * NULL for all. Freed by the caller. */
+static bool *pub_up(const struct ruleset_opts *o, const struct publish *pb)
+{
+	if (!o->member_up)
+		return NULL;
+	bool *up = xcalloc(pb->farm->nmembers + 1, sizeof(*up));
+	for (size_t i = 0; i < pb->farm->nmembers; i++)
+		up[i] = o->member_up(o->member_ctx, pb->farm, i);
+	return up;
+}
+
+/* decide_new's creation element per published server. */
+static void gen_published(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	for (size_t i = 0; i < g->p->npublishes; i++) {
+		const struct publish *pb = g->p->publishes[i];
+		char name[64];
+		if (pub_dup(g->p, i))
+			continue;
+		clean_name(pb->name, name, sizeof(name));
+		sb_add(&g->b, "\t\tct status dnat ct original %s daddr ",
+		       pb->family == AF_INET ? "ip" : "ip6");
+		if (pb->family == AF_INET)
+			add_addr4(&g->b, pb->v4);
+		else
+			add_addr6(&g->b, pb->v6);
+		sb_add(&g->b,
+		       " meta l4proto %s ct original proto-dst %u ct mark set "
+		       "ct mark & 0x%08x | 0x%08x accept comment \"published: "
+		       "%s\"\n",
+		       tr_l4(pb->tr), pb->port, mark_keep(o),
+		       rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED), name);
+	}
+}
+
+/* The nat hooks, publish_nat and one chain per published server. */
+static void gen_publish(struct gen *g)
+{
+	const struct policy *p = g->p;
+	char cn[96], name[64], fname[64];
+
+	sb_add(&g->b,
+	       "\t# Published servers (DESIGN.md §4): a new session to a "
+	       "public address goes to\n"
+	       "\t# the members of its farm that are up. sluiced rewrites a "
+	       "pub_* chain (flush +\n"
+	       "\t# add, one transaction) when its farm's membership changes; "
+	       "established\n"
+	       "\t# sessions keep their NAT binding.\n");
+	for (size_t i = 0; i < p->npublishes; i++) {
+		const struct publish *pb = p->publishes[i];
+		if (pub_dup(p, i))
+			continue;
+		bool *up = pub_up(g->o, pb);
+		sb_add(&g->b, "\tchain %s {\n",
+		       publish_chain_name(pb, cn, sizeof(cn)));
+		pub_rules(&g->b, "\t\t", pb, up);
+		sb_add(&g->b, "\t}\n");
+		free(up);
+	}
+	sb_add(&g->b, "\tchain publish_nat {\n");
+	for (size_t i = 0; i < p->npublishes; i++) {
+		const struct publish *pb = p->publishes[i];
+		clean_name(pb->name, name, sizeof(name));
+		clean_name(pb->farm->name, fname, sizeof(fname));
+		if (pub_dup(p, i)) {
+			sb_add(&g->b, "\t\t# publish \"%s\": same address, "
+				      "protocol and port as an earlier one\n",
+			       name);
+			continue;
+		}
+		sb_add(&g->b, "\t\t%s daddr ",
+		       pb->family == AF_INET ? "ip" : "ip6");
+		if (pb->family == AF_INET)
+			add_addr4(&g->b, pb->v4);
+		else
+			add_addr6(&g->b, pb->v6);
+		sb_add(&g->b, " %s dport %u jump %s comment \"publish %s to "
+			      "farm %s\"\n",
+		       tr_l4(pb->tr), pb->port,
+		       publish_chain_name(pb, cn, sizeof(cn)), name, fname);
+	}
+	sb_add(&g->b,
+	       "\t}\n"
+	       "\tchain nat_prerouting {\n"
+	       "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+	       "\t\tjump publish_nat\n"
+	       "\t}\n"
+	       "\tchain nat_output {\n"
+	       "\t\ttype nat hook output priority -100; policy accept;\n"
+	       "\t\tjump publish_nat comment \"the gateway's own sessions to "
+	       "a public address\"\n"
+	       "\t}\n\n");
+}
+
+char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
+			const bool *up)
+{
+	struct sbuf b = {NULL, 0, 0};
+	char cn[96];
+	publish_chain_name(pb, cn, sizeof(cn));
+	char *prefix = xasprintf("add rule inet %s %s ", o->table, cn);
+	sb_add(&b, "flush chain inet %s %s\n", o->table, cn);
+	pub_rules(&b, prefix, pb, up);
+	free(prefix);
+	return sb_take(&b);
+}
+
+int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
+		     const struct farm *f, const bool *up, char **err)
+{
+	char *script, *e = NULL;
+	if (f != pb->farm) {
+		*err = xstrdup("farm_chain_apply: the farm is not the "
+			       "publish's");
+		return -1;
+	}
+	script = farm_chain_script(o, pb, up);
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		char cn[96];
+		*err = xasprintf("farm %s: cannot rewrite chain %s: %s",
+				 f->name, publish_chain_name(pb, cn, sizeof(cn)),
+				 e);
+		free(e);
+	}
+	return rc;
+}
+
 static void gen_decided(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -673,7 +940,9 @@ static void gen_decided(struct gen *g)
 	       rs_mark(o, RS_DEC_DENY, 0));
 	sb_add(&g->b,
 	       "\tchain decide_new {\n"
-	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n"
+	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
+	gen_published(g);
+	sb_add(&g->b,
 	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "
 	       "ct mark & 0x%08x | 0x%08x accept comment \"creation\"\n"
 	       "\t\tip saddr . ip daddr . meta l4proto . th dport @creations4s "
@@ -781,6 +1050,8 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		gen_rules_chain(&g, (enum chain_kind)ch, tw, ntw);
 	}
 	gen_decided(&g);
+	if (p->npublishes)
+		gen_publish(&g);
 	gen_hooks(&g);
 	gen_post(&g);
 	sb_add(&g.b, "}\n");

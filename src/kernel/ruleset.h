@@ -16,8 +16,10 @@
  *                    (16382): rules 16382 and later all carry 16382 and
  *                    sluiced re-evaluates to name the exact rule. Reserved:
  *                    0 = sluiced's own traffic (SO_MARK), RS_ID_CREATION =
- *                    allowed by a creation element, RS_ID_FAILOPEN = allowed
- *                    because the queue had no listener (fail-open).
+ *                    allowed by a creation element, RS_ID_PUBLISHED =
+ *                    a session to a published server (DNAT to a farm),
+ *                    RS_ID_FAILOPEN = allowed because the queue had no
+ *                    listener (fail-open).
  *
  * Error convention: generators return allocated text (never NULL except
  * where noted); installers return 0, or -1 with an allocated message in *err.
@@ -39,6 +41,7 @@
 #define RS_ID_LAST 0x3ffeu     /* rule ids saturate here */
 #define RS_ID_CREATION 0x3ffdu /* overlaps only policies > 16380 rules */
 #define RS_ID_FAILOPEN 0x3fffu
+#define RS_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */
@@ -59,6 +62,16 @@ struct ruleset_opts {
 	 */
 	int32_t utc_offset_min; /* local time = UTC + this */
 	int32_t kday_offset_min; /* kernel sys_tz, minutes east (usually 0) */
+	/*
+	 * Farm membership for the publish chains (see "Published servers"
+	 * below). NULL = every member is in the map (the state before any
+	 * verifier has answered). Otherwise: true when member I of farm F is
+	 * in the map (verifier not down, not drained). Called while the
+	 * ruleset is generated, so a reload keeps the members that are down
+	 * out of the map from the first packet on.
+	 */
+	bool (*member_up)(void *ctx, const struct farm *f, size_t i);
+	void *member_ctx;
 };
 
 /* The mark values of the layout above, for O's shift. */
@@ -159,6 +172,49 @@ int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
 int creation_del(const struct ruleset_opts *o, int family, const char *daddr,
 		 const char *proto, uint16_t dport, const char *saddr,
 		 char **err);
+/*
+ * Published servers (DESIGN.md §4; tests/golden/publish.conf shows the output).
+ * For every `publish NAME tcp|udp PORT on ADDR to FARM [port P]` the table
+ * holds
+ *   - chain publish_nat, jumped to from the nat hooks prerouting (dstnat)
+ *     and output (the gateway's own sessions to the public address): one
+ *     rule per publish that sends new sessions to ADDR:PORT to its chain;
+ *   - chain pub_<tcp|udp>_<PORT>_<ADDR with . and : as _> (publish_chain_name):
+ *     the DNAT to the members in the map — balanced by `jhash ip saddr mod
+ *     N` (source-hash) or `numgen inc mod N` (round-robin) through an
+ *     anonymous map, a plain dnat for one member, the farm's sorry server or
+ *     a drop when none is in the map;
+ *   - in decide_new, before the creation elements: one creation element per
+ *     published server: `ct status dnat ct original ip daddr ADDR meta
+ *     l4proto tcp ct original proto-dst PORT` sets ct mark ALLOW |
+ *     RS_ID_PUBLISHED and accepts (the public address's session, whichever
+ *     member or sorry server it went to).
+ * A member's port: its own `port`, else the publish's `port P`, else PORT.
+ * Only the first packet of a connection sees the nat hooks: changing a chain
+ * never moves or cuts an established session (its conntrack entry keeps
+ * the NAT binding). Neither jhash nor numgen maps can weigh a member, so
+ * there is no slow start: a member that returns takes its full share of
+ * new sessions at once.
+ */
+/* The chain name of PB into BUF (64 bytes is enough); returns BUF. */
+const char *publish_chain_name(const struct publish *pb, char *buf,
+			       size_t len);
+/*
+ * The nft commands that replace the rules of PB's chain (flush + add) for
+ * the membership UP (one flag per member of PB->farm, true = in the map;
+ * NULL = all). To be applied in one transaction, alone or concatenated with
+ * others. Never NULL.
+ */
+char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
+			const bool *up);
+/*
+ * Applies farm_chain_script() for PB (F must be PB->farm) in one nft
+ * transaction: new sessions see either the old or the new membership.
+ * 0, or -1 with an allocated message in *ERR.
+ */
+int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
+		     const struct farm *f, const bool *up, char **err);
+
 /* {"creations4": <nft JSON>, "creations6": ..., "creations4s": ...,
  * "creations6s": ...}; NULL with *err on failure. */
 char *creation_list_json(const struct ruleset_opts *o, char **err);

@@ -100,6 +100,14 @@ void policy_free(struct policy *p)
 		free(p->publishes[i]->name);
 		free(p->publishes[i]);
 	}
+	for (size_t i = 0; i < p->nalerts; i++) {
+		free(p->alerts[i]->name);
+		free(p->alerts[i]->counter);
+		free(p->alerts[i]->of);
+		free(p->alerts[i]->run);
+		free(p->alerts[i]);
+	}
+	free(p->alerts);
 	free(p->nets);
 	free(p->doms);
 	free(p->usersets);

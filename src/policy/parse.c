@@ -179,6 +179,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
+    "alert",
 };
 
 static bool is_stmt_keyword(const struct token *t)
@@ -1586,6 +1587,224 @@ static void parse_publish(struct parser *ps)
 			       "address family than %s", pb->farm->name, name);
 }
 
+/* ---- alerts ------------------------------------------------------------------- */
+
+#include "policy/counters_names.h"
+
+/* The kind of counter NAME ('c', 'g', 'h'), or 0 when there is none. */
+static char counter_kind(const char *name)
+{
+	for (const struct policy_counter_name *c = policy_counter_names;
+	     c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c->kind;
+	return 0;
+}
+
+/* Reads a counter name at the current token (with "/s" when RATE is not
+ * NULL) and checks it against the counters table; NULL after an error. */
+static char *take_counter(struct parser *ps, bool *rate)
+{
+	struct token *t = cur(ps);
+	struct loc loc = t->loc;
+	char *name = expect_word(ps, "a counter name");
+	if (!name)
+		return NULL;
+	size_t n = strlen(name);
+	bool per_s = rate && n > 2 && strcmp(name + n - 2, "/s") == 0;
+	if (per_s)
+		name[n - 2] = '\0';
+	char kind = counter_kind(name);
+	if (!kind) {
+		const char *best = NULL;
+		size_t bd = strlen(name) / 3 + 1;
+		for (const struct policy_counter_name *c = policy_counter_names;
+		     c->name; c++) {
+			size_t dd = edit_distance(name, c->name);
+			if (dd <= bd && (!best || dd < bd)) {
+				best = c->name;
+				bd = dd;
+			}
+		}
+		if (best)
+			err_at(ps, &loc, "unknown counter '%s'; did you mean "
+			       "'%s'?", name, best);
+		else
+			err_at(ps, &loc, "unknown counter '%s' (see sluicectl "
+			       "counters)", name);
+	} else if (kind == 'h') {
+		err_at(ps, &loc, "'%s' is a histogram; an alert watches a "
+		       "counter or a gauge", name);
+	} else if (per_s && kind != 'c') {
+		err_at(ps, &loc, "'%s' is a gauge; only a counter has a rate "
+		       "(/s)", name);
+	} else {
+		if (rate)
+			*rate = per_s;
+		return name;
+	}
+	free(name);
+	return NULL;
+}
+
+/* OP VALUE [of COUNTER]  |  grows over DURATION */
+static bool parse_alert_condition(struct parser *ps, struct alert_def *a)
+{
+	static const struct {
+		const char *w;
+		enum alert_op op;
+	} ops[] = {{">", ALERT_GT}, {">=", ALERT_GE}, {"<", ALERT_LT},
+		   {"<=", ALERT_LE}};
+	struct token *t = cur(ps);
+	if (is_word(t, "grows")) {
+		next(ps);
+		if (!is_word(cur(ps), "over")) {
+			err_at(ps, &cur(ps)->loc, "expected 'over DURATION' "
+			       "after grows, found '%s'", describe(cur(ps)));
+			return false;
+		}
+		next(ps);
+		t = cur(ps);
+		long long ms = t->kind == TK_WORD ? parse_duration_ms(t->text)
+						  : -1;
+		if (ms < 60000 || ms > 30LL * 86400000) {
+			err_at(ps, &t->loc, "alert '%s': bad window '%s' "
+			       "(1m..30d)", a->name, describe(t));
+			return false;
+		}
+		a->op = ALERT_GROWS;
+		a->window_ms = (uint32_t)ms;
+		next(ps);
+		return true;
+	}
+	size_t i = 0;
+	while (i < ARRAY_SIZE(ops) && !is_word(t, ops[i].w))
+		i++;
+	if (i == ARRAY_SIZE(ops)) {
+		err_at(ps, &t->loc, "expected >, >=, <, <= or 'grows over' "
+		       "after the counter, found '%s'", describe(t));
+		return false;
+	}
+	a->op = ops[i].op;
+	next(ps);
+	t = cur(ps);
+	char buf[64] = "";
+	if (t->kind == TK_WORD)
+		snprintf(buf, sizeof(buf), "%s", t->text);
+	size_t n = strlen(buf);
+	bool pct = n > 1 && buf[n - 1] == '%';
+	if (pct)
+		buf[n - 1] = '\0';
+	char *end = NULL;
+	double v = buf[0] ? strtod(buf, &end) : -1;
+	if (!buf[0] || !isdigit((unsigned char)buf[0]) || *end || !(v >= 0) ||
+	    v > 1e18) {
+		err_at(ps, &t->loc, "alert '%s': expected a number or N%% of "
+		       "COUNTER, found '%s'", a->name, describe(t));
+		return false;
+	}
+	a->value = v;
+	next(ps);
+	if (!pct)
+		return true;
+	if (!is_word(cur(ps), "of")) {
+		err_at(ps, &cur(ps)->loc, "expected 'of COUNTER' after %s%%, "
+		       "found '%s'", buf, describe(cur(ps)));
+		return false;
+	}
+	next(ps);
+	a->of = take_counter(ps, NULL);
+	return a->of != NULL;
+}
+
+/* The options of an alert, from alert_settings; `rearm manual` and
+ * `for N events` around the table's rows. */
+static void parse_alert_opts(struct parser *ps, struct alert_def *a)
+{
+	char what[300];
+	snprintf(what, sizeof(what), "alert '%s'", a->name);
+	bool seen_for = false;
+	for (;;) {
+		struct token *t = cur(ps);
+		if (t->kind == TK_EOF || t->kind == TK_SEMI ||
+		    (t->line_start && is_stmt_keyword(t)))
+			break;
+		const struct setting *s =
+		    t->kind == TK_WORD ? setting_find(alert_settings, t->text)
+				       : NULL;
+		if (!s) {
+			err_at(ps, &t->loc, "%s: unknown option '%s' (known: "
+			       "%s)", what, describe(t),
+			       setting_names(alert_settings));
+			return;
+		}
+		next(ps);
+		if (strcmp(s->key, "rearm") == 0 && is_word(cur(ps), "manual")) {
+			a->rearm_manual = true;
+			next(ps);
+			continue;
+		}
+		parse_setting_value(ps, alert_settings, s, a, what);
+		if (ps->failed)
+			return;
+		if (strcmp(s->key, "for") == 0) {
+			seen_for = true;
+			if (is_word(cur(ps), "events") || is_word(cur(ps), "event"))
+				next(ps);
+		}
+	}
+	if (a->within_ms && !seen_for)
+		err_at(ps, &a->loc, "%s: 'within' counts events; it needs "
+		       "'for N events'", what);
+	if (a->run && a->run[strspn(a->run, " \t")] != '/')
+		err_at(ps, &a->loc, "%s: run needs a command with an absolute "
+		       "path (no shell)", what);
+	if (!a->run)
+		a->log = true;
+}
+
+/* alert NAME when CONDITION [options]  |  alert NAME off */
+static void parse_alert(struct parser *ps)
+{
+	struct loc loc = cur(ps)->loc;
+	char *name = expect_name(ps, "an alert name");
+	if (!name)
+		return;
+	struct alert_def *a = xcalloc(1, sizeof(*a));
+	a->name = name;
+	a->loc = loc;
+	a->events = 1;
+	a->rearm_ms = 300000;
+	VEC_PUSH(ps->c->p->alerts, ps->c->p->nalerts, a);
+	for (size_t i = 0; i + 1 < ps->c->p->nalerts; i++)
+		if (strcmp(ps->c->p->alerts[i]->name, name) == 0) {
+			err_at(ps, &loc, "duplicate alert name '%s'", name);
+			diags_add(ps->c->d, DIAG_NOTE, &ps->c->p->alerts[i]->loc,
+				  "'%s' was first defined here", name);
+			return;
+		}
+	if (is_word(cur(ps), "off")) {
+		a->off = true;
+		next(ps);
+		return;
+	}
+	if (!is_word(cur(ps), "when")) {
+		err_at(ps, &cur(ps)->loc, "expected 'when COUNTER ...' or 'off' "
+		       "after alert '%s', found '%s'", name, describe(cur(ps)));
+		return;
+	}
+	next(ps);
+	a->counter = take_counter(ps, &a->rate);
+	if (!a->counter || !parse_alert_condition(ps, a))
+		return;
+	if (a->rate && a->op == ALERT_GROWS) {
+		err_at(ps, &loc, "alert '%s': 'grows' watches a value, not a "
+		       "rate", name);
+		return;
+	}
+	parse_alert_opts(ps, a);
+}
+
 /* ---- files and includes ------------------------------------------------------ */
 
 static int parse_file(struct ctx *c, const char *file, const char *text,
@@ -1696,6 +1915,8 @@ static void parse_statement(struct parser *ps)
 		parse_publish(ps);
 	else if (strcmp(kw, "include") == 0)
 		parse_include(ps);
+	else if (strcmp(kw, "alert") == 0)
+		parse_alert(ps);
 	else
 		parse_block(ps, kw);
 	free(kw);

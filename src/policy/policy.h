@@ -267,6 +267,31 @@ struct publish {
 	struct farm *farm;
 };
 
+/* alert NAME when COUNTER[/s] OP VALUE [% of COUNTER] [options]
+ * alert NAME when COUNTER grows over DURATION [options]
+ * alert NAME off
+ * (docs/counters.md). COUNTER is a name of the counters table
+ * (policy/counters_names.h); the service evaluates the alert each tick. */
+enum alert_op { ALERT_GT, ALERT_GE, ALERT_LT, ALERT_LE, ALERT_GROWS };
+
+struct alert_def {
+	char *name;
+	struct loc loc;
+	bool off;	    /* `off`: disables the default alert of that name */
+	char *counter;	    /* the counter's name, without "/s" */
+	bool rate;	    /* COUNTER/s: its increase per second */
+	enum alert_op op;
+	double value;	    /* threshold; a percentage when `of` is set */
+	char *of;	    /* `N% of COUNTER`: relative to another counter */
+	uint32_t window_ms; /* `grows over`: the window of the trend */
+	uint32_t events;    /* `for N events`: ticks the condition holds */
+	uint32_t within_ms; /* `within D`: ... inside a sliding window */
+	uint32_t rearm_ms;  /* `rearm D`: 0 = fire again at once */
+	bool rearm_manual;  /* `rearm manual`: until `sluicectl alerts reset` */
+	char *run;	    /* `run "cmd args"`: no shell; NULL = none */
+	bool log;	    /* `log` (also when no action is given) */
+};
+
 struct policy {
 	struct diags *diags; /* owns the interned file names */
 	struct netset **nets;
@@ -287,6 +312,8 @@ struct policy {
 	size_t nfarms;
 	struct publish **publishes;
 	size_t npublishes;
+	struct alert_def **alerts;
+	size_t nalerts;
 
 	struct addrset external; /* every address in no `network` */
 

@@ -151,6 +151,24 @@ const struct setting verify_settings[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+#define A(field) offsetof(struct alert_def, field)
+
+/* `rearm manual` and `for N events` are read by the parser around these
+ * rows: the table gives the key, the field and the range. */
+const struct setting alert_settings[] = {
+    {"for", ST_UINT, A(events), 0, 1, 100000, NULL,
+     "for N events: fire when the condition held at N ticks"},
+    {"within", ST_DURATION_MS, A(within_ms), 0, 1000, DAY_MS, NULL,
+     "count only the events of this sliding window"},
+    {"rearm", ST_DURATION_MS, A(rearm_ms), 0, 0, 30 * DAY_MS, NULL,
+     "time before the alert may fire again (0 = at once; manual)"},
+    {"run", ST_STRING, A(run), 0, 0, 0, NULL,
+     "command to run, with the alert in its environment (no shell)"},
+    {"log", ST_FLAG, A(log), 0, 0, 0, NULL,
+     "log the alert (the default when no other action is given)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
 enum { B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
        B_METRICS };
 

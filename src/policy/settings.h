@@ -38,6 +38,8 @@ struct settings_block {
 };
 
 extern const struct setting verify_settings[];
+/* The options of an `alert` statement (base: struct alert_def). */
+extern const struct setting alert_settings[];
 
 /* The row of TABLE named KEY, or NULL. */
 const struct setting *setting_find(const struct setting *table,

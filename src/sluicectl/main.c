@@ -38,6 +38,16 @@ static const struct command commands[] = {
      "identity [list | add ADDR USER [--groups A,B] [--ttl S] | del ADDR] "
      "[--json]",
      "who is behind a client address (fed by a portal, RADIUS, DHCP)"},
+    {"counters", cmd_counters,
+     "counters [--json | --watch [--interval MS] [--count N]]",
+     "the service's counters, past-threshold values marked '!'"},
+    {"alerts", cmd_remote, "alerts [reset [NAME]] [--json]",
+     "active alerts; reset re-arms one or all"},
+    {"verifiers", cmd_remote, "verifiers [--json]",
+     "connectivity verifiers: state, last result, response time, history"},
+    {"farm", cmd_remote,
+     "farm [list | drain MEMBER | resume MEMBER] [--json]",
+     "published server farms; drain/resume a member (FARM/NAME or NAME)"},
     {"reload", cmd_remote, "reload",
      "load the policy file again; a bad one is rejected, the old stays"},
 };

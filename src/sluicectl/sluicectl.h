@@ -7,6 +7,7 @@ enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
 
 int cmd_check(int argc, char **argv);
 int cmd_remote(int argc, char **argv);
+int cmd_counters(int argc, char **argv);
 extern const char *ctl_socket; /* -s SOCKET or $SLUICE_SOCKET */
 
 #endif

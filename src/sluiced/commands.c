@@ -9,6 +9,10 @@
 #include "identity/iptable.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
+#include "sluiced/farms.h"
+#include "stats/alerts.h"
+#include "stats/counters.h"
+#include "stats/table.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -50,6 +54,8 @@ static const char *rule_name(const struct gen *g, uint32_t rid, char *buf,
 		return "(creation)";
 	if (rid == RULE_ID_FAILOPEN)
 		return "(fail-open)";
+	if (rid == RULE_ID_PUBLISHED)
+		return "(published)";
 	if (rid == RULE_ID_MAX && g->policy->nrules > RULE_ID_MAX)
 		return "(rule beyond 16382)";
 	if (rid - 1 < g->policy->nrules)
@@ -468,6 +474,44 @@ static int cmd_creations(struct daemon *d, int argc, char **argv, bool json,
 	return 0;
 }
 
+/* ---- counters, alerts, verifiers, farms ------------------------------------ */
+
+static int cmd_counters(struct daemon *d, int argc, char **argv, bool json,
+			struct evbuffer *out)
+{
+	struct stats_snapshot s;
+	daemon_snapshot(d, &s);
+	if (json)
+		stats_render_json(&s, d->alerts, out);
+	else
+		stats_render_text(&s, d->alerts, out);
+	return 0;
+}
+
+static int cmd_alerts(struct daemon *d, int argc, char **argv, bool json,
+		      struct evbuffer *out)
+{
+	if (argc >= 2 && strcmp(argv[1], "reset") == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (alerts_reset(d->alerts, argc >= 3 ? argv[2] : NULL, now) < 0) {
+			evbuffer_add_printf(out, "no alert '%s'", argv[2]);
+			return -1;
+		}
+		evbuffer_add_printf(out, "reset\n");
+		return 0;
+	}
+	alerts_list(d->alerts, json, out);
+	return 0;
+}
+
+static int cmd_farms(struct daemon *d, int argc, char **argv, bool json,
+		     struct evbuffer *out)
+{
+	return farms_command(d->farms, argc, argv, json, out);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct daemon *d, int argc, char **argv, bool json,
@@ -476,6 +520,8 @@ static const struct {
     {"status", cmd_status},	{"sessions", cmd_sessions},
     {"pending", cmd_pending},	{"reload", cmd_reload},
     {"identity", cmd_identity}, {"creations", cmd_creations},
+    {"counters", cmd_counters}, {"alerts", cmd_alerts},
+    {"verifiers", cmd_farms},	{"farm", cmd_farms},
 };
 
 int daemon_command(void *arg, int argc, char **argv, bool json,

@@ -20,6 +20,11 @@ struct sessions;
 struct worker;
 struct control;
 struct lookups;
+struct farms;
+struct alerts;
+struct fwlog;
+struct metrics_server;
+struct stats_snapshot;
 
 struct daemon {
 	const char *config_path;
@@ -40,6 +45,12 @@ struct daemon {
 	size_t nworkers;
 	struct control *ctl;
 	struct lookups *lookups;
+	struct farms *farms;
+	struct alerts *alerts;
+	struct fwlog *fwlog;
+	struct metrics_server *metrics;
+	char *metrics_addr;
+	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
 	bool nft_queue; /* probe: the kernel has nft's queue statement */
 
@@ -58,6 +69,14 @@ size_t daemon_revoke(struct daemon *d);
 void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 		       struct decide_cfg *cfg);
 void daemon_kernel_opts(struct daemon *d, const struct policy *p);
+
+/* observe.c: counters, firewall log, alerts, metrics. */
+void daemon_snapshot(struct daemon *d, struct stats_snapshot *s);
+void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
+		   enum verdict v, int rule, const char *user, const char *name,
+		   enum reason why, uint64_t latency_ns);
+void observe_configure(struct daemon *d, const struct policy *p);
+void observe_close(struct daemon *d);
 
 /* commands.c: the control socket's commands. */
 int daemon_command(void *arg, int argc, char **argv, bool json,

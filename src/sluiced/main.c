@@ -17,6 +17,8 @@
 #include "identity/iptable.h"
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
+#include "sluiced/farms.h"
+#include "stats/fwlog.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -64,7 +66,10 @@ static void env_decided(void *ctx, const struct session_key *k,
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	if (sig == SIGHUP) {
+	if (sig == SIGUSR1) {
+		if (d->fwlog)
+			fwlog_reopen(d->fwlog); /* after logrotate */
+	} else if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s", d->config_path);
 		daemon_reload(d, NULL);
 	} else {
@@ -142,6 +147,7 @@ static void start_workers(struct daemon *d)
 	const struct policy *p = d->gen->policy;
 	struct decide_env env = {.current = env_current,
 				 .decided = env_decided,
+				 .record = daemon_record,
 				 .ctx = d,
 				 .lookup = lookups_submit,
 				 .lookup_ctx = d->lookups,
@@ -169,6 +175,8 @@ static void stop(struct daemon *d)
 {
 	char *err = NULL;
 	control_close(d->ctl);
+	farms_free(d->farms); /* every check in flight freed */
+	d->farms = NULL;
 	int rc = d->gen->policy->queue.on_exit == EXIT_FAIL_CLOSED
 		     ? ruleset_leave_fail_closed(&d->kopts, &err)
 		     : ruleset_remove(&d->kopts, &err);
@@ -179,6 +187,8 @@ static void stop(struct daemon *d)
 		worker_stop(d->workers[i]);
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
+	observe_close(d); /* after the workers: no more records */
+	event_free(d->ev_usr1);
 	event_free(d->ev_hup);
 	event_free(d->ev_term);
 	event_free(d->ev_int);
@@ -227,6 +237,7 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	d.nft_queue = probe_nft_queue();
 	daemon_kernel_opts(&d, d.gen->policy);
+	observe_configure(&d, d.gen->policy);
 
 	d.lookups = lookups_new(d.base, d.gen->policy, d.kopts.self_mark);
 	/* queues first, then the ruleset that feeds them: no window where
@@ -235,6 +246,12 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
 		fatalx("installing the kernel ruleset: %s", err);
+	d.farms = farms_new(d.base, &d.kopts);
+	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
+		log_warnx("farms: %s", err);
+		free(err);
+		err = NULL;
+	}
 	d.ctl = control_listen(d.base, d.socket_path, daemon_command, &d);
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
@@ -242,6 +259,8 @@ int main(int argc, char **argv)
 	d.ev_hup = evsignal_new(d.base, SIGHUP, on_signal, &d);
 	d.ev_term = evsignal_new(d.base, SIGTERM, on_signal, &d);
 	d.ev_int = evsignal_new(d.base, SIGINT, on_signal, &d);
+	d.ev_usr1 = evsignal_new(d.base, SIGUSR1, on_signal, &d);
+	event_add(d.ev_usr1, NULL);
 	d.ev_housekeeping = event_new(d.base, -1, EV_PERSIST, on_housekeeping, &d);
 	struct timeval tv = {10, 0};
 	event_add(d.ev_hup, NULL);

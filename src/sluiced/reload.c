@@ -11,6 +11,7 @@
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
+#include "sluiced/farms.h"
 
 #include <event2/buffer.h>
 #include <ifaddrs.h>
@@ -41,6 +42,8 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 {
 	ruleset_opts_init(&d->kopts, p);
 	d->kopts.nft_queue = d->nft_queue;
+	d->kopts.member_up = farms_member_up;
+	d->kopts.member_ctx = d->farms;
 }
 
 /* Writes the diagnostics of D to OUT and the log. */
@@ -128,6 +131,12 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
 	lookups_configure(d->lookups, p);
+	char *ferr = NULL;
+	if (farms_configure(d->farms, p, &ferr) < 0) {
+		log_warnx("reload: farms: %s", ferr);
+		free(ferr);
+	}
+	observe_configure(d, p);
 	d->reloads++;
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "
@@ -237,7 +246,7 @@ size_t daemon_revoke(struct daemon *d)
 		uint32_t dec = e->mark & MARK_DECISION;
 		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
 		if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-		    rid == RULE_ID_FAILOPEN)
+		    rid == RULE_ID_FAILOPEN || rid == RULE_ID_PUBLISHED)
 			continue; /* not decided by a policy rule */
 		if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 			continue; /* TIME_WAIT, CLOSE: already over */

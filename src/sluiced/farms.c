@@ -1,0 +1,859 @@
+/*
+ * farms.c — the farm manager: verifier subscriptions, farm membership, the
+ * kernel's publish chains, drain/resume and the control commands. See
+ * farms.h.
+ */
+#include "sluiced/farms.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "verify/verify.h"
+
+struct ffarm;
+
+/* One farm member, or one standalone verifier (farm == NULL). Allocated
+ * one by one: the engine's callback argument stays valid while the check
+ * is carried over a reload. */
+struct fcheck {
+	struct farms *fm;
+	struct ffarm *farm; /* NULL: a standalone verifier */
+	size_t idx;	    /* member index in farm->f.members */
+	char *name;	    /* "FARM/MEMBER" or the verifier's name */
+	char *key;	    /* everything the probe depends on (reuse) */
+	int sub;	    /* engine subscription, -1 = no check */
+	enum verify_method method;
+	char target[320]; /* what is checked, for people */
+	char addr[INET6_ADDRSTRLEN];
+	enum vstate state;
+	bool drained;
+	bool taken; /* carried over by the configure in progress */
+};
+
+/* A farm: private copies of the policy's farm and its publishes. */
+struct ffarm {
+	struct farm f;		/* members[].name and name/sorry owned */
+	struct fcheck **m;	/* one per member */
+	struct publish *pubs;	/* .farm = &f; .name owned */
+	size_t npubs;
+};
+
+struct farms {
+	struct event_base *base;
+	const struct ruleset_opts *kopts;
+	struct vengine *v;
+	struct ffarm **farms;
+	size_t nfarms;
+	struct fcheck **vers; /* standalone verifiers */
+	size_t nvers;
+	uint64_t state_changes, map_changes, map_failures, flushed;
+	uint32_t last_us;
+};
+
+static const char *const method_names[] = {"icmp", "tcp", "http"};
+
+/* ---- membership ------------------------------------------------------------ */
+
+static bool in_map(const struct fcheck *c)
+{
+	return !c->drained && c->state != VS_DOWN;
+}
+
+/* Rewrites every publish chain of FA in one transaction. 0 or -1 (logged,
+ * message in *ERR when ERR). */
+static int farm_apply(struct farms *fm, struct ffarm *fa, char **err)
+{
+	if (fa->npubs == 0)
+		return 0;
+	bool *up = xcalloc(fa->f.nmembers + 1, sizeof(*up));
+	for (size_t i = 0; i < fa->f.nmembers; i++)
+		up[i] = in_map(fa->m[i]);
+	char *script = xstrdup("");
+	for (size_t i = 0; i < fa->npubs; i++) {
+		char *one = farm_chain_script(fm->kopts, &fa->pubs[i], up);
+		char *s = xasprintf("%s%s", script, one);
+		free(one);
+		free(script);
+		script = s;
+	}
+	free(up);
+	char *e = NULL;
+	int rc = nft_apply(script, &e);
+	free(script);
+	fm->map_changes++;
+	if (rc < 0) {
+		fm->map_failures++;
+		log_warnx("farm %s: membership not written to the kernel: %s",
+			  fa->f.name, e ? e : "?");
+		if (err && !*err)
+			*err = xasprintf("farm %s: %s", fa->f.name, e ? e : "?");
+	}
+	free(e);
+	return rc;
+}
+
+/* Conntrack entries of one publish whose reply comes from one member. */
+struct flush_ctx {
+	const struct publish *pb;
+	const struct farm_member *m;
+	uint16_t mport;
+	struct nf_conntrack **hits;
+	size_t n;
+};
+
+static int flush_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		    void *data)
+{
+	struct flush_ctx *x = data;
+	const struct publish *pb = x->pb;
+	uint8_t l4 = pb->tr == TR_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+
+	if (nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO) != pb->family ||
+	    nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != l4 ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST)) != pb->port ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != x->mport)
+		return NFCT_CB_CONTINUE;
+	if (pb->family == AF_INET) {
+		if (ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST)) != pb->v4 ||
+		    ntohl(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC)) != x->m->v4)
+			return NFCT_CB_CONTINUE;
+	} else {
+		unsigned char a[16], b[16];
+		const unsigned char *od = nfct_get_attr(ct, ATTR_ORIG_IPV6_DST);
+		const unsigned char *rs = nfct_get_attr(ct, ATTR_REPL_IPV6_SRC);
+		u128 v = pb->v6, w = x->m->v6;
+		for (int i = 15; i >= 0; i--, v >>= 8, w >>= 8) {
+			a[i] = (unsigned char)(v & 0xff);
+			b[i] = (unsigned char)(w & 0xff);
+		}
+		if (!od || !rs || memcmp(od, a, 16) || memcmp(rs, b, 16))
+			return NFCT_CB_CONTINUE;
+	}
+	VEC_PUSH(x->hits, x->n, nfct_clone(ct));
+	return NFCT_CB_CONTINUE;
+}
+
+/* Deletes the conntrack entries of FA's publishes whose reply comes from
+ * member IDX (the sessions DNATed to it). Returns how many were deleted. */
+static size_t member_flush(struct ffarm *fa, size_t idx)
+{
+	const struct farm_member *m = &fa->f.members[idx];
+	size_t deleted = 0;
+
+	for (size_t p = 0; p < fa->npubs; p++) {
+		const struct publish *pb = &fa->pubs[p];
+		struct flush_ctx x = {
+		    .pb = pb, .m = m,
+		    .mport = m->port ? m->port : pb->to_port ? pb->to_port
+							     : pb->port};
+		struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+		if (!h) {
+			log_warn("farm %s: conntrack", fa->f.name);
+			return deleted;
+		}
+		nfct_callback_register(h, NFCT_T_ALL, flush_cb, &x);
+		uint32_t family = (uint32_t)pb->family;
+		if (nfct_query(h, NFCT_Q_DUMP, &family) < 0)
+			log_warn("farm %s: conntrack dump", fa->f.name);
+		nfct_callback_unregister(h);
+		for (size_t i = 0; i < x.n; i++) {
+			if (nfct_query(h, NFCT_Q_DESTROY, x.hits[i]) == 0)
+				deleted++;
+			nfct_destroy(x.hits[i]);
+		}
+		free(x.hits);
+		nfct_close(h);
+	}
+	return deleted;
+}
+
+/* The engine's callback: a check changed state. */
+static void on_state(const struct vstatus *st, void *arg)
+{
+	struct fcheck *c = arg;
+	struct farms *fm = c->fm;
+	bool was = c->farm ? in_map(c) : false;
+
+	c->state = st->state;
+	fm->state_changes++;
+	fm->last_us = st->last_us;
+	if (st->state == VS_DOWN)
+		log_warnx("verifier %s (%s %s): down: %s%s%s", c->name,
+			  method_names[c->method], c->target,
+			  vresult_name(st->last), st->detail[0] ? ": " : "",
+			  st->detail);
+	else
+		log_info("verifier %s (%s %s): %s", c->name,
+			 method_names[c->method], c->target,
+			 vstate_name(st->state));
+	if (!c->farm)
+		return;
+	if (in_map(c) != was) {
+		log_info("farm %s: member %s %s the map", c->farm->f.name,
+			 c->farm->f.members[c->idx].name,
+			 in_map(c) ? "enters" : "leaves");
+		farm_apply(fm, c->farm, NULL);
+	}
+	if (st->state == VS_DOWN && st->prev != VS_DOWN &&
+	    c->farm->f.on_down == ONDOWN_FLUSH) {
+		size_t n = member_flush(c->farm, c->idx);
+		fm->flushed += n;
+		log_info("farm %s: member %s down: %zu conntrack entries "
+			 "flushed", c->farm->f.name,
+			 c->farm->f.members[c->idx].name, n);
+	}
+}
+
+/* ---- checks ----------------------------------------------------------------- */
+
+/* Everything a probe depends on, as one string: equal keys, same probe. */
+static char *spec_key(const struct verify_spec *s, const char *member)
+{
+	char *exp = xstrdup("");
+	for (size_t i = 0; i < s->nexpect; i++) {
+		char *e = xasprintf("%s%u-%u,", exp, s->expect[i].lo,
+				    s->expect[i].hi);
+		free(exp);
+		exp = e;
+	}
+#define S(x) ((x) ? (x) : "")
+	char *k = xasprintf(
+	    "%d|%s|%u|%u|%u|%u|%u|%u|%s|%s|%s|%s|%s|%s|%s|%d|%d|%s|%s|%s",
+	    (int)s->method, S(s->target), s->port, s->every_ms, s->timeout_ms,
+	    s->warn_ms, s->rise, s->fall, exp, S(s->body), S(s->host),
+	    S(s->sni), S(s->ca), S(s->cert), S(s->key), (int)s->insecure,
+	    (int)s->auth, S(s->user), S(s->password_file), S(member));
+#undef S
+	free(exp);
+	return k;
+}
+
+static void check_free(struct farms *fm, struct fcheck *c)
+{
+	if (!c)
+		return;
+	if (c->sub >= 0 && fm->v)
+		vengine_remove(fm->v, c->sub);
+	free(c->name);
+	free(c->key);
+	free(c);
+}
+
+/* Finds a check of OLD (n entries) with NAME and KEY not yet taken. */
+static struct fcheck *take(struct fcheck **old, size_t n, const char *name,
+			   const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (old[i] && !old[i]->taken && !strcmp(old[i]->name, name) &&
+		    !strcmp(old[i]->key, key)) {
+			old[i]->taken = true;
+			return old[i];
+		}
+	return NULL;
+}
+
+/* Subscribes C to SPEC (MEMBER may be NULL). -1 with *ERR on failure. */
+static int check_start(struct farms *fm, struct fcheck *c,
+		       const struct verify_spec *spec, const char *member,
+		       char **err)
+{
+	c->sub = vengine_add(fm->v, c->name, spec, member, on_state, c);
+	if (c->sub < 0) {
+		char *e = xasprintf("verifier %s: cannot start: %s", c->name,
+				    strerror(errno));
+		log_warnx("%s", e);
+		if (err && !*err)
+			*err = e;
+		else
+			free(e);
+		return -1;
+	}
+	return 0;
+}
+
+static void describe_target(struct fcheck *c, const struct verify_spec *s,
+			    const char *member)
+{
+	const char *a = member ? member : s->target ? s->target : "?";
+	bool v6 = strchr(a, ':') != NULL;
+	if (s->method == VM_HTTP) {
+		const char *u = s->target ? s->target : "";
+		const char *star = member ? strstr(u, "://*") : NULL;
+		if (star)
+			snprintf(c->target, sizeof(c->target), "%.*s://%s%s%s%s",
+				 (int)(star - u), u, v6 ? "[" : "", member,
+				 v6 ? "]" : "", star + 4);
+		else
+			snprintf(c->target, sizeof(c->target), "%s", u);
+	} else if (s->method == VM_TCP) {
+		snprintf(c->target, sizeof(c->target), "%s%s%s:%u",
+			 v6 ? "[" : "", a, v6 ? "]" : "", s->port);
+	} else {
+		snprintf(c->target, sizeof(c->target), "%s", a);
+	}
+}
+
+/* ---- configure ---------------------------------------------------------------- */
+
+static void ffarm_free(struct farms *fm, struct ffarm *fa)
+{
+	if (!fa)
+		return;
+	for (size_t i = 0; i < fa->f.nmembers; i++) {
+		if (fa->m && fa->m[i] && !fa->m[i]->taken)
+			check_free(fm, fa->m[i]);
+		free(fa->f.members[i].name);
+	}
+	for (size_t i = 0; i < fa->npubs; i++)
+		free(fa->pubs[i].name);
+	free(fa->pubs);
+	free(fa->m);
+	free(fa->f.members);
+	free(fa->f.name);
+	free(fa->f.sorry);
+	free(fa);
+}
+
+/* The old member checks, flattened (for take()). */
+static struct fcheck **old_members(struct farms *fm, size_t *n)
+{
+	struct fcheck **v = NULL;
+	*n = 0;
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++)
+			VEC_PUSH(v, *n, fm->farms[i]->m[j]);
+	return v;
+}
+
+/* Was a member FARM/NAME drained in the old configuration? */
+static bool was_drained(struct fcheck **old, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(old[i]->name, name))
+			return old[i]->drained;
+	return false;
+}
+
+static struct ffarm *farm_build(struct farms *fm, const struct policy *p,
+				const struct farm *f, struct fcheck **old,
+				size_t nold, char **err)
+{
+	struct ffarm *fa = xcalloc(1, sizeof(*fa));
+	fa->f = *f;
+	fa->f.name = xstrdup(f->name);
+	fa->f.sorry = f->sorry ? xstrdup(f->sorry) : NULL;
+	fa->f.members = xcalloc(f->nmembers + 1, sizeof(*fa->f.members));
+	fa->f.has_verify = f->has_verify;
+	memset(&fa->f.verify, 0, sizeof(fa->f.verify)); /* not kept */
+	fa->m = xcalloc(f->nmembers + 1, sizeof(*fa->m));
+	for (size_t i = 0; i < p->npublishes; i++) {
+		const struct publish *pb = p->publishes[i];
+		if (pb->farm != f)
+			continue;
+		struct publish c = *pb;
+		c.name = xstrdup(pb->name);
+		c.farm = &fa->f;
+		VEC_PUSH(fa->pubs, fa->npubs, c);
+	}
+	for (size_t i = 0; i < f->nmembers; i++) {
+		const struct farm_member *m = &f->members[i];
+		fa->f.members[i] = *m;
+		fa->f.members[i].name = xstrdup(m->name);
+		fa->f.members[i].loc = (struct loc){0};
+
+		char addr[INET6_ADDRSTRLEN];
+		format_addr(m->family, m->v4, m->v6, addr, sizeof(addr));
+		struct verify_spec spec = f->verify;
+		if (spec.method == VM_TCP && !spec.port)
+			spec.port = m->port ? m->port
+				    : fa->npubs ? (fa->pubs[0].to_port
+						       ? fa->pubs[0].to_port
+						       : fa->pubs[0].port)
+						: 0;
+		char *name = xasprintf("%s/%s", f->name, m->name);
+		char *key = f->has_verify ? spec_key(&spec, addr)
+					  : xasprintf("none|%s", addr);
+		struct fcheck *c = take(old, nold, name, key);
+		if (c) {
+			free(name);
+			free(key);
+			c->farm = fa;
+			c->idx = i;
+		} else {
+			c = xcalloc(1, sizeof(*c));
+			c->fm = fm;
+			c->farm = fa;
+			c->idx = i;
+			c->name = name;
+			c->key = key;
+			c->sub = -1;
+			c->method = spec.method;
+			c->state = f->has_verify ? VS_UNKNOWN : VS_UP;
+			c->drained = was_drained(old, nold, name);
+			snprintf(c->addr, sizeof(c->addr), "%s", addr);
+			if (f->has_verify) {
+				describe_target(c, &spec, addr);
+				if (check_start(fm, c, &spec, addr, err) < 0)
+					c->state = VS_DOWN; /* cannot verify */
+			} else {
+				snprintf(c->target, sizeof(c->target),
+					 "(no verify)");
+			}
+		}
+		fa->m[i] = c;
+	}
+	return fa;
+}
+
+int farms_configure(struct farms *fm, const struct policy *p, char **err)
+{
+	size_t nold;
+	struct fcheck **old = old_members(fm, &nold);
+	struct ffarm **farms = NULL;
+	size_t nfarms = 0;
+	struct fcheck **vers = NULL;
+	size_t nvers = 0;
+	int rc = 0;
+
+	if (err)
+		*err = NULL;
+	for (size_t i = 0; i < p->nfarms; i++) {
+		struct ffarm *fa = farm_build(fm, p, p->farms[i], old, nold, err);
+		VEC_PUSH(farms, nfarms, fa);
+	}
+	for (size_t i = 0; i < p->nverifiers; i++) {
+		const struct verifier *v = p->verifiers[i];
+		char *key = spec_key(&v->spec, NULL);
+		struct fcheck *c = take(fm->vers, fm->nvers, v->name, key);
+		if (c) {
+			free(key);
+		} else {
+			c = xcalloc(1, sizeof(*c));
+			c->fm = fm;
+			c->name = xstrdup(v->name);
+			c->key = key;
+			c->sub = -1;
+			c->method = v->spec.method;
+			c->state = VS_UNKNOWN;
+			describe_target(c, &v->spec, NULL);
+			if (check_start(fm, c, &v->spec, NULL, err) < 0)
+				c->state = VS_DOWN;
+		}
+		VEC_PUSH(vers, nvers, c);
+	}
+	/* what was not carried over stops now (engine: one cleanup path) */
+	for (size_t i = 0; i < fm->nfarms; i++)
+		ffarm_free(fm, fm->farms[i]);
+	for (size_t i = 0; i < fm->nvers; i++)
+		if (!fm->vers[i]->taken)
+			check_free(fm, fm->vers[i]);
+	free(fm->farms);
+	free(fm->vers);
+	free(old);
+	fm->farms = farms;
+	fm->nfarms = nfarms;
+	fm->vers = vers;
+	fm->nvers = nvers;
+	for (size_t i = 0; i < nfarms; i++)
+		for (size_t j = 0; j < farms[i]->f.nmembers; j++)
+			farms[i]->m[j]->taken = false;
+	for (size_t i = 0; i < nvers; i++)
+		vers[i]->taken = false;
+	for (size_t i = 0; i < nfarms; i++)
+		if (farm_apply(fm, farms[i], err) < 0)
+			rc = -1;
+	if (err && *err)
+		rc = -1;
+	return rc;
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+struct farms *farms_new(struct event_base *base,
+			const struct ruleset_opts *kopts)
+{
+	struct farms *fm = xcalloc(1, sizeof(*fm));
+	struct vengine_opts vo = {.max_inflight = 64, .jitter_pct = 5};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	fm->base = base;
+	fm->kopts = kopts;
+	fm->v = vengine_new(base, &vo);
+	if (!fm->v)
+		fatal("verifier engine");
+	return fm;
+}
+
+void farms_free(struct farms *fm)
+{
+	if (!fm)
+		return;
+	/* the engine frees every subscription and probe, in flight or not */
+	vengine_free(fm->v);
+	fm->v = NULL;
+	for (size_t i = 0; i < fm->nfarms; i++)
+		ffarm_free(fm, fm->farms[i]);
+	for (size_t i = 0; i < fm->nvers; i++)
+		check_free(fm, fm->vers[i]);
+	free(fm->farms);
+	free(fm->vers);
+	free(fm);
+	curl_global_cleanup();
+}
+
+bool farms_member_up(void *ctx, const struct farm *f, size_t i)
+{
+	struct farms *fm = ctx;
+	if (!fm || i >= f->nmembers)
+		return true;
+	const struct farm_member *m = &f->members[i];
+	for (size_t k = 0; k < fm->nfarms; k++) {
+		struct ffarm *fa = fm->farms[k];
+		if (strcmp(fa->f.name, f->name))
+			continue;
+		for (size_t j = 0; j < fa->f.nmembers; j++) {
+			const struct farm_member *o = &fa->f.members[j];
+			if (!strcmp(o->name, m->name) && o->family == m->family &&
+			    o->v4 == m->v4 && o->v6 == m->v6)
+				return in_map(fa->m[j]);
+		}
+	}
+	return true;
+}
+
+void farms_stats(struct farms *fm, struct farms_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!fm)
+		return;
+	struct vengine_stats vs;
+	vengine_stats(fm->v, &vs);
+	out->checks_run = vs.runs;
+	out->check_failures = vs.failures;
+	out->inflight = vs.inflight;
+	out->late_max_us = vs.late_max_us;
+	out->state_changes = fm->state_changes;
+	out->map_changes = fm->map_changes;
+	out->map_failures = fm->map_failures;
+	out->flushed = fm->flushed;
+	out->last_response_us = fm->last_us;
+	out->farms = (unsigned)fm->nfarms;
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
+			const struct fcheck *c = fm->farms[i]->m[j];
+			out->members++;
+			out->members_in_map += in_map(c);
+			out->members_down += c->state == VS_DOWN;
+			out->members_drained += c->drained;
+		}
+	out->verifiers = (unsigned)fm->nvers;
+	for (size_t i = 0; i < fm->nvers; i++) {
+		out->verifiers_up += fm->vers[i]->state == VS_UP;
+		out->verifiers_down += fm->vers[i]->state == VS_DOWN;
+	}
+}
+
+/* ---- control commands ---------------------------------------------------------------- */
+
+static void jstr(struct evbuffer *out, const char *s)
+{
+	evbuffer_add(out, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			evbuffer_add_printf(out, "\\%c", c);
+		else if (c < 0x20)
+			evbuffer_add_printf(out, "\\u%04x", c);
+		else
+			evbuffer_add(out, s, 1);
+	}
+	evbuffer_add(out, "\"", 1);
+}
+
+/* The engine's view of C (all zero for a member without a check). */
+static void status_of(struct farms *fm, const struct fcheck *c,
+		      struct vstatus *st, char *hist, size_t hlen,
+		      char *detail, size_t dlen)
+{
+	memset(st, 0, sizeof(*st));
+	st->state = c->state;
+	hist[0] = detail[0] = 0;
+	if (c->sub < 0 || vengine_status(fm->v, c->sub, st) < 0) {
+		st->state = c->state;
+		return;
+	}
+	size_t k = 0;
+	for (unsigned i = 0; i < st->nhistory && k + 1 < hlen; i++)
+		hist[k++] = st->history[i] == VR_OK ? '+' : '-';
+	hist[k] = 0;
+	snprintf(detail, dlen, "%s", st->detail ? st->detail : "");
+}
+
+static void verifier_line(struct farms *fm, const struct fcheck *c,
+			  bool json, bool first, struct evbuffer *out)
+{
+	struct vstatus st;
+	char hist[VERIFY_HISTORY + 1], detail[200], last[64];
+	status_of(fm, c, &st, hist, sizeof(hist), detail, sizeof(detail));
+	bool has = c->sub >= 0 && st.runs > 0;
+	if (!has)
+		snprintf(last, sizeof(last), "-");
+	else if (st.http_status)
+		snprintf(last, sizeof(last), "%s (%d)", vresult_name(st.last),
+			 st.http_status);
+	else
+		snprintf(last, sizeof(last), "%s", vresult_name(st.last));
+	if (json) {
+		evbuffer_add_printf(out, "%s{\"name\": ", first ? "" : ", ");
+		jstr(out, c->name);
+		evbuffer_add_printf(out, ", \"farm\": ");
+		if (c->farm) {
+			jstr(out, c->farm->f.name);
+			evbuffer_add_printf(out, ", \"member\": ");
+			jstr(out, c->farm->f.members[c->idx].name);
+		} else {
+			evbuffer_add_printf(out, "null, \"member\": null");
+		}
+		evbuffer_add_printf(out, ", \"method\": \"%s\", \"target\": ",
+				    method_names[c->method]);
+		jstr(out, c->target);
+		evbuffer_add_printf(out, ", \"state\": \"%s\", \"last\": ",
+				    vstate_name(st.state));
+		if (has)
+			jstr(out, vresult_name(st.last));
+		else
+			evbuffer_add_printf(out, "null");
+		evbuffer_add_printf(out, ", \"http_status\": %d, "
+				    "\"response_ms\": %.3f, \"slow\": %s, "
+				    "\"detail\": ",
+				    st.http_status, st.last_us / 1000.0,
+				    st.slow ? "true" : "false");
+		jstr(out, detail);
+		evbuffer_add_printf(out, ", \"history\": \"%s\", \"runs\": %llu, "
+				    "\"failures\": %llu}", hist,
+				    (unsigned long long)st.runs,
+				    (unsigned long long)st.failures);
+	} else {
+		char rt[32];
+		if (has)
+			snprintf(rt, sizeof(rt), "%.1fms", st.last_us / 1000.0);
+		else
+			snprintf(rt, sizeof(rt), "-");
+		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %-22s %9s  %s%s%s\n",
+				    c->name, method_names[c->method], c->target,
+				    vstate_name(st.state), last, rt,
+				    hist[0] ? hist : "-",
+				    detail[0] ? "  " : "", detail);
+	}
+}
+
+static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
+{
+	size_t n = 0;
+	if (json)
+		evbuffer_add_printf(out, "[");
+	else
+		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %-22s %9s  %s\n",
+				    "verifier", "check", "target", "state",
+				    "last", "time", "history");
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
+			const struct fcheck *c = fm->farms[i]->m[j];
+			if (c->sub < 0 && c->farm && !c->farm->f.has_verify)
+				continue;
+			verifier_line(fm, c, json, n++ == 0, out);
+		}
+	for (size_t i = 0; i < fm->nvers; i++)
+		verifier_line(fm, fm->vers[i], json, n++ == 0, out);
+	evbuffer_add_printf(out, json ? "]\n" : "%zu verifiers\n", n);
+	return 0;
+}
+
+static const char *member_state(const struct fcheck *c)
+{
+	if (c->farm && !c->farm->f.has_verify)
+		return "unchecked";
+	return vstate_name(c->state);
+}
+
+static void addr_port(char *buf, size_t len, int family, uint32_t v4,
+		      u128 v6, uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+	format_addr(family, v4, v6, a, sizeof(a));
+	if (family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
+{
+	static const char *const bal[] = {"source-hash", "round-robin"};
+	if (json)
+		evbuffer_add_printf(out, "[");
+	for (size_t i = 0; i < fm->nfarms; i++) {
+		const struct ffarm *fa = fm->farms[i];
+		char ap[80];
+		if (json) {
+			evbuffer_add_printf(out, "%s{\"farm\": ", i ? ", " : "");
+			jstr(out, fa->f.name);
+			evbuffer_add_printf(out, ", \"balance\": \"%s\", "
+					    "\"on_down\": \"%s\", \"sorry\": ",
+					    bal[fa->f.balance],
+					    fa->f.on_down == ONDOWN_FLUSH
+						? "flush" : "keep");
+			if (fa->f.sorry)
+				jstr(out, fa->f.sorry);
+			else
+				evbuffer_add_printf(out, "null");
+			evbuffer_add_printf(out, ", \"publishes\": [");
+		} else {
+			evbuffer_add_printf(out, "farm %s (%s, on-down %s, "
+					    "sorry %s)\n", fa->f.name,
+					    bal[fa->f.balance],
+					    fa->f.on_down == ONDOWN_FLUSH
+						? "flush" : "keep",
+					    fa->f.sorry ? fa->f.sorry : "none");
+		}
+		for (size_t p = 0; p < fa->npubs; p++) {
+			const struct publish *pb = &fa->pubs[p];
+			addr_port(ap, sizeof(ap), pb->family, pb->v4, pb->v6,
+				  pb->port);
+			if (json) {
+				evbuffer_add_printf(out, "%s{\"name\": ",
+						    p ? ", " : "");
+				jstr(out, pb->name);
+				evbuffer_add_printf(out, ", \"proto\": \"%s\", "
+						    "\"address\": \"%s\"}",
+						    transport_name(pb->tr), ap);
+			} else {
+				evbuffer_add_printf(out, "  publish \"%s\" %s "
+						    "%s\n", pb->name,
+						    transport_name(pb->tr), ap);
+			}
+		}
+		if (json)
+			evbuffer_add_printf(out, "], \"members\": [");
+		for (size_t j = 0; j < fa->f.nmembers; j++) {
+			const struct farm_member *m = &fa->f.members[j];
+			const struct fcheck *c = fa->m[j];
+			uint16_t port = m->port ? m->port
+				       : fa->npubs ? (fa->pubs[0].to_port
+							  ? fa->pubs[0].to_port
+							  : fa->pubs[0].port)
+						   : 0;
+			addr_port(ap, sizeof(ap), m->family, m->v4, m->v6, port);
+			if (json) {
+				evbuffer_add_printf(out, "%s{\"name\": ",
+						    j ? ", " : "");
+				jstr(out, m->name);
+				evbuffer_add_printf(
+				    out, ", \"address\": \"%s\", \"check\": "
+				    "\"%s\", \"drained\": %s, \"in_map\": %s}",
+				    ap, member_state(c),
+				    c->drained ? "true" : "false",
+				    in_map(c) ? "true" : "false");
+			} else {
+				evbuffer_add_printf(out, "  %-16s %-28s %-10s "
+						    "%-8s %s\n", m->name, ap,
+						    member_state(c),
+						    c->drained ? "drained" : "",
+						    in_map(c) ? "in" : "out");
+			}
+		}
+		if (json)
+			evbuffer_add_printf(out, "]}");
+	}
+	evbuffer_add_printf(out, json ? "]\n" : "%zu farms\n", fm->nfarms);
+	return 0;
+}
+
+/* The member named by ARG (NAME or FARM/NAME); NULL with a message. */
+static struct fcheck *find_member(struct farms *fm, const char *arg,
+				  struct evbuffer *out)
+{
+	const char *slash = strchr(arg, '/');
+	struct fcheck *hit = NULL;
+	int n = 0;
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
+			struct fcheck *c = fm->farms[i]->m[j];
+			bool match = slash ? !strcmp(c->name, arg)
+					   : !strcmp(fm->farms[i]->f.members[j].name,
+						     arg);
+			if (match) {
+				hit = c;
+				n++;
+			}
+		}
+	if (n == 1)
+		return hit;
+	if (n)
+		evbuffer_add_printf(out, "member '%s' is in several farms: say "
+				    "FARM/%s", arg, arg);
+	else
+		evbuffer_add_printf(out, "no farm member '%s'", arg);
+	return NULL;
+}
+
+static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
+		    struct evbuffer *out)
+{
+	if (argc < 2 || !strcmp(argv[1], "list"))
+		return cmd_farm_list(fm, json, out);
+	bool drain = !strcmp(argv[1], "drain");
+	if ((!drain && strcmp(argv[1], "resume")) || argc != 3) {
+		evbuffer_add_printf(out, "usage: farm [list | drain MEMBER | "
+				    "resume MEMBER]");
+		return -1;
+	}
+	struct fcheck *c = find_member(fm, argv[2], out);
+	if (!c)
+		return -1;
+	bool was = in_map(c);
+	c->drained = drain;
+	log_info("farm %s: member %s %s", c->farm->f.name,
+		 c->farm->f.members[c->idx].name, drain ? "drained" : "resumed");
+	char *err = NULL;
+	if (in_map(c) != was && farm_apply(fm, c->farm, &err) < 0) {
+		evbuffer_add_printf(out, "%s", err ? err : "nft failed");
+		free(err);
+		return -1;
+	}
+	if (json)
+		evbuffer_add_printf(out, "{\"member\": \"%s\", \"drained\": %s, "
+				    "\"in_map\": %s}\n", c->name,
+				    drain ? "true" : "false",
+				    in_map(c) ? "true" : "false");
+	else
+		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
+				    drain ? "drained" : "resumed",
+				    in_map(c) ? "takes" : "takes no");
+	return 0;
+}
+
+int farms_command(struct farms *fm, int argc, char **argv, bool json,
+		  struct evbuffer *out)
+{
+	if (!fm) {
+		evbuffer_add_printf(out, "farms are not running");
+		return -1;
+	}
+	if (argc >= 1 && !strcmp(argv[0], "verifiers"))
+		return cmd_verifiers(fm, json, out);
+	if (argc >= 1 && !strcmp(argv[0], "farm"))
+		return cmd_farm(fm, argc, argv, json, out);
+	evbuffer_add_printf(out, "unknown command '%s'", argc ? argv[0] : "");
+	return -1;
+}

@@ -1,0 +1,141 @@
+/*
+ * counters.h — sluice's counters: one snapshot struct, one static table.
+ *
+ * The daemon fills a struct stats_snapshot when someone reads the counters
+ * (per-thread counters summed at read time; nothing is locked on the packet
+ * path). Every output — Prometheus, `sluicectl counters`, JSON, the default
+ * alerts, docs/counters.md — is driven by the table stats_counters[], one
+ * row per counter. src/policy/counters_names.h copies the names for the
+ * policy checker (a unit test keeps the two in step).
+ *
+ * Error convention: -1 with errno from the stats_fill_* functions; the
+ * fields they could not read are left untouched.
+ */
+#ifndef SLUICE_STATS_COUNTERS_H
+#define SLUICE_STATS_COUNTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Decision latency buckets, upper bounds in seconds; the last is +Inf. */
+#define STATS_LAT_BUCKETS 12
+extern const double stats_latency_bounds[STATS_LAT_BUCKETS];
+
+/* A histogram. buckets[i] counts observations in (bound[i-1], bound[i]]
+ * (NOT cumulative, so per-thread histograms add up by plain sums). */
+struct stats_hist {
+	uint64_t buckets[STATS_LAT_BUCKETS];
+	uint64_t count;
+	double sum; /* seconds */
+};
+
+/* Adds one observation of V seconds. Not atomic: one writer per hist. */
+void stats_hist_observe(struct stats_hist *h, double v);
+/* DST += SRC (for summing per-thread histograms). */
+void stats_hist_add(struct stats_hist *dst, const struct stats_hist *src);
+/* An estimate of quantile Q (0..1) by linear interpolation in its bucket;
+ * 0 when empty. The +Inf bucket answers its lower bound. */
+double stats_hist_quantile(const struct stats_hist *h, double q);
+
+struct stats_snapshot {
+	/* packet engine */
+	uint64_t packets_queued;	     /* read by the queue workers */
+	uint64_t packets_queued_kernel;	     /* id_sequence, kernel side */
+	uint64_t packets_backlogged;	     /* queue_total: waiting in kernel */
+	uint64_t packets_dropped_queue_full; /* queue_dropped */
+	uint64_t packets_dropped_user;	     /* user_dropped (netlink buffer) */
+	uint64_t verdicts_allow, verdicts_deny, verdicts_fail;
+	uint64_t sessions_kernel_allowed, sessions_kernel_denied;
+	uint64_t sessions_service_decided;
+	uint64_t sessions_active;
+	/* decision service */
+	uint64_t slots_total, slots_available, slots_local_available;
+	uint64_t decisions_pending;
+	uint64_t worker_threads;
+	uint64_t decisions_timed_out;
+	uint64_t lookups_dns, lookups_ldap, lookups_nss;
+	uint64_t dns_cache_entries, dns_cache_hits, dns_cache_misses;
+	uint64_t dns_cache_negative_hits;
+	uint64_t identity_cache_hits;
+	struct stats_hist decision_latency_seconds;
+	uint64_t fwlog_written, fwlog_dropped;
+	/* verifiers */
+	uint64_t verifier_checks, verifier_failures;
+	uint64_t farm_members_up, farm_members_down;
+	double verifier_response_seconds;
+	/* process */
+	uint64_t process_resident_memory_bytes;
+	uint64_t process_heap_bytes;
+	uint64_t process_open_fds;
+	double process_uptime_seconds;
+};
+
+enum stats_type { STATS_COUNTER, STATS_GAUGE, STATS_HISTOGRAM };
+enum stats_store { STORE_U64, STORE_F64, STORE_HIST };
+
+/* A default alert threshold of a counter (the seeds'). */
+enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
+struct stats_threshold {
+	enum stats_cmp cmp;
+	double value;	    /* CMP_GT/LT; a percentage when `of` is set */
+	const char *of;	    /* relative to this counter, or NULL */
+	uint32_t window_ms; /* CMP_GROWS */
+	const char *alert;  /* the default alert's name */
+};
+
+struct stats_counter {
+	const char *name;   /* sluice_NAME in Prometheus (+ _total) */
+	const char *help;
+	enum stats_type type;
+	enum stats_store store;
+	size_t off;	    /* offsetof(struct stats_snapshot, ...) */
+	const char *unit;   /* "packets", "bytes", "seconds", ... */
+	const char *section; /* "packet engine", "service", ... */
+	const char *healthy; /* healthy range, as text */
+	const char *source;  /* where the value comes from (docs) */
+	struct stats_threshold thr;
+};
+
+/* The table, ending with a NULL name. */
+extern const struct stats_counter stats_counters[];
+/* The row named NAME, or NULL. */
+const struct stats_counter *stats_counter_find(const char *name);
+/* The scalar value of row C in S (a histogram answers its count). */
+double stats_value(const struct stats_snapshot *s, const struct stats_counter *c);
+/* True when the value of C in S is past C's default threshold (GT/LT;
+ * a GROWS threshold is a trend: only alerts judge it). */
+bool stats_past_threshold(const struct stats_snapshot *s,
+			  const struct stats_counter *c);
+/* The threshold of C as text ("> 10", "< 1", "> 50% of slots_total",
+ * "grows over 2h"); "" when none. A static buffer. */
+const char *stats_threshold_text(const struct stats_counter *c);
+
+/* ---- filling from the system --------------------------------------------- */
+
+/* Resident memory (/proc/self/statm), heap in use (mallinfo2), open fds
+ * (/proc/self/fd), uptime (/proc/self/stat start time). 0, or -1 with errno
+ * when a source could not be read (the others are still filled). */
+int stats_fill_process(struct stats_snapshot *s);
+
+/* The kernel side of queues QUEUE_NUM .. QUEUE_NUM+COUNT-1 from
+ * /proc/self/net/netfilter/nfnetlink_queue (the process's netns): backlog
+ * (queue_total), queue_dropped, user_dropped, id_sequence, summed. A queue
+ * with no listener has no line and adds nothing. 0, or -1 with errno. */
+int stats_fill_kernel_queue(struct stats_snapshot *s, uint16_t queue_num,
+			    uint16_t count);
+/* The same from an open file in that format (for tests). */
+int stats_parse_nfqueue(FILE *f, struct stats_snapshot *s, uint16_t queue_num,
+			uint16_t count);
+
+/* New sessions decided by the kernel: the packet counters of the policy
+ * rules of table inet TABLE (comment "rule ..."), allow = rules that set the
+ * ct mark, deny = rules that drop. Runs `nft -j list table inet TABLE`
+ * through libnftables. 0, or -1 (errno ENOENT: no such table). */
+int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table);
+/* The summing part on nft's JSON output (for tests). 0, or -1 on bad JSON. */
+int stats_sum_rules_json(const char *json, uint64_t *allowed,
+			 uint64_t *denied);
+
+#endif

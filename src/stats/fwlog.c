@@ -1,0 +1,444 @@
+/*
+ * fwlog.c — the firewall log: a bounded ring filled by the queue workers,
+ * drained by one writer thread; see fwlog.h.
+ */
+#include "stats/fwlog.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* One buffered record: the caller's strings copied, cut to size. */
+struct slot {
+	struct timespec time;
+	struct flow flow;
+	enum verdict action;
+	enum fwlog_reason reason;
+	uint32_t latency_us;
+	char src_net[FWLOG_NET_MAX], dst_net[FWLOG_NET_MAX];
+	char rule[FWLOG_RULE_MAX], user[FWLOG_USER_MAX], name[FWLOG_NAME_MAX];
+};
+
+struct fwlog {
+	enum log_format format;
+	char *path;
+	bool to_syslog;
+	char gateway[256];
+	FILE *f; /* the writer's */
+
+	pthread_mutex_t mu;
+	pthread_cond_t more; /* records, stop or reopen for the writer */
+	pthread_cond_t done; /* the writer advanced tail */
+	struct slot *ring;
+	size_t cap;
+	uint64_t head, tail; /* under mu; slots [tail, head) are full */
+	bool stop, stall;
+	uint64_t reopen_req, reopen_done; /* generations */
+	pthread_t thr;
+
+	_Atomic uint64_t written, dropped;
+};
+
+static const char *const reason_names[FWR_COUNT] = {
+    "rule", "default", "deadline", "slots-full", "per-source", "filter",
+    "fail",
+};
+
+const char *fwlog_reason_name(enum fwlog_reason r)
+{
+	return (unsigned)r < FWR_COUNT ? reason_names[r] : "unknown";
+}
+
+/* ---- formatting --------------------------------------------------------------- */
+
+static const char *transport_of(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	default: snprintf(buf, len, "%u", proto); return buf;
+	}
+}
+
+static bool has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+/* "addr:port", "[v6]:port", or the address alone (no ports). */
+static void endpoint_text(const struct flow *f, bool dst, char *buf,
+			  size_t len)
+{
+	char a[64];
+	format_addr(f->family, dst ? f->dst4 : f->src4, dst ? f->dst6 : f->src6,
+		    a, sizeof(a));
+	if (!has_ports(f->proto))
+		snprintf(buf, len, "%s", a);
+	else if (f->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, dst ? f->dport : f->sport);
+	else
+		snprintf(buf, len, "%s:%u", a, dst ? f->dport : f->sport);
+}
+
+/* A bounded writer into a char buffer. */
+struct out {
+	char *p, *end;
+};
+
+static void put(struct out *o, const char *s)
+{
+	while (*s && o->p < o->end)
+		*o->p++ = *s++;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+putf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->p, (size_t)(o->end - o->p) + 1, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->p += (size_t)n < (size_t)(o->end - o->p) ? (size_t)n
+							    : (size_t)(o->end - o->p);
+}
+
+static void put_json_str(struct out *o, const char *s)
+{
+	if (!s || !s[0]) {
+		put(o, "null");
+		return;
+	}
+	put(o, "\"");
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			putf(o, "\\%c", *c);
+		else if (*c < 0x20)
+			putf(o, "\\u%04x", *c);
+		else if (o->p < o->end)
+			*o->p++ = (char)*c;
+	}
+	put(o, "\"");
+}
+
+/* A W3C field: '-' when empty; tabs and line ends become spaces. */
+static void put_w3c(struct out *o, const char *s)
+{
+	if (!s || !s[0]) {
+		put(o, "-");
+		return;
+	}
+	for (; *s && o->p < o->end; s++)
+		*o->p++ = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+}
+
+#define W3C_FIELDS                                                         \
+	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
+	"x-src-network x-dst-network action rule cs-username r-host "      \
+	"x-reason x-latency-ms"
+
+static void format_slot(const struct fwlog *l, const struct slot *s,
+			char *buf, size_t len)
+{
+	struct out o = {buf, buf + len - 1};
+	char date[16], tod[16], tb[8], cl[80], ds[80];
+	struct tm tm;
+	gmtime_r(&s->time.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	strftime(tod, sizeof(tod), "%H:%M:%S", &tm);
+	int ms = (int)(s->time.tv_nsec / 1000000);
+	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
+	const char *act = s->action == VERDICT_ALLOW ? "allow" : "deny";
+	double lat = s->latency_us / 1000.0;
+	if (l->format == LOGF_JSON) {
+		endpoint_text(&s->flow, false, cl, sizeof(cl));
+		endpoint_text(&s->flow, true, ds, sizeof(ds));
+		putf(&o, "{\"time\":\"%sT%s.%03dZ\",\"gateway\":", date, tod, ms);
+		put_json_str(&o, l->gateway);
+		putf(&o, ",\"transport\":\"%s\",\"client\":\"%s\","
+		     "\"destination\":\"%s\",\"source_network\":", tr, cl, ds);
+		put_json_str(&o, s->src_net);
+		put(&o, ",\"destination_network\":");
+		put_json_str(&o, s->dst_net);
+		putf(&o, ",\"action\":\"%s\",\"rule\":", act);
+		put_json_str(&o, s->rule);
+		put(&o, ",\"user\":");
+		put_json_str(&o, s->user);
+		put(&o, ",\"name\":");
+		put_json_str(&o, s->name);
+		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f}",
+		     fwlog_reason_name(s->reason), lat);
+	} else {
+		char a[64], sp[8] = "-", dp[8] = "-";
+		if (has_ports(s->flow.proto)) {
+			snprintf(sp, sizeof(sp), "%u", s->flow.sport);
+			snprintf(dp, sizeof(dp), "%u", s->flow.dport);
+		}
+		putf(&o, "%s\t%s.%03d\t", date, tod, ms);
+		put_w3c(&o, l->gateway);
+		putf(&o, "\t%s\t%s\t%s\t", tr,
+		     format_addr(s->flow.family, s->flow.src4, s->flow.src6, a,
+				 sizeof(a)), sp);
+		putf(&o, "%s\t%s\t", format_addr(s->flow.family, s->flow.dst4,
+						 s->flow.dst6, a, sizeof(a)), dp);
+		put_w3c(&o, s->src_net);
+		put(&o, "\t");
+		put_w3c(&o, s->dst_net);
+		putf(&o, "\t%s\t", act);
+		put_w3c(&o, s->rule);
+		put(&o, "\t");
+		put_w3c(&o, s->user);
+		put(&o, "\t");
+		put_w3c(&o, s->name);
+		putf(&o, "\t%s\t%.3f", fwlog_reason_name(s->reason), lat);
+	}
+	*o.p = '\0';
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	if (!src) {
+		dst[0] = '\0';
+		return;
+	}
+	size_t n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void rec_to_slot(const struct fwlog_rec *r, struct slot *s)
+{
+	s->time = r->time;
+	if (!s->time.tv_sec && !s->time.tv_nsec)
+		clock_gettime(CLOCK_REALTIME, &s->time);
+	s->flow = r->flow;
+	s->action = r->action;
+	s->reason = r->reason;
+	s->latency_us = r->latency_us;
+	copy_str(s->src_net, sizeof(s->src_net), r->src_net);
+	copy_str(s->dst_net, sizeof(s->dst_net), r->dst_net);
+	copy_str(s->rule, sizeof(s->rule), r->rule);
+	copy_str(s->user, sizeof(s->user), r->user);
+	copy_str(s->name, sizeof(s->name), r->name);
+}
+
+void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
+		  size_t len)
+{
+	struct slot s;
+	rec_to_slot(r, &s);
+	format_slot(l, &s, buf, len);
+}
+
+/* ---- the writer ------------------------------------------------------------------ */
+
+/* Opens (or reopens) the file; a new or empty W3C file gets its header.
+ * On failure the old file (if any) is kept; -1 with errno. */
+static int open_file(struct fwlog *l)
+{
+	FILE *f = fopen(l->path, "ae");
+	if (!f)
+		return -1;
+	if (l->f)
+		fclose(l->f);
+	l->f = f;
+	if (l->format == LOGF_W3C && ftell(f) == 0) {
+		char date[32];
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(f, "#Software: sluice %s\n#Version: 1.0\n#Date: %s\n"
+			"#Fields: %s\n", SLUICE_VERSION, date, W3C_FIELDS);
+		fflush(f);
+	}
+	return 0;
+}
+
+/* Writes slots [from, to) of the ring (outside the lock: producers never
+ * touch them until tail moves past). */
+static void write_batch(struct fwlog *l, uint64_t from, uint64_t to)
+{
+	char line[2048];
+	uint64_t bad = 0;
+	for (uint64_t i = from; i < to; i++) {
+		format_slot(l, &l->ring[i % l->cap], line, sizeof(line));
+		if (l->to_syslog)
+			syslog(LOG_INFO, "%s", line);
+		if (l->f && fprintf(l->f, "%s\n", line) < 0)
+			bad++;
+	}
+	if (l->f && (fflush(l->f) != 0 || ferror(l->f))) {
+		bad = to - from;
+		clearerr(l->f);
+	}
+	atomic_fetch_add(&l->written, to - from - bad);
+	atomic_fetch_add(&l->dropped, bad);
+}
+
+static void *writer(void *arg)
+{
+	struct fwlog *l = arg;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->stop && l->reopen_req == l->reopen_done &&
+		       (l->head == l->tail || l->stall))
+			pthread_cond_wait(&l->more, &l->mu);
+		if (l->reopen_req != l->reopen_done) {
+			uint64_t gen = l->reopen_req;
+			pthread_mutex_unlock(&l->mu);
+			if (l->path && open_file(l) < 0)
+				syslog(LOG_ERR, "firewall log: cannot reopen "
+				       "%s: %m", l->path);
+			pthread_mutex_lock(&l->mu);
+			l->reopen_done = gen;
+			pthread_cond_broadcast(&l->done);
+			continue;
+		}
+		if (l->head == l->tail) {
+			if (l->stop)
+				break;
+			continue;
+		}
+		uint64_t from = l->tail, to = l->head;
+		pthread_mutex_unlock(&l->mu);
+		write_batch(l, from, to);
+		pthread_mutex_lock(&l->mu);
+		l->tail = to;
+		pthread_cond_broadcast(&l->done);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+/* ---- the API -------------------------------------------------------------------- */
+
+struct fwlog *fwlog_open(const struct log_cfg *cfg, const char *gateway)
+{
+	if (!cfg->file && !cfg->syslog) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct fwlog *l = xcalloc(1, sizeof(*l));
+	l->format = cfg->format;
+	l->to_syslog = cfg->syslog;
+	l->cap = cfg->buffer ? cfg->buffer : 4096;
+	if (gateway)
+		snprintf(l->gateway, sizeof(l->gateway), "%s", gateway);
+	else if (gethostname(l->gateway, sizeof(l->gateway) - 1) < 0)
+		snprintf(l->gateway, sizeof(l->gateway), "-");
+	if (cfg->file) {
+		l->path = xstrdup(cfg->file);
+		if (open_file(l) < 0) {
+			int e = errno;
+			free(l->path);
+			free(l);
+			errno = e;
+			return NULL;
+		}
+	}
+	l->ring = xcalloc(l->cap, sizeof(*l->ring));
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->more, NULL);
+	pthread_cond_init(&l->done, NULL);
+	int rc = pthread_create(&l->thr, NULL, writer, l);
+	if (rc) {
+		if (l->f)
+			fclose(l->f);
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->more);
+		pthread_cond_destroy(&l->done);
+		free(l->ring);
+		free(l->path);
+		free(l);
+		errno = rc;
+		return NULL;
+	}
+	return l;
+}
+
+void fwlog_close(struct fwlog *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = true;
+	l->stall = false;
+	pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thr, NULL);
+	if (l->f)
+		fclose(l->f);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->more);
+	pthread_cond_destroy(&l->done);
+	free(l->ring);
+	free(l->path);
+	free(l);
+}
+
+void fwlog_record(struct fwlog *l, const struct fwlog_rec *r)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	if (l->head - l->tail >= l->cap) {
+		pthread_mutex_unlock(&l->mu);
+		atomic_fetch_add(&l->dropped, 1);
+		return;
+	}
+	rec_to_slot(r, &l->ring[l->head % l->cap]);
+	bool was_empty = l->head == l->tail;
+	l->head++;
+	if (was_empty)
+		pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void fwlog_reopen(struct fwlog *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->reopen_req++;
+	pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void fwlog_flush(struct fwlog *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	uint64_t target = l->head;
+	pthread_cond_signal(&l->more);
+	uint64_t reopen = l->reopen_req;
+	/* a stalled writer (test hook) would never get there */
+	while ((l->tail < target || l->reopen_done < reopen) && !l->stall)
+		pthread_cond_wait(&l->done, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped)
+{
+	*written = l ? atomic_load(&l->written) : 0;
+	*dropped = l ? atomic_load(&l->dropped) : 0;
+}
+
+void fwlog_test_stall(struct fwlog *l, bool stall)
+{
+	pthread_mutex_lock(&l->mu);
+	l->stall = stall;
+	pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->mu);
+}

@@ -1,0 +1,43 @@
+/*
+ * prom.h — the Prometheus text exposition (format 0.0.4) of a snapshot, and
+ * a small HTTP endpoint (libevent evhttp) serving it at GET /metrics.
+ */
+#ifndef SLUICE_STATS_PROM_H
+#define SLUICE_STATS_PROM_H
+
+#include "stats/counters.h"
+
+struct evbuffer;
+struct event_base;
+struct metrics_server;
+
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Appends every counter of S to OUT: "# HELP", "# TYPE", then the samples;
+ * names are sluice_NAME, counters end in _total, a histogram gives
+ * _bucket{le="..."} (cumulative, ending at +Inf), _sum and _count. */
+void prom_render(const struct stats_snapshot *s, struct evbuffer *out);
+
+/* Fills a snapshot for one request (called on the event loop's thread). */
+typedef void (*metrics_fill_fn)(void *arg, struct stats_snapshot *s);
+
+/*
+ * Serves GET /metrics on ADDR_PORT ("127.0.0.1:9109", "[::1]:9109"; port 0
+ * picks a free one) from BASE's loop: each request calls FILL on a zeroed
+ * snapshot and answers its exposition; any other path is 404, any other
+ * method 405. Returns NULL with errno (EINVAL: bad address) on failure.
+ */
+struct metrics_server *metrics_listen(struct event_base *base,
+				      const char *addr_port,
+				      metrics_fill_fn fill, void *arg);
+/* The bound port (useful with port 0); 0 when unknown. */
+unsigned metrics_port(const struct metrics_server *m);
+/* Stops serving and frees M; NULL is fine. */
+void metrics_close(struct metrics_server *m);
+
+/* Splits "A:P" or "[A]:P" into HOST (HOSTLEN bytes) and PORT; -1 when
+ * malformed. */
+int metrics_parse_addr(const char *addr_port, char *host, size_t hostlen,
+		       unsigned *port);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * table.h — `sluicectl counters`: the counters as a text table (section,
+ * name, value, healthy range, threshold; a '!' in front of a value past its
+ * threshold or watched by a firing alert) or as JSON
+ * ({"counters": {name: value, ...}, "alerts": [...], "past_threshold": [...]}),
+ * and `--watch`, which redraws the table in place.
+ */
+#ifndef SLUICE_STATS_TABLE_H
+#define SLUICE_STATS_TABLE_H
+
+#include "stats/counters.h"
+
+#include <stdbool.h>
+
+struct evbuffer;
+struct alerts;
+struct json;
+
+/* Appends the table of S to OUT. ALERTS may be NULL. */
+void stats_render_text(const struct stats_snapshot *s,
+		       const struct alerts *alerts, struct evbuffer *out);
+/* Appends the JSON object of S (and of ALERTS' list; [] when NULL). A
+ * histogram is {"count", "sum", "p50", "p99", "buckets": {le: cumulative}}. */
+void stats_render_json(const struct stats_snapshot *s,
+		       const struct alerts *alerts, struct evbuffer *out);
+/* Reads the "counters" object of a stats_render_json() document back into
+ * S (names not in the table are ignored). 0, or -1 when J has none. */
+int stats_from_json(const struct json *j, struct stats_snapshot *s);
+
+/*
+ * `sluicectl counters --watch`: every INTERVAL_MS asks the daemon at
+ * SOCKET_PATH for `counters --json` and redraws the table in place (ANSI
+ * clear), marking values past their thresholds and listing firing alerts.
+ * COUNT redraws, 0 = until interrupted. Output goes to stdout. Returns 0,
+ * 1 when the daemon answered an error, 3 when it could not be reached.
+ */
+int counters_watch(const char *socket_path, unsigned interval_ms,
+		   unsigned count);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * verify_int.h — private structures of the verifier engine, shared by its
+ * files and by the unit tests (which drive the engine without a network by
+ * replacing a method's probe_ops, see vengine_set_ops()).
+ *
+ * Files: engine.c (subscriptions, dedup, scheduling, the one result path),
+ * vstate.c (rise/fall state machine, history), vkey.c (targets and the dedup
+ * key), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
+ * check_tcp.c, check_icmp.c (one file per check type).
+ */
+#ifndef SLUICE_VERIFY_INT_H
+#define SLUICE_VERIFY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "verify/verify.h"
+
+struct event;
+struct vprobe;
+struct vcurl;
+struct vicmp;
+struct vhttp;
+
+/* ---- vstate.c: the rise/fall state machine of one subscription ---------- */
+
+struct vsm {
+	enum vstate state;
+	uint32_t rise, fall;
+	uint32_t ok_run, fail_run; /* consecutive successes / failures */
+	uint8_t hist[VERIFY_HISTORY]; /* ring of enum vresult */
+	unsigned hist_next, nhist;
+};
+
+/* Starts SM in VS_UNKNOWN; RISE/FALL of 0 take the defaults. */
+void vsm_init(struct vsm *sm, uint32_t rise, uint32_t fall);
+/* Feeds one result; returns true when the state changed (then *PREV is the
+ * state before). */
+bool vsm_feed(struct vsm *sm, enum vresult r, enum vstate *prev);
+/* Copies the history, oldest first, into OUT; returns how many. */
+unsigned vsm_history(const struct vsm *sm, uint8_t out[VERIFY_HISTORY]);
+
+/* ---- vkey.c: where a probe goes, and what makes two probes identical ---- */
+
+/* The effective target of a spec for one member. Strings are owned. */
+struct vtarget {
+	enum verify_method method;
+	uint32_t every_ms, timeout_ms; /* defaults applied */
+	/* icmp, tcp */
+	struct sockaddr_storage sa; /* port set for tcp */
+	socklen_t salen;
+	char addr[64]; /* numeric, as used */
+	/* http */
+	char *url;	  /* '*' replaced; host = SNI name when one is set */
+	char *connect_to; /* CURLOPT_CONNECT_TO entry, or NULL */
+	char *host_hdr;	  /* "Host: x" header, or NULL */
+	bool https;
+};
+
+/* Computes T from SPEC and MEMBER (may be NULL). Returns 0, or -1 with
+ * errno EINVAL (with *WHY set to a static reason) or ENOMEM. */
+int vtarget_build(const struct verify_spec *spec, const char *member,
+		  struct vtarget *t, const char **why);
+void vtarget_clear(struct vtarget *t);
+/* The dedup key: every field that changes what goes on the wire, how the
+ * answer is judged, or when the probe runs. Returns a new string or NULL
+ * (ENOMEM). Subscriber-side fields (rise, fall, warn_ms) are not in it. */
+char *vkey_build(const struct verify_spec *spec, const struct vtarget *t);
+/* FNV-1a of a string. */
+uint64_t vkey_hash(const char *key);
+
+/* ---- probe methods --------------------------------------------------------- */
+
+struct vprobe_ops {
+	/* Sets up method state for P from SPEC/T at creation; 0 or -1/errno. */
+	int (*prepare)(struct vprobe *p, const struct verify_spec *spec,
+		       const struct vtarget *t);
+	/* Begins one round. The method ends it exactly once with
+	 * vprobe_done() (from an event callback) or vprobe_done_soon() (from
+	 * inside start itself). */
+	void (*start)(struct vprobe *p);
+	/* Aborts a running round without reporting; frees round state. */
+	void (*cancel)(struct vprobe *p);
+	/* Frees the method state set up by prepare. */
+	void (*release)(struct vprobe *p);
+};
+
+extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
+	vprobe_http_ops;
+
+enum vphase { P_IDLE, P_QUEUED, P_RUNNING };
+
+struct vprobe {
+	struct vengine *v;
+	char *key;
+	uint64_t hash;
+	struct vprobe *hnext; /* hash chain */
+	struct vtarget t;
+	const struct vprobe_ops *ops;
+
+	struct vsub **subs; /* subscribers */
+	size_t nsubs, capsubs;
+
+	enum vphase phase;
+	struct event *timer;   /* next round, or a deferred result */
+	uint64_t due_us;       /* scheduled start of this/next round */
+	uint64_t start_us;     /* actual start of the running round */
+	TAILQ_ENTRY(vprobe) fifo;
+	int fanout;	       /* > 0 while callbacks run */
+	bool dead;	       /* unsubscribed; free once fanout is 0 */
+	bool soon;	       /* a vprobe_done_soon() result is pending */
+
+	/* result of the latest round */
+	enum vresult last;
+	uint32_t last_us;
+	int http_status;
+	char detail[128];
+
+	/* method state */
+	union {
+		struct {
+			int fd;
+			struct event *ev;
+		} tcp;
+		struct {
+			uint16_t seq;
+			uint64_t token;
+			bool pending;
+			struct event *tmo;
+			LIST_ENTRY(vprobe) link;
+		} icmp;
+		struct vhttp *http;
+	} m;
+};
+
+struct vsub {
+	int id;
+	char *name;
+	vresult_cb cb;
+	void *arg;
+	struct vprobe *p;
+	struct vsm sm;
+	uint32_t warn_ms;
+	bool slow;
+	uint64_t runs, failures;
+};
+
+#define LATE_RING 1024
+
+struct vengine {
+	struct event_base *base;
+	struct vengine_opts o;
+	const struct vprobe_ops *ops[3]; /* by enum verify_method */
+	uint64_t rng;
+
+	struct vsub **slots; /* by id & SLOT_MASK */
+	size_t nslots;
+	int *freeslots;
+	size_t nfree;
+	uint32_t gen;
+
+	struct vprobe **buckets;
+	size_t nbuckets, nprobes;
+
+	TAILQ_HEAD(, vprobe) fifo;
+	unsigned inflight, waiting;
+	bool closing; /* vengine_free() running: start nothing */
+
+	struct vcurl *curl;  /* created on the first HTTP probe */
+	struct vicmp *icmp;  /* created on the first ICMP probe */
+
+	struct vengine_stats st;
+	uint64_t late[LATE_RING];
+	unsigned nlate, late_pos;
+};
+
+/* Ends the running round of P with result R after US µs; DETAIL may be
+ * NULL. The single completion path: updates state, fans out, reschedules. */
+void vprobe_done(struct vprobe *p, enum vresult r, uint32_t us,
+		 const char *detail);
+/* The same, deferred to the next loop iteration (for results known inside
+ * ops->start, so that start never re-enters the engine). */
+void vprobe_done_soon(struct vprobe *p, enum vresult r, const char *detail);
+/* Replaces the ops of METHOD (tests). Only before the first vengine_add(). */
+void vengine_set_ops(struct vengine *v, enum verify_method m,
+		     const struct vprobe_ops *ops);
+
+/* Monotonic clock in µs. */
+uint64_t vnow_us(void);
+/* Maps an errno from connect/sendto to a result. */
+enum vresult verrno_result(int err);
+
+/* ---- curl_loop.c ------------------------------------------------------------ */
+
+typedef void (*vcurl_done_fn)(void *easy, int curlcode);
+struct vcurl *vcurl_new(struct event_base *base, long maxconnects,
+			vcurl_done_fn done);
+/* The shared handle easy handles attach (SSL sessions, DNS). */
+void *vcurl_share(struct vcurl *c);
+int vcurl_add(struct vcurl *c, void *easy);
+void vcurl_remove(struct vcurl *c, void *easy);
+/* Number of sockets libcurl currently watches. */
+unsigned vcurl_nsockets(const struct vcurl *c);
+void vcurl_free(struct vcurl *c);
+
+/* ---- check_icmp.c ------------------------------------------------------------ */
+
+void vicmp_free(struct vicmp *ic);
+
+#endif

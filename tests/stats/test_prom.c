@@ -1,0 +1,340 @@
+/* test_prom.c — the Prometheus exposition parses (a validator of the text
+ * format below), and the /metrics endpoint answers a real HTTP GET. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "stats/prom.h"
+
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a validator of the text format 0.0.4 ------------------------------- */
+
+struct family {
+	char name[128];
+	char type[16];
+	bool help, has_type;
+};
+
+static bool name_char(char c, bool first)
+{
+	return isalpha((unsigned char)c) || c == '_' || c == ':' ||
+	       (!first && isdigit((unsigned char)c));
+}
+
+/* Checks TEXT; fails the test with a message on the first bad line.
+ * Returns the number of samples. */
+static int validate(const char *text)
+{
+	struct family fams[128];
+	size_t nf = 0;
+	int samples = 0, lineno = 0;
+	double last_le = -INFINITY, last_bucket = -1, inf_bucket = -1;
+	char hist[128] = "";
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		assert_non_null(nl); /* every line ends with \n */
+		char line[1024];
+		size_t len = (size_t)(nl - p);
+		assert_true(len < sizeof(line));
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl + 1;
+		lineno++;
+		if (line[0] == '#') {
+			char kw[8], name[128], rest[512];
+			int n = sscanf(line, "# %7s %127s %511[^\n]", kw, name, rest);
+			assert_true(n >= 2);
+			struct family *f = NULL;
+			for (size_t i = 0; i < nf; i++)
+				if (strcmp(fams[i].name, name) == 0)
+					f = &fams[i];
+			if (!f) {
+				f = &fams[nf++];
+				memset(f, 0, sizeof(*f));
+				snprintf(f->name, sizeof(f->name), "%s", name);
+			}
+			if (strcmp(kw, "HELP") == 0) {
+				assert_false(f->help);
+				f->help = true;
+			} else if (strcmp(kw, "TYPE") == 0) {
+				assert_false(f->has_type);
+				assert_int_equal(n, 3);
+				assert_true(strcmp(rest, "counter") == 0 ||
+					    strcmp(rest, "gauge") == 0 ||
+					    strcmp(rest, "histogram") == 0);
+				snprintf(f->type, sizeof(f->type), "%.15s", rest);
+				f->has_type = true;
+			}
+			continue;
+		}
+		/* name{labels} value */
+		char *c = line;
+		assert_true(name_char(*c, true));
+		while (name_char(*c, false))
+			c++;
+		char name[128];
+		snprintf(name, sizeof(name), "%.*s", (int)(c - line), line);
+		double le = NAN;
+		if (*c == '{') {
+			char *close = strchr(c, '}');
+			assert_non_null(close);
+			char *q = strstr(c, "le=\"");
+			if (q && q < close) {
+				if (strncmp(q + 4, "+Inf\"", 5) == 0)
+					le = INFINITY;
+				else
+					le = strtod(q + 4, NULL);
+			}
+			c = close + 1;
+		}
+		assert_int_equal(*c, ' ');
+		char *end;
+		double v = strtod(c + 1, &end);
+		if (end == c + 1)
+			fail_msg("line %d: bad value in '%s'", lineno, line);
+		assert_int_equal(*end, '\0');
+		samples++;
+		/* its family: the name, or the name less a histogram suffix */
+		struct family *f = NULL;
+		for (size_t i = 0; i < nf && !f; i++) {
+			size_t fl = strlen(fams[i].name);
+			if (strcmp(fams[i].name, name) == 0 ||
+			    (strncmp(fams[i].name, name, fl) == 0 &&
+			     strcmp(fams[i].type, "histogram") == 0 &&
+			     (!strcmp(name + fl, "_bucket") ||
+			      !strcmp(name + fl, "_sum") ||
+			      !strcmp(name + fl, "_count"))))
+				f = &fams[i];
+		}
+		if (!f || !f->help || !f->has_type)
+			fail_msg("line %d: sample '%s' before its HELP/TYPE",
+				 lineno, name);
+		if (strcmp(f->type, "counter") == 0) {
+			size_t n = strlen(name);
+			assert_true(n > 6 && strcmp(name + n - 6, "_total") == 0);
+			assert_true(v >= 0);
+		}
+		if (strcmp(f->type, "histogram") == 0) {
+			if (strcmp(hist, f->name) != 0) {
+				snprintf(hist, sizeof(hist), "%s", f->name);
+				last_le = -INFINITY;
+				last_bucket = -1;
+				inf_bucket = -1;
+			}
+			size_t fl = strlen(f->name);
+			if (!strcmp(name + fl, "_bucket")) {
+				assert_false(isnan(le));
+				assert_true(le > last_le); /* ordered bounds */
+				assert_true(v >= last_bucket); /* monotonic */
+				last_le = le;
+				last_bucket = v;
+				if (isinf(le))
+					inf_bucket = v;
+			} else if (!strcmp(name + fl, "_count")) {
+				assert_true(isinf(last_le)); /* ended at +Inf */
+				assert_true(v == inf_bucket);
+			}
+		}
+	}
+	for (size_t i = 0; i < nf; i++)
+		assert_true(strncmp(fams[i].name, "sluice_", 7) == 0);
+	return samples;
+}
+
+static char *drain(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void synthetic(struct stats_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->packets_queued = 123456;
+	s->packets_backlogged = 12;
+	s->verdicts_allow = 100;
+	s->slots_total = 4096;
+	s->slots_available = 4000;
+	s->verifier_response_seconds = 0.0125;
+	s->process_uptime_seconds = 3600.5;
+	s->process_resident_memory_bytes = 1ull << 40;
+	for (int i = 0; i < 1000; i++)
+		stats_hist_observe(&s->decision_latency_seconds,
+				   (double)i * 0.0004);
+}
+
+static void test_render_parses(void **state)
+{
+	(void)state;
+	struct stats_snapshot s;
+	synthetic(&s);
+	struct evbuffer *b = evbuffer_new();
+	prom_render(&s, b);
+	char *text = drain(b);
+	int n = validate(text);
+	/* one sample a scalar, 12 buckets + sum + count for the histogram */
+	size_t rows = 0;
+	for (const struct stats_counter *c = stats_counters; c->name; c++)
+		rows++;
+	assert_int_equal(n, (int)(rows - 1 + STATS_LAT_BUCKETS + 2));
+	assert_non_null(strstr(text, "\nsluice_packets_queued_total 123456\n"));
+	assert_non_null(strstr(text, "\nsluice_packets_backlogged 12\n"));
+	assert_non_null(strstr(text, "# TYPE sluice_decision_latency_seconds "
+				     "histogram\n"));
+	assert_non_null(strstr(text, "sluice_decision_latency_seconds_bucket"
+				     "{le=\"+Inf\"} 1000\n"));
+	assert_non_null(strstr(text, "sluice_decision_latency_seconds_bucket"
+				     "{le=\"0.0001\"} 1\n"));
+	assert_non_null(strstr(text, "sluice_decision_latency_seconds_count 1000\n"));
+	assert_non_null(strstr(text, "sluice_verifier_response_seconds 0.0125"));
+	assert_non_null(strstr(text, "sluice_process_resident_memory_bytes "
+				     "1099511627776\n"));
+	free(text);
+
+	/* an empty snapshot too */
+	memset(&s, 0, sizeof(s));
+	prom_render(&s, b);
+	text = drain(b);
+	validate(text);
+	free(text);
+	evbuffer_free(b);
+}
+
+static void test_parse_addr(void **state)
+{
+	(void)state;
+	char h[64];
+	unsigned port;
+	assert_int_equal(metrics_parse_addr("127.0.0.1:9109", h, sizeof(h), &port), 0);
+	assert_string_equal(h, "127.0.0.1");
+	assert_int_equal(port, 9109);
+	assert_int_equal(metrics_parse_addr("[::1]:9109", h, sizeof(h), &port), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(metrics_parse_addr("::1:9109", h, sizeof(h), &port), -1);
+	assert_int_equal(metrics_parse_addr("127.0.0.1", h, sizeof(h), &port), -1);
+	assert_int_equal(metrics_parse_addr("127.0.0.1:99999", h, sizeof(h), &port), -1);
+	assert_int_equal(metrics_parse_addr(":9109", h, sizeof(h), &port), -1);
+	assert_int_equal(metrics_parse_addr("[::1]9109", h, sizeof(h), &port), -1);
+}
+
+/* ---- the endpoint, over a real TCP connection ----------------------------- */
+
+struct reply {
+	int status;
+	char ctype[128];
+	char *body;
+	struct event_base *base;
+	int fills;
+};
+
+static void fill(void *arg, struct stats_snapshot *s)
+{
+	struct reply *r = arg;
+	r->fills++;
+	synthetic(s);
+}
+
+static void on_reply(struct evhttp_request *req, void *arg)
+{
+	struct reply *r = arg;
+	if (req) {
+		r->status = evhttp_request_get_response_code(req);
+		const char *ct = evhttp_find_header(
+		    evhttp_request_get_input_headers(req), "Content-Type");
+		snprintf(r->ctype, sizeof(r->ctype), "%s", ct ? ct : "");
+		r->body = drain(evhttp_request_get_input_buffer(req));
+	}
+	event_base_loopexit(r->base, NULL);
+}
+
+static void get(struct event_base *base, const char *host, unsigned port,
+		const char *path, struct reply *r)
+{
+	struct evhttp_connection *conn =
+	    evhttp_connection_base_new(base, NULL, host, (uint16_t)port);
+	evhttp_connection_set_timeout(conn, 5);
+	struct evhttp_request *req = evhttp_request_new(on_reply, r);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
+	assert_int_equal(evhttp_make_request(conn, req, EVHTTP_REQ_GET, path), 0);
+	event_base_dispatch(base);
+	evhttp_connection_free(conn);
+}
+
+static void serve_and_get(const char *listen, const char *host)
+{
+	struct event_base *base = event_base_new();
+	struct reply r = {.base = base};
+	struct metrics_server *m = metrics_listen(base, listen, fill, &r);
+	if (!m && strchr(listen, '[')) {
+		event_base_free(base);
+		skip(); /* no IPv6 loopback here */
+	}
+	assert_non_null(m);
+	unsigned port = metrics_port(m);
+	assert_true(port > 0);
+
+	get(base, host, port, "/metrics", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(r.body);
+	validate(r.body);
+	assert_non_null(strstr(r.body, "sluice_packets_queued_total 123456\n"));
+	assert_int_equal(r.fills, 1);
+	free(r.body);
+	r.body = NULL;
+
+	get(base, host, port, "/other", &r);
+	assert_int_equal(r.status, 404);
+	assert_int_equal(r.fills, 1);
+	free(r.body);
+
+	metrics_close(m);
+	event_base_free(base);
+}
+
+static void test_endpoint_v4(void **state)
+{
+	(void)state;
+	serve_and_get("127.0.0.1:0", "127.0.0.1");
+}
+
+static void test_endpoint_v6(void **state)
+{
+	(void)state;
+	serve_and_get("[::1]:0", "::1");
+}
+
+static void test_listen_errors(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	assert_null(metrics_listen(base, "nonsense", fill, NULL));
+	assert_null(metrics_listen(base, "192.0.2.1:9109", fill, NULL));
+	event_base_free(base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_render_parses),
+	    cmocka_unit_test(test_parse_addr),
+	    cmocka_unit_test(test_endpoint_v4),
+	    cmocka_unit_test(test_endpoint_v6),
+	    cmocka_unit_test(test_listen_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

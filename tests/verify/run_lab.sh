@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# run_lab.sh — the verifier lab: real nginx (HTTP, HTTPS with a lab CA,
+# Basic auth, client certificates), a fake NTLM peer, an MIT Kerberos KDC
+# with Apache + mod_auth_gssapi (Negotiate) and mod_auth_digest, all inside
+# a network namespace of our own; verify_lab checks every outcome.
+#
+# usage: run_lab.sh            (as root; builds verify_lab with gcc unless
+#                               VERIFY_LAB=/path/to/verify_lab is given)
+# env:   LAB_SKIP_KRB=1        skip the Kerberos/Apache part
+#        LAB_NO_VALGRIND=1     skip the valgrind runs
+#        LAB_KEEP=1            keep the temp dir (printed)
+#        LAB_ONLY_KRB=1        only the Kerberos/Apache part
+#
+# Network: everything listens on 127.0.0.1 / ::1 inside the namespace
+# sluice-vlab-<pid>; 198.18.0.2 (lab range) is a static neighbour on a veth
+# whose peer drops it (timeouts), 198.18.9.0/24 and 2001:db8:9::/48 are
+# `unreachable` routes. Nothing leaves the namespace. Every server started
+# here is killed by pid and the namespace deleted on every exit path.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+NS=sluice-vlab-$$
+T=$(mktemp -d /tmp/sluice-vlab.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+fail=0
+
+cleanup() {
+	set +e
+	for pf in "$T"/*.pid; do
+		[ -f "$pf" ] && kill "$(cat "$pf")" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for pf in "$T"/*.pid; do
+		[ -f "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	if [ -n "${LAB_KEEP:-}" ]; then echo "lab: kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT INT TERM
+
+nsx() { ip netns exec "$NS" "$@"; }
+
+# ---- build ---------------------------------------------------------------------
+LAB=${VERIFY_LAB:-}
+if [ -z "$LAB" ]; then
+	LAB=$T/verify_lab
+	gcc -std=gnu17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wshadow \
+		-Wmissing-prototypes -Werror -I"$root/src" \
+		"$root"/src/verify/*.c "$here/verify_lab.c" -o "$LAB" \
+		-levent -lcurl
+fi
+
+# ---- namespace -------------------------------------------------------------------
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add v0 type veth peer name v1
+ip -n "$NS" addr add 198.18.0.1/24 dev v0
+ip -n "$NS" link set v0 up
+ip -n "$NS" link set v1 up
+ip -n "$NS" neigh replace 198.18.0.2 lladdr 02:00:5e:00:00:02 dev v0 nud permanent
+ip -n "$NS" route add unreachable 198.18.9.0/24
+ip -n "$NS" -6 route add unreachable 2001:db8:9::/48 2>/dev/null || true
+sleep 0.2 # ::1 becomes usable once lo is up
+
+PH=18080 PS=18443 PC=18081 PB=18082 PN=18083 PK=18088 PA=18089
+
+# ---- certificates (lab CA, server, client; a second unrelated CA) ---------------
+cd "$T"
+mkca() { # name
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1" 2>/dev/null
+}
+mkcert() { # name cn san ca
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$3" >"$1.ext"
+	openssl x509 -req -in "$1.csr" -CA "$4.pem" -CAkey "$4.key" \
+		-CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
+}
+mkca labca
+mkca otherca
+mkcert server www.lab.test "DNS:www.lab.test,DNS:localhost,IP:127.0.0.1" labca
+mkcert client lab-client "DNS:lab-client" labca
+
+# ---- web content and credentials ----------------------------------------------------
+mkdir -p www/secret www/mtls tmp
+echo "hello sluice" >www/ok.txt
+echo "secret ok" >www/secret/index.html
+echo "mtls ok" >www/mtls/index.html
+head -c 1048576 /dev/zero | tr '\0' 'x' >www/big.txt # 1 MiB, no needle
+printf 'alice:%s\n' "$(openssl passwd -apr1 alicepw)" >htpasswd
+printf 'alicepw\n' >pw_good
+printf 'wrong\n' >pw_bad
+chmod 644 htpasswd pw_good pw_bad
+
+cat >nginx.conf <<EOF
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx_error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $T/tmp/body;
+	proxy_temp_path $T/tmp/proxy;
+	fastcgi_temp_path $T/tmp/fastcgi;
+	uwsgi_temp_path $T/tmp/uwsgi;
+	scgi_temp_path $T/tmp/scgi;
+	keepalive_requests 100000000;
+	keepalive_timeout 300s;
+	default_type text/plain;
+	server {
+		listen 127.0.0.1:$PH default_server;
+		listen [::1]:$PH default_server;
+		server_name _;
+		root $T/www;
+		location = /ok { alias $T/www/ok.txt; }
+		location = /missing { return 404; }
+		location = /big { alias $T/www/big.txt; }
+		location = /host { return 200 "default vhost\n"; }
+		location /secret/ {
+			auth_basic "lab";
+			auth_basic_user_file $T/htpasswd;
+		}
+	}
+	server {
+		listen 127.0.0.1:$PH;
+		server_name vhost.lab.test;
+		location = /host { return 200 "vhost.lab.test here\n"; }
+	}
+	server {
+		listen 127.0.0.1:$PS ssl;
+		listen [::1]:$PS ssl;
+		server_name www.lab.test localhost;
+		ssl_certificate $T/server.pem;
+		ssl_certificate_key $T/server.key;
+		ssl_client_certificate $T/labca.pem;
+		ssl_verify_client optional;
+		root $T/www;
+		location = /ok { alias $T/www/ok.txt; }
+		location /mtls/ {
+			if (\$ssl_client_verify != SUCCESS) { return 403; }
+		}
+	}
+}
+EOF
+nsx nginx -c "$T/nginx.conf" -e "$T/nginx_error.log"
+# `ip netns exec` execs the program: $! is the server's own pid
+ip netns exec "$NS" python3 "$here/lab_peers.py" blackhole $PB 900 \
+	>"$T/blackhole.out" 2>&1 &
+PIDS+=($!)
+ip netns exec "$NS" python3 "$here/lab_peers.py" ntlm $PN 900 "$T/ntlm.log" bob \
+	>"$T/ntlm.out" 2>&1 &
+PIDS+=($!)
+for i in $(seq 50); do # wait (bounded) for the listeners
+	nsx bash -c "exec 3<>/dev/tcp/127.0.0.1/$PH && exec 3<>/dev/tcp/127.0.0.1/$PB \
+		&& exec 3<>/dev/tcp/127.0.0.1/$PN" 2>/dev/null && break
+	sleep 0.1
+done
+
+# ---- the checks -------------------------------------------------------------------------
+cat >checks.txt <<EOF
+# name            expected        method target                      options
+http_ok           ok              http  http://127.0.0.1:$PH/ok       body=hello every=300 rounds=3
+http_ok_twin      ok              http  http://127.0.0.1:$PH/ok       body=hello every=300 rise=1 fall=1
+http6_ok          ok              http  http://[::1]:$PH/ok
+http_member       ok              http  http://*:$PH/ok               member=127.0.0.1 body=sluice
+http_status       status_mismatch http  http://127.0.0.1:$PH/missing
+http_404_expected ok              http  http://127.0.0.1:$PH/missing  expect=404
+http_body         body_mismatch   http  http://127.0.0.1:$PH/ok       body=nothere
+http_bigbody      body_mismatch   http  http://127.0.0.1:$PH/big      body=needle
+http_bigbody_ok   ok              http  http://127.0.0.1:$PH/big
+http_host_hdr     ok              http  http://*:$PH/host             member=127.0.0.1 host=vhost.lab.test body=vhost.lab.test
+basic_good        ok              http  http://127.0.0.1:$PH/secret/  auth=basic user=alice pwfile=$T/pw_good body=secret
+basic_bad         auth_failed     http  http://127.0.0.1:$PH/secret/  auth=basic user=alice pwfile=$T/pw_bad
+basic_none        status_mismatch http  http://127.0.0.1:$PH/secret/
+tls_ok            ok              http  https://www.lab.test:$PS/ok   member=127.0.0.1 ca=$T/labca.pem body=hello
+tls6_ok           ok              http  https://www.lab.test:$PS/ok   member=::1 ca=$T/labca.pem
+tls_sni_member    ok              http  https://*:$PS/ok              member=127.0.0.1 sni=www.lab.test ca=$T/labca.pem
+tls_wrong_ca      tls_error       http  https://www.lab.test:$PS/ok   member=127.0.0.1 ca=$T/otherca.pem
+tls_wrong_name    tls_error       http  https://*:$PS/ok              member=127.0.0.1 sni=other.lab.test ca=$T/labca.pem
+tls_insecure      ok              http  https://www.lab.test:$PS/ok   member=127.0.0.1 ca=$T/otherca.pem insecure
+mtls_ok           ok              http  https://www.lab.test:$PS/mtls/ member=127.0.0.1 ca=$T/labca.pem cert=$T/client.pem key=$T/client.key body=mtls
+mtls_none         status_mismatch http  https://www.lab.test:$PS/mtls/ member=127.0.0.1 ca=$T/labca.pem
+http_refused      refused         http  http://127.0.0.1:$PC/
+http_timeout      timeout         http  http://127.0.0.1:$PB/         timeout=500
+http_no_route     unreachable     http  http://198.18.9.1/            timeout=500
+ntlm_good         ok              http  http://127.0.0.1:$PN/         auth=ntlm user=bob pwfile=$T/pw_good every=200 rounds=5
+ntlm_bad_user     auth_failed     http  http://127.0.0.1:$PN/         auth=ntlm user=eve pwfile=$T/pw_good
+tcp_ok            ok              tcp   127.0.0.1                     port=$PH
+tcp6_ok           ok              tcp   ::1                           port=$PH
+tcp_refused       refused         tcp   127.0.0.1                     port=$PC
+tcp_timeout       timeout         tcp   198.18.0.2                    port=80 timeout=500
+tcp_unreachable   unreachable     tcp   198.18.9.1                    port=80
+icmp_ok           ok              icmp  127.0.0.1                     warn=1000
+icmp6_ok          ok              icmp  ::1
+icmp_timeout      timeout         icmp  198.18.0.2                    timeout=500
+icmp_unreachable  unreachable     icmp  198.18.9.1
+icmp6_unreachable unreachable     icmp  2001:db8:9::1
+EOF
+
+run() { # label, args...
+	local label=$1
+	shift
+	echo "=== $label"
+	if ! "$@"; then
+		echo "=== $label: FAILED"
+		fail=1
+	fi
+}
+
+if [ -z "${LAB_ONLY_KRB:-}" ]; then
+run "checks (ICMP over raw sockets)" nsx "$LAB" checks.txt
+echo "ntlm peer log: $(sort "$T/ntlm.log" | uniq -c | tr '\n' ';')"
+# connection-bound NTLM: one handshake per connection, later rounds reuse it
+if [ "$(grep -c 'user=bob' "$T/ntlm.log")" -ne 1 ] ||
+	[ "$(grep -c reuse "$T/ntlm.log")" -lt 4 ]; then
+	echo "=== ntlm: expected one handshake and >= 4 reused rounds: FAILED"
+	fail=1
+fi
+
+# the same ICMP checks over ICMP datagram (ping) sockets
+grep -E '^(#|icmp)' checks.txt >icmp.txt
+nsx sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+run "checks (ICMP over ping sockets)" nsx "$LAB" icmp.txt
+nsx sysctl -qw net.ipv4.ping_group_range="1 0"
+
+# a member stops and comes back
+cat >flap.txt <<EOF
+member_flap ok http http://*:$PH/ok member=127.0.0.1 every=500 timeout=300 rise=1 fall=1 rounds=1
+EOF
+run "flap (nginx stopped and restarted)" nsx "$LAB" flap.txt --flap member_flap \
+	--stop "p=\$(cat $T/nginx.pid); kill -TERM \$p; for i in \$(seq 50); do kill -0 \$p 2>/dev/null || break; sleep 0.1; done" \
+	--start "nginx -c $T/nginx.conf -e $T/nginx_error.log" --deadline 30
+
+if [ -z "${LAB_NO_VALGRIND:-}" ]; then
+	# every path of the checks above, once, under valgrind
+	sed -e 's/rounds=[0-9]*//' checks.txt >vg.txt
+	run "checks under valgrind" nsx valgrind -q --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 "$LAB" vg.txt --deadline 120
+fi
+fi # LAB_ONLY_KRB
+
+# ---- Kerberos: MIT KDC + Apache mod_auth_gssapi (Negotiate), mod_auth_digest ---------
+if [ -z "${LAB_SKIP_KRB:-}" ]; then
+	REALM=LAB.SLUICE.TEST
+	export KRB5_CONFIG=$T/krb5.conf KRB5_KDC_PROFILE=$T/kdc.conf
+	cat >krb5.conf <<EOF
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	udp_preference_limit = 1
+[realms]
+	$REALM = {
+		kdc = 127.0.0.1:$PK
+	}
+[domain_realm]
+	localhost = $REALM
+EOF
+	cat >kdc.conf <<EOF
+[kdcdefaults]
+	kdc_ports = $PK
+	kdc_tcp_ports = $PK
+[realms]
+	$REALM = {
+		database_name = $T/principal
+		key_stash_file = $T/stash
+		acl_file = $T/kadm5.acl
+		max_life = 1h
+	}
+[logging]
+	kdc = FILE:$T/kdc.log
+EOF
+	: >kadm5.acl
+	kdb5_util create -s -r $REALM -P masterpw >/dev/null
+	kadmin.local -q "addprinc -pw alicepw alice" >/dev/null
+	kadmin.local -q "addprinc -pw mallorypw mallory" >/dev/null
+	kadmin.local -q "addprinc -randkey HTTP/localhost" >/dev/null
+	kadmin.local -q "ktadd -k $T/http.keytab HTTP/localhost" >/dev/null
+	chown www-data "$T/http.keytab"
+	ip netns exec "$NS" krb5kdc -n -P "$T/kdc.pid" >"$T/kdc.out" 2>&1 &
+	PIDS+=($!)
+
+	# Digest credentials: user:realm:md5(user:realm:password)
+	printf 'alice:lab:%s\n' "$(printf 'alice:lab:alicepw' | md5sum | cut -d' ' -f1)" >htdigest
+	chmod 644 htdigest
+	mkdir -p www/gss www/digest
+	echo "gss ok" >www/gss/index.html
+	echo "digest ok" >www/digest/index.html
+	M=/usr/lib/apache2/modules
+	cat >apache.conf <<EOF
+ServerRoot /etc/apache2
+ServerName localhost
+Listen 127.0.0.1:$PA
+PidFile $T/apache.pid
+ErrorLog $T/apache_error.log
+LogLevel warn
+User www-data
+Group www-data
+Mutex file:$T default
+DefaultRuntimeDir $T
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_user_module $M/mod_authz_user.so
+LoadModule authn_core_module $M/mod_authn_core.so
+LoadModule authn_file_module $M/mod_authn_file.so
+LoadModule auth_digest_module $M/mod_auth_digest.so
+LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
+LoadModule dir_module $M/mod_dir.so
+LoadModule mime_module $M/mod_mime.so
+TypesConfig /etc/mime.types
+DocumentRoot $T/www
+DirectoryIndex index.html
+KeepAliveTimeout 30
+MaxKeepAliveRequests 0
+<Directory $T/www>
+	Require all granted
+</Directory>
+<Location /gss/>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiCredStore keytab:$T/http.keytab
+	GssapiAllowedMech krb5
+	GssapiBasicAuth Off
+	Require user alice@$REALM
+</Location>
+<Location /digest/>
+	AuthType Digest
+	AuthName "lab"
+	AuthDigestProvider file
+	AuthUserFile $T/htdigest
+	Require valid-user
+</Location>
+EOF
+	nsx apache2 -f "$T/apache.conf" -k start
+	for i in $(seq 50); do
+		nsx bash -c "exec 3<>/dev/tcp/127.0.0.1/$PA && exec 3<>/dev/tcp/127.0.0.1/$PK" \
+			2>/dev/null && break
+		sleep 0.1
+	done
+	nsx env KRB5CCNAME=FILE:$T/cc_alice kinit alice <<<alicepw >/dev/null
+	nsx env KRB5CCNAME=FILE:$T/cc_mallory kinit mallory <<<mallorypw >/dev/null
+
+	cat >gss_ok.txt <<EOF
+gss_ok       ok          http http://localhost:$PA/gss/ member=127.0.0.1 auth=negotiate body=gss every=200 rounds=5
+digest_good  ok          http http://127.0.0.1:$PA/digest/ auth=digest user=alice pwfile=$T/pw_good body=digest every=200 rounds=3
+digest_bad   auth_failed http http://127.0.0.1:$PA/digest/ auth=digest user=alice pwfile=$T/pw_bad
+EOF
+	cat >gss_fail.txt <<EOF
+gss_fail     auth_failed http http://localhost:$PA/gss/ member=127.0.0.1 auth=negotiate every=20 rounds=50
+EOF
+	sed 's/^gss_fail *auth_failed/gss_ok_many ok/' gss_fail.txt >gss_many.txt
+	run "negotiate with alice's ticket" nsx env KRB5CCNAME=FILE:$T/cc_alice "$LAB" gss_ok.txt
+	VG=()
+	[ -z "${LAB_NO_VALGRIND:-}" ] && VG=(valgrind -q --leak-check=full
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+		--error-exitcode=1)
+	run "negotiate without a ticket, 50 rounds${VG:+ under valgrind}" \
+		nsx env KRB5CCNAME=FILE:$T/cc_none "${VG[@]}" "$LAB" gss_fail.txt --deadline 120
+	run "negotiate as mallory (not allowed), 50 rounds${VG:+ under valgrind}" \
+		nsx env KRB5CCNAME=FILE:$T/cc_mallory "${VG[@]}" "$LAB" gss_fail.txt --deadline 120
+	run "negotiate ok, 50 rounds${VG:+ under valgrind}" \
+		nsx env KRB5CCNAME=FILE:$T/cc_alice "${VG[@]}" "$LAB" gss_many.txt --deadline 120
+fi
+
+if [ $fail -ne 0 ]; then
+	echo "lab: FAIL"
+	exit 1
+fi
+echo "lab: PASS"

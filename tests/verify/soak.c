@@ -1,0 +1,445 @@
+/*
+ * soak.c — runs N verifier rounds against a local nginx and watches the
+ * process's memory and file descriptors.
+ *
+ * usage: verify_soak N HTTP_PORT HTTPS_PORT CLOSED_PORT BLACKHOLE_PORT
+ *                    CA_FILE GOOD_PWFILE BAD_PWFILE [EVERY_MS]
+ *
+ * The mix (VARIANTS distinct URLs per kind, each probe subscribed twice so
+ * dedup is exercised): plain HTTP with a body check, HTTPS with the lab CA,
+ * Basic auth good and bad, refused, timeout (a listener that never
+ * answers), status mismatch, TCP connect, ICMP echo. Every EVERY_MS (50)
+ * ± 20 %,
+ * MAX_INFLIGHT probes at once. Every CHURN_EVERY rounds a few random
+ * subscriptions are removed and added again, so probes are cancelled in
+ * flight and recreated (the reconfiguration path).
+ *
+ * After a warm-up (25 % of N, at least 5,000 rounds: long enough for
+ * libcurl's connection cache to reach its working size) and at the end, RSS
+ * (/proc/self/statm) and the open fd count (/proc/self/fd) are sampled 50
+ * times over one second (fds: floor and ceiling); a progress line every
+ * 10 % shows the trend. Exit 1 when
+ *   - RSS grew by more than 1 MiB between warm-up and end, measured right
+ *     after malloc_trim(0) so that pages glibc keeps after a transient peak
+ *     (fragmentation, not a leak) do not count — the raw RSS is printed
+ *     too — or the bytes malloc has in use grew by more than 1 MiB;
+ *   - the fd ceiling exceeded the design bound: fds before the engine +
+ *     MAX_INFLIGHT (one socket per running probe) + MAXCONNECTS (idle
+ *     connections libcurl may cache) — a leak of one fd per 1,000 rounds
+ *     crosses it within 150k rounds, and the next check catches any leak;
+ *   - the fd count after vengine_free() differs from the count before
+ *     vengine_new() (exact: nothing the engine opened may survive it);
+ *   - a kind of check changed state to a result other than its own;
+ * 0 otherwise.
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "verify/verify.h"
+
+#define VARIANTS 12
+static unsigned every_ms = 50;
+#define MAX_INFLIGHT 64
+#define MAXCONNECTS 64
+#define CHURN_EVERY 500
+#define SAMPLES 50
+
+enum kind { K_HTTP, K_TLS, K_BASIC_OK, K_BASIC_BAD, K_REFUSED, K_TIMEOUT,
+	    K_STATUS, K_TCP, K_ICMP, K_COUNT };
+static const char *const kind_name[K_COUNT] = {
+	"http ok", "tls ok", "basic ok", "basic bad", "refused", "timeout",
+	"status", "tcp ok", "icmp ok"};
+static const enum vresult kind_want[K_COUNT] = {
+	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_REFUSED, VR_TIMEOUT, VR_STATUS,
+	VR_OK, VR_OK};
+
+struct sub {
+	enum kind k;
+	struct verify_spec spec;
+	char url[160];
+	const char *member;
+	int id;
+};
+
+#define NSUBS (K_COUNT * VARIANTS * 2)
+static struct sub subs[NSUBS];
+static struct event_base *base;
+static struct vengine *eng;
+static unsigned long long target_runs, churned, next_churn, next_progress;
+static uint64_t seen_by_kind[K_COUNT][VR_COUNT];
+static uint32_t rng = 12345;
+
+struct sample {
+	long rss_kib;	  /* as the kernel reports it */
+	long trim_kib;	  /* after malloc_trim(0): pages malloc keeps free */
+	size_t heap_kib; /* malloc'd and in use (mallinfo2) */
+	int fd_min, fd_max;
+	unsigned long long runs;
+	double t;
+};
+static struct sample warm, end;
+static int fds_before, fds_after; /* around vengine_new() .. vengine_free() */
+static struct sample *cur; /* window being sampled */
+static int nsamples;
+static double t0;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static long rss_kib(void)
+{
+	long size = 0, res = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+/* Counts results by kind: vengine_status of every subscription. */
+static void on_change(const struct vstatus *st, void *arg)
+{
+	struct sub *s = arg;
+
+	seen_by_kind[s->k][st->last]++;
+}
+
+static int add_sub(struct sub *s)
+{
+	s->id = vengine_add(eng, kind_name[s->k], &s->spec, s->member,
+			    on_change, s);
+	if (s->id < 0)
+		fprintf(stderr, "soak: vengine_add %s: %s\n", s->url,
+			strerror(errno));
+	return s->id;
+}
+
+static void churn(void)
+{
+	for (int i = 0; i < 4; i++) {
+		struct sub *s = &subs[rnd() % NSUBS];
+
+		if (vengine_remove(eng, s->id) < 0 || add_sub(s) < 0) {
+			fprintf(stderr, "soak: churn failed\n");
+			event_base_loopbreak(base);
+			return;
+		}
+		churned++;
+	}
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vengine_stats st;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	vengine_stats(eng, &st);
+	if (st.runs >= next_progress) {
+		struct mallinfo2 mi = mallinfo2();
+
+		printf("soak: progress %llu rounds, %.1f s: RSS %ld KiB, heap in "
+		       "use %zu KiB, fds %d, in flight %u\n",
+		       (unsigned long long)st.runs, now_s() - t0, rss_kib(),
+		       mi.uordblks / 1024, fd_count(), st.inflight);
+		fflush(stdout);
+		next_progress += target_runs / 10;
+	}
+	if (st.runs >= next_churn) {
+		churn();
+		next_churn = st.runs + CHURN_EVERY;
+	}
+	if (!cur) {
+		unsigned long long w = target_runs / 4;
+
+		if (w < 5000)
+			w = 5000;
+		if (w > target_runs / 2)
+			w = target_runs / 2;
+		if (!warm.t && st.runs >= w)
+			cur = &warm;
+		else if (warm.t && st.runs >= target_runs)
+			cur = &end;
+		if (cur) {
+			nsamples = 0;
+			cur->fd_min = 1 << 30;
+			cur->fd_max = 0;
+		}
+	}
+	if (cur) {
+		int n = fd_count();
+
+		if (n < cur->fd_min)
+			cur->fd_min = n;
+		if (n > cur->fd_max)
+			cur->fd_max = n;
+		if (++nsamples == SAMPLES) {
+			cur->rss_kib = rss_kib();
+			cur->heap_kib = mallinfo2().uordblks / 1024;
+			malloc_trim(0);
+			cur->trim_kib = rss_kib();
+			cur->runs = st.runs;
+			cur->t = now_s() - t0;
+			printf("soak: %s at %llu rounds, %.1f s: RSS %ld KiB "
+			       "(%ld after trim), heap in use %zu KiB, fds "
+			       "%d..%d\n",
+			       cur == &warm ? "warm-up" : "end", cur->runs,
+			       cur->t, cur->rss_kib, cur->trim_kib,
+			       cur->heap_kib, cur->fd_min, cur->fd_max);
+			fflush(stdout);
+			if (cur == &end)
+				event_base_loopbreak(base);
+			cur = NULL;
+		}
+	}
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fprintf(stderr, "soak: deadline reached\n");
+	event_base_loopbreak(base);
+}
+
+static void make_subs(char **argv)
+{
+	int ph = atoi(argv[2]), ps = atoi(argv[3]), pc = atoi(argv[4]),
+	    pb = atoi(argv[5]);
+	const char *ca = argv[6], *good = argv[7], *bad = argv[8];
+	static struct portrange ok200 = {200, 299};
+	int n = 0;
+
+	for (int k = 0; k < K_COUNT; k++) {
+		for (int v = 0; v < VARIANTS; v++) {
+			for (int twin = 0; twin < 2; twin++) {
+				struct sub *s = &subs[n++];
+				struct verify_spec *sp = &s->spec;
+
+				s->k = (enum kind)k;
+				sp->every_ms = every_ms;
+				sp->timeout_ms = 1000;
+				sp->method = VM_HTTP;
+				sp->target = s->url;
+				sp->rise = twin ? 1 : 2; /* not in the dedup key */
+				switch (s->k) {
+				case K_HTTP:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/ok?v=%d", ph, v);
+					sp->body = "hello";
+					break;
+				case K_TLS:
+					snprintf(s->url, sizeof(s->url),
+						 "https://www.lab.test:%d/ok?v=%d",
+						 ps, v);
+					/* the name stays in Host and SNI, the
+					 * connection goes to the member */
+					s->member = "127.0.0.1";
+					sp->ca = (char *)ca;
+					break;
+				case K_BASIC_OK:
+				case K_BASIC_BAD:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/secret/?v=%d",
+						 ph, v);
+					sp->auth = AUTH_BASIC;
+					sp->user = "alice";
+					sp->password_file = (char *)(
+						s->k == K_BASIC_OK ? good : bad);
+					break;
+				case K_REFUSED:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/?v=%d", pc, v);
+					break;
+				case K_TIMEOUT:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/?v=%d", pb, v);
+					sp->timeout_ms = 100;
+					break;
+				case K_STATUS:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/missing?v=%d",
+						 ph, v);
+					sp->expect = &ok200;
+					sp->nexpect = 1;
+					break;
+				case K_TCP:
+					snprintf(s->url, sizeof(s->url),
+						 "127.0.0.%d", 1 + v);
+					sp->method = VM_TCP;
+					sp->port = (uint16_t)ph;
+					break;
+				case K_ICMP:
+					snprintf(s->url, sizeof(s->url),
+						 "127.0.0.%d", 1 + v);
+					sp->method = VM_ICMP;
+					break;
+				case K_COUNT:
+					break;
+				}
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vengine_opts o = {.max_inflight = MAX_INFLIGHT,
+				 .jitter_pct = 20,
+				 .maxconnects = MAXCONNECTS};
+	struct vengine_stats st;
+	struct event *tick, *dl;
+	struct timeval tick_tv = {0, 20000}, dl_tv;
+	int fails = 0;
+
+	if (argc != 9 && argc != 10) {
+		fprintf(stderr, "usage: verify_soak N HTTP_PORT HTTPS_PORT "
+				"CLOSED_PORT BLACKHOLE_PORT CA GOOD_PW BAD_PW "
+				"[EVERY_MS]\n");
+		return 2;
+	}
+	if (argc == 10 && atoi(argv[9]) > 0)
+		every_ms = (unsigned)atoi(argv[9]);
+	target_runs = strtoull(argv[1], NULL, 10);
+	if (target_runs < 100)
+		target_runs = 100;
+	/* bounded: at least 200 rounds/s expected, plus a minute */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	dl_tv.tv_sec = (time_t)(target_runs / 200 + 60);
+	dl_tv.tv_usec = 0;
+	make_subs(argv);
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	base = event_base_new();
+	fds_before = fd_count();
+	eng = vengine_new(base, &o);
+	for (int i = 0; i < NSUBS; i++)
+		if (add_sub(&subs[i]) < 0)
+			return 2;
+	next_churn = CHURN_EVERY;
+	next_progress = target_runs / 10;
+	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+	dl = evtimer_new(base, deadline_cb, NULL);
+	event_add(tick, &tick_tv);
+	evtimer_add(dl, &dl_tv);
+	t0 = now_s();
+	event_base_dispatch(base);
+
+	vengine_stats(eng, &st);
+	printf("soak: %llu rounds in %.1f s = %.0f rounds/s; %u probes, %u "
+	       "subscriptions, %llu churned\n",
+	       (unsigned long long)st.runs, now_s() - t0,
+	       (double)st.runs / (now_s() - t0), st.probes, st.subscriptions,
+	       churned);
+	printf("soak: results:");
+	for (int r = 0; r < VR_COUNT; r++)
+		if (st.by_result[r])
+			printf(" %s=%llu", vresult_name((enum vresult)r),
+			       (unsigned long long)st.by_result[r]);
+	printf("\nsoak: state changes %llu, queued %llu, lateness max %llu us "
+	       "median %llu us\n",
+	       (unsigned long long)st.state_changes,
+	       (unsigned long long)st.queued,
+	       (unsigned long long)st.late_max_us,
+	       (unsigned long long)st.late_median_us);
+
+	/* every kind reached (only) its expected result at state changes */
+	for (int k = 0; k < K_COUNT; k++) {
+		uint64_t total = 0;
+
+		for (int r = 0; r < VR_COUNT; r++)
+			total += seen_by_kind[k][r];
+		if (!seen_by_kind[k][kind_want[k]] ||
+		    seen_by_kind[k][kind_want[k]] != total) {
+			printf("soak: kind %s: expected only %s at changes:",
+			       kind_name[k], vresult_name(kind_want[k]));
+			for (int r = 0; r < VR_COUNT; r++)
+				if (seen_by_kind[k][r])
+					printf(" %s=%llu",
+					       vresult_name((enum vresult)r),
+					       (unsigned long long)seen_by_kind[k][r]);
+			printf("   <-- FAIL\n");
+			fails++;
+		}
+	}
+	if (!end.t) {
+		printf("soak: did not reach %llu rounds   <-- FAIL\n", target_runs);
+		fails++;
+	} else {
+		long grow = end.trim_kib - warm.trim_kib;
+		long heap = (long)end.heap_kib - (long)warm.heap_kib;
+
+		printf("soak: RSS %ld -> %ld KiB (%+ld KiB raw), after trim %ld "
+		       "-> %ld KiB (%+ld KiB), heap in use %zu -> %zu KiB "
+		       "(%+ld KiB), fds %d..%d -> %d..%d\n",
+		       warm.rss_kib, end.rss_kib, end.rss_kib - warm.rss_kib,
+		       warm.trim_kib, end.trim_kib, grow, warm.heap_kib,
+		       end.heap_kib, heap, warm.fd_min, warm.fd_max,
+		       end.fd_min, end.fd_max);
+		if (grow > 1024 || heap > 1024) {
+			printf("soak: memory grew by more than 1 MiB   <-- FAIL\n");
+			fails++;
+		}
+		/* running: idle connections in libcurl's cache (at most
+		 * MAXCONNECTS) plus one socket per probe in flight */
+		if (end.fd_max > fds_before + MAX_INFLIGHT + MAXCONNECTS + 2) {
+			printf("soak: more fds than cache + in flight   <-- FAIL\n");
+			fails++;
+		}
+	}
+	vengine_free(eng);
+	fds_after = fd_count();
+	printf("soak: fds before vengine_new %d, after vengine_free %d\n",
+	       fds_before, fds_after);
+	if (fds_after != fds_before) {
+		printf("soak: fds leaked   <-- FAIL\n");
+		fails++;
+	}
+	event_free(tick);
+	event_free(dl);
+	event_base_free(base);
+	curl_global_cleanup();
+	printf("soak: %s\n", fails ? "FAIL" : "PASS");
+	return fails ? 1 : 0;
+}
