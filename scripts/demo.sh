@@ -39,11 +39,28 @@ peers_ldap_up || exit 1
 echo "  dnsmasq on $LAB_DNS4 (www.lab.sluice.test = $LAB_SRV4; $LAB_SRV4B has a spoofed PTR)"
 echo "  slapd on $LAB_DIR4 (alice: netadmins; carol, dave: staff)"
 echo "  run $LAB_RUN: client $LAB_CLI4/$LAB_CLI4B  gateway ${LAB_GW_CLI4}  servers $LAB_SRV4/$LAB_SRV4B  dns $LAB_DNS4  directory $LAB_DIR4"
-for port in 80 22; do
+for port in 22 8080; do
 	lab_spawn "$LAB_SRV" timeout 300 socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat >/dev/null
 	lab_spawn "$LAB_SRV" timeout 300 socat TCP6-LISTEN:$port,ipv6only=1,reuseaddr,fork EXEC:cat >/dev/null
 done
 lab_spawn "$LAB_SRV" timeout 300 socat UDP4-LISTEN:5301,fork EXEC:cat >/dev/null
+# two web servers (the farm's members): nginx on each server address
+web_up() { # web_up NAME ADDR: nginx answering "NAME" and /health
+	local d=$LAB_TMP/$1
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<NGX
+daemon off; worker_processes 1; pid $d/nginx.pid; error_log $d/error.log;
+events { worker_connections 256; }
+http { access_log off;
+  server { listen $2:80; listen [$3]:80;
+    location /health { return 200 "ok\n"; }
+    location / { return 200 "hello from $1\n"; } } }
+NGX
+	lab_spawn "$LAB_SRV" nginx -c "$d/nginx.conf" -p "$d"
+}
+WEB2_PID=
+web_up web1 "$LAB_SRV4" "$LAB_SRV6" >/dev/null
+WEB2_PID=$(web_up web2 "$LAB_SRV4B" "$LAB_SRV6B")
 
 bold "2. The policy (examples/lab.conf)"
 grep -E '^(rule|users)' examples/lab.conf | sed 's/^/  /'
@@ -52,7 +69,19 @@ run "$CTL" check -c examples/lab.conf
 bold "3. sluiced on the gateway"
 SOCK=$LAB_TMP/sluiced.sock
 CONF=$LAB_TMP/sluice.conf
-cp examples/lab.conf "$CONF"
+{ cat examples/lab.conf; cat <<'FARM'
+# a published web farm: verified members behind a public address
+farm web_farm {
+  server web1 198.18.2.2
+  server web2 198.18.2.3
+  balance round-robin
+  verify http "http://*/health" expect 200 every 1s timeout 500ms rise 1 fall 1
+}
+publish "public web" tcp 80 on 198.19.0.1 to web_farm
+verifier "directory" tcp 198.18.4.2 port 389 every 2s
+metrics { listen 127.0.0.1:9109 }
+FARM
+} >"$CONF"
 LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK" >/dev/null
 for i in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 run ctl status
@@ -63,8 +92,8 @@ q0=$(queued)
 talk "client $LAB_CLI4, nobody logged in: ssh to a server" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 run ctl identity add "$LAB_CLI4" carol --groups staff
 run ctl identity add "$LAB_CLI6" carol --groups staff
-talk "carol (staff, groups given): web to a server (rule 'staff web')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
-talk "carol (staff): web over IPv6" "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+talk "carol (staff, groups given): web to a server (rule 'staff web')" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
+talk "carol (staff): web over IPv6" "$LAB_CLI" TCP6 "$LAB_SRV6" 8080
 talk "carol (staff): voice over UDP (rule 'staff voice')" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301
 talk "carol (staff): ssh to a server (not staff's)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 run ctl identity add "$LAB_CLI4B" alice
@@ -76,14 +105,14 @@ echo "  packets queued to sluiced for these 8 sessions: $(( $(queued) - q0 )) (o
 
 bold "5. What the destination's name is decides (forward-confirmed)"
 run ctl identity del "$LAB_CLI4B"
-talk "nobody, web to $LAB_SRV4 = www.lab.sluice.test ('work sites')" "$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4B"
-talk "nobody, web to $LAB_SRV4B (PTR claims www: not confirmed)" "$LAB_CLI" TCP4 "$LAB_SRV4B" 80 "$LAB_CLI4B"
+talk "nobody, web to $LAB_SRV4 = www.lab.sluice.test ('work sites')" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080 "$LAB_CLI4B"
+talk "nobody, web to $LAB_SRV4B (PTR claims www: not confirmed)" "$LAB_CLI" TCP4 "$LAB_SRV4B" 8080 "$LAB_CLI4B"
 echo "  DNS queries the gateway made: $(grep -c 'query\[' "$LAB_TMP/dns/queries.log") (www resolved ahead of time, so no PTR for $LAB_SRV4: $(grep -c 'query\[PTR\] 2.2.18.198' "$LAB_TMP/dns/queries.log"))"
 
 bold "6. Header facts decide in the kernel (never queued)"
 q0=$(queued)
 talk "dns host: ssh to a server (rule 'no ssh to servers')" "$LAB_DNS" TCP4 "$LAB_SRV4" 22
-talk "the gateway itself: web to a server (rule 'gateway web')" "$LAB_GW" TCP4 "$LAB_SRV4" 80
+talk "the gateway itself: web to a server (rule 'gateway web')" "$LAB_GW" TCP4 "$LAB_SRV4" 8080
 lab_exec "$LAB_DNS" ping -c 2 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null && r=ALLOWED || r=DENIED
 printf '  %-62s %s\n' "dns host: ping a server (rule 'ping')" "$r"
 echo "  packets queued for these: $(( $(queued) - q0 ))"
@@ -92,24 +121,48 @@ bold "7. What sluiced knows"
 run ctl sessions
 run ctl identity list
 
-bold "8. A bad policy is rejected; the running one stays"
+bold "8. A published farm: members verified in and out"
+farm_round() { # farm_round N: N requests to the public address, who answered
+	local i
+	for i in $(seq "$1"); do
+		lab_exec "$LAB_CLI" curl -s -m 2 http://198.19.0.1/ || echo "(no answer)"
+	done | sort | uniq -c | sed 's/^/    /'
+}
+sleep 1.5
+run ctl verifiers
+echo "  6 requests to http://198.19.0.1/:"; farm_round 6
+echo "  web2's nginx stops:"; kill "$WEB2_PID"; sleep 1.6
+run ctl verifiers
+echo "  6 requests to http://198.19.0.1/:"; farm_round 6
+echo "  web2 comes back:"; WEB2_PID=$(web_up web2 "$LAB_SRV4B" "$LAB_SRV6B"); sleep 1.6
+echo "  6 requests to http://198.19.0.1/:"; farm_round 6
+run ctl farm drain web1
+echo "  6 requests while web1 drains:"; farm_round 6
+run ctl farm resume web1
+
+bold "9. Counters (the seed's perfmon, and Prometheus)"
+run ctl counters
+echo "  Prometheus: $(lab_exec "$LAB_GW" curl -s http://127.0.0.1:9109/metrics | grep -c '^sluice_') samples at http://127.0.0.1:9109/metrics on the gateway"
+run ctl alerts
+
+bold "10. A bad policy is rejected; the running one stays"
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$CONF"
 run ctl reload
-talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
-bold "9. A new policy revokes what it no longer allows"
+bold "11. A new policy revokes what it no longer allows"
 cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d' "$CONF"
 ( (for i in $(seq 20); do echo "tick $i"; sleep 0.2; done) |
-	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:80 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:8080 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 lab_register_pid $!
 sleep 1; a=$(wc -l <"$LAB_TMP/long")
 echo "  carol's long web session is running: $a echoes so far"
 run ctl reload
 sleep 1.5; b=$(wc -l <"$LAB_TMP/long")
 echo "  after the reload: $b echoes (cut: the session was revoked)"
-talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
-bold "10. Stop: sluiced removes what it installed"
+bold "12. Stop: sluiced removes what it installed"
 pkill -TERM -f "sluiced -f -c $CONF"
 sleep 0.5
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"

@@ -43,9 +43,9 @@ unit_tests() { # unit_tests DIR: every unit test binary, one step each
 
 valgrind_tests() { # the fast unit tests under valgrind: any leak fails
 	local t
-	for t in test_parser test_eval; do
-		step "valgrind $t" valgrind -q --leak-check=full --errors-for-leak-kinds=all \
-			--error-exitcode=1 build/tests/unit/$t
+	for t in test_parser test_eval test_decide test_differential; do
+		step "valgrind $t" env SLUICE_DIFF_SCALE=0.05 valgrind -q --leak-check=full \
+			--errors-for-leak-kinds=all --error-exitcode=1 build/tests/unit/$t
 	done
 }
 
@@ -72,6 +72,10 @@ step "build (libFuzzer)" build_fuzz
 step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
+step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \
+	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
+step "verifier soak (${SOAK_ROUNDS:=20000} rounds: RSS and fds flat)" \
+	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
 step "kernel recipe: a session crosses to user space once" bash tests/lab/mark_recipe.sh
 step "lab self-test" bash tests/lab/selftest.sh
 for t in tests/kernel/[0-9]*.sh; do
