@@ -151,7 +151,7 @@ run ctl reload
 talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
 bold "11. A new policy revokes what it no longer allows"
-cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d' "$CONF"
+cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d; /^rule "work sites"/d' "$CONF"
 ( (for i in $(seq 20); do echo "tick $i"; sleep 0.2; done) |
 	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:8080 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 lab_register_pid $!
@@ -159,7 +159,8 @@ sleep 1; a=$(wc -l <"$LAB_TMP/long")
 echo "  carol's long web session is running: $a echoes so far"
 run ctl reload
 sleep 1.5; b=$(wc -l <"$LAB_TMP/long")
-echo "  after the reload: $b echoes (cut: the session was revoked)"
+if [ "$b" -le $((a + 2)) ]; then echo "  after the reload: $b echoes: cut, the session was revoked"
+else echo "  after the reload: $b echoes: still running"; fi
 talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
 bold "12. Stop: sluiced removes what it installed"

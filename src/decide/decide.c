@@ -36,6 +36,7 @@ struct pending {
 	uint32_t uid;
 	struct identity id;
 	bool id_known;
+	bool groups_unknown; /* the directory did not answer for id.user */
 	bool name_known;
 	char *name; /* forward-confirmed name of the destination, or NULL */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
@@ -340,6 +341,7 @@ static void facts_of(const struct pending *p, struct facts *f, bool skip)
 		f->user = p->id.user;
 		f->groups = (const char *const *)p->id.groups;
 		f->ngroups = p->id.ngroups;
+		f->groups_unknown = p->groups_unknown && !skip;
 	}
 	if (p->name_known) {
 		f->known |= NEED_NAME;
@@ -524,8 +526,18 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	p->waiting &= ~bit;
 	if (r->status != 0 && r->status != ENOENT) {
 		/* timeout, server down: the fact stays unknown, and the
-		 * decision's deadline (on-deadline) settles it */
+		 * decision's deadline (on-deadline) settles it; a failed
+		 * group lookup leaves only the groups unknown, so rules
+		 * naming the user still decide */
 		p->failed |= bit;
+		if (r->kind == LK_GROUPS && p->id.user) {
+			p->id_known = true;
+			p->groups_unknown = true;
+			d->st.lookups_failed++;
+			lookup_req_free(r);
+			evaluate(d, p, false);
+			return;
+		}
 		d->st.lookups_failed++;
 		lookup_req_free(r);
 		return;

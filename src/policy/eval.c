@@ -99,23 +99,30 @@ bool rule_header_match(const struct rule *r, const struct flow *f)
 	       (!r->sched || sched_has(r->sched, f->minute));
 }
 
-bool users_match(const struct rule *r, const struct facts *facts)
+int users_match3(const struct rule *r, const struct facts *facts)
 {
 	if (!facts->user)
-		return false;
+		return 0;
 	if (r->users_auth)
-		return true;
+		return 1;
+	bool groups_asked = false;
 	for (size_t i = 0; i < r->nusers; i++) {
 		const struct userset *u = r->users[i];
 		for (size_t k = 0; k < u->nusers; k++)
 			if (strcmp(u->users[k], facts->user) == 0)
-				return true;
+				return 1;
+		groups_asked = groups_asked || u->ngroups;
 		for (size_t k = 0; k < u->ngroups; k++)
 			for (size_t g = 0; g < facts->ngroups; g++)
 				if (strcmp(u->groups[k], facts->groups[g]) == 0)
-					return true;
+					return 1;
 	}
-	return false;
+	return groups_asked && facts->groups_unknown ? -1 : 0;
+}
+
+bool users_match(const struct rule *r, const struct facts *facts)
+{
+	return users_match3(r, facts) == 1;
 }
 
 bool domainset_match(const struct domainset *d, const char *name)
@@ -176,8 +183,11 @@ static enum rstat rule_finish(const struct rule *r, const struct flow *f,
 	}
 	if (r->needs_identity) {
 		if (known & NEED_IDENTITY) {
-			if (!users_match(r, facts))
+			int m = users_match3(r, facts);
+			if (m == 0)
 				return R_NO;
+			if (m < 0)
+				*needs |= NEED_IDENTITY;
 		} else {
 			*needs |= NEED_IDENTITY;
 		}

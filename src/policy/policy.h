@@ -363,6 +363,8 @@ struct facts {
 	const char *user;  /* identity known: user name, NULL = nobody */
 	const char *const *groups;
 	size_t ngroups;
+	bool groups_unknown; /* the user is known, the group lookup failed:
+			      * rules that need a group stay undecided */
 	const char *name;  /* name known: forward-confirmed name, NULL = none */
 	bool filter_ok;	   /* filter known: the filter accepts the session */
 };
@@ -392,6 +394,8 @@ const struct protocol *rule_proto_match(const struct rule *r,
 bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
 			 bool dst);
 bool users_match(const struct rule *r, const struct facts *facts);
+/* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
+int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);
 bool addrset_has4(const struct addrset *s, uint32_t a);
 bool addrset_has6(const struct addrset *s, u128 a);

@@ -37,7 +37,7 @@ kill -0 "$KT_PID" && [ "$(gen)" = "$g0" ] && kt_ok "SIGHUP with a bad file: stil
 
 # a good policy without "staff web": carol's session is revoked
 cp "$KT_ROOT/examples/lab.conf" "$conf"
-sed -i '/^rule "staff web"/d' "$conf"
+sed -i '/^rule "staff web"/d; /^rule "work sites"/d' "$conf"
 out=$(ctl reload 2>&1) && kt_ok "good reload accepted: $out" || kt_fail "good reload: $out"
 [ "$(gen)" -gt "$g0" ] && kt_ok "new generation" || kt_fail "generation did not move"
 echo "$out" | grep -q "[1-9][0-9]* sessions revoked" && kt_ok "reload reports revoked sessions" ||
@@ -51,7 +51,7 @@ expect_talk "a new web session is now denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 cp "$KT_ROOT/examples/lab.conf" "$conf"
 ctl reload >/dev/null
 h2=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 20); sleep 1
-sed -i '/^rule "staff web"/d; s/revoke on/revoke off/' "$conf"
+sed -i '/^rule "staff web"/d; /^rule "work sites"/d; s/revoke on/revoke off/' "$conf"
 ctl reload >/dev/null
 e=$(held "$h2"); sleep 1.2; f=$(held "$h2")
 [ "$f" -gt $((e + 2)) ] && kt_ok "with revoke off the session goes on ($e → $f)" ||

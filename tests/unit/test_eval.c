@@ -42,6 +42,7 @@ static int teardown(void **state)
 struct fx {
 	const char *user;     /* identity known when user or anon */
 	bool anon;
+	bool nogroups;        /* the group lookup failed: groups unknown */
 	const char *groups[4];
 	const char *name;     /* name known when name or noname */
 	bool noname;
@@ -69,6 +70,7 @@ static void expect(const char *flow, const char *time, const struct fx *x,
 			facts.known |= NEED_IDENTITY;
 			facts.user = x->user;
 			facts.groups = x->groups;
+			facts.groups_unknown = x->nogroups;
 			while (x->groups[facts.ngroups])
 				facts.ngroups++;
 		}
@@ -199,6 +201,21 @@ static void test_admins_ping_ftp(void **state)
 	       VERDICT_ALLOW, "admins to dmz", 0);
 }
 
+static void test_groups_unknown(void **state)
+{
+	const char *fl = "tcp 10.1.2.3:40000 -> 203.0.113.7:22";
+	/* the directory failed: alice is named in netops, so it decides */
+	struct fx alice = {.user = "alice", .nogroups = true};
+	expect(fl, "mon 09:00", &alice, false, VERDICT_ALLOW, "netops anywhere", 0);
+	/* bob might be in netadmins: undecided until the deadline */
+	struct fx bob = {.user = "bob", .nogroups = true};
+	expect(fl, "mon 09:00", &bob, false, VERDICT_PENDING, "netops anywhere",
+	       NEED_IDENTITY);
+	/* nobody stays nobody */
+	struct fx anon = {.anon = true, .nogroups = true};
+	expect(fl, "mon 09:00", &anon, false, VERDICT_DENY, NULL, 0);
+}
+
 static void test_flow_parse_errors(void **state)
 {
 	static const char *const bad[] = {
@@ -230,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_staff_web),
 	    cmocka_unit_test(test_dns_filter),
 	    cmocka_unit_test(test_admins_ping_ftp),
+	    cmocka_unit_test(test_groups_unknown),
 	    cmocka_unit_test(test_flow_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
