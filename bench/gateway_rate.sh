@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # gateway_rate.sh — new TCP sessions per second through the lab gateway, in
 # one run, for four set-ups:
-#   none     no firewall on the gateway
+#   none     no firewall on the gateway (no conntrack either)
+#   conntrack  a one-rule nft table that only tracks and accepts: the cost
+#            of connection tracking alone, which every stateful firewall pays
 #   kernel   sluiced running a header-only policy: the kernel decides
 #   bare     the same kernel ruleset as "sluiced", the queue answered by
 #            bench/nfq_bare (a minimal NFQUEUE accept loop): the baseline
@@ -38,6 +40,7 @@ stop_all() {
 	sleep 0.5
 	pkill -KILL -f "$B/src/sluiced/sluiced -f" 2>/dev/null
 	lab_exec "$LAB_GW" nft delete table inet sluice 2>/dev/null
+	lab_exec "$LAB_GW" nft delete table inet ctonly 2>/dev/null
 	for t in iptables-nft ip6tables-nft; do
 		lab_exec "$LAB_GW" $t -F 2>/dev/null; lab_exec "$LAB_GW" $t -X 2>/dev/null
 	done
@@ -47,6 +50,12 @@ setup() {
 	stop_all
 	case $1 in
 	none) ;;
+	conntrack) lab_exec "$LAB_GW" nft -f - <<'NFT'
+table inet ctonly {
+	chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; ct state new accept; }
+}
+NFT
+		;;
 	kernel) start_sluiced "$LAB_TMP/kernel.conf" ;;
 	sluiced) start_sluiced "$LAB_TMP/user.conf"
 		"$B/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
@@ -58,12 +67,13 @@ setup() {
 	esac
 }
 measure() { # measure PARALLEL: prints "rate median_us p99_us"
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$1" \
 		--seconds "$SECS" --conns 2000000 |
 		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
 }
 declare -A R
-modes="none kernel bare sluiced"
+modes="none conntrack kernel bare sluiced"
 for round in $(seq "$ROUNDS"); do
 	for m in $modes; do
 		setup "$m"
@@ -88,5 +98,6 @@ for m in $modes; do
 done
 for p in 1 4; do
 	awk -v k="${M[kernel.$p]}" -v n="${M[none.$p]}" -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" -v p=$p \
-		'BEGIN { printf "%d client(s): kernel/none = %.2f   sluiced/bare = %.2f\n", p, k/n, s/b }'
+		-v c="${M[conntrack.$p]}" \
+		'BEGIN { printf "%d client(s): kernel/none = %.2f  kernel/conntrack = %.2f  sluiced/bare = %.2f\n", p, k/n, k/c, s/b }'
 done
