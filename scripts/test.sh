@@ -61,6 +61,14 @@ fuzz() {
 
 step "build (strict, -Werror)" build build -Dwerror=true
 unit_tests build
+examples_check() { # every shipped example policy checks clean, no warning
+	local f out
+	for f in examples/*.conf; do
+		out=$(build/src/sluicectl/sluicectl check -c "$f" 2>&1) || { echo "$out"; return 1; }
+		echo "$out" | grep -q ", 0 warnings" || { echo "$out"; return 1; }
+	done
+}
+step "example policies check clean" examples_check
 valgrind_tests
 step "build (address,undefined sanitizers)" build build-asan -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug

@@ -227,6 +227,12 @@ static void check_settings(struct policy *p)
 	if (p->directory.enabled && (!p->directory.uri || !p->directory.base))
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory ldap needs both uri and base");
+	if (p->queue.length < p->decisions.slots)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "queue length (%u) is below decisions slots (%u): a "
+			  "pending decision holds its packets in the kernel "
+			  "queue, so at most %u can wait",
+			  p->queue.length, p->decisions.slots, p->queue.length);
 	if (p->decisions.per_source > p->decisions.slots)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "decisions per-source (%u) is larger than slots (%u)",

@@ -247,7 +247,7 @@ void settings_defaults(struct policy *p)
 					    .cache_ttl_s = 300};
 	p->queue = (struct queue_cfg){.num = 0,
 				      .count = 1,
-				      .length = 1024,
+				      .length = 8192,
 				      .bufsize_kb = 4096,
 				      .udp_timeout_s = 60,
 				      .watchdog_ms = 5000,
