@@ -483,7 +483,8 @@ struct farms *farms_new(struct event_base *base,
 			const struct ruleset_opts *kopts)
 {
 	struct farms *fm = xcalloc(1, sizeof(*fm));
-	struct vengine_opts vo = {.max_inflight = 64, .jitter_pct = 5};
+	struct vengine_opts vo = {.max_inflight = 64, .jitter_pct = 5,
+				  .so_mark = kopts->self_mark};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	fm->base = base;

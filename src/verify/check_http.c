@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -222,6 +223,17 @@ static void http_done(void *easy, int code)
 	vprobe_done(p, r, (uint32_t)(vnow_us() - p->start_us), detail);
 }
 
+/* libcurl: marks each new socket before it connects. */
+static int mark_socket(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	const struct vengine *v = clientp;
+	(void)purpose;
+	if (v->o.so_mark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &v->o.so_mark,
+			   sizeof(v->o.so_mark));
+	return CURL_SOCKOPT_OK;
+}
+
 static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 			const struct vtarget *t)
 {
@@ -283,6 +295,8 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 		goto nomem;
 
 	curl_easy_setopt(e, CURLOPT_URL, t->url);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, mark_socket);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, p->v);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->err);

@@ -312,6 +312,9 @@ static int open_sock(struct vicmp *ic, int fam)
 				   sizeof(f));
 		}
 	}
+	if (ic->v->o.so_mark) /* the gateway's ruleset exempts it */
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &ic->v->o.so_mark,
+			   sizeof(ic->v->o.so_mark));
 	if (!(s->ev = event_new(ic->v->base, fd, EV_READ | EV_PERSIST, read_cb,
 				ic)) ||
 	    event_add(s->ev, NULL) < 0) {

@@ -75,6 +75,9 @@ static void tcp_start(struct vprobe *p)
 		return;
 	}
 	p->m.tcp.fd = fd;
+	if (p->v->o.so_mark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &p->v->o.so_mark,
+			   sizeof(p->v->o.so_mark));
 	if (connect(fd, (struct sockaddr *)&p->t.sa, p->t.salen) < 0 &&
 	    errno != EINPROGRESS) {
 		int err = errno;

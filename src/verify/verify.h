@@ -100,6 +100,9 @@ struct vengine_opts {
 				* at least 16 */
 	bool no_spread;	       /* run each probe's first round at once */
 	uint32_t seed;	       /* PRNG seed for spread and jitter; 0 = random */
+	uint32_t so_mark;      /* SO_MARK on every check's socket (before
+				* connect), so the gateway's ruleset exempts
+				* the checks; 0 = none */
 };
 
 /* Engine-wide counters; see vengine_stats(). */

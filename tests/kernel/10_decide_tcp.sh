@@ -40,6 +40,17 @@ lab_exec "$LAB_DNS" ping -6 -c 3 -i 0.2 -W 1 "$LAB_SRV6" >/dev/null && kt_ok "pi
 [ "$(qseq)" = "$before" ] && kt_ok "pings never queued" || kt_fail "pings were queued"
 queued_by "web from the dns host: no rule, the kernel denies" 0 \
 	expect_talk "web from the dns host is denied" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 80
+# creation elements: admitted by the kernel before the policy, with a timeout
+ctl creations add "$LAB_SRV4" tcp 22 --timeout 30 >/dev/null &&
+	kt_ok "creations add $LAB_SRV4 tcp 22" || kt_fail "creations add"
+ctl creations | grep -q "$LAB_SRV4" && kt_ok "creations lists it" || kt_fail "creations: $(ctl creations)"
+queued_by "ssh from the dns host, now admitted by the creation element" 0 \
+	expect_talk "the creation element admits ssh to $LAB_SRV4" 5 "$LAB_DNS" TCP4 "$LAB_SRV4" 22
+ctl sessions | grep -q "(creation)" && kt_ok "sessions shows it under (creation)" || kt_fail "no (creation) session"
+ctl creations del "$LAB_SRV4" tcp 22 >/dev/null && kt_ok "creations del" || kt_fail "creations del"
+expect_talk "without it, ssh is denied again" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 22
+ctl creations add "$LAB_SRV4" tcp 22 --timeout 0 >/dev/null 2>&1 &&
+	kt_fail "a zero timeout was accepted" || kt_ok "a bad --timeout is refused"
 st=$(ctl status --json)
 echo "$st" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["pending"]==0 and s["rules"]==8' &&
 	kt_ok "status --json: nothing pending" || kt_fail "status: $st"
