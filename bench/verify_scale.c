@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 	struct timeval tv;
 	uint32_t *tmp;
 	size_t nall = 0, nsteady = 0;
-	char buf[128];
+	char buf[512];
 	uint64_t up_end = 0, down_end = 0;
 
 	if (argc != 6 && argc != 7) {

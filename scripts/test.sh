@@ -36,7 +36,9 @@ build() { # build DIR MESON-ARGS...
 
 unit_tests() { # unit_tests DIR: every unit test binary, one step each
 	local dir=$1 t
-	for t in $(meson test -C "$dir" --list --suite unit 2>/dev/null | sed 's/^.*\/ //'); do
+	# test names only ("project:suite / name"); never ninja's chatter
+	for t in $(meson test -C "$dir" --list --no-rebuild --suite unit 2>/dev/null |
+		grep ' / ' | sed 's/^.* \/ //'); do
 		step "unit $t ($dir)" meson test -q -C "$dir" --suite unit --print-errorlogs "$t"
 	done
 }
