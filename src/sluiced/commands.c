@@ -5,6 +5,7 @@
  */
 #include "sluiced/daemon.h"
 #include "common/util.h"
+#include "stats/json.h"
 #include "decide/sessions.h"
 #include "identity/iptable.h"
 #include "kernel/conntrack.h"
@@ -20,22 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-
-/* Appends S to OUT as a JSON string. */
-static void jstr(struct evbuffer *out, const char *s)
-{
-	evbuffer_add(out, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
 
 static struct gen *current(struct daemon *d)
 {
@@ -92,7 +77,7 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 	if (json) {
 		evbuffer_add_printf(out, "{\"version\": \"%s\", \"uptime_s\": %ld, "
 				    "\"policy\": ", SLUICE_VERSION, up);
-		jstr(out, d->config_path);
+		json_put_string(out, d->config_path);
 		evbuffer_add_printf(
 		    out,
 		    ", \"generation\": %llu, \"rules\": %zu, \"queue_mode\": "
@@ -177,19 +162,19 @@ static int cmd_sessions(struct daemon *d, int argc, char **argv, bool json,
 		const char *rn = rule_name(g, rid, rb, sizeof(rb));
 		if (json) {
 			evbuffer_add_printf(out, "%s{\"session\": ", n ? ", " : "");
-			jstr(out, kb);
+			json_put_string(out, kb);
 			evbuffer_add_printf(out, ", \"state\": \"%s\", \"ttl\": %u, "
 					    "\"rule_id\": %u, \"rule\": ", state,
 					    e->timeout, rid);
-			jstr(out, rn);
+			json_put_string(out, rn);
 			evbuffer_add_printf(out, ", \"user\": ");
 			if (si.user[0])
-				jstr(out, si.user);
+				json_put_string(out, si.user);
 			else
 				evbuffer_add_printf(out, "null");
 			evbuffer_add_printf(out, ", \"name\": ");
 			if (si.name[0])
-				jstr(out, si.name);
+				json_put_string(out, si.name);
 			else
 				evbuffer_add_printf(out, "null");
 			evbuffer_add_printf(out, "}");
@@ -237,12 +222,12 @@ static void pending_one(void *arg, const struct pending_info *pi)
 		waits[strlen(waits) - 1] = '\0';
 	if (c->json) {
 		evbuffer_add_printf(c->out, "%s{\"session\": ", c->n ? ", " : "");
-		jstr(c->out, kb);
+		json_put_string(c->out, kb);
 		evbuffer_add_printf(c->out, ", \"age_ms\": %llu, \"waiting\": ",
 				    (unsigned long long)(pi->age_ns / 1000000));
-		jstr(c->out, waits);
+		json_put_string(c->out, waits);
 		evbuffer_add_printf(c->out, ", \"rule\": ");
-		jstr(c->out, rn);
+		json_put_string(c->out, rn);
 		evbuffer_add_printf(c->out, ", \"local\": %s, \"packets\": %d, "
 				    "\"queue\": %d}", pi->local ? "true" : "false",
 				    pi->packets, c->worker);
@@ -314,11 +299,11 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 	if (c->json) {
 		evbuffer_add_printf(c->out, "%s{\"address\": \"%s\", \"user\": ",
 				    c->n ? ", " : "", ab);
-		jstr(c->out, id->user);
+		json_put_string(c->out, id->user);
 		evbuffer_add_printf(c->out, ", \"groups\": [");
 		for (size_t i = 0; i < id->ngroups; i++) {
 			evbuffer_add_printf(c->out, i ? ", " : "");
-			jstr(c->out, id->groups[i]);
+			json_put_string(c->out, id->groups[i]);
 		}
 		evbuffer_add_printf(c->out, "], \"expires_in_s\": %ld}", left);
 	} else {

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "stats/json.h"
 #include "verify/verify.h"
 
 struct ffarm;
@@ -566,21 +567,6 @@ void farms_stats(struct farms *fm, struct farms_stats *out)
 
 /* ---- control commands ---------------------------------------------------------------- */
 
-static void jstr(struct evbuffer *out, const char *s)
-{
-	evbuffer_add(out, "\"", 1);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
-
 /* The engine's view of C (all zero for a member without a check). */
 static void status_of(struct farms *fm, const struct fcheck *c,
 		      struct vstatus *st, char *hist, size_t hlen,
@@ -616,22 +602,22 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 		snprintf(last, sizeof(last), "%s", vresult_name(st.last));
 	if (json) {
 		evbuffer_add_printf(out, "%s{\"name\": ", first ? "" : ", ");
-		jstr(out, c->name);
+		json_put_string(out, c->name);
 		evbuffer_add_printf(out, ", \"farm\": ");
 		if (c->farm) {
-			jstr(out, c->farm->f.name);
+			json_put_string(out, c->farm->f.name);
 			evbuffer_add_printf(out, ", \"member\": ");
-			jstr(out, c->farm->f.members[c->idx].name);
+			json_put_string(out, c->farm->f.members[c->idx].name);
 		} else {
 			evbuffer_add_printf(out, "null, \"member\": null");
 		}
 		evbuffer_add_printf(out, ", \"method\": \"%s\", \"target\": ",
 				    method_names[c->method]);
-		jstr(out, c->target);
+		json_put_string(out, c->target);
 		evbuffer_add_printf(out, ", \"state\": \"%s\", \"last\": ",
 				    vstate_name(st.state));
 		if (has)
-			jstr(out, vresult_name(st.last));
+			json_put_string(out, vresult_name(st.last));
 		else
 			evbuffer_add_printf(out, "null");
 		evbuffer_add_printf(out, ", \"http_status\": %d, "
@@ -639,7 +625,7 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 				    "\"detail\": ",
 				    st.http_status, st.last_us / 1000.0,
 				    st.slow ? "true" : "false");
-		jstr(out, detail);
+		json_put_string(out, detail);
 		evbuffer_add_printf(out, ", \"history\": \"%s\", \"runs\": %llu, "
 				    "\"failures\": %llu}", hist,
 				    (unsigned long long)st.runs,
@@ -708,14 +694,14 @@ static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
 		char ap[80];
 		if (json) {
 			evbuffer_add_printf(out, "%s{\"farm\": ", i ? ", " : "");
-			jstr(out, fa->f.name);
+			json_put_string(out, fa->f.name);
 			evbuffer_add_printf(out, ", \"balance\": \"%s\", "
 					    "\"on_down\": \"%s\", \"sorry\": ",
 					    bal[fa->f.balance],
 					    fa->f.on_down == ONDOWN_FLUSH
 						? "flush" : "keep");
 			if (fa->f.sorry)
-				jstr(out, fa->f.sorry);
+				json_put_string(out, fa->f.sorry);
 			else
 				evbuffer_add_printf(out, "null");
 			evbuffer_add_printf(out, ", \"publishes\": [");
@@ -734,7 +720,7 @@ static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
 			if (json) {
 				evbuffer_add_printf(out, "%s{\"name\": ",
 						    p ? ", " : "");
-				jstr(out, pb->name);
+				json_put_string(out, pb->name);
 				evbuffer_add_printf(out, ", \"proto\": \"%s\", "
 						    "\"address\": \"%s\"}",
 						    transport_name(pb->tr), ap);
@@ -758,7 +744,7 @@ static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
 			if (json) {
 				evbuffer_add_printf(out, "%s{\"name\": ",
 						    j ? ", " : "");
-				jstr(out, m->name);
+				json_put_string(out, m->name);
 				evbuffer_add_printf(
 				    out, ", \"address\": \"%s\", \"check\": "
 				    "\"%s\", \"drained\": %s, \"in_map\": %s}",

@@ -1,5 +1,6 @@
 /*
- * json.h — a small JSON reader (a tree) and a string escaper, enough for
+ * json.h — a small JSON reader (a tree) and the string escaper every
+ * --json output uses (NULL writes ""), enough for
  * nft's JSON output and `sluicectl counters --json`. Not for untrusted
  * input of unbounded depth: nesting is capped at 64.
  */
