@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void oom(size_t n)
 {
@@ -58,4 +59,16 @@ char *xasprintf(const char *fmt, ...)
 		oom(0);
 	va_end(ap);
 	return s;
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mono_ms(void)
+{
+	return mono_ns() / 1000000u;
 }

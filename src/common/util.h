@@ -8,6 +8,7 @@
 #define SLUICE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -24,6 +25,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			(v) = xrealloc((v), ((n) ? (n)*2 : 1) * sizeof(*(v))); \
 		(v)[(n)++] = (x);                                           \
 	} while (0)
+
+/* The monotonic clock, in nanoseconds and milliseconds. */
+uint64_t mono_ns(void);
+uint64_t mono_ms(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -106,9 +106,7 @@ static void lookup_start(struct lookup *lk);
 static uint64_t real_now_ms(void *arg)
 {
 	(void)arg;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return mono_ms();
 }
 
 static uint64_t now(const struct ldapdir *l)

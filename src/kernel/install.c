@@ -250,12 +250,16 @@ static int xt_restore(int family, const char *text, char **err)
 
 /* ---- install / remove ------------------------------------------------------ */
 
-static int xt_install(const struct ruleset_opts *o, char **err)
+/* For IPv4 then IPv6: reads the filter table, asks GEN for the
+ * iptables-restore text that takes it where it should be (NULL: nothing to
+ * do), and applies it. 0, or -1 with *ERR. */
+static int xt_apply(const struct ruleset_opts *o, char **err,
+		    char *(*gen)(const struct ruleset_opts *, int, const char *))
 {
 	static const int fams[2] = {AF_INET, AF_INET6};
 	for (int i = 0; i < 2; i++) {
 		char *cur = xt_save(fams[i]);
-		char *text = ruleset_xt_from(o, fams[i], cur);
+		char *text = gen(o, fams[i], cur);
 		int rc = text ? xt_restore(fams[i], text, err) : 0;
 		free(cur);
 		free(text);
@@ -265,19 +269,14 @@ static int xt_install(const struct ruleset_opts *o, char **err)
 	return 0;
 }
 
+static int xt_install(const struct ruleset_opts *o, char **err)
+{
+	return xt_apply(o, err, ruleset_xt_from);
+}
+
 static int xt_remove(const struct ruleset_opts *o, char **err)
 {
-	static const int fams[2] = {AF_INET, AF_INET6};
-	for (int i = 0; i < 2; i++) {
-		char *cur = xt_save(fams[i]);
-		char *text = ruleset_xt_remove(o, fams[i], cur);
-		int rc = text ? xt_restore(fams[i], text, err) : 0;
-		free(cur);
-		free(text);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	return xt_apply(o, err, ruleset_xt_remove);
 }
 
 int ruleset_install(const struct policy *p, const struct ruleset_opts *o,

@@ -91,9 +91,7 @@ struct resolver {
 
 uint64_t resolve_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return mono_ms();
 }
 
 void name_normalise(char *s)

@@ -477,10 +477,8 @@ static int cmd_alerts(struct daemon *d, int argc, char **argv, bool json,
 		      struct evbuffer *out)
 {
 	if (argc >= 2 && strcmp(argv[1], "reset") == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-		if (alerts_reset(d->alerts, argc >= 3 ? argv[2] : NULL, now) < 0) {
+		if (alerts_reset(d->alerts, argc >= 3 ? argv[2] : NULL,
+				 (int64_t)mono_ms()) < 0) {
 			evbuffer_add_printf(out, "no alert '%s'", argv[2]);
 			return -1;
 		}

@@ -33,13 +33,6 @@
 
 #define SESSIONS_REMEMBERED 65536
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static struct gen *env_current(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -152,7 +145,7 @@ static void start_workers(struct daemon *d)
 				 .lookup = lookups_submit,
 				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
-				 .now_ns = now_ns};
+				 .now_ns = mono_ns};
 	d->nworkers = p->queue.count;
 	d->workers = xcalloc(d->nworkers, sizeof(*d->workers));
 	struct decide_cfg cfg;

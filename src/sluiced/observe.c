@@ -136,19 +136,12 @@ static void alert_log(void *arg, int prio, const char *msg)
 		log_info("alert: %s", msg);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct stats_snapshot s;
 	daemon_snapshot(d, &s);
-	alerts_tick(d->alerts, &s, mono_ms());
+	alerts_tick(d->alerts, &s, (int64_t)mono_ms());
 }
 
 static void fill_metrics(void *arg, struct stats_snapshot *s)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "verify/verify_int.h"
 
 #define SLOT_BITS 20
@@ -27,10 +28,7 @@
 
 uint64_t vnow_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return mono_ns() / 1000u;
 }
 
 enum vresult verrno_result(int err)
