@@ -373,6 +373,74 @@ static bool evaluate(struct decider *d, struct pending *p, bool skip)
 	return false;
 }
 
+/* ---- at once: every fact at hand, no pending entry ------------------------------------ */
+
+struct at_once {
+	struct decider *d;
+	const struct flow *flow;
+	const struct gen *g;
+	struct decision dec;
+	char user[256]; /* the decision's user, copied out of the table */
+	bool has_user;
+};
+
+/* Under the address table's read lock: evaluates with the entry ID (NULL:
+ * the address has no user). 1 when the answer is final, 0 when the slow
+ * path must ask (the directory for groups, or more than the identity). */
+static int eval_with_identity(void *arg, const struct identity *id)
+{
+	struct at_once *a = arg;
+	if (id && id->ngroups == 0 && a->d->cfg.directory && a->d->env.lookup)
+		return 0; /* the groups come from the directory */
+	if (id && strlen(id->user) >= sizeof(a->user))
+		return 0;
+	struct facts f = {.known = NEED_IDENTITY};
+	if (id) {
+		f.user = id->user;
+		f.groups = (const char *const *)id->groups;
+		f.ngroups = id->ngroups;
+	}
+	engine_eval(a->g->engine, a->flow, &f, &a->dec);
+	if (a->dec.verdict == VERDICT_PENDING)
+		return 0;
+	if (id) {
+		strcpy(a->user, id->user);
+		a->has_user = true;
+	}
+	return 1;
+}
+
+/*
+ * The common case of a remote client whose only missing fact is its
+ * identity, held in full by the address table: decides without a pending
+ * entry, a slot or a copy, and sends the verdict before the bookkeeping
+ * (sessions, firewall log). True when PKT was answered.
+ */
+static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
+			   const struct flow *flow, const struct session_key *key,
+			   struct gen *g, const struct decision *first)
+{
+	if (first->needs != NEED_IDENTITY || !d->env.ids ||
+	    (flow->src_local && pkt->has_uid))
+		return false;
+	struct at_once a = {.d = d, .flow = flow, .g = g};
+	if (!iptable_with(d->env.ids, key->family, key->src,
+			  eval_with_identity, &a))
+		return false;
+	d->st.lookups_identity++;
+	d->st.decided_at_once++;
+	answer(d, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule);
+	const char *user = a.has_user ? a.user : NULL;
+	record_latency(d, 0);
+	if (d->env.record)
+		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
+			      user, NULL,
+			      a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
+	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided)
+		d->env.decided(d->env.ctx, key, g, a.dec.rule, user, NULL);
+	return true;
+}
+
 /* ---- packets -------------------------------------------------------------------------- */
 
 void decider_packet(struct decider *d, const struct qpacket *pkt)
@@ -419,6 +487,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
 				      NULL, NULL,
 				      dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
+		gen_unref(g);
+		return;
+	}
+
+	if (decide_at_once(d, pkt, &flow, &key, g, &dec)) {
 		gen_unref(g);
 		return;
 	}

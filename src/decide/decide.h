@@ -63,6 +63,7 @@ const char *reason_name(enum reason r);
 struct decide_stats {
 	uint64_t packets, malformed, verdict_allow, verdict_deny,
 	    verdict_fail, joined, overflow, decisions, decided_first_pass,
+	    decided_at_once,
 	    timed_out, slots_full, source_full, local_reserved_used,
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
 	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum;

@@ -1,4 +1,9 @@
-/* sessions.c — see sessions.h. A hash table plus a FIFO ring for eviction. */
+/*
+ * sessions.c — see sessions.h. A hash table plus a FIFO ring for eviction.
+ * Entries are doubly linked in their chain, so evicting the oldest touches
+ * only it and its neighbour; a put writes only the bytes its strings use
+ * (the ring is cold memory: every line written is a cache miss).
+ */
 #include "decide/sessions.h"
 #include "common/util.h"
 
@@ -8,9 +13,9 @@
 
 struct sentry {
 	struct session_key key;
-	struct session_info info;
-	struct sentry *next;
+	struct sentry *next, **pprev; /* pprev: the pointer that points here */
 	bool live;
+	struct session_info info; /* last: its strings are written to length */
 };
 
 struct sessions {
@@ -55,31 +60,54 @@ static struct sentry **slot(struct sessions *s, const struct session_key *k)
 
 static void unlink_entry(struct sessions *s, struct sentry *e)
 {
-	struct sentry **pp = slot(s, &e->key);
-	if (*pp == e) {
-		*pp = e->next;
-		e->live = false;
-		s->n--;
-	}
+	*e->pprev = e->next;
+	if (e->next)
+		e->next->pprev = e->pprev;
+	e->live = false;
+	s->n--;
 }
 
-void sessions_put(struct sessions *s, const struct session_key *k,
-		  const struct session_info *info)
+/* Copies SRC into DST (SIZE bytes) up to its terminator only. */
+static void copy_str(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void set_info(struct session_info *dst, int rule, uint64_t gen,
+		     time_t decided, const char *user, const char *name)
+{
+	dst->rule = rule;
+	dst->gen = gen;
+	dst->decided = decided;
+	copy_str(dst->user, user ? user : "", sizeof(dst->user));
+	copy_str(dst->name, name ? name : "", sizeof(dst->name));
+}
+
+void sessions_put(struct sessions *s, const struct session_key *k, int rule,
+		  uint64_t gen, time_t decided, const char *user,
+		  const char *name)
 {
 	pthread_mutex_lock(&s->lock);
 	struct sentry **pp = slot(s, k);
 	if (*pp) {
-		(*pp)->info = *info;
+		set_info(&(*pp)->info, rule, gen, decided, user, name);
 	} else {
 		struct sentry *e = &s->ring[s->head];
-		if (e->live)
+		if (e->live) {
+			if (&e->next == pp)
+				pp = e->pprev; /* K's place was behind E */
 			unlink_entry(s, e);
+		}
 		s->head = (s->head + 1) % s->max;
 		e->key = *k;
-		e->info = *info;
+		set_info(&e->info, rule, gen, decided, user, name);
 		e->live = true;
-		pp = slot(s, k); /* unlinking may have changed the chain */
 		e->next = *pp;
+		if (e->next)
+			e->next->pprev = &e->next;
+		e->pprev = pp;
 		*pp = e;
 		s->n++;
 	}

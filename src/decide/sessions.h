@@ -27,8 +27,11 @@ struct session_info {
 
 struct sessions *sessions_new(size_t max);
 void sessions_free(struct sessions *s);
-void sessions_put(struct sessions *s, const struct session_key *k,
-		  const struct session_info *info);
+/* Remembers (or updates) K's decision: RULE of generation GEN, USER and
+ * NAME (NULL = none; cut to the fields' sizes), decided at DECIDED. */
+void sessions_put(struct sessions *s, const struct session_key *k, int rule,
+		  uint64_t gen, time_t decided, const char *user,
+		  const char *name);
 bool sessions_get(struct sessions *s, const struct session_key *k,
 		  struct session_info *out);
 void sessions_del(struct sessions *s, const struct session_key *k);

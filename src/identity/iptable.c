@@ -142,6 +142,22 @@ bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 	return found;
 }
 
+int iptable_with(struct iptable *t, int family, const uint8_t *addr,
+		 int (*fn)(void *arg, const struct identity *id), void *arg)
+{
+	const struct identity *found = NULL;
+	time_t now = time(NULL);
+	pthread_rwlock_rdlock(&t->lock);
+	for (struct ipentry *e = t->b[bucket(family, addr)]; e; e = e->next)
+		if (same(e, family, addr) && e->id.expires > now) {
+			found = &e->id;
+			break;
+		}
+	int r = fn(arg, found);
+	pthread_rwlock_unlock(&t->lock);
+	return r;
+}
+
 void iptable_each(struct iptable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
 			     const struct identity *id),

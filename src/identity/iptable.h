@@ -34,6 +34,12 @@ bool iptable_del(struct iptable *t, int family, const uint8_t *addr);
  * identity_clear); false when none or expired. */
 bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 		 struct identity *out);
+/* Calls FN with the live entry of ADDR, or with NULL when there is none,
+ * under the read lock (FN must not call back into T nor keep ID's
+ * pointers); returns FN's result. Copies nothing: the queue workers'
+ * fast path. */
+int iptable_with(struct iptable *t, int family, const uint8_t *addr,
+		 int (*fn)(void *arg, const struct identity *id), void *arg);
 void identity_clear(struct identity *id);
 /* Calls FN for each live entry (read-locked; FN must not call back). */
 void iptable_each(struct iptable *t,

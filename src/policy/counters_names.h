@@ -25,6 +25,7 @@ static const struct policy_counter_name policy_counter_names[] = {
     {"sessions_kernel_allowed", 'c'},
     {"sessions_kernel_denied", 'c'},
     {"sessions_service_decided", 'c'},
+    {"sessions_decided_at_once", 'c'},
     {"sessions_active", 'g'},
     {"slots_total", 'g'},
     {"slots_available", 'g'},

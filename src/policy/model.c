@@ -197,9 +197,17 @@ void name_normalize(char *s)
 
 uint16_t week_minute_now(void)
 {
+	/* converted once a minute per thread: the queue workers ask for
+	 * every packet (zone offsets and their changes fall on minutes) */
+	static __thread time_t minute = -1;
+	static __thread uint16_t cached;
 	time_t t = time(NULL);
+	if (t / 60 == minute)
+		return cached;
 	struct tm tm;
 	localtime_r(&t, &tm);
 	int day = (tm.tm_wday + 6) % 7; /* Monday = 0 */
-	return (uint16_t)(day * 1440 + tm.tm_hour * 60 + tm.tm_min);
+	minute = t / 60;
+	cached = (uint16_t)(day * 1440 + tm.tm_hour * 60 + tm.tm_min);
+	return cached;
 }

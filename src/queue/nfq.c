@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,12 +20,21 @@
 
 #define VERDICT_BATCH 64
 #define VERDICT_MSG 64 /* bytes one verdict message takes at most */
+#define RECV_BATCH 32	/* datagrams taken by one recvmmsg */
+#define MSG_OVERHEAD 2048 /* a packet message's attributes besides payload */
 
 struct nfqs {
 	struct mnl_socket *nl;
 	uint16_t num;
-	char *buf;
+	char *buf; /* config replies */
 	size_t bufsize;
+	/* the batch nfqs_wait() received and nfqs_dispatch() hands out */
+	char *slots;
+	size_t slotsize;
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	int nmsgs;
+	int timeout_ms; /* SO_RCVTIMEO in force, -1 = none set */
 	char out[VERDICT_BATCH * VERDICT_MSG];
 	size_t outlen;
 	int nout;
@@ -67,6 +75,9 @@ struct nfqs *nfqs_open(const struct nfqs_opts *o)
 	q->num = o->num;
 	q->bufsize = 0xffff + (MNL_SOCKET_BUFFER_SIZE / 2);
 	q->buf = xmalloc(q->bufsize);
+	q->slotsize = NLMSG_ALIGN(o->copy + MSG_OVERHEAD);
+	q->slots = xmalloc(q->slotsize * RECV_BATCH);
+	q->timeout_ms = -1;
 	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
@@ -96,14 +107,13 @@ struct nfqs *nfqs_open(const struct nfqs_opts *o)
 	if (config_ack(q, nlh) < 0)
 		goto fail;
 
-	int fd = mnl_socket_get_fd(q->nl);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return q;
 fail:
 	saved = errno;
 	if (q->nl)
 		mnl_socket_close(q->nl);
 	free(q->buf);
+	free(q->slots);
 	free(q);
 	errno = saved;
 	return NULL;
@@ -115,15 +125,16 @@ int nfqs_fd(const struct nfqs *q)
 }
 
 /* Decodes one packet message and hands it to FN. */
-static void dispatch_packet(const struct nlmsghdr *nlh, nfqs_packet_fn fn,
-			    void *arg)
+static void dispatch_packet(const struct nlmsghdr *nlh, bool last,
+			    nfqs_packet_fn fn, void *arg)
 {
 	struct nlattr *attr[NFQA_MAX + 1] = {0};
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
 		return; /* no id: nothing we could answer */
 	const struct nfqnl_msg_packet_hdr *ph =
 	    mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	struct qpacket p = {.id = ntohl(ph->packet_id), .hook = ph->hook};
+	struct qpacket p = {.id = ntohl(ph->packet_id), .hook = ph->hook,
+			    .last = last};
 	if (attr[NFQA_MARK])
 		p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
 	if (attr[NFQA_PAYLOAD]) {
@@ -138,33 +149,57 @@ static void dispatch_packet(const struct nlmsghdr *nlh, nfqs_packet_fn fn,
 	fn(arg, &p);
 }
 
-int nfqs_receive(struct nfqs *q, nfqs_packet_fn fn, void *arg,
-		uint64_t *overruns)
+int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns)
+{
+	int fd = mnl_socket_get_fd(q->nl);
+	if (timeout_ms != q->timeout_ms) {
+		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+			return -1;
+		q->timeout_ms = timeout_ms;
+	}
+	q->nmsgs = 0;
+	for (int i = 0; i < RECV_BATCH; i++) {
+		q->iov[i] = (struct iovec){q->slots + (size_t)i * q->slotsize,
+					   q->slotsize};
+		q->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &q->iov[i],
+						     .msg_iovlen = 1};
+	}
+	for (;;) {
+		int n = recvmmsg(fd, q->msgs, RECV_BATCH, MSG_WAITFORONE, NULL);
+		if (n >= 0) {
+			q->nmsgs = n;
+			return n;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno == ENOBUFS) {
+			(*overruns)++;
+			continue;
+		}
+		return -1;
+	}
+}
+
+int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 {
 	int count = 0;
-	for (int rounds = 0; rounds < 256; rounds++) {
-		ssize_t n = mnl_socket_recvfrom(q->nl, q->buf, q->bufsize);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				(*overruns)++;
-				continue;
-			}
-			return -1;
-		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)q->buf;
-		int left = (int)n;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_type ==
+	for (int i = 0; i < q->nmsgs; i++) {
+		const struct nlmsghdr *nlh =
+		    (const struct nlmsghdr *)q->iov[i].iov_base;
+		int left = (int)q->msgs[i].msg_len;
+		while (mnl_nlmsg_ok(nlh, left)) {
+			const struct nlmsghdr *cur = nlh;
+			nlh = mnl_nlmsg_next(nlh, &left);
+			bool last = i == q->nmsgs - 1 && !mnl_nlmsg_ok(nlh, left);
+			if (cur->nlmsg_type ==
 			    ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
-				dispatch_packet(nlh, fn, arg);
+				dispatch_packet(cur, last, fn, arg);
 				count++;
 			}
 		}
 	}
+	q->nmsgs = 0;
 	return count;
 }
 
@@ -202,5 +237,6 @@ void nfqs_close(struct nfqs *q)
 	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
 	free(q->buf);
+	free(q->slots);
 	free(q);
 }

@@ -1,6 +1,7 @@
 /*
  * nfq.h — one NFQUEUE queue on a netlink socket (libmnl + the nfq_nlmsg
- * helpers). Non-blocking; verdicts are batched and sent together.
+ * helpers). One thread waits for a batch of packets (recvmmsg), hands them
+ * out, and sends their verdicts together.
  *
  * Error convention: -1 with errno.
  */
@@ -27,6 +28,7 @@ struct qpacket {
 	size_t len;
 	bool has_uid;
 	uint32_t uid, gid;
+	bool last; /* the last packet of the batch nfqs_dispatch() hands out */
 };
 
 struct nfqs;
@@ -37,11 +39,16 @@ typedef void (*nfqs_packet_fn)(void *arg, const struct qpacket *pkt);
  * (EBUSY: another process holds the queue). */
 struct nfqs *nfqs_open(const struct nfqs_opts *o);
 int nfqs_fd(const struct nfqs *q);
-/* Reads every datagram now available and calls FN for each packet.
- * Returns the number of packets, or -1 on a fatal socket error. Netlink
- * overruns (ENOBUFS) are counted in *OVERRUNS, never fatal. */
-int nfqs_receive(struct nfqs *q, nfqs_packet_fn fn, void *arg,
-		uint64_t *overruns);
+/* Waits up to TIMEOUT_MS for at least one datagram, then takes every one
+ * already there (up to a batch) without waiting more: one system call per
+ * batch. Returns the number of datagrams (0: timeout or signal), -1 with
+ * errno on a fatal socket error. Netlink overruns (ENOBUFS) are counted in
+ * *OVERRUNS, never fatal. The batch stays until nfqs_dispatch(). */
+int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns);
+/* Calls FN for each packet of the batch nfqs_wait() received and empties
+ * it; returns the number of packets. Needs no system call, so a caller may
+ * hold a lock around it that it would not hold around nfqs_wait(). */
+int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg);
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), with a new packet mark
  * when SET_MARK. Sent by nfqs_flush() or when the batch is full. */
 void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,

@@ -1,13 +1,21 @@
-/* worker.c — see worker.h. */
+/*
+ * worker.c — see worker.h.
+ *
+ * The loop is the bare NFQUEUE loop plus the decision: wait for a batch
+ * (one recvmmsg), decide each packet under the lock, send the verdicts
+ * (one sendmsg). Two system calls per batch and no event library in
+ * between; the wait's timeout is the tick that expires deadlines. Answers
+ * to lookups are applied by the main thread under the same lock, so the
+ * worker is never woken for them.
+ */
 #include "queue/worker.h"
 #include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TICK_MS 20
 
@@ -16,6 +24,8 @@ void worker_verdict(void *arg, uint32_t id, uint32_t verdict, bool set_mark,
 {
 	struct worker *w = arg;
 	nfqs_verdict(w->q, id, verdict, set_mark, mark);
+	if (w->last_of_batch) /* send now, before the bookkeeping */
+		worker_flush(w);
 }
 
 void worker_flush(struct worker *w)
@@ -27,30 +37,9 @@ void worker_flush(struct worker *w)
 static void on_packet(void *arg, const struct qpacket *pkt)
 {
 	struct worker *w = arg;
+	w->last_of_batch = pkt->last;
 	decider_packet(w->dec, pkt);
-}
-
-/* Readable queue socket: take every packet, decide, flush verdicts. */
-static void on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	pthread_mutex_lock(&w->lock);
-	int n = nfqs_receive(w->q, on_packet, w, &w->overruns);
-	if (nfqs_flush(w->q) < 0)
-		w->send_errors++;
-	pthread_mutex_unlock(&w->lock);
-	if (n < 0)
-		log_warn("queue %d: receive", w->index);
-}
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	pthread_mutex_lock(&w->lock);
-	decider_tick(w->dec);
-	if (nfqs_flush(w->q) < 0)
-		w->send_errors++;
-	pthread_mutex_unlock(&w->lock);
+	w->last_of_batch = false;
 }
 
 struct worker *worker_new(int index, const struct nfqs_opts *o,
@@ -71,20 +60,34 @@ struct worker *worker_new(int index, const struct nfqs_opts *o,
 	e.verdict = worker_verdict;
 	w->dec = decider_new(&e, cfg);
 	pthread_mutex_init(&w->lock, NULL);
-	w->base = event_base_new();
-	w->ev_read = event_new(w->base, nfqs_fd(w->q), EV_READ | EV_PERSIST,
-			       on_read, w);
-	w->ev_tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(w->ev_read, NULL);
-	event_add(w->ev_tick, &tv);
 	return w;
 }
 
+/* The worker thread: until worker_stop(), batches of packets and ticks. */
 static void *run(void *arg)
 {
 	struct worker *w = arg;
-	event_base_dispatch(w->base);
+	uint64_t next_tick = mono_ms() + TICK_MS;
+	bool warned = false;
+	while (!__atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
+		int n = nfqs_wait(w->q, TICK_MS, &w->overruns);
+		if (n < 0) {
+			if (!warned)
+				log_warn("queue %d: receive", w->index);
+			warned = true;
+			usleep(TICK_MS * 1000); /* never spin on a dead socket */
+		}
+		uint64_t now = mono_ms();
+		pthread_mutex_lock(&w->lock);
+		if (n > 0)
+			nfqs_dispatch(w->q, on_packet, w);
+		if (now >= next_tick) {
+			decider_tick(w->dec);
+			next_tick = now + TICK_MS;
+		}
+		worker_flush(w);
+		pthread_mutex_unlock(&w->lock);
+	}
 	return NULL;
 }
 
@@ -101,12 +104,10 @@ void worker_stop(struct worker *w)
 	if (!w)
 		return;
 	if (w->running) {
-		event_base_loopbreak(w->base);
+		/* the thread sees the flag within one wait (TICK_MS) */
+		__atomic_store_n(&w->stopping, true, __ATOMIC_RELEASE);
 		pthread_join(w->thread, NULL);
 	}
-	event_free(w->ev_read);
-	event_free(w->ev_tick);
-	event_base_free(w->base);
 	decider_free(w->dec); /* every pending packet: the fail verdict */
 	nfqs_close(w->q);      /* flushes those verdicts */
 	pthread_mutex_destroy(&w->lock);

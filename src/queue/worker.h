@@ -1,7 +1,7 @@
 /*
- * worker.h — one thread per queue: its own event loop, its NFQUEUE socket,
- * its pending decisions and its verdict path. The control thread reads a
- * worker's state under the worker's lock (briefly, for listings).
+ * worker.h — one thread per queue: its NFQUEUE socket, its pending
+ * decisions and its verdict path. The main thread reads a worker's state
+ * and applies lookup answers under the worker's lock (briefly).
  */
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
@@ -12,19 +12,17 @@
 #include <pthread.h>
 #include <stdint.h>
 
-struct event_base;
-struct event;
-
 struct worker {
 	int index;
 	struct nfqs *q;
 	struct decider *dec;
-	struct event_base *base;
-	struct event *ev_read, *ev_tick;
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards dec against the control thread */
 	uint64_t overruns, send_errors;
 	bool running;
+	bool stopping; /* set by worker_stop(), read atomically */
+	bool last_of_batch; /* deciding a batch's last packet: verdicts go
+			     * out at once, the bookkeeping after */
 };
 
 /* Opens queue O->num and prepares a worker around it; NULL with errno. */

@@ -40,9 +40,10 @@ struct lookups {
 	bool closing;
 };
 
-static void answer_on_worker(evutil_socket_t fd, short what, void *arg)
+/* Main thread: applies REQ's answer to its worker's decision and sends the
+ * verdicts it settles, under the worker's lock (the worker sleeps on). */
+static void answer_on_worker(struct lookup_req *req)
 {
-	struct lookup_req *req = arg;
 	struct worker *w = req->worker;
 	pthread_mutex_lock(&w->lock);
 	decider_answer(w->dec, req);
@@ -65,10 +66,10 @@ static void deliver(struct inflight *f)
 	bool closing = l->closing;
 	pthread_mutex_unlock(&l->lock);
 	free(f);
-	struct worker *w = req->worker;
-	if (closing || event_base_once(w->base, -1, EV_TIMEOUT,
-				       answer_on_worker, req, NULL) < 0)
+	if (closing)
 		lookup_req_free(req);
+	else
+		answer_on_worker(req);
 }
 
 static void on_name(void *arg, enum rstatus st, const char *name)

@@ -49,11 +49,7 @@ static void env_decided(void *ctx, const struct session_key *k,
 	struct daemon *d = ctx;
 	if (!user && !name)
 		return; /* header-decided: conntrack knows all there is */
-	struct session_info si = {.rule = rule, .gen = g->id,
-				  .decided = time(NULL)};
-	snprintf(si.user, sizeof(si.user), "%s", user ? user : "");
-	snprintf(si.name, sizeof(si.name), "%s", name ? name : "");
-	sessions_put(d->sessions, k, &si);
+	sessions_put(d->sessions, k, rule, g->id, time(NULL), user, name);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -35,6 +35,8 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->verdicts_deny += st->verdict_deny;
 		s->verdicts_fail += st->verdict_fail;
 		s->sessions_service_decided += st->decisions;
+		s->sessions_decided_at_once +=
+		    st->decided_first_pass + st->decided_at_once;
 		s->decisions_pending += decider_pending(w->dec);
 		s->slots_available += decider_slots_free(w->dec, false);
 		s->slots_local_available += decider_slots_free(w->dec, true);

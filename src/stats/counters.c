@@ -70,6 +70,11 @@ const struct stats_counter stats_counters[] = {
     {"sessions_service_decided", "New sessions sluiced decided (allow or "
      "deny)", C, U, F(sessions_service_decided), "sessions", PE, "any",
      "decision engine", NOTHR},
+    {"sessions_decided_at_once", "Of those, decided on arrival with every "
+     "fact at hand (header facts, or the identity from the address "
+     "table): no pending decision, no lookup", C, U,
+     F(sessions_decided_at_once), "sessions", PE,
+     "most of sessions_service_decided", "decision engine", NOTHR},
     {"sessions_active", "Sessions the kernel tracks with a sluice decision",
      G, U, F(sessions_active), "sessions", PE,
      "<= 30,000 filtering, <= 100,000 routing (TMG)", "conntrack", NOTHR},

@@ -49,6 +49,7 @@ struct stats_snapshot {
 	uint64_t verdicts_allow, verdicts_deny, verdicts_fail;
 	uint64_t sessions_kernel_allowed, sessions_kernel_denied;
 	uint64_t sessions_service_decided;
+	uint64_t sessions_decided_at_once;
 	uint64_t sessions_active;
 	/* decision service */
 	uint64_t slots_total, slots_available, slots_local_available;

@@ -171,6 +171,98 @@ static void test_identity_from_table(void **state)
 	decider_free(d);
 }
 
+/* ---- the at-once path ----------------------------------------------------- */
+
+static struct lookup_req *asked[8];
+static int nasked;
+static char decided_user[64];
+static int ndecided;
+
+static void ask_rec(void *ctx, struct lookup_req *r)
+{
+	assert_true(nasked < 8);
+	asked[nasked++] = r;
+}
+
+static void decided_rec(void *ctx, const struct session_key *k,
+			const struct gen *g, int rule, const char *user,
+			const char *name)
+{
+	/* bookkeeping runs after the verdict went out */
+	assert_true(nv > 0);
+	snprintf(decided_user, sizeof(decided_user), "%s", user ? user : "");
+	ndecided++;
+}
+
+/* A client the address table knows in full is decided on arrival: no
+ * pending entry, no slot (none are free here), the user reaches the
+ * bookkeeping; a table entry without groups, with a directory configured,
+ * still asks the directory; a rule needing more than identity waits. */
+static void test_at_once(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	ndecided = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.slots = 1, .reserve_local = 0,
+				 .per_source = 1, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0}, b[16] = {0};
+	inet_pton(AF_INET, "198.18.1.7", a);
+	inet_pton(AF_INET, "198.18.1.9", b);
+	const char *groups[] = {"staff"};
+	iptable_set(IDS, AF_INET, a, "carol", groups, 1, 60);
+	iptable_set(IDS, AF_INET, b, "dave", NULL, 0, 60);
+
+	/* dave: in the table without groups → the directory is asked and
+	 * the decision takes the only slot */
+	send_pkt(d, 1, "198.18.1.9", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nv, 0);
+	assert_int_equal(nasked, 1);
+	assert_int_equal(asked[0]->kind, LK_GROUPS);
+	assert_string_equal(asked[0]->user, "dave");
+	assert_int_equal(decider_pending(d), 1);
+	assert_int_equal(decider_slots_free(d, false), 0);
+
+	/* carol, twice: decided at once although no slot is free */
+	for (uint32_t id = 2; id <= 3; id++) {
+		send_pkt(d, id, "198.18.1.7", (uint16_t)(1000 + id),
+			 "198.18.2.2", 80, NF_INET_FORWARD);
+		assert_int_equal(verdicts_for(id), 1);
+		assert_int_equal(V[nv - 1].mark & ~0xffffu,
+				 MARK_ALLOW | (1u << 16));
+	}
+	assert_int_equal(ndecided, 2);
+	assert_string_equal(decided_user, "carol");
+	assert_int_equal(decider_stats(d)->decided_at_once, 2);
+	assert_int_equal(decider_stats(d)->slots_full, 0);
+	assert_int_equal(decider_pending(d), 1);
+
+	/* an address without an entry is "nobody": the users rule is out,
+	 * the lan rule decides, still at once */
+	send_pkt(d, 4, "198.18.1.8", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (5u << 16));
+	assert_int_equal(decider_stats(d)->decided_at_once, 3);
+
+	/* ssh to a name: needs the name, not at once (and no slot → fail) */
+	send_pkt(d, 5, "198.18.1.7", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_stats(d)->decided_at_once, 3);
+	assert_int_equal(decider_stats(d)->slots_full, 1);
+	assert_int_equal(V[nv - 1].verdict, NF_DROP);
+
+	decider_free(d); /* dave's packet: the fail verdict */
+	assert_int_equal(verdicts_for(1), 1);
+	for (int i = 0; i < nasked; i++)
+		lookup_req_free(asked[i]);
+	iptable_del(IDS, AF_INET, a);
+	iptable_del(IDS, AF_INET, b);
+}
+
 static void test_join_and_deadline(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
@@ -251,6 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_decided),
 	    cmocka_unit_test(test_identity_from_table),
+	    cmocka_unit_test(test_at_once),
 	    cmocka_unit_test(test_join_and_deadline),
 	    cmocka_unit_test(test_deadline_skip),
 	    cmocka_unit_test(test_slots_reserve_source),
