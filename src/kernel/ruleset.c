@@ -459,7 +459,11 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
 		if (o->nft_queue) {
-			sb_add(&g->b, "queue flags bypass to %u", o->queue_num);
+			/* bypass only for fail open: closed, the kernel
+			 * itself drops what no listener or a full queue
+			 * cannot take */
+			sb_add(&g->b, "queue %sto %u",
+			       o->fail_open ? "flags bypass " : "", o->queue_num);
 			if (o->queue_count > 1)
 				sb_add(&g->b, "-%u",
 				       o->queue_num + o->queue_count - 1);
@@ -1005,10 +1009,12 @@ static void gen_post(struct gen *g)
 	uint32_t dm = mark_dec_mask(o);
 
 	sb_add(&g->b,
-	       "\t# After the xtables filter chains (priority 0): a packet "
-	       "still marked QUEUE\n"
-	       "\t# was not decided by sluiced (no listener: bypass; queue "
-	       "full: FAIL_OPEN).\n"
+	       "\t# Fail open: after the queue (priority 0) a packet still "
+	       "marked QUEUE was\n"
+	       "\t# not decided by sluiced (no listener: bypass; queue full: "
+	       "FAIL_OPEN).\n"
+	       "\t# Fail closed: no bypass, the kernel drops those itself; "
+	       "no _post chains.\n"
 	       "\tchain queue_bypassed {\n");
 	if (o->fail_open)
 		sb_add(&g->b,
@@ -1023,6 +1029,8 @@ static void gen_post(struct gen *g)
 		       "\"not decided by sluiced: fail closed\"\n",
 		       dm, rs_mark(o, RS_DEC_QUEUE, 0));
 	sb_add(&g->b, "\t}\n");
+	if (!o->fail_open) /* no bypass: nothing falls through to decide */
+		return;
 	for (int ch = 0; ch < CH_COUNT; ch++)
 		sb_add(&g->b,
 		       "\tchain %s_post {\n"
@@ -1066,17 +1074,42 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 
 static const char *const xt_hooks[3] = {"FORWARD", "INPUT", "OUTPUT"};
 
-/* Per hook: does the save output have "-A HOOK -j SLUICE" as its first rule,
- * and how many such jumps in all. */
+/* The jump into SLUICE, after "-A HOOK" / "-I HOOK 1": only packets that
+ * carry a decision mark, so a decided session's packets cost one match. */
+static char *xt_jump(const struct ruleset_opts *o)
+{
+	return xasprintf("-m mark ! --mark 0x0/0x%08x -j SLUICE",
+			 mark_dec_mask(o));
+}
+
+/* Per hook, from iptables-save text: the positions (1-based, ascending) of
+ * the rules that jump to SLUICE in any form (older versions jumped
+ * unconditionally), except a first rule that is the jump WANT (kept). */
 struct xt_state {
 	bool chain; /* :SLUICE exists */
 	bool first[3];
-	int jumps[3];
+	int *jumps[3];
+	size_t njumps[3];
 };
 
-static void xt_scan(const char *cur, struct xt_state *st)
+static void xt_state_free(struct xt_state *st)
 {
-	bool seen_rule[3] = {false, false, false};
+	for (int h = 0; h < 3; h++)
+		free(st->jumps[h]);
+}
+
+/* Deletes the jumps of hook H, last first (positions shift). */
+static void xt_delete_jumps(struct sbuf *b, const struct xt_state *st, int h)
+{
+	for (size_t k = st->njumps[h]; k-- > 0;)
+		sb_add(b, "-D %s %d\n", xt_hooks[h], st->jumps[h][k]);
+}
+
+static void xt_scan(const char *cur, const char *want, struct xt_state *st)
+{
+	static const char tail[] = " -j SLUICE";
+	const size_t tl = sizeof(tail) - 1;
+	int nrules[3] = {0, 0, 0};
 	memset(st, 0, sizeof(*st));
 	if (!cur)
 		return;
@@ -1095,15 +1128,18 @@ static void xt_scan(const char *cur, struct xt_state *st)
 				    strncmp(l + 3, xt_hooks[h], hl) != 0 ||
 				    l[3 + hl] != ' ')
 					continue;
-				const char *rest = l + 3 + hl;
-				size_t rn = n - 3 - hl;
-				bool jump = rn == 10 && strncmp(rest, " -j SLUICE", 10) == 0;
-				if (jump) {
-					st->jumps[h]++;
-					if (!seen_rule[h])
-						st->first[h] = true;
-				}
-				seen_rule[h] = true;
+				const char *spec = l + 3 + hl + 1;
+				size_t sn = n - 3 - hl - 1;
+				bool jump = n >= tl &&
+					    strncmp(l + n - tl, tail, tl) == 0;
+				int pos = ++nrules[h];
+				if (!jump)
+					continue;
+				if (pos == 1 && want && strlen(want) == sn &&
+				    strncmp(spec, want, sn) == 0)
+					st->first[h] = true;
+				else
+					VEC_PUSH(st->jumps[h], st->njumps[h], pos);
 			}
 		l = e ? e + 1 : NULL;
 	}
@@ -1118,7 +1154,8 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 
 	if (o->nft_queue)
 		return NULL;
-	xt_scan(current, &st);
+	char *want = xt_jump(o);
+	xt_scan(current, want, &st);
 	sb_add(&b, "# sluice xtables part (%s): NFQUEUE, verdict to ct mark\n",
 	       family == AF_INET6 ? "ip6tables" : "iptables");
 	sb_add(&b, "*filter\n:SLUICE - [0:0]\n");
@@ -1131,7 +1168,9 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 		       o->queue_num + o->queue_count - 1);
 	else
 		sb_add(&b, "--queue-num %u", o->queue_num);
-	sb_add(&b, " --queue-bypass\n");
+	/* bypass only for fail open: closed, the kernel itself drops what
+	 * no listener or a full queue cannot take */
+	sb_add(&b, "%s\n", o->fail_open ? " --queue-bypass" : "");
 	sb_add(&b,
 	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
 	       "--mask 0x%08x\n",
@@ -1139,13 +1178,13 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j DROP\n",
 	       rs_mark(o, RS_DEC_DENY, 0), dm);
 	for (int h = 0; h < 3; h++) {
-		int keep = st.first[h] ? 1 : 0;
-		for (int k = keep; k < st.jumps[h]; k++)
-			sb_add(&b, "-D %s -j SLUICE\n", xt_hooks[h]);
-		if (!keep)
-			sb_add(&b, "-I %s 1 -j SLUICE\n", xt_hooks[h]);
+		xt_delete_jumps(&b, &st, h);
+		if (!st.first[h])
+			sb_add(&b, "-I %s 1 %s\n", xt_hooks[h], want);
 	}
 	sb_add(&b, "COMMIT\n");
+	xt_state_free(&st);
+	free(want);
 	return sb_take(&b);
 }
 
@@ -1161,15 +1200,17 @@ char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
 	struct xt_state st;
 	(void)o;
 	(void)family;
-	xt_scan(current, &st);
-	if (!st.chain && !st.jumps[0] && !st.jumps[1] && !st.jumps[2])
+	xt_scan(current, NULL, &st);
+	if (!st.chain && !st.njumps[0] && !st.njumps[1] && !st.njumps[2]) {
+		xt_state_free(&st);
 		return NULL;
+	}
 	sb_add(&b, "*filter\n");
 	for (int h = 0; h < 3; h++)
-		for (int k = 0; k < st.jumps[h]; k++)
-			sb_add(&b, "-D %s -j SLUICE\n", xt_hooks[h]);
+		xt_delete_jumps(&b, &st, h);
 	if (st.chain)
 		sb_add(&b, "-F SLUICE\n-X SLUICE\n");
 	sb_add(&b, "COMMIT\n");
+	xt_state_free(&st);
 	return sb_take(&b);
 }

@@ -43,22 +43,23 @@ grep -q '^xt_nfqueue yes' <<<"$probe" || fail "xt NFQUEUE probe says no (DESIGN.
 [ -z "$(in_ns nft list tables)" ] && ok "probes left no nft table behind" || fail "probes left: $(in_ns nft list tables)"
 in_ns iptables-nft-save 2>/dev/null | grep -q SLPROBE && fail "xt probe chain left behind"
 
-# jumps FAMILY HOOK — how many "-j SLUICE" jumps, and whether the first rule is one
-jumps() { in_ns "$1"-nft-save -t filter 2>/dev/null | grep -c "^-A $2 -j SLUICE\$"; }
-first_is_jump() { [ "$(in_ns "$1"-nft-save -t filter 2>/dev/null | grep "^-A $2 " | head -n1)" = "-A $2 -j SLUICE" ]; }
+# jumps FAMILY HOOK — how many jumps to SLUICE (any form), and whether the
+# first rule is the one sluice wants: only packets with a decision mark
+jumps() { in_ns "$1"-nft-save -t filter 2>/dev/null | grep -c "^-A $2 .*-j SLUICE\$"; }
+first_is_jump() { [ "$(in_ns "$1"-nft-save -t filter 2>/dev/null | grep "^-A $2 " | head -n1)" = "-A $2 -m mark ! --mark 0x0/0xc0000000 -j SLUICE" ]; }
 check_xt() { # WHAT
   local fam hook bad=0
   for fam in iptables ip6tables; do
     in_ns "$fam"-nft-save -t filter | grep -q '^:SLUICE ' || { fail "$1: $fam has no SLUICE chain"; bad=1; }
-    in_ns "$fam"-nft-save -t filter | grep -q '^-A SLUICE .*-j NFQUEUE --queue-num 0 --queue-bypass' ||
-      { fail "$1: $fam SLUICE has no NFQUEUE rule"; bad=1; }
+    in_ns "$fam"-nft-save -t filter | grep -q '^-A SLUICE .*-j NFQUEUE --queue-num 0$' ||
+      { fail "$1: $fam SLUICE has no NFQUEUE rule (fail closed: without bypass)"; bad=1; }
     for hook in FORWARD INPUT OUTPUT; do
       n=$(jumps "$fam" "$hook")
       [ "$n" = 1 ] || { fail "$1: $fam $hook has $n jumps to SLUICE (want 1)"; bad=1; }
       first_is_jump "$fam" "$hook" || { fail "$1: $fam $hook: jump to SLUICE is not first"; bad=1; }
     done
   done
-  [ $bad = 0 ] && ok "$1: one SLUICE jump first in FORWARD/INPUT/OUTPUT (v4+v6), NFQUEUE with bypass"
+  [ $bad = 0 ] && ok "$1: one conditional SLUICE jump first in FORWARD/INPUT/OUTPUT (v4+v6), NFQUEUE without bypass"
 }
 
 # ---- install -----------------------------------------------------------------
@@ -80,8 +81,10 @@ in_ns "$tool" install "$root/examples/design.conf" || fail "re-install (2)"
 in_ns nft list table inet sluice > "$tmp/t2"
 cmp -s "$tmp/t1" "$tmp/t2" && ok "re-install: same table" || fail "re-install changed the table: $(diff "$tmp/t1" "$tmp/t2" | head -5)"
 check_xt "re-install x2"
-# a duplicate jump added behind our back is cleaned up by the next install
+# a duplicate jump added behind our back (here: an older sluice's
+# unconditional form) is cleaned up by the next install
 in_ns iptables-nft -A INPUT -j SLUICE
+in_ns ip6tables-nft -I FORWARD 1 -j SLUICE
 in_ns "$tool" install "$root/examples/design.conf" || fail "install over a duplicate jump"
 check_xt "install over a duplicate jump"
 
@@ -135,7 +138,7 @@ for g in "$root"/tests/golden/*.nft; do
     err=$(in_ns nft -c -f "$g" 2>&1)
     if [ -z "$err" ]; then ok "golden $name: accepted (this kernel has nft queue)"
     elif [ "$(grep -c '^Error' <<<"$err")" = "$(grep -c '^Error: Could not process rule: No such file or directory' <<<"$err")" ] &&
-         grep -q 'queue flags bypass' <<<"$err"; then ok "golden $name: only 'queue' rejected (CONFIG_NFT_QUEUE off)"
+         grep -q 'queue \(flags bypass \)\?to' <<<"$err"; then ok "golden $name: only 'queue' rejected (CONFIG_NFT_QUEUE off)"
     else fail "golden $name: $err"; fi
   else
     in_ns nft -f "$g" && ok "golden $name loads" || fail "golden $name does not load"
@@ -178,9 +181,15 @@ done
 ct=$(lab_exec "$LAB_GW" conntrack -L 2>/dev/null)
 n=$(grep -c 'dport=7002 .*mark=1073872896' <<<"$ct")   # 0x40020000: ALLOW, rule 2
 [ "$n" = 2 ] && ok "allowed sessions carry ct mark 0x40020000 (ALLOW, rule 2)" || fail "ct mark 0x40020000 on $n/2 sessions"
-q=$(lab_exec "$LAB_GW" nft list chain inet sluice queue_bypassed | grep -o 'packets [0-9]*' | awk '{print $2}')
-[ "${q:-0}" -ge 2 ] && ok "queue_bypassed dropped $q QUEUE-marked packets (xt NFQUEUE bypass → fail closed)" ||
-  fail "queue_bypassed counter ${q:-none}"
+q=0
+for fam in ip ip6; do
+  n=$(lab_exec "$LAB_GW" nft list chain $fam filter SLUICE 2>/dev/null | grep 'queue num' | grep -o 'packets [0-9]*' | awk '{print $2}')
+  q=$((q + ${n:-0}))
+done
+[ "$q" -ge 2 ] && ok "the queue took $q QUEUE-marked packets and, with no listener and no bypass, the kernel dropped them (fail closed)" ||
+  fail "xt NFQUEUE rule counters: $q"
+lab_exec "$LAB_GW" nft list table inet sluice | grep -q 'chain [a-z]*_post ' &&
+  fail "fail closed, yet <hook>_post chains exist" || ok "fail closed: no <hook>_post chains (one base chain less per hook)"
 lab_exec "$LAB_GW" "$tool" install "$tmp/lab.conf" || fail "lab re-install with live sessions (ct timeout in use)"
 
 if [ "$fails" -gt 0 ]; then echo "01_ruleset_install: $fails check(s) failed" >&2; exit 1; fi

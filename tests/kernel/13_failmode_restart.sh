@@ -45,4 +45,17 @@ e=$(held "$h"); sleep 1.2; f=$(held "$h")
 [ "$f" -gt $((e + 2)) ] && kt_ok "on-exit fail-closed: decided session goes on ($e → $f)" ||
 	kt_fail "on-exit fail-closed: session stalled ($e → $f)"
 expect_talk "on-exit fail-closed: new sessions dropped" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 80
+
+# fail open: the queue has --queue-bypass and the <hook>_post chains allow
+# what sluiced did not decide (here: nobody listens after kill -9)
+conf=$(conf_with 'queue { fail open }')
+kt_start "$conf" || kt_done
+lab_exec "$LAB_GW" iptables-nft -S SLUICE | grep -q -- '--queue-bypass' &&
+	kt_ok "fail open: NFQUEUE with bypass" || kt_fail "fail open: no bypass"
+kill -9 "$KT_PID"; sleep 0.3
+lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+expect_talk "fail open: after kill -9 a session needing the service passes" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+n=$(lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep 'dport=80 ' | grep -c "mark=$((0x7fff0000))")
+[ "$n" -ge 1 ] && kt_ok "fail open: the session carries the fail-open rule id (ct mark 0x7fff0000)" ||
+	kt_fail "fail open: no conntrack entry with mark 0x7fff0000"
 kt_done

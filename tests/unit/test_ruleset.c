@@ -223,25 +223,37 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
-/* The xt text inserts only missing jumps, deletes duplicates and misplaced
- * ones, so re-running it converges to one jump at the head of each hook. */
+/* The xt text inserts only missing jumps, deletes duplicates, misplaced
+ * ones and older forms (by position, last first), so re-running it
+ * converges to one conditional jump at the head of each hook. */
 static void test_xt_idempotent(void **state)
 {
 	(void)state;
 	struct ruleset_opts o;
 	ruleset_opts_init(&o, NULL);
+	const char *want = "-m mark ! --mark 0x0/0xc0000000 -j SLUICE\n";
 
 	char *fresh = ruleset_xt(&o, AF_INET);
 	assert_int_equal(count(fresh, "-I "), 3);
+	assert_int_equal(count(fresh, want), 3);
 	assert_int_equal(count(fresh, "-D "), 0);
 	assert_int_equal(count(fresh, "-F SLUICE"), 0);
-	assert_non_null(strstr(fresh, "--queue-num 0 --queue-bypass"));
+	/* fail closed: no bypass, the kernel drops what nobody takes */
+	assert_non_null(strstr(fresh, "--queue-num 0\n"));
+	assert_null(strstr(fresh, "bypass"));
 	free(fresh);
+	o.fail_open = true;
+	fresh = ruleset_xt(&o, AF_INET);
+	assert_non_null(strstr(fresh, "--queue-num 0 --queue-bypass\n"));
+	free(fresh);
+	o.fail_open = false;
 
 	const char *installed =
 	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
-	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n-A INPUT -j SLUICE\n"
-	    "-A FORWARD -j SLUICE\n-A OUTPUT -j SLUICE\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n"
+	    "-A INPUT -m mark ! --mark 0x0/0xc0000000 -j SLUICE\n"
+	    "-A FORWARD -m mark ! --mark 0x0/0xc0000000 -j SLUICE\n"
+	    "-A OUTPUT -m mark ! --mark 0x0/0xc0000000 -j SLUICE\n"
 	    "-A SLUICE -j DROP\nCOMMIT\n";
 	char *again = ruleset_xt_from(&o, AF_INET, installed);
 	assert_int_equal(count(again, "-I "), 0);
@@ -249,23 +261,34 @@ static void test_xt_idempotent(void **state)
 	assert_int_equal(count(again, "-F SLUICE"), 1);
 	free(again);
 
+	const char *older = /* an older sluice: unconditional jumps */
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n-A INPUT -j SLUICE\n"
+	    "-A FORWARD -j SLUICE\n-A OUTPUT -j SLUICE\nCOMMIT\n";
+	char *up = ruleset_xt_from(&o, AF_INET, older);
+	assert_int_equal(count(up, "-D INPUT 1\n"), 1);
+	assert_int_equal(count(up, "-D FORWARD 1\n"), 1);
+	assert_int_equal(count(up, "-D OUTPUT 1\n"), 1);
+	assert_int_equal(count(up, want), 3);
+	free(up);
+
 	const char *messy =
 	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
 	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n"
 	    "-A INPUT -j SLUICE\n-A INPUT -j SLUICE\n"
-	    "-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j SLUICE\n"
+	    "-A FORWARD -i eth0 -j ACCEPT\n"
+	    "-A FORWARD -m mark ! --mark 0x0/0xc0000000 -j SLUICE\n"
 	    "-A OUTPUT -j SLUICE_OTHER\nCOMMIT\n";
 	char *fix = ruleset_xt_from(&o, AF_INET, messy);
-	assert_int_equal(count(fix, "-D INPUT -j SLUICE\n"), 1);
-	assert_int_equal(count(fix, "-D FORWARD -j SLUICE\n"), 1);
-	assert_int_equal(count(fix, "-I FORWARD 1 -j SLUICE\n"), 1);
-	assert_int_equal(count(fix, "-I OUTPUT 1 -j SLUICE\n"), 1);
-	assert_int_equal(count(fix, "-I INPUT"), 0);
+	assert_non_null(strstr(fix, "-D INPUT 2\n-D INPUT 1\n-I INPUT 1 "));
+	assert_non_null(strstr(fix, "-D FORWARD 2\n-I FORWARD 1 "));
+	assert_int_equal(count(fix, "-D OUTPUT"), 0);
+	assert_int_equal(count(fix, "-I OUTPUT 1 "), 1);
 	free(fix);
 
 	char *rm = ruleset_xt_remove(&o, AF_INET, messy);
-	assert_int_equal(count(rm, "-D INPUT -j SLUICE\n"), 2);
-	assert_int_equal(count(rm, "-D FORWARD -j SLUICE\n"), 1);
+	assert_non_null(strstr(rm, "-D INPUT 2\n-D INPUT 1\n"));
+	assert_int_equal(count(rm, "-D FORWARD 2\n"), 1);
 	assert_int_equal(count(rm, "-D OUTPUT"), 0);
 	assert_non_null(strstr(rm, "-X SLUICE\n"));
 	free(rm);
@@ -274,7 +297,7 @@ static void test_xt_idempotent(void **state)
 	o.queue_count = 4;
 	o.queue_num = 2;
 	char *bal = ruleset_xt(&o, AF_INET6);
-	assert_non_null(strstr(bal, "--queue-balance 2:5 --queue-bypass"));
+	assert_non_null(strstr(bal, "--queue-balance 2:5\n"));
 	free(bal);
 	o.nft_queue = true;
 	assert_null(ruleset_xt(&o, AF_INET));
