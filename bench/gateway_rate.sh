@@ -11,7 +11,8 @@
 #            identity from its address table)
 # each with 1 and 4 parallel clients (connect + RST close, bench/connrate).
 # Rounds interleave the set-ups; the table shows medians and the ratios the
-# issue asks for (kernel/none, sluiced/bare).
+# issue asks for (kernel/none, sluiced/bare), also as the median of the
+# per-round ratios. MODES="bare sluiced" runs a subset.
 #   bench/gateway_rate.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS]
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
@@ -73,7 +74,7 @@ measure() { # measure PARALLEL: prints "rate median_us p99_us"
 		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
 }
 declare -A R
-modes="none conntrack kernel bare sluiced"
+modes=${MODES:-"none conntrack kernel bare sluiced"}
 for round in $(seq "$ROUNDS"); do
 	for m in $modes; do
 		setup "$m"
@@ -96,8 +97,29 @@ for m in $modes; do
 	done
 	printf '%-9s%s\n' "$m" "$row"
 done
+# ratios of the medians, and the median of the per-round ratios (each
+# round runs every set-up back to back: pairs within a round share the
+# machine's mood, which on a shared, noisy host moves more than the effect)
+rr() { # rr A B P: median over rounds of A/B at P clients
+	for r in $(seq "$ROUNDS"); do
+		a=$(echo "${R[$1.$3.$r]:-}" | awk '{print $1}'); b=$(echo "${R[$2.$3.$r]:-}" | awk '{print $1}')
+		[ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
+	done | med
+}
+has() { case " $modes " in *" $1 "*) return 0 ;; esac; return 1; }
 for p in 1 4; do
-	awk -v k="${M[kernel.$p]}" -v n="${M[none.$p]}" -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" -v p=$p \
-		-v c="${M[conntrack.$p]}" \
-		'BEGIN { printf "%d client(s): kernel/none = %.2f  kernel/conntrack = %.2f  sluiced/bare = %.2f\n", p, k/n, k/c, s/b }'
+	line="$p client(s):"
+	if has kernel && has none; then
+		line+=$(awk -v k="${M[kernel.$p]}" -v n="${M[none.$p]}" 'BEGIN { printf " kernel/none = %.2f", k/n }')
+		line+=" (per round $(rr kernel none $p))"
+	fi
+	if has kernel && has conntrack; then
+		line+=$(awk -v k="${M[kernel.$p]}" -v c="${M[conntrack.$p]}" 'BEGIN { printf "  kernel/conntrack = %.2f", k/c }')
+		line+=" (per round $(rr kernel conntrack $p))"
+	fi
+	if has sluiced && has bare; then
+		line+=$(awk -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" 'BEGIN { printf "  sluiced/bare = %.2f", s/b }')
+		line+=" (per round $(rr sluiced bare $p))"
+	fi
+	echo "$line"
 done

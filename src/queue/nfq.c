@@ -35,6 +35,7 @@ struct nfqs {
 	struct iovec iov[RECV_BATCH];
 	int nmsgs;
 	int timeout_ms; /* SO_RCVTIMEO in force, -1 = none set */
+	uint64_t truncated; /* datagrams larger than a slot */
 	char out[VERDICT_BATCH * VERDICT_MSG];
 	size_t outlen;
 	int nout;
@@ -152,7 +153,10 @@ static void dispatch_packet(const struct nlmsghdr *nlh, bool last,
 int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns)
 {
 	int fd = mnl_socket_get_fd(q->nl);
-	if (timeout_ms != q->timeout_ms) {
+	int flags = MSG_WAITFORONE;
+	if (timeout_ms == 0)
+		flags |= MSG_DONTWAIT;
+	else if (timeout_ms != q->timeout_ms) {
 		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 			return -1;
@@ -166,7 +170,7 @@ int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns)
 						     .msg_iovlen = 1};
 	}
 	for (;;) {
-		int n = recvmmsg(fd, q->msgs, RECV_BATCH, MSG_WAITFORONE, NULL);
+		int n = recvmmsg(fd, q->msgs, RECV_BATCH, flags, NULL);
 		if (n >= 0) {
 			q->nmsgs = n;
 			return n;
@@ -181,6 +185,24 @@ int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns)
 	}
 }
 
+int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out)
+{
+	const struct nlmsghdr *nlh = buf;
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *a = (const void *)((const char *)buf + off);
+	if (len < off + NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr) ||
+	    nlh->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) ||
+	    (a->nla_type & NLA_TYPE_MASK) != NFQA_PACKET_HDR ||
+	    a->nla_len < NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr))
+		return -1;
+	const struct nfqnl_msg_packet_hdr *ph =
+	    (const void *)((const char *)a + NLA_HDRLEN);
+	memset(out, 0, sizeof(*out));
+	out->id = ntohl(ph->packet_id);
+	out->hook = ph->hook;
+	return 0;
+}
+
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 {
 	int count = 0;
@@ -188,6 +210,17 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 		const struct nlmsghdr *nlh =
 		    (const struct nlmsghdr *)q->iov[i].iov_base;
 		int left = (int)q->msgs[i].msg_len;
+		if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			struct qpacket p;
+			q->truncated++;
+			if (nfqs_truncated_packet(q->iov[i].iov_base,
+						  q->iov[i].iov_len, &p) == 0) {
+				p.last = i == q->nmsgs - 1;
+				fn(arg, &p); /* no payload: the fail verdict */
+				count++;
+			}
+			continue;
+		}
 		while (mnl_nlmsg_ok(nlh, left)) {
 			const struct nlmsghdr *cur = nlh;
 			nlh = mnl_nlmsg_next(nlh, &left);
@@ -215,6 +248,11 @@ void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
 		nfq_nlmsg_verdict_put_mark(nlh, mark);
 	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
 	q->nout++;
+}
+
+bool nfqs_unsent(const struct nfqs *q)
+{
+	return q->nout > 0;
 }
 
 int nfqs_flush(struct nfqs *q)

@@ -39,9 +39,9 @@ typedef void (*nfqs_packet_fn)(void *arg, const struct qpacket *pkt);
  * (EBUSY: another process holds the queue). */
 struct nfqs *nfqs_open(const struct nfqs_opts *o);
 int nfqs_fd(const struct nfqs *q);
-/* Waits up to TIMEOUT_MS for at least one datagram, then takes every one
- * already there (up to a batch) without waiting more: one system call per
- * batch. Returns the number of datagrams (0: timeout or signal), -1 with
+/* Waits up to TIMEOUT_MS (0: not at all) for at least one datagram, then
+ * takes every one already there (up to a batch) without waiting more: one
+ * system call per batch. Returns the number of datagrams (0: timeout or signal), -1 with
  * errno on a fatal socket error. Netlink overruns (ENOBUFS) are counted in
  * *OVERRUNS, never fatal. The batch stays until nfqs_dispatch(). */
 int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns);
@@ -49,10 +49,17 @@ int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns);
  * it; returns the number of packets. Needs no system call, so a caller may
  * hold a lock around it that it would not hold around nfqs_wait(). */
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg);
+/* A datagram cut at LEN bytes (larger than its receive slot): reads the
+ * packet id and hook from the packet header, which nfnetlink_queue puts
+ * first, into OUT (no payload, so it gets the fail verdict rather than
+ * none). 0, or -1 when even that is not there. */
+int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out);
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), with a new packet mark
  * when SET_MARK. Sent by nfqs_flush() or when the batch is full. */
 void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
 		 uint32_t mark);
+/* True when verdicts are queued and not sent yet. */
+bool nfqs_unsent(const struct nfqs *q);
 /* Sends the queued verdicts in one sendmsg. Returns -1 on failure (the
  * kernel then applies its own fate to those packets). */
 int nfqs_flush(struct nfqs *q);

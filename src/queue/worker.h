@@ -1,7 +1,8 @@
 /*
  * worker.h — one thread per queue: its NFQUEUE socket, its pending
  * decisions and its verdict path. The main thread reads a worker's state
- * and applies lookup answers under the worker's lock (briefly).
+ * and applies lookup answers under the worker's lock (briefly); the worker
+ * sends the verdicts.
  */
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
@@ -17,7 +18,8 @@ struct worker {
 	struct nfqs *q;
 	struct decider *dec;
 	pthread_t thread;
-	pthread_mutex_t lock; /* guards dec against the control thread */
+	pthread_mutex_t lock; /* guards dec and q's verdicts (main thread) */
+	int efd; /* eventfd: verdicts the main thread settled wait to be sent */
 	uint64_t overruns, send_errors;
 	bool running;
 	bool stopping; /* set by worker_stop(), read atomically */
@@ -34,6 +36,10 @@ int worker_start(struct worker *w);
 /* Stops the thread, answers every pending packet with the fail mode,
  * closes the queue and frees W. */
 void worker_stop(struct worker *w);
+
+/* Main thread: applies lookup answer REQ (freed) to W's decisions; the
+ * worker sends the verdicts it settles. */
+void worker_answer(struct worker *w, struct lookup_req *req);
 
 /* Sends W's batched verdicts now (call with W->lock held). */
 void worker_flush(struct worker *w);

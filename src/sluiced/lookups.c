@@ -40,17 +40,6 @@ struct lookups {
 	bool closing;
 };
 
-/* Main thread: applies REQ's answer to its worker's decision and sends the
- * verdicts it settles, under the worker's lock (the worker sleeps on). */
-static void answer_on_worker(struct lookup_req *req)
-{
-	struct worker *w = req->worker;
-	pthread_mutex_lock(&w->lock);
-	decider_answer(w->dec, req);
-	worker_flush(w);
-	pthread_mutex_unlock(&w->lock);
-}
-
 /* Sends the answered request back to its worker (main thread). */
 static void deliver(struct inflight *f)
 {
@@ -69,7 +58,7 @@ static void deliver(struct inflight *f)
 	if (closing)
 		lookup_req_free(req);
 	else
-		answer_on_worker(req);
+		worker_answer(req->worker, req);
 }
 
 static void on_name(void *arg, enum rstatus st, const char *name)
