@@ -233,7 +233,9 @@ int main(void)
 	       free_ms, strerror(f1.status), alive);
 	CHECK(f1.calls == 1 && f1.status == ECANCELED);
 	CHECK(f2.calls == 1);
-	CHECK(free_ms < 100 && alive == 1);
+	/* the stuck worker never returns by itself: joining it would hang;
+	 * 1 s leaves room for a busy shared host */
+	CHECK(free_ms < 1000 && alive == 1);
 	release();
 	for (int i = 0; i < 300 && nsspool_threads_alive(); i++) {
 		struct timespec ms10 = {0, 10000000};

@@ -439,8 +439,10 @@ static void step_dead(void)
 	CHECK(el >= lo && el <= hi, "timed out after %llu ms (want %llu..%llu)",
 	      (unsigned long long)el, (unsigned long long)lo,
 	      (unsigned long long)hi);
+	/* a loop blocked by the stalled server would be late by a whole
+	 * try (TIMEOUT_MS); 100 ms leaves room for a busy shared host */
 	CHECK(ticks + 2 >= expect_ticks &&
-		      tick.max_late <= (uint64_t)(slow ? 200 : 20),
+		      tick.max_late <= (uint64_t)(slow ? 200 : 100),
 	      "ticker: %llu ticks in %llu ms, max late %llu ms",
 	      (unsigned long long)ticks, (unsigned long long)el,
 	      (unsigned long long)tick.max_late);
