@@ -6,6 +6,7 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -102,4 +103,68 @@ const char *ct_tcp_state_name(uint8_t s)
 	    "NONE",	   "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
 	    "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	   "SYN_SENT2"};
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+#define ICMP4_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_icmp_timeout"
+#define ICMP6_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_icmpv6_timeout"
+
+/* Reads one unsigned number from PATH into V. -1 with errno. */
+static int sysctl_get(const char *path, uint32_t *v)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	unsigned long x;
+	int ok = fscanf(f, "%lu", &x) == 1 && x <= UINT32_MAX;
+	fclose(f);
+	if (!ok) {
+		errno = EINVAL;
+		return -1;
+	}
+	*v = (uint32_t)x;
+	return 0;
+}
+
+/* Writes V to PATH. -1 with errno. */
+static int sysctl_put(const char *path, uint32_t v)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int ok = fprintf(f, "%u\n", v) > 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok && !errno)
+		errno = EIO;
+	return ok ? 0 : -1;
+}
+
+int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved)
+{
+	uint32_t v4, v6;
+	if (sysctl_get(ICMP4_SYSCTL, &v4) < 0 ||
+	    sysctl_get(ICMP6_SYSCTL, &v6) < 0)
+		return -1;
+	if (sysctl_put(ICMP4_SYSCTL, s) < 0)
+		return -1;
+	if (sysctl_put(ICMP6_SYSCTL, s) < 0) {
+		int e = errno;
+		sysctl_put(ICMP4_SYSCTL, v4);
+		errno = e;
+		return -1;
+	}
+	if (!saved->valid)
+		*saved = (struct ct_icmp_saved){true, v4, v6};
+	return 0;
+}
+
+int ct_icmp_timeout_restore(struct ct_icmp_saved *saved)
+{
+	if (!saved->valid)
+		return 0;
+	saved->valid = false;
+	int rc = sysctl_put(ICMP4_SYSCTL, saved->v4);
+	if (sysctl_put(ICMP6_SYSCTL, saved->v6) < 0)
+		rc = -1;
+	return rc;
 }

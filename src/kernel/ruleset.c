@@ -621,9 +621,10 @@ static void gen_head(struct gen *g)
 	       o->table);
 	sb_add(&g->b, "table inet %s {\n", o->table);
 	sb_add(&g->b,
-	       "\t# UDP session = %u s of activity (ISA/TMG). ICMP keeps the "
-	       "kernel's timeout:\n"
-	       "\t# nft 1.0.6 has no ct timeout for icmp.\n"
+	       "\t# UDP session = %u s of activity (ISA/TMG). ICMP: nft 1.0.6 "
+	       "has no ct timeout\n"
+	       "\t# for icmp; sluiced sets nf_conntrack_icmp(v6)_timeout "
+	       "instead.\n"
 	       "\tct timeout udp_session {\n"
 	       "\t\tprotocol udp; l3proto ip;\n"
 	       "\t\tpolicy = { unreplied : %u, replied : %u }\n"

@@ -5,6 +5,7 @@
 #define SLUICED_DAEMON_H
 
 #include "decide/decide.h"
+#include "kernel/conntrack.h"
 #include "kernel/ruleset.h"
 
 #include <pthread.h>
@@ -52,6 +53,7 @@ struct daemon {
 	char *metrics_addr;
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
+	struct ct_icmp_saved icmp_saved; /* restored on a clean stop */
 	bool nft_queue; /* probe: the kernel has nft's queue statement */
 
 	time_t started;
@@ -69,6 +71,9 @@ size_t daemon_revoke(struct daemon *d);
 void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 		       struct decide_cfg *cfg);
 void daemon_kernel_opts(struct daemon *d, const struct policy *p);
+/* ICMP sessions get P's udp-timeout (the namespace's sysctls); a failure
+ * is logged, not fatal. */
+void daemon_icmp_timeout(struct daemon *d, const struct policy *p);
 
 /* observe.c: counters, firewall log, alerts, metrics. */
 void daemon_snapshot(struct daemon *d, struct stats_snapshot *s);

@@ -172,6 +172,10 @@ static void stop(struct daemon *d)
 	if (rc < 0)
 		log_warnx("stopping: %s", err ? err : "ruleset removal failed");
 	free(err);
+	/* left fail-closed, the decided sessions keep their timeouts too */
+	if (d->gen->policy->queue.on_exit != EXIT_FAIL_CLOSED &&
+	    ct_icmp_timeout_restore(&d->icmp_saved) < 0)
+		log_warn("restoring the ICMP session timeouts");
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	free(d->workers);
@@ -235,6 +239,7 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
 		fatalx("installing the kernel ruleset: %s", err);
+	daemon_icmp_timeout(&d, d.gen->policy);
 	d.farms = farms_new(d.base, &d.kopts);
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);

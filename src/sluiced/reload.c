@@ -46,6 +46,13 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 	d->kopts.member_ctx = d->farms;
 }
 
+void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
+{
+	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0)
+		log_warn("setting the ICMP session timeout to %u s",
+			 p->queue.udp_timeout_s);
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
@@ -122,6 +129,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->gen = g;
 	pthread_mutex_unlock(&d->gen_lock);
 	gen_unref(prev);
+	daemon_icmp_timeout(d, p);
 
 	struct decide_cfg cfg;
 	daemon_decide_cfg(d, p, &cfg);
