@@ -78,7 +78,7 @@ farm web_farm {
   verify http "http://*/health" expect 200 every 1s timeout 500ms rise 1 fall 1
 }
 publish "public web" tcp 80 on 198.19.0.1 to web_farm
-verifier "directory" tcp 198.18.4.2 port 389 every 2s
+verifier "directory" tcp 198.18.4.2 port 389 every 2s timeout 1s
 metrics { listen 127.0.0.1:9109 }
 FARM
 } >"$CONF"

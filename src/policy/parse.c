@@ -1302,6 +1302,7 @@ static void parse_block(struct parser *ps, const char *kw)
 static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 			      const char *what)
 {
+	struct loc at = cur(ps)->loc; /* the last option: where to warn */
 	for (;;) {
 		struct token *t = cur(ps);
 		const struct setting *s =
@@ -1309,13 +1310,14 @@ static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 				       : NULL;
 		if (!s)
 			break;
+		at = t->loc;
 		next(ps);
 		parse_setting_value(ps, verify_settings, s, v, what);
 		if (ps->failed)
 			return;
 	}
 	if (v->timeout_ms >= v->every_ms)
-		warn_at(ps, &cur(ps)->loc, "%s: timeout should be shorter "
+		warn_at(ps, &at, "%s: timeout should be shorter "
 			"than the interval", what);
 }
 

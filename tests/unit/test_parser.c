@@ -214,6 +214,25 @@ static void test_shadowed_rules_warn(void **state)
 	diags_free(&d);
 }
 
+/* A verifier whose timeout is not shorter than its interval is warned
+ * about at its own line (the option that made it so), not the next one. */
+static void test_verifier_timeout_warning(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct policy *p = load("verifier \"dc\" tcp 192.0.2.1 port 389 every 2s\n"
+				"verifier \"ok\" tcp 192.0.2.2 port 389 every 2s timeout 1s\n"
+				"protocol web tcp 80\n"
+				"rule \"x\" allow web from any to any\n",
+				&d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(d.warnings, 1);
+	assert_true(has_diag(&d, 1, 38, "verifier 'dc': timeout should be shorter"));
+	policy_free(p);
+	diags_free(&d);
+}
+
 static void test_schedule_minutes(void **state)
 {
 	struct diags d = {0};
@@ -350,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_located_in_one_pass),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
+	    cmocka_unit_test(test_verifier_timeout_warning),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_include),
