@@ -72,3 +72,8 @@ uint64_t mono_ms(void)
 {
 	return mono_ns() / 1000000u;
 }
+
+uint64_t msclock_now(const struct msclock *c)
+{
+	return c->fn ? c->fn(c->arg) : mono_ms();
+}

@@ -30,6 +30,14 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
 
+/* An injectable millisecond clock (tests drive time by hand): FN(ARG), or
+ * mono_ms() when FN is NULL. */
+struct msclock {
+	uint64_t (*fn)(void *arg);
+	void *arg;
+};
+uint64_t msclock_now(const struct msclock *c);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

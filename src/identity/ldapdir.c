@@ -6,6 +6,7 @@
 #include "identity/ldapdir.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "identity/idcache.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 #define USER_MAX 256	   /* longest user name accepted */
-#define CACHE_BUCKETS 4096 /* hash buckets of the cache */
 #define READ_BURST 256	   /* messages read per readable event */
 
 /* ---- types ---------------------------------------------------------------- */
@@ -51,23 +51,13 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
-struct centry {
-	char *user;
-	int status; /* 0 or ENOENT */
-	char **groups;
-	size_t ngroups;
-	uint64_t expires_ms;
-	struct centry *hnext;	     /* hash chain */
-	struct centry *lprev, *lnext; /* LRU: head = most recent */
-};
-
 enum cstate { C_DOWN, C_CONNECTING, C_BINDING, C_READY };
 
 struct ldapdir {
 	struct event_base *base;
 	char *uri, *base_dn, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
-	uint32_t timeout_ms, cache_ttl_s, so_mark;
+	uint32_t timeout_ms, so_mark;
 
 	/* where to connect */
 	bool ipc;
@@ -88,14 +78,11 @@ struct ldapdir {
 	uint64_t nconnects;
 
 	struct lookup *lookups;
-	struct centry *bucket[CACHE_BUCKETS];
-	struct centry *lru_head, *lru_tail;
-	size_t ncache;
+	struct idcache *cache;
 
 	struct ldapdir_stats st;
 	bool closing;
-	uint64_t (*now_ms)(void *);
-	void *now_arg;
+	struct msclock clock;
 };
 
 static void conn_close(struct ldapdir *l, bool fail_fast, int status);
@@ -103,22 +90,15 @@ static void lookup_start(struct lookup *lk);
 
 /* ---- clock ---------------------------------------------------------------- */
 
-static uint64_t real_now_ms(void *arg)
-{
-	(void)arg;
-	return mono_ms();
-}
-
 static uint64_t now(const struct ldapdir *l)
 {
-	return l->now_ms(l->now_arg);
+	return msclock_now(&l->clock);
 }
 
 void ldapdir_set_clock(struct ldapdir *l, uint64_t (*now_ms)(void *arg),
 		       void *arg)
 {
-	l->now_ms = now_ms ? now_ms : real_now_ms;
-	l->now_arg = now_ms ? arg : NULL;
+	l->clock = (struct msclock){now_ms, now_ms ? arg : NULL};
 }
 
 static struct timeval ms_tv(uint32_t ms)
@@ -192,102 +172,13 @@ char *ldapdir_filter(const char *filter, const char *user, const char *dn)
 	return b;
 }
 
-/* ---- cache ---------------------------------------------------------------- */
-
-static size_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CACHE_BUCKETS;
-}
+/* ---- helpers ------------------------------------------------------------ */
 
 static void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
-}
-
-static void lru_unlink(struct ldapdir *l, struct centry *e)
-{
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else
-		l->lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else
-		l->lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
-}
-
-static void lru_push(struct ldapdir *l, struct centry *e)
-{
-	e->lprev = NULL;
-	e->lnext = l->lru_head;
-	if (l->lru_head)
-		l->lru_head->lprev = e;
-	l->lru_head = e;
-	if (!l->lru_tail)
-		l->lru_tail = e;
-}
-
-static void cache_remove(struct ldapdir *l, struct centry *e)
-{
-	struct centry **pp = &l->bucket[hash_str(e->user)];
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	lru_unlink(l, e);
-	free(e->user);
-	free_strv(e->groups, e->ngroups);
-	free(e);
-	l->ncache--;
-}
-
-/* The live entry of USER (made most recent), or NULL; drops it if expired. */
-static struct centry *cache_get(struct ldapdir *l, const char *user)
-{
-	for (struct centry *e = l->bucket[hash_str(user)]; e; e = e->hnext) {
-		if (strcmp(e->user, user) != 0)
-			continue;
-		if (now(l) >= e->expires_ms) {
-			cache_remove(l, e);
-			return NULL;
-		}
-		lru_unlink(l, e);
-		lru_push(l, e);
-		return e;
-	}
-	return NULL;
-}
-
-static void cache_put(struct ldapdir *l, const char *user, int status,
-		      char **groups, size_t n)
-{
-	if (!l->cache_ttl_s)
-		return;
-	for (struct centry *e = l->bucket[hash_str(user)]; e; e = e->hnext)
-		if (strcmp(e->user, user) == 0) {
-			cache_remove(l, e);
-			break;
-		}
-	while (l->ncache >= LDAPDIR_CACHE_MAX && l->lru_tail)
-		cache_remove(l, l->lru_tail);
-	struct centry *e = xcalloc(1, sizeof(*e));
-	e->user = xstrdup(user);
-	e->status = status;
-	e->groups = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		e->groups[i] = xstrdup(groups[i]);
-	e->ngroups = n;
-	e->expires_ms = now(l) + (uint64_t)l->cache_ttl_s * 1000;
-	size_t h = hash_str(user);
-	e->hnext = l->bucket[h];
-	l->bucket[h] = e;
-	lru_push(l, e);
-	l->ncache++;
 }
 
 /* ---- lookups -------------------------------------------------------------- */
@@ -303,7 +194,8 @@ static void lookup_finish(struct lookup *lk, int status)
 	evtimer_del(lk->timer);
 	l->st.in_flight--;
 	if (status == 0 || status == ENOENT)
-		cache_put(l, lk->user, status, lk->groups, lk->ngroups);
+		idcache_put(l->cache, lk->user, now(l), status, NULL,
+			    lk->groups, status ? 0 : lk->ngroups);
 	if (status == EIO)
 		l->st.errors++;
 	while (lk->waiters) {
@@ -745,10 +637,9 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 					  ? cfg->group_filter
 					  : LDAPDIR_GROUP_FILTER);
 	l->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
-	l->cache_ttl_s = cfg->cache_ttl_s;
+	l->cache = idcache_new(cfg->cache_ttl_s, LDAPDIR_CACHE_MAX);
 	l->so_mark = so_mark;
 	l->fd = -1;
-	l->now_ms = real_now_ms;
 	l->ctimer = evtimer_new(base, on_conn_deadline, l);
 	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
 	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
@@ -771,8 +662,7 @@ void ldapdir_free(struct ldapdir *l)
 	conn_close(l, false, ECANCELED);
 	while (l->lookups) /* none left: conn_close ended them all */
 		lookup_finish(l->lookups, ECANCELED);
-	while (l->lru_head)
-		cache_remove(l, l->lru_head);
+	idcache_free(l->cache);
 	event_free(l->ctimer);
 	free(l->uri);
 	free(l->base_dn);
@@ -794,7 +684,7 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		errno = EINVAL;
 		return -1;
 	}
-	struct centry *e = cache_get(l, user);
+	const struct idanswer *e = idcache_get(l->cache, user, now(l));
 	if (e) {
 		l->st.cache_hits++;
 		cb(arg, e->status, e->status ? NULL

@@ -11,6 +11,7 @@
 #include "identity/nsspool.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "identity/idcache.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -19,13 +20,13 @@
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_BUCKETS 4096
 #define NSS_BUF_MAX (1u << 20) /* largest getpw*_r / getgr*_r buffer */
 
 static atomic_uint threads_alive;
@@ -82,50 +83,30 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
-struct centry {
-	uint32_t uid;
-	int status;
-	char *user;
-	char **groups;
-	size_t ngroups;
-	uint64_t expires_ms;
-	struct centry *hnext, *lprev, *lnext;
-};
-
 struct nsspool {
 	struct event_base *base;
 	struct core *core;
-	uint32_t timeout_ms, cache_ttl_s;
+	uint32_t timeout_ms;
 	struct event *ev; /* the eventfd */
 	struct job *jobs;
 	struct lookup *lookups;
-	struct centry *bucket[CACHE_BUCKETS];
-	struct centry *lru_head, *lru_tail;
-	size_t ncache;
+	struct idcache *cache; /* keyed by the uid in decimal */
 	struct nsspool_stats st;
 	bool closing;
-	uint64_t (*now_ms)(void *);
-	void *now_arg;
+	struct msclock clock;
 };
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static uint64_t real_now_ms(void *arg)
-{
-	(void)arg;
-	return mono_ms();
-}
-
 static uint64_t now(const struct nsspool *p)
 {
-	return p->now_ms(p->now_arg);
+	return msclock_now(&p->clock);
 }
 
 void nsspool_set_clock(struct nsspool *p, uint64_t (*now_ms)(void *arg),
 		       void *arg)
 {
-	p->now_ms = now_ms ? now_ms : real_now_ms;
-	p->now_arg = now_ms ? arg : NULL;
+	p->clock = (struct msclock){now_ms, now_ms ? arg : NULL};
 }
 
 void nsspool_set_lookup(struct nsspool *p, nsspool_lookup_fn fn)
@@ -295,86 +276,22 @@ static void *worker(void *arg)
 
 /* ---- cache (base thread) -------------------------------------------------- */
 
-static void lru_unlink(struct nsspool *p, struct centry *e)
+/* The cache key of UID: its decimal digits. */
+static const char *uid_key(uint32_t uid, char buf[static 12])
 {
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else
-		p->lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else
-		p->lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
+	snprintf(buf, 12, "%u", uid);
+	return buf;
 }
 
-static void lru_push(struct nsspool *p, struct centry *e)
-{
-	e->lnext = p->lru_head;
-	if (p->lru_head)
-		p->lru_head->lprev = e;
-	p->lru_head = e;
-	if (!p->lru_tail)
-		p->lru_tail = e;
-}
-
-static void cache_remove(struct nsspool *p, struct centry *e)
-{
-	struct centry **pp = &p->bucket[e->uid % CACHE_BUCKETS];
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	lru_unlink(p, e);
-	free(e->user);
-	free_strv(e->groups, e->ngroups);
-	free(e);
-	p->ncache--;
-}
-
-static struct centry *cache_get(struct nsspool *p, uint32_t uid)
-{
-	for (struct centry *e = p->bucket[uid % CACHE_BUCKETS]; e;
-	     e = e->hnext) {
-		if (e->uid != uid)
-			continue;
-		if (now(p) >= e->expires_ms) {
-			cache_remove(p, e);
-			return NULL;
-		}
-		lru_unlink(p, e);
-		lru_push(p, e);
-		return e;
-	}
-	return NULL;
-}
-
+/* Caches J's answer when it is one (found or ENOENT). */
 static void cache_put(struct nsspool *p, const struct job *j)
 {
-	if (!p->cache_ttl_s || (j->status != 0 && j->status != ENOENT))
+	if (j->status != 0 && j->status != ENOENT)
 		return;
-	for (struct centry *e = p->bucket[j->uid % CACHE_BUCKETS]; e;
-	     e = e->hnext)
-		if (e->uid == j->uid) {
-			cache_remove(p, e);
-			break;
-		}
-	while (p->ncache >= NSSPOOL_CACHE_MAX && p->lru_tail)
-		cache_remove(p, p->lru_tail);
-	struct centry *e = xcalloc(1, sizeof(*e));
-	e->uid = j->uid;
-	e->status = j->status;
-	if (j->status == 0) {
-		e->user = xstrdup(j->user);
-		e->groups = xcalloc(j->ngroups + 1, sizeof(char *));
-		for (size_t i = 0; i < j->ngroups; i++)
-			e->groups[i] = xstrdup(j->groups[i]);
-		e->ngroups = j->ngroups;
-	}
-	e->expires_ms = now(p) + (uint64_t)p->cache_ttl_s * 1000;
-	e->hnext = p->bucket[j->uid % CACHE_BUCKETS];
-	p->bucket[j->uid % CACHE_BUCKETS] = e;
-	lru_push(p, e);
-	p->ncache++;
+	char key[12];
+	idcache_put(p->cache, uid_key(j->uid, key), now(p), j->status,
+		    j->status ? NULL : j->user, j->groups,
+		    j->status ? 0 : j->ngroups);
 }
 
 /* ---- lookups (base thread) ------------------------------------------------ */
@@ -501,8 +418,7 @@ struct nsspool *nsspool_new(struct event_base *base,
 	p->base = base;
 	p->core = c;
 	p->timeout_ms = cfg->nss_timeout_ms ? cfg->nss_timeout_ms : 2000;
-	p->cache_ttl_s = cfg->cache_ttl_s;
-	p->now_ms = real_now_ms;
+	p->cache = idcache_new(cfg->cache_ttl_s, NSSPOOL_CACHE_MAX);
 	p->ev = event_new(base, c->efd, EV_READ | EV_PERSIST, on_done, p);
 	event_add(p->ev, NULL);
 	unsigned n = cfg->nss_workers ? cfg->nss_workers : 4;
@@ -565,8 +481,7 @@ void nsspool_free(struct nsspool *p)
 		}
 	}
 	event_free(p->ev);
-	while (p->lru_head)
-		cache_remove(p, p->lru_head);
+	idcache_free(p->cache);
 	pthread_mutex_lock(&c->mu);
 	core_unref_locked_and_unlock(c);
 	free(p);
@@ -578,10 +493,13 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	struct centry *e = cache_get(p, uid);
+	char key[12];
+	const struct idanswer *e = idcache_get(p->cache, uid_key(uid, key),
+					       now(p));
 	if (e) {
 		p->st.cache_hits++;
-		cb(arg, e->status, e->user, (const char *const *)e->groups,
+		cb(arg, e->status, e->user,
+		   e->status ? NULL : (const char *const *)e->groups,
 		   e->ngroups);
 		return 0;
 	}

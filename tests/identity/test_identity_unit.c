@@ -1,7 +1,7 @@
 /*
  * test_identity_unit.c — cmocka unit tests of the identity sources that need
- * no server: RFC 4515 filter escaping and expansion (ldapdir), and the NSS
- * pool's cache, sharing, queue bound and deadline with a fake lookup
+ * no server: RFC 4515 filter escaping and expansion (ldapdir), the answer
+ * cache both sources share (idcache), and the NSS pool's cache, sharing, queue bound and deadline with a fake lookup
  * function and an injected clock (nsspool).
  */
 #include <setjmp.h>
@@ -18,8 +18,70 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "identity/idcache.h"
 #include "identity/ldapdir.h"
 #include "identity/nsspool.h"
+
+/* ---- idcache -------------------------------------------------------------- */
+
+/* An answer lives TTL seconds; a put replaces; ENOENT is kept too. */
+static void test_idcache_ttl(void **state)
+{
+	(void)state;
+	struct idcache *c = idcache_new(10, 100);
+	char *g[] = {"staff", "vpn"};
+	idcache_put(c, "carol", 1000, 0, "carol", g, 2);
+	idcache_put(c, "nobody", 1000, ENOENT, NULL, NULL, 0);
+	const struct idanswer *a = idcache_get(c, "carol", 10999);
+	assert_non_null(a);
+	assert_int_equal(a->status, 0);
+	assert_string_equal(a->user, "carol");
+	assert_int_equal(a->ngroups, 2);
+	assert_string_equal(a->groups[1], "vpn");
+	assert_null(a->groups[2]);
+	a = idcache_get(c, "nobody", 5000);
+	assert_non_null(a);
+	assert_int_equal(a->status, ENOENT);
+	assert_null(a->user);
+	assert_int_equal(a->ngroups, 0);
+	assert_null(idcache_get(c, "dave", 5000));
+	/* expired at put + 10 s: dropped */
+	assert_null(idcache_get(c, "carol", 11000));
+	assert_int_equal(idcache_size(c), 1);
+	/* a new answer replaces the old one and its deadline */
+	idcache_put(c, "nobody", 9000, 0, "nobody", g, 1);
+	a = idcache_get(c, "nobody", 18999);
+	assert_non_null(a);
+	assert_int_equal(a->status, 0);
+	assert_int_equal(a->ngroups, 1);
+	assert_int_equal(idcache_size(c), 1);
+	idcache_free(c);
+}
+
+/* Beyond MAX the least recently used answer goes; TTL 0 keeps nothing. */
+static void test_idcache_lru(void **state)
+{
+	(void)state;
+	struct idcache *c = idcache_new(60, 3);
+	idcache_put(c, "a", 0, 0, "a", NULL, 0);
+	idcache_put(c, "b", 0, 0, "b", NULL, 0);
+	idcache_put(c, "c", 0, 0, "c", NULL, 0);
+	assert_non_null(idcache_get(c, "a", 1)); /* a is now the most recent */
+	idcache_put(c, "d", 1, 0, "d", NULL, 0); /* evicts b */
+	assert_int_equal(idcache_size(c), 3);
+	assert_null(idcache_get(c, "b", 2));
+	assert_non_null(idcache_get(c, "a", 2));
+	assert_non_null(idcache_get(c, "c", 2));
+	assert_non_null(idcache_get(c, "d", 2));
+	idcache_free(c);
+
+	c = idcache_new(0, 3);
+	idcache_put(c, "a", 0, 0, "a", NULL, 0);
+	assert_int_equal(idcache_size(c), 0);
+	assert_null(idcache_get(c, "a", 0));
+	idcache_free(c);
+	idcache_free(NULL);
+}
 
 /* ---- ldapdir filters ---------------------------------------------------- */
 
@@ -287,6 +349,8 @@ static void test_nss_queue_full_cancel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idcache_ttl),
+		cmocka_unit_test(test_idcache_lru),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_ldapdir_new_rejects),

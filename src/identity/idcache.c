@@ -1,0 +1,144 @@
+/* idcache.c — see idcache.h. A chained hash (FNV-1a of the key) and a
+ * doubly-linked LRU list through the same entries. */
+#include "identity/idcache.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096
+
+struct centry {
+	char *key;
+	struct idanswer a;
+	uint64_t expires_ms;
+	struct centry *hnext;	     /* hash chain */
+	struct centry *lprev, *lnext; /* LRU: head = most recent */
+};
+
+struct idcache {
+	uint32_t ttl_s;
+	size_t max, n;
+	struct centry *bucket[BUCKETS];
+	struct centry *lru_head, *lru_tail;
+};
+
+static size_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % BUCKETS;
+}
+
+static void lru_unlink(struct idcache *c, struct centry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		c->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		c->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void lru_push(struct idcache *c, struct centry *e)
+{
+	e->lprev = NULL;
+	e->lnext = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lprev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+}
+
+/* Unhooks E from its chain and the LRU list and frees it. */
+static void remove_entry(struct idcache *c, struct centry *e)
+{
+	struct centry **pp = &c->bucket[hash_str(e->key)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(c, e);
+	free(e->key);
+	free(e->a.user);
+	for (size_t i = 0; i < e->a.ngroups; i++)
+		free(e->a.groups[i]);
+	free(e->a.groups);
+	free(e);
+	c->n--;
+}
+
+static struct centry *find(const struct idcache *c, const char *key)
+{
+	struct centry *e = c->bucket[hash_str(key)];
+	while (e && strcmp(e->key, key) != 0)
+		e = e->hnext;
+	return e;
+}
+
+struct idcache *idcache_new(uint32_t ttl_s, size_t max)
+{
+	struct idcache *c = xcalloc(1, sizeof(*c));
+	c->ttl_s = ttl_s;
+	c->max = max ? max : 1;
+	return c;
+}
+
+void idcache_free(struct idcache *c)
+{
+	if (!c)
+		return;
+	while (c->lru_head)
+		remove_entry(c, c->lru_head);
+	free(c);
+}
+
+const struct idanswer *idcache_get(struct idcache *c, const char *key,
+				   uint64_t now_ms)
+{
+	struct centry *e = find(c, key);
+	if (!e)
+		return NULL;
+	if (now_ms >= e->expires_ms) {
+		remove_entry(c, e);
+		return NULL;
+	}
+	lru_unlink(c, e);
+	lru_push(c, e);
+	return &e->a;
+}
+
+void idcache_put(struct idcache *c, const char *key, uint64_t now_ms,
+		 int status, const char *user, char *const *groups, size_t n)
+{
+	if (!c->ttl_s)
+		return;
+	struct centry *old = find(c, key);
+	if (old)
+		remove_entry(c, old);
+	while (c->n >= c->max && c->lru_tail)
+		remove_entry(c, c->lru_tail);
+	struct centry *e = xcalloc(1, sizeof(*e));
+	e->key = xstrdup(key);
+	e->a.status = status;
+	e->a.user = user ? xstrdup(user) : NULL;
+	e->a.groups = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		e->a.groups[i] = xstrdup(groups[i]);
+	e->a.ngroups = n;
+	e->expires_ms = now_ms + (uint64_t)c->ttl_s * 1000;
+	size_t h = hash_str(key);
+	e->hnext = c->bucket[h];
+	c->bucket[h] = e;
+	lru_push(c, e);
+	c->n++;
+}
+
+size_t idcache_size(const struct idcache *c)
+{
+	return c->n;
+}
