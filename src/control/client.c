@@ -10,30 +10,24 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int control_request(const char *path, int argc, char **argv, bool json)
+int control_fetch(const char *path, const char *request, char **body)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "sluicectl: cannot reach sluiced at %s: %s\n",
-			path, strerror(errno));
+		*body = xasprintf("cannot reach sluiced at %s: %s\n", path,
+				  strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return 3;
 	}
-	char req[CONTROL_MAX_REQUEST];
-	size_t n = 0;
-	for (int i = 0; i < argc && n < sizeof(req) - 16; i++) {
-		bool quote = strchr(argv[i], ' ') != NULL;
-		n += (size_t)snprintf(req + n, sizeof(req) - n, "%s%s%s%s",
-				      i ? " " : "", quote ? "\"" : "", argv[i],
-				      quote ? "\"" : "");
-	}
-	n += (size_t)snprintf(req + n, sizeof(req) - n, "%s\n",
-			      json ? " --json" : "");
-	if (write(fd, req, n) != (ssize_t)n) {
-		fprintf(stderr, "sluicectl: write: %s\n", strerror(errno));
+	char *req = xasprintf("%s\n", request);
+	size_t rl = strlen(req);
+	ssize_t w = write(fd, req, rl);
+	free(req);
+	if (w != (ssize_t)rl) {
+		*body = xasprintf("write: %s\n", strerror(errno));
 		close(fd);
 		return 3;
 	}
@@ -52,17 +46,37 @@ int control_request(const char *path, int argc, char **argv, bool json)
 	}
 	close(fd);
 	buf[len] = '\0';
-	int rc;
+	int rc = 3;
 	if (strncmp(buf, "ok\n", 3) == 0) {
-		fputs(buf + 3, stdout);
+		*body = xstrdup(buf + 3);
 		rc = 0;
 	} else if (strncmp(buf, "error ", 6) == 0) {
-		fprintf(stderr, "sluicectl: %s", buf + 6);
+		*body = xstrdup(buf + 6);
 		rc = 1;
 	} else {
-		fprintf(stderr, "sluicectl: no answer from sluiced\n");
-		rc = 3;
+		*body = xstrdup("no answer from sluiced\n");
 	}
 	free(buf);
+	return rc;
+}
+
+int control_request(const char *path, int argc, char **argv, bool json)
+{
+	char req[CONTROL_MAX_REQUEST];
+	size_t n = 0;
+	for (int i = 0; i < argc && n < sizeof(req) - 16; i++) {
+		bool quote = strchr(argv[i], ' ') != NULL;
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "%s%s%s%s",
+				      i ? " " : "", quote ? "\"" : "", argv[i],
+				      quote ? "\"" : "");
+	}
+	snprintf(req + n, sizeof(req) - n, "%s", json ? " --json" : "");
+	char *body;
+	int rc = control_fetch(path, req, &body);
+	if (rc == 0)
+		fputs(body, stdout);
+	else
+		fprintf(stderr, "sluicectl: %s", body);
+	free(body);
 	return rc;
 }

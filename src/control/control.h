@@ -27,6 +27,12 @@ void control_close(struct control *c);
  * no daemon reachable. */
 int control_request(const char *path, int argc, char **argv, bool json);
 
+/* Client side: sends the one-line REQUEST (no newline) to PATH; *BODY gets
+ * the answer's body, or the daemon's error message, or what went wrong
+ * (allocated, to free). Returns 0 ok, 1 the daemon said error, 3 no daemon
+ * reachable. */
+int control_fetch(const char *path, const char *request, char **body);
+
 #define SLUICE_SOCKET "/run/sluice/sluiced.sock"
 #define CONTROL_MAX_REQUEST 4096
 #define CONTROL_MAX_ARGS 32

@@ -4,7 +4,6 @@
  */
 #include "sluicectl/sluicectl.h"
 #include "control/control.h"
-#include "stats/table.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,4 +10,14 @@ int cmd_remote(int argc, char **argv);
 int cmd_counters(int argc, char **argv);
 extern const char *ctl_socket; /* -s SOCKET or $SLUICE_SOCKET */
 
+/*
+ * `sluicectl counters --watch`: every INTERVAL_MS asks the daemon at
+ * SOCKET_PATH for `counters --json` and redraws the table in place (ANSI
+ * clear), marking values past their thresholds and listing firing alerts.
+ * COUNT redraws, 0 = until interrupted. Output goes to stdout. Returns 0,
+ * 1 when the daemon answered an error, 3 when it could not be reached.
+ */
+int counters_watch(const char *socket_path, unsigned interval_ms,
+		   unsigned count);
+
 #endif

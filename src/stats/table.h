@@ -27,14 +27,4 @@ void stats_render_json(const struct stats_snapshot *s,
  * S (names not in the table are ignored). 0, or -1 when J has none. */
 int stats_from_json(const struct json *j, struct stats_snapshot *s);
 
-/*
- * `sluicectl counters --watch`: every INTERVAL_MS asks the daemon at
- * SOCKET_PATH for `counters --json` and redraws the table in place (ANSI
- * clear), marking values past their thresholds and listing firing alerts.
- * COUNT redraws, 0 = until interrupted. Output goes to stdout. Returns 0,
- * 1 when the daemon answered an error, 3 when it could not be reached.
- */
-int counters_watch(const char *socket_path, unsigned interval_ms,
-		   unsigned count);
-
 #endif

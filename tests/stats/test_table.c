@@ -11,6 +11,7 @@
 #include "stats/alerts.h"
 #include "stats/json.h"
 #include "policy/policy.h"
+#include "sluicectl/sluicectl.h"
 
 #include <event2/buffer.h>
 #include <fcntl.h>

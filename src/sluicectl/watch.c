@@ -3,80 +3,19 @@
  * the daemon for `counters --json` over the control socket, rebuilds the
  * snapshot, and redraws the same table in place.
  */
-#include "stats/table.h"
-#include "stats/json.h"
-#include "control/control.h"
+#include "sluicectl/sluicectl.h"
 #include "common/util.h"
+#include "control/control.h"
+#include "stats/json.h"
+#include "stats/table.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define WATCH_MAX_BODY (4u << 20)
-
-/*
- * Sends REQUEST (one line, without newline) to the control socket at PATH
- * and returns the answer's body in *BODY (allocated). 0 ok, 1 the daemon
- * said error (*BODY holds its message), 3 no daemon reachable.
- */
-static int control_fetch(const char *path, const char *request, char **body)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	*body = NULL;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		*body = xasprintf("cannot reach sluiced at %s: %s", path,
-				  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 3;
-	}
-	char *req = xasprintf("%s\n", request);
-	size_t rl = strlen(req);
-	ssize_t w = write(fd, req, rl);
-	free(req);
-	if (w != (ssize_t)rl) {
-		*body = xasprintf("write: %s", strerror(errno));
-		close(fd);
-		return 3;
-	}
-	size_t cap = 65536, len = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		if (len + 4096 > cap) {
-			if (cap >= WATCH_MAX_BODY)
-				break;
-			buf = xrealloc(buf, cap *= 2);
-		}
-		ssize_t r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	int rc = 3;
-	if (strncmp(buf, "ok\n", 3) == 0) {
-		*body = xstrdup(buf + 3);
-		rc = 0;
-	} else if (strncmp(buf, "error ", 6) == 0) {
-		*body = xstrdup(buf + 6);
-		rc = 1;
-	} else {
-		*body = xstrdup("no answer from sluiced");
-	}
-	free(buf);
-	return rc;
-}
 
 /* One frame: the table and the firing alerts of document J. */
 static void draw(const struct json *j, unsigned interval_ms)
