@@ -22,6 +22,7 @@ SECS=${3:-90}
 BASE_SECS=${VS_BASE_SECONDS:-$SECS}
 EVERY=${VS_EVERY_MS:-30000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tests/verify/peers.sh"
 case $N$SECS$BASE_SECS$EVERY in *[!0-9]*) echo "usage: $0 [BUILD_DIR] [N] [SECONDS]" >&2; exit 2;; esac
 [ "$(id -u)" = 0 ] || { echo "verify_scale.sh: needs root (network namespace)" >&2; exit 2; }
 
@@ -60,31 +61,9 @@ ip -n "$NS" link set lo up
 
 PH=28080 PS=28443
 cd "$T"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout labca.key -out labca.pem -days 2 -subj /CN=labca 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
-echo 'subjectAltName=IP:127.0.0.1' >server.ext
-openssl x509 -req -in server.csr -CA labca.pem -CAkey labca.key \
-	-CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
-mkdir -p tmp
-cat >nginx.conf <<EOF
-daemon off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx_error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
-	keepalive_requests 100000000;
-	keepalive_timeout 300s;
-	default_type text/plain;
+peer_ca labca
+peer_cert server 127.0.0.1 "IP:127.0.0.1" labca
+{ echo 'daemon off;'; peer_nginx_head "$T" 8192; cat <<EOF
 	server {
 		listen $PH; # the namespace has only lo: all of 127/8
 		location = /health { return 200 "ok\n"; }
@@ -97,6 +76,7 @@ http {
 	}
 }
 EOF
+} >nginx.conf
 ip netns exec "$NS" nginx -c "$T/nginx.conf" -e "$T/nginx_error.log" &
 NGPID=$!
 up=

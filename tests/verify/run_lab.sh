@@ -20,6 +20,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$here/peers.sh"
 NS=sluice-vlab-$$
 T=$(mktemp -d /tmp/sluice-vlab.XXXXXX)
 chmod 755 "$T"
@@ -70,21 +71,10 @@ PH=18080 PS=18443 PC=18081 PB=18082 PN=18083 PK=18088 PA=18089
 
 # ---- certificates (lab CA, server, client; a second unrelated CA) ---------------
 cd "$T"
-mkca() { # name
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1" 2>/dev/null
-}
-mkcert() { # name cn san ca
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
-	printf 'subjectAltName=%s\n' "$3" >"$1.ext"
-	openssl x509 -req -in "$1.csr" -CA "$4.pem" -CAkey "$4.key" \
-		-CAcreateserial -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
-}
-mkca labca
-mkca otherca
-mkcert server www.lab.test "DNS:www.lab.test,DNS:localhost,IP:127.0.0.1" labca
-mkcert client lab-client "DNS:lab-client" labca
+peer_ca labca
+peer_ca otherca
+peer_cert server www.lab.test "DNS:www.lab.test,DNS:localhost,IP:127.0.0.1" labca
+peer_cert client lab-client "DNS:lab-client" labca
 
 # ---- web content and credentials ----------------------------------------------------
 mkdir -p www/secret www/mtls tmp
@@ -97,21 +87,7 @@ printf 'alicepw\n' >pw_good
 printf 'wrong\n' >pw_bad
 chmod 644 htpasswd pw_good pw_bad
 
-cat >nginx.conf <<EOF
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx_error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
-	keepalive_requests 100000000;
-	keepalive_timeout 300s;
-	default_type text/plain;
+{ peer_nginx_head "$T" 4096; cat <<EOF
 	server {
 		listen 127.0.0.1:$PH default_server;
 		listen [::1]:$PH default_server;
@@ -147,6 +123,7 @@ http {
 	}
 }
 EOF
+} >nginx.conf
 nsx nginx -c "$T/nginx.conf" -e "$T/nginx_error.log"
 # `ip netns exec` execs the program: $! is the server's own pid
 ip netns exec "$NS" python3 "$here/lab_peers.py" blackhole $PB 900 \

@@ -13,6 +13,7 @@ set -euo pipefail
 
 N=${1:-20000}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
 NS=sluice-vsoak-$$
 T=$(mktemp -d /tmp/sluice-vsoak.XXXXXX)
@@ -43,13 +44,8 @@ ip -n "$NS" link set lo up
 
 PH=18080 PS=18443 PC=18081 PB=18082
 cd "$T"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout labca.key -out labca.pem -days 2 -subj /CN=labca 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout server.key -out server.csr -subj /CN=www.lab.test 2>/dev/null
-echo 'subjectAltName=DNS:www.lab.test,IP:127.0.0.1' >server.ext
-openssl x509 -req -in server.csr -CA labca.pem -CAkey labca.key \
-	-CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+peer_ca labca
+peer_cert server www.lab.test "DNS:www.lab.test,IP:127.0.0.1" labca
 mkdir -p www/secret tmp
 echo "hello sluice" >www/ok.txt
 echo "secret ok" >www/secret/index.html
@@ -57,22 +53,7 @@ printf 'alice:%s\n' "$(openssl passwd -apr1 alicepw)" >htpasswd
 printf 'alicepw\n' >pw_good
 printf 'wrong\n' >pw_bad
 chmod 644 htpasswd
-cat >nginx.conf <<EOF
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx_error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	client_body_temp_path $T/tmp/body;
-	proxy_temp_path $T/tmp/proxy;
-	fastcgi_temp_path $T/tmp/fastcgi;
-	uwsgi_temp_path $T/tmp/uwsgi;
-	scgi_temp_path $T/tmp/scgi;
-	keepalive_requests 100000000;
-	keepalive_timeout 300s;
-	default_type text/plain;
+{ peer_nginx_head "$T" 8192; cat <<EOF
 	server {
 		listen $PH; # the namespace has only lo: all of 127/8
 		root $T/www;
@@ -92,6 +73,7 @@ http {
 	}
 }
 EOF
+} >nginx.conf
 ip netns exec "$NS" nginx -c "$T/nginx.conf" -e "$T/nginx_error.log"
 ip netns exec "$NS" python3 "$here/lab_peers.py" blackhole $PB 100000 \
 	>"$T/blackhole.out" 2>&1 &
