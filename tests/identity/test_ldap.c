@@ -300,8 +300,10 @@ static void phase_stop(void)
 	       other.at_ms - t0, t.n, t.max_late,
 	       (unsigned long long)s.searches, (unsigned long long)s.timeouts);
 	CHECK(timedout == 100 && other.status == ETIMEDOUT);
-	CHECK(lo >= timeout - 5 && hi <= timeout + 150);
-	CHECK(t.max_late < 50);
+	/* valgrind on a busy shared host: generous bounds; a loop blocked on
+	 * the stopped server would be late by a whole timeout (500 ms) */
+	CHECK(lo >= timeout - 5 && hi <= timeout + 250);
+	CHECK(t.max_late < 200);
 
 	/* free while a lookup waits on the stopped server */
 	struct ldapdir *l2 = ldapdir_new(base, &c, 0);

@@ -180,10 +180,13 @@ int main(void)
 	       strerror(o.status), o.user, o.at_ms - t_other,
 	       (unsigned long long)st.busy_workers, tk.n, tk.max_late);
 	CHECK(s1.status == ETIMEDOUT && s2.status == ETIMEDOUT);
-	CHECK(s1.at_ms - t0 >= timeout - 5 && s1.at_ms - t0 <= timeout + 100);
-	CHECK(o.status == 0 && o.at_ms - t_other < 100);
+	/* valgrind on a busy shared host: generous bounds; a loop or a pool
+	 * blocked by the stuck lookup would be late by the whole timeout
+	 * (300 ms) */
+	CHECK(s1.at_ms - t0 >= timeout - 5 && s1.at_ms - t0 <= timeout + 200);
+	CHECK(o.status == 0 && o.at_ms - t_other < 200);
 	CHECK(st.busy_workers == 1 && st.timeouts == 1);
-	CHECK(tk.max_late < 50);
+	CHECK(tk.max_late < 150);
 
 	/* again: joins the stuck job, times out again, no second worker */
 	struct res s3 = {0};
