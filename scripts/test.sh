@@ -2,11 +2,12 @@
 # test.sh — set up and run every test of sluice; the README's test command.
 #
 #   sudo scripts/test.sh            everything (needs root for kernel tests)
-#   FUZZ_SECONDS=N scripts/test.sh  length of the fuzzing run (default 30)
+#   FUZZ_SECONDS=N scripts/test.sh  length of the policy fuzzing run (default 30)
+#   FUZZ_PACKET_SECONDS=N           the packet parser's (default 15)
 #
 # Steps: strict build (-Werror) and its unit tests; the unit tests under
 # valgrind; an address+undefined sanitizer build and its unit tests (with
-# LeakSanitizer); a short libFuzzer run of the policy parser; the lab
+# LeakSanitizer); short libFuzzer runs of the policy and packet parsers; the lab
 # (kernel) scenarios. Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,14 +52,22 @@ valgrind_tests() { # the fast unit tests under valgrind: any leak fails
 	done
 }
 
-fuzz() {
-	local secs=${FUZZ_SECONDS:-30}
-	mkdir -p build-fuzz/corpus
-	cp examples/*.conf build-fuzz/corpus/ 2>/dev/null
-	build-fuzz/tests/fuzz/fuzz_policy -max_total_time="$secs" -max_len=8192 \
-		-print_final_stats=1 build-fuzz/corpus >build-fuzz/fuzz.log 2>&1 \
-		|| { tail -40 build-fuzz/fuzz.log; return 1; }
-	grep -E 'stat::number_of_executed_units' build-fuzz/fuzz.log
+fuzz() { # fuzz HARNESS SECONDS MAX_LEN: a run from the corpus in build-fuzz/corpus-HARNESS
+	local h=$1 secs=$2 maxlen=$3
+	build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$secs" -max_len="$maxlen" \
+		-artifact_prefix=build-fuzz/ \
+		-print_final_stats=1 build-fuzz/corpus-$h >build-fuzz/fuzz-$h.log 2>&1 \
+		|| { tail -40 build-fuzz/fuzz-$h.log; return 1; }
+	grep -E 'stat::number_of_executed_units' build-fuzz/fuzz-$h.log
+}
+fuzz_policy() {
+	mkdir -p build-fuzz/corpus-policy
+	cp examples/*.conf build-fuzz/corpus-policy/ 2>/dev/null
+	fuzz policy "${FUZZ_SECONDS:-30}" 8192
+}
+fuzz_packet() {
+	python3 tests/fuzz/packet_seeds.py build-fuzz/corpus-packet || return 1
+	fuzz packet "${FUZZ_PACKET_SECONDS:-15}" 256
 }
 
 step "build (strict, -Werror)" build build -Dwerror=true
@@ -79,7 +88,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 build_fuzz() { CC=clang build build-fuzz -Dfuzz=true -Dtests=false \
 	-Db_sanitize=address,undefined -Db_lundef=false; }
 step "build (libFuzzer)" build_fuzz
-step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz
+step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
+step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \

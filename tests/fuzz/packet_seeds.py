@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""packet_seeds.py DIR — writes a seed corpus for fuzz_packet: well-formed
+queued packets (as NFQUEUE copies them, from the network header) of every
+kind the parser knows: IPv4 and IPv6, TCP, UDP, ICMP echo, IPv6 extension
+headers (hop-by-hop, routing, fragment, AH), and cut-short copies."""
+import os
+import struct
+import sys
+
+
+def ip4(proto, l4, frag=0):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64,
+                      proto, 0, bytes([198, 18, 1, 2]), bytes([198, 18, 2, 2]))
+    return hdr + l4
+
+
+def ip6(nh, rest):
+    src = bytes.fromhex("20010db8000100000000000000000002")
+    dst = bytes.fromhex("20010db8000200000000000000000002")
+    return struct.pack("!IHBB", 0x60000000, len(rest), nh, 64) + src + dst + rest
+
+
+tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50, 0x02, 65535, 0, 0)
+udp = struct.pack("!HHHH", 40001, 5301, 12, 0) + b"ping"
+icmp = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"abcdefgh"
+icmp6 = struct.pack("!BBHHH", 128, 0, 0, 0x1234, 1) + b"abcdefgh"
+hbh = bytes([6, 0]) + bytes(6)                      # next: TCP, 8 bytes
+rt = bytes([44, 0, 0, 0]) + bytes(4)                # next: fragment
+frag = bytes([6, 0]) + struct.pack("!HI", 0, 7)     # first fragment, TCP
+ah = bytes([17, 1, 0, 0]) + bytes(8)                # next: UDP, 12 bytes
+
+seeds = {
+    "v4_tcp_syn": ip4(6, tcp),
+    "v4_udp": ip4(17, udp),
+    "v4_icmp_echo": ip4(1, icmp),
+    "v4_later_fragment": ip4(6, tcp, frag=0x0004),
+    "v6_tcp_syn": ip6(6, tcp),
+    "v6_icmp6_echo": ip6(58, icmp6),
+    "v6_hbh_tcp": ip6(0, hbh + tcp),
+    "v6_rt_frag_tcp": ip6(43, rt + frag + tcp),
+    "v6_ah_udp": ip6(51, ah + udp),
+}
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+for name, pkt in seeds.items():
+    for suffix, data in (("", pkt), ("_cut", pkt[: len(pkt) - 6])):
+        with open(os.path.join(out, name + suffix), "wb") as f:
+            f.write(data)
