@@ -72,8 +72,11 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 		       struct decide_cfg *cfg);
 void daemon_kernel_opts(struct daemon *d, const struct policy *p);
 /* ICMP sessions get P's udp-timeout (the namespace's sysctls); a failure
- * is logged, not fatal. */
+ * is logged, not fatal. The values found first are kept in a file next to
+ * the control socket until daemon_icmp_restore() puts them back, so a
+ * restart after kill -9 restores the real originals. */
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p);
+void daemon_icmp_restore(struct daemon *d);
 
 /* observe.c: counters, firewall log, alerts, metrics. */
 void daemon_snapshot(struct daemon *d, struct stats_snapshot *s);

@@ -173,9 +173,8 @@ static void stop(struct daemon *d)
 		log_warnx("stopping: %s", err ? err : "ruleset removal failed");
 	free(err);
 	/* left fail-closed, the decided sessions keep their timeouts too */
-	if (d->gen->policy->queue.on_exit != EXIT_FAIL_CLOSED &&
-	    ct_icmp_timeout_restore(&d->icmp_saved) < 0)
-		log_warn("restoring the ICMP session timeouts");
+	if (d->gen->policy->queue.on_exit != EXIT_FAIL_CLOSED)
+		daemon_icmp_restore(d);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	free(d->workers);
@@ -239,7 +238,6 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
 		fatalx("installing the kernel ruleset: %s", err);
-	daemon_icmp_timeout(&d, d.gen->policy);
 	d.farms = farms_new(d.base, &d.kopts);
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);
@@ -249,6 +247,7 @@ int main(int argc, char **argv)
 	d.ctl = control_listen(d.base, d.socket_path, daemon_command, &d);
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
+	daemon_icmp_timeout(&d, d.gen->policy); /* its state file: there too */
 
 	d.ev_hup = evsignal_new(d.base, SIGHUP, on_signal, &d);
 	d.ev_term = evsignal_new(d.base, SIGTERM, on_signal, &d);

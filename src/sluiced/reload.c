@@ -16,9 +16,11 @@
 #include <event2/buffer.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 		       struct decide_cfg *cfg)
@@ -46,11 +48,55 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 	d->kopts.member_ctx = d->farms;
 }
 
+/* Where the ICMP timeouts found before sluice changed them are kept, so a
+ * restart after kill -9 still knows them: next to the control socket. */
+static char *icmp_state_path(const struct daemon *d)
+{
+	const char *slash = strrchr(d->socket_path, '/');
+	if (!slash)
+		return xstrdup("sluiced.icmp-timeouts");
+	return xasprintf("%.*s/sluiced.icmp-timeouts",
+			 (int)(slash - d->socket_path), d->socket_path);
+}
+
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
 {
-	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0)
+	char *path = icmp_state_path(d);
+	if (!d->icmp_saved.valid) {
+		/* a run that did not stop cleanly left the originals here */
+		FILE *f = fopen(path, "r");
+		unsigned v4, v6;
+		if (f && fscanf(f, "%u %u", &v4, &v6) == 2)
+			d->icmp_saved = (struct ct_icmp_saved){true, v4, v6};
+		if (f)
+			fclose(f);
+	}
+	bool known = d->icmp_saved.valid;
+	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0) {
 		log_warn("setting the ICMP session timeout to %u s",
 			 p->queue.udp_timeout_s);
+	} else if (!known) {
+		FILE *f = fopen(path, "w");
+		if (!f || fprintf(f, "%u %u\n", d->icmp_saved.v4,
+				  d->icmp_saved.v6) < 0)
+			log_warn("%s", path);
+		if (f)
+			fclose(f);
+	}
+	free(path);
+}
+
+void daemon_icmp_restore(struct daemon *d)
+{
+	if (!d->icmp_saved.valid)
+		return;
+	if (ct_icmp_timeout_restore(&d->icmp_saved) < 0) {
+		log_warn("restoring the ICMP session timeouts");
+		return;
+	}
+	char *path = icmp_state_path(d);
+	unlink(path);
+	free(path);
 }
 
 /* Writes the diagnostics of D to OUT and the log. */

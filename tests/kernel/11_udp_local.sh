@@ -7,10 +7,6 @@
 # policy, decided by the kernel or the service.
 . "$(dirname "$0")/lib.sh"
 kt_up
-icmp_sysctls() { # icmp_sysctls NS: "v4 v6" timeouts of the namespace
-	ip netns exec "$1" cat /proc/sys/net/netfilter/nf_conntrack_icmp_timeout \
-		/proc/sys/net/netfilter/nf_conntrack_icmpv6_timeout | tr '\n' ' ' | sed 's/ $//'
-}
 gw_before=$(icmp_sysctls "$LAB_GW"); cli_before=$(icmp_sysctls "$LAB_CLI")
 conf=$(conf_with 'queue { udp-timeout 3s }' \
 	'rule "to the gateway" allow web from clients to localhost users staff')

@@ -3,9 +3,11 @@
 # go on (the conntrack mark), new sessions that need the service are
 # dropped, header-only ones still pass; a restart restores service without
 # manual steps. A clean stop removes everything (on-exit remove) or leaves
-# the fail-closed state (on-exit fail-closed).
+# the fail-closed state (on-exit fail-closed); the ICMP timeouts sluiced set
+# go back to what they were before its first start, kill -9 in between.
 . "$(dirname "$0")/lib.sh"
 kt_up
+icmp0=$(icmp_sysctls "$LAB_GW")
 kt_start "$KT_ROOT/examples/lab.conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 30)
@@ -34,6 +36,9 @@ lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && kt_fail "table 
 	kt_ok "clean stop removed the nft table"
 lab_exec "$LAB_GW" iptables-nft -S | grep -q SLUICE && kt_fail "SLUICE chain left after stop" ||
 	kt_ok "clean stop removed the xt chain"
+[ "$(icmp_sysctls "$LAB_GW")" = "$icmp0" ] &&
+	kt_ok "ICMP timeouts back to the originals across kill -9 and restart ($icmp0)" ||
+	kt_fail "ICMP timeouts after stop: $(icmp_sysctls "$LAB_GW"), want $icmp0"
 
 # on-exit fail-closed: decided sessions continue, new ones are dropped
 conf=$(conf_with 'queue { on-exit fail-closed }')

@@ -91,6 +91,12 @@ queued_by() {
 	esac && kt_ok "$d: queued $got" || kt_fail "$d: queued $got, want $n"
 }
 
+# icmp_sysctls NS: "V4 V6", the namespace's ICMP conntrack timeouts
+icmp_sysctls() {
+	ip netns exec "$1" cat /proc/sys/net/netfilter/nf_conntrack_icmp_timeout \
+		/proc/sys/net/netfilter/nf_conntrack_icmpv6_timeout | tr '\n' ' ' | sed 's/ $//'
+}
+
 # conf_with SNIPPET: examples/lab.conf plus SNIPPET, in LAB_TMP; prints path.
 conf_with() {
 	local f=$LAB_TMP/conf-$RANDOM.conf
