@@ -62,17 +62,29 @@ int control_fetch(const char *path, const char *request, char **body)
 
 int control_request(const char *path, int argc, char **argv, bool json)
 {
-	char req[CONTROL_MAX_REQUEST];
-	size_t n = 0;
-	for (int i = 0; i < argc && n < sizeof(req) - 16; i++) {
+	char *req = xstrdup("");
+	for (int i = 0; i < argc; i++) {
 		bool quote = strchr(argv[i], ' ') != NULL;
-		n += (size_t)snprintf(req + n, sizeof(req) - n, "%s%s%s%s",
-				      i ? " " : "", quote ? "\"" : "", argv[i],
-				      quote ? "\"" : "");
+		char *r = xasprintf("%s%s%s%s%s", req, i ? " " : "",
+				    quote ? "\"" : "", argv[i], quote ? "\"" : "");
+		free(req);
+		req = r;
 	}
-	snprintf(req + n, sizeof(req) - n, "%s", json ? " --json" : "");
+	if (json) {
+		char *r = xasprintf("%s --json", req);
+		free(req);
+		req = r;
+	}
+	/* never cut: a shortened request could still mean something */
+	if (strlen(req) + 1 > CONTROL_MAX_REQUEST) {
+		fprintf(stderr, "sluicectl: request too long (%zu bytes; at "
+			"most %d)\n", strlen(req) + 1, CONTROL_MAX_REQUEST);
+		free(req);
+		return 2;
+	}
 	char *body;
 	int rc = control_fetch(path, req, &body);
+	free(req);
 	if (rc == 0)
 		fputs(body, stdout);
 	else

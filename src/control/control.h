@@ -23,8 +23,9 @@ struct control *control_listen(struct event_base *base, const char *path,
 void control_close(struct control *c);
 
 /* Client side (sluicectl): sends the request ARGV to PATH, prints the body
- * to stdout (errors to stderr). Returns 0 ok, 1 the daemon said error, 3
- * no daemon reachable. */
+ * to stdout (errors to stderr). Returns 0 ok, 1 the daemon said error, 2 the
+ * request is longer than CONTROL_MAX_REQUEST (nothing sent), 3 no daemon
+ * reachable. */
 int control_request(const char *path, int argc, char **argv, bool json);
 
 /* Client side: sends the one-line REQUEST (no newline) to PATH; *BODY gets

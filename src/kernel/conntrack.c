@@ -139,12 +139,22 @@ static int sysctl_put(const char *path, uint32_t v)
 	return ok ? 0 : -1;
 }
 
-int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved)
+int ct_icmp_timeout_get(struct ct_icmp_saved *cur)
 {
 	uint32_t v4, v6;
 	if (sysctl_get(ICMP4_SYSCTL, &v4) < 0 ||
 	    sysctl_get(ICMP6_SYSCTL, &v6) < 0)
 		return -1;
+	*cur = (struct ct_icmp_saved){true, v4, v6};
+	return 0;
+}
+
+int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved)
+{
+	struct ct_icmp_saved cur;
+	if (ct_icmp_timeout_get(&cur) < 0)
+		return -1;
+	uint32_t v4 = cur.v4, v6 = cur.v6;
 	if (sysctl_put(ICMP4_SYSCTL, s) < 0)
 		return -1;
 	if (sysctl_put(ICMP6_SYSCTL, s) < 0) {

@@ -50,6 +50,9 @@ struct ct_icmp_saved {
  */
 int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved);
 
+/* Reads the namespace's ICMP and ICMPv6 timeouts into CUR (made valid). */
+int ct_icmp_timeout_get(struct ct_icmp_saved *cur);
+
 /* Puts back the values kept in SAVED (nothing when it is not valid) and
  * marks it not valid. */
 int ct_icmp_timeout_restore(struct ct_icmp_saved *saved);

@@ -49,41 +49,59 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 }
 
 /* Where the ICMP timeouts found before sluice changed them are kept, so a
- * restart after kill -9 still knows them: next to the control socket. */
+ * restart after kill -9 still knows them: the control socket's path plus
+ * ".icmp-timeouts" (one file per daemon). */
 static char *icmp_state_path(const struct daemon *d)
 {
-	const char *slash = strrchr(d->socket_path, '/');
-	if (!slash)
-		return xstrdup("sluiced.icmp-timeouts");
-	return xasprintf("%.*s/sluiced.icmp-timeouts",
-			 (int)(slash - d->socket_path), d->socket_path);
+	return xasprintf("%s.icmp-timeouts", d->socket_path);
+}
+
+/* Reads the originals a run that did not stop cleanly left in PATH. */
+static bool icmp_state_read(const char *path, struct ct_icmp_saved *v)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	unsigned v4, v6;
+	bool ok = fscanf(f, "%u %u", &v4, &v6) == 2;
+	fclose(f);
+	if (ok)
+		*v = (struct ct_icmp_saved){true, v4, v6};
+	return ok;
+}
+
+/* Writes V to PATH whole or not at all (a temporary file renamed). */
+static int icmp_state_write(const char *path, const struct ct_icmp_saved *v)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = -1;
+	if (f) {
+		bool ok = fprintf(f, "%u %u\n", v->v4, v->v6) > 0;
+		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
+			rc = 0;
+		else
+			unlink(tmp);
+	}
+	free(tmp);
+	return rc;
 }
 
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
 {
-	char *path = icmp_state_path(d);
 	if (!d->icmp_saved.valid) {
-		/* a run that did not stop cleanly left the originals here */
-		FILE *f = fopen(path, "r");
-		unsigned v4, v6;
-		if (f && fscanf(f, "%u %u", &v4, &v6) == 2)
-			d->icmp_saved = (struct ct_icmp_saved){true, v4, v6};
-		if (f)
-			fclose(f);
+		/* the originals are on disk before anything is changed */
+		char *path = icmp_state_path(d);
+		if (!icmp_state_read(path, &d->icmp_saved) &&
+		    ct_icmp_timeout_get(&d->icmp_saved) == 0 &&
+		    icmp_state_write(path, &d->icmp_saved) < 0)
+			log_warn("%s: a restart after a crash will not know the "
+				 "original ICMP timeouts", path);
+		free(path);
 	}
-	bool known = d->icmp_saved.valid;
-	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0) {
+	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0)
 		log_warn("setting the ICMP session timeout to %u s",
 			 p->queue.udp_timeout_s);
-	} else if (!known) {
-		FILE *f = fopen(path, "w");
-		if (!f || fprintf(f, "%u %u\n", d->icmp_saved.v4,
-				  d->icmp_saved.v6) < 0)
-			log_warn("%s", path);
-		if (f)
-			fclose(f);
-	}
-	free(path);
 }
 
 void daemon_icmp_restore(struct daemon *d)

@@ -13,6 +13,9 @@ ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 30)
 sleep 1
 kill -9 "$KT_PID"; sleep 0.3
+[ "$(cat "$KT_SOCK.icmp-timeouts" 2>/dev/null)" = "$icmp0" ] &&
+	kt_ok "after kill -9 the original ICMP timeouts are on disk ($icmp0)" ||
+	kt_fail "state file: '$(cat "$KT_SOCK.icmp-timeouts" 2>/dev/null)', want '$icmp0'"
 a=$(held "$h"); sleep 1.5; b=$(held "$h")
 [ "$b" -gt $((a + 3)) ] && kt_ok "established session goes on after kill -9 ($a → $b)" ||
 	kt_fail "established session stalled after kill -9 ($a → $b)"
@@ -39,6 +42,8 @@ lab_exec "$LAB_GW" iptables-nft -S | grep -q SLUICE && kt_fail "SLUICE chain lef
 [ "$(icmp_sysctls "$LAB_GW")" = "$icmp0" ] &&
 	kt_ok "ICMP timeouts back to the originals across kill -9 and restart ($icmp0)" ||
 	kt_fail "ICMP timeouts after stop: $(icmp_sysctls "$LAB_GW"), want $icmp0"
+[ ! -e "$KT_SOCK.icmp-timeouts" ] && [ ! -e "$KT_SOCK.icmp-timeouts.tmp" ] &&
+	kt_ok "their state file is gone after the clean stop" || kt_fail "state file left: $(ls "$KT_SOCK".*)"
 
 # on-exit fail-closed: decided sessions continue, new ones are dropped
 conf=$(conf_with 'queue { on-exit fail-closed }')

@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
 kt_up
-peers_dns_up || kt_done
-peers_ldap_up || kt_done
+peers_dns_up || { kt_fail "dnsmasq did not start"; kt_done; }
+peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:9090,reuseaddr,fork EXEC:cat >/dev/null
 conf=$(conf_with 'protocol alt tcp 9090' 'users roots { user root }' \
 	'rule "root alt" allow alt from localhost to servers users roots')

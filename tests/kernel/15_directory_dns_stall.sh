@@ -11,8 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
 kt_up
-peers_dns_up || kt_done
-peers_ldap_up || kt_done
+peers_dns_up || { kt_fail "dnsmasq did not start"; kt_done; }
+peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 lab_spawn "$LAB_SRV" "$KT_BUILD/bench/connrate" server "$LAB_SRV4" 7070 --threads 2 >/dev/null
 lab_spawn "$LAB_SRV" timeout 200 socat TCP4-LISTEN:9090,reuseaddr,fork EXEC:cat >/dev/null
 CLI4C=198.18.1.10     # a third client address, for a second flood

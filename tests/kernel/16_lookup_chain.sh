@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
 kt_up
-peers_ldap_up || kt_done
+peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 # the proxy on the gateway (its outgoing connection is not marked)
 PROXY=$(lab_spawn "$LAB_GW" socat TCP4-LISTEN:3389,bind=127.0.0.1,reuseaddr,fork \
 	"TCP4:$LAB_DIR4:389")

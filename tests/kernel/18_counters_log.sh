@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
 kt_up
-peers_ldap_up || kt_done
+peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 cat >"$LAB_TMP/alert.sh" <<'SH'
 #!/bin/sh
 env | grep '^SLUICE_' | sort >"$(dirname "$0")/alert.$(date +%s%N)"

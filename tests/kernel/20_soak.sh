@@ -11,7 +11,7 @@
 . "$KT_ROOT/tests/lab/peers.sh"
 PHASES=${SOAK_PHASES:-8} SECS=${SOAK_SECONDS:-4}
 kt_up
-peers_ldap_up || kt_done
+peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 lab_spawn "$LAB_SRV" "$KT_BUILD/bench/connrate" server "$LAB_SRV4" 7071 --threads 2 >/dev/null
 conf=$(conf_with 'protocol soak tcp 7071' \
 	'rule "staff soak" allow soak from clients to servers users staff' \

@@ -25,6 +25,9 @@ kt_done() {
 # kt_up: the lab, with TCP echo servers on :80 and :22 of the server
 # (IPv4 and IPv6) and a UDP echo on :5301.
 kt_up() {
+	# conntrack and its sysctls exist before any sluiced runs (a modular
+	# kernel loads it on first use; built in here)
+	modprobe -q nf_conntrack 2>/dev/null || true
 	lab_up >/dev/null || { echo "$KT_NAME: lab_up failed" >&2; exit 1; }
 	local port
 	for port in 80 22 8080; do
