@@ -139,42 +139,36 @@ static int sysctl_put(const char *path, uint32_t v)
 	return ok ? 0 : -1;
 }
 
-int ct_icmp_timeout_get(struct ct_icmp_saved *cur)
+int ct_count(uint64_t *n)
+{
+	uint32_t v;
+	if (sysctl_get("/proc/sys/net/netfilter/nf_conntrack_count", &v) < 0)
+		return -1;
+	*n = v;
+	return 0;
+}
+
+int ct_icmp_timeout_get(struct ct_icmp_timeouts *cur)
 {
 	uint32_t v4, v6;
 	if (sysctl_get(ICMP4_SYSCTL, &v4) < 0 ||
 	    sysctl_get(ICMP6_SYSCTL, &v6) < 0)
 		return -1;
-	*cur = (struct ct_icmp_saved){true, v4, v6};
+	*cur = (struct ct_icmp_timeouts){true, v4, v6};
 	return 0;
 }
 
-int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved)
+int ct_icmp_timeout_put(const struct ct_icmp_timeouts *v)
 {
-	struct ct_icmp_saved cur;
-	if (ct_icmp_timeout_get(&cur) < 0)
+	uint32_t old4;
+	if (sysctl_get(ICMP4_SYSCTL, &old4) < 0 ||
+	    sysctl_put(ICMP4_SYSCTL, v->v4) < 0)
 		return -1;
-	uint32_t v4 = cur.v4, v6 = cur.v6;
-	if (sysctl_put(ICMP4_SYSCTL, s) < 0)
-		return -1;
-	if (sysctl_put(ICMP6_SYSCTL, s) < 0) {
+	if (sysctl_put(ICMP6_SYSCTL, v->v6) < 0) {
 		int e = errno;
-		sysctl_put(ICMP4_SYSCTL, v4);
+		sysctl_put(ICMP4_SYSCTL, old4);
 		errno = e;
 		return -1;
 	}
-	if (!saved->valid)
-		*saved = (struct ct_icmp_saved){true, v4, v6};
 	return 0;
-}
-
-int ct_icmp_timeout_restore(struct ct_icmp_saved *saved)
-{
-	if (!saved->valid)
-		return 0;
-	saved->valid = false;
-	int rc = sysctl_put(ICMP4_SYSCTL, saved->v4);
-	if (sysctl_put(ICMP6_SYSCTL, saved->v6) < 0)
-		rc = -1;
-	return rc;
 }

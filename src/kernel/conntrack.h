@@ -35,26 +35,23 @@ int ct_delete(const struct ct_entry *e);
 int ct_set_mark(const struct ct_entry *e, uint32_t mark);
 const char *ct_tcp_state_name(uint8_t s);
 
-/* The ICMP and ICMPv6 timeouts found before sluice changed them. */
-struct ct_icmp_saved {
-	bool valid;
+/* The entries in this network namespace's conntrack table now. */
+int ct_count(uint64_t *n);
+
+/* A namespace's ICMP and ICMPv6 conntrack timeouts, in seconds. */
+struct ct_icmp_timeouts {
+	bool valid; /* for holders: the values were read */
 	uint32_t v4, v6;
 };
 
 /*
- * ICMP and ICMPv6 sessions end after S seconds of silence, like UDP ones
- * (queue { udp-timeout }): sets this network namespace's
- * nf_conntrack_icmp_timeout and nf_conntrack_icmpv6_timeout, because nft
- * 1.0.6 cannot make an icmp `ct timeout` object. The first call (SAVED not
- * valid) keeps the values it found in SAVED. Both or neither are changed.
+ * ICMP and ICMPv6 sessions end after a time of silence, like UDP ones
+ * (queue { udp-timeout }): nft 1.0.6 cannot make an icmp `ct timeout`
+ * object, so these are the namespace's nf_conntrack_icmp_timeout and
+ * nf_conntrack_icmpv6_timeout. get() reads both into CUR (made valid);
+ * put() writes both, or neither (v4 is put back when v6 fails).
  */
-int ct_icmp_timeout_set(uint32_t s, struct ct_icmp_saved *saved);
-
-/* Reads the namespace's ICMP and ICMPv6 timeouts into CUR (made valid). */
-int ct_icmp_timeout_get(struct ct_icmp_saved *cur);
-
-/* Puts back the values kept in SAVED (nothing when it is not valid) and
- * marks it not valid. */
-int ct_icmp_timeout_restore(struct ct_icmp_saved *saved);
+int ct_icmp_timeout_get(struct ct_icmp_timeouts *cur);
+int ct_icmp_timeout_put(const struct ct_icmp_timeouts *v);
 
 #endif

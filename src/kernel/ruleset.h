@@ -48,7 +48,7 @@ struct ruleset_opts {
 	uint32_t queue_num, queue_count; /* NFQUEUE queues N..N+count-1 */
 	bool fail_open;	    /* queue bypassed: accept+mark instead of drop */
 	uint32_t udp_timeout_s; /* ct timeout of UDP sessions (ICMP: the
-				 * daemon sets the sysctls, ct_icmp_timeout_set) */
+				 * daemon sets the sysctls, ct_icmp_timeout_put) */
 	uint32_t mark_shift;	/* sluice owns mark bits [shift, shift+16) */
 	uint32_t self_mark;	/* SO_MARK of sluiced's sockets (full value) */
 	bool nft_queue;		/* the kernel has nft `queue`: no xt part */

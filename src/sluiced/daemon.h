@@ -53,7 +53,7 @@ struct daemon {
 	char *metrics_addr;
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
-	struct ct_icmp_saved icmp_saved; /* restored on a clean stop */
+	struct ct_icmp_timeouts icmp_orig; /* put back on a clean stop */
 	bool nft_queue; /* probe: the kernel has nft's queue statement */
 
 	time_t started;

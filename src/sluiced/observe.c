@@ -8,6 +8,7 @@
 #include "sluiced/lookups.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "stats/alerts.h"
 #include "stats/counters.h"
@@ -73,13 +74,9 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->verifier_response_seconds = (double)fs.last_response_us / 1e6;
 	}
 	/* active sessions: the conntrack entries of this namespace */
-	FILE *ct = fopen("/proc/sys/net/netfilter/nf_conntrack_count", "r");
-	unsigned long long n = 0;
-	if (ct) {
-		if (fscanf(ct, "%llu", &n) != 1)
-			n = 0;
-		fclose(ct);
-	}
+	uint64_t n = 0;
+	if (ct_count(&n) < 0)
+		n = 0;
 	s->sessions_active = n;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);

@@ -57,7 +57,7 @@ static char *icmp_state_path(const struct daemon *d)
 }
 
 /* Reads the originals a run that did not stop cleanly left in PATH. */
-static bool icmp_state_read(const char *path, struct ct_icmp_saved *v)
+static bool icmp_state_read(const char *path, struct ct_icmp_timeouts *v)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -66,12 +66,12 @@ static bool icmp_state_read(const char *path, struct ct_icmp_saved *v)
 	bool ok = fscanf(f, "%u %u", &v4, &v6) == 2;
 	fclose(f);
 	if (ok)
-		*v = (struct ct_icmp_saved){true, v4, v6};
+		*v = (struct ct_icmp_timeouts){true, v4, v6};
 	return ok;
 }
 
 /* Writes V to PATH whole or not at all (a temporary file renamed). */
-static int icmp_state_write(const char *path, const struct ct_icmp_saved *v)
+static int icmp_state_write(const char *path, const struct ct_icmp_timeouts *v)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
@@ -89,29 +89,30 @@ static int icmp_state_write(const char *path, const struct ct_icmp_saved *v)
 
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
 {
-	if (!d->icmp_saved.valid) {
+	if (!d->icmp_orig.valid) {
 		/* the originals are on disk before anything is changed */
 		char *path = icmp_state_path(d);
-		if (!icmp_state_read(path, &d->icmp_saved) &&
-		    ct_icmp_timeout_get(&d->icmp_saved) == 0 &&
-		    icmp_state_write(path, &d->icmp_saved) < 0)
+		if (!icmp_state_read(path, &d->icmp_orig) &&
+		    ct_icmp_timeout_get(&d->icmp_orig) == 0 &&
+		    icmp_state_write(path, &d->icmp_orig) < 0)
 			log_warn("%s: a restart after a crash will not know the "
 				 "original ICMP timeouts", path);
 		free(path);
 	}
-	if (ct_icmp_timeout_set(p->queue.udp_timeout_s, &d->icmp_saved) < 0)
-		log_warn("setting the ICMP session timeout to %u s",
-			 p->queue.udp_timeout_s);
+	uint32_t s = p->queue.udp_timeout_s;
+	if (ct_icmp_timeout_put(&(struct ct_icmp_timeouts){true, s, s}) < 0)
+		log_warn("setting the ICMP session timeout to %u s", s);
 }
 
 void daemon_icmp_restore(struct daemon *d)
 {
-	if (!d->icmp_saved.valid)
+	if (!d->icmp_orig.valid)
 		return;
-	if (ct_icmp_timeout_restore(&d->icmp_saved) < 0) {
+	if (ct_icmp_timeout_put(&d->icmp_orig) < 0) {
 		log_warn("restoring the ICMP session timeouts");
 		return;
 	}
+	d->icmp_orig.valid = false;
 	char *path = icmp_state_path(d);
 	unlink(path);
 	free(path);
