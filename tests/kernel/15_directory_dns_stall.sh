@@ -77,12 +77,13 @@ within() { awk -v b="$1" -v d="$2" 'BEGIN { exit !(d <= 1.2 * b + 50) }'; }
 
 stall() { # stall WHAT PID BIND "TARGET...": the latency and bounds checks;
 	# try N floods the Nth target (the last one again when fewer): a lookup
-	# answered after an earlier try's SIGCONT is cached and would not wait
+	# answered after an earlier try's SIGCONT is cached and would not wait.
 	# The latency comparison gets up to two more full tries (baseline
 	# measured again, a new stall and flood) when one is off: on a shared
-	# 2-core host about one run in 7 has a p99 of 0.2-0.6 ms with no stall at
-	# all, and CI once drew two such runs of three. A real regression —
-	# sluiced waiting on the stalled peer — is off every time.
+	# 2-core host 7 of 144 single runs had a p99 of 0.2-0.6 ms, 6 of them
+	# in baselines with no stall at all, and CI once drew two such runs of
+	# three. A real regression — sluiced waiting on the stalled peer — is
+	# off every time.
 	local what=$1 pid=$2 bind=$3 targets=($4) target
 	local base_k base_s r0 to0 during_k during_s m r1 attempt
 	for attempt in 1 2 3; do
