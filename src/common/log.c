@@ -1,5 +1,6 @@
 /* log.c — see log.h. Thread-safe: one write per message. */
 #include "common/log.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,8 +25,12 @@ void log_init(const char *ident, bool to_stderr, int verbose)
 
 static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char raw[1024], msg[4 * sizeof(raw)];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* names from outside (users, groups, DNS names) may carry control
+	 * characters or invalid UTF-8: never written raw to a log */
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+	text_escape(msg, sizeof(msg), raw, len, false);
 	if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;

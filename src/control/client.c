@@ -3,6 +3,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,103 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int control_fetch(const char *path, const char *request, char **body)
+/* Longest answer read (a session list of a busy gateway fits). */
+#define CONTROL_MAX_REPLY (256u << 20)
+
+static int write_all(int fd, const char *p, size_t n)
 {
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads until EOF; NULL with errno when the answer is too long. */
+static char *read_all(int fd, size_t *len)
+{
+	size_t cap = 65536;
+	char *buf = xmalloc(cap);
+	*len = 0;
+	for (;;) {
+		if (*len + 4096 > cap) {
+			if (cap >= CONTROL_MAX_REPLY) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			buf = xrealloc(buf, cap *= 2);
+		}
+		ssize_t r = read(fd, buf + *len, cap - *len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* A copy of S ending with one '\n'. */
+static char *line_of(const char *s)
+{
+	size_t n = strlen(s);
+	return n && s[n - 1] == '\n' ? xstrdup(s) : xasprintf("%s\n", s);
+}
+
+/* Interprets the answer TEXT; see control_call. */
+static int decode_reply(const char *text, size_t len, char **body)
+{
+	json_error_t je;
+	json_t *r = json_loadb(text, len, 0, &je);
+	json_t *ok = json_object_get(r, "ok");
+	const char *s;
+	int rc;
+	if (json_is_true(ok) &&
+	    (s = json_string_value(json_object_get(r, "output")))) {
+		*body = xstrdup(s);
+		rc = 0;
+	} else if (json_is_false(ok) &&
+		   (s = json_string_value(json_object_get(r, "error")))) {
+		*body = line_of(s);
+		rc = 1;
+	} else {
+		*body = xstrdup("no valid answer from sluiced\n");
+		rc = 3;
+	}
+	json_decref(r);
+	return rc;
+}
+
+int control_call(const char *path, const char *command, const json_t *args,
+		 bool json, char **body)
+{
+	json_t *req = json_object();
+	json_object_set_new(req, "command", json_string(command));
+	if (args)
+		json_object_set(req, "args", (json_t *)args);
+	if (json)
+		json_object_set_new(req, "json", json_true());
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text) {
+		*body = xstrdup("cannot encode the request (not UTF-8?)\n");
+		return 2;
+	}
+	/* never cut: a shortened request could still mean something */
+	size_t tl = strlen(text);
+	if (tl + 1 > CONTROL_MAX_REQUEST) {
+		*body = xasprintf("request too long (%zu bytes; at most %d)\n",
+				  tl + 1, CONTROL_MAX_REQUEST);
+		free(text);
+		return 2;
+	}
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -20,75 +116,27 @@ int control_fetch(const char *path, const char *request, char **body)
 				  strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		free(text);
 		return 3;
 	}
-	char *req = xasprintf("%s\n", request);
-	size_t rl = strlen(req);
-	ssize_t w = write(fd, req, rl);
-	free(req);
-	if (w != (ssize_t)rl) {
-		*body = xasprintf("write: %s\n", strerror(errno));
-		close(fd);
-		return 3;
-	}
-	/* read everything: status line, then the body */
-	size_t cap = 65536, len = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		if (len + 4096 > cap)
-			buf = xrealloc(buf, cap *= 2);
-		ssize_t r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	text[tl] = '\n'; /* the NUL becomes the request's end of line */
+	int w = write_all(fd, text, tl + 1);
+	free(text);
+	size_t len = 0;
+	char *buf = read_all(fd, &len);
+	int e = errno;
 	close(fd);
-	buf[len] = '\0';
-	int rc = 3;
-	if (strncmp(buf, "ok\n", 3) == 0) {
-		*body = xstrdup(buf + 3);
-		rc = 0;
-	} else if (strncmp(buf, "error ", 6) == 0) {
-		*body = xstrdup(buf + 6);
-		rc = 1;
+	if (!buf) {
+		*body = xasprintf("reading the answer: %s\n", strerror(e));
+		return 3;
+	}
+	int rc;
+	if (len == 0 && w < 0) {
+		*body = xasprintf("write: %s\n", strerror(e));
+		rc = 3;
 	} else {
-		*body = xstrdup("no answer from sluiced\n");
+		rc = decode_reply(buf, len, body);
 	}
 	free(buf);
-	return rc;
-}
-
-int control_request(const char *path, int argc, char **argv, bool json)
-{
-	char *req = xstrdup("");
-	for (int i = 0; i < argc; i++) {
-		bool quote = strchr(argv[i], ' ') != NULL;
-		char *r = xasprintf("%s%s%s%s%s", req, i ? " " : "",
-				    quote ? "\"" : "", argv[i], quote ? "\"" : "");
-		free(req);
-		req = r;
-	}
-	if (json) {
-		char *r = xasprintf("%s --json", req);
-		free(req);
-		req = r;
-	}
-	/* never cut: a shortened request could still mean something */
-	if (strlen(req) + 1 > CONTROL_MAX_REQUEST) {
-		fprintf(stderr, "sluicectl: request too long (%zu bytes; at "
-			"most %d)\n", strlen(req) + 1, CONTROL_MAX_REQUEST);
-		free(req);
-		return 2;
-	}
-	char *body;
-	int rc = control_fetch(path, req, &body);
-	free(req);
-	if (rc == 0)
-		fputs(body, stdout);
-	else
-		fprintf(stderr, "sluicectl: %s", body);
-	free(body);
 	return rc;
 }

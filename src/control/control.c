@@ -1,13 +1,19 @@
-/* control.c — see control.h. */
+/* control.c — the control socket's server side; see control.h. */
 #include "control/control.h"
+#include "common/fds.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
+#include "policy/policy.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,114 +22,350 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
 struct control {
 	struct evconnlistener *lis;
+	struct event *resume; /* re-enables the listener after EMFILE */
 	char *path;
-	control_fn fn;
+	struct control_access access;
+	const struct control_command *table;
 	void *arg;
+	uint32_t nclients;
 };
 
-static void conn_close(struct bufferevent *bev, short what, void *arg)
+struct conn {
+	struct control *c;
+	enum control_level level;
+};
+
+/* ---- access ------------------------------------------------------------------ */
+
+static bool gid_in(gid_t g, const gid_t *v, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == g)
+			return true;
+	return false;
+}
+
+enum control_level control_level_of(const struct control_access *a,
+				    uid_t self_uid, uid_t uid, gid_t gid,
+				    const gid_t *gids, size_t ngids)
+{
+	if (uid == 0 || uid == self_uid)
+		return CONTROL_ADMIN;
+	bool op = gid_in(gid, a->operator_gids, a->noperator);
+	bool rd = gid_in(gid, a->read_gids, a->nread);
+	for (size_t i = 0; i < ngids; i++) {
+		op = op || gid_in(gids[i], a->operator_gids, a->noperator);
+		rd = rd || gid_in(gids[i], a->read_gids, a->nread);
+	}
+	return op ? CONTROL_OPERATOR : rd ? CONTROL_READ : CONTROL_NONE;
+}
+
+/* Resolves group names NAMES into *OUT; -1 with *ERR. */
+static int resolve_groups(char **names, size_t n, gid_t **out, size_t *nout,
+			  char **err)
+{
+	*out = n ? xcalloc(n, sizeof(gid_t)) : NULL;
+	*nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		if (getgrnam_r(names[i], &gr, buf, sizeof(buf), &res) != 0 ||
+		    !res) {
+			*err = xasprintf("control: no group '%s'", names[i]);
+			return -1;
+		}
+		(*out)[(*nout)++] = res->gr_gid;
+	}
+	return 0;
+}
+
+int control_access_resolve(const struct control_cfg *cfg,
+			   struct control_access *a, char **err)
+{
+	memset(a, 0, sizeof(*a));
+	a->owner = geteuid();
+	a->group = getegid();
+	a->mode = cfg->socket_mode;
+	a->max_clients = cfg->max_clients ? cfg->max_clients : 16;
+	a->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 5000;
+	if (cfg->socket_owner) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		if (getpwnam_r(cfg->socket_owner, &pw, buf, sizeof(buf), &res) ||
+		    !res) {
+			*err = xasprintf("control: no user '%s'", cfg->socket_owner);
+			return -1;
+		}
+		a->owner = res->pw_uid;
+	}
+	if (cfg->socket_group) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		if (getgrnam_r(cfg->socket_group, &gr, buf, sizeof(buf), &res) ||
+		    !res) {
+			*err = xasprintf("control: no group '%s'", cfg->socket_group);
+			return -1;
+		}
+		a->group = res->gr_gid;
+	}
+	if (resolve_groups(cfg->operator_groups, cfg->noperator_groups,
+			   &a->operator_gids, &a->noperator, err) < 0 ||
+	    resolve_groups(cfg->read_only_groups, cfg->nread_only_groups,
+			   &a->read_gids, &a->nread, err) < 0) {
+		control_access_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+void control_access_free(struct control_access *a)
+{
+	free(a->operator_gids);
+	free(a->read_gids);
+	memset(a, 0, sizeof(*a));
+}
+
+static void access_copy(struct control_access *dst,
+			const struct control_access *src)
+{
+	*dst = *src;
+	dst->operator_gids = NULL;
+	dst->read_gids = NULL;
+	if (src->noperator) {
+		dst->operator_gids = xcalloc(src->noperator, sizeof(gid_t));
+		memcpy(dst->operator_gids, src->operator_gids,
+		       src->noperator * sizeof(gid_t));
+	}
+	if (src->nread) {
+		dst->read_gids = xcalloc(src->nread, sizeof(gid_t));
+		memcpy(dst->read_gids, src->read_gids, src->nread * sizeof(gid_t));
+	}
+}
+
+/* The level of the peer on FD. */
+static enum control_level peer_level(const struct control *c, int fd,
+				     uid_t *uid_out)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	*uid_out = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    cl != sizeof(cred))
+		return CONTROL_NONE;
+	*uid_out = cred.uid;
+	gid_t gids[256];
+	socklen_t gl = sizeof(gids);
+	size_t ngids = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &gl) == 0)
+		ngids = gl / sizeof(gid_t);
+	return control_level_of(&c->access, geteuid(), cred.uid, cred.gid,
+				gids, ngids);
+}
+
+/* ---- one connection ----------------------------------------------------------- */
+
+static void conn_free(struct bufferevent *bev, struct conn *k)
+{
+	k->c->nclients--;
+	free(k);
 	bufferevent_free(bev);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	conn_free(bev, arg);
 }
 
 static void on_written(struct bufferevent *bev, void *arg)
 {
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);
+		conn_free(bev, arg);
 }
 
-/* Splits LINE into words (double quotes group); returns argc. */
-static int split(char *line, char **argv, int max)
+/* Queues the reply (OK with OUTPUT, or the error OUTPUT) and closes after
+ * it is sent. */
+static void reply(struct bufferevent *bev, struct conn *k, bool ok,
+		  const char *output, size_t len)
 {
-	int argc = 0;
-	char *p = line;
-	while (*p && argc < max) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		if (*p == '"') {
-			argv[argc++] = ++p;
-			while (*p && *p != '"')
-				p++;
-		} else {
-			argv[argc++] = p;
-			while (*p && *p != ' ' && *p != '\t')
-				p++;
-		}
-		if (*p)
-			*p++ = '\0';
+	char *safe = text_escape_dup(output, len, true);
+	if (!ok) { /* one line: drop a trailing newline */
+		size_t n = strlen(safe);
+		while (n && safe[n - 1] == '\n')
+			safe[--n] = '\0';
 	}
-	return argc;
+	json_t *r = json_pack("{s:b,s:s}", "ok", ok, ok ? "output" : "error",
+			      safe);
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	struct evbuffer *out = bufferevent_get_output(bev);
+	if (text)
+		evbuffer_add_printf(out, "%s\n", text);
+	else
+		evbuffer_add_printf(out, "{\"ok\":false,\"error\":\"out of "
+				    "memory\"}\n");
+	free(text);
+	json_decref(r);
+	free(safe);
+	bufferevent_setcb(bev, NULL, on_written, on_event, k);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_enable(bev, EV_WRITE);
+}
+
+static const struct control_command *find_command(const struct control *c,
+						  const char *name)
+{
+	for (const struct control_command *t = c->table; t->name; t++)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+/* Runs request TEXT for connection K; the output goes to OUT. */
+static int run(struct conn *k, const char *text, size_t len,
+	       struct evbuffer *out)
+{
+	struct control_request req;
+	char err[256];
+	if (control_parse_request(text, len, &req, err, sizeof(err)) < 0) {
+		evbuffer_add_printf(out, "%s", err);
+		return -1;
+	}
+	int rc = -1;
+	const struct control_command *cmd = find_command(k->c, req.command);
+	if (!cmd) {
+		evbuffer_add_printf(out, "unknown command '%s'", req.command);
+	} else if (k->level < cmd->level) {
+		evbuffer_add_printf(out, "permission denied: '%s' needs the %s "
+				    "level, this connection has %s",
+				    cmd->name, control_level_name(cmd->level),
+				    control_level_name(k->level));
+		log_info("control: refused '%s' to a %s client", cmd->name,
+			 control_level_name(k->level));
+	} else if (control_check_args(req.args, cmd->args, err,
+				      sizeof(err)) < 0) {
+		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
+	} else {
+		rc = cmd->fn(k->c->arg, req.args, req.json, out);
+	}
+	control_request_free(&req);
+	return rc;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	struct control *c = arg;
+	struct conn *k = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-	if (!line) {
-		if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST)
-			bufferevent_free(bev);
+	struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, NULL);
+	if (nl.pos < 0) {
+		if (evbuffer_get_length(in) >= CONTROL_MAX_REQUEST) {
+			static const char m[] = "request too long";
+			reply(bev, k, false, m, sizeof(m) - 1);
+		}
 		return;
 	}
-	char *argv[CONTROL_MAX_ARGS];
-	int argc = split(line, argv, CONTROL_MAX_ARGS);
-	bool json = false;
-	int k = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else
-			argv[k++] = argv[i];
-	}
-	argc = k;
+	size_t len = (size_t)nl.pos + 1;
+	char *line = xmalloc(len + 1);
+	evbuffer_remove(in, line, len);
+	line[len] = '\0';
 	struct evbuffer *body = evbuffer_new();
-	int rc = argc ? c->fn(c->arg, argc, argv, json, body) : -1;
-	if (!argc)
-		evbuffer_add_printf(body, "empty request");
-	struct evbuffer *out = bufferevent_get_output(bev);
-	if (rc == 0) {
-		evbuffer_add_printf(out, "ok\n");
-	} else {
-		evbuffer_add_printf(out, "error ");
-	}
-	evbuffer_add_buffer(out, body);
-	if (rc != 0)
-		evbuffer_add_printf(out, "\n");
-	evbuffer_free(body);
+	int rc = run(k, line, len, body);
 	free(line);
-	bufferevent_setcb(bev, NULL, on_written, conn_close, c);
-	bufferevent_disable(bev, EV_READ);
+	size_t blen = evbuffer_get_length(body);
+	reply(bev, k, rc == 0, (const char *)evbuffer_pullup(body, -1), blen);
+	evbuffer_free(body);
+}
+
+/* ---- the listener --------------------------------------------------------------- */
+
+static void refuse(int fd, const char *why)
+{
+	char buf[160];
+	int n = snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}\n",
+			 why);
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* the client is gone: nothing to tell */
+	}
+	close(fd);
 }
 
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *c = arg;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    cred.uid != 0) {
-		log_warnx("control: refused a client with uid %d",
-			  cl == sizeof(cred) ? (int)cred.uid : -1);
-		close(fd);
+	if (!fd_below_reserve(fd, FD_RESERVE_KERNEL)) {
+		log_warnx("control: refused a client: descriptors nearly "
+			  "exhausted");
+		refuse(fd, "sluiced is out of descriptors");
+		return;
+	}
+	if (c->nclients >= c->access.max_clients) {
+		refuse(fd, "too many control clients");
+		return;
+	}
+	uid_t uid;
+	enum control_level level = peer_level(c, fd, &uid);
+	if (level == CONTROL_NONE) {
+		log_warnx("control: refused a client with uid %ld (in no "
+			  "control group)", (long)(int)uid);
+		refuse(fd, "permission denied");
 		return;
 	}
 	struct event_base *base = evconnlistener_get_base(lis);
 	struct bufferevent *bev =
 	    bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	struct timeval tv = {5, 0};
+	if (!bev) {
+		close(fd);
+		return;
+	}
+	struct conn *k = xcalloc(1, sizeof(*k));
+	k->c = c;
+	k->level = level;
+	c->nclients++;
+	struct timeval tv = {c->access.timeout_ms / 1000,
+			     (long)(c->access.timeout_ms % 1000) * 1000};
 	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_setcb(bev, on_read, NULL, conn_close, c);
+	bufferevent_setcb(bev, on_read, NULL, on_event, k);
 	bufferevent_enable(bev, EV_READ);
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	evconnlistener_enable(c->lis);
+}
+
+/* accept() failed: out of descriptors or memory is transient; wait a
+ * little instead of spinning (libevent retries at once) or exiting. */
+static void on_accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct control *c = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	log_warnx("control: accept: %s; pausing 100 ms", strerror(e));
+	evconnlistener_disable(lis);
+	struct timeval tv = {0, 100000};
+	event_add(c->resume, &tv);
+}
+
+/* Owner, group and mode of the socket file. */
+static int apply_perms(const char *path, const struct control_access *a,
+		       char **err)
+{
+	if (chown(path, a->owner, a->group) < 0 ||
+	    chmod(path, (mode_t)a->mode) < 0) {
+		*err = xasprintf("control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct control *control_listen(struct event_base *base, const char *path,
-			       control_fn fn, void *arg)
+			       const struct control_access *access,
+			       const struct control_command *table, void *arg)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -134,11 +376,11 @@ struct control *control_listen(struct event_base *base, const char *path,
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		mkdir(dir, 0700);
+		mkdir(dir, access->mode & 077 ? 0755 : 0700);
 	}
 	free(dir);
 	unlink(path); /* a stale socket of a killed daemon */
-	mode_t old = umask(077);
+	mode_t old = umask(077); /* no window with a wider socket */
 	struct control *c = xcalloc(1, sizeof(*c));
 	c->lis = evconnlistener_new_bind(
 	    base, on_accept, c,
@@ -149,10 +391,33 @@ struct control *control_listen(struct event_base *base, const char *path,
 		free(c);
 		return NULL;
 	}
+	char *err = NULL;
+	if (apply_perms(path, access, &err) < 0) {
+		log_warnx("%s", err);
+		free(err);
+		evconnlistener_free(c->lis);
+		unlink(path);
+		free(c);
+		errno = EPERM;
+		return NULL;
+	}
+	evconnlistener_set_error_cb(c->lis, on_accept_error);
+	c->resume = evtimer_new(base, on_resume, c);
 	c->path = xstrdup(path);
-	c->fn = fn;
+	access_copy(&c->access, access);
+	c->table = table;
 	c->arg = arg;
 	return c;
+}
+
+int control_reconfigure(struct control *c, const struct control_access *a,
+			char **err)
+{
+	if (apply_perms(c->path, a, err) < 0)
+		return -1;
+	control_access_free(&c->access);
+	access_copy(&c->access, a);
+	return 0;
 }
 
 void control_close(struct control *c)
@@ -160,8 +425,9 @@ void control_close(struct control *c)
 	if (!c)
 		return;
 	evconnlistener_free(c->lis);
+	event_free(c->resume);
 	unlink(c->path);
+	control_access_free(&c->access);
 	free(c->path);
 	free(c);
 }
-

@@ -1,41 +1,169 @@
 /*
- * control.h — the control socket: a unix stream socket, root only. A client
- * sends one request line ("COMMAND ARG... [--json]"), the server answers
- * with a status line ("ok" or "error MESSAGE") and a body, then closes.
+ * control.h — the control socket of sluiced and its client.
+ *
+ * A unix stream socket. A client sends one request, a JSON object on one
+ * line (RFC 8259, UTF-8, at most CONTROL_MAX_REQUEST bytes with the '\n'):
+ *
+ *   {"command": "identity-add",
+ *    "args": {"address": "198.18.1.2", "user": "carol", "groups": ["staff"]},
+ *    "json": false}
+ *
+ * "args" (an object) and "json" (ask for JSON output) may be left out; any
+ * other member is an error. The server answers one JSON object on one line,
+ * {"ok": true, "output": TEXT} or {"ok": false, "error": MESSAGE}, and
+ * closes. Names are JSON strings: no quoting or splitting, so a name can
+ * never become another argument; every name is checked (text.h) on both
+ * sides. TEXT has control characters and invalid UTF-8 escaped as \xNN.
+ *
+ * Each command has an access level; a connection gets its level from the
+ * peer's credentials (SO_PEERCRED / SO_PEERGROUPS): root and the daemon's
+ * own user are admin, members of an operator group operator, members of a
+ * read-only group read-only; anyone else is refused at connect.
  */
 #ifndef SLUICE_CONTROL_H
 #define SLUICE_CONTROL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 struct evbuffer;
 struct control;
-
-/* Handles one request: ARGV[0] is the command. Writes the body to OUT and
- * returns 0, or returns -1 with a one-line message in OUT. */
-typedef int (*control_fn)(void *arg, int argc, char **argv, bool json,
-			  struct evbuffer *out);
-
-/* Listens on PATH (replacing a stale socket); NULL with errno. */
-struct control *control_listen(struct event_base *base, const char *path,
-			       control_fn fn, void *arg);
-void control_close(struct control *c);
-
-/* Client side (sluicectl): sends the request ARGV to PATH, prints the body
- * to stdout (errors to stderr). Returns 0 ok, 1 the daemon said error, 2 the
- * request is longer than CONTROL_MAX_REQUEST (nothing sent), 3 no daemon
- * reachable. */
-int control_request(const char *path, int argc, char **argv, bool json);
-
-/* Client side: sends the one-line REQUEST (no newline) to PATH; *BODY gets
- * the answer's body, or the daemon's error message, or what went wrong
- * (allocated, to free). Returns 0 ok, 1 the daemon said error, 3 no daemon
- * reachable. */
-int control_fetch(const char *path, const char *request, char **body);
+/* jansson's value (<jansson.h>; not included here: stats/json.h, the
+ * older reader, uses the same enum names) */
+typedef struct json_t json_t;
 
 #define SLUICE_SOCKET "/run/sluice/sluiced.sock"
 #define CONTROL_MAX_REQUEST 4096
-#define CONTROL_MAX_ARGS 32
+#define CONTROL_MAX_COMMAND 32 /* bytes of a command name */
+
+/* What a connection may do; each level includes the ones below. */
+enum control_level {
+	CONTROL_NONE = 0,
+	CONTROL_READ = 1,     /* status, lists, counters */
+	CONTROL_OPERATOR = 2, /* identities, drains, alert resets */
+	CONTROL_ADMIN = 3,    /* reload, creation elements, everything */
+};
+/* "none", "read-only", "operator", "admin". */
+const char *control_level_name(enum control_level l);
+
+/* The kinds of argument a command takes. */
+enum control_arg_type {
+	CA_NAME,  /* a string that passes text_name_problem() */
+	CA_ADDR,  /* an IPv4 or IPv6 address (inet_pton) */
+	CA_UINT,  /* a JSON integer 0..2^32-1 */
+	CA_NAMES, /* an array of at most CONTROL_MAX_NAMES CA_NAMEs */
+};
+#define CONTROL_MAX_NAMES 64
+
+struct control_arg {
+	const char *key;
+	enum control_arg_type type;
+	bool required;
+};
+
+/* One parsed request; ROOT owns the strings the others point into. */
+struct control_request {
+	json_t *root;
+	const char *command;
+	json_t *args; /* an object, possibly empty */
+	bool json;
+};
+
+/*
+ * Parses the request TEXT (LEN bytes; a trailing '\n' allowed): one JSON
+ * object as above, with a command of 1..CONTROL_MAX_COMMAND of [a-z-].
+ * Returns 0 with REQ filled (free with control_request_free), or -1 with a
+ * one-line reason in ERR (ERRLEN bytes). Never trusts TEXT: any bytes give
+ * one of the two.
+ */
+int control_parse_request(const char *text, size_t len,
+			  struct control_request *req, char *err,
+			  size_t errlen);
+void control_request_free(struct control_request *req);
+
+/*
+ * Checks ARGS (an object) against SPEC (ends with a NULL key; NULL = no
+ * arguments): every member is in SPEC with its type, every required one is
+ * there. Returns 0, or -1 with the reason in ERR.
+ */
+int control_check_args(const json_t *args, const struct control_arg *spec,
+		       char *err, size_t errlen);
+
+/* After control_check_args: the string KEY of ARGS, or NULL when absent. */
+const char *control_arg_str(const json_t *args, const char *key);
+/* ... the number KEY into *V; false when absent. */
+bool control_arg_uint(const json_t *args, const char *key, uint32_t *v);
+/* ... the names of list KEY: how many (0 when absent), and the I-th. */
+size_t control_arg_count(const json_t *args, const char *key);
+const char *control_arg_item(const json_t *args, const char *key, size_t i);
+
+/* ---- server (sluiced) ----------------------------------------------------- */
+
+/* Handles one checked request: writes the output to OUT and returns 0, or
+ * returns -1 with a one-line message in OUT. */
+typedef int (*control_fn)(void *arg, const json_t *args, bool json,
+			  struct evbuffer *out);
+
+/* A row of the server's command table (ends with a NULL name). */
+struct control_command {
+	const char *name;
+	enum control_level level;
+	const struct control_arg *args;
+	control_fn fn;
+};
+
+/* Who may connect and how many at once (control { } in sluice.conf(5)),
+ * with names resolved. */
+struct control_access {
+	uid_t owner;
+	gid_t group;
+	uint32_t mode;
+	gid_t *operator_gids, *read_gids;
+	size_t noperator, nread;
+	uint32_t max_clients, timeout_ms;
+};
+
+struct control_cfg;
+/* Resolves CFG's user and group names into A (free with
+ * control_access_free); -1 with *ERR (to free) naming the unknown one. */
+int control_access_resolve(const struct control_cfg *cfg,
+			   struct control_access *a, char **err);
+void control_access_free(struct control_access *a);
+
+/*
+ * Listens on PATH (a stale socket replaced; its folder made if missing,
+ * 0755 when the mode gives others access, else 0700) with owner, group and
+ * mode from ACCESS, serving the commands of TABLE (kept, not copied) with
+ * ARG. NULL with errno on failure.
+ */
+struct control *control_listen(struct event_base *base, const char *path,
+			       const struct control_access *access,
+			       const struct control_command *table, void *arg);
+/* Applies new ACCESS (owner, group, mode of the socket, the groups, the
+ * limits); connections already open keep their level. -1 with *ERR. */
+int control_reconfigure(struct control *c, const struct control_access *access,
+			char **err);
+void control_close(struct control *c);
+
+/* The level a peer with UID, primary GID and supplementary GIDS gets from
+ * ACCESS; SELF_UID is the daemon's effective uid. */
+enum control_level control_level_of(const struct control_access *access,
+				    uid_t self_uid, uid_t uid, gid_t gid,
+				    const gid_t *gids, size_t ngids);
+
+/* ---- client (sluicectl) ------------------------------------------------- */
+
+/*
+ * Sends COMMAND with ARGS (an object or NULL; not taken) and the JSON flag
+ * to the daemon at PATH and waits for the answer. *BODY gets the output,
+ * the daemon's error message, or what went wrong (allocated, to free; ends
+ * with '\n'). Returns 0 ok, 1 the daemon said error, 2 the request is too
+ * long (nothing sent), 3 no daemon reachable or no valid answer.
+ */
+int control_call(const char *path, const char *command, const json_t *args,
+		 bool json, char **body);
 
 #endif

@@ -127,6 +127,10 @@ void policy_free(struct policy *p)
 	free(p->directory.group_filter);
 	free(p->log.file);
 	free(p->metrics.listen);
+	free(p->control.socket_owner);
+	free(p->control.socket_group);
+	free_strv(p->control.operator_groups, p->control.noperator_groups);
+	free_strv(p->control.read_only_groups, p->control.nread_only_groups);
 	free(p);
 }
 

@@ -179,7 +179,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
-    "alert",
+    "alert",   "control",
 };
 
 static bool is_stmt_keyword(const struct token *t)
@@ -1147,6 +1147,21 @@ static void parse_setting_value(struct parser *ps,
 			       "'%s'", block, s->key, list, describe(t));
 		}
 		return;
+	case ST_MODE: {
+		char *end = NULL;
+		errno = 0;
+		unsigned long m = t->kind == TK_WORD && t->text[0] == '0'
+				      ? strtoul(t->text, &end, 8) : 0;
+		if (!end || *end || errno || m > s->max) {
+			err_at(ps, &t->loc, "%s %s: expected octal permission "
+			       "bits like 0660, found '%s'", block, s->key,
+			       describe(t));
+			return;
+		}
+		*(uint32_t *)field = (uint32_t)m;
+		next(ps);
+		return;
+	}
 	case ST_UINT:
 	case ST_PERCENT:
 	case ST_DURATION_MS:

@@ -204,6 +204,20 @@ struct log_cfg {
 };
 struct metrics_cfg {
 	char *listen; /* "127.0.0.1:9109"; NULL = off */
+	uint32_t max_connections; /* open at once; more are closed at accept */
+	uint32_t timeout_ms;	  /* a request must arrive (and be sent) within */
+};
+/* The control socket: who may connect and what each may do (sluiced(8)).
+ * Names are resolved by the service when it applies the block. */
+struct control_cfg {
+	char *socket_owner, *socket_group; /* NULL = the daemon's user/group */
+	uint32_t socket_mode;		   /* permission bits, 0600 */
+	char **operator_groups;		   /* members: identities, drains */
+	size_t noperator_groups;
+	char **read_only_groups;	   /* members: status, lists, counters */
+	size_t nread_only_groups;
+	uint32_t max_clients; /* connections at once */
+	uint32_t timeout_ms;  /* a request and its reply within */
 };
 
 enum verify_method { VM_ICMP, VM_TCP, VM_HTTP };
@@ -324,6 +338,7 @@ struct policy {
 	struct queue_cfg queue;
 	struct log_cfg log;
 	struct metrics_cfg metrics;
+	struct control_cfg control;
 };
 
 /*

@@ -118,6 +118,30 @@ static const struct setting log_table[] = {
 static const struct setting metrics_table[] = {
     {"listen", ST_STRING, P(metrics.listen), 0, 0, 0, NULL,
      "address:port of the Prometheus endpoint (off when unset)"},
+    {"max-connections", ST_UINT, P(metrics.max_connections), 0, 1, 4096,
+     NULL, "connections served at once; more are closed at once"},
+    {"timeout", ST_DURATION_MS, P(metrics.timeout_ms), 0, 100, 600000,
+     NULL, "a client must send its request, and take the answer, within"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct setting control_table[] = {
+    {"socket-owner", ST_STRING, P(control.socket_owner), 0, 0, 0, NULL,
+     "user owning the control socket (default: the daemon's)"},
+    {"socket-group", ST_STRING, P(control.socket_group), 0, 0, 0, NULL,
+     "group of the control socket (default: the daemon's)"},
+    {"socket-mode", ST_MODE, P(control.socket_mode), 0, 0, 0777, NULL,
+     "permission bits of the control socket, octal"},
+    {"operator-groups", ST_STRLIST, P(control.operator_groups),
+     P(control.noperator_groups), 0, 0, NULL,
+     "members may add and remove identities, drain and resume, and read"},
+    {"read-only-groups", ST_STRLIST, P(control.read_only_groups),
+     P(control.nread_only_groups), 0, 0, NULL,
+     "members may read status, lists and counters"},
+    {"max-clients", ST_UINT, P(control.max_clients), 0, 1, 1024, NULL,
+     "connections served at once"},
+    {"timeout", ST_DURATION_MS, P(control.timeout_ms), 0, 100, 600000, NULL,
+     "a client must send its request, and take the answer, within"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -170,7 +194,7 @@ const struct setting alert_settings[] = {
 };
 
 enum { B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
-       B_METRICS };
+       B_METRICS, B_CONTROL };
 
 static const struct settings_block blocks[] = {
     {"decisions", B_DECISIONS, decisions_table},
@@ -180,6 +204,7 @@ static const struct settings_block blocks[] = {
     {"queue", B_QUEUE, queue_table},
     {"log", B_LOG, log_table},
     {"metrics", B_METRICS, metrics_table},
+    {"control", B_CONTROL, control_table},
     {NULL, 0, NULL},
 };
 
@@ -255,4 +280,9 @@ void settings_defaults(struct policy *p)
 				      .fail = FAIL_CLOSED,
 				      .revoke = REVOKE_ON};
 	p->log = (struct log_cfg){.format = LOGF_JSON, .buffer = 4096};
+	p->metrics = (struct metrics_cfg){.max_connections = 16,
+					  .timeout_ms = 5000};
+	p->control = (struct control_cfg){.socket_mode = 0600,
+					  .max_clients = 16,
+					  .timeout_ms = 5000};
 }

@@ -19,6 +19,7 @@ enum setting_type {
 	ST_BOOL,	/* yes/no */
 	ST_FLAG,	/* the key alone sets it */
 	ST_ENUM,	/* one of enums[], stored as int */
+	ST_MODE,	/* file permission bits in octal (0660), as uint32 */
 };
 
 struct setting {

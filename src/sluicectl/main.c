@@ -7,6 +7,7 @@
 #include "sluicectl/sluicectl.h"
 #include "common/util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,12 @@ static const struct command commands[] = {
     {"pending", cmd_remote, "pending [--json]",
      "decisions in progress, with age and what they wait for"},
     {"creations", cmd_remote,
-     "creations [list | add|del ADDR tcp|udp PORT [--from SRC] "
-     "[--timeout S]] [--json]",
+     "creations [list | add ADDR tcp|udp PORT [--from SRC] [--timeout S] | "
+     "del ADDR tcp|udp PORT [--from SRC]] [--json]",
      "creation elements: kernel-admitted destinations with a timeout"},
     {"identity", cmd_remote,
      "identity [list | add ADDR USER [--groups A,B] [--ttl S] | del ADDR] "
-     "[--json]",
+     "[--json] [--] (a USER starting with '-' after --)",
      "who is behind a client address (fed by a portal, RADIUS, DHCP)"},
     {"counters", cmd_counters,
      "counters [--json | --watch [--interval MS] [--count N]]",
@@ -48,9 +49,17 @@ static const struct command commands[] = {
     {"farm", cmd_remote,
      "farm [list | drain MEMBER | resume MEMBER] [--json]",
      "published server farms; drain/resume a member (FARM/NAME or NAME)"},
-    {"reload", cmd_remote, "reload",
+    {"reload", cmd_remote, "reload [--json]",
      "load the policy file again; a bad one is rejected, the old stays"},
 };
+
+const char *sluicectl_usage(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return commands[i].usage;
+	return "COMMAND [ARGS]";
+}
 
 static void usage(FILE *out)
 {
@@ -63,8 +72,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	signal(SIGPIPE, SIG_IGN); /* a refused client still reads why */
 	if (getenv("SLUICE_SOCKET"))
 		ctl_socket = getenv("SLUICE_SOCKET");
+	if (argc == 2 && strcmp(argv[1], "-s") == 0) {
+		fprintf(stderr, "sluicectl: -s needs a socket path\n");
+		return EXIT_USAGE;
+	}
 	if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
 		ctl_socket = argv[2];
 		argv += 2;

@@ -8,7 +8,9 @@ enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
 int cmd_check(int argc, char **argv);
 int cmd_remote(int argc, char **argv);
 int cmd_counters(int argc, char **argv);
-extern const char *ctl_socket; /* -s SOCKET or $SLUICE_SOCKET */
+extern const char *ctl_socket;
+/* The usage line of command NAME (without "sluicectl "). */
+const char *sluicectl_usage(const char *name); /* -s SOCKET or $SLUICE_SOCKET */
 
 /*
  * `sluicectl counters --watch`: every INTERVAL_MS asks the daemon at

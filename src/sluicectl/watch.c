@@ -70,7 +70,7 @@ int counters_watch(const char *socket_path, unsigned interval_ms,
 				;
 		}
 		char *body;
-		int rc = control_fetch(socket_path, "counters --json", &body);
+		int rc = control_call(socket_path, "counters", NULL, true, &body);
 		if (rc) {
 			fprintf(stderr, "sluicectl: %s%s", body,
 				body[0] && body[strlen(body) - 1] == '\n' ? ""

@@ -1,9 +1,11 @@
 /*
  * commands.c — what the control socket answers. One function a command; the
- * table at the end gives names and usage. Text for people, --json for
- * programs; both built here from the same data.
+ * table at the end gives each its name, access level and arguments (the
+ * control layer checks both before the function runs). Text for people,
+ * --json for programs; both built here from the same data.
  */
 #include "sluiced/daemon.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "stats/json.h"
 #include "decide/sessions.h"
@@ -14,6 +16,7 @@
 #include "stats/alerts.h"
 #include "stats/counters.h"
 #include "stats/table.h"
+#include "control/control.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -51,9 +54,10 @@ static const char *rule_name(const struct gen *g, uint32_t rid, char *buf,
 
 /* ---- status -------------------------------------------------------------- */
 
-static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
-		      struct evbuffer *out)
+static int cmd_status(void *arg, const json_t *args, bool json,
+			struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	struct gen *g = current(d);
 	size_t pending = 0, free_general = 0, free_local = 0;
 	uint64_t packets = 0, timed_out = 0, slots_full = 0, source_full = 0,
@@ -133,9 +137,10 @@ static int cmd_status(struct daemon *d, int argc, char **argv, bool json,
 
 /* ---- sessions ------------------------------------------------------------ */
 
-static int cmd_sessions(struct daemon *d, int argc, char **argv, bool json,
+static int cmd_sessions(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	struct ct_list l;
 	if (ct_dump(&l) < 0) {
 		evbuffer_add_printf(out, "cannot read conntrack");
@@ -239,9 +244,10 @@ static void pending_one(void *arg, const struct pending_info *pi)
 	c->n++;
 }
 
-static int cmd_pending(struct daemon *d, int argc, char **argv, bool json,
-		       struct evbuffer *out)
+static int cmd_pending(void *arg, const json_t *args, bool json,
+			struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	struct pending_ctx c = {out, json, 0, 0, current(d)};
 	if (json)
 		evbuffer_add_printf(out, "[");
@@ -261,9 +267,10 @@ static int cmd_pending(struct daemon *d, int argc, char **argv, bool json,
 
 /* ---- reload ---------------------------------------------------------------------- */
 
-static int cmd_reload(struct daemon *d, int argc, char **argv, bool json,
-		      struct evbuffer *out)
+static int cmd_reload(void *arg, const json_t *args, bool json,
+			struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	return daemon_reload(d, out);
 }
 
@@ -317,153 +324,143 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 	c->n++;
 }
 
-static int cmd_identity(struct daemon *d, int argc, char **argv, bool json,
-			struct evbuffer *out)
+static int cmd_identity_list(void *arg, const json_t *args, bool json,
+			     struct evbuffer *out)
 {
-	const char *usage = "usage: identity add ADDR USER [--groups A,B] "
-			    "[--ttl SECONDS] | del ADDR | list";
-	if (argc < 2 || strcmp(argv[1], "list") == 0) {
-		struct id_ctx c = {out, json, 0};
-		if (json)
-			evbuffer_add_printf(out, "[");
-		iptable_each(d->ids, identity_one, &c);
-		evbuffer_add_printf(out, json ? "]\n" : "%d identities\n", c.n);
-		return 0;
-	}
+	struct daemon *d = arg;
+	struct id_ctx c = {out, json, 0};
+	if (json)
+		evbuffer_add_printf(out, "[");
+	iptable_each(d->ids, identity_one, &c);
+	evbuffer_add_printf(out, json ? "]\n" : "%d identities\n", c.n);
+	return 0;
+}
+
+/* identity-add {address, user, [groups], [ttl]}: names are checked by the
+ * control layer (control_check_args) before this runs. */
+static int cmd_identity_add(void *arg, const json_t *args, bool json,
+			    struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	const char *address = control_arg_str(args, "address");
+	const char *user = control_arg_str(args, "user");
 	int family;
 	uint8_t addr[16];
-	if (argc < 3 || parse_ip(argv[2], &family, addr) < 0) {
-		evbuffer_add_printf(out, "%s", usage);
-		return -1;
-	}
-	if (strcmp(argv[1], "del") == 0) {
-		if (!iptable_del(d->ids, family, addr)) {
-			evbuffer_add_printf(out, "no identity for %s", argv[2]);
-			return -1;
-		}
-		evbuffer_add_printf(out, "removed %s\n", argv[2]);
-		return 0;
-	}
-	if (strcmp(argv[1], "add") != 0 || argc < 4) {
-		evbuffer_add_printf(out, "%s", usage);
+	if (parse_ip(address, &family, addr) < 0) {
+		evbuffer_add_printf(out, "bad address '%s'", address);
 		return -1;
 	}
 	struct gen *g = current(d);
 	uint32_t ttl = g->policy->identity.ttl_s;
 	gen_unref(g);
-	char **groups = NULL;
-	size_t ng = 0;
-	for (int i = 4; i < argc; i++) {
-		if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || v <= 0 || v > 30L * 86400) {
-				evbuffer_add_printf(out, "bad --ttl '%s'", argv[i]);
-				goto bad;
-			}
-			ttl = (uint32_t)v;
-		} else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc) {
-			char *save = NULL, *copy = xstrdup(argv[++i]);
-			for (char *t = strtok_r(copy, ",", &save); t;
-			     t = strtok_r(NULL, ",", &save)) {
-				char *s = xstrdup(t);
-				VEC_PUSH(groups, ng, s);
-			}
-			free(copy);
-		} else {
-			evbuffer_add_printf(out, "%s", usage);
-			goto bad;
-		}
+	if (control_arg_uint(args, "ttl", &ttl) &&
+	    (ttl == 0 || ttl > 30u * 86400)) {
+		evbuffer_add_printf(out, "bad ttl %u (1..2592000 seconds)", ttl);
+		return -1;
 	}
-	iptable_set(d->ids, family, addr, argv[3], (const char *const *)groups,
-		    ng, ttl);
-	evbuffer_add_printf(out, "%s is %s for %us\n", argv[2], argv[3], ttl);
+	size_t ng = control_arg_count(args, "groups");
+	const char **groups = ng ? xcalloc(ng, sizeof(*groups)) : NULL;
 	for (size_t i = 0; i < ng; i++)
-		free(groups[i]);
+		groups[i] = control_arg_item(args, "groups", i);
+	iptable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
+	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
 	return 0;
-bad:
-	for (size_t i = 0; i < ng; i++)
-		free(groups[i]);
-	free(groups);
-	return -1;
+}
+
+static int cmd_identity_del(void *arg, const json_t *args, bool json,
+			    struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	const char *address = control_arg_str(args, "address");
+	int family;
+	uint8_t addr[16];
+	if (parse_ip(address, &family, addr) < 0) {
+		evbuffer_add_printf(out, "bad address '%s'", address);
+		return -1;
+	}
+	if (!iptable_del(d->ids, family, addr)) {
+		evbuffer_add_printf(out, "no identity for %s", address);
+		return -1;
+	}
+	evbuffer_add_printf(out, "removed %s\n", address);
+	return 0;
 }
 
 /* ---- creations ---------------------------------------------------------------------- */
 
-static int cmd_creations(struct daemon *d, int argc, char **argv, bool json,
-			 struct evbuffer *out)
+static int cmd_creations_list(void *arg, const json_t *args, bool json,
+			      struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	char *err = NULL;
-	if (argc < 2 || strcmp(argv[1], "list") == 0) {
-		char *js = creation_list_json(&d->kopts, &err);
-		if (!js) {
-			evbuffer_add_printf(out, "%s", err ? err : "cannot list");
-			free(err);
-			return -1;
-		}
-		evbuffer_add_printf(out, "%s\n", js);
-		free(js);
-		return 0;
-	}
-	/* creations add|del ADDR tcp|udp PORT [--from SRC] [--timeout S] */
-	if (argc < 5 || (strcmp(argv[1], "add") && strcmp(argv[1], "del"))) {
-		evbuffer_add_printf(out, "usage: creations add|del ADDR tcp|udp "
-				    "PORT [--from SRC] [--timeout SECONDS] | list");
+	char *js = creation_list_json(&d->kopts, &err);
+	if (!js) {
+		evbuffer_add_printf(out, "%s", err ? err : "cannot list");
+		free(err);
 		return -1;
 	}
+	evbuffer_add_printf(out, "%s\n", js);
+	free(js);
+	return 0;
+}
+
+/* creations-add / -del {address, protocol, port, [from], [timeout]} */
+static int creations_change(struct daemon *d, const json_t *args, bool add,
+			    struct evbuffer *out)
+{
+	const char *address = control_arg_str(args, "address");
+	const char *proto = control_arg_str(args, "protocol");
+	const char *from = control_arg_str(args, "from");
+	uint32_t port = 0, timeout = 60;
+	control_arg_uint(args, "port", &port);
 	int family;
 	uint8_t addr[16];
-	char *end;
-	long port = strtol(argv[4], &end, 10);
-	if (parse_ip(argv[2], &family, addr) < 0 ||
-	    (strcmp(argv[3], "tcp") && strcmp(argv[3], "udp")) || *end ||
-	    port < 1 || port > 65535) {
-		evbuffer_add_printf(out, "bad creation element '%s %s %s'",
-				    argv[2], argv[3], argv[4]);
+	if (parse_ip(address, &family, addr) < 0 ||
+	    (strcmp(proto, "tcp") && strcmp(proto, "udp")) || port < 1 ||
+	    port > 65535) {
+		evbuffer_add_printf(out, "bad creation element '%s %s %u'",
+				    address, proto, port);
 		return -1;
 	}
-	const char *from = NULL;
-	long timeout = 60;
-	for (int i = 5; i < argc; i += 2) {
-		if (i + 1 >= argc) {
-			evbuffer_add_printf(out, "%s needs a value", argv[i]);
-			return -1;
-		}
-		if (strcmp(argv[i], "--from") == 0) {
-			from = argv[i + 1];
-		} else if (strcmp(argv[i], "--timeout") == 0) {
-			timeout = strtol(argv[i + 1], &end, 10);
-			if (*end || timeout < 1 || timeout > 30L * 86400) {
-				evbuffer_add_printf(out, "bad --timeout '%s' "
-						    "(1..2592000 seconds)",
-						    argv[i + 1]);
-				return -1;
-			}
-		} else {
-			evbuffer_add_printf(out, "unknown option '%s'", argv[i]);
-			return -1;
-		}
+	if (control_arg_uint(args, "timeout", &timeout) &&
+	    (timeout < 1 || timeout > 30u * 86400)) {
+		evbuffer_add_printf(out, "bad timeout %u (1..2592000 seconds)",
+				    timeout);
+		return -1;
 	}
-	int rc = strcmp(argv[1], "add") == 0
-		     ? creation_add(&d->kopts, family, argv[2], argv[3],
-				    (uint16_t)port, from, (uint32_t)timeout, &err)
-		     : creation_del(&d->kopts, family, argv[2], argv[3],
+	char *err = NULL;
+	int rc = add ? creation_add(&d->kopts, family, address, proto,
+				    (uint16_t)port, from, timeout, &err)
+		     : creation_del(&d->kopts, family, address, proto,
 				    (uint16_t)port, from, &err);
 	if (rc < 0) {
 		evbuffer_add_printf(out, "%s", err ? err : "failed");
 		free(err);
 		return -1;
 	}
-	evbuffer_add_printf(out, "%s\n", strcmp(argv[1], "add") == 0 ? "added" : "removed");
+	evbuffer_add_printf(out, "%s\n", add ? "added" : "removed");
 	return 0;
+}
+
+static int cmd_creations_add(void *arg, const json_t *args, bool json,
+			     struct evbuffer *out)
+{
+	return creations_change(arg, args, true, out);
+}
+
+static int cmd_creations_del(void *arg, const json_t *args, bool json,
+			     struct evbuffer *out)
+{
+	return creations_change(arg, args, false, out);
 }
 
 /* ---- counters, alerts, verifiers, farms ------------------------------------ */
 
-static int cmd_counters(struct daemon *d, int argc, char **argv, bool json,
+static int cmd_counters(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
+	struct daemon *d = arg;
 	struct stats_snapshot s;
 	daemon_snapshot(d, &s);
 	if (json)
@@ -473,46 +470,115 @@ static int cmd_counters(struct daemon *d, int argc, char **argv, bool json,
 	return 0;
 }
 
-static int cmd_alerts(struct daemon *d, int argc, char **argv, bool json,
+static int cmd_alerts(void *arg, const json_t *args, bool json,
 		      struct evbuffer *out)
 {
-	if (argc >= 2 && strcmp(argv[1], "reset") == 0) {
-		if (alerts_reset(d->alerts, argc >= 3 ? argv[2] : NULL,
-				 (int64_t)mono_ms()) < 0) {
-			evbuffer_add_printf(out, "no alert '%s'", argv[2]);
-			return -1;
-		}
-		evbuffer_add_printf(out, "reset\n");
-		return 0;
-	}
+	struct daemon *d = arg;
 	alerts_list(d->alerts, json, out);
 	return 0;
 }
 
-static int cmd_farms(struct daemon *d, int argc, char **argv, bool json,
-		     struct evbuffer *out)
+static int cmd_alerts_reset(void *arg, const json_t *args, bool json,
+			    struct evbuffer *out)
 {
+	struct daemon *d = arg;
+	const char *name = control_arg_str(args, "name");
+	if (alerts_reset(d->alerts, name, (int64_t)mono_ms()) < 0) {
+		evbuffer_add_printf(out, "no alert '%s'", name ? name : "");
+		return -1;
+	}
+	evbuffer_add_printf(out, "reset\n");
+	return 0;
+}
+
+/* The farm commands live in farms.c with a word interface. */
+static int farms_words(struct daemon *d, const char *w0, const char *w1,
+		       const char *w2, bool json, struct evbuffer *out)
+{
+	char *argv[3] = {(char *)w0, (char *)w1, (char *)w2};
+	int argc = w2 ? 3 : w1 ? 2 : 1;
 	return farms_command(d->farms, argc, argv, json, out);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct daemon *d, int argc, char **argv, bool json,
-		  struct evbuffer *out);
-} commands[] = {
-    {"status", cmd_status},	{"sessions", cmd_sessions},
-    {"pending", cmd_pending},	{"reload", cmd_reload},
-    {"identity", cmd_identity}, {"creations", cmd_creations},
-    {"counters", cmd_counters}, {"alerts", cmd_alerts},
-    {"verifiers", cmd_farms},	{"farm", cmd_farms},
-};
-
-int daemon_command(void *arg, int argc, char **argv, bool json,
-		   struct evbuffer *out)
+static int cmd_verifiers(void *arg, const json_t *args, bool json,
+			 struct evbuffer *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(argv[0], commands[i].name) == 0)
-			return commands[i].fn(arg, argc, argv, json, out);
-	evbuffer_add_printf(out, "unknown command '%s'", argv[0]);
-	return -1;
+	return farms_words(arg, "verifiers", NULL, NULL, json, out);
 }
+
+static int cmd_farm_list(void *arg, const json_t *args, bool json,
+			 struct evbuffer *out)
+{
+	return farms_words(arg, "farm", "list", NULL, json, out);
+}
+
+static int cmd_farm_drain(void *arg, const json_t *args, bool json,
+			  struct evbuffer *out)
+{
+	return farms_words(arg, "farm", "drain",
+			   control_arg_str(args, "member"), json, out);
+}
+
+static int cmd_farm_resume(void *arg, const json_t *args, bool json,
+			   struct evbuffer *out)
+{
+	return farms_words(arg, "farm", "resume",
+			   control_arg_str(args, "member"), json, out);
+}
+
+void daemon_control_configure(struct daemon *d, const struct policy *p,
+			      struct evbuffer *out)
+{
+	struct control_access a;
+	char *err = NULL;
+	if (control_access_resolve(&p->control, &a, &err) < 0 ||
+	    control_reconfigure(d->ctl, &a, &err) < 0) {
+		log_warnx("reload: %s; the control socket keeps its access", err);
+		if (out)
+			evbuffer_add_printf(out, "warning: %s; the control socket "
+					    "keeps its access\n", err);
+		free(err);
+	}
+	control_access_free(&a);
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+/* Arguments of each command (control.h checks them before the call). */
+static const struct control_arg args_identity_add[] = {
+    {"address", CA_ADDR, true}, {"user", CA_NAME, true},
+    {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false}, {NULL, 0, false}};
+static const struct control_arg args_address[] = {
+    {"address", CA_ADDR, true}, {NULL, 0, false}};
+static const struct control_arg args_creation[] = {
+    {"address", CA_ADDR, true}, {"protocol", CA_NAME, true},
+    {"port", CA_UINT, true}, {"from", CA_ADDR, false},
+    {"timeout", CA_UINT, false}, {NULL, 0, false}};
+static const struct control_arg args_alert[] = {
+    {"name", CA_NAME, false}, {NULL, 0, false}};
+static const struct control_arg args_member[] = {
+    {"member", CA_NAME, true}, {NULL, 0, false}};
+
+/* One row a command: its name on the wire, the level it needs (read-only:
+ * looks; operator: identities, drains, alert resets; admin: what changes
+ * the policy or the kernel's admissions), its arguments, its function. */
+const struct control_command daemon_commands[] = {
+    {"status", CONTROL_READ, NULL, cmd_status},
+    {"sessions", CONTROL_READ, NULL, cmd_sessions},
+    {"pending", CONTROL_READ, NULL, cmd_pending},
+    {"counters", CONTROL_READ, NULL, cmd_counters},
+    {"alerts", CONTROL_READ, NULL, cmd_alerts},
+    {"verifiers", CONTROL_READ, NULL, cmd_verifiers},
+    {"farm-list", CONTROL_READ, NULL, cmd_farm_list},
+    {"identity-list", CONTROL_READ, NULL, cmd_identity_list},
+    {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
+    {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
+    {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},
+    {"farm-drain", CONTROL_OPERATOR, args_member, cmd_farm_drain},
+    {"farm-resume", CONTROL_OPERATOR, args_member, cmd_farm_resume},
+    {"alerts-reset", CONTROL_OPERATOR, args_alert, cmd_alerts_reset},
+    {"reload", CONTROL_ADMIN, NULL, cmd_reload},
+    {"creations-add", CONTROL_ADMIN, args_creation, cmd_creations_add},
+    {"creations-del", CONTROL_ADMIN, args_creation, cmd_creations_del},
+    {NULL, 0, NULL, NULL},
+};

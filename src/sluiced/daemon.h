@@ -7,6 +7,7 @@
 #include "decide/decide.h"
 #include "kernel/conntrack.h"
 #include "kernel/ruleset.h"
+#include "control/control.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -86,8 +87,12 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 void observe_configure(struct daemon *d, const struct policy *p);
 void observe_close(struct daemon *d);
 
-/* commands.c: the control socket's commands. */
-int daemon_command(void *arg, int argc, char **argv, bool json,
-		   struct evbuffer *out);
+/* commands.c: the control socket's commands (ARG: the daemon). */
+extern const struct control_command daemon_commands[];
+/* Applies P's control block to the running socket (owner, group, mode,
+ * access groups, limits); an unknown user or group is logged and written
+ * to OUT (may be NULL), and the socket keeps its access. */
+void daemon_control_configure(struct daemon *d, const struct policy *p,
+			      struct evbuffer *out);
 
 #endif

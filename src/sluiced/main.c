@@ -244,7 +244,11 @@ int main(int argc, char **argv)
 		free(err);
 		err = NULL;
 	}
-	d.ctl = control_listen(d.base, d.socket_path, daemon_command, &d);
+	struct control_access acc;
+	if (control_access_resolve(&d.gen->policy->control, &acc, &err) < 0)
+		fatalx("%s", err);
+	d.ctl = control_listen(d.base, d.socket_path, &acc, daemon_commands, &d);
+	control_access_free(&acc);
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
 	daemon_icmp_timeout(&d, d.gen->policy); /* its state file: there too */

@@ -210,6 +210,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		free(ferr);
 	}
 	observe_configure(d, p);
+	daemon_control_configure(d, p, out);
 	d->reloads++;
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "
