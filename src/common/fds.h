@@ -19,6 +19,10 @@
 /* The soft RLIMIT_NOFILE (1024 if unknown). */
 long fd_limit(void);
 
+/* Descriptors a libnftables call may open at once (its netlink socket,
+ * with room to spare): checked with fd_room() before each call. */
+#define NFT_FDS_NEEDED 8
+
 /* For a descriptor FD just accepted: true when it leaves at least RESERVE
  * below the soft limit. Descriptors are handed out lowest first, so an FD
  * this high means the ones below are all taken. */

@@ -5,6 +5,7 @@
  * (fork/exec, the text on stdin, no shell), creation elements.
  */
 #include "kernel/ruleset.h"
+#include "common/fds.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +38,13 @@ static char *trimmed(const char *s)
 static int nft_run(const char *script, bool dry, bool json, char **out,
 		   char **err)
 {
+	/* libnftables exits when it cannot open its netlink socket: out of
+	 * descriptors is a transient error here, not the end of sluiced */
+	if (!fd_room(NFT_FDS_NEEDED)) {
+		if (err)
+			*err = xstrdup("out of file descriptors; try again");
+		return -1;
+	}
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	int rc;
 

@@ -180,6 +180,8 @@ void observe_configure(struct daemon *d, const struct policy *p)
 				d->metrics_addr = xstrdup(want);
 		}
 	}
+	metrics_limits(d->metrics, p->metrics.max_connections,
+		       p->metrics.timeout_ms);
 }
 
 void observe_close(struct daemon *d)

@@ -5,6 +5,7 @@
  * counters (libnftables, JSON).
  */
 #include "stats/counters.h"
+#include "common/fds.h"
 #include "stats/json.h"
 #include "common/util.h"
 
@@ -443,6 +444,12 @@ int stats_sum_rules_json(const char *text, uint64_t *allowed, uint64_t *denied)
 
 int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 {
+	/* libnftables exits when it cannot open its netlink socket: out of
+	 * descriptors (transient), this tick goes without kernel counts */
+	if (!fd_room(NFT_FDS_NEEDED)) {
+		errno = EMFILE;
+		return -1;
+	}
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft) {
 		errno = ENOMEM;

@@ -6,22 +6,45 @@
 #include "stats/prom.h"
 #include "common/util.h"
 
+#include "common/fds.h"
+#include "common/log.h"
+
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+/* Longest request head read; longer is answered 431. */
+#define METRICS_MAX_HEAD 8192
 
 struct metrics_server {
-	struct evhttp *http;
-	struct evhttp_bound_socket *sock;
+	struct evconnlistener *lis;
+	struct event *resume; /* re-enables the listener after EMFILE */
 	metrics_fill_fn fill;
 	void *arg;
+	unsigned max_conns, timeout_ms;
+	unsigned nconns;
+	LIST_HEAD(, mconn) conns;
+	uint64_t refused, refused_logged;
+	uint64_t last_log_ms;
+};
+
+/* One client: its request head, then the answer, within the deadline. */
+struct mconn {
+	LIST_ENTRY(mconn) link;
+	struct metrics_server *m;
+	struct bufferevent *bev;
+	struct event *deadline;
 };
 
 static const char *const type_names[] = {"counter", "gauge", "histogram"};
@@ -75,30 +98,197 @@ void prom_render(const struct stats_snapshot *s, struct evbuffer *out)
 	}
 }
 
-/* ---- the endpoint ------------------------------------------------------------ */
+/* ---- the endpoint ------------------------------------------------------------
+ *
+ * A small HTTP/1.x server (RFC 9112) of its own rather than evhttp: evhttp
+ * of libevent 2.1 has no connection limit and no deadline for a request
+ * head sent slowly. Each connection gets one request and the answer, then
+ * is closed; at most max-connections are open, each for at most timeout
+ * to send its head and again to take the answer; past the descriptor
+ * reserve (common/fds.h) a connection is closed at once, so a client
+ * cannot take the descriptors the control socket and the kernel need.
+ */
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void mconn_free(struct mconn *k)
 {
-	struct metrics_server *m = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (!path || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
+	k->m->nconns--;
+	LIST_REMOVE(k, link);
+	event_free(k->deadline);
+	bufferevent_free(k->bev);
+	free(k);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	mconn_free(arg);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	mconn_free(arg);
+}
+
+static void on_written(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		mconn_free(arg);
+}
+
+static void arm(struct mconn *k)
+{
+	struct timeval tv = {k->m->timeout_ms / 1000,
+			     (long)(k->m->timeout_ms % 1000) * 1000};
+	event_add(k->deadline, &tv);
+}
+
+/* Queues the answer STATUS with BODY (may be NULL; left out for HEAD) and
+ * closes once it is sent. */
+static void answer(struct mconn *k, int status, const char *reason,
+		   const char *ctype, struct evbuffer *body, bool head)
+{
+	struct evbuffer *out = bufferevent_get_output(k->bev);
+	size_t len = body ? evbuffer_get_length(body) : 0;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+			    status, reason, ctype, len,
+			    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (body && !head)
+		evbuffer_add_buffer(out, body);
+	bufferevent_disable(k->bev, EV_READ);
+	bufferevent_setcb(k->bev, NULL, on_written, on_event, k);
+	bufferevent_enable(k->bev, EV_WRITE);
+	arm(k); /* the answer, too, within the timeout */
+}
+
+static void answer_text(struct mconn *k, int status, const char *reason,
+			const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "%s\n", text);
+	answer(k, status, reason, "text/plain; charset=utf-8", b, false);
+	evbuffer_free(b);
+}
+
+/* Serves the request line LINE (NUL-terminated, without its CRLF). */
+static void serve(struct mconn *k, char *line)
+{
+	char *sp1 = strchr(line, ' ');
+	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+		answer_text(k, 400, "Bad Request", "bad request line");
 		return;
 	}
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_send_error(req, 405, "GET only");
+	*sp1 = *sp2 = '\0';
+	const char *method = line, *target = sp1 + 1;
+	bool head = strcmp(method, "HEAD") == 0;
+	if (!head && strcmp(method, "GET") != 0) {
+		answer_text(k, 405, "Method Not Allowed", "GET only");
+		return;
+	}
+	size_t plen = strcspn(target, "?#");
+	if (plen != 8 || strncmp(target, "/metrics", 8) != 0) {
+		answer_text(k, 404, "Not Found", "try /metrics");
 		return;
 	}
 	struct stats_snapshot *s = xcalloc(1, sizeof(*s));
-	m->fill(m->arg, s);
+	k->m->fill(k->m->arg, s);
 	struct evbuffer *body = evbuffer_new();
 	prom_render(s, body);
 	free(s);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", PROM_CONTENT_TYPE);
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	answer(k, 200, "OK", PROM_CONTENT_TYPE, body, head);
 	evbuffer_free(body);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct mconn *k = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	/* the head ends with an empty line (CRLF CRLF, or bare LFs) */
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (end.pos < 0 || end.pos > METRICS_MAX_HEAD) {
+		if (evbuffer_get_length(in) > METRICS_MAX_HEAD)
+			answer_text(k, 431, "Request Header Fields Too Large",
+				    "request head too large");
+		return;
+	}
+	size_t n;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+	if (!line) {
+		answer_text(k, 400, "Bad Request", "no request line");
+		return;
+	}
+	serve(k, line);
+	free(line);
+}
+
+/* Counts a refused connection; logs at most every 10 s. */
+static void refused(struct metrics_server *m, const char *why)
+{
+	m->refused++;
+	uint64_t now = mono_ms();
+	if (now - m->last_log_ms >= 10000) {
+		log_warnx("metrics: refused %llu connection(s): %s",
+			  (unsigned long long)(m->refused - m->refused_logged),
+			  why);
+		m->refused_logged = m->refused;
+		m->last_log_ms = now;
+	}
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct metrics_server *m = arg;
+	if (!fd_below_reserve(fd, FD_RESERVE_LISTENERS)) {
+		close(fd);
+		refused(m, "descriptors kept in reserve");
+		return;
+	}
+	if (m->nconns >= m->max_conns) {
+		close(fd);
+		refused(m, "max-connections reached");
+		return;
+	}
+	struct event_base *base = evconnlistener_get_base(lis);
+	struct mconn *k = xcalloc(1, sizeof(*k));
+	k->m = m;
+	k->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	k->deadline = evtimer_new(base, on_deadline, k);
+	if (!k->bev || !k->deadline) {
+		if (k->bev)
+			bufferevent_free(k->bev);
+		else
+			close(fd);
+		if (k->deadline)
+			event_free(k->deadline);
+		free(k);
+		return;
+	}
+	m->nconns++;
+	LIST_INSERT_HEAD(&m->conns, k, link);
+	bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
+	bufferevent_setwatermark(k->bev, EV_READ, 0, METRICS_MAX_HEAD + 1);
+	bufferevent_enable(k->bev, EV_READ);
+	arm(k);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_server *m = arg;
+	evconnlistener_enable(m->lis);
+}
+
+/* accept() failed (out of descriptors or memory: transient): pause the
+ * listener 100 ms instead of spinning, never exit. */
+static void on_accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct metrics_server *m = arg;
+	refused(m, strerror(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(lis);
+	struct timeval tv = {0, 100000};
+	event_add(m->resume, &tv);
 }
 
 int metrics_parse_addr(const char *addr_port, char *host, size_t hostlen,
@@ -135,43 +325,57 @@ struct metrics_server *metrics_listen(struct event_base *base,
 				      const char *addr_port,
 				      metrics_fill_fn fill, void *arg)
 {
-	char host[128];
+	char host[128], port_s[8];
 	unsigned port;
 	if (metrics_parse_addr(addr_port, host, sizeof(host), &port) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+			*ai = NULL;
+	if (getaddrinfo(host, port_s, &hints, &ai) != 0 || !ai) {
 		errno = EINVAL;
 		return NULL;
 	}
 	struct metrics_server *m = xcalloc(1, sizeof(*m));
 	m->fill = fill;
 	m->arg = arg;
-	m->http = evhttp_new(base);
-	if (!m->http) {
-		free(m);
-		errno = ENOMEM;
-		return NULL;
-	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-						EVHTTP_REQ_POST);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 4096);
-	evhttp_set_gencb(m->http, on_request, m);
-	m->sock = evhttp_bind_socket_with_handle(m->http, host, (uint16_t)port);
-	if (!m->sock) {
-		int e = errno ? errno : EADDRNOTAVAIL;
-		evhttp_free(m->http);
+	LIST_INIT(&m->conns);
+	m->max_conns = 16;
+	m->timeout_ms = 5000;
+	m->lis = evconnlistener_new_bind(
+	    base, on_accept, m,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    64, ai->ai_addr, (int)ai->ai_addrlen);
+	int e = errno ? errno : EADDRNOTAVAIL;
+	freeaddrinfo(ai);
+	if (!m->lis) {
 		free(m);
 		errno = e;
 		return NULL;
 	}
+	evconnlistener_set_error_cb(m->lis, on_accept_error);
+	m->resume = evtimer_new(base, on_resume, m);
 	return m;
+}
+
+void metrics_limits(struct metrics_server *m, unsigned max_conns,
+		    unsigned timeout_ms)
+{
+	if (!m)
+		return;
+	m->max_conns = max_conns ? max_conns : 16;
+	m->timeout_ms = timeout_ms ? timeout_ms : 5000;
 }
 
 unsigned metrics_port(const struct metrics_server *m)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = m ? evhttp_bound_socket_get_fd(m->sock) : -1;
+	int fd = m ? evconnlistener_get_fd(m->lis) : -1;
 	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
 	if (ss.ss_family == AF_INET)
@@ -185,6 +389,9 @@ void metrics_close(struct metrics_server *m)
 {
 	if (!m)
 		return;
-	evhttp_free(m->http);
+	while (!LIST_EMPTY(&m->conns))
+		mconn_free(LIST_FIRST(&m->conns));
+	evconnlistener_free(m->lis);
+	event_free(m->resume);
 	free(m);
 }

@@ -25,11 +25,21 @@ typedef void (*metrics_fill_fn)(void *arg, struct stats_snapshot *s);
  * Serves GET /metrics on ADDR_PORT ("127.0.0.1:9109", "[::1]:9109"; port 0
  * picks a free one) from BASE's loop: each request calls FILL on a zeroed
  * snapshot and answers its exposition; any other path is 404, any other
- * method 405. Returns NULL with errno (EINVAL: bad address) on failure.
+ * method 405, a head over 8 KiB 431. One request a connection (then
+ * closed); at most 16 connections at once and 5 s for a request head and
+ * again for its answer until metrics_limits() says otherwise; past the
+ * descriptor reserve (common/fds.h) connections are closed at accept;
+ * accept errors (EMFILE, ENOMEM) pause the listener 100 ms. Returns NULL
+ * with errno (EINVAL: bad address) on failure.
  */
 struct metrics_server *metrics_listen(struct event_base *base,
 				      const char *addr_port,
 				      metrics_fill_fn fill, void *arg);
+/* Sets M's limits: MAX_CONNS open at once (more are closed at accept),
+ * TIMEOUT_MS for a request head and again for its answer; 0 keeps the
+ * default (16, 5000). Open connections keep their deadline. */
+void metrics_limits(struct metrics_server *m, unsigned max_conns,
+		    unsigned timeout_ms);
 /* The bound port (useful with port 0); 0 when unknown. */
 unsigned metrics_port(const struct metrics_server *m);
 /* Stops serving and frees M; NULL is fine. */
