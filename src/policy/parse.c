@@ -23,6 +23,11 @@
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_POLICY_FILE (64u << 20)
+/* Files one policy may include in all, and their bytes in all: a tree of
+ * includes that fans out (each file including the next twice) stops here,
+ * not at the memory's end. */
+#define MAX_INCLUDES 256
+#define MAX_INCLUDED_BYTES (64u << 20)
 
 /* ---- symbol table: every named element, one namespace ------------------ */
 
@@ -103,6 +108,10 @@ struct ctx { /* shared by a file and the files it includes */
 	struct symtab syms;  /* rule elements */
 	struct symtab rules; /* rule names */
 	bool seen_block[16];
+	size_t nincludes;      /* files included so far */
+	size_t included_bytes; /* their size in all */
+	struct { dev_t dev; ino_t ino; } open[MAX_INCLUDE_DEPTH + 1];
+	int nopen; /* the files being read, outermost first: cycles */
 };
 
 #define LOOKAHEAD 3
@@ -1827,24 +1836,32 @@ static void parse_alert(struct parser *ps)
 static int parse_file(struct ctx *c, const char *file, const char *text,
 		      size_t len, int depth);
 
-/* Reads a whole file; NULL with errno on failure. */
-static char *read_file(const char *path, size_t *len)
+/* Reads a whole regular file; NULL with errno on failure (EINVAL: not a
+ * regular file, EFBIG: longer than MAX_POLICY_FILE). *ST gets its
+ * status. Opened non-blocking, so a FIFO or a device never stalls. */
+static char *read_file(const char *path, size_t *len, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > MAX_POLICY_FILE) {
-		if (errno == 0 || S_ISREG(st.st_mode) == 0)
-			errno = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+	int e = 0;
+	if (fstat(fd, st) < 0)
+		e = errno;
+	else if (S_ISDIR(st->st_mode))
+		e = EISDIR;
+	else if (!S_ISREG(st->st_mode))
+		e = EINVAL;
+	else if ((size_t)st->st_size > MAX_POLICY_FILE)
+		e = EFBIG;
+	if (e) {
 		close(fd);
+		errno = e;
 		return NULL;
 	}
-	char *buf = xmalloc((size_t)st.st_size + 1);
+	char *buf = xmalloc((size_t)st->st_size + 1);
 	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+	while (n < (size_t)st->st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st->st_size - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -1855,6 +1872,14 @@ static char *read_file(const char *path, size_t *len)
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+/* Why read_file failed, in words. */
+static const char *read_error(int e)
+{
+	return e == EINVAL ? "not a regular file"
+	       : e == EFBIG ? "larger than 64 MiB"
+			    : strerror(e);
 }
 
 /* include "file": relative to the including file's folder. */
@@ -1880,16 +1905,47 @@ static void parse_include(struct parser *ps)
 		free(path);
 		return;
 	}
-	size_t len;
-	char *text = read_file(path, &len);
-	if (!text) {
-		err_at(ps, &loc, "cannot read '%s': %s", path, strerror(errno));
+	struct ctx *c = ps->c;
+	if (c->nincludes >= MAX_INCLUDES) {
+		err_at(ps, &loc, "more than %d includes in all; '%s' not read",
+		       MAX_INCLUDES, path);
 		free(path);
 		return;
 	}
-	const char *ipath = diags_intern(ps->c->d, path);
+	c->nincludes++;
+	size_t len;
+	struct stat st;
+	char *text = read_file(path, &len, &st);
+	if (!text) {
+		err_at(ps, &loc, "cannot read '%s': %s", path,
+		       read_error(errno));
+		free(path);
+		return;
+	}
+	for (int i = 0; i < c->nopen; i++) {
+		if (c->open[i].dev == st.st_dev && c->open[i].ino == st.st_ino) {
+			err_at(ps, &loc, "'%s' includes itself (an include "
+			       "cycle)", path);
+			free(text);
+			free(path);
+			return;
+		}
+	}
+	if (len > MAX_INCLUDED_BYTES - c->included_bytes) {
+		err_at(ps, &loc, "included files exceed 64 MiB in all; '%s' not "
+		       "read", path);
+		free(text);
+		free(path);
+		return;
+	}
+	c->included_bytes += len;
+	const char *ipath = diags_intern(c->d, path);
 	free(path);
-	parse_file(ps->c, ipath, text, len, ps->depth + 1);
+	c->open[c->nopen].dev = st.st_dev;
+	c->open[c->nopen].ino = st.st_ino;
+	c->nopen++;
+	parse_file(c, ipath, text, len, ps->depth + 1);
+	c->nopen--;
 	free(text);
 }
 
@@ -1967,6 +2023,13 @@ int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth)
 {
 	struct ctx c = {.p = p, .d = p->diags};
+	struct stat st;
+	/* the top file counts for cycles when it is a file */
+	if (file && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+		c.open[0].dev = st.st_dev;
+		c.open[0].ino = st.st_ino;
+		c.nopen = 1;
+	}
 	int rc = parse_file(&c, file, text, len, depth);
 	symtab_free(&c.syms);
 	symtab_free(&c.rules);
@@ -2005,10 +2068,11 @@ struct policy *policy_load_buffer(const char *name, const char *text,
 struct policy *policy_load(const char *path, struct diags *d)
 {
 	size_t len;
-	char *text = read_file(path, &len);
+	struct stat st;
+	char *text = read_file(path, &len, &st);
 	if (!text) {
 		diags_add(d, DIAG_ERROR, NULL, "cannot read '%s': %s", path,
-			  strerror(errno));
+			  read_error(errno));
 		return NULL;
 	}
 	struct policy *p = policy_load_buffer(path, text, len, d);

@@ -5,6 +5,7 @@
  */
 #include "sluiced/daemon.h"
 #include "common/log.h"
+#include "common/statefile.h"
 #include "common/util.h"
 #include "decide/sessions.h"
 #include "identity/iptable.h"
@@ -56,35 +57,28 @@ static char *icmp_state_path(const struct daemon *d)
 	return xasprintf("%s.icmp-timeouts", d->socket_path);
 }
 
-/* Reads the originals a run that did not stop cleanly left in PATH. */
+/* Reads the originals a run that did not stop cleanly left in PATH (only
+ * a file of ours, in a folder of ours: common/statefile.h). */
 static bool icmp_state_read(const char *path, struct ct_icmp_timeouts *v)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
+	size_t len;
+	char *text = statefile_read(path, 64, &len);
+	if (!text)
 		return false;
 	unsigned v4, v6;
-	bool ok = fscanf(f, "%u %u", &v4, &v6) == 2;
-	fclose(f);
+	bool ok = sscanf(text, "%u %u", &v4, &v6) == 2;
+	free(text);
 	if (ok)
 		*v = (struct ct_icmp_timeouts){true, v4, v6};
 	return ok;
 }
 
-/* Writes V to PATH whole or not at all (a temporary file renamed). */
+/* Writes V to PATH whole or not at all, never through a symlink. */
 static int icmp_state_write(const char *path, const struct ct_icmp_timeouts *v)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	int rc = -1;
-	if (f) {
-		bool ok = fprintf(f, "%u %u\n", v->v4, v->v6) > 0;
-		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
-			rc = 0;
-		else
-			unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%u %u\n", v->v4, v->v6);
+	return statefile_write(path, buf, (size_t)n);
 }
 
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
@@ -114,7 +108,7 @@ void daemon_icmp_restore(struct daemon *d)
 	}
 	d->icmp_orig.valid = false;
 	char *path = icmp_state_path(d);
-	unlink(path);
+	statefile_remove(path);
 	free(path);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SOURCE_ROOT
@@ -333,12 +334,80 @@ static void test_include(void **state)
 	memset(&d, 0, sizeof(d));
 	p = policy_load(loop, &d);
 	assert_null(p);
-	assert_true(has_diag(&d, 1, 9, "nested more than 16 deep"));
+	assert_true(has_diag(&d, 1, 9, "an include cycle"));
 	diags_free(&d);
 	unlink(part);
 	unlink(main_path);
 	unlink(loop);
 	rmdir(dir);
+}
+
+/* Loads a policy whose text is TEXT (in DIR/main.conf); returns whether a
+ * diagnostic holds MSG. */
+static bool main_says(const char *dir, const char *text, const char *msg)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	struct diags d = {0};
+	struct policy *p = policy_load(path, &d);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		found = found || strstr(d.v[i].msg, msg) != NULL;
+	policy_free(p);
+	diags_free(&d);
+	unlink(path);
+	return found && !p;
+}
+
+/* include of what is not a regular file, and includes without bound: a
+ * clear error, never a stall or the memory's end (issue 11). */
+static void test_include_limits(void **state)
+{
+	char dir[] = "/tmp/sluice-inc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	/* a FIFO nobody writes to: refused at once, not waited on */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_true(main_says(dir, "include \"fifo\"\n", "not a regular file"));
+	unlink(path);
+	assert_true(main_says(dir, "include \"/dev/zero\"\n", "not a regular file"));
+	assert_true(main_says(dir, "include \"/tmp\"\n", "Is a directory"));
+	/* each file includes the next twice: 2^12 includes asked for */
+	for (int i = 0; i < 12; i++) {
+		snprintf(path, sizeof(path), "%s/f%d.conf", dir, i);
+		FILE *f = fopen(path, "w");
+		if (i < 11)
+			fprintf(f, "include \"f%d.conf\"\ninclude \"f%d.conf\"\n",
+				i + 1, i + 1);
+		fclose(f);
+	}
+	assert_true(main_says(dir, "include \"f0.conf\"\n",
+			      "more than 256 includes in all"));
+	for (int i = 0; i < 12; i++) {
+		snprintf(path, sizeof(path), "%s/f%d.conf", dir, i);
+		unlink(path);
+	}
+	/* a file included twice side by side is no cycle */
+	snprintf(path, sizeof(path), "%s/empty.conf", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	f = fopen(path, "w");
+	fputs("include \"empty.conf\"\ninclude \"empty.conf\"\n", f);
+	fclose(f);
+	struct diags d = {0};
+	struct policy *p = policy_load(path, &d);
+	assert_non_null(p);
+	policy_free(p);
+	diags_free(&d);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/empty.conf", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_garbage_never_crashes(void **state)
@@ -373,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_include_limits),
 	    cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

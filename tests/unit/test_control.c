@@ -1,0 +1,376 @@
+/*
+ * test_control.c — the control protocol (src/control), name checks and
+ * escaping (common/text.h), state files (common/statefile.h): issue 11.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/statefile.h"
+#include "common/text.h"
+#include "control/control.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+	assert_false(utf8_valid("caf\xe9", 4));		/* Latin-1 */
+	assert_false(utf8_valid("\xc0\xaf", 2));		/* overlong '/' */
+	assert_false(utf8_valid("\xe0\x80\xaf", 3));	/* overlong */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));	/* a surrogate */
+	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+	assert_false(utf8_valid("\xe2\x82", 2));		/* cut short */
+	assert_true(utf8_valid("", 0));
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_null(text_name_problem("carol"));
+	assert_null(text_name_problem("\"alice"));
+	assert_null(text_name_problem("-bob"));
+	assert_null(text_name_problem("J\xc3\xa9r\xc3\xb4me"));
+	assert_non_null(strstr(text_name_problem(""), "empty"));
+	assert_non_null(strstr(text_name_problem("mallory\t--groups"), "control"));
+	assert_non_null(strstr(text_name_problem("a\nb"), "control"));
+	assert_non_null(strstr(text_name_problem("a\x7f"), "control"));
+	assert_non_null(strstr(text_name_problem("a\xc2\x9b" "31m"), "control")); /* C1 CSI */
+	assert_non_null(strstr(text_name_problem("caf\xe9"), "UTF-8"));
+	char big[TEXT_NAME_MAX + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_non_null(strstr(text_name_problem(big), "too long"));
+	big[TEXT_NAME_MAX] = '\0';
+	assert_null(text_name_problem(big));
+}
+
+static void test_escape(void **state)
+{
+	(void)state;
+	char out[128];
+	text_escape(out, sizeof(out), "a\tb\x1b[31mc\xe9\xc3\xa9\n", 13, true);
+	assert_string_equal(out, "a\\x09b\\x1b[31mc\\xe9\xc3\xa9\n");
+	text_escape(out, sizeof(out), "x\ny\xc2\x85", 5, false);
+	assert_string_equal(out, "x\\x0ay\\xc2\\x85");
+	/* cut at a character boundary, never inside an escape */
+	text_escape(out, 7, "\x01\x02", 2, false);
+	assert_string_equal(out, "\\x01");
+	char *d = text_escape_dup("ok", 2, false);
+	assert_string_equal(d, "ok");
+	free(d);
+}
+
+static int parse(const char *text, struct control_request *r, char *err)
+{
+	return control_parse_request(text, strlen(text), r, err, 256);
+}
+
+static void test_request(void **state)
+{
+	(void)state;
+	struct control_request r;
+	char err[256];
+	assert_int_equal(parse("{\"command\":\"identity-add\",\"args\":"
+			       "{\"address\":\"198.18.1.2\",\"user\":\"carol\","
+			       "\"groups\":[\"staff\"],\"ttl\":60},\"json\":true}\n",
+			       &r, err), 0);
+	assert_string_equal(r.command, "identity-add");
+	assert_true(r.json);
+	static const struct control_arg spec[] = {
+	    {"address", CA_ADDR, true}, {"user", CA_NAME, true},
+	    {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false},
+	    {NULL, 0, false}};
+	assert_int_equal(control_check_args(r.args, spec, err, sizeof(err)), 0);
+	assert_string_equal(control_arg_str(r.args, "user"), "carol");
+	assert_int_equal(control_arg_count(r.args, "groups"), 1);
+	assert_string_equal(control_arg_item(r.args, "groups", 0), "staff");
+	uint32_t v = 0;
+	assert_true(control_arg_uint(r.args, "ttl", &v));
+	assert_int_equal(v, 60);
+	/* no second spec may take what the first did not name */
+	static const struct control_arg none[] = {{NULL, 0, false}};
+	assert_int_equal(control_check_args(r.args, none, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown argument"));
+	control_request_free(&r);
+
+	/* no args: an empty object */
+	assert_int_equal(parse("{\"command\":\"reload\"}", &r, err), 0);
+	assert_int_equal(control_check_args(r.args, NULL, err, sizeof(err)), 0);
+	assert_false(r.json);
+	control_request_free(&r);
+
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+	    {"", "empty"},
+	    {"reload", "not JSON"},
+	    {"reload --help", "not JSON"},
+	    {"[\"reload\"]", "not a JSON object"},
+	    {"{\"command\":\"reload\",\"extra\":1}", "unknown member"},
+	    {"{\"command\":\"Reload\"}", "command name"},
+	    {"{\"command\":\"reload now\"}", "command name"},
+	    {"{\"command\":7}", "command name"},
+	    {"{\"command\":\"reload\",\"args\":[]}", "'args' must be an object"},
+	    {"{\"command\":\"reload\",\"json\":\"yes\"}", "'json'"},
+	    {"{\"command\":\"reload\",\"command\":\"status\"}", "not JSON"},
+	    {"{\"command\":\"caf\xe9\"}", "not JSON"},
+	    {"{\"command\":\"reload\"} {}", "not JSON"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i].text, &r, err), -1);
+		if (!strstr(err, bad[i].why))
+			fail_msg("'%s': '%s', want '%s'", bad[i].text, err,
+				 bad[i].why);
+	}
+	char *big = malloc(CONTROL_MAX_REQUEST + 10);
+	memset(big, ' ', CONTROL_MAX_REQUEST + 9);
+	big[CONTROL_MAX_REQUEST + 9] = '\0';
+	assert_int_equal(parse(big, &r, err), -1);
+	assert_non_null(strstr(err, "longer"));
+	free(big);
+}
+
+static void test_args(void **state)
+{
+	(void)state;
+	static const struct control_arg spec[] = {
+	    {"address", CA_ADDR, true}, {"user", CA_NAME, true},
+	    {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false},
+	    {NULL, 0, false}};
+	static const struct {
+		const char *args, *why;
+	} bad[] = {
+	    {"{\"user\":\"carol\"}", "missing argument 'address'"},
+	    {"{\"address\":\"1.2.3\",\"user\":\"c\"}", "IPv4 or IPv6"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"mallory\\t--groups\"}", "control character"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"a\\u0000b\"}", "NUL"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"\\u009b31m\"}", "control character"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"\"}", "empty"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":[\"c\"]}", "must be a string"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"groups\":\"staff\"}", "list"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"groups\":[\"a\\nb\"]}", "control character"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"ttl\":-1}", "whole number"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"ttl\":1.5}", "whole number"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"ttl\":4294967296}", "whole number"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"--groups\":[\"x\"]}", "unknown argument"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_error_t je;
+		json_t *a = json_loads(bad[i].args, JSON_ALLOW_NUL, &je);
+		assert_non_null(a);
+		char err[256] = "";
+		assert_int_equal(control_check_args(a, spec, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i].why))
+			fail_msg("%s: '%s', want '%s'", bad[i].args, err, bad[i].why);
+		json_decref(a);
+	}
+}
+
+static void test_levels(void **state)
+{
+	(void)state;
+	gid_t op[] = {37}, ro[] = {100, 101};
+	struct control_access a = {.operator_gids = op, .noperator = 1,
+				   .read_gids = ro, .nread = 2};
+	gid_t sup_ro[] = {5, 101}, sup_both[] = {100, 37}, none[] = {5};
+	assert_int_equal(control_level_of(&a, 0, 0, 0, NULL, 0), CONTROL_ADMIN);
+	assert_int_equal(control_level_of(&a, 998, 998, 998, NULL, 0), CONTROL_ADMIN);
+	assert_int_equal(control_level_of(&a, 0, 1000, 1000, none, 1), CONTROL_NONE);
+	assert_int_equal(control_level_of(&a, 0, 1000, 1000, sup_ro, 2), CONTROL_READ);
+	assert_int_equal(control_level_of(&a, 0, 1000, 37, NULL, 0), CONTROL_OPERATOR);
+	assert_int_equal(control_level_of(&a, 0, 1000, 1000, sup_both, 2), CONTROL_OPERATOR);
+	assert_string_equal(control_level_name(CONTROL_READ), "read-only");
+}
+
+/* ---- a server and its client, in one process ------------------------------- */
+
+static int fn_echo(void *arg, const json_t *args, bool json,
+		   struct evbuffer *out)
+{
+	const char *s = control_arg_str(args, "text");
+	evbuffer_add_printf(out, "%s%s\n", json ? "json:" : "", s ? s : "");
+	return 0;
+}
+
+static int fn_raw(void *arg, const json_t *args, bool json,
+		  struct evbuffer *out)
+{
+	/* what a name from a directory might bring: ESC, Latin-1, TAB */
+	evbuffer_add_printf(out, "user \x1b[2Jx\xe9\ty\n");
+	return 0;
+}
+
+static int fn_fail(void *arg, const json_t *args, bool json,
+		   struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "it failed\n");
+	return -1;
+}
+
+static const struct control_arg echo_args[] = {{"text", CA_NAME, false},
+					       {NULL, 0, false}};
+static const struct control_command table[] = {
+    {"echo", CONTROL_READ, echo_args, fn_echo},
+    {"raw", CONTROL_READ, NULL, fn_raw},
+    {"fail", CONTROL_ADMIN, NULL, fn_fail},
+    {NULL, 0, NULL, NULL},
+};
+
+struct client_run {
+	const char *path;
+	int done_fd;
+	int rc[6];
+	char *body[6];
+};
+
+static void *client(void *arg)
+{
+	struct client_run *c = arg;
+	json_t *a = json_pack("{s:s}", "text", "hello");
+	c->rc[0] = control_call(c->path, "echo", a, false, &c->body[0]);
+	c->rc[1] = control_call(c->path, "echo", a, true, &c->body[1]);
+	json_decref(a);
+	c->rc[2] = control_call(c->path, "raw", NULL, false, &c->body[2]);
+	c->rc[3] = control_call(c->path, "fail", NULL, false, &c->body[3]);
+	c->rc[4] = control_call(c->path, "nosuch", NULL, false, &c->body[4]);
+	a = json_pack("{s:s}", "other", "x");
+	c->rc[5] = control_call(c->path, "echo", a, false, &c->body[5]);
+	json_decref(a);
+	if (write(c->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+static void test_server(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-ctl-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/s/ctl.sock", dir);
+	struct event_base *base = event_base_new();
+	struct control_access acc = {.owner = geteuid(), .group = getegid(),
+				     .mode = 0600, .max_clients = 4,
+				     .timeout_ms = 2000};
+	struct control *c = control_listen(base, path, &acc, table, NULL);
+	assert_non_null(c);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
+	event_add(ev, NULL);
+	struct client_run run = {.path = path, .done_fd = p[1]};
+	pthread_t t;
+	pthread_create(&t, NULL, client, &run);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	assert_int_equal(run.rc[0], 0);
+	assert_string_equal(run.body[0], "hello\n");
+	assert_int_equal(run.rc[1], 0);
+	assert_string_equal(run.body[1], "json:hello\n");
+	assert_int_equal(run.rc[2], 0); /* escaped, never raw */
+	assert_string_equal(run.body[2], "user \\x1b[2Jx\\xe9\\x09y\n");
+	assert_int_equal(run.rc[3], 1);
+	assert_string_equal(run.body[3], "it failed\n");
+	assert_int_equal(run.rc[4], 1);
+	assert_non_null(strstr(run.body[4], "unknown command 'nosuch'"));
+	assert_int_equal(run.rc[5], 1);
+	assert_non_null(strstr(run.body[5], "unknown argument 'other'"));
+	for (int i = 0; i < 6; i++)
+		free(run.body[i]);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	control_close(c);
+	event_base_free(base);
+	assert_int_equal(access(path, F_OK), -1);
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/s", dir);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* ---- state files ------------------------------------------------------------ */
+
+static void test_statefile(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128], victim[128], tmp[128];
+	snprintf(path, sizeof(path), "%s/st", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.st.tmp", dir);
+	int fd = open(victim, O_WRONLY | O_CREAT, 0600);
+	assert_true(write(fd, "keep", 4) == 4);
+	close(fd);
+
+	assert_int_equal(statefile_write(path, "1 2\n", 4), 0);
+	size_t len;
+	char *s = statefile_read(path, 64, &len);
+	assert_non_null(s);
+	assert_string_equal(s, "1 2\n");
+	free(s);
+	assert_null(statefile_read(path, 2, &len));
+	assert_int_equal(errno, EFBIG);
+
+	/* a symlink planted at the temporary name is not followed */
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(statefile_write(path, "3 4\n", 4), 0);
+	/* the state file itself a symlink: not read, and replaced on write */
+	unlink(path);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_null(statefile_read(path, 64, &len));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(statefile_write(path, "5 6\n", 4), 0);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	char buf[8] = "";
+	fd = open(victim, O_RDONLY);
+	assert_true(read(fd, buf, sizeof(buf) - 1) == 4);
+	close(fd);
+	assert_string_equal(buf, "keep");
+
+	/* a folder others may write to: refused */
+	chmod(dir, 0777);
+	assert_int_equal(statefile_write(path, "7 8\n", 4), -1);
+	assert_int_equal(errno, EPERM);
+	assert_null(statefile_read(path, 64, &len));
+	chmod(dir, 0700);
+	assert_int_equal(statefile_remove(path), 0);
+	unlink(victim);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_utf8),    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_escape),  cmocka_unit_test(test_request),
+	    cmocka_unit_test(test_args),    cmocka_unit_test(test_levels),
+	    cmocka_unit_test(test_server),  cmocka_unit_test(test_statefile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
