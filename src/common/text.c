@@ -3,6 +3,7 @@
 #include "common/util.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
@@ -125,5 +126,32 @@ char *text_escape_dup(const char *src, size_t n, bool keep_newline)
 	size_t cap = 4 * n + 1;
 	char *d = xmalloc(cap);
 	text_escape(d, cap, src, n, keep_newline);
+	return d;
+}
+
+char *text_escape_json_dup(const char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)src;
+	char *d = xmalloc(6 * n + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len(p + i, n - i);
+		if (!l) { /* \\xNN: a backslash, escaped, then xNN */
+			o += (size_t)sprintf(d + o, "\\\\x%c%c", hex[p[i] >> 4],
+					     hex[p[i] & 15]);
+			i++;
+			continue;
+		}
+		unsigned cp = decode(p + i, l);
+		if (text_is_control(cp) && cp != '\n') {
+			o += (size_t)sprintf(d + o, "\\u%04x", cp);
+		} else {
+			memcpy(d + o, p + i, l);
+			o += l;
+		}
+		i += l;
+	}
+	d[o] = '\0';
 	return d;
 }

@@ -46,4 +46,13 @@ size_t text_escape(char *dst, size_t dstlen, const char *src, size_t n,
 /* The same into a new string (to free); never NULL. */
 char *text_escape_dup(const char *src, size_t n, bool keep_newline);
 
+/*
+ * For JSON text whose strings may hold bytes from outside: returns a copy
+ * of the N bytes of SRC (to free) where a byte that is not valid UTF-8
+ * becomes the six characters \\xNN (inside a JSON string: the text
+ * "\xNN") and a control character other than '\n' becomes \u00NN.
+ * Valid JSON in stays valid JSON out, and the result is UTF-8.
+ */
+char *text_escape_json_dup(const char *src, size_t n);
+
 #endif

@@ -191,9 +191,10 @@ static void on_written(struct bufferevent *bev, void *arg)
 /* Queues the reply (OK with OUTPUT, or the error OUTPUT) and closes after
  * it is sent. */
 static void reply(struct bufferevent *bev, struct conn *k, bool ok,
-		  const char *output, size_t len)
+		  bool json, const char *output, size_t len)
 {
-	char *safe = text_escape_dup(output, len, true);
+	char *safe = json && ok ? text_escape_json_dup(output, len)
+				: text_escape_dup(output, len, true);
 	if (!ok) { /* one line: drop a trailing newline */
 		size_t n = strlen(safe);
 		while (n && safe[n - 1] == '\n')
@@ -227,7 +228,7 @@ static const struct control_command *find_command(const struct control *c,
 
 /* Runs request TEXT for connection K; the output goes to OUT. */
 static int run(struct conn *k, const char *text, size_t len,
-	       struct evbuffer *out)
+	       struct evbuffer *out, bool *json)
 {
 	struct control_request req;
 	char err[256];
@@ -250,6 +251,7 @@ static int run(struct conn *k, const char *text, size_t len,
 				      sizeof(err)) < 0) {
 		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
 	} else {
+		*json = req.json;
 		rc = cmd->fn(k->c->arg, req.args, req.json, out);
 	}
 	control_request_free(&req);
@@ -264,7 +266,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	if (nl.pos < 0) {
 		if (evbuffer_get_length(in) >= CONTROL_MAX_REQUEST) {
 			static const char m[] = "request too long";
-			reply(bev, k, false, m, sizeof(m) - 1);
+			reply(bev, k, false, false, m, sizeof(m) - 1);
 		}
 		return;
 	}
@@ -273,10 +275,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 	evbuffer_remove(in, line, len);
 	line[len] = '\0';
 	struct evbuffer *body = evbuffer_new();
-	int rc = run(k, line, len, body);
+	bool json = false;
+	int rc = run(k, line, len, body, &json);
 	free(line);
 	size_t blen = evbuffer_get_length(body);
-	reply(bev, k, rc == 0, (const char *)evbuffer_pullup(body, -1), blen);
+	reply(bev, k, rc == 0, json, (const char *)evbuffer_pullup(body, -1),
+	      blen);
 	evbuffer_free(body);
 }
 

@@ -36,6 +36,14 @@ static void check_escape(const char *s, size_t n)
 		if (((unsigned char)e[i] < 0x20 && e[i] != '\n') || e[i] == 0x7f)
 			abort();
 	free(e);
+	e = text_escape_json_dup(s, n);
+	len = strlen(e);
+	if (!utf8_valid(e, len))
+		abort();
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)e[i] < 0x20 && e[i] != '\n')
+			abort();
+	free(e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

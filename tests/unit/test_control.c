@@ -72,6 +72,15 @@ static void test_escape(void **state)
 	char *d = text_escape_dup("ok", 2, false);
 	assert_string_equal(d, "ok");
 	free(d);
+	/* inside JSON strings: still JSON, and UTF-8 */
+	d = text_escape_json_dup("[\"caf\xe9\", \"\x7f\xc2\x9b\xc3\xa9\"]\n", 18);
+	assert_string_equal(d, "[\"caf\\\\xe9\", \"\\u007f\\u009b\xc3\xa9\"]\n");
+	json_error_t je;
+	json_t *j = json_loads(d, 0, &je);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_array_get(j, 0)), "caf\\xe9");
+	json_decref(j);
+	free(d);
 }
 
 static int parse(const char *text, struct control_request *r, char *err)
@@ -214,6 +223,13 @@ static int fn_raw(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
+static int fn_rawjson(void *arg, const json_t *args, bool json,
+		      struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "[\"x\xe9\"]\n"); /* a name from LDAP */
+	return 0;
+}
+
 static int fn_fail(void *arg, const json_t *args, bool json,
 		   struct evbuffer *out)
 {
@@ -226,6 +242,7 @@ static const struct control_arg echo_args[] = {{"text", CA_NAME, false},
 static const struct control_command table[] = {
     {"echo", CONTROL_READ, echo_args, fn_echo},
     {"raw", CONTROL_READ, NULL, fn_raw},
+    {"rawjson", CONTROL_READ, NULL, fn_rawjson},
     {"fail", CONTROL_ADMIN, NULL, fn_fail},
     {NULL, 0, NULL, NULL},
 };
@@ -233,8 +250,8 @@ static const struct control_command table[] = {
 struct client_run {
 	const char *path;
 	int done_fd;
-	int rc[6];
-	char *body[6];
+	int rc[7];
+	char *body[7];
 };
 
 static void *client(void *arg)
@@ -250,6 +267,7 @@ static void *client(void *arg)
 	a = json_pack("{s:s}", "other", "x");
 	c->rc[5] = control_call(c->path, "echo", a, false, &c->body[5]);
 	json_decref(a);
+	c->rc[6] = control_call(c->path, "rawjson", NULL, true, &c->body[6]);
 	if (write(c->done_fd, "x", 1) < 0)
 		abort();
 	return NULL;
@@ -297,7 +315,9 @@ static void test_server(void **state)
 	assert_non_null(strstr(run.body[4], "unknown command 'nosuch'"));
 	assert_int_equal(run.rc[5], 1);
 	assert_non_null(strstr(run.body[5], "unknown argument 'other'"));
-	for (int i = 0; i < 6; i++)
+	assert_int_equal(run.rc[6], 0); /* --json output stays JSON */
+	assert_string_equal(run.body[6], "[\"x\\\\xe9\"]\n");
+	for (int i = 0; i < 7; i++)
 		free(run.body[i]);
 	event_free(ev);
 	close(p[0]);
