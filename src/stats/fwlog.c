@@ -3,6 +3,7 @@
  * drained by one writer thread; see fwlog.h.
  */
 #include "stats/fwlog.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -113,6 +114,9 @@ putf(struct out *o, const char *fmt, ...)
 							    : (size_t)(o->end - o->p);
 }
 
+/* A JSON string; a name from outside with bytes that are not UTF-8 or
+ * with control characters stays valid JSON and UTF-8 (common/text.h):
+ * such a byte is written as the text \\xNN. */
 static void put_json_str(struct out *o, const char *s)
 {
 	if (!s || !s[0]) {
@@ -120,26 +124,43 @@ static void put_json_str(struct out *o, const char *s)
 		return;
 	}
 	put(o, "\"");
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			putf(o, "\\%c", *c);
-		else if (*c < 0x20)
-			putf(o, "\\u%04x", *c);
-		else if (o->p < o->end)
-			*o->p++ = (char)*c;
+	const unsigned char *c = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len(c + i, n - i);
+		if (!l) {
+			putf(o, "\\\\x%02x", c[i]);
+			i++;
+		} else if (c[i] == '"' || c[i] == '\\') {
+			putf(o, "\\%c", c[i]);
+			i++;
+		} else if (c[i] < 0x20 || c[i] == 0x7f ||
+			   (l == 2 && c[i] == 0xc2 && c[i + 1] < 0xa0)) {
+			putf(o, "\\u%04x", l == 2 ? c[i + 1] : c[i]);
+			i += l;
+		} else {
+			for (size_t k = 0; k < l && o->p < o->end; k++)
+				*o->p++ = (char)c[i + k];
+			i += l;
+		}
 	}
 	put(o, "\"");
 }
 
-/* A W3C field: '-' when empty; tabs and line ends become spaces. */
+/* A W3C field: '-' when empty; tabs and line ends become spaces; other
+ * control characters and bytes that are not UTF-8 are written \xNN. */
 static void put_w3c(struct out *o, const char *s)
 {
 	if (!s || !s[0]) {
 		put(o, "-");
 		return;
 	}
-	for (; *s && o->p < o->end; s++)
-		*o->p++ = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+	char in[256], buf[4 * sizeof(in) + 1];
+	size_t n = 0;
+	for (; s[n] && n < sizeof(in); n++)
+		in[n] = (s[n] == '\t' || s[n] == '\n' || s[n] == '\r') ? ' ' : s[n];
+	text_escape(buf, sizeof(buf), in, n, false);
+	put(o, buf);
 }
 
 #define W3C_FIELDS                                                         \

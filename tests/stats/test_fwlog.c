@@ -170,6 +170,42 @@ static void test_w3c_and_reopen(void **state)
 	assert_non_null(strstr(lines[4], "\tthird\t"));
 }
 
+/* Names from outside (a directory, DNS) with control characters and bytes
+ * that are not UTF-8: escaped in both formats, the JSON line still JSON. */
+static void test_hostile_names(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/hostile.log", dir);
+	struct log_cfg cfg = {.format = LOGF_JSON, .file = path, .buffer = 64};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	struct fwlog_rec r = sample();
+	r.user = "x\xe9\x1b[2J\xc2\x9b";
+	r.name = "caf\xc3\xa9.example";
+	fwlog_record(l, &r);
+	fwlog_flush(l);
+	fwlog_close(l);
+	assert_int_equal(read_lines(path, lines, 64), 1);
+	assert_null(strchr(lines[0], 0x1b));
+	struct json *j = json_parse(lines[0]);
+	assert_non_null(j);
+	assert_string_equal(json_get(j, "user")->str, "x\\xe9\x1b[2J\xc2\x9b");
+	assert_string_equal(json_get(j, "name")->str, "caf\xc3\xa9.example");
+	json_free(j);
+	unlink(path);
+
+	cfg.format = LOGF_W3C;
+	l = fwlog_open(&cfg, "gw1");
+	r.user = "x\xe9\x1b[2J\tz";
+	fwlog_record(l, &r);
+	fwlog_flush(l);
+	fwlog_close(l);
+	assert_int_equal(read_lines(path, lines, 64), 5);
+	assert_non_null(strstr(lines[4], "\tx\\xe9\\x1b[2J z\tcaf\xc3\xa9.example\t"));
+	unlink(path);
+}
+
 static void test_full_buffer_counts_drops(void **state)
 {
 	(void)state;
@@ -266,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_w3c_and_reopen),
+	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
 	    cmocka_unit_test(test_no_loss_when_not_full),
 	    cmocka_unit_test(test_open_errors),
