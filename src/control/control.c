@@ -34,6 +34,7 @@ struct control {
 	const struct control_command *table;
 	void *arg;
 	uint32_t nclients;
+	uint64_t refused;
 };
 
 struct conn {
@@ -286,8 +287,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 /* ---- the listener --------------------------------------------------------------- */
 
-static void refuse(int fd, const char *why)
+static void refuse(struct control *c, int fd, const char *why)
 {
+	c->refused++;
 	char buf[160];
 	int n = snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}\n",
 			 why);
@@ -304,11 +306,11 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	if (!fd_below_reserve(fd, FD_RESERVE_KERNEL)) {
 		log_warnx("control: refused a client: descriptors nearly "
 			  "exhausted");
-		refuse(fd, "sluiced is out of descriptors");
+		refuse(c, fd, "sluiced is out of descriptors");
 		return;
 	}
 	if (c->nclients >= c->access.max_clients) {
-		refuse(fd, "too many control clients");
+		refuse(c, fd, "too many control clients");
 		return;
 	}
 	uid_t uid;
@@ -316,7 +318,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	if (level == CONTROL_NONE) {
 		log_warnx("control: refused a client with uid %ld (in no "
 			  "control group)", (long)(int)uid);
-		refuse(fd, "permission denied");
+		refuse(c, fd, "permission denied");
 		return;
 	}
 	struct event_base *base = evconnlistener_get_base(lis);
@@ -349,6 +351,7 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 {
 	struct control *c = arg;
 	int e = EVUTIL_SOCKET_ERROR();
+	c->refused++;
 	log_warnx("control: accept: %s; pausing 100 ms", strerror(e));
 	evconnlistener_disable(lis);
 	struct timeval tv = {0, 100000};
@@ -434,4 +437,9 @@ void control_close(struct control *c)
 	control_access_free(&c->access);
 	free(c->path);
 	free(c);
+}
+
+uint64_t control_refused(const struct control *c)
+{
+	return c ? c->refused : 0;
 }

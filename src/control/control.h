@@ -147,6 +147,9 @@ struct control *control_listen(struct event_base *base, const char *path,
 int control_reconfigure(struct control *c, const struct control_access *access,
 			char **err);
 void control_close(struct control *c);
+/* Connections refused so far: over max-clients, past the descriptor
+ * reserve, accept errors, callers without access. */
+uint64_t control_refused(const struct control *c);
 
 /* The level a peer with UID, primary GID and supplementary GIDS gets from
  * ACCESS; SELF_UID is the daemon's effective uid. */

@@ -44,6 +44,7 @@ static const struct policy_counter_name policy_counter_names[] = {
     {"decision_latency_seconds", 'h'},
     {"fwlog_written", 'c'},
     {"fwlog_dropped", 'c'},
+    {"connections_refused", 'c'},
     {"verifier_checks", 'c'},
     {"verifier_failures", 'c'},
     {"farm_members_up", 'g'},

@@ -52,6 +52,7 @@ struct daemon {
 	struct fwlog *fwlog;
 	struct metrics_server *metrics;
 	char *metrics_addr;
+	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
 	struct ct_icmp_timeouts icmp_orig; /* put back on a clean stop */

@@ -64,6 +64,8 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
 	if (d->fwlog)
 		fwlog_stats(d->fwlog, &s->fwlog_written, &s->fwlog_dropped);
+	s->connections_refused = metrics_refused(d->metrics) +
+				 control_refused(d->ctl) + d->metrics_refused_old;
 	if (d->farms) {
 		struct farms_stats fs;
 		farms_stats(d->farms, &fs);
@@ -168,6 +170,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 	/* metrics: restarted when the address changes */
 	const char *want = p->metrics.listen;
 	if (!want || !d->metrics_addr || strcmp(want, d->metrics_addr) != 0) {
+		d->metrics_refused_old += metrics_refused(d->metrics);
 		metrics_close(d->metrics);
 		d->metrics = NULL;
 		free(d->metrics_addr);

@@ -62,6 +62,7 @@ struct stats_snapshot {
 	uint64_t identity_cache_hits;
 	struct stats_hist decision_latency_seconds;
 	uint64_t fwlog_written, fwlog_dropped;
+	uint64_t connections_refused; /* metrics endpoint + control socket */
 	/* verifiers */
 	uint64_t verifier_checks, verifier_failures;
 	uint64_t farm_members_up, farm_members_down;

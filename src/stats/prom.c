@@ -371,6 +371,11 @@ void metrics_limits(struct metrics_server *m, unsigned max_conns,
 	m->timeout_ms = timeout_ms ? timeout_ms : 5000;
 }
 
+uint64_t metrics_refused(const struct metrics_server *m)
+{
+	return m ? m->refused : 0;
+}
+
 unsigned metrics_port(const struct metrics_server *m)
 {
 	struct sockaddr_storage ss;

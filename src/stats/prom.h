@@ -40,6 +40,8 @@ struct metrics_server *metrics_listen(struct event_base *base,
  * default (16, 5000). Open connections keep their deadline. */
 void metrics_limits(struct metrics_server *m, unsigned max_conns,
 		    unsigned timeout_ms);
+/* Connections refused so far (limits, descriptor reserve, accept errors). */
+uint64_t metrics_refused(const struct metrics_server *m);
 /* The bound port (useful with port 0); 0 when unknown. */
 unsigned metrics_port(const struct metrics_server *m);
 /* Stops serving and frees M; NULL is fine. */

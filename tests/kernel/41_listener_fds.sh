@@ -77,6 +77,8 @@ ok=0
 for i in $(seq 30); do [ "$(get_metrics)" = 200 ] && { ok=1; break; }; sleep 0.2; done
 [ $ok = 1 ] && kt_ok "holders gone: GET /metrics 200 again" || kt_fail "GET /metrics after the holders: $(get_metrics)"
 grep -q "metrics: refused" "$LAB_TMP/sluiced.log" && kt_ok "refusals logged" || kt_fail "no refusal in the log"
+refused=$(ctl counters --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["connections_refused"])')
+[ "$refused" -ge 200 ] && kt_ok "connections_refused counts them: $refused" || kt_fail "connections_refused $refused"
 
 # a slow client is cut after the timeout (2 s); generous bound: 8 s
 cut=$(lab_exec "$LAB_CLI" python3 - "$LAB_GW_CLI4" <<'PY'
