@@ -16,6 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
 
 /* ---- a validator of the text format 0.0.4 ------------------------------- */
 
@@ -318,6 +324,112 @@ static void test_endpoint_v6(void **state)
 	serve_and_get("[::1]:0", "::1");
 }
 
+/* ---- limits: max-connections, the deadline, oversized heads ------------- */
+
+struct limits_run {
+	unsigned port;
+	int done_fd;
+	int closed_at_once; /* of the connections over the limit */
+	int cut_by_deadline; /* of those within it, sending nothing */
+	char big[64], post[64], get[64];
+	uint64_t ms_to_cut;
+};
+
+static int connect_to(unsigned port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port)};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Sends REQ on a new connection; the status line of the answer to OUT. */
+static void ask(unsigned port, const char *req, size_t len, char *out,
+		size_t outlen)
+{
+	int fd = connect_to(port);
+	assert_true(write(fd, req, len) == (ssize_t)len);
+	ssize_t n = read(fd, out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\r")] = '\0';
+	close(fd);
+}
+
+static void *limits_client(void *arg)
+{
+	struct limits_run *r = arg;
+	int fds[4];
+	for (int i = 0; i < 4; i++)
+		fds[i] = connect_to(r->port);
+	/* the two over the limit (2) are closed at once: EOF */
+	char b[16];
+	for (int i = 2; i < 4; i++)
+		r->closed_at_once += read(fds[i], b, sizeof(b)) == 0;
+	/* the two within it are cut by the deadline (300 ms), well before
+	 * the 5 s receive timeout */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 2; i++)
+		r->cut_by_deadline += read(fds[i], b, sizeof(b)) == 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->ms_to_cut = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
+				  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	static char big[9000];
+	memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 27);
+	memset(big + 27, 'a', sizeof(big) - 27);
+	ask(r->port, big, sizeof(big), r->big, sizeof(r->big));
+	static const char post[] = "POST /metrics HTTP/1.1\r\n\r\n";
+	ask(r->port, post, sizeof(post) - 1, r->post, sizeof(r->post));
+	static const char get[] = "GET /metrics?x=1 HTTP/1.0\r\n\r\n";
+	ask(r->port, get, sizeof(get) - 1, r->get, sizeof(r->get));
+	if (write(r->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+static void test_endpoint_limits(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct reply rep = {.base = base};
+	struct metrics_server *m = metrics_listen(base, "127.0.0.1:0", fill, &rep);
+	assert_non_null(m);
+	metrics_limits(m, 2, 300);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
+	event_add(ev, NULL);
+	struct limits_run r = {.port = metrics_port(m), .done_fd = p[1]};
+	pthread_t t;
+	pthread_create(&t, NULL, limits_client, &r);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	assert_int_equal(r.closed_at_once, 2);
+	assert_int_equal(r.cut_by_deadline, 2);
+	assert_true(r.ms_to_cut < 4000);
+	assert_true(metrics_refused(m) >= 2);
+	assert_string_equal(r.big, "HTTP/1.1 431 Request Header Fields Too Large");
+	assert_string_equal(r.post, "HTTP/1.1 405 Method Not Allowed");
+	assert_string_equal(r.get, "HTTP/1.1 200 OK");
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	metrics_close(m);
+	event_base_free(base);
+}
+
 static void test_listen_errors(void **state)
 {
 	(void)state;
@@ -334,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_endpoint_v4),
 	    cmocka_unit_test(test_endpoint_v6),
+	    cmocka_unit_test(test_endpoint_limits),
 	    cmocka_unit_test(test_listen_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
