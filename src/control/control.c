@@ -362,7 +362,14 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 static int apply_perms(const char *path, const struct control_access *a,
 		       char **err)
 {
-	if (chown(path, a->owner, a->group) < 0 ||
+	struct stat st;
+	errno = 0;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		*err = xasprintf("control socket %s: %s", path,
+				 errno ? strerror(errno) : "no longer a socket");
+		return -1;
+	}
+	if (lchown(path, a->owner, a->group) < 0 ||
 	    chmod(path, (mode_t)a->mode) < 0) {
 		*err = xasprintf("control socket %s: %s", path, strerror(errno));
 		return -1;
