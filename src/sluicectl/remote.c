@@ -55,7 +55,6 @@ static const struct form forms[] = {
     {"pending", NULL, "pending", {{0}}, {{0}}},
     {"reload", NULL, "reload", {{0}}, {{0}}},
     {"verifiers", NULL, "verifiers", {{0}}, {{0}}},
-    {"counters", NULL, "counters", {{0}}, {{0}}},
     {"identity", NULL, "identity-list", {{0}}, {{0}}},
     {"identity", "list", "identity-list", {{0}}, {{0}}},
     {"identity", "add", "identity-add",
