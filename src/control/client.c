@@ -1,5 +1,6 @@
 /* client.c — the control socket's client side (sluicectl); see control.h. */
 #include "control/control.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -69,13 +70,17 @@ static int decode_reply(const char *text, size_t len, char **body)
 	json_t *ok = json_object_get(r, "ok");
 	const char *s;
 	int rc;
+	/* sluiced sends no control character but '\n'; whatever answers on
+	 * the socket, none reaches the terminal raw */
 	if (json_is_true(ok) &&
 	    (s = json_string_value(json_object_get(r, "output")))) {
-		*body = xstrdup(s);
+		*body = text_escape_dup(s, strlen(s), true);
 		rc = 0;
 	} else if (json_is_false(ok) &&
 		   (s = json_string_value(json_object_get(r, "error")))) {
-		*body = line_of(s);
+		char *e = text_escape_dup(s, strlen(s), true);
+		*body = line_of(e);
+		free(e);
 		rc = 1;
 	} else {
 		*body = xstrdup("no valid answer from sluiced\n");

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void test_utf8(void **state)
@@ -331,6 +333,62 @@ static void test_server(void **state)
 	rmdir(dir);
 }
 
+/* ---- the client against a server that sends control characters ---------- */
+
+struct fake {
+	int lfd;
+	const char *answer;
+};
+
+static void *fake_server(void *arg)
+{
+	struct fake *f = arg;
+	int c = accept(f->lfd, NULL, NULL);
+	char buf[4096];
+	if (c >= 0) {
+		if (read(c, buf, sizeof(buf)) < 0)
+			abort();
+		if (write(c, f->answer, strlen(f->answer)) < 0)
+			abort();
+		close(c);
+	}
+	return NULL;
+}
+
+static int call_fake(const char *answer, char **body)
+{
+	char dir[] = "/tmp/sluice-cli-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", dir);
+	struct fake f = {.lfd = socket(AF_UNIX, SOCK_STREAM, 0), .answer = answer};
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(f.lfd, 1), 0);
+	pthread_t t;
+	pthread_create(&t, NULL, fake_server, &f);
+	int rc = control_call(sun.sun_path, "status", NULL, false, body);
+	pthread_join(t, NULL);
+	close(f.lfd);
+	unlink(sun.sun_path);
+	rmdir(dir);
+	return rc;
+}
+
+static void test_client_escapes(void **state)
+{
+	(void)state;
+	char *body;
+	assert_int_equal(call_fake("{\"ok\":true,\"output\":\"a\\u001b[2Jb\\n\"}\n",
+				   &body), 0);
+	assert_string_equal(body, "a\\x1b[2Jb\n");
+	free(body);
+	assert_int_equal(call_fake("{\"ok\":false,\"error\":\"no\\u0007\"}\n", &body), 1);
+	assert_string_equal(body, "no\\x07\n");
+	free(body);
+	assert_int_equal(call_fake("ok\nhello\n", &body), 3);
+	free(body);
+}
+
 /* ---- state files ------------------------------------------------------------ */
 
 static void test_statefile(void **state)
@@ -391,6 +449,7 @@ int main(void)
 	    cmocka_unit_test(test_escape),  cmocka_unit_test(test_request),
 	    cmocka_unit_test(test_args),    cmocka_unit_test(test_levels),
 	    cmocka_unit_test(test_server),  cmocka_unit_test(test_statefile),
+	    cmocka_unit_test(test_client_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
