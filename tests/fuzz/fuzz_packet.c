@@ -1,8 +1,10 @@
 /*
  * fuzz_packet.c — libFuzzer harness for the queued-packet parser. Any bytes
- * must parse into header facts or be refused (-1: the decider then gives
- * the fail verdict and counts it as malformed); never a read past the end,
- * a crash or undefined behaviour. What parses is formatted, hashed and
+ * must parse into header facts or be refused (-1: the decider then denies
+ * the packet and counts it in packets_misread); never a read past the end,
+ * a crash or undefined behaviour. Each input is parsed whole and as a copy
+ * cut short (the first byte picks the cut; the rest is the packet), as
+ * NFQUEUE's copy range would cut it. What parses is formatted, hashed and
  * evaluated against a small policy, as the decider would.
  */
 #include "policy/policy.h"
@@ -43,22 +45,35 @@ static struct engine *engine(void)
 	return e;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Parses LEN bytes of a packet WIRE bytes long from a private copy (the
+ * parser must not read beyond LEN) and uses what it found. */
+static void one(const uint8_t *data, size_t len, size_t wire)
 {
-	/* a private copy: the parser must not read beyond SIZE */
-	uint8_t *copy = malloc(size ? size : 1);
+	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
-		return 0;
-	memcpy(copy, data, size);
+		return;
+	memcpy(copy, data, len);
 	struct flow f;
 	struct session_key k;
-	if (packet_parse(copy, size, &f, &k) == 0) {
+	bool no_ports;
+	if (packet_parse(copy, len, wire, &f, &k, &no_ports) == 0) {
 		char buf[160];
 		session_key_format(&k, buf, sizeof(buf));
 		(void)session_key_hash(&k);
+		if (no_ports && (f.sport || f.dport || f.icmp_type))
+			abort(); /* a later fragment has no ports */
 		struct decision dec;
 		engine_eval(engine(), &f, NULL, &dec);
 	}
 	free(copy);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one(data, size, size);
+	if (size > 1) {
+		size_t len = size - 1, cut = (size_t)data[0] * 8;
+		one(data + 1, cut < len ? cut : len, len);
+	}
 	return 0;
 }
