@@ -492,7 +492,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 	if (packet_parse(pkt->payload, pkt->len,
 			 pkt->wire_len > pkt->len ? pkt->wire_len : pkt->len,
-			 &flow, &key, NULL) < 0) {
+			 &flow, &key) < 0) {
 		misread(d, pkt, NULL, NULL);
 		return;
 	}

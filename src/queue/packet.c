@@ -55,7 +55,7 @@ static int parse_l4(const uint8_t *p, size_t len, size_t off, struct flow *f,
 
 /* IPv4, as nft_set_pktinfo_ipv4_validate() reads it. */
 static int parse_ipv4(const uint8_t *p, size_t len, size_t wire_len,
-		      struct flow *f, struct session_key *k, bool *no_ports)
+		      struct flow *f, struct session_key *k)
 {
 	size_t ihl = (size_t)(p[0] & 15) * 4;
 	if (len < 20 || ihl < 20)
@@ -71,10 +71,8 @@ static int parse_ipv4(const uint8_t *p, size_t len, size_t wire_len,
 	k->proto = f->proto;
 	memcpy(k->src, p + 12, 4);
 	memcpy(k->dst, p + 16, 4);
-	if (load16(p + 6) & 0x1fff) { /* a later fragment: no transport header */
-		*no_ports = true;
-		return 0;
-	}
+	if (load16(p + 6) & 0x1fff)
+		return -1; /* a later fragment: no transport header */
 	return parse_l4(p, len, ihl, f, k);
 }
 
@@ -90,10 +88,11 @@ static bool ipv6_ext(uint8_t nh)
  * Walks the extension headers of the IPv6 packet P (LEN bytes copied)
  * from its fixed header as ipv6_find_hdr(skb, &off, -1, &fragoff,
  * IP6_FH_F_AUTH) does, which is how nftables finds `meta l4proto` and the
- * transport header. Sets *OFF and *FRAG (a later fragment). Returns the
- * transport protocol, or -1 where the kernel fails (-EBADMSG, -ENOENT) or
- * the copy ends inside the chain. Each step advances at least 8 bytes, so
- * the walk ends within LEN / 8 steps.
+ * transport header. Sets *OFF and *FRAG (a later fragment: the kernel
+ * returns its protocol but leaves the offset at 0). Returns the transport
+ * protocol, or -1 where the kernel fails (-EBADMSG, -ENOENT) or the copy
+ * ends inside the chain. Each step advances at least 8 bytes, so the walk
+ * ends within LEN / 8 steps.
  */
 static int ipv6_walk(const uint8_t *p, size_t len, size_t *off, bool *frag)
 {
@@ -116,7 +115,7 @@ static int ipv6_walk(const uint8_t *p, size_t len, size_t *off, bool *frag)
 				if (ipv6_ext(next) && next != IPPROTO_NONE)
 					return -1; /* -ENOENT: no l4proto */
 				*frag = true;
-				*off = start;
+				*off = 0;
 				return next;
 			}
 			hdrlen = 8;
@@ -134,7 +133,7 @@ static int ipv6_walk(const uint8_t *p, size_t len, size_t *off, bool *frag)
 
 /* IPv6, as nft_set_pktinfo_ipv6_validate() reads it. */
 static int parse_ipv6(const uint8_t *p, size_t len, size_t wire_len,
-		      struct flow *f, struct session_key *k, bool *no_ports)
+		      struct flow *f, struct session_key *k)
 {
 	if (len < 40)
 		return -1;
@@ -154,31 +153,23 @@ static int parse_ipv6(const uint8_t *p, size_t len, size_t wire_len,
 		return -1;
 	f->proto = (uint8_t)proto;
 	k->proto = (uint8_t)proto;
-	if (frag) {
-		*no_ports = true;
-		return 0;
-	}
+	if (frag)
+		return -1; /* a later fragment: no transport header */
 	return parse_l4(p, len, off, f, k);
 }
 
 int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
-		 struct session_key *k, bool *no_ports)
+		 struct session_key *k)
 {
-	bool np = false;
 	memset(f, 0, sizeof(*f));
 	memset(k, 0, sizeof(*k));
-	if (no_ports)
-		*no_ports = false;
 	if (len < 1 || wire_len < len)
 		return -1;
-	int r = -1;
 	if ((p[0] >> 4) == 4)
-		r = parse_ipv4(p, len, wire_len, f, k, &np);
-	else if ((p[0] >> 4) == 6)
-		r = parse_ipv6(p, len, wire_len, f, k, &np);
-	if (r == 0 && no_ports)
-		*no_ports = np;
-	return r;
+		return parse_ipv4(p, len, wire_len, f, k);
+	if ((p[0] >> 4) == 6)
+		return parse_ipv6(p, len, wire_len, f, k);
+	return -1;
 }
 
 uint64_t session_key_hash(const struct session_key *k)

@@ -37,17 +37,22 @@ struct session_key {
  *     IP6_FH_F_AUTH): hop-by-hop, routing, fragment and destination options
  *     are skipped however many there are; AH (51), ESP, No Next Header and
  *     any other value end the walk and are the transport.
- *   - A later (non-first) fragment has a transport protocol but no ports or
- *     ICMP type (the kernel's `th` matches fail on it): F's ports and type
- *     are 0 and *NO_PORTS is set (NO_PORTS may be NULL).
- * Returns 0, or -1 when the kernel would not give the packet a transport
- * protocol (bad lengths, a chain cut inside a header, a later fragment
- * followed by more extension headers) or when a header sluiced needs lies
- * beyond the copy: such a packet is one sluiced cannot read as the kernel
- * did, and the caller denies it.
+ * Returns 0, or -1 for a packet sluiced cannot read as the kernel did, which
+ * the caller denies:
+ *   - the kernel gives it no transport protocol (bad lengths, a chain cut
+ *     inside a header, a later fragment followed by more extension headers);
+ *   - a later (non-first) fragment: it has no transport header, yet the
+ *     kernel's `th`/`tcp dport` matches read it anyway (nft's fast payload
+ *     path does not check the fragment offset: for IPv4 they read bytes of
+ *     the fragment's data, for IPv6 bytes of the IPv6 header, as
+ *     tests/kernel/21_packet_classify.sh shows). Conntrack reassembles
+ *     before sluice's hooks, so such a packet is crafted or broken;
+ *   - a TCP, UDP, UDP-Lite, SCTP or DCCP packet without its ports, an ICMP
+ *     one without its type (conntrack calls these invalid: never queued);
+ *   - a header sluiced needs lies beyond the copy (LEN < WIRE_LEN).
  */
 int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
-		 struct session_key *k, bool *no_ports);
+		 struct session_key *k);
 
 /* Hash of a key (FNV-1a over its bytes); keys must be zero-initialised. */
 uint64_t session_key_hash(const struct session_key *k);
