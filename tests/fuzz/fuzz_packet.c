@@ -2,10 +2,10 @@
  * fuzz_packet.c — libFuzzer harness for the queued-packet parser. Any bytes
  * must parse into header facts or be refused (-1: the decider then denies
  * the packet and counts it in packets_misread); never a read past the end,
- * a crash or undefined behaviour. Each input is parsed whole and as a copy
- * cut short (the first byte picks the cut; the rest is the packet), as
- * NFQUEUE's copy range would cut it. What parses is formatted, hashed and
- * evaluated against a small policy, as the decider would.
+ * a crash or undefined behaviour. The first byte of an input says where
+ * the copy is cut, as NFQUEUE's copy range would cut it; the rest is the
+ * packet. What parses is formatted, hashed and evaluated against a small
+ * policy, as the decider would.
  */
 #include "policy/policy.h"
 #include "queue/packet.h"
@@ -65,12 +65,13 @@ static void one(const uint8_t *data, size_t len, size_t wire)
 	free(copy);
 }
 
+/* The first byte is where NFQUEUE's copy range cuts the packet: 0xff not
+ * at all, else after that many times 8 bytes; the rest is the packet. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	one(data, size, size);
-	if (size > 1) {
-		size_t len = size - 1, cut = (size_t)data[0] * 8;
-		one(data + 1, cut < len ? cut : len, len);
-	}
+	if (size < 1)
+		return 0;
+	size_t wire = size - 1, cut = (size_t)data[0] * 8;
+	one(data + 1, data[0] == 0xff || cut > wire ? wire : cut, wire);
 	return 0;
 }
