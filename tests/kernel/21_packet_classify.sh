@@ -20,11 +20,15 @@
 #    never allowed by the later any-protocol rule; once the client is staff,
 #    the same UDP datagrams are allowed by "staff voice"; nothing is
 #    misread, nothing gets the fail verdict.
+# 3. nft and conntrack read IPv6 AH differently (nft: the transport is AH;
+#    conntrack: the protocol inside): a TCP/80 SYN inside AH must not get
+#    a decision (here "rest" would allow it) that a plain SYN from the same
+#    port then rides; the kernel ruleset drops it.
 . "$(dirname "$0")/lib.sh"
 tool=$KT_BUILD/tests/unit/pkt_parse_tool
 py=$KT_ROOT/tests/kernel/packet_classify.py
 [ -x "$tool" ] || { echo "$KT_NAME: $tool not built" >&2; exit 1; }
-lab_up >/dev/null || { echo "$KT_NAME: lab_up failed" >&2; exit 1; }
+kt_up # the lab, echo servers on the server's :80
 # jumbo frames, so a chain of several KiB needs no fragmentation
 for l in "$LAB_CLI gw0" "$LAB_GW cli0" "$LAB_GW srv0" "$LAB_SRV gw0"; do
 	set -- $l; ip -n "$1" link set "$2" mtu 16000 || kt_fail "mtu $1 $2"
@@ -105,4 +109,15 @@ for k in packets_misread verdicts_fail; do
 	v=$(printf '%s' "$c" | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$k'])")
 	[ "$v" = 0 ] && kt_ok "$k = 0" || kt_fail "$k = $v, want 0"
 done
+
+# ---- 3. IPv6 AH: no decision for what nft and conntrack read differently
+ctl identity del "$LAB_CLI6" >/dev/null 2>&1
+lab_exec "$LAB_CLI" python3 "$py" e2e gw0 "$cli_mac" "$gw_mac" ah || kt_fail "e2e send"
+sleep 0.3
+ct=$(lab_exec "$LAB_GW" conntrack -L -p tcp --sport 41031 2>/dev/null | grep -c "dport=80")
+[ "$ct" = 0 ] && kt_ok "a TCP/80 SYN inside AH left no conntrack entry (dropped)" ||
+	kt_fail "a TCP/80 SYN inside AH left $ct conntrack entries: $(lab_exec "$LAB_GW" conntrack -L -p tcp --sport 41031 2>/dev/null)"
+expect_talk "plain TCP/80 from the AH SYN's port: still denied (no web)" 0 \
+	"$LAB_CLI" TCP6 "$LAB_SRV6" "80,sourceport=41031,reuseaddr"
+
 kt_done

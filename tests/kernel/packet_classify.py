@@ -21,7 +21,9 @@
                                 IPv4 options (valid checksums, so conntrack
                                 takes them). SET anon: TCP/80 from ports
                                 41001-41003, UDP/5301 from 41011-41012;
-                                SET staff: UDP/5301 from 41021-41022
+                                SET staff: UDP/5301 from 41021-41022;
+                                SET ah: a TCP/80 SYN inside IPv6 AH from
+                                port 41031
 
 Only lab addresses (198.18.0.0/15, 2001:db8::/32); frames go out of IFACE, a
 lab veth, only.
@@ -177,6 +179,9 @@ def e2e_packets(which):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x4F, 0, 60 + len(tcp4), 1, 0, 64, 6, 0,
                       SRC4, srv4) + b"\x01" * 40
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    if which == "ah":
+        rest = ah(6) + seg(41031, 6, 80)
+        return [struct.pack("!IHBB", 0x60000000, len(rest), 51, 64) + SRC6 + srv6 + rest]
     if which == "staff":
         return [six(dst304, 17, 41021, 5301), six(big, 17, 41022, 5301)]
     return [six(dst40, 6, 41001, 80), six(big, 6, 41002, 80), hdr + tcp4,
