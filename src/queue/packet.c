@@ -149,7 +149,7 @@ static int parse_ipv6(const uint8_t *p, size_t len, size_t wire_len,
 	size_t off;
 	bool frag;
 	int proto = ipv6_walk(p, len, &off, &frag);
-	if (proto < 0)
+	if (proto < 0 || off > 0xffff) /* nft: thoff > U16_MAX, no l4proto */
 		return -1;
 	f->proto = (uint8_t)proto;
 	k->proto = (uint8_t)proto;
