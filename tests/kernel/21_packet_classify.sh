@@ -24,6 +24,10 @@
 #    conntrack: the protocol inside): a TCP/80 SYN inside AH must not get
 #    a decision (here "rest" would allow it) that a plain SYN from the same
 #    port then rides; the kernel ruleset drops it.
+# 4. The cross-check: a foreign nft chain (priority -5, between sluice's
+#    chain and the xt queue) marks TCP/8080 as queued by rule 1 ("staff
+#    web"), while sluiced's own reading stops at rule 5 ("rest"): the
+#    session is denied as misread (fail open: a fail verdict would allow).
 . "$(dirname "$0")/lib.sh"
 tool=$KT_BUILD/tests/unit/pkt_parse_tool
 py=$KT_ROOT/tests/kernel/packet_classify.py
@@ -120,4 +124,26 @@ ct=$(lab_exec "$LAB_GW" conntrack -L -p tcp --sport 41031 2>/dev/null | grep -c 
 expect_talk "plain TCP/80 from the AH SYN's port: still denied (no web)" 0 \
 	"$LAB_CLI" TCP6 "$LAB_SRV6" "80,sourceport=41031,reuseaddr"
 
+
+# ---- 4. the rule id in the QUEUE mark disagrees with sluiced's reading
+lab_exec "$LAB_GW" nft -f - <<'NFT' || kt_fail "tamper chain"
+table inet tamper {
+	chain forward {
+		type filter hook forward priority filter - 5; policy accept;
+		tcp dport 8080 ct state new meta mark set meta mark & 0x0000ffff | 0xc0010000
+	}
+}
+NFT
+before=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['packets_misread'])")
+expect_talk "TCP/8080 queued as rule 1 but read as rule 5 by sluiced: denied" 0 \
+	"$LAB_CLI" TCP6 "$LAB_SRV6" 8080
+after=$(ctl counters --json | python3 -c "import json,sys; c=json.load(sys.stdin)['counters']; print(c['packets_misread'], c['verdicts_fail'])")
+set -- $after
+[ "$1" -gt "$before" ] && kt_ok "packets_misread grew ($before -> $1)" ||
+	kt_fail "packets_misread $before -> $1"
+[ "$2" = 0 ] && kt_ok "no fail verdict" || kt_fail "verdicts_fail = $2"
+grep -q '"destination":"\[2001:db8:2::2\]:8080".*"action":"deny".*"reason":"misread"' "$LAB_TMP/fw.log" &&
+	kt_ok "firewall log: deny, reason misread" ||
+	kt_fail "no misread record: $(grep ':8080' "$LAB_TMP/fw.log" | head -2)"
+lab_exec "$LAB_GW" nft delete table inet tamper
 kt_done
