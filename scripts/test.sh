@@ -68,7 +68,9 @@ fuzz_policy() {
 }
 fuzz_packet() {
 	python3 tests/fuzz/packet_seeds.py build-fuzz/corpus-packet || return 1
-	fuzz packet "${FUZZ_PACKET_SECONDS:-15}" 256
+	# the NFQUEUE copy range (PACKET_COPY_MAX, 65531) plus the harness's
+	# first byte, which picks where the copy is cut
+	fuzz packet "${FUZZ_PACKET_SECONDS:-15}" 65532
 }
 fuzz_control() {
 	mkdir -p build-fuzz/corpus-control

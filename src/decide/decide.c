@@ -64,7 +64,7 @@ struct decider {
 
 static const char *const reason_names[RSN_COUNT] = {
     "rule", "default", "deadline", "slots-full", "source-full", "malformed",
-    "watchdog", "shutdown", "overflow"};
+    "watchdog", "shutdown", "overflow", "misread"};
 
 const char *reason_name(enum reason r)
 {
@@ -443,15 +443,57 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 
 /* ---- packets -------------------------------------------------------------------------- */
 
+/* The kernel's rule-id field of MARK. */
+static uint32_t mark_rule(uint32_t mark)
+{
+	return (mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+}
+
+/*
+ * The cross-check of a queued packet: the kernel queues a packet with the
+ * QUEUE mark and the id of the first rule whose header part matched as it
+ * read the packet (ruleset.c, add_action()); sluiced's first pass over its
+ * own reading must stop at that same rule. Any other answer means the two
+ * read the packet differently (or the policy changed between the two, a
+ * reload in flight), so nothing sluiced concluded from it can be trusted.
+ * A mark without the QUEUE decision carries no kernel reading to compare.
+ */
+static bool kernel_agrees(uint32_t mark, const struct decision *dec)
+{
+	if ((mark & MARK_DECISION) != MARK_QUEUE)
+		return true;
+	uint32_t id = mark_rule(mark);
+	return id >= 1 && id <= RULE_ID_MAX && dec->rule >= 0 &&
+	       rule_mark_id(dec->rule) == id;
+}
+
+/* PKT is one sluiced cannot read the way the kernel did: denied, never the
+ * fail verdict; logged with FLOW when it was parsed (G: the generation). */
+static void misread(struct decider *d, const struct qpacket *pkt,
+		    const struct flow *flow, struct gen *g)
+{
+	d->st.misread++;
+	answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
+	if (flow && g && d->env.record)
+		d->env.record(d->env.ctx, flow, g, VERDICT_DENY, -1, NULL, NULL,
+			      RSN_MISREAD, 0);
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
 	struct session_key key;
 
 	d->st.packets++;
-	if (!pkt->payload || packet_parse(pkt->payload, pkt->len, &flow, &key) < 0) {
+	if (!pkt->payload) { /* our receive slot was too small: trouble */
 		d->st.malformed++;
 		answer_fail(d, pkt->id, pkt->mark);
+		return;
+	}
+	if (packet_parse(pkt->payload, pkt->len,
+			 pkt->wire_len > pkt->len ? pkt->wire_len : pkt->len,
+			 &flow, &key) < 0) {
+		misread(d, pkt, NULL, NULL);
 		return;
 	}
 	flow.src_local = pkt->hook == NF_INET_LOCAL_OUT;
@@ -461,6 +503,10 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	uint64_t h = session_key_hash(&key);
 	struct pending *p = find(d, &key, h);
 	if (p) { /* a retransmitted SYN or a parallel UDP packet */
+		if (mark_rule(pkt->mark) != mark_rule(p->marks[0])) {
+			misread(d, pkt, &flow, NULL); /* same key, other rule */
+			return;
+		}
 		if (p->nids == MAX_JOINED) {
 			d->st.overflow++;
 			answer_fail(d, pkt->id, pkt->mark);
@@ -477,6 +523,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	struct decision dec;
 	engine_eval(g->engine, &flow, NULL, &dec);
 	d->st.decisions++;
+	if (!kernel_agrees(pkt->mark, &dec)) {
+		misread(d, pkt, &flow, g);
+		gen_unref(g);
+		return;
+	}
 	if (dec.verdict != VERDICT_PENDING) {
 		d->st.decided_first_pass++;
 		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);

@@ -56,12 +56,13 @@ void gen_unref(struct gen *g);
 /* Why a decision ended the way it did (also in the firewall log). */
 enum reason { RSN_RULE, RSN_DEFAULT, RSN_DEADLINE, RSN_SLOTS, RSN_SOURCE,
 	      RSN_MALFORMED, RSN_WATCHDOG, RSN_SHUTDOWN, RSN_OVERFLOW,
+	      RSN_MISREAD, /* not read as the kernel did: denied */
 	      RSN_COUNT };
 const char *reason_name(enum reason r);
 
 /* Counters of one worker; summed by the reader (no lock on this path). */
 struct decide_stats {
-	uint64_t packets, malformed, verdict_allow, verdict_deny,
+	uint64_t packets, malformed, misread, verdict_allow, verdict_deny,
 	    verdict_fail, joined, overflow, decisions, decided_first_pass,
 	    decided_at_once,
 	    timed_out, slots_full, source_full, local_reserved_used,

@@ -943,8 +943,16 @@ static void gen_decided(struct gen *g)
 	       "\t}\n\n",
 	       keep, dm, rs_mark(o, RS_DEC_ALLOW, 0), dm,
 	       rs_mark(o, RS_DEC_DENY, 0));
+	/* nft finds an IPv6 packet's transport with ipv6_find_hdr(...,
+	 * IP6_FH_F_AUTH), which stops at AH; conntrack skips AH and tracks
+	 * the protocol inside. A rule would judge such a session as AH and
+	 * its decision land on, say, a TCP/80 entry that a plain SYN then
+	 * rides (tests/kernel/21_packet_classify.sh) */
 	sb_add(&g->b,
 	       "\tchain decide_new {\n"
+	       "\t\tmeta l4proto ah ct protocol != ah counter drop comment "
+	       "\"IPv6 AH: nft reads AH, conntrack the protocol inside; no "
+	       "rule can judge it\"\n"
 	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
 	gen_published(g);
 	sb_add(&g->b,

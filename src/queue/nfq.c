@@ -18,7 +18,6 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#define VERDICT_BATCH 64
 #define VERDICT_MSG 64 /* bytes one verdict message takes at most */
 #define RECV_BATCH 32	/* datagrams taken by one recvmmsg */
 #define MSG_OVERHEAD 2048 /* a packet message's attributes besides payload */
@@ -36,10 +35,15 @@ struct nfqs {
 	int nmsgs;
 	int timeout_ms; /* SO_RCVTIMEO in force, -1 = none set */
 	uint64_t truncated; /* datagrams larger than a slot */
-	char out[VERDICT_BATCH * VERDICT_MSG];
-	size_t outlen;
-	int nout;
+	struct nfqs_vbuf out; /* verdicts not sent yet */
 };
+
+/* The vbuf's send: one sendmsg on the queue's socket. */
+static long send_nl(void *arg, const void *buf, size_t len)
+{
+	struct nfqs *q = arg;
+	return (long)mnl_socket_sendto(q->nl, buf, len);
+}
 
 /* Sends a config message and waits for its ACK; -1 with errno. */
 static int config_ack(struct nfqs *q, struct nlmsghdr *nlh)
@@ -79,6 +83,7 @@ struct nfqs *nfqs_open(const struct nfqs_opts *o)
 	q->slotsize = NLMSG_ALIGN(o->copy + MSG_OVERHEAD);
 	q->slots = xmalloc(q->slotsize * RECV_BATCH);
 	q->timeout_ms = -1;
+	q->out = (struct nfqs_vbuf){.queue = o->num, .send = send_nl, .arg = q};
 	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
@@ -141,6 +146,14 @@ static void dispatch_packet(const struct nlmsghdr *nlh, bool last,
 	if (attr[NFQA_PAYLOAD]) {
 		p.payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+		p.wire_len = p.len;
+		/* present when the copy range cut the packet */
+		if (attr[NFQA_CAP_LEN] &&
+		    mnl_attr_get_payload_len(attr[NFQA_CAP_LEN]) == 4) {
+			uint32_t cap = ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN]));
+			if (cap > p.len)
+				p.wire_len = cap;
+		}
 	}
 	if (attr[NFQA_UID] && attr[NFQA_GID]) {
 		p.has_uid = true;
@@ -236,33 +249,108 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 	return count;
 }
 
-void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
-		 uint32_t mark)
+/* Removes the first N messages (BYTES bytes) of V. */
+static void vbuf_shift(struct nfqs_vbuf *v, size_t n, size_t bytes)
 {
-	if (q->nout == VERDICT_BATCH)
-		nfqs_flush(q);
+	memmove(v->buf, v->buf + bytes, v->len - bytes);
+	v->len -= bytes;
+	v->n -= n;
+}
+
+/* The byte length of V's first N messages (N <= V->n). */
+static size_t vbuf_span(const struct nfqs_vbuf *v, size_t n)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct nlmsghdr *nlh = (const void *)(v->buf + off);
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	return off;
+}
+
+void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
+		   bool set_mark, uint32_t mark)
+{
+	if (v->n && v->n % NFQS_SEND_BATCH == 0)
+		nfqs_vbuf_flush(v); /* a full batch goes out at once */
+	if (v->n >= NFQS_KEEP_MAX) { /* sends keep failing: bounded */
+		size_t n = NFQS_SEND_BATCH;
+		vbuf_shift(v, n, vbuf_span(v, n));
+		v->lost += n;
+	}
+	if (v->len + VERDICT_MSG > v->cap) {
+		v->cap = v->cap ? v->cap * 2 : NFQS_SEND_BATCH * VERDICT_MSG;
+		v->buf = xrealloc(v->buf, v->cap);
+	}
 	struct nlmsghdr *nlh =
-	    nfq_nlmsg_put(q->out + q->outlen, NFQNL_MSG_VERDICT, q->num);
+	    nfq_nlmsg_put(v->buf + v->len, NFQNL_MSG_VERDICT, v->queue);
 	nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
 	if (set_mark)
 		nfq_nlmsg_verdict_put_mark(nlh, mark);
-	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
-	q->nout++;
+	v->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	v->n++;
+}
+
+/* One send of LEN bytes of V, retried while the error is transient. */
+static int vbuf_send(struct nfqs_vbuf *v, size_t len)
+{
+	for (int t = 0;; t++) {
+		if (v->send(v->arg, v->buf, len) >= 0)
+			return 0;
+		int e = errno;
+		v->retries++;
+		bool transient = e == EINTR || e == ENOBUFS || e == ENOMEM ||
+				 e == EAGAIN;
+		if (!transient || t + 1 >= NFQS_SEND_TRIES) {
+			errno = e;
+			return -1;
+		}
+		if (e != EINTR) {
+			struct timespec ts = {0, 1000000L << t};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+int nfqs_vbuf_flush(struct nfqs_vbuf *v)
+{
+	while (v->n) {
+		size_t n = v->n < NFQS_SEND_BATCH ? v->n : NFQS_SEND_BATCH;
+		size_t bytes = vbuf_span(v, n);
+		if (vbuf_send(v, bytes) < 0)
+			return -1; /* kept, in order, for the next flush */
+		vbuf_shift(v, n, bytes);
+	}
+	return 0;
+}
+
+void nfqs_vbuf_free(struct nfqs_vbuf *v)
+{
+	free(v->buf);
+	v->buf = NULL;
+	v->cap = v->len = v->n = 0;
+}
+
+void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
+		 uint32_t mark)
+{
+	nfqs_vbuf_put(&q->out, id, verdict, set_mark, mark);
 }
 
 bool nfqs_unsent(const struct nfqs *q)
 {
-	return q->nout > 0;
+	return q->out.n > 0;
 }
 
 int nfqs_flush(struct nfqs *q)
 {
-	if (!q->nout)
-		return 0;
-	ssize_t r = mnl_socket_sendto(q->nl, q->out, q->outlen);
-	q->outlen = 0;
-	q->nout = 0;
-	return r < 0 ? -1 : 0;
+	return nfqs_vbuf_flush(&q->out);
+}
+
+void nfqs_send_stats(const struct nfqs *q, uint64_t *retries, uint64_t *lost)
+{
+	*retries = q->out.retries;
+	*lost = q->out.lost;
 }
 
 void nfqs_close(struct nfqs *q)
@@ -274,6 +362,7 @@ void nfqs_close(struct nfqs *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
 	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
+	nfqs_vbuf_free(&q->out);
 	free(q->buf);
 	free(q->slots);
 	free(q);

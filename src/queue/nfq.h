@@ -15,7 +15,7 @@
 struct nfqs_opts {
 	uint16_t num;	   /* queue number */
 	uint32_t maxlen;   /* kernel queue length (NFQA_CFG_QUEUE_MAXLEN) */
-	uint32_t copy;	   /* bytes copied per packet: headers only */
+	uint32_t copy;	   /* bytes copied per packet (PACKET_COPY_MAX) */
 	uint32_t rcvbuf;   /* socket receive buffer, bytes */
 	bool fail_open;	   /* NFQA_CFG_F_FAIL_OPEN: accept when full */
 };
@@ -25,7 +25,8 @@ struct qpacket {
 	uint8_t hook;  /* NF_INET_* */
 	uint32_t mark;
 	const uint8_t *payload;
-	size_t len;
+	size_t len;	 /* bytes of PAYLOAD copied */
+	size_t wire_len; /* the packet's length (NFQA_CAP_LEN when cut) */
 	bool has_uid;
 	uint32_t uid, gid;
 	bool last; /* the last packet of the batch nfqs_dispatch() hands out */
@@ -55,14 +56,48 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg);
  * none). 0, or -1 when even that is not there. */
 int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out);
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), with a new packet mark
- * when SET_MARK. Sent by nfqs_flush() or when the batch is full. */
+ * when SET_MARK. Sent by nfqs_flush(), or at once when a batch is full. */
 void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
 		 uint32_t mark);
 /* True when verdicts are queued and not sent yet. */
 bool nfqs_unsent(const struct nfqs *q);
-/* Sends the queued verdicts in one sendmsg. Returns -1 on failure (the
- * kernel then applies its own fate to those packets). */
+/* Sends the queued verdicts (nfqs_vbuf_flush()). 0 when everything was
+ * sent, -1 with errno when verdicts remain queued for the next call. */
 int nfqs_flush(struct nfqs *q);
+/* Send statistics (see struct nfqs_vbuf): RETRIES, LOST. */
+void nfqs_send_stats(const struct nfqs *q, uint64_t *retries, uint64_t *lost);
+
+/*
+ * The verdict buffer of a queue, on its own so tests can drive it with a
+ * failing SEND. A verdict is never dropped for a failed send: a message
+ * whose send fails with EINTR, ENOBUFS, ENOMEM or EAGAIN (nothing of it
+ * reached the kernel, which handles a netlink message inside sendmsg) is
+ * re-sent at once, up to NFQS_SEND_TRIES tries with a pause of 1, 2, 4 ms;
+ * what still fails stays queued, in order, for the next flush. Only past
+ * NFQS_KEEP_MAX queued verdicts are the oldest given up (their packets then
+ * stay in the kernel queue until it is unbound).
+ */
+#define NFQS_SEND_BATCH 64   /* verdict messages per sendmsg */
+#define NFQS_SEND_TRIES 4    /* sends of one message per flush */
+#define NFQS_KEEP_MAX 16384  /* verdicts kept while sends fail */
+struct nfqs_vbuf {
+	char *buf; /* NFQNL_MSG_VERDICT messages, back to back */
+	size_t cap, len, n;
+	uint16_t queue;
+	/* sends LEN bytes of BUF; the byte count, or -1 with errno */
+	long (*send)(void *arg, const void *buf, size_t len);
+	void *arg;
+	uint64_t retries; /* failed sends (each retried) */
+	uint64_t lost;	  /* verdicts given up (NFQS_KEEP_MAX exceeded) */
+};
+/* Appends one verdict for packet ID of queue V->queue. */
+void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
+		   bool set_mark, uint32_t mark);
+/* Sends what V holds, NFQS_SEND_BATCH messages per send, retrying as above.
+ * 0 when V is empty afterwards, -1 with errno otherwise. */
+int nfqs_vbuf_flush(struct nfqs_vbuf *v);
+/* Frees V's buffer (unsent verdicts are discarded). */
+void nfqs_vbuf_free(struct nfqs_vbuf *v);
 /* Unbinds and frees Q. */
 void nfqs_close(struct nfqs *q);
 

@@ -149,7 +149,7 @@ static void start_workers(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++) {
 		struct nfqs_opts o = {.num = (uint16_t)(p->queue.num + i),
 				     .maxlen = p->queue.length,
-				     .copy = 256,
+				     .copy = PACKET_COPY_MAX,
 				     .rcvbuf = p->queue.bufsize_kb * 1024,
 				     .fail_open = p->queue.fail == FAIL_OPEN};
 		d->workers[i] = worker_new((int)i, &o, &env, &cfg);

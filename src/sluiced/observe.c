@@ -35,6 +35,11 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->verdicts_allow += st->verdict_allow;
 		s->verdicts_deny += st->verdict_deny;
 		s->verdicts_fail += st->verdict_fail;
+		s->packets_misread += st->misread;
+		uint64_t retries, lost;
+		nfqs_send_stats(w->q, &retries, &lost);
+		s->verdict_send_retries += retries;
+		s->verdicts_lost += lost;
 		s->sessions_service_decided += st->decisions;
 		s->sessions_decided_at_once +=
 		    st->decided_first_pass + st->decided_at_once;
@@ -112,7 +117,7 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 	    [RSN_DEADLINE] = FWR_DEADLINE, [RSN_SLOTS] = FWR_SLOTS_FULL,
 	    [RSN_SOURCE] = FWR_PER_SOURCE, [RSN_MALFORMED] = FWR_FAIL,
 	    [RSN_WATCHDOG] = FWR_FAIL,	   [RSN_SHUTDOWN] = FWR_FAIL,
-	    [RSN_OVERFLOW] = FWR_FAIL};
+	    [RSN_OVERFLOW] = FWR_FAIL,	   [RSN_MISREAD] = FWR_MISREAD};
 	const struct policy *p = g->policy;
 	struct fwlog_rec r = {
 	    .flow = *f,

@@ -62,6 +62,17 @@ const struct stats_counter stats_counters[] = {
     {"verdicts_fail", "Fail verdicts: packets sluiced could not decide "
      "(watchdog, errors; queue fail closed/open)", C, U, F(verdicts_fail),
      "packets", PE, "0", "queue workers", NOTHR},
+    {"packets_misread", "Queued packets sluiced could not read the way "
+     "the kernel did (unreadable headers, or its reading stops at another "
+     "rule than the one in the kernel's mark): denied", C, U,
+     F(packets_misread), "packets", PE, "0; rising = crafted packets, or "
+     "a reload in flight", "queue workers", NOTHR},
+    {"verdict_send_retries", "Verdict messages whose send to the kernel "
+     "failed and was retried (the verdicts are kept until sent)", C, U,
+     F(verdict_send_retries), "sends", PE, "0", "queue workers", NOTHR},
+    {"verdicts_lost", "Verdicts given up after sends kept failing (more "
+     "than 16384 waiting): their packets stay in the kernel queue", C, U,
+     F(verdicts_lost), "packets", PE, "0", "queue workers", NOTHR},
     {"sessions_kernel_allowed", "New sessions the kernel allowed by a "
      "header-only rule (rule counters)", C, U, F(sessions_kernel_allowed),
      "sessions", PE, "any", "nft rule counters (inet sluice)", NOTHR},

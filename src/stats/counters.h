@@ -47,6 +47,9 @@ struct stats_snapshot {
 	uint64_t packets_dropped_queue_full; /* queue_dropped */
 	uint64_t packets_dropped_user;	     /* user_dropped (netlink buffer) */
 	uint64_t verdicts_allow, verdicts_deny, verdicts_fail;
+	uint64_t packets_misread;      /* not read as the kernel did: denied */
+	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
+	uint64_t verdicts_lost;	       /* verdicts given up (sends failing) */
 	uint64_t sessions_kernel_allowed, sessions_kernel_denied;
 	uint64_t sessions_service_decided;
 	uint64_t sessions_decided_at_once;

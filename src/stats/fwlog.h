@@ -28,6 +28,7 @@ enum fwlog_reason {
 	FWR_PER_SOURCE, /* the source's share of slots was used up */
 	FWR_FILTER,	/* an application filter decided */
 	FWR_FAIL,	/* the queue's fail verdict (watchdog, errors) */
+	FWR_MISREAD,	/* a packet sluiced could not read as the kernel did */
 	FWR_COUNT
 };
 

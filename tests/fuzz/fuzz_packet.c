@@ -1,9 +1,11 @@
 /*
  * fuzz_packet.c — libFuzzer harness for the queued-packet parser. Any bytes
- * must parse into header facts or be refused (-1: the decider then gives
- * the fail verdict and counts it as malformed); never a read past the end,
- * a crash or undefined behaviour. What parses is formatted, hashed and
- * evaluated against a small policy, as the decider would.
+ * must parse into header facts or be refused (-1: the decider then denies
+ * the packet and counts it in packets_misread); never a read past the end,
+ * a crash or undefined behaviour. The first byte of an input says where
+ * the copy is cut, as NFQUEUE's copy range would cut it; the rest is the
+ * packet. What parses is formatted, hashed and evaluated against a small
+ * policy, as the decider would.
  */
 #include "policy/policy.h"
 #include "queue/packet.h"
@@ -43,16 +45,17 @@ static struct engine *engine(void)
 	return e;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Parses LEN bytes of a packet WIRE bytes long from a private copy (the
+ * parser must not read beyond LEN) and uses what it found. */
+static void one(const uint8_t *data, size_t len, size_t wire)
 {
-	/* a private copy: the parser must not read beyond SIZE */
-	uint8_t *copy = malloc(size ? size : 1);
+	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
-		return 0;
-	memcpy(copy, data, size);
+		return;
+	memcpy(copy, data, len);
 	struct flow f;
 	struct session_key k;
-	if (packet_parse(copy, size, &f, &k) == 0) {
+	if (packet_parse(copy, len, wire, &f, &k) == 0) {
 		char buf[160];
 		session_key_format(&k, buf, sizeof(buf));
 		(void)session_key_hash(&k);
@@ -60,5 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		engine_eval(engine(), &f, NULL, &dec);
 	}
 	free(copy);
+}
+
+/* The first byte is where NFQUEUE's copy range cuts the packet: 0xff not
+ * at all, else after that many times 8 bytes; the rest is the packet. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	size_t wire = size - 1, cut = (size_t)data[0] * 8;
+	one(data + 1, data[0] == 0xff || cut > wire ? wire : cut, wire);
 	return 0;
 }

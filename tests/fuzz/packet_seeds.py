@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """packet_seeds.py DIR — writes a seed corpus for fuzz_packet: well-formed
 queued packets (as NFQUEUE copies them, from the network header) of every
-kind the parser knows: IPv4 and IPv6, TCP, UDP, ICMP echo, IPv6 extension
-headers (hop-by-hop, routing, fragment, AH), and cut-short copies."""
+kind the parser knows: IPv4 (with options, first and later fragments) and
+IPv6, TCP, UDP, ICMP echo, IPv6 extension headers (hop-by-hop, routing,
+fragment, AH, ESP, No Next Header, chains of 40 headers and of 8 KiB), and
+cut-short packets. fuzz_packet reads its first byte as where the copy is
+cut (0xff: not cut), so each seed starts with 0xff, or 0x20 (256 bytes, the
+old copy range) for the long chains."""
 import os
 import struct
 import sys
@@ -12,6 +16,27 @@ def ip4(proto, l4, frag=0):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64,
                       proto, 0, bytes([198, 18, 1, 2]), bytes([198, 18, 2, 2]))
     return hdr + l4
+
+
+def ip4opt(proto, l4, nopts):
+    """IPv4 with NOPTS bytes (a multiple of 4) of NOP options."""
+    ihl = 5 + nopts // 4
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(l4), 1, 0,
+                      64, proto, 0, bytes([198, 18, 1, 2]),
+                      bytes([198, 18, 2, 2]))
+    return hdr + b"\x01" * nopts + l4
+
+
+def dstopt(nh, total):
+    """A Destination Options header of TOTAL bytes (PadN)."""
+    body, pads = total - 2, b""
+    while body > 0:
+        n = min(body, 257)
+        if body - n == 1:
+            n -= 2
+        pads += bytes([1, n - 2]) + bytes(n - 2)
+        body -= n
+    return bytes([nh, total // 8 - 1]) + pads
 
 
 def ip6(nh, rest):
@@ -39,10 +64,22 @@ seeds = {
     "v6_hbh_tcp": ip6(0, hbh + tcp),
     "v6_rt_frag_tcp": ip6(43, rt + frag + tcp),
     "v6_ah_udp": ip6(51, ah + udp),
+    "v4_opts40_tcp": ip4opt(6, tcp, 40),
+    "v4_first_fragment": ip4(17, udp, frag=0x2000),
+    "v6_later_fragment": ip6(44, bytes([6, 0]) + struct.pack("!HI", 800, 7) + tcp),
+    "v6_dst40_tcp": ip6(60, b"".join(dstopt(60 if i < 39 else 6, 8)
+                                     for i in range(40)) + tcp),
+    "v6_dst8k_udp": ip6(60, b"".join(dstopt(60 if i < 3 else 17, 2048)
+                                     for i in range(4)) + udp),
+    "v6_esp": ip6(50, bytes(16)),
+    "v6_none": ip6(60, dstopt(59, 8)),
 }
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for name, pkt in seeds.items():
     for suffix, data in (("", pkt), ("_cut", pkt[: len(pkt) - 6])):
         with open(os.path.join(out, name + suffix), "wb") as f:
-            f.write(data)
+            f.write(b"\xff" + data)
+    if len(pkt) > 256:
+        with open(os.path.join(out, name + "_copy256"), "wb") as f:
+            f.write(b"\x20" + pkt)

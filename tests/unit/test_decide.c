@@ -324,17 +324,61 @@ static void test_slots_reserve_source(void **state)
 		assert_int_equal(verdicts_for(id), 1);
 }
 
+/* Unreadable packets are denied, never given the fail verdict (fail open
+ * here); a packet whose receive slot was too small (no payload) is
+ * operational trouble: the fail verdict. */
 static void test_malformed(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true};
+	decider_configure(d, &cfg);
 	uint8_t junk[3] = {0x45, 0, 0};
-	struct qpacket p = {.id = 9, .payload = junk, .len = 3};
+	struct qpacket p = {.id = 9, .payload = junk, .len = 3, .wire_len = 3};
 	decider_packet(d, &p);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[0].verdict, NF_DROP);
+	assert_false(V[0].set_mark);
+	assert_int_equal(decider_stats(d)->misread, 1);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
 	struct qpacket none = {.id = 10};
 	decider_packet(d, &none);
 	assert_int_equal(nv, 2);
-	assert_int_equal(V[0].verdict, NF_DROP);
-	assert_int_equal(decider_stats(d)->malformed, 2);
+	assert_int_equal(decider_stats(d)->malformed, 1);
+	assert_int_equal(decider_stats(d)->verdict_fail, 1);
+	decider_free(d);
+}
+
+/* The cross-check with the rule id in the kernel's QUEUE mark: the same
+ * rule is a decision as usual; another rule is a misread packet, denied
+ * (fail open here, so a fail verdict would show as an allow). */
+static void test_kernel_cross_check(void **state)
+{
+	struct decider *d = mk(16, 2, 16, ONDL_DENY);
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true};
+	decider_configure(d, &cfg);
+	uint8_t buf[64];
+	/* the kernel stopped at rule 5 ("lan 8080", id 5): so does sluiced */
+	struct qpacket p = {.id = 1, .hook = NF_INET_FORWARD,
+			    .mark = MARK_QUEUE | (5u << 16) | 0x12,
+			    .payload = buf};
+	p.len = p.wire_len = tcp4(buf, "198.18.1.7", 1000, "198.18.2.2", 8080);
+	decider_packet(d, &p);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[0].mark, MARK_ALLOW | (5u << 16) | 0x12);
+	/* the kernel says rule 1 ("staff web"), sluiced reads port 8080 */
+	p.id = 2;
+	p.mark = MARK_QUEUE | (1u << 16);
+	decider_packet(d, &p);
+	assert_int_equal(nv, 2);
+	assert_int_equal(V[1].verdict, NF_DROP);
+	assert_int_equal(decider_stats(d)->misread, 1);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
 	decider_free(d);
 }
 
@@ -348,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(test_deadline_skip),
 	    cmocka_unit_test(test_slots_reserve_source),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_kernel_cross_check),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
