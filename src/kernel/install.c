@@ -332,11 +332,13 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
-	char *s = xasprintf("%sflush chain inet %s queue_bypassed\n"
+	/* creation elements and published servers admit new sessions too */
+	char *s = xasprintf("%sflush chain inet %s decide_new\n"
+			    "flush chain inet %s queue_bypassed\n"
 			    "add rule inet %s queue_bypassed meta mark & "
 			    "0x%08x == 0x%08x counter drop comment \"sluiced "
 			    "stopped: fail closed\"\n",
-			    script, o->table, o->table, dm, dm);
+			    script, o->table, o->table, o->table, dm, dm);
 	free(script);
 	script = s;
 	int rc = nft_apply(script, &e);

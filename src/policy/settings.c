@@ -253,6 +253,7 @@ void settings_defaults(struct policy *p)
 				      .watchdog_ms = 5000,
 				      .mark_shift = 16,
 				      .fail = FAIL_CLOSED,
-				      .revoke = REVOKE_ON};
+				      .revoke = REVOKE_ON,
+				      .on_exit = EXIT_FAIL_CLOSED};
 	p->log = (struct log_cfg){.format = LOGF_JSON, .buffer = 4096};
 }

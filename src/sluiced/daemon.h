@@ -77,6 +77,10 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p);
  * restart after kill -9 restores the real originals. */
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p);
 void daemon_icmp_restore(struct daemon *d);
+/* For `sluiced --remove-ruleset`: puts back the originals kept in the state
+ * file of D->socket_path (a run that stopped fail-closed or was killed left
+ * it). True when there was such a file. */
+bool daemon_icmp_restore_saved(struct daemon *d);
 
 /* observe.c: counters, firewall log, alerts, metrics. */
 void daemon_snapshot(struct daemon *d, struct stats_snapshot *s);

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,12 +105,70 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-v]\n"
+			"       sluiced --remove-ruleset [-s SOCKET]\n"
 			"  -c FILE    policy (sluice.conf(5))\n"
 			"  -f         stay in the foreground, log to stderr\n"
 			"  -s SOCKET  control socket (default %s)\n"
-			"  -v         more logging\n",
+			"  -v         more logging\n"
+			"  --remove-ruleset  remove what a stopped sluiced left "
+			"in the kernel\n"
+			"             (table, xt chains, ICMP timeouts) and exit\n",
 		SLUICE_SOCKET);
 	exit(2);
+}
+
+/* True when something accepts connections on the unix socket PATH (a
+ * running sluiced); only connects, sends nothing. */
+static bool socket_alive(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * `sluiced --remove-ruleset`: what an administrator runs to take sluice
+ * out of the kernel after a stop that left the gateway fail-closed (the
+ * default `on-exit`), or after kill -9: deletes table inet sluice, the
+ * SLUICE chains and their jumps, and puts back the ICMP timeouts kept in
+ * the state file next to SOCKET. Refuses while a sluiced answers on SOCKET
+ * (its ruleset would be pulled from under it). Returns the exit status.
+ */
+static int remove_ruleset(struct daemon *d)
+{
+	if (socket_alive(d->socket_path)) {
+		fprintf(stderr, "sluiced: a sluiced is running on %s; stop it "
+				"first\n", d->socket_path);
+		return 1;
+	}
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+	char *err = NULL;
+	int rc = ruleset_remove(&o, &err);
+	if (rc < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		free(err);
+	}
+	bool icmp = daemon_icmp_restore_saved(d);
+	printf("table inet %s and the SLUICE chains %s; ICMP timeouts %s\n",
+	       o.table, rc < 0 ? "NOT removed" : "removed",
+	       icmp ? "restored" : "unchanged (no state file)");
+	return rc < 0 ? 1 : 0;
+}
+
+/* A stop that removes every rule leaves the gateway unfiltered: said at
+ * every start and reload of such a policy. */
+static void warn_on_exit(const struct policy *p)
+{
+	if (p->queue.on_exit == EXIT_REMOVE)
+		log_warnx("queue { on-exit remove }: a stop or restart of "
+			  "sluiced leaves this gateway UNFILTERED until the "
+			  "next start (default: fail-closed)");
 }
 
 /* Loads the first policy; exits on error with every message printed. */
@@ -200,20 +260,28 @@ static void stop(struct daemon *d)
 int main(int argc, char **argv)
 {
 	struct daemon d = {.socket_path = SLUICE_SOCKET};
+	static const struct option longopts[] = {
+	    {"remove-ruleset", no_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	bool remove_only = false;
 	int c;
-	while ((c = getopt(argc, argv, "c:fs:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fs:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 'f': d.foreground = true; break;
 		case 's': d.socket_path = optarg; break;
 		case 'v': d.verbose++; break;
+		case 'R': remove_only = true; break;
 		default: usage();
 		}
 	}
-	if (!d.config_path || optind != argc)
+	if (optind != argc || (!d.config_path && !remove_only) ||
+	    (remove_only && d.config_path))
 		usage();
 	if (geteuid() != 0)
 		fatalx("sluiced must run as root (netfilter queues, rulesets)");
+	if (remove_only)
+		return remove_ruleset(&d);
 
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
@@ -260,6 +328,7 @@ int main(int argc, char **argv)
 	event_add(d.ev_term, NULL);
 	event_add(d.ev_int, NULL);
 	event_add(d.ev_housekeeping, &tv);
+	warn_on_exit(d.gen->policy);
 	log_info("started: %s, %zu rules, %zu queue(s) from %u (%s), control %s",
 		 d.config_path, d.gen->policy->nrules, d.nworkers,
 		 d.gen->policy->queue.num,

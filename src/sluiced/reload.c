@@ -118,6 +118,16 @@ void daemon_icmp_restore(struct daemon *d)
 	free(path);
 }
 
+bool daemon_icmp_restore_saved(struct daemon *d)
+{
+	char *path = icmp_state_path(d);
+	bool have = icmp_state_read(path, &d->icmp_orig);
+	free(path);
+	if (have)
+		daemon_icmp_restore(d);
+	return have;
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
