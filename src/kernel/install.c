@@ -352,6 +352,26 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 	return xt_remove(o, err);
 }
 
+int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
+{
+	static const char *const ch[] = {"forward", "input", "output"};
+	char *script = xstrdup(""), *e = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		char *s = xasprintf("%sflush chain inet %s adopt_%s\n", script,
+				    o->table, ch[i]);
+		free(script);
+		script = s;
+	}
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		*err = xasprintf("cannot end adoption in table inet %s: %s",
+				 o->table, e);
+		free(e);
+	}
+	return rc;
+}
+
 /* ---- creation elements ------------------------------------------------------- */
 
 /* The element text "[saddr . ]daddr . proto . dport" and its set name;

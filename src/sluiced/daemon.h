@@ -58,7 +58,39 @@ struct daemon {
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;
+	struct adopt *adopt; /* adopt.c: sessions kept for facts */
+	bool adopt_open;     /* the ruleset judges mid-stream pickups */
+	uint64_t adopt_cut;  /* existing sessions cut at start (adoption) */
 };
+
+/* adopt.c: the sessions that exist when sluiced starts (sluiced(8),
+ * START-UP). For `queue { adopt-window }` after the start, an address
+ * without an identity counts as "not known yet" (its sessions are kept)
+ * and the ruleset judges sessions picked up mid-stream; then an address
+ * without an identity is nobody, as reload revocation counts it. */
+struct adopt_counts {
+	size_t allowed;	     /* marked ALLOW by the rule that allows them */
+	size_t pending;	     /* kept, marked with the rule they wait on */
+	size_t cut;	     /* denied: conntrack entry deleted */
+	size_t denied_later; /* denied, cut by the pass after the install */
+};
+/*
+ * Judges every conntrack entry that no sluiced decided (and, when
+ * INSTALLED, every one a policy rule decided, e.g. before a restart)
+ * against the current policy; counts in *C. Called before the ruleset is
+ * installed (INSTALLED false: marks only, cuts nothing) so allowed sessions
+ * never meet "established without a decision", and again after it
+ * (INSTALLED true: denied ones are cut, the pending ones remembered).
+ */
+void daemon_adopt(struct daemon *d, bool installed, struct adopt_counts *c);
+/* Judges the remembered pending sessions again (every housekeeping tick):
+ * those whose facts are now known are allowed or cut; at the end of the
+ * window an address without an identity is nobody, and the window is
+ * closed (ruleset_adopt_close). */
+void daemon_adopt_recheck(struct daemon *d);
+/* Sessions still waiting for facts. */
+size_t daemon_adopt_waiting(const struct daemon *d);
+void daemon_adopt_free(struct daemon *d);
 
 /* reload.c: loads the policy file, replaces ruleset and generation. On any
  * error, the running policy and ruleset stay; the messages are in OUT (may

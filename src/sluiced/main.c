@@ -81,6 +81,7 @@ static int32_t utc_offset_now(void)
 static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	daemon_adopt_recheck(d);
 	size_t n = iptable_expire(d->ids);
 	if (n)
 		log_debug("%zu identities expired", n);
@@ -220,6 +221,30 @@ static void start_workers(struct daemon *d)
 	}
 }
 
+/*
+ * Installs the first ruleset around the adoption of the sessions that
+ * already exist (adopt.c): allowed ones are marked before the ruleset
+ * could drop them as "established without a decision", denied ones are cut
+ * once it is in place. Exits when the kernel rejects the ruleset.
+ */
+static void install_adopting(struct daemon *d)
+{
+	struct adopt_counts pre, post; /* pre: marks only */
+	char *err = NULL;
+	if (!d->adopt_open) { /* adopt-window 0 */
+		if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0)
+			fatalx("installing the kernel ruleset: %s", err);
+		return;
+	}
+	daemon_adopt(d, false, &pre);
+	if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0)
+		fatalx("installing the kernel ruleset: %s", err);
+	daemon_adopt(d, true, &post);
+	log_info("existing sessions adopted: %zu allowed, %zu kept until "
+		 "their facts are known, %zu cut",
+		 post.allowed, post.pending, post.cut);
+}
+
 static void stop(struct daemon *d)
 {
 	char *err = NULL;
@@ -252,6 +277,7 @@ static void stop(struct daemon *d)
 		diags_free(dg);
 		free(dg);
 	}
+	daemon_adopt_free(d);
 	iptable_free(d->ids);
 	sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->gen_lock);
@@ -296,6 +322,7 @@ int main(int argc, char **argv)
 	d.sessions = sessions_new(SESSIONS_REMEMBERED);
 	d.base = event_base_new();
 	d.nft_queue = probe_nft_queue();
+	d.adopt_open = d.gen->policy->queue.adopt_window_s > 0;
 	daemon_kernel_opts(&d, d.gen->policy);
 	observe_configure(&d, d.gen->policy);
 
@@ -304,8 +331,7 @@ int main(int argc, char **argv)
 	 * the kernel queues to nobody */
 	start_workers(&d);
 	char *err = NULL;
-	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
-		fatalx("installing the kernel ruleset: %s", err);
+	install_adopting(&d);
 	d.farms = farms_new(d.base, &d.kopts);
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);

@@ -44,6 +44,7 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 {
 	ruleset_opts_init(&d->kopts, p);
 	d->kopts.nft_queue = d->nft_queue;
+	d->kopts.adopt = d->adopt_open; /* adopt.c */
 	d->kopts.member_up = farms_member_up;
 	d->kopts.member_ctx = d->farms;
 }
