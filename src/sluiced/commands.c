@@ -261,10 +261,37 @@ static int cmd_pending(struct daemon *d, int argc, char **argv, bool json,
 
 /* ---- reload ---------------------------------------------------------------------- */
 
+/* reload --confirm DURATION: the only arguments reload takes. */
+static int reload_confirm_args(struct daemon *d, int argc, char **argv,
+			       struct evbuffer *out)
+{
+	uint32_t secs;
+	if (argc != 3 || strcmp(argv[1], "--confirm") != 0 ||
+	    confirm_parse_duration(argv[2], &secs) < 0) {
+		evbuffer_add_printf(out, "usage: reload [--confirm DURATION "
+				    "(1s..%us, e.g. 60s, 5m)]", CONFIRM_MAX_S);
+		return -1;
+	}
+	return daemon_reload_confirm(d, secs, out);
+}
+
 static int cmd_reload(struct daemon *d, int argc, char **argv, bool json,
 		      struct evbuffer *out)
 {
+	if (argc > 1)
+		return reload_confirm_args(d, argc, argv, out);
 	return daemon_reload(d, out);
+}
+
+/* confirm: ends the probation of a `reload --confirm` (confirm.c). */
+static int cmd_confirm(struct daemon *d, int argc, char **argv, bool json,
+		       struct evbuffer *out)
+{
+	if (argc != 1) {
+		evbuffer_add_printf(out, "usage: confirm");
+		return -1;
+	}
+	return daemon_confirm(d, out);
 }
 
 /* ---- identity ---------------------------------------------------------------------- */
@@ -505,6 +532,7 @@ static const struct {
     {"identity", cmd_identity}, {"creations", cmd_creations},
     {"counters", cmd_counters}, {"alerts", cmd_alerts},
     {"verifiers", cmd_farms},	{"farm", cmd_farms},
+    {"confirm", cmd_confirm},
 };
 
 int daemon_command(void *arg, int argc, char **argv, bool json,

@@ -60,8 +60,27 @@ struct daemon {
 	uint64_t reloads, reload_failures, revoked;
 	struct adopt *adopt; /* adopt.c: sessions kept for facts */
 	bool adopt_open;     /* the ruleset judges mid-stream pickups */
+	struct confirm *confirm; /* confirm.c: a reload on probation */
+	uint64_t rollbacks;	 /* reloads not confirmed in time */
 	uint64_t adopt_cut;  /* existing sessions cut at start (adoption) */
 };
+
+/* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */
+#define CONFIRM_MAX_S 86400u
+/* "60", "60s", "5m", "1h" into *SECS (1 s .. CONFIRM_MAX_S); -1 when S is
+ * anything else. */
+int confirm_parse_duration(const char *s, uint32_t *secs);
+/* Reloads (daemon_reload) on probation: unless daemon_confirm() follows
+ * within SECS, the policy that ran before comes back by itself. 0, or -1
+ * (nothing changed; messages in OUT). */
+int daemon_reload_confirm(struct daemon *d, uint32_t secs,
+			  struct evbuffer *out);
+/* Ends the probation: the running policy stays. -1 when none is on
+ * probation. */
+int daemon_confirm(struct daemon *d, struct evbuffer *out);
+/* Seconds until the rollback, or -1 when nothing is on probation. */
+long daemon_confirm_left(const struct daemon *d);
+void daemon_confirm_free(struct daemon *d);
 
 /* adopt.c: the sessions that exist when sluiced starts (sluiced(8),
  * START-UP). For `queue { adopt-window }` after the start, an address

@@ -249,6 +249,7 @@ static void stop(struct daemon *d)
 {
 	char *err = NULL;
 	control_close(d->ctl);
+	daemon_confirm_free(d); /* a policy on probation stays, as it runs */
 	farms_free(d->farms); /* every check in flight freed */
 	d->farms = NULL;
 	int rc = d->gen->policy->queue.on_exit == EXIT_FAIL_CLOSED
