@@ -10,6 +10,7 @@ PKGS=(
   # libraries (DESIGN.md §5)
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
+  libsystemd-dev
   # tests
   libcmocka-dev valgrind python3
   # kernel lab

@@ -25,6 +25,7 @@
 #include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			fwlog_reopen(d->fwlog); /* after logrotate */
 	} else if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s", d->config_path);
+		sd_notify(0, "RELOADING=1");
 		daemon_reload(d, NULL);
+		sd_notify(0, "READY=1");
 	} else {
 		log_info("signal %d: stopping", (int)sig);
 		event_base_loopbreak(d->base);
@@ -160,6 +163,22 @@ static int remove_ruleset(struct daemon *d)
 	       o.table, rc < 0 ? "NOT removed" : "removed",
 	       icmp ? "restored" : "unchanged (no state file)");
 	return rc < 0 ? 1 : 0;
+}
+
+/*
+ * Tells systemd (Type=notify; nothing without $NOTIFY_SOCKET) that sluiced
+ * is ready: called once the queues are bound, the ruleset is in the kernel
+ * and the control socket listens. A failed start never gets here (it exits
+ * non-zero first), so `systemctl start` fails with it.
+ */
+static void notify_ready(const struct daemon *d)
+{
+	int rc = sd_notifyf(0, "READY=1\nSTATUS=filtering: %s, %zu rules, "
+			       "generation %llu\nMAINPID=%ld",
+			    d->config_path, d->gen->policy->nrules,
+			    (unsigned long long)d->gen->id, (long)getpid());
+	if (rc < 0)
+		log_warnx("sd_notify: %s", strerror(-rc));
 }
 
 /* A stop that removes every rule leaves the gateway unfiltered: said at
@@ -360,8 +379,10 @@ int main(int argc, char **argv)
 		 d.config_path, d.gen->policy->nrules, d.nworkers,
 		 d.gen->policy->queue.num,
 		 d.nft_queue ? "nft queue" : "xt NFQUEUE", d.socket_path);
+	notify_ready(&d);
 
 	event_base_dispatch(d.base);
+	sd_notify(0, "STOPPING=1");
 	stop(&d);
 	log_info("stopped");
 	return 0;
