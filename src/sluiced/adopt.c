@@ -187,7 +187,7 @@ void daemon_adopt(struct daemon *d, bool installed, struct adopt_counts *c)
 	struct pass ps = {.cut = installed};
 	run_pass(d, &ps);
 	*c = ps.c;
-	d->adopt_cut += ps.c.cut;
+	d->revoked += ps.c.cut; /* cut by judging again, as revocation */
 }
 
 size_t daemon_adopt_waiting(const struct daemon *d)
@@ -220,7 +220,7 @@ void daemon_adopt_recheck(struct daemon *d)
 	struct pass ps = {.cut = true, .only_waiting = true,
 			  .known_nobody = last};
 	if (d->adopt->n && run_pass(d, &ps) == 0) {
-		d->adopt_cut += ps.c.cut;
+		d->revoked += ps.c.cut; /* cut by judging again, as revocation */
 		if (ps.c.allowed || ps.c.cut)
 			log_info("adopted sessions: %zu now allowed, %zu cut, "
 				 "%zu still waiting for facts", ps.c.allowed,

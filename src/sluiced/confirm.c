@@ -108,7 +108,6 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	 * still running under it may hold references */
 	struct gen *g = gen_ref(prev);
 	activate(d, g);
-	d->rollbacks++;
 	size_t cut = g->policy->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_warnx("reload not confirmed within its time: back to the policy "
 		  "of generation %llu, %zu sessions revoked",

@@ -61,8 +61,6 @@ struct daemon {
 	struct adopt *adopt; /* adopt.c: sessions kept for facts */
 	bool adopt_open;     /* the ruleset judges mid-stream pickups */
 	struct confirm *confirm; /* confirm.c: a reload on probation */
-	uint64_t rollbacks;	 /* reloads not confirmed in time */
-	uint64_t adopt_cut;  /* existing sessions cut at start (adoption) */
 };
 
 /* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */
