@@ -34,6 +34,11 @@ static bool stderr_is_journal(void)
 	       (unsigned long long)st.st_ino == ino;
 }
 
+bool log_journal(void)
+{
+	return to_journal;
+}
+
 void log_init(const char *ident, bool to_stderr, int verbose)
 {
 	prog = ident;

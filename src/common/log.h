@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 void log_init(const char *ident, bool to_stderr, int verbose);
+/* True when log_init() found standard error to be journald's stream. */
+bool log_journal(void);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

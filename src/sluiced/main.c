@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -191,15 +192,42 @@ static void warn_on_exit(const struct policy *p)
 			  "next start (default: fail-closed)");
 }
 
-/* Loads the first policy; exits on error with every message printed. */
+/* The policy's diagnostics as journal lines, each with its priority. */
+static void diags_log(const struct diags *dg)
+{
+	for (size_t i = 0; i < dg->n; i++) {
+		const struct diag *g = &dg->v[i];
+		int pri = g->sev == DIAG_ERROR	   ? LOG_ERR
+			  : g->sev == DIAG_WARNING ? LOG_WARNING
+						   : LOG_NOTICE;
+		const char *sev = g->sev == DIAG_ERROR	   ? "error"
+				  : g->sev == DIAG_WARNING ? "warning"
+							   : "note";
+		if (g->loc.file)
+			log_at(pri, "%s:%d:%d: %s: %s", g->loc.file,
+			       g->loc.line, g->loc.col, sev, g->msg);
+		else
+			log_at(pri, "%s: %s", sev, g->msg);
+	}
+}
+
+/* Loads the first policy; exits on error with every message printed (to
+ * the terminal, or to the journal with priorities). */
 static struct gen *first_policy(const char *path)
 {
 	struct diags *dg = xcalloc(1, sizeof(*dg));
 	struct policy *p = policy_load(path, dg);
-	diags_print(dg, stderr);
+	if (log_journal())
+		diags_log(dg);
+	else
+		diags_print(dg, stderr);
 	if (!p) {
-		fprintf(stderr, "sluiced: %s: invalid: %d errors\n", path,
-			dg->errors);
+		if (log_journal())
+			log_at(LOG_ERR, "%s: invalid: %d errors", path,
+			       dg->errors);
+		else
+			fprintf(stderr, "sluiced: %s: invalid: %d errors\n",
+				path, dg->errors);
 		exit(1);
 	}
 	p->diags = dg;
@@ -329,9 +357,9 @@ int main(int argc, char **argv)
 	if (remove_only)
 		return remove_ruleset(&d);
 
+	log_init("sluiced", d.foreground, d.verbose);
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
-	log_init("sluiced", d.foreground, d.verbose);
 	if (!d.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	evthread_use_pthreads();

@@ -57,6 +57,7 @@ wait "$KT_PID" 2>/dev/null; rc=$?
 kill "$RECV" 2>/dev/null; sleep 0.2
 grep -q "READY=1" "$LAB_TMP/notify.out" 2>/dev/null && kt_fail "READY=1 sent by a failed start" ||
 	kt_ok "a failed start sends no READY=1"
+cp "$LAB_TMP/journal.log" "$LAB_TMP/journal-bad.log"
 
 # a good start
 notify_run "$KT_ROOT/examples/lab.conf"
@@ -78,6 +79,11 @@ j=$LAB_TMP/journal.log
 grep -q '^<6>sluiced: started: ' "$j" && kt_ok "info lines carry <6>" || kt_fail "no <6> start line: $(head -3 "$j")"
 grep -q '^<4>sluiced: queue { on-exit remove }' "$j" && kt_ok "warnings carry <4>" ||
 	kt_fail "no <4> warning line: $(cat "$j")"
+grep -q '^<5>sluiced: note: queue on-exit remove' "$j" && kt_ok "the policy's notes carry <5>" ||
+	kt_fail "no <5> note line: $(cat "$j")"
+grep -q '^<3>sluiced: .*bad.conf:1:[0-9]*: error: ' "$LAB_TMP/journal-bad.log" &&
+	grep -q '^<3>sluiced: .*bad.conf: invalid: 1 errors' "$LAB_TMP/journal-bad.log" &&
+	kt_ok "a rejected policy's errors carry <3>" || kt_fail "failed start's lines: $(cat "$LAB_TMP/journal-bad.log")"
 grep -v '^<[0-7]>sluiced: ' "$j" | grep -q . && kt_fail "lines without a priority prefix: $(grep -v '^<[0-7]>' "$j" | head -3)" ||
 	kt_ok "every line starts with its priority"
 grep -q '^<[0-7]>sluiced: [0-9][0-9]:[0-9][0-9]:' "$j" && kt_fail "a time stamp in a journal line" ||
