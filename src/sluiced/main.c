@@ -319,12 +319,7 @@ static void stop(struct daemon *d)
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
 	event_base_free(d->base);
-	struct diags *dg = d->gen->policy->diags;
-	gen_unref(d->gen);
-	if (dg) {
-		diags_free(dg);
-		free(dg);
-	}
+	gen_unref(d->gen); /* with its policy's diagnostics */
 	daemon_adopt_free(d);
 	iptable_free(d->ids);
 	sessions_free(d->sessions);
