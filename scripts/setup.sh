@@ -11,6 +11,7 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
+  libsystemd-dev
   # tests
   libcmocka-dev valgrind python3
   # kernel lab

@@ -7,17 +7,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 
 static bool use_stderr = true;
+static bool to_journal; /* stderr is journald's stream */
 static int verbosity;
 static const char *prog = "sluice";
+
+/*
+ * True when standard error is connected to journald: systemd sets
+ * $JOURNAL_STREAM to "DEVICE:INODE" of that stream (systemd.exec(5)). Then
+ * each line starts with its syslog priority, "<N>" (sd-daemon(3)), which
+ * journald takes as the message's priority, and carries no time stamp of
+ * its own (journald has one).
+ */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+bool log_journal(void)
+{
+	return to_journal;
+}
 
 void log_init(const char *ident, bool to_stderr, int verbose)
 {
 	prog = ident;
 	use_stderr = to_stderr;
+	to_journal = to_stderr && stderr_is_journal();
 	verbosity = verbose;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -31,7 +58,10 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	 * characters or invalid UTF-8: never written raw to a log */
 	size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
 	text_escape(msg, sizeof(msg), raw, len, false);
-	if (use_stderr) {
+	if (to_journal) {
+		fprintf(stderr, "<%d>%s: %s%s%s\n", pri, prog, msg,
+			suffix ? ": " : "", suffix ? suffix : "");
+	} else if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -59,6 +89,18 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 LOGFN(log_warn, LOG_WARNING, true)
 LOGFN(log_warnx, LOG_WARNING, false)
 LOGFN(log_info, LOG_INFO, false)
+
+void log_at(int pri, const char *fmt, ...)
+{
+	if (pri == LOG_DEBUG && verbosity < 1)
+		return;
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(pri & LOG_PRIMASK, fmt, ap, NULL);
+	va_end(ap);
+	errno = saved;
+}
 
 void log_debug(const char *fmt, ...)
 {

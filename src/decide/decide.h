@@ -42,7 +42,9 @@ static inline uint32_t rule_mark_id(int index)
 }
 
 /* A policy generation: the checked policy and its compiled engine, shared
- * by reference; a reload makes a new one. */
+ * by reference; a reload makes a new one. The last gen_unref() frees the
+ * engine, the policy and the policy's diagnostics (policy->diags: heap
+ * allocated, or NULL). */
 struct gen {
 	struct policy *policy;
 	struct engine *engine;

@@ -2,7 +2,10 @@
 #include "kernel/conntrack.h"
 #include "common/util.h"
 
+#include "policy/policy.h"
+
 #include <errno.h>
+#include <ifaddrs.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 #include <netinet/in.h>
@@ -95,6 +98,83 @@ int ct_set_mark(const struct ct_entry *e, uint32_t mark)
 {
 	nfct_set_attr_u32(e->ct, ATTR_MARK, mark);
 	return query(NFCT_Q_UPDATE, e->ct);
+}
+
+void ct_local_get(struct ct_local *l)
+{
+	struct ifaddrs *ifa;
+	memset(l, 0, sizeof(*l));
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		uint8_t e[17] = {0};
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			memcpy(e + 1,
+			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			memcpy(e + 1,
+			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			       16);
+		else
+			continue;
+		e[0] = (uint8_t)i->ifa_addr->sa_family;
+		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		memcpy(l->v[l->n++], e, 17);
+	}
+	freeifaddrs(ifa);
+}
+
+void ct_local_free(struct ct_local *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+bool ct_local_has(const struct ct_local *l, int family, const uint8_t *addr)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i][0] == family && memcmp(l->v[i] + 1, addr, len) == 0)
+			return true;
+	return false;
+}
+
+static u128 load128(const uint8_t *b)
+{
+	u128 v = 0;
+	for (int i = 0; i < 16; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static uint32_t load32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
+		   struct flow *f)
+{
+	const struct session_key *k = &e->key;
+	memset(f, 0, sizeof(*f));
+	f->family = k->family;
+	f->proto = k->proto;
+	if (k->family == AF_INET) {
+		f->src4 = load32(k->src);
+		f->dst4 = load32(k->dst);
+	} else {
+		f->src6 = load128(k->src);
+		f->dst6 = load128(k->dst);
+	}
+	f->sport = k->sport;
+	f->dport = k->dport;
+	f->icmp_type = (uint8_t)k->dport;
+	f->src_local = ct_local_has(la, k->family, k->src);
+	f->dst_local = ct_local_has(la, k->family, k->dst);
+	f->minute = week_minute_now();
 }
 
 const char *ct_tcp_state_name(uint8_t s)

@@ -35,6 +35,28 @@ int ct_delete(const struct ct_entry *e);
 int ct_set_mark(const struct ct_entry *e, uint32_t mark);
 const char *ct_tcp_state_name(uint8_t s);
 
+/* The addresses of this namespace's interfaces (family byte + 16 address
+ * bytes each), to tell the gateway's own end of a session. */
+struct ct_local {
+	uint8_t (*v)[17];
+	size_t n;
+};
+/* Fills L from getifaddrs(3) (empty when that fails); ct_local_free()
+ * releases it. */
+void ct_local_get(struct ct_local *l);
+void ct_local_free(struct ct_local *l);
+/* True when ADDR (4 or 16 bytes by FAMILY) is in L. */
+bool ct_local_has(const struct ct_local *l, int family, const uint8_t *addr);
+
+struct flow;
+/*
+ * The flow of E as its first packet looked (original direction), for the
+ * policy engine: addresses, ports or ICMP type, whether an end is the
+ * gateway itself (from LA), the minute of the week now.
+ */
+void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
+		   struct flow *f);
+
 /* The entries in this network namespace's conntrack table now. */
 int ct_count(uint64_t *n);
 

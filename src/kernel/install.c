@@ -340,11 +340,13 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
-	char *s = xasprintf("%sflush chain inet %s queue_bypassed\n"
+	/* creation elements and published servers admit new sessions too */
+	char *s = xasprintf("%sflush chain inet %s decide_new\n"
+			    "flush chain inet %s queue_bypassed\n"
 			    "add rule inet %s queue_bypassed meta mark & "
 			    "0x%08x == 0x%08x counter drop comment \"sluiced "
 			    "stopped: fail closed\"\n",
-			    script, o->table, o->table, dm, dm);
+			    script, o->table, o->table, o->table, dm, dm);
 	free(script);
 	script = s;
 	int rc = nft_apply(script, &e);
@@ -356,6 +358,26 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 		return -1;
 	}
 	return xt_remove(o, err);
+}
+
+int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
+{
+	static const char *const ch[] = {"forward", "input", "output"};
+	char *script = xstrdup(""), *e = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		char *s = xasprintf("%sflush chain inet %s adopt_%s\n", script,
+				    o->table, ch[i]);
+		free(script);
+		script = s;
+	}
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		*err = xasprintf("cannot end adoption in table inet %s: %s",
+				 o->table, e);
+		free(e);
+	}
+	return rc;
 }
 
 /* ---- creation elements ------------------------------------------------------- */

@@ -970,6 +970,21 @@ static void gen_decided(struct gen *g)
 	       keep, cr, keep, cr, keep, cr, keep, cr);
 }
 
+/* Adoption (ruleset_opts.adopt): a session picked up mid-stream is judged
+ * as a new one, by the hook's rules chain (which always ends in a verdict). */
+static void gen_adopt(struct gen *g)
+{
+	if (!g->o->adopt)
+		return;
+	for (int ch = 0; ch < CH_COUNT; ch++)
+		sb_add(&g->b,
+		       "\tchain adopt_%s {\n"
+		       "\t\tjump decide_new\n"
+		       "\t\tjump rules_%s\n"
+		       "\t}\n\n",
+		       chain_names[ch], chain_names[ch]);
+}
+
 static void gen_hooks(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -1007,6 +1022,12 @@ static void gen_hooks(struct gen *g)
 			       "comment \"denied by sluiced\"\n",
 			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own, dm,
 			       rs_mark(o, RS_DEC_DENY, 0));
+		if (o->adopt)
+			sb_add(&g->b,
+			       "\t\tct state new tcp flags & (fin | syn | rst | "
+			       "ack) != syn jump adopt_%s comment \"older than "
+			       "sluiced, picked up mid-stream: adoption\"\n",
+			       chain_names[ch]);
 		sb_add(&g->b, "\t\tjump decided\n\t\tjump rules_%s\n\t}\n\n",
 		       chain_names[ch]);
 	}
@@ -1069,6 +1090,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	gen_decided(&g);
 	if (p->npublishes)
 		gen_publish(&g);
+	gen_adopt(&g);
 	gen_hooks(&g);
 	gen_post(&g);
 	sb_add(&g.b, "}\n");

@@ -53,6 +53,15 @@ struct ruleset_opts {
 	uint32_t self_mark;	/* SO_MARK of sluiced's sockets (full value) */
 	bool nft_queue;		/* the kernel has nft `queue`: no xt part */
 	/*
+	 * Adoption (sluiced's start, sluiced(8) START-UP): a TCP packet that
+	 * opens a conntrack entry mid-stream (a session older than the
+	 * ruleset, picked up by conntrack) is judged by the policy as a new
+	 * session would be — chains adopt_<hook>: decide_new, then the
+	 * hook's rules — instead of being dropped as "NEW but not a SYN".
+	 * ruleset_adopt_close() empties those chains when the window ends.
+	 */
+	bool adopt;
+	/*
 	 * Schedules. Policy times are gateway local time; the kernel compares
 	 * `meta hour` against UTC and `meta day` against UTC shifted by the
 	 * kernel's sys_tz. The generator converts with these offsets (minutes
@@ -129,6 +138,11 @@ int ruleset_remove(const struct ruleset_opts *o, char **err);
  * Removes the xt part. One nft transaction.
  */
 int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err);
+
+/* Ends adoption (see ruleset_opts.adopt): the adopt_<hook> chains are
+ * emptied in one transaction, so a mid-stream packet that opens a conntrack
+ * entry is dropped again. 0, or -1 with *ERR. */
+int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
 
 /* Runs an nft script (one transaction) through libnftables. Used by the
  * installer and by tests (e.g. to show that a rejected script changes

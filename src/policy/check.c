@@ -233,6 +233,12 @@ static void check_settings(struct policy *p)
 			  "pending decision holds its packets in the kernel "
 			  "queue, so at most %u can wait",
 			  p->queue.length, p->decisions.slots, p->queue.length);
+	if (p->queue.on_exit == EXIT_REMOVE)
+		diags_add(d, DIAG_NOTE, NULL,
+			  "queue on-exit remove: a stop or restart of sluiced "
+			  "leaves the gateway unfiltered until the next start "
+			  "(the default, fail-closed, keeps decided sessions "
+			  "and drops new ones)");
 	if (p->decisions.per_source > p->decisions.slots)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "decisions per-source (%u) is larger than slots (%u)",

@@ -195,6 +195,8 @@ struct queue_cfg {
 	enum fail_mode fail;
 	enum revoke_mode revoke;
 	enum exit_mode on_exit;
+	uint32_t adopt_window_s; /* sessions older than sluiced: how long
+				  * they are adopted (sluiced(8) START-UP) */
 };
 struct log_cfg {
 	enum log_format format;

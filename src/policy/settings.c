@@ -100,6 +100,9 @@ static const struct setting queue_table[] = {
     {"on-exit", ST_ENUM, P(queue.on_exit), 0, 0, 0, exit_enum,
      "on a clean stop: remove every rule, or keep decided sessions and "
      "drop new ones"},
+    {"adopt-window", ST_DURATION_S, P(queue.adopt_window_s), 0, 0, 3600,
+     NULL, "after a start: how long sessions older than sluiced are "
+     "adopted and kept waiting for their facts (0: none)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -278,7 +281,9 @@ void settings_defaults(struct policy *p)
 				      .watchdog_ms = 5000,
 				      .mark_shift = 16,
 				      .fail = FAIL_CLOSED,
-				      .revoke = REVOKE_ON};
+				      .revoke = REVOKE_ON,
+				      .on_exit = EXIT_FAIL_CLOSED,
+				      .adopt_window_s = 120};
 	p->log = (struct log_cfg){.format = LOGF_JSON, .buffer = 4096};
 	p->metrics = (struct metrics_cfg){.max_connections = 16,
 					  .timeout_ms = 5000};

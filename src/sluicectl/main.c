@@ -49,8 +49,12 @@ static const struct command commands[] = {
     {"farm", cmd_remote,
      "farm [list | drain MEMBER | resume MEMBER] [--json]",
      "published server farms; drain/resume a member (FARM/NAME or NAME)"},
-    {"reload", cmd_remote, "reload [--json]",
-     "load the policy file again; a bad one is rejected, the old stays"},
+    {"reload", cmd_remote, "reload [--confirm DURATION] [--json]",
+     "load the policy file again; a bad one is rejected, the old stays; "
+     "with --confirm, the old one comes back after DURATION (60s, 5m) "
+     "unless `sluicectl confirm` follows"},
+    {"confirm", cmd_remote, "confirm [--json]",
+     "keep the policy of a `reload --confirm` on probation"},
 };
 
 const char *sluicectl_usage(const char *name)

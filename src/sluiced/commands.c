@@ -267,11 +267,33 @@ static int cmd_pending(void *arg, const json_t *args, bool json,
 
 /* ---- reload ---------------------------------------------------------------------- */
 
+/* reload [confirm DURATION]: with a duration, the new policy is on
+ * probation (confirm.c) */
 static int cmd_reload(void *arg, const json_t *args, bool json,
-			struct evbuffer *out)
+		      struct evbuffer *out)
 {
 	struct daemon *d = arg;
+	const char *confirm = control_arg_str(args, "confirm");
+	(void)json;
+	if (confirm) {
+		uint32_t secs;
+		if (confirm_parse_duration(confirm, &secs) < 0) {
+			evbuffer_add_printf(out, "usage: reload [--confirm DURATION "
+					    "(1s..%us, e.g. 60s, 5m)]", CONFIRM_MAX_S);
+			return -1;
+		}
+		return daemon_reload_confirm(d, secs, out);
+	}
 	return daemon_reload(d, out);
+}
+
+/* confirm: ends the probation of a `reload --confirm` (confirm.c). */
+static int cmd_confirm(void *arg, const json_t *args, bool json,
+		       struct evbuffer *out)
+{
+	(void)args;
+	(void)json;
+	return daemon_confirm(arg, out);
 }
 
 /* ---- identity ---------------------------------------------------------------------- */
@@ -556,6 +578,8 @@ static const struct control_arg args_creation[] = {
     {"timeout", CA_UINT, false}, {NULL, 0, false}};
 static const struct control_arg args_alert[] = {
     {"name", CA_NAME, false}, {NULL, 0, false}};
+static const struct control_arg args_reload[] = {
+    {"confirm", CA_NAME, false}, {NULL, 0, false}};
 static const struct control_arg args_member[] = {
     {"member", CA_NAME, true}, {NULL, 0, false}};
 
@@ -577,7 +601,8 @@ const struct control_command daemon_commands[] = {
     {"farm-drain", CONTROL_OPERATOR, args_member, cmd_farm_drain},
     {"farm-resume", CONTROL_OPERATOR, args_member, cmd_farm_resume},
     {"alerts-reset", CONTROL_OPERATOR, args_alert, cmd_alerts_reset},
-    {"reload", CONTROL_ADMIN, NULL, cmd_reload},
+    {"reload", CONTROL_ADMIN, args_reload, cmd_reload},
+    {"confirm", CONTROL_ADMIN, NULL, cmd_confirm},
     {"creations-add", CONTROL_ADMIN, args_creation, cmd_creations_add},
     {"creations-del", CONTROL_ADMIN, args_creation, cmd_creations_del},
     {NULL, 0, NULL, NULL},

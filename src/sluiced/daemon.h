@@ -60,7 +60,56 @@ struct daemon {
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;
+	struct adopt *adopt; /* adopt.c: sessions kept for facts */
+	bool adopt_open;     /* the ruleset judges mid-stream pickups */
+	struct confirm *confirm; /* confirm.c: a reload on probation */
 };
+
+/* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */
+#define CONFIRM_MAX_S 86400u
+/* "60", "60s", "5m", "1h" into *SECS (1 s .. CONFIRM_MAX_S); -1 when S is
+ * anything else. */
+int confirm_parse_duration(const char *s, uint32_t *secs);
+/* Reloads (daemon_reload) on probation: unless daemon_confirm() follows
+ * within SECS, the policy that ran before comes back by itself. 0, or -1
+ * (nothing changed; messages in OUT). */
+int daemon_reload_confirm(struct daemon *d, uint32_t secs,
+			  struct evbuffer *out);
+/* Ends the probation: the running policy stays. -1 when none is on
+ * probation. */
+int daemon_confirm(struct daemon *d, struct evbuffer *out);
+/* Seconds until the rollback, or -1 when nothing is on probation. */
+long daemon_confirm_left(const struct daemon *d);
+void daemon_confirm_free(struct daemon *d);
+
+/* adopt.c: the sessions that exist when sluiced starts (sluiced(8),
+ * START-UP). For `queue { adopt-window }` after the start, an address
+ * without an identity counts as "not known yet" (its sessions are kept)
+ * and the ruleset judges sessions picked up mid-stream; then an address
+ * without an identity is nobody, as reload revocation counts it. */
+struct adopt_counts {
+	size_t allowed;	     /* marked ALLOW by the rule that allows them */
+	size_t pending;	     /* kept, marked with the rule they wait on */
+	size_t cut;	     /* denied: conntrack entry deleted */
+	size_t denied_later; /* denied, cut by the pass after the install */
+};
+/*
+ * Judges every conntrack entry that no sluiced decided (and, when
+ * INSTALLED, every one a policy rule decided, e.g. before a restart)
+ * against the current policy; counts in *C. Called before the ruleset is
+ * installed (INSTALLED false: marks only, cuts nothing) so allowed sessions
+ * never meet "established without a decision", and again after it
+ * (INSTALLED true: denied ones are cut, the pending ones remembered).
+ */
+void daemon_adopt(struct daemon *d, bool installed, struct adopt_counts *c);
+/* Judges the remembered pending sessions again (every housekeeping tick):
+ * those whose facts are now known are allowed or cut; at the end of the
+ * window an address without an identity is nobody, and the window is
+ * closed (ruleset_adopt_close). */
+void daemon_adopt_recheck(struct daemon *d);
+/* Sessions still waiting for facts. */
+size_t daemon_adopt_waiting(const struct daemon *d);
+void daemon_adopt_free(struct daemon *d);
 
 /* reload.c: loads the policy file, replaces ruleset and generation. On any
  * error, the running policy and ruleset stay; the messages are in OUT (may
@@ -79,6 +128,10 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p);
  * restart after kill -9 restores the real originals. */
 void daemon_icmp_timeout(struct daemon *d, const struct policy *p);
 void daemon_icmp_restore(struct daemon *d);
+/* For `sluiced --remove-ruleset`: puts back the originals kept in the state
+ * file of D->socket_path (a run that stopped fail-closed or was killed left
+ * it). True when there was such a file. */
+bool daemon_icmp_restore_saved(struct daemon *d);
 
 /* observe.c: counters, firewall log, alerts, metrics. */
 void daemon_snapshot(struct daemon *d, struct stats_snapshot *s);

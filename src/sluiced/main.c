@@ -25,9 +25,13 @@
 #include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +64,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			fwlog_reopen(d->fwlog); /* after logrotate */
 	} else if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s", d->config_path);
+		sd_notify(0, "RELOADING=1");
 		daemon_reload(d, NULL);
+		sd_notify(0, "READY=1");
 	} else {
 		log_info("signal %d: stopping", (int)sig);
 		event_base_loopbreak(d->base);
@@ -79,6 +85,7 @@ static int32_t utc_offset_now(void)
 static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	daemon_adopt_recheck(d);
 	size_t n = iptable_expire(d->ids);
 	if (n)
 		log_debug("%zu identities expired", n);
@@ -103,23 +110,124 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-v]\n"
+			"       sluiced --remove-ruleset [-s SOCKET]\n"
 			"  -c FILE    policy (sluice.conf(5))\n"
 			"  -f         stay in the foreground, log to stderr\n"
 			"  -s SOCKET  control socket (default %s)\n"
-			"  -v         more logging\n",
+			"  -v         more logging\n"
+			"  --remove-ruleset  remove what a stopped sluiced left "
+			"in the kernel\n"
+			"             (table, xt chains, ICMP timeouts) and exit\n",
 		SLUICE_SOCKET);
 	exit(2);
 }
 
-/* Loads the first policy; exits on error with every message printed. */
+/* True when something accepts connections on the unix socket PATH (a
+ * running sluiced); only connects, sends nothing. */
+static bool socket_alive(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * `sluiced --remove-ruleset`: what an administrator runs to take sluice
+ * out of the kernel after a stop that left the gateway fail-closed (the
+ * default `on-exit`), or after kill -9: deletes table inet sluice, the
+ * SLUICE chains and their jumps, and puts back the ICMP timeouts kept in
+ * the state file next to SOCKET. Refuses while a sluiced answers on SOCKET
+ * (its ruleset would be pulled from under it). Returns the exit status.
+ */
+static int remove_ruleset(struct daemon *d)
+{
+	if (socket_alive(d->socket_path)) {
+		fprintf(stderr, "sluiced: a sluiced is running on %s; stop it "
+				"first\n", d->socket_path);
+		return 1;
+	}
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+	char *err = NULL;
+	int rc = ruleset_remove(&o, &err);
+	if (rc < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		free(err);
+	}
+	bool icmp = daemon_icmp_restore_saved(d);
+	printf("table inet %s and the SLUICE chains %s; ICMP timeouts %s\n",
+	       o.table, rc < 0 ? "NOT removed" : "removed",
+	       icmp ? "restored" : "unchanged (no state file)");
+	return rc < 0 ? 1 : 0;
+}
+
+/*
+ * Tells systemd (Type=notify; nothing without $NOTIFY_SOCKET) that sluiced
+ * is ready: called once the queues are bound, the ruleset is in the kernel
+ * and the control socket listens. A failed start never gets here (it exits
+ * non-zero first), so `systemctl start` fails with it.
+ */
+static void notify_ready(const struct daemon *d)
+{
+	int rc = sd_notifyf(0, "READY=1\nSTATUS=filtering: %s, %zu rules, "
+			       "generation %llu\nMAINPID=%ld",
+			    d->config_path, d->gen->policy->nrules,
+			    (unsigned long long)d->gen->id, (long)getpid());
+	if (rc < 0)
+		log_warnx("sd_notify: %s", strerror(-rc));
+}
+
+/* A stop that removes every rule leaves the gateway unfiltered: said at
+ * every start and reload of such a policy. */
+static void warn_on_exit(const struct policy *p)
+{
+	if (p->queue.on_exit == EXIT_REMOVE)
+		log_warnx("queue { on-exit remove }: a stop or restart of "
+			  "sluiced leaves this gateway UNFILTERED until the "
+			  "next start (default: fail-closed)");
+}
+
+/* The policy's diagnostics as journal lines, each with its priority. */
+static void diags_log(const struct diags *dg)
+{
+	for (size_t i = 0; i < dg->n; i++) {
+		const struct diag *g = &dg->v[i];
+		int pri = g->sev == DIAG_ERROR	   ? LOG_ERR
+			  : g->sev == DIAG_WARNING ? LOG_WARNING
+						   : LOG_NOTICE;
+		const char *sev = g->sev == DIAG_ERROR	   ? "error"
+				  : g->sev == DIAG_WARNING ? "warning"
+							   : "note";
+		if (g->loc.file)
+			log_at(pri, "%s:%d:%d: %s: %s", g->loc.file,
+			       g->loc.line, g->loc.col, sev, g->msg);
+		else
+			log_at(pri, "%s: %s", sev, g->msg);
+	}
+}
+
+/* Loads the first policy; exits on error with every message printed (to
+ * the terminal, or to the journal with priorities). */
 static struct gen *first_policy(const char *path)
 {
 	struct diags *dg = xcalloc(1, sizeof(*dg));
 	struct policy *p = policy_load(path, dg);
-	diags_print(dg, stderr);
+	if (log_journal())
+		diags_log(dg);
+	else
+		diags_print(dg, stderr);
 	if (!p) {
-		fprintf(stderr, "sluiced: %s: invalid: %d errors\n", path,
-			dg->errors);
+		if (log_journal())
+			log_at(LOG_ERR, "%s: invalid: %d errors", path,
+			       dg->errors);
+		else
+			fprintf(stderr, "sluiced: %s: invalid: %d errors\n",
+				path, dg->errors);
 		exit(1);
 	}
 	p->diags = dg;
@@ -160,10 +268,35 @@ static void start_workers(struct daemon *d)
 	}
 }
 
+/*
+ * Installs the first ruleset around the adoption of the sessions that
+ * already exist (adopt.c): allowed ones are marked before the ruleset
+ * could drop them as "established without a decision", denied ones are cut
+ * once it is in place. Exits when the kernel rejects the ruleset.
+ */
+static void install_adopting(struct daemon *d)
+{
+	struct adopt_counts pre, post; /* pre: marks only */
+	char *err = NULL;
+	if (!d->adopt_open) { /* adopt-window 0 */
+		if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0)
+			fatalx("installing the kernel ruleset: %s", err);
+		return;
+	}
+	daemon_adopt(d, false, &pre);
+	if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0)
+		fatalx("installing the kernel ruleset: %s", err);
+	daemon_adopt(d, true, &post);
+	log_info("existing sessions adopted: %zu allowed, %zu kept until "
+		 "their facts are known, %zu cut",
+		 post.allowed, post.pending, post.cut);
+}
+
 static void stop(struct daemon *d)
 {
 	char *err = NULL;
 	control_close(d->ctl);
+	daemon_confirm_free(d); /* a policy on probation stays, as it runs */
 	farms_free(d->farms); /* every check in flight freed */
 	d->farms = NULL;
 	int rc = d->gen->policy->queue.on_exit == EXIT_FAIL_CLOSED
@@ -186,12 +319,8 @@ static void stop(struct daemon *d)
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
 	event_base_free(d->base);
-	struct diags *dg = d->gen->policy->diags;
-	gen_unref(d->gen);
-	if (dg) {
-		diags_free(dg);
-		free(dg);
-	}
+	gen_unref(d->gen); /* with its policy's diagnostics */
+	daemon_adopt_free(d);
 	iptable_free(d->ids);
 	sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->gen_lock);
@@ -200,24 +329,32 @@ static void stop(struct daemon *d)
 int main(int argc, char **argv)
 {
 	struct daemon d = {.socket_path = SLUICE_SOCKET};
+	static const struct option longopts[] = {
+	    {"remove-ruleset", no_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0}};
+	bool remove_only = false;
 	int c;
-	while ((c = getopt(argc, argv, "c:fs:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fs:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 'f': d.foreground = true; break;
 		case 's': d.socket_path = optarg; break;
 		case 'v': d.verbose++; break;
+		case 'R': remove_only = true; break;
 		default: usage();
 		}
 	}
-	if (!d.config_path || optind != argc)
+	if (optind != argc || (!d.config_path && !remove_only) ||
+	    (remove_only && d.config_path))
 		usage();
 	if (geteuid() != 0)
 		fatalx("sluiced must run as root (netfilter queues, rulesets)");
+	if (remove_only)
+		return remove_ruleset(&d);
 
+	log_init("sluiced", d.foreground, d.verbose);
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
-	log_init("sluiced", d.foreground, d.verbose);
 	if (!d.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	evthread_use_pthreads();
@@ -228,6 +365,7 @@ int main(int argc, char **argv)
 	d.sessions = sessions_new(SESSIONS_REMEMBERED);
 	d.base = event_base_new();
 	d.nft_queue = probe_nft_queue();
+	d.adopt_open = d.gen->policy->queue.adopt_window_s > 0;
 	daemon_kernel_opts(&d, d.gen->policy);
 	observe_configure(&d, d.gen->policy);
 
@@ -236,8 +374,7 @@ int main(int argc, char **argv)
 	 * the kernel queues to nobody */
 	start_workers(&d);
 	char *err = NULL;
-	if (ruleset_install(d.gen->policy, &d.kopts, &err) < 0)
-		fatalx("installing the kernel ruleset: %s", err);
+	install_adopting(&d);
 	d.farms = farms_new(d.base, &d.kopts);
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);
@@ -264,12 +401,15 @@ int main(int argc, char **argv)
 	event_add(d.ev_term, NULL);
 	event_add(d.ev_int, NULL);
 	event_add(d.ev_housekeeping, &tv);
+	warn_on_exit(d.gen->policy);
 	log_info("started: %s, %zu rules, %zu queue(s) from %u (%s), control %s",
 		 d.config_path, d.gen->policy->nrules, d.nworkers,
 		 d.gen->policy->queue.num,
 		 d.nft_queue ? "nft queue" : "xt NFQUEUE", d.socket_path);
+	notify_ready(&d);
 
 	event_base_dispatch(d.base);
+	sd_notify(0, "STOPPING=1");
 	stop(&d);
 	log_info("stopped");
 	return 0;

@@ -136,10 +136,7 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 
 static void alert_log(void *arg, int prio, const char *msg)
 {
-	if (prio <= LOG_WARNING)
-		log_warnx("alert: %s", msg);
-	else
-		log_info("alert: %s", msg);
+	log_at(prio, "alert: %s", msg); /* its own priority (journald) */
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

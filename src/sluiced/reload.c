@@ -45,6 +45,7 @@ void daemon_kernel_opts(struct daemon *d, const struct policy *p)
 {
 	ruleset_opts_init(&d->kopts, p);
 	d->kopts.nft_queue = d->nft_queue;
+	d->kopts.adopt = d->adopt_open; /* adopt.c */
 	d->kopts.member_up = farms_member_up;
 	d->kopts.member_ctx = d->farms;
 }
@@ -110,6 +111,16 @@ void daemon_icmp_restore(struct daemon *d)
 	char *path = icmp_state_path(d);
 	statefile_remove(path);
 	free(path);
+}
+
+bool daemon_icmp_restore_saved(struct daemon *d)
+{
+	char *path = icmp_state_path(d);
+	bool have = icmp_state_read(path, &d->icmp_orig);
+	free(path);
+	if (have)
+		daemon_icmp_restore(d);
+	return have;
 }
 
 /* Writes the diagnostics of D to OUT and the log. */

@@ -78,6 +78,8 @@ static void apply_opts(const char *text, struct ruleset_opts *o)
 				o->mark_shift = (uint32_t)v;
 			else if (!strcmp(t, "nft_queue"))
 				o->nft_queue = v != 0;
+			else if (!strcmp(t, "adopt"))
+				o->adopt = v != 0;
 			else
 				fail_msg("unknown golden option '%s'", t);
 		}
