@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +94,16 @@ int nft_dry_run(const char *script, char **err)
 
 /* ---- running iptables-nft-restore / -save -------------------------------- */
 
+/* In the child, before exec: when sluiced runs as a user with
+ * CAP_NET_ADMIN/CAP_NET_RAW (sluiced -u), the tool it runs (iptables-nft)
+ * keeps them as ambient capabilities; nothing more. As root, or without
+ * them in the inheritable set, it fails harmlessly (EPERM). */
+static void keep_netadmin_across_exec(void)
+{
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0);
+}
+
 /* Execs NAME from /usr/sbin, /sbin, then $PATH. Does not return. */
 static void exec_tool(const char *name, char *const argv[])
 {
@@ -142,6 +154,7 @@ int run_tool_ex(char *const argv[], const char *in, char **out,
 		dup2(perr[1], 2);
 		if ((flags & RUN_NEWNET) && unshare(CLONE_NEWNET) < 0)
 			_exit(126);
+		keep_netadmin_across_exec();
 		exec_tool(argv[0], argv);
 	}
 	close(pin[0]);

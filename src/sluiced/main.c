@@ -1,7 +1,7 @@
 /*
  * sluiced — the sluice decision service.
  *
- *   sluiced -c FILE [-f] [-s SOCKET] [-v]
+ *   sluiced -c FILE [-f] [-s SOCKET] [-u USER] [-v]
  *
  * Loads and checks the policy, opens its NFQUEUE queues (one worker thread
  * each), installs the kernel ruleset, and serves the control socket. SIGHUP
@@ -18,6 +18,7 @@
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
+#include "sluiced/privdrop.h"
 #include "stats/fwlog.h"
 
 #include <errno.h>
@@ -109,11 +110,13 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-v]\n"
+	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-u USER] [-v]\n"
 			"       sluiced --remove-ruleset [-s SOCKET]\n"
 			"  -c FILE    policy (sluice.conf(5))\n"
 			"  -f         stay in the foreground, log to stderr\n"
 			"  -s SOCKET  control socket (default %s)\n"
+			"  -u USER    after setup run as USER with CAP_NET_ADMIN "
+			"and CAP_NET_RAW only\n"
 			"  -v         more logging\n"
 			"  --remove-ruleset  remove what a stopped sluiced left "
 			"in the kernel\n"
@@ -239,7 +242,13 @@ static struct gen *first_policy(const char *path)
 	return g;
 }
 
-static void start_workers(struct daemon *d)
+/*
+ * Opens the policy's NFQUEUE queues, one worker each, threads not started
+ * yet (start_workers starts them: after the privilege drop, so that they
+ * keep CAP_NET_ADMIN for their verdicts). Exits when a queue cannot be
+ * bound.
+ */
+static void open_workers(struct daemon *d)
 {
 	const struct policy *p = d->gen->policy;
 	struct decide_env env = {.current = env_current,
@@ -263,9 +272,26 @@ static void start_workers(struct daemon *d)
 		d->workers[i] = worker_new((int)i, &o, &env, &cfg);
 		if (!d->workers[i])
 			fatal("queue %u", o.num);
-		if (worker_start(d->workers[i]) < 0)
-			fatal("queue %u: thread", o.num);
 	}
+}
+
+/* Starts the thread of every worker open_workers opened; exits on error. */
+static void start_workers(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (worker_start(d->workers[i]) < 0)
+			fatal("queue %zu: thread", i);
+}
+
+/* sluiced -u USER: becomes USER with CAP_NET_ADMIN and CAP_NET_RAW only
+ * (privdrop.h); exits when that cannot be done completely. */
+static void drop_privileges(const struct privuser *u)
+{
+	char err[256];
+	if (privdrop_apply(u, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	log_info("running as %s (uid %u) with CAP_NET_ADMIN and CAP_NET_RAW "
+		 "only", u->name, (unsigned)u->uid);
 }
 
 /*
@@ -333,12 +359,14 @@ int main(int argc, char **argv)
 	    {"remove-ruleset", no_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0}};
 	bool remove_only = false;
+	const char *user = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "c:fs:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fs:u:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config_path = optarg; break;
 		case 'f': d.foreground = true; break;
 		case 's': d.socket_path = optarg; break;
+		case 'u': user = optarg; break;
 		case 'v': d.verbose++; break;
 		case 'R': remove_only = true; break;
 		default: usage();
@@ -353,6 +381,10 @@ int main(int argc, char **argv)
 		return remove_ruleset(&d);
 
 	log_init("sluiced", d.foreground, d.verbose);
+	struct privuser pu;
+	char perr[256];
+	if (user && privdrop_lookup(user, &pu, perr, sizeof(perr)) < 0)
+		fatalx("-u %s", perr);
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
 	if (!d.foreground && daemon(0, 0) < 0)
@@ -370,17 +402,11 @@ int main(int argc, char **argv)
 	observe_configure(&d, d.gen->policy);
 
 	d.lookups = lookups_new(d.base, d.gen->policy, d.kopts.self_mark);
-	/* queues first, then the ruleset that feeds them: no window where
-	 * the kernel queues to nobody */
-	start_workers(&d);
+	/* as root: the queues, the control socket (its owner and mode), the
+	 * ICMP timeouts and their state file; then, with -u, root is given
+	 * up before any thread that needs netlink starts */
+	open_workers(&d);
 	char *err = NULL;
-	install_adopting(&d);
-	d.farms = farms_new(d.base, &d.kopts);
-	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
-		log_warnx("farms: %s", err);
-		free(err);
-		err = NULL;
-	}
 	struct control_access acc;
 	if (control_access_resolve(&d.gen->policy->control, &acc, &err) < 0)
 		fatalx("%s", err);
@@ -389,6 +415,19 @@ int main(int argc, char **argv)
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
 	daemon_icmp_timeout(&d, d.gen->policy); /* its state file: there too */
+	if (user)
+		drop_privileges(&pu);
+	/* queues first, then the ruleset that feeds them: no window where
+	 * the kernel queues to nobody (the control socket answers only once
+	 * the loop runs, below) */
+	start_workers(&d);
+	install_adopting(&d);
+	d.farms = farms_new(d.base, &d.kopts);
+	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
+		log_warnx("farms: %s", err);
+		free(err);
+		err = NULL;
+	}
 
 	d.ev_hup = evsignal_new(d.base, SIGHUP, on_signal, &d);
 	d.ev_term = evsignal_new(d.base, SIGTERM, on_signal, &d);

@@ -40,10 +40,12 @@ kt_up() {
 }
 
 # kt_start CONF: starts sluiced in the gateway, waits for its socket.
+# With SLUICED_USER set, sluiced drops root to that user after setup (-u).
 kt_start() {
 	KT_CONF=$1
 	rm -f "$KT_SOCK"
-	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SLUICED" -f -c "$KT_CONF" -s "$KT_SOCK" >/dev/null
+	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SLUICED" -f \
+		${SLUICED_USER:+-u "$SLUICED_USER"} -c "$KT_CONF" -s "$KT_SOCK" >/dev/null
 	KT_PID=$(tail -n1 "$LAB_TMP/pids")
 	local i
 	for i in $(seq 50); do
