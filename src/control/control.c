@@ -358,7 +358,9 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 	event_add(c->resume, &tv);
 }
 
-/* Owner, group and mode of the socket file. */
+/* Owner, group and mode of the socket file; only what differs is changed
+ * (after sluiced -u drops root, a reload with the same control { } block
+ * changes nothing and needs no privilege). */
 static int apply_perms(const char *path, const struct control_access *a,
 		       char **err)
 {
@@ -369,8 +371,10 @@ static int apply_perms(const char *path, const struct control_access *a,
 				 errno ? strerror(errno) : "no longer a socket");
 		return -1;
 	}
-	if (lchown(path, a->owner, a->group) < 0 ||
-	    chmod(path, (mode_t)a->mode) < 0) {
+	bool owned = st.st_uid == a->owner && st.st_gid == a->group;
+	bool moded = (st.st_mode & 07777) == (mode_t)a->mode;
+	if ((!owned && lchown(path, a->owner, a->group) < 0) ||
+	    (!moded && chmod(path, (mode_t)a->mode) < 0)) {
 		*err = xasprintf("control socket %s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -111,7 +111,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sluiced -c FILE [-f] [-s SOCKET] [-u USER] [-v]\n"
-			"       sluiced --remove-ruleset [-s SOCKET]\n"
+			"       sluiced --remove-ruleset [-s SOCKET] [-u USER]\n"
 			"  -c FILE    policy (sluice.conf(5))\n"
 			"  -f         stay in the foreground, log to stderr\n"
 			"  -s SOCKET  control socket (default %s)\n"
@@ -377,14 +377,20 @@ int main(int argc, char **argv)
 		usage();
 	if (geteuid() != 0)
 		fatalx("sluiced must run as root (netfilter queues, rulesets)");
-	if (remove_only)
-		return remove_ruleset(&d);
-
-	log_init("sluiced", d.foreground, d.verbose);
 	struct privuser pu;
 	char perr[256];
 	if (user && privdrop_lookup(user, &pu, perr, sizeof(perr)) < 0)
 		fatalx("-u %s", perr);
+	if (remove_only) {
+		/* the state files are those of the user sluiced ran as: -u, or
+		 * the owner of the socket's folder */
+		if ((user || privdrop_folder_owner(d.socket_path, &pu)) &&
+		    privdrop_apply(&pu, perr, sizeof(perr)) < 0)
+			fatalx("%s", perr);
+		return remove_ruleset(&d);
+	}
+
+	log_init("sluiced", d.foreground, d.verbose);
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
 	if (!d.foreground && daemon(0, 0) < 0)
@@ -410,11 +416,13 @@ int main(int argc, char **argv)
 	struct control_access acc;
 	if (control_access_resolve(&d.gen->policy->control, &acc, &err) < 0)
 		fatalx("%s", err);
+	if (user) /* the socket's default owner: the user sluiced becomes,
+		   * as a reload (run as that user) resolves it */
+		privdrop_socket_owner(&pu, &d.gen->policy->control, &acc);
 	d.ctl = control_listen(d.base, d.socket_path, &acc, daemon_commands, &d);
 	control_access_free(&acc);
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
-	daemon_icmp_timeout(&d, d.gen->policy); /* its state file: there too */
 	if (user)
 		drop_privileges(&pu);
 	/* queues first, then the ruleset that feeds them: no window where
@@ -422,6 +430,9 @@ int main(int argc, char **argv)
 	 * the loop runs, below) */
 	start_workers(&d);
 	install_adopting(&d);
+	/* CAP_NET_ADMIN writes the net sysctls; the state file goes next to
+	 * the socket, in a folder of the user sluiced runs as */
+	daemon_icmp_timeout(&d, d.gen->policy);
 	d.farms = farms_new(d.base, &d.kopts);
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);

@@ -17,7 +17,9 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int privdrop_lookup(const char *name, struct privuser *u, char *err,
@@ -68,6 +70,33 @@ int privdrop_apply(const struct privuser *u, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int privdrop_folder_owner(const char *path, struct privuser *u)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return 0;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	struct stat st;
+	int rc = stat(slash ? dir : ".", &st);
+	free(dir);
+	if (rc < 0 || st.st_uid == 0)
+		return 0;
+	*u = (struct privuser){st.st_uid, st.st_gid, "the socket folder's owner"};
+	return 1;
+}
+
+void privdrop_socket_owner(const struct privuser *u,
+			   const struct control_cfg *cfg,
+			   struct control_access *a)
+{
+	if (!cfg->socket_owner)
+		a->owner = u->uid;
+	if (!cfg->socket_group)
+		a->group = u->gid;
 }
 
 bool privdrop_has_more_than_netadmin(void)

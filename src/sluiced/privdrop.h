@@ -6,6 +6,9 @@
 #ifndef SLUICED_PRIVDROP_H
 #define SLUICED_PRIVDROP_H
 
+#include "control/control.h"
+#include "policy/policy.h"
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -35,6 +38,19 @@ int privdrop_lookup(const char *name, struct privuser *u, char *err,
  * with a message in ERR.
  */
 int privdrop_apply(const struct privuser *u, char *err, size_t errlen);
+
+/* The user that owns the folder of PATH (the control socket's): the
+ * user a sluiced -u USER ran as, whose state files lie there. Returns 1
+ * with *U filled (name "folder owner") when that is not root, 0 when it is
+ * root or the folder cannot be read. */
+int privdrop_folder_owner(const char *path, struct privuser *u);
+
+/* The control socket's owner and group in A, where the control { } block
+ * CFG names none, become U's: what control_access_resolve gives once
+ * sluiced runs as U, so a reload finds them unchanged. */
+void privdrop_socket_owner(const struct privuser *u,
+			   const struct control_cfg *cfg,
+			   struct control_access *a);
 
 /* True when the calling thread may still act as root (uid 0 or any
  * capability beyond the two kept): what a test asks after the drop. */

@@ -40,9 +40,14 @@ kt_up() {
 }
 
 # kt_start CONF: starts sluiced in the gateway, waits for its socket.
-# With SLUICED_USER set, sluiced drops root to that user after setup (-u).
+# With SLUICED_USER set, sluiced drops root to that user after setup (-u);
+# its socket (and state files) then live in a folder of that user.
 kt_start() {
 	KT_CONF=$1
+	if [ -n "${SLUICED_USER:-}" ]; then
+		install -d -m 0755 -o "$SLUICED_USER" "$LAB_TMP/run"
+		KT_SOCK=$LAB_TMP/run/ctl.sock
+	fi
 	rm -f "$KT_SOCK"
 	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SLUICED" -f \
 		${SLUICED_USER:+-u "$SLUICED_USER"} -c "$KT_CONF" -s "$KT_SOCK" >/dev/null
