@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # setup.sh — install every Debian package sluice needs to build, test and run
 # its lab (build tools, libraries, test peers). Idempotent: a second run only
-# checks. Run as root on Debian 12 (bookworm) or newer.
+# checks. Run as root on Debian 12 (bookworm) or newer. This is the lab's
+# list; what a gateway needs to run sluice is the package's Depends:
+# (debian/control: the libraries, iptables; nftables and conntrack
+# recommended).
 set -euo pipefail
 
 PKGS=(
@@ -11,7 +14,10 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
-  libsystemd-dev
+  libsystemd-dev libcap-ng-dev
+  # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
+  # itself needs only what debian/control's Depends: lists
+  debhelper devscripts lintian fakeroot dpkg-dev go-md2man man-db logrotate
   # tests
   libcmocka-dev valgrind python3
   # kernel lab

@@ -105,6 +105,7 @@ step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
 step "verifier soak (${SOAK_ROUNDS:=20000} rounds: RSS and fds flat)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
+step "Debian package: build, lintian, install, run, reinstall, purge" bash tests/package/deb_install.sh
 step "kernel recipe: a session crosses to user space once" bash tests/lab/mark_recipe.sh
 step "lab self-test" bash tests/lab/selftest.sh
 for t in tests/kernel/[0-9]*.sh; do

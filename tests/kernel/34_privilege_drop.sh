@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 27_privilege_drop — sluiced -u USER: after setup the daemon runs as USER
+# 34_privilege_drop — sluiced -u USER: after setup the daemon runs as USER
 # with CAP_NET_ADMIN and CAP_NET_RAW only (every thread; bounding set
 # cleared; no_new_privs), and still does all it does at run time: queued
 # decisions and their verdicts, reload with revocation (libnftables and

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# deb_install.sh — the Debian package end to end, on this machine, as root:
+# builds it (scripts/deb.sh), lintian, installs it with dpkg -i (no service
+# is started: policy-rc.d), checks what it installed (files, the _sluice
+# user and its folders, the default policy checks clean, man pages render
+# and are indexed, the unit verifies and is hardened, logrotate reads its
+# file), runs the installed sluiced with the installed unit's command line
+# in a private network namespace (it drops to _sluice), reinstalls over
+# itself (the upgrade path of the maintainer scripts: an edited policy is
+# kept), and purges. The machine is left as it was found: a sluice package
+# already installed is refused, and the _sluice user is removed again when
+# this run created it. Every step has a time bound; < 3 minutes.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/build-deb
+fails=0
+ok()   { echo "deb: ok: $*"; }
+fail() { echo "deb: FAIL: $*" >&2; fails=$((fails + 1)); }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+
+[ "$(id -u)" = 0 ] || { echo "deb: needs root" >&2; exit 1; }
+if dpkg-query -W -f='${Status}' sluice 2>/dev/null | grep -q 'installed'; then
+	echo "deb: a sluice package is installed already; not touching it" >&2
+	exit 1
+fi
+had_user=0; getent passwd _sluice >/dev/null && had_user=1
+had_policy_rc=0; [ -e /usr/sbin/policy-rc.d ] && had_policy_rc=1
+NS=sluice-deb-$$
+cleanup() {
+	[ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	if dpkg-query -W -f='${Status}' sluice 2>/dev/null | grep -q 'installed\|config-files\|half'; then
+		timeout 60 dpkg --purge sluice >/dev/null 2>&1
+	fi
+	[ "$had_user" = 0 ] && getent passwd _sluice >/dev/null && userdel _sluice 2>/dev/null
+	[ "$had_user" = 0 ] && getent group _sluice >/dev/null && groupdel _sluice 2>/dev/null
+	[ "$had_policy_rc" = 0 ] && rm -f /usr/sbin/policy-rc.d
+}
+trap cleanup EXIT
+
+deb=$(timeout 300 bash "$ROOT/scripts/deb.sh" "$OUT" | tail -1)
+[ -f "$deb" ] || { fail "the package did not build"; exit 1; }
+ok "built $(basename "$deb")"
+ver=$("$ROOT/scripts/version.sh")
+[ "$(dpkg-deb -f "$deb" Version)" = "$ver-1" ] && ok "version $ver-1 (debian/changelog, the one place)" ||
+	fail "version $(dpkg-deb -f "$deb" Version), want $ver-1"
+deps=$(dpkg-deb -f "$deb" Depends)
+echo "$deps" | grep -qE 'slapd|apache2|krb5-kdc|nginx|dnsmasq|cmocka|valgrind' &&
+	fail "lab packages in Depends: $deps" || ok "Depends has no lab package: $deps"
+lt=$(timeout 120 lintian --pedantic "${deb%.deb}.changes" 2>&1 | grep -E '^[EW]:')
+[ -z "$lt" ] && ok "lintian: no error, no warning" || fail "lintian: $lt"
+
+# no service starts during this test (CI machines may run systemd)
+[ "$had_policy_rc" = 0 ] && printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+timeout 120 dpkg -i "$deb" >"$OUT/dpkg-i.log" 2>&1 && ok "dpkg -i" || { fail "dpkg -i: $(tail -5 "$OUT/dpkg-i.log")"; exit 1; }
+
+for f in /usr/sbin/sluiced /usr/sbin/sluicectl /lib/systemd/system/sluiced.service \
+	/etc/sluice/sluice.conf /etc/logrotate.d/sluice /usr/lib/tmpfiles.d/sluice.conf \
+	/usr/lib/sysusers.d/sluice.conf /usr/share/man/man8/sluiced.8.gz \
+	/usr/share/man/man8/sluicectl.8.gz /usr/share/man/man5/sluice.conf.5.gz \
+	/usr/share/doc/sluice/examples/office.conf /usr/share/doc/sluice/gateway.md; do
+	[ -e "$f" ] || fail "missing $f"
+done
+ok "files in place"
+getent passwd _sluice >/dev/null && ok "user _sluice" || fail "no user _sluice"
+[ "$(stat -c %U /var/log/sluice 2>/dev/null)" = _sluice ] && [ "$(stat -c %U /run/sluice 2>/dev/null)" = _sluice ] &&
+	ok "/var/log/sluice and /run/sluice belong to _sluice" || fail "folders: $(ls -ld /var/log/sluice /run/sluice 2>&1)"
+out=$(sluicectl check -c /etc/sluice/sluice.conf 2>&1)
+echo "$out" | grep -q 'valid: .*, 0 warnings' && ok "default policy: $out" || fail "default policy: $out"
+[ "$(sluicectl --version)" = "sluicectl $ver" ] && ok "sluicectl --version: $ver" || fail "sluicectl --version: $(sluicectl --version)"
+for m in man8/sluiced.8 man8/sluicectl.8 man5/sluice.conf.5; do
+	txt=$(MANWIDTH=80 timeout 20 man -l "/usr/share/man/$m.gz" 2>&1 | col -b)
+	echo "$txt" | grep -q '^NAME' && echo "$txt" | grep -q '^SYNOPSIS' && [ "$(echo "$txt" | wc -l)" -gt 50 ] &&
+		ok "man -l $m: $(echo "$txt" | wc -l) lines" || fail "man -l $m: $(echo "$txt" | head -3)"
+done
+timeout 60 mandb -q /usr/share/man 2>/dev/null
+whatis sluiced sluicectl sluice.conf >/dev/null 2>&1 && ok "indexed: $(whatis sluiced | head -1)" || fail "whatis: not indexed"
+# (other units of the machine may be reported too: only ours counts)
+out=$(timeout 30 systemd-analyze verify /lib/systemd/system/sluiced.service 2>&1 |
+	grep 'sluiced.service' | grep -v "Command 'man \|failed with code 16")
+[ -z "$out" ] && ok "systemd-analyze verify: clean" || fail "systemd-analyze verify: $out"
+score=$(timeout 30 systemd-analyze security --offline=true /lib/systemd/system/sluiced.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for sluiced.service: \([0-9.]*\).*/\1/p')
+awk -v s="${score:-99}" 'BEGIN { exit !(s <= 3.0) }' && ok "systemd-analyze security: $score (<= 3.0)" ||
+	fail "systemd-analyze security: ${score:-none}"
+timeout 30 logrotate -d /etc/logrotate.d/sluice >/dev/null 2>&1 && ok "logrotate reads its file" || fail "logrotate -d"
+
+# the installed daemon, run as the unit runs it, in a private namespace
+cmd=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/sluiced.service)
+pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/sluiced.service)
+$pre >/dev/null 2>&1 && ok "ExecStartPre: $pre" || fail "ExecStartPre: $pre"
+ip netns add "$NS" && ip -n "$NS" link set lo up
+# shellcheck disable=SC2086
+ip netns exec "$NS" $cmd >"$OUT/sluiced.log" 2>&1 &
+DPID=$!
+up=0
+for i in $(seq 50); do
+	ip netns exec "$NS" sluicectl status >/dev/null 2>&1 && { up=1; break; }
+	sleep 0.1
+done
+[ "$up" = 1 ] && ok "the installed sluiced runs: $(ip netns exec "$NS" sluicectl status 2>&1 | head -1)" ||
+	fail "sluiced did not start: $(tail -5 "$OUT/sluiced.log")"
+[ "$(ps -o user= -p "$DPID")" = _sluice ] && ok "it runs as _sluice" || fail "runs as $(ps -o user= -p "$DPID")"
+ip netns exec "$NS" nft list table inet sluice >/dev/null 2>&1 && ok "its ruleset is in the namespace's kernel" ||
+	fail "no ruleset"
+kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
+[ "$rc" = 0 ] && ok "stopped cleanly" || fail "stop: exit $rc"
+ip netns exec "$NS" nft list table inet sluice >/dev/null 2>&1 && ok "left fail-closed after the stop (on-exit default)" ||
+	fail "the stop opened the gateway"
+out=$(ip netns exec "$NS" sluiced --remove-ruleset 2>&1) && ok "--remove-ruleset: $out" || fail "--remove-ruleset: $out"
+ip netns del "$NS"
+
+# the upgrade path of the maintainer scripts: the edited policy is kept
+echo '# edited by the administrator' >>/etc/sluice/sluice.conf
+timeout 120 dpkg -i "$deb" >"$OUT/dpkg-i2.log" 2>&1 && grep -q 'edited by the administrator' /etc/sluice/sluice.conf &&
+	ok "reinstall over itself: the edited policy kept" || fail "reinstall: $(tail -5 "$OUT/dpkg-i2.log")"
+
+timeout 120 dpkg --purge sluice >"$OUT/dpkg-purge.log" 2>&1 && ok "dpkg --purge" || fail "purge: $(tail -5 "$OUT/dpkg-purge.log")"
+left=$(ls -d /etc/sluice /var/log/sluice /run/sluice /usr/sbin/sluiced /lib/systemd/system/sluiced.service \
+	/usr/share/doc/sluice /usr/share/man/man8/sluiced.8.gz 2>/dev/null)
+[ -z "$left" ] && ok "nothing left after the purge" || fail "left after purge: $left"
+echo "deb: $fails failures"
+exit "$fails"
