@@ -45,7 +45,7 @@ ver=$("$ROOT/scripts/version.sh")
 [ "$(dpkg-deb -f "$deb" Version)" = "$ver-1" ] && ok "version $ver-1 (debian/changelog, the one place)" ||
 	fail "version $(dpkg-deb -f "$deb" Version), want $ver-1"
 deps=$(dpkg-deb -f "$deb" Depends)
-echo "$deps" | grep -qE 'slapd|apache2|krb5-kdc|nginx|dnsmasq|cmocka|valgrind' &&
+grep -qE 'slapd|apache2|krb5-kdc|nginx|dnsmasq|cmocka|valgrind' <<<"$deps" &&
 	fail "lab packages in Depends: $deps" || ok "Depends has no lab package: $deps"
 lt=$(timeout 120 lintian --pedantic "${deb%.deb}.changes" 2>&1 | grep -E '^[EW]:')
 [ -z "$lt" ] && ok "lintian: no error, no warning" || fail "lintian: $lt"
@@ -58,20 +58,22 @@ for f in /usr/sbin/sluiced /usr/sbin/sluicectl /lib/systemd/system/sluiced.servi
 	/etc/sluice/sluice.conf /etc/logrotate.d/sluice /usr/lib/tmpfiles.d/sluice.conf \
 	/usr/lib/sysusers.d/sluice.conf /usr/share/man/man8/sluiced.8.gz \
 	/usr/share/man/man8/sluicectl.8.gz /usr/share/man/man5/sluice.conf.5.gz \
-	/usr/share/doc/sluice/examples/office.conf /usr/share/doc/sluice/gateway.md; do
-	[ -e "$f" ] || fail "missing $f"
+	/usr/share/doc/sluice/examples/office.conf /usr/share/doc/sluice/gateway.md.gz; do
+	[ -e "$f" ] || missing="${missing:-} $f"
 done
-ok "files in place"
+[ -z "${missing:-}" ] && ok "files in place" || fail "missing:$missing"
 getent passwd _sluice >/dev/null && ok "user _sluice" || fail "no user _sluice"
 [ "$(stat -c %U /var/log/sluice 2>/dev/null)" = _sluice ] && [ "$(stat -c %U /run/sluice 2>/dev/null)" = _sluice ] &&
 	ok "/var/log/sluice and /run/sluice belong to _sluice" || fail "folders: $(ls -ld /var/log/sluice /run/sluice 2>&1)"
 out=$(sluicectl check -c /etc/sluice/sluice.conf 2>&1)
-echo "$out" | grep -q 'valid: .*, 0 warnings' && ok "default policy: $out" || fail "default policy: $out"
+grep -q 'valid: .*, 0 warnings' <<<"$out" && ok "default policy: $out" || fail "default policy: $out"
 [ "$(sluicectl --version)" = "sluicectl $ver" ] && ok "sluicectl --version: $ver" || fail "sluicectl --version: $(sluicectl --version)"
 for m in man8/sluiced.8 man8/sluicectl.8 man5/sluice.conf.5; do
-	txt=$(MANWIDTH=80 timeout 20 man -l "/usr/share/man/$m.gz" 2>&1 | col -b)
-	echo "$txt" | grep -q '^NAME' && echo "$txt" | grep -q '^SYNOPSIS' && [ "$(echo "$txt" | wc -l)" -gt 50 ] &&
-		ok "man -l $m: $(echo "$txt" | wc -l) lines" || fail "man -l $m: $(echo "$txt" | head -3)"
+	# (here-strings: grep -q may stop reading early, which pipefail counts)
+	txt=$(MANWIDTH=80 timeout 60 man -l "/usr/share/man/$m.gz" 2>/dev/null | col -b)
+	n=$(wc -l <<<"$txt")
+	grep -q '^NAME' <<<"$txt" && grep -q '^SYNOPSIS' <<<"$txt" && [ "$n" -gt 50 ] &&
+		ok "man -l $m: $n lines" || fail "man -l $m: $n lines: $(head -3 <<<"$txt")"
 done
 timeout 60 mandb -q /usr/share/man 2>/dev/null
 whatis sluiced sluicectl sluice.conf >/dev/null 2>&1 && ok "indexed: $(whatis sluiced | head -1)" || fail "whatis: not indexed"
