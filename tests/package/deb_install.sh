@@ -5,9 +5,9 @@
 # user and its folders, the default policy checks clean, man pages render
 # and are indexed, the unit verifies and is hardened, logrotate reads its
 # file), runs the installed sluiced with the installed unit's command line
-# in a private network namespace (it drops to _sluice), reinstalls over
-# itself (the upgrade path of the maintainer scripts: an edited policy is
-# kept), and purges. The machine is left as it was found: a sluice package
+# in private network namespaces (it drops to _sluice) through an upgrade
+# (stop, dpkg -i, start: a decided session flows on, new ones wait), a
+# reinstall keeps an edited policy, and purges. The machine is left as it was found: a sluice package
 # already installed is refused, and the _sluice user is removed again when
 # this run created it. Every step has a time bound; < 3 minutes.
 set -uo pipefail
@@ -27,8 +27,12 @@ had_user=0; getent passwd _sluice >/dev/null && had_user=1
 had_policy_rc=0; [ -e /usr/sbin/policy-rc.d ] && had_policy_rc=1
 NS=sluice-deb-$$
 cleanup() {
-	[ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	local p
+	for p in "${DPID:-}" "${HPID:-}" "${SPID:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$NS-c" 2>/dev/null
 	if dpkg-query -W -f='${Status}' sluice 2>/dev/null | grep -q 'installed\|config-files\|half'; then
 		timeout 60 dpkg --purge sluice >/dev/null 2>&1
 	fi
@@ -88,34 +92,75 @@ awk -v s="${score:-99}" 'BEGIN { exit !(s <= 3.0) }' && ok "systemd-analyze secu
 timeout 30 logrotate -d /etc/logrotate.d/sluice >/dev/null 2>&1 && ok "logrotate reads its file" || fail "logrotate -d"
 
 # the installed daemon, run as the unit runs it, in a private namespace
+# (the gateway, 198.18.200.1) with a client namespace (198.18.200.2), and
+# an upgrade as the package does it: stop, new files, start. A decided
+# session (SSH to the gateway, allowed by the default policy) flows through
+# it; new sessions wait while sluiced is down (fail-closed), never pass.
 cmd=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/sluiced.service)
 pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/sluiced.service)
 $pre >/dev/null 2>&1 && ok "ExecStartPre: $pre" || fail "ExecStartPre: $pre"
-ip netns add "$NS" && ip -n "$NS" link set lo up
-# shellcheck disable=SC2086
-ip netns exec "$NS" $cmd >"$OUT/sluiced.log" 2>&1 &
-DPID=$!
-up=0
-for i in $(seq 50); do
-	ip netns exec "$NS" sluicectl status >/dev/null 2>&1 && { up=1; break; }
-	sleep 0.1
-done
-[ "$up" = 1 ] && ok "the installed sluiced runs: $(ip netns exec "$NS" sluicectl status 2>&1 | head -1)" ||
+ip netns add "$NS" && ip netns add "$NS-c" &&
+	ip -n "$NS" link add gw0 type veth peer name cl0 netns "$NS-c" &&
+	ip -n "$NS" addr add 198.18.200.1/24 dev gw0 && ip -n "$NS-c" addr add 198.18.200.2/24 dev cl0 &&
+	ip -n "$NS" link set gw0 up && ip -n "$NS-c" link set cl0 up &&
+	ip -n "$NS" link set lo up && ip -n "$NS-c" link set lo up || fail "namespaces"
+ip netns exec "$NS" timeout 120 socat TCP4-LISTEN:22,reuseaddr,fork EXEC:cat </dev/null >/dev/null 2>&1 &
+SPID=$!
+start_sluiced() { # the unit's command line; waits until it answers
+	# shellcheck disable=SC2086
+	ip netns exec "$NS" $cmd >>"$OUT/sluiced.log" 2>&1 &
+	DPID=$!
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$NS" sluicectl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_sluiced() { kill -TERM "$DPID"; wait "$DPID"; local rc=$?; DPID=; return $rc; }
+talk() { # lines echoed by one new 5-line session to the gateway's :22
+	(for i in 1 2 3 4 5; do echo "l$i"; sleep 0.05; done; sleep 0.3) |
+		ip netns exec "$NS-c" timeout 6 socat -T 2 - TCP4:198.18.200.1:22,connect-timeout=2 2>/dev/null | wc -l
+}
+: >"$OUT/sluiced.log"
+start_sluiced && ok "the installed sluiced runs: $(ip netns exec "$NS" sluicectl status 2>&1 | head -1)" ||
 	fail "sluiced did not start: $(tail -5 "$OUT/sluiced.log")"
 [ "$(ps -o user= -p "$DPID")" = _sluice ] && ok "it runs as _sluice" || fail "runs as $(ps -o user= -p "$DPID")"
 ip netns exec "$NS" nft list table inet sluice >/dev/null 2>&1 && ok "its ruleset is in the namespace's kernel" ||
 	fail "no ruleset"
-kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
-[ "$rc" = 0 ] && ok "stopped cleanly" || fail "stop: exit $rc"
+# the administrator's session: a line every 0.1 s for 25 s
+(for i in $(seq 250); do echo "h$i"; sleep 0.1; done) |
+	ip netns exec "$NS-c" timeout 40 socat -T 5 - TCP4:198.18.200.1:22 >"$OUT/held" 2>/dev/null &
+HPID=$!
+sleep 1.5
+[ "$(talk)" = 5 ] && ok "a new SSH session to the gateway passes" || fail "new session refused"
+h0=$(wc -l <"$OUT/held")
+stop_sluiced && ok "the upgrade's stop: clean" || fail "stop failed"
+[ "$(talk)" = 0 ] && ok "while sluiced is down a new session does not pass (fail-closed)" ||
+	fail "a new session passed while sluiced was down"
+timeout 120 dpkg -i "$deb" >"$OUT/dpkg-i2.log" 2>&1 && ok "dpkg -i over the installed package (the upgrade's files)" ||
+	fail "upgrade: $(tail -5 "$OUT/dpkg-i2.log")"
+h1=$(wc -l <"$OUT/held")
+[ "$h1" -gt "$h0" ] && ok "the decided session went on while sluiced was down ($h0 -> $h1 lines)" ||
+	fail "the decided session stalled while down ($h0 -> $h1)"
+start_sluiced && ok "the upgrade's start" || fail "restart failed: $(tail -5 "$OUT/sluiced.log")"
+sleep 1
+h2=$(wc -l <"$OUT/held")
+[ "$h2" -gt "$h1" ] && ok "the decided session survives the restart ($h1 -> $h2 lines)" ||
+	fail "the decided session was cut by the restart ($h1 -> $h2)"
+[ "$(talk)" = 5 ] && ok "new sessions pass again" || fail "new session refused after the restart"
+kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null
+stop_sluiced && ok "stopped cleanly" || fail "stop: exit $?"
 ip netns exec "$NS" nft list table inet sluice >/dev/null 2>&1 && ok "left fail-closed after the stop (on-exit default)" ||
 	fail "the stop opened the gateway"
 out=$(ip netns exec "$NS" sluiced --remove-ruleset 2>&1) && ok "--remove-ruleset: $out" || fail "--remove-ruleset: $out"
-ip netns del "$NS"
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=
+ip netns del "$NS"; ip netns del "$NS-c"
 
 # the upgrade path of the maintainer scripts: the edited policy is kept
 echo '# edited by the administrator' >>/etc/sluice/sluice.conf
-timeout 120 dpkg -i "$deb" >"$OUT/dpkg-i2.log" 2>&1 && grep -q 'edited by the administrator' /etc/sluice/sluice.conf &&
-	ok "reinstall over itself: the edited policy kept" || fail "reinstall: $(tail -5 "$OUT/dpkg-i2.log")"
+timeout 120 dpkg -i "$deb" >"$OUT/dpkg-i3.log" 2>&1 && grep -q 'edited by the administrator' /etc/sluice/sluice.conf &&
+	ok "reinstall over itself: the edited policy kept" || fail "reinstall: $(tail -5 "$OUT/dpkg-i3.log")"
 
 timeout 120 dpkg --purge sluice >"$OUT/dpkg-purge.log" 2>&1 && ok "dpkg --purge" || fail "purge: $(tail -5 "$OUT/dpkg-purge.log")"
 left=$(ls -d /etc/sluice /var/log/sluice /run/sluice /usr/sbin/sluiced /lib/systemd/system/sluiced.service \
