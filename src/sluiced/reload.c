@@ -30,6 +30,8 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 	cfg->slots = p->decisions.slots / n ? p->decisions.slots / n : 1;
 	cfg->reserve_local = cfg->slots * p->decisions.reserve_local_pct / 100;
 	cfg->per_source = p->decisions.per_source;
+	cfg->per_source_prefix_v4 = (uint8_t)p->decisions.per_source_prefix_v4;
+	cfg->per_source_prefix_v6 = (uint8_t)p->decisions.per_source_prefix_v6;
 	cfg->deadline_ms = p->decisions.deadline_ms;
 	cfg->watchdog_ms = p->queue.watchdog_ms > p->decisions.deadline_ms
 			       ? p->queue.watchdog_ms
