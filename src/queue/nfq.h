@@ -63,6 +63,25 @@ bool nfqs_unsent(const struct nfqs *q);
 /* Sends the queued verdicts in one sendmsg. Returns -1 on failure (the
  * kernel then applies its own fate to those packets). */
 int nfqs_flush(struct nfqs *q);
+/*
+ * Changing settings while the queue runs. nfqs_reconfigure() sends O's
+ * fail-open flag and queue length to the kernel and sets O's receive
+ * buffer (the number and copy range stay as opened). It may run on
+ * another thread than the one in nfqs_wait()/nfqs_dispatch(), which must
+ * keep receiving: the kernel's answer arrives among the packets and
+ * nfqs_dispatch() takes note of it. One change at a time per queue (the
+ * caller serialises). Returns the change's number (never 0), or 0 with
+ * errno when it could not be sent.
+ *
+ * nfqs_reconfigured() tells the outcome of change SEQ: 1 applied (from
+ * then on nfqs_settings() gives it), 0 no answer yet, -1 with errno when
+ * the kernel refused it (or SEQ is not the latest change: EINVAL). Call it
+ * from the thread that called nfqs_reconfigure().
+ */
+uint32_t nfqs_reconfigure(struct nfqs *q, const struct nfqs_opts *o);
+int nfqs_reconfigured(struct nfqs *q, uint32_t seq);
+/* The settings the kernel confirmed last (at open, or a change applied). */
+const struct nfqs_opts *nfqs_settings(const struct nfqs *q);
 /* Unbinds and frees Q. */
 void nfqs_close(struct nfqs *q);
 

@@ -13,6 +13,7 @@
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -120,6 +121,87 @@ void daemon_icmp_restore(struct daemon *d)
 	free(path);
 }
 
+/* ---- queue settings on reload ---------------------------------------------- */
+
+#define QUEUE_CONFIRM_MS 1000 /* how long the kernel's answers are awaited */
+
+/* What P's queue block asks of the kernel queues that can change while
+ * they run (as start_workers() opens them): fail-open flag, length and
+ * receive buffer. */
+static void queue_opts(const struct policy *p, struct nfqs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->maxlen = p->queue.length;
+	o->rcvbuf = p->queue.bufsize_kb * 1024;
+	o->fail_open = p->queue.fail == FAIL_OPEN;
+}
+
+/*
+ * Gives every worker's kernel queue P's fail mode, length and buffer, and
+ * waits up to QUEUE_CONFIRM_MS for the kernel to confirm each (the workers
+ * receive the answers; no worker lock is held meanwhile). Writes one line
+ * to OUT (may be NULL) and the log: what was applied, or which queues
+ * still run with the old settings and need a restart. Returns the number
+ * of queues not confirmed.
+ */
+static size_t queue_configure(struct daemon *d, const struct policy *p,
+			      struct evbuffer *out)
+{
+	struct nfqs_opts o;
+	queue_opts(p, &o);
+	uint32_t *seq = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*seq));
+	int *res = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*res));
+	for (size_t i = 0; i < d->nworkers; i++) {
+		seq[i] = nfqs_reconfigure(d->workers[i]->q, &o);
+		res[i] = seq[i] ? 0 : errno ? errno : EIO;
+	}
+	uint64_t until = mono_ms() + QUEUE_CONFIRM_MS;
+	for (;;) {
+		size_t waiting = 0;
+		for (size_t i = 0; i < d->nworkers; i++) {
+			if (res[i])
+				continue;
+			int r = nfqs_reconfigured(d->workers[i]->q, seq[i]);
+			if (r > 0)
+				res[i] = -1; /* applied */
+			else if (r < 0)
+				res[i] = errno ? errno : EIO;
+			else
+				waiting++;
+		}
+		if (!waiting || mono_ms() >= until)
+			break;
+		usleep(2000);
+	}
+	size_t bad = 0;
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if (res[i] == -1)
+			continue;
+		bad++;
+		const char *why = res[i] ? strerror(res[i])
+					 : "the kernel did not answer";
+		log_warnx("reload: queue %u keeps its old settings (%s): "
+			  "restart sluiced to apply fail %s, length %u",
+			  p->queue.num + (unsigned)i, why,
+			  o.fail_open ? "open" : "closed", o.maxlen);
+		if (out)
+			evbuffer_add_printf(out, "queue %u: NOT applied (%s); "
+					    "it keeps its old fail mode and "
+					    "length: restart sluiced to apply "
+					    "them\n", p->queue.num + (unsigned)i,
+					    why);
+	}
+	if (out && bad < d->nworkers)
+		evbuffer_add_printf(out, "queue: fail %s, length %u, buffer "
+				    "%u KiB applied to %zu of %zu queue(s)\n",
+				    o.fail_open ? "open" : "closed", o.maxlen,
+				    p->queue.bufsize_kb, d->nworkers - bad,
+				    d->nworkers);
+	free(seq);
+	free(res);
+	return bad;
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
@@ -162,17 +244,34 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	p->diags = keep;
 
 	const struct policy *old = d->gen->policy;
-	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num)
+	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num) {
 		log_warnx("reload: queue num/count changes need a restart; "
 			  "keeping %u queue(s) from %u",
 			  old->queue.count, old->queue.num);
+		if (out)
+			evbuffer_add_printf(out, "queue num %u, count %u: NOT "
+					    "applied: restart sluiced to apply "
+					    "them; keeping %u queue(s) from %u\n",
+					    p->queue.num, p->queue.count,
+					    old->queue.count, old->queue.num);
+	}
 	p->queue.count = old->queue.count;
 	p->queue.num = old->queue.num;
 
+	/* the kernel queue changes on the safe side of the ruleset: to fail
+	 * closed before it (no packet accepted by a full queue meets a
+	 * ruleset that no longer catches it), to fail open after it */
+	bool tighten = p->queue.fail == FAIL_CLOSED;
+	struct evbuffer *qout = evbuffer_new();
+	if (tighten)
+		queue_configure(d, p, qout);
 	struct ruleset_opts saved = d->kopts;
 	daemon_kernel_opts(d, p);
 	char *err = NULL;
 	if (ruleset_install(p, &d->kopts, &err) < 0) {
+		if (tighten)
+			queue_configure(d, old, NULL);
+		evbuffer_free(qout);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
@@ -196,6 +295,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->gen = g;
 	pthread_mutex_unlock(&d->gen_lock);
 	gen_unref(prev);
+	if (!tighten)
+		queue_configure(d, p, qout);
+	if (out)
+		evbuffer_add_buffer(out, qout);
+	evbuffer_free(qout);
 	daemon_icmp_timeout(d, p);
 
 	struct decide_cfg cfg;
