@@ -299,7 +299,7 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 			if (nfqs_truncated_packet(q->iov[i].iov_base,
 						  q->iov[i].iov_len, &p) == 0) {
 				p.last = i == q->nmsgs - 1;
-				fn(arg, &p); /* no payload: the fail verdict */
+				fn(arg, &p); /* no payload: denied */
 				count++;
 			}
 			continue;

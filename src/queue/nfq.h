@@ -51,8 +51,8 @@ int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns);
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg);
 /* A datagram cut at LEN bytes (larger than its receive slot): reads the
  * packet id and hook from the packet header, which nfnetlink_queue puts
- * first, into OUT (no payload, so it gets the fail verdict rather than
- * none). 0, or -1 when even that is not there. */
+ * first, into OUT (no payload, so it is denied rather than left without
+ * a verdict). 0, or -1 when even that is not there. */
 int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out);
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), with a new packet mark
  * when SET_MARK. Sent by nfqs_flush() or when the batch is full. */

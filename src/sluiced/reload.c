@@ -424,8 +424,10 @@ size_t daemon_revoke(struct daemon *d)
 		const struct ct_entry *e = &l.v[i];
 		uint32_t dec = e->mark & MARK_DECISION;
 		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+		/* fail-open sessions are judged like the rest: the policy
+		 * cuts them, or takes them over under a rule */
 		if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-		    rid == RULE_ID_FAILOPEN || rid == RULE_ID_PUBLISHED)
+		    rid == RULE_ID_PUBLISHED)
 			continue; /* not decided by a policy rule */
 		if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 			continue; /* TIME_WAIT, CLOSE: already over */

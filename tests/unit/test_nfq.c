@@ -1,5 +1,5 @@
 /* test_nfq.c — a packet message cut short (larger than its receive slot)
- * still yields its id, so the packet gets the fail verdict, not none. */
+ * still yields its id, so the packet is denied, not left without a verdict. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
