@@ -65,6 +65,7 @@ struct decider {
 	struct pending *b[NBUCKETS];
 	struct pending *oldest, *newest;
 	size_t npending, nreserved;
+	size_t njoined; /* packets held beyond each decision's first */
 	struct srccount *src[NBUCKETS];
 	struct decide_stats st;
 	uint64_t next_seq;
@@ -189,6 +190,7 @@ static void unlink_pending(struct decider *d, struct pending *p)
 	else
 		d->newest = p->older;
 	d->npending--;
+	d->njoined -= (size_t)(p->nids - 1);
 	if (p->reserved)
 		d->nreserved--;
 	if (p->counted)
@@ -518,6 +520,20 @@ static enum reason admit(struct decider *d, const struct flow *flow,
 	return RSN_RULE;
 }
 
+/* True when one more packet of a pending session may be held: the kernel
+ * queue keeps one place per slot for first packets, and copies get only
+ * what is beyond (so no client fills the queue, whose overflow is the
+ * kernel's fail mode). */
+static bool join_room(const struct decider *d)
+{
+	if (!d->cfg.queue_len)
+		return true;
+	size_t room = d->cfg.queue_len > d->cfg.slots
+			  ? d->cfg.queue_len - d->cfg.slots
+			  : 0;
+	return d->njoined < room;
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
@@ -538,7 +554,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	uint64_t h = session_key_hash(&key);
 	struct pending *p = find(d, &key, h);
 	if (p) { /* a retransmitted SYN or a parallel UDP packet */
-		if (p->nids == MAX_JOINED) {
+		if (p->nids == MAX_JOINED || !join_room(d)) {
 			/* a client's extra copies: this one is dropped, the
 			 * session's decision goes on */
 			d->st.overflow++;
@@ -547,6 +563,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		}
 		p->ids[p->nids] = pkt->id;
 		p->marks[p->nids++] = pkt->mark;
+		d->njoined++;
 		d->st.joined++;
 		return;
 	}

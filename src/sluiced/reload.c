@@ -33,6 +33,7 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 	cfg->per_source = p->decisions.per_source;
 	cfg->per_source_prefix_v4 = (uint8_t)p->decisions.per_source_prefix_v4;
 	cfg->per_source_prefix_v6 = (uint8_t)p->decisions.per_source_prefix_v6;
+	cfg->queue_len = p->queue.length; /* each worker has its own queue */
 	cfg->deadline_ms = p->decisions.deadline_ms;
 	cfg->watchdog_ms = p->queue.watchdog_ms > p->decisions.deadline_ms
 			       ? p->queue.watchdog_ms

@@ -458,6 +458,40 @@ static void test_fail_open_client_cannot_trigger(void **state)
 	decider_free(d);
 }
 
+/* Copies are held only in the kernel queue's room beyond one packet per
+ * slot: with a queue of 18 and 16 slots, two copies wait, the third is
+ * dropped (the queue never fills, whose overflow would be the kernel's fail
+ * mode); once the decision ends the room is back. */
+static void test_copies_fit_the_queue(void **state)
+{
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true, .queue_len = 18};
+	struct decider *d = mk_cfg(&cfg);
+	for (uint32_t id = 1; id <= 4; id++)
+		send_pkt(d, id, "198.18.1.2", 1000, "198.18.2.2", 22,
+			 NF_INET_FORWARD);
+	assert_int_equal(decider_stats(d)->joined, 2);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[verdict_of(4)].verdict, NF_DROP);
+	/* another session's copy: no room either */
+	send_pkt(d, 5, "198.18.1.3", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 6, "198.18.1.3", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(V[verdict_of(6)].verdict, NF_DROP);
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(decider_pending(d), 0);
+	send_pkt(d, 7, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 8, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 9, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_stats(d)->joined, 4);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
+	decider_free(d);
+	for (uint32_t id = 1; id <= 9; id++)
+		assert_int_equal(verdicts_for(id), 1);
+}
+
 /* sluiced's own trouble does give the fail mode: a decision found past the
  * watchdog (the worker fell behind) and the pending ones of a stop are
  * allowed with the fail-open rule id under fail open. */
@@ -607,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_fail_open_client_cannot_trigger),
 	    cmocka_unit_test(test_fail_open_for_trouble),
+	    cmocka_unit_test(test_copies_fit_the_queue),
 	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_per_source_reconfigure),
 	    cmocka_unit_test(test_to_gateway_capped),
