@@ -89,8 +89,13 @@ struct gen *gen_ref(struct gen *g)
 void gen_unref(struct gen *g)
 {
 	if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		struct diags *dg = g->policy ? g->policy->diags : NULL;
 		engine_free(g->engine);
 		policy_free(g->policy);
+		if (dg) { /* allocated by whoever loaded the policy */
+			diags_free(dg);
+			free(dg);
+		}
 		free(g);
 	}
 }

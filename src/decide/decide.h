@@ -52,7 +52,9 @@ static inline uint32_t rule_mark_id(int index)
 }
 
 /* A policy generation: the checked policy and its compiled engine, shared
- * by reference; a reload makes a new one. */
+ * by reference; a reload makes a new one. The last gen_unref() frees both,
+ * and the policy's diagnostics (policy->diags, an allocated struct diags,
+ * or NULL). */
 struct gen {
 	struct policy *policy;
 	struct engine *engine;

@@ -186,12 +186,7 @@ static void stop(struct daemon *d)
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
 	event_base_free(d->base);
-	struct diags *dg = d->gen->policy->diags;
-	gen_unref(d->gen);
-	if (dg) {
-		diags_free(dg);
-		free(dg);
-	}
+	gen_unref(d->gen); /* the policy's diagnostics with it */
 	iptable_free(d->ids);
 	sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->gen_lock);
