@@ -281,11 +281,6 @@ int nfqs_reconfigured(struct nfqs *q, uint32_t seq)
 	return 1;
 }
 
-const struct nfqs_opts *nfqs_settings(const struct nfqs *q)
-{
-	return &q->applied;
-}
-
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 {
 	int count = 0;

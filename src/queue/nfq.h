@@ -73,15 +73,13 @@ int nfqs_flush(struct nfqs *q);
  * caller serialises). Returns the change's number (never 0), or 0 with
  * errno when it could not be sent.
  *
- * nfqs_reconfigured() tells the outcome of change SEQ: 1 applied (from
- * then on nfqs_settings() gives it), 0 no answer yet, -1 with errno when
- * the kernel refused it (or SEQ is not the latest change: EINVAL). Call it
- * from the thread that called nfqs_reconfigure().
+ * nfqs_reconfigured() tells the outcome of change SEQ: 1 applied, 0 no
+ * answer yet, -1 with errno when the kernel refused it (or SEQ is not the
+ * latest change: EINVAL). Call it from the thread that called
+ * nfqs_reconfigure().
  */
 uint32_t nfqs_reconfigure(struct nfqs *q, const struct nfqs_opts *o);
 int nfqs_reconfigured(struct nfqs *q, uint32_t seq);
-/* The settings the kernel confirmed last (at open, or a change applied). */
-const struct nfqs_opts *nfqs_settings(const struct nfqs *q);
 /* Unbinds and frees Q. */
 void nfqs_close(struct nfqs *q);
 

@@ -137,60 +137,71 @@ static void queue_opts(const struct policy *p, struct nfqs_opts *o)
 	o->fail_open = p->queue.fail == FAIL_OPEN;
 }
 
+/* Sends O to every worker's kernel queue and waits up to QUEUE_CONFIRM_MS
+ * for the kernel's answers, which the workers receive (no worker lock is
+ * held meanwhile). RES[i] becomes 0 when queue i confirmed, else an errno
+ * (ETIMEDOUT: no answer). */
+static void queue_apply(struct daemon *d, const struct nfqs_opts *o, int *res)
+{
+	uint32_t *seq = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*seq));
+	for (size_t i = 0; i < d->nworkers; i++) {
+		seq[i] = nfqs_reconfigure(d->workers[i]->q, o);
+		res[i] = seq[i] ? -1 : errno ? errno : EIO; /* -1: waiting */
+	}
+	uint64_t until = mono_ms() + QUEUE_CONFIRM_MS;
+	for (bool waiting = true; waiting;) {
+		waiting = false;
+		for (size_t i = 0; i < d->nworkers; i++) {
+			if (res[i] != -1)
+				continue;
+			int r = nfqs_reconfigured(d->workers[i]->q, seq[i]);
+			if (r > 0)
+				res[i] = 0;
+			else if (r < 0)
+				res[i] = errno ? errno : EIO;
+			else
+				waiting = true;
+		}
+		if (waiting && mono_ms() >= until)
+			break;
+		if (waiting)
+			usleep(2000);
+	}
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (res[i] == -1)
+			res[i] = ETIMEDOUT;
+	free(seq);
+}
+
 /*
- * Gives every worker's kernel queue P's fail mode, length and buffer, and
- * waits up to QUEUE_CONFIRM_MS for the kernel to confirm each (the workers
- * receive the answers; no worker lock is held meanwhile). Writes one line
- * to OUT (may be NULL) and the log: what was applied, or which queues
- * still run with the old settings and need a restart. Returns the number
- * of queues not confirmed.
+ * Gives every worker's kernel queue P's fail mode, length and buffer
+ * (queue_apply). Writes to OUT (may be NULL) and the log what was applied,
+ * and which queues still run with their old settings and need a restart.
+ * Returns the number of queues that did not confirm.
  */
 static size_t queue_configure(struct daemon *d, const struct policy *p,
 			      struct evbuffer *out)
 {
 	struct nfqs_opts o;
 	queue_opts(p, &o);
-	uint32_t *seq = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*seq));
 	int *res = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*res));
-	for (size_t i = 0; i < d->nworkers; i++) {
-		seq[i] = nfqs_reconfigure(d->workers[i]->q, &o);
-		res[i] = seq[i] ? 0 : errno ? errno : EIO;
-	}
-	uint64_t until = mono_ms() + QUEUE_CONFIRM_MS;
-	for (;;) {
-		size_t waiting = 0;
-		for (size_t i = 0; i < d->nworkers; i++) {
-			if (res[i])
-				continue;
-			int r = nfqs_reconfigured(d->workers[i]->q, seq[i]);
-			if (r > 0)
-				res[i] = -1; /* applied */
-			else if (r < 0)
-				res[i] = errno ? errno : EIO;
-			else
-				waiting++;
-		}
-		if (!waiting || mono_ms() >= until)
-			break;
-		usleep(2000);
-	}
+	queue_apply(d, &o, res);
 	size_t bad = 0;
 	for (size_t i = 0; i < d->nworkers; i++) {
-		if (res[i] == -1)
+		if (!res[i])
 			continue;
 		bad++;
-		const char *why = res[i] ? strerror(res[i])
-					 : "the kernel did not answer";
+		unsigned num = p->queue.num + (unsigned)i;
+		const char *why = res[i] == ETIMEDOUT ? "the kernel did not answer"
+						      : strerror(res[i]);
 		log_warnx("reload: queue %u keeps its old settings (%s): "
-			  "restart sluiced to apply fail %s, length %u",
-			  p->queue.num + (unsigned)i, why,
-			  o.fail_open ? "open" : "closed", o.maxlen);
+			  "restart sluiced to apply fail %s, length %u", num,
+			  why, o.fail_open ? "open" : "closed", o.maxlen);
 		if (out)
-			evbuffer_add_printf(out, "queue %u: NOT applied (%s); "
-					    "it keeps its old fail mode and "
-					    "length: restart sluiced to apply "
-					    "them\n", p->queue.num + (unsigned)i,
-					    why);
+			evbuffer_add_printf(out, "queue %u: NOT applied (%s); it "
+					    "keeps its old fail mode and length: "
+					    "restart sluiced to apply them\n",
+					    num, why);
 	}
 	if (out && bad < d->nworkers)
 		evbuffer_add_printf(out, "queue: fail %s, length %u, buffer "
@@ -198,7 +209,6 @@ static size_t queue_configure(struct daemon *d, const struct policy *p,
 				    o.fail_open ? "open" : "closed", o.maxlen,
 				    p->queue.bufsize_kb, d->nworkers - bad,
 				    d->nworkers);
-	free(seq);
 	free(res);
 	return bad;
 }
