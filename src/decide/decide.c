@@ -759,7 +759,10 @@ size_t decider_slots_free(const struct decider *d, bool local)
 	size_t free_general = used_general < general ? general - used_general : 0;
 	if (!local)
 		return free_general;
-	return d->cfg.reserve_local - d->nreserved;
+	/* a reload may have shrunk the reserve below what is held */
+	return d->nreserved < d->cfg.reserve_local
+		   ? d->cfg.reserve_local - d->nreserved
+		   : 0;
 }
 
 const struct decide_stats *decider_stats(const struct decider *d)

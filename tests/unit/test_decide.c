@@ -624,6 +624,13 @@ static void test_to_gateway_capped(void **state)
 	send_pkt(d, 6, "198.18.1.1", 2, "198.18.2.2", 22, NF_INET_LOCAL_OUT);
 	assert_int_equal(decider_pending(d), 4);
 	assert_int_equal(decider_slots_free(d, true), 0);
+	/* a reload that shrinks the reserve below what is held: none free */
+	struct decide_cfg smaller = {.slots = 4, .reserve_local = 1,
+				     .per_source = 1, .deadline_ms = 3000,
+				     .watchdog_ms = 5000};
+	decider_configure(d, &smaller);
+	assert_int_equal(decider_slots_free(d, true), 0);
+	assert_int_equal(decider_slots_free(d, false), 0);
 	decider_free(d);
 	for (uint32_t id = 1; id <= 6; id++)
 		assert_int_equal(verdicts_for(id), 1);
