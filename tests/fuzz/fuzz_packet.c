@@ -1,7 +1,7 @@
 /*
  * fuzz_packet.c — libFuzzer harness for the queued-packet parser. Any bytes
- * must parse into header facts or be refused (-1: the decider then gives
- * the fail verdict and counts it as malformed); never a read past the end,
+ * must parse into header facts or be refused (-1: the decider then denies
+ * the packet and counts it as malformed); never a read past the end,
  * a crash or undefined behaviour. What parses is formatted, hashed and
  * evaluated against a small policy, as the decider would.
  */
