@@ -11,7 +11,8 @@
 #     sets both (a full queue passes); the reply says what was applied;
 #  C. per-source counts by prefix: 8 addresses of one IPv6 /64 hold at most
 #     per-source decisions, so another client still gets a slot; sessions to
-#     the gateway are capped alike and never take the reserve;
+#     the gateway are capped alike and never take the reserve (the
+#     gateway's own outgoing sessions have it);
 #     per-source-prefix-v6 128 counts each address alone;
 #  D. a session admitted by fail open (no listener) is cut by a later
 #     reload whose policy denies it.
@@ -24,7 +25,8 @@ SYNCLONE=$KT_ROOT/tests/lab/synclone.py
 SINK=$LAB_TMP/sink.out
 lab_spawn "$LAB_SRV" timeout 120 socat -u UDP4-RECV:5399 OPEN:"$SINK",creat,append >/dev/null
 CONF=$LAB_TMP/fv.conf
-mkconf() { # mkconf FAIL DECISIONS [FIRST_RULE]: the scenario's policy in $CONF
+mkconf() { # mkconf FAIL DECISIONS [FIRST_RULE]: the scenario's policy in
+	# $CONF, with a kernel queue of QLEN (16) packets
 	cat >"$CONF" <<CONF
 network clients { 198.18.1.0/24 2001:db8:1::/64 }
 network servers { 198.18.2.0/24 2001:db8:2::/64 }
@@ -38,7 +40,7 @@ rule "work sink" allow sink from clients to work_sites
 rule "dns to gw" allow dnsq from clients to localhost
 resolver  { servers 198.18.3.2 timeout 500ms negative-ttl 0s }
 decisions { $2 }
-queue     { fail $1 length 16 }
+queue     { fail $1 length ${QLEN:-16} }
 CONF
 }
 SMALL='slots 20 reserve-local 10% per-source 4 deadline 2s' # 18 general, 2 reserved
@@ -88,14 +90,28 @@ qdropped() { # the kernel queue's queue_dropped
 		/proc/net/netfilter/nfnetlink_queue
 }
 bypass() { lab_exec "$LAB_GW" iptables-nft -S SLUICE | grep -c -- '--queue-bypass'; }
+clone() { # clone DST MODE ARG: synclone in the client, once it captures
+	CLONE_OUT=$LAB_TMP/clone.$RANDOM
+	LAB_SPAWN_LOG=$CLONE_OUT lab_spawn "$LAB_CLI" python3 "$SYNCLONE" gw0 "$1" 80 "$2" "$3" >/dev/null
+	local i
+	for i in $(seq 50); do grep -q listening "$CLONE_OUT" 2>/dev/null && return 0; sleep 0.1; done
+	kt_fail "synclone did not start"
+}
+cloned() { # cloned DESCRIPTION: the copies were sent
+	local i
+	for i in $(seq 30); do grep -q "sent" "$CLONE_OUT" && break; sleep 0.1; done
+	grep -q "sent" "$CLONE_OUT" && kt_ok "$1: $(grep sent "$CLONE_OUT")" || kt_fail "$1: $(cat "$CLONE_OUT")"
+}
 
 # --- A: under fail open, no client trigger -----------------------------------
-mkconf open "$SMALL"
+# (a queue longer than any burst here: a burst beyond the free queue is the
+# kernel's queue-full fail mode, which sluiced cannot see)
+QLEN=256 mkconf open "$SMALL"
 kt_start "$CONF" || kt_done
 deny0=$(counter verdicts_deny)
-lab_spawn "$LAB_CLI" python3 "$SYNCLONE" gw0 "$LAB_SRV4" 80 dup 20 >/dev/null
-sleep 0.5
+clone "$LAB_SRV4" dup 20
 expect_talk "fail open: 20 extra copies of a pending SYN do not admit it" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+cloned "the copies went out"
 idle
 connects "$LAB_CLI" 4 "$LAB_SRV4" "$LAB_CLI4" 4
 wait_json pending -ge 4 || kt_fail "the four held sessions are not pending"
@@ -104,10 +120,10 @@ expect_talk "fail open: a session over its per-source cap is not admitted" 0 "$L
 [ "$(json source_full)" -gt "$sf" ] && kt_ok "it was refused by the per-source cap" ||
 	kt_fail "no per-source refusal counted"
 idle
-lab_spawn "$LAB_CLI" python3 "$SYNCLONE" gw0 "$LAB_SRV6" 80 destopt 264 >/dev/null
-sleep 0.5
+clone "$LAB_SRV6" destopt 264
 expect_talk "fail open: an IPv6 SYN copy with a 264-byte destination-options header does not admit it" \
 	0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+cloned "the copy went out"
 [ "$(counter verdicts_fail)" -eq 0 ] && kt_ok "verdicts_fail 0 after every client trigger" ||
 	kt_fail "verdicts_fail $(counter verdicts_fail)"
 [ "$(counter verdicts_deny)" -ge $((deny0 + 8)) ] &&
@@ -145,7 +161,8 @@ echo "$out" | grep -q "count 2: NOT applied: restart sluiced" &&
 idle
 
 # --- C: per-source by prefix; sessions to the gateway are capped -----------------
-mkconf closed "$SLOW"; ctl reload >/dev/null
+# (a queue long enough that the 18 general slots can fill)
+QLEN=64 mkconf closed "$SLOW"; ctl reload >/dev/null
 addrs=""
 for i in 0 1 2 3 4 5 6 7; do
 	ip -n "$LAB_CLI" -6 addr add "2001:db8:1::10$i/64" dev gw0 nodad
@@ -155,37 +172,56 @@ sleep 0.3
 sf=$(json source_full); full=$(json slots_full)
 connects "$LAB_CLI" 6 "$LAB_SRV6" "$addrs" 3
 wait_json pending -ge 4 || kt_fail "the /64's sessions are not pending"
-sleep 0.3
+wait_json source_full -ge $((sf + 20)) && kt_ok "the rest refused by the per-source cap" ||
+	kt_fail "source_full $sf → $(json source_full)"
 p=$(json pending)
 [ "$p" -eq 4 ] && kt_ok "8 addresses of one /64, 24 sessions: 4 pending (per-source 4)" ||
 	kt_fail "the /64 holds $p pending decisions"
-[ "$(json source_full)" -ge $((sf + 20)) ] && kt_ok "the rest refused by the per-source cap" ||
-	kt_fail "source_full $sf → $(json source_full)"
 connects "$LAB_CLI" 4 "$LAB_SRV4" "$LAB_CLI4B" 1
 wait_json pending -ge 5 && kt_ok "another client still gets a slot" ||
 	kt_fail "another client got no slot: $(ctl pending; ctl status)"
 [ "$(json slots_full)" -eq "$full" ] && kt_ok "no session refused for full slots" ||
 	kt_fail "slots_full $full → $(json slots_full)"
 idle
-sf=$(json source_full); res=$(json reserved_local_available)
+sf=$(json source_full)
 lab_exec "$LAB_CLI" python3 -c '
 import socket, sys
 for _ in range(30):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b"q", (sys.argv[1], 53)); s.close()' "$LAB_GW_CLI4"
 wait_json pending -ge 4 || kt_fail "the sessions to the gateway are not pending"
-sleep 0.3
+wait_json source_full -ge $((sf + 26)) && kt_ok "sessions to the gateway are refused past the cap" ||
+	kt_fail "source_full $sf → $(json source_full)"
 p=$(json pending)
 [ "$p" -eq 4 ] && kt_ok "30 sessions to the gateway from one client: 4 pending (per-source 4)" ||
 	kt_fail "sessions to the gateway: $p pending"
-[ "$(json source_full)" -ge $((sf + 26)) ] && kt_ok "sessions to the gateway are refused past the cap" ||
-	kt_fail "source_full $sf → $(json source_full)"
-[ "$(json reserved_local_available)" -eq "$res" ] && [ "$res" -eq 2 ] &&
-	kt_ok "the reserve is untouched ($res)" || kt_fail "reserve $res → $(json reserved_local_available)"
 idle
-mkconf closed "$SLOW per-source-prefix-v6 128"; ctl reload >/dev/null
+# five clients, six sessions each to the gateway: 20 within their caps,
+# 18 general slots; the reserve is not for them
+srcs=""
+for i in 0 1 2 3 4; do
+	ip -n "$LAB_CLI" addr add "198.18.1.2$i/24" dev gw0
+	srcs="$srcs 198.18.1.2$i"
+done
+sleep 0.3
+full=$(json slots_full)
+lab_exec "$LAB_CLI" python3 -c '
+import socket, sys
+for b in sys.argv[2].split():
+    for _ in range(6):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((b, 0)); s.sendto(b"q", (sys.argv[1], 53)); s.close()' "$LAB_GW_CLI4" "$srcs"
+wait_json pending -ge 18 || kt_fail "the general slots did not fill"
+wait_json slots_full -ge $((full + 2)) || kt_fail "no session refused for full slots"
+p=$(json pending); r=$(json reserved_local_available)
+[ "$p" -eq 18 ] && [ "$r" -eq 2 ] && kt_ok "sessions to the gateway fill the 18 general slots, never the reserve ($r left)" ||
+	kt_fail "sessions to the gateway: $p pending, reserve $r left (want 18 and 2)"
+[ "$(json slots_full)" -ge $((full + 2)) ] && kt_ok "the rest refused for full slots" ||
+	kt_fail "slots_full $full → $(json slots_full)"
+idle
+QLEN=64 mkconf closed "$SLOW per-source-prefix-v6 128"; ctl reload >/dev/null
 connects "$LAB_CLI" 6 "$LAB_SRV6" "$addrs" 3
-wait_json pending -ge 8 && kt_ok "per-source-prefix-v6 128: each address is its own source ($(json pending) pending)" ||
+wait_json pending -ge 18 && kt_ok "per-source-prefix-v6 128: each address is its own source ($(json pending) pending)" ||
 	kt_fail "per-source-prefix-v6 128: $(json pending) pending"
 idle
 

@@ -12,7 +12,8 @@ any copy through. MODE:
               bytes (a multiple of 8, 16..2048, unknown skip-type options)
               between the IPv6 and the TCP header
 
-Prints what it sent; exits 0, or 2 when no SYN came within TIMEOUT.
+Prints "synclone: listening" once it captures, then what it sent; exits 0,
+or 2 when no SYN came within TIMEOUT.
 Only lab addresses are ever in play: it copies what the lab's own socket
 sent, to the same destination.
 """
@@ -66,6 +67,7 @@ def first_syn(iface, dst_raw, dport, v6, timeout):
     cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     cap.bind((iface, ETH_P_ALL))
     cap.settimeout(0.2)
+    print("synclone: listening", flush=True)
     end = time.time() + timeout
     try:
         while time.time() < end:
