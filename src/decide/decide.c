@@ -19,6 +19,12 @@
 #define MAX_JOINED 16 /* packets of one session waiting together */
 #define NBUCKETS 4096
 
+/* A source of the per-source cap: an address family and the client
+ * address cut to the configured prefix (the rest zeroed). */
+struct srckey {
+	uint8_t family, addr[16];
+};
+
 struct pending {
 	struct session_key key;
 	uint64_t hash;
@@ -29,8 +35,10 @@ struct pending {
 	struct gen *gen;
 	struct decision last;
 	unsigned waiting; /* lookups in flight (NEED_*) */
-	bool local;
+	bool local;    /* from or to the gateway itself (shown) */
 	bool reserved; /* holds a reserved-local slot */
+	bool counted;  /* counted against its source (src below) */
+	struct srckey src; /* its source, as counted at admission */
 	uint64_t seq;  /* answers carry it: stale ones are dropped */
 	bool has_uid;  /* a local socket's credentials came with the packet */
 	uint32_t uid;
@@ -46,7 +54,7 @@ struct pending {
 };
 
 struct srccount {
-	uint8_t family, addr[16];
+	struct srckey k;
 	uint32_t n;
 	struct srccount *next;
 };
@@ -57,6 +65,7 @@ struct decider {
 	struct pending *b[NBUCKETS];
 	struct pending *oldest, *newest;
 	size_t npending, nreserved;
+	size_t njoined; /* packets held beyond each decision's first */
 	struct srccount *src[NBUCKETS];
 	struct decide_stats st;
 	uint64_t next_seq;
@@ -107,32 +116,50 @@ void decider_configure(struct decider *d, const struct decide_cfg *cfg)
 
 /* ---- per-source counts ------------------------------------------------------ */
 
-static struct srccount **src_slot(struct decider *d, const struct session_key *k)
+/* The source K counts against: its source address cut to the prefix of
+ * its family (per-source-prefix-v4/-v6), so the addresses of one subnet,
+ * which one host may hold many of (IPv6), are one source. */
+static void src_key(const struct decider *d, const struct session_key *k,
+		    struct srckey *out)
 {
-	uint64_t h = 1469598103934665603ull;
+	unsigned bits = k->family == AF_INET ? d->cfg.per_source_prefix_v4
+					     : d->cfg.per_source_prefix_v6;
+	unsigned max = k->family == AF_INET ? 32 : 128;
+	if (bits == 0 || bits > max)
+		bits = max; /* unset (tests, old callers): the whole address */
+	memset(out, 0, sizeof(*out));
+	out->family = k->family;
+	memcpy(out->addr, k->src, bits / 8);
+	if (bits % 8)
+		out->addr[bits / 8] =
+		    (uint8_t)(k->src[bits / 8] & (0xff00u >> (bits % 8)));
+}
+
+static struct srccount **src_slot(struct decider *d, const struct srckey *k)
+{
+	uint64_t h = 1469598103934665603ull ^ k->family;
 	for (int i = 0; i < 16; i++)
-		h = (h ^ k->src[i]) * 1099511628211ull;
+		h = (h ^ k->addr[i]) * 1099511628211ull;
 	struct srccount **pp = &d->src[h % NBUCKETS];
 	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->family == k->family &&
-		    memcmp((*pp)->addr, k->src, 16) == 0)
+		if (memcmp(&(*pp)->k, k, sizeof(*k)) == 0)
 			break;
 	return pp;
 }
 
-static uint32_t src_get(struct decider *d, const struct session_key *k)
+static uint32_t src_get(struct decider *d, const struct srckey *k)
 {
 	struct srccount **pp = src_slot(d, k);
 	return *pp ? (*pp)->n : 0;
 }
 
-static void src_add(struct decider *d, const struct session_key *k, int delta)
+/* Adds DELTA (+1, -1) to K's count; the entry goes when it reaches 0. */
+static void src_add(struct decider *d, const struct srckey *k, int delta)
 {
 	struct srccount **pp = src_slot(d, k);
 	if (!*pp) {
 		*pp = xcalloc(1, sizeof(**pp));
-		(*pp)->family = k->family;
-		memcpy((*pp)->addr, k->src, 16);
+		(*pp)->k = *k;
 	}
 	(*pp)->n = (uint32_t)((int)(*pp)->n + delta);
 	if ((*pp)->n == 0) {
@@ -168,9 +195,11 @@ static void unlink_pending(struct decider *d, struct pending *p)
 	else
 		d->newest = p->older;
 	d->npending--;
+	d->njoined -= (size_t)(p->nids - 1);
 	if (p->reserved)
 		d->nreserved--;
-	src_add(d, &p->key, -1);
+	if (p->counted)
+		src_add(d, &p->src, -1);
 }
 
 static void free_pending(struct pending *p)
@@ -222,7 +251,8 @@ static void answer(struct decider *d, uint32_t id, uint32_t mark,
 	}
 }
 
-/* The fail mode's answer, when no decision could be made. */
+/* The fail mode's answer, for sluiced's own trouble only (watchdog,
+ * shutdown): never for anything a client's packets can bring about. */
 static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 {
 	d->st.verdict_fail++;
@@ -484,15 +514,78 @@ static void misread(struct decider *d, const struct qpacket *pkt,
 			      RSN_MISREAD, 0);
 }
 
+/* Refuses a new session that found no room (WHY: RSN_SLOTS, RSN_SOURCE):
+ * its packet is denied, whatever the fail mode, since a client can bring
+ * this about; the firewall log gets the refusal. */
+static void refuse(struct decider *d, const struct qpacket *pkt,
+		   const struct flow *flow, const struct gen *g, int rule,
+		   enum reason why)
+{
+	answer(d, pkt->id, pkt->mark, VERDICT_DENY, rule);
+	if (d->env.record)
+		d->env.record(d->env.ctx, flow, g, VERDICT_DENY, rule, NULL,
+			      NULL, why, 0);
+}
+
+/*
+ * Admits a new session of FLOW/KEY to a decision slot: the general slots,
+ * then, for a session the gateway itself opens, the reserved-local share;
+ * every other session (sessions to the gateway included) also within its
+ * source's per-source cap. Fills *RESERVED and *SRC (the source counted);
+ * returns RSN_RULE when admitted, else RSN_SLOTS or RSN_SOURCE.
+ */
+static enum reason admit(struct decider *d, const struct flow *flow,
+			 const struct session_key *key, bool *reserved,
+			 struct srckey *src)
+{
+	bool own = flow->src_local; /* the gateway's own outgoing session */
+	size_t general = d->cfg.slots > d->cfg.reserve_local
+			     ? d->cfg.slots - d->cfg.reserve_local
+			     : 0;
+	*reserved = false;
+	if (!own) {
+		src_key(d, key, src);
+		if (src_get(d, src) >= d->cfg.per_source) {
+			d->st.source_full++;
+			return RSN_SOURCE;
+		}
+	}
+	if (d->npending - d->nreserved >= general) {
+		if (!own || d->nreserved >= d->cfg.reserve_local) {
+			d->st.slots_full++;
+			return RSN_SLOTS;
+		}
+		*reserved = true;
+		d->st.local_reserved_used++;
+	}
+	return RSN_RULE;
+}
+
+/* True when one more packet of a pending session may be held: the kernel
+ * queue keeps one place per slot for first packets, and copies get only
+ * what is beyond (so no client fills the queue, whose overflow is the
+ * kernel's fail mode). */
+static bool join_room(const struct decider *d)
+{
+	if (!d->cfg.queue_len)
+		return true;
+	size_t room = d->cfg.queue_len > d->cfg.slots
+			  ? d->cfg.queue_len - d->cfg.slots
+			  : 0;
+	return d->njoined < room;
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
 	struct session_key key;
 
 	d->st.packets++;
-	if (!pkt->payload) { /* our receive slot was too small: trouble */
+	if (!pkt->payload) {
+		/* cut at our receive slot: nothing to read, and a client
+		 * chooses a packet's size, so denied, never the fail verdict */
 		d->st.malformed++;
-		answer_fail(d, pkt->id, pkt->mark);
+		answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
 		return;
 	}
 	if (packet_parse(pkt->payload, pkt->len,
@@ -512,13 +605,16 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 			misread(d, pkt, &flow, NULL); /* same key, other rule */
 			return;
 		}
-		if (p->nids == MAX_JOINED) {
+		if (p->nids == MAX_JOINED || !join_room(d)) {
+			/* a client's extra copies: this one is dropped, the
+			 * session's decision goes on */
 			d->st.overflow++;
-			answer_fail(d, pkt->id, pkt->mark);
+			answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
 			return;
 		}
 		p->ids[p->nids] = pkt->id;
 		p->marks[p->nids++] = pkt->mark;
+		d->njoined++;
 		d->st.joined++;
 		return;
 	}
@@ -553,31 +649,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 
 	/* admission: slots, the reserved local share, per source */
-	bool local = flow.src_local || flow.dst_local;
-	size_t general = d->cfg.slots - d->cfg.reserve_local;
-	bool reserved = false;
-	if (d->npending - d->nreserved >= general) {
-		if (!local || d->nreserved >= d->cfg.reserve_local) {
-			d->st.slots_full++;
-			answer_fail(d, pkt->id, pkt->mark);
-			if (d->env.record)
-				d->env.record(d->env.ctx, &flow, g,
-					      d->cfg.fail_open ? VERDICT_ALLOW
-							       : VERDICT_DENY,
-					      dec.rule, NULL, NULL, RSN_SLOTS, 0);
-			gen_unref(g);
-			return;
-		}
-		reserved = true;
-		d->st.local_reserved_used++;
-	}
-	if (!local && src_get(d, &key) >= d->cfg.per_source) {
-		d->st.source_full++;
-		answer_fail(d, pkt->id, pkt->mark);
-		if (d->env.record)
-			d->env.record(d->env.ctx, &flow, g,
-				      d->cfg.fail_open ? VERDICT_ALLOW : VERDICT_DENY,
-				      dec.rule, NULL, NULL, RSN_SOURCE, 0);
+	bool reserved;
+	struct srckey src = {0};
+	enum reason why = admit(d, &flow, &key, &reserved, &src);
+	if (why != RSN_RULE) {
+		refuse(d, pkt, &flow, g, dec.rule, why);
 		gen_unref(g);
 		return;
 	}
@@ -594,8 +670,10 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	p->has_uid = pkt->has_uid;
 	p->uid = pkt->uid;
 	p->gen = g;
-	p->local = local;
+	p->local = flow.src_local || flow.dst_local;
 	p->reserved = reserved;
+	p->counted = !flow.src_local;
+	p->src = src;
 	p->last = dec;
 	p->hnext = d->b[h % NBUCKETS];
 	d->b[h % NBUCKETS] = p;
@@ -608,7 +686,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	d->npending++;
 	if (reserved)
 		d->nreserved++;
-	src_add(d, &key, +1);
+	if (p->counted)
+		src_add(d, &src, +1);
 
 	start_lookups(d, p, dec.needs);
 	evaluate(d, p, false);
@@ -731,7 +810,10 @@ size_t decider_slots_free(const struct decider *d, bool local)
 	size_t free_general = used_general < general ? general - used_general : 0;
 	if (!local)
 		return free_general;
-	return d->cfg.reserve_local - d->nreserved;
+	/* a reload may have shrunk the reserve below what is held */
+	return d->nreserved < d->cfg.reserve_local
+		   ? d->cfg.reserve_local - d->nreserved
+		   : 0;
 }
 
 const struct decide_stats *decider_stats(const struct decider *d)

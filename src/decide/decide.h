@@ -9,6 +9,16 @@
  *
  * Every queued packet gets exactly one verdict: decided, malformed, table
  * full, duplicate overflow, deadline, watchdog or shutdown.
+ *
+ * The fail verdict (the fail mode: drop, or allow with RULE_ID_FAILOPEN)
+ * is for sluiced's own trouble only: the watchdog (a worker fell behind)
+ * and shutdown. Whatever a client can bring about by what it sends is
+ * denied: an unreadable packet, more copies of a pending session's packet
+ * than MAX_JOINED (or than the kernel queue has room for beyond one packet
+ * per slot: a full kernel queue would fail), its source over the
+ * per-source cap, every slot taken.
+ * (The kernel gives the fail mode itself when nobody listens or the queue
+ * is full; see docs/kernel.md.)
  */
 #ifndef SLUICE_DECIDE_H
 #define SLUICE_DECIDE_H
@@ -76,8 +86,16 @@ struct decide_stats {
 
 struct decide_cfg {
 	uint32_t slots;	      /* this worker's share */
-	uint32_t reserve_local; /* of which only local traffic may use */
-	uint32_t per_source;
+	uint32_t reserve_local; /* of which only sessions the gateway itself
+				 * opens (LOCAL_OUT) may use */
+	uint32_t per_source;	/* pending decisions one source may hold;
+				 * every session but the gateway's own */
+	uint8_t per_source_prefix_v4; /* a source: the client address cut */
+	uint8_t per_source_prefix_v6; /* to this many bits (1..32, 1..128) */
+	uint32_t queue_len; /* this worker's kernel queue length, packets (0:
+			     * unbounded): extra packets of pending sessions
+			     * are held only in the room beyond one per slot,
+			     * so a client's copies never fill the queue */
 	uint32_t deadline_ms, watchdog_ms;
 	enum on_deadline on_deadline;
 	bool fail_open;

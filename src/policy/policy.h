@@ -173,6 +173,8 @@ enum log_format { LOGF_JSON, LOGF_W3C };
 
 struct decisions_cfg {
 	uint32_t slots, reserve_local_pct, per_source, deadline_ms;
+	/* a "source" of per-source: the client address cut to this prefix */
+	uint32_t per_source_prefix_v4, per_source_prefix_v6;
 	enum on_deadline on_deadline;
 };
 struct resolver_cfg {

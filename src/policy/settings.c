@@ -26,9 +26,15 @@ static const struct setting decisions_table[] = {
     {"slots", ST_UINT, P(decisions.slots), 0, 1, 1000000, NULL,
      "decision slots: sessions decided in user space at once"},
     {"reserve-local", ST_PERCENT, P(decisions.reserve_local_pct), 0, 0, 90,
-     NULL, "share of slots kept for traffic from/to the gateway itself"},
+     NULL, "share of slots kept for sessions the gateway itself opens"},
     {"per-source", ST_UINT, P(decisions.per_source), 0, 1, 1000000, NULL,
-     "slots one source address may hold"},
+     "slots one source (its prefix, below) may hold, sessions to the "
+     "gateway included"},
+    {"per-source-prefix-v4", ST_UINT, P(decisions.per_source_prefix_v4), 0,
+     1, 32, NULL, "IPv4 sources counted together by this prefix length"},
+    {"per-source-prefix-v6", ST_UINT, P(decisions.per_source_prefix_v6), 0,
+     1, 128, NULL, "IPv6 sources counted together by this prefix length "
+     "(64: one subnet, which one host may fill with addresses)"},
     {"deadline", ST_DURATION_MS, P(decisions.deadline_ms), 0, 10, 600000,
      NULL, "longest time a decision may wait for lookups"},
     {"on-deadline", ST_ENUM, P(decisions.on_deadline), 0, 0, 0, ondl_enum,
@@ -261,6 +267,8 @@ void settings_defaults(struct policy *p)
 	p->decisions = (struct decisions_cfg){.slots = 4096,
 					      .reserve_local_pct = 10,
 					      .per_source = 256,
+					      .per_source_prefix_v4 = 32,
+					      .per_source_prefix_v6 = 64,
 					      .deadline_ms = 3000,
 					      .on_deadline = ONDL_DENY};
 	p->resolver = (struct resolver_cfg){.timeout_ms = 2000,

@@ -14,6 +14,7 @@
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -31,6 +32,9 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 	cfg->slots = p->decisions.slots / n ? p->decisions.slots / n : 1;
 	cfg->reserve_local = cfg->slots * p->decisions.reserve_local_pct / 100;
 	cfg->per_source = p->decisions.per_source;
+	cfg->per_source_prefix_v4 = (uint8_t)p->decisions.per_source_prefix_v4;
+	cfg->per_source_prefix_v6 = (uint8_t)p->decisions.per_source_prefix_v6;
+	cfg->queue_len = p->queue.length; /* each worker has its own queue */
 	cfg->deadline_ms = p->decisions.deadline_ms;
 	cfg->watchdog_ms = p->queue.watchdog_ms > p->decisions.deadline_ms
 			       ? p->queue.watchdog_ms
@@ -123,6 +127,97 @@ bool daemon_icmp_restore_saved(struct daemon *d)
 	return have;
 }
 
+/* ---- queue settings on reload ---------------------------------------------- */
+
+#define QUEUE_CONFIRM_MS 1000 /* how long the kernel's answers are awaited */
+
+/* What P's queue block asks of the kernel queues that can change while
+ * they run (as start_workers() opens them): fail-open flag, length and
+ * receive buffer. */
+static void queue_opts(const struct policy *p, struct nfqs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->maxlen = p->queue.length;
+	o->rcvbuf = p->queue.bufsize_kb * 1024;
+	o->fail_open = p->queue.fail == FAIL_OPEN;
+}
+
+/* Sends O to every worker's kernel queue and waits up to QUEUE_CONFIRM_MS
+ * for the kernel's answers, which the workers receive (no worker lock is
+ * held meanwhile). RES[i] becomes 0 when queue i confirmed, else an errno
+ * (ETIMEDOUT: no answer). */
+static void queue_apply(struct daemon *d, const struct nfqs_opts *o, int *res)
+{
+	uint32_t *seq = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*seq));
+	for (size_t i = 0; i < d->nworkers; i++) {
+		seq[i] = nfqs_reconfigure(d->workers[i]->q, o);
+		res[i] = seq[i] ? -1 : errno ? errno : EIO; /* -1: waiting */
+	}
+	uint64_t until = mono_ms() + QUEUE_CONFIRM_MS;
+	for (bool waiting = true; waiting;) {
+		waiting = false;
+		for (size_t i = 0; i < d->nworkers; i++) {
+			if (res[i] != -1)
+				continue;
+			int r = nfqs_reconfigured(d->workers[i]->q, seq[i]);
+			if (r > 0)
+				res[i] = 0;
+			else if (r < 0)
+				res[i] = errno ? errno : EIO;
+			else
+				waiting = true;
+		}
+		if (waiting && mono_ms() >= until)
+			break;
+		if (waiting)
+			usleep(2000);
+	}
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (res[i] == -1)
+			res[i] = ETIMEDOUT;
+	free(seq);
+}
+
+/*
+ * Gives every worker's kernel queue P's fail mode, length and buffer
+ * (queue_apply). Writes to OUT (may be NULL) and the log what was applied,
+ * and which queues still run with their old settings and need a restart.
+ * Returns the number of queues that did not confirm.
+ */
+static size_t queue_configure(struct daemon *d, const struct policy *p,
+			      struct evbuffer *out)
+{
+	struct nfqs_opts o;
+	queue_opts(p, &o);
+	int *res = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*res));
+	queue_apply(d, &o, res);
+	size_t bad = 0;
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if (!res[i])
+			continue;
+		bad++;
+		unsigned num = p->queue.num + (unsigned)i;
+		const char *why = res[i] == ETIMEDOUT ? "the kernel did not answer"
+						      : strerror(res[i]);
+		log_warnx("reload: queue %u keeps its old settings (%s): "
+			  "restart sluiced to apply fail %s, length %u", num,
+			  why, o.fail_open ? "open" : "closed", o.maxlen);
+		if (out)
+			evbuffer_add_printf(out, "queue %u: NOT applied (%s); it "
+					    "keeps its old fail mode and length: "
+					    "restart sluiced to apply them\n",
+					    num, why);
+	}
+	if (out && bad < d->nworkers)
+		evbuffer_add_printf(out, "queue: fail %s, length %u, buffer "
+				    "%u KiB applied to %zu of %zu queue(s)\n",
+				    o.fail_open ? "open" : "closed", o.maxlen,
+				    p->queue.bufsize_kb, d->nworkers - bad,
+				    d->nworkers);
+	free(res);
+	return bad;
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
@@ -165,17 +260,34 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	p->diags = keep;
 
 	const struct policy *old = d->gen->policy;
-	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num)
+	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num) {
 		log_warnx("reload: queue num/count changes need a restart; "
 			  "keeping %u queue(s) from %u",
 			  old->queue.count, old->queue.num);
+		if (out)
+			evbuffer_add_printf(out, "queue num %u, count %u: NOT "
+					    "applied: restart sluiced to apply "
+					    "them; keeping %u queue(s) from %u\n",
+					    p->queue.num, p->queue.count,
+					    old->queue.count, old->queue.num);
+	}
 	p->queue.count = old->queue.count;
 	p->queue.num = old->queue.num;
 
+	/* the kernel queue changes on the safe side of the ruleset: to fail
+	 * closed before it (no packet accepted by a full queue meets a
+	 * ruleset that no longer catches it), to fail open after it */
+	bool tighten = p->queue.fail == FAIL_CLOSED;
+	struct evbuffer *qout = evbuffer_new();
+	if (tighten)
+		queue_configure(d, p, qout);
 	struct ruleset_opts saved = d->kopts;
 	daemon_kernel_opts(d, p);
 	char *err = NULL;
 	if (ruleset_install(p, &d->kopts, &err) < 0) {
+		if (tighten)
+			queue_configure(d, old, NULL);
+		evbuffer_free(qout);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
@@ -199,6 +311,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->gen = g;
 	pthread_mutex_unlock(&d->gen_lock);
 	gen_unref(prev);
+	if (!tighten)
+		queue_configure(d, p, qout);
+	if (out)
+		evbuffer_add_buffer(out, qout);
+	evbuffer_free(qout);
 	daemon_icmp_timeout(d, p);
 
 	struct decide_cfg cfg;
@@ -324,8 +441,10 @@ size_t daemon_revoke(struct daemon *d)
 		const struct ct_entry *e = &l.v[i];
 		uint32_t dec = e->mark & MARK_DECISION;
 		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+		/* fail-open sessions are judged like the rest: the policy
+		 * cuts them, or takes them over under a rule */
 		if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-		    rid == RULE_ID_FAILOPEN || rid == RULE_ID_PUBLISHED)
+		    rid == RULE_ID_PUBLISHED)
 			continue; /* not decided by a policy rule */
 		if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 			continue; /* TIME_WAIT, CLOSE: already over */

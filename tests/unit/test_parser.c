@@ -295,6 +295,34 @@ static void test_settings(void **state)
 	diags_free(&d);
 }
 
+/* The per-source prefixes: defaults 32 and 64, set, and out of range. */
+static void test_per_source_prefix(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load("decisions { per-source 8 }\n", &d);
+	assert_non_null(p);
+	assert_int_equal(p->decisions.per_source_prefix_v4, 32);
+	assert_int_equal(p->decisions.per_source_prefix_v6, 64);
+	policy_free(p);
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("decisions { per-source-prefix-v4 24 per-source-prefix-v6 "
+		 "56 }\n", &d);
+	assert_non_null(p);
+	assert_int_equal(p->decisions.per_source_prefix_v4, 24);
+	assert_int_equal(p->decisions.per_source_prefix_v6, 56);
+	policy_free(p);
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("decisions { per-source-prefix-v4 33 }\n"
+		 "decisions { per-source-prefix-v6 0 }\n", &d);
+	assert_null(p);
+	assert_int_equal(d.errors, 2);
+	assert_true(has_diag(&d, 1, 34, "bad value '33' (1..32)"));
+	assert_true(has_diag(&d, 2, 34, "bad value '0' (1..128)"));
+	diags_free(&d);
+}
+
 static void test_include(void **state)
 {
 	char dir[] = "/tmp/sluice-inc-XXXXXX";
@@ -441,6 +469,7 @@ int main(void)
 	    cmocka_unit_test(test_verifier_timeout_warning),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_limits),
 	    cmocka_unit_test(test_garbage_never_crashes),
