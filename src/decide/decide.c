@@ -7,6 +7,7 @@
  * same deadline length, so age order is deadline order.
  */
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 #include "common/util.h"
 
@@ -37,6 +38,7 @@ struct pending {
 	struct identity id;
 	bool id_known;
 	bool groups_unknown; /* the directory did not answer for id.user */
+	bool groups_asked;   /* id.groups come from the directory */
 	bool name_known;
 	char *name; /* forward-confirmed name of the destination, or NULL */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
@@ -251,9 +253,20 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
 			      p->id_known ? p->id.user : NULL, p->name, why, lat);
 	}
-	if (!fail && v == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
-			       p->id_known ? p->id.user : NULL, p->name);
+	if (!fail && v == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.name = p->name};
+		if (p->id_known) {
+			sf.source = p->flow.src_local && p->has_uid
+					    ? IDSRC_LOCAL
+				    : p->groups_asked ? IDSRC_DIRECTORY
+						      : IDSRC_TABLE;
+			sf.user = p->id.user;
+			sf.groups = (const char *const *)p->id.groups;
+			sf.ngroups = p->id.ngroups;
+			sf.groups_unknown = p->groups_unknown;
+		}
+		d->env.decided(d->env.ctx, &p->key, p->gen, rule, &sf);
+	}
 	unlink_pending(d, p);
 	free_pending(p);
 }
@@ -314,9 +327,10 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				     iptable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
 			if (found && p->id.ngroups == 0 && d->cfg.directory &&
-			    ask(d, p, LK_GROUPS))
+			    ask(d, p, LK_GROUPS)) {
 				p->waiting |= NEED_IDENTITY;
-			else
+				p->groups_asked = true;
+			} else
 				p->id_known = true;
 		}
 	}
@@ -436,8 +450,10 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
 			      user, NULL,
 			      a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
-	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, key, g, a.dec.rule, user, NULL);
+	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.source = IDSRC_TABLE, .user = user};
+		d->env.decided(d->env.ctx, key, g, a.dec.rule, &sf);
+	}
 	return true;
 }
 
@@ -481,7 +497,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		d->st.decided_first_pass++;
 		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
-			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL, NULL);
+			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
 		record_latency(d, 0);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,

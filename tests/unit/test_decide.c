@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 
 #include <arpa/inet.h>
@@ -184,13 +185,17 @@ static void ask_rec(void *ctx, struct lookup_req *r)
 	asked[nasked++] = r;
 }
 
+static enum id_source decided_source;
+
 static void decided_rec(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name)
+			const struct gen *g, int rule,
+			const struct session_facts *f)
 {
 	/* bookkeeping runs after the verdict went out */
 	assert_true(nv > 0);
-	snprintf(decided_user, sizeof(decided_user), "%s", user ? user : "");
+	snprintf(decided_user, sizeof(decided_user), "%s",
+		 f && f->user ? f->user : "");
+	decided_source = f ? f->source : IDSRC_NONE;
 	ndecided++;
 }
 
@@ -239,6 +244,7 @@ static void test_at_once(void **state)
 	}
 	assert_int_equal(ndecided, 2);
 	assert_string_equal(decided_user, "carol");
+	assert_int_equal(decided_source, IDSRC_TABLE);
 	assert_int_equal(decider_stats(d)->decided_at_once, 2);
 	assert_int_equal(decider_stats(d)->slots_full, 0);
 	assert_int_equal(decider_pending(d), 1);
@@ -255,9 +261,22 @@ static void test_at_once(void **state)
 	assert_int_equal(decider_stats(d)->slots_full, 1);
 	assert_int_equal(V[nv - 1].verdict, NF_DROP);
 
-	decider_free(d); /* dave's packet: the fail verdict */
+	/* dave's groups from the directory: the session is remembered with
+	 * them and their source, for revocation on reload */
+	struct lookup_req *r = asked[0];
+	asked[0] = NULL;
+	r->status = 0;
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
 	assert_int_equal(verdicts_for(1), 1);
-	for (int i = 0; i < nasked; i++)
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "dave");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+
+	decider_free(d);
+	for (int i = 1; i < nasked; i++)
 		lookup_req_free(asked[i]);
 	iptable_del(IDS, AF_INET, a);
 	iptable_del(IDS, AF_INET, b);
