@@ -183,6 +183,7 @@ void lookup_req_free(struct lookup_req *r)
 	if (!r)
 		return;
 	free(r->name);
+	free(r->user);
 	free(r->user_out);
 	for (size_t i = 0; i < r->ngroups; i++)
 		free(r->groups[i]);
@@ -296,7 +297,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 		d->st.in_flight_uid++;
 		break;
 	case LK_GROUPS:
-		snprintf(r->user, sizeof(r->user), "%s", p->id.user);
+		r->user = xstrdup(p->id.user);
 		d->st.lookups_groups++;
 		d->st.in_flight_groups++;
 		break;
@@ -574,18 +575,25 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	evaluate(d, p, false);
 }
 
+/* The source's own name for the user (NSS's for a uid, the directory's
+ * for the table's user) replaces P's, when the answer has one. */
+static void take_user(struct pending *p, struct lookup_req *r)
+{
+	if (!r->user_out)
+		return;
+	free(p->id.user);
+	p->id.user = r->user_out;
+	r->user_out = NULL;
+}
+
 /* Moves the answer's identity into P (taking ownership of its strings). */
 static void take_identity(struct pending *p, struct lookup_req *r)
 {
-	if (r->kind == LK_UID) {
+	if (r->kind == LK_UID)
 		identity_clear(&p->id);
-		if (r->status == 0 && r->user_out) {
-			p->id.user = r->user_out;
-			r->user_out = NULL;
-		}
-	}
-	/* LK_GROUPS keeps the table's user; a failed group lookup leaves the
-	 * user known without groups */
+	if (r->status == 0)
+		take_user(p, r);
+	/* a failed group lookup leaves the user known without groups */
 	if (r->status == 0 && p->id.user) {
 		for (size_t i = 0; i < p->id.ngroups; i++)
 			free(p->id.groups[i]);
@@ -619,7 +627,9 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 		 * group lookup leaves only the groups unknown, so rules
 		 * naming the user still decide */
 		p->failed |= bit;
-		if (r->kind == LK_GROUPS && p->id.user) {
+		if (r->status == EOVERFLOW && r->kind != LK_NAME)
+			take_user(p, r); /* known user, groups incomplete */
+		if (r->kind != LK_NAME && p->id.user) {
 			p->id_known = true;
 			p->groups_unknown = true;
 			d->st.lookups_failed++;

@@ -106,11 +106,11 @@ struct lookup_req {
 	int family;		/* LK_NAME */
 	uint8_t addr[16];
 	uint32_t uid;		/* LK_UID */
-	char user[64];		/* LK_GROUPS */
+	char *user;		/* LK_GROUPS: the table's user (owned) */
 	/* the answer */
 	int status;		/* 0 found, else an errno (ENOENT: none) */
 	char *name;		/* LK_NAME */
-	char *user_out;		/* LK_UID */
+	char *user_out;		/* LK_UID; LK_GROUPS: the directory's name */
 	char **groups;		/* LK_UID, LK_GROUPS */
 	size_t ngroups;
 };

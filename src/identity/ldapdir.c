@@ -9,6 +9,7 @@
 #include "identity/idcache.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USER_MAX 256	   /* longest user name accepted */
 #define READ_BURST 256	   /* messages read per readable event */
 
 /* ---- types ---------------------------------------------------------------- */
@@ -39,11 +39,16 @@ enum lstate { LK_WAIT_CONN, LK_USER, LK_GROUPS, LK_DONE };
 
 struct lookup {
 	struct ldapdir *l;
-	char *user;
+	char *user;	   /* the canonical key (ldapdir_user_key) */
 	enum lstate st;
 	int msgid;	   /* search on the wire, -1 none */
 	uint64_t sent_ms;  /* when that search was sent */
 	char *dn;	   /* the user's DN (step 1) */
+	char *name;	   /* the directory's own name for the user (step 1) */
+	char *primary;	   /* the primary group's filter term (step 1) */
+	unsigned nusers;   /* entries step 1 found */
+	bool incomplete;   /* the answer may lack entries (see ldapdir.h) */
+	struct berval *cookie; /* paged results: where the next page starts */
 	char **groups;
 	size_t ngroups;
 	struct event *timer; /* the deadline */
@@ -58,9 +63,15 @@ struct ldapdir {
 	char *uri, *base_dn, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, so_mark;
+	enum dir_schema schema;
+	uint32_t cache_ttl_s;
+	bool restricted;     /* only the groups in NAMED are asked about */
+	char **named;
+	size_t nnamed;
 
 	/* where to connect */
 	bool ipc;
+	bool tls;	      /* ldaps://: TLS from the first byte */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 
@@ -193,11 +204,15 @@ static void lookup_finish(struct lookup *lk, int status)
 	lk->st = LK_DONE;
 	evtimer_del(lk->timer);
 	l->st.in_flight--;
-	if (status == 0 || status == ENOENT)
-		idcache_put(l->cache, lk->user, now(l), status, NULL,
+	bool named = status == 0 || status == EOVERFLOW;
+	const char *user = named ? (lk->name ? lk->name : lk->user) : NULL;
+	if (named || status == ENOENT)
+		idcache_put(l->cache, lk->user, now(l), status, user,
 			    lk->groups, status ? 0 : lk->ngroups);
 	if (status == EIO)
 		l->st.errors++;
+	if (status == EOVERFLOW)
+		l->st.incomplete++;
 	while (lk->waiters) {
 		struct waiter *w = lk->waiters;
 		lk->waiters = w->next;
@@ -205,10 +220,10 @@ static void lookup_finish(struct lookup *lk, int status)
 		void *arg = w->arg;
 		free(w);
 		if (status == 0)
-			cb(arg, 0, (const char *const *)lk->groups,
+			cb(arg, 0, user, (const char *const *)lk->groups,
 			   lk->ngroups);
 		else
-			cb(arg, status, NULL, 0);
+			cb(arg, status, user, NULL, 0);
 	}
 	if (lk->prev)
 		lk->prev->next = lk->next;
@@ -219,21 +234,33 @@ static void lookup_finish(struct lookup *lk, int status)
 	event_free(lk->timer);
 	free(lk->user);
 	free(lk->dn);
+	free(lk->name);
+	free(lk->primary);
+	ber_bvfree(lk->cookie);
 	free_strv(lk->groups, lk->ngroups);
 	free(lk);
 }
 
-/* Sends one search for LK; on a local failure ends LK with EIO. */
-static void lookup_search(struct lookup *lk, const char *filter_tmpl,
-			  char **attrs, int sizelimit)
+/* Sends one search (FILTER, ready) for LK, a page of results when PAGED
+ * (from lk->cookie); on a local failure ends LK with EIO. */
+static void lookup_search(struct lookup *lk, const char *filter,
+			  char **attrs, int sizelimit, bool paged)
 {
 	struct ldapdir *l = lk->l;
-	char *filter = ldapdir_filter(filter_tmpl, lk->user, lk->dn);
-	int rc = filter ? ldap_search_ext(l->ld, l->base_dn, LDAP_SCOPE_SUBTREE,
-					  filter, attrs, 0, NULL, NULL, NULL,
-					  sizelimit, &lk->msgid)
-			: LDAP_FILTER_ERROR;
-	free(filter);
+	LDAPControl *page = NULL;
+	int rc = LDAP_SUCCESS;
+	if (paged)
+		rc = ldap_create_page_control(l->ld, LDAPDIR_PAGE_SIZE,
+					      lk->cookie, 0, &page);
+	LDAPControl *ctrls[] = {page, NULL};
+	if (rc == LDAP_SUCCESS)
+		rc = filter ? ldap_search_ext(l->ld, l->base_dn,
+					      LDAP_SCOPE_SUBTREE, filter, attrs,
+					      0, page ? ctrls : NULL, NULL,
+					      NULL, sizelimit, &lk->msgid)
+			    : LDAP_FILTER_ERROR;
+	if (page)
+		ldap_control_free(page);
 	if (rc != LDAP_SUCCESS) {
 		log_warnx("ldap: search for %s: %s", lk->user,
 			  ldap_err2string(rc));
@@ -244,12 +271,74 @@ static void lookup_search(struct lookup *lk, const char *filter_tmpl,
 	lk->sent_ms = now(l);
 }
 
+/* The attribute naming a user in L's schema. */
+static const char *name_attr(const struct ldapdir *l)
+{
+	return l->schema == SCHEMA_AD ? "sAMAccountName" : "uid";
+}
+
 /* Step 1 on a ready connection: find the user's entry. */
 static void lookup_start(struct lookup *lk)
 {
-	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	static char *rfc2307_attrs[] = {"uid", "gidNumber", NULL};
+	static char *ad_attrs[] = {"sAMAccountName", "objectSid",
+				   "primaryGroupID", NULL};
 	lk->st = LK_USER;
-	lookup_search(lk, lk->l->user_filter, no_attrs, 2);
+	char *filter = ldapdir_filter(lk->l->user_filter, lk->user, NULL);
+	lookup_search(lk, filter,
+		      lk->l->schema == SCHEMA_AD ? ad_attrs : rfc2307_attrs, 2,
+		      false);
+	free(filter);
+}
+
+/* Appends "(cn=NAME)" for each policy group to the buffer *B. */
+static void put_named(const struct ldapdir *l, char **b, size_t *n, size_t *c)
+{
+	for (size_t i = 0; i < l->nnamed; i++) {
+		char *v = ldapdir_escape(l->named[i]);
+		char *t = xasprintf("%s(cn=%s)", *b, v);
+		free(v);
+		free(*b);
+		*b = t;
+		*n = strlen(t);
+		*c = *n + 1;
+	}
+}
+
+/*
+ * Step 2's filter: the group filter (the user's own name for %s, the DN
+ * for %D), OR the primary group when known, AND the policy's groups when
+ * restricted. NULL when the template is bad.
+ */
+static char *group_search_filter(const struct lookup *lk)
+{
+	const struct ldapdir *l = lk->l;
+	char *base = ldapdir_filter(l->group_filter,
+				    lk->name ? lk->name : lk->user, lk->dn);
+	if (!base)
+		return NULL;
+	char *f = lk->primary ? xasprintf("(|%s%s)", base, lk->primary)
+			      : xstrdup(base);
+	free(base);
+	if (!l->restricted)
+		return f;
+	char *any = xstrdup("");
+	size_t n = 0, c = 1;
+	put_named(l, &any, &n, &c);
+	char *r = xasprintf("(&%s(|%s))", f, any);
+	free(any);
+	free(f);
+	return r;
+}
+
+/* Step 2: the user's groups, a page at a time. */
+static void lookup_groups(struct lookup *lk)
+{
+	static char *cn_attr[] = {"cn", NULL};
+	lk->st = LK_GROUPS;
+	char *filter = group_search_filter(lk);
+	lookup_search(lk, filter, cn_attr, 0, true);
+	free(filter);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -334,56 +423,221 @@ static struct lookup *lookup_by_msgid(struct ldapdir *l, int msgid)
 	return NULL;
 }
 
+/* Adds group NAME (LEN bytes, not terminated) to LK, spelled as the
+ * policy spells it when restricted; beyond LDAPDIR_MAX_GROUPS the answer
+ * is incomplete. */
 static void push_group(struct lookup *lk, const char *name, size_t len)
 {
+	const struct ldapdir *l = lk->l;
+	if (memchr(name, '\0', len))
+		return; /* not a name a rule can hold */
+	if (l->restricted) {
+		size_t i;
+		for (i = 0; i < l->nnamed; i++)
+			if (strlen(l->named[i]) == len &&
+			    strncasecmp(l->named[i], name, len) == 0)
+				break;
+		if (i == l->nnamed)
+			return; /* not asked about */
+		name = l->named[i];
+	}
 	for (size_t i = 0; i < lk->ngroups; i++)
 		if (strlen(lk->groups[i]) == len &&
 		    memcmp(lk->groups[i], name, len) == 0)
 			return;
-	if (lk->ngroups >= LDAPDIR_MAX_GROUPS)
+	if (lk->ngroups >= LDAPDIR_MAX_GROUPS) {
+		lk->incomplete = true;
 		return;
+	}
 	VEC_PUSH(lk->groups, lk->ngroups, xstrndup(name, len));
 }
 
-/* A search's final result: next step or the end of LK. */
+/* The next page's cookie from a search result's controls (RFC 2696):
+ * kept in lk->cookie, NULL when the search is complete. */
+static void take_cookie(struct lookup *lk, LDAPControl **sctrls)
+{
+	ber_bvfree(lk->cookie);
+	lk->cookie = NULL;
+	LDAPControl *c = sctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS,
+						    sctrls, NULL)
+				: NULL;
+	struct berval cookie = {0, NULL};
+	ber_int_t count = 0;
+	if (!c || ldap_parse_pageresponse_control(lk->l->ld, c, &count,
+						  &cookie) != LDAP_SUCCESS)
+		return;
+	if (cookie.bv_len)
+		lk->cookie = ber_bvdup(&cookie);
+	ber_memfree(cookie.bv_val);
+}
+
+/* Result codes that say the answer is cut short, not wrong. */
+static bool err_truncates(int err)
+{
+	return err == LDAP_SIZELIMIT_EXCEEDED ||
+	       err == LDAP_ADMINLIMIT_EXCEEDED || err == LDAP_REFERRAL ||
+	       err == LDAP_TIMELIMIT_EXCEEDED;
+}
+
+/* Step 1's result: the user is one entry, or none, or it is unknown. */
+static void user_result(struct lookup *lk, int err)
+{
+	struct ldapdir *l = lk->l;
+	if (lk->nusers > 1 || (err != LDAP_SUCCESS && lk->dn)) {
+		log_warnx("ldap: %s: more than one entry matches the user "
+			  "filter; not using any", lk->user);
+		lookup_finish(lk, EIO);
+		return;
+	}
+	if (err != LDAP_SUCCESS || (!lk->dn && lk->incomplete)) {
+		/* cut short, or a referral not followed: "no such user"
+		 * cannot be told */
+		log_warnx("ldap: lookup of %s: %s", lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+					      : "referral not followed");
+		lookup_finish(lk, EIO);
+		return;
+	}
+	if (!lk->dn) {
+		lookup_finish(lk, ENOENT);
+		return;
+	}
+	lk->incomplete = false;
+	if (l->restricted && l->nnamed == 0) {
+		lookup_finish(lk, 0); /* the policy names no group */
+		return;
+	}
+	lookup_groups(lk);
+}
+
+/* A search's final result: next step, next page, or the end of LK. */
 static void lookup_result(struct lookup *lk, LDAPMessage *msg)
 {
 	struct ldapdir *l = lk->l;
 	int err = LDAP_OTHER;
+	LDAPControl **sctrls = NULL;
 	lk->msgid = -1;
-	if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, NULL, 0) !=
-	    LDAP_SUCCESS)
+	if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, &sctrls,
+			      0) != LDAP_SUCCESS)
 		err = LDAP_OTHER;
-	if (err != LDAP_SUCCESS && err != LDAP_SIZELIMIT_EXCEEDED) {
+	if (err != LDAP_SUCCESS && !err_truncates(err)) {
+		ldap_controls_free(sctrls);
 		log_warnx("ldap: lookup of %s: %s", lk->user,
 			  ldap_err2string(err));
 		lookup_finish(lk, EIO);
 		return;
 	}
 	if (lk->st == LK_USER) {
-		if (!lk->dn) {
-			lookup_finish(lk, ENOENT);
-			return;
-		}
-		static char *cn_attr[] = {"cn", NULL};
-		lk->st = LK_GROUPS;
-		lookup_search(lk, l->group_filter, cn_attr,
-			      LDAPDIR_MAX_GROUPS);
+		ldap_controls_free(sctrls);
+		user_result(lk, err);
+		return;
+	}
+	take_cookie(lk, sctrls);
+	ldap_controls_free(sctrls);
+	if (err != LDAP_SUCCESS)
+		lk->incomplete = true;
+	if (lk->incomplete) {
+		log_warnx("ldap: groups of %s: the answer is incomplete (%s, "
+			  "%zu groups so far); the groups are unknown",
+			  lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+			  : lk->ngroups >= LDAPDIR_MAX_GROUPS
+			      ? "more groups than kept"
+			      : "referral not followed",
+			  lk->ngroups);
+		lookup_finish(lk, EOVERFLOW);
+		return;
+	}
+	if (lk->cookie) {
+		lookup_groups(lk); /* the next page */
 		return;
 	}
 	lookup_finish(lk, 0);
+}
+
+/* The directory's own name for the user from entry MSG: the value of the
+ * name attribute equal to the key (any case), else the first. */
+static void take_name(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	struct berval **v = ldap_get_values_len(l->ld, msg, name_attr(l));
+	size_t pick = 0;
+	for (size_t i = 0; v && v[i]; i++)
+		if (v[i]->bv_len == strlen(lk->user) &&
+		    strncasecmp(v[i]->bv_val, lk->user, v[i]->bv_len) == 0) {
+			pick = i;
+			break;
+		}
+	if (v && v[0] && v[pick]->bv_len &&
+	    !memchr(v[pick]->bv_val, '\0', v[pick]->bv_len))
+		lk->name = xstrndup(v[pick]->bv_val, v[pick]->bv_len);
+	ldap_value_free_len(v);
+}
+
+/* Reads one single-valued attribute ATTR of MSG as a string (NULL when
+ * absent or not text). */
+static char *attr_text(struct ldapdir *l, LDAPMessage *msg, const char *attr)
+{
+	struct berval **v = ldap_get_values_len(l->ld, msg, attr);
+	char *r = NULL;
+	if (v && v[0] && v[0]->bv_len && v[0]->bv_len < 32 &&
+	    !memchr(v[0]->bv_val, '\0', v[0]->bv_len))
+		r = xstrndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	return r;
+}
+
+/* A decimal number of at most 10 digits fitting in 32 bits, or -1. */
+static int64_t parse_u32(const char *s)
+{
+	if (!s || !*s || strlen(s) > 10 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	int64_t v = strtoll(s, NULL, 10);
+	return v <= UINT32_MAX ? v : -1;
+}
+
+/* The primary group's filter term from the user's entry MSG. */
+static void take_primary(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	if (l->schema == SCHEMA_RFC2307) {
+		char *gid = attr_text(l, msg, "gidNumber");
+		int64_t g = parse_u32(gid);
+		if (g >= 0)
+			lk->primary = xasprintf("(&(objectClass=posixGroup)"
+						"(gidNumber=%lld))",
+						(long long)g);
+		free(gid);
+		return;
+	}
+	char *rid = attr_text(l, msg, "primaryGroupID");
+	int64_t r = parse_u32(rid);
+	free(rid);
+	struct berval **sid = ldap_get_values_len(l->ld, msg, "objectSid");
+	if (r >= 0 && sid && sid[0]) {
+		char *v = ldapdir_primary_sid(
+		    (const unsigned char *)sid[0]->bv_val, sid[0]->bv_len,
+		    (uint32_t)r);
+		if (v)
+			lk->primary =
+			    xasprintf("(&(objectClass=group)(objectSid=%s))", v);
+		free(v);
+	}
+	ldap_value_free_len(sid);
 }
 
 static void lookup_entry(struct lookup *lk, LDAPMessage *msg)
 {
 	struct ldapdir *l = lk->l;
 	if (lk->st == LK_USER) {
-		if (!lk->dn) {
+		if (lk->nusers++ == 0) {
 			char *dn = ldap_get_dn(l->ld, msg);
 			if (dn) {
 				lk->dn = xstrdup(dn);
 				ldap_memfree(dn);
 			}
+			take_name(lk, msg);
+			take_primary(lk, msg);
 		}
 		return;
 	}
@@ -414,6 +668,8 @@ static void conn_message(struct ldapdir *l, int type, LDAPMessage *msg)
 		return; /* an abandoned search's late answer */
 	if (type == LDAP_RES_SEARCH_ENTRY)
 		lookup_entry(lk, msg);
+	else if (type == LDAP_RES_SEARCH_REFERENCE)
+		lk->incomplete = true; /* never chased: entries may be missing */
 	else if (type == LDAP_RES_SEARCH_RESULT)
 		lookup_result(lk, msg);
 }
@@ -453,6 +709,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 /* Reads the first line of the password file into a new string, or NULL. */
 static char *read_password(const char *path)
 {
+	const char *why = secret_file_problem(path);
+	if (why) {
+		log_warnx("ldap: password file %s %s; not binding", path, why);
+		return NULL;
+	}
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		log_warn("ldap: password file %s", path);
@@ -591,8 +852,12 @@ static int parse_uri(struct ldapdir *l)
 			l->ipc = true;
 			rc = 0;
 		}
-	} else if (strcmp(lud->lud_scheme, "ldap") == 0 && lud->lud_host) {
-		uint16_t port = lud->lud_port ? (uint16_t)lud->lud_port : 389;
+	} else if ((strcmp(lud->lud_scheme, "ldap") == 0 ||
+		    strcmp(lud->lud_scheme, "ldaps") == 0) && lud->lud_host) {
+		l->tls = strcmp(lud->lud_scheme, "ldaps") == 0;
+		uint16_t port = lud->lud_port ? (uint16_t)lud->lud_port
+				: l->tls      ? 636
+					      : 389;
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->sa;
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->sa;
 		if (inet_pton(AF_INET, lud->lud_host, &s4->sin_addr) == 1) {
@@ -630,20 +895,26 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 	l->base_dn = xstrdup(cfg->base ? cfg->base : "");
 	l->bind_dn = dup_or_null(cfg->bind_dn);
 	l->password_file = dup_or_null(cfg->password_file);
+	bool ad = cfg->schema == SCHEMA_AD;
+	l->schema = cfg->schema;
 	l->user_filter = xstrdup(cfg->user_filter && *cfg->user_filter
 					 ? cfg->user_filter
-					 : LDAPDIR_USER_FILTER);
+				 : ad ? LDAPDIR_AD_USER_FILTER
+				      : LDAPDIR_USER_FILTER);
 	l->group_filter = xstrdup(cfg->group_filter && *cfg->group_filter
 					  ? cfg->group_filter
-					  : LDAPDIR_GROUP_FILTER);
+				  : ad ? LDAPDIR_AD_GROUP_FILTER
+				       : LDAPDIR_GROUP_FILTER);
 	l->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+	l->cache_ttl_s = cfg->cache_ttl_s;
 	l->cache = idcache_new(cfg->cache_ttl_s, LDAPDIR_CACHE_MAX);
 	l->so_mark = so_mark;
 	l->fd = -1;
 	l->ctimer = evtimer_new(base, on_conn_deadline, l);
 	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
 	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
-	bool ok = t1 && t2 && parse_uri(l) == 0;
+	bool ok = t1 && t2 && !directory_uri_problem(l->uri) &&
+		  parse_uri(l) == 0;
 	free(t1);
 	free(t2);
 	if (!ok) {
@@ -670,6 +941,9 @@ void ldapdir_free(struct ldapdir *l)
 	free(l->password_file);
 	free(l->user_filter);
 	free(l->group_filter);
+	for (size_t i = 0; i < l->nnamed; i++)
+		free(l->named[i]);
+	free(l->named);
 	free(l);
 }
 
@@ -680,15 +954,19 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	if (!user || !*user || strlen(user) > USER_MAX) {
+	char *key = user && strlen(user) <= LDAPDIR_USER_MAX
+			    ? ldapdir_user_key(user)
+			    : NULL;
+	if (!key) {
 		errno = EINVAL;
 		return -1;
 	}
-	const struct idanswer *e = idcache_get(l->cache, user, now(l));
+	const struct idanswer *e = idcache_get(l->cache, key, now(l));
 	if (e) {
+		free(key);
 		l->st.cache_hits++;
-		cb(arg, e->status, e->status ? NULL
-					      : (const char *const *)e->groups,
+		cb(arg, e->status, e->user,
+		   e->status ? NULL : (const char *const *)e->groups,
 		   e->status ? 0 : e->ngroups);
 		return 0;
 	}
@@ -696,15 +974,16 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 	w->cb = cb;
 	w->arg = arg;
 	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
-		if (lk->st != LK_DONE && strcmp(lk->user, user) == 0) {
+		if (lk->st != LK_DONE && strcmp(lk->user, key) == 0) {
 			w->next = lk->waiters;
 			lk->waiters = w;
 			l->st.shared++;
+			free(key);
 			return 0;
 		}
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
 	lk->l = l;
-	lk->user = xstrdup(user);
+	lk->user = key;
 	lk->msgid = -1;
 	lk->waiters = w;
 	lk->st = LK_WAIT_CONN;
@@ -750,4 +1029,66 @@ void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg)
 void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out)
 {
 	*out = l->st;
+}
+
+void ldapdir_set_groups(struct ldapdir *l, const char *const *names, size_t n)
+{
+	bool restricted = names && n <= LDAPDIR_MAX_NAMED;
+	bool same = restricted == l->restricted &&
+		    (!restricted || n == l->nnamed);
+	for (size_t i = 0; same && restricted && i < n; i++)
+		same = strcmp(names[i], l->named[i]) == 0;
+	if (same)
+		return;
+	for (size_t i = 0; i < l->nnamed; i++)
+		free(l->named[i]);
+	free(l->named);
+	l->named = NULL;
+	l->nnamed = 0;
+	l->restricted = restricted;
+	for (size_t i = 0; restricted && i < n; i++)
+		VEC_PUSH(l->named, l->nnamed, xstrdup(names[i]));
+	/* answers made for other groups are not answers for these */
+	idcache_free(l->cache);
+	l->cache = idcache_new(l->cache_ttl_s, LDAPDIR_CACHE_MAX);
+}
+
+char *ldapdir_user_key(const char *user)
+{
+	const char *b = user, *e = user + strlen(user);
+	const char *bs = strrchr(user, '\\');
+	if (bs)
+		b = bs + 1;
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	for (const char *p = e; p > b; p--)
+		if (p[-1] == '@') {
+			e = p - 1;
+			break;
+		}
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == b)
+		return NULL;
+	char *k = xstrndup(b, (size_t)(e - b));
+	for (char *p = k; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+char *ldapdir_primary_sid(const unsigned char *sid, size_t len, uint32_t rid)
+{
+	/* revision 1, count of sub-authorities, 6-byte authority, then the
+	 * sub-authorities, 4 bytes little endian each (MS-DTYP 2.4.2.2) */
+	if (len < 8 || sid[0] != 1 || sid[1] == 0 || sid[1] > 15 ||
+	    len != 8 + 4u * sid[1])
+		return NULL;
+	unsigned char v[8 + 4 * 15];
+	memcpy(v, sid, len);
+	for (int i = 0; i < 4; i++)
+		v[len - 4 + (size_t)i] = (unsigned char)(rid >> (8 * i));
+	char *r = xmalloc(len * 3 + 1);
+	for (size_t i = 0; i < len; i++)
+		sprintf(r + 3 * i, "\\%02x", v[i]);
+	return r;
 }

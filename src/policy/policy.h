@@ -180,12 +180,35 @@ struct resolver_cfg {
 	size_t nservers;
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
 };
+/* The directory's shape: which filters and attributes find users and
+ * groups (src/identity/ldapdir.h). */
+enum dir_schema { SCHEMA_RFC2307, SCHEMA_AD };
 struct directory_cfg {
 	bool enabled;
 	char *uri, *base, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, cache_ttl_s;
+	enum dir_schema schema;
+	bool starttls;	 /* ldap:// upgraded with StartTLS before the bind */
+	bool tls_verify; /* the server's certificate must verify (default) */
+	char *tls_ca;	 /* CA certificates file (default: the system's) */
 };
+
+/*
+ * Checks a directory URI the way the service will use it: ldap:// or
+ * ldaps:// with a literal IPv4 address or [IPv6] address and an optional
+ * port (resolving a name could block or itself need a decision), or
+ * ldapi:// with a socket path. Returns NULL when good, else a static
+ * message saying what is wrong. `sluicectl check` and sluiced both use it.
+ */
+const char *directory_uri_problem(const char *uri);
+
+/*
+ * Checks that a secret file (bind password) is not readable or writable by
+ * others. Returns NULL when good (or when PATH cannot be examined: the
+ * daemon then reports the open failure), else a static message.
+ */
+const char *secret_file_problem(const char *path);
 struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
 };

@@ -22,6 +22,9 @@ include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $SLAPD_DIR/slapd.pid
+# anonymous searches return at most 500 entries (slapd's default; the
+# rootdn has no limit): frank's 600 groups test incomplete answers
+sizelimit 500
 database mdb
 maxsize 16777216
 suffix "$SLAPD_SUFFIX"
@@ -29,9 +32,9 @@ rootdn "$SLAPD_ROOTDN"
 rootpw secret
 directory $SLAPD_DIR/db
 index objectClass eq
-index uid,memberUid,member eq
+index uid,memberUid,member,gidNumber eq
 CONF
-  printf 'secret\n' >"$SLAPD_DIR/password"
+  (umask 077; printf 'secret\n' >"$SLAPD_DIR/password")
   {
     printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: lab\no: sluice lab\n\n' "$SLAPD_SUFFIX"
     for ou in people groups roles; do
@@ -48,6 +51,15 @@ CONF
     printf 'dn: cn=staff,ou=groups,%s\nobjectClass: posixGroup\ncn: staff\ngidNumber: 3001\nmemberUid: carol\nmemberUid: dave\n\n' "$SLAPD_SUFFIX"
     printf 'dn: cn=netadmins,ou=groups,%s\nobjectClass: posixGroup\ncn: netadmins\ngidNumber: 3002\nmemberUid: alice\n\n' "$SLAPD_SUFFIX"
     printf 'dn: cn=evilgroup,ou=groups,%s\nobjectClass: posixGroup\ncn: evilgroup\ngidNumber: 3003\nmemberUid: ev*l)\n\n' "$SLAPD_SUFFIX"
+    # erin: staff is her primary group (gidNumber 3001), no memberUid
+    printf 'dn: uid=erin,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: erin\ncn: erin\nsn: erin\nuidNumber: 2005\ngidNumber: 3001\nhomeDirectory: /home/erin\n\n' "$SLAPD_SUFFIX"
+    # Frank (the directory spells him so): 599 groups g001..g599 and
+    # Contractors, the 600th
+    printf 'dn: uid=Frank,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: Frank\ncn: frank\nsn: frank\nuidNumber: 2010\ngidNumber: 2010\nhomeDirectory: /home/frank\n\n' "$SLAPD_SUFFIX"
+    for i in $(seq -w 1 599); do
+      printf 'dn: cn=g%s,ou=groups,%s\nobjectClass: posixGroup\ncn: g%s\ngidNumber: %d\nmemberUid: Frank\n\n' "$i" "$SLAPD_SUFFIX" "$i" $((5000 + 10#$i))
+    done
+    printf 'dn: cn=contractors,ou=groups,%s\nobjectClass: posixGroup\ncn: contractors\ngidNumber: 4000\nmemberUid: Frank\n\n' "$SLAPD_SUFFIX"
     # groupOfNames variant (DN membership)
     printf 'dn: cn=vpnusers,ou=roles,%s\nobjectClass: groupOfNames\ncn: vpnusers\nmember: uid=carol,ou=people,%s\nmember: uid=alice,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
     printf 'dn: cn=auditors,ou=roles,%s\nobjectClass: groupOfNames\ncn: auditors\nmember: uid=dave,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"

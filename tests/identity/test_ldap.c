@@ -50,19 +50,24 @@ static double now_ms(void)
 struct res {
 	int calls, status;
 	double at_ms;
+	size_t n;
+	char user[64];
 	char groups[512];
 };
 
-static void done(void *arg, int status, const char *const *g, size_t n)
+static void done(void *arg, int status, const char *user,
+		 const char *const *g, size_t n)
 {
 	struct res *r = arg;
 	r->calls++;
 	r->status = status;
 	r->at_ms = now_ms();
+	r->n = n;
+	snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
 	r->groups[0] = '\0';
-	/* sorted, comma separated */
-	const char *v[64];
-	size_t k = n < 64 ? n : 64;
+	/* sorted, comma separated (the first 16) */
+	const char *v[16];
+	size_t k = n < 16 ? n : 16;
 	memcpy(v, g, k * sizeof(*v));
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = i + 1; j < k; j++)
@@ -129,6 +134,72 @@ static uint64_t fake_clock(void *arg)
 {
 	(void)arg;
 	return fake;
+}
+
+/*
+ * Membership as complete as the directory's: the primary group (gidNumber)
+ * counts; every spelling of an account is one user, named as the
+ * directory names it; a group list the server cuts (sizelimit 500,
+ * anonymous) is never used as complete; asking only about the policy's
+ * groups gives the complete answer, in the policy's spelling.
+ */
+static void phase_shapes(void)
+{
+	struct directory_cfg c = cfg(2000, 60);
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("primary group (gidNumber):\n");
+	expect(l, "erin", 0, "staff");
+	printf("spellings of one account:\n");
+	const char *spell[] = {"ERIN", "erin ", "LAB\\Erin", "erin@LAB.SLUICE.TEST"};
+	for (size_t i = 0; i < 4; i++) {
+		struct res r = ask(l, spell[i]);
+		printf("  %-22s → %s [%s]\n", spell[i], r.user, r.groups);
+		CHECK(r.status == 0 && strcmp(r.user, "erin") == 0 &&
+		      strcmp(r.groups, "staff") == 0);
+	}
+	struct ldapdir_stats s;
+	ldapdir_stats(l, &s);
+	CHECK(s.searches == 1 && s.cache_hits == 4);
+	struct res fr = ask(l, "frank");
+	CHECK(fr.status == 0 && strcmp(fr.user, "Frank") == 0); /* rootdn: no limit */
+	CHECK(fr.n == 600);
+	printf("  frank (bound as rootdn) → %s, %zu groups\n", fr.user, fr.n);
+	ldapdir_free(l);
+
+	printf("anonymous, sizelimit 500, frank in 600 groups:\n");
+	c.bind_dn = NULL;
+	c.password_file = NULL;
+	l = ldapdir_new(base, &c, 0);
+	struct res r = ask(l, "frank");
+	printf("  every group → %s, %zu groups, user %s\n",
+	       r.status ? strerror(r.status) : "ok", r.n, r.user);
+	/* complete (paged) or unknown: never 500 of 600 as if complete */
+	CHECK((r.status == 0 && r.n == 600) ||
+	      (r.status == EOVERFLOW && r.n == 0 && !strcmp(r.user, "Frank")));
+	ldapdir_stats(l, &s);
+	CHECK(r.status == 0 || s.incomplete == 1);
+	const char *named[] = {"Contractors", "staff", "netadmins"};
+	ldapdir_set_groups(l, named, 3);
+	expect(l, "frank", 0, "Contractors");
+	expect(l, "erin", 0, "staff");
+	expect(l, "carol", 0, "staff");
+	ldapdir_set_groups(l, named, 0); /* the policy names none */
+	expect(l, "carol", 0, "");
+	ldapdir_set_groups(l, NULL, 0);
+	expect(l, "carol", 0, "staff,vpnusers");
+	ldapdir_free(l);
+
+	printf("paged results: 599 groups in pages of %d:\n", LDAPDIR_PAGE_SIZE);
+	c = cfg(2000, 60);
+	c.group_filter = "(&(objectClass=posixGroup)(memberUid=%s)(cn=g*))";
+	l = ldapdir_new(base, &c, 0);
+	ldapdir_set_groups(l, NULL, 0);
+	struct res big = ask(l, "frank");
+	printf("  frank, %zu groups, %s\n", big.n,
+	       big.status ? strerror(big.status) : "ok");
+	CHECK(big.status == 0 && big.n == 599);
+	ldapdir_free(l);
 }
 
 static void phase_basic(void)
@@ -229,6 +300,7 @@ static void phase_basic(void)
 	expect(l, "carol", EIO, NULL); /* fail fast, no second bind */
 	ldapdir_free(l);
 	unlink(bad);
+	phase_shapes();
 }
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
