@@ -322,6 +322,7 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->ldap_cache_hits = s.cache_hits;
 		o->ldap_timeouts = s.timeouts;
 		o->ldap_in_flight = s.in_flight;
+		o->ldap_incomplete = s.incomplete;
 	}
 	if (l->nss) {
 		struct nsspool_stats s;
@@ -330,5 +331,6 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->nss_cache_hits = s.cache_hits;
 		o->nss_timeouts = s.timeouts;
 		o->nss_busy = s.busy_workers;
+		o->nss_incomplete = s.incomplete;
 	}
 }

@@ -307,6 +307,10 @@ static int fake_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
 	pthread_mutex_unlock(&fake_mu);
 	if (uid >= 5000)
 		return ENOENT;
+	if (uid == 4242) { /* more groups than kept: a list it cannot give */
+		*user = xstrdup("many");
+		return EOVERFLOW;
+	}
 	*user = xasprintf("user%u", uid);
 	*groups = xcalloc(2, sizeof(char *));
 	(*groups)[0] = xstrdup("staff");
@@ -403,6 +407,20 @@ static void test_nss_cache_ttl(void **state)
 	assert_int_equal(st.lookups, 3);
 	assert_int_equal(st.cache_hits, 2);
 	assert_int_equal(fake_calls, 3);
+	/* an incomplete group list: the user, groups unknown (never a
+	 * shorter list), counted, and cached like an answer */
+	struct res o1 = {0}, o2 = {0};
+	nsspool_uid(p, 4242, uid_done, &o1);
+	run_until(base, &o1.calls, 1);
+	assert_int_equal(o1.status, EOVERFLOW);
+	assert_string_equal(o1.user, "many");
+	assert_int_equal(o1.n, 0);
+	nsspool_uid(p, 4242, uid_done, &o2);
+	assert_int_equal(o2.calls, 1);
+	assert_int_equal(o2.status, EOVERFLOW);
+	assert_string_equal(o2.user, "many");
+	nsspool_stats(p, &st);
+	assert_int_equal(st.incomplete, 1);
 	nsspool_free(p);
 	event_base_free(base);
 }

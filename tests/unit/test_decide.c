@@ -12,6 +12,7 @@
 #include "identity/iptable.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,60 @@ static void test_at_once(void **state)
 	iptable_del(IDS, AF_INET, b);
 }
 
+/* A group list the directory could not give whole (EOVERFLOW) leaves the
+ * groups unknown: a rule needing a group waits for the deadline, it is
+ * never decided on a shorter list. The directory's own name for the user
+ * replaces the table's spelling, for the rules and the bookkeeping. */
+static void test_incomplete_groups(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	ndecided = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0};
+	inet_pton(AF_INET, "198.18.1.20", a);
+	iptable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
+
+	send_pkt(d, 1, "198.18.1.20", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 1);
+	assert_string_equal(asked[0]->user, "LAB\\Erin ");
+	struct lookup_req *r = asked[0];
+	r->status = EOVERFLOW;
+	r->user_out = strdup("erin");
+	decider_answer(d, r);
+	assert_int_equal(nv, 0); /* "staff web" cannot be told: waits */
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(verdicts_for(1), 1);
+	assert_int_equal(V[nv - 1].verdict, NF_DROP);
+	assert_int_equal(ndecided, 0);
+
+	/* the complete answer: allowed, remembered as the directory names
+	 * the user, with the directory as the groups' source */
+	send_pkt(d, 2, "198.18.1.20", 1001, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 2);
+	r = asked[1];
+	r->status = 0;
+	r->user_out = strdup("erin");
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
+	assert_int_equal(verdicts_for(2), 1);
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "erin");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+	decider_free(d);
+	iptable_del(IDS, AF_INET, a);
+}
+
 static void test_join_and_deadline(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
@@ -361,6 +416,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_decided),
+	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),
 	    cmocka_unit_test(test_at_once),
 	    cmocka_unit_test(test_join_and_deadline),
