@@ -16,6 +16,7 @@
 #include <ldap.h>
 #include <netinet/in.h>
 #include <openldap.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,24 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
-enum cstate { C_DOWN, C_CONNECTING, C_BINDING, C_READY };
+enum cstate { C_DOWN, C_CONNECTING, C_TLS, C_BINDING, C_READY };
+
+/*
+ * A TLS handshake (ldaps://, or StartTLS and the handshake) on a thread of
+ * its own: libldap's handshake waits on the socket (at most the network
+ * timeout), and the event loop must not. The thread has the LDAP handle
+ * to itself until it is done; it then writes a byte to SV[1]. Whoever
+ * learns last that the other side is gone frees the handle (an abandoned
+ * job) and the job (REFS).
+ */
+struct tlsjob {
+	pthread_mutex_t mu;
+	int refs;
+	bool done, abandoned, starttls;
+	LDAP *ld;
+	int rc;
+	int sv[2];
+};
 
 struct ldapdir {
 	struct event_base *base;
@@ -72,6 +90,9 @@ struct ldapdir {
 	/* where to connect */
 	bool ipc;
 	bool tls;	      /* ldaps://: TLS from the first byte */
+	bool starttls;	      /* ldap:// then StartTLS */
+	bool tls_verify;
+	char *tls_ca;
 	struct sockaddr_storage sa;
 	socklen_t salen;
 
@@ -81,6 +102,8 @@ struct ldapdir {
 	LDAP *ld;
 	struct event *io;     /* EV_WRITE while connecting, EV_READ after */
 	struct event *ctimer; /* connect + bind deadline */
+	struct tlsjob *tls_job; /* the handshake in progress (C_TLS) */
+	struct event *tls_ev;	/* its end, on tls_job->sv[0] */
 	int bind_msgid;
 	unsigned gen;	      /* bumped at every close */
 	uint64_t last_rx_ms;  /* last message read */
@@ -97,6 +120,7 @@ struct ldapdir {
 };
 
 static void conn_close(struct ldapdir *l, bool fail_fast, int status);
+static void tls_abandon(struct ldapdir *l);
 static void lookup_start(struct lookup *lk);
 
 /* ---- clock ---------------------------------------------------------------- */
@@ -373,6 +397,11 @@ static void conn_close(struct ldapdir *l, bool fail_fast, int status)
 	if (l->io) {
 		event_free(l->io);
 		l->io = NULL;
+	}
+	if (l->tls_job) {
+		tls_abandon(l);
+		l->ld = NULL; /* the job's now */
+		l->fd = -1;
 	}
 	evtimer_del(l->ctimer);
 	if (l->ld)
@@ -727,7 +756,132 @@ static char *read_password(const char *path)
 	return r;
 }
 
-/* The socket is connected: hand it to libldap, bind if configured. */
+static void conn_secure(struct ldapdir *l);
+
+static void tlsjob_unref(struct tlsjob *j)
+{
+	pthread_mutex_lock(&j->mu);
+	bool last = --j->refs == 0;
+	pthread_mutex_unlock(&j->mu);
+	if (!last)
+		return;
+	close(j->sv[0]);
+	close(j->sv[1]);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *tls_thread(void *arg)
+{
+	struct tlsjob *j = arg;
+	int rc = j->starttls ? ldap_start_tls_s(j->ld, NULL, NULL)
+			     : ldap_install_tls(j->ld);
+	pthread_mutex_lock(&j->mu);
+	j->rc = rc;
+	j->done = true;
+	bool abandoned = j->abandoned;
+	pthread_mutex_unlock(&j->mu);
+	if (abandoned)
+		ldap_unbind_ext(j->ld, NULL, NULL);
+	else if (send(j->sv[1], "", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the loop learns it at the connect deadline */
+	}
+	tlsjob_unref(j);
+	return NULL;
+}
+
+/* Closes a handshake in progress: its handle goes with whoever is last. */
+static void tls_abandon(struct ldapdir *l)
+{
+	struct tlsjob *j = l->tls_job;
+	event_free(l->tls_ev);
+	l->tls_ev = NULL;
+	l->tls_job = NULL;
+	pthread_mutex_lock(&j->mu);
+	j->abandoned = true;
+	bool done = j->done;
+	pthread_mutex_unlock(&j->mu);
+	if (done)
+		ldap_unbind_ext(j->ld, NULL, NULL);
+	tlsjob_unref(j);
+}
+
+/* The handshake thread is done (main thread). */
+static void on_tls_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct ldapdir *l = arg;
+	struct tlsjob *j = l->tls_job;
+	char b;
+	if (recv(fd, &b, 1, MSG_DONTWAIT) < 0)
+		return;
+	pthread_mutex_lock(&j->mu);
+	int rc = j->rc;
+	pthread_mutex_unlock(&j->mu);
+	event_free(l->tls_ev);
+	l->tls_ev = NULL;
+	l->tls_job = NULL;
+	tlsjob_unref(j); /* the thread is done: the handle is ours again */
+	if (rc != LDAP_SUCCESS) {
+		char *msg = NULL;
+		ldap_get_option(l->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
+		log_warnx("ldap: TLS with %s: %s%s%s", l->uri,
+			  ldap_err2string(rc), msg && *msg ? ": " : "",
+			  msg ? msg : "");
+		ldap_memfree(msg);
+		conn_close(l, true, EIO);
+		return;
+	}
+	conn_secure(l);
+}
+
+/* Sets L's TLS options on its handle and starts the handshake thread. */
+static void tls_start(struct ldapdir *l)
+{
+	int req = l->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+	int zero = 0;
+	if ((l->tls_ca && ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE,
+					  l->tls_ca) != LDAP_OPT_SUCCESS) ||
+	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) !=
+		LDAP_OPT_SUCCESS ||
+	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_NEWCTX, &zero) !=
+		LDAP_OPT_SUCCESS) {
+		log_warnx("ldap: %s: cannot set up TLS (tls-ca %s)", l->uri,
+			  l->tls_ca ? l->tls_ca : "default");
+		conn_close(l, true, EIO);
+		return;
+	}
+	struct tlsjob *j = xcalloc(1, sizeof(*j));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, j->sv) < 0) {
+		log_warn("ldap: socketpair");
+		free(j);
+		conn_close(l, true, EIO);
+		return;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	j->refs = 2;
+	j->ld = l->ld;
+	j->starttls = l->starttls;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int err = pthread_create(&t, &attr, tls_thread, j);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		log_warnx("ldap: TLS thread: %s", strerror(err));
+		j->refs = 1;
+		tlsjob_unref(j);
+		conn_close(l, true, EIO);
+		return;
+	}
+	l->tls_job = j;
+	l->tls_ev = event_new(l->base, j->sv[0], EV_READ, on_tls_done, l);
+	event_add(l->tls_ev, NULL);
+	l->cst = C_TLS;
+}
+
+/* The socket is connected: hand it to libldap, secure it, bind. */
 static void conn_connected(struct ldapdir *l)
 {
 	if (l->io) {
@@ -747,6 +901,17 @@ static void conn_connected(struct ldapdir *l)
 	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
+	ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &nt);
+	if (l->tls || l->starttls)
+		tls_start(l);
+	else
+		conn_secure(l);
+}
+
+/* The connection is as secure as configured: read it, bind if configured. */
+static void conn_secure(struct ldapdir *l)
+{
+	int rc;
 	l->io = event_new(l->base, l->fd, EV_READ | EV_PERSIST, on_readable, l);
 	event_add(l->io, NULL);
 	l->last_rx_ms = now(l);
@@ -906,6 +1071,9 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 				  : ad ? LDAPDIR_AD_GROUP_FILTER
 				       : LDAPDIR_GROUP_FILTER);
 	l->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+	l->starttls = cfg->starttls;
+	l->tls_verify = cfg->tls_verify;
+	l->tls_ca = dup_or_null(cfg->tls_ca);
 	l->cache_ttl_s = cfg->cache_ttl_s;
 	l->cache = idcache_new(cfg->cache_ttl_s, LDAPDIR_CACHE_MAX);
 	l->so_mark = so_mark;
@@ -914,7 +1082,7 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
 	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
 	bool ok = t1 && t2 && !directory_uri_problem(l->uri) &&
-		  parse_uri(l) == 0;
+		  parse_uri(l) == 0 && !(l->starttls && (l->tls || l->ipc));
 	free(t1);
 	free(t2);
 	if (!ok) {
@@ -939,6 +1107,7 @@ void ldapdir_free(struct ldapdir *l)
 	free(l->base_dn);
 	free(l->bind_dn);
 	free(l->password_file);
+	free(l->tls_ca);
 	free(l->user_filter);
 	free(l->group_filter);
 	for (size_t i = 0; i < l->nnamed; i++)

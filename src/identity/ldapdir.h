@@ -69,7 +69,14 @@
  * dead server). LDAPDIR_SUSPECT_TIMEOUTS lookups in a row timing out on a
  * connection that read nothing meanwhile drop it (a silent peer). The URI is
  * checked by directory_uri_problem() (the same check `sluicectl check`
- * makes). The password is read from cfg->password_file (first line) at
+ * makes). TLS: ldaps:// (TLS from the first byte) or cfg->starttls on
+ * ldap://, the server's certificate verified against cfg->tls_ca (the
+ * system's CAs by default) unless cfg->tls_verify is off; libldap checks
+ * that it names the address of the URI. libldap's handshake waits on the
+ * socket, so it runs on a short-lived thread of its own (the event loop
+ * never waits; the connect deadline covers it, and an abandoned handshake
+ * ends by itself within timeout_ms). The password is read from
+ * cfg->password_file (first line) at
  * every connect, and refused when the file is readable by others; no
  * bind_dn = anonymous (no bind at all).
  *

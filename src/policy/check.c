@@ -294,9 +294,18 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 	if (why)
 		diags_add(d, DIAG_ERROR, NULL, "directory uri '%s': %s",
 			  c->uri, why);
-	if (c->starttls && c->uri && strncmp(c->uri, "ldap://", 7) != 0)
+	bool plain = c->uri && strncmp(c->uri, "ldap://", 7) == 0;
+	if (c->starttls && !plain)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory starttls needs an ldap:// uri");
+	if (plain && !c->starttls && c->bind_dn)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory: the bind password goes in clear over "
+			  "ldap:// (use ldaps:// or starttls yes)");
+	if (!c->tls_verify && (c->starttls || (c->uri && !plain)))
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory tls-verify no: any server can answer for "
+			  "the directory");
 	if (c->tls_ca && access(c->tls_ca, R_OK) < 0)
 		diags_add(d, DIAG_ERROR, NULL, "directory tls-ca '%s': %s",
 			  c->tls_ca, strerror(errno));

@@ -2,7 +2,10 @@
 # Sourced by run_ldap.sh. Never touches /etc/ldap (reads its schema files
 # only); everything lives in $SLAPD_DIR; slapd_stop kills by recorded pid.
 #
-#   slapd_setup DIR PORT   write slapd.conf + seed the mdb database
+#   slapd_setup DIR PORT   write slapd.conf + seed the mdb database; with
+#                          SLAPD_TLS_IP set, also a CA (openssl) and a server
+#                          certificate for that address ($DIR/tls: ca.pem,
+#                          other-ca.pem), and slapd.conf serves TLS
 #   slapd_start            start slapd (foreground -d 0, backgrounded)
 #   slapd_stop             kill it (SIGCONT first, in case it is stopped)
 
@@ -14,6 +17,13 @@ slapd_setup() {
   SLAPD_DIR=$1 SLAPD_PORT=$2
   SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT/"
   mkdir -p "$SLAPD_DIR/db"
+  local tls=
+  if [ -n "${SLAPD_TLS_IP:-}" ]; then
+    slapd_make_certs "$SLAPD_DIR/tls" "$SLAPD_TLS_IP" || return 1
+    tls="TLSCACertificateFile $SLAPD_DIR/tls/ca.pem
+TLSCertificateFile $SLAPD_DIR/tls/server.pem
+TLSCertificateKeyFile $SLAPD_DIR/tls/server.key"
+  fi
   cat >"$SLAPD_DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -22,6 +32,7 @@ include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $SLAPD_DIR/slapd.pid
+$tls
 # anonymous searches return at most 500 entries (slapd's default; the
 # rootdn has no limit): frank's 600 groups test incomplete answers
 sizelimit 500
@@ -65,6 +76,27 @@ CONF
     printf 'dn: cn=auditors,ou=roles,%s\nobjectClass: groupOfNames\ncn: auditors\nmember: uid=dave,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
   } >"$SLAPD_DIR/seed.ldif"
   slapadd -q -f "$SLAPD_DIR/slapd.conf" -l "$SLAPD_DIR/seed.ldif" >"$SLAPD_DIR/slapadd.log" 2>&1
+}
+
+# slapd_make_certs DIR IP: a throwaway CA, a server certificate for IP (and
+# 127.0.0.1) signed by it, and a second CA that signed nothing.
+slapd_make_certs() {
+  local d=$1 ip=$2
+  mkdir -p "$d"
+  (
+    cd "$d" || exit 1
+    umask 077
+    for ca in ca other-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=sluice test $ca" \
+        -keyout $ca.key -out $ca.pem 2>/dev/null || exit 1
+    done
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$ip" -keyout server.key \
+      -out server.csr 2>/dev/null || exit 1
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1\n' "$ip" >ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -days 2 -extfile ext.cnf -out server.pem 2>/dev/null || exit 1
+    chmod 644 ca.pem other-ca.pem server.pem
+  )
 }
 
 slapd_start() {

@@ -330,6 +330,91 @@ static void ctl(const char *what)
 	CHECK(system(cmd) == 0);
 }
 
+/*
+ * Over TLS: ldaps:// and StartTLS verify the server against tls-ca; a
+ * certificate from another CA is refused (EIO) unless tls-verify is off;
+ * a server that accepts the connection and then says nothing (SIGSTOP)
+ * costs the lookups their deadline, never the event loop (the handshake
+ * runs on a thread of its own), and the loop's timer keeps firing.
+ */
+static void phase_tls(void)
+{
+	const char *ldaps = getenv("SLAPD_LDAPS_URI");
+	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
+	CHECK(ldaps && ca && other);
+	/* handshakes are slow under valgrind: a generous deadline */
+	struct directory_cfg c = cfg(10000, 0);
+	c.uri = (char *)ldaps;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("ldaps, the right CA:\n");
+	expect(l, "carol", 0, "staff,vpnusers");
+	ldapdir_free(l);
+
+	printf("StartTLS on ldap://, the right CA:\n");
+	c.uri = (char *)uri;
+	c.starttls = true;
+	l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	expect(l, "dave", 0, "auditors,staff");
+	ldapdir_free(l);
+
+	printf("ldaps and StartTLS, a CA that signed nothing:\n");
+	c.tls_ca = (char *)other;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", EIO, NULL);
+	ldapdir_free(l);
+	c.uri = (char *)ldaps;
+	c.starttls = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", EIO, NULL);
+	ldapdir_free(l);
+	printf("the same with tls-verify off:\n");
+	c.tls_verify = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", 0, "auditors,staff");
+	ldapdir_free(l);
+
+	printf("StartTLS with ldaps:// is refused:\n");
+	c.starttls = true;
+	CHECK(!ldapdir_new(base, &c, 0));
+	c.starttls = false;
+
+	printf("a silent server during the handshake:\n");
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	c.timeout_ms = 500;
+	l = ldapdir_new(base, &c, 0);
+	ctl("sigstop");
+	struct ticker t = {0};
+	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
+	struct timeval ten = {0, 10000};
+	event_add(t.ev, &ten);
+	t.last = now_ms();
+	double t0 = now_ms();
+	struct res r = {0};
+	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
+	run_until(&r.calls, 1, 5000);
+	double took = r.at_ms - t0;
+	ctl("sigcont");
+	event_free(t.ev);
+	printf("  alice → %s after %.1f ms (timeout 500); %d ticks, max "
+	       "timer lateness %.2f ms\n",
+	       strerror(r.status), took, t.n, t.max_late);
+	CHECK(r.calls == 1 && (r.status == ETIMEDOUT || r.status == EIO));
+	CHECK(took >= 400 && took < 1500);
+	CHECK(t.max_late < 100);
+	/* the abandoned handshake thread ends by its network timeout */
+	run_for(2000);
+	ldapdir_free(l);
+	c.timeout_ms = 10000;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	ldapdir_free(l);
+}
+
 static void phase_stop(void)
 {
 	const uint32_t timeout = 500;
@@ -456,6 +541,8 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	if (!strcmp(argv[1], "basic"))
 		phase_basic();
+	else if (!strcmp(argv[1], "tls"))
+		phase_tls();
 	else if (!strcmp(argv[1], "stop"))
 		phase_stop();
 	else if (!strcmp(argv[1], "restart"))
