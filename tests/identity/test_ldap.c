@@ -415,6 +415,83 @@ static void phase_tls(void)
 	ldapdir_free(l);
 }
 
+/*
+ * Active Directory (Samba's AD DC, run_ad.sh), schema ad, over LDAPS:
+ * nested groups through LDAP_MATCHING_RULE_IN_CHAIN, the primary group
+ * (Domain Users: primaryGroupID, never in `member`) by objectSid, every
+ * spelling of an account named as sAMAccountName names it, 600 groups in
+ * pages (or unknown, never cut), only the policy's groups when it names
+ * them, StartTLS; a base whose searches return referrals gives unknown
+ * groups; a simple bind over plain ldap:// is refused by the server.
+ */
+static void phase_ad(void)
+{
+	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
+	const char *bind = getenv("AD_BIND_DN"), *root = getenv("AD_ROOT");
+	const char *plain = getenv("AD_LDAP_URI");
+	CHECK(ca && other && bind && root && plain);
+	struct directory_cfg c = cfg(10000, 60);
+	c.schema = SCHEMA_AD;
+	c.bind_dn = (char *)bind;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("nested (admins-all ∋ netops ∋ alice) and primary (Domain "
+	       "Users):\n");
+	expect(l, "alice", 0, "Domain Users,admins-all,netops");
+	expect(l, "bob", 0, "Domain Users");
+	expect(l, "mallory", ENOENT, NULL);
+	printf("spellings of one account:\n");
+	const char *spell[] = {"ALICE", "SLUICE\\Alice", "alice@AD.SLUICE.TEST "};
+	for (size_t i = 0; i < 3; i++) {
+		struct res r = ask(l, spell[i]);
+		printf("  %-22s → %s [%s]\n", spell[i], r.user, r.groups);
+		CHECK(r.status == 0 && strcmp(r.user, "alice") == 0);
+	}
+	struct res fr = ask(l, "frank");
+	printf("frank, every group: %s, %zu groups\n",
+	       fr.status ? strerror(fr.status) : "ok", fr.n);
+	CHECK((fr.status == 0 && fr.n == 601) ||
+	      (fr.status == EOVERFLOW && fr.n == 0));
+	const char *named[] = {"Contractors", "domain users", "netops"};
+	ldapdir_set_groups(l, named, 3);
+	expect(l, "frank", 0, "Contractors,domain users");
+	expect(l, "alice", 0, "domain users,netops");
+	ldapdir_free(l);
+
+	printf("StartTLS on ldap://:\n");
+	c.uri = (char *)plain;
+	c.starttls = true;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "Domain Users,admins-all,netops");
+	ldapdir_free(l);
+	printf("a CA that signed nothing:\n");
+	c.tls_ca = (char *)other;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("a simple bind over plain ldap:// (the DC wants TLS):\n");
+	c.starttls = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+
+	printf("base %s (its searches return referrals):\n", root);
+	c = cfg(10000, 60);
+	c.uri = (char *)uri;
+	c.base = (char *)root;
+	c.schema = SCHEMA_AD;
+	c.bind_dn = (char *)bind;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	l = ldapdir_new(base, &c, 0);
+	struct res r = ask(l, "alice");
+	printf("  alice → %s, user %s\n", strerror(r.status), r.user);
+	CHECK(r.status == EOVERFLOW && strcmp(r.user, "alice") == 0);
+	ldapdir_free(l);
+}
+
 static void phase_stop(void)
 {
 	const uint32_t timeout = 500;
@@ -541,6 +618,8 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	if (!strcmp(argv[1], "basic"))
 		phase_basic();
+	else if (!strcmp(argv[1], "ad"))
+		phase_ad();
 	else if (!strcmp(argv[1], "tls"))
 		phase_tls();
 	else if (!strcmp(argv[1], "stop"))
