@@ -177,6 +177,20 @@ static int cmd_sessions(struct daemon *d, int argc, char **argv, bool json,
 				json_put_string(out, si.name);
 			else
 				evbuffer_add_printf(out, "null");
+			/* the facts of the decision, as revocation sees them */
+			evbuffer_add_printf(out, ", \"identity\": \"%s\", "
+					    "\"groups\": ",
+					    id_source_name(si.source));
+			if (si.groups_unknown) {
+				evbuffer_add_printf(out, "null");
+			} else {
+				evbuffer_add_printf(out, "[");
+				for (size_t k = 0; k < si.ngroups; k++) {
+					evbuffer_add_printf(out, k ? ", " : "");
+					json_put_string(out, si.groups[k]);
+				}
+				evbuffer_add_printf(out, "]");
+			}
 			evbuffer_add_printf(out, "}");
 		} else {
 			evbuffer_add_printf(out, "%-48s %-11s %6u  %-24s %-12s %s\n",

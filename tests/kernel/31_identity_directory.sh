@@ -44,6 +44,12 @@ ctl identity add "$LAB_CLI4" 'LAB\Erin ' >/dev/null
 expect_talk "erin (staff by gidNumber only, spelled 'LAB\\Erin ') is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 ctl sessions | grep -q "staff web .* erin " && kt_ok "the session's user is the directory's 'erin'" ||
 	kt_fail "sessions: $(ctl sessions)"
+ctl sessions --json | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin) if x["user"] == "erin"]
+sys.exit(0 if s and s[0]["identity"] == "directory" and s[0]["groups"] == ["staff"] else 1)' &&
+	kt_ok "remembered with its facts: groups [staff] from the directory" ||
+	kt_fail "sessions --json: $(ctl sessions --json)"
 
 # 600 groups: the one the policy names is found whatever the size limit
 n=$(lab_exec "$LAB_DIR" ldapsearch -x -LLL -H "ldap://$LAB_DIR4" -b "$SLAPD_SUFFIX" '(memberUid=Frank)' cn 2>/dev/null | grep -c '^cn:')
