@@ -9,11 +9,14 @@
 # spaces) is the one user the directory names. Reload keeps what it still
 # allows: an unchanged reload revokes nothing (a directory user, a table
 # user, the gateway's own session by socket uid); a policy without the
-# gateway's rule cuts only that session; a logout then cuts erin's.
+# gateway's rule cuts only that session; a logout then cuts erin's. Over
+# TLS (the lab slapd with a throwaway CA): ldaps:// and StartTLS verified
+# against tls-ca work, a CA that signed nothing is refused; check and the
+# daemon refuse the same URIs.
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
 kt_up
-peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
+SLAPD_TLS_IP=$LAB_DIR4 peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
 lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:9090,reuseaddr,fork EXEC:cat >/dev/null
 conf=$LAB_TMP/identity.conf
 cat >"$conf" <<CONF
@@ -102,4 +105,28 @@ ctl identity del "$LAB_CLI4" >/dev/null
 out=$(ctl reload 2>&1)
 echo "$out" | grep -q " 1 sessions revoked" && kt_ok "after erin's logout the reload revokes her session" ||
 	kt_fail "reload after logout: $out"
+
+# over TLS: check and the daemon agree; ldaps:// and StartTLS verify the
+# directory against tls-ca, a CA that signed nothing is refused
+ca=$LAB_TMP/ldap/tls/ca.pem other=$LAB_TMP/ldap/tls/other-ca.pem
+ctl identity add "$LAB_CLI4" erin >/dev/null
+tls_try() { # tls_try DESCRIPTION LINES DIRECTORY-SETTINGS
+	sed -i "s|^directory ldap .*|directory ldap { $3 base \"$SLAPD_SUFFIX\" timeout 1s cache-ttl 0 }|" "$conf"
+	if ! "$SLUICECTL" check -c "$conf" >/dev/null 2>&1; then
+		kt_fail "$1: check refuses it: $("$SLUICECTL" check -c "$conf" 2>&1)"; return
+	fi
+	ctl reload >/dev/null 2>&1 || { kt_fail "$1: reload refused"; return; }
+	expect_talk "$1" "$2" "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+}
+sed -i 's|^rule "lookups".*|protocol ldaps tcp 636\nrule "lookups" allow { ldap ldaps } from localhost to infra|' "$conf"
+tls_try "ldaps:// with the lab's CA: erin allowed" 5 "uri \"ldaps://$LAB_DIR4\" tls-ca $ca"
+tls_try "StartTLS with the lab's CA: erin allowed" 5 "uri \"ldap://$LAB_DIR4\" starttls yes tls-ca $ca"
+tls_try "ldaps:// with a CA that signed nothing: erin denied" 0 "uri \"ldaps://$LAB_DIR4\" tls-ca $other"
+grep -q "TLS with ldaps://$LAB_DIR4" "$LAB_TMP/sluiced.log" && kt_ok "the refused certificate is logged" ||
+	kt_fail "no TLS failure in the log"
+sed -i "s|^directory ldap .*|directory ldap { uri \"ldaps://dc1.lab\" base \"x\" }|" "$conf"
+"$SLUICECTL" check -c "$conf" >/dev/null 2>&1 && kt_fail "check accepts a directory by name" ||
+	kt_ok "check refuses a directory named by host name, as the daemon does"
+ctl reload >/dev/null 2>&1 && kt_fail "reload accepts a directory by name" ||
+	kt_ok "and so does reload"
 kt_done
