@@ -1224,22 +1224,11 @@ void ldapdir_set_groups(struct ldapdir *l, const char *const *names, size_t n)
 
 char *ldapdir_user_key(const char *user)
 {
-	const char *b = user, *e = user + strlen(user);
-	const char *bs = strrchr(user, '\\');
-	if (bs)
-		b = bs + 1;
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	for (const char *p = e; p > b; p--)
-		if (p[-1] == '@') {
-			e = p - 1;
-			break;
-		}
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	if (e == b)
+	size_t n;
+	const char *b = user_name_span(user, &n);
+	if (n == 0)
 		return NULL;
-	char *k = xstrndup(b, (size_t)(e - b));
+	char *k = xstrndup(b, n);
 	for (char *p = k; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return k;

@@ -179,10 +179,9 @@ void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out);
 /* ---- helpers, exported for the tests ------------------------------------ */
 
 /*
- * The canonical key of a user name: surrounding white space dropped, then
- * everything up to the last `\` (DOMAIN\user) and from the last `@`
- * (user@REALM), then lower case (ASCII). Returns a new string, or NULL
- * when nothing is left.
+ * The canonical key of a user name: its user_name_span() (policy.h: white
+ * space, `DOMAIN\` and `@REALM` dropped) in lower case (ASCII). Returns a
+ * new string, or NULL when nothing is left.
  */
 char *ldapdir_user_key(const char *user);
 

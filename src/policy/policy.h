@@ -417,6 +417,16 @@ const struct protocol *rule_proto_match(const struct rule *r,
 bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
 			 bool dst);
 bool users_match(const struct rule *r, const struct facts *facts);
+/*
+ * The canonical part of a user name: surrounding white space dropped, then
+ * everything up to the last `\` (DOMAIN\user) and from the last `@`
+ * (user@REALM). Returns where it starts in NAME and its length in *LEN
+ * (0: nothing left). Two names are one user when these parts are equal
+ * ignoring ASCII case (user_name_equal); the directory client keys its
+ * lookups the same way.
+ */
+const char *user_name_span(const char *name, size_t *len);
+bool user_name_equal(const char *a, const char *b);
 /* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
 int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);
