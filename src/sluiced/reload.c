@@ -346,7 +346,9 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
 	if (id->ngroups || !g->policy->directory.enabled)
 		return;
 	if (si->source == IDSRC_DIRECTORY && si->user &&
-	    strcmp(si->user, id->user) == 0) {
+	    user_name_equal(si->user, id->user)) {
+		/* the decision's user, as the directory named it */
+		fx->user = si->user;
 		fx->groups = (const char *const *)si->groups;
 		fx->ngroups = si->ngroups;
 		fx->groups_unknown = si->groups_unknown;

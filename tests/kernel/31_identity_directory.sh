@@ -9,7 +9,8 @@
 # spaces) is the one user the directory names. Reload keeps what it still
 # allows: an unchanged reload revokes nothing (a directory user, a table
 # user, the gateway's own session by socket uid); a policy without the
-# gateway's rule cuts only that session; a logout then cuts erin's. Over
+# gateway's rule cuts only that session; a logout then cuts dave's; staff
+# denied cuts erin's, judged with the groups the directory gave. Over
 # TLS (the lab slapd with a throwaway CA): ldaps:// and StartTLS verified
 # against tls-ca work, a CA that signed nothing is refused; check and the
 # daemon refuse the same URIs.
@@ -71,9 +72,9 @@ grep -q "incomplete" "$LAB_TMP/sluiced.log" && kt_fail "an answer was incomplete
 
 # reload keeps what it still allows
 ctl identity add "$LAB_CLI4B" dave --groups staff >/dev/null
-he=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 14)
-hd=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 14 "$LAB_CLI4B")
-hr=$(hold "$LAB_GW" TCP4 "$LAB_SRV4" 9090 14)
+he=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 20)
+hd=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 20 "$LAB_CLI4B")
+hr=$(hold "$LAB_GW" TCP4 "$LAB_SRV4" 9090 20)
 sleep 2
 e0=$(held "$he") d0=$(held "$hd") r0=$(held "$hr")
 [ "$e0" -ge 3 ] && [ "$d0" -ge 3 ] && [ "$r0" -ge 3 ] &&
@@ -100,11 +101,21 @@ e3=$(held "$he") r3=$(held "$hr")
 [ "$r3" -le $((r2 + 1)) ] && kt_ok "root's session is cut ($r2 → $r3)" || kt_fail "root's session flows on ($r2 → $r3)"
 [ "$e3" -gt $((e2 + 2)) ] && kt_ok "erin's session flows on ($e2 → $e3)" || kt_fail "erin's session stalled ($e2 → $e3)"
 
-# a logout: erin's address has no user now, her session goes at reload
-ctl identity del "$LAB_CLI4" >/dev/null
+# a logout: dave's address has no user now, his session goes at reload
+ctl identity del "$LAB_CLI4B" >/dev/null
 out=$(ctl reload 2>&1)
-echo "$out" | grep -q " 1 sessions revoked" && kt_ok "after erin's logout the reload revokes her session" ||
+echo "$out" | grep -q " 1 sessions revoked" && kt_ok "after dave's logout the reload revokes his session" ||
 	kt_fail "reload after logout: $out"
+# staff denied: erin's session is judged with the groups the directory
+# gave her decision (not asked again, not "none"), and cut
+sed -i 's|^rule "no contractors"|rule "no staff" deny web from clients to servers users staff\n&|' "$conf"
+out=$(ctl reload 2>&1)
+echo "$out" | grep -q " 1 sessions revoked" && kt_ok "with staff denied, erin's session (staff from the directory) is revoked" ||
+	kt_fail "reload with staff denied: $out"
+sleep 1
+e4=$(held "$he"); sleep 1; e5=$(held "$he")
+[ "$e5" -le $((e4 + 1)) ] && kt_ok "erin's session is cut ($e4 → $e5)" || kt_fail "erin's session flows on ($e4 → $e5)"
+sed -i '/^rule "no staff"/d' "$conf"
 
 # over TLS: check and the daemon agree; ldaps:// and StartTLS verify the
 # directory against tls-ca, a CA that signed nothing is refused
