@@ -36,7 +36,7 @@ struct waiter {
 	struct waiter *next;
 };
 
-enum lstate { LK_WAIT_CONN, LK_USER, LK_GROUPS, LK_DONE };
+enum lstate { LK_WAIT_CONN, LK_USER, LK_PRIMARY, LK_GROUPS, LK_DONE };
 
 struct lookup {
 	struct ldapdir *l;
@@ -47,6 +47,8 @@ struct lookup {
 	char *dn;	   /* the user's DN (step 1) */
 	char *name;	   /* the directory's own name for the user (step 1) */
 	char *primary;	   /* the primary group's filter term (step 1) */
+	char *primary_dn;  /* its DN (ad: step 1b), for groups nesting it */
+	unsigned nprimary; /* entries step 1b found */
 	unsigned nusers;   /* entries step 1 found */
 	bool incomplete;   /* the answer may lack entries (see ldapdir.h) */
 	struct berval *cookie; /* paged results: where the next page starts */
@@ -260,6 +262,7 @@ static void lookup_finish(struct lookup *lk, int status)
 	free(lk->dn);
 	free(lk->name);
 	free(lk->primary);
+	free(lk->primary_dn);
 	ber_bvfree(lk->cookie);
 	free_strv(lk->groups, lk->ngroups);
 	free(lk);
@@ -337,10 +340,19 @@ static void put_named(const struct ldapdir *l, char **b, size_t *n, size_t *c)
 static char *group_search_filter(const struct lookup *lk)
 {
 	const struct ldapdir *l = lk->l;
-	char *base = ldapdir_filter(l->group_filter,
-				    lk->name ? lk->name : lk->user, lk->dn);
+	const char *name = lk->name ? lk->name : lk->user;
+	char *base = ldapdir_filter(l->group_filter, name, lk->dn);
 	if (!base)
 		return NULL;
+	if (lk->primary_dn) { /* and the groups that hold the primary one */
+		char *p = ldapdir_filter(l->group_filter, name, lk->primary_dn);
+		char *both = p ? xasprintf("(|%s%s)", base, p) : NULL;
+		free(p);
+		free(base);
+		if (!both)
+			return NULL;
+		base = both;
+	}
 	char *f = lk->primary ? xasprintf("(|%s%s)", base, lk->primary)
 			      : xstrdup(base);
 	free(base);
@@ -353,6 +365,15 @@ static char *group_search_filter(const struct lookup *lk)
 	free(any);
 	free(f);
 	return r;
+}
+
+/* Step 1b (ad): the primary group's DN, so that the groups nesting it
+ * count too (AD never lists a primary group in `member`). */
+static void lookup_primary(struct lookup *lk)
+{
+	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	lk->st = LK_PRIMARY;
+	lookup_search(lk, lk->primary, no_attrs, 2, false);
 }
 
 /* Step 2: the user's groups, a page at a time. */
@@ -536,6 +557,25 @@ static void user_result(struct lookup *lk, int err)
 		lookup_finish(lk, 0); /* the policy names no group */
 		return;
 	}
+	if (l->schema == SCHEMA_AD && lk->primary)
+		lookup_primary(lk);
+	else
+		lookup_groups(lk);
+}
+
+/* Step 1b's result: one primary group (its DN kept), none (the primary
+ * group's id names no group: nothing nests it), or unknown. */
+static void primary_result(struct lookup *lk, int err)
+{
+	if (err != LDAP_SUCCESS || lk->incomplete || lk->nprimary > 1) {
+		log_warnx("ldap: primary group of %s: %s; the groups are "
+			  "unknown", lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+			  : lk->incomplete    ? "referral not followed"
+					      : "more than one group");
+		lookup_finish(lk, EOVERFLOW);
+		return;
+	}
 	lookup_groups(lk);
 }
 
@@ -556,9 +596,12 @@ static void lookup_result(struct lookup *lk, LDAPMessage *msg)
 		lookup_finish(lk, EIO);
 		return;
 	}
-	if (lk->st == LK_USER) {
+	if (lk->st == LK_USER || lk->st == LK_PRIMARY) {
 		ldap_controls_free(sctrls);
-		user_result(lk, err);
+		if (lk->st == LK_USER)
+			user_result(lk, err);
+		else
+			primary_result(lk, err);
 		return;
 	}
 	take_cookie(lk, sctrls);
@@ -667,6 +710,16 @@ static void lookup_entry(struct lookup *lk, LDAPMessage *msg)
 			}
 			take_name(lk, msg);
 			take_primary(lk, msg);
+		}
+		return;
+	}
+	if (lk->st == LK_PRIMARY) {
+		if (lk->nprimary++ == 0) {
+			char *dn = ldap_get_dn(l->ld, msg);
+			if (dn) {
+				lk->primary_dn = xstrdup(dn);
+				ldap_memfree(dn);
+			}
 		}
 		return;
 	}

@@ -33,7 +33,9 @@
  *              primary posixGroup by gidNumber;
  *     ad       users (objectClass=user) by sAMAccountName; groups by member
  *              through LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941:
- *              nested groups), and the primary group by objectSid.
+ *              nested groups), and the primary group by objectSid; its DN
+ *              is looked up first (step 1b) so that the groups nesting the
+ *              primary group count too.
  *
  *   Complete or unknown: an answer that may lack groups — the server's
  *   size or administrative limit hit, a referral (search reference) not

@@ -6,7 +6,8 @@
 #
 # Seed (CN=Users): alice in netops, netops in admins-all (nested); bob;
 # frank in 600 groups g001..g599 and contractors; every user's primary
-# group is Domain Users (primaryGroupID 513, never in `member`). Then
+# group is Domain Users (primaryGroupID 513, never in `member`), and
+# Domain Users is a member of vpn. Then
 # tests/identity/test_ldap phase ad (see there). Exit 77 (skipped) when
 # Samba is not installed or not root. Everything started here is stopped by
 # pid, the namespace and the folder removed, on every exit path.
@@ -76,6 +77,7 @@ echo "== seeding"
 	done
 	printf 'dn: CN=netops,%s\nobjectClass: group\nsAMAccountName: netops\nmember: CN=alice,%s\n\n' "$USERS" "$USERS"
 	printf 'dn: CN=admins-all,%s\nobjectClass: group\nsAMAccountName: admins-all\nmember: CN=netops,%s\n\n' "$USERS" "$USERS"
+	printf 'dn: CN=vpn,%s\nobjectClass: group\nsAMAccountName: vpn\nmember: CN=Domain Users,%s\n\n' "$USERS" "$USERS"
 	for i in $(seq -w 1 599); do
 		printf 'dn: CN=g%s,%s\nobjectClass: group\nsAMAccountName: g%s\nmember: CN=frank,%s\n\n' "$i" "$USERS" "$i" "$USERS"
 	done
