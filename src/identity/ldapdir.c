@@ -318,18 +318,20 @@ static void lookup_start(struct lookup *lk)
 	free(filter);
 }
 
-/* Appends "(cn=NAME)" for each policy group to the buffer *B. */
-static void put_named(const struct ldapdir *l, char **b, size_t *n, size_t *c)
+/* "(|(cn=A)(cn=B)...)" for the policy's groups, values escaped. */
+static char *named_filter(const struct ldapdir *l)
 {
+	char *any = xstrdup("(|");
 	for (size_t i = 0; i < l->nnamed; i++) {
 		char *v = ldapdir_escape(l->named[i]);
-		char *t = xasprintf("%s(cn=%s)", *b, v);
+		char *t = xasprintf("%s(cn=%s)", any, v);
 		free(v);
-		free(*b);
-		*b = t;
-		*n = strlen(t);
-		*c = *n + 1;
+		free(any);
+		any = t;
 	}
+	char *r = xasprintf("%s)", any);
+	free(any);
+	return r;
 }
 
 /*
@@ -358,10 +360,8 @@ static char *group_search_filter(const struct lookup *lk)
 	free(base);
 	if (!l->restricted)
 		return f;
-	char *any = xstrdup("");
-	size_t n = 0, c = 1;
-	put_named(l, &any, &n, &c);
-	char *r = xasprintf("(&%s(|%s))", f, any);
+	char *any = named_filter(l);
+	char *r = xasprintf("(&%s%s)", f, any);
 	free(any);
 	free(f);
 	return r;
