@@ -285,8 +285,35 @@ const char *secret_file_problem(const char *path)
 	return NULL;
 }
 
+/* True when DN is a domain root: only dc= components (dc=corp,dc=example). */
+static bool domain_root(const char *dn)
+{
+	if (!*dn)
+		return false;
+	for (const char *p = dn; *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncasecmp(p, "dc=", 3) != 0)
+			return false;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	return true;
+}
+
 static void check_directory(const struct directory_cfg *c, struct diags *d)
 {
+	bool gc = c->uri && (strstr(c->uri, ":3268") || strstr(c->uri, ":3269"));
+	if (c->schema == SCHEMA_AD && c->base && domain_root(c->base) && !gc)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory base '%s': an Active Directory domain "
+			  "root answers with referrals (its DNS and "
+			  "configuration partitions), which make every group "
+			  "list incomplete; use a base below it (cn=Users,...) "
+			  "or the global catalog (port 3268, 3269 with TLS)",
+			  c->base);
 	if (!c->uri || !c->base)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory ldap needs both uri and base");
