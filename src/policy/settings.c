@@ -53,7 +53,8 @@ static const struct setting resolver_table[] = {
 };
 
 static const struct setting directory_table[] = {
-    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL, "ldap://host:port"},
+    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL,
+     "ldap://ADDRESS[:PORT], ldaps://ADDRESS[:PORT] or ldapi://PATH"},
     {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base"},
     {"bind-dn", ST_STRING, P(directory.bind_dn), 0, 0, 0, NULL,
      "DN to bind as (default: anonymous)"},
