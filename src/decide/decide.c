@@ -7,6 +7,7 @@
  * same deadline length, so age order is deadline order.
  */
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 #include "common/util.h"
 
@@ -45,6 +46,7 @@ struct pending {
 	struct identity id;
 	bool id_known;
 	bool groups_unknown; /* the directory did not answer for id.user */
+	bool groups_asked;   /* id.groups come from the directory */
 	bool name_known;
 	char *name; /* forward-confirmed name of the destination, or NULL */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
@@ -215,6 +217,7 @@ void lookup_req_free(struct lookup_req *r)
 	if (!r)
 		return;
 	free(r->name);
+	free(r->user);
 	free(r->user_out);
 	for (size_t i = 0; i < r->ngroups; i++)
 		free(r->groups[i]);
@@ -286,9 +289,20 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
 			      p->id_known ? p->id.user : NULL, p->name, why, lat);
 	}
-	if (!fail && v == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
-			       p->id_known ? p->id.user : NULL, p->name);
+	if (!fail && v == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.name = p->name};
+		if (p->id_known) {
+			sf.source = p->flow.src_local && p->has_uid
+					    ? IDSRC_LOCAL
+				    : p->groups_asked ? IDSRC_DIRECTORY
+						      : IDSRC_TABLE;
+			sf.user = p->id.user;
+			sf.groups = (const char *const *)p->id.groups;
+			sf.ngroups = p->id.ngroups;
+			sf.groups_unknown = p->groups_unknown;
+		}
+		d->env.decided(d->env.ctx, &p->key, p->gen, rule, &sf);
+	}
 	unlink_pending(d, p);
 	free_pending(p);
 }
@@ -318,7 +332,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 		d->st.in_flight_uid++;
 		break;
 	case LK_GROUPS:
-		snprintf(r->user, sizeof(r->user), "%s", p->id.user);
+		r->user = xstrdup(p->id.user);
 		d->st.lookups_groups++;
 		d->st.in_flight_groups++;
 		break;
@@ -349,9 +363,10 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				     iptable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
 			if (found && p->id.ngroups == 0 && d->cfg.directory &&
-			    ask(d, p, LK_GROUPS))
+			    ask(d, p, LK_GROUPS)) {
 				p->waiting |= NEED_IDENTITY;
-			else
+				p->groups_asked = true;
+			} else
 				p->id_known = true;
 		}
 	}
@@ -471,8 +486,10 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
 			      user, NULL,
 			      a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
-	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, key, g, a.dec.rule, user, NULL);
+	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.source = IDSRC_TABLE, .user = user};
+		d->env.decided(d->env.ctx, key, g, a.dec.rule, &sf);
+	}
 	return true;
 }
 
@@ -633,7 +650,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		d->st.decided_first_pass++;
 		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
-			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL, NULL);
+			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
 		record_latency(d, 0);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
@@ -693,18 +710,25 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	evaluate(d, p, false);
 }
 
+/* The source's own name for the user (NSS's for a uid, the directory's
+ * for the table's user) replaces P's, when the answer has one. */
+static void take_user(struct pending *p, struct lookup_req *r)
+{
+	if (!r->user_out)
+		return;
+	free(p->id.user);
+	p->id.user = r->user_out;
+	r->user_out = NULL;
+}
+
 /* Moves the answer's identity into P (taking ownership of its strings). */
 static void take_identity(struct pending *p, struct lookup_req *r)
 {
-	if (r->kind == LK_UID) {
+	if (r->kind == LK_UID)
 		identity_clear(&p->id);
-		if (r->status == 0 && r->user_out) {
-			p->id.user = r->user_out;
-			r->user_out = NULL;
-		}
-	}
-	/* LK_GROUPS keeps the table's user; a failed group lookup leaves the
-	 * user known without groups */
+	if (r->status == 0)
+		take_user(p, r);
+	/* a failed group lookup leaves the user known without groups */
 	if (r->status == 0 && p->id.user) {
 		for (size_t i = 0; i < p->id.ngroups; i++)
 			free(p->id.groups[i]);
@@ -738,7 +762,9 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 		 * group lookup leaves only the groups unknown, so rules
 		 * naming the user still decide */
 		p->failed |= bit;
-		if (r->kind == LK_GROUPS && p->id.user) {
+		if (r->status == EOVERFLOW && r->kind != LK_NAME)
+			take_user(p, r); /* known user, groups incomplete */
+		if (r->kind != LK_NAME && p->id.user) {
 			p->id_known = true;
 			p->groups_unknown = true;
 			d->st.lookups_failed++;

@@ -104,6 +104,7 @@ struct decide_cfg {
 };
 
 struct iptable;
+struct session_facts;
 
 /*
  * An asynchronous lookup. The decider fills the question and hands the
@@ -126,11 +127,11 @@ struct lookup_req {
 	int family;		/* LK_NAME */
 	uint8_t addr[16];
 	uint32_t uid;		/* LK_UID */
-	char user[64];		/* LK_GROUPS */
+	char *user;		/* LK_GROUPS: the table's user (owned) */
 	/* the answer */
 	int status;		/* 0 found, else an errno (ENOENT: none) */
 	char *name;		/* LK_NAME */
-	char *user_out;		/* LK_UID */
+	char *user_out;		/* LK_UID; LK_GROUPS: the directory's name */
 	char **groups;		/* LK_UID, LK_GROUPS */
 	size_t ngroups;
 };
@@ -146,10 +147,11 @@ struct decide_env {
 	void *arg; /* for verdict: the worker */
 	/* the current policy generation, referenced */
 	struct gen *(*current)(void *ctx);
-	/* an allowed session, for `sluicectl sessions` (may be NULL) */
+	/* an allowed session and the facts it was decided with, for
+	 * `sluicectl sessions` and revocation (may be NULL) */
 	void (*decided)(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name);
+			const struct gen *g, int rule,
+			const struct session_facts *facts);
 	void *ctx; /* for current, decided and record: the daemon */
 	/* one record per session decision, for the firewall log (may be
 	 * NULL); called on the worker thread, must not block */

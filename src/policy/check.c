@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Computes E->addrs from its parts (local is a flag, not addresses). */
 static void endpoint_compile(struct endpoint *e, const struct addrset *ext)
@@ -215,6 +220,128 @@ static bool server_ok(const char *s)
 	return *port && !*end && v > 0 && v < 65536;
 }
 
+/* Literal IPv4 or [IPv6] with an optional :port, nothing after but "/". */
+static bool uri_host_ok(const char *h)
+{
+	char buf[64];
+	const char *end;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end || (size_t)(end - h - 1) >= sizeof(buf))
+			return false;
+		memcpy(buf, h + 1, (size_t)(end - h - 1));
+		buf[end - h - 1] = '\0';
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, buf, &a6) != 1)
+			return false;
+		end++;
+	} else {
+		size_t n = strcspn(h, ":/");
+		if (n == 0 || n >= sizeof(buf))
+			return false;
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+		struct in_addr a4;
+		if (inet_pton(AF_INET, buf, &a4) != 1)
+			return false;
+		end = h + n;
+	}
+	if (*end == ':') {
+		char *pe;
+		long port = strtol(end + 1, &pe, 10);
+		if (pe == end + 1 || port <= 0 || port > 65535)
+			return false;
+		end = pe;
+	}
+	return *end == '\0' || strcmp(end, "/") == 0;
+}
+
+const char *directory_uri_problem(const char *uri)
+{
+	if (!uri || !*uri)
+		return "no uri";
+	if (strncmp(uri, "ldapi://", 8) == 0)
+		return uri[8] && uri[8] != '/' ? NULL
+					       : "ldapi:// needs a socket path";
+	const char *h = strncmp(uri, "ldap://", 7) == 0	   ? uri + 7
+			: strncmp(uri, "ldaps://", 8) == 0 ? uri + 8
+							   : NULL;
+	if (!h)
+		return "the scheme must be ldap://, ldaps:// or ldapi://";
+	if (!uri_host_ok(h))
+		return "the host must be a literal IPv4 or [IPv6] address "
+		       "with an optional port (a name could block or need a "
+		       "decision itself)";
+	return NULL;
+}
+
+const char *secret_file_problem(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) < 0)
+		return NULL;
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
+		return "is readable or writable by others (chmod 600 or 640)";
+	return NULL;
+}
+
+/* True when DN is a domain root: only dc= components (dc=corp,dc=example). */
+static bool domain_root(const char *dn)
+{
+	if (!*dn)
+		return false;
+	for (const char *p = dn; *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncasecmp(p, "dc=", 3) != 0)
+			return false;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	return true;
+}
+
+static void check_directory(const struct directory_cfg *c, struct diags *d)
+{
+	bool gc = c->uri && (strstr(c->uri, ":3268") || strstr(c->uri, ":3269"));
+	if (c->schema == SCHEMA_AD && c->base && domain_root(c->base) && !gc)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory base '%s': an Active Directory domain "
+			  "root answers with referrals (its DNS and "
+			  "configuration partitions), which make every group "
+			  "list incomplete; use a base below it (cn=Users,...) "
+			  "or the global catalog (port 3268, 3269 with TLS)",
+			  c->base);
+	if (!c->uri || !c->base)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory ldap needs both uri and base");
+	const char *why = c->uri ? directory_uri_problem(c->uri) : NULL;
+	if (why)
+		diags_add(d, DIAG_ERROR, NULL, "directory uri '%s': %s",
+			  c->uri, why);
+	bool plain = c->uri && strncmp(c->uri, "ldap://", 7) == 0;
+	if (c->starttls && !plain)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory starttls needs an ldap:// uri");
+	if (plain && !c->starttls && c->bind_dn)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory: the bind password goes in clear over "
+			  "ldap:// (use ldaps:// or starttls yes)");
+	if (!c->tls_verify && (c->starttls || (c->uri && !plain)))
+		diags_add(d, DIAG_WARNING, NULL,
+			  "directory tls-verify no: any server can answer for "
+			  "the directory");
+	if (c->tls_ca && access(c->tls_ca, R_OK) < 0)
+		diags_add(d, DIAG_ERROR, NULL, "directory tls-ca '%s': %s",
+			  c->tls_ca, strerror(errno));
+	if ((why = secret_file_problem(c->password_file)))
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory password-file '%s' %s", c->password_file,
+			  why);
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = p->diags;
@@ -224,9 +351,8 @@ static void check_settings(struct policy *p)
 				  "resolver servers: '%s' is not ADDRESS, "
 				  "ADDRESS:PORT or [IPV6]:PORT",
 				  p->resolver.servers[i]);
-	if (p->directory.enabled && (!p->directory.uri || !p->directory.base))
-		diags_add(d, DIAG_ERROR, NULL,
-			  "directory ldap needs both uri and base");
+	if (p->directory.enabled)
+		check_directory(&p->directory, d);
 	if (p->queue.length < p->decisions.slots)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "queue length (%u) is below decisions slots (%u): a "

@@ -125,6 +125,7 @@ void policy_free(struct policy *p)
 	free(p->directory.password_file);
 	free(p->directory.user_filter);
 	free(p->directory.group_filter);
+	free(p->directory.tls_ca);
 	free(p->log.file);
 	free(p->metrics.listen);
 	free(p->control.socket_owner);

@@ -182,12 +182,35 @@ struct resolver_cfg {
 	size_t nservers;
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
 };
+/* The directory's shape: which filters and attributes find users and
+ * groups (src/identity/ldapdir.h). */
+enum dir_schema { SCHEMA_RFC2307, SCHEMA_AD };
 struct directory_cfg {
 	bool enabled;
 	char *uri, *base, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, cache_ttl_s;
+	enum dir_schema schema;
+	bool starttls;	 /* ldap:// upgraded with StartTLS before the bind */
+	bool tls_verify; /* the server's certificate must verify (default) */
+	char *tls_ca;	 /* CA certificates file (default: the system's) */
 };
+
+/*
+ * Checks a directory URI the way the service will use it: ldap:// or
+ * ldaps:// with a literal IPv4 address or [IPv6] address and an optional
+ * port (resolving a name could block or itself need a decision), or
+ * ldapi:// with a socket path. Returns NULL when good, else a static
+ * message saying what is wrong. `sluicectl check` and sluiced both use it.
+ */
+const char *directory_uri_problem(const char *uri);
+
+/*
+ * Checks that a secret file (bind password) is not readable or writable by
+ * others. Returns NULL when good (or when PATH cannot be examined: the
+ * daemon then reports the open failure), else a static message.
+ */
+const char *secret_file_problem(const char *path);
 struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
 };
@@ -413,6 +436,16 @@ const struct protocol *rule_proto_match(const struct rule *r,
 bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
 			 bool dst);
 bool users_match(const struct rule *r, const struct facts *facts);
+/*
+ * The canonical part of a user name: surrounding white space dropped, then
+ * everything up to the last `\` (DOMAIN\user) and from the last `@`
+ * (user@REALM). Returns where it starts in NAME and its length in *LEN
+ * (0: nothing left). Two names are one user when these parts are equal
+ * ignoring ASCII case (user_name_equal); the directory client keys its
+ * lookups the same way.
+ */
+const char *user_name_span(const char *name, size_t *len);
+bool user_name_equal(const char *a, const char *b);
 /* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
 int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);

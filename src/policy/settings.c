@@ -16,6 +16,7 @@ static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
 static const char *const logf_enum[] = {"json", "w3c", NULL};
+static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
 
@@ -58,16 +59,27 @@ static const struct setting resolver_table[] = {
 };
 
 static const struct setting directory_table[] = {
-    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL, "ldap://host:port"},
+    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL,
+     "ldap://ADDRESS[:PORT], ldaps://ADDRESS[:PORT] or ldapi://PATH"},
     {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base"},
     {"bind-dn", ST_STRING, P(directory.bind_dn), 0, 0, 0, NULL,
      "DN to bind as (default: anonymous)"},
     {"password-file", ST_STRING, P(directory.password_file), 0, 0, 0, NULL,
      "file holding the bind password"},
+    {"schema", ST_ENUM, P(directory.schema), 0, 0, 0, schema_enum,
+     "rfc2307: posixAccount/posixGroup (memberUid, gidNumber) and "
+     "groupOfNames; ad: Active Directory (sAMAccountName, nested member, "
+     "primaryGroupID)"},
     {"user-filter", ST_STRING, P(directory.user_filter), 0, 0, 0, NULL,
      "filter finding a user's entry; %s is the user"},
     {"group-filter", ST_STRING, P(directory.group_filter), 0, 0, 0, NULL,
-     "filter finding a user's groups; %s is the user"},
+     "filter finding a user's groups; %s is the user, %D the entry's DN"},
+    {"starttls", ST_BOOL, P(directory.starttls), 0, 0, 0, NULL,
+     "upgrade ldap:// with StartTLS before binding"},
+    {"tls-verify", ST_BOOL, P(directory.tls_verify), 0, 0, 0, NULL,
+     "the server's certificate must verify against tls-ca"},
+    {"tls-ca", ST_STRING, P(directory.tls_ca), 0, 0, 0, NULL,
+     "file of CA certificates (default: the system's)"},
     {"timeout", ST_DURATION_MS, P(directory.timeout_ms), 0, 10, 60000, NULL,
      "per-search timeout"},
     {"cache-ttl", ST_DURATION_S, P(directory.cache_ttl_s), 0, 0, 86400, NULL,
@@ -276,7 +288,8 @@ void settings_defaults(struct policy *p)
 					    .negative_ttl_s = 300,
 					    .refresh_min_s = 30};
 	p->directory = (struct directory_cfg){.timeout_ms = 2000,
-					      .cache_ttl_s = 300};
+					      .cache_ttl_s = 300,
+					      .tls_verify = true};
 	p->identity = (struct identity_cfg){.ttl_s = 8 * 3600,
 					    .nss_workers = 4,
 					    .nss_timeout_ms = 2000,

@@ -84,11 +84,13 @@ static void copy_groups(struct lookup_req *r, const char *const *groups,
 	r->ngroups = n;
 }
 
-static void on_groups(void *arg, int status, const char *const *groups,
-		      size_t n)
+static void on_groups(void *arg, int status, const char *user,
+		      const char *const *groups, size_t n)
 {
 	struct inflight *f = arg;
 	f->req->status = status;
+	if (user) /* the directory's own name (also with EOVERFLOW) */
+		f->req->user_out = xstrdup(user);
 	if (status == 0)
 		copy_groups(f->req, groups, n);
 	deliver(f);
@@ -99,10 +101,10 @@ static void on_uid(void *arg, int status, const char *user,
 {
 	struct inflight *f = arg;
 	f->req->status = status;
-	if (status == 0) {
+	if (user) /* also with EOVERFLOW: the user, groups unknown */
 		f->req->user_out = xstrdup(user);
+	if (status == 0)
 		copy_groups(f->req, groups, n);
-	}
 	deliver(f);
 }
 
@@ -181,13 +183,14 @@ static char *resolver_key(const struct resolver_cfg *c)
 
 static char *directory_key(const struct directory_cfg *c)
 {
-	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u", c->enabled,
+	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u|%d|%d|%d|%s", c->enabled,
 			 c->uri ? c->uri : "", c->base ? c->base : "",
 			 c->bind_dn ? c->bind_dn : "",
 			 c->password_file ? c->password_file : "",
 			 c->user_filter ? c->user_filter : "",
 			 c->group_filter ? c->group_filter : "", c->timeout_ms,
-			 c->cache_ttl_s);
+			 c->cache_ttl_s, (int)c->schema, c->starttls,
+			 c->tls_verify, c->tls_ca ? c->tls_ca : "");
 }
 
 /* Exact names of every domain set, for prefetching. */
@@ -199,6 +202,28 @@ static void prefetch(struct lookups *l, const struct policy *p)
 		for (size_t k = 0; k < p->doms[i]->nexact; k++)
 			VEC_PUSH(names, n, p->doms[i]->exact[k]);
 	resolver_prefetch(l->res, names, n);
+	free(names);
+}
+
+/* Tells the directory which groups the policy names (each once), so that
+ * it asks only about them and its answers are complete for every rule. */
+static void named_groups(struct ldapdir *dir, const struct policy *p)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < p->nusersets; i++) {
+		const struct userset *u = p->usersets[i];
+		for (size_t k = 0; k < u->ngroups; k++) {
+			size_t j = 0;
+			while (j < n && strcmp(names[j], u->groups[k]) != 0)
+				j++;
+			if (j == n)
+				VEC_PUSH(names, n, u->groups[k]);
+		}
+	}
+	/* a non-NULL empty list: no group is named, none is asked */
+	static const char *none[1];
+	ldapdir_set_groups(dir, names ? names : none, n);
 	free(names);
 }
 
@@ -232,6 +257,8 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 	} else {
 		free(dk);
 	}
+	if (l->ldap)
+		named_groups(l->ldap, p);
 	if (!l->nss)
 		l->nss = nsspool_new(l->base, &p->identity);
 }
@@ -295,6 +322,7 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->ldap_cache_hits = s.cache_hits;
 		o->ldap_timeouts = s.timeouts;
 		o->ldap_in_flight = s.in_flight;
+		o->ldap_incomplete = s.incomplete;
 	}
 	if (l->nss) {
 		struct nsspool_stats s;
@@ -303,5 +331,6 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->nss_cache_hits = s.cache_hits;
 		o->nss_timeouts = s.timeouts;
 		o->nss_busy = s.busy_workers;
+		o->nss_incomplete = s.incomplete;
 	}
 }

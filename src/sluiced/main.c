@@ -47,13 +47,13 @@ static struct gen *env_current(void *ctx)
 }
 
 static void env_decided(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name)
+			const struct gen *g, int rule,
+			const struct session_facts *f)
 {
 	struct daemon *d = ctx;
-	if (!user && !name)
+	if (!f || (f->source == IDSRC_NONE && !f->name))
 		return; /* header-decided: conntrack knows all there is */
-	sessions_put(d->sessions, k, rule, g->id, time(NULL), user, name);
+	sessions_put(d->sessions, k, rule, g->id, time(NULL), f);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -424,6 +424,62 @@ static void flow_of(const struct ct_entry *e, const struct localaddrs *la,
 	f->minute = week_minute_now();
 }
 
+/*
+ * The facts session E is judged with on reload: those of its own decision
+ * (SI, from the sessions table), and what only the present can say.
+ *   - the gateway's own socket (IDSRC_LOCAL): the user and groups NSS gave
+ *     at the decision (the socket's owner does not change);
+ *   - address table user, groups from the directory (IDSRC_DIRECTORY): the
+ *     table's current user (a logout or a new user revokes); while it is the
+ *     decision's user, the groups the directory gave then;
+ *   - address table (IDSRC_TABLE) or no identity asked: the table now; a
+ *     user it holds without groups, when a directory gives the groups, has
+ *     unknown groups.
+ * A fact that cannot be had now is unknown, never absent: a session of the
+ * gateway itself with no remembered identity leaves the identity unknown,
+ * and rules needing it keep the session (pending). ID receives the table's
+ * entry (caller clears it); FX points into SI and ID. G: the policy now.
+ */
+static void revoke_facts(struct daemon *d, const struct gen *g,
+			 const struct ct_entry *e, const struct flow *f,
+			 const struct session_info *si, struct identity *id,
+			 struct facts *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	if (si->name) {
+		fx->known |= NEED_NAME;
+		fx->name = si->name;
+	}
+	if (si->source == IDSRC_LOCAL) {
+		fx->known |= NEED_IDENTITY;
+		fx->user = si->user;
+		fx->groups = (const char *const *)si->groups;
+		fx->ngroups = si->ngroups;
+		fx->groups_unknown = si->groups_unknown;
+		return;
+	}
+	if (f->src_local)
+		return; /* the gateway's own session, owner not remembered */
+	fx->known |= NEED_IDENTITY;
+	if (!iptable_get(d->ids, e->key.family, e->key.src, id))
+		return; /* no user at that address now */
+	fx->user = id->user;
+	fx->groups = (const char *const *)id->groups;
+	fx->ngroups = id->ngroups;
+	if (id->ngroups || !g->policy->directory.enabled)
+		return;
+	if (si->source == IDSRC_DIRECTORY && si->user &&
+	    user_name_equal(si->user, id->user)) {
+		/* the decision's user, as the directory named it */
+		fx->user = si->user;
+		fx->groups = (const char *const *)si->groups;
+		fx->ngroups = si->ngroups;
+		fx->groups_unknown = si->groups_unknown;
+	} else {
+		fx->groups_unknown = true; /* the directory was not asked */
+	}
+}
+
 size_t daemon_revoke(struct daemon *d)
 {
 	struct ct_list l;
@@ -450,24 +506,15 @@ size_t daemon_revoke(struct daemon *d)
 			continue; /* TIME_WAIT, CLOSE: already over */
 		struct flow f;
 		flow_of(e, &la, &f);
-		/* judged as a new session would be now: the address's
-		 * current identity (a logout revokes), the name remembered
-		 * from the decision */
 		struct session_info si;
 		struct identity id = {0};
-		struct facts fx = {.known = NEED_IDENTITY};
-		if (iptable_get(d->ids, e->key.family, e->key.src, &id)) {
-			fx.user = id.user;
-			fx.groups = (const char *const *)id.groups;
-			fx.ngroups = id.ngroups;
-		}
-		if (sessions_get(d->sessions, &e->key, &si) && si.name[0]) {
-			fx.known |= NEED_NAME;
-			fx.name = si.name;
-		}
+		struct facts fx;
+		sessions_get(d->sessions, &e->key, &si);
+		revoke_facts(d, g, e, &f, &si, &id, &fx);
 		struct decision dc;
 		engine_eval(g->engine, &f, &fx, &dc);
 		identity_clear(&id);
+		session_info_clear(&si);
 		if (dc.verdict == VERDICT_DENY) {
 			if (ct_delete(e) == 0) {
 				cut++;

@@ -131,6 +131,11 @@ const struct stats_counter stats_counters[] = {
     {"identity_cache_hits", "User and group lookups answered from the "
      "cache", C, U, F(identity_cache_hits), "lookups", SV, "most lookups",
      "identity", NOTHR},
+    {"identity_incomplete", "Group lists that came back incomplete (the "
+     "directory's size or administrative limit, a referral not followed, "
+     "more groups than kept, NSS failing to name a group): the groups were "
+     "treated as unknown", C, U, F(identity_incomplete), "lookups", SV, "0",
+     "identity", NOTHR},
     {"decision_latency_seconds", "Time from a packet's arrival in sluiced "
      "to its verdict", STATS_HISTOGRAM, STORE_HIST,
      F(decision_latency_seconds), "seconds", SV,

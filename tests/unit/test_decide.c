@@ -10,9 +10,11 @@
 #include <cmocka.h>
 
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,13 +210,17 @@ static void ask_rec(void *ctx, struct lookup_req *r)
 	asked[nasked++] = r;
 }
 
+static enum id_source decided_source;
+
 static void decided_rec(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name)
+			const struct gen *g, int rule,
+			const struct session_facts *f)
 {
 	/* bookkeeping runs after the verdict went out */
 	assert_true(nv > 0);
-	snprintf(decided_user, sizeof(decided_user), "%s", user ? user : "");
+	snprintf(decided_user, sizeof(decided_user), "%s",
+		 f && f->user ? f->user : "");
+	decided_source = f ? f->source : IDSRC_NONE;
 	ndecided++;
 }
 
@@ -263,6 +269,7 @@ static void test_at_once(void **state)
 	}
 	assert_int_equal(ndecided, 2);
 	assert_string_equal(decided_user, "carol");
+	assert_int_equal(decided_source, IDSRC_TABLE);
 	assert_int_equal(decider_stats(d)->decided_at_once, 2);
 	assert_int_equal(decider_stats(d)->slots_full, 0);
 	assert_int_equal(decider_pending(d), 1);
@@ -279,12 +286,79 @@ static void test_at_once(void **state)
 	assert_int_equal(decider_stats(d)->slots_full, 1);
 	assert_int_equal(V[nv - 1].verdict, NF_DROP);
 
-	decider_free(d); /* dave's packet: the fail verdict */
+	/* dave's groups from the directory: the session is remembered with
+	 * them and their source, for revocation on reload */
+	struct lookup_req *r = asked[0];
+	asked[0] = NULL;
+	r->status = 0;
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
 	assert_int_equal(verdicts_for(1), 1);
-	for (int i = 0; i < nasked; i++)
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "dave");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+
+	decider_free(d);
+	for (int i = 1; i < nasked; i++)
 		lookup_req_free(asked[i]);
 	iptable_del(IDS, AF_INET, a);
 	iptable_del(IDS, AF_INET, b);
+}
+
+/* A group list the directory could not give whole (EOVERFLOW) leaves the
+ * groups unknown: a rule needing a group waits for the deadline, it is
+ * never decided on a shorter list. The directory's own name for the user
+ * replaces the table's spelling, for the rules and the bookkeeping. */
+static void test_incomplete_groups(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	ndecided = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0};
+	inet_pton(AF_INET, "198.18.1.20", a);
+	iptable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
+
+	send_pkt(d, 1, "198.18.1.20", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 1);
+	assert_string_equal(asked[0]->user, "LAB\\Erin ");
+	struct lookup_req *r = asked[0];
+	r->status = EOVERFLOW;
+	r->user_out = strdup("erin");
+	decider_answer(d, r);
+	assert_int_equal(nv, 0); /* "staff web" cannot be told: waits */
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(verdicts_for(1), 1);
+	assert_int_equal(V[nv - 1].verdict, NF_DROP);
+	assert_int_equal(ndecided, 0);
+
+	/* the complete answer: allowed, remembered as the directory names
+	 * the user, with the directory as the groups' source */
+	send_pkt(d, 2, "198.18.1.20", 1001, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 2);
+	r = asked[1];
+	r->status = 0;
+	r->user_out = strdup("erin");
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
+	assert_int_equal(verdicts_for(2), 1);
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "erin");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+	decider_free(d);
+	iptable_del(IDS, AF_INET, a);
 }
 
 static void test_join_and_deadline(void **state)
@@ -684,6 +758,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_decided),
+	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),
 	    cmocka_unit_test(test_at_once),
 	    cmocka_unit_test(test_join_and_deadline),

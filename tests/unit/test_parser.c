@@ -234,6 +234,54 @@ static void test_verifier_timeout_warning(void **state)
 	diags_free(&d);
 }
 
+/* The directory block: check refuses what the daemon could not use (a
+ * host name, StartTLS on ldaps://) and warns about a password in clear,
+ * tls-verify no and an AD domain root as base (referrals). */
+static void test_directory_settings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *dir;
+		int errors, warnings;
+		const char *text;
+	} v[] = {
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\"", 0, 0, NULL},
+	    {"uri \"ldap://dc1.corp\" base \"dc=x\"", 1, 0, "literal"},
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\" starttls yes", 1, 0,
+	     "starttls needs an ldap://"},
+	    {"uri \"ldap://198.18.4.2\" base \"dc=x\" bind-dn \"cn=a\"", 0, 1,
+	     "in clear"},
+	    {"uri \"ldap://198.18.4.2\" base \"dc=x\" bind-dn \"cn=a\" "
+	     "starttls yes", 0, 0, NULL},
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\" tls-verify no", 0, 1,
+	     "any server"},
+	    {"uri \"ldaps://198.18.4.2\" base \"DC=ad,DC=x\" schema ad", 0, 1,
+	     "referrals"},
+	    {"uri \"ldaps://198.18.4.2\" base \"CN=Users,DC=ad,DC=x\" "
+	     "schema ad", 0, 0, NULL},
+	    {"uri \"ldaps://198.18.4.2:3269\" base \"DC=ad,DC=x\" schema ad",
+	     0, 0, NULL},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char text[512];
+		snprintf(text, sizeof(text),
+			 "protocol web tcp 80\n"
+			 "rule \"x\" allow web from any to any\n"
+			 "directory ldap { %s }\n", v[i].dir);
+		struct diags d = {0};
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_int_equal(d.errors, v[i].errors);
+		assert_int_equal(d.warnings, v[i].warnings);
+		bool found = !v[i].text;
+		for (size_t k = 0; k < d.n; k++)
+			found = found || strstr(d.v[k].msg, v[i].text);
+		assert_true(found);
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
 static void test_schedule_minutes(void **state)
 {
 	struct diags d = {0};
@@ -467,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
 	    cmocka_unit_test(test_verifier_timeout_warning),
+	    cmocka_unit_test(test_directory_settings),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_per_source_prefix),
