@@ -962,6 +962,34 @@ static void gen_decided(struct gen *g)
 	       keep, cr, keep, cr, keep, cr, keep, cr);
 }
 
+/*
+ * Output chain: the gateway's own ICMP errors about a packet it could not
+ * forward or deliver. The kernel checks the MTU (RFC 1191 fragmentation
+ * needed, RFC 8201 packet too big), the TTL / hop limit (time exceeded) and
+ * the route (unreachable) before the forward hook, so the session's first
+ * packet never got a decision and its conntrack entry (unconfirmed, ct mark
+ * without a decision) is attached to the error as RELATED in the reply
+ * direction. RFC 4890 §4.3.1: packet too big must not be dropped. Only the
+ * output hook sees these: an ICMP error from outside (forward, input) is
+ * still judged by its master's ct mark (DENY or no decision: dropped; no
+ * conntrack entry: invalid, dropped), so a forged error opens nothing; and
+ * passing a RELATED reply never confirms the entry it is attached to.
+ */
+static void gen_own_icmp_errors(struct gen *g)
+{
+	uint32_t dm = mark_dec_mask(g->o);
+	sb_add(&g->b,
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == 0 "
+	       "icmp type { destination-unreachable, time-exceeded, "
+	       "parameter-problem } accept comment \"the gateway's own ICMP "
+	       "error about an undecided first packet\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == 0 "
+	       "icmpv6 type { destination-unreachable, packet-too-big, "
+	       "time-exceeded, parameter-problem } accept comment \"the "
+	       "gateway's own ICMPv6 error (RFC 4890)\"\n",
+	       dm, dm);
+}
+
 static void gen_hooks(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -988,6 +1016,7 @@ static void gen_hooks(struct gen *g)
 			       "\"sluiced's own sockets (SO_MARK)\"\n",
 			       own, o->self_mark & own, mark_keep(o),
 			       o->self_mark & own);
+			gen_own_icmp_errors(g);
 		}
 		if (o->nft_queue)
 			sb_add(&g->b,
@@ -1004,42 +1033,82 @@ static void gen_hooks(struct gen *g)
 	}
 }
 
-static void gen_post(struct gen *g)
+/*
+ * The stage after the xtables filter chains (priority filter + 10), in every
+ * fail mode: "undecided means dropped, whatever else is in the kernel".
+ * Another manager (Docker, libvirt, firewalld, a VPN script) may insert an
+ * ACCEPT above the jump to SLUICE in the xt FORWARD/INPUT/OUTPUT chain; the
+ * packet then leaves the xt stage unqueued, still marked QUEUE, and on the
+ * NF_REPEAT re-run the same rule can skip SLUICE's DROP or its CONNMARK
+ * save. Here:
+ *   packet mark DENY                 → drop (sluiced said no)
+ *   packet mark ALLOW, ct mark QUEUE → the verdict's save was skipped: save
+ *                                      it (exactly when the low ct mark bits
+ *                                      are 0, else the decision bits only)
+ *   packet mark QUEUE, ct mark QUEUE → the packet reached SLUICE's queue
+ *                                      rule (it saves QUEUE into the ct mark
+ *                                      first) and came back undecided: no
+ *                                      listener (bypass) or queue full
+ *                                      (FAIL_OPEN): the fail mode
+ *   packet mark QUEUE otherwise      → never reached the queue: drop
+ * With nft `queue` (no xt part) nothing can skip the queue: a QUEUE mark
+ * here is always the bypass. A packet without a decision mark (every packet
+ * of a decided session) leaves with one match.
+ */
+static void gen_post_undecided(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
-	uint32_t dm = mark_dec_mask(o);
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+	uint32_t keep = mark_keep(o), q = rs_mark(o, RS_DEC_QUEUE, 0);
+	char queued[64] = "";
 
+	if (!o->nft_queue)
+		snprintf(queued, sizeof(queued), "ct mark & 0x%08x == 0x%08x ",
+			 dm, q);
 	sb_add(&g->b,
-	       "\t# Fail open: after the queue (priority 0) a packet still "
-	       "marked QUEUE was\n"
-	       "\t# not decided by sluiced (no listener: bypass; queue full: "
-	       "FAIL_OPEN).\n"
-	       "\t# Fail closed: no bypass, the kernel drops those itself; "
-	       "no _post chains.\n"
-	       "\tchain queue_bypassed {\n");
+	       "\t# After the xt stage (priority 0), in every fail mode: a "
+	       "packet still\n"
+	       "\t# carrying a decision mark was not (or not fully) handled "
+	       "by SLUICE's xt\n"
+	       "\t# chain, e.g. a foreign rule above the jump to SLUICE "
+	       "accepted it.\n"
+	       "\tchain queue_bypassed {\n"
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
+	       "by sluiced\"\n",
+	       dm, rs_mark(o, RS_DEC_DENY, 0));
+	if (!o->nft_queue)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark & 0x%08x == "
+		       "0 ct mark set meta mark & 0x%08x counter accept comment "
+		       "\"allowed by sluiced, save skipped\"\n"
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark set ct mark & "
+		       "0x%08x | 0x%08x counter accept comment \"allowed by "
+		       "sluiced, save skipped\"\n",
+		       dm, rs_mark(o, RS_DEC_ALLOW, 0), queued, keep, own, dm,
+		       rs_mark(o, RS_DEC_ALLOW, 0), queued,
+		       ~rs_mark(o, RS_DEC_DENY, 0),
+		       rs_mark(o, RS_DEC_ALLOW, 0));
 	if (o->fail_open)
 		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set ct mark & "
-		       "0x%08x | 0x%08x counter accept comment \"not decided "
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark set ct mark "
+		       "& 0x%08x | 0x%08x counter accept comment \"not decided "
 		       "by sluiced: fail open\"\n",
-		       dm, rs_mark(o, RS_DEC_QUEUE, 0), mark_keep(o),
+		       dm, q, queued, keep,
 		       rs_mark(o, RS_DEC_ALLOW, RS_ID_FAILOPEN));
-	else
-		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment "
-		       "\"not decided by sluiced: fail closed\"\n",
-		       dm, rs_mark(o, RS_DEC_QUEUE, 0));
-	sb_add(&g->b, "\t}\n");
-	if (!o->fail_open) /* no bypass: nothing falls through to decide */
-		return;
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"%s\"\n"
+	       "\t}\n",
+	       dm, q,
+	       o->fail_open ? "undecided: never reached the queue"
+			    : "not decided by sluiced: fail closed");
 	for (int ch = 0; ch < CH_COUNT; ch++)
 		sb_add(&g->b,
 		       "\tchain %s_post {\n"
 		       "\t\ttype filter hook %s priority filter + 10; policy "
 		       "accept;\n"
-		       "\t\tjump queue_bypassed\n"
+		       "\t\tmeta mark & 0x%08x != 0 jump queue_bypassed\n"
 		       "\t}\n",
-		       chain_names[ch], chain_names[ch]);
+		       chain_names[ch], chain_names[ch], dm);
 }
 
 char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
@@ -1062,7 +1131,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	if (p->npublishes)
 		gen_publish(&g);
 	gen_hooks(&g);
-	gen_post(&g);
+	gen_post_undecided(&g);
 	sb_add(&g.b, "}\n");
 	for (size_t i = 0; i < p->nrules; i++)
 		free(tw[i]);
@@ -1162,6 +1231,14 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	sb_add(&b, "*filter\n:SLUICE - [0:0]\n");
 	if (st.chain)
 		sb_add(&b, "-F SLUICE\n");
+	/* the QUEUE mark into the ct mark first: the stage after the xt
+	 * chains (queue_bypassed) tells a packet that reached the queue and
+	 * came back undecided (bypass, queue full) from one that a foreign
+	 * rule above SLUICE let through */
+	sb_add(&b,
+	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
+	       "--mask 0x%08x\n",
+	       rs_mark(o, RS_DEC_QUEUE, 0), dm, own);
 	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE ",
 	       rs_mark(o, RS_DEC_QUEUE, 0), dm);
 	if (o->queue_count > 1)
