@@ -330,24 +330,48 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : (path ? path : "?");
 }
 
-/* A rule's description for comments, safe inside nft's double quotes and
- * within its 128-byte comment limit. */
-static void rule_label(const struct rule *r, char *buf, size_t len)
+/*
+ * Policy text (rule, farm, member and publish names, the policy's file
+ * name) made safe for the nft script: into BUF (LEN bytes, LEN >= 4), every
+ * byte that is not printable ASCII, and '"' and '\\', becomes '_'; text
+ * longer than LEN - 1 ends in "...". nft reads a quoted string up to the
+ * next '"' with no escapes, and a '#' comment up to the end of the line, so
+ * the result can end neither: no policy text can add a statement, a rule
+ * or a table. Used for every piece of policy text the generator writes
+ * (comments and '#' lines); names of chains and sets are never policy text
+ * (publish_chain_name builds them from numbers). Returns BUF.
+ */
+static const char *nft_text(const char *in, char *buf, size_t len)
 {
-	char name[64];
-	size_t k = 0;
-	for (const char *s = r->name; *s && k + 4 < sizeof(name); s++) {
-		unsigned char c = (unsigned char)*s;
-		name[k++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
-				? '_' : (char)c;
+	size_t k = 0, n = in ? strlen(in) : 0;
+	bool cut = n > len - 1;
+	size_t room = cut ? len - 4 : len - 1;
+	for (size_t i = 0; i < n && k < room; i++) {
+		unsigned char c = (unsigned char)in[i];
+		buf[k++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				   ? '_' : (char)c;
 	}
-	if (r->name[0] && k + 4 >= sizeof(name) && strlen(r->name) > k) {
-		memcpy(name + k, "...", 3);
+	if (cut) {
+		memcpy(buf + k, "...", 3);
 		k += 3;
 	}
-	name[k] = 0;
-	snprintf(buf, len, "rule %d '%s' (%s:%d)", r->index + 1, name,
-		 base_name(r->loc.file), r->loc.line);
+	buf[k] = 0;
+	return buf;
+}
+
+/* nft's limit on a comment (NFTNL_UDATA_COMMENT_MAXLEN, 128 with the NUL). */
+#define NFT_COMMENT_MAX 128
+
+/* A rule's description for comments, safe inside nft's double quotes and
+ * within nft's comment limit (BUF of at least NFT_COMMENT_MAX bytes). */
+static void rule_label(const struct rule *r, char *buf, size_t len)
+{
+	char name[64], file[40], raw[256];
+	snprintf(raw, sizeof(raw), "rule %d '%s' (%s:%d)", r->index + 1,
+		 nft_text(r->name, name, sizeof(name)),
+		 nft_text(base_name(r->loc.file), file, sizeof(file)),
+		 r->loc.line);
+	nft_text(raw, buf, len < NFT_COMMENT_MAX ? len : NFT_COMMENT_MAX);
 }
 
 /* How one side of a rule is tested in a chain. */
@@ -656,18 +680,6 @@ static const char *tr_l4(enum transport tr)
 	return tr == TR_UDP ? "udp" : "tcp";
 }
 
-/* NAME with quotes, backslashes and control characters as '_', for an nft
- * comment. */
-static void clean_name(const char *name, char *buf, size_t len)
-{
-	size_t k = 0;
-	for (const char *c = name ? name : ""; *c && k + 1 < len; c++) {
-		unsigned char u = (unsigned char)*c;
-		buf[k++] = (u == '"' || u == '\\' || u < 0x20 || u >= 0x7f)
-				   ? '_' : (char)u;
-	}
-	buf[k] = 0;
-}
 
 const char *publish_chain_name(const struct publish *pb, char *buf,
 			       size_t len)
@@ -714,12 +726,12 @@ static void pub_rules(struct sbuf *b, const char *prefix,
 	char fname[64], names[256] = "";
 	size_t n = 0, last = 0;
 
-	clean_name(f->name, fname, sizeof(fname));
+	nft_text(f->name, fname, sizeof(fname));
 	for (size_t i = 0; i < f->nmembers; i++) {
 		if (up && !up[i])
 			continue;
 		char mn[64];
-		clean_name(f->members[i].name, mn, sizeof(mn));
+		nft_text(f->members[i].name, mn, sizeof(mn));
 		size_t k = strlen(names);
 		if (k + strlen(mn) + 5 < sizeof(names))
 			snprintf(names + k, sizeof(names) - k, "%s%s",
@@ -766,7 +778,9 @@ static void pub_rules(struct sbuf *b, const char *prefix,
 		}
 		sb_add(b, " }");
 	}
-	sb_add(b, " comment \"farm %s: %s\"\n", fname, names);
+	char raw[sizeof(fname) + sizeof(names) + 8], cm[NFT_COMMENT_MAX];
+	snprintf(raw, sizeof(raw), "farm %s: %s", fname, names);
+	sb_add(b, " comment \"%s\"\n", nft_text(raw, cm, sizeof(cm)));
 }
 
 /* True when an earlier publish of P has PB's address, protocol and port
@@ -805,7 +819,7 @@ static void gen_published(struct gen *g)
 		char name[64];
 		if (pub_dup(g->p, i))
 			continue;
-		clean_name(pb->name, name, sizeof(name));
+		nft_text(pb->name, name, sizeof(name));
 		sb_add(&g->b, "\t\tct status dnat ct original %s daddr ",
 		       pb->family == AF_INET ? "ip" : "ip6");
 		if (pb->family == AF_INET)
@@ -849,8 +863,8 @@ static void gen_publish(struct gen *g)
 	sb_add(&g->b, "\tchain publish_nat {\n");
 	for (size_t i = 0; i < p->npublishes; i++) {
 		const struct publish *pb = p->publishes[i];
-		clean_name(pb->name, name, sizeof(name));
-		clean_name(pb->farm->name, fname, sizeof(fname));
+		nft_text(pb->name, name, sizeof(name));
+		nft_text(pb->farm->name, fname, sizeof(fname));
 		if (pub_dup(p, i)) {
 			sb_add(&g->b, "\t\t# publish \"%s\": same address, "
 				      "protocol and port as an earlier one\n",
@@ -863,10 +877,12 @@ static void gen_publish(struct gen *g)
 			add_addr4(&g->b, pb->v4);
 		else
 			add_addr6(&g->b, pb->v6);
-		sb_add(&g->b, " %s dport %u jump %s comment \"publish %s to "
-			      "farm %s\"\n",
+		char raw[sizeof(name) + sizeof(fname) + 20], cm[NFT_COMMENT_MAX];
+		snprintf(raw, sizeof(raw), "publish %s to farm %s", name, fname);
+		sb_add(&g->b, " %s dport %u jump %s comment \"%s\"\n",
 		       tr_l4(pb->tr), pb->port,
-		       publish_chain_name(pb, cn, sizeof(cn)), name, fname);
+		       publish_chain_name(pb, cn, sizeof(cn)),
+		       nft_text(raw, cm, sizeof(cm)));
 	}
 	sb_add(&g->b,
 	       "\t}\n"
