@@ -350,6 +350,85 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 	return xt_remove(o, err);
 }
 
+/* ---- the ruleset watch (ruleset.h) ----------------------------------------- */
+
+/* Occurrences of NEEDLE in HAY. */
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0, l = strlen(needle);
+	for (const char *p = hay; (p = strstr(p, needle)); p += l)
+		n++;
+	return n;
+}
+
+/* The nft side: the small chains every packet passes (not the rules_*
+ * chains, which may be large). Each listing fails when its chain or the
+ * table is gone; a flushed table shows as chains without their rules. */
+static bool nft_intact(const struct ruleset_opts *o)
+{
+	static const char *const ch[] = {"forward", "input", "output",
+					 "decided", "queue_bypassed",
+					 "forward_post", "input_post",
+					 "output_post"};
+	char *cmd = xstrdup(""), *e = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		char *c = xasprintf("%slist chain inet %s %s\n", cmd, o->table,
+				    ch[i]);
+		free(cmd);
+		cmd = c;
+	}
+	char *out = nft_query(cmd, false, &e);
+	free(cmd);
+	free(e);
+	bool ok = out && count_of(out, "jump decided") == 3 &&
+		  count_of(out, "goto decide_new") >= 2 &&
+		  count_of(out, "jump queue_bypassed") == 3 &&
+		  count_of(out, "drop") >= 3;
+	free(out);
+	return ok;
+}
+
+unsigned ruleset_check(const struct ruleset_opts *o, char **what)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	unsigned missing = 0;
+	bool xt_bad[2] = {false, false};
+
+	if (!nft_intact(o))
+		missing |= RS_MISSING_NFT;
+	for (int i = 0; i < 2 && !o->nft_queue; i++) {
+		char *cur = xt_save(fams[i]);
+		xt_bad[i] = !ruleset_xt_intact(o, cur);
+		free(cur);
+		if (xt_bad[i])
+			missing |= RS_MISSING_XT;
+	}
+	if (what)
+		*what = !missing ? NULL
+			: xasprintf("%s%s%s%s%s",
+				    missing & RS_MISSING_NFT ? "table inet " : "",
+				    missing & RS_MISSING_NFT ? o->table : "",
+				    missing & RS_MISSING_NFT && xt_bad[0] | xt_bad[1]
+					? ", " : "",
+				    xt_bad[0] ? "iptables SLUICE chain/jumps" : "",
+				    xt_bad[1] ? (xt_bad[0] ? ", ip6tables SLUICE "
+							     "chain/jumps"
+							   : "ip6tables SLUICE "
+							     "chain/jumps")
+					      : "");
+	return missing;
+}
+
+int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
+		   unsigned missing, char **err)
+{
+	if (missing & RS_MISSING_NFT)
+		return ruleset_install(p, o, err);
+	if ((missing & RS_MISSING_XT) && !o->nft_queue)
+		return xt_install(o, err);
+	return 0;
+}
+
 /* ---- creation elements ------------------------------------------------------- */
 
 /* The element text "[saddr . ]daddr . proto . dport" and its set name;

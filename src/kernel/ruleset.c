@@ -1173,6 +1173,8 @@ static char *xt_jump(const struct ruleset_opts *o)
  * unconditionally), except a first rule that is the jump WANT (kept). */
 struct xt_state {
 	bool chain; /* :SLUICE exists */
+	size_t nsluice; /* rules in SLUICE ("-A SLUICE ...") */
+	bool nfqueue;	/* one of them is the NFQUEUE rule */
 	bool first[3];
 	int *jumps[3];
 	size_t njumps[3];
@@ -1207,7 +1209,11 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 			in_filter = n == 7 && strncmp(l, "*filter", 7) == 0;
 		else if (in_filter && n >= 8 && strncmp(l, ":SLUICE ", 8) == 0)
 			st->chain = true;
-		else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
+		else if (in_filter && n > 10 && strncmp(l, "-A SLUICE ", 10) == 0) {
+			st->nsluice++;
+			if (memmem(l, n, " -j NFQUEUE", 11))
+				st->nfqueue = true;
+		} else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
 			for (int h = 0; h < 3; h++) {
 				size_t hl = strlen(xt_hooks[h]);
 				if (n < 3 + hl + 1 ||
@@ -1280,6 +1286,20 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	xt_state_free(&st);
 	free(want);
 	return sb_take(&b);
+}
+
+bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
+{
+	struct xt_state st;
+	char *want = xt_jump(o);
+	xt_scan(current, want, &st);
+	/* the CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW) and DROP rules */
+	bool ok = st.chain && st.nsluice == 4 && st.nfqueue;
+	for (int h = 0; h < 3; h++)
+		ok = ok && st.first[h] && st.njumps[h] == 0;
+	xt_state_free(&st);
+	free(want);
+	return ok;
 }
 
 char *ruleset_xt(const struct ruleset_opts *o, int family)
