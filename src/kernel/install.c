@@ -382,6 +382,23 @@ static bool nft_intact(const struct ruleset_opts *o)
 	return ok;
 }
 
+/* "table inet T, iptables SLUICE chain/jumps, ..." for what is missing. */
+static char *missing_text(const struct ruleset_opts *o, bool nft,
+			  const bool xt_bad[2])
+{
+	static const char *const xt_name[2] = {"iptables", "ip6tables"};
+	char *acc = nft ? xasprintf("table inet %s", o->table) : xstrdup("");
+	for (int i = 0; i < 2; i++) {
+		if (!xt_bad[i])
+			continue;
+		char *s = xasprintf("%s%s%s SLUICE chain/jumps", acc,
+				    *acc ? ", " : "", xt_name[i]);
+		free(acc);
+		acc = s;
+	}
+	return acc;
+}
+
 unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 {
 	static const int fams[2] = {AF_INET, AF_INET6};
@@ -398,18 +415,9 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 			missing |= RS_MISSING_XT;
 	}
 	if (what)
-		*what = !missing ? NULL
-			: xasprintf("%s%s%s%s%s",
-				    missing & RS_MISSING_NFT ? "table inet " : "",
-				    missing & RS_MISSING_NFT ? o->table : "",
-				    missing & RS_MISSING_NFT && xt_bad[0] | xt_bad[1]
-					? ", " : "",
-				    xt_bad[0] ? "iptables SLUICE chain/jumps" : "",
-				    xt_bad[1] ? (xt_bad[0] ? ", ip6tables SLUICE "
-							     "chain/jumps"
-							   : "ip6tables SLUICE "
-							     "chain/jumps")
-					      : "");
+		*what = missing ? missing_text(o, missing & RS_MISSING_NFT,
+					       xt_bad)
+				: NULL;
 	return missing;
 }
 

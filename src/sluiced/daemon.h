@@ -60,7 +60,8 @@ struct daemon {
 	 * and a periodic one; repairs counted in ruleset_restored */
 	struct mnl_socket *rswatch;
 	struct event *ev_rswatch, *ev_rscheck, *ev_rspoll;
-	uint64_t ruleset_restored;
+	uint64_t ruleset_restored; /* incidents: broken after being whole */
+	bool ruleset_broken;	   /* a repair failed; retried every second */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;

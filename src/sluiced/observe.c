@@ -233,11 +233,15 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 	char *gone = NULL, *err = NULL;
 	unsigned missing = ruleset_check(&d->kopts, &gone);
-	if (!missing)
+	if (!missing) {
+		d->ruleset_broken = false;
 		return;
+	}
+	if (!d->ruleset_broken) /* one incident, however many retries */
+		d->ruleset_restored++;
 	uint64_t t0 = mono_ms();
 	int rc = ruleset_repair(d->gen->policy, &d->kopts, missing, &err);
-	d->ruleset_restored++;
+	d->ruleset_broken = rc < 0;
 	if (rc < 0) {
 		log_warnx("kernel ruleset: %s missing (removed by another "
 			  "program); putting it back failed: %s", gone, err);
