@@ -331,6 +331,65 @@ static void test_many_rules(void **state)
 	diags_free(&d);
 }
 
+/* ruleset_xt_intact() on iptables-nft-save text: the watch's xt check. */
+static void test_xt_intact(void **state)
+{
+	(void)state;
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+	static const char head[] =
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n";
+	static const char jump[] = "-m mark ! --mark 0x0/0xc0000000 -j SLUICE";
+	static const char rules[] =
+	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j CONNMARK "
+	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j NFQUEUE "
+	    "--queue-num 0\n"
+	    "-A SLUICE -m mark --mark 0x40000000/0xc0000000 -j CONNMARK "
+	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0x80000000/0xc0000000 -j DROP\n";
+	char *ok = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A FORWARD -s "
+			     "203.0.113.0/24 -j DROP\n-A OUTPUT %s\n%sCOMMIT\n",
+			     head, jump, jump, jump, rules);
+	assert_true(ruleset_xt_intact(&o, ok));
+	/* a foreign rule above the FORWARD jump */
+	char *buried = xasprintf("%s-A INPUT %s\n-A FORWARD -j ACCEPT\n"
+				 "-A FORWARD %s\n-A OUTPUT %s\n%sCOMMIT\n",
+				 head, jump, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, buried));
+	/* the OUTPUT jump deleted */
+	char *nojump = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n%sCOMMIT\n",
+				 head, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, nojump));
+	/* iptables -F: jumps and SLUICE's rules gone, the chain left */
+	char *flushed = xasprintf("%sCOMMIT\n", head);
+	assert_false(ruleset_xt_intact(&o, flushed));
+	/* a second jump further down */
+	char *twice = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A FORWARD %s\n"
+				"-A OUTPUT %s\n%sCOMMIT\n",
+				head, jump, jump, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, twice));
+	/* SLUICE without its NFQUEUE rule */
+	char *noq = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A OUTPUT %s\n"
+			      "%sCOMMIT\n",
+			      head, jump, jump, jump, rules);
+	char *p = strstr(noq, "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 "
+			      "-j NFQUEUE");
+	assert_non_null(p);
+	memcpy(p + strlen("-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j "),
+	       "NFLOG  ", 7);
+	assert_false(ruleset_xt_intact(&o, noq));
+	assert_false(ruleset_xt_intact(&o, ""));
+	assert_false(ruleset_xt_intact(&o, NULL));
+	free(ok);
+	free(buried);
+	free(nojump);
+	free(flushed);
+	free(twice);
+	free(noq);
+}
+
 /*
  * Policy text reaching the nft script (issue 11): for every line of NFT that
  * is not a '#' comment, the quoted strings are closed on their line, hold
@@ -432,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(test_xt_idempotent),
 	    cmocka_unit_test(test_many_rules),
 	    cmocka_unit_test(test_hostile_text),
+	    cmocka_unit_test(test_xt_intact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
