@@ -30,6 +30,7 @@ static const struct policy_counter_name policy_counter_names[] = {
     {"sessions_service_decided", 'c'},
     {"sessions_decided_at_once", 'c'},
     {"sessions_active", 'g'},
+    {"ruleset_restored", 'c'},
     {"slots_total", 'g'},
     {"slots_available", 'g'},
     {"slots_local_available", 'g'},

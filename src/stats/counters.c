@@ -90,6 +90,12 @@ const struct stats_counter stats_counters[] = {
     {"sessions_active", "Sessions the kernel tracks with a sluice decision",
      G, U, F(sessions_active), "sessions", PE,
      "<= 30,000 filtering, <= 100,000 routing (TMG)", "conntrack", NOTHR},
+    {"ruleset_restored", "Times sluiced found its kernel ruleset (nft table, "
+     "xt SLUICE chain or its jumps) removed or buried by another program "
+     "and put it back (once per incident, however many tries)", C, U, F(ruleset_restored), "events", PE,
+     "0; any = another firewall manager flushed or reordered the ruleset "
+     "(docs/coexistence.md)", "ruleset watch (nftables netlink events)",
+     {CMP_GT, 0, NULL, 0, "ruleset-restored"}},
     {"slots_total", "Decision slots: sessions decided in user space at once",
      G, U, F(slots_total), "slots", SV, "decisions { slots }", "policy",
      NOTHR},

@@ -54,6 +54,7 @@ struct stats_snapshot {
 	uint64_t sessions_service_decided;
 	uint64_t sessions_decided_at_once;
 	uint64_t sessions_active;
+	uint64_t ruleset_restored; /* the ruleset watch (observe.c) */
 	/* decision service */
 	uint64_t slots_total, slots_available, slots_local_available;
 	uint64_t decisions_pending;
