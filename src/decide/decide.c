@@ -38,7 +38,9 @@ struct pending {
 	bool id_known;
 	bool groups_unknown; /* the directory did not answer for id.user */
 	bool name_known;
-	char *name; /* forward-confirmed name of the destination, or NULL */
+	char **names; /* the destination's names (lookups.c), owned */
+	size_t nnames;
+	bool names_partial;
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
@@ -168,11 +170,18 @@ static void unlink_pending(struct decider *d, struct pending *p)
 	src_add(d, &p->key, -1);
 }
 
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void free_pending(struct pending *p)
 {
 	gen_unref(p->gen);
 	identity_clear(&p->id);
-	free(p->name);
+	free_names(p->names, p->nnames);
 	free(p);
 }
 
@@ -180,7 +189,7 @@ void lookup_req_free(struct lookup_req *r)
 {
 	if (!r)
 		return;
-	free(r->name);
+	free_names(r->names, r->nnames);
 	free(r->user_out);
 	for (size_t i = 0; i < r->ngroups; i++)
 		free(r->groups[i]);
@@ -230,6 +239,15 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 	}
 }
 
+/* The name P is logged and remembered by: the one its rule matched, else
+ * the first it has (the set is sorted: deterministic), else NULL. */
+static const char *shown_name(const struct pending *p)
+{
+	if (p->last.name)
+		return p->last.name;
+	return p->nnames ? p->names[0] : NULL;
+}
+
 /* Ends P with verdict V (or the fail mode when FAIL) and frees it. */
 static void finish(struct decider *d, struct pending *p, enum verdict v,
 		   int rule, bool fail, enum reason why)
@@ -249,11 +267,12 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 							   : VERDICT_DENY)
 				       : v;
 		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
-			      p->id_known ? p->id.user : NULL, p->name, why, lat);
+			      p->id_known ? p->id.user : NULL, shown_name(p), why,
+			      lat);
 	}
 	if (!fail && v == VERDICT_ALLOW && d->env.decided)
 		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
-			       p->id_known ? p->id.user : NULL, p->name);
+			       p->id_known ? p->id.user : NULL, shown_name(p));
 	unlink_pending(d, p);
 	free_pending(p);
 }
@@ -345,7 +364,9 @@ static void facts_of(const struct pending *p, struct facts *f, bool skip)
 	}
 	if (p->name_known) {
 		f->known |= NEED_NAME;
-		f->name = p->name;
+		f->names = (const char *const *)p->names;
+		f->nnames = p->nnames;
+		f->names_partial = p->names_partial && !skip;
 	}
 	if (skip) {
 		f->known |= NEED_IDENTITY | NEED_NAME | NEED_FILTER;
@@ -617,9 +638,12 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	}
 	if (r->kind == LK_NAME) {
 		p->name_known = true;
-		free(p->name);
-		p->name = r->status == 0 ? r->name : NULL;
-		r->name = NULL;
+		free_names(p->names, p->nnames);
+		p->names = r->names;
+		p->nnames = r->nnames;
+		p->names_partial = r->names_partial;
+		r->names = NULL;
+		r->nnames = 0;
 	} else {
 		take_identity(p, r);
 	}

@@ -108,7 +108,9 @@ struct lookup_req {
 	char user[64];		/* LK_GROUPS */
 	/* the answer */
 	int status;		/* 0 found, else an errno (ENOENT: none) */
-	char *name;		/* LK_NAME */
+	char **names;		/* LK_NAME: the destination's names */
+	size_t nnames;
+	bool names_partial;	/* LK_NAME: see struct facts */
 	char *user_out;		/* LK_UID */
 	char **groups;		/* LK_UID, LK_GROUPS */
 	size_t ngroups;

@@ -336,9 +336,11 @@ size_t daemon_revoke(struct daemon *d)
 			fx.groups = (const char *const *)id.groups;
 			fx.ngroups = id.ngroups;
 		}
+		const char *nm = si.name; /* the name the decision was by */
 		if (sessions_get(d->sessions, &e->key, &si) && si.name[0]) {
 			fx.known |= NEED_NAME;
-			fx.name = si.name;
+			fx.names = &nm;
+			fx.nnames = 1;
 		}
 		struct decision dc;
 		engine_eval(g->engine, &f, &fx, &dc);

@@ -17,6 +17,16 @@
 
 #include "resolve/resolve_int.h"
 
+/* A one-name set for rcache_put. */
+static const struct rnames *one(const char *name)
+{
+	static const char *v[1];
+	static struct rnames rn;
+	v[0] = name;
+	rn = (struct rnames){.v = v, .n = 1};
+	return &rn;
+}
+
 static struct rkey key4(uint32_t host_order)
 {
 	struct rkey k;
@@ -34,15 +44,16 @@ static void ttl_expiry(void **state)
 	struct rcache_hit h;
 	struct rkey k = key4(0xc6120a01);
 	uint64_t t = 1000000;
-	rcache_put(c, &k, RS_OK, "good.example", t + 2000, t);
+	rcache_put(c, &k, RS_OK, one("good.example"), t + 2000, t);
 	assert_int_equal(rcache_get(c, &k, t, &h), 1);
 	assert_int_equal(h.st, RS_OK);
-	assert_string_equal(h.name, "good.example");
+	assert_int_equal(h.names.n, 1);
+	assert_string_equal(h.names.v[0], "good.example");
 	assert_int_equal(rcache_get(c, &k, t + 1999, &h), 1);
 	assert_int_equal(rcache_get(c, &k, t + 2000, &h), 0);
 	assert_int_equal(rcache_size(c), 0); /* dropped when met */
 	/* TTL 0: never stored */
-	rcache_put(c, &k, RS_OK, "x.example", t, t);
+	rcache_put(c, &k, RS_OK, one("x.example"), t, t);
 	assert_int_equal(rcache_size(c), 0);
 	rcache_free(c);
 }
@@ -58,12 +69,12 @@ static void negative_ttl(void **state)
 	rcache_put(c, &b, RS_SERVFAIL, NULL, t + 300000, t);
 	assert_int_equal(rcache_get(c, &a, t + 299999, &h), 1);
 	assert_int_equal(h.st, RS_NONAME);
-	assert_null(h.name);
+	assert_int_equal(h.names.n, 0);
 	assert_int_equal(rcache_get(c, &b, t + 1, &h), 1);
 	assert_int_equal(h.st, RS_SERVFAIL);
 	assert_int_equal(rcache_get(c, &a, t + 300000, &h), 0);
 	/* a later answer replaces the negative entry */
-	rcache_put(c, &b, RS_OK, "b.example", t + 600000, t + 2);
+	rcache_put(c, &b, RS_OK, one("b.example"), t + 600000, t + 2);
 	assert_int_equal(rcache_get(c, &b, t + 3, &h), 1);
 	assert_int_equal(h.st, RS_OK);
 	assert_int_equal(rcache_size(c), 1);
@@ -79,22 +90,22 @@ static void lru_bound(void **state)
 	for (int i = 0; i < 5; i++)
 		k[i] = key4(100 + i);
 	for (int i = 0; i < 3; i++)
-		rcache_put(c, &k[i], RS_OK, "n", 10000, 0);
+		rcache_put(c, &k[i], RS_OK, one("n"), 10000, 0);
 	assert_int_equal(rcache_get(c, &k[0], 1, &h), 1); /* 0 now recent */
-	rcache_put(c, &k[3], RS_OK, "n", 10000, 1);	   /* evicts 1 */
+	rcache_put(c, &k[3], RS_OK, one("n"), 10000, 1);	   /* evicts 1 */
 	assert_int_equal(rcache_size(c), 3);
 	assert_int_equal(rcache_get(c, &k[1], 2, &h), 0);
 	assert_int_equal(rcache_get(c, &k[0], 2, &h), 1);
 	assert_int_equal(rcache_get(c, &k[2], 2, &h), 1);
 	assert_int_equal(rcache_get(c, &k[3], 2, &h), 1);
-	rcache_put(c, &k[4], RS_OK, "n", 10000, 3); /* evicts 0 (oldest use) */
+	rcache_put(c, &k[4], RS_OK, one("n"), 10000, 3); /* evicts 0 (oldest use) */
 	assert_int_equal(rcache_get(c, &k[0], 4, &h), 0);
 	assert_int_equal(rcache_size(c), 3);
 	rcache_free(c);
 
 	/* 0 = no cache */
 	c = rcache_new(0);
-	rcache_put(c, &k[0], RS_OK, "n", 10000, 0);
+	rcache_put(c, &k[0], RS_OK, one("n"), 10000, 0);
 	assert_int_equal(rcache_get(c, &k[0], 1, &h), 0);
 	rcache_free(c);
 }
@@ -107,7 +118,7 @@ static void many_and_families(void **state)
 	struct rcache_hit h;
 	for (uint32_t i = 0; i < N; i++) {
 		struct rkey k = key4(i);
-		rcache_put(c, &k, RS_OK, "n", 1000, 0);
+		rcache_put(c, &k, RS_OK, one("n"), 1000, 0);
 	}
 	assert_int_equal(rcache_size(c), MAX);
 	struct rkey old = key4(0), recent = key4(N - 1);
