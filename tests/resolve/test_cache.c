@@ -171,12 +171,85 @@ static void parse_answers(void **state)
 	assert_int_equal(rr_parse(msg, 5, 12, rr, 4, &ttl), -1);
 }
 
+/* A response to a question for "rr.example" of TYPE with N records of
+ * TYPE (A: 198.18.20.i; PTR: "nI.example"), each owned by the question's
+ * name through a compression pointer. Returns the length. */
+static size_t build(unsigned char *m, size_t cap, int type, int n)
+{
+	static const unsigned char q[] = {2, 'r', 'r', 7, 'e', 'x', 'a', 'm',
+					  'p', 'l', 'e', 0};
+	size_t k = 0;
+	unsigned char hdr[12] = {0x12, 0x34, 0x81, 0x80, 0, 1,
+				 (unsigned char)(n >> 8), (unsigned char)n};
+	memcpy(m, hdr, 12);
+	k = 12;
+	memcpy(m + k, q, sizeof(q));
+	k += sizeof(q);
+	m[k++] = 0, m[k++] = (unsigned char)type, m[k++] = 0, m[k++] = 1;
+	for (int i = 0; i < n; i++) {
+		unsigned char rr[10] = {0xc0, 12, 0, (unsigned char)type, 0, 1,
+					0, 0, 0, (unsigned char)(30 + i)};
+		assert_true(k + 40 < cap);
+		memcpy(m + k, rr, 10);
+		k += 10;
+		if (type == 1) {
+			m[k++] = 0, m[k++] = 4;
+			m[k++] = 198, m[k++] = 18, m[k++] = 20;
+			m[k++] = (unsigned char)i;
+		} else {
+			char lab[8];
+			int l = snprintf(lab, sizeof(lab), "n%d", i);
+			m[k++] = 0, m[k++] = (unsigned char)(l + 3);
+			m[k++] = (unsigned char)l;
+			memcpy(m + k, lab, (size_t)l);
+			k += (size_t)l;
+			m[k++] = 0xc0, m[k++] = 15; /* -> "example" */
+		}
+	}
+	return k;
+}
+
+/* Bounds cut what is kept, never what is counted: 40 addresses with room
+ * for 16 report 40 (the caller knows its view is cut); a count-only pass
+ * (OUT NULL, MAX 0) reads every record; a malformed record anywhere makes
+ * the whole message malformed, with nothing left allocated. */
+static void parse_bounds(void **state)
+{
+	unsigned char m[4096];
+	struct rr rr[16];
+	uint32_t ttl;
+	size_t len = build(m, sizeof(m), 1, 40);
+	assert_int_equal(rr_parse(m, (int)len, 1, NULL, 0, &ttl), 40);
+	assert_int_equal(ttl, 30);
+	assert_int_equal(rr_parse(m, (int)len, 1, rr, 16, &ttl), 40);
+	assert_memory_equal(rr[15].addr, ((uint8_t[]){198, 18, 20, 15}), 4);
+	/* the last address is there for a caller that sized for all */
+	struct rr all[40];
+	assert_int_equal(rr_parse(m, (int)len, 1, all, 40, &ttl), 40);
+	assert_memory_equal(all[39].addr, ((uint8_t[]){198, 18, 20, 39}), 4);
+	assert_int_equal(rr_parse(m, (int)len - 1, 1, rr, 16, &ttl), -1);
+
+	len = build(m, sizeof(m), 12, 20);
+	int n = rr_parse(m, (int)len, 12, rr, 16, &ttl);
+	assert_int_equal(n, 20);
+	assert_string_equal(rr[0].name, "n0.example");
+	assert_string_equal(rr[15].name, "n15.example");
+	rr_free(rr, 16);
+	/* a pointer loop in the 18th name: malformed, nothing leaked */
+	size_t at = 12 + 12 + 4;
+	for (int i = 0; i < 17; i++)
+		at += 10 + 2 + m[at + 10] * 256u + m[at + 11];
+	m[at + 12] = (unsigned char)(0xc0 | (at + 12) >> 8); /* to itself */
+	m[at + 13] = (unsigned char)(at + 12);
+	assert_int_equal(rr_parse(m, (int)len, 12, rr, 16, &ttl), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(ttl_expiry),    cmocka_unit_test(negative_ttl),
 	    cmocka_unit_test(lru_bound),     cmocka_unit_test(many_and_families),
-	    cmocka_unit_test(parse_answers),
+	    cmocka_unit_test(parse_answers), cmocka_unit_test(parse_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
