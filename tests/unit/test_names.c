@@ -17,20 +17,20 @@
 
 /* The shape of the field case dns-multiple-ptr; ORDER picks which of the
  * exact-name sets is written first. */
-static const char *const policy_fmt =
-    "network clients { 198.18.1.0/24 }\n"
-    "domains work    { *.work.fb.test }\n"
-    "%s\n%s\n"
-    "protocol web tcp 80\n"
-    "rule \"no ads\"  deny  web from clients to blocked\n"
-    "rule \"work\"    allow web from clients to { work partner }\n";
+#define POLICY_FMT                                                          \
+    "network clients { 198.18.1.0/24 }\n"                                     \
+    "domains work    { *.work.fb.test }\n"                                     \
+    "%s\n%s\n"                                                              \
+    "protocol web tcp 80\n"                                                  \
+    "rule \"no ads\"  deny  web from clients to blocked\n"                   \
+    "rule \"work\"    allow web from clients to { work partner }\n"
 static const char *const set_blocked = "domains blocked { ads.fb.test }";
 static const char *const set_partner = "domains partner { www.partner.fb.test }";
 
 static struct policy *load(bool swapped)
 {
 	char text[1024];
-	snprintf(text, sizeof(text), policy_fmt,
+	snprintf(text, sizeof(text), POLICY_FMT,
 		 swapped ? set_blocked : set_partner,
 		 swapped ? set_partner : set_blocked);
 	struct diags d = {0};
