@@ -41,6 +41,7 @@ struct pending {
 	char **names; /* the destination's names (lookups.c), owned */
 	size_t nnames;
 	bool names_partial;
+	bool names_more; /* the names at hand only: more can be asked */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
@@ -293,6 +294,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 	case LK_NAME:
 		r->family = p->key.family;
 		memcpy(r->addr, p->key.dst, 16);
+		r->names_full = p->names_more;
 		d->st.lookups_name++;
 		d->st.in_flight_name++;
 		break;
@@ -339,7 +341,7 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				p->id_known = true;
 		}
 	}
-	if ((needs & NEED_NAME) && !p->name_known &&
+	if ((needs & NEED_NAME) && (!p->name_known || p->names_more) &&
 	    !((p->waiting | p->failed) & NEED_NAME)) {
 		if (ask(d, p, LK_NAME))
 			p->waiting |= NEED_NAME;
@@ -642,6 +644,7 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 		p->names = r->names;
 		p->nnames = r->nnames;
 		p->names_partial = r->names_partial;
+		p->names_more = r->names_more;
 		r->names = NULL;
 		r->nnames = 0;
 	} else {

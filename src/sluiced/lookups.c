@@ -128,6 +128,27 @@ static void answer_names(struct lookups *l, struct lookup_req *r,
 		r->status = ENOENT;
 }
 
+/* The names at hand for R without any I/O (resolved ahead of time), as a
+ * partial set that may be completed by asking again with names_full.
+ * False when there are none. */
+static bool quick_names(struct lookups *l, struct lookup_req *r)
+{
+	const char *known[MAX_KNOWN];
+	bool partial;
+	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
+						  known, MAX_KNOWN, &partial)
+			   : 0;
+	if (nk == 0)
+		return false;
+	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
+		add_name(r, known[i]);
+	qsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
+	r->names_partial = true; /* the reverse names are not asked yet */
+	r->names_more = true;
+	r->status = 0;
+	return true;
+}
+
 static void on_name(void *arg, enum rstatus st, const struct rnames *rn)
 {
 	struct inflight *f = arg;
@@ -177,10 +198,14 @@ static void start(evutil_socket_t fd, short what, void *arg)
 	struct lookup_req *r = f->req;
 	switch (r->kind) {
 	case LK_NAME:
-		/* every name: the reverse lookup's (cached, or asked) joined
-		 * by the names resolved ahead of time, in on_name */
-		if (!l->res || resolver_reverse(l->res, r->family, r->addr,
-						on_name, f, NULL) < 0) {
+		/* first the names at hand (resolved ahead of time): when they
+		 * decide, no reverse lookup is needed; else every name, the
+		 * reverse lookup's joined by those, in on_name */
+		if (!r->names_full && quick_names(l, r)) {
+			deliver(f);
+		} else if (!l->res || resolver_reverse(l->res, r->family,
+						       r->addr, on_name, f,
+						       NULL) < 0) {
 			r->status = EIO;
 			deliver(f);
 		}

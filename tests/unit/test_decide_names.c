@@ -200,11 +200,46 @@ static void partial_waits_for_deadline(void **state)
 	decider_free(d);
 }
 
+/* The names at hand (resolved ahead of time) come first, marked "more can
+ * be had": when they decide, nothing more is asked; when they do not, the
+ * decider asks once more for every witness (names_full) and decides on the
+ * whole set. */
+static void names_at_hand_first(void **state)
+{
+	struct decider *d = mk(ONDL_DENY);
+	const char *ads[] = {"ads.fb.test"};
+	struct lookup_req *r = web(d, 1, 1001, "198.18.2.5");
+	assert_false(r->names_full);
+	r->names_more = true;
+	answer(d, r, 0, ads, 1, true);
+	assert_int_equal(nv, 1); /* "no ads" decided by the name at hand */
+	assert_int_equal(V[0].verdict, NF_DROP);
+	assert_int_equal(nasked, 1);
+
+	const char *partner[] = {"www.partner.fb.test"};
+	r = web(d, 2, 1002, "198.18.2.6");
+	r->names_more = true;
+	answer(d, r, 0, partner, 1, true);
+	/* "no ads" might match a reverse name: asked again, in full */
+	assert_int_equal(nv, 1);
+	assert_int_equal(nasked, 3);
+	assert_int_equal(asked[2]->kind, LK_NAME);
+	assert_true(asked[2]->names_full);
+	const char *both[] = {"other.fb.test", "www.partner.fb.test"};
+	answer(d, asked[2], 0, both, 2, false);
+	assert_int_equal(nv, 2);
+	assert_int_equal(V[1].verdict, NF_REPEAT);
+	assert_string_equal(logged_name, "www.partner.fb.test");
+	assert_int_equal(nasked, 3);
+	decider_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(any_name_first_rule),
 	    cmocka_unit_test(partial_waits_for_deadline),
+	    cmocka_unit_test(names_at_hand_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
