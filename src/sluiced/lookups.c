@@ -368,6 +368,7 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->dns_in_flight = r.in_flight;
 		o->dns_cache_entries = r.cache_entries;
 		o->prefetched_names = r.prefetched_names;
+		o->dns_bounded = r.bounded;
 	}
 	if (l->ldap) {
 		struct ldapdir_stats s;

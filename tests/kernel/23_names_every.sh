@@ -86,6 +86,8 @@ r = one("198.18.2.52"); assert r["action"] == "deny" and r["rule"] == "no ads" a
 r = one("198.18.2.53"); assert r["action"] == "deny" and r["reason"] == "deadline", r
 r = one("198.18.2.54"); assert r["action"] == "deny" and r["reason"] == "default", r
 PY
+b=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_names_bounded'])")
+[ "$b" -ge 1 ] && kt_ok "dns_names_bounded counts the cut lookup ($b)" || kt_fail "dns_names_bounded $b"
 n=$(grep -c "query\[A\] x[0-9]*.other.lab.sluice.test" "$N/queries.log")
 [ "$n" -eq 16 ] && kt_ok "16 of 20 PTR names were checked" || kt_fail "$n forward queries for the 20 PTR names"
 kt_done
