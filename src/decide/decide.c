@@ -48,7 +48,10 @@ struct pending {
 	bool groups_unknown; /* the directory did not answer for id.user */
 	bool groups_asked;   /* id.groups come from the directory */
 	bool name_known;
-	char *name; /* forward-confirmed name of the destination, or NULL */
+	char **names; /* the destination's names (lookups.c), owned */
+	size_t nnames;
+	bool names_partial;
+	bool names_more; /* the names at hand only: more can be asked */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
@@ -204,11 +207,18 @@ static void unlink_pending(struct decider *d, struct pending *p)
 		src_add(d, &p->src, -1);
 }
 
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void free_pending(struct pending *p)
 {
 	gen_unref(p->gen);
 	identity_clear(&p->id);
-	free(p->name);
+	free_names(p->names, p->nnames);
 	free(p);
 }
 
@@ -216,7 +226,7 @@ void lookup_req_free(struct lookup_req *r)
 {
 	if (!r)
 		return;
-	free(r->name);
+	free_names(r->names, r->nnames);
 	free(r->user);
 	free(r->user_out);
 	for (size_t i = 0; i < r->ngroups; i++)
@@ -268,6 +278,15 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 	}
 }
 
+/* The name P is logged and remembered by: the one its rule matched, else
+ * the first it has (the set is sorted: deterministic), else NULL. */
+static const char *shown_name(const struct pending *p)
+{
+	if (p->last.name)
+		return p->last.name;
+	return p->nnames ? p->names[0] : NULL;
+}
+
 /* Ends P with verdict V (or the fail mode when FAIL) and frees it. */
 static void finish(struct decider *d, struct pending *p, enum verdict v,
 		   int rule, bool fail, enum reason why)
@@ -287,10 +306,11 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 							   : VERDICT_DENY)
 				       : v;
 		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
-			      p->id_known ? p->id.user : NULL, p->name, why, lat);
+			      p->id_known ? p->id.user : NULL, shown_name(p), why,
+			      lat);
 	}
 	if (!fail && v == VERDICT_ALLOW && d->env.decided) {
-		struct session_facts sf = {.name = p->name};
+		struct session_facts sf = {.name = shown_name(p)};
 		if (p->id_known) {
 			sf.source = p->flow.src_local && p->has_uid
 					    ? IDSRC_LOCAL
@@ -323,6 +343,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 	case LK_NAME:
 		r->family = p->key.family;
 		memcpy(r->addr, p->key.dst, 16);
+		r->names_full = p->names_more;
 		d->st.lookups_name++;
 		d->st.in_flight_name++;
 		break;
@@ -370,7 +391,7 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				p->id_known = true;
 		}
 	}
-	if ((needs & NEED_NAME) && !p->name_known &&
+	if ((needs & NEED_NAME) && (!p->name_known || p->names_more) &&
 	    !((p->waiting | p->failed) & NEED_NAME)) {
 		if (ask(d, p, LK_NAME))
 			p->waiting |= NEED_NAME;
@@ -395,7 +416,9 @@ static void facts_of(const struct pending *p, struct facts *f, bool skip)
 	}
 	if (p->name_known) {
 		f->known |= NEED_NAME;
-		f->name = p->name;
+		f->names = (const char *const *)p->names;
+		f->nnames = p->nnames;
+		f->names_partial = p->names_partial && !skip;
 	}
 	if (skip) {
 		f->known |= NEED_IDENTITY | NEED_NAME | NEED_FILTER;
@@ -778,9 +801,13 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	}
 	if (r->kind == LK_NAME) {
 		p->name_known = true;
-		free(p->name);
-		p->name = r->status == 0 ? r->name : NULL;
-		r->name = NULL;
+		free_names(p->names, p->nnames);
+		p->names = r->names;
+		p->nnames = r->nnames;
+		p->names_partial = r->names_partial;
+		p->names_more = r->names_more;
+		r->names = NULL;
+		r->nnames = 0;
 	} else {
 		take_identity(p, r);
 	}

@@ -126,11 +126,17 @@ struct lookup_req {
 	void *worker;		/* the decide_env arg: where to answer */
 	int family;		/* LK_NAME */
 	uint8_t addr[16];
+	bool names_full;	/* LK_NAME: every witness (the reverse lookup
+				 * too), not only the names at hand */
 	uint32_t uid;		/* LK_UID */
 	char *user;		/* LK_GROUPS: the table's user (owned) */
 	/* the answer */
 	int status;		/* 0 found, else an errno (ENOENT: none) */
-	char *name;		/* LK_NAME */
+	char **names;		/* LK_NAME: the destination's names */
+	size_t nnames;
+	bool names_partial;	/* LK_NAME: see struct facts */
+	bool names_more;	/* LK_NAME: only the names at hand; asking
+				 * again with names_full may find more */
 	char *user_out;		/* LK_UID; LK_GROUPS: the directory's name */
 	char **groups;		/* LK_UID, LK_GROUPS */
 	size_t ngroups;

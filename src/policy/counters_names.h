@@ -44,6 +44,7 @@ static const struct policy_counter_name policy_counter_names[] = {
     {"dns_cache_hits", 'c'},
     {"dns_cache_misses", 'c'},
     {"dns_cache_negative_hits", 'c'},
+    {"dns_names_bounded", 'c'},
     {"identity_cache_hits", 'c'},
     {"identity_incomplete", 'c'},
     {"decision_latency_seconds", 'h'},

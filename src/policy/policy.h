@@ -407,7 +407,16 @@ struct facts {
 	size_t ngroups;
 	bool groups_unknown; /* the user is known, the group lookup failed:
 			      * rules that need a group stay undecided */
-	const char *name;  /* name known: forward-confirmed name, NULL = none */
+	/* name known: every name the destination is known by (forward-
+	 * confirmed reverse names, names resolved ahead of time), in any
+	 * order, duplicates allowed; none = nnames 0. A destination matches a
+	 * domain set when any of its names does. NAMES_PARTIAL: some evidence
+	 * could not be had (a bound stopped the work, a query failed), so a
+	 * rule that no known name matches stays undecided (NEED_NAME) instead
+	 * of "no" — a bound never becomes a negative answer. */
+	const char *const *names;
+	size_t nnames;
+	bool names_partial;
 	bool filter_ok;	   /* filter known: the filter accepts the session */
 };
 
@@ -418,6 +427,10 @@ struct decision {
 	int rule;	/* deciding or waiting rule index; -1 = implicit deny */
 	unsigned needs; /* pending: NEED_* still missing for RULE */
 	const char *filter; /* NEED_FILTER: the filter's name */
+	const char *name; /* the destination name by which RULE's domain sets
+			   * matched (the first of FACTS' names that does, in
+			   * FACTS' order; points into FACTS), or NULL when RULE
+			   * matched by address or has no domain sets */
 };
 
 /*
@@ -449,6 +462,10 @@ bool user_name_equal(const char *a, const char *b);
 /* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
 int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);
+/* The first of NAMES[0..N) that one of the domain sets DOMS[0..NDOMS)
+ * matches, or NULL. */
+const char *domainsets_match_any(struct domainset *const *doms, size_t ndoms,
+				 const char *const *names, size_t n);
 bool addrset_has4(const struct addrset *s, uint32_t a);
 bool addrset_has6(const struct addrset *s, u128 a);
 

@@ -447,8 +447,13 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
 {
 	memset(fx, 0, sizeof(*fx));
 	if (si->name) {
+		/* the name the decision was by; the destination's other names
+		 * are not kept, so a rule no kept name matches is undecided
+		 * (the session stays), never "no" */
 		fx->known |= NEED_NAME;
-		fx->name = si->name;
+		fx->names = (const char *const *)&si->name;
+		fx->nnames = 1;
+		fx->names_partial = true;
 	}
 	if (si->source == IDSRC_LOCAL) {
 		fx->known |= NEED_IDENTITY;

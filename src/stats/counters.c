@@ -134,6 +134,10 @@ const struct stats_counter stats_counters[] = {
      F(dns_cache_misses), "lookups", SV, "any", "resolver", NOTHR},
     {"dns_cache_negative_hits", "DNS cache hits on a remembered failure", C,
      U, F(dns_cache_negative_hits), "lookups", SV, "any", "resolver", NOTHR},
+    {"dns_names_bounded", "Name lookups a bound cut short (the names are "
+     "partial: unknown, never absent)", C, U, F(dns_names_bounded),
+     "lookups", SV, "0; rising = destinations with very many PTR names",
+     "resolver", NOTHR},
     {"identity_cache_hits", "User and group lookups answered from the "
      "cache", C, U, F(identity_cache_hits), "lookups", SV, "most lookups",
      "identity", NOTHR},

@@ -63,6 +63,7 @@ struct stats_snapshot {
 	uint64_t lookups_dns, lookups_ldap, lookups_nss;
 	uint64_t dns_cache_entries, dns_cache_hits, dns_cache_misses;
 	uint64_t dns_cache_negative_hits;
+	uint64_t dns_names_bounded;
 	uint64_t identity_cache_hits;
 	uint64_t identity_incomplete;
 	struct stats_hist decision_latency_seconds;

@@ -36,7 +36,8 @@ struct randcase {
 	bool has_facts;
 	struct facts facts;
 	const char *groups[4];
-	char name[96];
+	char name[3][96];	/* the destination's names (0..3) */
+	const char *names[3];
 };
 
 /* The facts of C, or NULL when the case has none. */

@@ -76,7 +76,8 @@ static void expect(const char *flow, const char *time, const struct fx *x,
 		}
 		if (x->name || x->noname) {
 			facts.known |= NEED_NAME;
-			facts.name = x->name;
+			facts.names = &x->name;
+			facts.nnames = x->name ? 1 : 0;
 		}
 		if (x->filter) {
 			facts.known |= NEED_FILTER;
