@@ -157,7 +157,7 @@ static void check_shadowing(struct policy *p)
 	for (size_t j = 0; j < p->nrules; j++) {
 		struct rule *b = p->rules[j];
 		if (endpoint_empty(&b->src) || endpoint_empty(&b->dst)) {
-			diags_add(p->diags, DIAG_WARNING, &b->loc,
+			diags_add(&p->diags, DIAG_WARNING, &b->loc,
 				  "rule '%s' can never match: its %s is empty",
 				  b->name,
 				  endpoint_empty(&b->src) ? "source"
@@ -168,11 +168,11 @@ static void check_shadowing(struct policy *p)
 			struct rule *a = p->rules[i];
 			if (!rule_covers(a, b))
 				continue;
-			diags_add(p->diags, DIAG_WARNING, &b->loc,
+			diags_add(&p->diags, DIAG_WARNING, &b->loc,
 				  "rule '%s' can never match: rule '%s' "
 				  "(line %d) takes every session it would",
 				  b->name, a->name, a->loc.line);
-			diags_add(p->diags, DIAG_NOTE, &a->loc,
+			diags_add(&p->diags, DIAG_NOTE, &a->loc,
 				  "rule '%s' is here", a->name);
 			break;
 		}
@@ -217,7 +217,7 @@ static bool server_ok(const char *s)
 
 static void check_settings(struct policy *p)
 {
-	struct diags *d = p->diags;
+	struct diags *d = &p->diags;
 	for (size_t i = 0; i < p->resolver.nservers; i++)
 		if (!server_ok(p->resolver.servers[i]))
 			diags_add(d, DIAG_ERROR, NULL,

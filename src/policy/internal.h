@@ -45,6 +45,10 @@ void lexer_next(struct lexer *lx, struct token *t);
 int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth);
 
+/* diag.c: moving a load's messages to the caller (policy_load). */
+void diags_copy(struct diags *to, const struct diags *from);
+void diags_clear_messages(struct diags *d);
+
 /* settings.c */
 void settings_defaults(struct policy *p);
 

@@ -127,6 +127,7 @@ void policy_free(struct policy *p)
 	free(p->directory.group_filter);
 	free(p->log.file);
 	free(p->metrics.listen);
+	diags_free(&p->diags);
 	free(p);
 }
 

@@ -1951,7 +1951,7 @@ static int parse_file(struct ctx *c, const char *file, const char *text,
 int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth)
 {
-	struct ctx c = {.p = p, .d = p->diags};
+	struct ctx c = {.p = p, .d = &p->diags};
 	int rc = parse_file(&c, file, text, len, depth);
 	symtab_free(&c.syms);
 	symtab_free(&c.rules);
@@ -1960,19 +1960,23 @@ int parse_policy_text(struct policy *p, const char *file, const char *text,
 
 /* ---- entry points -------------------------------------------------------------- */
 
-static struct policy *policy_new(struct diags *d)
+static struct policy *policy_new(void)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
-	p->diags = d;
 	settings_defaults(p);
 	return p;
 }
 
-static struct policy *finish(struct policy *p)
+/* Checks P, hands its messages to the caller's D and keeps only the file
+ * names; frees P and returns NULL when there was an error. */
+static struct policy *finish(struct policy *p, struct diags *d)
 {
-	if (p->diags->errors == 0)
+	if (p->diags.errors == 0)
 		policy_check(p);
-	if (p->diags->errors) {
+	int errors = p->diags.errors;
+	diags_copy(d, &p->diags);
+	diags_clear_messages(&p->diags);
+	if (errors) {
 		policy_free(p);
 		return NULL;
 	}
@@ -1982,9 +1986,9 @@ static struct policy *finish(struct policy *p)
 struct policy *policy_load_buffer(const char *name, const char *text,
 				  size_t len, struct diags *d)
 {
-	struct policy *p = policy_new(d);
-	parse_policy_text(p, diags_intern(d, name), text, len, 0);
-	return finish(p);
+	struct policy *p = policy_new();
+	parse_policy_text(p, diags_intern(&p->diags, name), text, len, 0);
+	return finish(p, d);
 }
 
 struct policy *policy_load(const char *path, struct diags *d)

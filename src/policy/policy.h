@@ -25,7 +25,8 @@ typedef unsigned __int128 u128;
 /* ---- diagnostics --------------------------------------------------------- */
 
 struct loc {
-	const char *file; /* interned, owned by the struct policy / diags */
+	const char *file; /* interned: owned by the struct diags or the
+			   * struct policy whose names it came from */
 	int line, col;    /* 1-based */
 };
 
@@ -45,7 +46,9 @@ struct diags {
 	size_t nfiles;
 };
 
-/* Records one diagnostic; printf-style message. Never fails. */
+/* Records one diagnostic; printf-style message. LOC (may be NULL) is copied
+ * and its file name interned in D, so D never points into a policy. Never
+ * fails. */
 void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Prints every diagnostic as "file:line:col: error: message", one a line. */
@@ -293,7 +296,10 @@ struct alert_def {
 };
 
 struct policy {
-	struct diags *diags; /* owns the interned file names */
+	/* Owned, freed by policy_free: the interned file names every loc.file
+	 * of the model points into. While loading, also the messages, which
+	 * the loader then copies to the caller's diags and drops here. */
+	struct diags diags;
 	struct netset **nets;
 	size_t nnets;
 	struct domainset **doms;
@@ -328,8 +334,10 @@ struct policy {
 
 /*
  * Loads, parses and checks the policy in PATH (following `include`s).
- * Every error and warning goes to D, located. Returns the policy when there
- * is no error (warnings allowed), NULL otherwise.
+ * Every error and warning goes to D, located; D stays the caller's and may
+ * be freed before or after the policy. Returns the policy when there is no
+ * error (warnings allowed), NULL otherwise; the caller frees it with
+ * policy_free, which frees everything the policy holds.
  */
 struct policy *policy_load(const char *path, struct diags *d);
 /* The same from a buffer; NAME is the file name used in diagnostics and the

@@ -114,15 +114,15 @@ static void usage(void)
 /* Loads the first policy; exits on error with every message printed. */
 static struct gen *first_policy(const char *path)
 {
-	struct diags *dg = xcalloc(1, sizeof(*dg));
-	struct policy *p = policy_load(path, dg);
-	diags_print(dg, stderr);
+	struct diags dg = {0};
+	struct policy *p = policy_load(path, &dg);
+	diags_print(&dg, stderr);
 	if (!p) {
 		fprintf(stderr, "sluiced: %s: invalid: %d errors\n", path,
-			dg->errors);
+			dg.errors);
 		exit(1);
 	}
-	p->diags = dg;
+	diags_free(&dg); /* the policy owns its own file names */
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
 	g->engine = engine_build(p);
@@ -186,12 +186,7 @@ static void stop(struct daemon *d)
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
 	event_base_free(d->base);
-	struct diags *dg = d->gen->policy->diags;
 	gen_unref(d->gen);
-	if (dg) {
-		diags_free(dg);
-		free(dg);
-	}
 	iptable_free(d->ids);
 	sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->gen_lock);

@@ -341,6 +341,50 @@ static void test_include(void **state)
 	rmdir(dir);
 }
 
+/* The policy owns everything it holds (file names included) and the
+ * caller's diagnostics own theirs: either may be freed first, and loading
+ * and freeing again and again (a reload each time) leaves nothing behind
+ * (the ASan build's LeakSanitizer fails the test otherwise). */
+static void test_policy_owns_what_it_holds(void **state)
+{
+	char dir[] = "/tmp/sluice-own-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char main_path[256], part[256];
+	snprintf(main_path, sizeof(main_path), "%s/main.conf", dir);
+	snprintf(part, sizeof(part), "%s/part.conf", dir);
+	FILE *f = fopen(part, "w");
+	fputs("network lan { 10.0.0.0/8 }\n"
+	      "rule \"early\" allow from lan to any\n", f);
+	fclose(f);
+	f = fopen(main_path, "w");
+	/* "late" is shadowed by "early": one warning per load */
+	fputs("include \"part.conf\"\n"
+	      "rule \"late\" deny from lan to 10.1.0.0/16\n", f);
+	fclose(f);
+	for (int i = 0; i < 50; i++) {
+		struct diags d = {0};
+		struct policy *p = policy_load(main_path, &d);
+		assert_non_null(p);
+		assert_int_equal(d.warnings, 1);
+		const char *wfile = d.v[0].loc.file;
+		if (i % 2) { /* the diagnostics outlive the policy */
+			policy_free(p);
+			assert_non_null(strstr(wfile, "main.conf"));
+			diags_free(&d);
+		} else { /* the policy outlives the diagnostics */
+			diags_free(&d);
+			assert_non_null(strstr(policy_rule(p, "early")->loc.file,
+					       "part.conf"));
+			assert_non_null(strstr(policy_rule(p, "late")->loc.file,
+					       "main.conf"));
+			policy_free(p);
+		}
+	}
+	unlink(part);
+	unlink(main_path);
+	rmdir(dir);
+}
+
 static void test_garbage_never_crashes(void **state)
 {
 	static const char *const inputs[] = {
@@ -373,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_policy_owns_what_it_holds),
 	    cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
