@@ -56,7 +56,6 @@ void settings_defaults(struct policy *p);
 void policy_check(struct policy *p);
 
 /* model.c */
-void verify_spec_free(struct verify_spec *s);
 int merge_portranges(struct portrange *v, size_t n);
 int merge_minranges(struct minrange *v, size_t n);
 

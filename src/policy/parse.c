@@ -1326,17 +1326,20 @@ static bool parse_verify_head(struct parser *ps, struct verify_spec *v,
 			      bool target_optional)
 {
 	struct token *t = cur(ps);
-	if (is_word(t, "icmp") || is_word(t, "ping"))
-		v->method = VM_ICMP;
-	else if (is_word(t, "tcp"))
-		v->method = VM_TCP;
-	else if (is_word(t, "http") || is_word(t, "https"))
-		v->method = VM_HTTP;
-	else {
-		err_at(ps, &t->loc, "expected icmp, tcp or http, found '%s'",
+	int m = t->kind == TK_WORD ? verify_method_parse(t->text) : -1;
+	if (m < 0) {
+		char list[128] = "";
+		for (int i = 0; i < VM_COUNT; i++) {
+			strncat(list, i == 0 ? "" : i + 1 < VM_COUNT ? ", " : " or ",
+				sizeof(list) - strlen(list) - 1);
+			strncat(list, verify_method_name((enum verify_method)i),
+				sizeof(list) - strlen(list) - 1);
+		}
+		err_at(ps, &t->loc, "expected %s, found '%s'", list,
 		       describe(t));
 		return false;
 	}
+	v->method = (enum verify_method)m;
 	next(ps);
 	t = cur(ps);
 	bool has_target = t->kind == TK_STRING ||
@@ -1386,7 +1389,7 @@ static void parse_verifier(struct parser *ps)
 	struct verifier *v = xcalloc(1, sizeof(*v));
 	v->name = name;
 	v->loc = loc;
-	verify_spec_defaults(&v->spec);
+	verify_spec_init(&v->spec);
 	VEC_PUSH(ps->c->p->verifiers, ps->c->p->nverifiers, v);
 	for (size_t i = 0; i + 1 < ps->c->p->nverifiers; i++)
 		if (strcmp(ps->c->p->verifiers[i]->name, name) == 0) {
@@ -1485,7 +1488,7 @@ static void parse_farm(struct parser *ps)
 		} else if (is_word(t, "verify")) {
 			next(ps);
 			verify_spec_free(&f->verify);
-			verify_spec_defaults(&f->verify);
+			verify_spec_init(&f->verify);
 			f->has_verify = true;
 			if (!parse_verify_head(ps, &f->verify, true))
 				return;
@@ -1775,8 +1778,7 @@ static void parse_alert(struct parser *ps)
 	struct alert_def *a = xcalloc(1, sizeof(*a));
 	a->name = name;
 	a->loc = loc;
-	a->events = 1;
-	a->rearm_ms = 300000;
+	settings_apply_defaults(alert_settings, a);
 	VEC_PUSH(ps->c->p->alerts, ps->c->p->nalerts, a);
 	for (size_t i = 0; i + 1 < ps->c->p->nalerts; i++)
 		if (strcmp(ps->c->p->alerts[i]->name, name) == 0) {

@@ -209,14 +209,18 @@ struct metrics_cfg {
 	char *listen; /* "127.0.0.1:9109"; NULL = off */
 };
 
-enum verify_method { VM_ICMP, VM_TCP, VM_HTTP };
+/* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
+ * table, a vprobe_ops in src/verify/engine.c's table; both are sized by
+ * VM_COUNT and checked by tests). */
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
 
 struct verify_spec {
 	enum verify_method method;
 	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
 			 * in a farm's URL stands for the member */
-	uint16_t port;	/* tcp */
+	uint32_t port;	/* tcp, 1..65535 (uint32_t: the settings table
+			 * stores every whole number as one) */
 	uint32_t every_ms, timeout_ms, warn_ms;
 	uint32_t rise, fall;
 	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
@@ -227,6 +231,25 @@ struct verify_spec {
 	enum http_auth auth;
 	char *user, *password_file;
 };
+
+/* The name of method M as written in a policy ("icmp"), or NULL for a
+ * value out of range. */
+const char *verify_method_name(enum verify_method m);
+/* The method written WORD (a name, or an alias: "ping", "https"); -1 for
+ * none. */
+int verify_method_parse(const char *word);
+/* True when A and B are the same check configuration: every field,
+ * strings and status ranges by value. The one comparison of specs (the
+ * farm manager decides with it whether a check runs on unchanged). */
+bool verify_spec_cfg_equal(const struct verify_spec *a,
+			   const struct verify_spec *b);
+
+/* Deep copy of SRC into DST (strings and ranges duplicated; aborts on
+ * memory exhaustion like the rest of this library). DST is overwritten
+ * without being freed; free it with verify_spec_free. */
+void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src);
+/* Frees what SPEC owns and zeroes it. */
+void verify_spec_free(struct verify_spec *s);
 
 struct verifier {
 	char *name;

@@ -70,6 +70,20 @@ static uint64_t rnd_below(struct vengine *v, uint64_t n)
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The probe of each method, sized by VM_COUNT: a method without one is
+ * rejected by vengine_add (EINVAL) and fails verify_engine's test that
+ * every method has a probe. */
+static const struct vprobe_ops *const method_ops[VM_COUNT] = {
+    [VM_ICMP] = &vprobe_icmp_ops,
+    [VM_TCP] = &vprobe_tcp_ops,
+    [VM_HTTP] = &vprobe_http_ops,
+};
+
+const struct vprobe_ops *vprobe_method_ops(enum verify_method m)
+{
+	return (unsigned)m < VM_COUNT ? method_ops[m] : NULL;
+}
+
 struct vengine *vengine_new(struct event_base *base,
 			    const struct vengine_opts *o)
 {
@@ -96,9 +110,7 @@ struct vengine *vengine_new(struct event_base *base,
 			      (uint64_t)(uintptr_t)v);
 	if (!v->rng)
 		v->rng = 1;
-	v->ops[VM_ICMP] = &vprobe_icmp_ops;
-	v->ops[VM_TCP] = &vprobe_tcp_ops;
-	v->ops[VM_HTTP] = &vprobe_http_ops;
+	memcpy(v->ops, method_ops, sizeof(v->ops));
 	TAILQ_INIT(&v->fifo);
 	v->nbuckets = 64;
 	if (!(v->buckets = calloc(v->nbuckets, sizeof(*v->buckets)))) {
@@ -111,7 +123,7 @@ struct vengine *vengine_new(struct event_base *base,
 void vengine_set_ops(struct vengine *v, enum verify_method m,
 		     const struct vprobe_ops *ops)
 {
-	if ((unsigned)m < 3)
+	if ((unsigned)m < VM_COUNT)
 		v->ops[m] = ops;
 }
 
@@ -268,6 +280,18 @@ static struct vsub *sub_get(struct vengine *v, int id)
 	    v->slots[slot]->id != id)
 		return NULL;
 	return v->slots[slot];
+}
+
+int vengine_seed_state(struct vengine *v, int id, enum vstate state)
+{
+	struct vsub *s = v ? sub_get(v, id) : NULL;
+
+	if (!s) {
+		errno = ENOENT;
+		return -1;
+	}
+	s->sm.state = state;
+	return 0;
 }
 
 static void fill_status(const struct vsub *s, struct vstatus *st)
@@ -472,7 +496,8 @@ int vengine_add(struct vengine *v, const char *name,
 	uint64_t h;
 	int slot;
 
-	if (!v || !spec || (unsigned)spec->method > VM_HTTP) {
+	if (!v || !spec || (unsigned)spec->method >= VM_COUNT ||
+	    !v->ops[spec->method]) {
 		errno = EINVAL;
 		return -1;
 	}

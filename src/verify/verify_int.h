@@ -89,6 +89,8 @@ struct vprobe_ops {
 
 extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
 	vprobe_http_ops;
+/* The built-in probe of method M (engine.c's table), or NULL. */
+const struct vprobe_ops *vprobe_method_ops(enum verify_method m);
 
 enum vphase { P_IDLE, P_QUEUED, P_RUNNING };
 
@@ -152,7 +154,7 @@ struct vsub {
 struct vengine {
 	struct event_base *base;
 	struct vengine_opts o;
-	const struct vprobe_ops *ops[3]; /* by enum verify_method */
+	const struct vprobe_ops *ops[VM_COUNT]; /* by enum verify_method */
 	uint64_t rng;
 
 	struct vsub **slots; /* by id & SLOT_MASK */

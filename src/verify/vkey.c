@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static char *dupn(const char *s, size_t n)
@@ -179,9 +180,11 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 
 	*t = (struct vtarget){.method = spec->method};
 	*why = "";
-	t->every_ms = spec->every_ms ? spec->every_ms : VERIFY_DEFAULT_EVERY_MS;
-	t->timeout_ms =
-		spec->timeout_ms ? spec->timeout_ms : VERIFY_DEFAULT_TIMEOUT_MS;
+	t->every_ms = spec->every_ms ? spec->every_ms
+				     : setting_default(verify_settings, "every");
+	t->timeout_ms = spec->timeout_ms
+				? spec->timeout_ms
+				: setting_default(verify_settings, "timeout");
 
 	switch (spec->method) {
 	case VM_HTTP:
@@ -205,7 +208,8 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 			*why = "no target address";
 			break;
 		}
-		if (numeric_addr(a, spec->method == VM_TCP ? spec->port : 0,
+		if (numeric_addr(a,
+				 spec->method == VM_TCP ? (uint16_t)spec->port : 0,
 				 t) < 0) {
 			*why = "target is not a numeric address";
 			break;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static void feed_n(struct vsm *sm, enum vresult r, int n, int *changes)
@@ -28,8 +29,10 @@ static void test_defaults(void **state)
 
 	(void)state;
 	vsm_init(&sm, 0, 0);
-	assert_int_equal(sm.rise, VERIFY_DEFAULT_RISE);
-	assert_int_equal(sm.fall, VERIFY_DEFAULT_FALL);
+	assert_int_equal(sm.rise, setting_default(verify_settings, "rise"));
+	assert_int_equal(sm.fall, setting_default(verify_settings, "fall"));
+	assert_int_equal(sm.rise, 2); /* docs/sluice.conf.5.md */
+	assert_int_equal(sm.fall, 3);
 	assert_int_equal(sm.state, VS_UNKNOWN);
 }
 
@@ -183,8 +186,8 @@ static void test_key_identity(void **state)
 	b.warn_ms = 100;
 	assert_same(&a, "10.0.0.1", &b, "10.0.0.1", true);
 	/* defaults are applied before comparing */
-	b.every_ms = VERIFY_DEFAULT_EVERY_MS;
-	b.timeout_ms = VERIFY_DEFAULT_TIMEOUT_MS;
+	b.every_ms = setting_default(verify_settings, "every");
+	b.timeout_ms = setting_default(verify_settings, "timeout");
 	b.expect = &r200;
 	b.nexpect = 1;
 	assert_same(&a, "10.0.0.1", &b, "10.0.0.1", true);
