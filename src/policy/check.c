@@ -140,8 +140,7 @@ static bool sched_covers(const struct rule *a, const struct rule *b)
 	return true;
 }
 
-/* True when every session rule B could match is matched by A first. */
-static bool rule_covers(const struct rule *a, const struct rule *b)
+bool rule_covers(const struct rule *a, const struct rule *b)
 {
 	return side_covers(&a->src, &b->src) && side_covers(&a->dst, &b->dst) &&
 	       users_cover(a, b) && sched_covers(a, b) && protos_cover(a, b);

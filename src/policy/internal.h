@@ -54,6 +54,12 @@ void settings_defaults(struct policy *p);
 
 /* check.c: whole-policy checks after parsing (endpoints, shadowing). */
 void policy_check(struct policy *p);
+/* True when every session rule B could match (every flow and facts) is
+ * matched by rule A: with A before B, B never decides. Exact on the
+ * engine's dimensions: protocols and ports, both sides' addresses and
+ * domain sets, users, schedule. May say false for a cover it cannot prove
+ * (never true for one that does not hold: tests/unit/test_covers.c). */
+bool rule_covers(const struct rule *a, const struct rule *b);
 
 /* model.c */
 int merge_portranges(struct portrange *v, size_t n);
