@@ -61,6 +61,29 @@ void policy_check(struct policy *p);
  * (never true for one that does not hold: tests/unit/test_covers.c). */
 bool rule_covers(const struct rule *a, const struct rule *b);
 
+/* ivtree.c: which of a fixed set of inclusive ranges hold a point. */
+struct ivrange {
+	u128 lo, hi; /* inclusive */
+	uint32_t id; /* the caller's */
+};
+struct ivnode;
+struct ivtree {
+	struct ivnode *nodes;
+	size_t nnodes;
+	struct ivrange *by_lo, *by_hi; /* each node's ranges, two orders */
+	u128 *los, *his; /* every low and high end, sorted (for counts) */
+	size_t n;
+	long root; /* -1 = empty */
+};
+/* Builds T from the N ranges of V (V is reordered; T keeps copies). */
+void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n);
+/* Calls HIT(id, ARG) once for every range holding P, in no order. */
+void ivtree_stab(const struct ivtree *t, u128 p,
+		 void (*hit)(uint32_t id, void *arg), void *arg);
+/* How many ranges hold P, in O(log n). */
+size_t ivtree_count(const struct ivtree *t, u128 p);
+void ivtree_free(struct ivtree *t);
+
 /* model.c */
 int merge_portranges(struct portrange *v, size_t n);
 int merge_minranges(struct minrange *v, size_t n);
