@@ -1,6 +1,6 @@
 /*
  * farms.h — published server farms and connectivity verifiers in sluiced
- * (docs/design.md, "Farms and verifiers").
+ * (docs/design.md §4).
  *
  * The farm manager runs on the daemon's main event loop. It owns one
  * verifier engine (src/verify) and subscribes
