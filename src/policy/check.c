@@ -159,9 +159,8 @@ static bool endpoint_empty(const struct endpoint *e)
  * sides each hold B's key there or are `any`; each kind of A has its own
  * index (stabbing queries on the rules' address ranges per family, lists
  * per domain set and of `localhost` rules):
- *   - A with neither side `any`: the key holders of one side (the side
- *     with fewer, counted first), kept when their other side holds B's
- *     other key (checked lazily, in the walk);
+ *   - A with neither side `any`: the holders of B's source key that also
+ *     hold its destination key;
  *   - A with the destination `any`: the holders of B's source key;
  *   - A with the source `any`: the holders of B's destination key;
  *   - A with both sides `any`: a list.
@@ -268,26 +267,6 @@ struct side_key {
 	const struct domainset *dom;
 };
 
-/* How many rules of X hold key K. */
-static size_t key_count(const struct side_index *x, const struct side_key *k)
-{
-	switch (k->kind) {
-	case KEY_V4:
-		return ivtree_count(&x->t4, k->point);
-	case KEY_V6:
-		return ivtree_count(&x->t6, k->point);
-	case KEY_DOM: {
-		size_t i = dom_first(x, k->dom), e = i;
-		while (e < x->ndoms && x->doms[e].d == k->dom)
-			e++;
-		return e - i;
-	}
-	case KEY_LOCAL:
-		break;
-	}
-	return x->nlocal;
-}
-
 /* The key of side E (not `any`, not empty). */
 static void side_key(const struct endpoint *e, struct side_key *k)
 {
@@ -302,36 +281,14 @@ static void side_key(const struct endpoint *e, struct side_key *k)
 		k->kind = KEY_LOCAL;
 }
 
-/* Does side A (not `any`) hold key K? */
-static bool holds_key(const struct endpoint *a, const struct side_key *k)
-{
-	switch (k->kind) {
-	case KEY_V4:
-		return addrset_has4(&a->addrs, (uint32_t)k->point);
-	case KEY_V6:
-		return addrset_has6(&a->addrs, k->point);
-	case KEY_DOM:
-		for (size_t i = 0; i < a->ndoms; i++)
-			if (a->doms[i] == k->dom)
-				return true;
-		return false;
-	case KEY_LOCAL:
-		break;
-	}
-	return a->local;
-}
-
-/* Candidate rules of one rule B, gathered below B's index as two bitmaps
- * (walked in rule order, so the first cover ends the walk): rules to take
- * as they are, and rules whose other side must still be seen to hold B's
- * key there (the check is deferred to the walk). */
+/* Candidate rules of one rule B, gathered below B's index as bitmaps
+ * (walked in rule order, so the first cover ends the walk): the holders of
+ * B's source key and of its destination key among the rules with neither
+ * side `any` (a candidate is in both), and the rules to take as they are. */
 struct cands {
-	struct rule *const *rules;
 	uint32_t below;
-	uint64_t *take, *check; /* one bit a rule */
-	uint64_t *bits;		/* where cand_hit marks: take or check */
-	int other; /* with check: the side to see, 0 = source, 1 = dest. */
-	struct side_key key[2]; /* B's keys: source, destination */
+	uint64_t *src, *dst, *take; /* one bit a rule */
+	uint64_t *bits;		    /* where cand_hit marks */
 };
 
 static void cand_hit(uint32_t id, void *arg)
@@ -398,42 +355,39 @@ static const struct rule *first_cover(const struct policy *p,
 				      const struct shadow_index *x,
 				      struct cands *c, const struct rule *b)
 {
+	struct side_key ks, kd;
 	c->below = (uint32_t)b->index;
 	if (!b->src.any)
-		side_key(&b->src, &c->key[0]);
+		side_key(&b->src, &ks);
 	if (!b->dst.any)
-		side_key(&b->dst, &c->key[1]);
+		side_key(&b->dst, &kd);
 	if (!b->src.any && !b->dst.any) {
-		bool by_src = key_count(&x->src, &c->key[0]) <=
-			      key_count(&x->dst, &c->key[1]);
-		c->other = by_src ? 1 : 0;
-		c->bits = c->check;
-		key_holders(by_src ? &x->src : &x->dst, &c->key[!c->other], c);
+		c->bits = c->src;
+		key_holders(&x->src, &ks, c);
+		c->bits = c->dst;
+		key_holders(&x->dst, &kd, c);
 	}
 	c->bits = c->take;
 	if (!b->src.any)
-		key_holders(&x->src_dany, &c->key[0], c);
+		key_holders(&x->src_dany, &ks, c);
 	if (!b->dst.any)
-		key_holders(&x->dst_sany, &c->key[1], c);
+		key_holders(&x->dst_sany, &kd, c);
 	for (size_t i = 0; i < x->nboth && x->both_any[i] < c->below; i++)
 		cand_hit(x->both_any[i], c);
 
 	const struct rule *found = NULL;
 	size_t nw = c->below / 64 + 1;
-	for (size_t w = 0; w < nw && !found; w++) {
-		for (uint64_t m = c->take[w] | c->check[w]; m && !found;
-		     m &= m - 1) {
-			unsigned bit = (unsigned)__builtin_ctzll(m);
-			const struct rule *a = p->rules[w * 64 + bit];
-			if (!(c->take[w] >> bit & 1) &&
-			    !holds_key(side_of(a, c->other), &c->key[c->other]))
-				continue;
+	for (size_t w = 0; w < nw && !found; w++)
+		for (uint64_t m = (c->src[w] & c->dst[w]) | c->take[w];
+		     m && !found; m &= m - 1) {
+			const struct rule *a =
+			    p->rules[w * 64 + (unsigned)__builtin_ctzll(m)];
 			if (rule_covers(a, b))
 				found = a;
 		}
-	}
+	memset(c->src, 0, nw * sizeof(*c->src));
+	memset(c->dst, 0, nw * sizeof(*c->dst));
 	memset(c->take, 0, nw * sizeof(*c->take));
-	memset(c->check, 0, nw * sizeof(*c->check));
 	return found;
 }
 
@@ -442,9 +396,9 @@ static void check_shadowing(struct policy *p)
 	struct shadow_index x;
 	shadow_index_build(&x, p);
 	size_t nw = p->nrules / 64 + 1;
-	struct cands c = {.rules = p->rules,
-			  .take = xcalloc(nw, sizeof(uint64_t)),
-			  .check = xcalloc(nw, sizeof(uint64_t))};
+	struct cands c = {.src = xcalloc(nw, sizeof(uint64_t)),
+			  .dst = xcalloc(nw, sizeof(uint64_t)),
+			  .take = xcalloc(nw, sizeof(uint64_t))};
 	for (size_t j = 0; j < p->nrules; j++) {
 		struct rule *b = p->rules[j];
 		if (endpoint_empty(&b->src) || endpoint_empty(&b->dst)) {
@@ -465,8 +419,9 @@ static void check_shadowing(struct policy *p)
 		diags_add(&p->diags, DIAG_NOTE, &a->loc, "rule '%s' is here",
 			  a->name);
 	}
+	free(c.src);
+	free(c.dst);
 	free(c.take);
-	free(c.check);
 	shadow_index_free(&x);
 }
 

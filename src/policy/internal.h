@@ -71,7 +71,6 @@ struct ivtree {
 	struct ivnode *nodes;
 	size_t nnodes;
 	struct ivrange *by_lo, *by_hi; /* each node's ranges, two orders */
-	u128 *los, *his; /* every low and high end, sorted (for counts) */
 	size_t n;
 	long root; /* -1 = empty */
 };
@@ -80,8 +79,6 @@ void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n);
 /* Calls HIT(id, ARG) once for every range holding P, in no order. */
 void ivtree_stab(const struct ivtree *t, u128 p,
 		 void (*hit)(uint32_t id, void *arg), void *arg);
-/* How many ranges hold P, in O(log n). */
-size_t ivtree_count(const struct ivtree *t, u128 p);
 void ivtree_free(struct ivtree *t);
 
 /* model.c */

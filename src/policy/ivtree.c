@@ -64,46 +64,13 @@ static long build(struct ivtree *t, struct ivrange *v, size_t n)
 	return id;
 }
 
-static int cmp_u128(const void *a, const void *b)
-{
-	u128 x = *(const u128 *)a, y = *(const u128 *)b;
-	return x < y ? -1 : x > y;
-}
-
 void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n)
 {
 	memset(t, 0, sizeof(*t));
 	t->by_lo = xmalloc((n + 1) * sizeof(*t->by_lo));
 	t->by_hi = xmalloc((n + 1) * sizeof(*t->by_hi));
-	t->los = xmalloc((n + 1) * sizeof(*t->los));
-	t->his = xmalloc((n + 1) * sizeof(*t->his));
 	qsort(v, n, sizeof(*v), cmp_lo); /* once: build keeps the order */
-	for (size_t i = 0; i < n; i++) {
-		t->los[i] = v[i].lo; /* sorted with v */
-		t->his[i] = v[i].hi;
-	}
-	qsort(t->his, n, sizeof(*t->his), cmp_u128);
 	t->root = build(t, v, n);
-}
-
-/* How many of the N sorted values V are below P (or at most P, with EQ). */
-static size_t rank(const u128 *v, size_t n, u128 p, bool eq)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (v[mid] < p || (eq && v[mid] == p))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-size_t ivtree_count(const struct ivtree *t, u128 p)
-{
-	/* the ranges starting at or before P, less those ended before it */
-	return rank(t->los, t->n, p, true) - rank(t->his, t->n, p, false);
 }
 
 void ivtree_stab(const struct ivtree *t, u128 p,
@@ -130,7 +97,5 @@ void ivtree_free(struct ivtree *t)
 	free(t->nodes);
 	free(t->by_lo);
 	free(t->by_hi);
-	free(t->los);
-	free(t->his);
 	memset(t, 0, sizeof(*t));
 }
