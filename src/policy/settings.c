@@ -63,8 +63,10 @@ static const struct setting resolver_table[] = {
 };
 
 static const struct setting directory_table[] = {
-    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL, "ldap://host:port", .def = 0},
-    {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base", .def = 0},
+    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL, "ldap://host:port",
+     .def = 0},
+    {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base",
+     .def = 0},
     {"bind-dn", ST_STRING, P(directory.bind_dn), 0, 0, 0, NULL,
      "DN to bind as (default: anonymous)", .def = 0},
     {"password-file", ST_STRING, P(directory.password_file), 0, 0, 0, NULL,
@@ -173,7 +175,8 @@ const struct setting verify_settings[] = {
      "text the response body must contain", .def = 0},
     {"host", ST_STRING, V(host), 0, 0, 0, NULL, "Host header", .def = 0},
     {"sni", ST_STRING, V(sni), 0, 0, 0, NULL, "TLS server name", .def = 0},
-    {"ca", ST_STRING, V(ca), 0, 0, 0, NULL, "CA bundle to verify with", .def = 0},
+    {"ca", ST_STRING, V(ca), 0, 0, 0, NULL, "CA bundle to verify with",
+     .def = 0},
     {"cert", ST_STRING, V(cert), 0, 0, 0, NULL, "client certificate", .def = 0},
     {"key", ST_STRING, V(key), 0, 0, 0, NULL, "client key", .def = 0},
     {"insecure", ST_FLAG, V(insecure), 0, 0, 0, NULL,
@@ -181,7 +184,8 @@ const struct setting verify_settings[] = {
      .def = false},
     {"auth", ST_ENUM, V(auth), 0, 0, 0, auth_enum, "HTTP authentication",
      .def = AUTH_NONE},
-    {"user", ST_STRING, V(user), 0, 0, 0, NULL, "user for basic, digest, ntlm", .def = 0},
+    {"user", ST_STRING, V(user), 0, 0, 0, NULL, "user for basic, digest, ntlm",
+     .def = 0},
     {"password-file", ST_STRING, V(password_file), 0, 0, 0, NULL,
      "file holding the password", .def = 0},
     {.key = NULL},
