@@ -129,11 +129,13 @@ void vengine_set_ops(struct vengine *v, enum verify_method m,
 
 /* ---- probe hash ------------------------------------------------------------ */
 
-static struct vprobe *probe_find(struct vengine *v, const char *key,
-				 uint64_t h)
+/* The running probe that SPEC with target T would be, or NULL. */
+static struct vprobe *probe_find(struct vengine *v,
+				 const struct verify_spec *spec,
+				 const struct vtarget *t, uint64_t h)
 {
 	for (struct vprobe *p = v->buckets[h % v->nbuckets]; p; p = p->hnext)
-		if (p->hash == h && !strcmp(p->key, key))
+		if (p->hash == h && vprobe_cfg_equal(spec, t, &p->spec, &p->t))
 			return p;
 	return NULL;
 }
@@ -394,7 +396,7 @@ static void probe_free(struct vprobe *p)
 	p->ops->release(p);
 	vtarget_clear(&p->t);
 	free(p->subs);
-	free(p->key);
+	verify_spec_free(&p->spec);
 	free(p);
 }
 
@@ -425,14 +427,13 @@ static void probe_kill(struct vprobe *p)
 
 static struct vprobe *probe_new(struct vengine *v,
 				const struct verify_spec *spec,
-				struct vtarget *t, char *key, uint64_t h)
+				struct vtarget *t, uint64_t h)
 {
 	struct vprobe *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	p->v = v;
-	p->key = key;
 	p->hash = h;
 	p->t = *t;
 	p->ops = v->ops[spec->method];
@@ -444,8 +445,9 @@ static struct vprobe *probe_new(struct vengine *v,
 			event_free(p->timer);
 		free(p);
 		errno = e;
-		return NULL; /* caller still owns T and KEY */
+		return NULL; /* caller still owns T */
 	}
+	verify_spec_copy(&p->spec, spec);
 	/* First round: spread over the first interval. */
 	{
 		uint64_t now = vnow_us();
@@ -492,7 +494,6 @@ int vengine_add(struct vengine *v, const char *name,
 	struct vprobe *p;
 	struct vsub *s;
 	const char *why;
-	char *key;
 	uint64_t h;
 	int slot;
 
@@ -503,18 +504,12 @@ int vengine_add(struct vengine *v, const char *name,
 	}
 	if (vtarget_build(spec, member, &t, &why) < 0)
 		return -1;
-	if (!(key = vkey_build(spec, &t))) {
+	h = vprobe_cfg_hash(&t);
+	if ((p = probe_find(v, spec, &t, h))) {
 		vtarget_clear(&t);
-		return -1;
-	}
-	h = vkey_hash(key);
-	if ((p = probe_find(v, key, h))) {
-		free(key);
-		vtarget_clear(&t);
-	} else if (!(p = probe_new(v, spec, &t, key, h))) {
+	} else if (!(p = probe_new(v, spec, &t, h))) {
 		int e = errno;
 
-		free(key);
 		vtarget_clear(&t);
 		errno = e;
 		return -1;

@@ -4,7 +4,7 @@
  * replacing a method's probe_ops, see vengine_set_ops()).
  *
  * Files: engine.c (subscriptions, dedup, scheduling, the one result path),
- * vstate.c (rise/fall state machine, history), vkey.c (targets and the dedup
+ * vstate.c (rise/fall state machine, history), vkey.c (targets and probe sharing:
  * key), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
  * check_tcp.c, check_icmp.c (one file per check type).
  */
@@ -64,12 +64,17 @@ struct vtarget {
 int vtarget_build(const struct verify_spec *spec, const char *member,
 		  struct vtarget *t, const char **why);
 void vtarget_clear(struct vtarget *t);
-/* The dedup key: every field that changes what goes on the wire, how the
- * answer is judged, or when the probe runs. Returns a new string or NULL
- * (ENOMEM). Subscriber-side fields (rise, fall, warn_ms) are not in it. */
-char *vkey_build(const struct verify_spec *spec, const struct vtarget *t);
-/* FNV-1a of a string. */
-uint64_t vkey_hash(const char *key);
+/* True when the probe of SPEC A with target TA and that of B with TB are
+ * the same: every field that changes what goes on the wire, how the answer
+ * is judged, or when the probe runs (defaults applied: none expected means
+ * 200-399). Subscriber-side fields (rise, fall, warn_ms) are not compared.
+ * A new option of struct verify_spec belongs here when it changes the
+ * probe (verify_vstate checks every row of verify_settings). */
+bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
+		      const struct verify_spec *b, const struct vtarget *tb);
+/* A hash of T consistent with vprobe_cfg_equal (equal probes, equal
+ * hashes). */
+uint64_t vprobe_cfg_hash(const struct vtarget *t);
 
 /* ---- probe methods --------------------------------------------------------- */
 
@@ -96,8 +101,8 @@ enum vphase { P_IDLE, P_QUEUED, P_RUNNING };
 
 struct vprobe {
 	struct vengine *v;
-	char *key;
-	uint64_t hash;
+	struct verify_spec spec; /* owned copy: what vprobe_cfg_equal compares */
+	uint64_t hash;		 /* vprobe_cfg_hash(&t) */
 	struct vprobe *hnext; /* hash chain */
 	struct vtarget t;
 	const struct vprobe_ops *ops;
