@@ -4,8 +4,8 @@
  * replacing a method's probe_ops, see vengine_set_ops()).
  *
  * Files: engine.c (subscriptions, dedup, scheduling, the one result path),
- * vstate.c (rise/fall state machine, history), vkey.c (targets and probe sharing:
- * key), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
+ * vstate.c (rise/fall state machine, history), vkey.c (targets and
+ * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
  * check_tcp.c, check_icmp.c (one file per check type).
  */
 #ifndef SLUICE_VERIFY_INT_H
