@@ -64,6 +64,9 @@ struct vtarget {
 int vtarget_build(const struct verify_spec *spec, const char *member,
 		  struct vtarget *t, const char **why);
 void vtarget_clear(struct vtarget *t);
+/* The HTTP status ranges that pass for S: its `expect`, or 200-399 when it
+ * has none (the one home of that default). Sets *N. */
+const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n);
 /* True when the probe of SPEC A with target TA and that of B with TB are
  * the same: every field that changes what goes on the wire, how the answer
  * is judged, or when the probe runs (defaults applied: none expected means

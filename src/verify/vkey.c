@@ -240,9 +240,7 @@ static bool str_equal(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* The HTTP status ranges that pass: SPEC's, or 200-399 when it has none. */
-static const struct portrange *expect_of(const struct verify_spec *s,
-					 size_t *n)
+const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n)
 {
 	static const struct portrange def = {200, 399};
 
@@ -258,7 +256,7 @@ static bool expect_equal(const struct verify_spec *a,
 			 const struct verify_spec *b)
 {
 	size_t na, nb;
-	const struct portrange *ea = expect_of(a, &na), *eb = expect_of(b, &nb);
+	const struct portrange *ea = vspec_expect(a, &na), *eb = vspec_expect(b, &nb);
 
 	if (na != nb)
 		return false;
