@@ -12,9 +12,8 @@
  * exchange or a 100 Continue do not count): status in the expected ranges
  * (vspec_expect(): default 200-399), then the body substring. At most
  * VERIFY_BODY_CAP bytes of body are read: the substring search stops at the
- * first hit, later bytes
- * are only counted, and past the cap the transfer is aborted (and the answer
- * decided on what was seen).
+ * first hit, later bytes are only counted, and past the cap the transfer is
+ * aborted (and the answer decided on what was seen).
  */
 #include <curl/curl.h>
 #include <errno.h>
