@@ -95,12 +95,7 @@ void gen_unref(struct gen *g)
 {
 	if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		engine_free(g->engine);
-		struct diags *dg = g->policy ? g->policy->diags : NULL;
-		policy_free(g->policy);
-		if (dg) { /* the policy's file names live there */
-			diags_free(dg);
-			free(dg);
-		}
+		policy_free(g->policy); /* with its own diagnostics */
 		free(g);
 	}
 }

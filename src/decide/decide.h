@@ -53,8 +53,7 @@ static inline uint32_t rule_mark_id(int index)
 
 /* A policy generation: the checked policy and its compiled engine, shared
  * by reference; a reload makes a new one. The last gen_unref() frees the
- * engine, the policy and the policy's diagnostics (policy->diags: heap
- * allocated, or NULL). */
+ * engine and the policy (which owns its diagnostics, policy_free()). */
 struct gen {
 	struct policy *policy;
 	struct engine *engine;

@@ -25,7 +25,8 @@ typedef unsigned __int128 u128;
 /* ---- diagnostics --------------------------------------------------------- */
 
 struct loc {
-	const char *file; /* interned, owned by the struct policy / diags */
+	const char *file; /* interned: owned by the struct diags or the
+			   * struct policy whose names it came from */
 	int line, col;    /* 1-based */
 };
 
@@ -45,7 +46,9 @@ struct diags {
 	size_t nfiles;
 };
 
-/* Records one diagnostic; printf-style message. Never fails. */
+/* Records one diagnostic; printf-style message. LOC (may be NULL) is copied
+ * and its file name interned in D, so D never points into a policy. Never
+ * fails. */
 void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Prints every diagnostic as "file:line:col: error: message", one a line. */
@@ -247,14 +250,18 @@ struct control_cfg {
 	uint32_t timeout_ms;  /* a request and its reply within */
 };
 
-enum verify_method { VM_ICMP, VM_TCP, VM_HTTP };
+/* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
+ * table, a vprobe_ops in src/verify/engine.c's table; both are sized by
+ * VM_COUNT and checked by tests). */
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
 
 struct verify_spec {
 	enum verify_method method;
 	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
 			 * in a farm's URL stands for the member */
-	uint16_t port;	/* tcp */
+	uint32_t port;	/* tcp, 1..65535 (uint32_t: the settings table
+			 * stores every whole number as one) */
 	uint32_t every_ms, timeout_ms, warn_ms;
 	uint32_t rise, fall;
 	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
@@ -265,6 +272,25 @@ struct verify_spec {
 	enum http_auth auth;
 	char *user, *password_file;
 };
+
+/* The name of method M as written in a policy ("icmp"), or NULL for a
+ * value out of range. */
+const char *verify_method_name(enum verify_method m);
+/* The method written WORD (a name, or an alias: "ping", "https"); -1 for
+ * none. */
+int verify_method_parse(const char *word);
+/* True when A and B are the same check configuration: every field,
+ * strings and status ranges by value. The one comparison of specs (the
+ * farm manager decides with it whether a check runs on unchanged). */
+bool verify_spec_cfg_equal(const struct verify_spec *a,
+			   const struct verify_spec *b);
+
+/* Deep copy of SRC into DST (strings and ranges duplicated; aborts on
+ * memory exhaustion like the rest of this library). DST is overwritten
+ * without being freed; free it with verify_spec_free. */
+void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src);
+/* Frees what SPEC owns and zeroes it. */
+void verify_spec_free(struct verify_spec *s);
 
 struct verifier {
 	char *name;
@@ -334,7 +360,10 @@ struct alert_def {
 };
 
 struct policy {
-	struct diags *diags; /* owns the interned file names */
+	/* Owned, freed by policy_free: the interned file names every loc.file
+	 * of the model points into. While loading, also the messages, which
+	 * the loader then copies to the caller's diags and drops here. */
+	struct diags diags;
 	struct netset **nets;
 	size_t nnets;
 	struct domainset **doms;
@@ -370,8 +399,10 @@ struct policy {
 
 /*
  * Loads, parses and checks the policy in PATH (following `include`s).
- * Every error and warning goes to D, located. Returns the policy when there
- * is no error (warnings allowed), NULL otherwise.
+ * Every error and warning goes to D, located; D stays the caller's and may
+ * be freed before or after the policy. Returns the policy when there is no
+ * error (warnings allowed), NULL otherwise; the caller frees it with
+ * policy_free, which frees everything the policy holds.
  */
 struct policy *policy_load(const char *path, struct diags *d);
 /* The same from a buffer; NAME is the file name used in diagnostics and the

@@ -253,11 +253,8 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
-	/* the policy now owns nothing of dg but the file names: keep dg
-	 * alive as long as the policy by handing it over */
-	struct diags *keep = xmalloc(sizeof(*keep));
-	*keep = dg;
-	p->diags = keep;
+	int warnings = dg.warnings;
+	diags_free(&dg); /* reported; the policy owns its own file names */
 
 	const struct policy *old = d->gen->policy;
 	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num) {
@@ -294,9 +291,6 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 					    "%s; the running policy stays", err);
 		free(err);
 		d->kopts = saved;
-		diags_free(keep);
-		free(keep);
-		p->diags = NULL;
 		policy_free(p);
 		d->reload_failures++;
 		return -1;
@@ -342,7 +336,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		evbuffer_add_printf(out, "reloaded: generation %llu, %zu "
 				    "rules, %d warnings, %zu sessions revoked\n",
 				    (unsigned long long)g->id, p->nrules,
-				    keep->warnings, cut);
+				    warnings, cut);
 	return 0;
 }
 

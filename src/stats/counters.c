@@ -60,7 +60,10 @@ const struct stats_counter stats_counters[] = {
     {"verdicts_deny", "Verdicts that dropped a queued packet", C, U,
      F(verdicts_deny), "packets", PE, "any", "queue workers", NOTHR},
     {"verdicts_fail", "Fail verdicts: packets sluiced could not decide "
-     "(watchdog, errors; queue fail closed/open)", C, U, F(verdicts_fail),
+     "because of its own trouble (the watchdog, a stop; queue fail "
+     "closed/open). What a client sends never counts here: unreadable "
+     "packets, extra copies, per-source and slots-full refusals are "
+     "`verdicts_deny`", C, U, F(verdicts_fail),
      "packets", PE, "0", "queue workers", NOTHR},
     {"packets_misread", "Queued packets sluiced could not read the way "
      "the kernel did (unreadable headers, or its reading stops at another "

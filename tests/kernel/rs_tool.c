@@ -32,7 +32,7 @@ static struct policy *load(const char *path)
 		diags_free(&d);
 		exit(1);
 	}
-	/* the policy owns its own diags */
+	diags_free(&d); /* the policy owns its own file names */
 	return p;
 }
 

@@ -84,7 +84,6 @@ static int setup(void **state)
 	G->policy = p;
 	G->engine = engine_build(p);
 	G->refs = 1;
-	p->diags = NULL;
 	diags_free(&d);
 	return 0;
 }

@@ -1,6 +1,7 @@
-/* test_eval.c — the DESIGN.md example policy means what it says, for both
- * the reference evaluator and the compiled engine, with partial evaluation:
- * header facts first, then the facts the lookups found. */
+/* test_eval.c — the design's example policy (examples/design.conf) means
+ * what it says, for both the reference evaluator and the compiled engine,
+ * with partial evaluation: header facts first, then the facts the lookups
+ * found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
