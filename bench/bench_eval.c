@@ -2,7 +2,8 @@
  * bench_eval.c — the compiled engine against the linear evaluator on
  * random policies (tests/unit/randpolicy.c) of 10, 1,000 and 10,000 rules.
  *
- * For each size: load and build times, the engine's memory, and the median
+ * For each size: load time (the fastest of 3 loads, wall and the thread's
+ * CPU time), build time, the engine's memory, and the median
  * over REPS passes of the nanoseconds per evaluation for engine_eval() and
  * policy_eval_linear() on the same random flows, measured side by side in
  * one run. The main figures evaluate without facts (header only, the hot
@@ -27,6 +28,39 @@ static double now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* CPU time of the calling thread: what a load costs, whatever else the
+ * machine runs (the wall time of a load on a busy host varies 3-fold). */
+static double cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Loads TEXT LOADS times; returns the last policy (the others freed) and
+ * the fastest load's wall and CPU times in ns. */
+static struct policy *load_best(const char *text, size_t len, struct diags *d,
+				double *wall, double *cpu)
+{
+	enum { LOADS = 3 };
+	struct policy *p = NULL;
+	*wall = *cpu = 0;
+	for (int i = 0; i < LOADS; i++) {
+		policy_free(p);
+		diags_free(d);
+		double w0 = now_ns(), c0 = cpu_ns();
+		p = policy_load_buffer("bench.conf", text, len, d);
+		double w = now_ns() - w0, c = cpu_ns() - c0;
+		if (i == 0 || w < *wall) {
+			*wall = w;
+			*cpu = c;
+		}
+		if (!p)
+			break;
+	}
+	return p;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -116,15 +150,14 @@ static int run(const struct size_spec *sz, double scale, bool with_facts)
 
 	if (n < 100)
 		n = 100;
-	double t0 = now_ns();
-	struct policy *p = policy_load_buffer("bench.conf", text, len, &d);
-	double tload = now_ns() - t0;
+	double tload, tload_cpu;
+	struct policy *p = load_best(text, len, &d, &tload, &tload_cpu);
 	if (!p) {
 		diags_print(&d, stderr);
 		fprintf(stderr, "bench_eval: the random policy does not load\n");
 		exit(1);
 	}
-	t0 = now_ns();
+	double t0 = now_ns();
 	struct engine *e = engine_build(p);
 	double tbuild = now_ns() - t0;
 
@@ -150,10 +183,11 @@ static int run(const struct size_spec *sz, double scale, bool with_facts)
 	double te = time_eval(&s, true, flows, facts, n);
 	double tl = time_eval(&s, false, flows, facts, n);
 
-	printf("%6zu %-5s %8zu %10.1f %11.1f %8.1fx %9.2f %9.2f %9.2f %8.1f%% "
-	       "%8.1f %s\n",
+	printf("%6zu %-5s %8zu %10.1f %11.1f %8.1fx %9.2f %9.2f %9.2f %9.2f "
+	       "%8.1f%% %8.1f %s\n",
 	       sz->rules, with_facts ? "yes" : "no", n, te, tl, tl / te,
-	       tload / 1e6, tbuild / 1e6, (double)engine_memory(e) / 1e6,
+	       tload / 1e6, tload_cpu / 1e6, tbuild / 1e6,
+	       (double)engine_memory(e) / 1e6,
 	       implicit, meanrule, bad ? "MISMATCH" : "ok");
 
 	free(flows);
@@ -180,10 +214,10 @@ int main(int argc, char **argv)
 		scale = 1.0;
 	printf("ns per evaluation, median of %d passes; same flows for both "
 	       "evaluators\n\n", REPS);
-	printf("%6s %-5s %8s %10s %11s %9s %9s %9s %9s %9s %8s %s\n", "rules",
-	       "facts", "flows", "engine_ns", "linear_ns", "speedup",
-	       "load_ms", "build_ms", "mem_MB", "implicit", "meanrule",
-	       "check");
+	printf("%6s %-5s %8s %10s %11s %9s %9s %9s %9s %9s %9s %8s %s\n",
+	       "rules", "facts", "flows", "engine_ns", "linear_ns", "speedup",
+	       "load_ms", "load_cpu", "build_ms", "mem_MB", "implicit",
+	       "meanrule", "check");
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
 		bad |= run(&sizes[i], scale, false);
 	bad |= run(&sizes[ARRAY_SIZE(sizes) - 1], scale, true);

@@ -22,9 +22,14 @@ PKGS=(
   libcmocka-dev valgrind python3
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc
+  # a neighbour firewall manager (tests/kernel/29_ufw.sh runs its init
+  # script on a private copy of its configuration; ufw stays disabled)
+  ufw
   # lab peers and traffic
   dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
   krb5-kdc krb5-admin-server krb5-user iperf3 curl socat ncat openssl
+  # a real Active Directory for the identity tests (tests/identity/run_ad.sh)
+  samba samba-ad-dc samba-ad-provision
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #   FUZZ_SECONDS=N scripts/test.sh  length of the policy fuzzing run (default 30)
 #   FUZZ_PACKET_SECONDS=N           the packet parser's (default 15)
 #   FUZZ_CONTROL_SECONDS=N          the control request parser's (default 15)
+#   FUZZ_DNS_SECONDS=N              the DNS answer parser's (default 15)
 #
 # Steps: strict build (-Werror) and its unit tests; the unit tests under
 # valgrind; an address+undefined sanitizer build and its unit tests (with
@@ -77,6 +78,10 @@ fuzz_control() {
 	cp tests/fuzz/control_seeds/*.json build-fuzz/corpus-control/
 	fuzz control "${FUZZ_CONTROL_SECONDS:-15}" 4096
 }
+fuzz_dns() {
+	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-dns || return 1
+	fuzz dns "${FUZZ_DNS_SECONDS:-15}" 4096
+}
 
 step "build (strict, -Werror)" build build -Dwerror=true
 unit_tests build
@@ -99,8 +104,10 @@ step "build (libFuzzer)" build_fuzz
 step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
 step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
+step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
+step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"
 step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
 step "verifier soak (${SOAK_ROUNDS:=20000} rounds: RSS and fds flat)" \

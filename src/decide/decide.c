@@ -7,6 +7,7 @@
  * same deadline length, so age order is deadline order.
  */
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 #include "common/util.h"
 
@@ -19,6 +20,12 @@
 #define MAX_JOINED 16 /* packets of one session waiting together */
 #define NBUCKETS 4096
 
+/* A source of the per-source cap: an address family and the client
+ * address cut to the configured prefix (the rest zeroed). */
+struct srckey {
+	uint8_t family, addr[16];
+};
+
 struct pending {
 	struct session_key key;
 	uint64_t hash;
@@ -29,16 +36,22 @@ struct pending {
 	struct gen *gen;
 	struct decision last;
 	unsigned waiting; /* lookups in flight (NEED_*) */
-	bool local;
+	bool local;    /* from or to the gateway itself (shown) */
 	bool reserved; /* holds a reserved-local slot */
+	bool counted;  /* counted against its source (src below) */
+	struct srckey src; /* its source, as counted at admission */
 	uint64_t seq;  /* answers carry it: stale ones are dropped */
 	bool has_uid;  /* a local socket's credentials came with the packet */
 	uint32_t uid;
 	struct identity id;
 	bool id_known;
 	bool groups_unknown; /* the directory did not answer for id.user */
+	bool groups_asked;   /* id.groups come from the directory */
 	bool name_known;
-	char *name; /* forward-confirmed name of the destination, or NULL */
+	char **names; /* the destination's names (lookups.c), owned */
+	size_t nnames;
+	bool names_partial;
+	bool names_more; /* the names at hand only: more can be asked */
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
@@ -46,7 +59,7 @@ struct pending {
 };
 
 struct srccount {
-	uint8_t family, addr[16];
+	struct srckey k;
 	uint32_t n;
 	struct srccount *next;
 };
@@ -57,6 +70,7 @@ struct decider {
 	struct pending *b[NBUCKETS];
 	struct pending *oldest, *newest;
 	size_t npending, nreserved;
+	size_t njoined; /* packets held beyond each decision's first */
 	struct srccount *src[NBUCKETS];
 	struct decide_stats st;
 	uint64_t next_seq;
@@ -81,12 +95,7 @@ void gen_unref(struct gen *g)
 {
 	if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		engine_free(g->engine);
-		struct diags *dg = g->policy ? g->policy->diags : NULL;
-		policy_free(g->policy);
-		if (dg) { /* the policy's file names live there */
-			diags_free(dg);
-			free(dg);
-		}
+		policy_free(g->policy); /* with its own diagnostics */
 		free(g);
 	}
 }
@@ -107,32 +116,50 @@ void decider_configure(struct decider *d, const struct decide_cfg *cfg)
 
 /* ---- per-source counts ------------------------------------------------------ */
 
-static struct srccount **src_slot(struct decider *d, const struct session_key *k)
+/* The source K counts against: its source address cut to the prefix of
+ * its family (per-source-prefix-v4/-v6), so the addresses of one subnet,
+ * which one host may hold many of (IPv6), are one source. */
+static void src_key(const struct decider *d, const struct session_key *k,
+		    struct srckey *out)
 {
-	uint64_t h = 1469598103934665603ull;
+	unsigned bits = k->family == AF_INET ? d->cfg.per_source_prefix_v4
+					     : d->cfg.per_source_prefix_v6;
+	unsigned max = k->family == AF_INET ? 32 : 128;
+	if (bits == 0 || bits > max)
+		bits = max; /* unset (tests, old callers): the whole address */
+	memset(out, 0, sizeof(*out));
+	out->family = k->family;
+	memcpy(out->addr, k->src, bits / 8);
+	if (bits % 8)
+		out->addr[bits / 8] =
+		    (uint8_t)(k->src[bits / 8] & (0xff00u >> (bits % 8)));
+}
+
+static struct srccount **src_slot(struct decider *d, const struct srckey *k)
+{
+	uint64_t h = 1469598103934665603ull ^ k->family;
 	for (int i = 0; i < 16; i++)
-		h = (h ^ k->src[i]) * 1099511628211ull;
+		h = (h ^ k->addr[i]) * 1099511628211ull;
 	struct srccount **pp = &d->src[h % NBUCKETS];
 	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->family == k->family &&
-		    memcmp((*pp)->addr, k->src, 16) == 0)
+		if (memcmp(&(*pp)->k, k, sizeof(*k)) == 0)
 			break;
 	return pp;
 }
 
-static uint32_t src_get(struct decider *d, const struct session_key *k)
+static uint32_t src_get(struct decider *d, const struct srckey *k)
 {
 	struct srccount **pp = src_slot(d, k);
 	return *pp ? (*pp)->n : 0;
 }
 
-static void src_add(struct decider *d, const struct session_key *k, int delta)
+/* Adds DELTA (+1, -1) to K's count; the entry goes when it reaches 0. */
+static void src_add(struct decider *d, const struct srckey *k, int delta)
 {
 	struct srccount **pp = src_slot(d, k);
 	if (!*pp) {
 		*pp = xcalloc(1, sizeof(**pp));
-		(*pp)->family = k->family;
-		memcpy((*pp)->addr, k->src, 16);
+		(*pp)->k = *k;
 	}
 	(*pp)->n = (uint32_t)((int)(*pp)->n + delta);
 	if ((*pp)->n == 0) {
@@ -168,16 +195,25 @@ static void unlink_pending(struct decider *d, struct pending *p)
 	else
 		d->newest = p->older;
 	d->npending--;
+	d->njoined -= (size_t)(p->nids - 1);
 	if (p->reserved)
 		d->nreserved--;
-	src_add(d, &p->key, -1);
+	if (p->counted)
+		src_add(d, &p->src, -1);
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void free_pending(struct pending *p)
 {
 	gen_unref(p->gen);
 	identity_clear(&p->id);
-	free(p->name);
+	free_names(p->names, p->nnames);
 	free(p);
 }
 
@@ -185,7 +221,8 @@ void lookup_req_free(struct lookup_req *r)
 {
 	if (!r)
 		return;
-	free(r->name);
+	free_names(r->names, r->nnames);
+	free(r->user);
 	free(r->user_out);
 	for (size_t i = 0; i < r->ngroups; i++)
 		free(r->groups[i]);
@@ -222,7 +259,8 @@ static void answer(struct decider *d, uint32_t id, uint32_t mark,
 	}
 }
 
-/* The fail mode's answer, when no decision could be made. */
+/* The fail mode's answer, for sluiced's own trouble only (watchdog,
+ * shutdown): never for anything a client's packets can bring about. */
 static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 {
 	d->st.verdict_fail++;
@@ -233,6 +271,15 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 	} else {
 		d->env.verdict(d->env.arg, id, NF_DROP, false, 0);
 	}
+}
+
+/* The name P is logged and remembered by: the one its rule matched, else
+ * the first it has (the set is sorted: deterministic), else NULL. */
+static const char *shown_name(const struct pending *p)
+{
+	if (p->last.name)
+		return p->last.name;
+	return p->nnames ? p->names[0] : NULL;
 }
 
 /* Ends P with verdict V (or the fail mode when FAIL) and frees it. */
@@ -254,11 +301,23 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 							   : VERDICT_DENY)
 				       : v;
 		d->env.record(d->env.ctx, &p->flow, p->gen, rv, rule,
-			      p->id_known ? p->id.user : NULL, p->name, why, lat);
+			      p->id_known ? p->id.user : NULL, shown_name(p), why,
+			      lat);
 	}
-	if (!fail && v == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, &p->key, p->gen, rule,
-			       p->id_known ? p->id.user : NULL, p->name);
+	if (!fail && v == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.name = shown_name(p)};
+		if (p->id_known) {
+			sf.source = p->flow.src_local && p->has_uid
+					    ? IDSRC_LOCAL
+				    : p->groups_asked ? IDSRC_DIRECTORY
+						      : IDSRC_TABLE;
+			sf.user = p->id.user;
+			sf.groups = (const char *const *)p->id.groups;
+			sf.ngroups = p->id.ngroups;
+			sf.groups_unknown = p->groups_unknown;
+		}
+		d->env.decided(d->env.ctx, &p->key, p->gen, rule, &sf);
+	}
 	unlink_pending(d, p);
 	free_pending(p);
 }
@@ -279,6 +338,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 	case LK_NAME:
 		r->family = p->key.family;
 		memcpy(r->addr, p->key.dst, 16);
+		r->names_full = p->names_more;
 		d->st.lookups_name++;
 		d->st.in_flight_name++;
 		break;
@@ -288,7 +348,7 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 		d->st.in_flight_uid++;
 		break;
 	case LK_GROUPS:
-		snprintf(r->user, sizeof(r->user), "%s", p->id.user);
+		r->user = xstrdup(p->id.user);
 		d->st.lookups_groups++;
 		d->st.in_flight_groups++;
 		break;
@@ -319,13 +379,14 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				     iptable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
 			if (found && p->id.ngroups == 0 && d->cfg.directory &&
-			    ask(d, p, LK_GROUPS))
+			    ask(d, p, LK_GROUPS)) {
 				p->waiting |= NEED_IDENTITY;
-			else
+				p->groups_asked = true;
+			} else
 				p->id_known = true;
 		}
 	}
-	if ((needs & NEED_NAME) && !p->name_known &&
+	if ((needs & NEED_NAME) && (!p->name_known || p->names_more) &&
 	    !((p->waiting | p->failed) & NEED_NAME)) {
 		if (ask(d, p, LK_NAME))
 			p->waiting |= NEED_NAME;
@@ -350,7 +411,9 @@ static void facts_of(const struct pending *p, struct facts *f, bool skip)
 	}
 	if (p->name_known) {
 		f->known |= NEED_NAME;
-		f->name = p->name;
+		f->names = (const char *const *)p->names;
+		f->nnames = p->nnames;
+		f->names_partial = p->names_partial && !skip;
 	}
 	if (skip) {
 		f->known |= NEED_IDENTITY | NEED_NAME | NEED_FILTER;
@@ -441,8 +504,10 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
 			      user, NULL,
 			      a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
-	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided)
-		d->env.decided(d->env.ctx, key, g, a.dec.rule, user, NULL);
+	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided) {
+		struct session_facts sf = {.source = IDSRC_TABLE, .user = user};
+		d->env.decided(d->env.ctx, key, g, a.dec.rule, &sf);
+	}
 	return true;
 }
 
@@ -484,15 +549,78 @@ static void misread(struct decider *d, const struct qpacket *pkt,
 			      RSN_MISREAD, 0);
 }
 
+/* Refuses a new session that found no room (WHY: RSN_SLOTS, RSN_SOURCE):
+ * its packet is denied, whatever the fail mode, since a client can bring
+ * this about; the firewall log gets the refusal. */
+static void refuse(struct decider *d, const struct qpacket *pkt,
+		   const struct flow *flow, const struct gen *g, int rule,
+		   enum reason why)
+{
+	answer(d, pkt->id, pkt->mark, VERDICT_DENY, rule);
+	if (d->env.record)
+		d->env.record(d->env.ctx, flow, g, VERDICT_DENY, rule, NULL,
+			      NULL, why, 0);
+}
+
+/*
+ * Admits a new session of FLOW/KEY to a decision slot: the general slots,
+ * then, for a session the gateway itself opens, the reserved-local share;
+ * every other session (sessions to the gateway included) also within its
+ * source's per-source cap. Fills *RESERVED and *SRC (the source counted);
+ * returns RSN_RULE when admitted, else RSN_SLOTS or RSN_SOURCE.
+ */
+static enum reason admit(struct decider *d, const struct flow *flow,
+			 const struct session_key *key, bool *reserved,
+			 struct srckey *src)
+{
+	bool own = flow->src_local; /* the gateway's own outgoing session */
+	size_t general = d->cfg.slots > d->cfg.reserve_local
+			     ? d->cfg.slots - d->cfg.reserve_local
+			     : 0;
+	*reserved = false;
+	if (!own) {
+		src_key(d, key, src);
+		if (src_get(d, src) >= d->cfg.per_source) {
+			d->st.source_full++;
+			return RSN_SOURCE;
+		}
+	}
+	if (d->npending - d->nreserved >= general) {
+		if (!own || d->nreserved >= d->cfg.reserve_local) {
+			d->st.slots_full++;
+			return RSN_SLOTS;
+		}
+		*reserved = true;
+		d->st.local_reserved_used++;
+	}
+	return RSN_RULE;
+}
+
+/* True when one more packet of a pending session may be held: the kernel
+ * queue keeps one place per slot for first packets, and copies get only
+ * what is beyond (so no client fills the queue, whose overflow is the
+ * kernel's fail mode). */
+static bool join_room(const struct decider *d)
+{
+	if (!d->cfg.queue_len)
+		return true;
+	size_t room = d->cfg.queue_len > d->cfg.slots
+			  ? d->cfg.queue_len - d->cfg.slots
+			  : 0;
+	return d->njoined < room;
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
 	struct session_key key;
 
 	d->st.packets++;
-	if (!pkt->payload) { /* our receive slot was too small: trouble */
+	if (!pkt->payload) {
+		/* cut at our receive slot: nothing to read, and a client
+		 * chooses a packet's size, so denied, never the fail verdict */
 		d->st.malformed++;
-		answer_fail(d, pkt->id, pkt->mark);
+		answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
 		return;
 	}
 	if (packet_parse(pkt->payload, pkt->len,
@@ -512,13 +640,16 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 			misread(d, pkt, &flow, NULL); /* same key, other rule */
 			return;
 		}
-		if (p->nids == MAX_JOINED) {
+		if (p->nids == MAX_JOINED || !join_room(d)) {
+			/* a client's extra copies: this one is dropped, the
+			 * session's decision goes on */
 			d->st.overflow++;
-			answer_fail(d, pkt->id, pkt->mark);
+			answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
 			return;
 		}
 		p->ids[p->nids] = pkt->id;
 		p->marks[p->nids++] = pkt->mark;
+		d->njoined++;
 		d->st.joined++;
 		return;
 	}
@@ -537,7 +668,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		d->st.decided_first_pass++;
 		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
-			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL, NULL);
+			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
 		record_latency(d, 0);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
@@ -553,31 +684,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 
 	/* admission: slots, the reserved local share, per source */
-	bool local = flow.src_local || flow.dst_local;
-	size_t general = d->cfg.slots - d->cfg.reserve_local;
-	bool reserved = false;
-	if (d->npending - d->nreserved >= general) {
-		if (!local || d->nreserved >= d->cfg.reserve_local) {
-			d->st.slots_full++;
-			answer_fail(d, pkt->id, pkt->mark);
-			if (d->env.record)
-				d->env.record(d->env.ctx, &flow, g,
-					      d->cfg.fail_open ? VERDICT_ALLOW
-							       : VERDICT_DENY,
-					      dec.rule, NULL, NULL, RSN_SLOTS, 0);
-			gen_unref(g);
-			return;
-		}
-		reserved = true;
-		d->st.local_reserved_used++;
-	}
-	if (!local && src_get(d, &key) >= d->cfg.per_source) {
-		d->st.source_full++;
-		answer_fail(d, pkt->id, pkt->mark);
-		if (d->env.record)
-			d->env.record(d->env.ctx, &flow, g,
-				      d->cfg.fail_open ? VERDICT_ALLOW : VERDICT_DENY,
-				      dec.rule, NULL, NULL, RSN_SOURCE, 0);
+	bool reserved;
+	struct srckey src = {0};
+	enum reason why = admit(d, &flow, &key, &reserved, &src);
+	if (why != RSN_RULE) {
+		refuse(d, pkt, &flow, g, dec.rule, why);
 		gen_unref(g);
 		return;
 	}
@@ -594,8 +705,10 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	p->has_uid = pkt->has_uid;
 	p->uid = pkt->uid;
 	p->gen = g;
-	p->local = local;
+	p->local = flow.src_local || flow.dst_local;
 	p->reserved = reserved;
+	p->counted = !flow.src_local;
+	p->src = src;
 	p->last = dec;
 	p->hnext = d->b[h % NBUCKETS];
 	d->b[h % NBUCKETS] = p;
@@ -608,24 +721,32 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	d->npending++;
 	if (reserved)
 		d->nreserved++;
-	src_add(d, &key, +1);
+	if (p->counted)
+		src_add(d, &src, +1);
 
 	start_lookups(d, p, dec.needs);
 	evaluate(d, p, false);
 }
 
+/* The source's own name for the user (NSS's for a uid, the directory's
+ * for the table's user) replaces P's, when the answer has one. */
+static void take_user(struct pending *p, struct lookup_req *r)
+{
+	if (!r->user_out)
+		return;
+	free(p->id.user);
+	p->id.user = r->user_out;
+	r->user_out = NULL;
+}
+
 /* Moves the answer's identity into P (taking ownership of its strings). */
 static void take_identity(struct pending *p, struct lookup_req *r)
 {
-	if (r->kind == LK_UID) {
+	if (r->kind == LK_UID)
 		identity_clear(&p->id);
-		if (r->status == 0 && r->user_out) {
-			p->id.user = r->user_out;
-			r->user_out = NULL;
-		}
-	}
-	/* LK_GROUPS keeps the table's user; a failed group lookup leaves the
-	 * user known without groups */
+	if (r->status == 0)
+		take_user(p, r);
+	/* a failed group lookup leaves the user known without groups */
 	if (r->status == 0 && p->id.user) {
 		for (size_t i = 0; i < p->id.ngroups; i++)
 			free(p->id.groups[i]);
@@ -659,7 +780,9 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 		 * group lookup leaves only the groups unknown, so rules
 		 * naming the user still decide */
 		p->failed |= bit;
-		if (r->kind == LK_GROUPS && p->id.user) {
+		if (r->status == EOVERFLOW && r->kind != LK_NAME)
+			take_user(p, r); /* known user, groups incomplete */
+		if (r->kind != LK_NAME && p->id.user) {
 			p->id_known = true;
 			p->groups_unknown = true;
 			d->st.lookups_failed++;
@@ -673,9 +796,13 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	}
 	if (r->kind == LK_NAME) {
 		p->name_known = true;
-		free(p->name);
-		p->name = r->status == 0 ? r->name : NULL;
-		r->name = NULL;
+		free_names(p->names, p->nnames);
+		p->names = r->names;
+		p->nnames = r->nnames;
+		p->names_partial = r->names_partial;
+		p->names_more = r->names_more;
+		r->names = NULL;
+		r->nnames = 0;
 	} else {
 		take_identity(p, r);
 	}
@@ -731,7 +858,10 @@ size_t decider_slots_free(const struct decider *d, bool local)
 	size_t free_general = used_general < general ? general - used_general : 0;
 	if (!local)
 		return free_general;
-	return d->cfg.reserve_local - d->nreserved;
+	/* a reload may have shrunk the reserve below what is held */
+	return d->nreserved < d->cfg.reserve_local
+		   ? d->cfg.reserve_local - d->nreserved
+		   : 0;
 }
 
 const struct decide_stats *decider_stats(const struct decider *d)

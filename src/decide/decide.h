@@ -9,6 +9,16 @@
  *
  * Every queued packet gets exactly one verdict: decided, malformed, table
  * full, duplicate overflow, deadline, watchdog or shutdown.
+ *
+ * The fail verdict (the fail mode: drop, or allow with RULE_ID_FAILOPEN)
+ * is for sluiced's own trouble only: the watchdog (a worker fell behind)
+ * and shutdown. Whatever a client can bring about by what it sends is
+ * denied: an unreadable packet, more copies of a pending session's packet
+ * than MAX_JOINED (or than the kernel queue has room for beyond one packet
+ * per slot: a full kernel queue would fail), its source over the
+ * per-source cap, every slot taken.
+ * (The kernel gives the fail mode itself when nobody listens or the queue
+ * is full; see docs/kernel.md.)
  */
 #ifndef SLUICE_DECIDE_H
 #define SLUICE_DECIDE_H
@@ -43,8 +53,7 @@ static inline uint32_t rule_mark_id(int index)
 
 /* A policy generation: the checked policy and its compiled engine, shared
  * by reference; a reload makes a new one. The last gen_unref() frees the
- * engine, the policy and the policy's diagnostics (policy->diags: heap
- * allocated, or NULL). */
+ * engine and the policy (which owns its diagnostics, policy_free()). */
 struct gen {
 	struct policy *policy;
 	struct engine *engine;
@@ -76,8 +85,16 @@ struct decide_stats {
 
 struct decide_cfg {
 	uint32_t slots;	      /* this worker's share */
-	uint32_t reserve_local; /* of which only local traffic may use */
-	uint32_t per_source;
+	uint32_t reserve_local; /* of which only sessions the gateway itself
+				 * opens (LOCAL_OUT) may use */
+	uint32_t per_source;	/* pending decisions one source may hold;
+				 * every session but the gateway's own */
+	uint8_t per_source_prefix_v4; /* a source: the client address cut */
+	uint8_t per_source_prefix_v6; /* to this many bits (1..32, 1..128) */
+	uint32_t queue_len; /* this worker's kernel queue length, packets (0:
+			     * unbounded): extra packets of pending sessions
+			     * are held only in the room beyond one per slot,
+			     * so a client's copies never fill the queue */
 	uint32_t deadline_ms, watchdog_ms;
 	enum on_deadline on_deadline;
 	bool fail_open;
@@ -86,6 +103,7 @@ struct decide_cfg {
 };
 
 struct iptable;
+struct session_facts;
 
 /*
  * An asynchronous lookup. The decider fills the question and hands the
@@ -107,12 +125,18 @@ struct lookup_req {
 	void *worker;		/* the decide_env arg: where to answer */
 	int family;		/* LK_NAME */
 	uint8_t addr[16];
+	bool names_full;	/* LK_NAME: every witness (the reverse lookup
+				 * too), not only the names at hand */
 	uint32_t uid;		/* LK_UID */
-	char user[64];		/* LK_GROUPS */
+	char *user;		/* LK_GROUPS: the table's user (owned) */
 	/* the answer */
 	int status;		/* 0 found, else an errno (ENOENT: none) */
-	char *name;		/* LK_NAME */
-	char *user_out;		/* LK_UID */
+	char **names;		/* LK_NAME: the destination's names */
+	size_t nnames;
+	bool names_partial;	/* LK_NAME: see struct facts */
+	bool names_more;	/* LK_NAME: only the names at hand; asking
+				 * again with names_full may find more */
+	char *user_out;		/* LK_UID; LK_GROUPS: the directory's name */
 	char **groups;		/* LK_UID, LK_GROUPS */
 	size_t ngroups;
 };
@@ -128,10 +152,11 @@ struct decide_env {
 	void *arg; /* for verdict: the worker */
 	/* the current policy generation, referenced */
 	struct gen *(*current)(void *ctx);
-	/* an allowed session, for `sluicectl sessions` (may be NULL) */
+	/* an allowed session and the facts it was decided with, for
+	 * `sluicectl sessions` and revocation (may be NULL) */
 	void (*decided)(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name);
+			const struct gen *g, int rule,
+			const struct session_facts *facts);
 	void *ctx; /* for current, decided and record: the daemon */
 	/* one record per session decision, for the firewall log (may be
 	 * NULL); called on the worker thread, must not block */

@@ -1,8 +1,9 @@
 /*
  * sessions.c — see sessions.h. A hash table plus a FIFO ring for eviction.
  * Entries are doubly linked in their chain, so evicting the oldest touches
- * only it and its neighbour; a put writes only the bytes its strings use
- * (the ring is cold memory: every line written is a cache miss).
+ * only it and its neighbour. An entry's facts are one packed buffer
+ * ("user\0name\0group\0group\0..."), kept and reused by its ring slot, so a
+ * put allocates only when a slot meets longer facts than it held before.
  */
 #include "decide/sessions.h"
 #include "common/util.h"
@@ -15,7 +16,14 @@ struct sentry {
 	struct session_key key;
 	struct sentry *next, **pprev; /* pprev: the pointer that points here */
 	bool live;
-	struct session_info info; /* last: its strings are written to length */
+	int rule;
+	uint64_t gen;
+	time_t decided;
+	enum id_source source;
+	bool groups_unknown, has_user, has_name;
+	size_t ngroups;
+	char *facts; /* packed: user, name (each "" when absent), groups */
+	size_t len, cap;
 };
 
 struct sessions {
@@ -25,6 +33,17 @@ struct sessions {
 	struct sentry *ring; /* max entries, reused in order */
 	size_t max, head, n;
 };
+
+const char *id_source_name(enum id_source s)
+{
+	switch (s) {
+	case IDSRC_TABLE: return "table";
+	case IDSRC_DIRECTORY: return "directory";
+	case IDSRC_LOCAL: return "local";
+	case IDSRC_NONE: break;
+	}
+	return "none";
+}
 
 struct sessions *sessions_new(size_t max)
 {
@@ -44,6 +63,8 @@ void sessions_free(struct sessions *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
+	for (size_t i = 0; i < s->max; i++)
+		free(s->ring[i].facts);
 	free(s->b);
 	free(s->ring);
 	free(s);
@@ -67,32 +88,59 @@ static void unlink_entry(struct sessions *s, struct sentry *e)
 	s->n--;
 }
 
-/* Copies SRC into DST (SIZE bytes) up to its terminator only. */
-static void copy_str(char *dst, const char *src, size_t size)
+/* Appends STR and its terminator to E's facts (room was made). */
+static void put_str(struct sentry *e, const char *str)
 {
-	size_t n = strnlen(src, size - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	size_t n = strlen(str) + 1;
+	memcpy(e->facts + e->len, str, n);
+	e->len += n;
 }
 
-static void set_info(struct session_info *dst, int rule, uint64_t gen,
-		     time_t decided, const char *user, const char *name)
+/* Bytes F takes packed: user, name, and the groups when KEEP_GROUPS. */
+static size_t facts_len(const struct session_facts *f, bool keep_groups)
 {
-	dst->rule = rule;
-	dst->gen = gen;
-	dst->decided = decided;
-	copy_str(dst->user, user ? user : "", sizeof(dst->user));
-	copy_str(dst->name, name ? name : "", sizeof(dst->name));
+	size_t n = strlen(f->user ? f->user : "") + 1 +
+		   strlen(f->name ? f->name : "") + 1;
+	for (size_t i = 0; keep_groups && i < f->ngroups; i++)
+		n += strlen(f->groups[i]) + 1;
+	return n;
+}
+
+/* Writes F into E (the lock held). */
+static void set_facts(struct sentry *e, int rule, uint64_t gen,
+		      time_t decided, const struct session_facts *f)
+{
+	static const struct session_facts none = {0};
+	if (!f)
+		f = &none;
+	e->rule = rule;
+	e->gen = gen;
+	e->decided = decided;
+	e->source = f->source;
+	e->has_user = f->user != NULL;
+	e->has_name = f->name != NULL;
+	bool keep = facts_len(f, true) <= SESSIONS_FACTS_MAX;
+	size_t need = facts_len(f, keep);
+	e->groups_unknown = f->groups_unknown || !keep;
+	e->ngroups = keep ? f->ngroups : 0;
+	if (need > e->cap) {
+		e->cap = need < 64 ? 64 : need;
+		e->facts = xrealloc(e->facts, e->cap);
+	}
+	e->len = 0;
+	put_str(e, f->user ? f->user : "");
+	put_str(e, f->name ? f->name : "");
+	for (size_t i = 0; i < e->ngroups; i++)
+		put_str(e, f->groups[i]);
 }
 
 void sessions_put(struct sessions *s, const struct session_key *k, int rule,
-		  uint64_t gen, time_t decided, const char *user,
-		  const char *name)
+		  uint64_t gen, time_t decided, const struct session_facts *f)
 {
 	pthread_mutex_lock(&s->lock);
 	struct sentry **pp = slot(s, k);
 	if (*pp) {
-		set_info(&(*pp)->info, rule, gen, decided, user, name);
+		set_facts(*pp, rule, gen, decided, f);
 	} else {
 		struct sentry *e = &s->ring[s->head];
 		if (e->live) {
@@ -102,7 +150,7 @@ void sessions_put(struct sessions *s, const struct session_key *k, int rule,
 		}
 		s->head = (s->head + 1) % s->max;
 		e->key = *k;
-		set_info(&e->info, rule, gen, decided, user, name);
+		set_facts(e, rule, gen, decided, f);
 		e->live = true;
 		e->next = *pp;
 		if (e->next)
@@ -114,16 +162,47 @@ void sessions_put(struct sessions *s, const struct session_key *k, int rule,
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Unpacks E into OUT (a copy of its facts). */
+static void get_facts(const struct sentry *e, struct session_info *out)
+{
+	out->rule = e->rule;
+	out->gen = e->gen;
+	out->decided = e->decided;
+	out->source = e->source;
+	out->groups_unknown = e->groups_unknown;
+	out->mem = xmalloc(e->len ? e->len : 1);
+	memcpy(out->mem, e->facts, e->len);
+	char *p = out->mem;
+	out->user = e->has_user ? p : NULL;
+	p += strlen(p) + 1;
+	out->name = e->has_name ? p : NULL;
+	p += strlen(p) + 1;
+	out->ngroups = e->ngroups;
+	out->groups = xcalloc(e->ngroups + 1, sizeof(char *));
+	for (size_t i = 0; i < e->ngroups; i++) {
+		out->groups[i] = p;
+		p += strlen(p) + 1;
+	}
+}
+
 bool sessions_get(struct sessions *s, const struct session_key *k,
 		  struct session_info *out)
 {
+	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
 	struct sentry **pp = slot(s, k);
 	bool found = *pp != NULL;
 	if (found)
-		*out = (*pp)->info;
+		get_facts(*pp, out);
 	pthread_mutex_unlock(&s->lock);
 	return found;
+}
+
+void session_info_clear(struct session_info *out)
+{
+	free(out->mem);
+	free(out->groups);
+	memset(out, 0, sizeof(*out));
 }
 
 void sessions_del(struct sessions *s, const struct session_key *k)

@@ -9,12 +9,14 @@
 #include "identity/idcache.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <ldap.h>
 #include <netinet/in.h>
 #include <openldap.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USER_MAX 256	   /* longest user name accepted */
 #define READ_BURST 256	   /* messages read per readable event */
 
 /* ---- types ---------------------------------------------------------------- */
@@ -35,15 +36,22 @@ struct waiter {
 	struct waiter *next;
 };
 
-enum lstate { LK_WAIT_CONN, LK_USER, LK_GROUPS, LK_DONE };
+enum lstate { LK_WAIT_CONN, LK_USER, LK_PRIMARY, LK_GROUPS, LK_DONE };
 
 struct lookup {
 	struct ldapdir *l;
-	char *user;
+	char *user;	   /* the canonical key (ldapdir_user_key) */
 	enum lstate st;
 	int msgid;	   /* search on the wire, -1 none */
 	uint64_t sent_ms;  /* when that search was sent */
 	char *dn;	   /* the user's DN (step 1) */
+	char *name;	   /* the directory's own name for the user (step 1) */
+	char *primary;	   /* the primary group's filter term (step 1) */
+	char *primary_dn;  /* its DN (ad: step 1b), for groups nesting it */
+	unsigned nprimary; /* entries step 1b found */
+	unsigned nusers;   /* entries step 1 found */
+	bool incomplete;   /* the answer may lack entries (see ldapdir.h) */
+	struct berval *cookie; /* paged results: where the next page starts */
 	char **groups;
 	size_t ngroups;
 	struct event *timer; /* the deadline */
@@ -51,16 +59,42 @@ struct lookup {
 	struct lookup *prev, *next;
 };
 
-enum cstate { C_DOWN, C_CONNECTING, C_BINDING, C_READY };
+enum cstate { C_DOWN, C_CONNECTING, C_TLS, C_BINDING, C_READY };
+
+/*
+ * A TLS handshake (ldaps://, or StartTLS and the handshake) on a thread of
+ * its own: libldap's handshake waits on the socket (at most the network
+ * timeout), and the event loop must not. The thread has the LDAP handle
+ * to itself until it is done; it then writes a byte to SV[1]. Whoever
+ * learns last that the other side is gone frees the handle (an abandoned
+ * job) and the job (REFS).
+ */
+struct tlsjob {
+	pthread_mutex_t mu;
+	int refs;
+	bool done, abandoned, starttls;
+	LDAP *ld;
+	int rc;
+	int sv[2];
+};
 
 struct ldapdir {
 	struct event_base *base;
 	char *uri, *base_dn, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, so_mark;
+	enum dir_schema schema;
+	uint32_t cache_ttl_s;
+	bool restricted;     /* only the groups in NAMED are asked about */
+	char **named;
+	size_t nnamed;
 
 	/* where to connect */
 	bool ipc;
+	bool tls;	      /* ldaps://: TLS from the first byte */
+	bool starttls;	      /* ldap:// then StartTLS */
+	bool tls_verify;
+	char *tls_ca;
 	struct sockaddr_storage sa;
 	socklen_t salen;
 
@@ -70,6 +104,8 @@ struct ldapdir {
 	LDAP *ld;
 	struct event *io;     /* EV_WRITE while connecting, EV_READ after */
 	struct event *ctimer; /* connect + bind deadline */
+	struct tlsjob *tls_job; /* the handshake in progress (C_TLS) */
+	struct event *tls_ev;	/* its end, on tls_job->sv[0] */
 	int bind_msgid;
 	unsigned gen;	      /* bumped at every close */
 	uint64_t last_rx_ms;  /* last message read */
@@ -86,6 +122,7 @@ struct ldapdir {
 };
 
 static void conn_close(struct ldapdir *l, bool fail_fast, int status);
+static void tls_abandon(struct ldapdir *l);
 static void lookup_start(struct lookup *lk);
 
 /* ---- clock ---------------------------------------------------------------- */
@@ -193,11 +230,15 @@ static void lookup_finish(struct lookup *lk, int status)
 	lk->st = LK_DONE;
 	evtimer_del(lk->timer);
 	l->st.in_flight--;
-	if (status == 0 || status == ENOENT)
-		idcache_put(l->cache, lk->user, now(l), status, NULL,
+	bool named = status == 0 || status == EOVERFLOW;
+	const char *user = named ? (lk->name ? lk->name : lk->user) : NULL;
+	if (named || status == ENOENT)
+		idcache_put(l->cache, lk->user, now(l), status, user,
 			    lk->groups, status ? 0 : lk->ngroups);
 	if (status == EIO)
 		l->st.errors++;
+	if (status == EOVERFLOW)
+		l->st.incomplete++;
 	while (lk->waiters) {
 		struct waiter *w = lk->waiters;
 		lk->waiters = w->next;
@@ -205,10 +246,10 @@ static void lookup_finish(struct lookup *lk, int status)
 		void *arg = w->arg;
 		free(w);
 		if (status == 0)
-			cb(arg, 0, (const char *const *)lk->groups,
+			cb(arg, 0, user, (const char *const *)lk->groups,
 			   lk->ngroups);
 		else
-			cb(arg, status, NULL, 0);
+			cb(arg, status, user, NULL, 0);
 	}
 	if (lk->prev)
 		lk->prev->next = lk->next;
@@ -219,21 +260,34 @@ static void lookup_finish(struct lookup *lk, int status)
 	event_free(lk->timer);
 	free(lk->user);
 	free(lk->dn);
+	free(lk->name);
+	free(lk->primary);
+	free(lk->primary_dn);
+	ber_bvfree(lk->cookie);
 	free_strv(lk->groups, lk->ngroups);
 	free(lk);
 }
 
-/* Sends one search for LK; on a local failure ends LK with EIO. */
-static void lookup_search(struct lookup *lk, const char *filter_tmpl,
-			  char **attrs, int sizelimit)
+/* Sends one search (FILTER, ready) for LK, a page of results when PAGED
+ * (from lk->cookie); on a local failure ends LK with EIO. */
+static void lookup_search(struct lookup *lk, const char *filter,
+			  char **attrs, int sizelimit, bool paged)
 {
 	struct ldapdir *l = lk->l;
-	char *filter = ldapdir_filter(filter_tmpl, lk->user, lk->dn);
-	int rc = filter ? ldap_search_ext(l->ld, l->base_dn, LDAP_SCOPE_SUBTREE,
-					  filter, attrs, 0, NULL, NULL, NULL,
-					  sizelimit, &lk->msgid)
-			: LDAP_FILTER_ERROR;
-	free(filter);
+	LDAPControl *page = NULL;
+	int rc = LDAP_SUCCESS;
+	if (paged)
+		rc = ldap_create_page_control(l->ld, LDAPDIR_PAGE_SIZE,
+					      lk->cookie, 0, &page);
+	LDAPControl *ctrls[] = {page, NULL};
+	if (rc == LDAP_SUCCESS)
+		rc = filter ? ldap_search_ext(l->ld, l->base_dn,
+					      LDAP_SCOPE_SUBTREE, filter, attrs,
+					      0, page ? ctrls : NULL, NULL,
+					      NULL, sizelimit, &lk->msgid)
+			    : LDAP_FILTER_ERROR;
+	if (page)
+		ldap_control_free(page);
 	if (rc != LDAP_SUCCESS) {
 		log_warnx("ldap: search for %s: %s", lk->user,
 			  ldap_err2string(rc));
@@ -244,12 +298,92 @@ static void lookup_search(struct lookup *lk, const char *filter_tmpl,
 	lk->sent_ms = now(l);
 }
 
+/* The attribute naming a user in L's schema. */
+static const char *name_attr(const struct ldapdir *l)
+{
+	return l->schema == SCHEMA_AD ? "sAMAccountName" : "uid";
+}
+
 /* Step 1 on a ready connection: find the user's entry. */
 static void lookup_start(struct lookup *lk)
 {
-	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	static char *rfc2307_attrs[] = {"uid", "gidNumber", NULL};
+	static char *ad_attrs[] = {"sAMAccountName", "objectSid",
+				   "primaryGroupID", NULL};
 	lk->st = LK_USER;
-	lookup_search(lk, lk->l->user_filter, no_attrs, 2);
+	char *filter = ldapdir_filter(lk->l->user_filter, lk->user, NULL);
+	lookup_search(lk, filter,
+		      lk->l->schema == SCHEMA_AD ? ad_attrs : rfc2307_attrs, 2,
+		      false);
+	free(filter);
+}
+
+/* "(|(cn=A)(cn=B)...)" for the policy's groups, values escaped. */
+static char *named_filter(const struct ldapdir *l)
+{
+	char *any = xstrdup("(|");
+	for (size_t i = 0; i < l->nnamed; i++) {
+		char *v = ldapdir_escape(l->named[i]);
+		char *t = xasprintf("%s(cn=%s)", any, v);
+		free(v);
+		free(any);
+		any = t;
+	}
+	char *r = xasprintf("%s)", any);
+	free(any);
+	return r;
+}
+
+/*
+ * Step 2's filter: the group filter (the user's own name for %s, the DN
+ * for %D), OR the primary group when known, AND the policy's groups when
+ * restricted. NULL when the template is bad.
+ */
+static char *group_search_filter(const struct lookup *lk)
+{
+	const struct ldapdir *l = lk->l;
+	const char *name = lk->name ? lk->name : lk->user;
+	char *base = ldapdir_filter(l->group_filter, name, lk->dn);
+	if (!base)
+		return NULL;
+	if (lk->primary_dn) { /* and the groups that hold the primary one */
+		char *p = ldapdir_filter(l->group_filter, name, lk->primary_dn);
+		char *both = p ? xasprintf("(|%s%s)", base, p) : NULL;
+		free(p);
+		free(base);
+		if (!both)
+			return NULL;
+		base = both;
+	}
+	char *f = lk->primary ? xasprintf("(|%s%s)", base, lk->primary)
+			      : xstrdup(base);
+	free(base);
+	if (!l->restricted)
+		return f;
+	char *any = named_filter(l);
+	char *r = xasprintf("(&%s%s)", f, any);
+	free(any);
+	free(f);
+	return r;
+}
+
+/* Step 1b (ad): the primary group's DN, so that the groups nesting it
+ * count too (AD never lists a primary group in `member`). */
+static void lookup_primary(struct lookup *lk)
+{
+	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	lk->st = LK_PRIMARY;
+	lookup_search(lk, lk->primary, no_attrs, 2, false);
+}
+
+/* Step 2: the user's groups, a page at a time. */
+static void lookup_groups(struct lookup *lk)
+{
+	static char *cn_attr[] = {"cn", NULL};
+	lk->st = LK_GROUPS;
+	char *filter = group_search_filter(lk);
+	lookup_search(lk, filter, cn_attr, 0, true);
+	free(filter);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -284,6 +418,11 @@ static void conn_close(struct ldapdir *l, bool fail_fast, int status)
 	if (l->io) {
 		event_free(l->io);
 		l->io = NULL;
+	}
+	if (l->tls_job) {
+		tls_abandon(l);
+		l->ld = NULL; /* the job's now */
+		l->fd = -1;
 	}
 	evtimer_del(l->ctimer);
 	if (l->ld)
@@ -334,54 +473,251 @@ static struct lookup *lookup_by_msgid(struct ldapdir *l, int msgid)
 	return NULL;
 }
 
+/* Adds group NAME (LEN bytes, not terminated) to LK, spelled as the
+ * policy spells it when restricted; beyond LDAPDIR_MAX_GROUPS the answer
+ * is incomplete. */
 static void push_group(struct lookup *lk, const char *name, size_t len)
 {
+	const struct ldapdir *l = lk->l;
+	if (memchr(name, '\0', len))
+		return; /* not a name a rule can hold */
+	if (l->restricted) {
+		size_t i;
+		for (i = 0; i < l->nnamed; i++)
+			if (strlen(l->named[i]) == len &&
+			    strncasecmp(l->named[i], name, len) == 0)
+				break;
+		if (i == l->nnamed)
+			return; /* not asked about */
+		name = l->named[i];
+	}
 	for (size_t i = 0; i < lk->ngroups; i++)
 		if (strlen(lk->groups[i]) == len &&
 		    memcmp(lk->groups[i], name, len) == 0)
 			return;
-	if (lk->ngroups >= LDAPDIR_MAX_GROUPS)
+	if (lk->ngroups >= LDAPDIR_MAX_GROUPS) {
+		lk->incomplete = true;
 		return;
+	}
 	VEC_PUSH(lk->groups, lk->ngroups, xstrndup(name, len));
 }
 
-/* A search's final result: next step or the end of LK. */
+/* The next page's cookie from a search result's controls (RFC 2696):
+ * kept in lk->cookie, NULL when the search is complete. */
+static void take_cookie(struct lookup *lk, LDAPControl **sctrls)
+{
+	ber_bvfree(lk->cookie);
+	lk->cookie = NULL;
+	LDAPControl *c = sctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS,
+						    sctrls, NULL)
+				: NULL;
+	struct berval cookie = {0, NULL};
+	ber_int_t count = 0;
+	if (!c || ldap_parse_pageresponse_control(lk->l->ld, c, &count,
+						  &cookie) != LDAP_SUCCESS)
+		return;
+	if (cookie.bv_len)
+		lk->cookie = ber_bvdup(&cookie);
+	ber_memfree(cookie.bv_val);
+}
+
+/* Result codes that say the answer is cut short, not wrong. */
+static bool err_truncates(int err)
+{
+	return err == LDAP_SIZELIMIT_EXCEEDED ||
+	       err == LDAP_ADMINLIMIT_EXCEEDED || err == LDAP_REFERRAL ||
+	       err == LDAP_TIMELIMIT_EXCEEDED;
+}
+
+/* Step 1's result: the user is one entry, or none, or it is unknown. */
+static void user_result(struct lookup *lk, int err)
+{
+	struct ldapdir *l = lk->l;
+	if (lk->nusers > 1 || (err != LDAP_SUCCESS && lk->dn)) {
+		log_warnx("ldap: %s: more than one entry matches the user "
+			  "filter; not using any", lk->user);
+		lookup_finish(lk, EIO);
+		return;
+	}
+	if (err != LDAP_SUCCESS || (!lk->dn && lk->incomplete)) {
+		/* cut short, or a referral not followed: "no such user"
+		 * cannot be told */
+		log_warnx("ldap: lookup of %s: %s", lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+					      : "referral not followed");
+		lookup_finish(lk, EIO);
+		return;
+	}
+	if (!lk->dn) {
+		lookup_finish(lk, ENOENT);
+		return;
+	}
+	lk->incomplete = false;
+	if (l->restricted && l->nnamed == 0) {
+		lookup_finish(lk, 0); /* the policy names no group */
+		return;
+	}
+	if (l->schema == SCHEMA_AD && lk->primary)
+		lookup_primary(lk);
+	else
+		lookup_groups(lk);
+}
+
+/* Step 1b's result: one primary group (its DN kept), none (the primary
+ * group's id names no group: nothing nests it), or unknown. */
+static void primary_result(struct lookup *lk, int err)
+{
+	if (err != LDAP_SUCCESS || lk->incomplete || lk->nprimary > 1) {
+		log_warnx("ldap: primary group of %s: %s; the groups are "
+			  "unknown", lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+			  : lk->incomplete    ? "referral not followed"
+					      : "more than one group");
+		lookup_finish(lk, EOVERFLOW);
+		return;
+	}
+	lookup_groups(lk);
+}
+
+/* A search's final result: next step, next page, or the end of LK. */
 static void lookup_result(struct lookup *lk, LDAPMessage *msg)
 {
 	struct ldapdir *l = lk->l;
 	int err = LDAP_OTHER;
+	LDAPControl **sctrls = NULL;
 	lk->msgid = -1;
-	if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, NULL, 0) !=
-	    LDAP_SUCCESS)
+	if (ldap_parse_result(l->ld, msg, &err, NULL, NULL, NULL, &sctrls,
+			      0) != LDAP_SUCCESS)
 		err = LDAP_OTHER;
-	if (err != LDAP_SUCCESS && err != LDAP_SIZELIMIT_EXCEEDED) {
+	if (err != LDAP_SUCCESS && !err_truncates(err)) {
+		ldap_controls_free(sctrls);
 		log_warnx("ldap: lookup of %s: %s", lk->user,
 			  ldap_err2string(err));
 		lookup_finish(lk, EIO);
 		return;
 	}
-	if (lk->st == LK_USER) {
-		if (!lk->dn) {
-			lookup_finish(lk, ENOENT);
-			return;
-		}
-		static char *cn_attr[] = {"cn", NULL};
-		lk->st = LK_GROUPS;
-		lookup_search(lk, l->group_filter, cn_attr,
-			      LDAPDIR_MAX_GROUPS);
+	if (lk->st == LK_USER || lk->st == LK_PRIMARY) {
+		ldap_controls_free(sctrls);
+		if (lk->st == LK_USER)
+			user_result(lk, err);
+		else
+			primary_result(lk, err);
+		return;
+	}
+	take_cookie(lk, sctrls);
+	ldap_controls_free(sctrls);
+	if (err != LDAP_SUCCESS)
+		lk->incomplete = true;
+	if (lk->incomplete) {
+		log_warnx("ldap: groups of %s: the answer is incomplete (%s, "
+			  "%zu groups so far); the groups are unknown",
+			  lk->user,
+			  err != LDAP_SUCCESS ? ldap_err2string(err)
+			  : lk->ngroups >= LDAPDIR_MAX_GROUPS
+			      ? "more groups than kept"
+			      : "referral not followed",
+			  lk->ngroups);
+		lookup_finish(lk, EOVERFLOW);
+		return;
+	}
+	if (lk->cookie) {
+		lookup_groups(lk); /* the next page */
 		return;
 	}
 	lookup_finish(lk, 0);
+}
+
+/* The directory's own name for the user from entry MSG: the value of the
+ * name attribute equal to the key (any case), else the first. */
+static void take_name(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	struct berval **v = ldap_get_values_len(l->ld, msg, name_attr(l));
+	size_t pick = 0;
+	for (size_t i = 0; v && v[i]; i++)
+		if (v[i]->bv_len == strlen(lk->user) &&
+		    strncasecmp(v[i]->bv_val, lk->user, v[i]->bv_len) == 0) {
+			pick = i;
+			break;
+		}
+	if (v && v[0] && v[pick]->bv_len &&
+	    !memchr(v[pick]->bv_val, '\0', v[pick]->bv_len))
+		lk->name = xstrndup(v[pick]->bv_val, v[pick]->bv_len);
+	ldap_value_free_len(v);
+}
+
+/* Reads one single-valued attribute ATTR of MSG as a string (NULL when
+ * absent or not text). */
+static char *attr_text(struct ldapdir *l, LDAPMessage *msg, const char *attr)
+{
+	struct berval **v = ldap_get_values_len(l->ld, msg, attr);
+	char *r = NULL;
+	if (v && v[0] && v[0]->bv_len && v[0]->bv_len < 32 &&
+	    !memchr(v[0]->bv_val, '\0', v[0]->bv_len))
+		r = xstrndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	return r;
+}
+
+/* A decimal number of at most 10 digits fitting in 32 bits, or -1. */
+static int64_t parse_u32(const char *s)
+{
+	if (!s || !*s || strlen(s) > 10 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	int64_t v = strtoll(s, NULL, 10);
+	return v <= UINT32_MAX ? v : -1;
+}
+
+/* The primary group's filter term from the user's entry MSG. */
+static void take_primary(struct lookup *lk, LDAPMessage *msg)
+{
+	struct ldapdir *l = lk->l;
+	if (l->schema == SCHEMA_RFC2307) {
+		char *gid = attr_text(l, msg, "gidNumber");
+		int64_t g = parse_u32(gid);
+		if (g >= 0)
+			lk->primary = xasprintf("(&(objectClass=posixGroup)"
+						"(gidNumber=%lld))",
+						(long long)g);
+		free(gid);
+		return;
+	}
+	char *rid = attr_text(l, msg, "primaryGroupID");
+	int64_t r = parse_u32(rid);
+	free(rid);
+	struct berval **sid = ldap_get_values_len(l->ld, msg, "objectSid");
+	if (r >= 0 && sid && sid[0]) {
+		char *v = ldapdir_primary_sid(
+		    (const unsigned char *)sid[0]->bv_val, sid[0]->bv_len,
+		    (uint32_t)r);
+		if (v)
+			lk->primary =
+			    xasprintf("(&(objectClass=group)(objectSid=%s))", v);
+		free(v);
+	}
+	ldap_value_free_len(sid);
 }
 
 static void lookup_entry(struct lookup *lk, LDAPMessage *msg)
 {
 	struct ldapdir *l = lk->l;
 	if (lk->st == LK_USER) {
-		if (!lk->dn) {
+		if (lk->nusers++ == 0) {
 			char *dn = ldap_get_dn(l->ld, msg);
 			if (dn) {
 				lk->dn = xstrdup(dn);
+				ldap_memfree(dn);
+			}
+			take_name(lk, msg);
+			take_primary(lk, msg);
+		}
+		return;
+	}
+	if (lk->st == LK_PRIMARY) {
+		if (lk->nprimary++ == 0) {
+			char *dn = ldap_get_dn(l->ld, msg);
+			if (dn) {
+				lk->primary_dn = xstrdup(dn);
 				ldap_memfree(dn);
 			}
 		}
@@ -414,6 +750,8 @@ static void conn_message(struct ldapdir *l, int type, LDAPMessage *msg)
 		return; /* an abandoned search's late answer */
 	if (type == LDAP_RES_SEARCH_ENTRY)
 		lookup_entry(lk, msg);
+	else if (type == LDAP_RES_SEARCH_REFERENCE)
+		lk->incomplete = true; /* never chased: entries may be missing */
 	else if (type == LDAP_RES_SEARCH_RESULT)
 		lookup_result(lk, msg);
 }
@@ -453,6 +791,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 /* Reads the first line of the password file into a new string, or NULL. */
 static char *read_password(const char *path)
 {
+	const char *why = secret_file_problem(path);
+	if (why) {
+		log_warnx("ldap: password file %s %s; not binding", path, why);
+		return NULL;
+	}
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		log_warn("ldap: password file %s", path);
@@ -466,7 +809,132 @@ static char *read_password(const char *path)
 	return r;
 }
 
-/* The socket is connected: hand it to libldap, bind if configured. */
+static void conn_secure(struct ldapdir *l);
+
+static void tlsjob_unref(struct tlsjob *j)
+{
+	pthread_mutex_lock(&j->mu);
+	bool last = --j->refs == 0;
+	pthread_mutex_unlock(&j->mu);
+	if (!last)
+		return;
+	close(j->sv[0]);
+	close(j->sv[1]);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *tls_thread(void *arg)
+{
+	struct tlsjob *j = arg;
+	int rc = j->starttls ? ldap_start_tls_s(j->ld, NULL, NULL)
+			     : ldap_install_tls(j->ld);
+	pthread_mutex_lock(&j->mu);
+	j->rc = rc;
+	j->done = true;
+	bool abandoned = j->abandoned;
+	pthread_mutex_unlock(&j->mu);
+	if (abandoned)
+		ldap_unbind_ext(j->ld, NULL, NULL);
+	else if (send(j->sv[1], "", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the loop learns it at the connect deadline */
+	}
+	tlsjob_unref(j);
+	return NULL;
+}
+
+/* Closes a handshake in progress: its handle goes with whoever is last. */
+static void tls_abandon(struct ldapdir *l)
+{
+	struct tlsjob *j = l->tls_job;
+	event_free(l->tls_ev);
+	l->tls_ev = NULL;
+	l->tls_job = NULL;
+	pthread_mutex_lock(&j->mu);
+	j->abandoned = true;
+	bool done = j->done;
+	pthread_mutex_unlock(&j->mu);
+	if (done)
+		ldap_unbind_ext(j->ld, NULL, NULL);
+	tlsjob_unref(j);
+}
+
+/* The handshake thread is done (main thread). */
+static void on_tls_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct ldapdir *l = arg;
+	struct tlsjob *j = l->tls_job;
+	char b;
+	if (recv(fd, &b, 1, MSG_DONTWAIT) < 0)
+		return;
+	pthread_mutex_lock(&j->mu);
+	int rc = j->rc;
+	pthread_mutex_unlock(&j->mu);
+	event_free(l->tls_ev);
+	l->tls_ev = NULL;
+	l->tls_job = NULL;
+	tlsjob_unref(j); /* the thread is done: the handle is ours again */
+	if (rc != LDAP_SUCCESS) {
+		char *msg = NULL;
+		ldap_get_option(l->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
+		log_warnx("ldap: TLS with %s: %s%s%s", l->uri,
+			  ldap_err2string(rc), msg && *msg ? ": " : "",
+			  msg ? msg : "");
+		ldap_memfree(msg);
+		conn_close(l, true, EIO);
+		return;
+	}
+	conn_secure(l);
+}
+
+/* Sets L's TLS options on its handle and starts the handshake thread. */
+static void tls_start(struct ldapdir *l)
+{
+	int req = l->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+	int zero = 0;
+	if ((l->tls_ca && ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE,
+					  l->tls_ca) != LDAP_OPT_SUCCESS) ||
+	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) !=
+		LDAP_OPT_SUCCESS ||
+	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_NEWCTX, &zero) !=
+		LDAP_OPT_SUCCESS) {
+		log_warnx("ldap: %s: cannot set up TLS (tls-ca %s)", l->uri,
+			  l->tls_ca ? l->tls_ca : "default");
+		conn_close(l, true, EIO);
+		return;
+	}
+	struct tlsjob *j = xcalloc(1, sizeof(*j));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, j->sv) < 0) {
+		log_warn("ldap: socketpair");
+		free(j);
+		conn_close(l, true, EIO);
+		return;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	j->refs = 2;
+	j->ld = l->ld;
+	j->starttls = l->starttls;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int err = pthread_create(&t, &attr, tls_thread, j);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		log_warnx("ldap: TLS thread: %s", strerror(err));
+		j->refs = 1;
+		tlsjob_unref(j);
+		conn_close(l, true, EIO);
+		return;
+	}
+	l->tls_job = j;
+	l->tls_ev = event_new(l->base, j->sv[0], EV_READ, on_tls_done, l);
+	event_add(l->tls_ev, NULL);
+	l->cst = C_TLS;
+}
+
+/* The socket is connected: hand it to libldap, secure it, bind. */
 static void conn_connected(struct ldapdir *l)
 {
 	if (l->io) {
@@ -486,6 +954,17 @@ static void conn_connected(struct ldapdir *l)
 	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
+	ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &nt);
+	if (l->tls || l->starttls)
+		tls_start(l);
+	else
+		conn_secure(l);
+}
+
+/* The connection is as secure as configured: read it, bind if configured. */
+static void conn_secure(struct ldapdir *l)
+{
+	int rc;
 	l->io = event_new(l->base, l->fd, EV_READ | EV_PERSIST, on_readable, l);
 	event_add(l->io, NULL);
 	l->last_rx_ms = now(l);
@@ -591,8 +1070,12 @@ static int parse_uri(struct ldapdir *l)
 			l->ipc = true;
 			rc = 0;
 		}
-	} else if (strcmp(lud->lud_scheme, "ldap") == 0 && lud->lud_host) {
-		uint16_t port = lud->lud_port ? (uint16_t)lud->lud_port : 389;
+	} else if ((strcmp(lud->lud_scheme, "ldap") == 0 ||
+		    strcmp(lud->lud_scheme, "ldaps") == 0) && lud->lud_host) {
+		l->tls = strcmp(lud->lud_scheme, "ldaps") == 0;
+		uint16_t port = lud->lud_port ? (uint16_t)lud->lud_port
+				: l->tls      ? 636
+					      : 389;
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->sa;
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->sa;
 		if (inet_pton(AF_INET, lud->lud_host, &s4->sin_addr) == 1) {
@@ -630,20 +1113,29 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 	l->base_dn = xstrdup(cfg->base ? cfg->base : "");
 	l->bind_dn = dup_or_null(cfg->bind_dn);
 	l->password_file = dup_or_null(cfg->password_file);
+	bool ad = cfg->schema == SCHEMA_AD;
+	l->schema = cfg->schema;
 	l->user_filter = xstrdup(cfg->user_filter && *cfg->user_filter
 					 ? cfg->user_filter
-					 : LDAPDIR_USER_FILTER);
+				 : ad ? LDAPDIR_AD_USER_FILTER
+				      : LDAPDIR_USER_FILTER);
 	l->group_filter = xstrdup(cfg->group_filter && *cfg->group_filter
 					  ? cfg->group_filter
-					  : LDAPDIR_GROUP_FILTER);
+				  : ad ? LDAPDIR_AD_GROUP_FILTER
+				       : LDAPDIR_GROUP_FILTER);
 	l->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+	l->starttls = cfg->starttls;
+	l->tls_verify = cfg->tls_verify;
+	l->tls_ca = dup_or_null(cfg->tls_ca);
+	l->cache_ttl_s = cfg->cache_ttl_s;
 	l->cache = idcache_new(cfg->cache_ttl_s, LDAPDIR_CACHE_MAX);
 	l->so_mark = so_mark;
 	l->fd = -1;
 	l->ctimer = evtimer_new(base, on_conn_deadline, l);
 	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
 	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
-	bool ok = t1 && t2 && parse_uri(l) == 0;
+	bool ok = t1 && t2 && !directory_uri_problem(l->uri) &&
+		  parse_uri(l) == 0 && !(l->starttls && (l->tls || l->ipc));
 	free(t1);
 	free(t2);
 	if (!ok) {
@@ -668,8 +1160,12 @@ void ldapdir_free(struct ldapdir *l)
 	free(l->base_dn);
 	free(l->bind_dn);
 	free(l->password_file);
+	free(l->tls_ca);
 	free(l->user_filter);
 	free(l->group_filter);
+	for (size_t i = 0; i < l->nnamed; i++)
+		free(l->named[i]);
+	free(l->named);
 	free(l);
 }
 
@@ -680,15 +1176,19 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		errno = ESHUTDOWN;
 		return -1;
 	}
-	if (!user || !*user || strlen(user) > USER_MAX) {
+	char *key = user && strlen(user) <= LDAPDIR_USER_MAX
+			    ? ldapdir_user_key(user)
+			    : NULL;
+	if (!key) {
 		errno = EINVAL;
 		return -1;
 	}
-	const struct idanswer *e = idcache_get(l->cache, user, now(l));
+	const struct idanswer *e = idcache_get(l->cache, key, now(l));
 	if (e) {
+		free(key);
 		l->st.cache_hits++;
-		cb(arg, e->status, e->status ? NULL
-					      : (const char *const *)e->groups,
+		cb(arg, e->status, e->user,
+		   e->status ? NULL : (const char *const *)e->groups,
 		   e->status ? 0 : e->ngroups);
 		return 0;
 	}
@@ -696,15 +1196,16 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 	w->cb = cb;
 	w->arg = arg;
 	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
-		if (lk->st != LK_DONE && strcmp(lk->user, user) == 0) {
+		if (lk->st != LK_DONE && strcmp(lk->user, key) == 0) {
 			w->next = lk->waiters;
 			lk->waiters = w;
 			l->st.shared++;
+			free(key);
 			return 0;
 		}
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
 	lk->l = l;
-	lk->user = xstrdup(user);
+	lk->user = key;
 	lk->msgid = -1;
 	lk->waiters = w;
 	lk->st = LK_WAIT_CONN;
@@ -750,4 +1251,55 @@ void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg)
 void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out)
 {
 	*out = l->st;
+}
+
+void ldapdir_set_groups(struct ldapdir *l, const char *const *names, size_t n)
+{
+	bool restricted = names && n <= LDAPDIR_MAX_NAMED;
+	bool same = restricted == l->restricted &&
+		    (!restricted || n == l->nnamed);
+	for (size_t i = 0; same && restricted && i < n; i++)
+		same = strcmp(names[i], l->named[i]) == 0;
+	if (same)
+		return;
+	for (size_t i = 0; i < l->nnamed; i++)
+		free(l->named[i]);
+	free(l->named);
+	l->named = NULL;
+	l->nnamed = 0;
+	l->restricted = restricted;
+	for (size_t i = 0; restricted && i < n; i++)
+		VEC_PUSH(l->named, l->nnamed, xstrdup(names[i]));
+	/* answers made for other groups are not answers for these */
+	idcache_free(l->cache);
+	l->cache = idcache_new(l->cache_ttl_s, LDAPDIR_CACHE_MAX);
+}
+
+char *ldapdir_user_key(const char *user)
+{
+	size_t n;
+	const char *b = user_name_span(user, &n);
+	if (n == 0)
+		return NULL;
+	char *k = xstrndup(b, n);
+	for (char *p = k; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+char *ldapdir_primary_sid(const unsigned char *sid, size_t len, uint32_t rid)
+{
+	/* revision 1, count of sub-authorities, 6-byte authority, then the
+	 * sub-authorities, 4 bytes little endian each (MS-DTYP 2.4.2.2) */
+	if (len < 8 || sid[0] != 1 || sid[1] == 0 || sid[1] > 15 ||
+	    len != 8 + 4u * sid[1])
+		return NULL;
+	unsigned char v[8 + 4 * 15];
+	memcpy(v, sid, len);
+	for (int i = 0; i < 4; i++)
+		v[len - 4 + (size_t)i] = (unsigned char)(rid >> (8 * i));
+	char *r = xmalloc(len * 3 + 1);
+	for (size_t i = 0; i < len; i++)
+		sprintf(r + 3 * i, "\\%02x", v[i]);
+	return r;
 }

@@ -3,20 +3,50 @@
  * libldap driven by a libevent event_base.
  *
  * Model
- *   ldapdir_groups() asks "which groups is USER in?". A lookup is two
- *   searches under cfg->base on one shared connection:
- *     1. the user:   cfg->user_filter, default LDAPDIR_USER_FILTER; no entry
- *                    → ENOENT (cached like an answer);
- *     2. the groups: cfg->group_filter, default LDAPDIR_GROUP_FILTER; the
- *                    `cn` of every entry found is a group.
- *   In a filter `%s` stands for the user name and `%D` for the DN found by
- *   step 1 (group filter only), both escaped per RFC 4515; `%%` is a `%`.
- *   The default group filter matches both posixGroup (memberUid=name) and
- *   groupOfNames (member=DN) directories.
+ *   ldapdir_groups() asks "which groups is USER in?". USER is first made
+ *   canonical (ldapdir_user_key: surrounding spaces, a `DOMAIN\` prefix and
+ *   an `@REALM` suffix dropped, lower case), so every spelling of one
+ *   account shares one lookup and one answer. A lookup is two searches under
+ *   cfg->base on one shared connection:
+ *     1. the user:   cfg->user_filter, or the schema's; no entry → ENOENT
+ *                    (cached like an answer), two entries → EIO (ambiguous).
+ *                    The entry gives the directory's own name for the user
+ *                    (uid, sAMAccountName: what rules and logs see), its DN
+ *                    and its primary group (gidNumber; objectSid +
+ *                    primaryGroupID);
+ *     2. the groups: cfg->group_filter, or the schema's, OR the primary
+ *                    group (posixGroup with that gidNumber; the group whose
+ *                    objectSid is the user's domain SID + primaryGroupID);
+ *                    the `cn` of every entry found is a group. When the
+ *                    policy names groups (ldapdir_set_groups), only those
+ *                    are asked about (`(|(cn=a)(cn=b)...)` ANDed), so the
+ *                    answer is complete whatever the server's size limit,
+ *                    and each is reported in the policy's spelling.
+ *   Searches use paged results (RFC 2696, LDAPDIR_PAGE_SIZE a page, not
+ *   critical). In a filter `%s` stands for the user name (the directory's
+ *   own name in step 2) and `%D` for the DN found by step 1 (group filter
+ *   only), both escaped per RFC 4515; `%%` is a `%`.
+ *
+ *   Schemas (cfg->schema):
+ *     rfc2307  users (|(posixAccount)(inetOrgPerson)) by uid; groups
+ *              posixGroup by memberUid, groupOfNames by member (DN), and the
+ *              primary posixGroup by gidNumber;
+ *     ad       users (objectClass=user) by sAMAccountName; groups by member
+ *              through LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941:
+ *              nested groups), and the primary group by objectSid; its DN
+ *              is looked up first (step 1b) so that the groups nesting the
+ *              primary group count too.
+ *
+ *   Complete or unknown: an answer that may lack groups — the server's
+ *   size or administrative limit hit, a referral (search reference) not
+ *   followed, more than LDAPDIR_MAX_GROUPS groups — is never used as the
+ *   list of the user's groups: the waiters get EOVERFLOW (the user is
+ *   known, the groups are not; the decision's deadline and on-deadline
+ *   settle rules that need them). It is logged and counted (incomplete).
  *
  *   Requests for a user whose lookup is in flight join it: one lookup on the
- *   wire, its result fanned out to every waiter. Answers (groups, and
- *   ENOENT) are cached for cfg->cache_ttl_s seconds (0 = no cache);
+ *   wire, its result fanned out to every waiter. Answers (groups, ENOENT,
+ *   EOVERFLOW) are cached for cfg->cache_ttl_s seconds (0 = no cache);
  *   ETIMEDOUT and EIO never are.
  *
  * Nothing here blocks (seeds/003: ISA's threads hung in LookupAccountName
@@ -40,10 +70,17 @@
  * requests fail at once with EIO for LDAPDIR_RETRY_MS (no pile-up against a
  * dead server). LDAPDIR_SUSPECT_TIMEOUTS lookups in a row timing out on a
  * connection that read nothing meanwhile drop it (a silent peer). The URI is
- * ldap://ADDRESS[:PORT] with a literal IPv4/IPv6 address (resolving a name
- * could block or itself need a decision), or ldapi://PATH (no mark needed).
- * No TLS yet. The password is read from cfg->password_file (first line) at
- * every connect; no bind_dn = anonymous (no bind at all).
+ * checked by directory_uri_problem() (the same check `sluicectl check`
+ * makes). TLS: ldaps:// (TLS from the first byte) or cfg->starttls on
+ * ldap://, the server's certificate verified against cfg->tls_ca (the
+ * system's CAs by default) unless cfg->tls_verify is off; libldap checks
+ * that it names the address of the URI. libldap's handshake waits on the
+ * socket, so it runs on a short-lived thread of its own (the event loop
+ * never waits; the connect deadline covers it, and an abandoned handshake
+ * ends by itself within timeout_ms). The password is read from
+ * cfg->password_file (first line) at
+ * every connect, and refused when the file is readable by others; no
+ * bind_dn = anonymous (no bind at all).
  *
  * Threads: none. An ldapdir belongs to the thread running its event_base;
  * every call, and every callback, happens on that thread. Callbacks may call
@@ -60,23 +97,34 @@
 struct event_base;
 struct ldapdir;
 
+/* RFC 2307 (cfg->schema rfc2307, the default) */
 #define LDAPDIR_USER_FILTER "(&(|(objectClass=posixAccount)(objectClass=inetOrgPerson))(uid=%s))"
 #define LDAPDIR_GROUP_FILTER                                                  \
 	"(|(&(objectClass=posixGroup)(memberUid=%s))"                         \
 	"(&(objectClass=groupOfNames)(member=%D)))"
-#define LDAPDIR_MAX_GROUPS 1024	  /* groups kept per user */
+/* Active Directory (cfg->schema ad) */
+#define LDAPDIR_AD_USER_FILTER "(&(objectClass=user)(sAMAccountName=%s))"
+#define LDAPDIR_AD_GROUP_FILTER                                               \
+	"(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=%D))"
+#define LDAPDIR_MAX_GROUPS 1024	  /* more groups: the answer is incomplete */
+#define LDAPDIR_MAX_NAMED 256	  /* policy groups asked by name, at most */
+#define LDAPDIR_PAGE_SIZE 500	  /* entries a page (RFC 2696) */
+#define LDAPDIR_USER_MAX 1024	  /* longest user name looked up */
 #define LDAPDIR_CACHE_MAX 65536	  /* cached users (LRU beyond) */
 #define LDAPDIR_RETRY_MS 500	  /* fail fast this long after a failed connect */
 #define LDAPDIR_SUSPECT_TIMEOUTS 3 /* silent timeouts in a row → reconnect */
 
 /*
- * The answer for one user. STATUS is 0 (GROUPS holds N names, valid during
- * the call only), ENOENT (no such user), ETIMEDOUT (no answer by the
- * deadline), EIO (server error, refused, lost connection, bad password) or
- * ECANCELED (ldapdir_free). GROUPS is NULL and N 0 unless STATUS is 0.
+ * The answer for one user. STATUS is 0 (USER is the directory's own name
+ * for the entry, GROUPS holds N names; valid during the call only),
+ * EOVERFLOW (USER as for 0, the groups are unknown: the answer was
+ * incomplete), ENOENT (no such user), ETIMEDOUT (no answer by the
+ * deadline), EIO (server error, refused, lost connection, bad password,
+ * ambiguous user) or ECANCELED (ldapdir_free). USER is NULL unless STATUS
+ * is 0 or EOVERFLOW; GROUPS is NULL and N 0 unless STATUS is 0.
  */
-typedef void (*groups_cb)(void *arg, int status, const char *const *groups,
-			  size_t n);
+typedef void (*groups_cb)(void *arg, int status, const char *user,
+			  const char *const *groups, size_t n);
 
 /*
  * Creates a directory client on BASE with CFG (copied). No I/O happens here:
@@ -103,6 +151,17 @@ void ldapdir_free(struct ldapdir *l);
 int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		   void *arg);
 
+/*
+ * The groups the policy names (copied): lookups ask only about them, so an
+ * answer is complete for every rule whatever the directory's limits, and
+ * each group comes back spelled as the policy spells it. NAMES NULL (the
+ * default) asks for every group; N 0 with NAMES non-NULL asks for none (no
+ * group search). More than LDAPDIR_MAX_NAMED: every group. A change drops
+ * the cached answers.
+ */
+void ldapdir_set_groups(struct ldapdir *l, const char *const *names,
+			size_t n);
+
 /* Removes every pending request of (CB, ARG): its callback will not run.
  * The lookup itself goes on (its answer is cached). */
 void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg);
@@ -115,10 +174,26 @@ struct ldapdir_stats {
 	uint64_t errors;     /* lookups that failed with EIO */
 	uint64_t in_flight;  /* lookups now in flight (gauge) */
 	uint64_t reconnects; /* connections opened after the first */
+	uint64_t incomplete; /* answers that could lack groups (EOVERFLOW) */
 };
 void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out);
 
 /* ---- helpers, exported for the tests ------------------------------------ */
+
+/*
+ * The canonical key of a user name: its user_name_span() (policy.h: white
+ * space, `DOMAIN\` and `@REALM` dropped) in lower case (ASCII). Returns a
+ * new string, or NULL when nothing is left.
+ */
+char *ldapdir_user_key(const char *user);
+
+/*
+ * The filter value of the SID of the primary group: the user's objectSid
+ * SID (LEN bytes, binary) with its last sub-authority replaced by RID,
+ * every byte escaped as \xx (RFC 4515). Returns a new string, or NULL when
+ * SID is not a well-formed SID.
+ */
+char *ldapdir_primary_sid(const unsigned char *sid, size_t len, uint32_t rid);
 
 /*
  * Escapes VALUE for use in a filter (RFC 4515: `*`, `(`, `)`, `\` and NUL

@@ -138,24 +138,32 @@ static void job_free(struct job *j)
 /* ---- NSS (worker threads) ------------------------------------------------- */
 
 /* Name of GID into a new string, or NULL when it has none. */
-static char *group_name(gid_t gid)
+/* The name of GID into *NAME (NULL: the gid has no group entry). Returns
+ * 0, or -1 when NSS failed (the group may exist: the list is not known). */
+static int group_name(gid_t gid, char **name)
 {
 	struct group gr, *res = NULL;
 	size_t len = 1024;
-	char *buf = NULL, *name = NULL;
+	char *buf = NULL;
+	int rc;
+	*name = NULL;
 	for (;;) {
 		buf = xrealloc(buf, len);
-		int rc = getgrgid_r(gid, &gr, buf, len, &res);
+		rc = getgrgid_r(gid, &gr, buf, len, &res);
 		if (rc == ERANGE && len < NSS_BUF_MAX) {
 			len *= 2;
 			continue;
 		}
 		if (rc == 0 && res)
-			name = xstrdup(gr.gr_name);
+			*name = xstrdup(gr.gr_name);
 		break;
 	}
 	free(buf);
-	return name;
+	/* "not found" as NSS modules say it (getgrgid_r(3)) */
+	return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF ||
+		       rc == EPERM
+		   ? 0
+		   : -1;
 }
 
 int nsspool_nss_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
@@ -189,27 +197,43 @@ int nsspool_nss_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
 	gid_t primary = pw.pw_gid;
 	free(buf);
 
+	/* the whole list or none: a list cut at NSSPOOL_MAX_GROUPS, or a
+	 * group NSS failed to name, is not the user's groups */
 	int ng = 32;
 	gid_t *gids = NULL;
-	for (int tries = 0; tries < 8; tries++) {
+	bool complete = false;
+	for (int tries = 0; tries < 8 && !complete; tries++) {
 		gids = xrealloc(gids, (size_t)ng * sizeof(gid_t));
 		int want = ng;
 		if (getgrouplist(*user, primary, gids, &want) >= 0) {
 			ng = want;
-			break;
+			complete = true;
+		} else if (ng >= NSSPOOL_MAX_GROUPS) {
+			break; /* more groups than kept */
+		} else {
+			ng = want > ng ? want : ng * 2;
+			if (ng > NSSPOOL_MAX_GROUPS)
+				ng = NSSPOOL_MAX_GROUPS;
 		}
-		ng = want > ng ? want : ng * 2;
-		if (ng > NSSPOOL_MAX_GROUPS)
-			ng = NSSPOOL_MAX_GROUPS;
 	}
 	*groups = NULL;
 	*n = 0;
-	for (int i = 0; i < ng && *n < NSSPOOL_MAX_GROUPS; i++) {
-		char *name = group_name(gids[i]);
-		if (name)
+	for (int i = 0; complete && i < ng; i++) {
+		char *name;
+		if (group_name(gids[i], &name) < 0)
+			complete = false;
+		else if (name)
 			VEC_PUSH(*groups, *n, name);
 	}
 	free(gids);
+	if (!complete) {
+		for (size_t i = 0; i < *n; i++)
+			free((*groups)[i]);
+		free(*groups);
+		*groups = NULL;
+		*n = 0;
+		return EOVERFLOW;
+	}
 	return 0;
 }
 
@@ -286,11 +310,11 @@ static const char *uid_key(uint32_t uid, char buf[static 12])
 /* Caches J's answer when it is one (found or ENOENT). */
 static void cache_put(struct nsspool *p, const struct job *j)
 {
-	if (j->status != 0 && j->status != ENOENT)
+	if (j->status != 0 && j->status != ENOENT && j->status != EOVERFLOW)
 		return;
 	char key[12];
 	idcache_put(p->cache, uid_key(j->uid, key), now(p), j->status,
-		    j->status ? NULL : j->user, j->groups,
+		    j->status == ENOENT ? NULL : j->user, j->groups,
 		    j->status ? 0 : j->ngroups);
 }
 
@@ -316,6 +340,8 @@ static void lookup_finish(struct lookup *lk, int status, const struct job *j)
 		if (status == 0)
 			cb(arg, 0, j->user, (const char *const *)j->groups,
 			   j->ngroups);
+		else if (status == EOVERFLOW)
+			cb(arg, status, j->user, NULL, 0);
 		else
 			cb(arg, status, NULL, NULL, 0);
 	}
@@ -391,6 +417,12 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		done = j->qnext;
 		job_unlink(p, j);
 		cache_put(p, j);
+		if (j->status == EOVERFLOW) {
+			p->st.incomplete++;
+			log_warnx("nss: the groups of uid %u (%s) are incomplete; "
+				  "treated as unknown", j->uid,
+				  j->user ? j->user : "?");
+		}
 		if (j->lk) {
 			j->lk->job = NULL;
 			lookup_finish(j->lk, j->status, j);
@@ -500,7 +532,7 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		p->st.cache_hits++;
 		cb(arg, e->status, e->user,
 		   e->status ? NULL : (const char *const *)e->groups,
-		   e->ngroups);
+		   e->status ? 0 : e->ngroups);
 		return 0;
 	}
 	struct waiter *w = xcalloc(1, sizeof(*w));

@@ -50,8 +50,11 @@ struct nsspool;
 
 /*
  * The answer for one uid. STATUS is 0 (USER and N GROUPS, valid during the
- * call only), ENOENT (no such uid), ETIMEDOUT (deadline), ENOBUFS (queue
- * full), EIO (NSS failed) or ECANCELED (nsspool_free). USER is NULL and N 0
+ * call only), EOVERFLOW (USER known, the group list incomplete — more than
+ * NSSPOOL_MAX_GROUPS, or NSS failed to name a group — so the groups are
+ * unknown, never a shorter list), ENOENT (no such uid), ETIMEDOUT
+ * (deadline), ENOBUFS (queue full), EIO (NSS failed) or ECANCELED
+ * (nsspool_free). USER is NULL unless STATUS is 0 or EOVERFLOW; N is 0
  * unless STATUS is 0.
  */
 typedef void (*uid_cb)(void *arg, int status, const char *user,
@@ -87,6 +90,7 @@ struct nsspool_stats {
 	uint64_t timeouts;     /* lookups that hit their deadline */
 	uint64_t busy_workers; /* workers inside NSS now (gauge) */
 	uint64_t queued;       /* jobs waiting for a worker now (gauge) */
+	uint64_t incomplete;   /* answers whose group list was incomplete */
 };
 void nsspool_stats(struct nsspool *p, struct nsspool_stats *out);
 
@@ -95,7 +99,8 @@ void nsspool_stats(struct nsspool *p, struct nsspool_stats *out);
 /*
  * The function a worker calls for a uid: on 0 it sets *USER and *GROUPS
  * (N entries, each malloc'd, the vector too) — the pool frees them; returns
- * ENOENT for an unknown uid, EIO for an NSS failure. Runs on a worker
+ * ENOENT for an unknown uid, EIO for an NSS failure, EOVERFLOW (with *USER
+ * set, no groups) when the group list is incomplete. Runs on a worker
  * thread. The default is nsspool_nss_lookup().
  */
 typedef int (*nsspool_lookup_fn)(uint32_t uid, char **user, char ***groups,

@@ -393,6 +393,87 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 	return rc;
 }
 
+/* ---- the ruleset watch (ruleset.h) ----------------------------------------- */
+
+/* The nft side: the base chains and `decided` (not the rules_* chains,
+ * which may be large), one listing each (nft 1.0.6 fails a batch of
+ * several `list` commands). A listing fails when its chain or the table is
+ * gone; a flushed table shows as chains without their rules. */
+static bool nft_intact(const struct ruleset_opts *o)
+{
+	static const struct {
+		const char *chain, *needle;
+	} want[] = {{"forward", "jump decided"},
+		    {"input", "jump decided"},
+		    {"output", "jump decided"},
+		    {"decided", "goto decide_new"},
+		    {"queue_bypassed", "drop"},
+		    {"forward_post", "jump queue_bypassed"},
+		    {"input_post", "jump queue_bypassed"},
+		    {"output_post", "jump queue_bypassed"}};
+	bool ok = true;
+	for (size_t i = 0; i < ARRAY_SIZE(want) && ok; i++) {
+		char *e = NULL;
+		char *cmd = xasprintf("list chain inet %s %s", o->table,
+				      want[i].chain);
+		char *out = nft_query(cmd, false, &e);
+		ok = out && strstr(out, want[i].needle);
+		free(cmd);
+		free(out);
+		free(e);
+	}
+	return ok;
+}
+
+/* "table inet T, iptables SLUICE chain/jumps, ..." for what is missing. */
+static char *missing_text(const struct ruleset_opts *o, bool nft,
+			  const bool xt_bad[2])
+{
+	static const char *const xt_name[2] = {"iptables", "ip6tables"};
+	char *acc = nft ? xasprintf("table inet %s", o->table) : xstrdup("");
+	for (int i = 0; i < 2; i++) {
+		if (!xt_bad[i])
+			continue;
+		char *s = xasprintf("%s%s%s SLUICE chain/jumps", acc,
+				    *acc ? ", " : "", xt_name[i]);
+		free(acc);
+		acc = s;
+	}
+	return acc;
+}
+
+unsigned ruleset_check(const struct ruleset_opts *o, char **what)
+{
+	static const int fams[2] = {AF_INET, AF_INET6};
+	unsigned missing = 0;
+	bool xt_bad[2] = {false, false};
+
+	if (!nft_intact(o))
+		missing |= RS_MISSING_NFT;
+	for (int i = 0; i < 2 && !o->nft_queue; i++) {
+		char *cur = xt_save(fams[i]);
+		xt_bad[i] = !ruleset_xt_intact(o, cur);
+		free(cur);
+		if (xt_bad[i])
+			missing |= RS_MISSING_XT;
+	}
+	if (what)
+		*what = missing ? missing_text(o, missing & RS_MISSING_NFT,
+					       xt_bad)
+				: NULL;
+	return missing;
+}
+
+int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
+		   unsigned missing, char **err)
+{
+	if (missing & RS_MISSING_NFT)
+		return ruleset_install(p, o, err);
+	if ((missing & RS_MISSING_XT) && !o->nft_queue)
+		return xt_install(o, err);
+	return 0;
+}
+
 /* ---- creation elements ------------------------------------------------------- */
 
 /* The element text "[saddr . ]daddr . proto . dport" and its set name;

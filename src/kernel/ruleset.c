@@ -330,24 +330,48 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : (path ? path : "?");
 }
 
-/* A rule's description for comments, safe inside nft's double quotes and
- * within its 128-byte comment limit. */
-static void rule_label(const struct rule *r, char *buf, size_t len)
+/*
+ * Policy text (rule, farm, member and publish names, the policy's file
+ * name) made safe for the nft script: into BUF (LEN bytes, LEN >= 4), every
+ * byte that is not printable ASCII, and '"' and '\\', becomes '_'; text
+ * longer than LEN - 1 ends in "...". nft reads a quoted string up to the
+ * next '"' with no escapes, and a '#' comment up to the end of the line, so
+ * the result can end neither: no policy text can add a statement, a rule
+ * or a table. Used for every piece of policy text the generator writes
+ * (comments and '#' lines); names of chains and sets are never policy text
+ * (publish_chain_name builds them from numbers). Returns BUF.
+ */
+static const char *nft_text(const char *in, char *buf, size_t len)
 {
-	char name[64];
-	size_t k = 0;
-	for (const char *s = r->name; *s && k + 4 < sizeof(name); s++) {
-		unsigned char c = (unsigned char)*s;
-		name[k++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
-				? '_' : (char)c;
+	size_t k = 0, n = in ? strlen(in) : 0;
+	bool cut = n > len - 1;
+	size_t room = cut ? len - 4 : len - 1;
+	for (size_t i = 0; i < n && k < room; i++) {
+		unsigned char c = (unsigned char)in[i];
+		buf[k++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				   ? '_' : (char)c;
 	}
-	if (r->name[0] && k + 4 >= sizeof(name) && strlen(r->name) > k) {
-		memcpy(name + k, "...", 3);
+	if (cut) {
+		memcpy(buf + k, "...", 3);
 		k += 3;
 	}
-	name[k] = 0;
-	snprintf(buf, len, "rule %d '%s' (%s:%d)", r->index + 1, name,
-		 base_name(r->loc.file), r->loc.line);
+	buf[k] = 0;
+	return buf;
+}
+
+/* nft's limit on a comment (NFTNL_UDATA_COMMENT_MAXLEN, 128 with the NUL). */
+#define NFT_COMMENT_MAX 128
+
+/* A rule's description for comments, safe inside nft's double quotes and
+ * within nft's comment limit (BUF of at least NFT_COMMENT_MAX bytes). */
+static void rule_label(const struct rule *r, char *buf, size_t len)
+{
+	char name[64], file[40], raw[256];
+	snprintf(raw, sizeof(raw), "rule %d '%s' (%s:%d)", r->index + 1,
+		 nft_text(r->name, name, sizeof(name)),
+		 nft_text(base_name(r->loc.file), file, sizeof(file)),
+		 r->loc.line);
+	nft_text(raw, buf, len < NFT_COMMENT_MAX ? len : NFT_COMMENT_MAX);
 }
 
 /* How one side of a rule is tested in a chain. */
@@ -656,18 +680,6 @@ static const char *tr_l4(enum transport tr)
 	return tr == TR_UDP ? "udp" : "tcp";
 }
 
-/* NAME with quotes, backslashes and control characters as '_', for an nft
- * comment. */
-static void clean_name(const char *name, char *buf, size_t len)
-{
-	size_t k = 0;
-	for (const char *c = name ? name : ""; *c && k + 1 < len; c++) {
-		unsigned char u = (unsigned char)*c;
-		buf[k++] = (u == '"' || u == '\\' || u < 0x20 || u >= 0x7f)
-				   ? '_' : (char)u;
-	}
-	buf[k] = 0;
-}
 
 const char *publish_chain_name(const struct publish *pb, char *buf,
 			       size_t len)
@@ -714,12 +726,12 @@ static void pub_rules(struct sbuf *b, const char *prefix,
 	char fname[64], names[256] = "";
 	size_t n = 0, last = 0;
 
-	clean_name(f->name, fname, sizeof(fname));
+	nft_text(f->name, fname, sizeof(fname));
 	for (size_t i = 0; i < f->nmembers; i++) {
 		if (up && !up[i])
 			continue;
 		char mn[64];
-		clean_name(f->members[i].name, mn, sizeof(mn));
+		nft_text(f->members[i].name, mn, sizeof(mn));
 		size_t k = strlen(names);
 		if (k + strlen(mn) + 5 < sizeof(names))
 			snprintf(names + k, sizeof(names) - k, "%s%s",
@@ -766,7 +778,9 @@ static void pub_rules(struct sbuf *b, const char *prefix,
 		}
 		sb_add(b, " }");
 	}
-	sb_add(b, " comment \"farm %s: %s\"\n", fname, names);
+	char raw[sizeof(fname) + sizeof(names) + 8], cm[NFT_COMMENT_MAX];
+	snprintf(raw, sizeof(raw), "farm %s: %s", fname, names);
+	sb_add(b, " comment \"%s\"\n", nft_text(raw, cm, sizeof(cm)));
 }
 
 /* True when an earlier publish of P has PB's address, protocol and port
@@ -805,7 +819,7 @@ static void gen_published(struct gen *g)
 		char name[64];
 		if (pub_dup(g->p, i))
 			continue;
-		clean_name(pb->name, name, sizeof(name));
+		nft_text(pb->name, name, sizeof(name));
 		sb_add(&g->b, "\t\tct status dnat ct original %s daddr ",
 		       pb->family == AF_INET ? "ip" : "ip6");
 		if (pb->family == AF_INET)
@@ -849,8 +863,8 @@ static void gen_publish(struct gen *g)
 	sb_add(&g->b, "\tchain publish_nat {\n");
 	for (size_t i = 0; i < p->npublishes; i++) {
 		const struct publish *pb = p->publishes[i];
-		clean_name(pb->name, name, sizeof(name));
-		clean_name(pb->farm->name, fname, sizeof(fname));
+		nft_text(pb->name, name, sizeof(name));
+		nft_text(pb->farm->name, fname, sizeof(fname));
 		if (pub_dup(p, i)) {
 			sb_add(&g->b, "\t\t# publish \"%s\": same address, "
 				      "protocol and port as an earlier one\n",
@@ -863,10 +877,12 @@ static void gen_publish(struct gen *g)
 			add_addr4(&g->b, pb->v4);
 		else
 			add_addr6(&g->b, pb->v6);
-		sb_add(&g->b, " %s dport %u jump %s comment \"publish %s to "
-			      "farm %s\"\n",
+		char raw[sizeof(name) + sizeof(fname) + 20], cm[NFT_COMMENT_MAX];
+		snprintf(raw, sizeof(raw), "publish %s to farm %s", name, fname);
+		sb_add(&g->b, " %s dport %u jump %s comment \"%s\"\n",
 		       tr_l4(pb->tr), pb->port,
-		       publish_chain_name(pb, cn, sizeof(cn)), name, fname);
+		       publish_chain_name(pb, cn, sizeof(cn)),
+		       nft_text(raw, cm, sizeof(cm)));
 	}
 	sb_add(&g->b,
 	       "\t}\n"
@@ -985,6 +1001,34 @@ static void gen_adopt(struct gen *g)
 		       chain_names[ch], chain_names[ch]);
 }
 
+/*
+ * Output chain: the gateway's own ICMP errors about a packet it could not
+ * forward or deliver. The kernel checks the MTU (RFC 1191 fragmentation
+ * needed, RFC 8201 packet too big), the TTL / hop limit (time exceeded) and
+ * the route (unreachable) before the forward hook, so the session's first
+ * packet never got a decision and its conntrack entry (unconfirmed, ct mark
+ * without a decision) is attached to the error as RELATED in the reply
+ * direction. RFC 4890 §4.3.1: packet too big must not be dropped. Only the
+ * output hook sees these: an ICMP error from outside (forward, input) is
+ * still judged by its master's ct mark (DENY or no decision: dropped; no
+ * conntrack entry: invalid, dropped), so a forged error opens nothing; and
+ * passing a RELATED reply never confirms the entry it is attached to.
+ */
+static void gen_own_icmp_errors(struct gen *g)
+{
+	uint32_t dm = mark_dec_mask(g->o);
+	sb_add(&g->b,
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == 0 "
+	       "icmp type { destination-unreachable, time-exceeded, "
+	       "parameter-problem } accept comment \"the gateway's own ICMP "
+	       "error about an undecided first packet\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == 0 "
+	       "icmpv6 type { destination-unreachable, packet-too-big, "
+	       "time-exceeded, parameter-problem } accept comment \"the "
+	       "gateway's own ICMPv6 error (RFC 4890)\"\n",
+	       dm, dm);
+}
+
 static void gen_hooks(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -1011,6 +1055,7 @@ static void gen_hooks(struct gen *g)
 			       "\"sluiced's own sockets (SO_MARK)\"\n",
 			       own, o->self_mark & own, mark_keep(o),
 			       o->self_mark & own);
+			gen_own_icmp_errors(g);
 		}
 		if (o->nft_queue)
 			sb_add(&g->b,
@@ -1033,42 +1078,82 @@ static void gen_hooks(struct gen *g)
 	}
 }
 
-static void gen_post(struct gen *g)
+/*
+ * The stage after the xtables filter chains (priority filter + 10), in every
+ * fail mode: "undecided means dropped, whatever else is in the kernel".
+ * Another manager (Docker, libvirt, firewalld, a VPN script) may insert an
+ * ACCEPT above the jump to SLUICE in the xt FORWARD/INPUT/OUTPUT chain; the
+ * packet then leaves the xt stage unqueued, still marked QUEUE, and on the
+ * NF_REPEAT re-run the same rule can skip SLUICE's DROP or its CONNMARK
+ * save. Here:
+ *   packet mark DENY                 → drop (sluiced said no)
+ *   packet mark ALLOW, ct mark QUEUE → the verdict's save was skipped: save
+ *                                      it (exactly when the low ct mark bits
+ *                                      are 0, else the decision bits only)
+ *   packet mark QUEUE, ct mark QUEUE → the packet reached SLUICE's queue
+ *                                      rule (it saves QUEUE into the ct mark
+ *                                      first) and came back undecided: no
+ *                                      listener (bypass) or queue full
+ *                                      (FAIL_OPEN): the fail mode
+ *   packet mark QUEUE otherwise      → never reached the queue: drop
+ * With nft `queue` (no xt part) nothing can skip the queue: a QUEUE mark
+ * here is always the bypass. A packet without a decision mark (every packet
+ * of a decided session) leaves with one match.
+ */
+static void gen_post_undecided(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
-	uint32_t dm = mark_dec_mask(o);
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+	uint32_t keep = mark_keep(o), q = rs_mark(o, RS_DEC_QUEUE, 0);
+	char queued[64] = "";
 
+	if (!o->nft_queue)
+		snprintf(queued, sizeof(queued), "ct mark & 0x%08x == 0x%08x ",
+			 dm, q);
 	sb_add(&g->b,
-	       "\t# Fail open: after the queue (priority 0) a packet still "
-	       "marked QUEUE was\n"
-	       "\t# not decided by sluiced (no listener: bypass; queue full: "
-	       "FAIL_OPEN).\n"
-	       "\t# Fail closed: no bypass, the kernel drops those itself; "
-	       "no _post chains.\n"
-	       "\tchain queue_bypassed {\n");
+	       "\t# After the xt stage (priority 0), in every fail mode: a "
+	       "packet still\n"
+	       "\t# carrying a decision mark was not (or not fully) handled "
+	       "by SLUICE's xt\n"
+	       "\t# chain, e.g. a foreign rule above the jump to SLUICE "
+	       "accepted it.\n"
+	       "\tchain queue_bypassed {\n"
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
+	       "by sluiced\"\n",
+	       dm, rs_mark(o, RS_DEC_DENY, 0));
+	if (!o->nft_queue)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark & 0x%08x == "
+		       "0 ct mark set meta mark & 0x%08x counter accept comment "
+		       "\"allowed by sluiced, save skipped\"\n"
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark set ct mark & "
+		       "0x%08x | 0x%08x counter accept comment \"allowed by "
+		       "sluiced, save skipped\"\n",
+		       dm, rs_mark(o, RS_DEC_ALLOW, 0), queued, keep, own, dm,
+		       rs_mark(o, RS_DEC_ALLOW, 0), queued,
+		       ~rs_mark(o, RS_DEC_DENY, 0),
+		       rs_mark(o, RS_DEC_ALLOW, 0));
 	if (o->fail_open)
 		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set ct mark & "
-		       "0x%08x | 0x%08x counter accept comment \"not decided "
+		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark set ct mark "
+		       "& 0x%08x | 0x%08x counter accept comment \"not decided "
 		       "by sluiced: fail open\"\n",
-		       dm, rs_mark(o, RS_DEC_QUEUE, 0), mark_keep(o),
+		       dm, q, queued, keep,
 		       rs_mark(o, RS_DEC_ALLOW, RS_ID_FAILOPEN));
-	else
-		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment "
-		       "\"not decided by sluiced: fail closed\"\n",
-		       dm, rs_mark(o, RS_DEC_QUEUE, 0));
-	sb_add(&g->b, "\t}\n");
-	if (!o->fail_open) /* no bypass: nothing falls through to decide */
-		return;
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"%s\"\n"
+	       "\t}\n",
+	       dm, q,
+	       o->fail_open ? "undecided: never reached the queue"
+			    : "not decided by sluiced: fail closed");
 	for (int ch = 0; ch < CH_COUNT; ch++)
 		sb_add(&g->b,
 		       "\tchain %s_post {\n"
 		       "\t\ttype filter hook %s priority filter + 10; policy "
 		       "accept;\n"
-		       "\t\tjump queue_bypassed\n"
+		       "\t\tmeta mark & 0x%08x != 0 jump queue_bypassed\n"
 		       "\t}\n",
-		       chain_names[ch], chain_names[ch]);
+		       chain_names[ch], chain_names[ch], dm);
 }
 
 char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
@@ -1092,7 +1177,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		gen_publish(&g);
 	gen_adopt(&g);
 	gen_hooks(&g);
-	gen_post(&g);
+	gen_post_undecided(&g);
 	sb_add(&g.b, "}\n");
 	for (size_t i = 0; i < p->nrules; i++)
 		free(tw[i]);
@@ -1118,6 +1203,8 @@ static char *xt_jump(const struct ruleset_opts *o)
  * unconditionally), except a first rule that is the jump WANT (kept). */
 struct xt_state {
 	bool chain; /* :SLUICE exists */
+	size_t nsluice; /* rules in SLUICE ("-A SLUICE ...") */
+	bool nfqueue;	/* one of them is the NFQUEUE rule */
 	bool first[3];
 	int *jumps[3];
 	size_t njumps[3];
@@ -1152,7 +1239,11 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 			in_filter = n == 7 && strncmp(l, "*filter", 7) == 0;
 		else if (in_filter && n >= 8 && strncmp(l, ":SLUICE ", 8) == 0)
 			st->chain = true;
-		else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
+		else if (in_filter && n > 10 && strncmp(l, "-A SLUICE ", 10) == 0) {
+			st->nsluice++;
+			if (memmem(l, n, " -j NFQUEUE", 11))
+				st->nfqueue = true;
+		} else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
 			for (int h = 0; h < 3; h++) {
 				size_t hl = strlen(xt_hooks[h]);
 				if (n < 3 + hl + 1 ||
@@ -1192,6 +1283,14 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	sb_add(&b, "*filter\n:SLUICE - [0:0]\n");
 	if (st.chain)
 		sb_add(&b, "-F SLUICE\n");
+	/* the QUEUE mark into the ct mark first: the stage after the xt
+	 * chains (queue_bypassed) tells a packet that reached the queue and
+	 * came back undecided (bypass, queue full) from one that a foreign
+	 * rule above SLUICE let through */
+	sb_add(&b,
+	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
+	       "--mask 0x%08x\n",
+	       rs_mark(o, RS_DEC_QUEUE, 0), dm, own);
 	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE ",
 	       rs_mark(o, RS_DEC_QUEUE, 0), dm);
 	if (o->queue_count > 1)
@@ -1217,6 +1316,20 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	xt_state_free(&st);
 	free(want);
 	return sb_take(&b);
+}
+
+bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
+{
+	struct xt_state st;
+	char *want = xt_jump(o);
+	xt_scan(current, want, &st);
+	/* the CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW) and DROP rules */
+	bool ok = st.chain && st.nsluice == 4 && st.nfqueue;
+	for (int h = 0; h < 3; h++)
+		ok = ok && st.first[h] && st.njumps[h] == 0;
+	xt_state_free(&st);
+	free(want);
+	return ok;
 }
 
 char *ruleset_xt(const struct ruleset_opts *o, int family)

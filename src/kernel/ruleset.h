@@ -116,6 +116,14 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o);
 char *ruleset_xt(const struct ruleset_opts *o, int family);
 char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 		      const char *current);
+/*
+ * True when CURRENT (`iptables-nft-save -t filter` output of one family)
+ * holds the xt part as ruleset_xt_from() leaves it: the SLUICE chain with
+ * its four rules (NFQUEUE among them) and exactly one jump to it, first in
+ * each of FORWARD, INPUT and OUTPUT. False after `iptables -F`, a deleted
+ * jump or chain, or a foreign rule inserted above the jump.
+ */
+bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current);
 /* The text that removes the SLUICE chain and every jump to it, given the
  * current save output; NULL when there is nothing to remove. */
 char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
@@ -143,6 +151,28 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err);
  * emptied in one transaction, so a mid-stream packet that opens a conntrack
  * entry is dropped again. 0, or -1 with *ERR. */
 int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
+/*
+ * The ruleset watch (sluiced, docs/coexistence.md): another program (e.g.
+ * `nft -f /etc/nftables.conf`, which starts with `flush ruleset`, or
+ * `iptables -F`) may remove or bury what ruleset_install() put in place.
+ * ruleset_check() reads the kernel: RS_MISSING_NFT when table inet
+ * O->table or one of its hook, `decided` or `queue_bypassed` chains is
+ * gone or emptied; RS_MISSING_XT when ruleset_xt_intact() is false for
+ * IPv4 or IPv6 (never with O->nft_queue). Returns the bits (0 = intact);
+ * *WHAT (when WHAT) gets an allocated description of what is missing, or
+ * NULL when intact.
+ */
+#define RS_MISSING_NFT 1u
+#define RS_MISSING_XT 2u
+unsigned ruleset_check(const struct ruleset_opts *o, char **what);
+/*
+ * Puts back what ruleset_check() found missing (MISSING): the whole
+ * ruleset of P when the nft table is damaged (ruleset_install(): creation
+ * elements are lost with the table), else the xt part alone (the running
+ * table, its sets and counters stay). 0, or -1 with an allocated *ERR.
+ */
+int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
+		   unsigned missing, char **err);
 
 /* Runs an nft script (one transaction) through libnftables. Used by the
  * installer and by tests (e.g. to show that a rejected script changes

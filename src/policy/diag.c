@@ -1,5 +1,5 @@
 /* diag.c — located diagnostics, collected and printed together. */
-#include "policy/policy.h"
+#include "policy/internal.h"
 #include "common/util.h"
 
 #include <stdarg.h>
@@ -12,8 +12,11 @@ void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	struct diag g = {.sev = sev};
 	va_list ap;
 
-	if (loc)
+	if (loc) {
 		g.loc = *loc;
+		if (loc->file)
+			g.loc.file = diags_intern(d, loc->file);
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&g.msg, fmt, ap) < 0)
 		g.msg = xstrdup("(out of memory formatting a message)");
@@ -52,6 +55,25 @@ const char *diags_intern(struct diags *d, const char *name)
 	char *s = xstrdup(name);
 	VEC_PUSH(d->files, d->nfiles, s);
 	return s;
+}
+
+/* Appends every message of FROM to TO (file names interned in TO). */
+void diags_copy(struct diags *to, const struct diags *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		diags_add(to, from->v[i].sev, &from->v[i].loc, "%s",
+			  from->v[i].msg);
+}
+
+/* Drops the messages of D and their counts; keeps the interned names. */
+void diags_clear_messages(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].msg);
+	free(d->v);
+	d->v = NULL;
+	d->n = d->cap = 0;
+	d->errors = d->warnings = 0;
 }
 
 void diags_free(struct diags *d)

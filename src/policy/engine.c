@@ -438,6 +438,7 @@ void engine_eval(const struct engine *e, const struct flow *f,
 	out->rule = -1;
 	out->needs = 0;
 	out->filter = NULL;
+	out->name = NULL;
 }
 
 /* Bytes held by E (interval keys, pool indices, bitset pool). */

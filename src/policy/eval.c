@@ -6,6 +6,7 @@
 #include "policy/internal.h"
 
 #include <netinet/in.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -99,6 +100,32 @@ bool rule_header_match(const struct rule *r, const struct flow *f)
 	       (!r->sched || sched_has(r->sched, f->minute));
 }
 
+const char *user_name_span(const char *name, size_t *len)
+{
+	const char *b = name, *e = name + strlen(name);
+	const char *bs = strrchr(name, '\\');
+	if (bs)
+		b = bs + 1;
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	for (const char *p = e; p > b; p--)
+		if (p[-1] == '@') {
+			e = p - 1;
+			break;
+		}
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	*len = (size_t)(e - b);
+	return b;
+}
+
+bool user_name_equal(const char *a, const char *b)
+{
+	size_t la, lb;
+	const char *pa = user_name_span(a, &la), *pb = user_name_span(b, &lb);
+	return la && la == lb && strncasecmp(pa, pb, la) == 0;
+}
+
 int users_match3(const struct rule *r, const struct facts *facts)
 {
 	if (!facts->user)
@@ -109,7 +136,7 @@ int users_match3(const struct rule *r, const struct facts *facts)
 	for (size_t i = 0; i < r->nusers; i++) {
 		const struct userset *u = r->users[i];
 		for (size_t k = 0; k < u->nusers; k++)
-			if (strcmp(u->users[k], facts->user) == 0)
+			if (user_name_equal(u->users[k], facts->user))
 				return 1;
 		groups_asked = groups_asked || u->ngroups;
 		for (size_t k = 0; k < u->ngroups; k++)
@@ -143,6 +170,16 @@ bool domainset_match(const struct domainset *d, const char *name)
 	return false;
 }
 
+const char *domainsets_match_any(struct domainset *const *doms, size_t ndoms,
+				 const char *const *names, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; names[k] && i < ndoms; i++)
+			if (domainset_match(doms[i], names[k]))
+				return names[k];
+	return NULL;
+}
+
 bool rule_kernel_decidable(const struct rule *r)
 {
 	if (r->needs_identity || r->dst.ndoms)
@@ -159,24 +196,31 @@ enum rstat { R_NO, R_MATCH, R_PENDING };
 /*
  * Evaluates one rule whose header already matched. Returns R_NO when a known
  * fact rules it out, R_PENDING with *NEEDS when facts are missing, R_MATCH
- * otherwise. Definite "no" wins over "missing".
+ * otherwise. Definite "no" wins over "missing". *BY is the name by which the
+ * rule's domain sets matched, or NULL.
+ *
+ * Names: the destination matches when any of its known names is in one of
+ * the rule's domain sets; when none is, that is a definite "no" only if the
+ * set of names is whole (!names_partial), else the name stays missing.
  */
 static enum rstat rule_finish(const struct rule *r, const struct flow *f,
-			      const struct facts *facts, unsigned *needs)
+			      const struct facts *facts, unsigned *needs,
+			      const char **by)
 {
 	unsigned known = facts ? facts->known : 0;
 
 	*needs = 0;
+	*by = NULL;
 	if (!endpoint_addr_match(&r->dst, f, true)) {
 		if (r->dst.ndoms == 0)
 			return R_NO;
 		if (known & NEED_NAME) {
-			bool hit = false;
-			for (size_t i = 0; facts->name && i < r->dst.ndoms; i++)
-				hit = hit || domainset_match(r->dst.doms[i],
-							     facts->name);
-			if (!hit)
+			*by = domainsets_match_any(r->dst.doms, r->dst.ndoms,
+						   facts->names, facts->nnames);
+			if (!*by && !facts->names_partial)
 				return R_NO;
+			if (!*by)
+				*needs |= NEED_NAME;
 		} else {
 			*needs |= NEED_NAME;
 		}
@@ -208,6 +252,7 @@ void decide_matched(const struct rule *r, const struct flow *f,
 	out->rule = r->index;
 	out->needs = 0;
 	out->filter = NULL;
+	out->name = NULL;
 	if (r->action == ACT_DENY) {
 		out->verdict = VERDICT_DENY;
 		return;
@@ -231,7 +276,8 @@ bool rule_decide(const struct rule *r, const struct flow *f,
 		 const struct facts *facts, struct decision *out)
 {
 	unsigned needs;
-	switch (rule_finish(r, f, facts, &needs)) {
+	const char *by;
+	switch (rule_finish(r, f, facts, &needs, &by)) {
 	case R_NO:
 		return false;
 	case R_PENDING:
@@ -239,9 +285,11 @@ bool rule_decide(const struct rule *r, const struct flow *f,
 		out->rule = r->index;
 		out->needs = needs;
 		out->filter = NULL;
+		out->name = NULL;
 		return true;
 	case R_MATCH:
 		decide_matched(r, f, facts, out);
+		out->name = by;
 		return true;
 	}
 	return false;
@@ -259,6 +307,7 @@ void policy_eval_linear(const struct policy *p, const struct flow *f,
 	out->rule = -1;
 	out->needs = 0;
 	out->filter = NULL;
+	out->name = NULL;
 }
 
 const char *verdict_name(enum verdict v)

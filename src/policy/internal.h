@@ -45,14 +45,43 @@ void lexer_next(struct lexer *lx, struct token *t);
 int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth);
 
+/* diag.c: moving a load's messages to the caller (policy_load). */
+void diags_copy(struct diags *to, const struct diags *from);
+void diags_clear_messages(struct diags *d);
+
 /* settings.c */
 void settings_defaults(struct policy *p);
 
 /* check.c: whole-policy checks after parsing (endpoints, shadowing). */
 void policy_check(struct policy *p);
+/* True when every session rule B could match (every flow and facts) is
+ * matched by rule A: with A before B, B never decides. Exact on the
+ * engine's dimensions: protocols and ports, both sides' addresses and
+ * domain sets, users, schedule. May say false for a cover it cannot prove
+ * (never true for one that does not hold: tests/unit/test_covers.c). */
+bool rule_covers(const struct rule *a, const struct rule *b);
+
+/* ivtree.c: which of a fixed set of inclusive ranges hold a point. */
+struct ivrange {
+	u128 lo, hi; /* inclusive */
+	uint32_t id; /* the caller's */
+};
+struct ivnode;
+struct ivtree {
+	struct ivnode *nodes;
+	size_t nnodes;
+	struct ivrange *by_lo, *by_hi; /* each node's ranges, two orders */
+	size_t n;
+	long root; /* -1 = empty */
+};
+/* Builds T from the N ranges of V (V is reordered; T keeps copies). */
+void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n);
+/* Calls HIT(id, ARG) once for every range holding P, in no order. */
+void ivtree_stab(const struct ivtree *t, u128 p,
+		 void (*hit)(uint32_t id, void *arg), void *arg);
+void ivtree_free(struct ivtree *t);
 
 /* model.c */
-void verify_spec_free(struct verify_spec *s);
 int merge_portranges(struct portrange *v, size_t n);
 int merge_minranges(struct minrange *v, size_t n);
 

@@ -32,6 +32,94 @@ void verify_spec_free(struct verify_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static const char *const method_names[VM_COUNT] = {
+    [VM_ICMP] = "icmp",
+    [VM_TCP] = "tcp",
+    [VM_HTTP] = "http",
+};
+
+/* Other words for a method, accepted by the parser. */
+static const struct {
+	const char *word;
+	enum verify_method m;
+} method_aliases[] = {{"ping", VM_ICMP}, {"https", VM_HTTP}};
+
+const char *verify_method_name(enum verify_method m)
+{
+	return (unsigned)m < VM_COUNT ? method_names[m] : NULL;
+}
+
+int verify_method_parse(const char *word)
+{
+	for (int m = 0; m < VM_COUNT; m++)
+		if (method_names[m] && strcmp(method_names[m], word) == 0)
+			return m;
+	for (size_t i = 0; i < sizeof(method_aliases) / sizeof(method_aliases[0]);
+	     i++)
+		if (strcmp(method_aliases[i].word, word) == 0)
+			return (int)method_aliases[i].m;
+	return -1;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A new field of struct verify_spec must be compared below: this size
+ * check fails the build until the comparison (and this number) follow. */
+#if defined(__x86_64__) || defined(__aarch64__)
+_Static_assert(sizeof(struct verify_spec) == 128,
+	       "struct verify_spec changed: compare the new field in "
+	       "verify_spec_cfg_equal, copy and free it in verify_spec_copy "
+	       "and verify_spec_free, then update this size");
+#endif
+
+bool verify_spec_cfg_equal(const struct verify_spec *a,
+			   const struct verify_spec *b)
+{
+	if (a->method != b->method || a->port != b->port ||
+	    a->every_ms != b->every_ms || a->timeout_ms != b->timeout_ms ||
+	    a->warn_ms != b->warn_ms || a->rise != b->rise ||
+	    a->fall != b->fall || a->insecure != b->insecure ||
+	    a->auth != b->auth || a->nexpect != b->nexpect)
+		return false;
+	for (size_t i = 0; i < a->nexpect; i++)
+		if (a->expect[i].lo != b->expect[i].lo ||
+		    a->expect[i].hi != b->expect[i].hi)
+			return false;
+	return str_equal(a->target, b->target) && str_equal(a->body, b->body) &&
+	       str_equal(a->host, b->host) && str_equal(a->sni, b->sni) &&
+	       str_equal(a->ca, b->ca) && str_equal(a->cert, b->cert) &&
+	       str_equal(a->key, b->key) && str_equal(a->user, b->user) &&
+	       str_equal(a->password_file, b->password_file);
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
+{
+	*dst = *src;
+	dst->target = strdup_or_null(src->target);
+	dst->expect = NULL;
+	if (src->nexpect) {
+		dst->expect = xmalloc(src->nexpect * sizeof(*dst->expect));
+		memcpy(dst->expect, src->expect,
+		       src->nexpect * sizeof(*dst->expect));
+	}
+	dst->body = strdup_or_null(src->body);
+	dst->host = strdup_or_null(src->host);
+	dst->sni = strdup_or_null(src->sni);
+	dst->ca = strdup_or_null(src->ca);
+	dst->cert = strdup_or_null(src->cert);
+	dst->key = strdup_or_null(src->key);
+	dst->user = strdup_or_null(src->user);
+	dst->password_file = strdup_or_null(src->password_file);
+}
+
 static void endpoint_free(struct endpoint *e)
 {
 	free(e->sets);
@@ -125,12 +213,14 @@ void policy_free(struct policy *p)
 	free(p->directory.password_file);
 	free(p->directory.user_filter);
 	free(p->directory.group_filter);
+	free(p->directory.tls_ca);
 	free(p->log.file);
 	free(p->metrics.listen);
 	free(p->control.socket_owner);
 	free(p->control.socket_group);
 	free_strv(p->control.operator_groups, p->control.noperator_groups);
 	free_strv(p->control.read_only_groups, p->control.nread_only_groups);
+	diags_free(&p->diags);
 	free(p);
 }
 

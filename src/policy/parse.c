@@ -1350,17 +1350,20 @@ static bool parse_verify_head(struct parser *ps, struct verify_spec *v,
 			      bool target_optional)
 {
 	struct token *t = cur(ps);
-	if (is_word(t, "icmp") || is_word(t, "ping"))
-		v->method = VM_ICMP;
-	else if (is_word(t, "tcp"))
-		v->method = VM_TCP;
-	else if (is_word(t, "http") || is_word(t, "https"))
-		v->method = VM_HTTP;
-	else {
-		err_at(ps, &t->loc, "expected icmp, tcp or http, found '%s'",
+	int m = t->kind == TK_WORD ? verify_method_parse(t->text) : -1;
+	if (m < 0) {
+		char list[128] = "";
+		for (int i = 0; i < VM_COUNT; i++) {
+			strncat(list, i == 0 ? "" : i + 1 < VM_COUNT ? ", " : " or ",
+				sizeof(list) - strlen(list) - 1);
+			strncat(list, verify_method_name((enum verify_method)i),
+				sizeof(list) - strlen(list) - 1);
+		}
+		err_at(ps, &t->loc, "expected %s, found '%s'", list,
 		       describe(t));
 		return false;
 	}
+	v->method = (enum verify_method)m;
 	next(ps);
 	t = cur(ps);
 	bool has_target = t->kind == TK_STRING ||
@@ -1410,7 +1413,7 @@ static void parse_verifier(struct parser *ps)
 	struct verifier *v = xcalloc(1, sizeof(*v));
 	v->name = name;
 	v->loc = loc;
-	verify_spec_defaults(&v->spec);
+	verify_spec_init(&v->spec);
 	VEC_PUSH(ps->c->p->verifiers, ps->c->p->nverifiers, v);
 	for (size_t i = 0; i + 1 < ps->c->p->nverifiers; i++)
 		if (strcmp(ps->c->p->verifiers[i]->name, name) == 0) {
@@ -1509,7 +1512,7 @@ static void parse_farm(struct parser *ps)
 		} else if (is_word(t, "verify")) {
 			next(ps);
 			verify_spec_free(&f->verify);
-			verify_spec_defaults(&f->verify);
+			verify_spec_init(&f->verify);
 			f->has_verify = true;
 			if (!parse_verify_head(ps, &f->verify, true))
 				return;
@@ -1799,8 +1802,7 @@ static void parse_alert(struct parser *ps)
 	struct alert_def *a = xcalloc(1, sizeof(*a));
 	a->name = name;
 	a->loc = loc;
-	a->events = 1;
-	a->rearm_ms = 300000;
+	settings_apply_defaults(alert_settings, a);
 	VEC_PUSH(ps->c->p->alerts, ps->c->p->nalerts, a);
 	for (size_t i = 0; i + 1 < ps->c->p->nalerts; i++)
 		if (strcmp(ps->c->p->alerts[i]->name, name) == 0) {
@@ -2022,7 +2024,7 @@ static int parse_file(struct ctx *c, const char *file, const char *text,
 int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth)
 {
-	struct ctx c = {.p = p, .d = p->diags};
+	struct ctx c = {.p = p, .d = &p->diags};
 	struct stat st;
 	/* the top file counts for cycles when it is a file */
 	if (file && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -2038,19 +2040,23 @@ int parse_policy_text(struct policy *p, const char *file, const char *text,
 
 /* ---- entry points -------------------------------------------------------------- */
 
-static struct policy *policy_new(struct diags *d)
+static struct policy *policy_new(void)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
-	p->diags = d;
 	settings_defaults(p);
 	return p;
 }
 
-static struct policy *finish(struct policy *p)
+/* Checks P, hands its messages to the caller's D and keeps only the file
+ * names; frees P and returns NULL when there was an error. */
+static struct policy *finish(struct policy *p, struct diags *d)
 {
-	if (p->diags->errors == 0)
+	if (p->diags.errors == 0)
 		policy_check(p);
-	if (p->diags->errors) {
+	int errors = p->diags.errors;
+	diags_copy(d, &p->diags);
+	diags_clear_messages(&p->diags);
+	if (errors) {
 		policy_free(p);
 		return NULL;
 	}
@@ -2060,9 +2066,9 @@ static struct policy *finish(struct policy *p)
 struct policy *policy_load_buffer(const char *name, const char *text,
 				  size_t len, struct diags *d)
 {
-	struct policy *p = policy_new(d);
-	parse_policy_text(p, diags_intern(d, name), text, len, 0);
-	return finish(p);
+	struct policy *p = policy_new();
+	parse_policy_text(p, diags_intern(&p->diags, name), text, len, 0);
+	return finish(p, d);
 }
 
 struct policy *policy_load(const char *path, struct diags *d)

@@ -25,7 +25,8 @@ typedef unsigned __int128 u128;
 /* ---- diagnostics --------------------------------------------------------- */
 
 struct loc {
-	const char *file; /* interned, owned by the struct policy / diags */
+	const char *file; /* interned: owned by the struct diags or the
+			   * struct policy whose names it came from */
 	int line, col;    /* 1-based */
 };
 
@@ -45,7 +46,9 @@ struct diags {
 	size_t nfiles;
 };
 
-/* Records one diagnostic; printf-style message. Never fails. */
+/* Records one diagnostic; printf-style message. LOC (may be NULL) is copied
+ * and its file name interned in D, so D never points into a policy. Never
+ * fails. */
 void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Prints every diagnostic as "file:line:col: error: message", one a line. */
@@ -173,6 +176,8 @@ enum log_format { LOGF_JSON, LOGF_W3C };
 
 struct decisions_cfg {
 	uint32_t slots, reserve_local_pct, per_source, deadline_ms;
+	/* a "source" of per-source: the client address cut to this prefix */
+	uint32_t per_source_prefix_v4, per_source_prefix_v6;
 	enum on_deadline on_deadline;
 };
 struct resolver_cfg {
@@ -180,12 +185,35 @@ struct resolver_cfg {
 	size_t nservers;
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
 };
+/* The directory's shape: which filters and attributes find users and
+ * groups (src/identity/ldapdir.h). */
+enum dir_schema { SCHEMA_RFC2307, SCHEMA_AD };
 struct directory_cfg {
 	bool enabled;
 	char *uri, *base, *bind_dn, *password_file;
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, cache_ttl_s;
+	enum dir_schema schema;
+	bool starttls;	 /* ldap:// upgraded with StartTLS before the bind */
+	bool tls_verify; /* the server's certificate must verify (default) */
+	char *tls_ca;	 /* CA certificates file (default: the system's) */
 };
+
+/*
+ * Checks a directory URI the way the service will use it: ldap:// or
+ * ldaps:// with a literal IPv4 address or [IPv6] address and an optional
+ * port (resolving a name could block or itself need a decision), or
+ * ldapi:// with a socket path. Returns NULL when good, else a static
+ * message saying what is wrong. `sluicectl check` and sluiced both use it.
+ */
+const char *directory_uri_problem(const char *uri);
+
+/*
+ * Checks that a secret file (bind password) is not readable or writable by
+ * others. Returns NULL when good (or when PATH cannot be examined: the
+ * daemon then reports the open failure), else a static message.
+ */
+const char *secret_file_problem(const char *path);
 struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
 };
@@ -222,14 +250,18 @@ struct control_cfg {
 	uint32_t timeout_ms;  /* a request and its reply within */
 };
 
-enum verify_method { VM_ICMP, VM_TCP, VM_HTTP };
+/* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
+ * table, a vprobe_ops in src/verify/engine.c's table; both are sized by
+ * VM_COUNT and checked by tests). */
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
 
 struct verify_spec {
 	enum verify_method method;
 	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
 			 * in a farm's URL stands for the member */
-	uint16_t port;	/* tcp */
+	uint32_t port;	/* tcp, 1..65535 (uint32_t: the settings table
+			 * stores every whole number as one) */
 	uint32_t every_ms, timeout_ms, warn_ms;
 	uint32_t rise, fall;
 	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
@@ -240,6 +272,25 @@ struct verify_spec {
 	enum http_auth auth;
 	char *user, *password_file;
 };
+
+/* The name of method M as written in a policy ("icmp"), or NULL for a
+ * value out of range. */
+const char *verify_method_name(enum verify_method m);
+/* The method written WORD (a name, or an alias: "ping", "https"); -1 for
+ * none. */
+int verify_method_parse(const char *word);
+/* True when A and B are the same check configuration: every field,
+ * strings and status ranges by value. The one comparison of specs (the
+ * farm manager decides with it whether a check runs on unchanged). */
+bool verify_spec_cfg_equal(const struct verify_spec *a,
+			   const struct verify_spec *b);
+
+/* Deep copy of SRC into DST (strings and ranges duplicated; aborts on
+ * memory exhaustion like the rest of this library). DST is overwritten
+ * without being freed; free it with verify_spec_free. */
+void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src);
+/* Frees what SPEC owns and zeroes it. */
+void verify_spec_free(struct verify_spec *s);
 
 struct verifier {
 	char *name;
@@ -309,7 +360,10 @@ struct alert_def {
 };
 
 struct policy {
-	struct diags *diags; /* owns the interned file names */
+	/* Owned, freed by policy_free: the interned file names every loc.file
+	 * of the model points into. While loading, also the messages, which
+	 * the loader then copies to the caller's diags and drops here. */
+	struct diags diags;
 	struct netset **nets;
 	size_t nnets;
 	struct domainset **doms;
@@ -345,8 +399,10 @@ struct policy {
 
 /*
  * Loads, parses and checks the policy in PATH (following `include`s).
- * Every error and warning goes to D, located. Returns the policy when there
- * is no error (warnings allowed), NULL otherwise.
+ * Every error and warning goes to D, located; D stays the caller's and may
+ * be freed before or after the policy. Returns the policy when there is no
+ * error (warnings allowed), NULL otherwise; the caller frees it with
+ * policy_free, which frees everything the policy holds.
  */
 struct policy *policy_load(const char *path, struct diags *d);
 /* The same from a buffer; NAME is the file name used in diagnostics and the
@@ -382,7 +438,16 @@ struct facts {
 	size_t ngroups;
 	bool groups_unknown; /* the user is known, the group lookup failed:
 			      * rules that need a group stay undecided */
-	const char *name;  /* name known: forward-confirmed name, NULL = none */
+	/* name known: every name the destination is known by (forward-
+	 * confirmed reverse names, names resolved ahead of time), in any
+	 * order, duplicates allowed; none = nnames 0. A destination matches a
+	 * domain set when any of its names does. NAMES_PARTIAL: some evidence
+	 * could not be had (a bound stopped the work, a query failed), so a
+	 * rule that no known name matches stays undecided (NEED_NAME) instead
+	 * of "no" — a bound never becomes a negative answer. */
+	const char *const *names;
+	size_t nnames;
+	bool names_partial;
 	bool filter_ok;	   /* filter known: the filter accepts the session */
 };
 
@@ -393,6 +458,10 @@ struct decision {
 	int rule;	/* deciding or waiting rule index; -1 = implicit deny */
 	unsigned needs; /* pending: NEED_* still missing for RULE */
 	const char *filter; /* NEED_FILTER: the filter's name */
+	const char *name; /* the destination name by which RULE's domain sets
+			   * matched (the first of FACTS' names that does, in
+			   * FACTS' order; points into FACTS), or NULL when RULE
+			   * matched by address or has no domain sets */
 };
 
 /*
@@ -411,9 +480,23 @@ const struct protocol *rule_proto_match(const struct rule *r,
 bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
 			 bool dst);
 bool users_match(const struct rule *r, const struct facts *facts);
+/*
+ * The canonical part of a user name: surrounding white space dropped, then
+ * everything up to the last `\` (DOMAIN\user) and from the last `@`
+ * (user@REALM). Returns where it starts in NAME and its length in *LEN
+ * (0: nothing left). Two names are one user when these parts are equal
+ * ignoring ASCII case (user_name_equal); the directory client keys its
+ * lookups the same way.
+ */
+const char *user_name_span(const char *name, size_t *len);
+bool user_name_equal(const char *a, const char *b);
 /* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
 int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);
+/* The first of NAMES[0..N) that one of the domain sets DOMS[0..NDOMS)
+ * matches, or NULL. */
+const char *domainsets_match_any(struct domainset *const *doms, size_t ndoms,
+				 const char *const *names, size_t n);
 bool addrset_has4(const struct addrset *s, uint32_t a);
 bool addrset_has6(const struct addrset *s, u128 a);
 

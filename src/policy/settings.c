@@ -1,5 +1,7 @@
 /*
- * settings.c — tables of the service settings blocks and their defaults.
+ * settings.c — tables of the service settings blocks. Each row holds its
+ * key, type, field, range, help and default: the one home of each default
+ * (the parser, the verifier library and docs/sluice.conf.5.md read them).
  */
 #include "policy/settings.h"
 #include "policy/internal.h"
@@ -16,6 +18,7 @@ static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
 static const char *const logf_enum[] = {"json", "w3c", NULL};
+static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
 
@@ -24,158 +27,222 @@ static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 
 static const struct setting decisions_table[] = {
     {"slots", ST_UINT, P(decisions.slots), 0, 1, 1000000, NULL,
-     "decision slots: sessions decided in user space at once"},
+     "decision slots: sessions decided in user space at once",
+     .def = 4096},
     {"reserve-local", ST_PERCENT, P(decisions.reserve_local_pct), 0, 0, 90,
-     NULL, "share of slots kept for traffic from/to the gateway itself"},
+     NULL, "share of slots kept for sessions the gateway itself opens",
+     .def = 10},
     {"per-source", ST_UINT, P(decisions.per_source), 0, 1, 1000000, NULL,
-     "slots one source address may hold"},
+     "slots one source (its prefix, below) may hold, sessions to the "
+     "gateway included",
+     .def = 256},
+    {"per-source-prefix-v4", ST_UINT, P(decisions.per_source_prefix_v4), 0,
+     1, 32, NULL, "IPv4 sources counted together by this prefix length",
+     .def = 32},
+    {"per-source-prefix-v6", ST_UINT, P(decisions.per_source_prefix_v6), 0,
+     1, 128, NULL, "IPv6 sources counted together by this prefix length "
+     "(64: one subnet, which one host may fill with addresses)",
+     .def = 64},
     {"deadline", ST_DURATION_MS, P(decisions.deadline_ms), 0, 10, 600000,
-     NULL, "longest time a decision may wait for lookups"},
+     NULL, "longest time a decision may wait for lookups",
+     .def = 3000},
     {"on-deadline", ST_ENUM, P(decisions.on_deadline), 0, 0, 0, ondl_enum,
      "deny: drop the session; skip: treat an unanswered user or name "
-     "lookup as not matching and go on (an unanswered filter rejects)"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "lookup as not matching and go on (an unanswered filter rejects)",
+     .def = ONDL_DENY},
+    {.key = NULL},
 };
 
 static const struct setting resolver_table[] = {
     {"servers", ST_STRLIST, P(resolver.servers), P(resolver.nservers), 0, 0,
-     NULL, "DNS servers (default: /etc/resolv.conf)"},
+     NULL, "DNS servers (default: /etc/resolv.conf)", .def = 0},
     {"timeout", ST_DURATION_MS, P(resolver.timeout_ms), 0, 10, 60000, NULL,
-     "per-query timeout"},
+     "per-query timeout",
+     .def = 2000},
     {"cache", ST_UINT, P(resolver.cache), 0, 0, 10000000, NULL,
-     "cache entries (0 = no cache)"},
+     "cache entries (0 = no cache)",
+     .def = 10000},
     {"negative-ttl", ST_DURATION_S, P(resolver.negative_ttl_s), 0, 0, 86400,
-     NULL, "how long a failed lookup is remembered"},
+     NULL, "how long a failed lookup is remembered",
+     .def = 300},
     {"refresh-min", ST_DURATION_S, P(resolver.refresh_min_s), 0, 1, 86400,
-     NULL, "shortest refresh of names resolved ahead of time"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     NULL, "shortest refresh of names resolved ahead of time",
+     .def = 30},
+    {.key = NULL},
 };
 
 static const struct setting directory_table[] = {
-    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL, "ldap://host:port"},
-    {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base"},
+    {"uri", ST_STRING, P(directory.uri), 0, 0, 0, NULL,
+     "ldap://ADDRESS[:PORT], ldaps://ADDRESS[:PORT] or ldapi://PATH",
+     .def = 0},
+    {"base", ST_STRING, P(directory.base), 0, 0, 0, NULL, "search base",
+     .def = 0},
     {"bind-dn", ST_STRING, P(directory.bind_dn), 0, 0, 0, NULL,
-     "DN to bind as (default: anonymous)"},
+     "DN to bind as (default: anonymous)", .def = 0},
     {"password-file", ST_STRING, P(directory.password_file), 0, 0, 0, NULL,
-     "file holding the bind password"},
+     "file holding the bind password", .def = 0},
+    {"schema", ST_ENUM, P(directory.schema), 0, 0, 0, schema_enum,
+     "rfc2307: posixAccount/posixGroup (memberUid, gidNumber) and "
+     "groupOfNames; ad: Active Directory (sAMAccountName, nested member, "
+     "primaryGroupID)",
+     .def = SCHEMA_RFC2307},
     {"user-filter", ST_STRING, P(directory.user_filter), 0, 0, 0, NULL,
-     "filter finding a user's entry; %s is the user"},
+     "filter finding a user's entry; %s is the user", .def = 0},
     {"group-filter", ST_STRING, P(directory.group_filter), 0, 0, 0, NULL,
-     "filter finding a user's groups; %s is the user"},
+     "filter finding a user's groups; %s is the user, %D the entry's DN",
+     .def = 0},
+    {"starttls", ST_BOOL, P(directory.starttls), 0, 0, 0, NULL,
+     "upgrade ldap:// with StartTLS before binding", .def = 0},
+    {"tls-verify", ST_BOOL, P(directory.tls_verify), 0, 0, 0, NULL,
+     "the server's certificate must verify against tls-ca", .def = 1},
+    {"tls-ca", ST_STRING, P(directory.tls_ca), 0, 0, 0, NULL,
+     "file of CA certificates (default: the system's)", .def = 0},
     {"timeout", ST_DURATION_MS, P(directory.timeout_ms), 0, 10, 60000, NULL,
-     "per-search timeout"},
+     "per-search timeout",
+     .def = 2000},
     {"cache-ttl", ST_DURATION_S, P(directory.cache_ttl_s), 0, 0, 86400, NULL,
-     "how long a user's groups are kept"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "how long a user's groups are kept",
+     .def = 300},
+    {.key = NULL},
 };
 
 static const struct setting identity_table[] = {
     {"ttl", ST_DURATION_S, P(identity.ttl_s), 0, 1, 30 * 86400, NULL,
-     "default lifetime of an address-to-user entry"},
+     "default lifetime of an address-to-user entry",
+     .def = 8 * 3600},
     {"nss-workers", ST_UINT, P(identity.nss_workers), 0, 1, 64, NULL,
-     "threads answering NSS lookups (which may block)"},
+     "threads answering NSS lookups (which may block)",
+     .def = 4},
     {"nss-timeout", ST_DURATION_MS, P(identity.nss_timeout_ms), 0, 10,
-     60000, NULL, "deadline of one NSS lookup"},
+     60000, NULL, "deadline of one NSS lookup",
+     .def = 2000},
     {"cache-ttl", ST_DURATION_S, P(identity.cache_ttl_s), 0, 0, 86400, NULL,
-     "how long a uid's name and groups are kept"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "how long a uid's name and groups are kept",
+     .def = 300},
+    {.key = NULL},
 };
 
 static const struct setting queue_table[] = {
-    {"num", ST_UINT, P(queue.num), 0, 0, 65000, NULL, "first queue number"},
+    {"num", ST_UINT, P(queue.num), 0, 0, 65000, NULL, "first queue number",
+     .def = 0},
     {"count", ST_UINT, P(queue.count), 0, 1, 64, NULL,
-     "queues (one worker thread each, queue-balance)"},
+     "queues (one worker thread each, queue-balance)",
+     .def = 1},
     {"length", ST_UINT, P(queue.length), 0, 16, 1000000, NULL,
-     "kernel queue length in packets"},
+     "kernel queue length in packets",
+     .def = 8192},
     {"buffer", ST_UINT, P(queue.bufsize_kb), 0, 64, 1048576, NULL,
-     "netlink socket receive buffer in KiB"},
+     "netlink socket receive buffer in KiB",
+     .def = 4096},
     {"udp-timeout", ST_DURATION_S, P(queue.udp_timeout_s), 0, 1, 86400,
-     NULL, "a UDP/ICMP session ends after this much silence"},
+     NULL, "a UDP/ICMP session ends after this much silence",
+     .def = 60},
     {"watchdog", ST_DURATION_MS, P(queue.watchdog_ms), 0, 10, 600000, NULL,
-     "a queued packet without verdict this long gets the fail verdict"},
+     "a queued packet without verdict this long gets the fail verdict",
+     .def = 5000},
     {"fail", ST_ENUM, P(queue.fail), 0, 0, 0, fail_enum,
-     "closed: drop what cannot be decided; open: accept it"},
+     "closed: drop what cannot be decided; open: accept it",
+     .def = FAIL_CLOSED},
     {"revoke", ST_ENUM, P(queue.revoke), 0, 0, 0, revoke_enum,
-     "on reload, cut sessions the new policy no longer allows"},
+     "on reload, cut sessions the new policy no longer allows",
+     .def = REVOKE_ON},
     {"on-exit", ST_ENUM, P(queue.on_exit), 0, 0, 0, exit_enum,
      "on a clean stop: remove every rule, or keep decided sessions and "
-     "drop new ones"},
+     "drop new ones",
+     .def = EXIT_FAIL_CLOSED},
     {"adopt-window", ST_DURATION_S, P(queue.adopt_window_s), 0, 0, 3600,
      NULL, "after a start: how long sessions older than sluiced are "
-     "adopted and kept waiting for their facts (0: none)"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "adopted and kept waiting for their facts (0: none)",
+     .def = 120},
+    {.key = NULL},
 };
 
 static const struct setting log_table[] = {
     {"format", ST_ENUM, P(log.format), 0, 0, 0, logf_enum,
-     "json lines or W3C extended"},
+     "json lines or W3C extended",
+     .def = LOGF_JSON},
     {"file", ST_STRING, P(log.file), 0, 0, 0, NULL,
-     "firewall log file (reopened on SIGUSR1)"},
+     "firewall log file (reopened on SIGUSR1)", .def = 0},
     {"syslog", ST_BOOL, P(log.syslog), 0, 0, 0, NULL,
-     "also send records to syslog"},
+     "also send records to syslog",
+     .def = false},
     {"buffer", ST_UINT, P(log.buffer), 0, 16, 10000000, NULL,
-     "records held when the writer lags; beyond, counted as dropped"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "records held when the writer lags; beyond, counted as dropped",
+     .def = 4096},
+    {.key = NULL},
 };
 
 static const struct setting metrics_table[] = {
     {"listen", ST_STRING, P(metrics.listen), 0, 0, 0, NULL,
-     "address:port of the Prometheus endpoint (off when unset)"},
+     "address:port of the Prometheus endpoint (off when unset)", .def = 0},
     {"max-connections", ST_UINT, P(metrics.max_connections), 0, 1, 4096,
-     NULL, "connections served at once; more are closed at once"},
+     NULL, "connections served at once; more are closed at once",
+     .def = 16},
     {"timeout", ST_DURATION_MS, P(metrics.timeout_ms), 0, 100, 600000,
-     NULL, "a client must send its request, and take the answer, within"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     NULL, "a client must send its request, and take the answer, within",
+     .def = 5000},
+    {.key = NULL},
 };
 
 static const struct setting control_table[] = {
     {"socket-owner", ST_STRING, P(control.socket_owner), 0, 0, 0, NULL,
-     "user owning the control socket (default: the daemon's)"},
+     "user owning the control socket (default: the daemon's)", .def = 0},
     {"socket-group", ST_STRING, P(control.socket_group), 0, 0, 0, NULL,
-     "group of the control socket (default: the daemon's)"},
+     "group of the control socket (default: the daemon's)", .def = 0},
     {"socket-mode", ST_MODE, P(control.socket_mode), 0, 0, 0777, NULL,
-     "permission bits of the control socket, octal"},
+     "permission bits of the control socket, octal", .def = 0600},
     {"operator-groups", ST_STRLIST, P(control.operator_groups),
      P(control.noperator_groups), 0, 0, NULL,
-     "members may add and remove identities, drain and resume, and read"},
+     "members may add and remove identities, drain and resume, and read",
+     .def = 0},
     {"read-only-groups", ST_STRLIST, P(control.read_only_groups),
      P(control.nread_only_groups), 0, 0, NULL,
-     "members may read status, lists and counters"},
+     "members may read status, lists and counters", .def = 0},
     {"max-clients", ST_UINT, P(control.max_clients), 0, 1, 1024, NULL,
-     "connections served at once"},
+     "connections served at once", .def = 16},
     {"timeout", ST_DURATION_MS, P(control.timeout_ms), 0, 100, 600000, NULL,
-     "a client must send its request, and take the answer, within"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "a client must send its request, and take the answer, within",
+     .def = 5000},
+    {.key = NULL},
 };
 
 const struct setting verify_settings[] = {
-    {"port", ST_UINT, V(port), 0, 1, 65535, NULL, "TCP port (tcp)"},
+    {"port", ST_UINT, V(port), 0, 1, 65535, NULL, "TCP port (tcp)", .def = 0},
     {"every", ST_DURATION_MS, V(every_ms), 0, 1000, DAY_MS, NULL,
-     "interval between checks"},
+     "interval between checks",
+     .def = 30000},
     {"timeout", ST_DURATION_MS, V(timeout_ms), 0, 10, 600000, NULL,
-     "a check without answer this long fails"},
+     "a check without answer this long fails",
+     .def = 5000},
     {"warn", ST_DURATION_MS, V(warn_ms), 0, 0, 600000, NULL,
-     "response time above which the check warns"},
+     "response time above which the check warns",
+     .def = 0},
     {"rise", ST_UINT, V(rise), 0, 1, 100, NULL,
-     "successes in a row that bring a server up"},
+     "successes in a row that bring a server up",
+     .def = 2},
     {"fall", ST_UINT, V(fall), 0, 1, 100, NULL,
-     "failures in a row that take a server down"},
+     "failures in a row that take a server down",
+     .def = 3},
     {"expect", ST_STATUSLIST, V(expect), V(nexpect), 0, 0, NULL,
-     "HTTP status codes that pass (default 200-399)"},
+     "HTTP status codes that pass (default 200-399)", .def = 0},
     {"body", ST_STRING, V(body), 0, 0, 0, NULL,
-     "text the response body must contain"},
-    {"host", ST_STRING, V(host), 0, 0, 0, NULL, "Host header"},
-    {"sni", ST_STRING, V(sni), 0, 0, 0, NULL, "TLS server name"},
-    {"ca", ST_STRING, V(ca), 0, 0, 0, NULL, "CA bundle to verify with"},
-    {"cert", ST_STRING, V(cert), 0, 0, 0, NULL, "client certificate"},
-    {"key", ST_STRING, V(key), 0, 0, 0, NULL, "client key"},
+     "text the response body must contain", .def = 0},
+    {"host", ST_STRING, V(host), 0, 0, 0, NULL, "Host header", .def = 0},
+    {"sni", ST_STRING, V(sni), 0, 0, 0, NULL, "TLS server name", .def = 0},
+    {"ca", ST_STRING, V(ca), 0, 0, 0, NULL, "CA bundle to verify with",
+     .def = 0},
+    {"cert", ST_STRING, V(cert), 0, 0, 0, NULL, "client certificate", .def = 0},
+    {"key", ST_STRING, V(key), 0, 0, 0, NULL, "client key", .def = 0},
     {"insecure", ST_FLAG, V(insecure), 0, 0, 0, NULL,
-     "do not verify the server's certificate"},
-    {"auth", ST_ENUM, V(auth), 0, 0, 0, auth_enum, "HTTP authentication"},
-    {"user", ST_STRING, V(user), 0, 0, 0, NULL, "user for basic, digest, ntlm"},
+     "do not verify the server's certificate",
+     .def = false},
+    {"auth", ST_ENUM, V(auth), 0, 0, 0, auth_enum, "HTTP authentication",
+     .def = AUTH_NONE},
+    {"user", ST_STRING, V(user), 0, 0, 0, NULL, "user for basic, digest, ntlm",
+     .def = 0},
     {"password-file", ST_STRING, V(password_file), 0, 0, 0, NULL,
-     "file holding the password"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "file holding the password", .def = 0},
+    {.key = NULL},
 };
 
 #define A(field) offsetof(struct alert_def, field)
@@ -184,16 +251,18 @@ const struct setting verify_settings[] = {
  * rows: the table gives the key, the field and the range. */
 const struct setting alert_settings[] = {
     {"for", ST_UINT, A(events), 0, 1, 100000, NULL,
-     "for N events: fire when the condition held at N ticks"},
+     "for N events: fire when the condition held at N ticks",
+     .def = 1},
     {"within", ST_DURATION_MS, A(within_ms), 0, 1000, DAY_MS, NULL,
-     "count only the events of this sliding window"},
+     "count only the events of this sliding window", .def = 0},
     {"rearm", ST_DURATION_MS, A(rearm_ms), 0, 0, 30 * DAY_MS, NULL,
-     "time before the alert may fire again (0 = at once; manual)"},
+     "time before the alert may fire again (0 = at once; manual)",
+     .def = 5 * 60 * 1000},
     {"run", ST_STRING, A(run), 0, 0, 0, NULL,
-     "command to run, with the alert in its environment (no shell)"},
+     "command to run, with the alert in its environment (no shell)", .def = 0},
     {"log", ST_FLAG, A(log), 0, 0, 0, NULL,
-     "log the alert (the default when no other action is given)"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+     "log the alert (the default when no other action is given)", .def = 0},
+    {.key = NULL},
 };
 
 enum { B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
@@ -245,49 +314,49 @@ const struct settings_block *settings_blocks(void)
 	return blocks;
 }
 
-void verify_spec_defaults(struct verify_spec *v)
+void settings_apply_defaults(const struct setting *table, void *base)
 {
-	memset(v, 0, sizeof(*v));
-	v->every_ms = 30000;
-	v->timeout_ms = 5000;
-	v->rise = 2;
-	v->fall = 3;
+	for (const struct setting *s = table; s->key; s++) {
+		void *field = (char *)base + s->off;
+		switch (s->type) {
+		case ST_UINT:
+		case ST_PERCENT:
+		case ST_DURATION_MS:
+		case ST_DURATION_S:
+		case ST_MODE:
+			*(uint32_t *)field = s->def;
+			break;
+		case ST_BOOL:
+		case ST_FLAG:
+			*(bool *)field = s->def != 0;
+			break;
+		case ST_ENUM:
+			*(int *)field = (int)s->def;
+			break;
+		case ST_STRING:
+		case ST_STRLIST:
+		case ST_STATUSLIST:
+			break; /* none: NULL / empty, as calloc leaves them */
+		}
+	}
 }
 
-/* Defaults follow the seeds: TMG's DNS cache of 10,000 and negative TTL of
- * 300 s; decisions sized in thousands with 10 % for the gateway itself. */
+uint32_t setting_default(const struct setting *table, const char *key)
+{
+	const struct setting *s = setting_find(table, key);
+	return s ? s->def : 0;
+}
+
+void verify_spec_init(struct verify_spec *v)
+{
+	memset(v, 0, sizeof(*v));
+	settings_apply_defaults(verify_settings, v);
+}
+
 void settings_defaults(struct policy *p)
 {
-	p->decisions = (struct decisions_cfg){.slots = 4096,
-					      .reserve_local_pct = 10,
-					      .per_source = 256,
-					      .deadline_ms = 3000,
-					      .on_deadline = ONDL_DENY};
-	p->resolver = (struct resolver_cfg){.timeout_ms = 2000,
-					    .cache = 10000,
-					    .negative_ttl_s = 300,
-					    .refresh_min_s = 30};
-	p->directory = (struct directory_cfg){.timeout_ms = 2000,
-					      .cache_ttl_s = 300};
-	p->identity = (struct identity_cfg){.ttl_s = 8 * 3600,
-					    .nss_workers = 4,
-					    .nss_timeout_ms = 2000,
-					    .cache_ttl_s = 300};
-	p->queue = (struct queue_cfg){.num = 0,
-				      .count = 1,
-				      .length = 8192,
-				      .bufsize_kb = 4096,
-				      .udp_timeout_s = 60,
-				      .watchdog_ms = 5000,
-				      .mark_shift = 16,
-				      .fail = FAIL_CLOSED,
-				      .revoke = REVOKE_ON,
-				      .on_exit = EXIT_FAIL_CLOSED,
-				      .adopt_window_s = 120};
-	p->log = (struct log_cfg){.format = LOGF_JSON, .buffer = 4096};
-	p->metrics = (struct metrics_cfg){.max_connections = 16,
-					  .timeout_ms = 5000};
-	p->control = (struct control_cfg){.socket_mode = 0600,
-					  .max_clients = 16,
-					  .timeout_ms = 5000};
+	for (const struct settings_block *b = blocks; b->name; b++)
+		settings_apply_defaults(b->table, p);
+	/* not a setting: the kernel's mark layout (kernel/ruleset.h) */
+	p->queue.mark_shift = 16;
 }

@@ -30,6 +30,10 @@ struct setting {
 	uint32_t min, max;
 	const char *const *enums;
 	const char *help;
+	/* The default, stored as settings_apply_defaults() does: numbers in
+	 * the field's unit, an enum's index, a bool 0/1. Strings and lists
+	 * have none (NULL / empty). */
+	uint32_t def;
 };
 
 struct settings_block {
@@ -51,6 +55,13 @@ const char *setting_names(const struct setting *table);
 const struct settings_block *settings_block_find(const char *name);
 /* Every block, NULL-terminated, for documentation and dumps. */
 const struct settings_block *settings_blocks(void);
-void verify_spec_defaults(struct verify_spec *v);
+/* Stores the default of every row of TABLE into BASE (the table's base
+ * struct). String and list fields are left as they are. */
+void settings_apply_defaults(const struct setting *table, void *base);
+/* The default of row KEY of TABLE (0 when there is no such row). */
+uint32_t setting_default(const struct setting *table, const char *key);
+/* Zeroes V and stores the defaults of verify_settings: a spec as the
+ * parser starts every verifier and farm check. */
+void verify_spec_init(struct verify_spec *v);
 
 #endif

@@ -21,6 +21,9 @@
 #define VERDICT_MSG 64 /* bytes one verdict message takes at most */
 #define RECV_BATCH 32	/* datagrams taken by one recvmmsg */
 #define MSG_OVERHEAD 2048 /* a packet message's attributes besides payload */
+/* the queue flags sluiced sets, and every one it may change */
+#define CFG_FLAGS (NFQA_CFG_F_GSO | NFQA_CFG_F_UID_GID)
+#define CFG_MASK (CFG_FLAGS | NFQA_CFG_F_FAIL_OPEN)
 
 struct nfqs {
 	struct mnl_socket *nl;
@@ -36,7 +39,16 @@ struct nfqs {
 	int timeout_ms; /* SO_RCVTIMEO in force, -1 = none set */
 	uint64_t truncated; /* datagrams larger than a slot */
 	struct nfqs_vbuf out; /* verdicts not sent yet */
+	/* settings: those the kernel confirmed, and a change in flight (sent
+	 * by nfqs_reconfigure, its answer seen by nfqs_dispatch) */
+	struct nfqs_opts applied, wanted;
+	char cfgbuf[256];
+	uint32_t cfg_next;
+	uint32_t cfg_seq; /* atomic: the change in flight */
+	int cfg_err;	  /* atomic: CFG_WAITING, 0 applied, else an errno */
 };
+
+#define CFG_WAITING (-1)
 
 /* The vbuf's send: one sendmsg on the queue's socket. */
 static long send_nl(void *arg, const void *buf, size_t len)
@@ -71,6 +83,31 @@ static int config_ack(struct nfqs *q, struct nlmsghdr *nlh)
 	return -1;
 }
 
+/* Receive buffer O->rcvbuf (bytes; 0: leave) on Q's socket: beyond the
+ * system maximum when the process may (SO_RCVBUFFORCE). */
+static void set_rcvbuf(struct nfqs *q, const struct nfqs_opts *o)
+{
+	if (!o->rcvbuf)
+		return;
+	int sz = (int)o->rcvbuf;
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &sz, sizeof(sz)) < 0)
+		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &sz,
+			   sizeof(sz));
+}
+
+/* The queue flags (fail open or not) and length of O, as attributes of
+ * config message NLH; the mask names the fail-open flag either way, so
+ * a change to fail closed clears it. */
+static void put_settings(struct nlmsghdr *nlh, const struct nfqs_opts *o)
+{
+	uint32_t flags = CFG_FLAGS | (o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(CFG_MASK));
+	if (o->maxlen)
+		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(o->maxlen));
+}
+
 struct nfqs *nfqs_open(const struct nfqs_opts *o)
 {
 	struct nfqs *q = xcalloc(1, sizeof(*q));
@@ -89,13 +126,7 @@ struct nfqs *nfqs_open(const struct nfqs_opts *o)
 		goto fail;
 	/* never let a full socket buffer kill the loop */
 	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
-	if (o->rcvbuf) {
-		int sz = (int)o->rcvbuf;
-		if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET,
-			       SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-			setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET,
-				   SO_RCVBUF, &sz, sizeof(sz));
-	}
+	set_rcvbuf(q, o);
 
 	nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
@@ -104,15 +135,12 @@ struct nfqs *nfqs_open(const struct nfqs_opts *o)
 
 	nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)o->copy);
-	uint32_t flags = NFQA_CFG_F_GSO | NFQA_CFG_F_UID_GID |
-			 (o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
-	if (o->maxlen)
-		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(o->maxlen));
+	put_settings(nlh, o);
 	if (config_ack(q, nlh) < 0)
 		goto fail;
 
+	q->applied = *o;
+	q->cfg_next = 1;
 	return q;
 fail:
 	saved = errno;
@@ -216,6 +244,56 @@ int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out)
 	return 0;
 }
 
+/* The kernel's answer (NLMSG_ERROR: 0 = done) to a config message: when
+ * it answers the change in flight, its outcome for nfqs_reconfigured(). */
+static void note_answer(struct nfqs *q, const struct nlmsghdr *nlh)
+{
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+	    nlh->nlmsg_seq != __atomic_load_n(&q->cfg_seq, __ATOMIC_ACQUIRE))
+		return;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	__atomic_store_n(&q->cfg_err, e->error < 0 ? -e->error : 0,
+			 __ATOMIC_RELEASE);
+}
+
+uint32_t nfqs_reconfigure(struct nfqs *q, const struct nfqs_opts *o)
+{
+	uint32_t seq = q->cfg_next++;
+	if (seq == 0)
+		seq = q->cfg_next++;
+	q->wanted = q->applied;
+	q->wanted.fail_open = o->fail_open;
+	q->wanted.maxlen = o->maxlen;
+	q->wanted.rcvbuf = o->rcvbuf;
+	struct nlmsghdr *nlh = nfq_nlmsg_put(q->cfgbuf, NFQNL_MSG_CONFIG, q->num);
+	put_settings(nlh, &q->wanted);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	__atomic_store_n(&q->cfg_err, CFG_WAITING, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->cfg_seq, seq, __ATOMIC_RELEASE);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return 0;
+	set_rcvbuf(q, &q->wanted);
+	return seq;
+}
+
+int nfqs_reconfigured(struct nfqs *q, uint32_t seq)
+{
+	if (seq == 0 || seq != __atomic_load_n(&q->cfg_seq, __ATOMIC_ACQUIRE)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int err = __atomic_load_n(&q->cfg_err, __ATOMIC_ACQUIRE);
+	if (err == CFG_WAITING)
+		return 0;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	q->applied = q->wanted;
+	return 1;
+}
+
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 {
 	int count = 0;
@@ -229,7 +307,7 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 			if (nfqs_truncated_packet(q->iov[i].iov_base,
 						  q->iov[i].iov_len, &p) == 0) {
 				p.last = i == q->nmsgs - 1;
-				fn(arg, &p); /* no payload: the fail verdict */
+				fn(arg, &p); /* no payload: denied */
 				count++;
 			}
 			continue;
@@ -242,6 +320,8 @@ int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg)
 			    ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
 				dispatch_packet(cur, last, fn, arg);
 				count++;
+			} else if (cur->nlmsg_type == NLMSG_ERROR) {
+				note_answer(q, cur);
 			}
 		}
 	}

@@ -52,8 +52,8 @@ int nfqs_wait(struct nfqs *q, int timeout_ms, uint64_t *overruns);
 int nfqs_dispatch(struct nfqs *q, nfqs_packet_fn fn, void *arg);
 /* A datagram cut at LEN bytes (larger than its receive slot): reads the
  * packet id and hook from the packet header, which nfnetlink_queue puts
- * first, into OUT (no payload, so it gets the fail verdict rather than
- * none). 0, or -1 when even that is not there. */
+ * first, into OUT (no payload, so it is denied rather than left without
+ * a verdict). 0, or -1 when even that is not there. */
 int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out);
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), with a new packet mark
  * when SET_MARK. Sent by nfqs_flush(), or at once when a batch is full. */
@@ -98,6 +98,23 @@ void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
 int nfqs_vbuf_flush(struct nfqs_vbuf *v);
 /* Frees V's buffer (unsent verdicts are discarded). */
 void nfqs_vbuf_free(struct nfqs_vbuf *v);
+/*
+ * Changing settings while the queue runs. nfqs_reconfigure() sends O's
+ * fail-open flag and queue length to the kernel and sets O's receive
+ * buffer (the number and copy range stay as opened). It may run on
+ * another thread than the one in nfqs_wait()/nfqs_dispatch(), which must
+ * keep receiving: the kernel's answer arrives among the packets and
+ * nfqs_dispatch() takes note of it. One change at a time per queue (the
+ * caller serialises). Returns the change's number (never 0), or 0 with
+ * errno when it could not be sent.
+ *
+ * nfqs_reconfigured() tells the outcome of change SEQ: 1 applied, 0 no
+ * answer yet, -1 with errno when the kernel refused it (or SEQ is not the
+ * latest change: EINVAL). Call it from the thread that called
+ * nfqs_reconfigure().
+ */
+uint32_t nfqs_reconfigure(struct nfqs *q, const struct nfqs_opts *o);
+int nfqs_reconfigured(struct nfqs *q, uint32_t seq);
 /* Unbinds and frees Q. */
 void nfqs_close(struct nfqs *q);
 

@@ -17,7 +17,9 @@ struct centry {
 	struct rhnode hn; /* first: container of the hash node */
 	struct centry *prev, *next; /* LRU list, head = most recent */
 	enum rstatus st;
-	char *name;
+	char **names; /* RS_OK: the set, owned */
+	size_t nnames;
+	bool partial;
 	uint64_t expires_ms;
 };
 
@@ -63,7 +65,9 @@ static void drop(struct rcache *c, struct centry *e)
 {
 	lru_unlink(c, e);
 	rhash_remove(&c->h, &e->hn);
-	free(e->name);
+	for (size_t i = 0; i < e->nnames; i++)
+		free(e->names[i]);
+	free(e->names);
 	free(e);
 	c->n--;
 }
@@ -91,13 +95,16 @@ int rcache_get(struct rcache *c, const struct rkey *k, uint64_t now_ms,
 	lru_unlink(c, e);
 	lru_push_front(c, e);
 	hit->st = e->st;
-	hit->name = e->name;
+	hit->names = (struct rnames){.v = (const char *const *)e->names,
+				     .n = e->nnames,
+				     .partial = e->partial};
 	hit->expires_ms = e->expires_ms;
 	return 1;
 }
 
 void rcache_put(struct rcache *c, const struct rkey *k, enum rstatus st,
-		const char *name, uint64_t expires_ms, uint64_t now_ms)
+		const struct rnames *names, uint64_t expires_ms,
+		uint64_t now_ms)
 {
 	struct centry *e = (struct centry *)rhash_find(&c->h, k);
 	if (e)
@@ -110,7 +117,13 @@ void rcache_put(struct rcache *c, const struct rkey *k, enum rstatus st,
 	e = xcalloc(1, sizeof(*e));
 	e->hn.key = *k;
 	e->st = st;
-	e->name = name ? xstrdup(name) : NULL;
+	if (names && names->n) {
+		e->names = xcalloc(names->n, sizeof(*e->names));
+		for (size_t i = 0; i < names->n; i++)
+			e->names[i] = xstrdup(names->v[i]);
+		e->nnames = names->n;
+		e->partial = names->partial;
+	}
 	e->expires_ms = expires_ms;
 	rhash_insert(&c->h, &e->hn);
 	lru_push_front(c, e);

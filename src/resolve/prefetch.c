@@ -9,6 +9,12 @@
  * max(negative_ttl_s, refresh_min_s); a timeout or servfail keeps the last
  * addresses and waits refresh_min_s.
  *
+ * Every address of an answer is kept (round-robin names with dozens of
+ * addresses), up to RESOLVER_MAX_ADDRS per name and family — more than one
+ * DNS message can hold. Should a name exceed it anyway, that name is
+ * "truncated" and every lookup is partial while it is: the name might
+ * resolve to the address asked about, so its absence proves nothing.
+ *
  * A name dropped by a reload while a round is out becomes a zombie (off
  * the index, its timer gone) and is freed when its last query returns.
  */
@@ -37,8 +43,9 @@ struct pname {
 	int refs;  /* queries out */
 	bool seen; /* in the set being installed */
 	uint32_t round_ttl; /* next round in seconds, smallest so far */
-	struct pidx addr[2][RESOLVER_MAX_ADDRS]; /* [0] IPv4, [1] IPv6 */
+	struct pidx *addr[2]; /* [0] IPv4, [1] IPv6; allocated */
 	int naddr[2];
+	bool truncated[2]; /* the answer had more than RESOLVER_MAX_ADDRS */
 };
 
 struct pq {
@@ -51,6 +58,8 @@ struct prefetch {
 	struct pname *live, *zombies;
 	size_t nlive;
 	struct rhash index;
+	size_t ntruncated; /* (name, family) pairs truncated now */
+	uint64_t bounded;  /* answers cut by RESOLVER_MAX_ADDRS, ever */
 };
 
 static void clear_family(struct prefetch *p, struct pname *pn, int fi)
@@ -58,14 +67,57 @@ static void clear_family(struct prefetch *p, struct pname *pn, int fi)
 	for (int i = 0; i < pn->naddr[fi]; i++)
 		rhash_remove(&p->index, &pn->addr[fi][i].hn);
 	pn->naddr[fi] = 0;
+	free(pn->addr[fi]);
+	pn->addr[fi] = NULL;
+	if (pn->truncated[fi])
+		p->ntruncated--;
+	pn->truncated[fi] = false;
 }
 
 static void pname_free(struct pname *pn)
 {
 	if (pn->timer)
 		event_free(pn->timer);
+	free(pn->addr[0]);
+	free(pn->addr[1]);
 	free(pn->name);
 	free(pn);
+}
+
+/* Indexes the addresses of the answer ABUF[0..ALEN) as PN's family FI.
+ * Returns the records' smallest TTL, or -1 (nothing changed) when the
+ * answer is malformed. */
+static int64_t take_answer(struct prefetch *p, struct pname *pn, int fi,
+			   const unsigned char *abuf, int alen)
+{
+	uint32_t ttl;
+	int type = fi ? T_AAAA : T_A;
+	int n = rr_parse(abuf, alen, type, NULL, 0, &ttl);
+	if (n < 0)
+		return -1;
+	int keep = n < RESOLVER_MAX_ADDRS ? n : RESOLVER_MAX_ADDRS;
+	struct rr *rr = keep ? xcalloc((size_t)keep, sizeof(*rr)) : NULL;
+	if (keep && rr_parse(abuf, alen, type, rr, keep, &ttl) < 0) {
+		free(rr);
+		return -1;
+	}
+	clear_family(p, pn, fi);
+	pn->addr[fi] = keep ? xcalloc((size_t)keep, sizeof(struct pidx)) : NULL;
+	for (int i = 0; i < keep; i++) {
+		struct pidx *x = &pn->addr[fi][i];
+		x->hn.key.family = fi ? AF_INET6 : AF_INET;
+		memcpy(x->hn.key.addr, rr[i].addr, fi ? 16 : 4);
+		x->pn = pn;
+		rhash_insert(&p->index, &x->hn);
+	}
+	free(rr);
+	pn->naddr[fi] = keep;
+	if (n > keep) {
+		pn->truncated[fi] = true;
+		p->ntruncated++;
+		p->bounded++;
+	}
+	return n > 0 ? (int64_t)ttl : (int64_t)UINT32_MAX;
 }
 
 static void answer(void *arg, int status, int timeouts, unsigned char *abuf,
@@ -92,24 +144,9 @@ static void answer(void *arg, int status, int timeouts, unsigned char *abuf,
 		return;
 	}
 	if (status == ARES_SUCCESS) {
-		struct rr rr[RESOLVER_MAX_ADDRS];
-		uint32_t ttl;
-		int n = rr_parse(abuf, alen, fi ? T_AAAA : T_A, rr,
-				 RESOLVER_MAX_ADDRS, &ttl);
-		if (n >= 0) {
-			clear_family(p, pn, fi);
-			for (int i = 0; i < n; i++) {
-				struct pidx *x = &pn->addr[fi][i];
-				memset(&x->hn.key, 0, sizeof(x->hn.key));
-				x->hn.key.family = fi ? AF_INET6 : AF_INET;
-				memcpy(x->hn.key.addr, rr[i].addr, fi ? 16 : 4);
-				x->pn = pn;
-				rhash_insert(&p->index, &x->hn);
-			}
-			pn->naddr[fi] = n;
-			if (n > 0 && ttl > wait)
-				wait = ttl;
-		}
+		int64_t ttl = take_answer(p, pn, fi, abuf, alen);
+		if (ttl >= 0 && ttl < UINT32_MAX && (uint32_t)ttl > wait)
+			wait = (uint32_t)ttl;
 	} else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
 		clear_family(p, pn, fi);
 		if (cfg->negative_ttl_s > wait)
@@ -222,9 +259,10 @@ void prefetch_set(struct prefetch *p, const char *const *names, size_t n)
 }
 
 size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
-		       const char **names, size_t max)
+		       const char **names, size_t max, bool *partial)
 {
 	size_t n = 0;
+	*partial = p->ntruncated > 0;
 	for (struct rhnode *h = rhash_find(&p->index, k); h;
 	     h = rhash_next(h)) {
 		if (n < max)
@@ -235,8 +273,9 @@ size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
 }
 
 void prefetch_counts(const struct prefetch *p, uint64_t *names,
-		     uint64_t *addrs)
+		     uint64_t *addrs, uint64_t *bounded)
 {
 	*names = p->nlive;
 	*addrs = p->index.n;
+	*bounded = p->bounded;
 }

@@ -53,8 +53,8 @@ void rhash_remove(struct rhash *h, struct rhnode *n);
 struct rcache;
 
 struct rcache_hit {
-	enum rstatus st;  /* RS_OK, RS_NONAME or RS_SERVFAIL */
-	const char *name; /* RS_OK: the name, valid until the next call */
+	enum rstatus st;  /* RS_OK, RS_NONAME, RS_SERVFAIL or RS_INCOMPLETE */
+	struct rnames names; /* RS_OK: the names, valid until the next call */
 	uint64_t expires_ms;
 };
 
@@ -69,12 +69,14 @@ void rcache_free(struct rcache *c);
 int rcache_get(struct rcache *c, const struct rkey *k, uint64_t now_ms,
 	       struct rcache_hit *hit);
 /*
- * Stores (ST, NAME) for K until EXPIRES_MS (replacing an entry for K),
- * evicting the least recently used entry when full. Nothing is stored when
+ * Stores (ST, NAMES) for K until EXPIRES_MS (replacing an entry for K),
+ * evicting the least recently used entry when full. NAMES (RS_OK only, else
+ * NULL) is copied as given (already a sorted set). Nothing is stored when
  * EXPIRES_MS <= NOW_MS or the cache holds nothing.
  */
 void rcache_put(struct rcache *c, const struct rkey *k, enum rstatus st,
-		const char *name, uint64_t expires_ms, uint64_t now_ms);
+		const struct rnames *names, uint64_t expires_ms,
+		uint64_t now_ms);
 size_t rcache_size(const struct rcache *c);
 
 /* ---- shared by resolver.c and prefetch.c ------------------------------ */
@@ -93,10 +95,14 @@ struct rr {
 };
 
 /*
- * Parses the answer section of the DNS message BUF[0..LEN): fills up to MAX
- * records of type TYPE into OUT (PTR names allocated: free with
- * rr_free()), and *MIN_TTL with the smallest TTL of the records used and
- * of CNAMEs. Returns the count, or -1 when the message is malformed.
+ * Parses the answer section of the DNS message BUF[0..LEN) (RFC 1035 §4.1,
+ * names through ares_expand_name, which refuses pointer loops): fills the
+ * first min(count, MAX) records of type TYPE, class IN, into OUT (PTR names
+ * allocated: free with rr_free(); OUT may be NULL when MAX is 0), and
+ * *MIN_TTL with the smallest TTL of the records of TYPE and of CNAMEs.
+ * Returns how many records of TYPE the answer holds — possibly more than
+ * MAX: the caller then knows its view is cut — or -1 when the message is
+ * malformed anywhere (then nothing is left allocated).
  */
 int rr_parse(const unsigned char *buf, int len, int type, struct rr *out,
 	     int max, uint32_t *min_ttl);
@@ -125,8 +131,8 @@ struct prefetch *prefetch_new(struct resolver *r);
 void prefetch_free(struct prefetch *p);
 void prefetch_set(struct prefetch *p, const char *const *names, size_t n);
 size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
-		       const char **names, size_t max);
+		       const char **names, size_t max, bool *partial);
 void prefetch_counts(const struct prefetch *p, uint64_t *names,
-		     uint64_t *addrs);
+		     uint64_t *addrs, uint64_t *bounded);
 
 #endif

@@ -12,14 +12,16 @@
  *   queued  — created by resolver_reverse(); the PTR query is sent from the
  *             `kick` event, never from inside the caller (so a query that
  *             fails at once cannot call back into the caller);
- *   PTR     — one query; then one A/AAAA query per PTR name (at most
- *             RESOLVER_MAX_PTR), all at once;
- *   done    — the first name that resolves back to the address decides
- *             RS_OK; when every forward query has answered without a
- *             match, the worst failure decides (timeout > servfail >
- *             noname). finish() leaves the table, fills the cache and fans
- *             the result out. The struct is freed when done and no query
- *             refers to it any more (refs == 0).
+ *   PTR     — one query; then one A/AAAA query per distinct PTR name (at
+ *             most RESOLVER_MAX_PTR; more marks the lookup bounded), all at
+ *             once;
+ *   done    — when every forward query has answered: the names that
+ *             resolve back to the address, sorted, are the answer (RS_OK,
+ *             partial when bounded or a forward query failed); with none,
+ *             the worst failure decides (timeout > bounded (RS_INCOMPLETE)
+ *             > servfail > noname). finish() leaves the table, fills the
+ *             cache and fans the result out. The struct is freed when done
+ *             and no query refers to it any more (refs == 0).
  */
 #include "resolve/resolve_int.h"
 
@@ -60,11 +62,13 @@ struct lookup {
 	struct resolver *r;
 	struct resolver_req *head, *tail; /* waiters */
 	bool queued, done;
+	bool bounded; /* more PTR names than RESOLVER_MAX_PTR */
 	int refs;			  /* queries that point here */
-	uint32_t ptr_ttl;
-	int nnames, nfail_timeout, nfail_servfail;
+	uint32_t ttl; /* smallest of the PTR TTL and the confirming TTLs */
+	int nnames, nconfirmed, nfail_timeout, nfail_servfail;
 	char *names[RESOLVER_MAX_PTR];
-	char *result; /* the confirmed name */
+	bool confirmed[RESOLVER_MAX_PTR];
+	const char *result[RESOLVER_MAX_PTR]; /* the confirmed names, sorted */
 };
 
 struct qctx {
@@ -106,8 +110,8 @@ void name_normalise(char *s)
 
 const char *rstatus_str(enum rstatus st)
 {
-	static const char *const s[] = {"ok", "noname", "timeout", "servfail",
-					"canceled"};
+	static const char *const s[] = {"ok",	    "noname",	"timeout",
+					"servfail", "canceled", "incomplete"};
 	return (unsigned)st < ARRAY_SIZE(s) ? s[st] : "?";
 }
 
@@ -161,7 +165,7 @@ int rr_parse(const unsigned char *buf, int len, int type, struct rr *out,
 	     int max, uint32_t *min_ttl)
 {
 	const unsigned char *p = buf + HFIXEDSZ, *end = buf + len;
-	int n = 0;
+	int n = 0, kept = 0;
 	*min_ttl = UINT32_MAX;
 	if (len < HFIXEDSZ)
 		return -1;
@@ -188,37 +192,41 @@ int rr_parse(const unsigned char *buf, int len, int type, struct rr *out,
 		}
 		if (rtype == T_CNAME && ttl < *min_ttl)
 			*min_ttl = ttl;
-		if (rtype == type && n < max) {
-			struct rr *o = &out[n];
-			int before = n;
-			memset(o, 0, sizeof(*o));
-			o->type = rtype;
-			o->ttl = ttl;
+		if (rtype == type) {
+			struct rr o = {.type = rtype, .ttl = ttl};
+			bool ok = false;
 			if (type == T_A && rdlen == 4) {
-				memcpy(o->addr, p, 4);
-				n++;
+				memcpy(o.addr, p, 4);
+				ok = true;
 			} else if (type == T_AAAA && rdlen == 16) {
-				memcpy(o->addr, p, 16);
-				n++;
+				memcpy(o.addr, p, 16);
+				ok = true;
 			} else if (type == T_PTR) {
 				char *s;
 				long enc;
 				if (ares_expand_name(p, buf, len, &s, &enc) !=
 				    ARES_SUCCESS)
 					goto bad;
-				o->name = xstrdup(s);
+				if (kept < max) {
+					o.name = xstrdup(s);
+					name_normalise(o.name);
+				}
 				ares_free_string(s);
-				name_normalise(o->name);
-				n++;
+				ok = true;
 			}
-			if (n > before && ttl < *min_ttl)
-				*min_ttl = ttl;
+			if (ok) {
+				if (kept < max)
+					out[kept++] = o;
+				n++;
+				if (ttl < *min_ttl)
+					*min_ttl = ttl;
+			}
 		}
 		p += rdlen;
 	}
 	return n;
 bad:
-	rr_free(out, n);
+	rr_free(out, kept);
 	return -1;
 }
 
@@ -322,34 +330,34 @@ static void lookup_free(struct lookup *lk)
 		lk->next->prev = lk->prev;
 	for (int i = 0; i < lk->nnames; i++)
 		free(lk->names[i]);
-	free(lk->result);
 	free(lk);
 }
 
 /*
- * Ends LK with ST (NAME for RS_OK, TTL in seconds): out of the in-flight
- * table, into the cache, then every waiter's callback, in arrival order.
- * A callback may cancel a later waiter or start new lookups.
+ * Ends LK with ST (NAMES for RS_OK, else NULL; TTL in seconds): out of the
+ * in-flight table, into the cache, then every waiter's callback, in arrival
+ * order. A callback may cancel a later waiter or start new lookups.
  */
-static void finish(struct lookup *lk, enum rstatus st, const char *name,
-		   uint32_t ttl)
+static void finish(struct lookup *lk, enum rstatus st,
+		   const struct rnames *names, uint32_t ttl)
 {
 	struct resolver *r = lk->r;
 	uint64_t now = resolve_now_ms();
 	lk->done = true;
 	rhash_remove(&r->inflight, &lk->hn);
 	r->st.in_flight--;
-	if (name)
-		lk->result = xstrdup(name);
 	switch (st) {
 	case RS_OK:
 		if (ttl > RESOLVER_MAX_TTL)
 			ttl = RESOLVER_MAX_TTL;
-		rcache_put(r->cache, &lk->hn.key, st, lk->result,
-			   now + (uint64_t)ttl * 1000u, now);
+		/* a set cut by a timeout is asked again next time */
+		if (!lk->nfail_timeout)
+			rcache_put(r->cache, &lk->hn.key, st, names,
+				   now + (uint64_t)ttl * 1000u, now);
 		break;
 	case RS_NONAME:
 	case RS_SERVFAIL:
+	case RS_INCOMPLETE:
 		if (st == RS_SERVFAIL)
 			r->st.servfails++;
 		rcache_put(r->cache, &lk->hn.key, st, NULL,
@@ -369,7 +377,7 @@ static void finish(struct lookup *lk, enum rstatus st, const char *name,
 		else
 			lk->tail = NULL;
 		r->st.waiters--;
-		w->cb(w->arg, st, st == RS_OK ? lk->result : NULL);
+		w->cb(w->arg, st, st == RS_OK ? names : NULL);
 		free(w);
 	}
 	if (lk->refs == 0)
@@ -394,17 +402,55 @@ static bool query_back(struct qctx *q)
 	return true;
 }
 
-/* When every forward query of LK has answered and none confirmed: the
- * worst failure decides. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* When every forward query of LK has answered: the confirmed names, or
+ * with none the worst failure. */
 static void settle(struct lookup *lk)
 {
 	if (lk->refs > 0 || lk->done)
 		return;
+	if (lk->nconfirmed > 0) {
+		size_t n = 0;
+		for (int i = 0; i < lk->nnames; i++)
+			if (lk->confirmed[i])
+				lk->result[n++] = lk->names[i];
+		qsort(lk->result, n, sizeof(lk->result[0]), cmp_str);
+		struct rnames rn = {.v = lk->result,
+				    .n = n,
+				    .partial = lk->bounded ||
+					       lk->nfail_timeout ||
+					       lk->nfail_servfail};
+		finish(lk, RS_OK, &rn, lk->ttl);
+		return;
+	}
 	finish(lk,
 	       lk->nfail_timeout    ? RS_TIMEOUT
+	       : lk->bounded	    ? RS_INCOMPLETE
 	       : lk->nfail_servfail ? RS_SERVFAIL
 				    : RS_NONAME,
 	       NULL, 0);
+}
+
+/* True when the answer ABUF[0..ALEN) to a TYPE query holds ADDR (every
+ * record read, however many); -1 when it is malformed. *TTL: the smallest
+ * TTL of the answer's records of TYPE and CNAMEs. */
+static int answer_has(const unsigned char *abuf, int alen, int type,
+		      const uint8_t *addr, size_t alen_addr, uint32_t *ttl)
+{
+	int n = rr_parse(abuf, alen, type, NULL, 0, ttl);
+	if (n <= 0)
+		return n;
+	struct rr *rr = xcalloc((size_t)n, sizeof(*rr));
+	int m = rr_parse(abuf, alen, type, rr, n, ttl);
+	int hit = m < 0 ? -1 : 0;
+	for (int i = 0; i < m && hit == 0; i++)
+		hit = !memcmp(rr[i].addr, addr, alen_addr);
+	free(rr);
+	return hit;
 }
 
 /* The forward query of names[idx] answered. */
@@ -417,22 +463,21 @@ static void fwd_done(void *arg, int status, int timeouts, unsigned char *abuf,
 	if (!query_back(q))
 		return;
 	int fam = lk->hn.key.family;
-	size_t alen_addr = fam == AF_INET ? 4 : 16;
 	if (status == ARES_SUCCESS) {
-		struct rr rr[32];
 		uint32_t ttl;
-		int n = rr_parse(abuf, alen, fam == AF_INET ? T_A : T_AAAA, rr,
-				 32, &ttl);
-		for (int i = 0; i < n; i++)
-			if (!memcmp(rr[i].addr, lk->hn.key.addr, alen_addr)) {
-				finish(lk, RS_OK, lk->names[idx],
-				       ttl < lk->ptr_ttl ? ttl : lk->ptr_ttl);
-				return;
-			}
-		if (n < 0)
+		int hit = answer_has(abuf, alen, fam == AF_INET ? T_A : T_AAAA,
+				     lk->hn.key.addr, fam == AF_INET ? 4 : 16,
+				     &ttl);
+		if (hit > 0) {
+			lk->confirmed[idx] = true;
+			lk->nconfirmed++;
+			if (ttl < lk->ttl)
+				lk->ttl = ttl;
+		} else if (hit < 0) {
 			lk->nfail_servfail++;
-		else
+		} else {
 			lk->r->st.unconfirmed++;
+		}
 	} else {
 		enum rstatus s = rstatus_of_ares(status);
 		if (s == RS_TIMEOUT)
@@ -458,10 +503,15 @@ static void ptr_done(void *arg, int status, int timeouts, unsigned char *abuf,
 		return;
 	}
 	struct rr rr[RESOLVER_MAX_PTR];
-	int n = rr_parse(abuf, alen, T_PTR, rr, RESOLVER_MAX_PTR, &lk->ptr_ttl);
+	int n = rr_parse(abuf, alen, T_PTR, rr, RESOLVER_MAX_PTR, &lk->ttl);
 	if (n <= 0) {
 		finish(lk, n < 0 ? RS_SERVFAIL : RS_NONAME, NULL, 0);
 		return;
+	}
+	if (n > RESOLVER_MAX_PTR) { /* the names past the bound stay unknown */
+		lk->bounded = true;
+		lk->r->st.bounded++;
+		n = RESOLVER_MAX_PTR;
 	}
 	for (int i = 0; i < n; i++) {
 		bool dup = rr[i].name[0] == '\0';
@@ -472,6 +522,10 @@ static void ptr_done(void *arg, int status, int timeouts, unsigned char *abuf,
 			continue;
 		}
 		lk->names[lk->nnames++] = rr[i].name;
+	}
+	if (lk->nnames == 0) { /* only the root name: no name */
+		finish(lk, lk->bounded ? RS_INCOMPLETE : RS_NONAME, NULL, 0);
+		return;
 	}
 	int type = lk->hn.key.family == AF_INET ? T_A : T_AAAA;
 	int nn = lk->nnames;
@@ -557,7 +611,7 @@ int resolver_reverse(struct resolver *r, int family, const uint8_t addr[16],
 			r->st.cache_hits++;
 		else
 			r->st.negative_hits++;
-		cb(arg, hit.st, hit.name);
+		cb(arg, hit.st, hit.st == RS_OK ? &hit.names : NULL);
 		return 0;
 	}
 	r->st.cache_misses++;
@@ -770,18 +824,22 @@ void resolver_prefetch(struct resolver *r, const char *const *names, size_t n)
 
 size_t resolver_known_names(struct resolver *r, int family,
 			    const uint8_t addr[16], const char **names,
-			    size_t max)
+			    size_t max, bool *partial)
 {
 	struct rkey k;
+	*partial = false;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	rkey_make(&k, family, addr);
-	return prefetch_lookup(r->pf, &k, names, max);
+	return prefetch_lookup(r->pf, &k, names, max, partial);
 }
 
 void resolver_stats(const struct resolver *r, struct resolver_stats *out)
 {
 	*out = r->st;
 	out->cache_entries = rcache_size(r->cache);
-	prefetch_counts(r->pf, &out->prefetched_names, &out->prefetched_addrs);
+	uint64_t pb;
+	prefetch_counts(r->pf, &out->prefetched_names, &out->prefetched_addrs,
+			&pb);
+	out->bounded += pb;
 }

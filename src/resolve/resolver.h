@@ -3,16 +3,25 @@
  * c-ares driven by a libevent event_base.
  *
  * Model
- *   resolver_reverse() asks "what is the name of this address?". The answer
- *   is a PTR lookup followed by an A (IPv4) or AAAA (IPv6) lookup of every
- *   PTR name; a name counts only when it resolves back to the address
+ *   resolver_reverse() asks "what are the names of this address?". The
+ *   answer is a PTR lookup followed by an A (IPv4) or AAAA (IPv6) lookup of
+ *   every PTR name; a name counts only when it resolves back to the address
  *   (forward confirmation), so a PTR record alone can never make an address
- *   match a `domains` rule. Requests for an address whose lookup is already
- *   in flight join it: one lookup on the wire, its result fanned out to
- *   every waiter.
+ *   match a `domains` rule. The answer is the SET of every confirmed name,
+ *   sorted: it does not depend on the order of the DNS answers, and the
+ *   lookup ends only when every forward query has answered. Requests for an
+ *   address whose lookup is already in flight join it: one lookup on the
+ *   wire, its result fanned out to every waiter.
  *
- *   Results are cached (LRU, cfg->cache entries, 0 = no cache): a name for
- *   min(PTR TTL, A/AAAA TTL) seconds; RS_NONAME and RS_SERVFAIL for
+ *   Bounds never make a negative answer: when a bound stops the work
+ *   (more than RESOLVER_MAX_PTR PTR names) or a forward query fails, the
+ *   names confirmed so far come back marked partial, and with none
+ *   confirmed the answer is RS_INCOMPLETE or the failure, never RS_NONAME.
+ *   The addresses of a forward answer are all read, however many.
+ *
+ *   Results are cached (LRU, cfg->cache entries, 0 = no cache): names for
+ *   min(PTR TTL, confirming A/AAAA TTLs) seconds (not when a forward query
+ *   timed out); RS_NONAME, RS_SERVFAIL and RS_INCOMPLETE for
  *   cfg->negative_ttl_s seconds (0 = not cached); a timeout is never cached
  *   (the next request asks again).
  *
@@ -46,6 +55,7 @@
 #ifndef SLUICE_RESOLVER_H
 #define SLUICE_RESOLVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,9 +66,13 @@ struct resolver;
 struct resolver_req;
 
 #define RESOLVER_TRIES 2       /* c-ares tries per server */
-#define RESOLVER_MAX_PTR 8     /* PTR names checked per address */
+#define RESOLVER_MAX_PTR 16    /* PTR names checked per address; beyond:
+				* the answer is partial */
 #define RESOLVER_MAX_TTL 86400 /* a positive answer is cached at most this */
-#define RESOLVER_MAX_ADDRS 16  /* addresses kept per prefetched name+family */
+#define RESOLVER_MAX_ADDRS 4096 /* addresses kept per prefetched name and
+				 * family: more than a 64 KiB DNS message
+				 * holds; beyond: lookups of any address are
+				 * partial */
 
 enum rstatus {
 	RS_OK,	     /* a forward-confirmed name */
@@ -66,12 +80,23 @@ enum rstatus {
 	RS_TIMEOUT,  /* a server did not answer in time (not cached) */
 	RS_SERVFAIL, /* the servers failed or refused (or the answer was bad) */
 	RS_CANCELED, /* the resolver was freed while the lookup ran */
+	RS_INCOMPLETE, /* a bound stopped the work before any name was
+			* confirmed: unknown, never "no name" */
 };
 
-/* A reverse lookup's answer. NAME (RS_OK only, else NULL) is the
- * forward-confirmed name, lower case without a trailing dot, valid during
- * the call only. */
-typedef void (*name_cb)(void *arg, enum rstatus st, const char *name);
+/* A set of names: lower case, no trailing dot, sorted (strcmp), no
+ * duplicates. PARTIAL: the set may lack names (a bound stopped the work or
+ * a query failed), so "not among them" is unknown, not "no". */
+struct rnames {
+	const char *const *v;
+	size_t n;
+	bool partial;
+};
+
+/* A reverse lookup's answer. NAMES (RS_OK only, else NULL) holds the
+ * forward-confirmed names (at least one), valid during the call only. */
+typedef void (*name_cb)(void *arg, enum rstatus st,
+			const struct rnames *names);
 
 /*
  * Creates a resolver on BASE with the settings CFG (copied; CFG may be freed
@@ -127,12 +152,14 @@ void resolver_prefetch(struct resolver *r, const char *const *names,
 /*
  * The prefetched names that currently resolve to ADDR. Fills up to MAX
  * pointers into NAMES (valid until the next call into the resolver or a
- * return to the event loop) and returns how many names there are (may be
- * more than MAX). Never does I/O.
+ * return to the event loop) and returns how many there are (may be more
+ * than MAX; a name may repeat). *PARTIAL is set when some prefetched name
+ * had more addresses than RESOLVER_MAX_ADDRS (so it might also resolve to
+ * ADDR), else cleared. Never does I/O.
  */
 size_t resolver_known_names(struct resolver *r, int family,
 			    const uint8_t addr[16], const char **names,
-			    size_t max);
+			    size_t max, bool *partial);
 
 struct resolver_stats {
 	uint64_t lookups;	 /* reverse lookups started (PTR on the wire) */
@@ -143,6 +170,9 @@ struct resolver_stats {
 	uint64_t timeouts;	 /* lookups that ended in RS_TIMEOUT */
 	uint64_t servfails;	 /* lookups that ended in RS_SERVFAIL */
 	uint64_t unconfirmed;	 /* PTR names that did not resolve back */
+	uint64_t bounded;	 /* answers a bound cut (PTR names beyond
+				  * RESOLVER_MAX_PTR, prefetched addresses
+				  * beyond RESOLVER_MAX_ADDRS) */
 	uint64_t queries;	 /* DNS queries sent (PTR, A, AAAA, prefetch) */
 	uint64_t mark_failures;	 /* sockets SO_MARK could not be set on */
 	uint64_t in_flight;	 /* reverse lookups running now */

@@ -12,7 +12,9 @@
 #include <string.h>
 
 struct check_opts {
-	const char *config, *flow, *user, *groups, *name, *time, *filter;
+	const char *config, *flow, *user, *groups, *time, *filter;
+	const char **names; /* every --name, in order (owned array) */
+	size_t nnames;
 	bool anonymous, local_src, local_dst, json;
 };
 
@@ -44,6 +46,10 @@ static void print_decision(const struct policy *p, const struct decision *d,
 			json_str(stdout, r->name);
 		else
 			printf("null");
+		if (d->name) {
+			printf(", \"name\": ");
+			json_str(stdout, d->name);
+		}
 		printf(", \"needs\": [");
 		for (int i = 0, k = 0; i < 3; i++)
 			if (d->needs & (1u << i))
@@ -60,6 +66,8 @@ static void print_decision(const struct policy *p, const struct decision *d,
 		       r->loc.line, r->loc.col);
 	else
 		printf("rule:    none (no rule allows it: default deny)\n");
+	if (d->name)
+		printf("name:    %s (matched the rule's domain set)\n", d->name);
 	if (d->needs) {
 		printf("needs:  ");
 		for (int i = 0; i < 3; i++)
@@ -79,6 +87,23 @@ static int build_facts(const struct check_opts *o, struct facts *fx,
 {
 	memset(fx, 0, sizeof(*fx));
 	*groups_out = NULL;
+	if (o->nnames) {
+		/* the destination's names, as the service carries them: a
+		 * domain set matches when any of them is in it; "-" alone
+		 * says the destination has no name */
+		bool none = strcmp(o->names[0], "-") == 0;
+		for (size_t i = 0; i < o->nnames; i++)
+			if ((strcmp(o->names[i], "-") == 0) != none ||
+			    (none && o->nnames > 1)) {
+				fprintf(stderr, "sluicectl check: --name - "
+						"(no name) excludes other "
+						"names\n");
+				return -1;
+			}
+		fx->known |= NEED_NAME;
+		fx->names = none ? NULL : o->names;
+		fx->nnames = none ? 0 : o->nnames;
+	}
 	if (o->groups && !o->user) {
 		fprintf(stderr, "sluicectl check: --groups needs --user\n");
 		return -1;
@@ -106,10 +131,6 @@ static int build_facts(const struct check_opts *o, struct facts *fx,
 		fx->groups = (const char *const *)v;
 		fx->ngroups = n - 1;
 		*groups_out = v;
-	}
-	if (o->name) {
-		fx->known |= NEED_NAME;
-		fx->name = strcmp(o->name, "-") == 0 ? NULL : o->name;
 	}
 	if (o->filter) {
 		if (strcmp(o->filter, "ok") && strcmp(o->filter, "reject")) {
@@ -161,7 +182,8 @@ static void check_usage(void)
 {
 	fprintf(stderr,
 		"usage: sluicectl check -c FILE [--flow 'PROTO SRC -> DST']\n"
-		"         [--user NAME] [--groups A,B] [--anonymous] [--name HOST|-]\n"
+		"         [--user NAME] [--groups A,B] [--anonymous]\n"
+		"         [--name HOST ...|--name -]\n"
 		"         [--time 'DAY HH:MM'] [--local] [--to-local]\n"
 		"         [--filter ok|reject] [--json]\n");
 }
@@ -193,17 +215,18 @@ int cmd_check(int argc, char **argv)
 		case 'u': o.user = optarg; break;
 		case 'g': o.groups = optarg; break;
 		case 'A': o.anonymous = true; break;
-		case 'n': o.name = optarg; break;
+		case 'n': VEC_PUSH(o.names, o.nnames, optarg); break;
 		case 't': o.time = optarg; break;
 		case 'L': o.local_src = true; break;
 		case 'T': o.local_dst = true; break;
 		case 'F': o.filter = optarg; break;
 		case 'j': o.json = true; break;
-		case 'h': check_usage(); return EXIT_OK;
-		default: check_usage(); return EXIT_USAGE;
+		case 'h': free(o.names); check_usage(); return EXIT_OK;
+		default: free(o.names); check_usage(); return EXIT_USAGE;
 		}
 	}
 	if (!o.config || optind != argc) {
+		free(o.names);
 		check_usage();
 		return EXIT_USAGE;
 	}
@@ -225,5 +248,6 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "%s: invalid: %d errors\n", o.config, d.errors);
 	policy_free(p);
 	diags_free(&d);
+	free(o.names);
 	return rc;
 }

@@ -91,12 +91,16 @@ static void judge(struct daemon *d, const struct gen *g,
 	} else if (known_nobody) {
 		fx.known |= NEED_IDENTITY;
 	}
-	if (sessions_get(d->sessions, &e->key, &si) && si.name[0]) {
+	if (sessions_get(d->sessions, &e->key, &si) && si.name) {
+		/* the one name kept: others may exist (partial) */
 		fx.known |= NEED_NAME;
-		fx.name = si.name;
+		fx.names = (const char *const *)&si.name;
+		fx.nnames = 1;
+		fx.names_partial = true;
 	}
 	engine_eval(g->engine, f, &fx, dc);
 	identity_clear(&id);
+	session_info_clear(&si);
 }
 
 /* Sets E's mark to ALLOW by RULE (keeping the bits sluice does not own)

@@ -161,7 +161,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
 		char kb[128], rb[32];
 		session_key_format(&e->key, kb, sizeof(kb));
-		struct session_info si = {0};
+		struct session_info si;
 		sessions_get(d->sessions, &e->key, &si);
 		const char *state = e->key.proto == 6 ? ct_tcp_state_name(e->tcp_state) : "-";
 		const char *rn = rule_name(g, rid, rb, sizeof(rb));
@@ -173,22 +173,37 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 					    e->timeout, rid);
 			json_put_string(out, rn);
 			evbuffer_add_printf(out, ", \"user\": ");
-			if (si.user[0])
+			if (si.user)
 				json_put_string(out, si.user);
 			else
 				evbuffer_add_printf(out, "null");
 			evbuffer_add_printf(out, ", \"name\": ");
-			if (si.name[0])
+			if (si.name)
 				json_put_string(out, si.name);
 			else
 				evbuffer_add_printf(out, "null");
+			/* the facts of the decision, as revocation sees them */
+			evbuffer_add_printf(out, ", \"identity\": \"%s\", "
+					    "\"groups\": ",
+					    id_source_name(si.source));
+			if (si.groups_unknown) {
+				evbuffer_add_printf(out, "null");
+			} else {
+				evbuffer_add_printf(out, "[");
+				for (size_t k = 0; k < si.ngroups; k++) {
+					evbuffer_add_printf(out, k ? ", " : "");
+					json_put_string(out, si.groups[k]);
+				}
+				evbuffer_add_printf(out, "]");
+			}
 			evbuffer_add_printf(out, "}");
 		} else {
 			evbuffer_add_printf(out, "%-48s %-11s %6u  %-24s %-12s %s\n",
 					    kb, state, e->timeout, rn,
-					    si.user[0] ? si.user : "-",
-					    si.name[0] ? si.name : "-");
+					    si.user ? si.user : "-",
+					    si.name ? si.name : "-");
 		}
+		session_info_clear(&si);
 		n++;
 	}
 	if (json)

@@ -27,6 +27,7 @@ struct alerts;
 struct fwlog;
 struct metrics_server;
 struct stats_snapshot;
+struct mnl_socket;
 
 struct daemon {
 	const char *config_path;
@@ -57,6 +58,12 @@ struct daemon {
 	struct ruleset_opts kopts;
 	struct ct_icmp_timeouts icmp_orig; /* put back on a clean stop */
 	bool nft_queue; /* probe: the kernel has nft's queue statement */
+	/* the ruleset watch (observe.c): nftables events, a debounced check
+	 * and a periodic one; repairs counted in ruleset_restored */
+	struct mnl_socket *rswatch;
+	struct event *ev_rswatch, *ev_rscheck, *ev_rspoll;
+	uint64_t ruleset_restored; /* incidents: broken after being whole */
+	bool ruleset_broken;	   /* a repair failed; retried every second */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;
@@ -140,6 +147,10 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum reason why, uint64_t latency_ns);
 void observe_configure(struct daemon *d, const struct policy *p);
 void observe_close(struct daemon *d);
+/* The ruleset watch: started by the first observe_configure(), stopped by
+ * observe_close() (before the event loop would run again). */
+void ruleset_watch_start(struct daemon *d);
+void ruleset_watch_stop(struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];

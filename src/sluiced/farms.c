@@ -25,13 +25,16 @@ struct ffarm;
 
 /* One farm member, or one standalone verifier (farm == NULL). Allocated
  * one by one: the engine's callback argument stays valid while the check
- * is carried over a reload. */
+ * is carried over a reload. Its identity is (name, addr): the health state
+ * belongs to it and survives every reload; the check's configuration
+ * (spec) only decides whether the probe runs on or is restarted. */
 struct fcheck {
 	struct farms *fm;
 	struct ffarm *farm; /* NULL: a standalone verifier */
 	size_t idx;	    /* member index in farm->f.members */
 	char *name;	    /* "FARM/MEMBER" or the verifier's name */
-	char *key;	    /* everything the probe depends on (reuse) */
+	bool has_spec;	    /* a check runs (else: always up) */
+	struct verify_spec spec; /* owned copy, member's port filled in */
 	int sub;	    /* engine subscription, -1 = no check */
 	enum verify_method method;
 	char target[320]; /* what is checked, for people */
@@ -61,13 +64,37 @@ struct farms {
 	uint32_t last_us;
 };
 
-static const char *const method_names[] = {"icmp", "tcp", "http"};
-
 /* ---- membership ------------------------------------------------------------ */
 
-static bool in_map(const struct fcheck *c)
+/* Is some member of FA other than SKIP known up and not drained? */
+static bool farm_known_up(const struct ffarm *fa, size_t skip)
 {
-	return !c->drained && c->state != VS_DOWN;
+	for (size_t i = 0; i < fa->f.nmembers; i++)
+		if (i != skip && !fa->m[i]->drained && fa->m[i]->state == VS_UP)
+			return true;
+	return false;
+}
+
+/* Does member I of FA receive new sessions? Not when drained or down; a
+ * member whose state is unknown (not checked yet) only while no other
+ * member is known up: it is not sent traffic it may not serve while a
+ * proven member can take it, and a farm whose members are all unknown (a
+ * fresh start) still serves. */
+static bool in_map(const struct ffarm *fa, size_t i)
+{
+	const struct fcheck *c = fa->m[i];
+	if (c->drained || c->state == VS_DOWN)
+		return false;
+	return c->state == VS_UP || !farm_known_up(fa, i);
+}
+
+/* The map of FA now: one bool per member (caller frees). */
+static bool *farm_map(const struct ffarm *fa)
+{
+	bool *up = xcalloc(fa->f.nmembers + 1, sizeof(*up));
+	for (size_t i = 0; i < fa->f.nmembers; i++)
+		up[i] = in_map(fa, i);
+	return up;
 }
 
 /* Rewrites every publish chain of FA in one transaction. 0 or -1 (logged,
@@ -76,9 +103,7 @@ static int farm_apply(struct farms *fm, struct ffarm *fa, char **err)
 {
 	if (fa->npubs == 0)
 		return 0;
-	bool *up = xcalloc(fa->f.nmembers + 1, sizeof(*up));
-	for (size_t i = 0; i < fa->f.nmembers; i++)
-		up[i] = in_map(fa->m[i]);
+	bool *up = farm_map(fa);
 	char *script = xstrdup("");
 	for (size_t i = 0; i < fa->npubs; i++) {
 		char *one = farm_chain_script(fm->kopts, &fa->pubs[i], up);
@@ -183,28 +208,36 @@ static void on_state(const struct vstatus *st, void *arg)
 {
 	struct fcheck *c = arg;
 	struct farms *fm = c->fm;
-	bool was = c->farm ? in_map(c) : false;
+	bool *was = c->farm ? farm_map(c->farm) : NULL;
 
 	c->state = st->state;
 	fm->state_changes++;
 	fm->last_us = st->last_us;
 	if (st->state == VS_DOWN)
 		log_warnx("verifier %s (%s %s): down: %s%s%s", c->name,
-			  method_names[c->method], c->target,
+			  verify_method_name(c->method), c->target,
 			  vresult_name(st->last), st->detail[0] ? ": " : "",
 			  st->detail);
 	else
 		log_info("verifier %s (%s %s): %s", c->name,
-			 method_names[c->method], c->target,
+			 verify_method_name(c->method), c->target,
 			 vstate_name(st->state));
 	if (!c->farm)
 		return;
-	if (in_map(c) != was) {
+	/* one member's news may move others (an unknown member leaves the
+	 * map when another is known up) */
+	bool changed = false;
+	for (size_t i = 0; i < c->farm->f.nmembers; i++) {
+		bool now = in_map(c->farm, i);
+		if (now == was[i])
+			continue;
+		changed = true;
 		log_info("farm %s: member %s %s the map", c->farm->f.name,
-			 c->farm->f.members[c->idx].name,
-			 in_map(c) ? "enters" : "leaves");
-		farm_apply(fm, c->farm, NULL);
+			 c->farm->f.members[i].name, now ? "enters" : "leaves");
 	}
+	free(was);
+	if (changed)
+		farm_apply(fm, c->farm, NULL);
 	if (st->state == VS_DOWN && st->prev != VS_DOWN &&
 	    c->farm->f.on_down == ONDOWN_FLUSH) {
 		size_t n = member_flush(c->farm, c->idx);
@@ -217,28 +250,6 @@ static void on_state(const struct vstatus *st, void *arg)
 
 /* ---- checks ----------------------------------------------------------------- */
 
-/* Everything a probe depends on, as one string: equal keys, same probe. */
-static char *spec_key(const struct verify_spec *s, const char *member)
-{
-	char *exp = xstrdup("");
-	for (size_t i = 0; i < s->nexpect; i++) {
-		char *e = xasprintf("%s%u-%u,", exp, s->expect[i].lo,
-				    s->expect[i].hi);
-		free(exp);
-		exp = e;
-	}
-#define S(x) ((x) ? (x) : "")
-	char *k = xasprintf(
-	    "%d|%s|%u|%u|%u|%u|%u|%u|%s|%s|%s|%s|%s|%s|%s|%d|%d|%s|%s|%s",
-	    (int)s->method, S(s->target), s->port, s->every_ms, s->timeout_ms,
-	    s->warn_ms, s->rise, s->fall, exp, S(s->body), S(s->host),
-	    S(s->sni), S(s->ca), S(s->cert), S(s->key), (int)s->insecure,
-	    (int)s->auth, S(s->user), S(s->password_file), S(member));
-#undef S
-	free(exp);
-	return k;
-}
-
 static void check_free(struct farms *fm, struct fcheck *c)
 {
 	if (!c)
@@ -246,17 +257,18 @@ static void check_free(struct farms *fm, struct fcheck *c)
 	if (c->sub >= 0 && fm->v)
 		vengine_remove(fm->v, c->sub);
 	free(c->name);
-	free(c->key);
+	verify_spec_free(&c->spec);
 	free(c);
 }
 
-/* Finds a check of OLD (n entries) with NAME and KEY not yet taken. */
+/* Finds the check of OLD (n entries) for the member or verifier NAME at
+ * ADDR ("" for a standalone verifier), not yet taken. */
 static struct fcheck *take(struct fcheck **old, size_t n, const char *name,
-			   const char *key)
+			   const char *addr)
 {
 	for (size_t i = 0; i < n; i++)
 		if (old[i] && !old[i]->taken && !strcmp(old[i]->name, name) &&
-		    !strcmp(old[i]->key, key)) {
+		    !strcmp(old[i]->addr, addr)) {
 			old[i]->taken = true;
 			return old[i];
 		}
@@ -302,6 +314,56 @@ static void describe_target(struct fcheck *c, const struct verify_spec *s,
 	} else {
 		snprintf(c->target, sizeof(c->target), "%s", a);
 	}
+}
+
+/* A new check named NAME (taken over) for ADDR ("" for a standalone
+ * verifier), with no configuration yet and its state unknown. */
+static struct fcheck *check_new(struct farms *fm, char *name,
+				const char *addr)
+{
+	struct fcheck *c = xcalloc(1, sizeof(*c));
+	c->fm = fm;
+	c->name = name;
+	c->sub = -1;
+	c->state = VS_UNKNOWN;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	return c;
+}
+
+/*
+ * Gives C the configuration SPEC (NULL: no check, always up) for MEMBER
+ * (NULL for a standalone verifier). An unchanged configuration keeps the
+ * running probe; a changed one restarts it from the state already known
+ * (a down member stays down until `rise` successes), so no reload forgets
+ * a member's health. A check that cannot start is down.
+ */
+static void check_set(struct farms *fm, struct fcheck *c,
+		      const struct verify_spec *spec, const char *member,
+		      char **err)
+{
+	if (spec ? c->has_spec && verify_spec_cfg_equal(spec, &c->spec)
+		 : !c->has_spec && c->state == VS_UP)
+		return;
+	if (c->sub >= 0)
+		vengine_remove(fm->v, c->sub);
+	c->sub = -1;
+	bool was_checked = c->has_spec;
+	verify_spec_free(&c->spec);
+	c->has_spec = spec != NULL;
+	if (!spec) {
+		c->state = VS_UP;
+		snprintf(c->target, sizeof(c->target), "(no verify)");
+		return;
+	}
+	verify_spec_copy(&c->spec, spec);
+	c->method = spec->method;
+	if (!was_checked)
+		c->state = VS_UNKNOWN; /* "no verify" was no health news */
+	describe_target(c, spec, member);
+	if (check_start(fm, c, spec, member, err) < 0)
+		c->state = VS_DOWN; /* cannot verify */
+	else if (c->state != VS_UNKNOWN)
+		vengine_seed_state(fm->v, c->sub, c->state);
 }
 
 /* ---- configure ---------------------------------------------------------------- */
@@ -382,35 +444,16 @@ static struct ffarm *farm_build(struct farms *fm, const struct policy *p,
 						       : fa->pubs[0].port)
 						: 0;
 		char *name = xasprintf("%s/%s", f->name, m->name);
-		char *key = f->has_verify ? spec_key(&spec, addr)
-					  : xasprintf("none|%s", addr);
-		struct fcheck *c = take(old, nold, name, key);
+		struct fcheck *c = take(old, nold, name, addr);
 		if (c) {
 			free(name);
-			free(key);
-			c->farm = fa;
-			c->idx = i;
 		} else {
-			c = xcalloc(1, sizeof(*c));
-			c->fm = fm;
-			c->farm = fa;
-			c->idx = i;
-			c->name = name;
-			c->key = key;
-			c->sub = -1;
-			c->method = spec.method;
-			c->state = f->has_verify ? VS_UNKNOWN : VS_UP;
-			c->drained = was_drained(old, nold, name);
-			snprintf(c->addr, sizeof(c->addr), "%s", addr);
-			if (f->has_verify) {
-				describe_target(c, &spec, addr);
-				if (check_start(fm, c, &spec, addr, err) < 0)
-					c->state = VS_DOWN; /* cannot verify */
-			} else {
-				snprintf(c->target, sizeof(c->target),
-					 "(no verify)");
-			}
+			c = check_new(fm, name, addr);
+			c->drained = was_drained(old, nold, c->name);
 		}
+		c->farm = fa;
+		c->idx = i;
+		check_set(fm, c, f->has_verify ? &spec : NULL, addr, err);
 		fa->m[i] = c;
 	}
 	return fa;
@@ -434,22 +477,10 @@ int farms_configure(struct farms *fm, const struct policy *p, char **err)
 	}
 	for (size_t i = 0; i < p->nverifiers; i++) {
 		const struct verifier *v = p->verifiers[i];
-		char *key = spec_key(&v->spec, NULL);
-		struct fcheck *c = take(fm->vers, fm->nvers, v->name, key);
-		if (c) {
-			free(key);
-		} else {
-			c = xcalloc(1, sizeof(*c));
-			c->fm = fm;
-			c->name = xstrdup(v->name);
-			c->key = key;
-			c->sub = -1;
-			c->method = v->spec.method;
-			c->state = VS_UNKNOWN;
-			describe_target(c, &v->spec, NULL);
-			if (check_start(fm, c, &v->spec, NULL, err) < 0)
-				c->state = VS_DOWN;
-		}
+		struct fcheck *c = take(fm->vers, fm->nvers, v->name, "");
+		if (!c)
+			c = check_new(fm, xstrdup(v->name), "");
+		check_set(fm, c, &v->spec, NULL, err);
 		VEC_PUSH(vers, nvers, c);
 	}
 	/* what was not carried over stops now (engine: one cleanup path) */
@@ -527,7 +558,7 @@ bool farms_member_up(void *ctx, const struct farm *f, size_t i)
 			const struct farm_member *o = &fa->f.members[j];
 			if (!strcmp(o->name, m->name) && o->family == m->family &&
 			    o->v4 == m->v4 && o->v6 == m->v6)
-				return in_map(fa->m[j]);
+				return in_map(fa, j);
 		}
 	}
 	return true;
@@ -554,7 +585,7 @@ void farms_stats(struct farms *fm, struct farms_stats *out)
 		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
 			const struct fcheck *c = fm->farms[i]->m[j];
 			out->members++;
-			out->members_in_map += in_map(c);
+			out->members_in_map += in_map(fm->farms[i], j);
 			out->members_down += c->state == VS_DOWN;
 			out->members_drained += c->drained;
 		}
@@ -612,7 +643,7 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 			evbuffer_add_printf(out, "null, \"member\": null");
 		}
 		evbuffer_add_printf(out, ", \"method\": \"%s\", \"target\": ",
-				    method_names[c->method]);
+				    verify_method_name(c->method));
 		json_put_string(out, c->target);
 		evbuffer_add_printf(out, ", \"state\": \"%s\", \"last\": ",
 				    vstate_name(st.state));
@@ -637,7 +668,7 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 		else
 			snprintf(rt, sizeof(rt), "-");
 		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %-22s %9s  %s%s%s\n",
-				    c->name, method_names[c->method], c->target,
+				    c->name, verify_method_name(c->method), c->target,
 				    vstate_name(st.state), last, rt,
 				    hist[0] ? hist : "-",
 				    detail[0] ? "  " : "", detail);
@@ -750,13 +781,13 @@ static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
 				    "\"%s\", \"drained\": %s, \"in_map\": %s}",
 				    ap, member_state(c),
 				    c->drained ? "true" : "false",
-				    in_map(c) ? "true" : "false");
+				    in_map(c->farm, c->idx) ? "true" : "false");
 			} else {
 				evbuffer_add_printf(out, "  %-16s %-28s %-10s "
 						    "%-8s %s\n", m->name, ap,
 						    member_state(c),
 						    c->drained ? "drained" : "",
-						    in_map(c) ? "in" : "out");
+						    in_map(c->farm, c->idx) ? "in" : "out");
 			}
 		}
 		if (json)
@@ -808,12 +839,16 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 	struct fcheck *c = find_member(fm, argv[2], out);
 	if (!c)
 		return -1;
-	bool was = in_map(c);
+	bool *was = farm_map(c->farm);
 	c->drained = drain;
 	log_info("farm %s: member %s %s", c->farm->f.name,
 		 c->farm->f.members[c->idx].name, drain ? "drained" : "resumed");
 	char *err = NULL;
-	if (in_map(c) != was && farm_apply(fm, c->farm, &err) < 0) {
+	bool changed = false;
+	for (size_t i = 0; i < c->farm->f.nmembers; i++)
+		changed |= in_map(c->farm, i) != was[i];
+	free(was);
+	if (changed && farm_apply(fm, c->farm, &err) < 0) {
 		evbuffer_add_printf(out, "%s", err ? err : "nft failed");
 		free(err);
 		return -1;
@@ -822,11 +857,11 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		evbuffer_add_printf(out, "{\"member\": \"%s\", \"drained\": %s, "
 				    "\"in_map\": %s}\n", c->name,
 				    drain ? "true" : "false",
-				    in_map(c) ? "true" : "false");
+				    in_map(c->farm, c->idx) ? "true" : "false");
 	else
 		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
 				    drain ? "drained" : "resumed",
-				    in_map(c) ? "takes" : "takes no");
+				    in_map(c->farm, c->idx) ? "takes" : "takes no");
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * farms.h — published server farms and connectivity verifiers in sluiced
- * (DESIGN.md §4, issue 6).
+ * (docs/design.md §4).
  *
  * The farm manager runs on the daemon's main event loop. It owns one
  * verifier engine (src/verify) and subscribes
@@ -9,50 +9,23 @@
  *     check without `port` checks the member's published port), named
  *     "FARM/MEMBER";
  *   - every standalone `verifier`, under its own name.
- * A member is *in the map* (receives new sessions) when its check is not
- * down and it is not drained. Members start in the map (as HAProxy and
- * keepalived start servers UP): the first result decides at once. When a
- * member enters or leaves the map, every publish chain of its farm is
- * rewritten in one nft transaction (farm_chain_script()); established
- * sessions keep their conntrack NAT binding. With `on-down flush` a member
- * whose check goes down also loses its conntrack entries (the sessions of
- * the farm's public addresses whose reply comes from the member); a drain
- * never flushes. State changes go to the log (log_info / log_warnx).
+ * Health state belongs to the member (farm, name, address) or verifier
+ * (name), never to its check's configuration: it survives every reload,
+ * and a reload that changes the check restarts the probe from the state
+ * already known (a down member needs `rise` successes to come up).
+ * A member is *in the map* (receives new sessions) when it is not drained
+ * and its check is up; a member whose state is unknown (not checked yet)
+ * only while no other member of its farm is known up and not drained (a
+ * fresh start serves at once; a proven member is preferred). When the map
+ * of a farm changes, every publish chain of the farm is rewritten in one
+ * nft transaction (farm_chain_script()); established sessions keep their
+ * conntrack NAT binding. With `on-down flush` a member whose check goes
+ * down also loses its conntrack entries (the sessions of the farm's public
+ * addresses whose reply comes from the member); a drain never flushes.
+ * State changes go to the log (log_info / log_warnx).
  *
  * Nothing here keeps a pointer into a struct policy after farms_configure()
  * returns: the policy of a reload may be freed at any time afterwards.
- *
- * ---- farms_api: what sluiced calls (the lead wires these) -----------------
- *
- *   main.c, after ruleset_install() succeeded (the pub_* chains exist):
- *       d.farms = farms_new(d.base, &d.kopts);      (never NULL; aborts)
- *       char *ferr = NULL;
- *       if (farms_configure(d.farms, d.gen->policy, &ferr) < 0)
- *           log_warnx("farms: %s", ferr);           (not fatal)
- *       free(ferr);
- *   main.c stop(), before ruleset_remove()/ruleset_leave_fail_closed():
- *       farms_free(d->farms); d->farms = NULL;
- *   reload.c daemon_kernel_opts(), after ruleset_opts_init():
- *       d->kopts.member_up = farms_member_up;
- *       d->kopts.member_ctx = d->farms;             (NULL before farms_new:
- *                                                    every member up)
- *   reload.c daemon_reload(), after the generation switch (success only):
- *       farms_configure(d->farms, p, &ferr)          (as above)
- *   commands.c: {"verifiers", ...} and {"farm", ...} in the table, both
- *       return farms_command(d->farms, argc, argv, json, out);
- *   sluicectl table (src/sluicectl/main.c), both cmd_remote:
- *       "verifiers"  usage "verifiers [--json]"
- *                    help  "verifiers: state, last result, response time,
- *                           history"
- *       "farm"       usage "farm [list | drain MEMBER | resume MEMBER]
- *                           [--json]"   (MEMBER: NAME or FARM/NAME)
- *                    help  "published farms and their members; drain or
- *                           resume a member without cutting sessions"
- *   daemon.h: struct farms *farms; in struct daemon.
- *   meson: subdir('src/verify') before subdir('src/sluiced') in the top
- *       meson.build; sluiced gets 'farms.c' and dep_verify (dep_nfct is
- *       already in sluiced_core). farms_new() calls curl_global_init()
- *       itself (libcurl counts the calls).
  */
 #ifndef SLUICED_FARMS_H
 #define SLUICED_FARMS_H
@@ -96,10 +69,12 @@ struct farms *farms_new(struct event_base *base,
 
 /*
  * Takes the farms, publishes and verifiers of P (after P's ruleset is
- * installed). Checks whose farm, member, address and effective spec are
- * unchanged keep running with their state and history; drained members
- * stay drained (by farm and member name); every other check is removed
- * (whatever it is doing: one cleanup path in the engine) or added. Then
+ * installed). A member (farm, name, address) or verifier (name) that was
+ * there before keeps its state; its check keeps running with its history
+ * when the configuration is unchanged (verify_spec_cfg_equal), else is
+ * restarted from that state. Drained members stay drained (by farm and
+ * member name); checks of members and verifiers no longer there are
+ * removed (whatever they are doing: one cleanup path in the engine). Then
  * every publish chain is rewritten to the current membership. Returns 0,
  * or -1 with an allocated message in *ERR when a check could not be added
  * or a chain not written (the rest is configured anyway).
@@ -131,8 +106,8 @@ void farms_stats(struct farms *fm, struct farms_stats *out);
 /*
  * ruleset_opts.member_up for the ruleset generator: is member I of farm F
  * (a farm of any policy; matched by farm and member name and address) in
- * the map now? CTX is the struct farms, or NULL (then: true). Unknown
- * members are in the map.
+ * the map now (see above)? CTX is the struct farms, or NULL (then: true).
+ * Members the manager does not know yet are in the map.
  */
 bool farms_member_up(void *ctx, const struct farm *f, size_t i);
 

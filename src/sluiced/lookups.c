@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,17 +62,100 @@ static void deliver(struct inflight *f)
 		worker_answer(req->worker, req);
 }
 
-static void on_name(void *arg, enum rstatus st, const char *name)
+/* Adds NAME to R's names unless it is there already. */
+static void add_name(struct lookup_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nnames; i++)
+		if (!strcmp(r->names[i], name))
+			return;
+	char *c = xstrdup(name);
+	VEC_PUSH(r->names, r->nnames, c);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define MAX_KNOWN 64 /* prefetched names taken per address; more: partial */
+
+/*
+ * Fills R's answer: every name the destination is known by — the names
+ * resolved ahead of time that point at it (prefetch) and the reverse
+ * lookup's forward-confirmed names (ST, RN) — sorted, so nothing depends on
+ * DNS answer order. A failed or bounded reverse lookup leaves the set
+ * partial (unknown, the deadline decides), never "no name"; with nothing
+ * known at all the request fails (ETIMEDOUT, EOVERFLOW). RS_NONAME and
+ * RS_SERVFAIL mean "no reverse names" (ENOENT when nothing else is known).
+ */
+static void answer_names(struct lookups *l, struct lookup_req *r,
+			 enum rstatus st, const struct rnames *rn)
+{
+	const char *known[MAX_KNOWN];
+	bool partial = false;
+	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
+						  known, MAX_KNOWN, &partial)
+			   : 0;
+	if (nk > MAX_KNOWN) {
+		nk = MAX_KNOWN;
+		partial = true;
+	}
+	for (size_t i = 0; i < nk; i++)
+		add_name(r, known[i]);
+	switch (st) {
+	case RS_OK:
+		for (size_t i = 0; i < rn->n; i++)
+			add_name(r, rn->v[i]);
+		partial = partial || rn->partial;
+		break;
+	case RS_TIMEOUT:
+	case RS_INCOMPLETE:
+		partial = true;
+		break;
+	default: /* RS_NONAME, RS_SERVFAIL */
+		break;
+	}
+	qsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
+	r->names_partial = partial;
+	if (r->nnames > 0 || (partial && st != RS_TIMEOUT &&
+			      st != RS_INCOMPLETE))
+		r->status = 0;
+	else if (st == RS_TIMEOUT)
+		r->status = ETIMEDOUT;
+	else if (st == RS_INCOMPLETE)
+		r->status = EOVERFLOW;
+	else
+		r->status = ENOENT;
+}
+
+/* The names at hand for R without any I/O (resolved ahead of time), as a
+ * partial set that may be completed by asking again with names_full.
+ * False when there are none. */
+static bool quick_names(struct lookups *l, struct lookup_req *r)
+{
+	const char *known[MAX_KNOWN];
+	bool partial;
+	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
+						  known, MAX_KNOWN, &partial)
+			   : 0;
+	if (nk == 0)
+		return false;
+	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
+		add_name(r, known[i]);
+	qsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
+	r->names_partial = true; /* the reverse names are not asked yet */
+	r->names_more = true;
+	r->status = 0;
+	return true;
+}
+
+static void on_name(void *arg, enum rstatus st, const struct rnames *rn)
 {
 	struct inflight *f = arg;
-	if (st == RS_CANCELED) { /* the resolver went away: drop quietly */
+	if (st == RS_CANCELED) /* the resolver went away: drop quietly */
 		f->req->status = ECANCELED;
-	} else {
-		f->req->status = st == RS_OK ? 0 : st == RS_TIMEOUT ? ETIMEDOUT
-						  : ENOENT;
-		if (st == RS_OK)
-			f->req->name = xstrdup(name);
-	}
+	else
+		answer_names(f->l, f->req, st, rn);
 	deliver(f);
 }
 
@@ -84,11 +168,13 @@ static void copy_groups(struct lookup_req *r, const char *const *groups,
 	r->ngroups = n;
 }
 
-static void on_groups(void *arg, int status, const char *const *groups,
-		      size_t n)
+static void on_groups(void *arg, int status, const char *user,
+		      const char *const *groups, size_t n)
 {
 	struct inflight *f = arg;
 	f->req->status = status;
+	if (user) /* the directory's own name (also with EOVERFLOW) */
+		f->req->user_out = xstrdup(user);
 	if (status == 0)
 		copy_groups(f->req, groups, n);
 	deliver(f);
@@ -99,10 +185,10 @@ static void on_uid(void *arg, int status, const char *user,
 {
 	struct inflight *f = arg;
 	f->req->status = status;
-	if (status == 0) {
+	if (user) /* also with EOVERFLOW: the user, groups unknown */
 		f->req->user_out = xstrdup(user);
+	if (status == 0)
 		copy_groups(f->req, groups, n);
-	}
 	deliver(f);
 }
 
@@ -112,14 +198,12 @@ static void start(evutil_socket_t fd, short what, void *arg)
 	struct inflight *f = arg;
 	struct lookups *l = f->l;
 	struct lookup_req *r = f->req;
-	const char *names[4];
 	switch (r->kind) {
 	case LK_NAME:
-		/* names resolved ahead of time need no reverse lookup */
-		if (l->res && resolver_known_names(l->res, r->family, r->addr,
-						   names, 4) > 0) {
-			r->status = 0;
-			r->name = xstrdup(names[0]);
+		/* first the names at hand (resolved ahead of time): when they
+		 * decide, no reverse lookup is needed; else every name, the
+		 * reverse lookup's joined by those, in on_name */
+		if (!r->names_full && quick_names(l, r)) {
 			deliver(f);
 		} else if (!l->res || resolver_reverse(l->res, r->family,
 						       r->addr, on_name, f,
@@ -181,13 +265,14 @@ static char *resolver_key(const struct resolver_cfg *c)
 
 static char *directory_key(const struct directory_cfg *c)
 {
-	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u", c->enabled,
+	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u|%d|%d|%d|%s", c->enabled,
 			 c->uri ? c->uri : "", c->base ? c->base : "",
 			 c->bind_dn ? c->bind_dn : "",
 			 c->password_file ? c->password_file : "",
 			 c->user_filter ? c->user_filter : "",
 			 c->group_filter ? c->group_filter : "", c->timeout_ms,
-			 c->cache_ttl_s);
+			 c->cache_ttl_s, (int)c->schema, c->starttls,
+			 c->tls_verify, c->tls_ca ? c->tls_ca : "");
 }
 
 /* Exact names of every domain set, for prefetching. */
@@ -199,6 +284,28 @@ static void prefetch(struct lookups *l, const struct policy *p)
 		for (size_t k = 0; k < p->doms[i]->nexact; k++)
 			VEC_PUSH(names, n, p->doms[i]->exact[k]);
 	resolver_prefetch(l->res, names, n);
+	free(names);
+}
+
+/* Tells the directory which groups the policy names (each once), so that
+ * it asks only about them and its answers are complete for every rule. */
+static void named_groups(struct ldapdir *dir, const struct policy *p)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < p->nusersets; i++) {
+		const struct userset *u = p->usersets[i];
+		for (size_t k = 0; k < u->ngroups; k++) {
+			size_t j = 0;
+			while (j < n && strcmp(names[j], u->groups[k]) != 0)
+				j++;
+			if (j == n)
+				VEC_PUSH(names, n, u->groups[k]);
+		}
+	}
+	/* a non-NULL empty list: no group is named, none is asked */
+	static const char *none[1];
+	ldapdir_set_groups(dir, names ? names : none, n);
 	free(names);
 }
 
@@ -232,6 +339,8 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 	} else {
 		free(dk);
 	}
+	if (l->ldap)
+		named_groups(l->ldap, p);
 	if (!l->nss)
 		l->nss = nsspool_new(l->base, &p->identity);
 }
@@ -286,6 +395,7 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->dns_in_flight = r.in_flight;
 		o->dns_cache_entries = r.cache_entries;
 		o->prefetched_names = r.prefetched_names;
+		o->dns_bounded = r.bounded;
 	}
 	if (l->ldap) {
 		struct ldapdir_stats s;
@@ -295,6 +405,7 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->ldap_cache_hits = s.cache_hits;
 		o->ldap_timeouts = s.timeouts;
 		o->ldap_in_flight = s.in_flight;
+		o->ldap_incomplete = s.incomplete;
 	}
 	if (l->nss) {
 		struct nsspool_stats s;
@@ -303,5 +414,6 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->nss_cache_hits = s.cache_hits;
 		o->nss_timeouts = s.timeouts;
 		o->nss_busy = s.busy_workers;
+		o->nss_incomplete = s.incomplete;
 	}
 }

@@ -29,10 +29,11 @@ void lookups_free(struct lookups *l);
 struct lookups_stats {
 	uint64_t dns_lookups, dns_shared, dns_cache_hits, dns_cache_misses,
 	    dns_negative_hits, dns_timeouts, dns_in_flight, dns_cache_entries,
-	    prefetched_names;
+	    prefetched_names, dns_bounded;
 	uint64_t ldap_searches, ldap_shared, ldap_cache_hits, ldap_timeouts,
-	    ldap_in_flight;
-	uint64_t nss_lookups, nss_cache_hits, nss_timeouts, nss_busy;
+	    ldap_in_flight, ldap_incomplete;
+	uint64_t nss_lookups, nss_cache_hits, nss_timeouts, nss_busy,
+	    nss_incomplete;
 };
 void lookups_stats(struct lookups *l, struct lookups_stats *out);
 

@@ -48,13 +48,13 @@ static struct gen *env_current(void *ctx)
 }
 
 static void env_decided(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name)
+			const struct gen *g, int rule,
+			const struct session_facts *f)
 {
 	struct daemon *d = ctx;
-	if (!user && !name)
+	if (!f || (f->source == IDSRC_NONE && !f->name))
 		return; /* header-decided: conntrack knows all there is */
-	sessions_put(d->sessions, k, rule, g->id, time(NULL), user, name);
+	sessions_put(d->sessions, k, rule, g->id, time(NULL), f);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -218,22 +218,22 @@ static void diags_log(const struct diags *dg)
  * the terminal, or to the journal with priorities). */
 static struct gen *first_policy(const char *path)
 {
-	struct diags *dg = xcalloc(1, sizeof(*dg));
-	struct policy *p = policy_load(path, dg);
+	struct diags dg = {0};
+	struct policy *p = policy_load(path, &dg);
 	if (log_journal())
-		diags_log(dg);
+		diags_log(&dg);
 	else
-		diags_print(dg, stderr);
+		diags_print(&dg, stderr);
 	if (!p) {
 		if (log_journal())
 			log_at(LOG_ERR, "%s: invalid: %d errors", path,
-			       dg->errors);
+			       dg.errors);
 		else
 			fprintf(stderr, "sluiced: %s: invalid: %d errors\n",
-				path, dg->errors);
+				path, dg.errors);
 		exit(1);
 	}
-	p->diags = dg;
+	diags_free(&dg); /* the policy owns its own file names */
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
 	g->engine = engine_build(p);
@@ -345,7 +345,7 @@ static void stop(struct daemon *d)
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
 	event_base_free(d->base);
-	gen_unref(d->gen); /* with its policy's diagnostics */
+	gen_unref(d->gen);
 	daemon_adopt_free(d);
 	iptable_free(d->ids);
 	sessions_free(d->sessions);

@@ -15,7 +15,12 @@
 #include "stats/fwlog.h"
 #include "stats/prom.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +71,9 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->dns_cache_hits = ls.dns_cache_hits;
 	s->dns_cache_misses = ls.dns_cache_misses;
 	s->dns_cache_negative_hits = ls.dns_negative_hits;
+	s->dns_names_bounded = ls.dns_bounded;
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
+	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)
 		fwlog_stats(d->fwlog, &s->fwlog_written, &s->fwlog_dropped);
 	s->connections_refused = metrics_refused(d->metrics) +
@@ -85,6 +92,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	if (ct_count(&n) < 0)
 		n = 0;
 	s->sessions_active = n;
+	s->ruleset_restored = d->ruleset_restored;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);
 	stats_fill_kernel_rules(s, d->kopts.table);
@@ -157,6 +165,8 @@ void observe_configure(struct daemon *d, const struct policy *p)
 {
 	alerts_free(d->alerts);
 	d->alerts = alerts_new(p, alert_log, d);
+	if (!d->rswatch && !d->ev_rspoll)
+		ruleset_watch_start(d);
 	if (!d->ev_tick) {
 		d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 		struct timeval tv = {1, 0};
@@ -191,6 +201,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 
 void observe_close(struct daemon *d)
 {
+	ruleset_watch_stop(d);
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	d->ev_tick = NULL;
@@ -202,4 +213,183 @@ void observe_close(struct daemon *d)
 	d->metrics_addr = NULL;
 	fwlog_close(d->fwlog);
 	d->fwlog = NULL;
+}
+
+/* ---- the ruleset watch -------------------------------------------------------
+ *
+ * Another program may flush or bury sluice's kernel ruleset at any time:
+ * Debian's nftables.service runs `nft -f /etc/nftables.conf`, which starts
+ * with `flush ruleset` (the table inet sluice and iptables-nft's filter
+ * tables go with it); `iptables -F` flushes the SLUICE chain and the jumps
+ * to it; Docker, libvirt or firewalld insert rules above the jump. The
+ * kernel announces every change of the nftables ruleset on the netlink
+ * group NFNLGRP_NFTABLES (what `nft monitor` reads). A message about a
+ * deleted table, chain or rule, or an added rule, in table inet sluice or
+ * the ip/ip6 filter tables schedules a check RSCHECK_MS later (events come
+ * in bursts: one check per burst); a lost burst (ENOBUFS) does too, and a
+ * check runs every RSPOLL_S seconds in case a message was never seen. The
+ * check reads the kernel (ruleset_check) and puts back what is missing
+ * (ruleset_repair), logs it and counts it (ruleset_restored, whose default
+ * alert fires at the next tick). sluiced's own changes (reload, farms,
+ * creation elements) cause checks that find everything in place.
+ */
+#define RSCHECK_MS 50
+#define RSPOLL_S 5
+#define RSWATCH_RCVBUF (1 << 20)
+
+static void rs_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char *gone = NULL, *err = NULL;
+	unsigned missing = ruleset_check(&d->kopts, &gone);
+	if (!missing) {
+		d->ruleset_broken = false;
+		return;
+	}
+	if (!d->ruleset_broken) /* one incident, however many retries */
+		d->ruleset_restored++;
+	uint64_t t0 = mono_ms();
+	int rc = ruleset_repair(d->gen->policy, &d->kopts, missing, &err);
+	d->ruleset_broken = rc < 0;
+	if (rc < 0) {
+		log_warnx("kernel ruleset: %s missing (removed by another "
+			  "program); putting it back failed: %s", gone, err);
+		struct timeval tv = {1, 0}; /* try again */
+		event_add(d->ev_rscheck, &tv);
+	} else {
+		log_warnx("kernel ruleset: %s missing (removed or buried by "
+			  "another program): put back in %llu ms", gone,
+			  (unsigned long long)(mono_ms() - t0));
+	}
+	free(gone);
+	free(err);
+}
+
+/* Schedules a check unless one is due already (a burst is one check). */
+static void rs_schedule(struct daemon *d)
+{
+	if (event_pending(d->ev_rscheck, EV_TIMEOUT, NULL))
+		return;
+	struct timeval tv = {0, RSCHECK_MS * 1000};
+	event_add(d->ev_rscheck, &tv);
+}
+
+/* True when nftables message NLH may have touched sluice's ruleset: a
+ * deleted table, chain or rule, or a new rule, in table inet TABLE or in
+ * an ip/ip6 `filter` table (iptables-nft). The table name is attribute 1
+ * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE) of each. */
+static bool rs_relevant(const struct nlmsghdr *nlh, const char *table)
+{
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return false;
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_DELTABLE:
+	case NFT_MSG_DELCHAIN:
+	case NFT_MSG_DELRULE:
+	case NFT_MSG_NEWRULE:
+		break;
+	default:
+		return false;
+	}
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return false;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*g))
+	{
+		if (mnl_attr_get_type(a) != 1)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+			return true; /* unreadable: check */
+		const char *t = mnl_attr_get_str(a);
+		if (g->nfgen_family == NFPROTO_INET)
+			return strcmp(t, table) == 0;
+		if (g->nfgen_family == NFPROTO_IPV4 ||
+		    g->nfgen_family == NFPROTO_IPV6)
+			return strcmp(t, "filter") == 0;
+		return false;
+	}
+	return false;
+}
+
+static void rs_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	static char buf[65536]; /* main thread only */
+	bool check = false;
+	for (int i = 0; i < 64; i++) { /* bounded: the loop gets back soon */
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno == ENOBUFS) /* events were lost */
+				check = true;
+			if (errno == ENOBUFS)
+				continue;
+			break;
+		}
+		if (n == 0)
+			break;
+		int len = (int)n;
+		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		     mnl_nlmsg_ok(nlh, len) && !check;
+		     nlh = mnl_nlmsg_next(nlh, &len))
+			check = rs_relevant(nlh, d->kopts.table);
+	}
+	if (check)
+		rs_schedule(d);
+}
+
+static void rs_poll(evutil_socket_t fd, short what, void *arg)
+{
+	rs_schedule(arg);
+}
+
+/* The event socket; NULL (logged) when it cannot be opened: the periodic
+ * check still runs. */
+static struct mnl_socket *rs_open(void)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
+						 SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int grp = NFNLGRP_NFTABLES, rcv = RSWATCH_RCVBUF;
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0) {
+		log_warn("ruleset watch: nftables events");
+		if (nl)
+			mnl_socket_close(nl);
+		return NULL;
+	}
+	/* a flush of a big ruleset is a burst; ENOBUFS is handled anyway */
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+		   sizeof(rcv));
+	return nl;
+}
+
+void ruleset_watch_start(struct daemon *d)
+{
+	d->rswatch = rs_open();
+	d->ev_rscheck = event_new(d->base, -1, 0, rs_check, d);
+	if (d->rswatch) {
+		d->ev_rswatch = event_new(d->base, mnl_socket_get_fd(d->rswatch),
+					  EV_READ | EV_PERSIST, rs_read, d);
+		event_add(d->ev_rswatch, NULL);
+	}
+	d->ev_rspoll = event_new(d->base, -1, EV_PERSIST, rs_poll, d);
+	struct timeval tv = {RSPOLL_S, 0};
+	event_add(d->ev_rspoll, &tv);
+}
+
+void ruleset_watch_stop(struct daemon *d)
+{
+	if (d->ev_rswatch)
+		event_free(d->ev_rswatch);
+	if (d->ev_rscheck)
+		event_free(d->ev_rscheck);
+	if (d->ev_rspoll)
+		event_free(d->ev_rspoll);
+	d->ev_rswatch = d->ev_rscheck = d->ev_rspoll = NULL;
+	if (d->rswatch)
+		mnl_socket_close(d->rswatch);
+	d->rswatch = NULL;
 }

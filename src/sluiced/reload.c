@@ -14,6 +14,7 @@
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -31,6 +32,9 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 	cfg->slots = p->decisions.slots / n ? p->decisions.slots / n : 1;
 	cfg->reserve_local = cfg->slots * p->decisions.reserve_local_pct / 100;
 	cfg->per_source = p->decisions.per_source;
+	cfg->per_source_prefix_v4 = (uint8_t)p->decisions.per_source_prefix_v4;
+	cfg->per_source_prefix_v6 = (uint8_t)p->decisions.per_source_prefix_v6;
+	cfg->queue_len = p->queue.length; /* each worker has its own queue */
 	cfg->deadline_ms = p->decisions.deadline_ms;
 	cfg->watchdog_ms = p->queue.watchdog_ms > p->decisions.deadline_ms
 			       ? p->queue.watchdog_ms
@@ -123,6 +127,97 @@ bool daemon_icmp_restore_saved(struct daemon *d)
 	return have;
 }
 
+/* ---- queue settings on reload ---------------------------------------------- */
+
+#define QUEUE_CONFIRM_MS 1000 /* how long the kernel's answers are awaited */
+
+/* What P's queue block asks of the kernel queues that can change while
+ * they run (as start_workers() opens them): fail-open flag, length and
+ * receive buffer. */
+static void queue_opts(const struct policy *p, struct nfqs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->maxlen = p->queue.length;
+	o->rcvbuf = p->queue.bufsize_kb * 1024;
+	o->fail_open = p->queue.fail == FAIL_OPEN;
+}
+
+/* Sends O to every worker's kernel queue and waits up to QUEUE_CONFIRM_MS
+ * for the kernel's answers, which the workers receive (no worker lock is
+ * held meanwhile). RES[i] becomes 0 when queue i confirmed, else an errno
+ * (ETIMEDOUT: no answer). */
+static void queue_apply(struct daemon *d, const struct nfqs_opts *o, int *res)
+{
+	uint32_t *seq = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*seq));
+	for (size_t i = 0; i < d->nworkers; i++) {
+		seq[i] = nfqs_reconfigure(d->workers[i]->q, o);
+		res[i] = seq[i] ? -1 : errno ? errno : EIO; /* -1: waiting */
+	}
+	uint64_t until = mono_ms() + QUEUE_CONFIRM_MS;
+	for (bool waiting = true; waiting;) {
+		waiting = false;
+		for (size_t i = 0; i < d->nworkers; i++) {
+			if (res[i] != -1)
+				continue;
+			int r = nfqs_reconfigured(d->workers[i]->q, seq[i]);
+			if (r > 0)
+				res[i] = 0;
+			else if (r < 0)
+				res[i] = errno ? errno : EIO;
+			else
+				waiting = true;
+		}
+		if (waiting && mono_ms() >= until)
+			break;
+		if (waiting)
+			usleep(2000);
+	}
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (res[i] == -1)
+			res[i] = ETIMEDOUT;
+	free(seq);
+}
+
+/*
+ * Gives every worker's kernel queue P's fail mode, length and buffer
+ * (queue_apply). Writes to OUT (may be NULL) and the log what was applied,
+ * and which queues still run with their old settings and need a restart.
+ * Returns the number of queues that did not confirm.
+ */
+static size_t queue_configure(struct daemon *d, const struct policy *p,
+			      struct evbuffer *out)
+{
+	struct nfqs_opts o;
+	queue_opts(p, &o);
+	int *res = xcalloc(d->nworkers ? d->nworkers : 1, sizeof(*res));
+	queue_apply(d, &o, res);
+	size_t bad = 0;
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if (!res[i])
+			continue;
+		bad++;
+		unsigned num = p->queue.num + (unsigned)i;
+		const char *why = res[i] == ETIMEDOUT ? "the kernel did not answer"
+						      : strerror(res[i]);
+		log_warnx("reload: queue %u keeps its old settings (%s): "
+			  "restart sluiced to apply fail %s, length %u", num,
+			  why, o.fail_open ? "open" : "closed", o.maxlen);
+		if (out)
+			evbuffer_add_printf(out, "queue %u: NOT applied (%s); it "
+					    "keeps its old fail mode and length: "
+					    "restart sluiced to apply them\n",
+					    num, why);
+	}
+	if (out && bad < d->nworkers)
+		evbuffer_add_printf(out, "queue: fail %s, length %u, buffer "
+				    "%u KiB applied to %zu of %zu queue(s)\n",
+				    o.fail_open ? "open" : "closed", o.maxlen,
+				    p->queue.bufsize_kb, d->nworkers - bad,
+				    d->nworkers);
+	free(res);
+	return bad;
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
@@ -158,33 +253,44 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
-	/* the policy now owns nothing of dg but the file names: keep dg
-	 * alive as long as the policy by handing it over */
-	struct diags *keep = xmalloc(sizeof(*keep));
-	*keep = dg;
-	p->diags = keep;
+	int warnings = dg.warnings;
+	diags_free(&dg); /* reported; the policy owns its own file names */
 
 	const struct policy *old = d->gen->policy;
-	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num)
+	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num) {
 		log_warnx("reload: queue num/count changes need a restart; "
 			  "keeping %u queue(s) from %u",
 			  old->queue.count, old->queue.num);
+		if (out)
+			evbuffer_add_printf(out, "queue num %u, count %u: NOT "
+					    "applied: restart sluiced to apply "
+					    "them; keeping %u queue(s) from %u\n",
+					    p->queue.num, p->queue.count,
+					    old->queue.count, old->queue.num);
+	}
 	p->queue.count = old->queue.count;
 	p->queue.num = old->queue.num;
 
+	/* the kernel queue changes on the safe side of the ruleset: to fail
+	 * closed before it (no packet accepted by a full queue meets a
+	 * ruleset that no longer catches it), to fail open after it */
+	bool tighten = p->queue.fail == FAIL_CLOSED;
+	struct evbuffer *qout = evbuffer_new();
+	if (tighten)
+		queue_configure(d, p, qout);
 	struct ruleset_opts saved = d->kopts;
 	daemon_kernel_opts(d, p);
 	char *err = NULL;
 	if (ruleset_install(p, &d->kopts, &err) < 0) {
+		if (tighten)
+			queue_configure(d, old, NULL);
+		evbuffer_free(qout);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
 					    "%s; the running policy stays", err);
 		free(err);
 		d->kopts = saved;
-		diags_free(keep);
-		free(keep);
-		p->diags = NULL;
 		policy_free(p);
 		d->reload_failures++;
 		return -1;
@@ -199,6 +305,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->gen = g;
 	pthread_mutex_unlock(&d->gen_lock);
 	gen_unref(prev);
+	if (!tighten)
+		queue_configure(d, p, qout);
+	if (out)
+		evbuffer_add_buffer(out, qout);
+	evbuffer_free(qout);
 	daemon_icmp_timeout(d, p);
 
 	struct decide_cfg cfg;
@@ -225,7 +336,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		evbuffer_add_printf(out, "reloaded: generation %llu, %zu "
 				    "rules, %d warnings, %zu sessions revoked\n",
 				    (unsigned long long)g->id, p->nrules,
-				    keep->warnings, cut);
+				    warnings, cut);
 	return 0;
 }
 
@@ -307,6 +418,67 @@ static void flow_of(const struct ct_entry *e, const struct localaddrs *la,
 	f->minute = week_minute_now();
 }
 
+/*
+ * The facts session E is judged with on reload: those of its own decision
+ * (SI, from the sessions table), and what only the present can say.
+ *   - the gateway's own socket (IDSRC_LOCAL): the user and groups NSS gave
+ *     at the decision (the socket's owner does not change);
+ *   - address table user, groups from the directory (IDSRC_DIRECTORY): the
+ *     table's current user (a logout or a new user revokes); while it is the
+ *     decision's user, the groups the directory gave then;
+ *   - address table (IDSRC_TABLE) or no identity asked: the table now; a
+ *     user it holds without groups, when a directory gives the groups, has
+ *     unknown groups.
+ * A fact that cannot be had now is unknown, never absent: a session of the
+ * gateway itself with no remembered identity leaves the identity unknown,
+ * and rules needing it keep the session (pending). ID receives the table's
+ * entry (caller clears it); FX points into SI and ID. G: the policy now.
+ */
+static void revoke_facts(struct daemon *d, const struct gen *g,
+			 const struct ct_entry *e, const struct flow *f,
+			 const struct session_info *si, struct identity *id,
+			 struct facts *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	if (si->name) {
+		/* the name the decision was by; the destination's other names
+		 * are not kept, so a rule no kept name matches is undecided
+		 * (the session stays), never "no" */
+		fx->known |= NEED_NAME;
+		fx->names = (const char *const *)&si->name;
+		fx->nnames = 1;
+		fx->names_partial = true;
+	}
+	if (si->source == IDSRC_LOCAL) {
+		fx->known |= NEED_IDENTITY;
+		fx->user = si->user;
+		fx->groups = (const char *const *)si->groups;
+		fx->ngroups = si->ngroups;
+		fx->groups_unknown = si->groups_unknown;
+		return;
+	}
+	if (f->src_local)
+		return; /* the gateway's own session, owner not remembered */
+	fx->known |= NEED_IDENTITY;
+	if (!iptable_get(d->ids, e->key.family, e->key.src, id))
+		return; /* no user at that address now */
+	fx->user = id->user;
+	fx->groups = (const char *const *)id->groups;
+	fx->ngroups = id->ngroups;
+	if (id->ngroups || !g->policy->directory.enabled)
+		return;
+	if (si->source == IDSRC_DIRECTORY && si->user &&
+	    user_name_equal(si->user, id->user)) {
+		/* the decision's user, as the directory named it */
+		fx->user = si->user;
+		fx->groups = (const char *const *)si->groups;
+		fx->ngroups = si->ngroups;
+		fx->groups_unknown = si->groups_unknown;
+	} else {
+		fx->groups_unknown = true; /* the directory was not asked */
+	}
+}
+
 size_t daemon_revoke(struct daemon *d)
 {
 	struct ct_list l;
@@ -324,31 +496,24 @@ size_t daemon_revoke(struct daemon *d)
 		const struct ct_entry *e = &l.v[i];
 		uint32_t dec = e->mark & MARK_DECISION;
 		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+		/* fail-open sessions are judged like the rest: the policy
+		 * cuts them, or takes them over under a rule */
 		if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-		    rid == RULE_ID_FAILOPEN || rid == RULE_ID_PUBLISHED)
+		    rid == RULE_ID_PUBLISHED)
 			continue; /* not decided by a policy rule */
 		if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 			continue; /* TIME_WAIT, CLOSE: already over */
 		struct flow f;
 		flow_of(e, &la, &f);
-		/* judged as a new session would be now: the address's
-		 * current identity (a logout revokes), the name remembered
-		 * from the decision */
 		struct session_info si;
 		struct identity id = {0};
-		struct facts fx = {.known = NEED_IDENTITY};
-		if (iptable_get(d->ids, e->key.family, e->key.src, &id)) {
-			fx.user = id.user;
-			fx.groups = (const char *const *)id.groups;
-			fx.ngroups = id.ngroups;
-		}
-		if (sessions_get(d->sessions, &e->key, &si) && si.name[0]) {
-			fx.known |= NEED_NAME;
-			fx.name = si.name;
-		}
+		struct facts fx;
+		sessions_get(d->sessions, &e->key, &si);
+		revoke_facts(d, g, e, &f, &si, &id, &fx);
 		struct decision dc;
 		engine_eval(g->engine, &f, &fx, &dc);
 		identity_clear(&id);
+		session_info_clear(&si);
 		if (dc.verdict == VERDICT_DENY) {
 			if (ct_delete(e) == 0) {
 				cut++;

@@ -60,7 +60,10 @@ const struct stats_counter stats_counters[] = {
     {"verdicts_deny", "Verdicts that dropped a queued packet", C, U,
      F(verdicts_deny), "packets", PE, "any", "queue workers", NOTHR},
     {"verdicts_fail", "Fail verdicts: packets sluiced could not decide "
-     "(watchdog, errors; queue fail closed/open)", C, U, F(verdicts_fail),
+     "because of its own trouble (the watchdog, a stop; queue fail "
+     "closed/open). What a client sends never counts here: unreadable "
+     "packets, extra copies, per-source and slots-full refusals are "
+     "`verdicts_deny`", C, U, F(verdicts_fail),
      "packets", PE, "0", "queue workers", NOTHR},
     {"packets_misread", "Queued packets sluiced could not read the way "
      "the kernel did (unreadable headers, or its reading stops at another "
@@ -90,6 +93,12 @@ const struct stats_counter stats_counters[] = {
     {"sessions_active", "Sessions the kernel tracks with a sluice decision",
      G, U, F(sessions_active), "sessions", PE,
      "<= 30,000 filtering, <= 100,000 routing (TMG)", "conntrack", NOTHR},
+    {"ruleset_restored", "Times sluiced found its kernel ruleset (nft table, "
+     "xt SLUICE chain or its jumps) removed or buried by another program "
+     "and put it back (once per incident, however many tries)", C, U, F(ruleset_restored), "events", PE,
+     "0; any = another firewall manager flushed or reordered the ruleset "
+     "(docs/coexistence.md)", "ruleset watch (nftables netlink events)",
+     {CMP_GT, 0, NULL, 0, "ruleset-restored"}},
     {"slots_total", "Decision slots: sessions decided in user space at once",
      G, U, F(slots_total), "slots", SV, "decisions { slots }", "policy",
      NOTHR},
@@ -128,8 +137,17 @@ const struct stats_counter stats_counters[] = {
      F(dns_cache_misses), "lookups", SV, "any", "resolver", NOTHR},
     {"dns_cache_negative_hits", "DNS cache hits on a remembered failure", C,
      U, F(dns_cache_negative_hits), "lookups", SV, "any", "resolver", NOTHR},
+    {"dns_names_bounded", "Name lookups a bound cut short (the names are "
+     "partial: unknown, never absent)", C, U, F(dns_names_bounded),
+     "lookups", SV, "0; rising = destinations with very many PTR names",
+     "resolver", NOTHR},
     {"identity_cache_hits", "User and group lookups answered from the "
      "cache", C, U, F(identity_cache_hits), "lookups", SV, "most lookups",
+     "identity", NOTHR},
+    {"identity_incomplete", "Group lists that came back incomplete (the "
+     "directory's size or administrative limit, a referral not followed, "
+     "more groups than kept, NSS failing to name a group): the groups were "
+     "treated as unknown", C, U, F(identity_incomplete), "lookups", SV, "0",
      "identity", NOTHR},
     {"decision_latency_seconds", "Time from a packet's arrival in sluiced "
      "to its verdict", STATS_HISTOGRAM, STORE_HIST,

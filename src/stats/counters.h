@@ -54,6 +54,7 @@ struct stats_snapshot {
 	uint64_t sessions_service_decided;
 	uint64_t sessions_decided_at_once;
 	uint64_t sessions_active;
+	uint64_t ruleset_restored; /* the ruleset watch (observe.c) */
 	/* decision service */
 	uint64_t slots_total, slots_available, slots_local_available;
 	uint64_t decisions_pending;
@@ -62,7 +63,9 @@ struct stats_snapshot {
 	uint64_t lookups_dns, lookups_ldap, lookups_nss;
 	uint64_t dns_cache_entries, dns_cache_hits, dns_cache_misses;
 	uint64_t dns_cache_negative_hits;
+	uint64_t dns_names_bounded;
 	uint64_t identity_cache_hits;
+	uint64_t identity_incomplete;
 	struct stats_hist decision_latency_seconds;
 	uint64_t fwlog_written, fwlog_dropped;
 	uint64_t connections_refused; /* metrics endpoint + control socket */

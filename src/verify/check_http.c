@@ -10,10 +10,10 @@
  * The answer is judged on the final response of the round (a header callback
  * resets the body state on every status line, so 401 rounds of an auth
  * exchange or a 100 Continue do not count): status in the expected ranges
- * (default 200-399), then the body substring. At most VERIFY_BODY_CAP bytes
- * of body are read: the substring search stops at the first hit, later bytes
- * are only counted, and past the cap the transfer is aborted (and the answer
- * decided on what was seen).
+ * (vspec_expect(): default 200-399), then the body substring. At most
+ * VERIFY_BODY_CAP bytes of body are read: the substring search stops at the
+ * first hit, later bytes are only counted, and past the cap the transfer is
+ * aborted (and the answer decided on what was seen).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -138,8 +138,6 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
 
 static bool status_expected(const struct vhttp *h, long status)
 {
-	if (!h->nexpect)
-		return status >= 200 && status <= 399;
 	for (size_t i = 0; i < h->nexpect; i++)
 		if (status >= h->expect[i].lo && status <= h->expect[i].hi)
 			return true;
@@ -250,11 +248,14 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 	p->m.http = h;
 	if (!(h->easy = e = curl_easy_init()))
 		goto nomem;
-	if (s->nexpect) {
-		if (!(h->expect = calloc(s->nexpect, sizeof(*h->expect))))
+	{ /* the ranges that pass, the default included */
+		size_t n;
+		const struct portrange *ex = vspec_expect(s, &n);
+
+		if (!(h->expect = calloc(n, sizeof(*h->expect))))
 			goto nomem;
-		memcpy(h->expect, s->expect, s->nexpect * sizeof(*h->expect));
-		h->nexpect = s->nexpect;
+		memcpy(h->expect, ex, n * sizeof(*h->expect));
+		h->nexpect = n;
 	}
 	if (s->body && s->body[0]) {
 		if (!(h->body = strdup(s->body)))

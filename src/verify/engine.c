@@ -70,6 +70,20 @@ static uint64_t rnd_below(struct vengine *v, uint64_t n)
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The probe of each method, sized by VM_COUNT: a method without one is
+ * rejected by vengine_add (EINVAL) and fails verify_engine's test that
+ * every method has a probe. */
+static const struct vprobe_ops *const method_ops[VM_COUNT] = {
+    [VM_ICMP] = &vprobe_icmp_ops,
+    [VM_TCP] = &vprobe_tcp_ops,
+    [VM_HTTP] = &vprobe_http_ops,
+};
+
+const struct vprobe_ops *vprobe_method_ops(enum verify_method m)
+{
+	return (unsigned)m < VM_COUNT ? method_ops[m] : NULL;
+}
+
 struct vengine *vengine_new(struct event_base *base,
 			    const struct vengine_opts *o)
 {
@@ -96,9 +110,7 @@ struct vengine *vengine_new(struct event_base *base,
 			      (uint64_t)(uintptr_t)v);
 	if (!v->rng)
 		v->rng = 1;
-	v->ops[VM_ICMP] = &vprobe_icmp_ops;
-	v->ops[VM_TCP] = &vprobe_tcp_ops;
-	v->ops[VM_HTTP] = &vprobe_http_ops;
+	memcpy(v->ops, method_ops, sizeof(v->ops));
 	TAILQ_INIT(&v->fifo);
 	v->nbuckets = 64;
 	if (!(v->buckets = calloc(v->nbuckets, sizeof(*v->buckets)))) {
@@ -111,17 +123,19 @@ struct vengine *vengine_new(struct event_base *base,
 void vengine_set_ops(struct vengine *v, enum verify_method m,
 		     const struct vprobe_ops *ops)
 {
-	if ((unsigned)m < 3)
+	if ((unsigned)m < VM_COUNT)
 		v->ops[m] = ops;
 }
 
 /* ---- probe hash ------------------------------------------------------------ */
 
-static struct vprobe *probe_find(struct vengine *v, const char *key,
-				 uint64_t h)
+/* The running probe that SPEC with target T would be, or NULL. */
+static struct vprobe *probe_find(struct vengine *v,
+				 const struct verify_spec *spec,
+				 const struct vtarget *t, uint64_t h)
 {
 	for (struct vprobe *p = v->buckets[h % v->nbuckets]; p; p = p->hnext)
-		if (p->hash == h && !strcmp(p->key, key))
+		if (p->hash == h && vprobe_cfg_equal(spec, t, &p->spec, &p->t))
 			return p;
 	return NULL;
 }
@@ -270,6 +284,18 @@ static struct vsub *sub_get(struct vengine *v, int id)
 	return v->slots[slot];
 }
 
+int vengine_seed_state(struct vengine *v, int id, enum vstate state)
+{
+	struct vsub *s = v ? sub_get(v, id) : NULL;
+
+	if (!s) {
+		errno = ENOENT;
+		return -1;
+	}
+	s->sm.state = state;
+	return 0;
+}
+
 static void fill_status(const struct vsub *s, struct vstatus *st)
 {
 	const struct vprobe *p = s->p;
@@ -370,7 +396,7 @@ static void probe_free(struct vprobe *p)
 	p->ops->release(p);
 	vtarget_clear(&p->t);
 	free(p->subs);
-	free(p->key);
+	verify_spec_free(&p->spec);
 	free(p);
 }
 
@@ -401,14 +427,13 @@ static void probe_kill(struct vprobe *p)
 
 static struct vprobe *probe_new(struct vengine *v,
 				const struct verify_spec *spec,
-				struct vtarget *t, char *key, uint64_t h)
+				struct vtarget *t, uint64_t h)
 {
 	struct vprobe *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	p->v = v;
-	p->key = key;
 	p->hash = h;
 	p->t = *t;
 	p->ops = v->ops[spec->method];
@@ -420,8 +445,9 @@ static struct vprobe *probe_new(struct vengine *v,
 			event_free(p->timer);
 		free(p);
 		errno = e;
-		return NULL; /* caller still owns T and KEY */
+		return NULL; /* caller still owns T */
 	}
+	verify_spec_copy(&p->spec, spec);
 	/* First round: spread over the first interval. */
 	{
 		uint64_t now = vnow_us();
@@ -468,28 +494,22 @@ int vengine_add(struct vengine *v, const char *name,
 	struct vprobe *p;
 	struct vsub *s;
 	const char *why;
-	char *key;
 	uint64_t h;
 	int slot;
 
-	if (!v || !spec || (unsigned)spec->method > VM_HTTP) {
+	if (!v || !spec || (unsigned)spec->method >= VM_COUNT ||
+	    !v->ops[spec->method]) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (vtarget_build(spec, member, &t, &why) < 0)
 		return -1;
-	if (!(key = vkey_build(spec, &t))) {
+	h = vprobe_cfg_hash(&t);
+	if ((p = probe_find(v, spec, &t, h))) {
 		vtarget_clear(&t);
-		return -1;
-	}
-	h = vkey_hash(key);
-	if ((p = probe_find(v, key, h))) {
-		free(key);
-		vtarget_clear(&t);
-	} else if (!(p = probe_new(v, spec, &t, key, h))) {
+	} else if (!(p = probe_new(v, spec, &t, h))) {
 		int e = errno;
 
-		free(key);
 		vtarget_clear(&t);
 		errno = e;
 		return -1;

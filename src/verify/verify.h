@@ -50,11 +50,8 @@
 struct event_base;
 struct vengine;
 
-/* Defaults applied to a spec field left at 0. */
-#define VERIFY_DEFAULT_EVERY_MS 30000u
-#define VERIFY_DEFAULT_TIMEOUT_MS 5000u
-#define VERIFY_DEFAULT_RISE 2u
-#define VERIFY_DEFAULT_FALL 3u
+/* A spec field every, timeout, rise or fall left at 0 takes the default
+ * of its row in verify_settings (policy/settings.h), its one home. */
 #define VERIFY_HISTORY 16		 /* results kept per subscription */
 #define VERIFY_BODY_CAP (64u * 1024u) /* bytes of a response body examined */
 
@@ -154,6 +151,15 @@ int vengine_add(struct vengine *v, const char *name,
  * subscription being reported. Returns 0, or -1/ENOENT for an unknown id.
  */
 int vengine_remove(struct vengine *v, int id);
+
+/*
+ * Starts subscription ID's state machine from STATE instead of unknown (a
+ * check whose configuration changed on reload keeps what was known of its
+ * server: a down server then needs `rise` successes to come up, as if the
+ * check had run all along). Call right after vengine_add(), before its
+ * first result. Returns 0 or -1/ENOENT.
+ */
+int vengine_seed_state(struct vengine *v, int id, enum vstate state);
 
 /* Copies the current status of ID into *OUT (the pointers in it stay valid
  * until the next engine call). Returns 0 or -1/ENOENT. */

@@ -4,8 +4,8 @@
  * replacing a method's probe_ops, see vengine_set_ops()).
  *
  * Files: engine.c (subscriptions, dedup, scheduling, the one result path),
- * vstate.c (rise/fall state machine, history), vkey.c (targets and the dedup
- * key), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
+ * vstate.c (rise/fall state machine, history), vkey.c (targets and
+ * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
  * check_tcp.c, check_icmp.c (one file per check type).
  */
 #ifndef SLUICE_VERIFY_INT_H
@@ -64,12 +64,20 @@ struct vtarget {
 int vtarget_build(const struct verify_spec *spec, const char *member,
 		  struct vtarget *t, const char **why);
 void vtarget_clear(struct vtarget *t);
-/* The dedup key: every field that changes what goes on the wire, how the
- * answer is judged, or when the probe runs. Returns a new string or NULL
- * (ENOMEM). Subscriber-side fields (rise, fall, warn_ms) are not in it. */
-char *vkey_build(const struct verify_spec *spec, const struct vtarget *t);
-/* FNV-1a of a string. */
-uint64_t vkey_hash(const char *key);
+/* The HTTP status ranges that pass for S: its `expect`, or 200-399 when it
+ * has none (the one home of that default). Sets *N. */
+const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n);
+/* True when the probe of SPEC A with target TA and that of B with TB are
+ * the same: every field that changes what goes on the wire, how the answer
+ * is judged, or when the probe runs (defaults applied: none expected means
+ * 200-399). Subscriber-side fields (rise, fall, warn_ms) are not compared.
+ * A new option of struct verify_spec belongs here when it changes the
+ * probe (verify_vstate checks every row of verify_settings). */
+bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
+		      const struct verify_spec *b, const struct vtarget *tb);
+/* A hash of T consistent with vprobe_cfg_equal (equal probes, equal
+ * hashes). */
+uint64_t vprobe_cfg_hash(const struct vtarget *t);
 
 /* ---- probe methods --------------------------------------------------------- */
 
@@ -89,13 +97,15 @@ struct vprobe_ops {
 
 extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
 	vprobe_http_ops;
+/* The built-in probe of method M (engine.c's table), or NULL. */
+const struct vprobe_ops *vprobe_method_ops(enum verify_method m);
 
 enum vphase { P_IDLE, P_QUEUED, P_RUNNING };
 
 struct vprobe {
 	struct vengine *v;
-	char *key;
-	uint64_t hash;
+	struct verify_spec spec; /* owned copy: what vprobe_cfg_equal compares */
+	uint64_t hash;		 /* vprobe_cfg_hash(&t) */
 	struct vprobe *hnext; /* hash chain */
 	struct vtarget t;
 	const struct vprobe_ops *ops;
@@ -152,7 +162,7 @@ struct vsub {
 struct vengine {
 	struct event_base *base;
 	struct vengine_opts o;
-	const struct vprobe_ops *ops[3]; /* by enum verify_method */
+	const struct vprobe_ops *ops[VM_COUNT]; /* by enum verify_method */
 	uint64_t rng;
 
 	struct vsub **slots; /* by id & SLOT_MASK */

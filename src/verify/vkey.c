@@ -1,6 +1,10 @@
 /*
- * vkey.c — the effective target of a check for one member, and the key that
- * decides whether two subscriptions share one probe.
+ * vkey.c — the effective target of a check for one member, and the
+ * comparison that decides whether two subscriptions share one probe.
+ *
+ * Two subscriptions share a probe when vprobe_cfg_equal() says their
+ * probes are the same: equal effective targets, cadence and everything that
+ * judges the answer (subscriber-side fields -- rise, fall, warn -- aside).
  *
  * HTTP targets. The URL's host may be `*` (a farm member). With N the name
  * the server should see (spec->sni, else for `*` spec->host, else the URL's
@@ -19,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static char *dupn(const char *s, size_t n)
@@ -179,9 +184,11 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 
 	*t = (struct vtarget){.method = spec->method};
 	*why = "";
-	t->every_ms = spec->every_ms ? spec->every_ms : VERIFY_DEFAULT_EVERY_MS;
-	t->timeout_ms =
-		spec->timeout_ms ? spec->timeout_ms : VERIFY_DEFAULT_TIMEOUT_MS;
+	t->every_ms = spec->every_ms ? spec->every_ms
+				     : setting_default(verify_settings, "every");
+	t->timeout_ms = spec->timeout_ms
+				? spec->timeout_ms
+				: setting_default(verify_settings, "timeout");
 
 	switch (spec->method) {
 	case VM_HTTP:
@@ -205,7 +212,8 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 			*why = "no target address";
 			break;
 		}
-		if (numeric_addr(a, spec->method == VM_TCP ? spec->port : 0,
+		if (numeric_addr(a,
+				 spec->method == VM_TCP ? (uint16_t)spec->port : 0,
 				 t) < 0) {
 			*why = "target is not a numeric address";
 			break;
@@ -227,106 +235,80 @@ void vtarget_clear(struct vtarget *t)
 	t->url = t->connect_to = t->host_hdr = NULL;
 }
 
-/* Appends "len:str;" (or "-;" for NULL) to the growing buffer. */
-struct sbuf {
-	char *s;
-	size_t n, cap;
-	bool oom;
-};
-
-static void put(struct sbuf *b, const char *s)
+static bool str_equal(const char *a, const char *b)
 {
-	char num[24];
-	size_t sl = s ? strlen(s) : 0;
-	int nl = s ? snprintf(num, sizeof(num), "%zu:", sl)
-		   : snprintf(num, sizeof(num), "-");
-	size_t need = b->n + (size_t)nl + sl + 2;
-
-	if (b->oom)
-		return;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *ns;
-
-		while (cap < need)
-			cap *= 2;
-		if (!(ns = realloc(b->s, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, num, (size_t)nl);
-	b->n += (size_t)nl;
-	if (s) {
-		memcpy(b->s + b->n, s, sl);
-		b->n += sl;
-	}
-	b->s[b->n++] = ';';
-	b->s[b->n] = '\0';
+	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static void putu(struct sbuf *b, unsigned long u)
+const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n)
 {
-	char num[24];
+	static const struct portrange def = {200, 399};
 
-	snprintf(num, sizeof(num), "%lu", u);
-	put(b, num);
+	if (!s->nexpect) {
+		*n = 1;
+		return &def;
+	}
+	*n = s->nexpect;
+	return s->expect;
 }
 
-char *vkey_build(const struct verify_spec *spec, const struct vtarget *t)
+static bool expect_equal(const struct verify_spec *a,
+			 const struct verify_spec *b)
 {
-	struct sbuf b = {0};
+	size_t na, nb;
+	const struct portrange *ea = vspec_expect(a, &na), *eb = vspec_expect(b, &nb);
 
-	putu(&b, (unsigned long)t->method);
-	putu(&b, t->every_ms);
-	putu(&b, t->timeout_ms);
-	if (t->method != VM_HTTP) {
-		put(&b, t->addr);
-		putu(&b, t->method == VM_TCP ? spec->port : 0);
-	} else {
-		char r[32];
-
-		put(&b, t->url);
-		put(&b, t->connect_to);
-		put(&b, t->host_hdr);
-		if (!spec->nexpect) {
-			put(&b, "200-399");
-		} else {
-			for (size_t i = 0; i < spec->nexpect; i++) {
-				snprintf(r, sizeof(r), "%u-%u",
-					 spec->expect[i].lo, spec->expect[i].hi);
-				put(&b, r);
-			}
-		}
-		put(&b, "|");
-		put(&b, spec->body);
-		put(&b, spec->ca);
-		put(&b, spec->cert);
-		put(&b, spec->key);
-		putu(&b, spec->insecure);
-		putu(&b, (unsigned long)spec->auth);
-		if (spec->auth != AUTH_NONE && spec->auth != AUTH_NEGOTIATE) {
-			put(&b, spec->user);
-			put(&b, spec->password_file);
-		}
-	}
-	if (b.oom) {
-		free(b.s);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return b.s;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (ea[i].lo != eb[i].lo || ea[i].hi != eb[i].hi)
+			return false;
+	return true;
 }
 
-uint64_t vkey_hash(const char *key)
+/* Basic, Digest and NTLM send a user and a password; none and Negotiate
+ * (the process's Kerberos credentials) do not. */
+static bool auth_has_user(enum http_auth a)
 {
-	uint64_t h = 1469598103934665603ull;
+	return a != AUTH_NONE && a != AUTH_NEGOTIATE;
+}
 
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
+		      const struct verify_spec *b, const struct vtarget *tb)
+{
+	if (ta->method != tb->method || ta->every_ms != tb->every_ms ||
+	    ta->timeout_ms != tb->timeout_ms)
+		return false;
+	if (ta->method != VM_HTTP) /* the address, with the port for tcp */
+		return !strcmp(ta->addr, tb->addr) &&
+		       (ta->method != VM_TCP || a->port == b->port);
+	if (!str_equal(ta->url, tb->url) ||
+	    !str_equal(ta->connect_to, tb->connect_to) ||
+	    !str_equal(ta->host_hdr, tb->host_hdr) || !expect_equal(a, b) ||
+	    !str_equal(a->body, b->body) || !str_equal(a->ca, b->ca) ||
+	    !str_equal(a->cert, b->cert) || !str_equal(a->key, b->key) ||
+	    a->insecure != b->insecure || a->auth != b->auth)
+		return false;
+	return !auth_has_user(a->auth) || (str_equal(a->user, b->user) &&
+					   str_equal(a->password_file,
+						     b->password_file));
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	for (const unsigned char *p = data; n--; p++) {
 		h ^= *p;
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+uint64_t vprobe_cfg_hash(const struct vtarget *t)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *where = t->method == VM_HTTP ? t->url : t->addr;
+	uint32_t n[3] = {(uint32_t)t->method, t->every_ms, t->timeout_ms};
+
+	h = fnv(h, n, sizeof(n));
+	return where ? fnv(h, where, strlen(where)) : h;
 }

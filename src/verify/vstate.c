@@ -8,14 +8,15 @@
  * A success resets the failure run and the other way round, so a flapping
  * member never accumulates towards a change.
  */
+#include "policy/settings.h"
 #include "verify/verify_int.h"
 
 void vsm_init(struct vsm *sm, uint32_t rise, uint32_t fall)
 {
 	*sm = (struct vsm){
 		.state = VS_UNKNOWN,
-		.rise = rise ? rise : VERIFY_DEFAULT_RISE,
-		.fall = fall ? fall : VERIFY_DEFAULT_FALL,
+		.rise = rise ? rise : setting_default(verify_settings, "rise"),
+		.fall = fall ? fall : setting_default(verify_settings, "fall"),
 	};
 }
 

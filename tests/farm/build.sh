@@ -13,7 +13,8 @@ gcc -std=gnu17 -D_GNU_SOURCE -O1 -g ${FARM_CFLAGS:-} -Wall -Wextra -Wshadow \
 	"$root/tests/farm/farm_driver.c" "$root/src/sluiced/farms.c" \
 	"$root"/src/verify/*.c "$root/src/control/control.c" \
 	"$root/src/control/client.c" \
-	"$B/src/kernel/libsluice_kernel.a" "$B/src/policy/libsluice_policy.a" \
+	"$B/src/kernel/libsluice_kernel.a" "$B/src/stats/libsluice_stats.a" \
+	"$B/src/policy/libsluice_policy.a" \
 	"$B/src/common/libsluice_common.a" \
 	-o "$OUT" -levent -lcurl -lnftables -lnetfilter_conntrack
 echo "$OUT"

@@ -35,29 +35,16 @@ struct drv {
 
 static struct policy *load(const char *path)
 {
-	struct diags *d = xcalloc(1, sizeof(*d));
-	struct policy *p = policy_load(path, d);
-	diags_print(d, stderr);
-	if (!p) {
-		diags_free(d);
-		free(d);
-		return NULL;
-	}
-	p->diags = d;
+	struct diags d = {0};
+	struct policy *p = policy_load(path, &d);
+	diags_print(&d, stderr);
+	diags_free(&d); /* the policy owns its own file names */
 	return p;
 }
 
 static void unload(struct policy *p)
 {
-	if (!p)
-		return;
-	struct diags *d = p->diags;
-	p->diags = NULL;
 	policy_free(p);
-	if (d) {
-		diags_free(d);
-		free(d);
-	}
 }
 
 static void kernel_opts(struct drv *d, const struct policy *p, bool nftq)

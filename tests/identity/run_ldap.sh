@@ -5,7 +5,8 @@
 # system's /etc/ldap is only read for schema files), seeds
 # dc=lab,dc=sluice,dc=test (users alice carol dave "ev*l)"; posixGroups
 # staff{carol,dave} netadmins{alice}; groupOfNames vpnusers{carol,alice}
-# auditors{dave}) and runs tests/identity/test_ldap (phases basic, stop,
+# auditors{dave}; erin by primary group; Frank in 600 groups; TLS with a
+# throwaway CA) and runs tests/identity/test_ldap (phases basic, tls, stop,
 # restart) and test_nss, under valgrind --leak-check=full unless VALGRIND=0.
 # The SO_MARK check (a network namespace + nft counters) runs as root only.
 # Every process started here is killed by pid on every exit path.
@@ -32,7 +33,10 @@ trap 'exit 143' TERM
 
 . "$HERE/slapd_lab.sh"
 PORT=$((20000 + RANDOM % 30000))
+TLSPORT=$((PORT + 1))
+SLAPD_TLS_IP=127.0.0.1
 slapd_setup "$T" "$PORT" || { echo "slapadd failed"; cat "$T/slapadd.log"; exit 1; }
+export SLAPD_LDAPS_URI="ldaps://127.0.0.1:$TLSPORT/" SLAPD_CA=$T/tls/ca.pem SLAPD_OTHER_CA=$T/tls/other-ca.pem
 
 # The control script the test program calls: sigstop|sigcont|stop|start.
 cat >"$T/ctl.sh" <<CTL
@@ -45,7 +49,7 @@ sigcont) kill -CONT "\$p" ;;
 stop)    kill -CONT "\$p"; kill "\$p"
          for i in \$(seq 1 100); do kill -0 "\$p" 2>/dev/null || exit 0; sleep 0.05; done
          kill -KILL "\$p"; sleep 0.1 ;;
-start)   slapd -f "$T/slapd.conf" -h "$SLAPD_URI" -d 0 </dev/null >>"$T/slapd.log" 2>&1 &
+start)   slapd -f "$T/slapd.conf" -h "$SLAPD_URI $SLAPD_LDAPS_URI" -d 0 </dev/null >>"$T/slapd.log" 2>&1 &
          echo \$! >"$PIDFILE"
          for i in \$(seq 1 100); do
            ldapsearch -x -H "$SLAPD_URI" -b "$SLAPD_SUFFIX" -s base -o nettimeout=1 >/dev/null 2>&1 && exit 0
@@ -65,7 +69,7 @@ if [ "${VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
 fi
 
 rc=0
-for phase in basic stop restart; do
+for phase in basic tls stop restart; do
   echo "== test_ldap $phase ${VG:+(valgrind)}"
   "${VG[@]}" "$TEST_LDAP" "$phase" "$SLAPD_URI" "$SLAPD_SUFFIX" "$T/password" || { rc=1; echo "test_ldap $phase FAILED"; }
 done

@@ -2,7 +2,10 @@
 # Sourced by run_ldap.sh. Never touches /etc/ldap (reads its schema files
 # only); everything lives in $SLAPD_DIR; slapd_stop kills by recorded pid.
 #
-#   slapd_setup DIR PORT   write slapd.conf + seed the mdb database
+#   slapd_setup DIR PORT   write slapd.conf + seed the mdb database; with
+#                          SLAPD_TLS_IP set, also a CA (openssl) and a server
+#                          certificate for that address ($DIR/tls: ca.pem,
+#                          other-ca.pem), and slapd.conf serves TLS
 #   slapd_start            start slapd (foreground -d 0, backgrounded)
 #   slapd_stop             kill it (SIGCONT first, in case it is stopped)
 
@@ -14,6 +17,13 @@ slapd_setup() {
   SLAPD_DIR=$1 SLAPD_PORT=$2
   SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT/"
   mkdir -p "$SLAPD_DIR/db"
+  local tls=
+  if [ -n "${SLAPD_TLS_IP:-}" ]; then
+    slapd_make_certs "$SLAPD_DIR/tls" "$SLAPD_TLS_IP" || return 1
+    tls="TLSCACertificateFile $SLAPD_DIR/tls/ca.pem
+TLSCertificateFile $SLAPD_DIR/tls/server.pem
+TLSCertificateKeyFile $SLAPD_DIR/tls/server.key"
+  fi
   cat >"$SLAPD_DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -22,6 +32,10 @@ include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile $SLAPD_DIR/slapd.pid
+$tls
+# anonymous searches return at most 500 entries (slapd's default; the
+# rootdn has no limit): frank's 600 groups test incomplete answers
+sizelimit 500
 database mdb
 maxsize 16777216
 suffix "$SLAPD_SUFFIX"
@@ -29,9 +43,9 @@ rootdn "$SLAPD_ROOTDN"
 rootpw secret
 directory $SLAPD_DIR/db
 index objectClass eq
-index uid,memberUid,member eq
+index uid,memberUid,member,gidNumber eq
 CONF
-  printf 'secret\n' >"$SLAPD_DIR/password"
+  (umask 077; printf 'secret\n' >"$SLAPD_DIR/password")
   {
     printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: lab\no: sluice lab\n\n' "$SLAPD_SUFFIX"
     for ou in people groups roles; do
@@ -48,11 +62,41 @@ CONF
     printf 'dn: cn=staff,ou=groups,%s\nobjectClass: posixGroup\ncn: staff\ngidNumber: 3001\nmemberUid: carol\nmemberUid: dave\n\n' "$SLAPD_SUFFIX"
     printf 'dn: cn=netadmins,ou=groups,%s\nobjectClass: posixGroup\ncn: netadmins\ngidNumber: 3002\nmemberUid: alice\n\n' "$SLAPD_SUFFIX"
     printf 'dn: cn=evilgroup,ou=groups,%s\nobjectClass: posixGroup\ncn: evilgroup\ngidNumber: 3003\nmemberUid: ev*l)\n\n' "$SLAPD_SUFFIX"
+    # erin: staff is her primary group (gidNumber 3001), no memberUid
+    printf 'dn: uid=erin,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: erin\ncn: erin\nsn: erin\nuidNumber: 2005\ngidNumber: 3001\nhomeDirectory: /home/erin\n\n' "$SLAPD_SUFFIX"
+    # Frank (the directory spells him so): 599 groups g001..g599 and
+    # Contractors, the 600th
+    printf 'dn: uid=Frank,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: Frank\ncn: frank\nsn: frank\nuidNumber: 2010\ngidNumber: 2010\nhomeDirectory: /home/frank\n\n' "$SLAPD_SUFFIX"
+    for i in $(seq -w 1 599); do
+      printf 'dn: cn=g%s,ou=groups,%s\nobjectClass: posixGroup\ncn: g%s\ngidNumber: %d\nmemberUid: Frank\n\n' "$i" "$SLAPD_SUFFIX" "$i" $((5000 + 10#$i))
+    done
+    printf 'dn: cn=contractors,ou=groups,%s\nobjectClass: posixGroup\ncn: contractors\ngidNumber: 4000\nmemberUid: Frank\n\n' "$SLAPD_SUFFIX"
     # groupOfNames variant (DN membership)
     printf 'dn: cn=vpnusers,ou=roles,%s\nobjectClass: groupOfNames\ncn: vpnusers\nmember: uid=carol,ou=people,%s\nmember: uid=alice,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
     printf 'dn: cn=auditors,ou=roles,%s\nobjectClass: groupOfNames\ncn: auditors\nmember: uid=dave,ou=people,%s\n\n' "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
   } >"$SLAPD_DIR/seed.ldif"
   slapadd -q -f "$SLAPD_DIR/slapd.conf" -l "$SLAPD_DIR/seed.ldif" >"$SLAPD_DIR/slapadd.log" 2>&1
+}
+
+# slapd_make_certs DIR IP: a throwaway CA, a server certificate for IP (and
+# 127.0.0.1) signed by it, and a second CA that signed nothing.
+slapd_make_certs() {
+  local d=$1 ip=$2
+  mkdir -p "$d"
+  (
+    cd "$d" || exit 1
+    umask 077
+    for ca in ca other-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=sluice test $ca" \
+        -keyout $ca.key -out $ca.pem 2>/dev/null || exit 1
+    done
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$ip" -keyout server.key \
+      -out server.csr 2>/dev/null || exit 1
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1\n' "$ip" >ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -days 2 -extfile ext.cnf -out server.pem 2>/dev/null || exit 1
+    chmod 644 ca.pem other-ca.pem server.pem
+  )
 }
 
 slapd_start() {

@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "identity/idcache.h"
@@ -129,6 +131,104 @@ static void test_filter(void **state)
 	assert_null(ldapdir_filter("(uid=%", "u", NULL));
 }
 
+/* Every spelling of one account gives one key; nothing left → NULL. */
+static void test_user_key(void **state)
+{
+	(void)state;
+	const char *same[] = {"carol", "Carol", "CAROL", "carol ", "  carol\t",
+			      "LAB\\carol", "lab\\Carol ", "carol@LAB.TEST",
+			      "Carol@lab.test ", "LAB\\carol@LAB.TEST"};
+	for (size_t i = 0; i < ARRAY_SIZE(same); i++) {
+		char *k = ldapdir_user_key(same[i]);
+		assert_non_null(k);
+		assert_string_equal(k, "carol");
+		free(k);
+	}
+	const char *empty[] = {"", "   ", "LAB\\", "@LAB", " @x"};
+	for (size_t i = 0; i < ARRAY_SIZE(empty); i++)
+		assert_null(ldapdir_user_key(empty[i]));
+	/* any length: nothing is cut */
+	char longname[900];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	char *k = ldapdir_user_key(longname);
+	assert_int_equal(strlen(k), sizeof(longname) - 1);
+	free(k);
+}
+
+/* The primary group's SID: the user's domain SID with the RID replaced,
+ * escaped byte by byte; malformed SIDs give NULL. */
+static void test_primary_sid(void **state)
+{
+	(void)state;
+	/* S-1-5-21-1-2-3-1105 */
+	const unsigned char sid[] = {1, 5, 0, 0, 0, 0, 0, 5,
+				     21, 0, 0, 0, 1, 0, 0, 0,
+				     2, 0, 0, 0, 3, 0, 0, 0,
+				     0x51, 4, 0, 0};
+	char *v = ldapdir_primary_sid(sid, sizeof(sid), 513);
+	assert_string_equal(v, "\\01\\05\\00\\00\\00\\00\\00\\05"
+			       "\\15\\00\\00\\00\\01\\00\\00\\00"
+			       "\\02\\00\\00\\00\\03\\00\\00\\00"
+			       "\\01\\02\\00\\00");
+	free(v);
+	assert_null(ldapdir_primary_sid(sid, sizeof(sid) - 1, 513));
+	assert_null(ldapdir_primary_sid(sid, 4, 513));
+	unsigned char bad[sizeof(sid)];
+	memcpy(bad, sid, sizeof(sid));
+	bad[0] = 2;
+	assert_null(ldapdir_primary_sid(bad, sizeof(bad), 513));
+}
+
+/* sluicectl check and sluiced accept the same URIs. */
+static void test_uri_problem(void **state)
+{
+	(void)state;
+	const char *good[] = {"ldap://198.18.4.2", "ldap://198.18.4.2:389/",
+			      "ldaps://198.18.4.2:636", "ldaps://[2001:db8::1]",
+			      "ldap://[2001:db8::1]:3268/",
+			      "ldapi://%2Frun%2Fslapd%2Fldapi"};
+	const char *bad[] = {"ldap://dc1.example.com", "ldaps://dc1/",
+			     "http://198.18.4.2", "ldap://198.18.4.2:0",
+			     "ldap://198.18.4.2:99999", "ldap://[::1",
+			     "ldap://198.18.4.2/dc=x?uid", "", "ldapi://"};
+	struct event_base *base = event_base_new();
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		assert_null(directory_uri_problem(good[i]));
+		struct directory_cfg c = {.uri = (char *)good[i],
+					  .base = "dc=x"};
+		struct ldapdir *l = ldapdir_new(base, &c, 0);
+		assert_non_null(l);
+		ldapdir_free(l);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_non_null(directory_uri_problem(bad[i]));
+		struct directory_cfg c = {.uri = (char *)bad[i], .base = "dc=x"};
+		assert_null(ldapdir_new(base, &c, 0));
+	}
+	event_base_free(base);
+}
+
+/* A password file others may read is refused. */
+static void test_secret_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sluice-pw-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_null(secret_file_problem(path));
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(secret_file_problem(path));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_non_null(secret_file_problem(path));
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_non_null(secret_file_problem(path));
+	unlink(path);
+	assert_null(secret_file_problem(path)); /* missing: the open says */
+}
+
 static void test_ldapdir_new_rejects(void **state)
 {
 	(void)state;
@@ -158,9 +258,11 @@ struct res {
 	char groups[8][32];
 };
 
-static void groups_done(void *arg, int status, const char *const *g, size_t n)
+static void groups_done(void *arg, int status, const char *user,
+			const char *const *g, size_t n)
 {
 	struct res *r = arg;
+	snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
 	r->calls++;
 	r->status = status;
 	r->n = n;
@@ -205,6 +307,10 @@ static int fake_lookup(uint32_t uid, char **user, char ***groups, size_t *n)
 	pthread_mutex_unlock(&fake_mu);
 	if (uid >= 5000)
 		return ENOENT;
+	if (uid == 4242) { /* more groups than kept: a list it cannot give */
+		*user = xstrdup("many");
+		return EOVERFLOW;
+	}
 	*user = xasprintf("user%u", uid);
 	*groups = xcalloc(2, sizeof(char *));
 	(*groups)[0] = xstrdup("staff");
@@ -301,6 +407,20 @@ static void test_nss_cache_ttl(void **state)
 	assert_int_equal(st.lookups, 3);
 	assert_int_equal(st.cache_hits, 2);
 	assert_int_equal(fake_calls, 3);
+	/* an incomplete group list: the user, groups unknown (never a
+	 * shorter list), counted, and cached like an answer */
+	struct res o1 = {0}, o2 = {0};
+	nsspool_uid(p, 4242, uid_done, &o1);
+	run_until(base, &o1.calls, 1);
+	assert_int_equal(o1.status, EOVERFLOW);
+	assert_string_equal(o1.user, "many");
+	assert_int_equal(o1.n, 0);
+	nsspool_uid(p, 4242, uid_done, &o2);
+	assert_int_equal(o2.calls, 1);
+	assert_int_equal(o2.status, EOVERFLOW);
+	assert_string_equal(o2.user, "many");
+	nsspool_stats(p, &st);
+	assert_int_equal(st.incomplete, 1);
 	nsspool_free(p);
 	event_base_free(base);
 }
@@ -354,6 +474,10 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_ldapdir_new_rejects),
+		cmocka_unit_test(test_user_key),
+		cmocka_unit_test(test_primary_sid),
+		cmocka_unit_test(test_uri_problem),
+		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_ldapdir_refused),
 		cmocka_unit_test(test_nss_cache_ttl),
 		cmocka_unit_test(test_nss_queue_full_cancel),

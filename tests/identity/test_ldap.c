@@ -50,19 +50,24 @@ static double now_ms(void)
 struct res {
 	int calls, status;
 	double at_ms;
+	size_t n;
+	char user[64];
 	char groups[512];
 };
 
-static void done(void *arg, int status, const char *const *g, size_t n)
+static void done(void *arg, int status, const char *user,
+		 const char *const *g, size_t n)
 {
 	struct res *r = arg;
 	r->calls++;
 	r->status = status;
 	r->at_ms = now_ms();
+	r->n = n;
+	snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
 	r->groups[0] = '\0';
-	/* sorted, comma separated */
-	const char *v[64];
-	size_t k = n < 64 ? n : 64;
+	/* sorted, comma separated (the first 16) */
+	const char *v[16];
+	size_t k = n < 16 ? n : 16;
 	memcpy(v, g, k * sizeof(*v));
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = i + 1; j < k; j++)
@@ -129,6 +134,72 @@ static uint64_t fake_clock(void *arg)
 {
 	(void)arg;
 	return fake;
+}
+
+/*
+ * Membership as complete as the directory's: the primary group (gidNumber)
+ * counts; every spelling of an account is one user, named as the
+ * directory names it; a group list the server cuts (sizelimit 500,
+ * anonymous) is never used as complete; asking only about the policy's
+ * groups gives the complete answer, in the policy's spelling.
+ */
+static void phase_shapes(void)
+{
+	struct directory_cfg c = cfg(2000, 60);
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("primary group (gidNumber):\n");
+	expect(l, "erin", 0, "staff");
+	printf("spellings of one account:\n");
+	const char *spell[] = {"ERIN", "erin ", "LAB\\Erin", "erin@LAB.SLUICE.TEST"};
+	for (size_t i = 0; i < 4; i++) {
+		struct res r = ask(l, spell[i]);
+		printf("  %-22s → %s [%s]\n", spell[i], r.user, r.groups);
+		CHECK(r.status == 0 && strcmp(r.user, "erin") == 0 &&
+		      strcmp(r.groups, "staff") == 0);
+	}
+	struct ldapdir_stats s;
+	ldapdir_stats(l, &s);
+	CHECK(s.searches == 1 && s.cache_hits == 4);
+	struct res fr = ask(l, "frank");
+	CHECK(fr.status == 0 && strcmp(fr.user, "Frank") == 0); /* rootdn: no limit */
+	CHECK(fr.n == 600);
+	printf("  frank (bound as rootdn) → %s, %zu groups\n", fr.user, fr.n);
+	ldapdir_free(l);
+
+	printf("anonymous, sizelimit 500, frank in 600 groups:\n");
+	c.bind_dn = NULL;
+	c.password_file = NULL;
+	l = ldapdir_new(base, &c, 0);
+	struct res r = ask(l, "frank");
+	printf("  every group → %s, %zu groups, user %s\n",
+	       r.status ? strerror(r.status) : "ok", r.n, r.user);
+	/* complete (paged) or unknown: never 500 of 600 as if complete */
+	CHECK((r.status == 0 && r.n == 600) ||
+	      (r.status == EOVERFLOW && r.n == 0 && !strcmp(r.user, "Frank")));
+	ldapdir_stats(l, &s);
+	CHECK(r.status == 0 || s.incomplete == 1);
+	const char *named[] = {"Contractors", "staff", "netadmins"};
+	ldapdir_set_groups(l, named, 3);
+	expect(l, "frank", 0, "Contractors");
+	expect(l, "erin", 0, "staff");
+	expect(l, "carol", 0, "staff");
+	ldapdir_set_groups(l, named, 0); /* the policy names none */
+	expect(l, "carol", 0, "");
+	ldapdir_set_groups(l, NULL, 0);
+	expect(l, "carol", 0, "staff,vpnusers");
+	ldapdir_free(l);
+
+	printf("paged results: 599 groups in pages of %d:\n", LDAPDIR_PAGE_SIZE);
+	c = cfg(2000, 60);
+	c.group_filter = "(&(objectClass=posixGroup)(memberUid=%s)(cn=g*))";
+	l = ldapdir_new(base, &c, 0);
+	ldapdir_set_groups(l, NULL, 0);
+	struct res big = ask(l, "frank");
+	printf("  frank, %zu groups, %s\n", big.n,
+	       big.status ? strerror(big.status) : "ok");
+	CHECK(big.status == 0 && big.n == 599);
+	ldapdir_free(l);
 }
 
 static void phase_basic(void)
@@ -229,6 +300,7 @@ static void phase_basic(void)
 	expect(l, "carol", EIO, NULL); /* fail fast, no second bind */
 	ldapdir_free(l);
 	unlink(bad);
+	phase_shapes();
 }
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
@@ -256,6 +328,169 @@ static void ctl(const char *what)
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "%s %s", getenv("SLAPD_CTL"), what);
 	CHECK(system(cmd) == 0);
+}
+
+/*
+ * Over TLS: ldaps:// and StartTLS verify the server against tls-ca; a
+ * certificate from another CA is refused (EIO) unless tls-verify is off;
+ * a server that accepts the connection and then says nothing (SIGSTOP)
+ * costs the lookups their deadline, never the event loop (the handshake
+ * runs on a thread of its own), and the loop's timer keeps firing.
+ */
+static void phase_tls(void)
+{
+	const char *ldaps = getenv("SLAPD_LDAPS_URI");
+	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
+	CHECK(ldaps && ca && other);
+	/* handshakes are slow under valgrind: a generous deadline */
+	struct directory_cfg c = cfg(10000, 0);
+	c.uri = (char *)ldaps;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("ldaps, the right CA:\n");
+	expect(l, "carol", 0, "staff,vpnusers");
+	ldapdir_free(l);
+
+	printf("StartTLS on ldap://, the right CA:\n");
+	c.uri = (char *)uri;
+	c.starttls = true;
+	l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	expect(l, "dave", 0, "auditors,staff");
+	ldapdir_free(l);
+
+	printf("ldaps and StartTLS, a CA that signed nothing:\n");
+	c.tls_ca = (char *)other;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", EIO, NULL);
+	ldapdir_free(l);
+	c.uri = (char *)ldaps;
+	c.starttls = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", EIO, NULL);
+	ldapdir_free(l);
+	printf("the same with tls-verify off:\n");
+	c.tls_verify = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "dave", 0, "auditors,staff");
+	ldapdir_free(l);
+
+	printf("StartTLS with ldaps:// is refused:\n");
+	c.starttls = true;
+	CHECK(!ldapdir_new(base, &c, 0));
+	c.starttls = false;
+
+	printf("a silent server during the handshake:\n");
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	c.timeout_ms = 500;
+	l = ldapdir_new(base, &c, 0);
+	ctl("sigstop");
+	struct ticker t = {0};
+	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
+	struct timeval ten = {0, 10000};
+	event_add(t.ev, &ten);
+	t.last = now_ms();
+	double t0 = now_ms();
+	struct res r = {0};
+	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
+	run_until(&r.calls, 1, 5000);
+	double took = r.at_ms - t0;
+	ctl("sigcont");
+	event_free(t.ev);
+	printf("  alice → %s after %.1f ms (timeout 500); %d ticks, max "
+	       "timer lateness %.2f ms\n",
+	       strerror(r.status), took, t.n, t.max_late);
+	CHECK(r.calls == 1 && (r.status == ETIMEDOUT || r.status == EIO));
+	CHECK(took >= 400 && took < 1500);
+	CHECK(t.max_late < 100);
+	/* the abandoned handshake thread ends by its network timeout */
+	run_for(2000);
+	ldapdir_free(l);
+	c.timeout_ms = 10000;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "netadmins,vpnusers");
+	ldapdir_free(l);
+}
+
+/*
+ * Active Directory (Samba's AD DC, run_ad.sh), schema ad, over LDAPS:
+ * nested groups through LDAP_MATCHING_RULE_IN_CHAIN, the primary group
+ * (Domain Users: primaryGroupID, never in `member`) by objectSid and the
+ * groups nesting it (vpn ∋ Domain Users), every
+ * spelling of an account named as sAMAccountName names it, 600 groups in
+ * pages (or unknown, never cut), only the policy's groups when it names
+ * them, StartTLS; a base whose searches return referrals gives unknown
+ * groups; a simple bind over plain ldap:// is refused by the server.
+ */
+static void phase_ad(void)
+{
+	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
+	const char *bind = getenv("AD_BIND_DN"), *root = getenv("AD_ROOT");
+	const char *plain = getenv("AD_LDAP_URI");
+	CHECK(ca && other && bind && root && plain);
+	struct directory_cfg c = cfg(10000, 60);
+	c.schema = SCHEMA_AD;
+	c.bind_dn = (char *)bind;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	CHECK(l);
+	printf("nested (admins-all ∋ netops ∋ alice) and primary (Domain "
+	       "Users, and vpn ∋ Domain Users):\n");
+	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
+	expect(l, "bob", 0, "Domain Users,vpn");
+	expect(l, "mallory", ENOENT, NULL);
+	printf("spellings of one account:\n");
+	const char *spell[] = {"ALICE", "SLUICE\\Alice", "alice@AD.SLUICE.TEST "};
+	for (size_t i = 0; i < 3; i++) {
+		struct res r = ask(l, spell[i]);
+		printf("  %-22s → %s [%s]\n", spell[i], r.user, r.groups);
+		CHECK(r.status == 0 && strcmp(r.user, "alice") == 0);
+	}
+	struct res fr = ask(l, "frank");
+	printf("frank, every group: %s, %zu groups\n",
+	       fr.status ? strerror(fr.status) : "ok", fr.n);
+	CHECK((fr.status == 0 && fr.n == 602) ||
+	      (fr.status == EOVERFLOW && fr.n == 0));
+	const char *named[] = {"Contractors", "domain users", "netops", "VPN"};
+	ldapdir_set_groups(l, named, 4);
+	expect(l, "frank", 0, "Contractors,VPN,domain users");
+	expect(l, "alice", 0, "VPN,domain users,netops");
+	ldapdir_free(l);
+
+	printf("StartTLS on ldap://:\n");
+	c.uri = (char *)plain;
+	c.starttls = true;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
+	ldapdir_free(l);
+	printf("a CA that signed nothing:\n");
+	c.tls_ca = (char *)other;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("a simple bind over plain ldap:// (the DC wants TLS):\n");
+	c.starttls = false;
+	l = ldapdir_new(base, &c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+
+	printf("base %s (its searches return referrals):\n", root);
+	c = cfg(10000, 60);
+	c.uri = (char *)uri;
+	c.base = (char *)root;
+	c.schema = SCHEMA_AD;
+	c.bind_dn = (char *)bind;
+	c.tls_verify = true;
+	c.tls_ca = (char *)ca;
+	l = ldapdir_new(base, &c, 0);
+	struct res r = ask(l, "alice");
+	printf("  alice → %s, user %s\n", strerror(r.status), r.user);
+	CHECK(r.status == EOVERFLOW && strcmp(r.user, "alice") == 0);
+	ldapdir_free(l);
 }
 
 static void phase_stop(void)
@@ -384,6 +619,10 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	if (!strcmp(argv[1], "basic"))
 		phase_basic();
+	else if (!strcmp(argv[1], "ad"))
+		phase_ad();
+	else if (!strcmp(argv[1], "tls"))
+		phase_tls();
 	else if (!strcmp(argv[1], "stop"))
 		phase_stop();
 	else if (!strcmp(argv[1], "restart"))

@@ -43,6 +43,17 @@ grep -q '^xt_nfqueue yes' <<<"$probe" || fail "xt NFQUEUE probe says no (DESIGN.
 [ -z "$(in_ns nft list tables)" ] && ok "probes left no nft table behind" || fail "probes left: $(in_ns nft list tables)"
 in_ns iptables-nft-save 2>/dev/null | grep -q SLPROBE && fail "xt probe chain left behind"
 
+# hostile_names.nft (policy text that tries to end a string or a comment;
+# every golden loads, below): loaded, it creates table inet sluice, with
+# sluice's own chains and sets, and nothing else
+in_ns nft -f "$root/tests/golden/hostile_names.nft" || fail "hostile_names.nft does not load"
+t=$(in_ns nft list tables | tr '\n' ' ')
+[ "$t" = "table inet sluice " ] && ok "hostile policy text created no table, chain or rule of its own (tables: $t)" ||
+  fail "hostile_names.nft created: $t"
+in_ns nft list table inet sluice | grep -E '^\s*(chain|set) ' | grep -qv -E 'chain (rules_|decided|decide_new|forward|input|output|queue_bypassed|publish_nat|pub_tcp_|nat_)|set creations' &&
+  fail "hostile_names.nft: unexpected chains or sets" || ok "hostile_names.nft: only sluice's own chains and sets"
+in_ns nft delete table inet sluice
+
 # jumps FAMILY HOOK — how many jumps to SLUICE (any form), and whether the
 # first rule is the one sluice wants: only packets with a decision mark
 jumps() { in_ns "$1"-nft-save -t filter 2>/dev/null | grep -c "^-A $2 .*-j SLUICE\$"; }
@@ -188,8 +199,9 @@ for fam in ip ip6; do
 done
 [ "$q" -ge 2 ] && ok "the queue took $q QUEUE-marked packets and, with no listener and no bypass, the kernel dropped them (fail closed)" ||
   fail "xt NFQUEUE rule counters: $q"
-lab_exec "$LAB_GW" nft list table inet sluice | grep -q 'chain [a-z]*_post ' &&
-  fail "fail closed, yet <hook>_post chains exist" || ok "fail closed: no <hook>_post chains (one base chain less per hook)"
+n=$(lab_exec "$LAB_GW" nft list table inet sluice | grep -c 'chain [a-z]*_post ')
+[ "$n" = 3 ] && ok "fail closed too: the three <hook>_post chains drop what leaves the xt stage undecided" ||
+  fail "fail closed: $n/3 <hook>_post chains"
 lab_exec "$LAB_GW" "$tool" install "$tmp/lab.conf" || fail "lab re-install with live sessions (ct timeout in use)"
 
 if [ "$fails" -gt 0 ]; then echo "01_ruleset_install: $fails check(s) failed" >&2; exit 1; fi

@@ -141,7 +141,7 @@ wait_json slots_available -eq 0 && kt_ok "two sources exhausted the $GENERAL gen
 expect_talk "the gateway's own session (uid → NSS) is decided from the reserved share" 5 \
 	"$LAB_GW" TCP4 "$LAB_SRV4" 9090
 [ "$(json reserved_local_used)" -ge 1 ] && kt_ok "a reserved-local slot was used" || kt_fail "reserve unused"
-[ "$(json slots_full)" -ge 1 ] && kt_ok "sessions beyond the slots got the fail mode ($(json slots_full))" ||
+[ "$(json slots_full)" -ge 1 ] && kt_ok "sessions beyond the slots were refused ($(json slots_full))" ||
 	kt_fail "no session was refused for full slots"
 kill -CONT "$PEERS_LDAP_PID"
 sleep 3

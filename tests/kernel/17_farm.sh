@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# 17_farm — a published web farm (DESIGN.md §4, issue 6) against real nginx:
+# 17_farm — a published web farm (docs/design.md §4) against real nginx:
 # two members (one nginx per server address, each answering with its name)
 # behind `publish "public web" tcp 80 on 198.19.0.1`, round robin, checked
 # by an HTTP verifier every 1 s (timeout 500 ms, rise 1, fall 1).
 #   - the client reaches http://198.19.0.1/ and gets both members;
 #   - a member whose nginx stops is out within one interval plus timeout
 #     (checked: <= 2.5 s with slack), no new session reaches it, and it
-#     is back after nginx returns;
+#     is back after nginx returns; a reload that changes the check's options
+#     keeps it down (health belongs to the member);
 #   - `farm drain` sends new sessions elsewhere while an established
 #     keep-alive session to the drained member goes on; `farm resume`;
 #   - every member down → new sessions to the public address are dropped;
@@ -187,6 +188,18 @@ out=$(hits 10)
 	kt_fail "web2 down: $(echo $out)"
 fctl verifiers | grep -q "web_farm/web2 .* down " && kt_ok "sluicectl verifiers shows web2 down" ||
 	kt_fail "verifiers: $(fctl verifiers)"
+
+# ---- a reload that changes the check keeps what is known of the member: web2
+# stays down (its health belongs to the member, not to the check's options)
+sed -i 's/expect 200 every 1s timeout 500ms/expect 200 every 1s timeout 600ms/' "$conf"
+fctl reload >/dev/null && kt_ok "reload with the farm check's timeout changed" || kt_fail "reload"
+[ "$(state web_farm/web2)" = down ] && kt_ok "web2 still down after the reload" ||
+	kt_fail "after reload: $(fctl verifiers)"
+lab_exec "$LAB_GW" nft list chain inet sluice pub_tcp_80_198_19_0_1 | grep -q "198.18.2.3" &&
+	kt_fail "web2 back in the kernel map after the reload" || kt_ok "kernel map after the reload: still only web1"
+out=$(hits 10)
+[ "$(count_of "$out" web1)" = 10 ] && kt_ok "after the reload: 10/10 new sessions to web1" ||
+	kt_fail "after the reload: $(echo $out)"
 
 W2=$(web web2 "$LAB_SRV4B")
 if took=$(wait_state web_farm/web2 up 5); then kt_ok "web2 back up after ${took}s"; else kt_fail "web2 not back"; fi

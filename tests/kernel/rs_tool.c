@@ -32,7 +32,7 @@ static struct policy *load(const char *path)
 		diags_free(&d);
 		exit(1);
 	}
-	/* the policy owns its own diags */
+	diags_free(&d); /* the policy owns its own file names */
 	return p;
 }
 
@@ -113,6 +113,14 @@ int main(int argc, char **argv)
 		rc = ruleset_remove(&o, &err);
 	} else if (!strcmp(cmd, "fail-closed")) {
 		rc = ruleset_leave_fail_closed(&o, &err);
+	} else if (!strcmp(cmd, "check")) {
+		/* the ruleset watch's check: prints what is missing, exit 0
+		 * only when everything is in place */
+		char *what = NULL;
+		unsigned m = ruleset_check(&o, &what);
+		printf("%s\n", m ? what : "intact");
+		free(what);
+		rc = m ? -1 : 0;
 	} else if (!strcmp(cmd, "probe")) {
 		printf("nft_queue %s\nxt_nfqueue %s\n",
 		       probe_nft_queue() ? "yes" : "no",

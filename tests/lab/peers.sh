@@ -41,8 +41,11 @@ peers_ldap_up() {
 	. "$PEERS_DIR/../identity/slapd_lab.sh"
 	slapd_setup "$LAB_TMP/ldap" 389 || { echo "peers: slapd_setup failed" >&2; return 1; }
 	SLAPD_URI="ldap://$LAB_DIR4:389/"
+	# with SLAPD_TLS_IP set (slapd_lab.sh), also LDAPS on 636
+	local uris=$SLAPD_URI
+	[ -n "${SLAPD_TLS_IP:-}" ] && uris="$uris ldaps://$LAB_DIR4:636/"
 	PEERS_LDAP_PID=$(LAB_SPAWN_LOG=$LAB_TMP/ldap/slapd.log lab_spawn "$LAB_DIR" \
-		slapd -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_URI" -d 0)
+		slapd -f "$SLAPD_DIR/slapd.conf" -h "$uris" -d 0)
 	local i
 	for i in $(seq 100); do
 		lab_exec "$LAB_DIR" ldapsearch -x -H "$SLAPD_URI" -b "$SLAPD_SUFFIX" -s base \

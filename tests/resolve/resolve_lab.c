@@ -75,18 +75,30 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 struct res {
 	int calls;
 	enum rstatus st;
-	char name[256];
+	char name[1024]; /* the names, joined by ' ' */
+	size_t n;
+	bool partial;
 	uint64_t at;
 };
 
-static void on_name(void *arg, enum rstatus st, const char *name)
+static void on_name(void *arg, enum rstatus st, const struct rnames *names)
 {
 	struct res *r = arg;
 	r->calls++;
 	r->st = st;
 	r->at = now_ms();
-	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
-	if ((st == RS_OK) != (name != NULL))
+	r->name[0] = '\0';
+	r->n = names ? names->n : 0;
+	r->partial = names && names->partial;
+	for (size_t i = 0; names && i < names->n; i++) {
+		size_t l = strlen(r->name);
+		snprintf(r->name + l, sizeof(r->name) - l, "%s%s", i ? " " : "",
+			 names->v[i]);
+		/* the contract: sorted, no duplicates */
+		if (i && strcmp(names->v[i - 1], names->v[i]) >= 0)
+			r->calls += 100;
+	}
+	if ((st == RS_OK) != (names != NULL) || (names && names->n == 0))
 		r->calls += 100; /* a contract breach shows as a count */
 }
 
@@ -374,7 +386,8 @@ static void step_prefetch(const char *log)
 	      "names %llu addrs %llu", (unsigned long long)s.prefetched_names,
 	      (unsigned long long)s.prefetched_addrs);
 	addr_of("198.18.10.40", &fam, a);
-	size_t n = resolver_known_names(res, fam, a, names, 8);
+	bool partial;
+	size_t n = resolver_known_names(res, fam, a, names, 8, &partial);
 	bool has1 = false, has2 = false;
 	for (size_t i = 0; i < n && i < 8; i++) {
 		has1 |= !strcmp(names[i], "pf1.example");
@@ -382,10 +395,12 @@ static void step_prefetch(const char *log)
 	}
 	CHECK(n == 2 && has1 && has2, "198.18.10.40 -> %zu names", n);
 	addr_of("2001:db8:10::40", &fam, a);
-	n = resolver_known_names(res, fam, a, names, 8);
+	n = resolver_known_names(res, fam, a, names, 8, &partial);
 	CHECK(n == 1 && !strcmp(names[0], "pf1.example"), "v6 -> %zu", n);
 	addr_of("198.18.10.1", &fam, a);
-	CHECK(resolver_known_names(res, fam, a, names, 8) == 0, "unknown");
+	CHECK(resolver_known_names(res, fam, a, names, 8, &partial) == 0 &&
+		      !partial,
+	      "unknown");
 	/* refresh: pfs.example has TTL 2, refresh_min 1 */
 	int before = log_count(log, "query[A] pfs.example", 1);
 	run_for(4500);
@@ -405,6 +420,94 @@ static void step_prefetch(const char *log)
 	       "TTL-2 name refreshed %d times in 4.5 s, TTL-600 name once; "
 	       "reload keeps 1\n",
 	       after - before);
+}
+
+/* Every confirmed name, in a stable order; a bound stops work but never
+ * makes "no name". */
+static void step_names(const char *log)
+{
+	struct res r;
+	CHECK(ask("198.18.12.100", &r, NULL) == 0 && wait_all(&r, 1, 5000),
+	      "request");
+	CHECK(r.calls == 1 && r.st == RS_OK && r.n == 3 && !r.partial &&
+		      !strcmp(r.name, "a1.example a2.example a3.example"),
+	      "three PTR names: %s n %zu partial %d '%s'", rstatus_str(r.st),
+	      r.n, r.partial, r.name);
+	/* the cached set is the same set */
+	CHECK(ask("198.18.12.100", &r, NULL) == 0 && r.calls == 1 &&
+		      !strcmp(r.name, "a1.example a2.example a3.example"),
+	      "cached: '%s'", r.name);
+	printf("-- names: 198.18.12.100 (PTR a3, a1, a2) -> %s '%s'\n",
+	       rstatus_str(r.st), r.name);
+
+	/* the 35th of 40 round-robin addresses (an answer over 512 bytes,
+	 * so c-ares asks again over TCP): every address is read */
+	CHECK(ask("198.18.12.35", &r, NULL) == 0 && wait_all(&r, 1, 5000),
+	      "request");
+	CHECK(r.st == RS_OK && !strcmp(r.name, "rr40.example") && !r.partial,
+	      "35th of 40 addresses: %s '%s'", rstatus_str(r.st), r.name);
+	printf("-- names: 198.18.12.35 (one of 40 addresses) -> %s '%s'\n",
+	       rstatus_str(r.st), r.name);
+
+	/* a CNAME chain on the way back */
+	CHECK(ask("198.18.12.110", &r, NULL) == 0 && wait_all(&r, 1, 5000),
+	      "request");
+	CHECK(r.st == RS_OK && !strcmp(r.name, "alias1.example"),
+	      "CNAME chain: %s '%s'", rstatus_str(r.st), r.name);
+	printf("-- names: 198.18.12.110 (PTR alias1 -> alias2 -> target) -> "
+	       "%s '%s'\n", rstatus_str(r.st), r.name);
+
+	/* 20 PTR names past the bound of 16, none resolving back: unknown
+	 * (RS_INCOMPLETE), never RS_NONAME — also from the cache */
+	uint64_t b0 = stats().bounded;
+	int fwd0 = log_count(log, "query[A] nx", 0);
+	CHECK(ask("198.18.12.101", &r, NULL) == 0 && wait_all(&r, 1, 8000),
+	      "request");
+	CHECK(r.st == RS_INCOMPLETE && stats().bounded == b0 + 1,
+	      "20 unconfirmed PTR names: %s (bounded +%llu)",
+	      rstatus_str(r.st), (unsigned long long)(stats().bounded - b0));
+	CHECK(ask("198.18.12.101", &r, NULL) == 0 && r.calls == 1 &&
+		      r.st == RS_INCOMPLETE,
+	      "cached: %s", rstatus_str(r.st));
+	int fwd = log_count(log, "query[A] nx", fwd0 + RESOLVER_MAX_PTR) - fwd0;
+	CHECK(fwd == RESOLVER_MAX_PTR, "forward queries %d", fwd);
+	printf("-- names: 198.18.12.101 (20 PTR names, none resolve back) -> "
+	       "%s after %d forward queries\n", rstatus_str(r.st), fwd);
+
+	/* 20 PTR names that all resolve back: the first 16 confirmed, the set
+	 * marked partial */
+	CHECK(ask("198.18.12.102", &r, NULL) == 0 && wait_all(&r, 1, 8000),
+	      "request");
+	CHECK(r.st == RS_OK && r.n == RESOLVER_MAX_PTR && r.partial,
+	      "20 confirmed PTR names: %s n %zu partial %d", rstatus_str(r.st),
+	      r.n, r.partial);
+	printf("-- names: 198.18.12.102 (20 PTR names, all resolve back) -> "
+	       "%s, %zu names, partial %d\n", rstatus_str(r.st), r.n,
+	       r.partial);
+
+	/* prefetch of the 40-address name: every address maps back */
+	const char *set[] = {"rr40.example"}, *names[4];
+	resolver_prefetch(res, set, 1);
+	uint64_t end = now_ms() + 5000;
+	while (stats().prefetched_addrs < 40 && now_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE);
+	int fam, found = 0;
+	bool partial = true;
+	uint8_t a[16];
+	char ip[32];
+	for (int i = 1; i <= 40; i++) {
+		snprintf(ip, sizeof(ip), "198.18.12.%d", i);
+		addr_of(ip, &fam, a);
+		found += resolver_known_names(res, fam, a, names, 4,
+					      &partial) == 1 &&
+			 !partial && !strcmp(names[0], "rr40.example");
+	}
+	CHECK(found == 40 && stats().prefetched_addrs == 40,
+	      "prefetched addresses %d of 40 (index %llu)", found,
+	      (unsigned long long)stats().prefetched_addrs);
+	printf("-- names: prefetched rr40.example -> %d of 40 addresses map "
+	       "back\n", found);
+	resolver_prefetch(res, NULL, 0);
 }
 
 static void step_dead(void)
@@ -558,11 +661,12 @@ int main(int argc, char **argv)
 	step_mark();
 	step_ttl(argv[3]);
 	step_prefetch(argv[3]);
+	step_names(argv[3]);
 	step_dead();
 	struct resolver_stats s = stats();
 	printf("stats: lookups %llu shared %llu cache_hits %llu misses %llu "
 	       "negative_hits %llu timeouts %llu servfails %llu unconfirmed "
-	       "%llu queries %llu mark_failures %llu in_flight %llu "
+	       "%llu bounded %llu queries %llu mark_failures %llu in_flight %llu "
 	       "cache_entries %llu prefetched %llu/%llu\n",
 	       (unsigned long long)s.lookups, (unsigned long long)s.shared,
 	       (unsigned long long)s.cache_hits,
@@ -570,6 +674,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)s.negative_hits,
 	       (unsigned long long)s.timeouts, (unsigned long long)s.servfails,
 	       (unsigned long long)s.unconfirmed,
+	       (unsigned long long)s.bounded,
 	       (unsigned long long)s.queries,
 	       (unsigned long long)s.mark_failures,
 	       (unsigned long long)s.in_flight,

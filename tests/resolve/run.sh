@@ -2,7 +2,9 @@
 # run.sh BUILD_DIR — the resolver against a real dnsmasq on loopback.
 #
 # Starts dnsmasq on 127.0.0.1 and ::1, a free high port, --no-resolv
-# --no-hosts, with the records below and a query log; runs resolve_lab
+# --no-hosts, with the records below and a query log (keep-in-foreground,
+# not no-daemon: in debug mode dnsmasq answers TCP in its only process and
+# stops answering UDP while a TCP client keeps its connection open); runs resolve_lab
 # natively, then under valgrind (leaks, and the free-with-lookups-in-flight
 # path). dnsmasq is killed by pid on every exit path. Needs root (SO_MARK).
 set -u
@@ -37,7 +39,7 @@ listen-address=127.0.0.1,::1
 bind-interfaces
 no-resolv
 no-hosts
-no-daemon
+keep-in-foreground
 log-queries
 log-facility=LOG
 local-ttl=600
@@ -63,7 +65,32 @@ ptr-record=1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.ip6.a
 host-record=pf1.example,198.18.10.40,2001:db8:10::40
 host-record=pf2.example,198.18.10.40
 host-record=pfs.example,198.18.10.41,2
+local=/12.18.198.in-addr.arpa/
+# names (issue 14): every confirmed name, bounds never negative
+# three PTR names, all resolving back
+ptr-record=100.12.18.198.in-addr.arpa,a3.example
+ptr-record=100.12.18.198.in-addr.arpa,a1.example
+ptr-record=100.12.18.198.in-addr.arpa,a2.example
+host-record=a1.example,198.18.12.100
+host-record=a2.example,198.18.12.100
+host-record=a3.example,198.18.12.100
+# a CNAME chain: the PTR name is an alias of an alias of the target
+cname=alias1.example,alias2.example
+cname=alias2.example,target.example
+host-record=target.example,198.18.12.110
+ptr-record=110.12.18.198.in-addr.arpa,alias1.example
 CONF
+# round-robin: 40 addresses for one name (over 512 bytes: TCP), the 35th
+# has the name as its PTR; 20 PTR names that exist nowhere (past the
+# bound of 16); 20 PTR names that all resolve back
+{
+  for i in $(seq 1 40); do echo "host-record=rr40.example,198.18.12.$i"; done
+  for i in $(seq 1 20); do echo "ptr-record=101.12.18.198.in-addr.arpa,nx$i.example"; done
+  for i in $(seq 1 20); do
+    echo "ptr-record=102.12.18.198.in-addr.arpa,m$i.example"
+    echo "host-record=m$i.example,198.18.12.102"
+  done
+} >> "$TMP/dnsmasq.conf"
 
 # start_dns LOG — dnsmasq with a fresh query log; sets DNS_PID.
 start_dns() {

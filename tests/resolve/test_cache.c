@@ -17,6 +17,16 @@
 
 #include "resolve/resolve_int.h"
 
+/* A one-name set for rcache_put. */
+static const struct rnames *one(const char *name)
+{
+	static const char *v[1];
+	static struct rnames rn;
+	v[0] = name;
+	rn = (struct rnames){.v = v, .n = 1};
+	return &rn;
+}
+
 static struct rkey key4(uint32_t host_order)
 {
 	struct rkey k;
@@ -34,15 +44,16 @@ static void ttl_expiry(void **state)
 	struct rcache_hit h;
 	struct rkey k = key4(0xc6120a01);
 	uint64_t t = 1000000;
-	rcache_put(c, &k, RS_OK, "good.example", t + 2000, t);
+	rcache_put(c, &k, RS_OK, one("good.example"), t + 2000, t);
 	assert_int_equal(rcache_get(c, &k, t, &h), 1);
 	assert_int_equal(h.st, RS_OK);
-	assert_string_equal(h.name, "good.example");
+	assert_int_equal(h.names.n, 1);
+	assert_string_equal(h.names.v[0], "good.example");
 	assert_int_equal(rcache_get(c, &k, t + 1999, &h), 1);
 	assert_int_equal(rcache_get(c, &k, t + 2000, &h), 0);
 	assert_int_equal(rcache_size(c), 0); /* dropped when met */
 	/* TTL 0: never stored */
-	rcache_put(c, &k, RS_OK, "x.example", t, t);
+	rcache_put(c, &k, RS_OK, one("x.example"), t, t);
 	assert_int_equal(rcache_size(c), 0);
 	rcache_free(c);
 }
@@ -58,12 +69,12 @@ static void negative_ttl(void **state)
 	rcache_put(c, &b, RS_SERVFAIL, NULL, t + 300000, t);
 	assert_int_equal(rcache_get(c, &a, t + 299999, &h), 1);
 	assert_int_equal(h.st, RS_NONAME);
-	assert_null(h.name);
+	assert_int_equal(h.names.n, 0);
 	assert_int_equal(rcache_get(c, &b, t + 1, &h), 1);
 	assert_int_equal(h.st, RS_SERVFAIL);
 	assert_int_equal(rcache_get(c, &a, t + 300000, &h), 0);
 	/* a later answer replaces the negative entry */
-	rcache_put(c, &b, RS_OK, "b.example", t + 600000, t + 2);
+	rcache_put(c, &b, RS_OK, one("b.example"), t + 600000, t + 2);
 	assert_int_equal(rcache_get(c, &b, t + 3, &h), 1);
 	assert_int_equal(h.st, RS_OK);
 	assert_int_equal(rcache_size(c), 1);
@@ -79,22 +90,22 @@ static void lru_bound(void **state)
 	for (int i = 0; i < 5; i++)
 		k[i] = key4(100 + i);
 	for (int i = 0; i < 3; i++)
-		rcache_put(c, &k[i], RS_OK, "n", 10000, 0);
+		rcache_put(c, &k[i], RS_OK, one("n"), 10000, 0);
 	assert_int_equal(rcache_get(c, &k[0], 1, &h), 1); /* 0 now recent */
-	rcache_put(c, &k[3], RS_OK, "n", 10000, 1);	   /* evicts 1 */
+	rcache_put(c, &k[3], RS_OK, one("n"), 10000, 1);	   /* evicts 1 */
 	assert_int_equal(rcache_size(c), 3);
 	assert_int_equal(rcache_get(c, &k[1], 2, &h), 0);
 	assert_int_equal(rcache_get(c, &k[0], 2, &h), 1);
 	assert_int_equal(rcache_get(c, &k[2], 2, &h), 1);
 	assert_int_equal(rcache_get(c, &k[3], 2, &h), 1);
-	rcache_put(c, &k[4], RS_OK, "n", 10000, 3); /* evicts 0 (oldest use) */
+	rcache_put(c, &k[4], RS_OK, one("n"), 10000, 3); /* evicts 0 (oldest use) */
 	assert_int_equal(rcache_get(c, &k[0], 4, &h), 0);
 	assert_int_equal(rcache_size(c), 3);
 	rcache_free(c);
 
 	/* 0 = no cache */
 	c = rcache_new(0);
-	rcache_put(c, &k[0], RS_OK, "n", 10000, 0);
+	rcache_put(c, &k[0], RS_OK, one("n"), 10000, 0);
 	assert_int_equal(rcache_get(c, &k[0], 1, &h), 0);
 	rcache_free(c);
 }
@@ -107,7 +118,7 @@ static void many_and_families(void **state)
 	struct rcache_hit h;
 	for (uint32_t i = 0; i < N; i++) {
 		struct rkey k = key4(i);
-		rcache_put(c, &k, RS_OK, "n", 1000, 0);
+		rcache_put(c, &k, RS_OK, one("n"), 1000, 0);
 	}
 	assert_int_equal(rcache_size(c), MAX);
 	struct rkey old = key4(0), recent = key4(N - 1);
@@ -160,12 +171,85 @@ static void parse_answers(void **state)
 	assert_int_equal(rr_parse(msg, 5, 12, rr, 4, &ttl), -1);
 }
 
+/* A response to a question for "rr.example" of TYPE with N records of
+ * TYPE (A: 198.18.20.i; PTR: "nI.example"), each owned by the question's
+ * name through a compression pointer. Returns the length. */
+static size_t build(unsigned char *m, size_t cap, int type, int n)
+{
+	static const unsigned char q[] = {2, 'r', 'r', 7, 'e', 'x', 'a', 'm',
+					  'p', 'l', 'e', 0};
+	size_t k = 0;
+	unsigned char hdr[12] = {0x12, 0x34, 0x81, 0x80, 0, 1,
+				 (unsigned char)(n >> 8), (unsigned char)n};
+	memcpy(m, hdr, 12);
+	k = 12;
+	memcpy(m + k, q, sizeof(q));
+	k += sizeof(q);
+	m[k++] = 0, m[k++] = (unsigned char)type, m[k++] = 0, m[k++] = 1;
+	for (int i = 0; i < n; i++) {
+		unsigned char rr[10] = {0xc0, 12, 0, (unsigned char)type, 0, 1,
+					0, 0, 0, (unsigned char)(30 + i)};
+		assert_true(k + 40 < cap);
+		memcpy(m + k, rr, 10);
+		k += 10;
+		if (type == 1) {
+			m[k++] = 0, m[k++] = 4;
+			m[k++] = 198, m[k++] = 18, m[k++] = 20;
+			m[k++] = (unsigned char)i;
+		} else {
+			char lab[8];
+			int l = snprintf(lab, sizeof(lab), "n%d", i);
+			m[k++] = 0, m[k++] = (unsigned char)(l + 3);
+			m[k++] = (unsigned char)l;
+			memcpy(m + k, lab, (size_t)l);
+			k += (size_t)l;
+			m[k++] = 0xc0, m[k++] = 15; /* -> "example" */
+		}
+	}
+	return k;
+}
+
+/* Bounds cut what is kept, never what is counted: 40 addresses with room
+ * for 16 report 40 (the caller knows its view is cut); a count-only pass
+ * (OUT NULL, MAX 0) reads every record; a malformed record anywhere makes
+ * the whole message malformed, with nothing left allocated. */
+static void parse_bounds(void **state)
+{
+	unsigned char m[4096];
+	struct rr rr[16];
+	uint32_t ttl;
+	size_t len = build(m, sizeof(m), 1, 40);
+	assert_int_equal(rr_parse(m, (int)len, 1, NULL, 0, &ttl), 40);
+	assert_int_equal(ttl, 30);
+	assert_int_equal(rr_parse(m, (int)len, 1, rr, 16, &ttl), 40);
+	assert_memory_equal(rr[15].addr, ((uint8_t[]){198, 18, 20, 15}), 4);
+	/* the last address is there for a caller that sized for all */
+	struct rr all[40];
+	assert_int_equal(rr_parse(m, (int)len, 1, all, 40, &ttl), 40);
+	assert_memory_equal(all[39].addr, ((uint8_t[]){198, 18, 20, 39}), 4);
+	assert_int_equal(rr_parse(m, (int)len - 1, 1, rr, 16, &ttl), -1);
+
+	len = build(m, sizeof(m), 12, 20);
+	int n = rr_parse(m, (int)len, 12, rr, 16, &ttl);
+	assert_int_equal(n, 20);
+	assert_string_equal(rr[0].name, "n0.example");
+	assert_string_equal(rr[15].name, "n15.example");
+	rr_free(rr, 16);
+	/* a pointer loop in the 18th name: malformed, nothing leaked */
+	size_t at = 12 + 12 + 4;
+	for (int i = 0; i < 17; i++)
+		at += 10 + 2 + m[at + 10] * 256u + m[at + 11];
+	m[at + 12] = (unsigned char)(0xc0 | (at + 12) >> 8); /* to itself */
+	m[at + 13] = (unsigned char)(at + 12);
+	assert_int_equal(rr_parse(m, (int)len, 12, rr, 16, &ttl), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(ttl_expiry),    cmocka_unit_test(negative_ttl),
 	    cmocka_unit_test(lru_bound),     cmocka_unit_test(many_and_families),
-	    cmocka_unit_test(parse_answers),
+	    cmocka_unit_test(parse_answers), cmocka_unit_test(parse_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -835,9 +835,15 @@ void randpolicy_case(struct randpolicy *rp, struct randcase *c)
 		fa->groups = c->groups;
 		fa->ngroups = ng;
 	}
-	if (chance(s, 85)) {
-		draw_name(rp, c->name, sizeof(c->name));
-		fa->name = c->name;
+	if (chance(s, 85)) { /* one name mostly, else none or several */
+		size_t nn = chance(s, 70) ? 1 : below(s, 4);
+		for (size_t i = 0; i < nn; i++) {
+			draw_name(rp, c->name[i], sizeof(c->name[i]));
+			c->names[i] = c->name[i];
+		}
+		fa->names = c->names;
+		fa->nnames = nn;
+		fa->names_partial = chance(s, 15);
 	}
 	fa->filter_ok = chance(s, 50);
 }
@@ -875,8 +881,16 @@ const char *randcase_format(const struct randcase *c, char *buf, size_t len)
 			return buf;
 		k += m;
 	}
+	for (size_t i = 0; i < fa->nnames && (size_t)k < len; i++) {
+		m = snprintf(buf + k, len - (size_t)k, "%s%s",
+			     i ? "," : " names=", fa->names[i]);
+		if (m < 0)
+			return buf;
+		k += m;
+	}
 	if ((size_t)k < len)
-		snprintf(buf + k, len - (size_t)k, " name=%s filter_ok=%d",
-			 fa->name ? fa->name : "(none)", fa->filter_ok);
+		snprintf(buf + k, len - (size_t)k, "%s partial=%d filter_ok=%d",
+			 fa->nnames ? "" : " names=(none)", fa->names_partial,
+			 fa->filter_ok);
 	return buf;
 }

@@ -3,7 +3,7 @@
  * differential test (tests/unit/test_differential.c) and the evaluation
  * benchmark (bench/bench_eval.c).
  *
- * A generator made from a seed writes valid sluice.conf text (DESIGN.md §4)
+ * A generator made from a seed writes valid sluice.conf(5) text
  * with about NRULES rules and the element definitions they use, then draws
  * flows and facts aimed at that policy: addresses from inside and at the
  * edges of the generated ranges, ports and ICMP types of the generated
@@ -36,7 +36,8 @@ struct randcase {
 	bool has_facts;
 	struct facts facts;
 	const char *groups[4];
-	char name[96];
+	char name[3][96];	/* the destination's names (0..3) */
+	const char *names[3];
 };
 
 /* The facts of C, or NULL when the case has none. */

@@ -1,6 +1,8 @@
 /* test_decide.c — pending decisions without a kernel: every packet gets
  * exactly one verdict; retransmits join; slots, the local reserve and the
- * per-source cap hold; deadlines follow on-deadline; shutdown answers all. */
+ * per-source cap (by prefix) hold; deadlines follow on-deadline; shutdown
+ * answers all; under fail open nothing a client sends gets the fail
+ * verdict, only the watchdog and shutdown do. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +10,11 @@
 #include <cmocka.h>
 
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "identity/iptable.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +60,7 @@ static int verdicts_for(uint32_t id)
 }
 
 static const char *POLICY =
-    "network lan { 198.18.1.0/24 }\n"
+    "network lan { 198.18.1.0/24 2001:db8:1::/48 }\n"
     "domains sites { example.com }\n"
     "users staff { group staff }\n"
     "protocol web tcp 80\n"
@@ -80,7 +84,6 @@ static int setup(void **state)
 	G->policy = p;
 	G->engine = engine_build(p);
 	G->refs = 1;
-	p->diags = NULL;
 	diags_free(&d);
 	IDS = iptable_new();
 	return 0;
@@ -125,13 +128,35 @@ static size_t tcp4(uint8_t *buf, const char *src, uint16_t sport,
 	return 40;
 }
 
+/* Builds an IPv6 TCP SYN from SRC:SPORT to DST:DPORT into BUF (60 bytes). */
+static size_t tcp6(uint8_t *buf, const char *src, uint16_t sport,
+		   const char *dst, uint16_t dport)
+{
+	memset(buf, 0, 60);
+	buf[0] = 0x60;
+	buf[5] = 20; /* payload length */
+	buf[6] = 6;  /* next header: TCP */
+	buf[7] = 64;
+	inet_pton(AF_INET6, src, buf + 8);
+	inet_pton(AF_INET6, dst, buf + 24);
+	buf[40] = (uint8_t)(sport >> 8);
+	buf[41] = (uint8_t)sport;
+	buf[42] = (uint8_t)(dport >> 8);
+	buf[43] = (uint8_t)dport;
+	buf[52] = 0x50;
+	buf[53] = 0x02; /* SYN */
+	return 60;
+}
+
+/* Queues a TCP SYN (IPv4 or IPv6 by the form of SRC) with packet id ID. */
 static void send_pkt(struct decider *d, uint32_t id, const char *src,
 		     uint16_t sport, const char *dst, uint16_t dport,
 		     uint8_t hook)
 {
 	uint8_t buf[64];
 	struct qpacket p = {.id = id, .hook = hook, .mark = 0x1234};
-	p.len = tcp4(buf, src, sport, dst, dport);
+	p.len = strchr(src, ':') ? tcp6(buf, src, sport, dst, dport)
+				 : tcp4(buf, src, sport, dst, dport);
 	p.payload = buf;
 	decider_packet(d, &p);
 }
@@ -184,13 +209,17 @@ static void ask_rec(void *ctx, struct lookup_req *r)
 	asked[nasked++] = r;
 }
 
+static enum id_source decided_source;
+
 static void decided_rec(void *ctx, const struct session_key *k,
-			const struct gen *g, int rule, const char *user,
-			const char *name)
+			const struct gen *g, int rule,
+			const struct session_facts *f)
 {
 	/* bookkeeping runs after the verdict went out */
 	assert_true(nv > 0);
-	snprintf(decided_user, sizeof(decided_user), "%s", user ? user : "");
+	snprintf(decided_user, sizeof(decided_user), "%s",
+		 f && f->user ? f->user : "");
+	decided_source = f ? f->source : IDSRC_NONE;
 	ndecided++;
 }
 
@@ -239,6 +268,7 @@ static void test_at_once(void **state)
 	}
 	assert_int_equal(ndecided, 2);
 	assert_string_equal(decided_user, "carol");
+	assert_int_equal(decided_source, IDSRC_TABLE);
 	assert_int_equal(decider_stats(d)->decided_at_once, 2);
 	assert_int_equal(decider_stats(d)->slots_full, 0);
 	assert_int_equal(decider_pending(d), 1);
@@ -255,12 +285,79 @@ static void test_at_once(void **state)
 	assert_int_equal(decider_stats(d)->slots_full, 1);
 	assert_int_equal(V[nv - 1].verdict, NF_DROP);
 
-	decider_free(d); /* dave's packet: the fail verdict */
+	/* dave's groups from the directory: the session is remembered with
+	 * them and their source, for revocation on reload */
+	struct lookup_req *r = asked[0];
+	asked[0] = NULL;
+	r->status = 0;
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
 	assert_int_equal(verdicts_for(1), 1);
-	for (int i = 0; i < nasked; i++)
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "dave");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+
+	decider_free(d);
+	for (int i = 1; i < nasked; i++)
 		lookup_req_free(asked[i]);
 	iptable_del(IDS, AF_INET, a);
 	iptable_del(IDS, AF_INET, b);
+}
+
+/* A group list the directory could not give whole (EOVERFLOW) leaves the
+ * groups unknown: a rule needing a group waits for the deadline, it is
+ * never decided on a shorter list. The directory's own name for the user
+ * replaces the table's spelling, for the rules and the bookkeeping. */
+static void test_incomplete_groups(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	ndecided = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0};
+	inet_pton(AF_INET, "198.18.1.20", a);
+	iptable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
+
+	send_pkt(d, 1, "198.18.1.20", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 1);
+	assert_string_equal(asked[0]->user, "LAB\\Erin ");
+	struct lookup_req *r = asked[0];
+	r->status = EOVERFLOW;
+	r->user_out = strdup("erin");
+	decider_answer(d, r);
+	assert_int_equal(nv, 0); /* "staff web" cannot be told: waits */
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(verdicts_for(1), 1);
+	assert_int_equal(V[nv - 1].verdict, NF_DROP);
+	assert_int_equal(ndecided, 0);
+
+	/* the complete answer: allowed, remembered as the directory names
+	 * the user, with the directory as the groups' source */
+	send_pkt(d, 2, "198.18.1.20", 1001, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nasked, 2);
+	r = asked[1];
+	r->status = 0;
+	r->user_out = strdup("erin");
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	decider_answer(d, r);
+	assert_int_equal(verdicts_for(2), 1);
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "erin");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+	decider_free(d);
+	iptable_del(IDS, AF_INET, a);
 }
 
 static void test_join_and_deadline(void **state)
@@ -325,8 +422,8 @@ static void test_slots_reserve_source(void **state)
 }
 
 /* Unreadable packets are denied, never given the fail verdict (fail open
- * here); a packet whose receive slot was too small (no payload) is
- * operational trouble: the fail verdict. */
+ * here); so is a packet whose message was cut at the receive slot (no
+ * payload): a client chooses a packet's size. */
 static void test_malformed(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
@@ -346,8 +443,9 @@ static void test_malformed(void **state)
 	struct qpacket none = {.id = 10};
 	decider_packet(d, &none);
 	assert_int_equal(nv, 2);
+	assert_int_equal(V[1].verdict, NF_DROP);
 	assert_int_equal(decider_stats(d)->malformed, 1);
-	assert_int_equal(decider_stats(d)->verdict_fail, 1);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
 	decider_free(d);
 }
 
@@ -382,10 +480,284 @@ static void test_kernel_cross_check(void **state)
 	decider_free(d);
 }
 
+/* ---- the fail verdict is for trouble, never for what a client sends ------ */
+
+static struct decider *mk_cfg(const struct decide_cfg *cfg)
+{
+	nv = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur,
+				 .ids = IDS, .now_ns = fake_now};
+	return decider_new(&env, cfg);
+}
+
+/* The one verdict of packet ID (fails the test when it has none or more). */
+static int verdict_of(uint32_t id)
+{
+	int at = -1;
+	for (int i = 0; i < nv; i++)
+		if (V[i].id == id) {
+			assert_int_equal(at, -1);
+			at = i;
+		}
+	assert_int_not_equal(at, -1);
+	return at;
+}
+
+#define FAIL_OPEN_MARK (MARK_ALLOW | (RULE_ID_FAILOPEN << MARK_RULE_SHIFT))
+
+/* Under fail open, each thing a client controls is denied (NF_DROP, no
+ * mark), and verdict_fail stays 0: an unreadable header, a packet with no
+ * payload, the 17th copy of a pending SYN, a session over its per-source
+ * cap, a session finding every slot taken. */
+static void test_fail_open_client_cannot_trigger(void **state)
+{
+	struct decide_cfg cfg = {.slots = 6, .reserve_local = 1,
+				 .per_source = 2, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true};
+	struct decider *d = mk_cfg(&cfg);
+	uint32_t id = 1;
+
+	/* unreadable: three bytes of IPv4, then no payload at all */
+	uint8_t junk[3] = {0x45, 0, 0};
+	decider_packet(d, &(struct qpacket){.id = id++, .payload = junk,
+					    .len = 3});
+	decider_packet(d, &(struct qpacket){.id = id++});
+	assert_int_equal(nv, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(V[i].verdict, NF_DROP);
+		assert_false(V[i].set_mark);
+	}
+
+	/* 1 + 16 copies of one SYN wait together; the 18th and 19th are
+	 * dropped, the decision itself goes on */
+	uint32_t first = id;
+	for (int i = 0; i < 19; i++)
+		send_pkt(d, id++, "198.18.1.2", 1000, "198.18.2.2", 22,
+			 NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 1);
+	assert_int_equal(decider_stats(d)->overflow, 3);
+	assert_int_equal(nv, 5);
+	for (int i = 2; i < 5; i++) {
+		assert_int_equal(V[i].verdict, NF_DROP);
+		assert_false(V[i].set_mark);
+	}
+
+	/* per-source 2: the second session of .2 is admitted, the third not */
+	send_pkt(d, id++, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	uint32_t over = id;
+	send_pkt(d, id++, "198.18.1.2", 1002, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(V[verdict_of(over)].verdict, NF_DROP);
+	assert_int_equal(decider_stats(d)->source_full, 1);
+
+	/* five general slots: three more sources take them, a fourth is refused */
+	send_pkt(d, id++, "198.18.1.3", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, id++, "198.18.1.4", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, id++, "198.18.1.5", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 5);
+	uint32_t full = id;
+	send_pkt(d, id++, "198.18.1.6", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(V[verdict_of(full)].verdict, NF_DROP);
+	assert_false(V[verdict_of(full)].set_mark);
+	assert_int_equal(decider_stats(d)->slots_full, 1);
+
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
+	/* the deadline denies the pending ones: still no fail verdict */
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(decider_pending(d), 0);
+	assert_int_equal(V[verdict_of(first)].verdict, NF_DROP);
+	for (int i = 0; i < nv; i++)
+		assert_int_equal(V[i].verdict, NF_DROP);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
+	for (uint32_t i = 1; i < id; i++)
+		assert_int_equal(verdicts_for(i), 1);
+	decider_free(d);
+}
+
+/* Copies are held only in the kernel queue's room beyond one packet per
+ * slot: with a queue of 18 and 16 slots, two copies wait, the third is
+ * dropped (the queue never fills, whose overflow would be the kernel's fail
+ * mode); once the decision ends the room is back. */
+static void test_copies_fit_the_queue(void **state)
+{
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true, .queue_len = 18};
+	struct decider *d = mk_cfg(&cfg);
+	for (uint32_t id = 1; id <= 4; id++)
+		send_pkt(d, id, "198.18.1.2", 1000, "198.18.2.2", 22,
+			 NF_INET_FORWARD);
+	assert_int_equal(decider_stats(d)->joined, 2);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[verdict_of(4)].verdict, NF_DROP);
+	/* another session's copy: no room either */
+	send_pkt(d, 5, "198.18.1.3", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 6, "198.18.1.3", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(V[verdict_of(6)].verdict, NF_DROP);
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(decider_pending(d), 0);
+	send_pkt(d, 7, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 8, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 9, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_stats(d)->joined, 4);
+	assert_int_equal(decider_stats(d)->verdict_fail, 0);
+	decider_free(d);
+	for (uint32_t id = 1; id <= 9; id++)
+		assert_int_equal(verdicts_for(id), 1);
+}
+
+/* sluiced's own trouble does give the fail mode: a decision found past the
+ * watchdog (the worker fell behind) and the pending ones of a stop are
+ * allowed with the fail-open rule id under fail open. */
+static void test_fail_open_for_trouble(void **state)
+{
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .fail_open = true};
+	struct decider *d = mk_cfg(&cfg);
+	send_pkt(d, 1, "198.18.1.2", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	clock_ns += 6000000000ull; /* no tick for 6 s */
+	decider_tick(d);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[0].verdict, NF_REPEAT);
+	assert_true(V[0].set_mark);
+	assert_int_equal(V[0].mark, FAIL_OPEN_MARK | 0x1234);
+	assert_int_equal(decider_stats(d)->watchdog, 1);
+	send_pkt(d, 2, "198.18.1.2", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	decider_free(d);
+	assert_int_equal(nv, 2);
+	assert_int_equal(V[1].mark, FAIL_OPEN_MARK | 0x1234);
+}
+
+/* The per-source cap counts a source by prefix: by default (cfg 0) the
+ * whole address; with /64, eight addresses of one IPv6 subnet are one
+ * source, another /64 is another; with /24, IPv4 neighbours share. */
+static void test_per_source_prefix(void **state)
+{
+	struct decide_cfg cfg = {.slots = 64, .reserve_local = 0,
+				 .per_source = 3, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .per_source_prefix_v4 = 24,
+				 .per_source_prefix_v6 = 64};
+	struct decider *d = mk_cfg(&cfg);
+	char a[64];
+	for (int i = 0; i < 8; i++) {
+		snprintf(a, sizeof(a), "2001:db8:1::%x", 0x100 + i);
+		send_pkt(d, (uint32_t)(1 + i), a, 1000, "2001:db8:2::2", 22,
+			 NF_INET_FORWARD);
+	}
+	assert_int_equal(decider_pending(d), 3);
+	assert_int_equal(decider_stats(d)->source_full, 5);
+	/* another /64 of the same /48 is another source */
+	send_pkt(d, 20, "2001:db8:1:1::5", 1000, "2001:db8:2::2", 22,
+		 NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 4);
+	/* IPv4 /24: .2, .3 and .4 fill it, .9 is refused */
+	send_pkt(d, 30, "198.18.1.2", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 31, "198.18.1.3", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 32, "198.18.1.4", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 33, "198.18.1.9", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 7);
+	assert_int_equal(V[verdict_of(33)].verdict, NF_DROP);
+	/* the decisions end: the counts go back to nothing, and the /64 is
+	 * admitted again */
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(decider_pending(d), 0);
+	send_pkt(d, 40, "2001:db8:1::1ff", 1000, "2001:db8:2::2", 22,
+		 NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 1);
+	decider_free(d);
+
+	/* unset prefixes: the whole address */
+	cfg.per_source_prefix_v4 = cfg.per_source_prefix_v6 = 0;
+	cfg.per_source = 1;
+	d = mk_cfg(&cfg);
+	send_pkt(d, 1, "2001:db8:1::100", 1000, "2001:db8:2::2", 22,
+		 NF_INET_FORWARD);
+	send_pkt(d, 2, "2001:db8:1::101", 1000, "2001:db8:2::2", 22,
+		 NF_INET_FORWARD);
+	send_pkt(d, 3, "198.18.1.2", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 4, "198.18.1.3", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 4);
+	decider_free(d);
+}
+
+/* A reload that changes the prefixes while decisions are pending: each
+ * decision gives back what it took (its source as counted then), so no
+ * count is left behind or goes negative. */
+static void test_per_source_reconfigure(void **state)
+{
+	struct decide_cfg cfg = {.slots = 64, .reserve_local = 0,
+				 .per_source = 1, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .per_source_prefix_v4 = 32,
+				 .per_source_prefix_v6 = 128};
+	struct decider *d = mk_cfg(&cfg);
+	send_pkt(d, 1, "198.18.1.2", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	cfg.per_source_prefix_v4 = 24;
+	decider_configure(d, &cfg);
+	send_pkt(d, 2, "198.18.1.3", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 3, "198.18.1.4", 1, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 2);
+	assert_int_equal(V[verdict_of(3)].verdict, NF_DROP);
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(decider_pending(d), 0);
+	/* nothing left over: one /24 session is admitted, the next refused */
+	send_pkt(d, 4, "198.18.1.2", 2, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 5, "198.18.1.5", 2, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_int_equal(decider_pending(d), 1);
+	assert_int_equal(V[verdict_of(5)].verdict, NF_DROP);
+	decider_free(d);
+}
+
+/* Sessions TO the gateway count against their source like any other and
+ * never take the reserve, which is for sessions the gateway opens. */
+static void test_to_gateway_capped(void **state)
+{
+	struct decider *d = mk(4, 2, 1, ONDL_DENY);
+	/* one source, two sessions to the gateway's ssh: the second refused */
+	send_pkt(d, 1, "198.18.1.2", 1, "198.18.1.1", 22, NF_INET_LOCAL_IN);
+	send_pkt(d, 2, "198.18.1.2", 2, "198.18.1.1", 22, NF_INET_LOCAL_IN);
+	assert_int_equal(decider_pending(d), 1);
+	assert_int_equal(decider_stats(d)->source_full, 1);
+	assert_int_equal(V[verdict_of(2)].verdict, NF_DROP);
+	/* a second source fills the general slots (2 of 4) */
+	send_pkt(d, 3, "198.18.1.3", 1, "198.18.1.1", 22, NF_INET_LOCAL_IN);
+	assert_int_equal(decider_slots_free(d, false), 0);
+	/* a third source to the gateway: no general slot, and the reserve is
+	 * not for it */
+	send_pkt(d, 4, "198.18.1.4", 1, "198.18.1.1", 22, NF_INET_LOCAL_IN);
+	assert_int_equal(V[verdict_of(4)].verdict, NF_DROP);
+	assert_int_equal(decider_stats(d)->slots_full, 1);
+	assert_int_equal(decider_slots_free(d, true), 2);
+	/* the gateway's own sessions take the reserve, beyond per-source */
+	send_pkt(d, 5, "198.18.1.1", 1, "198.18.2.2", 22, NF_INET_LOCAL_OUT);
+	send_pkt(d, 6, "198.18.1.1", 2, "198.18.2.2", 22, NF_INET_LOCAL_OUT);
+	assert_int_equal(decider_pending(d), 4);
+	assert_int_equal(decider_slots_free(d, true), 0);
+	/* a reload that shrinks the reserve below what is held: none free */
+	struct decide_cfg smaller = {.slots = 4, .reserve_local = 1,
+				     .per_source = 1, .deadline_ms = 3000,
+				     .watchdog_ms = 5000};
+	decider_configure(d, &smaller);
+	assert_int_equal(decider_slots_free(d, true), 0);
+	decider_free(d);
+	for (uint32_t id = 1; id <= 6; id++)
+		assert_int_equal(verdicts_for(id), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_decided),
+	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),
 	    cmocka_unit_test(test_at_once),
 	    cmocka_unit_test(test_join_and_deadline),
@@ -393,6 +765,12 @@ int main(void)
 	    cmocka_unit_test(test_slots_reserve_source),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_kernel_cross_check),
+	    cmocka_unit_test(test_fail_open_client_cannot_trigger),
+	    cmocka_unit_test(test_fail_open_for_trouble),
+	    cmocka_unit_test(test_copies_fit_the_queue),
+	    cmocka_unit_test(test_per_source_prefix),
+	    cmocka_unit_test(test_per_source_reconfigure),
+	    cmocka_unit_test(test_to_gateway_capped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

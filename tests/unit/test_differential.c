@@ -30,7 +30,7 @@ static double scale(void)
 static bool same(const struct decision *a, const struct decision *b)
 {
 	if (a->verdict != b->verdict || a->rule != b->rule ||
-	    a->needs != b->needs)
+	    a->needs != b->needs || a->name != b->name)
 		return false;
 	if (!a->filter || !b->filter)
 		return a->filter == b->filter;

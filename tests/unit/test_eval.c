@@ -1,6 +1,7 @@
-/* test_eval.c — the DESIGN.md example policy means what it says, for both
- * the reference evaluator and the compiled engine, with partial evaluation:
- * header facts first, then the facts the lookups found. */
+/* test_eval.c — the design's example policy (examples/design.conf) means
+ * what it says, for both the reference evaluator and the compiled engine,
+ * with partial evaluation: header facts first, then the facts the lookups
+ * found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,7 +77,8 @@ static void expect(const char *flow, const char *time, const struct fx *x,
 		}
 		if (x->name || x->noname) {
 			facts.known |= NEED_NAME;
-			facts.name = x->name;
+			facts.names = &x->name;
+			facts.nnames = x->name ? 1 : 0;
 		}
 		if (x->filter) {
 			facts.known |= NEED_FILTER;
@@ -216,6 +218,24 @@ static void test_groups_unknown(void **state)
 	expect(fl, "mon 09:00", &anon, false, VERDICT_DENY, NULL, 0);
 }
 
+/* One account, any spelling: a rule naming alice matches ALICE, CORP\alice,
+ * alice@CORP.EXAMPLE and "alice "; not alicia, nor an empty name. */
+static void test_user_spellings(void **state)
+{
+	const char *fl = "tcp 10.1.2.3:40000 -> 203.0.113.7:22";
+	const char *same[] = {"ALICE", "CORP\\alice", "alice@CORP.EXAMPLE",
+			      "alice ", " Corp\\Alice@corp.example "};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		struct fx f = {.user = same[i]};
+		expect(fl, "mon 09:00", &f, false, VERDICT_ALLOW,
+		       "netops anywhere", 0);
+	}
+	assert_false(user_name_equal("alice", "alicia"));
+	assert_false(user_name_equal("alice", "CORP\\"));
+	assert_false(user_name_equal("", ""));
+	assert_true(user_name_equal("bob@x", "BOB"));
+}
+
 static void test_flow_parse_errors(void **state)
 {
 	static const char *const bad[] = {
@@ -248,6 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_dns_filter),
 	    cmocka_unit_test(test_admins_ping_ftp),
 	    cmocka_unit_test(test_groups_unknown),
+	    cmocka_unit_test(test_user_spellings),
 	    cmocka_unit_test(test_flow_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

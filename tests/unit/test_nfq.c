@@ -1,6 +1,6 @@
 /* test_nfq.c — a packet message cut short (larger than its receive slot)
- * still yields its id, so the packet gets the fail verdict, not none; a
- * verdict whose send fails is re-sent, never dropped. */
+ * still yields its id, so the packet is denied, not left without a verdict;
+ * a verdict whose send fails is re-sent, never dropped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

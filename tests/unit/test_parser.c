@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
+#include "policy/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,54 @@ static void test_verifier_timeout_warning(void **state)
 	diags_free(&d);
 }
 
+/* The directory block: check refuses what the daemon could not use (a
+ * host name, StartTLS on ldaps://) and warns about a password in clear,
+ * tls-verify no and an AD domain root as base (referrals). */
+static void test_directory_settings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *dir;
+		int errors, warnings;
+		const char *text;
+	} v[] = {
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\"", 0, 0, NULL},
+	    {"uri \"ldap://dc1.corp\" base \"dc=x\"", 1, 0, "literal"},
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\" starttls yes", 1, 0,
+	     "starttls needs an ldap://"},
+	    {"uri \"ldap://198.18.4.2\" base \"dc=x\" bind-dn \"cn=a\"", 0, 1,
+	     "in clear"},
+	    {"uri \"ldap://198.18.4.2\" base \"dc=x\" bind-dn \"cn=a\" "
+	     "starttls yes", 0, 0, NULL},
+	    {"uri \"ldaps://198.18.4.2\" base \"dc=x\" tls-verify no", 0, 1,
+	     "any server"},
+	    {"uri \"ldaps://198.18.4.2\" base \"DC=ad,DC=x\" schema ad", 0, 1,
+	     "referrals"},
+	    {"uri \"ldaps://198.18.4.2\" base \"CN=Users,DC=ad,DC=x\" "
+	     "schema ad", 0, 0, NULL},
+	    {"uri \"ldaps://198.18.4.2:3269\" base \"DC=ad,DC=x\" schema ad",
+	     0, 0, NULL},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char text[512];
+		snprintf(text, sizeof(text),
+			 "protocol web tcp 80\n"
+			 "rule \"x\" allow web from any to any\n"
+			 "directory ldap { %s }\n", v[i].dir);
+		struct diags d = {0};
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_int_equal(d.errors, v[i].errors);
+		assert_int_equal(d.warnings, v[i].warnings);
+		bool found = !v[i].text;
+		for (size_t k = 0; k < d.n; k++)
+			found = found || strstr(d.v[k].msg, v[i].text);
+		assert_true(found);
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
 static void test_schedule_minutes(void **state)
 {
 	struct diags d = {0};
@@ -292,6 +341,34 @@ static void test_settings(void **state)
 	assert_true(p->log.syslog);
 	assert_string_equal(p->metrics.listen, "127.0.0.1:9109");
 	policy_free(p);
+	diags_free(&d);
+}
+
+/* The per-source prefixes: defaults 32 and 64, set, and out of range. */
+static void test_per_source_prefix(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load("decisions { per-source 8 }\n", &d);
+	assert_non_null(p);
+	assert_int_equal(p->decisions.per_source_prefix_v4, 32);
+	assert_int_equal(p->decisions.per_source_prefix_v6, 64);
+	policy_free(p);
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("decisions { per-source-prefix-v4 24 per-source-prefix-v6 "
+		 "56 }\n", &d);
+	assert_non_null(p);
+	assert_int_equal(p->decisions.per_source_prefix_v4, 24);
+	assert_int_equal(p->decisions.per_source_prefix_v6, 56);
+	policy_free(p);
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("decisions { per-source-prefix-v4 33 }\n"
+		 "decisions { per-source-prefix-v6 0 }\n", &d);
+	assert_null(p);
+	assert_int_equal(d.errors, 2);
+	assert_true(has_diag(&d, 1, 34, "bad value '33' (1..32)"));
+	assert_true(has_diag(&d, 2, 34, "bad value '0' (1..128)"));
 	diags_free(&d);
 }
 
@@ -410,6 +487,126 @@ static void test_include_limits(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The policy owns everything it holds (file names included) and the
+ * caller's diagnostics own theirs: either may be freed first, and loading
+ * and freeing again and again (a reload each time) leaves nothing behind
+ * (the ASan build's LeakSanitizer fails the test otherwise). */
+static void test_policy_owns_what_it_holds(void **state)
+{
+	char dir[] = "/tmp/sluice-own-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char main_path[256], part[256];
+	snprintf(main_path, sizeof(main_path), "%s/main.conf", dir);
+	snprintf(part, sizeof(part), "%s/part.conf", dir);
+	FILE *f = fopen(part, "w");
+	fputs("network lan { 10.0.0.0/8 }\n"
+	      "rule \"early\" allow from lan to any\n", f);
+	fclose(f);
+	f = fopen(main_path, "w");
+	/* "late" is shadowed by "early": one warning per load */
+	fputs("include \"part.conf\"\n"
+	      "rule \"late\" deny from lan to 10.1.0.0/16\n", f);
+	fclose(f);
+	for (int i = 0; i < 50; i++) {
+		struct diags d = {0};
+		struct policy *p = policy_load(main_path, &d);
+		assert_non_null(p);
+		assert_int_equal(d.warnings, 1);
+		const char *wfile = d.v[0].loc.file;
+		if (i % 2) { /* the diagnostics outlive the policy */
+			policy_free(p);
+			assert_non_null(strstr(wfile, "main.conf"));
+			diags_free(&d);
+		} else { /* the policy outlives the diagnostics */
+			diags_free(&d);
+			assert_non_null(strstr(policy_rule(p, "early")->loc.file,
+					       "part.conf"));
+			assert_non_null(strstr(policy_rule(p, "late")->loc.file,
+					       "main.conf"));
+			policy_free(p);
+		}
+	}
+	unlink(part);
+	unlink(main_path);
+	rmdir(dir);
+}
+
+/* Every verifier method has a name, and the name parses back to it. */
+static void test_verify_method_names(void **state)
+{
+	for (int m = 0; m < VM_COUNT; m++) {
+		const char *n = verify_method_name((enum verify_method)m);
+		assert_non_null(n);
+		assert_int_equal(verify_method_parse(n), m);
+	}
+	assert_null(verify_method_name(VM_COUNT));
+	assert_int_equal(verify_method_parse("ping"), VM_ICMP);
+	assert_int_equal(verify_method_parse("https"), VM_HTTP);
+	assert_int_equal(verify_method_parse("gopher"), -1);
+}
+
+/* verify_spec_cfg_equal sees a change of any row of verify_settings (a
+ * new row it does not compare fails here), of the method and target. */
+static void test_verify_spec_cfg_equal(void **state)
+{
+	struct verify_spec a, b;
+	verify_spec_init(&a);
+	a.method = VM_HTTP;
+	a.target = "http://*/x";
+	assert_true(verify_spec_cfg_equal(&a, &a));
+	struct portrange r = {204, 204};
+	for (const struct setting *s = verify_settings; s->key; s++) {
+		b = a;
+		void *f = (char *)&b + s->off;
+		switch (s->type) {
+		case ST_UINT:
+		case ST_PERCENT:
+		case ST_DURATION_MS:
+		case ST_DURATION_S:
+		case ST_MODE:
+			*(uint32_t *)f += 1;
+			break;
+		case ST_BOOL:
+		case ST_FLAG:
+			*(bool *)f = !*(bool *)f;
+			break;
+		case ST_ENUM:
+			*(int *)f += 1;
+			break;
+		case ST_STRING:
+			*(char **)f = "changed";
+			break;
+		case ST_STATUSLIST:
+			*(struct portrange **)f = &r;
+			*(size_t *)((char *)&b + s->off2) = 1;
+			break;
+		case ST_STRLIST:
+			fail_msg("no list rows in verify_settings yet");
+		}
+		assert_false(verify_spec_cfg_equal(&a, &b));
+		if (s->type == ST_STRING) { /* same text, other pointer */
+			char copy[] = "changed";
+			struct verify_spec c = b;
+			*(char **)((char *)&c + s->off) = copy;
+			assert_true(verify_spec_cfg_equal(&b, &c));
+		}
+	}
+	b = a;
+	b.method = VM_TCP;
+	assert_false(verify_spec_cfg_equal(&a, &b));
+	b = a;
+	b.target = "http://*/y";
+	assert_false(verify_spec_cfg_equal(&a, &b));
+	/* a deep copy is equal, and owns its strings */
+	a.body = "ok";
+	a.expect = &r;
+	a.nexpect = 1;
+	verify_spec_copy(&b, &a);
+	assert_true(verify_spec_cfg_equal(&a, &b));
+	assert_ptr_not_equal(a.body, b.body);
+	verify_spec_free(&b);
+}
+
 static void test_garbage_never_crashes(void **state)
 {
 	static const char *const inputs[] = {
@@ -439,10 +636,15 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
 	    cmocka_unit_test(test_verifier_timeout_warning),
+	    cmocka_unit_test(test_directory_settings),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_limits),
+	    cmocka_unit_test(test_policy_owns_what_it_holds),
+	    cmocka_unit_test(test_verify_method_names),
+	    cmocka_unit_test(test_verify_spec_cfg_equal),
 	    cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

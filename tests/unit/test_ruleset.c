@@ -333,6 +333,158 @@ static void test_many_rules(void **state)
 	diags_free(&d);
 }
 
+/* ruleset_xt_intact() on iptables-nft-save text: the watch's xt check. */
+static void test_xt_intact(void **state)
+{
+	(void)state;
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, NULL);
+	static const char head[] =
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n";
+	static const char jump[] = "-m mark ! --mark 0x0/0xc0000000 -j SLUICE";
+	static const char rules[] =
+	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j CONNMARK "
+	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j NFQUEUE "
+	    "--queue-num 0\n"
+	    "-A SLUICE -m mark --mark 0x40000000/0xc0000000 -j CONNMARK "
+	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0x80000000/0xc0000000 -j DROP\n";
+	char *ok = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A FORWARD -s "
+			     "203.0.113.0/24 -j DROP\n-A OUTPUT %s\n%sCOMMIT\n",
+			     head, jump, jump, jump, rules);
+	assert_true(ruleset_xt_intact(&o, ok));
+	/* a foreign rule above the FORWARD jump */
+	char *buried = xasprintf("%s-A INPUT %s\n-A FORWARD -j ACCEPT\n"
+				 "-A FORWARD %s\n-A OUTPUT %s\n%sCOMMIT\n",
+				 head, jump, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, buried));
+	/* the OUTPUT jump deleted */
+	char *nojump = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n%sCOMMIT\n",
+				 head, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, nojump));
+	/* iptables -F: jumps and SLUICE's rules gone, the chain left */
+	char *flushed = xasprintf("%sCOMMIT\n", head);
+	assert_false(ruleset_xt_intact(&o, flushed));
+	/* a second jump further down */
+	char *twice = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A FORWARD %s\n"
+				"-A OUTPUT %s\n%sCOMMIT\n",
+				head, jump, jump, jump, jump, rules);
+	assert_false(ruleset_xt_intact(&o, twice));
+	/* SLUICE without its NFQUEUE rule */
+	char *noq = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A OUTPUT %s\n"
+			      "%sCOMMIT\n",
+			      head, jump, jump, jump, rules);
+	char *p = strstr(noq, "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 "
+			      "-j NFQUEUE");
+	assert_non_null(p);
+	memcpy(p + strlen("-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j "),
+	       "NFLOG  ", 7);
+	assert_false(ruleset_xt_intact(&o, noq));
+	assert_false(ruleset_xt_intact(&o, ""));
+	assert_false(ruleset_xt_intact(&o, NULL));
+	free(ok);
+	free(buried);
+	free(nojump);
+	free(flushed);
+	free(twice);
+	free(noq);
+}
+
+/*
+ * Policy text reaching the nft script (issue 11): for every line of NFT that
+ * is not a '#' comment, the quoted strings are closed on their line, hold
+ * only printable ASCII without '\', fit nft's 128-byte comment limit, and
+ * MARKER (a word only the hostile text contains) appears only inside them.
+ * Returns the number of bad lines (printed).
+ */
+static int inert_lines(const char *nft, const char *marker)
+{
+	int bad = 0, lineno = 0;
+	size_t ml = strlen(marker);
+	for (const char *l = nft; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		const char *c = l, *end = l + n;
+		lineno++;
+		while (c < end && (*c == '\t' || *c == ' '))
+			c++;
+		bool ok = true;
+		if (c < end && *c != '#') {
+			bool inq = false;
+			size_t qlen = 0;
+			for (; c < end; c++) {
+				unsigned char u = (unsigned char)*c;
+				if (u == '"') {
+					inq = !inq;
+					qlen = 0;
+					continue;
+				}
+				if (inq) {
+					if (u < 0x20 || u >= 0x7f || u == '\\' ||
+					    ++qlen > 127)
+						ok = false;
+				} else if ((size_t)(end - c) >= ml &&
+					   strncmp(c, marker, ml) == 0) {
+					ok = false;
+				} else if (u < 0x20 && u != '\t') {
+					ok = false;
+				}
+			}
+			if (inq)
+				ok = false;
+		}
+		if (!ok) {
+			printf("not inert, line %d: %.*s\n", lineno, (int)n, l);
+			bad++;
+		}
+		l = e ? e + 1 : end;
+	}
+	return bad;
+}
+
+/* Hostile names and a hostile file name stay inert text in the script. */
+static void test_hostile_text(void **state)
+{
+	(void)state;
+	static const char file[] =
+	    "evil\"\n}\ntable inet evil { chain c { type filter hook input "
+	    "priority 0; policy drop; } }\n# \\ \".conf";
+	static const char text[] =
+	    "network lan { 198.18.1.0/24 }\n"
+	    "protocol web tcp 80\n"
+	    "rule \"x\\\" accept\t table inet evil {}\\\\\" allow web from lan "
+	    "to 198.19.0.1\n"
+	    "rule \"evil\tevil\xc3\xa9" "evil evil evil evil evil evil "
+	    "evil evil evil evil evil evil evil evil evil evil evil evil evil "
+	    "evil\" deny from lan to 198.19.0.2\n"
+	    "farm f { server s1 198.19.1.1 }\n"
+	    "publish \"evil\\\" } ; table inet evil { \\\"\" tcp 443 on "
+	    "198.19.0.9 to f\n";
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer(file, text, strlen(text), &d);
+	if (!p)
+		diags_print(&d, stdout);
+	assert_non_null(p);
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, p);
+	char *nft = ruleset_nft(p, &o);
+	if (getenv("DUMP"))
+		puts(nft);
+	assert_int_equal(inert_lines(nft, "evil"), 0);
+	/* the names are there, escaped: the text was not just dropped */
+	assert_non_null(strstr(nft, "comment \"rule 1 'x_ accept_ table inet "
+				    "evil {}_' (evil__}_table inet evil"));
+	assert_non_null(strstr(nft, "published: evil_ } ; table inet evil { _"));
+	/* and the checker does catch what the escaping prevents */
+	assert_int_equal(inert_lines("\tcounter comment \"a\" table inet evil\n"
+				     "\tcomment \"open\n", "evil"), 2);
+	free(nft);
+	policy_free(p);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +492,8 @@ int main(void)
 	    cmocka_unit_test(test_marks),
 	    cmocka_unit_test(test_xt_idempotent),
 	    cmocka_unit_test(test_many_rules),
+	    cmocka_unit_test(test_hostile_text),
+	    cmocka_unit_test(test_xt_intact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

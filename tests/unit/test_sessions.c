@@ -1,7 +1,7 @@
 /* test_sessions.c — the decided-sessions table against a plain model:
  * random puts (new keys and updates), deletes and gets on a small ring
  * with few buckets, so evictions unlink entries from every chain
- * position; the strings are cut to their fields and the count agrees. */
+ * position and the count agrees; the facts of a decision come back whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,8 +68,10 @@ static void test_against_model(void **state)
 		if (op < 6) {
 			char user[16];
 			snprintf(user, sizeof(user), "u%d", step % 100);
-			sessions_put(s, &k, step, 7, (time_t)step, user,
-				     op == 0 ? NULL : "example.com");
+			struct session_facts f = {
+			    .source = IDSRC_TABLE, .user = user,
+			    .name = op == 0 ? NULL : "example.com"};
+			sessions_put(s, &k, step, 7, (time_t)step, &f);
 			model_put(i, step);
 		} else if (op < 8) {
 			sessions_del(s, &k);
@@ -87,6 +89,7 @@ static void test_against_model(void **state)
 					assert_int_equal(si.rule, rule_of[j]);
 					assert_int_equal(si.gen, 7);
 				}
+				session_info_clear(&si);
 				n += live[j];
 			}
 			assert_int_equal(sessions_count(s), n);
@@ -95,25 +98,58 @@ static void test_against_model(void **state)
 	sessions_free(s);
 }
 
-/* Long strings are cut to the fields, NULL is "". */
-static void test_strings(void **state)
+/* Facts come back whole (names of any length, the groups, the source);
+ * NULL stays NULL; groups beyond SESSIONS_FACTS_MAX are dropped and
+ * marked unknown, never kept cut as if complete. */
+static void test_facts(void **state)
 {
 	(void)state;
 	struct sessions *s = sessions_new(4);
 	char longname[600];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
+	const char *groups[] = {"staff", "netops"};
 	struct session_key k = key(1);
-	sessions_put(s, &k, 3, 1, 0, longname, longname);
+	struct session_facts f = {.source = IDSRC_DIRECTORY, .user = longname,
+				  .groups = groups, .ngroups = 2,
+				  .name = "www.example.com"};
+	sessions_put(s, &k, 3, 1, 0, &f);
 	struct session_info si;
 	assert_true(sessions_get(s, &k, &si));
-	assert_int_equal(strlen(si.user), sizeof(si.user) - 1);
-	assert_int_equal(strlen(si.name), sizeof(si.name) - 1);
-	sessions_put(s, &k, 4, 1, 0, NULL, NULL);
+	assert_string_equal(si.user, longname);
+	assert_string_equal(si.name, "www.example.com");
+	assert_int_equal(si.source, IDSRC_DIRECTORY);
+	assert_int_equal(si.ngroups, 2);
+	assert_string_equal(si.groups[0], "staff");
+	assert_string_equal(si.groups[1], "netops");
+	assert_false(si.groups_unknown);
+	session_info_clear(&si);
+
+	sessions_put(s, &k, 4, 1, 0, NULL);
 	assert_true(sessions_get(s, &k, &si));
-	assert_string_equal(si.user, "");
-	assert_string_equal(si.name, "");
+	assert_null(si.user);
+	assert_null(si.name);
+	assert_int_equal(si.ngroups, 0);
+	assert_int_equal(si.source, IDSRC_NONE);
 	assert_int_equal(si.rule, 4);
+	session_info_clear(&si);
+
+	/* too many groups: none kept, and unknown */
+	size_t n = SESSIONS_FACTS_MAX / 8 + 10;
+	const char **many = calloc(n, sizeof(*many));
+	for (size_t i = 0; i < n; i++)
+		many[i] = "g0123456789";
+	struct session_facts big = {.source = IDSRC_LOCAL, .user = "root",
+				    .groups = many, .ngroups = n};
+	sessions_put(s, &k, 5, 1, 0, &big);
+	assert_true(sessions_get(s, &k, &si));
+	assert_string_equal(si.user, "root");
+	assert_int_equal(si.ngroups, 0);
+	assert_true(si.groups_unknown);
+	session_info_clear(&si);
+	free(many);
+	assert_false(sessions_get(s, &(struct session_key){0}, &si));
+	assert_null(si.user);
 	assert_int_equal(sessions_count(s), 1);
 	sessions_free(s);
 }
@@ -122,7 +158,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_against_model),
-	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_facts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

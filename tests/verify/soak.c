@@ -262,7 +262,7 @@ static void make_subs(char **argv)
 				sp->timeout_ms = 1000;
 				sp->method = VM_HTTP;
 				sp->target = s->url;
-				sp->rise = twin ? 1 : 2; /* not in the dedup key */
+				sp->rise = twin ? 1 : 2; /* not compared: the probe is shared */
 				switch (s->k) {
 				case K_HTTP:
 					snprintf(s->url, sizeof(s->url),

@@ -358,6 +358,23 @@ static void test_bad_specs(void **state)
 	}
 }
 
+/* Every verifier method has a probe (engine.c's table, sized by
+ * VM_COUNT): a method added to the policy without one fails here. */
+static void test_every_method_has_a_probe(void **state)
+{
+	(void)state;
+	for (int m = 0; m < VM_COUNT; m++) {
+		const struct vprobe_ops *o =
+		    vprobe_method_ops((enum verify_method)m);
+		assert_non_null(o);
+		assert_non_null(o->prepare);
+		assert_non_null(o->start);
+		assert_non_null(o->cancel);
+		assert_non_null(o->release);
+	}
+	assert_null(vprobe_method_ops(VM_COUNT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_cap_fifo),
 		cmocka_unit_test(test_free_with_queue),
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_every_method_has_a_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

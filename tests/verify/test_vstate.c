@@ -1,6 +1,6 @@
 /*
  * test_vstate.c — the rise/fall state machine and the result history
- * (vstate.c), and the dedup key / target derivation (vkey.c). No network.
+ * (vstate.c), and probe sharing / target derivation (vkey.c). No network.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static void feed_n(struct vsm *sm, enum vresult r, int n, int *changes)
@@ -28,8 +29,10 @@ static void test_defaults(void **state)
 
 	(void)state;
 	vsm_init(&sm, 0, 0);
-	assert_int_equal(sm.rise, VERIFY_DEFAULT_RISE);
-	assert_int_equal(sm.fall, VERIFY_DEFAULT_FALL);
+	assert_int_equal(sm.rise, setting_default(verify_settings, "rise"));
+	assert_int_equal(sm.fall, setting_default(verify_settings, "fall"));
+	assert_int_equal(sm.rise, 2); /* docs/sluice.conf.5.md */
+	assert_int_equal(sm.fall, 3);
 	assert_int_equal(sm.state, VS_UNKNOWN);
 }
 
@@ -139,32 +142,82 @@ static void test_names(void **state)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static char *key_of(const struct verify_spec *s, const char *member)
+/* Whether the probes of A for member MA and of B for MB are one. */
+static bool same_probe(const struct verify_spec *a, const char *ma,
+		       const struct verify_spec *b, const char *mb)
 {
-	struct vtarget t;
+	struct vtarget ta, tb;
 	const char *why;
-	char *k;
 
-	if (vtarget_build(s, member, &t, &why) < 0)
-		return NULL;
-	k = vkey_build(s, &t);
-	vtarget_clear(&t);
-	return k;
+	assert_int_equal(vtarget_build(a, ma, &ta, &why), 0);
+	assert_int_equal(vtarget_build(b, mb, &tb, &why), 0);
+	bool same = vprobe_cfg_equal(a, &ta, b, &tb);
+	if (same) /* equal probes hash alike */
+		assert_true(vprobe_cfg_hash(&ta) == vprobe_cfg_hash(&tb));
+	vtarget_clear(&ta);
+	vtarget_clear(&tb);
+	return same;
 }
 
 static void assert_same(const struct verify_spec *a, const char *ma,
 			const struct verify_spec *b, const char *mb, bool same)
 {
-	char *ka = key_of(a, ma), *kb = key_of(b, mb);
+	assert_int_equal(same_probe(a, ma, b, mb), same);
+	assert_int_equal(same_probe(b, mb, a, ma), same);
+}
 
-	assert_non_null(ka);
-	assert_non_null(kb);
-	if (same)
-		assert_string_equal(ka, kb);
-	else
-		assert_string_not_equal(ka, kb);
-	free(ka);
-	free(kb);
+/* Every option row of verify_settings that changes an HTTP probe makes
+ * another probe: a new option forgotten in vprobe_cfg_equal fails here.
+ * The subscriber's own rows (rise, fall, warn) and tcp's port do not. */
+static void test_key_every_row(void **state)
+{
+	static const char *const same_rows[] = {"rise", "fall", "warn", "port"};
+	struct portrange r = {204, 204};
+	struct verify_spec a, b;
+
+	(void)state;
+	verify_spec_init(&a);
+	a.method = VM_HTTP;
+	a.target = "https://*/health";
+	a.auth = AUTH_BASIC; /* user and password count */
+	for (const struct setting *s = verify_settings; s->key; s++) {
+		bool same = false;
+		void *f;
+
+		for (size_t i = 0; i < sizeof(same_rows) / sizeof(*same_rows); i++)
+			same |= !strcmp(s->key, same_rows[i]);
+		b = a;
+		f = (char *)&b + s->off;
+		switch (s->type) {
+		case ST_UINT:
+		case ST_PERCENT:
+		case ST_DURATION_MS:
+		case ST_DURATION_S:
+		case ST_MODE:
+			*(uint32_t *)f += 1000;
+			break;
+		case ST_BOOL:
+		case ST_FLAG:
+			*(bool *)f = !*(bool *)f;
+			break;
+		case ST_ENUM:
+			*(int *)f = *(int *)f == AUTH_DIGEST ? AUTH_NTLM
+							     : AUTH_DIGEST;
+			break;
+		case ST_STRING:
+			*(char **)f = "changed";
+			break;
+		case ST_STATUSLIST:
+			*(struct portrange **)f = &r;
+			*(size_t *)((char *)&b + s->off2) = 1;
+			break;
+		case ST_STRLIST:
+			fail_msg("no list rows in verify_settings yet");
+		}
+		if (same_probe(&a, "10.0.0.1", &b, "10.0.0.1") != same)
+			fail_msg("verify option '%s' %s the probe", s->key,
+				 same ? "changes" : "does not change");
+	}
 }
 
 static void test_key_identity(void **state)
@@ -183,8 +236,8 @@ static void test_key_identity(void **state)
 	b.warn_ms = 100;
 	assert_same(&a, "10.0.0.1", &b, "10.0.0.1", true);
 	/* defaults are applied before comparing */
-	b.every_ms = VERIFY_DEFAULT_EVERY_MS;
-	b.timeout_ms = VERIFY_DEFAULT_TIMEOUT_MS;
+	b.every_ms = setting_default(verify_settings, "every");
+	b.timeout_ms = setting_default(verify_settings, "timeout");
 	b.expect = &r200;
 	b.nexpect = 1;
 	assert_same(&a, "10.0.0.1", &b, "10.0.0.1", true);
@@ -322,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_history_ring),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_key_identity),
+		cmocka_unit_test(test_key_every_row),
 		cmocka_unit_test(test_key_tcp_icmp),
 		cmocka_unit_test(test_target_http),
 		cmocka_unit_test(test_target_errors),

@@ -1,0 +1,693 @@
+/*
+ * dnsbind.c — see dnsbind.h.
+ *
+ * Three tables, each a chained hash over a fixed-size key (seeded per table
+ * from getrandom(), so remote parties cannot aim at one bucket): clients
+ * (their counts and partial marks), outstanding queries (client, server,
+ * ports, id), and bindings (client, address → up to DNSBIND_MAX_NAMES names
+ * with their own expiry). Queries age out in arrival order (one list, one
+ * timeout); bindings are swept by dnsbind_expire() and skipped when met
+ * expired.
+ */
+#include "resolve/dnsbind.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "common/util.h"
+
+/* ---- a chained hash over fixed-size keys --------------------------------- */
+
+struct hent {
+	struct hent *next;
+};
+
+struct htab {
+	struct hent **b;
+	size_t nb, n;
+	size_t koff, klen; /* the key: KLEN bytes at KOFF in the element */
+	uint64_t seed;
+};
+
+static void ht_init(struct htab *t, size_t koff, size_t klen)
+{
+	memset(t, 0, sizeof(*t));
+	t->nb = 64;
+	t->b = xcalloc(t->nb, sizeof(*t->b));
+	t->koff = koff;
+	t->klen = klen;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15ull;
+}
+
+static const void *ht_key(const struct htab *t, const struct hent *e)
+{
+	return (const char *)e + t->koff;
+}
+
+static size_t ht_slot(const struct htab *t, const void *key, size_t nb)
+{
+	const uint8_t *k = key;
+	uint64_t x = 1469598103934665603ull ^ t->seed;
+	for (size_t i = 0; i < t->klen; i++)
+		x = (x ^ k[i]) * 1099511628211ull;
+	return (size_t)(x ^ (x >> 29)) & (nb - 1);
+}
+
+static void ht_insert(struct htab *t, struct hent *e)
+{
+	if (t->n >= t->nb) {
+		size_t nb = t->nb * 2;
+		struct hent **b = xcalloc(nb, sizeof(*b));
+		for (size_t i = 0; i < t->nb; i++)
+			for (struct hent *x = t->b[i], *next; x; x = next) {
+				next = x->next;
+				size_t j = ht_slot(t, ht_key(t, x), nb);
+				x->next = b[j];
+				b[j] = x;
+			}
+		free(t->b);
+		t->b = b;
+		t->nb = nb;
+	}
+	size_t i = ht_slot(t, ht_key(t, e), t->nb);
+	e->next = t->b[i];
+	t->b[i] = e;
+	t->n++;
+}
+
+static struct hent *ht_find(const struct htab *t, const void *key)
+{
+	struct hent *e = t->b[ht_slot(t, key, t->nb)];
+	while (e && memcmp(ht_key(t, e), key, t->klen))
+		e = e->next;
+	return e;
+}
+
+static void ht_remove(struct htab *t, struct hent *e)
+{
+	struct hent **pp = &t->b[ht_slot(t, ht_key(t, e), t->nb)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = e->next;
+		t->n--;
+	}
+}
+
+/* ---- the tables ------------------------------------------------------------- */
+
+struct ckey {
+	uint8_t family, a[16];
+};
+struct qkey {
+	uint8_t family, cli[16], srv[16], cport[2], sport[2], id[2];
+};
+struct bkey {
+	uint8_t family, cli[16], dst[16];
+};
+
+struct client {
+	struct hent hn;
+	struct ckey k;
+	uint32_t nqueries, nbindings;
+	uint64_t partial_until; /* a bound dropped work until then */
+};
+
+struct query {
+	struct hent hn;
+	struct qkey k;
+	TAILQ_ENTRY(query) age;
+	struct client *c;
+	uint64_t expires;
+	uint16_t qtype;
+	char qname[DNSBIND_NAME_MAX + 1];
+};
+
+struct bname {
+	char *name;
+	uint64_t expires;
+};
+
+struct binding {
+	struct hent hn;
+	struct bkey k;
+	TAILQ_ENTRY(binding) all;
+	struct client *c;
+	int n;
+	struct bname v[DNSBIND_MAX_NAMES];
+};
+
+struct dnsbind {
+	struct dnsbind_cfg cfg;
+	struct htab clients, queries, binds;
+	TAILQ_HEAD(, query) qage;
+	TAILQ_HEAD(, binding) ball;
+	int *lfam;
+	uint8_t (*laddr)[16];
+	size_t nlocal;
+	struct dnsbind_stats st;
+};
+
+static void key_addr(uint8_t out[16], int family, const uint8_t a[16])
+{
+	memset(out, 0, 16);
+	memcpy(out, a, family == AF_INET6 ? 16 : 4);
+}
+
+static void put16(uint8_t o[2], uint16_t v)
+{
+	o[0] = (uint8_t)(v >> 8);
+	o[1] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
+{
+	struct dnsbind *b = xcalloc(1, sizeof(*b));
+	b->cfg = *cfg;
+	if (!b->cfg.max_ttl_s)
+		b->cfg.max_ttl_s = 86400;
+	ht_init(&b->clients, offsetof(struct client, k), sizeof(struct ckey));
+	ht_init(&b->queries, offsetof(struct query, k), sizeof(struct qkey));
+	ht_init(&b->binds, offsetof(struct binding, k), sizeof(struct bkey));
+	TAILQ_INIT(&b->qage);
+	TAILQ_INIT(&b->ball);
+	return b;
+}
+
+/* The client entry of (FAMILY, A), made when MAKE. */
+static struct client *client_get(struct dnsbind *b, int family,
+				 const uint8_t a[16], bool make)
+{
+	struct ckey k = {.family = (uint8_t)family};
+	key_addr(k.a, family, a);
+	struct client *c = (struct client *)ht_find(&b->clients, &k);
+	if (!c && make) {
+		c = xcalloc(1, sizeof(*c));
+		c->k = k;
+		ht_insert(&b->clients, &c->hn);
+	}
+	return c;
+}
+
+/* Frees C when nothing refers to it and its partial mark is over. */
+static void client_put(struct dnsbind *b, struct client *c, uint64_t now)
+{
+	if (c->nqueries || c->nbindings || c->partial_until > now)
+		return;
+	ht_remove(&b->clients, &c->hn);
+	free(c);
+}
+
+/* A bound stopped work of C that would have lived until UNTIL. */
+static void bounded(struct dnsbind *b, struct client *c, uint64_t until)
+{
+	b->st.bounded++;
+	if (until > c->partial_until)
+		c->partial_until = until;
+}
+
+static void query_drop(struct dnsbind *b, struct query *q, uint64_t now)
+{
+	ht_remove(&b->queries, &q->hn);
+	TAILQ_REMOVE(&b->qage, q, age);
+	b->st.queries_pending--;
+	q->c->nqueries--;
+	client_put(b, q->c, now);
+	free(q);
+}
+
+static void binding_drop(struct dnsbind *b, struct binding *x, uint64_t now)
+{
+	ht_remove(&b->binds, &x->hn);
+	TAILQ_REMOVE(&b->ball, x, all);
+	b->st.bindings--;
+	for (int i = 0; i < x->n; i++)
+		free(x->v[i].name);
+	x->c->nbindings--;
+	client_put(b, x->c, now);
+	free(x);
+}
+
+void dnsbind_free(struct dnsbind *b)
+{
+	if (!b)
+		return;
+	struct query *q;
+	struct binding *x;
+	while ((q = TAILQ_FIRST(&b->qage)))
+		query_drop(b, q, UINT64_MAX);
+	while ((x = TAILQ_FIRST(&b->ball)))
+		binding_drop(b, x, UINT64_MAX);
+	for (size_t i = 0; i < b->clients.nb; i++) /* partial marks only */
+		for (struct hent *e = b->clients.b[i], *next; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	free(b->clients.b);
+	free(b->queries.b);
+	free(b->binds.b);
+	free(b->lfam);
+	free(b->laddr);
+	free(b);
+}
+
+void dnsbind_set_local(struct dnsbind *b, const int *families,
+		       const uint8_t (*addrs)[16], size_t n)
+{
+	free(b->lfam);
+	free(b->laddr);
+	b->lfam = n ? xcalloc(n, sizeof(*b->lfam)) : NULL;
+	b->laddr = n ? xcalloc(n, sizeof(*b->laddr)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		b->lfam[i] = families[i];
+		key_addr(b->laddr[i], families[i], addrs[i]);
+	}
+	b->nlocal = n;
+}
+
+/* ---- the DNS message parser (RFC 1035 §4.1) ------------------------------- */
+
+int dnsbind_read_name(const uint8_t *msg, size_t len, size_t *off, char *out)
+{
+	size_t p = *off, o = 0, end = 0, wire = 1, lowest = *off;
+	bool jumped = false;
+	for (;;) {
+		if (p >= len)
+			return -1;
+		uint8_t l = msg[p];
+		if ((l & 0xc0) == 0xc0) { /* a pointer: strictly backwards */
+			if (p + 1 >= len)
+				return -1;
+			size_t t = (size_t)(l & 0x3f) << 8 | msg[p + 1];
+			if (t >= lowest)
+				return -1;
+			if (!jumped)
+				end = p + 2;
+			jumped = true;
+			lowest = p = t;
+			continue;
+		}
+		if (l & 0xc0) /* 0x40, 0x80: extended label types */
+			return -1;
+		if (l == 0)
+			break;
+		if (p + 1 + l > len || (wire += 1u + l) > 255)
+			return -1;
+		if (o)
+			out[o++] = '.';
+		for (size_t i = 0; i < l; i++) {
+			char c = (char)msg[p + 1 + i];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			      c == '-' || c == '_'))
+				return -1;
+			out[o++] = c;
+		}
+		p += 1u + l;
+	}
+	out[o] = '\0';
+	*off = jumped ? end : p + 1;
+	return 0;
+}
+
+/* A message's header and its one question. */
+struct dhead {
+	uint16_t id, flags, qtype, qclass, ancount;
+	size_t off; /* after the question */
+	char qname[DNSBIND_NAME_MAX + 1];
+};
+
+#define F_QR 0x8000u
+#define F_TC 0x0200u
+#define OPCODE(f) (((f) >> 11) & 0xfu)
+#define RCODE(f) ((f)&0xfu)
+#define T_A 1
+#define T_CNAME 5
+#define T_AAAA 28
+#define T_IXFR 251
+#define T_AXFR 252
+#define C_IN 1
+
+static int parse_head(const uint8_t *m, size_t len, struct dhead *h)
+{
+	if (len < 12)
+		return -1;
+	h->id = get16(m);
+	h->flags = get16(m + 2);
+	h->ancount = get16(m + 6);
+	if (get16(m + 4) != 1 || OPCODE(h->flags) != 0)
+		return -1; /* one question, a standard QUERY */
+	h->off = 12;
+	if (dnsbind_read_name(m, len, &h->off, h->qname) < 0 ||
+	    !h->qname[0] || h->off + 4 > len)
+		return -1;
+	h->qtype = get16(m + h->off);
+	h->qclass = get16(m + h->off + 2);
+	h->off += 4;
+	return 0;
+}
+
+/* One resource record (RFC 1035 §4.1.3). */
+struct rrv {
+	uint16_t type, class;
+	uint32_t ttl;
+	size_t rdoff, rdlen;
+	char owner[DNSBIND_NAME_MAX + 1];
+};
+
+static int rr_next(const uint8_t *m, size_t len, size_t *off, struct rrv *r)
+{
+	if (dnsbind_read_name(m, len, off, r->owner) < 0 || *off + 10 > len)
+		return -1;
+	const uint8_t *p = m + *off;
+	r->type = get16(p);
+	r->class = get16(p + 2);
+	r->ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		 (uint32_t)p[6] << 8 | p[7];
+	if (r->ttl > 0x7fffffffu) /* RFC 2181 §8 */
+		r->ttl = 0;
+	r->rdlen = get16(p + 8);
+	r->rdoff = *off + 10;
+	if (r->rdoff + r->rdlen > len)
+		return -1;
+	*off = r->rdoff + r->rdlen;
+	return 0;
+}
+
+/* ---- queries ----------------------------------------------------------------- */
+
+static void qkey_make(struct qkey *k, int family, const uint8_t cli[16],
+		      uint16_t cport, const uint8_t srv[16], uint16_t sport,
+		      uint16_t id)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)family;
+	key_addr(k->cli, family, cli);
+	key_addr(k->srv, family, srv);
+	put16(k->cport, cport);
+	put16(k->sport, sport);
+	put16(k->id, id);
+}
+
+enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
+			       const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct dhead h;
+	b->st.queries++;
+	if (parse_head(msg, len, &h) < 0 || (h.flags & F_QR)) {
+		b->st.queries_malformed++;
+		return DB_MALFORMED;
+	}
+	if (h.qtype == T_AXFR || h.qtype == T_IXFR) {
+		b->st.queries_xfr++;
+		return DB_XFR;
+	}
+	struct qkey k;
+	qkey_make(&k, e->family, e->src, e->sport, e->dst, e->dport, h.id);
+	struct query *q = (struct query *)ht_find(&b->queries, &k);
+	if (q) { /* a retransmission, or the id used again: the latest */
+		TAILQ_REMOVE(&b->qage, q, age);
+	} else {
+		struct client *c = client_get(b, e->family, e->src, true);
+		if (c->nqueries >= b->cfg.max_queries) {
+			b->st.queries_full++;
+			bounded(b, c, now + b->cfg.query_timeout_ms);
+			return DB_FULL;
+		}
+		q = xcalloc(1, sizeof(*q));
+		q->k = k;
+		q->c = c;
+		c->nqueries++;
+		ht_insert(&b->queries, &q->hn);
+		b->st.queries_pending++;
+	}
+	q->qtype = h.qclass == C_IN ? h.qtype : 0; /* other classes bind nothing */
+	memcpy(q->qname, h.qname, sizeof(q->qname));
+	q->expires = now + b->cfg.query_timeout_ms;
+	TAILQ_INSERT_TAIL(&b->qage, q, age);
+	return DB_OK;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+/* True when (FAMILY, A) must not be an answer (DNS rebinding): loopback,
+ * private, link-local, CGNAT, unspecified, multicast, reserved, or one of
+ * the gateway's own addresses. */
+static bool refused_addr(const struct dnsbind *b, int family,
+			 const uint8_t a[16])
+{
+	uint8_t k[16];
+	key_addr(k, family, a);
+	for (size_t i = 0; i < b->nlocal; i++)
+		if (b->lfam[i] == family && !memcmp(b->laddr[i], k, 16))
+			return true;
+	const uint8_t *v4 = a;
+	if (family == AF_INET6) {
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+						   0, 0, 0, 0, 0xff, 0xff};
+		static const uint8_t zero[15] = {0};
+		if (!memcmp(a, zero, 15) && a[15] <= 1)
+			return true; /* :: and ::1 */
+		if ((a[0] & 0xfe) == 0xfc || a[0] == 0xff ||
+		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+			return true; /* fc00::/7, ff00::/8, fe80::/10 */
+		if (memcmp(a, mapped, 12))
+			return false;
+		v4 = a + 12;
+	}
+	return v4[0] == 0 || v4[0] == 10 || v4[0] == 127 || v4[0] >= 224 ||
+	       (v4[0] == 100 && (v4[1] & 0xc0) == 64) ||
+	       (v4[0] == 169 && v4[1] == 254) ||
+	       (v4[0] == 172 && (v4[1] & 0xf0) == 16) ||
+	       (v4[0] == 192 && v4[1] == 168);
+}
+
+/* Binds (C, FAMILY ADDR) to NAMES[0..N) until EXPIRES. */
+static void bind_addr(struct dnsbind *b, struct client *c, int family,
+		      const uint8_t addr[16], char (*names)[DNSBIND_NAME_MAX + 1],
+		      int n, uint64_t expires)
+{
+	struct bkey k = {.family = (uint8_t)family};
+	memcpy(k.cli, c->k.a, 16);
+	key_addr(k.dst, family, addr);
+	struct binding *x = (struct binding *)ht_find(&b->binds, &k);
+	if (!x) {
+		if (c->nbindings >= b->cfg.max_bindings) {
+			bounded(b, c, expires);
+			return;
+		}
+		x = xcalloc(1, sizeof(*x));
+		x->k = k;
+		x->c = c;
+		c->nbindings++;
+		ht_insert(&b->binds, &x->hn);
+		TAILQ_INSERT_TAIL(&b->ball, x, all);
+		b->st.bindings++;
+	}
+	for (int i = 0; i < n; i++) {
+		int j = 0;
+		while (j < x->n && strcmp(x->v[j].name, names[i]))
+			j++;
+		if (j == x->n) {
+			if (x->n == DNSBIND_MAX_NAMES) {
+				bounded(b, c, expires);
+				continue;
+			}
+			x->v[x->n++].name = xstrdup(names[i]);
+		}
+		if (expires > x->v[j].expires)
+			x->v[j].expires = expires;
+		b->st.bound++;
+	}
+}
+
+/* Is NAME one of CHAIN[0..N)? */
+static bool in_chain(char (*chain)[DNSBIND_NAME_MAX + 1], int n,
+		     const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(chain[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * Follows the CNAMEs of the answer section (at H->off, H->ancount records)
+ * from CHAIN[0]: adds every alias target to CHAIN (at most
+ * DNSBIND_MAX_CHAIN names; *CUT when there were more) and lowers *TTL to
+ * the smallest CNAME TTL used. Records may come in any order. Returns the
+ * chain length, or -1 when the section is malformed.
+ */
+static int follow_chain(const uint8_t *m, size_t len, const struct dhead *h,
+			char (*chain)[DNSBIND_NAME_MAX + 1], uint32_t *ttl,
+			bool *cut)
+{
+	int n = 1;
+	bool grew = true;
+	while (grew) {
+		grew = false;
+		size_t off = h->off;
+		for (unsigned i = 0; i < h->ancount; i++) {
+			struct rrv r;
+			char target[DNSBIND_NAME_MAX + 1];
+			if (rr_next(m, len, &off, &r) < 0)
+				return -1;
+			if (r.type != T_CNAME || r.class != C_IN ||
+			    !in_chain(chain, n, r.owner))
+				continue;
+			size_t t = r.rdoff;
+			if (dnsbind_read_name(m, len, &t, target) < 0 ||
+			    t != r.rdoff + r.rdlen || !target[0])
+				return -1;
+			if (in_chain(chain, n, target))
+				continue; /* a loop, or seen: nothing new */
+			if (n == DNSBIND_MAX_CHAIN) {
+				*cut = true;
+				continue;
+			}
+			memcpy(chain[n++], target, sizeof(chain[0]));
+			if (r.ttl < *ttl)
+				*ttl = r.ttl;
+			grew = true;
+		}
+	}
+	return n;
+}
+
+enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
+				const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct dhead h;
+	b->st.answers++;
+	if (parse_head(msg, len, &h) < 0 || !(h.flags & F_QR)) {
+		b->st.answers_malformed++;
+		return DB_MALFORMED;
+	}
+	/* the answer travels server → client */
+	struct qkey k;
+	qkey_make(&k, e->family, e->dst, e->dport, e->src, e->sport, h.id);
+	struct query *q = (struct query *)ht_find(&b->queries, &k);
+	if (!q || q->expires <= now || strcmp(q->qname, h.qname) ||
+	    (q->qtype && q->qtype != h.qtype) || h.qclass != C_IN) {
+		b->st.answers_unmatched++;
+		return DB_UNMATCHED;
+	}
+	/* the whole answer section is read (and checked) before the query
+	 * is consumed: a malformed answer leaves the genuine one its chance */
+	char chain[DNSBIND_MAX_CHAIN][DNSBIND_NAME_MAX + 1];
+	uint32_t ttl = UINT32_MAX;
+	bool cut = false;
+	memcpy(chain[0], h.qname, sizeof(chain[0]));
+	int n = follow_chain(msg, len, &h, chain, &ttl, &cut);
+	if (n < 0) {
+		b->st.answers_malformed++;
+		return DB_MALFORMED;
+	}
+	struct client *c = q->c;
+	uint16_t qtype = q->qtype;
+	c->nqueries++; /* hold C past the query */
+	query_drop(b, q, now);
+	enum dnsbind_res res = DB_OK;
+	if ((h.flags & F_TC) || RCODE(h.flags) != 0 ||
+	    (qtype != T_A && qtype != T_AAAA)) {
+		b->st.answers_not_bound++;
+		res = DB_NOT_BOUND;
+		goto out;
+	}
+	int family = qtype == T_A ? AF_INET : AF_INET6;
+	size_t alen = qtype == T_A ? 4 : 16;
+	uint64_t longest = now;
+	size_t off = h.off;
+	for (unsigned i = 0; i < h.ancount; i++) {
+		struct rrv r;
+		if (rr_next(msg, len, &off, &r) < 0) /* checked above */
+			break;
+		if (r.type != qtype || r.class != C_IN || r.rdlen != alen ||
+		    !in_chain(chain, n, r.owner))
+			continue;
+		uint8_t addr[16] = {0};
+		memcpy(addr, msg + r.rdoff, alen);
+		if (b->cfg.refuse_private && refused_addr(b, family, addr)) {
+			b->st.rebind_refused++;
+			continue;
+		}
+		uint32_t t = r.ttl < ttl ? r.ttl : ttl;
+		if (t > b->cfg.max_ttl_s)
+			t = b->cfg.max_ttl_s;
+		uint64_t exp = now + ((uint64_t)t + b->cfg.grace_s) * 1000u;
+		if (exp > longest)
+			longest = exp;
+		bind_addr(b, c, family, addr, chain, n, exp);
+	}
+	if (cut) /* aliases past the chain bound stay unknown */
+		bounded(b, c, longest);
+out:
+	c->nqueries--;
+	client_put(b, c, now);
+	return res;
+}
+
+size_t dnsbind_names(struct dnsbind *b, int family, const uint8_t client[16],
+		     const uint8_t addr[16], uint64_t now, const char **names,
+		     size_t max, bool *partial)
+{
+	struct bkey k = {.family = (uint8_t)family};
+	key_addr(k.cli, family, client);
+	key_addr(k.dst, family, addr);
+	struct client *c = client_get(b, family, client, false);
+	if (partial)
+		*partial = c && c->partial_until > now;
+	struct binding *x = (struct binding *)ht_find(&b->binds, &k);
+	size_t n = 0;
+	for (int i = 0; x && i < x->n; i++) {
+		if (x->v[i].expires <= now)
+			continue;
+		if (n < max)
+			names[n] = x->v[i].name;
+		n++;
+	}
+	return n;
+}
+
+void dnsbind_expire(struct dnsbind *b, uint64_t now)
+{
+	struct query *q;
+	while ((q = TAILQ_FIRST(&b->qage)) && q->expires <= now)
+		query_drop(b, q, now);
+	struct binding *x, *next;
+	for (x = TAILQ_FIRST(&b->ball); x; x = next) {
+		next = TAILQ_NEXT(x, all);
+		int j = 0;
+		for (int i = 0; i < x->n; i++) {
+			if (x->v[i].expires <= now)
+				free(x->v[i].name);
+			else
+				x->v[j++] = x->v[i];
+		}
+		x->n = j;
+		if (j == 0)
+			binding_drop(b, x, now);
+	}
+	/* clients held only by a partial mark that is over */
+	for (size_t i = 0; i < b->clients.nb; i++)
+		for (struct hent *e = b->clients.b[i], *n2; e; e = n2) {
+			n2 = e->next;
+			client_put(b, (struct client *)e, now);
+		}
+}
+
+void dnsbind_stats(const struct dnsbind *b, struct dnsbind_stats *out)
+{
+	*out = b->st;
+}

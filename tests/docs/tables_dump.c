@@ -1,0 +1,53 @@
+/*
+ * tables_dump.c — prints the code's settings and counters tables, one row a
+ * line, tab-separated, for tests/docs/check_tables.py to hold the docs'
+ * tables (docs/sluice.conf.5.md, docs/counters.md) to:
+ *
+ *   setting BLOCK KEY TYPE MIN MAX DEFAULT ENUMS
+ *   counter NAME TYPE UNIT HELP HEALTHY SOURCE THRESHOLD
+ *
+ * TYPE of a setting is its enum setting_type name; MIN/MAX/DEFAULT are in
+ * the field's unit (ms, s, a number, an enum's index, a bool 0/1); ENUMS
+ * the enum's words, comma separated ("" for others). BLOCK `verifier` is
+ * the options of `verifier` and a farm's `verify`.
+ */
+#include "policy/settings.h"
+#include "stats/counters.h"
+
+#include <stdio.h>
+
+static const char *const type_names[] = {
+    [ST_UINT] = "uint",	      [ST_PERCENT] = "percent",
+    [ST_DURATION_MS] = "ms",  [ST_DURATION_S] = "s",
+    [ST_STRING] = "string",   [ST_STRLIST] = "strlist",
+    [ST_STATUSLIST] = "statuslist", [ST_BOOL] = "bool",
+    [ST_FLAG] = "flag",	      [ST_ENUM] = "enum",
+};
+
+static void dump_table(const char *block, const struct setting *t)
+{
+	for (const struct setting *s = t; s->key; s++) {
+		printf("setting\t%s\t%s\t%s\t%u\t%u\t%u\t", block, s->key,
+		       type_names[s->type], s->min, s->max, s->def);
+		for (int i = 0; s->enums && s->enums[i]; i++)
+			printf("%s%s", i ? "," : "", s->enums[i]);
+		printf("\n");
+	}
+}
+
+static const char *const stats_type_names[] = {
+    [STATS_COUNTER] = "counter", [STATS_GAUGE] = "gauge",
+    [STATS_HISTOGRAM] = "histogram",
+};
+
+int main(void)
+{
+	for (const struct settings_block *b = settings_blocks(); b->name; b++)
+		dump_table(b->name, b->table);
+	dump_table("verifier", verify_settings);
+	for (const struct stats_counter *c = stats_counters; c->name; c++)
+		printf("counter\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c->name,
+		       stats_type_names[c->type], c->unit, c->help,
+		       c->healthy, c->source, stats_threshold_text(c));
+	return 0;
+}

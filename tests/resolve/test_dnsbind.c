@@ -1,0 +1,448 @@
+/*
+ * test_dnsbind.c — names from the clients' own DNS answers (dnsbind.c):
+ * only answers to a query that client sent bind, per client, with TTL and
+ * grace; CNAME chains; rebinding refused; malformed, truncated, looping and
+ * oversized messages refused and counted; bounds make names partial, never
+ * absent. No network: messages are built here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "resolve/dnsbind.h"
+
+/* ---- a message builder --------------------------------------------------- */
+
+struct mb {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static void u8(struct mb *m, unsigned v) { m->b[m->n++] = (uint8_t)v; }
+static void u16(struct mb *m, unsigned v)
+{
+	u8(m, v >> 8);
+	u8(m, v & 0xff);
+}
+static void u32(struct mb *m, uint32_t v)
+{
+	u16(m, v >> 16);
+	u16(m, v & 0xffff);
+}
+/* NAME as labels (no compression). */
+static void name(struct mb *m, const char *s)
+{
+	while (*s) {
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+		u8(m, (unsigned)l);
+		memcpy(m->b + m->n, s, l);
+		m->n += l;
+		s += l + (dot ? 1 : 0);
+	}
+	u8(m, 0);
+}
+/* Header + one question (QNAME at offset 12). */
+static void head(struct mb *m, unsigned id, unsigned flags, unsigned an,
+		 const char *qname, unsigned qtype)
+{
+	m->n = 0;
+	u16(m, id);
+	u16(m, flags);
+	u16(m, 1);
+	u16(m, an);
+	u16(m, 0);
+	u16(m, 0);
+	name(m, qname);
+	u16(m, qtype);
+	u16(m, 1);
+}
+/* An A record owned by OWNER (NULL: a pointer to the question name). */
+static void rr_a(struct mb *m, const char *owner, uint32_t ttl,
+		 const char *addr)
+{
+	if (owner)
+		name(m, owner);
+	else
+		u16(m, 0xc00c);
+	u16(m, 1);
+	u16(m, 1);
+	u32(m, ttl);
+	u16(m, 4);
+	inet_pton(AF_INET, addr, m->b + m->n);
+	m->n += 4;
+}
+static void rr_cname(struct mb *m, const char *owner, uint32_t ttl,
+		     const char *target)
+{
+	if (owner)
+		name(m, owner);
+	else
+		u16(m, 0xc00c);
+	u16(m, 5);
+	u16(m, 1);
+	u32(m, ttl);
+	size_t at = m->n;
+	u16(m, 0);
+	name(m, target);
+	size_t l = m->n - at - 2;
+	m->b[at] = (uint8_t)(l >> 8);
+	m->b[at + 1] = (uint8_t)l;
+}
+
+#define QR 0x8180u
+#define Q 0x0100u
+
+static const struct dnsbind_cfg cfg = {.grace_s = 10,
+				       .query_timeout_ms = 5000,
+				       .max_queries = 4,
+				       .max_bindings = 64,
+				       .refuse_private = true};
+
+static struct dns_ends ends(const char *src, uint16_t sport, const char *dst,
+			    uint16_t dport)
+{
+	struct dns_ends e = {.family = AF_INET, .sport = sport, .dport = dport};
+	inet_pton(AF_INET, src, e.src);
+	inet_pton(AF_INET, dst, e.dst);
+	return e;
+}
+
+#define CLI "198.18.1.2"
+#define CLI2 "198.18.1.3"
+#define SRV "198.18.3.2"
+
+static struct dns_ends to_srv(const char *cli, uint16_t port)
+{
+	return ends(cli, port, SRV, 53);
+}
+static struct dns_ends to_cli(const char *cli, uint16_t port)
+{
+	return ends(SRV, 53, cli, port);
+}
+
+/* The names CLI was told ADDR has, joined by ' ' (sorted as stored). */
+static const char *told(struct dnsbind *b, const char *cli, const char *addr,
+			uint64_t now, bool *partial)
+{
+	static char out[1024];
+	uint8_t c[16] = {0}, a[16] = {0};
+	const char *v[16];
+	inet_pton(AF_INET, cli, c);
+	inet_pton(AF_INET, addr, a);
+	size_t n = dnsbind_names(b, AF_INET, c, a, now, v, 16, partial);
+	out[0] = '\0';
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (i)
+			strcat(out, " ");
+		strcat(out, v[i]);
+	}
+	return out;
+}
+
+static void ask(struct dnsbind *b, const char *cli, uint16_t port,
+		unsigned id, const char *qname, uint64_t now)
+{
+	struct mb m;
+	struct dns_ends e = to_srv(cli, port);
+	head(&m, id, Q, 0, qname, 1);
+	assert_int_equal(dnsbind_query(b, &e, m.b, m.n, now), DB_OK);
+}
+
+/* A CDN's shape: the site is an alias of the CDN's edge name; the client
+ * that asked is told both names for every address; another client is told
+ * nothing; the binding lives TTL + grace. */
+static void binds_per_client(void **state)
+{
+	struct dnsbind *b = dnsbind_new(&cfg);
+	uint64_t t = 1000000;
+	ask(b, CLI, 40000, 0x1234, "WWW.Example.com", t);
+	struct mb m;
+	head(&m, 0x1234, QR, 3, "www.example.com", 1);
+	rr_cname(&m, NULL, 300, "edge.cdn.net");
+	rr_a(&m, "edge.cdn.net", 60, "198.18.2.50");
+	rr_a(&m, "edge.cdn.net", 60, "198.18.2.51");
+	struct dns_ends e = to_cli(CLI, 40000);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t + 5), DB_OK);
+	bool partial = true;
+	assert_string_equal(told(b, CLI, "198.18.2.50", t + 10, &partial),
+			    "www.example.com edge.cdn.net");
+	assert_false(partial);
+	assert_string_equal(told(b, CLI, "198.18.2.51", t + 10, NULL),
+			    "www.example.com edge.cdn.net");
+	assert_string_equal(told(b, CLI2, "198.18.2.50", t + 10, NULL), "");
+	assert_string_equal(told(b, CLI, "198.18.2.52", t + 10, NULL), "");
+	/* TTL 60 + grace 10 */
+	assert_string_equal(told(b, CLI, "198.18.2.50", t + 5 + 69999, NULL),
+			    "www.example.com edge.cdn.net");
+	assert_string_equal(told(b, CLI, "198.18.2.50", t + 5 + 70000, NULL),
+			    "");
+	struct dnsbind_stats s;
+	dnsbind_stats(b, &s);
+	assert_int_equal(s.bindings, 2);
+	dnsbind_expire(b, t + 5 + 70000);
+	dnsbind_stats(b, &s);
+	assert_int_equal(s.bindings, 0);
+	assert_int_equal(s.queries_pending, 0);
+	dnsbind_free(b);
+}
+
+/* Only an answer to a query that client sent to that server binds: wrong
+ * id, port, server, client, question or a second answer bind nothing. */
+static void only_trusted_answers(void **state)
+{
+	struct dnsbind *b = dnsbind_new(&cfg);
+	uint64_t t = 5000;
+	ask(b, CLI, 40001, 7, "site.example", t);
+	struct mb m;
+	struct dns_ends e = to_cli(CLI, 40001);
+	head(&m, 8, QR, 1, "site.example", 1); /* wrong id */
+	rr_a(&m, NULL, 60, "198.18.2.60");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t), DB_UNMATCHED);
+	head(&m, 7, QR, 1, "other.example", 1); /* wrong question */
+	rr_a(&m, NULL, 60, "198.18.2.60");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t), DB_UNMATCHED);
+	struct dns_ends port = to_cli(CLI, 40002), cli2 = to_cli(CLI2, 40001),
+			srv2 = ends("198.18.3.9", 53, CLI, 40001),
+			sport = ends(SRV, 5353, CLI, 40001);
+	head(&m, 7, QR, 1, "site.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.60");
+	assert_int_equal(dnsbind_answer(b, &port, m.b, m.n, t), DB_UNMATCHED);
+	assert_int_equal(dnsbind_answer(b, &cli2, m.b, m.n, t), DB_UNMATCHED);
+	assert_int_equal(dnsbind_answer(b, &srv2, m.b, m.n, t), DB_UNMATCHED);
+	assert_int_equal(dnsbind_answer(b, &sport, m.b, m.n, t), DB_UNMATCHED);
+	assert_string_equal(told(b, CLI, "198.18.2.60", t, NULL), "");
+	/* a query as an answer (QR clear) is malformed */
+	head(&m, 7, Q, 1, "site.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.60");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t), DB_MALFORMED);
+	/* the genuine answer binds, once */
+	head(&m, 7, QR, 1, "site.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.60");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t), DB_OK);
+	assert_string_equal(told(b, CLI, "198.18.2.60", t, NULL),
+			    "site.example");
+	head(&m, 7, QR, 1, "site.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.61");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, t), DB_UNMATCHED);
+	assert_string_equal(told(b, CLI, "198.18.2.61", t, NULL), "");
+	/* too late: the query was forgotten */
+	ask(b, CLI, 40003, 9, "late.example", t);
+	struct dns_ends e3 = to_cli(CLI, 40003);
+	head(&m, 9, QR, 1, "late.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.62");
+	assert_int_equal(dnsbind_answer(b, &e3, m.b, m.n, t + 5000),
+			 DB_UNMATCHED);
+	struct dnsbind_stats s;
+	dnsbind_stats(b, &s);
+	assert_int_equal(s.answers_unmatched, 8);
+	assert_int_equal(s.answers_malformed, 1);
+	dnsbind_free(b);
+}
+
+/* DNS rebinding: an allowed name pointed at private, loopback or the
+ * gateway's own addresses is refused (the rest of the answer binds). */
+static void rebinding_refused(void **state)
+{
+	struct dnsbind *b = dnsbind_new(&cfg);
+	uint8_t gw[1][16] = {{198, 18, 1, 1}};
+	int fam[1] = {AF_INET};
+	dnsbind_set_local(b, fam, (const uint8_t(*)[16])gw, 1);
+	ask(b, CLI, 40010, 1, "work.example", 0);
+	struct mb m;
+	head(&m, 1, QR, 5, "work.example", 1);
+	rr_a(&m, NULL, 60, "10.1.2.3");
+	rr_a(&m, NULL, 60, "127.0.0.1");
+	rr_a(&m, NULL, 60, "192.168.1.1");
+	rr_a(&m, NULL, 60, "198.18.1.1");
+	rr_a(&m, NULL, 60, "198.18.2.70");
+	struct dns_ends e = to_cli(CLI, 40010);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
+	assert_string_equal(told(b, CLI, "10.1.2.3", 2, NULL), "");
+	assert_string_equal(told(b, CLI, "198.18.1.1", 2, NULL), "");
+	assert_string_equal(told(b, CLI, "198.18.2.70", 2, NULL),
+			    "work.example");
+	struct dnsbind_stats s;
+	dnsbind_stats(b, &s);
+	assert_int_equal(s.rebind_refused, 4);
+	dnsbind_free(b);
+}
+
+/* Malformed messages are refused and counted, bind nothing, and leave the
+ * genuine answer its chance. */
+static void malformed_refused(void **state)
+{
+	struct dnsbind *b = dnsbind_new(&cfg);
+	struct mb m;
+	struct dns_ends e = to_cli(CLI, 40020);
+	ask(b, CLI, 40020, 3, "x.example", 0);
+	head(&m, 3, QR, 1, "x.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.80");
+	/* every truncation of the genuine answer */
+	for (size_t l = 0; l < m.n; l++)
+		assert_int_equal(dnsbind_answer(b, &e, m.b, l, 1),
+				 DB_MALFORMED);
+	/* an owner that points at itself (a loop), and forwards */
+	struct mb bad = m;
+	size_t owner = 12 + 11 + 4; /* after the question */
+	bad.b[owner] = 0xc0;
+	bad.b[owner + 1] = (uint8_t)owner;
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	bad.b[owner + 1] = (uint8_t)(owner + 4);
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	/* extended label types, two questions */
+	bad = m;
+	bad.b[12] = 0x41;
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	bad = m;
+	bad.b[5] = 2;
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	/* the genuine answer still binds */
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
+	assert_string_equal(told(b, CLI, "198.18.2.80", 2, NULL), "x.example");
+
+	/* names: a label of 64, a name over 255 bytes, a bad character */
+	char name64[80], long_name[300], bad_char[] = "a b.example";
+	memset(name64, 'a', 64);
+	strcpy(name64 + 64, ".example");
+	long_name[0] = '\0';
+	for (int i = 0; i < 26; i++)
+		strcat(long_name, "abcdefghi.");
+	strcat(long_name, "example");
+	const char *bad_names[] = {long_name, bad_char};
+	struct dns_ends q = to_srv(CLI, 40021);
+	head(&m, 4, Q, 0, "ok.example", 1);
+	m.b[12] = 64; /* the first label claims 64 bytes */
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_MALFORMED);
+	(void)name64;
+	for (int i = 0; i < 2; i++) {
+		head(&m, 4, Q, 0, bad_names[i], 1);
+		assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1),
+				 DB_MALFORMED);
+	}
+	/* a zone transfer is refused */
+	head(&m, 5, Q, 0, "example", 252);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_XFR);
+	head(&m, 5, Q, 0, "example", 251);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_XFR);
+	struct dnsbind_stats s;
+	dnsbind_stats(b, &s);
+	assert_int_equal(s.queries_malformed, 3);
+	assert_int_equal(s.queries_xfr, 2);
+	dnsbind_free(b);
+}
+
+/* TC and error answers consume the query and bind nothing; records in any
+ * order; a CNAME loop ends; a chain past the bound makes names partial. */
+static void answers_and_chains(void **state)
+{
+	struct dnsbind *b = dnsbind_new(&cfg);
+	struct mb m;
+	struct dns_ends e = to_cli(CLI, 40030);
+	ask(b, CLI, 40030, 1, "tc.example", 0);
+	head(&m, 1, QR | 0x0200, 0, "tc.example", 1);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_NOT_BOUND);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_UNMATCHED);
+	ask(b, CLI, 40030, 2, "nx.example", 0);
+	head(&m, 2, QR | 3, 0, "nx.example", 1);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_NOT_BOUND);
+
+	/* out of order: the address first, then the aliases; and a loop */
+	ask(b, CLI, 40030, 3, "a.example", 0);
+	head(&m, 3, QR, 4, "a.example", 1);
+	rr_a(&m, "c.example", 30, "198.18.2.90");
+	rr_cname(&m, "b.example", 30, "c.example");
+	rr_cname(&m, NULL, 30, "b.example");
+	rr_cname(&m, "c.example", 30, "a.example");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
+	bool partial = true;
+	assert_string_equal(told(b, CLI, "198.18.2.90", 2, &partial),
+			    "a.example b.example c.example");
+	assert_false(partial);
+
+	/* a chain of 10 aliases: the first 8 names bind, partial */
+	ask(b, CLI, 40030, 4, "n0.example", 0);
+	head(&m, 4, QR, 10, "n0.example", 1);
+	char o[32], t2[32];
+	for (int i = 0; i < 9; i++) {
+		snprintf(o, sizeof(o), "n%d.example", i);
+		snprintf(t2, sizeof(t2), "n%d.example", i + 1);
+		rr_cname(&m, o, 30, t2);
+	}
+	rr_a(&m, "n7.example", 30, "198.18.2.91");
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
+	const char *names = told(b, CLI, "198.18.2.91", 2, &partial);
+	assert_non_null(strstr(names, "n0.example"));
+	assert_non_null(strstr(names, "n7.example"));
+	assert_null(strstr(names, "n8.example"));
+	assert_true(partial);
+	dnsbind_free(b);
+}
+
+/* Round-robin: 40 addresses all bind; a full table stops work and makes
+ * the client's names partial (unknown), never just absent. */
+static void bounds_are_partial(void **state)
+{
+	struct dnsbind_cfg small = cfg;
+	small.max_bindings = 16;
+	small.max_queries = 2;
+	struct dnsbind *b = dnsbind_new(&cfg), *s = dnsbind_new(&small);
+	struct mb m;
+	char ip[32];
+	head(&m, 9, QR, 40, "rr40.example", 1);
+	for (int i = 1; i <= 40; i++) {
+		snprintf(ip, sizeof(ip), "198.18.12.%d", i);
+		rr_a(&m, NULL, 60, ip);
+	}
+	struct dns_ends e = to_cli(CLI, 40040);
+	ask(b, CLI, 40040, 9, "rr40.example", 0);
+	ask(s, CLI, 40040, 9, "rr40.example", 0);
+	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
+	assert_int_equal(dnsbind_answer(s, &e, m.b, m.n, 1), DB_OK);
+	bool partial = true;
+	assert_string_equal(told(b, CLI, "198.18.12.40", 2, &partial),
+			    "rr40.example");
+	assert_false(partial);
+	assert_string_equal(told(s, CLI, "198.18.12.40", 2, &partial), "");
+	assert_true(partial); /* dropped by the bound: unknown */
+	assert_string_equal(told(s, CLI, "198.18.12.1", 2, &partial),
+			    "rr40.example");
+	/* another client is not affected */
+	assert_string_equal(told(s, CLI2, "198.18.12.40", 2, &partial), "");
+	assert_false(partial);
+	/* the query table: 2 outstanding, the third refused */
+	ask(s, CLI, 1, 1, "q1.example", 3);
+	ask(s, CLI, 2, 2, "q2.example", 3);
+	struct dns_ends q = to_srv(CLI, 3);
+	head(&m, 3, Q, 0, "q3.example", 1);
+	assert_int_equal(dnsbind_query(s, &q, m.b, m.n, 3), DB_FULL);
+	/* the partial mark ends when what was dropped would have expired */
+	assert_true(told(s, CLI, "198.18.12.40", 70000, &partial) && partial);
+	dnsbind_expire(s, 70002);
+	told(s, CLI, "198.18.12.40", 70002, &partial);
+	assert_false(partial);
+	dnsbind_free(b);
+	dnsbind_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(binds_per_client),
+	    cmocka_unit_test(only_trusted_answers),
+	    cmocka_unit_test(rebinding_refused),
+	    cmocka_unit_test(malformed_refused),
+	    cmocka_unit_test(answers_and_chains),
+	    cmocka_unit_test(bounds_are_partial),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
