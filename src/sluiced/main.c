@@ -408,9 +408,10 @@ int main(int argc, char **argv)
 	observe_configure(&d, d.gen->policy);
 
 	d.lookups = lookups_new(d.base, d.gen->policy, d.kopts.self_mark);
-	/* as root: the queues, the control socket (its owner and mode), the
-	 * ICMP timeouts and their state file; then, with -u, root is given
-	 * up before any thread that needs netlink starts */
+	/* as root: the queues, the control socket (its owner and mode); the
+	 * firewall log, the metrics listener and the ruleset watch are open
+	 * already (observe_configure); then, with -u, root is given up before
+	 * any thread that needs netlink starts */
 	open_workers(&d);
 	char *err = NULL;
 	struct control_access acc;
