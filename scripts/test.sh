@@ -119,6 +119,11 @@ for t in tests/kernel/[0-9]*.sh; do
 	[ -e "$t" ] || continue
 	step "kernel $(basename "$t" .sh)" bash "$t" "$ROOT/build"
 done
+# reload and restart again with sluiced run as a user (-u: CAP_NET_ADMIN and
+# CAP_NET_RAW only; 34_privilege_drop checks the drop itself)
+for t in 12_reload_revoke 13_failmode_restart; do
+	step "kernel $t, sluiced -u nobody" env SLUICED_USER=nobody bash tests/kernel/$t.sh "$ROOT/build"
+done
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
