@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -17,6 +18,15 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Formats into a new string; never NULL. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* qsort(3) that accepts an empty array given as NULL (C17 7.22.5: qsort's
+ * base must be valid even when N is 0; an empty VEC_PUSH array is NULL). */
+static inline void xqsort(void *base, size_t n, size_t size,
+			  int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 /* Appends X to the array *V of *N elements (capacity doubles). */
 #define VEC_PUSH(v, n, x)                                                   \

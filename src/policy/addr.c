@@ -179,7 +179,7 @@ void addrset_normalize(struct addrset *s)
 	size_t k = 0;
 
 	if (s->n4) {
-		qsort(s->v4, s->n4, sizeof(*s->v4), cmp4);
+		xqsort(s->v4, s->n4, sizeof(*s->v4), cmp4);
 		for (size_t i = 1; i < s->n4; i++) {
 			struct range4 *last = &s->v4[k];
 			if (last->hi == UINT32_MAX ||
@@ -194,7 +194,7 @@ void addrset_normalize(struct addrset *s)
 	}
 	k = 0;
 	if (s->n6) {
-		qsort(s->v6, s->n6, sizeof(*s->v6), cmp6);
+		xqsort(s->v6, s->n6, sizeof(*s->v6), cmp6);
 		for (size_t i = 1; i < s->n6; i++) {
 			struct range6 *last = &s->v6[k];
 			if (last->hi == ~(u128)0 ||

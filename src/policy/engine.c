@@ -146,7 +146,7 @@ static int range_cmp(const void *a, const void *b)
 static void sweep_rule(struct sweep *s, uint32_t rule)
 {
 	if (s->ntmp)
-		qsort(s->tmp, s->ntmp, sizeof(*s->tmp), range_cmp);
+		xqsort(s->tmp, s->ntmp, sizeof(*s->tmp), range_cmp);
 	for (size_t i = 0; i < s->ntmp;) {
 		u128 lo = s->tmp[i].lo, hi = s->tmp[i].hi;
 		for (i++; i < s->ntmp && (hi == s->max || s->tmp[i].lo <= hi + 1);
@@ -182,7 +182,7 @@ static void sweep_finish(struct engine *e, struct sweep *s, struct dim *d,
 	u128 *start = NULL;
 
 	if (s->nev)
-		qsort(s->ev, s->nev, sizeof(*s->ev), event_cmp);
+		xqsort(s->ev, s->nev, sizeof(*s->ev), event_cmp);
 	d->n = 0;
 	d->set = NULL;
 	size_t i = 0;

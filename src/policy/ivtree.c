@@ -51,7 +51,7 @@ static long build(struct ivtree *t, struct ivrange *v, size_t n)
 	VEC_PUSH(t->nodes, t->nnodes, node);
 	memcpy(t->by_lo + t->n, tmp, nc * sizeof(*tmp));
 	memcpy(t->by_hi + t->n, tmp, nc * sizeof(*tmp));
-	qsort(t->by_hi + t->n, nc, sizeof(*tmp), cmp_hi_desc);
+	xqsort(t->by_hi + t->n, nc, sizeof(*tmp), cmp_hi_desc);
 	t->n += nc;
 	/* the ranges above, back in v after the ranges below */
 	for (size_t i = 0; i < na; i++)
@@ -69,7 +69,7 @@ void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n)
 	memset(t, 0, sizeof(*t));
 	t->by_lo = xmalloc((n + 1) * sizeof(*t->by_lo));
 	t->by_hi = xmalloc((n + 1) * sizeof(*t->by_hi));
-	qsort(v, n, sizeof(*v), cmp_lo); /* once: build keeps the order */
+	xqsort(v, n, sizeof(*v), cmp_lo); /* once: build keeps the order */
 	t->root = build(t, v, n);
 }
 

@@ -243,7 +243,7 @@ int merge_portranges(struct portrange *v, size_t n)
 {
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_port);
+	xqsort(v, n, sizeof(*v), cmp_port);
 	size_t k = 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {
@@ -267,7 +267,7 @@ int merge_minranges(struct minrange *v, size_t n)
 {
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_min);
+	xqsort(v, n, sizeof(*v), cmp_min);
 	size_t k = 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {

@@ -418,7 +418,7 @@ static void settle(struct lookup *lk)
 		for (int i = 0; i < lk->nnames; i++)
 			if (lk->confirmed[i])
 				lk->result[n++] = lk->names[i];
-		qsort(lk->result, n, sizeof(lk->result[0]), cmp_str);
+		xqsort(lk->result, n, sizeof(lk->result[0]), cmp_str);
 		struct rnames rn = {.v = lk->result,
 				    .n = n,
 				    .partial = lk->bounded ||

@@ -174,7 +174,7 @@ static int run_pass(struct daemon *d, struct pass *ps)
 	ct_local_free(&la);
 	ct_list_free(&l);
 	if (ps->nwait)
-		qsort(ps->wait, ps->nwait, sizeof(*ps->wait), key_cmp);
+		xqsort(ps->wait, ps->nwait, sizeof(*ps->wait), key_cmp);
 	free(d->adopt->v);
 	d->adopt->v = ps->wait;
 	d->adopt->n = ps->nwait;

@@ -115,7 +115,7 @@ static void answer_names(struct lookups *l, struct lookup_req *r,
 	default: /* RS_NONAME, RS_SERVFAIL */
 		break;
 	}
-	qsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
+	xqsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
 	r->names_partial = partial;
 	if (r->nnames > 0 || (partial && st != RS_TIMEOUT &&
 			      st != RS_INCOMPLETE))
@@ -142,7 +142,7 @@ static bool quick_names(struct lookups *l, struct lookup_req *r)
 		return false;
 	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
 		add_name(r, known[i]);
-	qsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
+	xqsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
 	r->names_partial = true; /* the reverse names are not asked yet */
 	r->names_more = true;
 	r->status = 0;

@@ -610,7 +610,7 @@ void vengine_stats(struct vengine *v, struct vengine_stats *out)
 	out->late_median_us = 0;
 	if (v->nlate) {
 		memcpy(tmp, v->late, v->nlate * sizeof(tmp[0]));
-		qsort(tmp, v->nlate, sizeof(tmp[0]), cmp_u64);
+		xqsort(tmp, v->nlate, sizeof(tmp[0]), cmp_u64);
 		out->late_median_us = tmp[v->nlate / 2];
 	}
 }
