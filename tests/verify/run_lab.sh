@@ -217,6 +217,7 @@ if [ -z "${LAB_NO_VALGRIND:-}" ]; then
 	# every path of the checks above, once, under valgrind
 	sed -e 's/rounds=[0-9]*//' checks.txt >vg.txt
 	run "checks under valgrind" nsx valgrind -q --leak-check=full \
+		--suppressions="$root/tests/valgrind.supp" \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=1 "$LAB" vg.txt --deadline 120
 fi
@@ -337,6 +338,7 @@ EOF
 	run "negotiate with alice's ticket" nsx env KRB5CCNAME=FILE:$T/cc_alice "$LAB" gss_ok.txt
 	VG=()
 	[ -z "${LAB_NO_VALGRIND:-}" ] && VG=(valgrind -q --leak-check=full
+		--suppressions="$root/tests/valgrind.supp"
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 		--error-exitcode=1)
 	run "negotiate without a ticket, 50 rounds${VG:+ under valgrind}" \
