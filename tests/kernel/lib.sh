@@ -69,9 +69,16 @@ qseq() {
 
 # talk NS PROTO ADDR PORT [BIND]: sends 5 lines through one new session,
 # 50 ms apart, from address BIND when given; prints how many lines came
-# back (0 when refused or dropped).
+# back (0 when refused or dropped). UDP: the first datagram goes alone and
+# the rest after its answer (tests/lab/udp_talk.py), so "one crossing" does
+# not depend on how fast the decision came.
 talk() {
 	local ns=$1 proto=$2 addr=$3 port=$4 bind=${5:-} opt=""
+	case $proto in UDP*)
+		lab_exec "$ns" timeout 6 python3 "$KT_ROOT/tests/lab/udp_talk.py" \
+			"$addr" "$port" "$bind" 2>/dev/null || echo 0
+		return ;;
+	esac
 	case $addr in *:*) addr="[$addr]" ;; esac
 	[ -n "$bind" ] && opt=",bind=$bind"
 	(for i in 1 2 3 4 5; do echo "line $i"; sleep 0.05; done; sleep 0.3) |

@@ -176,6 +176,11 @@ sport=41000
 next_sport() { sport=$((sport + 1)); }
 talk() {
   local ns=$1 proto=$2 addr=$3 port=$4
+  case $proto in UDP*) # first datagram alone, the rest after its answer
+    lab_exec "$ns" timeout 5 python3 "$here/udp_talk.py" "$addr" \
+      "$port,sourceport=$sport" 2>/dev/null || echo 0
+    return ;;
+  esac
   case $addr in *:*) addr="[$addr]" ;; esac
   (for i in 1 2 3 4 5; do echo "line $i"; sleep 0.05; done; sleep 0.3) |
     lab_exec "$ns" timeout 5 socat -T 2 - \
