@@ -188,6 +188,13 @@ struct directory_cfg {
 };
 struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
+	char **ignore_users; /* service accounts never recorded */
+	size_t nignore_users;
+	char *radius_listen;	  /* "ADDR:PORT"; NULL = no RADIUS */
+	char *radius_secret_file; /* the clients' shared secret */
+	char **radius_clients;	  /* addresses or prefixes that may send */
+	size_t nradius_clients;
+	struct addrset radius_nets; /* compiled radius_clients (normalized) */
 };
 struct queue_cfg {
 	uint32_t num, count, length, bufsize_kb, udp_timeout_s, watchdog_ms;

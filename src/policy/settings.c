@@ -78,6 +78,16 @@ static const struct setting identity_table[] = {
      60000, NULL, "deadline of one NSS lookup"},
     {"cache-ttl", ST_DURATION_S, P(identity.cache_ttl_s), 0, 0, 86400, NULL,
      "how long a uid's name and groups are kept"},
+    {"ignore-users", ST_STRLIST, P(identity.ignore_users),
+     P(identity.nignore_users), 0, 0, NULL,
+     "service accounts whose logins are never recorded"},
+    {"radius-listen", ST_STRING, P(identity.radius_listen), 0, 0, 0, NULL,
+     "address:port of the RADIUS accounting listener (off when unset)"},
+    {"radius-secret-file", ST_STRING, P(identity.radius_secret_file), 0, 0,
+     0, NULL, "file holding the RADIUS clients' shared secret"},
+    {"radius-clients", ST_STRLIST, P(identity.radius_clients),
+     P(identity.nradius_clients), 0, 0, NULL,
+     "addresses or prefixes allowed to send accounting"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

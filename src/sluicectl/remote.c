@@ -58,6 +58,7 @@ static const struct form forms[] = {
     {"verifiers", NULL, "verifiers", {{0}}, {{0}}},
     {"identity", NULL, "identity-list", {{0}}, {{0}}},
     {"identity", "list", "identity-list", {{0}}, {{0}}},
+    {"identity", "sources", "identity-sources", {{0}}, {{0}}},
     {"identity", "add", "identity-add",
      {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, false}},
      {{"--groups", "groups", A_NAMES}, {"--ttl", "ttl", A_UINT}}},

@@ -324,7 +324,10 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 	struct id_ctx *c = arg;
 	char ab[INET6_ADDRSTRLEN];
 	inet_ntop(family, addr, ab, sizeof(ab));
-	long left = (long)(id->expires - time(NULL));
+	time_t now = time(NULL);
+	long left = (long)(id->expires - now);
+	long idle = (long)(now - id->seen);
+	const char *src = id_source_name(id->source);
 	if (c->json) {
 		evbuffer_add_printf(c->out, "%s{\"address\": \"%s\", \"user\": ",
 				    c->n ? ", " : "", ab);
@@ -334,10 +337,19 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 			evbuffer_add_printf(c->out, i ? ", " : "");
 			json_put_string(c->out, id->groups[i]);
 		}
-		evbuffer_add_printf(c->out, "], \"expires_in_s\": %ld}", left);
+		evbuffer_add_printf(c->out,
+				    "], \"source\": \"%s\", \"learned\": %lld, "
+				    "\"expires\": %lld, \"expires_in_s\": %ld, "
+				    "\"idle_s\": %ld}",
+				    src, (long long)id->learned,
+				    (long long)id->expires, left, idle);
 	} else {
-		evbuffer_add_printf(c->out, "%-40s %-16s %6lds  ", ab, id->user,
-				    left);
+		char lb[32];
+		struct tm tm;
+		localtime_r(&id->learned, &tm);
+		strftime(lb, sizeof(lb), "%Y-%m-%d %H:%M:%S", &tm);
+		evbuffer_add_printf(c->out, "%-40s %-16s %-7s %s %7lds %6lds  ",
+				    ab, id->user, src, lb, left, idle);
 		for (size_t i = 0; i < id->ngroups; i++)
 			evbuffer_add_printf(c->out, "%s%s", i ? "," : "",
 					    id->groups[i]);
@@ -353,8 +365,52 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 	struct id_ctx c = {out, json, 0};
 	if (json)
 		evbuffer_add_printf(out, "[");
+	else
+		evbuffer_add_printf(out, "%-40s %-16s %-7s %-19s %8s %7s  %s\n",
+				    "ADDRESS", "USER", "SOURCE", "LEARNED",
+				    "EXPIRES", "IDLE", "GROUPS");
 	iptable_each(d->ids, identity_one, &c);
 	evbuffer_add_printf(out, json ? "]\n" : "%d identities\n", c.n);
+	return 0;
+}
+
+/* identity-sources: the counters of each source (docs/counters.md). */
+static int cmd_identity_sources(void *arg, const json_t *args, bool json,
+				struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct id_source_stats st[IDS_COUNT];
+	iptable_source_stats(d->ids, st);
+	if (json)
+		evbuffer_add_printf(out, "{");
+	else
+		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
+				    "%8s\n", "SOURCE", "ENTRIES", "LOGINS",
+				    "LOGOUTS", "REPLACED", "IGNORED",
+				    "BAD-AUTH", "BAD-CLNT", "MALFORMD");
+	for (int i = 0; i < IDS_COUNT; i++) {
+		const struct id_source_stats *s = &st[i];
+		unsigned long long v[8] = {
+		    s->entries,		s->logins,	    s->logouts,
+		    s->replaced,	s->ignored,	    s->rejected_secret,
+		    s->rejected_client, s->rejected_malformed};
+		if (json)
+			evbuffer_add_printf(
+			    out, "%s\"%s\": {\"entries\": %llu, \"logins\": "
+			    "%llu, \"logouts\": %llu, \"replaced\": %llu, "
+			    "\"ignored\": %llu, \"rejected_secret\": %llu, "
+			    "\"rejected_client\": %llu, "
+			    "\"rejected_malformed\": %llu}",
+			    i ? ", " : "", id_source_name(i), v[0], v[1], v[2],
+			    v[3], v[4], v[5], v[6], v[7]);
+		else
+			evbuffer_add_printf(out, "%-8s %8llu %8llu %8llu %8llu "
+					    "%8llu %8llu %8llu %8llu\n",
+					    id_source_name(i), v[0], v[1], v[2],
+					    v[3], v[4], v[5], v[6], v[7]);
+	}
+	if (json)
+		evbuffer_add_printf(out, "}\n");
 	return 0;
 }
 
@@ -595,6 +651,7 @@ const struct control_command daemon_commands[] = {
     {"verifiers", CONTROL_READ, NULL, cmd_verifiers},
     {"farm-list", CONTROL_READ, NULL, cmd_farm_list},
     {"identity-list", CONTROL_READ, NULL, cmd_identity_list},
+    {"identity-sources", CONTROL_READ, NULL, cmd_identity_sources},
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},

@@ -42,6 +42,8 @@ struct daemon {
 	uint64_t next_gen;
 
 	struct iptable *ids;
+	uint64_t ids_saved;	   /* iptable_version() last written */
+	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;
@@ -140,6 +142,17 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum reason why, uint64_t latency_ns);
 void observe_configure(struct daemon *d, const struct policy *p);
 void observe_close(struct daemon *d);
+
+/* idsources.c: the identity table's ignore list, state file and RADIUS
+ * listener. Configure applies P (at start and on every reload; called by
+ * observe_configure); restore reads the state file back (entries past
+ * their expiry dropped); save writes it when the table changed (FORCE:
+ * anyway), whole or not at all; close stops the listener and saves. */
+struct radius_srv;
+void idsources_configure(struct daemon *d, const struct policy *p);
+void idsources_restore(struct daemon *d);
+void idsources_save(struct daemon *d, bool force);
+void idsources_close(struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];

@@ -89,6 +89,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	size_t n = iptable_expire(d->ids);
 	if (n)
 		log_debug("%zu identities expired", n);
+	idsources_save(d, false);
 	/* kernel schedules are in UTC: a daylight-saving change needs the
 	 * ruleset generated again */
 	if (utc_offset_now() != d->kopts.utc_offset_min) {
@@ -313,6 +314,7 @@ static void stop(struct daemon *d)
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
 	observe_close(d); /* after the workers: no more records */
+	idsources_close(d); /* the table kept for the next start */
 	event_free(d->ev_usr1);
 	event_free(d->ev_hup);
 	event_free(d->ev_term);
@@ -362,6 +364,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.started = time(NULL);
 	d.ids = iptable_new();
+	idsources_restore(&d); /* before the queues: known at once */
 	d.sessions = sessions_new(SESSIONS_REMEMBERED);
 	d.base = event_base_new();
 	d.nft_queue = probe_nft_queue();

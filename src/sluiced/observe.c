@@ -187,6 +187,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 	}
 	metrics_limits(d->metrics, p->metrics.max_connections,
 		       p->metrics.timeout_ms);
+	idsources_configure(d, p);
 }
 
 void observe_close(struct daemon *d)
