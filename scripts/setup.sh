@@ -11,7 +11,7 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
-  libsystemd-dev
+  libsystemd-dev nettle-dev
   # tests
   libcmocka-dev valgrind python3
   # kernel lab
@@ -19,6 +19,7 @@ PKGS=(
   # lab peers and traffic
   dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
   krb5-kdc krb5-admin-server krb5-user iperf3 curl socat ncat openssl
+  freeradius-utils freeradius
 )
 
 missing=()
