@@ -77,6 +77,10 @@ fuzz_control() {
 	cp tests/fuzz/control_seeds/*.json build-fuzz/corpus-control/
 	fuzz control "${FUZZ_CONTROL_SECONDS:-15}" 4096
 }
+fuzz_radius() {
+	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
+	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
+}
 
 step "build (strict, -Werror)" build build -Dwerror=true
 unit_tests build
@@ -99,6 +103,7 @@ step "build (libFuzzer)" build_fuzz
 step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
 step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
+step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \
