@@ -19,6 +19,7 @@
 
 struct ipentry {
 	int family;
+	uint8_t plen; /* FULL(family) for an address */
 	uint8_t addr[16];
 	struct identity id;
 	struct ipentry *next;
@@ -32,7 +33,11 @@ struct iptable {
 	char **ignore;
 	size_t nignore;
 	struct id_source_stats st[IDS_COUNT];
+	uint32_t nplen[2][129]; /* entries by family (v4, v6) and length */
 };
+
+#define FULL(family) ((family) == AF_INET ? 32u : 128u)
+#define FAM(family) ((family) == AF_INET ? 0 : 1)
 
 static const char *const source_names[IDS_COUNT] = {"manual", "api",
 						     "radius", "portal"};
@@ -55,18 +60,28 @@ static size_t addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static size_t bucket(int family, const uint8_t *addr)
+static size_t bucket(int family, const uint8_t *addr, unsigned plen)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)family;
+	uint32_t h = 2166136261u ^ (uint32_t)family ^ (plen << 8);
 	for (size_t i = 0; i < addr_len(family); i++)
 		h = (h ^ addr[i]) * 16777619u;
 	return h % NBUCKETS;
 }
 
-static bool same(const struct ipentry *e, int family, const uint8_t *addr)
+static bool same(const struct ipentry *e, int family, const uint8_t *addr,
+		 unsigned plen)
 {
-	return e->family == family &&
+	return e->family == family && e->plen == plen &&
 	       memcmp(e->addr, addr, addr_len(family)) == 0;
+}
+
+/* DST = the first PLEN bits of SRC (16 bytes), the rest zero. */
+static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
+{
+	memset(dst, 0, 16);
+	memcpy(dst, src, plen / 8);
+	if (plen % 8)
+		dst[plen / 8] = src[plen / 8] & (uint8_t)(0xff00u >> (plen % 8));
 }
 
 struct iptable *iptable_new(void)
@@ -149,21 +164,25 @@ static void unlink_entry(struct iptable *t, struct ipentry **pp)
 	*pp = old->next;
 	if ((unsigned)old->id.source < IDS_COUNT)
 		t->st[old->id.source].entries--;
+	t->nplen[FAM(old->family)][old->plen]--;
 	identity_clear(&old->id);
 	free(old);
 	t->n--;
 	t->version++;
 }
 
-/* Under the write lock: links a new entry for ADDR holding a copy of ID. */
+/* Under the write lock: links a new entry for ADDR/PLEN (ADDR masked)
+ * holding a copy of ID. */
 static void link_entry(struct iptable *t, int family, const uint8_t *addr,
-		       const struct identity *id)
+		       unsigned plen, const struct identity *id)
 {
 	struct ipentry *ne = xcalloc(1, sizeof(*ne));
 	ne->family = family;
+	ne->plen = (uint8_t)plen;
 	memcpy(ne->addr, addr, addr_len(family));
 	identity_copy(&ne->id, id);
-	size_t h = bucket(family, addr);
+	t->nplen[FAM(family)][plen]++;
+	size_t h = bucket(family, addr, plen);
 	ne->next = t->b[h];
 	t->b[h] = ne;
 	t->n++;
@@ -171,13 +190,35 @@ static void link_entry(struct iptable *t, int family, const uint8_t *addr,
 	t->st[id->source].entries++;
 }
 
+/* The entry of ADDR/PLEN (ADDR masked), live or not; NULL when none. */
 static struct ipentry **find(struct iptable *t, int family,
-			     const uint8_t *addr)
+			     const uint8_t *addr, unsigned plen)
 {
-	struct ipentry **pp = &t->b[bucket(family, addr)];
+	struct ipentry **pp = &t->b[bucket(family, addr, plen)];
 	for (; *pp; pp = &(*pp)->next)
-		if (same(*pp, family, addr))
+		if (same(*pp, family, addr, plen))
 			return pp;
+	return NULL;
+}
+
+/* Under a lock: the live entry ADDR falls under: its own, else the
+ * longest prefix holding it (one hash probe a prefix length in use). */
+static const struct ipentry *lookup(struct iptable *t, int family,
+				    const uint8_t *addr, time_t now)
+{
+	unsigned full = FULL(family);
+	struct ipentry **pp = find(t, family, addr, full);
+	if (pp && (*pp)->id.expires > now)
+		return *pp;
+	for (unsigned l = full; l-- > 0;) {
+		if (!t->nplen[FAM(family)][l])
+			continue;
+		uint8_t m[16];
+		mask(m, addr, l);
+		pp = find(t, family, m, l);
+		if (pp && (*pp)->id.expires > now)
+			return *pp;
+	}
 	return NULL;
 }
 
@@ -200,6 +241,10 @@ static void refresh(struct iptable *t, struct ipentry *e,
 enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 {
 	time_t now = time(NULL);
+	unsigned plen = l->plen && l->plen < FULL(l->family) ? l->plen
+							     : FULL(l->family);
+	uint8_t key[16];
+	mask(key, l->addr, plen);
 	struct identity id = {.user = (char *)l->user,
 			      .groups = (char **)l->groups,
 			      .ngroups = l->ngroups,
@@ -212,7 +257,7 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 	enum login_result r;
 	pthread_rwlock_wrlock(&t->lock);
 	struct id_source_stats *st = &t->st[l->source];
-	struct ipentry **pp = find(t, l->family, l->addr);
+	struct ipentry **pp = find(t, l->family, key, plen);
 	bool live = pp && (*pp)->id.expires > now;
 	if (ignored(t, l->user)) {
 		st->ignored++;
@@ -230,15 +275,17 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 			}
 			unlink_entry(t, pp);
 		}
-		link_entry(t, l->family, l->addr, &id);
+		link_entry(t, l->family, key, plen, &id);
 		st->logins++;
 		r = was_user ? LOGIN_REPLACED : LOGIN_NEW;
 		if (was_user)
 			st->replaced++;
 	}
 	pthread_rwlock_unlock(&t->lock);
-	char ab[INET6_ADDRSTRLEN];
-	inet_ntop(l->family, l->addr, ab, sizeof(ab));
+	char ab[INET6_ADDRSTRLEN + 4];
+	inet_ntop(l->family, key, ab, INET6_ADDRSTRLEN);
+	if (plen < FULL(l->family))
+		snprintf(ab + strlen(ab), 5, "/%u", plen);
 	if (r == LOGIN_REPLACED)
 		log_info("identity %s: %s (%s) replaces %s (%s)", ab, l->user,
 			 id_source_name(l->source), was_user,
@@ -253,9 +300,21 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
 		    const char *user, enum id_source source)
 {
+	return iptable_logout_prefix(t, family, addr, FULL(family), user,
+				     source);
+}
+
+bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+			   unsigned plen, const char *user,
+			   enum id_source source)
+{
 	bool found = false;
+	if (plen > FULL(family))
+		return false;
+	uint8_t key[16];
+	mask(key, addr, plen);
 	pthread_rwlock_wrlock(&t->lock);
-	struct ipentry **pp = find(t, family, addr);
+	struct ipentry **pp = find(t, family, key, plen);
 	if (pp && (!user || strcmp((*pp)->id.user, user) == 0)) {
 		unlink_entry(t, pp);
 		t->st[source].logouts++;
@@ -295,7 +354,7 @@ void iptable_set(struct iptable *t, int family, const uint8_t *addr,
 		 uint32_t ttl_s)
 {
 	iptable_login(t, &(struct id_login){family, addr, user, groups,
-					    ngroups, ttl_s, IDS_MANUAL});
+					    ngroups, ttl_s, IDS_MANUAL, 0});
 }
 
 bool iptable_del(struct iptable *t, int family, const uint8_t *addr)
@@ -306,38 +365,27 @@ bool iptable_del(struct iptable *t, int family, const uint8_t *addr)
 bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 		 struct identity *out)
 {
-	bool found = false;
-	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (struct ipentry *e = t->b[bucket(family, addr)]; e; e = e->next)
-		if (same(e, family, addr) && e->id.expires > now) {
-			identity_copy(out, &e->id);
-			found = true;
-			break;
-		}
+	const struct ipentry *e = lookup(t, family, addr, time(NULL));
+	if (e)
+		identity_copy(out, &e->id);
 	pthread_rwlock_unlock(&t->lock);
-	return found;
+	return e != NULL;
 }
 
 int iptable_with(struct iptable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg)
 {
-	const struct identity *found = NULL;
-	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (struct ipentry *e = t->b[bucket(family, addr)]; e; e = e->next)
-		if (same(e, family, addr) && e->id.expires > now) {
-			found = &e->id;
-			break;
-		}
-	int r = fn(arg, found);
+	const struct ipentry *e = lookup(t, family, addr, time(NULL));
+	int r = fn(arg, e ? &e->id : NULL);
 	pthread_rwlock_unlock(&t->lock);
 	return r;
 }
 
 void iptable_each(struct iptable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
-			     const struct identity *id),
+			     unsigned plen, const struct identity *id),
 		  void *arg)
 {
 	time_t now = time(NULL);
@@ -345,7 +393,7 @@ void iptable_each(struct iptable *t,
 	for (size_t i = 0; i < NBUCKETS; i++)
 		for (struct ipentry *e = t->b[i]; e; e = e->next)
 			if (e->id.expires > now)
-				fn(arg, e->family, e->addr, &e->id);
+				fn(arg, e->family, e->addr, e->plen, &e->id);
 	pthread_rwlock_unlock(&t->lock);
 }
 
@@ -385,10 +433,50 @@ uint64_t iptable_version(struct iptable *t)
 
 /* ---- the state file ------------------------------------------------------ */
 
+int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	size_t n = strlen(text);
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, n + 1);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(addr, 0, 16);
+	int family = inet_pton(AF_INET, buf, addr) == 1	 ? AF_INET
+		     : inet_pton(AF_INET6, buf, addr) == 1 ? AF_INET6
+							   : -1;
+	if (family < 0)
+		return -1;
+	*plen = FULL(family);
+	if (slash) {
+		const char *d = slash + 1;
+		unsigned v = 0;
+		if (!*d || strlen(d) > 3)
+			return -1;
+		for (; *d; d++) {
+			if (*d < '0' || *d > '9')
+				return -1;
+			v = v * 10 + (unsigned)(*d - '0');
+		}
+		if (v > FULL(family))
+			return -1;
+		uint8_t m[16];
+		mask(m, addr, v);
+		if (memcmp(m, addr, 16) != 0)
+			return -1; /* host bits set */
+		*plen = v;
+	}
+	return family;
+}
+
 static json_t *entry_json(const struct ipentry *e)
 {
-	char ab[INET6_ADDRSTRLEN];
-	inet_ntop(e->family, e->addr, ab, sizeof(ab));
+	char ab[INET6_ADDRSTRLEN + 4];
+	inet_ntop(e->family, e->addr, ab, INET6_ADDRSTRLEN);
+	if (e->plen < FULL(e->family))
+		snprintf(ab + strlen(ab), 5, "/%u", e->plen);
 	json_t *groups = json_array();
 	for (size_t i = 0; i < e->id.ngroups; i++)
 		json_array_append_new(groups, json_string(e->id.groups[i]));
@@ -436,11 +524,10 @@ static bool load_entry(struct iptable *t, json_t *o, time_t now)
 		return false;
 	int src = id_source_parse(source);
 	uint8_t addr[16] = {0};
-	int family = inet_pton(AF_INET, address, addr) == 1	 ? AF_INET
-		     : inet_pton(AF_INET6, address, addr) == 1 ? AF_INET6
-							       : 0;
+	unsigned plen;
+	int family = iptable_parse_prefix(address, addr, &plen);
 	size_t ng = json_array_size(groups);
-	if (src < 0 || !family || ng > 4096)
+	if (src < 0 || family < 0 || ng > 4096)
 		return false;
 	const char **gv = xcalloc(ng + 1, sizeof(*gv));
 	for (size_t i = 0; i < ng; i++) {
@@ -458,10 +545,10 @@ static bool load_entry(struct iptable *t, json_t *o, time_t now)
 			      .seen = (time_t)seen,
 			      .source = (enum id_source)src};
 	pthread_rwlock_wrlock(&t->lock);
-	struct ipentry **pp = find(t, family, addr);
+	struct ipentry **pp = find(t, family, addr, plen);
 	if (pp)
 		unlink_entry(t, pp);
-	link_entry(t, family, addr, &id);
+	link_entry(t, family, addr, plen, &id);
 	pthread_rwlock_unlock(&t->lock);
 	free(gv);
 	return true;

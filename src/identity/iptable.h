@@ -49,7 +49,10 @@ enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED };
 enum login_result { LOGIN_NEW, LOGIN_REFRESHED, LOGIN_REPLACED,
 		    LOGIN_IGNORED };
 
-/* One login: ADDR is 16 bytes (IPv4 in the first 4). */
+/* One login: ADDR is 16 bytes (IPv4 in the first 4). With PLEN shorter
+ * than the address, the entry stands for the prefix ADDR/PLEN (a VPN pool,
+ * a DHCP scope): an address without an entry of its own is known by the
+ * longest prefix that holds it. */
 struct id_login {
 	int family; /* AF_INET or AF_INET6 */
 	const uint8_t *addr;
@@ -58,6 +61,7 @@ struct id_login {
 	size_t ngroups;
 	uint32_t ttl_s; /* lifetime from now, seconds (> 0) */
 	enum id_source source;
+	uint8_t plen; /* prefix length; 0 (or 32 / 128): the address alone */
 };
 
 /* "manual", "api", "radius", "portal". */
@@ -92,6 +96,10 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l);
  */
 bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
 		    const char *user, enum id_source source);
+/* The same for the prefix ADDR/PLEN (an entry made with that PLEN). */
+bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+			   unsigned plen, const char *user,
+			   enum id_source source);
 
 /* Counts one rejected request of SOURCE. */
 void iptable_reject(struct iptable *t, enum id_source source,
@@ -107,8 +115,9 @@ void iptable_set(struct iptable *t, int family, const uint8_t *addr,
 /* Removes ADDR whatever its source (counted as a manual logout); returns
  * false when it had no entry. */
 bool iptable_del(struct iptable *t, int family, const uint8_t *addr);
-/* Copies the live entry of ADDR into OUT (caller frees with
- * identity_clear); false when none or expired. */
+/* Copies the live entry of ADDR (its own, else the longest live prefix
+ * holding it) into OUT (caller frees with identity_clear); false when
+ * none. */
 bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 		 struct identity *out);
 /* Calls FN with the live entry of ADDR, or with NULL when there is none,
@@ -118,10 +127,11 @@ bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 int iptable_with(struct iptable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg);
 void identity_clear(struct identity *id);
-/* Calls FN for each live entry (read-locked; FN must not call back). */
+/* Calls FN for each live entry (read-locked; FN must not call back); PLEN
+ * is the address's full length for an address entry. */
 void iptable_each(struct iptable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
-			     const struct identity *id),
+			     unsigned plen, const struct identity *id),
 		  void *arg);
 /* Drops expired entries; returns how many. */
 size_t iptable_expire(struct iptable *t);
@@ -129,6 +139,11 @@ size_t iptable_count(struct iptable *t);
 /* A number that changes whenever the entries do (for saving only when
  * something changed). */
 uint64_t iptable_version(struct iptable *t);
+
+/* Reads "ADDR" or "ADDR/LEN" (no host bits past LEN) into ADDR (16
+ * bytes) and *PLEN (the full length for an address alone); returns
+ * AF_INET or AF_INET6, or -1 when TEXT is neither. */
+int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen);
 
 /*
  * The live entries as a JSON document (to free) for a state file:

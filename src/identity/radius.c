@@ -166,7 +166,7 @@ static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 			iptable_login(ctx->ids,
 				      &(struct id_login){family, addr, a->user,
 							 NULL, 0, ctx->ttl_s,
-							 IDS_RADIUS});
+							 IDS_RADIUS, 0});
 		else
 			iptable_logout(ctx->ids, family, addr, a->user,
 				       IDS_RADIUS);

@@ -319,11 +319,13 @@ struct id_ctx {
 };
 
 static void identity_one(void *arg, int family, const uint8_t *addr,
-			 const struct identity *id)
+			 unsigned plen, const struct identity *id)
 {
 	struct id_ctx *c = arg;
-	char ab[INET6_ADDRSTRLEN];
-	inet_ntop(family, addr, ab, sizeof(ab));
+	char ab[INET6_ADDRSTRLEN + 4];
+	inet_ntop(family, addr, ab, INET6_ADDRSTRLEN);
+	if (plen < (family == AF_INET ? 32u : 128u))
+		snprintf(ab + strlen(ab), 5, "/%u", plen);
 	time_t now = time(NULL);
 	long left = (long)(id->expires - now);
 	long idle = (long)(now - id->seen);

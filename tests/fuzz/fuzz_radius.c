@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t SECRET[] = "fuzzing-secret";
 
 static void check_entry(void *arg, int family, const uint8_t *addr,
-			const struct identity *id)
+			unsigned plen, const struct identity *id)
 {
 	if (text_name_problem(id->user) || id->source >= IDS_COUNT)
 		abort();

@@ -28,7 +28,7 @@ static const uint8_t A2[16] = {198, 18, 0, 3};
 static struct id_login login_of(const uint8_t *addr, const char *user,
 				enum id_source src)
 {
-	return (struct id_login){AF_INET, addr, user, NULL, 0, 60, src};
+	return (struct id_login){AF_INET, addr, user, NULL, 0, 60, src, 0};
 }
 
 static struct id_source_stats stats_of(struct iptable *t, enum id_source s)
@@ -120,11 +120,11 @@ static void test_state_roundtrip(void **state)
 	struct iptable *t = iptable_new();
 	const char *g[] = {"staff", "vpn"};
 	iptable_login(t, &(struct id_login){AF_INET, A1, "carol", g, 2, 600,
-					    IDS_RADIUS});
+					    IDS_RADIUS, 0});
 	uint8_t v6[16];
 	inet_pton(AF_INET6, "2001:db8::7", v6);
 	iptable_login(t, &(struct id_login){AF_INET6, v6, "dave", NULL, 0, 600,
-					    IDS_API});
+					    IDS_API, 0});
 	struct identity before;
 	assert_true(iptable_get(t, AF_INET, A1, &before));
 	size_t len;
@@ -173,6 +173,62 @@ static void test_state_roundtrip(void **state)
 				      30, time(NULL)), -1);
 	assert_int_equal(iptable_load(u, "{", 1, time(NULL)), -1);
 	iptable_free(u);
+	iptable_free(t);
+}
+
+/* A prefix entry stands for the addresses without their own entry; the
+ * longest prefix wins; it is saved, read back and logged out as a prefix. */
+static void test_prefix(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	uint8_t p16[16], p24[16], a[16], b[16], c[16];
+	unsigned l;
+	assert_int_equal(iptable_parse_prefix("198.18.0.0/16", p16, &l), AF_INET);
+	assert_int_equal(l, 16);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.18.7.9", a, &l), AF_INET);
+	assert_int_equal(l, 32);
+	assert_int_equal(iptable_parse_prefix("198.18.8.9", b, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.19.0.1", c, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.18.7.1/24", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/33", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("2001:db8::/129", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	iptable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 60,
+					    IDS_API, 16});
+	iptable_login(t, &(struct id_login){AF_INET, p24, "vpn", NULL, 0, 60,
+					    IDS_API, 24});
+	struct identity id;
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "vpn");
+	identity_clear(&id);
+	assert_true(iptable_get(t, AF_INET, b, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
+	assert_false(iptable_get(t, AF_INET, c, &id));
+	struct id_login own = login_of(a, "carol", IDS_RADIUS);
+	iptable_login(t, &own);
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "carol");
+	identity_clear(&id);
+	size_t len;
+	char *text = iptable_save(t, &len);
+	assert_non_null(strstr(text, "\"198.18.7.0/24\""));
+	struct iptable *u = iptable_new();
+	assert_int_equal(iptable_load(u, text, len, time(NULL)), 3);
+	free(text);
+	assert_true(iptable_get(u, AF_INET, b, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
+	iptable_free(u);
+	assert_false(iptable_logout_prefix(t, AF_INET, p24, 24, "pool", IDS_API));
+	assert_true(iptable_logout_prefix(t, AF_INET, p24, 24, NULL, IDS_API));
+	iptable_logout(t, AF_INET, a, NULL, IDS_RADIUS);
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
 	iptable_free(t);
 }
 
@@ -384,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_ignore_list),
 	    cmocka_unit_test(test_logout),
 	    cmocka_unit_test(test_state_roundtrip),
+	    cmocka_unit_test(test_prefix),
 	    cmocka_unit_test(test_radius_parse),
 	    cmocka_unit_test(test_radius_malformed),
 	    cmocka_unit_test(test_radius_response),
