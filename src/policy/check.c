@@ -237,6 +237,16 @@ static void check_identity(struct policy *p)
 		}
 	}
 	addrset_normalize(&c->radius_nets);
+	if (c->api_listen) {
+		const char *colon = strrchr(c->api_listen, ':');
+		if (!colon || colon == c->api_listen || !colon[1])
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity api-listen '%s': expected "
+				  "ADDRESS:PORT", c->api_listen);
+		if (!c->api_token_file)
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity api-listen needs api-token-file");
+	}
 	if (!c->radius_listen) {
 		if (c->radius_secret_file || c->nradius_clients)
 			diags_add(d, DIAG_WARNING, NULL,

@@ -130,6 +130,8 @@ void policy_free(struct policy *p)
 	free(p->identity.radius_secret_file);
 	free_strv(p->identity.radius_clients, p->identity.nradius_clients);
 	addrset_free(&p->identity.radius_nets);
+	free(p->identity.api_listen);
+	free(p->identity.api_token_file);
 	free(p->log.file);
 	free(p->metrics.listen);
 	free(p->control.socket_owner);

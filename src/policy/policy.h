@@ -195,6 +195,9 @@ struct identity_cfg {
 	char **radius_clients;	  /* addresses or prefixes that may send */
 	size_t nradius_clients;
 	struct addrset radius_nets; /* compiled radius_clients (normalized) */
+	char *api_listen;     /* push API "ADDR:PORT"; NULL = off */
+	char *api_token_file; /* the bearer token its requests carry */
+	uint32_t api_max_connections, api_timeout_ms;
 };
 struct queue_cfg {
 	uint32_t num, count, length, bufsize_kb, udp_timeout_s, watchdog_ms;

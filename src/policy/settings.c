@@ -88,6 +88,15 @@ static const struct setting identity_table[] = {
     {"radius-clients", ST_STRLIST, P(identity.radius_clients),
      P(identity.nradius_clients), 0, 0, NULL,
      "addresses or prefixes allowed to send accounting"},
+    {"api-listen", ST_STRING, P(identity.api_listen), 0, 0, 0, NULL,
+     "address:port of the JSON-over-HTTP push API (off when unset)"},
+    {"api-token-file", ST_STRING, P(identity.api_token_file), 0, 0, 0, NULL,
+     "file holding the bearer token push API requests must carry"},
+    {"api-max-connections", ST_UINT, P(identity.api_max_connections), 0, 1,
+     4096, NULL, "push API connections served at once"},
+    {"api-timeout", ST_DURATION_MS, P(identity.api_timeout_ms), 0, 100,
+     600000, NULL, "a push API client must send its request, and take the "
+     "answer, within"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -282,7 +291,9 @@ void settings_defaults(struct policy *p)
 	p->identity = (struct identity_cfg){.ttl_s = 8 * 3600,
 					    .nss_workers = 4,
 					    .nss_timeout_ms = 2000,
-					    .cache_ttl_s = 300};
+					    .cache_ttl_s = 300,
+					    .api_max_connections = 16,
+					    .api_timeout_ms = 5000};
 	p->queue = (struct queue_cfg){.num = 0,
 				      .count = 1,
 				      .length = 8192,

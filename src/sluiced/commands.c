@@ -467,6 +467,64 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
+/* "ADDR" or "ADDR/PREFIX" of ARGS into BUF. */
+static const char *address_arg(const json_t *args, char *buf, size_t len)
+{
+	uint32_t plen;
+	const char *address = control_arg_str(args, "address");
+	if (!control_arg_uint(args, "prefix", &plen))
+		return address;
+	snprintf(buf, len, "%s/%u", address, plen);
+	return buf;
+}
+
+/* identity-login {address, [prefix], user, [groups], [lifetime],
+ * [source]}: the push API's login (idapi.c). */
+static int cmd_identity_login(void *arg, const json_t *args, bool json,
+			      struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	char ab[80];
+	size_t ng = control_arg_count(args, "groups");
+	const char **groups = ng ? xcalloc(ng, sizeof(*groups)) : NULL;
+	for (size_t i = 0; i < ng; i++)
+		groups[i] = control_arg_item(args, "groups", i);
+	struct idapi_req r = {.address = address_arg(args, ab, sizeof(ab)),
+			      .user = control_arg_str(args, "user"),
+			      .source = control_arg_str(args, "source"),
+			      .groups = groups,
+			      .ngroups = ng};
+	if (control_arg_uint(args, "lifetime", &r.lifetime_s) &&
+	    r.lifetime_s == 0) {
+		evbuffer_add_printf(out, "bad lifetime 0 (1..2592000 seconds)");
+		free(groups);
+		return -1;
+	}
+	int rc = idapi_login(d, &r, out);
+	free(groups);
+	if (rc < 0)
+		return -1;
+	evbuffer_add_printf(out, ": %s is %s\n", r.address, r.user);
+	return 0;
+}
+
+/* identity-logout {address, [prefix], [user], [source]} */
+static int cmd_identity_logout(void *arg, const json_t *args, bool json,
+			       struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	char ab[80];
+	const char *address = address_arg(args, ab, sizeof(ab));
+	int rc = idapi_logout(d, address, control_arg_str(args, "user"),
+			      control_arg_str(args, "source"), out);
+	if (rc < 0)
+		return -1;
+	evbuffer_add_printf(out, rc ? "logged out %s\n"
+				    : "no entry of that source for %s\n",
+			    address);
+	return 0;
+}
+
 /* ---- creations ---------------------------------------------------------------------- */
 
 static int cmd_creations_list(void *arg, const json_t *args, bool json,
@@ -628,6 +686,14 @@ void daemon_control_configure(struct daemon *d, const struct policy *p,
 static const struct control_arg args_identity_add[] = {
     {"address", CA_ADDR, true}, {"user", CA_NAME, true},
     {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false}, {NULL, 0, false}};
+static const struct control_arg args_identity_login[] = {
+    {"address", CA_ADDR, true}, {"prefix", CA_UINT, false},
+    {"user", CA_NAME, true}, {"groups", CA_NAMES, false},
+    {"lifetime", CA_UINT, false}, {"source", CA_NAME, false},
+    {NULL, 0, false}};
+static const struct control_arg args_identity_logout[] = {
+    {"address", CA_ADDR, true}, {"prefix", CA_UINT, false},
+    {"user", CA_NAME, false}, {"source", CA_NAME, false}, {NULL, 0, false}};
 static const struct control_arg args_address[] = {
     {"address", CA_ADDR, true}, {NULL, 0, false}};
 static const struct control_arg args_creation[] = {
@@ -657,6 +723,10 @@ const struct control_command daemon_commands[] = {
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},
+    {"identity-login", CONTROL_OPERATOR, args_identity_login,
+     cmd_identity_login},
+    {"identity-logout", CONTROL_OPERATOR, args_identity_logout,
+     cmd_identity_logout},
     {"farm-drain", CONTROL_OPERATOR, args_member, cmd_farm_drain},
     {"farm-resume", CONTROL_OPERATOR, args_member, cmd_farm_resume},
     {"alerts-reset", CONTROL_OPERATOR, args_alert, cmd_alerts_reset},

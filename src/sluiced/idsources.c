@@ -221,10 +221,12 @@ void idsources_configure(struct daemon *d, const struct policy *p)
 	iptable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
 			   p->identity.nignore_users);
 	radius_configure(d, p);
+	idapi_configure(d, p);
 }
 
 void idsources_close(struct daemon *d)
 {
 	radius_close(d);
+	idapi_close(d);
 	idsources_save(d, true);
 }
