@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define NBUCKETS 4096
+#define NBUCKETS_MIN 4096 /* grows by doubling at one entry a bucket */
 #define STATE_VERSION 1
 
 struct ipentry {
@@ -27,7 +27,8 @@ struct ipentry {
 
 struct iptable {
 	pthread_rwlock_t lock;
-	struct ipentry *b[NBUCKETS];
+	struct ipentry **b;
+	size_t nb; /* buckets, a power of two */
 	size_t n;
 	uint64_t version;
 	char **ignore;
@@ -60,12 +61,18 @@ static size_t addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static size_t bucket(int family, const uint8_t *addr, unsigned plen)
+static uint32_t hash(int family, const uint8_t *addr, unsigned plen)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)family ^ (plen << 8);
 	for (size_t i = 0; i < addr_len(family); i++)
 		h = (h ^ addr[i]) * 16777619u;
-	return h % NBUCKETS;
+	return h ^ (h >> 15);
+}
+
+static size_t bucket_of(const struct iptable *t, int family,
+			const uint8_t *addr, unsigned plen)
+{
+	return hash(family, addr, plen) & (t->nb - 1);
 }
 
 static bool same(const struct ipentry *e, int family, const uint8_t *addr,
@@ -87,6 +94,8 @@ static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
 struct iptable *iptable_new(void)
 {
 	struct iptable *t = xcalloc(1, sizeof(*t));
+	t->nb = NBUCKETS_MIN;
+	t->b = xcalloc(t->nb, sizeof(*t->b));
 	pthread_rwlock_init(&t->lock, NULL);
 	return t;
 }
@@ -121,12 +130,13 @@ void iptable_free(struct iptable *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
 			nx = e->next;
 			identity_clear(&e->id);
 			free(e);
 		}
+	free(t->b);
 	free_names(t->ignore, t->nignore);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
@@ -171,6 +181,23 @@ static void unlink_entry(struct iptable *t, struct ipentry **pp)
 	t->version++;
 }
 
+/* Under the write lock: twice the buckets, every entry moved. */
+static void grow(struct iptable *t)
+{
+	size_t nb = t->nb * 2;
+	struct ipentry **b = xcalloc(nb, sizeof(*b));
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			size_t h = hash(e->family, e->addr, e->plen) & (nb - 1);
+			e->next = b[h];
+			b[h] = e;
+		}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
 /* Under the write lock: links a new entry for ADDR/PLEN (ADDR masked)
  * holding a copy of ID. */
 static void link_entry(struct iptable *t, int family, const uint8_t *addr,
@@ -182,7 +209,9 @@ static void link_entry(struct iptable *t, int family, const uint8_t *addr,
 	memcpy(ne->addr, addr, addr_len(family));
 	identity_copy(&ne->id, id);
 	t->nplen[FAM(family)][plen]++;
-	size_t h = bucket(family, addr, plen);
+	if (t->n >= t->nb)
+		grow(t);
+	size_t h = bucket_of(t, family, addr, plen);
 	ne->next = t->b[h];
 	t->b[h] = ne;
 	t->n++;
@@ -194,7 +223,7 @@ static void link_entry(struct iptable *t, int family, const uint8_t *addr,
 static struct ipentry **find(struct iptable *t, int family,
 			     const uint8_t *addr, unsigned plen)
 {
-	struct ipentry **pp = &t->b[bucket(family, addr, plen)];
+	struct ipentry **pp = &t->b[bucket_of(t, family, addr, plen)];
 	for (; *pp; pp = &(*pp)->next)
 		if (same(*pp, family, addr, plen))
 			return pp;
@@ -390,7 +419,7 @@ void iptable_each(struct iptable *t,
 {
 	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry *e = t->b[i]; e; e = e->next)
 			if (e->id.expires > now)
 				fn(arg, e->family, e->addr, e->plen, &e->id);
@@ -402,7 +431,7 @@ size_t iptable_expire(struct iptable *t)
 	size_t n = 0;
 	time_t now = time(NULL);
 	pthread_rwlock_wrlock(&t->lock);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry **pp = &t->b[i]; *pp;) {
 			if ((*pp)->id.expires <= now) {
 				unlink_entry(t, pp);
@@ -493,7 +522,7 @@ char *iptable_save(struct iptable *t, size_t *len)
 	json_t *entries = json_array();
 	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry *e = t->b[i]; e; e = e->next)
 			if (e->id.expires > now)
 				json_array_append_new(entries, entry_json(e));
