@@ -311,10 +311,10 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 			st->replaced++;
 	}
 	pthread_rwlock_unlock(&t->lock);
-	char ab[INET6_ADDRSTRLEN + 4];
+	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(l->family, key, ab, INET6_ADDRSTRLEN);
 	if (plen < FULL(l->family))
-		snprintf(ab + strlen(ab), 5, "/%u", plen);
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", plen);
 	if (r == LOGIN_REPLACED)
 		log_info("identity %s: %s (%s) replaces %s (%s)", ab, l->user,
 			 id_source_name(l->source), was_user,
@@ -502,10 +502,10 @@ int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
 
 static json_t *entry_json(const struct ipentry *e)
 {
-	char ab[INET6_ADDRSTRLEN + 4];
+	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(e->family, e->addr, ab, INET6_ADDRSTRLEN);
 	if (e->plen < FULL(e->family))
-		snprintf(ab + strlen(ab), 5, "/%u", e->plen);
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", e->plen);
 	json_t *groups = json_array();
 	for (size_t i = 0; i < e->id.ngroups; i++)
 		json_array_append_new(groups, json_string(e->id.groups[i]));

@@ -322,10 +322,10 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 			 unsigned plen, const struct identity *id)
 {
 	struct id_ctx *c = arg;
-	char ab[INET6_ADDRSTRLEN + 4];
+	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(family, addr, ab, INET6_ADDRSTRLEN);
 	if (plen < (family == AF_INET ? 32u : 128u))
-		snprintf(ab + strlen(ab), 5, "/%u", plen);
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", plen);
 	time_t now = time(NULL);
 	long left = (long)(id->expires - now);
 	long idle = (long)(now - id->seen);

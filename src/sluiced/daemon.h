@@ -45,6 +45,7 @@ struct daemon {
 	uint64_t ids_saved;	   /* iptable_version() last written */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
+	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;
@@ -177,6 +178,9 @@ int idapi_logout(struct daemon *d, const char *address, const char *user,
 /* Starts, moves or stops the HTTP listener as P says; re-reads the token. */
 void idapi_configure(struct daemon *d, const struct policy *p);
 void idapi_close(struct daemon *d);
+/* Connections the push API refused (limits, descriptor reserve, accept
+ * errors), its closed listeners included. */
+uint64_t idapi_refused(const struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];

@@ -308,6 +308,7 @@ static void idapi_stop(struct daemon *d)
 	struct idapi *a = d->idapi;
 	if (!a)
 		return;
+	d->idapi_refused_old += http_refused(a->h);
 	http_close(a->h);
 	free(a->addr);
 	explicit_bzero(a, sizeof(*a));
@@ -349,4 +350,9 @@ void idapi_configure(struct daemon *d, const struct policy *p)
 void idapi_close(struct daemon *d)
 {
 	idapi_stop(d);
+}
+
+uint64_t idapi_refused(const struct daemon *d)
+{
+	return d->idapi_refused_old + (d->idapi ? http_refused(d->idapi->h) : 0);
 }

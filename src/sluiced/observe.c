@@ -69,7 +69,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
 	if (d->fwlog)
 		fwlog_stats(d->fwlog, &s->fwlog_written, &s->fwlog_dropped);
-	s->connections_refused = metrics_refused(d->metrics) +
+	s->connections_refused = metrics_refused(d->metrics) + idapi_refused(d) +
 				 control_refused(d->ctl) + d->metrics_refused_old;
 	if (d->farms) {
 		struct farms_stats fs;
