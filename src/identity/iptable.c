@@ -31,6 +31,7 @@ struct iptable {
 	size_t nb; /* buckets, a power of two */
 	size_t n;
 	uint64_t version;
+	uint64_t removed; /* entries unlinked: logouts, replacements, expiry */
 	char **ignore;
 	size_t nignore;
 	struct id_source_stats st[IDS_COUNT];
@@ -179,6 +180,7 @@ static void unlink_entry(struct iptable *t, struct ipentry **pp)
 	free(old);
 	t->n--;
 	t->version++;
+	t->removed++;
 }
 
 /* Under the write lock: twice the buckets, every entry moved. */
@@ -450,6 +452,14 @@ size_t iptable_count(struct iptable *t)
 	size_t n = t->n;
 	pthread_rwlock_unlock(&t->lock);
 	return n;
+}
+
+uint64_t iptable_removed(struct iptable *t)
+{
+	pthread_rwlock_rdlock(&t->lock);
+	uint64_t v = t->removed;
+	pthread_rwlock_unlock(&t->lock);
+	return v;
 }
 
 uint64_t iptable_version(struct iptable *t)

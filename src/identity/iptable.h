@@ -139,6 +139,10 @@ size_t iptable_count(struct iptable *t);
 /* A number that changes whenever the entries do (for saving only when
  * something changed). */
 uint64_t iptable_version(struct iptable *t);
+/* A number that grows whenever an entry goes (logout, replacement by
+ * another user or source, expiry): sessions allowed for it may need
+ * revoking. */
+uint64_t iptable_removed(struct iptable *t);
 
 /* Reads "ADDR" or "ADDR/LEN" (no host bits past LEN) into ADDR (16
  * bytes) and *PLEN (the full length for an address alone); returns

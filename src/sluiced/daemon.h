@@ -46,6 +46,8 @@ struct daemon {
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
+	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */
+	uint64_t ids_removed_seen;  /* iptable_removed() last acted on */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;
@@ -149,7 +151,10 @@ void observe_close(struct daemon *d);
  * listener. Configure applies P (at start and on every reload; called by
  * observe_configure); restore reads the state file back (entries past
  * their expiry dropped); save writes it when the table changed (FORCE:
- * anyway), whole or not at all; close stops the listener and saves. */
+ * anyway), whole or not at all; close stops the listener and saves. Once
+ * a second, when entries went (logout, replacement, expiry) and `queue {
+ * revoke on }`, the sessions the policy no longer allows are revoked as
+ * on a reload (daemon_revoke). */
 struct radius_srv;
 void idsources_configure(struct daemon *d, const struct policy *p);
 void idsources_restore(struct daemon *d);

@@ -216,8 +216,29 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 	explicit_bzero(&ctx, sizeof(ctx));
 }
 
+/* Entries went since the last look: revoke what they allowed. */
+static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t removed = iptable_removed(d->ids);
+	if (removed == d->ids_removed_seen)
+		return;
+	d->ids_removed_seen = removed;
+	if (d->gen->policy->queue.revoke != REVOKE_ON)
+		return;
+	size_t cut = daemon_revoke(d);
+	if (cut)
+		log_info("identities changed: %zu session(s) revoked", cut);
+}
+
 void idsources_configure(struct daemon *d, const struct policy *p)
 {
+	if (!d->ev_idrevoke) {
+		d->ids_removed_seen = iptable_removed(d->ids);
+		d->ev_idrevoke = event_new(d->base, -1, EV_PERSIST, on_idrevoke, d);
+		struct timeval tv = {1, 0};
+		event_add(d->ev_idrevoke, &tv);
+	}
 	iptable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
 			   p->identity.nignore_users);
 	radius_configure(d, p);
@@ -228,5 +249,8 @@ void idsources_close(struct daemon *d)
 {
 	radius_close(d);
 	idapi_close(d);
+	if (d->ev_idrevoke)
+		event_free(d->ev_idrevoke);
+	d->ev_idrevoke = NULL;
 	idsources_save(d, true);
 }

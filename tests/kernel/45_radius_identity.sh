@@ -96,12 +96,23 @@ expect_talk "dave's web allowed after the restart" 5 "$LAB_CLI" TCP4 "$LAB_SRV4"
 ctl reload >/dev/null || kt_fail "reload failed"
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "the reload keeps the table" || kt_fail "after reload: $(who $LAB_CLI4)"
 
-# Stop: logged out, the session is no longer allowed
+# Stop: logged out; new sessions are denied, and the open one is revoked
+# (queue { revoke on }: within a second of the logout)
+h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 12)
+sleep 1.5
+a=$(held "$h")
+[ "$a" -ge 3 ] && kt_ok "dave's long session runs ($a echoes)" || kt_fail "long session: $a echoes"
 acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
 	kt_ok "Stop answered" || kt_fail "Stop not answered"
 [ "$(who $LAB_CLI4)" = "none" ] && kt_ok "$LAB_CLI4 logged out" || kt_fail "after Stop: $(who $LAB_CLI4)"
 acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
 	kt_ok "a repeated Stop is answered (harmless)" || kt_fail "repeated Stop not answered"
 expect_talk "after the Stop the staff server is denied again" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+b=$(held "$h"); sleep 1.5; c=$(held "$h")
+[ "$c" -eq "$b" ] && kt_ok "the open session was revoked after the Stop ($b echoes, then none)" ||
+	kt_fail "the open session still runs after the Stop ($b then $c)"
+grep -q "identities changed: 1 session(s) revoked" "$LAB_TMP/sluiced.log" && kt_ok "logged: 1 session revoked" ||
+	kt_fail "no revocation logged"
+
 [ "$(src_count logouts)" = 1 ] && kt_ok "one logout counted" || kt_fail "logouts $(src_count logouts)"
 kt_done
