@@ -227,7 +227,9 @@ static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
 	if (d->gen->policy->queue.revoke != REVOKE_ON)
 		return;
 	size_t cut = daemon_revoke(d);
-	if (cut)
+	if (!cut)
+		log_debug("identities changed: no session to revoke");
+	else
 		log_info("identities changed: %zu session(s) revoked", cut);
 }
 
