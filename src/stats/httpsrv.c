@@ -191,63 +191,86 @@ bool http_header(const struct http_request *rq, const char *name, char *out,
 	return header(rq->head, name, out, outlen);
 }
 
-/* The body length the head announces: 0 without Content-Length; -1
- * malformed (answered), -2 chunked (answered), -3 too large (answered). */
-static long body_length(struct hconn *k, const char *head)
+/* Where the head of the N bytes at BUF ends: the length up to and with
+ * its blank line (CRLF CRLF, or bare LFs), or 0 when none is there yet. */
+static size_t head_end(const char *buf, size_t n)
 {
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (buf[i + 1] == '\n')
+			return i + 2;
+		if (buf[i + 1] == '\r' && i + 2 < n && buf[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+int http_parse_request(const char *buf, size_t len, size_t max_body,
+		       size_t *hlen, size_t *blen)
+{
+	size_t h = head_end(buf, len < HTTP_MAX_HEAD + 3 ? len
+							  : HTTP_MAX_HEAD + 3);
+	if (!h)
+		return len > HTTP_MAX_HEAD ? 431 : 1;
+	if (h > HTTP_MAX_HEAD + 2)
+		return 431;
+	if (memchr(buf, '\0', h))
+		return 400; /* a NUL in the head */
+	char *head = xmalloc(h + 1);
+	memcpy(head, buf, h);
+	head[h] = '\0';
+	/* head_end found a '\n' in it, and no NUL comes before */
+	const char *lines = strchr(head, '\n') + 1;
 	char v[32];
-	if (header(head, "Transfer-Encoding", v, sizeof(v))) {
-		answer_text(k, 411, "send a Content-Length");
-		return -2;
+	int rc = 0;
+	unsigned long n = 0;
+	if (header(lines, "Transfer-Encoding", v, sizeof(v))) {
+		rc = 411;
+	} else if (header(lines, "Content-Length", v, sizeof(v))) {
+		char *end;
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!v[0] || *end || errno || v[0] < '0' || v[0] > '9')
+			rc = 400;
+		else if (n > max_body)
+			rc = 413;
 	}
-	if (!header(head, "Content-Length", v, sizeof(v)))
-		return 0;
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(v, &end, 10);
-	if (!v[0] || *end || errno || v[0] == '-') {
-		answer_text(k, 400, "bad Content-Length");
-		return -1;
-	}
-	if (n > k->h->max_body) {
-		answer_text(k, 413, "body too large");
-		return -3;
-	}
-	return (long)n;
+	free(head);
+	if (rc)
+		return rc;
+	if (len < h + n)
+		return 1;
+	*hlen = h;
+	*blen = n;
+	return 0;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct hconn *k = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	/* the head ends with an empty line (CRLF CRLF, or bare LFs) */
-	size_t sep = 4;
-	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (end.pos < 0) {
-		end = evbuffer_search(in, "\n\n", 2, NULL);
-		sep = 2;
-	}
-	if (end.pos < 0 || end.pos > HTTP_MAX_HEAD) {
-		if (evbuffer_get_length(in) > HTTP_MAX_HEAD)
-			answer_text(k, 431, "request head too large");
+	size_t len = evbuffer_get_length(in), hlen, blen;
+	const char *buf = (const char *)evbuffer_pullup(in, -1);
+	int rc = buf ? http_parse_request(buf, len, k->h->max_body, &hlen, &blen)
+		     : 1;
+	if (rc == 1)
+		return; /* more is coming (or the deadline ends it) */
+	if (rc) {
+		answer_text(k, rc, rc == 431   ? "request head too large"
+				   : rc == 411 ? "send a Content-Length"
+				   : rc == 413 ? "body too large"
+					       : "bad request head");
 		return;
 	}
-	size_t hlen = (size_t)end.pos + sep;
 	char *head = xmalloc(hlen + 1);
-	evbuffer_copyout(in, head, hlen);
-	head[hlen] = '\0';
+	char *body = xmalloc(blen + 1);
+	evbuffer_remove(in, head, hlen);
+	evbuffer_remove(in, body, blen);
+	head[hlen] = body[blen] = '\0';
 	char *first = strchr(head, '\n');
-	long blen = body_length(k, first ? first + 1 : "");
-	if (blen < 0 || evbuffer_get_length(in) < hlen + (size_t)blen) {
-		free(head); /* answered, or the body is still coming */
-		return;
-	}
-	evbuffer_drain(in, hlen);
-	char *body = xmalloc((size_t)blen + 1);
-	evbuffer_remove(in, body, (size_t)blen);
-	body[blen] = '\0';
 	head[strcspn(head, "\r\n")] = '\0'; /* the request line */
-	serve(k, head, first ? first + 1 : "", body, (size_t)blen);
+	serve(k, head, first + 1, body, blen);
 	free(body);
 	free(head);
 }

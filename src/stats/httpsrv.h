@@ -70,6 +70,18 @@ uint64_t http_refused(const struct http_server *h);
 unsigned http_port(const struct http_server *h);
 /* Stops serving, closes every connection, frees H; NULL is fine. */
 void http_close(struct http_server *h);
+/*
+ * Reads the request in the LEN bytes at BUF (what arrived so far): 0 when
+ * it is complete (*HLEN bytes of head up to and with its blank line, then
+ * *BLEN of body, by Content-Length); 1 when more bytes are needed; else
+ * the status to answer: 400 (a NUL in the head, a bad Content-Length), 411
+ * (Transfer-Encoding: only Content-Length bodies), 413 (a body over
+ * MAX_BODY), 431 (a head over 8 KiB). The server's parser, exposed for
+ * tests/fuzz/fuzz_http.c.
+ */
+int http_parse_request(const char *buf, size_t len, size_t max_body,
+		       size_t *hlen, size_t *blen);
+
 /* Splits "A:P" or "[A]:P" into HOST (HOSTLEN bytes) and PORT; -1 when
  * malformed. */
 int http_parse_addr(const char *addr_port, char *host, size_t hostlen,
