@@ -81,7 +81,11 @@ publish "public web" tcp 80 on 198.19.0.1 to web_farm
 verifier "directory" tcp 198.18.4.2 port 389 every 2s timeout 1s
 metrics { listen 127.0.0.1:9109 }
 FARM
+printf 'identity { radius-listen 127.0.0.1:1813 radius-secret-file "%s" radius-clients { 127.0.0.1 } }\n' \
+	"$LAB_TMP/radius.secret"
 } >"$CONF"
+printf 'demo-secret\n' >"$LAB_TMP/radius.secret"
+chmod 600 "$LAB_TMP/radius.secret"
 LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK" >/dev/null
 for i in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 run ctl status
@@ -98,13 +102,21 @@ talk "carol (staff): voice over UDP (rule 'staff voice')" "$LAB_CLI" UDP4 "$LAB_
 talk "carol (staff): ssh to a server (not staff's)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 run ctl identity add "$LAB_CLI4B" alice
 talk "alice (netadmins, from the directory): ssh ('netops anywhere')" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
-run ctl identity add "$LAB_CLI4B" dave
+# RADIUS accounting, as a Wi-Fi controller or a VPN concentrator sends it
+radius() { # radius ATTRS: one Accounting-Request by FreeRADIUS's radclient
+	echo "  \$ radclient 127.0.0.1:1813 acct SECRET <<< '$1'"
+	echo "$1" | lab_exec "$LAB_GW" timeout 10 radclient -r 2 -t 1 -q 127.0.0.1:1813 acct demo-secret &&
+		echo "  (Accounting-Response received)" || echo "  (no answer)"
+}
+radius "Acct-Status-Type=Start,User-Name=dave,Framed-IP-Address=$LAB_CLI4B"
+run ctl identity list
 talk "dave (staff, from the directory): voice" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
 talk "dave: ssh (not netops)" "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
 echo "  packets queued to sluiced for these 8 sessions: $(( $(queued) - q0 )) (one SYN or first datagram each, plus retransmits of denied SYNs)"
 
 bold "5. What the destination's name is decides (forward-confirmed)"
-run ctl identity del "$LAB_CLI4B"
+radius "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4B"
+run ctl identity sources
 talk "nobody, web to $LAB_SRV4 = www.lab.sluice.test ('work sites')" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080 "$LAB_CLI4B"
 talk "nobody, web to $LAB_SRV4B (PTR claims www: not confirmed)" "$LAB_CLI" TCP4 "$LAB_SRV4B" 8080 "$LAB_CLI4B"
 echo "  DNS queries the gateway made: $(grep -c 'query\[' "$LAB_TMP/dns/queries.log") (www resolved ahead of time, so no PTR for $LAB_SRV4: $(grep -c 'query\[PTR\] 2.2.18.198' "$LAB_TMP/dns/queries.log"))"

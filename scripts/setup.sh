@@ -14,7 +14,7 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
-  libsystemd-dev libcap-ng-dev
+  libsystemd-dev libcap-ng-dev nettle-dev
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists
   debhelper devscripts lintian fakeroot dpkg-dev go-md2man man-db logrotate
@@ -30,6 +30,7 @@ PKGS=(
   krb5-kdc krb5-admin-server krb5-user iperf3 curl socat ncat openssl
   # a real Active Directory for the identity tests (tests/identity/run_ad.sh)
   samba samba-ad-dc samba-ad-provision
+  freeradius-utils freeradius
 )
 
 missing=()

@@ -82,6 +82,15 @@ fuzz_dns() {
 	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-dns || return 1
 	fuzz dns "${FUZZ_DNS_SECONDS:-15}" 4096
 }
+fuzz_http() {
+	mkdir -p build-fuzz/corpus-http
+	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
+	fuzz http "${FUZZ_HTTP_SECONDS:-10}" 32768
+}
+fuzz_radius() {
+	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
+	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
+}
 
 step "build (strict, -Werror)" build build -Dwerror=true
 unit_tests build
@@ -105,6 +114,8 @@ step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
 step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
 step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
+step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
+step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

@@ -19,7 +19,7 @@ struct sentry {
 	int rule;
 	uint64_t gen;
 	time_t decided;
-	enum id_source source;
+	enum fact_source source;
 	bool groups_unknown, has_user, has_name;
 	size_t ngroups;
 	char *facts; /* packed: user, name (each "" when absent), groups */
@@ -34,7 +34,7 @@ struct sessions {
 	size_t max, head, n;
 };
 
-const char *id_source_name(enum id_source s)
+const char *fact_source_name(enum fact_source s)
 {
 	switch (s) {
 	case IDSRC_TABLE: return "table";

@@ -20,17 +20,17 @@
 struct sessions;
 
 /* Where a decision's identity came from. */
-enum id_source {
+enum fact_source {
 	IDSRC_NONE,	 /* the decision did not ask who the user is */
 	IDSRC_TABLE,	 /* address table: user and groups (or no entry) */
 	IDSRC_DIRECTORY, /* address table's user, groups from the directory */
 	IDSRC_LOCAL,	 /* the gateway's own socket: uid → user, groups (NSS) */
 };
-const char *id_source_name(enum id_source s);
+const char *fact_source_name(enum fact_source s);
 
 /* The facts a decision was made with (all borrowed by sessions_put). */
 struct session_facts {
-	enum id_source source;
+	enum fact_source source;
 	const char *user; /* NULL = nobody (or not asked: IDSRC_NONE) */
 	const char *const *groups;
 	size_t ngroups;
@@ -44,7 +44,7 @@ struct session_info {
 	int rule; /* index in generation GEN */
 	uint64_t gen;
 	time_t decided;
-	enum id_source source;
+	enum fact_source source;
 	bool groups_unknown;
 	char *user; /* NULL = none */
 	char *name; /* NULL = none */

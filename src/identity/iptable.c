@@ -1,16 +1,25 @@
-/* iptable.c — see iptable.h. A chained hash table under a rwlock. */
+/* iptable.c — see iptable.h. A chained hash table under a rwlock; the
+ * per-source counters sit under the same lock (the rejections, counted
+ * without touching the table, are atomic). */
 #include "identity/iptable.h"
+#include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
+#include <arpa/inet.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
-#define NBUCKETS 4096
+#define NBUCKETS_MIN 4096 /* grows by doubling at one entry a bucket */
+#define STATE_VERSION 1
 
 struct ipentry {
 	int family;
+	uint8_t plen; /* FULL(family) for an address */
 	uint8_t addr[16];
 	struct identity id;
 	struct ipentry *next;
@@ -18,28 +27,76 @@ struct ipentry {
 
 struct iptable {
 	pthread_rwlock_t lock;
-	struct ipentry *b[NBUCKETS];
+	struct ipentry **b;
+	size_t nb; /* buckets, a power of two */
 	size_t n;
+	uint64_t version;
+	uint64_t removed; /* entries unlinked: logouts, replacements, expiry */
+	char **ignore;
+	size_t nignore;
+	struct id_source_stats st[IDS_COUNT];
+	uint32_t nplen[2][129]; /* entries by family (v4, v6) and length */
 };
 
-static size_t bucket(int family, const uint8_t *addr)
+#define FULL(family) ((family) == AF_INET ? 32u : 128u)
+#define FAM(family) ((family) == AF_INET ? 0 : 1)
+
+static const char *const source_names[IDS_COUNT] = {"manual", "api",
+						     "radius", "portal"};
+
+const char *id_source_name(enum id_source s)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)family;
-	size_t len = family == AF_INET ? 4 : 16;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h % NBUCKETS;
+	return (unsigned)s < IDS_COUNT ? source_names[s] : "unknown";
 }
 
-static bool same(const struct ipentry *e, int family, const uint8_t *addr)
+int id_source_parse(const char *name)
 {
-	return e->family == family &&
-	       memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0;
+	for (int i = 0; i < IDS_COUNT; i++)
+		if (strcmp(name, source_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static uint32_t hash(int family, const uint8_t *addr, unsigned plen)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)family ^ (plen << 8);
+	for (size_t i = 0; i < addr_len(family); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static size_t bucket_of(const struct iptable *t, int family,
+			const uint8_t *addr, unsigned plen)
+{
+	return hash(family, addr, plen) & (t->nb - 1);
+}
+
+static bool same(const struct ipentry *e, int family, const uint8_t *addr,
+		 unsigned plen)
+{
+	return e->family == family && e->plen == plen &&
+	       memcmp(e->addr, addr, addr_len(family)) == 0;
+}
+
+/* DST = the first PLEN bits of SRC (16 bytes), the rest zero. */
+static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
+{
+	memset(dst, 0, 16);
+	memcpy(dst, src, plen / 8);
+	if (plen % 8)
+		dst[plen / 8] = src[plen / 8] & (uint8_t)(0xff00u >> (plen % 8));
 }
 
 struct iptable *iptable_new(void)
 {
 	struct iptable *t = xcalloc(1, sizeof(*t));
+	t->nb = NBUCKETS_MIN;
+	t->b = xcalloc(t->nb, sizeof(*t->b));
 	pthread_rwlock_init(&t->lock, NULL);
 	return t;
 }
@@ -56,119 +113,318 @@ void identity_clear(struct identity *id)
 /* Deep copy of SRC into DST. */
 static void identity_copy(struct identity *dst, const struct identity *src)
 {
+	*dst = *src;
 	dst->user = xstrdup(src->user);
-	dst->ngroups = src->ngroups;
 	dst->groups = xcalloc(src->ngroups + 1, sizeof(char *));
 	for (size_t i = 0; i < src->ngroups; i++)
 		dst->groups[i] = xstrdup(src->groups[i]);
-	dst->expires = src->expires;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 void iptable_free(struct iptable *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
 			nx = e->next;
 			identity_clear(&e->id);
 			free(e);
 		}
+	free(t->b);
+	free_names(t->ignore, t->nignore);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
+}
+
+void iptable_set_ignore(struct iptable *t, const char *const *names,
+			size_t n)
+{
+	char **v = n ? xcalloc(n, sizeof(*v)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(names[i]);
+	pthread_rwlock_wrlock(&t->lock);
+	char **old = t->ignore;
+	size_t nold = t->nignore;
+	t->ignore = v;
+	t->nignore = n;
+	pthread_rwlock_unlock(&t->lock);
+	free_names(old, nold);
+}
+
+/* Under the lock: USER is on the ignore list (ASCII case folded: RADIUS
+ * clients spell names as they please). */
+static bool ignored(const struct iptable *t, const char *user)
+{
+	for (size_t i = 0; i < t->nignore; i++)
+		if (strcasecmp(t->ignore[i], user) == 0)
+			return true;
+	return false;
+}
+
+/* Under the write lock: unlinks and frees *PP, keeping the counts. */
+static void unlink_entry(struct iptable *t, struct ipentry **pp)
+{
+	struct ipentry *old = *pp;
+	*pp = old->next;
+	if ((unsigned)old->id.source < IDS_COUNT)
+		t->st[old->id.source].entries--;
+	t->nplen[FAM(old->family)][old->plen]--;
+	identity_clear(&old->id);
+	free(old);
+	t->n--;
+	t->version++;
+	t->removed++;
+}
+
+/* Under the write lock: twice the buckets, every entry moved. */
+static void grow(struct iptable *t)
+{
+	size_t nb = t->nb * 2;
+	struct ipentry **b = xcalloc(nb, sizeof(*b));
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			size_t h = hash(e->family, e->addr, e->plen) & (nb - 1);
+			e->next = b[h];
+			b[h] = e;
+		}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
+/* Under the write lock: links a new entry for ADDR/PLEN (ADDR masked)
+ * holding a copy of ID. */
+static void link_entry(struct iptable *t, int family, const uint8_t *addr,
+		       unsigned plen, const struct identity *id)
+{
+	struct ipentry *ne = xcalloc(1, sizeof(*ne));
+	ne->family = family;
+	ne->plen = (uint8_t)plen;
+	memcpy(ne->addr, addr, addr_len(family));
+	identity_copy(&ne->id, id);
+	t->nplen[FAM(family)][plen]++;
+	if (t->n >= t->nb)
+		grow(t);
+	size_t h = bucket_of(t, family, addr, plen);
+	ne->next = t->b[h];
+	t->b[h] = ne;
+	t->n++;
+	t->version++;
+	t->st[id->source].entries++;
+}
+
+/* The entry of ADDR/PLEN (ADDR masked), live or not; NULL when none. */
+static struct ipentry **find(struct iptable *t, int family,
+			     const uint8_t *addr, unsigned plen)
+{
+	struct ipentry **pp = &t->b[bucket_of(t, family, addr, plen)];
+	for (; *pp; pp = &(*pp)->next)
+		if (same(*pp, family, addr, plen))
+			return pp;
+	return NULL;
+}
+
+/* Under a lock: the live entry ADDR falls under: its own, else the
+ * longest prefix holding it (one hash probe a prefix length in use). */
+static const struct ipentry *lookup(struct iptable *t, int family,
+				    const uint8_t *addr, time_t now)
+{
+	unsigned full = FULL(family);
+	struct ipentry **pp = find(t, family, addr, full);
+	if (pp && (*pp)->id.expires > now)
+		return *pp;
+	for (unsigned l = full; l-- > 0;) {
+		if (!t->nplen[FAM(family)][l])
+			continue;
+		uint8_t m[16];
+		mask(m, addr, l);
+		pp = find(t, family, m, l);
+		if (pp && (*pp)->id.expires > now)
+			return *pp;
+	}
+	return NULL;
+}
+
+/* Under the write lock: renews E from L (same user, same source). */
+static void refresh(struct iptable *t, struct ipentry *e,
+		    const struct id_login *l, time_t now)
+{
+	for (size_t i = 0; i < e->id.ngroups; i++)
+		free(e->id.groups[i]);
+	free(e->id.groups);
+	e->id.groups = xcalloc(l->ngroups + 1, sizeof(char *));
+	for (size_t i = 0; i < l->ngroups; i++)
+		e->id.groups[i] = xstrdup(l->groups[i]);
+	e->id.ngroups = l->ngroups;
+	e->id.seen = now;
+	e->id.expires = now + (time_t)l->ttl_s;
+	t->version++;
+}
+
+enum login_result iptable_login(struct iptable *t, const struct id_login *l)
+{
+	time_t now = time(NULL);
+	unsigned plen = l->plen && l->plen < FULL(l->family) ? l->plen
+							     : FULL(l->family);
+	uint8_t key[16];
+	mask(key, l->addr, plen);
+	struct identity id = {.user = (char *)l->user,
+			      .groups = (char **)l->groups,
+			      .ngroups = l->ngroups,
+			      .expires = now + (time_t)l->ttl_s,
+			      .learned = now,
+			      .seen = now,
+			      .source = l->source};
+	char *was_user = NULL;
+	enum id_source was_src = IDS_MANUAL;
+	enum login_result r;
+	pthread_rwlock_wrlock(&t->lock);
+	struct id_source_stats *st = &t->st[l->source];
+	struct ipentry **pp = find(t, l->family, key, plen);
+	bool live = pp && (*pp)->id.expires > now;
+	if (ignored(t, l->user)) {
+		st->ignored++;
+		r = LOGIN_IGNORED;
+	} else if (live && (*pp)->id.source == l->source &&
+		   strcmp((*pp)->id.user, l->user) == 0) {
+		refresh(t, *pp, l, now);
+		st->logins++;
+		r = LOGIN_REFRESHED;
+	} else {
+		if (pp) {
+			if (live) {
+				was_user = xstrdup((*pp)->id.user);
+				was_src = (*pp)->id.source;
+			}
+			unlink_entry(t, pp);
+		}
+		link_entry(t, l->family, key, plen, &id);
+		st->logins++;
+		r = was_user ? LOGIN_REPLACED : LOGIN_NEW;
+		if (was_user)
+			st->replaced++;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	char ab[INET6_ADDRSTRLEN + 16];
+	inet_ntop(l->family, key, ab, INET6_ADDRSTRLEN);
+	if (plen < FULL(l->family))
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", plen);
+	if (r == LOGIN_REPLACED)
+		log_info("identity %s: %s (%s) replaces %s (%s)", ab, l->user,
+			 id_source_name(l->source), was_user,
+			 id_source_name(was_src));
+	else if (r == LOGIN_IGNORED)
+		log_debug("identity %s: %s (%s) is on the ignore list", ab,
+			  l->user, id_source_name(l->source));
+	free(was_user);
+	return r;
+}
+
+bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
+		    const char *user, enum id_source source)
+{
+	return iptable_logout_prefix(t, family, addr, FULL(family), user,
+				     source);
+}
+
+bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+			   unsigned plen, const char *user,
+			   enum id_source source)
+{
+	bool found = false;
+	if (plen > FULL(family))
+		return false;
+	uint8_t key[16];
+	mask(key, addr, plen);
+	pthread_rwlock_wrlock(&t->lock);
+	struct ipentry **pp = find(t, family, key, plen);
+	if (pp && (!user || strcmp((*pp)->id.user, user) == 0)) {
+		unlink_entry(t, pp);
+		t->st[source].logouts++;
+		found = true;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return found;
+}
+
+void iptable_reject(struct iptable *t, enum id_source source,
+		    enum id_reject why)
+{
+	struct id_source_stats *st = &t->st[source];
+	uint64_t *c = why == IDR_SECRET	  ? &st->rejected_secret
+		      : why == IDR_CLIENT ? &st->rejected_client
+					  : &st->rejected_malformed;
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+void iptable_source_stats(struct iptable *t, struct id_source_stats *out)
+{
+	pthread_rwlock_rdlock(&t->lock);
+	for (int i = 0; i < IDS_COUNT; i++) {
+		out[i] = t->st[i];
+		out[i].rejected_secret = __atomic_load_n(
+		    &t->st[i].rejected_secret, __ATOMIC_RELAXED);
+		out[i].rejected_client = __atomic_load_n(
+		    &t->st[i].rejected_client, __ATOMIC_RELAXED);
+		out[i].rejected_malformed = __atomic_load_n(
+		    &t->st[i].rejected_malformed, __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&t->lock);
 }
 
 void iptable_set(struct iptable *t, int family, const uint8_t *addr,
 		 const char *user, const char *const *groups, size_t ngroups,
 		 uint32_t ttl_s)
 {
-	struct identity id = {.user = (char *)user,
-			      .groups = (char **)groups,
-			      .ngroups = ngroups,
-			      .expires = time(NULL) + ttl_s};
-	struct ipentry *ne = xcalloc(1, sizeof(*ne));
-	ne->family = family;
-	memcpy(ne->addr, addr, family == AF_INET ? 4 : 16);
-	identity_copy(&ne->id, &id);
-	size_t h = bucket(family, addr);
-	pthread_rwlock_wrlock(&t->lock);
-	for (struct ipentry **pp = &t->b[h]; *pp; pp = &(*pp)->next)
-		if (same(*pp, family, addr)) {
-			struct ipentry *old = *pp;
-			*pp = old->next;
-			identity_clear(&old->id);
-			free(old);
-			t->n--;
-			break;
-		}
-	ne->next = t->b[h];
-	t->b[h] = ne;
-	t->n++;
-	pthread_rwlock_unlock(&t->lock);
+	iptable_login(t, &(struct id_login){family, addr, user, groups,
+					    ngroups, ttl_s, IDS_MANUAL, 0});
 }
 
 bool iptable_del(struct iptable *t, int family, const uint8_t *addr)
 {
-	bool found = false;
-	size_t h = bucket(family, addr);
-	pthread_rwlock_wrlock(&t->lock);
-	for (struct ipentry **pp = &t->b[h]; *pp; pp = &(*pp)->next)
-		if (same(*pp, family, addr)) {
-			struct ipentry *old = *pp;
-			*pp = old->next;
-			identity_clear(&old->id);
-			free(old);
-			t->n--;
-			found = true;
-			break;
-		}
-	pthread_rwlock_unlock(&t->lock);
-	return found;
+	return iptable_logout(t, family, addr, NULL, IDS_MANUAL);
 }
 
 bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 		 struct identity *out)
 {
-	bool found = false;
-	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (struct ipentry *e = t->b[bucket(family, addr)]; e; e = e->next)
-		if (same(e, family, addr) && e->id.expires > now) {
-			identity_copy(out, &e->id);
-			found = true;
-			break;
-		}
+	const struct ipentry *e = lookup(t, family, addr, time(NULL));
+	if (e)
+		identity_copy(out, &e->id);
 	pthread_rwlock_unlock(&t->lock);
-	return found;
+	return e != NULL;
 }
 
 int iptable_with(struct iptable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg)
 {
-	const struct identity *found = NULL;
-	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (struct ipentry *e = t->b[bucket(family, addr)]; e; e = e->next)
-		if (same(e, family, addr) && e->id.expires > now) {
-			found = &e->id;
-			break;
-		}
-	int r = fn(arg, found);
+	const struct ipentry *e = lookup(t, family, addr, time(NULL));
+	int r = fn(arg, e ? &e->id : NULL);
 	pthread_rwlock_unlock(&t->lock);
 	return r;
 }
 
 void iptable_each(struct iptable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
-			     const struct identity *id),
+			     unsigned plen, const struct identity *id),
 		  void *arg)
 {
 	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry *e = t->b[i]; e; e = e->next)
 			if (e->id.expires > now)
-				fn(arg, e->family, e->addr, &e->id);
+				fn(arg, e->family, e->addr, e->plen, &e->id);
 	pthread_rwlock_unlock(&t->lock);
 }
 
@@ -177,14 +433,10 @@ size_t iptable_expire(struct iptable *t)
 	size_t n = 0;
 	time_t now = time(NULL);
 	pthread_rwlock_wrlock(&t->lock);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < t->nb; i++)
 		for (struct ipentry **pp = &t->b[i]; *pp;) {
 			if ((*pp)->id.expires <= now) {
-				struct ipentry *old = *pp;
-				*pp = old->next;
-				identity_clear(&old->id);
-				free(old);
-				t->n--;
+				unlink_entry(t, pp);
 				n++;
 			} else {
 				pp = &(*pp)->next;
@@ -199,5 +451,166 @@ size_t iptable_count(struct iptable *t)
 	pthread_rwlock_rdlock(&t->lock);
 	size_t n = t->n;
 	pthread_rwlock_unlock(&t->lock);
+	return n;
+}
+
+uint64_t iptable_removed(struct iptable *t)
+{
+	pthread_rwlock_rdlock(&t->lock);
+	uint64_t v = t->removed;
+	pthread_rwlock_unlock(&t->lock);
+	return v;
+}
+
+uint64_t iptable_version(struct iptable *t)
+{
+	pthread_rwlock_rdlock(&t->lock);
+	uint64_t v = t->version;
+	pthread_rwlock_unlock(&t->lock);
+	return v;
+}
+
+/* ---- the state file ------------------------------------------------------ */
+
+int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	size_t n = strlen(text);
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, n + 1);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(addr, 0, 16);
+	int family = inet_pton(AF_INET, buf, addr) == 1	 ? AF_INET
+		     : inet_pton(AF_INET6, buf, addr) == 1 ? AF_INET6
+							   : -1;
+	if (family < 0)
+		return -1;
+	*plen = FULL(family);
+	if (slash) {
+		const char *d = slash + 1;
+		unsigned v = 0;
+		if (!*d || strlen(d) > 3)
+			return -1;
+		for (; *d; d++) {
+			if (*d < '0' || *d > '9')
+				return -1;
+			v = v * 10 + (unsigned)(*d - '0');
+		}
+		if (v > FULL(family))
+			return -1;
+		uint8_t m[16];
+		mask(m, addr, v);
+		if (memcmp(m, addr, 16) != 0)
+			return -1; /* host bits set */
+		*plen = v;
+	}
+	return family;
+}
+
+static json_t *entry_json(const struct ipentry *e)
+{
+	char ab[INET6_ADDRSTRLEN + 16];
+	inet_ntop(e->family, e->addr, ab, INET6_ADDRSTRLEN);
+	if (e->plen < FULL(e->family))
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", e->plen);
+	json_t *groups = json_array();
+	for (size_t i = 0; i < e->id.ngroups; i++)
+		json_array_append_new(groups, json_string(e->id.groups[i]));
+	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:I}", "address", ab,
+			 "user", e->id.user, "groups", groups, "source",
+			 id_source_name(e->id.source), "learned",
+			 (json_int_t)e->id.learned, "seen",
+			 (json_int_t)e->id.seen, "expires",
+			 (json_int_t)e->id.expires);
+}
+
+char *iptable_save(struct iptable *t, size_t *len)
+{
+	json_t *entries = json_array();
+	time_t now = time(NULL);
+	pthread_rwlock_rdlock(&t->lock);
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct ipentry *e = t->b[i]; e; e = e->next)
+			if (e->id.expires > now)
+				json_array_append_new(entries, entry_json(e));
+	pthread_rwlock_unlock(&t->lock);
+	json_t *root = json_pack("{s:i, s:o}", "version", STATE_VERSION,
+				 "entries", entries);
+	char *text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		fatalx("out of memory");
+	*len = strlen(text);
+	return text;
+}
+
+/* One entry of the state file into the table; false when it does not
+ * read right or has expired. */
+static bool load_entry(struct iptable *t, json_t *o, time_t now)
+{
+	const char *address, *user, *source;
+	json_t *groups;
+	json_int_t learned, seen, expires;
+	if (json_unpack(o, "{s:s, s:s, s:o, s:s, s:I, s:I, s:I}", "address",
+			&address, "user", &user, "groups", &groups, "source",
+			&source, "learned", &learned, "seen", &seen, "expires",
+			&expires) < 0 ||
+	    !json_is_array(groups) || text_name_problem(user) ||
+	    expires <= now || learned > seen || seen > expires)
+		return false;
+	int src = id_source_parse(source);
+	uint8_t addr[16] = {0};
+	unsigned plen;
+	int family = iptable_parse_prefix(address, addr, &plen);
+	size_t ng = json_array_size(groups);
+	if (src < 0 || family < 0 || ng > 4096)
+		return false;
+	const char **gv = xcalloc(ng + 1, sizeof(*gv));
+	for (size_t i = 0; i < ng; i++) {
+		gv[i] = json_string_value(json_array_get(groups, i));
+		if (!gv[i] || text_name_problem(gv[i])) {
+			free(gv);
+			return false;
+		}
+	}
+	struct identity id = {.user = (char *)user,
+			      .groups = (char **)gv,
+			      .ngroups = ng,
+			      .expires = (time_t)expires,
+			      .learned = (time_t)learned,
+			      .seen = (time_t)seen,
+			      .source = (enum id_source)src};
+	pthread_rwlock_wrlock(&t->lock);
+	struct ipentry **pp = find(t, family, addr, plen);
+	if (pp)
+		unlink_entry(t, pp);
+	link_entry(t, family, addr, plen, &id);
+	pthread_rwlock_unlock(&t->lock);
+	free(gv);
+	return true;
+}
+
+long iptable_load(struct iptable *t, const char *text, size_t len,
+		  time_t now)
+{
+	json_error_t err;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *entries = json_object_get(root, "entries");
+	json_t *ver = json_object_get(root, "version");
+	if (!json_is_array(entries) || json_integer_value(ver) != STATE_VERSION) {
+		json_decref(root);
+		return -1;
+	}
+	long n = 0;
+	size_t i;
+	json_t *o;
+	json_array_foreach(entries, i, o) {
+		if (load_entry(t, o, now))
+			n++;
+	}
+	json_decref(root);
 	return n;
 }

@@ -1,8 +1,11 @@
 /*
  * iptable.h — remote clients' identities: address → user (and groups),
- * with expiry, fed through the control socket (`sluicectl identity add`) by
- * a login portal, RADIUS accounting or a DHCP hook. Thread-safe (rwlock):
- * queue workers read, the control thread writes.
+ * each entry with the source that taught it (manual, api, radius, portal),
+ * when it was learned, when it was last confirmed (idle time) and when it
+ * expires. Fed by `sluicectl identity add`, RADIUS accounting (radius.h),
+ * the push API and a login portal; kept across restarts by iptable_save /
+ * iptable_load. Thread-safe (rwlock): queue workers read, the main thread
+ * writes.
  */
 #ifndef SLUICE_IPTABLE_H
 #define SLUICE_IPTABLE_H
@@ -14,24 +17,107 @@
 
 struct iptable;
 
+/* Where an entry came from. The names (id_source_name) are what
+ * `sluicectl identity` shows and the state file keeps. */
+enum id_source { IDS_MANUAL, IDS_API, IDS_RADIUS, IDS_PORTAL, IDS_COUNT };
+
 struct identity {
 	char *user;
 	char **groups; /* NULL-terminated; may be empty */
 	size_t ngroups;
-	time_t expires;
+	time_t expires; /* gone at this time (seconds since the epoch) */
+	time_t learned; /* this user at this address from this source since */
+	time_t seen;	/* last login or refresh: idle = now - seen */
+	enum id_source source;
 };
+
+/* Per-source counters (docs/counters.md, "Identity sources"). */
+struct id_source_stats {
+	uint64_t logins;   /* logins accepted (new, refreshed or replacing) */
+	uint64_t logouts;  /* entries removed by a logout of this source */
+	uint64_t replaced; /* logins that replaced another user or source */
+	uint64_t ignored;  /* logins of an ignore-listed user, not recorded */
+	uint64_t rejected_secret;    /* bad authenticator / shared secret */
+	uint64_t rejected_client;    /* from an address not a client */
+	uint64_t rejected_malformed; /* not a well-formed request */
+	uint64_t entries;	     /* entries of this source now (a gauge) */
+};
+
+enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED };
+
+/* What iptable_login did. */
+enum login_result { LOGIN_NEW, LOGIN_REFRESHED, LOGIN_REPLACED,
+		    LOGIN_IGNORED };
+
+/* One login: ADDR is 16 bytes (IPv4 in the first 4). With PLEN shorter
+ * than the address, the entry stands for the prefix ADDR/PLEN (a VPN pool,
+ * a DHCP scope): an address without an entry of its own is known by the
+ * longest prefix that holds it. */
+struct id_login {
+	int family; /* AF_INET or AF_INET6 */
+	const uint8_t *addr;
+	const char *user;
+	const char *const *groups;
+	size_t ngroups;
+	uint32_t ttl_s; /* lifetime from now, seconds (> 0) */
+	enum id_source source;
+	uint8_t plen; /* prefix length; 0 (or 32 / 128): the address alone */
+};
+
+/* "manual", "api", "radius", "portal". */
+const char *id_source_name(enum id_source s);
+/* The source named NAME; -1 when none. */
+int id_source_parse(const char *name);
 
 struct iptable *iptable_new(void);
 void iptable_free(struct iptable *t);
-/* Sets ADDR (16 bytes; IPv4 as ::ffff:a.b.c.d) to USER with GROUPS for TTL
- * seconds, replacing any entry. */
+
+/*
+ * Sets the ignore list: users (service accounts: backups, monitoring)
+ * whose logins are never recorded, so they never replace the person
+ * working at an address. NAMES are copied; replaces the previous list.
+ */
+void iptable_set_ignore(struct iptable *t, const char *const *names,
+			size_t n);
+
+/*
+ * Records L. The same user from the same source refreshes the entry
+ * (learned kept; seen, expiry and groups renewed); another user or another
+ * source replaces it (logged at info: who replaces whom); a user on the
+ * ignore list changes nothing (counted as ignored). Returns what happened.
+ */
+enum login_result iptable_login(struct iptable *t, const struct id_login *l);
+
+/*
+ * Ends the entry of ADDR for SOURCE: removed when it exists and, if USER
+ * is not NULL, belongs to USER (a late Stop of an earlier user does not
+ * log out the newer one). Counted as a logout of SOURCE when removed.
+ * Returns true when removed.
+ */
+bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
+		    const char *user, enum id_source source);
+/* The same for the prefix ADDR/PLEN (an entry made with that PLEN). */
+bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+			   unsigned plen, const char *user,
+			   enum id_source source);
+
+/* Counts one rejected request of SOURCE. */
+void iptable_reject(struct iptable *t, enum id_source source,
+		    enum id_reject why);
+
+/* Copies the counters of every source into OUT[IDS_COUNT]. */
+void iptable_source_stats(struct iptable *t, struct id_source_stats *out);
+
+/* A manual login (iptable_login with source manual). */
 void iptable_set(struct iptable *t, int family, const uint8_t *addr,
 		 const char *user, const char *const *groups, size_t ngroups,
 		 uint32_t ttl_s);
-/* Removes ADDR; returns false when it had no entry. */
+/* Removes ADDR whatever its source (counted as a manual logout); returns
+ * false when it had no entry. */
 bool iptable_del(struct iptable *t, int family, const uint8_t *addr);
-/* Copies the live entry of ADDR into OUT (caller frees with
- * identity_clear); false when none or expired. */
+/* Copies the live entry of ADDR (its own, else the longest live prefix
+ * holding it) into OUT (caller frees with identity_clear); false when
+ * none. */
 bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 		 struct identity *out);
 /* Calls FN with the live entry of ADDR, or with NULL when there is none,
@@ -41,13 +127,43 @@ bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 int iptable_with(struct iptable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg);
 void identity_clear(struct identity *id);
-/* Calls FN for each live entry (read-locked; FN must not call back). */
+/* Calls FN for each live entry (read-locked; FN must not call back); PLEN
+ * is the address's full length for an address entry. */
 void iptable_each(struct iptable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
-			     const struct identity *id),
+			     unsigned plen, const struct identity *id),
 		  void *arg);
 /* Drops expired entries; returns how many. */
 size_t iptable_expire(struct iptable *t);
 size_t iptable_count(struct iptable *t);
+/* A number that changes whenever the entries do (for saving only when
+ * something changed). */
+uint64_t iptable_version(struct iptable *t);
+/* A number that grows whenever an entry goes (logout, replacement by
+ * another user or source, expiry): sessions allowed for it may need
+ * revoking. */
+uint64_t iptable_removed(struct iptable *t);
+
+/* Reads "ADDR" or "ADDR/LEN" (no host bits past LEN) into ADDR (16
+ * bytes) and *PLEN (the full length for an address alone); returns
+ * AF_INET or AF_INET6, or -1 when TEXT is neither. */
+int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen);
+
+/*
+ * The live entries as a JSON document (to free) for a state file:
+ * {"version": 1, "entries": [{"address", "user", "groups", "source",
+ * "learned", "seen", "expires"}, ...]}. Times are seconds since the epoch.
+ */
+char *iptable_save(struct iptable *t, size_t *len);
+
+/*
+ * Adds the entries of TEXT (LEN bytes, as iptable_save wrote) that have
+ * not expired by NOW, keeping their source and times (the counters are
+ * not touched). Entries that do not read right (bad address, user, times,
+ * source) are skipped. Returns how many were added, or -1 when TEXT is not
+ * such a document at all.
+ */
+long iptable_load(struct iptable *t, const char *text, size_t len,
+		  time_t now);
 
 #endif

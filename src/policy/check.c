@@ -5,6 +5,7 @@
  * sessions (warnings).
  */
 #include "policy/internal.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -588,6 +589,59 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 			  why);
 }
 
+/* identity { ignore-users, radius-* }: the RADIUS listener needs its
+ * address, its secret and its clients (compiled into radius_nets). */
+static void check_identity(struct policy *p)
+{
+	struct identity_cfg *c = &p->identity;
+	struct diags *d = &p->diags;
+	for (size_t i = 0; i < c->nignore_users; i++)
+		if (text_name_problem(c->ignore_users[i]))
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity ignore-users: a name %s",
+				  text_name_problem(c->ignore_users[i]));
+	for (size_t i = 0; i < c->nradius_clients; i++) {
+		char *err = NULL;
+		if (addrset_parse_elem(&c->radius_nets, c->radius_clients[i],
+				       &err) < 0) {
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity radius-clients: %s", err);
+			free(err);
+		}
+	}
+	addrset_normalize(&c->radius_nets);
+	if (c->api_listen) {
+		const char *colon = strrchr(c->api_listen, ':');
+		if (!colon || colon == c->api_listen || !colon[1])
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity api-listen '%s': expected "
+				  "ADDRESS:PORT", c->api_listen);
+		if (!c->api_token_file)
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity api-listen needs api-token-file");
+	}
+	if (!c->radius_listen) {
+		if (c->radius_secret_file || c->nradius_clients)
+			diags_add(d, DIAG_WARNING, NULL,
+				  "identity: radius-secret-file and "
+				  "radius-clients do nothing without "
+				  "radius-listen");
+		return;
+	}
+	const char *colon = strrchr(c->radius_listen, ':');
+	if (!colon || colon == c->radius_listen || !colon[1])
+		diags_add(d, DIAG_ERROR, NULL,
+			  "identity radius-listen '%s': expected ADDRESS:PORT",
+			  c->radius_listen);
+	if (!c->radius_secret_file)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "identity radius-listen needs radius-secret-file");
+	if (!c->nradius_clients)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "identity radius-listen needs radius-clients (the "
+			  "addresses that may send accounting)");
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = &p->diags;
@@ -622,6 +676,7 @@ static void check_settings(struct policy *p)
 				  "metrics listen '%s': expected ADDRESS:PORT",
 				  p->metrics.listen);
 	}
+	check_identity(p);
 	for (size_t i = 0; i < p->nfarms; i++)
 		if (!p->farms[i]->used)
 			diags_add(d, DIAG_WARNING, &p->farms[i]->loc,

@@ -214,6 +214,13 @@ void policy_free(struct policy *p)
 	free(p->directory.user_filter);
 	free(p->directory.group_filter);
 	free(p->directory.tls_ca);
+	free_strv(p->identity.ignore_users, p->identity.nignore_users);
+	free(p->identity.radius_listen);
+	free(p->identity.radius_secret_file);
+	free_strv(p->identity.radius_clients, p->identity.nradius_clients);
+	addrset_free(&p->identity.radius_nets);
+	free(p->identity.api_listen);
+	free(p->identity.api_token_file);
 	free(p->log.file);
 	free(p->metrics.listen);
 	free(p->control.socket_owner);

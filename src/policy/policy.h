@@ -216,6 +216,16 @@ const char *directory_uri_problem(const char *uri);
 const char *secret_file_problem(const char *path);
 struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
+	char **ignore_users; /* service accounts never recorded */
+	size_t nignore_users;
+	char *radius_listen;	  /* "ADDR:PORT"; NULL = no RADIUS */
+	char *radius_secret_file; /* the clients' shared secret */
+	char **radius_clients;	  /* addresses or prefixes that may send */
+	size_t nradius_clients;
+	struct addrset radius_nets; /* compiled radius_clients (normalized) */
+	char *api_listen;     /* push API "ADDR:PORT"; NULL = off */
+	char *api_token_file; /* the bearer token its requests carry */
+	uint32_t api_max_connections, api_timeout_ms;
 };
 struct queue_cfg {
 	uint32_t num, count, length, bufsize_kb, udp_timeout_s, watchdog_ms;

@@ -36,7 +36,9 @@ static const struct command commands[] = {
      "del ADDR tcp|udp PORT [--from SRC]] [--json]",
      "creation elements: kernel-admitted destinations with a timeout"},
     {"identity", cmd_remote,
-     "identity [list | add ADDR USER [--groups A,B] [--ttl S] | del ADDR] "
+     "identity [list | sources | add ADDR USER [--groups A,B] [--ttl S] | del ADDR\n"
+     "          | login ADDR USER [--prefix LEN] [--groups A,B] [--lifetime S] [--source NAME]\n"
+     "          | logout ADDR [USER] [--prefix LEN] [--source NAME]] "
      "[--json] [--] (a USER starting with '-' after --)",
      "who is behind a client address (fed by a portal, RADIUS, DHCP)"},
     {"counters", cmd_counters,

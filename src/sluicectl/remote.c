@@ -46,7 +46,7 @@ struct form {
 	const char *sub;     /* its subcommand; NULL: the command alone */
 	const char *request; /* the control command sent */
 	struct apos pos[4];
-	struct aopt opts[3];
+	struct aopt opts[4];
 };
 
 static const struct form forms[] = {
@@ -58,11 +58,19 @@ static const struct form forms[] = {
     {"verifiers", NULL, "verifiers", {{0}}, {{0}}},
     {"identity", NULL, "identity-list", {{0}}, {{0}}},
     {"identity", "list", "identity-list", {{0}}, {{0}}},
+    {"identity", "sources", "identity-sources", {{0}}, {{0}}},
     {"identity", "add", "identity-add",
      {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, false}},
      {{"--groups", "groups", A_NAMES}, {"--ttl", "ttl", A_UINT}}},
     {"identity", "del", "identity-del",
      {{"address", "ADDR", A_ADDR, false}}, {{0}}},
+    {"identity", "login", "identity-login",
+     {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, false}},
+     {{"--prefix", "prefix", A_UINT}, {"--groups", "groups", A_NAMES},
+      {"--lifetime", "lifetime", A_UINT}, {"--source", "source", A_NAME}}},
+    {"identity", "logout", "identity-logout",
+     {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, true}},
+     {{"--prefix", "prefix", A_UINT}, {"--source", "source", A_NAME}}},
     {"creations", NULL, "creations-list", {{0}}, {{0}}},
     {"creations", "list", "creations-list", {{0}}, {{0}}},
     {"creations", "add", "creations-add",

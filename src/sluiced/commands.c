@@ -185,7 +185,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 			/* the facts of the decision, as revocation sees them */
 			evbuffer_add_printf(out, ", \"identity\": \"%s\", "
 					    "\"groups\": ",
-					    id_source_name(si.source));
+					    fact_source_name(si.source));
 			if (si.groups_unknown) {
 				evbuffer_add_printf(out, "null");
 			} else {
@@ -334,12 +334,17 @@ struct id_ctx {
 };
 
 static void identity_one(void *arg, int family, const uint8_t *addr,
-			 const struct identity *id)
+			 unsigned plen, const struct identity *id)
 {
 	struct id_ctx *c = arg;
-	char ab[INET6_ADDRSTRLEN];
-	inet_ntop(family, addr, ab, sizeof(ab));
-	long left = (long)(id->expires - time(NULL));
+	char ab[INET6_ADDRSTRLEN + 16];
+	inet_ntop(family, addr, ab, INET6_ADDRSTRLEN);
+	if (plen < (family == AF_INET ? 32u : 128u))
+		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", plen);
+	time_t now = time(NULL);
+	long left = (long)(id->expires - now);
+	long idle = (long)(now - id->seen);
+	const char *src = id_source_name(id->source);
 	if (c->json) {
 		evbuffer_add_printf(c->out, "%s{\"address\": \"%s\", \"user\": ",
 				    c->n ? ", " : "", ab);
@@ -349,10 +354,19 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 			evbuffer_add_printf(c->out, i ? ", " : "");
 			json_put_string(c->out, id->groups[i]);
 		}
-		evbuffer_add_printf(c->out, "], \"expires_in_s\": %ld}", left);
+		evbuffer_add_printf(c->out,
+				    "], \"source\": \"%s\", \"learned\": %lld, "
+				    "\"expires\": %lld, \"expires_in_s\": %ld, "
+				    "\"idle_s\": %ld}",
+				    src, (long long)id->learned,
+				    (long long)id->expires, left, idle);
 	} else {
-		evbuffer_add_printf(c->out, "%-40s %-16s %6lds  ", ab, id->user,
-				    left);
+		char lb[32];
+		struct tm tm;
+		localtime_r(&id->learned, &tm);
+		strftime(lb, sizeof(lb), "%Y-%m-%d %H:%M:%S", &tm);
+		evbuffer_add_printf(c->out, "%-40s %-16s %-7s %s %7lds %6lds  ",
+				    ab, id->user, src, lb, left, idle);
 		for (size_t i = 0; i < id->ngroups; i++)
 			evbuffer_add_printf(c->out, "%s%s", i ? "," : "",
 					    id->groups[i]);
@@ -368,8 +382,52 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 	struct id_ctx c = {out, json, 0};
 	if (json)
 		evbuffer_add_printf(out, "[");
+	else
+		evbuffer_add_printf(out, "%-40s %-16s %-7s %-19s %8s %7s  %s\n",
+				    "ADDRESS", "USER", "SOURCE", "LEARNED",
+				    "EXPIRES", "IDLE", "GROUPS");
 	iptable_each(d->ids, identity_one, &c);
 	evbuffer_add_printf(out, json ? "]\n" : "%d identities\n", c.n);
+	return 0;
+}
+
+/* identity-sources: the counters of each source (docs/counters.md). */
+static int cmd_identity_sources(void *arg, const json_t *args, bool json,
+				struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct id_source_stats st[IDS_COUNT];
+	iptable_source_stats(d->ids, st);
+	if (json)
+		evbuffer_add_printf(out, "{");
+	else
+		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
+				    "%8s\n", "SOURCE", "ENTRIES", "LOGINS",
+				    "LOGOUTS", "REPLACED", "IGNORED",
+				    "BAD-AUTH", "BAD-CLNT", "MALFORMD");
+	for (int i = 0; i < IDS_COUNT; i++) {
+		const struct id_source_stats *s = &st[i];
+		unsigned long long v[8] = {
+		    s->entries,		s->logins,	    s->logouts,
+		    s->replaced,	s->ignored,	    s->rejected_secret,
+		    s->rejected_client, s->rejected_malformed};
+		if (json)
+			evbuffer_add_printf(
+			    out, "%s\"%s\": {\"entries\": %llu, \"logins\": "
+			    "%llu, \"logouts\": %llu, \"replaced\": %llu, "
+			    "\"ignored\": %llu, \"rejected_secret\": %llu, "
+			    "\"rejected_client\": %llu, "
+			    "\"rejected_malformed\": %llu}",
+			    i ? ", " : "", id_source_name(i), v[0], v[1], v[2],
+			    v[3], v[4], v[5], v[6], v[7]);
+		else
+			evbuffer_add_printf(out, "%-8s %8llu %8llu %8llu %8llu "
+					    "%8llu %8llu %8llu %8llu\n",
+					    id_source_name(i), v[0], v[1], v[2],
+					    v[3], v[4], v[5], v[6], v[7]);
+	}
+	if (json)
+		evbuffer_add_printf(out, "}\n");
 	return 0;
 }
 
@@ -421,6 +479,64 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "removed %s\n", address);
+	return 0;
+}
+
+/* "ADDR" or "ADDR/PREFIX" of ARGS into BUF. */
+static const char *address_arg(const json_t *args, char *buf, size_t len)
+{
+	uint32_t plen;
+	const char *address = control_arg_str(args, "address");
+	if (!control_arg_uint(args, "prefix", &plen))
+		return address;
+	snprintf(buf, len, "%s/%u", address, plen);
+	return buf;
+}
+
+/* identity-login {address, [prefix], user, [groups], [lifetime],
+ * [source]}: the push API's login (idapi.c). */
+static int cmd_identity_login(void *arg, const json_t *args, bool json,
+			      struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	char ab[80];
+	size_t ng = control_arg_count(args, "groups");
+	const char **groups = ng ? xcalloc(ng, sizeof(*groups)) : NULL;
+	for (size_t i = 0; i < ng; i++)
+		groups[i] = control_arg_item(args, "groups", i);
+	struct idapi_req r = {.address = address_arg(args, ab, sizeof(ab)),
+			      .user = control_arg_str(args, "user"),
+			      .source = control_arg_str(args, "source"),
+			      .groups = groups,
+			      .ngroups = ng};
+	if (control_arg_uint(args, "lifetime", &r.lifetime_s) &&
+	    r.lifetime_s == 0) {
+		evbuffer_add_printf(out, "bad lifetime 0 (1..2592000 seconds)");
+		free(groups);
+		return -1;
+	}
+	int rc = idapi_login(d, &r, out);
+	free(groups);
+	if (rc < 0)
+		return -1;
+	evbuffer_add_printf(out, ": %s is %s\n", r.address, r.user);
+	return 0;
+}
+
+/* identity-logout {address, [prefix], [user], [source]} */
+static int cmd_identity_logout(void *arg, const json_t *args, bool json,
+			       struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	char ab[80];
+	const char *address = address_arg(args, ab, sizeof(ab));
+	int rc = idapi_logout(d, address, control_arg_str(args, "user"),
+			      control_arg_str(args, "source"), out);
+	if (rc < 0)
+		return -1;
+	evbuffer_add_printf(out, rc ? "logged out %s\n"
+				    : "no entry of that source for %s\n",
+			    address);
 	return 0;
 }
 
@@ -585,6 +701,14 @@ void daemon_control_configure(struct daemon *d, const struct policy *p,
 static const struct control_arg args_identity_add[] = {
     {"address", CA_ADDR, true}, {"user", CA_NAME, true},
     {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false}, {NULL, 0, false}};
+static const struct control_arg args_identity_login[] = {
+    {"address", CA_ADDR, true}, {"prefix", CA_UINT, false},
+    {"user", CA_NAME, true}, {"groups", CA_NAMES, false},
+    {"lifetime", CA_UINT, false}, {"source", CA_NAME, false},
+    {NULL, 0, false}};
+static const struct control_arg args_identity_logout[] = {
+    {"address", CA_ADDR, true}, {"prefix", CA_UINT, false},
+    {"user", CA_NAME, false}, {"source", CA_NAME, false}, {NULL, 0, false}};
 static const struct control_arg args_address[] = {
     {"address", CA_ADDR, true}, {NULL, 0, false}};
 static const struct control_arg args_creation[] = {
@@ -610,9 +734,14 @@ const struct control_command daemon_commands[] = {
     {"verifiers", CONTROL_READ, NULL, cmd_verifiers},
     {"farm-list", CONTROL_READ, NULL, cmd_farm_list},
     {"identity-list", CONTROL_READ, NULL, cmd_identity_list},
+    {"identity-sources", CONTROL_READ, NULL, cmd_identity_sources},
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},
+    {"identity-login", CONTROL_OPERATOR, args_identity_login,
+     cmd_identity_login},
+    {"identity-logout", CONTROL_OPERATOR, args_identity_logout,
+     cmd_identity_logout},
     {"farm-drain", CONTROL_OPERATOR, args_member, cmd_farm_drain},
     {"farm-resume", CONTROL_OPERATOR, args_member, cmd_farm_resume},
     {"alerts-reset", CONTROL_OPERATOR, args_alert, cmd_alerts_reset},

@@ -43,6 +43,12 @@ struct daemon {
 	uint64_t next_gen;
 
 	struct iptable *ids;
+	uint64_t ids_saved;	   /* iptable_version() last written */
+	struct radius_srv *radius; /* idsources.c; NULL = no listener */
+	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
+	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
+	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */
+	uint64_t ids_removed_seen;  /* iptable_removed() last acted on */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;
@@ -151,6 +157,46 @@ void observe_close(struct daemon *d);
  * observe_close() (before the event loop would run again). */
 void ruleset_watch_start(struct daemon *d);
 void ruleset_watch_stop(struct daemon *d);
+
+/* idsources.c: the identity table's ignore list, state file and RADIUS
+ * listener. Configure applies P (at start and on every reload; called by
+ * observe_configure); restore reads the state file back (entries past
+ * their expiry dropped); save writes it when the table changed (FORCE:
+ * anyway), whole or not at all; close stops the listener and saves. Once
+ * a second, when entries went (logout, replacement, expiry) and `queue {
+ * revoke on }`, the sessions the policy no longer allows are revoked as
+ * on a reload (daemon_revoke). */
+struct radius_srv;
+void idsources_configure(struct daemon *d, const struct policy *p);
+void idsources_restore(struct daemon *d);
+void idsources_save(struct daemon *d, bool force);
+void idsources_close(struct daemon *d);
+
+/* idapi.c: the push API. A login: ADDRESS ("ADDR" or "ADDR/LEN"), USER,
+ * GROUPS, LIFETIME_S (0: identity { ttl }), SOURCE (NULL: api). */
+struct idapi;
+struct idapi_req {
+	const char *address, *user, *source;
+	const char *const *groups;
+	size_t ngroups;
+	uint32_t lifetime_s;
+};
+/* Checks and records R; returns its enum login_result with its name
+ * ("new", "refreshed", "replaced", "ignored") in OUT, or -1 with the
+ * reason in OUT. */
+int idapi_login(struct daemon *d, const struct idapi_req *r,
+		struct evbuffer *out);
+/* Ends the entry of ADDRESS ("ADDR" or "ADDR/LEN") for SOURCE (NULL:
+ * api), only if it is USER's when USER is given: 1 removed, 0 none, -1
+ * bad arguments (the reason in OUT). */
+int idapi_logout(struct daemon *d, const char *address, const char *user,
+		 const char *source, struct evbuffer *out);
+/* Starts, moves or stops the HTTP listener as P says; re-reads the token. */
+void idapi_configure(struct daemon *d, const struct policy *p);
+void idapi_close(struct daemon *d);
+/* Connections the push API refused (limits, descriptor reserve, accept
+ * errors), its closed listeners included. */
+uint64_t idapi_refused(const struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];

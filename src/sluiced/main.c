@@ -90,6 +90,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	size_t n = iptable_expire(d->ids);
 	if (n)
 		log_debug("%zu identities expired", n);
+	idsources_save(d, false);
 	/* kernel schedules are in UTC: a daylight-saving change needs the
 	 * ruleset generated again */
 	if (utc_offset_now() != d->kopts.utc_offset_min) {
@@ -339,6 +340,7 @@ static void stop(struct daemon *d)
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
 	observe_close(d); /* after the workers: no more records */
+	idsources_close(d); /* the table kept for the next start */
 	event_free(d->ev_usr1);
 	event_free(d->ev_hup);
 	event_free(d->ev_term);
@@ -426,6 +428,9 @@ int main(int argc, char **argv)
 		fatal("control socket %s", d.socket_path);
 	if (user)
 		drop_privileges(&pu);
+	/* the address table of the last run, before the queues start (known
+	 * at once); after the drop, as the state file's owner reads it */
+	idsources_restore(&d);
 	/* queues first, then the ruleset that feeds them: no window where
 	 * the kernel queues to nobody (the control socket answers only once
 	 * the loop runs, below) */

@@ -76,7 +76,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)
 		fwlog_stats(d->fwlog, &s->fwlog_written, &s->fwlog_dropped);
-	s->connections_refused = metrics_refused(d->metrics) +
+	s->connections_refused = metrics_refused(d->metrics) + idapi_refused(d) +
 				 control_refused(d->ctl) + d->metrics_refused_old;
 	if (d->farms) {
 		struct farms_stats fs;
@@ -197,6 +197,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 	}
 	metrics_limits(d->metrics, p->metrics.max_connections,
 		       p->metrics.timeout_ms);
+	idsources_configure(d, p);
 }
 
 void observe_close(struct daemon *d)

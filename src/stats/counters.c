@@ -158,8 +158,8 @@ const struct stats_counter stats_counters[] = {
     {"fwlog_dropped", "Firewall log records dropped because the buffer was "
      "full", C, U, F(fwlog_dropped), "records", SV, "0; rising = the log "
      "disk is slow (log { buffer })", "firewall log", NOTHR},
-    {"connections_refused", "Connections the metrics endpoint and the "
-     "control socket refused: over max-connections / max-clients, past the "
+    {"connections_refused", "Connections the metrics endpoint, the "
+     "identity push API and the control socket refused: over max-connections / max-clients, past the "
      "descriptor reserve, accept errors, callers without access", C, U,
      F(connections_refused), "connections", SV, "0; rising = a client "
      "floods a listener, or one lacks access", "listeners", NOTHR},

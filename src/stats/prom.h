@@ -1,6 +1,6 @@
 /*
  * prom.h — the Prometheus text exposition (format 0.0.4) of a snapshot, and
- * a small HTTP endpoint (libevent evhttp) serving it at GET /metrics.
+ * a small HTTP endpoint (stats/httpsrv.h) serving it at GET /metrics.
  */
 #ifndef SLUICE_STATS_PROM_H
 #define SLUICE_STATS_PROM_H

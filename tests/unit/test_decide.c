@@ -209,7 +209,7 @@ static void ask_rec(void *ctx, struct lookup_req *r)
 	asked[nasked++] = r;
 }
 
-static enum id_source decided_source;
+static enum fact_source decided_source;
 
 static void decided_rec(void *ctx, const struct session_key *k,
 			const struct gen *g, int rule,

@@ -1,0 +1,218 @@
+/* radius.c — see radius.h. */
+#include "identity/radius.h"
+#include "common/text.h"
+
+#include <errno.h>
+#include <nettle/md5.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 6911). */
+enum { AT_USER_NAME = 1, AT_FRAMED_IP = 8, AT_STATUS_TYPE = 40,
+       AT_FRAMED_IPV6_PREFIX = 97, AT_FRAMED_IPV6_ADDRESS = 168 };
+
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t diff = 0; /* in constant time */
+	for (size_t i = 0; i < n; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* MD5(HEAD[0..4), AUTH[16], BODY[BLEN], SECRET) into OUT. */
+static void authenticator(const uint8_t *head, const uint8_t *auth,
+			  const uint8_t *body, size_t blen,
+			  const uint8_t *secret, size_t slen, uint8_t out[16])
+{
+	struct md5_ctx c;
+	md5_init(&c);
+	md5_update(&c, 4, head);
+	md5_update(&c, 16, auth);
+	md5_update(&c, blen, body);
+	md5_update(&c, slen, secret);
+	md5_digest(&c, 16, out);
+}
+
+/* One attribute (TYPE, VAL, VLEN) into OUT; SEEN marks the types read.
+ * false when malformed. */
+static bool attribute(struct radius_acct *out, uint8_t type,
+		      const uint8_t *val, size_t vlen, uint32_t *seen)
+{
+	int bit = type == AT_USER_NAME		? 0
+		  : type == AT_FRAMED_IP	? 1
+		  : type == AT_STATUS_TYPE	? 2
+		  : type == AT_FRAMED_IPV6_PREFIX ? 3
+		  : type == AT_FRAMED_IPV6_ADDRESS ? 4
+						  : -1;
+	if (bit < 0)
+		return true; /* not ours */
+	if (*seen & (1u << bit))
+		return false; /* twice: which one counts? */
+	*seen |= 1u << bit;
+	switch (type) {
+	case AT_USER_NAME:
+		if (vlen < 1 || vlen >= sizeof(out->user))
+			return false;
+		memcpy(out->user, val, vlen);
+		out->user[vlen] = '\0';
+		return strlen(out->user) == vlen && !text_name_problem(out->user);
+	case AT_FRAMED_IP:
+		if (vlen != 4)
+			return false;
+		memcpy(out->v4, val, 4);
+		out->has_v4 = true;
+		return true;
+	case AT_STATUS_TYPE:
+		if (vlen != 4)
+			return false;
+		out->status = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
+			      (uint32_t)val[2] << 8 | val[3];
+		return true;
+	case AT_FRAMED_IPV6_ADDRESS:
+		if (vlen != 16)
+			return false;
+		memcpy(out->v6, val, 16);
+		out->has_v6 = true;
+		return true;
+	default: /* Framed-IPv6-Prefix: reserved, length, prefix (RFC 3162) */
+		if (vlen < 2 || vlen > 18 || val[1] > 128 ||
+		    (size_t)(val[1] + 7) / 8 > vlen - 2)
+			return false;
+		if (val[1] < 128) {
+			out->prefix6_ignored = true;
+		} else if (!out->has_v6) {
+			memcpy(out->v6, val + 2, 16);
+			out->has_v6 = true;
+		}
+		return true;
+	}
+}
+
+enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
+				     const uint8_t *secret, size_t slen,
+				     struct radius_acct *out)
+{
+	if (len < RADIUS_HDR)
+		return RADIUS_MALFORMED;
+	size_t plen = (size_t)pkt[2] << 8 | pkt[3];
+	if (plen < RADIUS_HDR || plen > RADIUS_MAX || plen > len ||
+	    pkt[0] != RADIUS_ACCT_REQUEST)
+		return RADIUS_MALFORMED;
+	static const uint8_t zero[16];
+	uint8_t want[16];
+	authenticator(pkt, zero, pkt + RADIUS_HDR, plen - RADIUS_HDR, secret,
+		      slen, want);
+	if (!same_bytes(want, pkt + 4, 16))
+		return RADIUS_BAD_AUTH;
+	struct radius_acct a = {.id = pkt[1]};
+	uint32_t seen = 0;
+	for (size_t off = RADIUS_HDR; off < plen;) {
+		if (plen - off < 2 || pkt[off + 1] < 2 ||
+		    pkt[off + 1] > plen - off)
+			return RADIUS_MALFORMED;
+		if (!attribute(&a, pkt[off], pkt + off + 2,
+			       (size_t)pkt[off + 1] - 2, &seen))
+			return RADIUS_MALFORMED;
+		off += pkt[off + 1];
+	}
+	*out = a;
+	return RADIUS_OK;
+}
+
+void radius_acct_response(const uint8_t *req, const uint8_t *secret,
+			  size_t slen, uint8_t resp[RADIUS_HDR])
+{
+	uint8_t head[4] = {RADIUS_ACCT_RESPONSE, req[1], 0, RADIUS_HDR};
+	uint8_t auth[16];
+	authenticator(head, req + 4, NULL, 0, secret, slen, auth);
+	memcpy(resp, head, 4);
+	memcpy(resp + 4, auth, 16);
+}
+
+/* FROM is one of CTX's clients. */
+static bool is_client(const struct radius_ctx *ctx, int family,
+		      const uint8_t *from)
+{
+	if (family == AF_INET6) {
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+						   0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(from, mapped, 12) != 0) {
+			u128 a = 0;
+			for (int i = 0; i < 16; i++)
+				a = a << 8 | from[i];
+			return addrset_has6(ctx->clients, a);
+		}
+		from += 12;
+	}
+	uint32_t a = (uint32_t)from[0] << 24 | (uint32_t)from[1] << 16 |
+		     (uint32_t)from[2] << 8 | from[3];
+	return addrset_has4(ctx->clients, a);
+}
+
+/* Applies A (authentic) to the table. */
+static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
+{
+	bool login = a->status == RADIUS_START || a->status == RADIUS_INTERIM;
+	if ((!login && a->status != RADIUS_STOP) || !a->user[0])
+		return; /* Accounting-On/Off, no user: nothing to record */
+	for (int fam = 0; fam < 2; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		uint8_t addr[16] = {0};
+		if (fam ? !a->has_v6 : !a->has_v4)
+			continue;
+		memcpy(addr, fam ? a->v6 : a->v4, fam ? 16 : 4);
+		if (login)
+			iptable_login(ctx->ids,
+				      &(struct id_login){family, addr, a->user,
+							 NULL, 0, ctx->ttl_s,
+							 IDS_RADIUS, 0});
+		else
+			iptable_logout(ctx->ids, family, addr, a->user,
+				       IDS_RADIUS);
+	}
+}
+
+enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
+				  const uint8_t *from, const uint8_t *pkt,
+				  size_t len, uint8_t resp[RADIUS_HDR])
+{
+	if (!is_client(ctx, family, from)) {
+		iptable_reject(ctx->ids, IDS_RADIUS, IDR_CLIENT);
+		return RADIUS_DROPPED_CLIENT;
+	}
+	struct radius_acct a;
+	switch (radius_parse_acct(pkt, len, ctx->secret, ctx->slen, &a)) {
+	case RADIUS_BAD_AUTH:
+		iptable_reject(ctx->ids, IDS_RADIUS, IDR_SECRET);
+		return RADIUS_DROPPED_AUTH;
+	case RADIUS_MALFORMED:
+		iptable_reject(ctx->ids, IDS_RADIUS, IDR_MALFORMED);
+		return RADIUS_DROPPED_MALFORMED;
+	case RADIUS_OK:
+		break;
+	}
+	apply(ctx, &a);
+	radius_acct_response(pkt, ctx->secret, ctx->slen, resp);
+	return RADIUS_ANSWERED;
+}
+
+int radius_read_secret(struct radius_ctx *ctx, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char buf[RADIUS_SECRET_MAX + 2];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	size_t len = strcspn(buf, "\r\n");
+	if (len == 0 || len > RADIUS_SECRET_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(ctx->secret, buf, len);
+	ctx->slen = len;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * radius.h — RADIUS accounting (RFC 2866) as an identity source: reads an
+ * Accounting-Request defensively, checks its Request Authenticator with
+ * the clients' shared secret, maps it onto the address table (Start and
+ * Interim-Update: a login; Stop: a logout) and builds the
+ * Accounting-Response. No sockets here: sluiced (src/sluiced/idsources.c)
+ * and bench/ feed it datagrams. MD5 from nettle.
+ */
+#ifndef SLUICE_RADIUS_H
+#define SLUICE_RADIUS_H
+
+#include "identity/iptable.h"
+#include "policy/policy.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RADIUS_HDR 20
+#define RADIUS_MAX 4096 /* RFC 2865 §3: longest packet */
+#define RADIUS_SECRET_MAX 256
+#define RADIUS_ACCT_REQUEST 4
+#define RADIUS_ACCT_RESPONSE 5
+
+/* Acct-Status-Type values (RFC 2866 §5.1). */
+enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
+       RADIUS_ACCT_ON = 7, RADIUS_ACCT_OFF = 8 };
+
+/* The attributes of an Accounting-Request that matter here. */
+struct radius_acct {
+	uint8_t id;
+	uint32_t status; /* Acct-Status-Type; 0 when absent */
+	char user[254];	 /* User-Name, NUL-terminated; "" when absent */
+	bool has_v4, has_v6;
+	uint8_t v4[4];	 /* Framed-IP-Address */
+	uint8_t v6[16];	 /* Framed-IPv6-Address, or a /128 Framed-IPv6-Prefix */
+	bool prefix6_ignored; /* a Framed-IPv6-Prefix shorter than /128 */
+};
+
+enum radius_result {
+	RADIUS_OK,
+	RADIUS_MALFORMED, /* not a well-formed Accounting-Request */
+	RADIUS_BAD_AUTH,  /* the authenticator does not match the secret */
+};
+
+/*
+ * Reads the LEN bytes of PKT (a UDP payload) as an Accounting-Request and
+ * checks its authenticator: MD5(Code, Identifier, Length, 16 zero octets,
+ * attributes, SECRET) (RFC 2866 §3). Bytes past the Length field are
+ * padding and ignored (RFC 2865 §3). Malformed: shorter than 20 bytes or
+ * than its Length, Length outside 20..4096, another code, an attribute
+ * running past the end or shorter than 2 bytes, a used attribute of the
+ * wrong size or given twice, a User-Name that is not a valid name
+ * (common/text.h). Fills OUT only on RADIUS_OK.
+ */
+enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
+				     const uint8_t *secret, size_t slen,
+				     struct radius_acct *out);
+
+/* Writes the 20-byte Accounting-Response to REQ (its first 20 bytes)
+ * into RESP: code 5, REQ's identifier, length 20, authenticator
+ * MD5(5, id, 20, REQ's authenticator, SECRET). */
+void radius_acct_response(const uint8_t *req, const uint8_t *secret,
+			  size_t slen, uint8_t resp[RADIUS_HDR]);
+
+/* What one datagram came to. */
+enum radius_outcome {
+	RADIUS_ANSWERED,   /* recorded (or nothing to record); RESP to send */
+	RADIUS_DROPPED_CLIENT, /* FROM is not a client: no answer */
+	RADIUS_DROPPED_AUTH,   /* bad authenticator: no answer */
+	RADIUS_DROPPED_MALFORMED, /* no answer */
+};
+
+/* The state one listener needs: the table, the clients, the secret, the
+ * lifetime of a login. */
+struct radius_ctx {
+	struct iptable *ids;
+	const struct addrset *clients;
+	uint8_t secret[RADIUS_SECRET_MAX];
+	size_t slen;
+	uint32_t ttl_s;
+};
+
+/*
+ * Handles the datagram PKT (LEN bytes) from FROM (FAMILY AF_INET or
+ * AF_INET6, 4 or 16 bytes; an IPv4-mapped IPv6 address counts as IPv4):
+ * drops it unless FROM is in CTX's clients and it reads right; Start and
+ * Interim-Update log the user in at each address it names (source
+ * radius), Stop logs that user out of them; then writes the response to
+ * RESP. Every drop is counted in the table's radius counters; a drop is
+ * logged by the caller, rate-limited.
+ */
+enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
+				  const uint8_t *from, const uint8_t *pkt,
+				  size_t len, uint8_t resp[RADIUS_HDR]);
+
+/* Reads the shared secret from PATH into CTX (first line, without its
+ * line end; 1..256 bytes). 0, or -1 with errno (EINVAL: empty or too
+ * long). */
+int radius_read_secret(struct radius_ctx *ctx, const char *path);
+
+#endif

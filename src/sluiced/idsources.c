@@ -1,0 +1,258 @@
+/*
+ * idsources.c — the identity table's life in sluiced: its ignore list
+ * from `identity { ignore-users }`, its state file (kept across restarts
+ * and read back at start), and the RADIUS accounting listener
+ * (`identity { radius-listen radius-secret-file radius-clients }`) on the
+ * main loop. The table itself lives across reloads (d->ids).
+ */
+#include "sluiced/daemon.h"
+#include "common/log.h"
+#include "common/statefile.h"
+#include "common/util.h"
+#include "identity/iptable.h"
+#include "identity/radius.h"
+#include "stats/prom.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Largest state file read back (100,000 entries of ~200 bytes, and more). */
+#define STATE_MAX (256u << 20)
+/* Datagrams read in one wake-up before the loop serves others. */
+#define RADIUS_BATCH 256
+
+struct radius_srv {
+	int fd;
+	struct event *ev;
+	char *addr; /* what radius-listen said */
+	struct radius_ctx ctx;
+	uint64_t drops_logged, last_log;
+};
+
+static struct radius_srv *srv_of(struct daemon *d)
+{
+	return d->radius;
+}
+
+/* Where the table is kept: the control socket's path plus ".identities"
+ * (one file per daemon, in the folder sluiced owns, as the ICMP state). */
+static char *state_path(const struct daemon *d)
+{
+	return xasprintf("%s.identities", d->socket_path);
+}
+
+void idsources_restore(struct daemon *d)
+{
+	char *path = state_path(d);
+	size_t len;
+	char *text = statefile_read(path, STATE_MAX, &len);
+	if (!text) {
+		if (errno != ENOENT)
+			log_warn("identities: %s not read", path);
+		free(path);
+		return;
+	}
+	long n = iptable_load(d->ids, text, len, time(NULL));
+	free(text);
+	if (n < 0)
+		log_warnx("identities: %s is not a state file of sluiced; "
+			  "ignored", path);
+	else
+		log_info("identities: %ld read back from %s", n, path);
+	d->ids_saved = iptable_version(d->ids);
+	free(path);
+}
+
+void idsources_save(struct daemon *d, bool force)
+{
+	uint64_t v = iptable_version(d->ids);
+	if (!force && v == d->ids_saved)
+		return;
+	size_t len;
+	char *text = iptable_save(d->ids, &len);
+	char *path = state_path(d);
+	if (statefile_write(path, text, len) < 0)
+		log_warn("identities: %s not written", path);
+	else
+		d->ids_saved = v;
+	free(path);
+	free(text);
+}
+
+/* ---- RADIUS accounting ---------------------------------------------------- */
+
+/* A drop, logged at most once a second (with how many since). */
+static void log_drop(struct radius_srv *s, const char *why, const char *from)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	s->drops_logged++;
+	if (now == s->last_log)
+		return;
+	log_warnx("radius: dropped a request from %s: %s (%llu dropped since "
+		  "the last such line)", from, why,
+		  (unsigned long long)s->drops_logged);
+	s->drops_logged = 0;
+	s->last_log = now;
+}
+
+static void on_radius(evutil_socket_t fd, short what, void *arg)
+{
+	struct radius_srv *s = arg;
+	uint8_t buf[RADIUS_MAX + 1], resp[RADIUS_HDR];
+	for (int i = 0; i < RADIUS_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&ss, &sl);
+		if (n < 0)
+			return; /* EAGAIN, or an ICMP error of a reply */
+		int family = ss.ss_family;
+		const uint8_t *from =
+		    family == AF_INET
+			? (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr
+			: (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (family != AF_INET && family != AF_INET6)
+			continue;
+		enum radius_outcome o =
+		    radius_handle(&s->ctx, family, from, buf, (size_t)n, resp);
+		if (o == RADIUS_ANSWERED) {
+			sendto(fd, resp, sizeof(resp), MSG_DONTWAIT,
+			       (struct sockaddr *)&ss, sl);
+			continue;
+		}
+		char host[NI_MAXHOST] = "?";
+		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
+			    0, NI_NUMERICHOST);
+		log_drop(s,
+			 o == RADIUS_DROPPED_CLIENT ? "not a radius-client"
+			 : o == RADIUS_DROPPED_AUTH
+			     ? "bad authenticator (wrong secret?)"
+			     : "malformed",
+			 host);
+	}
+}
+
+static void radius_close(struct daemon *d)
+{
+	struct radius_srv *s = srv_of(d);
+	if (!s)
+		return;
+	event_free(s->ev);
+	close(s->fd);
+	free(s->addr);
+	explicit_bzero(&s->ctx, sizeof(s->ctx));
+	free(s);
+	d->radius = NULL;
+}
+
+/* A UDP socket bound to ADDR ("A:P", "[A]:P"); -1 when it cannot be. */
+static int radius_bind(const char *addr)
+{
+	char host[128], port_s[8];
+	unsigned port;
+	if (metrics_parse_addr(addr, host, sizeof(host), &port) < 0)
+		return -1;
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+					     AI_NUMERICHOST},
+			*ai = NULL;
+	if (getaddrinfo(host, port_s, &hints, &ai) != 0 || !ai)
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* Starts, moves, stops or re-keys the listener as P says. */
+static void radius_configure(struct daemon *d, const struct policy *p)
+{
+	const struct identity_cfg *c = &p->identity;
+	struct radius_srv *s = srv_of(d);
+	if (s && (!c->radius_listen || strcmp(c->radius_listen, s->addr))) {
+		radius_close(d);
+		s = NULL;
+	}
+	if (!c->radius_listen)
+		return;
+	struct radius_ctx ctx = {.ids = d->ids, .clients = &c->radius_nets,
+				 .ttl_s = c->ttl_s};
+	if (radius_read_secret(&ctx, c->radius_secret_file) < 0) {
+		log_warn("radius: secret file %s", c->radius_secret_file);
+		if (!s)
+			return; /* no secret, no listener */
+		memcpy(ctx.secret, s->ctx.secret, sizeof(ctx.secret));
+		ctx.slen = s->ctx.slen; /* keeps the one it had */
+	}
+	if (!s) {
+		int fd = radius_bind(c->radius_listen);
+		if (fd < 0) {
+			log_warn("radius: cannot listen on %s", c->radius_listen);
+			explicit_bzero(&ctx, sizeof(ctx));
+			return;
+		}
+		s = xcalloc(1, sizeof(*s));
+		s->fd = fd;
+		s->addr = xstrdup(c->radius_listen);
+		s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_radius, s);
+		event_add(s->ev, NULL);
+		d->radius = s;
+		log_info("radius: accounting on %s, %zu client entries",
+			 c->radius_listen, c->nradius_clients);
+	}
+	s->ctx = ctx; /* the clients point into P, which outlives this */
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
+/* Entries went since the last look: revoke what they allowed. */
+static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t removed = iptable_removed(d->ids);
+	if (removed == d->ids_removed_seen)
+		return;
+	d->ids_removed_seen = removed;
+	if (d->gen->policy->queue.revoke != REVOKE_ON)
+		return;
+	size_t cut = daemon_revoke(d);
+	if (!cut)
+		log_debug("identities changed: no session to revoke");
+	else
+		log_info("identities changed: %zu session(s) revoked", cut);
+}
+
+void idsources_configure(struct daemon *d, const struct policy *p)
+{
+	if (!d->ev_idrevoke) {
+		d->ids_removed_seen = iptable_removed(d->ids);
+		d->ev_idrevoke = event_new(d->base, -1, EV_PERSIST, on_idrevoke, d);
+		struct timeval tv = {1, 0};
+		event_add(d->ev_idrevoke, &tv);
+	}
+	iptable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
+			   p->identity.nignore_users);
+	radius_configure(d, p);
+	idapi_configure(d, p);
+}
+
+void idsources_close(struct daemon *d)
+{
+	radius_close(d);
+	idapi_close(d);
+	if (d->ev_idrevoke)
+		event_free(d->ev_idrevoke);
+	d->ev_idrevoke = NULL;
+	idsources_save(d, true);
+}

@@ -1,0 +1,90 @@
+/*
+ * httpsrv.h — a small capped HTTP/1.x server (RFC 9112) on a libevent loop:
+ * one request a connection (then closed), a request head of at most 8 KiB
+ * and a body of at most max_body bytes (Content-Length only), a connection
+ * limit, a deadline for the request and again for the answer, and the
+ * descriptor reserve of common/fds.h. The Prometheus endpoint (prom.h) and
+ * the identity push API (sluiced) are built on it.
+ */
+#ifndef SLUICE_STATS_HTTPSRV_H
+#define SLUICE_STATS_HTTPSRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+struct event_base;
+struct sockaddr;
+struct http_server;
+
+/* One request, valid during the handler's call. */
+struct http_request {
+	const char *method, *target; /* "POST", "/login?x" */
+	const char *head;	     /* the header lines, NUL-terminated */
+	const char *body;	     /* NUL-terminated; "" when none */
+	size_t body_len;
+	const struct sockaddr *peer; /* who connected */
+};
+
+/* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
+ * ALLOW (sent with a 405), BODY (an empty buffer to fill; not sent for a
+ * HEAD request). */
+struct http_reply {
+	int status;
+	const char *ctype;
+	const char *allow;
+	struct evbuffer *body;
+};
+
+/* The value of header NAME (case-insensitive) of RQ, copied into OUT
+ * (OUTLEN bytes, cut to fit, surrounding blanks removed); false when
+ * absent. */
+bool http_header(const struct http_request *rq, const char *name, char *out,
+		 size_t outlen);
+
+typedef void (*http_handler_fn)(void *arg, const struct http_request *rq,
+				struct http_reply *rp);
+
+/*
+ * Serves ADDR_PORT ("127.0.0.1:9109", "[::1]:9109"; port 0 picks a free
+ * one) on BASE's loop: every complete request is given to FN. Answered by
+ * the server itself: a bad request line 400, a head over 8 KiB 431, a
+ * body over MAX_BODY 413, a chunked body 411. At most 16 connections at
+ * once and 5 s for a request and again for its answer until http_limits()
+ * says otherwise; past the descriptor reserve connections are closed at
+ * accept; accept errors (EMFILE, ENOMEM) pause the listener 100 ms.
+ * Refusals are logged at most every 10 s under NAME. Returns NULL with
+ * errno (EINVAL: bad address) on failure.
+ */
+struct http_server *http_listen(struct event_base *base, const char *addr_port,
+				const char *name, size_t max_body,
+				http_handler_fn fn, void *arg);
+/* MAX_CONNS open at once, TIMEOUT_MS for a request and again for its
+ * answer; 0 keeps the default (16, 5000). NULL is fine. */
+void http_limits(struct http_server *h, unsigned max_conns,
+		 unsigned timeout_ms);
+/* Connections refused so far (limits, descriptor reserve, accept errors). */
+uint64_t http_refused(const struct http_server *h);
+/* The bound port (useful with port 0); 0 when unknown. */
+unsigned http_port(const struct http_server *h);
+/* Stops serving, closes every connection, frees H; NULL is fine. */
+void http_close(struct http_server *h);
+/*
+ * Reads the request in the LEN bytes at BUF (what arrived so far): 0 when
+ * it is complete (*HLEN bytes of head up to and with its blank line, then
+ * *BLEN of body, by Content-Length); 1 when more bytes are needed; else
+ * the status to answer: 400 (a NUL in the head, a bad Content-Length), 411
+ * (Transfer-Encoding: only Content-Length bodies), 413 (a body over
+ * MAX_BODY), 431 (a head over 8 KiB). The server's parser, exposed for
+ * tests/fuzz/fuzz_http.c.
+ */
+int http_parse_request(const char *buf, size_t len, size_t max_body,
+		       size_t *hlen, size_t *blen);
+
+/* Splits "A:P" or "[A]:P" into HOST (HOSTLEN bytes) and PORT; -1 when
+ * malformed. */
+int http_parse_addr(const char *addr_port, char *host, size_t hostlen,
+		    unsigned *port);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * test_idsources.c — cmocka unit tests of the identity table's sources
+ * (iptable: source, learned, idle, replace, ignore list, logout, per-source
+ * counters, state file round trip) and of RADIUS accounting (radius.c:
+ * authenticators of RFC 2866 §3, attribute parsing, the response, the
+ * mapping of Start / Interim-Update / Stop, drops and their counters).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <nettle/md5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "identity/iptable.h"
+#include "identity/radius.h"
+#include "policy/internal.h"
+
+static const uint8_t A1[16] = {198, 18, 0, 2};
+static const uint8_t A2[16] = {198, 18, 0, 3};
+
+static struct id_login login_of(const uint8_t *addr, const char *user,
+				enum id_source src)
+{
+	return (struct id_login){AF_INET, addr, user, NULL, 0, 60, src, 0};
+}
+
+static struct id_source_stats stats_of(struct iptable *t, enum id_source s)
+{
+	struct id_source_stats st[IDS_COUNT];
+	iptable_source_stats(t, st);
+	return st[s];
+}
+
+/* A login records source and times; the same user and source refreshes
+ * (learned kept); another source replaces and is counted. */
+static void test_login_refresh_replace(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	struct id_login l = login_of(A1, "carol", IDS_MANUAL);
+	assert_int_equal(iptable_login(t, &l), LOGIN_NEW);
+	struct identity id;
+	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "carol");
+	assert_int_equal(id.source, IDS_MANUAL);
+	assert_true(id.learned > 0 && id.seen >= id.learned);
+	assert_true(id.expires >= id.seen + 59);
+	identity_clear(&id);
+	assert_int_equal(iptable_login(t, &l), LOGIN_REFRESHED);
+	struct id_login r = login_of(A1, "carol", IDS_RADIUS);
+	assert_int_equal(iptable_login(t, &r), LOGIN_REPLACED);
+	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_int_equal(id.source, IDS_RADIUS);
+	identity_clear(&id);
+	struct id_login d = login_of(A1, "dave", IDS_RADIUS);
+	assert_int_equal(iptable_login(t, &d), LOGIN_REPLACED);
+	assert_int_equal(iptable_count(t), 1);
+	assert_int_equal(stats_of(t, IDS_RADIUS).logins, 2);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replaced, 2);
+	assert_int_equal(stats_of(t, IDS_RADIUS).entries, 1);
+	assert_int_equal(stats_of(t, IDS_MANUAL).entries, 0);
+	assert_int_equal(stats_of(t, IDS_MANUAL).logins, 2);
+	iptable_free(t);
+}
+
+/* Ignore-listed users (any case) never record nor replace. */
+static void test_ignore_list(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	const char *ign[] = {"svc_backup", "nagios"};
+	iptable_set_ignore(t, ign, 2);
+	struct id_login l = login_of(A1, "carol", IDS_RADIUS);
+	iptable_login(t, &l);
+	struct id_login s = login_of(A1, "NAGIOS", IDS_API);
+	assert_int_equal(iptable_login(t, &s), LOGIN_IGNORED);
+	struct id_login s2 = login_of(A2, "svc_backup", IDS_RADIUS);
+	assert_int_equal(iptable_login(t, &s2), LOGIN_IGNORED);
+	struct identity id;
+	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "carol");
+	identity_clear(&id);
+	assert_false(iptable_get(t, AF_INET, A2, &id));
+	assert_int_equal(stats_of(t, IDS_API).ignored, 1);
+	assert_int_equal(stats_of(t, IDS_RADIUS).ignored, 1);
+	iptable_set_ignore(t, NULL, 0);
+	assert_int_equal(iptable_login(t, &s2), LOGIN_NEW);
+	iptable_free(t);
+}
+
+/* A logout of another user leaves the newer one; of the user, removes. */
+static void test_logout(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	struct id_login l = login_of(A1, "dave", IDS_RADIUS);
+	iptable_login(t, &l);
+	assert_false(iptable_logout(t, AF_INET, A1, "carol", IDS_RADIUS));
+	assert_int_equal(iptable_count(t), 1);
+	assert_true(iptable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
+	assert_false(iptable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
+	assert_int_equal(iptable_count(t), 0);
+	assert_int_equal(stats_of(t, IDS_RADIUS).logouts, 1);
+	assert_int_equal(stats_of(t, IDS_RADIUS).entries, 0);
+	iptable_free(t);
+}
+
+/* Save and load keep user, groups, source and times; expired entries and
+ * broken ones are skipped; a foreign document is refused. */
+static void test_state_roundtrip(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	const char *g[] = {"staff", "vpn"};
+	iptable_login(t, &(struct id_login){AF_INET, A1, "carol", g, 2, 600,
+					    IDS_RADIUS, 0});
+	uint8_t v6[16];
+	inet_pton(AF_INET6, "2001:db8::7", v6);
+	iptable_login(t, &(struct id_login){AF_INET6, v6, "dave", NULL, 0, 600,
+					    IDS_API, 0});
+	struct identity before;
+	assert_true(iptable_get(t, AF_INET, A1, &before));
+	size_t len;
+	char *text = iptable_save(t, &len);
+	struct iptable *u = iptable_new();
+	assert_int_equal(iptable_load(u, text, len, time(NULL)), 2);
+	struct identity id;
+	assert_true(iptable_get(u, AF_INET, A1, &id));
+	assert_string_equal(id.user, "carol");
+	assert_int_equal(id.ngroups, 2);
+	assert_string_equal(id.groups[1], "vpn");
+	assert_int_equal(id.source, IDS_RADIUS);
+	assert_int_equal(id.learned, before.learned);
+	assert_int_equal(id.expires, before.expires);
+	identity_clear(&id);
+	identity_clear(&before);
+	assert_true(iptable_get(u, AF_INET6, v6, &id));
+	assert_int_equal(id.source, IDS_API);
+	identity_clear(&id);
+	assert_int_equal(stats_of(u, IDS_RADIUS).entries, 1);
+	iptable_free(u);
+	/* read back after they expired: nothing */
+	u = iptable_new();
+	assert_int_equal(iptable_load(u, text, len, time(NULL) + 601), 0);
+	assert_int_equal(iptable_count(u), 0);
+	iptable_free(u);
+	free(text);
+	u = iptable_new();
+	const char *bad =
+	    "{\"version\": 1, \"entries\": ["
+	    "{\"address\": \"198.18.0.9\", \"user\": \"a\\u0001b\", "
+	    "\"groups\": [], \"source\": \"radius\", \"learned\": 1, "
+	    "\"seen\": 1, \"expires\": 99999999999},"
+	    "{\"address\": \"nowhere\", \"user\": \"x\", \"groups\": [], "
+	    "\"source\": \"radius\", \"learned\": 1, \"seen\": 1, "
+	    "\"expires\": 99999999999},"
+	    "{\"address\": \"198.18.0.9\", \"user\": \"x\", \"groups\": [], "
+	    "\"source\": \"elsewhere\", \"learned\": 1, \"seen\": 1, "
+	    "\"expires\": 99999999999},"
+	    "{\"address\": \"198.18.0.9\", \"user\": \"ok\", \"groups\": [], "
+	    "\"source\": \"portal\", \"learned\": 1, \"seen\": 1, "
+	    "\"expires\": 99999999999}]}";
+	assert_int_equal(iptable_load(u, bad, strlen(bad), time(NULL)), 1);
+	assert_int_equal(iptable_load(u, "[]", 2, time(NULL)), -1);
+	assert_int_equal(iptable_load(u, "{\"version\": 2, \"entries\": []}",
+				      30, time(NULL)), -1);
+	assert_int_equal(iptable_load(u, "{", 1, time(NULL)), -1);
+	iptable_free(u);
+	iptable_free(t);
+}
+
+/* A prefix entry stands for the addresses without their own entry; the
+ * longest prefix wins; it is saved, read back and logged out as a prefix. */
+static void test_prefix(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	uint8_t p16[16], p24[16], a[16], b[16], c[16];
+	unsigned l;
+	assert_int_equal(iptable_parse_prefix("198.18.0.0/16", p16, &l), AF_INET);
+	assert_int_equal(l, 16);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.18.7.9", a, &l), AF_INET);
+	assert_int_equal(l, 32);
+	assert_int_equal(iptable_parse_prefix("198.18.8.9", b, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.19.0.1", c, &l), AF_INET);
+	assert_int_equal(iptable_parse_prefix("198.18.7.1/24", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/33", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("2001:db8::/129", p24, &l), -1);
+	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	iptable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 60,
+					    IDS_API, 16});
+	iptable_login(t, &(struct id_login){AF_INET, p24, "vpn", NULL, 0, 60,
+					    IDS_API, 24});
+	struct identity id;
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "vpn");
+	identity_clear(&id);
+	assert_true(iptable_get(t, AF_INET, b, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
+	assert_false(iptable_get(t, AF_INET, c, &id));
+	struct id_login own = login_of(a, "carol", IDS_RADIUS);
+	iptable_login(t, &own);
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "carol");
+	identity_clear(&id);
+	size_t len;
+	char *text = iptable_save(t, &len);
+	assert_non_null(strstr(text, "\"198.18.7.0/24\""));
+	struct iptable *u = iptable_new();
+	assert_int_equal(iptable_load(u, text, len, time(NULL)), 3);
+	free(text);
+	assert_true(iptable_get(u, AF_INET, b, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
+	iptable_free(u);
+	assert_false(iptable_logout_prefix(t, AF_INET, p24, 24, "pool", IDS_API));
+	assert_true(iptable_logout_prefix(t, AF_INET, p24, 24, NULL, IDS_API));
+	iptable_logout(t, AF_INET, a, NULL, IDS_RADIUS);
+	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_string_equal(id.user, "pool");
+	identity_clear(&id);
+	iptable_free(t);
+}
+
+/* ---- RADIUS ---------------------------------------------------------------- */
+
+static const uint8_t SECRET[] = "testing123";
+#define SLEN (sizeof(SECRET) - 1)
+
+/* Builds an Accounting-Request in BUF from ATTRS (ALEN bytes) with ID,
+ * signed with SECRET; returns its length. */
+static size_t build(uint8_t *buf, uint8_t id, const uint8_t *attrs,
+		    size_t alen, const uint8_t *secret, size_t slen)
+{
+	size_t len = RADIUS_HDR + alen;
+	buf[0] = RADIUS_ACCT_REQUEST;
+	buf[1] = id;
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	memset(buf + 4, 0, 16);
+	memcpy(buf + RADIUS_HDR, attrs, alen);
+	struct md5_ctx c;
+	md5_init(&c);
+	md5_update(&c, len, buf);
+	md5_update(&c, slen, secret);
+	md5_digest(&c, 16, buf + 4);
+	return len;
+}
+
+/* Acct-Status-Type S, User-Name USER, Framed-IP-Address A into OUT. */
+static size_t attrs_of(uint8_t *out, uint32_t s, const char *user,
+		       const uint8_t *a)
+{
+	size_t n = 0, ul = strlen(user);
+	out[n++] = 40, out[n++] = 6;
+	out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = (uint8_t)s;
+	out[n++] = 1, out[n++] = (uint8_t)(ul + 2);
+	memcpy(out + n, user, ul);
+	n += ul;
+	out[n++] = 8, out[n++] = 6;
+	memcpy(out + n, a, 4);
+	return n + 4;
+}
+
+static void test_radius_parse(void **state)
+{
+	(void)state;
+	uint8_t at[300], pkt[400];
+	size_t al = attrs_of(at, RADIUS_START, "carol", A1);
+	/* an IPv6 address and a /64 prefix */
+	at[al++] = 168, at[al++] = 18;
+	inet_pton(AF_INET6, "2001:db8::9", at + al);
+	al += 16;
+	at[al++] = 97, at[al++] = 12, at[al++] = 0, at[al++] = 64;
+	inet_pton(AF_INET6, "2001:db8::", at + al); /* first 8 bytes used */
+	al += 8;
+	at[al++] = 44, at[al++] = 5, at[al++] = 'x', at[al++] = 'y',
+	at[al++] = 'z'; /* Acct-Session-Id: not ours */
+	size_t len = build(pkt, 7, at, al, SECRET, SLEN);
+	struct radius_acct a;
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_OK);
+	assert_int_equal(a.id, 7);
+	assert_int_equal(a.status, RADIUS_START);
+	assert_string_equal(a.user, "carol");
+	assert_true(a.has_v4 && a.has_v6 && a.prefix6_ignored);
+	assert_memory_equal(a.v4, A1, 4);
+	/* padding after Length is ignored */
+	pkt[len] = 0xee;
+	assert_int_equal(radius_parse_acct(pkt, len + 1, SECRET, SLEN, &a),
+			 RADIUS_OK);
+	/* the wrong secret */
+	assert_int_equal(radius_parse_acct(pkt, len, (const uint8_t *)"x", 1,
+					   &a),
+			 RADIUS_BAD_AUTH);
+	/* one changed byte */
+	pkt[len - 1] ^= 1;
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_BAD_AUTH);
+	/* too short, Length beyond the datagram, another code */
+	assert_int_equal(radius_parse_acct(pkt, 19, SECRET, SLEN, &a),
+			 RADIUS_MALFORMED);
+	len = build(pkt, 7, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len - 1, SECRET, SLEN, &a),
+			 RADIUS_MALFORMED);
+	pkt[0] = 1;
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_MALFORMED);
+}
+
+/* Signed but malformed inside: each must be RADIUS_MALFORMED. */
+static void test_radius_malformed(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t b[24];
+		size_t n;
+	} bad[] = {
+	    {{1, 1}, 2},		       /* empty User-Name */
+	    {{1, 4, 'a', 0}, 4},	       /* NUL in User-Name */
+	    {{1, 4, 'a', 7}, 4},	       /* control character */
+	    {{1, 3, 0xff}, 3},		       /* not UTF-8 */
+	    {{8, 5, 1, 2, 3}, 5},	       /* short Framed-IP-Address */
+	    {{40, 6, 0, 0, 0, 1, 40, 6, 0, 0, 0, 2}, 12}, /* status twice */
+	    {{1, 0}, 2},		       /* attribute length 0 */
+	    {{1, 9, 'a'}, 3},		       /* past the end */
+	    {{44}, 1},			       /* half a header */
+	    {{97, 4, 0, 129}, 4},	       /* prefix length > 128 */
+	    {{97, 4, 0, 64}, 4},	       /* prefix shorter than its length */
+	    {{168, 6, 1, 2, 3, 4}, 6},	       /* short IPv6 address */
+	};
+	uint8_t pkt[64];
+	struct radius_acct a;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = build(pkt, 1, bad[i].b, bad[i].n, SECRET, SLEN);
+		assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+				 RADIUS_MALFORMED);
+	}
+}
+
+/* The response authenticator of RFC 2866 §4 (checked against the MD5 of
+ * the bytes it stands for). */
+static void test_radius_response(void **state)
+{
+	(void)state;
+	uint8_t at[64], pkt[128], resp[RADIUS_HDR];
+	size_t len = build(pkt, 42, at, attrs_of(at, 1, "c", A1), SECRET, SLEN);
+	radius_acct_response(pkt, SECRET, SLEN, resp);
+	assert_int_equal(resp[0], RADIUS_ACCT_RESPONSE);
+	assert_int_equal(resp[1], 42);
+	assert_int_equal(resp[2] << 8 | resp[3], 20);
+	uint8_t m[20 + SLEN], want[16];
+	memcpy(m, resp, 4);
+	memcpy(m + 4, pkt + 4, 16);
+	memcpy(m + 20, SECRET, SLEN);
+	struct md5_ctx c;
+	md5_init(&c);
+	md5_update(&c, sizeof(m), m);
+	md5_digest(&c, 16, want);
+	assert_memory_equal(resp + 4, want, 16);
+	(void)len;
+}
+
+/* Start logs in, a retransmit changes nothing, Interim refreshes, Stop
+ * logs out; strangers, bad secrets and malformed packets are dropped and
+ * counted. */
+static void test_radius_handle(void **state)
+{
+	(void)state;
+	struct iptable *t = iptable_new();
+	struct addrset clients = {0};
+	char *err = NULL;
+	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.0/8", &err), 0);
+	addrset_normalize(&clients);
+	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 300};
+	memcpy(ctx.secret, SECRET, SLEN);
+	ctx.slen = SLEN;
+	const uint8_t lo[4] = {127, 0, 0, 1}, far[4] = {198, 18, 9, 9};
+	uint8_t mapped[16] = {0};
+	mapped[10] = mapped[11] = 0xff;
+	memcpy(mapped + 12, lo, 4);
+	uint8_t at[64], pkt[128], resp[RADIUS_HDR];
+	size_t len = build(pkt, 1, at, attrs_of(at, RADIUS_START, "carol", A1),
+			   SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	assert_int_equal(radius_handle(&ctx, AF_INET6, mapped, pkt, len, resp),
+			 RADIUS_ANSWERED); /* the retransmit */
+	struct identity id;
+	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "carol");
+	assert_int_equal(id.source, IDS_RADIUS);
+	identity_clear(&id);
+	assert_int_equal(iptable_count(t), 1);
+	len = build(pkt, 2, at, attrs_of(at, RADIUS_INTERIM, "carol", A1),
+		    SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	assert_int_equal(radius_handle(&ctx, AF_INET, far, pkt, len, resp),
+			 RADIUS_DROPPED_CLIENT);
+	size_t bl = build(pkt, 3, at, attrs_of(at, RADIUS_STOP, "carol", A1),
+			  (const uint8_t *)"wrong", 5);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, bl, resp),
+			 RADIUS_DROPPED_AUTH);
+	assert_int_equal(iptable_count(t), 1);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, 7, resp),
+			 RADIUS_DROPPED_MALFORMED);
+	len = build(pkt, 4, at, attrs_of(at, RADIUS_STOP, "carol", A1), SECRET,
+		    SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED); /* a repeated Stop: harmless */
+	assert_int_equal(iptable_count(t), 0);
+	struct id_source_stats s = stats_of(t, IDS_RADIUS);
+	assert_int_equal(s.logins, 3);
+	assert_int_equal(s.logouts, 1);
+	assert_int_equal(s.rejected_client, 1);
+	assert_int_equal(s.rejected_secret, 1);
+	assert_int_equal(s.rejected_malformed, 1);
+	assert_int_equal(s.entries, 0);
+	addrset_free(&clients);
+	iptable_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_login_refresh_replace),
+	    cmocka_unit_test(test_ignore_list),
+	    cmocka_unit_test(test_logout),
+	    cmocka_unit_test(test_state_roundtrip),
+	    cmocka_unit_test(test_prefix),
+	    cmocka_unit_test(test_radius_parse),
+	    cmocka_unit_test(test_radius_malformed),
+	    cmocka_unit_test(test_radius_response),
+	    cmocka_unit_test(test_radius_handle),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# 45_radius_identity — issue 13: RADIUS accounting as an identity source,
+# with FreeRADIUS's radclient as the accounting client (the NAS). A client
+# on the lab LAN reaches a staff-only server after a Start for a staff user
+# at its address, keeps it across a sluiced restart (the state file), loses
+# it after the Stop; IPv6 through Framed-IPv6-Address; a retransmitted Start
+# is harmless; an ignore-listed service account does not replace the user;
+# a wrong secret, a stranger and a malformed datagram are dropped and
+# counted (`sluicectl identity sources`).
+. "$(dirname "$0")/lib.sh"
+command -v radclient >/dev/null || { echo "$KT_NAME: FAIL: radclient missing (scripts/setup.sh installs freeradius-utils)" >&2; exit 1; }
+kt_up
+SECRET=$LAB_TMP/radius.secret
+printf 'lab-secret-%s\n' "$LAB_RUN" >"$SECRET"
+chmod 600 "$SECRET"
+conf=$LAB_TMP/radius.conf
+cat >"$conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network servers { 198.18.2.0/24 2001:db8:2::/64 }
+users staff { user dave user erin }
+protocol web tcp { 80 8080 }
+rule "staff web" allow web from clients to servers users staff
+identity {
+  radius-listen 0.0.0.0:1813
+  radius-secret-file "$SECRET"
+  radius-clients { 127.0.0.1 }
+  ignore-users { nagios }
+}
+queue { count 1 fail closed udp-timeout 60s revoke on on-exit remove }
+CONF
+kt_start "$conf" || kt_done
+
+# acct TO SECRET ATTRS: one Accounting-Request by radclient from the
+# gateway (source 127.0.0.1 to 127.0.0.1, else the gateway's LAN address);
+# one try, 1 s; exit status 0 when answered.
+acct() {
+	echo "$3" | lab_exec "$LAB_GW" timeout 10 radclient -r 1 -t 1 -q "$1:1813" acct "$2" >/dev/null 2>&1
+}
+S=$(head -n1 "$SECRET")
+src_count() { # src_count FIELD: the radius source's counter FIELD
+	ctl identity sources --json | python3 -c "import json,sys; print(json.load(sys.stdin)['radius']['$1'])"
+}
+who() { # who ADDR: "user source" of ADDR, or "none"
+	ctl identity list --json | python3 -c "
+import json,sys
+e=[x for x in json.load(sys.stdin) if x['address']=='$1']
+print(e[0]['user'], e[0]['source'] if e else '') if e else print('none')"
+}
+
+expect_talk "unidentified client to the staff server is denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
+	kt_ok "Start answered (Accounting-Response verified by radclient)" || kt_fail "Start not answered"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
+	kt_ok "the retransmitted Start answered too" || kt_fail "retransmit not answered"
+[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "$LAB_CLI4 is dave (radius)" || kt_fail "identity: $(who $LAB_CLI4)"
+[ "$(ctl identity list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] &&
+	kt_ok "one entry after the retransmit" || kt_fail "entries: $(ctl identity list)"
+expect_talk "dave's web to the staff server is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# a service account's login does not replace dave
+acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=nagios,Framed-IP-Address=$LAB_CLI4" ||
+	kt_fail "nagios' Interim-Update not answered"
+[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "nagios (ignore-users) did not replace dave" ||
+	kt_fail "after nagios: $(who $LAB_CLI4)"
+[ "$(src_count ignored)" = 1 ] && kt_ok "counted as ignored" || kt_fail "ignored: $(src_count ignored)"
+
+# IPv6
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=erin,Framed-IPv6-Address=$LAB_CLI6" ||
+	kt_fail "IPv6 Start not answered"
+expect_talk "erin's web over IPv6 is allowed" 5 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+
+# bad input: no answer, counted, nothing changed
+acct 127.0.0.1 "wrong-secret" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4" &&
+	kt_fail "a request with the wrong secret was answered" || kt_ok "wrong secret: no answer"
+acct "$LAB_GW_CLI4" "$S" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4" &&
+	kt_fail "a stranger's request was answered" || kt_ok "a stranger ($LAB_GW_CLI4): no answer"
+printf 'garbage' | lab_exec "$LAB_GW" timeout 2 socat -u - UDP4-SENDTO:127.0.0.1:1813,bind=127.0.0.1 2>/dev/null
+sleep 0.3
+[ "$(src_count rejected_secret)" = 1 ] && kt_ok "rejected_secret 1" || kt_fail "rejected_secret $(src_count rejected_secret)"
+[ "$(src_count rejected_client)" = 1 ] && kt_ok "rejected_client 1" || kt_fail "rejected_client $(src_count rejected_client)"
+[ "$(src_count rejected_malformed)" = 1 ] && kt_ok "rejected_malformed 1" || kt_fail "rejected_malformed $(src_count rejected_malformed)"
+grep -q "radius: dropped a request" "$LAB_TMP/sluiced.log" && kt_ok "the drops are logged" || kt_fail "no drop logged"
+[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "dave is still known" || kt_fail "after bad input: $(who $LAB_CLI4)"
+
+# a restart keeps the table (state file), a reload too
+kill -TERM "$KT_PID"
+for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop"
+[ -f "$KT_SOCK.identities" ] && kt_ok "state file written at stop" || kt_fail "no state file"
+kt_start "$conf" || kt_done
+[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "after the restart $LAB_CLI4 is still dave (radius)" ||
+	kt_fail "after restart: $(who $LAB_CLI4)"
+grep -q "identities: 2 read back" "$LAB_TMP/sluiced.log" && kt_ok "2 entries read back" ||
+	kt_fail "not read back: $(grep identities "$LAB_TMP/sluiced.log")"
+expect_talk "dave's web allowed after the restart" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+ctl reload >/dev/null || kt_fail "reload failed"
+[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "the reload keeps the table" || kt_fail "after reload: $(who $LAB_CLI4)"
+
+# Stop: logged out; new sessions are denied, and the open one is revoked
+# (queue { revoke on }: within a second of the logout)
+h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 12)
+sleep 1.5
+a=$(held "$h")
+[ "$a" -ge 3 ] && kt_ok "dave's long session runs ($a echoes)" || kt_fail "long session: $a echoes"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
+	kt_ok "Stop answered" || kt_fail "Stop not answered"
+[ "$(who $LAB_CLI4)" = "none" ] && kt_ok "$LAB_CLI4 logged out" || kt_fail "after Stop: $(who $LAB_CLI4)"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=dave,Framed-IP-Address=$LAB_CLI4,Acct-Session-Id=s1" &&
+	kt_ok "a repeated Stop is answered (harmless)" || kt_fail "repeated Stop not answered"
+expect_talk "after the Stop the staff server is denied again" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+b=$(held "$h"); sleep 1.5; c=$(held "$h")
+[ "$c" -eq "$b" ] && kt_ok "the open session was revoked after the Stop ($b echoes, then none)" ||
+	kt_fail "the open session still runs after the Stop ($b then $c)"
+grep -q "identities changed: 1 session(s) revoked" "$LAB_TMP/sluiced.log" && kt_ok "logged: 1 session revoked" ||
+	kt_fail "no revocation logged"
+
+[ "$(src_count logouts)" = 1 ] && kt_ok "one logout counted" || kt_fail "logouts $(src_count logouts)"
+kt_done

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# 46_identity_api — issue 13: the identity push API. Over HTTP
+# (`identity { api-listen api-token-file }`): POST /login and /logout with
+# JSON bodies and a bearer token; a wrong token, a malformed body, an
+# oversized body and a request that never finishes are refused, counted,
+# and leave the table and the listener working. Over the control socket:
+# `identity login/logout` with a prefix. The OpenVPN hook
+# (contrib/hooks/sluice-openvpn) run with the environment OpenVPN gives
+# client-connect and client-disconnect: the client gets the staff server
+# after connect and loses it after disconnect.
+. "$(dirname "$0")/lib.sh"
+kt_up
+TOKEN=$LAB_TMP/api.token
+printf 'tok-%s-%s\n' "$LAB_RUN" "$RANDOM" >"$TOKEN"
+chmod 600 "$TOKEN"
+PORT=18139
+conf=$LAB_TMP/api.conf
+cat >"$conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network servers { 198.18.2.0/24 2001:db8:2::/64 }
+users staff { user dave user erin }
+protocol web tcp { 80 8080 }
+rule "staff web" allow web from clients to servers users staff
+identity {
+  api-listen 127.0.0.1:$PORT
+  api-token-file "$TOKEN"
+  api-max-connections 4
+  api-timeout 1s
+}
+queue { count 1 fail closed udp-timeout 60s revoke on on-exit remove }
+CONF
+kt_start "$conf" || kt_done
+T=$(head -n1 "$TOKEN")
+# post PATH BODY [TOKEN]: prints "CODE BODY"
+post() {
+	lab_exec "$LAB_GW" curl -sS --max-time 5 -X POST -H "Authorization: Bearer ${3:-$T}" \
+		--data-binary "$2" -w ' %{http_code}' "http://127.0.0.1:$PORT/$1" 2>&1
+}
+api_count() {
+	ctl identity sources --json | python3 -c "import json,sys; print(json.load(sys.stdin)['api']['$1'])"
+}
+who() {
+	ctl identity list --json | python3 -c "
+import json,sys
+e=[x for x in json.load(sys.stdin) if x['address']=='$1']
+print(e[0]['user'], e[0]['source']) if e else print('none')"
+}
+
+expect_talk "unidentified: the staff server is denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+out=$(post login "{\"address\": \"$LAB_CLI4\", \"user\": \"dave\", \"lifetime\": 600}")
+case $out in *'"ok":true'*'"result":"new"'*' 200') kt_ok "POST /login: $out" ;; *) kt_fail "POST /login: $out" ;; esac
+[ "$(who $LAB_CLI4)" = "dave api" ] && kt_ok "$LAB_CLI4 is dave (api)" || kt_fail "who: $(who $LAB_CLI4)"
+expect_talk "dave's web is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# refused: wrong token, malformed, unknown key, bad address, oversized, GET
+out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"erin\"}" wrong)
+case $out in *' 403') kt_ok "a wrong token: 403" ;; *) kt_fail "wrong token: $out" ;; esac
+out=$(post login '{"address": ')
+case $out in *' 400') kt_ok "malformed JSON: 400" ;; *) kt_fail "malformed: $out" ;; esac
+out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"erin\", \"admin\": true}")
+case $out in *' 400') kt_ok "an unknown key: 400" ;; *) kt_fail "unknown key: $out" ;; esac
+out=$(post login '{"address": "198.18.1.1/24", "user": "erin"}')
+case $out in *' 400') kt_ok "host bits past the prefix: 400" ;; *) kt_fail "prefix: $out" ;; esac
+out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"a\\u0007b\"}")
+case $out in *' 400') kt_ok "a control character in the user: 400" ;; *) kt_fail "user: $out" ;; esac
+big=$(python3 -c 'print("{\"user\": \"" + "x" * 20000 + "\"}")')
+out=$(post login "$big")
+case $out in *' 413') kt_ok "a 20 kB body: 413" ;; *) kt_fail "big: ${out: -40}" ;; esac
+out=$(lab_exec "$LAB_GW" curl -sS --max-time 5 -w ' %{http_code}' "http://127.0.0.1:$PORT/login" 2>&1)
+case $out in *' 405') kt_ok "GET: 405" ;; *) kt_fail "GET: $out" ;; esac
+[ "$(who $LAB_CLI4B)" = none ] && kt_ok "nothing recorded for $LAB_CLI4B" || kt_fail "who: $(who $LAB_CLI4B)"
+[ "$(api_count rejected_secret)" = 1 ] && kt_ok "rejected_secret 1" || kt_fail "rejected_secret $(api_count rejected_secret)"
+[ "$(api_count rejected_malformed)" = 4 ] && kt_ok "rejected_malformed 4" || kt_fail "rejected_malformed $(api_count rejected_malformed)"
+
+# requests that never finish: closed at api-timeout, the listener still serves
+for i in 1 2 3 4 5 6; do
+	( printf 'POST /login HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"a' ; sleep 4 ) |
+		lab_exec "$LAB_GW" timeout 6 socat -T 5 - TCP4:127.0.0.1:$PORT >/dev/null 2>&1 &
+	lab_register_pid $!
+done
+sleep 0.5
+out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"erin\"}")
+case $out in *' 200') kt_fail "a 5th connection was served beside 4 stalled ones" ;; *) kt_ok "max-connections 4: a 5th connection not served while 4 stall" ;; esac
+grep -q "identity api: refused .*max-connections reached" "$LAB_TMP/sluiced.log" &&
+	kt_ok "logged: identity api: refused ... max-connections reached" || kt_fail "no refusal logged"
+sleep 1.5
+out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"erin\"}")
+case $out in *' 200') kt_ok "after api-timeout the stalled ones are gone; served" ;; *) kt_fail "after the stall: $out" ;; esac
+
+out=$(post logout "{\"address\": \"$LAB_CLI4\", \"user\": \"dave\"}")
+case $out in *removed*' 200') kt_ok "POST /logout: $out" ;; *) kt_fail "logout: $out" ;; esac
+expect_talk "after the logout dave's web is denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# the control socket: a prefix login, the longest prefix, logout
+ctl identity login 198.18.1.0 erin --prefix 24 --lifetime 300 >/dev/null &&
+	kt_ok "identity login 198.18.1.0 --prefix 24" || kt_fail "identity login --prefix"
+ctl identity logout "$LAB_CLI4B" erin --source api >/dev/null
+expect_talk "$LAB_CLI4 is erin through the /24" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+ctl identity list | grep -q "^198.18.1.0/24 .*erin .*api" && kt_ok "list shows the prefix entry" ||
+	kt_fail "list: $(ctl identity list)"
+ctl identity logout 198.18.1.0 erin --prefix 24 --source api | grep -q "logged out" &&
+	kt_ok "identity logout --prefix 24" || kt_fail "logout --prefix"
+expect_talk "the /24 gone: denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# the OpenVPN hook with the environment OpenVPN gives it
+HOOK=$KT_ROOT/contrib/hooks/sluice-openvpn
+hook() { # hook SCRIPT_TYPE: runs the hook as OpenVPN would for dave
+	lab_exec "$LAB_GW" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLUICE_HOOK_CONF=/nonexistent \
+		SLUICE_API="http://127.0.0.1:$PORT" SLUICE_TOKEN_FILE="$TOKEN" SLUICE_LIFETIME=600 \
+		script_type="$1" common_name=dave-laptop username=dave \
+		ifconfig_pool_remote_ip="$LAB_CLI4" ifconfig_pool_remote_ip6="$LAB_CLI6" \
+		trusted_ip=203.0.113.9 trusted_port=41000 dev=tun0 \
+		sh "$HOOK" 2>>"$LAB_TMP/hook.log"
+}
+hook client-connect && kt_ok "client-connect hook exit 0" || kt_fail "client-connect: $(cat "$LAB_TMP/hook.log")"
+[ "$(who $LAB_CLI4)" = "dave api" ] && [ "$(who $LAB_CLI6)" = "dave api" ] &&
+	kt_ok "the hook logged dave in at $LAB_CLI4 and $LAB_CLI6" || kt_fail "after connect: $(ctl identity list)"
+expect_talk "dave's web over the tunnel address is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+expect_talk "and over IPv6" 5 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+hook client-disconnect && kt_ok "client-disconnect hook exit 0" || kt_fail "client-disconnect: $(cat "$LAB_TMP/hook.log")"
+[ "$(who $LAB_CLI4)" = none ] && [ "$(who $LAB_CLI6)" = none ] && kt_ok "the hook logged dave out" ||
+	kt_fail "after disconnect: $(ctl identity list)"
+expect_talk "after the disconnect: denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+# a required login that fails refuses the client
+lab_exec "$LAB_GW" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLUICE_HOOK_CONF=/nonexistent \
+	SLUICE_API="http://127.0.0.1:1" SLUICE_TOKEN_FILE="$TOKEN" SLUICE_REQUIRED=1 \
+	script_type=client-connect common_name=dave ifconfig_pool_remote_ip="$LAB_CLI4" \
+	sh "$HOOK" 2>>"$LAB_TMP/hook.log" && kt_fail "SLUICE_REQUIRED=1 with the API down exited 0" ||
+	kt_ok "SLUICE_REQUIRED=1 and the API down: the hook refuses the client"
+kt_done
