@@ -73,6 +73,30 @@ const struct netset *policy_network_of(const struct policy *p,
 	return NULL;
 }
 
+bool policy_spoofed(const struct policy *p, const struct flow *f,
+		    const char *iif)
+{
+	if (!iif || !*iif || strcmp(iif, "lo") == 0)
+		return false;
+	/* link-local and unspecified IPv6 (ND, DAD), a DHCP client's
+	 * 0.0.0.0: never judged (ruleset.c gen_antispoof) */
+	if (f->family == AF_INET6 &&
+	    (f->src6 == 0 || (f->src6 >> 118) == 0x3fa))
+		return false;
+	if (f->family == AF_INET && f->src4 == 0 && f->proto == 17 &&
+	    f->dport == 67)
+		return false;
+	bool bound = policy_iface_bound(p, iif);
+	for (size_t i = 0; i < p->nnets; i++) {
+		const struct netset *n = p->nets[i];
+		if (!n->nifaces || !flow_in(&n->addrs, f, false))
+			continue;
+		if (!bound || has_iface(n, iif))
+			return !bound; /* from a network of this interface */
+	}
+	return bound;
+}
+
 /* The destination test of NR, as the kernel makes it (ruleset.c gen_nat):
  * by the outgoing interface when the destination network is bound (for
  * external: an interface bound to no network), else by address. */

@@ -544,6 +544,12 @@ bool policy_iface_bound(const struct policy *p, const char *ifname);
  * matched by its addresses), or NULL: the session is routed. */
 const struct natrule *policy_nat_match(const struct policy *p,
 				       const struct flow *f, const char *oif);
+/* True when F's source does not belong on interface IIF (the packet
+ * arrived there): IIF is bound and the source is in no network bound to
+ * it, or IIF is not bound and the source is in a bound network. The same
+ * test as the kernel's antispoof chain. False for "lo", NULL or "". */
+bool policy_spoofed(const struct policy *p, const struct flow *f,
+		    const char *iif);
 /* The network (is_network) that holds the address of F's source (DST
  * false) or destination (DST true); NULL = external. The first one in the
  * policy's order when networks overlap. */
