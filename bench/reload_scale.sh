@@ -35,13 +35,19 @@ LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" 
 for i in $(seq 50); do $CTL status >/dev/null 2>&1 && break; sleep 0.1; done
 $CTL status >/dev/null 2>&1 || { echo "sluiced did not start" >&2; exit 1; }
 $CTL identity add "$LAB_CLI4" carol --groups staff >/dev/null
+now_ms() { date +%s%3N; }
+# the same reload with an empty table, for comparison (same run)
+empty=""
+for r in 1 2 3; do
+	t0=$(now_ms); $CTL reload >/dev/null 2>&1; t1=$(now_ms); empty="$empty $((t1 - t0))"
+done
 # rule "bulk" is rule index 1: mark ALLOW (0x40000000) | id 2 << 16
 lab_exec "$LAB_GW" "$B/bench/ct_fill" "$N" 198.18.1.10 "$LAB_SRV4" 9000 0x40020000 || exit 1
 measure() { # → "median p99"
 	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel 2 --seconds "$SECS" --conns 2000000 |
 		awk '{for (i=1;i<NF;i++) { if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { print m, p }'
 }
-now_ms() { date +%s%3N; }
+echo "reload with an empty conntrack table: ms$empty; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "reload with $N sessions in conntrack ($(lab_exec "$LAB_GW" conntrack -C) entries at the start); connect latency median/p99 us over ${SECS}s, 2 clients"
 printf '%-6s %12s %16s %16s %10s %s\n' round reload_ms "lat no reload" "lat reload" p99_ratio "reload answer"
 for r in $(seq "$ROUNDS"); do
@@ -60,4 +66,5 @@ for r in $(seq "$ROUNDS"); do
 	# the entries stay (allowed): top up what expired or was cut
 	lab_exec "$LAB_GW" conntrack -C
 done
-grep "revocation:" "$LAB_TMP/sluiced.log"
+grep "revocation (generation" "$LAB_TMP/sluiced.log" | sed 's/^[0-9:.]* sluiced: /  /'
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
