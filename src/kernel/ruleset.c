@@ -1207,7 +1207,7 @@ static const char *fam_kw(int family)
 static void antispoof_iface(struct gen *g, const char *ifn)
 {
 	struct addrset allowed = {0};
-	char names[NFT_COMMENT_MAX] = "", raw[NFT_COMMENT_MAX];
+	char names[NFT_COMMENT_MAX] = "", raw[NFT_COMMENT_MAX + 32];
 	size_t used = 0;
 	for (size_t i = 0; i < g->p->nnets; i++) {
 		const struct netset *n = g->p->nets[i];

@@ -579,6 +579,13 @@ static void revocation_end(struct revocation *r, int rc)
 static void revoke_more(evutil_socket_t fd, short what, void *arg)
 {
 	struct revocation *r = arg;
+	/* another policy is in force (a reload or a rollback, with or
+	 * without revocation): never judge by the one that was replaced.
+	 * The main thread is the only one that replaces d->gen. */
+	if (r->d->gen != r->g) {
+		daemon_revoke_stop(r->d);
+		return;
+	}
 	int rc = ct_stream_read(r->s, REVOKE_BATCH_READS);
 	if (rc != 0)
 		revocation_end(r, rc);
