@@ -8,8 +8,9 @@
 # stay allowed: the figure is the walk, not the deletes. New sessions are
 # TCP connects (bench/connrate, 2 clients) to a rule that needs the user
 # (address table): each one's SYN is decided by sluiced; the latency is the
-# connect time, median and p99 in µs. With a reload: the reload starts 0.5 s
-# into the window.
+# connect time, median and p99 in µs; dec99 is the bound of the p99 bucket
+# of sluiced's own decision-latency histogram over the same window (µs).
+# With a reload: the reload starts 0.5 s into the window.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-200000}; ROUNDS=${3:-3}; SECS=${4:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,25 @@ for i in $(seq 50); do $CTL status >/dev/null 2>&1 && break; sleep 0.1; done
 $CTL status >/dev/null 2>&1 || { echo "sluiced did not start" >&2; exit 1; }
 $CTL identity add "$LAB_CLI4" carol --groups staff >/dev/null
 now_ms() { date +%s%3N; }
+# sluiced's own decision latency histogram (cumulative buckets), saved to
+# FILE; hp99 A B: the p99 bucket bound (µs) of the decisions between two
+# snapshots — the decision alone, without the clients' and server's
+# scheduling in the connect time
+hist() { $CTL counters --json >"$1"; }
+hp99() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(f))["counters"]["decision_latency_seconds"]["buckets"] for f in sys.argv[1:3])
+les = sorted(b, key=lambda k: float("inf") if k == "+Inf" else float(k))
+d = [b[k] - a.get(k, 0) for k in les]
+tot = d[-1]
+for k, c in zip(les, d):
+    if tot and c >= 0.99 * tot:
+        print("inf" if k == "+Inf" else "%g" % (float(k) * 1e6)); break
+else:
+    print("-")
+PY
+}
 # the same reload with an empty table, for comparison (same run)
 empty=""
 for r in 1 2 3; do
@@ -49,9 +69,11 @@ measure() { # → "median p99"
 }
 echo "reload with an empty conntrack table: ms$empty; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "reload with $N sessions in conntrack ($(lab_exec "$LAB_GW" conntrack -C) entries at the start); connect latency median/p99 us over ${SECS}s, 2 clients"
-printf '%-6s %12s %16s %16s %10s %s\n' round reload_ms "lat no reload" "lat reload" p99_ratio "reload answer"
+printf '%-6s %10s %14s %14s %9s %12s %12s %s\n' round reload_ms "lat no reload" "lat reload" p99_ratio "dec99 no" "dec99 rel" "reload answer"
 for r in $(seq "$ROUNDS"); do
+	hist "$LAB_TMP/h0"
 	base=$(measure)
+	hist "$LAB_TMP/h1"
 	tmp=$LAB_TMP/m.$r
 	( measure >"$tmp" ) &
 	mpid=$!
@@ -60,9 +82,11 @@ for r in $(seq "$ROUNDS"); do
 	ans=$($CTL reload 2>&1 | tr '\n' ' ')
 	t1=$(now_ms)
 	wait "$mpid"
+	hist "$LAB_TMP/h2"
 	with=$(cat "$tmp")
 	ratio=$(awk -v a="${with#* }" -v b="${base#* }" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-	printf '%-6s %12s %16s %16s %10s %s\n' "$r" "$((t1 - t0))" "${base% *}/${base#* }" "${with% *}/${with#* }" "$ratio" "$ans"
+	printf '%-6s %10s %14s %14s %9s %12s %12s %s\n' "$r" "$((t1 - t0))" "${base% *}/${base#* }" "${with% *}/${with#* }" "$ratio" \
+		"$(hp99 "$LAB_TMP/h0" "$LAB_TMP/h1")" "$(hp99 "$LAB_TMP/h1" "$LAB_TMP/h2")" "$ans"
 	# the entries stay (allowed): top up what expired or was cut
 	lab_exec "$LAB_GW" conntrack -C
 done
