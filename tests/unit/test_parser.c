@@ -651,6 +651,27 @@ static void test_nat_interfaces(void **state)
 	assert_int_equal(flow_parse("tcp 198.18.2.5:4000 -> 198.18.1.7:443",
 				    &f, &err), 0);
 	assert_null(policy_nat_match(p, &f, "lan0"));
+
+	/* spoofing, as the kernel's antispoof chain judges it */
+	assert_false(policy_spoofed(p, &f, "dmz1"));  /* dmz on its own */
+	assert_true(policy_spoofed(p, &f, "lan0"));   /* dmz on lan's */
+	assert_true(policy_spoofed(p, &f, "wan0"));   /* dmz from outside */
+	assert_false(policy_spoofed(p, &f, "lo"));
+	assert_false(policy_spoofed(p, &f, NULL));
+	assert_int_equal(flow_parse("tcp 203.0.113.9:4000 -> 198.18.1.7:443",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "wan0")); /* external side */
+	assert_true(policy_spoofed(p, &f, "lan0"));
+	assert_int_equal(flow_parse("tcp [2001:db8:9::1]:4000 -> "
+				    "[2001:db8:1::7]:443", &f, &err), 0);
+	assert_true(policy_spoofed(p, &f, "lan0"));
+	assert_true(policy_spoofed(p, &f, "dmz0")); /* dmz has no IPv6 */
+	assert_int_equal(flow_parse("tcp [fe80::1]:4000 -> [2001:db8:1::7]:443",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "dmz0")); /* link-local: ND */
+	assert_int_equal(flow_parse("udp 0.0.0.0:68 -> 255.255.255.255:67",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "lan0")); /* DHCP discover */
 	policy_free(p);
 	diags_free(&d);
 
