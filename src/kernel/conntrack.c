@@ -13,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <time.h>
 
-static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
-		    void *data)
+/* Fills E from CT; false for an entry of another family. */
+static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 {
-	struct ct_list *l = data;
 	struct ct_entry e = {0};
 	uint8_t fam = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
 	e.key.family = fam;
@@ -31,7 +35,7 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 		memcpy(e.key.src, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
 		memcpy(e.key.dst, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
 	} else {
-		return NFCT_CB_CONTINUE;
+		return false;
 	}
 	switch (e.key.proto) {
 	case IPPROTO_TCP:
@@ -43,14 +47,24 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	case IPPROTO_ICMPV6:
 		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
 		e.key.dport = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
+		e.icmp_code = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
 		break;
 	}
 	e.mark = nfct_get_attr_u32(ct, ATTR_MARK);
 	e.timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
 	if (e.key.proto == IPPROTO_TCP)
 		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
-	e.ct = nfct_clone(ct);
-	VEC_PUSH(l->v, l->n, e);
+	*out = e;
+	return true;
+}
+
+static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		    void *data)
+{
+	struct ct_list *l = data;
+	struct ct_entry e;
+	if (entry_from(ct, &e))
+		VEC_PUSH(l->v, l->n, e);
 	return NFCT_CB_CONTINUE;
 }
 
@@ -71,8 +85,6 @@ int ct_dump(struct ct_list *l)
 
 void ct_list_free(struct ct_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		nfct_destroy(l->v[i].ct);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
@@ -89,15 +101,65 @@ static int query(enum nf_conntrack_query q, struct nf_conntrack *ct)
 	return rc < 0 ? -1 : 0;
 }
 
+/* The original tuple of E as a libnetfilter_conntrack object (what a
+ * destroy or update names the entry by); NULL when out of memory. Built
+ * when needed, so a dump keeps no object per entry. */
+static struct nf_conntrack *ct_of(const struct ct_entry *e)
+{
+	struct nf_conntrack *ct = nfct_new();
+	if (!ct)
+		return NULL;
+	const struct session_key *k = &e->key;
+	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, k->family);
+	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, k->proto);
+	if (k->family == AF_INET) {
+		nfct_set_attr(ct, ATTR_ORIG_IPV4_SRC, k->src);
+		nfct_set_attr(ct, ATTR_ORIG_IPV4_DST, k->dst);
+	} else {
+		nfct_set_attr(ct, ATTR_ORIG_IPV6_SRC, k->src);
+		nfct_set_attr(ct, ATTR_ORIG_IPV6_DST, k->dst);
+	}
+	switch (k->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(k->sport));
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(k->dport));
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		nfct_set_attr_u16(ct, ATTR_ICMP_ID, htons(k->sport));
+		nfct_set_attr_u8(ct, ATTR_ICMP_TYPE, (uint8_t)k->dport);
+		nfct_set_attr_u8(ct, ATTR_ICMP_CODE, e->icmp_code);
+		break;
+	}
+	return ct;
+}
+
+static int query_entry(enum nf_conntrack_query q, const struct ct_entry *e,
+		       const uint32_t *mark)
+{
+	struct nf_conntrack *ct = ct_of(e);
+	if (!ct) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (mark)
+		nfct_set_attr_u32(ct, ATTR_MARK, *mark);
+	int rc = query(q, ct);
+	int saved = errno;
+	nfct_destroy(ct);
+	errno = saved;
+	return rc;
+}
+
 int ct_delete(const struct ct_entry *e)
 {
-	return query(NFCT_Q_DESTROY, e->ct);
+	return query_entry(NFCT_Q_DESTROY, e, NULL);
 }
 
 int ct_set_mark(const struct ct_entry *e, uint32_t mark)
 {
-	nfct_set_attr_u32(e->ct, ATTR_MARK, mark);
-	return query(NFCT_Q_UPDATE, e->ct);
+	return query_entry(NFCT_Q_UPDATE, e, &mark);
 }
 
 void ct_local_get(struct ct_local *l)
@@ -251,4 +313,92 @@ int ct_icmp_timeout_put(const struct ct_icmp_timeouts *v)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- a dump read piece by piece (ct_stream_*) ------------------------------ */
+
+struct ct_stream {
+	struct mnl_socket *nl;
+	uint32_t seq, portid;
+	ct_entry_fn fn;
+	void *arg;
+	char *buf; /* MNL_SOCKET_BUFFER_SIZE */
+};
+
+struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg)
+{
+	struct ct_stream *s = xcalloc(1, sizeof(*s));
+	s->fn = fn;
+	s->arg = arg;
+	s->buf = xmalloc(MNL_SOCKET_BUFFER_SIZE);
+	s->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!s->nl || mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	int fd = mnl_socket_get_fd(s->nl);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		goto fail;
+	s->portid = mnl_socket_get_portid(s->nl);
+	s->seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(s->buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = s->seq;
+	struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+	nfh->nfgen_family = AF_UNSPEC;
+	nfh->version = NFNETLINK_V0;
+	nfh->res_id = 0;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		goto fail;
+	return s;
+fail:;
+	int saved = errno;
+	ct_stream_close(s);
+	errno = saved;
+	return NULL;
+}
+
+int ct_stream_fd(const struct ct_stream *s)
+{
+	return mnl_socket_get_fd(s->nl);
+}
+
+static int stream_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_stream *s = data;
+	struct nf_conntrack *ct = nfct_new();
+	struct ct_entry e;
+	if (!ct)
+		return MNL_CB_ERROR;
+	if (nfct_nlmsg_parse(nlh, ct) >= 0 && entry_from(ct, &e))
+		s->fn(&e, s->arg);
+	nfct_destroy(ct);
+	return MNL_CB_OK;
+}
+
+int ct_stream_read(struct ct_stream *s, size_t max_reads)
+{
+	for (size_t i = 0; i < max_reads; i++) {
+		ssize_t n = mnl_socket_recvfrom(s->nl, s->buf,
+						MNL_SOCKET_BUFFER_SIZE);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		int rc = mnl_cb_run(s->buf, (size_t)n, s->seq, s->portid,
+				    stream_msg, s);
+		if (rc < 0)
+			return -1;
+		if (rc == MNL_CB_STOP)
+			return 1;
+	}
+	return 0;
+}
+
+void ct_stream_close(struct ct_stream *s)
+{
+	if (!s)
+		return;
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	free(s->buf);
+	free(s);
 }

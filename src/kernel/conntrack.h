@@ -20,7 +20,7 @@ struct ct_entry {
 	uint32_t mark;
 	uint32_t timeout;	/* seconds left */
 	uint8_t tcp_state;	/* TCP_CONNTRACK_*, 0 for others */
-	struct nf_conntrack *ct;
+	uint8_t icmp_code;	/* ICMP(v6): the code (part of the tuple) */
 };
 
 struct ct_list {
@@ -28,9 +28,31 @@ struct ct_list {
 	size_t n;
 };
 
-/* Dumps every conntrack entry (both families) into L. */
+/* Dumps every conntrack entry (both families) into L. An entry holds its
+ * original tuple and state, no library object: ct_delete() and
+ * ct_set_mark() name the kernel's entry by that tuple. */
 int ct_dump(struct ct_list *l);
 void ct_list_free(struct ct_list *l);
+
+/*
+ * The same dump read piece by piece, for a caller that must not block (the
+ * event loop: revocation of a large table). ct_stream_open() sends the dump
+ * request on its own non-blocking netlink socket; each ct_stream_read()
+ * reads at most MAX_READS socket buffers that have arrived (the kernel
+ * fills the next one only when the previous was read) and calls FN for
+ * every entry in them, in the caller's thread. ct_stream_read() returns 1
+ * when the dump is complete, 0 when more is to come (wait until
+ * ct_stream_fd() is readable), -1 with errno on an error. FN may delete or
+ * update entries (ct_delete, ct_set_mark use other sockets). The kernel's
+ * dump is not a snapshot: an entry created or removed meanwhile may be
+ * seen or not. ct_stream_close() frees S (NULL is fine).
+ */
+struct ct_stream;
+typedef void (*ct_entry_fn)(const struct ct_entry *e, void *arg);
+struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg);
+int ct_stream_fd(const struct ct_stream *s);
+int ct_stream_read(struct ct_stream *s, size_t max_reads);
+void ct_stream_close(struct ct_stream *s);
 int ct_delete(const struct ct_entry *e);
 int ct_set_mark(const struct ct_entry *e, uint32_t mark);
 const char *ct_tcp_state_name(uint8_t s);

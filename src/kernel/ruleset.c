@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "policy/internal.h"
 
 /* ---- a growable string ---------------------------------------------------- */
 
@@ -1156,6 +1157,207 @@ static void gen_post_undecided(struct gen *g)
 		       chain_names[ch], chain_names[ch], dm);
 }
 
+/* ---- networks on interfaces, nat rules (policy netbind.c) --------------------- */
+
+/* The interfaces networks are bound to, each once, in policy order. */
+static size_t bound_ifaces(const struct policy *p, const char ***out)
+{
+	const char **v = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < p->nnets; i++)
+		for (size_t k = 0; k < p->nets[i]->nifaces; k++) {
+			const char *ifn = p->nets[i]->ifaces[k];
+			size_t j = 0;
+			while (j < n && strcmp(v[j], ifn) != 0)
+				j++;
+			if (j == n) {
+				v = xrealloc(v, (n + 1) * sizeof(*v));
+				v[n++] = ifn;
+			}
+		}
+	*out = v;
+	return n;
+}
+
+/* `{ "a", "b" }` (or `"a"`) of V[0..N), plus "lo" when WITH_LO. */
+static void add_ifaces(struct sbuf *b, const char *const *v, size_t n,
+		       bool with_lo)
+{
+	size_t all = n + with_lo;
+	sb_add(b, all > 1 ? "{ " : "");
+	for (size_t i = 0; i < n; i++)
+		sb_add(b, "%s\"%s\"", i ? ", " : "", v[i]);
+	if (with_lo)
+		sb_add(b, "%s\"lo\"", n ? ", " : "");
+	sb_add(b, all > 1 ? " }" : "");
+}
+
+static bool fam_has(const struct addrset *s, int family)
+{
+	return family == AF_INET ? s->n4 > 0 : s->n6 > 0;
+}
+
+static const char *fam_kw(int family)
+{
+	return family == AF_INET ? "ip" : "ip6";
+}
+
+/* The rules of one bound interface IFN: a source outside every network
+ * bound to it is spoofed. */
+static void antispoof_iface(struct gen *g, const char *ifn)
+{
+	struct addrset allowed = {0};
+	char names[NFT_COMMENT_MAX] = "", raw[NFT_COMMENT_MAX + 32];
+	size_t used = 0;
+	for (size_t i = 0; i < g->p->nnets; i++) {
+		const struct netset *n = g->p->nets[i];
+		bool on = false;
+		for (size_t k = 0; k < n->nifaces; k++)
+			on = on || strcmp(n->ifaces[k], ifn) == 0;
+		if (!on)
+			continue;
+		addrset_add(&allowed, &n->addrs);
+		int w = snprintf(names + used, sizeof(names) - used, "%s%s",
+				 used ? " " : "", n->name);
+		if (w > 0 && (size_t)w < sizeof(names) - used)
+			used += (size_t)w;
+	}
+	addrset_normalize(&allowed);
+	snprintf(raw, sizeof(raw), "on %s only: %s", ifn, names);
+	char cm[NFT_COMMENT_MAX];
+	nft_text(raw, cm, sizeof(cm));
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		sb_add(&g->b, "\t\tiifname \"%s\" ", ifn);
+		if (fam_has(&allowed, fam)) {
+			sb_add(&g->b, "%s saddr != ", fam_kw(fam));
+			add_addrs(&g->b, &allowed, fam);
+		} else {
+			sb_add(&g->b, "meta nfproto %s",
+			       fam == AF_INET ? "ipv4" : "ipv6");
+		}
+		sb_add(&g->b, " jump spoofed comment \"%s\"\n", cm);
+	}
+	addrset_free(&allowed);
+}
+
+/*
+ * Spoofing detection (ISA): a packet arriving on an interface a network is
+ * bound to must come from one of the networks bound to it; a packet from a
+ * bound network's addresses must arrive on one of that network's
+ * interfaces. Interfaces bound to no network are the external side. Before
+ * conntrack (priority raw - 10): a spoofed packet leaves no entry.
+ */
+static void gen_antispoof(struct gen *g)
+{
+	const char **ifs;
+	size_t nifs = bound_ifaces(g->p, &ifs);
+	if (!nifs)
+		return;
+	struct addrset bound = {0};
+	for (size_t i = 0; i < g->p->nnets; i++)
+		if (g->p->nets[i]->nifaces)
+			addrset_add(&bound, &g->p->nets[i]->addrs);
+	addrset_normalize(&bound);
+	sb_add(&g->b,
+	       "\t# Spoofing detection (networks bound to interfaces): a "
+	       "source address that\n"
+	       "\t# does not belong on the interface it arrived on is dropped "
+	       "before conntrack.\n"
+	       "\tchain spoofed {\n"
+	       "\t\tlimit rate 10/second burst 20 packets log prefix \"sluice "
+	       "spoofed: \" level warn\n"
+	       "\t\tcounter drop comment \"spoofed source\"\n"
+	       "\t}\n"
+	       "\tchain antispoof {\n"
+	       "\t\ttype filter hook prerouting priority raw - 10; policy "
+	       "accept;\n"
+	       "\t\tiif \"lo\" accept\n"
+	       "\t\tip6 saddr { ::, fe80::/10 } accept comment \"IPv6 "
+	       "link-local and unspecified (ND, DAD)\"\n"
+	       "\t\tip saddr 0.0.0.0 udp dport 67 accept comment \"DHCP "
+	       "client without an address\"\n");
+	for (size_t i = 0; i < nifs; i++)
+		antispoof_iface(g, ifs[i]);
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		if (!fam_has(&bound, fam))
+			continue;
+		sb_add(&g->b, "\t\tiifname != ");
+		add_ifaces(&g->b, ifs, nifs, false);
+		sb_add(&g->b, " %s saddr ", fam_kw(fam));
+		add_addrs(&g->b, &bound, fam);
+		sb_add(&g->b, " jump spoofed comment \"a bound network's "
+			      "address on another interface\"\n");
+	}
+	sb_add(&g->b, "\t}\n\n");
+	addrset_free(&bound);
+	free(ifs);
+}
+
+/* One family's rule of nat rule NR, when both sides have addresses of it. */
+static void nat_rule_fam(struct gen *g, const struct natrule *nr, int fam,
+			 const char *const *ifs, size_t nifs)
+{
+	const struct policy *p = g->p;
+	const struct addrset *dst = nr->dst ? &nr->dst->addrs : &p->external;
+	bool by_if = nr->dst ? nr->dst->nifaces > 0 : nifs > 0;
+	char raw[NFT_COMMENT_MAX], cm[NFT_COMMENT_MAX], via[INET6_ADDRSTRLEN];
+
+	if (!fam_has(&nr->src->addrs, fam) || (nr->via && nr->family != fam) ||
+	    (!by_if && !fam_has(dst, fam)))
+		return;
+	sb_add(&g->b, "\t\t%s saddr ", fam_kw(fam));
+	add_addrs(&g->b, &nr->src->addrs, fam);
+	if (by_if && nr->dst) {
+		sb_add(&g->b, " oifname ");
+		add_ifaces(&g->b, (const char *const *)nr->dst->ifaces,
+			   nr->dst->nifaces, false);
+	} else if (by_if) {
+		sb_add(&g->b, " oifname != ");
+		add_ifaces(&g->b, ifs, nifs, true);
+	} else {
+		sb_add(&g->b, " %s daddr ", fam_kw(fam));
+		add_addrs(&g->b, dst, fam);
+	}
+	if (nr->via) {
+		format_addr(nr->family, nr->v4, nr->v6, via, sizeof(via));
+		sb_add(&g->b, " counter snat %s to %s", fam_kw(fam), via);
+		snprintf(raw, sizeof(raw), "nat %s to %s via %s", nr->src->name,
+			 nr->dst ? nr->dst->name : "external", via);
+	} else {
+		sb_add(&g->b, " counter masquerade");
+		snprintf(raw, sizeof(raw), "nat %s to %s", nr->src->name,
+			 nr->dst ? nr->dst->name : "external");
+	}
+	sb_add(&g->b, " comment \"%s\"\n", nft_text(raw, cm, sizeof(cm)));
+}
+
+/*
+ * The nat rules: the first packet of a session from the source network to
+ * the destination (by the destination network's interfaces when it is
+ * bound; `external` by an interface bound to no network) leaves with the
+ * gateway's address (masquerade) or the via address (snat). Postrouting,
+ * after the filter hooks: the access rules judged the original addresses.
+ */
+static void gen_nat(struct gen *g)
+{
+	const char **ifs;
+	size_t nifs = bound_ifaces(g->p, &ifs);
+	sb_add(&g->b,
+	       "\t# Network rules (nat NETWORK to NETWORK [via ADDRESS]): "
+	       "source translation\n"
+	       "\t# of a session's first packet; the access rules still "
+	       "decide every session.\n"
+	       "\tchain nat_postrouting {\n"
+	       "\t\ttype nat hook postrouting priority srcnat; policy "
+	       "accept;\n");
+	for (size_t i = 0; i < g->p->nnats; i++) {
+		nat_rule_fam(g, g->p->nats[i], AF_INET, ifs, nifs);
+		nat_rule_fam(g, g->p->nats[i], AF_INET6, ifs, nifs);
+	}
+	sb_add(&g->b, "\t}\n\n");
+	free(ifs);
+}
+
 char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 {
 	struct gen g = {{NULL, 0, 0}, o, p};
@@ -1175,6 +1377,9 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	gen_decided(&g);
 	if (p->npublishes)
 		gen_publish(&g);
+	gen_antispoof(&g);
+	if (p->nnats)
+		gen_nat(&g);
 	gen_adopt(&g);
 	gen_hooks(&g);
 	gen_post_undecided(&g);

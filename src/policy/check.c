@@ -699,5 +699,6 @@ void policy_check(struct policy *p)
 		endpoint_compile(&p->rules[i]->dst, &p->external);
 	}
 	check_settings(p);
+	policy_check_nets(p);
 	check_shadowing(p);
 }

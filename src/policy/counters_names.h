@@ -27,6 +27,7 @@ static const struct policy_counter_name policy_counter_names[] = {
     {"verdicts_lost", 'c'},
     {"sessions_kernel_allowed", 'c'},
     {"sessions_kernel_denied", 'c'},
+    {"packets_spoofed", 'c'},
     {"sessions_service_decided", 'c'},
     {"sessions_decided_at_once", 'c'},
     {"sessions_active", 'g'},

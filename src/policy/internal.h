@@ -54,6 +54,9 @@ void settings_defaults(struct policy *p);
 
 /* check.c: whole-policy checks after parsing (endpoints, shadowing). */
 void policy_check(struct policy *p);
+/* The checks of interface bindings and nat rules (netbind.c); run by
+ * policy_check once `external` is known. Diagnostics go to P->diags. */
+void policy_check_nets(struct policy *p);
 /* True when every session rule B could match (every flow and facts) is
  * matched by rule A: with A before B, B never decides. Exact on the
  * engine's dimensions: protocols and ports, both sides' addresses and

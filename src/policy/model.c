@@ -135,6 +135,7 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nnets; i++) {
 		free(p->nets[i]->name);
 		addrset_free(&p->nets[i]->addrs);
+		free_strv(p->nets[i]->ifaces, p->nets[i]->nifaces);
 		free(p->nets[i]);
 	}
 	for (size_t i = 0; i < p->ndoms; i++) {
@@ -196,6 +197,9 @@ void policy_free(struct policy *p)
 		free(p->alerts[i]);
 	}
 	free(p->alerts);
+	for (size_t i = 0; i < p->nnats; i++)
+		free(p->nats[i]);
+	free(p->nats);
 	free(p->nets);
 	free(p->doms);
 	free(p->usersets);

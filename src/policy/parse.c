@@ -188,7 +188,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
-    "alert",   "control",
+    "alert",   "control",   "nat",
 };
 
 static bool is_stmt_keyword(const struct token *t)
@@ -497,6 +497,60 @@ static void netset_item(struct parser *ps, struct token *t, void *arg)
 	}
 }
 
+/* An interface name as the kernel takes it (IFNAMSIZ - 1 = 15 bytes, no
+ * '/', no white space) and as nft can quote it: letters, digits, '_', '-',
+ * '.'. "lo" is the gateway itself (localhost), never a network's side. */
+static bool iface_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' &&
+		    *s != '.')
+			return false;
+	return true;
+}
+
+static void iface_item(struct parser *ps, struct token *t, void *arg)
+{
+	struct netset *n = arg;
+	if (!iface_name_ok(t->text)) {
+		err_at(ps, &t->loc, "bad interface name '%s' (1 to 15 letters, "
+		       "digits, '_', '-', '.')", t->text);
+		return;
+	}
+	if (strcmp(t->text, "lo") == 0) {
+		err_at(ps, &t->loc, "network '%s' on lo: the loopback interface "
+		       "is the gateway itself (localhost)", n->name);
+		return;
+	}
+	for (size_t i = 0; i < n->nifaces; i++)
+		if (strcmp(n->ifaces[i], t->text) == 0) {
+			warn_at(ps, &t->loc, "interface '%s' named twice for "
+				"network '%s'", t->text, n->name);
+			return;
+		}
+	VEC_PUSH(n->ifaces, n->nifaces, xstrdup(t->text));
+}
+
+/* ... on IFNAME  |  ... on { IFNAME ... }  after a network's addresses. */
+static void parse_net_on(struct parser *ps, struct netset *n)
+{
+	struct loc loc = cur(ps)->loc;
+	next(ps);
+	if (!n->is_network) {
+		err_at(ps, &loc, "computer set '%s': only a network lies behind "
+		       "an interface ('network NAME { ... } on IFNAME')",
+		       n->name);
+		return;
+	}
+	each_item(ps, "an interface name", iface_item, n);
+	if (!ps->failed && !n->nifaces)
+		err_at(ps, &loc, "network '%s': 'on' names no interface",
+		       n->name);
+}
+
 /* network NAME { ADDR ... }  |  computers NAME { ADDR ... } */
 static void parse_netset(struct parser *ps, bool is_network)
 {
@@ -519,6 +573,8 @@ static void parse_netset(struct parser *ps, bool is_network)
 		addrset_normalize(&n->addrs);
 		if (!ps->failed && addrset_empty(&n->addrs))
 			warn_at(ps, &loc, "%s '%s' is empty", what, name);
+		if (!ps->failed && is_word(cur(ps), "on"))
+			parse_net_on(ps, n);
 	}
 	VEC_PUSH(ps->c->p->nets, ps->c->p->nnets, n);
 	if (fresh)
@@ -1616,6 +1672,68 @@ static void parse_publish(struct parser *ps)
 			       "address family than %s", pb->farm->name, name);
 }
 
+/* A network named by a nat rule at LOC; `external` (when EXTERNAL_OK)
+ * gives *EXT true and NULL. NULL after an error. */
+static struct netset *nat_side(struct parser *ps, bool external_ok, bool *ext)
+{
+	struct loc loc = cur(ps)->loc;
+	char *w = expect_word(ps, "a network name");
+	struct netset *n = NULL;
+	*ext = false;
+	if (!w)
+		return NULL;
+	if (strcmp(w, "external") == 0) {
+		if (external_ok)
+			*ext = true;
+		else
+			err_at(ps, &loc, "nat from external: a session from "
+			       "outside reaches an inside server by 'publish'");
+	} else {
+		struct sym *s = resolve(ps, w, &loc, 1u << SYM_NET, "network");
+		n = s ? s->ptr : NULL;
+		if (n && !n->is_network) {
+			err_at(ps, &loc, "'%s' is a computer set; nat rules "
+			       "join networks", w);
+			n = NULL;
+		}
+		if (n)
+			n->used = true;
+	}
+	free(w);
+	return n;
+}
+
+/* nat SRC to DST [via ADDRESS] */
+static void parse_nat(struct parser *ps)
+{
+	struct natrule *nr = xcalloc(1, sizeof(*nr));
+	bool ext;
+	nr->loc = cur(ps)->loc;
+	VEC_PUSH(ps->c->p->nats, ps->c->p->nnats, nr);
+	nr->src = nat_side(ps, false, &ext);
+	if (!nr->src)
+		return;
+	if (!is_word(cur(ps), "to")) {
+		err_at(ps, &cur(ps)->loc, "expected 'to NETWORK', found '%s'",
+		       describe(cur(ps)));
+		return;
+	}
+	next(ps);
+	nr->dst = nat_side(ps, true, &ext);
+	if (!nr->dst && !ext)
+		return;
+	if (nr->dst == nr->src) {
+		err_at(ps, &nr->loc, "nat %s to %s: a network to itself",
+		       nr->src->name, nr->src->name);
+		return;
+	}
+	if (is_word(cur(ps), "via")) {
+		next(ps);
+		nr->via = true;
+		take_addr(ps, &nr->family, &nr->v4, &nr->v6);
+	}
+}
+
 /* ---- alerts ------------------------------------------------------------------- */
 
 #include "policy/counters_names.h"
@@ -1962,7 +2080,7 @@ static void parse_statement(struct parser *ps)
 	if (t->kind != TK_WORD || !is_stmt_keyword(t)) {
 		err_at(ps, &t->loc, "expected a statement (network, computers, "
 		       "domains, users, protocol, schedule, rule, farm, "
-		       "publish, verifier, include or a settings block), found "
+		       "publish, nat, verifier, include or a settings block), found "
 		       "'%s'", describe(t));
 		return;
 	}
@@ -1992,6 +2110,8 @@ static void parse_statement(struct parser *ps)
 		parse_include(ps);
 	else if (strcmp(kw, "alert") == 0)
 		parse_alert(ps);
+	else if (strcmp(kw, "nat") == 0)
+		parse_nat(ps);
 	else
 		parse_block(ps, kw);
 	free(kw);

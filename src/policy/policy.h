@@ -94,6 +94,28 @@ struct netset { /* `network` or `computers` */
 	bool is_network; /* `network` (counts for `external`) vs `computers` */
 	struct addrset addrs;
 	bool used;
+	/* `network NAME { ... } on IFNAME` / `on { IF1 IF2 }`: the interfaces
+	 * the network lies behind (networks only; none = not bound). A packet
+	 * from these addresses arriving on another interface, or arriving on
+	 * one of these interfaces from outside every network bound to it, is
+	 * spoofed (docs/sluice.conf.5.md NETWORKS AND INTERFACES). */
+	char **ifaces;
+	size_t nifaces;
+};
+
+/* `nat SRC to DST [via ADDRESS]` (ISA's network rule "NAT"): sessions from
+ * network SRC to network DST (NULL = `external`) leave with the gateway's
+ * address on the outgoing interface (masquerade) or, with `via`, with
+ * ADDRESS (TMG's enhanced NAT: SNAT, in ADDRESS's family only). Address
+ * translation only: the access rules still decide every session. */
+struct natrule {
+	struct loc loc;
+	struct netset *src;
+	struct netset *dst; /* NULL = external */
+	bool via;
+	int family;	    /* of the via address: AF_INET or AF_INET6 */
+	uint32_t v4;
+	u128 v6;
 };
 
 struct domainset {
@@ -394,6 +416,8 @@ struct policy {
 	size_t npublishes;
 	struct alert_def **alerts;
 	size_t nalerts;
+	struct natrule **nats;
+	size_t nnats;
 
 	struct addrset external; /* every address in no `network` */
 
@@ -520,6 +544,27 @@ void engine_eval(const struct engine *e, const struct flow *f,
 		 const struct facts *facts, struct decision *out);
 size_t engine_memory(const struct engine *e);
 void engine_free(struct engine *e);
+
+/* Networks and interfaces (src/policy/netbind.c). True when interface
+ * IFNAME has a network bound to it. */
+bool policy_iface_bound(const struct policy *p, const char *ifname);
+/* The nat rule that translates a session from SRC to DST (addresses of
+ * FAMILY in host byte order, as in struct flow) leaving by interface OIF
+ * (NULL or "" = unknown: a destination network bound to interfaces is then
+ * matched by its addresses), or NULL: the session is routed. */
+const struct natrule *policy_nat_match(const struct policy *p,
+				       const struct flow *f, const char *oif);
+/* True when F's source does not belong on interface IIF (the packet
+ * arrived there): IIF is bound and the source is in no network bound to
+ * it, or IIF is not bound and the source is in a bound network. The same
+ * test as the kernel's antispoof chain. False for "lo", NULL or "". */
+bool policy_spoofed(const struct policy *p, const struct flow *f,
+		    const char *iif);
+/* The network (is_network) that holds the address of F's source (DST
+ * false) or destination (DST true); NULL = external. The first one in the
+ * policy's order when networks overlap. */
+const struct netset *policy_network_of(const struct policy *p,
+				       const struct flow *f, bool dst);
 
 /* ---- helpers shared by the CLI and the service ---------------------------- */
 

@@ -13,6 +13,7 @@
 
 struct check_opts {
 	const char *config, *flow, *user, *groups, *time, *filter;
+	const char *in, *out; /* --in / --out: the interfaces, or NULL */
 	const char **names; /* every --name, in order (owned array) */
 	size_t nnames;
 	bool anonymous, local_src, local_dst, json;
@@ -55,7 +56,7 @@ static void print_decision(const struct policy *p, const struct decision *d,
 			if (d->needs & (1u << i))
 				printf("%s\"%s\"", k++ ? ", " : "",
 				       need_names[i]);
-		printf("]}\n");
+		printf("]");
 		return;
 	}
 	static const char *const days[] = {"mon", "tue", "wed", "thu",
@@ -79,6 +80,109 @@ static void print_decision(const struct policy *p, const struct decision *d,
 	}
 	printf("time:    %s %02d:%02d\n", days[minute / 1440],
 	       minute % 1440 / 60, minute % 60);
+}
+
+/* The network F's source (DST false) or destination is in, with its
+ * interfaces, as text: "clients (on cli0)", "external". */
+static void print_side(const struct policy *p, const struct flow *f, bool dst)
+{
+	const struct netset *n = policy_network_of(p, f, dst);
+	printf("%s", n ? n->name : "external");
+	for (size_t i = 0; n && i < n->nifaces; i++)
+		printf("%s%s", i ? ", " : " (on ", n->ifaces[i]);
+	if (n && n->nifaces)
+		printf(")");
+	else if (!n)
+		printf(" (beyond the interfaces of no network)");
+	printf("\n");
+}
+
+static void json_side(const struct policy *p, const struct flow *f, bool dst,
+		      const char *iface)
+{
+	const struct netset *n = policy_network_of(p, f, dst);
+	printf("{\"network\": ");
+	json_str(stdout, n ? n->name : "external");
+	printf(", \"interfaces\": [");
+	for (size_t i = 0; n && i < n->nifaces; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(stdout, n->ifaces[i]);
+	}
+	printf("], \"interface\": ");
+	if (iface)
+		json_str(stdout, iface);
+	else
+		printf("null");
+	printf("}");
+}
+
+/*
+ * The network side of the what-if: the networks and interfaces of both
+ * ends, the spoofing verdict when --in names the arriving interface, and
+ * the nat rule that translates the session (matched by --out when given,
+ * else by address), or routing. Text lines, or the rest of the JSON object
+ * print_decision() began.
+ */
+static void print_network(const struct policy *p, const struct flow *f,
+			  const struct check_opts *o)
+{
+	const struct natrule *nr = f->src_local || f->dst_local
+					   ? NULL
+					   : policy_nat_match(p, f, o->out);
+	bool spoofed = o->in && !f->src_local && policy_spoofed(p, f, o->in);
+	char via[64] = "";
+	if (nr && nr->via)
+		format_addr(nr->family, nr->v4, nr->v6, via, sizeof(via));
+	if (o->json) {
+		printf(", \"from\": ");
+		json_side(p, f, false, o->in);
+		printf(", \"to\": ");
+		json_side(p, f, true, o->out);
+		if (o->in)
+			printf(", \"spoofed\": %s", spoofed ? "true" : "false");
+		printf(", \"nat\": ");
+		if (!nr) {
+			printf("null}\n");
+			return;
+		}
+		printf("{\"source\": ");
+		json_str(stdout, nr->src->name);
+		printf(", \"destination\": ");
+		json_str(stdout, nr->dst ? nr->dst->name : "external");
+		printf(", \"type\": \"%s\", \"address\": ",
+		       nr->via ? "snat" : "masquerade");
+		if (nr->via)
+			json_str(stdout, via);
+		else
+			printf("null");
+		char at[512];
+		snprintf(at, sizeof(at), "%s:%d:%d", nr->loc.file,
+			 nr->loc.line, nr->loc.col);
+		printf(", \"at\": ");
+		json_str(stdout, at);
+		printf("}}\n");
+		return;
+	}
+	printf("from:    ");
+	print_side(p, f, false);
+	printf("to:      ");
+	print_side(p, f, true);
+	if (o->in)
+		printf("spoofed: %s\n",
+		       spoofed ? "yes: the source does not belong on this "
+				 "interface (dropped before the rules)"
+			       : "no");
+	if (!nr)
+		printf("nat:     none (routed)\n");
+	else if (nr->via)
+		printf("nat:     snat to %s (nat %s to %s via %s, %s:%d:%d)\n",
+		       via, nr->src->name, nr->dst ? nr->dst->name : "external",
+		       via, nr->loc.file, nr->loc.line, nr->loc.col);
+	else
+		printf("nat:     masquerade: the gateway's address on the "
+		       "outgoing interface (nat %s to %s, %s:%d:%d)\n",
+		       nr->src->name, nr->dst ? nr->dst->name : "external",
+		       nr->loc.file, nr->loc.line, nr->loc.col);
 }
 
 /* Builds the facts from the options; returns -1 on a usage error. */
@@ -172,6 +276,7 @@ static int evaluate(const struct policy *p, const struct check_opts *o)
 	engine_eval(e, &f, &fx, &d);
 	engine_free(e);
 	print_decision(p, &d, o, minute);
+	print_network(p, &f, o);
 	for (size_t i = 0; groups && groups[i]; i++)
 		free(groups[i]);
 	free(groups);
@@ -185,7 +290,8 @@ static void check_usage(void)
 		"         [--user NAME] [--groups A,B] [--anonymous]\n"
 		"         [--name HOST ...|--name -]\n"
 		"         [--time 'DAY HH:MM'] [--local] [--to-local]\n"
-		"         [--filter ok|reject] [--json]\n");
+		"         [--filter ok|reject] [--in IFNAME] [--out IFNAME]\n"
+		"         [--json]\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -202,6 +308,8 @@ int cmd_check(int argc, char **argv)
 	    {"to-local", no_argument, NULL, 'T'},
 	    {"filter", required_argument, NULL, 'F'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"in", required_argument, NULL, 'I'},
+	    {"out", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -221,6 +329,8 @@ int cmd_check(int argc, char **argv)
 		case 'T': o.local_dst = true; break;
 		case 'F': o.filter = optarg; break;
 		case 'j': o.json = true; break;
+		case 'I': o.in = optarg; break;
+		case 'O': o.out = optarg; break;
 		case 'h': free(o.names); check_usage(); return EXIT_OK;
 		default: free(o.names); check_usage(); return EXIT_USAGE;
 		}

@@ -76,6 +76,7 @@ struct daemon {
 	struct adopt *adopt; /* adopt.c: sessions kept for facts */
 	bool adopt_open;     /* the ruleset judges mid-stream pickups */
 	struct confirm *confirm; /* confirm.c: a reload on probation */
+	struct revocation *revoking; /* reload.c: a walk still going on */
 };
 
 /* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */
@@ -129,8 +130,15 @@ void daemon_adopt_free(struct daemon *d);
  * be NULL). Returns 0 or -1. */
 int daemon_reload(struct daemon *d, struct evbuffer *out);
 /* Revokes sessions the current policy no longer allows; returns how many
- * were cut. */
+ * were cut so far. A large table is walked on for a while on the event
+ * loop after it returns (d->revoking set; reload.c "Revocation walks");
+ * an unfinished earlier walk is stopped first. */
 size_t daemon_revoke(struct daemon *d);
+/* Stops an unfinished revocation (a newer one, or shutdown); no-op when
+ * none runs. */
+void daemon_revoke_stop(struct daemon *d);
+/* Sessions judged so far by the unfinished revocation (0 when none). */
+size_t daemon_revoke_judged(const struct daemon *d);
 /* The decide configuration of one worker under policy P. */
 void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 		       struct decide_cfg *cfg);

@@ -346,6 +346,7 @@ static void stop(struct daemon *d)
 	event_free(d->ev_term);
 	event_free(d->ev_int);
 	event_free(d->ev_housekeeping);
+	daemon_revoke_stop(d);
 	event_base_free(d->base);
 	gen_unref(d->gen);
 	daemon_adopt_free(d);

@@ -15,6 +15,8 @@
 #include "sluiced/farms.h"
 
 #include <errno.h>
+#include <event2/event.h>
+#include <poll.h>
 #include <event2/buffer.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -337,6 +339,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 				    "rules, %d warnings, %zu sessions revoked\n",
 				    (unsigned long long)g->id, p->nrules,
 				    warnings, cut);
+	if (out && d->revoking)
+		evbuffer_add_printf(out, "revocation continues in the "
+				    "background: %zu sessions judged so far "
+				    "(sluiced logs the end)\n",
+				    daemon_revoke_judged(d));
 	return 0;
 }
 
@@ -479,57 +486,167 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
 	}
 }
 
+/*
+ * Revocation walks the conntrack table as the kernel dumps it (ct_stream),
+ * judging each entry as it arrives: for up to REVOKE_SYNC_MS (100 ms) in the reload
+ * itself (a small table is done and the answer says how many were cut),
+ * then on the event loop, REVOKE_BATCH_READS (32) netlink buffers (about 25
+ * entries each) per turn, so control requests, ticks and other events keep
+ * being served while a large table (200,000 sessions: BENCHMARKS.md) is
+ * walked. The decisions of new sessions never wait for it (queue workers).
+ * A newer revocation (the next reload) stops an unfinished one: it judges
+ * every entry again under the newer policy.
+ */
+#define REVOKE_SYNC_MS 100
+#define REVOKE_BATCH_READS 32
+
+struct revocation {
+	struct daemon *d;
+	struct ct_stream *s;
+	struct event *ev;
+	struct gen *g; /* the policy it judges by (a reference) */
+	struct localaddrs la;
+	size_t judged, cut;
+	uint64_t t0;
+};
+
+/* Judges conntrack entry E under R's policy: cuts it, moves it to the rule
+ * that allows it now, or keeps it (pending: facts not remembered). */
+static void revoke_one(const struct ct_entry *e, void *arg)
+{
+	struct revocation *r = arg;
+	struct daemon *d = r->d;
+	uint32_t dec = e->mark & MARK_DECISION;
+	uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+	/* fail-open sessions are judged like the rest: the policy cuts them,
+	 * or takes them over under a rule */
+	if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
+	    rid == RULE_ID_PUBLISHED)
+		return; /* not decided by a policy rule */
+	if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
+		return; /* TIME_WAIT, CLOSE: already over */
+	struct flow f;
+	flow_of(e, &r->la, &f);
+	struct session_info si;
+	struct identity id = {0};
+	struct facts fx;
+	sessions_get(d->sessions, &e->key, &si);
+	revoke_facts(d, r->g, e, &f, &si, &id, &fx);
+	struct decision dc;
+	engine_eval(r->g->engine, &f, &fx, &dc);
+	identity_clear(&id);
+	session_info_clear(&si);
+	r->judged++;
+	if (dc.verdict == VERDICT_DENY) {
+		if (ct_delete(e) == 0) {
+			r->cut++;
+			d->revoked++;
+			sessions_del(d->sessions, &e->key);
+		}
+	} else if (dc.verdict == VERDICT_ALLOW &&
+		   rule_mark_id(dc.rule) != rid) {
+		uint32_t m = (e->mark & ~MARK_OWNED) | MARK_ALLOW |
+			     (rule_mark_id(dc.rule) << MARK_RULE_SHIFT);
+		ct_set_mark(e, m);
+	}
+}
+
+static void revocation_free(struct revocation *r)
+{
+	if (!r)
+		return;
+	if (r->ev)
+		event_free(r->ev);
+	ct_stream_close(r->s);
+	gen_unref(r->g);
+	free(r->la.v);
+	free(r);
+}
+
+/* The walk is over (RC 1) or failed (-1): logs it and frees R. */
+static void revocation_end(struct revocation *r, int rc)
+{
+	if (rc < 0)
+		log_warn("revocation: conntrack dump");
+	log_info("revocation (generation %llu): %zu sessions judged, %zu cut, "
+		 "%llu ms", (unsigned long long)r->g->id, r->judged, r->cut,
+		 (unsigned long long)(mono_ms() - r->t0));
+	if (r->d->revoking == r)
+		r->d->revoking = NULL;
+	revocation_free(r);
+}
+
+static void revoke_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct revocation *r = arg;
+	/* another policy is in force (a reload or a rollback, with or
+	 * without revocation): never judge by the one that was replaced.
+	 * The main thread is the only one that replaces d->gen. */
+	if (r->d->gen != r->g) {
+		daemon_revoke_stop(r->d);
+		return;
+	}
+	int rc = ct_stream_read(r->s, REVOKE_BATCH_READS);
+	if (rc != 0)
+		revocation_end(r, rc);
+}
+
+void daemon_revoke_stop(struct daemon *d)
+{
+	struct revocation *r = d->revoking;
+	if (!r)
+		return;
+	log_info("revocation (generation %llu) stopped after %zu sessions "
+		 "judged, %zu cut", (unsigned long long)r->g->id, r->judged,
+		 r->cut);
+	d->revoking = NULL;
+	revocation_free(r);
+}
+
 size_t daemon_revoke(struct daemon *d)
 {
-	struct ct_list l;
-	if (ct_dump(&l) < 0) {
+	daemon_revoke_stop(d);
+	struct revocation *r = xcalloc(1, sizeof(*r));
+	r->d = d;
+	r->t0 = mono_ms();
+	pthread_mutex_lock(&d->gen_lock);
+	r->g = gen_ref(d->gen);
+	pthread_mutex_unlock(&d->gen_lock);
+	local_addrs(&r->la);
+	r->s = ct_stream_open(revoke_one, r);
+	if (!r->s) {
 		log_warn("revoke: conntrack dump");
+		revocation_free(r);
 		return 0;
 	}
-	struct localaddrs la;
-	local_addrs(&la);
-	pthread_mutex_lock(&d->gen_lock);
-	struct gen *g = gen_ref(d->gen);
-	pthread_mutex_unlock(&d->gen_lock);
-	size_t cut = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		const struct ct_entry *e = &l.v[i];
-		uint32_t dec = e->mark & MARK_DECISION;
-		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
-		/* fail-open sessions are judged like the rest: the policy
-		 * cuts them, or takes them over under a rule */
-		if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-		    rid == RULE_ID_PUBLISHED)
-			continue; /* not decided by a policy rule */
-		if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
-			continue; /* TIME_WAIT, CLOSE: already over */
-		struct flow f;
-		flow_of(e, &la, &f);
-		struct session_info si;
-		struct identity id = {0};
-		struct facts fx;
-		sessions_get(d->sessions, &e->key, &si);
-		revoke_facts(d, g, e, &f, &si, &id, &fx);
-		struct decision dc;
-		engine_eval(g->engine, &f, &fx, &dc);
-		identity_clear(&id);
-		session_info_clear(&si);
-		if (dc.verdict == VERDICT_DENY) {
-			if (ct_delete(e) == 0) {
-				cut++;
-				sessions_del(d->sessions, &e->key);
-			}
-		} else if (dc.verdict == VERDICT_ALLOW &&
-			   rule_mark_id(dc.rule) != rid) {
-			uint32_t m = (e->mark & ~MARK_OWNED) | MARK_ALLOW |
-				     (rule_mark_id(dc.rule) << MARK_RULE_SHIFT);
-			ct_set_mark(e, m);
+	for (;;) {
+		int rc = ct_stream_read(r->s, REVOKE_BATCH_READS);
+		if (rc != 0) {
+			size_t cut = r->cut;
+			revocation_end(r, rc);
+			return cut;
 		}
-		/* pending: the facts it needs are not remembered; keep */
+		uint64_t spent = mono_ms() - r->t0;
+		if (spent >= REVOKE_SYNC_MS)
+			break;
+		struct pollfd pfd = {ct_stream_fd(r->s), POLLIN, 0};
+		poll(&pfd, 1, (int)(REVOKE_SYNC_MS - spent));
 	}
-	gen_unref(g);
-	free(la.v);
-	ct_list_free(&l);
-	d->revoked += cut;
-	return cut;
+	r->ev = event_new(d->base, ct_stream_fd(r->s), EV_READ | EV_PERSIST,
+			  revoke_more, r);
+	if (!r->ev || event_add(r->ev, NULL) < 0) {
+		log_warnx("revocation: cannot continue on the event loop");
+		size_t cut = r->cut;
+		revocation_end(r, -1);
+		return cut;
+	}
+	d->revoking = r;
+	log_info("revocation continues in the background: %zu sessions "
+		 "judged, %zu cut so far", r->judged, r->cut);
+	return r->cut;
+}
+
+size_t daemon_revoke_judged(const struct daemon *d)
+{
+	return d->revoking ? d->revoking->judged : 0;
 }

@@ -82,6 +82,12 @@ const struct stats_counter stats_counters[] = {
     {"sessions_kernel_denied", "New sessions the kernel denied by a "
      "header-only rule (rule counters)", C, U, F(sessions_kernel_denied),
      "sessions", PE, "any", "nft rule counters (inet sluice)", NOTHR},
+    {"packets_spoofed", "Packets the kernel dropped as spoofed: a source "
+     "address that does not belong on the interface it arrived on "
+     "(networks bound to interfaces, `network NAME { ... } on IFNAME`)", C,
+     U, F(packets_spoofed), "packets", PE, "0; rising = a misconfigured "
+     "host, a wrong binding, or an attack", "nft rule counter (inet sluice, "
+     "chain spoofed)", NOTHR},
     {"sessions_service_decided", "New sessions sluiced decided (allow or "
      "deny)", C, U, F(sessions_service_decided), "sessions", PE, "any",
      "decision engine", NOTHR},
@@ -449,6 +455,34 @@ static uint64_t rule_packets(const struct json *expr)
 	return 0;
 }
 
+/* Packets counted by the rule commented "spoofed source" (chain spoofed,
+ * ruleset.c gen_antispoof); 0 when there is none. */
+static uint64_t spoofed_packets(const struct json *list)
+{
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *r = json_get(o, "rule");
+		const struct json *cm = json_get(r, "comment");
+		if (cm && cm->type == JSON_STR &&
+		    strcmp(cm->str, "spoofed source") == 0)
+			return rule_packets(json_get(r, "expr"));
+	}
+	return 0;
+}
+
+int stats_sum_spoofed_json(const char *text, uint64_t *spoofed)
+{
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	*spoofed = spoofed_packets(list);
+	json_free(root);
+	return 0;
+}
+
 int stats_sum_rules_json(const char *text, uint64_t *allowed, uint64_t *denied)
 {
 	struct json *root = json_parse(text);
@@ -499,10 +533,13 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 		errno = ENOENT;
 	} else {
 		uint64_t a, d;
-		rc = stats_sum_rules_json(nft_ctx_get_output_buffer(nft), &a, &d);
+		/* libnftables hands the buffer over once: read it once */
+		const char *out = nft_ctx_get_output_buffer(nft);
+		rc = stats_sum_rules_json(out, &a, &d);
 		if (rc == 0) {
 			s->sessions_kernel_allowed = a;
 			s->sessions_kernel_denied = d;
+			rc = stats_sum_spoofed_json(out, &s->packets_spoofed);
 		}
 	}
 	nft_ctx_free(nft);

@@ -51,6 +51,7 @@ struct stats_snapshot {
 	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
 	uint64_t verdicts_lost;	       /* verdicts given up (sends failing) */
 	uint64_t sessions_kernel_allowed, sessions_kernel_denied;
+	uint64_t packets_spoofed; /* nft chain spoofed (anti-spoofing) */
 	uint64_t sessions_service_decided;
 	uint64_t sessions_decided_at_once;
 	uint64_t sessions_active;
@@ -145,5 +146,9 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table);
 /* The summing part on nft's JSON output (for tests). 0, or -1 on bad JSON. */
 int stats_sum_rules_json(const char *json, uint64_t *allowed,
 			 uint64_t *denied);
+/* Packets dropped as spoofed (the rule commented "spoofed source" of the
+ * same listing; 0 without one) into *SPOOFED. 0, or -1 on bad JSON.
+ * stats_fill_kernel_rules() fills packets_spoofed with it. */
+int stats_sum_spoofed_json(const char *json, uint64_t *spoofed);
 
 #endif

@@ -217,6 +217,10 @@ static void test_kernel_rules(void **state)
 	    "  ip daddr 127.0.0.4 udp dport 9 counter meta mark set 0xc0030000 "
 	    "accept comment \"rule 3 'q' (t:3)\"\n"
 	    "  ip daddr 127.0.0.5 counter drop comment \"implicit final deny\"\n"
+	    "  ip daddr 127.0.0.6 jump spoofed\n"
+	    " }\n"
+	    " chain spoofed {\n"
+	    "  counter drop comment \"spoofed source\"\n"
 	    " }\n"
 	    "}\n";
 	assert_int_equal(nft_do(ruleset), 0);
@@ -224,10 +228,12 @@ static void test_kernel_rules(void **state)
 	send_udp("127.0.0.3", 3);
 	send_udp("127.0.0.4", 4);
 	send_udp("127.0.0.5", 5);
+	send_udp("127.0.0.6", 6);
 	struct stats_snapshot s = {0};
 	assert_int_equal(stats_fill_kernel_rules(&s, "sluicetest"), 0);
 	assert_int_equal(s.sessions_kernel_allowed, 2);
 	assert_int_equal(s.sessions_kernel_denied, 3);
+	assert_int_equal(s.packets_spoofed, 6);
 	errno = 0;
 	assert_int_equal(stats_fill_kernel_rules(&s, "nosuchtable"), -1);
 	assert_int_equal(errno, ENOENT);

@@ -26,7 +26,10 @@ FLOW='tcp 198.18.1.2:40000 -> 198.18.2.5:80'
 expect() {
 	local want=$1 conf got; shift
 	for conf in "$TMP/a.conf" "$TMP/b.conf"; do
-		got=$("$CTL" check -c "$conf" --json --flow "$FLOW" --anonymous "$@" 2>&1)
+		# the decision's keys; the network part (from, to, nat) is
+		# test_parser's and 32_nat_spoof's
+		got=$("$CTL" check -c "$conf" --json --flow "$FLOW" --anonymous "$@" 2>&1 |
+			sed 's/, "from": .*}$/}/')
 		if [ "$got" = "$want" ]; then echo "ok   $* -> $got"
 		else echo "FAIL $* ($conf): got '$got' want '$want'"; fails=$((fails + 1)); fi
 	done

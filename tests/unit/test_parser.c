@@ -607,6 +607,122 @@ static void test_verify_spec_cfg_equal(void **state)
 	verify_spec_free(&b);
 }
 
+/* Networks bound to interfaces and nat rules: what they mean (the match
+ * functions the what-if uses) and the checker's errors and warnings. */
+static void test_nat_interfaces(void **state)
+{
+	static const char text[] =
+	    "network lan { 198.18.1.0/24 2001:db8:1::/64 } on lan0\n"
+	    "network dmz { 198.18.2.0/24 } on { dmz0 dmz1 }\n"
+	    "network lab { 198.18.8.0/24 }\n"
+	    "nat lan to external\n"
+	    "nat lan to dmz via 198.18.2.1\n"
+	    "nat dmz to lab\n";
+	struct diags d = {0};
+	struct policy *p = load(text, &d);
+	assert_non_null(p);
+	assert_int_equal(p->nnats, 3);
+	assert_int_equal(p->nets[1]->nifaces, 2);
+	assert_string_equal(p->nets[1]->ifaces[1], "dmz1");
+	assert_true(policy_iface_bound(p, "lan0"));
+	assert_false(policy_iface_bound(p, "wan0"));
+	assert_true(has_diag(&d, 6, 5, "bound to no interface"));
+
+	struct flow f = {0};
+	char *err = NULL;
+	assert_int_equal(flow_parse("tcp 198.18.1.5:4000 -> 203.0.113.7:443",
+				    &f, &err), 0);
+	assert_ptr_equal(policy_nat_match(p, &f, "wan0"), p->nats[0]);
+	assert_ptr_equal(policy_nat_match(p, &f, NULL), p->nats[0]);
+	/* routed out of dmz0: the kernel matches dmz by its interfaces */
+	assert_ptr_equal(policy_nat_match(p, &f, "dmz0"), p->nats[1]);
+	assert_ptr_equal(policy_network_of(p, &f, false), p->nets[0]);
+	assert_null(policy_network_of(p, &f, true));
+	assert_int_equal(flow_parse("tcp 198.18.1.5:4000 -> 198.18.2.7:443",
+				    &f, &err), 0);
+	assert_ptr_equal(policy_nat_match(p, &f, "dmz1"), p->nats[1]);
+	assert_ptr_equal(policy_nat_match(p, &f, NULL), p->nats[1]);
+	assert_int_equal(flow_parse("tcp [2001:db8:1::5]:4000 -> "
+				    "[2001:db8:2::7]:443", &f, &err), 0);
+	assert_ptr_equal(policy_nat_match(p, &f, "wan0"), p->nats[0]);
+	assert_int_equal(flow_parse("tcp 198.18.2.5:4000 -> 198.18.8.7:443",
+				    &f, &err), 0);
+	assert_ptr_equal(policy_nat_match(p, &f, "eth9"), p->nats[2]);
+	assert_int_equal(flow_parse("tcp 198.18.2.5:4000 -> 198.18.1.7:443",
+				    &f, &err), 0);
+	assert_null(policy_nat_match(p, &f, "lan0"));
+
+	/* spoofing, as the kernel's antispoof chain judges it */
+	assert_false(policy_spoofed(p, &f, "dmz1"));  /* dmz on its own */
+	assert_true(policy_spoofed(p, &f, "lan0"));   /* dmz on lan's */
+	assert_true(policy_spoofed(p, &f, "wan0"));   /* dmz from outside */
+	assert_false(policy_spoofed(p, &f, "lo"));
+	assert_false(policy_spoofed(p, &f, NULL));
+	assert_int_equal(flow_parse("tcp 203.0.113.9:4000 -> 198.18.1.7:443",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "wan0")); /* external side */
+	assert_true(policy_spoofed(p, &f, "lan0"));
+	assert_int_equal(flow_parse("tcp [2001:db8:9::1]:4000 -> "
+				    "[2001:db8:1::7]:443", &f, &err), 0);
+	assert_true(policy_spoofed(p, &f, "lan0"));
+	assert_true(policy_spoofed(p, &f, "dmz0")); /* dmz has no IPv6 */
+	assert_int_equal(flow_parse("tcp [fe80::1]:4000 -> [2001:db8:1::7]:443",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "dmz0")); /* link-local: ND */
+	assert_int_equal(flow_parse("udp 0.0.0.0:68 -> 255.255.255.255:67",
+				    &f, &err), 0);
+	assert_false(policy_spoofed(p, &f, "lan0")); /* DHCP discover */
+	policy_free(p);
+	diags_free(&d);
+
+	static const struct {
+		const char *text, *msg;
+		int line, col;
+	} bad[] = {
+	    {"network n { 198.18.1.0/24 } on lo\n", "on lo", 1, 32},
+	    {"network n { 198.18.1.0/24 } on eth0/1\n", "bad interface name", 1, 32},
+	    {"network n { 198.18.1.0/24 } on averyveryverylongname\n", "bad interface name", 1, 32},
+	    {"computers c { 198.18.1.1 } on eth0\n", "only a network", 1, 28},
+	    {"network n { 198.18.1.0/24 }\nnat n to nowhere\n", "unknown network 'nowhere'", 2, 10},
+	    {"network n { 198.18.1.0/24 }\nnat external to n\n", "nat from external", 2, 5},
+	    {"network n { 198.18.1.0/24 }\nnat n to n\n", "a network to itself", 2, 5},
+	    {"computers c { 198.18.1.1 }\nnat c to external\n", "is a computer set", 2, 5},
+	    {"network n { 198.18.1.0/24 }\nnat n external\n", "expected 'to NETWORK'", 2, 7},
+	    {"network n { 198.18.1.0/24 }\nnat n to external via nowhere\n", "expected an address", 2, 23},
+	    {"network n { 198.18.1.0/24 }\nnat n to external via 2001:db8::1\n", "has no IPv6 address", 2, 5},
+	    {"network a { 198.18.1.0/24 } on a0\nnetwork b { 198.18.1.0/25 } on b0\n"
+	     "nat a to external\nnat b to external via 198.18.0.1\n",
+	     "overlaps nat a to external", 4, 5},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct diags e = {0};
+		struct policy *q = load(bad[i].text, &e);
+		if (!has_diag(&e, bad[i].line, bad[i].col, bad[i].msg)) {
+			fprintf(stderr, "case %zu: wanted %d:%d: %s, got:\n", i,
+				bad[i].line, bad[i].col, bad[i].msg);
+			dump(&e);
+			fail();
+		}
+		assert_null(q);
+		diags_free(&e);
+	}
+
+	/* warnings: shared addresses on two interfaces; external without any
+	 * bound network */
+	struct diags w = {0};
+	p = load("network a { 198.18.1.0/24 } on a0\n"
+		 "network b { 198.18.1.0/25 } on b0\n", &w);
+	assert_non_null(p);
+	assert_true(has_diag(&w, 2, 9, "share addresses"));
+	policy_free(p);
+	diags_free(&w);
+	p = load("network a { 198.18.1.0/24 }\nnat a to external\n", &w);
+	assert_non_null(p);
+	assert_true(has_diag(&w, 2, 5, "no network is bound"));
+	policy_free(p);
+	diags_free(&w);
+}
+
 static void test_garbage_never_crashes(void **state)
 {
 	static const char *const inputs[] = {
@@ -645,6 +761,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_owns_what_it_holds),
 	    cmocka_unit_test(test_verify_method_names),
 	    cmocka_unit_test(test_verify_spec_cfg_equal),
+	    cmocka_unit_test(test_nat_interfaces),
 	    cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
