@@ -75,20 +75,14 @@ static char *sb_take(struct sbuf *b)
 
 /* ---- marks ------------------------------------------------------------------ */
 
-static uint32_t shift_of(const struct ruleset_opts *o)
-{
-	return o->mark_shift > 16 ? 16 : o->mark_shift;
-}
-
 uint32_t rs_mark_own(const struct ruleset_opts *o)
 {
-	return (uint32_t)(0xffffu << shift_of(o));
+	return mark_owned(o->mark_shift);
 }
 
 uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id)
 {
-	return (uint32_t)((((dec & 3u) << 14) | (id & 0x3fffu))
-			  << shift_of(o));
+	return mark_make(o->mark_shift, dec, id);
 }
 
 static uint32_t mark_dec_mask(const struct ruleset_opts *o)
@@ -103,9 +97,8 @@ static uint32_t mark_keep(const struct ruleset_opts *o)
 
 unsigned rs_rule_id(size_t index)
 {
-	return index + 1 >= RS_ID_LAST ? RS_ID_LAST : (unsigned)index + 1;
+	return mark_rule_id(index > MARK_ID_LAST ? MARK_ID_LAST : (long)index);
 }
-
 /* ---- options ---------------------------------------------------------------- */
 
 /* Kernel sys_tz (minutes east), read with the raw system call: glibc no
@@ -128,7 +121,7 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->table = "sluice";
 	o->queue_count = 1;
 	o->udp_timeout_s = 60;
-	o->mark_shift = 16;
+	o->mark_shift = MARK_SHIFT_DEFAULT;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
