@@ -76,15 +76,6 @@ struct decider {
 	uint64_t next_seq;
 };
 
-static const char *const reason_names[RSN_COUNT] = {
-    "rule", "default", "deadline", "slots-full", "source-full", "malformed",
-    "watchdog", "shutdown", "overflow", "misread"};
-
-const char *reason_name(enum reason r)
-{
-	return r < RSN_COUNT ? reason_names[r] : "?";
-}
-
 struct gen *gen_ref(struct gen *g)
 {
 	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
@@ -234,11 +225,10 @@ void lookup_req_free(struct lookup_req *r)
 
 static void record_latency(struct decider *d, uint64_t ns)
 {
-	static const uint64_t bounds[11] = {
-	    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-	    25000000, 50000000, 100000000, 250000000};
+	static const uint64_t bounds[LATENCY_NBUCKETS - 1] = {
+	    LATENCY_BOUNDS_US(LATENCY_NS_)};
 	int i = 0;
-	while (i < 11 && ns > bounds[i])
+	while (i < LATENCY_NBUCKETS - 1 && ns > bounds[i])
 		i++;
 	d->st.latency_hist[i]++;
 	d->st.latency_ns_sum += ns;

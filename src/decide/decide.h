@@ -23,7 +23,9 @@
 #ifndef SLUICE_DECIDE_H
 #define SLUICE_DECIDE_H
 
+#include "common/latency.h"
 #include "common/mark.h"
+#include "common/reason.h" /* why a decision ended as it did */
 #include "policy/policy.h"
 #include "queue/nfq.h"
 #include "queue/packet.h"
@@ -44,12 +46,6 @@ struct gen {
 struct gen *gen_ref(struct gen *g);
 void gen_unref(struct gen *g);
 
-/* Why a decision ended the way it did (also in the firewall log). */
-enum reason { RSN_RULE, RSN_DEFAULT, RSN_DEADLINE, RSN_SLOTS, RSN_SOURCE,
-	      RSN_MALFORMED, RSN_WATCHDOG, RSN_SHUTDOWN, RSN_OVERFLOW,
-	      RSN_MISREAD, /* not read as the kernel did: denied */
-	      RSN_COUNT };
-const char *reason_name(enum reason r);
 
 /* Counters of one worker; summed by the reader (no lock on this path). */
 struct decide_stats {
@@ -60,7 +56,7 @@ struct decide_stats {
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
 	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum;
 	uint64_t in_flight_name, in_flight_uid, in_flight_groups; /* gauges */
-	uint64_t latency_hist[12]; /* <0.1,0.25,0.5,1,2.5,5,10,25,50,100,250ms,more */
+	uint64_t latency_hist[LATENCY_NBUCKETS]; /* common/latency.h */
 };
 
 struct decide_cfg {

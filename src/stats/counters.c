@@ -19,8 +19,7 @@
 #include <unistd.h>
 
 const double stats_latency_bounds[STATS_LAT_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,   0.025,	 0.05,	 0.1,	0.25,	__builtin_inf(),
+    LATENCY_BOUNDS_US(LATENCY_S_) __builtin_inf(),
 };
 
 /* A row of stats_counters[] from a row of STATS_COUNTER_TABLE. */

@@ -19,10 +19,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/latency.h"
 #include "stats/counter_table.h"
 
 /* Decision latency buckets, upper bounds in seconds; the last is +Inf. */
-#define STATS_LAT_BUCKETS 12
+#define STATS_LAT_BUCKETS LATENCY_NBUCKETS /* common/latency.h */
 extern const double stats_latency_bounds[STATS_LAT_BUCKETS];
 
 /* A histogram. buckets[i] counts observations in (bound[i-1], bound[i]]
