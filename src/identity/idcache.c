@@ -1,6 +1,7 @@
-/* idcache.c — see idcache.h. A chained hash (FNV-1a of the key) and a
- * doubly-linked LRU list through the same entries. */
+/* idcache.c — see idcache.h. A chained hash (common/hash.h, keyed per
+ * process) and a doubly-linked LRU list through the same entries. */
 #include "identity/idcache.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -23,12 +24,9 @@ struct idcache {
 	struct centry *lru_head, *lru_tail;
 };
 
-static size_t hash_str(const char *s)
+static size_t bucket_of(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % BUCKETS;
+	return hash_str(s) % BUCKETS;
 }
 
 static void lru_unlink(struct idcache *c, struct centry *e)
@@ -58,7 +56,7 @@ static void lru_push(struct idcache *c, struct centry *e)
 /* Unhooks E from its chain and the LRU list and frees it. */
 static void remove_entry(struct idcache *c, struct centry *e)
 {
-	struct centry **pp = &c->bucket[hash_str(e->key)];
+	struct centry **pp = &c->bucket[bucket_of(e->key)];
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
@@ -74,7 +72,7 @@ static void remove_entry(struct idcache *c, struct centry *e)
 
 static struct centry *find(const struct idcache *c, const char *key)
 {
-	struct centry *e = c->bucket[hash_str(key)];
+	struct centry *e = c->bucket[bucket_of(key)];
 	while (e && strcmp(e->key, key) != 0)
 		e = e->hnext;
 	return e;
@@ -131,7 +129,7 @@ void idcache_put(struct idcache *c, const char *key, uint64_t now_ms,
 		e->a.groups[i] = xstrdup(groups[i]);
 	e->a.ngroups = n;
 	e->expires_ms = now_ms + (uint64_t)c->ttl_s * 1000;
-	size_t h = hash_str(key);
+	size_t h = bucket_of(key);
 	e->hnext = c->bucket[h];
 	c->bucket[h] = e;
 	lru_push(c, e);

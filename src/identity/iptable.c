@@ -1,5 +1,6 @@
 /* iptable.c — see iptable.h. A chained hash table under a rwlock. */
 #include "identity/iptable.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 #include <pthread.h>
@@ -24,11 +25,9 @@ struct iptable {
 
 static size_t bucket(int family, const uint8_t *addr)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)family;
-	size_t len = family == AF_INET ? 4 : 16;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h % NBUCKETS;
+	uint8_t k[17] = {(uint8_t)family};
+	memcpy(k + 1, addr, family == AF_INET ? 4 : 16);
+	return hash_bytes(k, sizeof(k)) % NBUCKETS;
 }
 
 static bool same(const struct ipentry *e, int family, const uint8_t *addr)

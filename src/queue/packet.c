@@ -1,5 +1,6 @@
 /* packet.c — see packet.h. */
 #include "queue/packet.h"
+#include "common/hash.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -174,11 +175,7 @@ int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
 
 uint64_t session_key_hash(const struct session_key *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
+	return hash_bytes(k, sizeof(*k));
 }
 
 const char *session_key_format(const struct session_key *k, char *buf,

@@ -54,7 +54,8 @@ struct session_key {
 int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
 		 struct session_key *k);
 
-/* Hash of a key (FNV-1a over its bytes); keys must be zero-initialised. */
+/* Hash of a key (common/hash.h: keyed per process, so chosen ports cannot
+ * aim at one bucket); keys must be zero-initialised. */
 uint64_t session_key_hash(const struct session_key *k);
 
 /* Formats K as "tcp 10.1.2.3:40000 -> 10.2.0.1:80" into BUF. */
