@@ -232,7 +232,8 @@ static void side_index_build(struct side_index *x, const struct policy *p,
 		if (e->local)
 			VEC_PUSH(x->local, x->nlocal, id);
 	}
-	qsort(x->doms, x->ndoms, sizeof(*x->doms), cmp_dom_rule);
+	if (x->ndoms) /* qsort(NULL, 0) is undefined */
+		qsort(x->doms, x->ndoms, sizeof(*x->doms), cmp_dom_rule);
 	ivtree_build(&x->t4, v4, n4);
 	ivtree_build(&x->t6, v6, n6);
 	free(v4);

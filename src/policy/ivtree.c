@@ -69,7 +69,8 @@ void ivtree_build(struct ivtree *t, struct ivrange *v, size_t n)
 	memset(t, 0, sizeof(*t));
 	t->by_lo = xmalloc((n + 1) * sizeof(*t->by_lo));
 	t->by_hi = xmalloc((n + 1) * sizeof(*t->by_hi));
-	qsort(v, n, sizeof(*v), cmp_lo); /* once: build keeps the order */
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), cmp_lo); /* once: build keeps the order */
 	t->root = build(t, v, n);
 }
 

@@ -22,7 +22,10 @@ static const char *const type_names[] = {
     [ST_STRING] = "string",   [ST_STRLIST] = "strlist",
     [ST_STATUSLIST] = "statuslist", [ST_BOOL] = "bool",
     [ST_FLAG] = "flag",	      [ST_ENUM] = "enum",
+    [ST_MODE] = "mode",
 };
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_MODE + 1,
+	       "a name for every setting type (ST_MODE is the last)");
 
 static void dump_table(const char *block, const struct setting *t)
 {

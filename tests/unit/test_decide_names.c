@@ -1,5 +1,5 @@
-/* test_decide_names.c — the decider with a destination's set of names
- * (issue 14): the answer of a name lookup is every name the destination
+/* test_decide_names.c — the decider with a destination's set of names:
+ * the answer of a name lookup is every name the destination
  * has; a domain set matches when any of them does, first-match order
  * decides, the log and the sessions table get the name that decided; a
  * partial set or an incomplete lookup is unknown (the deadline decides),

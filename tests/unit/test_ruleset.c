@@ -406,7 +406,7 @@ static void test_xt_intact(void **state)
 }
 
 /*
- * Policy text reaching the nft script (issue 11): for every line of NFT that
+ * Policy text reaching the nft script: for every line of NFT that
  * is not a '#' comment, the quoted strings are closed on their line, hold
  * only printable ASCII without '\', fit nft's 128-byte comment limit, and
  * MARKER (a word only the hostile text contains) appears only inside them.
