@@ -27,8 +27,7 @@
 #include "common/mark.h"
 #include "common/reason.h" /* why a decision ended as it did */
 #include "policy/policy.h"
-#include "queue/nfq.h"
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "common/hash.h"
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
