@@ -631,7 +631,7 @@ static void gen_head(struct gen *g)
 	       "generated.\n",
 	       rs_mark_own(o), mark_keep(o), mark_dec_mask(o),
 	       rs_mark(o, RS_DEC_ALLOW, 0), rs_mark(o, RS_DEC_DENY, 0),
-	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, 0x3fff),
+	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, MARK_ID_MASK),
 	       RS_ID_LAST, RS_ID_CREATION, RS_ID_FAILOPEN, o->utc_offset_min,
 	       o->kday_offset_min);
 	sb_add(&g->b, "table inet %s {}\ndelete table inet %s\n", o->table,
