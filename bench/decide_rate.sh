@@ -41,21 +41,28 @@ rule "r" allow web from clients to names' \
 	'resolver { servers 198.18.3.2 cache 0 timeout 2s }'
 start() {
 	rm -f "$SOCK"
-	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK" >/dev/null
+	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
 	for i in $(seq 50); do $CTL status >/dev/null 2>&1 && return; sleep 0.1; done
 	echo "sluiced did not start" >&2; exit 1
 }
+# Processes are stopped by the pids this script started (lab_kill: TERM,
+# then KILL after 2 s), never by name.
+SLUICED_PID=; BARE_PID=
+kill_now() { # kill_now PID: KILL, and wait (bounded) until it is gone
+	kill -KILL "$1" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+}
 stop_all() {
-	pkill -TERM -f "$B/src/sluiced/sluiced -f" 2>/dev/null; pkill -TERM -f "$B/bench/nfq_bare" 2>/dev/null
-	sleep 0.5; pkill -KILL -f "$B/src/sluiced/sluiced -f" 2>/dev/null
+	[ -n "$SLUICED_PID$BARE_PID" ] && lab_kill $SLUICED_PID $BARE_PID
+	SLUICED_PID=; BARE_PID=
 	lab_exec "$LAB_GW" nft delete table inet sluice 2>/dev/null
 	for t in iptables-nft ip6tables-nft; do lab_exec "$LAB_GW" $t -F; lab_exec "$LAB_GW" $t -X; done 2>/dev/null
 }
 setup() {
 	stop_all
 	case $1 in
-	bare) start "$LAB_TMP/cached.conf"; pkill -KILL -f "$B/src/sluiced/sluiced -f"; sleep 0.2
-		lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000 >/dev/null; sleep 0.3 ;;
+	bare) start "$LAB_TMP/cached.conf"; kill_now "$SLUICED_PID"; SLUICED_PID=
+		BARE_PID=$(lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000); sleep 0.3 ;;
 	cached) start "$LAB_TMP/cached.conf"; $CTL identity add "$LAB_CLI4" carol --groups staff >/dev/null; sleep 0.5 ;;
 	cold-ldap) start "$LAB_TMP/cold-ldap.conf"; $CTL identity add "$LAB_CLI4" carol >/dev/null ;;
 	cold-dns) start "$LAB_TMP/cold-dns.conf" ;;
@@ -87,7 +94,7 @@ done
 
 # held decisions: the directory stopped, HOLD sessions opened at once
 setup cold-ldap
-pid=$(pgrep -f "$B/src/sluiced/sluiced -f")
+pid=$SLUICED_PID
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 kill -STOP "$PEERS_LDAP_PID"
 lab_exec "$LAB_CLI" python3 - "$LAB_SRV4" "$HOLD" <<'PY' &

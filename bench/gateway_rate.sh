@@ -31,15 +31,20 @@ printf '%s\nusers staff { group staff }\nrule "staff web" allow web from clients
 
 start_sluiced() {
 	rm -f "$SOCK"
-	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK" >/dev/null
+	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
 	for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
 	echo "sluiced did not start" >&2; exit 1
 }
+# Processes are stopped by the pids this script started (lab_kill: TERM,
+# then KILL after 2 s), never by name.
+SLUICED_PID=; BARE_PID=
+kill_now() { # kill_now PID: KILL, and wait (bounded) until it is gone
+	kill -KILL "$1" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+}
 stop_all() {
-	pkill -TERM -f "$B/src/sluiced/sluiced -f" 2>/dev/null
-	pkill -TERM -f "$B/bench/nfq_bare" 2>/dev/null
-	sleep 0.5
-	pkill -KILL -f "$B/src/sluiced/sluiced -f" 2>/dev/null
+	[ -n "$SLUICED_PID$BARE_PID" ] && lab_kill $SLUICED_PID $BARE_PID
+	SLUICED_PID=; BARE_PID=
 	lab_exec "$LAB_GW" nft delete table inet sluice 2>/dev/null
 	lab_exec "$LAB_GW" nft delete table inet ctonly 2>/dev/null
 	for t in iptables-nft ip6tables-nft; do
@@ -62,8 +67,8 @@ NFT
 		"$B/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
 	bare) # the same ruleset, left behind by a killed sluiced, answered by nfq_bare
 		start_sluiced "$LAB_TMP/user.conf"
-		pkill -KILL -f "$B/src/sluiced/sluiced -f"; sleep 0.2
-		lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000 --range 128 >/dev/null
+		kill_now "$SLUICED_PID"; SLUICED_PID=
+		BARE_PID=$(lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000 --range 128)
 		sleep 0.3 ;;
 	esac
 }

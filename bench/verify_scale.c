@@ -1,5 +1,5 @@
 /*
- * verify_scale.c — issue 6's scale figures for the verifier engine: N
+ * verify_scale.c — the scale figures for the verifier engine: N
  * verifiers at a 30 s interval on one event loop, over D seconds.
  *
  * usage: verify_scale N SECONDS HTTP_PORT HTTPS_PORT CA_FILE [EVERY_MS]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# verify_scale.sh — issue 6's verifier scale figures: N verifiers (default
+# verify_scale.sh — the verifier scale figures: N verifiers (default
 # 10,000) at a 30 s interval on one engine, over SECONDS (default 90 = three
 # rounds): CPU share, memory per verifier, how late checks start. The same
 # figures for an idle engine (N = 0) come from the same run, first.

@@ -86,7 +86,7 @@ printf 'identity { radius-listen 127.0.0.1:1813 radius-secret-file "%s" radius-c
 } >"$CONF"
 printf 'demo-secret\n' >"$LAB_TMP/radius.secret"
 chmod 600 "$LAB_TMP/radius.secret"
-LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK" >/dev/null
+SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK")
 for i in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 run ctl status
 echo "  kernel ruleset: $(lab_exec "$LAB_GW" nft list table inet sluice | grep -c 'comment "rule') rule lines in table inet sluice; xt: $(lab_exec "$LAB_GW" iptables-nft -S SLUICE | grep -c NFQUEUE) NFQUEUE rule"
@@ -176,8 +176,7 @@ else echo "  after the reload: $b echoes: still running"; fi
 talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
 bold "12. Stop: sluiced removes what it installed"
-pkill -TERM -f "sluiced -f -c $CONF"
-sleep 0.5
+lab_kill "$SLUICED_PID" # the pid started above, TERM first
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"
 echo "  sluiced's log:"; sed 's/^/    /' "$LAB_TMP/sluiced.log"
 bold "Done; the lab is torn down."

@@ -76,15 +76,6 @@ struct decider {
 	uint64_t next_seq;
 };
 
-static const char *const reason_names[RSN_COUNT] = {
-    "rule", "default", "deadline", "slots-full", "source-full", "malformed",
-    "watchdog", "shutdown", "overflow", "misread"};
-
-const char *reason_name(enum reason r)
-{
-	return r < RSN_COUNT ? reason_names[r] : "?";
-}
-
 struct gen *gen_ref(struct gen *g)
 {
 	__atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
@@ -234,11 +225,10 @@ void lookup_req_free(struct lookup_req *r)
 
 static void record_latency(struct decider *d, uint64_t ns)
 {
-	static const uint64_t bounds[11] = {
-	    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-	    25000000, 50000000, 100000000, 250000000};
+	static const uint64_t bounds[LATENCY_NBUCKETS - 1] = {
+	    LATENCY_BOUNDS_US(LATENCY_NS_)};
 	int i = 0;
-	while (i < 11 && ns > bounds[i])
+	while (i < LATENCY_NBUCKETS - 1 && ns > bounds[i])
 		i++;
 	d->st.latency_hist[i]++;
 	d->st.latency_ns_sum += ns;
@@ -249,8 +239,8 @@ static void answer(struct decider *d, uint32_t id, uint32_t mark,
 		   enum verdict v, int rule)
 {
 	if (v == VERDICT_ALLOW) {
-		uint32_t m = (mark & ~MARK_OWNED) | MARK_ALLOW |
-			     (rule_mark_id(rule) << MARK_RULE_SHIFT);
+		uint32_t m = mark_set(d->cfg.mark_shift, mark, MARK_DEC_ALLOW,
+				      mark_rule_id(rule));
 		d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
 		d->st.verdict_allow++;
 	} else {
@@ -265,8 +255,8 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 {
 	d->st.verdict_fail++;
 	if (d->cfg.fail_open) {
-		uint32_t m = (mark & ~MARK_OWNED) | MARK_ALLOW |
-			     (RULE_ID_FAILOPEN << MARK_RULE_SHIFT);
+		uint32_t m = mark_set(d->cfg.mark_shift, mark, MARK_DEC_ALLOW,
+				      MARK_ID_FAILOPEN);
 		d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
 	} else {
 		d->env.verdict(d->env.arg, id, NF_DROP, false, 0);
@@ -513,12 +503,6 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 
 /* ---- packets -------------------------------------------------------------------------- */
 
-/* The kernel's rule-id field of MARK. */
-static uint32_t mark_rule(uint32_t mark)
-{
-	return (mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
-}
-
 /*
  * The cross-check of a queued packet: the kernel queues a packet with the
  * QUEUE mark and the id of the first rule whose header part matched as it
@@ -528,13 +512,15 @@ static uint32_t mark_rule(uint32_t mark)
  * reload in flight), so nothing sluiced concluded from it can be trusted.
  * A mark without the QUEUE decision carries no kernel reading to compare.
  */
-static bool kernel_agrees(uint32_t mark, const struct decision *dec)
+static bool kernel_agrees(const struct decider *d, uint32_t mark,
+			  const struct decision *dec)
 {
-	if ((mark & MARK_DECISION) != MARK_QUEUE)
+	uint32_t shift = d->cfg.mark_shift;
+	if (mark_dec(shift, mark) != MARK_DEC_QUEUE)
 		return true;
-	uint32_t id = mark_rule(mark);
-	return id >= 1 && id <= RULE_ID_MAX && dec->rule >= 0 &&
-	       rule_mark_id(dec->rule) == id;
+	unsigned id = mark_id(shift, mark);
+	return id >= 1 && id <= MARK_ID_LAST && dec->rule >= 0 &&
+	       mark_rule_id(dec->rule) == id;
 }
 
 /* PKT is one sluiced cannot read the way the kernel did: denied, never the
@@ -636,7 +622,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	uint64_t h = session_key_hash(&key);
 	struct pending *p = find(d, &key, h);
 	if (p) { /* a retransmitted SYN or a parallel UDP packet */
-		if (mark_rule(pkt->mark) != mark_rule(p->marks[0])) {
+		if (mark_id(d->cfg.mark_shift, pkt->mark) !=
+		    mark_id(d->cfg.mark_shift, p->marks[0])) {
 			misread(d, pkt, &flow, NULL); /* same key, other rule */
 			return;
 		}
@@ -659,7 +646,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	struct decision dec;
 	engine_eval(g->engine, &flow, NULL, &dec);
 	d->st.decisions++;
-	if (!kernel_agrees(pkt->mark, &dec)) {
+	if (!kernel_agrees(d, pkt->mark, &dec)) {
 		misread(d, pkt, &flow, g);
 		gen_unref(g);
 		return;

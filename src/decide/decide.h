@@ -10,7 +10,7 @@
  * Every queued packet gets exactly one verdict: decided, malformed, table
  * full, duplicate overflow, deadline, watchdog or shutdown.
  *
- * The fail verdict (the fail mode: drop, or allow with RULE_ID_FAILOPEN)
+ * The fail verdict (the fail mode: drop, or allow with MARK_ID_FAILOPEN)
  * is for sluiced's own trouble only: the watchdog (a worker fell behind)
  * and shutdown. Whatever a client can bring about by what it sends is
  * denied: an unreadable packet, more copies of a pending session's packet
@@ -23,33 +23,14 @@
 #ifndef SLUICE_DECIDE_H
 #define SLUICE_DECIDE_H
 
+#include "common/latency.h"
+#include "common/mark.h"
+#include "common/reason.h" /* why a decision ended as it did */
 #include "policy/policy.h"
-#include "queue/nfq.h"
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* The mark layout (docs/kernel.md): sluice owns bits 16..31. */
-#define MARK_OWNED 0xffff0000u
-#define MARK_ALLOW 0x40000000u
-#define MARK_DENY 0x80000000u
-#define MARK_QUEUE 0xc0000000u
-#define MARK_DECISION 0xc0000000u
-#define MARK_RULE_SHIFT 16
-#define MARK_RULE_MASK 0x3fffu
-#define RULE_ID_MAX 0x3ffeu	   /* rule ids saturate here */
-#define RULE_ID_CREATION 0x3ffdu   /* allowed by a creation element */
-#define RULE_ID_FAILOPEN 0x3fffu   /* allowed by the fail mode */
-#define RULE_ID_PUBLISHED 0x3ffcu  /* a published server (DNAT) */
-
-/* Rule index → id carried in the mark (index + 1, saturating). */
-static inline uint32_t rule_mark_id(int index)
-{
-	return index < 0 ? 0 : (uint32_t)index + 1 > RULE_ID_MAX
-				   ? RULE_ID_MAX
-				   : (uint32_t)index + 1;
-}
 
 /* A policy generation: the checked policy and its compiled engine, shared
  * by reference; a reload makes a new one. The last gen_unref() frees the
@@ -64,12 +45,6 @@ struct gen {
 struct gen *gen_ref(struct gen *g);
 void gen_unref(struct gen *g);
 
-/* Why a decision ended the way it did (also in the firewall log). */
-enum reason { RSN_RULE, RSN_DEFAULT, RSN_DEADLINE, RSN_SLOTS, RSN_SOURCE,
-	      RSN_MALFORMED, RSN_WATCHDOG, RSN_SHUTDOWN, RSN_OVERFLOW,
-	      RSN_MISREAD, /* not read as the kernel did: denied */
-	      RSN_COUNT };
-const char *reason_name(enum reason r);
 
 /* Counters of one worker; summed by the reader (no lock on this path). */
 struct decide_stats {
@@ -80,7 +55,7 @@ struct decide_stats {
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
 	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum;
 	uint64_t in_flight_name, in_flight_uid, in_flight_groups; /* gauges */
-	uint64_t latency_hist[12]; /* <0.1,0.25,0.5,1,2.5,5,10,25,50,100,250ms,more */
+	uint64_t latency_hist[LATENCY_NBUCKETS]; /* common/latency.h */
 };
 
 struct decide_cfg {
@@ -98,6 +73,7 @@ struct decide_cfg {
 	uint32_t deadline_ms, watchdog_ms;
 	enum on_deadline on_deadline;
 	bool fail_open;
+	uint32_t mark_shift; /* the policy's mark layout (common/mark.h) */
 	uint32_t identity_ttl_s;
 	bool directory; /* groups of address-table users come from LDAP */
 };

@@ -10,7 +10,7 @@
 #ifndef SLUICE_SESSIONS_H
 #define SLUICE_SESSIONS_H
 
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,8 @@
-/* idcache.c — see idcache.h. A chained hash (FNV-1a of the key) and a
- * doubly-linked LRU list through the same entries. */
+/* idcache.c — see idcache.h. A chained hash (common/hash.h, keyed per
+ * process) and the LRU list of common/lru.h through the same entries. */
 #include "identity/idcache.h"
+#include "common/hash.h"
+#include "common/lru.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -13,56 +15,35 @@ struct centry {
 	struct idanswer a;
 	uint64_t expires_ms;
 	struct centry *hnext;	     /* hash chain */
-	struct centry *lprev, *lnext; /* LRU: head = most recent */
+	struct lru_node lru;
 };
 
 struct idcache {
 	uint32_t ttl_s;
 	size_t max, n;
 	struct centry *bucket[BUCKETS];
-	struct centry *lru_head, *lru_tail;
+	struct lru lru; /* common/lru.h */
 };
 
-static size_t hash_str(const char *s)
+static size_t bucket_of(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % BUCKETS;
+	return hash_str(s) % BUCKETS;
 }
 
-static void lru_unlink(struct idcache *c, struct centry *e)
+/* The entry of lru node N, or NULL. */
+static struct centry *entry_of(struct lru_node *n)
 {
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else
-		c->lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else
-		c->lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
-}
-
-static void lru_push(struct idcache *c, struct centry *e)
-{
-	e->lprev = NULL;
-	e->lnext = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->lprev = e;
-	c->lru_head = e;
-	if (!c->lru_tail)
-		c->lru_tail = e;
+	return n ? LRU_ENTRY(n, struct centry, lru) : NULL;
 }
 
 /* Unhooks E from its chain and the LRU list and frees it. */
 static void remove_entry(struct idcache *c, struct centry *e)
 {
-	struct centry **pp = &c->bucket[hash_str(e->key)];
+	struct centry **pp = &c->bucket[bucket_of(e->key)];
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(c, e);
+	lru_del(&c->lru, &e->lru);
 	free(e->key);
 	free(e->a.user);
 	for (size_t i = 0; i < e->a.ngroups; i++)
@@ -74,7 +55,7 @@ static void remove_entry(struct idcache *c, struct centry *e)
 
 static struct centry *find(const struct idcache *c, const char *key)
 {
-	struct centry *e = c->bucket[hash_str(key)];
+	struct centry *e = c->bucket[bucket_of(key)];
 	while (e && strcmp(e->key, key) != 0)
 		e = e->hnext;
 	return e;
@@ -85,6 +66,7 @@ struct idcache *idcache_new(uint32_t ttl_s, size_t max)
 	struct idcache *c = xcalloc(1, sizeof(*c));
 	c->ttl_s = ttl_s;
 	c->max = max ? max : 1;
+	lru_init(&c->lru);
 	return c;
 }
 
@@ -92,8 +74,9 @@ void idcache_free(struct idcache *c)
 {
 	if (!c)
 		return;
-	while (c->lru_head)
-		remove_entry(c, c->lru_head);
+	struct centry *e;
+	while ((e = entry_of(lru_newest(&c->lru))))
+		remove_entry(c, e);
 	free(c);
 }
 
@@ -107,8 +90,7 @@ const struct idanswer *idcache_get(struct idcache *c, const char *key,
 		remove_entry(c, e);
 		return NULL;
 	}
-	lru_unlink(c, e);
-	lru_push(c, e);
+	lru_touch(&c->lru, &e->lru);
 	return &e->a;
 }
 
@@ -120,8 +102,9 @@ void idcache_put(struct idcache *c, const char *key, uint64_t now_ms,
 	struct centry *old = find(c, key);
 	if (old)
 		remove_entry(c, old);
-	while (c->n >= c->max && c->lru_tail)
-		remove_entry(c, c->lru_tail);
+	struct centry *lru_old;
+	while (c->n >= c->max && (lru_old = entry_of(lru_oldest(&c->lru))))
+		remove_entry(c, lru_old);
 	struct centry *e = xcalloc(1, sizeof(*e));
 	e->key = xstrdup(key);
 	e->a.status = status;
@@ -131,10 +114,10 @@ void idcache_put(struct idcache *c, const char *key, uint64_t now_ms,
 		e->a.groups[i] = xstrdup(groups[i]);
 	e->a.ngroups = n;
 	e->expires_ms = now_ms + (uint64_t)c->ttl_s * 1000;
-	size_t h = hash_str(key);
+	size_t h = bucket_of(key);
 	e->hnext = c->bucket[h];
 	c->bucket[h] = e;
-	lru_push(c, e);
+	lru_add(&c->lru, &e->lru);
 	c->n++;
 }
 

@@ -4,6 +4,7 @@
 #include "identity/iptable.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -62,12 +63,13 @@ static size_t addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static uint32_t hash(int family, const uint8_t *addr, unsigned plen)
+/* The process's seeded hash (common/hash.h): a remote party choosing
+ * addresses cannot aim at one bucket. */
+static uint64_t hash(int family, const uint8_t *addr, unsigned plen)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)family ^ (plen << 8);
-	for (size_t i = 0; i < addr_len(family); i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h ^ (h >> 15);
+	uint8_t k[18] = {(uint8_t)family, (uint8_t)plen};
+	memcpy(k + 2, addr, addr_len(family));
+	return hash_bytes(k, 2 + addr_len(family));
 }
 
 static size_t bucket_of(const struct iptable *t, int family,

@@ -7,7 +7,7 @@
 #ifndef SLUICE_CONNTRACK_H
 #define SLUICE_CONNTRACK_H
 
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <stdbool.h>
 #include <stddef.h>

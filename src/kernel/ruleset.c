@@ -76,20 +76,14 @@ static char *sb_take(struct sbuf *b)
 
 /* ---- marks ------------------------------------------------------------------ */
 
-static uint32_t shift_of(const struct ruleset_opts *o)
-{
-	return o->mark_shift > 16 ? 16 : o->mark_shift;
-}
-
 uint32_t rs_mark_own(const struct ruleset_opts *o)
 {
-	return (uint32_t)(0xffffu << shift_of(o));
+	return mark_owned(o->mark_shift);
 }
 
 uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id)
 {
-	return (uint32_t)((((dec & 3u) << 14) | (id & 0x3fffu))
-			  << shift_of(o));
+	return mark_make(o->mark_shift, dec, id);
 }
 
 static uint32_t mark_dec_mask(const struct ruleset_opts *o)
@@ -104,9 +98,8 @@ static uint32_t mark_keep(const struct ruleset_opts *o)
 
 unsigned rs_rule_id(size_t index)
 {
-	return index + 1 >= RS_ID_LAST ? RS_ID_LAST : (unsigned)index + 1;
+	return mark_rule_id(index > MARK_ID_LAST ? MARK_ID_LAST : (long)index);
 }
-
 /* ---- options ---------------------------------------------------------------- */
 
 /* Kernel sys_tz (minutes east), read with the raw system call: glibc no
@@ -129,7 +122,7 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->table = "sluice";
 	o->queue_count = 1;
 	o->udp_timeout_s = 60;
-	o->mark_shift = 16;
+	o->mark_shift = MARK_SHIFT_DEFAULT;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
@@ -639,7 +632,7 @@ static void gen_head(struct gen *g)
 	       "generated.\n",
 	       rs_mark_own(o), mark_keep(o), mark_dec_mask(o),
 	       rs_mark(o, RS_DEC_ALLOW, 0), rs_mark(o, RS_DEC_DENY, 0),
-	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, 0x3fff),
+	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, MARK_ID_MASK),
 	       RS_ID_LAST, RS_ID_CREATION, RS_ID_FAILOPEN, o->utc_offset_min,
 	       o->kday_offset_min);
 	sb_add(&g->b, "table inet %s {}\ndelete table inet %s\n", o->table,

@@ -7,8 +7,9 @@
  * compiler's output) and tests/kernel/01_ruleset_install.sh (install,
  * re-install, rejected re-install, remove).
  *
- * Mark layout (packet mark and conntrack mark), for mark_shift S (16 by
- * default; S is general, 0..16): sluice owns bits [S, S+16) and preserves
+ * Mark layout (packet mark and conntrack mark; defined in common/mark.h),
+ * for mark_shift S (16 by default; S is general, 0..16): sluice owns bits
+ * [S, S+16) and preserves
  * every other bit in every rule.
  *   bits S+15..S+14  decision: 0 none, 1 ALLOW, 2 DENY, 3 QUEUE (packet mark
  *                    only: "ask sluiced")
@@ -30,18 +31,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/mark.h"
 #include "policy/policy.h"
 
-#define RS_DEC_NONE 0u
-#define RS_DEC_ALLOW 1u
-#define RS_DEC_DENY 2u
-#define RS_DEC_QUEUE 3u
+/* The layout's values (one definition: common/mark.h). */
+#define RS_DEC_NONE MARK_DEC_NONE
+#define RS_DEC_ALLOW MARK_DEC_ALLOW
+#define RS_DEC_DENY MARK_DEC_DENY
+#define RS_DEC_QUEUE MARK_DEC_QUEUE
 
-#define RS_ID_SELF 0u
-#define RS_ID_LAST 0x3ffeu     /* rule ids saturate here */
-#define RS_ID_CREATION 0x3ffdu /* overlaps only policies > 16380 rules */
-#define RS_ID_FAILOPEN 0x3fffu
-#define RS_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
+#define RS_ID_SELF MARK_ID_SELF
+#define RS_ID_LAST MARK_ID_LAST
+#define RS_ID_CREATION MARK_ID_CREATION
+#define RS_ID_FAILOPEN MARK_ID_FAILOPEN
+#define RS_ID_PUBLISHED MARK_ID_PUBLISHED
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */

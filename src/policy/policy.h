@@ -283,7 +283,7 @@ struct control_cfg {
 };
 
 /* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
- * table, a vprobe_ops in src/verify/engine.c's table; both are sized by
+ * table, a vprobe_ops in src/verify/vengine.c's table; both are sized by
  * VM_COUNT and checked by tests). */
 enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };

@@ -5,6 +5,7 @@
  */
 #include "policy/settings.h"
 #include "policy/internal.h"
+#include "common/mark.h"
 #include "common/util.h"
 
 #include <stddef.h>
@@ -380,5 +381,5 @@ void settings_defaults(struct policy *p)
 	for (const struct settings_block *b = blocks; b->name; b++)
 		settings_apply_defaults(b->table, p);
 	/* not a setting: the kernel's mark layout (kernel/ruleset.h) */
-	p->queue.mark_shift = 16;
+	p->queue.mark_shift = MARK_SHIFT_DEFAULT;
 }

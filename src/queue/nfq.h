@@ -12,24 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "packet/packet.h" /* struct qpacket */
+
 struct nfqs_opts {
 	uint16_t num;	   /* queue number */
 	uint32_t maxlen;   /* kernel queue length (NFQA_CFG_QUEUE_MAXLEN) */
 	uint32_t copy;	   /* bytes copied per packet (PACKET_COPY_MAX) */
 	uint32_t rcvbuf;   /* socket receive buffer, bytes */
 	bool fail_open;	   /* NFQA_CFG_F_FAIL_OPEN: accept when full */
-};
-
-struct qpacket {
-	uint32_t id;
-	uint8_t hook;  /* NF_INET_* */
-	uint32_t mark;
-	const uint8_t *payload;
-	size_t len;	 /* bytes of PAYLOAD copied */
-	size_t wire_len; /* the packet's length (NFQA_CAP_LEN when cut) */
-	bool has_uid;
-	uint32_t uid, gid;
-	bool last; /* the last packet of the batch nfqs_dispatch() hands out */
 };
 
 struct nfqs;

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/lru.h"
 #include "common/util.h"
 
 struct centry {
 	struct rhnode hn; /* first: container of the hash node */
-	struct centry *prev, *next; /* LRU list, head = most recent */
+	struct lru_node lru;
 	enum rstatus st;
 	char **names; /* RS_OK: the set, owned */
 	size_t nnames;
@@ -25,7 +26,7 @@ struct centry {
 
 struct rcache {
 	struct rhash h;
-	struct centry *head, *tail;
+	struct lru lru; /* common/lru.h */
 	size_t n, max;
 };
 
@@ -33,37 +34,20 @@ struct rcache *rcache_new(size_t max)
 {
 	struct rcache *c = xcalloc(1, sizeof(*c));
 	rhash_init(&c->h);
+	lru_init(&c->lru);
 	c->max = max;
 	return c;
 }
 
-static void lru_unlink(struct rcache *c, struct centry *e)
+/* The entry of lru node N, or NULL. */
+static struct centry *entry_of(struct lru_node *n)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push_front(struct rcache *c, struct centry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
+	return n ? LRU_ENTRY(n, struct centry, lru) : NULL;
 }
 
 static void drop(struct rcache *c, struct centry *e)
 {
-	lru_unlink(c, e);
+	lru_del(&c->lru, &e->lru);
 	rhash_remove(&c->h, &e->hn);
 	for (size_t i = 0; i < e->nnames; i++)
 		free(e->names[i]);
@@ -76,8 +60,9 @@ void rcache_free(struct rcache *c)
 {
 	if (!c)
 		return;
-	while (c->head)
-		drop(c, c->head);
+	struct centry *e;
+	while ((e = entry_of(lru_newest(&c->lru))))
+		drop(c, e);
 	rhash_fini(&c->h);
 	free(c);
 }
@@ -92,8 +77,7 @@ int rcache_get(struct rcache *c, const struct rkey *k, uint64_t now_ms,
 		drop(c, e);
 		return 0;
 	}
-	lru_unlink(c, e);
-	lru_push_front(c, e);
+	lru_touch(&c->lru, &e->lru);
 	hit->st = e->st;
 	hit->names = (struct rnames){.v = (const char *const *)e->names,
 				     .n = e->nnames,
@@ -112,8 +96,9 @@ void rcache_put(struct rcache *c, const struct rkey *k, enum rstatus st,
 	if (c->max == 0 || expires_ms <= now_ms)
 		return;
 	/* full: the least recently used entry goes */
-	while (c->n >= c->max && c->tail)
-		drop(c, c->tail);
+	struct centry *old;
+	while (c->n >= c->max && (old = entry_of(lru_oldest(&c->lru))))
+		drop(c, old);
 	e = xcalloc(1, sizeof(*e));
 	e->hn.key = *k;
 	e->st = st;
@@ -126,7 +111,7 @@ void rcache_put(struct rcache *c, const struct rkey *k, enum rstatus st,
 	}
 	e->expires_ms = expires_ms;
 	rhash_insert(&c->h, &e->hn);
-	lru_push_front(c, e);
+	lru_add(&c->lru, &e->lru);
 	c->n++;
 }
 

@@ -1,8 +1,8 @@
 /*
  * dnsbind.c — see dnsbind.h.
  *
- * Three tables, each a chained hash over a fixed-size key (seeded per table
- * from getrandom(), so remote parties cannot aim at one bucket): clients
+ * Three tables, each a chained hash over a fixed-size key (common/hash.h,
+ * keyed per process, so remote parties cannot aim at one bucket): clients
  * (their counts and partial marks), outstanding queries (client, server,
  * ports, id), and bindings (client, address → up to DNSBIND_MAX_NAMES names
  * with their own expiry). Queries age out in arrival order (one list, one
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 
 /* ---- a chained hash over fixed-size keys --------------------------------- */
@@ -29,7 +29,6 @@ struct htab {
 	struct hent **b;
 	size_t nb, n;
 	size_t koff, klen; /* the key: KLEN bytes at KOFF in the element */
-	uint64_t seed;
 };
 
 static void ht_init(struct htab *t, size_t koff, size_t klen)
@@ -39,9 +38,6 @@ static void ht_init(struct htab *t, size_t koff, size_t klen)
 	t->b = xcalloc(t->nb, sizeof(*t->b));
 	t->koff = koff;
 	t->klen = klen;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
-	    sizeof(t->seed))
-		t->seed = (uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15ull;
 }
 
 static const void *ht_key(const struct htab *t, const struct hent *e)
@@ -52,10 +48,7 @@ static const void *ht_key(const struct htab *t, const struct hent *e)
 static size_t ht_slot(const struct htab *t, const void *key, size_t nb)
 {
 	const uint8_t *k = key;
-	uint64_t x = 1469598103934665603ull ^ t->seed;
-	for (size_t i = 0; i < t->klen; i++)
-		x = (x ^ k[i]) * 1099511628211ull;
-	return (size_t)(x ^ (x >> 29)) & (nb - 1);
+	return (size_t)hash_bytes(k, t->klen) & (nb - 1);
 }
 
 static void ht_insert(struct htab *t, struct hent *e)

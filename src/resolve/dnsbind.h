@@ -1,6 +1,6 @@
 /*
- * dnsbind.h — names from the clients' own DNS answers (`filter dns`,
- * issue 14): the DNS filter's bookkeeping, without any I/O.
+ * dnsbind.h — names from the clients' own DNS answers (`filter dns`):
+ * the DNS filter's bookkeeping, without any I/O.
  *
  * Model
  *   The caller shows this module the DNS messages of sessions a `filter

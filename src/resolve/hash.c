@@ -2,8 +2,8 @@
  * hash.c — an intrusive chained hash table keyed by address (struct rkey),
  * used for the in-flight lookups, the cache and the prefetch index.
  *
- * The hash is FNV-1a seeded per table from getrandom(), so that a remote
- * party choosing source addresses cannot aim at one bucket across runs.
+ * The hash is common/hash.h's, keyed per process from getrandom(), so that
+ * a remote party choosing source addresses cannot aim at one bucket.
  * The table doubles when it holds more elements than buckets.
  */
 #include "resolve/resolve_int.h"
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/random.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 
 void rkey_make(struct rkey *k, int family, const uint8_t addr[16])
@@ -29,11 +29,8 @@ bool rkey_eq(const struct rkey *a, const struct rkey *b)
 
 static uint64_t rkey_hash(const struct rhash *h, const struct rkey *k)
 {
-	uint64_t x = 1469598103934665603ull ^ h->seed;
-	x = (x ^ k->family) * 1099511628211ull;
-	for (size_t i = 0; i < 16; i++)
-		x = (x ^ k->addr[i]) * 1099511628211ull;
-	return x ^ (x >> 29);
+	(void)h;
+	return hash_bytes(k, sizeof(*k));
 }
 
 void rhash_init(struct rhash *h)
@@ -41,9 +38,6 @@ void rhash_init(struct rhash *h)
 	memset(h, 0, sizeof(*h));
 	h->nb = 16;
 	h->b = xcalloc(h->nb, sizeof(*h->b));
-	if (getrandom(&h->seed, sizeof(h->seed), GRND_NONBLOCK) !=
-	    sizeof(h->seed))
-		h->seed = (uint64_t)(uintptr_t)h * 0x9e3779b97f4a7c15ull;
 }
 
 void rhash_fini(struct rhash *h)

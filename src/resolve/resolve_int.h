@@ -33,7 +33,6 @@ struct rhnode {
 struct rhash {
 	struct rhnode **b;
 	size_t nb, n; /* buckets (power of two), elements */
-	uint64_t seed;
 };
 
 void rhash_init(struct rhash *h);

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -49,7 +50,7 @@ struct sockev {
 };
 
 struct resolver_req {
-	struct resolver_req *prev, *next; /* the lookup's waiters */
+	TAILQ_ENTRY(resolver_req) link; /* the lookup's waiters */
 	struct lookup *lk;
 	name_cb cb;
 	void *arg;
@@ -57,10 +58,10 @@ struct resolver_req {
 
 struct lookup {
 	struct rhnode hn;		  /* first: in r->inflight while !done */
-	struct lookup *prev, *next;	  /* r->all */
-	struct lookup *kick_next;	  /* r->kick queue while queued */
+	LIST_ENTRY(lookup) all;		  /* r->all */
+	STAILQ_ENTRY(lookup) kick;	  /* r->kick queue while queued */
 	struct resolver *r;
-	struct resolver_req *head, *tail; /* waiters */
+	TAILQ_HEAD(, resolver_req) waiters;
 	bool queued, done;
 	bool bounded; /* more PTR names than RESOLVER_MAX_PTR */
 	int refs;			  /* queries that point here */
@@ -84,7 +85,8 @@ struct resolver {
 	bool closing, dying; /* in resolver_free: waiters, then c-ares */
 	struct sockev *socks;
 	struct event *tmo, *kick;
-	struct lookup *all, *kick_head, *kick_tail;
+	LIST_HEAD(, lookup) all;
+	STAILQ_HEAD(, lookup) kickq;
 	struct rhash inflight;
 	struct rcache *cache;
 	struct prefetch *pf;
@@ -321,13 +323,7 @@ void resolver_query(struct resolver *r, const char *name, int type,
 
 static void lookup_free(struct lookup *lk)
 {
-	struct resolver *r = lk->r;
-	if (lk->prev)
-		lk->prev->next = lk->next;
-	else
-		r->all = lk->next;
-	if (lk->next)
-		lk->next->prev = lk->prev;
+	LIST_REMOVE(lk, all);
 	for (int i = 0; i < lk->nnames; i++)
 		free(lk->names[i]);
 	free(lk);
@@ -370,12 +366,8 @@ static void finish(struct lookup *lk, enum rstatus st,
 		break;
 	}
 	struct resolver_req *w;
-	while ((w = lk->head)) {
-		lk->head = w->next;
-		if (lk->head)
-			lk->head->prev = NULL;
-		else
-			lk->tail = NULL;
+	while ((w = TAILQ_FIRST(&lk->waiters))) {
+		TAILQ_REMOVE(&lk->waiters, w, link);
 		r->st.waiters--;
 		w->cb(w->arg, st, st == RS_OK ? names : NULL);
 		free(w);
@@ -571,10 +563,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct resolver *r = arg;
 	struct lookup *lk;
-	while ((lk = r->kick_head)) {
-		r->kick_head = lk->kick_next;
-		if (!r->kick_head)
-			r->kick_tail = NULL;
+	while ((lk = STAILQ_FIRST(&r->kickq))) {
+		STAILQ_REMOVE_HEAD(&r->kickq, kick);
 		lk->queued = false;
 		char name[80];
 		arpa_name(&lk->hn.key, name, sizeof(name));
@@ -622,17 +612,11 @@ int resolver_reverse(struct resolver *r, int family, const uint8_t addr[16],
 		lk = xcalloc(1, sizeof(*lk));
 		lk->hn.key = k;
 		lk->r = r;
-		lk->next = r->all;
-		if (r->all)
-			r->all->prev = lk;
-		r->all = lk;
+		TAILQ_INIT(&lk->waiters);
+		LIST_INSERT_HEAD(&r->all, lk, all);
 		rhash_insert(&r->inflight, &lk->hn);
 		lk->queued = true;
-		if (r->kick_tail)
-			r->kick_tail->kick_next = lk;
-		else
-			r->kick_head = lk;
-		r->kick_tail = lk;
+		STAILQ_INSERT_TAIL(&r->kickq, lk, kick);
 		event_active(r->kick, 0, 0);
 		r->st.lookups++;
 		r->st.in_flight++;
@@ -641,12 +625,7 @@ int resolver_reverse(struct resolver *r, int family, const uint8_t addr[16],
 	w->lk = lk;
 	w->cb = cb;
 	w->arg = arg;
-	w->prev = lk->tail;
-	if (lk->tail)
-		lk->tail->next = w;
-	else
-		lk->head = w;
-	lk->tail = w;
+	TAILQ_INSERT_TAIL(&lk->waiters, w, link);
 	r->st.waiters++;
 	if (reqp)
 		*reqp = w;
@@ -658,14 +637,7 @@ void resolver_cancel(struct resolver *r, struct resolver_req *w)
 	if (!w)
 		return;
 	struct lookup *lk = w->lk;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		lk->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		lk->tail = w->prev;
+	TAILQ_REMOVE(&lk->waiters, w, link);
 	r->st.waiters--;
 	free(w);
 }
@@ -720,6 +692,8 @@ struct resolver *resolver_new(struct event_base *base,
 			      const struct resolver_cfg *cfg, uint32_t so_mark)
 {
 	struct resolver *r = xcalloc(1, sizeof(*r));
+	LIST_INIT(&r->all);
+	STAILQ_INIT(&r->kickq);
 	struct ares_options o;
 	char *csv = NULL;
 	int err = EIO;
@@ -787,9 +761,9 @@ void resolver_free(struct resolver *r)
 		return;
 	/* 1. every waiter hears RS_CANCELED; queued lookups go at once */
 	r->closing = true;
-	r->kick_head = r->kick_tail = NULL;
-	for (struct lookup *lk = r->all, *next; lk; lk = next) {
-		next = lk->next;
+	STAILQ_INIT(&r->kickq);
+	for (struct lookup *lk = LIST_FIRST(&r->all), *next; lk; lk = next) {
+		next = LIST_NEXT(lk, all);
 		if (!lk->done) {
 			lk->queued = false;
 			finish(lk, RS_CANCELED, NULL, 0);
@@ -800,8 +774,8 @@ void resolver_free(struct resolver *r)
 	r->dying = true;
 	ares_destroy(r->ch);
 	ares_library_cleanup();
-	while (r->all)
-		lookup_free(r->all);
+	while (!LIST_EMPTY(&r->all))
+		lookup_free(LIST_FIRST(&r->all));
 	while (r->socks) { /* defensive: c-ares closed them all */
 		struct sockev *se = r->socks;
 		r->socks = se->next;

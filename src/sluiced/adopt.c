@@ -38,17 +38,6 @@ static bool adopt_waiting(const struct adopt *a, const struct session_key *k)
 	return a && a->n && bsearch(k, a->v, a->n, sizeof(*k), key_cmp);
 }
 
-/* The decision and rule-id fields of MARK under O's layout. */
-static unsigned mark_dec(const struct ruleset_opts *o, uint32_t mark)
-{
-	return (mark >> (o->mark_shift + 14)) & 3u;
-}
-
-static unsigned mark_rid(const struct ruleset_opts *o, uint32_t mark)
-{
-	return (mark >> o->mark_shift) & 0x3fffu;
-}
-
 /* What E's mark says it is, for adoption. */
 enum kind { K_SKIP, K_UNDECIDED, K_DECIDED };
 
@@ -60,8 +49,8 @@ static enum kind entry_kind(const struct daemon *d, const struct ct_entry *e,
 		return K_SKIP; /* TIME_WAIT, CLOSE: already over */
 	if (f->src_local && f->dst_local)
 		return K_SKIP; /* the gateway talking to itself (lo) */
-	unsigned dec = mark_dec(&d->kopts, e->mark);
-	unsigned rid = mark_rid(&d->kopts, e->mark);
+	unsigned dec = mark_dec(d->kopts.mark_shift, e->mark);
+	unsigned rid = mark_id(d->kopts.mark_shift, e->mark);
 	if (dec == RS_DEC_NONE || dec == RS_DEC_QUEUE)
 		return K_UNDECIDED;
 	if (dec == RS_DEC_ALLOW && rid != RS_ID_SELF && rid != RS_ID_CREATION &&

@@ -38,13 +38,13 @@ static const char *rule_name(const struct gen *g, uint32_t rid, char *buf,
 {
 	if (rid == 0)
 		return "(sluiced)";
-	if (rid == RULE_ID_CREATION)
+	if (rid == MARK_ID_CREATION)
 		return "(creation)";
-	if (rid == RULE_ID_FAILOPEN)
+	if (rid == MARK_ID_FAILOPEN)
 		return "(fail-open)";
-	if (rid == RULE_ID_PUBLISHED)
+	if (rid == MARK_ID_PUBLISHED)
 		return "(published)";
-	if (rid == RULE_ID_MAX && g->policy->nrules > RULE_ID_MAX)
+	if (rid == MARK_ID_LAST && g->policy->nrules > MARK_ID_LAST)
 		return "(rule beyond 16382)";
 	if (rid - 1 < g->policy->nrules)
 		return g->policy->rules[rid - 1]->name;
@@ -156,9 +156,9 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 				    "name");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ct_entry *e = &l.v[i];
-		if ((e->mark & MARK_DECISION) != MARK_ALLOW)
+		if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
 			continue;
-		uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+		uint32_t rid = mark_id(d->kopts.mark_shift, e->mark);
 		char kb[128], rb[32];
 		session_key_format(&e->key, kb, sizeof(kb));
 		struct session_info si;
@@ -230,7 +230,7 @@ static void pending_one(void *arg, const struct pending_info *pi)
 	struct pending_ctx *c = arg;
 	char kb[128], rb[32];
 	session_key_format(pi->key, kb, sizeof(kb));
-	const char *rn = rule_name(c->g, rule_mark_id(pi->rule), rb, sizeof(rb));
+	const char *rn = rule_name(c->g, mark_rule_id(pi->rule), rb, sizeof(rb));
 	char waits[64] = "";
 	if (pi->waiting & NEED_IDENTITY)
 		strcat(waits, "identity ");

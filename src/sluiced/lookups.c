@@ -20,11 +20,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 struct inflight {
 	struct lookup_req *req;
 	struct lookups *l;
-	struct inflight *prev, *next;
+	LIST_ENTRY(inflight) link; /* l->inflight */
 };
 
 struct lookups {
@@ -37,7 +38,7 @@ struct lookups {
 	char *ldapkey;
 	struct nsspool *nss;
 	pthread_mutex_t lock; /* guards the in-flight list and closing */
-	struct inflight *head;
+	LIST_HEAD(, inflight) inflight; /* posted, not yet delivered */
 	bool closing;
 };
 
@@ -47,12 +48,7 @@ static void deliver(struct inflight *f)
 	struct lookups *l = f->l;
 	struct lookup_req *req = f->req;
 	pthread_mutex_lock(&l->lock);
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		l->head = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	LIST_REMOVE(f, link);
 	bool closing = l->closing;
 	pthread_mutex_unlock(&l->lock);
 	free(f);
@@ -240,10 +236,7 @@ void lookups_submit(void *ctx, struct lookup_req *req)
 		lookup_req_free(req);
 		return;
 	}
-	f->next = l->head;
-	if (l->head)
-		l->head->prev = f;
-	l->head = f;
+	LIST_INSERT_HEAD(&l->inflight, f, link);
 	pthread_mutex_unlock(&l->lock);
 	if (event_base_once(l->base, -1, EV_TIMEOUT, start, f, NULL) < 0)
 		log_warnx("lookups: cannot post a question");
@@ -349,6 +342,7 @@ struct lookups *lookups_new(struct event_base *base, const struct policy *p,
 			    uint32_t self_mark)
 {
 	struct lookups *l = xcalloc(1, sizeof(*l));
+	LIST_INIT(&l->inflight);
 	l->base = base;
 	l->mark = self_mark;
 	pthread_mutex_init(&l->lock, NULL);
@@ -368,9 +362,9 @@ void lookups_free(struct lookups *l)
 	ldapdir_free(l->ldap);
 	nsspool_free(l->nss);
 	/* questions posted but never started (the loop has stopped) */
-	while (l->head) {
-		struct inflight *f = l->head;
-		l->head = f->next;
+	struct inflight *f;
+	while ((f = LIST_FIRST(&l->inflight))) {
+		LIST_REMOVE(f, link);
 		lookup_req_free(f->req);
 		free(f);
 	}

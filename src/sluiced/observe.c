@@ -55,7 +55,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->lookups_dns += st->in_flight_name;
 		s->lookups_ldap += st->in_flight_groups;
 		s->lookups_nss += st->in_flight_uid;
-		for (int b = 0; b < STATS_LAT_BUCKETS && b < 12; b++) {
+		for (int b = 0; b < STATS_LAT_BUCKETS; b++) {
 			s->decision_latency_seconds.buckets[b] +=
 			    st->latency_hist[b];
 			s->decision_latency_seconds.count += st->latency_hist[b];
@@ -120,12 +120,6 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 	struct daemon *d = ctx;
 	if (!d->fwlog)
 		return;
-	static const enum fwlog_reason map[RSN_COUNT] = {
-	    [RSN_RULE] = FWR_RULE,	   [RSN_DEFAULT] = FWR_DEFAULT,
-	    [RSN_DEADLINE] = FWR_DEADLINE, [RSN_SLOTS] = FWR_SLOTS_FULL,
-	    [RSN_SOURCE] = FWR_PER_SOURCE, [RSN_MALFORMED] = FWR_FAIL,
-	    [RSN_WATCHDOG] = FWR_FAIL,	   [RSN_SHUTDOWN] = FWR_FAIL,
-	    [RSN_OVERFLOW] = FWR_FAIL,	   [RSN_MISREAD] = FWR_MISREAD};
 	const struct policy *p = g->policy;
 	struct fwlog_rec r = {
 	    .flow = *f,
@@ -136,7 +130,7 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 							 : NULL,
 	    .user = user,
 	    .name = name,
-	    .reason = map[why],
+	    .reason = why,
 	    .latency_us = (uint32_t)(latency_ns / 1000)};
 	clock_gettime(CLOCK_REALTIME, &r.time);
 	fwlog_record(d->fwlog, &r);

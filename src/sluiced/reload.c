@@ -43,6 +43,7 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 			       : p->decisions.deadline_ms + 1000;
 	cfg->on_deadline = p->decisions.on_deadline;
 	cfg->fail_open = p->queue.fail == FAIL_OPEN;
+	cfg->mark_shift = p->queue.mark_shift;
 	cfg->identity_ttl_s = p->identity.ttl_s;
 	cfg->directory = p->directory.enabled;
 }
@@ -516,12 +517,12 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 {
 	struct revocation *r = arg;
 	struct daemon *d = r->d;
-	uint32_t dec = e->mark & MARK_DECISION;
-	uint32_t rid = (e->mark >> MARK_RULE_SHIFT) & MARK_RULE_MASK;
+	unsigned dec = mark_dec(d->kopts.mark_shift, e->mark);
+	unsigned rid = mark_id(d->kopts.mark_shift, e->mark);
 	/* fail-open sessions are judged like the rest: the policy cuts them,
 	 * or takes them over under a rule */
-	if (dec != MARK_ALLOW || rid == 0 || rid == RULE_ID_CREATION ||
-	    rid == RULE_ID_PUBLISHED)
+	if (dec != MARK_DEC_ALLOW || rid == MARK_ID_SELF ||
+	    rid == MARK_ID_CREATION || rid == MARK_ID_PUBLISHED)
 		return; /* not decided by a policy rule */
 	if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 		return; /* TIME_WAIT, CLOSE: already over */
@@ -544,9 +545,9 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 			sessions_del(d->sessions, &e->key);
 		}
 	} else if (dc.verdict == VERDICT_ALLOW &&
-		   rule_mark_id(dc.rule) != rid) {
-		uint32_t m = (e->mark & ~MARK_OWNED) | MARK_ALLOW |
-			     (rule_mark_id(dc.rule) << MARK_RULE_SHIFT);
+		   mark_rule_id(dc.rule) != rid) {
+		uint32_t m = mark_set(d->kopts.mark_shift, e->mark,
+				      MARK_DEC_ALLOW, mark_rule_id(dc.rule));
 		ct_set_mark(e, m);
 	}
 }

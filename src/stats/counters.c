@@ -19,181 +19,23 @@
 #include <unistd.h>
 
 const double stats_latency_bounds[STATS_LAT_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,   0.025,	 0.05,	 0.1,	0.25,	__builtin_inf(),
+    LATENCY_BOUNDS_US(LATENCY_S_) __builtin_inf(),
 };
 
-#define F(field) offsetof(struct stats_snapshot, field)
-#define C STATS_COUNTER
-#define G STATS_GAUGE
-#define U STORE_U64
-#define NOTHR {CMP_NONE, 0, NULL, 0, NULL}
+/* A row of stats_counters[] from a row of STATS_COUNTER_TABLE. */
+#define STATS_ROW(n, type, store, unit, section, help, healthy, source, ...) \
+	{#n, help, type, store, offsetof(struct stats_snapshot, n), unit,      \
+	 section, healthy, source, {__VA_ARGS__}},
 
-static const char PE[] = "packet engine", SV[] = "service",
-		  VF[] = "verifiers", PR[] = "process";
-
-/* Healthy ranges and thresholds follow the seeds (Backlogged Packets > 10
- * bad, Worker Threads > 100 bad, ReInject Available = 0 a hang, a leak seen
- * as memory growing for weeks) and anchors/tmg.md. */
 const struct stats_counter stats_counters[] = {
-    {"packets_queued", "Packets sluiced read from its NFQUEUE queues (new "
-     "sessions the kernel asked about)", C, U, F(packets_queued), "packets",
-     PE, "any", "queue workers", NOTHR},
-    {"packets_queued_kernel", "Packets the kernel put in sluice's queues "
-     "(id_sequence)", C, U, F(packets_queued_kernel), "packets", PE, "any",
-     "/proc/net/netfilter/nfnetlink_queue", NOTHR},
-    {"packets_backlogged", "Packets waiting in the kernel queues for "
-     "sluiced to read them (queue_total)", G, U, F(packets_backlogged),
-     "packets", PE, "0 (suspect > 10)",
-     "/proc/net/netfilter/nfnetlink_queue",
-     {CMP_GT, 10, NULL, 0, "backlog"}},
-    {"packets_dropped_queue_full", "Packets the kernel dropped because a "
-     "queue was full (queue_dropped; fail-open passes them instead)", C, U,
-     F(packets_dropped_queue_full), "packets", PE, "0; rising = overload",
-     "/proc/net/netfilter/nfnetlink_queue", NOTHR},
-    {"packets_dropped_user", "Packets the kernel could not deliver to "
-     "sluiced's netlink socket (user_dropped)", C, U,
-     F(packets_dropped_user), "packets", PE, "0; rising = socket buffer "
-     "too small", "/proc/net/netfilter/nfnetlink_queue", NOTHR},
-    {"verdicts_allow", "Verdicts that accepted a queued packet", C, U,
-     F(verdicts_allow), "packets", PE, "any", "queue workers", NOTHR},
-    {"verdicts_deny", "Verdicts that dropped a queued packet", C, U,
-     F(verdicts_deny), "packets", PE, "any", "queue workers", NOTHR},
-    {"verdicts_fail", "Fail verdicts: packets sluiced could not decide "
-     "because of its own trouble (the watchdog, a stop; queue fail "
-     "closed/open). What a client sends never counts here: unreadable "
-     "packets, extra copies, per-source and slots-full refusals are "
-     "`verdicts_deny`", C, U, F(verdicts_fail),
-     "packets", PE, "0", "queue workers", NOTHR},
-    {"packets_misread", "Queued packets sluiced could not read the way "
-     "the kernel did (unreadable headers, or its reading stops at another "
-     "rule than the one in the kernel's mark): denied", C, U,
-     F(packets_misread), "packets", PE, "0; rising = crafted packets, or "
-     "a reload in flight", "queue workers", NOTHR},
-    {"verdict_send_retries", "Verdict messages whose send to the kernel "
-     "failed and was retried (the verdicts are kept until sent)", C, U,
-     F(verdict_send_retries), "sends", PE, "0", "queue workers", NOTHR},
-    {"verdicts_lost", "Verdicts given up after sends kept failing (more "
-     "than 16384 waiting): their packets stay in the kernel queue", C, U,
-     F(verdicts_lost), "packets", PE, "0", "queue workers", NOTHR},
-    {"sessions_kernel_allowed", "New sessions the kernel allowed by a "
-     "header-only rule (rule counters)", C, U, F(sessions_kernel_allowed),
-     "sessions", PE, "any", "nft rule counters (inet sluice)", NOTHR},
-    {"sessions_kernel_denied", "New sessions the kernel denied by a "
-     "header-only rule (rule counters)", C, U, F(sessions_kernel_denied),
-     "sessions", PE, "any", "nft rule counters (inet sluice)", NOTHR},
-    {"packets_spoofed", "Packets the kernel dropped as spoofed: a source "
-     "address that does not belong on the interface it arrived on "
-     "(networks bound to interfaces, `network NAME { ... } on IFNAME`)", C,
-     U, F(packets_spoofed), "packets", PE, "0; rising = a misconfigured "
-     "host, a wrong binding, or an attack", "nft rule counter (inet sluice, "
-     "chain spoofed)", NOTHR},
-    {"sessions_service_decided", "New sessions sluiced decided (allow or "
-     "deny)", C, U, F(sessions_service_decided), "sessions", PE, "any",
-     "decision engine", NOTHR},
-    {"sessions_decided_at_once", "Of those, decided on arrival with every "
-     "fact at hand (header facts, or the identity from the address "
-     "table): no pending decision, no lookup", C, U,
-     F(sessions_decided_at_once), "sessions", PE,
-     "most of sessions_service_decided", "decision engine", NOTHR},
-    {"sessions_active", "Sessions the kernel tracks with a sluice decision",
-     G, U, F(sessions_active), "sessions", PE,
-     "<= 30,000 filtering, <= 100,000 routing (TMG)", "conntrack", NOTHR},
-    {"ruleset_restored", "Times sluiced found its kernel ruleset (nft table, "
-     "xt SLUICE chain or its jumps) removed or buried by another program "
-     "and put it back (once per incident, however many tries)", C, U, F(ruleset_restored), "events", PE,
-     "0; any = another firewall manager flushed or reordered the ruleset "
-     "(docs/coexistence.md)", "ruleset watch (nftables netlink events)",
-     {CMP_GT, 0, NULL, 0, "ruleset-restored"}},
-    {"slots_total", "Decision slots: sessions decided in user space at once",
-     G, U, F(slots_total), "slots", SV, "decisions { slots }", "policy",
-     NOTHR},
-    {"slots_available", "Free decision slots (ISA/TMG: ReInject Available "
-     "IRPs)", G, U, F(slots_available), "slots", SV, "> 0; 0 = new "
-     "sessions that need the service are refused", "decision engine",
-     {CMP_LT, 1, NULL, 0, "slots-exhausted"}},
-    {"slots_local_available", "Free slots of the share reserved for the "
-     "gateway's own traffic", G, U, F(slots_local_available), "slots", SV,
-     "> 0; 0 = the gateway's own lookups may stall", "decision engine",
-     {CMP_LT, 1, NULL, 0, "local-slots-exhausted"}},
-    {"decisions_pending", "Decisions waiting on lookups", G, U,
-     F(decisions_pending), "decisions", SV, "well below slots_total",
-     "decision engine", NOTHR},
-    {"worker_threads", "Threads of sluiced (queue workers, NSS pool, "
-     "writers)", G, U, F(worker_threads), "threads", SV,
-     "queues + nss-workers + a few (suspect > 100)", "daemon",
-     {CMP_GT, 100, NULL, 0, "worker-threads"}},
-    {"decisions_timed_out", "Decisions that reached their deadline", C, U,
-     F(decisions_timed_out), "decisions", SV, "0; rising = a lookup "
-     "server is slow or down", "decision engine", NOTHR},
-    {"lookups_dns", "DNS lookups in flight", G, U, F(lookups_dns),
-     "lookups", SV, "< 50% of slots_total (TMG refuses beyond a share)",
-     "resolver", {CMP_GT, 50, "slots_total", 0, "dns-pending"}},
-    {"lookups_ldap", "Directory (LDAP) searches in flight", G, U,
-     F(lookups_ldap), "lookups", SV, "small", "directory", NOTHR},
-    {"lookups_nss", "NSS lookups in flight (user, groups)", G, U,
-     F(lookups_nss), "lookups", SV, "<= identity { nss-workers }",
-     "identity", NOTHR},
-    {"dns_cache_entries", "Names in the DNS cache", G, U,
-     F(dns_cache_entries), "entries", SV, "<= resolver { cache }",
-     "resolver", NOTHR},
-    {"dns_cache_hits", "DNS cache hits", C, U, F(dns_cache_hits), "lookups",
-     SV, "most lookups", "resolver", NOTHR},
-    {"dns_cache_misses", "DNS cache misses (a query was sent)", C, U,
-     F(dns_cache_misses), "lookups", SV, "any", "resolver", NOTHR},
-    {"dns_cache_negative_hits", "DNS cache hits on a remembered failure", C,
-     U, F(dns_cache_negative_hits), "lookups", SV, "any", "resolver", NOTHR},
-    {"dns_names_bounded", "Name lookups a bound cut short (the names are "
-     "partial: unknown, never absent)", C, U, F(dns_names_bounded),
-     "lookups", SV, "0; rising = destinations with very many PTR names",
-     "resolver", NOTHR},
-    {"identity_cache_hits", "User and group lookups answered from the "
-     "cache", C, U, F(identity_cache_hits), "lookups", SV, "most lookups",
-     "identity", NOTHR},
-    {"identity_incomplete", "Group lists that came back incomplete (the "
-     "directory's size or administrative limit, a referral not followed, "
-     "more groups than kept, NSS failing to name a group): the groups were "
-     "treated as unknown", C, U, F(identity_incomplete), "lookups", SV, "0",
-     "identity", NOTHR},
-    {"decision_latency_seconds", "Time from a packet's arrival in sluiced "
-     "to its verdict", STATS_HISTOGRAM, STORE_HIST,
-     F(decision_latency_seconds), "seconds", SV,
-     "p99 well below decisions { deadline }", "decision engine", NOTHR},
-    {"fwlog_written", "Firewall log records written", C, U, F(fwlog_written),
-     "records", SV, "any", "firewall log", NOTHR},
-    {"fwlog_dropped", "Firewall log records dropped because the buffer was "
-     "full", C, U, F(fwlog_dropped), "records", SV, "0; rising = the log "
-     "disk is slow (log { buffer })", "firewall log", NOTHR},
-    {"connections_refused", "Connections the metrics endpoint, the "
-     "identity push API and the control socket refused: over max-connections / max-clients, past the "
-     "descriptor reserve, accept errors, callers without access", C, U,
-     F(connections_refused), "connections", SV, "0; rising = a client "
-     "floods a listener, or one lacks access", "listeners", NOTHR},
-    {"verifier_checks", "Connectivity checks run", C, U, F(verifier_checks),
-     "checks", VF, "any", "verifiers", NOTHR},
-    {"verifier_failures", "Connectivity checks that failed", C, U,
-     F(verifier_failures), "checks", VF, "0", "verifiers", NOTHR},
-    {"farm_members_up", "Farm members up", G, U, F(farm_members_up),
-     "servers", VF, "every member", "verifiers", NOTHR},
-    {"farm_members_down", "Farm members down", G, U, F(farm_members_down),
-     "servers", VF, "0", "verifiers", NOTHR},
-    {"verifier_response_seconds", "Mean response time of the last checks",
-     G, STORE_F64, F(verifier_response_seconds), "seconds", VF,
-     "below each verifier's warn", "verifiers", NOTHR},
-    {"process_resident_memory_bytes", "Resident memory of sluiced", G, U,
-     F(process_resident_memory_bytes), "bytes", PR,
-     "flat after warm-up; steady growth = a leak", "/proc/self/statm",
-     {CMP_GROWS, 0, NULL, 2 * 3600 * 1000, "memory-growth"}},
-    {"process_heap_bytes", "Heap in use (malloc)", G, U,
-     F(process_heap_bytes), "bytes", PR, "flat after warm-up",
-     "mallinfo2()", NOTHR},
-    {"process_open_fds", "Open file descriptors", G, U, F(process_open_fds),
-     "fds", PR, "flat; growth = a descriptor leak", "/proc/self/fd", NOTHR},
-    {"process_uptime_seconds", "Time since sluiced started", G, STORE_F64,
-     F(process_uptime_seconds), "seconds", PR, "any", "/proc/self/stat",
-     NOTHR},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NOTHR},
+    STATS_COUNTER_TABLE(STATS_ROW)
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, {STATS_NOTHR}},
 };
+#undef STATS_ROW
+
+_Static_assert(sizeof(stats_counters) / sizeof(stats_counters[0]) ==
+		   STATS_NCOUNTERS + 1,
+	       "one row per counter of STATS_COUNTER_TABLE");
 
 const struct stats_counter *stats_counter_find(const char *name)
 {

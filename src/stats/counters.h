@@ -5,8 +5,8 @@
  * (per-thread counters summed at read time; nothing is locked on the packet
  * path). Every output — Prometheus, `sluicectl counters`, JSON, the default
  * alerts, docs/counters.md — is driven by the table stats_counters[], one
- * row per counter. src/policy/counters_names.h copies the names for the
- * policy checker (a unit test keeps the two in step).
+ * row per counter, expanded from the one list in stats/counter_table.h
+ * (which policy/counters_names.h expands too, for the policy checker).
  *
  * Error convention: -1 with errno from the stats_fill_* functions; the
  * fields they could not read are left untouched.
@@ -19,8 +19,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/latency.h"
+#include "stats/counter_table.h"
+
 /* Decision latency buckets, upper bounds in seconds; the last is +Inf. */
-#define STATS_LAT_BUCKETS 12
+#define STATS_LAT_BUCKETS LATENCY_NBUCKETS /* common/latency.h */
 extern const double stats_latency_bounds[STATS_LAT_BUCKETS];
 
 /* A histogram. buckets[i] counts observations in (bound[i-1], bound[i]]
@@ -81,11 +84,7 @@ struct stats_snapshot {
 	double process_uptime_seconds;
 };
 
-enum stats_type { STATS_COUNTER, STATS_GAUGE, STATS_HISTOGRAM };
-enum stats_store { STORE_U64, STORE_F64, STORE_HIST };
-
 /* A default alert threshold of a counter (the seeds'). */
-enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 struct stats_threshold {
 	enum stats_cmp cmp;
 	double value;	    /* CMP_GT/LT; a percentage when `of` is set */
@@ -107,7 +106,8 @@ struct stats_counter {
 	struct stats_threshold thr;
 };
 
-/* The table, ending with a NULL name. */
+/* The table, ending with a NULL name: STATS_NCOUNTERS rows, row
+ * STATS_CTR_<name> for counter <name>. */
 extern const struct stats_counter stats_counters[];
 /* The row named NAME, or NULL. */
 const struct stats_counter *stats_counter_find(const char *name);

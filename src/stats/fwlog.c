@@ -22,7 +22,7 @@ struct slot {
 	struct timespec time;
 	struct flow flow;
 	enum verdict action;
-	enum fwlog_reason reason;
+	enum reason reason;
 	uint32_t latency_us;
 	char src_net[FWLOG_NET_MAX], dst_net[FWLOG_NET_MAX];
 	char rule[FWLOG_RULE_MAX], user[FWLOG_USER_MAX], name[FWLOG_NAME_MAX];
@@ -47,16 +47,6 @@ struct fwlog {
 
 	_Atomic uint64_t written, dropped;
 };
-
-static const char *const reason_names[FWR_COUNT] = {
-    "rule", "default", "deadline", "slots-full", "per-source", "filter",
-    "fail", "misread",
-};
-
-const char *fwlog_reason_name(enum fwlog_reason r)
-{
-	return (unsigned)r < FWR_COUNT ? reason_names[r] : "unknown";
-}
 
 /* ---- formatting --------------------------------------------------------------- */
 
@@ -198,7 +188,7 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put(&o, ",\"name\":");
 		put_json_str(&o, s->name);
 		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f}",
-		     fwlog_reason_name(s->reason), lat);
+		     reason_log_name(s->reason), lat);
 	} else {
 		char a[64], sp[8] = "-", dp[8] = "-";
 		if (has_ports(s->flow.proto)) {
@@ -221,7 +211,7 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_w3c(&o, s->user);
 		put(&o, "\t");
 		put_w3c(&o, s->name);
-		putf(&o, "\t%s\t%.3f", fwlog_reason_name(s->reason), lat);
+		putf(&o, "\t%s\t%.3f", reason_log_name(s->reason), lat);
 	}
 	*o.p = '\0';
 }

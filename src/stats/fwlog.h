@@ -17,20 +17,9 @@
 #include <stdint.h>
 #include <time.h>
 
-struct fwlog;
+#include "common/reason.h"
 
-/* Why the decision came out as it did. */
-enum fwlog_reason {
-	FWR_RULE,	/* a rule matched */
-	FWR_DEFAULT,	/* no rule matched: the implicit deny */
-	FWR_DEADLINE,	/* lookups did not answer in time */
-	FWR_SLOTS_FULL, /* no decision slot free */
-	FWR_PER_SOURCE, /* the source's share of slots was used up */
-	FWR_FILTER,	/* an application filter decided */
-	FWR_FAIL,	/* the queue's fail verdict (watchdog, errors) */
-	FWR_MISREAD,	/* a packet sluiced could not read as the kernel did */
-	FWR_COUNT
-};
+struct fwlog;
 
 struct fwlog_rec {
 	struct timespec time;	   /* CLOCK_REALTIME; zero = when recorded */
@@ -41,7 +30,7 @@ struct fwlog_rec {
 	const char *rule;	   /* deciding rule's name, or NULL */
 	const char *user;	   /* user name, or NULL */
 	const char *name;	   /* resolved destination name, or NULL */
-	enum fwlog_reason reason;
+	enum reason reason;	   /* written as reason_log_name() */
 	uint32_t latency_us;	   /* queued → verdict */
 };
 
@@ -75,7 +64,6 @@ void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped);
 /* Formats R as one line (no newline) into BUF; for tests and tools. */
 void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 		  size_t len);
-const char *fwlog_reason_name(enum fwlog_reason r);
 
 /* Test hook: while STALL, the writer takes nothing from the ring. */
 void fwlog_test_stall(struct fwlog *l, bool stall);

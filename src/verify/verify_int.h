@@ -3,7 +3,7 @@
  * files and by the unit tests (which drive the engine without a network by
  * replacing a method's probe_ops, see vengine_set_ops()).
  *
- * Files: engine.c (subscriptions, dedup, scheduling, the one result path),
+ * Files: vengine.c (subscriptions, dedup, scheduling, the one result path),
  * vstate.c (rise/fall state machine, history), vkey.c (targets and
  * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
  * check_tcp.c, check_icmp.c (one file per check type).
@@ -97,7 +97,7 @@ struct vprobe_ops {
 
 extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
 	vprobe_http_ops;
-/* The built-in probe of method M (engine.c's table), or NULL. */
+/* The built-in probe of method M (vengine.c's table), or NULL. */
 const struct vprobe_ops *vprobe_method_ops(enum verify_method m);
 
 enum vphase { P_IDLE, P_QUEUED, P_RUNNING };

@@ -8,7 +8,7 @@
  * policy, as the decider would.
  */
 #include "policy/policy.h"
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <stddef.h>
 #include <stdint.h>

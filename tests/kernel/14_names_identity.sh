@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 14_names_identity — issue 4, scenario 1, against a real dnsmasq and a real
+# 14_names_identity — names and identities, against a real dnsmasq and a real
 # slapd in their namespaces: users and groups allow and deny as the policy
 # says (groups from the directory, the gateway's own traffic by socket uid
 # through NSS); names allow and deny by forward-confirmed reverse name; a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 15_directory_dns_stall — issue 4, scenarios 2 and 3: the seed's failure.
+# 15_directory_dns_stall — the seed's failure.
 # The directory (then the DNS server) stops answering (SIGSTOP) while
 # clients keep opening sessions that need it. Checked: sessions that need no
 # lookup keep flowing with their latency unchanged (p99 within 1.2x of the

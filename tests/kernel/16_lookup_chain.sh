@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 16_lookup_chain — issue 4, scenario 4: the chain that deadlocked ISA
+# 16_lookup_chain — the chain that deadlocked ISA
 # (LookupAccountName → netlogon → a new connection to the DC → queued behind
 # the very decisions waiting for it). Here sluiced reaches the directory
 # through a proxy on the gateway (127.0.0.1:3389 → 198.18.4.2:389, as NSS →

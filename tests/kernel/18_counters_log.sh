@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 18_counters_log — issue 5: counters move as the lab traffic says (a queued
+# 18_counters_log — counters move as the lab traffic says (a queued
 # session raises the queued count by one; a stalled directory raises pending
 # and lowers the available slots); the Prometheus endpoint's output parses;
 # an alert fires, runs its command with the details, and re-arms as

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 22_fail_verdict — issue 11: the fail verdict is for trouble on the
+# 22_fail_verdict — the fail verdict is for trouble on the
 # gateway, never for something a client can cause. Against the real daemon:
 #  A. under fail open, what a client sends never gets the fail verdict: 20
 #     extra copies of a pending SYN, a session over its per-source cap, an

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 27_ruleset_watch — another program flushes or buries sluice's ruleset
-# (issue 11): Debian's nftables.service (`nft -f /etc/nftables.conf`, which
+# Debian's nftables.service (`nft -f /etc/nftables.conf`, which
 # starts with `flush ruleset`), `nft flush ruleset`, `iptables -F`, a deleted
 # jump, a foreign rule inserted above the jump. sluiced hears it on the
 # nftables netlink events, puts its ruleset back (well within a second here;

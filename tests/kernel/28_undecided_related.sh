@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 28_undecided_related — two kinds of issue 11, against the generated
+# 28_undecided_related — two kinds of fault, against the generated
 # ruleset itself (installed by rs_tool, no sluiced: its ruleset watch would
 # put SLUICE's jump back on top at once; bench/nfq_bare answers verdicts):
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 29_ufw — sluice beside ufw, Debian's package (issue 11,
-# docs/coexistence.md). ufw's own start script (/lib/ufw/ufw-init, what
+# 29_ufw — sluice beside ufw, Debian's package
+# (docs/coexistence.md). ufw's own start script (/lib/ufw/ufw-init, what
 # ufw.service runs) loads ufw's stock rules into the gateway namespace from
 # a private copy of its configuration (--rootdir/--datadir: the host's
 # /etc/ufw is neither read nor changed): start, force-reload (what `ufw

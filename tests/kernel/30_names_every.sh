@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 30_names_every — issue 14: a destination is known by every name it has,
+# 30_names_every — a destination is known by every name it has,
 # and a bound never makes "no such name". Against a real dnsmasq (its own,
 # keep-in-foreground: in no-daemon mode dnsmasq serves a TCP client in its
 # only process and stops answering UDP meanwhile) in the DNS namespace:

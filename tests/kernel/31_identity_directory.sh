@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 31_identity_directory — issue 12, against the real slapd of the lab
+# 31_identity_directory — the directory, against the real slapd of the lab
 # (tests/identity/slapd_lab.sh: anonymous searches return at most 500
 # entries). Membership is as complete as the directory's: erin's primary
 # group (gidNumber, no memberUid) counts; Frank, in 600 groups, the 600th

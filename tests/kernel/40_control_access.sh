@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 40_control_access — the control socket: an unambiguous protocol and
-# access levels (issue 11, "Local callers and files").
+# access levels ("Local callers and files").
 #
 #  * names are JSON strings checked on both sides: a TAB, a newline or
 #    invalid UTF-8 in a user name is refused by sluicectl (exit 2) and by

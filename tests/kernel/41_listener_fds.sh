@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 41_listener_fds — no listener can take the descriptors sluiced needs
-# (issue 11, metrics-fd-exhaustion): sluiced runs with 128 descriptors;
+# (the case metrics-fd-exhaustion): sluiced runs with 128 descriptors;
 #
 #  * 300 connections held on the metrics port: sluiced keeps at most
 #    max-connections of them (its descriptor count stays low), the control

@@ -7,7 +7,7 @@
  * The driver of tests/kernel/21_packet_classify.sh, which compares this
  * with what the kernel's nftables matched on the same packets.
  */
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <netinet/in.h>
 #include <stdio.h>

@@ -66,7 +66,7 @@ host-record=pf1.example,198.18.10.40,2001:db8:10::40
 host-record=pf2.example,198.18.10.40
 host-record=pfs.example,198.18.10.41,2
 local=/12.18.198.in-addr.arpa/
-# names (issue 14): every confirmed name, bounds never negative
+# names: every confirmed name, bounds never negative
 # three PTR names, all resolving back
 ptr-record=100.12.18.198.in-addr.arpa,a3.example
 ptr-record=100.12.18.198.in-addr.arpa,a1.example

@@ -37,6 +37,20 @@ static void test_names_agree(void **state)
 	assert_null(policy_counter_names[n].name);
 }
 
+/* The latency buckets (common/latency.h) in seconds: ascending, the
+ * Prometheus bounds of before, the last +Inf. */
+static void test_latency_bounds(void **state)
+{
+	(void)state;
+	static const double want[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+				      0.005,  0.01,    0.025,  0.05,  0.1,
+				      0.25};
+	assert_int_equal(STATS_LAT_BUCKETS, sizeof(want) / sizeof(want[0]) + 1);
+	for (size_t i = 0; i + 1 < STATS_LAT_BUCKETS; i++)
+		assert_true(stats_latency_bounds[i] == want[i]);
+	assert_true(__builtin_isinf(stats_latency_bounds[STATS_LAT_BUCKETS - 1]));
+}
+
 /* Every row is sane: unique names, offsets inside the snapshot, store
  * matching the type, thresholds naming real counters. */
 static void test_table_sane(void **state)
@@ -243,6 +257,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_agree),
+	    cmocka_unit_test(test_latency_bounds),
 	    cmocka_unit_test(test_table_sane),
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_process),

@@ -51,7 +51,7 @@ static struct fwlog_rec sample(void)
 	r.rule = "staff web";
 	r.user = "alice";
 	r.name = "www.example.com";
-	r.reason = FWR_RULE;
+	r.reason = RSN_RULE;
 	r.latency_us = 1234;
 	return r;
 }
@@ -77,6 +77,23 @@ static int read_lines(const char *path, char lines[][2048], int max)
 
 static char lines[64][2048];
 
+/* Every reason has both names (common/reason.c); the log writes the
+ * decider's trouble as "fail" (sluiced(8) FIREWALL LOG). */
+static void test_reason_names(void **state)
+{
+	(void)state;
+	for (int r = 0; r < RSN_COUNT; r++) {
+		assert_string_not_equal(reason_name((enum reason)r), "?");
+		assert_string_not_equal(reason_log_name((enum reason)r),
+					"unknown");
+	}
+	assert_string_equal(reason_log_name(RSN_SOURCE), "per-source");
+	assert_string_equal(reason_log_name(RSN_WATCHDOG), "fail");
+	assert_string_equal(reason_log_name(RSN_MISREAD), "misread");
+	assert_string_equal(reason_name(RSN_WATCHDOG), "watchdog");
+	assert_string_equal(reason_log_name(RSN_COUNT), "unknown");
+}
+
 static void test_json_record(void **state)
 {
 	(void)state;
@@ -94,7 +111,7 @@ static void test_json_record(void **state)
 	r.rule = NULL;
 	r.user = NULL;
 	r.name = "quote\"and\\tab\t";
-	r.reason = FWR_DEADLINE;
+	r.reason = RSN_DEADLINE;
 	fwlog_record(l, &r);
 	fwlog_flush(l);
 	uint64_t w, d;
@@ -300,6 +317,7 @@ static void test_open_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reason_names),
 	    cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),

@@ -1,6 +1,6 @@
 #!/bin/bash
 # check_names.sh SLUICECTL — `sluicectl check` with several --name agrees
-# with the service's rule (issue 14): a domain set matches when any of the
+# with the service's rule: a domain set matches when any of the
 # destination's names does; first-match order decides; neither the order of
 # the names nor the order the sets are written changes the answer.
 set -u

@@ -1,6 +1,6 @@
 /*
  * test_control.c — the control protocol (src/control), name checks and
- * escaping (common/text.h), state files (common/statefile.h): issue 11.
+ * escaping (common/text.h), state files (common/statefile.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>

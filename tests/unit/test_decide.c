@@ -10,6 +10,10 @@
 #include <cmocka.h>
 
 #include "decide/decide.h"
+
+/* The default layout written out (common/mark.h must agree). */
+#define MARK_ALLOW 0x40000000u
+#define MARK_QUEUE 0xc0000000u
 #include "decide/sessions.h"
 #include "identity/iptable.h"
 
@@ -103,7 +107,7 @@ static struct decider *mk(uint32_t slots, uint32_t reserve, uint32_t per_src,
 	clock_ns = 1000000000ull;
 	struct decide_env env = {.verdict = rec, .current = cur,
 				 .ids = IDS, .now_ns = fake_now};
-	struct decide_cfg cfg = {.slots = slots, .reserve_local = reserve,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = slots, .reserve_local = reserve,
 				 .per_source = per_src, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ond};
 	return decider_new(&env, &cfg);
@@ -236,7 +240,7 @@ static void test_at_once(void **state)
 	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
 				 .now_ns = fake_now, .lookup = ask_rec,
 				 .decided = decided_rec};
-	struct decide_cfg cfg = {.slots = 1, .reserve_local = 0,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 1, .reserve_local = 0,
 				 .per_source = 1, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .directory = true};
@@ -319,7 +323,7 @@ static void test_incomplete_groups(void **state)
 	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
 				 .now_ns = fake_now, .lookup = ask_rec,
 				 .decided = decided_rec};
-	struct decide_cfg cfg = {.slots = 4, .per_source = 4,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 4, .per_source = 4,
 				 .deadline_ms = 3000, .watchdog_ms = 5000,
 				 .on_deadline = ONDL_DENY, .directory = true};
 	struct decider *d = decider_new(&env, &cfg);
@@ -427,7 +431,7 @@ static void test_slots_reserve_source(void **state)
 static void test_malformed(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
-	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 16, .reserve_local = 2,
 				 .per_source = 16, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .fail_open = true};
@@ -455,7 +459,7 @@ static void test_malformed(void **state)
 static void test_kernel_cross_check(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
-	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 16, .reserve_local = 2,
 				 .per_source = 16, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .fail_open = true};
@@ -477,6 +481,32 @@ static void test_kernel_cross_check(void **state)
 	assert_int_equal(V[1].verdict, NF_DROP);
 	assert_int_equal(decider_stats(d)->misread, 1);
 	assert_int_equal(decider_stats(d)->verdict_fail, 0);
+	decider_free(d);
+}
+
+/* The decider reads and writes the mark at the policy's shift, the one the
+ * ruleset generator uses (common/mark.h): with shift 0 sluice owns bits
+ * 0..15 and bits 16..31 are kept. */
+static void test_mark_shift_honoured(void **state)
+{
+	struct decider *d = mk(16, 2, 16, ONDL_DENY);
+	struct decide_cfg cfg = {.mark_shift = 0, .slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY};
+	decider_configure(d, &cfg);
+	uint8_t buf[64];
+	/* the kernel's QUEUE mark at shift 0 for rule 5 ("lan 8080") */
+	struct qpacket p = {.id = 1, .hook = NF_INET_FORWARD,
+			    .mark = 0x12340000u | 0xc000u | 5u, .payload = buf};
+	p.len = p.wire_len = tcp4(buf, "198.18.1.7", 1000, "198.18.2.2", 8080);
+	decider_packet(d, &p);
+	assert_int_equal(nv, 1);
+	assert_int_equal(V[0].verdict, NF_REPEAT);
+	assert_int_equal(V[0].mark, 0x12340000u | 0x4000u | 5u);
+	assert_int_equal(decider_stats(d)->misread, 0);
+	/* the same id at the default shift is no QUEUE mark at shift 0 */
+	assert_int_equal(mark_make(0, MARK_DEC_ALLOW, 5), 0x4005u);
+	assert_int_equal(mark_make(16, MARK_DEC_ALLOW, 5), MARK_ALLOW | (5u << 16));
 	decider_free(d);
 }
 
@@ -504,7 +534,7 @@ static int verdict_of(uint32_t id)
 	return at;
 }
 
-#define FAIL_OPEN_MARK (MARK_ALLOW | (RULE_ID_FAILOPEN << MARK_RULE_SHIFT))
+#define FAIL_OPEN_MARK 0x7fff0000u
 
 /* Under fail open, each thing a client controls is denied (NF_DROP, no
  * mark), and verdict_fail stays 0: an unreadable header, a packet with no
@@ -512,7 +542,7 @@ static int verdict_of(uint32_t id)
  * cap, a session finding every slot taken. */
 static void test_fail_open_client_cannot_trigger(void **state)
 {
-	struct decide_cfg cfg = {.slots = 6, .reserve_local = 1,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 6, .reserve_local = 1,
 				 .per_source = 2, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .fail_open = true};
@@ -582,7 +612,7 @@ static void test_fail_open_client_cannot_trigger(void **state)
  * mode); once the decision ends the room is back. */
 static void test_copies_fit_the_queue(void **state)
 {
-	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 16, .reserve_local = 2,
 				 .per_source = 16, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .fail_open = true, .queue_len = 18};
@@ -615,7 +645,7 @@ static void test_copies_fit_the_queue(void **state)
  * allowed with the fail-open rule id under fail open. */
 static void test_fail_open_for_trouble(void **state)
 {
-	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 16, .reserve_local = 2,
 				 .per_source = 16, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .fail_open = true};
@@ -639,7 +669,7 @@ static void test_fail_open_for_trouble(void **state)
  * source, another /64 is another; with /24, IPv4 neighbours share. */
 static void test_per_source_prefix(void **state)
 {
-	struct decide_cfg cfg = {.slots = 64, .reserve_local = 0,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 64, .reserve_local = 0,
 				 .per_source = 3, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .per_source_prefix_v4 = 24,
@@ -693,7 +723,7 @@ static void test_per_source_prefix(void **state)
  * count is left behind or goes negative. */
 static void test_per_source_reconfigure(void **state)
 {
-	struct decide_cfg cfg = {.slots = 64, .reserve_local = 0,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 64, .reserve_local = 0,
 				 .per_source = 1, .deadline_ms = 3000,
 				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
 				 .per_source_prefix_v4 = 32,
@@ -743,7 +773,7 @@ static void test_to_gateway_capped(void **state)
 	assert_int_equal(decider_pending(d), 4);
 	assert_int_equal(decider_slots_free(d, true), 0);
 	/* a reload that shrinks the reserve below what is held: none free */
-	struct decide_cfg smaller = {.slots = 4, .reserve_local = 1,
+	struct decide_cfg smaller = {.mark_shift = 16, .slots = 4, .reserve_local = 1,
 				     .per_source = 1, .deadline_ms = 3000,
 				     .watchdog_ms = 5000};
 	decider_configure(d, &smaller);
@@ -765,6 +795,7 @@ int main(void)
 	    cmocka_unit_test(test_slots_reserve_source),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_kernel_cross_check),
+	    cmocka_unit_test(test_mark_shift_honoured),
 	    cmocka_unit_test(test_fail_open_client_cannot_trigger),
 	    cmocka_unit_test(test_fail_open_for_trouble),
 	    cmocka_unit_test(test_copies_fit_the_queue),

@@ -1,5 +1,5 @@
-/* test_decide_names.c — the decider with a destination's set of names
- * (issue 14): the answer of a name lookup is every name the destination
+/* test_decide_names.c — the decider with a destination's set of names:
+ * the answer of a name lookup is every name the destination
  * has; a domain set matches when any of them does, first-match order
  * decides, the log and the sessions table get the name that decided; a
  * partial set or an incomplete lookup is unknown (the deadline decides),
@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include "decide/decide.h"
+
+/* The default layout written out (common/mark.h must agree). */
+#define MARK_ALLOW 0x40000000u
+#define MARK_QUEUE 0xc0000000u
 #include "decide/sessions.h"
 #include "common/util.h"
 
@@ -102,7 +106,7 @@ static struct decider *mk(enum on_deadline ond)
 	struct decide_env env = {.verdict = rec,   .current = cur,
 				 .now_ns = fake_now, .lookup = ask_rec,
 				 .record = record, .decided = decided};
-	struct decide_cfg cfg = {.slots = 16, .per_source = 16,
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 16, .per_source = 16,
 				 .deadline_ms = 3000, .watchdog_ms = 5000,
 				 .on_deadline = ond};
 	return decider_new(&env, &cfg);

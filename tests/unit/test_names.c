@@ -1,4 +1,4 @@
-/* test_names.c — a destination with several names (issue 14): a domain set
+/* test_names.c — a destination with several names: a domain set
  * matches when any of the destination's names does, first-match rule order
  * decides, the answer does not depend on the order of the names nor on the
  * order the domain sets are written, and a partial set of names never

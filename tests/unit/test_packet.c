@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -440,7 +440,7 @@ static bool main_says(const char *dir, const char *text, const char *msg)
 }
 
 /* include of what is not a regular file, and includes without bound: a
- * clear error, never a stall or the memory's end (issue 11). */
+ * clear error, never a stall or the memory's end. */
 static void test_include_limits(void **state)
 {
 	char dir[] = "/tmp/sluice-inc-XXXXXX";

@@ -215,6 +215,19 @@ static void test_marks(void **state)
 	assert_int_equal(rs_rule_id(16380), 16381);
 	assert_int_equal(rs_rule_id(16381), RS_ID_LAST);
 	assert_int_equal(rs_rule_id(100000), RS_ID_LAST);
+	/* the generator and the decider share common/mark.h: same bits at
+	 * every shift */
+	for (uint32_t sh = 0; sh <= 16; sh++) {
+		o.mark_shift = sh;
+		assert_int_equal(rs_mark_own(&o), mark_owned(sh));
+		assert_int_equal(rs_mark(&o, RS_DEC_ALLOW, 7),
+				 mark_make(sh, MARK_DEC_ALLOW, 7));
+		assert_int_equal(mark_dec(sh, rs_mark(&o, RS_DEC_DENY, 9)),
+				 RS_DEC_DENY);
+		assert_int_equal(mark_id(sh, rs_mark(&o, RS_DEC_DENY, 9)), 9);
+	}
+	assert_int_equal(mark_rule_id(-1), RS_ID_SELF);
+	assert_int_equal(mark_rule_id(16380), rs_rule_id(16380));
 }
 
 static int count(const char *hay, const char *needle)
@@ -393,7 +406,7 @@ static void test_xt_intact(void **state)
 }
 
 /*
- * Policy text reaching the nft script (issue 11): for every line of NFT that
+ * Policy text reaching the nft script: for every line of NFT that
  * is not a '#' comment, the quoted strings are closed on their line, hold
  * only printable ASCII without '\', fit nft's 128-byte comment limit, and
  * MARKER (a word only the hostile text contains) appears only inside them.

@@ -1,29 +1,35 @@
 /*
- * packet.h — the header facts of a queued packet, read the way the kernel's
- * nftables rules read them.
+ * packet.h — a queued packet (struct qpacket, as the queue hands it to the
+ * decider) and its header facts, read the way the kernel's nftables rules
+ * read them. Below both queue/ and decide/: it needs neither.
  */
-#ifndef SLUICE_PACKET_H
-#define SLUICE_PACKET_H
+#ifndef SLUICE_PACKET_PACKET_H
+#define SLUICE_PACKET_PACKET_H
 
+#include "common/session_key.h"
 #include "policy/policy.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* A session's key: the conntrack 5-tuple as the first packet shows it. For
- * ICMP echo the identifier stands in for the source port and the type for
- * the destination port. */
-struct session_key {
-	uint8_t family, proto;
-	uint16_t sport, dport;
-	uint8_t src[16], dst[16];
-};
-
 /* Bytes NFQUEUE copies of each queued packet: the most nfnetlink_queue
  * gives (NFQNL_MAX_COPY_RANGE, 0xffff less one attribute header), so any
  * IPv6 extension-header chain the kernel walks is in the copy. */
 #define PACKET_COPY_MAX 65531u
+
+/* A packet the queue hands out (nfqs_dispatch()). */
+struct qpacket {
+	uint32_t id;
+	uint8_t hook;  /* NF_INET_* */
+	uint32_t mark;
+	const uint8_t *payload;
+	size_t len;	 /* bytes of PAYLOAD copied */
+	size_t wire_len; /* the packet's length (NFQA_CAP_LEN when cut) */
+	bool has_uid;
+	uint32_t uid, gid;
+	bool last; /* the last packet of the batch nfqs_dispatch() hands out */
+};
 
 /*
  * Parses an IPv4 or IPv6 packet as NFQUEUE copies it (from the network
@@ -53,12 +59,5 @@ struct session_key {
  */
 int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
 		 struct session_key *k);
-
-/* Hash of a key (FNV-1a over its bytes); keys must be zero-initialised. */
-uint64_t session_key_hash(const struct session_key *k);
-
-/* Formats K as "tcp 10.1.2.3:40000 -> 10.2.0.1:80" into BUF. */
-const char *session_key_format(const struct session_key *k, char *buf,
-			       size_t len);
 
 #endif

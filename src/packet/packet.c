@@ -1,5 +1,5 @@
 /* packet.c — see packet.h. */
-#include "queue/packet.h"
+#include "packet/packet.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -170,42 +170,4 @@ int packet_parse(const uint8_t *p, size_t len, size_t wire_len, struct flow *f,
 	if ((p[0] >> 4) == 6)
 		return parse_ipv6(p, len, wire_len, f, k);
 	return -1;
-}
-
-uint64_t session_key_hash(const struct session_key *k)
-{
-	const uint8_t *b = (const uint8_t *)k;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
-const char *session_key_format(const struct session_key *k, char *buf,
-			       size_t len)
-{
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-	const char *pn;
-	char pbuf[8];
-	inet_ntop(k->family, k->src, s, sizeof(s));
-	inet_ntop(k->family, k->dst, d, sizeof(d));
-	switch (k->proto) {
-	case IPPROTO_TCP: pn = "tcp"; break;
-	case IPPROTO_UDP: pn = "udp"; break;
-	case IPPROTO_ICMP: pn = "icmp"; break;
-	case IPPROTO_ICMPV6: pn = "icmpv6"; break;
-	default:
-		snprintf(pbuf, sizeof(pbuf), "%u", k->proto);
-		pn = pbuf;
-	}
-	bool v6 = k->family == AF_INET6;
-	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
-		snprintf(buf, len, "%s %s%s%s:%u -> %s%s%s:%u", pn,
-			 v6 ? "[" : "", s, v6 ? "]" : "", k->sport,
-			 v6 ? "[" : "", d, v6 ? "]" : "", k->dport);
-	else if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
-		snprintf(buf, len, "%s %s -> %s type %u", pn, s, d, k->dport);
-	else
-		snprintf(buf, len, "%s %s -> %s", pn, s, d);
-	return buf;
 }

@@ -1,5 +1,5 @@
 /*
- * engine.c — subscriptions, probe deduplication, scheduling with jitter and
+ * vengine.c — subscriptions, probe deduplication, scheduling with jitter and
  * an in-flight cap, and the single result path vprobe_done().
  *
  * Lifetimes. A subscription (struct vsub) lives from vengine_add() to
