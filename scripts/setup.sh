@@ -18,7 +18,7 @@ PKGS=(
   iproute2 iputils-ping nftables iptables conntrack procps psmisc
   # lab peers and traffic
   dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
-  krb5-kdc krb5-admin-server krb5-user iperf3 curl socat ncat openssl
+  krb5-kdc krb5-admin-server krb5-user gss-ntlmssp iperf3 curl socat ncat openssl
 )
 
 missing=()

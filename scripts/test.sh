@@ -101,7 +101,7 @@ step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
-step "verifiers against real nginx, Apache+Kerberos, a KDC (+ valgrind)" \
+step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
 step "verifier soak (${SOAK_ROUNDS:=20000} rounds: RSS and fds flat)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" bash tests/verify/run_soak.sh "$SOAK_ROUNDS"

@@ -42,3 +42,67 @@ http {
 	default_type text/plain;
 NGINX
 }
+
+# peer_ntlm_users FILE DOMAIN:USER:PASSWORD...: an NTLM user file as
+# gss-ntlmssp reads it (NTLM_USER_FILE), world-readable for Apache's
+# workers.
+peer_ntlm_users() {
+	local f=$1
+	shift
+	printf '%s\n' "$@" >"$f"
+	chmod 644 "$f"
+}
+
+# peer_apache_ntlm DIR NAME PORT_KA PORT_NOKA: prints an Apache config
+# (pid, logs, mutex and runtime files DIR/NAME.*) serving DIR/www with
+# /ntlm/ behind mod_auth_gssapi restricted to the gss-ntlmssp mechanism
+# (Negotiate and raw NTLM, connection-bound: the handshake's legs must come
+# on one connection), keep-alive on at 127.0.0.1:PORT_KA and off at
+# 127.0.0.1:PORT_NOKA. The users are in the file named by NTLM_USER_FILE in
+# Apache's environment. The access log (DIR/NAME_access.log) has a line
+# "REMOTE_PORT KEEPALIVE_NO STATUS USER" per request.
+peer_apache_ntlm() {
+	local M=/usr/lib/apache2/modules
+	mkdir -p "$1/www/ntlm"
+	echo "ntlm ok" >"$1/www/ntlm/index.html"
+	cat <<APACHE
+ServerRoot /etc/apache2
+ServerName localhost
+Listen 127.0.0.1:$3
+Listen 127.0.0.1:$4
+PidFile $1/$2.pid
+ErrorLog $1/$2_error.log
+LogLevel warn
+LogFormat "%{remote}p %k %s %u" lab
+CustomLog $1/$2_access.log lab
+User www-data
+Group www-data
+Mutex file:$1 default
+DefaultRuntimeDir $1
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_user_module $M/mod_authz_user.so
+LoadModule authn_core_module $M/mod_authn_core.so
+LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
+LoadModule dir_module $M/mod_dir.so
+DocumentRoot $1/www
+DirectoryIndex index.html
+KeepAlive On
+KeepAliveTimeout 300
+MaxKeepAliveRequests 0
+<VirtualHost 127.0.0.1:$4>
+	KeepAlive Off
+</VirtualHost>
+<Directory $1/www>
+	Require all granted
+</Directory>
+<Location /ntlm/>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiAllowedMech ntlmssp
+	GssapiConnectionBound On
+	GssapiBasicAuth Off
+	Require valid-user
+</Location>
+APACHE
+}
