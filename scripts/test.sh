@@ -103,7 +103,7 @@ step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
-step "verifier soak (${SOAK_ROUNDS:=20000} rounds: RSS and fds flat)" \
+step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate and NTLM, KDC stopped half-way; NTLMSSP: RSS, heap and fds flat)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
 step "kernel recipe: a session crosses to user space once" bash tests/lab/mark_recipe.sh
 step "lab self-test" bash tests/lab/selftest.sh
