@@ -19,7 +19,15 @@
 # (the seed's leak, seen); with a fixed version it must pass.
 #
 # usage: run_soak.sh [N]     (default 20000; as root)
-# env:   VERIFY_SOAK=/path/to/verify_soak   (else built here with gcc -O2)
+# The default memory-growth alert (src/stats/alerts.c) is fed each soak's
+# RSS on a fast clock (see soak.c): it must stay quiet through the soak and
+# fire in the NTLMSSP soak while the library leaks, and in a soak of a
+# -Dtest_leak=true build (SOAK_LEAK_BUILD) that leaks 2 KiB a round.
+#
+# env:   VERIFY_SOAK=/path/to/verify_soak   (default: build/ of this tree)
+#        SOAK_LEAK_BUILD=DIR                (a build with -Dtest_leak=true:
+#                                            its verify_soak must see the
+#                                            injected leak and the alert fire)
 #        SOAK_VALGRIND=1                    (run under valgrind; use a small N)
 #        SOAK_EVERY_MS=50                   (interval of every check)
 #        SOAK_AUTH=0                        (no authenticated peers)
@@ -55,13 +63,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-SOAK=${VERIFY_SOAK:-}
-if [ -z "$SOAK" ]; then
-	SOAK=$T/verify_soak
-	gcc -std=gnu17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow \
-		-Wmissing-prototypes -Werror -I"$root/src" \
-		"$root"/src/verify/*.c "$here/soak.c" -o "$SOAK" -levent -lcurl
-fi
+SOAK=${VERIFY_SOAK:-$root/build/tests/verify/verify_soak}
+[ -x "$SOAK" ] || { echo "run_soak: no $SOAK (ninja -C build)" >&2; exit 2; }
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -160,9 +163,13 @@ VG=()
 ARGS=($PH $PS $PC $PB "$T/labca.pem" "$T/pw_good" "$T/pw_bad" "${SOAK_EVERY_MS:-50}")
 start=$(date +%s)
 set +e
+ssp_ver=$(dpkg-query -W -f='${Version}' gss-ntlmssp 2>/dev/null || echo 0)
+SSP_LEAKS=
+dpkg --compare-versions "$ssp_ver" lt 1.3.0 && SSP_LEAKS=1
 if [ "$SSP_N" -gt 0 ]; then # in parallel with the main soak
 	ip netns exec "$NS" env KRB5CCNAME=FILE:$T/cc_none NTLM_USER_FILE="$T/ntlm_bob" \
-		SOAK_NO_BASE=1 SOAK_SSP_PORTS=$PSA,$PSW "$SOAK" "$SSP_N" "${ARGS[@]}" \
+		SOAK_NO_BASE=1 SOAK_SSP_PORTS=$PSA,$PSW \
+		${SSP_LEAKS:+SOAK_EXPECT_ALERT=1} "$SOAK" "$SSP_N" "${ARGS[@]}" \
 		>"$T/ssp.out" 2>&1 &
 	ssp_pid=$!
 fi
@@ -173,9 +180,9 @@ if [ "$SSP_N" -gt 0 ]; then
 	wait "$ssp_pid"
 	ssp_rc=$?
 	sed 's/^/ntlmssp /' "$T/ssp.out"
-	ver=$(dpkg-query -W -f='${Version}' gss-ntlmssp 2>/dev/null || echo 0)
+	ver=$ssp_ver
 	fails=$(grep -c '<-- FAIL' "$T/ssp.out")
-	if dpkg --compare-versions "$ver" lt 1.3.0; then
+	if [ -n "$SSP_LEAKS" ]; then
 		if [ "$ssp_rc" -eq 1 ] && [ "$fails" -eq 1 ] &&
 			grep -q 'memory grew by more than 1 MiB   <-- FAIL' "$T/ssp.out"; then
 			echo "run_soak: gss-ntlmssp $ver leaks per NTLMSSP handshake (fixed in" \
@@ -187,6 +194,22 @@ if [ "$SSP_N" -gt 0 ]; then
 		fi
 	elif [ "$ssp_rc" -ne 0 ]; then
 		echo "run_soak: NTLMSSP soak (gss-ntlmssp $ver): FAIL"
+		rc=1
+	fi
+fi
+if [ -n "${SOAK_LEAK_BUILD:-}" ]; then
+	# the injected leak: 2 KiB a round, base kinds only, 60,000 rounds
+	leak_soak=$SOAK_LEAK_BUILD/tests/verify/verify_soak
+	ip netns exec "$NS" env SLUICE_TEST_LEAK_BYTES=2048 SOAK_EXPECT_ALERT=1 \
+		"$leak_soak" 60000 "${ARGS[@]}" >"$T/leak.out" 2>&1
+	leak_rc=$?
+	sed 's/^/test_leak /' "$T/leak.out"
+	if [ "$leak_rc" -eq 1 ] && [ "$(grep -c '<-- FAIL' "$T/leak.out")" -eq 1 ] &&
+		grep -q 'memory grew by more than 1 MiB   <-- FAIL' "$T/leak.out" &&
+		grep -q 'alert memory-growth fired [1-9]' "$T/leak.out"; then
+		echo "run_soak: injected leak (-Dtest_leak): the soak and the memory-growth alert saw it"
+	else
+		echo "run_soak: injected leak (-Dtest_leak) not seen by the soak and the alert: FAIL"
 		rc=1
 	fi
 fi

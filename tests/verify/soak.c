@@ -45,6 +45,16 @@
  *   - the fd count after vengine_free() differs from the count before
  *     vengine_new() (exact: nothing the engine opened may survive it);
  *   - a kind of check changed state to a result other than its own;
+ *   - the default `memory-growth` alert (src/stats/alerts.c, the one
+ *     sluiced runs on process_resident_memory_bytes) fired: from half-way
+ *     to the end it is fed this process's RSS, heap and fds every 100 ms
+ *     on a clock running SOAK_ALERT_SCALE (600) times faster, so that its
+ *     2-hour window spans 12 s of soak (not from warm-up: the allocator
+ *     settles for some seconds after it, a rise of ~1.5 % of this small
+ *     process that the compressed clock would stretch into two hours of
+ *     steady growth). With SOAK_EXPECT_ALERT=1 the
+ *     opposite: it fails when the alert did NOT fire (a leaking build or
+ *     library, where the growth is real);
  * 0 otherwise.
  */
 #include <curl/curl.h>
@@ -59,6 +69,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats/alerts.h"
+#include "stats/counters.h"
 #include "verify/verify.h"
 
 #define VARIANTS 12
@@ -82,6 +94,9 @@ static const enum vresult kind_want[K_COUNT] = {
 static bool kind_on[K_COUNT];
 static int gss_port, ntlm_port, ssp_ok_port, ssp_bad_port;
 static const char *midway_cmd;
+static struct alerts *alerts;
+static double alert_scale = 600; /* alert clock ms per real ms */
+static unsigned alert_ticks;
 
 struct sub {
 	enum kind k;
@@ -103,7 +118,8 @@ static uint32_t rng = 12345;
 struct sample {
 	long rss_kib;	  /* as the kernel reports it */
 	long trim_kib;	  /* after malloc_trim(0): pages malloc keeps free */
-	size_t heap_kib; /* malloc'd and in use (mallinfo2) */
+	size_t heap_kib; /* malloc'd and in use (mallinfo2), the floor over
+			  * the window: probes in flight come and go */
 	int fd_min, fd_max;
 	unsigned long long runs;
 	double t;
@@ -158,6 +174,27 @@ static int fd_count(void)
 	return n - 1; /* the directory's own fd */
 }
 
+/* The soak feeds only the process counters: print what they fire. */
+static void alert_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	if (strstr(msg, "'memory-growth'"))
+		printf("soak: alert log <%d> %s\n", prio, msg);
+}
+
+/* The process's own counters, as sluiced reads them, to the alerts at the
+ * scaled clock. */
+static void feed_alerts(void)
+{
+	struct stats_snapshot s = {0};
+
+	s.process_resident_memory_bytes = (uint64_t)rss_kib() * 1024;
+	s.process_heap_bytes = mallinfo2().uordblks;
+	s.process_open_fds = (uint64_t)fd_count();
+	alerts_tick(alerts, &s,
+		    (int64_t)((now_s() - t0) * 1000.0 * alert_scale));
+}
+
 /* Counts results by kind: vengine_status of every subscription. */
 static void on_change(const struct vstatus *st, void *arg)
 {
@@ -208,6 +245,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		fflush(stdout);
 		next_progress += target_runs / 10;
 	}
+	if (warm.t && !end.t && st.runs >= target_runs / 2 &&
+	    ++alert_ticks % 5 == 0)
+		feed_alerts(); /* every 100 ms from half-way to the end */
 	if (midway_cmd && st.runs >= target_runs / 2) {
 		int rc = system(midway_cmd);
 
@@ -243,9 +283,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			cur->fd_min = n;
 		if (n > cur->fd_max)
 			cur->fd_max = n;
+		{
+			size_t h = mallinfo2().uordblks / 1024;
+
+			if (!nsamples || h < cur->heap_kib)
+				cur->heap_kib = h;
+		}
 		if (++nsamples == SAMPLES) {
 			cur->rss_kib = rss_kib();
-			cur->heap_kib = mallinfo2().uordblks / 1024;
 			malloc_trim(0);
 			cur->trim_kib = rss_kib();
 			cur->runs = st.runs;
@@ -358,6 +403,7 @@ static void make_subs(char **argv)
 						 v);
 					s->member = "127.0.0.1";
 					sp->auth = AUTH_NEGOTIATE;
+					sp->timeout_ms = 5000;
 					break;
 				case K_NTLM_OK:
 				case K_NTLM_BAD:
@@ -365,6 +411,9 @@ static void make_subs(char **argv)
 						 "http://127.0.0.1:%d/?v=%d",
 						 ntlm_port, v);
 					sp->auth = AUTH_NTLM;
+					/* a Python peer: allow it a stall on a
+					 * busy machine */
+					sp->timeout_ms = 5000;
 					sp->user = s->k == K_NTLM_OK ? "bob"
 								     : "eve";
 					sp->password_file = (char *)good;
@@ -377,6 +426,7 @@ static void make_subs(char **argv)
 								  : ssp_bad_port,
 						 v);
 					sp->auth = AUTH_NEGOTIATE;
+					sp->timeout_ms = 5000;
 					break;
 				case K_COUNT:
 					break;
@@ -403,6 +453,8 @@ static void choose_kinds(void)
 	    sscanf(e, "%d,%d", &ssp_ok_port, &ssp_bad_port) == 2)
 		kind_on[K_SSP_OK] = kind_on[K_SSP_BAD] = true;
 	midway_cmd = getenv("SOAK_MIDWAY_CMD");
+	if ((e = getenv("SOAK_ALERT_SCALE")) && atof(e) >= 1)
+		alert_scale = atof(e);
 	printf("soak: kinds:");
 	for (int k = 0; k < K_COUNT; k++)
 		if (kind_on[k])
@@ -438,6 +490,11 @@ int main(int argc, char **argv)
 	choose_kinds();
 	make_subs(argv);
 
+	alerts = alerts_new(NULL, alert_log, NULL); /* the defaults */
+	if (!alerts || alerts_fired_count(alerts, "memory-growth") < 0) {
+		fprintf(stderr, "soak: no memory-growth alert\n");
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	base = event_base_new();
 	fds_before = fd_count();
@@ -522,6 +579,20 @@ int main(int argc, char **argv)
 			fails++;
 		}
 	}
+	{
+		long fired = alerts_fired_count(alerts, "memory-growth");
+		bool want = getenv("SOAK_EXPECT_ALERT") != NULL;
+
+		printf("soak: alert memory-growth fired %ld time(s) (%s)\n",
+		       fired, want ? "expected: a real growth"
+				   : "expected: none");
+		if ((fired > 0) != want) {
+			printf("soak: memory-growth alert %s   <-- FAIL\n",
+			       want ? "stayed quiet" : "fired");
+			fails++;
+		}
+	}
+	alerts_free(alerts);
 	vengine_free(eng);
 	fds_after = fd_count();
 	printf("soak: fds before vengine_new %d, after vengine_free %d\n",
