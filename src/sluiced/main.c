@@ -376,6 +376,11 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	install_adopting(&d);
 	d.farms = farms_new(d.base, &d.kopts);
+	{ /* drains survive a restart: next to the control socket */
+		char *df = xasprintf("%s.drains", d.socket_path);
+		farms_set_drain_file(d.farms, df);
+		free(df);
+	}
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);
 		free(err);

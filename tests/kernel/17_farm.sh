@@ -292,4 +292,43 @@ assert v["dc1"]["method"] == "tcp" and v["dc1"]["history"].endswith("+")
 assert v["web_farm/web1"]["target"] == "http://198.18.2.2/health"
 assert v["web_farm/web2"]["state"] == "down" and v["web_farm/web2"]["history"].endswith("-")' &&
 	kt_ok "verifiers --json parses" || kt_fail "verifiers --json"
+
+# ---- change times (lastchg, downtime) and drains kept over a restart ----------------
+if [ -z "$use_driver" ]; then
+	sleep 1.2 # web2 has been down at least this long
+	fctl verifiers --json | python3 -c '
+import json, sys
+v = {x["name"]: x for x in json.load(sys.stdin)}
+w2, dc = v["web_farm/web2"], v["dc1"]
+# web2: up, down, up, down (stopped, /health, /health, all down): >= 4
+assert w2["changes"] >= 4 and w2["last_change_s"] >= 1, w2
+assert w2["downtime_s"] >= w2["last_change_s"], w2   # still down: counted
+assert dc["state"] == "up" and dc["downtime_s"] > 0 and dc["changes"] >= 3, dc
+assert isinstance(dc["last_change"], int) and dc["last_change"] > 1.7e9, dc' &&
+		kt_ok "verifiers --json: change times and downtime (web2 down, dc1 was down)" ||
+		kt_fail "change times: $(fctl verifiers --json)"
+	fctl verifiers | head -1 | grep -q "state  *changed  *down  *last" &&
+		kt_ok "verifiers shows 'changed' and 'down' columns" || kt_fail "columns: $(fctl verifiers | head -1)"
+	fctl farm drain web1 >/dev/null && kt_ok "farm drain web1 (before a restart)" || kt_fail "drain web1"
+	[ -f "$KT_SOCK.drains" ] && grep -qx "web_farm/web1" "$KT_SOCK.drains" &&
+		kt_ok "drain kept in $(basename "$KT_SOCK").drains" || kt_fail "no drain file"
+	kill -TERM "$KT_PID"
+	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_start "$conf" || kt_done
+	fctl farm list | grep -q "web1 .*drained .*out" &&
+		kt_ok "after a restart web1 is still drained, out of the map" ||
+		kt_fail "after restart: $(fctl farm list)"
+	fctl farm list | grep -q "web2 .*drained" && kt_fail "web2 drained too" ||
+		kt_ok "web2 not drained"
+	fctl farm resume web1 >/dev/null && [ ! -e "$KT_SOCK.drains" ] &&
+		kt_ok "resume: nothing drained, the file is gone" || kt_fail "after resume: $(ls "$KT_SOCK"*)"
+	printf 'web_farm/web2\n' >"$KT_SOCK.drains"
+	chmod 666 "$KT_SOCK.drains" # a file others may write is not trusted
+	kill -TERM "$KT_PID"
+	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_start "$conf" || kt_done
+	fctl farm list | grep -q "drained" && kt_fail "a drain file others may write was obeyed" ||
+		kt_ok "a drain file others may write is ignored"
+	rm -f "$KT_SOCK.drains"
+fi
 kt_done
