@@ -29,6 +29,7 @@ void verify_spec_free(struct verify_spec *s)
 	free(s->key);
 	free(s->user);
 	free(s->password_file);
+	free(s->notify);
 	memset(s, 0, sizeof(*s));
 }
 

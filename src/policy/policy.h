@@ -239,6 +239,7 @@ struct verify_spec {
 	bool insecure;
 	enum http_auth auth;
 	char *user, *password_file;
+	char *notify; /* command run at every state change (verify/vnotify.h) */
 };
 
 struct verifier {

@@ -175,6 +175,8 @@ const struct setting verify_settings[] = {
     {"user", ST_STRING, V(user), 0, 0, 0, NULL, "user for basic, digest, ntlm"},
     {"password-file", ST_STRING, V(password_file), 0, 0, 0, NULL,
      "file holding the password"},
+    {"notify", ST_STRING, V(notify), 0, 0, 0, NULL,
+     "command run at every state change (no shell; as nobody)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "stats/json.h"
 #include "verify/vchange.h"
+#include "verify/vnotify.h"
 #include "verify/verify.h"
 
 struct ffarm;
@@ -40,6 +42,7 @@ struct fcheck {
 	char addr[INET6_ADDRSTRLEN];
 	enum vstate state;
 	struct vchange chg; /* when the state changed, time down */
+	char *notify;	    /* command at every state change, or NULL */
 	bool drained;
 	bool taken; /* carried over by the configure in progress */
 };
@@ -66,6 +69,8 @@ struct farms {
 	char **restore;	  /* drained names read from it, for the next
 			   * configure */
 	size_t nrestore;
+	struct vnotify *notify; /* runs the `notify` commands */
+	uint64_t notified;	/* commands started */
 };
 
 static const char *const method_names[] = {"icmp", "tcp", "http"};
@@ -194,6 +199,49 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void notify_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	if (prio <= LOG_WARNING)
+		log_warnx("verifier %s", msg);
+	else
+		log_info("verifier %s", msg);
+}
+
+/* C takes the notify command of SPEC (a copy; NULL = none). */
+static void notify_set(struct fcheck *c, const struct verify_spec *spec)
+{
+	free(c->notify);
+	c->notify = spec->notify && spec->notify[0] ? xstrdup(spec->notify)
+						     : NULL;
+}
+
+/* Runs C's notify command for the change ST (verify/vnotify.h). */
+static void notify_change(struct farms *fm, struct fcheck *c,
+			  const struct vstatus *st)
+{
+	if (!c->notify)
+		return;
+	if (!fm->notify &&
+	    !(fm->notify = vnotify_new(fm->base, 0, notify_log, NULL))) {
+		log_warnx("verifier %s: notify not run: %s", c->name,
+			  strerror(errno));
+		return;
+	}
+	struct vnotify_event ev = {
+	    .verifier = c->name,
+	    .farm = c->farm ? c->farm->f.name : "",
+	    .member = c->farm ? c->farm->f.members[c->idx].name : "",
+	    .state = vstate_name(st->state),
+	    .prev = vstate_name(st->prev),
+	    .result = vresult_name(st->last),
+	    .detail = st->detail,
+	    .target = c->target,
+	};
+	if (vnotify_run(fm->notify, c->notify, &ev) > 0)
+		fm->notified++;
+}
+
 /* The engine's callback: a check changed state. */
 static void on_state(const struct vstatus *st, void *arg)
 {
@@ -203,6 +251,7 @@ static void on_state(const struct vstatus *st, void *arg)
 
 	c->state = st->state;
 	vchange_note(&c->chg, st->prev, st->state, wall_ms());
+	notify_change(fm, c, st);
 	fm->state_changes++;
 	fm->last_us = st->last_us;
 	if (st->state == VS_DOWN)
@@ -264,6 +313,7 @@ static void check_free(struct farms *fm, struct fcheck *c)
 		vengine_remove(fm->v, c->sub);
 	free(c->name);
 	free(c->key);
+	free(c->notify);
 	free(c);
 }
 
@@ -428,6 +478,7 @@ static struct ffarm *farm_build(struct farms *fm, const struct policy *p,
 					 "(no verify)");
 			}
 		}
+		notify_set(c, &spec);
 		fa->m[i] = c;
 	}
 	return fa;
@@ -524,6 +575,7 @@ int farms_configure(struct farms *fm, const struct policy *p, char **err)
 			if (check_start(fm, c, &v->spec, NULL, err) < 0)
 				c->state = VS_DOWN;
 		}
+		notify_set(c, &v->spec);
 		VEC_PUSH(vers, nvers, c);
 	}
 	/* what was not carried over stops now (engine: one cleanup path) */
@@ -586,6 +638,7 @@ void farms_free(struct farms *fm)
 	free(fm->vers);
 	free(fm->drain_file);
 	vdrains_free(fm->restore, fm->nrestore);
+	vnotify_free(fm->notify);
 	free(fm);
 	curl_global_cleanup();
 }
