@@ -152,7 +152,7 @@ const struct stats_counter stats_counters[] = {
     {"farm_members_up", "Farm members up", G, U, F(farm_members_up),
      "servers", VF, "every member", "verifiers", NOTHR},
     {"farm_members_down", "Farm members down", G, U, F(farm_members_down),
-     "servers", VF, "0", "verifiers", NOTHR},
+     "servers", VF, "0", "verifiers", {CMP_GT, 0, NULL, 0, "member-down"}},
     {"verifier_response_seconds", "Mean response time of the last checks",
      G, STORE_F64, F(verifier_response_seconds), "seconds", VF,
      "below each verifier's warn", "verifiers", NOTHR},

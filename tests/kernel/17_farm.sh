@@ -310,6 +310,10 @@ if [ -z "$use_driver" ]; then
 		kt_fail "notify log: $(cat "$NOTE/log" 2>&1)"
 	grep -q "^uid=$nobody args=down dc1 farm= member= state=down prev=up result=refused" "$NOTE/log" &&
 		kt_ok "notify of a standalone verifier (dc1 down: refused)" || kt_fail "dc1 notify: $(grep dc1 "$NOTE/log")"
+	for i in $(seq 30); do fctl alerts | grep -q "member-down.*firing" && break; sleep 0.1; done
+	fctl alerts | grep -q "member-down.*firing" &&
+		kt_ok "members down: the default alert member-down is firing" ||
+		kt_fail "alerts: $(fctl alerts)"
 	for i in $(seq 150); do
 		grep -q "notify '$T/hang.sh' (hanger up): killed after 10000 ms" "$LAB_TMP/sluiced.log" && break
 		sleep 0.1
