@@ -29,6 +29,7 @@ void verify_spec_free(struct verify_spec *s)
 	free(s->key);
 	free(s->user);
 	free(s->password_file);
+	free(s->notify);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -67,9 +68,11 @@ static bool str_equal(const char *a, const char *b)
 }
 
 /* A new field of struct verify_spec must be compared below: this size
- * check fails the build until the comparison (and this number) follow. */
+ * check fails the build until the comparison (and this number) follow.
+ * `notify` alone is not compared: what runs at a state change is not part
+ * of the check's identity, so changing it never restarts a check. */
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(struct verify_spec) == 128,
+_Static_assert(sizeof(struct verify_spec) == 136,
 	       "struct verify_spec changed: compare the new field in "
 	       "verify_spec_cfg_equal, copy and free it in verify_spec_copy "
 	       "and verify_spec_free, then update this size");
@@ -118,6 +121,7 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
 	dst->key = strdup_or_null(src->key);
 	dst->user = strdup_or_null(src->user);
 	dst->password_file = strdup_or_null(src->password_file);
+	dst->notify = strdup_or_null(src->notify);
 }
 
 static void endpoint_free(struct endpoint *e)

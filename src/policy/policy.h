@@ -303,6 +303,7 @@ struct verify_spec {
 	bool insecure;
 	enum http_auth auth;
 	char *user, *password_file;
+	char *notify; /* command run at every state change (verify/vnotify.h) */
 };
 
 /* The name of method M as written in a policy ("icmp"), or NULL for a

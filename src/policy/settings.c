@@ -265,6 +265,8 @@ const struct setting verify_settings[] = {
      .def = 0},
     {"password-file", ST_STRING, V(password_file), 0, 0, 0, NULL,
      "file holding the password", .def = 0},
+    {"notify", ST_STRING, V(notify), 0, 0, 0, NULL,
+     "command run at every state change (no shell; as nobody)", .def = 0},
     {.key = NULL},
 };
 

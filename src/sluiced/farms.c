@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "stats/json.h"
+#include "verify/vchange.h"
+#include "verify/vnotify.h"
 #include "verify/verify.h"
 
 struct ffarm;
@@ -40,6 +44,8 @@ struct fcheck {
 	char target[320]; /* what is checked, for people */
 	char addr[INET6_ADDRSTRLEN];
 	enum vstate state;
+	struct vchange chg; /* when the state changed, time down */
+	char *notify;	    /* command at every state change, or NULL */
 	bool drained;
 	bool taken; /* carried over by the configure in progress */
 };
@@ -62,6 +68,12 @@ struct farms {
 	size_t nvers;
 	uint64_t state_changes, map_changes, map_failures, flushed;
 	uint32_t last_us;
+	char *drain_file; /* where drains are kept over restarts, or NULL */
+	char **restore;	  /* drained names read from it, for the next
+			   * configure */
+	size_t nrestore;
+	struct vnotify *notify; /* runs the `notify` commands */
+	uint64_t notified;	/* commands started */
 };
 
 /* ---- membership ------------------------------------------------------------ */
@@ -203,6 +215,58 @@ static size_t member_flush(struct ffarm *fa, size_t idx)
 	return deleted;
 }
 
+/* The wall clock in ms (change times are shown to people). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void notify_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	if (prio <= LOG_WARNING)
+		log_warnx("verifier %s", msg);
+	else
+		log_info("verifier %s", msg);
+}
+
+/* C takes the notify command of SPEC (a copy; NULL = none). */
+static void notify_set(struct fcheck *c, const struct verify_spec *spec)
+{
+	free(c->notify);
+	c->notify = spec->notify && spec->notify[0] ? xstrdup(spec->notify)
+						     : NULL;
+}
+
+/* Runs C's notify command for the change ST (verify/vnotify.h). */
+static void notify_change(struct farms *fm, struct fcheck *c,
+			  const struct vstatus *st)
+{
+	if (!c->notify)
+		return;
+	if (!fm->notify &&
+	    !(fm->notify = vnotify_new(fm->base, 0, notify_log, NULL))) {
+		log_warnx("verifier %s: notify not run: %s", c->name,
+			  strerror(errno));
+		return;
+	}
+	struct vnotify_event ev = {
+	    .verifier = c->name,
+	    .farm = c->farm ? c->farm->f.name : "",
+	    .member = c->farm ? c->farm->f.members[c->idx].name : "",
+	    .state = vstate_name(st->state),
+	    .prev = vstate_name(st->prev),
+	    .result = vresult_name(st->last),
+	    .detail = st->detail,
+	    .target = c->target,
+	};
+	if (vnotify_run(fm->notify, c->notify, &ev) > 0)
+		fm->notified++;
+}
+
 /* The engine's callback: a check changed state. */
 static void on_state(const struct vstatus *st, void *arg)
 {
@@ -211,6 +275,8 @@ static void on_state(const struct vstatus *st, void *arg)
 	bool *was = c->farm ? farm_map(c->farm) : NULL;
 
 	c->state = st->state;
+	vchange_note(&c->chg, st->prev, st->state, wall_ms());
+	notify_change(fm, c, st);
 	fm->state_changes++;
 	fm->last_us = st->last_us;
 	if (st->state == VS_DOWN)
@@ -258,6 +324,7 @@ static void check_free(struct farms *fm, struct fcheck *c)
 		vengine_remove(fm->v, c->sub);
 	free(c->name);
 	verify_spec_free(&c->spec);
+	free(c->notify);
 	free(c);
 }
 
@@ -454,9 +521,67 @@ static struct ffarm *farm_build(struct farms *fm, const struct policy *p,
 		c->farm = fa;
 		c->idx = i;
 		check_set(fm, c, f->has_verify ? &spec : NULL, addr, err);
+		notify_set(c, &spec);
 		fa->m[i] = c;
 	}
 	return fa;
+}
+
+/* ---- drains kept over restarts --------------------------------------------- */
+
+void farms_set_drain_file(struct farms *fm, const char *path)
+{
+	free(fm->drain_file);
+	vdrains_free(fm->restore, fm->nrestore);
+	fm->restore = NULL;
+	fm->nrestore = 0;
+	fm->drain_file = path ? xstrdup(path) : NULL;
+	if (path && vdrains_load(path, &fm->restore, &fm->nrestore) < 0)
+		log_warnx("farms: drains of the last run not read from %s: %s",
+			  path, strerror(errno));
+}
+
+/* Drains the members named in the drain file read at start (once: later
+ * configures carry drains over by name themselves). Names no longer in the
+ * policy are dropped (and from the file at the next drain or resume). */
+static void drains_restore(struct farms *fm)
+{
+	for (size_t k = 0; k < fm->nrestore; k++)
+		for (size_t i = 0; i < fm->nfarms; i++)
+			for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
+				struct fcheck *c = fm->farms[i]->m[j];
+
+				if (c->drained || strcmp(c->name, fm->restore[k]))
+					continue;
+				c->drained = true;
+				log_info("farm %s: member %s drained (kept over "
+					 "the restart)", fm->farms[i]->f.name,
+					 fm->farms[i]->f.members[j].name);
+			}
+	vdrains_free(fm->restore, fm->nrestore);
+	fm->restore = NULL;
+	fm->nrestore = 0;
+}
+
+/* Writes the names of the drained members to the drain file. */
+static void drains_persist(struct farms *fm)
+{
+	const char **names;
+	size_t n = 0, cap = 0;
+
+	if (!fm->drain_file)
+		return;
+	for (size_t i = 0; i < fm->nfarms; i++)
+		cap += fm->farms[i]->f.nmembers;
+	names = xcalloc(cap + 1, sizeof(*names));
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++)
+			if (fm->farms[i]->m[j]->drained)
+				names[n++] = fm->farms[i]->m[j]->name;
+	if (vdrains_save(fm->drain_file, names, n) < 0)
+		log_warnx("farms: drains not kept in %s: %s (a restart "
+			  "resumes them)", fm->drain_file, strerror(errno));
+	free(names);
 }
 
 int farms_configure(struct farms *fm, const struct policy *p, char **err)
@@ -481,6 +606,7 @@ int farms_configure(struct farms *fm, const struct policy *p, char **err)
 		if (!c)
 			c = check_new(fm, xstrdup(v->name), "");
 		check_set(fm, c, &v->spec, NULL, err);
+		notify_set(c, &v->spec);
 		VEC_PUSH(vers, nvers, c);
 	}
 	/* what was not carried over stops now (engine: one cleanup path) */
@@ -501,6 +627,7 @@ int farms_configure(struct farms *fm, const struct policy *p, char **err)
 			farms[i]->m[j]->taken = false;
 	for (size_t i = 0; i < nvers; i++)
 		vers[i]->taken = false;
+	drains_restore(fm);
 	for (size_t i = 0; i < nfarms; i++)
 		if (farm_apply(fm, farms[i], err) < 0)
 			rc = -1;
@@ -540,6 +667,9 @@ void farms_free(struct farms *fm)
 		check_free(fm, fm->vers[i]);
 	free(fm->farms);
 	free(fm->vers);
+	free(fm->drain_file);
+	vdrains_free(fm->restore, fm->nrestore);
+	vnotify_free(fm->notify);
 	free(fm);
 	curl_global_cleanup();
 }
@@ -617,9 +747,46 @@ static void status_of(struct farms *fm, const struct fcheck *c,
 	snprintf(detail, dlen, "%s", st->detail ? st->detail : "");
 }
 
+/* C's change time and downtime for people: "12s" (since the last state
+ * change) and "0s" (total time down), "-" before the first change. */
+static void change_text(const struct fcheck *c, int64_t now, char *lc,
+			char *down, size_t len)
+{
+	int64_t s = vchange_lastchg_s(&c->chg, now);
+
+	if (s < 0)
+		snprintf(lc, len, "-");
+	else
+		snprintf(lc, len, "%llds", (long long)s);
+	snprintf(down, len, "%llus",
+		 (unsigned long long)(vchange_downtime_ms(&c->chg, now) / 1000));
+}
+
+/* The JSON members of C's change time: "last_change": epoch seconds or
+ * null, "last_change_s", "downtime_s" (HAProxy's lastchg, downtime). */
+static void change_json(const struct fcheck *c, int64_t now,
+			struct evbuffer *out)
+{
+	int64_t s = vchange_lastchg_s(&c->chg, now);
+
+	if (s < 0)
+		evbuffer_add_printf(out, ", \"last_change\": null, "
+				    "\"last_change_s\": null");
+	else
+		evbuffer_add_printf(out, ", \"last_change\": %lld, "
+				    "\"last_change_s\": %lld",
+				    (long long)(c->chg.changed_ms / 1000),
+				    (long long)s);
+	evbuffer_add_printf(out, ", \"downtime_s\": %.3f, \"changes\": %llu",
+			    vchange_downtime_ms(&c->chg, now) / 1000.0,
+			    (unsigned long long)c->chg.changes);
+}
+
 static void verifier_line(struct farms *fm, const struct fcheck *c,
 			  bool json, bool first, struct evbuffer *out)
 {
+	int64_t now = wall_ms();
+	char lc[24], down[24];
 	struct vstatus st;
 	char hist[VERIFY_HISTORY + 1], detail[200], last[64];
 	status_of(fm, c, &st, hist, sizeof(hist), detail, sizeof(detail));
@@ -658,18 +825,22 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 				    st.slow ? "true" : "false");
 		json_put_string(out, detail);
 		evbuffer_add_printf(out, ", \"history\": \"%s\", \"runs\": %llu, "
-				    "\"failures\": %llu}", hist,
+				    "\"failures\": %llu", hist,
 				    (unsigned long long)st.runs,
 				    (unsigned long long)st.failures);
+		change_json(c, now, out);
+		evbuffer_add_printf(out, "}");
 	} else {
 		char rt[32];
 		if (has)
 			snprintf(rt, sizeof(rt), "%.1fms", st.last_us / 1000.0);
 		else
 			snprintf(rt, sizeof(rt), "-");
-		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %-22s %9s  %s%s%s\n",
+		change_text(c, now, lc, down, sizeof(lc));
+		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %8s %8s "
+				    "%-22s %9s  %s%s%s\n",
 				    c->name, verify_method_name(c->method), c->target,
-				    vstate_name(st.state), last, rt,
+				    vstate_name(st.state), lc, down, last, rt,
 				    hist[0] ? hist : "-",
 				    detail[0] ? "  " : "", detail);
 	}
@@ -681,9 +852,10 @@ static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
 	if (json)
 		evbuffer_add_printf(out, "[");
 	else
-		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %-22s %9s  %s\n",
+		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %8s %8s "
+				    "%-22s %9s  %s\n",
 				    "verifier", "check", "target", "state",
-				    "last", "time", "history");
+				    "changed", "down", "last", "time", "history");
 	for (size_t i = 0; i < fm->nfarms; i++)
 		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
 			const struct fcheck *c = fm->farms[i]->m[j];
@@ -841,6 +1013,7 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		return -1;
 	bool *was = farm_map(c->farm);
 	c->drained = drain;
+	drains_persist(fm);
 	log_info("farm %s: member %s %s", c->farm->f.name,
 		 c->farm->f.members[c->idx].name, drain ? "drained" : "resumed");
 	char *err = NULL;

@@ -81,6 +81,16 @@ struct farms *farms_new(struct event_base *base,
  */
 int farms_configure(struct farms *fm, const struct policy *p, char **err);
 
+/*
+ * Keeps drains over restarts in PATH (a state file of the daemon's own:
+ * common/statefile.h; one "FARM/MEMBER" a line): reads the drains a
+ * previous run left there, applied by the next farms_configure(), and
+ * rewrites the file at every `farm drain` / `farm resume`. Call before the
+ * first farms_configure(). PATH NULL: drains are not kept. A file that
+ * cannot be read is logged and ignored (nothing is drained).
+ */
+void farms_set_drain_file(struct farms *fm, const char *path);
+
 /* Stops every check and frees everything. NULL is allowed. Must not be
  * called from inside a verifier callback. Leaves the kernel chains as
  * they are (the ruleset is removed next). */

@@ -441,6 +441,11 @@ int main(int argc, char **argv)
 	 * the socket, in a folder of the user sluiced runs as */
 	daemon_icmp_timeout(&d, d.gen->policy);
 	d.farms = farms_new(d.base, &d.kopts);
+	{ /* drains survive a restart: next to the control socket */
+		char *df = xasprintf("%s.drains", d.socket_path);
+		farms_set_drain_file(d.farms, df);
+		free(df);
+	}
 	if (farms_configure(d.farms, d.gen->policy, &err) < 0) {
 		log_warnx("farms: %s", err);
 		free(err);

@@ -272,7 +272,7 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "Farm members down", \
 	  "0", \
 	  "verifiers", \
-	  STATS_NOTHR) \
+	  CMP_GT, 0, NULL, 0, "member-down") \
 	X(verifier_response_seconds, STATS_GAUGE, STORE_F64, "seconds", STATS_SEC_VF, \
 	  "Mean response time of the last checks", \
 	  "below each verifier's warn", \

@@ -41,6 +41,9 @@ struct vhttp {
 	char *buf; /* body window, only with a body check */
 	size_t len, cap, seen;
 	bool found, aborted;
+	unsigned auth_legs; /* 401/407 answers this round (not reset by
+			     * round_reset: they span the responses) */
+	bool auth_loop;	    /* stopped after VERIFY_AUTH_LEGS of them */
 	char err[CURL_ERROR_SIZE];
 };
 
@@ -83,12 +86,45 @@ static void round_reset(struct vhttp *h)
 	h->found = h->aborted = false;
 }
 
+/* The status code of an HTTP status line PTR (LEN bytes, not
+ * NUL-terminated), or 0 when it has none. */
+static long status_of(const char *ptr, size_t len)
+{
+	const char *sp = memchr(ptr, ' ', len);
+	long code = 0;
+
+	if (!sp)
+		return 0;
+	for (sp++; sp < ptr + len && *sp >= '0' && *sp <= '9' && code < 1000;
+	     sp++)
+		code = code * 10 + (*sp - '0');
+	return code;
+}
+
+/*
+ * libcurl: every header line of every response of a round. A status line
+ * starts a new response. With authentication, the 401/407 answers of one
+ * round are counted: a server that drops the connection between the legs
+ * of a connection-bound handshake (NTLM, Negotiate with keep-alive off)
+ * makes libcurl start over without end; after VERIFY_AUTH_LEGS of them the
+ * round stops (returning less than given aborts the transfer) and is judged
+ * an authentication failure.
+ */
 static size_t header_cb(char *ptr, size_t size, size_t n, void *arg)
 {
 	struct vprobe *p = arg;
+	struct vhttp *h = p->m.http;
+	long status;
 
-	if (size * n >= 5 && !strncmp(ptr, "HTTP/", 5))
-		round_reset(p->m.http); /* a new response begins */
+	if (size * n < 5 || strncmp(ptr, "HTTP/", 5))
+		return size * n;
+	round_reset(h); /* a new response begins */
+	status = status_of(ptr, size * n);
+	if (h->auth && (status == 401 || status == 407) &&
+	    ++h->auth_legs > VERIFY_AUTH_LEGS) {
+		h->auth_loop = true;
+		return 0;
+	}
 	return size * n;
 }
 
@@ -199,7 +235,14 @@ static void http_done(void *easy, int code)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	p->http_status = (int)status;
 	detail[0] = '\0';
-	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && h->aborted)) {
+	if (h->auth_loop) {
+		r = VR_AUTH;
+		snprintf(detail, sizeof(detail),
+			 "no authentication after %u answers HTTP %ld (does the "
+			 "server close the connection between the legs?)",
+			 h->auth_legs, status);
+	} else if (code != CURLE_OK &&
+		   !(code == CURLE_WRITE_ERROR && h->aborted)) {
 		r = map_curl(easy, (CURLcode)code);
 		snprintf(detail, sizeof(detail), "%.*s",
 			 (int)sizeof(detail) - 1,
@@ -218,6 +261,8 @@ static void http_done(void *easy, int code)
 			 h->seen);
 	}
 	round_reset(h);
+	h->auth_legs = 0;
+	h->auth_loop = false;
 	vprobe_done(p, r, (uint32_t)(vnow_us() - p->start_us), detail);
 }
 
@@ -360,6 +405,8 @@ static void http_start(struct vprobe *p)
 	struct vhttp *h = p->m.http;
 
 	round_reset(h);
+	h->auth_legs = 0;
+	h->auth_loop = false;
 	h->err[0] = '\0';
 	p->http_status = 0;
 	if (vcurl_add(p->v->curl, h->easy) < 0)

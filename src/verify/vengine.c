@@ -326,6 +326,38 @@ void vprobe_done_soon(struct vprobe *p, enum vresult r, const char *detail)
 	arm(p, 0);
 }
 
+#ifdef SLUICE_TEST_LEAK
+/*
+ * Test builds only (meson -Dtest_leak=true): leaks SLUICE_TEST_LEAK_BYTES
+ * (environment, read once; 0 or unset = nothing) of touched heap per
+ * finished round, the way the seed's verifier leaked, so that the soak can
+ * show the memory-growth alert firing on a real growth.
+ */
+static void test_leak_round(void)
+{
+	static long bytes = -1;
+	char *leak;
+
+	if (bytes < 0) {
+		const char *e = getenv("SLUICE_TEST_LEAK_BYTES");
+
+		bytes = e ? strtol(e, NULL, 10) : 0;
+		if (bytes < 0 || bytes > 1 << 20)
+			bytes = 0;
+	}
+	if (bytes && (leak = malloc((size_t)bytes))) {
+		memset(leak, 0x5a, (size_t)bytes); /* resident, not only mapped */
+		/* the address escapes (so the compiler keeps the allocation)
+		 * and is then forgotten: a real leak */
+		__asm__ volatile("" : : "r"(leak) : "memory");
+	}
+}
+#else
+static void test_leak_round(void)
+{
+}
+#endif
+
 void vprobe_done(struct vprobe *p, enum vresult r, uint32_t us,
 		 const char *detail)
 {
@@ -346,6 +378,7 @@ void vprobe_done(struct vprobe *p, enum vresult r, uint32_t us,
 	else if (r == VR_OK)
 		p->detail[0] = '\0';
 	v->st.runs++;
+	test_leak_round();
 	v->st.by_result[r < VR_COUNT ? r : VR_OTHER]++;
 	if (r != VR_OK)
 		v->st.failures++;

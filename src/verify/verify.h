@@ -54,6 +54,7 @@ struct vengine;
  * of its row in verify_settings (policy/settings.h), its one home. */
 #define VERIFY_HISTORY 16		 /* results kept per subscription */
 #define VERIFY_BODY_CAP (64u * 1024u) /* bytes of a response body examined */
+#define VERIFY_AUTH_LEGS 4u /* 401/407 answers one HTTP round accepts */
 
 /* Outcome of one probe. Every failure path maps to exactly one of these. */
 enum vresult {

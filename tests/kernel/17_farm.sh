@@ -140,15 +140,23 @@ keepalive() {
 W1=$(web web1 "$LAB_SRV4")
 W2=$(web web2 "$LAB_SRV4B")
 LDAP=$(lab_spawn "$LAB_DIR" timeout 120 socat TCP4-LISTEN:389,bind=$LAB_DIR4,reuseaddr,fork EXEC:cat)
+# notify commands (run as nobody): one logs its arguments and environment,
+# one hangs and must be killed after 10 s
+NOTE=$T/notify-out
+mkdir -p "$NOTE" && chmod 1777 "$NOTE"
+printf '#!/bin/sh\necho "uid=$(id -u) args=$* farm=$SLUICE_FARM member=$SLUICE_MEMBER state=$SLUICE_STATE prev=$SLUICE_PREV_STATE result=$SLUICE_RESULT" >>%s/log\n' "$NOTE" >"$T/notify.sh"
+printf '#!/bin/sh\necho $$ >>%s/hang.pid\nexec sleep 60\n' "$NOTE" >"$T/hang.sh"
+chmod 755 "$T" "$T/notify.sh" "$T/hang.sh"
 conf=$(conf_with \
 	'farm web_farm {' \
 	'  server web1 198.18.2.2' \
 	'  server web2 198.18.2.3' \
 	'  balance round-robin' \
-	'  verify http "http://*/health" expect 200 every 1s timeout 500ms rise 1 fall 1' \
+	"  verify http \"http://*/health\" expect 200 every 1s timeout 500ms rise 1 fall 1 notify \"$T/notify.sh\"" \
 	'}' \
 	'publish "public web" tcp 80 on 198.19.0.1 to web_farm' \
-	'verifier "dc1" tcp 198.18.4.2 port 389 every 1s timeout 500ms rise 1 fall 1')
+	"verifier \"dc1\" tcp 198.18.4.2 port 389 every 1s timeout 500ms rise 1 fall 1 notify \"$T/notify.sh\"" \
+	"verifier \"hanger\" tcp 198.18.4.2 port 389 every 1s timeout 500ms notify \"$T/hang.sh\"")
 if [ -n "$use_driver" ]; then
 	rm -f "$KT_SOCK"
 	LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$DRIVER" -c "$conf" -s "$KT_SOCK" >/dev/null
@@ -300,9 +308,72 @@ echo "$v" | sed 's/^/    /'
 fctl verifiers --json | python3 -c '
 import json, sys
 v = {x["name"]: x for x in json.load(sys.stdin)}
-assert set(v) == {"web_farm/web1", "web_farm/web2", "dc1"}, v.keys()
+assert set(v) == {"web_farm/web1", "web_farm/web2", "dc1", "hanger"}, v.keys()
 assert v["dc1"]["method"] == "tcp" and v["dc1"]["history"].endswith("+")
 assert v["web_farm/web1"]["target"] == "http://198.18.2.2/health"
 assert v["web_farm/web2"]["state"] == "down" and v["web_farm/web2"]["history"].endswith("-")' &&
 	kt_ok "verifiers --json parses" || kt_fail "verifiers --json"
+
+# ---- notify commands ----------------------------------------------------------------
+if [ -z "$use_driver" ]; then
+	nobody=$(id -u nobody)
+	grep -q "^uid=$nobody args=down web_farm/web2 farm=web_farm member=web2 state=down prev=up result=" "$NOTE/log" &&
+		grep -q "^uid=$nobody args=up web_farm/web2 .* state=up prev=down result=ok" "$NOTE/log" &&
+		kt_ok "notify ran as nobody for web2 down and up, state in argv and env" ||
+		kt_fail "notify log: $(cat "$NOTE/log" 2>&1)"
+	grep -q "^uid=$nobody args=down dc1 farm= member= state=down prev=up result=refused" "$NOTE/log" &&
+		kt_ok "notify of a standalone verifier (dc1 down: refused)" || kt_fail "dc1 notify: $(grep dc1 "$NOTE/log")"
+	for i in $(seq 30); do fctl alerts | grep -q "member-down.*firing" && break; sleep 0.1; done
+	fctl alerts | grep -q "member-down.*firing" &&
+		kt_ok "members down: the default alert member-down is firing" ||
+		kt_fail "alerts: $(fctl alerts)"
+	for i in $(seq 150); do
+		grep -q "notify '$T/hang.sh' (hanger up): killed after 10000 ms" "$LAB_TMP/sluiced.log" && break
+		sleep 0.1
+	done
+	hp=$(head -n1 "$NOTE/hang.pid" 2>/dev/null) # the first run's
+	[ -n "$hp" ] && ! kill -0 "$hp" 2>/dev/null &&
+		grep -q "notify '$T/hang.sh' (hanger up): killed after 10000 ms" "$LAB_TMP/sluiced.log" &&
+		kt_ok "a notify command that hangs is killed after 10 s (logged)" ||
+		kt_fail "hanging notify: pid $hp, $(grep -i notify "$LAB_TMP/sluiced.log" | tail -3)"
+fi
+
+# ---- change times (lastchg, downtime) and drains kept over a restart ----------------
+if [ -z "$use_driver" ]; then
+	sleep 1.2 # web2 has been down at least this long
+	fctl verifiers --json | python3 -c '
+import json, sys
+v = {x["name"]: x for x in json.load(sys.stdin)}
+w2, dc = v["web_farm/web2"], v["dc1"]
+# web2: up, down, up, down (stopped, /health, /health, all down): >= 4
+assert w2["changes"] >= 4 and w2["last_change_s"] >= 1, w2
+assert w2["downtime_s"] >= w2["last_change_s"], w2   # still down: counted
+assert dc["state"] == "up" and dc["downtime_s"] > 0 and dc["changes"] >= 3, dc
+assert isinstance(dc["last_change"], int) and dc["last_change"] > 1.7e9, dc' &&
+		kt_ok "verifiers --json: change times and downtime (web2 down, dc1 was down)" ||
+		kt_fail "change times: $(fctl verifiers --json)"
+	fctl verifiers | head -1 | grep -q "state  *changed  *down  *last" &&
+		kt_ok "verifiers shows 'changed' and 'down' columns" || kt_fail "columns: $(fctl verifiers | head -1)"
+	fctl farm drain web1 >/dev/null && kt_ok "farm drain web1 (before a restart)" || kt_fail "drain web1"
+	[ -f "$KT_SOCK.drains" ] && grep -qx "web_farm/web1" "$KT_SOCK.drains" &&
+		kt_ok "drain kept in $(basename "$KT_SOCK").drains" || kt_fail "no drain file"
+	kill -TERM "$KT_PID"
+	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_start "$conf" || kt_done
+	fctl farm list | grep -q "web1 .*drained .*out" &&
+		kt_ok "after a restart web1 is still drained, out of the map" ||
+		kt_fail "after restart: $(fctl farm list)"
+	fctl farm list | grep -q "web2 .*drained" && kt_fail "web2 drained too" ||
+		kt_ok "web2 not drained"
+	fctl farm resume web1 >/dev/null && [ ! -e "$KT_SOCK.drains" ] &&
+		kt_ok "resume: nothing drained, the file is gone" || kt_fail "after resume: $(ls "$KT_SOCK"*)"
+	printf 'web_farm/web2\n' >"$KT_SOCK.drains"
+	chmod 666 "$KT_SOCK.drains" # a file others may write is not trusted
+	kill -TERM "$KT_PID"
+	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_start "$conf" || kt_done
+	fctl farm list | grep -q "drained" && kt_fail "a drain file others may write was obeyed" ||
+		kt_ok "a drain file others may write is ignored"
+	rm -f "$KT_SOCK.drains"
+fi
 kt_done

@@ -556,6 +556,8 @@ static void test_verify_spec_cfg_equal(void **state)
 	assert_true(verify_spec_cfg_equal(&a, &a));
 	struct portrange r = {204, 204};
 	for (const struct setting *s = verify_settings; s->key; s++) {
+		if (!strcmp(s->key, "notify"))
+			continue; /* not the check's identity (model.c) */
 		b = a;
 		void *f = (char *)&b + s->off;
 		switch (s->type) {

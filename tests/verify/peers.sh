@@ -42,3 +42,165 @@ http {
 	default_type text/plain;
 NGINX
 }
+
+# peer_ntlm_users FILE DOMAIN:USER:PASSWORD...: an NTLM user file as
+# gss-ntlmssp reads it (NTLM_USER_FILE), world-readable for Apache's
+# workers.
+peer_ntlm_users() {
+	local f=$1
+	shift
+	printf '%s\n' "$@" >"$f"
+	chmod 644 "$f"
+}
+
+# peer_apache_ntlm DIR NAME PORT_KA PORT_NOKA: prints an Apache config
+# (pid, logs, mutex and runtime files DIR/NAME.*) serving DIR/www with
+# /ntlm/ behind mod_auth_gssapi restricted to the gss-ntlmssp mechanism
+# (Negotiate and raw NTLM, connection-bound: the handshake's legs must come
+# on one connection), keep-alive on at 127.0.0.1:PORT_KA and off at
+# 127.0.0.1:PORT_NOKA. The users are in the file named by NTLM_USER_FILE in
+# Apache's environment. The access log (DIR/NAME_access.log) has a line
+# "REMOTE_PORT KEEPALIVE_NO STATUS USER" per request.
+peer_apache_ntlm() {
+	local M=/usr/lib/apache2/modules
+	mkdir -p "$1/www/ntlm"
+	echo "ntlm ok" >"$1/www/ntlm/index.html"
+	cat <<APACHE
+ServerRoot /etc/apache2
+ServerName localhost
+Listen 127.0.0.1:$3
+Listen 127.0.0.1:$4
+PidFile $1/$2.pid
+ErrorLog $1/$2_error.log
+LogLevel warn
+LogFormat "%{remote}p %k %s %u" lab
+CustomLog $1/$2_access.log lab
+User www-data
+Group www-data
+Mutex file:$1 default
+DefaultRuntimeDir $1
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_user_module $M/mod_authz_user.so
+LoadModule authn_core_module $M/mod_authn_core.so
+LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
+LoadModule dir_module $M/mod_dir.so
+DocumentRoot $1/www
+DirectoryIndex index.html
+KeepAlive On
+KeepAliveTimeout 300
+MaxKeepAliveRequests 0
+<VirtualHost 127.0.0.1:$4>
+	KeepAlive Off
+</VirtualHost>
+<Directory $1/www>
+	Require all granted
+</Directory>
+<Location /ntlm/>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiAllowedMech ntlmssp
+	GssapiConnectionBound On
+	GssapiBasicAuth Off
+	Require valid-user
+</Location>
+APACHE
+}
+
+# peer_krb DIR REALM KDC_PORT: an MIT KDC's files in DIR (krb5.conf,
+# kdc.conf, the database) with principals alice (alicepw), mallory
+# (mallorypw) and HTTP/localhost (keytab DIR/http.keytab, readable by
+# www-data). Exports KRB5_CONFIG and KRB5_KDC_PROFILE; start the KDC with
+# `krb5kdc -n -P DIR/kdc.pid`.
+peer_krb() {
+	export KRB5_CONFIG=$1/krb5.conf KRB5_KDC_PROFILE=$1/kdc.conf
+	cat >"$1/krb5.conf" <<KRB
+[libdefaults]
+	default_realm = $2
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	udp_preference_limit = 1
+[realms]
+	$2 = {
+		kdc = 127.0.0.1:$3
+	}
+[domain_realm]
+	localhost = $2
+KRB
+	cat >"$1/kdc.conf" <<KRB
+[kdcdefaults]
+	kdc_ports = $3
+	kdc_tcp_ports = $3
+[realms]
+	$2 = {
+		database_name = $1/principal
+		key_stash_file = $1/stash
+		acl_file = $1/kadm5.acl
+		max_life = 1h
+	}
+[logging]
+	kdc = FILE:$1/kdc.log
+KRB
+	: >"$1/kadm5.acl"
+	kdb5_util create -s -r "$2" -P masterpw >/dev/null
+	kadmin.local -q "addprinc -pw alicepw alice" >/dev/null
+	kadmin.local -q "addprinc -pw mallorypw mallory" >/dev/null
+	kadmin.local -q "addprinc -randkey HTTP/localhost" >/dev/null
+	kadmin.local -q "ktadd -k $1/http.keytab HTTP/localhost" >/dev/null
+	chown www-data "$1/http.keytab"
+}
+
+# peer_apache_gss DIR REALM PORT: prints an Apache config (files DIR/gss.*)
+# serving DIR/www on 127.0.0.1:PORT with /gss/ for alice@REALM and
+# /gss-deny/ for mallory@REALM behind mod_auth_gssapi (Kerberos, keytab
+# DIR/http.keytab); keep-alive on.
+peer_apache_gss() {
+	local M=/usr/lib/apache2/modules
+	mkdir -p "$1/www/gss" "$1/www/gss-deny"
+	echo "gss ok" >"$1/www/gss/index.html"
+	echo "gss deny" >"$1/www/gss-deny/index.html"
+	cat <<APACHE
+ServerRoot /etc/apache2
+ServerName localhost
+Listen 127.0.0.1:$3
+PidFile $1/gss.pid
+ErrorLog $1/gss_error.log
+LogLevel warn
+User www-data
+Group www-data
+Mutex file:$1 default
+DefaultRuntimeDir $1
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_user_module $M/mod_authz_user.so
+LoadModule authn_core_module $M/mod_authn_core.so
+LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
+LoadModule dir_module $M/mod_dir.so
+DocumentRoot $1/www
+DirectoryIndex index.html
+KeepAlive On
+KeepAliveTimeout 300
+MaxKeepAliveRequests 0
+<Directory $1/www>
+	Require all granted
+</Directory>
+<Location /gss/>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiCredStore keytab:$1/http.keytab
+	GssapiAllowedMech krb5
+	GssapiBasicAuth Off
+	Require user alice@$2
+</Location>
+<Location /gss-deny/>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiCredStore keytab:$1/http.keytab
+	GssapiAllowedMech krb5
+	GssapiBasicAuth Off
+	Require user mallory@$2
+</Location>
+APACHE
+}

@@ -8,7 +8,22 @@
  * The mix (VARIANTS distinct URLs per kind, each probe subscribed twice so
  * dedup is exercised): plain HTTP with a body check, HTTPS with the lab CA,
  * Basic auth good and bad, refused, timeout (a listener that never
- * answers), status mismatch, TCP connect, ICMP echo. Every EVERY_MS (50)
+ * answers), status mismatch, TCP connect, ICMP echo; and, when their peers'
+ * ports are in the environment, the authenticated kinds:
+ *   SOAK_GSS_PORT      Apache + mod_auth_gssapi (Kerberos): Negotiate with
+ *                      the process's ticket to /gss/ (ok) and to /gss-deny/
+ *                      whose user is someone else (auth failed);
+ *   SOAK_NTLM_PORT     lab_peers.py's NTLM peer: libcurl's own NTLM as
+ *                      user bob (ok) and as eve (auth failed);
+ *   SOAK_SSP_PORTS     OK_PORT,BAD_PORT: Apache + mod_auth_gssapi with
+ *                      gss-ntlmssp: Negotiate falling back to NTLMSSP with
+ *                      the process's NTLM_USER_FILE, whose password the
+ *                      first server has (ok) and the second not (auth
+ *                      failed).
+ * SOAK_NO_BASE=1 leaves out the kinds above the authenticated ones.
+ * SOAK_MIDWAY_CMD, when set, is run (sh -c) once half the rounds are done,
+ * e.g. to stop the KDC: checks must then keep their results.
+ * Every EVERY_MS (50)
  * ± 20 %,
  * MAX_INFLIGHT probes at once. Every CHURN_EVERY rounds a few random
  * subscriptions are removed and added again, so probes are cancelled in
@@ -30,6 +45,17 @@
  *   - the fd count after vengine_free() differs from the count before
  *     vengine_new() (exact: nothing the engine opened may survive it);
  *   - a kind of check changed state to a result other than its own;
+ *   - the default `memory-growth` alert (src/stats/alerts.c, the one
+ *     sluiced runs on process_resident_memory_bytes) fired: from half-way
+ *     to the end it is fed this process's RSS (after malloc_trim, see
+ *     feed_alerts), heap and fds every 100 ms
+ *     on a clock running SOAK_ALERT_SCALE (600) times faster, so that its
+ *     2-hour window spans 12 s of soak (not from warm-up: the allocator
+ *     settles for some seconds after it, a rise of ~1.5 % of this small
+ *     process that the compressed clock would stretch into two hours of
+ *     steady growth). With SOAK_EXPECT_ALERT=1 the
+ *     opposite: it fails when the alert did NOT fire (a leaking build or
+ *     library, where the growth is real);
  * 0 otherwise.
  */
 #include <curl/curl.h>
@@ -37,12 +63,15 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "stats/alerts.h"
+#include "stats/counters.h"
 #include "verify/verify.h"
 
 #define VARIANTS 12
@@ -53,13 +82,22 @@ static unsigned every_ms = 50;
 #define SAMPLES 50
 
 enum kind { K_HTTP, K_TLS, K_BASIC_OK, K_BASIC_BAD, K_REFUSED, K_TIMEOUT,
-	    K_STATUS, K_TCP, K_ICMP, K_COUNT };
+	    K_STATUS, K_TCP, K_ICMP, K_GSS_OK, K_GSS_BAD, K_NTLM_OK, K_NTLM_BAD,
+	    K_SSP_OK, K_SSP_BAD, K_COUNT };
+#define K_FIRST_AUTH K_GSS_OK
 static const char *const kind_name[K_COUNT] = {
 	"http ok", "tls ok", "basic ok", "basic bad", "refused", "timeout",
-	"status", "tcp ok", "icmp ok"};
+	"status", "tcp ok", "icmp ok", "negotiate ok", "negotiate denied",
+	"ntlm ok", "ntlm bad user", "ntlmssp ok", "ntlmssp bad password"};
 static const enum vresult kind_want[K_COUNT] = {
 	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_REFUSED, VR_TIMEOUT, VR_STATUS,
-	VR_OK, VR_OK};
+	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_OK, VR_AUTH, VR_OK, VR_AUTH};
+static bool kind_on[K_COUNT];
+static int gss_port, ntlm_port, ssp_ok_port, ssp_bad_port;
+static const char *midway_cmd;
+static struct alerts *alerts;
+static double alert_scale = 600; /* alert clock ms per real ms */
+static unsigned alert_ticks;
 
 struct sub {
 	enum kind k;
@@ -69,8 +107,9 @@ struct sub {
 	int id;
 };
 
-#define NSUBS (K_COUNT * VARIANTS * 2)
-static struct sub subs[NSUBS];
+#define MAXSUBS (K_COUNT * VARIANTS * 2)
+static struct sub subs[MAXSUBS];
+static int nsubs;
 static struct event_base *base;
 static struct vengine *eng;
 static unsigned long long target_runs, churned, next_churn, next_progress;
@@ -80,7 +119,8 @@ static uint32_t rng = 12345;
 struct sample {
 	long rss_kib;	  /* as the kernel reports it */
 	long trim_kib;	  /* after malloc_trim(0): pages malloc keeps free */
-	size_t heap_kib; /* malloc'd and in use (mallinfo2) */
+	size_t heap_kib; /* malloc'd and in use (mallinfo2), the floor over
+			  * the window: probes in flight come and go */
 	int fd_min, fd_max;
 	unsigned long long runs;
 	double t;
@@ -135,6 +175,31 @@ static int fd_count(void)
 	return n - 1; /* the directory's own fd */
 }
 
+/* The soak feeds only the process counters: print what they fire. */
+static void alert_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	if (strstr(msg, "'memory-growth'"))
+		printf("soak: alert log <%d> %s\n", prio, msg);
+}
+
+/* The process's own counters, as sluiced reads them, to the alerts at the
+ * scaled clock. RSS is read after malloc_trim(0), as the soak's own check
+ * reads it: pages glibc keeps free after peaks of probes in flight drift
+ * up by a percent or two on a busy machine (the heap in use stays flat),
+ * which the compressed clock would turn into hours of steady growth. */
+static void feed_alerts(void)
+{
+	struct stats_snapshot s = {0};
+
+	malloc_trim(0);
+	s.process_resident_memory_bytes = (uint64_t)rss_kib() * 1024;
+	s.process_heap_bytes = mallinfo2().uordblks;
+	s.process_open_fds = (uint64_t)fd_count();
+	alerts_tick(alerts, &s,
+		    (int64_t)((now_s() - t0) * 1000.0 * alert_scale));
+}
+
 /* Counts results by kind: vengine_status of every subscription. */
 static void on_change(const struct vstatus *st, void *arg)
 {
@@ -156,7 +221,7 @@ static int add_sub(struct sub *s)
 static void churn(void)
 {
 	for (int i = 0; i < 4; i++) {
-		struct sub *s = &subs[rnd() % NSUBS];
+		struct sub *s = &subs[rnd() % (unsigned)nsubs];
 
 		if (vengine_remove(eng, s->id) < 0 || add_sub(s) < 0) {
 			fprintf(stderr, "soak: churn failed\n");
@@ -184,6 +249,16 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		       mi.uordblks / 1024, fd_count(), st.inflight);
 		fflush(stdout);
 		next_progress += target_runs / 10;
+	}
+	if (warm.t && !end.t && st.runs >= target_runs / 2 &&
+	    ++alert_ticks % 5 == 0)
+		feed_alerts(); /* every 100 ms from half-way to the end */
+	if (midway_cmd && st.runs >= target_runs / 2) {
+		int rc = system(midway_cmd);
+
+		printf("soak: at %llu rounds ran \"%s\": exit %d\n",
+		       (unsigned long long)st.runs, midway_cmd, rc);
+		midway_cmd = NULL;
 	}
 	if (st.runs >= next_churn) {
 		churn();
@@ -213,9 +288,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			cur->fd_min = n;
 		if (n > cur->fd_max)
 			cur->fd_max = n;
+		{
+			size_t h = mallinfo2().uordblks / 1024;
+
+			if (!nsamples || h < cur->heap_kib)
+				cur->heap_kib = h;
+		}
 		if (++nsamples == SAMPLES) {
 			cur->rss_kib = rss_kib();
-			cur->heap_kib = mallinfo2().uordblks / 1024;
 			malloc_trim(0);
 			cur->trim_kib = rss_kib();
 			cur->runs = st.runs;
@@ -252,6 +332,8 @@ static void make_subs(char **argv)
 	int n = 0;
 
 	for (int k = 0; k < K_COUNT; k++) {
+		if (!kind_on[k])
+			continue;
 		for (int v = 0; v < VARIANTS; v++) {
 			for (int twin = 0; twin < 2; twin++) {
 				struct sub *s = &subs[n++];
@@ -259,7 +341,9 @@ static void make_subs(char **argv)
 
 				s->k = (enum kind)k;
 				sp->every_ms = every_ms;
-				sp->timeout_ms = 1000;
+				/* generous: a busy machine must not turn a
+				 * slow answer into a wrong kind of result */
+				sp->timeout_ms = 5000;
 				sp->method = VM_HTTP;
 				sp->target = s->url;
 				sp->rise = twin ? 1 : 2; /* not compared: the probe is shared */
@@ -315,12 +399,69 @@ static void make_subs(char **argv)
 						 "127.0.0.%d", 1 + v);
 					sp->method = VM_ICMP;
 					break;
+				case K_GSS_OK:
+				case K_GSS_BAD:
+					/* the name gives the SPN HTTP/localhost */
+					snprintf(s->url, sizeof(s->url),
+						 "http://localhost:%d/%s/?v=%d",
+						 gss_port,
+						 s->k == K_GSS_OK ? "gss"
+								  : "gss-deny",
+						 v);
+					s->member = "127.0.0.1";
+					sp->auth = AUTH_NEGOTIATE;
+					break;
+				case K_NTLM_OK:
+				case K_NTLM_BAD:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/?v=%d",
+						 ntlm_port, v);
+					sp->auth = AUTH_NTLM;
+					sp->user = s->k == K_NTLM_OK ? "bob"
+								     : "eve";
+					sp->password_file = (char *)good;
+					break;
+				case K_SSP_OK:
+				case K_SSP_BAD:
+					snprintf(s->url, sizeof(s->url),
+						 "http://127.0.0.1:%d/ntlm/?v=%d",
+						 s->k == K_SSP_OK ? ssp_ok_port
+								  : ssp_bad_port,
+						 v);
+					sp->auth = AUTH_NEGOTIATE;
+					break;
 				case K_COUNT:
 					break;
 				}
 			}
 		}
 	}
+	nsubs = n;
+}
+
+/* Which kinds run: the base kinds unless SOAK_NO_BASE, each authenticated
+ * kind when its peer's port is in the environment. */
+static void choose_kinds(void)
+{
+	const char *e;
+
+	for (int k = 0; k < K_FIRST_AUTH; k++)
+		kind_on[k] = !getenv("SOAK_NO_BASE");
+	if ((e = getenv("SOAK_GSS_PORT")) && (gss_port = atoi(e)) > 0)
+		kind_on[K_GSS_OK] = kind_on[K_GSS_BAD] = true;
+	if ((e = getenv("SOAK_NTLM_PORT")) && (ntlm_port = atoi(e)) > 0)
+		kind_on[K_NTLM_OK] = kind_on[K_NTLM_BAD] = true;
+	if ((e = getenv("SOAK_SSP_PORTS")) &&
+	    sscanf(e, "%d,%d", &ssp_ok_port, &ssp_bad_port) == 2)
+		kind_on[K_SSP_OK] = kind_on[K_SSP_BAD] = true;
+	midway_cmd = getenv("SOAK_MIDWAY_CMD");
+	if ((e = getenv("SOAK_ALERT_SCALE")) && atof(e) >= 1)
+		alert_scale = atof(e);
+	printf("soak: kinds:");
+	for (int k = 0; k < K_COUNT; k++)
+		if (kind_on[k])
+			printf(" [%s]", kind_name[k]);
+	printf("\n");
 }
 
 int main(int argc, char **argv)
@@ -348,13 +489,23 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dl_tv.tv_sec = (time_t)(target_runs / 200 + 60);
 	dl_tv.tv_usec = 0;
+	choose_kinds();
 	make_subs(argv);
 
+	alerts = alerts_new(NULL, alert_log, NULL); /* the defaults */
+	if (!alerts || alerts_fired_count(alerts, "memory-growth") < 0) {
+		fprintf(stderr, "soak: no memory-growth alert\n");
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	base = event_base_new();
 	fds_before = fd_count();
 	eng = vengine_new(base, &o);
-	for (int i = 0; i < NSUBS; i++)
+	if (!nsubs) {
+		fprintf(stderr, "soak: no kind of check chosen\n");
+		return 2;
+	}
+	for (int i = 0; i < nsubs; i++)
 		if (add_sub(&subs[i]) < 0)
 			return 2;
 	next_churn = CHURN_EVERY;
@@ -388,6 +539,8 @@ int main(int argc, char **argv)
 	for (int k = 0; k < K_COUNT; k++) {
 		uint64_t total = 0;
 
+		if (!kind_on[k])
+			continue;
 		for (int r = 0; r < VR_COUNT; r++)
 			total += seen_by_kind[k][r];
 		if (!seen_by_kind[k][kind_want[k]] ||
@@ -428,6 +581,20 @@ int main(int argc, char **argv)
 			fails++;
 		}
 	}
+	{
+		long fired = alerts_fired_count(alerts, "memory-growth");
+		bool want = getenv("SOAK_EXPECT_ALERT") != NULL;
+
+		printf("soak: alert memory-growth fired %ld time(s) (%s)\n",
+		       fired, want ? "expected: a real growth"
+				   : "expected: none");
+		if ((fired > 0) != want) {
+			printf("soak: memory-growth alert %s   <-- FAIL\n",
+			       want ? "stayed quiet" : "fired");
+			fails++;
+		}
+	}
+	alerts_free(alerts);
 	vengine_free(eng);
 	fds_after = fd_count();
 	printf("soak: fds before vengine_new %d, after vengine_free %d\n",

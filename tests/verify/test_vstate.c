@@ -168,10 +168,12 @@ static void assert_same(const struct verify_spec *a, const char *ma,
 
 /* Every option row of verify_settings that changes an HTTP probe makes
  * another probe: a new option forgotten in vprobe_cfg_equal fails here.
- * The subscriber's own rows (rise, fall, warn) and tcp's port do not. */
+ * The subscriber's own rows (rise, fall, warn, notify) and tcp's port do
+ * not. */
 static void test_key_every_row(void **state)
 {
-	static const char *const same_rows[] = {"rise", "fall", "warn", "port"};
+	static const char *const same_rows[] = {"rise", "fall", "warn", "port",
+						"notify"};
 	struct portrange r = {204, 204};
 	struct verify_spec a, b;
 
