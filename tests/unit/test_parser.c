@@ -67,7 +67,10 @@ static void test_design_example(void **state)
 	assert_true(r->log);
 	assert_int_equal(r->action, ACT_DENY);
 	assert_true(rule_kernel_decidable(r)); /* a deny needs no filter */
-	assert_false(rule_kernel_decidable(policy_rule(p, "dns out")));
+	/* filter dns watches the session: the kernel allows it */
+	assert_true(rule_kernel_decidable(policy_rule(p, "dns out")));
+	assert_true(rule_filters_dns(policy_rule(p, "dns out")));
+	assert_false(rule_filters_dns(policy_rule(p, "admins to dmz")));
 	assert_true(rule_kernel_decidable(policy_rule(p, "admins to dmz")));
 	assert_int_equal(p->nfarms, 1);
 	assert_int_equal(p->farms[0]->nmembers, 2);
