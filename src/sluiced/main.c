@@ -19,6 +19,7 @@
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
 #include "stats/fwlog.h"
+#include "sluiced/dnsfilter.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -312,6 +313,7 @@ static void stop(struct daemon *d)
 		worker_stop(d->workers[i]);
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
+	dnsfilter_stop(d->dns);	  /* after the lookups: none reads it more */
 	observe_close(d); /* after the workers: no more records */
 	event_free(d->ev_usr1);
 	event_free(d->ev_hup);
@@ -373,6 +375,10 @@ int main(int argc, char **argv)
 	/* queues first, then the ruleset that feeds them: no window where
 	 * the kernel queues to nobody */
 	start_workers(&d);
+	d.dns = dnsfilter_start(d.gen->policy,
+				(uint16_t)rs_dns_queue(&d.kopts),
+				rs_mark_own(&d.kopts));
+	lookups_set_dnsfilter(d.lookups, d.dns);
 	char *err = NULL;
 	install_adopting(&d);
 	d.farms = farms_new(d.base, &d.kopts);
