@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# 32_dns_filter — issue 14: names from the clients' own DNS answers.
+# dnsmasq is the clients' resolver beyond the gateway (LAB_DNS); the rule
+# "dns" allows the clients' DNS to it with `filter dns`, so the session
+# is allowed at once and its answers are bound before they are released.
+#   - www.work resolves to 198.18.2.45, whose confirmed PTR name is an
+#     unrelated CDN host (a CDN's shape): the client that resolved it
+#     through the gateway reaches it the instant it has the answer (one
+#     script: answer, then connect: no race);
+#   - another client (its own address) that did not resolve it is decided
+#     by the reverse name: denied;
+#   - a CNAME chain (portal.work → edge77.cdn → .46) binds the question's
+#     name;
+#   - a forged answer from a server the filter dns rule does not allow (the
+#     web server's address, to the second client) binds nothing;
+#   - a zone-transfer query is dropped, the DNS of the sessions keeps
+#     working, and the examples' `filter dns` sessions no longer wait.
+. "$(dirname "$0")/lib.sh"
+kt_up
+N=$LAB_TMP/dnsf
+mkdir -p "$N"
+for i in 45 46 47; do
+	lab_exec "$LAB_SRV" ip addr add 198.18.2.$i/24 dev gw0 || kt_fail "address .$i"
+	lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:80,bind=198.18.2.$i,reuseaddr,fork EXEC:cat >/dev/null
+done
+{
+	printf 'no-resolv\nno-hosts\nkeep-in-foreground\nbind-interfaces\n'
+	printf 'listen-address=%s\nport=53\nlocal-ttl=30\nlog-queries\nlog-facility=%s/queries.log\n' "$LAB_DNS4" "$N"
+	printf 'local=/lab.sluice.test/\nlocal=/2.18.198.in-addr.arpa/\n'
+	echo "host-record=www.work.lab.sluice.test,198.18.2.45"
+	echo "ptr-record=45.2.18.198.in-addr.arpa,edge45.cdn.lab.sluice.test"
+	echo "host-record=edge45.cdn.lab.sluice.test,198.18.2.45"
+	echo "cname=portal.work.lab.sluice.test,edge77.cdn.lab.sluice.test"
+	echo "host-record=edge77.cdn.lab.sluice.test,198.18.2.46"
+	echo "ptr-record=46.2.18.198.in-addr.arpa,edge77.cdn.lab.sluice.test"
+	echo "ptr-record=47.2.18.198.in-addr.arpa,edge47.cdn.lab.sluice.test"
+	echo "host-record=edge47.cdn.lab.sluice.test,198.18.2.47"
+} >"$N/dnsmasq.conf"
+lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
+for i in $(seq 50); do
+	lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" && break
+	sleep 0.1
+done
+lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" || { kt_fail "dnsmasq did not start"; kt_done; }
+cat >"$N/sluice.conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network infra   { 198.18.3.0/24 2001:db8:3::/64 }
+domains work    { *.work.lab.sluice.test }
+protocol web tcp 80
+protocol dns udp 53 filter dns
+rule "work"    allow web from clients to work
+rule "dns"     allow dns from clients to infra
+rule "lookups" allow dns from localhost to infra
+resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
+decisions { deadline 2s }
+log { format json file "$N/fw.log" }
+CONF
+kt_start "$N/sluice.conf" || kt_done
+
+# resolve-and-connect NAME BIND [NOCONNECT]: one script in the client: a
+# DNS query to the lab's resolver from BIND, then at once a TCP connection
+# to the first address of the answer; prints "ADDR LINES" ("- 0": no answer).
+cat >"$N/rc.py" <<'PY'
+import socket, struct, sys, random
+name, bind, server = sys.argv[1], sys.argv[2], sys.argv[3]
+q = struct.pack(">HHHHHH", random.randrange(65536), 0x0100, 1, 0, 0, 0)
+for l in name.split("."):
+    q += bytes([len(l)]) + l.encode()
+q += b"\0" + struct.pack(">HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((bind, 0)); u.settimeout(2)
+u.sendto(q, (server, 53))
+try:
+    a, _ = u.recvfrom(4096)
+except OSError:
+    print("- 0"); sys.exit(0)
+an = struct.unpack(">H", a[6:8])[0]
+off = len(q)
+addr = None
+for _ in range(an):
+    if a[off] & 0xc0 == 0xc0: off += 2
+    else:
+        while a[off]: off += a[off] + 1
+        off += 1
+    t, c, ttl, rl = struct.unpack(">HHIH", a[off:off + 10]); off += 10
+    if t == 1: addr = socket.inet_ntoa(a[off:off + 4])
+    off += rl
+if addr is None or len(sys.argv) > 4:
+    print(f"{addr or '-'} 0"); sys.exit(0)
+s = socket.socket(); s.bind((bind, 0)); s.settimeout(2)
+try:
+    s.connect((addr, 80)); s.sendall(b"hello\n"); got = s.recv(100)
+    print(addr, 1 if got == b"hello\n" else 0)
+except OSError:
+    print(addr, 0)
+PY
+rc() { lab_exec "$LAB_CLI" timeout 10 python3 "$N/rc.py" "$1" "$2" "$LAB_DNS4" ${3:-}; }
+
+r=$(rc www.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.45 1" ] && kt_ok "resolved through the gateway, connected at once: allowed by the answer (PTR: a CDN host)" ||
+	kt_fail "resolve and connect: $r"
+expect_talk "a client that did not resolve it: decided by the reverse name, denied" 0 \
+	"$LAB_CLI" TCP4 198.18.2.45 80 "$LAB_CLI4B"
+r=$(rc portal.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.46 1" ] && kt_ok "a CNAME chain to a CDN host binds the question's name" ||
+	kt_fail "CNAME: $r"
+
+# a forged answer (www.work = .47) from the web server's address, not a
+# server the filter dns rule allows, to the second client
+cat >"$N/forge.py" <<'PY'
+import socket, struct, sys
+cli = sys.argv[1]
+for port in range(40000, 40010):
+    q = struct.pack(">HHHHHH", 4242, 0x8180, 1, 1, 0, 0)
+    nm = b"".join(bytes([len(l)]) + l.encode() for l in "www.work.lab.sluice.test".split(".")) + b"\0"
+    q += nm + struct.pack(">HH", 1, 1)
+    q += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton("198.18.2.47")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("198.18.2.2", 53))
+    s.sendto(q, (cli, port)); s.close()
+PY
+lab_exec "$LAB_SRV" python3 "$N/forge.py" "$LAB_CLI4B" || kt_fail "forging"
+expect_talk "after a forged answer from a server not allowed: no binding, denied" 0 \
+	"$LAB_CLI" TCP4 198.18.2.47 80 "$LAB_CLI4B"
+expect_talk "the client that resolved www.work still cannot reach .47 (bindings are per answer)" 0 \
+	"$LAB_CLI" TCP4 198.18.2.47 80 "$LAB_CLI4"
+
+# a zone transfer over UDP (AXFR query) is dropped by the filter; plain
+# queries keep working afterwards
+cat >"$N/axfr.py" <<'PY'
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "lab.sluice.test".split(".")) + b"\0" + struct.pack(">HH", 252, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(1.5)
+u.sendto(q, (sys.argv[1], 53))
+try:
+    u.recvfrom(4096); print("answered")
+except OSError:
+    print("dropped")
+PY
+r=$(lab_exec "$LAB_CLI" timeout 5 python3 "$N/axfr.py" "$LAB_DNS4")
+[ "$r" = dropped ] && kt_ok "a zone-transfer query is dropped" || kt_fail "AXFR: $r"
+if grep -q "query\[AXFR\]" "$N/queries.log" 2>/dev/null; then kt_fail "the AXFR query reached dnsmasq"; else kt_ok "the AXFR query never reached the resolver"; fi
+r=$(rc www.work.lab.sluice.test "$LAB_CLI4" noconnect)
+[ "$r" = "198.18.2.45 0" ] && kt_ok "DNS keeps working after the refused transfer" || kt_fail "DNS after AXFR: $r"
+
+sleep 0.5
+python3 - "$N/fw.log" <<'PY' && kt_ok "the log: the answer's name decided; the reverse name denied" || kt_fail "log records: $(cat "$N/fw.log")"
+import json, sys
+recs = []
+for l in open(sys.argv[1]):
+    recs.append(json.loads(l))
+def last(src, dst):
+    m = [r for r in recs if r["client"].split(":")[0] == src and r["destination"] == dst]
+    assert m, (src, dst)
+    return m[-1]
+r = last("198.18.1.2", "198.18.2.45:80"); assert r["action"] == "allow" and r["rule"] == "work" and r["name"] == "www.work.lab.sluice.test", r
+r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["name"] == "portal.work.lab.sluice.test", r
+r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test", r
+r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
+dns = [r for r in recs if r["destination"].endswith(":53")]
+assert not dns or all(r["action"] == "allow" for r in dns), dns
+PY
+kt_done
