@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -347,4 +348,66 @@ void dnsfilter_stop(struct dnsfilter *f)
 	dnsbind_free(f->b);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+/* ---- witness ---------------------------------------------------------------------- */
+
+/* V (host order, big-endian value) as network-order bytes. */
+static void addr_bytes(const struct flow *fl, bool dst, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (fl->family == AF_INET) {
+		uint32_t v = dst ? fl->dst4 : fl->src4;
+		for (int i = 0; i < 4; i++)
+			out[i] = (uint8_t)(v >> (24 - 8 * i));
+		return;
+	}
+	u128 v = dst ? fl->dst6 : fl->src6;
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(v >> (120 - 8 * i));
+}
+
+struct told {
+	const char *name;
+	bool found;
+};
+
+static void told_cb(void *arg, const char *name)
+{
+	struct told *t = arg;
+	size_t n = strlen(t->name);
+	while (n && t->name[n - 1] == '.')
+		n--;
+	if (strlen(name) == n && strncasecmp(name, t->name, n) == 0)
+		t->found = true;
+}
+
+/* True when NAME is an exact entry of one of P's domain sets: the names
+ * sluiced resolves ahead of time (lookups_configure). */
+static bool resolved_ahead(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->ndoms; i++) {
+		const struct domainset *d = p->doms[i];
+		for (size_t k = 0; k < d->nexact; k++)
+			if (strcasecmp(d->exact[k], name) == 0)
+				return true;
+	}
+	return false;
+}
+
+const char *dnsfilter_witness(struct dnsfilter *f, const struct policy *p,
+			      const struct flow *fl, const char *name)
+{
+	if (!name)
+		return NULL;
+	if (f && !fl->src_local) {
+		uint8_t cli[16], dst[16];
+		addr_bytes(fl, false, cli);
+		addr_bytes(fl, true, dst);
+		struct told t = {name, false};
+		dnsfilter_names(f, fl->family, cli, dst, told_cb, &t, NULL);
+		if (t.found)
+			return "dns-answer";
+	}
+	return resolved_ahead(p, name) ? "resolved-ahead" : "reverse";
 }

@@ -54,6 +54,16 @@ size_t dnsfilter_names(struct dnsfilter *f, int family,
 		       void (*append)(void *arg, const char *name), void *arg,
 		       bool *partial);
 void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out);
+/*
+ * The witness of NAME, the name a decision of the session FL was logged
+ * with under policy P, for the firewall log: "dns-answer" when FL's client
+ * was told (its own answer, still bound) that FL's destination has NAME,
+ * else "resolved-ahead" when NAME is one sluiced resolves ahead (an exact
+ * name of a domain set), else "reverse" (the forward-confirmed reverse
+ * name); NULL when NAME is NULL. The strongest witness that holds now.
+ */
+const char *dnsfilter_witness(struct dnsfilter *f, const struct policy *p,
+			      const struct flow *fl, const char *name);
 /* Stops the thread, closes the queue, frees everything. NULL allowed. */
 void dnsfilter_stop(struct dnsfilter *f);
 

@@ -6,6 +6,7 @@
 #include "sluiced/daemon.h"
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
+#include "sluiced/dnsfilter.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "kernel/conntrack.h"
@@ -136,6 +137,7 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 							 : NULL,
 	    .user = user,
 	    .name = name,
+	    .witness = dnsfilter_witness(d->dns, p, f, name),
 	    .reason = map[why],
 	    .latency_us = (uint32_t)(latency_ns / 1000)};
 	clock_gettime(CLOCK_REALTIME, &r.time);

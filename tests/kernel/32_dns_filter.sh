@@ -154,9 +154,9 @@ def last(src, dst):
     m = [r for r in recs if r["client"].split(":")[0] == src and r["destination"] == dst]
     assert m, (src, dst)
     return m[-1]
-r = last("198.18.1.2", "198.18.2.45:80"); assert r["action"] == "allow" and r["rule"] == "work" and r["name"] == "www.work.lab.sluice.test", r
-r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["name"] == "portal.work.lab.sluice.test", r
-r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test", r
+r = last("198.18.1.2", "198.18.2.45:80"); assert r["action"] == "allow" and r["rule"] == "work" and r["name"] == "www.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["name"] == "portal.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test" and r["witness"] == "reverse", r
 r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
 dns = [r for r in recs if r["destination"].endswith(":53")]
 assert not dns or all(r["action"] == "allow" for r in dns), dns
