@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "queue/nfq.h"
+#include "stats/counters.h"
 
 #include <netinet/in.h> /* before linux/netfilter.h (its linux/in.h) */
 #include <errno.h>
@@ -410,4 +411,18 @@ const char *dnsfilter_witness(struct dnsfilter *f, const struct policy *p,
 			return "dns-answer";
 	}
 	return resolved_ahead(p, name) ? "resolved-ahead" : "reverse";
+}
+
+void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
+{
+	struct dnsfilter_stats st;
+	dnsfilter_stats(f, &st);
+	s->dnsf_queries = st.bind.queries;
+	s->dnsf_answers_bound = st.bind.answers - st.bind.answers_malformed -
+				st.bind.answers_unmatched -
+				st.bind.answers_not_bound;
+	s->dnsf_answers_unmatched = st.bind.answers_unmatched;
+	s->dnsf_dropped = st.dropped;
+	s->dnsf_rebind_refused = st.bind.rebind_refused;
+	s->dnsf_bindings = st.bind.bindings;
 }

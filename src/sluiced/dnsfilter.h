@@ -64,6 +64,10 @@ void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out);
  */
 const char *dnsfilter_witness(struct dnsfilter *f, const struct policy *p,
 			      const struct flow *fl, const char *name);
+/* Fills the DNS filter's counters of S (docs/counters.md, dns_filter_*);
+ * zeros when F is NULL. */
+struct stats_snapshot;
+void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s);
 /* Stops the thread, closes the queue, frees everything. NULL allowed. */
 void dnsfilter_stop(struct dnsfilter *f);
 

@@ -73,6 +73,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->dns_cache_misses = ls.dns_cache_misses;
 	s->dns_cache_negative_hits = ls.dns_negative_hits;
 	s->dns_names_bounded = ls.dns_bounded;
+	dnsfilter_snapshot(d->dns, s);
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
 	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)

@@ -141,6 +141,25 @@ const struct stats_counter stats_counters[] = {
      "partial: unknown, never absent)", C, U, F(dns_names_bounded),
      "lookups", SV, "0; rising = destinations with very many PTR names",
      "resolver", NOTHR},
+    {"dns_filter_queries", "DNS queries of `filter dns` sessions read "
+     "(remembered until answered)", C, U, F(dnsf_queries), "messages", SV,
+     "any", "dns filter", NOTHR},
+    {"dns_filter_answers_bound", "DNS answers that matched a query the "
+     "client sent and were bound before release", C, U,
+     F(dnsf_answers_bound), "messages", SV, "most answers", "dns filter",
+     NOTHR},
+    {"dns_filter_answers_unmatched", "DNS answers to no outstanding query "
+     "of that client (released, nothing bound)", C, U,
+     F(dnsf_answers_unmatched), "messages", SV,
+     "0; rising = forged or late answers", "dns filter", NOTHR},
+    {"dns_filter_dropped", "DNS messages the filter dropped: malformed, "
+     "zone-transfer queries, not DNS", C, U, F(dnsf_dropped), "packets",
+     SV, "0", "dns filter", NOTHR},
+    {"dns_filter_rebinding_refused", "Addresses in answers refused as DNS "
+     "rebinding (resolver { dns-rebinding refuse })", C, U,
+     F(dnsf_rebind_refused), "addresses", SV, "0", "dns filter", NOTHR},
+    {"dns_filter_bindings", "(client, address) bindings held", G, U,
+     F(dnsf_bindings), "entries", SV, "any", "dns filter", NOTHR},
     {"identity_cache_hits", "User and group lookups answered from the "
      "cache", C, U, F(identity_cache_hits), "lookups", SV, "most lookups",
      "identity", NOTHR},

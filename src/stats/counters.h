@@ -64,6 +64,8 @@ struct stats_snapshot {
 	uint64_t dns_cache_entries, dns_cache_hits, dns_cache_misses;
 	uint64_t dns_cache_negative_hits;
 	uint64_t dns_names_bounded;
+	uint64_t dnsf_queries, dnsf_answers_bound, dnsf_answers_unmatched,
+	    dnsf_dropped, dnsf_rebind_refused, dnsf_bindings;
 	uint64_t identity_cache_hits;
 	uint64_t identity_incomplete;
 	struct stats_hist decision_latency_seconds;

@@ -161,4 +161,20 @@ r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
 dns = [r for r in recs if r["destination"].endswith(":53")]
 assert not dns or all(r["action"] == "allow" for r in dns), dns
 PY
+c=$(ctl counters --json | python3 -c "
+import json, sys
+c = json.load(sys.stdin)['counters']
+print(c['dns_filter_queries'], c['dns_filter_answers_bound'], c['dns_filter_dropped'], c['dns_filter_bindings'])")
+read -r q b dr bi <<<"$c"
+[ "$q" -ge 4 ] && [ "$b" -ge 3 ] && [ "$dr" -ge 1 ] && [ "$bi" -ge 2 ] &&
+	kt_ok "counters: $q queries read, $b answers bound, $dr dropped (AXFR), $bi bindings" ||
+	kt_fail "counters: queries $q bound $b dropped $dr bindings $bi"
+c=$(ctl counters --json | python3 -c "
+import json, sys
+c = json.load(sys.stdin)['counters']
+print(c['dns_filter_queries'], c['dns_filter_answers_bound'], c['dns_filter_dropped'], c['dns_filter_bindings'])")
+read -r q b dr bi <<<"$c"
+[ "$q" -ge 4 ] && [ "$b" -ge 3 ] && [ "$dr" -ge 1 ] && [ "$bi" -ge 2 ] &&
+	kt_ok "counters: $q queries read, $b answers bound, $dr dropped (AXFR), $bi bindings" ||
+	kt_fail "counters: queries $q bound $b dropped $dr bindings $bi"
 kt_done
