@@ -238,6 +238,44 @@ static void test_verifier_timeout_warning(void **state)
 	diags_free(&d);
 }
 
+/* A rule naming destinations warns where other rules let its clients
+ * resolve with answers sluice cannot read (issue 14): DNS over TLS, DNS
+ * without `filter dns`; other clients and filtered DNS do not. */
+static void test_unread_dns_warning(void **state)
+{
+	(void)state;
+	static const char head[] =
+	    "network lan { 10.1.0.0/16 }\n"
+	    "network guests { 10.9.0.0/16 }\n"
+	    "domains work { *.example.com }\n"
+	    "protocol web tcp 443\n"
+	    "protocol dns udp 53 filter dns\n"
+	    "protocol plain tcp 53\n"
+	    "protocol dot tcp 853\n"
+	    "rule \"work\" allow web from lan to work\n"
+	    "rule \"dns\" allow dns from lan to external\n";
+	const char *tails[] = {
+	    "",
+	    "rule \"guests dot\" allow dot from guests to external\n",
+	    "rule \"dot\" allow dot from lan to external\n",
+	    "rule \"plain\" allow plain from 10.1.2.0/24 to external\n"};
+	const char *want[] = {NULL, NULL, "lets its clients use DNS over TLS",
+			      "use DNS without `filter dns`"};
+	for (size_t i = 0; i < 4; i++) {
+		struct diags d = {0};
+		char text[1024];
+		snprintf(text, sizeof(text), "%s%s", head, tails[i]);
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_non_null(p);
+		assert_int_equal(d.warnings, want[i] ? 1 : 0);
+		if (want[i])
+			assert_true(has_diag(&d, 8, 6, want[i]));
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
 /* The directory block: check refuses what the daemon could not use (a
  * host name, StartTLS on ldaps://) and warns about a password in clear,
  * tls-verify no and an AD domain root as base (referrals). */
@@ -639,6 +677,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
 	    cmocka_unit_test(test_verifier_timeout_warning),
+	    cmocka_unit_test(test_unread_dns_warning),
 	    cmocka_unit_test(test_directory_settings),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
