@@ -55,7 +55,14 @@ static size_t ht_slot(const struct htab *t, const void *key, size_t nb)
 	uint64_t x = 1469598103934665603ull ^ t->seed;
 	for (size_t i = 0; i < t->klen; i++)
 		x = (x ^ k[i]) * 1099511628211ull;
-	return (size_t)(x ^ (x >> 29)) & (nb - 1);
+	/* FNV-1a's low bits depend on the inputs' low bits only: a full
+	 * 64-bit finalizer (MurmurHash3 fmix64) before the mask */
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return (size_t)x & (nb - 1);
 }
 
 static void ht_insert(struct htab *t, struct hent *e)
