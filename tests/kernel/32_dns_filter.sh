@@ -19,7 +19,7 @@
 kt_up
 N=$LAB_TMP/dnsf
 mkdir -p "$N"
-for i in 45 46 47; do
+for i in 45 46 47 48; do
 	lab_exec "$LAB_SRV" ip addr add 198.18.2.$i/24 dev gw0 || kt_fail "address .$i"
 	lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:80,bind=198.18.2.$i,reuseaddr,fork EXEC:cat >/dev/null
 done
@@ -35,6 +35,9 @@ done
 	echo "ptr-record=46.2.18.198.in-addr.arpa,edge77.cdn.lab.sluice.test"
 	echo "ptr-record=47.2.18.198.in-addr.arpa,edge47.cdn.lab.sluice.test"
 	echo "host-record=edge47.cdn.lab.sluice.test,198.18.2.47"
+	echo "host-record=tcp.work.lab.sluice.test,198.18.2.48"
+	echo "ptr-record=48.2.18.198.in-addr.arpa,edge48.cdn.lab.sluice.test"
+	echo "host-record=edge48.cdn.lab.sluice.test,198.18.2.48"
 } >"$N/dnsmasq.conf"
 lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
 for i in $(seq 50); do
@@ -48,8 +51,9 @@ network infra   { 198.18.3.0/24 2001:db8:3::/64 }
 domains work    { *.work.lab.sluice.test }
 protocol web tcp 80
 protocol dns udp 53 filter dns
+protocol dnst tcp 53 filter dns
 rule "work"    allow web from clients to work
-rule "dns"     allow dns from clients to infra
+rule "dns"     allow { dns dnst } from clients to infra
 rule "lookups" allow dns from localhost to infra
 resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
 decisions { deadline 2s }
@@ -105,6 +109,32 @@ r=$(rc portal.work.lab.sluice.test "$LAB_CLI4")
 [ "$r" = "198.18.2.46 1" ] && kt_ok "a CNAME chain to a CDN host binds the question's name" ||
 	kt_fail "CNAME: $r"
 
+# over TCP (one message per segment): read and bound too
+cat >"$N/tcp.py" <<'PY'
+import socket, struct, sys
+name, bind, server = sys.argv[1], sys.argv[2], sys.argv[3]
+q = struct.pack(">HHHHHH", 77, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+t = socket.socket(); t.bind((bind, 0)); t.settimeout(2); t.connect((server, 53))
+t.sendall(struct.pack(">H", len(q)) + q)
+a = b""
+while len(a) < 2 or len(a) < 2 + struct.unpack(">H", a[:2])[0]:
+    c = t.recv(4096)
+    if not c: break
+    a += c
+a = a[2:]
+addr = socket.inet_ntoa(a[-4:]) if len(a) > 16 and struct.unpack(">H", a[6:8])[0] else None
+if not addr:
+    print("- 0"); sys.exit(0)
+s = socket.socket(); s.bind((bind, 0)); s.settimeout(2)
+try:
+    s.connect((addr, 80)); s.sendall(b"hello\n"); print(addr, 1 if s.recv(100) == b"hello\n" else 0)
+except OSError:
+    print(addr, 0)
+PY
+r=$(lab_exec "$LAB_CLI" timeout 10 python3 "$N/tcp.py" tcp.work.lab.sluice.test "$LAB_CLI4" "$LAB_DNS4")
+[ "$r" = "198.18.2.48 1" ] && kt_ok "an answer over TCP (one segment) binds: allowed at once" || kt_fail "TCP DNS: $r"
+
 # a forged answer (www.work = .47) from the web server's address, not a
 # server the filter dns rule allows, to the second client
 cat >"$N/forge.py" <<'PY'
@@ -158,6 +188,7 @@ r = last("198.18.1.2", "198.18.2.45:80"); assert r["action"] == "allow" and r["r
 r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["name"] == "portal.work.lab.sluice.test" and r["witness"] == "dns-answer", r
 r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test" and r["witness"] == "reverse", r
 r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
+r = last("198.18.1.2", "198.18.2.48:80"); assert r["action"] == "allow" and r["witness"] == "dns-answer", r
 dns = [r for r in recs if r["destination"].endswith(":53")]
 assert not dns or all(r["action"] == "allow" for r in dns), dns
 PY
