@@ -244,6 +244,19 @@ static void test_verifier_timeout_warning(void **state)
 static void test_unread_dns_warning(void **state)
 {
 	(void)state;
+	{ /* the DNS filter's settings */
+		struct diags d0 = {0};
+		struct policy *q = load("resolver { dns-rebinding allow "
+					"dns-grace 5s }\n", &d0);
+		assert_non_null(q);
+		assert_int_equal(q->resolver.dns_rebinding, REBIND_ALLOW);
+		assert_int_equal(q->resolver.dns_grace_s, 5);
+		policy_free(q);
+		diags_free(&d0);
+		q = load("resolver { dns-rebinding maybe }\n", &d0);
+		assert_null(q);
+		diags_free(&d0);
+	}
 	static const char head[] =
 	    "network lan { 10.1.0.0/16 }\n"
 	    "network guests { 10.9.0.0/16 }\n"
@@ -372,6 +385,9 @@ static void test_settings(void **state)
 	assert_int_equal(p->resolver.timeout_ms, 1000);
 	assert_int_equal(p->resolver.negative_ttl_s, 60);
 	assert_int_equal(p->resolver.cache, 10000); /* default */
+	/* filter dns: rebinding refused and 60 s of grace by default */
+	assert_int_equal(p->resolver.dns_rebinding, REBIND_REFUSE);
+	assert_int_equal(p->resolver.dns_grace_s, 60);
 	assert_true(p->directory.enabled);
 	assert_int_equal(p->directory.cache_ttl_s, 600);
 	assert_int_equal(p->queue.count, 2);
