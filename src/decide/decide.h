@@ -68,6 +68,7 @@ void gen_unref(struct gen *g);
 enum reason { RSN_RULE, RSN_DEFAULT, RSN_DEADLINE, RSN_SLOTS, RSN_SOURCE,
 	      RSN_MALFORMED, RSN_WATCHDOG, RSN_SHUTDOWN, RSN_OVERFLOW,
 	      RSN_MISREAD, /* not read as the kernel did: denied */
+	      RSN_FILTER,  /* an application filter refused it (dns_first) */
 	      RSN_COUNT };
 const char *reason_name(enum reason r);
 
@@ -169,6 +170,14 @@ struct decide_env {
 	void *lookup_ctx;
 	struct iptable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */
+	/* the first packet (PKT[0..LEN), from its IP header) of a session
+	 * whose evaluation starts at a `filter dns` rule that needs sluiced
+	 * (a user or a name): shown to the DNS filter before any verdict, so
+	 * the session's first query is known when its answer comes (may be
+	 * NULL); called on the worker thread, must not block. False: the
+	 * filter drops it (malformed, a zone transfer): the session is
+	 * denied (reason RSN_FILTER) */
+	bool (*dns_first)(void *ctx, const uint8_t *pkt, size_t len);
 };
 
 struct decider;

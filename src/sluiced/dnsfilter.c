@@ -426,3 +426,16 @@ void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
 	s->dnsf_rebind_refused = st.bind.rebind_refused;
 	s->dnsf_bindings = st.bind.bindings;
 }
+
+bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len)
+{
+	bool not_dns, unread;
+	if (!f || !pkt)
+		return true;
+	pthread_mutex_lock(&f->lock);
+	bool ok = dnsfilter_packet(f->b, pkt, len, now_ms(), &not_dns, &unread);
+	if (!ok)
+		f->st.dropped++;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}

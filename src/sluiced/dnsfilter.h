@@ -54,6 +54,12 @@ size_t dnsfilter_names(struct dnsfilter *f, int family,
 		       void (*append)(void *arg, const char *name), void *arg,
 		       bool *partial);
 void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out);
+/* The first packet PKT[0..LEN) of a `filter dns` session that sluiced's
+ * decision queue holds (the rule needs a user or a name): read as if it
+ * had crossed the DNS queue. Returns the filter's word: false when it
+ * would be dropped (malformed, a zone transfer), and the session is then
+ * denied. Any thread; F NULL: true. */
+bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len);
 /*
  * The witness of NAME, the name a decision of the session FL was logged
  * with under policy P, for the firewall log: "dns-answer" when FL's client

@@ -240,6 +240,14 @@ static struct gen *first_policy(const char *path)
 	return g;
 }
 
+/* decide_env.dns_first: the first query of a `filter dns` session that
+ * sluiced decides goes to the DNS filter (dnsfilter.h). */
+static bool env_dns_first(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+	return dnsfilter_first(d->dns, pkt, len);
+}
+
 static void start_workers(struct daemon *d)
 {
 	const struct policy *p = d->gen->policy;
@@ -250,7 +258,8 @@ static void start_workers(struct daemon *d)
 				 .lookup = lookups_submit,
 				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
-				 .now_ns = mono_ns};
+				 .now_ns = mono_ns,
+				 .dns_first = env_dns_first};
 	d->nworkers = p->queue.count;
 	d->workers = xcalloc(d->nworkers, sizeof(*d->workers));
 	struct decide_cfg cfg;

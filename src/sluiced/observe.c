@@ -127,7 +127,8 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 	    [RSN_DEADLINE] = FWR_DEADLINE, [RSN_SLOTS] = FWR_SLOTS_FULL,
 	    [RSN_SOURCE] = FWR_PER_SOURCE, [RSN_MALFORMED] = FWR_FAIL,
 	    [RSN_WATCHDOG] = FWR_FAIL,	   [RSN_SHUTDOWN] = FWR_FAIL,
-	    [RSN_OVERFLOW] = FWR_FAIL,	   [RSN_MISREAD] = FWR_MISREAD};
+	    [RSN_OVERFLOW] = FWR_FAIL,	   [RSN_MISREAD] = FWR_MISREAD,
+	    [RSN_FILTER] = FWR_FILTER};
 	const struct policy *p = g->policy;
 	struct fwlog_rec r = {
 	    .flow = *f,

@@ -13,13 +13,17 @@
 #     name;
 #   - a forged answer from a server the filter dns rule does not allow (the
 #     web server's address, to the second client) binds nothing;
-#   - a zone-transfer query is dropped, the DNS of the sessions keeps
-#     working, and the examples' `filter dns` sessions no longer wait.
+#   - TCP: an answer in one segment binds too;
+#   - a `filter dns` rule that needs the user (sluiced decides each DNS
+#     session): the session's first query still reaches the filter, the
+#     answer binds; a client without the user gets no DNS;
+#   - a zone-transfer query is dropped (reason `filter`), the DNS of the
+#     sessions keeps working, no DNS session waits for a deadline.
 . "$(dirname "$0")/lib.sh"
 kt_up
 N=$LAB_TMP/dnsf
 mkdir -p "$N"
-for i in 45 46 47 48; do
+for i in 45 46 47 48 49; do
 	lab_exec "$LAB_SRV" ip addr add 198.18.2.$i/24 dev gw0 || kt_fail "address .$i"
 	lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:80,bind=198.18.2.$i,reuseaddr,fork EXEC:cat >/dev/null
 done
@@ -38,6 +42,9 @@ done
 	echo "host-record=tcp.work.lab.sluice.test,198.18.2.48"
 	echo "ptr-record=48.2.18.198.in-addr.arpa,edge48.cdn.lab.sluice.test"
 	echo "host-record=edge48.cdn.lab.sluice.test,198.18.2.48"
+	echo "host-record=late.work.lab.sluice.test,198.18.2.49"
+	echo "ptr-record=49.2.18.198.in-addr.arpa,edge49.cdn.lab.sluice.test"
+	echo "host-record=edge49.cdn.lab.sluice.test,198.18.2.49"
 } >"$N/dnsmasq.conf"
 lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
 for i in $(seq 50); do
@@ -135,6 +142,19 @@ PY
 r=$(lab_exec "$LAB_CLI" timeout 10 python3 "$N/tcp.py" tcp.work.lab.sluice.test "$LAB_CLI4" "$LAB_DNS4")
 [ "$r" = "198.18.2.48 1" ] && kt_ok "an answer over TCP (one segment) binds: allowed at once" || kt_fail "TCP DNS: $r"
 
+# a `filter dns` rule that needs the user: sluiced decides each DNS
+# session, and the session's first (only) query still reaches the filter
+sed -i 's/^rule "dns"     allow { dns dnst } from clients to infra$/& users staff/' "$N/sluice.conf"
+sed -i '/^protocol web tcp 80$/i users staff { group staff }' "$N/sluice.conf"
+grep -q 'to infra users staff' "$N/sluice.conf" || kt_fail "config edit"
+ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
+ctl reload >/dev/null || kt_fail "reload"
+r=$(rc late.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.49 1" ] && kt_ok "filter dns on a rule needing the user: the first query is read, the answer binds" ||
+	kt_fail "filter dns with users: $r"
+r=$(rc late.work.lab.sluice.test "$LAB_CLI4B")
+[ "$r" = "- 0" ] && kt_ok "a client without the user gets no DNS under that rule" || kt_fail "no user: $r"
+
 # a forged answer (www.work = .47) from the web server's address, not a
 # server the filter dns rule allows, to the second client
 cat >"$N/forge.py" <<'PY'
@@ -190,7 +210,8 @@ r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get
 r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
 r = last("198.18.1.2", "198.18.2.48:80"); assert r["action"] == "allow" and r["witness"] == "dns-answer", r
 dns = [r for r in recs if r["destination"].endswith(":53")]
-assert not dns or all(r["action"] == "allow" for r in dns), dns
+assert not any(r["reason"] == "deadline" for r in dns), dns  # no waiting filter
+assert any(r["reason"] == "filter" and r["action"] == "deny" for r in dns), dns  # the AXFR
 PY
 c=$(ctl counters --json | python3 -c "
 import json, sys
