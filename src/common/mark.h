@@ -34,6 +34,10 @@
 #define MARK_ID_SELF 0u
 #define MARK_ID_LAST 0x3ffeu	  /* rule ids saturate here */
 #define MARK_ID_CREATION 0x3ffdu  /* overlaps only policies > 16380 rules */
+/* Packet mark QUEUE with this id: a DNS message of a session a `filter dns`
+ * rule allowed, for sluiced's DNS queue (kernel/ruleset.c rs_dns_queue());
+ * never in a ct mark. Overlaps only policies > 16378 rules. */
+#define MARK_ID_DNS 0x3ffbu
 #define MARK_ID_FAILOPEN 0x3fffu
 #define MARK_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
 

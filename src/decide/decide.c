@@ -596,6 +596,19 @@ static bool join_room(const struct decider *d)
 	return d->njoined < room;
 }
 
+/* A session whose evaluation stops at a `filter dns` rule: its first
+ * packet (a query) goes to the DNS filter whatever the decision will be
+ * (a denied session's query is forgotten after its timeout). */
+static bool show_dns_first(struct decider *d, const struct gen *g,
+			   const struct decision *dec, const struct qpacket *pkt)
+{
+	if (d->env.dns_first && dec->rule >= 0 &&
+	    (size_t)dec->rule < g->policy->nrules &&
+	    rule_filters_dns(g->policy->rules[dec->rule]))
+		return d->env.dns_first(d->env.ctx, pkt->payload, pkt->len);
+	return true;
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
@@ -648,6 +661,14 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	d->st.decisions++;
 	if (!kernel_agrees(d, pkt->mark, &dec)) {
 		misread(d, pkt, &flow, g);
+		gen_unref(g);
+		return;
+	}
+	if (!show_dns_first(d, g, &dec, pkt)) {
+		answer(d, pkt->id, pkt->mark, VERDICT_DENY, dec.rule);
+		if (d->env.record)
+			d->env.record(d->env.ctx, &flow, g, VERDICT_DENY,
+				      dec.rule, NULL, NULL, RSN_FILTER, 0);
 		gen_unref(g);
 		return;
 	}

@@ -145,6 +145,14 @@ struct decide_env {
 	void *lookup_ctx;
 	struct iptable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */
+	/* the first packet (PKT[0..LEN), from its IP header) of a session
+	 * whose evaluation starts at a `filter dns` rule that needs sluiced
+	 * (a user or a name): shown to the DNS filter before any verdict, so
+	 * the session's first query is known when its answer comes (may be
+	 * NULL); called on the worker thread, must not block. False: the
+	 * filter drops it (malformed, a zone transfer): the session is
+	 * denied (reason RSN_FILTER) */
+	bool (*dns_first)(void *ctx, const uint8_t *pkt, size_t len);
 };
 
 struct decider;

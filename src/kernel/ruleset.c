@@ -462,6 +462,69 @@ static void add_ports(struct sbuf *b, const struct portrange *v, size_t n)
 		sb_add(b, " }");
 }
 
+/* ---- the DNS filter (ruleset.h rs_dns_queue) ----------------------------------- */
+
+uint32_t rs_dns_queue(const struct ruleset_opts *o)
+{
+	return o->queue_num + (o->queue_count ? o->queue_count : 1);
+}
+
+/* To the DNS queue: nft `queue` where the kernel has it, else accept
+ * (the xt chain queues by the mark, xt_dns_queue()). */
+static void add_dns_verdict(struct gen *g)
+{
+	if (g->o->nft_queue)
+		sb_add(&g->b, "queue to %u ", rs_dns_queue(g->o));
+	else
+		sb_add(&g->b, "accept ");
+}
+
+/* A `filter dns` allow rule that the kernel decides: the session is
+ * allowed by rule ID and its first packet (the query) goes to the DNS
+ * queue too. */
+static void add_dns_action(struct gen *g, unsigned id)
+{
+	const struct ruleset_opts *o = g->o;
+	sb_add(&g->b,
+	       "ct mark set ct mark & 0x%08x | 0x%08x meta mark set meta mark "
+	       "& 0x%08x | 0x%08x ",
+	       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id), mark_keep(o),
+	       rs_mark(o, RS_DEC_QUEUE, RS_ID_DNS));
+	add_dns_verdict(g);
+}
+
+/* The later packets (both directions) of sessions that `filter dns` rules
+ * allowed go to the DNS queue: chain dns_filter, jumped to from `decided`
+ * before "session allowed". Nothing when no rule filters DNS. */
+static void gen_dns_filter(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	sb_add(&g->b, "\t# DNS messages of sessions allowed with `filter dns`: "
+		      "to sluiced's DNS queue.\n\tchain dns_filter {\n");
+	for (size_t i = 0; i < g->p->nrules; i++) {
+		const struct rule *r = g->p->rules[i];
+		if (!rule_filters_dns(r))
+			continue;
+		unsigned id = rs_rule_id((size_t)r->index);
+		sb_add(&g->b,
+		       "\t\tct mark & 0x%08x == 0x%08x meta mark set meta mark "
+		       "& 0x%08x | 0x%08x ",
+		       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id),
+		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_DNS));
+		add_dns_verdict(g);
+		sb_add(&g->b, "comment \"filter dns, rule %u\"\n", id);
+	}
+	sb_add(&g->b, "\t}\n\n");
+}
+
+static bool policy_filters_dns(const struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_filters_dns(p->rules[i]))
+			return true;
+	return false;
+}
+
 /* The verdict part of rule R's nft rules. */
 static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		       const char *label)
@@ -489,6 +552,8 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		} else {
 			sb_add(&g->b, "accept ");
 		}
+	} else if (rule_filters_dns(r)) {
+		add_dns_action(g, id);
 	} else if (r->action == ACT_ALLOW) {
 		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
 		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
@@ -511,7 +576,9 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 	rule_label(r, label, sizeof(label));
 	sb_add(&g->b, "\t\t# %s: %s%s\n", label,
 	       r->action == ACT_ALLOW ? "allow" : "deny",
-	       decidable ? "" : ", ask sluiced (queue)");
+	       !decidable	       ? ", ask sluiced (queue)"
+	       : rule_filters_dns(r) ? ", its DNS messages to sluiced (filter dns)"
+				     : "");
 	if (src.never || dst.never) {
 		sb_add(&g->b, "\t\t#   never matches here (%s side)\n",
 		       src.never ? "source" : "destination");
@@ -940,6 +1007,7 @@ static void gen_decided(struct gen *g)
 	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state != new "
 	       "ct mark set ct mark & 0x%08x goto decide_new comment \"a SYN "
 	       "reusing an old conntrack entry is a new session\"\n"
+	       "%s"
 	       "\t\tct mark & 0x%08x == 0x%08x accept comment \"session "
 	       "allowed\"\n"
 	       "\t\tct mark & 0x%08x == 0x%08x counter drop comment \"session "
@@ -951,8 +1019,9 @@ static void gen_decided(struct gen *g)
 	       "comment \"NEW but not a SYN: never queue mid-stream\"\n"
 	       "\t\tgoto decide_new\n"
 	       "\t}\n\n",
-	       keep, dm, rs_mark(o, RS_DEC_ALLOW, 0), dm,
-	       rs_mark(o, RS_DEC_DENY, 0));
+	       keep,
+	       policy_filters_dns(g->p) ? "\t\tjump dns_filter\n" : "", dm,
+	       rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_DENY, 0));
 	/* nft finds an IPv6 packet's transport with ipv6_find_hdr(...,
 	 * IP6_FH_F_AUTH), which stops at AH; conntrack skips AH and tracks
 	 * the protocol inside. A rule would judge such a session as AH and
@@ -1367,6 +1436,8 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 				     "match wins.\n");
 		gen_rules_chain(&g, (enum chain_kind)ch, tw, ntw);
 	}
+	if (policy_filters_dns(p))
+		gen_dns_filter(&g);
 	gen_decided(&g);
 	if (p->npublishes)
 		gen_publish(&g);
@@ -1402,7 +1473,7 @@ static char *xt_jump(const struct ruleset_opts *o)
 struct xt_state {
 	bool chain; /* :SLUICE exists */
 	size_t nsluice; /* rules in SLUICE ("-A SLUICE ...") */
-	bool nfqueue;	/* one of them is the NFQUEUE rule */
+	size_t nfqueue; /* of them NFQUEUE rules (decisions, DNS filter) */
 	bool first[3];
 	int *jumps[3];
 	size_t njumps[3];
@@ -1440,7 +1511,7 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 		else if (in_filter && n > 10 && strncmp(l, "-A SLUICE ", 10) == 0) {
 			st->nsluice++;
 			if (memmem(l, n, " -j NFQUEUE", 11))
-				st->nfqueue = true;
+				st->nfqueue++;
 		} else if (in_filter && n > 3 && strncmp(l, "-A ", 3) == 0)
 			for (int h = 0; h < 3; h++) {
 				size_t hl = strlen(xt_hooks[h]);
@@ -1465,6 +1536,16 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 	}
 }
 
+/* The DNS filter's queue rule, first in SLUICE (before the QUEUE mark is
+ * saved into the ct mark): never bypassed. */
+static void xt_dns_queue(struct sbuf *b, const struct ruleset_opts *o)
+{
+	sb_add(b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE "
+		  "--queue-num %u\n",
+	       rs_mark(o, RS_DEC_QUEUE, RS_ID_DNS), rs_mark_own(o),
+	       rs_dns_queue(o));
+}
+
 char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 		      const char *current)
 {
@@ -1481,6 +1562,7 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	sb_add(&b, "*filter\n:SLUICE - [0:0]\n");
 	if (st.chain)
 		sb_add(&b, "-F SLUICE\n");
+	xt_dns_queue(&b, o);
 	/* the QUEUE mark into the ct mark first: the stage after the xt
 	 * chains (queue_bypassed) tells a packet that reached the queue and
 	 * came back undecided (bypass, queue full) from one that a foreign
@@ -1521,8 +1603,9 @@ bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
 	struct xt_state st;
 	char *want = xt_jump(o);
 	xt_scan(current, want, &st);
-	/* the CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW) and DROP rules */
-	bool ok = st.chain && st.nsluice == 4 && st.nfqueue;
+	/* the NFQUEUE (DNS), CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW)
+	 * and DROP rules */
+	bool ok = st.chain && st.nsluice == 5 && st.nfqueue == 2;
 	for (int h = 0; h < 3; h++)
 		ok = ok && st.first[h] && st.njumps[h] == 0;
 	xt_state_free(&st);

@@ -45,6 +45,7 @@
 #define RS_ID_CREATION MARK_ID_CREATION
 #define RS_ID_FAILOPEN MARK_ID_FAILOPEN
 #define RS_ID_PUBLISHED MARK_ID_PUBLISHED
+#define RS_ID_DNS MARK_ID_DNS
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */
@@ -89,6 +90,16 @@ struct ruleset_opts {
 /* The mark values of the layout above, for O's shift. */
 uint32_t rs_mark_own(const struct ruleset_opts *o);		  /* mask */
 uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id);
+/*
+ * The DNS filter (`filter dns`, src/sluiced/dnsfilter.c): the packets of
+ * sessions a `filter dns` rule allowed — both directions, the first one
+ * included — get the packet mark rs_mark(QUEUE, RS_ID_DNS) and the xt
+ * chain queues them to queue rs_dns_queue(O) (the one after the decision
+ * queues), always without bypass: nobody reading the answers means no
+ * answers. sluiced's verdict is NF_ACCEPT with sluice's mark bits cleared,
+ * or NF_DROP.
+ */
+uint32_t rs_dns_queue(const struct ruleset_opts *o);
 /* The mark's rule id for policy rule index I (saturating). */
 unsigned rs_rule_id(size_t index);
 

@@ -431,6 +431,81 @@ static void check_shadowing(struct policy *p)
 	shadow_index_free(&x);
 }
 
+/* ---- names the gateway cannot read (issue 14) ------------------------------------ */
+
+/* True when some address is in both normalized sets. */
+static bool addrs_meet(const struct addrset *a, const struct addrset *b)
+{
+	struct addrset nb = {0};
+	addrset_complement(b, &nb);
+	bool meet = !addrset_covers(&nb, a);
+	addrset_free(&nb);
+	return meet;
+}
+
+/* What protocol PR lets a client resolve through without sluice reading
+ * the answers: DNS over TLS or QUIC (port 853), DNS on port 53 without
+ * `filter dns`; NULL for none. Only ports written out count (a protocol
+ * of every port is not taken for DNS). */
+static const char *unread_dns(const struct protocol *pr)
+{
+	if (pr->tr != TR_UDP && pr->tr != TR_TCP)
+		return NULL;
+	for (size_t i = 0; i < pr->nports; i++) {
+		if (pr->ports[i].lo <= 853 && pr->ports[i].hi >= 853)
+			return "DNS over TLS/QUIC (port 853)";
+		if (pr->ports[i].lo <= 53 && pr->ports[i].hi >= 53 &&
+		    !filter_watches(pr->filter))
+			return "DNS without `filter dns` (port 53)";
+	}
+	return NULL;
+}
+
+/* The first allow rule that lets the sources of R resolve names where
+ * sluice cannot read the answers; *WHAT says how. */
+static const struct rule *unread_resolver(const struct policy *p,
+					  const struct rule *r,
+					  const char **what)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *a = p->rules[i];
+		if (a->action != ACT_ALLOW || !addrs_meet(&a->src.addrs,
+							  &r->src.addrs))
+			continue;
+		for (size_t k = 0; k < a->nprotos; k++)
+			if ((*what = unread_dns(a->protos[k])))
+				return a;
+	}
+	return NULL;
+}
+
+/*
+ * A rule naming destinations by domain relies, for names behind CDNs, on
+ * the clients' own DNS answers, which sluice reads only through `filter
+ * dns` sessions (plain DNS). Warns where another allow rule lets the same
+ * clients resolve with answers sluice cannot see (DNS over TLS, DNS
+ * without the filter): those sessions are decided by reverse names only.
+ * DNS over HTTPS cannot be told from HTTPS at all (docs/sluice.conf.5.md).
+ */
+static void check_dns_visibility(struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = p->rules[i];
+		const char *what = NULL;
+		if (r->dst.ndoms == 0)
+			continue;
+		const struct rule *a = unread_resolver(p, r, &what);
+		if (!a)
+			continue;
+		diags_add(&p->diags, DIAG_WARNING, &r->loc,
+			  "rule '%s' names destinations, but rule '%s' (line "
+			  "%d) lets its clients use %s, whose answers sluice "
+			  "cannot read: names those clients learn there are "
+			  "decided by reverse names only",
+			  r->name, a->name, a->loc.line, what);
+	}
+}
+
 /* ---- settings cross-checks ---------------------------------------------------- */
 
 /* True for "ADDR", "IPV4:PORT" or "[IPV6]:PORT". */
@@ -701,4 +776,5 @@ void policy_check(struct policy *p)
 	check_settings(p);
 	policy_check_nets(p);
 	check_shadowing(p);
+	check_dns_visibility(p);
 }

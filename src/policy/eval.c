@@ -186,9 +186,25 @@ bool rule_kernel_decidable(const struct rule *r)
 		return false;
 	if (r->action == ACT_ALLOW)
 		for (size_t i = 0; i < r->nprotos; i++)
-			if (r->protos[i]->filter)
+			if (r->protos[i]->filter &&
+			    !filter_watches(r->protos[i]->filter))
 				return false;
 	return true;
+}
+
+bool filter_watches(const char *filter)
+{
+	return filter && strcmp(filter, FILTER_DNS) == 0;
+}
+
+bool rule_filters_dns(const struct rule *r)
+{
+	if (r->action != ACT_ALLOW)
+		return false;
+	for (size_t i = 0; i < r->nprotos; i++)
+		if (filter_watches(r->protos[i]->filter))
+			return true;
+	return false;
 }
 
 enum rstat { R_NO, R_MATCH, R_PENDING };
@@ -255,6 +271,12 @@ void decide_matched(const struct rule *r, const struct flow *f,
 	out->name = NULL;
 	if (r->action == ACT_DENY) {
 		out->verdict = VERDICT_DENY;
+		return;
+	}
+	if (fp && filter_watches(fp->filter)) {
+		/* the filter reads the session (its DNS answers), it does
+		 * not hold it: allowed at once */
+		out->verdict = VERDICT_ALLOW;
 		return;
 	}
 	if (fp) {

@@ -206,7 +206,15 @@ struct resolver_cfg {
 	char **servers; /* addresses as written; none = /etc/resolv.conf */
 	size_t nservers;
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
+	int dns_rebinding;    /* enum rebinding (filter dns) */
+	uint32_t dns_grace_s; /* a DNS answer's binding outlives its TTL */
 };
+/* resolver { dns-rebinding }: answers pointing names at private ranges or
+ * the gateway (DNS rebinding) bind nothing, or bind. */
+enum rebinding { REBIND_REFUSE, REBIND_ALLOW };
+/* The application filter `filter dns`: the session is allowed and its DNS
+ * answers are read (names learnt per client, src/sluiced/dnsfilter.c). */
+#define FILTER_DNS "dns"
 /* The directory's shape: which filters and attributes find users and
  * groups (src/identity/ldapdir.h). */
 enum dir_schema { SCHEMA_RFC2307, SCHEMA_AD };
@@ -535,8 +543,15 @@ const char *domainsets_match_any(struct domainset *const *doms, size_t ndoms,
 bool addrset_has4(const struct addrset *s, uint32_t a);
 bool addrset_has6(const struct addrset *s, u128 a);
 
-/* True when the kernel can decide R from header facts alone. */
+/* True when the kernel can decide R from header facts alone (a filter
+ * that only watches the session, filter_watches(), does not stop it). */
 bool rule_kernel_decidable(const struct rule *r);
+/* True for an application filter that reads an allowed session instead of
+ * deciding it (`filter dns`): the session is allowed at its start. */
+bool filter_watches(const char *filter);
+/* True when R allows with `filter dns` on one of its protocols: its
+ * sessions' DNS messages go to sluiced (ruleset.c gen_dns_filter). */
+bool rule_filters_dns(const struct rule *r);
 
 /* The compiled engine: same answers as policy_eval_linear, indexed. */
 struct engine;

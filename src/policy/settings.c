@@ -20,6 +20,7 @@ static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
 static const char *const logf_enum[] = {"json", "w3c", NULL};
 static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
+static const char *const rebind_enum[] = {"refuse", "allow", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
 
@@ -69,6 +70,14 @@ static const struct setting resolver_table[] = {
     {"refresh-min", ST_DURATION_S, P(resolver.refresh_min_s), 0, 1, 86400,
      NULL, "shortest refresh of names resolved ahead of time",
      .def = 30},
+    {"dns-rebinding", ST_ENUM, P(resolver.dns_rebinding), 0, 0, 0,
+     rebind_enum, "refuse: a client's DNS answer pointing a name at a "
+     "private, loopback, link-local or the gateway's own address binds "
+     "nothing (filter dns); allow: it binds",
+     .def = REBIND_REFUSE},
+    {"dns-grace", ST_DURATION_S, P(resolver.dns_grace_s), 0, 0, 86400, NULL,
+     "how long a name learnt from a client's DNS answer outlives its TTL",
+     .def = 60},
     {.key = NULL},
 };
 

@@ -177,6 +177,13 @@ struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
 	return b;
 }
 
+void dnsbind_configure(struct dnsbind *b, const struct dnsbind_cfg *cfg)
+{
+	b->cfg = *cfg;
+	if (!b->cfg.max_ttl_s)
+		b->cfg.max_ttl_s = 86400;
+}
+
 /* The client entry of (FAMILY, A), made when MAKE. */
 static struct client *client_get(struct dnsbind *b, int family,
 				 const uint8_t a[16], bool make)

@@ -86,6 +86,9 @@ struct dnsbind;
 /* A table with the settings CFG (copied). Never fails (aborts on memory). */
 struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg);
 void dnsbind_free(struct dnsbind *b); /* NULL allowed */
+/* New settings (a reload): later queries, answers and bindings follow
+ * CFG; what is bound stays until it expires. */
+void dnsbind_configure(struct dnsbind *b, const struct dnsbind_cfg *cfg);
 
 /* The gateway's own addresses (refused as answers with refuse_private):
  * N entries of FAMILIES[i] / ADDRS[i], copied; replaces the previous set. */

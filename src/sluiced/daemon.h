@@ -22,6 +22,7 @@ struct sessions;
 struct worker;
 struct control;
 struct lookups;
+struct dnsfilter;
 struct farms;
 struct alerts;
 struct fwlog;
@@ -54,6 +55,7 @@ struct daemon {
 	size_t nworkers;
 	struct control *ctl;
 	struct lookups *lookups;
+	struct dnsfilter *dns; /* dnsfilter.c: `filter dns`, its queue */
 	struct farms *farms;
 	struct alerts *alerts;
 	struct fwlog *fwlog;

@@ -13,6 +13,7 @@
 #include "identity/nsspool.h"
 #include "queue/worker.h"
 #include "resolve/resolver.h"
+#include "sluiced/dnsfilter.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -37,6 +38,7 @@ struct lookups {
 	struct ldapdir *ldap;
 	char *ldapkey;
 	struct nsspool *nss;
+	struct dnsfilter *dns; /* the clients' own DNS answers, or NULL */
 	pthread_mutex_t lock; /* guards the in-flight list and closing */
 	LIST_HEAD(, inflight) inflight; /* posted, not yet delivered */
 	bool closing;
@@ -66,6 +68,25 @@ static void add_name(struct lookup_req *r, const char *name)
 			return;
 	char *c = xstrdup(name);
 	VEC_PUSH(r->names, r->nnames, c);
+}
+
+static void add_name_cb(void *arg, const char *name)
+{
+	add_name(arg, name);
+}
+
+/* The names R's client was told R's address has (its own DNS answers,
+ * `filter dns`): the first witness. Returns how many. */
+static size_t bound_names(struct lookups *l, struct lookup_req *r,
+			  bool *partial)
+{
+	return dnsfilter_names(l->dns, r->family, r->key.src, r->addr,
+			       add_name_cb, r, partial);
+}
+
+void lookups_set_dnsfilter(struct lookups *l, struct dnsfilter *f)
+{
+	l->dns = f;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -98,6 +119,7 @@ static void answer_names(struct lookups *l, struct lookup_req *r,
 	}
 	for (size_t i = 0; i < nk; i++)
 		add_name(r, known[i]);
+	bound_names(l, r, &partial);
 	switch (st) {
 	case RS_OK:
 		for (size_t i = 0; i < rn->n; i++)
@@ -134,7 +156,9 @@ static bool quick_names(struct lookups *l, struct lookup_req *r)
 	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
 						  known, MAX_KNOWN, &partial)
 			   : 0;
-	if (nk == 0)
+	bool bpart = false;
+	size_t nb = bound_names(l, r, &bpart);
+	if (nk == 0 && nb == 0)
 		return false;
 	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
 		add_name(r, known[i]);

@@ -20,6 +20,10 @@ struct lookups *lookups_new(struct event_base *base, const struct policy *p,
 /* Applies a new policy: recreates the parts whose settings changed and
  * prefetches the exact names of its domain sets. */
 void lookups_configure(struct lookups *l, const struct policy *p);
+/* Names a client learnt from its own DNS answers (`filter dns`) join the
+ * destination's names; F may be NULL (none). */
+struct dnsfilter;
+void lookups_set_dnsfilter(struct lookups *l, struct dnsfilter *f);
 /* decide_env.lookup: called on a worker thread. */
 void lookups_submit(void *ctx, struct lookup_req *req);
 /* Stops answering (workers are gone) and frees everything, including

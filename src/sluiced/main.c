@@ -20,6 +20,7 @@
 #include "sluiced/farms.h"
 #include "sluiced/privdrop.h"
 #include "stats/fwlog.h"
+#include "sluiced/dnsfilter.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -243,6 +244,14 @@ static struct gen *first_policy(const char *path)
 	return g;
 }
 
+/* decide_env.dns_first: the first query of a `filter dns` session that
+ * sluiced decides goes to the DNS filter (dnsfilter.h). */
+static bool env_dns_first(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+	return dnsfilter_first(d->dns, pkt, len);
+}
+
 /*
  * Opens the policy's NFQUEUE queues, one worker each, threads not started
  * yet (start_workers starts them: after the privilege drop, so that they
@@ -259,7 +268,8 @@ static void open_workers(struct daemon *d)
 				 .lookup = lookups_submit,
 				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
-				 .now_ns = mono_ns};
+				 .now_ns = mono_ns,
+				 .dns_first = env_dns_first};
 	d->nworkers = p->queue.count;
 	d->workers = xcalloc(d->nworkers, sizeof(*d->workers));
 	struct decide_cfg cfg;
@@ -339,6 +349,7 @@ static void stop(struct daemon *d)
 		worker_stop(d->workers[i]);
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
+	dnsfilter_stop(d->dns);	  /* after the lookups: none reads it more */
 	observe_close(d); /* after the workers: no more records */
 	idsources_close(d); /* the table kept for the next start */
 	event_free(d->ev_usr1);
@@ -435,6 +446,12 @@ int main(int argc, char **argv)
 	/* queues first, then the ruleset that feeds them: no window where
 	 * the kernel queues to nobody (the control socket answers only once
 	 * the loop runs, below) */
+	/* the DNS filter's queue (filter dns), before the workers that may
+	 * hand it a session's first query; CAP_NET_ADMIN binds it */
+	d.dns = dnsfilter_start(d.gen->policy,
+				(uint16_t)rs_dns_queue(&d.kopts),
+				rs_mark_own(&d.kopts));
+	lookups_set_dnsfilter(d.lookups, d.dns);
 	start_workers(&d);
 	install_adopting(&d);
 	/* CAP_NET_ADMIN writes the net sysctls; the state file goes next to

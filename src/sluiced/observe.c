@@ -6,6 +6,7 @@
 #include "sluiced/daemon.h"
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
+#include "sluiced/dnsfilter.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "kernel/conntrack.h"
@@ -72,6 +73,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->dns_cache_misses = ls.dns_cache_misses;
 	s->dns_cache_negative_hits = ls.dns_negative_hits;
 	s->dns_names_bounded = ls.dns_bounded;
+	dnsfilter_snapshot(d->dns, s);
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
 	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)
@@ -130,6 +132,7 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 							 : NULL,
 	    .user = user,
 	    .name = name,
+	    .witness = dnsfilter_witness(d->dns, p, f, name),
 	    .reason = why,
 	    .latency_us = (uint32_t)(latency_ns / 1000)};
 	clock_gettime(CLOCK_REALTIME, &r.time);

@@ -13,6 +13,7 @@
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
+#include "sluiced/dnsfilter.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -323,6 +324,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
 	lookups_configure(d->lookups, p);
+	dnsfilter_configure(d->dns, p);
 	char *ferr = NULL;
 	if (farms_configure(d->farms, p, &ferr) < 0) {
 		log_warnx("reload: farms: %s", ferr);

@@ -217,6 +217,41 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0; rising = destinations with very many PTR names", \
 	  "resolver", \
 	  STATS_NOTHR) \
+	X(dns_filter_queries, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
+	  "DNS queries of `filter dns` sessions read (remembered until " \
+	  "answered)", \
+	  "any", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_answers_bound, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
+	  "DNS answers that matched a query the client sent and were bound " \
+	  "before release", \
+	  "most answers", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_answers_unmatched, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
+	  "DNS answers to no outstanding query of that client (released, " \
+	  "nothing bound)", \
+	  "0; rising = forged or late answers", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_dropped, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
+	  "DNS messages the filter dropped: malformed, zone-transfer queries, " \
+	  "not DNS", \
+	  "0", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_rebinding_refused, STATS_COUNTER, STORE_U64, "addresses", STATS_SEC_SV, \
+	  "Addresses in answers refused as DNS rebinding (resolver { " \
+	  "dns-rebinding refuse })", \
+	  "0", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_bindings, STATS_GAUGE, STORE_U64, "entries", STATS_SEC_SV, \
+	  "(client, address) bindings held", \
+	  "any", \
+	  "dns filter", \
+	  STATS_NOTHR) \
 	X(identity_cache_hits, STATS_COUNTER, STORE_U64, "lookups", STATS_SEC_SV, \
 	  "User and group lookups answered from the cache", \
 	  "most lookups", \

@@ -26,6 +26,7 @@ struct slot {
 	uint32_t latency_us;
 	char src_net[FWLOG_NET_MAX], dst_net[FWLOG_NET_MAX];
 	char rule[FWLOG_RULE_MAX], user[FWLOG_USER_MAX], name[FWLOG_NAME_MAX];
+	char witness[16];
 };
 
 struct fwlog {
@@ -156,7 +157,7 @@ static void put_w3c(struct out *o, const char *s)
 #define W3C_FIELDS                                                         \
 	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
 	"x-src-network x-dst-network action rule cs-username r-host "      \
-	"x-reason x-latency-ms"
+	"x-name-witness x-reason x-latency-ms"
 
 static void format_slot(const struct fwlog *l, const struct slot *s,
 			char *buf, size_t len)
@@ -187,6 +188,8 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_json_str(&o, s->user);
 		put(&o, ",\"name\":");
 		put_json_str(&o, s->name);
+		put(&o, ",\"witness\":");
+		put_json_str(&o, s->witness);
 		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f}",
 		     reason_log_name(s->reason), lat);
 	} else {
@@ -211,6 +214,8 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_w3c(&o, s->user);
 		put(&o, "\t");
 		put_w3c(&o, s->name);
+		put(&o, "\t");
+		put_w3c(&o, s->witness);
 		putf(&o, "\t%s\t%.3f", reason_log_name(s->reason), lat);
 	}
 	*o.p = '\0';
@@ -241,6 +246,7 @@ static void rec_to_slot(const struct fwlog_rec *r, struct slot *s)
 	copy_str(s->rule, sizeof(s->rule), r->rule);
 	copy_str(s->user, sizeof(s->user), r->user);
 	copy_str(s->name, sizeof(s->name), r->name);
+	copy_str(s->witness, sizeof(s->witness), r->witness);
 }
 
 void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,

@@ -30,6 +30,9 @@ struct fwlog_rec {
 	const char *rule;	   /* deciding rule's name, or NULL */
 	const char *user;	   /* user name, or NULL */
 	const char *name;	   /* resolved destination name, or NULL */
+	const char *witness;	   /* what told NAME: "dns-answer" (the
+				    * client's own answer), "resolved-ahead",
+				    * "reverse"; NULL with NAME NULL */
 	enum reason reason;	   /* written as reason_log_name() */
 	uint32_t latency_us;	   /* queued → verdict */
 };

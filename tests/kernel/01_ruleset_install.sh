@@ -194,7 +194,7 @@ n=$(grep -c 'dport=7002 .*mark=1073872896' <<<"$ct")   # 0x40020000: ALLOW, rule
 [ "$n" = 2 ] && ok "allowed sessions carry ct mark 0x40020000 (ALLOW, rule 2)" || fail "ct mark 0x40020000 on $n/2 sessions"
 q=0
 for fam in ip ip6; do
-  n=$(lab_exec "$LAB_GW" nft list chain $fam filter SLUICE 2>/dev/null | grep 'queue num' | grep -o 'packets [0-9]*' | awk '{print $2}')
+  n=$(lab_exec "$LAB_GW" nft list chain $fam filter SLUICE 2>/dev/null | grep 'queue num' | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}')  # the decision and DNS-filter queue rules
   q=$((q + ${n:-0}))
 done
 [ "$q" -ge 2 ] && ok "the queue took $q QUEUE-marked packets and, with no listener and no bypass, the kernel dropped them (fail closed)" ||

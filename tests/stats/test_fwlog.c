@@ -51,6 +51,7 @@ static struct fwlog_rec sample(void)
 	r.rule = "staff web";
 	r.user = "alice";
 	r.name = "www.example.com";
+	r.witness = "dns-answer";
 	r.reason = RSN_RULE;
 	r.latency_us = 1234;
 	return r;
@@ -127,7 +128,8 @@ static void test_json_record(void **state)
 	    "\"destination\":\"203.0.113.7:443\",\"source_network\":\"internal\","
 	    "\"destination_network\":\"external\",\"action\":\"allow\","
 	    "\"rule\":\"staff web\",\"user\":\"alice\","
-	    "\"name\":\"www.example.com\",\"reason\":\"rule\","
+	    "\"name\":\"www.example.com\",\"witness\":\"dns-answer\","
+	    "\"reason\":\"rule\","
 	    "\"latency_ms\":1.234}");
 	struct json *j = json_parse(lines[1]);
 	assert_non_null(j);
@@ -173,11 +175,11 @@ static void test_w3c_and_reopen(void **state)
 	assert_string_equal(lines[3],
 	    "#Fields: date time s-computername cs-transport c-ip c-port r-ip "
 	    "r-port x-src-network x-dst-network action rule cs-username "
-	    "r-host x-reason x-latency-ms");
+	    "r-host x-name-witness x-reason x-latency-ms");
 	assert_string_equal(lines[4],
 	    "2024-05-01\t12:00:00.123\tgw1\ttcp\t10.1.2.3\t40000\t"
 	    "203.0.113.7\t443\tinternal\texternal\tallow\tstaff web\talice\t"
-	    "www.example.com\trule\t1.234");
+	    "www.example.com\tdns-answer\trule\t1.234");
 	assert_non_null(strstr(lines[5], "\tsecond\t"));
 
 	n = read_lines(path, lines, 64);

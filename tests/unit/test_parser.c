@@ -67,7 +67,10 @@ static void test_design_example(void **state)
 	assert_true(r->log);
 	assert_int_equal(r->action, ACT_DENY);
 	assert_true(rule_kernel_decidable(r)); /* a deny needs no filter */
-	assert_false(rule_kernel_decidable(policy_rule(p, "dns out")));
+	/* filter dns watches the session: the kernel allows it */
+	assert_true(rule_kernel_decidable(policy_rule(p, "dns out")));
+	assert_true(rule_filters_dns(policy_rule(p, "dns out")));
+	assert_false(rule_filters_dns(policy_rule(p, "admins to dmz")));
 	assert_true(rule_kernel_decidable(policy_rule(p, "admins to dmz")));
 	assert_int_equal(p->nfarms, 1);
 	assert_int_equal(p->farms[0]->nmembers, 2);
@@ -235,6 +238,57 @@ static void test_verifier_timeout_warning(void **state)
 	diags_free(&d);
 }
 
+/* A rule naming destinations warns where other rules let its clients
+ * resolve with answers sluice cannot read (issue 14): DNS over TLS, DNS
+ * without `filter dns`; other clients and filtered DNS do not. */
+static void test_unread_dns_warning(void **state)
+{
+	(void)state;
+	{ /* the DNS filter's settings */
+		struct diags d0 = {0};
+		struct policy *q = load("resolver { dns-rebinding allow "
+					"dns-grace 5s }\n", &d0);
+		assert_non_null(q);
+		assert_int_equal(q->resolver.dns_rebinding, REBIND_ALLOW);
+		assert_int_equal(q->resolver.dns_grace_s, 5);
+		policy_free(q);
+		diags_free(&d0);
+		q = load("resolver { dns-rebinding maybe }\n", &d0);
+		assert_null(q);
+		diags_free(&d0);
+	}
+	static const char head[] =
+	    "network lan { 10.1.0.0/16 }\n"
+	    "network guests { 10.9.0.0/16 }\n"
+	    "domains work { *.example.com }\n"
+	    "protocol web tcp 443\n"
+	    "protocol dns udp 53 filter dns\n"
+	    "protocol plain tcp 53\n"
+	    "protocol dot tcp 853\n"
+	    "rule \"work\" allow web from lan to work\n"
+	    "rule \"dns\" allow dns from lan to external\n";
+	const char *tails[] = {
+	    "",
+	    "rule \"guests dot\" allow dot from guests to external\n",
+	    "rule \"dot\" allow dot from lan to external\n",
+	    "rule \"plain\" allow plain from 10.1.2.0/24 to external\n"};
+	const char *want[] = {NULL, NULL, "lets its clients use DNS over TLS",
+			      "use DNS without `filter dns`"};
+	for (size_t i = 0; i < 4; i++) {
+		struct diags d = {0};
+		char text[1024];
+		snprintf(text, sizeof(text), "%s%s", head, tails[i]);
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_non_null(p);
+		assert_int_equal(d.warnings, want[i] ? 1 : 0);
+		if (want[i])
+			assert_true(has_diag(&d, 8, 6, want[i]));
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
 /* The directory block: check refuses what the daemon could not use (a
  * host name, StartTLS on ldaps://) and warns about a password in clear,
  * tls-verify no and an AD domain root as base (referrals). */
@@ -331,6 +385,9 @@ static void test_settings(void **state)
 	assert_int_equal(p->resolver.timeout_ms, 1000);
 	assert_int_equal(p->resolver.negative_ttl_s, 60);
 	assert_int_equal(p->resolver.cache, 10000); /* default */
+	/* filter dns: rebinding refused and 60 s of grace by default */
+	assert_int_equal(p->resolver.dns_rebinding, REBIND_REFUSE);
+	assert_int_equal(p->resolver.dns_grace_s, 60);
 	assert_true(p->directory.enabled);
 	assert_int_equal(p->directory.cache_ttl_s, 600);
 	assert_int_equal(p->queue.count, 2);
@@ -754,6 +811,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
 	    cmocka_unit_test(test_verifier_timeout_warning),
+	    cmocka_unit_test(test_unread_dns_warning),
 	    cmocka_unit_test(test_directory_settings),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),

@@ -357,6 +357,8 @@ static void test_xt_intact(void **state)
 	    ":OUTPUT ACCEPT [0:0]\n:SLUICE - [0:0]\n";
 	static const char jump[] = "-m mark ! --mark 0x0/0xc0000000 -j SLUICE";
 	static const char rules[] =
+	    "-A SLUICE -m mark --mark 0xfffb0000/0xffff0000 -j NFQUEUE "
+	    "--queue-num 1\n"
 	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j CONNMARK "
 	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
 	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j NFQUEUE "

@@ -1,0 +1,441 @@
+/*
+ * dnsfilter.c — see dnsfilter.h.
+ */
+#include "sluiced/dnsfilter.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "queue/nfq.h"
+#include "stats/counters.h"
+
+#include <netinet/in.h> /* before linux/netfilter.h (its linux/in.h) */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/netfilter.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define WAIT_MS 200	   /* the thread looks at its stop flag this often */
+#define EXPIRE_MS 1000	   /* forgets expired queries and bindings */
+#define DNS_COPY 0xffff	   /* a whole UDP message, any size */
+#define DNS_QUEUE_LEN 4096 /* packets the kernel holds for us */
+
+struct dnsfilter {
+	struct nfqs *q;
+	uint32_t own;
+	pthread_t thread;
+	bool stopping; /* atomic */
+	pthread_mutex_t lock; /* guards b and st */
+	struct dnsbind *b;
+	struct dnsfilter_stats st;
+	uint64_t overruns;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- one packet ------------------------------------------------------------ */
+
+/* The IP header of PKT: fills E's family and addresses, *PROTO and *OFF
+ * (the transport header). False when it is not a whole IPv4/IPv6 packet
+ * carrying UDP or TCP right after the fixed header. */
+static bool read_ip(const uint8_t *pkt, size_t len, struct dns_ends *e,
+		    uint8_t *proto, size_t *off, size_t *end)
+{
+	if (len < 1)
+		return false;
+	memset(e, 0, sizeof(*e));
+	if (pkt[0] >> 4 == 4) {
+		size_t ihl = (size_t)(pkt[0] & 15) * 4;
+		if (len < 20 || ihl < 20 || ihl > len)
+			return false;
+		size_t tot = (size_t)pkt[2] << 8 | pkt[3];
+		if (tot < ihl || tot > len)
+			return false;
+		if ((pkt[6] & 0x3f) || pkt[7]) /* a fragment (MF, offset) */
+			return false;
+		e->family = AF_INET;
+		memcpy(e->src, pkt + 12, 4);
+		memcpy(e->dst, pkt + 16, 4);
+		*proto = pkt[9];
+		*off = ihl;
+		*end = tot;
+		return true;
+	}
+	if (pkt[0] >> 4 == 6) {
+		if (len < 40)
+			return false;
+		size_t tot = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		if (tot > len)
+			return false;
+		e->family = AF_INET6;
+		memcpy(e->src, pkt + 8, 16);
+		memcpy(e->dst, pkt + 24, 16);
+		*proto = pkt[6];
+		*off = 40;
+		*end = tot;
+		return true;
+	}
+	return false;
+}
+
+/* The DNS message of the transport segment at PKT[OFF..END): UDP's
+ * payload, or a TCP segment holding exactly one length-prefixed message
+ * (RFC 1035 §4.2.2). Fills the ports of E, *MSG and *MLEN; false with
+ * *TCP_UNREAD when a TCP segment carries no whole message. */
+static bool read_transport(const uint8_t *pkt, size_t off, size_t end,
+			   uint8_t proto, struct dns_ends *e,
+			   const uint8_t **msg, size_t *mlen, bool *tcp_unread)
+{
+	if (proto == IPPROTO_UDP) {
+		if (end - off < 8)
+			return false;
+		size_t ulen = (size_t)pkt[off + 4] << 8 | pkt[off + 5];
+		if (ulen < 8 || ulen > end - off)
+			return false;
+		e->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
+		e->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
+		*msg = pkt + off + 8;
+		*mlen = ulen - 8;
+		return true;
+	}
+	if (proto != IPPROTO_TCP || end - off < 20)
+		return false;
+	size_t doff = (size_t)(pkt[off + 12] >> 4) * 4;
+	if (doff < 20 || doff > end - off)
+		return false;
+	e->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
+	e->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
+	size_t plen = end - off - doff;
+	const uint8_t *p = pkt + off + doff;
+	if (plen == 0) {
+		*tcp_unread = false; /* handshake, ack, fin: nothing to read */
+		return false;
+	}
+	if (plen < 2 || ((size_t)p[0] << 8 | p[1]) != plen - 2) {
+		*tcp_unread = true;
+		return false;
+	}
+	*msg = p + 2;
+	*mlen = plen - 2;
+	return true;
+}
+
+bool dnsfilter_packet(struct dnsbind *b, const uint8_t *pkt, size_t len,
+		      uint64_t now, bool *not_dns, bool *tcp_unread)
+{
+	struct dns_ends e;
+	uint8_t proto;
+	size_t off, end, mlen;
+	const uint8_t *msg;
+
+	*not_dns = false;
+	*tcp_unread = false;
+	if (!read_ip(pkt, len, &e, &proto, &off, &end)) {
+		*not_dns = true;
+		return false; /* nothing the kernel would queue here */
+	}
+	if (!read_transport(pkt, off, end, proto, &e, &msg, &mlen,
+			    tcp_unread)) {
+		if (proto == IPPROTO_TCP)
+			return true; /* no whole message in this segment */
+		*not_dns = true;
+		return false;
+	}
+	if (mlen < 12) { /* no DNS header */
+		*not_dns = true;
+		return false;
+	}
+	if (msg[2] & 0x80) { /* QR: an answer, server (src) → client */
+		enum dnsbind_res r = dnsbind_answer(b, &e, msg, mlen, now);
+		return r != DB_MALFORMED;
+	}
+	enum dnsbind_res r = dnsbind_query(b, &e, msg, mlen, now);
+	return r != DB_MALFORMED && r != DB_XFR;
+}
+
+/* ---- the queue thread ---------------------------------------------------------- */
+
+static void on_packet(void *arg, const struct qpacket *pkt)
+{
+	struct dnsfilter *f = arg;
+	bool accept = false, not_dns = false, unread = false;
+	f->st.packets++;
+	if (pkt->payload)
+		accept = dnsfilter_packet(f->b, pkt->payload, pkt->len,
+					  now_ms(), &not_dns, &unread);
+	else
+		not_dns = true; /* cut at the receive slot */
+	f->st.not_dns += not_dns;
+	f->st.tcp_unread += unread;
+	if (accept) {
+		nfqs_verdict(f->q, pkt->id, NF_ACCEPT, true, pkt->mark & ~f->own);
+	} else {
+		f->st.dropped++;
+		nfqs_verdict(f->q, pkt->id, NF_DROP, false, 0);
+	}
+}
+
+static void *run(void *arg)
+{
+	struct dnsfilter *f = arg;
+	uint64_t next_expire = now_ms() + EXPIRE_MS;
+	bool warned = false;
+	while (!__atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE)) {
+		int n = nfqs_wait(f->q, WAIT_MS, &f->overruns);
+		if (n < 0) {
+			if (!warned)
+				log_warn("dns queue: receive");
+			warned = true;
+			struct timespec ts = {0, WAIT_MS * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		uint64_t now = now_ms();
+		pthread_mutex_lock(&f->lock);
+		if (n > 0)
+			nfqs_dispatch(f->q, on_packet, f);
+		if (now >= next_expire) {
+			dnsbind_expire(f->b, now);
+			next_expire = now + EXPIRE_MS;
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (nfqs_unsent(f->q))
+			nfqs_flush(f->q);
+	}
+	return NULL;
+}
+
+/* ---- settings -------------------------------------------------------------------- */
+
+/* The gateway's own addresses, refused as answers (DNS rebinding). */
+static void set_local(struct dnsbind *b)
+{
+	struct ifaddrs *ifa = NULL;
+	int *fam = NULL;
+	uint8_t(*addrs)[16] = NULL;
+	size_t n = 0, cap = 0;
+	if (getifaddrs(&ifa) < 0) {
+		log_warn("dns filter: the gateway's addresses");
+		return;
+	}
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			fam = xrealloc(fam, cap * sizeof(*fam));
+			addrs = xrealloc(addrs, cap * sizeof(*addrs));
+		}
+		memset(addrs[n], 0, 16);
+		fam[n] = i->ifa_addr->sa_family;
+		if (fam[n] == AF_INET)
+			memcpy(addrs[n],
+			       &((struct sockaddr_in *)(void *)i->ifa_addr)
+				    ->sin_addr, 4);
+		else
+			memcpy(addrs[n],
+			       &((struct sockaddr_in6 *)(void *)i->ifa_addr)
+				    ->sin6_addr, 16);
+		n++;
+	}
+	freeifaddrs(ifa);
+	dnsbind_set_local(b, fam, (const uint8_t(*)[16])addrs, n);
+	free(fam);
+	free(addrs);
+}
+
+static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->grace_s = p->resolver.dns_grace_s;
+	c->max_ttl_s = 86400;
+	c->query_timeout_ms = 10000;
+	c->max_queries = 1024;
+	c->max_bindings = 65536;
+	c->refuse_private = p->resolver.dns_rebinding == REBIND_REFUSE;
+}
+
+struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
+				  uint32_t own)
+{
+	struct nfqs_opts o = {.num = queue,
+			      .maxlen = DNS_QUEUE_LEN,
+			      .copy = DNS_COPY,
+			      .rcvbuf = 4u << 20,
+			      .fail_open = false};
+	struct dnsfilter *f = xcalloc(1, sizeof(*f));
+	f->q = nfqs_open(&o);
+	if (!f->q) {
+		log_warn("dns filter: queue %u", queue);
+		free(f);
+		return NULL;
+	}
+	struct dnsbind_cfg c;
+	cfg_of(p, &c);
+	f->b = dnsbind_new(&c);
+	set_local(f->b);
+	f->own = own;
+	pthread_mutex_init(&f->lock, NULL);
+	if (pthread_create(&f->thread, NULL, run, f) != 0) {
+		log_warnx("dns filter: thread");
+		dnsbind_free(f->b);
+		nfqs_close(f->q);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void dnsfilter_configure(struct dnsfilter *f, const struct policy *p)
+{
+	if (!f)
+		return;
+	struct dnsbind_cfg c;
+	cfg_of(p, &c);
+	pthread_mutex_lock(&f->lock);
+	dnsbind_configure(f->b, &c);
+	set_local(f->b);
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t dnsfilter_names(struct dnsfilter *f, int family,
+		       const uint8_t client[16], const uint8_t addr[16],
+		       void (*append)(void *arg, const char *name), void *arg,
+		       bool *partial)
+{
+	const char *v[DNSBIND_MAX_NAMES];
+	bool part = false;
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	size_t n = dnsbind_names(f->b, family, client, addr, now_ms(), v,
+				 DNSBIND_MAX_NAMES, &part);
+	for (size_t i = 0; i < n && i < DNSBIND_MAX_NAMES; i++)
+		append(arg, v[i]);
+	pthread_mutex_unlock(&f->lock);
+	if (part && partial)
+		*partial = true;
+	return n;
+}
+
+void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	*out = f->st;
+	dnsbind_stats(f->b, &out->bind);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void dnsfilter_stop(struct dnsfilter *f)
+{
+	if (!f)
+		return;
+	__atomic_store_n(&f->stopping, true, __ATOMIC_RELEASE);
+	pthread_join(f->thread, NULL);
+	nfqs_flush(f->q);
+	nfqs_close(f->q);
+	dnsbind_free(f->b);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* ---- witness ---------------------------------------------------------------------- */
+
+/* V (host order, big-endian value) as network-order bytes. */
+static void addr_bytes(const struct flow *fl, bool dst, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (fl->family == AF_INET) {
+		uint32_t v = dst ? fl->dst4 : fl->src4;
+		for (int i = 0; i < 4; i++)
+			out[i] = (uint8_t)(v >> (24 - 8 * i));
+		return;
+	}
+	u128 v = dst ? fl->dst6 : fl->src6;
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(v >> (120 - 8 * i));
+}
+
+struct told {
+	const char *name;
+	bool found;
+};
+
+static void told_cb(void *arg, const char *name)
+{
+	struct told *t = arg;
+	size_t n = strlen(t->name);
+	while (n && t->name[n - 1] == '.')
+		n--;
+	if (strlen(name) == n && strncasecmp(name, t->name, n) == 0)
+		t->found = true;
+}
+
+/* True when NAME is an exact entry of one of P's domain sets: the names
+ * sluiced resolves ahead of time (lookups_configure). */
+static bool resolved_ahead(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->ndoms; i++) {
+		const struct domainset *d = p->doms[i];
+		for (size_t k = 0; k < d->nexact; k++)
+			if (strcasecmp(d->exact[k], name) == 0)
+				return true;
+	}
+	return false;
+}
+
+const char *dnsfilter_witness(struct dnsfilter *f, const struct policy *p,
+			      const struct flow *fl, const char *name)
+{
+	if (!name)
+		return NULL;
+	if (f && !fl->src_local) {
+		uint8_t cli[16], dst[16];
+		addr_bytes(fl, false, cli);
+		addr_bytes(fl, true, dst);
+		struct told t = {name, false};
+		dnsfilter_names(f, fl->family, cli, dst, told_cb, &t, NULL);
+		if (t.found)
+			return "dns-answer";
+	}
+	return resolved_ahead(p, name) ? "resolved-ahead" : "reverse";
+}
+
+void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
+{
+	struct dnsfilter_stats st;
+	dnsfilter_stats(f, &st);
+	s->dns_filter_queries = st.bind.queries;
+	s->dns_filter_answers_bound = st.bind.answers - st.bind.answers_malformed -
+				st.bind.answers_unmatched -
+				st.bind.answers_not_bound;
+	s->dns_filter_answers_unmatched = st.bind.answers_unmatched;
+	s->dns_filter_dropped = st.dropped;
+	s->dns_filter_rebinding_refused = st.bind.rebind_refused;
+	s->dns_filter_bindings = st.bind.bindings;
+}
+
+bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len)
+{
+	bool not_dns, unread;
+	if (!f || !pkt)
+		return true;
+	pthread_mutex_lock(&f->lock);
+	bool ok = dnsfilter_packet(f->b, pkt, len, now_ms(), &not_dns, &unread);
+	if (!ok)
+		f->st.dropped++;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# 35_dns_filter — issue 14: names from the clients' own DNS answers.
+# dnsmasq is the clients' resolver beyond the gateway (LAB_DNS); the rule
+# "dns" allows the clients' DNS to it with `filter dns`, so the session
+# is allowed at once and its answers are bound before they are released.
+#   - www.work resolves to 198.18.2.45, whose confirmed PTR name is an
+#     unrelated CDN host (a CDN's shape): the client that resolved it
+#     through the gateway reaches it the instant it has the answer (one
+#     script: answer, then connect: no race);
+#   - another client (its own address) that did not resolve it is decided
+#     by the reverse name: denied;
+#   - a CNAME chain (portal.work → edge77.cdn → .46) binds the question's
+#     name;
+#   - a forged answer from a server the filter dns rule does not allow (the
+#     web server's address, to the second client) binds nothing;
+#   - TCP: an answer in one segment binds too;
+#   - a `filter dns` rule that needs the user (sluiced decides each DNS
+#     session): the session's first query still reaches the filter, the
+#     answer binds; a client without the user gets no DNS;
+#   - a zone-transfer query is dropped (reason `filter`), the DNS of the
+#     sessions keeps working, no DNS session waits for a deadline.
+. "$(dirname "$0")/lib.sh"
+kt_up
+N=$LAB_TMP/dnsf
+mkdir -p "$N"
+for i in 45 46 47 48 49; do
+	lab_exec "$LAB_SRV" ip addr add 198.18.2.$i/24 dev gw0 || kt_fail "address .$i"
+	lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:80,bind=198.18.2.$i,reuseaddr,fork EXEC:cat >/dev/null
+done
+{
+	printf 'no-resolv\nno-hosts\nkeep-in-foreground\nbind-interfaces\n'
+	printf 'listen-address=%s\nport=53\nlocal-ttl=30\nlog-queries\nlog-facility=%s/queries.log\n' "$LAB_DNS4" "$N"
+	printf 'local=/lab.sluice.test/\nlocal=/2.18.198.in-addr.arpa/\n'
+	echo "host-record=www.work.lab.sluice.test,198.18.2.45"
+	echo "ptr-record=45.2.18.198.in-addr.arpa,edge45.cdn.lab.sluice.test"
+	echo "host-record=edge45.cdn.lab.sluice.test,198.18.2.45"
+	echo "cname=portal.work.lab.sluice.test,edge77.cdn.lab.sluice.test"
+	echo "host-record=edge77.cdn.lab.sluice.test,198.18.2.46"
+	echo "ptr-record=46.2.18.198.in-addr.arpa,edge77.cdn.lab.sluice.test"
+	echo "ptr-record=47.2.18.198.in-addr.arpa,edge47.cdn.lab.sluice.test"
+	echo "host-record=edge47.cdn.lab.sluice.test,198.18.2.47"
+	echo "host-record=tcp.work.lab.sluice.test,198.18.2.48"
+	echo "ptr-record=48.2.18.198.in-addr.arpa,edge48.cdn.lab.sluice.test"
+	echo "host-record=edge48.cdn.lab.sluice.test,198.18.2.48"
+	echo "host-record=late.work.lab.sluice.test,198.18.2.49"
+	echo "ptr-record=49.2.18.198.in-addr.arpa,edge49.cdn.lab.sluice.test"
+	echo "host-record=edge49.cdn.lab.sluice.test,198.18.2.49"
+} >"$N/dnsmasq.conf"
+lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
+for i in $(seq 50); do
+	lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" && break
+	sleep 0.1
+done
+lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" || { kt_fail "dnsmasq did not start"; kt_done; }
+cat >"$N/sluice.conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network infra   { 198.18.3.0/24 2001:db8:3::/64 }
+domains work    { *.work.lab.sluice.test }
+protocol web tcp 80
+protocol dns udp 53 filter dns
+protocol dnst tcp 53 filter dns
+rule "work"    allow web from clients to work
+rule "dns"     allow { dns dnst } from clients to infra
+rule "lookups" allow dns from localhost to infra
+resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
+decisions { deadline 2s }
+log { format json file "$N/fw.log" }
+CONF
+kt_start "$N/sluice.conf" || kt_done
+
+# resolve-and-connect NAME BIND [NOCONNECT]: one script in the client: a
+# DNS query to the lab's resolver from BIND, then at once a TCP connection
+# to the first address of the answer; prints "ADDR LINES" ("- 0": no answer).
+cat >"$N/rc.py" <<'PY'
+import socket, struct, sys, random
+name, bind, server = sys.argv[1], sys.argv[2], sys.argv[3]
+q = struct.pack(">HHHHHH", random.randrange(65536), 0x0100, 1, 0, 0, 0)
+for l in name.split("."):
+    q += bytes([len(l)]) + l.encode()
+q += b"\0" + struct.pack(">HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((bind, 0)); u.settimeout(2)
+u.sendto(q, (server, 53))
+try:
+    a, _ = u.recvfrom(4096)
+except OSError:
+    print("- 0"); sys.exit(0)
+an = struct.unpack(">H", a[6:8])[0]
+off = len(q)
+addr = None
+for _ in range(an):
+    if a[off] & 0xc0 == 0xc0: off += 2
+    else:
+        while a[off]: off += a[off] + 1
+        off += 1
+    t, c, ttl, rl = struct.unpack(">HHIH", a[off:off + 10]); off += 10
+    if t == 1: addr = socket.inet_ntoa(a[off:off + 4])
+    off += rl
+if addr is None or len(sys.argv) > 4:
+    print(f"{addr or '-'} 0"); sys.exit(0)
+s = socket.socket(); s.bind((bind, 0)); s.settimeout(2)
+try:
+    s.connect((addr, 80)); s.sendall(b"hello\n"); got = s.recv(100)
+    print(addr, 1 if got == b"hello\n" else 0)
+except OSError:
+    print(addr, 0)
+PY
+rc() { lab_exec "$LAB_CLI" timeout 10 python3 "$N/rc.py" "$1" "$2" "$LAB_DNS4" ${3:-}; }
+
+r=$(rc www.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.45 1" ] && kt_ok "resolved through the gateway, connected at once: allowed by the answer (PTR: a CDN host)" ||
+	kt_fail "resolve and connect: $r"
+expect_talk "a client that did not resolve it: decided by the reverse name, denied" 0 \
+	"$LAB_CLI" TCP4 198.18.2.45 80 "$LAB_CLI4B"
+r=$(rc portal.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.46 1" ] && kt_ok "a CNAME chain to a CDN host binds the question's name" ||
+	kt_fail "CNAME: $r"
+
+# over TCP (one message per segment): read and bound too
+cat >"$N/tcp.py" <<'PY'
+import socket, struct, sys
+name, bind, server = sys.argv[1], sys.argv[2], sys.argv[3]
+q = struct.pack(">HHHHHH", 77, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+t = socket.socket(); t.bind((bind, 0)); t.settimeout(2); t.connect((server, 53))
+t.sendall(struct.pack(">H", len(q)) + q)
+a = b""
+while len(a) < 2 or len(a) < 2 + struct.unpack(">H", a[:2])[0]:
+    c = t.recv(4096)
+    if not c: break
+    a += c
+a = a[2:]
+addr = socket.inet_ntoa(a[-4:]) if len(a) > 16 and struct.unpack(">H", a[6:8])[0] else None
+if not addr:
+    print("- 0"); sys.exit(0)
+s = socket.socket(); s.bind((bind, 0)); s.settimeout(2)
+try:
+    s.connect((addr, 80)); s.sendall(b"hello\n"); print(addr, 1 if s.recv(100) == b"hello\n" else 0)
+except OSError:
+    print(addr, 0)
+PY
+r=$(lab_exec "$LAB_CLI" timeout 10 python3 "$N/tcp.py" tcp.work.lab.sluice.test "$LAB_CLI4" "$LAB_DNS4")
+[ "$r" = "198.18.2.48 1" ] && kt_ok "an answer over TCP (one segment) binds: allowed at once" || kt_fail "TCP DNS: $r"
+
+# a `filter dns` rule that needs the user: sluiced decides each DNS
+# session, and the session's first (only) query still reaches the filter
+sed -i 's/^rule "dns"     allow { dns dnst } from clients to infra$/& users staff/' "$N/sluice.conf"
+sed -i '/^protocol web tcp 80$/i users staff { group staff }' "$N/sluice.conf"
+grep -q 'to infra users staff' "$N/sluice.conf" || kt_fail "config edit"
+ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
+ctl reload >/dev/null || kt_fail "reload"
+r=$(rc late.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.49 1" ] && kt_ok "filter dns on a rule needing the user: the first query is read, the answer binds" ||
+	kt_fail "filter dns with users: $r"
+r=$(rc late.work.lab.sluice.test "$LAB_CLI4B")
+[ "$r" = "- 0" ] && kt_ok "a client without the user gets no DNS under that rule" || kt_fail "no user: $r"
+
+# a forged answer (www.work = .47) from the web server's address, not a
+# server the filter dns rule allows, to the second client
+cat >"$N/forge.py" <<'PY'
+import socket, struct, sys
+cli = sys.argv[1]
+for port in range(40000, 40010):
+    q = struct.pack(">HHHHHH", 4242, 0x8180, 1, 1, 0, 0)
+    nm = b"".join(bytes([len(l)]) + l.encode() for l in "www.work.lab.sluice.test".split(".")) + b"\0"
+    q += nm + struct.pack(">HH", 1, 1)
+    q += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton("198.18.2.47")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("198.18.2.2", 53))
+    s.sendto(q, (cli, port)); s.close()
+PY
+lab_exec "$LAB_SRV" python3 "$N/forge.py" "$LAB_CLI4B" || kt_fail "forging"
+expect_talk "after a forged answer from a server not allowed: no binding, denied" 0 \
+	"$LAB_CLI" TCP4 198.18.2.47 80 "$LAB_CLI4B"
+expect_talk "the client that resolved www.work still cannot reach .47 (bindings are per answer)" 0 \
+	"$LAB_CLI" TCP4 198.18.2.47 80 "$LAB_CLI4"
+
+# a zone transfer over UDP (AXFR query) is dropped by the filter; plain
+# queries keep working afterwards
+cat >"$N/axfr.py" <<'PY'
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "lab.sluice.test".split(".")) + b"\0" + struct.pack(">HH", 252, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(1.5)
+u.sendto(q, (sys.argv[1], 53))
+try:
+    u.recvfrom(4096); print("answered")
+except OSError:
+    print("dropped")
+PY
+r=$(lab_exec "$LAB_CLI" timeout 5 python3 "$N/axfr.py" "$LAB_DNS4")
+[ "$r" = dropped ] && kt_ok "a zone-transfer query is dropped" || kt_fail "AXFR: $r"
+if grep -q "query\[AXFR\]" "$N/queries.log" 2>/dev/null; then kt_fail "the AXFR query reached dnsmasq"; else kt_ok "the AXFR query never reached the resolver"; fi
+r=$(rc www.work.lab.sluice.test "$LAB_CLI4" noconnect)
+[ "$r" = "198.18.2.45 0" ] && kt_ok "DNS keeps working after the refused transfer" || kt_fail "DNS after AXFR: $r"
+
+sleep 0.5
+python3 - "$N/fw.log" <<'PY' && kt_ok "the log: the answer's name decided; the reverse name denied" || kt_fail "log records: $(cat "$N/fw.log")"
+import json, sys
+recs = []
+for l in open(sys.argv[1]):
+    recs.append(json.loads(l))
+def last(src, dst):
+    m = [r for r in recs if r["client"].split(":")[0] == src and r["destination"] == dst]
+    assert m, (src, dst)
+    return m[-1]
+r = last("198.18.1.2", "198.18.2.45:80"); assert r["action"] == "allow" and r["rule"] == "work" and r["name"] == "www.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["name"] == "portal.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test" and r["witness"] == "reverse", r
+r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
+r = last("198.18.1.2", "198.18.2.48:80"); assert r["action"] == "allow" and r["witness"] == "dns-answer", r
+dns = [r for r in recs if r["destination"].endswith(":53")]
+assert not any(r["reason"] == "deadline" for r in dns), dns  # no waiting filter
+assert any(r["reason"] == "filter" and r["action"] == "deny" for r in dns), dns  # the AXFR
+PY
+c=$(ctl counters --json | python3 -c "
+import json, sys
+c = json.load(sys.stdin)['counters']
+print(c['dns_filter_queries'], c['dns_filter_answers_bound'], c['dns_filter_dropped'], c['dns_filter_bindings'])")
+read -r q b dr bi <<<"$c"
+[ "$q" -ge 4 ] && [ "$b" -ge 3 ] && [ "$dr" -ge 1 ] && [ "$bi" -ge 2 ] &&
+	kt_ok "counters: $q queries read, $b answers bound, $dr dropped (AXFR), $bi bindings" ||
+	kt_fail "counters: queries $q bound $b dropped $dr bindings $bi"
+c=$(ctl counters --json | python3 -c "
+import json, sys
+c = json.load(sys.stdin)['counters']
+print(c['dns_filter_queries'], c['dns_filter_answers_bound'], c['dns_filter_dropped'], c['dns_filter_bindings'])")
+read -r q b dr bi <<<"$c"
+[ "$q" -ge 4 ] && [ "$b" -ge 3 ] && [ "$dr" -ge 1 ] && [ "$bi" -ge 2 ] &&
+	kt_ok "counters: $q queries read, $b answers bound, $dr dropped (AXFR), $bi bindings" ||
+	kt_fail "counters: queries $q bound $b dropped $dr bindings $bi"
+kt_done

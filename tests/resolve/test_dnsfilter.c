@@ -1,0 +1,216 @@
+/*
+ * test_dnsfilter.c — the DNS filter's per-packet function (sluiced's DNS
+ * queue thread, src/sluiced/dnsfilter.c): IPv4/IPv6 + UDP/TCP packets in,
+ * a verdict out. Answers bind only after that client's query to that
+ * server; malformed messages and zone-transfer queries are dropped; an
+ * unmatched answer passes and binds nothing; TCP is read when one segment
+ * holds one whole message, else passed unread. No network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sluiced/dnsfilter.h"
+
+static const uint8_t CLI[16] = {198, 18, 1, 2}, SRV[16] = {198, 18, 3, 2},
+		     OTHER[16] = {198, 18, 2, 2};
+
+/* A DNS message: query (QR 0, QTYPE) or answer with one A record ADDR. */
+static size_t dns(uint8_t *p, uint16_t id, bool answer, uint16_t qtype,
+		  uint32_t addr)
+{
+	static const uint8_t qname[] = "\3www\4work\7example\3com";
+	size_t n = 0;
+	p[n++] = (uint8_t)(id >> 8);
+	p[n++] = (uint8_t)id;
+	p[n++] = answer ? 0x81 : 0x01;
+	p[n++] = answer ? 0x80 : 0x00;
+	uint8_t h[8] = {0, 1, 0, answer ? 1 : 0, 0, 0, 0, 0};
+	memcpy(p + n, h, 8);
+	n += 8;
+	memcpy(p + n, qname, sizeof(qname)); /* with its final 0 */
+	n += sizeof(qname);
+	p[n++] = (uint8_t)(qtype >> 8);
+	p[n++] = (uint8_t)qtype;
+	p[n++] = 0;
+	p[n++] = 1;
+	if (answer) {
+		static const uint8_t rr[12] = {0xc0, 12, 0, 1, 0, 1,
+					       0, 0, 0, 60, 0, 4};
+		memcpy(p + n, rr, 12);
+		n += 12;
+		uint32_t a = htonl(addr);
+		memcpy(p + n, &a, 4);
+		n += 4;
+	}
+	return n;
+}
+
+/* IPv4 packet SRC:SPORT → DST:DPORT, PROTO 17 (UDP) or 6 (TCP, with the
+ * two-byte length prefix when PREFIX, else the message as is). */
+static size_t ip4(uint8_t *out, const uint8_t src[16], const uint8_t dst[16],
+		  uint16_t sport, uint16_t dport, int proto, bool prefix,
+		  const uint8_t *msg, size_t mlen)
+{
+	size_t th = proto == 17 ? 8 : 20, pl = mlen + (prefix ? 2 : 0);
+	size_t tot = 20 + th + pl;
+	memset(out, 0, 20 + th);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	out[8] = 64;
+	out[9] = (uint8_t)proto;
+	memcpy(out + 12, src, 4);
+	memcpy(out + 16, dst, 4);
+	uint8_t *t = out + 20;
+	t[0] = (uint8_t)(sport >> 8);
+	t[1] = (uint8_t)sport;
+	t[2] = (uint8_t)(dport >> 8);
+	t[3] = (uint8_t)dport;
+	if (proto == 17) {
+		t[4] = (uint8_t)((8 + pl) >> 8);
+		t[5] = (uint8_t)(8 + pl);
+	} else {
+		t[12] = 5 << 4;
+	}
+	uint8_t *p = t + th;
+	if (prefix) {
+		p[0] = (uint8_t)(mlen >> 8);
+		p[1] = (uint8_t)mlen;
+		p += 2;
+	}
+	memcpy(p, msg, mlen);
+	return tot;
+}
+
+static struct dnsbind *table(void)
+{
+	struct dnsbind_cfg c = {.grace_s = 10, .query_timeout_ms = 5000,
+				.max_queries = 64, .max_bindings = 64,
+				.refuse_private = true};
+	return dnsbind_new(&c);
+}
+
+static size_t names(struct dnsbind *b, uint32_t addr)
+{
+	const char *v[4];
+	uint8_t a[16] = {0};
+	uint32_t n = htonl(addr);
+	memcpy(a, &n, 4);
+	return dnsbind_names(b, AF_INET, CLI, a, 2000, v, 4, NULL);
+}
+
+static bool feed(struct dnsbind *b, const uint8_t *pkt, size_t len,
+		 bool *not_dns, bool *unread)
+{
+	return dnsfilter_packet(b, pkt, len, 1000, not_dns, unread);
+}
+
+static void test_udp_query_then_answer(void **state)
+{
+	(void)state;
+	struct dnsbind *b = table();
+	uint8_t m[512], pkt[600];
+	bool nd, ur;
+	/* an answer before any query: passes, binds nothing */
+	size_t n = dns(m, 7, true, 1, 0xcb007107);
+	size_t l = ip4(pkt, SRV, CLI, 53, 40000, 17, false, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_int_equal(names(b, 0xcb007107), 0);
+	/* the query, then the same answer from another server: no binding */
+	n = dns(m, 7, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40000, 53, 17, false, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	n = dns(m, 7, true, 1, 0xcb007107);
+	l = ip4(pkt, OTHER, CLI, 53, 40000, 17, false, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_int_equal(names(b, 0xcb007107), 0);
+	/* from the server it was sent to: bound before the verdict */
+	l = ip4(pkt, SRV, CLI, 53, 40000, 17, false, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_int_equal(names(b, 0xcb007107), 1);
+	/* a second copy: the query is consumed, unmatched, still passes */
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	dnsbind_free(b);
+}
+
+static void test_drops(void **state)
+{
+	(void)state;
+	struct dnsbind *b = table();
+	uint8_t m[512], pkt[600];
+	bool nd, ur;
+	/* a zone transfer query (AXFR 252) is dropped */
+	size_t n = dns(m, 9, false, 252, 0);
+	size_t l = ip4(pkt, CLI, SRV, 40001, 53, 17, false, m, n);
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	assert_false(nd);
+	/* a query, then its answer cut in the middle of the record: dropped */
+	n = dns(m, 10, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40002, 53, 17, false, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	n = dns(m, 10, true, 1, 0xcb007108);
+	l = ip4(pkt, SRV, CLI, 53, 40002, 17, false, m, n - 3);
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	assert_int_equal(names(b, 0xcb007108), 0);
+	/* not IP, a short UDP payload, a UDP length past the packet */
+	assert_false(feed(b, (const uint8_t *)"\x10\x00", 2, &nd, &ur));
+	assert_true(nd);
+	l = ip4(pkt, CLI, SRV, 40003, 53, 17, false, m, 5);
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	assert_true(nd);
+	l = ip4(pkt, CLI, SRV, 40003, 53, 17, false, m, 20);
+	pkt[25] = 200;
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	/* a fragment */
+	n = dns(m, 11, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40004, 53, 17, false, m, n);
+	pkt[6] = 0x20; /* MF */
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	dnsbind_free(b);
+}
+
+static void test_tcp(void **state)
+{
+	(void)state;
+	struct dnsbind *b = table();
+	uint8_t m[512], pkt[600];
+	bool nd, ur;
+	/* a segment without payload (handshake): passes, nothing read */
+	size_t l = ip4(pkt, CLI, SRV, 40010, 53, 6, false, m, 0);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_false(ur);
+	/* one message per segment: read and bound */
+	size_t n = dns(m, 12, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40010, 53, 6, true, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	n = dns(m, 12, true, 1, 0xcb007109);
+	l = ip4(pkt, SRV, CLI, 53, 40010, 6, true, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_int_equal(names(b, 0xcb007109), 1);
+	/* a message over two segments: passes unread */
+	n = dns(m, 13, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40011, 53, 6, true, m, n - 4);
+	pkt[40] = 0;
+	pkt[41] = (uint8_t)n; /* the prefix says more than the segment holds */
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	assert_true(ur);
+	dnsbind_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_udp_query_then_answer),
+	    cmocka_unit_test(test_drops),
+	    cmocka_unit_test(test_tcp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
