@@ -14,6 +14,9 @@ PKGS=(
   libsystemd-dev
   # tests
   libcmocka-dev valgrind python3
+  # promtool: checks the /metrics exposition and contrib/prometheus rules
+  # (tests/kernel/42_prom_conventions.sh, tests/stats/check_contrib.sh)
+  prometheus
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc
   # a neighbour firewall manager (tests/kernel/29_ufw.sh runs its init

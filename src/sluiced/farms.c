@@ -636,8 +636,8 @@ static void check_sample(struct farms *fm, const struct fcheck *c, int what,
 {
 	static const char *const names[] = {
 	    "sluice_verifier_up", "sluice_verifier_drained",
-	    "sluice_verifier_response_time_seconds", "sluice_verifier_checks_total",
-	    "sluice_verifier_checks_total"};
+	    "sluice_verifier_response_time_seconds", "sluice_check_results_total",
+	    "sluice_check_results_total"};
 	struct vstatus st;
 	char hist[VERIFY_HISTORY + 1], detail[8], labels[700];
 	status_of(fm, c, &st, hist, sizeof(hist), detail, sizeof(detail));
@@ -678,7 +678,7 @@ void farms_prom(struct farms *fm, struct evbuffer *out)
 		    "Response time of the latest check (0: none yet)");
 	if (fm)
 		each_check(fm, check_sample, P_RESPONSE, out);
-	prom_family(out, "sluice_verifier_checks_total", "counter",
+	prom_family(out, "sluice_check_results_total", "counter",
 		    "Connectivity checks, by verifier and result (counted "
 		    "since the check's configuration last changed)");
 	if (fm) {
