@@ -39,6 +39,17 @@ for m in 'sluice_build_info{version=' 'sluice_policy_generation 1' 'sluice_rules
 	'process_start_time_seconds ' 'process_open_fds ' 'sluice_decisions_refused_total{reason="slots_full"} '; do
 	grep -qF "$m" "$LAB_TMP/m1" && kt_ok "shows $m" || kt_fail "missing $m"
 done
+python3 - "$LAB_TMP/m1" "$KT_ROOT/contrib/grafana/sluice.json" "$KT_ROOT/contrib/prometheus/sluice-alerts.yml" <<'PY' && kt_ok "every metric the dashboard and the alert rules use is served" || kt_fail "contrib names a metric /metrics lacks"
+import re, sys
+typed = set(re.findall(r"^# TYPE (\S+) ", open(sys.argv[1]).read(), re.M))
+used = set()
+for f in sys.argv[2:]:
+    used |= set(re.findall(r"\b((?:sluice|process)_[a-z_]+)", open(f).read()))
+used = {re.sub(r"_(bucket|sum|count)$", "", u) if re.sub(r"_(bucket|sum|count)$", "", u) in typed else u for u in used}
+missing = sorted(u for u in used if u not in typed and u not in ("sluice_alert", "sluice_condition"))
+print(len(used), "names used;", "missing:", missing)
+sys.exit(1 if missing else 0)
+PY
 ctl counters --json >"$LAB_TMP/c1"
 
 # a reload (same policy) replaces the kernel table and reopens the log
