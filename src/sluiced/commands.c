@@ -5,6 +5,7 @@
  * --json for programs; both built here from the same data.
  */
 #include "sluiced/daemon.h"
+#include "sluiced/jsonout.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "stats/json.h"
@@ -289,17 +290,23 @@ static int cmd_reload(void *arg, const json_t *args, bool json,
 {
 	struct daemon *d = arg;
 	const char *confirm = control_arg_str(args, "confirm");
-	(void)json;
+	int rc;
+	uint32_t secs = 0;
 	if (confirm) {
-		uint32_t secs;
 		if (confirm_parse_duration(confirm, &secs) < 0) {
 			evbuffer_add_printf(out, "usage: reload [--confirm DURATION "
 					    "(1s..%us, e.g. 60s, 5m)]", CONFIRM_MAX_S);
 			return -1;
 		}
-		return daemon_reload_confirm(d, secs, out);
+		rc = daemon_reload_confirm(d, secs, out);
+	} else {
+		rc = daemon_reload(d, out);
 	}
-	return daemon_reload(d, out);
+	struct gen *g = current(d);
+	long long gid = (long long)g->id, nrules = (long long)g->policy->nrules;
+	gen_unref(g);
+	return answer_json(rc, json, out, "{s:I,s:I,s:I}", "generation", gid,
+			   "rules", nrules, "confirm_within_s", (long long)secs);
 }
 
 /* confirm: ends the probation of a `reload --confirm` (confirm.c). */
@@ -307,8 +314,7 @@ static int cmd_confirm(void *arg, const json_t *args, bool json,
 		       struct evbuffer *out)
 {
 	(void)args;
-	(void)json;
-	return daemon_confirm(arg, out);
+	return answer_json(daemon_confirm(arg, out), json, out, NULL);
 }
 
 /* ---- identity ---------------------------------------------------------------------- */
@@ -402,7 +408,9 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 	iptable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
 	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
-	return 0;
+	return answer_json(0, json, out,
+			   "{s:s,s:s,s:I}", "address", address, "user", user,
+			   "ttl_s", (long long)ttl);
 }
 
 static int cmd_identity_del(void *arg, const json_t *args, bool json,
@@ -421,7 +429,8 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "removed %s\n", address);
-	return 0;
+	return answer_json(0, json, out,
+			   "{s:s}", "address", address);
 }
 
 /* ---- creations ---------------------------------------------------------------------- */
@@ -483,13 +492,15 @@ static int creations_change(struct daemon *d, const json_t *args, bool add,
 static int cmd_creations_add(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return creations_change(arg, args, true, out);
+	return answer_json(creations_change(arg, args, true, out), json, out,
+			   NULL);
 }
 
 static int cmd_creations_del(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return creations_change(arg, args, false, out);
+	return answer_json(creations_change(arg, args, false, out), json, out,
+			   NULL);
 }
 
 /* ---- counters, alerts, verifiers, farms ------------------------------------ */
@@ -525,7 +536,7 @@ static int cmd_alerts_reset(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "reset\n");
-	return 0;
+	return answer_json(0, json, out, "{s:s}", "alert", name ? name : "all");
 }
 
 /* The farm commands live in farms.c with a word interface. */

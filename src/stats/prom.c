@@ -5,6 +5,7 @@
  */
 #include "stats/prom.h"
 #include "common/util.h"
+#include "common/text.h"
 
 #include "common/fds.h"
 #include "common/log.h"
@@ -181,35 +182,6 @@ void prom_sample(struct evbuffer *out, const char *name, const char *labels,
 	evbuffer_add(out, "\n", 1);
 }
 
-/* Length of the valid UTF-8 sequence at P (up to END), 0 when invalid
- * (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t n = (size_t)(end - p);
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if ((p[0] == 0xE0 && p[1] < 0xA0) ||
-		    (p[0] == 0xED && p[1] >= 0xA0))
-			return 0;
-		return 3;
-	}
-	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-		    (p[3] & 0xC0) != 0x80)
-			return 0;
-		if ((p[0] == 0xF0 && p[1] < 0x90) ||
-		    (p[0] == 0xF4 && p[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 size_t prom_label_value(char *dst, size_t len, const char *v)
 {
 	size_t o = 0;
@@ -218,7 +190,7 @@ size_t prom_label_value(char *dst, size_t len, const char *v)
 	while (p < end && len) {
 		char esc[4] = {0};
 		const char *put = esc;
-		size_t n = utf8_len(p, end), k;
+		size_t n = utf8_seq_len(p, (size_t)(end - p)), k;
 		if (*p == '\\' || *p == '"') {
 			esc[0] = '\\', esc[1] = (char)*p, k = 2;
 		} else if (*p == '\n') {

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "stats/prom.h"
+#include "stats/jsonstr.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -191,6 +192,31 @@ static void test_label_value(void **state)
 	assert_string_equal(buf, "abcde");
 	prom_label_value(buf, 5, "ab\xC3\xA9\xC3\xA9"); /* never half a char */
 	assert_string_equal(buf, "ab\xC3\xA9");
+}
+
+/* json_put_string (stats/jsonstr.h): always valid JSON and UTF-8. */
+static void test_json_string(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"Ren\xE9", "\"Ren\\\\xe9\""},		    /* not UTF-8: text */
+	    {"Ren\xC3\xA9", "\"Ren\\u00E9\""},		    /* UTF-8 */
+	    {"a\"b\\c", "\"a\\\"b\\\\c\""},		    /* escapes */
+	    {"x\x01y\n", "\"x\\\\x01y\\n\""},		    /* controls */
+	    {"\xF0\x9F\x98\x80", "\"\\uD83D\\uDE00\""}, /* a pair */
+	    {"\xED\xA0\x80", "\"\\\\xed\\\\xa0\\\\x80\""}, /* surrogate */
+	    {NULL, "\"\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct evbuffer *b = evbuffer_new();
+		json_put_string(b, cases[i].in);
+		char *t = drain(b);
+		evbuffer_free(b);
+		assert_string_equal(t, cases[i].want);
+		free(t);
+	}
 }
 
 static void synthetic(struct stats_snapshot *s)
@@ -477,6 +503,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_render_parses),
 	    cmocka_unit_test(test_label_value),
+	    cmocka_unit_test(test_json_string),
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_endpoint_v4),
 	    cmocka_unit_test(test_endpoint_v6),

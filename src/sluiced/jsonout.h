@@ -1,0 +1,27 @@
+/*
+ * jsonout.h — `--json` answers of the commands that otherwise write lines
+ * of text (reload, confirm, identity add/del, creations add/del, alerts
+ * reset): one object built with jansson.
+ */
+#ifndef SLUICED_JSONOUT_H
+#define SLUICED_JSONOUT_H
+
+#include <stdbool.h>
+
+struct evbuffer;
+
+/* The version of the objects these answers carry (schema_version). */
+#define JSON_SCHEMA_VERSION 1
+
+/*
+ * When JSON and RC >= 0, replaces OUT's text by {"schema_version": 1,
+ * "ok": true, "messages": [its non-empty lines], ...} plus the fields
+ * FMT builds (json_pack(3) format of an object, or NULL for none; its
+ * strings need not be UTF-8: bytes that are not become \xNN text, as
+ * control characters do). An error (RC < 0) stays text: the control layer
+ * sends it as the reply's error. Returns RC.
+ */
+int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
+		...);
+
+#endif
