@@ -80,7 +80,8 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 	long up = (long)(time(NULL) - d->started);
 	const char *mode = d->nft_queue ? "nft queue" : "xt NFQUEUE (iptables-nft)";
 	if (json) {
-		evbuffer_add_printf(out, "{\"version\": \"%s\", \"uptime_s\": %ld, "
+		evbuffer_add_printf(out, "{\"schema_version\": 1, "
+				    "\"version\": \"%s\", \"uptime_s\": %ld, "
 				    "\"policy\": ", SLUICE_VERSION, up);
 		json_put_string(out, d->config_path);
 		evbuffer_add_printf(

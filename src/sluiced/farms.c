@@ -944,12 +944,13 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		free(err);
 		return -1;
 	}
-	if (json)
-		evbuffer_add_printf(out, "{\"member\": \"%s\", \"drained\": %s, "
-				    "\"in_map\": %s}\n", c->name,
+	if (json) {
+		evbuffer_add_printf(out, "{\"schema_version\": 1, \"member\": ");
+		json_put_string(out, c->name); /* names may hold quotes */
+		evbuffer_add_printf(out, ", \"drained\": %s, \"in_map\": %s}\n",
 				    drain ? "true" : "false",
 				    in_map(c->farm, c->idx) ? "true" : "false");
-	else
+	} else
 		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
 				    drain ? "drained" : "resumed",
 				    in_map(c->farm, c->idx) ? "takes" : "takes no");

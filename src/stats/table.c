@@ -153,7 +153,7 @@ static void put_double(struct evbuffer *out, double v)
 void stats_render_json(const struct stats_snapshot *s,
 		       const struct alerts *alerts, struct evbuffer *out)
 {
-	evbuffer_add_printf(out, "{\"counters\": {");
+	evbuffer_add_printf(out, "{\"schema_version\": 1, \"counters\": {");
 	for (const struct stats_counter *c = stats_counters; c->name; c++) {
 		evbuffer_add_printf(out, "%s\"%s\": ", c == stats_counters ? ""
 				    : ", ", c->name);

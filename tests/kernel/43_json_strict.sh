@@ -84,6 +84,9 @@ import json, sys
 v = json.load(open(sys.argv[1] + "/j.24"))
 assert v["schema_version"] == 1 and v["ok"] is True and v["generation"] == 2, v
 assert any("reloaded" in m for m in v["messages"]), v
+for i in (1, 4, 13, 14):  # status, counters, farm drain/resume: objects
+    o = json.load(open(sys.argv[1] + "/j.%d" % i))
+    assert o["schema_version"] == 1, (i, o)
 e = json.load(open(sys.argv[1] + "/j.22"))  # confirm: nothing to confirm
 assert e["ok"] is False and e["error"], e
 PY
