@@ -7,6 +7,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -267,9 +269,20 @@ void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
  * On failure the old file (if any) is kept; -1 with errno. */
 static int open_file(struct fwlog *l)
 {
-	FILE *f = fopen(l->path, "ae");
-	if (!f)
+	/* not world-readable: the log names users and where they went */
+	int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	struct stat st;
+	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0007))
+		(void)fchmod(fd, st.st_mode & 0770); /* an older file too */
+	FILE *f = fdopen(fd, "a");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	if (l->f)
 		fclose(l->f);
 	l->f = f;

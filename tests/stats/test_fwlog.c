@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/sluice-fwlog-XXXXXX";
@@ -282,6 +283,30 @@ static void test_no_loss_when_not_full(void **state)
 			 THREADS * PER_THREAD + (int)w);
 }
 
+/* The log is created 0640 whatever the umask, and an older file that was
+ * world-readable loses that (issue 17). */
+static void test_file_mode(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/mode.log", dir);
+	mode_t old = umask(0);
+	struct log_cfg cfg = {.format = LOGF_JSON, .file = path, .buffer = 16};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	fwlog_close(l);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(chmod(path, 0644), 0);
+	l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	fwlog_close(l);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);
+	umask(old);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -301,6 +326,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_json_record),
+	    cmocka_unit_test(test_file_mode),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
