@@ -12,6 +12,8 @@ PKGS=(
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
   libsystemd-dev
+  # SHA-1 and base64 for the firewall log's Community ID (ecs format)
+  libssl-dev
   # tests
   libcmocka-dev valgrind python3
   # promtool: checks the /metrics exposition and contrib/prometheus rules
