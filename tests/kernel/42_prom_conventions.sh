@@ -10,7 +10,7 @@
 command -v promtool >/dev/null || { echo "$KT_NAME: SKIP: promtool missing (scripts/setup.sh installs prometheus)"; exit 0; }
 kt_up
 conf=$(conf_with 'metrics { listen 127.0.0.1:9109 }' \
-	"log { format json file \"$LAB_TMP/fw.log\" }")
+	"log { format ecs file \"$LAB_TMP/fw.log\" }")
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 scrape() { lab_exec "$LAB_GW" curl -s --max-time 5 http://127.0.0.1:9109/metrics >"$1"; }
@@ -51,6 +51,18 @@ print(len(used), "names used;", "missing:", missing)
 sys.exit(1 if missing else 0)
 PY
 ctl counters --json >"$LAB_TMP/c1"
+# the firewall log (format ecs): not world-readable, ECS names, strict JSON
+[ "$(stat -c %a "$LAB_TMP/fw.log")" = 640 ] && kt_ok "firewall log created 0640" ||
+	kt_fail "firewall log mode $(stat -c %a "$LAB_TMP/fw.log")"
+python3 - "$LAB_TMP/fw.log" "$LAB_CLI4" "$LAB_SRV4" <<'PY' && kt_ok "ECS log: carol's session with source.ip, destination.port, event.action, rule.name, user.name, a community_id" || kt_fail "ECS log: $(head -c 600 "$LAB_TMP/fw.log")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+r = [r for r in recs if r.get("user", {}).get("name") == "carol"][0]
+assert r["source"]["ip"] == sys.argv[2] and r["destination"]["ip"] == sys.argv[3], r
+assert r["destination"]["port"] == 80 and r["network"]["transport"] == "tcp", r
+assert r["event"]["action"] == "allow" and r["rule"]["name"], r
+assert r["network"]["community_id"].startswith("1:"), r
+PY
 
 # a reload (same policy) replaces the kernel table and reopens the log
 ctl reload >/dev/null || kt_fail "reload failed"
