@@ -30,12 +30,17 @@
 /* Rules remembered at most (renamed and removed rules stay counted). */
 #define KCOUNT_MAX 4096
 
-/* One kernel rule's new sessions: BASE (folded from earlier tables) plus
- * the table's counter LAST seen. */
+/* One kernel rule's new sessions: BASE (what earlier tables counted) plus
+ * LAST, the counter of the rule seen last, which lived in the table of
+ * handle THANDLE as rule RHANDLE. A table recreated or a rule replaced gets
+ * other handles (nft never reuses a handle within a table, and a new table
+ * gets a new one), so a handle that differs means the counter started
+ * again; what it held moves to BASE. */
 struct kcount {
 	char *rule;
 	bool allow;
 	uint64_t base, last;
+	int64_t thandle, rhandle;
 };
 
 struct kcounts {
@@ -69,7 +74,7 @@ static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow)
 	if (k->n >= KCOUNT_MAX)
 		return NULL;
 	k->v = xrealloc(k->v, (k->n + 1) * sizeof(*k->v));
-	k->v[k->n] = (struct kcount){xstrdup(rule), allow, 0, 0};
+	k->v[k->n] = (struct kcount){xstrdup(rule), allow, 0, 0, -1, -1};
 	return &k->v[k->n++];
 }
 
@@ -97,9 +102,22 @@ static bool rule_kind(json_t *expr, uint64_t *packets, bool *allow)
 	return a || dr;
 }
 
-/* Reads the rule counters of the kernel table; FOLD adds each to its base
- * (the table is about to be replaced). -1 when the table cannot be read. */
-static int kc_read(struct daemon *d, bool fold)
+/* The handle of the table object in LIST (nft -j list table), or -1. */
+static int64_t table_handle(json_t *list)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(list, i, o) {
+		json_t *h = json_object_get(json_object_get(o, "table"), "handle");
+		if (json_is_integer(h))
+			return (int64_t)json_integer_value(h);
+	}
+	return -1;
+}
+
+/* Reads the rule counters of the kernel table into d->kcounts. -1 when the
+ * table cannot be read. */
+static int kc_read(struct daemon *d)
 {
 	if (!d->kcounts)
 		d->kcounts = xcalloc(1, sizeof(*d->kcounts));
@@ -111,9 +129,11 @@ static int kc_read(struct daemon *d, bool fold)
 		return -1;
 	json_t *root = json_loads(text, 0, NULL);
 	free(text);
+	json_t *list = json_object_get(root, "nftables");
+	int64_t th = table_handle(list);
 	size_t i;
 	json_t *o;
-	json_array_foreach(json_object_get(root, "nftables"), i, o) {
+	json_array_foreach(list, i, o) {
 		json_t *r = json_object_get(o, "rule");
 		json_t *cm = json_object_get(r, "comment");
 		char name[128];
@@ -124,15 +144,16 @@ static int kc_read(struct daemon *d, bool fold)
 		    !rule_kind(json_object_get(r, "expr"), &pk, &allow))
 			continue;
 		struct kcount *c = kc_get(d->kcounts, name, allow);
+		json_t *h = json_object_get(r, "handle");
+		int64_t rh = json_is_integer(h) ? (int64_t)json_integer_value(h) : -1;
 		if (!c)
 			continue;
-		if (pk < c->last) /* replaced behind our back (a repair) */
-			c->base += c->last;
-		c->last = pk;
-		if (fold) {
-			c->base += c->last;
-			c->last = 0;
+		if (c->thandle != th || c->rhandle != rh || pk < c->last) {
+			c->base += c->last; /* a new counter: keep the old one's */
+			c->thandle = th;
+			c->rhandle = rh;
 		}
+		c->last = pk;
 	}
 	json_decref(root);
 	return 0;
@@ -140,13 +161,13 @@ static int kc_read(struct daemon *d, bool fold)
 
 void metrics_kernel_fold(struct daemon *d)
 {
-	kc_read(d, true);
+	kc_read(d); /* what the rules counted until now */
 }
 
 int metrics_kernel_sessions(struct daemon *d, uint64_t *allowed,
 			    uint64_t *denied)
 {
-	if (kc_read(d, false) < 0)
+	if (kc_read(d) < 0)
 		return -1;
 	uint64_t a = 0, n = 0;
 	for (size_t i = 0; i < d->kcounts->n; i++) {

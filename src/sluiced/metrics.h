@@ -23,8 +23,9 @@ void metrics_extra(void *arg, struct evbuffer *out);
  * read (the outputs untouched). Main loop only. */
 int metrics_kernel_sessions(struct daemon *d, uint64_t *allowed,
 			    uint64_t *denied);
-/* Call right before the nft table is replaced: keeps what its rule
- * counters hold. */
+/* Call right before the nft table is replaced: reads what its rule
+ * counters hold (kept across the replacement, whether it succeeds or
+ * not: a replaced rule is told by its new handle). */
 void metrics_kernel_fold(struct daemon *d);
 /* Frees what the above keep. */
 void metrics_free(struct daemon *d);
