@@ -8,6 +8,7 @@
 #include "sluiced/jsonout.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/text.h"
 #include "stats/json.h"
 #include "decide/sessions.h"
 #include "identity/iptable.h"
@@ -80,33 +81,30 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 	long up = (long)(time(NULL) - d->started);
 	const char *mode = d->nft_queue ? "nft queue" : "xt NFQUEUE (iptables-nft)";
 	if (json) {
-		evbuffer_add_printf(out, "{\"schema_version\": 1, "
-				    "\"version\": \"%s\", \"uptime_s\": %ld, "
-				    "\"policy\": ", SLUICE_VERSION, up);
-		json_put_string(out, d->config_path);
-		evbuffer_add_printf(
+		char *path = text_escape_dup(d->config_path,
+					     strlen(d->config_path), false);
+		json_object_out(
 		    out,
-		    ", \"generation\": %llu, \"rules\": %zu, \"queue_mode\": "
-		    "\"%s\", \"queues\": %zu, \"queue_num\": %u, "
-		    "\"fail\": \"%s\", \"packets_queued\": %llu, "
-		    "\"pending\": %zu, \"slots_available\": %zu, "
-		    "\"reserved_local_available\": %zu, \"identities\": %zu, "
-		    "\"sessions_remembered\": %zu, \"reloads\": %llu, "
-		    "\"reload_failures\": %llu, \"revoked\": %llu, "
-		    "\"timed_out\": %llu, \"slots_full\": %llu, "
-		    "\"source_full\": %llu, \"reserved_local_used\": %llu}\n",
-		    (unsigned long long)g->id, g->policy->nrules, mode,
-		    d->nworkers, g->policy->queue.num,
+		    "{s:s,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I,"
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "version", SLUICE_VERSION, "uptime_s", (long long)up,
+		    "policy", path, "generation", (long long)g->id, "rules",
+		    (long long)g->policy->nrules, "queue_mode", mode, "queues",
+		    (long long)d->nworkers, "queue_num",
+		    (long long)g->policy->queue.num, "fail",
 		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
-		    (unsigned long long)packets, pending, free_general,
-		    free_local, iptable_count(d->ids),
-		    sessions_count(d->sessions), (unsigned long long)d->reloads,
-		    (unsigned long long)d->reload_failures,
-		    (unsigned long long)d->revoked,
-		    (unsigned long long)timed_out,
-		    (unsigned long long)slots_full,
-		    (unsigned long long)source_full,
-		    (unsigned long long)reserved_used);
+		    "packets_queued", (long long)packets, "pending",
+		    (long long)pending, "slots_available", (long long)free_general,
+		    "reserved_local_available", (long long)free_local,
+		    "identities", (long long)iptable_count(d->ids),
+		    "sessions_remembered", (long long)sessions_count(d->sessions),
+		    "reloads", (long long)d->reloads, "reload_failures",
+		    (long long)d->reload_failures, "revoked",
+		    (long long)d->revoked, "timed_out", (long long)timed_out,
+		    "slots_full", (long long)slots_full, "source_full",
+		    (long long)source_full, "reserved_local_used",
+		    (long long)reserved_used);
+		free(path);
 	} else {
 		evbuffer_add_printf(
 		    out,

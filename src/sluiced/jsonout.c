@@ -54,3 +54,22 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 	free(text);
 	return rc;
 }
+
+void json_object_out(struct evbuffer *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_error_t err;
+	json_t *x = json_vpack_ex(&err, 0, fmt, ap);
+	va_end(ap);
+	json_t *o = json_pack("{s:i}", "schema_version", JSON_SCHEMA_VERSION);
+	if (x)
+		json_object_update(o, x);
+	else
+		json_object_set_new(o, "error", safe_string(err.text));
+	json_decref(x);
+	char *text = json_dumps(o, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	evbuffer_add_printf(out, "%s\n", text ? text : "{}");
+	free(text);
+}

@@ -24,4 +24,12 @@ struct evbuffer;
 int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		...);
 
+/*
+ * Appends to OUT the object FMT builds (json_pack(3); its strings must be
+ * valid UTF-8, text_escape_dup() makes outside text so) with
+ * "schema_version" first, as one line. On a packing error (a bug) the
+ * object {"schema_version": 1, "error": "..."} instead.
+ */
+void json_object_out(struct evbuffer *out, const char *fmt, ...);
+
 #endif

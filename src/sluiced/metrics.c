@@ -46,6 +46,7 @@ struct kcount {
 struct kcounts {
 	struct kcount *v;
 	size_t n;
+	size_t hint; /* where the next rule likely is (the table's order) */
 };
 
 /* The rule's name out of its comment "rule N 'NAME' (FILE:LINE)" (see
@@ -68,9 +69,13 @@ static bool rule_name(const char *comment, char *buf, size_t len)
 
 static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (k->v[i].allow == allow && strcmp(k->v[i].rule, rule) == 0)
+	for (size_t j = 0; j < k->n; j++) { /* from the hint: linear overall */
+		size_t i = (k->hint + j) % k->n;
+		if (k->v[i].allow == allow && strcmp(k->v[i].rule, rule) == 0) {
+			k->hint = i + 1;
 			return &k->v[i];
+		}
+	}
 	if (k->n >= KCOUNT_MAX)
 		return NULL;
 	k->v = xrealloc(k->v, (k->n + 1) * sizeof(*k->v));
