@@ -445,7 +445,8 @@ static int cmd_creations_list(void *arg, const json_t *args, bool json,
 		free(err);
 		return -1;
 	}
-	evbuffer_add_printf(out, "%s\n", js);
+	if (json || creations_text(js, out) < 0)
+		evbuffer_add_printf(out, "%s\n", js);
 	free(js);
 	return 0;
 }

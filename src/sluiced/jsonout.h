@@ -32,4 +32,10 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
  */
 void json_object_out(struct evbuffer *out, const char *fmt, ...);
 
+/* Renders JS, the creation sets as creation_list_json() gives them (nft's
+ * JSON per set), as a table for people on OUT: one line an element (its
+ * words, the seconds it has left), at most 100 columns for IPv4, then the
+ * count. -1 when JS is not JSON (OUT untouched). */
+int creations_text(const char *js, struct evbuffer *out);
+
 #endif

@@ -83,11 +83,8 @@ static size_t columns(const char *s, size_t n)
 	return c;
 }
 
-/* Appends TEXT, which starts at column COL, broken at spaces so that no
- * line passes WIDTH columns; continuation lines start at column INDENT. A
- * word longer than a line is kept whole. Ends with a newline. */
-static void put_wrapped(struct evbuffer *out, const char *text, size_t col,
-			size_t width, size_t indent)
+void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
+		       size_t width, size_t indent)
 {
 	size_t room = width > col ? width - col : 1, used = 0;
 	for (const char *p = text; *p;) {
@@ -136,7 +133,7 @@ void stats_render_text(const struct stats_snapshot *s,
 			 c->name, val);
 		evbuffer_add_printf(out, "%s", head);
 		size_t col = columns(head, strlen(head));
-		put_wrapped(out, note, col, TABLE_WIDTH, TABLE_NOTE_COL);
+		stats_put_wrapped(out, note, col, TABLE_WIDTH, TABLE_NOTE_COL);
 	}
 }
 
