@@ -39,6 +39,8 @@
 struct kcount {
 	char *rule;
 	bool allow;
+	unsigned occ;	 /* a rule is in several chains: its OCC-th place */
+	unsigned visits; /* (occ 0 only) places seen in the current read */
 	uint64_t base, last;
 	int64_t thandle, rhandle;
 };
@@ -67,11 +69,13 @@ static bool rule_name(const char *comment, char *buf, size_t len)
 	return true;
 }
 
-static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow)
+static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow,
+			     unsigned occ)
 {
 	for (size_t j = 0; j < k->n; j++) { /* from the hint: linear overall */
 		size_t i = (k->hint + j) % k->n;
-		if (k->v[i].allow == allow && strcmp(k->v[i].rule, rule) == 0) {
+		if (k->v[i].allow == allow && k->v[i].occ == occ &&
+		    strcmp(k->v[i].rule, rule) == 0) {
 			k->hint = i + 1;
 			return &k->v[i];
 		}
@@ -79,7 +83,7 @@ static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow)
 	if (k->n >= KCOUNT_MAX)
 		return NULL;
 	k->v = xrealloc(k->v, (k->n + 1) * sizeof(*k->v));
-	k->v[k->n] = (struct kcount){xstrdup(rule), allow, 0, 0, -1, -1};
+	k->v[k->n] = (struct kcount){xstrdup(rule), allow, occ, 0, 0, 0, -1, -1};
 	return &k->v[k->n++];
 }
 
@@ -136,6 +140,8 @@ static int kc_read(struct daemon *d)
 	free(text);
 	json_t *list = json_object_get(root, "nftables");
 	int64_t th = table_handle(list);
+	for (size_t i = 0; i < d->kcounts->n; i++)
+		d->kcounts->v[i].visits = 0;
 	size_t i;
 	json_t *o;
 	json_array_foreach(list, i, o) {
@@ -148,7 +154,9 @@ static int kc_read(struct daemon *d)
 		    !rule_name(json_string_value(cm), name, sizeof(name)) ||
 		    !rule_kind(json_object_get(r, "expr"), &pk, &allow))
 			continue;
-		struct kcount *c = kc_get(d->kcounts, name, allow);
+		struct kcount *head = kc_get(d->kcounts, name, allow, 0);
+		struct kcount *c = head ? kc_get(d->kcounts, name, allow,
+						 head->visits++) : NULL;
 		json_t *h = json_object_get(r, "handle");
 		int64_t rh = json_is_integer(h) ? (int64_t)json_integer_value(h) : -1;
 		if (!c)
@@ -223,12 +231,20 @@ static void rules_families(struct daemon *d, struct evbuffer *out)
 		return;
 	for (size_t i = 0; i < d->kcounts->n; i++) {
 		const struct kcount *c = &d->kcounts->v[i];
+		if (c->occ) /* summed into its first place's sample */
+			continue;
+		uint64_t sum = 0;
+		for (size_t j = 0; j < d->kcounts->n; j++) {
+			const struct kcount *o = &d->kcounts->v[j];
+			if (o->allow == c->allow && strcmp(o->rule, c->rule) == 0)
+				sum += o->base + o->last;
+		}
 		char v[400], labels[480];
 		prom_label_value(v, sizeof(v), c->rule);
 		snprintf(labels, sizeof(labels), "rule=\"%s\",verdict=\"%s\"", v,
 			 c->allow ? "allow" : "deny");
 		prom_sample(out, "sluice_rule_sessions_total", labels,
-			    (double)(c->base + c->last));
+			    (double)sum);
 	}
 }
 
