@@ -18,8 +18,13 @@ PKGS=(
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists
   debhelper devscripts lintian fakeroot dpkg-dev go-md2man man-db logrotate
+  # SHA-1 and base64 for the firewall log's Community ID (ecs format)
+  libssl-dev
   # tests
   libcmocka-dev valgrind python3
+  # promtool: checks the /metrics exposition and contrib/prometheus rules
+  # (tests/kernel/42_prom_conventions.sh, tests/stats/check_contrib.sh)
+  prometheus
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc
   # a neighbour firewall manager (tests/kernel/29_ufw.sh runs its init

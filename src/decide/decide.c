@@ -65,6 +65,7 @@ struct srccount {
 };
 
 struct decider {
+	uint64_t t_arrival; /* now_ns() when the packet in hand arrived */
 	struct decide_env env;
 	struct decide_cfg cfg;
 	struct pending *b[NBUCKETS];
@@ -489,7 +490,7 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 	d->st.decided_at_once++;
 	answer(d, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule);
 	const char *user = a.has_user ? a.user : NULL;
-	record_latency(d, 0);
+	record_latency(d, d->env.now_ns() - d->t_arrival);
 	if (d->env.record)
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
 			      user, NULL,
@@ -615,6 +616,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	struct session_key key;
 
 	d->st.packets++;
+	d->t_arrival = d->env.now_ns();
 	if (!pkt->payload) {
 		/* cut at our receive slot: nothing to read, and a client
 		 * chooses a packet's size, so denied, never the fail verdict */
@@ -677,7 +679,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
-		record_latency(d, 0);
+		record_latency(d, d->env.now_ns() - d->t_arrival);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
 				      NULL, NULL,
@@ -708,7 +710,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	p->ids[0] = pkt->id;
 	p->marks[0] = pkt->mark;
 	p->nids = 1;
-	p->t0 = d->env.now_ns();
+	p->t0 = d->t_arrival;
 	p->seq = ++d->next_seq;
 	p->has_uid = pkt->has_uid;
 	p->uid = pkt->uid;

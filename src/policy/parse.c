@@ -1166,6 +1166,28 @@ static void rule_free(struct rule *r)
 #include "policy/settings.h"
 
 /* Reads one setting value of type S into BASE. */
+/* log { file PATH }: its folder must exist and be a folder, at `check`
+ * as at start and reload, so that records are never lost silently. */
+static void check_log_folder(struct parser *ps, const struct loc *loc,
+			     const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		err_at(ps, loc, "log file: its folder '%s': %s", dir,
+		       strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		err_at(ps, loc, "log file: '%s' is not a folder", dir);
+	free(dir);
+}
+
 static void parse_setting_value(struct parser *ps,
 				const struct setting *table,
 				const struct setting *s, void *base,
@@ -1272,7 +1294,10 @@ static void parse_setting_value(struct parser *ps,
 		return;
 	}
 	case ST_STRING: {
+		struct loc vloc = t->loc; /* the value's place, before it is read */
 		char *val = expect_value(ps, "a value");
+		if (val && strcmp(block, "log") == 0 && strcmp(s->key, "file") == 0)
+			check_log_folder(ps, &vloc, val);
 		if (val) {
 			free(*(char **)field);
 			*(char **)field = val;

@@ -194,7 +194,7 @@ enum on_deadline { ONDL_DENY, ONDL_SKIP };
 enum fail_mode { FAIL_CLOSED, FAIL_OPEN };
 enum revoke_mode { REVOKE_ON, REVOKE_OFF };
 enum exit_mode { EXIT_REMOVE, EXIT_FAIL_CLOSED };
-enum log_format { LOGF_JSON, LOGF_W3C };
+enum log_format { LOGF_JSON, LOGF_W3C, LOGF_ECS };
 
 struct decisions_cfg {
 	uint32_t slots, reserve_local_pct, per_source, deadline_ms;

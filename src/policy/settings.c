@@ -18,7 +18,7 @@ static const char *const ondl_enum[] = {"deny", "skip", NULL};
 static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
-static const char *const logf_enum[] = {"json", "w3c", NULL};
+static const char *const logf_enum[] = {"json", "w3c", "ecs", NULL};
 static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
 static const char *const rebind_enum[] = {"refuse", "allow", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
@@ -191,7 +191,7 @@ static const struct setting queue_table[] = {
 
 static const struct setting log_table[] = {
     {"format", ST_ENUM, P(log.format), 0, 0, 0, logf_enum,
-     "json lines or W3C extended",
+     "json lines, W3C extended, or ECS (Elastic Common Schema) json lines",
      .def = LOGF_JSON},
     {"file", ST_STRING, P(log.file), 0, 0, 0, NULL,
      "firewall log file (reopened on SIGUSR1)", .def = 0},

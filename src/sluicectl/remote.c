@@ -264,10 +264,22 @@ static int call(const char *request, const json_t *args, bool json)
 {
 	char *body;
 	int rc = control_call(ctl_socket, request, args, json, &body);
-	if (rc == 0)
+	if (rc == 0) {
 		fputs(body, stdout);
-	else
+	} else {
 		fprintf(stderr, "sluicectl: %s", body);
+		if (json) { /* stdout stays JSON: the error as an object */
+			json_t *e = json_pack("{s:i,s:b,s:s?}", "schema_version",
+					      1, "ok", 0, "error",
+					      utf8_valid(body, strlen(body))
+						  ? body : NULL);
+			char *t = e ? json_dumps(e, JSON_ENSURE_ASCII) : NULL;
+			if (t)
+				printf("%s\n", t);
+			free(t);
+			json_decref(e);
+		}
+	}
 	free(body);
 	return rc == 1 ? EXIT_INVALID : rc == 2 ? EXIT_USAGE : rc;
 }

@@ -5,8 +5,10 @@
  * --json for programs; both built here from the same data.
  */
 #include "sluiced/daemon.h"
+#include "sluiced/jsonout.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/text.h"
 #include "stats/json.h"
 #include "decide/sessions.h"
 #include "identity/iptable.h"
@@ -79,32 +81,30 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 	long up = (long)(time(NULL) - d->started);
 	const char *mode = d->nft_queue ? "nft queue" : "xt NFQUEUE (iptables-nft)";
 	if (json) {
-		evbuffer_add_printf(out, "{\"version\": \"%s\", \"uptime_s\": %ld, "
-				    "\"policy\": ", SLUICE_VERSION, up);
-		json_put_string(out, d->config_path);
-		evbuffer_add_printf(
+		char *path = text_escape_dup(d->config_path,
+					     strlen(d->config_path), false);
+		json_object_out(
 		    out,
-		    ", \"generation\": %llu, \"rules\": %zu, \"queue_mode\": "
-		    "\"%s\", \"queues\": %zu, \"queue_num\": %u, "
-		    "\"fail\": \"%s\", \"packets_queued\": %llu, "
-		    "\"pending\": %zu, \"slots_available\": %zu, "
-		    "\"reserved_local_available\": %zu, \"identities\": %zu, "
-		    "\"sessions_remembered\": %zu, \"reloads\": %llu, "
-		    "\"reload_failures\": %llu, \"revoked\": %llu, "
-		    "\"timed_out\": %llu, \"slots_full\": %llu, "
-		    "\"source_full\": %llu, \"reserved_local_used\": %llu}\n",
-		    (unsigned long long)g->id, g->policy->nrules, mode,
-		    d->nworkers, g->policy->queue.num,
+		    "{s:s,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I,"
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "version", SLUICE_VERSION, "uptime_s", (long long)up,
+		    "policy", path, "generation", (long long)g->id, "rules",
+		    (long long)g->policy->nrules, "queue_mode", mode, "queues",
+		    (long long)d->nworkers, "queue_num",
+		    (long long)g->policy->queue.num, "fail",
 		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
-		    (unsigned long long)packets, pending, free_general,
-		    free_local, iptable_count(d->ids),
-		    sessions_count(d->sessions), (unsigned long long)d->reloads,
-		    (unsigned long long)d->reload_failures,
-		    (unsigned long long)d->revoked,
-		    (unsigned long long)timed_out,
-		    (unsigned long long)slots_full,
-		    (unsigned long long)source_full,
-		    (unsigned long long)reserved_used);
+		    "packets_queued", (long long)packets, "pending",
+		    (long long)pending, "slots_available", (long long)free_general,
+		    "reserved_local_available", (long long)free_local,
+		    "identities", (long long)iptable_count(d->ids),
+		    "sessions_remembered", (long long)sessions_count(d->sessions),
+		    "reloads", (long long)d->reloads, "reload_failures",
+		    (long long)d->reload_failures, "revoked",
+		    (long long)d->revoked, "timed_out", (long long)timed_out,
+		    "slots_full", (long long)slots_full, "source_full",
+		    (long long)source_full, "reserved_local_used",
+		    (long long)reserved_used);
+		free(path);
 	} else {
 		evbuffer_add_printf(
 		    out,
@@ -289,17 +289,23 @@ static int cmd_reload(void *arg, const json_t *args, bool json,
 {
 	struct daemon *d = arg;
 	const char *confirm = control_arg_str(args, "confirm");
-	(void)json;
+	int rc;
+	uint32_t secs = 0;
 	if (confirm) {
-		uint32_t secs;
 		if (confirm_parse_duration(confirm, &secs) < 0) {
 			evbuffer_add_printf(out, "usage: reload [--confirm DURATION "
 					    "(1s..%us, e.g. 60s, 5m)]", CONFIRM_MAX_S);
 			return -1;
 		}
-		return daemon_reload_confirm(d, secs, out);
+		rc = daemon_reload_confirm(d, secs, out);
+	} else {
+		rc = daemon_reload(d, out);
 	}
-	return daemon_reload(d, out);
+	struct gen *g = current(d);
+	long long gid = (long long)g->id, nrules = (long long)g->policy->nrules;
+	gen_unref(g);
+	return answer_json(rc, json, out, "{s:I,s:I,s:I}", "generation", gid,
+			   "rules", nrules, "confirm_within_s", (long long)secs);
 }
 
 /* confirm: ends the probation of a `reload --confirm` (confirm.c). */
@@ -307,8 +313,7 @@ static int cmd_confirm(void *arg, const json_t *args, bool json,
 		       struct evbuffer *out)
 {
 	(void)args;
-	(void)json;
-	return daemon_confirm(arg, out);
+	return answer_json(daemon_confirm(arg, out), json, out, NULL);
 }
 
 /* ---- identity ---------------------------------------------------------------------- */
@@ -460,7 +465,9 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 	iptable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
 	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
-	return 0;
+	return answer_json(0, json, out,
+			   "{s:s,s:s,s:I}", "address", address, "user", user,
+			   "ttl_s", (long long)ttl);
 }
 
 static int cmd_identity_del(void *arg, const json_t *args, bool json,
@@ -479,7 +486,8 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "removed %s\n", address);
-	return 0;
+	return answer_json(0, json, out,
+			   "{s:s}", "address", address);
 }
 
 /* "ADDR" or "ADDR/PREFIX" of ARGS into BUF. */
@@ -553,7 +561,8 @@ static int cmd_creations_list(void *arg, const json_t *args, bool json,
 		free(err);
 		return -1;
 	}
-	evbuffer_add_printf(out, "%s\n", js);
+	if (json || creations_text(js, out) < 0)
+		evbuffer_add_printf(out, "%s\n", js);
 	free(js);
 	return 0;
 }
@@ -599,13 +608,15 @@ static int creations_change(struct daemon *d, const json_t *args, bool add,
 static int cmd_creations_add(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return creations_change(arg, args, true, out);
+	return answer_json(creations_change(arg, args, true, out), json, out,
+			   NULL);
 }
 
 static int cmd_creations_del(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return creations_change(arg, args, false, out);
+	return answer_json(creations_change(arg, args, false, out), json, out,
+			   NULL);
 }
 
 /* ---- counters, alerts, verifiers, farms ------------------------------------ */
@@ -641,7 +652,7 @@ static int cmd_alerts_reset(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "reset\n");
-	return 0;
+	return answer_json(0, json, out, "{s:s}", "alert", name ? name : "all");
 }
 
 /* The farm commands live in farms.c with a word interface. */

@@ -62,6 +62,9 @@ struct daemon {
 	struct metrics_server *metrics;
 	char *metrics_addr;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
+	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
+	struct kcounts *kcounts; /* metrics.c: kernel rule counters kept */
+	time_t reload_ok_at;	 /* the running policy's load time */
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
 	struct ct_icmp_timeouts icmp_orig; /* put back on a clean stop */

@@ -23,6 +23,7 @@
 #include "stats/json.h"
 #include "verify/vchange.h"
 #include "verify/vnotify.h"
+#include "stats/prom.h"
 #include "verify/verify.h"
 
 struct ffarm;
@@ -726,6 +727,96 @@ void farms_stats(struct farms *fm, struct farms_stats *out)
 	}
 }
 
+static void status_of(struct farms *fm, const struct fcheck *c,
+		      struct vstatus *st, char *hist, size_t hlen,
+		      char *detail, size_t dlen);
+
+/* ---- Prometheus ---------------------------------------------------------------------- */
+
+/* The labels of C: verifier (its name), farm and member ("" for a
+ * standalone verifier), escaped (prom_label_value). */
+static void check_labels(const struct fcheck *c, char *buf, size_t len)
+{
+	char v[200], f[200], m[200];
+	prom_label_value(v, sizeof(v), c->name);
+	prom_label_value(f, sizeof(f), c->farm ? c->farm->f.name : "");
+	prom_label_value(m, sizeof(m),
+			 c->farm ? c->farm->f.members[c->idx].name : "");
+	snprintf(buf, len, "verifier=\"%s\",farm=\"%s\",member=\"%s\"", v,
+		 f, m);
+}
+
+/* Calls FN on every check of FM (members first, then verifiers). */
+static void each_check(struct farms *fm,
+		       void (*fn)(struct farms *, const struct fcheck *, int,
+				  struct evbuffer *),
+		       int what, struct evbuffer *out)
+{
+	for (size_t i = 0; i < fm->nfarms; i++)
+		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++)
+			fn(fm, fm->farms[i]->m[j], what, out);
+	for (size_t i = 0; i < fm->nvers; i++)
+		fn(fm, fm->vers[i], what, out);
+}
+
+enum { P_UP, P_DRAINED, P_RESPONSE, P_OK, P_FAILED };
+
+static void check_sample(struct farms *fm, const struct fcheck *c, int what,
+			 struct evbuffer *out)
+{
+	static const char *const names[] = {
+	    "sluice_verifier_up", "sluice_verifier_drained",
+	    "sluice_verifier_response_time_seconds", "sluice_check_results_total",
+	    "sluice_check_results_total"};
+	struct vstatus st;
+	char hist[VERIFY_HISTORY + 1], detail[8], labels[700];
+	status_of(fm, c, &st, hist, sizeof(hist), detail, sizeof(detail));
+	check_labels(c, labels, sizeof(labels));
+	double v = 0;
+	switch (what) {
+	case P_UP:
+		v = c->farm ? in_map(c->farm, c->idx) : c->state != VS_DOWN;
+		break;
+	case P_DRAINED:
+		v = c->drained;
+		break;
+	case P_RESPONSE:
+		v = (double)st.last_us / 1e6;
+		break;
+	case P_OK:
+	case P_FAILED:
+		strncat(labels, what == P_OK ? ",result=\"ok\"" : ",result=\"failed\"",
+			sizeof(labels) - strlen(labels) - 1);
+		v = (double)(what == P_OK ? st.runs - st.failures : st.failures);
+		break;
+	}
+	prom_sample(out, names[what], labels, v);
+}
+
+void farms_prom(struct farms *fm, struct evbuffer *out)
+{
+	prom_family(out, "sluice_verifier_up", "gauge",
+		    "1 when a farm member is in its farm's map (a standalone "
+		    "verifier: not down), by verifier, farm and member");
+	if (fm)
+		each_check(fm, check_sample, P_UP, out);
+	prom_family(out, "sluice_verifier_drained", "gauge",
+		    "1 when a farm member is drained by the administrator");
+	if (fm)
+		each_check(fm, check_sample, P_DRAINED, out);
+	prom_family(out, "sluice_verifier_response_time_seconds", "gauge",
+		    "Response time of the latest check (0: none yet)");
+	if (fm)
+		each_check(fm, check_sample, P_RESPONSE, out);
+	prom_family(out, "sluice_check_results_total", "counter",
+		    "Connectivity checks, by verifier and result (counted "
+		    "since the check's configuration last changed)");
+	if (fm) {
+		each_check(fm, check_sample, P_OK, out);
+		each_check(fm, check_sample, P_FAILED, out);
+	}
+}
+
 /* ---- control commands ---------------------------------------------------------------- */
 
 /* The engine's view of C (all zero for a member without a check). */
@@ -1026,12 +1117,13 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		free(err);
 		return -1;
 	}
-	if (json)
-		evbuffer_add_printf(out, "{\"member\": \"%s\", \"drained\": %s, "
-				    "\"in_map\": %s}\n", c->name,
+	if (json) {
+		evbuffer_add_printf(out, "{\"schema_version\": 1, \"member\": ");
+		json_put_string(out, c->name); /* names may hold quotes */
+		evbuffer_add_printf(out, ", \"drained\": %s, \"in_map\": %s}\n",
 				    drain ? "true" : "false",
 				    in_map(c->farm, c->idx) ? "true" : "false");
-	else
+	} else
 		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
 				    drain ? "drained" : "resumed",
 				    in_map(c->farm, c->idx) ? "takes" : "takes no");

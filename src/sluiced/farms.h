@@ -110,6 +110,11 @@ void farms_free(struct farms *fm);
 int farms_command(struct farms *fm, int argc, char **argv, bool json,
 		  struct evbuffer *out);
 
+/* Appends the Prometheus families of every farm member and standalone
+ * verifier of FM (NULL: the families without samples): up, drained,
+ * response time, checks by result (stats/prom.h). */
+void farms_prom(struct farms *fm, struct evbuffer *out);
+
 /* Fills *OUT. FM may be NULL (all zero). */
 void farms_stats(struct farms *fm, struct farms_stats *out);
 

@@ -413,6 +413,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.started = time(NULL);
+	d.reload_ok_at = d.started;
 	d.ids = iptable_new();
 	d.sessions = sessions_new(SESSIONS_REMEMBERED);
 	d.base = event_base_new();

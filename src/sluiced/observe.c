@@ -7,6 +7,7 @@
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
 #include "sluiced/dnsfilter.h"
+#include "sluiced/metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "kernel/conntrack.h"
@@ -65,7 +66,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		pthread_mutex_unlock(&w->lock);
 	}
 	s->slots_total = p->decisions.slots;
-	s->worker_threads = d->nworkers;
+	s->worker_threads = metrics_threads();
 	struct lookups_stats ls;
 	lookups_stats(d->lookups, &ls);
 	s->dns_cache_entries = ls.dns_cache_entries;
@@ -78,6 +79,8 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)
 		fwlog_stats(d->fwlog, &s->fwlog_written, &s->fwlog_dropped);
+	s->fwlog_written += d->fwlog_written_old; /* never back on reload */
+	s->fwlog_dropped += d->fwlog_dropped_old;
 	s->connections_refused = metrics_refused(d->metrics) + idapi_refused(d) +
 				 control_refused(d->ctl) + d->metrics_refused_old;
 	if (d->farms) {
@@ -97,7 +100,8 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->ruleset_restored = d->ruleset_restored;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);
-	stats_fill_kernel_rules(s, d->kopts.table);
+	metrics_kernel_sessions(d, &s->sessions_kernel_allowed,
+				&s->sessions_kernel_denied);
 }
 
 /* The first network (not computer set) holding the address, or NULL. */
@@ -175,6 +179,12 @@ void observe_configure(struct daemon *d, const struct policy *p)
 						  : NULL;
 	if ((p->log.file || p->log.syslog) && !d->fwlog)
 		log_warn("firewall log %s", p->log.file ? p->log.file : "(syslog)");
+	if (old) {
+		uint64_t w = 0, dr = 0;
+		fwlog_stats(old, &w, &dr);
+		d->fwlog_written_old += w;
+		d->fwlog_dropped_old += dr;
+	}
 	fwlog_close(old);
 	/* metrics: restarted when the address changes */
 	const char *want = p->metrics.listen;
@@ -190,6 +200,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 				log_warn("metrics: cannot listen on %s", want);
 			else
 				d->metrics_addr = xstrdup(want);
+			metrics_set_extra(d->metrics, metrics_extra);
 		}
 	}
 	metrics_limits(d->metrics, p->metrics.max_connections,
@@ -211,6 +222,7 @@ void observe_close(struct daemon *d)
 	d->metrics_addr = NULL;
 	fwlog_close(d->fwlog);
 	d->fwlog = NULL;
+	metrics_free(d);
 }
 
 /* ---- the ruleset watch -------------------------------------------------------

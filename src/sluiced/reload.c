@@ -4,6 +4,7 @@
  * A failure at any step leaves the running policy and ruleset untouched.
  */
 #include "sluiced/daemon.h"
+#include "sluiced/metrics.h"
 #include "common/log.h"
 #include "common/statefile.h"
 #include "common/util.h"
@@ -285,6 +286,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	struct ruleset_opts saved = d->kopts;
 	daemon_kernel_opts(d, p);
 	char *err = NULL;
+	metrics_kernel_fold(d); /* the table's rule counters start again */
 	if (ruleset_install(p, &d->kopts, &err) < 0) {
 		if (tighten)
 			queue_configure(d, old, NULL);
@@ -333,6 +335,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	observe_configure(d, p);
 	daemon_control_configure(d, p, out);
 	d->reloads++;
+	d->reload_ok_at = time(NULL);
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "
 		 "revoked", d->config_path, (unsigned long long)g->id,

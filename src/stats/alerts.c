@@ -2,6 +2,7 @@
  * alerts.c — alert state machines and their actions; see alerts.h.
  */
 #include "stats/alerts.h"
+#include "stats/table.h"
 #include "stats/json.h"
 #include "policy/policy.h"
 #include "common/util.h"
@@ -556,9 +557,9 @@ void alerts_list(const struct alerts *a, bool json, struct evbuffer *out)
 	if (json)
 		evbuffer_add(out, "[", 1);
 	else
-		evbuffer_add_printf(out, "%-22s %-24s %-32s %14s %-20s %s\n",
-				    "ALERT", "STATE", "CONDITION", "VALUE",
-				    "SINCE (UTC)", "FIRED");
+		evbuffer_add_printf(out, "%-22s %-8s %10s %-20s %5s  %s\n",
+				    "ALERT", "STATE", "VALUE", "SINCE (UTC)",
+				    "FIRED", "CONDITION");
 	for (size_t i = 0; i < a->n; i++) {
 		const struct alert *al = &a->v[i];
 		char full[160];
@@ -572,10 +573,13 @@ void alerts_list(const struct alerts *a, bool json, struct evbuffer *out)
 			iso_time(al->fired_ms + a->wall_offset_ms, last,
 				 sizeof(last));
 		if (!json) {
-			evbuffer_add_printf(out, "%-22s %-24s %-32s %14.6g %-20s "
-					    "%lu\n", al->name, state_text(al),
-					    full, al->cur, since[0] ? since : "-",
-					    al->fired);
+			/* the condition last, wrapped: 100 columns */
+			char head[160];
+			snprintf(head, sizeof(head), "%-22s %-8s %10.4g %-20s %5lu  ",
+				 al->name, state_text(al), al->cur,
+				 since[0] ? since : "-", al->fired);
+			evbuffer_add_printf(out, "%s", head);
+			stats_put_wrapped(out, full, strlen(head), 100, 71);
 			continue;
 		}
 		evbuffer_add_printf(out, "%s{\"name\": ", i ? ", " : "");

@@ -7,13 +7,18 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -154,6 +159,103 @@ static void put_w3c(struct out *o, const char *s)
 	put(o, buf);
 }
 
+/*
+ * The Community ID (v1, seed 0) of F: "1:" + base64 of the SHA-1 of the
+ * seed, the two endpoints in order (the smaller address and port first),
+ * the protocol, a zero byte and the ports, all in network order
+ * (https://github.com/corelight/community-id-spec). Only for TCP and UDP
+ * (ICMP's type/code mapping is not done): false for others.
+ */
+static bool community_id(const struct flow *f, char *buf, size_t len)
+{
+	if (!has_ports(f->proto) || len < 33)
+		return false;
+	uint8_t a[16], b[16], in[2 + 32 + 2 + 4];
+	size_t al = f->family == AF_INET ? 4 : 16;
+	if (f->family == AF_INET) {
+		uint32_t s4 = htonl(f->src4), d4 = htonl(f->dst4);
+		memcpy(a, &s4, 4);
+		memcpy(b, &d4, 4);
+	} else {
+		for (int i = 0; i < 16; i++) { /* most significant byte first */
+			a[i] = (uint8_t)(f->src6 >> (8 * (15 - i)));
+			b[i] = (uint8_t)(f->dst6 >> (8 * (15 - i)));
+		}
+	}
+	uint16_t sp = f->sport, dp = f->dport;
+	int c = memcmp(a, b, al);
+	bool swap = c > 0 || (c == 0 && sp > dp);
+	size_t n = 0;
+	in[n++] = 0, in[n++] = 0; /* seed */
+	memcpy(in + n, swap ? b : a, al), n += al;
+	memcpy(in + n, swap ? a : b, al), n += al;
+	in[n++] = f->proto;
+	in[n++] = 0;
+	uint16_t p1 = htons(swap ? dp : sp), p2 = htons(swap ? sp : dp);
+	memcpy(in + n, &p1, 2), n += 2;
+	memcpy(in + n, &p2, 2), n += 2;
+	unsigned char md[SHA_DIGEST_LENGTH];
+	SHA1(in, n, md);
+	memcpy(buf, "1:", 2);
+	EVP_EncodeBlock((unsigned char *)buf + 2, md, SHA_DIGEST_LENGTH);
+	return true;
+}
+
+/* One record in the Elastic Common Schema (ECS 8.x field names, nested
+ * objects): what a log shipper reads without a parser. */
+static void format_ecs(const struct fwlog *l, const struct slot *s,
+		       struct out *o, const char *date, const char *tod, int ms)
+{
+	char a[64], tb[8], cid[40];
+	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
+	bool allow = s->action == VERDICT_ALLOW;
+	putf(o, "{\"@timestamp\":\"%sT%s.%03dZ\",\"ecs\":{\"version\":\"8.11.0\"},"
+	     "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
+	     "\"type\":[\"connection\",\"%s\"],\"action\":\"%s\","
+	     "\"outcome\":\"success\",\"reason\":\"%s\",\"duration\":%llu},",
+	     date, tod, ms, allow ? "allowed" : "denied",
+	     allow ? "allow" : "deny", reason_log_name(s->reason),
+	     (unsigned long long)s->latency_us * 1000ull);
+	put(o, "\"observer\":{\"type\":\"firewall\",\"product\":\"sluice\","
+	    "\"hostname\":");
+	put_json_str(o, l->gateway);
+	putf(o, "},\"source\":{\"ip\":\"%s\"",
+	     format_addr(s->flow.family, s->flow.src4, s->flow.src6, a,
+			 sizeof(a)));
+	if (has_ports(s->flow.proto))
+		putf(o, ",\"port\":%u", s->flow.sport);
+	put(o, "},\"destination\":{");
+	putf(o, "\"ip\":\"%s\"",
+	     format_addr(s->flow.family, s->flow.dst4, s->flow.dst6, a,
+			 sizeof(a)));
+	if (has_ports(s->flow.proto))
+		putf(o, ",\"port\":%u", s->flow.dport);
+	if (s->name[0]) {
+		put(o, ",\"domain\":");
+		put_json_str(o, s->name);
+	}
+	putf(o, "},\"network\":{\"transport\":\"%s\",\"type\":\"%s\"", tr,
+	     s->flow.family == AF_INET ? "ipv4" : "ipv6");
+	if (community_id(&s->flow, cid, sizeof(cid)))
+		putf(o, ",\"community_id\":\"%s\"", cid);
+	put(o, "}");
+	if (s->rule[0]) {
+		put(o, ",\"rule\":{\"name\":");
+		put_json_str(o, s->rule);
+		put(o, "}");
+	}
+	if (s->user[0]) {
+		put(o, ",\"user\":{\"name\":");
+		put_json_str(o, s->user);
+		put(o, "}");
+	}
+	put(o, ",\"sluice\":{\"source_network\":");
+	put_json_str(o, s->src_net);
+	put(o, ",\"destination_network\":");
+	put_json_str(o, s->dst_net);
+	putf(o, ",\"latency_ms\":%.3f}}", s->latency_us / 1000.0);
+}
+
 #define W3C_FIELDS                                                         \
 	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
 	"x-src-network x-dst-network action rule cs-username r-host "      \
@@ -172,7 +274,9 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	const char *act = s->action == VERDICT_ALLOW ? "allow" : "deny";
 	double lat = s->latency_us / 1000.0;
-	if (l->format == LOGF_JSON) {
+	if (l->format == LOGF_ECS) {
+		format_ecs(l, s, &o, date, tod, ms);
+	} else if (l->format == LOGF_JSON) {
 		endpoint_text(&s->flow, false, cl, sizeof(cl));
 		endpoint_text(&s->flow, true, ds, sizeof(ds));
 		putf(&o, "{\"time\":\"%sT%s.%03dZ\",\"gateway\":", date, tod, ms);
@@ -263,9 +367,20 @@ void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
  * On failure the old file (if any) is kept; -1 with errno. */
 static int open_file(struct fwlog *l)
 {
-	FILE *f = fopen(l->path, "ae");
-	if (!f)
+	/* not world-readable: the log names users and where they went */
+	int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	struct stat st;
+	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0007))
+		(void)fchmod(fd, st.st_mode & 0770); /* an older file too */
+	FILE *f = fdopen(fd, "a");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	if (l->f)
 		fclose(l->f);
 	l->f = f;

@@ -202,17 +202,3 @@ const struct json *json_get(const struct json *j, const char *key)
 			return m;
 	return NULL;
 }
-
-void json_put_string(struct evbuffer *out, const char *s)
-{
-	evbuffer_add(out, "\"", 1);
-	for (const unsigned char *c = (const unsigned char *)s; c && *c; c++) {
-		if (*c == '"' || *c == '\\')
-			evbuffer_add_printf(out, "\\%c", *c);
-		else if (*c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", *c);
-		else
-			evbuffer_add(out, c, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}

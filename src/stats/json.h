@@ -30,7 +30,6 @@ void json_free(struct json *j);
 /* The member KEY of object J, or NULL (also when J is not an object). */
 const struct json *json_get(const struct json *j, const char *key);
 
-/* Appends S to OUT as a JSON string, quotes included. */
-void json_put_string(struct evbuffer *out, const char *s);
+#include "stats/jsonstr.h" /* json_put_string() */
 
 #endif

@@ -18,6 +18,19 @@ struct metrics_server;
  * _bucket{le="..."} (cumulative, ending at +Inf), _sum and _count. */
 void prom_render(const struct stats_snapshot *s, struct evbuffer *out);
 
+/* Appends "# HELP NAME HELP" (HELP escaped) and "# TYPE NAME TYPE". */
+void prom_family(struct evbuffer *out, const char *name, const char *type,
+		 const char *help);
+/* Appends the sample NAME{LABELS} V; LABELS is `k="v",...` already escaped
+ * (prom_label_value), or NULL/"" for none. */
+void prom_sample(struct evbuffer *out, const char *name, const char *labels,
+		 double v);
+/* Writes V as a label value into DST (LEN bytes, NUL-terminated; cut at a
+ * character boundary when longer): backslash, '"' and LF escaped, bytes
+ * that are not valid UTF-8 replaced by U+FFFD, so the exposition is always
+ * UTF-8. Returns the length written. */
+size_t prom_label_value(char *dst, size_t len, const char *v);
+
 /* Fills a snapshot for one request (called on the event loop's thread). */
 typedef void (*metrics_fill_fn)(void *arg, struct stats_snapshot *s);
 
@@ -40,6 +53,12 @@ struct metrics_server *metrics_listen(struct event_base *base,
  * default (16, 5000). Open connections keep their deadline. */
 void metrics_limits(struct metrics_server *m, unsigned max_conns,
 		    unsigned timeout_ms);
+/* Appends more families to a request's answer after the table's (labelled
+ * families the table cannot hold: per rule, per member, build info...);
+ * called with the ARG given to metrics_listen. */
+typedef void (*metrics_extra_fn)(void *arg, struct evbuffer *out);
+/* Sets M's extra families (NULL: none). M may be NULL. */
+void metrics_set_extra(struct metrics_server *m, metrics_extra_fn extra);
 /* Connections refused so far (limits, descriptor reserve, accept errors). */
 uint64_t metrics_refused(const struct metrics_server *m);
 /* The bound port (useful with port 0); 0 when unknown. */

@@ -16,27 +16,98 @@ static const struct stats_hist *hist_of(const struct stats_snapshot *s,
 	return (const struct stats_hist *)((const char *)s + c->off);
 }
 
-/* The value of C in S for people: integers plain, seconds in ms, bytes in
- * MiB beyond 10 MiB, a histogram as count and quantiles. */
+/* SECONDS for people: "850 µs", "12.5 ms", "20.7 s", "12.3 min", "5.2 h",
+ * "3.1 d". */
+static void human_seconds(double v, char *buf, size_t len)
+{
+	if (v <= 0)
+		snprintf(buf, len, "0 s");
+	else if (v < 0.001)
+		snprintf(buf, len, "%.0f µs", v * 1e6);
+	else if (v < 1)
+		snprintf(buf, len, "%.3g ms", v * 1e3);
+	else if (v < 120)
+		snprintf(buf, len, "%.1f s", v);
+	else if (v < 7200)
+		snprintf(buf, len, "%.1f min", v / 60);
+	else if (v < 172800)
+		snprintf(buf, len, "%.1f h", v / 3600);
+	else
+		snprintf(buf, len, "%.1f d", v / 86400);
+}
+
+/* BYTES for people, binary prefixes (IEC 80000-13): "512 B", "16.2 MiB". */
+static void human_bytes(double v, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t i = 0;
+	while (v >= 1024 && i + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+/* The value of C in S for people: integers plain, seconds and bytes with
+ * a unit that suits their size, a histogram as count and quantiles. */
 static void human_value(const struct stats_snapshot *s,
 			const struct stats_counter *c, char *buf, size_t len)
 {
 	double v = stats_value(s, c);
 	if (c->type == STATS_HISTOGRAM) {
 		const struct stats_hist *h = hist_of(s, c);
-		snprintf(buf, len, "n=%llu p50=%.3gms p99=%.3gms",
-			 (unsigned long long)h->count,
-			 stats_hist_quantile(h, 0.5) * 1e3,
-			 stats_hist_quantile(h, 0.99) * 1e3);
-	} else if (strcmp(c->unit, "seconds") == 0 && v < 100) {
-		snprintf(buf, len, "%.3f ms", v * 1e3);
+		char p50[24], p99[24];
+		human_seconds(stats_hist_quantile(h, 0.5), p50, sizeof(p50));
+		human_seconds(stats_hist_quantile(h, 0.99), p99, sizeof(p99));
+		snprintf(buf, len, "n=%llu p50 %s p99 %s",
+			 (unsigned long long)h->count, p50, p99);
 	} else if (strcmp(c->unit, "seconds") == 0) {
-		snprintf(buf, len, "%.0f s", v);
-	} else if (strcmp(c->unit, "bytes") == 0 && v >= 10 * 1048576.0) {
-		snprintf(buf, len, "%.1f MiB", v / 1048576.0);
+		human_seconds(v, buf, len);
+	} else if (strcmp(c->unit, "bytes") == 0) {
+		human_bytes(v, buf, len);
 	} else {
 		snprintf(buf, len, "%.0f", v);
 	}
+}
+
+/* The table's width in columns, and where its notes start. */
+#define TABLE_WIDTH 100
+#define TABLE_NOTE_COL 61
+
+/* Columns of the N bytes at S (UTF-8: one per character). */
+static size_t columns(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
+		       size_t width, size_t indent)
+{
+	size_t room = width > col ? width - col : 1, used = 0;
+	for (const char *p = text; *p;) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (!n)
+			break;
+		size_t w = columns(p, n);
+		if (used && used + 1 + w > room) {
+			evbuffer_add_printf(out, "\n%*s", (int)indent, "");
+			room = width > indent ? width - indent : 1;
+			used = 0;
+		}
+		if (used) {
+			evbuffer_add(out, " ", 1);
+			used++;
+		}
+		evbuffer_add(out, p, n);
+		used += w;
+		p += n;
+	}
+	evbuffer_add(out, "\n", 1);
 }
 
 void stats_render_text(const struct stats_snapshot *s,
@@ -54,10 +125,15 @@ void stats_render_text(const struct stats_snapshot *s,
 		bool past = stats_past_threshold(s, c) ||
 			    alerts_counter_firing(alerts, c->name);
 		const char *thr = stats_threshold_text(c);
-		evbuffer_add_printf(out, "%c %-30s %26s  %s%s%s%s\n",
-				    past ? '!' : ' ', c->name, val, c->healthy,
-				    thr[0] ? " [alert " : "", thr,
-				    thr[0] ? "]" : "");
+		char note[320];
+		snprintf(note, sizeof(note), "%s%s%s%s", c->healthy,
+			 thr[0] ? " [alert " : "", thr, thr[0] ? "]" : "");
+		char head[128];
+		snprintf(head, sizeof(head), "%c %-30s %26s  ", past ? '!' : ' ',
+			 c->name, val);
+		evbuffer_add_printf(out, "%s", head);
+		size_t col = columns(head, strlen(head));
+		stats_put_wrapped(out, note, col, TABLE_WIDTH, TABLE_NOTE_COL);
 	}
 }
 
@@ -74,7 +150,7 @@ static void put_double(struct evbuffer *out, double v)
 void stats_render_json(const struct stats_snapshot *s,
 		       const struct alerts *alerts, struct evbuffer *out)
 {
-	evbuffer_add_printf(out, "{\"counters\": {");
+	evbuffer_add_printf(out, "{\"schema_version\": 1, \"counters\": {");
 	for (const struct stats_counter *c = stats_counters; c->name; c++) {
 		evbuffer_add_printf(out, "%s\"%s\": ", c == stats_counters ? ""
 				    : ", ", c->name);

@@ -17,6 +17,12 @@ struct alerts;
 struct json;
 
 /* Appends the table of S to OUT. ALERTS may be NULL. */
+/* Appends TEXT, which starts at column COL, broken at spaces so that no
+ * line passes WIDTH columns; continuation lines start at column INDENT. A
+ * word longer than a line is kept whole. Ends with a newline. */
+void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
+		       size_t width, size_t indent);
+
 void stats_render_text(const struct stats_snapshot *s,
 		       const struct alerts *alerts, struct evbuffer *out);
 /* Appends the JSON object of S (and of ALERTS' list; [] when NULL). A

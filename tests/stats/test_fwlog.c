@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/sluice-fwlog-XXXXXX";
@@ -301,6 +302,88 @@ static void test_no_loss_when_not_full(void **state)
 			 THREADS * PER_THREAD + (int)w);
 }
 
+/* The string member K2 of member K1 of J, or NULL. */
+static const char *jstr(const struct json *j, const char *k1, const char *k2)
+{
+	const struct json *v = json_get(json_get(j, k1), k2);
+	return v && v->type == JSON_STR ? v->str : NULL;
+}
+
+/* ECS: the field names log shippers know, the Community ID of the spec's
+ * own example (community-id-spec: tcp 128.232.110.120:34855 ->
+ * 66.35.250.204:80), a hostile user name still valid JSON (issue 17). */
+static void test_ecs_record(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ecs.log", dir);
+	struct log_cfg cfg = {.format = LOGF_ECS, .file = path, .buffer = 64};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	struct fwlog_rec r = sample();
+	parse_addr("128.232.110.120", &r.flow.src4, &r.flow.src6);
+	parse_addr("66.35.250.204", &r.flow.dst4, &r.flow.dst6);
+	r.flow.sport = 34855;
+	r.flow.dport = 80;
+	fwlog_record(l, &r);
+	r.flow.proto = IPPROTO_ICMP;
+	r.action = VERDICT_DENY;
+	r.user = "Ren\xE9 \"q\"";
+	r.name = NULL;
+	fwlog_record(l, &r);
+	fwlog_flush(l);
+	fwlog_close(l);
+	assert_int_equal(read_lines(path, lines, 64), 2);
+	struct json *j = json_parse(lines[0]);
+	assert_non_null(j);
+	assert_string_equal(jstr(j, "network", "community_id"),
+			    "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+	assert_string_equal(jstr(j, "source", "ip"), "128.232.110.120");
+	assert_true(json_get(json_get(j, "source"), "port")->num == 34855);
+	assert_true(json_get(json_get(j, "destination"), "port")->num == 80);
+	assert_string_equal(jstr(j, "destination", "ip"), "66.35.250.204");
+	assert_string_equal(jstr(j, "destination", "domain"), "www.example.com");
+	assert_string_equal(jstr(j, "network", "transport"), "tcp");
+	assert_string_equal(jstr(j, "event", "action"), "allow");
+	assert_string_equal(jstr(j, "rule", "name"), "staff web");
+	assert_string_equal(jstr(j, "user", "name"), "alice");
+	assert_non_null(json_get(j, "@timestamp"));
+	json_free(j);
+	/* ICMP: no ports, no Community ID; the hostile name parses */
+	j = json_parse(lines[1]);
+	assert_non_null(j);
+	assert_null(json_get(json_get(j, "source"), "port"));
+	assert_null(json_get(json_get(j, "network"), "community_id"));
+	assert_null(json_get(json_get(j, "destination"), "domain"));
+	assert_string_equal(jstr(j, "event", "action"), "deny");
+	assert_non_null(jstr(j, "user", "name"));
+	json_free(j);
+}
+
+/* The log is created 0640 whatever the umask, and an older file that was
+ * world-readable loses that (issue 17). */
+static void test_file_mode(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/mode.log", dir);
+	mode_t old = umask(0);
+	struct log_cfg cfg = {.format = LOGF_JSON, .file = path, .buffer = 16};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	fwlog_close(l);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(chmod(path, 0644), 0);
+	l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	fwlog_close(l);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);
+	umask(old);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -321,6 +404,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reason_names),
 	    cmocka_unit_test(test_json_record),
+	    cmocka_unit_test(test_file_mode),
+	    cmocka_unit_test(test_ecs_record),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "stats/prom.h"
+#include "stats/jsonstr.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -154,7 +155,8 @@ static int validate(const char *text)
 		}
 	}
 	for (size_t i = 0; i < nf; i++)
-		assert_true(strncmp(fams[i].name, "sluice_", 7) == 0);
+		assert_true(strncmp(fams[i].name, "sluice_", 7) == 0 ||
+			    strncmp(fams[i].name, "process_", 8) == 0);
 	return samples;
 }
 
@@ -165,6 +167,56 @@ static char *drain(struct evbuffer *b)
 	evbuffer_remove(b, s, n);
 	s[n] = '\0';
 	return s;
+}
+
+static int count_of(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* Label values: escapes, and bytes that are not UTF-8 become U+FFFD. */
+static void test_label_value(void **state)
+{
+	(void)state;
+	char buf[64];
+	prom_label_value(buf, sizeof(buf), "a\"b\\c\nd");
+	assert_string_equal(buf, "a\\\"b\\\\c\\nd");
+	prom_label_value(buf, sizeof(buf), "Ren\xE9");
+	assert_string_equal(buf, "Ren\xEF\xBF\xBD");
+	prom_label_value(buf, sizeof(buf), "Ren\xC3\xA9\xED\xA0\x80");
+	assert_string_equal(buf, "Ren\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+	prom_label_value(buf, 6, "abcdefgh"); /* cut, still terminated */
+	assert_string_equal(buf, "abcde");
+	prom_label_value(buf, 5, "ab\xC3\xA9\xC3\xA9"); /* never half a char */
+	assert_string_equal(buf, "ab\xC3\xA9");
+}
+
+/* json_put_string (stats/jsonstr.h): always valid JSON and UTF-8. */
+static void test_json_string(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"Ren\xE9", "\"Ren\\\\xe9\""},		    /* not UTF-8: text */
+	    {"Ren\xC3\xA9", "\"Ren\\u00E9\""},		    /* UTF-8 */
+	    {"a\"b\\c", "\"a\\\"b\\\\c\""},		    /* escapes */
+	    {"x\x01y\n", "\"x\\\\x01y\\n\""},		    /* controls */
+	    {"\xF0\x9F\x98\x80", "\"\\uD83D\\uDE00\""}, /* a pair */
+	    {"\xED\xA0\x80", "\"\\\\xed\\\\xa0\\\\x80\""}, /* surrogate */
+	    {NULL, "\"\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct evbuffer *b = evbuffer_new();
+		json_put_string(b, cases[i].in);
+		char *t = drain(b);
+		evbuffer_free(b);
+		assert_string_equal(t, cases[i].want);
+		free(t);
+	}
 }
 
 static void synthetic(struct stats_snapshot *s)
@@ -207,8 +259,15 @@ static void test_render_parses(void **state)
 				     "{le=\"0.0001\"} 1\n"));
 	assert_non_null(strstr(text, "sluice_decision_latency_seconds_count 1000\n"));
 	assert_non_null(strstr(text, "sluice_verifier_response_seconds 0.0125"));
-	assert_non_null(strstr(text, "sluice_process_resident_memory_bytes "
+	assert_non_null(strstr(text, "\nprocess_resident_memory_bytes "
 				     "1099511627776\n"));
+	/* one family a quantity, a label a value (no gauge named _total) */
+	assert_non_null(strstr(text, "\nsluice_verdicts_total{verdict=\"allow\"} 100\n"));
+	assert_non_null(strstr(text, "\nsluice_decision_slots 4096\n"));
+	assert_non_null(strstr(text, "\nsluice_decision_slots_free{share=\"all\"} 4000\n"));
+	assert_null(strstr(text, "sluice_slots_total"));
+	assert_null(strstr(text, "sluice_verdicts_allow"));
+	assert_int_equal(count_of(text, "# TYPE sluice_verdicts_total counter\n"), 1);
 	free(text);
 
 	/* an empty snapshot too */
@@ -443,6 +502,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_render_parses),
+	    cmocka_unit_test(test_label_value),
+	    cmocka_unit_test(test_json_string),
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_endpoint_v4),
 	    cmocka_unit_test(test_endpoint_v6),

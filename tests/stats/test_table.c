@@ -82,7 +82,29 @@ static void test_text(void **state)
 	assert_non_null(strstr(row(text, "decision_latency_seconds", line,
 				   sizeof(line)), "n=100"));
 	assert_non_null(strstr(row(text, "verifier_response_seconds", line,
-				   sizeof(line)), "12.500 ms"));
+				   sizeof(line)), "12.5 ms"));
+	/* human units (issue 17), and every line fits 100 columns */
+	s.process_uptime_seconds = 20.7298;
+	s.process_resident_memory_bytes = 16977900;
+	s.process_heap_bytes = 1ull << 40;
+	free(text);
+	stats_render_text(&s, NULL, b);
+	text = drain(b);
+	assert_non_null(strstr(row(text, "process_uptime_seconds", line,
+				   sizeof(line)), " 20.7 s "));
+	assert_non_null(strstr(row(text, "process_resident_memory_bytes", line,
+				   sizeof(line)), " 16.2 MiB "));
+	assert_non_null(strstr(row(text, "process_heap_bytes", line,
+				   sizeof(line)), " 1.0 TiB "));
+	for (const char *p = text; *p;) {
+		size_t cols = 0; /* characters: UTF-8 lead bytes */
+		for (; *p && *p != '\n'; p++)
+			cols += ((unsigned char)*p & 0xC0) != 0x80;
+		if (cols > 100)
+			fail_msg("a line of %zu columns", cols);
+		if (*p)
+			p++;
+	}
 	free(text);
 
 	/* a firing alert marks its counter too */

@@ -49,9 +49,11 @@ static struct gen *cur(void *ctx)
 	return gen_ref(G);
 }
 
+static uint64_t clock_step; /* ns the clock moves at each read (0: still) */
+
 static uint64_t fake_now(void)
 {
-	return clock_ns;
+	return clock_ns += clock_step;
 }
 
 /* Verdicts given to packet ID so far. */
@@ -179,6 +181,25 @@ static void test_header_decided(void **state)
 	assert_true(V[1].set_mark);
 	assert_int_equal(V[1].mark, MARK_ALLOW | (5u << 16) | 0x1234);
 	assert_int_equal(decider_pending(d), 0);
+	decider_free(d);
+}
+
+/* A decision taken on arrival still has a latency: from the packet's
+ * arrival to its verdict, not 0 (issue 17: the histogram's _sum was 0). */
+static void test_latency_measured(void **state)
+{
+	struct decider *d = mk(16, 2, 16, ONDL_DENY);
+	clock_step = 200000; /* 200 µs a reading */
+	send_pkt(d, 1, "192.0.2.1", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
+	clock_step = 0;
+	assert_int_equal(nv, 1);
+	const struct decide_stats *st = decider_stats(d);
+	assert_true(st->latency_ns_sum >= 200000);
+	assert_int_equal(st->latency_hist[0], 0); /* not in the <= 0.1 ms bucket */
+	uint64_t n = 0;
+	for (int i = 0; i < 12; i++)
+		n += st->latency_hist[i];
+	assert_int_equal(n, 1);
 	decider_free(d);
 }
 
@@ -786,6 +807,7 @@ static void test_to_gateway_capped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_latency_measured),
 	    cmocka_unit_test(test_header_decided),
 	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),

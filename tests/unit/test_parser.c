@@ -35,6 +35,31 @@ static bool has_diag(const struct diags *d, int line, int col,
 	return false;
 }
 
+static void dump(const struct diags *d);
+
+/* log { file }: a missing folder is an error at its place (issue 17). */
+static void test_log_folder(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct policy *p = load("log { file \"/nonexistent-sluice/fw.log\" }\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 1, 12, "folder '/nonexistent-sluice'"));
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("log { file \"/etc/passwd/fw.log\" }\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 1, 12, "/etc/passwd"));
+	diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	p = load("log { file \"/tmp/fw.log\" }\n", &d);
+	if (!p)
+		dump(&d);
+	assert_non_null(p);
+	policy_free(p);
+	diags_free(&d);
+}
+
 static void dump(const struct diags *d)
 {
 	diags_print(d, stderr);
@@ -823,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_verify_spec_cfg_equal),
 	    cmocka_unit_test(test_nat_interfaces),
 	    cmocka_unit_test(test_garbage_never_crashes),
+	    cmocka_unit_test(test_log_folder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
