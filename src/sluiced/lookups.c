@@ -38,6 +38,7 @@ struct lookups {
 	struct ldapdir *ldap;
 	char *ldapkey;
 	struct nsspool *nss;
+	struct identity_cfg nss_cfg; /* what nss was made with */
 	struct dnsfilter *dns; /* the clients' own DNS answers, or NULL */
 	pthread_mutex_t lock; /* guards the in-flight list and closing */
 	LIST_HEAD(, inflight) inflight; /* posted, not yet delivered */
@@ -358,8 +359,25 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 	}
 	if (l->ldap)
 		named_groups(l->ldap, p);
-	if (!l->nss)
+	if (!l->nss) {
 		l->nss = nsspool_new(l->base, &p->identity);
+		l->nss_cfg = p->identity;
+	}
+}
+
+const char *lookups_restart_needed(const struct lookups *l,
+				   const struct policy *p)
+{
+	const struct identity_cfg *a = &l->nss_cfg, *b = &p->identity;
+	if (!l->nss)
+		return NULL;
+	if (a->nss_workers != b->nss_workers)
+		return "identity nss-workers";
+	if (a->nss_timeout_ms != b->nss_timeout_ms)
+		return "identity nss-timeout";
+	if (a->cache_ttl_s != b->cache_ttl_s)
+		return "identity cache-ttl";
+	return NULL;
 }
 
 struct lookups *lookups_new(struct event_base *base, const struct policy *p,

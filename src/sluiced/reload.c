@@ -20,7 +20,6 @@
 #include <event2/event.h>
 #include <poll.h>
 #include <event2/buffer.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +324,16 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		decider_configure(d->workers[i]->dec, &cfg);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
+	const char *nss_restart = lookups_restart_needed(d->lookups, p);
+	if (nss_restart) {
+		log_warnx("reload: %s (and the other NSS pool settings) need a "
+			  "restart; the pool keeps its settings", nss_restart);
+		if (out)
+			evbuffer_add_printf(out, "%s: NOT applied: restart "
+					    "sluiced to apply it (the NSS pool "
+					    "keeps its threads and cache)\n",
+					    nss_restart);
+	}
 	lookups_configure(d->lookups, p);
 	dnsfilter_configure(d->dns, p);
 	char *ferr = NULL;
@@ -354,82 +363,6 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 }
 
 /* ---- revocation ---------------------------------------------------------- */
-
-struct localaddrs {
-	uint8_t (*v)[17]; /* family byte + 16 address bytes */
-	size_t n;
-};
-
-static void local_addrs(struct localaddrs *l)
-{
-	struct ifaddrs *ifa, *i;
-	memset(l, 0, sizeof(*l));
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		uint8_t e[17] = {0};
-		if (i->ifa_addr->sa_family == AF_INET) {
-			e[0] = AF_INET;
-			memcpy(e + 1,
-			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			e[0] = AF_INET6;
-			memcpy(e + 1,
-			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-			       16);
-		} else {
-			continue;
-		}
-		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-		memcpy(l->v[l->n++], e, 17);
-	}
-	freeifaddrs(ifa);
-}
-
-static bool is_local(const struct localaddrs *l, int family,
-		     const uint8_t *addr)
-{
-	size_t len = family == AF_INET ? 4 : 16;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i][0] == family && memcmp(l->v[i] + 1, addr, len) == 0)
-			return true;
-	return false;
-}
-
-static u128 load128(const uint8_t *b)
-{
-	u128 v = 0;
-	for (int i = 0; i < 16; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-/* The flow of a conntrack entry, as its first packet looked. */
-static void flow_of(const struct ct_entry *e, const struct localaddrs *la,
-		    struct flow *f)
-{
-	const struct session_key *k = &e->key;
-	memset(f, 0, sizeof(*f));
-	f->family = k->family;
-	f->proto = k->proto;
-	if (k->family == AF_INET) {
-		f->src4 = (uint32_t)k->src[0] << 24 | (uint32_t)k->src[1] << 16 |
-			  (uint32_t)k->src[2] << 8 | k->src[3];
-		f->dst4 = (uint32_t)k->dst[0] << 24 | (uint32_t)k->dst[1] << 16 |
-			  (uint32_t)k->dst[2] << 8 | k->dst[3];
-	} else {
-		f->src6 = load128(k->src);
-		f->dst6 = load128(k->dst);
-	}
-	f->sport = k->sport;
-	f->dport = k->dport;
-	f->icmp_type = (uint8_t)k->dport;
-	f->src_local = is_local(la, k->family, k->src);
-	f->dst_local = is_local(la, k->family, k->dst);
-	f->minute = week_minute_now();
-}
 
 /*
  * The facts session E is judged with on reload: those of its own decision
@@ -511,7 +444,7 @@ struct revocation {
 	struct ct_stream *s;
 	struct event *ev;
 	struct gen *g; /* the policy it judges by (a reference) */
-	struct localaddrs la;
+	struct ct_local la;
 	size_t judged, cut;
 	uint64_t t0;
 };
@@ -532,7 +465,7 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 	if (e->key.proto == IPPROTO_TCP && e->tcp_state >= 7)
 		return; /* TIME_WAIT, CLOSE: already over */
 	struct flow f;
-	flow_of(e, &r->la, &f);
+	ct_entry_flow(e, &r->la, &f);
 	struct session_info si;
 	struct identity id = {0};
 	struct facts fx;
@@ -565,7 +498,7 @@ static void revocation_free(struct revocation *r)
 		event_free(r->ev);
 	ct_stream_close(r->s);
 	gen_unref(r->g);
-	free(r->la.v);
+	ct_local_free(&r->la);
 	free(r);
 }
 
@@ -618,7 +551,7 @@ size_t daemon_revoke(struct daemon *d)
 	pthread_mutex_lock(&d->gen_lock);
 	r->g = gen_ref(d->gen);
 	pthread_mutex_unlock(&d->gen_lock);
-	local_addrs(&r->la);
+	ct_local_get(&r->la);
 	r->s = ct_stream_open(revoke_one, r);
 	if (!r->s) {
 		log_warn("revoke: conntrack dump");

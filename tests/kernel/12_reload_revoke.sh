@@ -56,4 +56,11 @@ ctl reload >/dev/null
 e=$(held "$h2"); sleep 1.2; f=$(held "$h2")
 [ "$f" -gt $((e + 2)) ] && kt_ok "with revoke off the session goes on ($e → $f)" ||
 	kt_fail "revoke off: session stalled ($e → $f)"
+
+# a setting that cannot change while sluiced runs is said, never ignored
+printf 'identity { nss-workers 7 }\n' >>"$conf"
+out=$(ctl reload 2>&1)
+echo "$out" | grep -q "identity nss-workers: NOT applied: restart sluiced" &&
+	kt_ok "reload says nss-workers needs a restart" ||
+	kt_fail "reload reply does not say nss-workers needs a restart: $out"
 kt_done
