@@ -45,6 +45,8 @@ struct daemon {
 
 	struct iptable *ids;
 	uint64_t ids_saved;	   /* iptable_version() last written */
+	bool ids_foreign; /* the state file is another policy's: kept unless
+			   * this table changes (idsources.c) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */

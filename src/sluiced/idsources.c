@@ -14,6 +14,8 @@
 #include "stats/prom.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -47,6 +49,22 @@ static char *state_path(const struct daemon *d)
 	return xasprintf("%s.identities", d->socket_path);
 }
 
+/* The policy file the table belongs to, as the state file names it: the
+ * absolute path (a relative -c is taken from the working directory). */
+static char *policy_id(const struct daemon *d)
+{
+	char *abs = realpath(d->config_path, NULL);
+	return abs ? abs : xstrdup(d->config_path);
+}
+
+/*
+ * The state file is {"policy": PATH, "table": <iptable_save()>}: the table
+ * is read back only by a sluiced started with the same policy file. Who is
+ * at an address was learnt for that policy's networks and sources; a start
+ * under another policy (another gateway's, a lab's) begins with an empty
+ * table instead of carrying identities into rules they were never meant
+ * for.
+ */
 void idsources_restore(struct daemon *d)
 {
 	char *path = state_path(d);
@@ -58,13 +76,29 @@ void idsources_restore(struct daemon *d)
 		free(path);
 		return;
 	}
-	long n = iptable_load(d->ids, text, len, time(NULL));
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
-	if (n < 0)
+	const char *pol = json_string_value(json_object_get(doc, "policy"));
+	json_t *table = json_object_get(doc, "table");
+	char *me = policy_id(d);
+	char *inner = table ? json_dumps(table, JSON_COMPACT) : NULL;
+	long n = -1;
+	d->ids_foreign = pol && inner && strcmp(pol, me) != 0;
+	if (d->ids_foreign)
+		log_info("identities: %s belongs to policy %s, not %s; not read "
+			 "back (and kept while this table stays empty)", path,
+			 pol, me);
+	else if (pol && inner)
+		n = iptable_load(d->ids, inner, strlen(inner), time(NULL));
+	if (n < 0 && !(pol && inner && strcmp(pol, me) != 0))
 		log_warnx("identities: %s is not a state file of sluiced; "
 			  "ignored", path);
-	else
+	else if (n >= 0)
 		log_info("identities: %ld read back from %s", n, path);
+	free(inner);
+	free(me);
+	json_decref(doc);
 	d->ids_saved = iptable_version(d->ids);
 	free(path);
 }
@@ -72,17 +106,26 @@ void idsources_restore(struct daemon *d)
 void idsources_save(struct daemon *d, bool force)
 {
 	uint64_t v = iptable_version(d->ids);
-	if (!force && v == d->ids_saved)
-		return;
+	if ((!force || d->ids_foreign) && v == d->ids_saved)
+		return; /* unchanged; another policy's file stays as it is */
+	d->ids_foreign = false;
 	size_t len;
-	char *text = iptable_save(d->ids, &len);
+	char *table = iptable_save(d->ids, &len);
+	char *me = policy_id(d);
+	json_t *t = json_loadb(table, len, 0, NULL);
+	json_t *doc = json_pack("{s:s, s:o}", "policy", me,
+				"table", t ? t : json_object());
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	char *path = state_path(d);
-	if (statefile_write(path, text, len) < 0)
+	if (!text || statefile_write(path, text, strlen(text)) < 0)
 		log_warn("identities: %s not written", path);
 	else
 		d->ids_saved = v;
+	json_decref(doc);
 	free(path);
 	free(text);
+	free(me);
+	free(table);
 }
 
 /* ---- RADIUS accounting ---------------------------------------------------- */

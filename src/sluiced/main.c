@@ -23,6 +23,7 @@
 #include "sluiced/dnsfilter.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
@@ -389,6 +390,11 @@ int main(int argc, char **argv)
 	if (optind != argc || (!d.config_path && !remove_only) ||
 	    (remove_only && d.config_path))
 		usage();
+	/* the policy by its absolute path: a reload after daemon()'s chdir
+	 * and the identities' state file (idsources.c) name the same file */
+	static char config_abs[PATH_MAX];
+	if (d.config_path && realpath(d.config_path, config_abs))
+		d.config_path = config_abs;
 	if (geteuid() != 0)
 		fatalx("sluiced must run as root (netfilter queues, rulesets)");
 	struct privuser pu;

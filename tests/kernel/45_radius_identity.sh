@@ -87,6 +87,14 @@ kill -TERM "$KT_PID"
 for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop"
 [ -f "$KT_SOCK.identities" ] && kt_ok "state file written at stop" || kt_fail "no state file"
+# a start under another policy file does not take this policy's table
+other=$LAB_TMP/other-policy.conf
+cp "$conf" "$other"
+kt_start "$other" || kt_done
+[ "$(who $LAB_CLI4)" != "dave radius" ] && kt_ok "a start under another policy file reads no identities" ||
+	kt_fail "another policy file got the table: $(who $LAB_CLI4)"
+kill -TERM "$KT_PID"
+for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
 kt_start "$conf" || kt_done
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "after the restart $LAB_CLI4 is still dave (radius)" ||
 	kt_fail "after restart: $(who $LAB_CLI4)"
