@@ -17,12 +17,15 @@
  *                the SYN carried it).
  * Prints measured numbers; exits 1 on the first failed check.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,6 +238,157 @@ static void phase_shapes(void)
 	ldapdir_free(l);
 }
 
+/*
+ * A TCP relay between ldapdir and slapd on the test's loop, that calls
+ * ON_GROUPS once when the client's bytes carry MARK (the group search's
+ * filter attribute): the moment a group search is on the wire and its
+ * answer not yet read. One connection; blocking writes (small messages).
+ */
+struct relay {
+	int lfd, cfd, sfd;
+	struct event *accept_ev, *c_ev, *s_ev;
+	const char *mark;
+	void (*on_groups)(void *arg);
+	void *arg;
+	int fired;
+	uint16_t port;
+};
+
+static void relay_pass(int from, int to, struct relay *r, bool client)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0) {
+		shutdown(to, SHUT_WR);
+		return;
+	}
+	if (client && !r->fired && memmem(buf, (size_t)n, r->mark,
+					  strlen(r->mark))) {
+		r->fired = 1;
+		r->on_groups(r->arg);
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		CHECK(w > 0);
+		off += w;
+	}
+}
+
+static void relay_client(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	relay_pass(fd, r->sfd, r, true);
+}
+
+static void relay_server(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	relay_pass(fd, r->cfd, r, false);
+}
+
+static void relay_accept(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	if (r->cfd >= 0)
+		return;
+	r->cfd = accept(fd, NULL, NULL);
+	CHECK(r->cfd >= 0);
+	/* the real server: URI is ldap://127.0.0.1:PORT/ */
+	const char *p = strrchr(uri, ':');
+	CHECK(p && !strncmp(uri, "ldap://127.0.0.1:", 17));
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(p + 1)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	r->sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(connect(r->sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	r->c_ev = event_new(base, r->cfd, EV_READ | EV_PERSIST, relay_client, r);
+	r->s_ev = event_new(base, r->sfd, EV_READ | EV_PERSIST, relay_server, r);
+	event_add(r->c_ev, NULL);
+	event_add(r->s_ev, NULL);
+}
+
+static void relay_open(struct relay *r)
+{
+	r->cfd = r->sfd = -1;
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	CHECK(bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	      listen(r->lfd, 4) == 0 &&
+	      getsockname(r->lfd, (struct sockaddr *)&sa, &len) == 0);
+	r->port = ntohs(sa.sin_port);
+	r->accept_ev = event_new(base, r->lfd, EV_READ | EV_PERSIST,
+				 relay_accept, r);
+	event_add(r->accept_ev, NULL);
+}
+
+static void relay_close(struct relay *r)
+{
+	if (r->c_ev)
+		event_free(r->c_ev);
+	if (r->s_ev)
+		event_free(r->s_ev);
+	event_free(r->accept_ev);
+	if (r->cfd >= 0)
+		close(r->cfd);
+	if (r->sfd >= 0)
+		close(r->sfd);
+	close(r->lfd);
+}
+
+static struct ldapdir *regroup_l;
+static void regroup_all(void *arg)
+{
+	(void)arg;
+	ldapdir_set_groups(regroup_l, NULL, 0); /* every group, from now */
+}
+
+static void regroup_other(void *arg)
+{
+	(void)arg;
+	const char *n[] = {"netadmins"};
+	ldapdir_set_groups(regroup_l, n, 1);
+}
+
+/*
+ * The policy's groups change while a group search is on the wire (a
+ * reload during a lookup): the search asked about the old groups, so its
+ * answer is no answer for the new ones. alice is in netadmins and
+ * vpnusers, not staff: a search restricted to staff finds nothing, which
+ * is never "alice is in no group".
+ */
+static void phase_regroup(void)
+{
+	printf("the policy's groups change while the group search is on the wire:\n");
+	void (*change[])(void *) = {regroup_all, regroup_other};
+	const char *want[] = {"netadmins,vpnusers", "netadmins"};
+	for (size_t i = 0; i < 2; i++) {
+		struct relay r = {.mark = "memberUid", .on_groups = change[i]};
+		relay_open(&r);
+		char *ruri = NULL;
+		CHECK(asprintf(&ruri, "ldap://127.0.0.1:%u/", r.port) > 0);
+		struct directory_cfg c = cfg(2000, 60);
+		c.uri = ruri;
+		struct ldapdir *l = dir_new(&c, 0);
+		regroup_l = l;
+		const char *staff[] = {"staff"};
+		ldapdir_set_groups(l, staff, 1);
+		struct res a = ask(l, "alice");
+		printf("  staff → %s: alice → %s [%s]\n",
+		       i ? "netadmins" : "every group",
+		       a.status ? strerror(a.status) : "ok", a.groups);
+		CHECK(r.fired == 1);
+		CHECK(a.status == 0 && strcmp(a.groups, want[i]) == 0);
+		ldapdir_free(l);
+		relay_close(&r);
+		free(ruri);
+	}
+}
+
 static void phase_basic(void)
 {
 	struct directory_cfg c = cfg(2000, 60);
@@ -334,6 +488,7 @@ static void phase_basic(void)
 	ldapdir_free(l);
 	unlink(bad);
 	phase_shapes();
+	phase_regroup();
 }
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
