@@ -511,6 +511,23 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	t->last = n;
 }
 
+/*
+ * Milliseconds this process's main thread has waited on a run queue so
+ * far (/proc/self/schedstat, second field, ns): time it was ready to run
+ * but the busy host ran others. A timer late by that much was not late
+ * because the loop blocked; the lateness checks below allow it on top of
+ * their bound (0 when the file is missing: the bound alone).
+ */
+static double runq_ms(void)
+{
+	FILE *f = fopen("/proc/self/schedstat", "re");
+	unsigned long long run = 0, wait = 0;
+	int n = f ? fscanf(f, "%llu %llu", &run, &wait) : 0;
+	if (f)
+		fclose(f);
+	return n == 2 ? wait / 1e6 : 0;
+}
+
 static void ctl(const char *what)
 {
 	char cmd[512];
@@ -581,19 +598,19 @@ static void phase_tls(void)
 	struct timeval ten = {0, 10000};
 	event_add(t.ev, &ten);
 	t.last = now_ms();
-	double t0 = now_ms();
+	double t0 = now_ms(), q0 = runq_ms();
 	struct res r = {0};
 	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
 	run_until(&r.calls, 1, 5000);
-	double took = r.at_ms - t0;
+	double took = r.at_ms - t0, waited = runq_ms() - q0;
 	ctl("sigcont");
 	event_free(t.ev);
 	printf("  alice → %s after %.1f ms (timeout 500); %d ticks, max "
-	       "timer lateness %.2f ms\n",
-	       strerror(r.status), took, t.n, t.max_late);
+	       "timer lateness %.2f ms; %.1f ms waiting for a CPU\n",
+	       strerror(r.status), took, t.n, t.max_late, waited);
 	CHECK(r.calls == 1 && (r.status == ETIMEDOUT || r.status == EIO));
-	CHECK(took >= 400 && took < 1500);
-	CHECK(t.max_late < 100);
+	CHECK(took >= 400 && took < 1500 + waited);
+	CHECK(t.max_late < 100 + waited);
 	/* the abandoned handshake thread ends by its network timeout */
 	run_for(2000);
 	ldapdir_free(l);
@@ -708,13 +725,14 @@ static void phase_stop(void)
 	ctl("sigstop");
 	static struct res r[100];
 	memset(r, 0, sizeof(r));
-	double t0 = now_ms();
+	double t0 = now_ms(), q0 = runq_ms();
 	for (int i = 0; i < 100; i++)
 		ldapdir_groups(l, "carol", done, &r[i]);
 	struct res other = {0};
 	ldapdir_groups(l, "dave", done, &other);
 	run_until(&r[99].calls, 1, 3000);
 	run_until(&other.calls, 1, 3000);
+	double waited = runq_ms() - q0;
 	double lo = 1e9, hi = 0;
 	int timedout = 0;
 	for (int i = 0; i < 100; i++) {
@@ -729,15 +747,18 @@ static void phase_stop(void)
 	ldapdir_stats(l, &s);
 	printf("slapd stopped: %d/100 ETIMEDOUT after %.1f..%.1f ms "
 	       "(timeout %u); other user %s after %.1f ms; %d ticks, max "
-	       "timer lateness %.2f ms; searches %llu, timeouts %llu\n",
+	       "timer lateness %.2f ms; searches %llu, timeouts %llu; %.1f ms "
+	       "waiting for a CPU\n",
 	       timedout, lo, hi, timeout, strerror(other.status),
 	       other.at_ms - t0, t.n, t.max_late,
-	       (unsigned long long)s.searches, (unsigned long long)s.timeouts);
+	       (unsigned long long)s.searches, (unsigned long long)s.timeouts,
+	       waited);
 	CHECK(timedout == 100 && other.status == ETIMEDOUT);
 	/* valgrind on a busy shared host: generous bounds; a loop blocked on
-	 * the stopped server would be late by a whole timeout (500 ms) */
-	CHECK(lo >= timeout - 5 && hi <= timeout + 250);
-	CHECK(t.max_late < 200);
+	 * the stopped server would be late by a whole timeout (500 ms) while
+	 * not waiting for a CPU; time spent waiting for one is allowed */
+	CHECK(lo >= timeout - 5 && hi <= timeout + 250 + waited);
+	CHECK(t.max_late < 200 + waited);
 
 	/* free while a lookup waits on the stopped server */
 	struct ldapdir *l2 = dir_new(&c, 0);
