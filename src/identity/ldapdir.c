@@ -51,6 +51,7 @@ struct lookup {
 	unsigned nprimary; /* entries step 1b found */
 	unsigned nusers;   /* entries step 1 found */
 	bool incomplete;   /* the answer may lack entries (see ldapdir.h) */
+	unsigned named_gen; /* l->named_gen its group search asked about */
 	struct berval *cookie; /* paged results: where the next page starts */
 	char **groups;
 	size_t ngroups;
@@ -88,6 +89,7 @@ struct ldapdir {
 	bool restricted;     /* only the groups in NAMED are asked about */
 	char **named;
 	size_t nnamed;
+	unsigned named_gen;  /* bumped when RESTRICTED or NAMED change */
 
 	/* where to connect */
 	bool ipc;
@@ -381,6 +383,8 @@ static void lookup_groups(struct lookup *lk)
 {
 	static char *cn_attr[] = {"cn", NULL};
 	lk->st = LK_GROUPS;
+	if (!lk->cookie) /* the first page: the groups asked about now */
+		lk->named_gen = lk->l->named_gen;
 	char *filter = group_search_filter(lk);
 	lookup_search(lk, filter, cn_attr, 0, true);
 	free(filter);
@@ -579,6 +583,26 @@ static void primary_result(struct lookup *lk, int err)
 	lookup_groups(lk);
 }
 
+/*
+ * The policy's groups changed (ldapdir_set_groups) while LK's group search
+ * was on the wire: that search asked about other groups, so its answer,
+ * complete or not, is no answer for these. Starts step 2 over.
+ */
+static void groups_again(struct lookup *lk)
+{
+	struct ldapdir *l = lk->l;
+	free_strv(lk->groups, lk->ngroups);
+	lk->groups = NULL;
+	lk->ngroups = 0;
+	lk->incomplete = false;
+	ber_bvfree(lk->cookie);
+	lk->cookie = NULL;
+	if (l->restricted && l->nnamed == 0)
+		lookup_finish(lk, 0); /* the policy names no group */
+	else
+		lookup_groups(lk);
+}
+
 /* A search's final result: next step, next page, or the end of LK. */
 static void lookup_result(struct lookup *lk, LDAPMessage *msg)
 {
@@ -602,6 +626,11 @@ static void lookup_result(struct lookup *lk, LDAPMessage *msg)
 			user_result(lk, err);
 		else
 			primary_result(lk, err);
+		return;
+	}
+	if (lk->named_gen != l->named_gen) {
+		ldap_controls_free(sctrls);
+		groups_again(lk);
 		return;
 	}
 	take_cookie(lk, sctrls);
@@ -1268,6 +1297,7 @@ void ldapdir_set_groups(struct ldapdir *l, const char *const *names, size_t n)
 	l->named = NULL;
 	l->nnamed = 0;
 	l->restricted = restricted;
+	l->named_gen++; /* group searches on the wire asked about others */
 	for (size_t i = 0; restricted && i < n; i++)
 		VEC_PUSH(l->named, l->nnamed, xstrdup(names[i]));
 	/* answers made for other groups are not answers for these */

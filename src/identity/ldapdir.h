@@ -157,7 +157,8 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
  * each group comes back spelled as the policy spells it. NAMES NULL (the
  * default) asks for every group; N 0 with NAMES non-NULL asks for none (no
  * group search). More than LDAPDIR_MAX_NAMED: every group. A change drops
- * the cached answers.
+ * the cached answers, and a lookup whose group search is on the wire asks
+ * again about the new groups (the old search's answer is never used).
  */
 void ldapdir_set_groups(struct ldapdir *l, const char *const *names,
 			size_t n);

@@ -17,12 +17,15 @@
  *                the SYN carried it).
  * Prints measured numbers; exits 1 on the first failed check.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,11 +112,44 @@ static struct directory_cfg cfg(uint32_t timeout_ms, uint32_t ttl)
 		.cache_ttl_s = ttl};
 }
 
+/*
+ * The lookup timeout of each directory made here (dir_new), so that ask()
+ * waits as long as the lookup itself may take: a lookup ends by its own
+ * deadline (timeout_ms from the request, connect and TLS included), and
+ * the extra ASK_SLACK_MS covers a late timer under valgrind on a busy host.
+ */
+#define ASK_SLACK_MS 5000
+static struct {
+	const struct ldapdir *l;
+	uint32_t timeout_ms;
+} made[32];
+
+static struct ldapdir *dir_new(const struct directory_cfg *c, uint32_t mark)
+{
+	struct ldapdir *l = ldapdir_new(base, c, mark);
+	for (size_t i = 0; l && i < sizeof(made) / sizeof(made[0]); i++)
+		if (!made[i].l || made[i].l == l) {
+			made[i].l = l;
+			made[i].timeout_ms = c->timeout_ms ? c->timeout_ms : 2000;
+			break;
+		}
+	return l;
+}
+
+static uint32_t timeout_of(const struct ldapdir *l)
+{
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (made[i].l == l)
+			return made[i].timeout_ms;
+	CHECK(!"a directory not made by dir_new");
+	return 0;
+}
+
 static struct res ask(struct ldapdir *l, const char *user)
 {
 	struct res r = {0};
 	CHECK(ldapdir_groups(l, user, done, &r) == 0);
-	run_until(&r.calls, 1, 5000);
+	run_until(&r.calls, 1, (int)timeout_of(l) + ASK_SLACK_MS);
 	CHECK(r.calls == 1);
 	return r;
 }
@@ -122,7 +158,7 @@ static void expect(struct ldapdir *l, const char *user, int status,
 		   const char *groups)
 {
 	struct res r = ask(l, user);
-	printf("  %-10s → %s [%s]\n", user, status ? strerror(r.status) : "ok",
+	printf("  %-10s → %s [%s]\n", user, r.status ? strerror(r.status) : "ok",
 	       r.groups);
 	CHECK(r.status == status);
 	if (groups)
@@ -146,7 +182,7 @@ static uint64_t fake_clock(void *arg)
 static void phase_shapes(void)
 {
 	struct directory_cfg c = cfg(2000, 60);
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	struct ldapdir *l = dir_new(&c, 0);
 	CHECK(l);
 	printf("primary group (gidNumber):\n");
 	expect(l, "erin", 0, "staff");
@@ -170,7 +206,7 @@ static void phase_shapes(void)
 	printf("anonymous, sizelimit 500, frank in 600 groups:\n");
 	c.bind_dn = NULL;
 	c.password_file = NULL;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	struct res r = ask(l, "frank");
 	printf("  every group → %s, %zu groups, user %s\n",
 	       r.status ? strerror(r.status) : "ok", r.n, r.user);
@@ -193,7 +229,7 @@ static void phase_shapes(void)
 	printf("paged results: 599 groups in pages of %d:\n", LDAPDIR_PAGE_SIZE);
 	c = cfg(2000, 60);
 	c.group_filter = "(&(objectClass=posixGroup)(memberUid=%s)(cn=g*))";
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	ldapdir_set_groups(l, NULL, 0);
 	struct res big = ask(l, "frank");
 	printf("  frank, %zu groups, %s\n", big.n,
@@ -202,10 +238,161 @@ static void phase_shapes(void)
 	ldapdir_free(l);
 }
 
+/*
+ * A TCP relay between ldapdir and slapd on the test's loop, that calls
+ * ON_GROUPS once when the client's bytes carry MARK (the group search's
+ * filter attribute): the moment a group search is on the wire and its
+ * answer not yet read. One connection; blocking writes (small messages).
+ */
+struct relay {
+	int lfd, cfd, sfd;
+	struct event *accept_ev, *c_ev, *s_ev;
+	const char *mark;
+	void (*on_groups)(void *arg);
+	void *arg;
+	int fired;
+	uint16_t port;
+};
+
+static void relay_pass(int from, int to, struct relay *r, bool client)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0) {
+		shutdown(to, SHUT_WR);
+		return;
+	}
+	if (client && !r->fired && memmem(buf, (size_t)n, r->mark,
+					  strlen(r->mark))) {
+		r->fired = 1;
+		r->on_groups(r->arg);
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		CHECK(w > 0);
+		off += w;
+	}
+}
+
+static void relay_client(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	relay_pass(fd, r->sfd, r, true);
+}
+
+static void relay_server(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	relay_pass(fd, r->cfd, r, false);
+}
+
+static void relay_accept(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct relay *r = arg;
+	if (r->cfd >= 0)
+		return;
+	r->cfd = accept(fd, NULL, NULL);
+	CHECK(r->cfd >= 0);
+	/* the real server: URI is ldap://127.0.0.1:PORT/ */
+	const char *p = strrchr(uri, ':');
+	CHECK(p && !strncmp(uri, "ldap://127.0.0.1:", 17));
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(p + 1)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	r->sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(connect(r->sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	r->c_ev = event_new(base, r->cfd, EV_READ | EV_PERSIST, relay_client, r);
+	r->s_ev = event_new(base, r->sfd, EV_READ | EV_PERSIST, relay_server, r);
+	event_add(r->c_ev, NULL);
+	event_add(r->s_ev, NULL);
+}
+
+static void relay_open(struct relay *r)
+{
+	r->cfd = r->sfd = -1;
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	CHECK(bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	      listen(r->lfd, 4) == 0 &&
+	      getsockname(r->lfd, (struct sockaddr *)&sa, &len) == 0);
+	r->port = ntohs(sa.sin_port);
+	r->accept_ev = event_new(base, r->lfd, EV_READ | EV_PERSIST,
+				 relay_accept, r);
+	event_add(r->accept_ev, NULL);
+}
+
+static void relay_close(struct relay *r)
+{
+	if (r->c_ev)
+		event_free(r->c_ev);
+	if (r->s_ev)
+		event_free(r->s_ev);
+	event_free(r->accept_ev);
+	if (r->cfd >= 0)
+		close(r->cfd);
+	if (r->sfd >= 0)
+		close(r->sfd);
+	close(r->lfd);
+}
+
+static struct ldapdir *regroup_l;
+static void regroup_all(void *arg)
+{
+	(void)arg;
+	ldapdir_set_groups(regroup_l, NULL, 0); /* every group, from now */
+}
+
+static void regroup_other(void *arg)
+{
+	(void)arg;
+	const char *n[] = {"netadmins"};
+	ldapdir_set_groups(regroup_l, n, 1);
+}
+
+/*
+ * The policy's groups change while a group search is on the wire (a
+ * reload during a lookup): the search asked about the old groups, so its
+ * answer is no answer for the new ones. alice is in netadmins and
+ * vpnusers, not staff: a search restricted to staff finds nothing, which
+ * is never "alice is in no group".
+ */
+static void phase_regroup(void)
+{
+	printf("the policy's groups change while the group search is on the wire:\n");
+	void (*change[])(void *) = {regroup_all, regroup_other};
+	const char *want[] = {"netadmins,vpnusers", "netadmins"};
+	for (size_t i = 0; i < 2; i++) {
+		struct relay r = {.mark = "memberUid", .on_groups = change[i]};
+		relay_open(&r);
+		char *ruri = NULL;
+		CHECK(asprintf(&ruri, "ldap://127.0.0.1:%u/", r.port) > 0);
+		struct directory_cfg c = cfg(2000, 60);
+		c.uri = ruri;
+		struct ldapdir *l = dir_new(&c, 0);
+		regroup_l = l;
+		const char *staff[] = {"staff"};
+		ldapdir_set_groups(l, staff, 1);
+		struct res a = ask(l, "alice");
+		printf("  staff → %s: alice → %s [%s]\n",
+		       i ? "netadmins" : "every group",
+		       a.status ? strerror(a.status) : "ok", a.groups);
+		CHECK(r.fired == 1);
+		CHECK(a.status == 0 && strcmp(a.groups, want[i]) == 0);
+		ldapdir_free(l);
+		relay_close(&r);
+		free(ruri);
+	}
+}
+
 static void phase_basic(void)
 {
 	struct directory_cfg c = cfg(2000, 60);
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	struct ldapdir *l = dir_new(&c, 0);
 	CHECK(l);
 	ldapdir_set_clock(l, fake_clock, NULL);
 	fake = 1000000;
@@ -277,14 +464,14 @@ static void phase_basic(void)
 
 	printf("posix-only filter:\n");
 	c.group_filter = "(&(objectClass=posixGroup)(memberUid=%s))";
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "carol", 0, "staff");
 	ldapdir_free(l);
 	printf("groupOfNames-only filter, anonymous:\n");
 	c.group_filter = "(&(objectClass=groupOfNames)(member=%D))";
 	c.bind_dn = NULL;
 	c.password_file = NULL;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "carol", 0, "vpnusers");
 	expect(l, "dave", 0, "auditors");
 	ldapdir_free(l);
@@ -295,12 +482,13 @@ static void phase_basic(void)
 	close(fd);
 	c = cfg(2000, 60);
 	c.password_file = bad;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "alice", EIO, NULL);
 	expect(l, "carol", EIO, NULL); /* fail fast, no second bind */
 	ldapdir_free(l);
 	unlink(bad);
 	phase_shapes();
+	phase_regroup();
 }
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
@@ -321,6 +509,23 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	if (t->n++ && late > t->max_late)
 		t->max_late = late;
 	t->last = n;
+}
+
+/*
+ * Milliseconds this process's main thread has waited on a run queue so
+ * far (/proc/self/schedstat, second field, ns): time it was ready to run
+ * but the busy host ran others. A timer late by that much was not late
+ * because the loop blocked; the lateness checks below allow it on top of
+ * their bound (0 when the file is missing: the bound alone).
+ */
+static double runq_ms(void)
+{
+	FILE *f = fopen("/proc/self/schedstat", "re");
+	unsigned long long run = 0, wait = 0;
+	int n = f ? fscanf(f, "%llu %llu", &run, &wait) : 0;
+	if (f)
+		fclose(f);
+	return n == 2 ? wait / 1e6 : 0;
 }
 
 static void ctl(const char *what)
@@ -347,7 +552,7 @@ static void phase_tls(void)
 	c.uri = (char *)ldaps;
 	c.tls_verify = true;
 	c.tls_ca = (char *)ca;
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	struct ldapdir *l = dir_new(&c, 0);
 	CHECK(l);
 	printf("ldaps, the right CA:\n");
 	expect(l, "carol", 0, "staff,vpnusers");
@@ -356,61 +561,61 @@ static void phase_tls(void)
 	printf("StartTLS on ldap://, the right CA:\n");
 	c.uri = (char *)uri;
 	c.starttls = true;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	CHECK(l);
 	expect(l, "dave", 0, "auditors,staff");
 	ldapdir_free(l);
 
 	printf("ldaps and StartTLS, a CA that signed nothing:\n");
 	c.tls_ca = (char *)other;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "dave", EIO, NULL);
 	ldapdir_free(l);
 	c.uri = (char *)ldaps;
 	c.starttls = false;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "dave", EIO, NULL);
 	ldapdir_free(l);
 	printf("the same with tls-verify off:\n");
 	c.tls_verify = false;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "dave", 0, "auditors,staff");
 	ldapdir_free(l);
 
 	printf("StartTLS with ldaps:// is refused:\n");
 	c.starttls = true;
-	CHECK(!ldapdir_new(base, &c, 0));
+	CHECK(!dir_new(&c, 0));
 	c.starttls = false;
 
 	printf("a silent server during the handshake:\n");
 	c.tls_verify = true;
 	c.tls_ca = (char *)ca;
 	c.timeout_ms = 500;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	ctl("sigstop");
 	struct ticker t = {0};
 	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
 	struct timeval ten = {0, 10000};
 	event_add(t.ev, &ten);
 	t.last = now_ms();
-	double t0 = now_ms();
+	double t0 = now_ms(), q0 = runq_ms();
 	struct res r = {0};
 	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
 	run_until(&r.calls, 1, 5000);
-	double took = r.at_ms - t0;
+	double took = r.at_ms - t0, waited = runq_ms() - q0;
 	ctl("sigcont");
 	event_free(t.ev);
 	printf("  alice → %s after %.1f ms (timeout 500); %d ticks, max "
-	       "timer lateness %.2f ms\n",
-	       strerror(r.status), took, t.n, t.max_late);
+	       "timer lateness %.2f ms; %.1f ms waiting for a CPU\n",
+	       strerror(r.status), took, t.n, t.max_late, waited);
 	CHECK(r.calls == 1 && (r.status == ETIMEDOUT || r.status == EIO));
-	CHECK(took >= 400 && took < 1500);
-	CHECK(t.max_late < 100);
+	CHECK(took >= 400 && took < 1500 + waited);
+	CHECK(t.max_late < 100 + waited);
 	/* the abandoned handshake thread ends by its network timeout */
 	run_for(2000);
 	ldapdir_free(l);
 	c.timeout_ms = 10000;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "alice", 0, "netadmins,vpnusers");
 	ldapdir_free(l);
 }
@@ -436,7 +641,7 @@ static void phase_ad(void)
 	c.bind_dn = (char *)bind;
 	c.tls_verify = true;
 	c.tls_ca = (char *)ca;
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	struct ldapdir *l = dir_new(&c, 0);
 	CHECK(l);
 	printf("nested (admins-all ∋ netops ∋ alice) and primary (Domain "
 	       "Users, and vpn ∋ Domain Users):\n");
@@ -464,17 +669,17 @@ static void phase_ad(void)
 	printf("StartTLS on ldap://:\n");
 	c.uri = (char *)plain;
 	c.starttls = true;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
 	ldapdir_free(l);
 	printf("a CA that signed nothing:\n");
 	c.tls_ca = (char *)other;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "alice", EIO, NULL);
 	ldapdir_free(l);
 	printf("a simple bind over plain ldap:// (the DC wants TLS):\n");
 	c.starttls = false;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	expect(l, "alice", EIO, NULL);
 	ldapdir_free(l);
 
@@ -486,7 +691,7 @@ static void phase_ad(void)
 	c.bind_dn = (char *)bind;
 	c.tls_verify = true;
 	c.tls_ca = (char *)ca;
-	l = ldapdir_new(base, &c, 0);
+	l = dir_new(&c, 0);
 	struct res r = ask(l, "alice");
 	printf("  alice → %s, user %s\n", strerror(r.status), r.user);
 	CHECK(r.status == EOVERFLOW && strcmp(r.user, "alice") == 0);
@@ -497,8 +702,19 @@ static void phase_stop(void)
 {
 	const uint32_t timeout = 500;
 	struct directory_cfg c = cfg(timeout, 0);
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
-	expect(l, "alice", 0, "netadmins,vpnusers"); /* connected */
+	struct ldapdir *l = dir_new(&c, 0);
+	/* connected: the first lookup (connect, bind, searches) may miss the
+	 * 500 ms deadline under valgrind on a busy host; retry that, bounded */
+	struct res first = {0};
+	for (int i = 0; i < 10; i++) {
+		first = ask(l, "alice");
+		if (first.status != ETIMEDOUT)
+			break;
+	}
+	printf("  alice      → %s [%s] (connected)\n",
+	       first.status ? strerror(first.status) : "ok", first.groups);
+	CHECK(first.status == 0 &&
+	      strcmp(first.groups, "netadmins,vpnusers") == 0);
 
 	struct ticker t = {0};
 	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
@@ -509,13 +725,14 @@ static void phase_stop(void)
 	ctl("sigstop");
 	static struct res r[100];
 	memset(r, 0, sizeof(r));
-	double t0 = now_ms();
+	double t0 = now_ms(), q0 = runq_ms();
 	for (int i = 0; i < 100; i++)
 		ldapdir_groups(l, "carol", done, &r[i]);
 	struct res other = {0};
 	ldapdir_groups(l, "dave", done, &other);
 	run_until(&r[99].calls, 1, 3000);
 	run_until(&other.calls, 1, 3000);
+	double waited = runq_ms() - q0;
 	double lo = 1e9, hi = 0;
 	int timedout = 0;
 	for (int i = 0; i < 100; i++) {
@@ -530,18 +747,21 @@ static void phase_stop(void)
 	ldapdir_stats(l, &s);
 	printf("slapd stopped: %d/100 ETIMEDOUT after %.1f..%.1f ms "
 	       "(timeout %u); other user %s after %.1f ms; %d ticks, max "
-	       "timer lateness %.2f ms; searches %llu, timeouts %llu\n",
+	       "timer lateness %.2f ms; searches %llu, timeouts %llu; %.1f ms "
+	       "waiting for a CPU\n",
 	       timedout, lo, hi, timeout, strerror(other.status),
 	       other.at_ms - t0, t.n, t.max_late,
-	       (unsigned long long)s.searches, (unsigned long long)s.timeouts);
+	       (unsigned long long)s.searches, (unsigned long long)s.timeouts,
+	       waited);
 	CHECK(timedout == 100 && other.status == ETIMEDOUT);
 	/* valgrind on a busy shared host: generous bounds; a loop blocked on
-	 * the stopped server would be late by a whole timeout (500 ms) */
-	CHECK(lo >= timeout - 5 && hi <= timeout + 250);
-	CHECK(t.max_late < 200);
+	 * the stopped server would be late by a whole timeout (500 ms) while
+	 * not waiting for a CPU; time spent waiting for one is allowed */
+	CHECK(lo >= timeout - 5 && hi <= timeout + 250 + waited);
+	CHECK(t.max_late < 200 + waited);
 
 	/* free while a lookup waits on the stopped server */
-	struct ldapdir *l2 = ldapdir_new(base, &c, 0);
+	struct ldapdir *l2 = dir_new(&c, 0);
 	struct res f = {0};
 	ldapdir_groups(l2, "alice", done, &f);
 	run_for(50);
@@ -570,15 +790,19 @@ static void phase_stop(void)
 static void phase_mark(void)
 {
 	struct directory_cfg c = cfg(2000, 0);
-	struct ldapdir *l = ldapdir_new(base, &c, 0x5100);
+	struct ldapdir *l = dir_new(&c, 0x5100);
 	expect(l, "alice", 0, "netadmins,vpnusers");
 	ldapdir_free(l);
 }
 
 static void phase_restart(void)
 {
-	struct directory_cfg c = cfg(1000, 0);
-	struct ldapdir *l = ldapdir_new(base, &c, 0);
+	/* the phase is about losing and regaining the server, not speed: the
+	 * first lookup (connect, bind, two searches) took over 1 s under
+	 * valgrind on a loaded host and ended ETIMEDOUT; a dead server ends a
+	 * lookup with EIO at once, whatever the timeout */
+	struct directory_cfg c = cfg(10000, 0);
+	struct ldapdir *l = dir_new(&c, 0);
 	expect(l, "alice", 0, "netadmins,vpnusers");
 	ctl("stop");
 	struct res r = ask(l, "alice");

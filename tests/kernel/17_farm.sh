@@ -108,14 +108,16 @@ hits() {
 count_of() { awk -v m="$2" '$2 == m { print $1; f = 1 } END { if (!f) print 0 }' <<<"$1"; }
 
 # keepalive FILE SECONDS: one TCP session to the public address sending a
-# request every 0.3 s; each answer's body goes to FILE, one a line.
+# request every 0.3 s; each answer's body goes to FILE, one a line. It ends
+# after SECONDS, or earlier once FILE.stop exists.
 keepalive() {
+	rm -f "$1.stop"
 	( lab_exec "$LAB_CLI" timeout $(($2 + 5)) python3 - "$1" "$2" <<-'EOF'
-	import socket, sys, time
+	import os, socket, sys, time
 	out = open(sys.argv[1], "w", buffering=1)
 	s = socket.create_connection(("198.19.0.1", 80), timeout=3)
 	end = time.time() + float(sys.argv[2])
-	while time.time() < end:
+	while time.time() < end and not os.path.exists(sys.argv[1] + ".stop"):
 	    s.sendall(b"GET / HTTP/1.1\r\nHost: public\r\n\r\n")
 	    data = b""
 	    while b"\r\n\r\n" not in data:
@@ -255,16 +257,26 @@ fctl farm drain nosuch >/dev/null 2>&1 && kt_fail "drain of an unknown member su
 # /health then answers 404 (nginx keeps serving /). Checks that M goes down,
 # whether the session goes on (FLUSH=0) or is cut and its conntrack entries
 # are gone (FLUSH=1); /health is restored and M comes back.
+# The session lasts until the checks are done (FILE.stop), at most 30 s:
+# a fixed 5 s session had already ended by itself on a loaded machine when
+# the member was seen down (16 answers = 5 s / 0.3 s), and was then counted
+# as "cut". "Goes on" is: more answers within 5 s after the member is down.
 health_fail() {
-	local flush=$1 ka=$T/ka.$1 m n0 n1 left
-	keepalive "$ka" 5 >/dev/null
-	for i in $(seq 20); do [ -s "$ka" ] && break; sleep 0.1; done
+	local flush=$1 ka=$T/ka.$1 m n0 n1 left i
+	keepalive "$ka" 30 >/dev/null
+	for i in $(seq 50); do [ -s "$ka" ] && break; sleep 0.1; done
 	m=$(head -n1 "$ka" 2>/dev/null)
 	[ "$m" = web1 ] || [ "$m" = web2 ] || { kt_fail "keep-alive got '$m'"; return; }
 	rm -f "$T/$m/www/health"
 	wait_state "web_farm/$m" down 5 >/dev/null && kt_ok "$m fails /health (404): down" ||
 		kt_fail "$m not down: $(fctl verifiers)"
-	n0=$(wc -l <"$ka"); sleep 1.2; n1=$(wc -l <"$ka")
+	n0=$(wc -l <"$ka")
+	if [ "$flush" = 0 ]; then # until one more answer, ≤ 5 s
+		for i in $(seq 50); do [ "$(wc -l <"$ka")" -gt "$n0" ] && break; sleep 0.1; done
+	else # a cut session answers no more: 1.2 s is 4 request intervals
+		sleep 1.2
+	fi
+	n1=$(wc -l <"$ka")
 	left=$(lab_exec "$LAB_GW" conntrack -L -d "$PUB" 2>/dev/null | grep -c "src=$(addr_of "$m") .*sport=80 .*ESTABLISHED\|ESTABLISHED .*src=$(addr_of "$m") " || true)
 	if [ "$flush" = 0 ]; then
 		[ "$n1" -gt "$n0" ] && [ "$left" -ge 1 ] &&
@@ -275,6 +287,7 @@ health_fail() {
 			kt_ok "on-down flush: the session to $m is cut, its conntrack entry gone (answers stay $n0)" ||
 			kt_fail "on-down flush: $n0 → $n1 answers, $left entries left"
 	fi
+	touch "$ka.stop"
 	echo ok >"$T/$m/www/health"
 	wait_state "web_farm/$m" up 5 >/dev/null && kt_ok "$m passes /health again: up" || kt_fail "$m not up again"
 }
