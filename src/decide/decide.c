@@ -259,6 +259,52 @@ static void answer(struct decider *d, uint32_t id, uint32_t mark,
 	}
 }
 
+/*
+ * A denial the policy (or the deadline) decided, sent so the kernel can
+ * remember it (ruleset.c, the deny memory): NF_REPEAT with the DENY mark and
+ * RULE's id, or the REJECT id when the kernel is to answer the client with
+ * a TCP reset / ICMP administratively prohibited. The xt SLUICE chain lets
+ * it through to the stage after it (queue_bypassed), which puts the 5-tuple
+ * in the denied (rejected) set and drops (rejects) the packet, so the
+ * session's retransmits end in the kernel. Transient refusals (malformed,
+ * overflow, slots full) use answer() and are not remembered.
+ */
+static void answer_denial(struct decider *d, uint32_t id, uint32_t mark,
+			  int rule, bool reject)
+{
+	uint32_t rid = reject ? RULE_ID_REJECT : rule_mark_id(rule);
+	uint32_t m = (mark & ~MARK_OWNED) | MARK_DENY | (rid << MARK_RULE_SHIFT);
+	d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
+	d->st.verdict_deny++;
+	if (reject)
+		d->st.verdict_reject++;
+}
+
+/* True when a denial by RULE (index, -1 = the implicit final deny) for
+ * reason WHY rejects: a `reject` rule always, a `deny` rule never, the
+ * implicit deny and deadline denials as decisions { deny-action } says. */
+static bool denial_rejects(const struct decider *d, const struct gen *g,
+			   int rule, enum reason why)
+{
+	if (why == RSN_RULE && rule >= 0 && g && g->policy &&
+	    (size_t)rule < g->policy->nrules)
+		return g->policy->rules[rule]->action == ACT_REJECT;
+	return d->cfg.deny_action == DENYACT_REJECT;
+}
+
+/* The answer of a decision (not of sluiced's own trouble): ALLOW, or a
+ * remembered denial. */
+static void answer_decided(struct decider *d, const struct gen *g,
+			   uint32_t id, uint32_t mark, enum verdict v,
+			   int rule, enum reason why)
+{
+	if (v == VERDICT_ALLOW)
+		answer(d, id, mark, v, rule);
+	else
+		answer_denial(d, id, mark, rule,
+			      denial_rejects(d, g, rule, why));
+}
+
 /* The fail mode's answer, for sluiced's own trouble only (watchdog,
  * shutdown): never for anything a client's packets can bring about. */
 static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
@@ -290,7 +336,9 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		if (fail)
 			answer_fail(d, p->ids[i], p->marks[i]);
 		else
-			answer(d, p->ids[i], p->marks[i], v, rule);
+			answer_decided(d, p->gen, p->ids[i], p->marks[i], v,
+				       rule, why == RSN_RULE && rule < 0
+						     ? RSN_DEFAULT : why);
 	}
 	uint64_t lat = d->env.now_ns() - p->t0;
 	record_latency(d, lat);
@@ -497,7 +545,8 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		return false;
 	d->st.lookups_identity++;
 	d->st.decided_at_once++;
-	answer(d, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule);
+	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule,
+		       a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 	const char *user = a.has_user ? a.user : NULL;
 	record_latency(d, 0);
 	if (d->env.record)
@@ -666,7 +715,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 	if (dec.verdict != VERDICT_PENDING) {
 		d->st.decided_first_pass++;
-		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
+		answer_decided(d, g, pkt->id, pkt->mark, dec.verdict, dec.rule,
+			       dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
 		record_latency(d, 0);

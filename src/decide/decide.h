@@ -42,6 +42,7 @@
 #define RULE_ID_CREATION 0x3ffdu   /* allowed by a creation element */
 #define RULE_ID_FAILOPEN 0x3fffu   /* allowed by the fail mode */
 #define RULE_ID_PUBLISHED 0x3ffcu  /* a published server (DNAT) */
+#define RULE_ID_REJECT 0x3ffbu	   /* with MARK_DENY: the kernel rejects */
 
 /* Rule index → id carried in the mark (index + 1, saturating). */
 static inline uint32_t rule_mark_id(int index)
@@ -74,7 +75,7 @@ const char *reason_name(enum reason r);
 /* Counters of one worker; summed by the reader (no lock on this path). */
 struct decide_stats {
 	uint64_t packets, malformed, misread, verdict_allow, verdict_deny,
-	    verdict_fail, joined, overflow, decisions, decided_first_pass,
+	    verdict_fail, verdict_reject, joined, overflow, decisions, decided_first_pass,
 	    decided_at_once,
 	    timed_out, slots_full, source_full, local_reserved_used,
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
@@ -97,6 +98,7 @@ struct decide_cfg {
 			     * so a client's copies never fill the queue */
 	uint32_t deadline_ms, watchdog_ms;
 	enum on_deadline on_deadline;
+	enum deny_action deny_action; /* implicit and deadline denials */
 	bool fail_open;
 	uint32_t identity_ttl_s;
 	bool directory; /* groups of address-table users come from LDAP */

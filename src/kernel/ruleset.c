@@ -129,12 +129,17 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->queue_count = 1;
 	o->udp_timeout_s = 60;
 	o->mark_shift = 16;
+	o->deny_memory_s = 10;
+	o->reject_rate = 100;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
 		o->fail_open = p->queue.fail == FAIL_OPEN;
 		o->udp_timeout_s = p->queue.udp_timeout_s;
 		o->mark_shift = p->queue.mark_shift;
+		o->deny_memory_s = p->decisions.deny_memory_s;
+		o->deny_reject = p->decisions.deny_action == DENYACT_REJECT;
+		o->reject_rate = p->decisions.reject_rate;
 	}
 	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
 	if (localtime_r(&now, &tm))
@@ -468,6 +473,12 @@ static void add_ports(struct sbuf *b, const struct portrange *v, size_t n)
 		sb_add(b, " }");
 }
 
+/* The policy word of action A. */
+static const char *action_word(enum action a)
+{
+	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
+}
+
 /* The verdict part of rule R's nft rules. */
 static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		       const char *label)
@@ -478,7 +489,7 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	sb_add(&g->b, "counter ");
 	if (r->log && decidable)
 		sb_add(&g->b, "log prefix \"sluice %s %u: \" ",
-		       r->action == ACT_ALLOW ? "allow" : "deny", id);
+		       action_word(r->action), id);
 	if (!decidable) {
 		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
@@ -498,6 +509,8 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	} else if (r->action == ACT_ALLOW) {
 		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
 		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
+	} else if (r->action == ACT_REJECT) {
+		sb_add(&g->b, "goto reject_send ");
 	} else {
 		sb_add(&g->b, "drop ");
 	}
@@ -515,8 +528,7 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 	struct side_test dst = side_of(&r->dst, ch == CH_INPUT, true);
 
 	rule_label(r, label, sizeof(label));
-	sb_add(&g->b, "\t\t# %s: %s%s\n", label,
-	       r->action == ACT_ALLOW ? "allow" : "deny",
+	sb_add(&g->b, "\t\t# %s: %s%s\n", label, action_word(r->action),
 	       decidable ? "" : ", ask sluiced (queue)");
 	if (src.never || dst.never) {
 		sb_add(&g->b, "\t\t#   never matches here (%s side)\n",
@@ -610,7 +622,12 @@ static void gen_rules_chain(struct gen *g, enum chain_kind ch,
 	sb_add(&g->b, "\tchain rules_%s {\n", chain_names[ch]);
 	for (size_t i = 0; i < g->p->nrules; i++)
 		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i]);
-	sb_add(&g->b, "\t\tcounter drop comment \"implicit final deny\"\n");
+	if (g->o->deny_reject)
+		sb_add(&g->b, "\t\tcounter goto reject_send comment \"implicit "
+			      "final deny (deny-action reject)\"\n");
+	else
+		sb_add(&g->b,
+		       "\t\tcounter drop comment \"implicit final deny\"\n");
 	sb_add(&g->b, "\t}\n\n");
 }
 
@@ -932,6 +949,128 @@ int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 	return rc;
 }
 
+/* ---- fast denials: the deny memory and rejects (ruleset_opts) ------------------ */
+
+/* The key of a session in the deny memory, for family FAM (4 or 6). */
+static const char *deny_key(int fam)
+{
+	return fam == 4 ? "ip saddr . ip daddr . meta l4proto . th sport . "
+			  "th dport"
+			: "ip6 saddr . ip6 daddr . meta l4proto . th sport . "
+			  "th dport";
+}
+
+/* The sets of the deny memory: TCP/UDP sessions sluiced denied (rejected),
+ * by 5-tuple, each kept deny_memory_s. None when the memory is off. */
+static void gen_deny_sets(struct gen *g)
+{
+	static const char *const kind[2] = {"denied", "rejected"};
+	if (!g->o->deny_memory_s)
+		return;
+	sb_add(&g->b, "\t# Deny memory: sessions sluiced denied or rejected; "
+		      "their retransmits end\n"
+		      "\t# here (decide_new), never queued or logged again.\n");
+	for (int k = 0; k < 2; k++)
+		for (int fam = 4; fam <= 6; fam += 2)
+			sb_add(&g->b,
+			       "\tset %s%d {\n"
+			       "\t\ttype %s . %s . inet_proto . inet_service . "
+			       "inet_service; size 65536;\n"
+			       "\t\tflags dynamic, timeout; timeout %us;\n"
+			       "\t}\n",
+			       kind[k], fam, fam == 4 ? "ipv4_addr" : "ipv6_addr",
+			       fam == 4 ? "ipv4_addr" : "ipv6_addr",
+			       g->o->deny_memory_s);
+	sb_add(&g->b, "\n");
+}
+
+/* In decide_new, after the creation elements: a remembered session's
+ * next packet (retransmitted SYN, repeated first datagram). */
+static void gen_deny_lookups(struct gen *g)
+{
+	if (!g->o->deny_memory_s)
+		return;
+	for (int fam = 4; fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta l4proto { tcp, udp } %s @rejected%d counter "
+		       "goto reject_send comment \"deny memory: retransmit of "
+		       "a rejected session\"\n",
+		       deny_key(fam), fam);
+	for (int fam = 4; fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta l4proto { tcp, udp } %s @denied%d counter drop "
+		       "comment \"deny memory: retransmit of a denied "
+		       "session\"\n",
+		       deny_key(fam), fam);
+}
+
+/* In queue_bypassed: sluiced's DENY verdicts (NF_REPEAT, let through by
+ * the xt SLUICE chain): remembered, then rejected (rule id RS_ID_REJECT)
+ * or dropped. */
+static void gen_post_denials(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+	uint32_t rej = rs_mark(o, RS_DEC_DENY, RS_ID_REJECT);
+	uint32_t deny = rs_mark(o, RS_DEC_DENY, 0);
+
+	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
+		       "} add @rejected%d { %s }\n",
+		       own, rej, fam, deny_key(fam));
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter goto reject_send "
+	       "comment \"rejected by sluiced\"\n",
+	       own, rej);
+	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
+		       "} add @denied%d { %s }\n",
+		       dm, deny, fam, deny_key(fam));
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
+	       "by sluiced\"\n",
+	       dm, deny);
+}
+
+/* The one place rejects are sent, rate-limited (ruleset_opts.reject_rate):
+ * a TCP reset to TCP, ICMP(v6) administratively prohibited to the rest
+ * (icmpx: the family's own type and code). Beyond the rate: dropped. */
+static void gen_reject_chain(struct gen *g)
+{
+	uint32_t rate = g->o->reject_rate ? g->o->reject_rate : 1;
+	sb_add(&g->b,
+	       "\tchain reject_send {\n"
+	       "\t\tlimit rate over %u/second burst %u packets counter drop "
+	       "comment \"rejects beyond reject-rate: dropped\"\n"
+	       "\t\tmeta l4proto tcp counter reject with tcp reset\n"
+	       "\t\tcounter reject with icmpx admin-prohibited\n"
+	       "\t}\n\n",
+	       rate, rate);
+}
+
+/* Output chain: the reset or ICMP error the gateway sends for a reject.
+ * The kernel attaches it to the rejected packet's conntrack entry
+ * (nf_ct_attach: RELATED, reply direction), which carries no decision or,
+ * for a queued session, the QUEUE mark; like the gateway's own ICMP errors
+ * (gen_own_icmp_errors), only the output hook sees such a packet. */
+static void gen_own_rejects(struct gen *g)
+{
+	uint32_t dm = mark_dec_mask(g->o), q = rs_mark(g->o, RS_DEC_QUEUE, 0);
+	sb_add(&g->b,
+	       "\t\tct state related ct direction reply ct mark & 0x%08x { 0x0, "
+	       "0x%08x } tcp flags & rst == rst accept comment \"the "
+	       "gateway's reset for a reject\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
+	       "0x%08x icmp type destination-unreachable accept comment \"the "
+	       "gateway's ICMP error for a rejected queued session\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
+	       "0x%08x icmpv6 type destination-unreachable accept comment "
+	       "\"the gateway's ICMPv6 error for a rejected queued session\"\n",
+	       dm, q, dm, q, dm, q);
+}
+
 static void gen_decided(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -981,9 +1120,10 @@ static void gen_decided(struct gen *g)
 	       "ct mark & 0x%08x | 0x%08x accept comment \"creation\"\n"
 	       "\t\tip6 saddr . ip6 daddr . meta l4proto . th dport "
 	       "@creations6s ct mark set ct mark & 0x%08x | 0x%08x accept "
-	       "comment \"creation\"\n"
-	       "\t}\n\n",
+	       "comment \"creation\"\n",
 	       keep, cr, keep, cr, keep, cr, keep, cr);
+	gen_deny_lookups(g);
+	sb_add(&g->b, "\t}\n\n");
 }
 
 /* Adoption (ruleset_opts.adopt): a session picked up mid-stream is judged
@@ -1056,17 +1196,17 @@ static void gen_hooks(struct gen *g)
 			       own, o->self_mark & own, mark_keep(o),
 			       o->self_mark & own);
 			gen_own_icmp_errors(g);
+			gen_own_rejects(g);
 		}
 		if (o->nft_queue)
 			sb_add(&g->b,
 			       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set "
 			       "meta mark & 0x%08x accept comment \"verdict of "
 			       "sluiced (NF_REPEAT); nft 1.0.6 cannot OR two "
-			       "registers: low ct mark bits reset\"\n"
-			       "\t\tmeta mark & 0x%08x == 0x%08x counter drop "
-			       "comment \"denied by sluiced\"\n",
-			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own, dm,
-			       rs_mark(o, RS_DEC_DENY, 0));
+			       "registers: low ct mark bits reset\"\n",
+			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own);
+		if (o->nft_queue)
+			gen_post_denials(g);
 		if (o->adopt)
 			sb_add(&g->b,
 			       "\t\tct state new tcp flags & (fin | syn | rst | "
@@ -1117,10 +1257,8 @@ static void gen_post_undecided(struct gen *g)
 	       "by SLUICE's xt\n"
 	       "\t# chain, e.g. a foreign rule above the jump to SLUICE "
 	       "accepted it.\n"
-	       "\tchain queue_bypassed {\n"
-	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
-	       "by sluiced\"\n",
-	       dm, rs_mark(o, RS_DEC_DENY, 0));
+	       "\tchain queue_bypassed {\n");
+	gen_post_denials(g);
 	if (!o->nft_queue)
 		sb_add(&g->b,
 		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark & 0x%08x == "
@@ -1166,12 +1304,14 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		if (p->rules[i]->sched)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
+	gen_deny_sets(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {
 		if (ch == 0)
 			sb_add(&g.b, "\t# The policy, per hook, in order; first "
 				     "match wins.\n");
 		gen_rules_chain(&g, (enum chain_kind)ch, tw, ntw);
 	}
+	gen_reject_chain(&g);
 	gen_decided(&g);
 	if (p->npublishes)
 		gen_publish(&g);
@@ -1305,7 +1445,9 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
 	       "--mask 0x%08x\n",
 	       rs_mark(o, RS_DEC_ALLOW, 0), dm, own);
-	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j DROP\n",
+	/* a DENY verdict (NF_REPEAT) goes on to queue_bypassed, which
+	 * remembers the session (deny memory), rejects or drops it */
+	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j ACCEPT\n",
 	       rs_mark(o, RS_DEC_DENY, 0), dm);
 	for (int h = 0; h < 3; h++) {
 		xt_delete_jumps(&b, &st, h);

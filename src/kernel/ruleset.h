@@ -42,6 +42,11 @@
 #define RS_ID_CREATION 0x3ffdu /* overlaps only policies > 16380 rules */
 #define RS_ID_FAILOPEN 0x3fffu
 #define RS_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
+/* With the DENY decision, in a verdict's packet mark only: the kernel
+ * rejects the packet (TCP reset / ICMP administratively prohibited) and
+ * remembers the session as rejected. Overlaps only policies > 16378 rules
+ * (their DENY verdicts then reject; sluiced logs the exact rule). */
+#define RS_ID_REJECT 0x3ffbu
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */
@@ -81,6 +86,17 @@ struct ruleset_opts {
 	 */
 	bool (*member_up)(void *ctx, const struct farm *f, size_t i);
 	void *member_ctx;
+	/*
+	 * Fast denials (decisions { deny-action deny-memory reject-rate }):
+	 * DENY_MEMORY_S > 0 keeps the 5-tuple of a TCP/UDP session sluiced
+	 * denied (rejected) in the set denied4/6 (rejected4/6) that long, so
+	 * its retransmits are dropped (rejected) by decide_new, never queued
+	 * again; DENY_REJECT makes the implicit final deny a reject; rejects
+	 * (chain reject_send) are limited to REJECT_RATE per second.
+	 */
+	uint32_t deny_memory_s;
+	bool deny_reject;
+	uint32_t reject_rate;
 };
 
 /* The mark values of the layout above, for O's shift. */

@@ -991,7 +991,7 @@ static bool users_is_clause(struct parser *ps)
 
 static void rule_free(struct rule *r);
 
-/* rule NAME allow|deny [PROTOS] from SIDE to SIDE [users U] [during S] [log] */
+/* rule NAME allow|deny|reject [PROTOS] from SIDE to SIDE [users U] [during S] [log] */
 static void parse_rule(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -1009,8 +1009,10 @@ static void parse_rule(struct parser *ps)
 		r->action = ACT_ALLOW;
 	else if (is_word(t, "deny"))
 		r->action = ACT_DENY;
+	else if (is_word(t, "reject"))
+		r->action = ACT_REJECT;
 	else {
-		err_at(ps, &t->loc, "expected allow or deny, found '%s'",
+		err_at(ps, &t->loc, "expected allow, deny or reject, found '%s'",
 		       describe(t));
 		goto out;
 	}

@@ -148,7 +148,9 @@ struct endpoint {
 				 * when the side is not the gateway itself */
 };
 
-enum action { ACT_ALLOW, ACT_DENY };
+/* ACT_REJECT: a deny that answers the client at once (TCP reset, ICMP
+ * administratively prohibited), rate-limited; docs/sluice.conf.5.md. */
+enum action { ACT_ALLOW, ACT_DENY, ACT_REJECT };
 
 struct rule {
 	char *name;
@@ -169,6 +171,9 @@ struct rule {
 /* ---- service settings (parsed and checked now, used by the service) ---- */
 
 enum on_deadline { ONDL_DENY, ONDL_SKIP };
+/* decisions { deny-action }: denials no rule spells out (the implicit
+ * final deny, deadlines) are dropped, or rejected like a reject rule. */
+enum deny_action { DENYACT_DROP, DENYACT_REJECT };
 enum fail_mode { FAIL_CLOSED, FAIL_OPEN };
 enum revoke_mode { REVOKE_ON, REVOKE_OFF };
 enum exit_mode { EXIT_REMOVE, EXIT_FAIL_CLOSED };
@@ -179,6 +184,10 @@ struct decisions_cfg {
 	/* a "source" of per-source: the client address cut to this prefix */
 	uint32_t per_source_prefix_v4, per_source_prefix_v6;
 	enum on_deadline on_deadline;
+	enum deny_action deny_action; /* what denials no rule spells out send */
+	uint32_t deny_memory_s; /* a denied session's retransmits are dropped
+				 * (rejected) by the kernel this long; 0 = off */
+	uint32_t reject_rate;	/* rejects sent per second, all rules */
 };
 struct resolver_cfg {
 	char **servers; /* addresses as written; none = /etc/resolv.conf */

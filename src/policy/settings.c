@@ -14,6 +14,7 @@
 #define V(field) offsetof(struct verify_spec, field)
 
 static const char *const ondl_enum[] = {"deny", "skip", NULL};
+static const char *const denyact_enum[] = {"drop", "reject", NULL};
 static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
@@ -50,6 +51,18 @@ static const struct setting decisions_table[] = {
      "deny: drop the session; skip: treat an unanswered user or name "
      "lookup as not matching and go on (an unanswered filter rejects)",
      .def = ONDL_DENY},
+    {"deny-action", ST_ENUM, P(decisions.deny_action), 0, 0, 0, denyact_enum,
+     "what the implicit final deny and deadline denials send: drop "
+     "(silence), or reject (TCP reset, ICMP administratively prohibited)",
+     .def = DENYACT_DROP},
+    {"deny-memory", ST_DURATION_S, P(decisions.deny_memory_s), 0, 0, 3600,
+     NULL, "the kernel drops (or rejects) the retransmits of a session "
+     "sluiced denied for this long, without asking again (0: off)",
+     .def = 10},
+    {"reject-rate", ST_UINT, P(decisions.reject_rate), 0, 1, 1000000, NULL,
+     "resets and ICMP errors the kernel sends per second for rejects; "
+     "beyond, rejected packets are only dropped",
+     .def = 100},
     {.key = NULL},
 };
 

@@ -39,6 +39,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->packets_queued += st->packets;
 		s->verdicts_allow += st->verdict_allow;
 		s->verdicts_deny += st->verdict_deny;
+		s->verdicts_reject += st->verdict_reject;
 		s->verdicts_fail += st->verdict_fail;
 		s->packets_misread += st->misread;
 		uint64_t retries, lost;

@@ -59,6 +59,11 @@ const struct stats_counter stats_counters[] = {
      F(verdicts_allow), "packets", PE, "any", "queue workers", NOTHR},
     {"verdicts_deny", "Verdicts that dropped a queued packet", C, U,
      F(verdicts_deny), "packets", PE, "any", "queue workers", NOTHR},
+    {"verdicts_reject", "Of verdicts_deny, those the kernel answers with "
+     "a reject (TCP reset, ICMP administratively prohibited): `reject` "
+     "rules, and the implicit and deadline denials with decisions { "
+     "deny-action reject }", C, U, F(verdicts_reject), "packets", PE, "any",
+     "queue workers", NOTHR},
     {"verdicts_fail", "Fail verdicts: packets sluiced could not decide "
      "because of its own trouble (the watchdog, a stop; queue fail "
      "closed/open). What a client sends never counts here: unreadable "
@@ -82,6 +87,12 @@ const struct stats_counter stats_counters[] = {
     {"sessions_kernel_denied", "New sessions the kernel denied by a "
      "header-only rule (rule counters)", C, U, F(sessions_kernel_denied),
      "sessions", PE, "any", "nft rule counters (inet sluice)", NOTHR},
+    {"packets_deny_memory", "Retransmitted SYNs and repeated first "
+     "datagrams of sessions sluiced denied or rejected, dropped (or "
+     "rejected) by the kernel from its deny memory (decisions { deny-memory "
+     "}) instead of being queued again", C, U, F(packets_deny_memory),
+     "packets", PE, "any; high = clients retrying denied sessions",
+     "nft rule counters (inet sluice, deny memory)", NOTHR},
     {"sessions_service_decided", "New sessions sluiced decided (allow or "
      "deny)", C, U, F(sessions_service_decided), "sessions", PE, "any",
      "decision engine", NOTHR},
@@ -467,12 +478,35 @@ int stats_sum_rules_json(const char *text, uint64_t *allowed, uint64_t *denied)
 		const struct json *expr = json_get(r, "expr");
 		if (rule_has(expr, "mangle"))
 			a += rule_packets(expr);
-		else if (rule_has(expr, "drop"))
+		else if (rule_has(expr, "drop") || rule_has(expr, "goto"))
 			d += rule_packets(expr);
 	}
 	json_free(root);
 	*allowed = a;
 	*denied = d;
+	return 0;
+}
+
+int stats_sum_comment_json(const char *text, const char *prefix,
+			   uint64_t *packets)
+{
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t n = 0;
+	size_t pl = strlen(prefix);
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *r = json_get(o, "rule");
+		const struct json *cm = json_get(r, "comment");
+		if (cm && cm->type == JSON_STR && strncmp(cm->str, prefix, pl) == 0)
+			n += rule_packets(json_get(r, "expr"));
+	}
+	json_free(root);
+	*packets = n;
 	return 0;
 }
 
@@ -503,6 +537,9 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 		if (rc == 0) {
 			s->sessions_kernel_allowed = a;
 			s->sessions_kernel_denied = d;
+			stats_sum_comment_json(nft_ctx_get_output_buffer(nft),
+					       "deny memory",
+					       &s->packets_deny_memory);
 		}
 	}
 	nft_ctx_free(nft);

@@ -47,6 +47,8 @@ struct stats_snapshot {
 	uint64_t packets_dropped_queue_full; /* queue_dropped */
 	uint64_t packets_dropped_user;	     /* user_dropped (netlink buffer) */
 	uint64_t verdicts_allow, verdicts_deny, verdicts_fail;
+	uint64_t verdicts_reject;      /* of verdicts_deny: rejects */
+	uint64_t packets_deny_memory;  /* retransmits the deny memory ended */
 	uint64_t packets_misread;      /* not read as the kernel did: denied */
 	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
 	uint64_t verdicts_lost;	       /* verdicts given up (sends failing) */
@@ -142,6 +144,11 @@ int stats_parse_nfqueue(FILE *f, struct stats_snapshot *s, uint16_t queue_num,
  * ct mark, deny = rules that drop. Runs `nft -j list table inet TABLE`
  * through libnftables. 0, or -1 (errno ENOENT: no such table). */
 int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table);
+/* The packets counted by the rules of nft's JSON output (`nft -j list
+ * table`) whose comment starts with PREFIX (e.g. "deny memory") into
+ * *PACKETS. 0, or -1 (errno EINVAL) on bad JSON. */
+int stats_sum_comment_json(const char *json, const char *prefix,
+			   uint64_t *packets);
 /* The summing part on nft's JSON output (for tests). 0, or -1 on bad JSON. */
 int stats_sum_rules_json(const char *json, uint64_t *allowed,
 			 uint64_t *denied);

@@ -170,6 +170,13 @@ static void test_rules_json(void **state)
 	assert_int_equal(d, 9);
 	assert_int_equal(stats_sum_rules_json("{\"nftables\": [", &a, &d), -1);
 	assert_int_equal(stats_sum_rules_json("[]", &a, &d), -1);
+	uint64_t m = 1;
+	assert_int_equal(stats_sum_comment_json(rules_json, "rule 1 ", &m), 0);
+	assert_int_equal(m, 7);
+	assert_int_equal(stats_sum_comment_json(rules_json, "deny memory", &m),
+			 0);
+	assert_int_equal(m, 0);
+	assert_int_equal(stats_sum_comment_json("[]", "x", &m), -1);
 }
 
 static int nft_do(const char *cmd)
