@@ -140,6 +140,7 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 		o->deny_memory_s = p->decisions.deny_memory_s;
 		o->deny_reject = p->decisions.deny_action == DENYACT_REJECT;
 		o->reject_rate = p->decisions.reject_rate;
+		o->flood = &p->flood;
 	}
 	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
 	if (localtime_r(&now, &tm))
@@ -949,6 +950,127 @@ int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 	return rc;
 }
 
+/* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */
+
+static bool flood_on(const struct flood_cfg *f)
+{
+	return f && (f->tcp_connect_rate || f->tcp_concurrent || f->udp_rate);
+}
+
+/* The key of a source: the IPv4 address, the IPv6 address cut to the
+ * flood's prefix. Into BUF. */
+static const char *flood_src(const struct flood_cfg *f, int fam, char *buf,
+			     size_t len)
+{
+	if (fam == 4 || f->prefix_v6 >= 128) {
+		snprintf(buf, len, "%s saddr", fam == 4 ? "ip" : "ip6");
+		return buf;
+	}
+	struct sbuf b = {NULL, 0, 0};
+	u128 m = f->prefix_v6 == 0 ? 0 : ~(u128)0 << (128 - f->prefix_v6);
+	add_addr6(&b, m);
+	snprintf(buf, len, "ip6 saddr & %s", b.s);
+	free(b.s);
+	return buf;
+}
+
+/* The exceptions set of family FAM (4 or 6), with F's exception
+ * addresses. */
+static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
+			     int fam)
+{
+	int af = fam == 4 ? AF_INET : AF_INET6;
+	sb_add(&g->b, "\tset flood_exceptions%d {\n\t\ttype %s; flags "
+		      "interval;\n", fam, fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
+	size_t n = !a ? 0 : fam == 4 ? a->n4 : a->n6;
+	if (n) {
+		sb_add(&g->b, "\t\telements = %s", n == 1 ? "{ " : "");
+		add_addrs(&g->b, a, af);
+		sb_add(&g->b, "%s\n", n == 1 ? " }" : "");
+	}
+	sb_add(&g->b, "\t}\n");
+}
+
+/* One limit's rule pair (v4, v6): when the source is over the limit (the
+ * set statement STMT after the source key in set SET, whose first letter
+ * says a(dd) or u(pdate)), mark it limited and drop, counted by the named
+ * counter CNT. */
+static void flood_rule(struct gen *g, const char *match, const char *set,
+		       const char *stmt, const char *cnt)
+{
+	char src[96];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		flood_src(g->o->flood, fam, src, sizeof(src));
+		sb_add(&g->b,
+		       "\t\t%s %s @%s%d { %s %s } update @flood_limited%d { %s "
+		       "} counter name %s drop\n",
+		       match, set[0] == 'a' ? "add" : "update", set + 1, fam, src,
+		       stmt, fam, src, cnt);
+	}
+}
+
+/*
+ * The flood chain and its state: per-source meters (dynamic sets keyed by
+ * the source, IPv6 by prefix), `ct count` for concurrent TCP sessions,
+ * the exceptions, the sources being limited (flood_limited4/6, read by
+ * `sluicectl floods`) and one named counter per limit. decide_new jumps
+ * here first, so nothing a limit refuses is queued.
+ */
+static void gen_flood(struct gen *g)
+{
+	const struct flood_cfg *f = g->o->flood;
+	char stmt[128];
+	if (!flood_on(f))
+		return;
+	sb_add(&g->b, "\t# Flood mitigation (flood { }): per source, before "
+		      "anything is queued.\n");
+	for (int fam = 4; fam <= 6; fam += 2)
+		flood_exceptions(g, f, fam);
+	static const char *const meters[] = {"flood_tcp_rate", "flood_udp_rate"};
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const char *ty = fam == 4 ? "ipv4_addr" : "ipv6_addr";
+		for (int k = 0; k < 2; k++)
+			sb_add(&g->b,
+			       "\tset %s%d {\n\t\ttype %s; size 65536; flags "
+			       "dynamic, timeout; timeout %s;\n\t}\n",
+			       meters[k], fam, ty, k == 0 ? "2m" : "10s");
+		sb_add(&g->b,
+		       "\tset flood_tcp_conns%d {\n\t\ttype %s; size 65536; "
+		       "flags dynamic;\n\t}\n"
+		       "\tset flood_limited%d {\n\t\ttype %s; size 65536; "
+		       "flags dynamic, timeout; timeout %us; counter;\n\t}\n",
+		       fam, ty, fam, ty, FLOOD_LIMITED_TIMEOUT_S);
+	}
+	sb_add(&g->b, "\tcounter flood_tcp_rate {}\n\tcounter "
+		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n");
+	sb_add(&g->b, "\tchain flood {\n"
+		      "\t\tfib saddr type local return comment \"the "
+		      "gateway's own sessions\"\n"
+		      "\t\tip saddr @flood_exceptions4 return\n"
+		      "\t\tip6 saddr @flood_exceptions6 return\n");
+	if (f->tcp_connect_rate) {
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
+			 "burst %u packets", f->tcp_connect_rate,
+			 f->tcp_connect_rate);
+		flood_rule(g, "meta l4proto tcp", "uflood_tcp_rate", stmt,
+			   "flood_tcp_rate");
+	}
+	if (f->tcp_concurrent) {
+		snprintf(stmt, sizeof(stmt), "ct count over %u",
+			 f->tcp_concurrent);
+		flood_rule(g, "meta l4proto tcp", "aflood_tcp_conns", stmt,
+			   "flood_tcp_concurrent");
+	}
+	if (f->udp_rate) {
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
+			 "burst %u packets", f->udp_rate, f->udp_rate);
+		flood_rule(g, "meta l4proto != tcp", "uflood_udp_rate", stmt,
+			   "flood_udp_rate");
+	}
+	sb_add(&g->b, "\t}\n\n");
+}
+
 /* ---- fast denials: the deny memory and rejects (ruleset_opts) ------------------ */
 
 /* The key of a session in the deny memory, for family FAM (4 or 6). */
@@ -1109,6 +1231,9 @@ static void gen_decided(struct gen *g)
 	       "\"IPv6 AH: nft reads AH, conntrack the protocol inside; no "
 	       "rule can judge it\"\n"
 	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
+	if (flood_on(g->o->flood))
+		sb_add(&g->b, "\t\tjump flood comment \"per-source limits "
+			      "before anything is queued\"\n");
 	gen_published(g);
 	sb_add(&g->b,
 	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "
@@ -1305,6 +1430,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
 	gen_deny_sets(&g);
+	gen_flood(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {
 		if (ch == 0)
 			sb_add(&g.b, "\t# The policy, per hook, in order; first "

@@ -97,7 +97,16 @@ struct ruleset_opts {
 	uint32_t deny_memory_s;
 	bool deny_reject;
 	uint32_t reject_rate;
+	/*
+	 * Flood mitigation (flood { }): per-source limits in chain `flood`,
+	 * jumped to first by decide_new (before anything is queued); NULL =
+	 * none. Sources the limits refused are kept in flood_limited4/6
+	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
+	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate.
+	 */
+	const struct flood_cfg *flood;
 };
+#define FLOOD_LIMITED_TIMEOUT_S 30
 
 /* The mark values of the layout above, for O's shift. */
 uint32_t rs_mark_own(const struct ruleset_opts *o);		  /* mask */

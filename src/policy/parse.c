@@ -188,7 +188,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
-    "alert",   "control",
+    "alert",   "control",   "flood",
 };
 
 static bool is_stmt_keyword(const struct token *t)
@@ -1112,6 +1112,39 @@ static void rule_free(struct rule *r)
 #include "policy/settings.h"
 
 /* Reads one setting value of type S into BASE. */
+/* A rate setting (ST_RATE): "N/UNIT" with the row's unit (enums[0]), or a
+ * bare N, within the row's range, into FIELD (uint32_t). */
+static void parse_rate_value(struct parser *ps, const struct setting *s,
+			     void *field, const char *block)
+{
+	struct token *t = cur(ps);
+	const char *unit = s->enums[0];
+	char buf[64];
+	if (t->kind != TK_WORD) {
+		err_at(ps, &t->loc, "%s %s: expected N/%s, found '%s'", block,
+		       s->key, unit, describe(t));
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", t->text);
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (strcmp(slash + 1, unit) != 0) {
+			err_at(ps, &t->loc, "%s %s: '%s': the rate is per %s "
+			       "(N/%s)", block, s->key, t->text, unit, unit);
+			return;
+		}
+	}
+	long long v = parse_uint(buf, 0, LONG_MAX);
+	if (v < (long long)s->min || v > (long long)s->max) {
+		err_at(ps, &t->loc, "%s %s: bad value '%s' (%u/%s..%u/%s)",
+		       block, s->key, t->text, s->min, unit, s->max, unit);
+		return;
+	}
+	*(uint32_t *)field = (uint32_t)v;
+	next(ps);
+}
+
 static void parse_setting_value(struct parser *ps,
 				const struct setting *table,
 				const struct setting *s, void *base,
@@ -1173,6 +1206,9 @@ static void parse_setting_value(struct parser *ps,
 		next(ps);
 		return;
 	}
+	case ST_RATE:
+		parse_rate_value(ps, s, field, block);
+		return;
 	case ST_UINT:
 	case ST_PERCENT:
 	case ST_DURATION_MS:

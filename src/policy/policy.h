@@ -189,6 +189,16 @@ struct decisions_cfg {
 				 * (rejected) by the kernel this long; 0 = off */
 	uint32_t reject_rate;	/* rejects sent per second, all rules */
 };
+/* flood { } (docs/sluice.conf.5.md): per-source limits the kernel
+ * enforces before anything is queued; 0 = that limit off. */
+struct flood_cfg {
+	uint32_t tcp_connect_rate; /* SYNs per minute */
+	uint32_t tcp_concurrent, tcp_half_open; /* sessions at once */
+	uint32_t udp_rate;	   /* new non-TCP sessions per second */
+	uint32_t prefix_v6;	   /* IPv6 sources counted by this prefix */
+	char *exceptions;	   /* a network/computers name, or NULL */
+	const struct netset *exc; /* resolved by the checker */
+};
 struct resolver_cfg {
 	char **servers; /* addresses as written; none = /etc/resolv.conf */
 	size_t nservers;
@@ -397,6 +407,7 @@ struct policy {
 	struct addrset external; /* every address in no `network` */
 
 	struct decisions_cfg decisions;
+	struct flood_cfg flood;
 	struct resolver_cfg resolver;
 	struct directory_cfg directory;
 	struct identity_cfg identity;

@@ -63,6 +63,7 @@ static const struct form forms[] = {
      {{"--groups", "groups", A_NAMES}, {"--ttl", "ttl", A_UINT}}},
     {"identity", "del", "identity-del",
      {{"address", "ADDR", A_ADDR, false}}, {{0}}},
+    {"floods", NULL, "floods", {{0}}, {{0}}},
     {"creations", NULL, "creations-list", {{0}}, {{0}}},
     {"creations", "list", "creations-list", {{0}}, {{0}}},
     {"creations", "add", "creations-add",

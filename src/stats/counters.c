@@ -93,6 +93,23 @@ const struct stats_counter stats_counters[] = {
      "}) instead of being queued again", C, U, F(packets_deny_memory),
      "packets", PE, "any; high = clients retrying denied sessions",
      "nft rule counters (inet sluice, deny memory)", NOTHR},
+    {"packets_flood_tcp_rate", "New TCP sessions (SYNs) the kernel "
+     "dropped because their source was over flood { tcp-connect-rate }",
+     C, U, F(packets_flood_tcp_rate), "packets", PE,
+     "0; rising = a source floods SYNs", "nft named counter flood_tcp_rate",
+     NOTHR},
+    {"packets_flood_tcp_concurrent", "New TCP sessions the kernel dropped "
+     "because their source held flood { tcp-concurrent } sessions", C, U,
+     F(packets_flood_tcp_concurrent), "packets", PE, "0",
+     "nft named counter flood_tcp_concurrent", NOTHR},
+    {"packets_flood_udp_rate", "New non-TCP sessions the kernel dropped "
+     "because their source was over flood { udp-rate }", C, U,
+     F(packets_flood_udp_rate), "packets", PE, "0",
+     "nft named counter flood_udp_rate", NOTHR},
+    {"flood_sources_limited", "Sources (IPv4 addresses, IPv6 prefixes) a "
+     "flood limit refused in the last 30 s (`sluicectl floods`)", G, U,
+     F(flood_sources_limited), "sources", PE, "0",
+     "nft set flood_limited4/6", {CMP_GT, 0, NULL, 0, "flood-source-limited"}},
     {"sessions_service_decided", "New sessions sluiced decided (allow or "
      "deny)", C, U, F(sessions_service_decided), "sessions", PE, "any",
      "decision engine", NOTHR},
@@ -510,6 +527,86 @@ int stats_sum_comment_json(const char *text, const char *prefix,
 	return 0;
 }
 
+static uint64_t json_u64(const struct json *j)
+{
+	return j && j->type == JSON_NUM && j->num >= 0 ? (uint64_t)j->num : 0;
+}
+
+int stats_set_elems_json(const char *text,
+			 void (*fn)(void *ctx, const char *value,
+				    uint64_t packets, uint64_t expires_s),
+			 void *ctx)
+{
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	int n = 0;
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *elems = json_get(json_get(o, "set"), "elem");
+		if (!elems || elems->type != JSON_ARR)
+			continue;
+		for (const struct json *e = elems->child; e; e = e->next) {
+			const struct json *el = json_get(e, "elem");
+			const struct json *v = json_get(el, "val");
+			if (!v || v->type != JSON_STR)
+				continue;
+			fn(ctx, v->str,
+			   json_u64(json_get(json_get(el, "counter"), "packets")),
+			   json_u64(json_get(el, "expires")));
+			n++;
+		}
+	}
+	json_free(root);
+	return n;
+}
+
+int stats_fill_flood_json(const char *text, struct stats_snapshot *s)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} named[] = {
+	    {"flood_tcp_rate", offsetof(struct stats_snapshot,
+					packets_flood_tcp_rate)},
+	    {"flood_tcp_concurrent", offsetof(struct stats_snapshot,
+					      packets_flood_tcp_concurrent)},
+	    {"flood_udp_rate", offsetof(struct stats_snapshot,
+					packets_flood_udp_rate)},
+	};
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t limited = 0;
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *c = json_get(o, "counter");
+		const struct json *nm = json_get(c, "name");
+		for (size_t i = 0; nm && nm->type == JSON_STR &&
+				   i < sizeof(named) / sizeof(*named); i++)
+			if (strcmp(nm->str, named[i].name) == 0)
+				*(uint64_t *)((char *)s + named[i].off) =
+				    json_u64(json_get(c, "packets"));
+		const struct json *set = json_get(o, "set");
+		nm = json_get(set, "name");
+		const struct json *el = json_get(set, "elem");
+		if (nm && nm->type == JSON_STR &&
+		    strncmp(nm->str, "flood_limited", 13) == 0 && el &&
+		    el->type == JSON_ARR)
+			for (const struct json *e = el->child; e; e = e->next)
+				limited++;
+	}
+	s->flood_sources_limited = limited;
+	json_free(root);
+	return 0;
+}
+
 int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 {
 	/* libnftables exits when it cannot open its netlink socket: out of
@@ -533,13 +630,16 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 		errno = ENOENT;
 	} else {
 		uint64_t a, d;
-		rc = stats_sum_rules_json(nft_ctx_get_output_buffer(nft), &a, &d);
+		/* libnftables hands the buffer out once (a second call
+		 * returns it emptied): read it into one pointer */
+		const char *js = nft_ctx_get_output_buffer(nft);
+		rc = stats_sum_rules_json(js, &a, &d);
 		if (rc == 0) {
 			s->sessions_kernel_allowed = a;
 			s->sessions_kernel_denied = d;
-			stats_sum_comment_json(nft_ctx_get_output_buffer(nft),
-					       "deny memory",
+			stats_sum_comment_json(js, "deny memory",
 					       &s->packets_deny_memory);
+			stats_fill_flood_json(js, s);
 		}
 	}
 	nft_ctx_free(nft);

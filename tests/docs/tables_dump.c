@@ -22,6 +22,7 @@ static const char *const type_names[] = {
     [ST_STRING] = "string",   [ST_STRLIST] = "strlist",
     [ST_STATUSLIST] = "statuslist", [ST_BOOL] = "bool",
     [ST_FLAG] = "flag",	      [ST_ENUM] = "enum",
+    [ST_MODE] = "mode",	      [ST_RATE] = "rate",
 };
 
 static void dump_table(const char *block, const struct setting *t)

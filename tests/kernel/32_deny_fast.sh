@@ -94,6 +94,9 @@ n=$(logged 80)
 	kt_fail "firewall log has $n records for port 80, want 2: $(grep -c . "$LAB_TMP/fw.log") lines"
 lab_exec "$LAB_GW" nft list set inet sluice denied4 | grep -q "$LAB_CLI4 . $LAB_SRV4 . udp . [0-9]* . 5301 expires" &&
 	kt_ok "denied4 holds the UDP session's 5-tuple, with its timeout" || kt_fail "denied4: $(lab_exec "$LAB_GW" nft list set inet sluice denied4)"
+sleep 1.5
+c=$(ctl counters --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["packets_deny_memory"])')
+[ "$c" -ge 6 ] && kt_ok "counter packets_deny_memory $c" || kt_fail "packets_deny_memory $c, want >= 6"
 # another session of the same client and service is a new decision
 queued_by "a new session (new source port) is asked again" 1 \
 	expect_probe "denied again" timeout 3 "$LAB_CLI" tcp "$LAB_SRV4" 80 1.5

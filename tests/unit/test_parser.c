@@ -598,6 +598,7 @@ static void test_verify_spec_cfg_equal(void **state)
 		case ST_DURATION_MS:
 		case ST_DURATION_S:
 		case ST_MODE:
+		case ST_RATE:
 			*(uint32_t *)f += 1;
 			break;
 		case ST_BOOL:
