@@ -1050,9 +1050,10 @@ static void gen_flood(struct gen *g)
 		      "\t\tip saddr @flood_exceptions4 return\n"
 		      "\t\tip6 saddr @flood_exceptions6 return\n");
 	if (f->tcp_connect_rate) {
+		/* bursts of a tenth of the minute's share (600/min: 60) */
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
 			 "burst %u packets", f->tcp_connect_rate,
-			 f->tcp_connect_rate);
+			 f->tcp_connect_rate / 10 ? f->tcp_connect_rate / 10 : 1);
 		flood_rule(g, "meta l4proto tcp", "uflood_tcp_rate", stmt,
 			   "flood_tcp_rate");
 	}

@@ -70,7 +70,7 @@ static const struct setting decisions_table[] = {
 static const char *const per_min[] = {"min", NULL};
 static const char *const per_s[] = {"s", NULL};
 static const struct setting flood_table[] = {
-    {"tcp-connect-rate", ST_RATE, P(flood.tcp_connect_rate), 0, 0, 1000000,
+    {"tcp-connect-rate", ST_RATE, P(flood.tcp_connect_rate), 0, 0, 100000000,
      per_min, "new TCP sessions (SYNs) one source may open a minute; "
      "beyond, its SYNs are dropped (0: no limit)",
      .def = 600},

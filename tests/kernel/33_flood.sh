@@ -6,7 +6,7 @@
 # the counters and the default alert see them; an exception is never limited.
 . "$(dirname "$0")/lib.sh"
 kt_up
-conf=$(conf_with 'flood { tcp-connect-rate 120/min tcp-concurrent 20 udp-rate 50/s exceptions infra }')
+conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }')
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 ctl identity add "$LAB_CLI4B" alice >/dev/null
@@ -52,7 +52,7 @@ got=$(burst "$LAB_CLI" "$LAB_SRV4" 80 30 3)
 sleep 1
 expect_talk "alice (another source) goes on meanwhile" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
 
-# --- connect rate: a SYN flood from the client's address is cut at 120/min
+# --- connect rate: a SYN flood from the client's address is cut at 600/min (bursts of 60)
 q0=$(qseq)
 burst "$LAB_CLI" "$LAB_SRV4" 22 300 1 >/dev/null
 q=$(( $(qseq) - q0 ))
