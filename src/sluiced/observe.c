@@ -154,6 +154,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct stats_snapshot s;
 	daemon_snapshot(d, &s);
 	alerts_tick(d->alerts, &s, (int64_t)mono_ms());
+	flood_watch_tick(d);
 }
 
 static void fill_metrics(void *arg, struct stats_snapshot *s)
@@ -208,6 +209,7 @@ void observe_close(struct daemon *d)
 	d->ev_tick = NULL;
 	alerts_free(d->alerts);
 	d->alerts = NULL;
+	flood_watch_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;
 	free(d->metrics_addr);

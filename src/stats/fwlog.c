@@ -50,7 +50,7 @@ struct fwlog {
 
 static const char *const reason_names[FWR_COUNT] = {
     "rule", "default", "deadline", "slots-full", "per-source", "filter",
-    "fail", "misread",
+    "fail", "misread", "flood-start", "flood-end",
 };
 
 const char *fwlog_reason_name(enum fwlog_reason r)

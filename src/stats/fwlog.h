@@ -29,6 +29,8 @@ enum fwlog_reason {
 	FWR_FILTER,	/* an application filter decided */
 	FWR_FAIL,	/* the queue's fail verdict (watchdog, errors) */
 	FWR_MISREAD,	/* a packet sluiced could not read as the kernel did */
+	FWR_FLOOD_START, /* a source began to be refused by a flood limit */
+	FWR_FLOOD_END,	/* ... and is no longer (30 s after its last refusal) */
 	FWR_COUNT
 };
 

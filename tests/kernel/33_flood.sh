@@ -6,7 +6,8 @@
 # the counters and the default alert see them; an exception is never limited.
 . "$(dirname "$0")/lib.sh"
 kt_up
-conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }')
+conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }' \
+	"log { format json file \"$LAB_TMP/fw.log\" }")
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 ctl identity add "$LAB_CLI4B" alice >/dev/null
@@ -86,4 +87,18 @@ r=$(counter packets_flood_tcp_rate); l=$(counter flood_sources_limited)
 	kt_fail "counters: packets_flood_tcp_rate $r flood_sources_limited $l"
 ctl alerts | grep -q "flood-source-limited.*firing" && kt_ok "the default alert flood-source-limited fired" ||
 	kt_fail "alerts: $(ctl alerts)"
+
+# --- the firewall log: one start per limited source, not every packet
+n=$(grep -c '"reason":"flood-start"' "$LAB_TMP/fw.log")
+s4=$(grep '"reason":"flood-start"' "$LAB_TMP/fw.log" | grep -c "\"client\":\"$LAB_CLI4\"")
+[ "$n" -eq 2 ] && [ "$s4" -eq 1 ] && kt_ok "firewall log: $n flood-start records ($LAB_CLI4 once, the /64 once)" ||
+	kt_fail "flood-start records: $n ($LAB_CLI4: $s4): $(grep flood "$LAB_TMP/fw.log")"
+# the end: 30 s after the last refusal (bounded wait)
+for i in $(seq 45); do
+	[ "$(grep -c '"reason":"flood-end"' "$LAB_TMP/fw.log")" -ge 2 ] && break
+	sleep 1
+done
+[ "$(grep -c '"reason":"flood-end"' "$LAB_TMP/fw.log")" -eq 2 ] && kt_ok "firewall log: flood-end for both after their 30 s" ||
+	kt_fail "flood-end records: $(grep flood "$LAB_TMP/fw.log")"
+ctl floods | grep -q "^0 sources limited" && kt_ok "floods: the list is empty again" || kt_fail "floods: $(ctl floods)"
 kt_done
