@@ -293,16 +293,18 @@ static bool denial_rejects(const struct decider *d, const struct gen *g,
 }
 
 /* The answer of a decision (not of sluiced's own trouble): ALLOW, or a
- * remembered denial. */
+ * remembered denial; a denial at the deadline is remembered only when it
+ * rejects (the lookup may answer by the next retransmit). */
 static void answer_decided(struct decider *d, const struct gen *g,
 			   uint32_t id, uint32_t mark, enum verdict v,
 			   int rule, enum reason why)
 {
-	if (v == VERDICT_ALLOW)
-		answer(d, id, mark, v, rule);
+	bool reject = v != VERDICT_ALLOW && denial_rejects(d, g, rule, why);
+	if (v == VERDICT_ALLOW || (why == RSN_DEADLINE && !reject))
+		answer(d, id, mark, v, rule); /* a deadline is transient: a
+					       * retransmit is asked again */
 	else
-		answer_denial(d, id, mark, rule,
-			      denial_rejects(d, g, rule, why));
+		answer_denial(d, id, mark, rule, reject);
 }
 
 /* The fail mode's answer, for sluiced's own trouble only (watchdog,
