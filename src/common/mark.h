@@ -38,6 +38,11 @@
  * rule allowed, for sluiced's DNS queue (kernel/ruleset.c rs_dns_queue());
  * never in a ct mark. Overlaps only policies > 16378 rules. */
 #define MARK_ID_DNS 0x3ffbu
+/* With the DENY decision, in a verdict's packet mark only: the kernel
+ * rejects the packet (TCP reset / ICMP administratively prohibited) and
+ * remembers the session as rejected. Overlaps only policies > 16377 rules
+ * (their DENY verdicts then reject; sluiced logs the exact rule). */
+#define MARK_ID_REJECT 0x3ffau
 #define MARK_ID_FAILOPEN 0x3fffu
 #define MARK_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
 

@@ -16,6 +16,8 @@ static const struct {
     [RSN_OVERFLOW] = {"overflow", "fail"},
     [RSN_MISREAD] = {"misread", "misread"},
     [RSN_FILTER] = {"filter", "filter"},
+    [RSN_FLOOD_START] = {"flood-start", "flood-start"},
+    [RSN_FLOOD_END] = {"flood-end", "flood-end"},
 };
 
 _Static_assert(sizeof(reason_rows) / sizeof(reason_rows[0]) == RSN_COUNT,

@@ -19,6 +19,8 @@ enum reason {
 	RSN_OVERFLOW,  /* more copies of a pending session than it holds */
 	RSN_MISREAD,   /* not read as the kernel did: denied */
 	RSN_FILTER,    /* an application filter decided */
+	RSN_FLOOD_START, /* a source began to be refused by a flood limit */
+	RSN_FLOOD_END,	 /* ... and no longer is (30 s after its last refusal) */
 	RSN_COUNT
 };
 

@@ -250,6 +250,54 @@ static void answer(struct decider *d, uint32_t id, uint32_t mark,
 	}
 }
 
+/*
+ * A denial the policy (or the deadline) decided, sent so the kernel can
+ * remember it (ruleset.c, the deny memory): NF_REPEAT with the DENY mark and
+ * RULE's id, or the REJECT id when the kernel is to answer the client with
+ * a TCP reset / ICMP administratively prohibited. The xt SLUICE chain lets
+ * it through to the stage after it (queue_bypassed), which puts the 5-tuple
+ * in the denied (rejected) set and drops (rejects) the packet, so the
+ * session's retransmits end in the kernel. Transient refusals (malformed,
+ * overflow, slots full) use answer() and are not remembered.
+ */
+static void answer_denial(struct decider *d, uint32_t id, uint32_t mark,
+			  int rule, bool reject)
+{
+	unsigned rid = reject ? MARK_ID_REJECT : mark_rule_id(rule);
+	uint32_t m = mark_set(d->cfg.mark_shift, mark, MARK_DEC_DENY, rid);
+	d->env.verdict(d->env.arg, id, NF_REPEAT, true, m);
+	d->st.verdict_deny++;
+	if (reject)
+		d->st.verdict_reject++;
+}
+
+/* True when a denial by RULE (index, -1 = the implicit final deny) for
+ * reason WHY rejects: a `reject` rule always, a `deny` rule never, the
+ * implicit deny and deadline denials as decisions { deny-action } says. */
+static bool denial_rejects(const struct decider *d, const struct gen *g,
+			   int rule, enum reason why)
+{
+	if (why == RSN_RULE && rule >= 0 && g && g->policy &&
+	    (size_t)rule < g->policy->nrules)
+		return g->policy->rules[rule]->action == ACT_REJECT;
+	return d->cfg.deny_action == DENYACT_REJECT;
+}
+
+/* The answer of a decision (not of sluiced's own trouble): ALLOW, or a
+ * remembered denial; a denial at the deadline is remembered only when it
+ * rejects (the lookup may answer by the next retransmit). */
+static void answer_decided(struct decider *d, const struct gen *g,
+			   uint32_t id, uint32_t mark, enum verdict v,
+			   int rule, enum reason why)
+{
+	bool reject = v != VERDICT_ALLOW && denial_rejects(d, g, rule, why);
+	if (v == VERDICT_ALLOW || (why == RSN_DEADLINE && !reject))
+		answer(d, id, mark, v, rule); /* a deadline is transient: a
+					       * retransmit is asked again */
+	else
+		answer_denial(d, id, mark, rule, reject);
+}
+
 /* The fail mode's answer, for sluiced's own trouble only (watchdog,
  * shutdown): never for anything a client's packets can bring about. */
 static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
@@ -281,7 +329,9 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		if (fail)
 			answer_fail(d, p->ids[i], p->marks[i]);
 		else
-			answer(d, p->ids[i], p->marks[i], v, rule);
+			answer_decided(d, p->gen, p->ids[i], p->marks[i], v,
+				       rule, why == RSN_RULE && rule < 0
+						     ? RSN_DEFAULT : why);
 	}
 	uint64_t lat = d->env.now_ns() - p->t0;
 	record_latency(d, lat);
@@ -488,7 +538,8 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		return false;
 	d->st.lookups_identity++;
 	d->st.decided_at_once++;
-	answer(d, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule);
+	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule,
+		       a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 	const char *user = a.has_user ? a.user : NULL;
 	record_latency(d, d->env.now_ns() - d->t_arrival);
 	if (d->env.record)
@@ -676,7 +727,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 	if (dec.verdict != VERDICT_PENDING) {
 		d->st.decided_first_pass++;
-		answer(d, pkt->id, pkt->mark, dec.verdict, dec.rule);
+		answer_decided(d, g, pkt->id, pkt->mark, dec.verdict, dec.rule,
+			       dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
 		record_latency(d, d->env.now_ns() - d->t_arrival);

@@ -49,7 +49,7 @@ void gen_unref(struct gen *g);
 /* Counters of one worker; summed by the reader (no lock on this path). */
 struct decide_stats {
 	uint64_t packets, malformed, misread, verdict_allow, verdict_deny,
-	    verdict_fail, joined, overflow, decisions, decided_first_pass,
+	    verdict_fail, verdict_reject, joined, overflow, decisions, decided_first_pass,
 	    decided_at_once,
 	    timed_out, slots_full, source_full, local_reserved_used,
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
@@ -72,6 +72,7 @@ struct decide_cfg {
 			     * so a client's copies never fill the queue */
 	uint32_t deadline_ms, watchdog_ms;
 	enum on_deadline on_deadline;
+	enum deny_action deny_action; /* implicit and deadline denials */
 	bool fail_open;
 	uint32_t mark_shift; /* the policy's mark layout (common/mark.h) */
 	uint32_t identity_ttl_s;

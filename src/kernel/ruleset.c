@@ -123,12 +123,18 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->queue_count = 1;
 	o->udp_timeout_s = 60;
 	o->mark_shift = MARK_SHIFT_DEFAULT;
+	o->deny_memory_s = 10;
+	o->reject_rate = 100;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
 		o->fail_open = p->queue.fail == FAIL_OPEN;
 		o->udp_timeout_s = p->queue.udp_timeout_s;
 		o->mark_shift = p->queue.mark_shift;
+		o->deny_memory_s = p->decisions.deny_memory_s;
+		o->deny_reject = p->decisions.deny_action == DENYACT_REJECT;
+		o->reject_rate = p->decisions.reject_rate;
+		o->flood = &p->flood;
 	}
 	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
 	if (localtime_r(&now, &tm))
@@ -525,6 +531,12 @@ static bool policy_filters_dns(const struct policy *p)
 	return false;
 }
 
+/* The policy word of action A. */
+static const char *action_word(enum action a)
+{
+	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
+}
+
 /* The verdict part of rule R's nft rules. */
 static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		       const char *label)
@@ -535,7 +547,7 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	sb_add(&g->b, "counter ");
 	if (r->log && decidable)
 		sb_add(&g->b, "log prefix \"sluice %s %u: \" ",
-		       r->action == ACT_ALLOW ? "allow" : "deny", id);
+		       action_word(r->action), id);
 	if (!decidable) {
 		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
@@ -557,6 +569,8 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	} else if (r->action == ACT_ALLOW) {
 		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
 		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
+	} else if (r->action == ACT_REJECT) {
+		sb_add(&g->b, "goto reject_send ");
 	} else {
 		sb_add(&g->b, "drop ");
 	}
@@ -575,7 +589,7 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 
 	rule_label(r, label, sizeof(label));
 	sb_add(&g->b, "\t\t# %s: %s%s\n", label,
-	       r->action == ACT_ALLOW ? "allow" : "deny",
+	       action_word(r->action),
 	       !decidable	       ? ", ask sluiced (queue)"
 	       : rule_filters_dns(r) ? ", its DNS messages to sluiced (filter dns)"
 				     : "");
@@ -671,7 +685,12 @@ static void gen_rules_chain(struct gen *g, enum chain_kind ch,
 	sb_add(&g->b, "\tchain rules_%s {\n", chain_names[ch]);
 	for (size_t i = 0; i < g->p->nrules; i++)
 		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i]);
-	sb_add(&g->b, "\t\tcounter drop comment \"implicit final deny\"\n");
+	if (g->o->deny_reject)
+		sb_add(&g->b, "\t\tcounter goto reject_send comment \"implicit "
+			      "final deny (deny-action reject)\"\n");
+	else
+		sb_add(&g->b,
+		       "\t\tcounter drop comment \"implicit final deny\"\n");
 	sb_add(&g->b, "\t}\n\n");
 }
 
@@ -993,6 +1012,250 @@ int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 	return rc;
 }
 
+/* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */
+
+static bool flood_on(const struct flood_cfg *f)
+{
+	return f && (f->tcp_connect_rate || f->tcp_concurrent || f->udp_rate);
+}
+
+/* The key of a source: the IPv4 address, the IPv6 address cut to the
+ * flood's prefix. Into BUF. */
+static const char *flood_src(const struct flood_cfg *f, int fam, char *buf,
+			     size_t len)
+{
+	if (fam == 4 || f->prefix_v6 >= 128) {
+		snprintf(buf, len, "%s saddr", fam == 4 ? "ip" : "ip6");
+		return buf;
+	}
+	struct sbuf b = {NULL, 0, 0};
+	u128 m = f->prefix_v6 == 0 ? 0 : ~(u128)0 << (128 - f->prefix_v6);
+	add_addr6(&b, m);
+	snprintf(buf, len, "ip6 saddr & %s", b.s);
+	free(b.s);
+	return buf;
+}
+
+/* The exceptions set of family FAM (4 or 6), with F's exception
+ * addresses. */
+static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
+			     int fam)
+{
+	int af = fam == 4 ? AF_INET : AF_INET6;
+	sb_add(&g->b, "\tset flood_exceptions%d {\n\t\ttype %s; flags "
+		      "interval;\n", fam, fam == 4 ? "ipv4_addr" : "ipv6_addr");
+	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
+	size_t n = !a ? 0 : fam == 4 ? a->n4 : a->n6;
+	if (n) {
+		sb_add(&g->b, "\t\telements = %s", n == 1 ? "{ " : "");
+		add_addrs(&g->b, a, af);
+		sb_add(&g->b, "%s\n", n == 1 ? " }" : "");
+	}
+	sb_add(&g->b, "\t}\n");
+}
+
+/* One limit's rule pair (v4, v6): when the source is over the limit (the
+ * set statement STMT after the source key in set SET, whose first letter
+ * says a(dd) or u(pdate)), mark it limited and drop, counted by the named
+ * counter CNT. */
+static void flood_rule(struct gen *g, const char *match, const char *set,
+		       const char *stmt, const char *cnt)
+{
+	char src[96];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		flood_src(g->o->flood, fam, src, sizeof(src));
+		sb_add(&g->b,
+		       "\t\t%s %s @%s%d { %s %s } update @flood_limited%d { %s "
+		       "} counter name %s drop\n",
+		       match, set[0] == 'a' ? "add" : "update", set + 1, fam, src,
+		       stmt, fam, src, cnt);
+	}
+}
+
+/*
+ * The flood chain and its state: per-source meters (dynamic sets keyed by
+ * the source, IPv6 by prefix), `ct count` for concurrent TCP sessions,
+ * the exceptions, the sources being limited (flood_limited4/6, read by
+ * `sluicectl floods`) and one named counter per limit. decide_new jumps
+ * here first, so nothing a limit refuses is queued.
+ */
+static void gen_flood(struct gen *g)
+{
+	const struct flood_cfg *f = g->o->flood;
+	char stmt[128];
+	if (!flood_on(f))
+		return;
+	sb_add(&g->b, "\t# Flood mitigation (flood { }): per source, before "
+		      "anything is queued.\n");
+	for (int fam = 4; fam <= 6; fam += 2)
+		flood_exceptions(g, f, fam);
+	static const char *const meters[] = {"flood_tcp_rate", "flood_udp_rate"};
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const char *ty = fam == 4 ? "ipv4_addr" : "ipv6_addr";
+		for (int k = 0; k < 2; k++)
+			sb_add(&g->b,
+			       "\tset %s%d {\n\t\ttype %s; size 65536; flags "
+			       "dynamic, timeout; timeout %s;\n\t}\n",
+			       meters[k], fam, ty, k == 0 ? "2m" : "10s");
+		sb_add(&g->b,
+		       "\tset flood_tcp_conns%d {\n\t\ttype %s; size 65536; "
+		       "flags dynamic;\n\t}\n"
+		       "\tset flood_limited%d {\n\t\ttype %s; size 65536; "
+		       "flags dynamic, timeout; timeout %us; counter;\n\t}\n",
+		       fam, ty, fam, ty, FLOOD_LIMITED_TIMEOUT_S);
+	}
+	sb_add(&g->b, "\tcounter flood_tcp_rate {}\n\tcounter "
+		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n");
+	sb_add(&g->b, "\tchain flood {\n"
+		      "\t\tfib saddr type local return comment \"the "
+		      "gateway's own sessions\"\n"
+		      "\t\tip saddr @flood_exceptions4 return\n"
+		      "\t\tip6 saddr @flood_exceptions6 return\n");
+	if (f->tcp_connect_rate) {
+		/* bursts of a tenth of the minute's share (600/min: 60) */
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
+			 "burst %u packets", f->tcp_connect_rate,
+			 f->tcp_connect_rate / 10 ? f->tcp_connect_rate / 10 : 1);
+		flood_rule(g, "meta l4proto tcp", "uflood_tcp_rate", stmt,
+			   "flood_tcp_rate");
+	}
+	if (f->tcp_concurrent) {
+		snprintf(stmt, sizeof(stmt), "ct count over %u",
+			 f->tcp_concurrent);
+		flood_rule(g, "meta l4proto tcp", "aflood_tcp_conns", stmt,
+			   "flood_tcp_concurrent");
+	}
+	if (f->udp_rate) {
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
+			 "burst %u packets", f->udp_rate, f->udp_rate);
+		flood_rule(g, "meta l4proto != tcp", "uflood_udp_rate", stmt,
+			   "flood_udp_rate");
+	}
+	sb_add(&g->b, "\t}\n\n");
+}
+
+/* ---- fast denials: the deny memory and rejects (ruleset_opts) ------------------ */
+
+/* The key of a session in the deny memory, for family FAM (4 or 6). */
+static const char *deny_key(int fam)
+{
+	return fam == 4 ? "ip saddr . ip daddr . meta l4proto . th sport . "
+			  "th dport"
+			: "ip6 saddr . ip6 daddr . meta l4proto . th sport . "
+			  "th dport";
+}
+
+/* The sets of the deny memory: TCP/UDP sessions sluiced denied (rejected),
+ * by 5-tuple, each kept deny_memory_s. None when the memory is off. */
+static void gen_deny_sets(struct gen *g)
+{
+	static const char *const kind[2] = {"denied", "rejected"};
+	if (!g->o->deny_memory_s)
+		return;
+	sb_add(&g->b, "\t# Deny memory: sessions sluiced denied or rejected; "
+		      "their retransmits end\n"
+		      "\t# here (decide_new), never queued or logged again.\n");
+	for (int k = 0; k < 2; k++)
+		for (int fam = 4; fam <= 6; fam += 2)
+			sb_add(&g->b,
+			       "\tset %s%d {\n"
+			       "\t\ttype %s . %s . inet_proto . inet_service . "
+			       "inet_service; size 65536;\n"
+			       "\t\tflags dynamic, timeout; timeout %us;\n"
+			       "\t}\n",
+			       kind[k], fam, fam == 4 ? "ipv4_addr" : "ipv6_addr",
+			       fam == 4 ? "ipv4_addr" : "ipv6_addr",
+			       g->o->deny_memory_s);
+	sb_add(&g->b, "\n");
+}
+
+/* In decide_new, after the creation elements: a remembered session's
+ * next packet (retransmitted SYN, repeated first datagram). */
+static void gen_deny_lookups(struct gen *g)
+{
+	if (!g->o->deny_memory_s)
+		return;
+	for (int fam = 4; fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta l4proto { tcp, udp } %s @rejected%d counter "
+		       "goto reject_send comment \"deny memory: retransmit of "
+		       "a rejected session\"\n",
+		       deny_key(fam), fam);
+	for (int fam = 4; fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta l4proto { tcp, udp } %s @denied%d counter drop "
+		       "comment \"deny memory: retransmit of a denied "
+		       "session\"\n",
+		       deny_key(fam), fam);
+}
+
+/* In queue_bypassed: sluiced's DENY verdicts (NF_REPEAT, let through by
+ * the xt SLUICE chain): remembered, then rejected (rule id RS_ID_REJECT)
+ * or dropped. */
+static void gen_post_denials(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
+	uint32_t rej = rs_mark(o, RS_DEC_DENY, RS_ID_REJECT);
+	uint32_t deny = rs_mark(o, RS_DEC_DENY, 0);
+
+	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
+		       "} add @rejected%d { %s }\n",
+		       own, rej, fam, deny_key(fam));
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter goto reject_send "
+	       "comment \"rejected by sluiced\"\n",
+	       own, rej);
+	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
+		       "} add @denied%d { %s }\n",
+		       dm, deny, fam, deny_key(fam));
+	sb_add(&g->b,
+	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
+	       "by sluiced\"\n",
+	       dm, deny);
+}
+
+/* The one place rejects are sent, rate-limited (ruleset_opts.reject_rate):
+ * a TCP reset to TCP, ICMP(v6) administratively prohibited to the rest
+ * (icmpx: the family's own type and code). Beyond the rate: dropped. */
+static void gen_reject_chain(struct gen *g)
+{
+	uint32_t rate = g->o->reject_rate ? g->o->reject_rate : 1;
+	sb_add(&g->b,
+	       "\tchain reject_send {\n"
+	       "\t\tlimit rate over %u/second burst %u packets counter drop "
+	       "comment \"rejects beyond reject-rate: dropped\"\n"
+	       "\t\tmeta l4proto tcp counter reject with tcp reset\n"
+	       "\t\tcounter reject with icmpx admin-prohibited\n"
+	       "\t}\n\n",
+	       rate, rate);
+}
+
+/* Output chain: the reset or ICMP error the gateway sends for a reject.
+ * The kernel attaches it to the rejected packet's conntrack entry
+ * (nf_ct_attach: RELATED, reply direction), which carries no decision or,
+ * for a queued session, the QUEUE mark; like the gateway's own ICMP errors
+ * (gen_own_icmp_errors), only the output hook sees such a packet. */
+static void gen_own_rejects(struct gen *g)
+{
+	uint32_t dm = mark_dec_mask(g->o), q = rs_mark(g->o, RS_DEC_QUEUE, 0);
+	sb_add(&g->b,
+	       "\t\tct state related ct direction reply ct mark & 0x%08x { 0x0, "
+	       "0x%08x } tcp flags & rst == rst accept comment \"the "
+	       "gateway's reset for a reject\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
+	       "0x%08x icmp type destination-unreachable accept comment \"the "
+	       "gateway's ICMP error for a rejected queued session\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
+	       "0x%08x icmpv6 type destination-unreachable accept comment "
+	       "\"the gateway's ICMPv6 error for a rejected queued session\"\n",
+	       dm, q, dm, q, dm, q);
+}
+
 static void gen_decided(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -1033,6 +1296,9 @@ static void gen_decided(struct gen *g)
 	       "\"IPv6 AH: nft reads AH, conntrack the protocol inside; no "
 	       "rule can judge it\"\n"
 	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
+	if (flood_on(g->o->flood))
+		sb_add(&g->b, "\t\tjump flood comment \"per-source limits "
+			      "before anything is queued\"\n");
 	gen_published(g);
 	sb_add(&g->b,
 	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "
@@ -1044,9 +1310,10 @@ static void gen_decided(struct gen *g)
 	       "ct mark & 0x%08x | 0x%08x accept comment \"creation\"\n"
 	       "\t\tip6 saddr . ip6 daddr . meta l4proto . th dport "
 	       "@creations6s ct mark set ct mark & 0x%08x | 0x%08x accept "
-	       "comment \"creation\"\n"
-	       "\t}\n\n",
+	       "comment \"creation\"\n",
 	       keep, cr, keep, cr, keep, cr, keep, cr);
+	gen_deny_lookups(g);
+	sb_add(&g->b, "\t}\n\n");
 }
 
 /* Adoption (ruleset_opts.adopt): a session picked up mid-stream is judged
@@ -1119,17 +1386,17 @@ static void gen_hooks(struct gen *g)
 			       own, o->self_mark & own, mark_keep(o),
 			       o->self_mark & own);
 			gen_own_icmp_errors(g);
+			gen_own_rejects(g);
 		}
 		if (o->nft_queue)
 			sb_add(&g->b,
 			       "\t\tmeta mark & 0x%08x == 0x%08x ct mark set "
 			       "meta mark & 0x%08x accept comment \"verdict of "
 			       "sluiced (NF_REPEAT); nft 1.0.6 cannot OR two "
-			       "registers: low ct mark bits reset\"\n"
-			       "\t\tmeta mark & 0x%08x == 0x%08x counter drop "
-			       "comment \"denied by sluiced\"\n",
-			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own, dm,
-			       rs_mark(o, RS_DEC_DENY, 0));
+			       "registers: low ct mark bits reset\"\n",
+			       dm, rs_mark(o, RS_DEC_ALLOW, 0), own);
+		if (o->nft_queue)
+			gen_post_denials(g);
 		if (o->adopt)
 			sb_add(&g->b,
 			       "\t\tct state new tcp flags & (fin | syn | rst | "
@@ -1180,10 +1447,8 @@ static void gen_post_undecided(struct gen *g)
 	       "by SLUICE's xt\n"
 	       "\t# chain, e.g. a foreign rule above the jump to SLUICE "
 	       "accepted it.\n"
-	       "\tchain queue_bypassed {\n"
-	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
-	       "by sluiced\"\n",
-	       dm, rs_mark(o, RS_DEC_DENY, 0));
+	       "\tchain queue_bypassed {\n");
+	gen_post_denials(g);
 	if (!o->nft_queue)
 		sb_add(&g->b,
 		       "\t\tmeta mark & 0x%08x == 0x%08x %sct mark & 0x%08x == "
@@ -1430,6 +1695,8 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		if (p->rules[i]->sched)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
+	gen_deny_sets(&g);
+	gen_flood(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {
 		if (ch == 0)
 			sb_add(&g.b, "\t# The policy, per hook, in order; first "
@@ -1438,6 +1705,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	}
 	if (policy_filters_dns(p))
 		gen_dns_filter(&g);
+	gen_reject_chain(&g);
 	gen_decided(&g);
 	if (p->npublishes)
 		gen_publish(&g);
@@ -1585,7 +1853,9 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
 	       "--mask 0x%08x\n",
 	       rs_mark(o, RS_DEC_ALLOW, 0), dm, own);
-	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j DROP\n",
+	/* a DENY verdict (NF_REPEAT) goes on to queue_bypassed, which
+	 * remembers the session (deny memory), rejects or drops it */
+	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j ACCEPT\n",
 	       rs_mark(o, RS_DEC_DENY, 0), dm);
 	for (int h = 0; h < 3; h++) {
 		xt_delete_jumps(&b, &st, h);

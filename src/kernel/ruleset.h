@@ -46,6 +46,7 @@
 #define RS_ID_FAILOPEN MARK_ID_FAILOPEN
 #define RS_ID_PUBLISHED MARK_ID_PUBLISHED
 #define RS_ID_DNS MARK_ID_DNS
+#define RS_ID_REJECT MARK_ID_REJECT
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */
@@ -85,7 +86,27 @@ struct ruleset_opts {
 	 */
 	bool (*member_up)(void *ctx, const struct farm *f, size_t i);
 	void *member_ctx;
+	/*
+	 * Fast denials (decisions { deny-action deny-memory reject-rate }):
+	 * DENY_MEMORY_S > 0 keeps the 5-tuple of a TCP/UDP session sluiced
+	 * denied (rejected) in the set denied4/6 (rejected4/6) that long, so
+	 * its retransmits are dropped (rejected) by decide_new, never queued
+	 * again; DENY_REJECT makes the implicit final deny a reject; rejects
+	 * (chain reject_send) are limited to REJECT_RATE per second.
+	 */
+	uint32_t deny_memory_s;
+	bool deny_reject;
+	uint32_t reject_rate;
+	/*
+	 * Flood mitigation (flood { }): per-source limits in chain `flood`,
+	 * jumped to first by decide_new (before anything is queued); NULL =
+	 * none. Sources the limits refused are kept in flood_limited4/6
+	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
+	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate.
+	 */
+	const struct flood_cfg *flood;
 };
+#define FLOOD_LIMITED_TIMEOUT_S 30
 
 /* The mark values of the layout above, for O's shift. */
 uint32_t rs_mark_own(const struct ruleset_opts *o);		  /* mask */

@@ -758,6 +758,24 @@ static void check_settings(struct policy *p)
 				  "farm '%s' is not published", p->farms[i]->name);
 }
 
+/* flood { exceptions NAME }: NAME must be a network or computers set. */
+static void check_flood(struct policy *p)
+{
+	const char *name = p->flood.exceptions;
+	p->flood.exc = NULL;
+	if (!name)
+		return;
+	for (size_t i = 0; i < p->nnets; i++)
+		if (strcmp(p->nets[i]->name, name) == 0) {
+			p->flood.exc = p->nets[i];
+			p->nets[i]->used = true;
+			return;
+		}
+	diags_add(&p->diags, DIAG_ERROR, NULL,
+		  "flood exceptions: '%s' is not a network or computers set",
+		  name);
+}
+
 void policy_check(struct policy *p)
 {
 	struct addrset nets = {0};
@@ -775,6 +793,7 @@ void policy_check(struct policy *p)
 	}
 	check_settings(p);
 	policy_check_nets(p);
+	check_flood(p);
 	check_shadowing(p);
 	check_dns_visibility(p);
 }

@@ -269,7 +269,7 @@ void decide_matched(const struct rule *r, const struct flow *f,
 	out->needs = 0;
 	out->filter = NULL;
 	out->name = NULL;
-	if (r->action == ACT_DENY) {
+	if (r->action != ACT_ALLOW) { /* deny, reject */
 		out->verdict = VERDICT_DENY;
 		return;
 	}

@@ -215,6 +215,7 @@ void policy_free(struct policy *p)
 	free(p->publishes);
 	addrset_free(&p->external);
 	free_strv(p->resolver.servers, p->resolver.nservers);
+	free(p->flood.exceptions);
 	free(p->directory.uri);
 	free(p->directory.base);
 	free(p->directory.bind_dn);

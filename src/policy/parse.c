@@ -188,7 +188,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
-    "alert",   "control",   "nat",
+    "alert",   "control",   "nat",     "flood",
 };
 
 static bool is_stmt_keyword(const struct token *t)
@@ -1047,7 +1047,7 @@ static bool users_is_clause(struct parser *ps)
 
 static void rule_free(struct rule *r);
 
-/* rule NAME allow|deny [PROTOS] from SIDE to SIDE [users U] [during S] [log] */
+/* rule NAME allow|deny|reject [PROTOS] from SIDE to SIDE [users U] [during S] [log] */
 static void parse_rule(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -1065,8 +1065,10 @@ static void parse_rule(struct parser *ps)
 		r->action = ACT_ALLOW;
 	else if (is_word(t, "deny"))
 		r->action = ACT_DENY;
+	else if (is_word(t, "reject"))
+		r->action = ACT_REJECT;
 	else {
-		err_at(ps, &t->loc, "expected allow or deny, found '%s'",
+		err_at(ps, &t->loc, "expected allow, deny or reject, found '%s'",
 		       describe(t));
 		goto out;
 	}
@@ -1188,6 +1190,39 @@ static void check_log_folder(struct parser *ps, const struct loc *loc,
 	free(dir);
 }
 
+/* A rate setting (ST_RATE): "N/UNIT" with the row's unit (enums[0]), or a
+ * bare N, within the row's range, into FIELD (uint32_t). */
+static void parse_rate_value(struct parser *ps, const struct setting *s,
+			     void *field, const char *block)
+{
+	struct token *t = cur(ps);
+	const char *unit = s->enums[0];
+	char buf[64];
+	if (t->kind != TK_WORD) {
+		err_at(ps, &t->loc, "%s %s: expected N/%s, found '%s'", block,
+		       s->key, unit, describe(t));
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", t->text);
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (strcmp(slash + 1, unit) != 0) {
+			err_at(ps, &t->loc, "%s %s: '%s': the rate is per %s "
+			       "(N/%s)", block, s->key, t->text, unit, unit);
+			return;
+		}
+	}
+	long long v = parse_uint(buf, 0, LONG_MAX);
+	if (v < (long long)s->min || v > (long long)s->max) {
+		err_at(ps, &t->loc, "%s %s: bad value '%s' (%u/%s..%u/%s)",
+		       block, s->key, t->text, s->min, unit, s->max, unit);
+		return;
+	}
+	*(uint32_t *)field = (uint32_t)v;
+	next(ps);
+}
+
 static void parse_setting_value(struct parser *ps,
 				const struct setting *table,
 				const struct setting *s, void *base,
@@ -1249,6 +1284,9 @@ static void parse_setting_value(struct parser *ps,
 		next(ps);
 		return;
 	}
+	case ST_RATE:
+		parse_rate_value(ps, s, field, block);
+		return;
 	case ST_UINT:
 	case ST_PERCENT:
 	case ST_DURATION_MS:

@@ -170,7 +170,9 @@ struct endpoint {
 				 * when the side is not the gateway itself */
 };
 
-enum action { ACT_ALLOW, ACT_DENY };
+/* ACT_REJECT: a deny that answers the client at once (TCP reset, ICMP
+ * administratively prohibited), rate-limited; docs/sluice.conf.5.md. */
+enum action { ACT_ALLOW, ACT_DENY, ACT_REJECT };
 
 struct rule {
 	char *name;
@@ -191,6 +193,9 @@ struct rule {
 /* ---- service settings (parsed and checked now, used by the service) ---- */
 
 enum on_deadline { ONDL_DENY, ONDL_SKIP };
+/* decisions { deny-action }: denials no rule spells out (the implicit
+ * final deny, deadlines) are dropped, or rejected like a reject rule. */
+enum deny_action { DENYACT_DROP, DENYACT_REJECT };
 enum fail_mode { FAIL_CLOSED, FAIL_OPEN };
 enum revoke_mode { REVOKE_ON, REVOKE_OFF };
 enum exit_mode { EXIT_REMOVE, EXIT_FAIL_CLOSED };
@@ -201,6 +206,20 @@ struct decisions_cfg {
 	/* a "source" of per-source: the client address cut to this prefix */
 	uint32_t per_source_prefix_v4, per_source_prefix_v6;
 	enum on_deadline on_deadline;
+	enum deny_action deny_action; /* what denials no rule spells out send */
+	uint32_t deny_memory_s; /* a denied session's retransmits are dropped
+				 * (rejected) by the kernel this long; 0 = off */
+	uint32_t reject_rate;	/* rejects sent per second, all rules */
+};
+/* flood { } (docs/sluice.conf.5.md): per-source limits the kernel
+ * enforces before anything is queued; 0 = that limit off. */
+struct flood_cfg {
+	uint32_t tcp_connect_rate; /* SYNs per minute */
+	uint32_t tcp_concurrent, tcp_half_open; /* sessions at once */
+	uint32_t udp_rate;	   /* new non-TCP sessions per second */
+	uint32_t prefix_v6;	   /* IPv6 sources counted by this prefix */
+	char *exceptions;	   /* a network/computers name, or NULL */
+	const struct netset *exc; /* resolved by the checker */
 };
 struct resolver_cfg {
 	char **servers; /* addresses as written; none = /etc/resolv.conf */
@@ -431,6 +450,7 @@ struct policy {
 	struct addrset external; /* every address in no `network` */
 
 	struct decisions_cfg decisions;
+	struct flood_cfg flood;
 	struct resolver_cfg resolver;
 	struct directory_cfg directory;
 	struct identity_cfg identity;

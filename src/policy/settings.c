@@ -15,6 +15,7 @@
 #define V(field) offsetof(struct verify_spec, field)
 
 static const char *const ondl_enum[] = {"deny", "skip", NULL};
+static const char *const denyact_enum[] = {"drop", "reject", NULL};
 static const char *const fail_enum[] = {"closed", "open", NULL};
 static const char *const revoke_enum[] = {"on", "off", NULL};
 static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
@@ -52,6 +53,48 @@ static const struct setting decisions_table[] = {
      "deny: drop the session; skip: treat an unanswered user or name "
      "lookup as not matching and go on (an unanswered filter rejects)",
      .def = ONDL_DENY},
+    {"deny-action", ST_ENUM, P(decisions.deny_action), 0, 0, 0, denyact_enum,
+     "what the implicit final deny and deadline denials send: drop "
+     "(silence), or reject (TCP reset, ICMP administratively prohibited)",
+     .def = DENYACT_DROP},
+    {"deny-memory", ST_DURATION_S, P(decisions.deny_memory_s), 0, 0, 3600,
+     NULL, "the kernel drops (or rejects) the retransmits of a session "
+     "sluiced denied for this long, without asking again (0: off)",
+     .def = 10},
+    {"reject-rate", ST_UINT, P(decisions.reject_rate), 0, 1, 1000000, NULL,
+     "resets and ICMP errors the kernel sends per second for rejects; "
+     "beyond, rejected packets are only dropped",
+     .def = 100},
+    {.key = NULL},
+};
+
+/* Flood mitigation, in the kernel (ruleset.c "flood"); TMG's defaults. */
+static const char *const per_min[] = {"min", NULL};
+static const char *const per_s[] = {"s", NULL};
+static const struct setting flood_table[] = {
+    {"tcp-connect-rate", ST_RATE, P(flood.tcp_connect_rate), 0, 0, 100000000,
+     per_min, "new TCP sessions (SYNs) one source may open a minute; "
+     "beyond, its SYNs are dropped (0: no limit)",
+     .def = 600},
+    {"tcp-concurrent", ST_UINT, P(flood.tcp_concurrent), 0, 0, 1000000,
+     NULL, "TCP sessions one source may hold open at once (conntrack "
+     "count); beyond, its new SYNs are dropped (0: no limit)",
+     .def = 160},
+    {"tcp-half-open", ST_UINT, P(flood.tcp_half_open), 0, 0, 1000000,
+     NULL, "TCP sessions of one source that may be unanswered at once "
+     "(SYN sent, no reply yet); beyond, its new SYNs are dropped (0: no "
+     "limit)",
+     .def = 80},
+    {"udp-rate", ST_RATE, P(flood.udp_rate), 0, 0, 1000000, per_s,
+     "new non-TCP sessions (UDP, ICMP, others) one source may open a "
+     "second; beyond, dropped (0: no limit)",
+     .def = 1000},
+    {"exceptions", ST_STRING, P(flood.exceptions), 0, 0, 0, NULL,
+     "a network or computers set whose addresses are never limited "
+     "(servers that open many sessions)", .def = 0},
+    {"prefix-v6", ST_UINT, P(flood.prefix_v6), 0, 1, 128, NULL,
+     "IPv6 sources counted together by this prefix length",
+     .def = 64},
     {.key = NULL},
 };
 
@@ -299,11 +342,12 @@ const struct setting alert_settings[] = {
     {.key = NULL},
 };
 
-enum { B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
+enum { B_FLOOD, B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
        B_METRICS, B_CONTROL };
 
 static const struct settings_block blocks[] = {
     {"decisions", B_DECISIONS, decisions_table},
+    {"flood", B_FLOOD, flood_table},
     {"resolver", B_RESOLVER, resolver_table},
     {"directory", B_DIRECTORY, directory_table},
     {"identity", B_IDENTITY, identity_table},
@@ -358,6 +402,7 @@ void settings_apply_defaults(const struct setting *table, void *base)
 		case ST_DURATION_MS:
 		case ST_DURATION_S:
 		case ST_MODE:
+		case ST_RATE:
 			*(uint32_t *)field = s->def;
 			break;
 		case ST_BOOL:

@@ -20,6 +20,7 @@ enum setting_type {
 	ST_FLAG,	/* the key alone sets it */
 	ST_ENUM,	/* one of enums[], stored as int */
 	ST_MODE,	/* file permission bits in octal (0660), as uint32 */
+	ST_RATE,	/* N/UNIT, UNIT = enums[0] ("s", "min"); stored as N */
 	/* new types go last (tests/docs/tables_dump.c names each) */
 };
 

@@ -35,6 +35,8 @@ static const struct command commands[] = {
      "creations [list | add ADDR tcp|udp PORT [--from SRC] [--timeout S] | "
      "del ADDR tcp|udp PORT [--from SRC]] [--json]",
      "creation elements: kernel-admitted destinations with a timeout"},
+    {"floods", cmd_remote, "floods [--json]",
+     "sources the kernel's flood limits are refusing, with counts"},
     {"identity", cmd_remote,
      "identity [list | sources | add ADDR USER [--groups A,B] [--ttl S] | del ADDR\n"
      "          | login ADDR USER [--prefix LEN] [--groups A,B] [--lifetime S] [--source NAME]\n"

@@ -71,6 +71,7 @@ static const struct form forms[] = {
     {"identity", "logout", "identity-logout",
      {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, true}},
      {{"--prefix", "prefix", A_UINT}, {"--source", "source", A_NAME}}},
+    {"floods", NULL, "floods", {{0}}, {{0}}},
     {"creations", NULL, "creations-list", {{0}}, {{0}}},
     {"creations", "list", "creations-list", {{0}}, {{0}}},
     {"creations", "add", "creations-add",

@@ -548,6 +548,71 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
+/* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
+
+struct floods_ctx {
+	struct evbuffer *out;
+	bool json;
+	int n;
+	unsigned prefix; /* the source's prefix length (IPv6: flood prefix) */
+};
+
+static void flood_one(void *arg, const char *value, uint64_t packets,
+		      uint64_t expires_s)
+{
+	struct floods_ctx *c = arg;
+	char src[80];
+	if (c->prefix < 128 && strchr(value, ':'))
+		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
+	else
+		snprintf(src, sizeof(src), "%s", value);
+	if (c->json)
+		evbuffer_add_printf(c->out, "%s{\"source\":\"%s\",\"refused\":%llu,"
+				    "\"expires_s\":%llu}", c->n ? "," : "", src,
+				    (unsigned long long)packets,
+				    (unsigned long long)expires_s);
+	else
+		evbuffer_add_printf(c->out, "%-44s %10llu %8llus\n", src,
+				    (unsigned long long)packets,
+				    (unsigned long long)expires_s);
+	c->n++;
+}
+
+/* floods: flood_limited4/6 (ruleset.c "flood"): each source a limit
+ * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, with the packets
+ * refused and when it leaves the list. */
+static int cmd_floods(void *arg, const json_t *args, bool json,
+		      struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct gen *g = current(d);
+	(void)args;
+	struct floods_ctx c = {out, json, 0, g->policy->flood.prefix_v6};
+	gen_unref(g);
+	if (json)
+		evbuffer_add_printf(out, "[");
+	else
+		evbuffer_add_printf(out, "%-44s %10s %9s\n", "source", "refused",
+				    "expires");
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char *cmd = xasprintf("list set inet %s flood_limited%d",
+				      d->kopts.table, fam);
+		char *e = NULL, *js = nft_query(cmd, true, &e);
+		free(cmd);
+		if (!js || stats_set_elems_json(js, flood_one, &c) < 0) {
+			evbuffer_drain(out, evbuffer_get_length(out));
+			evbuffer_add_printf(out, "flood limits are off or "
+					    "unreadable: %s", e ? e : "bad JSON");
+			free(e);
+			free(js);
+			return -1;
+		}
+		free(js);
+	}
+	evbuffer_add_printf(out, json ? "]\n" : "%d sources limited\n", c.n);
+	return 0;
+}
+
 /* ---- creations ---------------------------------------------------------------------- */
 
 static int cmd_creations_list(void *arg, const json_t *args, bool json,
@@ -747,6 +812,7 @@ const struct control_command daemon_commands[] = {
     {"identity-list", CONTROL_READ, NULL, cmd_identity_list},
     {"identity-sources", CONTROL_READ, NULL, cmd_identity_sources},
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
+    {"floods", CONTROL_READ, NULL, cmd_floods},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},
     {"identity-login", CONTROL_OPERATOR, args_identity_login,

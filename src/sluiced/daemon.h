@@ -61,6 +61,7 @@ struct daemon {
 	struct farms *farms;
 	struct alerts *alerts;
 	struct fwlog *fwlog;
+	struct flood_watch *floods; /* floods.c: sources limited last tick */
 	struct metrics_server *metrics;
 	char *metrics_addr;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
@@ -167,6 +168,10 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum verdict v, int rule, const char *user, const char *name,
 		   enum reason why, uint64_t latency_ns);
 void observe_configure(struct daemon *d, const struct policy *p);
+/* floods.c: once a second, `flood-start` / `flood-end` records in the
+ * firewall log for the sources the kernel's flood limits refuse. */
+void flood_watch_tick(struct daemon *d);
+void flood_watch_free(struct daemon *d);
 void observe_close(struct daemon *d);
 /* The ruleset watch: started by the first observe_configure(), stopped by
  * observe_close() (before the event loop would run again). */

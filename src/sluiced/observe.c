@@ -41,6 +41,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->packets_queued += st->packets;
 		s->verdicts_allow += st->verdict_allow;
 		s->verdicts_deny += st->verdict_deny;
+		s->verdicts_reject += st->verdict_reject;
 		s->verdicts_fail += st->verdict_fail;
 		s->packets_misread += st->misread;
 		uint64_t retries, lost;
@@ -100,6 +101,10 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->ruleset_restored = d->ruleset_restored;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);
+	/* the kernel's other rule counters (spoofed, deny memory, flood
+	 * limits); the session counts come from metrics.c, which keeps them
+	 * across the table a reload replaces */
+	stats_fill_kernel_rules(s, d->kopts.table);
 	metrics_kernel_sessions(d, &s->sessions_kernel_allowed,
 				&s->sessions_kernel_denied);
 }
@@ -154,6 +159,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct stats_snapshot s;
 	daemon_snapshot(d, &s);
 	alerts_tick(d->alerts, &s, (int64_t)mono_ms());
+	flood_watch_tick(d);
 }
 
 static void fill_metrics(void *arg, struct stats_snapshot *s)
@@ -216,6 +222,7 @@ void observe_close(struct daemon *d)
 	d->ev_tick = NULL;
 	alerts_free(d->alerts);
 	d->alerts = NULL;
+	flood_watch_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;
 	free(d->metrics_addr);

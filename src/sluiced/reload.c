@@ -43,6 +43,7 @@ void daemon_decide_cfg(const struct daemon *d, const struct policy *p,
 			       ? p->queue.watchdog_ms
 			       : p->decisions.deadline_ms + 1000;
 	cfg->on_deadline = p->decisions.on_deadline;
+	cfg->deny_action = p->decisions.deny_action;
 	cfg->fail_open = p->queue.fail == FAIL_OPEN;
 	cfg->mark_shift = p->queue.mark_shift;
 	cfg->identity_ttl_s = p->identity.ttl_s;

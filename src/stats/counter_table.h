@@ -75,6 +75,13 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "any", \
 	  "queue workers", \
 	  STATS_NOTHR) \
+	X(verdicts_reject, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "Of verdicts_deny, those the kernel answers with a reject (TCP " \
+	  "reset, ICMP administratively prohibited): `reject` rules, and the " \
+	  "implicit and deadline denials with decisions { deny-action reject }", \
+	  "any", \
+	  "queue workers", \
+	  STATS_NOTHR) \
 	X(verdicts_fail, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
 	  "Fail verdicts: packets sluiced could not decide because of its own" \
 	  " trouble (the watchdog, a stop; queue fail closed/open). What a " \
@@ -114,6 +121,38 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "any", \
 	  "nft rule counters (inet sluice)", \
 	  STATS_NOTHR) \
+	X(packets_deny_memory, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "Retransmitted SYNs and repeated first datagrams of sessions sluiced " \
+	  "denied or rejected, dropped (or rejected) by the kernel from its " \
+	  "deny memory (decisions { deny-memory }) instead of being queued " \
+	  "again", \
+	  "any; high = clients retrying denied sessions", \
+	  "nft rule counters (inet sluice, deny memory)", \
+	  STATS_NOTHR) \
+	X(packets_flood_tcp_rate, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "New TCP sessions (SYNs) the kernel dropped because their source " \
+	  "was over flood { tcp-connect-rate }", \
+	  "0; rising = a source floods SYNs", \
+	  "nft named counter flood_tcp_rate", \
+	  STATS_NOTHR) \
+	X(packets_flood_tcp_concurrent, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "New TCP sessions the kernel dropped because their source held " \
+	  "flood { tcp-concurrent } sessions", \
+	  "0", \
+	  "nft named counter flood_tcp_concurrent", \
+	  STATS_NOTHR) \
+	X(packets_flood_udp_rate, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "New non-TCP sessions the kernel dropped because their source was " \
+	  "over flood { udp-rate }", \
+	  "0", \
+	  "nft named counter flood_udp_rate", \
+	  STATS_NOTHR) \
+	X(flood_sources_limited, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \
+	  "Sources (IPv4 addresses, IPv6 prefixes) a flood limit refused in " \
+	  "the last 30 s (`sluicectl floods`)", \
+	  "0", \
+	  "nft set flood_limited4/6", \
+	  CMP_GT, 0, NULL, 0, "flood-source-limited") \
 	X(packets_spoofed, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
 	  "Packets the kernel dropped as spoofed: a source address that does " \
 	  "not belong on the interface it arrived on (networks bound to " \

@@ -343,12 +343,115 @@ int stats_sum_rules_json(const char *text, uint64_t *allowed, uint64_t *denied)
 		const struct json *expr = json_get(r, "expr");
 		if (rule_has(expr, "mangle"))
 			a += rule_packets(expr);
-		else if (rule_has(expr, "drop"))
+		else if (rule_has(expr, "drop") || rule_has(expr, "goto"))
 			d += rule_packets(expr);
 	}
 	json_free(root);
 	*allowed = a;
 	*denied = d;
+	return 0;
+}
+
+int stats_sum_comment_json(const char *text, const char *prefix,
+			   uint64_t *packets)
+{
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t n = 0;
+	size_t pl = strlen(prefix);
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *r = json_get(o, "rule");
+		const struct json *cm = json_get(r, "comment");
+		if (cm && cm->type == JSON_STR && strncmp(cm->str, prefix, pl) == 0)
+			n += rule_packets(json_get(r, "expr"));
+	}
+	json_free(root);
+	*packets = n;
+	return 0;
+}
+
+static uint64_t json_u64(const struct json *j)
+{
+	return j && j->type == JSON_NUM && j->num >= 0 ? (uint64_t)j->num : 0;
+}
+
+int stats_set_elems_json(const char *text,
+			 void (*fn)(void *ctx, const char *value,
+				    uint64_t packets, uint64_t expires_s),
+			 void *ctx)
+{
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	int n = 0;
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *elems = json_get(json_get(o, "set"), "elem");
+		if (!elems || elems->type != JSON_ARR)
+			continue;
+		for (const struct json *e = elems->child; e; e = e->next) {
+			const struct json *el = json_get(e, "elem");
+			const struct json *v = json_get(el, "val");
+			if (!v || v->type != JSON_STR)
+				continue;
+			fn(ctx, v->str,
+			   json_u64(json_get(json_get(el, "counter"), "packets")),
+			   json_u64(json_get(el, "expires")));
+			n++;
+		}
+	}
+	json_free(root);
+	return n;
+}
+
+int stats_fill_flood_json(const char *text, struct stats_snapshot *s)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} named[] = {
+	    {"flood_tcp_rate", offsetof(struct stats_snapshot,
+					packets_flood_tcp_rate)},
+	    {"flood_tcp_concurrent", offsetof(struct stats_snapshot,
+					      packets_flood_tcp_concurrent)},
+	    {"flood_udp_rate", offsetof(struct stats_snapshot,
+					packets_flood_udp_rate)},
+	};
+	struct json *root = json_parse(text);
+	const struct json *list = json_get(root, "nftables");
+	if (!list || list->type != JSON_ARR) {
+		json_free(root);
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t limited = 0;
+	for (const struct json *o = list->child; o; o = o->next) {
+		const struct json *c = json_get(o, "counter");
+		const struct json *nm = json_get(c, "name");
+		for (size_t i = 0; nm && nm->type == JSON_STR &&
+				   i < sizeof(named) / sizeof(*named); i++)
+			if (strcmp(nm->str, named[i].name) == 0)
+				*(uint64_t *)((char *)s + named[i].off) =
+				    json_u64(json_get(c, "packets"));
+		const struct json *set = json_get(o, "set");
+		nm = json_get(set, "name");
+		const struct json *el = json_get(set, "elem");
+		if (nm && nm->type == JSON_STR &&
+		    strncmp(nm->str, "flood_limited", 13) == 0 && el &&
+		    el->type == JSON_ARR)
+			for (const struct json *e = el->child; e; e = e->next)
+				limited++;
+	}
+	s->flood_sources_limited = limited;
+	json_free(root);
 	return 0;
 }
 
@@ -381,6 +484,9 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 		if (rc == 0) {
 			s->sessions_kernel_allowed = a;
 			s->sessions_kernel_denied = d;
+			stats_sum_comment_json(out, "deny memory",
+					       &s->packets_deny_memory);
+			stats_fill_flood_json(out, s);
 			rc = stats_sum_spoofed_json(out, &s->packets_spoofed);
 		}
 	}

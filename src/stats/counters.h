@@ -50,6 +50,11 @@ struct stats_snapshot {
 	uint64_t packets_dropped_queue_full; /* queue_dropped */
 	uint64_t packets_dropped_user;	     /* user_dropped (netlink buffer) */
 	uint64_t verdicts_allow, verdicts_deny, verdicts_fail;
+	uint64_t verdicts_reject;      /* of verdicts_deny: rejects */
+	uint64_t packets_deny_memory;  /* retransmits the deny memory ended */
+	uint64_t packets_flood_tcp_rate, packets_flood_tcp_concurrent,
+	    packets_flood_udp_rate; /* refused by the flood limits */
+	uint64_t flood_sources_limited; /* elements of flood_limited4/6 */
 	uint64_t packets_misread;      /* not read as the kernel did: denied */
 	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
 	uint64_t verdicts_lost;	       /* verdicts given up (sends failing) */
@@ -145,6 +150,24 @@ int stats_parse_nfqueue(FILE *f, struct stats_snapshot *s, uint16_t queue_num,
  * ct mark, deny = rules that drop. Runs `nft -j list table inet TABLE`
  * through libnftables. 0, or -1 (errno ENOENT: no such table). */
 int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table);
+/* The packets counted by the rules of nft's JSON output (`nft -j list
+ * table`) whose comment starts with PREFIX (e.g. "deny memory") into
+ * *PACKETS. 0, or -1 (errno EINVAL) on bad JSON. */
+int stats_sum_comment_json(const char *json, const char *prefix,
+			   uint64_t *packets);
+/* The elements of one nft set listed as JSON (`nft -j list set ...`, a
+ * set with `counter` and `timeout`): FN(CTX, VALUE, PACKETS, EXPIRES_S)
+ * for each element whose value is a string (an address or a prefix's
+ * address). Returns the number of elements, or -1 (errno EINVAL) on bad
+ * JSON. Used by `sluicectl floods` (the sources being limited). */
+int stats_set_elems_json(const char *json,
+			 void (*fn)(void *ctx, const char *value,
+				    uint64_t packets, uint64_t expires_s),
+			 void *ctx);
+/* From `nft -j list table` output: the flood counters of S (named counters
+ * flood_*, elements of flood_limited4/6); untouched when absent. 0, or -1
+ * (errno EINVAL) on bad JSON. */
+int stats_fill_flood_json(const char *json, struct stats_snapshot *s);
 /* The summing part on nft's JSON output (for tests). 0, or -1 on bad JSON. */
 int stats_sum_rules_json(const char *json, uint64_t *allowed,
 			 uint64_t *denied);

@@ -27,6 +27,9 @@ def value(text, typ):
     """A docs cell as the code stores it, or None when it holds no value."""
     text = text.strip().strip("`")
     text = re.sub(r"\s*\(.*\)$", "", text)  # "0 (off)" -> "0"
+    if typ == "rate":
+        text = re.sub(r"/(s|min)$", "", text)
+        return int(text) if text.isdigit() else None
     if typ in ("uint", "percent"):
         text = text.rstrip("%")
         return int(text) if text.isdigit() else None
@@ -110,7 +113,7 @@ def main():
                 if dflt not in want:
                     bad.append(f"{where}: default {dflt!r}, the code has "
                                f"{want[0]}")
-            elif typ in ("uint", "percent", "ms", "s"):
+            elif typ in ("uint", "percent", "ms", "s", "rate"):
                 ends = rng.split("..")
                 got = [value(e, typ) for e in ends] if len(ends) == 2 else []
                 if got != [int(lo), int(hi)]:

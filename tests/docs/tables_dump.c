@@ -22,10 +22,10 @@ static const char *const type_names[] = {
     [ST_STRING] = "string",   [ST_STRLIST] = "strlist",
     [ST_STATUSLIST] = "statuslist", [ST_BOOL] = "bool",
     [ST_FLAG] = "flag",	      [ST_ENUM] = "enum",
-    [ST_MODE] = "mode",
+    [ST_MODE] = "mode",	      [ST_RATE] = "rate",
 };
 /* a new setting type (appended to enum setting_type) needs its name here */
-_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_MODE + 1,
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_RATE + 1,
 	       "type_names: one name per enum setting_type");
 
 static void dump_table(const char *block, const struct setting *t)

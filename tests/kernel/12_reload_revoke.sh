@@ -17,7 +17,7 @@ a=$(held "$h")
 
 # a bad policy: rejected, messages located, the old one runs on
 g0=$(gen)
-nft0=$(lab_exec "$LAB_GW" nft list table inet sluice | md5sum)
+nft0=$(lab_exec "$LAB_GW" nft -s -t list table inet sluice | md5sum)
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$conf"
 out=$(ctl reload 2>&1); rc=$?
 [ "$rc" -eq 1 ] && kt_ok "bad reload exits 1" || kt_fail "bad reload exit $rc"
@@ -25,7 +25,7 @@ echo "$out" | grep -q "sluice.conf:28:[0-9]*: error: unknown protocol 'webb'" &&
 	echo "$out" | grep -q "unknown network, computer set or domain set 'servrs'" &&
 	kt_ok "both errors reported with file:line:col" || kt_fail "reload messages: $out"
 [ "$(gen)" = "$g0" ] && kt_ok "generation unchanged ($g0)" || kt_fail "generation changed"
-[ "$(lab_exec "$LAB_GW" nft list table inet sluice | md5sum)" = "$nft0" ] &&
+[ "$(lab_exec "$LAB_GW" nft -s -t list table inet sluice | md5sum)" = "$nft0" ] &&
 	kt_ok "kernel ruleset untouched" || kt_fail "ruleset changed after a bad reload"
 expect_talk "new web sessions still allowed by the old policy" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 b=$(held "$h"); [ "$b" -gt "$a" ] && kt_ok "long session unaffected ($b echoes)" || kt_fail "long session stalled"

@@ -175,6 +175,50 @@ static const char rules_json[] =
     " \"expr\": [{\"counter\": {\"packets\": 1000, \"bytes\": 300}},"
     " {\"drop\": null}]}}]}";
 
+/* As `nft -j list table inet sluice` shows the flood state (1.0.6). */
+static const char flood_json[] =
+    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
+    "{\"counter\": {\"family\": \"inet\", \"name\": \"flood_tcp_rate\", "
+    "\"table\": \"sluice\", \"handle\": 16, \"packets\": 261, \"bytes\": 9}},"
+    "{\"counter\": {\"family\": \"inet\", \"name\": \"flood_udp_rate\", "
+    "\"table\": \"sluice\", \"handle\": 18, \"packets\": 3, \"bytes\": 9}},"
+    "{\"set\": {\"family\": \"inet\", \"name\": \"flood_limited6\", "
+    "\"table\": \"sluice\", \"type\": \"ipv6_addr\", \"flags\": [\"timeout\"], "
+    "\"elem\": [{\"elem\": {\"val\": \"2001:db8:1::\", \"expires\": 29, "
+    "\"counter\": {\"packets\": 7, \"bytes\": 1}}}]}},"
+    "{\"set\": {\"family\": \"inet\", \"name\": \"flood_limited4\", "
+    "\"table\": \"sluice\", \"type\": \"ipv4_addr\", "
+    "\"elem\": [{\"elem\": {\"val\": \"198.18.1.2\", \"expires\": 3, "
+    "\"counter\": {\"packets\": 250, \"bytes\": 1}}},"
+    "{\"elem\": {\"val\": \"198.18.1.9\", \"expires\": 30}}]}}]}";
+
+static void elem_row(void *ctx, const char *v, uint64_t packets, uint64_t exp)
+{
+	char *buf = ctx;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 256 - n, "%s/%llu/%llu ", v,
+		 (unsigned long long)packets, (unsigned long long)exp);
+}
+
+static void test_flood_json(void **state)
+{
+	(void)state;
+	struct stats_snapshot s;
+	memset(&s, 0, sizeof(s));
+	s.packets_flood_tcp_concurrent = 5; /* absent: untouched */
+	assert_int_equal(stats_fill_flood_json(flood_json, &s), 0);
+	assert_int_equal(s.packets_flood_tcp_rate, 261);
+	assert_int_equal(s.packets_flood_udp_rate, 3);
+	assert_int_equal(s.packets_flood_tcp_concurrent, 5);
+	assert_int_equal(s.flood_sources_limited, 3);
+	char rows[256] = "";
+	assert_int_equal(stats_set_elems_json(flood_json, elem_row, rows), 3);
+	assert_string_equal(rows, "2001:db8:1::/7/29 198.18.1.2/250/3 "
+				  "198.18.1.9/0/30 ");
+	assert_int_equal(stats_fill_flood_json("{\"nftables\": 1}", &s), -1);
+	assert_int_equal(stats_set_elems_json("[", elem_row, rows), -1);
+}
+
 static void test_rules_json(void **state)
 {
 	(void)state;
@@ -184,6 +228,13 @@ static void test_rules_json(void **state)
 	assert_int_equal(d, 9);
 	assert_int_equal(stats_sum_rules_json("{\"nftables\": [", &a, &d), -1);
 	assert_int_equal(stats_sum_rules_json("[]", &a, &d), -1);
+	uint64_t m = 1;
+	assert_int_equal(stats_sum_comment_json(rules_json, "rule 1 ", &m), 0);
+	assert_int_equal(m, 7);
+	assert_int_equal(stats_sum_comment_json(rules_json, "deny memory", &m),
+			 0);
+	assert_int_equal(m, 0);
+	assert_int_equal(stats_sum_comment_json("[]", "x", &m), -1);
 }
 
 static int nft_do(const char *cmd)
@@ -263,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(test_process),
 	    cmocka_unit_test(test_nfqueue_parse),
 	    cmocka_unit_test(test_rules_json),
+	    cmocka_unit_test(test_flood_json),
 	    cmocka_unit_test(test_kernel_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,23 @@ static struct {
 	bool set_mark;
 } V[MAXV];
 static int nv;
+
+/* Packet I's verdict is a denial the kernel remembers (NF_REPEAT with the
+ * DENY decision mark, decide.c answer_denial); REJECT when it rejects. */
+static bool deny_kept(int i, bool reject)
+{
+	return V[i].verdict == NF_REPEAT && V[i].set_mark &&
+	       mark_dec(MARK_SHIFT_DEFAULT, V[i].mark) == MARK_DEC_DENY &&
+	       (mark_id(MARK_SHIFT_DEFAULT, V[i].mark) == MARK_ID_REJECT) ==
+		   reject;
+}
+
+/* Any denial: remembered, or a plain drop (transient refusals). */
+static bool denied(int i)
+{
+	return V[i].verdict == NF_DROP || deny_kept(i, false) ||
+	       deny_kept(i, true);
+}
 static uint64_t clock_ns;
 static struct gen *G;
 
@@ -75,7 +92,9 @@ static const char *POLICY =
     "rule \"named\" allow ssh from lan to sites\n"
     "rule \"gw named\" allow ssh from localhost to sites\n"
     "rule \"deny ssh\" deny ssh from any to any\n"
-    "rule \"lan 8080\" allow from lan to any\n";
+    "rule \"lan 8080\" allow from lan to any\n"
+    "protocol telnet tcp 23\n"
+    "rule \"no telnet\" reject telnet from any to any\n";
 
 static struct iptable *IDS;
 
@@ -167,13 +186,47 @@ static void send_pkt(struct decider *d, uint32_t id, const char *src,
 	decider_packet(d, &p);
 }
 
+/* Fast denials: a `reject` rule's denial carries the REJECT id; a `deny`
+ * rule's never; the implicit final deny follows decisions { deny-action }. */
+static void test_reject_marks(void **state)
+{
+	struct decider *d = mk(16, 2, 16, ONDL_DENY);
+	send_pkt(d, 1, "192.0.2.1", 1000, "198.18.2.2", 23, NF_INET_FORWARD);
+	send_pkt(d, 2, "192.0.2.1", 1001, "198.18.2.2", 22, NF_INET_FORWARD);
+	send_pkt(d, 3, "192.0.2.1", 1002, "198.18.2.2", 25, NF_INET_FORWARD);
+	assert_int_equal(nv, 3);
+	assert_true(deny_kept(0, true));  /* "no telnet" rejects */
+	assert_true(deny_kept(1, false)); /* "deny ssh" drops */
+	assert_true(deny_kept(2, false)); /* implicit deny: deny-action drop */
+	assert_int_equal(decider_stats(d)->verdict_reject, 1);
+	/* the low (foreign) mark bits are kept */
+	assert_int_equal(V[0].mark & ~mark_owned(MARK_SHIFT_DEFAULT), 0x1234);
+	struct decide_cfg cfg = {.slots = 16, .reserve_local = 2,
+				 .per_source = 16, .deadline_ms = 3000,
+				 .watchdog_ms = 5000, .on_deadline = ONDL_DENY,
+				 .deny_action = DENYACT_REJECT,
+				 .mark_shift = MARK_SHIFT_DEFAULT};
+	decider_configure(d, &cfg);
+	send_pkt(d, 4, "192.0.2.1", 1003, "198.18.2.2", 25, NF_INET_FORWARD);
+	send_pkt(d, 5, "192.0.2.1", 1004, "198.18.2.2", 22, NF_INET_FORWARD);
+	assert_true(deny_kept(3, true));  /* implicit deny now rejects */
+	assert_true(deny_kept(4, false)); /* a deny rule still drops */
+	/* a deadline denial follows deny-action too */
+	send_pkt(d, 6, "198.18.1.2", 1005, "198.18.2.2", 22, NF_INET_FORWARD);
+	clock_ns += 3000000000ull;
+	decider_tick(d);
+	assert_int_equal(nv, 6);
+	assert_true(deny_kept(5, true));
+	decider_free(d);
+}
+
 static void test_header_decided(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
 	/* ssh from outside lan: "deny ssh" without any lookup */
 	send_pkt(d, 1, "192.0.2.1", 1000, "198.18.2.2", 22, NF_INET_FORWARD);
 	assert_int_equal(nv, 1);
-	assert_int_equal(V[0].verdict, NF_DROP);
+	assert_true(deny_kept(0, false));
 	/* lan to 8080: allowed by rule 5, mark keeps low bits */
 	send_pkt(d, 2, "198.18.1.2", 1000, "198.18.2.2", 8080, NF_INET_FORWARD);
 	assert_int_equal(nv, 2);
@@ -363,7 +416,7 @@ static void test_incomplete_groups(void **state)
 	clock_ns += 3000000000ull;
 	decider_tick(d);
 	assert_int_equal(verdicts_for(1), 1);
-	assert_int_equal(V[nv - 1].verdict, NF_DROP);
+	assert_int_equal(V[nv - 1].verdict, NF_DROP); /* deadline: not remembered */
 	assert_int_equal(ndecided, 0);
 
 	/* the complete answer: allowed, remembered as the directory names
@@ -400,7 +453,7 @@ static void test_join_and_deadline(void **state)
 	clock_ns += 1000000ull;
 	decider_tick(d);
 	assert_int_equal(nv, 2);
-	assert_int_equal(V[0].verdict, NF_DROP);
+	assert_int_equal(V[0].verdict, NF_DROP); /* deadline: not remembered */
 	assert_int_equal(verdicts_for(1), 1);
 	assert_int_equal(verdicts_for(2), 1);
 	assert_int_equal(decider_stats(d)->timed_out, 1);
@@ -415,7 +468,7 @@ static void test_deadline_skip(void **state)
 	decider_tick(d);
 	/* name unknown → "named" does not match → "deny ssh" */
 	assert_int_equal(nv, 1);
-	assert_int_equal(V[0].verdict, NF_DROP);
+	assert_true(deny_kept(0, false));
 	decider_free(d);
 }
 
@@ -620,7 +673,7 @@ static void test_fail_open_client_cannot_trigger(void **state)
 	assert_int_equal(decider_pending(d), 0);
 	assert_int_equal(V[verdict_of(first)].verdict, NF_DROP);
 	for (int i = 0; i < nv; i++)
-		assert_int_equal(V[i].verdict, NF_DROP);
+		assert_true(denied(i));
 	assert_int_equal(decider_stats(d)->verdict_fail, 0);
 	for (uint32_t i = 1; i < id; i++)
 		assert_int_equal(verdicts_for(i), 1);
@@ -822,6 +875,7 @@ int main(void)
 	    cmocka_unit_test(test_fail_open_for_trouble),
 	    cmocka_unit_test(test_copies_fit_the_queue),
 	    cmocka_unit_test(test_per_source_prefix),
+	    cmocka_unit_test(test_reject_marks),
 	    cmocka_unit_test(test_per_source_reconfigure),
 	    cmocka_unit_test(test_to_gateway_capped),
 	};

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +112,39 @@ static void test_design_example(void **state)
 	diags_free(&d);
 }
 
+/* `reject` in the place of allow/deny; decisions { deny-action ... } */
+static void test_reject_action(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "protocol telnet tcp 23\n"
+	    "rule \"no telnet\" reject telnet from any to any log\n"
+	    "rule \"ask\" reject from any to any users all\n"
+	    "decisions { deny-action reject deny-memory 30s reject-rate 5 }\n",
+	    &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(policy_rule(p, "no telnet")->action, ACT_REJECT);
+	assert_true(policy_rule(p, "no telnet")->log);
+	assert_true(rule_kernel_decidable(policy_rule(p, "no telnet")));
+	assert_int_equal(p->decisions.deny_action, DENYACT_REJECT);
+	assert_int_equal(p->decisions.deny_memory_s, 30);
+	assert_int_equal(p->decisions.reject_rate, 5);
+	struct flow f = {.family = AF_INET, .proto = 6, .dport = 23};
+	struct decision dec;
+	policy_eval_linear(p, &f, NULL, &dec);
+	assert_int_equal(dec.verdict, VERDICT_DENY);
+	assert_int_equal(dec.rule, 0);
+	policy_free(p);
+	diags_free(&d);
+	p = load("rule x refuse from any to any\n", &d);
+	assert_null(p);
+	diags_free(&d);
+	p = load("decisions { deny-action bounce }\n", &d);
+	assert_null(p);
+	diags_free(&d);
+}
+
 static void test_addresses(void **state)
 {
 	struct diags d = {0};
@@ -174,7 +208,7 @@ static void test_syntax_errors(void **state)
 		const char *text, *msg;
 		int line, col;
 	} cases[] = {
-	    {"rule \"x\" permit from any to any\n", "expected allow or deny", 1, 10},
+	    {"rule \"x\" permit from any to any\n", "expected allow, deny or reject", 1, 10},
 	    {"rule \"x\" allow from any\n", "expected 'to'", 2, 1},
 	    {"network n { 10.0.0.1\n", "expected an address or '}'", 2, 1},
 	    {"domains d { exa mple..com }\n", "is not a domain name", 1, 17},
@@ -648,6 +682,7 @@ static void test_verify_spec_cfg_equal(void **state)
 		case ST_DURATION_MS:
 		case ST_DURATION_S:
 		case ST_MODE:
+		case ST_RATE:
 			*(uint32_t *)f += 1;
 			break;
 		case ST_BOOL:
@@ -832,6 +867,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_design_example),
 	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_reject_action),
 	    cmocka_unit_test(test_errors_located_in_one_pass),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),

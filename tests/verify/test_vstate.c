@@ -196,6 +196,7 @@ static void test_key_every_row(void **state)
 		case ST_DURATION_MS:
 		case ST_DURATION_S:
 		case ST_MODE:
+		case ST_RATE:
 			*(uint32_t *)f += 1000;
 			break;
 		case ST_BOOL:

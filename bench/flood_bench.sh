@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# flood_bench.sh — issue 15's flood figures, in one run:
+#  A. the cost of the flood limits on the kernel-decided session rate:
+#     sluiced with a header-only policy, flood limits off vs on (limits so
+#     high they never refuse: every SYN pays the meters and `ct count`),
+#     1 and 4 parallel clients (bench/connrate); target: <= 3 % fewer.
+#  B. a legitimate client's connect p99 (bench/connlat.py, 5 connects/s from
+#     198.18.1.3) with the default limits, alone and while 1,000 other
+#     sources (198.18.64.0/22, spoofed, bench/synflood.py) flood SYNs at the
+#     server through the gateway, measured once the flood's sources are
+#     being limited; target: <= 2 x its p99 without the flood.
+# Processes are stopped by the pids this script started.
+#   bench/flood_bench.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS] [FLOOD_PPS]
+set -uo pipefail
+B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}; PPS=${4:-20000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tests/lab/lab.sh"
+trap 'lab_down >/dev/null 2>&1' EXIT
+lab_up >/dev/null || exit 1
+lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
+SOCK=$LAB_TMP/ctl.sock
+base='network clients { 198.18.1.0/24 198.18.64.0/22 }
+network servers { 198.18.2.0/24 }
+protocol web tcp 80
+rule "web" allow web from clients to servers
+decisions { slots 4096 per-source 4096 }'
+printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
+printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 udp-rate 1000000/s }\n' \
+	"$base" >"$LAB_TMP/on.conf"
+printf '%s\n' "$base" >"$LAB_TMP/default.conf"
+SPID=
+start_sluiced() {
+	rm -f "$SOCK"
+	SPID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
+	for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "sluiced did not start" >&2; exit 1
+}
+stop_sluiced() {
+	[ -n "$SPID" ] && lab_kill "$SPID"
+	SPID=
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+}
+measure() { # measure PARALLEL: prints "rate median_us p99_us"
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$1" \
+		--seconds "$SECS" --conns 2000000 |
+		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
+}
+med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# --- A: rate, limits off vs on
+declare -A R
+for round in $(seq "$ROUNDS"); do
+	for m in off on; do
+		start_sluiced "$LAB_TMP/$m.conf"
+		for p in 1 4; do R[$m.$p.$round]=$(measure $p); done
+		stop_sluiced
+	done
+done
+echo "A. kernel-decided new TCP sessions/s (median of $ROUNDS rounds of ${SECS}s; latency median/p99 us)"
+printf '%-12s %12s %14s %12s %14s\n' limits "1 client/s" "lat 1" "4 clients/s" "lat 4"
+declare -A M
+for m in off on; do
+	row=""
+	for p in 1 4; do
+		M[$m.$p]=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $1}'; done | med)
+		lm=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $2}'; done | med)
+		lp=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $3}'; done | med)
+		row+=$(printf ' %12s %14s' "${M[$m.$p]}" "$lm/$lp")
+	done
+	printf '%-12s%s\n' "$m" "$row"
+done
+for p in 1 4; do
+	per=$(for r in $(seq "$ROUNDS"); do
+		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
+	done | med)
+	awk -v a="${M[on.$p]}" -v b="${M[off.$p]}" -v p="$p" -v r="$per" \
+		'BEGIN { printf "%d client(s): on/off = %.3f (cost %.1f %%; median per-round ratio %s)\n", p, a/b, (1-a/b)*100, r }'
+done
+
+# --- B: a legitimate client's p99 under a SYN flood from 1,000 sources
+lab_exec "$LAB_GW" ip route add 198.18.64.0/22 via "$LAB_CLI4" 2>/dev/null
+start_sluiced "$LAB_TMP/default.conf"
+lat() { lab_exec "$LAB_CLI" python3 "$ROOT/bench/connlat.py" "$LAB_SRV4" 80 "$LAB_CLI4B" 0.2 "$1"; }
+LSECS=$((SECS * 4))
+declare -A L W
+for round in $(seq "$ROUNDS"); do
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+	L[alone.$round]=$(lat "$LSECS")
+	FPID=$(lab_spawn "$LAB_CLI" python3 "$ROOT/bench/synflood.py" "$LAB_SRV4" 80 198.18.64.1 1000 "$PPS" $((LSECS + 40)))
+	# the flood's steady state: its sources are being limited (each soon
+	# exceeds the connect rate or holds 160 half-open sessions)
+	for i in $(seq 60); do
+		n=$("$B/src/sluicectl/sluicectl" -s "$SOCK" counters --json |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["flood_sources_limited"])')
+		[ "$n" -ge 900 ] && break
+		sleep 0.5
+	done
+	W[$round]="$n sources limited after $((i / 2)) s"
+	L[flood.$round]=$(lat "$LSECS")
+	lab_kill "$FPID"
+	sleep 1
+done
+limited=$("$B/src/sluicectl/sluicectl" -s "$SOCK" floods | tail -1)
+cnt=$("$B/src/sluicectl/sluicectl" -s "$SOCK" counters --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print("packets_flood_tcp_rate", c["packets_flood_tcp_rate"], "packets_flood_tcp_concurrent", c["packets_flood_tcp_concurrent"])')
+stop_sluiced
+echo "B. legitimate client (5 connects/s, ${LSECS}s per run, default limits) alone and during a SYN flood of $PPS/s from 1000 sources"
+for k in alone flood; do
+	p99=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $8}'; done | med)
+	md=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $6}'; done | med)
+	okc=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $4 "/" $2}'; done | tr '\n' ' ')
+	printf '%-6s median %8s us  p99 %8s us  (connects ok per round: %s)\n' "$k" "$md" "$p99" "$okc"
+	eval "P_$k=$p99"
+done
+awk -v f="$P_flood" -v a="$P_alone" 'BEGIN { if (a > 0) printf "p99 flood/alone = %.2f\n", f / a }'
+echo "flood warm-up per round: ${W[*]}"
+echo "flood state at the end: $limited; $cnt"

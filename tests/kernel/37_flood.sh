@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# 37_flood — issue 15, flood mitigation in the kernel: per-source limits
+# (flood { tcp-concurrent tcp-connect-rate udp-rate exceptions }) refuse a
+# flooding source before anything is queued, IPv6 sources counted by /64,
+# while other sources go on; `sluicectl floods` lists the limited sources,
+# the counters and the default alert see them; an exception is never limited.
+. "$(dirname "$0")/lib.sh"
+kt_up
+conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }' \
+	"log { format json file \"$LAB_TMP/fw.log\" }")
+kt_start "$conf" || kt_done
+ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
+ctl identity add "$LAB_CLI4B" alice >/dev/null
+
+# burst NS ADDR PORT N HOLD [BIND]: N TCP connects at once (non-blocking),
+# held HOLD seconds; prints how many were established.
+burst() {
+	lab_exec "$1" python3 - "$2" "$3" "$4" "$5" "${6:-}" <<'PY'
+import select, socket, sys, time
+addr, port, n, hold, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+socks = []
+for _ in range(n):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    if bind:
+        s.bind((bind, 0))
+    s.setblocking(False)
+    try:
+        s.connect((addr, port))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+end = time.monotonic() + hold
+up = set()
+while time.monotonic() < end:
+    _, w, _ = select.select([], [s for s in socks if s not in up], [], 0.1)
+    for s in w:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            up.add(s)
+print(len(up))
+for s in socks:
+    s.close()
+PY
+}
+counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+
+# --- concurrent sessions: carol may hold 20 at once, alice goes on
+got=$(burst "$LAB_CLI" "$LAB_SRV4" 80 30 3)
+[ "$got" = 20 ] && kt_ok "tcp-concurrent 20: 20 of 30 of carol's sessions were established" ||
+	kt_fail "tcp-concurrent: $got of 30 established, want 20"
+[ "$(lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_concurrent | awk '/packets/ { print $2 }')" -gt 0 ] &&
+	kt_ok "the flood_tcp_concurrent counter moved" || kt_fail "flood_tcp_concurrent did not move"
+sleep 1
+expect_talk "alice (another source) goes on meanwhile" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+
+# --- connect rate: a SYN flood from the client's address is cut at 600/min (bursts of 60)
+q0=$(qseq)
+burst "$LAB_CLI" "$LAB_SRV4" 22 300 1 >/dev/null
+q=$(( $(qseq) - q0 ))
+[ "$q" -le 130 ] && kt_ok "of 300 SYNs, $q crossed to sluiced (the limit cut the rest before the queue)" ||
+	kt_fail "$q of 300 SYNs were queued, want <= 130"
+out=$(ctl floods)
+echo "$out" | grep -q "^$LAB_CLI4 " && kt_ok "sluicectl floods lists $LAB_CLI4" || kt_fail "floods: $out"
+ctl floods --json | python3 -c 'import json,sys; f=json.load(sys.stdin); assert any(x["source"]=="'"$LAB_CLI4"'" and x["refused"]>0 for x in f)' &&
+	kt_ok "floods --json: the source with its refused count" || kt_fail "floods --json: $(ctl floods --json)"
+echo "$out" | grep -q "^$LAB_CLI4B " && kt_fail "alice's address is listed" || kt_ok "alice's address is not limited"
+expect_talk "alice still goes on during the flood" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+
+# --- IPv6: sources counted by /64: another address of the prefix is limited too
+burst "$LAB_CLI" "$LAB_SRV6" 22 300 1 "$LAB_CLI6" >/dev/null
+ctl floods | grep -q "^2001:db8:1::/64 " && kt_ok "floods lists the IPv6 source as its /64" ||
+	kt_fail "floods: $(ctl floods)"
+got=$(burst "$LAB_CLI" "$LAB_SRV6" 22 1 2 "$LAB_CLI6B")
+[ "$got" = 0 ] && kt_ok "another address of the same /64 is limited too" ||
+	kt_fail "$LAB_CLI6B connected ($got) while its /64 is limited"
+expect_talk "IPv4 alice is unaffected" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B"
+
+# --- exceptions: the dns host (network infra) is never limited
+burst "$LAB_DNS" "$LAB_SRV4" 22 300 1 >/dev/null
+ctl floods | grep -q "^$LAB_DNS4 " && kt_fail "the exception $LAB_DNS4 was limited" ||
+	kt_ok "the exception $LAB_DNS4 was not limited"
+
+# --- counters and the default alert
+sleep 2.5
+r=$(counter packets_flood_tcp_rate); l=$(counter flood_sources_limited)
+[ "$r" -gt 0 ] && [ "$l" -ge 2 ] && kt_ok "counters: packets_flood_tcp_rate $r, flood_sources_limited $l" ||
+	kt_fail "counters: packets_flood_tcp_rate $r flood_sources_limited $l"
+ctl alerts | grep -q "flood-source-limited.*firing" && kt_ok "the default alert flood-source-limited fired" ||
+	kt_fail "alerts: $(ctl alerts)"
+
+# --- the firewall log: one start per limited source, not every packet
+n=$(grep -c '"reason":"flood-start"' "$LAB_TMP/fw.log")
+s4=$(grep '"reason":"flood-start"' "$LAB_TMP/fw.log" | grep -c "\"client\":\"$LAB_CLI4\"")
+[ "$n" -eq 2 ] && [ "$s4" -eq 1 ] && kt_ok "firewall log: $n flood-start records ($LAB_CLI4 once, the /64 once)" ||
+	kt_fail "flood-start records: $n ($LAB_CLI4: $s4): $(grep flood "$LAB_TMP/fw.log")"
+# the end: 30 s after the last refusal (bounded wait)
+for i in $(seq 45); do
+	[ "$(grep -c '"reason":"flood-end"' "$LAB_TMP/fw.log")" -ge 2 ] && break
+	sleep 1
+done
+[ "$(grep -c '"reason":"flood-end"' "$LAB_TMP/fw.log")" -eq 2 ] && kt_ok "firewall log: flood-end for both after their 30 s" ||
+	kt_fail "flood-end records: $(grep flood "$LAB_TMP/fw.log")"
+ctl floods | grep -q "^0 sources limited" && kt_ok "floods: the list is empty again" || kt_fail "floods: $(ctl floods)"
+kt_done
