@@ -17,8 +17,9 @@
 #  D. a session admitted by fail open (no listener) is cut by a later
 #     reload whose policy denies it.
 # Decisions wait for their deadline: the resolver (198.18.3.2) has no DNS
-# server (and no failure is remembered: negative-ttl 0s), and `filter dns`
-# has no filter yet.
+# server (and no failure is remembered: negative-ttl 0s), and sessions to
+# the gateway need the groups of a user the address table names, from a
+# directory that is not there (a failed lookup waits for the deadline).
 . "$(dirname "$0")/lib.sh"
 kt_up
 SYNCLONE=$KT_ROOT/tests/lab/synclone.py
@@ -33,19 +34,25 @@ network servers { 198.18.2.0/24 2001:db8:2::/64 }
 domains work_sites { www.lab.sluice.test }
 protocol web  tcp 80
 protocol sink udp 5399
-protocol dnsq udp 53 filter dns
+protocol dnsq udp 53
+users staff { group staff }
 ${3:-}
 rule "work web"  allow web from clients to work_sites
 rule "work sink" allow sink from clients to work_sites
-rule "dns to gw" allow dnsq from clients to localhost
+rule "dns to gw" allow dnsq from clients to localhost users staff
 resolver  { servers 198.18.3.2 timeout 500ms negative-ttl 0s }
+directory ldap { uri ldap://198.18.3.2:389 base "dc=none" timeout 500ms }
+# this scenario counts what reaches sluiced while sessions open faster than
+# a client would: the flood limits (37_flood) and the deny memory
+# (36_deny_fast), which keep such packets in the kernel, are off here
+flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }
 decisions { $2 }
 queue     { fail $1 length ${QLEN:-16} }
 CONF
 }
-SMALL='slots 20 reserve-local 10% per-source 4 deadline 2s' # 18 general, 2 reserved
-WIDE='slots 128 per-source 64 deadline 2s'
-SLOW='slots 20 reserve-local 10% per-source 4 deadline 4s'  # time to look
+SMALL='slots 20 reserve-local 10% per-source 4 deadline 2s deny-memory 0' # 18 general, 2 reserved
+WIDE='slots 128 per-source 64 deadline 2s deny-memory 0'
+SLOW='slots 20 reserve-local 10% per-source 4 deadline 4s deny-memory 0'  # time to look
 json() { ctl status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters'][\"$1\"])"; }
 wait_json() { # wait_json FIELD TEST VALUE: up to 8 s until [ FIELD TEST VALUE ]
@@ -183,6 +190,7 @@ wait_json pending -ge 5 && kt_ok "another client still gets a slot" ||
 [ "$(json slots_full)" -eq "$full" ] && kt_ok "no session refused for full slots" ||
 	kt_fail "slots_full $full → $(json slots_full)"
 idle
+ctl identity add "$LAB_CLI4" carol >/dev/null # groups: the directory's
 sf=$(json source_full)
 lab_exec "$LAB_CLI" python3 -c '
 import socket, sys
@@ -202,6 +210,7 @@ srcs=""
 for i in 0 1 2 3 4; do
 	ip -n "$LAB_CLI" addr add "198.18.1.2$i/24" dev gw0
 	srcs="$srcs 198.18.1.2$i"
+	ctl identity add "198.18.1.2$i" carol >/dev/null
 done
 sleep 0.3
 full=$(json slots_full)
