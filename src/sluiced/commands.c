@@ -370,7 +370,7 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 		struct tm tm;
 		localtime_r(&id->learned, &tm);
 		strftime(lb, sizeof(lb), "%Y-%m-%d %H:%M:%S", &tm);
-		evbuffer_add_printf(c->out, "%-40s %-16s %-7s %s %7lds %6lds  ",
+		evbuffer_add_printf(c->out, "%-26s %-12s %-7s %s %7lds %6lds  ",
 				    ab, id->user, src, lb, left, idle);
 		for (size_t i = 0; i < id->ngroups; i++)
 			evbuffer_add_printf(c->out, "%s%s", i ? "," : "",
@@ -388,7 +388,7 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 	if (json)
 		evbuffer_add_printf(out, "[");
 	else
-		evbuffer_add_printf(out, "%-40s %-16s %-7s %-19s %8s %7s  %s\n",
+		evbuffer_add_printf(out, "%-26s %-12s %-7s %-19s %8s %7s  %s\n",
 				    "ADDRESS", "USER", "SOURCE", "LEARNED",
 				    "EXPIRES", "IDLE", "GROUPS");
 	iptable_each(d->ids, identity_one, &c);
