@@ -1,5 +1,5 @@
 /*
- * dns_bind — the DNS filter's figures (issue 14, BENCHMARKS.md): DNS answers
+ * dns_bind — the DNS filter's figures (BENCHMARKS.md): DNS answers
  * bound per second on one core, through the same function the DNS queue
  * thread calls for each queued packet (dnsfilter_packet: IPv4 + UDP header,
  * DNS parse, query match, bind), and the memory one binding costs.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dns_latency.sh — the latency the DNS filter adds to a DNS answer crossing
-# the gateway (issue 14): a client in the lab sends N queries, one at a
+# the gateway: a client in the lab sends N queries, one at a
 # time, on one UDP socket to dnsmasq beyond the gateway and times each
 # answer; the same policy with `filter dns` (every query and answer of the
 # session crosses sluiced's DNS queue, the answer bound before release)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# flood_bench.sh — issue 15's flood figures, in one run:
+# flood_bench.sh — the flood figures, in one run:
 #  A. the cost of the flood limits on the kernel-decided session rate:
 #     sluiced with a header-only policy, flood limits off vs on (limits so
 #     high they never refuse: every SYN pays the meters and `ct count`),

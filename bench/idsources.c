@@ -1,5 +1,5 @@
 /*
- * idsources.c — issue 13 figures: RADIUS accounting ingested per second,
+ * idsources.c — the identity figures: RADIUS accounting ingested per second,
  * and the address table at 100,000 entries.
  *
  *   build/bench/idsources [PACKETS] [ENTRIES]    (defaults 200000, 100000)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# reload_scale.sh — reload at scale (issue 16): the time `sluicectl reload`
+# reload_scale.sh — reload at scale: the time `sluicectl reload`
 # takes with N established sessions in conntrack, every one re-judged by
 # the new policy (revocation on), and the decision latency of new sessions
 # meanwhile, against the same measure without a reload, in the same run.

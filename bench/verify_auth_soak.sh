@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# verify_auth_soak.sh — issue 18's million authenticated checks: the verifier
+# verify_auth_soak.sh — the million authenticated checks: the verifier
 # soak (tests/verify/run_soak.sh, tests/verify/soak.c) with only the
 # authenticated kinds: Negotiate (MIT KDC + Apache mod_auth_gssapi) with a
 # ticket that is let in and one that is not, libcurl's NTLM with a good and

@@ -431,7 +431,7 @@ static void check_shadowing(struct policy *p)
 	shadow_index_free(&x);
 }
 
-/* ---- names the gateway cannot read (issue 14) ------------------------------------ */
+/* ---- names the gateway cannot read ----------------------------------------------- */
 
 /* True when some address is in both normalized sets. */
 static bool addrs_meet(const struct addrset *a, const struct addrset *b)

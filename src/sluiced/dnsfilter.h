@@ -1,5 +1,5 @@
 /*
- * dnsfilter.h — `filter dns` (issue 14): sluiced's DNS queue. The kernel
+ * dnsfilter.h — `filter dns`: sluiced's DNS queue. The kernel
  * queues every packet of the sessions a `filter dns` rule allowed (both
  * directions; ruleset.h rs_dns_queue()) to one queue read by one thread
  * here. Queries are remembered and released at once; answers are bound

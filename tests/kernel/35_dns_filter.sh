@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 35_dns_filter — issue 14: names from the clients' own DNS answers.
+# 35_dns_filter — names from the clients' own DNS answers.
 # dnsmasq is the clients' resolver beyond the gateway (LAB_DNS); the rule
 # "dns" allows the clients' DNS to it with `filter dns`, so the session
 # is allowed at once and its answers are bound before they are released.

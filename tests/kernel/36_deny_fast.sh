@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 36_deny_fast — issue 15, "denials that end quickly and cross once":
+# 36_deny_fast — "denials that end quickly and cross once":
 #  - deny memory: a session sluiced denied is remembered by the kernel
 #    (sets denied4/6, 5-tuple); its retransmitted SYNs and repeated
 #    datagrams are dropped there (counted), never queued or logged again;

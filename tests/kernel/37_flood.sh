@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 37_flood — issue 15, flood mitigation in the kernel: per-source limits
+# 37_flood — flood mitigation in the kernel: per-source limits
 # (flood { tcp-concurrent tcp-connect-rate udp-rate exceptions }) refuse a
 # flooding source before anything is queued, IPv6 sources counted by /64,
 # while other sources go on; `sluicectl floods` lists the limited sources,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 42_prom_conventions — issue 17: a live sluiced's /metrics passes
+# 42_prom_conventions — a live sluiced's /metrics passes
 # `promtool check metrics`; verdicts, deciders and rules are labels of one
 # family; a reload keeps every counter (Prometheus `_total` samples and
 # `sluicectl counters` counters are >= before, the firewall log's and the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 43_json_strict — issue 17: every `--json` output of a live sluiced is
+# 43_json_strict — every `--json` output of a live sluiced is
 # JSON a strict parser takes (UTF-8 only, no duplicate keys, no NaN), with
 # hostile names in the policy (a quote, a backslash, byte 0xE9, control
 # characters) in rules, a farm, its publish and a verifier; the same

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 45_radius_identity — issue 13: RADIUS accounting as an identity source,
+# 45_radius_identity — RADIUS accounting as an identity source,
 # with FreeRADIUS's radclient as the accounting client (the NAS). A client
 # on the lab LAN reaches a staff-only server after a Start for a staff user
 # at its address, keeps it across a sluiced restart (the state file), loses

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 46_identity_api — issue 13: the identity push API. Over HTTP
+# 46_identity_api — the identity push API. Over HTTP
 # (`identity { api-listen api-token-file }`): POST /login and /logout with
 # JSON bodies and a bearer token; a wrong token, a malformed body, an
 # oversized body and a request that never finishes are refused, counted,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 47_freeradius_replicate — issue 13, "done when": a real FreeRADIUS server
+# 47_freeradius_replicate — a real FreeRADIUS server
 # (Debian freeradius) takes the NAS's accounting and replicates it to
 # sluiced (its `replicate` module, Replicate-To-Realm), as sites do. A
 # client on the lab LAN gets the staff-only server after a Start, keeps it

@@ -311,7 +311,7 @@ static const char *jstr(const struct json *j, const char *k1, const char *k2)
 
 /* ECS: the field names log shippers know, the Community ID of the spec's
  * own example (community-id-spec: tcp 128.232.110.120:34855 ->
- * 66.35.250.204:80), a hostile user name still valid JSON (issue 17). */
+ * 66.35.250.204:80), a hostile user name still valid JSON. */
 static void test_ecs_record(void **state)
 {
 	(void)state;
@@ -361,7 +361,7 @@ static void test_ecs_record(void **state)
 }
 
 /* The log is created 0640 whatever the umask, and an older file that was
- * world-readable loses that (issue 17). */
+ * world-readable loses that. */
 static void test_file_mode(void **state)
 {
 	(void)state;

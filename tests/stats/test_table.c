@@ -83,7 +83,7 @@ static void test_text(void **state)
 				   sizeof(line)), "n=100"));
 	assert_non_null(strstr(row(text, "verifier_response_seconds", line,
 				   sizeof(line)), "12.5 ms"));
-	/* human units (issue 17), and every line fits 100 columns */
+	/* human units, and every line fits 100 columns */
 	s.process_uptime_seconds = 20.7298;
 	s.process_resident_memory_bytes = 16977900;
 	s.process_heap_bytes = 1ull << 40;

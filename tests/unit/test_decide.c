@@ -238,7 +238,7 @@ static void test_header_decided(void **state)
 }
 
 /* A decision taken on arrival still has a latency: from the packet's
- * arrival to its verdict, not 0 (issue 17: the histogram's _sum was 0). */
+ * arrival to its verdict, not 0 (the histogram's _sum was 0). */
 static void test_latency_measured(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);

@@ -164,7 +164,7 @@ static void test_staff_web(void **state)
 static void test_dns_filter(void **state)
 {
 	/* `filter dns` reads the session's answers, it does not hold the
-	 * session: allowed from header facts alone (issue 14) */
+	 * session: allowed from header facts alone */
 	const char *fl = "udp 10.1.2.3:5353 -> 192.0.2.53:53";
 	struct fx anon = {.anon = true};
 	expect(fl, "mon 09:00", &anon, false, VERDICT_ALLOW, "dns out", 0);

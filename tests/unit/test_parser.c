@@ -38,7 +38,7 @@ static bool has_diag(const struct diags *d, int line, int col,
 
 static void dump(const struct diags *d);
 
-/* log { file }: a missing folder is an error at its place (issue 17). */
+/* log { file }: a missing folder is an error at its place. */
 static void test_log_folder(void **state)
 {
 	(void)state;
@@ -298,7 +298,7 @@ static void test_verifier_timeout_warning(void **state)
 }
 
 /* A rule naming destinations warns where other rules let its clients
- * resolve with answers sluice cannot read (issue 14): DNS over TLS, DNS
+ * resolve with answers sluice cannot read: DNS over TLS, DNS
  * without `filter dns`; other clients and filtered DNS do not. */
 static void test_unread_dns_warning(void **state)
 {
