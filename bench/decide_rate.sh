@@ -27,6 +27,7 @@ network servers { 198.18.2.0/24 }
 users staff { group staff }
 protocol web tcp 80
 decisions { slots 100000 per-source 100000 deadline 60s }
+flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }
 queue { watchdog 120s length 65536 buffer 65536 }'
 mk() { # mk NAME RULE [EXTRA]
 	printf '%s\n%s\n%s\n' "$head" "$2" "${3:-}" >"$LAB_TMP/$1.conf"

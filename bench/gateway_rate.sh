@@ -24,7 +24,8 @@ SOCK=$LAB_TMP/ctl.sock
 base='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 protocol web tcp 80
-decisions { slots 4096 per-source 4096 }'
+decisions { slots 4096 per-source 4096 }
+flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }'
 printf '%s\nrule "web" allow web from clients to servers\n' "$base" >"$LAB_TMP/kernel.conf"
 printf '%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
 	"$base" >"$LAB_TMP/user.conf"

@@ -29,6 +29,7 @@ protocol bulk tcp 9000
 rule "r"    allow web from clients to servers users staff
 rule "bulk" allow bulk from clients to servers
 decisions { slots 100000 per-source 100000 deadline 60s }
+flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }
 queue { watchdog 120s length 65536 buffer 65536 }
 EOF
 rm -f "$SOCK"
