@@ -17,7 +17,10 @@ MADDR=$LAB_GW_CLI4:9109
 CONF=$(conf_with 'protocol prom tcp 9109' \
 	'rule "monitoring" allow prom from clients to localhost' \
 	"metrics { listen \"$MADDR\" max-connections 8 timeout 2s }" \
-	'control { max-clients 4 timeout 2s }')
+	'control { max-clients 4 timeout 2s }' \
+	'# 300 connections from one source test the listener'"'"'s own caps: the' \
+	'# flood limits (37_flood), which would stop them first, are off' \
+	'flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }')
 # kt_start with a descriptor limit: the same, through prlimit
 rm -f "$KT_SOCK"
 LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" prlimit --nofile=128:128 \
