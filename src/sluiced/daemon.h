@@ -78,6 +78,7 @@ struct daemon {
 	struct event *ev_rswatch, *ev_rscheck, *ev_rspoll;
 	uint64_t ruleset_restored; /* incidents: broken after being whole */
 	bool ruleset_broken;	   /* a repair failed; retried every second */
+	uint64_t rs_burst_ms;	   /* mono_ms() of a burst's first event */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;

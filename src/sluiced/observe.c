@@ -242,15 +242,25 @@ void observe_close(struct daemon *d)
  * kernel announces every change of the nftables ruleset on the netlink
  * group NFNLGRP_NFTABLES (what `nft monitor` reads). A message about a
  * deleted table, chain or rule, or an added rule, in table inet sluice or
- * the ip/ip6 filter tables schedules a check RSCHECK_MS later (events come
- * in bursts: one check per burst); a lost burst (ENOBUFS) does too, and a
+ * the ip/ip6 filter tables schedules a check once the burst it belongs to
+ * has been quiet for RSQUIET_MS, and at the latest RSBURST_MS after its
+ * first event: another program's change is a sequence of commands (ufw's
+ * start runs `iptables -F`, then `iptables -X`, then iptables-restore, each
+ * its own process), and a repair between two of them would make the next
+ * fail (-X refuses a chain that a jump refers to). An SLUICE chain found
+ * emptied but not deleted (RS_XT_EMPTIED: what `iptables -F` leaves) is
+ * left alone up to RSEMPTIED_MS from the incident's first event, since an
+ * -X most likely follows. A lost burst (ENOBUFS)
+ * schedules a check too, and a
  * check runs every RSPOLL_S seconds in case a message was never seen. The
  * check reads the kernel (ruleset_check) and puts back what is missing
  * (ruleset_repair), logs it and counts it (ruleset_restored, whose default
  * alert fires at the next tick). sluiced's own changes (reload, farms,
  * creation elements) cause checks that find everything in place.
  */
-#define RSCHECK_MS 50
+#define RSQUIET_MS 150
+#define RSBURST_MS 1000
+#define RSEMPTIED_MS 1500 /* how long an emptied SLUICE chain is left alone */
 #define RSPOLL_S 5
 #define RSWATCH_RCVBUF (1 << 20)
 
@@ -261,8 +271,24 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 	unsigned missing = ruleset_check(&d->kopts, &gone);
 	if (!missing) {
 		d->ruleset_broken = false;
+		d->rs_burst_ms = 0;
 		return;
 	}
+	uint64_t now = mono_ms();
+	if (!d->rs_burst_ms)
+		d->rs_burst_ms = now;
+	if ((missing & RS_XT_EMPTIED) && !(missing & RS_MISSING_NFT) &&
+	    now < d->rs_burst_ms + RSEMPTIED_MS) {
+		/* flushed, maybe not yet deleted: wait for the -X (its event
+		 * reschedules this check) or for RSEMPTIED_MS */
+		uint64_t wait = d->rs_burst_ms + RSEMPTIED_MS - now;
+		struct timeval tv = {(time_t)(wait / 1000),
+				     (suseconds_t)(wait % 1000) * 1000};
+		event_add(d->ev_rscheck, &tv);
+		free(gone);
+		return;
+	}
+	d->rs_burst_ms = 0;
 	if (!d->ruleset_broken) /* one incident, however many retries */
 		d->ruleset_restored++;
 	uint64_t t0 = mono_ms();
@@ -282,12 +308,22 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 	free(err);
 }
 
-/* Schedules a check unless one is due already (a burst is one check). */
+/* Schedules the check of the burst an event belongs to: RSQUIET_MS after
+ * this event, but no later than RSBURST_MS after the burst's first one
+ * (a burst is one check; a steady stream of changes still gets checked).
+ * d->rs_burst_ms is the first event of an incident not yet repaired: a
+ * check that holds off an emptied chain (RS_XT_EMPTIED) keeps it, so the
+ * hold is RSEMPTIED_MS from the incident's start, not from each event. */
 static void rs_schedule(struct daemon *d)
 {
-	if (event_pending(d->ev_rscheck, EV_TIMEOUT, NULL))
-		return;
-	struct timeval tv = {0, RSCHECK_MS * 1000};
+	uint64_t now = mono_ms();
+	if (!d->rs_burst_ms)
+		d->rs_burst_ms = now;
+	uint64_t due = now + RSQUIET_MS;
+	if (due > d->rs_burst_ms + RSBURST_MS)
+		due = d->rs_burst_ms + RSBURST_MS;
+	uint64_t wait = due > now ? due - now : 0;
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
 	event_add(d->ev_rscheck, &tv);
 }
 
