@@ -36,7 +36,7 @@ conf=$(conf_with 'metrics { listen 127.0.0.1:9109 }' \
 	'farm web_farm {' \
 	'  server web1 198.18.2.2' \
 	'  server web2 198.18.2.3' \
-	'  verify tcp every 1s timeout 500ms rise 1 fall 1' \
+	'  verify tcp every 1s timeout 2s rise 1 fall 2' \
 	'}' \
 	'publish "public web" tcp 80 on 198.19.0.1 to web_farm')
 kt_start "$conf" || kt_done
@@ -74,6 +74,26 @@ for i in $(seq 50); do
 done
 kt_check "three sessions held open (echoes $(held "$H1")/$(held "$H2")/$(held "$H3"))" \
 	test "$(held "$H1")" -ge 1 -a "$(held "$H2")" -ge 1 -a "$(held "$H3")" -ge 1
+
+# traffic: 15 short sessions sluiced allows (carol, staff web), 5 the kernel
+# denies (ssh to servers), pings the kernel allows; for the charts
+traffic() {
+	local i pids=()
+	for i in $(seq 15); do
+		lab_exec "$LAB_CLI" timeout 5 socat -T1 /dev/null \
+			"TCP4:$LAB_SRV4:80,connect-timeout=2,bind=$LAB_CLI4" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq 5); do
+		lab_exec "$LAB_CLI" timeout 5 socat -T1 /dev/null \
+			"TCP4:$LAB_SRV4:22,connect-timeout=1" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	lab_exec "$LAB_CLI" ping -q -c 3 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null 2>&1
+	wait "${pids[@]}" 2>/dev/null
+	return 0
+}
+traffic
 
 # ---- over HTTP: types, headers, JSON ---------------------------------------
 # head PATH: status line and headers of GET PATH
@@ -148,7 +168,7 @@ mkdir -p "$CHR"
 LAB_SPAWN_LOG=$LAB_TMP/chromedriver.log lab_spawn "$LAB_GW" chromedriver --port=$WD_PORT >/dev/null
 wd() { lab_exec "$LAB_GW" python3 "$KT_ROOT/tests/kernel/webdriver.py" $WD_PORT "$@"; }
 wd ready 20 || { kt_fail "chromedriver not ready: $(tail -5 "$LAB_TMP/chromedriver.log")"; kt_done; }
-SID=$(wd new "$CHR/profile" 1280 1900) || { kt_fail "no Chromium session"; kt_done; }
+SID=$(wd new "$CHR/profile" 1280 1560) || { kt_fail "no Chromium session"; kt_done; }
 kt_ok "Chromium session $SID"
 wd get "$SID" "$URL/?refresh=$REFRESH" >/dev/null || kt_fail "cannot load the page"
 
@@ -203,7 +223,7 @@ wd shot "$SID" "$ART/1-members-up.png" && kt_ok "screenshot $ART/1-members-up.pn
 
 # ---- a member's server stops ------------------------------------------------
 lab_kill "$W2"
-if wait_member web2 down 10; then
+if wait_member web2 down 20; then
 	R0=$(pget "$(page)" 'p["refreshes"]')
 	kt_ok "web2 down for sluiced at page refresh $R0"
 	seen=
@@ -238,6 +258,8 @@ for i in $(seq 100); do # bounded: 25 s
 done
 case $s in *u*d) kt_ok "history of web2: '$s' (up, then down)" ;;
 *) kt_fail "history of web2: '$s'" ;; esac
+
+traffic
 
 # ---- a page opened later draws what sluiced kept ------------------------------
 n=$(lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/history.json" |
