@@ -9,7 +9,8 @@
 #   - in Chromium the page loads, refreshes by itself, draws its four
 #     charts (a canvas with a size and pixels, the series count in the
 #     DOM), lists both farm members up, the alerts, and the top users and
-#     rules of the sessions held open (carol and alice, "staff web" ...);
+#     rules of the sessions held open (carol, and a user whose name is
+#     HTML markup: shown as text, never run; "staff web" ...);
 #   - one member's server stops: once sluiced knows it is down the page
 #     shows it down within one refresh (checked by the page's own refresh
 #     count, not by time), and the state history holds the down samples;
@@ -62,9 +63,13 @@ wait_member() {
 wait_member web1 up 10 && wait_member web2 up 10 && kt_ok "both members up (sluicectl)" ||
 	kt_fail "members: $(ctl farm list)"
 
-# sessions held open, with users: carol (staff web) and alice (netops)
+# sessions held open, with users: carol (staff web) and one whose name is
+# markup (netops by its group): the page must show it as text
+HOSTILE='<img src=x onerror="document.body.dataset.xss=1">'
+export HOSTILE
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
-ctl identity add "$LAB_CLI4B" alice >/dev/null
+ctl identity add "$LAB_CLI4B" "$HOSTILE" --groups netadmins >/dev/null ||
+	kt_fail "identity add of the markup name refused"
 H1=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 60 "$LAB_CLI4")
 H2=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 60 "$LAB_CLI4")
 H3=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 60 "$LAB_CLI4B")
@@ -130,7 +135,7 @@ done
 lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/history.json" >"$LAB_TMP/h1.json"
 lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/data.json" >"$LAB_TMP/d1.json"
 out=$(python3 - "$LAB_TMP/h1.json" "$LAB_TMP/d1.json" <<'PY' 2>&1
-import json, sys
+import json, os, sys
 h = json.load(open(sys.argv[1]))
 d = json.load(open(sys.argv[2]))
 bad = []
@@ -150,7 +155,7 @@ if members != ["web1", "web2"]:
     bad.append("members %s" % members)
 users = {u["name"]: u["sessions"] for u in d["top_users"]}
 rules = {r["name"]: r["sessions"] for r in d["top_rules"]}
-if users.get("carol", 0) < 2 or users.get("alice", 0) < 1:
+if users.get("carol", 0) < 2 or users.get(os.environ["HOSTILE"], 0) < 1:
     bad.append("top users %s" % users)
 if rules.get("staff web", 0) < 2 or rules.get("netops anywhere", 0) < 1 or "(sluiced)" in rules:
     bad.append("top rules %s" % rules)
@@ -195,10 +200,11 @@ return {
   users: q("#top-users tbody tr").map((r) => r.textContent),
   rules: q("#top-rules tbody tr").map((r) => r.textContent),
   alerts: q("#alerts tbody tr[data-alert]").length,
+  markup: q("main img").length + (b.dataset.xss ? 100 : 0),
 };'
 page() { wd js "$SID" "$PAGE_JS"; }
 # pget JSON EXPR: a python expression on the page's JSON (as p)
-pget() { python3 -c 'import json,sys; p = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+pget() { python3 -c 'import json,os,sys; p = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 for i in $(seq 60); do
 	P=$(page) || P='{}'
@@ -214,9 +220,11 @@ out=$(pget "$P" '"; ".join("%s %d series %d points %dx%d ink %d legend %d" % (c[
 [ "$(pget "$P" 'p["members"]')" = "{'web_farm/web1': 'up', 'web_farm/web2': 'up'}" ] &&
 	[ "$(pget "$P" 'p["strips"]')" = 2 ] &&
 	kt_ok "both members shown up, with their state strips" || kt_fail "members: $(pget "$P" 'p["members"]'), strips $(pget "$P" 'p["strips"]')"
-[ "$(pget "$P" 'any(u.startswith("carol") for u in p["users"]) and any(u.startswith("alice") for u in p["users"]) and any(r.startswith("staff web") for r in p["rules"])')" = True ] &&
+[ "$(pget "$P" 'any(u.startswith("carol") for u in p["users"]) and any(u.startswith(os.environ["HOSTILE"]) for u in p["users"]) and any(r.startswith("staff web") for r in p["rules"])')" = True ] &&
 	kt_ok "top users $(pget "$P" 'p["users"]'), top rules $(pget "$P" 'p["rules"]')" ||
 	kt_fail "tops: users $(pget "$P" 'p["users"]') rules $(pget "$P" 'p["rules"]')"
+[ "$(pget "$P" 'p["markup"]')" = 0 ] && kt_ok "the markup user name is shown as text (no element made, nothing run)" ||
+	kt_fail "a user name became markup: $(pget "$P" 'p["markup"]')"
 [ "$(pget "$P" 'p["alerts"]')" -ge 1 ] && kt_ok "alerts listed: $(pget "$P" 'p["alerts"]')" ||
 	kt_fail "no alerts listed"
 wd shot "$SID" "$ART/1-members-up.png" && kt_ok "screenshot $ART/1-members-up.png" || kt_fail "screenshot"
