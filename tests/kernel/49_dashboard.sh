@@ -201,6 +201,8 @@ return {
   rules: q("#top-rules tbody tr").map((r) => r.textContent),
   alerts: q("#alerts tbody tr[data-alert]").length,
   markup: q("main img").length + (b.dataset.xss ? 100 : 0),
+  header: ["version", "uptime", "generation"].map((i) => document.getElementById(i).textContent).join(" | "),
+  verifiers: Object.fromEntries(q("tr[data-verifier]").map((r) => [r.dataset.verifier, r.dataset.state])),
 };'
 page() { wd js "$SID" "$PAGE_JS"; }
 # pget JSON EXPR: a python expression on the page's JSON (as p)
@@ -217,6 +219,12 @@ done
 out=$(pget "$P" '"; ".join("%s %d series %d points %dx%d ink %d legend %d" % (c["id"], c["series"], c["points"], c["w"], c["h"], c["ink"], c["legend"]) for c in p["charts"])')
 [ "$(pget "$P" 'len(p["charts"]) == 4 and all(c["w"] > 0 and c["h"] > 0 and c["ink"] > 0 and c["series"] >= 2 and c["legend"] == c["series"] and c["points"] >= 1 for c in p["charts"])')" = True ] &&
 	kt_ok "four charts drawn: $out" || kt_fail "charts: $out"
+hdr=$(pget "$P" 'p["header"]')
+case $hdr in "sluiced "?*" | up "*":"??":"??" | policy generation 1, 8 rules")
+	kt_ok "the header: $hdr" ;;
+*) kt_fail "the header: '$hdr'" ;; esac
+[ "$(pget "$P" 'p["verifiers"]')" = "{'web_farm/web1': 'up', 'web_farm/web2': 'up'}" ] &&
+	kt_ok "verifiers listed: $(pget "$P" 'p["verifiers"]')" || kt_fail "verifiers: $(pget "$P" 'p["verifiers"]')"
 [ "$(pget "$P" 'p["members"]')" = "{'web_farm/web1': 'up', 'web_farm/web2': 'up'}" ] &&
 	[ "$(pget "$P" 'p["strips"]')" = 2 ] &&
 	kt_ok "both members shown up, with their state strips" || kt_fail "members: $(pget "$P" 'p["members"]'), strips $(pget "$P" 'p["strips"]')"
