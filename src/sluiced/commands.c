@@ -828,3 +828,9 @@ const struct control_command daemon_commands[] = {
     {"creations-del", CONTROL_ADMIN, args_creation, cmd_creations_del},
     {NULL, 0, NULL, NULL},
 };
+
+const char *daemon_rule_name(const struct gen *g, uint32_t rid, char *buf,
+			     size_t len)
+{
+	return rule_name(g, rid, buf, len);
+}

@@ -63,6 +63,7 @@ struct daemon {
 	struct fwlog *fwlog;
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
 	struct metrics_server *metrics;
+	struct dashboard *dash; /* dashboard.c: the page's history */
 	char *metrics_addr;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
@@ -221,6 +222,11 @@ uint64_t idapi_refused(const struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];
+/* The name of rule id RID (a ct mark's) in generation G: the rule's name,
+ * or "(sluiced)", "(creation)", "(published)", "(fail-open)", or "(rule
+ * N)" written into BUF (LEN bytes) for an id G does not have. */
+const char *daemon_rule_name(const struct gen *g, uint32_t rid, char *buf,
+			     size_t len);
 /* Applies P's control block to the running socket (owner, group, mode,
  * access groups, limits); an unknown user or group is logged and written
  * to OUT (may be NULL), and the socket keeps its access. */

@@ -4,6 +4,7 @@
  * the Prometheus endpoint.
  */
 #include "sluiced/daemon.h"
+#include "sluiced/dashboard.h"
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
 #include "sluiced/dnsfilter.h"
@@ -207,11 +208,13 @@ void observe_configure(struct daemon *d, const struct policy *p)
 			else
 				d->metrics_addr = xstrdup(want);
 			metrics_set_extra(d->metrics, metrics_extra);
+			metrics_set_pages(d->metrics, dashboard_serve);
 		}
 	}
 	metrics_limits(d->metrics, p->metrics.max_connections,
 		       p->metrics.timeout_ms);
 	idsources_configure(d, p);
+	dashboard_start(d);
 }
 
 void observe_close(struct daemon *d)
@@ -225,6 +228,7 @@ void observe_close(struct daemon *d)
 	flood_watch_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;
+	dashboard_stop(d);
 	free(d->metrics_addr);
 	d->metrics_addr = NULL;
 	fwlog_close(d->fwlog);

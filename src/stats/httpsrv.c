@@ -120,6 +120,8 @@ static void answer(struct hconn *k, const struct http_reply *rp, bool head)
 			    rp->status, reason_of(rp->status), rp->ctype, len);
 	if (rp->status == 405 && rp->allow)
 		evbuffer_add_printf(out, "Allow: %s\r\n", rp->allow);
+	if (rp->headers)
+		evbuffer_add(out, rp->headers, strlen(rp->headers));
 	evbuffer_add_printf(out, "\r\n");
 	if (!head)
 		evbuffer_add_buffer(out, rp->body);
@@ -132,7 +134,7 @@ static void answer(struct hconn *k, const struct http_reply *rp, bool head)
 static void answer_text(struct hconn *k, int status, const char *text)
 {
 	struct http_reply rp = {status, "text/plain; charset=utf-8", NULL,
-				evbuffer_new()};
+				evbuffer_new(), NULL};
 	evbuffer_add_printf(rp.body, "%s\n", text);
 	answer(k, &rp, false);
 	evbuffer_free(rp.body);
@@ -179,7 +181,7 @@ static void serve(struct hconn *k, char *line, const char *head,
 	struct http_request rq = {line, sp1 + 1, head, body, blen,
 				  (const struct sockaddr *)&k->peer};
 	struct http_reply rp = {200, "text/plain; charset=utf-8", NULL,
-				evbuffer_new()};
+				evbuffer_new(), NULL};
 	k->h->fn(k->h->arg, &rq, &rp);
 	answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
 	evbuffer_free(rp.body);

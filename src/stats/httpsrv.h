@@ -29,12 +29,14 @@ struct http_request {
 
 /* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
  * ALLOW (sent with a 405), BODY (an empty buffer to fill; not sent for a
- * HEAD request). */
+ * HEAD request), HEADERS (more header lines, each ending in CRLF, a static
+ * string; NULL: none). */
 struct http_reply {
 	int status;
 	const char *ctype;
 	const char *allow;
 	struct evbuffer *body;
+	const char *headers;
 };
 
 /* The value of header NAME (case-insensitive) of RQ, copied into OUT
