@@ -323,6 +323,22 @@ static int rule_verdict(json_t *expr, uint64_t *packets)
 	return allow ? 1 : deny ? 0 : -1;
 }
 
+/* The array "nftables" of nft's JSON output TEXT, its document in *ROOT
+ * (json_decref it); NULL (errno EINVAL, nothing to free) when TEXT is not
+ * such a document. */
+static json_t *nft_list(const char *text, json_t **root)
+{
+	*root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	json_t *list = json_object_get(*root, "nftables");
+	if (!json_is_array(list)) {
+		json_decref(*root);
+		*root = NULL;
+		errno = EINVAL;
+		return NULL;
+	}
+	return list;
+}
+
 /* One rule object R of the listing into K (and FN for a policy rule). */
 static void kernel_rule(json_t *r, struct stats_kernel *k,
 			stats_kernel_rule_fn *fn, void *ctx)
@@ -375,13 +391,9 @@ int stats_kernel_json(const char *text, struct stats_kernel *k,
 {
 	memset(k, 0, sizeof(*k));
 	k->table_handle = -1;
-	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	json_t *list = json_object_get(root, "nftables");
-	if (!json_is_array(list)) {
-		json_decref(root);
-		errno = EINVAL;
+	json_t *root, *list = nft_list(text, &root);
+	if (!list)
 		return -1;
-	}
 	size_t i;
 	json_t *o, *x;
 	json_array_foreach(list, i, o) {
@@ -406,13 +418,9 @@ int stats_set_elems_json(const char *text,
 				    uint64_t packets, uint64_t expires_s),
 			 void *ctx)
 {
-	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	json_t *list = json_object_get(root, "nftables");
-	if (!json_is_array(list)) {
-		json_decref(root);
-		errno = EINVAL;
+	json_t *root, *list = nft_list(text, &root);
+	if (!list)
 		return -1;
-	}
 	int n = 0;
 	size_t i, j;
 	json_t *o, *e;
