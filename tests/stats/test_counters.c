@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "stats/counters.h"
+#include "policy/settings.h"
 #include "policy/counters_names.h"
 
 #include <errno.h>
@@ -38,17 +39,27 @@ static void test_names_agree(void **state)
 }
 
 /* The latency buckets (common/latency.h) in seconds: ascending, the
- * Prometheus bounds of before, the last +Inf. */
+ * Prometheus bounds of before, then on up to the longest deadline a policy
+ * may set (and so above the default), the last +Inf. */
 static void test_latency_bounds(void **state)
 {
 	(void)state;
 	static const double want[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 				      0.005,  0.01,    0.025,  0.05,  0.1,
-				      0.25};
+				      0.25,   0.5,     1,      2.5,   5,
+				      10,     30,      60,     120,   300,
+				      600};
 	assert_int_equal(STATS_LAT_BUCKETS, sizeof(want) / sizeof(want[0]) + 1);
 	for (size_t i = 0; i + 1 < STATS_LAT_BUCKETS; i++)
 		assert_true(stats_latency_bounds[i] == want[i]);
 	assert_true(__builtin_isinf(stats_latency_bounds[STATS_LAT_BUCKETS - 1]));
+	const struct settings_block *b = settings_block_find("decisions");
+	assert_non_null(b);
+	const struct setting *dl = setting_find(b->table, "deadline");
+	assert_non_null(dl);
+	double top = stats_latency_bounds[STATS_LAT_BUCKETS - 2];
+	assert_true(top >= dl->max / 1000.0); /* the longest deadline */
+	assert_true(top >= dl->def / 1000.0); /* the default */
 }
 
 /* Every row is sane: unique names, offsets inside the snapshot, store
@@ -94,16 +105,16 @@ static void test_histogram(void **state)
 	stats_hist_observe(&a, 0.00005); /* first bucket */
 	stats_hist_observe(&a, 0.0001);	 /* le is inclusive */
 	stats_hist_observe(&a, 0.003);
-	stats_hist_observe(&b, 7.0); /* +Inf */
+	stats_hist_observe(&b, 700.0); /* +Inf: beyond the longest deadline */
 	stats_hist_add(&a, &b);
 	assert_int_equal(a.count, 4);
 	assert_int_equal(a.buckets[0], 2);
 	assert_int_equal(a.buckets[5], 1);
 	assert_int_equal(a.buckets[STATS_LAT_BUCKETS - 1], 1);
-	assert_true(a.sum > 7.003 && a.sum < 7.0032);
+	assert_true(a.sum > 700.003 && a.sum < 700.0032);
 	double q = stats_hist_quantile(&a, 0.5);
 	assert_true(q > 0 && q <= 0.0001);
-	assert_true(stats_hist_quantile(&a, 1.0) == 0.25);
+	assert_true(stats_hist_quantile(&a, 1.0) == 600);
 }
 
 static void test_process(void **state)
