@@ -11,14 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* S as a JSON string that is always valid UTF-8 (text_escape: bytes that
- * are not UTF-8 and control characters become \xNN text). */
-static json_t *safe_string(const char *s)
+json_t *json_text(const char *s)
 {
+	if (!s)
+		return json_null();
 	char *e = text_escape_dup(s, strlen(s), false);
 	json_t *j = json_string(e);
 	free(e);
 	return j;
+}
+
+void json_value_out(struct evbuffer *out, json_t *v)
+{
+	char *text = v ? json_dumps(v, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
+		       : NULL;
+	json_decref(v);
+	evbuffer_add_printf(out, "%s\n", text ? text : "null");
+	free(text);
 }
 
 int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
@@ -32,7 +41,7 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 	for (char *line; (line = evbuffer_readln(out, NULL, EVBUFFER_EOL_LF));
 	     free(line))
 		if (*line)
-			json_array_append_new(msgs, safe_string(line));
+			json_array_append_new(msgs, json_text(line));
 	evbuffer_drain(out, evbuffer_get_length(out));
 	json_object_set_new(o, "messages", msgs);
 	if (fmt) {
@@ -44,7 +53,7 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		json_t *v;
 		json_object_foreach(x, k, v) { /* strings made UTF-8-safe */
 			json_object_set_new(o, k, json_is_string(v)
-				? safe_string(json_string_value(v)) : json_incref(v));
+				? json_text(json_string_value(v)) : json_incref(v));
 		}
 		json_decref(x);
 	}
@@ -66,7 +75,7 @@ void json_object_out(struct evbuffer *out, const char *fmt, ...)
 	if (x)
 		json_object_update(o, x);
 	else
-		json_object_set_new(o, "error", safe_string(err.text));
+		json_object_set_new(o, "error", json_text(err.text));
 	json_decref(x);
 	char *text = json_dumps(o, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 	json_decref(o);
