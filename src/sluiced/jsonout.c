@@ -11,25 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *json_text(const char *s)
-{
-	if (!s)
-		return json_null();
-	char *e = text_escape_dup(s, strlen(s), false);
-	json_t *j = json_string(e);
-	free(e);
-	return j;
-}
-
-void json_value_out(struct evbuffer *out, json_t *v)
-{
-	char *text = v ? json_dumps(v, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
-		       : NULL;
-	json_decref(v);
-	evbuffer_add_printf(out, "%s\n", text ? text : "null");
-	free(text);
-}
-
 int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		...)
 {

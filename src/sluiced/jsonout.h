@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "stats/jsonstr.h" /* json_text(), json_value_out() */
+
 struct evbuffer;
 
 /* The version of the objects these answers carry (schema_version). */
@@ -31,19 +33,6 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
  * object {"schema_version": 1, "error": "..."} instead.
  */
 void json_object_out(struct evbuffer *out, const char *fmt, ...);
-
-/* jansson's value (<jansson.h>, whose names clash with stats/json.h). */
-typedef struct json_t json_t;
-
-/* S as a new JSON string that is always valid UTF-8 (common/text.h
- * text_escape: bytes that are not UTF-8 and control characters become the
- * text \xNN); NULL gives JSON null. NULL only when out of memory. */
-json_t *json_text(const char *s);
-
-/* Appends V (the reference is taken) to OUT as one line of JSON text
- * (ASCII: other characters as \u escapes, members in their order); "null"
- * for V NULL (out of memory while building it). */
-void json_value_out(struct evbuffer *out, json_t *v);
 
 /* Renders JS, the creation sets as creation_list_json() gives them (nft's
  * JSON per set), as a table for people on OUT: one line an element (its
