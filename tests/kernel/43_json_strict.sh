@@ -103,6 +103,17 @@ for cmd in status pending counters alerts "farm list" identity creations; do
 done
 "$SLUICECTL" check -c "$KT_CONF" --json >"$LAB_TMP/jc" 2>/dev/null
 strict check "$LAB_TMP/jc" && kt_ok "sluicectl check --json: strict JSON" || kt_fail "check --json: $(head -c 300 "$LAB_TMP/jc")"
+# the what-if names the hostile rule (byte 0xE9, quotes, control bytes)
+"$SLUICECTL" check -c "$KT_CONF" --flow "icmp $LAB_CLI4 -> $LAB_SRV4 type echo-request" --anonymous \
+	--in cli0 --json >"$LAB_TMP/jf" 2>/dev/null
+strict check "$LAB_TMP/jf" && python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1], encoding="utf-8"))
+assert v["verdict"] == "allow" and v["rule"].startswith("Ren") and v["rule"].endswith(" icmp"), v
+assert v["from"]["network"] == "clients" and v["spoofed"] is False, v
+print("check --flow --json: rule", ascii(v["rule"]))' "$LAB_TMP/jf" &&
+	kt_ok "sluicectl check --flow --json: strict JSON with the hostile rule name" ||
+	kt_fail "check --flow --json: $(head -c 300 "$LAB_TMP/jf" | od -c | head -4)"
 python3 - "$LAB_TMP" <<'PY' && kt_ok "reload --json: an object with schema_version, generation 2" || kt_fail "reload --json: $(cat "$LAB_TMP"/j.24)"
 import json, sys
 v = json.load(open(sys.argv[1] + "/j.24"))
