@@ -1,9 +1,10 @@
 /*
  * metrics.c — the Prometheus families the counters table cannot hold
  * (labels per rule, per queue, per reason; build and reload facts; the
- * standard process_* metrics), and the kernel rule counters kept
- * monotonic across reloads (a reload replaces the nft table, whose
- * counters start again at 0).
+ * standard process_* metrics), and the kernel's counters (per policy
+ * rule; spoofed, deny memory, flood limits) read with one listing of the
+ * table and kept monotonic across reloads (a reload replaces the nft
+ * table, whose counters start again at 0).
  *
  * Naming follows https://prometheus.io/docs/practices/naming/ and the
  * process metrics the client libraries export

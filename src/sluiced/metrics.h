@@ -1,6 +1,6 @@
 /*
  * metrics.h — sluiced's Prometheus families beyond the counters table
- * (stats/prom.c renders the table), and the kernel rule counters kept
+ * (stats/prom.c renders the table), and the kernel's counters kept
  * monotonic across reloads.
  */
 #ifndef SLUICED_METRICS_H
