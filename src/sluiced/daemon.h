@@ -67,7 +67,7 @@ struct daemon {
 	char *metrics_addr;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
-	struct kcounts *kcounts; /* metrics.c: kernel rule counters kept */
+	struct kernel_kept *kcounts; /* metrics.c: kernel counters kept */
 	time_t reload_ok_at;	 /* the running policy's load time */
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;

@@ -102,12 +102,9 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->ruleset_restored = d->ruleset_restored;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);
-	/* the kernel's other rule counters (spoofed, deny memory, flood
-	 * limits); the session counts come from metrics.c, which keeps them
-	 * across the table a reload replaces */
-	stats_fill_kernel_rules(s, d->kopts.table);
-	metrics_kernel_sessions(d, &s->sessions_kernel_allowed,
-				&s->sessions_kernel_denied);
+	/* the kernel's rule counters (sessions, spoofed, deny memory, flood
+	 * limits): one listing, kept across the tables a reload replaces */
+	metrics_kernel_fill(d, s);
 }
 
 /* The first network (not computer set) holding the address, or NULL. */
