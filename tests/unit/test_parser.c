@@ -8,6 +8,7 @@
 
 #include "policy/policy.h"
 #include "policy/settings.h"
+#include "setting_change.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,33 +676,7 @@ static void test_verify_spec_cfg_equal(void **state)
 		if (!strcmp(s->key, "notify"))
 			continue; /* not the check's identity (model.c) */
 		b = a;
-		void *f = (char *)&b + s->off;
-		switch (s->type) {
-		case ST_UINT:
-		case ST_PERCENT:
-		case ST_DURATION_MS:
-		case ST_DURATION_S:
-		case ST_MODE:
-		case ST_RATE:
-			*(uint32_t *)f += 1;
-			break;
-		case ST_BOOL:
-		case ST_FLAG:
-			*(bool *)f = !*(bool *)f;
-			break;
-		case ST_ENUM:
-			*(int *)f += 1;
-			break;
-		case ST_STRING:
-			*(char **)f = "changed";
-			break;
-		case ST_STATUSLIST:
-			*(struct portrange **)f = &r;
-			*(size_t *)((char *)&b + s->off2) = 1;
-			break;
-		case ST_STRLIST:
-			fail_msg("no list rows in verify_settings yet");
-		}
+		setting_change(s, &b);
 		assert_false(verify_spec_cfg_equal(&a, &b));
 		if (s->type == ST_STRING) { /* same text, other pointer */
 			char copy[] = "changed";
