@@ -61,7 +61,7 @@ void policy_validate(struct policy *p);
 void policy_warn_shadowed(struct policy *p);
 /* The checks of interface bindings and nat rules (netbind.c); run by
  * policy_validate once `external` is known. Diagnostics go to P->diags. */
-void policy_check_nets(struct policy *p);
+void policy_validate_nets(struct policy *p);
 /* True when every session rule B could match (every flow and facts) is
  * matched by rule A: with A before B, B never decides. Exact on the
  * engine's dimensions: protocols and ports, both sides' addresses and

@@ -395,7 +395,7 @@ void policy_validate(struct policy *p)
 		endpoint_compile(&p->rules[i]->dst, &p->external);
 	}
 	check_settings(p);
-	policy_check_nets(p);
+	policy_validate_nets(p);
 	check_flood(p);
 	policy_warn_shadowed(p);
 	check_dns_visibility(p);
