@@ -8,7 +8,7 @@
  */
 #include "decide/decide.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -461,7 +461,7 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				p->id_known = true; /* nobody can say */
 		} else {
 			bool found = d->env.ids &&
-				     iptable_get(d->env.ids, p->key.family,
+				     idtable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
 			if (found && p->id.ngroups == 0 && d->cfg.directory &&
 			    ask(d, p, LK_GROUPS)) {
@@ -577,7 +577,7 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 	    (flow->src_local && pkt->has_uid))
 		return false;
 	struct at_once a = {.d = d, .flow = flow, .g = g};
-	if (!iptable_with(d->env.ids, key->family, key->src,
+	if (!idtable_with(d->env.ids, key->family, key->src,
 			  eval_with_identity, &a))
 		return false;
 	d->st.lookups_identity++;

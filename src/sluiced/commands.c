@@ -10,7 +10,7 @@
 #include "common/util.h"
 #include "common/text.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "sluiced/farms.h"
@@ -96,7 +96,7 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 		    "packets_queued", (long long)packets, "pending",
 		    (long long)pending, "slots_available", (long long)free_general,
 		    "reserved_local_available", (long long)free_local,
-		    "identities", (long long)iptable_count(d->ids),
+		    "identities", (long long)idtable_count(d->ids),
 		    "sessions_remembered", (long long)sessions_count(d->sessions),
 		    "reloads", (long long)d->reloads, "reload_failures",
 		    (long long)d->reload_failures, "revoked",
@@ -126,7 +126,7 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 		    (unsigned long long)packets, pending, free_general,
 		    free_local, (unsigned long long)timed_out,
 		    (unsigned long long)slots_full,
-		    (unsigned long long)source_full, iptable_count(d->ids),
+		    (unsigned long long)source_full, idtable_count(d->ids),
 		    sessions_count(d->sessions), (unsigned long long)d->reloads,
 		    (unsigned long long)d->reload_failures,
 		    (unsigned long long)d->revoked);
@@ -366,7 +366,7 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 		evbuffer_add_printf(out, "%-26s %-12s %-7s %-19s %8s %7s  %s\n",
 				    "ADDRESS", "USER", "SOURCE", "LEARNED",
 				    "EXPIRES", "IDLE", "GROUPS");
-	iptable_each(d->ids, identity_one, &c);
+	idtable_each(d->ids, identity_one, &c);
 	if (json)
 		json_value_out(out, c.list);
 	else
@@ -380,7 +380,7 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 {
 	struct daemon *d = arg;
 	struct id_source_stats st[IDS_COUNT];
-	iptable_source_stats(d->ids, st);
+	idtable_source_stats(d->ids, st);
 	json_t *all = json ? json_object() : NULL;
 	if (!json)
 		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
@@ -439,7 +439,7 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 	const char **groups = ng ? xcalloc(ng, sizeof(*groups)) : NULL;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = control_arg_item(args, "groups", i);
-	iptable_set(d->ids, family, addr, user, groups, ng, ttl);
+	idtable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
 	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
 	return answer_json(0, json, out,
@@ -458,7 +458,7 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		evbuffer_add_printf(out, "bad address '%s'", address);
 		return -1;
 	}
-	if (!iptable_del(d->ids, family, addr)) {
+	if (!idtable_del(d->ids, family, addr)) {
 		evbuffer_add_printf(out, "no identity for %s", address);
 		return -1;
 	}

@@ -17,7 +17,7 @@
 struct event_base;
 struct event;
 struct evbuffer;
-struct iptable;
+struct idtable;
 struct sessions;
 struct worker;
 struct control;
@@ -43,15 +43,15 @@ struct daemon {
 	struct gen *gen; /* current policy generation */
 	uint64_t next_gen;
 
-	struct iptable *ids;
-	uint64_t ids_saved;	   /* iptable_version() last written */
+	struct idtable *ids;
+	uint64_t ids_saved;	   /* idtable_version() last written */
 	bool ids_foreign; /* the state file is another policy's: kept unless
 			   * this table changes (idsources.c) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
 	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */
-	uint64_t ids_removed_seen;  /* iptable_removed() last acted on */
+	uint64_t ids_removed_seen;  /* idtable_removed() last acted on */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;
