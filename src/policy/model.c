@@ -30,6 +30,8 @@ void verify_spec_free(struct verify_spec *s)
 	free(s->user);
 	free(s->password_file);
 	free(s->notify);
+	free(s->qname);
+	free(s->answer);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -37,6 +39,7 @@ static const char *const method_names[VM_COUNT] = {
     [VM_ICMP] = "icmp",
     [VM_TCP] = "tcp",
     [VM_HTTP] = "http",
+    [VM_DNS] = "dns",
 };
 
 /* Other words for a method, accepted by the parser. */
@@ -72,7 +75,7 @@ static bool str_equal(const char *a, const char *b)
  * `notify` alone is not compared: what runs at a state change is not part
  * of the check's identity, so changing it never restarts a check. */
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(struct verify_spec) == 136,
+_Static_assert(sizeof(struct verify_spec) == 160,
 	       "struct verify_spec changed: compare the new field in "
 	       "verify_spec_cfg_equal, copy and free it in verify_spec_copy "
 	       "and verify_spec_free, then update this size");
@@ -85,7 +88,8 @@ bool verify_spec_cfg_equal(const struct verify_spec *a,
 	    a->every_ms != b->every_ms || a->timeout_ms != b->timeout_ms ||
 	    a->warn_ms != b->warn_ms || a->rise != b->rise ||
 	    a->fall != b->fall || a->insecure != b->insecure ||
-	    a->auth != b->auth || a->nexpect != b->nexpect)
+	    a->auth != b->auth || a->nexpect != b->nexpect ||
+	    a->qtype != b->qtype)
 		return false;
 	for (size_t i = 0; i < a->nexpect; i++)
 		if (a->expect[i].lo != b->expect[i].lo ||
@@ -95,7 +99,8 @@ bool verify_spec_cfg_equal(const struct verify_spec *a,
 	       str_equal(a->host, b->host) && str_equal(a->sni, b->sni) &&
 	       str_equal(a->ca, b->ca) && str_equal(a->cert, b->cert) &&
 	       str_equal(a->key, b->key) && str_equal(a->user, b->user) &&
-	       str_equal(a->password_file, b->password_file);
+	       str_equal(a->password_file, b->password_file) &&
+	       str_equal(a->qname, b->qname) && str_equal(a->answer, b->answer);
 }
 
 static char *strdup_or_null(const char *s)
@@ -122,6 +127,8 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
 	dst->user = strdup_or_null(src->user);
 	dst->password_file = strdup_or_null(src->password_file);
 	dst->notify = strdup_or_null(src->notify);
+	dst->qname = strdup_or_null(src->qname);
+	dst->answer = strdup_or_null(src->answer);
 }
 
 static void endpoint_free(struct endpoint *e)

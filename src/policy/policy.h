@@ -312,15 +312,18 @@ struct control_cfg {
 /* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
  * table, a vprobe_ops in src/verify/vengine.c's table; both are sized by
  * VM_COUNT and checked by tests). */
-enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_DNS, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
+/* The record type a dns check asks for (the `type` option). */
+enum dns_qtype { DNSQ_A, DNSQ_AAAA };
 
 struct verify_spec {
 	enum verify_method method;
-	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
-			 * in a farm's URL stands for the member */
-	uint32_t port;	/* tcp, 1..65535 (uint32_t: the settings table
-			 * stores every whole number as one) */
+	char *target;	/* address (icmp, tcp, dns: the DNS server) or URL
+			 * (http, https); a `*` in a farm's URL stands for
+			 * the member */
+	uint32_t port;	/* tcp, 1..65535; dns, 0 = 53 (uint32_t: the
+			 * settings table stores every whole number as one) */
 	uint32_t every_ms, timeout_ms, warn_ms;
 	uint32_t rise, fall;
 	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
@@ -331,6 +334,11 @@ struct verify_spec {
 	enum http_auth auth;
 	char *user, *password_file;
 	char *notify; /* command run at every state change (verify/vnotify.h) */
+	/* dns: the name asked for, its record type, and an address the
+	 * answer must hold (NULL: any record of the type will do) */
+	char *qname;
+	enum dns_qtype qtype;
+	char *answer;
 };
 
 /* The name of method M as written in a policy ("icmp"), or NULL for a

@@ -379,6 +379,13 @@ static void describe_target(struct fcheck *c, const struct verify_spec *s,
 	} else if (s->method == VM_TCP) {
 		snprintf(c->target, sizeof(c->target), "%s%s%s:%u",
 			 v6 ? "[" : "", a, v6 ? "]" : "", s->port);
+	} else if (s->method == VM_DNS) { /* "10.1.0.53:53 name A [=ADDR]" */
+		snprintf(c->target, sizeof(c->target), "%s%s%s:%u %s %s%s%s",
+			 v6 ? "[" : "", a, v6 ? "]" : "",
+			 s->port ? s->port : VERIFY_DNS_PORT,
+			 s->qname ? s->qname : "?",
+			 s->qtype == DNSQ_AAAA ? "AAAA" : "A",
+			 s->answer ? " =" : "", s->answer ? s->answer : "");
 	} else {
 		snprintf(c->target, sizeof(c->target), "%s", a);
 	}

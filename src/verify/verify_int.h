@@ -6,7 +6,7 @@
  * Files: vengine.c (subscriptions, dedup, scheduling, the one result path),
  * vstate.c (rise/fall state machine, history), vkey.c (targets and
  * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
- * check_tcp.c, check_icmp.c (one file per check type).
+ * check_tcp.c, check_icmp.c, check_dns.c (one file per check type).
  */
 #ifndef SLUICE_VERIFY_INT_H
 #define SLUICE_VERIFY_INT_H
@@ -23,6 +23,7 @@ struct vprobe;
 struct vcurl;
 struct vicmp;
 struct vhttp;
+struct vdns;
 
 /* ---- vstate.c: the rise/fall state machine of one subscription ---------- */
 
@@ -48,8 +49,8 @@ unsigned vsm_history(const struct vsm *sm, uint8_t out[VERIFY_HISTORY]);
 struct vtarget {
 	enum verify_method method;
 	uint32_t every_ms, timeout_ms; /* defaults applied */
-	/* icmp, tcp */
-	struct sockaddr_storage sa; /* port set for tcp */
+	/* icmp, tcp, dns */
+	struct sockaddr_storage sa; /* port set for tcp and dns */
 	socklen_t salen;
 	char addr[64]; /* numeric, as used */
 	/* http */
@@ -64,6 +65,8 @@ struct vtarget {
 int vtarget_build(const struct verify_spec *spec, const char *member,
 		  struct vtarget *t, const char **why);
 void vtarget_clear(struct vtarget *t);
+/* The port a check of S goes to: tcp's `port`, dns's or 53, else 0. */
+uint16_t vspec_port(const struct verify_spec *s);
 /* The HTTP status ranges that pass for S: its `expect`, or 200-399 when it
  * has none (the one home of that default). Sets *N. */
 const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n);
@@ -96,7 +99,7 @@ struct vprobe_ops {
 };
 
 extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
-	vprobe_http_ops;
+	vprobe_http_ops, vprobe_dns_ops;
 /* The built-in probe of method M (vengine.c's table), or NULL. */
 const struct vprobe_ops *vprobe_method_ops(enum verify_method m);
 
@@ -142,6 +145,7 @@ struct vprobe {
 			LIST_ENTRY(vprobe) link;
 		} icmp;
 		struct vhttp *http;
+		struct vdns *dns;
 	} m;
 };
 
