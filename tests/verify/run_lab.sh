@@ -156,6 +156,10 @@ EOF
 nsx dnsmasq --conf-file="$T/dnsmasq.conf"
 ip netns exec "$NS" python3 "$here/lab_peers.py" dns $PDX 900 >"$T/dnspeer.out" 2>&1 &
 PIDS+=($!)
+for i in $(seq 50); do # wait (bounded) for the DNS peer's UDP socket
+	nsx ss -Hlun "sport = :$PDX" | grep -q . && break
+	sleep 0.1
+done
 for i in $(seq 50); do # wait (bounded) for the listeners
 	nsx bash -c "exec 3<>/dev/tcp/127.0.0.1/$PH && exec 3<>/dev/tcp/127.0.0.1/$PB \
 		&& exec 3<>/dev/tcp/127.0.0.1/$PN" 2>/dev/null && break
