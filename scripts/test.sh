@@ -125,7 +125,7 @@ step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"
-step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp (+ valgrind)" \
+step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp, dnsmasq (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
 build_leak() { # only the soak of a -Dtest_leak=true build (a leak on purpose)
 	if [ ! -f build-leak/build.ninja ]; then
@@ -136,7 +136,7 @@ build_leak() { # only the soak of a -Dtest_leak=true build (a leak on purpose)
 		|| { cat build-leak.ninja.log; return 1; }
 }
 step "build (-Dtest_leak=true: the soak's leaking variant)" build_leak
-step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate and NTLM, KDC stopped half-way; RSS, heap, fds flat, memory-growth alert quiet; it fires on gss-ntlmssp 1.2 and -Dtest_leak)" \
+step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate, NTLM and DNS, KDC stopped half-way; RSS, heap, fds flat, memory-growth alert quiet; it fires on gss-ntlmssp 1.2 and -Dtest_leak)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" SOAK_LEAK_BUILD="$ROOT/build-leak" \
 	bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
 step "Debian package: build, lintian, install, run, reinstall, purge" bash tests/package/deb_install.sh
