@@ -222,6 +222,7 @@ void policy_free(struct policy *p)
 	free(p->publishes);
 	addrset_free(&p->external);
 	free_strv(p->resolver.servers, p->resolver.nservers);
+	free(p->resolver.verify_name);
 	free(p->flood.exceptions);
 	free(p->directory.uri);
 	free(p->directory.base);

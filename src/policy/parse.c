@@ -1464,32 +1464,6 @@ static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 			"than the interval", what);
 }
 
-/* True when NAME is a DNS name a check can ask for: 1..253 characters of
- * letters, digits, `-` and `_` in dot-separated labels of 1..63 (RFC 1035
- * §2.3.4; `_` for service names), one trailing dot allowed. */
-static bool dns_name_ok(const char *name)
-{
-	size_t n = strlen(name), label = 0;
-	if (n > 0 && name[n - 1] == '.')
-		n--;
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
 /* The options of a dns check (verifier or farm verify) at LOC: a name to
  * ask for, and an `answer` of the family of its `type`. */
 static void check_dns_opts(struct parser *ps, const struct loc *loc,

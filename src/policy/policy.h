@@ -227,6 +227,9 @@ struct resolver_cfg {
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
 	int dns_rebinding;    /* enum rebinding (filter dns) */
 	uint32_t dns_grace_s; /* a DNS answer's binding outlives its TTL */
+	char *verify_name;    /* a dns verifier per server asks for it, or
+			       * NULL (src/sluiced/farms.c) */
+	uint32_t verify_every_ms; /* ... this often */
 };
 /* resolver { dns-rebinding }: answers pointing names at private ranges or
  * the gateway (DNS rebinding) bind nothing, or bind. */
@@ -625,6 +628,9 @@ int parse_week_time(const char *s);
 uint16_t week_minute_now(void);
 /* Parses an IPv4 or IPv6 address (no brackets); returns AF_* or 0. */
 int parse_addr(const char *s, uint32_t *v4, u128 *v6);
+/* True when NAME is a DNS name a query can ask for (1..253 characters,
+ * labels of 1..63 letters, digits, `-`, `_`; one trailing dot allowed). */
+bool dns_name_ok(const char *name);
 /* Formats an address into BUF (INET6_ADDRSTRLEN bytes at least). */
 const char *format_addr(int family, uint32_t v4, u128 v6, char *buf,
 			size_t len);

@@ -123,6 +123,11 @@ static const struct setting resolver_table[] = {
     {"dns-grace", ST_DURATION_S, P(resolver.dns_grace_s), 0, 0, 86400, NULL,
      "how long a name learnt from a client's DNS answer outlives its TTL",
      .def = 60},
+    {"verify-name", ST_STRING, P(resolver.verify_name), 0, 0, 0, NULL,
+     "a dns verifier per server asks for this name (resolver/ADDRESS)",
+     .def = 0},
+    {"verify-every", ST_DURATION_MS, P(resolver.verify_every_ms), 0, 1000,
+     DAY_MS, NULL, "interval of the verify-name checks", .def = 10000},
     {.key = NULL},
 };
 
