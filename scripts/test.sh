@@ -6,6 +6,7 @@
 #   FUZZ_PACKET_SECONDS=N           the packet parser's (default 15)
 #   FUZZ_CONTROL_SECONDS=N          the control request parser's (default 15)
 #   FUZZ_DNS_SECONDS=N              the DNS answer parser's (default 15)
+#   FUZZ_VDNS_SECONDS=N             the DNS verifier judge's (default 10)
 #
 # Steps: strict build (-Werror) and its unit tests; the unit tests under
 # valgrind; an address+undefined sanitizer build and its unit tests (with
@@ -82,6 +83,10 @@ fuzz_dns() {
 	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-dns || return 1
 	fuzz dns "${FUZZ_DNS_SECONDS:-15}" 4096
 }
+fuzz_vdns() { # the DNS verifier's judge, on the same seed answers
+	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-vdns || return 1
+	fuzz vdns "${FUZZ_VDNS_SECONDS:-10}" 4096
+}
 fuzz_http() {
 	mkdir -p build-fuzz/corpus-http
 	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
@@ -120,6 +125,7 @@ step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
 step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
 step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
+step "fuzz DNS verifier's answer judge (${FUZZ_VDNS_SECONDS:-10}s)" fuzz_vdns
 step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"

@@ -61,7 +61,6 @@ struct vdns {
 	struct event *tmo;    /* c-ares's next timeout, capped by deadline */
 	uint64_t deadline_us; /* this round's end */
 	int type;	      /* ns_t_a or ns_t_aaaa */
-	int family;	      /* AF_INET or AF_INET6, of the records */
 	unsigned char want[16]; /* the `answer` address, when has_want */
 	bool has_want;
 	bool waiting;	/* a query of this round is out */
@@ -71,14 +70,14 @@ struct vdns {
 
 /* ---- judging an answer --------------------------------------------------- */
 
-/* The addresses of the type in answer BUF/LEN, into OUT (room for
+/* The addresses of type TYPE in answer BUF/LEN, into OUT (room for
  * DNS_MAX_ADDRS of 16 bytes); their count, or an ARES_E* code < 0. */
-static int answer_addrs(const struct vdns *d, const unsigned char *buf,
-			int len, unsigned char (*out)[16])
+static int answer_addrs(int type, const unsigned char *buf, int len,
+			unsigned char (*out)[16])
 {
 	int n = DNS_MAX_ADDRS, rc;
 
-	if (d->type == ns_t_a) {
+	if (type == ns_t_a) {
 		struct ares_addrttl *a = calloc(DNS_MAX_ADDRS, sizeof(*a));
 
 		if (!a)
@@ -100,44 +99,47 @@ static int answer_addrs(const struct vdns *d, const unsigned char *buf,
 	return rc == ARES_SUCCESS ? n : -rc;
 }
 
-static const char *type_name(const struct vdns *d)
+static const char *type_name(int type)
 {
-	return d->type == ns_t_a ? "A" : "AAAA";
+	return type == ns_t_a ? "A" : "AAAA";
 }
 
-/* Judges a successful exchange: records of the type, and the wanted one. */
-static enum vresult judge_answer(const struct vdns *d, const unsigned char *buf,
-				 int len, char *detail, size_t dlen)
+enum vresult vdns_judge_answer(int type, const char *name,
+			       const unsigned char *want,
+			       const unsigned char *buf, int len, char *detail,
+			       size_t dlen)
 {
-	const char *name = d->p->spec.qname;
 	unsigned char(*addrs)[16] = calloc(DNS_MAX_ADDRS, sizeof(*addrs));
-	char first[INET6_ADDRSTRLEN] = "", want[INET6_ADDRSTRLEN] = "";
+	int family = type == ns_t_a ? AF_INET : AF_INET6;
+	char first[INET6_ADDRSTRLEN] = "", wanted[INET6_ADDRSTRLEN] = "";
 	enum vresult r = VR_OK;
 	int n;
 
+	detail[0] = '\0';
 	if (!addrs) {
 		snprintf(detail, dlen, "out of memory");
 		return VR_OTHER;
 	}
-	n = answer_addrs(d, buf, len, addrs);
+	n = answer_addrs(type, buf, len, addrs);
 	if (n == -ARES_ENODATA || n == 0) {
-		snprintf(detail, dlen, "no %s record for %s", type_name(d), name);
+		snprintf(detail, dlen, "no %s record for %s", type_name(type),
+			 name);
 		r = VR_ANSWER;
 	} else if (n < 0) {
 		snprintf(detail, dlen, "malformed answer for %s: %s", name,
 			 ares_strerror(-n));
 		r = n == -ARES_ENOMEM ? VR_OTHER : VR_DNS;
-	} else if (d->has_want) {
-		size_t alen = d->family == AF_INET ? 4 : 16;
+	} else if (want) {
+		size_t alen = family == AF_INET ? 4 : 16;
 		bool found = false;
 
 		for (int i = 0; i < n && !found; i++)
-			found = !memcmp(addrs[i], d->want, alen);
+			found = !memcmp(addrs[i], want, alen);
 		if (!found) {
-			inet_ntop(d->family, addrs[0], first, sizeof(first));
-			inet_ntop(d->family, d->want, want, sizeof(want));
+			inet_ntop(family, addrs[0], first, sizeof(first));
+			inet_ntop(family, want, wanted, sizeof(wanted));
 			snprintf(detail, dlen, "%s %s: %s not in the answer (%s%s)",
-				 name, type_name(d), want, first,
+				 name, type_name(type), wanted, first,
 				 n > 1 ? ", ..." : "");
 			r = VR_ANSWER;
 		}
@@ -155,9 +157,12 @@ static enum vresult judge(const struct vdns *d, int status,
 
 	switch (status) {
 	case ARES_SUCCESS:
-		return judge_answer(d, buf, len, detail, dlen);
+		return vdns_judge_answer(d->type, name,
+					 d->has_want ? d->want : NULL, buf, len,
+					 detail, dlen);
 	case ARES_ENODATA:
-		snprintf(detail, dlen, "no %s record for %s", type_name(d), name);
+		snprintf(detail, dlen, "no %s record for %s", type_name(d->type),
+			 name);
 		return VR_ANSWER;
 	case ARES_ENOTFOUND:
 		snprintf(detail, dlen, "NXDOMAIN: %s does not exist", name);
@@ -376,9 +381,9 @@ static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 		return -1;
 	d->p = p;
 	d->type = s->qtype == DNSQ_AAAA ? ns_t_aaaa : ns_t_a;
-	d->family = s->qtype == DNSQ_AAAA ? AF_INET6 : AF_INET;
-	if (!s->qname || (s->answer && inet_pton(d->family, s->answer,
-						 d->want) != 1))
+	if (!s->qname ||
+	    (s->answer && inet_pton(s->qtype == DNSQ_AAAA ? AF_INET6 : AF_INET,
+				    s->answer, d->want) != 1))
 		goto fail;
 	d->has_want = s->answer != NULL;
 	err = ENOMEM;

@@ -206,6 +206,20 @@ uint64_t vnow_us(void);
 /* Maps an errno from connect/sendto to a result. */
 enum vresult verrno_result(int err);
 
+/* ---- check_dns.c ------------------------------------------------------------- */
+
+/* Judges the DNS message BUF/LEN (from the network: any bytes), the answer
+ * to a query of TYPE (ns_t_a or ns_t_aaaa) for NAME: VR_OK when it holds a
+ * record of the type for the name (CNAMEs inside the answer followed, by
+ * c-ares's parser) and, when WANT is not NULL, that address (4 or 16
+ * bytes) among them; else VR_ANSWER (none of the type, or not WANT),
+ * VR_DNS (malformed) or VR_OTHER (out of memory), with DETAIL (DLEN bytes)
+ * saying why ("" for VR_OK). Reads nothing past LEN; frees what it takes. */
+enum vresult vdns_judge_answer(int type, const char *name,
+			       const unsigned char *want,
+			       const unsigned char *buf, int len, char *detail,
+			       size_t dlen);
+
 /* ---- curl_loop.c ------------------------------------------------------------ */
 
 typedef void (*vcurl_done_fn)(void *easy, int curlcode);
