@@ -43,8 +43,8 @@
 
 #include "verify/verify_int.h"
 
-/* Records of one answer examined: more than a 64 KiB TCP answer holds
- * is not needed, 256 addresses are plenty for a check. */
+/* Addresses of one answer examined, at most: `answer` must be among the
+ * first 256 records of the type (a 64 KiB TCP answer could hold 4,000). */
 #define DNS_MAX_ADDRS 256
 
 struct vdns_sock {
