@@ -6,6 +6,7 @@
 #   FUZZ_PACKET_SECONDS=N           the packet parser's (default 15)
 #   FUZZ_CONTROL_SECONDS=N          the control request parser's (default 15)
 #   FUZZ_DNS_SECONDS=N              the DNS answer parser's (default 15)
+#   FUZZ_VDNS_SECONDS=N             the DNS verifier judge's (default 10)
 #
 # Steps: strict build (-Werror) and its unit tests; the unit tests under
 # valgrind; an address+undefined sanitizer build and its unit tests (with
@@ -92,6 +93,10 @@ fuzz_dns() {
 	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-dns || return 1
 	fuzz dns "${FUZZ_DNS_SECONDS:-15}" 4096
 }
+fuzz_vdns() { # the DNS verifier's judge, on the same seed answers
+	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-vdns || return 1
+	fuzz vdns "${FUZZ_VDNS_SECONDS:-10}" 4096
+}
 fuzz_http() {
 	mkdir -p build-fuzz/corpus-http
 	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
@@ -130,12 +135,13 @@ step "fuzz policy parser (${FUZZ_SECONDS:-30}s)" fuzz_policy
 step "fuzz queued-packet parser (${FUZZ_PACKET_SECONDS:-15}s)" fuzz_packet
 step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
 step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
+step "fuzz DNS verifier's answer judge (${FUZZ_VDNS_SECONDS:-10}s)" fuzz_vdns
 step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"
-step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp (+ valgrind)" \
+step "verifiers against real nginx, Apache+Kerberos, a KDC, Apache+gss-ntlmssp, dnsmasq (+ valgrind)" \
 	env VERIFY_LAB="$ROOT/build/tests/verify/verify_lab" bash tests/verify/run_lab.sh
 build_leak() { # only the soak of a -Dtest_leak=true build (a leak on purpose)
 	if [ ! -f build-leak/build.ninja ]; then
@@ -146,7 +152,7 @@ build_leak() { # only the soak of a -Dtest_leak=true build (a leak on purpose)
 		|| { cat build-leak.ninja.log; return 1; }
 }
 step "build (-Dtest_leak=true: the soak's leaking variant)" build_leak
-step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate and NTLM, KDC stopped half-way; RSS, heap, fds flat, memory-growth alert quiet; it fires on gss-ntlmssp 1.2 and -Dtest_leak)" \
+step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate, NTLM and DNS, KDC stopped half-way; RSS, heap, fds flat, memory-growth alert quiet; it fires on gss-ntlmssp 1.2 and -Dtest_leak)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" SOAK_LEAK_BUILD="$ROOT/build-leak" \
 	bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
 step "Debian package: build, lintian, install, run, reinstall, purge" bash tests/package/deb_install.sh

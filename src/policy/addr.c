@@ -7,6 +7,7 @@
 #include "policy/internal.h"
 #include "common/util.h"
 
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,4 +331,30 @@ void addrset_free(struct addrset *s)
 	s->v4 = NULL;
 	s->v6 = NULL;
 	s->n4 = s->n6 = 0;
+}
+
+/* True when NAME is a DNS name a check can ask for: 1..253 characters of
+ * letters, digits, `-` and `_` in dot-separated labels of 1..63 (RFC 1035
+ * §2.3.4; `_` for service names), one trailing dot allowed. */
+bool dns_name_ok(const char *name)
+{
+	size_t n = strlen(name), label = 0;
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum(c) || c == '-' || c == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
 }

@@ -30,6 +30,8 @@ void verify_spec_free(struct verify_spec *s)
 	free(s->user);
 	free(s->password_file);
 	free(s->notify);
+	free(s->qname);
+	free(s->answer);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -37,6 +39,7 @@ static const char *const method_names[VM_COUNT] = {
     [VM_ICMP] = "icmp",
     [VM_TCP] = "tcp",
     [VM_HTTP] = "http",
+    [VM_DNS] = "dns",
 };
 
 /* Other words for a method, accepted by the parser. */
@@ -72,7 +75,7 @@ static bool str_equal(const char *a, const char *b)
  * `notify` alone is not compared: what runs at a state change is not part
  * of the check's identity, so changing it never restarts a check. */
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(struct verify_spec) == 136,
+_Static_assert(sizeof(struct verify_spec) == 160,
 	       "struct verify_spec changed: compare the new field in "
 	       "verify_spec_cfg_equal, copy and free it in verify_spec_copy "
 	       "and verify_spec_free, then update this size");
@@ -85,7 +88,8 @@ bool verify_spec_cfg_equal(const struct verify_spec *a,
 	    a->every_ms != b->every_ms || a->timeout_ms != b->timeout_ms ||
 	    a->warn_ms != b->warn_ms || a->rise != b->rise ||
 	    a->fall != b->fall || a->insecure != b->insecure ||
-	    a->auth != b->auth || a->nexpect != b->nexpect)
+	    a->auth != b->auth || a->nexpect != b->nexpect ||
+	    a->qtype != b->qtype)
 		return false;
 	for (size_t i = 0; i < a->nexpect; i++)
 		if (a->expect[i].lo != b->expect[i].lo ||
@@ -95,7 +99,8 @@ bool verify_spec_cfg_equal(const struct verify_spec *a,
 	       str_equal(a->host, b->host) && str_equal(a->sni, b->sni) &&
 	       str_equal(a->ca, b->ca) && str_equal(a->cert, b->cert) &&
 	       str_equal(a->key, b->key) && str_equal(a->user, b->user) &&
-	       str_equal(a->password_file, b->password_file);
+	       str_equal(a->password_file, b->password_file) &&
+	       str_equal(a->qname, b->qname) && str_equal(a->answer, b->answer);
 }
 
 static char *strdup_or_null(const char *s)
@@ -122,6 +127,8 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
 	dst->user = strdup_or_null(src->user);
 	dst->password_file = strdup_or_null(src->password_file);
 	dst->notify = strdup_or_null(src->notify);
+	dst->qname = strdup_or_null(src->qname);
+	dst->answer = strdup_or_null(src->answer);
 }
 
 /* A new field of struct resolver_cfg or directory_cfg must be compared,
@@ -129,7 +136,7 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
  * functions (and these numbers) follow; tests/unit/test_parser.c changes
  * every settings row and checks that the comparison sees it. */
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(struct resolver_cfg) == 40,
+_Static_assert(sizeof(struct resolver_cfg) == 56,
 	       "struct resolver_cfg changed: compare the new field in "
 	       "resolver_cfg_equal, copy and clear it, then update this size");
 _Static_assert(sizeof(struct directory_cfg) == 80,
@@ -165,6 +172,8 @@ bool resolver_cfg_equal(const struct resolver_cfg *a,
 	       a->refresh_min_s == b->refresh_min_s &&
 	       a->dns_rebinding == b->dns_rebinding &&
 	       a->dns_grace_s == b->dns_grace_s &&
+	       a->verify_every_ms == b->verify_every_ms &&
+	       str_equal(a->verify_name, b->verify_name) &&
 	       strv_equal(a->servers, a->nservers, b->servers, b->nservers);
 }
 
@@ -172,11 +181,13 @@ void resolver_cfg_copy(struct resolver_cfg *dst, const struct resolver_cfg *src)
 {
 	*dst = *src;
 	dst->servers = strv_copy(src->servers, src->nservers);
+	dst->verify_name = strdup_or_null(src->verify_name);
 }
 
 void resolver_cfg_clear(struct resolver_cfg *c)
 {
 	free_strv(c->servers, c->nservers);
+	free(c->verify_name);
 	memset(c, 0, sizeof(*c));
 }
 

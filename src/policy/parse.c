@@ -1464,6 +1464,32 @@ static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 			"than the interval", what);
 }
 
+/* The options of a dns check (verifier or farm verify) at LOC: a name to
+ * ask for, and an `answer` of the family of its `type`. */
+static void check_dns_opts(struct parser *ps, const struct loc *loc,
+			   const struct verify_spec *v, const char *what)
+{
+	if (v->method != VM_DNS)
+		return;
+	if (!v->qname) {
+		err_at(ps, loc, "%s: dns needs 'name NAME'", what);
+		return;
+	}
+	if (!dns_name_ok(v->qname))
+		err_at(ps, loc, "%s: '%s' is not a DNS name", what, v->qname);
+	if (v->answer) {
+		uint32_t a4;
+		u128 a6;
+		int fam = parse_addr(v->answer, &a4, &a6);
+		int want = v->qtype == DNSQ_AAAA ? AF_INET6 : AF_INET;
+		if (fam != want)
+			err_at(ps, loc, "%s: answer '%s' is not an %s address "
+			       "(type %s)", what, v->answer,
+			       want == AF_INET ? "IPv4" : "IPv6",
+			       v->qtype == DNSQ_AAAA ? "aaaa" : "a");
+	}
+}
+
 /* Reads METHOD [TARGET]; TARGET may be absent (farm: the member). */
 static bool parse_verify_head(struct parser *ps, struct verify_spec *v,
 			      bool target_optional)
@@ -1494,7 +1520,9 @@ static bool parse_verify_head(struct parser *ps, struct verify_spec *v,
 	if (!has_target) {
 		if (!target_optional) {
 			err_at(ps, &t->loc, "expected the %s to verify, found "
-			       "'%s'", v->method == VM_HTTP ? "URL" : "address",
+			       "'%s'", v->method == VM_HTTP ? "URL"
+				       : v->method == VM_DNS ? "DNS server's address"
+							     : "address",
 			       describe(t));
 			return false;
 		}
@@ -1548,6 +1576,8 @@ static void parse_verifier(struct parser *ps)
 	parse_verify_opts(ps, &v->spec, what);
 	if (!ps->failed && v->spec.method == VM_TCP && !v->spec.port)
 		err_at(ps, &loc, "verifier '%s': tcp needs 'port N'", name);
+	if (!ps->failed)
+		check_dns_opts(ps, &loc, &v->spec, what);
 }
 
 /* Parses an address word into FAMILY/V4/V6; false after an error. */
@@ -1629,6 +1659,7 @@ static void parse_farm(struct parser *ps)
 			}
 			next(ps);
 		} else if (is_word(t, "verify")) {
+			struct loc vloc = t->loc;
 			next(ps);
 			verify_spec_free(&f->verify);
 			verify_spec_init(&f->verify);
@@ -1638,6 +1669,8 @@ static void parse_farm(struct parser *ps)
 			char what[300];
 			snprintf(what, sizeof(what), "farm '%s' verify", name);
 			parse_verify_opts(ps, &f->verify, what);
+			if (!ps->failed)
+				check_dns_opts(ps, &vloc, &f->verify, what);
 		} else if (is_word(t, "sorry")) {
 			next(ps);
 			uint32_t a4;

@@ -227,6 +227,9 @@ struct resolver_cfg {
 	uint32_t timeout_ms, cache, negative_ttl_s, refresh_min_s;
 	int dns_rebinding;    /* enum rebinding (filter dns) */
 	uint32_t dns_grace_s; /* a DNS answer's binding outlives its TTL */
+	char *verify_name;    /* a dns verifier per server asks for it, or
+			       * NULL (src/sluiced/farms.c) */
+	uint32_t verify_every_ms; /* ... this often */
 };
 /* resolver { dns-rebinding }: answers pointing names at private ranges or
  * the gateway (DNS rebinding) bind nothing, or bind. */
@@ -330,15 +333,18 @@ struct control_cfg {
 /* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
  * table, a vprobe_ops in src/verify/vengine.c's table; both are sized by
  * VM_COUNT and checked by tests). */
-enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_COUNT };
+enum verify_method { VM_ICMP, VM_TCP, VM_HTTP, VM_DNS, VM_COUNT };
 enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_DIGEST, AUTH_NTLM, AUTH_NEGOTIATE };
+/* The record type a dns check asks for (the `type` option). */
+enum dns_qtype { DNSQ_A, DNSQ_AAAA };
 
 struct verify_spec {
 	enum verify_method method;
-	char *target;	/* address (icmp, tcp) or URL (http, https); a `*`
-			 * in a farm's URL stands for the member */
-	uint32_t port;	/* tcp, 1..65535 (uint32_t: the settings table
-			 * stores every whole number as one) */
+	char *target;	/* address (icmp, tcp, dns: the DNS server) or URL
+			 * (http, https); a `*` in a farm's URL stands for
+			 * the member */
+	uint32_t port;	/* tcp, 1..65535; dns, 0 = 53 (uint32_t: the
+			 * settings table stores every whole number as one) */
 	uint32_t every_ms, timeout_ms, warn_ms;
 	uint32_t rise, fall;
 	struct portrange *expect; /* HTTP status ranges; none = 200-399 */
@@ -349,6 +355,11 @@ struct verify_spec {
 	enum http_auth auth;
 	char *user, *password_file;
 	char *notify; /* command run at every state change (verify/vnotify.h) */
+	/* dns: the name asked for, its record type, and an address the
+	 * answer must hold (NULL: any record of the type will do) */
+	char *qname;
+	enum dns_qtype qtype;
+	char *answer;
 };
 
 /* The name of method M as written in a policy ("icmp"), or NULL for a
@@ -635,6 +646,9 @@ int parse_week_time(const char *s);
 uint16_t week_minute_now(void);
 /* Parses an IPv4 or IPv6 address (no brackets); returns AF_* or 0. */
 int parse_addr(const char *s, uint32_t *v4, u128 *v6);
+/* True when NAME is a DNS name a query can ask for (1..253 characters,
+ * labels of 1..63 letters, digits, `-`, `_`; one trailing dot allowed). */
+bool dns_name_ok(const char *name);
 /* Formats an address into BUF (INET6_ADDRSTRLEN bytes at least). */
 const char *format_addr(int family, uint32_t v4, u128 v6, char *buf,
 			size_t len);

@@ -24,6 +24,8 @@ static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
 static const char *const rebind_enum[] = {"refuse", "allow", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
+/* by enum dns_qtype */
+static const char *const qtype_enum[] = {"a", "aaaa", NULL};
 
 #define MAXU 0xffffffffu
 #define DAY_MS (86400u * 1000u)
@@ -121,6 +123,11 @@ static const struct setting resolver_table[] = {
     {"dns-grace", ST_DURATION_S, P(resolver.dns_grace_s), 0, 0, 86400, NULL,
      "how long a name learnt from a client's DNS answer outlives its TTL",
      .def = 60},
+    {"verify-name", ST_STRING, P(resolver.verify_name), 0, 0, 0, NULL,
+     "a dns verifier per server asks for this name (resolver/ADDRESS)",
+     .def = 0},
+    {"verify-every", ST_DURATION_MS, P(resolver.verify_every_ms), 0, 1000,
+     DAY_MS, NULL, "interval of the verify-name checks", .def = 10000},
     {.key = NULL},
 };
 
@@ -282,7 +289,8 @@ static const struct setting control_table[] = {
 };
 
 const struct setting verify_settings[] = {
-    {"port", ST_UINT, V(port), 0, 1, 65535, NULL, "TCP port (tcp)", .def = 0},
+    {"port", ST_UINT, V(port), 0, 1, 65535, NULL,
+     "TCP port (tcp); the DNS server's port (dns, default 53)", .def = 0},
     {"every", ST_DURATION_MS, V(every_ms), 0, 1000, DAY_MS, NULL,
      "interval between checks",
      .def = 30000},
@@ -319,6 +327,12 @@ const struct setting verify_settings[] = {
      "file holding the password", .def = 0},
     {"notify", ST_STRING, V(notify), 0, 0, 0, NULL,
      "command run at every state change (no shell; as nobody)", .def = 0},
+    {"name", ST_STRING, V(qname), 0, 0, 0, NULL, "name to query (dns)",
+     .def = 0},
+    {"type", ST_ENUM, V(qtype), 0, 0, 0, qtype_enum,
+     "record type to query (dns)", .def = DNSQ_A},
+    {"answer", ST_STRING, V(answer), 0, 0, 0, NULL,
+     "an address the answer must hold (dns)", .def = 0},
     {.key = NULL},
 };
 

@@ -329,6 +329,10 @@ static void check_settings(struct policy *p)
 				  "resolver servers: '%s' is not ADDRESS, "
 				  "ADDRESS:PORT or [IPV6]:PORT",
 				  p->resolver.servers[i]);
+	if (p->resolver.verify_name && !dns_name_ok(p->resolver.verify_name))
+		diags_add(d, DIAG_ERROR, NULL,
+			  "resolver verify-name: '%s' is not a DNS name",
+			  p->resolver.verify_name);
 	if (p->directory.enabled)
 		check_directory(&p->directory, d);
 	if (p->queue.length < p->decisions.slots)

@@ -5,6 +5,7 @@
  */
 #include "sluiced/farms.h"
 
+#include <ares.h>
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sluiced/jsonout.h"
+#include "policy/settings.h"
 #include "verify/vchange.h"
 #include "verify/vnotify.h"
 #include "stats/prom.h"
@@ -380,6 +382,13 @@ static void describe_target(struct fcheck *c, const struct verify_spec *s,
 	} else if (s->method == VM_TCP) {
 		snprintf(c->target, sizeof(c->target), "%s%s%s:%u",
 			 v6 ? "[" : "", a, v6 ? "]" : "", s->port);
+	} else if (s->method == VM_DNS) { /* "10.1.0.53:53 name A [=ADDR]" */
+		snprintf(c->target, sizeof(c->target), "%s%s%s:%u %s %s%s%s",
+			 v6 ? "[" : "", a, v6 ? "]" : "",
+			 s->port ? s->port : VERIFY_DNS_PORT,
+			 s->qname ? s->qname : "?",
+			 s->qtype == DNSQ_AAAA ? "AAAA" : "A",
+			 s->answer ? " =" : "", s->answer ? s->answer : "");
 	} else {
 		snprintf(c->target, sizeof(c->target), "%s", a);
 	}
@@ -586,6 +595,100 @@ static void drains_persist(struct farms *fm)
 	free(names);
 }
 
+/* ---- the resolver's own servers ---------------------------------------------------- */
+
+/* One entry of resolver { servers } (ADDRESS, ADDRESS:PORT, [IPV6]:PORT;
+ * check.c has accepted it) into ADDR (numeric, no brackets) and *PORT
+ * (0: 53). */
+static void split_server(const char *s, char *addr, size_t len,
+			 uint32_t *port)
+{
+	const char *end = NULL;
+	*port = 0;
+	if (s[0] == '[' && (end = strchr(s, ']'))) {
+		snprintf(addr, len, "%.*s", (int)(end - s - 1), s + 1);
+		if (end[1] == ':')
+			*port = (uint32_t)strtoul(end + 2, NULL, 10);
+	} else if ((end = strchr(s, ':')) && !strchr(end + 1, ':')) {
+		snprintf(addr, len, "%.*s", (int)(end - s), s);
+		*port = (uint32_t)strtoul(end + 1, NULL, 10);
+	} else {
+		snprintf(addr, len, "%s", s);
+	}
+}
+
+/* The servers the gateway's resolver asks when resolver { servers } is
+ * empty: c-ares's own reading of /etc/resolv.conf, as resolver_new gets
+ * them. Returns "ADDRESS" / "[IPV6]:PORT" strings (owned), *N of them. */
+static char **default_servers(size_t *n)
+{
+	ares_channel ch;
+	struct ares_addr_port_node *list = NULL;
+	char **out = NULL;
+	*n = 0;
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		return NULL;
+	if (ares_init(&ch) == ARES_SUCCESS) {
+		if (ares_get_servers_ports(ch, &list) == ARES_SUCCESS)
+			for (struct ares_addr_port_node *s = list; s; s = s->next) {
+				char a[INET6_ADDRSTRLEN];
+				int port = s->udp_port ? s->udp_port : 53;
+				if (!inet_ntop(s->family, &s->addr, a, sizeof(a)))
+					continue;
+				char *e = s->family == AF_INET6
+						  ? xasprintf("[%s]:%d", a, port)
+						  : xasprintf("%s:%d", a, port);
+				VEC_PUSH(out, *n, e);
+			}
+		ares_free_data(list);
+		ares_destroy(ch);
+	}
+	ares_library_cleanup();
+	return out;
+}
+
+/* resolver { verify-name NAME }: one `dns` verifier "resolver/ADDRESS" per
+ * server the resolver asks, for NAME, within the resolver's own timeout,
+ * every verify-every; rise and fall the verifiers' defaults. Standalone verifiers: down,
+ * they count in verifiers_down (default alert verifier-down). Appended to
+ * *VERS, carried over from FM's checks of the same name. */
+static void resolver_checks(struct farms *fm, const struct resolver_cfg *rc,
+			    struct fcheck ***vers, size_t *nvers, char **err)
+{
+	size_t n = rc->nservers, ndflt = 0;
+	char **dflt = NULL;
+	char *const *servers = rc->servers;
+	if (!rc->verify_name)
+		return;
+	if (!n) {
+		servers = dflt = default_servers(&ndflt);
+		n = ndflt;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char addr[INET6_ADDRSTRLEN + 2];
+		struct verify_spec spec;
+		verify_spec_init(&spec);
+		split_server(servers[i], addr, sizeof(addr), &spec.port);
+		spec.method = VM_DNS;
+		spec.target = addr;
+		spec.qname = rc->verify_name;
+		spec.timeout_ms = rc->timeout_ms;
+		spec.every_ms = rc->verify_every_ms;
+		char *name = xasprintf("resolver/%s", servers[i]);
+		struct fcheck *c = take(fm->vers, fm->nvers, name, "");
+		if (c)
+			free(name);
+		else
+			c = check_new(fm, name, "");
+		check_set(fm, c, &spec, NULL, err);
+		notify_set(c, &spec);
+		VEC_PUSH(*vers, *nvers, c);
+	}
+	for (size_t i = 0; i < ndflt; i++)
+		free(dflt[i]);
+	free(dflt);
+}
+
 int farms_configure(struct farms *fm, const struct policy *p, char **err)
 {
 	size_t nold;
@@ -611,6 +714,7 @@ int farms_configure(struct farms *fm, const struct policy *p, char **err)
 		notify_set(c, &v->spec);
 		VEC_PUSH(vers, nvers, c);
 	}
+	resolver_checks(fm, &p->resolver, &vers, &nvers, err);
 	/* what was not carried over stops now (engine: one cleanup path) */
 	for (size_t i = 0; i < fm->nfarms; i++)
 		ffarm_free(fm, fm->farms[i]);

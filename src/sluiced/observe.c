@@ -92,6 +92,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->verifier_failures = fs.check_failures;
 		s->farm_members_up = fs.members_in_map;
 		s->farm_members_down = fs.members_down;
+		s->verifiers_down = fs.verifiers_down;
 		s->verifier_response_seconds = (double)fs.last_response_us / 1e6;
 	}
 	/* active sessions: the conntrack entries of this namespace */

@@ -347,6 +347,12 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0", \
 	  "verifiers", \
 	  CMP_GT, 0, NULL, 0, "member-down") \
+	X(verifiers_down, STATS_GAUGE, STORE_U64, "verifiers", STATS_SEC_VF, \
+	  "Standalone verifiers down (not farm members: e.g. the checks " \
+	  "of the gateway's own DNS resolvers)", \
+	  "0", \
+	  "verifiers", \
+	  CMP_GT, 0, NULL, 0, "verifier-down") \
 	X(verifier_response_seconds, STATS_GAUGE, STORE_F64, "seconds", STATS_SEC_VF, \
 	  "Mean response time of the last checks", \
 	  "below each verifier's warn", \

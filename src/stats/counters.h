@@ -83,6 +83,7 @@ struct stats_snapshot {
 	/* verifiers */
 	uint64_t verifier_checks, verifier_failures;
 	uint64_t farm_members_up, farm_members_down;
+	uint64_t verifiers_down; /* standalone verifiers */
 	double verifier_response_seconds;
 	/* process */
 	uint64_t process_resident_memory_bytes;

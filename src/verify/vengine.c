@@ -77,6 +77,7 @@ static const struct vprobe_ops *const method_ops[VM_COUNT] = {
     [VM_ICMP] = &vprobe_icmp_ops,
     [VM_TCP] = &vprobe_tcp_ops,
     [VM_HTTP] = &vprobe_http_ops,
+    [VM_DNS] = &vprobe_dns_ops,
 };
 
 const struct vprobe_ops *vprobe_method_ops(enum verify_method m)

@@ -1,6 +1,6 @@
 /*
- * verify.h — connectivity verifiers: ICMP echo, TCP connect and HTTP(S) GET
- * checks on one libevent loop, with rise/fall state, deduplication and an
+ * verify.h — connectivity verifiers: ICMP echo, TCP connect, HTTP(S) GET and
+ * DNS query checks on one libevent loop, with rise/fall state, deduplication and an
  * in-flight cap.
  *
  * The engine is a library: sluiced links it to drive farm membership, the
@@ -55,6 +55,7 @@ struct vengine;
 #define VERIFY_HISTORY 16		 /* results kept per subscription */
 #define VERIFY_BODY_CAP (64u * 1024u) /* bytes of a response body examined */
 #define VERIFY_AUTH_LEGS 4u /* 401/407 answers one HTTP round accepts */
+#define VERIFY_DNS_PORT 53  /* a dns check's port without `port` */
 
 /* Outcome of one probe. Every failure path maps to exactly one of these. */
 enum vresult {
@@ -68,6 +69,10 @@ enum vresult {
 	VR_BODY,	/* body lacks the expected substring */
 	VR_AUTH,	/* authentication failed (401/407 after trying) */
 	VR_OTHER,	/* anything else; see the detail string */
+	VR_DNS,		/* DNS error answer: NXDOMAIN, SERVFAIL, FORMERR, NOTIMP,
+			 * or a malformed answer (REFUSED is VR_REFUSED) */
+	VR_ANSWER,	/* DNS answer without a record of the type, or without
+			 * the expected address */
 	VR_COUNT
 };
 
@@ -128,16 +133,20 @@ struct vengine *vengine_new(struct event_base *base,
 /*
  * Subscribes NAME to the check SPEC (copied; the caller keeps ownership).
  * MEMBER, when not NULL, is the numeric address of a farm member: it
- * replaces a `*` in an HTTP URL's host, is the target of an ICMP/TCP check,
+ * replaces a `*` in an HTTP URL's host, is the target of an ICMP/TCP/DNS
+ * check,
  * and for a URL with a real host name it is where the connection goes while
  * Host and SNI keep the name (CURLOPT_CONNECT_TO).
  * HTTP only: SPEC->sni, when set, is the name sent as SNI and verified in the
  * certificate; SPEC->host overrides the Host header; the password is read
  * from SPEC->password_file (first line) now, not at each probe.
  * CB is called with ARG on every state change of this subscription.
+ * DNS only: SPEC->qname is asked for (type SPEC->qtype, class IN) from the
+ * target or MEMBER, port SPEC->port or 53 (check_dns.c).
  * Returns a subscription id ≥ 0, or -1 with errno: EINVAL (bad spec, `*`
- * without MEMBER, non-numeric ICMP/TCP target), ENOENT/EACCES (password
- * file), ENOMEM.
+ * without MEMBER, non-numeric ICMP/TCP/DNS target, dns without a name or
+ * with an `answer` that is no address of its type), ENOENT/EACCES
+ * (password file), ENOMEM.
  * An identical probe already present is shared, not started again.
  */
 int vengine_add(struct vengine *v, const char *name,

@@ -6,7 +6,7 @@
  * Files: vengine.c (subscriptions, dedup, scheduling, the one result path),
  * vstate.c (rise/fall state machine, history), vkey.c (targets and
  * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), probe_http.c,
- * probe_tcp.c, probe_icmp.c (one file per probe method).
+ * probe_tcp.c, probe_icmp.c, probe_dns.c (one file per probe method).
  */
 #ifndef SLUICE_VERIFY_INT_H
 #define SLUICE_VERIFY_INT_H
@@ -23,6 +23,7 @@ struct vprobe;
 struct vcurl;
 struct vicmp;
 struct vhttp;
+struct vdns;
 
 /* ---- vstate.c: the rise/fall state machine of one subscription ---------- */
 
@@ -48,8 +49,8 @@ unsigned vsm_history(const struct vsm *sm, uint8_t out[VERIFY_HISTORY]);
 struct vtarget {
 	enum verify_method method;
 	uint32_t every_ms, timeout_ms; /* defaults applied */
-	/* icmp, tcp */
-	struct sockaddr_storage sa; /* port set for tcp */
+	/* icmp, tcp, dns */
+	struct sockaddr_storage sa; /* port set for tcp and dns */
 	socklen_t salen;
 	char addr[64]; /* numeric, as used */
 	/* http */
@@ -64,6 +65,8 @@ struct vtarget {
 int vtarget_build(const struct verify_spec *spec, const char *member,
 		  struct vtarget *t, const char **why);
 void vtarget_clear(struct vtarget *t);
+/* The port a check of S goes to: tcp's `port`, dns's or 53, else 0. */
+uint16_t vspec_port(const struct verify_spec *s);
 /* The HTTP status ranges that pass for S: its `expect`, or 200-399 when it
  * has none (the one home of that default). Sets *N. */
 const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n);
@@ -96,7 +99,7 @@ struct vprobe_ops {
 };
 
 extern const struct vprobe_ops vprobe_icmp_ops, vprobe_tcp_ops,
-	vprobe_http_ops;
+	vprobe_http_ops, vprobe_dns_ops;
 /* The built-in probe of method M (vengine.c's table), or NULL. */
 const struct vprobe_ops *vprobe_method_ops(enum verify_method m);
 
@@ -142,6 +145,7 @@ struct vprobe {
 			LIST_ENTRY(vprobe) link;
 		} icmp;
 		struct vhttp *http;
+		struct vdns *dns;
 	} m;
 };
 
@@ -201,6 +205,20 @@ void vengine_set_ops(struct vengine *v, enum verify_method m,
 uint64_t vnow_us(void);
 /* Maps an errno from connect/sendto to a result. */
 enum vresult verrno_result(int err);
+
+/* ---- check_dns.c ------------------------------------------------------------- */
+
+/* Judges the DNS message BUF/LEN (from the network: any bytes), the answer
+ * to a query of TYPE (ns_t_a or ns_t_aaaa) for NAME: VR_OK when it holds a
+ * record of the type for the name (CNAMEs inside the answer followed, by
+ * c-ares's parser) and, when WANT is not NULL, that address (4 or 16
+ * bytes) among them; else VR_ANSWER (none of the type, or not WANT),
+ * VR_DNS (malformed) or VR_OTHER (out of memory), with DETAIL (DLEN bytes)
+ * saying why ("" for VR_OK). Reads nothing past LEN; frees what it takes. */
+enum vresult vdns_judge_answer(int type, const char *name,
+			       const unsigned char *want,
+			       const unsigned char *buf, int len, char *detail,
+			       size_t dlen);
 
 /* ---- curl_loop.c ------------------------------------------------------------ */
 

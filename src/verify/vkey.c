@@ -200,8 +200,14 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 			return -1;
 		}
 		return 0;
+	case VM_DNS:
+		if (!spec->qname || !spec->qname[0]) {
+			*why = "dns check without a name";
+			break;
+		}
+		/* fall through */
 	case VM_TCP:
-		if (!spec->port) {
+		if (spec->method == VM_TCP && !spec->port) {
 			*why = "tcp check without a port";
 			break;
 		}
@@ -212,9 +218,7 @@ int vtarget_build(const struct verify_spec *spec, const char *member,
 			*why = "no target address";
 			break;
 		}
-		if (numeric_addr(a,
-				 spec->method == VM_TCP ? (uint16_t)spec->port : 0,
-				 t) < 0) {
+		if (numeric_addr(a, vspec_port(spec), t) < 0) {
 			*why = "target is not a numeric address";
 			break;
 		}
@@ -238,6 +242,26 @@ void vtarget_clear(struct vtarget *t)
 static bool str_equal(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+uint16_t vspec_port(const struct verify_spec *s)
+{
+	switch (s->method) {
+	case VM_TCP:
+		return (uint16_t)s->port;
+	case VM_DNS:
+		return s->port ? (uint16_t)s->port : VERIFY_DNS_PORT;
+	default:
+		return 0;
+	}
+}
+
+/* The dns options of A and B ask the same question and judge the answer
+ * alike (names compared without case, RFC 4343). */
+static bool dns_equal(const struct verify_spec *a, const struct verify_spec *b)
+{
+	return a->qtype == b->qtype && a->qname && b->qname &&
+	       !strcasecmp(a->qname, b->qname) && str_equal(a->answer, b->answer);
 }
 
 const struct portrange *vspec_expect(const struct verify_spec *s, size_t *n)
@@ -279,9 +303,10 @@ bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
 	if (ta->method != tb->method || ta->every_ms != tb->every_ms ||
 	    ta->timeout_ms != tb->timeout_ms)
 		return false;
-	if (ta->method != VM_HTTP) /* the address, with the port for tcp */
+	if (ta->method != VM_HTTP) /* the address, with the port for tcp/dns */
 		return !strcmp(ta->addr, tb->addr) &&
-		       (ta->method != VM_TCP || a->port == b->port);
+		       vspec_port(a) == vspec_port(b) &&
+		       (ta->method != VM_DNS || dns_equal(a, b));
 	if (!str_equal(ta->url, tb->url) ||
 	    !str_equal(ta->connect_to, tb->connect_to) ||
 	    !str_equal(ta->host_hdr, tb->host_hdr) || !expect_equal(a, b) ||

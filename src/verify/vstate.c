@@ -83,6 +83,8 @@ const char *vresult_name(enum vresult r)
 		[VR_BODY] = "body mismatch",
 		[VR_AUTH] = "auth failed",
 		[VR_OTHER] = "other",
+		[VR_DNS] = "dns error",
+		[VR_ANSWER] = "answer mismatch",
 	};
 	return (unsigned)r < VR_COUNT ? names[r] : "?";
 }

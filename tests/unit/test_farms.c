@@ -174,10 +174,95 @@ static void test_health_survives_reload(void **state)
 	event_base_free(base);
 }
 
+/* The line of check NAME in `sluicectl verifiers` (a static buffer), or
+ * "" when it is not listed. */
+static const char *check_line(struct farms *fm, const char *name)
+{
+	static char line[512];
+	struct evbuffer *out = evbuffer_new();
+	char *argv[] = {"verifiers", NULL};
+	size_t n = strlen(name);
+	assert_int_equal(farms_command(fm, 1, argv, false, out), 0);
+	evbuffer_add(out, "", 1);
+	const char *text = (const char *)evbuffer_pullup(out, -1);
+	line[0] = '\0';
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (!strncmp(l, name, n) && l[n] == ' ') {
+			snprintf(line, sizeof(line), "%.*s",
+				 (int)strcspn(l, "\n"), l);
+			break;
+		}
+	evbuffer_free(out);
+	return line;
+}
+
+/* resolver { verify-name }: a dns verifier per server, named
+ * resolver/SERVER, aimed at the server's address and port (53 when none),
+ * the resolver's timeout; a server that refuses (a closed port on
+ * loopback) takes it down; a reload without verify-name removes them. */
+static void test_resolver_checks(void **state)
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "resolver { servers { 127.0.0.1:%u [::1]:%u 127.0.0.3 }\n"
+		 "  timeout 300ms verify-name www.example.com verify-every 1s }\n",
+		 port, port);
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("r.conf", text, strlen(text), &d);
+	diags_print(&d, stderr);
+	diags_free(&d);
+	assert_non_null(p);
+	struct event_base *base = event_base_new();
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, p);
+	struct farms *fm = farms_new(base, &o);
+	char *err = NULL;
+	assert_int_equal(farms_configure(fm, p, &err), 0);
+	free(err);
+	char want[128], name[64];
+	snprintf(name, sizeof(name), "resolver/127.0.0.1:%u", port);
+	snprintf(want, sizeof(want), " dns   127.0.0.1:%u www.example.com A ", port);
+	assert_non_null(strstr(check_line(fm, name), want));
+	snprintf(name, sizeof(name), "resolver/[::1]:%u", port);
+	snprintf(want, sizeof(want), " dns   [::1]:%u www.example.com A ", port);
+	assert_non_null(strstr(check_line(fm, name), want));
+	assert_non_null(strstr(check_line(fm, "resolver/127.0.0.3"),
+			       " 127.0.0.3:53 www.example.com A "));
+	struct farms_stats st;
+	farms_stats(fm, &st);
+	assert_int_equal(st.verifiers, 3);
+
+	/* nothing listens on UDP PORT: refused, down (bounded: 20 s) */
+	snprintf(name, sizeof(name), "resolver/127.0.0.1:%u", port);
+	for (int i = 0; i < 200 && !strstr(check_line(fm, name), " down "); i++) {
+		struct timeval tv = {0, 100 * 1000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_non_null(strstr(check_line(fm, name), " down "));
+	assert_non_null(strstr(check_line(fm, name), "refused"));
+
+	/* without verify-name they go (the engine frees them, in flight
+	 * or not) */
+	struct policy *p2 = policy_load_buffer("r.conf", "", 0, &d);
+	diags_free(&d);
+	assert_non_null(p2);
+	assert_int_equal(farms_configure(fm, p2, &err), 0);
+	free(err);
+	assert_string_equal(check_line(fm, name), "");
+	farms_stats(fm, &st);
+	assert_int_equal(st.verifiers, 0);
+	farms_free(fm);
+	policy_free(p);
+	policy_free(p2);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_health_survives_reload),
+	    cmocka_unit_test(test_resolver_checks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -224,6 +224,13 @@ static void test_syntax_errors(void **state)
 	    {"queue { fail maybe }\n", "expected one of closed, open", 1, 14},
 	    {"verifier \"v\" tcp 10.0.0.1 every 10s\n", "tcp needs 'port N'", 1, 10},
 	    {"verifier \"v\" http \"ftp://x/\"\n", "not an http:// or https:// URL", 1, 19},
+	    {"verifier \"v\" dns 10.0.0.53 every 10s\n", "dns needs 'name NAME'", 1, 10},
+	    {"verifier \"v\" dns 10.0.0.53 name bad..name\n", "'bad..name' is not a DNS name", 1, 10},
+	    {"verifier \"v\" dns 10.0.0.53 name a.b answer 2001:db8::1\n", "is not an IPv4 address (type a)", 1, 10},
+	    {"verifier \"v\" dns 10.0.0.53 name a.b type aaaa answer 192.0.2.1\n", "is not an IPv6 address (type aaaa)", 1, 10},
+	    {"verifier \"v\" dns 10.0.0.53 name a.b type mx\n", "expected one of a, aaaa", 1, 42},
+	    {"verifier \"v\" dns ns1.example name a.b\n", "expected the DNS server's address", 1, 18},
+	    {"farm f { server a 10.0.0.53 verify dns type aaaa }\n", "dns needs 'name NAME'", 1, 29},
 	    {"farm f { }\n", "has no server", 1, 6},
 	    {"publish \"p\" tcp 443 on 192.0.2.1 to nofarm\n", "unknown farm 'nofarm'", 1, 37},
 	    {"include \"/nonexistent/x.conf\"\n", "cannot read", 1, 9},
@@ -648,6 +655,46 @@ static void test_policy_owns_what_it_holds(void **state)
 	rmdir(dir);
 }
 
+/* verifier NAME dns SERVER name NAME [type a|aaaa] [answer ADDRESS]
+ * [port P], standalone and as a farm's verify (the member is the server). */
+static void test_verifier_dns(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "verifier \"r1\" dns 10.1.0.53 name www.example.com every 10s timeout 2s\n"
+	    "verifier \"r2\" dns 2001:db8::53 port 5353 name _ldap._tcp.example.com.\n"
+	    "  type aaaa answer 2001:db8::80 notify \"/bin/true\"\n"
+	    "farm ns { server a 10.1.0.53 server b 10.1.0.54\n"
+	    "  verify dns name www.example.com answer 192.0.2.80 }\n",
+	    &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(p->nverifiers, 2);
+	const struct verify_spec *r1 = &p->verifiers[0]->spec,
+				 *r2 = &p->verifiers[1]->spec;
+	assert_int_equal(r1->method, VM_DNS);
+	assert_string_equal(r1->target, "10.1.0.53");
+	assert_string_equal(r1->qname, "www.example.com");
+	assert_int_equal(r1->qtype, DNSQ_A); /* the default */
+	assert_null(r1->answer);
+	assert_int_equal(r1->port, 0); /* 53 (VERIFY_DNS_PORT) */
+	assert_int_equal(r2->qtype, DNSQ_AAAA);
+	assert_int_equal(r2->port, 5353);
+	assert_string_equal(r2->answer, "2001:db8::80");
+	assert_non_null(r2->notify);
+	assert_int_equal(p->farms[0]->verify.method, VM_DNS);
+	assert_null(p->farms[0]->verify.target);
+	assert_string_equal(p->farms[0]->verify.answer, "192.0.2.80");
+	/* a copy owns the dns strings; a copy is the same check */
+	struct verify_spec c;
+	verify_spec_copy(&c, r2);
+	assert_ptr_not_equal(c.qname, r2->qname);
+	assert_true(verify_spec_cfg_equal(&c, r2));
+	verify_spec_free(&c);
+	policy_free(p);
+	diags_free(&d);
+}
+
 /* Every verifier method has a name, and the name parses back to it. */
 static void test_verify_method_names(void **state)
 {
@@ -903,6 +950,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
 	    cmocka_unit_test(test_verifier_timeout_warning),
+	    cmocka_unit_test(test_verifier_dns),
 	    cmocka_unit_test(test_unread_dns_warning),
 	    cmocka_unit_test(test_directory_settings),
 	    cmocka_unit_test(test_schedule_minutes),

@@ -11,8 +11,14 @@
       password (no NTLM password database here); it checks the message flow,
       which is what libcurl's connection-bound NTLM needs from the engine.
       Every event is logged to LOG as `conn=N type1|type3 user=U|reuse`.
+  lab_peers.py dns PORT LIFETIME
+      a misbehaving DNS server on UDP: the first label of the name asked
+      for picks the answer: `servfail` SERVFAIL; `truncrr` NOERROR with an
+      A record cut short (malformed); `wrongid` a good answer under another
+      id; `otherq` a good answer to another question (both must be ignored,
+      RFC 5452 §9.1); anything else is not answered.
 
-Both exit by themselves after LIFETIME seconds.
+All exit by themselves after LIFETIME seconds.
 """
 import base64
 import http.server
@@ -118,10 +124,57 @@ def ntlm(port, lifetime, logpath, user):
     srv.serve_forever(poll_interval=0.2)
 
 
+def dns_answer(q):
+    """The answer the dns peer sends to query Q (bytes), or None."""
+    if len(q) < 12:
+        return None
+    qid, flags, qd = struct.unpack("!HHH", q[:6])
+    if qd != 1:
+        return None
+    i, labels = 12, []
+    while i < len(q) and q[i] != 0:
+        n = q[i]
+        labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace").lower())
+        i += 1 + n
+    question = q[12:i + 5]
+    first = labels[0] if labels else ""
+    rd = flags & 0x0100
+    def head(rid, rcode, an):
+        return struct.pack("!HHHHHH", rid, 0x8080 | rd | rcode, 1, an, 0, 0)
+    a_rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([198, 18, 0, 10])
+    if first == "servfail":
+        return head(qid, 2, 0) + question
+    if first == "truncrr":
+        return head(qid, 0, 1) + question + a_rr[:-2]
+    if first == "wrongid":
+        return head(qid ^ 0x5a5a, 0, 1) + question + a_rr
+    if first == "otherq":
+        other = b"\x05other\x08lab\x04test\x00" + question[-4:]
+        return head(qid, 0, 1) + other + a_rr
+    return None
+
+
+def dns(port, lifetime):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    s.settimeout(0.5)
+    end = time.monotonic() + lifetime
+    while time.monotonic() < end:
+        try:
+            q, peer = s.recvfrom(4096)
+        except socket.timeout:
+            continue
+        a = dns_answer(q)
+        if a:
+            s.sendto(a, peer)
+
+
 if __name__ == "__main__":
     what, port, lifetime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     if what == "blackhole":
         blackhole(port, lifetime)
+    elif what == "dns":
+        dns(port, lifetime)
     elif what == "ntlm":
         ntlm(port, lifetime, sys.argv[4], sys.argv[5])
     else:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run_lab.sh — the verifier lab: real nginx (HTTP, HTTPS with a lab CA,
-# Basic auth, client certificates), a fake NTLM peer, an MIT Kerberos KDC
-# with Apache + mod_auth_gssapi (Negotiate) and mod_auth_digest, all inside
-# a network namespace of our own; verify_lab checks every outcome.
+# Basic auth, client certificates), a fake NTLM peer, dnsmasq (DNS checks:
+# answers, NXDOMAIN, SERVFAIL, REFUSED, a stalled and a stopped server), an
+# MIT Kerberos KDC with Apache + mod_auth_gssapi (Negotiate) and
+# mod_auth_digest, all inside a network namespace of our own; verify_lab
+# checks every outcome.
 #
 # usage: run_lab.sh            (as root; builds verify_lab with gcc unless
 #                               VERIFY_LAB=/path/to/verify_lab is given)
@@ -54,7 +56,7 @@ if [ -z "$LAB" ]; then
 	gcc -std=gnu17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wshadow \
 		-Wmissing-prototypes -Werror -I"$root/src" \
 		"$root"/src/verify/*.c "$root"/src/common/statefile.c "$here/verify_lab.c" -o "$LAB" \
-		-levent -lcurl
+		-levent -lcurl -lcares
 fi
 
 # ---- namespace -------------------------------------------------------------------
@@ -69,7 +71,7 @@ ip -n "$NS" route add unreachable 198.18.9.0/24
 ip -n "$NS" -6 route add unreachable 2001:db8:9::/48 2>/dev/null || true
 sleep 0.2 # ::1 becomes usable once lo is up
 
-PH=18080 PS=18443 PC=18081 PB=18082 PN=18083 PK=18088 PA=18089
+PH=18080 PS=18443 PC=18081 PB=18082 PN=18083 PK=18088 PA=18089 PD=18053 PDC=18054 PDX=18055
 
 # ---- certificates (lab CA, server, client; a second unrelated CA) ---------------
 cd "$T"
@@ -134,6 +136,30 @@ PIDS+=($!)
 ip netns exec "$NS" python3 "$here/lab_peers.py" ntlm $PN 900 "$T/ntlm.log" bob \
 	>"$T/ntlm.out" 2>&1 &
 PIDS+=($!)
+# dnsmasq: the lab's DNS server (daemon mode: it returns once it answers;
+# its pid file is killed by cleanup). lab.test is local: a name it does not
+# hold is NXDOMAIN; other names have no server (REFUSED). SERVFAIL and
+# hostile answers come from lab_peers.py dns on $PDX.
+cat >dnsmasq.conf <<EOF
+port=$PD
+listen-address=127.0.0.1,::1
+bind-interfaces
+no-resolv
+no-hosts
+user=root
+pid-file=$T/dnsmasq.pid
+local=/lab.test/
+host-record=ok.lab.test,198.18.0.10,2001:db8:10::10
+host-record=v4only.lab.test,198.18.0.11
+cname=alias.lab.test,ok.lab.test
+EOF
+nsx dnsmasq --conf-file="$T/dnsmasq.conf"
+ip netns exec "$NS" python3 "$here/lab_peers.py" dns $PDX 900 >"$T/dnspeer.out" 2>&1 &
+PIDS+=($!)
+for i in $(seq 50); do # wait (bounded) for the DNS peer's UDP socket
+	nsx ss -Hlun "sport = :$PDX" | grep -q . && break
+	sleep 0.1
+done
 for i in $(seq 50); do # wait (bounded) for the listeners
 	nsx bash -c "exec 3<>/dev/tcp/127.0.0.1/$PH && exec 3<>/dev/tcp/127.0.0.1/$PB \
 		&& exec 3<>/dev/tcp/127.0.0.1/$PN" 2>/dev/null && break
@@ -179,6 +205,19 @@ icmp6_ok          ok              icmp  ::1
 icmp_timeout      timeout         icmp  198.18.0.2                    timeout=500
 icmp_unreachable  unreachable     icmp  198.18.9.1
 icmp6_unreachable unreachable     icmp  2001:db8:9::1
+dns_ok            ok              dns   127.0.0.1                     port=$PD name=ok.lab.test every=300 rounds=3
+dns6_ok           ok              dns   ::1                           port=$PD name=ok.lab.test type=aaaa answer=2001:db8:10::10
+dns_cname         ok              dns   127.0.0.1                     port=$PD name=alias.lab.test answer=198.18.0.10
+dns_nxdomain      dns_error       dns   127.0.0.1                     port=$PD name=missing.lab.test detail=NXDOMAIN: missing.lab.test
+dns_servfail      dns_error       dns   127.0.0.1                     port=$PDX name=servfail.lab.test detail=SERVFAIL
+dns_malformed     dns_error       dns   127.0.0.1                     port=$PDX name=truncrr.lab.test detail=malformed answer
+dns_wrong_id      timeout         dns   127.0.0.1                     port=$PDX name=wrongid.lab.test timeout=500
+dns_other_q       timeout         dns   127.0.0.1                     port=$PDX name=otherq.lab.test timeout=500
+dns_nodata        answer_mismatch dns   127.0.0.1                     port=$PD name=v4only.lab.test type=aaaa detail=no AAAA record
+dns_wrong_answer  answer_mismatch dns   127.0.0.1                     port=$PD name=ok.lab.test answer=198.18.0.99 detail=198.18.0.99 not in the answer
+dns_refused       refused         dns   127.0.0.1                     port=$PD name=www.example.com detail=REFUSED
+dns_port_closed   refused         dns   127.0.0.1                     port=$PDC name=ok.lab.test detail=connection refused
+dns_timeout       timeout         dns   198.18.0.2                    name=ok.lab.test timeout=500 detail=no answer in 500 ms
 EOF
 
 run() { # label, args...
@@ -215,13 +254,44 @@ run "flap (nginx stopped and restarted)" nsx "$LAB" flap.txt --flap member_flap 
 	--stop "p=\$(cat $T/nginx.pid); kill -TERM \$p; for i in \$(seq 50); do kill -0 \$p 2>/dev/null || break; sleep 0.1; done" \
 	--start "nginx -c $T/nginx.conf -e $T/nginx_error.log" --deadline 30
 
+# the resolver stalls (SIGSTOP: it holds the queries, as TMG's dead DNS
+# server did): down as a timeout; SIGCONT: up after `rise` answers
+dpid=$(cat "$T/dnsmasq.pid")
+cat >dnsflap.txt <<EOF
+dns_flap ok dns 127.0.0.1 port=$PD name=ok.lab.test every=500 timeout=300 rise=2 fall=1 rounds=1
+EOF
+run "dns: dnsmasq stalled (SIGSTOP) and resumed" nsx "$LAB" dnsflap.txt --flap dns_flap \
+	--stop "kill -STOP $dpid" --start "kill -CONT $dpid" --down-result timeout --deadline 30
+# the resolver stops and starts again (a new process; its pid file is new)
+run "dns: dnsmasq stopped and restarted" nsx "$LAB" dnsflap.txt --flap dns_flap \
+	--stop "p=\$(cat $T/dnsmasq.pid); kill -TERM \$p; for i in \$(seq 50); do kill -0 \$p 2>/dev/null || break; sleep 0.1; done" \
+	--start "dnsmasq --conf-file=$T/dnsmasq.conf" --deadline 30
+# the same under valgrind: every c-ares path frees (the channel destroyed
+# with a query in flight while the server is stalled)
+if [ -z "${LAB_NO_VALGRIND:-}" ]; then
+	dpid=$(cat "$T/dnsmasq.pid")
+	run "dns: stalled and resumed, under valgrind" nsx valgrind -q --leak-check=full \
+		--suppressions="$root/tests/valgrind.supp" \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 "$LAB" dnsflap.txt --flap dns_flap \
+		--stop "kill -STOP $dpid" --start "kill -CONT $dpid" --down-result timeout --deadline 60
+fi
+
 if [ -z "${LAB_NO_VALGRIND:-}" ]; then
 	# every path of the checks above, once, under valgrind
-	sed -e 's/rounds=[0-9]*//' checks.txt >vg.txt
+	sed -e 's/rounds=[0-9]*//' checks.txt | grep -v '^dns' >vg.txt
 	run "checks under valgrind" nsx valgrind -q --leak-check=full \
 		--suppressions="$root/tests/valgrind.supp" \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=1 "$LAB" vg.txt --deadline 120
+	# the DNS checks (every c-ares path), and a query in flight when the
+	# engine is freed (cancelled, the c-ares channel destroyed)
+	grep '^dns' checks.txt | sed -e 's/rounds=[0-9]*//' >vgdns.txt
+	echo "dns_inflight ok dns 198.18.0.2 name=ok.lab.test timeout=60000 every=120000 rounds=0" >>vgdns.txt
+	run "dns checks under valgrind" nsx valgrind -q --leak-check=full \
+		--suppressions="$root/tests/valgrind.supp" \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 "$LAB" vgdns.txt --deadline 120
 fi
 fi # LAB_ONLY_KRB
 

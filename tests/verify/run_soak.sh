@@ -4,7 +4,8 @@
 # listener that never answers, and the authenticated peers: an MIT KDC with
 # Apache + mod_auth_gssapi (Negotiate: a ticket that is let in and one that
 # is not), lab_peers.py's NTLM peer (libcurl's NTLM, good and bad user),
-# inside a network namespace of our own. Half-way the KDC stops answering
+# inside a network namespace of our own, and dnsmasq (DNS checks: an answer
+# and an NXDOMAIN). Half-way the KDC stops answering
 # (SIGSTOP): checks with cached tickets must keep their results.
 # A second soak process, with an NTLM user file and no Kerberos ticket,
 # runs Negotiate falling back to NTLMSSP (gss-ntlmssp) against two Apaches
@@ -48,6 +49,7 @@ PIDS=()
 cleanup() {
 	set +e
 	[ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null
+	[ -f "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
 	for pf in "$T"/gss.pid "$T"/ssp_a.pid "$T"/ssp_w.pid; do
 		[ -f "$pf" ] && kill "$(cat "$pf")" 2>/dev/null
 	done
@@ -69,7 +71,7 @@ SOAK=${VERIFY_SOAK:-$root/build/tests/verify/verify_soak}
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 
-PH=18080 PS=18443 PC=18081 PB=18082
+PH=18080 PS=18443 PC=18081 PB=18082 PD=18053
 cd "$T"
 peer_ca labca
 peer_cert server www.lab.test "DNS:www.lab.test,IP:127.0.0.1" labca
@@ -102,6 +104,19 @@ chmod 644 htpasswd
 EOF
 } >nginx.conf
 ip netns exec "$NS" nginx -c "$T/nginx.conf" -e "$T/nginx_error.log"
+# dnsmasq (daemon: returns once it answers; killed by its pid file)
+cat >dnsmasq.conf <<EOF
+port=$PD
+listen-address=127.0.0.1
+bind-interfaces
+no-resolv
+no-hosts
+user=root
+pid-file=$T/dnsmasq.pid
+local=/lab.test/
+address=/ok.lab.test/198.18.0.10
+EOF
+ip netns exec "$NS" dnsmasq --conf-file="$T/dnsmasq.conf"
 ip netns exec "$NS" python3 "$here/lab_peers.py" blackhole $PB 100000 \
 	>"$T/blackhole.out" 2>&1 &
 PIDS+=($!)
@@ -112,7 +127,7 @@ for i in $(seq 50); do
 done
 
 # ---- authenticated peers ---------------------------------------------------------
-AUTH_ENV=()
+AUTH_ENV=(SOAK_DNS_PORT=$PD)
 SSP_N=0
 if [ "${SOAK_AUTH:-1}" != 0 ]; then
 	PK=18088 PG=18089 PN=18083 PSA=18090 PSA2=18091 PSW=18092 PSW2=18093
@@ -133,7 +148,7 @@ if [ "${SOAK_AUTH:-1}" != 0 ]; then
 	# alice's ticket and her service ticket, cached before the KDC stops
 	ip netns exec "$NS" env KRB5CCNAME=FILE:$T/cc_alice kinit alice <<<alicepw >/dev/null
 	ip netns exec "$NS" env KRB5CCNAME=FILE:$T/cc_alice kvno HTTP/localhost >/dev/null
-	AUTH_ENV=(KRB5CCNAME=FILE:$T/cc_alice SOAK_GSS_PORT=$PG SOAK_NTLM_PORT=$PN
+	AUTH_ENV+=(KRB5CCNAME=FILE:$T/cc_alice SOAK_GSS_PORT=$PG SOAK_NTLM_PORT=$PN
 		"SOAK_MIDWAY_CMD=kill -STOP $(cat "$T/kdc.pid")")
 	[ -n "${SOAK_ONLY_AUTH:-}" ] && AUTH_ENV+=(SOAK_NO_BASE=1)
 

@@ -20,6 +20,9 @@
  *                      the process's NTLM_USER_FILE, whose password the
  *                      first server has (ok) and the second not (auth
  *                      failed).
+ *   SOAK_DNS_PORT      dnsmasq on 127.0.0.1: a name it answers (dns ok)
+ *                      and one under its local zone it lacks (NXDOMAIN,
+ *                      dns error); with the base kinds only.
  * SOAK_NO_BASE=1 leaves out the kinds above the authenticated ones.
  * SOAK_MIDWAY_CMD, when set, is run (sh -c) once half the rounds are done,
  * e.g. to stop the KDC: checks must then keep their results.
@@ -83,17 +86,19 @@ static unsigned every_ms = 50;
 
 enum kind { K_HTTP, K_TLS, K_BASIC_OK, K_BASIC_BAD, K_REFUSED, K_TIMEOUT,
 	    K_STATUS, K_TCP, K_ICMP, K_GSS_OK, K_GSS_BAD, K_NTLM_OK, K_NTLM_BAD,
-	    K_SSP_OK, K_SSP_BAD, K_COUNT };
+	    K_SSP_OK, K_SSP_BAD, K_DNS_OK, K_DNS_NX, K_COUNT };
 #define K_FIRST_AUTH K_GSS_OK
 static const char *const kind_name[K_COUNT] = {
 	"http ok", "tls ok", "basic ok", "basic bad", "refused", "timeout",
 	"status", "tcp ok", "icmp ok", "negotiate ok", "negotiate denied",
-	"ntlm ok", "ntlm bad user", "ntlmssp ok", "ntlmssp bad password"};
+	"ntlm ok", "ntlm bad user", "ntlmssp ok", "ntlmssp bad password",
+	"dns ok", "dns nxdomain"};
 static const enum vresult kind_want[K_COUNT] = {
 	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_REFUSED, VR_TIMEOUT, VR_STATUS,
-	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_OK, VR_AUTH, VR_OK, VR_AUTH};
+	VR_OK, VR_OK, VR_OK, VR_AUTH, VR_OK, VR_AUTH, VR_OK, VR_AUTH,
+	VR_OK, VR_DNS};
 static bool kind_on[K_COUNT];
-static int gss_port, ntlm_port, ssp_ok_port, ssp_bad_port;
+static int gss_port, ntlm_port, ssp_ok_port, ssp_bad_port, dns_port;
 static const char *midway_cmd;
 static struct alerts *alerts;
 static double alert_scale = 600; /* alert clock ms per real ms */
@@ -103,6 +108,7 @@ struct sub {
 	enum kind k;
 	struct verify_spec spec;
 	char url[160];
+	char qname[64]; /* dns */
 	const char *member;
 	int id;
 };
@@ -430,6 +436,17 @@ static void make_subs(char **argv)
 						 v);
 					sp->auth = AUTH_NEGOTIATE;
 					break;
+				case K_DNS_OK:
+				case K_DNS_NX:
+					/* one question per variant, to dnsmasq */
+					snprintf(s->url, sizeof(s->url), "127.0.0.1");
+					sp->method = VM_DNS;
+					sp->port = (uint32_t)dns_port;
+					sp->qname = s->qname;
+					snprintf(s->qname, sizeof(s->qname),
+						 "v%d.%s.lab.test", v,
+						 s->k == K_DNS_OK ? "ok" : "nx");
+					break;
 				case K_COUNT:
 					break;
 				}
@@ -454,6 +471,9 @@ static void choose_kinds(void)
 	if ((e = getenv("SOAK_SSP_PORTS")) &&
 	    sscanf(e, "%d,%d", &ssp_ok_port, &ssp_bad_port) == 2)
 		kind_on[K_SSP_OK] = kind_on[K_SSP_BAD] = true;
+	if ((e = getenv("SOAK_DNS_PORT")) && (dns_port = atoi(e)) > 0 &&
+	    !getenv("SOAK_NO_BASE"))
+		kind_on[K_DNS_OK] = kind_on[K_DNS_NX] = true;
 	midway_cmd = getenv("SOAK_MIDWAY_CMD");
 	if ((e = getenv("SOAK_ALERT_SCALE")) && atof(e) >= 1)
 		alert_scale = atof(e);

@@ -2,6 +2,7 @@
  * test_vstate.c — the rise/fall state machine and the result history
  * (vstate.c), and probe sharing / target derivation (vkey.c). No network.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,32 +168,94 @@ static void assert_same(const struct verify_spec *a, const char *ma,
 	assert_int_equal(same_probe(b, mb, a, ma), same);
 }
 
-/* Every option row of verify_settings that changes an HTTP probe makes
- * another probe: a new option forgotten in vprobe_cfg_equal fails here.
- * The subscriber's own rows (rise, fall, warn, notify) and tcp's port do
- * not. */
+/* Every row of verify_settings that changes a probe of spec A makes another
+ * probe; the rows named in SAME (the subscriber's own, and other methods'
+ * options) do not: a new option forgotten in vprobe_cfg_equal fails here. */
+static void check_every_row(const struct verify_spec *a,
+			    const char *const *same_rows, size_t nsame)
+{
+	struct verify_spec b;
+
+	for (const struct setting *s = verify_settings; s->key; s++) {
+		bool same = false;
+
+		for (size_t i = 0; i < nsame; i++)
+			same |= !strcmp(s->key, same_rows[i]);
+		b = *a;
+		setting_change(s, &b);
+		if (same_probe(a, "10.0.0.1", &b, "10.0.0.1") != same)
+			fail_msg("verify option '%s' %s the %s probe", s->key,
+				 same ? "changes" : "does not change",
+				 verify_method_name(a->method));
+	}
+}
+
+/* HTTP: every HTTP option counts; the subscriber's rows (rise, fall, warn,
+ * notify), tcp's and dns's options do not. */
 static void test_key_every_row(void **state)
 {
 	static const char *const same_rows[] = {"rise", "fall", "warn", "port",
-						"notify"};
-	struct verify_spec a, b;
+						"notify", "name", "type",
+						"answer"};
+	struct verify_spec a;
 
 	(void)state;
 	verify_spec_init(&a);
 	a.method = VM_HTTP;
 	a.target = "https://*/health";
 	a.auth = AUTH_BASIC; /* user and password count */
-	for (const struct setting *s = verify_settings; s->key; s++) {
-		bool same = false;
+	check_every_row(&a, same_rows, sizeof(same_rows) / sizeof(*same_rows));
+}
 
-		for (size_t i = 0; i < sizeof(same_rows) / sizeof(*same_rows); i++)
-			same |= !strcmp(s->key, same_rows[i]);
-		b = a;
-		setting_change(s, &b);
-		if (same_probe(&a, "10.0.0.1", &b, "10.0.0.1") != same)
-			fail_msg("verify option '%s' %s the probe", s->key,
-				 same ? "changes" : "does not change");
-	}
+/* DNS: the port, the question and the expected answer count; HTTP's
+ * options and the subscriber's rows do not. */
+static void test_key_every_row_dns(void **state)
+{
+	static const char *const same_rows[] = {
+	    "rise", "fall",  "warn", "notify",	 "expect", "body",
+	    "host", "sni",   "ca",   "cert",	 "key",	   "insecure",
+	    "auth", "user",  "password-file"};
+	struct verify_spec a;
+
+	(void)state;
+	verify_spec_init(&a);
+	a.method = VM_DNS;
+	a.target = "*";
+	a.qname = "www.example.com";
+	check_every_row(&a, same_rows, sizeof(same_rows) / sizeof(*same_rows));
+}
+
+/* One DNS question written two ways is one probe: the default port is 53,
+ * names compare without case (RFC 4343). */
+static void test_key_dns(void **state)
+{
+	struct verify_spec a = {.method = VM_DNS, .target = "198.18.0.53",
+				.qname = "www.Example.com"},
+			   b = {.method = VM_DNS, .target = "198.18.0.53",
+				.qname = "WWW.example.COM", .port = 53};
+	struct vtarget t;
+	const char *why;
+
+	(void)state;
+	assert_same(&a, NULL, &b, NULL, true);
+	b.port = 5353;
+	assert_same(&a, NULL, &b, NULL, false);
+	b.port = 0;
+	b.qtype = DNSQ_AAAA;
+	assert_same(&a, NULL, &b, NULL, false);
+	b.qtype = DNSQ_A;
+	b.answer = "198.18.0.80";
+	assert_same(&a, NULL, &b, NULL, false);
+	/* a dns check without a name has no target */
+	b.qname = NULL;
+	assert_int_equal(vtarget_build(&b, NULL, &t, &why), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(why, "dns check without a name");
+	/* the port is the default's */
+	assert_int_equal(vtarget_build(&a, "2001:db8::53", &t, &why), 0);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&t.sa)->sin6_port),
+			 VERIFY_DNS_PORT);
+	vtarget_clear(&t);
 }
 
 static void test_key_identity(void **state)
@@ -351,6 +414,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_key_identity),
 		cmocka_unit_test(test_key_every_row),
+		cmocka_unit_test(test_key_every_row_dns),
+		cmocka_unit_test(test_key_dns),
 		cmocka_unit_test(test_key_tcp_icmp),
 		cmocka_unit_test(test_target_http),
 		cmocka_unit_test(test_target_errors),

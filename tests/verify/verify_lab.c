@@ -2,23 +2,27 @@
  * verify_lab.c — runs verifier checks against real servers and compares each
  * check's result with the expected one.
  *
- * usage: verify_lab CHECKFILE [--flap NAME --stop CMD --start CMD]
- *                             [--deadline SECONDS]
+ * usage: verify_lab CHECKFILE [--flap NAME --stop CMD --start CMD
+ *                             [--down-result RESULT]] [--deadline SECONDS]
  *
  * CHECKFILE has one check a line, `#` comments:
  *   NAME EXPECTED METHOD TARGET [key=value | flag]...
  * EXPECTED is a result name with `_` for spaces (ok, timeout, refused,
  * unreachable, address_error, tls_error, status_mismatch, body_mismatch,
- * auth_failed, other). METHOD is icmp, tcp or http. Keys: port, member,
- * expect (lo-hi[,lo-hi]), body, host, sni, ca, cert, key, auth
- * (basic|digest|ntlm|negotiate), user, pwfile, every, timeout, warn, rise,
- * fall, rounds (results to wait for, default 1); flag: insecure.
+ * auth_failed, dns_error, answer_mismatch, other). METHOD is icmp, tcp,
+ * http or dns. Keys: port, member, expect (lo-hi[,lo-hi]), body, host, sni,
+ * ca, cert, key, auth (basic|digest|ntlm|negotiate), user, pwfile, name,
+ * type (a|aaaa), answer, every, timeout, warn, rise, fall, rounds (results
+ * to wait for, default 1; 0: not waited for nor judged, so that it is
+ * still running when the engine is freed); flag: insecure. A line may end in `detail=TEXT`
+ * (the rest of the line): the last result's detail must contain TEXT.
  *
  * Every check must reach `rounds` results and end with the expected result.
  * With --flap, once NAME is up CMD --stop runs; NAME must go down, then
  * --start runs and NAME must come back up; both delays are printed and
  * must stay within fall × (every + jitter) + timeout (resp. rise × ...) plus
- * one second of slack for the commands themselves.
+ * one second of slack for the commands themselves. With --down-result, the
+ * result that took NAME down must be RESULT (e.g. timeout).
  *
  * Exit status 0 when everything matched, 1 otherwise, 2 on usage errors.
  * All servers are started by the driver (run_lab.sh) on loopback or in its
@@ -44,6 +48,7 @@ struct lcheck {
 	struct verify_spec spec;
 	struct portrange expect[8];
 	char *member;
+	char *want_detail; /* the last detail must contain it, or NULL */
 	unsigned rounds;
 	int id;
 	int changes;
@@ -62,6 +67,8 @@ static const char *flap_name, *stop_cmd, *start_cmd;
 static struct lcheck *flap;
 static int flap_phase; /* 0 wait up, 1 wait down, 2 wait up, 3 done */
 static double t_stop, t_start, d_down = -1, d_up = -1;
+static const char *down_result; /* --down-result, or NULL */
+static enum vresult down_want, down_got = VR_COUNT;
 
 static double now_s(void)
 {
@@ -93,6 +100,10 @@ static int parse_line(struct lcheck *c, char *line, int lineno)
 	char *save = NULL, *tok[4], *kv;
 
 	c->line = strdup(line);
+	if ((kv = strstr(line, " detail="))) { /* the rest of the line */
+		c->want_detail = strdup(kv + 8);
+		*kv = '\0';
+	}
 	for (int i = 0; i < 4; i++) {
 		if (!(tok[i] = strtok_r(i ? NULL : line, " \t", &save))) {
 			fprintf(stderr, "line %d: need NAME EXPECTED METHOD TARGET\n",
@@ -111,6 +122,8 @@ static int parse_line(struct lcheck *c, char *line, int lineno)
 		c->spec.method = VM_TCP;
 	else if (!strcmp(tok[2], "http"))
 		c->spec.method = VM_HTTP;
+	else if (!strcmp(tok[2], "dns"))
+		c->spec.method = VM_DNS;
 	else {
 		fprintf(stderr, "line %d: unknown method %s\n", lineno, tok[2]);
 		return -1;
@@ -177,6 +190,12 @@ static int parse_line(struct lcheck *c, char *line, int lineno)
 			c->spec.rise = (uint32_t)atoi(v);
 		} else if (!strcmp(kv, "fall")) {
 			c->spec.fall = (uint32_t)atoi(v);
+		} else if (!strcmp(kv, "name")) {
+			c->spec.qname = strdup(v);
+		} else if (!strcmp(kv, "type")) {
+			c->spec.qtype = !strcmp(v, "aaaa") ? DNSQ_AAAA : DNSQ_A;
+		} else if (!strcmp(kv, "answer")) {
+			c->spec.answer = strdup(v);
 		} else if (!strcmp(kv, "rounds")) {
 			c->rounds = (unsigned)atoi(v);
 		} else {
@@ -194,6 +213,7 @@ static void free_check(struct lcheck *c)
 	free(c->line);
 	free(c->name);
 	free(c->member);
+	free(c->want_detail);
 	free(s->target);
 	free(s->body);
 	free(s->host);
@@ -203,6 +223,8 @@ static void free_check(struct lcheck *c)
 	free(s->key);
 	free(s->user);
 	free(s->password_file);
+	free(s->qname);
+	free(s->answer);
 }
 
 static void run_cmd(const char *cmd)
@@ -232,6 +254,7 @@ static void on_change(const struct vstatus *st, void *arg)
 		flap_phase = 1;
 	} else if (flap_phase == 1 && st->state == VS_DOWN) {
 		d_down = t - t_stop;
+		down_got = st->last;
 		printf("  flap: down %.3f s after stop, starting the server\n",
 		       d_down);
 		run_cmd(start_cmd); /* returns once the server listens */
@@ -254,8 +277,11 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < nchecks; i++) {
 		struct lcheck *c = &checks[i];
 
-		if (!c->done && vengine_status(eng, c->id, &c->last) == 0 &&
-		    c->last.runs >= c->rounds) {
+		if (!c->done && c->rounds == 0) { /* runs on, not judged */
+			c->done = true;
+		} else if (!c->done &&
+			   vengine_status(eng, c->id, &c->last) == 0 &&
+			   c->last.runs >= c->rounds) {
 			c->done = true;
 			snprintf(c->detail, sizeof(c->detail), "%s",
 				 c->last.detail);
@@ -297,8 +323,14 @@ int main(int argc, char **argv)
 			stop_cmd = argv[i + 1];
 		else if (!strcmp(argv[i], "--start"))
 			start_cmd = argv[i + 1];
+		else if (!strcmp(argv[i], "--down-result"))
+			down_result = argv[i + 1];
 		else if (!strcmp(argv[i], "--deadline"))
 			dl_tv.tv_sec = atoi(argv[i + 1]);
+	}
+	if (down_result && parse_result(down_result, &down_want) < 0) {
+		fprintf(stderr, "--down-result: unknown result %s\n", down_result);
+		return 2;
 	}
 	if (flap_name && (!stop_cmd || !start_cmd)) {
 		fprintf(stderr, "--flap needs --stop and --start\n");
@@ -357,7 +389,15 @@ int main(int argc, char **argv)
 	       "time_us", "http", "detail");
 	for (int i = 0; i < nchecks; i++) {
 		struct lcheck *c = &checks[i];
-		bool ok = c->done && c->last.last == c->want && c->changes > 0;
+		bool ok = c->rounds == 0 ||
+			  (c->done && c->last.last == c->want && c->changes > 0 &&
+			   (!c->want_detail || strstr(c->detail, c->want_detail)));
+
+		if (c->rounds == 0) {
+			printf("%-20s (not waited for: still running when the "
+			       "engine is freed)\n", c->name);
+			continue;
+		}
 
 		printf("%-20s %-16s %-16s %10u %5d  %s%s\n", c->name,
 		       vresult_name(c->want),
@@ -373,11 +413,15 @@ int main(int argc, char **argv)
 		       tmo = (s->timeout_ms ? s->timeout_ms : 5000) / 1000.0;
 		double lim_down = (s->fall ? s->fall : 3) * every + tmo + 1,
 		       lim_up = (s->rise ? s->rise : 2) * every + tmo + 1;
-		bool ok = flap_phase == 3 && d_down <= lim_down && d_up <= lim_up;
+		bool ok = flap_phase == 3 && d_down <= lim_down && d_up <= lim_up &&
+			  (!down_result || down_got == down_want);
 
-		printf("flap %s: down after %.3f s (limit %.3f), up after %.3f s "
-		       "(limit %.3f)%s\n",
-		       flap->name, d_down, lim_down, d_up, lim_up,
+		printf("flap %s: down after %.3f s (limit %.3f) as %s%s%s, up "
+		       "after %.3f s (limit %.3f)%s\n",
+		       flap->name, d_down, lim_down,
+		       down_got < VR_COUNT ? vresult_name(down_got) : "-",
+		       down_result ? ", expected " : "",
+		       down_result ? down_result : "", d_up, lim_up,
 		       ok ? "" : "   <-- FAIL");
 		if (!ok)
 			fails++;
