@@ -125,6 +125,8 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->mark_shift = MARK_SHIFT_DEFAULT;
 	o->deny_memory_s = 10;
 	o->reject_rate = 100;
+	o->nflog_group = LOG_NFLOG_GROUP_DEFAULT;
+	o->klog_rate = LOG_KERNEL_RATE_DEFAULT;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
@@ -135,6 +137,8 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 		o->deny_reject = p->decisions.deny_action == DENYACT_REJECT;
 		o->reject_rate = p->decisions.reject_rate;
 		o->flood = &p->flood;
+		o->nflog_group = p->log.nflog_group;
+		o->klog_rate = p->log.kernel_rate;
 	}
 	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
 	if (localtime_r(&now, &tm))
@@ -537,6 +541,30 @@ static const char *action_word(enum action a)
 	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
 }
 
+/* The verdict of header-only rule R (rule id ID): mark and accept, the
+ * DNS filter's queue, reject or drop. */
+static void add_decided_verdict(struct gen *g, const struct rule *r,
+				unsigned id)
+{
+	const struct ruleset_opts *o = g->o;
+	if (rule_filters_dns(r)) {
+		add_dns_action(g, id);
+	} else if (r->action == ACT_ALLOW) {
+		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
+		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
+	} else if (r->action == ACT_REJECT) {
+		sb_add(&g->b, "goto reject_send ");
+	} else {
+		sb_add(&g->b, "drop ");
+	}
+}
+
+/* A rule with `log` that the kernel decides alone. */
+static bool rule_kernel_logged(const struct rule *r)
+{
+	return r->log && rule_kernel_decidable(r);
+}
+
 /* The verdict part of rule R's nft rules. */
 static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		       const char *label)
@@ -545,9 +573,6 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	unsigned id = rs_rule_id((size_t)r->index);
 
 	sb_add(&g->b, "counter ");
-	if (r->log && decidable)
-		sb_add(&g->b, "log prefix \"sluice %s %u: \" ",
-		       action_word(r->action), id);
 	if (!decidable) {
 		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
@@ -564,17 +589,48 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		} else {
 			sb_add(&g->b, "accept ");
 		}
-	} else if (rule_filters_dns(r)) {
-		add_dns_action(g, id);
-	} else if (r->action == ACT_ALLOW) {
-		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
-		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
-	} else if (r->action == ACT_REJECT) {
-		sb_add(&g->b, "goto reject_send ");
+	} else if (r->log) {
+		sb_add(&g->b, "goto klog_%u ", id); /* gen_klog() */
 	} else {
-		sb_add(&g->b, "drop ");
+		add_decided_verdict(g, r, id);
 	}
 	sb_add(&g->b, "comment \"%s\"\n", label);
+}
+
+/*
+ * The `log` clause of rules the kernel decides alone: the rule goes to
+ * chain klog_ID, which hands the session's first packet to sluiced through
+ * NFLOG group O->nflog_group (prefix RS_KLOG_PREFIX "ACTION ID", read by
+ * kernel/nflog.c into the firewall log) within the gateway-wide limit
+ * `klog` (O->klog_rate a second, burst twice that), then decides. The
+ * limit only ever skips the log record, never the verdict.
+ */
+static void gen_klog(struct gen *g)
+{
+	bool any = false;
+	for (size_t i = 0; i < g->p->nrules && !any; i++)
+		any = rule_kernel_logged(g->p->rules[i]);
+	if (!any)
+		return;
+	uint32_t rate = g->o->klog_rate ? g->o->klog_rate : 1;
+	sb_add(&g->b,
+	       "\t# Sessions `log` rules decide alone: to the firewall log "
+	       "(NFLOG group %u, sluiced).\n"
+	       "\tlimit klog { rate %u/second burst %u packets }\n\n",
+	       g->o->nflog_group, rate, 2 * rate);
+	for (size_t i = 0; i < g->p->nrules; i++) {
+		const struct rule *r = g->p->rules[i];
+		if (!rule_kernel_logged(r))
+			continue;
+		unsigned id = rs_rule_id((size_t)r->index);
+		sb_add(&g->b,
+		       "\tchain klog_%u {\n"
+		       "\t\tlimit name \"klog\" log prefix \"" RS_KLOG_PREFIX
+		       "%s %u\" group %u\n\t\t",
+		       id, action_word(r->action), id, g->o->nflog_group);
+		add_decided_verdict(g, r, id);
+		sb_add(&g->b, "\n\t}\n\n");
+	}
 }
 
 /* Emits rule R into chain CH (possibly several nft rules, possibly none). */
@@ -1705,6 +1761,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	}
 	if (policy_filters_dns(p))
 		gen_dns_filter(&g);
+	gen_klog(&g);
 	gen_reject_chain(&g);
 	gen_decided(&g);
 	if (p->npublishes)
