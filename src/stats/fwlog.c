@@ -24,6 +24,8 @@
 
 /* One buffered record: the caller's strings copied, cut to size. */
 struct slot {
+	enum fwlog_event event;
+	struct fwlog_counts counts;
 	struct timespec time;
 	struct flow flow;
 	enum verdict action;
@@ -55,6 +57,15 @@ struct fwlog {
 };
 
 /* ---- formatting --------------------------------------------------------------- */
+
+const char *fwlog_event_name(enum fwlog_event e)
+{
+	switch (e) {
+	case FWLOG_KERNEL_DECIDED: return "kernel-decided";
+	case FWLOG_SESSION_END: return "session-end";
+	default: return "decided";
+	}
+}
 
 static const char *transport_of(uint8_t proto, char *buf, size_t len)
 {
@@ -209,13 +220,16 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 	char a[64], tb[8], cid[40];
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	bool allow = s->action == VERDICT_ALLOW;
+	bool end = s->event == FWLOG_SESSION_END;
+	unsigned long long dur_ns = end ? s->counts.duration_ms * 1000000ull
+					: (unsigned long long)s->latency_us * 1000ull;
 	putf(o, "{\"@timestamp\":\"%sT%s.%03dZ\",\"ecs\":{\"version\":\"8.11.0\"},"
 	     "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
 	     "\"type\":[\"connection\",\"%s\"],\"action\":\"%s\","
 	     "\"outcome\":\"success\",\"reason\":\"%s\",\"duration\":%llu},",
-	     date, tod, ms, allow ? "allowed" : "denied",
-	     allow ? "allow" : "deny", reason_log_name(s->reason),
-	     (unsigned long long)s->latency_us * 1000ull);
+	     date, tod, ms, end ? "end" : allow ? "allowed" : "denied",
+	     end ? "session-end" : allow ? "allow" : "deny",
+	     reason_log_name(s->reason), dur_ns);
 	put(o, "\"observer\":{\"type\":\"firewall\",\"product\":\"sluice\","
 	    "\"hostname\":");
 	put_json_str(o, l->gateway);
@@ -224,6 +238,10 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 			 sizeof(a)));
 	if (has_ports(s->flow.proto))
 		putf(o, ",\"port\":%u", s->flow.sport);
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)s->counts.bytes_out,
+		     (unsigned long long)s->counts.packets_out);
 	put(o, "},\"destination\":{");
 	putf(o, "\"ip\":\"%s\"",
 	     format_addr(s->flow.family, s->flow.dst4, s->flow.dst6, a,
@@ -234,8 +252,17 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 		put(o, ",\"domain\":");
 		put_json_str(o, s->name);
 	}
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)s->counts.bytes_in,
+		     (unsigned long long)s->counts.packets_in);
 	putf(o, "},\"network\":{\"transport\":\"%s\",\"type\":\"%s\"", tr,
 	     s->flow.family == AF_INET ? "ipv4" : "ipv6");
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)(s->counts.bytes_out + s->counts.bytes_in),
+		     (unsigned long long)(s->counts.packets_out +
+					  s->counts.packets_in));
 	if (community_id(&s->flow, cid, sizeof(cid)))
 		putf(o, ",\"community_id\":\"%s\"", cid);
 	put(o, "}");
@@ -249,7 +276,8 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 		put_json_str(o, s->user);
 		put(o, "}");
 	}
-	put(o, ",\"sluice\":{\"source_network\":");
+	putf(o, ",\"sluice\":{\"event\":\"%s\",\"source_network\":",
+	     fwlog_event_name(s->event));
 	put_json_str(o, s->src_net);
 	put(o, ",\"destination_network\":");
 	put_json_str(o, s->dst_net);
@@ -259,13 +287,14 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 #define W3C_FIELDS                                                         \
 	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
 	"x-src-network x-dst-network action rule cs-username r-host "      \
-	"x-name-witness x-reason x-latency-ms"
+	"x-name-witness x-reason x-latency-ms x-event x-flow-id cs-bytes "  \
+	"sc-bytes x-cs-packets x-sc-packets x-duration-ms"
 
 static void format_slot(const struct fwlog *l, const struct slot *s,
 			char *buf, size_t len)
 {
 	struct out o = {buf, buf + len - 1};
-	char date[16], tod[16], tb[8], cl[80], ds[80];
+	char date[16], tod[16], tb[8], cl[80], ds[80], cid[40] = "";
 	struct tm tm;
 	gmtime_r(&s->time.tv_sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
@@ -274,6 +303,9 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	const char *act = s->action == VERDICT_ALLOW ? "allow" : "deny";
 	double lat = s->latency_us / 1000.0;
+	/* the flow id that joins a session's start and end records */
+	if (!community_id(&s->flow, cid, sizeof(cid)))
+		cid[0] = '\0';
 	if (l->format == LOGF_ECS) {
 		format_ecs(l, s, &o, date, tod, ms);
 	} else if (l->format == LOGF_JSON) {
@@ -294,8 +326,20 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_json_str(&o, s->name);
 		put(&o, ",\"witness\":");
 		put_json_str(&o, s->witness);
-		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f}",
-		     reason_log_name(s->reason), lat);
+		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f,"
+		     "\"event\":\"%s\",\"flow_id\":", reason_log_name(s->reason),
+		     lat, fwlog_event_name(s->event));
+		put_json_str(&o, cid);
+		if (s->event == FWLOG_SESSION_END)
+			putf(&o, ",\"bytes_out\":%llu,\"packets_out\":%llu,"
+			     "\"bytes_in\":%llu,\"packets_in\":%llu,"
+			     "\"duration_ms\":%llu",
+			     (unsigned long long)s->counts.bytes_out,
+			     (unsigned long long)s->counts.packets_out,
+			     (unsigned long long)s->counts.bytes_in,
+			     (unsigned long long)s->counts.packets_in,
+			     (unsigned long long)s->counts.duration_ms);
+		put(&o, "}");
 	} else {
 		char a[64], sp[8] = "-", dp[8] = "-";
 		if (has_ports(s->flow.proto)) {
@@ -320,7 +364,18 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_w3c(&o, s->name);
 		put(&o, "\t");
 		put_w3c(&o, s->witness);
-		putf(&o, "\t%s\t%.3f", reason_log_name(s->reason), lat);
+		putf(&o, "\t%s\t%.3f\t%s\t", reason_log_name(s->reason), lat,
+		     fwlog_event_name(s->event));
+		put_w3c(&o, cid);
+		if (s->event == FWLOG_SESSION_END)
+			putf(&o, "\t%llu\t%llu\t%llu\t%llu\t%llu",
+			     (unsigned long long)s->counts.bytes_out,
+			     (unsigned long long)s->counts.bytes_in,
+			     (unsigned long long)s->counts.packets_out,
+			     (unsigned long long)s->counts.packets_in,
+			     (unsigned long long)s->counts.duration_ms);
+		else
+			put(&o, "\t-\t-\t-\t-\t-");
 	}
 	*o.p = '\0';
 }
@@ -338,6 +393,9 @@ static void copy_str(char *dst, size_t len, const char *src)
 
 static void rec_to_slot(const struct fwlog_rec *r, struct slot *s)
 {
+	s->event = r->event;
+	s->counts = r->event == FWLOG_SESSION_END ? r->counts
+						  : (struct fwlog_counts){0};
 	s->time = r->time;
 	if (!s->time.tv_sec && !s->time.tv_nsec)
 		clock_gettime(CLOCK_REALTIME, &s->time);

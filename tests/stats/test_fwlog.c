@@ -131,7 +131,8 @@ static void test_json_record(void **state)
 	    "\"rule\":\"staff web\",\"user\":\"alice\","
 	    "\"name\":\"www.example.com\",\"witness\":\"dns-answer\","
 	    "\"reason\":\"rule\","
-	    "\"latency_ms\":1.234}");
+	    "\"latency_ms\":1.234,\"event\":\"decided\","
+	    "\"flow_id\":\"1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\"}");
 	struct json *j = json_parse(lines[1]);
 	assert_non_null(j);
 	assert_string_equal(json_get(j, "client")->str, "[2001:db8::1]:40000");
@@ -176,11 +177,13 @@ static void test_w3c_and_reopen(void **state)
 	assert_string_equal(lines[3],
 	    "#Fields: date time s-computername cs-transport c-ip c-port r-ip "
 	    "r-port x-src-network x-dst-network action rule cs-username "
-	    "r-host x-name-witness x-reason x-latency-ms");
+	    "r-host x-name-witness x-reason x-latency-ms x-event x-flow-id "
+	    "cs-bytes sc-bytes x-cs-packets x-sc-packets x-duration-ms");
 	assert_string_equal(lines[4],
 	    "2024-05-01\t12:00:00.123\tgw1\ttcp\t10.1.2.3\t40000\t"
 	    "203.0.113.7\t443\tinternal\texternal\tallow\tstaff web\talice\t"
-	    "www.example.com\tdns-answer\trule\t1.234");
+	    "www.example.com\tdns-answer\trule\t1.234\tdecided\t"
+	    "1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\t-\t-\t-\t-\t-");
 	assert_non_null(strstr(lines[5], "\tsecond\t"));
 
 	n = read_lines(path, lines, 64);
@@ -360,6 +363,73 @@ static void test_ecs_record(void **state)
 	json_free(j);
 }
 
+/* A session's end (conntrack) and a kernel-decided start: the event, the
+ * counts each way, the duration, and the flow id that joins them with the
+ * start record (the Community ID of the same 5-tuple). */
+static void test_session_end(void **state)
+{
+	(void)state;
+	char path[128];
+	enum log_format fmts[] = {LOGF_ECS, LOGF_JSON};
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/end%zu.log", dir, k);
+		struct log_cfg cfg = {.format = fmts[k], .file = path,
+				      .buffer = 64};
+		struct fwlog *l = fwlog_open(&cfg, "gw1");
+		assert_non_null(l);
+		struct fwlog_rec r = sample();
+		r.event = FWLOG_KERNEL_DECIDED;
+		fwlog_record(l, &r);
+		r.event = FWLOG_SESSION_END;
+		r.counts = (struct fwlog_counts){.bytes_out = 1200,
+						 .packets_out = 7,
+						 .bytes_in = 54321,
+						 .packets_in = 9,
+						 .duration_ms = 2500};
+		fwlog_record(l, &r);
+		fwlog_flush(l);
+		fwlog_close(l);
+		assert_int_equal(read_lines(path, lines, 64), 2);
+		struct json *a = json_parse(lines[0]), *b = json_parse(lines[1]);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (fmts[k] == LOGF_ECS) {
+			assert_string_equal(jstr(a, "sluice", "event"),
+					    "kernel-decided");
+			assert_string_equal(jstr(b, "sluice", "event"),
+					    "session-end");
+			assert_string_equal(jstr(b, "event", "action"),
+					    "session-end");
+			assert_string_equal(jstr(a, "network", "community_id"),
+					    jstr(b, "network", "community_id"));
+			assert_true(json_get(json_get(b, "source"), "bytes")->num ==
+				    1200);
+			assert_true(json_get(json_get(b, "destination"),
+					     "packets")->num == 9);
+			assert_true(json_get(json_get(b, "network"), "bytes")->num ==
+				    55521);
+			assert_true(json_get(json_get(b, "event"), "duration")->num ==
+				    2500e6);
+			assert_null(json_get(json_get(a, "source"), "bytes"));
+		} else {
+			assert_string_equal(json_get(a, "event")->str,
+					    "kernel-decided");
+			assert_string_equal(json_get(b, "event")->str,
+					    "session-end");
+			assert_string_equal(json_get(a, "flow_id")->str,
+					    json_get(b, "flow_id")->str);
+			assert_true(json_get(b, "bytes_out")->num == 1200);
+			assert_true(json_get(b, "packets_out")->num == 7);
+			assert_true(json_get(b, "bytes_in")->num == 54321);
+			assert_true(json_get(b, "packets_in")->num == 9);
+			assert_true(json_get(b, "duration_ms")->num == 2500);
+			assert_null(json_get(a, "bytes_out"));
+		}
+		json_free(a);
+		json_free(b);
+	}
+}
+
 /* The log is created 0640 whatever the umask, and an older file that was
  * world-readable loses that. */
 static void test_file_mode(void **state)
@@ -406,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_file_mode),
 	    cmocka_unit_test(test_ecs_record),
+	    cmocka_unit_test(test_session_end),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
