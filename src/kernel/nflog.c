@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_log/libnetfilter_log.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,31 +76,37 @@ bool nflog_parse_prefix(const char *p, size_t len, enum action *act,
 	return true;
 }
 
-/* One NFLOG message: a record, or counted as bad. */
-static int on_msg(const struct nlmsghdr *nlh, void *data)
+bool nflog_parse_msg(const struct nlmsghdr *nlh, struct nflog_rec *rec)
 {
-	struct nflog_reader *r = data;
 	struct nlattr *a[NFULA_MAX + 1] = {0};
-	if (nflog_nlmsg_parse(nlh, a) < 0 || !a[NFULA_PREFIX] ||
-	    !a[NFULA_PAYLOAD]) {
-		r->nbad++;
-		return MNL_CB_OK;
-	}
-	struct nflog_rec rec;
-	memset(&rec, 0, sizeof(rec));
+	memset(rec, 0, sizeof(*rec));
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFULNL_MSG_PACKET ||
+	    nflog_nlmsg_parse(nlh, a) < 0 || !a[NFULA_PREFIX] ||
+	    !a[NFULA_PAYLOAD])
+		return false;
 	struct session_key k;
 	memset(&k, 0, sizeof(k));
 	const uint8_t *pkt = mnl_attr_get_payload(a[NFULA_PAYLOAD]);
 	size_t plen = mnl_attr_get_payload_len(a[NFULA_PAYLOAD]);
 	if (!nflog_parse_prefix(mnl_attr_get_str(a[NFULA_PREFIX]),
 				mnl_attr_get_payload_len(a[NFULA_PREFIX]),
-				&rec.action, &rec.rule_id) ||
-	    packet_parse(pkt, plen, plen, &rec.flow, &k) < 0) {
+				&rec->action, &rec->rule_id) ||
+	    packet_parse(pkt, plen, plen, &rec->flow, &k) < 0)
+		return false;
+	rec->flow.src_local = !a[NFULA_IFINDEX_INDEV];
+	rec->flow.dst_local = !a[NFULA_IFINDEX_OUTDEV];
+	return true;
+}
+
+/* One NFLOG message: a record, or counted as bad. */
+static int on_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct nflog_reader *r = data;
+	struct nflog_rec rec;
+	if (!nflog_parse_msg(nlh, &rec)) {
 		r->nbad++;
 		return MNL_CB_OK;
 	}
-	rec.flow.src_local = !a[NFULA_IFINDEX_INDEV];
-	rec.flow.dst_local = !a[NFULA_IFINDEX_OUTDEV];
 	r->nread++;
 	r->handed++;
 	r->fn(&rec, r->arg);

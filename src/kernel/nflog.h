@@ -55,6 +55,12 @@ void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read, uint64_t *
 /* Unbinds the group and closes; NULL is fine. */
 void nflog_reader_close(struct nflog_reader *r);
 
+/* Reads one netlink message NLH (its nlmsg_len already checked against
+ * the buffer, as mnl_cb_run() does) into REC; false for anything that is
+ * not a well-formed NFLOG packet record of ours. For tests and fuzzing. */
+struct nlmsghdr;
+bool nflog_parse_msg(const struct nlmsghdr *nlh, struct nflog_rec *rec);
+
 /* Reads the prefix P (LEN bytes at most, NUL or not) as RS_KLOG_PREFIX
  * "ACTION ID"; false for anything else. For tests. */
 bool nflog_parse_prefix(const char *p, size_t len, enum action *act,
