@@ -221,15 +221,19 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	bool allow = s->action == VERDICT_ALLOW;
 	bool end = s->event == FWLOG_SESSION_END;
+	bool timed = s->event == FWLOG_DECIDED; /* has a decision latency */
 	unsigned long long dur_ns = end ? s->counts.duration_ms * 1000000ull
 					: (unsigned long long)s->latency_us * 1000ull;
 	putf(o, "{\"@timestamp\":\"%sT%s.%03dZ\",\"ecs\":{\"version\":\"8.11.0\"},"
 	     "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
 	     "\"type\":[\"connection\",\"%s\"],\"action\":\"%s\","
-	     "\"outcome\":\"success\",\"reason\":\"%s\",\"duration\":%llu},",
+	     "\"outcome\":\"success\",\"reason\":\"%s\"",
 	     date, tod, ms, end ? "end" : allow ? "allowed" : "denied",
 	     end ? "session-end" : allow ? "allow" : "deny",
-	     reason_log_name(s->reason), dur_ns);
+	     reason_log_name(s->reason));
+	if (end || timed)
+		putf(o, ",\"duration\":%llu", dur_ns);
+	put(o, "},");
 	put(o, "\"observer\":{\"type\":\"firewall\",\"product\":\"sluice\","
 	    "\"hostname\":");
 	put_json_str(o, l->gateway);
@@ -281,7 +285,9 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 	put_json_str(o, s->src_net);
 	put(o, ",\"destination_network\":");
 	put_json_str(o, s->dst_net);
-	putf(o, ",\"latency_ms\":%.3f}}", s->latency_us / 1000.0);
+	if (timed)
+		putf(o, ",\"latency_ms\":%.3f", s->latency_us / 1000.0);
+	put(o, "}}");
 }
 
 #define W3C_FIELDS                                                         \
@@ -326,9 +332,14 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_json_str(&o, s->name);
 		put(&o, ",\"witness\":");
 		put_json_str(&o, s->witness);
-		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f,"
-		     "\"event\":\"%s\",\"flow_id\":", reason_log_name(s->reason),
-		     lat, fwlog_event_name(s->event));
+		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":",
+		     reason_log_name(s->reason));
+		if (s->event == FWLOG_DECIDED)
+			putf(&o, "%.3f", lat);
+		else
+			put(&o, "null");
+		putf(&o, ",\"event\":\"%s\",\"flow_id\":",
+		     fwlog_event_name(s->event));
 		put_json_str(&o, cid);
 		if (s->event == FWLOG_SESSION_END)
 			putf(&o, ",\"bytes_out\":%llu,\"packets_out\":%llu,"
@@ -364,8 +375,12 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_w3c(&o, s->name);
 		put(&o, "\t");
 		put_w3c(&o, s->witness);
-		putf(&o, "\t%s\t%.3f\t%s\t", reason_log_name(s->reason), lat,
-		     fwlog_event_name(s->event));
+		putf(&o, "\t%s\t", reason_log_name(s->reason));
+		if (s->event == FWLOG_DECIDED)
+			putf(&o, "%.3f", lat);
+		else
+			put(&o, "-");
+		putf(&o, "\t%s\t", fwlog_event_name(s->event));
 		put_w3c(&o, cid);
 		if (s->event == FWLOG_SESSION_END)
 			putf(&o, "\t%llu\t%llu\t%llu\t%llu\t%llu",

@@ -411,6 +411,9 @@ static void test_session_end(void **state)
 			assert_true(json_get(json_get(b, "event"), "duration")->num ==
 				    2500e6);
 			assert_null(json_get(json_get(a, "source"), "bytes"));
+			/* no decision latency outside sluiced's decisions */
+			assert_null(json_get(json_get(a, "event"), "duration"));
+			assert_null(json_get(json_get(a, "sluice"), "latency_ms"));
 		} else {
 			assert_string_equal(json_get(a, "event")->str,
 					    "kernel-decided");
@@ -424,6 +427,8 @@ static void test_session_end(void **state)
 			assert_true(json_get(b, "packets_in")->num == 9);
 			assert_true(json_get(b, "duration_ms")->num == 2500);
 			assert_null(json_get(a, "bytes_out"));
+			assert_int_equal(json_get(a, "latency_ms")->type, JSON_NULL);
+			assert_int_equal(json_get(b, "latency_ms")->type, JSON_NULL);
 		}
 		json_free(a);
 		json_free(b);
