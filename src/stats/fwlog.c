@@ -170,16 +170,47 @@ static void put_w3c(struct out *o, const char *s)
 	put(o, buf);
 }
 
+/* The ICMP (ICMPv6 with V6) type answering TYPE, as the Community ID spec
+ * pairs them (requests and replies, solicitations and advertisements);
+ * -1 for a type without one (its flows are one-way). */
+static int icmp_counterpart(uint8_t type, bool v6)
+{
+	static const uint8_t v4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9},
+					{17, 18}};
+	static const uint8_t v6p[][2] = {{128, 129}, {133, 134}, {135, 136},
+					 {130, 131}, {139, 140}, {144, 145}};
+	const uint8_t (*t)[2] = v6 ? v6p : v4;
+	size_t n = v6 ? sizeof(v6p) / sizeof(v6p[0]) : sizeof(v4) / sizeof(v4[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i][0] == type)
+			return t[i][1];
+		if (t[i][1] == type)
+			return t[i][0];
+	}
+	return -1;
+}
+
 /*
  * The Community ID (v1, seed 0) of F: "1:" + base64 of the SHA-1 of the
  * seed, the two endpoints in order (the smaller address and port first),
  * the protocol, a zero byte and the ports, all in network order
- * (https://github.com/corelight/community-id-spec). Only for TCP and UDP
- * (ICMP's type/code mapping is not done): false for others.
+ * (https://github.com/corelight/community-id-spec). TCP and UDP; ICMP and
+ * ICMPv6 with the type and its counterpart as the ports (the types that
+ * have one: the flows conntrack tracks; a one-way type would need the
+ * code, which a flow does not carry): false for others.
  */
 static bool community_id(const struct flow *f, char *buf, size_t len)
 {
-	if (!has_ports(f->proto) || len < 33)
+	int icmp = -1;
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6) {
+		icmp = icmp_counterpart(f->icmp_type,
+					f->proto == IPPROTO_ICMPV6);
+		if (icmp < 0)
+			return false;
+	} else if (!has_ports(f->proto)) {
+		return false;
+	}
+	if (len < 33)
 		return false;
 	uint8_t a[16], b[16], in[2 + 32 + 2 + 4];
 	size_t al = f->family == AF_INET ? 4 : 16;
@@ -193,7 +224,8 @@ static bool community_id(const struct flow *f, char *buf, size_t len)
 			b[i] = (uint8_t)(f->dst6 >> (8 * (15 - i)));
 		}
 	}
-	uint16_t sp = f->sport, dp = f->dport;
+	uint16_t sp = icmp < 0 ? f->sport : f->icmp_type;
+	uint16_t dp = icmp < 0 ? f->dport : (uint16_t)icmp;
 	int c = memcmp(a, b, al);
 	bool swap = c > 0 || (c == 0 && sp > dp);
 	size_t n = 0;

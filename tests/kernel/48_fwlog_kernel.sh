@@ -83,7 +83,7 @@ lab_exec "$LAB_DNS" ping -c 2 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null && kt_ok "ping 
 ip netns exec "$LAB_GW" conntrack -D -p icmp --orig-src "$LAB_DNS4" >/dev/null 2>&1
 pend=$(find_rec "r['event'] == 'session-end' and r['transport'] == 'icmp' and r['client'] == '$LAB_DNS4'")
 [ -n "$pend" ] && [ "$(field "$pend" rule)" = ping ] && [ "$(field "$pend" packets_out)" -ge 2 ] &&
-	[ "$(field "$pend" packets_in)" -ge 2 ] &&
+	[ "$(field "$pend" packets_in)" -ge 2 ] && [ "$(field "$pend" flow_id)" != None ] &&
 	kt_ok "end of a kernel-allowed ping: $pend" || kt_fail "ping end: $pend"
 
 e=$(c fwlog_session_ends); l=$(c fwlog_kernel_lost)

@@ -330,6 +330,7 @@ static void test_ecs_record(void **state)
 	r.flow.dport = 80;
 	fwlog_record(l, &r);
 	r.flow.proto = IPPROTO_ICMP;
+	r.flow.icmp_type = 3; /* unreachable: one-way, no Community ID */
 	r.action = VERDICT_DENY;
 	r.user = "Ren\xE9 \"q\"";
 	r.name = NULL;
@@ -361,6 +362,50 @@ static void test_ecs_record(void **state)
 	assert_string_equal(jstr(j, "event", "action"), "deny");
 	assert_non_null(jstr(j, "user", "name"));
 	json_free(j);
+}
+
+/* The Community ID of ICMP and ICMPv6 flows: the spec's test vectors
+ * (the type and its counterpart as ports; a request and its reply the
+ * same id). */
+static void test_community_id_icmp(void **state)
+{
+	(void)state;
+	struct log_cfg cfg = {.format = LOGF_JSON, .syslog = true, .buffer = 16};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	struct {
+		int family;
+		uint8_t proto, type;
+		const char *src, *dst, *want;
+	} v[] = {
+	    {AF_INET, IPPROTO_ICMP, 8, "192.168.0.89", "192.168.0.1",
+	     "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+	    {AF_INET, IPPROTO_ICMP, 0, "192.168.0.1", "192.168.0.89",
+	     "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+	    {AF_INET6, IPPROTO_ICMPV6, 135, "fe80::200:86ff:fe05:80da",
+	     "fe80::260:97ff:fe07:69ea", "1:dGHyGvjMfljg6Bppwm3bg0LO8TY="},
+	    {AF_INET, IPPROTO_ICMP, 20, "192.168.0.89", "192.168.0.1", NULL},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct fwlog_rec r = sample();
+		r.flow.family = v[i].family;
+		r.flow.proto = v[i].proto;
+		r.flow.icmp_type = v[i].type;
+		r.flow.sport = r.flow.dport = 0;
+		parse_addr(v[i].src, &r.flow.src4, &r.flow.src6);
+		parse_addr(v[i].dst, &r.flow.dst4, &r.flow.dst6);
+		char line[2048];
+		fwlog_format(l, &r, line, sizeof(line));
+		struct json *j = json_parse(line);
+		assert_non_null(j);
+		const struct json *id = json_get(j, "flow_id");
+		if (v[i].want)
+			assert_string_equal(id->str, v[i].want);
+		else
+			assert_int_equal(id->type, JSON_NULL);
+		json_free(j);
+	}
+	fwlog_close(l);
 }
 
 /* A session's end (conntrack) and a kernel-decided start: the event, the
@@ -482,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_file_mode),
 	    cmocka_unit_test(test_ecs_record),
 	    cmocka_unit_test(test_session_end),
+	    cmocka_unit_test(test_community_id_icmp),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
