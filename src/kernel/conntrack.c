@@ -1,5 +1,6 @@
 /* conntrack.c — see conntrack.h. */
 #include "kernel/conntrack.h"
+#include "common/nlwalk.h"
 #include "common/util.h"
 
 #include "policy/policy.h"
@@ -420,14 +421,14 @@ struct ct_events {
 	int handed;
 };
 
-static int on_destroy(const struct nlmsghdr *nlh, void *data)
+static void on_destroy(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_events *c = data;
 	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_DELETE)
-		return MNL_CB_OK;
+		return;
 	struct nf_conntrack *ct = nfct_new();
 	if (!ct)
-		return MNL_CB_OK;
+		return;
 	struct ct_end end;
 	memset(&end, 0, sizeof(end));
 	if (nfct_nlmsg_parse(nlh, ct) >= 0 && entry_from(ct, &end.e)) {
@@ -444,7 +445,6 @@ static int on_destroy(const struct nlmsghdr *nlh, void *data)
 		c->fn(&end, c->arg);
 	}
 	nfct_destroy(ct);
-	return MNL_CB_OK;
 }
 
 struct ct_events *ct_events_open(uint32_t mask, const uint32_t *vals,
@@ -495,7 +495,8 @@ int ct_events_fd(const struct ct_events *c)
 
 int ct_events_read(struct ct_events *c, size_t max_reads)
 {
-	static _Thread_local char buf[65536]; /* a datagram: one or a few messages */
+	/* a datagram: one or a few messages */
+	static _Thread_local _Alignas(NLMSG_ALIGNTO) char buf[65536];
 	c->handed = 0;
 	for (size_t i = 0; i < max_reads; i++) {
 		ssize_t n = recv(mnl_socket_get_fd(c->nl), buf, sizeof(buf),
@@ -512,7 +513,7 @@ int ct_events_read(struct ct_events *c, size_t max_reads)
 		}
 		if (n == 0)
 			break;
-		(void)mnl_cb_run(buf, (size_t)n, 0, 0, on_destroy, c);
+		nlwalk(buf, (size_t)n, on_destroy, c);
 	}
 	return c->handed;
 }

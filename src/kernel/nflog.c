@@ -1,6 +1,7 @@
 /* nflog.c — NFLOG records of kernel-decided sessions; see nflog.h. */
 #include "kernel/nflog.h"
 #include "kernel/ruleset.h"
+#include "common/nlwalk.h"
 #include "common/util.h"
 #include "packet/packet.h"
 
@@ -99,18 +100,17 @@ bool nflog_parse_msg(const struct nlmsghdr *nlh, struct nflog_rec *rec)
 }
 
 /* One NFLOG message: a record, or counted as bad. */
-static int on_msg(const struct nlmsghdr *nlh, void *data)
+static void on_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct nflog_reader *r = data;
 	struct nflog_rec rec;
 	if (!nflog_parse_msg(nlh, &rec)) {
 		r->nbad++;
-		return MNL_CB_OK;
+		return;
 	}
 	r->nread++;
 	r->handed++;
 	r->fn(&rec, r->arg);
-	return MNL_CB_OK;
 }
 
 struct nflog_reader *nflog_reader_open(uint16_t group, nflog_fn fn, void *arg)
@@ -147,7 +147,8 @@ int nflog_reader_fd(const struct nflog_reader *r)
 
 int nflog_reader_read(struct nflog_reader *r, size_t max_reads)
 {
-	static _Thread_local char buf[65536]; /* a datagram: one or a few messages */
+	/* a datagram: one or a few messages */
+	static _Thread_local _Alignas(NLMSG_ALIGNTO) char buf[65536];
 	r->handed = 0;
 	for (size_t i = 0; i < max_reads; i++) {
 		ssize_t n = recv(mnl_socket_get_fd(r->nl), buf, sizeof(buf),
@@ -164,8 +165,8 @@ int nflog_reader_read(struct nflog_reader *r, size_t max_reads)
 		}
 		if (n == 0)
 			break;
-		/* an error message or a bad one ends this buffer only */
-		(void)mnl_cb_run(buf, (size_t)n, 0, r->portid, on_msg, r);
+		/* a message that does not fit ends this datagram only */
+		nlwalk(buf, (size_t)n, on_msg, r);
 	}
 	return r->handed;
 }

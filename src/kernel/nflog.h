@@ -56,7 +56,7 @@ void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read, uint64_t *
 void nflog_reader_close(struct nflog_reader *r);
 
 /* Reads one netlink message NLH (its nlmsg_len already checked against
- * the buffer, as mnl_cb_run() does) into REC; false for anything that is
+ * the buffer, as common/nlwalk.h does) into REC; false for anything that is
  * not a well-formed NFLOG packet record of ours. For tests and fuzzing. */
 struct nlmsghdr;
 bool nflog_parse_msg(const struct nlmsghdr *nlh, struct nflog_rec *rec);
