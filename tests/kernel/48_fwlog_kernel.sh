@@ -91,8 +91,12 @@ e=$(c fwlog_session_ends); l=$(c fwlog_kernel_lost)
 [ "$l" -eq 0 ] && kt_ok "fwlog_kernel_lost 0" || kt_fail "fwlog_kernel_lost $l"
 python3 -c '
 import json, sys
-for line in open(sys.argv[1]): json.loads(line)' "$LAB_TMP/fw.log" &&
-	kt_ok "every line of the log parses ($(wc -l <"$LAB_TMP/fw.log") records)" || kt_fail "a line does not parse"
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    # ends only of sessions sluice decided: a rule, never sluiced'"'"'s own
+    assert r["event"] != "session-end" or r["rule"], r' "$LAB_TMP/fw.log" &&
+	kt_ok "every line of the log parses, every end names its rule ($(wc -l <"$LAB_TMP/fw.log") records)" ||
+	kt_fail "a line does not parse, or an end without a rule: $(cat "$LAB_TMP/fw.log")"
 
 # 4. a reload keeps the readers and their counts
 kill -HUP "$KT_PID"
