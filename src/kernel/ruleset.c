@@ -541,24 +541,6 @@ static const char *action_word(enum action a)
 	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
 }
 
-/* The verdict of header-only rule R (rule id ID): mark and accept, the
- * DNS filter's queue, reject or drop. */
-static void add_decided_verdict(struct gen *g, const struct rule *r,
-				unsigned id)
-{
-	const struct ruleset_opts *o = g->o;
-	if (rule_filters_dns(r)) {
-		add_dns_action(g, id);
-	} else if (r->action == ACT_ALLOW) {
-		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
-		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
-	} else if (r->action == ACT_REJECT) {
-		sb_add(&g->b, "goto reject_send ");
-	} else {
-		sb_add(&g->b, "drop ");
-	}
-}
-
 /* A rule with `log` that the kernel decides alone. */
 static bool rule_kernel_logged(const struct rule *r)
 {
@@ -589,23 +571,31 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		} else {
 			sb_add(&g->b, "accept ");
 		}
-	} else if (r->log) {
-		sb_add(&g->b, "goto klog_%u ", id); /* gen_klog() */
+	} else if (rule_filters_dns(r)) {
+		add_dns_action(g, id);
+	} else if (r->action == ACT_ALLOW) {
+		sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x accept ",
+		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, id));
+	} else if (r->action == ACT_REJECT) {
+		sb_add(&g->b, "goto reject_send ");
 	} else {
-		add_decided_verdict(g, r, id);
+		sb_add(&g->b, "drop ");
 	}
 	sb_add(&g->b, "comment \"%s\"\n", label);
 }
 
 /*
- * The `log` clause of rules the kernel decides alone: the rule goes to
- * chain klog_ID, which hands the session's first packet to sluiced through
- * NFLOG group O->nflog_group (prefix RS_KLOG_PREFIX "ACTION ID", read by
- * kernel/nflog.c into the firewall log) within the gateway-wide limit
- * `klog` (O->klog_rate a second, burst twice that), then decides. The
- * limit only ever skips the log record, never the verdict.
+ * The `log` clause of rules the kernel decides alone: before each nft rule
+ * of such a rule, a rule with the same matches hands the session's first
+ * packet to sluiced through NFLOG group O->nflog_group (prefix
+ * RS_KLOG_PREFIX "ACTION ID", read by kernel/nflog.c into the firewall
+ * log) within the gateway-wide limit `klog` (O->klog_rate a second, burst
+ * twice that), and goes on: the limit only ever skips the record, never
+ * the verdict, and the deciding rule keeps its counter.
+ * gen_klog_limit() declares the limit; add_klog() ends the log rule after
+ * its matches (the deciding rule's matches follow it again).
  */
-static void gen_klog(struct gen *g)
+static void gen_klog_limit(struct gen *g)
 {
 	bool any = false;
 	for (size_t i = 0; i < g->p->nrules && !any; i++)
@@ -618,19 +608,15 @@ static void gen_klog(struct gen *g)
 	       "(NFLOG group %u, sluiced).\n"
 	       "\tlimit klog { rate %u/second burst %u packets }\n\n",
 	       g->o->nflog_group, rate, 2 * rate);
-	for (size_t i = 0; i < g->p->nrules; i++) {
-		const struct rule *r = g->p->rules[i];
-		if (!rule_kernel_logged(r))
-			continue;
-		unsigned id = rs_rule_id((size_t)r->index);
-		sb_add(&g->b,
-		       "\tchain klog_%u {\n"
-		       "\t\tlimit name \"klog\" log prefix \"" RS_KLOG_PREFIX
-		       "%s %u\" group %u\n\t\t",
-		       id, action_word(r->action), id, g->o->nflog_group);
-		add_decided_verdict(g, r, id);
-		sb_add(&g->b, "\n\t}\n\n");
-	}
+}
+
+static void add_klog(struct gen *g, const struct rule *r)
+{
+	unsigned id = rs_rule_id((size_t)r->index);
+	sb_add(&g->b,
+	       "limit name \"klog\" log prefix \"" RS_KLOG_PREFIX
+	       "%s %u\" group %u comment \"log of rule %u\"\n\t\t",
+	       action_word(r->action), id, g->o->nflog_group, id);
 }
 
 /* Emits rule R into chain CH (possibly several nft rules, possibly none). */
@@ -695,6 +681,7 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 				continue;
 			for (size_t w = 0; w < (ntw ? ntw : 1); w++) {
 				sb_add(&g->b, "\t\t");
+				size_t from = g->b.n; /* the matches */
 				if (ntw)
 					add_twin(&g->b, &tw[w]);
 				const char *ip = fam ? l3[fam == AF_INET6] : NULL;
@@ -727,6 +714,13 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 						sb_add(&g->b, "meta l4proto %s ",
 						       l4[tr]);
 					}
+				}
+				if (rule_kernel_logged(r)) {
+					char *m = xstrndup(g->b.s + from,
+							   g->b.n - from);
+					add_klog(g, r);
+					sb_add(&g->b, "%s", m);
+					free(m);
 				}
 				add_action(g, r, decidable, label);
 			}
@@ -1751,6 +1745,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		if (p->rules[i]->sched)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
+	gen_klog_limit(&g);
 	gen_deny_sets(&g);
 	gen_flood(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {
@@ -1761,7 +1756,6 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	}
 	if (policy_filters_dns(p))
 		gen_dns_filter(&g);
-	gen_klog(&g);
 	gen_reject_chain(&g);
 	gen_decided(&g);
 	if (p->npublishes)

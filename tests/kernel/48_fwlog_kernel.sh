@@ -41,7 +41,9 @@ PY
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))" "$1" "$2"; }
 
 # 1. ssh from the DNS host: denied in the kernel by "no ssh to servers"
-#    (header-only, with `log`); never queued, yet in the firewall log
+#    (header-only, with `log`); never queued, yet in the firewall log; the
+#    rule's own counter still counts it (sessions_kernel_denied)
+kd0=$(c sessions_kernel_denied)
 queued_by "ssh from the dns host: the kernel decides" 0 \
 	expect_talk "ssh from the dns host is denied" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 22
 rec=$(find_rec "r['event'] == 'kernel-decided' and r['rule'] == 'no ssh to servers' and r['destination'] == '$LAB_SRV4:22' and r['client'].startswith('$LAB_DNS4:')")
@@ -49,6 +51,9 @@ rec=$(find_rec "r['event'] == 'kernel-decided' and r['rule'] == 'no ssh to serve
 	[ "$(field "$rec" destination_network)" = servers ] &&
 	kt_ok "kernel-decided session in the firewall log: $rec" ||
 	kt_fail "no kernel-decided record for ssh from the dns host: $(tail -3 "$LAB_TMP/fw.log")"
+kd1=$(c sessions_kernel_denied)
+[ "$kd1" -gt "$kd0" ] && kt_ok "the logged rule still counts: sessions_kernel_denied $kd0 -> $kd1" ||
+	kt_fail "sessions_kernel_denied $kd0 -> $kd1"
 k=$(c fwlog_kernel_decided)
 [ "$k" -ge 1 ] && kt_ok "fwlog_kernel_decided $k" || kt_fail "fwlog_kernel_decided $k"
 
