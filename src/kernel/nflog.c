@@ -29,7 +29,7 @@ struct nflog_reader {
 /* Sends one config message for the group and waits for its ack. */
 static int config(struct nflog_reader *r, bool bind_cmd, uint8_t cmd)
 {
-	char buf[8192];
+	_Alignas(NLMSG_ALIGNTO) char buf[8192];
 	struct nlmsghdr *nlh =
 	    nflog_nlmsg_put_header(buf, NFULNL_MSG_CONFIG, AF_UNSPEC, r->group);
 	if (bind_cmd)
@@ -113,7 +113,8 @@ static void on_msg(const struct nlmsghdr *nlh, void *data)
 	r->fn(&rec, r->arg);
 }
 
-struct nflog_reader *nflog_reader_open(uint16_t group, nflog_fn fn, void *arg)
+struct nflog_reader *nflog_reader_open(uint16_t group, nflog_fn fn,
+				       void *arg)
 {
 	struct nflog_reader *r = xcalloc(1, sizeof(*r));
 	r->group = group;
@@ -171,8 +172,8 @@ int nflog_reader_read(struct nflog_reader *r, size_t max_reads)
 	return r->handed;
 }
 
-void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read, uint64_t *bad,
-		 uint64_t *lost)
+void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read,
+			uint64_t *bad, uint64_t *lost)
 {
 	*read = r ? r->nread : 0;
 	*bad = r ? r->nbad : 0;

@@ -41,7 +41,8 @@ struct nflog_reader;
  * EPERM: no CAP_NET_ADMIN).
  */
 #define NFLOG_COPY_BYTES 256u
-struct nflog_reader *nflog_reader_open(uint16_t group, nflog_fn fn, void *arg);
+struct nflog_reader *nflog_reader_open(uint16_t group, nflog_fn fn,
+				       void *arg);
 /* The socket to wait on (readable: nflog_reader_read has work). */
 int nflog_reader_fd(const struct nflog_reader *r);
 /* Reads at most MAX_READS socket buffers without blocking and hands every
@@ -50,8 +51,8 @@ int nflog_reader_fd(const struct nflog_reader *r);
 int nflog_reader_read(struct nflog_reader *r, size_t max_reads);
 /* Records handed, skipped as unreadable, and times the kernel lost some
  * (ENOBUFS on the socket). */
-void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read, uint64_t *bad,
-		 uint64_t *lost);
+void nflog_reader_stats(const struct nflog_reader *r, uint64_t *read,
+			uint64_t *bad, uint64_t *lost);
 /* Unbinds the group and closes; NULL is fine. */
 void nflog_reader_close(struct nflog_reader *r);
 
