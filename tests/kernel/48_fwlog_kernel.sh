@@ -103,13 +103,22 @@ for line in open(sys.argv[1]):
 	kt_ok "every line of the log parses, every end names its rule ($(wc -l <"$LAB_TMP/fw.log") records)" ||
 	kt_fail "a line does not parse, or an end without a rule: $(cat "$LAB_TMP/fw.log")"
 
-# 4. a reload keeps the readers and their counts
+# 4. a reload to another NFLOG group and the ECS format: the reader is
+#    bound to the new group, the counts go on, the record reads as ECS
+sed -i 's|^log { format json |log { format ecs nflog-group 77 |' "$conf"
 kill -HUP "$KT_PID"
-for _ in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+g=""
+for _ in $(seq 50); do
+	g=$(lab_exec "$LAB_GW" nft list table inet sluice 2>/dev/null | grep -c 'log prefix "sluice deny [0-9]*" group 77')
+	[ "$g" -ge 1 ] && break; sleep 0.2
+done
+[ "$g" -ge 1 ] && kt_ok "reloaded: the log rules use NFLOG group 77 ($g)" || kt_fail "no group 77 log rule after reload"
 expect_talk "ssh from the dns host after a reload" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 22
 k2=0
 for _ in $(seq 50); do k2=$(c fwlog_kernel_decided); [ "$k2" -gt "$k" ] && break; sleep 0.2; done
-[ "$k2" -gt "$k" ] && kt_ok "after a reload: fwlog_kernel_decided $k -> $k2" || kt_fail "after reload: fwlog_kernel_decided $k -> $k2"
+[ "$k2" -gt "$k" ] && kt_ok "after the reload: fwlog_kernel_decided $k -> $k2" || kt_fail "after reload: fwlog_kernel_decided $k -> $k2"
+ecs=$(find_rec "r.get('sluice', {}).get('event') == 'kernel-decided' and r['rule']['name'] == 'no ssh to servers' and r['destination']['port'] == 22 and r['source']['ip'] == '$LAB_DNS4'")
+[ -n "$ecs" ] && kt_ok "kernel-decided session in ECS: $ecs" || kt_fail "no ECS kernel-decided record: $(tail -2 "$LAB_TMP/fw.log")"
 
 # 5. a clean stop puts the accounting switches back
 kill -TERM "$KT_PID"
