@@ -12,6 +12,7 @@ PKGS=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev xxd
   # libraries (DESIGN.md §5)
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
+  libnetfilter-log-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
   libsystemd-dev libcap-ng-dev nettle-dev

@@ -7,6 +7,7 @@
 #   FUZZ_CONTROL_SECONDS=N          the control request parser's (default 15)
 #   FUZZ_DNS_SECONDS=N              the DNS answer parser's (default 15)
 #   FUZZ_VDNS_SECONDS=N             the DNS verifier judge's (default 10)
+#   FUZZ_NFLOG_SECONDS=N            the NFLOG record reader's (default 10)
 #
 # Steps: strict build (-Werror) and its unit tests; the unit tests under
 # valgrind; an address+undefined sanitizer build and its unit tests (with
@@ -102,6 +103,10 @@ fuzz_http() {
 	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
 	fuzz http "${FUZZ_HTTP_SECONDS:-10}" 32768
 }
+fuzz_nflog() {
+	python3 tests/fuzz/nflog_seeds.py build-fuzz/corpus-nflog || return 1
+	fuzz nflog "${FUZZ_NFLOG_SECONDS:-10}" 65536
+}
 fuzz_radius() {
 	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
 	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
@@ -138,6 +143,7 @@ step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
 step "fuzz DNS verifier's answer judge (${FUZZ_VDNS_SECONDS:-10}s)" fuzz_vdns
 step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
+step "fuzz NFLOG record reader (${FUZZ_NFLOG_SECONDS:-10}s)" fuzz_nflog
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

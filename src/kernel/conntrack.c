@@ -1,5 +1,6 @@
 /* conntrack.c — see conntrack.h. */
 #include "kernel/conntrack.h"
+#include "common/nlwalk.h"
 #include "common/util.h"
 
 #include "policy/policy.h"
@@ -249,6 +250,8 @@ const char *ct_tcp_state_name(uint8_t s)
 
 #define ICMP4_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_icmp_timeout"
 #define ICMP6_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_icmpv6_timeout"
+#define ACCT_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_acct"
+#define TSTAMP_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_timestamp"
 
 /* Reads one unsigned number from PATH into V. -1 with errno. */
 static int sysctl_get(const char *path, uint32_t *v)
@@ -292,11 +295,13 @@ int ct_count(uint64_t *n)
 
 int ct_icmp_timeout_get(struct ct_icmp_timeouts *cur)
 {
-	uint32_t v4, v6;
+	uint32_t v4, v6, acct, ts;
 	if (sysctl_get(ICMP4_SYSCTL, &v4) < 0 ||
-	    sysctl_get(ICMP6_SYSCTL, &v6) < 0)
+	    sysctl_get(ICMP6_SYSCTL, &v6) < 0 ||
+	    sysctl_get(ACCT_SYSCTL, &acct) < 0 ||
+	    sysctl_get(TSTAMP_SYSCTL, &ts) < 0)
 		return -1;
-	*cur = (struct ct_icmp_timeouts){true, v4, v6};
+	*cur = (struct ct_icmp_timeouts){true, v4, v6, acct, ts};
 	return 0;
 }
 
@@ -312,6 +317,9 @@ int ct_icmp_timeout_put(const struct ct_icmp_timeouts *v)
 		errno = e;
 		return -1;
 	}
+	if (sysctl_put(ACCT_SYSCTL, v->acct) < 0 ||
+	    sysctl_put(TSTAMP_SYSCTL, v->tstamp) < 0)
+		return -1;
 	return 0;
 }
 
@@ -401,4 +409,126 @@ void ct_stream_close(struct ct_stream *s)
 		mnl_socket_close(s->nl);
 	free(s->buf);
 	free(s);
+}
+
+/* ---- session ends (ct_events_*) ---------------------------------------------- */
+
+struct ct_events {
+	struct mnl_socket *nl;
+	ct_end_fn fn;
+	void *arg;
+	uint64_t ends, lost;
+	int handed;
+};
+
+static void on_destroy(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_events *c = data;
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_DELETE)
+		return;
+	struct nf_conntrack *ct = nfct_new();
+	if (!ct)
+		return;
+	struct ct_end end;
+	memset(&end, 0, sizeof(end));
+	if (nfct_nlmsg_parse(nlh, ct) >= 0 && entry_from(ct, &end.e)) {
+		end.bytes_orig = nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_BYTES);
+		end.packets_orig =
+		    nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_PACKETS);
+		end.bytes_repl = nfct_get_attr_u64(ct, ATTR_REPL_COUNTER_BYTES);
+		end.packets_repl =
+		    nfct_get_attr_u64(ct, ATTR_REPL_COUNTER_PACKETS);
+		end.start_ns = nfct_get_attr_u64(ct, ATTR_TIMESTAMP_START);
+		end.stop_ns = nfct_get_attr_u64(ct, ATTR_TIMESTAMP_STOP);
+		c->ends++;
+		c->handed++;
+		c->fn(&end, c->arg);
+	}
+	nfct_destroy(ct);
+}
+
+struct ct_events *ct_events_open(uint32_t mask, const uint32_t *vals,
+				 size_t nvals, ct_end_fn fn, void *arg)
+{
+	if (nvals == 0 || nvals > 4) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct ct_events *c = xcalloc(1, sizeof(*c));
+	c->fn = fn;
+	c->arg = arg;
+	struct nfct_filter *f = NULL;
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!c->nl || mnl_socket_bind(c->nl, NF_NETLINK_CONNTRACK_DESTROY,
+				      MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	int fd = mnl_socket_get_fd(c->nl);
+	int sz = 4 << 20; /* a burst of ends (a revocation, a flood) */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	f = nfct_filter_create();
+	if (!f)
+		goto fail;
+	for (size_t i = 0; i < nvals; i++) {
+		struct nfct_filter_dump_mark m = {.val = vals[i], .mask = mask};
+		nfct_filter_add_attr(f, NFCT_FILTER_MARK, &m);
+	}
+	if (nfct_filter_attach(fd, f) < 0)
+		goto fail;
+	nfct_filter_destroy(f);
+	return c;
+fail:;
+	int e = errno;
+	if (f)
+		nfct_filter_destroy(f);
+	if (c->nl)
+		mnl_socket_close(c->nl);
+	free(c);
+	errno = e;
+	return NULL;
+}
+
+int ct_events_fd(const struct ct_events *c)
+{
+	return mnl_socket_get_fd(c->nl);
+}
+
+int ct_events_read(struct ct_events *c, size_t max_reads)
+{
+	/* a datagram: one or a few messages */
+	static _Thread_local _Alignas(NLMSG_ALIGNTO) char buf[65536];
+	c->handed = 0;
+	for (size_t i = 0; i < max_reads; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(c->nl), buf, sizeof(buf),
+				 MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			if (errno == ENOBUFS) { /* events lost; read on */
+				c->lost++;
+				continue;
+			}
+			return -1;
+		}
+		if (n == 0)
+			break;
+		nlwalk(buf, (size_t)n, on_destroy, c);
+	}
+	return c->handed;
+}
+
+void ct_events_stats(const struct ct_events *c, uint64_t *ends,
+		     uint64_t *lost)
+{
+	*ends = c ? c->ends : 0;
+	*lost = c ? c->lost : 0;
+}
+
+void ct_events_close(struct ct_events *c)
+{
+	if (!c)
+		return;
+	mnl_socket_close(c->nl);
+	free(c);
 }

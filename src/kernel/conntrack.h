@@ -82,10 +82,14 @@ void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 /* The entries in this network namespace's conntrack table now. */
 int ct_count(uint64_t *n);
 
-/* A namespace's ICMP and ICMPv6 conntrack timeouts, in seconds. */
+/* A namespace's ICMP and ICMPv6 conntrack timeouts, in seconds, and its
+ * conntrack accounting and timestamp switches (nf_conntrack_acct,
+ * nf_conntrack_timestamp: the firewall log's session-end records need
+ * both). */
 struct ct_icmp_timeouts {
 	bool valid; /* for holders: the values were read */
 	uint32_t v4, v6;
+	uint32_t acct, tstamp; /* 0 or 1 */
 };
 
 /*
@@ -93,9 +97,45 @@ struct ct_icmp_timeouts {
  * (queue { udp-timeout }): nft 1.0.6 cannot make an icmp `ct timeout`
  * object, so these are the namespace's nf_conntrack_icmp_timeout and
  * nf_conntrack_icmpv6_timeout. get() reads both into CUR (made valid);
- * put() writes both, or neither (v4 is put back when v6 fails).
+ * put() writes both, or neither (v4 is put back when v6 fails),
+ * then the accounting and timestamp switches (an error there is returned
+ * after the timeouts were written).
  */
 int ct_icmp_timeout_get(struct ct_icmp_timeouts *cur);
 int ct_icmp_timeout_put(const struct ct_icmp_timeouts *v);
+
+
+/* ---- session ends (conntrack DESTROY events) ---------------------------- */
+
+/* A session that ended: its entry as it was, the traffic each way
+ * (nf_conntrack_acct; zero when it was off at the session's start) and
+ * when it began and ended (nf_conntrack_timestamp, CLOCK_REALTIME ns; 0
+ * when it was off). */
+struct ct_end {
+	struct ct_entry e;
+	uint64_t bytes_orig, packets_orig; /* original direction */
+	uint64_t bytes_repl, packets_repl; /* reply */
+	uint64_t start_ns, stop_ns;
+};
+typedef void (*ct_end_fn)(const struct ct_end *end, void *arg);
+
+/*
+ * Subscribes to this namespace's conntrack DESTROY events, for entries
+ * whose mark, masked with MASK, equals one of VALS[0..NVALS) (a filter in
+ * the kernel: others never reach the socket; NVALS 1..4). ct_events_read()
+ * reads at most MAX_READS socket buffers without blocking and calls FN for
+ * each end, in the caller's thread; it returns the ends handed, or -1 with
+ * errno on a socket error. Events the kernel could not deliver (the socket
+ * full: ENOBUFS) are counted in *LOST of ct_events_stats, never returned
+ * as an error. NULL with errno from open; close(NULL) is fine.
+ */
+struct ct_events;
+struct ct_events *ct_events_open(uint32_t mask, const uint32_t *vals,
+				 size_t nvals, ct_end_fn fn, void *arg);
+int ct_events_fd(const struct ct_events *c);
+int ct_events_read(struct ct_events *c, size_t max_reads);
+void ct_events_stats(const struct ct_events *c, uint64_t *ends,
+		     uint64_t *lost);
+void ct_events_close(struct ct_events *c);
 
 #endif

@@ -125,6 +125,8 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 	o->mark_shift = MARK_SHIFT_DEFAULT;
 	o->deny_memory_s = 10;
 	o->reject_rate = 100;
+	o->nflog_group = LOG_NFLOG_GROUP_DEFAULT;
+	o->klog_rate = LOG_KERNEL_RATE_DEFAULT;
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;
@@ -135,6 +137,8 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 		o->deny_reject = p->decisions.deny_action == DENYACT_REJECT;
 		o->reject_rate = p->decisions.reject_rate;
 		o->flood = &p->flood;
+		o->nflog_group = p->log.nflog_group;
+		o->klog_rate = p->log.kernel_rate;
 	}
 	o->self_mark = rs_mark(o, RS_DEC_ALLOW, RS_ID_SELF);
 	if (localtime_r(&now, &tm))
@@ -537,6 +541,12 @@ static const char *action_word(enum action a)
 	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
 }
 
+/* A rule with `log` that the kernel decides alone. */
+static bool rule_kernel_logged(const struct rule *r)
+{
+	return r->log && rule_kernel_decidable(r);
+}
+
 /* The verdict part of rule R's nft rules. */
 static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		       const char *label)
@@ -545,9 +555,6 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 	unsigned id = rs_rule_id((size_t)r->index);
 
 	sb_add(&g->b, "counter ");
-	if (r->log && decidable)
-		sb_add(&g->b, "log prefix \"sluice %s %u: \" ",
-		       action_word(r->action), id);
 	if (!decidable) {
 		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, id));
@@ -575,6 +582,41 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		sb_add(&g->b, "drop ");
 	}
 	sb_add(&g->b, "comment \"%s\"\n", label);
+}
+
+/*
+ * The `log` clause of rules the kernel decides alone: before each nft rule
+ * of such a rule, a rule with the same matches hands the session's first
+ * packet to sluiced through NFLOG group O->nflog_group (prefix
+ * RS_KLOG_PREFIX "ACTION ID", read by kernel/nflog.c into the firewall
+ * log) within the gateway-wide limit `klog` (O->klog_rate a second, burst
+ * twice that), and goes on: the limit only ever skips the record, never
+ * the verdict, and the deciding rule keeps its counter.
+ * gen_klog_limit() declares the limit; add_klog() ends the log rule after
+ * its matches (the deciding rule's matches follow it again).
+ */
+static void gen_klog_limit(struct gen *g)
+{
+	bool any = false;
+	for (size_t i = 0; i < g->p->nrules && !any; i++)
+		any = rule_kernel_logged(g->p->rules[i]);
+	if (!any)
+		return;
+	uint32_t rate = g->o->klog_rate ? g->o->klog_rate : 1;
+	sb_add(&g->b,
+	       "\t# Sessions `log` rules decide alone: to the firewall log "
+	       "(NFLOG group %u, sluiced).\n"
+	       "\tlimit klog { rate %u/second burst %u packets }\n\n",
+	       g->o->nflog_group, rate, 2 * rate);
+}
+
+static void add_klog(struct gen *g, const struct rule *r)
+{
+	unsigned id = rs_rule_id((size_t)r->index);
+	sb_add(&g->b,
+	       "limit name \"klog\" log prefix \"" RS_KLOG_PREFIX
+	       "%s %u\" group %u comment \"log of rule %u\"\n\t\t",
+	       action_word(r->action), id, g->o->nflog_group, id);
 }
 
 /* Emits rule R into chain CH (possibly several nft rules, possibly none). */
@@ -639,6 +681,7 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 				continue;
 			for (size_t w = 0; w < (ntw ? ntw : 1); w++) {
 				sb_add(&g->b, "\t\t");
+				size_t from = g->b.n; /* the matches */
 				if (ntw)
 					add_twin(&g->b, &tw[w]);
 				const char *ip = fam ? l3[fam == AF_INET6] : NULL;
@@ -671,6 +714,13 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 						sb_add(&g->b, "meta l4proto %s ",
 						       l4[tr]);
 					}
+				}
+				if (rule_kernel_logged(r)) {
+					char *m = xstrndup(g->b.s + from,
+							   g->b.n - from);
+					add_klog(g, r);
+					sb_add(&g->b, "%s", m);
+					free(m);
 				}
 				add_action(g, r, decidable, label);
 			}
@@ -1695,6 +1745,7 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 		if (p->rules[i]->sched)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
+	gen_klog_limit(&g);
 	gen_deny_sets(&g);
 	gen_flood(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {

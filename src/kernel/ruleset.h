@@ -105,8 +105,17 @@ struct ruleset_opts {
 	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate.
 	 */
 	const struct flood_cfg *flood;
+	/*
+	 * The `log` clause of rules the kernel decides alone: their sessions'
+	 * first packets go to NFLOG group NFLOG_GROUP with the prefix
+	 * RS_KLOG_PREFIX "ACTION ID" (ACTION allow|deny|reject, ID the rule
+	 * id), at most KLOG_RATE a second for the gateway (burst twice that).
+	 */
+	uint32_t nflog_group;
+	uint32_t klog_rate;
 };
 #define FLOOD_LIMITED_TIMEOUT_S 30
+#define RS_KLOG_PREFIX "sluice "
 
 /* The mark values of the layout above, for O's shift. */
 uint32_t rs_mark_own(const struct ruleset_opts *o);		  /* mask */

@@ -251,6 +251,14 @@ static const struct setting log_table[] = {
     {"buffer", ST_UINT, P(log.buffer), 0, 16, 10000000, NULL,
      "records held when the writer lags; beyond, counted as dropped",
      .def = 4096},
+    {"nflog-group", ST_UINT, P(log.nflog_group), 0, 0, 65535, NULL,
+     "NFLOG group through which the kernel hands sluiced the sessions "
+     "`log` rules decide alone",
+     .def = LOG_NFLOG_GROUP_DEFAULT},
+    {"kernel-rate", ST_UINT, P(log.kernel_rate), 0, 1, 1000000, NULL,
+     "records a second of sessions the kernel decides, for the whole "
+     "gateway (burst twice as many); beyond, not logged",
+     .def = LOG_KERNEL_RATE_DEFAULT},
     {.key = NULL},
 };
 

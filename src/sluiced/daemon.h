@@ -61,6 +61,7 @@ struct daemon {
 	struct farms *farms;
 	struct alerts *alerts;
 	struct fwlog *fwlog;
+	struct kernlog *kernlog; /* kernlog.c: NFLOG records, session ends */
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
 	struct metrics_server *metrics;
 	struct dashboard *dash; /* dashboard.c: the page's history */
@@ -134,6 +135,21 @@ void daemon_adopt_recheck(struct daemon *d);
 /* Sessions still waiting for facts. */
 size_t daemon_adopt_waiting(const struct daemon *d);
 void daemon_adopt_free(struct daemon *d);
+
+/* kernlog.c: the kernel's part of the firewall log (sluice.conf(5) NOTES):
+ * sessions `log` rules decide alone (NFLOG group log { nflog-group }) and
+ * the end of each session sluice decided (conntrack DESTROY events), read
+ * on the event loop into d->fwlog. configure() opens, rebinds or closes
+ * the readers for policy P (none without a firewall log); call it after
+ * d->fwlog is (re)opened. close() before d->fwlog is closed. snapshot()
+ * fills the fwlog_kernel_* counters (kept across reloads). */
+void kernlog_configure(struct daemon *d, const struct policy *p);
+void kernlog_close(struct daemon *d);
+void kernlog_snapshot(struct daemon *d, struct stats_snapshot *s);
+/* observe.c: the first network (not computer set) holding F's destination
+ * (DST) or source address, or NULL. */
+const char *daemon_net_of(const struct policy *p, const struct flow *f,
+			  bool dst);
 
 /* reload.c: loads the policy file, replaces ruleset and generation. On any
  * error, the running policy and ruleset stay; the messages are in OUT (may

@@ -106,10 +106,10 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	/* the kernel's rule counters (sessions, spoofed, deny memory, flood
 	 * limits): one listing, kept across the tables a reload replaces */
 	metrics_kernel_fill(d, s);
+	kernlog_snapshot(d, s);
 }
 
-/* The first network (not computer set) holding the address, or NULL. */
-static const char *net_of(const struct policy *p, const struct flow *f,
+const char *daemon_net_of(const struct policy *p, const struct flow *f,
 			  bool dst)
 {
 	for (size_t i = 0; i < p->nnets; i++) {
@@ -133,8 +133,8 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 	const struct policy *p = g->policy;
 	struct fwlog_rec r = {
 	    .flow = *f,
-	    .src_net = f->src_local ? "localhost" : net_of(p, f, false),
-	    .dst_net = f->dst_local ? "localhost" : net_of(p, f, true),
+	    .src_net = f->src_local ? "localhost" : daemon_net_of(p, f, false),
+	    .dst_net = f->dst_local ? "localhost" : daemon_net_of(p, f, true),
 	    .action = v,
 	    .rule = rule >= 0 && (size_t)rule < p->nrules ? p->rules[rule]->name
 							 : NULL,
@@ -191,6 +191,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 		d->fwlog_dropped_old += dr;
 	}
 	fwlog_close(old);
+	kernlog_configure(d, p); /* after the log: it writes there */
 	/* metrics: restarted when the address changes */
 	const char *want = p->metrics.listen;
 	if (!want || !d->metrics_addr || strcmp(want, d->metrics_addr) != 0) {
@@ -229,6 +230,7 @@ void observe_close(struct daemon *d)
 	dashboard_stop(d);
 	free(d->metrics_addr);
 	d->metrics_addr = NULL;
+	kernlog_close(d); /* before the log it writes to */
 	fwlog_close(d->fwlog);
 	d->fwlog = NULL;
 	metrics_free(d);

@@ -75,19 +75,22 @@ static bool icmp_state_read(const char *path, struct ct_icmp_timeouts *v)
 	char *text = statefile_read(path, 64, &len);
 	if (!text)
 		return false;
-	unsigned v4, v6;
-	bool ok = sscanf(text, "%u %u", &v4, &v6) == 2;
+	unsigned v4, v6, acct = 0, ts = 0;
+	/* two numbers: a file written before the accounting switches */
+	int n = sscanf(text, "%u %u %u %u", &v4, &v6, &acct, &ts);
 	free(text);
+	bool ok = n == 2 || n == 4;
 	if (ok)
-		*v = (struct ct_icmp_timeouts){true, v4, v6};
+		*v = (struct ct_icmp_timeouts){true, v4, v6, acct != 0, ts != 0};
 	return ok;
 }
 
 /* Writes V to PATH whole or not at all, never through a symlink. */
 static int icmp_state_write(const char *path, const struct ct_icmp_timeouts *v)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%u %u\n", v->v4, v->v6);
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%u %u %u %u\n", v->v4, v->v6,
+			 v->acct, v->tstamp);
 	return statefile_write(path, buf, (size_t)n);
 }
 
@@ -104,8 +107,14 @@ void daemon_icmp_timeout(struct daemon *d, const struct policy *p)
 		free(path);
 	}
 	uint32_t s = p->queue.udp_timeout_s;
-	if (ct_icmp_timeout_put(&(struct ct_icmp_timeouts){true, s, s}) < 0)
-		log_warn("setting the ICMP session timeout to %u s", s);
+	/* the firewall log's session-end records: bytes, packets, duration */
+	bool logged = p->log.file || p->log.syslog;
+	struct ct_icmp_timeouts want = {true, s, s,
+					logged ? 1 : d->icmp_orig.acct,
+					logged ? 1 : d->icmp_orig.tstamp};
+	if (ct_icmp_timeout_put(&want) < 0)
+		log_warn("setting the ICMP session timeout to %u s and "
+			 "conntrack accounting %s", s, logged ? "on" : "back");
 }
 
 void daemon_icmp_restore(struct daemon *d)

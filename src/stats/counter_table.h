@@ -319,6 +319,25 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0; rising = the log disk is slow (log { buffer })", \
 	  "firewall log", \
 	  STATS_NOTHR) \
+	X(fwlog_kernel_decided, STATS_COUNTER, STORE_U64, "records", STATS_SEC_SV, \
+	  "Sessions that `log` rules decided in the kernel alone, read from " \
+	  "NFLOG for the firewall log", \
+	  "any", \
+	  "firewall log (NFLOG)", \
+	  STATS_NOTHR) \
+	X(fwlog_session_ends, STATS_COUNTER, STORE_U64, "records", STATS_SEC_SV, \
+	  "Ends of sessions sluice decided, read from conntrack events for " \
+	  "the firewall log", \
+	  "any", \
+	  "firewall log (conntrack)", \
+	  STATS_NOTHR) \
+	X(fwlog_kernel_lost, STATS_COUNTER, STORE_U64, "events", STATS_SEC_SV, \
+	  "Times the kernel could not hand sluiced NFLOG records or " \
+	  "conntrack events (its socket full: ENOBUFS, each one or more " \
+	  "records lost), and NFLOG records that did not read", \
+	  "0; rising = more sessions end or are logged than sluiced reads", \
+	  "firewall log (NFLOG, conntrack)", \
+	  STATS_NOTHR) \
 	X(connections_refused, STATS_COUNTER, STORE_U64, "connections", STATS_SEC_SV, \
 	  "Connections the metrics endpoint, the identity push API and the " \
 	  "control socket refused: " \

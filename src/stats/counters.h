@@ -79,6 +79,7 @@ struct stats_snapshot {
 	uint64_t identity_incomplete;
 	struct stats_hist decision_latency_seconds;
 	uint64_t fwlog_written, fwlog_dropped;
+	uint64_t fwlog_kernel_decided, fwlog_session_ends, fwlog_kernel_lost;
 	uint64_t connections_refused; /* metrics endpoint + control socket */
 	/* verifiers */
 	uint64_t verifier_checks, verifier_failures;

@@ -24,6 +24,8 @@
 
 /* One buffered record: the caller's strings copied, cut to size. */
 struct slot {
+	enum fwlog_event event;
+	struct fwlog_counts counts;
 	struct timespec time;
 	struct flow flow;
 	enum verdict action;
@@ -55,6 +57,15 @@ struct fwlog {
 };
 
 /* ---- formatting --------------------------------------------------------------- */
+
+const char *fwlog_event_name(enum fwlog_event e)
+{
+	switch (e) {
+	case FWLOG_KERNEL_DECIDED: return "kernel-decided";
+	case FWLOG_SESSION_END: return "session-end";
+	default: return "decided";
+	}
+}
 
 static const char *transport_of(uint8_t proto, char *buf, size_t len)
 {
@@ -159,16 +170,47 @@ static void put_w3c(struct out *o, const char *s)
 	put(o, buf);
 }
 
+/* The ICMP (ICMPv6 with V6) type answering TYPE, as the Community ID spec
+ * pairs them (requests and replies, solicitations and advertisements);
+ * -1 for a type without one (its flows are one-way). */
+static int icmp_counterpart(uint8_t type, bool v6)
+{
+	static const uint8_t v4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9},
+					{17, 18}};
+	static const uint8_t v6p[][2] = {{128, 129}, {133, 134}, {135, 136},
+					 {130, 131}, {139, 140}, {144, 145}};
+	const uint8_t (*t)[2] = v6 ? v6p : v4;
+	size_t n = v6 ? sizeof(v6p) / sizeof(v6p[0]) : sizeof(v4) / sizeof(v4[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i][0] == type)
+			return t[i][1];
+		if (t[i][1] == type)
+			return t[i][0];
+	}
+	return -1;
+}
+
 /*
  * The Community ID (v1, seed 0) of F: "1:" + base64 of the SHA-1 of the
  * seed, the two endpoints in order (the smaller address and port first),
  * the protocol, a zero byte and the ports, all in network order
- * (https://github.com/corelight/community-id-spec). Only for TCP and UDP
- * (ICMP's type/code mapping is not done): false for others.
+ * (https://github.com/corelight/community-id-spec). TCP and UDP; ICMP and
+ * ICMPv6 with the type and its counterpart as the ports (the types that
+ * have one: the flows conntrack tracks; a one-way type would need the
+ * code, which a flow does not carry): false for others.
  */
 static bool community_id(const struct flow *f, char *buf, size_t len)
 {
-	if (!has_ports(f->proto) || len < 33)
+	int icmp = -1;
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6) {
+		icmp = icmp_counterpart(f->icmp_type,
+					f->proto == IPPROTO_ICMPV6);
+		if (icmp < 0)
+			return false;
+	} else if (!has_ports(f->proto)) {
+		return false;
+	}
+	if (len < 33)
 		return false;
 	uint8_t a[16], b[16], in[2 + 32 + 2 + 4];
 	size_t al = f->family == AF_INET ? 4 : 16;
@@ -182,7 +224,8 @@ static bool community_id(const struct flow *f, char *buf, size_t len)
 			b[i] = (uint8_t)(f->dst6 >> (8 * (15 - i)));
 		}
 	}
-	uint16_t sp = f->sport, dp = f->dport;
+	uint16_t sp = icmp < 0 ? f->sport : f->icmp_type;
+	uint16_t dp = icmp < 0 ? f->dport : (uint16_t)icmp;
 	int c = memcmp(a, b, al);
 	bool swap = c > 0 || (c == 0 && sp > dp);
 	size_t n = 0;
@@ -209,13 +252,20 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 	char a[64], tb[8], cid[40];
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	bool allow = s->action == VERDICT_ALLOW;
+	bool end = s->event == FWLOG_SESSION_END;
+	bool timed = s->event == FWLOG_DECIDED; /* has a decision latency */
+	unsigned long long dur_ns = end ? s->counts.duration_ms * 1000000ull
+					: (unsigned long long)s->latency_us * 1000ull;
 	putf(o, "{\"@timestamp\":\"%sT%s.%03dZ\",\"ecs\":{\"version\":\"8.11.0\"},"
 	     "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],"
 	     "\"type\":[\"connection\",\"%s\"],\"action\":\"%s\","
-	     "\"outcome\":\"success\",\"reason\":\"%s\",\"duration\":%llu},",
-	     date, tod, ms, allow ? "allowed" : "denied",
-	     allow ? "allow" : "deny", reason_log_name(s->reason),
-	     (unsigned long long)s->latency_us * 1000ull);
+	     "\"outcome\":\"success\",\"reason\":\"%s\"",
+	     date, tod, ms, end ? "end" : allow ? "allowed" : "denied",
+	     end ? "session-end" : allow ? "allow" : "deny",
+	     reason_log_name(s->reason));
+	if (end || timed)
+		putf(o, ",\"duration\":%llu", dur_ns);
+	put(o, "},");
 	put(o, "\"observer\":{\"type\":\"firewall\",\"product\":\"sluice\","
 	    "\"hostname\":");
 	put_json_str(o, l->gateway);
@@ -224,6 +274,10 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 			 sizeof(a)));
 	if (has_ports(s->flow.proto))
 		putf(o, ",\"port\":%u", s->flow.sport);
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)s->counts.bytes_out,
+		     (unsigned long long)s->counts.packets_out);
 	put(o, "},\"destination\":{");
 	putf(o, "\"ip\":\"%s\"",
 	     format_addr(s->flow.family, s->flow.dst4, s->flow.dst6, a,
@@ -234,8 +288,17 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 		put(o, ",\"domain\":");
 		put_json_str(o, s->name);
 	}
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)s->counts.bytes_in,
+		     (unsigned long long)s->counts.packets_in);
 	putf(o, "},\"network\":{\"transport\":\"%s\",\"type\":\"%s\"", tr,
 	     s->flow.family == AF_INET ? "ipv4" : "ipv6");
+	if (end)
+		putf(o, ",\"bytes\":%llu,\"packets\":%llu",
+		     (unsigned long long)(s->counts.bytes_out + s->counts.bytes_in),
+		     (unsigned long long)(s->counts.packets_out +
+					  s->counts.packets_in));
 	if (community_id(&s->flow, cid, sizeof(cid)))
 		putf(o, ",\"community_id\":\"%s\"", cid);
 	put(o, "}");
@@ -249,23 +312,27 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 		put_json_str(o, s->user);
 		put(o, "}");
 	}
-	put(o, ",\"sluice\":{\"source_network\":");
+	putf(o, ",\"sluice\":{\"event\":\"%s\",\"source_network\":",
+	     fwlog_event_name(s->event));
 	put_json_str(o, s->src_net);
 	put(o, ",\"destination_network\":");
 	put_json_str(o, s->dst_net);
-	putf(o, ",\"latency_ms\":%.3f}}", s->latency_us / 1000.0);
+	if (timed)
+		putf(o, ",\"latency_ms\":%.3f", s->latency_us / 1000.0);
+	put(o, "}}");
 }
 
 #define W3C_FIELDS                                                         \
 	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
 	"x-src-network x-dst-network action rule cs-username r-host "      \
-	"x-name-witness x-reason x-latency-ms"
+	"x-name-witness x-reason x-latency-ms x-event x-flow-id cs-bytes "  \
+	"sc-bytes x-cs-packets x-sc-packets x-duration-ms"
 
 static void format_slot(const struct fwlog *l, const struct slot *s,
 			char *buf, size_t len)
 {
 	struct out o = {buf, buf + len - 1};
-	char date[16], tod[16], tb[8], cl[80], ds[80];
+	char date[16], tod[16], tb[8], cl[80], ds[80], cid[40] = "";
 	struct tm tm;
 	gmtime_r(&s->time.tv_sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
@@ -274,6 +341,9 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
 	const char *act = s->action == VERDICT_ALLOW ? "allow" : "deny";
 	double lat = s->latency_us / 1000.0;
+	/* the flow id that joins a session's start and end records */
+	if (!community_id(&s->flow, cid, sizeof(cid)))
+		cid[0] = '\0';
 	if (l->format == LOGF_ECS) {
 		format_ecs(l, s, &o, date, tod, ms);
 	} else if (l->format == LOGF_JSON) {
@@ -294,8 +364,25 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_json_str(&o, s->name);
 		put(&o, ",\"witness\":");
 		put_json_str(&o, s->witness);
-		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":%.3f}",
-		     reason_log_name(s->reason), lat);
+		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":",
+		     reason_log_name(s->reason));
+		if (s->event == FWLOG_DECIDED)
+			putf(&o, "%.3f", lat);
+		else
+			put(&o, "null");
+		putf(&o, ",\"event\":\"%s\",\"flow_id\":",
+		     fwlog_event_name(s->event));
+		put_json_str(&o, cid);
+		if (s->event == FWLOG_SESSION_END)
+			putf(&o, ",\"bytes_out\":%llu,\"packets_out\":%llu,"
+			     "\"bytes_in\":%llu,\"packets_in\":%llu,"
+			     "\"duration_ms\":%llu",
+			     (unsigned long long)s->counts.bytes_out,
+			     (unsigned long long)s->counts.packets_out,
+			     (unsigned long long)s->counts.bytes_in,
+			     (unsigned long long)s->counts.packets_in,
+			     (unsigned long long)s->counts.duration_ms);
+		put(&o, "}");
 	} else {
 		char a[64], sp[8] = "-", dp[8] = "-";
 		if (has_ports(s->flow.proto)) {
@@ -320,7 +407,22 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		put_w3c(&o, s->name);
 		put(&o, "\t");
 		put_w3c(&o, s->witness);
-		putf(&o, "\t%s\t%.3f", reason_log_name(s->reason), lat);
+		putf(&o, "\t%s\t", reason_log_name(s->reason));
+		if (s->event == FWLOG_DECIDED)
+			putf(&o, "%.3f", lat);
+		else
+			put(&o, "-");
+		putf(&o, "\t%s\t", fwlog_event_name(s->event));
+		put_w3c(&o, cid);
+		if (s->event == FWLOG_SESSION_END)
+			putf(&o, "\t%llu\t%llu\t%llu\t%llu\t%llu",
+			     (unsigned long long)s->counts.bytes_out,
+			     (unsigned long long)s->counts.bytes_in,
+			     (unsigned long long)s->counts.packets_out,
+			     (unsigned long long)s->counts.packets_in,
+			     (unsigned long long)s->counts.duration_ms);
+		else
+			put(&o, "\t-\t-\t-\t-\t-");
 	}
 	*o.p = '\0';
 }
@@ -338,6 +440,9 @@ static void copy_str(char *dst, size_t len, const char *src)
 
 static void rec_to_slot(const struct fwlog_rec *r, struct slot *s)
 {
+	s->event = r->event;
+	s->counts = r->event == FWLOG_SESSION_END ? r->counts
+						  : (struct fwlog_counts){0};
 	s->time = r->time;
 	if (!s->time.tv_sec && !s->time.tv_nsec)
 		clock_gettime(CLOCK_REALTIME, &s->time);

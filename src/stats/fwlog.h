@@ -21,7 +21,28 @@
 
 struct fwlog;
 
+/* What a record tells (written as fwlog_event_name()). */
+enum fwlog_event {
+	FWLOG_DECIDED,	      /* sluiced decided the session ("decided") */
+	FWLOG_KERNEL_DECIDED, /* a `log` rule the kernel decides alone did
+			       * ("kernel-decided", from NFLOG) */
+	FWLOG_SESSION_END,    /* a decided session ended ("session-end",
+			       * from conntrack): the counts below */
+};
+const char *fwlog_event_name(enum fwlog_event e);
+
+/* A session's traffic, for FWLOG_SESSION_END (conntrack accounting):
+ * "out" is the original direction (client → destination), "in" the
+ * reply. */
+struct fwlog_counts {
+	uint64_t bytes_out, packets_out;
+	uint64_t bytes_in, packets_in;
+	uint64_t duration_ms; /* first packet to end */
+};
+
 struct fwlog_rec {
+	enum fwlog_event event;	   /* zero: FWLOG_DECIDED */
+	struct fwlog_counts counts; /* FWLOG_SESSION_END only */
 	struct timespec time;	   /* CLOCK_REALTIME; zero = when recorded */
 	struct flow flow;	   /* transport, addresses, ports */
 	const char *src_net;	   /* source network name, or NULL */

@@ -131,7 +131,8 @@ static void test_json_record(void **state)
 	    "\"rule\":\"staff web\",\"user\":\"alice\","
 	    "\"name\":\"www.example.com\",\"witness\":\"dns-answer\","
 	    "\"reason\":\"rule\","
-	    "\"latency_ms\":1.234}");
+	    "\"latency_ms\":1.234,\"event\":\"decided\","
+	    "\"flow_id\":\"1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\"}");
 	struct json *j = json_parse(lines[1]);
 	assert_non_null(j);
 	assert_string_equal(json_get(j, "client")->str, "[2001:db8::1]:40000");
@@ -176,11 +177,13 @@ static void test_w3c_and_reopen(void **state)
 	assert_string_equal(lines[3],
 	    "#Fields: date time s-computername cs-transport c-ip c-port r-ip "
 	    "r-port x-src-network x-dst-network action rule cs-username "
-	    "r-host x-name-witness x-reason x-latency-ms");
+	    "r-host x-name-witness x-reason x-latency-ms x-event x-flow-id "
+	    "cs-bytes sc-bytes x-cs-packets x-sc-packets x-duration-ms");
 	assert_string_equal(lines[4],
 	    "2024-05-01\t12:00:00.123\tgw1\ttcp\t10.1.2.3\t40000\t"
 	    "203.0.113.7\t443\tinternal\texternal\tallow\tstaff web\talice\t"
-	    "www.example.com\tdns-answer\trule\t1.234");
+	    "www.example.com\tdns-answer\trule\t1.234\tdecided\t"
+	    "1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\t-\t-\t-\t-\t-");
 	assert_non_null(strstr(lines[5], "\tsecond\t"));
 
 	n = read_lines(path, lines, 64);
@@ -327,6 +330,7 @@ static void test_ecs_record(void **state)
 	r.flow.dport = 80;
 	fwlog_record(l, &r);
 	r.flow.proto = IPPROTO_ICMP;
+	r.flow.icmp_type = 3; /* unreachable: one-way, no Community ID */
 	r.action = VERDICT_DENY;
 	r.user = "Ren\xE9 \"q\"";
 	r.name = NULL;
@@ -358,6 +362,122 @@ static void test_ecs_record(void **state)
 	assert_string_equal(jstr(j, "event", "action"), "deny");
 	assert_non_null(jstr(j, "user", "name"));
 	json_free(j);
+}
+
+/* The Community ID of ICMP and ICMPv6 flows: the spec's test vectors
+ * (the type and its counterpart as ports; a request and its reply the
+ * same id). */
+static void test_community_id_icmp(void **state)
+{
+	(void)state;
+	struct log_cfg cfg = {.format = LOGF_JSON, .syslog = true, .buffer = 16};
+	struct fwlog *l = fwlog_open(&cfg, "gw1");
+	assert_non_null(l);
+	struct {
+		int family;
+		uint8_t proto, type;
+		const char *src, *dst, *want;
+	} v[] = {
+	    {AF_INET, IPPROTO_ICMP, 8, "192.168.0.89", "192.168.0.1",
+	     "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+	    {AF_INET, IPPROTO_ICMP, 0, "192.168.0.1", "192.168.0.89",
+	     "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+	    {AF_INET6, IPPROTO_ICMPV6, 135, "fe80::200:86ff:fe05:80da",
+	     "fe80::260:97ff:fe07:69ea", "1:dGHyGvjMfljg6Bppwm3bg0LO8TY="},
+	    {AF_INET, IPPROTO_ICMP, 20, "192.168.0.89", "192.168.0.1", NULL},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct fwlog_rec r = sample();
+		r.flow.family = v[i].family;
+		r.flow.proto = v[i].proto;
+		r.flow.icmp_type = v[i].type;
+		r.flow.sport = r.flow.dport = 0;
+		parse_addr(v[i].src, &r.flow.src4, &r.flow.src6);
+		parse_addr(v[i].dst, &r.flow.dst4, &r.flow.dst6);
+		char line[2048];
+		fwlog_format(l, &r, line, sizeof(line));
+		struct json *j = json_parse(line);
+		assert_non_null(j);
+		const struct json *id = json_get(j, "flow_id");
+		if (v[i].want)
+			assert_string_equal(id->str, v[i].want);
+		else
+			assert_int_equal(id->type, JSON_NULL);
+		json_free(j);
+	}
+	fwlog_close(l);
+}
+
+/* A session's end (conntrack) and a kernel-decided start: the event, the
+ * counts each way, the duration, and the flow id that joins them with the
+ * start record (the Community ID of the same 5-tuple). */
+static void test_session_end(void **state)
+{
+	(void)state;
+	char path[128];
+	enum log_format fmts[] = {LOGF_ECS, LOGF_JSON};
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/end%zu.log", dir, k);
+		struct log_cfg cfg = {.format = fmts[k], .file = path,
+				      .buffer = 64};
+		struct fwlog *l = fwlog_open(&cfg, "gw1");
+		assert_non_null(l);
+		struct fwlog_rec r = sample();
+		r.event = FWLOG_KERNEL_DECIDED;
+		fwlog_record(l, &r);
+		r.event = FWLOG_SESSION_END;
+		r.counts = (struct fwlog_counts){.bytes_out = 1200,
+						 .packets_out = 7,
+						 .bytes_in = 54321,
+						 .packets_in = 9,
+						 .duration_ms = 2500};
+		fwlog_record(l, &r);
+		fwlog_flush(l);
+		fwlog_close(l);
+		assert_int_equal(read_lines(path, lines, 64), 2);
+		struct json *a = json_parse(lines[0]), *b = json_parse(lines[1]);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (fmts[k] == LOGF_ECS) {
+			assert_string_equal(jstr(a, "sluice", "event"),
+					    "kernel-decided");
+			assert_string_equal(jstr(b, "sluice", "event"),
+					    "session-end");
+			assert_string_equal(jstr(b, "event", "action"),
+					    "session-end");
+			assert_string_equal(jstr(a, "network", "community_id"),
+					    jstr(b, "network", "community_id"));
+			assert_true(json_get(json_get(b, "source"), "bytes")->num ==
+				    1200);
+			assert_true(json_get(json_get(b, "destination"),
+					     "packets")->num == 9);
+			assert_true(json_get(json_get(b, "network"), "bytes")->num ==
+				    55521);
+			assert_true(json_get(json_get(b, "event"), "duration")->num ==
+				    2500e6);
+			assert_null(json_get(json_get(a, "source"), "bytes"));
+			/* no decision latency outside sluiced's decisions */
+			assert_null(json_get(json_get(a, "event"), "duration"));
+			assert_null(json_get(json_get(a, "sluice"), "latency_ms"));
+		} else {
+			assert_string_equal(json_get(a, "event")->str,
+					    "kernel-decided");
+			assert_string_equal(json_get(b, "event")->str,
+					    "session-end");
+			assert_string_equal(json_get(a, "flow_id")->str,
+					    json_get(b, "flow_id")->str);
+			assert_true(json_get(b, "bytes_out")->num == 1200);
+			assert_true(json_get(b, "packets_out")->num == 7);
+			assert_true(json_get(b, "bytes_in")->num == 54321);
+			assert_true(json_get(b, "packets_in")->num == 9);
+			assert_true(json_get(b, "duration_ms")->num == 2500);
+			assert_null(json_get(a, "bytes_out"));
+			assert_int_equal(json_get(a, "latency_ms")->type, JSON_NULL);
+			assert_int_equal(json_get(b, "latency_ms")->type, JSON_NULL);
+		}
+		json_free(a);
+		json_free(b);
+	}
 }
 
 /* The log is created 0640 whatever the umask, and an older file that was
@@ -406,6 +526,8 @@ int main(void)
 	    cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_file_mode),
 	    cmocka_unit_test(test_ecs_record),
+	    cmocka_unit_test(test_session_end),
+	    cmocka_unit_test(test_community_id_icmp),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
