@@ -62,9 +62,9 @@ first_everywhere() {
 		done
 	done
 }
-settled() { # settled DESCRIPTION: within 5 s sluice's xt part is whole and first
+settled() { # settled DESCRIPTION: within 10 s sluice's xt part is whole and first
 	local i
-	for i in $(seq 50); do first_everywhere && break; sleep 0.1; done
+	for i in $(seq 100); do first_everywhere && break; sleep 0.1; done
 	first_everywhere && kt_ok "$1: SLUICE's jumps first in FORWARD/INPUT/OUTPUT (v4, v6)" ||
 		kt_fail "$1: SLUICE's jumps not first: $(gw iptables-nft -S FORWARD | head -4 | tr '\n' ';')"
 }
