@@ -4,6 +4,7 @@
  *
  *   connrate server ADDR PORT [--threads T]
  *   connrate client ADDR PORT [--conns N] [--parallel P] [--seconds S]
+ *                             [--rate R]
  *
  * server: T threads (default 2) accept() on one SO_REUSEPORT listener each
  *         and close every connection at once; runs until SIGINT/SIGTERM.
@@ -14,6 +15,10 @@
  *         (latency = time connect() took, blocking socket, 3 s connect
  *         timeout: a dropped SYN counts as an error). Exit 0 when at
  *         least one connection succeeded.
+ *         --rate R: an offered load of R connections/s in total (each
+ *         thread starts one every P/R s, on a fixed schedule; a thread
+ *         behind it starts the next at once), to compare set-ups at the
+ *         same load: the rate printed is then what was achieved.
  * ADDR is an IPv4 or IPv6 literal.
  *
  * Ephemeral ports: the client closes with SO_LINGER {on, 0}, which sends a
@@ -43,6 +48,7 @@ static socklen_t addrlen;
 static atomic_long budget;		/* connections left to attempt */
 static atomic_long n_ok, n_err;
 static double deadline;
+static double interval;			/* --rate: s between a thread's starts */
 static volatile sig_atomic_t stop;
 
 struct worker {
@@ -153,10 +159,19 @@ static void *client_thread(void *arg)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct worker *w = arg;
-	double t0, t1;
+	double t0, t1, slot = now();
 	int fd;
 
 	while (!stop && atomic_fetch_sub(&budget, 1) > 0 && now() < deadline) {
+		if (interval > 0) { /* the next start of the schedule */
+			double wait = slot - now();
+			if (wait > 0) {
+				struct timespec ts = {(time_t)wait,
+						      (long)((wait - (time_t)wait) * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+			slot += interval;
+		}
 		fd = socket(addr.ss_family, SOCK_STREAM, 0);
 		if (fd < 0) {
 			atomic_fetch_add(&n_err, 1);
@@ -199,7 +214,7 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int run_client(long conns, int parallel, double seconds)
+static int run_client(long conns, int parallel, double seconds, double rate)
 {
 	struct worker *w = calloc((size_t)parallel, sizeof(*w));
 	uint32_t *all, med = 0, p99 = 0, max = 0;
@@ -210,6 +225,7 @@ static int run_client(long conns, int parallel, double seconds)
 	if (!w)
 		return 1;
 	atomic_store(&budget, conns);
+	interval = rate > 0 ? parallel / rate : 0;
 	t0 = now();
 	deadline = t0 + seconds;
 	for (i = 0; i < parallel; i++)
@@ -245,7 +261,8 @@ static int run_client(long conns, int parallel, double seconds)
 static void usage(void)
 {
 	fputs("usage: connrate server ADDR PORT [--threads T]\n"
-	      "       connrate client ADDR PORT [--conns N] [--parallel P] [--seconds S]\n",
+	      "       connrate client ADDR PORT [--conns N] [--parallel P] [--seconds S]\n"
+	      "                                 [--rate R]\n",
 	      stderr);
 	exit(2);
 }
@@ -255,7 +272,7 @@ int main(int argc, char *argv[])
 	struct sigaction sa = { .sa_handler = on_signal };
 	long conns = 10000;
 	int threads = 2, parallel = 1, i;
-	double seconds = 10;
+	double seconds = 10, rate = 0;
 
 	if (argc < 4 || parse_addr(argv[2], argv[3]) < 0)
 		usage();
@@ -268,11 +285,13 @@ int main(int argc, char *argv[])
 			parallel = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--seconds"))
 			seconds = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = atof(argv[i + 1]);
 		else
 			usage();
 	}
 	if (i != argc || threads < 1 || threads > 256 || parallel < 1 || parallel > 4096 ||
-	    conns < 1 || seconds <= 0)
+	    conns < 1 || seconds <= 0 || rate < 0)
 		usage();
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: accept() sees EINTR */
 	sigaction(SIGTERM, &sa, NULL);
@@ -281,7 +300,7 @@ int main(int argc, char *argv[])
 	if (!strcmp(argv[1], "server"))
 		return run_server(threads);
 	if (!strcmp(argv[1], "client"))
-		return run_client(conns, parallel, seconds);
+		return run_client(conns, parallel, seconds, rate);
 	usage();
 	return 2;
 }

@@ -13,7 +13,14 @@
 # Rounds interleave the set-ups; the table shows medians and the ratios the
 # issue asks for (kernel/none, sluiced/bare), also as the median of the
 # per-round ratios. MODES="bare sluiced" runs a subset.
-#   bench/gateway_rate.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS]
+# BEFORE=DIR: another build (an older tree) for before/after in one run:
+# kernel, bare and sluiced each also run with that build's sluiced and
+# ruleset, right after their own in every round (modes "kernel@before",
+# ...); the client, server and bench/nfq_bare are this build's for both.
+# RATE=R: each set-up is also measured at an offered load of R new
+# sessions/s (4 clients, bench/connrate --rate): achieved sessions/s and
+# failed connects (a dropped SYN fails after 3 s) at the same load.
+#   [BEFORE=DIR] [RATE=R] bench/gateway_rate.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS]
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,19 +28,31 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 lab_up >/dev/null || exit 1
 lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
 SOCK=$LAB_TMP/ctl.sock
+BEFORE=${BEFORE:+$(cd "$BEFORE" && pwd)}
 base='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 protocol web tcp 80
-decisions { slots 4096 per-source 4096 }
-flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }'
-printf '%s\nrule "web" allow web from clients to servers\n' "$base" >"$LAB_TMP/kernel.conf"
-printf '%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
-	"$base" >"$LAB_TMP/user.conf"
+decisions { slots 4096 per-source 4096 }'
+flood='flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }'
+confs() { # confs BUILD SUFFIX: kernel$SUFFIX.conf and user$SUFFIX.conf for
+	# BUILD's sluiced; the flood limits off where BUILD has them (a tree
+	# without `flood { }` has no such limits)
+	local b=$1 x=$2 f=$flood
+	printf '%s\n%s\nrule "web" allow web from clients to servers\n' "$base" "$f" >"$LAB_TMP/probe.conf"
+	"$b/src/sluicectl/sluicectl" check -c "$LAB_TMP/probe.conf" >/dev/null 2>&1 ||
+		{ f=; echo "$b: no flood { } (no flood limits to turn off)" >&2; }
+	printf '%s\n%s\nrule "web" allow web from clients to servers\n' "$base" "$f" >"$LAB_TMP/kernel$x.conf"
+	printf '%s\n%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
+		"$base" "$f" >"$LAB_TMP/user$x.conf"
+}
+confs "$B" ""
+[ -n "$BEFORE" ] && confs "$BEFORE" "@before"
+SB=$B # the build whose sluiced runs (setup)
 
 start_sluiced() {
 	rm -f "$SOCK"
-	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
-	for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
+	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SB/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
+	for i in $(seq 50); do "$SB/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
 	echo "sluiced did not start" >&2; exit 1
 }
 # Processes are stopped by the pids this script started (lab_kill: TERM,
@@ -53,9 +72,12 @@ stop_all() {
 	done
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 }
-setup() {
+setup() { # setup MODE: MODE@before runs BEFORE's sluiced and ruleset
 	stop_all
-	case $1 in
+	local x=""
+	SB=$B
+	case $1 in *@before) SB=$BEFORE x=@before ;; esac
+	case ${1%@before} in
 	none) ;;
 	conntrack) lab_exec "$LAB_GW" nft -f - <<'NFT'
 table inet ctonly {
@@ -63,46 +85,59 @@ table inet ctonly {
 }
 NFT
 		;;
-	kernel) start_sluiced "$LAB_TMP/kernel.conf" ;;
-	sluiced) start_sluiced "$LAB_TMP/user.conf"
-		"$B/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
+	kernel) start_sluiced "$LAB_TMP/kernel$x.conf" ;;
+	sluiced) start_sluiced "$LAB_TMP/user$x.conf"
+		"$SB/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
 	bare) # the same ruleset, left behind by a killed sluiced, answered by nfq_bare
-		start_sluiced "$LAB_TMP/user.conf"
+		start_sluiced "$LAB_TMP/user$x.conf"
 		kill_now "$SLUICED_PID"; SLUICED_PID=
 		BARE_PID=$(lab_spawn "$LAB_GW" "$B/bench/nfq_bare" 0 --mark 0x40000000/0xc0000000 --range 128)
 		sleep 0.3 ;;
 	esac
 }
-measure() { # measure PARALLEL: prints "rate median_us p99_us"
+measure() { # measure PARALLEL [RATE]: prints "rate median_us p99_us errors"
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$1" \
-		--seconds "$SECS" --conns 2000000 |
-		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
+		--seconds "$SECS" --conns 2000000 ${2:+--rate "$2"} |
+		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1); if ($i=="errors") e=$(i+1) } } END { sub("/s","",r); print r, m, p, e }'
 }
 declare -A R
-modes=${MODES:-"none conntrack kernel bare sluiced"}
+dmodes="none conntrack kernel bare sluiced"
+[ -n "$BEFORE" ] && dmodes="none conntrack kernel kernel@before bare bare@before sluiced sluiced@before"
+modes=${MODES:-$dmodes}
+RATE=${RATE:-}
+cols="1 4${RATE:+ r}"
 for round in $(seq "$ROUNDS"); do
 	for m in $modes; do
 		setup "$m"
 		for p in 1 4; do R[$m.$p.$round]=$(measure $p); done
+		[ -n "$RATE" ] && R[$m.r.$round]=$(measure 4 "$RATE")
 	done
 done
 stop_all
 med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "new TCP sessions/s through the gateway (median of $ROUNDS rounds of ${SECS}s; connect latency median/p99 in us)"
-printf '%-9s %12s %16s %12s %16s\n' setup "1 client/s" "lat 1 (us)" "4 clients/s" "lat 4 (us)"
+printf '%-15s %12s %16s %12s %16s' setup "1 client/s" "lat 1 (us)" "4 clients/s" "lat 4 (us)"
+[ -n "$RATE" ] && printf ' %12s %8s %16s' "at $RATE/s" "failed" "lat (us)"
+echo
 declare -A M
 for m in $modes; do
 	row=""
-	for p in 1 4; do
+	for p in $cols; do
 		rate=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $1}'; done | med)
 		lm=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $2}'; done | med)
 		lp=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $3}'; done | med)
 		M[$m.$p]=$rate
-		row+=$(printf ' %12s %16s' "$rate" "$lm/$lp")
+		if [ "$p" = r ]; then # failed connects: the sum over rounds
+			fe=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $4}'; done | awk '{s += $1} END {print s + 0}')
+			row+=$(printf ' %12s %8s %16s' "$rate" "$fe" "$lm/$lp")
+		else
+			row+=$(printf ' %12s %16s' "$rate" "$lm/$lp")
+		fi
 	done
-	printf '%-9s%s\n' "$m" "$row"
+	printf '%-15s%s\n' "$m" "$row"
 done
+[ -n "$RATE" ] && echo "(at $RATE/s: achieved sessions/s, median of rounds; failed: connects that failed, all rounds)"
 # ratios of the medians, and the median of the per-round ratios (each
 # round runs every set-up back to back: pairs within a round share the
 # machine's mood, which on a shared, noisy host moves more than the effect)
@@ -127,5 +162,15 @@ for p in 1 4; do
 		line+=$(awk -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" 'BEGIN { printf "  sluiced/bare = %.2f", s/b }')
 		line+=" (per round $(rr sluiced bare $p))"
 	fi
-	echo "$line"
+	[ "$line" != "$p client(s):" ] && echo "$line"
+done
+# before/after: each set-up against the same set-up with BEFORE's build
+for p in $cols; do
+	line=""
+	for m in kernel bare sluiced; do
+		has "$m" && has "$m@before" || continue
+		line+=$(awk -v a="${M[$m.$p]}" -v b="${M[$m@before.$p]}" -v m="$m" 'BEGIN { if (b > 0) printf "  %s after/before = %.2f", m, a/b }')
+		line+=" (per round $(rr "$m" "$m@before" "$p"))"
+	done
+	[ -n "$line" ] && echo "$([ "$p" = r ] && echo "at $RATE/s" || echo "$p client(s)"):$line"
 done

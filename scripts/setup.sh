@@ -34,6 +34,10 @@ PKGS=(
   # a neighbour firewall manager (tests/kernel/29_ufw.sh runs its init
   # script on a private copy of its configuration; ufw stays disabled)
   ufw
+  # neighbours run by tests/kernel/52_coexist_docker_firewalld.sh inside the
+  # gateway namespace only (private bus, configuration, data and /run);
+  # their units are disabled on install below, so the host never runs them
+  docker.io firewalld dbus-daemon
   # lab peers and traffic
   dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
   krb5-kdc krb5-admin-server krb5-user gss-ntlmssp iperf3 curl socat ncat openssl
@@ -58,5 +62,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Docker and firewalld enable themselves for the next boot; a test host
+  # must not start either (firewalld's default zone admits only ssh and
+  # dhcpv6-client): disabled when this run installed them
+  for p in "${missing[@]}"; do
+    case $p in
+      docker.io) units="docker.service docker.socket containerd.service" ;;
+      firewalld) units="firewalld.service" ;;
+      *) continue ;;
+    esac
+    command -v systemctl >/dev/null && systemctl disable $units >/dev/null 2>&1 || true
+  done
 fi
 echo "setup: all ${#PKGS[@]} packages present"

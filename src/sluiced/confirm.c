@@ -2,17 +2,14 @@
  * confirm.c — `sluicectl reload --confirm DURATION`, the "commit confirmed"
  * of routers: the new policy runs on probation; unless `sluicectl confirm`
  * follows within DURATION, sluiced goes back by itself to the policy that
- * ran before (ruleset, generation, settings) and revokes what that policy
- * does not allow. A plain reload (or SIGHUP) during the probation makes its
+ * ran before (ruleset, kernel queues' fail mode and length, generation,
+ * settings) and revokes what that policy does not allow. A plain reload (or SIGHUP) during the probation makes its
  * policy the permanent one; a second `reload --confirm` restarts the clock
  * and keeps the same policy to go back to. See sluiced(8), RELOAD.
  */
 #include "sluiced/daemon.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "queue/worker.h"
-#include "sluiced/farms.h"
-#include "sluiced/lookups.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -55,33 +52,6 @@ static void confirm_clear(struct daemon *d)
 	d->confirm = NULL;
 }
 
-/* Makes G the current generation again (the steps of a reload after its
- * ruleset is in the kernel). */
-static void activate(struct daemon *d, struct gen *g)
-{
-	pthread_mutex_lock(&d->gen_lock);
-	struct gen *cur = d->gen;
-	d->gen = g;
-	pthread_mutex_unlock(&d->gen_lock);
-	gen_unref(cur);
-	const struct policy *p = g->policy;
-	daemon_icmp_timeout(d, p);
-	struct decide_cfg cfg;
-	daemon_decide_cfg(d, p, &cfg);
-	for (size_t i = 0; i < d->nworkers; i++) {
-		pthread_mutex_lock(&d->workers[i]->lock);
-		decider_configure(d->workers[i]->dec, &cfg);
-		pthread_mutex_unlock(&d->workers[i]->lock);
-	}
-	lookups_configure(d->lookups, p);
-	char *err = NULL;
-	if (farms_configure(d->farms, p, &err) < 0) {
-		log_warnx("rollback: farms: %s", err);
-		free(err);
-	}
-	observe_configure(d, p);
-}
-
 /* The probation is over without a confirm: back to the previous policy. */
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -92,22 +62,22 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	struct gen *prev = c->prev;
-	struct ruleset_opts saved = d->kopts;
 	char *err = NULL;
-	daemon_kernel_opts(d, prev->policy);
-	if (ruleset_install(prev->policy, &d->kopts, &err) < 0) {
+	/* the ruleset and the kernel queues' settings (fail mode, length,
+	 * buffer) as the previous policy had them, in the safe order */
+	if (daemon_kernel_switch(d, prev->policy, d->gen->policy, NULL,
+				 &err) < 0) {
 		log_warnx("reload not confirmed, but the previous ruleset was "
 			  "rejected: %s; generation %llu stays",
 			  err, (unsigned long long)c->probation);
 		free(err);
-		d->kopts = saved;
 		confirm_clear(d);
 		return;
 	}
 	/* the previous generation itself comes back (its id too): decisions
 	 * still running under it may hold references */
 	struct gen *g = gen_ref(prev);
-	activate(d, g);
+	daemon_gen_switch(d, g, NULL);
 	size_t cut = g->policy->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_warnx("reload not confirmed within its time: back to the policy "
 		  "of generation %llu, %zu sessions revoked",

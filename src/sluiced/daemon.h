@@ -155,6 +155,24 @@ const char *daemon_net_of(const struct policy *p, const struct flow *f,
  * error, the running policy and ruleset stay; the messages are in OUT (may
  * be NULL). Returns 0 or -1. */
 int daemon_reload(struct daemon *d, struct evbuffer *out);
+/* reload.c: the two halves of putting policy P in force, shared by a
+ * reload and the rollback of `reload --confirm`.
+ * daemon_kernel_switch() gives the kernel P's ruleset (atomic) and every
+ * worker's kernel queue P's fail mode, length and buffer: a change to fail
+ * closed before the ruleset, to fail open after it, so no packet meets a
+ * looser pair than either policy's. OLD is the policy in force (its queue
+ * settings come back when the ruleset is rejected). Queues that did not
+ * take the settings are named in OUT (may be NULL) and the log. 0, or -1
+ * with the kernel's message in *ERR (caller frees): the ruleset, queues and
+ * d->kopts stay as they were.
+ * daemon_gen_switch() then makes G (one reference, taken over) the
+ * generation the workers decide with, and gives P's settings to the
+ * workers, lookups, DNS filter, farms, observers and control socket;
+ * what needs a restart is said in OUT (may be NULL) and the log. */
+int daemon_kernel_switch(struct daemon *d, const struct policy *p,
+			 const struct policy *old, struct evbuffer *out,
+			 char **err);
+void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out);
 /* Revokes sessions the current policy no longer allows; returns how many
  * were cut so far. A large table is walked on for a while on the event
  * loop after it returns (d->revoking set; reload.c "Revocation walks");

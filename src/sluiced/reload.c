@@ -232,6 +232,68 @@ static size_t queue_configure(struct daemon *d, const struct policy *p,
 	return bad;
 }
 
+int daemon_kernel_switch(struct daemon *d, const struct policy *p,
+			 const struct policy *old, struct evbuffer *out,
+			 char **err)
+{
+	/* the kernel queue changes on the safe side of the ruleset: to fail
+	 * closed before it (no packet accepted by a full queue meets a
+	 * ruleset that no longer catches it), to fail open after it */
+	bool tighten = p->queue.fail == FAIL_CLOSED;
+	if (tighten)
+		queue_configure(d, p, out);
+	struct ruleset_opts saved = d->kopts;
+	daemon_kernel_opts(d, p);
+	metrics_kernel_fold(d); /* the table's rule counters start again */
+	if (ruleset_install(p, &d->kopts, err) < 0) {
+		if (tighten)
+			queue_configure(d, old, NULL);
+		d->kopts = saved;
+		return -1;
+	}
+	if (!tighten)
+		queue_configure(d, p, out);
+	return 0;
+}
+
+void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
+{
+	const struct policy *p = g->policy;
+	pthread_mutex_lock(&d->gen_lock);
+	struct gen *prev = d->gen;
+	d->gen = g;
+	pthread_mutex_unlock(&d->gen_lock);
+	gen_unref(prev);
+	daemon_icmp_timeout(d, p);
+
+	struct decide_cfg cfg;
+	daemon_decide_cfg(d, p, &cfg);
+	for (size_t i = 0; i < d->nworkers; i++) {
+		pthread_mutex_lock(&d->workers[i]->lock);
+		decider_configure(d->workers[i]->dec, &cfg);
+		pthread_mutex_unlock(&d->workers[i]->lock);
+	}
+	const char *nss_restart = lookups_restart_needed(d->lookups, p);
+	if (nss_restart) {
+		log_warnx("reload: %s (and the other NSS pool settings) need a "
+			  "restart; the pool keeps its settings", nss_restart);
+		if (out)
+			evbuffer_add_printf(out, "%s: NOT applied: restart "
+					    "sluiced to apply it (the NSS pool "
+					    "keeps its threads and cache)\n",
+					    nss_restart);
+	}
+	lookups_configure(d->lookups, p);
+	dnsfilter_configure(d->dns, p);
+	char *ferr = NULL;
+	if (farms_configure(d->farms, p, &ferr) < 0) {
+		log_warnx("reload: farms: %s", ferr);
+		free(ferr);
+	}
+	observe_configure(d, p);
+	daemon_control_configure(d, p, out);
+}
+
 /* Writes the diagnostics of D to OUT and the log. */
 static void report(const struct diags *dg, struct evbuffer *out)
 {
@@ -285,74 +347,28 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	p->queue.count = old->queue.count;
 	p->queue.num = old->queue.num;
 
-	/* the kernel queue changes on the safe side of the ruleset: to fail
-	 * closed before it (no packet accepted by a full queue meets a
-	 * ruleset that no longer catches it), to fail open after it */
-	bool tighten = p->queue.fail == FAIL_CLOSED;
 	struct evbuffer *qout = evbuffer_new();
-	if (tighten)
-		queue_configure(d, p, qout);
-	struct ruleset_opts saved = d->kopts;
-	daemon_kernel_opts(d, p);
 	char *err = NULL;
-	metrics_kernel_fold(d); /* the table's rule counters start again */
-	if (ruleset_install(p, &d->kopts, &err) < 0) {
-		if (tighten)
-			queue_configure(d, old, NULL);
+	if (daemon_kernel_switch(d, p, old, qout, &err) < 0) {
 		evbuffer_free(qout);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
 					    "%s; the running policy stays", err);
 		free(err);
-		d->kopts = saved;
 		policy_free(p);
 		d->reload_failures++;
 		return -1;
 	}
+	if (out)
+		evbuffer_add_buffer(out, qout);
+	evbuffer_free(qout);
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
 	g->engine = engine_build(p);
 	g->id = ++d->next_gen;
 	g->refs = 1;
-	pthread_mutex_lock(&d->gen_lock);
-	struct gen *prev = d->gen;
-	d->gen = g;
-	pthread_mutex_unlock(&d->gen_lock);
-	gen_unref(prev);
-	if (!tighten)
-		queue_configure(d, p, qout);
-	if (out)
-		evbuffer_add_buffer(out, qout);
-	evbuffer_free(qout);
-	daemon_icmp_timeout(d, p);
-
-	struct decide_cfg cfg;
-	daemon_decide_cfg(d, p, &cfg);
-	for (size_t i = 0; i < d->nworkers; i++) {
-		pthread_mutex_lock(&d->workers[i]->lock);
-		decider_configure(d->workers[i]->dec, &cfg);
-		pthread_mutex_unlock(&d->workers[i]->lock);
-	}
-	const char *nss_restart = lookups_restart_needed(d->lookups, p);
-	if (nss_restart) {
-		log_warnx("reload: %s (and the other NSS pool settings) need a "
-			  "restart; the pool keeps its settings", nss_restart);
-		if (out)
-			evbuffer_add_printf(out, "%s: NOT applied: restart "
-					    "sluiced to apply it (the NSS pool "
-					    "keeps its threads and cache)\n",
-					    nss_restart);
-	}
-	lookups_configure(d->lookups, p);
-	dnsfilter_configure(d->dns, p);
-	char *ferr = NULL;
-	if (farms_configure(d->farms, p, &ferr) < 0) {
-		log_warnx("reload: farms: %s", ferr);
-		free(ferr);
-	}
-	observe_configure(d, p);
-	daemon_control_configure(d, p, out);
+	daemon_gen_switch(d, g, out);
 	d->reloads++;
 	d->reload_ok_at = time(NULL);
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
