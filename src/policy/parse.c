@@ -732,7 +732,7 @@ static void port_item(struct parser *ps, struct token *t, void *arg)
 
 static const char *const known_filters[] = {"dns", "ftp"};
 
-/* protocol NAME tcp|udp [PORTS] [filter F] | icmp|icmpv6 [TYPES] */
+/* protocol NAME tcp|udp [PORTS] [filter F [read-only]] | icmp|icmpv6 [TYPES] */
 static void parse_protocol(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -791,6 +791,13 @@ static void parse_protocol(struct parser *ps)
 			       "ftp)",
 			       f);
 		p->filter = f;
+		if (is_word(cur(ps), "read-only")) {
+			if (strcmp(f, FILTER_FTP) != 0)
+				err_at(ps, &cur(ps)->loc,
+				       "read-only belongs to filter ftp");
+			p->filter_read_only = true;
+			next(ps);
+		}
 	}
 }
 
