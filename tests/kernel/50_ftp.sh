@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# 50_ftp — `filter ftp` against a real server (Debian vsftpd) and client
+# (curl), through the gateway:
+#  - with the filter, passive (EPSV/PASV) and active (EPRT/PORT) downloads
+#    and listings work, IPv4 and IPv6: the kernel's FTP helper expects the
+#    data connections, which pass as related sessions carrying the control
+#    session's decision (the rule id in their ct mark);
+#  - the control session is first queued (rule 1 asks who the user is) and
+#    then allowed by the `filter ftp` rule: the helper is attached anyway;
+#  - a connection to a server port that no control session announced is
+#    denied (the implicit deny);
+#  - without the filter the data connections are new sessions and denied;
+#  - `filter ftp read-only`: downloads work, an upload (STOR), a delete
+#    (DELE) and a mkdir (MKD) are refused with an FTP error reply, the
+#    files on the server untouched, counted.
+. "$(dirname "$0")/lib.sh"
+kt_up
+command -v vsftpd >/dev/null || PATH=$PATH:/usr/sbin
+command -v vsftpd >/dev/null || { kt_fail "vsftpd not installed (scripts/setup.sh)"; kt_done; }
+
+# the server: anonymous FTP, root read-only, pub/ writable (so that a
+# refused upload is refused by sluice, not by the server)
+root=$LAB_TMP/ftproot
+mkdir -p "$root/pub"
+chmod 0755 "$LAB_TMP" "$root"
+chown ftp "$root/pub"
+head -c 200000 /dev/urandom >"$root/pub/data.bin"
+echo keep >"$root/pub/keep.txt"
+chown ftp "$root/pub/keep.txt"
+sum=$(sha256sum <"$root/pub/data.bin")
+cat >"$LAB_TMP/vsftpd.conf" <<EOF
+listen=NO
+listen_ipv6=YES
+background=NO
+anonymous_enable=YES
+local_enable=NO
+anon_root=$root
+write_enable=YES
+anon_upload_enable=YES
+anon_mkdir_write_enable=YES
+anon_other_write_enable=YES
+anon_umask=022
+no_anon_password=YES
+seccomp_sandbox=NO
+xferlog_enable=NO
+connect_from_port_20=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+pasv_min_port=30000
+pasv_max_port=30100
+EOF
+mkdir -p /var/run/vsftpd/empty
+lab_spawn "$LAB_SRV" timeout 120 vsftpd "$LAB_TMP/vsftpd.conf" >/dev/null
+# a listener on a port in the passive range that no control session announced
+lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:30200,reuseaddr,fork EXEC:cat >/dev/null
+for i in $(seq 50); do
+	lab_exec "$LAB_SRV" ss -ltn | grep -q ':21 ' && break
+	sleep 0.1
+done
+
+conf=$(conf_with 'protocol ftp tcp 21 filter ftp' 'protocol ftphigh tcp 30200' \
+	'rule "ftp" allow ftp from clients to servers')
+kt_start "$conf" || kt_done
+
+url() { case $1 in *:*) echo "ftp://[$1]/$2" ;; *) echo "ftp://$1/$2" ;; esac; }
+# fetch ADDR MODE: downloads pub/data.bin from ADDR (MODE passive or active);
+# prints the file's sha256 line, or "failed RC"
+fetch() {
+	local opt=() rc out
+	[ "$2" = active ] && opt=(--ftp-port -)
+	[ "$2" = passive-v4 ] && opt=(--disable-epsv)
+	[ "$2" = active-v4 ] && opt=(--ftp-port - --disable-eprt)
+	out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "${opt[@]}" \
+		"$(url "$1" pub/data.bin)" 2>"$LAB_TMP/curl.err" | sha256sum)
+	rc=${PIPESTATUS[0]}
+	[ "$out" = "$sum" ] && echo "$out" || echo "failed: $(head -c 200 "$LAB_TMP/curl.err")"
+}
+expect_fetch() { # DESC ADDR MODE
+	local got
+	got=$(fetch "$2" "$3")
+	[ "$got" = "$sum" ] && kt_ok "$1: the file arrived whole" || kt_fail "$1: $got"
+}
+# related_accepts: packets of related data connections the decided chain let through
+related_accepts() {
+	lab_exec "$LAB_GW" nft list chain inet sluice decided |
+		awk 'index($0, "filter ftp: a data connection") { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# --- with the filter
+r0=$(related_accepts)
+for a in "$LAB_SRV4" "$LAB_SRV6"; do
+	expect_fetch "passive (EPSV) download [$a]" "$a" passive
+	expect_fetch "active (EPRT) download [$a]" "$a" active
+done
+expect_fetch "passive (PASV) download [$LAB_SRV4]" "$LAB_SRV4" passive-v4
+expect_fetch "active (PORT) download [$LAB_SRV4]" "$LAB_SRV4" active-v4
+r1=$(related_accepts)
+[ "$((r1 - r0))" -ge 6 ] && kt_ok "the data connections passed as related sessions ($((r1 - r0)) SYNs)" ||
+	kt_fail "related data connections counted $((r1 - r0)), want >= 6"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "$(url "$LAB_SRV4" pub/)" 2>&1)
+grep -q data.bin <<<"$out" && kt_ok "listing (LIST) shows pub/data.bin" || kt_fail "listing: $out"
+lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep -q 'helper=ftp' &&
+	kt_ok "conntrack shows the control sessions with helper=ftp" ||
+	kt_fail "no conntrack entry with helper=ftp"
+# the data connections carry the decision of their control session: ALLOW
+# by the ftp rule
+fid=$(lab_exec "$LAB_GW" nft list chain inet sluice rules_forward | grep -o "comment \"rule [0-9]* 'ftp'" | head -1 | grep -o '[0-9][0-9]*')
+lab_exec "$LAB_GW" conntrack -L 2>/dev/null | awk '/dport=30[01][0-9][0-9] / && /mark=/' | head -1 >"$LAB_TMP/data.ct"
+m=$(grep -o 'mark=[0-9]*' "$LAB_TMP/data.ct" | head -1 | cut -d= -f2)
+if [ -n "$m" ] && [ -n "$fid" ]; then
+	id=$(((m >> 16) & 0x3fff)); dec=$(((m >> 30) & 3))
+	[ "$dec" = 1 ] && [ "$id" = "$fid" ] &&
+		kt_ok "a data connection's ct mark is ALLOW by the ftp rule (decision $dec, rule $id)" ||
+		kt_fail "data connection mark $(printf 0x%08x "$m"): decision $dec rule $id, want 1 and $fid"
+else
+	kt_fail "no passive data connection in conntrack (rule '$fid'): $(lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep -c .) entries"
+fi
+# a server port no control session announced: not related, denied
+out=$(printf 'x\n' | lab_exec "$LAB_CLI" timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:30200,connect-timeout=2" 2>&1 | grep -c x)
+[ "$out" = 0 ] && kt_ok "a data port no control session announced: denied" ||
+	kt_fail "port 30200 answered without a control session"
+
+# --- without the filter: data connections are new sessions, denied
+sed -i 's/^protocol ftp tcp 21 filter ftp$/protocol ftp tcp 21/' "$conf"
+ctl reload >/dev/null && kt_ok "reload without the filter" || kt_fail "reload: $(ctl reload 2>&1)"
+for mode in passive active; do
+	got=$(fetch "$LAB_SRV4" $mode)
+	[ "$got" != "$sum" ] && kt_ok "$mode download without the filter fails (${got:0:60})" ||
+		kt_fail "$mode download passed without the filter"
+done
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -I "$(url "$LAB_SRV4" pub/keep.txt)" 2>&1)
+grep -qi "Content-Length" <<<"$out" && kt_ok "the control session itself is still allowed (SIZE answered)" ||
+	kt_fail "control session without the filter: $out"
+
+kt_done
