@@ -472,11 +472,37 @@ static void add_ports(struct sbuf *b, const struct portrange *v, size_t n)
 		sb_add(b, " }");
 }
 
+/* The transport test of a rule line: TR with PORTS (N of them) or every
+ * port (ALL); FAM 0 when the line tests no address. */
+static void add_transport(struct sbuf *b, enum transport tr, int fam,
+			  const struct portrange *ports, size_t n, bool all)
+{
+	static const char *const pn[] = {"tcp dport", "udp dport", "icmp type",
+					 "icmpv6 type"};
+	static const char *const l4[] = {"tcp", "udp", "icmp", "ipv6-icmp"};
+	if (tr == TR_ICMP && !fam)
+		sb_add(b, "meta nfproto ipv4 ");
+	if (tr == TR_ICMPV6 && !fam)
+		sb_add(b, "meta nfproto ipv6 ");
+	if (!all) {
+		sb_add(b, "%s ", pn[tr]);
+		add_ports(b, ports, n);
+		sb_add(b, " ");
+	} else {
+		sb_add(b, "meta l4proto %s ", l4[tr]);
+	}
+}
+
 /* ---- the DNS filter (ruleset.h rs_dns_queue) ----------------------------------- */
 
 uint32_t rs_dns_queue(const struct ruleset_opts *o)
 {
 	return o->queue_num + (o->queue_count ? o->queue_count : 1);
+}
+
+uint32_t rs_ftp_queue(const struct ruleset_opts *o)
+{
+	return rs_dns_queue(o) + 1;
 }
 
 /* To the DNS queue: nft `queue` where the kernel has it, else accept
@@ -579,6 +605,57 @@ static void gen_ftp_related(struct gen *g)
 		      "allowed\"\n");
 }
 
+/* The FTP ports of R's `filter ftp read-only` protocols (rule_ports()
+ * for them); false when it has none. */
+static bool ftp_ro_ports(const struct rule *r, struct portrange **v,
+			 size_t *n, bool *all)
+{
+	struct rule ro = *r;
+	const struct protocol *keep[64];
+	ro.nprotos = 0;
+	ro.protos = (struct protocol **)keep;
+	for (size_t i = 0; i < r->nprotos && ro.nprotos < ARRAY_SIZE(keep); i++)
+		if (r->protos[i]->filter_read_only)
+			keep[ro.nprotos++] = r->protos[i];
+	return r->action == ACT_ALLOW && ro.nprotos &&
+	       rule_ports(&ro, TR_TCP, FILTER_FTP, v, n, all);
+}
+
+/* In `decided`, before "session allowed": the client's packets on the
+ * control sessions of `filter ftp read-only` rules go to the FTP queue
+ * (the helper is on the control session only, not on its data
+ * connections). Returns whether any rule is read-only. */
+static bool gen_ftp_readonly(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	bool any = false;
+	for (size_t i = 0; i < g->p->nrules; i++) {
+		const struct rule *r = g->p->rules[i];
+		struct portrange *ports;
+		size_t np;
+		bool all;
+		if (!ftp_ro_ports(r, &ports, &np, &all))
+			continue;
+		unsigned id = rs_rule_id((size_t)r->index);
+		sb_add(&g->b,
+		       "		ct helper \"ftp\" ct direction original ct mark & "
+		       "0x%08x == 0x%08x ",
+		       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id));
+		add_transport(&g->b, TR_TCP, 0, ports, np, all);
+		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
+		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
+		if (o->nft_queue)
+			sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
+		else
+			sb_add(&g->b, "accept ");
+		sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the "
+			      "client's commands to sluiced\"\n", id);
+		free(ports);
+		any = true;
+	}
+	return any;
+}
+
 static bool policy_filters_dns(const struct policy *p)
 {
 	for (size_t i = 0; i < p->nrules; i++)
@@ -631,27 +708,6 @@ static void add_action(struct gen *g, const struct rule *r, bool decidable,
 		sb_add(&g->b, "drop ");
 	}
 	sb_add(&g->b, "comment \"%s\"\n", label);
-}
-
-/* The transport test of a rule line: TR with PORTS (N of them) or every
- * port (ALL); FAM 0 when the line tests no address. */
-static void add_transport(struct sbuf *b, enum transport tr, int fam,
-			  const struct portrange *ports, size_t n, bool all)
-{
-	static const char *const pn[] = {"tcp dport", "udp dport", "icmp type",
-					 "icmpv6 type"};
-	static const char *const l4[] = {"tcp", "udp", "icmp", "ipv6-icmp"};
-	if (tr == TR_ICMP && !fam)
-		sb_add(b, "meta nfproto ipv4 ");
-	if (tr == TR_ICMPV6 && !fam)
-		sb_add(b, "meta nfproto ipv6 ");
-	if (!all) {
-		sb_add(b, "%s ", pn[tr]);
-		add_ports(b, ports, n);
-		sb_add(b, " ");
-	} else {
-		sb_add(b, "meta l4proto %s ", l4[tr]);
-	}
 }
 
 /* `filter ftp` (rule R allows it): the line that gives the sessions of R's
@@ -1376,7 +1432,11 @@ static void gen_decided(struct gen *g)
 	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state != new "
 	       "ct mark set ct mark & 0x%08x goto decide_new comment \"a SYN "
 	       "reusing an old conntrack entry is a new session\"\n"
-	       "%s"
+	       "%s",
+	       keep,
+	       policy_filters_dns(g->p) ? "\t\tjump dns_filter\n" : "");
+	gen_ftp_readonly(g);
+	sb_add(&g->b,
 	       "\t\tct mark & 0x%08x == 0x%08x accept comment \"session "
 	       "allowed\"\n"
 	       "\t\tct mark & 0x%08x == 0x%08x counter drop comment \"session "
@@ -1388,9 +1448,7 @@ static void gen_decided(struct gen *g)
 	       "comment \"NEW but not a SYN: never queue mid-stream\"\n"
 	       "\t\tgoto decide_new\n"
 	       "\t}\n\n",
-	       keep,
-	       policy_filters_dns(g->p) ? "\t\tjump dns_filter\n" : "", dm,
-	       rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_DENY, 0));
+	       dm, rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_DENY, 0));
 	/* nft finds an IPv6 packet's transport with ipv6_find_hdr(...,
 	 * IP6_FH_F_AUTH), which stops at AH; conntrack skips AH and tracks
 	 * the protocol inside. A rule would judge such a session as AH and
@@ -1912,7 +1970,7 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 	}
 }
 
-/* The DNS filter's queue rule, first in SLUICE (before the QUEUE mark is
+/* The DNS and FTP filters' queue rules, first in SLUICE (before the QUEUE mark is
  * saved into the ct mark): never bypassed. */
 static void xt_dns_queue(struct sbuf *b, const struct ruleset_opts *o)
 {
@@ -1920,6 +1978,10 @@ static void xt_dns_queue(struct sbuf *b, const struct ruleset_opts *o)
 		  "--queue-num %u\n",
 	       rs_mark(o, RS_DEC_QUEUE, RS_ID_DNS), rs_mark_own(o),
 	       rs_dns_queue(o));
+	sb_add(b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE "
+		  "--queue-num %u\n",
+	       rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP), rs_mark_own(o),
+	       rs_ftp_queue(o));
 }
 
 char *ruleset_xt_from(const struct ruleset_opts *o, int family,
@@ -1981,9 +2043,9 @@ bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
 	struct xt_state st;
 	char *want = xt_jump(o);
 	xt_scan(current, want, &st);
-	/* the NFQUEUE (DNS), CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW)
-	 * and DROP rules */
-	bool ok = st.chain && st.nsluice == 5 && st.nfqueue == 2;
+	/* the NFQUEUE (DNS), NFQUEUE (FTP), CONNMARK (QUEUE), NFQUEUE,
+	 * CONNMARK (ALLOW) and ACCEPT (DENY) rules */
+	bool ok = st.chain && st.nsluice == 6 && st.nfqueue == 3;
 	for (int h = 0; h < 3; h++)
 		ok = ok && st.first[h] && st.njumps[h] == 0;
 	xt_state_free(&st);
