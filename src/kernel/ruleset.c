@@ -580,7 +580,8 @@ static void gen_ftp_helper_obj(struct gen *g)
 }
 
 /* In `decided`: the first packet of a data connection the FTP helper
- * expected carries its control session's ct mark (the kernel copies the
+ * expected (`ct helper` names its master's helper) carries its control
+ * session's ct mark (the kernel copies the
  * master's mark); it passes when that decision is an allow by a `filter
  * ftp` rule. Any other related SYN is judged as a new session by the
  * rule after it. */
@@ -590,7 +591,7 @@ static void gen_ftp_related(struct gen *g)
 	bool first = true;
 	sb_add(&g->b,
 	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state related "
-	       "ct mark & 0x%08x { ",
+	       "ct helper \"ftp\" ct mark & 0x%08x { ",
 	       rs_mark_own(o));
 	for (size_t i = 0; i < g->p->nrules; i++) {
 		const struct rule *r = g->p->rules[i];
@@ -622,9 +623,11 @@ static bool ftp_ro_ports(const struct rule *r, struct portrange **v,
 }
 
 /* In `decided`, before "session allowed": the client's packets on the
- * control sessions of `filter ftp read-only` rules go to the FTP queue
- * (the helper is on the control session only, not on its data
- * connections). Returns whether any rule is read-only. */
+ * control sessions of `filter ftp read-only` rules go to the FTP queue.
+ * The control session is the one that is not expected (nft's `ct helper`
+ * names the helper of a connection's master: it matches the data
+ * connections, not the control session). Returns whether any rule is
+ * read-only. */
 static bool gen_ftp_readonly(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -638,11 +641,12 @@ static bool gen_ftp_readonly(struct gen *g)
 			continue;
 		unsigned id = rs_rule_id((size_t)r->index);
 		sb_add(&g->b,
-		       "		ct helper \"ftp\" ct direction original ct mark & "
-		       "0x%08x == 0x%08x ",
+		       "\t\tct direction original ct status & expected == 0 "
+		       "ct mark & 0x%08x == 0x%08x ",
 		       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id));
 		add_transport(&g->b, TR_TCP, 0, ports, np, all);
-		sb_add(&g->b, "meta mark set meta mark & 0x%08x | 0x%08x ",
+		sb_add(&g->b,
+		       "counter meta mark set meta mark & 0x%08x | 0x%08x ",
 		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
 		if (o->nft_queue)
 			sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));

@@ -114,6 +114,10 @@ if [ -n "$m" ] && [ -n "$fid" ]; then
 else
 	kt_fail "no passive data connection in conntrack (rule '$fid'): $(lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep -c .) entries"
 fi
+# the server takes uploads (so a refusal below is sluice's)
+echo up1 >"$LAB_TMP/up.txt"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -T "$LAB_TMP/up.txt" "$(url "$LAB_SRV4" pub/up1.txt)" 2>&1)
+[ -f "$root/pub/up1.txt" ] && kt_ok "without read-only an upload (STOR) works" || kt_fail "upload without read-only: $out"
 # a server port no control session announced: not related, denied
 out=$(printf 'x\n' | lab_exec "$LAB_CLI" timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:30200,connect-timeout=2" 2>&1 | grep -c x)
 [ "$out" = 0 ] && kt_ok "a data port no control session announced: denied" ||
@@ -130,5 +134,31 @@ done
 out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -I "$(url "$LAB_SRV4" pub/keep.txt)" 2>&1)
 grep -qi "Content-Length" <<<"$out" && kt_ok "the control session itself is still allowed (SIZE answered)" ||
 	kt_fail "control session without the filter: $out"
+
+# --- read-only: downloads work, uploads, deletes, mkdir refused with an FTP error
+sed -i 's/^protocol ftp tcp 21$/protocol ftp tcp 21 filter ftp read-only/' "$conf"
+ctl reload >/dev/null && kt_ok "reload with filter ftp read-only" || kt_fail "reload: $(ctl reload 2>&1)"
+counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+c0=$(counter ftp_filter_refused)
+expect_fetch "read-only: passive download" "$LAB_SRV4" passive
+expect_fetch "read-only: active download [$LAB_SRV6]" "$LAB_SRV6" active
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "$(url "$LAB_SRV4" pub/)" 2>&1)
+grep -q keep.txt <<<"$out" && kt_ok "read-only: listing works" || kt_fail "read-only listing: $out"
+for a in "$LAB_SRV4" "$LAB_SRV6"; do
+	out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -T "$LAB_TMP/up.txt" "$(url "$a" pub/up2.txt)" 2>&1); rc=$?
+	[ "$rc" != 0 ] && [ ! -e "$root/pub/up2.txt" ] && kt_ok "read-only: upload refused [$a] (curl $rc: ${out:0:70})" ||
+		kt_fail "read-only upload [$a]: rc $rc, file $(ls "$root/pub")"
+done
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -Q "DELE pub/keep.txt" "$(url "$LAB_SRV4" "")" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ -f "$root/pub/keep.txt" ] && kt_ok "read-only: DELE refused, the file kept (curl $rc: ${out:0:70})" ||
+	kt_fail "read-only DELE: rc $rc, keep.txt $(ls "$root/pub")"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -Q "mkd pub/newdir" "$(url "$LAB_SRV4" "")" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ ! -e "$root/pub/newdir" ] && kt_ok "read-only: mkd (lower case) refused (curl $rc: ${out:0:70})" ||
+	kt_fail "read-only mkd: rc $rc, $(ls "$root/pub")"
+grep -q "500" <<<"$out" && kt_ok "the client saw the server's 500 reply" || kt_fail "no 500 reply in: $out"
+c1=$(counter ftp_filter_refused)
+[ "$((c1 - c0))" -ge 4 ] && kt_ok "counter ftp_filter_refused +$((c1 - c0))" || kt_fail "ftp_filter_refused +$((c1 - c0)), want >= 4"
+d=$(counter ftp_filter_dropped)
+[ "$d" = 0 ] && kt_ok "counter ftp_filter_dropped 0" || kt_fail "ftp_filter_dropped $d"
 
 kt_done
