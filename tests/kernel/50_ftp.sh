@@ -9,6 +9,9 @@
 #    then allowed by the `filter ftp` rule: the helper is attached anyway;
 #  - a connection to a server port that no control session announced is
 #    denied (the implicit deny);
+#  - FTP bounce: a PORT naming another host than the client (the server is
+#    made to follow it: port_promiscuous) gets no expectation, and the
+#    server's data connection to that host is a new session, denied;
 #  - without the filter the data connections are new sessions and denied;
 #  - `filter ftp read-only`: downloads work, an upload (STOR), a delete
 #    (DELE) and a mkdir (MKD) are refused with an FTP error reply, the
@@ -47,6 +50,7 @@ connect_from_port_20=NO
 secure_chroot_dir=/var/run/vsftpd/empty
 pasv_min_port=30000
 pasv_max_port=30100
+port_promiscuous=YES
 EOF
 mkdir -p /var/run/vsftpd/empty
 lab_spawn "$LAB_SRV" timeout 120 vsftpd "$LAB_TMP/vsftpd.conf" >/dev/null
@@ -118,6 +122,19 @@ fi
 echo up1 >"$LAB_TMP/up.txt"
 out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -T "$LAB_TMP/up.txt" "$(url "$LAB_SRV4" pub/up1.txt)" 2>&1)
 [ -f "$root/pub/up1.txt" ] && kt_ok "without read-only an upload (STOR) works" || kt_fail "upload without read-only: $out"
+# FTP bounce: the client (.2) names its neighbour .3 in PORT; the server
+# follows it, and its SYN to .3 meets the implicit deny
+implicit_denies() {
+	lab_exec "$LAB_GW" nft list chain inet sluice rules_forward |
+		awk 'index($0, "implicit final deny") { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+r0=$(related_accepts); d0=$(implicit_denies)
+got=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 --disable-eprt --ftp-port "$LAB_CLI4B" \
+	"$(url "$LAB_SRV4" pub/data.bin)" 2>&1 | sha256sum)
+r1=$(related_accepts); d1=$(implicit_denies)
+[ "$got" != "$sum" ] && [ "$r1" = "$r0" ] && [ "$d1" -gt "$d0" ] &&
+	kt_ok "FTP bounce (PORT $LAB_CLI4B from $LAB_CLI4): no related data connection; the server's SYNs denied ($((d1 - d0)))" ||
+	kt_fail "FTP bounce: download ${got:0:16}, related SYNs $r0 -> $r1, implicit denies $d0 -> $d1"
 # a server port no control session announced: not related, denied
 out=$(printf 'x\n' | lab_exec "$LAB_CLI" timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:30200,connect-timeout=2" 2>&1 | grep -c x)
 [ "$out" = 0 ] && kt_ok "a data port no control session announced: denied" ||
