@@ -559,12 +559,21 @@ static void gen_dns_filter(struct gen *g)
  * (nf_conntrack_ftp; with NAT, nf_nat_ftp rewrites the addresses). */
 #define FTP_HELPER_OBJ "ftp_control"
 
+/* True when a publication of P says `filter ftp`. */
+static bool publishes_ftp(const struct policy *p)
+{
+	for (size_t i = 0; i < p->npublishes; i++)
+		if (p->publishes[i]->filter_ftp)
+			return true;
+	return false;
+}
+
 static bool policy_filters_ftp(const struct policy *p)
 {
 	for (size_t i = 0; i < p->nrules; i++)
 		if (rule_filters_ftp(p->rules[i]))
 			return true;
-	return false;
+	return publishes_ftp(p);
 }
 
 static void gen_ftp_helper_obj(struct gen *g)
@@ -601,6 +610,9 @@ static void gen_ftp_related(struct gen *g)
 		       rs_mark(o, RS_DEC_ALLOW, rs_rule_id((size_t)r->index)));
 		first = false;
 	}
+	if (publishes_ftp(g->p)) /* published servers' sessions */
+		sb_add(&g->b, "%s0x%08x", first ? "" : ", ",
+		       rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED));
 	sb_add(&g->b, " } counter accept comment \"filter ftp: a data "
 		      "connection of a control session a filter ftp rule "
 		      "allowed\"\n");
@@ -1069,12 +1081,15 @@ static void gen_published(struct gen *g)
 			add_addr4(&g->b, pb->v4);
 		else
 			add_addr6(&g->b, pb->v6);
+		sb_add(&g->b, " meta l4proto %s ct original proto-dst %u ",
+		       tr_l4(pb->tr), pb->port);
+		if (pb->filter_ftp)
+			sb_add(&g->b, "ct helper set \"%s\" ", FTP_HELPER_OBJ);
 		sb_add(&g->b,
-		       " meta l4proto %s ct original proto-dst %u ct mark set "
-		       "ct mark & 0x%08x | 0x%08x accept comment \"published: "
-		       "%s\"\n",
-		       tr_l4(pb->tr), pb->port, mark_keep(o),
-		       rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED), name);
+		       "ct mark set ct mark & 0x%08x | 0x%08x accept comment "
+		       "\"published: %s\"\n",
+		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED),
+		       name);
 	}
 }
 

@@ -1685,6 +1685,7 @@ static void parse_farm(struct parser *ps)
 }
 
 /* publish NAME tcp|udp PORT on ADDR to FARM [port P] */
+/* publish NAME tcp|udp PORT on ADDRESS to FARM [port PORT] [filter ftp] */
 static void parse_publish(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -1735,6 +1736,16 @@ static void parse_publish(struct parser *ps)
 	if (is_word(cur(ps), "port")) {
 		next(ps);
 		take_port(ps, &pb->to_port);
+	}
+	if (is_word(cur(ps), "filter")) {
+		next(ps);
+		struct token *ft = cur(ps);
+		if (!is_word(ft, FILTER_FTP) || pb->tr != TR_TCP)
+			err_at(ps, &ft->loc, "a publication takes 'filter ftp' "
+			       "(tcp) only, found '%s'", describe(ft));
+		else
+			pb->filter_ftp = true;
+		next(ps);
 	}
 	for (size_t i = 0; !ps->failed && i < pb->farm->nmembers; i++)
 		if (pb->farm->members[i].family != pb->family)

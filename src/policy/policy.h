@@ -398,6 +398,7 @@ struct publish {
 	uint32_t v4;
 	u128 v6;
 	struct farm *farm;
+	bool filter_ftp; /* `filter ftp`: the kernel's FTP helper reads it */
 };
 
 /* alert NAME when COUNTER[/s] OP VALUE [% of COUNTER] [options]

@@ -12,6 +12,8 @@
 #  - FTP bounce: a PORT naming another host than the client (the server is
 #    made to follow it: port_promiscuous) gets no expectation, and the
 #    server's data connection to that host is a new session, denied;
+#  - a published server (`publish ... filter ftp`, DNAT): passive and
+#    active through the public address;
 #  - without the filter the data connections are new sessions and denied;
 #  - `filter ftp read-only`: downloads work, an upload (STOR), a delete
 #    (DELE) and a mkdir (MKD) are refused with an FTP error reply, the
@@ -61,8 +63,11 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 
+PUB=198.19.0.21
 conf=$(conf_with 'protocol ftp tcp 21 filter ftp' 'protocol ftphigh tcp 30200' \
-	'rule "ftp" allow ftp from clients to servers')
+	'rule "ftp" allow ftp from clients to servers' \
+	"farm ftp_farm { server ftp1 $LAB_SRV4 }" \
+	"publish \"ftp\" tcp 21 on $PUB to ftp_farm filter ftp")
 kt_start "$conf" || kt_done
 
 url() { case $1 in *:*) echo "ftp://[$1]/$2" ;; *) echo "ftp://$1/$2" ;; esac; }
@@ -139,6 +144,15 @@ r1=$(related_accepts); d1=$(implicit_denies)
 out=$(printf 'x\n' | lab_exec "$LAB_CLI" timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:30200,connect-timeout=2" 2>&1 | grep -c x)
 [ "$out" = 0 ] && kt_ok "a data port no control session announced: denied" ||
 	kt_fail "port 30200 answered without a control session"
+
+# a published server (DNAT to the farm): passive and active through the
+# public address; the kernel's FTP NAT helper rewrites the 227 reply
+r0=$(related_accepts)
+expect_fetch "published server $PUB: passive (PASV) download" "$PUB" passive-v4
+expect_fetch "published server $PUB: active (PORT) download" "$PUB" active-v4
+r1=$(related_accepts)
+[ "$((r1 - r0))" -ge 2 ] && kt_ok "published: the data connections passed as related sessions ($((r1 - r0)))" ||
+	kt_fail "published: related data connections counted $((r1 - r0)), want >= 2"
 
 # --- without the filter: data connections are new sessions, denied
 sed -i 's/^protocol ftp tcp 21 filter ftp$/protocol ftp tcp 21/' "$conf"
