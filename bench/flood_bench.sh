@@ -6,7 +6,7 @@
 #     1 and 4 parallel clients (bench/connrate); target: <= 3 % fewer.
 #  B. a legitimate client's connect p99 (bench/connlat.py, 5 connects/s from
 #     198.18.1.3) with the default limits, alone and while 1,000 other
-#     sources (198.18.64.0/22, spoofed, bench/synflood.py) flood SYNs at the
+#     sources (198.18.64.0/22, spoofed, bench/pktflood in C) flood SYNs at the
 #     server through the gateway, measured once the flood's sources are
 #     being limited; target: <= 2 x its p99 without the flood.
 # Processes are stopped by the pids this script started.
@@ -88,7 +88,7 @@ declare -A L W
 for round in $(seq "$ROUNDS"); do
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 	L[alone.$round]=$(lat "$LSECS")
-	FPID=$(lab_spawn "$LAB_CLI" python3 "$ROOT/bench/synflood.py" "$LAB_SRV4" 80 198.18.64.1 1000 "$PPS" $((LSECS + 40)))
+	FPID=$(lab_spawn "$LAB_CLI" "$B/bench/pktflood" syn "$LAB_SRV4" 80 198.18.64.1 1000 "$PPS" $((LSECS + 40)))
 	# the flood's steady state: its sources are being limited (each soon
 	# exceeds the connect rate or holds 160 half-open sessions)
 	for i in $(seq 60); do

@@ -41,6 +41,8 @@ PKGS=(
   # lab peers and traffic
   dnsmasq slapd ldap-utils nginx-light apache2 libapache2-mod-auth-gssapi
   krb5-kdc krb5-admin-server krb5-user gss-ntlmssp iperf3 curl socat ncat openssl
+  # an FTP server for `filter ftp` (tests/kernel/50_ftp.sh; not started as a service there)
+  vsftpd
   # a real Active Directory for the identity tests (tests/identity/run_ad.sh)
   samba samba-ad-dc samba-ad-provision
   freeradius-utils freeradius

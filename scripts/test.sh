@@ -98,6 +98,10 @@ fuzz_vdns() { # the DNS verifier's judge, on the same seed answers
 	python3 tests/fuzz/dns_seeds.py build-fuzz/corpus-vdns || return 1
 	fuzz vdns "${FUZZ_VDNS_SECONDS:-10}" 4096
 }
+fuzz_ftp() {
+	python3 tests/fuzz/ftp_seeds.py build-fuzz/corpus-ftp || return 1
+	fuzz ftp "${FUZZ_FTP_SECONDS:-10}" 2048
+}
 fuzz_http() {
 	mkdir -p build-fuzz/corpus-http
 	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
@@ -144,6 +148,7 @@ step "fuzz DNS verifier's answer judge (${FUZZ_VDNS_SECONDS:-10}s)" fuzz_vdns
 step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "fuzz NFLOG record reader (${FUZZ_NFLOG_SECONDS:-10}s)" fuzz_nflog
+step "fuzz FTP read-only command stream (${FUZZ_FTP_SECONDS:-10}s)" fuzz_ftp
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

@@ -43,6 +43,11 @@
  * remembers the session as rejected. Overlaps only policies > 16377 rules
  * (their DENY verdicts then reject; sluiced logs the exact rule). */
 #define MARK_ID_REJECT 0x3ffau
+/* Packet mark QUEUE with this id: a client packet of an FTP control session
+ * a `filter ftp read-only` rule allowed, for sluiced's FTP queue
+ * (kernel/ruleset.c rs_ftp_queue()); never in a ct mark. Overlaps only
+ * policies > 16376 rules. */
+#define MARK_ID_FTP 0x3ff9u
 #define MARK_ID_FAILOPEN 0x3fffu
 #define MARK_ID_PUBLISHED 0x3ffcu /* overlaps only policies > 16379 rules */
 

@@ -414,10 +414,12 @@ static bool side_has(const struct side_test *t, int family)
 }
 
 /* The ports (or ICMP types) of transport TR in rule R, merged; *ALL when
- * one of its protocols of that transport admits every port. Returns false
- * when R has no protocol of that transport. */
+ * one of its protocols of that transport admits every port. Only the
+ * protocols with application filter FILTER when it is not NULL. Returns
+ * false when R has no such protocol of that transport. */
 static bool rule_ports(const struct rule *r, enum transport tr,
-		       struct portrange **v, size_t *n, bool *all)
+		       const char *filter, struct portrange **v, size_t *n,
+		       bool *all)
 {
 	bool have = false;
 	*v = NULL;
@@ -426,6 +428,8 @@ static bool rule_ports(const struct rule *r, enum transport tr,
 	for (size_t i = 0; i < r->nprotos; i++) {
 		const struct protocol *pr = r->protos[i];
 		if (pr->tr != tr)
+			continue;
+		if (filter && !(pr->filter && strcmp(pr->filter, filter) == 0))
 			continue;
 		have = true;
 		if (pr->nports == 0)
@@ -472,11 +476,37 @@ static void add_ports(struct sbuf *b, const struct portrange *v, size_t n)
 		sb_add(b, " }");
 }
 
+/* The transport test of a rule line: TR with PORTS (N of them) or every
+ * port (ALL); FAM 0 when the line tests no address. */
+static void add_transport(struct sbuf *b, enum transport tr, int fam,
+			  const struct portrange *ports, size_t n, bool all)
+{
+	static const char *const pn[] = {"tcp dport", "udp dport", "icmp type",
+					 "icmpv6 type"};
+	static const char *const l4[] = {"tcp", "udp", "icmp", "ipv6-icmp"};
+	if (tr == TR_ICMP && !fam)
+		sb_add(b, "meta nfproto ipv4 ");
+	if (tr == TR_ICMPV6 && !fam)
+		sb_add(b, "meta nfproto ipv6 ");
+	if (!all) {
+		sb_add(b, "%s ", pn[tr]);
+		add_ports(b, ports, n);
+		sb_add(b, " ");
+	} else {
+		sb_add(b, "meta l4proto %s ", l4[tr]);
+	}
+}
+
 /* ---- the DNS filter (ruleset.h rs_dns_queue) ----------------------------------- */
 
 uint32_t rs_dns_queue(const struct ruleset_opts *o)
 {
 	return o->queue_num + (o->queue_count ? o->queue_count : 1);
+}
+
+uint32_t rs_ftp_queue(const struct ruleset_opts *o)
+{
+	return rs_dns_queue(o) + 1;
 }
 
 /* To the DNS queue: nft `queue` where the kernel has it, else accept
@@ -525,6 +555,125 @@ static void gen_dns_filter(struct gen *g)
 		sb_add(&g->b, "comment \"filter dns, rule %u\"\n", id);
 	}
 	sb_add(&g->b, "\t}\n\n");
+}
+
+/* ---- the FTP filter (docs/kernel.md "FTP") ------------------------------------- */
+
+/* The table's ct helper object for `filter ftp`: the kernel's helper "ftp"
+ * (nf_conntrack_ftp; with NAT, nf_nat_ftp rewrites the addresses). */
+#define FTP_HELPER_OBJ "ftp_control"
+
+/* True when a publication of P says `filter ftp`. */
+static bool publishes_ftp(const struct policy *p)
+{
+	for (size_t i = 0; i < p->npublishes; i++)
+		if (p->publishes[i]->filter_ftp)
+			return true;
+	return false;
+}
+
+static bool policy_filters_ftp(const struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_filters_ftp(p->rules[i]))
+			return true;
+	return publishes_ftp(p);
+}
+
+static void gen_ftp_helper_obj(struct gen *g)
+{
+	sb_add(&g->b,
+	       "\t# filter ftp: the kernel's FTP helper reads the control "
+	       "sessions of\n"
+	       "\t# `filter ftp` rules and expects their data connections.\n"
+	       "\tct helper %s {\n"
+	       "\t\ttype \"ftp\" protocol tcp; l3proto inet;\n"
+	       "\t}\n\n",
+	       FTP_HELPER_OBJ);
+}
+
+/* In `decided`: the first packet of a data connection the FTP helper
+ * expected (`ct helper` names its master's helper) carries its control
+ * session's ct mark (the kernel copies the
+ * master's mark); it passes when that decision is an allow by a `filter
+ * ftp` rule. Any other related SYN is judged as a new session by the
+ * rule after it. */
+static void gen_ftp_related(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	bool first = true;
+	sb_add(&g->b,
+	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state related "
+	       "ct helper \"ftp\" ct mark & 0x%08x { ",
+	       rs_mark_own(o));
+	for (size_t i = 0; i < g->p->nrules; i++) {
+		const struct rule *r = g->p->rules[i];
+		if (!rule_filters_ftp(r))
+			continue;
+		sb_add(&g->b, "%s0x%08x", first ? "" : ", ",
+		       rs_mark(o, RS_DEC_ALLOW, rs_rule_id((size_t)r->index)));
+		first = false;
+	}
+	if (publishes_ftp(g->p)) /* published servers' sessions */
+		sb_add(&g->b, "%s0x%08x", first ? "" : ", ",
+		       rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED));
+	sb_add(&g->b, " } counter accept comment \"filter ftp: a data "
+		      "connection of a control session a filter ftp rule "
+		      "allowed\"\n");
+}
+
+/* The FTP ports of R's `filter ftp read-only` protocols (rule_ports()
+ * for them); false when it has none. */
+static bool ftp_ro_ports(const struct rule *r, struct portrange **v,
+			 size_t *n, bool *all)
+{
+	struct rule ro = *r;
+	const struct protocol *keep[64];
+	ro.nprotos = 0;
+	ro.protos = (struct protocol **)keep;
+	for (size_t i = 0; i < r->nprotos && ro.nprotos < ARRAY_SIZE(keep); i++)
+		if (r->protos[i]->filter_read_only)
+			keep[ro.nprotos++] = r->protos[i];
+	return r->action == ACT_ALLOW && ro.nprotos &&
+	       rule_ports(&ro, TR_TCP, FILTER_FTP, v, n, all);
+}
+
+/* In `decided`, before "session allowed": the client's packets on the
+ * control sessions of `filter ftp read-only` rules go to the FTP queue.
+ * The control session is the one that is not expected (nft's `ct helper`
+ * names the helper of a connection's master: it matches the data
+ * connections, not the control session). Returns whether any rule is
+ * read-only. */
+static bool gen_ftp_readonly(struct gen *g)
+{
+	const struct ruleset_opts *o = g->o;
+	bool any = false;
+	for (size_t i = 0; i < g->p->nrules; i++) {
+		const struct rule *r = g->p->rules[i];
+		struct portrange *ports;
+		size_t np;
+		bool all;
+		if (!ftp_ro_ports(r, &ports, &np, &all))
+			continue;
+		unsigned id = rs_rule_id((size_t)r->index);
+		sb_add(&g->b,
+		       "\t\tct direction original ct status & expected == 0 "
+		       "ct mark & 0x%08x == 0x%08x ",
+		       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id));
+		add_transport(&g->b, TR_TCP, 0, ports, np, all);
+		sb_add(&g->b,
+		       "counter meta mark set meta mark & 0x%08x | 0x%08x ",
+		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
+		if (o->nft_queue)
+			sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
+		else
+			sb_add(&g->b, "accept ");
+		sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the "
+			      "client's commands to sluiced\"\n", id);
+		free(ports);
+		any = true;
+	}
+	return any;
 }
 
 static bool policy_filters_dns(const struct policy *p)
@@ -619,9 +768,32 @@ static void add_klog(struct gen *g, const struct rule *r)
 	       action_word(r->action), id, g->o->nflog_group, id);
 }
 
-/* Emits rule R into chain CH (possibly several nft rules, possibly none). */
+/* `filter ftp` (rule R allows it): the line that gives the sessions of R's
+ * FTP protocols the kernel's FTP helper, on their first packet (the helper
+ * must be attached before conntrack confirms the entry). PRE is the line's
+ * address part. The helper is attached before the decision, also when the
+ * session is queued; its data connections pass only when the session's
+ * decision is by a `filter ftp` rule (gen_ftp_related). */
+static void add_ftp_helper(struct gen *g, const struct rule *r,
+			   const char *pre)
+{
+	struct portrange *ports;
+	size_t np;
+	bool all;
+	if (!rule_ports(r, TR_TCP, FILTER_FTP, &ports, &np, &all))
+		return;
+	sb_add(&g->b, "%s", pre);
+	add_transport(&g->b, TR_TCP, 0, ports, np, all);
+	sb_add(&g->b, "ct helper set \"%s\" comment \"filter ftp: the "
+		      "kernel's FTP helper\"\n", FTP_HELPER_OBJ);
+	free(ports);
+}
+
+/* Emits rule R into chain CH (possibly several nft rules, possibly none);
+ * with HELPERS only the lines that attach the FTP helper (add_ftp_helper)
+ * for R's sessions, without its verdict. */
 static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
-		     const struct twin *tw, size_t ntw)
+		     const struct twin *tw, size_t ntw, bool helpers)
 {
 	static const char *const l3[] = {"ip", "ip6"};
 	char label[160];
@@ -629,8 +801,15 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 	struct side_test src = side_of(&r->src, ch == CH_OUTPUT, false);
 	struct side_test dst = side_of(&r->dst, ch == CH_INPUT, true);
 
+	if (helpers && !rule_filters_ftp(r))
+		return;
+	if (helpers && (src.never || dst.never || (r->sched && ntw == 0)))
+		return;
 	rule_label(r, label, sizeof(label));
-	sb_add(&g->b, "\t\t# %s: %s%s\n", label,
+	if (helpers)
+		sb_add(&g->b, "\t\t# %s: filter ftp\n", label);
+	else
+		sb_add(&g->b, "\t\t# %s: %s%s\n", label,
 	       action_word(r->action),
 	       !decidable	       ? ", ask sluiced (queue)"
 	       : rule_filters_dns(r) ? ", its DNS messages to sluiced (filter dns)"
@@ -670,8 +849,8 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 		if (tr < 0 && r->nprotos)
 			continue;
 		if (tr >= 0 && (r->nprotos == 0 ||
-				!rule_ports(r, (enum transport)tr, &ports, &np,
-					    &all)))
+				!rule_ports(r, (enum transport)tr, NULL, &ports,
+					    &np, &all)))
 			continue;
 		for (size_t fi = 0; fi < nf; fi++) {
 			int fam = fams[fi];
@@ -680,41 +859,34 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 			if (tr == TR_ICMPV6 && fam == AF_INET)
 				continue;
 			for (size_t w = 0; w < (ntw ? ntw : 1); w++) {
-				sb_add(&g->b, "\t\t");
-				size_t from = g->b.n; /* the matches */
+				struct sbuf pre = {NULL, 0, 0};
+				sb_add(&pre, "\t\t");
 				if (ntw)
-					add_twin(&g->b, &tw[w]);
+					add_twin(&pre, &tw[w]);
 				const char *ip = fam ? l3[fam == AF_INET6] : NULL;
 				if (src.test) {
-					sb_add(&g->b, "%s saddr ", ip);
-					add_addrs(&g->b, src.addrs, fam);
-					sb_add(&g->b, " ");
+					sb_add(&pre, "%s saddr ", ip);
+					add_addrs(&pre, src.addrs, fam);
+					sb_add(&pre, " ");
 				}
 				if (dst.test) {
-					sb_add(&g->b, "%s daddr ", ip);
-					add_addrs(&g->b, dst.addrs, fam);
-					sb_add(&g->b, " ");
+					sb_add(&pre, "%s daddr ", ip);
+					add_addrs(&pre, dst.addrs, fam);
+					sb_add(&pre, " ");
 				}
-				if (tr >= 0) {
-					static const char *const pn[] = {
-						"tcp dport", "udp dport",
-						"icmp type", "icmpv6 type"};
-					static const char *const l4[] = {
-						"tcp", "udp", "icmp",
-						"ipv6-icmp"};
-					if (tr == TR_ICMP && !fam)
-						sb_add(&g->b, "meta nfproto ipv4 ");
-					if (tr == TR_ICMPV6 && !fam)
-						sb_add(&g->b, "meta nfproto ipv6 ");
-					if (!all) {
-						sb_add(&g->b, "%s ", pn[tr]);
-						add_ports(&g->b, ports, np);
-						sb_add(&g->b, " ");
-					} else {
-						sb_add(&g->b, "meta l4proto %s ",
-						       l4[tr]);
-					}
+				if (helpers) {
+					if (tr == TR_TCP)
+						add_ftp_helper(g, r, pre.s);
+					free(pre.s);
+					continue;
 				}
+				sb_add(&g->b, "\t\t");
+				size_t from = g->b.n; /* the matches */
+				sb_add(&g->b, "%s", pre.s + 2); /* (its tabs) */
+				free(pre.s);
+				if (tr >= 0)
+					add_transport(&g->b, (enum transport)tr,
+						      fam, ports, np, all);
 				if (rule_kernel_logged(r)) {
 					char *m = xstrndup(g->b.s + from,
 							   g->b.n - from);
@@ -733,8 +905,12 @@ static void gen_rules_chain(struct gen *g, enum chain_kind ch,
 			    struct twin **tw, size_t *ntw)
 {
 	sb_add(&g->b, "\tchain rules_%s {\n", chain_names[ch]);
+	/* first the FTP helpers of every `filter ftp` rule: a session an
+	 * earlier rule queues may still be decided by such a rule */
 	for (size_t i = 0; i < g->p->nrules; i++)
-		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i]);
+		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i], true);
+	for (size_t i = 0; i < g->p->nrules; i++)
+		gen_rule(g, g->p->rules[i], ch, tw[i], ntw[i], false);
 	if (g->o->deny_reject)
 		sb_add(&g->b, "\t\tcounter goto reject_send comment \"implicit "
 			      "final deny (deny-action reject)\"\n");
@@ -956,12 +1132,15 @@ static void gen_published(struct gen *g)
 			add_addr4(&g->b, pb->v4);
 		else
 			add_addr6(&g->b, pb->v6);
+		sb_add(&g->b, " meta l4proto %s ct original proto-dst %u ",
+		       tr_l4(pb->tr), pb->port);
+		if (pb->filter_ftp)
+			sb_add(&g->b, "ct helper set \"%s\" ", FTP_HELPER_OBJ);
 		sb_add(&g->b,
-		       " meta l4proto %s ct original proto-dst %u ct mark set "
-		       "ct mark & 0x%08x | 0x%08x accept comment \"published: "
-		       "%s\"\n",
-		       tr_l4(pb->tr), pb->port, mark_keep(o),
-		       rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED), name);
+		       "ct mark set ct mark & 0x%08x | 0x%08x accept comment "
+		       "\"published: %s\"\n",
+		       mark_keep(o), rs_mark(o, RS_DEC_ALLOW, RS_ID_PUBLISHED),
+		       name);
 	}
 }
 
@@ -1316,11 +1495,18 @@ static void gen_decided(struct gen *g)
 	       "\t# Common head of every hook: decided sessions first; a new "
 	       "session falls\n"
 	       "\t# through to the hook's rules chain.\n"
-	       "\tchain decided {\n"
+	       "\tchain decided {\n");
+	if (policy_filters_ftp(g->p))
+		gen_ftp_related(g);
+	sb_add(&g->b,
 	       "\t\ttcp flags & (fin | syn | rst | ack) == syn ct state != new "
 	       "ct mark set ct mark & 0x%08x goto decide_new comment \"a SYN "
 	       "reusing an old conntrack entry is a new session\"\n"
-	       "%s"
+	       "%s",
+	       keep,
+	       policy_filters_dns(g->p) ? "\t\tjump dns_filter\n" : "");
+	gen_ftp_readonly(g);
+	sb_add(&g->b,
 	       "\t\tct mark & 0x%08x == 0x%08x accept comment \"session "
 	       "allowed\"\n"
 	       "\t\tct mark & 0x%08x == 0x%08x counter drop comment \"session "
@@ -1332,9 +1518,7 @@ static void gen_decided(struct gen *g)
 	       "comment \"NEW but not a SYN: never queue mid-stream\"\n"
 	       "\t\tgoto decide_new\n"
 	       "\t}\n\n",
-	       keep,
-	       policy_filters_dns(g->p) ? "\t\tjump dns_filter\n" : "", dm,
-	       rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_DENY, 0));
+	       dm, rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_DENY, 0));
 	/* nft finds an IPv6 packet's transport with ipv6_find_hdr(...,
 	 * IP6_FH_F_AUTH), which stops at AH; conntrack skips AH and tracks
 	 * the protocol inside. A rule would judge such a session as AH and
@@ -1746,6 +1930,8 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 			ntw[i] = sched_windows(p->rules[i]->sched, o, &tw[i]);
 	gen_head(&g);
 	gen_klog_limit(&g);
+	if (policy_filters_ftp(p))
+		gen_ftp_helper_obj(&g);
 	gen_deny_sets(&g);
 	gen_flood(&g);
 	for (int ch = 0; ch < CH_COUNT; ch++) {
@@ -1855,7 +2041,7 @@ static void xt_scan(const char *cur, const char *want, struct xt_state *st)
 	}
 }
 
-/* The DNS filter's queue rule, first in SLUICE (before the QUEUE mark is
+/* The DNS and FTP filters' queue rules, first in SLUICE (before the QUEUE mark is
  * saved into the ct mark): never bypassed. */
 static void xt_dns_queue(struct sbuf *b, const struct ruleset_opts *o)
 {
@@ -1863,6 +2049,10 @@ static void xt_dns_queue(struct sbuf *b, const struct ruleset_opts *o)
 		  "--queue-num %u\n",
 	       rs_mark(o, RS_DEC_QUEUE, RS_ID_DNS), rs_mark_own(o),
 	       rs_dns_queue(o));
+	sb_add(b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j NFQUEUE "
+		  "--queue-num %u\n",
+	       rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP), rs_mark_own(o),
+	       rs_ftp_queue(o));
 }
 
 char *ruleset_xt_from(const struct ruleset_opts *o, int family,
@@ -1924,9 +2114,9 @@ bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
 	struct xt_state st;
 	char *want = xt_jump(o);
 	xt_scan(current, want, &st);
-	/* the NFQUEUE (DNS), CONNMARK (QUEUE), NFQUEUE, CONNMARK (ALLOW)
-	 * and DROP rules */
-	bool ok = st.chain && st.nsluice == 5 && st.nfqueue == 2;
+	/* the NFQUEUE (DNS), NFQUEUE (FTP), CONNMARK (QUEUE), NFQUEUE,
+	 * CONNMARK (ALLOW) and ACCEPT (DENY) rules */
+	bool ok = st.chain && st.nsluice == 6 && st.nfqueue == 3;
 	for (int h = 0; h < 3; h++)
 		ok = ok && st.first[h] && st.njumps[h] == 0;
 	xt_state_free(&st);

@@ -47,6 +47,7 @@
 #define RS_ID_PUBLISHED MARK_ID_PUBLISHED
 #define RS_ID_DNS MARK_ID_DNS
 #define RS_ID_REJECT MARK_ID_REJECT
+#define RS_ID_FTP MARK_ID_FTP
 
 struct ruleset_opts {
 	const char *table;		 /* "sluice" (tests may use another) */
@@ -130,6 +131,16 @@ uint32_t rs_mark(const struct ruleset_opts *o, unsigned dec, unsigned id);
  * or NF_DROP.
  */
 uint32_t rs_dns_queue(const struct ruleset_opts *o);
+/*
+ * The FTP filter's read-only mode (`filter ftp read-only`,
+ * src/sluiced/ftpfilter.c): the packets the client sends on a control
+ * session such a rule allowed get the packet mark rs_mark(QUEUE, RS_ID_FTP)
+ * and the xt chain queues them to queue rs_ftp_queue(O) (the one after the
+ * DNS queue), without bypass. sluiced's verdict is NF_ACCEPT with sluice's
+ * mark bits cleared (the segment rewritten when a command was refused), or
+ * NF_DROP.
+ */
+uint32_t rs_ftp_queue(const struct ruleset_opts *o);
 /* The mark's rule id for policy rule index I (saturating). */
 unsigned rs_rule_id(size_t index);
 

@@ -194,17 +194,30 @@ bool rule_kernel_decidable(const struct rule *r)
 
 bool filter_watches(const char *filter)
 {
-	return filter && strcmp(filter, FILTER_DNS) == 0;
+	return filter && (strcmp(filter, FILTER_DNS) == 0 ||
+			  strcmp(filter, FILTER_FTP) == 0);
 }
 
-bool rule_filters_dns(const struct rule *r)
+/* True when R is an allow rule with filter NAME on one of its protocols. */
+static bool rule_filters(const struct rule *r, const char *name)
 {
 	if (r->action != ACT_ALLOW)
 		return false;
 	for (size_t i = 0; i < r->nprotos; i++)
-		if (filter_watches(r->protos[i]->filter))
+		if (r->protos[i]->filter &&
+		    strcmp(r->protos[i]->filter, name) == 0)
 			return true;
 	return false;
+}
+
+bool rule_filters_dns(const struct rule *r)
+{
+	return rule_filters(r, FILTER_DNS);
+}
+
+bool rule_filters_ftp(const struct rule *r)
+{
+	return rule_filters(r, FILTER_FTP);
 }
 
 enum rstat { R_NO, R_MATCH, R_PENDING };

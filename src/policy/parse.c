@@ -732,7 +732,7 @@ static void port_item(struct parser *ps, struct token *t, void *arg)
 
 static const char *const known_filters[] = {"dns", "ftp"};
 
-/* protocol NAME tcp|udp [PORTS] [filter F] | icmp|icmpv6 [TYPES] */
+/* protocol NAME tcp|udp [PORTS] [filter F [read-only]] | icmp|icmpv6 [TYPES] */
 static void parse_protocol(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -791,6 +791,13 @@ static void parse_protocol(struct parser *ps)
 			       "ftp)",
 			       f);
 		p->filter = f;
+		if (is_word(cur(ps), "read-only")) {
+			if (strcmp(f, FILTER_FTP) != 0)
+				err_at(ps, &cur(ps)->loc,
+				       "read-only belongs to filter ftp");
+			p->filter_read_only = true;
+			next(ps);
+		}
 	}
 }
 
@@ -1711,6 +1718,7 @@ static void parse_farm(struct parser *ps)
 }
 
 /* publish NAME tcp|udp PORT on ADDR to FARM [port P] */
+/* publish NAME tcp|udp PORT on ADDRESS to FARM [port PORT] [filter ftp] */
 static void parse_publish(struct parser *ps)
 {
 	struct loc loc = cur(ps)->loc;
@@ -1761,6 +1769,16 @@ static void parse_publish(struct parser *ps)
 	if (is_word(cur(ps), "port")) {
 		next(ps);
 		take_port(ps, &pb->to_port);
+	}
+	if (is_word(cur(ps), "filter")) {
+		next(ps);
+		struct token *ft = cur(ps);
+		if (!is_word(ft, FILTER_FTP) || pb->tr != TR_TCP)
+			err_at(ps, &ft->loc, "a publication takes 'filter ftp' "
+			       "(tcp) only, found '%s'", describe(ft));
+		else
+			pb->filter_ftp = true;
+		next(ps);
 	}
 	for (size_t i = 0; !ps->failed && i < pb->farm->nmembers; i++)
 		if (pb->farm->members[i].family != pb->family)

@@ -145,6 +145,7 @@ struct protocol {
 	struct portrange *ports; /* destination ports or ICMP types; merged */
 	size_t nports;		 /* 0 = every port / type */
 	char *filter;		 /* application filter name, or NULL */
+	bool filter_read_only;	 /* `filter ftp read-only` */
 	bool used;
 };
 
@@ -237,6 +238,11 @@ enum rebinding { REBIND_REFUSE, REBIND_ALLOW };
 /* The application filter `filter dns`: the session is allowed and its DNS
  * answers are read (names learnt per client, src/sluiced/dnsfilter.c). */
 #define FILTER_DNS "dns"
+/* The application filter `filter ftp`: the control session is allowed and
+ * the kernel's FTP conntrack helper reads it; the data connections it
+ * expects are related sessions that carry the control session's decision
+ * (ruleset.c, docs/kernel.md "FTP"). */
+#define FILTER_FTP "ftp"
 /* The directory's shape: which filters and attributes find users and
  * groups (src/identity/ldapdir.h). */
 enum dir_schema { SCHEMA_RFC2307, SCHEMA_AD };
@@ -425,6 +431,7 @@ struct publish {
 	uint32_t v4;
 	u128 v6;
 	struct farm *farm;
+	bool filter_ftp; /* `filter ftp`: the kernel's FTP helper reads it */
 };
 
 /* alert NAME when COUNTER[/s] OP VALUE [% of COUNTER] [options]
@@ -600,8 +607,12 @@ bool addrset_has6(const struct addrset *s, u128 a);
  * that only watches the session, filter_watches(), does not stop it). */
 bool rule_kernel_decidable(const struct rule *r);
 /* True for an application filter that reads an allowed session instead of
- * deciding it (`filter dns`): the session is allowed at its start. */
+ * deciding it (`filter dns`, `filter ftp`): the session is allowed at its
+ * start. */
 bool filter_watches(const char *filter);
+/* True when R allows with `filter ftp` on one of its protocols: its control
+ * sessions get the kernel's FTP helper (ruleset.c). */
+bool rule_filters_ftp(const struct rule *r);
 /* True when R allows with `filter dns` on one of its protocols: its
  * sessions' DNS messages go to sluiced (ruleset.c gen_dns_filter). */
 bool rule_filters_dns(const struct rule *r);

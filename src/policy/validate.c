@@ -58,7 +58,7 @@ static const char *unread_dns(const struct protocol *pr)
 		if (pr->ports[i].lo <= 853 && pr->ports[i].hi >= 853)
 			return "DNS over TLS/QUIC (port 853)";
 		if (pr->ports[i].lo <= 53 && pr->ports[i].hi >= 53 &&
-		    !filter_watches(pr->filter))
+		    !(pr->filter && strcmp(pr->filter, FILTER_DNS) == 0))
 			return "DNS without `filter dns` (port 53)";
 	}
 	return NULL;

@@ -351,6 +351,14 @@ static size_t vbuf_span(const struct nfqs_vbuf *v, size_t n)
 void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
 		   bool set_mark, uint32_t mark)
 {
+	nfqs_vbuf_put_pkt(v, id, verdict, set_mark, mark, NULL, 0);
+}
+
+void nfqs_vbuf_put_pkt(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
+		       bool set_mark, uint32_t mark, const void *pkt,
+		       size_t len)
+{
+	size_t need = VERDICT_MSG + (pkt ? MNL_ALIGN(len) + MNL_ATTR_HDRLEN : 0);
 	if (v->n && v->n % NFQS_SEND_BATCH == 0)
 		nfqs_vbuf_flush(v); /* a full batch goes out at once */
 	if (v->n >= NFQS_KEEP_MAX) { /* sends keep failing: bounded */
@@ -358,8 +366,11 @@ void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
 		vbuf_shift(v, n, vbuf_span(v, n));
 		v->lost += n;
 	}
-	if (v->len + VERDICT_MSG > v->cap) {
-		v->cap = v->cap ? v->cap * 2 : NFQS_SEND_BATCH * VERDICT_MSG;
+	if (v->len + need > v->cap) {
+		size_t cap = v->cap ? v->cap : NFQS_SEND_BATCH * VERDICT_MSG;
+		while (v->len + need > cap)
+			cap *= 2;
+		v->cap = cap;
 		v->buf = xrealloc(v->buf, v->cap);
 	}
 	struct nlmsghdr *nlh =
@@ -367,6 +378,8 @@ void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
 	nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
 	if (set_mark)
 		nfq_nlmsg_verdict_put_mark(nlh, mark);
+	if (pkt)
+		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
 	v->len += NLMSG_ALIGN(nlh->nlmsg_len);
 	v->n++;
 }
@@ -415,6 +428,12 @@ void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
 		 uint32_t mark)
 {
 	nfqs_vbuf_put(&q->out, id, verdict, set_mark, mark);
+}
+
+void nfqs_verdict_pkt(struct nfqs *q, uint32_t id, uint32_t verdict,
+		      bool set_mark, uint32_t mark, const void *pkt, size_t len)
+{
+	nfqs_vbuf_put_pkt(&q->out, id, verdict, set_mark, mark, pkt, len);
 }
 
 bool nfqs_unsent(const struct nfqs *q)

@@ -49,6 +49,11 @@ int nfqs_truncated_packet(const void *buf, size_t len, struct qpacket *out);
  * when SET_MARK. Sent by nfqs_flush(), or at once when a batch is full. */
 void nfqs_verdict(struct nfqs *q, uint32_t id, uint32_t verdict, bool set_mark,
 		 uint32_t mark);
+/* nfqs_verdict() that also replaces the packet by PKT[0..LEN) (NFQA_PAYLOAD;
+ * the caller keeps PKT, which is copied; LEN at most the packet's length
+ * plus what the kernel allows to grow, and its checksums right). */
+void nfqs_verdict_pkt(struct nfqs *q, uint32_t id, uint32_t verdict,
+		      bool set_mark, uint32_t mark, const void *pkt, size_t len);
 /* True when verdicts are queued and not sent yet. */
 bool nfqs_unsent(const struct nfqs *q);
 /* Sends the queued verdicts (nfqs_vbuf_flush()). 0 when everything was
@@ -83,6 +88,10 @@ struct nfqs_vbuf {
 /* Appends one verdict for packet ID of queue V->queue. */
 void nfqs_vbuf_put(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
 		   bool set_mark, uint32_t mark);
+/* nfqs_vbuf_put() with a replacement packet PKT[0..LEN) (copied). */
+void nfqs_vbuf_put_pkt(struct nfqs_vbuf *v, uint32_t id, uint32_t verdict,
+		       bool set_mark, uint32_t mark, const void *pkt,
+		       size_t len);
 /* Sends what V holds, NFQS_SEND_BATCH messages per send, retrying as above.
  * 0 when V is empty afterwards, -1 with errno otherwise. */
 int nfqs_vbuf_flush(struct nfqs_vbuf *v);

@@ -58,6 +58,7 @@ struct daemon {
 	struct control *ctl;
 	struct lookups *lookups;
 	struct dnsfilter *dns; /* dnsfilter.c: `filter dns`, its queue */
+	struct ftpfilter *ftp; /* ftpfilter.c: `filter ftp read-only` */
 	struct farms *farms;
 	struct alerts *alerts;
 	struct fwlog *fwlog;

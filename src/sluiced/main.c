@@ -21,6 +21,7 @@
 #include "sluiced/privdrop.h"
 #include "stats/fwlog.h"
 #include "sluiced/dnsfilter.h"
+#include "sluiced/ftpfilter.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -351,6 +352,7 @@ static void stop(struct daemon *d)
 	free(d->workers);
 	lookups_free(d->lookups); /* after the workers: none asks any more */
 	dnsfilter_stop(d->dns);	  /* after the lookups: none reads it more */
+	ftpfilter_stop(d->ftp);
 	observe_close(d); /* after the workers: no more records */
 	idsources_close(d); /* the table kept for the next start */
 	event_free(d->ev_usr1);
@@ -459,6 +461,10 @@ int main(int argc, char **argv)
 				(uint16_t)rs_dns_queue(&d.kopts),
 				rs_mark_own(&d.kopts));
 	lookups_set_dnsfilter(d.lookups, d.dns);
+	/* the FTP filter's queue (filter ftp read-only): the client's
+	 * commands on those control sessions */
+	d.ftp = ftpfilter_start((uint16_t)rs_ftp_queue(&d.kopts),
+				rs_mark_own(&d.kopts));
 	start_workers(&d);
 	install_adopting(&d);
 	/* CAP_NET_ADMIN writes the net sysctls; the state file goes next to

@@ -8,6 +8,7 @@
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
 #include "sluiced/dnsfilter.h"
+#include "sluiced/ftpfilter.h"
 #include "sluiced/metrics.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -77,6 +78,11 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->dns_cache_negative_hits = ls.dns_negative_hits;
 	s->dns_names_bounded = ls.dns_bounded;
 	dnsfilter_snapshot(d->dns, s);
+	struct ftpfilter_stats ftps;
+	ftpfilter_stats(d->ftp, &ftps);
+	s->ftp_filter_segments = ftps.packets;
+	s->ftp_filter_refused = ftps.refused;
+	s->ftp_filter_dropped = ftps.dropped;
 	s->identity_cache_hits = ls.ldap_cache_hits + ls.nss_cache_hits;
 	s->identity_incomplete = ls.ldap_incomplete + ls.nss_incomplete;
 	if (d->fwlog)

@@ -291,6 +291,23 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "any", \
 	  "dns filter", \
 	  STATS_NOTHR) \
+	X(ftp_filter_segments, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
+	  "Client packets of `filter ftp read-only` control sessions read", \
+	  "any", \
+	  "ftp filter", \
+	  STATS_NOTHR) \
+	X(ftp_filter_refused, STATS_COUNTER, STORE_U64, "commands", STATS_SEC_SV, \
+	  "FTP commands refused in read-only sessions (uploads, deletes, " \
+	  "renames, SITE, AUTH, unknown): the server answered 500", \
+	  "0; rising = clients trying to write", \
+	  "ftp filter", \
+	  STATS_NOTHR) \
+	X(ftp_filter_dropped, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
+	  "Client packets of read-only control sessions dropped: unreadable, " \
+	  "ahead of the stream or before the kept window, too many sessions", \
+	  "0", \
+	  "ftp filter", \
+	  STATS_NOTHR) \
 	X(identity_cache_hits, STATS_COUNTER, STORE_U64, "lookups", STATS_SEC_SV, \
 	  "User and group lookups answered from the cache", \
 	  "most lookups", \

@@ -13,12 +13,12 @@ kt_up
 kt_start "$KT_ROOT/examples/lab.conf" || kt_done
 
 # intact: the nft table and, for both families, the SLUICE chain with its
-# five rules (the DNS filter's queue rule first) and one jump first in each hook
+# six rules (the DNS and FTP filters' queue rules first) and one jump first in each hook
 intact() {
 	lab_exec "$LAB_GW" nft list chain inet sluice forward_post >/dev/null 2>&1 || return 1
 	local ipt h
 	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 5 ] || return 1
+		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
 		for h in FORWARD INPUT OUTPUT; do
 			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
 		done

@@ -98,6 +98,10 @@ static void test_design_example(void **state)
 	assert_true(rule_kernel_decidable(policy_rule(p, "dns out")));
 	assert_true(rule_filters_dns(policy_rule(p, "dns out")));
 	assert_false(rule_filters_dns(policy_rule(p, "admins to dmz")));
+	/* filter ftp is the kernel's helper: an allow rule with it stays in
+	 * the kernel */
+	assert_false(rule_filters_ftp(policy_rule(p, "no ftp to dmz")));
+	assert_false(rule_filters_ftp(policy_rule(p, "dns out")));
 	assert_true(rule_kernel_decidable(policy_rule(p, "admins to dmz")));
 	assert_int_equal(p->nfarms, 1);
 	assert_int_equal(p->farms[0]->nmembers, 2);
@@ -232,6 +236,7 @@ static void test_syntax_errors(void **state)
 	    {"verifier \"v\" dns ns1.example name a.b\n", "expected the DNS server's address", 1, 18},
 	    {"farm f { server a 10.0.0.53 verify dns type aaaa }\n", "dns needs 'name NAME'", 1, 29},
 	    {"farm f { }\n", "has no server", 1, 6},
+	    {"protocol d udp 53 filter dns read-only\n", "read-only belongs to filter ftp", 1, 30},
 	    {"publish \"p\" tcp 443 on 192.0.2.1 to nofarm\n", "unknown farm 'nofarm'", 1, 37},
 	    {"include \"/nonexistent/x.conf\"\n", "cannot read", 1, 9},
 	    {"directory ldap { uri \"ldap://x\" }\n", "needs both uri and base", 0, 0},

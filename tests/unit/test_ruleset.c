@@ -359,6 +359,8 @@ static void test_xt_intact(void **state)
 	static const char rules[] =
 	    "-A SLUICE -m mark --mark 0xfffb0000/0xffff0000 -j NFQUEUE "
 	    "--queue-num 1\n"
+	    "-A SLUICE -m mark --mark 0xfff90000/0xffff0000 -j NFQUEUE "
+	    "--queue-num 2\n"
 	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j CONNMARK "
 	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
 	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j NFQUEUE "

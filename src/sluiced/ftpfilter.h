@@ -1,0 +1,91 @@
+/*
+ * ftpfilter.h — `filter ftp read-only`: sluiced's FTP queue. The kernel's
+ * FTP helper (nf_conntrack_ftp) follows every `filter ftp` control session
+ * and lets its data connections through (kernel/ruleset.c); for the rules
+ * whose FTP protocol says `read-only`, the kernel also queues every packet
+ * the client sends on the control session (ct direction original) to one
+ * queue read by one thread here (ruleset.h rs_ftp_queue()).
+ *
+ * A segment's payload is read as FTP command lines (RFC 959 §4.1, RFC 2228,
+ * RFC 2389, RFC 2428, RFC 3659). A line whose command is not on the list of
+ * commands that read (ftp_command_reads()) is refused: its command word is
+ * overwritten with 'X' in place from its first byte that no longer starts
+ * such a command ("STOR" → "STXX", "DELE" → "XXXX"; same length, so TCP
+ * sequence numbers stay as they are) and the server answers it with its
+ * "500 unknown command" reply, which the client shows. Uploads and changes (STOR, STOU, APPE,
+ * DELE, RMD, XRMD, MKD, XMKD, RNFR, RNTO, SITE, ...) and AUTH (a channel
+ * the filter could no longer read) are refused this way.
+ *
+ * The client's byte stream is judged once, in order, per control session
+ * (its 5-tuple): a command word that reaches the end of a segment passes
+ * as far as it is the start of a command that reads, and the rest of the
+ * word is refused in the next segment, so the server sees no command that
+ * was not judged whole. A retransmitted or overlapping segment gets the
+ * bytes already judged (the last FTP_WINDOW of them are kept) instead of
+ * its own, so the server never reads a byte twice judged differently; a
+ * segment that skips ahead of the stream, or starts before the kept
+ * window, is dropped (the client sends it again in order). Fail closed: an
+ * unreadable segment (not IPv4/IPv6 + TCP, cut) is dropped. A session
+ * first seen mid-stream (sluiced restarted) is judged from there, its first
+ * segment taken to start a line.
+ *
+ * Verdicts: NF_ACCEPT with sluice's mark bits cleared, with the rewritten
+ * packet (TCP checksum recomputed) when a line was refused.
+ */
+#ifndef SLUICED_FTPFILTER_H
+#define SLUICED_FTPFILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ftpfilter;
+
+struct ftpfilter_stats {
+	uint64_t packets;  /* client segments read */
+	uint64_t refused;  /* command lines refused (rewritten) */
+	uint64_t dropped;  /* unreadable segments dropped */
+};
+
+#define FTP_WINDOW 2048u  /* judged bytes kept per session */
+#define FTP_SESSIONS 1024u /* sessions followed at once */
+
+/* The judged client stream of one control session. */
+struct ftp_stream {
+	bool started;	 /* NEXT is known */
+	uint32_t next;	 /* TCP sequence number after the last judged byte */
+	int state;	 /* where NEXT is: line start, in the word, after it */
+	char word[8];	 /* the command word so far (IN_WORD) */
+	size_t wlen;
+	bool refusing;	 /* the current word is being refused */
+	uint8_t win[FTP_WINDOW]; /* the last judged bytes, ending at NEXT */
+	size_t nwin;
+};
+
+/* Starts S (nothing judged yet). */
+void ftp_stream_init(struct ftp_stream *s);
+/*
+ * Judges the segment of S at sequence number SEQ, payload BUF[0..LEN),
+ * rewriting it in place: bytes already judged are replaced by what was
+ * judged, new bytes judged in order (refused command words overwritten
+ * with 'X'). Returns the number of command words refused in this segment,
+ * or -1 when the segment must be dropped (ahead of the stream, or before
+ * the kept window).
+ */
+int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
+		     size_t len);
+
+/* True when the FTP command word W[0..N) (any case) only reads: the
+ * commands a read-only session may send. */
+bool ftp_command_reads(const char *w, size_t n);
+/* Opens queue QUEUE and starts its thread; OWN is the mask of sluice's mark
+ * bits (cleared in the verdict). NULL (logged) when the queue cannot be
+ * opened: the control sessions of read-only rules then stall (the kernel
+ * drops what no one reads: fail closed). */
+struct ftpfilter *ftpfilter_start(uint16_t queue, uint32_t own);
+/* The counters so far (zeros for NULL). Any thread. */
+void ftpfilter_stats(struct ftpfilter *f, struct ftpfilter_stats *out);
+/* Stops the thread, closes the queue, frees everything. NULL allowed. */
+void ftpfilter_stop(struct ftpfilter *f);
+
+#endif

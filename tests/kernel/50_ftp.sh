@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# 50_ftp — `filter ftp` against a real server (Debian vsftpd) and client
+# (curl), through the gateway:
+#  - with the filter, passive (EPSV/PASV) and active (EPRT/PORT) downloads
+#    and listings work, IPv4 and IPv6: the kernel's FTP helper expects the
+#    data connections, which pass as related sessions carrying the control
+#    session's decision (the rule id in their ct mark);
+#  - the control session is first queued (rule 1 asks who the user is) and
+#    then allowed by the `filter ftp` rule: the helper is attached anyway;
+#  - a connection to a server port that no control session announced is
+#    denied (the implicit deny);
+#  - FTP bounce: a PORT naming another host than the client (the server is
+#    made to follow it: port_promiscuous) gets no expectation, and the
+#    server's data connection to that host is a new session, denied;
+#  - a published server (`publish ... filter ftp`, DNAT): passive and
+#    active through the public address;
+#  - without the filter the data connections are new sessions and denied;
+#  - `filter ftp read-only`: downloads work, an upload (STOR), a delete
+#    (DELE) and a mkdir (MKD) are refused with an FTP error reply, the
+#    files on the server untouched, counted.
+. "$(dirname "$0")/lib.sh"
+kt_up
+command -v vsftpd >/dev/null || PATH=$PATH:/usr/sbin
+command -v vsftpd >/dev/null || { kt_fail "vsftpd not installed (scripts/setup.sh)"; kt_done; }
+
+# the server: anonymous FTP, root read-only, pub/ writable (so that a
+# refused upload is refused by sluice, not by the server)
+root=$LAB_TMP/ftproot
+mkdir -p "$root/pub"
+chmod 0755 "$LAB_TMP" "$root"
+chown ftp "$root/pub"
+head -c 200000 /dev/urandom >"$root/pub/data.bin"
+echo keep >"$root/pub/keep.txt"
+chown ftp "$root/pub/keep.txt"
+sum=$(sha256sum <"$root/pub/data.bin")
+cat >"$LAB_TMP/vsftpd.conf" <<EOF
+listen=NO
+listen_ipv6=YES
+background=NO
+anonymous_enable=YES
+local_enable=NO
+anon_root=$root
+write_enable=YES
+anon_upload_enable=YES
+anon_mkdir_write_enable=YES
+anon_other_write_enable=YES
+anon_umask=022
+no_anon_password=YES
+seccomp_sandbox=NO
+xferlog_enable=NO
+connect_from_port_20=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+pasv_min_port=30000
+pasv_max_port=30100
+port_promiscuous=YES
+EOF
+mkdir -p /var/run/vsftpd/empty
+lab_spawn "$LAB_SRV" timeout 120 vsftpd "$LAB_TMP/vsftpd.conf" >/dev/null
+# a listener on a port in the passive range that no control session announced
+lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:30200,reuseaddr,fork EXEC:cat >/dev/null
+for i in $(seq 50); do
+	lab_exec "$LAB_SRV" ss -ltn | grep -q ':21 ' && break
+	sleep 0.1
+done
+
+PUB=198.19.0.21
+conf=$(conf_with 'protocol ftp tcp 21 filter ftp' 'protocol ftphigh tcp 30200' \
+	'rule "ftp" allow ftp from clients to servers' \
+	"farm ftp_farm { server ftp1 $LAB_SRV4 }" \
+	"publish \"ftp\" tcp 21 on $PUB to ftp_farm filter ftp")
+kt_start "$conf" || kt_done
+
+url() { case $1 in *:*) echo "ftp://[$1]/$2" ;; *) echo "ftp://$1/$2" ;; esac; }
+# fetch ADDR MODE: downloads pub/data.bin from ADDR (MODE passive or active);
+# prints the file's sha256 line, or "failed RC"
+fetch() {
+	local opt=() rc out
+	[ "$2" = active ] && opt=(--ftp-port -)
+	[ "$2" = passive-v4 ] && opt=(--disable-epsv)
+	[ "$2" = active-v4 ] && opt=(--ftp-port - --disable-eprt)
+	out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "${opt[@]}" \
+		"$(url "$1" pub/data.bin)" 2>"$LAB_TMP/curl.err" | sha256sum)
+	rc=${PIPESTATUS[0]}
+	[ "$out" = "$sum" ] && echo "$out" || echo "failed: $(head -c 200 "$LAB_TMP/curl.err")"
+}
+expect_fetch() { # DESC ADDR MODE
+	local got
+	got=$(fetch "$2" "$3")
+	[ "$got" = "$sum" ] && kt_ok "$1: the file arrived whole" || kt_fail "$1: $got"
+}
+# related_accepts: packets of related data connections the decided chain let through
+related_accepts() {
+	lab_exec "$LAB_GW" nft list chain inet sluice decided |
+		awk 'index($0, "filter ftp: a data connection") { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# --- with the filter
+r0=$(related_accepts)
+for a in "$LAB_SRV4" "$LAB_SRV6"; do
+	expect_fetch "passive (EPSV) download [$a]" "$a" passive
+	expect_fetch "active (EPRT) download [$a]" "$a" active
+done
+expect_fetch "passive (PASV) download [$LAB_SRV4]" "$LAB_SRV4" passive-v4
+expect_fetch "active (PORT) download [$LAB_SRV4]" "$LAB_SRV4" active-v4
+r1=$(related_accepts)
+[ "$((r1 - r0))" -ge 6 ] && kt_ok "the data connections passed as related sessions ($((r1 - r0)) SYNs)" ||
+	kt_fail "related data connections counted $((r1 - r0)), want >= 6"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "$(url "$LAB_SRV4" pub/)" 2>&1)
+grep -q data.bin <<<"$out" && kt_ok "listing (LIST) shows pub/data.bin" || kt_fail "listing: $out"
+lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep -q 'helper=ftp' &&
+	kt_ok "conntrack shows the control sessions with helper=ftp" ||
+	kt_fail "no conntrack entry with helper=ftp"
+# the data connections carry the decision of their control session: ALLOW
+# by the ftp rule
+fid=$(lab_exec "$LAB_GW" nft list chain inet sluice rules_forward | grep -o "comment \"rule [0-9]* 'ftp'" | head -1 | grep -o '[0-9][0-9]*')
+lab_exec "$LAB_GW" conntrack -L 2>/dev/null | awk '/dport=30[01][0-9][0-9] / && /mark=/' | head -1 >"$LAB_TMP/data.ct"
+m=$(grep -o 'mark=[0-9]*' "$LAB_TMP/data.ct" | head -1 | cut -d= -f2)
+if [ -n "$m" ] && [ -n "$fid" ]; then
+	id=$(((m >> 16) & 0x3fff)); dec=$(((m >> 30) & 3))
+	[ "$dec" = 1 ] && [ "$id" = "$fid" ] &&
+		kt_ok "a data connection's ct mark is ALLOW by the ftp rule (decision $dec, rule $id)" ||
+		kt_fail "data connection mark $(printf 0x%08x "$m"): decision $dec rule $id, want 1 and $fid"
+else
+	kt_fail "no passive data connection in conntrack (rule '$fid'): $(lab_exec "$LAB_GW" conntrack -L 2>/dev/null | grep -c .) entries"
+fi
+# the server takes uploads (so a refusal below is sluice's)
+echo up1 >"$LAB_TMP/up.txt"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -T "$LAB_TMP/up.txt" "$(url "$LAB_SRV4" pub/up1.txt)" 2>&1)
+[ -f "$root/pub/up1.txt" ] && kt_ok "without read-only an upload (STOR) works" || kt_fail "upload without read-only: $out"
+# FTP bounce: the client (.2) names its neighbour .3 in PORT; the server
+# follows it, and its SYN to .3 meets the implicit deny
+implicit_denies() {
+	lab_exec "$LAB_GW" nft list chain inet sluice rules_forward |
+		awk 'index($0, "implicit final deny") { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+r0=$(related_accepts); d0=$(implicit_denies)
+got=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 --disable-eprt --ftp-port "$LAB_CLI4B" \
+	"$(url "$LAB_SRV4" pub/data.bin)" 2>&1 | sha256sum)
+r1=$(related_accepts); d1=$(implicit_denies)
+[ "$got" != "$sum" ] && [ "$r1" = "$r0" ] && [ "$d1" -gt "$d0" ] &&
+	kt_ok "FTP bounce (PORT $LAB_CLI4B from $LAB_CLI4): no related data connection; the server's SYNs denied ($((d1 - d0)))" ||
+	kt_fail "FTP bounce: download ${got:0:16}, related SYNs $r0 -> $r1, implicit denies $d0 -> $d1"
+# a server port no control session announced: not related, denied
+out=$(printf 'x\n' | lab_exec "$LAB_CLI" timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:30200,connect-timeout=2" 2>&1 | grep -c x)
+[ "$out" = 0 ] && kt_ok "a data port no control session announced: denied" ||
+	kt_fail "port 30200 answered without a control session"
+
+# a published server (DNAT to the farm): passive and active through the
+# public address; the kernel's FTP NAT helper rewrites the 227 reply
+r0=$(related_accepts)
+expect_fetch "published server $PUB: passive (PASV) download" "$PUB" passive-v4
+expect_fetch "published server $PUB: active (PORT) download" "$PUB" active-v4
+r1=$(related_accepts)
+[ "$((r1 - r0))" -ge 2 ] && kt_ok "published: the data connections passed as related sessions ($((r1 - r0)))" ||
+	kt_fail "published: related data connections counted $((r1 - r0)), want >= 2"
+
+# --- without the filter: data connections are new sessions, denied
+sed -i 's/^protocol ftp tcp 21 filter ftp$/protocol ftp tcp 21/' "$conf"
+ctl reload >/dev/null && kt_ok "reload without the filter" || kt_fail "reload: $(ctl reload 2>&1)"
+for mode in passive active; do
+	got=$(fetch "$LAB_SRV4" $mode)
+	[ "$got" != "$sum" ] && kt_ok "$mode download without the filter fails (${got:0:60})" ||
+		kt_fail "$mode download passed without the filter"
+done
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -I "$(url "$LAB_SRV4" pub/keep.txt)" 2>&1)
+grep -qi "Content-Length" <<<"$out" && kt_ok "the control session itself is still allowed (SIZE answered)" ||
+	kt_fail "control session without the filter: $out"
+
+# --- read-only: downloads work, uploads, deletes, mkdir refused with an FTP error
+sed -i 's/^protocol ftp tcp 21$/protocol ftp tcp 21 filter ftp read-only/' "$conf"
+ctl reload >/dev/null && kt_ok "reload with filter ftp read-only" || kt_fail "reload: $(ctl reload 2>&1)"
+counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+c0=$(counter ftp_filter_refused)
+expect_fetch "read-only: passive download" "$LAB_SRV4" passive
+expect_fetch "read-only: active download [$LAB_SRV6]" "$LAB_SRV6" active
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 "$(url "$LAB_SRV4" pub/)" 2>&1)
+grep -q keep.txt <<<"$out" && kt_ok "read-only: listing works" || kt_fail "read-only listing: $out"
+for a in "$LAB_SRV4" "$LAB_SRV6"; do
+	out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -T "$LAB_TMP/up.txt" "$(url "$a" pub/up2.txt)" 2>&1); rc=$?
+	[ "$rc" != 0 ] && [ ! -e "$root/pub/up2.txt" ] && kt_ok "read-only: upload refused [$a] (curl $rc: ${out:0:70})" ||
+		kt_fail "read-only upload [$a]: rc $rc, file $(ls "$root/pub")"
+done
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -Q "DELE pub/keep.txt" "$(url "$LAB_SRV4" "")" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ -f "$root/pub/keep.txt" ] && kt_ok "read-only: DELE refused, the file kept (curl $rc: ${out:0:70})" ||
+	kt_fail "read-only DELE: rc $rc, keep.txt $(ls "$root/pub")"
+out=$(lab_exec "$LAB_CLI" curl -sS --connect-timeout 3 -m 8 -Q "mkd pub/newdir" "$(url "$LAB_SRV4" "")" 2>&1); rc=$?
+[ "$rc" != 0 ] && [ ! -e "$root/pub/newdir" ] && kt_ok "read-only: mkd (lower case) refused (curl $rc: ${out:0:70})" ||
+	kt_fail "read-only mkd: rc $rc, $(ls "$root/pub")"
+grep -q "500" <<<"$out" && kt_ok "the client saw the server's 500 reply" || kt_fail "no 500 reply in: $out"
+c1=$(counter ftp_filter_refused)
+[ "$((c1 - c0))" -ge 4 ] && kt_ok "counter ftp_filter_refused +$((c1 - c0))" || kt_fail "ftp_filter_refused +$((c1 - c0)), want >= 4"
+d=$(counter ftp_filter_dropped)
+[ "$d" = 0 ] && kt_ok "counter ftp_filter_dropped 0" || kt_fail "ftp_filter_dropped $d"
+
+kt_done
