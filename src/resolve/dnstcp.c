@@ -140,6 +140,16 @@ static size_t want(const uint8_t *p, size_t n)
 	return n < 2 ? 0 : 2 + ((size_t)p[0] << 8 | p[1]);
 }
 
+/* The length of S's message with its prefix, from the bytes S holds and
+ * then P (together at least 2). */
+static size_t announced(const struct stream *s, const uint8_t *p)
+{
+	uint8_t hd[2];
+	for (size_t i = 0; i < 2; i++)
+		hd[i] = i < s->len ? s->buf[i] : p[i - s->len];
+	return want(hd, 2);
+}
+
 /* Appends P[0..N) to S's buffer, growing it within the caps. */
 static bool buffer(struct dnstcp *t, struct stream *s, const uint8_t *p,
 		   size_t n)
@@ -147,13 +157,8 @@ static bool buffer(struct dnstcp *t, struct stream *s, const uint8_t *p,
 	size_t need = s->len + n;
 	if (need > s->size) {
 		size_t size = 2; /* the length first, then */
-		if (need >= 2) { /* the whole message at once */
-			uint8_t hd[2];
-			size_t h = s->len >= 2 ? 2 : s->len;
-			memcpy(hd, s->buf, h);
-			memcpy(hd + h, p, 2 - h);
-			size = want(hd, 2);
-		}
+		if (need >= 2) /* the whole message at once */
+			size = announced(s, p);
 		if (size > t->cfg.session_cap ||
 		    t->st.bytes - s->size + size > t->cfg.total_cap)
 			return false;
@@ -189,11 +194,7 @@ static enum dnstcp_res read_bytes(struct dnstcp *t, struct stream *s,
 		}
 		size_t take = n;
 		if (s->len + n >= 2) {
-			uint8_t hd[2];
-			size_t h = s->len >= 2 ? 2 : s->len;
-			memcpy(hd, s->buf, h);
-			memcpy(hd + h, p, 2 - h);
-			size_t w = want(hd, 2);
+			size_t w = announced(s, p);
 			if (w - s->len < take)
 				take = w - s->len;
 		}

@@ -25,12 +25,12 @@
 
 /* DNS over TCP: any one message per direction, 16 MiB of partial
  * messages in all, 4096 directions (2048 sessions) at once; a direction
- * quiet for 30 s is forgotten (a DNS server closes an idle connection
- * sooner, RFC 7766 §6.2.3). */
+ * quiet for 120 s is forgotten (DNS servers close idle connections sooner,
+ * RFC 7766 §6.2.3, so a direction is seldom met again without its SYN). */
 static const struct dnstcp_cfg TCP_CFG = {.session_cap = DNSTCP_MSG_MAX,
 					  .total_cap = 16u << 20,
 					  .max_streams = 4096,
-					  .idle_ms = 30000};
+					  .idle_ms = 120000};
 
 struct dnsfilter {
 	struct nfqs *q;
