@@ -32,7 +32,13 @@
  *   longest idle direction that holds no partial message, else is refused.
  *   A direction whose callback refused a message (malformed, a zone
  *   transfer) refuses every later segment with data (DNSTCP_REFUSED).
- *   Refused segments read nothing, bind nothing and change no state.
+ *   A segment refused for a gap reads nothing; one refused for a cap may
+ *   have completed messages before the point it stopped (handed over,
+ *   and skipped as already read when it comes again).
+ *
+ *   A direction first met without its SYN (sluiced started after it, or
+ *   it was forgotten idle or evicted) is read from that segment on as if
+ *   a message started there.
  *
  * Time is passed in (milliseconds, any monotonic origin). Not thread-safe:
  * one owner.
