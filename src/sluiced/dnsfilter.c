@@ -12,6 +12,7 @@
 #include <ifaddrs.h>
 #include <linux/netfilter.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,7 @@ struct dnsfilter {
 	struct dnstcp *tcp; /* DNS over TCP put together */
 	struct dnsfilter_stats st;
 	uint64_t overruns;
+	int rt_prio; /* SCHED_FIFO priority of the thread, 0: as started */
 };
 
 static uint64_t now_ms(void)
@@ -218,11 +220,29 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	}
 }
 
+/* The thread's real-time priority, when asked: an answer then waits for
+ * no ordinary task to be scheduled away. Needs CAP_SYS_NICE or
+ * RLIMIT_RTPRIO ≥ PRIO; refused: logged, the thread runs as before. */
+static void set_realtime(int prio)
+{
+	if (prio <= 0)
+		return;
+	struct sched_param sp = {.sched_priority = prio};
+	int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (e) {
+		errno = e;
+		log_warn("dns filter: SCHED_FIFO priority %d", prio);
+	} else {
+		log_info("dns filter: thread runs SCHED_FIFO priority %d", prio);
+	}
+}
+
 static void *run(void *arg)
 {
 	struct dnsfilter *f = arg;
 	uint64_t next_expire = now_ms() + EXPIRE_MS;
 	bool warned = false;
+	set_realtime(f->rt_prio);
 	while (!__atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE)) {
 		int n = nfqs_wait(f->q, WAIT_MS, &f->overruns);
 		if (n < 0) {
@@ -300,7 +320,7 @@ static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
 }
 
 struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
-				  uint32_t own)
+				  uint32_t own, int rt_prio)
 {
 	struct nfqs_opts o = {.num = queue,
 			      .maxlen = DNS_QUEUE_LEN,
@@ -320,6 +340,7 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 	f->tcp = dnstcp_new(&TCP_CFG);
 	set_local(f->b);
 	f->own = own;
+	f->rt_prio = rt_prio;
 	pthread_mutex_init(&f->lock, NULL);
 	if (pthread_create(&f->thread, NULL, run, f) != 0) {
 		log_warnx("dns filter: thread");

@@ -43,10 +43,12 @@ struct dnsfilter_stats {
 
 /* Opens queue QUEUE and starts its thread; OWN is the mask of sluice's
  * mark bits (cleared in the verdict). Settings from P (resolver
- * dns-rebinding, dns-grace). NULL (logged) when the queue cannot be
- * opened: DNS of `filter dns` sessions is then dropped (fail closed). */
+ * dns-rebinding, dns-grace). RT_PRIO 1..99: the thread asks SCHED_FIFO
+ * at that priority (sluiced --dns-rt-priority; refused: logged, runs as
+ * usual); 0: the default scheduling. NULL (logged) when the queue cannot
+ * be opened: DNS of `filter dns` sessions is then dropped (fail closed). */
 struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
-				  uint32_t own);
+				  uint32_t own, int rt_prio);
 /* Applies P's settings (reload); bindings stay. */
 void dnsfilter_configure(struct dnsfilter *f, const struct policy *p);
 /*
