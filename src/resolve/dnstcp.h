@@ -38,7 +38,13 @@
  *
  *   A direction first met without its SYN (sluiced started after it, or
  *   it was forgotten idle or evicted) is read from that segment on as if
- *   a message started there.
+ *   a message started there. Bytes are read once: a segment that crossed
+ *   here but not the rest of the way (its TTL ran out, the receiver
+ *   refused its checksum) and comes again with other bytes is passed as
+ *   a copy, unread — the limit of reading a stream on the path (Ptacek
+ *   and Newsham, 1998). The sender chooses its own bytes either way: an
+ *   answer binds only to a query the client sent, so this can hide a
+ *   client's query (a zone transfer) but never add a binding.
  *
  * Time is passed in (milliseconds, any monotonic origin). Not thread-safe:
  * one owner.
