@@ -142,11 +142,11 @@ int main(int argc, char **argv)
 		}
 		double t0 = now_s();
 		for (int c = 0; c < clients; c++)
-			dnsfilter_packet(b, qpk + (size_t)c * 600, qlen[c], now,
+			dnsfilter_packet(b, NULL, qpk + (size_t)c * 600, qlen[c], now,
 					 &not_dns, &unread);
 		double t1 = now_s();
 		for (int c = 0; c < clients; c++)
-			refused += !dnsfilter_packet(b, apk + (size_t)c * 1600,
+			refused += !dnsfilter_packet(b, NULL, apk + (size_t)c * 1600,
 						     alen[c], now, &not_dns,
 						     &unread);
 		double t2 = now_s();

@@ -5,10 +5,12 @@
 # answer; the same policy with `filter dns` (every query and answer of the
 # session crosses sluiced's DNS queue, the answer bound before release)
 # and without it (the kernel passes the session), alternating ROUNDS times
-# in one run (a reload switches them). Prints p50/p99 per round.
-#   bench/dns_latency.sh [BUILD_DIR] [N] [ROUNDS]
+# in one run (a reload switches them). Prints p50/p99 per round. RT_PRIO
+# (1..99): sluiced runs with --dns-rt-priority RT_PRIO (the DNS filter's
+# thread SCHED_FIFO); 0 or absent: the default scheduling.
+#   bench/dns_latency.sh [BUILD_DIR] [N] [ROUNDS] [RT_PRIO]
 set -uo pipefail
-B=$(cd "${1:-build}" && pwd); N=${2:-5000}; ROUNDS=${3:-3}
+B=$(cd "${1:-build}" && pwd); N=${2:-5000}; ROUNDS=${3:-3}; RT=${4:-0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/tests/lab/lab.sh"
 lab_up >/dev/null || exit 1
@@ -27,7 +29,8 @@ CONF
 }
 SOCK=$LAB_TMP/ctl.sock
 conf "filter dns"
-LAB_SPAWN_LOG=$T/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$T/sluice.conf" -s "$SOCK" >/dev/null
+RTOPT=(); [ "$RT" -gt 0 ] && RTOPT=(--dns-rt-priority "$RT")
+LAB_SPAWN_LOG=$T/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$T/sluice.conf" -s "$SOCK" "${RTOPT[@]}" >/dev/null
 for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && break; sleep 0.1; done
 cat >"$T/lat.py" <<'PY'
 import socket, struct, sys, time
@@ -58,3 +61,4 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 "$B/src/sluicectl/sluicectl" -s "$SOCK" counters 2>/dev/null | grep dns_filter_answers_bound
+grep -h "SCHED_FIFO" "$T/sluiced.log" 2>/dev/null

@@ -12,6 +12,7 @@
 #include <ifaddrs.h>
 #include <linux/netfilter.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,15 @@
 #define DNS_COPY 0xffff	   /* a whole UDP message, any size */
 #define DNS_QUEUE_LEN 4096 /* packets the kernel holds for us */
 
+/* DNS over TCP: any one message per direction, 16 MiB of partial
+ * messages in all, 4096 directions (2048 sessions) at once; a direction
+ * quiet for 120 s is forgotten (DNS servers close idle connections sooner,
+ * RFC 7766 §6.2.3, so a direction is seldom met again without its SYN). */
+static const struct dnstcp_cfg TCP_CFG = {.session_cap = DNSTCP_MSG_MAX,
+					  .total_cap = 16u << 20,
+					  .max_streams = 4096,
+					  .idle_ms = 120000};
+
 struct dnsfilter {
 	struct nfqs *q;
 	uint32_t own;
@@ -30,8 +40,10 @@ struct dnsfilter {
 	bool stopping; /* atomic */
 	pthread_mutex_t lock; /* guards b and st */
 	struct dnsbind *b;
+	struct dnstcp *tcp; /* DNS over TCP put together */
 	struct dnsfilter_stats st;
 	uint64_t overruns;
+	int rt_prio; /* SCHED_FIFO priority of the thread, 0: as started */
 };
 
 static uint64_t now_ms(void)
@@ -86,14 +98,22 @@ static bool read_ip(const uint8_t *pkt, size_t len, struct dns_ends *e,
 	return false;
 }
 
-/* The DNS message of the transport segment at PKT[OFF..END): UDP's
- * payload, or a TCP segment holding exactly one length-prefixed message
- * (RFC 1035 §4.2.2). Fills the ports of E, *MSG and *MLEN; false with
- * *TCP_UNREAD when a TCP segment carries no whole message. */
+/* One transport segment at PKT[OFF..END): its ports (into E), payload
+ * and, for TCP, sequence number and flags. */
+struct seg {
+	const uint8_t *data;
+	size_t len;
+	uint32_t seq;
+	unsigned flags;
+};
+
+/* Reads the UDP or TCP header at PKT[OFF..END) into E's ports and *S
+ * (UDP: the datagram's payload, one DNS message). False when it is not a
+ * whole header of PROTO. */
 static bool read_transport(const uint8_t *pkt, size_t off, size_t end,
-			   uint8_t proto, struct dns_ends *e,
-			   const uint8_t **msg, size_t *mlen, bool *tcp_unread)
+			   uint8_t proto, struct dns_ends *e, struct seg *s)
 {
+	memset(s, 0, sizeof(*s));
 	if (proto == IPPROTO_UDP) {
 		if (end - off < 8)
 			return false;
@@ -102,8 +122,8 @@ static bool read_transport(const uint8_t *pkt, size_t off, size_t end,
 			return false;
 		e->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
 		e->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
-		*msg = pkt + off + 8;
-		*mlen = ulen - 8;
+		s->data = pkt + off + 8;
+		s->len = ulen - 8;
 		return true;
 	}
 	if (proto != IPPROTO_TCP || end - off < 20)
@@ -113,52 +133,69 @@ static bool read_transport(const uint8_t *pkt, size_t off, size_t end,
 		return false;
 	e->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
 	e->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
-	size_t plen = end - off - doff;
-	const uint8_t *p = pkt + off + doff;
-	if (plen == 0) {
-		*tcp_unread = false; /* handshake, ack, fin: nothing to read */
-		return false;
-	}
-	if (plen < 2 || ((size_t)p[0] << 8 | p[1]) != plen - 2) {
-		*tcp_unread = true;
-		return false;
-	}
-	*msg = p + 2;
-	*mlen = plen - 2;
+	s->seq = (uint32_t)pkt[off + 4] << 24 | (uint32_t)pkt[off + 5] << 16 |
+		 (uint32_t)pkt[off + 6] << 8 | pkt[off + 7];
+	s->flags = pkt[off + 13] & (DNSTCP_SYN | DNSTCP_FIN | DNSTCP_RST);
+	s->data = pkt + off + doff;
+	s->len = end - off - doff;
 	return true;
 }
 
-bool dnsfilter_packet(struct dnsbind *b, const uint8_t *pkt, size_t len,
-		      uint64_t now, bool *not_dns, bool *tcp_unread)
-{
-	struct dns_ends e;
-	uint8_t proto;
-	size_t off, end, mlen;
-	const uint8_t *msg;
+struct msg_ctx {
+	struct dnsbind *b;
+	uint64_t now;
+	bool not_dns;
+};
 
-	*not_dns = false;
-	*tcp_unread = false;
-	if (!read_ip(pkt, len, &e, &proto, &off, &end)) {
-		*not_dns = true;
-		return false; /* nothing the kernel would queue here */
-	}
-	if (!read_transport(pkt, off, end, proto, &e, &msg, &mlen,
-			    tcp_unread)) {
-		if (proto == IPPROTO_TCP)
-			return true; /* no whole message in this segment */
-		*not_dns = true;
-		return false;
-	}
+/* One whole DNS message MSG[0..MLEN) sent E->src → E->dst, shown to the
+ * bindings: false when it is to be dropped (malformed, a zone transfer,
+ * no DNS header). */
+static bool read_message(void *arg, const struct dns_ends *e,
+			 const uint8_t *msg, size_t mlen)
+{
+	struct msg_ctx *c = arg;
 	if (mlen < 12) { /* no DNS header */
-		*not_dns = true;
+		c->not_dns = true;
 		return false;
 	}
 	if (msg[2] & 0x80) { /* QR: an answer, server (src) → client */
-		enum dnsbind_res r = dnsbind_answer(b, &e, msg, mlen, now);
+		enum dnsbind_res r = dnsbind_answer(c->b, e, msg, mlen, c->now);
 		return r != DB_MALFORMED;
 	}
-	enum dnsbind_res r = dnsbind_query(b, &e, msg, mlen, now);
+	enum dnsbind_res r = dnsbind_query(c->b, e, msg, mlen, c->now);
 	return r != DB_MALFORMED && r != DB_XFR;
+}
+
+bool dnsfilter_packet(struct dnsbind *b, struct dnstcp *t, const uint8_t *pkt,
+		      size_t len, uint64_t now, bool *not_dns, bool *tcp_unread)
+{
+	struct dns_ends e;
+	uint8_t proto;
+	size_t off, end;
+	struct seg s;
+	struct msg_ctx c = {b, now, false};
+
+	*not_dns = false;
+	*tcp_unread = false;
+	if (!read_ip(pkt, len, &e, &proto, &off, &end) ||
+	    !read_transport(pkt, off, end, proto, &e, &s)) {
+		*not_dns = true;
+		return false; /* nothing the kernel would queue here */
+	}
+	if (proto == IPPROTO_UDP) {
+		bool ok = read_message(&c, &e, s.data, s.len);
+		*not_dns = c.not_dns;
+		return ok;
+	}
+	if (!t) { /* no reassembly: TCP data passes unread */
+		*tcp_unread = s.len > 0;
+		return true;
+	}
+	enum dnstcp_res r = dnstcp_segment(t, &e, s.seq, s.flags, s.data,
+					   s.len, now, read_message, &c);
+	*not_dns = c.not_dns;
+	*tcp_unread = r == DNSTCP_GAP || r == DNSTCP_OVER;
+	return r == DNSTCP_READ || r == DNSTCP_EMPTY || r == DNSTCP_DUP;
 }
 
 /* ---- the queue thread ---------------------------------------------------------- */
@@ -169,8 +206,8 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	bool accept = false, not_dns = false, unread = false;
 	f->st.packets++;
 	if (pkt->payload)
-		accept = dnsfilter_packet(f->b, pkt->payload, pkt->len,
-					  now_ms(), &not_dns, &unread);
+		accept = dnsfilter_packet(f->b, f->tcp, pkt->payload,
+					  pkt->len, now_ms(), &not_dns, &unread);
 	else
 		not_dns = true; /* cut at the receive slot */
 	f->st.not_dns += not_dns;
@@ -183,11 +220,29 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	}
 }
 
+/* The thread's real-time priority, when asked: an answer then waits for
+ * no ordinary task to be scheduled away. Needs CAP_SYS_NICE or
+ * RLIMIT_RTPRIO ≥ PRIO; refused: logged, the thread runs as before. */
+static void set_realtime(int prio)
+{
+	if (prio <= 0)
+		return;
+	struct sched_param sp = {.sched_priority = prio};
+	int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (e) {
+		errno = e;
+		log_warn("dns filter: SCHED_FIFO priority %d", prio);
+	} else {
+		log_info("dns filter: thread runs SCHED_FIFO priority %d", prio);
+	}
+}
+
 static void *run(void *arg)
 {
 	struct dnsfilter *f = arg;
 	uint64_t next_expire = now_ms() + EXPIRE_MS;
 	bool warned = false;
+	set_realtime(f->rt_prio);
 	while (!__atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE)) {
 		int n = nfqs_wait(f->q, WAIT_MS, &f->overruns);
 		if (n < 0) {
@@ -203,6 +258,7 @@ static void *run(void *arg)
 			nfqs_dispatch(f->q, on_packet, f);
 		if (now >= next_expire) {
 			dnsbind_expire(f->b, now);
+			dnstcp_expire(f->tcp, now);
 			next_expire = now + EXPIRE_MS;
 		}
 		pthread_mutex_unlock(&f->lock);
@@ -264,7 +320,7 @@ static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
 }
 
 struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
-				  uint32_t own)
+				  uint32_t own, int rt_prio)
 {
 	struct nfqs_opts o = {.num = queue,
 			      .maxlen = DNS_QUEUE_LEN,
@@ -281,12 +337,15 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 	struct dnsbind_cfg c;
 	cfg_of(p, &c);
 	f->b = dnsbind_new(&c);
+	f->tcp = dnstcp_new(&TCP_CFG);
 	set_local(f->b);
 	f->own = own;
+	f->rt_prio = rt_prio;
 	pthread_mutex_init(&f->lock, NULL);
 	if (pthread_create(&f->thread, NULL, run, f) != 0) {
 		log_warnx("dns filter: thread");
 		dnsbind_free(f->b);
+		dnstcp_free(f->tcp);
 		nfqs_close(f->q);
 		pthread_mutex_destroy(&f->lock);
 		free(f);
@@ -335,6 +394,7 @@ void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out)
 	pthread_mutex_lock(&f->lock);
 	*out = f->st;
 	dnsbind_stats(f->b, &out->bind);
+	dnstcp_stats(f->tcp, &out->tcp);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -347,6 +407,7 @@ void dnsfilter_stop(struct dnsfilter *f)
 	nfqs_flush(f->q);
 	nfqs_close(f->q);
 	dnsbind_free(f->b);
+	dnstcp_free(f->tcp);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -425,6 +486,8 @@ void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
 	s->dns_filter_dropped = st.dropped;
 	s->dns_filter_rebinding_refused = st.bind.rebind_refused;
 	s->dns_filter_bindings = st.bind.bindings;
+	s->dns_filter_tcp_reassembled = st.tcp.reassembled;
+	s->dns_filter_tcp_refused = st.tcp.gap + st.tcp.over;
 }
 
 bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len)
@@ -433,7 +496,8 @@ bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len)
 	if (!f || !pkt)
 		return true;
 	pthread_mutex_lock(&f->lock);
-	bool ok = dnsfilter_packet(f->b, pkt, len, now_ms(), &not_dns, &unread);
+	bool ok = dnsfilter_packet(f->b, f->tcp, pkt, len, now_ms(), &not_dns,
+				   &unread);
 	if (!ok)
 		f->st.dropped++;
 	pthread_mutex_unlock(&f->lock);

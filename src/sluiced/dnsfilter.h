@@ -11,8 +11,13 @@
  * malformed answer or query, a zone-transfer query (AXFR/IXFR) and a
  * packet that is not UDP/TCP of the session's family (counted). Answers to
  * no outstanding query, truncated (TC) and error answers pass and bind
- * nothing. TCP: a message in one segment is read; a message spread over
- * several segments passes unread (counted tcp_unread).
+ * nothing. TCP: the messages of each direction are put together from its
+ * segments (src/resolve/dnstcp.h: any cut, several per segment); the
+ * segment that completes a message is held until it is read, earlier ones
+ * pass at once. A segment after a gap in the sequence or past the memory
+ * caps is dropped unread (the sender sends it again; counted tcp_unread),
+ * and a direction that carried a dropped message drops all its later
+ * data.
  *
  * Threads: the queue thread owns the queue; the bindings are guarded by a
  * mutex so that dnsfilter_names() may be called from the main thread.
@@ -22,6 +27,7 @@
 
 #include "policy/policy.h"
 #include "resolve/dnsbind.h"
+#include "resolve/dnstcp.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,15 +37,18 @@ struct dnsfilter;
 
 struct dnsfilter_stats {
 	struct dnsbind_stats bind;
+	struct dnstcp_stats tcp;
 	uint64_t packets, dropped, not_dns, tcp_unread;
 };
 
 /* Opens queue QUEUE and starts its thread; OWN is the mask of sluice's
  * mark bits (cleared in the verdict). Settings from P (resolver
- * dns-rebinding, dns-grace). NULL (logged) when the queue cannot be
- * opened: DNS of `filter dns` sessions is then dropped (fail closed). */
+ * dns-rebinding, dns-grace). RT_PRIO 1..99: the thread asks SCHED_FIFO
+ * at that priority (sluiced --dns-rt-priority; refused: logged, runs as
+ * usual); 0: the default scheduling. NULL (logged) when the queue cannot
+ * be opened: DNS of `filter dns` sessions is then dropped (fail closed). */
 struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
-				  uint32_t own);
+				  uint32_t own, int rt_prio);
 /* Applies P's settings (reload); bindings stay. */
 void dnsfilter_configure(struct dnsfilter *f, const struct policy *p);
 /*
@@ -79,11 +88,13 @@ void dnsfilter_stop(struct dnsfilter *f);
 
 /*
  * One queued packet's part, exposed for tests and the bench: reads the
- * IPv4/IPv6 + UDP/TCP packet PKT[0..LEN) and shows its DNS message to B
- * at NOW_MS. Returns the verdict: true accept, false drop; *NOT_DNS /
- * *TCP_UNREAD tell why nothing was read.
+ * IPv4/IPv6 + UDP/TCP packet PKT[0..LEN) and shows its DNS messages to B
+ * at NOW_MS, a TCP segment's through T (NULL: TCP data pass unread,
+ * *TCP_UNREAD set). Returns the verdict: true accept, false drop;
+ * *NOT_DNS / *TCP_UNREAD tell why nothing was read.
  */
-bool dnsfilter_packet(struct dnsbind *b, const uint8_t *pkt, size_t len,
-		      uint64_t now_ms, bool *not_dns, bool *tcp_unread);
+bool dnsfilter_packet(struct dnsbind *b, struct dnstcp *t, const uint8_t *pkt,
+		      size_t len, uint64_t now_ms, bool *not_dns,
+		      bool *tcp_unread);
 
 #endif

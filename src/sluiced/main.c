@@ -121,6 +121,8 @@ static void usage(void)
 			"  -s SOCKET  control socket (default %s)\n"
 			"  -u USER    after setup run as USER with CAP_NET_ADMIN "
 			"and CAP_NET_RAW only\n"
+			"  --dns-rt-priority N  the DNS filter's thread runs "
+			"SCHED_FIFO at N (1..99)\n"
 			"  -v         more logging\n"
 			"  --remove-ruleset  remove what a stopped sluiced left "
 			"in the kernel\n"
@@ -374,9 +376,11 @@ int main(int argc, char **argv)
 	struct daemon d = {.socket_path = SLUICE_SOCKET};
 	static const struct option longopts[] = {
 	    {"remove-ruleset", no_argument, NULL, 'R'},
+	    {"dns-rt-priority", required_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0}};
 	bool remove_only = false;
 	const char *user = NULL;
+	int dns_rt = 0; /* the DNS filter thread's SCHED_FIFO priority */
 	int c;
 	while ((c = getopt_long(argc, argv, "c:fs:u:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -386,6 +390,11 @@ int main(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'v': d.verbose++; break;
 		case 'R': remove_only = true; break;
+		case 'P':
+			dns_rt = atoi(optarg);
+			if (dns_rt < 1 || dns_rt > 99)
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -459,7 +468,7 @@ int main(int argc, char **argv)
 	 * hand it a session's first query; CAP_NET_ADMIN binds it */
 	d.dns = dnsfilter_start(d.gen->policy,
 				(uint16_t)rs_dns_queue(&d.kopts),
-				rs_mark_own(&d.kopts));
+				rs_mark_own(&d.kopts), dns_rt);
 	lookups_set_dnsfilter(d.lookups, d.dns);
 	/* the FTP filter's queue (filter ftp read-only): the client's
 	 * commands on those control sessions */

@@ -291,6 +291,18 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "any", \
 	  "dns filter", \
 	  STATS_NOTHR) \
+	X(dns_filter_tcp_reassembled, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
+	  "DNS messages over TCP put together from more than one segment " \
+	  "before they were read", \
+	  "any", \
+	  "dns filter", \
+	  STATS_NOTHR) \
+	X(dns_filter_tcp_refused, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
+	  "DNS-over-TCP segments dropped unread: after a gap in the sequence " \
+	  "(sent again by the sender) or past the reassembly memory caps", \
+	  "0; rising = loss before the gateway or a memory flood", \
+	  "dns filter", \
+	  STATS_NOTHR) \
 	X(ftp_filter_segments, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
 	  "Client packets of `filter ftp read-only` control sessions read", \
 	  "any", \

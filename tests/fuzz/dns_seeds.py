@@ -2,7 +2,8 @@
 """dns_seeds.py DIR — writes a seed corpus for fuzz_dns: DNS answers (QR
 set, so the harness asks their question first) with CNAME chains, many A and
 AAAA records, compression pointers, truncation and error flags, a query and
-cut-short copies."""
+cut-short copies; and DNS-over-TCP streams (a control byte, then
+length-prefixed messages: a query and its answer, pipelined answers)."""
 import os
 import struct
 import sys
@@ -46,3 +47,18 @@ for k, v in seeds.items():
         f.write(v)
     with open(os.path.join(sys.argv[1], k + "-cut"), "wb") as f:
         f.write(v[: len(v) * 2 // 3])
+
+
+def tcp(*msgs):
+    return b"".join(struct.pack("!H", len(m)) + m for m in msgs)
+
+
+streams = {
+    "tcp-pair": bytes([3]) + tcp(seeds["query"], seeds["a"]),
+    "tcp-rr40": bytes([0x85]) + tcp(msg(0x0100, "rr40.example", 1, []), seeds["rr40"]),
+    "tcp-pipelined": bytes([17]) + tcp(seeds["cname"], seeds["aaaa"], seeds["nxdomain"]),
+    "tcp-axfr": bytes([200]) + tcp(seeds["axfr"], seeds["a"]),
+}
+for k, v in streams.items():
+    with open(os.path.join(sys.argv[1], k), "wb") as f:
+        f.write(v)

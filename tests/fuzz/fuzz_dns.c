@@ -5,8 +5,17 @@
  * answer paths past matching are reached), must be refused or bound —
  * never a read past the end, a crash, a leak or undefined behaviour — and
  * whatever binds must come back from dnsbind_names() as sane names.
+ *
+ * The input is also a DNS-over-TCP stream (src/resolve/dnstcp.c): its
+ * first byte picks where it is cut into segments and how they are sent
+ * (repeated, swapped, one left out and sent later), the rest is the
+ * stream. The messages put together must be those the whole stream in one
+ * segment gives, in order (a prefix of them when a cap stops the work):
+ * never another message; the caps hold; every message goes to the
+ * bindings as the DNS filter shows it.
  */
 #include "resolve/dnsbind.h"
+#include "resolve/dnstcp.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +45,134 @@ static void check_names(struct dnsbind *b, const struct dns_ends *q,
 				abort();
 		}
 	}
+}
+
+#define MAX_MSGS 256
+#define MAX_SEGS 32
+
+struct heard { /* the messages a table handed over, by hash */
+	struct dnsbind *b;
+	size_t n;
+	uint64_t h[MAX_MSGS];
+};
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ n;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static const struct dns_ends CLIENT = {.family = AF_INET, .sport = 40000,
+				       .dport = 53, .src = {198, 18, 1, 2},
+				       .dst = {198, 18, 3, 2}};
+static const struct dns_ends SERVER = {.family = AF_INET, .sport = 53,
+				       .dport = 40000, .src = {198, 18, 3, 2},
+				       .dst = {198, 18, 1, 2}};
+
+static bool heard(void *arg, const struct dns_ends *e, const uint8_t *m,
+		  size_t len)
+{
+	struct heard *h = arg;
+	(void)e;
+	if (h->n < MAX_MSGS)
+		h->h[h->n] = fnv(m, len);
+	h->n++;
+	if (len >= 12 && (m[2] & 0x80))
+		return dnsbind_answer(h->b, &SERVER, m, len, 0) != DB_MALFORMED;
+	return dnsbind_query(h->b, &CLIENT, m, len, 0) != DB_MALFORMED;
+}
+
+static void check_caps(const struct dnstcp *t, const struct dnstcp_cfg *c)
+{
+	struct dnstcp_stats st;
+	dnstcp_stats(t, &st);
+	if (st.bytes > c->total_cap || st.streams > c->max_streams)
+		abort();
+}
+
+/* DATA[0..SIZE) as a TCP stream cut into segments, see the top. */
+static void tcp_stream(struct dnsbind *b, const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return;
+	uint8_t ctl = data[0];
+	const uint8_t *p = data + 1;
+	size_t n = size - 1;
+	uint32_t isn = 0xffffff00u + ctl; /* the sequence wraps inside */
+	/* the whole stream in one segment: what must be heard */
+	static const struct dnstcp_cfg big = {.total_cap = 1u << 20,
+					      .max_streams = 4,
+					      .idle_ms = 1000};
+	struct dnstcp *t = dnstcp_new(&big);
+	struct heard whole = {.b = b};
+	dnstcp_segment(t, &CLIENT, isn, 0, p, n, 0, heard, &whole);
+	dnstcp_free(t);
+	/* segments: cuts from the stream's own bytes */
+	size_t cut[MAX_SEGS + 1], ns = 0, at = 0;
+	cut[0] = 0;
+	while (at < n && ns < MAX_SEGS - 1) {
+		at += 1 + (size_t)(p[at] * (ctl % 7 + 1)) % 97;
+		if (at > n)
+			at = n;
+		cut[++ns] = at;
+	}
+	if (at < n)
+		cut[++ns] = n;
+	/* in order, plain: the same messages */
+	t = dnstcp_new(&big);
+	struct heard inorder = {.b = b};
+	for (size_t i = 0; i < ns; i++)
+		if (dnstcp_segment(t, &CLIENT, isn + (uint32_t)cut[i], 0,
+				   p + cut[i], cut[i + 1] - cut[i], 0, heard,
+				   &inorder) == DNSTCP_GAP)
+			abort();
+	if (inorder.n != whole.n)
+		abort();
+	for (size_t i = 0; i < whole.n && i < MAX_MSGS; i++)
+		if (inorder.h[i] != whole.h[i])
+			abort();
+	dnstcp_free(t);
+	/* small caps, one segment left out then sent, copies and swaps:
+	 * what is heard is a prefix of the whole stream's messages */
+	const struct dnstcp_cfg small = {.session_cap = 64 + ctl,
+					 .total_cap = 96 + 2 * (size_t)ctl,
+					 .max_streams = 2,
+					 .idle_ms = 1000};
+	t = dnstcp_new(&small);
+	struct heard mixed = {.b = b};
+	/* its SYN: the stream's start is known, whatever comes first */
+	dnstcp_segment(t, &CLIENT, isn - 1, DNSTCP_SYN, NULL, 0, 0, heard,
+		       &mixed);
+	size_t skip = ns ? ctl % ns : 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < ns; k++) {
+			size_t i = k;
+			if ((ctl & 0x80) && k + 1 < ns && (k & 1) == 0)
+				i = k + 1; /* swapped pairs */
+			else if ((ctl & 0x80) && (k & 1))
+				i = k - 1;
+			if (pass == 0 && i == skip)
+				continue;
+			dnstcp_segment(t, &CLIENT, isn + (uint32_t)cut[i], 0,
+				       p + cut[i], cut[i + 1] - cut[i], 0,
+				       heard, &mixed);
+			check_caps(t, &small);
+		}
+	if (mixed.n > whole.n)
+		abort();
+	for (size_t i = 0; i < mixed.n && i < MAX_MSGS; i++)
+		if (mixed.h[i] != whole.h[i])
+			abort();
+	/* a RST ends it; then the idle rest is forgotten */
+	dnstcp_segment(t, &SERVER, 0, DNSTCP_RST, NULL, 0, 0, heard, &mixed);
+	dnstcp_expire(t, 10000);
+	struct dnstcp_stats st;
+	dnstcp_stats(t, &st);
+	if (st.streams || st.bytes)
+		abort();
+	dnstcp_free(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,6 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char name[DNSBIND_NAME_MAX + 1];
 	size_t off = size > 12 ? 12 : 0;
 	dnsbind_read_name(data, size, &off, name);
+	tcp_stream(b, data, size);
 	dnsbind_expire(b, UINT64_MAX / 2);
 	struct dnsbind_stats s;
 	dnsbind_stats(b, &s);

@@ -13,7 +13,12 @@
 #     name;
 #   - a forged answer from a server the filter dns rule does not allow (the
 #     web server's address, to the second client) binds nothing;
-#   - TCP: an answer in one segment binds too;
+#   - TCP: an answer in one segment binds too; and answers cut anywhere
+#     (the length, the message, two pipelined answers sharing a segment)
+#     by a DNS-over-TCP responder that writes them in pieces are put
+#     together, bound before the segment that completes each one is
+#     released: the client connects to an address of each (one answer
+#     with 45 addresses) and is allowed; another client is not;
 #   - a `filter dns` rule that needs the user (sluiced decides each DNS
 #     session): the session's first query still reaches the filter, the
 #     answer binds; a client without the user gets no DNS;
@@ -23,7 +28,7 @@
 kt_up
 N=$LAB_TMP/dnsf
 mkdir -p "$N"
-for i in 45 46 47 48 49; do
+for i in 45 46 47 48 49 50 51; do
 	lab_exec "$LAB_SRV" ip addr add 198.18.2.$i/24 dev gw0 || kt_fail "address .$i"
 	lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:80,bind=198.18.2.$i,reuseaddr,fork EXEC:cat >/dev/null
 done
@@ -46,6 +51,10 @@ done
 	echo "ptr-record=49.2.18.198.in-addr.arpa,edge49.cdn.lab.sluice.test"
 	echo "host-record=edge49.cdn.lab.sluice.test,198.18.2.49"
 	echo "host-record=next.work.lab.sluice.test,198.18.2.47"
+	echo "ptr-record=50.2.18.198.in-addr.arpa,edge50.cdn.lab.sluice.test"
+	echo "host-record=edge50.cdn.lab.sluice.test,198.18.2.50"
+	echo "ptr-record=51.2.18.198.in-addr.arpa,edge51.cdn.lab.sluice.test"
+	echo "host-record=edge51.cdn.lab.sluice.test,198.18.2.51"
 } >"$N/dnsmasq.conf"
 lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
 for i in $(seq 50); do
@@ -143,6 +152,103 @@ PY
 r=$(lab_exec "$LAB_CLI" timeout 10 python3 "$N/tcp.py" tcp.work.lab.sluice.test "$LAB_CLI4" "$LAB_DNS4")
 [ "$r" = "198.18.2.48 1" ] && kt_ok "an answer over TCP (one segment) binds: allowed at once" || kt_fail "TCP DNS: $r"
 
+# over TCP, cut anywhere: a responder on a second resolver address writes
+# two pipelined answers in four pieces, a pause between them (TCP_NODELAY:
+# one segment each): the first length's first byte | its second byte and
+# 30 bytes | the rest, the second length and 9 bytes | the rest.
+# split1.work has 45 addresses (.50 among them), split2.work .51.
+SPLIT4=198.18.3.9
+lab_exec "$LAB_DNS" ip addr add $SPLIT4/24 dev gw0 || kt_fail "address $SPLIT4"
+cat >"$N/split.py" <<'PY'
+import socket, struct, sys, time
+ADDRS = {b"split1": [bytes([198, 18, 20, i]) for i in range(1, 45)] + [bytes([198, 18, 2, 50])],
+         b"split2": [bytes([198, 18, 2, 51])]}
+def answer(q):
+    end = 12
+    while q[end]: end += q[end] + 1
+    question = q[12:end + 5]
+    addrs = ADDRS.get(q[13:13 + q[12]], [])
+    a = q[:2] + struct.pack(">HHHHH", 0x8180, 1, len(addrs), 0, 0) + question
+    for x in addrs:
+        a += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + x
+    return struct.pack(">H", len(a)) + a
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 53)); l.listen(4)
+while True:
+    c, _ = l.accept(); c.settimeout(5)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = b""
+    try:
+        while True:  # two queries, maybe in one segment
+            msgs, rest = [], buf
+            while len(rest) >= 2 and len(rest) >= 2 + struct.unpack(">H", rest[:2])[0]:
+                n = struct.unpack(">H", rest[:2])[0]
+                msgs.append(rest[2:2 + n]); rest = rest[2 + n:]
+            if len(msgs) >= 2: break
+            d = c.recv(4096)
+            if not d: break
+            buf += d
+        if len(msgs) >= 2:
+            s = answer(msgs[0]) + answer(msgs[1])
+            n1 = len(answer(msgs[0]))
+            for piece in (s[:1], s[1:32], s[32:n1 + 11], s[n1 + 11:]):
+                c.sendall(piece); time.sleep(0.05)
+        time.sleep(0.5)
+    except OSError:
+        pass
+    c.close()
+PY
+lab_spawn "$LAB_DNS" timeout 120 python3 "$N/split.py" $SPLIT4 >/dev/null
+for i in $(seq 50); do
+	lab_exec "$LAB_DNS" ss -Hltn | grep -q "$SPLIT4:53" && break
+	sleep 0.1
+done
+cat >"$N/tcpsplit.py" <<'PY'
+import socket, struct, sys
+bind, server = sys.argv[1], sys.argv[2]
+def query(i, name):
+    q = struct.pack(">HHHHHH", 100 + i, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    return struct.pack(">H", len(q)) + q
+t = socket.socket(); t.bind((bind, 0)); t.settimeout(3); t.connect((server, 53))
+t.sendall(query(1, "split1.work.lab.sluice.test") + query(2, "split2.work.lab.sluice.test"))
+buf, msgs = b"", []
+while len(msgs) < 2:
+    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+        n = struct.unpack(">H", buf[:2])[0]
+        msgs.append(buf[2:2 + n]); buf = buf[2 + n:]
+    if len(msgs) >= 2: break
+    try:
+        c = t.recv(4096)
+    except OSError:
+        break
+    if not c: break
+    buf += c
+out = []
+for a, want in zip(msgs, ("198.18.2.50", "198.18.2.51")):
+    n = struct.unpack(">H", a[6:8])[0]
+    base = len(a) - 16 * n  # the records: a pointer, 10 bytes, 4
+    addrs = [socket.inet_ntoa(a[base + 16 * k + 12:base + 16 * k + 16]) for k in range(n)]
+    ok = 0
+    if want in addrs:
+        s = socket.socket(); s.bind((bind, 0)); s.settimeout(2)
+        try:
+            s.connect((want, 80)); s.sendall(b"hello\n"); ok = 1 if s.recv(100) == b"hello\n" else 0
+        except OSError:
+            pass
+    out.append(f"{len(addrs)}:{ok}")
+print(" ".join(out) if out else "-")
+PY
+r=$(lab_exec "$LAB_CLI" timeout 15 python3 "$N/tcpsplit.py" "$LAB_CLI4" $SPLIT4)
+[ "$r" = "45:1 1:1" ] && kt_ok "two pipelined TCP answers cut anywhere (45 addresses, then 1): put together, bound, both allowed ($r)" ||
+	kt_fail "TCP answers in pieces: $r (want 45:1 1:1)"
+expect_talk "a client that did not get the split answer: decided by the reverse name, denied" 0 \
+	"$LAB_CLI" TCP4 198.18.2.50 80 "$LAB_CLI4B"
+ra=$(ctl counters --json | python3 -c "import json,sys; c=json.load(sys.stdin)['counters']; print(c['dns_filter_tcp_reassembled'], c['dns_filter_tcp_refused'])")
+read -r ra rf <<<"$ra"
+[ "$ra" -ge 2 ] && kt_ok "counters: $ra TCP answers put together from segments, $rf segments refused" ||
+	kt_fail "counters: tcp_reassembled $ra (want >= 2), tcp_refused $rf"
+
 # a `filter dns` rule that needs the user: sluiced decides each DNS
 # session, and the session's first (only) query still reaches the filter
 sed -i 's/^rule "dns"     allow { dns dnst } from clients to infra$/& users staff/' "$N/sluice.conf"
@@ -210,6 +316,9 @@ r = last("198.18.1.2", "198.18.2.46:80"); assert r["action"] == "allow" and r["n
 r = last("198.18.1.3", "198.18.2.45:80"); assert r["action"] == "deny" and r.get("name") == "edge45.cdn.lab.sluice.test" and r["witness"] == "reverse", r
 r = last("198.18.1.3", "198.18.2.47:80"); assert r["action"] == "deny", r
 r = last("198.18.1.2", "198.18.2.48:80"); assert r["action"] == "allow" and r["witness"] == "dns-answer", r
+r = last("198.18.1.2", "198.18.2.50:80"); assert r["action"] == "allow" and r["name"] == "split1.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.2", "198.18.2.51:80"); assert r["action"] == "allow" and r["name"] == "split2.work.lab.sluice.test" and r["witness"] == "dns-answer", r
+r = last("198.18.1.3", "198.18.2.50:80"); assert r["action"] == "deny" and r["witness"] == "reverse", r
 dns = [r for r in recs if r["destination"].endswith(":53")]
 assert not any(r["reason"] == "deadline" for r in dns), dns  # no waiting filter
 assert any(r["reason"] == "filter" and r["action"] == "deny" for r in dns), dns  # the AXFR

@@ -3,8 +3,9 @@
  * queue thread, src/sluiced/dnsfilter.c): IPv4/IPv6 + UDP/TCP packets in,
  * a verdict out. Answers bind only after that client's query to that
  * server; malformed messages and zone-transfer queries are dropped; an
- * unmatched answer passes and binds nothing; TCP is read when one segment
- * holds one whole message, else passed unread. No network.
+ * unmatched answer passes and binds nothing; TCP messages are put together
+ * from their segments (the reassembly itself: test_dnstcp.c) and bound
+ * when the segment that completes the answer is read. No network.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,10 +108,19 @@ static size_t names(struct dnsbind *b, uint32_t addr)
 	return dnsbind_names(b, AF_INET, CLI, a, 2000, v, 4, NULL);
 }
 
+static struct dnstcp *TCP; /* the reassembly of the test running */
+
 static bool feed(struct dnsbind *b, const uint8_t *pkt, size_t len,
 		 bool *not_dns, bool *unread)
 {
-	return dnsfilter_packet(b, pkt, len, 1000, not_dns, unread);
+	return dnsfilter_packet(b, TCP, pkt, len, 1000, not_dns, unread);
+}
+
+/* Sets the TCP sequence number of the IPv4 packet PKT. */
+static void set_seq(uint8_t *pkt, uint32_t seq)
+{
+	for (int i = 0; i < 4; i++)
+		pkt[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
 }
 
 static void test_udp_query_then_answer(void **state)
@@ -181,6 +191,9 @@ static void test_tcp(void **state)
 {
 	(void)state;
 	struct dnsbind *b = table();
+	struct dnstcp_cfg tc = {.total_cap = 1u << 20, .max_streams = 16,
+				.idle_ms = 1000};
+	TCP = dnstcp_new(&tc);
 	uint8_t m[512], pkt[600];
 	bool nd, ur;
 	/* a segment without payload (handshake): passes, nothing read */
@@ -195,13 +208,50 @@ static void test_tcp(void **state)
 	l = ip4(pkt, SRV, CLI, 53, 40010, 6, true, m, n);
 	assert_true(feed(b, pkt, l, &nd, &ur));
 	assert_int_equal(names(b, 0xcb007109), 1);
-	/* a message over two segments: passes unread */
+	/* an answer over two segments: the first passes and binds nothing,
+	 * the second (which completes it) is bound before its verdict */
 	n = dns(m, 13, false, 1, 0);
-	l = ip4(pkt, CLI, SRV, 40011, 53, 6, true, m, n - 4);
-	pkt[40] = 0;
-	pkt[41] = (uint8_t)n; /* the prefix says more than the segment holds */
+	l = ip4(pkt, CLI, SRV, 40011, 53, 6, true, m, n);
 	assert_true(feed(b, pkt, l, &nd, &ur));
+	n = dns(m, 13, true, 1, 0xcb00710a);
+	uint8_t full[600];
+	memcpy(full, m, n);
+	l = ip4(pkt, SRV, CLI, 53, 40011, 6, true, full, n);
+	size_t cut = 20 + 20 + 9; /* headers, the length and 7 bytes */
+	uint8_t second[600];
+	memcpy(second, pkt, 40);
+	memcpy(second + 40, pkt + cut, l - cut);
+	second[2] = (uint8_t)((l - cut + 40) >> 8);
+	second[3] = (uint8_t)(l - cut + 40);
+	set_seq(second, (uint32_t)(cut - 40));
+	pkt[2] = (uint8_t)(cut >> 8);
+	pkt[3] = (uint8_t)cut;
+	assert_true(feed(b, pkt, cut, &nd, &ur));
+	assert_int_equal(names(b, 0xcb00710a), 0);
+	assert_true(feed(b, second, l - cut + 40, &nd, &ur));
+	assert_false(ur);
+	assert_int_equal(names(b, 0xcb00710a), 1);
+	/* a zone transfer query over TCP is dropped, and so is the
+	 * direction's later data */
+	n = dns(m, 14, false, 252, 0);
+	l = ip4(pkt, CLI, SRV, 40012, 53, 6, true, m, n);
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	n = dns(m, 15, false, 1, 0);
+	l = ip4(pkt, CLI, SRV, 40012, 53, 6, true, m, n);
+	set_seq(pkt, (uint32_t)n + 2);
+	assert_false(feed(b, pkt, l, &nd, &ur));
+	/* a segment after a gap: dropped unread */
+	l = ip4(pkt, CLI, SRV, 40013, 53, 6, true, m, n);
+	assert_true(feed(b, pkt, l, &nd, &ur));
+	set_seq(pkt, 2 * ((uint32_t)n + 2));
+	assert_false(feed(b, pkt, l, &nd, &ur));
 	assert_true(ur);
+	struct dnstcp_stats ts;
+	dnstcp_stats(TCP, &ts);
+	assert_int_equal(ts.reassembled, 1);
+	assert_int_equal(ts.gap, 1);
+	dnstcp_free(TCP);
+	TCP = NULL;
 	dnsbind_free(b);
 }
 
