@@ -717,6 +717,48 @@ static void check_identity(struct policy *p)
 			  "addresses that may send accounting)");
 }
 
+/* portal { listen certificate key lifetime idle }: the page needs its
+ * address (ADDRESS:PORT, a literal address), its certificate and key, and
+ * the `directory ldap` block it signs users in against. */
+static void check_portal(struct policy *p)
+{
+	const struct portal_cfg *c = &p->portal;
+	struct diags *d = &p->diags;
+	if (!c->listen) {
+		if (c->certificate || c->key)
+			diags_add(d, DIAG_WARNING, NULL,
+				  "portal: certificate and key do nothing "
+				  "without listen");
+		return;
+	}
+	const char *colon = strrchr(c->listen, ':');
+	if (!colon || colon == c->listen || !colon[1])
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen '%s': expected ADDRESS:PORT",
+			  c->listen);
+	if (!c->certificate || !c->key)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen needs certificate and key");
+	if (!p->directory.enabled)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal needs a `directory ldap` block (users sign "
+			  "in with the directory password)");
+	else if (!p->directory.starttls && p->directory.uri &&
+		 strncmp(p->directory.uri, "ldaps://", 8) != 0 &&
+		 strncmp(p->directory.uri, "ldapi://", 8) != 0)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: the directory is plain ldap:// without "
+			  "starttls: users' passwords would cross the network "
+			  "in clear");
+	if (c->idle_s > c->lifetime_s)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: idle is longer than lifetime, so only "
+			  "lifetime ends a sign-in");
+	if (c->key && secret_file_problem(c->key))
+		diags_add(d, DIAG_ERROR, NULL, "portal key '%s' %s", c->key,
+			  secret_file_problem(c->key));
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = &p->diags;
@@ -752,6 +794,7 @@ static void check_settings(struct policy *p)
 				  p->metrics.listen);
 	}
 	check_identity(p);
+	check_portal(p);
 	for (size_t i = 0; i < p->nfarms; i++)
 		if (!p->farms[i]->used)
 			diags_add(d, DIAG_WARNING, &p->farms[i]->loc,
