@@ -36,6 +36,8 @@ struct http_server {
 	struct event *resume; /* re-enables the listener after EMFILE */
 	http_handler_fn fn;
 	void *arg;
+	http_wrap_fn wrap; /* NULL: plain sockets */
+	void *wrap_arg;
 	char *name;
 	size_t max_body;
 	unsigned max_conns, timeout_ms;
@@ -120,6 +122,8 @@ static void answer(struct hconn *k, const struct http_reply *rp, bool head)
 			    rp->status, reason_of(rp->status), rp->ctype, len);
 	if (rp->status == 405 && rp->allow)
 		evbuffer_add_printf(out, "Allow: %s\r\n", rp->allow);
+	if (rp->headers)
+		evbuffer_add_printf(out, "%s", rp->headers);
 	evbuffer_add_printf(out, "\r\n");
 	if (!head)
 		evbuffer_add_buffer(out, rp->body);
@@ -132,7 +136,7 @@ static void answer(struct hconn *k, const struct http_reply *rp, bool head)
 static void answer_text(struct hconn *k, int status, const char *text)
 {
 	struct http_reply rp = {status, "text/plain; charset=utf-8", NULL,
-				evbuffer_new()};
+				evbuffer_new(), NULL};
 	evbuffer_add_printf(rp.body, "%s\n", text);
 	answer(k, &rp, false);
 	evbuffer_free(rp.body);
@@ -179,7 +183,7 @@ static void serve(struct hconn *k, char *line, const char *head,
 	struct http_request rq = {line, sp1 + 1, head, body, blen,
 				  (const struct sockaddr *)&k->peer};
 	struct http_reply rp = {200, "text/plain; charset=utf-8", NULL,
-				evbuffer_new()};
+				evbuffer_new(), NULL};
 	k->h->fn(k->h->arg, &rq, &rp);
 	answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
 	evbuffer_free(rp.body);
@@ -308,12 +312,13 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	k->h = h;
 	if (salen > 0 && (size_t)salen <= sizeof(k->peer))
 		memcpy(&k->peer, sa, (size_t)salen);
-	k->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	k->bev = h->wrap ? h->wrap(h->wrap_arg, base, fd)
+			 : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	k->deadline = evtimer_new(base, on_deadline, k);
 	if (!k->bev || !k->deadline) {
 		if (k->bev)
 			bufferevent_free(k->bev);
-		else
+		else if (!h->wrap)
 			close(fd);
 		if (k->deadline)
 			event_free(k->deadline);
@@ -427,6 +432,12 @@ void http_limits(struct http_server *h, unsigned max_conns,
 		return;
 	h->max_conns = max_conns ? max_conns : 16;
 	h->timeout_ms = timeout_ms ? timeout_ms : 5000;
+}
+
+void http_set_wrap(struct http_server *h, http_wrap_fn fn, void *arg)
+{
+	h->wrap = fn;
+	h->wrap_arg = arg;
 }
 
 uint64_t http_refused(const struct http_server *h)

@@ -29,12 +29,15 @@ struct http_request {
 
 /* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
  * ALLOW (sent with a 405), BODY (an empty buffer to fill; not sent for a
- * HEAD request). */
+ * HEAD request), HEADERS (more header lines, each ending in CRLF, or
+ * NULL; the handler's, valid until the next request of its server: the
+ * answer is queued right after the handler returns). */
 struct http_reply {
 	int status;
 	const char *ctype;
 	const char *allow;
 	struct evbuffer *body;
+	const char *headers;
 };
 
 /* The value of header NAME (case-insensitive) of RQ, copied into OUT
@@ -64,6 +67,13 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
  * answer; 0 keeps the default (16, 5000). NULL is fine. */
 void http_limits(struct http_server *h, unsigned max_conns,
 		 unsigned timeout_ms);
+/* Makes the bufferevent of an accepted connection FD on BASE (a TLS one,
+ * for example); NULL when it cannot, FD then closed by the function. */
+typedef struct bufferevent *(*http_wrap_fn)(void *arg, struct event_base *base,
+					    int fd);
+/* Connections H accepts from now on get their bufferevent from FN (ARG);
+ * NULL FN: plain sockets (the default). */
+void http_set_wrap(struct http_server *h, http_wrap_fn fn, void *arg);
 /* Connections refused so far (limits, descriptor reserve, accept errors). */
 uint64_t http_refused(const struct http_server *h);
 /* The bound port (useful with port 0); 0 when unknown. */
