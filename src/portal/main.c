@@ -207,7 +207,7 @@ static void add_html(struct evbuffer *b, const char *s)
 #define PAGE_HEADERS                                                          \
 	"Cache-Control: no-store\r\n"                                         \
 	"X-Frame-Options: DENY\r\n"                                           \
-	"Referrer-Policy: no-referrer\r\n"                                    \
+	"Referrer-Policy: same-origin\r\n"                                    \
 	"Content-Security-Policy: default-src 'none'; style-src "             \
 	"'unsafe-inline'; form-action 'self'; frame-ancestors 'none'\r\n"
 

@@ -72,6 +72,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+	if (what == BEV_EVENT_CONNECTED)
+		return; /* a wrapped (TLS) connection finished its handshake */
 	hconn_free(arg);
 }
 
