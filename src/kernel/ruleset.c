@@ -1688,7 +1688,8 @@ static void gen_nat(struct gen *g)
 /* ---- the login portal's redirect ------------------------------------------------- */
 
 /* The address of portal { listen } ("A:P", "[A]:P") into OUT; its family,
- * 0 for a wildcard (0.0.0.0, ::), -1 when unreadable. */
+ * or -1 when unreadable or a wildcard (0.0.0.0, ::: `check` refuses it,
+ * the redirect needs the gateway's own address). */
 static int portal_addr(const char *listen, char *out, size_t outlen)
 {
 	const char *colon = listen ? strrchr(listen, ':') : NULL;
@@ -1706,9 +1707,9 @@ static int portal_addr(const char *listen, char *out, size_t outlen)
 	out[n] = '\0';
 	unsigned char bin[16], zero[16] = {0};
 	if (inet_pton(AF_INET, out, bin) == 1)
-		return memcmp(bin, zero, 4) ? AF_INET : 0;
+		return memcmp(bin, zero, 4) ? AF_INET : -1;
 	if (inet_pton(AF_INET6, out, bin) == 1)
-		return memcmp(bin, zero, 16) ? AF_INET6 : 0;
+		return memcmp(bin, zero, 16) ? AF_INET6 : -1;
 	return -1;
 }
 
@@ -1729,8 +1730,8 @@ static void portal_clients(const struct policy *p, struct addrset *out)
  * needs a user, whose address is not in portal_known4/6 (sluiced keeps
  * them equal to the identity table: portal_sync_script()), to anywhere
  * but the gateway is sent to the portal's HTTP responder (port
- * PORTAL_HTTP_PORT of the portal's address; `redirect` for a wildcard
- * address), which answers with a redirect to the HTTPS page. Prerouting
+ * PORTAL_HTTP_PORT of the portal's address, clients of its family), which
+ * answers with a redirect to the HTTPS page. Prerouting
  * (dstnat): only a session's first packet passes; the session to the
  * gateway is then judged by the policy on input like any other.
  */
@@ -1748,22 +1749,15 @@ static void gen_portal(struct gen *g)
 	       "\tset portal_known6 {\n\t\ttype ipv6_addr; flags interval;\n\t}\n"
 	       "\tchain portal_redirect {\n"
 	       "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
-	static const int fams[2] = {AF_INET, AF_INET6};
-	for (int i = 0; i < 2 && fam >= 0; i++) {
-		int f = fams[i];
-		if (!fam_has(&clients, f) || (fam && fam != f))
-			continue;
-		sb_add(&g->b, "\t\t%s saddr ", fam_kw(f));
-		add_addrs(&g->b, &clients, f);
+	if (fam > 0 && fam_has(&clients, fam)) {
+		sb_add(&g->b, "\t\t%s saddr ", fam_kw(fam));
+		add_addrs(&g->b, &clients, fam);
 		sb_add(&g->b, " %s saddr != @portal_known%d tcp dport 80 fib "
 			      "daddr type != local counter ",
-		       fam_kw(f), f == AF_INET ? 4 : 6);
-		if (fam)
-			sb_add(&g->b, f == AF_INET ? "dnat ip to %s:%u"
-						   : "dnat ip6 to [%s]:%u",
-			       addr, PORTAL_HTTP_PORT);
-		else
-			sb_add(&g->b, "redirect to :%u", PORTAL_HTTP_PORT);
+		       fam_kw(fam), fam == AF_INET ? 4 : 6);
+		sb_add(&g->b, fam == AF_INET ? "dnat ip to %s:%u"
+					     : "dnat ip6 to [%s]:%u",
+		       addr, PORTAL_HTTP_PORT);
 		sb_add(&g->b, " comment \"portal: unidentified web sessions\"\n");
 	}
 	sb_add(&g->b, "\t}\n\n");

@@ -214,9 +214,6 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
  * nothing). 0, or -1 with nft's messages in *err. */
 int nft_apply(const char *script, char **err);
 
-/* The port of the login portal's HTTP responder (sluice-portal), on the
- * portal's address: unidentified web sessions are redirected to it. */
-#define PORTAL_HTTP_PORT 80u
 /*
  * The nft script (to free) that makes the sets portal_known4/6 of O's
  * table hold exactly the V4 (N4) and V6 (N6) addresses and prefixes

@@ -717,6 +717,31 @@ static void check_identity(struct policy *p)
 			  "addresses that may send accounting)");
 }
 
+/* LISTEN is "A:PORT" or "[A]:PORT", A a literal address other than
+ * 0.0.0.0 and ::, PORT 1..65535 but not the HTTP responder's. */
+static bool portal_listen_ok(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	unsigned char bin[16], zero[16] = {0};
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (!colon || !n || n >= sizeof(host))
+		return false;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 1 || port > 65535 ||
+	    port == PORTAL_HTTP_PORT)
+		return false;
+	if (inet_pton(AF_INET, host, bin) == 1)
+		return memcmp(bin, zero, 4) != 0;
+	return inet_pton(AF_INET6, host, bin) == 1 && memcmp(bin, zero, 16) != 0;
+}
+
 /* portal { listen certificate key lifetime idle }: the page needs its
  * address (ADDRESS:PORT, a literal address), its certificate and key, and
  * the `directory ldap` block it signs users in against. */
@@ -731,11 +756,12 @@ static void check_portal(struct policy *p)
 				  "without listen");
 		return;
 	}
-	const char *colon = strrchr(c->listen, ':');
-	if (!colon || colon == c->listen || !colon[1])
+	if (!portal_listen_ok(c->listen))
 		diags_add(d, DIAG_ERROR, NULL,
-			  "portal listen '%s': expected ADDRESS:PORT",
-			  c->listen);
+			  "portal listen '%s': expected ADDRESS:PORT with the "
+			  "gateway's own address (the redirect names it; not "
+			  "a wildcard) and a port other than %u (the "
+			  "redirects' own)", c->listen, PORTAL_HTTP_PORT);
 	if (!c->certificate || !c->key)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "portal listen needs certificate and key");

@@ -310,7 +310,10 @@ struct control_cfg {
 };
 
 /* The login portal (src/portal, sluice-portal(8)): an HTTPS page where a
- * user signs in with the directory password. NULL listen = no portal. */
+ * user signs in with the directory password. NULL listen = no portal.
+ * Its HTTP responder, where the kernel sends unidentified clients' web
+ * sessions, is on PORTAL_HTTP_PORT of the same address. */
+#define PORTAL_HTTP_PORT 80u
 struct portal_cfg {
 	char *listen;		  /* "ADDR:PORT" of the HTTPS page */
 	char *certificate, *key;  /* PEM files of the page's certificate */

@@ -44,7 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PORTAL_HTTP_PORT 80	    /* the responder (ruleset.h says the same) */
 #define PORTAL_MAX_BODY 4096	    /* a sign-in form */
 #define PORTAL_USER_MAX 256	    /* bytes of a user name typed */
 #define PORTAL_PASSWORD_MAX 1024    /* bytes of a password */
@@ -550,7 +549,7 @@ static int portal_urls(struct portal *P, char *http_addr, size_t len)
 	snprintf(P->base_url, sizeof(P->base_url), v6 ? "https://[%s]:%u"
 						      : "https://%s:%u",
 		 host, port);
-	snprintf(http_addr, len, v6 ? "[%s]:%d" : "%s:%d", host,
+	snprintf(http_addr, len, v6 ? "[%s]:%u" : "%s:%u", host,
 		 PORTAL_HTTP_PORT);
 	return 0;
 }
