@@ -36,6 +36,9 @@ PKGS=(
   # a real Active Directory for the identity tests (tests/identity/run_ad.sh)
   samba samba-ad-dc samba-ad-provision
   freeradius-utils freeradius
+  # the login portal's page in a real browser (tests/kernel/51_portal.sh,
+  # driven by chromedriver's WebDriver API from python3)
+  chromium chromium-driver
 )
 
 missing=()

@@ -87,6 +87,11 @@ fuzz_http() {
 	cp tests/fuzz/http_seeds/* build-fuzz/corpus-http/
 	fuzz http "${FUZZ_HTTP_SECONDS:-10}" 32768
 }
+fuzz_form() {
+	mkdir -p build-fuzz/corpus-form
+	printf 'user=carol&password=p%%C3%%A4%%24%%24+%%22w%%26rd%%22' >build-fuzz/corpus-form/signin
+	fuzz form "${FUZZ_FORM_SECONDS:-5}" 4096
+}
 fuzz_radius() {
 	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
 	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
@@ -122,6 +127,7 @@ step "fuzz control request parser (${FUZZ_CONTROL_SECONDS:-15}s)" fuzz_control
 step "fuzz DNS answer parser (${FUZZ_DNS_SECONDS:-15}s)" fuzz_dns
 step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-15}s)" fuzz_radius
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
+step "fuzz the portal's form reader (${FUZZ_FORM_SECONDS:-5}s)" fuzz_form
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

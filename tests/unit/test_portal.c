@@ -1,0 +1,122 @@
+/*
+ * test_portal.c — the login portal's pieces that need no network: the
+ * sign-in form reader (src/portal/form.c: odd bytes arrive intact, bad
+ * escapes and overlong values are refused) and the policy's portal block
+ * (src/policy/check.c: what `check` refuses and warns about).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "portal/portal.h"
+
+static int form(const char *body, const char *key, char *out, size_t outlen,
+		size_t *len)
+{
+	return form_value(body, strlen(body), key, out, outlen, len);
+}
+
+static void test_form_values(void **state)
+{
+	char out[64];
+	size_t len;
+	assert_int_equal(form("user=carol&password=p%C3%A4%24%24+%22w%26rd%22+100%25%2B1",
+			      "password", out, sizeof(out), &len), 0);
+	assert_string_equal(out, "p\xc3\xa4$$ \"w&rd\" 100%+1");
+	assert_int_equal(len, strlen(out));
+	assert_int_equal(form("user=carol&password=x", "user", out, sizeof(out),
+			      &len), 0);
+	assert_string_equal(out, "carol");
+	/* a key is matched whole, never as a prefix or inside a value */
+	assert_int_equal(form("username=eve&x=user=mallory", "user", out,
+			      sizeof(out), &len), -1);
+	assert_int_equal(form("password", "password", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(form("", "user", out, sizeof(out), &len), -1);
+	/* a NUL byte comes out (the length tells), it does not cut the value */
+	assert_int_equal(form("password=a%00b", "password", out, sizeof(out),
+			      &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "a\0b", 3);
+}
+
+static void test_form_refusals(void **state)
+{
+	char out[8];
+	size_t len;
+	assert_int_equal(form("p=%zz", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=%4", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=%", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=1234567", "p", out, sizeof(out), &len), 0);
+	assert_int_equal(form("p=12345678", "p", out, sizeof(out), &len), -2);
+	/* the body is not NUL-terminated: only BLEN bytes are read */
+	const char body[] = {'p', '=', 'a', 'b', 'c'};
+	assert_int_equal(form_value(body, 4, "p", out, sizeof(out), &len), 0);
+	assert_string_equal(out, "ab");
+}
+
+/* The errors and warnings `check` gives POLICY's portal block. */
+static void check_portal(const char *portal, const char *directory,
+			 int errors, int warnings)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "network lan { 198.18.1.0/24 }\nusers staff { group staff }\n"
+		 "protocol web tcp 80\nrule r allow web from lan to any users staff\n"
+		 "%s\n%s\n",
+		 directory, portal);
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("t.conf", text, strlen(text), &d);
+	if (d.errors != errors || d.warnings != warnings) {
+		diags_print(&d, stdout);
+		fail_msg("%s: %d errors, %d warnings (want %d, %d)", portal,
+			 d.errors, d.warnings, errors, warnings);
+	}
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_portal_block(void **state)
+{
+	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
+	const char *plain = "directory ldap { uri \"ldap://198.18.4.2\" base x }";
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     tls, 0, 0);
+	check_portal("portal { listen [2001:db8::1]:8443 certificate c key k "
+		     "lifetime 1h idle 10m }", tls, 0, 0);
+	/* no directory to sign in against */
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     "", 1, 0);
+	/* a wildcard, port 80 (the redirects'), no port, a name */
+	check_portal("portal { listen 0.0.0.0:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen [::]:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1:80 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1 certificate c key k }", tls, 1,
+		     0);
+	check_portal("portal { listen gw.lab:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1:8443 }", tls, 1, 0);
+	/* passwords in clear; idle past lifetime */
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     plain, 0, 1);
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k "
+		     "lifetime 60s idle 120s }", tls, 0, 1);
+	check_portal("portal { certificate c key k }", tls, 0, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_form_values),
+	    cmocka_unit_test(test_form_refusals),
+	    cmocka_unit_test(test_portal_block),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
