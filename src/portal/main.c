@@ -49,6 +49,9 @@
 #define PORTAL_PASSWORD_MAX 1024    /* bytes of a password */
 #define PORTAL_MAX_SESSIONS 65536   /* signed-in addresses */
 #define PORTAL_SWEEP_S 2	    /* idle and lifetime checked this often */
+#define PORTAL_FAIL_MAX 5	    /* refused sign-ins from an address ... */
+#define PORTAL_FAIL_WINDOW_S 60	    /* ... in this long: the next wait */
+#define PORTAL_FAIL_TRACKED 4096    /* addresses remembered (oldest go) */
 
 /* One signed-in client address. */
 struct psess {
@@ -58,10 +61,18 @@ struct psess {
 	time_t started, seen, pushed; /* CLOCK_MONOTONIC seconds */
 };
 
+/* An address whose sign-ins were refused lately (password guessing). */
+struct pfail {
+	TAILQ_ENTRY(pfail) link; /* oldest first */
+	char addr[INET6_ADDRSTRLEN];
+	unsigned n;   /* refused since FIRST */
+	time_t first; /* CLOCK_MONOTONIC seconds */
+};
+
 /* What the portal counts (logged on SIGUSR1 and at exit). */
 struct pcounters {
 	unsigned long long signins, refused, unavailable, errors, signouts,
-	    idle, expired, redirects, push_failed, busy;
+	    idle, expired, redirects, push_failed, busy, throttled;
 };
 
 struct portal {
@@ -76,6 +87,8 @@ struct portal {
 	struct event *sweep, *sigusr1, *sigterm, *sigint;
 	LIST_HEAD(, psess) sessions;
 	size_t nsessions;
+	TAILQ_HEAD(, pfail) fails;
+	size_t nfails;
 	struct pcounters n;
 };
 
@@ -183,6 +196,63 @@ static void sess_seen(struct portal *P, struct psess *s)
 	if (life && now - s->pushed >= (time_t)P->cfg->idle_s / 4 &&
 	    push_login(P, s->addr, s->user, life))
 		s->pushed = now;
+}
+
+/* ---- refused sign-ins: at most PORTAL_FAIL_MAX a window per address ---- */
+
+static void fail_drop(struct portal *P, struct pfail *f)
+{
+	TAILQ_REMOVE(&P->fails, f, link);
+	P->nfails--;
+	free(f);
+}
+
+/* Forgets windows that are over (the oldest come first). */
+static void fail_expire(struct portal *P, time_t now)
+{
+	struct pfail *f;
+	while ((f = TAILQ_FIRST(&P->fails)) &&
+	       now - f->first >= PORTAL_FAIL_WINDOW_S)
+		fail_drop(P, f);
+}
+
+static struct pfail *fail_find(struct portal *P, const char *addr)
+{
+	fail_expire(P, mono_s());
+	struct pfail *f;
+	TAILQ_FOREACH(f, &P->fails, link)
+		if (strcmp(f->addr, addr) == 0)
+			return f;
+	return NULL;
+}
+
+/* ADDR had PORTAL_FAIL_MAX sign-ins refused in the current window. */
+static bool fail_throttled(struct portal *P, const char *addr)
+{
+	struct pfail *f = fail_find(P, addr);
+	return f && f->n >= PORTAL_FAIL_MAX;
+}
+
+static void fail_note(struct portal *P, const char *addr)
+{
+	struct pfail *f = fail_find(P, addr);
+	if (!f) {
+		if (P->nfails >= PORTAL_FAIL_TRACKED)
+			fail_drop(P, TAILQ_FIRST(&P->fails));
+		f = xcalloc(1, sizeof(*f));
+		snprintf(f->addr, sizeof(f->addr), "%s", addr);
+		f->first = mono_s();
+		TAILQ_INSERT_TAIL(&P->fails, f, link);
+		P->nfails++;
+	}
+	f->n++;
+}
+
+static void fail_clear(struct portal *P, const char *addr)
+{
+	struct pfail *f = fail_find(P, addr);
+	if (f)
+		fail_drop(P, f);
 }
 
 /* ---- pages --------------------------------------------------------------- */
@@ -323,6 +393,17 @@ static void do_login(struct portal *P, const char *addr,
 		problem = "Send a user name and a password.";
 	else if (strlen(user) != ulen || text_name_problem(user))
 		problem = "That is not a user name.";
+	if (!problem && fail_throttled(P, addr)) {
+		P->n.throttled++;
+		log_info("portal: sign-in of %s at %s not tried: %d refused "
+			 "in %d s (throttled: %llu)", user, addr,
+			 PORTAL_FAIL_MAX, PORTAL_FAIL_WINDOW_S, P->n.throttled);
+		explicit_bzero(pw, PORTAL_PASSWORD_MAX + 1);
+		free(pw);
+		page_signin(P, rp, 429, "Too many refused sign-ins from this "
+					"address; please wait a minute.");
+		return;
+	}
 	if (problem) {
 		P->n.refused++;
 		page_signin(P, rp, 400, problem);
@@ -337,6 +418,7 @@ static void do_login(struct portal *P, const char *addr,
 	free(pw);
 	if (r == PAUTH_REFUSED) {
 		P->n.refused++;
+		fail_note(P, addr);
 		log_info("portal: sign-in of %s at %s refused: %s", user, addr,
 			 why);
 		page_signin(P, rp, 403, "Sign-in refused: wrong user name "
@@ -384,6 +466,7 @@ static void do_login(struct portal *P, const char *addr,
 	memcpy(s->user, fresh.user, sizeof(s->user));
 	s->started = s->seen = s->pushed = now;
 	P->n.signins++;
+	fail_clear(P, addr);
 	log_info("portal: %s signed in at %s", name, addr);
 	redirect(P, rp, "/");
 }
@@ -560,10 +643,10 @@ static void log_counters(const struct portal *P)
 	log_info("portal: signed in %zu; sign-ins %llu, refused %llu, "
 		 "directory unavailable %llu, errors %llu, sign-outs %llu, "
 		 "idle %llu, expired %llu, redirects %llu, push failed %llu, "
-		 "busy %llu",
+		 "busy %llu, throttled %llu",
 		 P->nsessions, n->signins, n->refused, n->unavailable,
 		 n->errors, n->signouts, n->idle, n->expired, n->redirects,
-		 n->push_failed, n->busy);
+		 n->push_failed, n->busy, n->throttled);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -646,6 +729,8 @@ static void portal_free(struct portal *P)
 		LIST_REMOVE(s, link);
 		free(s);
 	}
+	while (!TAILQ_EMPTY(&P->fails))
+		fail_drop(P, TAILQ_FIRST(&P->fails));
 	http_close(P->https);
 	http_close(P->http);
 	if (P->sweep)
@@ -699,6 +784,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	LIST_INIT(&P.sessions);
+	TAILQ_INIT(&P.fails);
 	struct event_base *base = event_base_new();
 	int rc = run(&P, base, user);
 	portal_free(&P);

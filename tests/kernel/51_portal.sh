@@ -12,7 +12,8 @@
 # (operator level by its group). Also: the captive-portal probes are
 # redirected; a directory that does not answer gives a clear page (503)
 # and a counter; a request that never finishes is cut, an oversized one
-# refused; idle ends a sign-in whose page is gone. Screenshots in
+# refused; idle ends a sign-in whose page is gone; password guessing from
+# an address is throttled. Screenshots in
 # $KT_BUILD/test-artifacts/51_portal.
 . "$(dirname "$0")/lib.sh"
 . "$KT_ROOT/tests/lab/peers.sh"
@@ -149,5 +150,18 @@ for i in $(seq 50); do # the portal's sweep (every 2 s) logs it out too
 done
 grep -q "carol at $LAB_CLI4 signed out (idle)" "$LAB_TMP/portal.log" && kt_ok "logged as signed out (idle)" ||
 	kt_fail "portal log: $(tail -3 "$LAB_TMP/portal.log")"
+# password guessing: after 5 refusals from an address, the next sign-in
+# there waits (429) without asking the directory; other addresses do not
+codes=
+for i in 1 2 3 4 5 6; do
+	codes="$codes $(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --interface "$LAB_CLI4B" \
+		--data-urlencode user=carol --data-urlencode "password=guess $i" "$PORTAL/login")"
+done
+[ "$codes" = " 403 403 403 403 403 429" ] && kt_ok "guessing from $LAB_CLI4B: $codes" || kt_fail "guessing: $codes"
+grep -q "carol at $LAB_CLI4B not tried: 5 refused" "$LAB_TMP/portal.log" && kt_ok "the 6th was not sent to the directory (logged)" ||
+	kt_fail "portal log: $(tail -2 "$LAB_TMP/portal.log")"
+h=$(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --data-urlencode user=carol \
+	--data-urlencode "password=$PW" "$PORTAL/login")
+[ "$h" = 302 ] && kt_ok "carol from $LAB_CLI4 still signs in (302)" || kt_fail "another address after guessing: $h"
 kill -TERM "$PORTAL_PID"
 kt_done
