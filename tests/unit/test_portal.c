@@ -2,7 +2,8 @@
  * test_portal.c — the login portal's pieces that need no network: the
  * sign-in form reader (src/portal/form.c: odd bytes arrive intact, bad
  * escapes and overlong values are refused) and the policy's portal block
- * (src/policy/check.c: what `check` refuses and warns about).
+ * (src/policy/check.c: what `check` refuses and warns about), the script
+ * that fills the kernel's sets of identified addresses (src/kernel).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/ruleset.h"
 #include "portal/portal.h"
+
+#include <stdlib.h>
 
 static int form(const char *body, const char *key, char *out, size_t outlen,
 		size_t *len)
@@ -111,12 +115,43 @@ static void test_portal_block(void **state)
 	check_portal("portal { certificate c key k }", tls, 0, 1);
 }
 
+/* The sets of identified addresses: flushed and filled in one script,
+ * elements in batches of 256. */
+static void test_sync_script(void **state)
+{
+	struct ruleset_opts o = {.table = "t"};
+	const char *v4[] = {"198.18.1.2", "198.18.5.0/24"};
+	const char *v6[] = {"2001:db8::7"};
+	char *s = portal_sync_script(&o, v4, 2, v6, 1);
+	assert_string_equal(s, "flush set inet t portal_known4\n"
+			       "add element inet t portal_known4 { 198.18.1.2, "
+			       "198.18.5.0/24 }\n"
+			       "flush set inet t portal_known6\n"
+			       "add element inet t portal_known6 { 2001:db8::7 }\n");
+	free(s);
+	s = portal_sync_script(&o, NULL, 0, NULL, 0);
+	assert_string_equal(s, "flush set inet t portal_known4\n"
+			       "flush set inet t portal_known6\n");
+	free(s);
+	const char **many = calloc(600, sizeof(*many));
+	for (size_t i = 0; i < 600; i++)
+		many[i] = "198.18.1.9";
+	s = portal_sync_script(&o, many, 600, NULL, 0);
+	size_t adds = 0;
+	for (const char *p = s; (p = strstr(p, "add element")); p++)
+		adds++;
+	assert_int_equal(adds, 3);
+	free(s);
+	free(many);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_form_values),
 	    cmocka_unit_test(test_form_refusals),
 	    cmocka_unit_test(test_portal_block),
+	    cmocka_unit_test(test_sync_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
