@@ -28,11 +28,13 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,7 @@
 #define PORTAL_FAIL_MAX 5	    /* refused sign-ins from an address ... */
 #define PORTAL_FAIL_WINDOW_S 60	    /* ... in this long: the next wait */
 #define PORTAL_FAIL_TRACKED 4096    /* addresses remembered (oldest go) */
+#define PORTAL_MAX_JOBS 16	    /* sign-ins checked by the directory at once */
 
 /* One signed-in client address. */
 struct psess {
@@ -89,6 +92,9 @@ struct portal {
 	size_t nsessions;
 	TAILQ_HEAD(, pfail) fails;
 	size_t nfails;
+	struct event_base *base;
+	LIST_HEAD(, pjob) jobs; /* sign-ins the directory is checking */
+	size_t njobs;
 	struct pcounters n;
 };
 
@@ -378,62 +384,55 @@ static bool peer_text(const struct sockaddr *sa, char *out, size_t len)
 	return inet_ntop(AF_INET6, a, out, (socklen_t)len);
 }
 
-/* POST /login: the form's user and password, checked by the directory. */
-static void do_login(struct portal *P, const char *addr,
-		     const struct http_request *rq, struct http_reply *rp)
+/* One sign-in being checked by the directory, on a thread of its own
+ * (the loop never waits on the directory). */
+struct pjob {
+	LIST_ENTRY(pjob) link;
+	struct portal *P;
+	struct http_later *later; /* the request's answer, to come */
+	struct event *done;	  /* made active by the thread when it ends */
+	pthread_t thread;
+	char addr[INET6_ADDRSTRLEN], user[PORTAL_USER_MAX];
+	char name[PORTAL_USER_MAX], why[256];
+	char pw[PORTAL_PASSWORD_MAX + 1];
+	size_t pwlen;
+	enum pauth_result r;
+};
+
+static void *job_run(void *arg)
 {
-	char user[PORTAL_USER_MAX], name[PORTAL_USER_MAX], why[256];
-	char *pw = xmalloc(PORTAL_PASSWORD_MAX + 1);
-	size_t ulen, pwlen;
-	const char *problem = NULL;
-	if (form_value(rq->body, rq->body_len, "user", user, sizeof(user),
-		       &ulen) < 0 ||
-	    form_value(rq->body, rq->body_len, "password", pw,
-		       PORTAL_PASSWORD_MAX + 1, &pwlen) < 0)
-		problem = "Send a user name and a password.";
-	else if (strlen(user) != ulen || text_name_problem(user))
-		problem = "That is not a user name.";
-	if (!problem && fail_throttled(P, addr)) {
-		P->n.throttled++;
-		log_info("portal: sign-in of %s at %s not tried: %d refused "
-			 "in %d s (throttled: %llu)", user, addr,
-			 PORTAL_FAIL_MAX, PORTAL_FAIL_WINDOW_S, P->n.throttled);
-		explicit_bzero(pw, PORTAL_PASSWORD_MAX + 1);
-		free(pw);
-		page_signin(P, rp, 429, "Too many refused sign-ins from this "
-					"address; please wait a minute.");
-		return;
-	}
-	if (problem) {
+	struct pjob *j = arg;
+	j->r = pauth_check(&j->P->p->directory, j->P->bind_password, j->user,
+			   j->pw, j->pwlen, j->name, sizeof(j->name), j->why,
+			   sizeof(j->why));
+	explicit_bzero(j->pw, sizeof(j->pw));
+	event_active(j->done, EV_READ, 0);
+	return NULL;
+}
+
+/* The directory's answer R for USER at ADDR (NAME: the directory's name
+ * for the user) into RP: a sign-in, or a page saying why not. */
+static void login_result(struct portal *P, const struct pjob *j,
+			 struct http_reply *rp)
+{
+	if (j->r == PAUTH_REFUSED) {
 		P->n.refused++;
-		page_signin(P, rp, 400, problem);
-		explicit_bzero(pw, PORTAL_PASSWORD_MAX + 1);
-		free(pw);
-		return;
-	}
-	enum pauth_result r =
-	    pauth_check(&P->p->directory, P->bind_password, user, pw, pwlen,
-			name, sizeof(name), why, sizeof(why));
-	explicit_bzero(pw, PORTAL_PASSWORD_MAX + 1);
-	free(pw);
-	if (r == PAUTH_REFUSED) {
-		P->n.refused++;
-		fail_note(P, addr);
-		log_info("portal: sign-in of %s at %s refused: %s", user, addr,
-			 why);
+		fail_note(P, j->addr);
+		log_info("portal: sign-in of %s at %s refused: %s", j->user,
+			 j->addr, j->why);
 		page_signin(P, rp, 403, "Sign-in refused: wrong user name "
 					"or password.");
 		return;
 	}
-	if (r != PAUTH_OK) {
-		bool down = r == PAUTH_UNAVAILABLE;
+	if (j->r != PAUTH_OK) {
+		bool down = j->r == PAUTH_UNAVAILABLE;
 		if (down)
 			P->n.unavailable++;
 		else
 			P->n.errors++;
 		log_warnx("portal: sign-in of %s at %s failed: %s "
-			  "(directory unavailable: %llu, errors: %llu)", user,
-			  addr, why, P->n.unavailable, P->n.errors);
+			  "(directory unavailable: %llu, errors: %llu)", j->user,
+			  j->addr, j->why, P->n.unavailable, P->n.errors);
 		page_signin(P, rp, 503, down ? "The directory does not answer "
 					       "just now; please try again in "
 					       "a minute."
@@ -442,7 +441,7 @@ static void do_login(struct portal *P, const char *addr,
 					       "desk.");
 		return;
 	}
-	struct psess *s = sess_find(P, addr);
+	struct psess *s = sess_find(P, j->addr);
 	if (!s && P->nsessions >= PORTAL_MAX_SESSIONS) {
 		P->n.busy++;
 		page_signin(P, rp, 503, "Too many people are signed in.");
@@ -450,25 +449,101 @@ static void do_login(struct portal *P, const char *addr,
 	}
 	time_t now = mono_s();
 	struct psess fresh = {.started = now, .seen = now, .pushed = now};
-	snprintf(fresh.addr, sizeof(fresh.addr), "%s", addr);
-	snprintf(fresh.user, sizeof(fresh.user), "%s", name);
-	if (!push_login(P, addr, name, push_lifetime(P, &fresh, now))) {
+	if (!push_login(P, j->addr, j->name, push_lifetime(P, &fresh, now))) {
 		page_signin(P, rp, 503, "The firewall did not take the "
 					"sign-in; please try again.");
 		return;
 	}
 	if (!s) {
-		s = xmalloc(sizeof(*s));
+		s = xcalloc(1, sizeof(*s));
 		LIST_INSERT_HEAD(&P->sessions, s, link);
 		P->nsessions++;
 	}
-	memcpy(s->addr, fresh.addr, sizeof(s->addr));
-	memcpy(s->user, fresh.user, sizeof(s->user));
+	snprintf(s->addr, sizeof(s->addr), "%s", j->addr);
+	snprintf(s->user, sizeof(s->user), "%s", j->name);
 	s->started = s->seen = s->pushed = now;
 	P->n.signins++;
-	fail_clear(P, addr);
-	log_info("portal: %s signed in at %s", name, addr);
+	fail_clear(P, j->addr);
+	log_info("portal: %s signed in at %s", j->name, j->addr);
 	redirect(P, rp, "/");
+}
+
+/* Waits for J's thread, frees J; answers its request with RP (NULL: no
+ * answer). */
+static void job_free(struct pjob *j, const struct http_reply *rp)
+{
+	pthread_join(j->thread, NULL);
+	LIST_REMOVE(j, link);
+	j->P->njobs--;
+	http_answer_later(j->later, rp);
+	event_free(j->done);
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
+static void on_job_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct pjob *j = arg;
+	struct http_reply rp = {200, "text/html; charset=utf-8", NULL,
+				evbuffer_new(), NULL};
+	pthread_join(j->thread, NULL); /* it has ended: its last act woke us */
+	login_result(j->P, j, &rp);
+	LIST_REMOVE(j, link);
+	j->P->njobs--;
+	http_answer_later(j->later, &rp);
+	evbuffer_free(rp.body);
+	event_free(j->done);
+	explicit_bzero(j, sizeof(*j));
+	free(j);
+}
+
+/* POST /login: the form's user and password, checked by the directory on
+ * a thread; the answer comes when it has answered (on_job_done). */
+static void do_login(struct portal *P, const char *addr,
+		     const struct http_request *rq, struct http_reply *rp)
+{
+	struct pjob *j = xcalloc(1, sizeof(*j));
+	size_t ulen;
+	const char *problem = NULL;
+	if (form_value(rq->body, rq->body_len, "user", j->user,
+		       sizeof(j->user), &ulen) < 0 ||
+	    form_value(rq->body, rq->body_len, "password", j->pw,
+		       sizeof(j->pw), &j->pwlen) < 0)
+		problem = "Send a user name and a password.";
+	else if (strlen(j->user) != ulen || text_name_problem(j->user))
+		problem = "That is not a user name.";
+	if (!problem && fail_throttled(P, addr)) {
+		P->n.throttled++;
+		log_info("portal: sign-in of %s at %s not tried: %d refused "
+			 "in %d s (throttled: %llu)", j->user, addr,
+			 PORTAL_FAIL_MAX, PORTAL_FAIL_WINDOW_S, P->n.throttled);
+		page_signin(P, rp, 429, "Too many refused sign-ins from this "
+					"address; please wait a minute.");
+	} else if (problem) {
+		P->n.refused++;
+		page_signin(P, rp, 400, problem);
+	} else if (P->njobs >= PORTAL_MAX_JOBS) {
+		P->n.busy++;
+		page_signin(P, rp, 503, "Too many sign-ins at once; please "
+					"try again.");
+	} else {
+		j->P = P;
+		snprintf(j->addr, sizeof(j->addr), "%s", addr);
+		j->done = event_new(P->base, -1, 0,
+				    on_job_done, j);
+		if (pthread_create(&j->thread, NULL, job_run, j) == 0) {
+			j->later = http_defer(rq);
+			LIST_INSERT_HEAD(&P->jobs, j, link);
+			P->njobs++;
+			return;
+		}
+		event_free(j->done);
+		P->n.errors++;
+		page_signin(P, rp, 503, "Signing in does not work just now; "
+					"please try again.");
+	}
+	explicit_bzero(j, sizeof(*j));
+	free(j);
 }
 
 /* A POST must come from the portal's own page: an Origin, when sent, is
@@ -700,6 +775,11 @@ static int run(struct portal *P, struct event_base *base, const char *user)
 		return 1;
 	}
 	http_set_wrap(P->https, tls_wrap, P);
+	/* a sign-in's answer waits for the directory: connect, StartTLS,
+	 * service bind, search and user bind, each within its timeout */
+	uint64_t wait_ms = 5000 + 5 * (uint64_t)P->p->directory.timeout_ms;
+	http_limits(P->https, 0, wait_ms < 600000 ? (unsigned)wait_ms : 600000);
+	P->base = base;
 	if (geteuid() == 0 && (!user || drop_to(user) < 0)) {
 		if (!user)
 			log_warnx("portal: started as root: say -u USER");
@@ -724,6 +804,8 @@ static int run(struct portal *P, struct event_base *base, const char *user)
 
 static void portal_free(struct portal *P)
 {
+	while (!LIST_EMPTY(&P->jobs)) /* each ends within the directory's timeouts */
+		job_free(LIST_FIRST(&P->jobs), NULL);
 	struct psess *s;
 	while ((s = LIST_FIRST(&P->sessions))) { /* they end by idle */
 		LIST_REMOVE(s, link);
@@ -785,6 +867,12 @@ int main(int argc, char **argv)
 	}
 	LIST_INIT(&P.sessions);
 	TAILQ_INIT(&P.fails);
+	LIST_INIT(&P.jobs);
+	if (evthread_use_pthreads() < 0) {
+		log_warnx("portal: libevent has no thread support");
+		policy_free(P.p);
+		return 1;
+	}
 	struct event_base *base = event_base_new();
 	int rc = run(&P, base, user);
 	portal_free(&P);

@@ -54,10 +54,19 @@ struct hconn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct sockaddr_storage peer;
+	struct http_later *later; /* an answer to come (http_defer) */
+};
+
+/* The token of an answer to come; K NULL once the connection is gone. */
+struct http_later {
+	struct hconn *k;
+	bool head; /* the request was HEAD: no body */
 };
 
 static void hconn_free(struct hconn *k)
 {
+	if (k->later)
+		k->later->k = NULL;
 	k->h->nconns--;
 	LIST_REMOVE(k, link);
 	event_free(k->deadline);
@@ -184,12 +193,35 @@ static void serve(struct hconn *k, char *line, const char *head,
 	}
 	*sp1 = *sp2 = '\0';
 	struct http_request rq = {line, sp1 + 1, head, body, blen,
-				  (const struct sockaddr *)&k->peer};
+				  (const struct sockaddr *)&k->peer, k};
 	struct http_reply rp = {200, "text/plain; charset=utf-8", NULL,
 				evbuffer_new(), NULL};
 	k->h->fn(k->h->arg, &rq, &rp);
-	answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
+	if (k->later) /* answered later: read nothing more meanwhile */
+		bufferevent_disable(k->bev, EV_READ);
+	else
+		answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
 	evbuffer_free(rp.body);
+}
+
+struct http_later *http_defer(const struct http_request *rq)
+{
+	struct hconn *k = rq->conn;
+	struct http_later *l = xcalloc(1, sizeof(*l));
+	l->k = k;
+	l->head = strcmp(rq->method, "HEAD") == 0;
+	k->later = l;
+	return l;
+}
+
+void http_answer_later(struct http_later *l, const struct http_reply *rp)
+{
+	if (l->k) {
+		l->k->later = NULL;
+		if (rp)
+			answer(l->k, rp, l->head);
+	}
+	free(l);
 }
 
 bool http_header(const struct http_request *rq, const char *name, char *out,

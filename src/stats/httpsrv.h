@@ -25,6 +25,7 @@ struct http_request {
 	const char *body;	     /* NUL-terminated; "" when none */
 	size_t body_len;
 	const struct sockaddr *peer; /* who connected */
+	void *conn;		     /* the server's (http_defer) */
 };
 
 /* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
@@ -48,6 +49,21 @@ bool http_header(const struct http_request *rq, const char *name, char *out,
 
 typedef void (*http_handler_fn)(void *arg, const struct http_request *rq,
 				struct http_reply *rp);
+
+/* A request whose answer comes later. */
+struct http_later;
+/*
+ * Called by a handler on its request RQ: the answer is not RP but what
+ * http_answer_later() gives, later, on the server's loop (the connection
+ * keeps its deadline: past it the connection is closed and the answer,
+ * when it comes, is dropped). Returns the token, owned by the caller until
+ * it passes it to http_answer_later() (exactly once).
+ */
+struct http_later *http_defer(const struct http_request *rq);
+/* Sends RP (as a handler's answer) for the request of L, when its
+ * connection is still open, and frees L; RP NULL: no answer (the
+ * connection closes at its deadline). On the server's loop thread. */
+void http_answer_later(struct http_later *l, const struct http_reply *rp);
 
 /*
  * Serves ADDR_PORT ("127.0.0.1:9109", "[::1]:9109"; port 0 picks a free
