@@ -13,14 +13,14 @@
  *    every response's authenticator. Prints answered requests per second
  *    (replies included) and the server thread's CPU time per request.
  * 2. The table: heap bytes per entry (mallinfo2) with ENTRIES entries of a
- *    user and one group, and the mean time of a lookup (iptable_with, the
+ *    user and one group, and the mean time of a lookup (idtable_with, the
  *    queue workers' fast path) of the same 1,000 present addresses with
  *    1,000 and with ENTRIES entries in the table (the table's own cost),
  *    of all ENTRIES addresses in random order (memory latency added), and
  *    of an absent address with a /16 prefix entry present (the
  *    longest-prefix probe).
  */
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "identity/radius.h"
 #include "policy/internal.h"
 
@@ -177,7 +177,7 @@ static void *client(void *arg)
 
 static void bench_radius(unsigned long packets)
 {
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	struct addrset clients = {0};
 	char *err = NULL;
 	addrset_parse_elem(&clients, "127.0.0.0/8", &err);
@@ -207,10 +207,10 @@ static void bench_radius(unsigned long packets)
 	       "(replies included; %lu resent, %lu bad replies); server thread "
 	       "CPU %.2f us/request; table %zu entries\n",
 	       c.answered, c.secs, (double)c.answered / c.secs, c.resent, c.bad,
-	       s.cpu_s * 1e6 / (double)s.handled, iptable_count(t));
+	       s.cpu_s * 1e6 / (double)s.handled, idtable_count(t));
 	close(s.fd);
 	addrset_free(&clients);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 static int found(void *arg, const struct identity *id)
@@ -219,7 +219,7 @@ static int found(void *arg, const struct identity *id)
 }
 
 /* Mean ns of a lookup of the N present addresses 10.x.y.z (random order). */
-static double lookup_ns(struct iptable *t, unsigned long n, unsigned long rounds,
+static double lookup_ns(struct idtable *t, unsigned long n, unsigned long rounds,
 			uint32_t base)
 {
 	unsigned long hits = 0;
@@ -230,7 +230,7 @@ static double lookup_ns(struct iptable *t, unsigned long n, unsigned long rounds
 		uint32_t a = htonl(base + (uint32_t)((x >> 4) % n));
 		uint8_t addr[16] = {0};
 		memcpy(addr, &a, 4);
-		hits += (unsigned long)iptable_with(t, AF_INET, addr, found, NULL);
+		hits += (unsigned long)idtable_with(t, AF_INET, addr, found, NULL);
 	}
 	double ns = (now_s(CLOCK_MONOTONIC) - t0) * 1e9 / (double)rounds;
 	if (base == 0x0a000000u && hits != rounds)
@@ -238,7 +238,7 @@ static double lookup_ns(struct iptable *t, unsigned long n, unsigned long rounds
 	return ns;
 }
 
-static void fill(struct iptable *t, unsigned long from, unsigned long to)
+static void fill(struct idtable *t, unsigned long from, unsigned long to)
 {
 	const char *g[] = {"staff"};
 	for (unsigned long i = from; i < to; i++) {
@@ -247,7 +247,7 @@ static void fill(struct iptable *t, unsigned long from, unsigned long to)
 		memcpy(addr, &a, 4);
 		char user[32];
 		snprintf(user, sizeof(user), "user%lu", i);
-		iptable_login(t, &(struct id_login){AF_INET, addr, user, g, 1,
+		idtable_login(t, &(struct id_login){AF_INET, addr, user, g, 1,
 						    3600, IDS_RADIUS, 0});
 	}
 }
@@ -256,7 +256,7 @@ static void bench_table(unsigned long entries)
 {
 	const unsigned long rounds = 2000000;
 	struct mallinfo2 m0 = mallinfo2();
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	fill(t, 0, 1000);
 	double small = lookup_ns(t, 1000, rounds, 0x0a000000u);
 	fill(t, 1000, entries);
@@ -264,17 +264,17 @@ static void bench_table(unsigned long entries)
 	double large = lookup_ns(t, entries, rounds, 0x0a000000u);
 	double hot = lookup_ns(t, 1000, rounds, 0x0a000000u);
 	uint8_t p16[16] = {172, 16};
-	iptable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 3600,
+	idtable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 3600,
 					    IDS_API, 16});
 	double miss = lookup_ns(t, 65536, rounds, 0xc0a80000u); /* 192.168/16 */
 	printf("table: %zu entries, %.0f heap bytes/entry (user \"userN\", one "
 	       "group); lookup of 1000 addresses: %.0f ns with 1000 entries, "
 	       "%.0f ns with %lu; of all %lu (random, beyond the CPU caches): "
 	       "%.0f ns; an absent address with a /16 entry present %.0f ns\n",
-	       iptable_count(t),
+	       idtable_count(t),
 	       (double)(m1.uordblks - m0.uordblks) / (double)entries, small,
 	       hot, entries, entries, large, miss);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 int main(int argc, char **argv)

@@ -34,7 +34,9 @@ queued() { lab_exec "$LAB_GW" awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfn
 
 bold "1. The lab: client, gateway, servers, DNS and directory namespaces"
 lab_up >/dev/null || exit 1
-peers_dns_up || exit 1
+# docs.intra: a work site on the second server, whose PTR (www) does not
+# name it back: what a CDN's address looks like to a reverse lookup
+PEERS_DNS_EXTRA="host-record=docs.intra.lab.sluice.test,$LAB_SRV4B" peers_dns_up || exit 1
 peers_ldap_up || exit 1
 echo "  dnsmasq on $LAB_DNS4 (www.lab.sluice.test = $LAB_SRV4; $LAB_SRV4B has a spoofed PTR)"
 echo "  slapd on $LAB_DIR4 (alice: netadmins; carol, dave: staff)"
@@ -121,7 +123,52 @@ talk "nobody, web to $LAB_SRV4 = www.lab.sluice.test ('work sites')" "$LAB_CLI" 
 talk "nobody, web to $LAB_SRV4B (PTR claims www: not confirmed)" "$LAB_CLI" TCP4 "$LAB_SRV4B" 8080 "$LAB_CLI4B"
 echo "  DNS queries the gateway made: $(grep -c 'query\[' "$LAB_TMP/dns/queries.log") (www resolved ahead of time, so no PTR for $LAB_SRV4: $(grep -c 'query\[PTR\] 2.2.18.198' "$LAB_TMP/dns/queries.log"))"
 
-bold "6. Header facts decide in the kernel (never queued)"
+bold "6. Names from the clients' own DNS answers (a CDN's address)"
+fetch() { # fetch DESCRIPTION BIND URL [CURL-OPTION...]: one HTTP GET from the client
+	local d=$1 bind=$2; shift 2
+	if lab_exec "$LAB_CLI" curl -s -m 3 --interface "$bind" -o /dev/null "$@"; then
+		printf '  %-62s \033[32mALLOWED\033[0m\n' "$d"
+	else printf '  %-62s \033[31mDENIED\033[0m\n' "$d"; fi
+}
+echo "  docs.intra.lab.sluice.test = $LAB_SRV4B, whose PTR (www) does not confirm it"
+fetch "nobody, http://$LAB_SRV4B/ without asking DNS (reverse name only)" "$LAB_CLI4B" "http://$LAB_SRV4B/"
+# the client asks the lab's resolver through the gateway: rule 'lookups'
+# carries `filter dns`, so sluiced reads the answer before releasing it
+lab_exec "$LAB_CLI" python3 - "$LAB_CLI4B" "$LAB_DNS4" <<'PY'
+import random, socket, struct, sys
+q = struct.pack(">HHHHHH", random.randrange(65536), 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "docs.intra.lab.sluice.test".split("."))
+q += b"\0" + struct.pack(">HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((sys.argv[1], 0)); u.settimeout(2); u.sendto(q, (sys.argv[2], 53))
+try:
+    a, _ = u.recvfrom(4096)
+    print("  $ dig docs.intra.lab.sluice.test (from %s): %s" % (sys.argv[1], socket.inet_ntoa(a[-4:])))
+except OSError:
+    print("  (no DNS answer)")
+PY
+fetch "nobody, after resolving docs.intra through the gateway" "$LAB_CLI4B" "http://docs.intra.lab.sluice.test/" --resolve "docs.intra.lab.sluice.test:80:$LAB_SRV4B"
+echo "  DNS answers read and bound by the gateway (dns_filter_answers_bound): $(ctl counters --json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["dns_filter_answers_bound"])')"
+
+bold "7. A flood is limited in the kernel (flood { }: 600 new TCP sessions/min per source, burst 60)"
+lab_exec "$LAB_CLI" python3 - "$LAB_SRV4" "$LAB_CLI4B" <<'PY'
+import socket, sys, time
+socks = []
+for _ in range(300):  # 300 SYNs at once from one source, to a port sluiced decides
+    s = socket.socket(); s.setblocking(False); s.bind((sys.argv[2], 0))
+    s.connect_ex((sys.argv[1], 8080)); socks.append(s)
+time.sleep(1)
+print("  300 connection attempts from %s in well under a second" % sys.argv[2])
+PY
+ctl counters --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+print("  dropped by the kernel (packets_flood_tcp_rate): %s" % c["packets_flood_tcp_rate"])'
+run ctl floods
+talk "carol, meanwhile: web to a server" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
+
+bold "8. Header facts decide in the kernel (never queued)"
 q0=$(queued)
 talk "dns host: ssh to a server (rule 'no ssh to servers')" "$LAB_DNS" TCP4 "$LAB_SRV4" 22
 talk "the gateway itself: web to a server (rule 'gateway web')" "$LAB_GW" TCP4 "$LAB_SRV4" 8080
@@ -129,11 +176,11 @@ lab_exec "$LAB_DNS" ping -c 2 -i 0.2 -W 1 "$LAB_SRV4" >/dev/null && r=ALLOWED ||
 printf '  %-62s %s\n' "dns host: ping a server (rule 'ping')" "$r"
 echo "  packets queued for these: $(( $(queued) - q0 ))"
 
-bold "7. What sluiced knows"
+bold "9. What sluiced knows"
 run ctl sessions
 run ctl identity list
 
-bold "8. A published farm: members verified in and out"
+bold "10. A published farm: members verified in and out"
 farm_round() { # farm_round N: N requests to the public address, who answered
 	local i
 	for i in $(seq "$1"); do
@@ -152,17 +199,17 @@ run ctl farm drain web1
 echo "  6 requests while web1 drains:"; farm_round 6
 run ctl farm resume web1
 
-bold "9. Counters (the seed's perfmon, and Prometheus)"
+bold "11. Counters (the seed's perfmon, and Prometheus)"
 run ctl counters
 echo "  Prometheus: $(lab_exec "$LAB_GW" curl -s http://127.0.0.1:9109/metrics | grep -c '^sluice_') samples at http://127.0.0.1:9109/metrics on the gateway"
 run ctl alerts
 
-bold "10. A bad policy is rejected; the running one stays"
+bold "12. A bad policy is rejected; the running one stays"
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$CONF"
 run ctl reload
 talk "carol: web still allowed by the running policy" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
-bold "11. A new policy revokes what it no longer allows"
+bold "13. A new policy revokes what it no longer allows"
 cp examples/lab.conf "$CONF"; sed -i '/^rule "staff web"/d; /^rule "work sites"/d' "$CONF"
 ( (for i in $(seq 20); do echo "tick $i"; sleep 0.2; done) |
 	lab_exec "$LAB_CLI" timeout 8 socat -T 3 - TCP4:$LAB_SRV4:8080 >"$LAB_TMP/long" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
@@ -175,7 +222,7 @@ if [ "$b" -le $((a + 2)) ]; then echo "  after the reload: $b echoes: cut, the s
 else echo "  after the reload: $b echoes: still running"; fi
 talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
-bold "12. Stop: sluiced removes what it installed"
+bold "14. Stop: sluiced removes what it installed"
 lab_kill "$SLUICED_PID" # the pid started above, TERM first
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"
 echo "  sluiced's log:"; sed 's/^/    /' "$LAB_TMP/sluiced.log"

@@ -8,8 +8,8 @@
 set -euo pipefail
 
 PKGS=(
-  # build
-  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+  # build (xxd: the dashboard page's files embedded into sluiced)
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev xxd
   # libraries (DESIGN.md §5)
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
   libjansson-dev
@@ -25,6 +25,10 @@ PKGS=(
   # promtool: checks the /metrics exposition and contrib/prometheus rules
   # (tests/kernel/42_prom_conventions.sh, tests/stats/check_contrib.sh)
   prometheus
+  # the dashboard page looked at in headless Chromium through chromedriver
+  # (tests/kernel/49_dashboard.sh, the login portal in 51_portal.sh); a
+  # font for its screenshots
+  chromium chromium-driver fonts-dejavu-core
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc
   # a neighbour firewall manager (tests/kernel/29_ufw.sh runs its init
@@ -36,9 +40,6 @@ PKGS=(
   # a real Active Directory for the identity tests (tests/identity/run_ad.sh)
   samba samba-ad-dc samba-ad-provision
   freeradius-utils freeradius
-  # the login portal's page in a real browser (tests/kernel/51_portal.sh,
-  # driven by chromedriver's WebDriver API from python3)
-  chromium chromium-driver
 )
 
 missing=()

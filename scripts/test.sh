@@ -17,14 +17,24 @@ ROOT=$PWD
 
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
-passed=0 failed=0 failures=()
-step() { # step NAME CMD...: runs one test step, counts it
-	local name=$1; shift
+passed=0 failed=0 failures=() failure_logs=()
+STEP_LOGS=$ROOT/build-logs
+rm -rf "$STEP_LOGS"; mkdir -p "$STEP_LOGS"
+step() { # step NAME CMD...: runs one test step, counts it; its output is
+	# also kept in $STEP_LOGS/N.log, so the summary can repeat what failed
+	local name=$1 rc log; shift
+	log=$STEP_LOGS/$((passed + failed + 1)).log
 	echo "=== $name"
-	if "$@"; then
+	# (a file, not a pipe to tee: a server a step leaves running must not
+	# hold the suite up by keeping a pipe open)
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1)); echo "--- ok: $name"
 	else
-		failed=$((failed + 1)); failures+=("$name"); echo "--- FAILED: $name"
+		failed=$((failed + 1)); failures+=("$name"); failure_logs+=("$log")
+		echo "--- FAILED: $name"
 	fi
 }
 
@@ -159,6 +169,13 @@ for t in 12_reload_revoke 13_failmode_restart; do
 done
 
 echo
+# what failed, again at the end (a CI log is often read from its tail): each
+# failed step's failing lines, or its last lines when none says FAIL
+for i in "${!failures[@]}"; do
+	echo "--- why '${failures[$i]}' failed:"
+	grep -E 'FAIL|fail:|[Ee]rror|not ok' "${failure_logs[$i]}" | tail -n 25 | cut -c1-400 |
+		grep . || tail -n 15 "${failure_logs[$i]}" | cut -c1-400
+done
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,10 +8,15 @@
 #define SLUICE_COMMON_LATENCY_H
 
 /* The finite upper bounds of the buckets, microseconds, ascending; a last
- * bucket (+Inf) takes the rest. */
+ * bucket (+Inf) takes the rest. They reach the longest decisions
+ * { deadline } a policy may set (600 s, policy/settings.c; the unit test
+ * test_latency_bounds holds the two together), so a decision that waited
+ * up to its deadline still lands in a finite bucket. */
 #define LATENCY_BOUNDS_US(X)                                                   \
 	X(100) X(250) X(500) X(1000) X(2500) X(5000) X(10000) X(25000)         \
-	    X(50000) X(100000) X(250000)
+	    X(50000) X(100000) X(250000) X(500000) X(1000000) X(2500000)       \
+	    X(5000000) X(10000000) X(30000000) X(60000000) X(120000000)        \
+	    X(300000000) X(600000000)
 
 #define LATENCY_ONE_(us) +1
 /* Buckets, the +Inf one included. */

@@ -290,12 +290,15 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void refuse(struct control *c, int fd, const char *why)
 {
 	c->refused++;
-	char buf[160];
-	int n = snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}\n",
-			 why);
-	if (write(fd, buf, (size_t)n) < 0) {
+	json_t *r = json_pack("{s:b,s:s}", "ok", 0, "error", why);
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s\n", text ? text : "{\"ok\":false}");
+	if (n > 0 && (size_t)n < sizeof(buf) && write(fd, buf, (size_t)n) < 0) {
 		/* the client is gone: nothing to tell */
 	}
+	free(text);
 	close(fd);
 }
 

@@ -8,7 +8,7 @@
  */
 #include "decide/decide.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -52,6 +52,10 @@ struct pending {
 	size_t nnames;
 	bool names_partial;
 	bool names_more; /* the names at hand only: more can be asked */
+	int first_rule;	 /* where the first pass stopped */
+	uint8_t *query;	 /* a copy of the first packet, kept while a later
+			  * `filter dns` rule may decide (show_dns_final) */
+	size_t query_len;
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
 	struct pending *hnext;		/* hash chain */
@@ -206,6 +210,7 @@ static void free_pending(struct pending *p)
 	gen_unref(p->gen);
 	identity_clear(&p->id);
 	free_names(p->names, p->nnames);
+	free(p->query);
 	free(p);
 }
 
@@ -312,6 +317,40 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 	}
 }
 
+/* True when a `filter dns` rule after rule FROM (-1: from the first) may
+ * match F by its header facts: a session that sluiced goes on deciding
+ * may end at it, and its first packet must then reach the DNS filter. */
+static bool may_filter_dns(const struct gen *g, const struct flow *f, int from)
+{
+	const struct policy *pol = g->policy;
+	for (size_t i = from < 0 ? 0 : (size_t)from + 1; i < pol->nrules; i++)
+		if (rule_filters_dns(pol->rules[i]) &&
+		    rule_header_match(pol->rules[i], f))
+			return true;
+	return false;
+}
+
+/* The largest first packet kept for show_dns_final (a DNS query over UDP
+ * is at most 512 bytes without EDNS, RFC 1035 4.2.1; EDNS allows 4096). */
+#define QUERY_COPY_MAX 4096
+
+/* A session allowed (V) by RULE, a `filter dns` rule, after its first
+ * pass stopped at another rule (FIRST_RULE, whose show_dns_first did not
+ * show it): its first packet (PKT, LEN; NULL when none was kept) goes to
+ * the DNS filter now, before the verdict releases it, so the answer finds
+ * its query. False when the filter refuses the query (the session is then
+ * denied for the filter). */
+static bool show_dns_final(struct decider *d, const struct gen *g,
+			   int first_rule, int rule, enum verdict v,
+			   const uint8_t *pkt, size_t len)
+{
+	if (v != VERDICT_ALLOW || !d->env.dns_first || !pkt || rule < 0 ||
+	    rule == first_rule || (size_t)rule >= g->policy->nrules ||
+	    !rule_filters_dns(g->policy->rules[rule]))
+		return true;
+	return d->env.dns_first(d->env.ctx, pkt, len);
+}
+
 /* The name P is logged and remembered by: the one its rule matched, else
  * the first it has (the set is sorted: deterministic), else NULL. */
 static const char *shown_name(const struct pending *p)
@@ -325,6 +364,11 @@ static const char *shown_name(const struct pending *p)
 static void finish(struct decider *d, struct pending *p, enum verdict v,
 		   int rule, bool fail, enum reason why)
 {
+	if (!fail && !show_dns_final(d, p->gen, p->first_rule, rule, v,
+				     p->query, p->query_len)) {
+		v = VERDICT_DENY;
+		why = RSN_FILTER;
+	}
 	for (int i = 0; i < p->nids; i++) {
 		if (fail)
 			answer_fail(d, p->ids[i], p->marks[i]);
@@ -417,7 +461,7 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 				p->id_known = true; /* nobody can say */
 		} else {
 			bool found = d->env.ids &&
-				     iptable_get(d->env.ids, p->key.family,
+				     idtable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
 			if (found && p->id.ngroups == 0 && d->cfg.directory &&
 			    ask(d, p, LK_GROUPS)) {
@@ -533,19 +577,23 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 	    (flow->src_local && pkt->has_uid))
 		return false;
 	struct at_once a = {.d = d, .flow = flow, .g = g};
-	if (!iptable_with(d->env.ids, key->family, key->src,
+	if (!idtable_with(d->env.ids, key->family, key->src,
 			  eval_with_identity, &a))
 		return false;
 	d->st.lookups_identity++;
 	d->st.decided_at_once++;
-	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule,
-		       a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
+	enum reason why = a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE;
+	if (!show_dns_final(d, g, first->rule, a.dec.rule, a.dec.verdict,
+			    pkt->payload, pkt->len)) {
+		a.dec.verdict = VERDICT_DENY;
+		why = RSN_FILTER;
+	}
+	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule, why);
 	const char *user = a.has_user ? a.user : NULL;
 	record_latency(d, d->env.now_ns() - d->t_arrival);
 	if (d->env.record)
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
-			      user, NULL,
-			      a.dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
+			      user, NULL, why, 0);
 	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided) {
 		struct session_facts sf = {.source = IDSRC_TABLE, .user = user};
 		d->env.decided(d->env.ctx, key, g, a.dec.rule, &sf);
@@ -772,6 +820,15 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	p->counted = !flow.src_local;
 	p->src = src;
 	p->last = dec;
+	p->first_rule = dec.rule;
+	if (d->env.dns_first && pkt->len <= QUERY_COPY_MAX &&
+	    !(dec.rule >= 0 && (size_t)dec.rule < g->policy->nrules &&
+	      rule_filters_dns(g->policy->rules[dec.rule])) &&
+	    may_filter_dns(g, &flow, dec.rule)) {
+		p->query = xmalloc(pkt->len ? pkt->len : 1);
+		memcpy(p->query, pkt->payload, pkt->len);
+		p->query_len = pkt->len;
+	}
 	p->hnext = d->b[h % NBUCKETS];
 	d->b[h % NBUCKETS] = p;
 	p->older = d->newest;

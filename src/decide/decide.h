@@ -79,7 +79,7 @@ struct decide_cfg {
 	bool directory; /* groups of address-table users come from LDAP */
 };
 
-struct iptable;
+struct idtable;
 struct session_facts;
 
 /*
@@ -144,7 +144,7 @@ struct decide_env {
 	 * wait for their deadline) */
 	void (*lookup)(void *lookup_ctx, struct lookup_req *req);
 	void *lookup_ctx;
-	struct iptable *ids;
+	struct idtable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */
 	/* the first packet (PKT[0..LEN), from its IP header) of a session
 	 * whose evaluation starts at a `filter dns` rule that needs sluiced

@@ -4,6 +4,7 @@
  * done), an LRU cache. Everything runs on the base's thread.
  */
 #include "identity/ldapdir.h"
+#include "common/flight.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "identity/idcache.h"
@@ -30,15 +31,10 @@
 
 /* ---- types ---------------------------------------------------------------- */
 
-struct waiter {
-	groups_cb cb;
-	void *arg;
-	struct waiter *next;
-};
-
 enum lstate { LK_WAIT_CONN, LK_USER, LK_PRIMARY, LK_GROUPS, LK_DONE };
 
 struct lookup {
+	struct flight fl;  /* in l->inflight until done; its waiters */
 	struct ldapdir *l;
 	char *user;	   /* the canonical key (ldapdir_user_key) */
 	enum lstate st;
@@ -56,7 +52,6 @@ struct lookup {
 	char **groups;
 	size_t ngroups;
 	struct event *timer; /* the deadline */
-	struct waiter *waiters;
 	struct lookup *prev, *next;
 };
 
@@ -116,6 +111,7 @@ struct ldapdir {
 	uint64_t nconnects;
 
 	struct lookup *lookups;
+	struct flight_table inflight; /* the lookups not done, by user key */
 	struct idcache *cache;
 
 	struct ldapdir_stats st;
@@ -230,6 +226,7 @@ static void lookup_finish(struct lookup *lk, int status)
 	if (lk->st == LK_DONE)
 		return;
 	lk->st = LK_DONE;
+	flight_land(&lk->fl);
 	evtimer_del(lk->timer);
 	l->st.in_flight--;
 	bool named = status == 0 || status == EOVERFLOW;
@@ -241,10 +238,9 @@ static void lookup_finish(struct lookup *lk, int status)
 		l->st.errors++;
 	if (status == EOVERFLOW)
 		l->st.incomplete++;
-	while (lk->waiters) {
-		struct waiter *w = lk->waiters;
-		lk->waiters = w->next;
-		groups_cb cb = w->cb;
+	struct flight_waiter *w;
+	while ((w = flight_pop(&lk->fl))) {
+		groups_cb cb = (groups_cb)w->fn;
 		void *arg = w->arg;
 		free(w);
 		if (status == 0)
@@ -1195,6 +1191,7 @@ void ldapdir_free(struct ldapdir *l)
 	for (size_t i = 0; i < l->nnamed; i++)
 		free(l->named[i]);
 	free(l->named);
+	flight_table_fini(&l->inflight);
 	free(l);
 }
 
@@ -1221,22 +1218,20 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		   e->status ? 0 : e->ngroups);
 		return 0;
 	}
-	struct waiter *w = xcalloc(1, sizeof(*w));
-	w->cb = cb;
-	w->arg = arg;
-	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
-		if (lk->st != LK_DONE && strcmp(lk->user, key) == 0) {
-			w->next = lk->waiters;
-			lk->waiters = w;
-			l->st.shared++;
-			free(key);
-			return 0;
-		}
+	struct flight_waiter *w = xcalloc(1, sizeof(*w));
+	struct flight *f = flight_find(&l->inflight, key, strlen(key));
+	if (f) {
+		flight_join(f, w, (flight_fn)cb, arg);
+		l->st.shared++;
+		free(key);
+		return 0;
+	}
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
 	lk->l = l;
 	lk->user = key;
 	lk->msgid = -1;
-	lk->waiters = w;
+	flight_start(&l->inflight, &lk->fl, key, strlen(key));
+	flight_join(&lk->fl, w, (flight_fn)cb, arg);
 	lk->st = LK_WAIT_CONN;
 	lk->timer = evtimer_new(l->base, on_deadline, lk);
 	struct timeval tv = ms_tv(l->timeout_ms);
@@ -1265,16 +1260,13 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 
 void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg)
 {
-	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
-		for (struct waiter **pp = &lk->waiters; *pp;) {
-			struct waiter *w = *pp;
-			if (w->cb == cb && w->arg == arg) {
-				*pp = w->next;
-				free(w);
-			} else {
-				pp = &w->next;
-			}
+	for (struct lookup *lk = l->lookups; lk; lk = lk->next) {
+		struct flight_waiter *w;
+		while ((w = flight_waiter_find(&lk->fl, (flight_fn)cb, arg))) {
+			flight_leave(&lk->fl, w);
+			free(w);
 		}
+	}
 }
 
 void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out)

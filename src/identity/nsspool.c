@@ -9,6 +9,7 @@
  * touched by the base thread only.
  */
 #include "identity/nsspool.h"
+#include "common/flight.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "identity/idcache.h"
@@ -67,18 +68,12 @@ struct core {
 	struct wslot slot[NSSPOOL_MAX_WORKERS];
 };
 
-struct waiter {
-	uid_cb cb;
-	void *arg;
-	struct waiter *next;
-};
-
 struct lookup {
+	struct flight fl; /* in p->inflight until done; its waiters */
 	struct nsspool *p;
-	uint32_t uid;
+	uint32_t uid;	  /* the key */
 	struct job *job; /* NULL when none */
 	struct event *timer;
-	struct waiter *waiters;
 	bool done;
 	struct lookup *prev, *next;
 };
@@ -90,6 +85,7 @@ struct nsspool {
 	struct event *ev; /* the eventfd */
 	struct job *jobs;
 	struct lookup *lookups;
+	struct flight_table inflight; /* the lookups not done, by uid */
 	struct idcache *cache; /* keyed by the uid in decimal */
 	struct nsspool_stats st;
 	bool closing;
@@ -328,13 +324,13 @@ static void lookup_finish(struct lookup *lk, int status, const struct job *j)
 	if (lk->done)
 		return;
 	lk->done = true;
+	flight_land(&lk->fl);
 	evtimer_del(lk->timer);
 	if (lk->job)
 		lk->job->lk = NULL;
-	while (lk->waiters) {
-		struct waiter *w = lk->waiters;
-		lk->waiters = w->next;
-		uid_cb cb = w->cb;
+	struct flight_waiter *w;
+	while ((w = flight_pop(&lk->fl))) {
+		uid_cb cb = (uid_cb)w->fn;
 		void *arg = w->arg;
 		free(w);
 		if (status == 0)
@@ -514,6 +510,7 @@ void nsspool_free(struct nsspool *p)
 	}
 	event_free(p->ev);
 	idcache_free(p->cache);
+	flight_table_fini(&p->inflight);
 	pthread_mutex_lock(&c->mu);
 	core_unref_locked_and_unlock(c);
 	free(p);
@@ -535,16 +532,13 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		   e->status ? 0 : e->ngroups);
 		return 0;
 	}
-	struct waiter *w = xcalloc(1, sizeof(*w));
-	w->cb = cb;
-	w->arg = arg;
-	for (struct lookup *lk = p->lookups; lk; lk = lk->next)
-		if (!lk->done && lk->uid == uid) {
-			w->next = lk->waiters;
-			lk->waiters = w;
-			p->st.shared++;
-			return 0;
-		}
+	struct flight *f = flight_find(&p->inflight, &uid, sizeof(uid));
+	if (f) {
+		flight_join(f, xcalloc(1, sizeof(struct flight_waiter)),
+			    (flight_fn)cb, arg);
+		p->st.shared++;
+		return 0;
+	}
 	/* an orphaned job for UID still in a worker: wait for it instead */
 	struct job *j = p->jobs;
 	while (j && !(j->uid == uid && !j->lk))
@@ -570,7 +564,6 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		pthread_mutex_unlock(&c->mu);
 		if (full) {
 			free(j);
-			free(w);
 			cb(arg, ENOBUFS, NULL, NULL, 0);
 			return 0;
 		}
@@ -584,7 +577,9 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 	lk->p = p;
 	lk->uid = uid;
 	lk->job = j;
-	lk->waiters = w;
+	flight_start(&p->inflight, &lk->fl, &lk->uid, sizeof(lk->uid));
+	flight_join(&lk->fl, xcalloc(1, sizeof(struct flight_waiter)),
+		    (flight_fn)cb, arg);
 	j->lk = lk;
 	lk->timer = evtimer_new(p->base, on_deadline, lk);
 	struct timeval tv = {.tv_sec = p->timeout_ms / 1000,
@@ -599,16 +594,13 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 
 void nsspool_cancel(struct nsspool *p, uid_cb cb, void *arg)
 {
-	for (struct lookup *lk = p->lookups; lk; lk = lk->next)
-		for (struct waiter **pp = &lk->waiters; *pp;) {
-			struct waiter *w = *pp;
-			if (w->cb == cb && w->arg == arg) {
-				*pp = w->next;
-				free(w);
-			} else {
-				pp = &w->next;
-			}
+	for (struct lookup *lk = p->lookups; lk; lk = lk->next) {
+		struct flight_waiter *w;
+		while ((w = flight_waiter_find(&lk->fl, (flight_fn)cb, arg))) {
+			flight_leave(&lk->fl, w);
+			free(w);
 		}
+	}
 }
 
 void nsspool_stats(struct nsspool *p, struct nsspool_stats *out)

@@ -163,12 +163,12 @@ static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 			continue;
 		memcpy(addr, fam ? a->v6 : a->v4, fam ? 16 : 4);
 		if (login)
-			iptable_login(ctx->ids,
+			idtable_login(ctx->ids,
 				      &(struct id_login){family, addr, a->user,
 							 NULL, 0, ctx->ttl_s,
 							 IDS_RADIUS, 0});
 		else
-			iptable_logout(ctx->ids, family, addr, a->user,
+			idtable_logout(ctx->ids, family, addr, a->user,
 				       IDS_RADIUS);
 	}
 }
@@ -178,16 +178,16 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 				  size_t len, uint8_t resp[RADIUS_HDR])
 {
 	if (!is_client(ctx, family, from)) {
-		iptable_reject(ctx->ids, IDS_RADIUS, IDR_CLIENT);
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_CLIENT);
 		return RADIUS_DROPPED_CLIENT;
 	}
 	struct radius_acct a;
 	switch (radius_parse_acct(pkt, len, ctx->secret, ctx->slen, &a)) {
 	case RADIUS_BAD_AUTH:
-		iptable_reject(ctx->ids, IDS_RADIUS, IDR_SECRET);
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_SECRET);
 		return RADIUS_DROPPED_AUTH;
 	case RADIUS_MALFORMED:
-		iptable_reject(ctx->ids, IDS_RADIUS, IDR_MALFORMED);
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_MALFORMED);
 		return RADIUS_DROPPED_MALFORMED;
 	case RADIUS_OK:
 		break;

@@ -9,7 +9,7 @@
 #ifndef SLUICE_RADIUS_H
 #define SLUICE_RADIUS_H
 
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "policy/policy.h"
 
 #include <stdbool.h>
@@ -74,7 +74,7 @@ enum radius_outcome {
 /* The state one listener needs: the table, the clients, the secret, the
  * lifetime of a login. */
 struct radius_ctx {
-	struct iptable *ids;
+	struct idtable *ids;
 	const struct addrset *clients;
 	uint8_t secret[RADIUS_SECRET_MAX];
 	size_t slen;

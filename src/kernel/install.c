@@ -453,9 +453,11 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 	for (int i = 0; i < 2 && !o->nft_queue; i++) {
 		char *cur = xt_save(fams[i]);
 		xt_bad[i] = !ruleset_xt_intact(o, cur);
-		free(cur);
 		if (xt_bad[i])
 			missing |= RS_MISSING_XT;
+		if (xt_bad[i] && ruleset_xt_emptied(o, cur))
+			missing |= RS_XT_EMPTIED;
+		free(cur);
 	}
 	if (what)
 		*what = missing ? missing_text(o, missing & RS_MISSING_NFT,

@@ -1984,6 +1984,19 @@ bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
 	return ok;
 }
 
+bool ruleset_xt_emptied(const struct ruleset_opts *o, const char *current)
+{
+	struct xt_state st;
+	char *want = xt_jump(o);
+	xt_scan(current, want, &st);
+	bool emptied = st.chain && st.nsluice == 0;
+	for (int h = 0; h < 3; h++)
+		emptied = emptied && !st.first[h] && st.njumps[h] == 0;
+	xt_state_free(&st);
+	free(want);
+	return emptied;
+}
+
 char *ruleset_xt(const struct ruleset_opts *o, int family)
 {
 	return ruleset_xt_from(o, family, NULL);

@@ -199,6 +199,12 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
  */
 #define RS_MISSING_NFT 1u
 #define RS_MISSING_XT 2u
+/* With RS_MISSING_XT: in one family the SLUICE chain is still there but
+ * empty and nothing jumps to it: the state `iptables -F` leaves, which is
+ * often the first half of `iptables -F; iptables -X` (ufw, and most
+ * firewall scripts, flush then delete every chain); a repair now would
+ * make the -X fail. */
+#define RS_XT_EMPTIED 4u
 unsigned ruleset_check(const struct ruleset_opts *o, char **what);
 /*
  * Puts back what ruleset_check() found missing (MISSING): the whole
@@ -206,6 +212,9 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what);
  * elements are lost with the table), else the xt part alone (the running
  * table, its sets and counters stay). 0, or -1 with an allocated *ERR.
  */
+/* True when CURRENT (iptables-save text of one family) holds the SLUICE
+ * chain empty and no jump to it (see RS_XT_EMPTIED). */
+bool ruleset_xt_emptied(const struct ruleset_opts *o, const char *current);
 int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 		   unsigned missing, char **err);
 

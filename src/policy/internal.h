@@ -52,11 +52,16 @@ void diags_clear_messages(struct diags *d);
 /* settings.c */
 void settings_defaults(struct policy *p);
 
-/* check.c: whole-policy checks after parsing (endpoints, shadowing). */
-void policy_check(struct policy *p);
+/* validate.c: whole-policy validation after parsing (endpoints, settings'
+ * cross-references, shadowing); diagnostics go to P->diags. */
+void policy_validate(struct policy *p);
+/* shadow.c: warns (P->diags) of every rule that can never match: a side
+ * empty, or an earlier rule covering it (rule_covers). Needs the rules'
+ * compiled addresses (policy_validate runs it). */
+void policy_warn_shadowed(struct policy *p);
 /* The checks of interface bindings and nat rules (netbind.c); run by
- * policy_check once `external` is known. Diagnostics go to P->diags. */
-void policy_check_nets(struct policy *p);
+ * policy_validate once `external` is known. Diagnostics go to P->diags. */
+void policy_validate_nets(struct policy *p);
 /* True when every session rule B could match (every flow and facts) is
  * matched by rule A: with A before B, B never decides. Exact on the
  * engine's dimensions: protocols and ports, both sides' addresses and

@@ -124,6 +124,101 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
 	dst->notify = strdup_or_null(src->notify);
 }
 
+/* A new field of struct resolver_cfg or directory_cfg must be compared,
+ * copied and freed below: these size checks fail the build until the
+ * functions (and these numbers) follow; tests/unit/test_parser.c changes
+ * every settings row and checks that the comparison sees it. */
+#if defined(__x86_64__) || defined(__aarch64__)
+_Static_assert(sizeof(struct resolver_cfg) == 40,
+	       "struct resolver_cfg changed: compare the new field in "
+	       "resolver_cfg_equal, copy and clear it, then update this size");
+_Static_assert(sizeof(struct directory_cfg) == 80,
+	       "struct directory_cfg changed: compare the new field in "
+	       "directory_cfg_equal, copy and clear it, then update this size");
+#endif
+
+static bool strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!str_equal(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static char **strv_copy(char *const *v, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	char **c = xcalloc(n, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
+bool resolver_cfg_equal(const struct resolver_cfg *a,
+			const struct resolver_cfg *b)
+{
+	return a->timeout_ms == b->timeout_ms && a->cache == b->cache &&
+	       a->negative_ttl_s == b->negative_ttl_s &&
+	       a->refresh_min_s == b->refresh_min_s &&
+	       a->dns_rebinding == b->dns_rebinding &&
+	       a->dns_grace_s == b->dns_grace_s &&
+	       strv_equal(a->servers, a->nservers, b->servers, b->nservers);
+}
+
+void resolver_cfg_copy(struct resolver_cfg *dst, const struct resolver_cfg *src)
+{
+	*dst = *src;
+	dst->servers = strv_copy(src->servers, src->nservers);
+}
+
+void resolver_cfg_clear(struct resolver_cfg *c)
+{
+	free_strv(c->servers, c->nservers);
+	memset(c, 0, sizeof(*c));
+}
+
+bool directory_cfg_equal(const struct directory_cfg *a,
+			 const struct directory_cfg *b)
+{
+	return a->enabled == b->enabled && a->timeout_ms == b->timeout_ms &&
+	       a->cache_ttl_s == b->cache_ttl_s && a->schema == b->schema &&
+	       a->starttls == b->starttls && a->tls_verify == b->tls_verify &&
+	       str_equal(a->uri, b->uri) && str_equal(a->base, b->base) &&
+	       str_equal(a->bind_dn, b->bind_dn) &&
+	       str_equal(a->password_file, b->password_file) &&
+	       str_equal(a->user_filter, b->user_filter) &&
+	       str_equal(a->group_filter, b->group_filter) &&
+	       str_equal(a->tls_ca, b->tls_ca);
+}
+
+void directory_cfg_copy(struct directory_cfg *dst,
+			const struct directory_cfg *src)
+{
+	*dst = *src;
+	dst->uri = strdup_or_null(src->uri);
+	dst->base = strdup_or_null(src->base);
+	dst->bind_dn = strdup_or_null(src->bind_dn);
+	dst->password_file = strdup_or_null(src->password_file);
+	dst->user_filter = strdup_or_null(src->user_filter);
+	dst->group_filter = strdup_or_null(src->group_filter);
+	dst->tls_ca = strdup_or_null(src->tls_ca);
+}
+
+void directory_cfg_clear(struct directory_cfg *c)
+{
+	free(c->uri);
+	free(c->base);
+	free(c->bind_dn);
+	free(c->password_file);
+	free(c->user_filter);
+	free(c->group_filter);
+	free(c->tls_ca);
+	memset(c, 0, sizeof(*c));
+}
+
 static void endpoint_free(struct endpoint *e)
 {
 	free(e->sets);
@@ -214,15 +309,9 @@ void policy_free(struct policy *p)
 	free(p->farms);
 	free(p->publishes);
 	addrset_free(&p->external);
-	free_strv(p->resolver.servers, p->resolver.nservers);
+	resolver_cfg_clear(&p->resolver);
 	free(p->flood.exceptions);
-	free(p->directory.uri);
-	free(p->directory.base);
-	free(p->directory.bind_dn);
-	free(p->directory.password_file);
-	free(p->directory.user_filter);
-	free(p->directory.group_filter);
-	free(p->directory.tls_ca);
+	directory_cfg_clear(&p->directory);
 	free_strv(p->identity.ignore_users, p->identity.nignore_users);
 	free(p->identity.radius_listen);
 	free(p->identity.radius_secret_file);

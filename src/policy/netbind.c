@@ -221,7 +221,7 @@ static void check_bindings(struct policy *p, struct diags *d)
 		}
 }
 
-void policy_check_nets(struct policy *p)
+void policy_validate_nets(struct policy *p)
 {
 	struct diags *d = &p->diags;
 	check_bindings(p, d);

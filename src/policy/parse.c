@@ -2235,7 +2235,7 @@ static struct policy *policy_new(void)
 static struct policy *finish(struct policy *p, struct diags *d)
 {
 	if (p->diags.errors == 0)
-		policy_check(p);
+		policy_validate(p);
 	int errors = p->diags.errors;
 	diags_copy(d, &p->diags);
 	diags_clear_messages(&p->diags);

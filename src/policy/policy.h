@@ -248,6 +248,24 @@ struct directory_cfg {
 	char *tls_ca;	 /* CA certificates file (default: the system's) */
 };
 
+/* True when A and B are the same resolver configuration: every field,
+ * server lists and strings by value. The one comparison of resolver
+ * settings: a reload rebuilds the resolver only when it says false. */
+bool resolver_cfg_equal(const struct resolver_cfg *a,
+			const struct resolver_cfg *b);
+/* Deep copy of SRC into DST (aborts on memory exhaustion); DST is
+ * overwritten without being freed. Free with resolver_cfg_clear. */
+void resolver_cfg_copy(struct resolver_cfg *dst, const struct resolver_cfg *src);
+/* Frees what C owns and zeroes it. */
+void resolver_cfg_clear(struct resolver_cfg *c);
+/* The same three for the directory: equal when every field (enabled
+ * included) is, strings by value. */
+bool directory_cfg_equal(const struct directory_cfg *a,
+			 const struct directory_cfg *b);
+void directory_cfg_copy(struct directory_cfg *dst,
+			const struct directory_cfg *src);
+void directory_cfg_clear(struct directory_cfg *c);
+
 /*
  * Checks a directory URI the way the service will use it: ldap:// or
  * ldaps:// with a literal IPv4 address or [IPv6] address and an optional

@@ -409,32 +409,68 @@ const struct settings_block *settings_blocks(void)
 	return blocks;
 }
 
+enum setting_storage setting_storage(enum setting_type t)
+{
+	switch (t) {
+	case ST_UINT:
+	case ST_PERCENT:
+	case ST_DURATION_MS:
+	case ST_DURATION_S:
+	case ST_MODE:
+	case ST_RATE:
+		return SS_U32;
+	case ST_BOOL:
+	case ST_FLAG:
+		return SS_BOOL;
+	case ST_ENUM:
+		return SS_INT;
+	case ST_STRING:
+		return SS_STRING;
+	case ST_STRLIST:
+		return SS_STRLIST;
+	case ST_STATUSLIST:
+		return SS_RANGES;
+	}
+	return SS_U32; /* not reached: every type is listed */
+}
+
+uint32_t setting_get(const struct setting *s, const void *base)
+{
+	const void *field = (const char *)base + s->off;
+	switch (setting_storage(s->type)) {
+	case SS_U32:
+		return *(const uint32_t *)field;
+	case SS_BOOL:
+		return *(const bool *)field;
+	case SS_INT:
+		return (uint32_t)*(const int *)field;
+	default:
+		return 0;
+	}
+}
+
+void setting_set(const struct setting *s, void *base, uint32_t v)
+{
+	void *field = (char *)base + s->off;
+	switch (setting_storage(s->type)) {
+	case SS_U32:
+		*(uint32_t *)field = v;
+		break;
+	case SS_BOOL:
+		*(bool *)field = v != 0;
+		break;
+	case SS_INT:
+		*(int *)field = (int)v;
+		break;
+	default:
+		break; /* none: NULL / empty, as calloc leaves them */
+	}
+}
+
 void settings_apply_defaults(const struct setting *table, void *base)
 {
-	for (const struct setting *s = table; s->key; s++) {
-		void *field = (char *)base + s->off;
-		switch (s->type) {
-		case ST_UINT:
-		case ST_PERCENT:
-		case ST_DURATION_MS:
-		case ST_DURATION_S:
-		case ST_MODE:
-		case ST_RATE:
-			*(uint32_t *)field = s->def;
-			break;
-		case ST_BOOL:
-		case ST_FLAG:
-			*(bool *)field = s->def != 0;
-			break;
-		case ST_ENUM:
-			*(int *)field = (int)s->def;
-			break;
-		case ST_STRING:
-		case ST_STRLIST:
-		case ST_STATUSLIST:
-			break; /* none: NULL / empty, as calloc leaves them */
-		}
-	}
+	for (const struct setting *s = table; s->key; s++)
+		setting_set(s, base, s->def);
 }
 
 uint32_t setting_default(const struct setting *table, const char *key)

@@ -24,6 +24,17 @@ enum setting_type {
 	/* new types go last (tests/docs/tables_dump.c names each) */
 };
 
+/* How a setting type is stored in its field: the one mapping from the
+ * types above to C types (settings.c setting_storage). */
+enum setting_storage {
+	SS_U32,	    /* uint32_t */
+	SS_BOOL,    /* bool */
+	SS_INT,	    /* int (an enum's index) */
+	SS_STRING,  /* char *, NULL = unset */
+	SS_STRLIST, /* char **, count at off2 (size_t) */
+	SS_RANGES,  /* struct portrange *, count at off2 (size_t) */
+};
+
 struct setting {
 	const char *key;
 	enum setting_type type;
@@ -57,6 +68,14 @@ const char *setting_names(const struct setting *table);
 const struct settings_block *settings_block_find(const char *name);
 /* Every block, NULL-terminated, for documentation and dumps. */
 const struct settings_block *settings_blocks(void);
+/* How fields of type T are stored. */
+enum setting_storage setting_storage(enum setting_type t);
+/* The number held by row S's field in BASE: a uint32 as is, a bool 0/1, an
+ * enum's index. 0 for string and list rows. */
+uint32_t setting_get(const struct setting *s, const void *base);
+/* Stores V into row S's field in BASE in the field's own type (see
+ * setting_get); string and list rows are left as they are. */
+void setting_set(const struct setting *s, void *base, uint32_t v);
 /* Stores the default of every row of TABLE into BASE (the table's base
  * struct). String and list fields are left as they are. */
 void settings_apply_defaults(const struct setting *table, void *base);

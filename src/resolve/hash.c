@@ -1,6 +1,7 @@
 /*
  * hash.c — an intrusive chained hash table keyed by address (struct rkey),
- * used for the in-flight lookups, the cache and the prefetch index.
+ * used for the cache and the prefetch index (the in-flight lookups are in a
+ * common/flight.h table).
  *
  * The hash is common/hash.h's, keyed per process from getrandom(), so that
  * a remote party choosing source addresses cannot aim at one bucket.

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/flight.h"
 #include "common/util.h"
 
 struct sockev {
@@ -50,18 +51,16 @@ struct sockev {
 };
 
 struct resolver_req {
-	TAILQ_ENTRY(resolver_req) link; /* the lookup's waiters */
+	struct flight_waiter fw; /* first: on lk->fl (callback, argument) */
 	struct lookup *lk;
-	name_cb cb;
-	void *arg;
 };
 
 struct lookup {
-	struct rhnode hn;		  /* first: in r->inflight while !done */
+	struct flight fl;		  /* in r->inflight while !done */
+	struct rkey key;		  /* the address asked about */
 	LIST_ENTRY(lookup) all;		  /* r->all */
 	STAILQ_ENTRY(lookup) kick;	  /* r->kick queue while queued */
 	struct resolver *r;
-	TAILQ_HEAD(, resolver_req) waiters;
 	bool queued, done;
 	bool bounded; /* more PTR names than RESOLVER_MAX_PTR */
 	int refs;			  /* queries that point here */
@@ -87,7 +86,7 @@ struct resolver {
 	struct event *tmo, *kick;
 	LIST_HEAD(, lookup) all;
 	STAILQ_HEAD(, lookup) kickq;
-	struct rhash inflight;
+	struct flight_table inflight;
 	struct rcache *cache;
 	struct prefetch *pf;
 	struct resolver_stats st;
@@ -340,7 +339,7 @@ static void finish(struct lookup *lk, enum rstatus st,
 	struct resolver *r = lk->r;
 	uint64_t now = resolve_now_ms();
 	lk->done = true;
-	rhash_remove(&r->inflight, &lk->hn);
+	flight_land(&lk->fl);
 	r->st.in_flight--;
 	switch (st) {
 	case RS_OK:
@@ -348,7 +347,7 @@ static void finish(struct lookup *lk, enum rstatus st,
 			ttl = RESOLVER_MAX_TTL;
 		/* a set cut by a timeout is asked again next time */
 		if (!lk->nfail_timeout)
-			rcache_put(r->cache, &lk->hn.key, st, names,
+			rcache_put(r->cache, &lk->key, st, names,
 				   now + (uint64_t)ttl * 1000u, now);
 		break;
 	case RS_NONAME:
@@ -356,7 +355,7 @@ static void finish(struct lookup *lk, enum rstatus st,
 	case RS_INCOMPLETE:
 		if (st == RS_SERVFAIL)
 			r->st.servfails++;
-		rcache_put(r->cache, &lk->hn.key, st, NULL,
+		rcache_put(r->cache, &lk->key, st, NULL,
 			   now + (uint64_t)r->cfg.negative_ttl_s * 1000u, now);
 		break;
 	case RS_TIMEOUT:
@@ -365,12 +364,11 @@ static void finish(struct lookup *lk, enum rstatus st,
 	case RS_CANCELED:
 		break;
 	}
-	struct resolver_req *w;
-	while ((w = TAILQ_FIRST(&lk->waiters))) {
-		TAILQ_REMOVE(&lk->waiters, w, link);
+	struct flight_waiter *w;
+	while ((w = flight_pop(&lk->fl))) {
 		r->st.waiters--;
-		w->cb(w->arg, st, st == RS_OK ? names : NULL);
-		free(w);
+		((name_cb)w->fn)(w->arg, st, st == RS_OK ? names : NULL);
+		free(w); /* the struct resolver_req it begins */
 	}
 	if (lk->refs == 0)
 		lookup_free(lk);
@@ -454,11 +452,11 @@ static void fwd_done(void *arg, int status, int timeouts, unsigned char *abuf,
 	int idx = q->idx;
 	if (!query_back(q))
 		return;
-	int fam = lk->hn.key.family;
+	int fam = lk->key.family;
 	if (status == ARES_SUCCESS) {
 		uint32_t ttl;
 		int hit = answer_has(abuf, alen, fam == AF_INET ? T_A : T_AAAA,
-				     lk->hn.key.addr, fam == AF_INET ? 4 : 16,
+				     lk->key.addr, fam == AF_INET ? 4 : 16,
 				     &ttl);
 		if (hit > 0) {
 			lk->confirmed[idx] = true;
@@ -519,7 +517,7 @@ static void ptr_done(void *arg, int status, int timeouts, unsigned char *abuf,
 		finish(lk, lk->bounded ? RS_INCOMPLETE : RS_NONAME, NULL, 0);
 		return;
 	}
-	int type = lk->hn.key.family == AF_INET ? T_A : T_AAAA;
+	int type = lk->key.family == AF_INET ? T_A : T_AAAA;
 	int nn = lk->nnames;
 	/* c-ares may call back from inside ares_query (a socket that cannot
 	 * be opened or marked): hold LK until every query is out */
@@ -567,7 +565,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		STAILQ_REMOVE_HEAD(&r->kickq, kick);
 		lk->queued = false;
 		char name[80];
-		arpa_name(&lk->hn.key, name, sizeof(name));
+		arpa_name(&lk->key, name, sizeof(name));
 		struct qctx *q = xmalloc(sizeof(*q));
 		q->lk = lk;
 		q->idx = -1;
@@ -605,16 +603,17 @@ int resolver_reverse(struct resolver *r, int family, const uint8_t addr[16],
 		return 0;
 	}
 	r->st.cache_misses++;
-	struct lookup *lk = (struct lookup *)rhash_find(&r->inflight, &k);
-	if (lk) {
+	struct flight *f = flight_find(&r->inflight, &k, sizeof(k));
+	struct lookup *lk;
+	if (f) {
+		lk = (struct lookup *)f; /* fl is its first member */
 		r->st.shared++;
 	} else {
 		lk = xcalloc(1, sizeof(*lk));
-		lk->hn.key = k;
+		lk->key = k;
 		lk->r = r;
-		TAILQ_INIT(&lk->waiters);
 		LIST_INSERT_HEAD(&r->all, lk, all);
-		rhash_insert(&r->inflight, &lk->hn);
+		flight_start(&r->inflight, &lk->fl, &lk->key, sizeof(lk->key));
 		lk->queued = true;
 		STAILQ_INSERT_TAIL(&r->kickq, lk, kick);
 		event_active(r->kick, 0, 0);
@@ -623,9 +622,7 @@ int resolver_reverse(struct resolver *r, int family, const uint8_t addr[16],
 	}
 	struct resolver_req *w = xcalloc(1, sizeof(*w));
 	w->lk = lk;
-	w->cb = cb;
-	w->arg = arg;
-	TAILQ_INSERT_TAIL(&lk->waiters, w, link);
+	flight_join(&lk->fl, &w->fw, (flight_fn)cb, arg);
 	r->st.waiters++;
 	if (reqp)
 		*reqp = w;
@@ -636,8 +633,7 @@ void resolver_cancel(struct resolver *r, struct resolver_req *w)
 {
 	if (!w)
 		return;
-	struct lookup *lk = w->lk;
-	TAILQ_REMOVE(&lk->waiters, w, link);
+	flight_leave(&w->lk->fl, &w->fw);
 	r->st.waiters--;
 	free(w);
 }
@@ -735,7 +731,7 @@ struct resolver *resolver_new(struct event_base *base,
 		err = ENOMEM;
 		goto fail;
 	}
-	rhash_init(&r->inflight);
+	flight_table_init(&r->inflight);
 	r->cache = rcache_new(cfg->cache);
 	r->pf = prefetch_new(r);
 	free(csv);
@@ -786,7 +782,7 @@ void resolver_free(struct resolver *r)
 	prefetch_free(r->pf);
 	event_free(r->tmo);
 	event_free(r->kick);
-	rhash_fini(&r->inflight);
+	flight_table_fini(&r->inflight);
 	rcache_free(r->cache);
 	free(r);
 }

@@ -5,8 +5,11 @@
 #include "sluicectl/sluicectl.h"
 #include "policy/policy.h"
 #include "common/util.h"
+#include "stats/jsonstr.h"
 
 #include <getopt.h>
+#include <event2/buffer.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,44 +24,36 @@ struct check_opts {
 
 static const char *const need_names[] = {"identity", "name", "filter"};
 
-/* Prints S as a JSON string literal. */
-static void json_str(FILE *out, const char *s)
+/* Prints V (the reference is taken) on stdout as one line of JSON. */
+static void print_json(json_t *v)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	struct evbuffer *b = evbuffer_new();
+	json_value_out(b, v);
+	fwrite(evbuffer_pullup(b, -1), 1, evbuffer_get_length(b), stdout);
+	evbuffer_free(b);
+}
+
+/* The decision D as the members verdict, rule, [name], needs of a new
+ * object (--json); the network side adds to it (network_json). */
+static json_t *decision_json(const struct policy *p, const struct decision *d)
+{
+	const struct rule *r = d->rule >= 0 ? p->rules[d->rule] : NULL;
+	json_t *needs = json_array();
+	for (int i = 0; i < 3; i++)
+		if (d->needs & (1u << i))
+			json_array_append_new(needs, json_string(need_names[i]));
+	json_t *o = json_pack("{s:s,s:o}", "verdict", verdict_name(d->verdict),
+			      "rule", json_text(r ? r->name : NULL));
+	if (d->name)
+		json_object_set_new(o, "name", json_text(d->name));
+	json_object_set_new(o, "needs", needs);
+	return o;
 }
 
 static void print_decision(const struct policy *p, const struct decision *d,
-			   const struct check_opts *o, int minute)
+			   int minute)
 {
 	const struct rule *r = d->rule >= 0 ? p->rules[d->rule] : NULL;
-	if (o->json) {
-		printf("{\"verdict\": \"%s\", \"rule\": ", verdict_name(d->verdict));
-		if (r)
-			json_str(stdout, r->name);
-		else
-			printf("null");
-		if (d->name) {
-			printf(", \"name\": ");
-			json_str(stdout, d->name);
-		}
-		printf(", \"needs\": [");
-		for (int i = 0, k = 0; i < 3; i++)
-			if (d->needs & (1u << i))
-				printf("%s\"%s\"", k++ ? ", " : "",
-				       need_names[i]);
-		printf("]");
-		return;
-	}
 	static const char *const days[] = {"mon", "tue", "wed", "thu",
 					   "fri", "sat", "sun"};
 	printf("verdict: %s\n", verdict_name(d->verdict));
@@ -97,31 +92,56 @@ static void print_side(const struct policy *p, const struct flow *f, bool dst)
 	printf("\n");
 }
 
-static void json_side(const struct policy *p, const struct flow *f, bool dst,
-		      const char *iface)
+static json_t *json_side(const struct policy *p, const struct flow *f,
+			 bool dst, const char *iface)
 {
 	const struct netset *n = policy_network_of(p, f, dst);
-	printf("{\"network\": ");
-	json_str(stdout, n ? n->name : "external");
-	printf(", \"interfaces\": [");
-	for (size_t i = 0; n && i < n->nifaces; i++) {
-		printf("%s", i ? ", " : "");
-		json_str(stdout, n->ifaces[i]);
-	}
-	printf("], \"interface\": ");
-	if (iface)
-		json_str(stdout, iface);
-	else
-		printf("null");
-	printf("}");
+	json_t *ifs = json_array();
+	for (size_t i = 0; n && i < n->nifaces; i++)
+		json_array_append_new(ifs, json_text(n->ifaces[i]));
+	return json_pack("{s:o,s:o,s:o}", "network",
+			 json_text(n ? n->name : "external"), "interfaces", ifs,
+			 "interface", json_text(iface));
+}
+
+/* The nat rule NR (NULL: routed) as an object, or JSON null. */
+static json_t *nat_json(const struct natrule *nr)
+{
+	if (!nr)
+		return json_null();
+	char via[64] = "", at[512];
+	if (nr->via)
+		format_addr(nr->family, nr->v4, nr->v6, via, sizeof(via));
+	snprintf(at, sizeof(at), "%s:%d:%d", nr->loc.file, nr->loc.line,
+		 nr->loc.col);
+	return json_pack("{s:o,s:o,s:s,s:o,s:o}", "source",
+			 json_text(nr->src->name), "destination",
+			 json_text(nr->dst ? nr->dst->name : "external"), "type",
+			 nr->via ? "snat" : "masquerade", "address",
+			 json_text(nr->via ? via : NULL), "at", json_text(at));
+}
+
+/* The network side of the what-if into the object O decision_json()
+ * began (see print_network). */
+static void network_json(const struct policy *p, const struct flow *f,
+			 const struct check_opts *o, json_t *obj)
+{
+	const struct natrule *nr = f->src_local || f->dst_local
+					   ? NULL
+					   : policy_nat_match(p, f, o->out);
+	json_object_set_new(obj, "from", json_side(p, f, false, o->in));
+	json_object_set_new(obj, "to", json_side(p, f, true, o->out));
+	if (o->in)
+		json_object_set_new(obj, "spoofed", json_boolean(
+		    !f->src_local && policy_spoofed(p, f, o->in)));
+	json_object_set_new(obj, "nat", nat_json(nr));
 }
 
 /*
  * The network side of the what-if: the networks and interfaces of both
  * ends, the spoofing verdict when --in names the arriving interface, and
  * the nat rule that translates the session (matched by --out when given,
- * else by address), or routing. Text lines, or the rest of the JSON object
- * print_decision() began.
+ * else by address), or routing, as text lines.
  */
 static void print_network(const struct policy *p, const struct flow *f,
 			  const struct check_opts *o)
@@ -133,36 +153,6 @@ static void print_network(const struct policy *p, const struct flow *f,
 	char via[64] = "";
 	if (nr && nr->via)
 		format_addr(nr->family, nr->v4, nr->v6, via, sizeof(via));
-	if (o->json) {
-		printf(", \"from\": ");
-		json_side(p, f, false, o->in);
-		printf(", \"to\": ");
-		json_side(p, f, true, o->out);
-		if (o->in)
-			printf(", \"spoofed\": %s", spoofed ? "true" : "false");
-		printf(", \"nat\": ");
-		if (!nr) {
-			printf("null}\n");
-			return;
-		}
-		printf("{\"source\": ");
-		json_str(stdout, nr->src->name);
-		printf(", \"destination\": ");
-		json_str(stdout, nr->dst ? nr->dst->name : "external");
-		printf(", \"type\": \"%s\", \"address\": ",
-		       nr->via ? "snat" : "masquerade");
-		if (nr->via)
-			json_str(stdout, via);
-		else
-			printf("null");
-		char at[512];
-		snprintf(at, sizeof(at), "%s:%d:%d", nr->loc.file,
-			 nr->loc.line, nr->loc.col);
-		printf(", \"at\": ");
-		json_str(stdout, at);
-		printf("}}\n");
-		return;
-	}
 	printf("from:    ");
 	print_side(p, f, false);
 	printf("to:      ");
@@ -275,8 +265,14 @@ static int evaluate(const struct policy *p, const struct check_opts *o)
 	struct decision d;
 	engine_eval(e, &f, &fx, &d);
 	engine_free(e);
-	print_decision(p, &d, o, minute);
-	print_network(p, &f, o);
+	if (o->json) {
+		json_t *obj = decision_json(p, &d);
+		network_json(p, &f, o, obj);
+		print_json(obj);
+	} else {
+		print_decision(p, &d, minute);
+		print_network(p, &f, o);
+	}
 	for (size_t i = 0; groups && groups[i]; i++)
 		free(groups[i]);
 	free(groups);
@@ -347,13 +343,15 @@ int cmd_check(int argc, char **argv)
 	if (p && o.flow)
 		rc = evaluate(p, &o);
 	else if (p && o.json)
-		printf("{\"valid\": true, \"rules\": %zu, \"warnings\": %d}\n",
-		       p->nrules, d.warnings);
+		print_json(json_pack("{s:b,s:I,s:i}", "valid", 1, "rules",
+				     (json_int_t)p->nrules, "warnings",
+				     d.warnings));
 	else if (p)
 		printf("%s: valid: %zu rules, %d warnings\n", o.config,
 		       p->nrules, d.warnings);
 	else if (!p && o.json)
-		printf("{\"valid\": false, \"errors\": %d}\n", d.errors);
+		print_json(json_pack("{s:b,s:i}", "valid", 0, "errors",
+				     d.errors));
 	if (!p)
 		fprintf(stderr, "%s: invalid: %d errors\n", o.config, d.errors);
 	policy_free(p);

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "kernel/conntrack.h"
 
 #include <netinet/in.h>
@@ -72,7 +72,7 @@ static void judge(struct daemon *d, const struct gen *g,
 	struct identity id = {0};
 	struct facts fx = {0};
 	struct session_info si;
-	if (iptable_get(d->ids, e->key.family, e->key.src, &id)) {
+	if (idtable_get(d->ids, e->key.family, e->key.src, &id)) {
 		fx.known |= NEED_IDENTITY;
 		fx.user = id.user;
 		fx.groups = (const char *const *)id.groups;

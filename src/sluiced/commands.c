@@ -9,9 +9,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/text.h"
-#include "stats/json.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "sluiced/farms.h"
@@ -22,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,7 +96,7 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 		    "packets_queued", (long long)packets, "pending",
 		    (long long)pending, "slots_available", (long long)free_general,
 		    "reserved_local_available", (long long)free_local,
-		    "identities", (long long)iptable_count(d->ids),
+		    "identities", (long long)idtable_count(d->ids),
 		    "sessions_remembered", (long long)sessions_count(d->sessions),
 		    "reloads", (long long)d->reloads, "reload_failures",
 		    (long long)d->reload_failures, "revoked",
@@ -126,7 +126,7 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 		    (unsigned long long)packets, pending, free_general,
 		    free_local, (unsigned long long)timed_out,
 		    (unsigned long long)slots_full,
-		    (unsigned long long)source_full, iptable_count(d->ids),
+		    (unsigned long long)source_full, idtable_count(d->ids),
 		    sessions_count(d->sessions), (unsigned long long)d->reloads,
 		    (unsigned long long)d->reload_failures,
 		    (unsigned long long)d->revoked);
@@ -136,6 +136,15 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 }
 
 /* ---- sessions ------------------------------------------------------------ */
+
+/* The N strings V as a JSON array of json_text() strings. */
+static json_t *texts(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_text(v[i]));
+	return a;
+}
 
 static int cmd_sessions(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
@@ -148,9 +157,8 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 	}
 	struct gen *g = current(d);
 	int n = 0;
-	if (json)
-		evbuffer_add_printf(out, "[");
-	else
+	json_t *list = json ? json_array() : NULL;
+	if (!json)
 		evbuffer_add_printf(out, "%-48s %-11s %6s  %-24s %-12s %s\n",
 				    "session", "state", "ttl", "rule", "user",
 				    "name");
@@ -166,37 +174,16 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 		const char *state = e->key.proto == 6 ? ct_tcp_state_name(e->tcp_state) : "-";
 		const char *rn = rule_name(g, rid, rb, sizeof(rb));
 		if (json) {
-			evbuffer_add_printf(out, "%s{\"session\": ", n ? ", " : "");
-			json_put_string(out, kb);
-			evbuffer_add_printf(out, ", \"state\": \"%s\", \"ttl\": %u, "
-					    "\"rule_id\": %u, \"rule\": ", state,
-					    e->timeout, rid);
-			json_put_string(out, rn);
-			evbuffer_add_printf(out, ", \"user\": ");
-			if (si.user)
-				json_put_string(out, si.user);
-			else
-				evbuffer_add_printf(out, "null");
-			evbuffer_add_printf(out, ", \"name\": ");
-			if (si.name)
-				json_put_string(out, si.name);
-			else
-				evbuffer_add_printf(out, "null");
 			/* the facts of the decision, as revocation sees them */
-			evbuffer_add_printf(out, ", \"identity\": \"%s\", "
-					    "\"groups\": ",
-					    fact_source_name(si.source));
-			if (si.groups_unknown) {
-				evbuffer_add_printf(out, "null");
-			} else {
-				evbuffer_add_printf(out, "[");
-				for (size_t k = 0; k < si.ngroups; k++) {
-					evbuffer_add_printf(out, k ? ", " : "");
-					json_put_string(out, si.groups[k]);
-				}
-				evbuffer_add_printf(out, "]");
-			}
-			evbuffer_add_printf(out, "}");
+			json_array_append_new(list, json_pack(
+			    "{s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:s,s:o}", "session",
+			    json_text(kb), "state", state, "ttl",
+			    (json_int_t)e->timeout, "rule_id", (json_int_t)rid,
+			    "rule", json_text(rn), "user", json_text(si.user),
+			    "name", json_text(si.name), "identity",
+			    fact_source_name(si.source), "groups",
+			    si.groups_unknown ? json_null()
+					      : texts(si.groups, si.ngroups)));
 		} else {
 			evbuffer_add_printf(out, "%-48s %-11s %6u  %-24s %-12s %s\n",
 					    kb, state, e->timeout, rn,
@@ -207,7 +194,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 		n++;
 	}
 	if (json)
-		evbuffer_add_printf(out, "]\n");
+		json_value_out(out, list);
 	else
 		evbuffer_add_printf(out, "%d sessions\n", n);
 	gen_unref(g);
@@ -219,7 +206,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 
 struct pending_ctx {
 	struct evbuffer *out;
-	bool json;
+	json_t *list; /* --json: the rows, else NULL */
 	int n;
 	int worker;
 	struct gen *g;
@@ -240,17 +227,12 @@ static void pending_one(void *arg, const struct pending_info *pi)
 		strcat(waits, "filter ");
 	if (waits[0])
 		waits[strlen(waits) - 1] = '\0';
-	if (c->json) {
-		evbuffer_add_printf(c->out, "%s{\"session\": ", c->n ? ", " : "");
-		json_put_string(c->out, kb);
-		evbuffer_add_printf(c->out, ", \"age_ms\": %llu, \"waiting\": ",
-				    (unsigned long long)(pi->age_ns / 1000000));
-		json_put_string(c->out, waits);
-		evbuffer_add_printf(c->out, ", \"rule\": ");
-		json_put_string(c->out, rn);
-		evbuffer_add_printf(c->out, ", \"local\": %s, \"packets\": %d, "
-				    "\"queue\": %d}", pi->local ? "true" : "false",
-				    pi->packets, c->worker);
+	if (c->list) {
+		json_array_append_new(c->list, json_pack(
+		    "{s:o,s:I,s:s,s:o,s:b,s:i,s:i}", "session", json_text(kb),
+		    "age_ms", (json_int_t)(pi->age_ns / 1000000), "waiting",
+		    waits, "rule", json_text(rn), "local", pi->local, "packets",
+		    pi->packets, "queue", c->worker));
 	} else {
 		evbuffer_add_printf(c->out, "%-48s %7llums  %-16s %-24s%s\n", kb,
 				    (unsigned long long)(pi->age_ns / 1000000),
@@ -263,10 +245,9 @@ static int cmd_pending(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	struct pending_ctx c = {out, json, 0, 0, current(d)};
-	if (json)
-		evbuffer_add_printf(out, "[");
-	else
+	struct pending_ctx c = {out, json ? json_array() : NULL, 0, 0,
+				current(d)};
+	if (!json)
 		evbuffer_add_printf(out, "%-48s %9s  %-16s %s\n", "session", "age",
 				    "waiting for", "rule");
 	for (size_t i = 0; i < d->nworkers; i++) {
@@ -275,7 +256,10 @@ static int cmd_pending(void *arg, const json_t *args, bool json,
 		decider_each_pending(d->workers[i]->dec, pending_one, &c);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
-	evbuffer_add_printf(out, json ? "]\n" : "%d pending\n", c.n);
+	if (json)
+		json_value_out(out, c.list);
+	else
+		evbuffer_add_printf(out, "%d pending\n", c.n);
 	gen_unref(c.g);
 	return 0;
 }
@@ -334,7 +318,7 @@ static int parse_ip(const char *s, int *family, uint8_t addr[16])
 
 struct id_ctx {
 	struct evbuffer *out;
-	bool json;
+	json_t *list; /* --json: the rows, else NULL */
 	int n;
 };
 
@@ -350,21 +334,14 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 	long left = (long)(id->expires - now);
 	long idle = (long)(now - id->seen);
 	const char *src = id_source_name(id->source);
-	if (c->json) {
-		evbuffer_add_printf(c->out, "%s{\"address\": \"%s\", \"user\": ",
-				    c->n ? ", " : "", ab);
-		json_put_string(c->out, id->user);
-		evbuffer_add_printf(c->out, ", \"groups\": [");
-		for (size_t i = 0; i < id->ngroups; i++) {
-			evbuffer_add_printf(c->out, i ? ", " : "");
-			json_put_string(c->out, id->groups[i]);
-		}
-		evbuffer_add_printf(c->out,
-				    "], \"source\": \"%s\", \"learned\": %lld, "
-				    "\"expires\": %lld, \"expires_in_s\": %ld, "
-				    "\"idle_s\": %ld}",
-				    src, (long long)id->learned,
-				    (long long)id->expires, left, idle);
+	if (c->list) {
+		json_array_append_new(c->list, json_pack(
+		    "{s:s,s:o,s:o,s:s,s:I,s:I,s:I,s:I}", "address", ab, "user",
+		    json_text(id->user), "groups",
+		    texts(id->groups, id->ngroups), "source", src, "learned",
+		    (json_int_t)id->learned, "expires", (json_int_t)id->expires,
+		    "expires_in_s", (json_int_t)left, "idle_s",
+		    (json_int_t)idle));
 	} else {
 		char lb[32];
 		struct tm tm;
@@ -384,15 +361,16 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	struct id_ctx c = {out, json, 0};
-	if (json)
-		evbuffer_add_printf(out, "[");
-	else
+	struct id_ctx c = {out, json ? json_array() : NULL, 0};
+	if (!json)
 		evbuffer_add_printf(out, "%-26s %-12s %-7s %-19s %8s %7s  %s\n",
 				    "ADDRESS", "USER", "SOURCE", "LEARNED",
 				    "EXPIRES", "IDLE", "GROUPS");
-	iptable_each(d->ids, identity_one, &c);
-	evbuffer_add_printf(out, json ? "]\n" : "%d identities\n", c.n);
+	idtable_each(d->ids, identity_one, &c);
+	if (json)
+		json_value_out(out, c.list);
+	else
+		evbuffer_add_printf(out, "%d identities\n", c.n);
 	return 0;
 }
 
@@ -402,10 +380,9 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 {
 	struct daemon *d = arg;
 	struct id_source_stats st[IDS_COUNT];
-	iptable_source_stats(d->ids, st);
-	if (json)
-		evbuffer_add_printf(out, "{");
-	else
+	idtable_source_stats(d->ids, st);
+	json_t *all = json ? json_object() : NULL;
+	if (!json)
 		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
 				    "%8s\n", "SOURCE", "ENTRIES", "LOGINS",
 				    "LOGOUTS", "REPLACED", "IGNORED",
@@ -417,14 +394,14 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 		    s->replaced,	s->ignored,	    s->rejected_secret,
 		    s->rejected_client, s->rejected_malformed};
 		if (json)
-			evbuffer_add_printf(
-			    out, "%s\"%s\": {\"entries\": %llu, \"logins\": "
-			    "%llu, \"logouts\": %llu, \"replaced\": %llu, "
-			    "\"ignored\": %llu, \"rejected_secret\": %llu, "
-			    "\"rejected_client\": %llu, "
-			    "\"rejected_malformed\": %llu}",
-			    i ? ", " : "", id_source_name(i), v[0], v[1], v[2],
-			    v[3], v[4], v[5], v[6], v[7]);
+			json_object_set_new(all, id_source_name(i), json_pack(
+			    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries",
+			    (json_int_t)v[0], "logins", (json_int_t)v[1],
+			    "logouts", (json_int_t)v[2], "replaced",
+			    (json_int_t)v[3], "ignored", (json_int_t)v[4],
+			    "rejected_secret", (json_int_t)v[5],
+			    "rejected_client", (json_int_t)v[6],
+			    "rejected_malformed", (json_int_t)v[7]));
 		else
 			evbuffer_add_printf(out, "%-8s %8llu %8llu %8llu %8llu "
 					    "%8llu %8llu %8llu %8llu\n",
@@ -432,7 +409,7 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 					    v[3], v[4], v[5], v[6], v[7]);
 	}
 	if (json)
-		evbuffer_add_printf(out, "}\n");
+		json_value_out(out, all);
 	return 0;
 }
 
@@ -462,7 +439,7 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 	const char **groups = ng ? xcalloc(ng, sizeof(*groups)) : NULL;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = control_arg_item(args, "groups", i);
-	iptable_set(d->ids, family, addr, user, groups, ng, ttl);
+	idtable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
 	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
 	return answer_json(0, json, out,
@@ -481,7 +458,7 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		evbuffer_add_printf(out, "bad address '%s'", address);
 		return -1;
 	}
-	if (!iptable_del(d->ids, family, addr)) {
+	if (!idtable_del(d->ids, family, addr)) {
 		evbuffer_add_printf(out, "no identity for %s", address);
 		return -1;
 	}
@@ -552,7 +529,7 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 
 struct floods_ctx {
 	struct evbuffer *out;
-	bool json;
+	json_t *list; /* --json: the rows, else NULL */
 	int n;
 	unsigned prefix; /* the source's prefix length (IPv6: flood prefix) */
 };
@@ -566,11 +543,10 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
 		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
 	else
 		snprintf(src, sizeof(src), "%s", value);
-	if (c->json)
-		evbuffer_add_printf(c->out, "%s{\"source\":\"%s\",\"refused\":%llu,"
-				    "\"expires_s\":%llu}", c->n ? "," : "", src,
-				    (unsigned long long)packets,
-				    (unsigned long long)expires_s);
+	if (c->list)
+		json_array_append_new(c->list, json_pack(
+		    "{s:o,s:I,s:I}", "source", json_text(src), "refused",
+		    (json_int_t)packets, "expires_s", (json_int_t)expires_s));
 	else
 		evbuffer_add_printf(c->out, "%-44s %10llu %8llus\n", src,
 				    (unsigned long long)packets,
@@ -587,11 +563,10 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct gen *g = current(d);
 	(void)args;
-	struct floods_ctx c = {out, json, 0, g->policy->flood.prefix_v6};
+	struct floods_ctx c = {out, json ? json_array() : NULL, 0,
+			       g->policy->flood.prefix_v6};
 	gen_unref(g);
-	if (json)
-		evbuffer_add_printf(out, "[");
-	else
+	if (!json)
 		evbuffer_add_printf(out, "%-44s %10s %9s\n", "source", "refused",
 				    "expires");
 	for (int fam = 4; fam <= 6; fam += 2) {
@@ -605,11 +580,15 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 					    "unreadable: %s", e ? e : "bad JSON");
 			free(e);
 			free(js);
+			json_decref(c.list);
 			return -1;
 		}
 		free(js);
 	}
-	evbuffer_add_printf(out, json ? "]\n" : "%d sources limited\n", c.n);
+	if (json)
+		json_value_out(out, c.list);
+	else
+		evbuffer_add_printf(out, "%d sources limited\n", c.n);
 	return 0;
 }
 
@@ -828,3 +807,9 @@ const struct control_command daemon_commands[] = {
     {"creations-del", CONTROL_ADMIN, args_creation, cmd_creations_del},
     {NULL, 0, NULL, NULL},
 };
+
+const char *daemon_rule_name(const struct gen *g, uint32_t rid, char *buf,
+			     size_t len)
+{
+	return rule_name(g, rid, buf, len);
+}

@@ -17,7 +17,7 @@
 struct event_base;
 struct event;
 struct evbuffer;
-struct iptable;
+struct idtable;
 struct sessions;
 struct worker;
 struct control;
@@ -43,16 +43,16 @@ struct daemon {
 	struct gen *gen; /* current policy generation */
 	uint64_t next_gen;
 
-	struct iptable *ids;
-	uint64_t ids_saved;	   /* iptable_version() last written */
+	struct idtable *ids;
+	uint64_t ids_saved;	   /* idtable_version() last written */
 	bool ids_foreign; /* the state file is another policy's: kept unless
 			   * this table changes (idsources.c) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
 	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */
-	uint64_t ids_removed_seen;  /* iptable_removed() last acted on */
-	uint64_t portal_synced;	    /* iptable_version() in portal_known4/6 */
+	uint64_t ids_removed_seen;  /* idtable_removed() last acted on */
+	uint64_t portal_synced;	    /* idtable_version() in portal_known4/6 */
 	const void *portal_gen;	    /* the generation it was written under */
 	uint64_t portal_sync_ms;    /* when (a full resync every 30 s) */
 	struct sessions *sessions;
@@ -66,10 +66,11 @@ struct daemon {
 	struct fwlog *fwlog;
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
 	struct metrics_server *metrics;
+	struct dashboard *dash; /* dashboard.c: the page's history */
 	char *metrics_addr;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
-	struct kcounts *kcounts; /* metrics.c: kernel rule counters kept */
+	struct kernel_kept *kcounts; /* metrics.c: kernel counters kept */
 	time_t reload_ok_at;	 /* the running policy's load time */
 	struct event *ev_tick, *ev_usr1;
 	struct ruleset_opts kopts;
@@ -81,6 +82,7 @@ struct daemon {
 	struct event *ev_rswatch, *ev_rscheck, *ev_rspoll;
 	uint64_t ruleset_restored; /* incidents: broken after being whole */
 	bool ruleset_broken;	   /* a repair failed; retried every second */
+	uint64_t rs_burst_ms;	   /* mono_ms() of a burst's first event */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;
@@ -223,6 +225,11 @@ uint64_t idapi_refused(const struct daemon *d);
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];
+/* The name of rule id RID (a ct mark's) in generation G: the rule's name,
+ * or "(sluiced)", "(creation)", "(published)", "(fail-open)", or "(rule
+ * N)" written into BUF (LEN bytes) for an id G does not have. */
+const char *daemon_rule_name(const struct gen *g, uint32_t rid, char *buf,
+			     size_t len);
 /* Applies P's control block to the running socket (owner, group, mode,
  * access groups, limits); an unknown user or group is logged and written
  * to OUT (may be NULL), and the socket keeps its access. */

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "stats/json.h"
+#include "sluiced/jsonout.h"
 #include "verify/vchange.h"
 #include "verify/vnotify.h"
 #include "stats/prom.h"
@@ -853,28 +854,27 @@ static void change_text(const struct fcheck *c, int64_t now, char *lc,
 		 (unsigned long long)(vchange_downtime_ms(&c->chg, now) / 1000));
 }
 
-/* The JSON members of C's change time: "last_change": epoch seconds or
- * null, "last_change_s", "downtime_s" (HAProxy's lastchg, downtime). */
-static void change_json(const struct fcheck *c, int64_t now,
-			struct evbuffer *out)
+/* Sets into O the members of C's change time: "last_change": epoch
+ * seconds or null, "last_change_s", "downtime_s" (HAProxy's lastchg,
+ * downtime), "changes". */
+static void change_json(const struct fcheck *c, int64_t now, json_t *o)
 {
 	int64_t s = vchange_lastchg_s(&c->chg, now);
 
-	if (s < 0)
-		evbuffer_add_printf(out, ", \"last_change\": null, "
-				    "\"last_change_s\": null");
-	else
-		evbuffer_add_printf(out, ", \"last_change\": %lld, "
-				    "\"last_change_s\": %lld",
-				    (long long)(c->chg.changed_ms / 1000),
-				    (long long)s);
-	evbuffer_add_printf(out, ", \"downtime_s\": %.3f, \"changes\": %llu",
-			    vchange_downtime_ms(&c->chg, now) / 1000.0,
-			    (unsigned long long)c->chg.changes);
+	json_object_set_new(o, "last_change", s < 0 ? json_null()
+		: json_integer((json_int_t)(c->chg.changed_ms / 1000)));
+	json_object_set_new(o, "last_change_s",
+			    s < 0 ? json_null() : json_integer((json_int_t)s));
+	json_object_set_new(o, "downtime_s",
+			    json_real(vchange_downtime_ms(&c->chg, now) / 1000.0));
+	json_object_set_new(o, "changes",
+			    json_integer((json_int_t)c->chg.changes));
 }
 
+/* One verifier's row: appended to LIST (--json) when not NULL, else a
+ * line of text on OUT. */
 static void verifier_line(struct farms *fm, const struct fcheck *c,
-			  bool json, bool first, struct evbuffer *out)
+			  json_t *list, struct evbuffer *out)
 {
 	int64_t now = wall_ms();
 	char lc[24], down[24];
@@ -889,38 +889,22 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 			 st.http_status);
 	else
 		snprintf(last, sizeof(last), "%s", vresult_name(st.last));
-	if (json) {
-		evbuffer_add_printf(out, "%s{\"name\": ", first ? "" : ", ");
-		json_put_string(out, c->name);
-		evbuffer_add_printf(out, ", \"farm\": ");
-		if (c->farm) {
-			json_put_string(out, c->farm->f.name);
-			evbuffer_add_printf(out, ", \"member\": ");
-			json_put_string(out, c->farm->f.members[c->idx].name);
-		} else {
-			evbuffer_add_printf(out, "null, \"member\": null");
-		}
-		evbuffer_add_printf(out, ", \"method\": \"%s\", \"target\": ",
-				    verify_method_name(c->method));
-		json_put_string(out, c->target);
-		evbuffer_add_printf(out, ", \"state\": \"%s\", \"last\": ",
-				    vstate_name(st.state));
-		if (has)
-			json_put_string(out, vresult_name(st.last));
-		else
-			evbuffer_add_printf(out, "null");
-		evbuffer_add_printf(out, ", \"http_status\": %d, "
-				    "\"response_ms\": %.3f, \"slow\": %s, "
-				    "\"detail\": ",
-				    st.http_status, st.last_us / 1000.0,
-				    st.slow ? "true" : "false");
-		json_put_string(out, detail);
-		evbuffer_add_printf(out, ", \"history\": \"%s\", \"runs\": %llu, "
-				    "\"failures\": %llu", hist,
-				    (unsigned long long)st.runs,
-				    (unsigned long long)st.failures);
-		change_json(c, now, out);
-		evbuffer_add_printf(out, "}");
+	if (list) {
+		json_t *o = json_pack(
+		    "{s:o,s:o,s:o,s:s,s:o,s:s,s:o,s:i,s:f,s:b,s:o,s:o,s:I,s:I}",
+		    "name", json_text(c->name), "farm",
+		    json_text(c->farm ? c->farm->f.name : NULL), "member",
+		    json_text(c->farm ? c->farm->f.members[c->idx].name : NULL),
+		    "method", verify_method_name(c->method), "target",
+		    json_text(c->target), "state", vstate_name(st.state), "last",
+		    json_text(has ? vresult_name(st.last) : NULL), "http_status",
+		    st.http_status, "response_ms", st.last_us / 1000.0, "slow",
+		    st.slow, "detail", json_text(detail), "history",
+		    json_text(hist), "runs", (json_int_t)st.runs, "failures",
+		    (json_int_t)st.failures);
+		if (o)
+			change_json(c, now, o);
+		json_array_append_new(list, o);
 	} else {
 		char rt[32];
 		if (has)
@@ -940,9 +924,8 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
 {
 	size_t n = 0;
-	if (json)
-		evbuffer_add_printf(out, "[");
-	else
+	json_t *list = json ? json_array() : NULL;
+	if (!json)
 		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %8s %8s "
 				    "%-22s %9s  %s\n",
 				    "verifier", "check", "target", "state",
@@ -952,11 +935,15 @@ static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
 			const struct fcheck *c = fm->farms[i]->m[j];
 			if (c->sub < 0 && c->farm && !c->farm->f.has_verify)
 				continue;
-			verifier_line(fm, c, json, n++ == 0, out);
+			verifier_line(fm, c, list, out);
+			n++;
 		}
-	for (size_t i = 0; i < fm->nvers; i++)
-		verifier_line(fm, fm->vers[i], json, n++ == 0, out);
-	evbuffer_add_printf(out, json ? "]\n" : "%zu verifiers\n", n);
+	for (size_t i = 0; i < fm->nvers; i++, n++)
+		verifier_line(fm, fm->vers[i], list, out);
+	if (json)
+		json_value_out(out, list);
+	else
+		evbuffer_add_printf(out, "%zu verifiers\n", n);
 	return 0;
 }
 
@@ -978,85 +965,89 @@ static void addr_port(char *buf, size_t len, int family, uint32_t v4,
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
+/* The port sessions to member J of farm FA go to: its own, else the first
+ * publish's (its to-port, else its port); 0 without either. */
+static uint16_t member_port(const struct ffarm *fa, size_t j)
+{
+	const struct farm_member *m = &fa->f.members[j];
+	if (m->port)
+		return m->port;
+	if (!fa->npubs)
+		return 0;
+	return fa->pubs[0].to_port ? fa->pubs[0].to_port : fa->pubs[0].port;
+}
+
+static const char *const balance_names[] = {"source-hash", "round-robin"};
+
+/* Farm FA as an object for `farm list --json`. */
+static json_t *farm_json(const struct ffarm *fa)
+{
+	char ap[80];
+	json_t *pubs = json_array(), *members = json_array();
+	for (size_t p = 0; p < fa->npubs; p++) {
+		const struct publish *pb = &fa->pubs[p];
+		addr_port(ap, sizeof(ap), pb->family, pb->v4, pb->v6, pb->port);
+		json_array_append_new(pubs, json_pack(
+		    "{s:o,s:s,s:s}", "name", json_text(pb->name), "proto",
+		    transport_name(pb->tr), "address", ap));
+	}
+	for (size_t j = 0; j < fa->f.nmembers; j++) {
+		const struct farm_member *m = &fa->f.members[j];
+		const struct fcheck *c = fa->m[j];
+		addr_port(ap, sizeof(ap), m->family, m->v4, m->v6,
+			  member_port(fa, j));
+		json_array_append_new(members, json_pack(
+		    "{s:o,s:s,s:s,s:b,s:b}", "name", json_text(m->name),
+		    "address", ap, "check", member_state(c), "drained",
+		    c->drained, "in_map", in_map(c->farm, c->idx)));
+	}
+	return json_pack("{s:o,s:s,s:s,s:o,s:o,s:o}", "farm",
+			 json_text(fa->f.name), "balance",
+			 balance_names[fa->f.balance], "on_down",
+			 fa->f.on_down == ONDOWN_FLUSH ? "flush" : "keep",
+			 "sorry", json_text(fa->f.sorry), "publishes", pubs,
+			 "members", members);
+}
+
+/* Farm FA as lines of text. */
+static void farm_text(const struct ffarm *fa, struct evbuffer *out)
+{
+	char ap[80];
+	evbuffer_add_printf(out, "farm %s (%s, on-down %s, sorry %s)\n",
+			    fa->f.name, balance_names[fa->f.balance],
+			    fa->f.on_down == ONDOWN_FLUSH ? "flush" : "keep",
+			    fa->f.sorry ? fa->f.sorry : "none");
+	for (size_t p = 0; p < fa->npubs; p++) {
+		const struct publish *pb = &fa->pubs[p];
+		addr_port(ap, sizeof(ap), pb->family, pb->v4, pb->v6, pb->port);
+		evbuffer_add_printf(out, "  publish \"%s\" %s %s\n", pb->name,
+				    transport_name(pb->tr), ap);
+	}
+	for (size_t j = 0; j < fa->f.nmembers; j++) {
+		const struct farm_member *m = &fa->f.members[j];
+		const struct fcheck *c = fa->m[j];
+		addr_port(ap, sizeof(ap), m->family, m->v4, m->v6,
+			  member_port(fa, j));
+		evbuffer_add_printf(out, "  %-16s %-28s %-10s %-8s %s\n",
+				    m->name, ap, member_state(c),
+				    c->drained ? "drained" : "",
+				    in_map(c->farm, c->idx) ? "in" : "out");
+	}
+}
+
 static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
 {
-	static const char *const bal[] = {"source-hash", "round-robin"};
-	if (json)
-		evbuffer_add_printf(out, "[");
+	json_t *list = json ? json_array() : NULL;
 	for (size_t i = 0; i < fm->nfarms; i++) {
-		const struct ffarm *fa = fm->farms[i];
-		char ap[80];
-		if (json) {
-			evbuffer_add_printf(out, "%s{\"farm\": ", i ? ", " : "");
-			json_put_string(out, fa->f.name);
-			evbuffer_add_printf(out, ", \"balance\": \"%s\", "
-					    "\"on_down\": \"%s\", \"sorry\": ",
-					    bal[fa->f.balance],
-					    fa->f.on_down == ONDOWN_FLUSH
-						? "flush" : "keep");
-			if (fa->f.sorry)
-				json_put_string(out, fa->f.sorry);
-			else
-				evbuffer_add_printf(out, "null");
-			evbuffer_add_printf(out, ", \"publishes\": [");
-		} else {
-			evbuffer_add_printf(out, "farm %s (%s, on-down %s, "
-					    "sorry %s)\n", fa->f.name,
-					    bal[fa->f.balance],
-					    fa->f.on_down == ONDOWN_FLUSH
-						? "flush" : "keep",
-					    fa->f.sorry ? fa->f.sorry : "none");
-		}
-		for (size_t p = 0; p < fa->npubs; p++) {
-			const struct publish *pb = &fa->pubs[p];
-			addr_port(ap, sizeof(ap), pb->family, pb->v4, pb->v6,
-				  pb->port);
-			if (json) {
-				evbuffer_add_printf(out, "%s{\"name\": ",
-						    p ? ", " : "");
-				json_put_string(out, pb->name);
-				evbuffer_add_printf(out, ", \"proto\": \"%s\", "
-						    "\"address\": \"%s\"}",
-						    transport_name(pb->tr), ap);
-			} else {
-				evbuffer_add_printf(out, "  publish \"%s\" %s "
-						    "%s\n", pb->name,
-						    transport_name(pb->tr), ap);
-			}
-		}
 		if (json)
-			evbuffer_add_printf(out, "], \"members\": [");
-		for (size_t j = 0; j < fa->f.nmembers; j++) {
-			const struct farm_member *m = &fa->f.members[j];
-			const struct fcheck *c = fa->m[j];
-			uint16_t port = m->port ? m->port
-				       : fa->npubs ? (fa->pubs[0].to_port
-							  ? fa->pubs[0].to_port
-							  : fa->pubs[0].port)
-						   : 0;
-			addr_port(ap, sizeof(ap), m->family, m->v4, m->v6, port);
-			if (json) {
-				evbuffer_add_printf(out, "%s{\"name\": ",
-						    j ? ", " : "");
-				json_put_string(out, m->name);
-				evbuffer_add_printf(
-				    out, ", \"address\": \"%s\", \"check\": "
-				    "\"%s\", \"drained\": %s, \"in_map\": %s}",
-				    ap, member_state(c),
-				    c->drained ? "true" : "false",
-				    in_map(c->farm, c->idx) ? "true" : "false");
-			} else {
-				evbuffer_add_printf(out, "  %-16s %-28s %-10s "
-						    "%-8s %s\n", m->name, ap,
-						    member_state(c),
-						    c->drained ? "drained" : "",
-						    in_map(c->farm, c->idx) ? "in" : "out");
-			}
-		}
-		if (json)
-			evbuffer_add_printf(out, "]}");
+			json_array_append_new(list, farm_json(fm->farms[i]));
+		else
+			farm_text(fm->farms[i], out);
 	}
-	evbuffer_add_printf(out, json ? "]\n" : "%zu farms\n", fm->nfarms);
+	if (json)
+		json_value_out(out, list);
+	else
+		evbuffer_add_printf(out, "%zu farms\n", fm->nfarms);
 	return 0;
 }
 
@@ -1117,13 +1108,11 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		free(err);
 		return -1;
 	}
-	if (json) {
-		evbuffer_add_printf(out, "{\"schema_version\": 1, \"member\": ");
-		json_put_string(out, c->name); /* names may hold quotes */
-		evbuffer_add_printf(out, ", \"drained\": %s, \"in_map\": %s}\n",
-				    drain ? "true" : "false",
-				    in_map(c->farm, c->idx) ? "true" : "false");
-	} else
+	if (json)
+		json_object_out(out, "{s:o,s:b,s:b}", "member",
+				json_text(c->name), "drained", drain, "in_map",
+				in_map(c->farm, c->idx));
+	else
 		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
 				    drain ? "drained" : "resumed",
 				    in_map(c->farm, c->idx) ? "takes" : "takes no");

@@ -11,7 +11,7 @@
 #include "common/text.h"
 #include "common/util.h"
 #include "control/control.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "stats/httpsrv.h"
 
 #include <errno.h>
@@ -41,7 +41,7 @@ int idapi_login(struct daemon *d, const struct idapi_req *r,
 {
 	uint8_t addr[16];
 	unsigned plen;
-	int family = iptable_parse_prefix(r->address, addr, &plen);
+	int family = idtable_parse_prefix(r->address, addr, &plen);
 	const char *why;
 	if (family < 0) {
 		evbuffer_add_printf(out, "bad address '%s' (ADDRESS or "
@@ -74,7 +74,7 @@ int idapi_login(struct daemon *d, const struct idapi_req *r,
 				    life);
 		return -1;
 	}
-	enum login_result lr = iptable_login(
+	enum login_result lr = idtable_login(
 	    d->ids, &(struct id_login){family, addr, r->user, r->groups,
 				       r->ngroups, life, (enum id_source)src,
 				       (uint8_t)plen});
@@ -87,7 +87,7 @@ int idapi_logout(struct daemon *d, const char *address, const char *user,
 {
 	uint8_t addr[16];
 	unsigned plen;
-	int family = iptable_parse_prefix(address, addr, &plen);
+	int family = idtable_parse_prefix(address, addr, &plen);
 	if (family < 0) {
 		evbuffer_add_printf(out, "bad address '%s'", address);
 		return -1;
@@ -97,7 +97,7 @@ int idapi_logout(struct daemon *d, const char *address, const char *user,
 		evbuffer_add_printf(out, "unknown source");
 		return -1;
 	}
-	return iptable_logout_prefix(d->ids, family, addr, plen, user,
+	return idtable_logout_prefix(d->ids, family, addr, plen, user,
 				     (enum id_source)src)
 		   ? 1
 		   : 0;
@@ -215,7 +215,7 @@ static void api_login(struct daemon *d, const struct http_request *rq,
 		evbuffer_free(msg);
 	}
 	if (!ok) {
-		iptable_reject(d->ids, IDS_API, IDR_MALFORMED);
+		idtable_reject(d->ids, IDS_API, IDR_MALFORMED);
 		reply(rp, 400, false, "error", err);
 	}
 	free(gv);
@@ -248,7 +248,7 @@ static void api_logout(struct daemon *d, const struct http_request *rq,
 		evbuffer_free(msg);
 	}
 	if (!ok) {
-		iptable_reject(d->ids, IDS_API, IDR_MALFORMED);
+		idtable_reject(d->ids, IDS_API, IDR_MALFORMED);
 		reply(rp, 400, false, "error", err);
 	}
 	json_decref(o);
@@ -271,7 +271,7 @@ static void serve(void *arg, const struct http_request *rq,
 		return;
 	}
 	if (!authorized(d->idapi, rq)) {
-		iptable_reject(d->ids, IDS_API, IDR_SECRET);
+		idtable_reject(d->ids, IDS_API, IDR_SECRET);
 		reply(rp, 403, false, "error", "bad or missing bearer token");
 		return;
 	}

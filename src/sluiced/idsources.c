@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/statefile.h"
 #include "common/util.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "identity/radius.h"
 #include "stats/prom.h"
 
@@ -59,7 +59,7 @@ static char *policy_id(const struct daemon *d)
 }
 
 /*
- * The state file is {"policy": PATH, "table": <iptable_save()>}: the table
+ * The state file is {"policy": PATH, "table": <idtable_save()>}: the table
  * is read back only by a sluiced started with the same policy file. Who is
  * at an address was learnt for that policy's networks and sources; a start
  * under another policy (another gateway's, a lab's) begins with an empty
@@ -91,7 +91,7 @@ void idsources_restore(struct daemon *d)
 			 "back (and kept while this table stays empty)", path,
 			 pol, me);
 	else if (pol && inner)
-		n = iptable_load(d->ids, inner, strlen(inner), time(NULL));
+		n = idtable_load(d->ids, inner, strlen(inner), time(NULL));
 	if (n < 0 && !(pol && inner && strcmp(pol, me) != 0))
 		log_warnx("identities: %s is not a state file of sluiced; "
 			  "ignored", path);
@@ -100,18 +100,18 @@ void idsources_restore(struct daemon *d)
 	free(inner);
 	free(me);
 	json_decref(doc);
-	d->ids_saved = iptable_version(d->ids);
+	d->ids_saved = idtable_version(d->ids);
 	free(path);
 }
 
 void idsources_save(struct daemon *d, bool force)
 {
-	uint64_t v = iptable_version(d->ids);
+	uint64_t v = idtable_version(d->ids);
 	if ((!force || d->ids_foreign) && v == d->ids_saved)
 		return; /* unchanged; another policy's file stays as it is */
 	d->ids_foreign = false;
 	size_t len;
-	char *table = iptable_save(d->ids, &len);
+	char *table = idtable_save(d->ids, &len);
 	char *me = policy_id(d);
 	json_t *t = json_loadb(table, len, 0, NULL);
 	json_t *doc = json_pack("{s:s, s:o}", "policy", me,
@@ -293,13 +293,13 @@ static void collect_addr(void *arg, int family, const uint8_t *addr,
 static void portal_sync(struct daemon *d)
 {
 	const struct policy *p = d->gen->policy;
-	uint64_t v = iptable_version(d->ids), now = mono_ms();
+	uint64_t v = idtable_version(d->ids), now = mono_ms();
 	if (!p->portal.listen ||
 	    (v == d->portal_synced && d->portal_gen == (const void *)d->gen &&
 	     now - d->portal_sync_ms < PORTAL_RESYNC_MS))
 		return;
 	struct addr_lists l = {0};
-	iptable_each(d->ids, collect_addr, &l);
+	idtable_each(d->ids, collect_addr, &l);
 	char *script = portal_sync_script(
 	    &d->kopts, (const char *const *)l.v[0], l.n[0],
 	    (const char *const *)l.v[1], l.n[1]);
@@ -328,7 +328,7 @@ static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	portal_sync(d);
-	uint64_t removed = iptable_removed(d->ids);
+	uint64_t removed = idtable_removed(d->ids);
 	if (removed == d->ids_removed_seen)
 		return;
 	d->ids_removed_seen = removed;
@@ -344,12 +344,12 @@ static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
 void idsources_configure(struct daemon *d, const struct policy *p)
 {
 	if (!d->ev_idrevoke) {
-		d->ids_removed_seen = iptable_removed(d->ids);
+		d->ids_removed_seen = idtable_removed(d->ids);
 		d->ev_idrevoke = event_new(d->base, -1, EV_PERSIST, on_idrevoke, d);
 		struct timeval tv = {1, 0};
 		event_add(d->ev_idrevoke, &tv);
 	}
-	iptable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
+	idtable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
 			   p->identity.nignore_users);
 	radius_configure(d, p);
 	idapi_configure(d, p);

@@ -11,16 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* S as a JSON string that is always valid UTF-8 (text_escape: bytes that
- * are not UTF-8 and control characters become \xNN text). */
-static json_t *safe_string(const char *s)
-{
-	char *e = text_escape_dup(s, strlen(s), false);
-	json_t *j = json_string(e);
-	free(e);
-	return j;
-}
-
 int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		...)
 {
@@ -32,7 +22,7 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 	for (char *line; (line = evbuffer_readln(out, NULL, EVBUFFER_EOL_LF));
 	     free(line))
 		if (*line)
-			json_array_append_new(msgs, safe_string(line));
+			json_array_append_new(msgs, json_text(line));
 	evbuffer_drain(out, evbuffer_get_length(out));
 	json_object_set_new(o, "messages", msgs);
 	if (fmt) {
@@ -44,7 +34,7 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		json_t *v;
 		json_object_foreach(x, k, v) { /* strings made UTF-8-safe */
 			json_object_set_new(o, k, json_is_string(v)
-				? safe_string(json_string_value(v)) : json_incref(v));
+				? json_text(json_string_value(v)) : json_incref(v));
 		}
 		json_decref(x);
 	}
@@ -66,7 +56,7 @@ void json_object_out(struct evbuffer *out, const char *fmt, ...)
 	if (x)
 		json_object_update(o, x);
 	else
-		json_object_set_new(o, "error", safe_string(err.text));
+		json_object_set_new(o, "error", json_text(err.text));
 	json_decref(x);
 	char *text = json_dumps(o, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 	json_decref(o);

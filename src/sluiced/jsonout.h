@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "stats/jsonstr.h" /* json_text(), json_value_out() */
+
 struct evbuffer;
 
 /* The version of the objects these answers carry (schema_version). */

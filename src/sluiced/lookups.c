@@ -33,10 +33,10 @@ struct lookups {
 	struct event_base *base;
 	uint32_t mark;
 	struct resolver *res;
-	struct resolver_cfg rcfg_copy; /* what res was made with */
-	char *rservers;		       /* joined, for comparison */
+	struct resolver_cfg rcfg; /* what res was made with (owned copy) */
 	struct ldapdir *ldap;
-	char *ldapkey;
+	struct directory_cfg dcfg; /* what ldap was made with (owned copy) */
+	bool dir_made;		   /* dcfg holds a configuration */
 	struct nsspool *nss;
 	struct identity_cfg nss_cfg; /* what nss was made with */
 	struct dnsfilter *dns; /* the clients' own DNS answers, or NULL */
@@ -267,32 +267,6 @@ void lookups_submit(void *ctx, struct lookup_req *req)
 		log_warnx("lookups: cannot post a question");
 }
 
-/* A printable key of the settings a part was made with. */
-static char *resolver_key(const struct resolver_cfg *c)
-{
-	size_t len = 64;
-	for (size_t i = 0; i < c->nservers; i++)
-		len += strlen(c->servers[i]) + 1;
-	char *k = xmalloc(len);
-	int n = snprintf(k, len, "%u/%u/%u/%u:", c->timeout_ms, c->cache,
-			 c->negative_ttl_s, c->refresh_min_s);
-	for (size_t i = 0; i < c->nservers; i++)
-		n += snprintf(k + n, len - (size_t)n, "%s,", c->servers[i]);
-	return k;
-}
-
-static char *directory_key(const struct directory_cfg *c)
-{
-	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u|%d|%d|%d|%s", c->enabled,
-			 c->uri ? c->uri : "", c->base ? c->base : "",
-			 c->bind_dn ? c->bind_dn : "",
-			 c->password_file ? c->password_file : "",
-			 c->user_filter ? c->user_filter : "",
-			 c->group_filter ? c->group_filter : "", c->timeout_ms,
-			 c->cache_ttl_s, (int)c->schema, c->starttls,
-			 c->tls_verify, c->tls_ca ? c->tls_ca : "");
-}
-
 /* Exact names of every domain set, for prefetching. */
 static void prefetch(struct lookups *l, const struct policy *p)
 {
@@ -329,33 +303,28 @@ static void named_groups(struct ldapdir *dir, const struct policy *p)
 
 void lookups_configure(struct lookups *l, const struct policy *p)
 {
-	char *rk = resolver_key(&p->resolver);
-	if (!l->res || strcmp(rk, l->rservers) != 0) {
+	if (!l->res || !resolver_cfg_equal(&p->resolver, &l->rcfg)) {
 		resolver_free(l->res);
 		l->res = resolver_new(l->base, &p->resolver, l->mark);
 		if (!l->res)
 			log_warn("resolver: cannot start; names will not be "
 				 "resolved");
-		free(l->rservers);
-		l->rservers = rk;
-	} else {
-		free(rk);
+		resolver_cfg_clear(&l->rcfg);
+		resolver_cfg_copy(&l->rcfg, &p->resolver);
 	}
 	if (l->res)
 		prefetch(l, p);
 
-	char *dk = directory_key(&p->directory);
-	if (!l->ldapkey || strcmp(dk, l->ldapkey) != 0) {
+	if (!l->dir_made || !directory_cfg_equal(&p->directory, &l->dcfg)) {
 		ldapdir_free(l->ldap);
 		l->ldap = p->directory.enabled
 			      ? ldapdir_new(l->base, &p->directory, l->mark)
 			      : NULL;
 		if (p->directory.enabled && !l->ldap)
 			log_warn("directory %s: cannot start", p->directory.uri);
-		free(l->ldapkey);
-		l->ldapkey = dk;
-	} else {
-		free(dk);
+		directory_cfg_clear(&l->dcfg);
+		directory_cfg_copy(&l->dcfg, &p->directory);
+		l->dir_made = true;
 	}
 	if (l->ldap)
 		named_groups(l->ldap, p);
@@ -411,8 +380,8 @@ void lookups_free(struct lookups *l)
 		free(f);
 	}
 	pthread_mutex_destroy(&l->lock);
-	free(l->rservers);
-	free(l->ldapkey);
+	resolver_cfg_clear(&l->rcfg);
+	directory_cfg_clear(&l->dcfg);
 	free(l);
 }
 

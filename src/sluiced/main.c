@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "control/control.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
@@ -89,7 +89,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	daemon_adopt_recheck(d);
-	size_t n = iptable_expire(d->ids);
+	size_t n = idtable_expire(d->ids);
 	if (n)
 		log_debug("%zu identities expired", n);
 	idsources_save(d, false);
@@ -362,7 +362,7 @@ static void stop(struct daemon *d)
 	event_base_free(d->base);
 	gen_unref(d->gen);
 	daemon_adopt_free(d);
-	iptable_free(d->ids);
+	idtable_free(d->ids);
 	sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->gen_lock);
 }
@@ -420,7 +420,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.started = time(NULL);
 	d.reload_ok_at = d.started;
-	d.ids = iptable_new();
+	d.ids = idtable_new();
 	d.sessions = sessions_new(SESSIONS_REMEMBERED);
 	d.base = event_base_new();
 	d.nft_queue = probe_nft_queue();

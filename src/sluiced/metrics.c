@@ -1,9 +1,10 @@
 /*
  * metrics.c — the Prometheus families the counters table cannot hold
  * (labels per rule, per queue, per reason; build and reload facts; the
- * standard process_* metrics), and the kernel rule counters kept
- * monotonic across reloads (a reload replaces the nft table, whose
- * counters start again at 0).
+ * standard process_* metrics), and the kernel's counters (per policy
+ * rule; spoofed, deny memory, flood limits) read with one listing of the
+ * table and kept monotonic across reloads (a reload replaces the nft
+ * table, whose counters start again at 0).
  *
  * Naming follows https://prometheus.io/docs/practices/naming/ and the
  * process metrics the client libraries export
@@ -16,6 +17,7 @@
 #include "kernel/ruleset.h"
 #include "queue/worker.h"
 #include "stats/alerts.h"
+#include "stats/counters.h"
 #include "stats/prom.h"
 
 #include <dirent.h>
@@ -87,118 +89,80 @@ static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow,
 	return &k->v[k->n++];
 }
 
-/* The packets of the counter expression in EXPR, and whether the rule
- * allows (sets the ct mark) or denies (drops); false when neither. */
-static bool rule_kind(json_t *expr, uint64_t *packets, bool *allow)
+/* Everything kept from the kernel's counters. */
+struct kernel_kept {
+	struct kcounts rules;		 /* per policy rule */
+	struct stats_kernel_kept named;	 /* spoofed, deny memory, floods */
+	uint64_t limited;		 /* sources limited, last read */
+};
+
+/* A policy rule of the current read (a stats_kernel_rule_fn). */
+static void kc_rule(void *ctx, const struct stats_kernel_rule *r)
 {
-	bool a = false, dr = false;
-	size_t i;
-	json_t *e;
-	*packets = 0;
-	json_array_foreach(expr, i, e) {
-		json_t *c = json_object_get(e, "counter");
-		json_t *p = json_object_get(c, "packets");
-		if (json_is_integer(p) && json_integer_value(p) >= 0)
-			*packets = (uint64_t)json_integer_value(p);
-		json_t *m = json_object_get(e, "mangle");
-		json_t *key = json_object_get(json_object_get(json_object_get(m, "key"), "ct"), "key");
-		if (json_is_string(key) && strcmp(json_string_value(key), "mark") == 0)
-			a = true;
-		if (json_object_get(e, "drop"))
-			dr = true;
+	struct kernel_kept *kk = ctx;
+	char name[128];
+	if (!rule_name(r->comment, name, sizeof(name)))
+		return;
+	struct kcount *head = kc_get(&kk->rules, name, r->allow, 0);
+	struct kcount *c = head ? kc_get(&kk->rules, name, r->allow,
+					 head->visits++) : NULL;
+	if (!c)
+		return;
+	if (c->thandle != r->table_handle || c->rhandle != r->handle ||
+	    r->packets < c->last) {
+		c->base += c->last; /* a new counter: keep the old one's */
+		c->thandle = r->table_handle;
+		c->rhandle = r->handle;
 	}
-	*allow = a;
-	return a || dr;
+	c->last = r->packets;
 }
 
-/* The handle of the table object in LIST (nft -j list table), or -1. */
-static int64_t table_handle(json_t *list)
-{
-	size_t i;
-	json_t *o;
-	json_array_foreach(list, i, o) {
-		json_t *h = json_object_get(json_object_get(o, "table"), "handle");
-		if (json_is_integer(h))
-			return (int64_t)json_integer_value(h);
-	}
-	return -1;
-}
-
-/* Reads the rule counters of the kernel table into d->kcounts. -1 when the
- * table cannot be read. */
+/* Reads the kernel table (one listing, one walk) into d->kcounts. -1 when
+ * the table cannot be read (nothing changed then). */
 static int kc_read(struct daemon *d)
 {
-	if (!d->kcounts)
+	if (!d->kcounts) {
 		d->kcounts = xcalloc(1, sizeof(*d->kcounts));
-	char cmd[300], *err = NULL;
-	snprintf(cmd, sizeof(cmd), "list table inet %s", d->kopts.table);
-	char *text = nft_query(cmd, true, &err);
-	free(err);
-	if (!text)
-		return -1;
-	json_t *root = json_loads(text, 0, NULL);
-	free(text);
-	json_t *list = json_object_get(root, "nftables");
-	int64_t th = table_handle(list);
-	for (size_t i = 0; i < d->kcounts->n; i++)
-		d->kcounts->v[i].visits = 0;
-	size_t i;
-	json_t *o;
-	json_array_foreach(list, i, o) {
-		json_t *r = json_object_get(o, "rule");
-		json_t *cm = json_object_get(r, "comment");
-		char name[128];
-		uint64_t pk;
-		bool allow;
-		if (!json_is_string(cm) ||
-		    !rule_name(json_string_value(cm), name, sizeof(name)) ||
-		    !rule_kind(json_object_get(r, "expr"), &pk, &allow))
-			continue;
-		struct kcount *head = kc_get(d->kcounts, name, allow, 0);
-		struct kcount *c = head ? kc_get(d->kcounts, name, allow,
-						 head->visits++) : NULL;
-		json_t *h = json_object_get(r, "handle");
-		int64_t rh = json_is_integer(h) ? (int64_t)json_integer_value(h) : -1;
-		if (!c)
-			continue;
-		if (c->thandle != th || c->rhandle != rh || pk < c->last) {
-			c->base += c->last; /* a new counter: keep the old one's */
-			c->thandle = th;
-			c->rhandle = rh;
-		}
-		c->last = pk;
+		d->kcounts->named.table_handle = -1;
 	}
-	json_decref(root);
+	struct kernel_kept *kk = d->kcounts;
+	struct stats_kernel k;
+	for (size_t i = 0; i < kk->rules.n; i++)
+		kk->rules.v[i].visits = 0;
+	if (stats_kernel_read(d->kopts.table, &k, kc_rule, kk) < 0)
+		return -1;
+	stats_kernel_keep(&kk->named, &k);
+	kk->limited = k.flood_sources_limited;
 	return 0;
 }
 
 void metrics_kernel_fold(struct daemon *d)
 {
-	kc_read(d); /* what the rules counted until now */
+	kc_read(d); /* what the counters held until now */
 }
 
-int metrics_kernel_sessions(struct daemon *d, uint64_t *allowed,
-			    uint64_t *denied)
+int metrics_kernel_fill(struct daemon *d, struct stats_snapshot *s)
 {
-	if (kc_read(d) < 0)
-		return -1;
+	int rc = kc_read(d);
+	const struct kernel_kept *kk = d->kcounts;
 	uint64_t a = 0, n = 0;
-	for (size_t i = 0; i < d->kcounts->n; i++) {
-		const struct kcount *c = &d->kcounts->v[i];
+	for (size_t i = 0; i < kk->rules.n; i++) {
+		const struct kcount *c = &kk->rules.v[i];
 		*(c->allow ? &a : &n) += c->base + c->last;
 	}
-	*allowed = a;
-	*denied = n;
-	return 0;
+	s->sessions_kernel_allowed = a;
+	s->sessions_kernel_denied = n;
+	stats_kernel_fill(&kk->named, kk->limited, s);
+	return rc;
 }
 
 void metrics_free(struct daemon *d)
 {
 	if (!d->kcounts)
 		return;
-	for (size_t i = 0; i < d->kcounts->n; i++)
-		free(d->kcounts->v[i].rule);
-	free(d->kcounts->v);
+	for (size_t i = 0; i < d->kcounts->rules.n; i++)
+		free(d->kcounts->rules.v[i].rule);
+	free(d->kcounts->rules.v);
 	free(d->kcounts);
 	d->kcounts = NULL;
 }
@@ -229,13 +193,14 @@ static void rules_families(struct daemon *d, struct evbuffer *out)
 		    "rule and verdict (kept across reloads)");
 	if (!d->kcounts)
 		return;
-	for (size_t i = 0; i < d->kcounts->n; i++) {
-		const struct kcount *c = &d->kcounts->v[i];
+	const struct kcounts *k = &d->kcounts->rules;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct kcount *c = &k->v[i];
 		if (c->occ) /* summed into its first place's sample */
 			continue;
 		uint64_t sum = 0;
-		for (size_t j = 0; j < d->kcounts->n; j++) {
-			const struct kcount *o = &d->kcounts->v[j];
+		for (size_t j = 0; j < k->n; j++) {
+			const struct kcount *o = &k->v[j];
 			if (o->allow == c->allow && strcmp(o->rule, c->rule) == 0)
 				sum += o->base + o->last;
 		}

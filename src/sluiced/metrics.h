@@ -1,6 +1,6 @@
 /*
  * metrics.h — sluiced's Prometheus families beyond the counters table
- * (stats/prom.c renders the table), and the kernel rule counters kept
+ * (stats/prom.c renders the table), and the kernel's counters kept
  * monotonic across reloads.
  */
 #ifndef SLUICED_METRICS_H
@@ -10,6 +10,7 @@
 
 struct daemon;
 struct evbuffer;
+struct stats_snapshot;
 
 /* A metrics_extra_fn (stats/prom.h) for daemon ARG: build info, policy
  * generation, reloads, revocations, refusals by reason, alerts firing,
@@ -17,13 +18,15 @@ struct evbuffer;
  * members and the standard process_* metrics. Main loop only. */
 void metrics_extra(void *arg, struct evbuffer *out);
 
-/* New sessions the kernel decided by policy rules since sluiced started,
- * summed over rules: the table's rule counters plus what earlier tables
- * counted (never going back across a reload). -1 when the table cannot be
- * read (the outputs untouched). Main loop only. */
-int metrics_kernel_sessions(struct daemon *d, uint64_t *allowed,
-			    uint64_t *denied);
-/* Call right before the nft table is replaced: reads what its rule
+/* Reads sluice's kernel table once and fills S's counters that come from
+ * it: sessions_kernel_allowed/denied (the policy rules' counters summed),
+ * packets_spoofed, packets_deny_memory, packets_flood_* (each the table's
+ * counter plus what earlier tables counted: never going back across a
+ * reload or a repair) and flood_sources_limited (a gauge). When the table
+ * cannot be read the kept values are given. -1 then, else 0. Main loop
+ * only. */
+int metrics_kernel_fill(struct daemon *d, struct stats_snapshot *s);
+/* Call right before the nft table is replaced: reads what its
  * counters hold (kept across the replacement, whether it succeeds or
  * not: a replaced rule is told by its new handle). */
 void metrics_kernel_fold(struct daemon *d);

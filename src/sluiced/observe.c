@@ -4,6 +4,7 @@
  * the Prometheus endpoint.
  */
 #include "sluiced/daemon.h"
+#include "sluiced/dashboard.h"
 #include "sluiced/farms.h"
 #include "sluiced/lookups.h"
 #include "sluiced/dnsfilter.h"
@@ -101,12 +102,9 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->ruleset_restored = d->ruleset_restored;
 	stats_fill_process(s);
 	stats_fill_kernel_queue(s, (uint16_t)p->queue.num, (uint16_t)d->nworkers);
-	/* the kernel's other rule counters (spoofed, deny memory, flood
-	 * limits); the session counts come from metrics.c, which keeps them
-	 * across the table a reload replaces */
-	stats_fill_kernel_rules(s, d->kopts.table);
-	metrics_kernel_sessions(d, &s->sessions_kernel_allowed,
-				&s->sessions_kernel_denied);
+	/* the kernel's rule counters (sessions, spoofed, deny memory, flood
+	 * limits): one listing, kept across the tables a reload replaces */
+	metrics_kernel_fill(d, s);
 }
 
 /* The first network (not computer set) holding the address, or NULL. */
@@ -207,11 +205,13 @@ void observe_configure(struct daemon *d, const struct policy *p)
 			else
 				d->metrics_addr = xstrdup(want);
 			metrics_set_extra(d->metrics, metrics_extra);
+			metrics_set_pages(d->metrics, dashboard_serve);
 		}
 	}
 	metrics_limits(d->metrics, p->metrics.max_connections,
 		       p->metrics.timeout_ms);
 	idsources_configure(d, p);
+	dashboard_start(d);
 }
 
 void observe_close(struct daemon *d)
@@ -225,6 +225,7 @@ void observe_close(struct daemon *d)
 	flood_watch_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;
+	dashboard_stop(d);
 	free(d->metrics_addr);
 	d->metrics_addr = NULL;
 	fwlog_close(d->fwlog);
@@ -242,15 +243,25 @@ void observe_close(struct daemon *d)
  * kernel announces every change of the nftables ruleset on the netlink
  * group NFNLGRP_NFTABLES (what `nft monitor` reads). A message about a
  * deleted table, chain or rule, or an added rule, in table inet sluice or
- * the ip/ip6 filter tables schedules a check RSCHECK_MS later (events come
- * in bursts: one check per burst); a lost burst (ENOBUFS) does too, and a
+ * the ip/ip6 filter tables schedules a check once the burst it belongs to
+ * has been quiet for RSQUIET_MS, and at the latest RSBURST_MS after its
+ * first event: another program's change is a sequence of commands (ufw's
+ * start runs `iptables -F`, then `iptables -X`, then iptables-restore, each
+ * its own process), and a repair between two of them would make the next
+ * fail (-X refuses a chain that a jump refers to). An SLUICE chain found
+ * emptied but not deleted (RS_XT_EMPTIED: what `iptables -F` leaves) is
+ * left alone up to RSEMPTIED_MS from the incident's first event, since an
+ * -X most likely follows. A lost burst (ENOBUFS)
+ * schedules a check too, and a
  * check runs every RSPOLL_S seconds in case a message was never seen. The
  * check reads the kernel (ruleset_check) and puts back what is missing
  * (ruleset_repair), logs it and counts it (ruleset_restored, whose default
  * alert fires at the next tick). sluiced's own changes (reload, farms,
  * creation elements) cause checks that find everything in place.
  */
-#define RSCHECK_MS 50
+#define RSQUIET_MS 150
+#define RSBURST_MS 1000
+#define RSEMPTIED_MS 1500 /* how long an emptied SLUICE chain is left alone */
 #define RSPOLL_S 5
 #define RSWATCH_RCVBUF (1 << 20)
 
@@ -261,8 +272,24 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 	unsigned missing = ruleset_check(&d->kopts, &gone);
 	if (!missing) {
 		d->ruleset_broken = false;
+		d->rs_burst_ms = 0;
 		return;
 	}
+	uint64_t now = mono_ms();
+	if (!d->rs_burst_ms)
+		d->rs_burst_ms = now;
+	if ((missing & RS_XT_EMPTIED) && !(missing & RS_MISSING_NFT) &&
+	    now < d->rs_burst_ms + RSEMPTIED_MS) {
+		/* flushed, maybe not yet deleted: wait for the -X (its event
+		 * reschedules this check) or for RSEMPTIED_MS */
+		uint64_t wait = d->rs_burst_ms + RSEMPTIED_MS - now;
+		struct timeval tv = {(time_t)(wait / 1000),
+				     (suseconds_t)(wait % 1000) * 1000};
+		event_add(d->ev_rscheck, &tv);
+		free(gone);
+		return;
+	}
+	d->rs_burst_ms = 0;
 	if (!d->ruleset_broken) /* one incident, however many retries */
 		d->ruleset_restored++;
 	uint64_t t0 = mono_ms();
@@ -282,12 +309,22 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 	free(err);
 }
 
-/* Schedules a check unless one is due already (a burst is one check). */
+/* Schedules the check of the burst an event belongs to: RSQUIET_MS after
+ * this event, but no later than RSBURST_MS after the burst's first one
+ * (a burst is one check; a steady stream of changes still gets checked).
+ * d->rs_burst_ms is the first event of an incident not yet repaired: a
+ * check that holds off an emptied chain (RS_XT_EMPTIED) keeps it, so the
+ * hold is RSEMPTIED_MS from the incident's start, not from each event. */
 static void rs_schedule(struct daemon *d)
 {
-	if (event_pending(d->ev_rscheck, EV_TIMEOUT, NULL))
-		return;
-	struct timeval tv = {0, RSCHECK_MS * 1000};
+	uint64_t now = mono_ms();
+	if (!d->rs_burst_ms)
+		d->rs_burst_ms = now;
+	uint64_t due = now + RSQUIET_MS;
+	if (due > d->rs_burst_ms + RSBURST_MS)
+		due = d->rs_burst_ms + RSBURST_MS;
+	uint64_t wait = due > now ? due - now : 0;
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
 	event_add(d->ev_rscheck, &tv);
 }
 

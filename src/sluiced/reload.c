@@ -9,7 +9,7 @@
 #include "common/statefile.h"
 #include "common/util.h"
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
@@ -407,7 +407,7 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
 	if (f->src_local)
 		return; /* the gateway's own session, owner not remembered */
 	fx->known |= NEED_IDENTITY;
-	if (!iptable_get(d->ids, e->key.family, e->key.src, id))
+	if (!idtable_get(d->ids, e->key.family, e->key.src, id))
 		return; /* no user at that address now */
 	fx->user = id->user;
 	fx->groups = (const char *const *)id->groups;

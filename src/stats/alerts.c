@@ -3,13 +3,14 @@
  */
 #include "stats/alerts.h"
 #include "stats/table.h"
-#include "stats/json.h"
+#include "stats/jsonstr.h"
 #include "policy/policy.h"
 #include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <spawn.h>
@@ -551,59 +552,61 @@ static const char *state_text(const struct alert *al)
 	return al->cond ? "firing" : "cleared";
 }
 
+/* The texts of alert AL's row: FULL its condition, SINCE and LAST the
+ * times (UTC, ISO 8601) it met its condition and last fired, "" for never. */
+static void alert_texts(const struct alerts *a, const struct alert *al,
+			char *full, size_t flen, char *since, char *last,
+			size_t tlen)
+{
+	char cond[96];
+	snprintf(full, flen, "%s%s %s", al->counter, al->rate ? "/s" : "",
+		 cond_text(al, cond, sizeof(cond)));
+	since[0] = last[0] = '\0';
+	if (al->since_ms)
+		iso_time(al->since_ms + a->wall_offset_ms, since, tlen);
+	if (al->fired)
+		iso_time(al->fired_ms + a->wall_offset_ms, last, tlen);
+}
+
+json_t *alerts_json(const struct alerts *a)
+{
+	json_t *list = json_array();
+	char full[160], since[32], last[32];
+	for (size_t i = 0; a && i < a->n; i++) {
+		const struct alert *al = &a->v[i];
+		alert_texts(a, al, full, sizeof(full), since, last, sizeof(since));
+		json_array_append_new(list, json_pack(
+		    "{s:o,s:s,s:b,s:o,s:f,s:o,s:I,s:o,s:b}", "name",
+		    json_text(al->name), "state", state_text(al), "firing",
+		    al->state == AL_FIRING, "condition", json_text(full),
+		    "value", isfinite(al->cur) ? al->cur : 0.0, "since",
+		    json_text(since[0] ? since : NULL), "fired",
+		    (json_int_t)al->fired, "last_fired",
+		    json_text(last[0] ? last : NULL), "default",
+		    al->is_default));
+	}
+	return list;
+}
+
 void alerts_list(const struct alerts *a, bool json, struct evbuffer *out)
 {
-	char cond[96], since[32], last[32];
-	if (json)
-		evbuffer_add(out, "[", 1);
-	else
-		evbuffer_add_printf(out, "%-22s %-8s %10s %-20s %5s  %s\n",
-				    "ALERT", "STATE", "VALUE", "SINCE (UTC)",
-				    "FIRED", "CONDITION");
+	char full[160], since[32], last[32];
+	if (json) {
+		json_value_out(out, alerts_json(a));
+		return;
+	}
+	evbuffer_add_printf(out, "%-22s %-8s %10s %-20s %5s  %s\n", "ALERT",
+			    "STATE", "VALUE", "SINCE (UTC)", "FIRED",
+			    "CONDITION");
 	for (size_t i = 0; i < a->n; i++) {
 		const struct alert *al = &a->v[i];
-		char full[160];
-		snprintf(full, sizeof(full), "%s%s %s", al->counter,
-			 al->rate ? "/s" : "", cond_text(al, cond, sizeof(cond)));
-		since[0] = last[0] = '\0';
-		if (al->since_ms)
-			iso_time(al->since_ms + a->wall_offset_ms, since,
-				 sizeof(since));
-		if (al->fired)
-			iso_time(al->fired_ms + a->wall_offset_ms, last,
-				 sizeof(last));
-		if (!json) {
-			/* the condition last, wrapped: 100 columns */
-			char head[160];
-			snprintf(head, sizeof(head), "%-22s %-8s %10.4g %-20s %5lu  ",
-				 al->name, state_text(al), al->cur,
-				 since[0] ? since : "-", al->fired);
-			evbuffer_add_printf(out, "%s", head);
-			stats_put_wrapped(out, full, strlen(head), 100, 71);
-			continue;
-		}
-		evbuffer_add_printf(out, "%s{\"name\": ", i ? ", " : "");
-		json_put_string(out, al->name);
-		evbuffer_add_printf(out, ", \"state\": ");
-		json_put_string(out, state_text(al));
-		evbuffer_add_printf(out, ", \"firing\": %s, \"condition\": ",
-				    al->state == AL_FIRING ? "true" : "false");
-		json_put_string(out, full);
-		evbuffer_add_printf(out, ", \"value\": %.17g, \"since\": ",
-				    isfinite(al->cur) ? al->cur : 0);
-		if (since[0])
-			json_put_string(out, since);
-		else
-			evbuffer_add_printf(out, "null");
-		evbuffer_add_printf(out, ", \"fired\": %lu, \"last_fired\": ",
-				    al->fired);
-		if (last[0])
-			json_put_string(out, last);
-		else
-			evbuffer_add_printf(out, "null");
-		evbuffer_add_printf(out, ", \"default\": %s}",
-				    al->is_default ? "true" : "false");
+		alert_texts(a, al, full, sizeof(full), since, last, sizeof(since));
+		/* the condition last, wrapped: 100 columns */
+		char head[160];
+		snprintf(head, sizeof(head), "%-22s %-8s %10.4g %-20s %5lu  ",
+			 al->name, state_text(al), al->cur,
+			 since[0] ? since : "-", al->fired);
+		evbuffer_add_printf(out, "%s", head);
+		stats_put_wrapped(out, full, strlen(head), 100, 71);
 	}
-	if (json)
-		evbuffer_add(out, "]", 1);
 }

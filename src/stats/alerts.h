@@ -62,6 +62,9 @@ long alerts_fired_count(const struct alerts *a, const char *name);
 /* `sluicectl alerts`: every alert with its state, condition, value, since
  * when, times fired; as a text table, or (JSON) as an array of objects. */
 void alerts_list(const struct alerts *a, bool json, struct evbuffer *out);
+/* The same array as a new jansson value (json_t, stats/jsonstr.h); A may
+ * be NULL (an empty array). NULL only when out of memory. */
+struct json_t *alerts_json(const struct alerts *a);
 
 /* Test hook: the PID of alert NAME's running command, 0 if none. */
 int alerts_child_pid(const struct alerts *a, const char *name);

@@ -6,11 +6,11 @@
  */
 #include "stats/counters.h"
 #include "common/fds.h"
-#include "stats/json.h"
 #include "common/util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <malloc.h>
 #include <nftables/libnftables.h>
 #include <stdlib.h>
@@ -269,115 +269,148 @@ int stats_fill_kernel_queue(struct stats_snapshot *s, uint16_t queue_num,
 
 /* ---- the kernel's rule counters --------------------------------------------- */
 
-/* True when some expression of EXPR (an array) is KEY (an object member
- * name), e.g. "drop"; for "mangle" the key must be the ct mark. */
-static bool rule_has(const struct json *expr, const char *key)
+/* Where each kernel counter lands in a snapshot (the order of enum
+ * stats_kcounter). */
+const size_t stats_kcounter_off[STATS_KC_N] = {
+    [STATS_KC_SPOOFED] = offsetof(struct stats_snapshot, packets_spoofed),
+    [STATS_KC_DENY_MEMORY] = offsetof(struct stats_snapshot,
+				      packets_deny_memory),
+    [STATS_KC_FLOOD_TCP_RATE] = offsetof(struct stats_snapshot,
+					 packets_flood_tcp_rate),
+    [STATS_KC_FLOOD_TCP_CONCURRENT] = offsetof(struct stats_snapshot,
+					       packets_flood_tcp_concurrent),
+    [STATS_KC_FLOOD_UDP_RATE] = offsetof(struct stats_snapshot,
+					 packets_flood_udp_rate),
+};
+
+/* The nft named counters (ruleset.c, the flood limits), by kernel counter. */
+static const char *const kc_named[STATS_KC_N] = {
+    [STATS_KC_FLOOD_TCP_RATE] = "flood_tcp_rate",
+    [STATS_KC_FLOOD_TCP_CONCURRENT] = "flood_tcp_concurrent",
+    [STATS_KC_FLOOD_UDP_RATE] = "flood_udp_rate",
+};
+
+/* J as a count: a non-negative integer, else 0. */
+static uint64_t jcount(const json_t *j)
 {
-	for (const struct json *e = expr ? expr->child : NULL; e; e = e->next) {
-		const struct json *m = json_get(e, key);
-		if (!m)
-			continue;
-		if (strcmp(key, "mangle") != 0)
-			return true;
-		const struct json *ct = json_get(json_get(m, "key"), "ct");
-		const struct json *k = json_get(ct, "key");
-		if (k && k->type == JSON_STR && strcmp(k->str, "mark") == 0)
-			return true;
-	}
-	return false;
+	return json_is_integer(j) && json_integer_value(j) >= 0
+		   ? (uint64_t)json_integer_value(j)
+		   : 0;
 }
 
-static uint64_t rule_packets(const struct json *expr)
+/* The packets of the counter statement of a rule's EXPR (an array), and
+ * whether the rule allows (sets the ct mark), denies (drop, or goto the
+ * reject chain) or neither (asks sluiced, NAT, ...): 1, 0, -1. */
+static int rule_verdict(json_t *expr, uint64_t *packets)
 {
-	for (const struct json *e = expr ? expr->child : NULL; e; e = e->next) {
-		const struct json *p = json_get(json_get(e, "counter"), "packets");
-		if (p && p->type == JSON_NUM && p->num >= 0)
-			return (uint64_t)p->num;
+	bool allow = false, deny = false;
+	size_t i;
+	json_t *e;
+	*packets = 0;
+	json_array_foreach(expr, i, e) {
+		json_t *c = json_object_get(e, "counter");
+		if (c)
+			*packets = jcount(json_object_get(c, "packets"));
+		json_t *m = json_object_get(e, "mangle");
+		json_t *key = json_object_get(
+		    json_object_get(json_object_get(m, "key"), "ct"), "key");
+		if (json_is_string(key) &&
+		    strcmp(json_string_value(key), "mark") == 0)
+			allow = true;
+		if (json_object_get(e, "drop") || json_object_get(e, "goto"))
+			deny = true;
 	}
-	return 0;
+	return allow ? 1 : deny ? 0 : -1;
 }
 
-/* Packets counted by the rule commented "spoofed source" (chain spoofed,
- * ruleset.c gen_antispoof); 0 when there is none. */
-static uint64_t spoofed_packets(const struct json *list)
+/* The array "nftables" of nft's JSON output TEXT, its document in *ROOT
+ * (json_decref it); NULL (errno EINVAL, nothing to free) when TEXT is not
+ * such a document. */
+static json_t *nft_list(const char *text, json_t **root)
 {
-	for (const struct json *o = list->child; o; o = o->next) {
-		const struct json *r = json_get(o, "rule");
-		const struct json *cm = json_get(r, "comment");
-		if (cm && cm->type == JSON_STR &&
-		    strcmp(cm->str, "spoofed source") == 0)
-			return rule_packets(json_get(r, "expr"));
-	}
-	return 0;
-}
-
-int stats_sum_spoofed_json(const char *text, uint64_t *spoofed)
-{
-	struct json *root = json_parse(text);
-	const struct json *list = json_get(root, "nftables");
-	if (!list || list->type != JSON_ARR) {
-		json_free(root);
+	*root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	json_t *list = json_object_get(*root, "nftables");
+	if (!json_is_array(list)) {
+		json_decref(*root);
+		*root = NULL;
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
-	*spoofed = spoofed_packets(list);
-	json_free(root);
-	return 0;
+	return list;
 }
 
-int stats_sum_rules_json(const char *text, uint64_t *allowed, uint64_t *denied)
+/* One rule object R of the listing into K (and FN for a policy rule). */
+static void kernel_rule(json_t *r, struct stats_kernel *k,
+			stats_kernel_rule_fn *fn, void *ctx)
 {
-	struct json *root = json_parse(text);
-	const struct json *list = json_get(root, "nftables");
-	if (!list || list->type != JSON_ARR) {
-		json_free(root);
-		errno = EINVAL;
-		return -1;
+	json_t *cm = json_object_get(r, "comment");
+	if (!json_is_string(cm))
+		return;
+	const char *c = json_string_value(cm);
+	uint64_t pk;
+	int v = rule_verdict(json_object_get(r, "expr"), &pk);
+	if (strcmp(c, "spoofed source") == 0)
+		k->packets[STATS_KC_SPOOFED] += pk;
+	else if (strncmp(c, "deny memory", 11) == 0)
+		k->packets[STATS_KC_DENY_MEMORY] += pk;
+	else if (strncmp(c, "rule ", 5) == 0 && v >= 0) {
+		*(v ? &k->allowed : &k->denied) += pk;
+		if (fn) {
+			json_t *h = json_object_get(r, "handle");
+			struct stats_kernel_rule kr = {
+			    c, v == 1, pk,
+			    json_is_integer(h) ? json_integer_value(h) : -1,
+			    k->table_handle};
+			fn(ctx, &kr);
+		}
 	}
-	uint64_t a = 0, d = 0;
-	for (const struct json *o = list->child; o; o = o->next) {
-		const struct json *r = json_get(o, "rule");
-		const struct json *cm = json_get(r, "comment");
-		if (!cm || cm->type != JSON_STR || strncmp(cm->str, "rule ", 5))
-			continue;
-		const struct json *expr = json_get(r, "expr");
-		if (rule_has(expr, "mangle"))
-			a += rule_packets(expr);
-		else if (rule_has(expr, "drop") || rule_has(expr, "goto"))
-			d += rule_packets(expr);
-	}
-	json_free(root);
-	*allowed = a;
-	*denied = d;
-	return 0;
 }
 
-int stats_sum_comment_json(const char *text, const char *prefix,
-			   uint64_t *packets)
+/* One named counter object C of the listing into K. */
+static void kernel_named(json_t *c, struct stats_kernel *k)
 {
-	struct json *root = json_parse(text);
-	const struct json *list = json_get(root, "nftables");
-	if (!list || list->type != JSON_ARR) {
-		json_free(root);
-		errno = EINVAL;
-		return -1;
-	}
-	uint64_t n = 0;
-	size_t pl = strlen(prefix);
-	for (const struct json *o = list->child; o; o = o->next) {
-		const struct json *r = json_get(o, "rule");
-		const struct json *cm = json_get(r, "comment");
-		if (cm && cm->type == JSON_STR && strncmp(cm->str, prefix, pl) == 0)
-			n += rule_packets(json_get(r, "expr"));
-	}
-	json_free(root);
-	*packets = n;
-	return 0;
+	json_t *nm = json_object_get(c, "name");
+	for (size_t i = 0; json_is_string(nm) && i < STATS_KC_N; i++)
+		if (kc_named[i] && strcmp(json_string_value(nm), kc_named[i]) == 0)
+			k->packets[i] = jcount(json_object_get(c, "packets"));
 }
 
-static uint64_t json_u64(const struct json *j)
+/* One set object SET: its elements count as sources limited when it is
+ * flood_limited4/6. */
+static void kernel_set(json_t *set, struct stats_kernel *k)
 {
-	return j && j->type == JSON_NUM && j->num >= 0 ? (uint64_t)j->num : 0;
+	json_t *nm = json_object_get(set, "name");
+	json_t *el = json_object_get(set, "elem");
+	if (json_is_string(nm) &&
+	    strncmp(json_string_value(nm), "flood_limited", 13) == 0)
+		k->flood_sources_limited += json_array_size(el);
+}
+
+int stats_kernel_json(const char *text, struct stats_kernel *k,
+		      stats_kernel_rule_fn *fn, void *ctx)
+{
+	memset(k, 0, sizeof(*k));
+	k->table_handle = -1;
+	json_t *root, *list = nft_list(text, &root);
+	if (!list)
+		return -1;
+	size_t i;
+	json_t *o, *x;
+	json_array_foreach(list, i, o) {
+		if ((x = json_object_get(o, "table"))) {
+			json_t *h = json_object_get(x, "handle");
+			if (json_is_integer(h))
+				k->table_handle = json_integer_value(h);
+		} else if ((x = json_object_get(o, "rule"))) {
+			kernel_rule(x, k, fn, ctx);
+		} else if ((x = json_object_get(o, "counter"))) {
+			kernel_named(x, k);
+		} else if ((x = json_object_get(o, "set"))) {
+			kernel_set(x, k);
+		}
+	}
+	json_decref(root);
+	return 0;
 }
 
 int stats_set_elems_json(const char *text,
@@ -385,77 +418,32 @@ int stats_set_elems_json(const char *text,
 				    uint64_t packets, uint64_t expires_s),
 			 void *ctx)
 {
-	struct json *root = json_parse(text);
-	const struct json *list = json_get(root, "nftables");
-	if (!list || list->type != JSON_ARR) {
-		json_free(root);
-		errno = EINVAL;
+	json_t *root, *list = nft_list(text, &root);
+	if (!list)
 		return -1;
-	}
 	int n = 0;
-	for (const struct json *o = list->child; o; o = o->next) {
-		const struct json *elems = json_get(json_get(o, "set"), "elem");
-		if (!elems || elems->type != JSON_ARR)
-			continue;
-		for (const struct json *e = elems->child; e; e = e->next) {
-			const struct json *el = json_get(e, "elem");
-			const struct json *v = json_get(el, "val");
-			if (!v || v->type != JSON_STR)
+	size_t i, j;
+	json_t *o, *e;
+	json_array_foreach(list, i, o) {
+		json_t *elems = json_object_get(json_object_get(o, "set"), "elem");
+		json_array_foreach(elems, j, e) {
+			json_t *el = json_object_get(e, "elem");
+			json_t *v = json_object_get(el, "val");
+			if (!json_is_string(v))
 				continue;
-			fn(ctx, v->str,
-			   json_u64(json_get(json_get(el, "counter"), "packets")),
-			   json_u64(json_get(el, "expires")));
+			fn(ctx, json_string_value(v),
+			   jcount(json_object_get(json_object_get(el, "counter"),
+						  "packets")),
+			   jcount(json_object_get(el, "expires")));
 			n++;
 		}
 	}
-	json_free(root);
+	json_decref(root);
 	return n;
 }
 
-int stats_fill_flood_json(const char *text, struct stats_snapshot *s)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} named[] = {
-	    {"flood_tcp_rate", offsetof(struct stats_snapshot,
-					packets_flood_tcp_rate)},
-	    {"flood_tcp_concurrent", offsetof(struct stats_snapshot,
-					      packets_flood_tcp_concurrent)},
-	    {"flood_udp_rate", offsetof(struct stats_snapshot,
-					packets_flood_udp_rate)},
-	};
-	struct json *root = json_parse(text);
-	const struct json *list = json_get(root, "nftables");
-	if (!list || list->type != JSON_ARR) {
-		json_free(root);
-		errno = EINVAL;
-		return -1;
-	}
-	uint64_t limited = 0;
-	for (const struct json *o = list->child; o; o = o->next) {
-		const struct json *c = json_get(o, "counter");
-		const struct json *nm = json_get(c, "name");
-		for (size_t i = 0; nm && nm->type == JSON_STR &&
-				   i < sizeof(named) / sizeof(*named); i++)
-			if (strcmp(nm->str, named[i].name) == 0)
-				*(uint64_t *)((char *)s + named[i].off) =
-				    json_u64(json_get(c, "packets"));
-		const struct json *set = json_get(o, "set");
-		nm = json_get(set, "name");
-		const struct json *el = json_get(set, "elem");
-		if (nm && nm->type == JSON_STR &&
-		    strncmp(nm->str, "flood_limited", 13) == 0 && el &&
-		    el->type == JSON_ARR)
-			for (const struct json *e = el->child; e; e = e->next)
-				limited++;
-	}
-	s->flood_sources_limited = limited;
-	json_free(root);
-	return 0;
-}
-
-int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
+int stats_kernel_read(const char *table, struct stats_kernel *k,
+		      stats_kernel_rule_fn *fn, void *ctx)
 {
 	/* libnftables exits when it cannot open its netlink socket: out of
 	 * descriptors (transient), this tick goes without kernel counts */
@@ -468,28 +456,36 @@ int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table)
 		errno = ENOMEM;
 		return -1;
 	}
-	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
 	nft_ctx_buffer_output(nft);
 	nft_ctx_buffer_error(nft);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "list table inet %s", table);
 	int rc = -1;
-	if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
+	if (nft_run_cmd_from_buffer(nft, cmd) != 0)
 		errno = ENOENT;
-	} else {
-		uint64_t a, d;
-		/* libnftables hands the buffer over once: read it once */
-		const char *out = nft_ctx_get_output_buffer(nft);
-		rc = stats_sum_rules_json(out, &a, &d);
-		if (rc == 0) {
-			s->sessions_kernel_allowed = a;
-			s->sessions_kernel_denied = d;
-			stats_sum_comment_json(out, "deny memory",
-					       &s->packets_deny_memory);
-			stats_fill_flood_json(out, s);
-			rc = stats_sum_spoofed_json(out, &s->packets_spoofed);
-		}
-	}
+	else /* libnftables hands the buffer over once: read it once */
+		rc = stats_kernel_json(nft_ctx_get_output_buffer(nft), k, fn, ctx);
 	nft_ctx_free(nft);
 	return rc;
+}
+
+void stats_kernel_keep(struct stats_kernel_kept *kk, const struct stats_kernel *k)
+{
+	bool replaced = k->table_handle != kk->table_handle;
+	for (size_t i = 0; i < STATS_KC_N; i++) {
+		if (replaced || k->packets[i] < kk->last[i])
+			kk->base[i] += kk->last[i]; /* a new counter started */
+		kk->last[i] = k->packets[i];
+	}
+	kk->table_handle = k->table_handle;
+}
+
+void stats_kernel_fill(const struct stats_kernel_kept *kk, uint64_t limited,
+		       struct stats_snapshot *s)
+{
+	for (size_t i = 0; i < STATS_KC_N; i++)
+		*(uint64_t *)((char *)s + stats_kcounter_off[i]) =
+		    kk->base[i] + kk->last[i];
+	s->flood_sources_limited = limited;
 }

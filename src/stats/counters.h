@@ -145,16 +145,66 @@ int stats_fill_kernel_queue(struct stats_snapshot *s, uint16_t queue_num,
 int stats_parse_nfqueue(FILE *f, struct stats_snapshot *s, uint16_t queue_num,
 			uint16_t count);
 
-/* New sessions decided by the kernel: the packet counters of the policy
- * rules of table inet TABLE (comment "rule ..."), allow = rules that set the
- * ct mark, deny = rules that drop. Runs `nft -j list table inet TABLE`
- * through libnftables. 0, or -1 (errno ENOENT: no such table). */
-int stats_fill_kernel_rules(struct stats_snapshot *s, const char *table);
-/* The packets counted by the rules of nft's JSON output (`nft -j list
- * table`) whose comment starts with PREFIX (e.g. "deny memory") into
- * *PACKETS. 0, or -1 (errno EINVAL) on bad JSON. */
-int stats_sum_comment_json(const char *json, const char *prefix,
-			   uint64_t *packets);
+/* The counters read from the kernel's rules (one value each, summed over
+ * the rules and named counters that hold it); where each lands in a
+ * snapshot is stats_kcounter_off[]. */
+enum stats_kcounter {
+	STATS_KC_SPOOFED,		/* rule "spoofed source" */
+	STATS_KC_DENY_MEMORY,		/* rules "deny memory..." */
+	STATS_KC_FLOOD_TCP_RATE,	/* named counter flood_tcp_rate */
+	STATS_KC_FLOOD_TCP_CONCURRENT,	/* named counter flood_tcp_concurrent */
+	STATS_KC_FLOOD_UDP_RATE,	/* named counter flood_udp_rate */
+	STATS_KC_N
+};
+extern const size_t stats_kcounter_off[STATS_KC_N];
+
+/* One reading of sluice's kernel table. */
+struct stats_kernel {
+	int64_t table_handle;		 /* -1: not in the listing */
+	uint64_t packets[STATS_KC_N];	 /* by enum stats_kcounter */
+	uint64_t flood_sources_limited;	 /* elements of flood_limited4/6 */
+	uint64_t allowed, denied;	 /* the policy rules' sums */
+};
+
+/* A policy rule of the listing (comment "rule N 'NAME' (FILE:LINE)", see
+ * rule_label() in kernel/ruleset.c) that allows (sets the ct mark) or
+ * denies (drops, or goes to the reject chain); COMMENT lives as long as
+ * the callback. */
+struct stats_kernel_rule {
+	const char *comment;
+	bool allow;
+	uint64_t packets;
+	int64_t handle;	      /* the rule's nft handle, -1 when absent */
+	int64_t table_handle; /* its table's (nft lists the table first) */
+};
+typedef void stats_kernel_rule_fn(void *ctx, const struct stats_kernel_rule *r);
+
+/* Lists table inet TABLE once (`nft -j list table`, libnftables) and walks
+ * it once into *K, calling FN(CTX, rule) (FN may be NULL) for each policy
+ * rule that allows or denies. 0, or -1 with errno (ENOENT: no such table;
+ * EMFILE: no descriptor left for libnftables; EINVAL: unreadable JSON). */
+int stats_kernel_read(const char *table, struct stats_kernel *k,
+		      stats_kernel_rule_fn *fn, void *ctx);
+/* The walking part on nft's JSON output TEXT (for tests). Same returns. */
+int stats_kernel_json(const char *text, struct stats_kernel *k,
+		      stats_kernel_rule_fn *fn, void *ctx);
+
+/* The kernel counters kept monotonic while the process lives: a reload
+ * (or a repair) replaces the table, whose counters start again at 0; what
+ * the old ones held moves to BASE. Zero-initialise, table_handle = -1. */
+struct stats_kernel_kept {
+	int64_t table_handle; /* of the reading seen last */
+	uint64_t base[STATS_KC_N], last[STATS_KC_N];
+};
+/* Takes reading K: a table of another handle, or a value below the last
+ * one, is a new counter (its predecessor's value goes to the base). */
+void stats_kernel_keep(struct stats_kernel_kept *kk,
+		       const struct stats_kernel *k);
+/* The kept values (base + last) into S's kernel counters, and LIMITED
+ * (a gauge: the sources limited now) into S->flood_sources_limited. */
+void stats_kernel_fill(const struct stats_kernel_kept *kk, uint64_t limited,
+		       struct stats_snapshot *s);
+
 /* The elements of one nft set listed as JSON (`nft -j list set ...`, a
  * set with `counter` and `timeout`): FN(CTX, VALUE, PACKETS, EXPIRES_S)
  * for each element whose value is a string (an address or a prefix's
@@ -164,16 +214,5 @@ int stats_set_elems_json(const char *json,
 			 void (*fn)(void *ctx, const char *value,
 				    uint64_t packets, uint64_t expires_s),
 			 void *ctx);
-/* From `nft -j list table` output: the flood counters of S (named counters
- * flood_*, elements of flood_limited4/6); untouched when absent. 0, or -1
- * (errno EINVAL) on bad JSON. */
-int stats_fill_flood_json(const char *json, struct stats_snapshot *s);
-/* The summing part on nft's JSON output (for tests). 0, or -1 on bad JSON. */
-int stats_sum_rules_json(const char *json, uint64_t *allowed,
-			 uint64_t *denied);
-/* Packets dropped as spoofed (the rule commented "spoofed source" of the
- * same listing; 0 without one) into *SPOOFED. 0, or -1 on bad JSON.
- * stats_fill_kernel_rules() fills packets_spoofed with it. */
-int stats_sum_spoofed_json(const char *json, uint64_t *spoofed);
 
 #endif

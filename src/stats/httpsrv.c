@@ -105,6 +105,8 @@ static const char *reason_of(int status)
 		int status;
 		const char *reason;
 	} r[] = {{200, "OK"},
+		 {204, "No Content"},
+		 {302, "Found"},
 		 {400, "Bad Request"},
 		 {403, "Forbidden"},
 		 {404, "Not Found"},
@@ -135,7 +137,7 @@ static void answer(struct hconn *k, const struct http_reply *rp, bool head)
 	if (rp->status == 405 && rp->allow)
 		evbuffer_add_printf(out, "Allow: %s\r\n", rp->allow);
 	if (rp->headers)
-		evbuffer_add_printf(out, "%s", rp->headers);
+		evbuffer_add(out, rp->headers, strlen(rp->headers));
 	evbuffer_add_printf(out, "\r\n");
 	if (!head)
 		evbuffer_add_buffer(out, rp->body);

@@ -30,9 +30,9 @@ struct http_request {
 
 /* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
  * ALLOW (sent with a 405), BODY (an empty buffer to fill; not sent for a
- * HEAD request), HEADERS (more header lines, each ending in CRLF, or
- * NULL; the handler's, valid until the next request of its server: the
- * answer is queued right after the handler returns). */
+ * HEAD request), HEADERS (more header lines, each ending in CRLF; NULL:
+ * none; the handler's, valid until the answer is queued: right after the
+ * handler returns, or in http_answer_later()). */
 struct http_reply {
 	int status;
 	const char *ctype;

@@ -1,5 +1,6 @@
 /*
- * jsonstr.h — a string as JSON text through jansson, always valid UTF-8.
+ * jsonstr.h — a string as JSON text through jansson, always valid UTF-8,
+ * and a value built with jansson written out.
  * Apart from json.h because json.h's reader names clash with <jansson.h>.
  */
 #ifndef SLUICE_STATS_JSONSTR_H
@@ -14,5 +15,18 @@ struct evbuffer;
  * so the
  * output is valid JSON whatever S holds. */
 void json_put_string(struct evbuffer *out, const char *s);
+
+/* jansson's value (<jansson.h>, whose names clash with stats/json.h). */
+typedef struct json_t json_t;
+
+/* S as a new JSON string that is always valid UTF-8 (the same text
+ * json_put_string writes); NULL gives JSON null. NULL only when out of
+ * memory. */
+json_t *json_text(const char *s);
+
+/* Appends V (the reference is taken) to OUT as one line of JSON text
+ * (ASCII: other characters as \u escapes, members in their order); "null"
+ * for V NULL (out of memory while building it). */
+void json_value_out(struct evbuffer *out, json_t *v);
 
 #endif

@@ -18,6 +18,7 @@ struct metrics_server {
 	struct http_server *h;
 	metrics_fill_fn fill;
 	metrics_extra_fn extra;
+	metrics_page_fn pages;
 	void *arg;
 };
 
@@ -238,6 +239,8 @@ static void serve(void *arg, const struct http_request *rq,
 	}
 	size_t plen = strcspn(rq->target, "?#");
 	if (plen != 8 || strncmp(rq->target, "/metrics", 8) != 0) {
+		if (m->pages && m->pages(m->arg, rq, rp))
+			return;
 		rp->status = 404;
 		evbuffer_add_printf(rp->body, "try /metrics\n");
 		return;
@@ -283,6 +286,12 @@ void metrics_set_extra(struct metrics_server *m, metrics_extra_fn extra)
 {
 	if (m)
 		m->extra = extra;
+}
+
+void metrics_set_pages(struct metrics_server *m, metrics_page_fn pages)
+{
+	if (m)
+		m->pages = pages;
 }
 
 uint64_t metrics_refused(const struct metrics_server *m)

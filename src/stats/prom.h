@@ -59,6 +59,17 @@ void metrics_limits(struct metrics_server *m, unsigned max_conns,
 typedef void (*metrics_extra_fn)(void *arg, struct evbuffer *out);
 /* Sets M's extra families (NULL: none). M may be NULL. */
 void metrics_set_extra(struct metrics_server *m, metrics_extra_fn extra);
+/* Answers a request for a path other than /metrics on the same listener
+ * (sluiced's dashboard page): fills RP and returns true, or false for a
+ * path it does not serve (answered 404). Called with the ARG given to
+ * metrics_listen, for GET and HEAD only. */
+struct http_request;
+struct http_reply;
+typedef bool (*metrics_page_fn)(void *arg, const struct http_request *rq,
+				struct http_reply *rp);
+/* Sets M's other pages (NULL: none, every other path is 404). M may be
+ * NULL. */
+void metrics_set_pages(struct metrics_server *m, metrics_page_fn pages);
 /* Connections refused so far (limits, descriptor reserve, accept errors). */
 uint64_t metrics_refused(const struct metrics_server *m);
 /* The bound port (useful with port 0); 0 when unknown. */

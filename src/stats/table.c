@@ -137,65 +137,6 @@ void stats_render_text(const struct stats_snapshot *s,
 	}
 }
 
-static void put_double(struct evbuffer *out, double v)
-{
-	if (!isfinite(v))
-		v = 0;
-	if (v == floor(v) && fabs(v) < 1e15)
-		evbuffer_add_printf(out, "%.0f", v);
-	else
-		evbuffer_add_printf(out, "%.17g", v);
-}
-
-void stats_render_json(const struct stats_snapshot *s,
-		       const struct alerts *alerts, struct evbuffer *out)
-{
-	evbuffer_add_printf(out, "{\"schema_version\": 1, \"counters\": {");
-	for (const struct stats_counter *c = stats_counters; c->name; c++) {
-		evbuffer_add_printf(out, "%s\"%s\": ", c == stats_counters ? ""
-				    : ", ", c->name);
-		if (c->type != STATS_HISTOGRAM) {
-			put_double(out, stats_value(s, c));
-			continue;
-		}
-		const struct stats_hist *h = hist_of(s, c);
-		evbuffer_add_printf(out, "{\"count\": %llu, \"sum\": ",
-				    (unsigned long long)h->count);
-		put_double(out, h->sum);
-		evbuffer_add_printf(out, ", \"p50\": %.6g, \"p99\": %.6g, "
-				    "\"buckets\": {", stats_hist_quantile(h, 0.5),
-				    stats_hist_quantile(h, 0.99));
-		uint64_t cum = 0;
-		for (size_t i = 0; i < STATS_LAT_BUCKETS; i++) {
-			cum += h->buckets[i];
-			if (isinf(stats_latency_bounds[i]))
-				evbuffer_add_printf(out, "%s\"+Inf\": %llu",
-						    i ? ", " : "",
-						    (unsigned long long)cum);
-			else
-				evbuffer_add_printf(out, "%s\"%g\": %llu",
-						    i ? ", " : "",
-						    stats_latency_bounds[i],
-						    (unsigned long long)cum);
-		}
-		evbuffer_add_printf(out, "}}");
-	}
-	evbuffer_add_printf(out, "}, \"alerts\": ");
-	if (alerts)
-		alerts_list(alerts, true, out);
-	else
-		evbuffer_add_printf(out, "[]");
-	evbuffer_add_printf(out, ", \"past_threshold\": [");
-	bool first = true;
-	for (const struct stats_counter *c = stats_counters; c->name; c++)
-		if (stats_past_threshold(s, c)) {
-			evbuffer_add_printf(out, "%s\"%s\"", first ? "" : ", ",
-					    c->name);
-			first = false;
-		}
-	evbuffer_add_printf(out, "]}\n");
-}
-
 int stats_from_json(const struct json *j, struct stats_snapshot *s)
 {
 	const struct json *cs = json_get(j, "counters");

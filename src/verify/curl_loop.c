@@ -15,7 +15,7 @@
  * cache makes libcurl close and reopen connections all the time). A share
  * handle keeps TLS sessions and DNS answers across easy handles; the CA
  * store is cached per multi handle (CURLOPT_CA_CACHE_TIMEOUT, set per easy
- * handle in check_http.c).
+ * handle in probe_http.c).
  */
 #include <curl/curl.h>
 #include <errno.h>

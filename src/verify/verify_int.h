@@ -5,8 +5,8 @@
  *
  * Files: vengine.c (subscriptions, dedup, scheduling, the one result path),
  * vstate.c (rise/fall state machine, history), vkey.c (targets and
- * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), check_http.c,
- * check_tcp.c, check_icmp.c (one file per check type).
+ * vprobe_cfg_equal), curl_loop.c (libcurl multi-socket on libevent), probe_http.c,
+ * probe_tcp.c, probe_icmp.c (one file per probe method).
  */
 #ifndef SLUICE_VERIFY_INT_H
 #define SLUICE_VERIFY_INT_H
@@ -215,7 +215,7 @@ void vcurl_remove(struct vcurl *c, void *easy);
 unsigned vcurl_nsockets(const struct vcurl *c);
 void vcurl_free(struct vcurl *c);
 
-/* ---- check_icmp.c ------------------------------------------------------------ */
+/* ---- probe_icmp.c ------------------------------------------------------------ */
 
 void vicmp_free(struct vicmp *ic);
 

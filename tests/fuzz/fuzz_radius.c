@@ -1,7 +1,7 @@
 /*
  * fuzz_radius.c — libFuzzer harness for the RADIUS accounting reader
  * (src/identity/radius.c) and the identity state file reader
- * (iptable_load). The first byte picks what the rest is:
+ * (idtable_load). The first byte picks what the rest is:
  *   0-127  a datagram as it came (almost always a bad authenticator);
  *   128-253 a datagram signed here with the shared secret first (its
  *          Length field kept), so the attribute parser is reached;
@@ -12,7 +12,7 @@
  * a valid name (common/text.h).
  */
 #include "common/text.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "identity/radius.h"
 #include "policy/internal.h"
 
@@ -32,7 +32,7 @@ static void check_entry(void *arg, int family, const uint8_t *addr,
 		abort();
 }
 
-static void datagram(struct iptable *t, const uint8_t *pkt, size_t len,
+static void datagram(struct idtable *t, const uint8_t *pkt, size_t len,
 		     bool sign)
 {
 	uint8_t buf[RADIUS_MAX + 64], resp[RADIUS_HDR];
@@ -74,16 +74,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	const char *ign[] = {"nagios"};
-	iptable_set_ignore(t, ign, 1);
+	idtable_set_ignore(t, ign, 1);
 	if (data[0] >= 254)
-		iptable_load(t, (const char *)data + 1, size - 1, 0);
+		idtable_load(t, (const char *)data + 1, size - 1, 0);
 	else
 		datagram(t, data + 1, size - 1, data[0] >= 128);
-	iptable_each(t, check_entry, NULL);
+	idtable_each(t, check_entry, NULL);
 	size_t len;
-	free(iptable_save(t, &len));
-	iptable_free(t);
+	free(idtable_save(t, &len));
+	idtable_free(t);
 	return 0;
 }

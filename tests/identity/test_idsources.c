@@ -1,6 +1,6 @@
 /*
  * test_idsources.c — cmocka unit tests of the identity table's sources
- * (iptable: source, learned, idle, replace, ignore list, logout, per-source
+ * (idtable: source, learned, idle, replace, ignore list, logout, per-source
  * counters, state file round trip) and of RADIUS accounting (radius.c:
  * authenticators of RFC 2866 §3, attribute parsing, the response, the
  * mapping of Start / Interim-Update / Stop, drops and their counters).
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "identity/radius.h"
 #include "policy/internal.h"
 
@@ -31,10 +31,10 @@ static struct id_login login_of(const uint8_t *addr, const char *user,
 	return (struct id_login){AF_INET, addr, user, NULL, 0, 60, src, 0};
 }
 
-static struct id_source_stats stats_of(struct iptable *t, enum id_source s)
+static struct id_source_stats stats_of(struct idtable *t, enum id_source s)
 {
 	struct id_source_stats st[IDS_COUNT];
-	iptable_source_stats(t, st);
+	idtable_source_stats(t, st);
 	return st[s];
 }
 
@@ -43,73 +43,73 @@ static struct id_source_stats stats_of(struct iptable *t, enum id_source s)
 static void test_login_refresh_replace(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	struct id_login l = login_of(A1, "carol", IDS_MANUAL);
-	assert_int_equal(iptable_login(t, &l), LOGIN_NEW);
+	assert_int_equal(idtable_login(t, &l), LOGIN_NEW);
 	struct identity id;
-	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_true(idtable_get(t, AF_INET, A1, &id));
 	assert_string_equal(id.user, "carol");
 	assert_int_equal(id.source, IDS_MANUAL);
 	assert_true(id.learned > 0 && id.seen >= id.learned);
 	assert_true(id.expires >= id.seen + 59);
 	identity_clear(&id);
-	assert_int_equal(iptable_login(t, &l), LOGIN_REFRESHED);
+	assert_int_equal(idtable_login(t, &l), LOGIN_REFRESHED);
 	struct id_login r = login_of(A1, "carol", IDS_RADIUS);
-	assert_int_equal(iptable_login(t, &r), LOGIN_REPLACED);
-	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_int_equal(idtable_login(t, &r), LOGIN_REPLACED);
+	assert_true(idtable_get(t, AF_INET, A1, &id));
 	assert_int_equal(id.source, IDS_RADIUS);
 	identity_clear(&id);
 	struct id_login d = login_of(A1, "dave", IDS_RADIUS);
-	assert_int_equal(iptable_login(t, &d), LOGIN_REPLACED);
-	assert_int_equal(iptable_count(t), 1);
+	assert_int_equal(idtable_login(t, &d), LOGIN_REPLACED);
+	assert_int_equal(idtable_count(t), 1);
 	assert_int_equal(stats_of(t, IDS_RADIUS).logins, 2);
 	assert_int_equal(stats_of(t, IDS_RADIUS).replaced, 2);
 	assert_int_equal(stats_of(t, IDS_RADIUS).entries, 1);
 	assert_int_equal(stats_of(t, IDS_MANUAL).entries, 0);
 	assert_int_equal(stats_of(t, IDS_MANUAL).logins, 2);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 /* Ignore-listed users (any case) never record nor replace. */
 static void test_ignore_list(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	const char *ign[] = {"svc_backup", "nagios"};
-	iptable_set_ignore(t, ign, 2);
+	idtable_set_ignore(t, ign, 2);
 	struct id_login l = login_of(A1, "carol", IDS_RADIUS);
-	iptable_login(t, &l);
+	idtable_login(t, &l);
 	struct id_login s = login_of(A1, "NAGIOS", IDS_API);
-	assert_int_equal(iptable_login(t, &s), LOGIN_IGNORED);
+	assert_int_equal(idtable_login(t, &s), LOGIN_IGNORED);
 	struct id_login s2 = login_of(A2, "svc_backup", IDS_RADIUS);
-	assert_int_equal(iptable_login(t, &s2), LOGIN_IGNORED);
+	assert_int_equal(idtable_login(t, &s2), LOGIN_IGNORED);
 	struct identity id;
-	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_true(idtable_get(t, AF_INET, A1, &id));
 	assert_string_equal(id.user, "carol");
 	identity_clear(&id);
-	assert_false(iptable_get(t, AF_INET, A2, &id));
+	assert_false(idtable_get(t, AF_INET, A2, &id));
 	assert_int_equal(stats_of(t, IDS_API).ignored, 1);
 	assert_int_equal(stats_of(t, IDS_RADIUS).ignored, 1);
-	iptable_set_ignore(t, NULL, 0);
-	assert_int_equal(iptable_login(t, &s2), LOGIN_NEW);
-	iptable_free(t);
+	idtable_set_ignore(t, NULL, 0);
+	assert_int_equal(idtable_login(t, &s2), LOGIN_NEW);
+	idtable_free(t);
 }
 
 /* A logout of another user leaves the newer one; of the user, removes. */
 static void test_logout(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	struct id_login l = login_of(A1, "dave", IDS_RADIUS);
-	iptable_login(t, &l);
-	assert_false(iptable_logout(t, AF_INET, A1, "carol", IDS_RADIUS));
-	assert_int_equal(iptable_count(t), 1);
-	assert_true(iptable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
-	assert_false(iptable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
-	assert_int_equal(iptable_count(t), 0);
+	idtable_login(t, &l);
+	assert_false(idtable_logout(t, AF_INET, A1, "carol", IDS_RADIUS));
+	assert_int_equal(idtable_count(t), 1);
+	assert_true(idtable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
+	assert_false(idtable_logout(t, AF_INET, A1, "dave", IDS_RADIUS));
+	assert_int_equal(idtable_count(t), 0);
 	assert_int_equal(stats_of(t, IDS_RADIUS).logouts, 1);
 	assert_int_equal(stats_of(t, IDS_RADIUS).entries, 0);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 /* Save and load keep user, groups, source and times; expired entries and
@@ -117,22 +117,22 @@ static void test_logout(void **state)
 static void test_state_roundtrip(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	const char *g[] = {"staff", "vpn"};
-	iptable_login(t, &(struct id_login){AF_INET, A1, "carol", g, 2, 600,
+	idtable_login(t, &(struct id_login){AF_INET, A1, "carol", g, 2, 600,
 					    IDS_RADIUS, 0});
 	uint8_t v6[16];
 	inet_pton(AF_INET6, "2001:db8::7", v6);
-	iptable_login(t, &(struct id_login){AF_INET6, v6, "dave", NULL, 0, 600,
+	idtable_login(t, &(struct id_login){AF_INET6, v6, "dave", NULL, 0, 600,
 					    IDS_API, 0});
 	struct identity before;
-	assert_true(iptable_get(t, AF_INET, A1, &before));
+	assert_true(idtable_get(t, AF_INET, A1, &before));
 	size_t len;
-	char *text = iptable_save(t, &len);
-	struct iptable *u = iptable_new();
-	assert_int_equal(iptable_load(u, text, len, time(NULL)), 2);
+	char *text = idtable_save(t, &len);
+	struct idtable *u = idtable_new();
+	assert_int_equal(idtable_load(u, text, len, time(NULL)), 2);
 	struct identity id;
-	assert_true(iptable_get(u, AF_INET, A1, &id));
+	assert_true(idtable_get(u, AF_INET, A1, &id));
 	assert_string_equal(id.user, "carol");
 	assert_int_equal(id.ngroups, 2);
 	assert_string_equal(id.groups[1], "vpn");
@@ -141,18 +141,18 @@ static void test_state_roundtrip(void **state)
 	assert_int_equal(id.expires, before.expires);
 	identity_clear(&id);
 	identity_clear(&before);
-	assert_true(iptable_get(u, AF_INET6, v6, &id));
+	assert_true(idtable_get(u, AF_INET6, v6, &id));
 	assert_int_equal(id.source, IDS_API);
 	identity_clear(&id);
 	assert_int_equal(stats_of(u, IDS_RADIUS).entries, 1);
-	iptable_free(u);
+	idtable_free(u);
 	/* read back after they expired: nothing */
-	u = iptable_new();
-	assert_int_equal(iptable_load(u, text, len, time(NULL) + 601), 0);
-	assert_int_equal(iptable_count(u), 0);
-	iptable_free(u);
+	u = idtable_new();
+	assert_int_equal(idtable_load(u, text, len, time(NULL) + 601), 0);
+	assert_int_equal(idtable_count(u), 0);
+	idtable_free(u);
 	free(text);
-	u = iptable_new();
+	u = idtable_new();
 	const char *bad =
 	    "{\"version\": 1, \"entries\": ["
 	    "{\"address\": \"198.18.0.9\", \"user\": \"a\\u0001b\", "
@@ -167,13 +167,13 @@ static void test_state_roundtrip(void **state)
 	    "{\"address\": \"198.18.0.9\", \"user\": \"ok\", \"groups\": [], "
 	    "\"source\": \"portal\", \"learned\": 1, \"seen\": 1, "
 	    "\"expires\": 99999999999}]}";
-	assert_int_equal(iptable_load(u, bad, strlen(bad), time(NULL)), 1);
-	assert_int_equal(iptable_load(u, "[]", 2, time(NULL)), -1);
-	assert_int_equal(iptable_load(u, "{\"version\": 2, \"entries\": []}",
+	assert_int_equal(idtable_load(u, bad, strlen(bad), time(NULL)), 1);
+	assert_int_equal(idtable_load(u, "[]", 2, time(NULL)), -1);
+	assert_int_equal(idtable_load(u, "{\"version\": 2, \"entries\": []}",
 				      30, time(NULL)), -1);
-	assert_int_equal(iptable_load(u, "{", 1, time(NULL)), -1);
-	iptable_free(u);
-	iptable_free(t);
+	assert_int_equal(idtable_load(u, "{", 1, time(NULL)), -1);
+	idtable_free(u);
+	idtable_free(t);
 }
 
 /* A prefix entry stands for the addresses without their own entry; the
@@ -181,55 +181,55 @@ static void test_state_roundtrip(void **state)
 static void test_prefix(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	uint8_t p16[16], p24[16], a[16], b[16], c[16];
 	unsigned l;
-	assert_int_equal(iptable_parse_prefix("198.18.0.0/16", p16, &l), AF_INET);
+	assert_int_equal(idtable_parse_prefix("198.18.0.0/16", p16, &l), AF_INET);
 	assert_int_equal(l, 16);
-	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
-	assert_int_equal(iptable_parse_prefix("198.18.7.9", a, &l), AF_INET);
+	assert_int_equal(idtable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	assert_int_equal(idtable_parse_prefix("198.18.7.9", a, &l), AF_INET);
 	assert_int_equal(l, 32);
-	assert_int_equal(iptable_parse_prefix("198.18.8.9", b, &l), AF_INET);
-	assert_int_equal(iptable_parse_prefix("198.19.0.1", c, &l), AF_INET);
-	assert_int_equal(iptable_parse_prefix("198.18.7.1/24", p24, &l), -1);
-	assert_int_equal(iptable_parse_prefix("198.18.7.0/33", p24, &l), -1);
-	assert_int_equal(iptable_parse_prefix("198.18.7.0/", p24, &l), -1);
-	assert_int_equal(iptable_parse_prefix("2001:db8::/129", p24, &l), -1);
-	assert_int_equal(iptable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
-	iptable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 60,
+	assert_int_equal(idtable_parse_prefix("198.18.8.9", b, &l), AF_INET);
+	assert_int_equal(idtable_parse_prefix("198.19.0.1", c, &l), AF_INET);
+	assert_int_equal(idtable_parse_prefix("198.18.7.1/24", p24, &l), -1);
+	assert_int_equal(idtable_parse_prefix("198.18.7.0/33", p24, &l), -1);
+	assert_int_equal(idtable_parse_prefix("198.18.7.0/", p24, &l), -1);
+	assert_int_equal(idtable_parse_prefix("2001:db8::/129", p24, &l), -1);
+	assert_int_equal(idtable_parse_prefix("198.18.7.0/24", p24, &l), AF_INET);
+	idtable_login(t, &(struct id_login){AF_INET, p16, "pool", NULL, 0, 60,
 					    IDS_API, 16});
-	iptable_login(t, &(struct id_login){AF_INET, p24, "vpn", NULL, 0, 60,
+	idtable_login(t, &(struct id_login){AF_INET, p24, "vpn", NULL, 0, 60,
 					    IDS_API, 24});
 	struct identity id;
-	assert_true(iptable_get(t, AF_INET, a, &id));
+	assert_true(idtable_get(t, AF_INET, a, &id));
 	assert_string_equal(id.user, "vpn");
 	identity_clear(&id);
-	assert_true(iptable_get(t, AF_INET, b, &id));
+	assert_true(idtable_get(t, AF_INET, b, &id));
 	assert_string_equal(id.user, "pool");
 	identity_clear(&id);
-	assert_false(iptable_get(t, AF_INET, c, &id));
+	assert_false(idtable_get(t, AF_INET, c, &id));
 	struct id_login own = login_of(a, "carol", IDS_RADIUS);
-	iptable_login(t, &own);
-	assert_true(iptable_get(t, AF_INET, a, &id));
+	idtable_login(t, &own);
+	assert_true(idtable_get(t, AF_INET, a, &id));
 	assert_string_equal(id.user, "carol");
 	identity_clear(&id);
 	size_t len;
-	char *text = iptable_save(t, &len);
+	char *text = idtable_save(t, &len);
 	assert_non_null(strstr(text, "\"198.18.7.0/24\""));
-	struct iptable *u = iptable_new();
-	assert_int_equal(iptable_load(u, text, len, time(NULL)), 3);
+	struct idtable *u = idtable_new();
+	assert_int_equal(idtable_load(u, text, len, time(NULL)), 3);
 	free(text);
-	assert_true(iptable_get(u, AF_INET, b, &id));
+	assert_true(idtable_get(u, AF_INET, b, &id));
 	assert_string_equal(id.user, "pool");
 	identity_clear(&id);
-	iptable_free(u);
-	assert_false(iptable_logout_prefix(t, AF_INET, p24, 24, "pool", IDS_API));
-	assert_true(iptable_logout_prefix(t, AF_INET, p24, 24, NULL, IDS_API));
-	iptable_logout(t, AF_INET, a, NULL, IDS_RADIUS);
-	assert_true(iptable_get(t, AF_INET, a, &id));
+	idtable_free(u);
+	assert_false(idtable_logout_prefix(t, AF_INET, p24, 24, "pool", IDS_API));
+	assert_true(idtable_logout_prefix(t, AF_INET, p24, 24, NULL, IDS_API));
+	idtable_logout(t, AF_INET, a, NULL, IDS_RADIUS);
+	assert_true(idtable_get(t, AF_INET, a, &id));
 	assert_string_equal(id.user, "pool");
 	identity_clear(&id);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 /* ---- RADIUS ---------------------------------------------------------------- */
@@ -377,7 +377,7 @@ static void test_radius_response(void **state)
 static void test_radius_handle(void **state)
 {
 	(void)state;
-	struct iptable *t = iptable_new();
+	struct idtable *t = idtable_new();
 	struct addrset clients = {0};
 	char *err = NULL;
 	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.0/8", &err), 0);
@@ -397,11 +397,11 @@ static void test_radius_handle(void **state)
 	assert_int_equal(radius_handle(&ctx, AF_INET6, mapped, pkt, len, resp),
 			 RADIUS_ANSWERED); /* the retransmit */
 	struct identity id;
-	assert_true(iptable_get(t, AF_INET, A1, &id));
+	assert_true(idtable_get(t, AF_INET, A1, &id));
 	assert_string_equal(id.user, "carol");
 	assert_int_equal(id.source, IDS_RADIUS);
 	identity_clear(&id);
-	assert_int_equal(iptable_count(t), 1);
+	assert_int_equal(idtable_count(t), 1);
 	len = build(pkt, 2, at, attrs_of(at, RADIUS_INTERIM, "carol", A1),
 		    SECRET, SLEN);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
@@ -412,7 +412,7 @@ static void test_radius_handle(void **state)
 			  (const uint8_t *)"wrong", 5);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, bl, resp),
 			 RADIUS_DROPPED_AUTH);
-	assert_int_equal(iptable_count(t), 1);
+	assert_int_equal(idtable_count(t), 1);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, 7, resp),
 			 RADIUS_DROPPED_MALFORMED);
 	len = build(pkt, 4, at, attrs_of(at, RADIUS_STOP, "carol", A1), SECRET,
@@ -421,7 +421,7 @@ static void test_radius_handle(void **state)
 			 RADIUS_ANSWERED);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
 			 RADIUS_ANSWERED); /* a repeated Stop: harmless */
-	assert_int_equal(iptable_count(t), 0);
+	assert_int_equal(idtable_count(t), 0);
 	struct id_source_stats s = stats_of(t, IDS_RADIUS);
 	assert_int_equal(s.logins, 3);
 	assert_int_equal(s.logouts, 1);
@@ -430,7 +430,7 @@ static void test_radius_handle(void **state)
 	assert_int_equal(s.rejected_malformed, 1);
 	assert_int_equal(s.entries, 0);
 	addrset_free(&clients);
-	iptable_free(t);
+	idtable_free(t);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
 # address (masquerade) or the via address (enhanced NAT); the access rules
 # still decide (NAT opens nothing); a packet whose source does not belong
 # on the interface it arrived on is dropped before conntrack and counted
-# (packets_spoofed).
+# (packets_spoofed), a count a reload does not take back.
 . "$(dirname "$0")/lib.sh"
 kt_up
 # the servers' side is external (bound to no network): srv0
@@ -86,6 +86,19 @@ done
 	kt_fail "packets_spoofed $n0 -> $n1, want at least 5 more"
 k=$(lab_exec "$LAB_GW" nft list chain inet sluice spoofed | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
 [ "${k:-0}" -ge 5 ] && kt_ok "the kernel's spoofed counter: $k" || kt_fail "nft spoofed counter: '$k'"
+# a reload replaces the kernel table (its counter starts again at 0):
+# packets_spoofed never goes back, and counts on from there
+ctl reload >/dev/null || kt_fail "reload failed"
+n2=$(spoofed)
+k2=$(lab_exec "$LAB_GW" nft list chain inet sluice spoofed | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+[ "$n2" -ge "$n1" ] && kt_ok "after a reload packets_spoofed $n1 -> $n2 (the new table's counter: ${k2:-none})" ||
+	kt_fail "packets_spoofed went back on reload: $n1 -> $n2 (the new table's counter: ${k2:-none})"
+s=$(seen "$LAB_CLI" "$LAB_SRV4" 198.18.9.9)
+for i in $(seq 40); do
+	n3=$(spoofed); [ "$n3" -gt "$n2" ] && break; sleep 0.25
+done
+[ "$n3" -gt "$n2" ] && kt_ok "a forged packet after the reload adds to it: $n2 -> $n3" ||
+	kt_fail "packets_spoofed after the reload: $n2 -> $n3, want more"
 # the genuine addresses still pass (no false positive), both families
 s=$(seen "$LAB_CLI" "$LAB_SRV4" "$LAB_CLI4B")
 [ "$s" = "$LAB_GW_SRV4" ] && kt_ok "a client's own second address passes" || kt_fail "genuine $LAB_CLI4B: '$s'"

@@ -45,6 +45,7 @@ done
 	echo "host-record=late.work.lab.sluice.test,198.18.2.49"
 	echo "ptr-record=49.2.18.198.in-addr.arpa,edge49.cdn.lab.sluice.test"
 	echo "host-record=edge49.cdn.lab.sluice.test,198.18.2.49"
+	echo "host-record=next.work.lab.sluice.test,198.18.2.47"
 } >"$N/dnsmasq.conf"
 lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
 for i in $(seq 50); do
@@ -229,4 +230,34 @@ read -r q b dr bi <<<"$c"
 [ "$q" -ge 4 ] && [ "$b" -ge 3 ] && [ "$dr" -ge 1 ] && [ "$bi" -ge 2 ] &&
 	kt_ok "counters: $q queries read, $b answers bound, $dr dropped (AXFR), $bi bindings" ||
 	kt_fail "counters: queries $q bound $b dropped $dr bindings $bi"
+
+# the `filter dns` rule is not where the first pass stops: a rule before it
+# needs a user, so sluiced decides each DNS session and only then knows it
+# ends at the filter rule; the first query must still reach the filter
+# (kept while the decision goes on), else the answer binds nothing
+cat >"$N/sluice.conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network infra   { 198.18.3.0/24 2001:db8:3::/64 }
+domains work    { *.work.lab.sluice.test }
+users netops    { user alice }
+protocol web tcp 80
+protocol dns udp 53 filter dns
+protocol dnst tcp 53 filter dns
+rule "netops"  allow from clients to any users netops
+rule "work"    allow web from clients to work
+rule "dns"     allow { dns dnst } from clients to infra
+resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
+decisions { deadline 2s }
+log { format json file "$N/fw.log" }
+CONF
+b0=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_filter_answers_bound'])")
+ctl reload >/dev/null || kt_fail "reload"
+r=$(rc late.work.lab.sluice.test "$LAB_CLI4B")
+[ "$r" = "198.18.2.49 1" ] && kt_ok "a user rule before the filter rule (unknown client, decided after a lookup): the answer binds" ||
+	kt_fail "user rule first, unknown client: $r"
+r=$(rc next.work.lab.sluice.test "$LAB_CLI4")
+[ "$r" = "198.18.2.47 1" ] && kt_ok "a user rule before the filter rule (a known client, decided at once): the answer binds" ||
+	kt_fail "user rule first, known client: $r"
+b1=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_filter_answers_bound'])")
+[ "$b1" -ge $((b0 + 2)) ] && kt_ok "both answers bound ($b0 → $b1)" || kt_fail "answers bound $b0 → $b1"
 kt_done

@@ -108,4 +108,13 @@ done
 [ "$(grep -c '"reason":"flood-end"' "$LAB_TMP/fw.log")" -eq 2 ] && kt_ok "firewall log: flood-end for both after their 30 s" ||
 	kt_fail "flood-end records: $(grep flood "$LAB_TMP/fw.log")"
 ctl floods | grep -q "^0 sources limited" && kt_ok "floods: the list is empty again" || kt_fail "floods: $(ctl floods)"
+# a reload replaces the kernel table and its flood counters (from 0 again):
+# the counters sluiced shows never go back
+b=""; for c in packets_flood_tcp_rate packets_flood_tcp_concurrent; do b="$b $(counter $c)"; done
+ctl reload >/dev/null || kt_fail "reload failed"
+a=""; for c in packets_flood_tcp_rate packets_flood_tcp_concurrent; do a="$a $(counter $c)"; done
+k=$(lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_rate | awk '/packets/ { print $2 }')
+python3 -c "import sys; b, a = sys.argv[1].split(), sys.argv[2].split(); sys.exit(0 if all(int(y) >= int(x) > 0 for x, y in zip(b, a)) else 1)" "$b" "$a" &&
+	kt_ok "after a reload the flood counters go on:$b ->$a (the new table's flood_tcp_rate: $k)" ||
+	kt_fail "flood counters across a reload:$b ->$a (the new table's flood_tcp_rate: $k)"
 kt_done

@@ -3,7 +3,8 @@
 # `promtool check metrics`; verdicts, deciders and rules are labels of one
 # family; a reload keeps every counter (Prometheus `_total` samples and
 # `sluicectl counters` counters are >= before, the firewall log's and the
-# kernel rules' included); the decision latency is measured (_sum > 0);
+# kernel rules' included); the decision latency is measured (_sum > 0),
+# its finite buckets reach the deadline (the lab's, a changed one);
 # worker_threads counts the process's threads; build info, generation,
 # reloads and the ruleset's presence are shown.
 . "$(dirname "$0")/lib.sh"
@@ -111,4 +112,17 @@ r3=$(awk -F' ' '/^sluice_rule_sessions_total\{rule="ping",verdict="allow"\}/ { p
 [ "$r1" = 1 ] && [ "$r3" = 2 ] && kt_ok "rule ping: $r1 -> $r3 across the reload" ||
 	kt_fail "rule ping: '$r1' -> '$r3'"
 out=$(promtool check metrics <"$LAB_TMP/m3" 2>&1) && kt_ok "promtool clean after the reload" || kt_fail "promtool: $out"
+# the latency histogram's finite buckets reach the deadline: the lab's
+# (2 s) and a changed one (a reload to 45 s)
+le_top() { sed -n 's/^sluice_decision_latency_seconds_bucket{le="\([0-9.e+-]*\)"}.*/\1/p' "$1" | sort -g | tail -1; }
+ge() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)" "$1" "$2"; }
+t=$(le_top "$LAB_TMP/m3")
+ge "${t:-0}" 2 && kt_ok "largest finite latency bucket $t s >= deadline 2 s" || kt_fail "largest finite bucket '$t', deadline 2 s"
+sed -i 's/deadline 2s/deadline 45s/' "$conf"
+grep -q 'deadline 45s' "$conf" || kt_fail "the lab policy's deadline is not 2s any more"
+ctl reload >/dev/null || kt_fail "reload to deadline 45s failed"
+scrape "$LAB_TMP/m4"
+t=$(le_top "$LAB_TMP/m4")
+ge "${t:-0}" 45 && kt_ok "after a reload to deadline 45 s: largest finite bucket $t s" ||
+	kt_fail "deadline 45 s: largest finite bucket '$t'"
 kt_done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """portal_browser.py — drives headless Chromium through the login portal
 (tests/kernel/51_portal.sh), by chromedriver's WebDriver HTTP/JSON API
-(W3C WebDriver) from the standard library. Runs inside the client's
+(W3C WebDriver) from the standard library, with webdriver.py's flags. Runs inside the client's
 network namespace. Prints one "ok: ..." or "FAIL: ..." line per check;
 exit status = the number of FAILs.
 
@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdriver import FLAGS  # noqa: E402  the flags that keep Chromium off the network
 
 OUT, SERVER, PORTAL, USER, GOOD, SLUICECTL, SOCK = sys.argv[1:8]
 fails = 0
@@ -116,13 +119,9 @@ try:
         "acceptInsecureCerts": True,
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu",
-                     "--disable-quic", "--no-first-run",
-                     "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync",
-                     "--ignore-certificate-errors",
-                     "--window-size=800,600",
-                     "--user-data-dir=" + os.path.join(OUT, "profile")]}}}}
+            "args": FLAGS + ["--ignore-certificate-errors",  # the lab's certificate
+                             "--window-size=800,600",
+                             "--user-data-dir=" + os.path.join(OUT, "profile")]}}}}
     sid = call("POST", "/session", caps)["sessionId"]
     S = "/session/" + sid
     call("POST", S + "/timeouts", {"pageLoad": 30000, "implicit": 0})

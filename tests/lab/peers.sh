@@ -6,6 +6,8 @@
 #   198.18.2.3 / 2001:db8:2::3 PTR www.lab.sluice.test, which does not resolve
 #                              to them: a spoofed PTR (not forward-confirmed)
 #   api.intra.lab.sluice.test  A 198.18.2.2 (no PTR)
+# PEERS_DNS_EXTRA, when set, is appended to dnsmasq's configuration (the
+# demo adds a name whose address's PTR does not confirm it: a CDN's shape).
 # Directory (tests/identity/slapd_lab.sh): alice (netadmins), carol and dave
 # (staff), base dc=lab,dc=sluice,dc=test.
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +29,7 @@ host-record=www.lab.sluice.test,$LAB_SRV4,$LAB_SRV6
 ptr-record=3.2.18.198.in-addr.arpa,www.lab.sluice.test
 ptr-record=3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa,www.lab.sluice.test
 address=/api.intra.lab.sluice.test/$LAB_SRV4
+${PEERS_DNS_EXTRA:-}
 CONF
 	PEERS_DNS_PID=$(lab_spawn "$LAB_DNS" dnsmasq --conf-file="$d/dnsmasq.conf")
 	local i

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "stats/counters.h"
+#include "policy/settings.h"
 #include "policy/counters_names.h"
 
 #include <errno.h>
@@ -38,17 +39,27 @@ static void test_names_agree(void **state)
 }
 
 /* The latency buckets (common/latency.h) in seconds: ascending, the
- * Prometheus bounds of before, the last +Inf. */
+ * Prometheus bounds of before, then on up to the longest deadline a policy
+ * may set (and so above the default), the last +Inf. */
 static void test_latency_bounds(void **state)
 {
 	(void)state;
 	static const double want[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 				      0.005,  0.01,    0.025,  0.05,  0.1,
-				      0.25};
+				      0.25,   0.5,     1,      2.5,   5,
+				      10,     30,      60,     120,   300,
+				      600};
 	assert_int_equal(STATS_LAT_BUCKETS, sizeof(want) / sizeof(want[0]) + 1);
 	for (size_t i = 0; i + 1 < STATS_LAT_BUCKETS; i++)
 		assert_true(stats_latency_bounds[i] == want[i]);
 	assert_true(__builtin_isinf(stats_latency_bounds[STATS_LAT_BUCKETS - 1]));
+	const struct settings_block *b = settings_block_find("decisions");
+	assert_non_null(b);
+	const struct setting *dl = setting_find(b->table, "deadline");
+	assert_non_null(dl);
+	double top = stats_latency_bounds[STATS_LAT_BUCKETS - 2];
+	assert_true(top >= dl->max / 1000.0); /* the longest deadline */
+	assert_true(top >= dl->def / 1000.0); /* the default */
 }
 
 /* Every row is sane: unique names, offsets inside the snapshot, store
@@ -94,16 +105,16 @@ static void test_histogram(void **state)
 	stats_hist_observe(&a, 0.00005); /* first bucket */
 	stats_hist_observe(&a, 0.0001);	 /* le is inclusive */
 	stats_hist_observe(&a, 0.003);
-	stats_hist_observe(&b, 7.0); /* +Inf */
+	stats_hist_observe(&b, 700.0); /* +Inf: beyond the longest deadline */
 	stats_hist_add(&a, &b);
 	assert_int_equal(a.count, 4);
 	assert_int_equal(a.buckets[0], 2);
 	assert_int_equal(a.buckets[5], 1);
 	assert_int_equal(a.buckets[STATS_LAT_BUCKETS - 1], 1);
-	assert_true(a.sum > 7.003 && a.sum < 7.0032);
+	assert_true(a.sum > 700.003 && a.sum < 700.0032);
 	double q = stats_hist_quantile(&a, 0.5);
 	assert_true(q > 0 && q <= 0.0001);
-	assert_true(stats_hist_quantile(&a, 1.0) == 0.25);
+	assert_true(stats_hist_quantile(&a, 1.0) == 600);
 }
 
 static void test_process(void **state)
@@ -152,10 +163,21 @@ static void test_nfqueue_parse(void **state)
 }
 
 /* nft -j output of a rule allowing in the kernel, one denying, one asking
- * sluiced (not counted), the implicit deny (not a policy rule). */
+ * sluiced (not counted), the implicit deny (not a policy rule), a reject
+ * rule (goto the reject chain: a denial), two deny memory rules, the
+ * spoofed source rule. */
 static const char rules_json[] =
     "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
-    "{\"table\": {\"family\": \"inet\", \"name\": \"sluice\"}},"
+    "{\"table\": {\"family\": \"inet\", \"name\": \"sluice\", \"handle\": 7}},"
+    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 4 'r' (x:4)\","
+    " \"handle\": 31, \"expr\": [{\"counter\": {\"packets\": 4, \"bytes\": 1}},"
+    " {\"goto\": {\"target\": \"reject_send\"}}]}},"
+    "{\"rule\": {\"chain\": \"x\", \"comment\": \"deny memory: retransmit\","
+    " \"expr\": [{\"counter\": {\"packets\": 11, \"bytes\": 1}}, {\"drop\": null}]}},"
+    "{\"rule\": {\"chain\": \"x\", \"comment\": \"deny memory: other\","
+    " \"expr\": [{\"counter\": {\"packets\": 12, \"bytes\": 1}}, {\"drop\": null}]}},"
+    "{\"rule\": {\"chain\": \"spoofed\", \"comment\": \"spoofed source\","
+    " \"expr\": [{\"counter\": {\"packets\": 13, \"bytes\": 1}}, {\"drop\": null}]}},"
     "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 1 'a' (x:1)\","
     " \"expr\": [{\"counter\": {\"packets\": 5, \"bytes\": 300}},"
     " {\"mangle\": {\"key\": {\"ct\": {\"key\": \"mark\"}}, \"value\": 1}},"
@@ -203,38 +225,86 @@ static void elem_row(void *ctx, const char *v, uint64_t packets, uint64_t exp)
 static void test_flood_json(void **state)
 {
 	(void)state;
-	struct stats_snapshot s;
-	memset(&s, 0, sizeof(s));
-	s.packets_flood_tcp_concurrent = 5; /* absent: untouched */
-	assert_int_equal(stats_fill_flood_json(flood_json, &s), 0);
-	assert_int_equal(s.packets_flood_tcp_rate, 261);
-	assert_int_equal(s.packets_flood_udp_rate, 3);
-	assert_int_equal(s.packets_flood_tcp_concurrent, 5);
-	assert_int_equal(s.flood_sources_limited, 3);
+	struct stats_kernel k;
+	assert_int_equal(stats_kernel_json(flood_json, &k, NULL, NULL), 0);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 261);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_UDP_RATE], 3);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_CONCURRENT], 0);
+	assert_int_equal(k.flood_sources_limited, 3);
+	assert_int_equal(k.table_handle, -1);
 	char rows[256] = "";
 	assert_int_equal(stats_set_elems_json(flood_json, elem_row, rows), 3);
 	assert_string_equal(rows, "2001:db8:1::/7/29 198.18.1.2/250/3 "
 				  "198.18.1.9/0/30 ");
-	assert_int_equal(stats_fill_flood_json("{\"nftables\": 1}", &s), -1);
+	assert_int_equal(stats_kernel_json("{\"nftables\": 1}", &k, NULL, NULL),
+			 -1);
 	assert_int_equal(stats_set_elems_json("[", elem_row, rows), -1);
+}
+
+/* Collects the policy rules a walk reports: "comment/allow/packets/handle/table;". */
+static void rule_row(void *ctx, const struct stats_kernel_rule *r)
+{
+	char *buf = ctx;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 512 - n, "%s/%d/%llu/%lld/%lld;", r->comment, r->allow,
+		 (unsigned long long)r->packets, (long long)r->handle,
+		 (long long)r->table_handle);
 }
 
 static void test_rules_json(void **state)
 {
 	(void)state;
-	uint64_t a = 1, d = 1;
-	assert_int_equal(stats_sum_rules_json(rules_json, &a, &d), 0);
-	assert_int_equal(a, 7);
-	assert_int_equal(d, 9);
-	assert_int_equal(stats_sum_rules_json("{\"nftables\": [", &a, &d), -1);
-	assert_int_equal(stats_sum_rules_json("[]", &a, &d), -1);
-	uint64_t m = 1;
-	assert_int_equal(stats_sum_comment_json(rules_json, "rule 1 ", &m), 0);
-	assert_int_equal(m, 7);
-	assert_int_equal(stats_sum_comment_json(rules_json, "deny memory", &m),
-			 0);
-	assert_int_equal(m, 0);
-	assert_int_equal(stats_sum_comment_json("[]", "x", &m), -1);
+	struct stats_kernel k;
+	char rows[512] = "";
+	assert_int_equal(stats_kernel_json(rules_json, &k, rule_row, rows), 0);
+	assert_int_equal(k.table_handle, 7);
+	assert_int_equal(k.allowed, 7);
+	assert_int_equal(k.denied, 9 + 4);
+	assert_int_equal(k.packets[STATS_KC_DENY_MEMORY], 11 + 12);
+	assert_int_equal(k.packets[STATS_KC_SPOOFED], 13);
+	assert_string_equal(rows, "rule 4 'r' (x:4)/0/4/31/7;"
+				  "rule 1 'a' (x:1)/1/5/-1/7;"
+				  "rule 1 'a' (x:1)/1/2/-1/7;"
+				  "rule 3 'd' (x:3)/0/9/-1/7;");
+	assert_int_equal(stats_kernel_json("{\"nftables\": [", &k, NULL, NULL), -1);
+	assert_int_equal(stats_kernel_json("[]", &k, NULL, NULL), -1);
+	assert_int_equal(stats_kernel_json("{\"nftables\": [], \"nftables\": []}",
+					   &k, NULL, NULL), -1);
+}
+
+/* A replaced table (another handle) or a counter below its last value
+ * starts again at 0: the kept value never goes back. */
+static void test_kernel_kept(void **state)
+{
+	(void)state;
+	struct stats_kernel_kept kk = {.table_handle = -1};
+	struct stats_kernel k = {.table_handle = 5};
+	struct stats_snapshot s;
+	k.packets[STATS_KC_SPOOFED] = 10;
+	k.packets[STATS_KC_FLOOD_UDP_RATE] = 4;
+	stats_kernel_keep(&kk, &k);
+	k.packets[STATS_KC_SPOOFED] = 12; /* the same table, grown */
+	stats_kernel_keep(&kk, &k);
+	memset(&s, 0, sizeof(s));
+	stats_kernel_fill(&kk, 2, &s);
+	assert_int_equal(s.packets_spoofed, 12);
+	assert_int_equal(s.packets_flood_udp_rate, 4);
+	assert_int_equal(s.flood_sources_limited, 2);
+	k.table_handle = 6; /* a reload: a new table, counters from 0 */
+	k.packets[STATS_KC_SPOOFED] = 30; /* more than before, still new */
+	k.packets[STATS_KC_FLOOD_UDP_RATE] = 0;
+	stats_kernel_keep(&kk, &k);
+	stats_kernel_fill(&kk, 0, &s);
+	assert_int_equal(s.packets_spoofed, 12 + 30);
+	assert_int_equal(s.packets_flood_udp_rate, 4);
+	assert_int_equal(s.flood_sources_limited, 0);
+	k.packets[STATS_KC_SPOOFED] = 1; /* same handle, went back: new */
+	stats_kernel_keep(&kk, &k);
+	stats_kernel_fill(&kk, 0, &s);
+	assert_int_equal(s.packets_spoofed, 12 + 30 + 1);
+	for (size_t i = 0; i < STATS_KC_N; i++) /* each lands in its field */
+		for (size_t j = 0; j < i; j++)
+			assert_true(stats_kcounter_off[i] != stats_kcounter_off[j]);
 }
 
 static int nft_do(const char *cmd)
@@ -294,13 +364,14 @@ static void test_kernel_rules(void **state)
 	send_udp("127.0.0.4", 4);
 	send_udp("127.0.0.5", 5);
 	send_udp("127.0.0.6", 6);
-	struct stats_snapshot s = {0};
-	assert_int_equal(stats_fill_kernel_rules(&s, "sluicetest"), 0);
-	assert_int_equal(s.sessions_kernel_allowed, 2);
-	assert_int_equal(s.sessions_kernel_denied, 3);
-	assert_int_equal(s.packets_spoofed, 6);
+	struct stats_kernel k;
+	assert_int_equal(stats_kernel_read("sluicetest", &k, NULL, NULL), 0);
+	assert_int_equal(k.allowed, 2);
+	assert_int_equal(k.denied, 3);
+	assert_int_equal(k.packets[STATS_KC_SPOOFED], 6);
+	assert_true(k.table_handle > 0);
 	errno = 0;
-	assert_int_equal(stats_fill_kernel_rules(&s, "nosuchtable"), -1);
+	assert_int_equal(stats_kernel_read("nosuchtable", &k, NULL, NULL), -1);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -315,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(test_nfqueue_parse),
 	    cmocka_unit_test(test_rules_json),
 	    cmocka_unit_test(test_flood_json),
+	    cmocka_unit_test(test_kernel_kept),
 	    cmocka_unit_test(test_kernel_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

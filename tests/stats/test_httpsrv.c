@@ -24,7 +24,7 @@ struct later_ctx {
 	struct http_later *later;
 	struct event *timer;
 	int status;
-	char location[64], body[64];
+	char location[64], body[64], reason[32];
 	bool answered, replied;
 	bool hold; /* the handler sets no timer: the test answers */
 };
@@ -57,6 +57,8 @@ static void on_reply(struct evhttp_request *req, void *arg)
 	c->replied = true;
 	if (req) {
 		c->status = evhttp_request_get_response_code(req);
+		const char *line = evhttp_request_get_response_code_line(req);
+		snprintf(c->reason, sizeof(c->reason), "%s", line ? line : "");
 		const char *loc = evhttp_find_header(
 		    evhttp_request_get_input_headers(req), "Location");
 		snprintf(c->location, sizeof(c->location), "%s", loc ? loc : "");
@@ -101,6 +103,7 @@ static void test_deferred_answer(void **state)
 	run(&c);
 	assert_true(c.answered);
 	assert_int_equal(c.status, 302);
+	assert_string_equal(c.reason, "Found");
 	assert_string_equal(c.location, "/later");
 	assert_string_equal(c.body, "done later");
 	evhttp_connection_free(conn);

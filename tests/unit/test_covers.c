@@ -1,6 +1,6 @@
 /*
  * test_covers.c — a property test of the shadowed-rule checker
- * (check.c rule_covers) against the reference evaluator
+ * (shadow.c rule_covers) against the reference evaluator
  * (policy_eval_linear): when rule_covers(A, B), every case of random flows
  * and facts that B matches is matched by A too, and the whole policy never
  * decides by a rule the checker said can never match. A dimension that

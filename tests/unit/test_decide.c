@@ -15,7 +15,7 @@
 #define MARK_ALLOW 0x40000000u
 #define MARK_QUEUE 0xc0000000u
 #include "decide/sessions.h"
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,7 +96,7 @@ static const char *POLICY =
     "protocol telnet tcp 23\n"
     "rule \"no telnet\" reject telnet from any to any\n";
 
-static struct iptable *IDS;
+static struct idtable *IDS;
 
 static int setup(void **state)
 {
@@ -110,14 +110,14 @@ static int setup(void **state)
 	G->engine = engine_build(p);
 	G->refs = 1;
 	diags_free(&d);
-	IDS = iptable_new();
+	IDS = idtable_new();
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	gen_unref(G);
-	iptable_free(IDS);
+	idtable_free(IDS);
 	return 0;
 }
 
@@ -262,7 +262,7 @@ static void test_identity_from_table(void **state)
 	uint8_t a[16] = {0};
 	inet_pton(AF_INET, "198.18.1.7", a);
 	const char *groups[] = {"staff"};
-	iptable_set(IDS, AF_INET, a, "carol", groups, 1, 60);
+	idtable_set(IDS, AF_INET, a, "carol", groups, 1, 60);
 	send_pkt(d, 1, "198.18.1.7", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
 	assert_int_equal(nv, 1);
 	assert_int_equal(V[0].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
@@ -270,7 +270,7 @@ static void test_identity_from_table(void **state)
 	send_pkt(d, 2, "198.18.1.8", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
 	assert_int_equal(nv, 2);
 	assert_int_equal(V[1].mark & ~0xffffu, MARK_ALLOW | (5u << 16));
-	iptable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET, a);
 	decider_free(d);
 }
 
@@ -323,8 +323,8 @@ static void test_at_once(void **state)
 	inet_pton(AF_INET, "198.18.1.7", a);
 	inet_pton(AF_INET, "198.18.1.9", b);
 	const char *groups[] = {"staff"};
-	iptable_set(IDS, AF_INET, a, "carol", groups, 1, 60);
-	iptable_set(IDS, AF_INET, b, "dave", NULL, 0, 60);
+	idtable_set(IDS, AF_INET, a, "carol", groups, 1, 60);
+	idtable_set(IDS, AF_INET, b, "dave", NULL, 0, 60);
 
 	/* dave: in the table without groups → the directory is asked and
 	 * the decision takes the only slot */
@@ -380,8 +380,8 @@ static void test_at_once(void **state)
 	decider_free(d);
 	for (int i = 1; i < nasked; i++)
 		lookup_req_free(asked[i]);
-	iptable_del(IDS, AF_INET, a);
-	iptable_del(IDS, AF_INET, b);
+	idtable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET, b);
 }
 
 /* A group list the directory could not give whole (EOVERFLOW) leaves the
@@ -403,7 +403,7 @@ static void test_incomplete_groups(void **state)
 	struct decider *d = decider_new(&env, &cfg);
 	uint8_t a[16] = {0};
 	inet_pton(AF_INET, "198.18.1.20", a);
-	iptable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
+	idtable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
 
 	send_pkt(d, 1, "198.18.1.20", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
 	assert_int_equal(nasked, 1);
@@ -435,7 +435,7 @@ static void test_incomplete_groups(void **state)
 	assert_string_equal(decided_user, "erin");
 	assert_int_equal(decided_source, IDSRC_DIRECTORY);
 	decider_free(d);
-	iptable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET, a);
 }
 
 static void test_join_and_deadline(void **state)

@@ -8,6 +8,7 @@
 
 #include "policy/policy.h"
 #include "policy/settings.h"
+#include "setting_change.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,33 +676,7 @@ static void test_verify_spec_cfg_equal(void **state)
 		if (!strcmp(s->key, "notify"))
 			continue; /* not the check's identity (model.c) */
 		b = a;
-		void *f = (char *)&b + s->off;
-		switch (s->type) {
-		case ST_UINT:
-		case ST_PERCENT:
-		case ST_DURATION_MS:
-		case ST_DURATION_S:
-		case ST_MODE:
-		case ST_RATE:
-			*(uint32_t *)f += 1;
-			break;
-		case ST_BOOL:
-		case ST_FLAG:
-			*(bool *)f = !*(bool *)f;
-			break;
-		case ST_ENUM:
-			*(int *)f += 1;
-			break;
-		case ST_STRING:
-			*(char **)f = "changed";
-			break;
-		case ST_STATUSLIST:
-			*(struct portrange **)f = &r;
-			*(size_t *)((char *)&b + s->off2) = 1;
-			break;
-		case ST_STRLIST:
-			fail_msg("no list rows in verify_settings yet");
-		}
+		setting_change(s, &b);
 		assert_false(verify_spec_cfg_equal(&a, &b));
 		if (s->type == ST_STRING) { /* same text, other pointer */
 			char copy[] = "changed";
@@ -724,6 +699,62 @@ static void test_verify_spec_cfg_equal(void **state)
 	assert_true(verify_spec_cfg_equal(&a, &b));
 	assert_ptr_not_equal(a.body, b.body);
 	verify_spec_free(&b);
+}
+
+/* CHANGE_ROW over every row of block BLOCK: a copy of a policy with the
+ * defaults, that row changed, compares unequal to the original
+ * (resolver_cfg_equal, directory_cfg_equal: a forgotten field fails). */
+#define CFG_EQUAL_EVERY_ROW(block, field, equal)                               \
+	do {                                                                   \
+		const struct settings_block *blk = settings_block_find(block); \
+		struct policy *pa = calloc(1, sizeof(*pa)),                    \
+			      *pb = calloc(1, sizeof(*pb));                    \
+		assert_non_null(blk);                                          \
+		settings_apply_defaults(blk->table, pa);                       \
+		assert_true(equal(&pa->field, &pa->field));                    \
+		for (const struct setting *s = blk->table; s->key; s++) {      \
+			*pb = *pa;                                             \
+			setting_change(s, pb);                                 \
+			if (equal(&pa->field, &pb->field))                     \
+				fail_msg("%s %s: change not seen", block,      \
+					 s->key);                              \
+		}                                                              \
+		free(pa);                                                      \
+		free(pb);                                                      \
+	} while (0)
+
+/* resolver_cfg_equal and directory_cfg_equal see a change of any row of
+ * their block (and `enabled`, the block's presence); strings and lists
+ * compare by value, and a deep copy is equal and owns its strings. */
+static void test_lookup_cfg_equal(void **state)
+{
+	CFG_EQUAL_EVERY_ROW("resolver", resolver, resolver_cfg_equal);
+	CFG_EQUAL_EVERY_ROW("directory", directory, directory_cfg_equal);
+
+	char s1[] = "192.0.2.53", s2[] = "192.0.2.53", s3[] = "192.0.2.54";
+	char *v1[] = {s1}, *v2[] = {s2}, *v3[] = {s3};
+	struct resolver_cfg ra = {.servers = v1, .nservers = 1}, rb = ra, rc;
+	rb.servers = v2;
+	assert_true(resolver_cfg_equal(&ra, &rb));
+	rb.servers = v3;
+	assert_false(resolver_cfg_equal(&ra, &rb));
+	resolver_cfg_copy(&rc, &ra);
+	assert_true(resolver_cfg_equal(&ra, &rc));
+	assert_ptr_not_equal(rc.servers[0], ra.servers[0]);
+	resolver_cfg_clear(&rc);
+	assert_int_equal(rc.nservers, 0);
+
+	char u1[] = "ldap://192.0.2.1", u2[] = "ldap://192.0.2.1";
+	struct directory_cfg da = {.enabled = true, .uri = u1}, db = da, dc;
+	db.uri = u2;
+	assert_true(directory_cfg_equal(&da, &db));
+	db.enabled = false;
+	assert_false(directory_cfg_equal(&da, &db));
+	directory_cfg_copy(&dc, &da);
+	assert_true(directory_cfg_equal(&da, &dc));
+	assert_ptr_not_equal(dc.uri, da.uri);
+	directory_cfg_clear(&dc);
+	assert_null(dc.uri);
 }
 
 /* Networks bound to interfaces and nat rules: what they mean (the match
@@ -882,6 +913,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_owns_what_it_holds),
 	    cmocka_unit_test(test_verify_method_names),
 	    cmocka_unit_test(test_verify_spec_cfg_equal),
+	    cmocka_unit_test(test_lookup_cfg_equal),
 	    cmocka_unit_test(test_nat_interfaces),
 	    cmocka_unit_test(test_garbage_never_crashes),
 	    cmocka_unit_test(test_log_folder),

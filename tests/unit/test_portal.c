@@ -2,7 +2,7 @@
  * test_portal.c — the login portal's pieces that need no network: the
  * sign-in form reader (src/portal/form.c: odd bytes arrive intact, bad
  * escapes and overlong values are refused) and the policy's portal block
- * (src/policy/check.c: what `check` refuses and warns about), the script
+ * (src/policy/validate.c: what `check` refuses and warns about), the script
  * that fills the kernel's sets of identified addresses (src/kernel).
  */
 #include <setjmp.h>

@@ -53,6 +53,57 @@ peer_ntlm_users() {
 	chmod 644 "$f"
 }
 
+# peer_apache_head DIR NAME PORT...: prints the head of a private Apache
+# config: listening on 127.0.0.1:PORT (each), pid DIR/NAME.pid, errors in
+# DIR/NAME_error.log, children as www-data, mod_mpm_event, authz/authn
+# core, mod_auth_gssapi and mod_dir loaded, DIR/www served to all. The
+# caller appends its modules, keep-alive settings and <Location> blocks.
+peer_apache_head() {
+	local dir=$1 name=$2 p M=/usr/lib/apache2/modules
+	shift 2
+	echo "ServerRoot /etc/apache2"
+	echo "ServerName localhost"
+	for p; do
+		echo "Listen 127.0.0.1:$p"
+	done
+	cat <<APACHE
+PidFile $dir/$name.pid
+ErrorLog $dir/${name}_error.log
+LogLevel warn
+User www-data
+Group www-data
+Mutex file:$dir default
+DefaultRuntimeDir $dir
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule authz_user_module $M/mod_authz_user.so
+LoadModule authn_core_module $M/mod_authn_core.so
+LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
+LoadModule dir_module $M/mod_dir.so
+DocumentRoot $dir/www
+DirectoryIndex index.html
+<Directory $dir/www>
+	Require all granted
+</Directory>
+APACHE
+}
+
+# peer_gss_location DIR PATH PRINCIPAL: prints a <Location PATH> only
+# PRINCIPAL may read, behind mod_auth_gssapi (Kerberos alone, keytab
+# DIR/http.keytab, no Basic fallback).
+peer_gss_location() {
+	cat <<APACHE
+<Location $2>
+	AuthType GSSAPI
+	AuthName "lab"
+	GssapiCredStore keytab:$1/http.keytab
+	GssapiAllowedMech krb5
+	GssapiBasicAuth Off
+	Require user $3
+</Location>
+APACHE
+}
+
 # peer_apache_ntlm DIR NAME PORT_KA PORT_NOKA: prints an Apache config
 # (pid, logs, mutex and runtime files DIR/NAME.*) serving DIR/www with
 # /ntlm/ behind mod_auth_gssapi restricted to the gss-ntlmssp mechanism
@@ -62,40 +113,18 @@ peer_ntlm_users() {
 # Apache's environment. The access log (DIR/NAME_access.log) has a line
 # "REMOTE_PORT KEEPALIVE_NO STATUS USER" per request.
 peer_apache_ntlm() {
-	local M=/usr/lib/apache2/modules
 	mkdir -p "$1/www/ntlm"
 	echo "ntlm ok" >"$1/www/ntlm/index.html"
+	peer_apache_head "$1" "$2" "$3" "$4"
 	cat <<APACHE
-ServerRoot /etc/apache2
-ServerName localhost
-Listen 127.0.0.1:$3
-Listen 127.0.0.1:$4
-PidFile $1/$2.pid
-ErrorLog $1/$2_error.log
-LogLevel warn
 LogFormat "%{remote}p %k %s %u" lab
 CustomLog $1/$2_access.log lab
-User www-data
-Group www-data
-Mutex file:$1 default
-DefaultRuntimeDir $1
-LoadModule mpm_event_module $M/mod_mpm_event.so
-LoadModule authz_core_module $M/mod_authz_core.so
-LoadModule authz_user_module $M/mod_authz_user.so
-LoadModule authn_core_module $M/mod_authn_core.so
-LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
-LoadModule dir_module $M/mod_dir.so
-DocumentRoot $1/www
-DirectoryIndex index.html
 KeepAlive On
 KeepAliveTimeout 300
 MaxKeepAliveRequests 0
 <VirtualHost 127.0.0.1:$4>
 	KeepAlive Off
 </VirtualHost>
-<Directory $1/www>
-	Require all granted
-</Directory>
 <Location /ntlm/>
 	AuthType GSSAPI
 	AuthName "lab"
@@ -157,50 +186,15 @@ KRB
 # /gss-deny/ for mallory@REALM behind mod_auth_gssapi (Kerberos, keytab
 # DIR/http.keytab); keep-alive on.
 peer_apache_gss() {
-	local M=/usr/lib/apache2/modules
 	mkdir -p "$1/www/gss" "$1/www/gss-deny"
 	echo "gss ok" >"$1/www/gss/index.html"
 	echo "gss deny" >"$1/www/gss-deny/index.html"
+	peer_apache_head "$1" gss "$3"
 	cat <<APACHE
-ServerRoot /etc/apache2
-ServerName localhost
-Listen 127.0.0.1:$3
-PidFile $1/gss.pid
-ErrorLog $1/gss_error.log
-LogLevel warn
-User www-data
-Group www-data
-Mutex file:$1 default
-DefaultRuntimeDir $1
-LoadModule mpm_event_module $M/mod_mpm_event.so
-LoadModule authz_core_module $M/mod_authz_core.so
-LoadModule authz_user_module $M/mod_authz_user.so
-LoadModule authn_core_module $M/mod_authn_core.so
-LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
-LoadModule dir_module $M/mod_dir.so
-DocumentRoot $1/www
-DirectoryIndex index.html
 KeepAlive On
 KeepAliveTimeout 300
 MaxKeepAliveRequests 0
-<Directory $1/www>
-	Require all granted
-</Directory>
-<Location /gss/>
-	AuthType GSSAPI
-	AuthName "lab"
-	GssapiCredStore keytab:$1/http.keytab
-	GssapiAllowedMech krb5
-	GssapiBasicAuth Off
-	Require user alice@$2
-</Location>
-<Location /gss-deny/>
-	AuthType GSSAPI
-	AuthName "lab"
-	GssapiCredStore keytab:$1/http.keytab
-	GssapiAllowedMech krb5
-	GssapiBasicAuth Off
-	Require user mallory@$2
-</Location>
 APACHE
+	peer_gss_location "$1" /gss/ "alice@$2"
+	peer_gss_location "$1" /gss-deny/ "mallory@$2"
 }

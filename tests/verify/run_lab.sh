@@ -228,43 +228,7 @@ fi # LAB_ONLY_KRB
 # ---- Kerberos: MIT KDC + Apache mod_auth_gssapi (Negotiate), mod_auth_digest ---------
 if [ -z "${LAB_SKIP_KRB:-}" ] && [ -z "${LAB_ONLY_NTLM:-}" ]; then
 	REALM=LAB.SLUICE.TEST
-	export KRB5_CONFIG=$T/krb5.conf KRB5_KDC_PROFILE=$T/kdc.conf
-	cat >krb5.conf <<EOF
-[libdefaults]
-	default_realm = $REALM
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	rdns = false
-	dns_canonicalize_hostname = false
-	udp_preference_limit = 1
-[realms]
-	$REALM = {
-		kdc = 127.0.0.1:$PK
-	}
-[domain_realm]
-	localhost = $REALM
-EOF
-	cat >kdc.conf <<EOF
-[kdcdefaults]
-	kdc_ports = $PK
-	kdc_tcp_ports = $PK
-[realms]
-	$REALM = {
-		database_name = $T/principal
-		key_stash_file = $T/stash
-		acl_file = $T/kadm5.acl
-		max_life = 1h
-	}
-[logging]
-	kdc = FILE:$T/kdc.log
-EOF
-	: >kadm5.acl
-	kdb5_util create -s -r $REALM -P masterpw >/dev/null
-	kadmin.local -q "addprinc -pw alicepw alice" >/dev/null
-	kadmin.local -q "addprinc -pw mallorypw mallory" >/dev/null
-	kadmin.local -q "addprinc -randkey HTTP/localhost" >/dev/null
-	kadmin.local -q "ktadd -k $T/http.keytab HTTP/localhost" >/dev/null
-	chown www-data "$T/http.keytab"
+	peer_krb "$T" $REALM $PK
 	ip netns exec "$NS" krb5kdc -n -P "$T/kdc.pid" >"$T/kdc.out" 2>&1 &
 	PIDS+=($!)
 
@@ -274,43 +238,16 @@ EOF
 	mkdir -p www/gss www/digest
 	echo "gss ok" >www/gss/index.html
 	echo "digest ok" >www/digest/index.html
-	M=/usr/lib/apache2/modules
-	cat >apache.conf <<EOF
-ServerRoot /etc/apache2
-ServerName localhost
-Listen 127.0.0.1:$PA
-PidFile $T/apache.pid
-ErrorLog $T/apache_error.log
-LogLevel warn
-User www-data
-Group www-data
-Mutex file:$T default
-DefaultRuntimeDir $T
-LoadModule mpm_event_module $M/mod_mpm_event.so
-LoadModule authz_core_module $M/mod_authz_core.so
-LoadModule authz_user_module $M/mod_authz_user.so
-LoadModule authn_core_module $M/mod_authn_core.so
+	{
+		peer_apache_head "$T" apache $PA
+		M=/usr/lib/apache2/modules
+		cat <<EOF
 LoadModule authn_file_module $M/mod_authn_file.so
 LoadModule auth_digest_module $M/mod_auth_digest.so
-LoadModule auth_gssapi_module $M/mod_auth_gssapi.so
-LoadModule dir_module $M/mod_dir.so
 LoadModule mime_module $M/mod_mime.so
 TypesConfig /etc/mime.types
-DocumentRoot $T/www
-DirectoryIndex index.html
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
-<Directory $T/www>
-	Require all granted
-</Directory>
-<Location /gss/>
-	AuthType GSSAPI
-	AuthName "lab"
-	GssapiCredStore keytab:$T/http.keytab
-	GssapiAllowedMech krb5
-	GssapiBasicAuth Off
-	Require user alice@$REALM
-</Location>
 <Location /digest/>
 	AuthType Digest
 	AuthName "lab"
@@ -319,6 +256,8 @@ MaxKeepAliveRequests 0
 	Require valid-user
 </Location>
 EOF
+		peer_gss_location "$T" /gss/ "alice@$REALM"
+	} >apache.conf
 	nsx apache2 -f "$T/apache.conf" -k start
 	for i in $(seq 50); do
 		nsx bash -c "exec 3<>/dev/tcp/127.0.0.1/$PA && exec 3<>/dev/tcp/127.0.0.1/$PK" \

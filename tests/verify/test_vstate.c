@@ -13,6 +13,7 @@
 
 #include "policy/settings.h"
 #include "verify/verify_int.h"
+#include "../unit/setting_change.h"
 
 static void feed_n(struct vsm *sm, enum vresult r, int n, int *changes)
 {
@@ -174,7 +175,6 @@ static void test_key_every_row(void **state)
 {
 	static const char *const same_rows[] = {"rise", "fall", "warn", "port",
 						"notify"};
-	struct portrange r = {204, 204};
 	struct verify_spec a, b;
 
 	(void)state;
@@ -184,39 +184,11 @@ static void test_key_every_row(void **state)
 	a.auth = AUTH_BASIC; /* user and password count */
 	for (const struct setting *s = verify_settings; s->key; s++) {
 		bool same = false;
-		void *f;
 
 		for (size_t i = 0; i < sizeof(same_rows) / sizeof(*same_rows); i++)
 			same |= !strcmp(s->key, same_rows[i]);
 		b = a;
-		f = (char *)&b + s->off;
-		switch (s->type) {
-		case ST_UINT:
-		case ST_PERCENT:
-		case ST_DURATION_MS:
-		case ST_DURATION_S:
-		case ST_MODE:
-		case ST_RATE:
-			*(uint32_t *)f += 1000;
-			break;
-		case ST_BOOL:
-		case ST_FLAG:
-			*(bool *)f = !*(bool *)f;
-			break;
-		case ST_ENUM:
-			*(int *)f = *(int *)f == AUTH_DIGEST ? AUTH_NTLM
-							     : AUTH_DIGEST;
-			break;
-		case ST_STRING:
-			*(char **)f = "changed";
-			break;
-		case ST_STATUSLIST:
-			*(struct portrange **)f = &r;
-			*(size_t *)((char *)&b + s->off2) = 1;
-			break;
-		case ST_STRLIST:
-			fail_msg("no list rows in verify_settings yet");
-		}
+		setting_change(s, &b);
 		if (same_probe(&a, "10.0.0.1", &b, "10.0.0.1") != same)
 			fail_msg("verify option '%s' %s the probe", s->key,
 				 same ? "changes" : "does not change");

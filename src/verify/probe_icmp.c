@@ -1,5 +1,5 @@
 /*
- * check_icmp.c — ICMP / ICMPv6 echo checks.
+ * probe_icmp.c — ICMP / ICMPv6 echo probes.
  *
  * One socket per address family for the whole engine, opened on first use:
  * an ICMP datagram ("ping") socket when net.ipv4.ping_group_range lets this

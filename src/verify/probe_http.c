@@ -1,5 +1,5 @@
 /*
- * check_http.c — HTTP/HTTPS GET checks through libcurl's multi interface.
+ * probe_http.c — HTTP/HTTPS GET probes through libcurl's multi interface.
  *
  * One easy handle per probe, made once and re-added to the multi handle each
  * round, so that options are set once and connection-bound authentication

@@ -1,5 +1,5 @@
 /*
- * check_tcp.c — TCP connect checks: a non-blocking connect() and one
+ * probe_tcp.c — TCP connect probes: a non-blocking connect() and one
  * libevent event that fires on writability or on the timeout.
  *
  * The socket is closed with SO_LINGER 0 (a RST), as HAProxy does for its

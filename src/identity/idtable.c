@@ -1,7 +1,7 @@
-/* iptable.c — see iptable.h. A chained hash table under a rwlock; the
+/* idtable.c — see idtable.h. A chained hash table under a rwlock; the
  * per-source counters sit under the same lock (the rejections, counted
  * without touching the table, are atomic). */
-#include "identity/iptable.h"
+#include "identity/idtable.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/hash.h"
@@ -26,7 +26,7 @@ struct ipentry {
 	struct ipentry *next;
 };
 
-struct iptable {
+struct idtable {
 	pthread_rwlock_t lock;
 	struct ipentry **b;
 	size_t nb; /* buckets, a power of two */
@@ -72,7 +72,7 @@ static uint64_t hash(int family, const uint8_t *addr, unsigned plen)
 	return hash_bytes(k, 2 + addr_len(family));
 }
 
-static size_t bucket_of(const struct iptable *t, int family,
+static size_t bucket_of(const struct idtable *t, int family,
 			const uint8_t *addr, unsigned plen)
 {
 	return hash(family, addr, plen) & (t->nb - 1);
@@ -94,9 +94,9 @@ static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
 		dst[plen / 8] = src[plen / 8] & (uint8_t)(0xff00u >> (plen % 8));
 }
 
-struct iptable *iptable_new(void)
+struct idtable *idtable_new(void)
 {
-	struct iptable *t = xcalloc(1, sizeof(*t));
+	struct idtable *t = xcalloc(1, sizeof(*t));
 	t->nb = NBUCKETS_MIN;
 	t->b = xcalloc(t->nb, sizeof(*t->b));
 	pthread_rwlock_init(&t->lock, NULL);
@@ -129,7 +129,7 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
-void iptable_free(struct iptable *t)
+void idtable_free(struct idtable *t)
 {
 	if (!t)
 		return;
@@ -145,7 +145,7 @@ void iptable_free(struct iptable *t)
 	free(t);
 }
 
-void iptable_set_ignore(struct iptable *t, const char *const *names,
+void idtable_set_ignore(struct idtable *t, const char *const *names,
 			size_t n)
 {
 	char **v = n ? xcalloc(n, sizeof(*v)) : NULL;
@@ -162,7 +162,7 @@ void iptable_set_ignore(struct iptable *t, const char *const *names,
 
 /* Under the lock: USER is on the ignore list (ASCII case folded: RADIUS
  * clients spell names as they please). */
-static bool ignored(const struct iptable *t, const char *user)
+static bool ignored(const struct idtable *t, const char *user)
 {
 	for (size_t i = 0; i < t->nignore; i++)
 		if (strcasecmp(t->ignore[i], user) == 0)
@@ -171,7 +171,7 @@ static bool ignored(const struct iptable *t, const char *user)
 }
 
 /* Under the write lock: unlinks and frees *PP, keeping the counts. */
-static void unlink_entry(struct iptable *t, struct ipentry **pp)
+static void unlink_entry(struct idtable *t, struct ipentry **pp)
 {
 	struct ipentry *old = *pp;
 	*pp = old->next;
@@ -186,7 +186,7 @@ static void unlink_entry(struct iptable *t, struct ipentry **pp)
 }
 
 /* Under the write lock: twice the buckets, every entry moved. */
-static void grow(struct iptable *t)
+static void grow(struct idtable *t)
 {
 	size_t nb = t->nb * 2;
 	struct ipentry **b = xcalloc(nb, sizeof(*b));
@@ -204,7 +204,7 @@ static void grow(struct iptable *t)
 
 /* Under the write lock: links a new entry for ADDR/PLEN (ADDR masked)
  * holding a copy of ID. */
-static void link_entry(struct iptable *t, int family, const uint8_t *addr,
+static void link_entry(struct idtable *t, int family, const uint8_t *addr,
 		       unsigned plen, const struct identity *id)
 {
 	struct ipentry *ne = xcalloc(1, sizeof(*ne));
@@ -224,7 +224,7 @@ static void link_entry(struct iptable *t, int family, const uint8_t *addr,
 }
 
 /* The entry of ADDR/PLEN (ADDR masked), live or not; NULL when none. */
-static struct ipentry **find(struct iptable *t, int family,
+static struct ipentry **find(struct idtable *t, int family,
 			     const uint8_t *addr, unsigned plen)
 {
 	struct ipentry **pp = &t->b[bucket_of(t, family, addr, plen)];
@@ -236,7 +236,7 @@ static struct ipentry **find(struct iptable *t, int family,
 
 /* Under a lock: the live entry ADDR falls under: its own, else the
  * longest prefix holding it (one hash probe a prefix length in use). */
-static const struct ipentry *lookup(struct iptable *t, int family,
+static const struct ipentry *lookup(struct idtable *t, int family,
 				    const uint8_t *addr, time_t now)
 {
 	unsigned full = FULL(family);
@@ -256,7 +256,7 @@ static const struct ipentry *lookup(struct iptable *t, int family,
 }
 
 /* Under the write lock: renews E from L (same user, same source). */
-static void refresh(struct iptable *t, struct ipentry *e,
+static void refresh(struct idtable *t, struct ipentry *e,
 		    const struct id_login *l, time_t now)
 {
 	for (size_t i = 0; i < e->id.ngroups; i++)
@@ -271,7 +271,7 @@ static void refresh(struct iptable *t, struct ipentry *e,
 	t->version++;
 }
 
-enum login_result iptable_login(struct iptable *t, const struct id_login *l)
+enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 {
 	time_t now = time(NULL);
 	unsigned plen = l->plen && l->plen < FULL(l->family) ? l->plen
@@ -330,14 +330,14 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l)
 	return r;
 }
 
-bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_logout(struct idtable *t, int family, const uint8_t *addr,
 		    const char *user, enum id_source source)
 {
-	return iptable_logout_prefix(t, family, addr, FULL(family), user,
+	return idtable_logout_prefix(t, family, addr, FULL(family), user,
 				     source);
 }
 
-bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_logout_prefix(struct idtable *t, int family, const uint8_t *addr,
 			   unsigned plen, const char *user,
 			   enum id_source source)
 {
@@ -357,7 +357,7 @@ bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
 	return found;
 }
 
-void iptable_reject(struct iptable *t, enum id_source source,
+void idtable_reject(struct idtable *t, enum id_source source,
 		    enum id_reject why)
 {
 	struct id_source_stats *st = &t->st[source];
@@ -367,7 +367,7 @@ void iptable_reject(struct iptable *t, enum id_source source,
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
-void iptable_source_stats(struct iptable *t, struct id_source_stats *out)
+void idtable_source_stats(struct idtable *t, struct id_source_stats *out)
 {
 	pthread_rwlock_rdlock(&t->lock);
 	for (int i = 0; i < IDS_COUNT; i++) {
@@ -382,20 +382,20 @@ void iptable_source_stats(struct iptable *t, struct id_source_stats *out)
 	pthread_rwlock_unlock(&t->lock);
 }
 
-void iptable_set(struct iptable *t, int family, const uint8_t *addr,
+void idtable_set(struct idtable *t, int family, const uint8_t *addr,
 		 const char *user, const char *const *groups, size_t ngroups,
 		 uint32_t ttl_s)
 {
-	iptable_login(t, &(struct id_login){family, addr, user, groups,
+	idtable_login(t, &(struct id_login){family, addr, user, groups,
 					    ngroups, ttl_s, IDS_MANUAL, 0});
 }
 
-bool iptable_del(struct iptable *t, int family, const uint8_t *addr)
+bool idtable_del(struct idtable *t, int family, const uint8_t *addr)
 {
-	return iptable_logout(t, family, addr, NULL, IDS_MANUAL);
+	return idtable_logout(t, family, addr, NULL, IDS_MANUAL);
 }
 
-bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_get(struct idtable *t, int family, const uint8_t *addr,
 		 struct identity *out)
 {
 	pthread_rwlock_rdlock(&t->lock);
@@ -406,7 +406,7 @@ bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
 	return e != NULL;
 }
 
-int iptable_with(struct iptable *t, int family, const uint8_t *addr,
+int idtable_with(struct idtable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg)
 {
 	pthread_rwlock_rdlock(&t->lock);
@@ -416,7 +416,7 @@ int iptable_with(struct iptable *t, int family, const uint8_t *addr,
 	return r;
 }
 
-void iptable_each(struct iptable *t,
+void idtable_each(struct idtable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
 			     unsigned plen, const struct identity *id),
 		  void *arg)
@@ -430,7 +430,7 @@ void iptable_each(struct iptable *t,
 	pthread_rwlock_unlock(&t->lock);
 }
 
-size_t iptable_expire(struct iptable *t)
+size_t idtable_expire(struct idtable *t)
 {
 	size_t n = 0;
 	time_t now = time(NULL);
@@ -448,7 +448,7 @@ size_t iptable_expire(struct iptable *t)
 	return n;
 }
 
-size_t iptable_count(struct iptable *t)
+size_t idtable_count(struct idtable *t)
 {
 	pthread_rwlock_rdlock(&t->lock);
 	size_t n = t->n;
@@ -456,7 +456,7 @@ size_t iptable_count(struct iptable *t)
 	return n;
 }
 
-uint64_t iptable_removed(struct iptable *t)
+uint64_t idtable_removed(struct idtable *t)
 {
 	pthread_rwlock_rdlock(&t->lock);
 	uint64_t v = t->removed;
@@ -464,7 +464,7 @@ uint64_t iptable_removed(struct iptable *t)
 	return v;
 }
 
-uint64_t iptable_version(struct iptable *t)
+uint64_t idtable_version(struct idtable *t)
 {
 	pthread_rwlock_rdlock(&t->lock);
 	uint64_t v = t->version;
@@ -474,7 +474,7 @@ uint64_t iptable_version(struct iptable *t)
 
 /* ---- the state file ------------------------------------------------------ */
 
-int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
+int idtable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	size_t n = strlen(text);
@@ -529,7 +529,7 @@ static json_t *entry_json(const struct ipentry *e)
 			 (json_int_t)e->id.expires);
 }
 
-char *iptable_save(struct iptable *t, size_t *len)
+char *idtable_save(struct idtable *t, size_t *len)
 {
 	json_t *entries = json_array();
 	time_t now = time(NULL);
@@ -551,7 +551,7 @@ char *iptable_save(struct iptable *t, size_t *len)
 
 /* One entry of the state file into the table; false when it does not
  * read right or has expired. */
-static bool load_entry(struct iptable *t, json_t *o, time_t now)
+static bool load_entry(struct idtable *t, json_t *o, time_t now)
 {
 	const char *address, *user, *source;
 	json_t *groups;
@@ -566,7 +566,7 @@ static bool load_entry(struct iptable *t, json_t *o, time_t now)
 	int src = id_source_parse(source);
 	uint8_t addr[16] = {0};
 	unsigned plen;
-	int family = iptable_parse_prefix(address, addr, &plen);
+	int family = idtable_parse_prefix(address, addr, &plen);
 	size_t ng = json_array_size(groups);
 	if (src < 0 || family < 0 || ng > 4096)
 		return false;
@@ -595,7 +595,7 @@ static bool load_entry(struct iptable *t, json_t *o, time_t now)
 	return true;
 }
 
-long iptable_load(struct iptable *t, const char *text, size_t len,
+long idtable_load(struct idtable *t, const char *text, size_t len,
 		  time_t now)
 {
 	json_error_t err;

@@ -1,21 +1,21 @@
 /*
- * iptable.h — remote clients' identities: address → user (and groups),
+ * idtable.h — remote clients' identities: address → user (and groups),
  * each entry with the source that taught it (manual, api, radius, portal),
  * when it was learned, when it was last confirmed (idle time) and when it
  * expires. Fed by `sluicectl identity add`, RADIUS accounting (radius.h),
- * the push API and a login portal; kept across restarts by iptable_save /
- * iptable_load. Thread-safe (rwlock): queue workers read, the main thread
+ * the push API and a login portal; kept across restarts by idtable_save /
+ * idtable_load. Thread-safe (rwlock): queue workers read, the main thread
  * writes.
  */
-#ifndef SLUICE_IPTABLE_H
-#define SLUICE_IPTABLE_H
+#ifndef SLUICE_IDTABLE_H
+#define SLUICE_IDTABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-struct iptable;
+struct idtable;
 
 /* Where an entry came from. The names (id_source_name) are what
  * `sluicectl identity` shows and the state file keeps. */
@@ -45,7 +45,7 @@ struct id_source_stats {
 
 enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED };
 
-/* What iptable_login did. */
+/* What idtable_login did. */
 enum login_result { LOGIN_NEW, LOGIN_REFRESHED, LOGIN_REPLACED,
 		    LOGIN_IGNORED };
 
@@ -69,15 +69,15 @@ const char *id_source_name(enum id_source s);
 /* The source named NAME; -1 when none. */
 int id_source_parse(const char *name);
 
-struct iptable *iptable_new(void);
-void iptable_free(struct iptable *t);
+struct idtable *idtable_new(void);
+void idtable_free(struct idtable *t);
 
 /*
  * Sets the ignore list: users (service accounts: backups, monitoring)
  * whose logins are never recorded, so they never replace the person
  * working at an address. NAMES are copied; replaces the previous list.
  */
-void iptable_set_ignore(struct iptable *t, const char *const *names,
+void idtable_set_ignore(struct idtable *t, const char *const *names,
 			size_t n);
 
 /*
@@ -86,7 +86,7 @@ void iptable_set_ignore(struct iptable *t, const char *const *names,
  * source replaces it (logged at info: who replaces whom); a user on the
  * ignore list changes nothing (counted as ignored). Returns what happened.
  */
-enum login_result iptable_login(struct iptable *t, const struct id_login *l);
+enum login_result idtable_login(struct idtable *t, const struct id_login *l);
 
 /*
  * Ends the entry of ADDR for SOURCE: removed when it exists and, if USER
@@ -94,76 +94,76 @@ enum login_result iptable_login(struct iptable *t, const struct id_login *l);
  * log out the newer one). Counted as a logout of SOURCE when removed.
  * Returns true when removed.
  */
-bool iptable_logout(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_logout(struct idtable *t, int family, const uint8_t *addr,
 		    const char *user, enum id_source source);
 /* The same for the prefix ADDR/PLEN (an entry made with that PLEN). */
-bool iptable_logout_prefix(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_logout_prefix(struct idtable *t, int family, const uint8_t *addr,
 			   unsigned plen, const char *user,
 			   enum id_source source);
 
 /* Counts one rejected request of SOURCE. */
-void iptable_reject(struct iptable *t, enum id_source source,
+void idtable_reject(struct idtable *t, enum id_source source,
 		    enum id_reject why);
 
 /* Copies the counters of every source into OUT[IDS_COUNT]. */
-void iptable_source_stats(struct iptable *t, struct id_source_stats *out);
+void idtable_source_stats(struct idtable *t, struct id_source_stats *out);
 
-/* A manual login (iptable_login with source manual). */
-void iptable_set(struct iptable *t, int family, const uint8_t *addr,
+/* A manual login (idtable_login with source manual). */
+void idtable_set(struct idtable *t, int family, const uint8_t *addr,
 		 const char *user, const char *const *groups, size_t ngroups,
 		 uint32_t ttl_s);
 /* Removes ADDR whatever its source (counted as a manual logout); returns
  * false when it had no entry. */
-bool iptable_del(struct iptable *t, int family, const uint8_t *addr);
+bool idtable_del(struct idtable *t, int family, const uint8_t *addr);
 /* Copies the live entry of ADDR (its own, else the longest live prefix
  * holding it) into OUT (caller frees with identity_clear); false when
  * none. */
-bool iptable_get(struct iptable *t, int family, const uint8_t *addr,
+bool idtable_get(struct idtable *t, int family, const uint8_t *addr,
 		 struct identity *out);
 /* Calls FN with the live entry of ADDR, or with NULL when there is none,
  * under the read lock (FN must not call back into T nor keep ID's
  * pointers); returns FN's result. Copies nothing: the queue workers'
  * fast path. */
-int iptable_with(struct iptable *t, int family, const uint8_t *addr,
+int idtable_with(struct idtable *t, int family, const uint8_t *addr,
 		 int (*fn)(void *arg, const struct identity *id), void *arg);
 void identity_clear(struct identity *id);
 /* Calls FN for each live entry (read-locked; FN must not call back); PLEN
  * is the address's full length for an address entry. */
-void iptable_each(struct iptable *t,
+void idtable_each(struct idtable *t,
 		  void (*fn)(void *arg, int family, const uint8_t *addr,
 			     unsigned plen, const struct identity *id),
 		  void *arg);
 /* Drops expired entries; returns how many. */
-size_t iptable_expire(struct iptable *t);
-size_t iptable_count(struct iptable *t);
+size_t idtable_expire(struct idtable *t);
+size_t idtable_count(struct idtable *t);
 /* A number that changes whenever the entries do (for saving only when
  * something changed). */
-uint64_t iptable_version(struct iptable *t);
+uint64_t idtable_version(struct idtable *t);
 /* A number that grows whenever an entry goes (logout, replacement by
  * another user or source, expiry): sessions allowed for it may need
  * revoking. */
-uint64_t iptable_removed(struct iptable *t);
+uint64_t idtable_removed(struct idtable *t);
 
 /* Reads "ADDR" or "ADDR/LEN" (no host bits past LEN) into ADDR (16
  * bytes) and *PLEN (the full length for an address alone); returns
  * AF_INET or AF_INET6, or -1 when TEXT is neither. */
-int iptable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen);
+int idtable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen);
 
 /*
  * The live entries as a JSON document (to free) for a state file:
  * {"version": 1, "entries": [{"address", "user", "groups", "source",
  * "learned", "seen", "expires"}, ...]}. Times are seconds since the epoch.
  */
-char *iptable_save(struct iptable *t, size_t *len);
+char *idtable_save(struct idtable *t, size_t *len);
 
 /*
- * Adds the entries of TEXT (LEN bytes, as iptable_save wrote) that have
+ * Adds the entries of TEXT (LEN bytes, as idtable_save wrote) that have
  * not expired by NOW, keeping their source and times (the counters are
  * not touched). Entries that do not read right (bad address, user, times,
  * source) are skipped. Returns how many were added, or -1 when TEXT is not
  * such a document at all.
  */
-long iptable_load(struct iptable *t, const char *text, size_t len,
+long idtable_load(struct idtable *t, const char *text, size_t len,
 		  time_t now);
 
 #endif
