@@ -27,7 +27,8 @@ PKGS=(
   # (tests/kernel/42_prom_conventions.sh, tests/stats/check_contrib.sh)
   prometheus
   # the dashboard page looked at in headless Chromium through chromedriver
-  # (tests/kernel/49_dashboard.sh); a font for its screenshots
+  # (tests/kernel/49_dashboard.sh, the login portal in 51_portal.sh); a
+  # font for its screenshots
   chromium chromium-driver fonts-dejavu-core
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc

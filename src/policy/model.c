@@ -332,6 +332,9 @@ void policy_free(struct policy *p)
 	free(p->identity.api_token_file);
 	free(p->log.file);
 	free(p->metrics.listen);
+	free(p->portal.listen);
+	free(p->portal.certificate);
+	free(p->portal.key);
 	free(p->control.socket_owner);
 	free(p->control.socket_group);
 	free_strv(p->control.operator_groups, p->control.noperator_groups);

@@ -340,6 +340,18 @@ struct control_cfg {
 	uint32_t timeout_ms;  /* a request and its reply within */
 };
 
+/* The login portal (src/portal, sluice-portal(8)): an HTTPS page where a
+ * user signs in with the directory password. NULL listen = no portal.
+ * Its HTTP responder, where the kernel sends unidentified clients' web
+ * sessions, is on PORTAL_HTTP_PORT of the same address. */
+#define PORTAL_HTTP_PORT 80u
+struct portal_cfg {
+	char *listen;		  /* "ADDR:PORT" of the HTTPS page */
+	char *certificate, *key;  /* PEM files of the page's certificate */
+	uint32_t lifetime_s;	  /* a sign-in lasts at most this long */
+	uint32_t idle_s;	  /* ... and ends when the page is gone this long */
+};
+
 /* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
  * table, a vprobe_ops in src/verify/vengine.c's table; both are sized by
  * VM_COUNT and checked by tests). */
@@ -498,6 +510,7 @@ struct policy {
 	struct log_cfg log;
 	struct metrics_cfg metrics;
 	struct control_cfg control;
+	struct portal_cfg portal;
 };
 
 /*

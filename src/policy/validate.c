@@ -320,6 +320,74 @@ static void check_identity(struct policy *p)
 			  "addresses that may send accounting)");
 }
 
+/* LISTEN is "A:PORT" or "[A]:PORT", A a literal address other than
+ * 0.0.0.0 and ::, PORT 1..65535 but not the HTTP responder's. */
+static bool portal_listen_ok(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	unsigned char bin[16], zero[16] = {0};
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (!colon || !n || n >= sizeof(host))
+		return false;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 1 || port > 65535 ||
+	    port == PORTAL_HTTP_PORT)
+		return false;
+	if (inet_pton(AF_INET, host, bin) == 1)
+		return memcmp(bin, zero, 4) != 0;
+	return inet_pton(AF_INET6, host, bin) == 1 && memcmp(bin, zero, 16) != 0;
+}
+
+/* portal { listen certificate key lifetime idle }: the page needs its
+ * address (ADDRESS:PORT, a literal address), its certificate and key, and
+ * the `directory ldap` block it signs users in against. */
+static void check_portal(struct policy *p)
+{
+	const struct portal_cfg *c = &p->portal;
+	struct diags *d = &p->diags;
+	if (!c->listen) {
+		if (c->certificate || c->key)
+			diags_add(d, DIAG_WARNING, NULL,
+				  "portal: certificate and key do nothing "
+				  "without listen");
+		return;
+	}
+	if (!portal_listen_ok(c->listen))
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen '%s': expected ADDRESS:PORT with the "
+			  "gateway's own address (the redirect names it; not "
+			  "a wildcard) and a port other than %u (the "
+			  "redirects' own)", c->listen, PORTAL_HTTP_PORT);
+	if (!c->certificate || !c->key)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen needs certificate and key");
+	if (!p->directory.enabled)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal needs a `directory ldap` block (users sign "
+			  "in with the directory password)");
+	else if (!p->directory.starttls && p->directory.uri &&
+		 strncmp(p->directory.uri, "ldaps://", 8) != 0 &&
+		 strncmp(p->directory.uri, "ldapi://", 8) != 0)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: the directory is plain ldap:// without "
+			  "starttls: users' passwords would cross the network "
+			  "in clear");
+	if (c->idle_s > c->lifetime_s)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: idle is longer than lifetime, so only "
+			  "lifetime ends a sign-in");
+	if (c->key && secret_file_problem(c->key))
+		diags_add(d, DIAG_ERROR, NULL, "portal key '%s' %s", c->key,
+			  secret_file_problem(c->key));
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = &p->diags;
@@ -359,6 +427,7 @@ static void check_settings(struct policy *p)
 				  p->metrics.listen);
 	}
 	check_identity(p);
+	check_portal(p);
 	for (size_t i = 0; i < p->nfarms; i++)
 		if (!p->farms[i]->used)
 			diags_add(d, DIAG_WARNING, &p->farms[i]->loc,
