@@ -223,6 +223,9 @@ void policy_free(struct policy *p)
 	free(p->directory.user_filter);
 	free(p->directory.group_filter);
 	free(p->directory.tls_ca);
+	free(p->directory.keytab);
+	free(p->directory.principal);
+	free(p->directory.kerberos_host);
 	free_strv(p->identity.ignore_users, p->identity.nignore_users);
 	free(p->identity.radius_listen);
 	free(p->identity.radius_secret_file);

@@ -283,14 +283,18 @@ static char *resolver_key(const struct resolver_cfg *c)
 
 static char *directory_key(const struct directory_cfg *c)
 {
-	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u|%d|%d|%d|%s", c->enabled,
+	return xasprintf("%d|%s|%s|%s|%s|%s|%s|%u|%u|%d|%d|%d|%s|%s|%s|%s",
+			 c->enabled,
 			 c->uri ? c->uri : "", c->base ? c->base : "",
 			 c->bind_dn ? c->bind_dn : "",
 			 c->password_file ? c->password_file : "",
 			 c->user_filter ? c->user_filter : "",
 			 c->group_filter ? c->group_filter : "", c->timeout_ms,
 			 c->cache_ttl_s, (int)c->schema, c->starttls,
-			 c->tls_verify, c->tls_ca ? c->tls_ca : "");
+			 c->tls_verify, c->tls_ca ? c->tls_ca : "",
+			 c->keytab ? c->keytab : "",
+			 c->principal ? c->principal : "",
+			 c->kerberos_host ? c->kerberos_host : "");
 }
 
 /* Exact names of every domain set, for prefetching. */

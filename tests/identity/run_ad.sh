@@ -8,7 +8,12 @@
 # frank in 600 groups g001..g599 and contractors; every user's primary
 # group is Domain Users (primaryGroupID 513, never in `member`), and
 # Domain Users is a member of vpn. Then
-# tests/identity/test_ldap phase ad (see there). Exit 77 (skipped) when
+# tests/identity/test_ldap phase ad (see there). For phase gssapi: a
+# service account svc-sluice and its keytab (samba-tool domain
+# exportkeytab), a keytab of svc-old exported before its password changed
+# (stale keys), a krb5.conf private to the test (KRB5_CONFIG: Samba's own
+# KDC on the namespace's loopback, no DNS, no reverse lookups); the DC is
+# named dc1.ad.sluice.test for Kerberos and its certificate names it. Exit 77 (skipped) when
 # Samba is not installed or not root. Everything started here is stopped by
 # pid, the namespace and the folder removed, on every exit path.
 set -u
@@ -49,12 +54,13 @@ ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
 
 . "$HERE/slapd_lab.sh"
-slapd_make_certs "$T/tls" 127.0.0.1 || { echo "run_ad: openssl failed"; exit 1; }
+slapd_make_certs "$T/tls" 127.0.0.1 dc1.ad.sluice.test || { echo "run_ad: openssl failed"; exit 1; }
 echo "== provisioning $REALM in $T/dc (namespace $NS)"
 ip netns exec "$NS" samba-tool domain provision --targetdir="$T/dc" --realm=$REALM \
 	--domain=SLUICE --server-role=dc --dns-backend=NONE --adminpass="$PASS" \
 	--use-rfc2307 --host-name=dc1 --option="interfaces=lo" \
 	--option="bind interfaces only=yes" --option="log file=$T/log.%m" \
+	--option="ldap server require strong auth=allow_sasl_over_tls" \
 	--option="tls enabled=yes" --option="tls keyfile=$T/tls/server.key" \
 	--option="tls certfile=$T/tls/server.pem" --option="tls cafile=$T/tls/ca.pem" \
 	>"$T/provision.log" 2>&1 || { echo "run_ad: provision failed"; tail -20 "$T/provision.log"; exit 1; }
@@ -87,6 +93,39 @@ ip netns exec "$NS" ldapadd -x -H ldaps://127.0.0.1 -D "Administrator@$REALM" -w
 	-f "$T/seed.ldif" >"$T/seed.log" 2>&1 || { echo "run_ad: seeding failed"; tail -5 "$T/seed.log"; exit 1; }
 (umask 077; printf '%s\n' "$PASS" >"$T/password")
 
+echo "== Kerberos: service accounts and keytabs"
+SMBCONF=$T/dc/etc/smb.conf
+export KRB5_CONFIG=$T/krb5.conf
+cat >"$KRB5_CONFIG" <<EOF
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	dns_canonicalize_hostname = false
+	rdns = false
+[realms]
+	$REALM = {
+		kdc = 127.0.0.1
+	}
+[domain_realm]
+	.ad.sluice.test = $REALM
+EOF
+krb_ok=1
+for u in svc-sluice svc-old; do
+	ip netns exec "$NS" samba-tool user create "$u" 'Svc-Lab-1a' -s "$SMBCONF" \
+		>>"$T/krb.log" 2>&1 || krb_ok=
+done
+(umask 077
+	ip netns exec "$NS" samba-tool domain exportkeytab "$T/svc.keytab" \
+		--principal="svc-sluice@$REALM" -s "$SMBCONF" >>"$T/krb.log" 2>&1 &&
+	ip netns exec "$NS" samba-tool domain exportkeytab "$T/old.keytab" \
+		--principal="svc-old@$REALM" -s "$SMBCONF" >>"$T/krb.log" 2>&1 &&
+	cp "$T/svc.keytab" "$T/open.keytab") || krb_ok=
+chmod 644 "$T/open.keytab" 2>/dev/null
+ip netns exec "$NS" samba-tool user setpassword svc-old --newpassword='Svc-Lab-2b' \
+	-s "$SMBCONF" >>"$T/krb.log" 2>&1 || krb_ok=
+[ -n "$krb_ok" ] || { echo "run_ad: Kerberos set-up failed"; tail -20 "$T/krb.log"; exit 1; }
+
 VG=()
 if [ "${VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
 	VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1)
@@ -96,5 +135,11 @@ AD_BIND_DN="CN=Administrator,$USERS" AD_ROOT="$ROOT" AD_LDAP_URI="ldap://127.0.0
 	SLAPD_CA="$T/tls/ca.pem" SLAPD_OTHER_CA="$T/tls/other-ca.pem" \
 	ip netns exec "$NS" "${VG[@]}" "$TEST_LDAP" ad "ldaps://127.0.0.1:636/" "$USERS" "$T/password"
 rc=$?
+echo "== test_ldap gssapi ${VG:+(valgrind)}"
+AD_LDAP_URI="ldap://127.0.0.1:389/" SLAPD_CA="$T/tls/ca.pem" \
+	AD_KEYTAB="$T/svc.keytab" AD_OLD_KEYTAB="$T/old.keytab" AD_OPEN_KEYTAB="$T/open.keytab" \
+	AD_PRINCIPAL="svc-sluice@$REALM" AD_KRB_HOST=dc1.ad.sluice.test \
+	ip netns exec "$NS" "${VG[@]}" "$TEST_LDAP" gssapi "ldaps://127.0.0.1:636/" "$USERS" "$T/password" ||
+	rc=1
 [ $rc = 0 ] && echo "run_ad: all PASS" || echo "run_ad: FAILURES"
 exit $rc
