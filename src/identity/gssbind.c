@@ -149,12 +149,11 @@ static int interact(LDAP *ld, unsigned flags, void *defaults, void *in)
 }
 
 /* One SASL GSSAPI bind on LD with the thread's credential cache. */
-static int sasl_bind(LDAP *ld, const struct gssbind_cfg *c, char **why)
+static int sasl_bind(LDAP *ld, char **why)
 {
 	int rc = ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON);
 	if (rc == LDAP_OPT_SUCCESS)
-		rc = ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS,
-				     c->tls ? "maxssf=0" : "minssf=1");
+		rc = ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "minssf=1");
 	if (rc != LDAP_OPT_SUCCESS) {
 		*why = xstrdup("cannot set the SASL options");
 		return LDAP_LOCAL_ERROR;
@@ -183,7 +182,7 @@ int gssbind_run(LDAP *ld, const struct gssbind_cfg *c, char **why)
 	bool got;
 	if (tgt_ensure(c, false, &got, why) < 0)
 		return LDAP_LOCAL_ERROR;
-	int rc = sasl_bind(ld, c, why);
+	int rc = sasl_bind(ld, why);
 	if (rc == LDAP_SUCCESS || got || rc == LDAP_SERVER_DOWN ||
 	    rc == LDAP_TIMEOUT)
 		return rc;
@@ -195,5 +194,5 @@ int gssbind_run(LDAP *ld, const struct gssbind_cfg *c, char **why)
 		return LDAP_LOCAL_ERROR;
 	}
 	free(first);
-	return sasl_bind(ld, c, why);
+	return sasl_bind(ld, why);
 }

@@ -16,12 +16,13 @@
  *
  * The server is named by the host in the handle's URI (libldap's
  * LDAP_OPT_X_SASL_NOCANON: no reverse DNS), so its service principal is
- * ldap/HOST. The SASL security layer: over TLS none (maxssf=0: the TLS
- * session protects the connection, and Active Directory refuses GSSAPI
- * signing or sealing inside TLS, as Samba does; Samba then needs `ldap
- * server require strong auth = allow_sasl_over_tls`), over plain ldap://
- * the strongest the server offers, at least integrity (minssf=1): a
- * GSSAPI connection is never left unprotected.
+ * ldap/HOST. The SASL security layer is the strongest the server offers,
+ * at least integrity (minssf=1): the connection is signed or sealed by
+ * GSSAPI itself, never left unprotected. The connection must not be under
+ * TLS: Active Directory and Samba refuse GSSAPI signing and sealing
+ * inside TLS, and a bind with no layer leaks the SASL context in Debian
+ * 12's libldap 2.5 / Cyrus SASL 2.1.28 (about 17 KiB a bind, measured
+ * with valgrind), so a keytab takes a plain ldap:// URI.
  */
 #ifndef SLUICE_GSSBIND_H
 #define SLUICE_GSSBIND_H
@@ -35,11 +36,10 @@ struct gssbind_cfg {
 	const char *keytab;    /* path of the client's keytab */
 	const char *principal; /* the client, e.g. svc-sluice@AD.EXAMPLE */
 	const char *ccache;    /* gssbind_ccache_name() */
-	bool tls;	       /* the connection is already under TLS */
 };
 
 /*
- * Binds LD (connected, TLS done if any) with SASL GSSAPI as C->principal.
+ * Binds LD (connected, not under TLS) with SASL GSSAPI as C->principal.
  * Blocking: the KDC and the server are asked and waited for (libldap's
  * network timeout, the KDC's own timeouts); call it from a thread of its
  * own. Returns LDAP_SUCCESS, or an LDAP result code (LDAP_LOCAL_ERROR for

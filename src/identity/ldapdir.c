@@ -880,8 +880,7 @@ static void *tls_thread(void *arg)
 	if (rc == LDAP_SUCCESS && j->gss) {
 		struct gssbind_cfg g = {.keytab = j->keytab,
 					.principal = j->principal,
-					.ccache = j->ccache,
-					.tls = j->tls};
+					.ccache = j->ccache};
 		rc = gssbind_run(j->ld, &g, &why);
 	}
 	pthread_mutex_lock(&j->mu);
@@ -1175,9 +1174,9 @@ static int parse_uri(struct ldapdir *l)
 /*
  * The URI libldap is told, and the GSSAPI bind's credential cache. With a
  * keytab the server is named by cfg->kerberos_host (its service principal
- * ldap/HOST; a TLS certificate must name it too), the connection still
- * goes to the URI's address (parse_uri). -1 when the GSSAPI settings are
- * incomplete or the URI is ldapi://.
+ * ldap/HOST), the connection still goes to the URI's address (parse_uri).
+ * -1 when the GSSAPI settings are incomplete or the connection is not
+ * plain ldap:// (gssbind.h: GSSAPI signs and seals it itself).
  */
 static int gss_setup(struct ldapdir *l, const struct directory_cfg *cfg)
 {
@@ -1186,14 +1185,14 @@ static int gss_setup(struct ldapdir *l, const struct directory_cfg *cfg)
 		return 0;
 	}
 	const char *host = cfg->kerberos_host;
-	if (!l->principal || !host || !*host || l->ipc ||
+	if (!l->principal || !host || !*host || l->ipc || l->tls ||
+	    l->starttls ||
 	    strpbrk(host, "/:[]@ ") || l->sa.ss_family == AF_UNIX)
 		return -1;
 	uint16_t port = l->sa.ss_family == AF_INET6
 			    ? ((struct sockaddr_in6 *)&l->sa)->sin6_port
 			    : ((struct sockaddr_in *)&l->sa)->sin_port;
-	l->ldap_uri = xasprintf("%s://%s:%u", l->tls ? "ldaps" : "ldap", host,
-				ntohs(port));
+	l->ldap_uri = xasprintf("ldap://%s:%u", host, ntohs(port));
 	l->ccache = gssbind_ccache_name();
 	return 0;
 }

@@ -84,10 +84,10 @@
  * GSSAPI as cfg->principal (gssbind.h: a ticket from the keytab in a
  * credential cache private to this client, renewed before it ends or when
  * a bind with it fails), the server named cfg->kerberos_host (its service
- * principal ldap/HOST; with TLS its certificate must name HOST); it runs
- * on the handshake's thread (the KDC and the server are waited for), after
- * the TLS handshake if any, and the keytab is refused at every connect
- * when readable by others. A failed bind fails the lookups with EIO.
+ * principal ldap/HOST), over plain ldap:// signed or sealed by GSSAPI; it
+ * runs on the handshake's thread (the KDC and the server are waited for),
+ * and the keytab is refused at every connect when readable by others. A
+ * failed bind fails the lookups with EIO.
  *
  * Threads: none. An ldapdir belongs to the thread running its event_base;
  * every call, and every callback, happens on that thread. Callbacks may call
@@ -139,7 +139,8 @@ typedef void (*groups_cb)(void *arg, int status, const char *user,
  * before connect() (needs CAP_NET_ADMIN; if it cannot be set the connection
  * fails and requests get EIO). Returns NULL with errno EINVAL when the URI is
  * not ldap://literal-address[:port] or ldapi://path, a filter is bad, or a
- * keytab is given without principal and kerberos_host (or with ldapi://).
+ * keytab is given without principal and kerberos_host, or with a URI other
+ * than plain ldap:// (ldaps://, starttls, ldapi://).
  */
 struct ldapdir *ldapdir_new(struct event_base *base,
 			    const struct directory_cfg *cfg, uint32_t so_mark);

@@ -627,9 +627,11 @@ static void check_directory_gssapi(const struct directory_cfg *c,
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory keytab (a GSSAPI bind) excludes bind-dn "
 			  "and password-file (a simple bind)");
-	if (c->uri && strncmp(c->uri, "ldapi://", 8) == 0)
+	if ((c->uri && strncmp(c->uri, "ldap://", 7) != 0) || c->starttls)
 		diags_add(d, DIAG_ERROR, NULL,
-			  "directory keytab needs an ldap:// or ldaps:// uri");
+			  "directory keytab needs a plain ldap:// uri without "
+			  "starttls (GSSAPI signs and seals the connection "
+			  "itself; directories refuse that inside TLS)");
 	const char *why = secret_file_problem(c->keytab);
 	if (why)
 		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s' %s",

@@ -78,11 +78,10 @@ CONF
   slapadd -q -f "$SLAPD_DIR/slapd.conf" -l "$SLAPD_DIR/seed.ldif" >"$SLAPD_DIR/slapadd.log" 2>&1
 }
 
-# slapd_make_certs DIR IP [NAME]: a throwaway CA, a server certificate for
-# IP (and 127.0.0.1, and the host NAME when given) signed by it, and a
-# second CA that signed nothing.
+# slapd_make_certs DIR IP: a throwaway CA, a server certificate for IP (and
+# 127.0.0.1) signed by it, and a second CA that signed nothing.
 slapd_make_certs() {
-  local d=$1 ip=$2 dns=${3:+,DNS:$3}
+  local d=$1 ip=$2
   mkdir -p "$d"
   (
     cd "$d" || exit 1
@@ -93,7 +92,7 @@ slapd_make_certs() {
     done
     openssl req -newkey rsa:2048 -nodes -subj "/CN=$ip" -keyout server.key \
       -out server.csr 2>/dev/null || exit 1
-    printf 'subjectAltName=IP:%s,IP:127.0.0.1%s\n' "$ip" "$dns" >ext.cnf
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1\n' "$ip" >ext.cnf
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
       -days 2 -extfile ext.cnf -out server.pem 2>/dev/null || exit 1
     chmod 644 ca.pem other-ca.pem server.pem

@@ -832,11 +832,13 @@ static void phase_restart(void)
 
 /*
  * A SASL GSSAPI bind from a keytab (run_ad.sh: $AD_KEYTAB holds
- * $AD_PRINCIPAL's keys, $AD_OLD_KEYTAB keys the KDC no longer has, the
+ * $AD_PRINCIPAL's keys, $AD_OLD_KEYTAB keys of $AD_OLD_PRINCIPAL the KDC
+ * no longer has, the
  * DC's Kerberos name is $AD_KRB_HOST, KRB5_CONFIG private to the test):
- * groups read with a GSSAPI bind over plain ldap:// (SASL integrity) and
- * over ldaps://; two directory clients binding at the same moment (two
- * handshake threads, two credential caches); then a keytab with stale keys and a keytab readable by others: EIO (the groups are unknown,
+ * groups read with a GSSAPI bind over plain ldap:// (signed or sealed),
+ * four clients one after the other; two directory clients binding at the
+ * same moment (two threads, two credential caches); then a keytab with stale
+ * keys, a keytab of another account and a keytab readable by others: EIO (the groups are unknown,
  * never none), with the reason logged.
  */
 static void phase_gssapi(void)
@@ -845,7 +847,8 @@ static void phase_gssapi(void)
 	const char *kt = getenv("AD_KEYTAB"), *old = getenv("AD_OLD_KEYTAB");
 	const char *open_kt = getenv("AD_OPEN_KEYTAB");
 	const char *who = getenv("AD_PRINCIPAL"), *host = getenv("AD_KRB_HOST");
-	CHECK(ca && plain && kt && old && open_kt && who && host);
+	const char *old_who = getenv("AD_OLD_PRINCIPAL");
+	CHECK(ca && plain && kt && old && open_kt && who && old_who && host);
 	struct directory_cfg c = cfg(10000, 60);
 	c.schema = SCHEMA_AD;
 	c.bind_dn = NULL;
@@ -854,20 +857,18 @@ static void phase_gssapi(void)
 	c.principal = (char *)who;
 	c.kerberos_host = (char *)host;
 	c.uri = (char *)plain;
-	printf("GSSAPI over ldap:// (SASL integrity):\n");
-	struct ldapdir *l = dir_new(&c, 0);
-	CHECK(l);
-	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
-	ldapdir_free(l);
+	printf("GSSAPI over ldap:// (SASL integrity), 4 clients one after "
+	       "the other:\n");
+	struct ldapdir *l;
+	for (int i = 0; i < 4; i++) {
+		l = dir_new(&c, 0);
+		CHECK(l);
+		expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
+		ldapdir_free(l);
+	}
 
-	printf("GSSAPI over ldaps:// (kerberos-host named by the certificate), "
-	       "two clients binding at once:\n");
-	c.uri = (char *)uri;
-	c.tls_verify = true;
-	c.tls_ca = (char *)ca;
+	printf("two clients binding at once:\n");
 	struct ldapdir *a = dir_new(&c, 0);
-	c.uri = (char *)plain;
-	c.tls_ca = NULL;
 	struct ldapdir *b = dir_new(&c, 0);
 	CHECK(a && b);
 	struct res ra = {0}, rb = {0};
@@ -889,6 +890,12 @@ static void phase_gssapi(void)
 
 	printf("a keytab with keys the KDC no longer has:\n");
 	c.keytab = (char *)old;
+	c.principal = (char *)old_who;
+	l = dir_new(&c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("a keytab of another account:\n");
+	c.principal = (char *)who;
 	l = dir_new(&c, 0);
 	expect(l, "alice", EIO, NULL);
 	ldapdir_free(l);
@@ -897,8 +904,14 @@ static void phase_gssapi(void)
 	l = dir_new(&c, 0);
 	expect(l, "alice", EIO, NULL);
 	ldapdir_free(l);
-	printf("kerberos-host missing: refused\n");
+	printf("kerberos-host missing, ldaps://, starttls: refused\n");
 	c.keytab = (char *)kt;
+	c.uri = (char *)uri;
+	CHECK(ldapdir_new(base, &c, 0) == NULL);
+	c.uri = (char *)plain;
+	c.starttls = true;
+	CHECK(ldapdir_new(base, &c, 0) == NULL);
+	c.starttls = false;
 	c.kerberos_host = NULL;
 	CHECK(ldapdir_new(base, &c, 0) == NULL);
 }

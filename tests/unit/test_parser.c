@@ -399,8 +399,8 @@ static void test_directory_settings(void **state)
 /* The directory's SASL GSSAPI bind (keytab, principal, kerberos-host):
  * check refuses what the daemon refuses (ldapdir_new, and the keytab's
  * mode at every connect): an incomplete set, a keytab with bind-dn, a
- * keytab readable by others or missing, ldapi://; no warning about a
- * password in clear over ldap:// (none is sent). */
+ * keytab readable by others or missing, anything but plain ldap:// (TLS,
+ * ldapi://); no warning about a password in clear (none is sent). */
 static void test_directory_gssapi(void **state)
 {
 	(void)state;
@@ -426,18 +426,21 @@ static void test_directory_gssapi(void **state)
 		int errors, warnings;
 		const char *text;
 	} v[] = {
-	    {"ldaps://198.18.4.2", good, who, 0, 0, NULL},
 	    {"ldap://198.18.4.2", good, who, 0, 0, NULL},
-	    {"ldaps://198.18.4.2", good, "principal \"svc@AD.X\"", 1, 0,
+	    {"ldaps://198.18.4.2", good, who, 1, 0, "plain ldap://"},
+	    {"ldap://198.18.4.2", good,
+	     "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\" starttls yes",
+	     1, 0, "without starttls"},
+	    {"ldap://198.18.4.2", good, "principal \"svc@AD.X\"", 1, 0,
 	     "needs principal and kerberos-host"},
-	    {"ldaps://198.18.4.2", NULL, who, 1, 0, "need keytab"},
-	    {"ldaps://198.18.4.2", good,
+	    {"ldap://198.18.4.2", NULL, who, 1, 0, "need keytab"},
+	    {"ldap://198.18.4.2", good,
 	     "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\" "
 	     "bind-dn \"cn=a\"",
 	     1, 0, "excludes bind-dn"},
-	    {"ldaps://198.18.4.2", open_kt, who, 1, 0, "readable or writable"},
-	    {"ldaps://198.18.4.2", none, who, 1, 0, "No such file"},
-	    {"ldapi://%2frun%2fslapd", good, who, 1, 0, "ldaps:// uri"},
+	    {"ldap://198.18.4.2", open_kt, who, 1, 0, "readable or writable"},
+	    {"ldap://198.18.4.2", none, who, 1, 0, "No such file"},
+	    {"ldapi://%2frun%2fslapd", good, who, 1, 0, "plain ldap://"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char text[1024];
