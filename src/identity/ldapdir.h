@@ -37,6 +37,12 @@
  *              is looked up first (step 1b) so that the groups nesting the
  *              primary group count too.
  *
+ *   Multi-valued membership attributes (`member`, `memberOf`, `memberUid`)
+ *   are never read: the server evaluates them in the group filter and
+ *   each group found is one entry whose single-valued `cn` is read, so
+ *   Active Directory's MaxValRange (`member;range=0-1499`) cannot cut an
+ *   answer, and paging (below) covers the number of groups.
+ *
  *   Complete or unknown: an answer that may lack groups — the server's
  *   size or administrative limit hit, a referral (search reference) not
  *   followed, more than LDAPDIR_MAX_GROUPS groups — is never used as the

@@ -49,6 +49,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 REALM=AD.SLUICE.TEST ROOT="DC=ad,DC=sluice,DC=test" PASS='Sluice-Lab-1'
+BIG=30 MAXVAL=20   # group big: more members than the DC's MaxValRange
 USERS="CN=Users,$ROOT"
 ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
@@ -87,9 +88,35 @@ echo "== seeding"
 		printf 'dn: CN=g%s,%s\nobjectClass: group\nsAMAccountName: g%s\nmember: CN=frank,%s\n\n' "$i" "$USERS" "$i" "$USERS"
 	done
 	printf 'dn: CN=contractors,%s\nobjectClass: group\nsAMAccountName: contractors\nmember: CN=frank,%s\n\n' "$USERS" "$USERS"
+	for i in $(seq -w 1 $BIG); do
+		printf 'dn: CN=r%s,%s\nobjectClass: user\nsAMAccountName: r%s\n\n' "$i" "$USERS" "$i"
+	done
+	printf 'dn: CN=big,%s\nobjectClass: group\nsAMAccountName: big\n' "$USERS"
+	for i in $(seq -w 1 $BIG); do printf 'member: CN=r%s,%s\n' "$i" "$USERS"; done
+	echo
+	# MaxValRange lowered from 1500 to 20: a read of big's `member` is cut
+	# into ranges (member;range=0-19, then member;range=20-*)
+	printf 'dn: CN=Default Query Policy,CN=Query-Policies,CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,%s\n' "$ROOT"
+	printf 'changetype: modify\nadd: lDAPAdminLimits\nlDAPAdminLimits: MaxValRange=%s\n-\n\n' $MAXVAL
 } >"$T/seed.ldif"
-ip netns exec "$NS" ldapadd -x -H ldaps://127.0.0.1 -D "Administrator@$REALM" -w "$PASS" \
+ip netns exec "$NS" ldapmodify -a -x -H ldaps://127.0.0.1 -D "Administrator@$REALM" -w "$PASS" \
 	-f "$T/seed.ldif" >"$T/seed.log" 2>&1 || { echo "run_ad: seeding failed"; tail -5 "$T/seed.log"; exit 1; }
+# a member big's first range does not hold (the last one when the DC
+# returns every value at once: Samba 4.17 keeps MaxValRange in the policy
+# but applies ranges only to reads that ask for them). ldapdir never reads
+# `member` (the DC evaluates membership in the group filter and only each
+# group's `cn` is read), so ranges cannot cut its answer either way.
+ip netns exec "$NS" ldapsearch -x -LLL -o ldif-wrap=no -H ldaps://127.0.0.1 -D "Administrator@$REALM" \
+	-w "$PASS" -b "CN=big,$USERS" -s base member >"$T/big.ldif" 2>&1
+LATE=r$BIG
+for i in $(seq -w $BIG -1 1); do
+	grep -q "^member[^:]*: CN=r$i," "$T/big.ldif" || { LATE=r$i; break; }
+done
+echo "big: $(grep -c '^member' "$T/big.ldif") of $BIG members in a plain read of member" \
+	"(as $(grep -o '^member[^:]*' "$T/big.ldif" | sort -u | tr '\n' ' ')); policy:" \
+	$(ip netns exec "$NS" ldapsearch -x -LLL -H ldaps://127.0.0.1 -D "Administrator@$REALM" -w "$PASS" \
+		-b "CN=Default Query Policy,CN=Query-Policies,CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,$ROOT" \
+		-s base lDAPAdminLimits 2>/dev/null | grep -o 'MaxValRange=[0-9]*') "; asking for $LATE"
 (umask 077; printf '%s\n' "$PASS" >"$T/password")
 
 echo "== Kerberos: service accounts and keytabs"
@@ -134,7 +161,7 @@ PHASES=" ${AD_PHASES:-ad gssapi} "   # AD_PHASES: a subset, for debugging
 if [[ $PHASES == *" ad "* ]]; then
 echo "== test_ldap ad ${VG:+(valgrind)}"
 AD_BIND_DN="CN=Administrator,$USERS" AD_ROOT="$ROOT" AD_LDAP_URI="ldap://127.0.0.1:389/" \
-	SLAPD_CA="$T/tls/ca.pem" SLAPD_OTHER_CA="$T/tls/other-ca.pem" \
+	AD_LATE_MEMBER="$LATE" SLAPD_CA="$T/tls/ca.pem" SLAPD_OTHER_CA="$T/tls/other-ca.pem" \
 	ip netns exec "$NS" "${VG[@]}" "$TEST_LDAP" ad "ldaps://127.0.0.1:636/" "$USERS" "$T/password" ||
 	rc=1
 fi

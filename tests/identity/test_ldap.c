@@ -637,7 +637,8 @@ static void phase_ad(void)
 	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
 	const char *bind = getenv("AD_BIND_DN"), *root = getenv("AD_ROOT");
 	const char *plain = getenv("AD_LDAP_URI");
-	CHECK(ca && other && bind && root && plain);
+	const char *late = getenv("AD_LATE_MEMBER");
+	CHECK(ca && other && bind && root && plain && late);
 	struct directory_cfg c = cfg(10000, 60);
 	c.schema = SCHEMA_AD;
 	c.bind_dn = (char *)bind;
@@ -650,6 +651,9 @@ static void phase_ad(void)
 	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
 	expect(l, "bob", 0, "Domain Users,vpn");
 	expect(l, "mallory", ENOENT, NULL);
+	printf("a group with more members than the DC's MaxValRange (%s "
+	       "beyond its first range of `member`):\n", late);
+	expect(l, late, 0, "Domain Users,big,vpn");
 	printf("spellings of one account:\n");
 	const char *spell[] = {"ALICE", "SLUICE\\Alice", "alice@AD.SLUICE.TEST "};
 	for (size_t i = 0; i < 3; i++) {
