@@ -97,7 +97,8 @@ echo "== seeding"
 	# MaxValRange lowered from 1500 to 20: a read of big's `member` is cut
 	# into ranges (member;range=0-19, then member;range=20-*)
 	printf 'dn: CN=Default Query Policy,CN=Query-Policies,CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,%s\n' "$ROOT"
-	printf 'changetype: modify\nadd: lDAPAdminLimits\nlDAPAdminLimits: MaxValRange=%s\n-\n\n' $MAXVAL
+	printf 'changetype: modify\ndelete: lDAPAdminLimits\nlDAPAdminLimits: MaxValRange=1500\n-\n'
+	printf 'add: lDAPAdminLimits\nlDAPAdminLimits: MaxValRange=%s\n-\n\n' $MAXVAL
 } >"$T/seed.ldif"
 ip netns exec "$NS" ldapmodify -a -x -H ldaps://127.0.0.1 -D "Administrator@$REALM" -w "$PASS" \
 	-f "$T/seed.ldif" >"$T/seed.log" 2>&1 || { echo "run_ad: seeding failed"; tail -5 "$T/seed.log"; exit 1; }
