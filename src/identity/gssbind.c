@@ -44,9 +44,9 @@ static char *krb_why(krb5_context ctx, const char *what, krb5_error_code code)
 }
 
 /* True when CC holds CLIENT's ticket-granting ticket valid for
- * GSSBIND_RENEW_MARGIN_S more. */
+ * GSSBIND_RENEW_MARGIN_S more after NOW. */
 static bool tgt_fresh(krb5_context ctx, krb5_ccache cc,
-		      krb5_principal client)
+		      krb5_principal client, time_t now)
 {
 	krb5_principal have = NULL;
 	if (krb5_cc_get_principal(ctx, cc, &have))
@@ -58,7 +58,6 @@ static bool tgt_fresh(krb5_context ctx, krb5_ccache cc,
 		return false;
 	bool fresh = false;
 	krb5_creds cr;
-	time_t now = time(NULL);
 	while (!fresh && krb5_cc_next_cred(ctx, cc, &cur, &cr) == 0) {
 		char *server = NULL;
 		if (krb5_unparse_name(ctx, cr.server, &server) == 0 &&
@@ -69,6 +68,24 @@ static bool tgt_fresh(krb5_context ctx, krb5_ccache cc,
 		krb5_free_cred_contents(ctx, &cr);
 	}
 	krb5_cc_end_seq_get(ctx, cc, &cur);
+	return fresh;
+}
+
+bool gssbind_ticket_fresh(const char *ccache, const char *principal,
+			  time_t now)
+{
+	krb5_context ctx;
+	if (krb5_init_context(&ctx))
+		return false;
+	krb5_principal client = NULL;
+	krb5_ccache cc = NULL;
+	bool fresh = krb5_parse_name(ctx, principal, &client) == 0 &&
+		     krb5_cc_resolve(ctx, ccache, &cc) == 0 &&
+		     tgt_fresh(ctx, cc, client, now);
+	if (cc)
+		krb5_cc_close(ctx, cc);
+	krb5_free_principal(ctx, client);
+	krb5_free_context(ctx);
 	return fresh;
 }
 
@@ -121,7 +138,7 @@ static int tgt_ensure(const struct gssbind_cfg *c, bool force, bool *got,
 		*why = krb_why(ctx, "principal", e);
 	else if ((e = krb5_cc_resolve(ctx, c->ccache, &cc)))
 		*why = krb_why(ctx, "credential cache", e);
-	else if (!force && tgt_fresh(ctx, cc, client))
+	else if (!force && tgt_fresh(ctx, cc, client, time(NULL)))
 		rc = 0;
 	else if (tgt_get(ctx, cc, client, c->keytab, why) == 0) {
 		rc = 0;

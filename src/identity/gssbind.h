@@ -29,6 +29,7 @@
 
 #include <ldap.h>
 #include <stdbool.h>
+#include <time.h>
 
 #define GSSBIND_RENEW_MARGIN_S 300 /* a ticket this close to its end is renewed */
 
@@ -47,6 +48,16 @@ struct gssbind_cfg {
  * caller frees it); *WHY is NULL on success.
  */
 int gssbind_run(LDAP *ld, const struct gssbind_cfg *c, char **why);
+
+/*
+ * True when credential cache CCACHE holds PRINCIPAL's ticket-granting
+ * ticket (krbtgt/...) valid for more than GSSBIND_RENEW_MARGIN_S seconds
+ * after NOW (seconds since the epoch): a bind then reuses it, else a new
+ * one is obtained from the keytab first. False for an empty or missing
+ * cache, another principal's cache, or a bad name.
+ */
+bool gssbind_ticket_fresh(const char *ccache, const char *principal,
+			  time_t now);
 
 /* A new name for a private credential cache, "MEMORY:sluice-ldap-PID-N",
  * unique in the process. The caller frees it. */
