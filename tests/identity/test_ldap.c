@@ -861,7 +861,7 @@ static void phase_gssapi(void)
 	c.principal = (char *)who;
 	c.kerberos_host = (char *)host;
 	c.uri = (char *)plain;
-	printf("GSSAPI over ldap:// (SASL integrity), 4 clients one after "
+	printf("GSSAPI over ldap:// (signed or sealed), 4 clients one after "
 	       "the other:\n");
 	struct ldapdir *l;
 	for (int i = 0; i < 4; i++) {
