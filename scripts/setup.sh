@@ -15,6 +15,8 @@ PKGS=(
   libnetfilter-log-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
+  # the directory's SASL GSSAPI bind (sasl.h; Cyrus SASL's GSSAPI mechanism)
+  libsasl2-dev libsasl2-modules-gssapi-mit
   libsystemd-dev libcap-ng-dev nettle-dev
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists

@@ -255,6 +255,9 @@ struct directory_cfg {
 	bool starttls;	 /* ldap:// upgraded with StartTLS before the bind */
 	bool tls_verify; /* the server's certificate must verify (default) */
 	char *tls_ca;	 /* CA certificates file (default: the system's) */
+	/* SASL GSSAPI bind (instead of bind-dn's simple bind): the client's
+	 * keys, its name, and the server's host name in ldap/HOST */
+	char *keytab, *principal, *kerberos_host;
 };
 
 /* True when A and B are the same resolver configuration: every field,

@@ -157,6 +157,14 @@ static const struct setting directory_table[] = {
      "the server's certificate must verify against tls-ca", .def = 1},
     {"tls-ca", ST_STRING, P(directory.tls_ca), 0, 0, 0, NULL,
      "file of CA certificates (default: the system's)", .def = 0},
+    {"keytab", ST_STRING, P(directory.keytab), 0, 0, 0, NULL,
+     "bind with SASL GSSAPI (Kerberos) using the keys in this keytab "
+     "(instead of bind-dn)", .def = 0},
+    {"principal", ST_STRING, P(directory.principal), 0, 0, 0, NULL,
+     "the Kerberos principal whose keys the keytab holds", .def = 0},
+    {"kerberos-host", ST_STRING, P(directory.kerberos_host), 0, 0, 0, NULL,
+     "the directory server's host name: its service principal is "
+     "ldap/HOST, and a TLS certificate must name it", .def = 0},
     {"timeout", ST_DURATION_MS, P(directory.timeout_ms), 0, 10, 60000, NULL,
      "per-search timeout",
      .def = 2000},

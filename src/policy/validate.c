@@ -210,6 +210,40 @@ const char *secret_file_problem(const char *path)
 	return NULL;
 }
 
+/* directory { keytab, principal, kerberos-host }: a SASL GSSAPI bind needs
+ * all three, excludes the simple bind's settings, and its keytab is a
+ * secret file (the same check sluiced makes before every bind). */
+static void check_directory_gssapi(const struct directory_cfg *c,
+				   struct diags *d)
+{
+	if (!c->keytab) {
+		if (c->principal || c->kerberos_host)
+			diags_add(d, DIAG_ERROR, NULL,
+				  "directory principal and kerberos-host need "
+				  "keytab");
+		return;
+	}
+	if (!c->principal || !c->kerberos_host)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab needs principal and kerberos-host");
+	if (c->bind_dn || c->password_file)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab (a GSSAPI bind) excludes bind-dn "
+			  "and password-file (a simple bind)");
+	if ((c->uri && strncmp(c->uri, "ldap://", 7) != 0) || c->starttls)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab needs a plain ldap:// uri without "
+			  "starttls (GSSAPI signs and seals the connection "
+			  "itself; directories refuse that inside TLS)");
+	const char *why = secret_file_problem(c->keytab);
+	if (why)
+		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s' %s",
+			  c->keytab, why);
+	else if (access(c->keytab, R_OK) < 0)
+		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s': %s",
+			  c->keytab, strerror(errno));
+}
+
 /* True when DN is a domain root: only dc= components (dc=corp,dc=example). */
 static bool domain_root(const char *dn)
 {
@@ -250,7 +284,7 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 	if (c->starttls && !plain)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory starttls needs an ldap:// uri");
-	if (plain && !c->starttls && c->bind_dn)
+	if (plain && !c->starttls && c->bind_dn && !c->keytab)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "directory: the bind password goes in clear over "
 			  "ldap:// (use ldaps:// or starttls yes)");
@@ -265,6 +299,7 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory password-file '%s' %s", c->password_file,
 			  why);
+	check_directory_gssapi(c, d);
 }
 
 /* identity { ignore-users, radius-* }: the RADIUS listener needs its
