@@ -19,6 +19,7 @@ ROOT=$PWD
 
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
+DEVNULL_MODE=$(stat -c %a /dev/null)
 passed=0 failed=0 failures=() failure_logs=()
 STEP_LOGS=$ROOT/build-logs
 rm -rf "$STEP_LOGS"; mkdir -p "$STEP_LOGS"
@@ -184,6 +185,15 @@ done
 for t in 12_reload_revoke 13_failmode_restart; do
 	step "kernel $t, sluiced -u nobody" env SLUICED_USER=nobody bash tests/kernel/$t.sh "$ROOT/build"
 done
+
+# the host as the suite found it: a daemon that sends its firewall log to
+# /dev/null once took its permissions away (fchmod on a device)
+host_intact() {
+	local m; m=$(stat -c %a /dev/null)
+	[ "$m" = "$DEVNULL_MODE" ] && echo "/dev/null: mode $m, as found" ||
+		{ echo "/dev/null: mode $DEVNULL_MODE before the suite, $m after"; return 1; }
+}
+step "the suite left the host's /dev/null as it found it" host_intact
 
 echo
 # what failed, again at the end (a CI log is often read from its tail): each

@@ -477,8 +477,10 @@ static int open_file(struct fwlog *l)
 	struct stat st;
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0007))
-		(void)fchmod(fd, st.st_mode & 0770); /* an older file too */
+	/* an older file too; never a device or FIFO (a log sent to
+	 * /dev/null must not take /dev/null's permissions away) */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0007))
+		(void)fchmod(fd, st.st_mode & 0770);
 	FILE *f = fdopen(fd, "a");
 	if (!f) {
 		int e = errno;

@@ -56,7 +56,7 @@ stop_sluiced() { stop_daemon "$KT_PID" 10; }
 first_everywhere() {
 	local ipt h
 	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(gw $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 5 ] || return 1
+		[ "$(gw $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
 		for h in FORWARD INPUT OUTPUT; do
 			gw $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
 		done
