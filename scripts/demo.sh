@@ -4,9 +4,12 @@
 # Network namespaces (a client, the gateway, servers, DNS and directory
 # hosts; lab addresses only) with sluiced on the gateway running
 # examples/lab.conf, and a scripted traffic mix that shows what the kernel
-# decides alone, what crosses once to the service, allow and deny by user,
-# reload (rejected and accepted) with revocation, and the state sluicectl
-# shows. Everything is removed at the end, on every exit path.
+# decides alone, what crosses once to the service, allow and deny by user
+# (given, from the directory, from RADIUS accounting, from the login
+# portal), names from the clients' own DNS answers, a flood limited in the
+# kernel, a published farm, counters and the dashboard, reload (rejected
+# and accepted) with revocation, and the state sluicectl shows. Everything
+# is removed at the end, on every exit path.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,7 +40,7 @@ lab_up >/dev/null || exit 1
 # docs.intra: a work site on the second server, whose PTR (www) does not
 # name it back: what a CDN's address looks like to a reverse lookup
 PEERS_DNS_EXTRA="host-record=docs.intra.lab.sluice.test,$LAB_SRV4B" peers_dns_up || exit 1
-peers_ldap_up || exit 1
+SLAPD_TLS_IP=$LAB_DIR4 peers_ldap_up || exit 1 # (StartTLS, for the portal's sign-in)
 echo "  dnsmasq on $LAB_DNS4 (www.lab.sluice.test = $LAB_SRV4; $LAB_SRV4B has a spoofed PTR)"
 echo "  slapd on $LAB_DIR4 (alice: netadmins; carol, dave: staff)"
 echo "  run $LAB_RUN: client $LAB_CLI4/$LAB_CLI4B  gateway ${LAB_GW_CLI4}  servers $LAB_SRV4/$LAB_SRV4B  dns $LAB_DNS4  directory $LAB_DIR4"
@@ -204,6 +207,17 @@ run ctl counters
 echo "  Prometheus: $(lab_exec "$LAB_GW" curl -s http://127.0.0.1:9109/metrics | grep -c '^sluice_') samples at http://127.0.0.1:9109/metrics on the gateway"
 run ctl alerts
 
+echo "  the dashboard: http://127.0.0.1:9109/ on the gateway ($(lab_exec "$LAB_GW" curl -s http://127.0.0.1:9109/ | wc -c) bytes;" \
+	"$(lab_exec "$LAB_GW" curl -s http://127.0.0.1:9109/dashboard/history.json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d.get("samples", d.get("t", []))))' 2>/dev/null || echo '?') samples of the last hour kept)"
+if command -v chromium >/dev/null; then
+	mkdir -p "$B/demo"
+	lab_exec "$LAB_GW" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+		--no-first-run --disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$LAB_TMP/chromium" --window-size=1280,1000 --virtual-time-budget=8000 \
+		--screenshot="$B/demo/dashboard.png" http://127.0.0.1:9109/ >/dev/null 2>&1 &&
+		echo "  a screenshot of it (headless Chromium): $B/demo/dashboard.png"
+fi
+
 bold "12. A bad policy is rejected; the running one stays"
 sed -i 's/^rule "staff web".*/rule "staff web" allow webb from clients to servrs users staff/' "$CONF"
 run ctl reload
@@ -222,7 +236,39 @@ if [ "$b" -le $((a + 2)) ]; then echo "  after the reload: $b echoes: cut, the s
 else echo "  after the reload: $b echoes: still running"; fi
 talk "carol: a new web session" "$LAB_CLI" TCP4 "$LAB_SRV4" 8080
 
-bold "14. Stop: sluiced removes what it installed"
+bold "14. The login portal: an unidentified client signs in with its directory password"
+# dave's password in the directory; a throwaway certificate for the portal
+lab_exec "$LAB_DIR" ldappasswd -x -H "ldap://$LAB_DIR4" -D "$SLAPD_ROOTDN" -w secret \
+	-s 'dave-demo-1' "uid=dave,ou=people,$SLAPD_SUFFIX" >/dev/null 2>&1
+P=$LAB_TMP/portal; mkdir -p "$P"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$LAB_GW_CLI4" \
+	-addext "subjectAltName=IP:$LAB_GW_CLI4" -keyout "$P/key.pem" -out "$P/cert.pem" 2>/dev/null
+chmod 600 "$P/key.pem"
+cp examples/lab.conf "$CONF"
+sed -i "s|^directory ldap .*|directory ldap { uri \"ldap://$LAB_DIR4:389\" starttls yes tls-ca \"$LAB_TMP/ldap/tls/ca.pem\" base \"dc=lab,dc=sluice,dc=test\" timeout 1s cache-ttl 0 }|" "$CONF"
+cat >>"$CONF" <<PORTAL
+protocol portal tcp { 80 8443 }
+rule "portal" allow portal from clients to localhost
+portal { listen $LAB_GW_CLI4:8443 certificate "$P/cert.pem" key "$P/key.pem" lifetime 1h idle 15m }
+control { socket-mode 0666 operator-groups nogroup }
+PORTAL
+run ctl reload
+PORTAL_PID=$(LAB_SPAWN_LOG=$LAB_TMP/portal.log lab_spawn "$LAB_GW" "$B/src/portal/sluice-portal" -f -c "$CONF" -s "$SOCK" -u nobody)
+for i in $(seq 50); do lab_exec "$LAB_GW" ss -Htln | grep -q "$LAB_GW_CLI4:8443" && break; sleep 0.1; done
+echo "  sluice-portal runs as nobody, no capabilities; it reaches sluiced only through the control socket"
+echo "  \$ curl http://$LAB_SRV4/ (from $LAB_CLI4B, nobody signed in):"
+lab_exec "$LAB_CLI" curl -s -m 5 --interface "$LAB_CLI4B" -o /dev/null -w '    HTTP %{http_code} -> %{redirect_url}\n' "http://$LAB_SRV4/"
+talk "nobody at $LAB_CLI4B: voice to a server (rule 'staff voice')" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
+echo "  \$ curl https://$LAB_GW_CLI4:8443/login -d user=dave -d password=... (wrong, then right):"
+lab_exec "$LAB_CLI" curl -sk -m 10 --interface "$LAB_CLI4B" -o /dev/null -w '    wrong password: HTTP %{http_code}\n' \
+	--data-urlencode user=dave --data-urlencode password=nope "https://$LAB_GW_CLI4:8443/login"
+lab_exec "$LAB_CLI" curl -sk -m 10 --interface "$LAB_CLI4B" -o /dev/null -w '    dave, right password: HTTP %{http_code}\n' \
+	--data-urlencode user=dave --data-urlencode password=dave-demo-1 "https://$LAB_GW_CLI4:8443/login"
+run ctl identity list
+talk "dave (signed in at the portal): voice to a server" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
+lab_kill "$PORTAL_PID"
+
+bold "15. Stop: sluiced removes what it installed"
 lab_kill "$SLUICED_PID" # the pid started above, TERM first
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && echo "  table still there" || echo "  table inet sluice: removed"
 echo "  sluiced's log:"; sed 's/^/    /' "$LAB_TMP/sluiced.log"
