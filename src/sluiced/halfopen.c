@@ -78,6 +78,18 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct ho_key));
 }
 
+/* qsort(3) and bsearch(3) by key; V may be NULL when N is 0. */
+static void sort_keys(void *v, size_t n, size_t size)
+{
+	if (n)
+		qsort(v, n, size, cmp_key);
+}
+
+static void *find_key(const void *k, const void *v, size_t n, size_t size)
+{
+	return n ? bsearch(k, v, n, size, cmp_key) : NULL;
+}
+
 static u128 load128(const uint8_t *b)
 {
 	u128 v = 0;
@@ -184,7 +196,7 @@ static bool read_set(struct daemon *d, struct elems *c)
 		if (!ok)
 			return false;
 	}
-	qsort(c->v, c->n, sizeof(*c->v), cmp_key);
+	sort_keys(c->v, c->n, sizeof(*c->v));
 	return true;
 }
 
@@ -192,7 +204,7 @@ static bool read_set(struct daemon *d, struct elems *c)
 static const struct ho_elem *elem_of(const struct elems *c,
 				     const struct ho_key *k)
 {
-	return bsearch(k, c->v, c->n, sizeof(*c->v), cmp_key);
+	return find_key(k, c->v, c->n, sizeof(*c->v));
 }
 
 /* Appends "VERB element inet TABLE flood_half_openF { ADDR }" to B. */
@@ -215,7 +227,7 @@ static void settle(struct daemon *d, uint32_t limit)
 	struct halfopen *h = d->halfopen;
 	struct elems cur = {NULL, 0, 0};
 	bool have_set = read_set(d, &cur);
-	qsort(h->v, h->n, sizeof(*h->v), cmp_key);
+	sort_keys(h->v, h->n, sizeof(*h->v));
 	free(h->over);
 	h->over = NULL;
 	h->nover = 0;
@@ -244,8 +256,8 @@ static void settle(struct daemon *d, uint32_t limit)
 		add_cmd(b, d->kopts.table, "add", &h->v[i]);
 	}
 	for (size_t i = 0; i < cur.n; i++)
-		if (!bsearch(&cur.v[i].k, h->over, h->nover, sizeof(*h->over),
-			     cmp_key))
+		if (!find_key(&cur.v[i].k, h->over, h->nover,
+			      sizeof(*h->over)))
 			add_cmd(b, d->kopts.table, "delete", &cur.v[i].k);
 	fclose(b);
 	if (have_set && len) {
@@ -351,7 +363,7 @@ uint32_t halfopen_count(struct daemon *d, const char *src)
 		k.fam = 6;
 	else
 		return 0;
-	const struct ho_over *o = bsearch(&k, h->over, h->nover,
-					  sizeof(*h->over), cmp_key);
+	const struct ho_over *o = find_key(&k, h->over, h->nover,
+					   sizeof(*h->over));
 	return o ? o->n : 0;
 }
