@@ -1245,7 +1245,8 @@ int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 
 static bool flood_on(const struct flood_cfg *f)
 {
-	return f && (f->tcp_connect_rate || f->tcp_concurrent || f->udp_rate);
+	return f && (f->tcp_connect_rate || f->tcp_concurrent ||
+		     f->tcp_half_open || f->udp_rate);
 }
 
 /* The key of a source: the IPv4 address, the IPv6 address cut to the
@@ -1301,6 +1302,23 @@ static void flood_rule(struct gen *g, const char *match, const char *set,
 	}
 }
 
+/* tcp-half-open's rule pair: a source sluiced put into
+ * flood_half_open4/6 (src/sluiced/halfopen.c: it holds more unanswered TCP
+ * sessions than the limit) has its new TCP sessions dropped, counted by
+ * flood_tcp_half_open, and is marked limited. */
+static void flood_half_open_rule(struct gen *g)
+{
+	char src[96];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		flood_src(g->o->flood, fam, src, sizeof(src));
+		sb_add(&g->b,
+		       "\t\tmeta l4proto tcp %s @flood_half_open%d update "
+		       "@flood_limited%d { %s } counter name flood_tcp_half_open "
+		       "drop\n",
+		       src, fam, fam, src);
+	}
+}
+
 /*
  * The flood chain and its state: per-source meters (dynamic sets keyed by
  * the source, IPv6 by prefix), `ct count` for concurrent TCP sessions,
@@ -1332,14 +1350,21 @@ static void gen_flood(struct gen *g)
 		       "\tset flood_limited%d {\n\t\ttype %s; size 65536; "
 		       "flags dynamic, timeout; timeout %us; counter;\n\t}\n",
 		       fam, ty, fam, ty, FLOOD_LIMITED_TIMEOUT_S);
+		sb_add(&g->b,
+		       "\tset flood_half_open%d {\n\t\ttype %s; size %u; "
+		       "flags timeout; timeout %us;\n\t}\n",
+		       fam, ty, FLOOD_HALF_OPEN_SIZE, FLOOD_HALF_OPEN_TIMEOUT_S);
 	}
 	sb_add(&g->b, "\tcounter flood_tcp_rate {}\n\tcounter "
-		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n");
+		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n"
+		      "\tcounter flood_tcp_half_open {}\n");
 	sb_add(&g->b, "\tchain flood {\n"
 		      "\t\tfib saddr type local return comment \"the "
 		      "gateway's own sessions\"\n"
 		      "\t\tip saddr @flood_exceptions4 return\n"
 		      "\t\tip6 saddr @flood_exceptions6 return\n");
+	if (f->tcp_half_open)
+		flood_half_open_rule(g);
 	if (f->tcp_connect_rate) {
 		/* bursts of a tenth of the minute's share (600/min: 60) */
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "

@@ -103,7 +103,11 @@ struct ruleset_opts {
 	 * jumped to first by decide_new (before anything is queued); NULL =
 	 * none. Sources the limits refused are kept in flood_limited4/6
 	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
-	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate.
+	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate,
+	 * flood_tcp_half_open. tcp-half-open is enforced with sluiced's help:
+	 * it fills flood_half_open4/6 (at most FLOOD_HALF_OPEN_SIZE sources,
+	 * each FLOOD_HALF_OPEN_TIMEOUT_S unless refreshed; IPv6 keys cut to the
+	 * flood prefix) and the chain drops those sources' new TCP sessions.
 	 */
 	const struct flood_cfg *flood;
 	/*
@@ -116,6 +120,8 @@ struct ruleset_opts {
 	uint32_t klog_rate;
 };
 #define FLOOD_LIMITED_TIMEOUT_S 30
+#define FLOOD_HALF_OPEN_SIZE 65536
+#define FLOOD_HALF_OPEN_TIMEOUT_S 60
 #define RS_KLOG_PREFIX "sluice "
 
 /* The mark values of the layout above, for O's shift. */

@@ -528,6 +528,7 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 /* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
 
 struct floods_ctx {
+	struct daemon *d;
 	struct evbuffer *out;
 	json_t *list; /* --json: the rows, else NULL */
 	int n;
@@ -538,6 +539,10 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
 		      uint64_t expires_s)
 {
 	struct floods_ctx *c = arg;
+	/* tcp-half-open is the one limit sluiced knows a source is over
+	 * (halfopen.c); the kernel's meters do not say which one refused */
+	uint32_t ho = halfopen_count(c->d, value);
+	const char *why = ho ? "tcp-half-open" : "rate-or-concurrent";
 	char src[80];
 	if (c->prefix < 128 && strchr(value, ':'))
 		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
@@ -545,17 +550,25 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
 		snprintf(src, sizeof(src), "%s", value);
 	if (c->list)
 		json_array_append_new(c->list, json_pack(
-		    "{s:o,s:I,s:I}", "source", json_text(src), "refused",
-		    (json_int_t)packets, "expires_s", (json_int_t)expires_s));
-	else
-		evbuffer_add_printf(c->out, "%-44s %10llu %8llus\n", src,
+		    "{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src),
+		    "refused", (json_int_t)packets, "expires_s",
+		    (json_int_t)expires_s, "reason", why, "half_open",
+		    (json_int_t)ho));
+	else if (ho)
+		evbuffer_add_printf(c->out, "%-44s %10llu %8llus  %s (%u "
+				    "unanswered)\n", src,
 				    (unsigned long long)packets,
-				    (unsigned long long)expires_s);
+				    (unsigned long long)expires_s, why, ho);
+	else
+		evbuffer_add_printf(c->out, "%-44s %10llu %8llus  %s\n", src,
+				    (unsigned long long)packets,
+				    (unsigned long long)expires_s, why);
 	c->n++;
 }
 
 /* floods: flood_limited4/6 (ruleset.c "flood"): each source a limit
- * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, with the packets
+ * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
+ * with its unanswered sessions, or one of the kernel's meters), the packets
  * refused and when it leaves the list. */
 static int cmd_floods(void *arg, const json_t *args, bool json,
 		      struct evbuffer *out)
@@ -563,12 +576,12 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct gen *g = current(d);
 	(void)args;
-	struct floods_ctx c = {out, json ? json_array() : NULL, 0,
+	struct floods_ctx c = {d, out, json ? json_array() : NULL, 0,
 			       g->policy->flood.prefix_v6};
 	gen_unref(g);
 	if (!json)
-		evbuffer_add_printf(out, "%-44s %10s %9s\n", "source", "refused",
-				    "expires");
+		evbuffer_add_printf(out, "%-44s %10s %9s  %s\n", "source",
+				    "refused", "expires", "reason");
 	for (int fam = 4; fam <= 6; fam += 2) {
 		char *cmd = xasprintf("list set inet %s flood_limited%d",
 				      d->kopts.table, fam);

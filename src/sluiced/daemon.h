@@ -67,6 +67,8 @@ struct daemon {
 	struct fwlog *fwlog;
 	struct kernlog *kernlog; /* kernlog.c: NFLOG records, session ends */
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
+	struct halfopen *halfopen; /* halfopen.c: flood { tcp-half-open } */
+	uint64_t halfopen_untracked_old; /* of halfopen states freed */
 	struct metrics_server *metrics;
 	struct dashboard *dash; /* dashboard.c: the page's history */
 	char *metrics_addr;
@@ -212,6 +214,22 @@ void observe_configure(struct daemon *d, const struct policy *p);
  * firewall log for the sources the kernel's flood limits refuse. */
 void flood_watch_tick(struct daemon *d);
 void flood_watch_free(struct daemon *d);
+/*
+ * halfopen.c: flood { tcp-half-open }. tick() (once a second, event loop)
+ * starts a pass over the conntrack table when none is under way: the
+ * sources with more unanswered TCP sessions than the limit are put into
+ * the kernel set flood_half_open4/6 (their new TCP sessions dropped
+ * there), those below it taken out; with the limit off it frees its state.
+ * free() ends a pass and frees everything. snapshot() fills
+ * flood_half_open_sources and flood_half_open_untracked. count() answers
+ * how many unanswered sessions SRC (an IPv4 address, or an IPv6 prefix's
+ * address as in flood_limited6) held at the last pass when it was over the
+ * limit, else 0.
+ */
+void halfopen_tick(struct daemon *d);
+void halfopen_free(struct daemon *d);
+void halfopen_snapshot(struct daemon *d, struct stats_snapshot *s);
+uint32_t halfopen_count(struct daemon *d, const char *src);
 void observe_close(struct daemon *d);
 /* The ruleset watch: started by the first observe_configure(), stopped by
  * observe_close() (before the event loop would run again). */

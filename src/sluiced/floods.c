@@ -41,7 +41,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool has(char *const *v, size_t n, const char *s)
 {
-	return bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
+	return n && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
 /* One record for SRC (an address, or an IPv6 prefix's address). */
@@ -74,7 +74,8 @@ static bool read_limited(struct daemon *d, struct collect *c)
 		}
 		free(js);
 	}
-	qsort(c->v, c->n, sizeof(*c->v), cmp_str);
+	if (c->n) /* c->v is NULL when no source is limited */
+		qsort(c->v, c->n, sizeof(*c->v), cmp_str);
 	return true;
 }
 

@@ -113,6 +113,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	 * limits): one listing, kept across the tables a reload replaces */
 	metrics_kernel_fill(d, s);
 	kernlog_snapshot(d, s);
+	halfopen_snapshot(d, s);
 }
 
 const char *daemon_net_of(const struct policy *p, const struct flow *f,
@@ -165,6 +166,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	daemon_snapshot(d, &s);
 	alerts_tick(d->alerts, &s, (int64_t)mono_ms());
 	flood_watch_tick(d);
+	halfopen_tick(d);
 }
 
 static void fill_metrics(void *arg, struct stats_snapshot *s)
@@ -231,6 +233,7 @@ void observe_close(struct daemon *d)
 	alerts_free(d->alerts);
 	d->alerts = NULL;
 	flood_watch_free(d);
+	halfopen_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;
 	dashboard_stop(d);

@@ -147,6 +147,25 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0", \
 	  "nft named counter flood_udp_rate", \
 	  STATS_NOTHR) \
+	X(packets_flood_tcp_half_open, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "New TCP sessions the kernel dropped because their source held more " \
+	  "than flood { tcp-half-open } unanswered sessions", \
+	  "0; rising = a source opens sessions nobody answers (SYN flood, scan)", \
+	  "nft named counter flood_tcp_half_open", \
+	  STATS_NOTHR) \
+	X(flood_half_open_sources, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \
+	  "Sources (IPv4 addresses, IPv6 prefixes) over flood { tcp-half-open } " \
+	  "now: sluiced counts the unanswered TCP sessions in conntrack once a " \
+	  "second and keeps these in the kernel set flood_half_open4/6", \
+	  "0", \
+	  "sluiced (conntrack dump), nft set flood_half_open4/6", \
+	  STATS_NOTHR) \
+	X(flood_half_open_untracked, STATS_COUNTER, STORE_U64, "sessions", STATS_SEC_PE, \
+	  "Unanswered TCP sessions the tcp-half-open count skipped because its " \
+	  "memory cap (262144 sessions a pass) was reached; summed over passes", \
+	  "0; rising = more half-open sessions than the cap: the limit sees part", \
+	  "sluiced (conntrack dump)", \
+	  STATS_NOTHR) \
 	X(flood_sources_limited, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \
 	  "Sources (IPv4 addresses, IPv6 prefixes) a flood limit refused in " \
 	  "the last 30 s (`sluicectl floods`)", \

@@ -281,6 +281,8 @@ const size_t stats_kcounter_off[STATS_KC_N] = {
 					       packets_flood_tcp_concurrent),
     [STATS_KC_FLOOD_UDP_RATE] = offsetof(struct stats_snapshot,
 					 packets_flood_udp_rate),
+    [STATS_KC_FLOOD_TCP_HALF_OPEN] = offsetof(struct stats_snapshot,
+					      packets_flood_tcp_half_open),
 };
 
 /* The nft named counters (ruleset.c, the flood limits), by kernel counter. */
@@ -288,6 +290,7 @@ static const char *const kc_named[STATS_KC_N] = {
     [STATS_KC_FLOOD_TCP_RATE] = "flood_tcp_rate",
     [STATS_KC_FLOOD_TCP_CONCURRENT] = "flood_tcp_concurrent",
     [STATS_KC_FLOOD_UDP_RATE] = "flood_udp_rate",
+    [STATS_KC_FLOOD_TCP_HALF_OPEN] = "flood_tcp_half_open",
 };
 
 /* J as a count: a non-negative integer, else 0. */

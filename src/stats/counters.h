@@ -54,6 +54,9 @@ struct stats_snapshot {
 	uint64_t packets_deny_memory;  /* retransmits the deny memory ended */
 	uint64_t packets_flood_tcp_rate, packets_flood_tcp_concurrent,
 	    packets_flood_udp_rate; /* refused by the flood limits */
+	uint64_t packets_flood_tcp_half_open; /* ... over tcp-half-open */
+	uint64_t flood_half_open_sources;   /* in flood_half_open4/6 (halfopen.c) */
+	uint64_t flood_half_open_untracked; /* sessions past its memory cap */
 	uint64_t flood_sources_limited; /* elements of flood_limited4/6 */
 	uint64_t packets_misread;      /* not read as the kernel did: denied */
 	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
@@ -158,6 +161,7 @@ enum stats_kcounter {
 	STATS_KC_FLOOD_TCP_RATE,	/* named counter flood_tcp_rate */
 	STATS_KC_FLOOD_TCP_CONCURRENT,	/* named counter flood_tcp_concurrent */
 	STATS_KC_FLOOD_UDP_RATE,	/* named counter flood_udp_rate */
+	STATS_KC_FLOOD_TCP_HALF_OPEN,	/* named counter flood_tcp_half_open */
 	STATS_KC_N
 };
 extern const size_t stats_kcounter_off[STATS_KC_N];

@@ -1,0 +1,369 @@
+/*
+ * halfopen.c — flood { tcp-half-open N } (docs/sluice.conf.5.md), the one
+ * flood limit the kernel cannot count alone: nftables' `ct count` counts
+ * every session of a source, not the unanswered ones. So once a second
+ * (the observe tick) sluiced reads the conntrack table (a non-blocking
+ * dump on the event loop, kernel/conntrack.h ct_stream) and counts, per
+ * source (the IPv4 address, the IPv6 address cut to the flood prefix,
+ * exceptions and the gateway's own addresses left out), the TCP sessions
+ * still unanswered or not completed (SYN_SENT, SYN_SENT2, SYN_RECV). A
+ * source over N is put into the kernel set flood_half_open4/6 (ruleset.c
+ * "flood": its new TCP sessions are then dropped there and counted by
+ * flood_tcp_half_open), with a timeout the next passes refresh while it
+ * stays at N or more; below N it is taken out. The kernel set itself is
+ * read at the end of each pass, so a reload that replaced it, or a
+ * restart, is repaired by the next pass.
+ *
+ * Memory is bounded: at most HO_SESSIONS_MAX unanswered sessions are
+ * counted a pass and at most FLOOD_HALF_OPEN_SIZE sources are put into
+ * the set; what is past either cap is counted (flood_half_open_untracked)
+ * and left to the kernel's other limits. Nothing here ever allows: the
+ * set only drops.
+ */
+#include "sluiced/daemon.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "kernel/conntrack.h"
+#include "kernel/ruleset.h"
+#include "stats/counters.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Unanswered sessions counted in one pass at most (17 bytes each). */
+#define HO_SESSIONS_MAX 262144
+/* Socket buffers read per wake-up: the loop serves others in between. */
+#define HO_READS 64
+/* An element whose timeout has less than this left is refreshed. */
+#define HO_REFRESH_S (FLOOD_HALF_OPEN_TIMEOUT_S / 2)
+
+/* A source: family (4 or 6) and address (IPv6 cut to the prefix). */
+struct ho_key {
+	uint8_t fam;
+	uint8_t a[16];
+};
+
+/* A source in the kernel set: its key and the seconds its element has
+ * left. */
+struct ho_elem {
+	struct ho_key k;
+	uint64_t expires_s;
+};
+
+/* A source over the limit after the last pass, with its count. */
+struct ho_over {
+	struct ho_key k;
+	uint32_t n;
+};
+
+struct halfopen {
+	struct ct_stream *st; /* the pass under way, or NULL */
+	struct event *ev;
+	struct ct_local local; /* the gateway's addresses, for this pass */
+	struct ho_key *v;      /* the pass's unanswered sessions' sources */
+	size_t n;
+	uint64_t untracked; /* sessions and sources past the caps */
+	struct ho_over *over; /* the last pass's result, sorted */
+	size_t nover;
+	bool warned; /* a failed set update was logged */
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ho_key));
+}
+
+/* qsort(3) and bsearch(3) by key; V may be NULL when N is 0. */
+static void sort_keys(void *v, size_t n, size_t size)
+{
+	if (n)
+		qsort(v, n, size, cmp_key);
+}
+
+static void *find_key(const void *k, const void *v, size_t n, size_t size)
+{
+	return n ? bsearch(k, v, n, size, cmp_key) : NULL;
+}
+
+static u128 load128(const uint8_t *b)
+{
+	u128 v = 0;
+	for (int i = 0; i < 16; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* The IPv6 address A cut to its first PREFIX bits. */
+static void cut6(uint8_t *a, uint32_t prefix)
+{
+	for (uint32_t i = 0; i < 16; i++) {
+		uint32_t bits = prefix > 8 * i ? prefix - 8 * i : 0;
+		if (bits < 8)
+			a[i] &= (uint8_t)(0xff00u >> bits);
+	}
+}
+
+/* True for a TCP session not yet answered or not yet completed. */
+static bool half_open(const struct ct_entry *e)
+{
+	return e->key.proto == IPPROTO_TCP &&
+	       (e->tcp_state == 1 /* SYN_SENT */ ||
+		e->tcp_state == 2 /* SYN_RECV */ ||
+		e->tcp_state == 9 /* SYN_SENT2 */);
+}
+
+/* True when the kernel's flood chain returns before the limits for a
+ * session from SRC (FAMILY AF_INET/AF_INET6): an exception or the gateway
+ * itself (`fib saddr type local`). */
+static bool exempt(const struct halfopen *h, const struct flood_cfg *f,
+		   int family, const uint8_t *src)
+{
+	if (ct_local_has(&h->local, family, src))
+		return true;
+	if (!f->exc)
+		return false;
+	if (family == AF_INET) {
+		uint32_t a;
+		memcpy(&a, src, 4);
+		return addrset_has4(&f->exc->addrs, ntohl(a));
+	}
+	return addrset_has6(&f->exc->addrs, load128(src));
+}
+
+static void on_entry(const struct ct_entry *e, void *arg)
+{
+	struct daemon *d = arg;
+	struct halfopen *h = d->halfopen;
+	const struct flood_cfg *f = &d->gen->policy->flood;
+	if (!half_open(e) || exempt(h, f, e->key.family, e->key.src))
+		return;
+	if (h->n >= HO_SESSIONS_MAX) {
+		h->untracked++;
+		return;
+	}
+	struct ho_key k;
+	memset(&k, 0, sizeof(k));
+	if (e->key.family == AF_INET) {
+		k.fam = 4;
+		memcpy(k.a, e->key.src, 4);
+	} else {
+		k.fam = 6;
+		memcpy(k.a, e->key.src, 16);
+		cut6(k.a, f->prefix_v6);
+	}
+	VEC_PUSH(h->v, h->n, k);
+}
+
+/* ---- the kernel set ------------------------------------------------------------ */
+
+struct elems {
+	struct ho_elem *v;
+	size_t n;
+	int fam;
+};
+
+static void elem_one(void *arg, const char *value, uint64_t packets,
+		     uint64_t expires_s)
+{
+	struct elems *c = arg;
+	(void)packets;
+	struct ho_elem e;
+	memset(&e, 0, sizeof(e));
+	e.k.fam = (uint8_t)c->fam;
+	if (inet_pton(c->fam == 4 ? AF_INET : AF_INET6, value, e.k.a) != 1)
+		return;
+	e.expires_s = expires_s;
+	VEC_PUSH(c->v, c->n, e);
+}
+
+/* Reads flood_half_open4/6 into C (sorted by key); false when a set
+ * cannot be read (the ruleset has no such set now). */
+static bool read_set(struct daemon *d, struct elems *c)
+{
+	for (c->fam = 4; c->fam <= 6; c->fam += 2) {
+		char *cmd = xasprintf("list set inet %s flood_half_open%d",
+				      d->kopts.table, c->fam);
+		char *e = NULL, *js = nft_query(cmd, true, &e);
+		free(cmd);
+		free(e);
+		bool ok = js && stats_set_elems_json(js, elem_one, c) >= 0;
+		free(js);
+		if (!ok)
+			return false;
+	}
+	sort_keys(c->v, c->n, sizeof(*c->v));
+	return true;
+}
+
+/* The element of K in C, or NULL. */
+static const struct ho_elem *elem_of(const struct elems *c,
+				     const struct ho_key *k)
+{
+	return find_key(k, c->v, c->n, sizeof(*c->v));
+}
+
+/* Appends "VERB element inet TABLE flood_half_openF { ADDR }" to B. */
+static void add_cmd(FILE *b, const char *table, const char *verb,
+		    const struct ho_key *k)
+{
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(k->fam == 4 ? AF_INET : AF_INET6, k->a, a, sizeof(a));
+	fprintf(b, "%s element inet %s flood_half_open%u { %s }\n", verb, table,
+		k->fam, a);
+}
+
+/*
+ * The end of a pass: counts the sorted sources into h->over (each with
+ * more than LIMIT sessions, or LIMIT and already in the set) and brings
+ * the kernel set to that list in one transaction.
+ */
+static void settle(struct daemon *d, uint32_t limit)
+{
+	struct halfopen *h = d->halfopen;
+	struct elems cur = {NULL, 0, 0};
+	bool have_set = read_set(d, &cur);
+	sort_keys(h->v, h->n, sizeof(*h->v));
+	free(h->over);
+	h->over = NULL;
+	h->nover = 0;
+	char *script = NULL;
+	size_t len = 0;
+	FILE *b = open_memstream(&script, &len);
+	if (!b)
+		fatal("flood tcp-half-open: open_memstream");
+	for (size_t i = 0, j; i < h->n; i = j) {
+		for (j = i + 1; j < h->n && !cmp_key(&h->v[i], &h->v[j]); j++)
+			;
+		uint32_t n = (uint32_t)(j - i);
+		const struct ho_elem *in = elem_of(&cur, &h->v[i]);
+		if (n <= limit && !(in && n >= limit))
+			continue;
+		if (h->nover >= FLOOD_HALF_OPEN_SIZE) {
+			h->untracked += n;
+			continue;
+		}
+		struct ho_over o = {h->v[i], n};
+		VEC_PUSH(h->over, h->nover, o);
+		if (in && in->expires_s >= HO_REFRESH_S)
+			continue;
+		if (in) /* refreshed: an add keeps an element's old timeout */
+			add_cmd(b, d->kopts.table, "delete", &h->v[i]);
+		add_cmd(b, d->kopts.table, "add", &h->v[i]);
+	}
+	for (size_t i = 0; i < cur.n; i++)
+		if (!find_key(&cur.v[i].k, h->over, h->nover,
+			      sizeof(*h->over)))
+			add_cmd(b, d->kopts.table, "delete", &cur.v[i].k);
+	fclose(b);
+	if (have_set && len) {
+		char *err = NULL;
+		if (nft_apply(script, &err) < 0 && !h->warned) {
+			log_warnx("flood tcp-half-open: updating flood_half_open: "
+				  "%s", err ? err : "?");
+			h->warned = true;
+		}
+		free(err);
+	}
+	free(script);
+	free(cur.v);
+}
+
+/* ---- the passes --------------------------------------------------------------- */
+
+/* Ends the pass under way (its partial count is dropped). */
+static void pass_close(struct halfopen *h)
+{
+	if (h->ev)
+		event_free(h->ev);
+	h->ev = NULL;
+	ct_stream_close(h->st);
+	h->st = NULL;
+	ct_local_free(&h->local);
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
+static void on_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct halfopen *h = d->halfopen;
+	(void)fd;
+	(void)what;
+	int rc = ct_stream_read(h->st, HO_READS);
+	if (rc == 0)
+		return;
+	uint32_t limit = d->gen->policy->flood.tcp_half_open;
+	if (rc < 0)
+		log_debug("flood tcp-half-open: reading conntrack: %s",
+			  strerror(errno));
+	else if (limit)
+		settle(d, limit);
+	pass_close(h);
+}
+
+void halfopen_tick(struct daemon *d)
+{
+	if (!d->gen->policy->flood.tcp_half_open) {
+		halfopen_free(d); /* the limit is off: nothing kept */
+		return;
+	}
+	if (!d->halfopen)
+		d->halfopen = xcalloc(1, sizeof(*d->halfopen));
+	struct halfopen *h = d->halfopen;
+	if (h->st)
+		return; /* the last pass is still reading */
+	h->st = ct_stream_open(on_entry, d);
+	if (!h->st) {
+		log_debug("flood tcp-half-open: conntrack dump: %s",
+			  strerror(errno));
+		return;
+	}
+	ct_local_get(&h->local);
+	h->ev = event_new(d->base, ct_stream_fd(h->st), EV_READ | EV_PERSIST,
+			  on_ready, d);
+	event_add(h->ev, NULL);
+}
+
+void halfopen_free(struct daemon *d)
+{
+	struct halfopen *h = d->halfopen;
+	if (!h)
+		return;
+	pass_close(h);
+	d->halfopen_untracked_old += h->untracked;
+	free(h->over);
+	free(h);
+	d->halfopen = NULL;
+}
+
+void halfopen_snapshot(struct daemon *d, struct stats_snapshot *s)
+{
+	const struct halfopen *h = d->halfopen;
+	s->flood_half_open_sources = h ? h->nover : 0;
+	s->flood_half_open_untracked = d->halfopen_untracked_old +
+				       (h ? h->untracked : 0);
+}
+
+uint32_t halfopen_count(struct daemon *d, const char *src)
+{
+	const struct halfopen *h = d->halfopen;
+	struct ho_key k;
+	memset(&k, 0, sizeof(k));
+	if (!h || !src)
+		return 0;
+	if (inet_pton(AF_INET, src, k.a) == 1)
+		k.fam = 4;
+	else if (inet_pton(AF_INET6, src, k.a) == 1)
+		k.fam = 6;
+	else
+		return 0;
+	const struct ho_over *o = find_key(&k, h->over, h->nover,
+					   sizeof(*h->over));
+	return o ? o->n : 0;
+}
