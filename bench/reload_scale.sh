@@ -10,7 +10,12 @@
 # (address table): each one's SYN is decided by sluiced; the latency is the
 # connect time, median and p99 in µs; dec99 is the bound of the p99 bucket
 # of sluiced's own decision-latency histogram over the same window (µs).
-# With a reload: the reload starts 0.5 s into the window.
+# raw p50/p99(n): the percentiles (nearest rank) of the decisions' own
+# latencies, one by one, from sluiced's firewall log (`latency_ms`, µs
+# resolution: from the packet's arrival to its verdict), of rule "r", n
+# decisions — without a reload: the whole window; with one: from the
+# reload's start to the end of its revocation walk (the walk's duration
+# from sluiced's log). With a reload: the reload starts 0.5 s into the window.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-200000}; ROUNDS=${3:-3}; SECS=${4:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +37,7 @@ decisions { slots 100000 per-source 100000 deadline 60s }
 flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }
 queue { watchdog 120s length 65536 buffer 65536 }
 EOF
+echo "log { format json file \"$LAB_TMP/fw.log\" }" >>"$conf"
 rm -f "$SOCK"
 LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$conf" -s "$SOCK" >/dev/null
 for i in $(seq 50); do $CTL status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -57,6 +63,44 @@ else:
     print("-")
 PY
 }
+# rawp99 FROM_MS TO_MS: "p50/p99(n)" of the decisions of rule "r" logged
+# between two wall-clock times (ms since the epoch), in µs
+rawp99() {
+	python3 - "$LAB_TMP/fw.log" "$1" "$2" <<'PY'
+import json, sys
+from datetime import datetime
+a, b = int(sys.argv[2]), int(sys.argv[3])
+lat = []
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("event") != "decided" or r.get("rule") != "r" or r.get("latency_ms") is None:
+        continue
+    t = datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ") - datetime(1970, 1, 1)
+    if a <= t.total_seconds() * 1000 < b:
+        lat.append(r["latency_ms"] * 1000)
+lat.sort()
+if not lat:
+    print("-/-(0)"); sys.exit()
+q = lambda p: lat[max(0, -(-len(lat) * p // 100) - 1)]
+print("%d/%d(%d)" % (round(q(50)), round(q(99)), len(lat)))
+PY
+}
+# walk_ms N: the duration (ms) of the Nth revocation walk sluiced logged
+# (waits for it, at most 30 s)
+walk_ms() {
+	local i
+	for i in $(seq 300); do
+		if [ "$(grep -c "revocation (generation [0-9]*):" "$LAB_TMP/sluiced.log")" -ge "$1" ]; then
+			grep "revocation (generation [0-9]*):" "$LAB_TMP/sluiced.log" | sed -n "$1p" | sed 's/.* \([0-9]*\) ms$/\1/'
+			return
+		fi
+		sleep 0.1
+	done
+	echo 0
+}
 # the same reload with an empty table, for comparison (same run)
 empty=""
 for r in 1 2 3; do
@@ -70,10 +114,13 @@ measure() { # → "median p99"
 }
 echo "reload with an empty conntrack table: ms$empty; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "reload with $N sessions in conntrack ($(lab_exec "$LAB_GW" conntrack -C) entries at the start); connect latency median/p99 us over ${SECS}s, 2 clients"
-printf '%-6s %10s %14s %14s %9s %12s %12s %s\n' round reload_ms "lat no reload" "lat reload" p99_ratio "dec99 no" "dec99 rel" "reload answer"
+printf '%-5s %9s %7s %13s %13s %7s %8s %8s %17s %17s %9s\n' round reload_ms walk_ms "lat no rel" "lat reload" p99_rat "dec99 no" "dec99 rel" "raw no p50/p99(n)" "raw walk p50/p99(n)" raw_ratio
+nwalks=$(grep -c "revocation (generation [0-9]*):" "$LAB_TMP/sluiced.log")
 for r in $(seq "$ROUNDS"); do
 	hist "$LAB_TMP/h0"
+	b0=$(now_ms)
 	base=$(measure)
+	b1=$(now_ms)
 	hist "$LAB_TMP/h1"
 	tmp=$LAB_TMP/m.$r
 	( measure >"$tmp" ) &
@@ -86,8 +133,13 @@ for r in $(seq "$ROUNDS"); do
 	hist "$LAB_TMP/h2"
 	with=$(cat "$tmp")
 	ratio=$(awk -v a="${with#* }" -v b="${base#* }" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-	printf '%-6s %10s %14s %14s %9s %12s %12s %s\n' "$r" "$((t1 - t0))" "${base% *}/${base#* }" "${with% *}/${with#* }" "$ratio" \
-		"$(hp99 "$LAB_TMP/h0" "$LAB_TMP/h1")" "$(hp99 "$LAB_TMP/h1" "$LAB_TMP/h2")" "$ans"
+	nwalks=$((nwalks + 1))
+	wm=$(walk_ms "$nwalks")
+	rn=$(rawp99 "$b0" "$b1"); rw=$(rawp99 "$t0" "$((t0 + wm))")
+	rr=$(awk -v a="$rw" -v b="$rn" 'BEGIN { split(a, x, "[/(]"); split(b, y, "[/(]"); printf "%.2f", y[2] ? x[2] / y[2] : 0 }')
+	printf '%-5s %9s %7s %13s %13s %7s %8s %8s %17s %17s %9s\n' "$r" "$((t1 - t0))" "$wm" "${base% *}/${base#* }" "${with% *}/${with#* }" "$ratio" \
+		"$(hp99 "$LAB_TMP/h0" "$LAB_TMP/h1")" "$(hp99 "$LAB_TMP/h1" "$LAB_TMP/h2")" "$rn" "$rw" "$rr"
+	echo "      reload answer: $ans"
 	# the entries stay (allowed): top up what expired or was cut
 	lab_exec "$LAB_GW" conntrack -C
 done

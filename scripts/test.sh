@@ -173,7 +173,7 @@ step "build (-Dtest_leak=true: the soak's leaking variant)" build_leak
 step "verifier soak (${SOAK_ROUNDS:=120000} rounds incl. Negotiate, NTLM and DNS, KDC stopped half-way; RSS, heap, fds flat, memory-growth alert quiet; it fires on gss-ntlmssp 1.2 and -Dtest_leak)" \
 	env VERIFY_SOAK="$ROOT/build/tests/verify/verify_soak" SOAK_LEAK_BUILD="$ROOT/build-leak" \
 	bash tests/verify/run_soak.sh "$SOAK_ROUNDS"
-step "Debian package: build, lintian, install, run, reinstall, purge" bash tests/package/deb_install.sh
+step "Debian package: build, lintian, install, run, the office example, reinstall, purge" bash tests/package/deb_install.sh
 step "kernel recipe: a session crosses to user space once" bash tests/lab/mark_recipe.sh
 step "lab self-test" bash tests/lab/selftest.sh
 for t in tests/kernel/[0-9]*.sh; do

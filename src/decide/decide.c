@@ -590,10 +590,11 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 	}
 	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule, why);
 	const char *user = a.has_user ? a.user : NULL;
-	record_latency(d, d->env.now_ns() - d->t_arrival);
+	uint64_t lat = d->env.now_ns() - d->t_arrival;
+	record_latency(d, lat);
 	if (d->env.record)
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
-			      user, NULL, why, 0);
+			      user, NULL, why, lat);
 	if (a.dec.verdict == VERDICT_ALLOW && d->env.decided) {
 		struct session_facts sf = {.source = IDSRC_TABLE, .user = user};
 		d->env.decided(d->env.ctx, key, g, a.dec.rule, &sf);
@@ -779,11 +780,12 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 			       dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
-		record_latency(d, d->env.now_ns() - d->t_arrival);
+		uint64_t lat = d->env.now_ns() - d->t_arrival;
+		record_latency(d, lat);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,
 				      NULL, NULL,
-				      dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, 0);
+				      dec.rule < 0 ? RSN_DEFAULT : RSN_RULE, lat);
 		gen_unref(g);
 		return;
 	}

@@ -330,15 +330,22 @@ struct ct_stream {
 	uint32_t seq, portid;
 	ct_entry_fn fn;
 	void *arg;
-	char *buf; /* MNL_SOCKET_BUFFER_SIZE */
+	char *buf; /* CT_STREAM_BUF */
 };
+
+/* A dump's receive buffer: the kernel fills a dump message up to the size
+ * of the reader's buffer (netlink_recvmsg remembers it, up to 32 KiB), so
+ * a larger one means 4 times fewer reads and ctnetlink_dump_table calls
+ * (each resumes its walk of the hash) than the 8 KiB of
+ * MNL_SOCKET_BUFFER_SIZE (libmnl's MNL_SOCKET_DUMP_SIZE, 1.0.5). */
+#define CT_STREAM_BUF 32768
 
 struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg)
 {
 	struct ct_stream *s = xcalloc(1, sizeof(*s));
 	s->fn = fn;
 	s->arg = arg;
-	s->buf = xmalloc(MNL_SOCKET_BUFFER_SIZE);
+	s->buf = xmalloc(CT_STREAM_BUF);
 	s->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!s->nl || mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
@@ -371,16 +378,140 @@ int ct_stream_fd(const struct ct_stream *s)
 	return mnl_socket_get_fd(s->nl);
 }
 
+/* The nested attributes of NEST by type into TB[0..MAX] (MAX < 16): the
+ * last of a type wins; types above MAX are skipped. */
+static void nest_attrs(const struct nlattr *nest, const struct nlattr **tb,
+		       unsigned max)
+{
+	const struct nlattr *a;
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	mnl_attr_for_each_nested(a, nest)
+	{
+		unsigned t = mnl_attr_get_type(a);
+		if (t <= max)
+			tb[t] = a;
+	}
+}
+
+/* The payload of A when it has at least LEN bytes, else NULL. */
+static const void *attr_at_least(const struct nlattr *a, size_t len)
+{
+	return a && mnl_attr_get_payload_len(a) >= len ? mnl_attr_get_payload(a)
+						       : NULL;
+}
+
+static uint8_t attr_u8(const struct nlattr *a)
+{
+	const uint8_t *p = attr_at_least(a, 1);
+	return p ? *p : 0;
+}
+
+static uint16_t attr_be16(const struct nlattr *a)
+{
+	uint16_t v = 0;
+	const void *p = attr_at_least(a, 2);
+	if (p)
+		memcpy(&v, p, 2);
+	return ntohs(v);
+}
+
+static uint32_t attr_be32(const struct nlattr *a)
+{
+	uint32_t v = 0;
+	const void *p = attr_at_least(a, 4);
+	if (p)
+		memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+/*
+ * Fills E from one ctnetlink message (IPCTNL_MSG_CT_NEW, as a dump sends
+ * it), read with libmnl alone: the original tuple (CTA_TUPLE_ORIG: CTA_IP_*,
+ * CTA_PROTO_*), CTA_MARK, CTA_TIMEOUT and the TCP state
+ * (CTA_PROTOINFO_TCP_STATE), as entry_from does from a library object,
+ * without one per entry (linux/netfilter/nfnetlink_conntrack.h). False
+ * for another family, or without the addresses (the kernel's message is
+ * trusted, but read bounded: a short attribute reads as absent).
+ */
+_Static_assert(CTA_TUPLE_MAX < 16 && CTA_IP_MAX < 16 && CTA_PROTO_MAX < 16 &&
+		   CTA_PROTOINFO_MAX < 16 && CTA_PROTOINFO_TCP_MAX < 16,
+	       "nested attribute tables of 16");
+
+static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
+{
+	const struct nlattr *tb[CTA_MAX + 1] = {0}, *t[16], *ip[16], *pr[16];
+	const struct nlattr *a;
+	const struct nfgenmsg *nfh = mnl_nlmsg_get_payload(nlh);
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfh))
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*nfh))
+	{
+		unsigned ty = mnl_attr_get_type(a);
+		if (ty <= CTA_MAX)
+			tb[ty] = a;
+	}
+	struct ct_entry e = {0};
+	e.key.family = nfh->nfgen_family;
+	if (!tb[CTA_TUPLE_ORIG])
+		return false;
+	nest_attrs(tb[CTA_TUPLE_ORIG], t, CTA_TUPLE_MAX);
+	if (!t[CTA_TUPLE_IP] || !t[CTA_TUPLE_PROTO])
+		return false;
+	nest_attrs(t[CTA_TUPLE_IP], ip, CTA_IP_MAX);
+	nest_attrs(t[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
+	size_t alen = e.key.family == AF_INET ? 4 : 16;
+	const void *src, *dst;
+	if (e.key.family == AF_INET) {
+		src = attr_at_least(ip[CTA_IP_V4_SRC], 4);
+		dst = attr_at_least(ip[CTA_IP_V4_DST], 4);
+	} else if (e.key.family == AF_INET6) {
+		src = attr_at_least(ip[CTA_IP_V6_SRC], 16);
+		dst = attr_at_least(ip[CTA_IP_V6_DST], 16);
+	} else {
+		return false;
+	}
+	if (!src || !dst)
+		return false;
+	memcpy(e.key.src, src, alen);
+	memcpy(e.key.dst, dst, alen);
+	e.key.proto = attr_u8(pr[CTA_PROTO_NUM]);
+	switch (e.key.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		e.key.sport = attr_be16(pr[CTA_PROTO_SRC_PORT]);
+		e.key.dport = attr_be16(pr[CTA_PROTO_DST_PORT]);
+		break;
+	case IPPROTO_ICMP:
+		e.key.sport = attr_be16(pr[CTA_PROTO_ICMP_ID]);
+		e.key.dport = attr_u8(pr[CTA_PROTO_ICMP_TYPE]);
+		e.icmp_code = attr_u8(pr[CTA_PROTO_ICMP_CODE]);
+		break;
+	case IPPROTO_ICMPV6:
+		e.key.sport = attr_be16(pr[CTA_PROTO_ICMPV6_ID]);
+		e.key.dport = attr_u8(pr[CTA_PROTO_ICMPV6_TYPE]);
+		e.icmp_code = attr_u8(pr[CTA_PROTO_ICMPV6_CODE]);
+		break;
+	}
+	e.mark = attr_be32(tb[CTA_MARK]);
+	e.timeout = attr_be32(tb[CTA_TIMEOUT]);
+	if (e.key.proto == IPPROTO_TCP && tb[CTA_PROTOINFO]) {
+		const struct nlattr *pi[16], *tcp[16];
+		nest_attrs(tb[CTA_PROTOINFO], pi, CTA_PROTOINFO_MAX);
+		if (pi[CTA_PROTOINFO_TCP]) {
+			nest_attrs(pi[CTA_PROTOINFO_TCP], tcp, CTA_PROTOINFO_TCP_MAX);
+			e.tcp_state = attr_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+		}
+	}
+	*out = e;
+	return true;
+}
+
 static int stream_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_stream *s = data;
-	struct nf_conntrack *ct = nfct_new();
 	struct ct_entry e;
-	if (!ct)
-		return MNL_CB_ERROR;
-	if (nfct_nlmsg_parse(nlh, ct) >= 0 && entry_from(ct, &e))
+	if (entry_parse(nlh, &e))
 		s->fn(&e, s->arg);
-	nfct_destroy(ct);
 	return MNL_CB_OK;
 }
 
@@ -388,7 +519,7 @@ int ct_stream_read(struct ct_stream *s, size_t max_reads)
 {
 	for (size_t i = 0; i < max_reads; i++) {
 		ssize_t n = mnl_socket_recvfrom(s->nl, s->buf,
-						MNL_SOCKET_BUFFER_SIZE);
+						CT_STREAM_BUF);
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		int rc = mnl_cb_run(s->buf, (size_t)n, s->seq, s->portid,

@@ -455,8 +455,8 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
  * Revocation walks the conntrack table as the kernel dumps it (ct_stream),
  * judging each entry as it arrives: for up to REVOKE_SYNC_MS (100 ms) in the reload
  * itself (a small table is done and the answer says how many were cut),
- * then on the event loop, REVOKE_BATCH_READS (32) netlink buffers (about 25
- * entries each) per turn, so control requests, ticks and other events keep
+ * then on the event loop, REVOKE_BATCH_READS (32) netlink buffers (32 KiB,
+ * about 100 entries each) per turn, so control requests, ticks and other events keep
  * being served while a large table (200,000 sessions: BENCHMARKS.md) is
  * walked. The decisions of new sessions never wait for it (queue workers).
  * A newer revocation (the next reload) stops an unfinished one: it judges

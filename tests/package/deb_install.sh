@@ -6,8 +6,9 @@
 # and are indexed, the unit verifies and is hardened, logrotate reads its
 # file), runs the installed sluiced with the installed unit's command line
 # in private network namespaces (it drops to _sluice) through an upgrade
-# (stop, dpkg -i, start: a decided session flows on, new ones wait), a
-# reinstall keeps an edited policy, and purges. The machine is left as it was found: a sluice package
+# (stop, dpkg -i, start: a decided session flows on, new ones wait),
+# runs the shipped office example in a lab of namespaces (deb_office.sh),
+# a reinstall keeps an edited policy, and purges. The machine is left as it was found: a sluice package
 # already installed is refused, and the _sluice user is removed again when
 # this run created it. Every step has a time bound; < 3 minutes.
 set -uo pipefail
@@ -156,6 +157,11 @@ ip netns exec "$NS" nft list table inet sluice >/dev/null 2>&1 && ok "left fail-
 out=$(ip netns exec "$NS" sluiced --remove-ruleset 2>&1) && ok "--remove-ruleset: $out" || fail "--remove-ruleset: $out"
 kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=
 ip netns del "$NS"; ip netns del "$NS-c"
+
+# the installed package runs the shipped office example in a lab of
+# namespaces: NAT, a denied session, the published farm, a clean stop
+timeout 90 bash "$ROOT/tests/package/deb_office.sh" && ok "the office example runs (deb_office.sh)" ||
+	fail "the office example (deb_office.sh)"
 
 # the upgrade path of the maintainer scripts: the edited policy is kept
 echo '# edited by the administrator' >>/etc/sluice/sluice.conf
