@@ -15,6 +15,8 @@ PKGS=(
   libnetfilter-log-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
+  # the directory's SASL GSSAPI bind (sasl.h; Cyrus SASL's GSSAPI mechanism)
+  libsasl2-dev libsasl2-modules-gssapi-mit
   libsystemd-dev libcap-ng-dev nettle-dev
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists
@@ -27,7 +29,8 @@ PKGS=(
   # (tests/kernel/42_prom_conventions.sh, tests/stats/check_contrib.sh)
   prometheus
   # the dashboard page looked at in headless Chromium through chromedriver
-  # (tests/kernel/49_dashboard.sh); a font for its screenshots
+  # (tests/kernel/49_dashboard.sh, the login portal in 51_portal.sh); a
+  # font for its screenshots
   chromium chromium-driver fonts-dejavu-core
   # kernel lab
   iproute2 iputils-ping nftables iptables conntrack procps psmisc

@@ -7,6 +7,7 @@
 #include "common/flight.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "identity/gssbind.h"
 #include "identity/idcache.h"
 
 #include <arpa/inet.h>
@@ -58,25 +59,31 @@ struct lookup {
 enum cstate { C_DOWN, C_CONNECTING, C_TLS, C_BINDING, C_READY };
 
 /*
- * A TLS handshake (ldaps://, or StartTLS and the handshake) on a thread of
- * its own: libldap's handshake waits on the socket (at most the network
- * timeout), and the event loop must not. The thread has the LDAP handle
- * to itself until it is done; it then writes a byte to SV[1]. Whoever
- * learns last that the other side is gone frees the handle (an abandoned
- * job) and the job (REFS).
+ * The blocking part of a connection on a thread of its own: a TLS
+ * handshake (ldaps://, or StartTLS and the handshake; `tls`), then a SASL
+ * GSSAPI bind (`gss`: the KDC and the server are waited for). libldap's
+ * calls wait on the socket (at most the network timeout), and the event
+ * loop must not. The thread has the LDAP handle to itself until it is
+ * done; it then writes a byte to SV[1]. Whoever learns last that the other
+ * side is gone frees the handle (an abandoned job) and the job (REFS).
  */
 struct tlsjob {
 	pthread_mutex_t mu;
 	int refs;
-	bool done, abandoned, starttls;
+	bool done, abandoned, tls, starttls, gss;
 	LDAP *ld;
 	int rc;
+	char *why;	      /* the GSSAPI bind's failure, or NULL */
+	char *keytab, *principal, *ccache; /* the job's own copies */
 	int sv[2];
 };
 
 struct ldapdir {
 	struct event_base *base;
 	char *uri, *base_dn, *bind_dn, *password_file;
+	char *keytab, *principal; /* a SASL GSSAPI bind instead */
+	char *ldap_uri;	      /* the URI libldap is told (kerberos-host) */
+	char *ccache;	      /* the private credential cache */
 	char *user_filter, *group_filter;
 	uint32_t timeout_ms, so_mark;
 	enum dir_schema schema;
@@ -208,6 +215,11 @@ char *ldapdir_filter(const char *filter, const char *user, const char *dn)
 }
 
 /* ---- helpers ------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
 
 static void free_strv(char **v, size_t n)
 {
@@ -846,15 +858,29 @@ static void tlsjob_unref(struct tlsjob *j)
 	close(j->sv[0]);
 	close(j->sv[1]);
 	pthread_mutex_destroy(&j->mu);
+	free(j->why);
+	free(j->keytab);
+	free(j->principal);
+	free(j->ccache);
 	free(j);
 }
 
 static void *tls_thread(void *arg)
 {
 	struct tlsjob *j = arg;
-	int rc = j->starttls ? ldap_start_tls_s(j->ld, NULL, NULL)
-			     : ldap_install_tls(j->ld);
+	int rc = LDAP_SUCCESS;
+	char *why = NULL;
+	if (j->tls)
+		rc = j->starttls ? ldap_start_tls_s(j->ld, NULL, NULL)
+				 : ldap_install_tls(j->ld);
+	if (rc == LDAP_SUCCESS && j->gss) {
+		struct gssbind_cfg g = {.keytab = j->keytab,
+					.principal = j->principal,
+					.ccache = j->ccache};
+		rc = gssbind_run(j->ld, &g, &why);
+	}
 	pthread_mutex_lock(&j->mu);
+	j->why = why;
 	j->rc = rc;
 	j->done = true;
 	bool abandoned = j->abandoned;
@@ -895,11 +921,20 @@ static void on_tls_done(evutil_socket_t fd, short what, void *arg)
 		return;
 	pthread_mutex_lock(&j->mu);
 	int rc = j->rc;
+	char *why = j->why;
+	j->why = NULL;
 	pthread_mutex_unlock(&j->mu);
 	event_free(l->tls_ev);
 	l->tls_ev = NULL;
 	l->tls_job = NULL;
 	tlsjob_unref(j); /* the thread is done: the handle is ours again */
+	if (why) { /* the GSSAPI bind failed */
+		log_warnx("ldap: bind to %s as %s: %s", l->uri, l->principal,
+			  why);
+		free(why);
+		conn_close(l, true, EIO);
+		return;
+	}
 	if (rc != LDAP_SUCCESS) {
 		char *msg = NULL;
 		ldap_get_option(l->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
@@ -913,17 +948,24 @@ static void on_tls_done(evutil_socket_t fd, short what, void *arg)
 	conn_secure(l);
 }
 
-/* Sets L's TLS options on its handle and starts the handshake thread. */
+/* Sets L's TLS options on its handle and starts the thread that makes the
+ * handshake and the GSSAPI bind (as configured). */
 static void tls_start(struct ldapdir *l)
 {
 	int req = l->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
 	int zero = 0;
-	if ((l->tls_ca && ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE,
+	const char *why;
+	if (l->keytab && (why = secret_file_problem(l->keytab))) {
+		log_warnx("ldap: keytab %s %s; not binding", l->keytab, why);
+		conn_close(l, true, EIO);
+		return;
+	}
+	if ((l->tls || l->starttls) && ((l->tls_ca && ldap_set_option(l->ld, LDAP_OPT_X_TLS_CACERTFILE,
 					  l->tls_ca) != LDAP_OPT_SUCCESS) ||
 	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req) !=
 		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(l->ld, LDAP_OPT_X_TLS_NEWCTX, &zero) !=
-		LDAP_OPT_SUCCESS) {
+		LDAP_OPT_SUCCESS)) {
 		log_warnx("ldap: %s: cannot set up TLS (tls-ca %s)", l->uri,
 			  l->tls_ca ? l->tls_ca : "default");
 		conn_close(l, true, EIO);
@@ -939,7 +981,12 @@ static void tls_start(struct ldapdir *l)
 	pthread_mutex_init(&j->mu, NULL);
 	j->refs = 2;
 	j->ld = l->ld;
+	j->tls = l->tls || l->starttls;
 	j->starttls = l->starttls;
+	j->gss = l->keytab != NULL;
+	j->keytab = dup_or_null(l->keytab);
+	j->principal = dup_or_null(l->principal);
+	j->ccache = dup_or_null(l->ccache);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -967,7 +1014,7 @@ static void conn_connected(struct ldapdir *l)
 		l->io = NULL;
 	}
 	int rc = ldap_init_fd(l->fd, l->ipc ? LDAP_PROTO_IPC : LDAP_PROTO_TCP,
-			      l->uri, &l->ld);
+			      l->ldap_uri, &l->ld);
 	if (rc != LDAP_SUCCESS) {
 		log_warnx("ldap: %s: %s", l->uri, ldap_err2string(rc));
 		l->ld = NULL;
@@ -980,7 +1027,7 @@ static void conn_connected(struct ldapdir *l)
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
 	ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &nt);
-	if (l->tls || l->starttls)
+	if (l->tls || l->starttls || l->keytab)
 		tls_start(l);
 	else
 		conn_secure(l);
@@ -993,7 +1040,7 @@ static void conn_secure(struct ldapdir *l)
 	l->io = event_new(l->base, l->fd, EV_READ | EV_PERSIST, on_readable, l);
 	event_add(l->io, NULL);
 	l->last_rx_ms = now(l);
-	if (!l->bind_dn) {
+	if (!l->bind_dn || l->keytab) { /* anonymous, or bound by the job */
 		conn_ready(l);
 		return;
 	}
@@ -1120,9 +1167,30 @@ static int parse_uri(struct ldapdir *l)
 	return rc;
 }
 
-static char *dup_or_null(const char *s)
+/*
+ * The URI libldap is told, and the GSSAPI bind's credential cache. With a
+ * keytab the server is named by cfg->kerberos_host (its service principal
+ * ldap/HOST), the connection still goes to the URI's address (parse_uri).
+ * -1 when the GSSAPI settings are incomplete or the connection is not
+ * plain ldap:// (gssbind.h: GSSAPI signs and seals it itself).
+ */
+static int gss_setup(struct ldapdir *l, const struct directory_cfg *cfg)
 {
-	return s && *s ? xstrdup(s) : NULL;
+	if (!l->keytab) {
+		l->ldap_uri = xstrdup(l->uri);
+		return 0;
+	}
+	const char *host = cfg->kerberos_host;
+	if (!l->principal || !host || !*host || l->ipc || l->tls ||
+	    l->starttls ||
+	    strpbrk(host, "/:[]@ ") || l->sa.ss_family == AF_UNIX)
+		return -1;
+	uint16_t port = l->sa.ss_family == AF_INET6
+			    ? ((struct sockaddr_in6 *)&l->sa)->sin6_port
+			    : ((struct sockaddr_in *)&l->sa)->sin_port;
+	l->ldap_uri = xasprintf("ldap://%s:%u", host, ntohs(port));
+	l->ccache = gssbind_ccache_name();
+	return 0;
 }
 
 struct ldapdir *ldapdir_new(struct event_base *base,
@@ -1138,6 +1206,8 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 	l->base_dn = xstrdup(cfg->base ? cfg->base : "");
 	l->bind_dn = dup_or_null(cfg->bind_dn);
 	l->password_file = dup_or_null(cfg->password_file);
+	l->keytab = dup_or_null(cfg->keytab);
+	l->principal = dup_or_null(cfg->principal);
 	bool ad = cfg->schema == SCHEMA_AD;
 	l->schema = cfg->schema;
 	l->user_filter = xstrdup(cfg->user_filter && *cfg->user_filter
@@ -1160,7 +1230,8 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 	char *t1 = ldapdir_filter(l->user_filter, "x", "y");
 	char *t2 = ldapdir_filter(l->group_filter, "x", "y");
 	bool ok = t1 && t2 && !directory_uri_problem(l->uri) &&
-		  parse_uri(l) == 0 && !(l->starttls && (l->tls || l->ipc));
+		  parse_uri(l) == 0 && !(l->starttls && (l->tls || l->ipc)) &&
+		  gss_setup(l, cfg) == 0;
 	free(t1);
 	free(t2);
 	if (!ok) {
@@ -1185,6 +1256,11 @@ void ldapdir_free(struct ldapdir *l)
 	free(l->base_dn);
 	free(l->bind_dn);
 	free(l->password_file);
+	free(l->keytab);
+	free(l->principal);
+	free(l->ldap_uri);
+	gssbind_ccache_drop(l->ccache);
+	free(l->ccache);
 	free(l->tls_ca);
 	free(l->user_filter);
 	free(l->group_filter);

@@ -37,6 +37,12 @@
  *              is looked up first (step 1b) so that the groups nesting the
  *              primary group count too.
  *
+ *   Multi-valued membership attributes (`member`, `memberOf`, `memberUid`)
+ *   are never read: the server evaluates them in the group filter and
+ *   each group found is one entry whose single-valued `cn` is read, so
+ *   Active Directory's MaxValRange (`member;range=0-1499`) cannot cut an
+ *   answer, and paging (below) covers the number of groups.
+ *
  *   Complete or unknown: an answer that may lack groups — the server's
  *   size or administrative limit hit, a referral (search reference) not
  *   followed, more than LDAPDIR_MAX_GROUPS groups — is never used as the
@@ -80,7 +86,14 @@
  * ends by itself within timeout_ms). The password is read from
  * cfg->password_file (first line) at
  * every connect, and refused when the file is readable by others; no
- * bind_dn = anonymous (no bind at all).
+ * bind_dn = anonymous (no bind at all). With cfg->keytab the bind is SASL
+ * GSSAPI as cfg->principal (gssbind.h: a ticket from the keytab in a
+ * credential cache private to this client, renewed before it ends or when
+ * a bind with it fails), the server named cfg->kerberos_host (its service
+ * principal ldap/HOST), over plain ldap:// signed or sealed by GSSAPI; it
+ * runs on the handshake's thread (the KDC and the server are waited for),
+ * and the keytab is refused at every connect when readable by others. A
+ * failed bind fails the lookups with EIO.
  *
  * Threads: none. An ldapdir belongs to the thread running its event_base;
  * every call, and every callback, happens on that thread. Callbacks may call
@@ -131,7 +144,9 @@ typedef void (*groups_cb)(void *arg, int status, const char *user,
  * the first request connects. SO_MARK, when non-zero, is set on the socket
  * before connect() (needs CAP_NET_ADMIN; if it cannot be set the connection
  * fails and requests get EIO). Returns NULL with errno EINVAL when the URI is
- * not ldap://literal-address[:port] or ldapi://path, or a filter is bad.
+ * not ldap://literal-address[:port] or ldapi://path, a filter is bad, or a
+ * keytab is given without principal and kerberos_host, or with a URI other
+ * than plain ldap:// (ldaps://, starttls, ldapi://).
  */
 struct ldapdir *ldapdir_new(struct event_base *base,
 			    const struct directory_cfg *cfg, uint32_t so_mark);

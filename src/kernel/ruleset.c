@@ -1919,6 +1919,105 @@ static void gen_nat(struct gen *g)
 	free(ifs);
 }
 
+/* ---- the login portal's redirect ------------------------------------------------- */
+
+/* The address of portal { listen } ("A:P", "[A]:P") into OUT; its family,
+ * or -1 when unreadable or a wildcard (0.0.0.0, ::: `check` refuses it,
+ * the redirect needs the gateway's own address). */
+static int portal_addr(const char *listen, char *out, size_t outlen)
+{
+	const char *colon = listen ? strrchr(listen, ':') : NULL;
+	if (!colon)
+		return -1;
+	size_t n = (size_t)(colon - listen);
+	const char *a = listen;
+	if (n >= 2 && a[0] == '[' && a[n - 1] == ']') {
+		a++;
+		n -= 2;
+	}
+	if (n >= outlen)
+		return -1;
+	memcpy(out, a, n);
+	out[n] = '\0';
+	unsigned char bin[16], zero[16] = {0};
+	if (inet_pton(AF_INET, out, bin) == 1)
+		return memcmp(bin, zero, 4) ? AF_INET : -1;
+	if (inet_pton(AF_INET6, out, bin) == 1)
+		return memcmp(bin, zero, 16) ? AF_INET6 : -1;
+	return -1;
+}
+
+/* The clients the portal is for: the sources of every rule that needs a
+ * user (RULE ... users ...), the gateway itself left out. */
+static void portal_clients(const struct policy *p, struct addrset *out)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = p->rules[i];
+		if (r->needs_identity && !r->src.local)
+			addrset_add(out, &r->src.addrs);
+	}
+	addrset_normalize(out);
+}
+
+/*
+ * portal { listen }: a web session (tcp 80) from a client of a rule that
+ * needs a user, whose address is not in portal_known4/6 (sluiced keeps
+ * them equal to the identity table: portal_sync_script()), to anywhere
+ * but the gateway is sent to the portal's HTTP responder (port
+ * PORTAL_HTTP_PORT of the portal's address, clients of its family), which
+ * answers with a redirect to the HTTPS page. Prerouting
+ * (dstnat): only a session's first packet passes; the session to the
+ * gateway is then judged by the policy on input like any other.
+ */
+static void gen_portal(struct gen *g)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	int fam = portal_addr(g->p->portal.listen, addr, sizeof(addr));
+	struct addrset clients = {0};
+	portal_clients(g->p, &clients);
+	sb_add(&g->b,
+	       "\t# The login portal: identified client addresses (the identity "
+	       "table,\n\t# kept here by sluiced) and the redirect of the "
+	       "others' web sessions.\n"
+	       "\tset portal_known4 {\n\t\ttype ipv4_addr; flags interval;\n\t}\n"
+	       "\tset portal_known6 {\n\t\ttype ipv6_addr; flags interval;\n\t}\n"
+	       "\tchain portal_redirect {\n"
+	       "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	if (fam > 0 && fam_has(&clients, fam)) {
+		sb_add(&g->b, "\t\t%s saddr ", fam_kw(fam));
+		add_addrs(&g->b, &clients, fam);
+		sb_add(&g->b, " %s saddr != @portal_known%d tcp dport 80 fib "
+			      "daddr type != local counter ",
+		       fam_kw(fam), fam == AF_INET ? 4 : 6);
+		sb_add(&g->b, fam == AF_INET ? "dnat ip to %s:%u"
+					     : "dnat ip6 to [%s]:%u",
+		       addr, PORTAL_HTTP_PORT);
+		sb_add(&g->b, " comment \"portal: unidentified web sessions\"\n");
+	}
+	sb_add(&g->b, "\t}\n\n");
+	addrset_free(&clients);
+}
+
+char *portal_sync_script(const struct ruleset_opts *o, const char *const *v4,
+			 size_t n4, const char *const *v6, size_t n6)
+{
+	struct sbuf b = {NULL, 0, 0};
+	for (int f = 0; f < 2; f++) {
+		const char *const *v = f ? v6 : v4;
+		size_t n = f ? n6 : n4;
+		sb_add(&b, "flush set inet %s portal_known%d\n", o->table,
+		       f ? 6 : 4);
+		for (size_t i = 0; i < n; i += 256) {
+			sb_add(&b, "add element inet %s portal_known%d { ",
+			       o->table, f ? 6 : 4);
+			for (size_t j = i; j < n && j < i + 256; j++)
+				sb_add(&b, "%s%s", j > i ? ", " : "", v[j]);
+			sb_add(&b, " }\n");
+		}
+	}
+	return sb_take(&b);
+}
+
 char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 {
 	struct gen g = {{NULL, 0, 0}, o, p};
@@ -1949,6 +2048,8 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	gen_antispoof(&g);
 	if (p->nnats)
 		gen_nat(&g);
+	if (p->portal.listen)
+		gen_portal(&g);
 	gen_adopt(&g);
 	gen_hooks(&g);
 	gen_post_undecided(&g);

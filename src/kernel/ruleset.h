@@ -242,6 +242,15 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
  * installer and by tests (e.g. to show that a rejected script changes
  * nothing). 0, or -1 with nft's messages in *err. */
 int nft_apply(const char *script, char **err);
+
+/*
+ * The nft script (to free) that makes the sets portal_known4/6 of O's
+ * table hold exactly the V4 (N4) and V6 (N6) addresses and prefixes
+ * ("198.18.1.2", "2001:db8:5::/64"; each already checked): one
+ * transaction, flush then add. Only for a policy with portal { listen }.
+ */
+char *portal_sync_script(const struct ruleset_opts *o, const char *const *v4,
+			 size_t n4, const char *const *v6, size_t n6);
 /* Runs an nft command and returns its (JSON when JSON) output; NULL with
  * *err on failure. */
 char *nft_query(const char *cmd, bool json, char **err);

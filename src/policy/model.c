@@ -139,7 +139,7 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
 _Static_assert(sizeof(struct resolver_cfg) == 56,
 	       "struct resolver_cfg changed: compare the new field in "
 	       "resolver_cfg_equal, copy and clear it, then update this size");
-_Static_assert(sizeof(struct directory_cfg) == 80,
+_Static_assert(sizeof(struct directory_cfg) == 104,
 	       "struct directory_cfg changed: compare the new field in "
 	       "directory_cfg_equal, copy and clear it, then update this size");
 #endif
@@ -202,7 +202,10 @@ bool directory_cfg_equal(const struct directory_cfg *a,
 	       str_equal(a->password_file, b->password_file) &&
 	       str_equal(a->user_filter, b->user_filter) &&
 	       str_equal(a->group_filter, b->group_filter) &&
-	       str_equal(a->tls_ca, b->tls_ca);
+	       str_equal(a->tls_ca, b->tls_ca) &&
+	       str_equal(a->keytab, b->keytab) &&
+	       str_equal(a->principal, b->principal) &&
+	       str_equal(a->kerberos_host, b->kerberos_host);
 }
 
 void directory_cfg_copy(struct directory_cfg *dst,
@@ -216,6 +219,9 @@ void directory_cfg_copy(struct directory_cfg *dst,
 	dst->user_filter = strdup_or_null(src->user_filter);
 	dst->group_filter = strdup_or_null(src->group_filter);
 	dst->tls_ca = strdup_or_null(src->tls_ca);
+	dst->keytab = strdup_or_null(src->keytab);
+	dst->principal = strdup_or_null(src->principal);
+	dst->kerberos_host = strdup_or_null(src->kerberos_host);
 }
 
 void directory_cfg_clear(struct directory_cfg *c)
@@ -227,6 +233,9 @@ void directory_cfg_clear(struct directory_cfg *c)
 	free(c->user_filter);
 	free(c->group_filter);
 	free(c->tls_ca);
+	free(c->keytab);
+	free(c->principal);
+	free(c->kerberos_host);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -332,6 +341,9 @@ void policy_free(struct policy *p)
 	free(p->identity.api_token_file);
 	free(p->log.file);
 	free(p->metrics.listen);
+	free(p->portal.listen);
+	free(p->portal.certificate);
+	free(p->portal.key);
 	free(p->control.socket_owner);
 	free(p->control.socket_group);
 	free_strv(p->control.operator_groups, p->control.noperator_groups);

@@ -188,7 +188,7 @@ static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
-    "alert",   "control",   "nat",     "flood",
+    "alert",   "control",   "nat",     "flood",    "portal",
 };
 
 static bool is_stmt_keyword(const struct token *t)

@@ -255,6 +255,9 @@ struct directory_cfg {
 	bool starttls;	 /* ldap:// upgraded with StartTLS before the bind */
 	bool tls_verify; /* the server's certificate must verify (default) */
 	char *tls_ca;	 /* CA certificates file (default: the system's) */
+	/* SASL GSSAPI bind (instead of bind-dn's simple bind): the client's
+	 * keys, its name, and the server's host name in ldap/HOST */
+	char *keytab, *principal, *kerberos_host;
 };
 
 /* True when A and B are the same resolver configuration: every field,
@@ -338,6 +341,18 @@ struct control_cfg {
 	size_t nread_only_groups;
 	uint32_t max_clients; /* connections at once */
 	uint32_t timeout_ms;  /* a request and its reply within */
+};
+
+/* The login portal (src/portal, sluice-portal(8)): an HTTPS page where a
+ * user signs in with the directory password. NULL listen = no portal.
+ * Its HTTP responder, where the kernel sends unidentified clients' web
+ * sessions, is on PORTAL_HTTP_PORT of the same address. */
+#define PORTAL_HTTP_PORT 80u
+struct portal_cfg {
+	char *listen;		  /* "ADDR:PORT" of the HTTPS page */
+	char *certificate, *key;  /* PEM files of the page's certificate */
+	uint32_t lifetime_s;	  /* a sign-in lasts at most this long */
+	uint32_t idle_s;	  /* ... and ends when the page is gone this long */
 };
 
 /* Verifier methods. Adding one: docs/hacking.md (a name in model.c's
@@ -498,6 +513,7 @@ struct policy {
 	struct log_cfg log;
 	struct metrics_cfg metrics;
 	struct control_cfg control;
+	struct portal_cfg portal;
 };
 
 /*

@@ -157,6 +157,14 @@ static const struct setting directory_table[] = {
      "the server's certificate must verify against tls-ca", .def = 1},
     {"tls-ca", ST_STRING, P(directory.tls_ca), 0, 0, 0, NULL,
      "file of CA certificates (default: the system's)", .def = 0},
+    {"keytab", ST_STRING, P(directory.keytab), 0, 0, 0, NULL,
+     "bind with SASL GSSAPI (Kerberos) using the keys in this keytab "
+     "(instead of bind-dn)", .def = 0},
+    {"principal", ST_STRING, P(directory.principal), 0, 0, 0, NULL,
+     "the Kerberos principal whose keys the keytab holds", .def = 0},
+    {"kerberos-host", ST_STRING, P(directory.kerberos_host), 0, 0, 0, NULL,
+     "the directory server's host name: its service principal is "
+     "ldap/HOST, and a TLS certificate must name it", .def = 0},
     {"timeout", ST_DURATION_MS, P(directory.timeout_ms), 0, 10, 60000, NULL,
      "per-search timeout",
      .def = 2000},
@@ -364,8 +372,24 @@ const struct setting alert_settings[] = {
     {.key = NULL},
 };
 
+static const struct setting portal_table[] = {
+    {"listen", ST_STRING, P(portal.listen), 0, 0, 0, NULL,
+     "address:port of the login portal's HTTPS page (off when unset)",
+     .def = 0},
+    {"certificate", ST_STRING, P(portal.certificate), 0, 0, 0, NULL,
+     "PEM file of the page's certificate (and its chain)", .def = 0},
+    {"key", ST_STRING, P(portal.key), 0, 0, 0, NULL,
+     "PEM file of the certificate's private key", .def = 0},
+    {"lifetime", ST_DURATION_S, P(portal.lifetime_s), 0, 60, 30 * 86400,
+     NULL, "a sign-in lasts at most this long", .def = 8 * 3600},
+    {"idle", ST_DURATION_S, P(portal.idle_s), 0, 30, 86400, NULL,
+     "a sign-in ends when its page has not been seen this long",
+     .def = 900},
+    {.key = NULL},
+};
+
 enum { B_FLOOD, B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
-       B_METRICS, B_CONTROL };
+       B_METRICS, B_CONTROL, B_PORTAL };
 
 static const struct settings_block blocks[] = {
     {"decisions", B_DECISIONS, decisions_table},
@@ -377,6 +401,7 @@ static const struct settings_block blocks[] = {
     {"log", B_LOG, log_table},
     {"metrics", B_METRICS, metrics_table},
     {"control", B_CONTROL, control_table},
+    {"portal", B_PORTAL, portal_table},
     {NULL, 0, NULL},
 };
 

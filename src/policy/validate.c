@@ -210,6 +210,40 @@ const char *secret_file_problem(const char *path)
 	return NULL;
 }
 
+/* directory { keytab, principal, kerberos-host }: a SASL GSSAPI bind needs
+ * all three, excludes the simple bind's settings, and its keytab is a
+ * secret file (the same check sluiced makes before every bind). */
+static void check_directory_gssapi(const struct directory_cfg *c,
+				   struct diags *d)
+{
+	if (!c->keytab) {
+		if (c->principal || c->kerberos_host)
+			diags_add(d, DIAG_ERROR, NULL,
+				  "directory principal and kerberos-host need "
+				  "keytab");
+		return;
+	}
+	if (!c->principal || !c->kerberos_host)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab needs principal and kerberos-host");
+	if (c->bind_dn || c->password_file)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab (a GSSAPI bind) excludes bind-dn "
+			  "and password-file (a simple bind)");
+	if ((c->uri && strncmp(c->uri, "ldap://", 7) != 0) || c->starttls)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "directory keytab needs a plain ldap:// uri without "
+			  "starttls (GSSAPI signs and seals the connection "
+			  "itself; directories refuse that inside TLS)");
+	const char *why = secret_file_problem(c->keytab);
+	if (why)
+		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s' %s",
+			  c->keytab, why);
+	else if (access(c->keytab, R_OK) < 0)
+		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s': %s",
+			  c->keytab, strerror(errno));
+}
+
 /* True when DN is a domain root: only dc= components (dc=corp,dc=example). */
 static bool domain_root(const char *dn)
 {
@@ -250,7 +284,7 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 	if (c->starttls && !plain)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory starttls needs an ldap:// uri");
-	if (plain && !c->starttls && c->bind_dn)
+	if (plain && !c->starttls && c->bind_dn && !c->keytab)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "directory: the bind password goes in clear over "
 			  "ldap:// (use ldaps:// or starttls yes)");
@@ -265,6 +299,7 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "directory password-file '%s' %s", c->password_file,
 			  why);
+	check_directory_gssapi(c, d);
 }
 
 /* identity { ignore-users, radius-* }: the RADIUS listener needs its
@@ -320,6 +355,74 @@ static void check_identity(struct policy *p)
 			  "addresses that may send accounting)");
 }
 
+/* LISTEN is "A:PORT" or "[A]:PORT", A a literal address other than
+ * 0.0.0.0 and ::, PORT 1..65535 but not the HTTP responder's. */
+static bool portal_listen_ok(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	unsigned char bin[16], zero[16] = {0};
+	size_t n = colon ? (size_t)(colon - listen) : 0;
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (!colon || !n || n >= sizeof(host))
+		return false;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 1 || port > 65535 ||
+	    port == PORTAL_HTTP_PORT)
+		return false;
+	if (inet_pton(AF_INET, host, bin) == 1)
+		return memcmp(bin, zero, 4) != 0;
+	return inet_pton(AF_INET6, host, bin) == 1 && memcmp(bin, zero, 16) != 0;
+}
+
+/* portal { listen certificate key lifetime idle }: the page needs its
+ * address (ADDRESS:PORT, a literal address), its certificate and key, and
+ * the `directory ldap` block it signs users in against. */
+static void check_portal(struct policy *p)
+{
+	const struct portal_cfg *c = &p->portal;
+	struct diags *d = &p->diags;
+	if (!c->listen) {
+		if (c->certificate || c->key)
+			diags_add(d, DIAG_WARNING, NULL,
+				  "portal: certificate and key do nothing "
+				  "without listen");
+		return;
+	}
+	if (!portal_listen_ok(c->listen))
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen '%s': expected ADDRESS:PORT with the "
+			  "gateway's own address (the redirect names it; not "
+			  "a wildcard) and a port other than %u (the "
+			  "redirects' own)", c->listen, PORTAL_HTTP_PORT);
+	if (!c->certificate || !c->key)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal listen needs certificate and key");
+	if (!p->directory.enabled)
+		diags_add(d, DIAG_ERROR, NULL,
+			  "portal needs a `directory ldap` block (users sign "
+			  "in with the directory password)");
+	else if (!p->directory.starttls && p->directory.uri &&
+		 strncmp(p->directory.uri, "ldaps://", 8) != 0 &&
+		 strncmp(p->directory.uri, "ldapi://", 8) != 0)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: the directory is plain ldap:// without "
+			  "starttls: users' passwords would cross the network "
+			  "in clear");
+	if (c->idle_s > c->lifetime_s)
+		diags_add(d, DIAG_WARNING, NULL,
+			  "portal: idle is longer than lifetime, so only "
+			  "lifetime ends a sign-in");
+	if (c->key && secret_file_problem(c->key))
+		diags_add(d, DIAG_ERROR, NULL, "portal key '%s' %s", c->key,
+			  secret_file_problem(c->key));
+}
+
 static void check_settings(struct policy *p)
 {
 	struct diags *d = &p->diags;
@@ -359,6 +462,7 @@ static void check_settings(struct policy *p)
 				  p->metrics.listen);
 	}
 	check_identity(p);
+	check_portal(p);
 	for (size_t i = 0; i < p->nfarms; i++)
 		if (!p->farms[i]->used)
 			diags_add(d, DIAG_WARNING, &p->farms[i]->loc,

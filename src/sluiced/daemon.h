@@ -52,6 +52,9 @@ struct daemon {
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
 	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */
 	uint64_t ids_removed_seen;  /* idtable_removed() last acted on */
+	uint64_t portal_synced;	    /* idtable_version() in portal_known4/6 */
+	const void *portal_gen;	    /* the generation it was written under */
+	uint64_t portal_sync_ms;    /* when (a full resync every 30 s) */
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;

@@ -13,6 +13,7 @@
 #include "identity/radius.h"
 #include "stats/prom.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -259,10 +260,74 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 	explicit_bzero(&ctx, sizeof(ctx));
 }
 
+/* ---- the login portal's sets of identified addresses ------------------- */
+
+#define PORTAL_RESYNC_MS 30000 /* also after a ruleset rebuilt by itself */
+
+struct addr_lists {
+	char **v[2]; /* [0] IPv4, [1] IPv6: "ADDR" or "ADDR/LEN" */
+	size_t n[2], cap[2];
+};
+
+static void collect_addr(void *arg, int family, const uint8_t *addr,
+			 unsigned plen, const struct identity *id)
+{
+	struct addr_lists *l = arg;
+	int f = family == AF_INET6;
+	char text[INET6_ADDRSTRLEN];
+	if (!inet_ntop(family, addr, text, sizeof(text)))
+		return;
+	if (l->n[f] == l->cap[f]) {
+		l->cap[f] = l->cap[f] ? 2 * l->cap[f] : 64;
+		l->v[f] = xrealloc(l->v[f], l->cap[f] * sizeof(char *));
+	}
+	l->v[f][l->n[f]++] = plen == (f ? 128u : 32u)
+				 ? xstrdup(text)
+				 : xasprintf("%s/%u", text, plen);
+}
+
+/* With portal { listen }: makes the kernel's portal_known4/6 hold the
+ * identity table's addresses and prefixes (those are not redirected to
+ * the portal) when the table changed, the ruleset was rebuilt, or every
+ * PORTAL_RESYNC_MS. */
+static void portal_sync(struct daemon *d)
+{
+	const struct policy *p = d->gen->policy;
+	uint64_t v = idtable_version(d->ids), now = mono_ms();
+	if (!p->portal.listen ||
+	    (v == d->portal_synced && d->portal_gen == (const void *)d->gen &&
+	     now - d->portal_sync_ms < PORTAL_RESYNC_MS))
+		return;
+	struct addr_lists l = {0};
+	idtable_each(d->ids, collect_addr, &l);
+	char *script = portal_sync_script(
+	    &d->kopts, (const char *const *)l.v[0], l.n[0],
+	    (const char *const *)l.v[1], l.n[1]);
+	char *err = NULL;
+	if (nft_apply(script, &err) < 0) {
+		log_warnx("portal: identified addresses not written to the "
+			  "kernel: %s", err ? err : "?");
+	} else {
+		d->portal_synced = v;
+		d->portal_gen = d->gen;
+		d->portal_sync_ms = now;
+		log_debug("portal: %zu+%zu identified addresses in the kernel",
+			  l.n[0], l.n[1]);
+	}
+	free(err);
+	free(script);
+	for (int f = 0; f < 2; f++) {
+		for (size_t i = 0; i < l.n[f]; i++)
+			free(l.v[f][i]);
+		free(l.v[f]);
+	}
+}
+
 /* Entries went since the last look: revoke what they allowed. */
 static void on_idrevoke(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	portal_sync(d);
 	uint64_t removed = idtable_removed(d->ids);
 	if (removed == d->ids_removed_seen)
 		return;

@@ -36,6 +36,8 @@ struct http_server {
 	struct event *resume; /* re-enables the listener after EMFILE */
 	http_handler_fn fn;
 	void *arg;
+	http_wrap_fn wrap; /* NULL: plain sockets */
+	void *wrap_arg;
 	char *name;
 	size_t max_body;
 	unsigned max_conns, timeout_ms;
@@ -52,10 +54,19 @@ struct hconn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct sockaddr_storage peer;
+	struct http_later *later; /* an answer to come (http_defer) */
+};
+
+/* The token of an answer to come; K NULL once the connection is gone. */
+struct http_later {
+	struct hconn *k;
+	bool head; /* the request was HEAD: no body */
 };
 
 static void hconn_free(struct hconn *k)
 {
+	if (k->later)
+		k->later->k = NULL;
 	k->h->nconns--;
 	LIST_REMOVE(k, link);
 	event_free(k->deadline);
@@ -70,6 +81,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+	if (what == BEV_EVENT_CONNECTED)
+		return; /* a wrapped (TLS) connection finished its handshake */
 	hconn_free(arg);
 }
 
@@ -92,6 +105,8 @@ static const char *reason_of(int status)
 		int status;
 		const char *reason;
 	} r[] = {{200, "OK"},
+		 {204, "No Content"},
+		 {302, "Found"},
 		 {400, "Bad Request"},
 		 {403, "Forbidden"},
 		 {404, "Not Found"},
@@ -101,6 +116,7 @@ static const char *reason_of(int status)
 		 {413, "Content Too Large"},
 		 {415, "Unsupported Media Type"},
 		 {422, "Unprocessable Content"},
+		 {429, "Too Many Requests"},
 		 {431, "Request Header Fields Too Large"},
 		 {500, "Internal Server Error"},
 		 {503, "Service Unavailable"}};
@@ -179,12 +195,35 @@ static void serve(struct hconn *k, char *line, const char *head,
 	}
 	*sp1 = *sp2 = '\0';
 	struct http_request rq = {line, sp1 + 1, head, body, blen,
-				  (const struct sockaddr *)&k->peer};
+				  (const struct sockaddr *)&k->peer, k};
 	struct http_reply rp = {200, "text/plain; charset=utf-8", NULL,
 				evbuffer_new(), NULL};
 	k->h->fn(k->h->arg, &rq, &rp);
-	answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
+	if (k->later) /* answered later: read nothing more meanwhile */
+		bufferevent_disable(k->bev, EV_READ);
+	else
+		answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
 	evbuffer_free(rp.body);
+}
+
+struct http_later *http_defer(const struct http_request *rq)
+{
+	struct hconn *k = rq->conn;
+	struct http_later *l = xcalloc(1, sizeof(*l));
+	l->k = k;
+	l->head = strcmp(rq->method, "HEAD") == 0;
+	k->later = l;
+	return l;
+}
+
+void http_answer_later(struct http_later *l, const struct http_reply *rp)
+{
+	if (l->k) {
+		l->k->later = NULL;
+		if (rp)
+			answer(l->k, rp, l->head);
+	}
+	free(l);
 }
 
 bool http_header(const struct http_request *rq, const char *name, char *out,
@@ -310,12 +349,13 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	k->h = h;
 	if (salen > 0 && (size_t)salen <= sizeof(k->peer))
 		memcpy(&k->peer, sa, (size_t)salen);
-	k->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	k->bev = h->wrap ? h->wrap(h->wrap_arg, base, fd)
+			 : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	k->deadline = evtimer_new(base, on_deadline, k);
 	if (!k->bev || !k->deadline) {
 		if (k->bev)
 			bufferevent_free(k->bev);
-		else
+		else if (!h->wrap)
 			close(fd);
 		if (k->deadline)
 			event_free(k->deadline);
@@ -429,6 +469,12 @@ void http_limits(struct http_server *h, unsigned max_conns,
 		return;
 	h->max_conns = max_conns ? max_conns : 16;
 	h->timeout_ms = timeout_ms ? timeout_ms : 5000;
+}
+
+void http_set_wrap(struct http_server *h, http_wrap_fn fn, void *arg)
+{
+	h->wrap = fn;
+	h->wrap_arg = arg;
 }
 
 uint64_t http_refused(const struct http_server *h)

@@ -25,12 +25,14 @@ struct http_request {
 	const char *body;	     /* NUL-terminated; "" when none */
 	size_t body_len;
 	const struct sockaddr *peer; /* who connected */
+	void *conn;		     /* the server's (http_defer) */
 };
 
 /* The handler's answer: STATUS (default 200), CTYPE (default text/plain),
  * ALLOW (sent with a 405), BODY (an empty buffer to fill; not sent for a
- * HEAD request), HEADERS (more header lines, each ending in CRLF, a static
- * string; NULL: none). */
+ * HEAD request), HEADERS (more header lines, each ending in CRLF; NULL:
+ * none; the handler's, valid until the answer is queued: right after the
+ * handler returns, or in http_answer_later()). */
 struct http_reply {
 	int status;
 	const char *ctype;
@@ -47,6 +49,21 @@ bool http_header(const struct http_request *rq, const char *name, char *out,
 
 typedef void (*http_handler_fn)(void *arg, const struct http_request *rq,
 				struct http_reply *rp);
+
+/* A request whose answer comes later. */
+struct http_later;
+/*
+ * Called by a handler on its request RQ: the answer is not RP but what
+ * http_answer_later() gives, later, on the server's loop (the connection
+ * keeps its deadline: past it the connection is closed and the answer,
+ * when it comes, is dropped). Returns the token, owned by the caller until
+ * it passes it to http_answer_later() (exactly once).
+ */
+struct http_later *http_defer(const struct http_request *rq);
+/* Sends RP (as a handler's answer) for the request of L, when its
+ * connection is still open, and frees L; RP NULL: no answer (the
+ * connection closes at its deadline). On the server's loop thread. */
+void http_answer_later(struct http_later *l, const struct http_reply *rp);
 
 /*
  * Serves ADDR_PORT ("127.0.0.1:9109", "[::1]:9109"; port 0 picks a free
@@ -66,6 +83,13 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
  * answer; 0 keeps the default (16, 5000). NULL is fine. */
 void http_limits(struct http_server *h, unsigned max_conns,
 		 unsigned timeout_ms);
+/* Makes the bufferevent of an accepted connection FD on BASE (a TLS one,
+ * for example); NULL when it cannot, FD then closed by the function. */
+typedef struct bufferevent *(*http_wrap_fn)(void *arg, struct event_base *base,
+					    int fd);
+/* Connections H accepts from now on get their bufferevent from FN (ARG);
+ * NULL FN: plain sockets (the default). */
+void http_set_wrap(struct http_server *h, http_wrap_fn fn, void *arg);
 /* Connections refused so far (limits, descriptor reserve, accept errors). */
 uint64_t http_refused(const struct http_server *h);
 /* The bound port (useful with port 0); 0 when unknown. */

@@ -65,7 +65,7 @@ export SLAPD_CTL=$T/ctl.sh
 
 VG=()
 if [ "${VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
-  VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1)
+  VG=(valgrind -q --suppressions="$HERE/../valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1)
 fi
 
 rc=0

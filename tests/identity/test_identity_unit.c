@@ -1,6 +1,7 @@
 /*
  * test_identity_unit.c — cmocka unit tests of the identity sources that need
- * no server: RFC 4515 filter escaping and expansion (ldapdir), the answer
+ * no server: RFC 4515 filter escaping and expansion (ldapdir), the GSSAPI
+ * bind's ticket renewal decision (gssbind, a MEMORY: cache), the answer
  * cache both sources share (idcache), and the NSS pool's cache, sharing, queue bound and deadline with a fake lookup
  * function and an injected clock (nsspool).
  */
@@ -11,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <krb5.h>
+
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -20,9 +23,64 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "identity/gssbind.h"
 #include "identity/idcache.h"
 #include "identity/ldapdir.h"
 #include "identity/nsspool.h"
+
+/* ---- gssbind ------------------------------------------------------------- */
+
+/* Stores in CCACHE (initialised for CLIENT) a credential for SERVER that
+ * ends at END. */
+static void store_cred(const char *ccache, const char *client,
+		       const char *server, time_t end, bool init)
+{
+	krb5_context ctx;
+	krb5_ccache cc;
+	krb5_creds cr;
+	memset(&cr, 0, sizeof(cr));
+	assert_int_equal(krb5_init_context(&ctx), 0);
+	assert_int_equal(krb5_cc_resolve(ctx, ccache, &cc), 0);
+	assert_int_equal(krb5_parse_name(ctx, client, &cr.client), 0);
+	assert_int_equal(krb5_parse_name(ctx, server, &cr.server), 0);
+	if (init)
+		assert_int_equal(krb5_cc_initialize(ctx, cc, cr.client), 0);
+	cr.times.authtime = cr.times.starttime = (krb5_timestamp)(end - 36000);
+	cr.times.endtime = (krb5_timestamp)end;
+	assert_int_equal(krb5_cc_store_cred(ctx, cc, &cr), 0);
+	krb5_free_cred_contents(ctx, &cr);
+	krb5_cc_close(ctx, cc);
+	krb5_free_context(ctx);
+}
+
+/* The renewal decision: a kept ticket-granting ticket is reused while it
+ * has more than GSSBIND_RENEW_MARGIN_S to live, for its own principal
+ * only; a service ticket alone, an empty or unknown cache are not fresh;
+ * gssbind_ccache_drop empties the cache; names are unique. */
+static void test_gssbind_ticket_fresh(void **state)
+{
+	(void)state;
+	const char *me = "svc@AD.TEST", *tgs = "krbtgt/AD.TEST@AD.TEST";
+	char *a = gssbind_ccache_name(), *b = gssbind_ccache_name();
+	assert_string_not_equal(a, b);
+	assert_false(gssbind_ticket_fresh(a, me, 1000000));
+	store_cred(a, me, "ldap/dc1.ad.test@AD.TEST", 2000000, true);
+	assert_false(gssbind_ticket_fresh(a, me, 1000000)); /* no TGT */
+	store_cred(a, me, tgs, 2000000, false);
+	assert_true(gssbind_ticket_fresh(a, me, 1000000));
+	assert_true(gssbind_ticket_fresh(
+	    a, me, 2000000 - GSSBIND_RENEW_MARGIN_S - 1));
+	assert_false(gssbind_ticket_fresh(a, me,
+					  2000000 - GSSBIND_RENEW_MARGIN_S));
+	assert_false(gssbind_ticket_fresh(a, "other@AD.TEST", 1000000));
+	assert_false(gssbind_ticket_fresh(b, me, 1000000)); /* private */
+	gssbind_ccache_drop(a);
+	assert_false(gssbind_ticket_fresh(a, me, 1000000));
+	gssbind_ccache_drop(b);
+	gssbind_ccache_drop(NULL);
+	free(a);
+	free(b);
+}
 
 /* ---- idcache -------------------------------------------------------------- */
 
@@ -479,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_uri_problem),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_ldapdir_refused),
+		cmocka_unit_test(test_gssbind_ticket_fresh),
 		cmocka_unit_test(test_nss_cache_ttl),
 		cmocka_unit_test(test_nss_queue_full_cancel),
 	};

@@ -15,6 +15,8 @@
  *                ($SLAPD_CTL start) → the next lookups reconnect.
  * PHASE mark:    one lookup with SO_MARK 0x5100 (run_ldap.sh checks that
  *                the SYN carried it).
+ * PHASE ad, gssapi: against Samba's AD DC (run_ad.sh; see phase_ad and
+ *                phase_gssapi).
  * Prints measured numbers; exits 1 on the first failed check.
  */
 #include <arpa/inet.h>
@@ -635,7 +637,8 @@ static void phase_ad(void)
 	const char *ca = getenv("SLAPD_CA"), *other = getenv("SLAPD_OTHER_CA");
 	const char *bind = getenv("AD_BIND_DN"), *root = getenv("AD_ROOT");
 	const char *plain = getenv("AD_LDAP_URI");
-	CHECK(ca && other && bind && root && plain);
+	const char *late = getenv("AD_LATE_MEMBER");
+	CHECK(ca && other && bind && root && plain && late);
 	struct directory_cfg c = cfg(10000, 60);
 	c.schema = SCHEMA_AD;
 	c.bind_dn = (char *)bind;
@@ -648,6 +651,9 @@ static void phase_ad(void)
 	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
 	expect(l, "bob", 0, "Domain Users,vpn");
 	expect(l, "mallory", ENOENT, NULL);
+	printf("a group with more members than the DC's MaxValRange (%s "
+	       "beyond its first range of `member`):\n", late);
+	expect(l, late, 0, "Domain Users,big,vpn");
 	printf("spellings of one account:\n");
 	const char *spell[] = {"ALICE", "SLUICE\\Alice", "alice@AD.SLUICE.TEST "};
 	for (size_t i = 0; i < 3; i++) {
@@ -828,6 +834,92 @@ static void phase_restart(void)
 	ldapdir_free(l);
 }
 
+/*
+ * A SASL GSSAPI bind from a keytab (run_ad.sh: $AD_KEYTAB holds
+ * $AD_PRINCIPAL's keys, $AD_OLD_KEYTAB keys of $AD_OLD_PRINCIPAL the KDC
+ * no longer has, the
+ * DC's Kerberos name is $AD_KRB_HOST, KRB5_CONFIG private to the test):
+ * groups read with a GSSAPI bind over plain ldap:// (signed or sealed),
+ * four clients one after the other; two directory clients binding at the
+ * same moment (two threads, two credential caches); then a keytab with stale
+ * keys, a keytab of another account and a keytab readable by others: EIO (the groups are unknown,
+ * never none), with the reason logged.
+ */
+static void phase_gssapi(void)
+{
+	const char *ca = getenv("SLAPD_CA"), *plain = getenv("AD_LDAP_URI");
+	const char *kt = getenv("AD_KEYTAB"), *old = getenv("AD_OLD_KEYTAB");
+	const char *open_kt = getenv("AD_OPEN_KEYTAB");
+	const char *who = getenv("AD_PRINCIPAL"), *host = getenv("AD_KRB_HOST");
+	const char *old_who = getenv("AD_OLD_PRINCIPAL");
+	CHECK(ca && plain && kt && old && open_kt && who && old_who && host);
+	struct directory_cfg c = cfg(10000, 60);
+	c.schema = SCHEMA_AD;
+	c.bind_dn = NULL;
+	c.password_file = NULL;
+	c.keytab = (char *)kt;
+	c.principal = (char *)who;
+	c.kerberos_host = (char *)host;
+	c.uri = (char *)plain;
+	printf("GSSAPI over ldap:// (signed or sealed), 4 clients one after "
+	       "the other:\n");
+	struct ldapdir *l;
+	for (int i = 0; i < 4; i++) {
+		l = dir_new(&c, 0);
+		CHECK(l);
+		expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
+		ldapdir_free(l);
+	}
+
+	printf("two clients binding at once:\n");
+	struct ldapdir *a = dir_new(&c, 0);
+	struct ldapdir *b = dir_new(&c, 0);
+	CHECK(a && b);
+	struct res ra = {0}, rb = {0};
+	CHECK(ldapdir_groups(a, "alice", done, &ra) == 0);
+	CHECK(ldapdir_groups(b, "bob", done, &rb) == 0);
+	int calls = 0;
+	for (int i = 0; i < 2 * (10000 + ASK_SLACK_MS) / 5 &&
+			(ra.calls == 0 || rb.calls == 0); i++)
+		run_for(5);
+	calls = ra.calls + rb.calls;
+	printf("  alice → %s [%s]; bob → %s [%s]\n",
+	       ra.status ? strerror(ra.status) : "ok", ra.groups,
+	       rb.status ? strerror(rb.status) : "ok", rb.groups);
+	CHECK(calls == 2 && ra.status == 0 && rb.status == 0);
+	CHECK(strcmp(ra.groups, "Domain Users,admins-all,netops,vpn") == 0);
+	CHECK(strcmp(rb.groups, "Domain Users,vpn") == 0);
+	ldapdir_free(a);
+	ldapdir_free(b);
+
+	printf("a keytab with keys the KDC no longer has:\n");
+	c.keytab = (char *)old;
+	c.principal = (char *)old_who;
+	l = dir_new(&c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("a keytab of another account:\n");
+	c.principal = (char *)who;
+	l = dir_new(&c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("a keytab readable by others:\n");
+	c.keytab = (char *)open_kt;
+	l = dir_new(&c, 0);
+	expect(l, "alice", EIO, NULL);
+	ldapdir_free(l);
+	printf("kerberos-host missing, ldaps://, starttls: refused\n");
+	c.keytab = (char *)kt;
+	c.uri = (char *)uri;
+	CHECK(ldapdir_new(base, &c, 0) == NULL);
+	c.uri = (char *)plain;
+	c.starttls = true;
+	CHECK(ldapdir_new(base, &c, 0) == NULL);
+	c.starttls = false;
+	c.kerberos_host = NULL;
+	CHECK(ldapdir_new(base, &c, 0) == NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -845,6 +937,8 @@ int main(int argc, char **argv)
 		phase_basic();
 	else if (!strcmp(argv[1], "ad"))
 		phase_ad();
+	else if (!strcmp(argv[1], "gssapi"))
+		phase_gssapi();
 	else if (!strcmp(argv[1], "tls"))
 		phase_tls();
 	else if (!strcmp(argv[1], "stop"))

@@ -409,6 +409,86 @@ static void test_directory_settings(void **state)
 	}
 }
 
+/* The directory's SASL GSSAPI bind (keytab, principal, kerberos-host):
+ * check refuses what the daemon refuses (ldapdir_new, and the keytab's
+ * mode at every connect): an incomplete set, a keytab with bind-dn, a
+ * keytab readable by others or missing, anything but plain ldap:// (TLS,
+ * ldapi://); no warning about a password in clear (none is sent). */
+static void test_directory_gssapi(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-kt.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char good[64], open_kt[64], none[64];
+	snprintf(good, sizeof(good), "%s/good.keytab", dir);
+	snprintf(open_kt, sizeof(open_kt), "%s/open.keytab", dir);
+	snprintf(none, sizeof(none), "%s/none.keytab", dir);
+	const char *mk[] = {good, open_kt};
+	mode_t modes[] = {0600, 0644};
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(mk[i], "w");
+		assert_non_null(f);
+		fputs("x", f);
+		fclose(f);
+		assert_int_equal(chmod(mk[i], modes[i]), 0);
+	}
+	static const char *const who =
+	    "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\"";
+	struct {
+		const char *uri, *kt, *more;
+		int errors, warnings;
+		const char *text;
+	} v[] = {
+	    {"ldap://198.18.4.2", good, who, 0, 0, NULL},
+	    {"ldaps://198.18.4.2", good, who, 1, 0, "plain ldap://"},
+	    {"ldap://198.18.4.2", good,
+	     "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\" starttls yes",
+	     1, 0, "without starttls"},
+	    {"ldap://198.18.4.2", good, "principal \"svc@AD.X\"", 1, 0,
+	     "needs principal and kerberos-host"},
+	    {"ldap://198.18.4.2", NULL, who, 1, 0, "need keytab"},
+	    {"ldap://198.18.4.2", good,
+	     "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\" "
+	     "bind-dn \"cn=a\"",
+	     1, 0, "excludes bind-dn"},
+	    {"ldap://198.18.4.2", open_kt, who, 1, 0, "readable or writable"},
+	    {"ldap://198.18.4.2", none, who, 1, 0, "No such file"},
+	    {"ldapi://%2frun%2fslapd", good, who, 1, 0, "plain ldap://"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char text[1024];
+		char kt[128] = "";
+		if (v[i].kt)
+			snprintf(kt, sizeof(kt), "keytab \"%s\"", v[i].kt);
+		snprintf(text, sizeof(text),
+			 "protocol web tcp 80\n"
+			 "rule \"x\" allow web from any to any\n"
+			 "directory ldap { uri \"%s\" base \"cn=Users,dc=x\" "
+			 "schema ad %s %s }\n",
+			 v[i].uri, kt, v[i].more);
+		struct diags d = {0};
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_int_equal(d.errors, v[i].errors);
+		assert_int_equal(d.warnings, v[i].warnings);
+		bool found = !v[i].text;
+		for (size_t k = 0; k < d.n; k++)
+			found = found || strstr(d.v[k].msg, v[i].text);
+		assert_true(found);
+		if (i == 0) {
+			assert_string_equal(p->directory.keytab, good);
+			assert_string_equal(p->directory.principal, "svc@AD.X");
+			assert_string_equal(p->directory.kerberos_host,
+					    "dc1.ad.x");
+		}
+		policy_free(p);
+		diags_free(&d);
+	}
+	unlink(good);
+	unlink(open_kt);
+	rmdir(dir);
+}
+
 static void test_schedule_minutes(void **state)
 {
 	struct diags d = {0};
@@ -958,6 +1038,7 @@ int main(void)
 	    cmocka_unit_test(test_verifier_dns),
 	    cmocka_unit_test(test_unread_dns_warning),
 	    cmocka_unit_test(test_directory_settings),
+	    cmocka_unit_test(test_directory_gssapi),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_per_source_prefix),

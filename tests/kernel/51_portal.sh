@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# 51_portal — the login portal end to end, in headless Chromium inside the
+# client's namespace (tests/kernel/portal_browser.py, WebDriver through
+# chromedriver): the client opens http://server/ and lands on the portal
+# (the kernel sends unidentified web sessions to sluice-portal's HTTP
+# responder, which redirects to the HTTPS page); a wrong password is
+# refused with a message; carol's password (odd bytes: UTF-8, quotes, &,
+# %, +, spaces) signs her in — an LDAP bind as carol over StartTLS
+# against the lab's slapd — and the staff-only server is reachable; the
+# sign-out button takes it away. The portal runs as nobody with no
+# capability and reaches sluiced only through the control socket
+# (operator level by its group). Also: the captive-portal probes are
+# redirected; a directory that does not answer gives a clear page (503)
+# and a counter; a request that never finishes is cut, an oversized one
+# refused; idle ends a sign-in whose page is gone; password guessing from
+# an address is throttled. Screenshots in
+# $KT_BUILD/test-artifacts/51_portal.
+. "$(dirname "$0")/lib.sh"
+. "$KT_ROOT/tests/lab/peers.sh"
+command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
+	{ kt_fail "chromium and chromium-driver are not installed (scripts/setup.sh)"; kt_done; }
+kt_up
+SLAPD_TLS_IP=$LAB_DIR4 peers_ldap_up || { kt_fail "slapd did not start"; kt_done; }
+ART=$KT_BUILD/test-artifacts/51_portal
+rm -rf "$ART"; mkdir -p "$ART"
+
+# carol's password, with bytes a form and a filter must carry intact
+PW='pä$$ "w&rd" 100%+1 <x>'
+lab_exec "$LAB_DIR" ldappasswd -x -H "ldap://$LAB_DIR4" -D "$SLAPD_ROOTDN" -w secret \
+	-s "$PW" "uid=carol,ou=people,$SLAPD_SUFFIX" >/dev/null 2>&1 &&
+	kt_ok "carol has a password of odd bytes in the directory" || kt_fail "ldappasswd failed"
+
+# the portal's certificate (a throwaway one for its address)
+P=$LAB_TMP/portal
+mkdir -p "$P"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$LAB_GW_CLI4" \
+	-addext "subjectAltName=IP:$LAB_GW_CLI4" -keyout "$P/key.pem" -out "$P/cert.pem" 2>/dev/null
+chmod 600 "$P/key.pem"
+install -d -m 0755 "$LAB_TMP/run"
+KT_SOCK=$LAB_TMP/run/ctl.sock
+PORTAL=https://$LAB_GW_CLI4:8443
+
+conf=$LAB_TMP/portal.conf
+cat >"$conf" <<CONF
+network clients { 198.18.1.0/24 }
+network servers { 198.18.2.0/24 }
+network infra   { 198.18.4.0/24 }
+users staff { group staff }
+protocol web    tcp 80
+protocol portal tcp { 80 8443 }
+protocol ldap   tcp 389
+rule "portal"    allow portal from clients to localhost
+rule "staff web" allow web from clients to servers users staff
+rule "lookups"   allow ldap from localhost to infra
+directory ldap { uri "ldap://$LAB_DIR4:389" starttls yes tls-ca "$LAB_TMP/ldap/tls/ca.pem" base "$SLAPD_SUFFIX" timeout 2s cache-ttl 0 }
+portal { listen $LAB_GW_CLI4:8443 certificate "$P/cert.pem" key "$P/key.pem" lifetime 1h idle 30s }
+control { socket-mode 0666 operator-groups nogroup }
+decisions { deadline 2s }
+queue { fail closed revoke on }
+CONF
+out=$("$SLUICECTL" check -c "$conf" 2>&1) && kt_ok "the policy with a portal block checks clean" ||
+	kt_fail "check: $out"
+kt_start "$conf" || kt_done
+nft_rules=$(lab_exec "$LAB_GW" nft list chain inet sluice portal_redirect 2>&1)
+echo "$nft_rules" | grep -q "ip saddr 198.18.1.0/24 ip saddr != @portal_known4 tcp dport 80 .*dnat ip to $LAB_GW_CLI4:80" &&
+	kt_ok "the kernel redirects unidentified clients' web sessions to the portal" ||
+	kt_fail "portal_redirect: $nft_rules"
+
+LAB_SPAWN_LOG=$LAB_TMP/portal.log lab_spawn "$LAB_GW" "$KT_BUILD/src/portal/sluice-portal" \
+	-f -c "$conf" -s "$KT_SOCK" -u nobody >/dev/null
+PORTAL_PID=$(tail -n1 "$LAB_TMP/pids")
+up=0
+for i in $(seq 100); do
+	lab_exec "$LAB_GW" ss -Htln | grep -q "$LAB_GW_CLI4:8443" &&
+		lab_exec "$LAB_GW" ss -Htln | grep -q "$LAB_GW_CLI4:80 " && { up=1; break; }
+	sleep 0.1
+done
+[ "$up" = 1 ] && kt_ok "sluice-portal listens on :8443 (HTTPS) and :80 (redirects)" ||
+	{ kt_fail "sluice-portal did not start: $(cat "$LAB_TMP/portal.log")"; kt_done; }
+# the process behind it: nobody, no capability ($PORTAL_PID is `ip netns exec`,
+# which execs sluice-portal in place)
+st=/proc/$PORTAL_PID/status
+uid=$(awk '/^Uid:/ {print $3}' "$st") cap=$(awk '/^CapEff:/ {print $2}' "$st")
+[ "$uid" = "$(id -u nobody)" ] && [ "$cap" = 0000000000000000 ] &&
+	kt_ok "the portal runs as nobody (uid $uid) with no capability (CapEff $cap)" ||
+	kt_fail "portal uid $uid CapEff $cap"
+
+# the browser: portal, wrong password, sign-in, server, sign-out
+out=$(timeout 240 ip netns exec "$LAB_CLI" env HOME="$ART" python3 "$KT_ROOT/tests/kernel/portal_browser.py" \
+	"$ART" "$LAB_SRV4" "$PORTAL" carol "$PW" "$SLUICECTL" "$KT_SOCK" 2>&1)
+rc=$?
+while IFS= read -r l; do
+	case $l in
+	ok:*) kt_ok "chromium: ${l#ok: }" ;;
+	FAIL:*) kt_fail "chromium: ${l#FAIL: }" ;;
+	esac
+done <<<"$out"
+[ "$rc" -eq 0 ] && echo "$out" | grep -q "sign-out button" || kt_fail "the browser run ended with $rc: $(echo "$out" | tail -5)"
+shots=$(ls "$ART"/portal-*.png 2>/dev/null | wc -l)
+[ "$shots" -eq 4 ] && kt_ok "4 screenshots in $ART" || kt_fail "$shots screenshots in $ART"
+rm -rf "$ART/profile"
+
+# the operating systems' captive-portal probes are sent to the page
+for probe in /generate_204 /hotspot-detect.html /connecttest.txt; do
+	h=$(lab_exec "$LAB_CLI" curl -s -o /dev/null -m 5 -w '%{http_code} %{redirect_url}' "http://$LAB_SRV4$probe")
+	[ "$h" = "302 $PORTAL/" ] && kt_ok "probe $probe: $h" || kt_fail "probe $probe: '$h'"
+done
+
+# bad input: a request that never finishes is cut, an oversized one refused
+t0=$(date +%s%N)
+lab_exec "$LAB_CLI" timeout 30 bash -c "exec 3<>/dev/tcp/$LAB_GW_CLI4/8443; cat <&3" >/dev/null 2>&1
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 40000 ] && kt_ok "a connection that sends nothing is cut by the portal (${ms} ms)" ||
+	kt_fail "a silent connection was held ${ms} ms"
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+# (Expect: 100-continue: curl sends the head and waits for the answer, so
+# the 413 is read before a body the portal will not take)
+h=$(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' -H 'Expect: 100-continue' \
+	--data "user=carol&password=$big" "$PORTAL/login")
+[ "$h" = 413 ] && kt_ok "a 20 kB sign-in body is refused (413)" || kt_fail "oversized body: '$h'"
+
+# a directory that does not answer: a clear page, a counter, no identity
+# (meanwhile the portal answers others: the directory is asked on a thread)
+kill -STOP "$PEERS_LDAP_PID"
+lab_exec "$LAB_CLI" curl -sk -m 30 -w '\n%{http_code}' --data-urlencode user=carol \
+	--data-urlencode "password=$PW" "$PORTAL/login" >"$LAB_TMP/silent.out" 2>&1 &
+signin=$!
+for i in $(seq 100); do # the sign-in's connection is open: it waits on the directory
+	lab_exec "$LAB_GW" ss -Htn state established "( sport = :8443 )" | grep -q . && break
+	sleep 0.02
+done
+t0=$(date +%s%N)
+h=$(lab_exec "$LAB_CLI" curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$LAB_SRV4/")
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -0 "$signin" 2>/dev/null && pending=yes || pending=no
+wait "$signin"
+kill -CONT "$PEERS_LDAP_PID"
+[ "$h" = 302 ] && [ "$pending" = yes ] &&
+	kt_ok "while a sign-in waits on the silent directory the portal answers others ($h in ${ms} ms)" ||
+	kt_fail "while the directory is silent: '$h' in ${ms} ms, the sign-in still waiting: $pending"
+body=$(cat "$LAB_TMP/silent.out")
+code=${body##*$'\n'}
+[ "$code" = 503 ] && echo "$body" | grep -q "directory does not answer" &&
+	kt_ok "directory silent: 503, 'The directory does not answer'" || kt_fail "directory silent: $code $(echo "$body" | grep msg)"
+grep -q "directory unavailable: 1" "$LAB_TMP/portal.log" && kt_ok "counted: $(grep -o 'failed: .*' "$LAB_TMP/portal.log" | tail -1)" ||
+	kt_fail "no count in the portal log: $(tail -3 "$LAB_TMP/portal.log")"
+ctl identity | grep -q carol && kt_fail "carol is known after a failed sign-in: $(ctl identity)" ||
+	kt_ok "no identity from a sign-in the directory could not check"
+
+# idle: signed in by curl (no page left open), the sign-in ends by itself
+h=$(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --data-urlencode user=carol \
+	--data-urlencode "password=$PW" "$PORTAL/login")
+[ "$h" = 302 ] && ctl identity | grep -q "carol .*portal" && kt_ok "curl signs carol in (302, in the table)" ||
+	kt_fail "curl sign-in: $h $(ctl identity)"
+gone=0
+for i in $(seq 60); do # idle 30 s, swept every 2 s
+	ctl identity | grep -q carol || { gone=$i; break; }
+	sleep 1
+done
+[ "$gone" -gt 0 ] && kt_ok "the sign-in ends when its page is not seen for idle (after ~${gone} s more)" ||
+	kt_fail "carol still known 60 s after her page went: $(ctl identity)"
+for i in $(seq 50); do # the portal's sweep (every 2 s) logs it out too
+	grep -q "carol at $LAB_CLI4 signed out (idle)" "$LAB_TMP/portal.log" && break
+	sleep 0.2
+done
+grep -q "carol at $LAB_CLI4 signed out (idle)" "$LAB_TMP/portal.log" && kt_ok "logged as signed out (idle)" ||
+	kt_fail "portal log: $(tail -3 "$LAB_TMP/portal.log")"
+# password guessing: after 5 refusals from an address, the next sign-in
+# there waits (429) without asking the directory; other addresses do not
+codes=
+for i in 1 2 3 4 5 6; do
+	codes="$codes $(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --interface "$LAB_CLI4B" \
+		--data-urlencode user=carol --data-urlencode "password=guess $i" "$PORTAL/login")"
+done
+[ "$codes" = " 403 403 403 403 403 429" ] && kt_ok "guessing from $LAB_CLI4B: $codes" || kt_fail "guessing: $codes"
+grep -q "carol at $LAB_CLI4B not tried: 5 refused" "$LAB_TMP/portal.log" && kt_ok "the 6th was not sent to the directory (logged)" ||
+	kt_fail "portal log: $(tail -2 "$LAB_TMP/portal.log")"
+h=$(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --data-urlencode user=carol \
+	--data-urlencode "password=$PW" "$PORTAL/login")
+[ "$h" = 302 ] && kt_ok "carol from $LAB_CLI4 still signs in (302)" || kt_fail "another address after guessing: $h"
+kill -TERM "$PORTAL_PID"
+kt_done

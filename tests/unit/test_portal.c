@@ -1,0 +1,157 @@
+/*
+ * test_portal.c — the login portal's pieces that need no network: the
+ * sign-in form reader (src/portal/form.c: odd bytes arrive intact, bad
+ * escapes and overlong values are refused) and the policy's portal block
+ * (src/policy/validate.c: what `check` refuses and warns about), the script
+ * that fills the kernel's sets of identified addresses (src/kernel).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel/ruleset.h"
+#include "portal/portal.h"
+
+#include <stdlib.h>
+
+static int form(const char *body, const char *key, char *out, size_t outlen,
+		size_t *len)
+{
+	return form_value(body, strlen(body), key, out, outlen, len);
+}
+
+static void test_form_values(void **state)
+{
+	char out[64];
+	size_t len;
+	assert_int_equal(form("user=carol&password=p%C3%A4%24%24+%22w%26rd%22+100%25%2B1",
+			      "password", out, sizeof(out), &len), 0);
+	assert_string_equal(out, "p\xc3\xa4$$ \"w&rd\" 100%+1");
+	assert_int_equal(len, strlen(out));
+	assert_int_equal(form("user=carol&password=x", "user", out, sizeof(out),
+			      &len), 0);
+	assert_string_equal(out, "carol");
+	/* a key is matched whole, never as a prefix or inside a value */
+	assert_int_equal(form("username=eve&x=user=mallory", "user", out,
+			      sizeof(out), &len), -1);
+	assert_int_equal(form("password", "password", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(form("", "user", out, sizeof(out), &len), -1);
+	/* a NUL byte comes out (the length tells), it does not cut the value */
+	assert_int_equal(form("password=a%00b", "password", out, sizeof(out),
+			      &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "a\0b", 3);
+}
+
+static void test_form_refusals(void **state)
+{
+	char out[8];
+	size_t len;
+	assert_int_equal(form("p=%zz", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=%4", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=%", "p", out, sizeof(out), &len), -2);
+	assert_int_equal(form("p=1234567", "p", out, sizeof(out), &len), 0);
+	assert_int_equal(form("p=12345678", "p", out, sizeof(out), &len), -2);
+	/* the body is not NUL-terminated: only BLEN bytes are read */
+	const char body[] = {'p', '=', 'a', 'b', 'c'};
+	assert_int_equal(form_value(body, 4, "p", out, sizeof(out), &len), 0);
+	assert_string_equal(out, "ab");
+}
+
+/* The errors and warnings `check` gives POLICY's portal block. */
+static void check_portal(const char *portal, const char *directory,
+			 int errors, int warnings)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "network lan { 198.18.1.0/24 }\nusers staff { group staff }\n"
+		 "protocol web tcp 80\nrule r allow web from lan to any users staff\n"
+		 "%s\n%s\n",
+		 directory, portal);
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("t.conf", text, strlen(text), &d);
+	if (d.errors != errors || d.warnings != warnings) {
+		diags_print(&d, stdout);
+		fail_msg("%s: %d errors, %d warnings (want %d, %d)", portal,
+			 d.errors, d.warnings, errors, warnings);
+	}
+	policy_free(p);
+	diags_free(&d);
+}
+
+static void test_portal_block(void **state)
+{
+	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
+	const char *plain = "directory ldap { uri \"ldap://198.18.4.2\" base x }";
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     tls, 0, 0);
+	check_portal("portal { listen [2001:db8::1]:8443 certificate c key k "
+		     "lifetime 1h idle 10m }", tls, 0, 0);
+	/* no directory to sign in against */
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     "", 1, 0);
+	/* a wildcard, port 80 (the redirects'), no port, a name */
+	check_portal("portal { listen 0.0.0.0:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen [::]:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1:80 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1 certificate c key k }", tls, 1,
+		     0);
+	check_portal("portal { listen gw.lab:8443 certificate c key k }", tls,
+		     1, 0);
+	check_portal("portal { listen 198.18.1.1:8443 }", tls, 1, 0);
+	/* passwords in clear; idle past lifetime */
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     plain, 0, 1);
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k "
+		     "lifetime 60s idle 120s }", tls, 0, 1);
+	check_portal("portal { certificate c key k }", tls, 0, 1);
+}
+
+/* The sets of identified addresses: flushed and filled in one script,
+ * elements in batches of 256. */
+static void test_sync_script(void **state)
+{
+	struct ruleset_opts o = {.table = "t"};
+	const char *v4[] = {"198.18.1.2", "198.18.5.0/24"};
+	const char *v6[] = {"2001:db8::7"};
+	char *s = portal_sync_script(&o, v4, 2, v6, 1);
+	assert_string_equal(s, "flush set inet t portal_known4\n"
+			       "add element inet t portal_known4 { 198.18.1.2, "
+			       "198.18.5.0/24 }\n"
+			       "flush set inet t portal_known6\n"
+			       "add element inet t portal_known6 { 2001:db8::7 }\n");
+	free(s);
+	s = portal_sync_script(&o, NULL, 0, NULL, 0);
+	assert_string_equal(s, "flush set inet t portal_known4\n"
+			       "flush set inet t portal_known6\n");
+	free(s);
+	const char **many = calloc(600, sizeof(*many));
+	for (size_t i = 0; i < 600; i++)
+		many[i] = "198.18.1.9";
+	s = portal_sync_script(&o, many, 600, NULL, 0);
+	size_t adds = 0;
+	for (const char *p = s; (p = strstr(p, "add element")); p++)
+		adds++;
+	assert_int_equal(adds, 3);
+	free(s);
+	free(many);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_form_values),
+	    cmocka_unit_test(test_form_refusals),
+	    cmocka_unit_test(test_portal_block),
+	    cmocka_unit_test(test_sync_script),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
