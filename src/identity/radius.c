@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 6911). */
+/* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 4818,
+ * RFC 6911). */
 enum { AT_USER_NAME = 1, AT_FRAMED_IP = 8, AT_STATUS_TYPE = 40,
-       AT_FRAMED_IPV6_PREFIX = 97, AT_FRAMED_IPV6_ADDRESS = 168 };
+       AT_FRAMED_IPV6_PREFIX = 97, AT_DELEGATED_IPV6_PREFIX = 123,
+       AT_FRAMED_IPV6_ADDRESS = 168 };
 
 static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -34,22 +36,51 @@ static void authenticator(const uint8_t *head, const uint8_t *auth,
 	md5_digest(&c, 16, out);
 }
 
-/* One attribute (TYPE, VAL, VLEN) into OUT; SEEN marks the types read.
- * false when malformed. */
+/* Appends ADDR/PLEN to OUT (only ADDR's first PLEN bits are read: the
+ * rest is cleared); false when OUT is full. */
+static bool add_v6(struct radius_acct *out, const uint8_t *addr,
+		   unsigned plen)
+{
+	if (out->n6 >= RADIUS_V6_MAX)
+		return false;
+	struct radius_v6 *v = &out->v6[out->n6++];
+	memset(v->addr, 0, 16);
+	memcpy(v->addr, addr, plen / 8);
+	if (plen % 8)
+		v->addr[plen / 8] = addr[plen / 8] &
+				    (uint8_t)(0xff00u >> (plen % 8));
+	v->plen = (uint8_t)plen;
+	return true;
+}
+
+/* A Framed-IPv6-Prefix or Delegated-IPv6-Prefix value (VLEN bytes:
+ * Reserved, Prefix-Length, Prefix of 0..16 bytes; RFC 3162 §2.3, RFC 4818
+ * §3) into OUT; false when malformed (see radius_parse_acct). */
+static bool prefix6(struct radius_acct *out, const uint8_t *val, size_t vlen)
+{
+	if (vlen < 2 || vlen > 18)
+		return false;
+	unsigned plen = val[1];
+	if (plen > 128 || plen < RADIUS_V6_PLEN_MIN ||
+	    (plen + 7) / 8 > vlen - 2)
+		return false;
+	return add_v6(out, val + 2, plen);
+}
+
+/* One attribute (TYPE, VAL, VLEN) into OUT; SEEN marks the single-valued
+ * types read. false when malformed. */
 static bool attribute(struct radius_acct *out, uint8_t type,
 		      const uint8_t *val, size_t vlen, uint32_t *seen)
 {
-	int bit = type == AT_USER_NAME		? 0
-		  : type == AT_FRAMED_IP	? 1
-		  : type == AT_STATUS_TYPE	? 2
-		  : type == AT_FRAMED_IPV6_PREFIX ? 3
-		  : type == AT_FRAMED_IPV6_ADDRESS ? 4
-						  : -1;
-	if (bit < 0)
-		return true; /* not ours */
-	if (*seen & (1u << bit))
-		return false; /* twice: which one counts? */
-	*seen |= 1u << bit;
+	int bit = type == AT_USER_NAME	   ? 0
+		  : type == AT_FRAMED_IP   ? 1
+		  : type == AT_STATUS_TYPE ? 2
+					   : -1;
+	if (bit >= 0) {
+		if (*seen & (1u << bit))
+			return false; /* twice: which one counts? */
+		*seen |= 1u << bit;
+	}
 	switch (type) {
 	case AT_USER_NAME:
 		if (vlen < 1 || vlen >= sizeof(out->user))
@@ -70,22 +101,12 @@ static bool attribute(struct radius_acct *out, uint8_t type,
 			      (uint32_t)val[2] << 8 | val[3];
 		return true;
 	case AT_FRAMED_IPV6_ADDRESS:
-		if (vlen != 16)
-			return false;
-		memcpy(out->v6, val, 16);
-		out->has_v6 = true;
-		return true;
-	default: /* Framed-IPv6-Prefix: reserved, length, prefix (RFC 3162) */
-		if (vlen < 2 || vlen > 18 || val[1] > 128 ||
-		    (size_t)(val[1] + 7) / 8 > vlen - 2)
-			return false;
-		if (val[1] < 128) {
-			out->prefix6_ignored = true;
-		} else if (!out->has_v6) {
-			memcpy(out->v6, val + 2, 16);
-			out->has_v6 = true;
-		}
-		return true;
+		return vlen == 16 && add_v6(out, val, 128);
+	case AT_FRAMED_IPV6_PREFIX:
+	case AT_DELEGATED_IPV6_PREFIX:
+		return prefix6(out, val, vlen);
+	default:
+		return true; /* not ours */
 	}
 }
 
@@ -150,27 +171,33 @@ static bool is_client(const struct radius_ctx *ctx, int family,
 	return addrset_has4(ctx->clients, a);
 }
 
+/* Logs A's user in at (LOGIN) or out of FAMILY's ADDR/PLEN. */
+static void record(struct radius_ctx *ctx, const struct radius_acct *a,
+		   bool login, int family, const uint8_t *addr, unsigned plen)
+{
+	if (login)
+		idtable_login(ctx->ids,
+			      &(struct id_login){family, addr, a->user, NULL, 0,
+						 ctx->ttl_s, IDS_RADIUS,
+						 (uint8_t)plen});
+	else
+		idtable_logout_prefix(ctx->ids, family, addr, plen, a->user,
+				      IDS_RADIUS);
+}
+
 /* Applies A (authentic) to the table. */
 static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 {
 	bool login = a->status == RADIUS_START || a->status == RADIUS_INTERIM;
 	if ((!login && a->status != RADIUS_STOP) || !a->user[0])
 		return; /* Accounting-On/Off, no user: nothing to record */
-	for (int fam = 0; fam < 2; fam++) {
-		int family = fam ? AF_INET6 : AF_INET;
+	if (a->has_v4) {
 		uint8_t addr[16] = {0};
-		if (fam ? !a->has_v6 : !a->has_v4)
-			continue;
-		memcpy(addr, fam ? a->v6 : a->v4, fam ? 16 : 4);
-		if (login)
-			idtable_login(ctx->ids,
-				      &(struct id_login){family, addr, a->user,
-							 NULL, 0, ctx->ttl_s,
-							 IDS_RADIUS, 0});
-		else
-			idtable_logout(ctx->ids, family, addr, a->user,
-				       IDS_RADIUS);
+		memcpy(addr, a->v4, 4);
+		record(ctx, a, login, AF_INET, addr, 32);
 	}
+	for (size_t i = 0; i < a->n6; i++)
+		record(ctx, a, login, AF_INET6, a->v6[i].addr, a->v6[i].plen);
 }
 
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,

@@ -26,15 +26,32 @@
 enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
        RADIUS_ACCT_ON = 7, RADIUS_ACCT_OFF = 8 };
 
+/* IPv6 addresses and prefixes one request may name, all kinds together
+ * (more is malformed: a subscriber has one address, one prefix, one
+ * delegated prefix, or a few). */
+#define RADIUS_V6_MAX 8
+/* The widest IPv6 prefix taken as one subscriber's (a /32 is a whole
+ * provider's allocation): a wider one is malformed, never a user for a
+ * good part of the Internet. */
+#define RADIUS_V6_PLEN_MIN 32
+
+/* One IPv6 address (PLEN 128) or prefix a request names. */
+struct radius_v6 {
+	uint8_t addr[16]; /* bits past PLEN zero */
+	uint8_t plen;	  /* RADIUS_V6_PLEN_MIN..128 */
+};
+
 /* The attributes of an Accounting-Request that matter here. */
 struct radius_acct {
 	uint8_t id;
 	uint32_t status; /* Acct-Status-Type; 0 when absent */
 	char user[254];	 /* User-Name, NUL-terminated; "" when absent */
-	bool has_v4, has_v6;
+	bool has_v4;
 	uint8_t v4[4];	 /* Framed-IP-Address */
-	uint8_t v6[16];	 /* Framed-IPv6-Address, or a /128 Framed-IPv6-Prefix */
-	bool prefix6_ignored; /* a Framed-IPv6-Prefix shorter than /128 */
+	/* Framed-IPv6-Address (RFC 6911), Framed-IPv6-Prefix (RFC 3162) and
+	 * Delegated-IPv6-Prefix (RFC 4818), in the order they came */
+	struct radius_v6 v6[RADIUS_V6_MAX];
+	size_t n6;
 };
 
 enum radius_result {
@@ -50,8 +67,13 @@ enum radius_result {
  * padding and ignored (RFC 2865 §3). Malformed: shorter than 20 bytes or
  * than its Length, Length outside 20..4096, another code, an attribute
  * running past the end or shorter than 2 bytes, a used attribute of the
- * wrong size or given twice, a User-Name that is not a valid name
- * (common/text.h). Fills OUT only on RADIUS_OK.
+ * wrong size, User-Name, Framed-IP-Address or Acct-Status-Type given
+ * twice, a User-Name that is not a valid name (common/text.h), an IPv6
+ * prefix attribute (Reserved, Prefix-Length, Prefix: RFC 3162 §2.3, RFC
+ * 4818 §3) whose Prefix-Length is over 128 or under RADIUS_V6_PLEN_MIN,
+ * whose Prefix holds fewer bytes than its length needs or more than 16,
+ * more than RADIUS_V6_MAX IPv6 attributes. Prefix bits past the length are
+ * cleared. Fills OUT only on RADIUS_OK.
  */
 enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
 				     const uint8_t *secret, size_t slen,
@@ -85,8 +107,10 @@ struct radius_ctx {
  * Handles the datagram PKT (LEN bytes) from FROM (FAMILY AF_INET or
  * AF_INET6, 4 or 16 bytes; an IPv4-mapped IPv6 address counts as IPv4):
  * drops it unless FROM is in CTX's clients and it reads right; Start and
- * Interim-Update log the user in at each address it names (source
- * radius), Stop logs that user out of them; then writes the response to
+ * Interim-Update log the user in at each address and IPv6 prefix it names
+ * (source radius; a prefix stands for every address in it without an entry
+ * of its own, idtable.h), Stop logs that user out of each; then writes the
+ * response to
  * RESP. Every drop is counted in the table's radius counters; a drop is
  * logged by the caller, rate-limited.
  */

@@ -9,7 +9,8 @@
  * Any bytes must give a drop or an answer, never a crash, a leak or
  * undefined behaviour; an answer is 20 bytes of code 5 and the request's
  * identifier; a stranger is never answered; whatever reaches the table is
- * a valid name (common/text.h).
+ * a valid name (common/text.h), and no IPv6 prefix it learns from RADIUS
+ * is wider than RADIUS_V6_PLEN_MIN.
  */
 #include "common/text.h"
 #include "identity/idtable.h"
@@ -29,6 +30,10 @@ static void check_entry(void *arg, int family, const uint8_t *addr,
 			unsigned plen, const struct identity *id)
 {
 	if (text_name_problem(id->user) || id->source >= IDS_COUNT)
+		abort();
+	/* RADIUS never teaches an IPv6 prefix wider than one subscriber's */
+	if (id->source == IDS_RADIUS && family == AF_INET6 &&
+	    plen < RADIUS_V6_PLEN_MIN)
 		abort();
 }
 

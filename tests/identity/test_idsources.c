@@ -293,8 +293,16 @@ static void test_radius_parse(void **state)
 	assert_int_equal(a.id, 7);
 	assert_int_equal(a.status, RADIUS_START);
 	assert_string_equal(a.user, "carol");
-	assert_true(a.has_v4 && a.has_v6 && a.prefix6_ignored);
+	assert_true(a.has_v4);
 	assert_memory_equal(a.v4, A1, 4);
+	uint8_t v6[16];
+	assert_int_equal(a.n6, 2);
+	inet_pton(AF_INET6, "2001:db8::9", v6);
+	assert_memory_equal(a.v6[0].addr, v6, 16);
+	assert_int_equal(a.v6[0].plen, 128);
+	inet_pton(AF_INET6, "2001:db8::", v6);
+	assert_memory_equal(a.v6[1].addr, v6, 16);
+	assert_int_equal(a.v6[1].plen, 64);
 	/* padding after Length is ignored */
 	pkt[len] = 0xee;
 	assert_int_equal(radius_parse_acct(pkt, len + 1, SECRET, SLEN, &a),
@@ -338,6 +346,12 @@ static void test_radius_malformed(void **state)
 	    {{97, 4, 0, 129}, 4},	       /* prefix length > 128 */
 	    {{97, 4, 0, 64}, 4},	       /* prefix shorter than its length */
 	    {{168, 6, 1, 2, 3, 4}, 6},	       /* short IPv6 address */
+	    {{97, 3, 0}, 3},		       /* prefix attribute too short */
+	    {{97, 2}, 2},		       /* prefix attribute empty */
+	    {{123, 4, 0, 200}, 4},	       /* delegated: length > 128 */
+	    {{123, 7, 0, 48, 0x20, 1, 0xd}, 7}, /* delegated: 3 of 6 bytes */
+	    {{97, 4, 0, 0}, 4},		       /* ::/0: not one subscriber */
+	    {{123, 8, 0, 31, 0x20, 1, 0xd, 0xb8}, 8}, /* wider than /32 */
 	};
 	uint8_t pkt[64];
 	struct radius_acct a;
@@ -433,6 +447,163 @@ static void test_radius_handle(void **state)
 	idtable_free(t);
 }
 
+/* An IPv6 prefix attribute: Reserved, LEN, the first NBYTES of P. */
+static size_t prefix_attr(uint8_t *out, uint8_t type, const char *p,
+			  unsigned len, size_t nbytes)
+{
+	uint8_t a[16];
+	assert_int_equal(inet_pton(AF_INET6, p, a), 1);
+	out[0] = type, out[1] = (uint8_t)(4 + nbytes), out[2] = 0;
+	out[3] = (uint8_t)len;
+	memcpy(out + 4, a, nbytes);
+	return 4 + nbytes;
+}
+
+/* IPv6 prefixes at their edges: host bits cleared, the full 16 bytes or
+ * only those the length needs, /128 as an address, oversized values and
+ * too many attributes malformed. */
+static void test_radius_prefix6_parse(void **state)
+{
+	(void)state;
+	uint8_t at[400], pkt[512], want[16];
+	struct radius_acct a;
+	size_t al = attrs_of(at, RADIUS_START, "erin", A1);
+	/* host bits past /60 in a full 16-byte prefix: cleared */
+	al += prefix_attr(at + al, 97, "2001:db8:1:ff:1::1", 60, 16);
+	/* a /56 delegated prefix in its 7 bytes */
+	al += prefix_attr(at + al, 123, "2001:db8:7:ab00::", 56, 7);
+	/* a /128 prefix is an address */
+	al += prefix_attr(at + al, 97, "2001:db8::5", 128, 16);
+	size_t len = build(pkt, 1, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_OK);
+	assert_int_equal(a.n6, 3);
+	inet_pton(AF_INET6, "2001:db8:1:f0::", want);
+	assert_memory_equal(a.v6[0].addr, want, 16);
+	assert_int_equal(a.v6[0].plen, 60);
+	inet_pton(AF_INET6, "2001:db8:7:ab00::", want);
+	assert_memory_equal(a.v6[1].addr, want, 16);
+	assert_int_equal(a.v6[1].plen, 56);
+	inet_pton(AF_INET6, "2001:db8::5", want);
+	assert_memory_equal(a.v6[2].addr, want, 16);
+	assert_int_equal(a.v6[2].plen, 128);
+	/* a prefix value of 17 bytes (over 16) */
+	al = prefix_attr(at, 97, "2001:db8::", 64, 16);
+	at[1] = 21, at[al++] = 0;
+	len = build(pkt, 2, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_MALFORMED);
+	/* the smallest and widest prefixes taken */
+	al = prefix_attr(at, 123, "2001:db8::", RADIUS_V6_PLEN_MIN, 4);
+	al += prefix_attr(at + al, 97, "2001:db8::", 64, 8);
+	len = build(pkt, 3, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_OK);
+	assert_int_equal(a.n6, 2);
+	assert_int_equal(a.v6[0].plen, RADIUS_V6_PLEN_MIN);
+	/* RADIUS_V6_MAX IPv6 attributes read; one more is malformed */
+	al = 0;
+	for (int i = 0; i < RADIUS_V6_MAX; i++)
+		al += prefix_attr(at + al, i % 2 ? 97 : 168, "2001:db8::1",
+				  i % 2 ? 64 : 128, i % 2 ? 8 : 16);
+	for (size_t i = 0; i < al;) /* Framed-IPv6-Address: no Reserved+len */
+		if (at[i] == 168) {
+			memmove(at + i + 2, at + i + 4, al - i - 4);
+			at[i + 1] = 18;
+			al -= 2;
+			i += 18;
+		} else {
+			i += at[i + 1];
+		}
+	len = build(pkt, 4, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_OK);
+	assert_int_equal(a.n6, RADIUS_V6_MAX);
+	al += prefix_attr(at + al, 123, "2001:db8:9::", 48, 6);
+	len = build(pkt, 5, at, al, SECRET, SLEN);
+	assert_int_equal(radius_parse_acct(pkt, len, SECRET, SLEN, &a),
+			 RADIUS_MALFORMED);
+}
+
+/* A Start with Framed-IPv6-Prefix and Delegated-IPv6-Prefix makes the
+ * user known at every address inside them (an address's own entry wins);
+ * a Stop of another user keeps them, the user's Stop ends them; a
+ * malformed prefix is dropped and counted, nothing recorded. */
+static void test_radius_prefix6_handle(void **state)
+{
+	(void)state;
+	struct idtable *t = idtable_new();
+	struct addrset clients = {0};
+	char *err = NULL;
+	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.1", &err), 0);
+	addrset_normalize(&clients);
+	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 300};
+	memcpy(ctx.secret, SECRET, SLEN);
+	ctx.slen = SLEN;
+	const uint8_t lo[4] = {127, 0, 0, 1};
+	uint8_t at[200], pkt[256], resp[RADIUS_HDR], in64[16], in56[16],
+	    out[16], own[16];
+	inet_pton(AF_INET6, "2001:db8:1::2", in64);
+	inet_pton(AF_INET6, "2001:db8:7:abff:1::9", in56);
+	inet_pton(AF_INET6, "2001:db8:1:1::2", out);
+	inet_pton(AF_INET6, "2001:db8:1::77", own);
+	assert_int_equal(idtable_login(t, &(struct id_login){AF_INET6, own,
+							     "frank", NULL, 0,
+							     60, IDS_API, 0}),
+			 LOGIN_NEW);
+	size_t al = attrs_of(at, RADIUS_START, "erin", A2);
+	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
+	al += prefix_attr(at + al, 123, "2001:db8:7:ab00::", 56, 7);
+	size_t len = build(pkt, 1, at, al, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	struct identity id;
+	assert_true(idtable_get(t, AF_INET6, in64, &id));
+	assert_string_equal(id.user, "erin");
+	assert_int_equal(id.source, IDS_RADIUS);
+	identity_clear(&id);
+	assert_true(idtable_get(t, AF_INET6, in56, &id));
+	assert_string_equal(id.user, "erin");
+	identity_clear(&id);
+	assert_false(idtable_get(t, AF_INET6, out, &id));
+	assert_true(idtable_get(t, AF_INET6, own, &id));
+	assert_string_equal(id.user, "frank"); /* its own entry wins */
+	identity_clear(&id);
+	assert_int_equal(idtable_count(t), 4);
+	/* a late Stop of another user at the same prefixes changes nothing */
+	al = attrs_of(at, RADIUS_STOP, "dave", A2);
+	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
+	len = build(pkt, 2, at, al, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	assert_int_equal(idtable_count(t), 4);
+	/* erin's Stop names the /64 with host bits: it is still the /64 */
+	al = attrs_of(at, RADIUS_STOP, "erin", A2);
+	al += prefix_attr(at + al, 97, "2001:db8:1::2", 64, 16);
+	al += prefix_attr(at + al, 123, "2001:db8:7:ab00::", 56, 7);
+	len = build(pkt, 3, at, al, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_ANSWERED);
+	assert_false(idtable_get(t, AF_INET6, in64, &id));
+	assert_false(idtable_get(t, AF_INET6, in56, &id));
+	assert_int_equal(idtable_count(t), 1);
+	/* a prefix length over 128: dropped, counted, nothing recorded */
+	al = attrs_of(at, RADIUS_START, "erin", A2);
+	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
+	at[al - 8 - 1] = 129;
+	len = build(pkt, 4, at, al, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+			 RADIUS_DROPPED_MALFORMED);
+	assert_int_equal(idtable_count(t), 1);
+	struct id_source_stats s = stats_of(t, IDS_RADIUS);
+	assert_int_equal(s.logins, 3);
+	assert_int_equal(s.logouts, 3);
+	assert_int_equal(s.rejected_malformed, 1);
+	assert_int_equal(s.entries, 0);
+	addrset_free(&clients);
+	idtable_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +616,8 @@ int main(void)
 	    cmocka_unit_test(test_radius_malformed),
 	    cmocka_unit_test(test_radius_response),
 	    cmocka_unit_test(test_radius_handle),
+	    cmocka_unit_test(test_radius_prefix6_parse),
+	    cmocka_unit_test(test_radius_prefix6_handle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,10 @@
 # with FreeRADIUS's radclient as the accounting client (the NAS). A client
 # on the lab LAN reaches a staff-only server after a Start for a staff user
 # at its address, keeps it across a sluiced restart (the state file), loses
-# it after the Stop; IPv6 through Framed-IPv6-Address; a retransmitted Start
-# is harmless; an ignore-listed service account does not replace the user;
+# it after the Stop; IPv6 through Framed-IPv6-Address, and through
+# Framed-IPv6-Prefix for the client's /64 (an address inside the prefix is
+# the user; Stop ends it; a prefix length over 128 is dropped and counted);
+# a retransmitted Start is harmless; an ignore-listed service account does not replace the user;
 # a wrong secret, a stranger and a malformed datagram are dropped and
 # counted (`sluicectl identity sources`).
 . "$(dirname "$0")/lib.sh"
@@ -123,4 +125,53 @@ grep -q "identities changed: 1 session(s) revoked" "$LAB_TMP/sluiced.log" && kt_
 	kt_fail "no revocation logged"
 
 [ "$(src_count logouts)" = 1 ] && kt_ok "one logout counted" || kt_fail "logouts $(src_count logouts)"
+
+# IPv6 by prefix (RFC 3162): erin's address entry ends, then a Start with
+# Framed-IPv6-Prefix for the client's /64 makes every address in it erin's
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=erin,Framed-IPv6-Address=$LAB_CLI6" ||
+	kt_fail "erin's IPv6 address Stop not answered"
+[ "$(who "$LAB_CLI6")" = none ] && kt_ok "$LAB_CLI6 logged out" || kt_fail "after erin's Stop: $(who "$LAB_CLI6")"
+expect_talk "after erin's Stop IPv6 to the staff server is denied" 0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+P6=2001:db8:1::/64 # the lab client's LAN prefix ($LAB_CLI6, $LAB_CLI6B)
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=erin,Framed-IPv6-Prefix=$P6,Acct-Session-Id=s6" &&
+	kt_ok "Start with Framed-IPv6-Prefix $P6 answered" || kt_fail "prefix Start not answered"
+[ "$(who $P6)" = "erin radius" ] && kt_ok "$P6 is erin (radius)" || kt_fail "prefix identity: $(who $P6)"
+[ "$(who "$LAB_CLI6")" = none ] && kt_ok "no entry of its own for $LAB_CLI6: known through the prefix" ||
+	kt_fail "$LAB_CLI6 has an own entry: $(who "$LAB_CLI6")"
+expect_talk "erin's IPv6 web from inside $P6 is allowed" 5 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+expect_talk "IPv4 from the same client (no identity) stays denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# a signed request whose Framed-IPv6-Prefix says /129: malformed, not
+# answered, counted; the prefix entry stays
+mal=$(src_count rejected_malformed)
+ans=$(lab_exec "$LAB_GW" python3 - "$S" <<'PY'
+
+import hashlib, socket, struct, sys
+attrs = (bytes([40, 6, 0, 0, 0, 2]) + bytes([1, 6]) + b"erin" +
+         bytes([97, 20, 0, 129]) + socket.inet_pton(socket.AF_INET6, "2001:db8:1::"))
+head = struct.pack("!BBH", 4, 77, 20 + len(attrs))
+auth = hashlib.md5(head + bytes(16) + attrs + sys.argv[1].encode()).digest()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+u.settimeout(1.5)
+u.sendto(head + auth + attrs, ("127.0.0.1", 1813))
+try:
+    u.recv(100)
+    print("answered")
+except socket.timeout:
+    print("no answer")
+PY
+)
+[ "$ans" = "no answer" ] && kt_ok "the /129 prefix: no answer" || kt_fail "the /129 prefix: '$ans'"
+for i in $(seq 50); do [ "$(src_count rejected_malformed)" -gt "$mal" ] && break; sleep 0.1; done
+[ "$(src_count rejected_malformed)" = $((mal + 1)) ] && kt_ok "the /129 prefix: rejected_malformed $mal -> $((mal + 1))" ||
+	kt_fail "the /129 prefix: rejected_malformed $mal -> $(src_count rejected_malformed)"
+[ "$(who $P6)" = "erin radius" ] && kt_ok "$P6 still erin after the malformed Stop" || kt_fail "after /129: $(who $P6)"
+
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=erin,Framed-IPv6-Prefix=$P6,Acct-Session-Id=s6" &&
+	kt_ok "prefix Stop answered" || kt_fail "prefix Stop not answered"
+[ "$(who $P6)" = none ] && kt_ok "$P6 logged out" || kt_fail "after the prefix Stop: $(who $P6)"
+expect_talk "after the prefix Stop IPv6 to the staff server is denied" 0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+[ "$(src_count logouts)" = 3 ] && kt_ok "three logouts counted (dave, erin's address, erin's prefix)" ||
+	kt_fail "logouts $(src_count logouts)"
 kt_done

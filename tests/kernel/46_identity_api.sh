@@ -7,7 +7,10 @@
 # `identity login/logout` with a prefix. The OpenVPN hook
 # (contrib/hooks/sluice-openvpn) run with the environment OpenVPN gives
 # client-connect and client-disconnect: the client gets the staff server
-# after connect and loses it after disconnect.
+# after connect and loses it after disconnect. The WireGuard hook
+# (contrib/hooks/wireguard/sluice-wireguard) on a `wg show wg0 dump` text
+# naming the client's addresses as a peer's allowed-ips: the peer's user
+# gets the staff server, and loses it when the peer leaves the peer file.
 . "$(dirname "$0")/lib.sh"
 kt_up
 TOKEN=$LAB_TMP/api.token
@@ -127,4 +130,30 @@ lab_exec "$LAB_GW" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLUICE_HOOK_CONF=/n
 	script_type=client-connect common_name=dave ifconfig_pool_remote_ip="$LAB_CLI4" \
 	sh "$HOOK" 2>>"$LAB_TMP/hook.log" && kt_fail "SLUICE_REQUIRED=1 with the API down exited 0" ||
 	kt_ok "SLUICE_REQUIRED=1 and the API down: the hook refuses the client"
+
+# the WireGuard hook on a dump as `wg show wg0 dump` prints it (no
+# WireGuard here: the dump is a file), the lab client being erin's peer
+WG=$KT_ROOT/contrib/hooks/wireguard/sluice-wireguard
+KEY=xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+printf '%s\t%s\t51820\toff\n' yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= \
+	HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw= >"$LAB_TMP/wg.dump"
+printf '%s\t(none)\t203.0.113.7:51820\t%s\t%s\t224\t1032\toff\n' "$KEY" \
+	"$LAB_CLI4/32,$LAB_CLI6/128" "$(date +%s)" >>"$LAB_TMP/wg.dump"
+echo "$KEY erin" >"$LAB_TMP/wg.peers"
+wg_hook() {
+	lab_exec "$LAB_GW" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLUICE_HOOK_CONF=/nonexistent \
+		SLUICE_API="http://127.0.0.1:$PORT" SLUICE_TOKEN_FILE="$TOKEN" \
+		SLUICE_WG_PEERS="$LAB_TMP/wg.peers" SLUICE_WG_STATE="$LAB_TMP/wg.state" \
+		SLUICE_WG_DUMP="$LAB_TMP/wg.dump" sh "$WG" wg0 2>>"$LAB_TMP/wg.log"
+}
+wg_hook && kt_ok "sluice-wireguard exit 0" || kt_fail "sluice-wireguard: $(cat "$LAB_TMP/wg.log")"
+[ "$(who $LAB_CLI4)" = "erin api" ] && [ "$(who $LAB_CLI6)" = "erin api" ] &&
+	kt_ok "the peer's allowed-ips $LAB_CLI4 and $LAB_CLI6 are erin (api)" || kt_fail "after wg: $(ctl identity list)"
+expect_talk "erin's web from the peer's address is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+expect_talk "and over IPv6" 5 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
+: >"$LAB_TMP/wg.peers" # the peer removed from the peer file
+wg_hook && kt_ok "sluice-wireguard after the peer left the file: exit 0" || kt_fail "second run: $(cat "$LAB_TMP/wg.log")"
+[ "$(who $LAB_CLI4)" = none ] && [ "$(who $LAB_CLI6)" = none ] && kt_ok "erin logged out of both" ||
+	kt_fail "after the peer left: $(ctl identity list)"
+expect_talk "after the peer left: denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 kt_done
