@@ -109,6 +109,32 @@ static void check_dns_visibility(struct policy *p)
 	}
 }
 
+/*
+ * A `filter dns` rule reads every session it allows as DNS (the kernel's
+ * dns_filter chain and the decision path go by the rule's id, not by the
+ * protocol a session matched), so another protocol in the same rule would
+ * have its sessions read as DNS and dropped as unreadable. An error: such a
+ * rule is split, the filtered protocols in a rule of their own.
+ */
+static void check_dns_filter_alone(struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = p->rules[i];
+		if (!rule_filters_dns(r))
+			continue;
+		for (size_t k = 0; k < r->nprotos; k++) {
+			const struct protocol *pr = r->protos[k];
+			if (pr->filter && strcmp(pr->filter, FILTER_DNS) == 0)
+				continue;
+			diags_add(&p->diags, DIAG_ERROR, &r->loc,
+				  "rule '%s': protocol '%s' shares a rule with "
+				  "`filter dns` protocols: its sessions would be "
+				  "read as DNS and dropped; give it a rule of its "
+				  "own", r->name, pr->name);
+		}
+	}
+}
+
 /* ---- settings cross-checks ---------------------------------------------------- */
 
 /* True for "ADDR", "IPV4:PORT" or "[IPV6]:PORT". */
@@ -507,4 +533,5 @@ void policy_validate(struct policy *p)
 	check_flood(p);
 	policy_warn_shadowed(p);
 	check_dns_visibility(p);
+	check_dns_filter_alone(p);
 }

@@ -65,7 +65,7 @@ for i in $(seq 100); do grep -q AT-READY "$LAB_TMP/notify.out" 2>/dev/null && br
 grep -q "AT-READY table=1 xt=1 control=1" "$LAB_TMP/notify.out" &&
 	kt_ok "READY=1 only once table, xt chain and control socket are in place" ||
 	kt_fail "at READY: $(cat "$LAB_TMP/notify.out" 2>&1)"
-grep "^MSG" "$LAB_TMP/notify.out" | grep -q "STATUS=filtering: .*, 8 rules" &&
+grep "^MSG" "$LAB_TMP/notify.out" | grep -q "STATUS=filtering: .*, 9 rules" &&
 	kt_ok "STATUS: $(grep -o 'STATUS=[^|]*' "$LAB_TMP/notify.out")" || kt_fail "no STATUS"
 [ "$(grep -c 'READY=1' "$LAB_TMP/notify.out")" -eq 1 ] && kt_ok "READY=1 sent once" || kt_fail "READY=1 count"
 ctl status >/dev/null && kt_ok "control answers" || kt_fail "control"

@@ -220,7 +220,7 @@ out=$(pget "$P" '"; ".join("%s %d series %d points %dx%d ink %d legend %d" % (c[
 [ "$(pget "$P" 'len(p["charts"]) == 4 and all(c["w"] > 0 and c["h"] > 0 and c["ink"] > 0 and c["series"] >= 2 and c["legend"] == c["series"] and c["points"] >= 1 for c in p["charts"])')" = True ] &&
 	kt_ok "four charts drawn: $out" || kt_fail "charts: $out"
 hdr=$(pget "$P" 'p["header"]')
-case $hdr in "sluiced "?*" | up "*":"??":"??" | policy generation 1, 8 rules")
+case $hdr in "sluiced "?*" | up "*":"??":"??" | policy generation 1, 9 rules")
 	kt_ok "the header: $hdr" ;;
 *) kt_fail "the header: '$hdr'" ;; esac
 [ "$(pget "$P" 'p["verifiers"]')" = "{'web_farm/web1': 'up', 'web_farm/web2': 'up'}" ] &&

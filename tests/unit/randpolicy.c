@@ -68,6 +68,9 @@ struct grule {
 
 struct randpolicy {
 	uint64_t gen;  /* PRNG state of the policy text */
+	bool *pdns;    /* per protocol: it has `filter dns` (such a protocol
+			* stands alone in its rule: validate.c) */
+	size_t npdns;
 	uint64_t cstate; /* PRNG state of the case stream */
 	struct sbuf text;
 
@@ -341,9 +344,12 @@ static void gen_protocols(struct randpolicy *rp, size_t n)
 		ps.n = rp->nports[t] - ps.off;
 		VEC_PUSH(rp->pspan, rp->npspan, ps);
 		VEC_PUSH(rp->ptr, rp->nptr, t);
-		if (!icmp && chance(s, 15))
-			sb_printf(&rp->text, " filter %s",
-				  chance(s, 50) ? "dns" : "ftp");
+		bool dns = false;
+		if (!icmp && chance(s, 15)) {
+			dns = chance(s, 50);
+			sb_printf(&rp->text, " filter %s", dns ? "dns" : "ftp");
+		}
+		VEC_PUSH(rp->pdns, rp->npdns, dns);
 		sb_printf(&rp->text, "\n");
 	}
 }
@@ -458,6 +464,21 @@ static void gen_proto_ref(struct randpolicy *rp, struct grule *g)
 	VEC_PUSH(g->protos, g->nprotos, k);
 }
 
+/* A protocol of a list of several: never one with `filter dns` (a few
+ * tries, then none); false when none was written. */
+static bool gen_proto_ref_listed(struct randpolicy *rp, struct grule *g)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		size_t k = below(&rp->gen, rp->nprotos);
+		if (k < rp->npdns && rp->pdns[k])
+			continue;
+		sb_printf(&rp->text, " %s", rp->protos[k]);
+		VEC_PUSH(g->protos, g->nprotos, k);
+		return true;
+	}
+	return false;
+}
+
 static void gen_rule(struct randpolicy *rp, size_t i)
 {
 	uint64_t *s = &rp->gen;
@@ -469,9 +490,11 @@ static void gen_rule(struct randpolicy *rp, size_t i)
 	if (w < 65) {
 		gen_proto_ref(rp, &g);
 	} else if (w < 85) {
-		size_t k = 2 + below(s, 3);
+		size_t k = 2 + below(s, 3), written = 0;
 		sb_printf(&rp->text, " {");
 		for (size_t j = 0; j < k; j++)
+			written += gen_proto_ref_listed(rp, &g);
+		if (!written) /* a list of one, whatever its filter */
 			gen_proto_ref(rp, &g);
 		sb_printf(&rp->text, " }");
 	} else if (w < 88) {
@@ -555,6 +578,7 @@ void randpolicy_free(struct randpolicy *rp)
 	free_strs(rp->doms, rp->ndoms);
 	free_strs(rp->usets, rp->nusets);
 	free_strs(rp->protos, rp->nprotos);
+	free(rp->pdns);
 	free_strs(rp->scheds, rp->nscheds);
 	free(rp->net4);
 	free(rp->net6);
