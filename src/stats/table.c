@@ -4,7 +4,6 @@
  */
 #include "stats/table.h"
 #include "stats/alerts.h"
-#include "stats/json.h"
 
 #include <event2/buffer.h>
 #include <math.h>
@@ -135,40 +134,4 @@ void stats_render_text(const struct stats_snapshot *s,
 		size_t col = columns(head, strlen(head));
 		stats_put_wrapped(out, note, col, TABLE_WIDTH, TABLE_NOTE_COL);
 	}
-}
-
-int stats_from_json(const struct json *j, struct stats_snapshot *s)
-{
-	const struct json *cs = json_get(j, "counters");
-	if (!cs || cs->type != JSON_OBJ)
-		return -1;
-	for (const struct stats_counter *c = stats_counters; c->name; c++) {
-		const struct json *v = json_get(cs, c->name);
-		char *field = (char *)s + c->off;
-		if (!v)
-			continue;
-		if (c->store == STORE_HIST) {
-			struct stats_hist *h = (struct stats_hist *)field;
-			const struct json *n = json_get(v, "count");
-			const struct json *sum = json_get(v, "sum");
-			const struct json *b = json_get(v, "buckets");
-			h->count = n && n->type == JSON_NUM ? (uint64_t)n->num : 0;
-			h->sum = sum && sum->type == JSON_NUM ? sum->num : 0;
-			uint64_t prev = 0;
-			size_t i = 0;
-			for (const struct json *e = b ? b->child : NULL;
-			     e && i < STATS_LAT_BUCKETS; e = e->next, i++) {
-				uint64_t cum = e->type == JSON_NUM
-						   ? (uint64_t)e->num : prev;
-				h->buckets[i] = cum >= prev ? cum - prev : 0;
-				prev = cum;
-			}
-		} else if (v->type == JSON_NUM) {
-			if (c->store == STORE_F64)
-				*(double *)field = v->num;
-			else
-				*(uint64_t *)field = v->num > 0 ? (uint64_t)v->num : 0;
-		}
-	}
-	return 0;
 }

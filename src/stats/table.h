@@ -14,7 +14,8 @@
 
 struct evbuffer;
 struct alerts;
-struct json;
+/* jansson's value (<jansson.h>) */
+typedef struct json_t json_t;
 
 /* Appends the table of S to OUT. ALERTS may be NULL. */
 /* Appends TEXT, which starts at column COL, broken at spaces so that no
@@ -29,8 +30,10 @@ void stats_render_text(const struct stats_snapshot *s,
  * histogram is {"count", "sum", "p50", "p99", "buckets": {le: cumulative}}. */
 void stats_render_json(const struct stats_snapshot *s,
 		       const struct alerts *alerts, struct evbuffer *out);
-/* Reads the "counters" object of a stats_render_json() document back into
- * S (names not in the table are ignored). 0, or -1 when J has none. */
-int stats_from_json(const struct json *j, struct stats_snapshot *s);
+/* Reads the "counters" object of a stats_render_json() document J (parsed
+ * by jansson) back into S: names not in the table, and values of another
+ * type, negative or not finite, are ignored (the field keeps its value).
+ * 0, or -1 when J has no "counters" object. */
+int stats_from_json(const json_t *j, struct stats_snapshot *s);
 
 #endif

@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include "stats/fwlog.h"
-#include "stats/json.h"
+#include "stats/jsonstr.h"
+
+#include <jansson.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -133,14 +135,14 @@ static void test_json_record(void **state)
 	    "\"reason\":\"rule\","
 	    "\"latency_ms\":1.234,\"event\":\"decided\","
 	    "\"flow_id\":\"1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\"}");
-	struct json *j = json_parse(lines[1]);
+	json_t *j = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_get(j, "client")->str, "[2001:db8::1]:40000");
-	assert_string_equal(json_get(j, "action")->str, "deny");
-	assert_int_equal(json_get(j, "rule")->type, JSON_NULL);
-	assert_string_equal(json_get(j, "name")->str, "quote\"and\\tab\t");
-	assert_string_equal(json_get(j, "reason")->str, "deadline");
-	json_free(j);
+	assert_string_equal(json_string_value(json_object_get(j, "client")), "[2001:db8::1]:40000");
+	assert_string_equal(json_string_value(json_object_get(j, "action")), "deny");
+	assert_int_equal(json_typeof(json_object_get(j, "rule")), JSON_NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "quote\"and\\tab\t");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "deadline");
+	json_decref(j);
 }
 
 static void test_w3c_and_reopen(void **state)
@@ -211,11 +213,11 @@ static void test_hostile_names(void **state)
 	fwlog_close(l);
 	assert_int_equal(read_lines(path, lines, 64), 1);
 	assert_null(strchr(lines[0], 0x1b));
-	struct json *j = json_parse(lines[0]);
+	json_t *j = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_get(j, "user")->str, "x\\xe9\x1b[2J\xc2\x9b");
-	assert_string_equal(json_get(j, "name")->str, "caf\xc3\xa9.example");
-	json_free(j);
+	assert_string_equal(json_string_value(json_object_get(j, "user")), "x\\xe9\x1b[2J\xc2\x9b");
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "caf\xc3\xa9.example");
+	json_decref(j);
 	unlink(path);
 
 	cfg.format = LOGF_W3C;
@@ -306,10 +308,10 @@ static void test_no_loss_when_not_full(void **state)
 }
 
 /* The string member K2 of member K1 of J, or NULL. */
-static const char *jstr(const struct json *j, const char *k1, const char *k2)
+static const char *jstr(const json_t *j, const char *k1, const char *k2)
 {
-	const struct json *v = json_get(json_get(j, k1), k2);
-	return v && v->type == JSON_STR ? v->str : NULL;
+	const json_t *v = json_object_get(json_object_get(j, k1), k2);
+	return v && json_typeof(v) == JSON_STRING ? json_string_value(v) : NULL;
 }
 
 /* ECS: the field names log shippers know, the Community ID of the spec's
@@ -338,30 +340,30 @@ static void test_ecs_record(void **state)
 	fwlog_flush(l);
 	fwlog_close(l);
 	assert_int_equal(read_lines(path, lines, 64), 2);
-	struct json *j = json_parse(lines[0]);
+	json_t *j = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
 	assert_string_equal(jstr(j, "network", "community_id"),
 			    "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 	assert_string_equal(jstr(j, "source", "ip"), "128.232.110.120");
-	assert_true(json_get(json_get(j, "source"), "port")->num == 34855);
-	assert_true(json_get(json_get(j, "destination"), "port")->num == 80);
+	assert_true(json_number_value(json_object_get(json_object_get(j, "source"), "port")) == 34855);
+	assert_true(json_number_value(json_object_get(json_object_get(j, "destination"), "port")) == 80);
 	assert_string_equal(jstr(j, "destination", "ip"), "66.35.250.204");
 	assert_string_equal(jstr(j, "destination", "domain"), "www.example.com");
 	assert_string_equal(jstr(j, "network", "transport"), "tcp");
 	assert_string_equal(jstr(j, "event", "action"), "allow");
 	assert_string_equal(jstr(j, "rule", "name"), "staff web");
 	assert_string_equal(jstr(j, "user", "name"), "alice");
-	assert_non_null(json_get(j, "@timestamp"));
-	json_free(j);
+	assert_non_null(json_object_get(j, "@timestamp"));
+	json_decref(j);
 	/* ICMP: no ports, no Community ID; the hostile name parses */
-	j = json_parse(lines[1]);
+	j = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_null(json_get(json_get(j, "source"), "port"));
-	assert_null(json_get(json_get(j, "network"), "community_id"));
-	assert_null(json_get(json_get(j, "destination"), "domain"));
+	assert_null(json_object_get(json_object_get(j, "source"), "port"));
+	assert_null(json_object_get(json_object_get(j, "network"), "community_id"));
+	assert_null(json_object_get(json_object_get(j, "destination"), "domain"));
 	assert_string_equal(jstr(j, "event", "action"), "deny");
 	assert_non_null(jstr(j, "user", "name"));
-	json_free(j);
+	json_decref(j);
 }
 
 /* The Community ID of ICMP and ICMPv6 flows: the spec's test vectors
@@ -396,14 +398,14 @@ static void test_community_id_icmp(void **state)
 		parse_addr(v[i].dst, &r.flow.dst4, &r.flow.dst6);
 		char line[2048];
 		fwlog_format(l, &r, line, sizeof(line));
-		struct json *j = json_parse(line);
+		json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
 		assert_non_null(j);
-		const struct json *id = json_get(j, "flow_id");
+		const json_t *id = json_object_get(j, "flow_id");
 		if (v[i].want)
-			assert_string_equal(id->str, v[i].want);
+			assert_string_equal(json_string_value(id), v[i].want);
 		else
-			assert_int_equal(id->type, JSON_NULL);
-		json_free(j);
+			assert_int_equal(json_typeof(id), JSON_NULL);
+		json_decref(j);
 	}
 	fwlog_close(l);
 }
@@ -435,7 +437,7 @@ static void test_session_end(void **state)
 		fwlog_flush(l);
 		fwlog_close(l);
 		assert_int_equal(read_lines(path, lines, 64), 2);
-		struct json *a = json_parse(lines[0]), *b = json_parse(lines[1]);
+		json_t *a = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL), *b = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 		assert_non_null(a);
 		assert_non_null(b);
 		if (fmts[k] == LOGF_ECS) {
@@ -447,36 +449,36 @@ static void test_session_end(void **state)
 					    "session-end");
 			assert_string_equal(jstr(a, "network", "community_id"),
 					    jstr(b, "network", "community_id"));
-			assert_true(json_get(json_get(b, "source"), "bytes")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "source"), "bytes")) ==
 				    1200);
-			assert_true(json_get(json_get(b, "destination"),
-					     "packets")->num == 9);
-			assert_true(json_get(json_get(b, "network"), "bytes")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "destination"),
+					     "packets")) == 9);
+			assert_true(json_number_value(json_object_get(json_object_get(b, "network"), "bytes")) ==
 				    55521);
-			assert_true(json_get(json_get(b, "event"), "duration")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "event"), "duration")) ==
 				    2500e6);
-			assert_null(json_get(json_get(a, "source"), "bytes"));
+			assert_null(json_object_get(json_object_get(a, "source"), "bytes"));
 			/* no decision latency outside sluiced's decisions */
-			assert_null(json_get(json_get(a, "event"), "duration"));
-			assert_null(json_get(json_get(a, "sluice"), "latency_ms"));
+			assert_null(json_object_get(json_object_get(a, "event"), "duration"));
+			assert_null(json_object_get(json_object_get(a, "sluice"), "latency_ms"));
 		} else {
-			assert_string_equal(json_get(a, "event")->str,
+			assert_string_equal(json_string_value(json_object_get(a, "event")),
 					    "kernel-decided");
-			assert_string_equal(json_get(b, "event")->str,
+			assert_string_equal(json_string_value(json_object_get(b, "event")),
 					    "session-end");
-			assert_string_equal(json_get(a, "flow_id")->str,
-					    json_get(b, "flow_id")->str);
-			assert_true(json_get(b, "bytes_out")->num == 1200);
-			assert_true(json_get(b, "packets_out")->num == 7);
-			assert_true(json_get(b, "bytes_in")->num == 54321);
-			assert_true(json_get(b, "packets_in")->num == 9);
-			assert_true(json_get(b, "duration_ms")->num == 2500);
-			assert_null(json_get(a, "bytes_out"));
-			assert_int_equal(json_get(a, "latency_ms")->type, JSON_NULL);
-			assert_int_equal(json_get(b, "latency_ms")->type, JSON_NULL);
+			assert_string_equal(json_string_value(json_object_get(a, "flow_id")),
+					    json_string_value(json_object_get(b, "flow_id")));
+			assert_true(json_number_value(json_object_get(b, "bytes_out")) == 1200);
+			assert_true(json_number_value(json_object_get(b, "packets_out")) == 7);
+			assert_true(json_number_value(json_object_get(b, "bytes_in")) == 54321);
+			assert_true(json_number_value(json_object_get(b, "packets_in")) == 9);
+			assert_true(json_number_value(json_object_get(b, "duration_ms")) == 2500);
+			assert_null(json_object_get(a, "bytes_out"));
+			assert_int_equal(json_typeof(json_object_get(a, "latency_ms")), JSON_NULL);
+			assert_int_equal(json_typeof(json_object_get(b, "latency_ms")), JSON_NULL);
 		}
-		json_free(a);
-		json_free(b);
+		json_decref(a);
+		json_decref(b);
 	}
 }
 
