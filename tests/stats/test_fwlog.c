@@ -231,6 +231,136 @@ static void test_hostile_names(void **state)
 	unlink(path);
 }
 
+/* Names of N bytes drawn from pieces a hostile directory, DNS or RADIUS
+ * server may send: Latin-1 0xE9, quotes, backslashes, C0 and C1 control
+ * characters, surrogates encoded in UTF-8 (CESU), overlong and out of
+ * range sequences, U+2028, valid 2- and 4-byte characters. */
+static void hostile_name(char *buf, size_t cap, unsigned *seed)
+{
+	static const char *const piece[] = {
+	    "\xe9", "\"", "\\", "\x01", "\x1b[2J", "\x7f", "\xc2\x9b",
+	    "\xed\xa0\x80", "\xed\xb0\x80", "\xed\xa0\xbd\xed\xb8\x80",
+	    "\xf0\x9f\x98\x80", "\xc3\xa9", "a", "\xc0\xaf", "\xf4\x90\x80\x80",
+	    "\xe2\x80\xa8", "\\u0000", "\n", "\t", "\xf0\x9f"};
+	size_t n = 0, want = (*seed = *seed * 1103515245u + 12345u) % cap;
+	while (n < want) {
+		*seed = *seed * 1103515245u + 12345u;
+		const char *p = piece[(*seed >> 16) % (sizeof(piece) / sizeof(piece[0]))];
+		size_t l = strlen(p);
+		if (n + l >= cap)
+			break;
+		memcpy(buf + n, p, l);
+		n += l;
+	}
+	buf[n] = '\0';
+}
+
+/* LINE is one JSON object jansson takes (valid UTF-8, no lone surrogate
+ * escape, no duplicate key) and holds no raw control byte. */
+static void assert_strict_json(const char *line)
+{
+	for (const char *p = line; *p; p++)
+		assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+	json_error_t err;
+	json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(j))
+		fail_msg("not strict JSON (%s): %.300s", err.text, line);
+	json_decref(j);
+}
+
+/* Every record of both JSON formats is strict JSON in valid UTF-8 under
+ * hostile names in every field (the gateway's too), 2000 drawn at random
+ * with a fixed seed, and with every field at its longest of the bytes that
+ * take most room (control characters, 6 bytes each): such a record is
+ * longer than the 2048 bytes the writer's line once had, and is written
+ * whole through the file. A surrogate in UTF-8 is written as \xNN text, a
+ * 4-byte character kept. */
+static void test_hostile_names_strict(void **state)
+{
+	(void)state;
+	enum log_format fmts[] = {LOGF_JSON, LOGF_ECS};
+	static char line[FWLOG_LINE_MAX];
+	char gw[256], net1[FWLOG_NET_MAX], net2[FWLOG_NET_MAX],
+	    rule[FWLOG_RULE_MAX + 40], user[FWLOG_USER_MAX + 40],
+	    name[FWLOG_NAME_MAX + 40], wit[16];
+	unsigned seed = 17;
+	for (size_t f = 0; f < 2; f++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/strict%zu.log", dir, f);
+		struct log_cfg cfg = {.format = fmts[f], .file = path,
+				      .buffer = 64};
+		hostile_name(gw, sizeof(gw), &seed);
+		struct fwlog *l = fwlog_open(&cfg, gw);
+		assert_non_null(l);
+		for (int i = 0; i < 2000; i++) {
+			struct fwlog_rec r = sample();
+			hostile_name(net1, sizeof(net1), &seed);
+			hostile_name(net2, sizeof(net2), &seed);
+			hostile_name(rule, sizeof(rule), &seed);
+			hostile_name(user, sizeof(user), &seed);
+			hostile_name(name, sizeof(name), &seed);
+			hostile_name(wit, sizeof(wit), &seed);
+			r.src_net = net1;
+			r.dst_net = net2;
+			r.rule = rule;
+			r.user = user;
+			r.name = name;
+			r.witness = wit;
+			r.event = (enum fwlog_event)(i % 3);
+			fwlog_format(l, &r, line, sizeof(line));
+			assert_strict_json(line);
+		}
+		struct fwlog_rec r = sample();
+		r.user = "\xed\xa0\x80\xf0\x9f\x98\x80";
+		fwlog_format(l, &r, line, sizeof(line));
+		json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		const char *u = json_string_value(json_object_get(j, "user"));
+		if (!u)
+			u = json_string_value(json_object_get(
+			    json_object_get(j, "user"), "name"));
+		assert_non_null(u);
+		assert_string_equal(u, "\\xed\\xa0\\x80\xf0\x9f\x98\x80");
+		json_decref(j);
+		fwlog_close(l);
+
+		/* the longest record, through the writer and the file */
+		memset(gw, '\x01', sizeof(gw) - 1);
+		gw[sizeof(gw) - 1] = '\0';
+		l = fwlog_open(&cfg, gw);
+		assert_non_null(l);
+		memset(net1, '\x1b', sizeof(net1) - 1);
+		net1[sizeof(net1) - 1] = '\0';
+		memset(rule, '\x01', sizeof(rule) - 1);
+		rule[sizeof(rule) - 1] = '\0';
+		memset(user, '\xe9', sizeof(user) - 1);
+		user[sizeof(user) - 1] = '\0';
+		memset(name, '\x02', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		memset(wit, '\x03', sizeof(wit) - 1);
+		wit[sizeof(wit) - 1] = '\0';
+		r = sample();
+		r.src_net = r.dst_net = net1;
+		r.rule = rule;
+		r.user = user;
+		r.name = name;
+		r.witness = wit;
+		fwlog_record(l, &r);
+		fwlog_flush(l);
+		fwlog_close(l);
+		FILE *fp = fopen(path, "r");
+		assert_non_null(fp);
+		size_t n = fread(line, 1, sizeof(line) - 1, fp);
+		fclose(fp);
+		line[n] = '\0';
+		assert_true(n > 2048);
+		assert_int_equal(line[n - 1], '\n');
+		line[n - 1] = '\0';
+		assert_null(strchr(line, '\n'));
+		assert_strict_json(line);
+		unlink(path);
+	}
+}
+
 static void test_full_buffer_counts_drops(void **state)
 {
 	(void)state;
@@ -532,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_community_id_icmp),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
+	    cmocka_unit_test(test_hostile_names_strict),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
 	    cmocka_unit_test(test_no_loss_when_not_full),
 	    cmocka_unit_test(test_open_errors),
