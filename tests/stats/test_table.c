@@ -17,6 +17,7 @@
 
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +334,39 @@ static void test_watch_hostile(void **state)
 	json_decref(j);
 }
 
+/* Numbers for people: units that suit the size, never e-notation; cells
+ * escaped, cut with "…", padded by columns (not bytes). */
+static void test_human_cells(void **state)
+{
+	(void)state;
+	char b[64];
+	stats_human(16977900, "bytes", b, sizeof(b));
+	assert_string_equal(b, "16.2 MiB");
+	stats_human(20.72978, "seconds", b, sizeof(b));
+	assert_string_equal(b, "20.7 s");
+	stats_human(0.0125, "seconds", b, sizeof(b));
+	assert_string_equal(b, "12.5 ms");
+	stats_human(1.69779e7, NULL, b, sizeof(b));
+	assert_string_equal(b, "16977900");
+	stats_human(1e22, "", b, sizeof(b));
+	assert_null(strchr(b, 'e'));
+	stats_human(0.5, NULL, b, sizeof(b));
+	assert_string_equal(b, "0.50");
+	stats_human(NAN, NULL, b, sizeof(b));
+	assert_string_equal(b, "-");
+
+	struct evbuffer *e = evbuffer_new();
+	assert_int_equal(stats_put_cell(e, "caf\xc3\xa9", 6, CELL_LEFT), 6);
+	assert_int_equal(stats_put_cell(e, "x", 3, CELL_RIGHT), 3);
+	assert_int_equal(stats_put_cell(e, "Ren\xe9 \x1b[2J long name", 10,
+					CELL_LAST), 10);
+	assert_int_equal(stats_put_cell(e, NULL, 4, CELL_LAST), 1);
+	char *t = drain(e);
+	assert_string_equal(t, "caf\xc3\xa9    xRen\\xe9 \\" "\xe2\x80\xa6-");
+	free(t);
+	evbuffer_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_json_round_trip),
 	    cmocka_unit_test(test_watch),
 	    cmocka_unit_test(test_watch_hostile),
+	    cmocka_unit_test(test_human_cells),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
