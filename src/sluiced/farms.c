@@ -978,8 +978,8 @@ static void change_json(const struct fcheck *c, int64_t now, json_t *o)
 
 /* One verifier for people, two lines of at most 100 columns: its name,
  * method, target, state, time since its last change and time down; then,
- * indented, its last result, response time, history and detail. Names
- * escaped and cut (common/text.h). */
+ * indented, its last result, response time, history and detail (a long
+ * detail on a third line). Names escaped and cut (common/text.h). */
 static void verifier_text(struct evbuffer *out, const struct fcheck *c,
 			  enum vstate state, const char *lc, const char *down,
 			  const char *rt, const char *last, const char *hist,
@@ -997,10 +997,15 @@ static void verifier_text(struct evbuffer *out, const struct fcheck *c,
 	evbuffer_add(out, " ", 1);
 	stats_put_cell(out, rt, 8, CELL_LEFT);
 	evbuffer_add_printf(out, " history ");
-	stats_put_cell(out, hist, VERIFY_HISTORY, detail[0] ? CELL_LEFT : CELL_LAST);
-	if (detail[0]) {
+	stats_put_cell(out, hist, VERIFY_HISTORY,
+		       detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY
+			       ? CELL_LEFT : CELL_LAST);
+	if (detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY) {
 		evbuffer_add(out, "  ", 2);
 		stats_put_cell(out, detail, 51 - VERIFY_HISTORY, CELL_LAST);
+	} else if (detail[0]) { /* a long one on a line of its own */
+		evbuffer_add(out, "\n    ", 5);
+		stats_put_cell(out, detail, 96, CELL_LAST);
 	}
 	evbuffer_add(out, "\n", 1);
 }
