@@ -253,9 +253,23 @@ static void pending_one(void *arg, const struct pending_info *pi)
 		    waits, "rule", json_text(rn), "local", pi->local, "packets",
 		    pi->packets, "queue", c->worker));
 	} else {
-		evbuffer_add_printf(c->out, "%-48s %7llums  %-16s %-24s%s\n", kb,
-				    (unsigned long long)(pi->age_ns / 1000000),
-				    waits, rn, pi->local ? " (local)" : "");
+		/* 100 columns: the age in a unit that suits it, the rule
+		 * escaped and cut (a longer IPv6 key alone on its line) */
+		char age[24];
+		stats_human_seconds(pi->age_ns / 1e9, age, sizeof(age));
+		if (strlen(kb) > 48) {
+			stats_put_cell(c->out, kb, 100, CELL_LAST);
+			evbuffer_add_printf(c->out, "\n%48s", "");
+		} else {
+			stats_put_cell(c->out, kb, 48, CELL_LEFT);
+		}
+		evbuffer_add(c->out, " ", 1);
+		stats_put_cell(c->out, age, 9, CELL_RIGHT);
+		evbuffer_add_printf(c->out, "  %-16s ", waits);
+		size_t used = 60 + (strlen(waits) > 16 ? strlen(waits) : 16) + 1 +
+			      (pi->local ? 8 : 0);
+		stats_put_cell(c->out, rn, 100 - used, CELL_LAST);
+		evbuffer_add_printf(c->out, "%s\n", pi->local ? " (local)" : "");
 	}
 	c->n++;
 }
