@@ -31,8 +31,7 @@
 struct event_base;
 struct evbuffer;
 struct control;
-/* jansson's value (<jansson.h>; not included here: stats/json.h, the
- * older reader, uses the same enum names) */
+/* jansson's value (<jansson.h>) */
 typedef struct json_t json_t;
 
 #define SLUICE_SOCKET "/run/sluice/sluiced.sock"

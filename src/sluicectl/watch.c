@@ -4,13 +4,14 @@
  * snapshot, and redraws the same table in place.
  */
 #include "sluicectl/sluicectl.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "control/control.h"
-#include "stats/json.h"
 #include "stats/table.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 /* One frame: the table and the firing alerts of document J. */
-static void draw(const struct json *j, unsigned interval_ms)
+static void draw(const json_t *j, unsigned interval_ms)
 {
 	struct stats_snapshot *s = calloc(1, sizeof(*s));
 	struct evbuffer *out = evbuffer_new();
@@ -35,19 +36,22 @@ static void draw(const struct json *j, unsigned interval_ms)
 			    interval_ms / 1000.0);
 	stats_render_text(s, NULL, out);
 	/* the alerts firing now, and counters they watch */
-	const struct json *al = json_get(j, "alerts");
 	bool any = false;
-	for (const struct json *a = al ? al->child : NULL; a; a = a->next) {
-		const struct json *f = json_get(a, "firing");
-		const struct json *n = json_get(a, "name");
-		const struct json *c = json_get(a, "condition");
-		if (!f || f->type != JSON_BOOL || !f->b || !n || !c)
+	size_t i;
+	const json_t *a;
+	json_array_foreach(json_object_get(j, "alerts"), i, a) {
+		const char *n = json_string_value(json_object_get(a, "name"));
+		const char *c = json_string_value(json_object_get(a, "condition"));
+		if (!json_is_true(json_object_get(a, "firing")) || !n || !c)
 			continue;
 		if (!any)
 			evbuffer_add_printf(out, "\nalerts firing\n");
 		any = true;
-		evbuffer_add_printf(out, "! %-22s %s\n", n->str ? n->str : "?",
-				    c->str ? c->str : "");
+		char *en = text_escape_dup(n, strlen(n), false),
+		     *ec = text_escape_dup(c, strlen(c), false);
+		evbuffer_add_printf(out, "! %-22s %s\n", en, ec);
+		free(en);
+		free(ec);
 	}
 	fwrite(evbuffer_pullup(out, -1), 1, evbuffer_get_length(out), stdout);
 	fflush(stdout);
@@ -78,14 +82,19 @@ int counters_watch(const char *socket_path, unsigned interval_ms,
 			free(body);
 			return rc;
 		}
-		struct json *j = json_parse(body);
+		json_error_t err;
+		json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, &err);
 		free(body);
-		if (!j) {
-			fprintf(stderr, "sluicectl: bad answer from sluiced\n");
+		if (!json_is_object(j)) {
+			char *e = text_escape_dup(err.text, strlen(err.text), false);
+			fprintf(stderr, "sluicectl: bad answer from sluiced: %s\n",
+				j ? "not a JSON object" : e);
+			free(e);
+			json_decref(j);
 			return 1;
 		}
 		draw(j, interval_ms);
-		json_free(j);
+		json_decref(j);
 	}
 	return 0;
 }

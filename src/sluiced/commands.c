@@ -146,6 +146,29 @@ static json_t *texts(char *const *v, size_t n)
 	return a;
 }
 
+/* One session for people, two lines of at most 100 columns: its key,
+ * state and seconds left; then, indented, its rule, user and name ("-"
+ * unknown), escaped and cut (common/text.h). */
+static void session_text(struct evbuffer *out, const char *key,
+			 const char *state, uint32_t ttl, const char *rule,
+			 const struct session_info *si)
+{
+	if (strlen(key) > 79) { /* IPv6: the key alone */
+		stats_put_cell(out, key, 100, CELL_LAST);
+		evbuffer_add_printf(out, "\n%79s", "");
+	} else {
+		stats_put_cell(out, key, 79, CELL_LEFT);
+	}
+	evbuffer_add_printf(out, " %-11s %6u\n    rule ", state, ttl);
+	size_t used = 9 + stats_put_cell(out, rule, 36, CELL_LAST);
+	evbuffer_add_printf(out, "  user ");
+	used += 7 + stats_put_cell(out, si->user, 24, CELL_LAST);
+	evbuffer_add_printf(out, "  name ");
+	used += 7;
+	stats_put_cell(out, si->name, used < 100 ? 100 - used : 1, CELL_LAST);
+	evbuffer_add(out, "\n", 1);
+}
+
 static int cmd_sessions(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
@@ -159,9 +182,8 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 	int n = 0;
 	json_t *list = json ? json_array() : NULL;
 	if (!json)
-		evbuffer_add_printf(out, "%-48s %-11s %6s  %-24s %-12s %s\n",
-				    "session", "state", "ttl", "rule", "user",
-				    "name");
+		evbuffer_add_printf(out, "%-79s %-11s %6s\n    rule, user, "
+				    "name\n", "session", "state", "ttl(s)");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ct_entry *e = &l.v[i];
 		if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
@@ -185,10 +207,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 			    si.groups_unknown ? json_null()
 					      : texts(si.groups, si.ngroups)));
 		} else {
-			evbuffer_add_printf(out, "%-48s %-11s %6u  %-24s %-12s %s\n",
-					    kb, state, e->timeout, rn,
-					    si.user ? si.user : "-",
-					    si.name ? si.name : "-");
+			session_text(out, kb, state, e->timeout, rn, &si);
 		}
 		session_info_clear(&si);
 		n++;
@@ -234,9 +253,23 @@ static void pending_one(void *arg, const struct pending_info *pi)
 		    waits, "rule", json_text(rn), "local", pi->local, "packets",
 		    pi->packets, "queue", c->worker));
 	} else {
-		evbuffer_add_printf(c->out, "%-48s %7llums  %-16s %-24s%s\n", kb,
-				    (unsigned long long)(pi->age_ns / 1000000),
-				    waits, rn, pi->local ? " (local)" : "");
+		/* 100 columns: the age in a unit that suits it, the rule
+		 * escaped and cut (a longer IPv6 key alone on its line) */
+		char age[24];
+		stats_human_seconds(pi->age_ns / 1e9, age, sizeof(age));
+		if (strlen(kb) > 48) {
+			stats_put_cell(c->out, kb, 100, CELL_LAST);
+			evbuffer_add_printf(c->out, "\n%48s", "");
+		} else {
+			stats_put_cell(c->out, kb, 48, CELL_LEFT);
+		}
+		evbuffer_add(c->out, " ", 1);
+		stats_put_cell(c->out, age, 9, CELL_RIGHT);
+		evbuffer_add_printf(c->out, "  %-16s ", waits);
+		size_t used = 60 + (strlen(waits) > 16 ? strlen(waits) : 16) + 1 +
+			      (pi->local ? 8 : 0);
+		stats_put_cell(c->out, rn, 100 - used, CELL_LAST);
+		evbuffer_add_printf(c->out, "%s\n", pi->local ? " (local)" : "");
 	}
 	c->n++;
 }
@@ -381,7 +414,8 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct id_source_stats st[IDS_COUNT];
 	idtable_source_stats(d->ids, st);
-	json_t *all = json ? json_object() : NULL;
+	json_t *all = json ? json_pack("{s:i}", "schema_version",
+				       JSON_SCHEMA_VERSION) : NULL;
 	if (!json)
 		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
 				    "%8s\n", "SOURCE", "ENTRIES", "LOGINS",
@@ -505,7 +539,8 @@ static int cmd_identity_login(void *arg, const json_t *args, bool json,
 	if (rc < 0)
 		return -1;
 	evbuffer_add_printf(out, ": %s is %s\n", r.address, r.user);
-	return 0;
+	return answer_json(0, json, out, "{s:s,s:s}", "address", r.address,
+			   "user", r.user);
 }
 
 /* identity-logout {address, [prefix], [user], [source]} */
@@ -522,7 +557,8 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 	evbuffer_add_printf(out, rc ? "logged out %s\n"
 				    : "no entry of that source for %s\n",
 			    address);
-	return 0;
+	return answer_json(0, json, out, "{s:s,s:b}", "address", address,
+			   "logged_out", rc > 0);
 }
 
 /* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
@@ -618,7 +654,9 @@ static int cmd_creations_list(void *arg, const json_t *args, bool json,
 		free(err);
 		return -1;
 	}
-	if (json || creations_text(js, out) < 0)
+	if (json)
+		creations_json(js, out);
+	else if (creations_text(js, out) < 0)
 		evbuffer_add_printf(out, "%s\n", js);
 	free(js);
 	return 0;

@@ -4,6 +4,7 @@
  * farms.h.
  */
 #include "sluiced/farms.h"
+#include "stats/table.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -943,8 +944,8 @@ static void status_of(struct farms *fm, const struct fcheck *c,
 	snprintf(detail, dlen, "%s", st->detail ? st->detail : "");
 }
 
-/* C's change time and downtime for people: "12s" (since the last state
- * change) and "0s" (total time down), "-" before the first change. */
+/* C's change time and downtime for people: "12.0 s" (since the last state
+ * change) and "0 s" (total time down), "-" before the first change. */
 static void change_text(const struct fcheck *c, int64_t now, char *lc,
 			char *down, size_t len)
 {
@@ -953,9 +954,9 @@ static void change_text(const struct fcheck *c, int64_t now, char *lc,
 	if (s < 0)
 		snprintf(lc, len, "-");
 	else
-		snprintf(lc, len, "%llds", (long long)s);
-	snprintf(down, len, "%llus",
-		 (unsigned long long)(vchange_downtime_ms(&c->chg, now) / 1000));
+		stats_human_seconds((double)s, lc, len);
+	stats_human_seconds(vchange_downtime_ms(&c->chg, now) / 1000.0, down,
+			    len);
 }
 
 /* Sets into O the members of C's change time: "last_change": epoch
@@ -973,6 +974,40 @@ static void change_json(const struct fcheck *c, int64_t now, json_t *o)
 			    json_real(vchange_downtime_ms(&c->chg, now) / 1000.0));
 	json_object_set_new(o, "changes",
 			    json_integer((json_int_t)c->chg.changes));
+}
+
+/* One verifier for people, two lines of at most 100 columns: its name,
+ * method, target, state, time since its last change and time down; then,
+ * indented, its last result, response time, history and detail (a long
+ * detail on a third line). Names escaped and cut (common/text.h). */
+static void verifier_text(struct evbuffer *out, const struct fcheck *c,
+			  enum vstate state, const char *lc, const char *down,
+			  const char *rt, const char *last, const char *hist,
+			  const char *detail)
+{
+	stats_put_cell(out, c->name, 24, CELL_LEFT);
+	evbuffer_add_printf(out, " %-5s ", verify_method_name(c->method));
+	stats_put_cell(out, c->target, 38, CELL_LEFT);
+	evbuffer_add_printf(out, " %-8s ", vstate_name(state));
+	stats_put_cell(out, lc, 9, CELL_RIGHT);
+	evbuffer_add(out, " ", 1);
+	stats_put_cell(out, down, 9, CELL_RIGHT);
+	evbuffer_add_printf(out, "\n  last ");
+	stats_put_cell(out, last, 22, CELL_LEFT);
+	evbuffer_add(out, " ", 1);
+	stats_put_cell(out, rt, 8, CELL_LEFT);
+	evbuffer_add_printf(out, " history ");
+	stats_put_cell(out, hist, VERIFY_HISTORY,
+		       detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY
+			       ? CELL_LEFT : CELL_LAST);
+	if (detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY) {
+		evbuffer_add(out, "  ", 2);
+		stats_put_cell(out, detail, 51 - VERIFY_HISTORY, CELL_LAST);
+	} else if (detail[0]) { /* a long one on a line of its own */
+		evbuffer_add(out, "\n    ", 5);
+		stats_put_cell(out, detail, 96, CELL_LAST);
+	}
+	evbuffer_add(out, "\n", 1);
 }
 
 /* One verifier's row: appended to LIST (--json) when not NULL, else a
@@ -1012,16 +1047,12 @@ static void verifier_line(struct farms *fm, const struct fcheck *c,
 	} else {
 		char rt[32];
 		if (has)
-			snprintf(rt, sizeof(rt), "%.1fms", st.last_us / 1000.0);
+			stats_human_seconds(st.last_us / 1e6, rt, sizeof(rt));
 		else
 			snprintf(rt, sizeof(rt), "-");
 		change_text(c, now, lc, down, sizeof(lc));
-		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %8s %8s "
-				    "%-22s %9s  %s%s%s\n",
-				    c->name, verify_method_name(c->method), c->target,
-				    vstate_name(st.state), lc, down, last, rt,
-				    hist[0] ? hist : "-",
-				    detail[0] ? "  " : "", detail);
+		verifier_text(out, c, st.state, lc, down, rt, last,
+			      hist[0] ? hist : "-", detail);
 	}
 }
 
@@ -1030,10 +1061,10 @@ static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
 	size_t n = 0;
 	json_t *list = json ? json_array() : NULL;
 	if (!json)
-		evbuffer_add_printf(out, "%-24s %-5s %-36s %-8s %8s %8s "
-				    "%-22s %9s  %s\n",
-				    "verifier", "check", "target", "state",
-				    "changed", "down", "last", "time", "history");
+		evbuffer_add_printf(out, "%-24s %-5s %-38s %-8s %9s %9s\n"
+				    "  last result, response time, history, "
+				    "detail\n", "verifier", "check", "target",
+				    "state", "changed", "down");
 	for (size_t i = 0; i < fm->nfarms; i++)
 		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
 			const struct fcheck *c = fm->farms[i]->m[j];

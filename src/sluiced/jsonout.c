@@ -129,3 +129,17 @@ int creations_text(const char *js, struct evbuffer *out)
 	json_decref(root);
 	return 0;
 }
+
+void creations_json(const char *js, struct evbuffer *out)
+{
+	json_t *root = json_loads(js, 0, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		evbuffer_add_printf(out, "%s\n", js);
+		return;
+	}
+	json_t *o = json_pack("{s:i}", "schema_version", JSON_SCHEMA_VERSION);
+	json_object_update(o, root);
+	json_decref(root);
+	json_value_out(out, o);
+}

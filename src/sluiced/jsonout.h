@@ -34,6 +34,11 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
  */
 void json_object_out(struct evbuffer *out, const char *fmt, ...);
 
+/* Appends JS, the creation sets as creation_list_json() gives them (an
+ * object: set name → nft's JSON of the set), to OUT as one line with
+ * "schema_version" first; JS as it is when it is not a JSON object. */
+void creations_json(const char *js, struct evbuffer *out);
+
 /* Renders JS, the creation sets as creation_list_json() gives them (nft's
  * JSON per set), as a table for people on OUT: one line an element (its
  * words, the seconds it has left), at most 100 columns for IPv4, then the

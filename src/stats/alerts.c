@@ -213,7 +213,7 @@ static const char *cond_text(const struct alert *al, char *buf, size_t len)
 		else
 			snprintf(buf, len, "grows over %us", al->window_ms / 1000);
 	} else {
-		snprintf(buf, len, "%s %g%s%s", ops[al->op], al->value,
+		snprintf(buf, len, "%s %.15g%s%s", ops[al->op], al->value,
 			 al->of ? "% of " : "", al->of ? al->of : "");
 	}
 	return buf;
@@ -601,10 +601,15 @@ void alerts_list(const struct alerts *a, bool json, struct evbuffer *out)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct alert *al = &a->v[i];
 		alert_texts(a, al, full, sizeof(full), since, last, sizeof(since));
-		/* the condition last, wrapped: 100 columns */
-		char head[160];
-		snprintf(head, sizeof(head), "%-22s %-8s %10.4g %-20s %5lu  ",
-			 al->name, state_text(al), al->cur,
+		/* the value in its counter's unit, never 1e+07; the
+		 * condition last, wrapped: 100 columns */
+		char val[32], head[160];
+		stats_human(al->cur, al->rate || !al->ctr ? NULL : al->ctr->unit,
+			    val, sizeof(val));
+		if (al->rate && strlen(val) + 2 < sizeof(val))
+			strcat(val, "/s");
+		snprintf(head, sizeof(head), "%-22s %-8s %10s %-20s %5lu  ",
+			 al->name, state_text(al), val,
 			 since[0] ? since : "-", al->fired);
 		evbuffer_add_printf(out, "%s", head);
 		stats_put_wrapped(out, full, strlen(head), 100, 71);

@@ -93,7 +93,7 @@ const char *stats_threshold_text(const struct stats_counter *c)
 				 t->window_ms / 1000);
 		return buf;
 	default:
-		snprintf(buf, sizeof(buf), "%s %g%s%s",
+		snprintf(buf, sizeof(buf), "%s %.15g%s%s", /* never 1e+07 */
 			 t->cmp == CMP_GT ? ">" : "<", t->value,
 			 t->of ? "% of " : "", t->of ? t->of : "");
 		return buf;

@@ -508,7 +508,7 @@ static int open_file(struct fwlog *l)
  * touch them until tail moves past). */
 static void write_batch(struct fwlog *l, uint64_t from, uint64_t to)
 {
-	char line[2048];
+	char line[FWLOG_LINE_MAX];
 	uint64_t bad = 0;
 	for (uint64_t i = from; i < to; i++) {
 		format_slot(l, &l->ring[i % l->cap], line, sizeof(line));

@@ -63,6 +63,13 @@ struct fwlog_rec {
 #define FWLOG_RULE_MAX 96
 #define FWLOG_USER_MAX 96
 #define FWLOG_NAME_MAX 256
+/* Bytes of a formatted record, its terminating NUL included, whatever the
+ * names hold: every byte of the names (the gateway's 255 too) may be
+ * written as 6 ("\u001b", "\\xe9"), plus the fixed fields. A smaller
+ * buffer may cut a record. */
+#define FWLOG_LINE_MAX                                                     \
+	(6 * (2 * FWLOG_NET_MAX + FWLOG_RULE_MAX + FWLOG_USER_MAX +        \
+	      FWLOG_NAME_MAX + 16 + 256) + 1024)
 
 /*
  * Opens the log of CFG (log block: format, file, syslog, buffer). GATEWAY
@@ -85,7 +92,9 @@ void fwlog_flush(struct fwlog *l);
 /* Records written and dropped since open. */
 void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped);
 
-/* Formats R as one line (no newline) into BUF; for tests and tools. */
+/* Formats R as one line (no newline) into BUF of LEN bytes, NUL-ended;
+ * complete when LEN >= FWLOG_LINE_MAX (the JSON formats: one valid JSON
+ * object in valid UTF-8 whatever the names hold). For tests and tools. */
 void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 		  size_t len);
 

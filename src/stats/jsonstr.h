@@ -1,7 +1,7 @@
 /*
  * jsonstr.h — a string as JSON text through jansson, always valid UTF-8,
- * and a value built with jansson written out.
- * Apart from json.h because json.h's reader names clash with <jansson.h>.
+ * and a value built with jansson written out. Every JSON sluice writes or
+ * reads goes through jansson (RFC 8259).
  */
 #ifndef SLUICE_STATS_JSONSTR_H
 #define SLUICE_STATS_JSONSTR_H
@@ -16,7 +16,7 @@ struct evbuffer;
  * output is valid JSON whatever S holds. */
 void json_put_string(struct evbuffer *out, const char *s);
 
-/* jansson's value (<jansson.h>, whose names clash with stats/json.h). */
+/* jansson's value (<jansson.h>). */
 typedef struct json_t json_t;
 
 /* S as a new JSON string that is always valid UTF-8 (the same text

@@ -4,7 +4,7 @@
  */
 #include "stats/table.h"
 #include "stats/alerts.h"
-#include "stats/json.h"
+#include "common/text.h"
 
 #include <event2/buffer.h>
 #include <math.h>
@@ -16,9 +16,7 @@ static const struct stats_hist *hist_of(const struct stats_snapshot *s,
 	return (const struct stats_hist *)((const char *)s + c->off);
 }
 
-/* SECONDS for people: "850 µs", "12.5 ms", "20.7 s", "12.3 min", "5.2 h",
- * "3.1 d". */
-static void human_seconds(double v, char *buf, size_t len)
+void stats_human_seconds(double v, char *buf, size_t len)
 {
 	if (v <= 0)
 		snprintf(buf, len, "0 s");
@@ -36,8 +34,7 @@ static void human_seconds(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.1f d", v / 86400);
 }
 
-/* BYTES for people, binary prefixes (IEC 80000-13): "512 B", "16.2 MiB". */
-static void human_bytes(double v, char *buf, size_t len)
+void stats_human_bytes(double v, char *buf, size_t len)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	size_t i = 0;
@@ -57,17 +54,27 @@ static void human_value(const struct stats_snapshot *s,
 	if (c->type == STATS_HISTOGRAM) {
 		const struct stats_hist *h = hist_of(s, c);
 		char p50[24], p99[24];
-		human_seconds(stats_hist_quantile(h, 0.5), p50, sizeof(p50));
-		human_seconds(stats_hist_quantile(h, 0.99), p99, sizeof(p99));
+		stats_human_seconds(stats_hist_quantile(h, 0.5), p50, sizeof(p50));
+		stats_human_seconds(stats_hist_quantile(h, 0.99), p99, sizeof(p99));
 		snprintf(buf, len, "n=%llu p50 %s p99 %s",
 			 (unsigned long long)h->count, p50, p99);
-	} else if (strcmp(c->unit, "seconds") == 0) {
-		human_seconds(v, buf, len);
-	} else if (strcmp(c->unit, "bytes") == 0) {
-		human_bytes(v, buf, len);
 	} else {
-		snprintf(buf, len, "%.0f", v);
+		stats_human(v, c->unit, buf, len);
 	}
+}
+
+void stats_human(double v, const char *unit, char *buf, size_t len)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (unit && strcmp(unit, "seconds") == 0)
+		stats_human_seconds(v, buf, len);
+	else if (unit && strcmp(unit, "bytes") == 0)
+		stats_human_bytes(v, buf, len);
+	else if (v == floor(v) || fabs(v) >= 1e6)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.2f", v);
 }
 
 /* The table's width in columns, and where its notes start. */
@@ -81,6 +88,34 @@ static size_t columns(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += ((unsigned char)s[i] & 0xC0) != 0x80;
 	return c;
+}
+
+size_t stats_put_cell(struct evbuffer *out, const char *s, size_t cols,
+		      enum stats_align align)
+{
+	char buf[1024];
+	size_t n = text_escape(buf, sizeof(buf), s ? s : "-", s ? strlen(s) : 1,
+			       false);
+	size_t w = columns(buf, n);
+	if (w > cols && cols > 0) { /* cut at a character, then "…" */
+		size_t keep = 0, c = 0;
+		while (keep < n && c + 1 < cols && keep + 8 < sizeof(buf)) {
+			keep++;
+			while (keep < n && ((unsigned char)buf[keep] & 0xC0) == 0x80)
+				keep++;
+			c++;
+		}
+		n = keep;
+		memcpy(buf + n, "\xe2\x80\xa6", 3); /* U+2026 */
+		n += 3;
+		w = c + 1;
+	}
+	if (align == CELL_RIGHT)
+		evbuffer_add_printf(out, "%*s", (int)(cols > w ? cols - w : 0), "");
+	evbuffer_add(out, buf, n);
+	if (align == CELL_LEFT)
+		evbuffer_add_printf(out, "%*s", (int)(cols > w ? cols - w : 0), "");
+	return align == CELL_LAST || w > cols ? w : cols;
 }
 
 void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
@@ -135,40 +170,4 @@ void stats_render_text(const struct stats_snapshot *s,
 		size_t col = columns(head, strlen(head));
 		stats_put_wrapped(out, note, col, TABLE_WIDTH, TABLE_NOTE_COL);
 	}
-}
-
-int stats_from_json(const struct json *j, struct stats_snapshot *s)
-{
-	const struct json *cs = json_get(j, "counters");
-	if (!cs || cs->type != JSON_OBJ)
-		return -1;
-	for (const struct stats_counter *c = stats_counters; c->name; c++) {
-		const struct json *v = json_get(cs, c->name);
-		char *field = (char *)s + c->off;
-		if (!v)
-			continue;
-		if (c->store == STORE_HIST) {
-			struct stats_hist *h = (struct stats_hist *)field;
-			const struct json *n = json_get(v, "count");
-			const struct json *sum = json_get(v, "sum");
-			const struct json *b = json_get(v, "buckets");
-			h->count = n && n->type == JSON_NUM ? (uint64_t)n->num : 0;
-			h->sum = sum && sum->type == JSON_NUM ? sum->num : 0;
-			uint64_t prev = 0;
-			size_t i = 0;
-			for (const struct json *e = b ? b->child : NULL;
-			     e && i < STATS_LAT_BUCKETS; e = e->next, i++) {
-				uint64_t cum = e->type == JSON_NUM
-						   ? (uint64_t)e->num : prev;
-				h->buckets[i] = cum >= prev ? cum - prev : 0;
-				prev = cum;
-			}
-		} else if (v->type == JSON_NUM) {
-			if (c->store == STORE_F64)
-				*(double *)field = v->num;
-			else
-				*(uint64_t *)field = v->num > 0 ? (uint64_t)v->num : 0;
-		}
-	}
-	return 0;
 }

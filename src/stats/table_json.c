@@ -1,8 +1,7 @@
 /*
  * table_json.c — the counters snapshot as JSON (`sluicectl counters
- * --json`, the control reply), built with jansson; see stats/table.h.
- * Apart from table.c, whose reader uses stats/json.h (names that clash
- * with <jansson.h>).
+ * --json`, the control reply) built with jansson, and read back with
+ * jansson for `--watch`; see stats/table.h.
  */
 #include "stats/alerts.h"
 #include "stats/counters.h"
@@ -25,8 +24,17 @@ static json_t *number(double v)
 	return json_real(v);
 }
 
+/* The name of bucket I's upper bound in the JSON ("%g", "+Inf" the last). */
+static void bucket_name(size_t i, char *le, size_t len)
+{
+	if (isinf(stats_latency_bounds[i]))
+		snprintf(le, len, "+Inf");
+	else
+		snprintf(le, len, "%g", stats_latency_bounds[i]);
+}
+
 /* Histogram H as {"count", "sum", "p50", "p99", "buckets": {le:
- * cumulative count}}, the bounds written with %g ("+Inf" the last). */
+ * cumulative count}}. */
 static json_t *hist_json(const struct stats_hist *h)
 {
 	json_t *b = json_object();
@@ -34,10 +42,7 @@ static json_t *hist_json(const struct stats_hist *h)
 	for (size_t i = 0; i < STATS_LAT_BUCKETS; i++) {
 		char le[32];
 		cum += h->buckets[i];
-		if (isinf(stats_latency_bounds[i]))
-			snprintf(le, sizeof(le), "+Inf");
-		else
-			snprintf(le, sizeof(le), "%g", stats_latency_bounds[i]);
+		bucket_name(i, le, sizeof(le));
 		json_object_set_new(b, le, json_integer((json_int_t)cum));
 	}
 	return json_pack("{s:I,s:o,s:o,s:o,s:o}", "count", (json_int_t)h->count,
@@ -61,4 +66,53 @@ void stats_render_json(const struct stats_snapshot *s,
 				      "counters", cs, "alerts",
 				      alerts_json(alerts), "past_threshold",
 				      past));
+}
+
+/* Non-negative whole count of the JSON number V; 0 for anything else. */
+static uint64_t count_of(const json_t *v)
+{
+	double n = json_is_number(v) ? json_number_value(v) : 0;
+	return isfinite(n) && n > 0 && n < 18446744073709551616.0 ? (uint64_t)n : 0;
+}
+
+/* Histogram H from its stats_render_json() object V: the buckets found by
+ * their bound's name (cumulative; one missing or not a number counts as
+ * the one below it, a count going down as 0). */
+static void hist_from_json(const json_t *v, struct stats_hist *h)
+{
+	const json_t *sum = json_object_get(v, "sum"),
+		     *b = json_object_get(v, "buckets");
+	h->count = count_of(json_object_get(v, "count"));
+	h->sum = json_is_number(sum) && isfinite(json_number_value(sum))
+			 ? json_number_value(sum) : 0;
+	uint64_t prev = 0;
+	for (size_t i = 0; i < STATS_LAT_BUCKETS; i++) {
+		char le[32];
+		bucket_name(i, le, sizeof(le));
+		const json_t *e = json_object_get(b, le);
+		uint64_t cum = json_is_number(e) ? count_of(e) : prev;
+		h->buckets[i] = cum >= prev ? cum - prev : 0;
+		prev = cum > prev ? cum : prev;
+	}
+}
+
+int stats_from_json(const json_t *j, struct stats_snapshot *s)
+{
+	const json_t *cs = json_object_get(j, "counters");
+	if (!json_is_object(cs))
+		return -1;
+	for (const struct stats_counter *c = stats_counters; c->name; c++) {
+		const json_t *v = json_object_get(cs, c->name);
+		char *field = (char *)s + c->off;
+		if (c->store == STORE_HIST && json_is_object(v)) {
+			hist_from_json(v, (struct stats_hist *)field);
+		} else if (json_is_number(v)) {
+			if (c->store == STORE_F64)
+				*(double *)field = isfinite(json_number_value(v))
+						   ? json_number_value(v) : 0;
+			else if (c->store != STORE_HIST)
+				*(uint64_t *)field = count_of(v);
+		}
+	}
+	return 0;
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# 43_json_strict — every `--json` output of a live sluiced is
-# JSON a strict parser takes (UTF-8 only, no duplicate keys, no NaN), with
+# 43_json_strict — every `--json` output of a live sluiced (every command
+# and form of sluicectl) is one JSON document a strict parser takes (UTF-8
+# only, no duplicate keys, no NaN): an object with schema_version, or a
+# list of objects; the text of every listing fits 100 columns, has no
+# number in e-notation and no control character; with
 # hostile names in the policy (a quote, a backslash, byte 0xE9, control
 # characters) in rules, a farm, its publish and a verifier; the same
 # names in the Prometheus labels pass promtool.
@@ -93,14 +96,50 @@ farm drain nosuchmember
 reload
 floods
 identity sources
+identity login 198.18.1.80 dave --lifetime 60
+identity logout 198.18.1.80
 CMDS
-# the text tables fit 100 columns (sessions and verifiers not yet: their
-# address and target columns are wider)
-for cmd in status pending counters alerts "farm list" identity creations; do
+# every JSON object carries schema_version 1 (the lists are arrays of
+# objects, as the dashboard and scripts read them)
+python3 - "$LAB_TMP" "$n" <<'PY' && kt_ok "every --json object has schema_version 1" || kt_fail "schema_version missing"
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(1, n + 1):
+    v = json.load(open("%s/j.%d" % (d, i), encoding="utf-8"))
+    if isinstance(v, dict):
+        assert v.get("schema_version") == 1, (i, list(v)[:5])
+    else:
+        assert all(isinstance(e, dict) for e in v), (i, v[:2])
+PY
+# the text tables fit 100 columns and print human units: no e-notation
+# (1.69779e+07), no raw milliseconds; hostile names in them escaped
+for cmd in status sessions pending counters alerts verifiers "farm list" identity \
+	"identity sources" creations floods; do
 	# shellcheck disable=SC2086
-	w=$(ctl $cmd 2>&1 | python3 -c "import sys; print(max((len(l.rstrip('\n')) for l in sys.stdin.buffer.read().decode('utf-8', 'replace').splitlines()), default=0))")
-	[ "$w" -le 100 ] && kt_ok "sluicectl $cmd: $w columns" || kt_fail "sluicectl $cmd: $w columns"
+	ctl $cmd >"$LAB_TMP/t" 2>&1
+	r=$(python3 - "$LAB_TMP/t" <<'PY'
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")  # valid UTF-8
+lines = text.splitlines()
+w = max((len(l) for l in lines), default=0)
+enot = [l for l in lines if re.search(r"\d\.?\d*e[+-]\d", l)]
+ctrl = [l for l in lines if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", l)]
+print("%d columns, %d lines, %d with e-notation, %d with control characters%s"
+      % (w, len(lines), len(enot), len(ctrl), (": " + ascii(enot[0] if enot else ctrl[0])) if enot or ctrl else ""))
+sys.exit(0 if w <= 100 and not enot and not ctrl and lines else 1)
+PY
+) && kt_ok "sluicectl $cmd: $r" || kt_fail "sluicectl $cmd: $r"
 done
+ctl verifiers >"$LAB_TMP/tv" 2>&1
+python3 - "$LAB_TMP/tv" <<'PY' && kt_ok "verifiers: the times in units (s, ms, µs)" || kt_fail "verifiers: $(head -c 600 "$LAB_TMP/tv")"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+rows = [l for l in text.splitlines() if l.startswith("web_farm/web1")]
+assert rows, text
+assert re.search(r"\d (s|ms|µs|min)\s*$", rows[0]), rows[0]
+assert "v Ren\\xe9" in text, text
+print(rows[0])
+PY
 "$SLUICECTL" check -c "$KT_CONF" --json >"$LAB_TMP/jc" 2>/dev/null
 strict check "$LAB_TMP/jc" && kt_ok "sluicectl check --json: strict JSON" || kt_fail "check --json: $(head -c 300 "$LAB_TMP/jc")"
 # the what-if names the hostile rule (byte 0xE9, quotes, control bytes)
@@ -146,6 +185,7 @@ else:
 fl = json.load(open(d + "/j.25", encoding="utf-8"))
 assert isinstance(fl, list) or fl.get("ok") is False, fl
 src = json.load(open(d + "/j.26", encoding="utf-8"))
+assert src.pop("schema_version") == 1, src
 assert isinstance(src, dict) and all("entries" in v for v in src.values()), src
 PY
 grep -q 'Ren' "$LAB_TMP/j.1" "$LAB_TMP/j.3" "$LAB_TMP/j.6" "$LAB_TMP/j.7" 2>/dev/null &&

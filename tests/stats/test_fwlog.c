@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include "stats/fwlog.h"
-#include "stats/json.h"
+#include "stats/jsonstr.h"
+
+#include <jansson.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -133,14 +135,14 @@ static void test_json_record(void **state)
 	    "\"reason\":\"rule\","
 	    "\"latency_ms\":1.234,\"event\":\"decided\","
 	    "\"flow_id\":\"1:lnUC5jiivUqIkfu4+wDP6N/vu6E=\"}");
-	struct json *j = json_parse(lines[1]);
+	json_t *j = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_get(j, "client")->str, "[2001:db8::1]:40000");
-	assert_string_equal(json_get(j, "action")->str, "deny");
-	assert_int_equal(json_get(j, "rule")->type, JSON_NULL);
-	assert_string_equal(json_get(j, "name")->str, "quote\"and\\tab\t");
-	assert_string_equal(json_get(j, "reason")->str, "deadline");
-	json_free(j);
+	assert_string_equal(json_string_value(json_object_get(j, "client")), "[2001:db8::1]:40000");
+	assert_string_equal(json_string_value(json_object_get(j, "action")), "deny");
+	assert_int_equal(json_typeof(json_object_get(j, "rule")), JSON_NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "quote\"and\\tab\t");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "deadline");
+	json_decref(j);
 }
 
 static void test_w3c_and_reopen(void **state)
@@ -211,11 +213,11 @@ static void test_hostile_names(void **state)
 	fwlog_close(l);
 	assert_int_equal(read_lines(path, lines, 64), 1);
 	assert_null(strchr(lines[0], 0x1b));
-	struct json *j = json_parse(lines[0]);
+	json_t *j = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_get(j, "user")->str, "x\\xe9\x1b[2J\xc2\x9b");
-	assert_string_equal(json_get(j, "name")->str, "caf\xc3\xa9.example");
-	json_free(j);
+	assert_string_equal(json_string_value(json_object_get(j, "user")), "x\\xe9\x1b[2J\xc2\x9b");
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "caf\xc3\xa9.example");
+	json_decref(j);
 	unlink(path);
 
 	cfg.format = LOGF_W3C;
@@ -227,6 +229,136 @@ static void test_hostile_names(void **state)
 	assert_int_equal(read_lines(path, lines, 64), 5);
 	assert_non_null(strstr(lines[4], "\tx\\xe9\\x1b[2J z\tcaf\xc3\xa9.example\t"));
 	unlink(path);
+}
+
+/* Names of N bytes drawn from pieces a hostile directory, DNS or RADIUS
+ * server may send: Latin-1 0xE9, quotes, backslashes, C0 and C1 control
+ * characters, surrogates encoded in UTF-8 (CESU), overlong and out of
+ * range sequences, U+2028, valid 2- and 4-byte characters. */
+static void hostile_name(char *buf, size_t cap, unsigned *seed)
+{
+	static const char *const piece[] = {
+	    "\xe9", "\"", "\\", "\x01", "\x1b[2J", "\x7f", "\xc2\x9b",
+	    "\xed\xa0\x80", "\xed\xb0\x80", "\xed\xa0\xbd\xed\xb8\x80",
+	    "\xf0\x9f\x98\x80", "\xc3\xa9", "a", "\xc0\xaf", "\xf4\x90\x80\x80",
+	    "\xe2\x80\xa8", "\\u0000", "\n", "\t", "\xf0\x9f"};
+	size_t n = 0, want = (*seed = *seed * 1103515245u + 12345u) % cap;
+	while (n < want) {
+		*seed = *seed * 1103515245u + 12345u;
+		const char *p = piece[(*seed >> 16) % (sizeof(piece) / sizeof(piece[0]))];
+		size_t l = strlen(p);
+		if (n + l >= cap)
+			break;
+		memcpy(buf + n, p, l);
+		n += l;
+	}
+	buf[n] = '\0';
+}
+
+/* LINE is one JSON object jansson takes (valid UTF-8, no lone surrogate
+ * escape, no duplicate key) and holds no raw control byte. */
+static void assert_strict_json(const char *line)
+{
+	for (const char *p = line; *p; p++)
+		assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+	json_error_t err;
+	json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(j))
+		fail_msg("not strict JSON (%s): %.300s", err.text, line);
+	json_decref(j);
+}
+
+/* Every record of both JSON formats is strict JSON in valid UTF-8 under
+ * hostile names in every field (the gateway's too), 2000 drawn at random
+ * with a fixed seed, and with every field at its longest of the bytes that
+ * take most room (control characters, 6 bytes each): such a record is
+ * longer than the 2048 bytes the writer's line once had, and is written
+ * whole through the file. A surrogate in UTF-8 is written as \xNN text, a
+ * 4-byte character kept. */
+static void test_hostile_names_strict(void **state)
+{
+	(void)state;
+	enum log_format fmts[] = {LOGF_JSON, LOGF_ECS};
+	static char line[FWLOG_LINE_MAX];
+	char gw[256], net1[FWLOG_NET_MAX], net2[FWLOG_NET_MAX],
+	    rule[FWLOG_RULE_MAX + 40], user[FWLOG_USER_MAX + 40],
+	    name[FWLOG_NAME_MAX + 40], wit[16];
+	unsigned seed = 17;
+	for (size_t f = 0; f < 2; f++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/strict%zu.log", dir, f);
+		struct log_cfg cfg = {.format = fmts[f], .file = path,
+				      .buffer = 64};
+		hostile_name(gw, sizeof(gw), &seed);
+		struct fwlog *l = fwlog_open(&cfg, gw);
+		assert_non_null(l);
+		for (int i = 0; i < 2000; i++) {
+			struct fwlog_rec r = sample();
+			hostile_name(net1, sizeof(net1), &seed);
+			hostile_name(net2, sizeof(net2), &seed);
+			hostile_name(rule, sizeof(rule), &seed);
+			hostile_name(user, sizeof(user), &seed);
+			hostile_name(name, sizeof(name), &seed);
+			hostile_name(wit, sizeof(wit), &seed);
+			r.src_net = net1;
+			r.dst_net = net2;
+			r.rule = rule;
+			r.user = user;
+			r.name = name;
+			r.witness = wit;
+			r.event = (enum fwlog_event)(i % 3);
+			fwlog_format(l, &r, line, sizeof(line));
+			assert_strict_json(line);
+		}
+		struct fwlog_rec r = sample();
+		r.user = "\xed\xa0\x80\xf0\x9f\x98\x80";
+		fwlog_format(l, &r, line, sizeof(line));
+		json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		const char *u = json_string_value(json_object_get(j, "user"));
+		if (!u)
+			u = json_string_value(json_object_get(
+			    json_object_get(j, "user"), "name"));
+		assert_non_null(u);
+		assert_string_equal(u, "\\xed\\xa0\\x80\xf0\x9f\x98\x80");
+		json_decref(j);
+		fwlog_close(l);
+
+		/* the longest record, through the writer and the file */
+		memset(gw, '\x01', sizeof(gw) - 1);
+		gw[sizeof(gw) - 1] = '\0';
+		l = fwlog_open(&cfg, gw);
+		assert_non_null(l);
+		memset(net1, '\x1b', sizeof(net1) - 1);
+		net1[sizeof(net1) - 1] = '\0';
+		memset(rule, '\x01', sizeof(rule) - 1);
+		rule[sizeof(rule) - 1] = '\0';
+		memset(user, '\xe9', sizeof(user) - 1);
+		user[sizeof(user) - 1] = '\0';
+		memset(name, '\x02', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		memset(wit, '\x03', sizeof(wit) - 1);
+		wit[sizeof(wit) - 1] = '\0';
+		r = sample();
+		r.src_net = r.dst_net = net1;
+		r.rule = rule;
+		r.user = user;
+		r.name = name;
+		r.witness = wit;
+		fwlog_record(l, &r);
+		fwlog_flush(l);
+		fwlog_close(l);
+		FILE *fp = fopen(path, "r");
+		assert_non_null(fp);
+		size_t n = fread(line, 1, sizeof(line) - 1, fp);
+		fclose(fp);
+		line[n] = '\0';
+		assert_true(n > 2048);
+		assert_int_equal(line[n - 1], '\n');
+		line[n - 1] = '\0';
+		assert_null(strchr(line, '\n'));
+		assert_strict_json(line);
+		unlink(path);
+	}
 }
 
 static void test_full_buffer_counts_drops(void **state)
@@ -306,10 +438,10 @@ static void test_no_loss_when_not_full(void **state)
 }
 
 /* The string member K2 of member K1 of J, or NULL. */
-static const char *jstr(const struct json *j, const char *k1, const char *k2)
+static const char *jstr(const json_t *j, const char *k1, const char *k2)
 {
-	const struct json *v = json_get(json_get(j, k1), k2);
-	return v && v->type == JSON_STR ? v->str : NULL;
+	const json_t *v = json_object_get(json_object_get(j, k1), k2);
+	return v && json_typeof(v) == JSON_STRING ? json_string_value(v) : NULL;
 }
 
 /* ECS: the field names log shippers know, the Community ID of the spec's
@@ -338,30 +470,30 @@ static void test_ecs_record(void **state)
 	fwlog_flush(l);
 	fwlog_close(l);
 	assert_int_equal(read_lines(path, lines, 64), 2);
-	struct json *j = json_parse(lines[0]);
+	json_t *j = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
 	assert_string_equal(jstr(j, "network", "community_id"),
 			    "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 	assert_string_equal(jstr(j, "source", "ip"), "128.232.110.120");
-	assert_true(json_get(json_get(j, "source"), "port")->num == 34855);
-	assert_true(json_get(json_get(j, "destination"), "port")->num == 80);
+	assert_true(json_number_value(json_object_get(json_object_get(j, "source"), "port")) == 34855);
+	assert_true(json_number_value(json_object_get(json_object_get(j, "destination"), "port")) == 80);
 	assert_string_equal(jstr(j, "destination", "ip"), "66.35.250.204");
 	assert_string_equal(jstr(j, "destination", "domain"), "www.example.com");
 	assert_string_equal(jstr(j, "network", "transport"), "tcp");
 	assert_string_equal(jstr(j, "event", "action"), "allow");
 	assert_string_equal(jstr(j, "rule", "name"), "staff web");
 	assert_string_equal(jstr(j, "user", "name"), "alice");
-	assert_non_null(json_get(j, "@timestamp"));
-	json_free(j);
+	assert_non_null(json_object_get(j, "@timestamp"));
+	json_decref(j);
 	/* ICMP: no ports, no Community ID; the hostile name parses */
-	j = json_parse(lines[1]);
+	j = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_null(json_get(json_get(j, "source"), "port"));
-	assert_null(json_get(json_get(j, "network"), "community_id"));
-	assert_null(json_get(json_get(j, "destination"), "domain"));
+	assert_null(json_object_get(json_object_get(j, "source"), "port"));
+	assert_null(json_object_get(json_object_get(j, "network"), "community_id"));
+	assert_null(json_object_get(json_object_get(j, "destination"), "domain"));
 	assert_string_equal(jstr(j, "event", "action"), "deny");
 	assert_non_null(jstr(j, "user", "name"));
-	json_free(j);
+	json_decref(j);
 }
 
 /* The Community ID of ICMP and ICMPv6 flows: the spec's test vectors
@@ -396,14 +528,14 @@ static void test_community_id_icmp(void **state)
 		parse_addr(v[i].dst, &r.flow.dst4, &r.flow.dst6);
 		char line[2048];
 		fwlog_format(l, &r, line, sizeof(line));
-		struct json *j = json_parse(line);
+		json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
 		assert_non_null(j);
-		const struct json *id = json_get(j, "flow_id");
+		const json_t *id = json_object_get(j, "flow_id");
 		if (v[i].want)
-			assert_string_equal(id->str, v[i].want);
+			assert_string_equal(json_string_value(id), v[i].want);
 		else
-			assert_int_equal(id->type, JSON_NULL);
-		json_free(j);
+			assert_int_equal(json_typeof(id), JSON_NULL);
+		json_decref(j);
 	}
 	fwlog_close(l);
 }
@@ -435,7 +567,7 @@ static void test_session_end(void **state)
 		fwlog_flush(l);
 		fwlog_close(l);
 		assert_int_equal(read_lines(path, lines, 64), 2);
-		struct json *a = json_parse(lines[0]), *b = json_parse(lines[1]);
+		json_t *a = json_loads(lines[0], JSON_REJECT_DUPLICATES, NULL), *b = json_loads(lines[1], JSON_REJECT_DUPLICATES, NULL);
 		assert_non_null(a);
 		assert_non_null(b);
 		if (fmts[k] == LOGF_ECS) {
@@ -447,36 +579,36 @@ static void test_session_end(void **state)
 					    "session-end");
 			assert_string_equal(jstr(a, "network", "community_id"),
 					    jstr(b, "network", "community_id"));
-			assert_true(json_get(json_get(b, "source"), "bytes")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "source"), "bytes")) ==
 				    1200);
-			assert_true(json_get(json_get(b, "destination"),
-					     "packets")->num == 9);
-			assert_true(json_get(json_get(b, "network"), "bytes")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "destination"),
+					     "packets")) == 9);
+			assert_true(json_number_value(json_object_get(json_object_get(b, "network"), "bytes")) ==
 				    55521);
-			assert_true(json_get(json_get(b, "event"), "duration")->num ==
+			assert_true(json_number_value(json_object_get(json_object_get(b, "event"), "duration")) ==
 				    2500e6);
-			assert_null(json_get(json_get(a, "source"), "bytes"));
+			assert_null(json_object_get(json_object_get(a, "source"), "bytes"));
 			/* no decision latency outside sluiced's decisions */
-			assert_null(json_get(json_get(a, "event"), "duration"));
-			assert_null(json_get(json_get(a, "sluice"), "latency_ms"));
+			assert_null(json_object_get(json_object_get(a, "event"), "duration"));
+			assert_null(json_object_get(json_object_get(a, "sluice"), "latency_ms"));
 		} else {
-			assert_string_equal(json_get(a, "event")->str,
+			assert_string_equal(json_string_value(json_object_get(a, "event")),
 					    "kernel-decided");
-			assert_string_equal(json_get(b, "event")->str,
+			assert_string_equal(json_string_value(json_object_get(b, "event")),
 					    "session-end");
-			assert_string_equal(json_get(a, "flow_id")->str,
-					    json_get(b, "flow_id")->str);
-			assert_true(json_get(b, "bytes_out")->num == 1200);
-			assert_true(json_get(b, "packets_out")->num == 7);
-			assert_true(json_get(b, "bytes_in")->num == 54321);
-			assert_true(json_get(b, "packets_in")->num == 9);
-			assert_true(json_get(b, "duration_ms")->num == 2500);
-			assert_null(json_get(a, "bytes_out"));
-			assert_int_equal(json_get(a, "latency_ms")->type, JSON_NULL);
-			assert_int_equal(json_get(b, "latency_ms")->type, JSON_NULL);
+			assert_string_equal(json_string_value(json_object_get(a, "flow_id")),
+					    json_string_value(json_object_get(b, "flow_id")));
+			assert_true(json_number_value(json_object_get(b, "bytes_out")) == 1200);
+			assert_true(json_number_value(json_object_get(b, "packets_out")) == 7);
+			assert_true(json_number_value(json_object_get(b, "bytes_in")) == 54321);
+			assert_true(json_number_value(json_object_get(b, "packets_in")) == 9);
+			assert_true(json_number_value(json_object_get(b, "duration_ms")) == 2500);
+			assert_null(json_object_get(a, "bytes_out"));
+			assert_int_equal(json_typeof(json_object_get(a, "latency_ms")), JSON_NULL);
+			assert_int_equal(json_typeof(json_object_get(b, "latency_ms")), JSON_NULL);
 		}
-		json_free(a);
-		json_free(b);
+		json_decref(a);
+		json_decref(b);
 	}
 }
 
@@ -530,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_community_id_icmp),
 	    cmocka_unit_test(test_w3c_and_reopen),
 	    cmocka_unit_test(test_hostile_names),
+	    cmocka_unit_test(test_hostile_names_strict),
 	    cmocka_unit_test(test_full_buffer_counts_drops),
 	    cmocka_unit_test(test_no_loss_when_not_full),
 	    cmocka_unit_test(test_open_errors),

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include "stats/alerts.h"
-#include "stats/json.h"
+#include "stats/jsonstr.h"
+
+#include <jansson.h>
 #include "policy/policy.h"
 
 #include <event2/buffer.h>
@@ -336,14 +338,16 @@ static void test_defaults_and_policy(void **state)
 	struct evbuffer *b = evbuffer_new();
 	alerts_list(a, true, b);
 	evbuffer_add(b, "", 1);
-	struct json *j = json_parse((const char *)evbuffer_pullup(b, -1));
+	json_t *j = json_loads((const char *)evbuffer_pullup(b, -1), JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
-	assert_int_equal(j->type, JSON_ARR);
+	assert_int_equal(json_typeof(j), JSON_ARRAY);
 	int firing = 0;
-	for (const struct json *e = j->child; e; e = e->next)
-		firing += json_get(e, "firing")->b;
+	size_t i;
+	const json_t *e;
+	json_array_foreach(j, i, e)
+		firing += json_is_true(json_object_get(e, "firing"));
 	assert_int_equal(firing, 4);
-	json_free(j);
+	json_decref(j);
 	evbuffer_drain(b, evbuffer_get_length(b));
 	alerts_list(a, false, b);
 	assert_true(evbuffer_get_length(b) > 100);

@@ -174,8 +174,8 @@ static void test_health_survives_reload(void **state)
 	event_base_free(base);
 }
 
-/* The line of check NAME in `sluicectl verifiers` (a static buffer), or
- * "" when it is not listed. */
+/* The two lines of check NAME in `sluicectl verifiers` (a static buffer),
+ * or "" when it is not listed. */
 static const char *check_line(struct farms *fm, const char *name)
 {
 	static char line[512];
@@ -188,8 +188,10 @@ static const char *check_line(struct farms *fm, const char *name)
 	line[0] = '\0';
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
 		if (!strncmp(l, name, n) && l[n] == ' ') {
-			snprintf(line, sizeof(line), "%.*s",
-				 (int)strcspn(l, "\n"), l);
+			size_t one = strcspn(l, "\n");
+			size_t two = l[one] ? one + 1 + strcspn(l + one + 1, "\n")
+					    : one;
+			snprintf(line, sizeof(line), "%.*s", (int)two, l);
 			break;
 		}
 	evbuffer_free(out);
