@@ -52,6 +52,6 @@ expect_talk "without it, ssh is denied again" 0 "$LAB_DNS" TCP4 "$LAB_SRV4" 22
 ctl creations add "$LAB_SRV4" tcp 22 --timeout 0 >/dev/null 2>&1 &&
 	kt_fail "a zero timeout was accepted" || kt_ok "a bad --timeout is refused"
 st=$(ctl status --json)
-echo "$st" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["pending"]==0 and s["rules"]==8' &&
+echo "$st" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["pending"]==0 and s["rules"]==9' &&
 	kt_ok "status --json: nothing pending" || kt_fail "status: $st"
 kt_done
