@@ -730,7 +730,7 @@ static void port_item(struct parser *ps, struct token *t, void *arg)
 	VEC_PUSH(p->ports, p->nports, r);
 }
 
-static const char *const known_filters[] = {"dns", "ftp"};
+static const char *const known_filters[] = {FILTER_DNS, FILTER_FTP};
 
 /* protocol NAME tcp|udp [PORTS] [filter F [read-only]] | icmp|icmpv6 [TYPES] */
 static void parse_protocol(struct parser *ps)
