@@ -111,6 +111,10 @@ fuzz_nflog() {
 	python3 tests/fuzz/nflog_seeds.py build-fuzz/corpus-nflog || return 1
 	fuzz nflog "${FUZZ_NFLOG_SECONDS:-10}" 65536
 }
+fuzz_filterpkt() { # the DNS and FTP filters' packet readers
+	python3 tests/fuzz/filterpkt_seeds.py build-fuzz/corpus-filterpkt || return 1
+	fuzz filterpkt "${FUZZ_FILTERPKT_SECONDS:-10}" 65537
+}
 fuzz_radius() {
 	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
 	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
@@ -149,6 +153,7 @@ step "fuzz RADIUS accounting and identity state readers (${FUZZ_RADIUS_SECONDS:-
 step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "fuzz NFLOG record reader (${FUZZ_NFLOG_SECONDS:-10}s)" fuzz_nflog
 step "fuzz FTP read-only command stream (${FUZZ_FTP_SECONDS:-10}s)" fuzz_ftp
+step "fuzz DNS and FTP filters' packet readers (${FUZZ_FILTERPKT_SECONDS:-10}s)" fuzz_filterpkt
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

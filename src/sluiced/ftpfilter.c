@@ -148,11 +148,8 @@ int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
 
 /* ---- packets ------------------------------------------------------------------- */
 
-/* The TCP segment of PKT[0..LEN): *TCP, *PAY and *PLEN; computes the
- * checksum later with the IP header at PKT. False when PKT is not a whole
- * unfragmented IPv4 or IPv6 (no extension header) packet carrying TCP. */
-static bool read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
-		     uint8_t **pay, size_t *plen)
+bool ftp_read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
+		  uint8_t **pay, size_t *plen)
 {
 	size_t off, end;
 	if (len < 1)
@@ -267,7 +264,7 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	if (pkt->payload && pkt->len == pkt->wire_len) {
 		copy = xmalloc(pkt->len);
 		memcpy(copy, pkt->payload, pkt->len);
-		if (read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen)) {
+		if (ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen)) {
 			uint8_t key[37];
 			key_of(copy, fam, tcp, key);
 			struct session *s = session_of(f, key, time(NULL));
