@@ -783,13 +783,18 @@ static void parse_protocol(struct parser *ps)
 		if (!f)
 			return;
 		bool known = false;
-		for (size_t i = 0; i < ARRAY_SIZE(known_filters); i++)
+		char list[64] = "";
+		for (size_t i = 0; i < ARRAY_SIZE(known_filters); i++) {
 			known = known || strcmp(f, known_filters[i]) == 0;
+			strncat(list, i ? ", " : "",
+				sizeof(list) - strlen(list) - 1);
+			strncat(list, known_filters[i],
+				sizeof(list) - strlen(list) - 1);
+		}
 		if (!known)
 			err_at(ps, &floc,
-			       "unknown application filter '%s' (known: dns, "
-			       "ftp)",
-			       f);
+			       "unknown application filter '%s' (known: %s)",
+			       f, list);
 		p->filter = f;
 		if (is_word(cur(ps), "read-only")) {
 			if (strcmp(f, FILTER_FTP) != 0)
