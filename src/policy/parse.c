@@ -8,6 +8,7 @@
  * one run reports every error in the file.
  */
 #include "policy/internal.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -46,14 +47,6 @@ struct symtab {
 	struct sym **b;
 	size_t nb, n;
 };
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static struct sym *sym_find(const struct symtab *t, const char *name)
 {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hash.h"
 #include "policy/settings.h"
 #include "verify/verify_int.h"
 
@@ -319,21 +320,13 @@ bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
 						     b->password_file));
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	for (const unsigned char *p = data; n--; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 uint64_t vprobe_cfg_hash(const struct vtarget *t)
 {
-	uint64_t h = 1469598103934665603ull;
 	const char *where = t->method == VM_HTTP ? t->url : t->addr;
 	uint32_t n[3] = {(uint32_t)t->method, t->every_ms, t->timeout_ms};
+	uint64_t h = hash_bytes(n, sizeof(n)); /* common/hash.h: the one hash */
 
-	h = fnv(h, n, sizeof(n));
-	return where ? fnv(h, where, strlen(where)) : h;
+	return where ? h ^ (hash_str(where) + 0x9e3779b97f4a7c15ull + (h << 6) +
+			    (h >> 2))
+		     : h;
 }
