@@ -30,33 +30,9 @@
 #include "resolve/dnstcp.h"
 #include "sluiced/dnsfilter.h"
 #include "sluiced/ftpfilter.h"
+#include "ftp_writers.h"
 
 #define MAXPKT 65536
-
-static const char *const writers[] = {"STOR", "STOU", "APPE", "DELE",
-				      "RMD",  "XRMD", "MKD",  "XMKD",
-				      "RNFR", "RNTO", "SITE", "AUTH"};
-
-/* Aborts when a line of S[0..N) starts with a whole refused command word. */
-static void check_ftp(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		size_t w = i;
-		while (w < n && s[w] != ' ' && s[w] != '\r' && s[w] != '\n')
-			w++;
-		bool whole = w < n;
-		for (size_t k = 0; whole && k < sizeof(writers) / sizeof(*writers);
-		     k++)
-			if (w - i == strlen(writers[k]) &&
-			    strncasecmp((const char *)s + i, writers[k], w - i) ==
-				0)
-				abort();
-		while (w < n && s[w] != '\n')
-			w++;
-		i = w + 1;
-	}
-}
 
 static void fuzz_dns(const uint8_t *pkt, size_t len)
 {
@@ -112,7 +88,7 @@ static void fuzz_ftp(const uint8_t *data, size_t len)
 		while (whole && pay[whole - 1] != '\n')
 			whole--;
 		if (r >= 0)
-			check_ftp(pay, whole);
+			ftp_check_no_writer(pay, whole);
 	}
 	free(pkt);
 }
