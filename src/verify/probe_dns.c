@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 
 #include "common/aresev.h"
+#include "common/util.h"
 #include "verify/verify_int.h"
 
 /* Addresses of one answer examined, at most: `answer` must be among the
@@ -73,19 +74,15 @@ static int answer_addrs(int type, const unsigned char *buf, int len,
 	int n = DNS_MAX_ADDRS, rc;
 
 	if (type == ns_t_a) {
-		struct ares_addrttl *a = calloc(DNS_MAX_ADDRS, sizeof(*a));
+		struct ares_addrttl *a = xcalloc(DNS_MAX_ADDRS, sizeof(*a));
 
-		if (!a)
-			return -ARES_ENOMEM;
 		rc = ares_parse_a_reply(buf, len, NULL, a, &n);
 		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
 			memcpy(out[i], &a[i].ipaddr, 4);
 		free(a);
 	} else {
-		struct ares_addr6ttl *a = calloc(DNS_MAX_ADDRS, sizeof(*a));
+		struct ares_addr6ttl *a = xcalloc(DNS_MAX_ADDRS, sizeof(*a));
 
-		if (!a)
-			return -ARES_ENOMEM;
 		rc = ares_parse_aaaa_reply(buf, len, NULL, a, &n);
 		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
 			memcpy(out[i], &a[i].ip6addr, 16);
@@ -104,17 +101,13 @@ enum vresult vdns_judge_answer(int type, const char *name,
 			       const unsigned char *buf, int len, char *detail,
 			       size_t dlen)
 {
-	unsigned char(*addrs)[16] = calloc(DNS_MAX_ADDRS, sizeof(*addrs));
+	unsigned char(*addrs)[16] = xcalloc(DNS_MAX_ADDRS, sizeof(*addrs));
 	int family = type == ns_t_a ? AF_INET : AF_INET6;
 	char first[INET6_ADDRSTRLEN] = "", wanted[INET6_ADDRSTRLEN] = "";
 	enum vresult r = VR_OK;
 	int n;
 
 	detail[0] = '\0';
-	if (!addrs) {
-		snprintf(detail, dlen, "out of memory");
-		return VR_OTHER;
-	}
 	n = answer_addrs(type, buf, len, addrs);
 	if (n == -ARES_ENODATA || n == 0) {
 		snprintf(detail, dlen, "no %s record for %s", type_name(type),
@@ -311,7 +304,7 @@ static void dns_free(struct vdns *d)
 static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 		       const struct vtarget *t)
 {
-	struct vdns *d = calloc(1, sizeof(*d));
+	struct vdns *d = xcalloc(1, sizeof(*d));
 	struct ares_options o = {
 	    .flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
 		     ARES_FLAG_NOCHECKRESP,
@@ -322,8 +315,6 @@ static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 	};
 	int err = EINVAL;
 
-	if (!d)
-		return -1;
 	d->p = p;
 	aresev_init(&d->ae, p->v->base, after_sock, d);
 	d->type = s->qtype == DNSQ_AAAA ? ns_t_aaaa : ns_t_a;

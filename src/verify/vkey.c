@@ -24,17 +24,16 @@
 #include <strings.h>
 
 #include "common/hash.h"
+#include "common/util.h"
 #include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static char *dupn(const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = xmalloc(n + 1);
 
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
+	memcpy(d, s, n);
+	d[n] = '\0';
 	return d;
 }
 
@@ -82,7 +81,7 @@ static char *bracket(const char *a)
 			return NULL;
 		return s;
 	}
-	return strdup(a);
+	return xstrdup(a);
 }
 
 static int http_target(const struct verify_spec *spec, const char *member,
@@ -135,19 +134,16 @@ static int http_target(const struct verify_spec *spec, const char *member,
 			goto inval;
 		}
 		if (spec->sni)
-			name = strdup(spec->sni);
+			name = xstrdup(spec->sni);
 		else if (spec->host)
-			name = strdup(spec->host);
+			name = xstrdup(spec->host);
 		else
-			name = strdup(mb);
-		conn = strdup(mb);
+			name = xstrdup(mb);
+		conn = xstrdup(mb);
 	} else {
-		name = strdup(spec->sni ? spec->sni : urlhost);
-		conn = strdup(member ? mb : urlhost);
+		name = xstrdup(spec->sni ? spec->sni : urlhost);
+		conn = xstrdup(member ? mb : urlhost);
 	}
-	if (!name || !conn)
-		goto nomem;
-
 	if (asprintf(&t->url, "%.*s%s%s", (int)(h - url), url, name, he) < 0) {
 		t->url = NULL;
 		goto nomem;
