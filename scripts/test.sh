@@ -117,6 +117,10 @@ fuzz_form() {
 	printf 'user=carol&password=p%%C3%%A4%%24%%24+%%22w%%26rd%%22' >build-fuzz/corpus-form/signin
 	fuzz form "${FUZZ_FORM_SECONDS:-5}" 4096
 }
+fuzz_filterpkt() { # the DNS and FTP filters' packet readers
+	python3 tests/fuzz/filterpkt_seeds.py build-fuzz/corpus-filterpkt || return 1
+	fuzz filterpkt "${FUZZ_FILTERPKT_SECONDS:-10}" 65537
+}
 fuzz_radius() {
 	python3 tests/fuzz/radius_seeds.py build-fuzz/corpus-radius || return 1
 	fuzz radius "${FUZZ_RADIUS_SECONDS:-15}" 4200
@@ -156,6 +160,7 @@ step "fuzz HTTP request reader (${FUZZ_HTTP_SECONDS:-10}s)" fuzz_http
 step "fuzz NFLOG record reader (${FUZZ_NFLOG_SECONDS:-10}s)" fuzz_nflog
 step "fuzz FTP read-only command stream (${FUZZ_FTP_SECONDS:-10}s)" fuzz_ftp
 step "fuzz the portal's form reader (${FUZZ_FORM_SECONDS:-5}s)" fuzz_form
+step "fuzz DNS and FTP filters' packet readers (${FUZZ_FILTERPKT_SECONDS:-10}s)" fuzz_filterpkt
 step "resolver against a real dnsmasq (+ valgrind)" bash tests/resolve/run.sh "$ROOT/build"
 step "identity against a real slapd and NSS (+ valgrind)" bash tests/identity/run_ldap.sh "$ROOT/build"
 step "identity against a real Active Directory (Samba AD DC, + valgrind)" bash tests/identity/run_ad.sh "$ROOT/build"

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -53,7 +54,7 @@ struct lookup {
 	char **groups;
 	size_t ngroups;
 	struct event *timer; /* the deadline */
-	struct lookup *prev, *next;
+	LIST_ENTRY(lookup) link; /* l->lookups */
 };
 
 enum cstate { C_DOWN, C_CONNECTING, C_TLS, C_BINDING, C_READY };
@@ -117,7 +118,7 @@ struct ldapdir {
 	unsigned suspect;     /* silent timeouts in a row */
 	uint64_t nconnects;
 
-	struct lookup *lookups;
+	LIST_HEAD(, lookup) lookups;
 	struct flight_table inflight; /* the lookups not done, by user key */
 	struct idcache *cache;
 
@@ -261,12 +262,7 @@ static void lookup_finish(struct lookup *lk, int status)
 		else
 			cb(arg, status, user, NULL, 0);
 	}
-	if (lk->prev)
-		lk->prev->next = lk->next;
-	else
-		l->lookups = lk->next;
-	if (lk->next)
-		lk->next->prev = lk->prev;
+	LIST_REMOVE(lk, link);
 	event_free(lk->timer);
 	free(lk->user);
 	free(lk->dn);
@@ -450,9 +446,9 @@ static void conn_close(struct ldapdir *l, bool fail_fast, int status)
 		l->retry_at_ms = now(l) + LDAPDIR_RETRY_MS;
 	/* restart the scan after each finish: callbacks may edit the list */
 	for (;;) {
-		struct lookup *lk = l->lookups;
+		struct lookup *lk = LIST_FIRST(&l->lookups);
 		while (lk && lk->st == LK_DONE)
-			lk = lk->next;
+			lk = LIST_NEXT(lk, link);
 		if (!lk)
 			break;
 		lk->msgid = -1;
@@ -467,8 +463,8 @@ static void conn_ready(struct ldapdir *l)
 	if (l->nconnects++ > 0)
 		l->st.reconnects++;
 	unsigned gen = l->gen;
-	for (struct lookup *lk = l->lookups, *nx; lk; lk = nx) {
-		nx = lk->next;
+	for (struct lookup *lk = LIST_FIRST(&l->lookups), *nx; lk; lk = nx) {
+		nx = LIST_NEXT(lk, link);
 		if (lk->st != LK_WAIT_CONN)
 			continue;
 		lookup_start(lk); /* may finish LK (EIO), never others */
@@ -479,7 +475,8 @@ static void conn_ready(struct ldapdir *l)
 
 static struct lookup *lookup_by_msgid(struct ldapdir *l, int msgid)
 {
-	for (struct lookup *lk = l->lookups; lk; lk = lk->next)
+	struct lookup *lk;
+	LIST_FOREACH(lk, &l->lookups, link)
 		if (lk->msgid == msgid && lk->st != LK_DONE)
 			return lk;
 	return NULL;
@@ -1201,6 +1198,7 @@ struct ldapdir *ldapdir_new(struct event_base *base,
 		return NULL;
 	}
 	struct ldapdir *l = xcalloc(1, sizeof(*l));
+	LIST_INIT(&l->lookups);
 	l->base = base;
 	l->uri = xstrdup(cfg->uri);
 	l->base_dn = xstrdup(cfg->base ? cfg->base : "");
@@ -1248,8 +1246,10 @@ void ldapdir_free(struct ldapdir *l)
 		return;
 	l->closing = true;
 	conn_close(l, false, ECANCELED);
-	while (l->lookups) /* none left: conn_close ended them all */
-		lookup_finish(l->lookups, ECANCELED);
+	struct lookup *lk;
+	/* none left: conn_close ended them all */
+	while ((lk = LIST_FIRST(&l->lookups)))
+		lookup_finish(lk, ECANCELED);
 	idcache_free(l->cache);
 	event_free(l->ctimer);
 	free(l->uri);
@@ -1312,10 +1312,7 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 	lk->timer = evtimer_new(l->base, on_deadline, lk);
 	struct timeval tv = ms_tv(l->timeout_ms);
 	evtimer_add(lk->timer, &tv);
-	lk->next = l->lookups;
-	if (l->lookups)
-		l->lookups->prev = lk;
-	l->lookups = lk;
+	LIST_INSERT_HEAD(&l->lookups, lk, link);
 	l->st.searches++;
 	l->st.in_flight++;
 	switch (l->cst) {
@@ -1336,7 +1333,8 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 
 void ldapdir_cancel(struct ldapdir *l, groups_cb cb, void *arg)
 {
-	for (struct lookup *lk = l->lookups; lk; lk = lk->next) {
+	struct lookup *lk;
+	LIST_FOREACH(lk, &l->lookups, link) {
 		struct flight_waiter *w;
 		while ((w = flight_waiter_find(&lk->fl, (flight_fn)cb, arg))) {
 			flight_leave(&lk->fl, w);

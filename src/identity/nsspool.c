@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,10 +44,10 @@ struct job {
 	char *user;
 	char **groups;
 	size_t ngroups;
-	struct job *qnext; /* queue or done list (core mutex) */
+	STAILQ_ENTRY(job) qlink; /* c->queue or c->done (core mutex) */
 	/* base thread only */
 	struct lookup *lk;
-	struct job *aprev, *anext; /* the pool's list of unreaped jobs */
+	LIST_ENTRY(job) alink; /* p->jobs: the pool's unreaped jobs */
 };
 
 struct wslot {
@@ -60,7 +61,8 @@ struct core {
 	int refs; /* the pool + each live worker */
 	bool shutdown;
 	int efd;
-	struct job *qhead, *qtail, *done;
+	STAILQ_HEAD(, job) queue; /* waiting for a worker, oldest first */
+	STAILQ_HEAD(, job) done;  /* answered, not yet collected */
 	size_t nqueued;
 	unsigned busy;
 	nsspool_lookup_fn fn;
@@ -75,7 +77,7 @@ struct lookup {
 	struct job *job; /* NULL when none */
 	struct event *timer;
 	bool done;
-	struct lookup *prev, *next;
+	LIST_ENTRY(lookup) link; /* p->lookups */
 };
 
 struct nsspool {
@@ -83,8 +85,8 @@ struct nsspool {
 	struct core *core;
 	uint32_t timeout_ms;
 	struct event *ev; /* the eventfd */
-	struct job *jobs;
-	struct lookup *lookups;
+	LIST_HEAD(, job) jobs;
+	LIST_HEAD(, lookup) lookups;
 	struct flight_table inflight; /* the lookups not done, by uid */
 	struct idcache *cache; /* keyed by the uid in decimal */
 	struct nsspool_stats st;
@@ -257,14 +259,12 @@ static void *worker(void *arg)
 	struct core *c = ws.c;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->shutdown && !c->qhead)
+		while (!c->shutdown && STAILQ_EMPTY(&c->queue))
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->shutdown)
 			break;
-		struct job *j = c->qhead;
-		c->qhead = j->qnext;
-		if (!c->qhead)
-			c->qtail = NULL;
+		struct job *j = STAILQ_FIRST(&c->queue);
+		STAILQ_REMOVE_HEAD(&c->queue, qlink);
 		c->nqueued--;
 		j->st = J_RUNNING;
 		c->busy++;
@@ -282,8 +282,7 @@ static void *worker(void *arg)
 			job_free(j);
 			break;
 		}
-		j->qnext = c->done;
-		c->done = j;
+		STAILQ_INSERT_TAIL(&c->done, j, qlink);
 		uint64_t one = 1;
 		if (write(c->efd, &one, sizeof(one)) < 0) {
 			/* counter full cannot happen; nothing to do */
@@ -320,7 +319,6 @@ static void cache_put(struct nsspool *p, const struct job *j)
  * popped one at a time so a callback may cancel others. Frees LK. */
 static void lookup_finish(struct lookup *lk, int status, const struct job *j)
 {
-	struct nsspool *p = lk->p;
 	if (lk->done)
 		return;
 	lk->done = true;
@@ -341,24 +339,14 @@ static void lookup_finish(struct lookup *lk, int status, const struct job *j)
 		else
 			cb(arg, status, NULL, NULL, 0);
 	}
-	if (lk->prev)
-		lk->prev->next = lk->next;
-	else
-		p->lookups = lk->next;
-	if (lk->next)
-		lk->next->prev = lk->prev;
+	LIST_REMOVE(lk, link);
 	event_free(lk->timer);
 	free(lk);
 }
 
-static void job_unlink(struct nsspool *p, struct job *j)
+static void job_unlink(struct job *j)
 {
-	if (j->aprev)
-		j->aprev->anext = j->anext;
-	else
-		p->jobs = j->anext;
-	if (j->anext)
-		j->anext->aprev = j->aprev;
+	LIST_REMOVE(j, alink);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -374,13 +362,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		struct core *c = p->core;
 		pthread_mutex_lock(&c->mu);
 		if (j->st == J_QUEUED) { /* never started: take it back */
-			struct job **pp = &c->qhead;
-			while (*pp != j)
-				pp = &(*pp)->qnext;
-			*pp = j->qnext;
-			c->qtail = NULL;
-			for (struct job *q = c->qhead; q; q = q->qnext)
-				c->qtail = q;
+			STAILQ_REMOVE(&c->queue, j, job, qlink);
 			c->nqueued--;
 			drop = true;
 		}
@@ -388,7 +370,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		lk->job = NULL;
 		j->lk = NULL; /* running: orphaned, reaped later */
 		if (drop) {
-			job_unlink(p, j);
+			job_unlink(j);
 			job_free(j);
 		}
 	}
@@ -404,14 +386,14 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: a spurious wakeup */
 	}
+	STAILQ_HEAD(, job) done = STAILQ_HEAD_INITIALIZER(done);
 	pthread_mutex_lock(&p->core->mu);
-	struct job *done = p->core->done;
-	p->core->done = NULL;
+	STAILQ_CONCAT(&done, &p->core->done); /* empties core->done */
 	pthread_mutex_unlock(&p->core->mu);
-	while (done) {
-		struct job *j = done;
-		done = j->qnext;
-		job_unlink(p, j);
+	struct job *j;
+	while ((j = STAILQ_FIRST(&done))) {
+		STAILQ_REMOVE_HEAD(&done, qlink);
+		job_unlink(j);
 		cache_put(p, j);
 		if (j->status == EOVERFLOW) {
 			p->st.incomplete++;
@@ -438,11 +420,15 @@ struct nsspool *nsspool_new(struct event_base *base,
 		free(c);
 		return NULL;
 	}
+	STAILQ_INIT(&c->queue);
+	STAILQ_INIT(&c->done);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->fn = nsspool_nss_lookup;
 	c->refs = 1;
 	struct nsspool *p = xcalloc(1, sizeof(*p));
+	LIST_INIT(&p->jobs);
+	LIST_INIT(&p->lookups);
 	p->base = base;
 	p->core = c;
 	p->timeout_ms = cfg->nss_timeout_ms ? cfg->nss_timeout_ms : 2000;
@@ -484,22 +470,24 @@ void nsspool_free(struct nsspool *p)
 	c->shutdown = true;
 	pthread_cond_broadcast(&c->cv);
 	/* jobs queued or done are ours; a running one is its worker's now */
-	for (struct job *j = p->jobs, *nx; j; j = nx) {
-		nx = j->anext;
+	for (struct job *j = LIST_FIRST(&p->jobs), *nx; j; j = nx) {
+		nx = LIST_NEXT(j, alink);
 		if (j->lk)
 			j->lk->job = NULL;
 		if (j->st != J_RUNNING)
 			job_free(j);
 	}
-	p->jobs = NULL;
-	c->qhead = c->qtail = c->done = NULL;
+	LIST_INIT(&p->jobs);
+	STAILQ_INIT(&c->queue);
+	STAILQ_INIT(&c->done);
 	c->nqueued = 0;
 	for (unsigned i = 0; i < c->nworkers; i++)
 		busy[i] = c->slot[i].busy;
 	pthread_mutex_unlock(&c->mu);
 
-	while (p->lookups)
-		lookup_finish(p->lookups, ECANCELED, NULL);
+	struct lookup *lk;
+	while ((lk = LIST_FIRST(&p->lookups)))
+		lookup_finish(lk, ECANCELED, NULL);
 	for (unsigned i = 0; i < c->nworkers; i++) {
 		if (busy[i]) {
 			log_warnx("nss: a worker is stuck in NSS; leaving it");
@@ -540,9 +528,9 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		return 0;
 	}
 	/* an orphaned job for UID still in a worker: wait for it instead */
-	struct job *j = p->jobs;
+	struct job *j = LIST_FIRST(&p->jobs);
 	while (j && !(j->uid == uid && !j->lk))
-		j = j->anext;
+		j = LIST_NEXT(j, alink);
 	if (j) {
 		p->st.shared++;
 	} else {
@@ -553,11 +541,7 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 		pthread_mutex_lock(&c->mu);
 		bool full = c->nqueued >= NSSPOOL_QUEUE_MAX;
 		if (!full) {
-			if (c->qtail)
-				c->qtail->qnext = j;
-			else
-				c->qhead = j;
-			c->qtail = j;
+			STAILQ_INSERT_TAIL(&c->queue, j, qlink);
 			c->nqueued++;
 			pthread_cond_signal(&c->cv);
 		}
@@ -568,10 +552,7 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 			return 0;
 		}
 		p->st.lookups++;
-		j->anext = p->jobs;
-		if (p->jobs)
-			p->jobs->aprev = j;
-		p->jobs = j;
+		LIST_INSERT_HEAD(&p->jobs, j, alink);
 	}
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
 	lk->p = p;
@@ -585,16 +566,14 @@ int nsspool_uid(struct nsspool *p, uint32_t uid, uid_cb cb, void *arg)
 	struct timeval tv = {.tv_sec = p->timeout_ms / 1000,
 			     .tv_usec = (p->timeout_ms % 1000) * 1000};
 	evtimer_add(lk->timer, &tv);
-	lk->next = p->lookups;
-	if (p->lookups)
-		p->lookups->prev = lk;
-	p->lookups = lk;
+	LIST_INSERT_HEAD(&p->lookups, lk, link);
 	return 0;
 }
 
 void nsspool_cancel(struct nsspool *p, uid_cb cb, void *arg)
 {
-	for (struct lookup *lk = p->lookups; lk; lk = lk->next) {
+	struct lookup *lk;
+	LIST_FOREACH(lk, &p->lookups, link) {
 		struct flight_waiter *w;
 		while ((w = flight_waiter_find(&lk->fl, (flight_fn)cb, arg))) {
 			flight_leave(&lk->fl, w);

@@ -626,26 +626,10 @@ int ct_events_fd(const struct ct_events *c)
 
 int ct_events_read(struct ct_events *c, size_t max_reads)
 {
-	/* a datagram: one or a few messages */
-	static _Thread_local _Alignas(NLMSG_ALIGNTO) char buf[65536];
 	c->handed = 0;
-	for (size_t i = 0; i < max_reads; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(c->nl), buf, sizeof(buf),
-				 MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				break;
-			if (errno == ENOBUFS) { /* events lost; read on */
-				c->lost++;
-				continue;
-			}
-			return -1;
-		}
-		if (n == 0)
-			break;
-		nlwalk(buf, (size_t)n, on_destroy, c);
-	}
+	if (nlwalk_recv(mnl_socket_get_fd(c->nl), max_reads, on_destroy, c,
+			&c->lost) < 0)
+		return -1;
 	return c->handed;
 }
 

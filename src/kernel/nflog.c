@@ -148,27 +148,10 @@ int nflog_reader_fd(const struct nflog_reader *r)
 
 int nflog_reader_read(struct nflog_reader *r, size_t max_reads)
 {
-	/* a datagram: one or a few messages */
-	static _Thread_local _Alignas(NLMSG_ALIGNTO) char buf[65536];
 	r->handed = 0;
-	for (size_t i = 0; i < max_reads; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(r->nl), buf, sizeof(buf),
-				 MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				break;
-			if (errno == ENOBUFS) { /* records lost; go on */
-				r->nlost++;
-				continue;
-			}
-			return -1;
-		}
-		if (n == 0)
-			break;
-		/* a message that does not fit ends this datagram only */
-		nlwalk(buf, (size_t)n, on_msg, r);
-	}
+	if (nlwalk_recv(mnl_socket_get_fd(r->nl), max_reads, on_msg, r,
+			&r->nlost) < 0)
+		return -1;
 	return r->handed;
 }
 

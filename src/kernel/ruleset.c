@@ -15,6 +15,7 @@
  * Rules keep their order; the first match wins; the chain ends in a drop.
  */
 #include "kernel/ruleset.h"
+#include "policy/settings.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -113,6 +114,14 @@ static int32_t kernel_tz_east(void)
 	return -tz.tz_minuteswest;
 }
 
+/* The default of setting KEY of block BLOCK (policy/settings.c, the one
+ * home of defaults); 0 when there is no such row. */
+static uint32_t setting_dflt(const char *block, const char *key)
+{
+	const struct settings_block *b = settings_block_find(block);
+	return b ? setting_default(b->table, key) : 0;
+}
+
 void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 {
 	time_t now = time(NULL);
@@ -120,13 +129,14 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p)
 
 	memset(o, 0, sizeof(*o));
 	o->table = "sluice";
-	o->queue_count = 1;
-	o->udp_timeout_s = 60;
+	/* without a policy: the defaults of the settings rows */
+	o->queue_count = setting_dflt("queue", "count");
+	o->udp_timeout_s = setting_dflt("queue", "udp-timeout");
 	o->mark_shift = MARK_SHIFT_DEFAULT;
-	o->deny_memory_s = 10;
-	o->reject_rate = 100;
-	o->nflog_group = LOG_NFLOG_GROUP_DEFAULT;
-	o->klog_rate = LOG_KERNEL_RATE_DEFAULT;
+	o->deny_memory_s = setting_dflt("decisions", "deny-memory");
+	o->reject_rate = setting_dflt("decisions", "reject-rate");
+	o->nflog_group = setting_dflt("log", "nflog-group");
+	o->klog_rate = setting_dflt("log", "kernel-rate");
 	if (p) {
 		o->queue_num = p->queue.num;
 		o->queue_count = p->queue.count ? p->queue.count : 1;

@@ -8,6 +8,7 @@
  * one run reports every error in the file.
  */
 #include "policy/internal.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -46,14 +47,6 @@ struct symtab {
 	struct sym **b;
 	size_t nb, n;
 };
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static struct sym *sym_find(const struct symtab *t, const char *name)
 {
@@ -730,7 +723,7 @@ static void port_item(struct parser *ps, struct token *t, void *arg)
 	VEC_PUSH(p->ports, p->nports, r);
 }
 
-static const char *const known_filters[] = {"dns", "ftp"};
+static const char *const known_filters[] = {FILTER_DNS, FILTER_FTP};
 
 /* protocol NAME tcp|udp [PORTS] [filter F [read-only]] | icmp|icmpv6 [TYPES] */
 static void parse_protocol(struct parser *ps)
@@ -783,13 +776,18 @@ static void parse_protocol(struct parser *ps)
 		if (!f)
 			return;
 		bool known = false;
-		for (size_t i = 0; i < ARRAY_SIZE(known_filters); i++)
+		char list[64] = "";
+		for (size_t i = 0; i < ARRAY_SIZE(known_filters); i++) {
 			known = known || strcmp(f, known_filters[i]) == 0;
+			strncat(list, i ? ", " : "",
+				sizeof(list) - strlen(list) - 1);
+			strncat(list, known_filters[i],
+				sizeof(list) - strlen(list) - 1);
+		}
 		if (!known)
 			err_at(ps, &floc,
-			       "unknown application filter '%s' (known: dns, "
-			       "ftp)",
-			       f);
+			       "unknown application filter '%s' (known: %s)",
+			       f, list);
 		p->filter = f;
 		if (is_word(cur(ps), "read-only")) {
 			if (strcmp(f, FILTER_FTP) != 0)

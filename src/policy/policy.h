@@ -323,8 +323,6 @@ struct log_cfg {
 	uint32_t nflog_group; /* NFLOG group of rules the kernel decides */
 	uint32_t kernel_rate; /* their records a second, for the gateway */
 };
-#define LOG_NFLOG_GROUP_DEFAULT 1714u
-#define LOG_KERNEL_RATE_DEFAULT 1000u
 struct metrics_cfg {
 	char *listen; /* "127.0.0.1:9109"; NULL = off */
 	uint32_t max_connections; /* open at once; more are closed at accept */

@@ -262,11 +262,11 @@ static const struct setting log_table[] = {
     {"nflog-group", ST_UINT, P(log.nflog_group), 0, 0, 65535, NULL,
      "NFLOG group through which the kernel hands sluiced the sessions "
      "`log` rules decide alone",
-     .def = LOG_NFLOG_GROUP_DEFAULT},
+     .def = 1714},
     {"kernel-rate", ST_UINT, P(log.kernel_rate), 0, 1, 1000000, NULL,
      "records a second of sessions the kernel decides, for the whole "
      "gateway (burst twice as many); beyond, not logged",
-     .def = LOG_KERNEL_RATE_DEFAULT},
+     .def = 1000},
     {.key = NULL},
 };
 

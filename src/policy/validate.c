@@ -36,16 +36,6 @@ static void endpoint_compile(struct endpoint *e, const struct addrset *ext)
 
 /* ---- names the gateway cannot read ----------------------------------------------- */
 
-/* True when some address is in both normalized sets. */
-static bool addrs_meet(const struct addrset *a, const struct addrset *b)
-{
-	struct addrset nb = {0};
-	addrset_complement(b, &nb);
-	bool meet = !addrset_covers(&nb, a);
-	addrset_free(&nb);
-	return meet;
-}
-
 /* What protocol PR lets a client resolve through without sluice reading
  * the answers: DNS over TLS or QUIC (port 853), DNS on port 53 without
  * `filter dns`; NULL for none. Only ports written out count (a protocol
@@ -64,22 +54,31 @@ static const char *unread_dns(const struct protocol *pr)
 	return NULL;
 }
 
-/* The first allow rule that lets the sources of R resolve names where
- * sluice cannot read the answers; *WHAT says how. */
-static const struct rule *unread_resolver(const struct policy *p,
-					  const struct rule *r,
-					  const char **what)
+/* An allow rule that lets its sources resolve where sluice cannot read
+ * the answers, and how (unread_dns of its first such protocol). */
+struct resolver_rule {
+	const struct rule *rule;
+	const char *what;
+};
+
+/* The allow rules of P with an unread resolver, in rule order, into *OUT
+ * (freed by the caller); their number. */
+static size_t unread_resolvers(const struct policy *p,
+			       struct resolver_rule **out)
 {
+	size_t n = 0;
+	*out = NULL;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *a = p->rules[i];
-		if (a->action != ACT_ALLOW || !addrs_meet(&a->src.addrs,
-							  &r->src.addrs))
-			continue;
-		for (size_t k = 0; k < a->nprotos; k++)
-			if ((*what = unread_dns(a->protos[k])))
-				return a;
+		const char *what = NULL;
+		for (size_t k = 0; a->action == ACT_ALLOW && !what &&
+				   k < a->nprotos;
+		     k++)
+			what = unread_dns(a->protos[k]);
+		if (what)
+			VEC_PUSH(*out, n, ((struct resolver_rule){a, what}));
 	}
-	return NULL;
+	return n;
 }
 
 /*
@@ -89,24 +88,36 @@ static const struct rule *unread_resolver(const struct policy *p,
  * clients resolve with answers sluice cannot see (DNS over TLS, DNS
  * without the filter): those sessions are decided by reverse names only.
  * DNS over HTTPS cannot be told from HTTPS at all (docs/sluice.conf.5.md).
+ * The resolver rules are found once, and a rule's sources are compared
+ * with theirs only (some address in both: not covered by the complement
+ * of the rule's sources): linear in the rules, not quadratic.
  */
 static void check_dns_visibility(struct policy *p)
 {
-	for (size_t i = 0; i < p->nrules; i++) {
+	struct resolver_rule *rr;
+	size_t nrr = unread_resolvers(p, &rr);
+	for (size_t i = 0; nrr && i < p->nrules; i++) {
 		const struct rule *r = p->rules[i];
-		const char *what = NULL;
 		if (r->dst.ndoms == 0)
 			continue;
-		const struct rule *a = unread_resolver(p, r, &what);
-		if (!a)
+		struct addrset outside = {0};
+		addrset_complement(&r->src.addrs, &outside);
+		const struct resolver_rule *hit = NULL;
+		for (size_t k = 0; !hit && k < nrr; k++)
+			if (!addrset_covers(&outside, &rr[k].rule->src.addrs))
+				hit = &rr[k];
+		addrset_free(&outside);
+		if (!hit)
 			continue;
 		diags_add(&p->diags, DIAG_WARNING, &r->loc,
 			  "rule '%s' names destinations, but rule '%s' (line "
 			  "%d) lets its clients use %s, whose answers sluice "
 			  "cannot read: names those clients learn there are "
 			  "decided by reverse names only",
-			  r->name, a->name, a->loc.line, what);
+			  r->name, hit->rule->name, hit->rule->loc.line,
+			  hit->what);
 	}
+	free(rr);
 }
 
 /*

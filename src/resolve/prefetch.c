@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include "common/util.h"
@@ -36,7 +37,7 @@ struct pidx {
 };
 
 struct pname {
-	struct pname *next; /* p->live or p->zombies */
+	LIST_ENTRY(pname) link; /* p->live or p->zombies */
 	struct prefetch *p;
 	char *name;
 	struct event *timer;
@@ -55,7 +56,7 @@ struct pq {
 
 struct prefetch {
 	struct resolver *r;
-	struct pname *live, *zombies;
+	LIST_HEAD(, pname) live, zombies;
 	size_t nlive;
 	struct rhash index;
 	size_t ntruncated; /* (name, family) pairs truncated now */
@@ -135,10 +136,7 @@ static void answer(void *arg, int status, int timeouts, unsigned char *abuf,
 		return; /* prefetch_free frees every name */
 	if (!pn->timer) { /* a zombie */
 		if (pn->refs == 0) {
-			struct pname **pp = &p->zombies;
-			while (*pp != pn)
-				pp = &(*pp)->next;
-			*pp = pn->next;
+			LIST_REMOVE(pn, link);
 			pname_free(pn);
 		}
 		return;
@@ -185,6 +183,8 @@ static void on_round(evutil_socket_t fd, short what, void *arg)
 struct prefetch *prefetch_new(struct resolver *r)
 {
 	struct prefetch *p = xcalloc(1, sizeof(*p));
+	LIST_INIT(&p->live);
+	LIST_INIT(&p->zombies);
 	p->r = r;
 	rhash_init(&p->index);
 	return p;
@@ -195,12 +195,12 @@ void prefetch_free(struct prefetch *p)
 	struct pname *pn;
 	if (!p)
 		return;
-	while ((pn = p->live)) {
-		p->live = pn->next;
+	while ((pn = LIST_FIRST(&p->live))) {
+		LIST_REMOVE(pn, link);
 		pname_free(pn);
 	}
-	while ((pn = p->zombies)) {
-		p->zombies = pn->next;
+	while ((pn = LIST_FIRST(&p->zombies))) {
+		LIST_REMOVE(pn, link);
 		pname_free(pn);
 	}
 	rhash_fini(&p->index);
@@ -209,15 +209,16 @@ void prefetch_free(struct prefetch *p)
 
 void prefetch_set(struct prefetch *p, const char *const *names, size_t n)
 {
-	struct pname *pn, **pp;
-	for (pn = p->live; pn; pn = pn->next)
+	struct pname *pn, *nx;
+	LIST_FOREACH(pn, &p->live, link)
 		pn->seen = false;
 	for (size_t i = 0; i < n; i++) {
 		char *nm = xstrdup(names[i]);
 		name_normalise(nm);
 		/* linear: a reload is rare and sets are hundreds of names */
-		for (pn = p->live; pn && strcmp(pn->name, nm); pn = pn->next)
-			;
+		LIST_FOREACH(pn, &p->live, link)
+			if (strcmp(pn->name, nm) == 0)
+				break;
 		if (pn || !*nm) {
 			if (pn)
 				pn->seen = true;
@@ -231,19 +232,17 @@ void prefetch_set(struct prefetch *p, const char *const *names, size_t n)
 		pn->timer = evtimer_new(resolver_base(p->r), on_round, pn);
 		if (!pn->timer)
 			abort();
-		pn->next = p->live;
-		p->live = pn;
+		LIST_INSERT_HEAD(&p->live, pn, link);
 		p->nlive++;
 		/* from the loop, not from inside the caller */
 		struct timeval now = {0, 0};
 		evtimer_add(pn->timer, &now);
 	}
-	for (pp = &p->live; (pn = *pp);) {
-		if (pn->seen) {
-			pp = &pn->next;
+	for (pn = LIST_FIRST(&p->live); pn; pn = nx) {
+		nx = LIST_NEXT(pn, link);
+		if (pn->seen)
 			continue;
-		}
-		*pp = pn->next;
+		LIST_REMOVE(pn, link);
 		p->nlive--;
 		clear_family(p, pn, 0);
 		clear_family(p, pn, 1);
@@ -252,8 +251,7 @@ void prefetch_set(struct prefetch *p, const char *const *names, size_t n)
 		if (pn->refs == 0) {
 			pname_free(pn);
 		} else {
-			pn->next = p->zombies;
-			p->zombies = pn;
+			LIST_INSERT_HEAD(&p->zombies, pn, link);
 		}
 	}
 }

@@ -3,7 +3,7 @@
  * by libevent (see resolver.h for the contract).
  *
  * Driving c-ares: ARES_OPT_SOCK_STATE_CB tells which sockets to watch; each
- * gets one persistent event (struct sockev) that calls ares_process_fd();
+ * gets one persistent event (common/aresev.h) that calls ares_process_fd();
  * one timer, re-armed from ares_timeout() after every call into c-ares,
  * drives retransmissions and timeouts. No call blocks.
  *
@@ -41,14 +41,8 @@
 #include <time.h>
 
 #include "common/flight.h"
+#include "common/aresev.h"
 #include "common/util.h"
-
-struct sockev {
-	struct sockev *next;
-	struct resolver *r;
-	int fd;
-	struct event *ev;
-};
 
 struct resolver_req {
 	struct flight_waiter fw; /* first: on lk->fl (callback, argument) */
@@ -82,7 +76,7 @@ struct resolver {
 	uint32_t mark;
 	ares_channel ch;
 	bool closing, dying; /* in resolver_free: waiters, then c-ares */
-	struct sockev *socks;
+	struct aresev ae; /* c-ares's sockets on BASE */
 	struct event *tmo, *kick;
 	LIST_HEAD(, lookup) all;
 	STAILQ_HEAD(, lookup) kickq;
@@ -253,47 +247,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	arm_timer(r);
 }
 
-static void on_sock(evutil_socket_t fd, short what, void *arg)
+/* aresev's AFTER hook: c-ares processed a socket; re-arm its timer. */
+static void after_sock(void *arg)
 {
-	struct resolver *r = ((struct sockev *)arg)->r;
-	/* ARG may be freed inside ares_process_fd (socket closed) */
-	ares_process_fd(r->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	arm_timer(r);
-}
-
-static void sock_state(void *data, ares_socket_t fd, int readable,
-		       int writable)
-{
-	struct resolver *r = data;
-	struct sockev **pp = &r->socks, *se;
-	while (*pp && (*pp)->fd != fd)
-		pp = &(*pp)->next;
-	se = *pp;
-	if (se) {
-		event_free(se->ev);
-		se->ev = NULL;
-	}
-	if (!readable && !writable) {
-		if (se) {
-			*pp = se->next;
-			free(se);
-		}
-		return;
-	}
-	if (!se) {
-		se = xcalloc(1, sizeof(*se));
-		se->r = r;
-		se->fd = fd;
-		se->next = r->socks;
-		r->socks = se;
-	}
-	short ev = EV_PERSIST | (readable ? EV_READ : 0) |
-		   (writable ? EV_WRITE : 0);
-	se->ev = event_new(r->base, fd, ev, on_sock, se);
-	if (!se->ev)
-		abort();
-	event_add(se->ev, NULL);
+	arm_timer(arg);
 }
 
 /* Called by c-ares on every new socket, before connect(): the mark. */
@@ -689,6 +646,7 @@ struct resolver *resolver_new(struct event_base *base,
 {
 	struct resolver *r = xcalloc(1, sizeof(*r));
 	LIST_INIT(&r->all);
+	aresev_init(&r->ae, base, after_sock, r);
 	STAILQ_INIT(&r->kickq);
 	struct ares_options o;
 	char *csv = NULL;
@@ -710,8 +668,8 @@ struct resolver *resolver_new(struct event_base *base,
 	o.timeout = cfg->timeout_ms ? (int)cfg->timeout_ms : 2000;
 	o.tries = RESOLVER_TRIES;
 	o.lookups = (char *)"b"; /* DNS only, never /etc/hosts */
-	o.sock_state_cb = sock_state;
-	o.sock_state_cb_data = r;
+	o.sock_state_cb = aresev_sock_state;
+	o.sock_state_cb_data = &r->ae;
 	if (ares_init_options(&r->ch, &o,
 			      ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
 				  ARES_OPT_TRIES | ARES_OPT_LOOKUPS |
@@ -720,6 +678,7 @@ struct resolver *resolver_new(struct event_base *base,
 		ares_library_cleanup();
 		goto fail;
 	}
+	r->ae.ch = r->ch;
 	if (csv && ares_set_servers_ports_csv(r->ch, csv) != ARES_SUCCESS) {
 		err = EINVAL;
 		goto fail;
@@ -766,19 +725,13 @@ void resolver_free(struct resolver *r)
 		}
 	}
 	/* 2. c-ares calls back every query with ARES_EDESTRUCTION and closes
-	 * its sockets through sock_state (which frees their events) */
+	 * its sockets through aresev_sock_state (which frees their events) */
 	r->dying = true;
 	ares_destroy(r->ch);
 	ares_library_cleanup();
 	while (!LIST_EMPTY(&r->all))
 		lookup_free(LIST_FIRST(&r->all));
-	while (r->socks) { /* defensive: c-ares closed them all */
-		struct sockev *se = r->socks;
-		r->socks = se->next;
-		if (se->ev)
-			event_free(se->ev);
-		free(se);
-	}
+	aresev_fini(&r->ae); /* defensive: c-ares closed them all */
 	prefetch_free(r->pf);
 	event_free(r->tmo);
 	event_free(r->kick);

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "queue/nfq.h"
+#include "sluiced/fqueue.h"
 #include "stats/counters.h"
 
 #include <netinet/in.h> /* before linux/netfilter.h (its linux/in.h) */
@@ -19,7 +20,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define WAIT_MS 200	   /* the thread looks at its stop flag this often */
 #define EXPIRE_MS 1000	   /* forgets expired queries and bindings */
 #define DNS_COPY 0xffff	   /* a whole UDP message, any size */
 #define DNS_QUEUE_LEN 4096 /* packets the kernel holds for us */
@@ -34,16 +34,13 @@ static const struct dnstcp_cfg TCP_CFG = {.session_cap = DNSTCP_MSG_MAX,
 					  .idle_ms = 120000};
 
 struct dnsfilter {
-	struct nfqs *q;
+	struct fqueue fq; /* its lock guards b, tcp and st */
 	uint32_t own;
-	pthread_t thread;
-	bool stopping; /* atomic */
-	pthread_mutex_t lock; /* guards b and st */
 	struct dnsbind *b;
 	struct dnstcp *tcp; /* DNS over TCP put together */
 	struct dnsfilter_stats st;
-	uint64_t overruns;
 	int rt_prio; /* SCHED_FIFO priority of the thread, 0: as started */
+	uint64_t next_expire; /* the queue thread's: next dnsbind_expire() */
 };
 
 static uint64_t now_ms(void)
@@ -213,10 +210,10 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	f->st.not_dns += not_dns;
 	f->st.tcp_unread += unread;
 	if (accept) {
-		nfqs_verdict(f->q, pkt->id, NF_ACCEPT, true, pkt->mark & ~f->own);
+		nfqs_verdict(f->fq.q, pkt->id, NF_ACCEPT, true, pkt->mark & ~f->own);
 	} else {
 		f->st.dropped++;
-		nfqs_verdict(f->q, pkt->id, NF_DROP, false, 0);
+		nfqs_verdict(f->fq.q, pkt->id, NF_DROP, false, 0);
 	}
 }
 
@@ -237,35 +234,25 @@ static void set_realtime(int prio)
 	}
 }
 
-static void *run(void *arg)
+/* The queue thread's start: its scheduling (fqueue first). */
+static void thread_first(void *arg)
 {
 	struct dnsfilter *f = arg;
-	uint64_t next_expire = now_ms() + EXPIRE_MS;
-	bool warned = false;
 	set_realtime(f->rt_prio);
-	while (!__atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE)) {
-		int n = nfqs_wait(f->q, WAIT_MS, &f->overruns);
-		if (n < 0) {
-			if (!warned)
-				log_warn("dns queue: receive");
-			warned = true;
-			struct timespec ts = {0, WAIT_MS * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		uint64_t now = now_ms();
-		pthread_mutex_lock(&f->lock);
-		if (n > 0)
-			nfqs_dispatch(f->q, on_packet, f);
-		if (now >= next_expire) {
-			dnsbind_expire(f->b, now);
-			dnstcp_expire(f->tcp, now);
-			next_expire = now + EXPIRE_MS;
-		}
-		pthread_mutex_unlock(&f->lock);
-		if (nfqs_unsent(f->q))
-			nfqs_flush(f->q);
-	}
-	return NULL;
+	f->next_expire = now_ms() + EXPIRE_MS;
+}
+
+/* After every wake-up, under the lock: forgets what expired, once every
+ * EXPIRE_MS (fqueue tick). */
+static void thread_tick(void *arg)
+{
+	struct dnsfilter *f = arg;
+	uint64_t now = now_ms();
+	if (now < f->next_expire)
+		return;
+	dnsbind_expire(f->b, now);
+	dnstcp_expire(f->tcp, now);
+	f->next_expire = now + EXPIRE_MS;
 }
 
 /* ---- settings -------------------------------------------------------------------- */
@@ -328,12 +315,6 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 			      .rcvbuf = 4u << 20,
 			      .fail_open = false};
 	struct dnsfilter *f = xcalloc(1, sizeof(*f));
-	f->q = nfqs_open(&o);
-	if (!f->q) {
-		log_warn("dns filter: queue %u", queue);
-		free(f);
-		return NULL;
-	}
 	struct dnsbind_cfg c;
 	cfg_of(p, &c);
 	f->b = dnsbind_new(&c);
@@ -341,13 +322,14 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 	set_local(f->b);
 	f->own = own;
 	f->rt_prio = rt_prio;
-	pthread_mutex_init(&f->lock, NULL);
-	if (pthread_create(&f->thread, NULL, run, f) != 0) {
-		log_warnx("dns filter: thread");
+	f->fq.name = "dns";
+	f->fq.on_packet = on_packet;
+	f->fq.first = thread_first;
+	f->fq.tick = thread_tick;
+	f->fq.arg = f;
+	if (fqueue_start(&f->fq, &o) < 0) {
 		dnsbind_free(f->b);
 		dnstcp_free(f->tcp);
-		nfqs_close(f->q);
-		pthread_mutex_destroy(&f->lock);
 		free(f);
 		return NULL;
 	}
@@ -360,10 +342,10 @@ void dnsfilter_configure(struct dnsfilter *f, const struct policy *p)
 		return;
 	struct dnsbind_cfg c;
 	cfg_of(p, &c);
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->fq.lock);
 	dnsbind_configure(f->b, &c);
 	set_local(f->b);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->fq.lock);
 }
 
 size_t dnsfilter_names(struct dnsfilter *f, int family,
@@ -375,12 +357,12 @@ size_t dnsfilter_names(struct dnsfilter *f, int family,
 	bool part = false;
 	if (!f)
 		return 0;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->fq.lock);
 	size_t n = dnsbind_names(f->b, family, client, addr, now_ms(), v,
 				 DNSBIND_MAX_NAMES, &part);
 	for (size_t i = 0; i < n && i < DNSBIND_MAX_NAMES; i++)
 		append(arg, v[i]);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->fq.lock);
 	if (part && partial)
 		*partial = true;
 	return n;
@@ -391,24 +373,20 @@ void dnsfilter_stats(struct dnsfilter *f, struct dnsfilter_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->fq.lock);
 	*out = f->st;
 	dnsbind_stats(f->b, &out->bind);
 	dnstcp_stats(f->tcp, &out->tcp);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->fq.lock);
 }
 
 void dnsfilter_stop(struct dnsfilter *f)
 {
 	if (!f)
 		return;
-	__atomic_store_n(&f->stopping, true, __ATOMIC_RELEASE);
-	pthread_join(f->thread, NULL);
-	nfqs_flush(f->q);
-	nfqs_close(f->q);
+	fqueue_stop(&f->fq);
 	dnsbind_free(f->b);
 	dnstcp_free(f->tcp);
-	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
@@ -495,11 +473,11 @@ bool dnsfilter_first(struct dnsfilter *f, const uint8_t *pkt, size_t len)
 	bool not_dns, unread;
 	if (!f || !pkt)
 		return true;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->fq.lock);
 	bool ok = dnsfilter_packet(f->b, f->tcp, pkt, len, now_ms(), &not_dns,
 				   &unread);
 	if (!ok)
 		f->st.dropped++;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->fq.lock);
 	return ok;
 }

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "queue/nfq.h"
+#include "sluiced/fqueue.h"
 
 #include <netinet/in.h> /* before linux/netfilter.h (its linux/in.h) */
 #include <netinet/ip.h>
@@ -18,7 +19,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define WAIT_MS 200	      /* the thread looks at its stop flag this often */
 #define IDLE_S 900	      /* a session silent this long is forgotten */
 #define FTP_COPY 0xffff	      /* a whole segment */
 #define FTP_QUEUE_LEN 1024    /* packets the kernel holds for us */
@@ -148,11 +148,8 @@ int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
 
 /* ---- packets ------------------------------------------------------------------- */
 
-/* The TCP segment of PKT[0..LEN): *TCP, *PAY and *PLEN; computes the
- * checksum later with the IP header at PKT. False when PKT is not a whole
- * unfragmented IPv4 or IPv6 (no extension header) packet carrying TCP. */
-static bool read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
-		     uint8_t **pay, size_t *plen)
+bool ftp_read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
+		  uint8_t **pay, size_t *plen)
 {
 	size_t off, end;
 	if (len < 1)
@@ -198,14 +195,10 @@ struct session {
 };
 
 struct ftpfilter {
-	struct nfqs *q;
+	struct fqueue fq; /* its lock guards st */
 	uint32_t own;
-	pthread_t thread;
-	bool stopping; /* atomic */
-	pthread_mutex_t lock; /* guards st */
 	struct ftpfilter_stats st;
 	struct session *ses; /* FTP_SESSIONS of them; key[0] == 0: free */
-	uint64_t overruns;
 };
 
 static void key_of(const uint8_t *pkt, int fam, const struct tcphdr *t,
@@ -267,7 +260,7 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	if (pkt->payload && pkt->len == pkt->wire_len) {
 		copy = xmalloc(pkt->len);
 		memcpy(copy, pkt->payload, pkt->len);
-		if (read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen)) {
+		if (ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen)) {
 			uint8_t key[37];
 			key_of(copy, fam, tcp, key);
 			struct session *s = session_of(f, key, time(NULL));
@@ -282,7 +275,7 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	}
 	if (refused < 0) {
 		f->st.dropped++;
-		nfqs_verdict(f->q, pkt->id, NF_DROP, false, 0);
+		nfqs_verdict(f->fq.q, pkt->id, NF_DROP, false, 0);
 	} else if (refused > 0 ||
 		   (plen && memcmp(pay, pkt->payload + (pay - copy), plen))) {
 		f->st.refused += (uint64_t)refused;
@@ -292,35 +285,12 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 		else
 			nfq_tcp_compute_checksum_ipv6(
 			    tcp, (struct ip6_hdr *)(void *)copy);
-		nfqs_verdict_pkt(f->q, pkt->id, NF_ACCEPT, true,
+		nfqs_verdict_pkt(f->fq.q, pkt->id, NF_ACCEPT, true,
 				 pkt->mark & ~f->own, copy, pkt->len);
 	} else {
-		nfqs_verdict(f->q, pkt->id, NF_ACCEPT, true, pkt->mark & ~f->own);
+		nfqs_verdict(f->fq.q, pkt->id, NF_ACCEPT, true, pkt->mark & ~f->own);
 	}
 	free(copy);
-}
-
-static void *run(void *arg)
-{
-	struct ftpfilter *f = arg;
-	bool warned = false;
-	while (!__atomic_load_n(&f->stopping, __ATOMIC_ACQUIRE)) {
-		int n = nfqs_wait(f->q, WAIT_MS, &f->overruns);
-		if (n < 0) {
-			if (!warned)
-				log_warn("ftp queue: receive");
-			warned = true;
-			struct timespec ts = {0, WAIT_MS * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		pthread_mutex_lock(&f->lock);
-		if (n > 0)
-			nfqs_dispatch(f->q, on_packet, f);
-		pthread_mutex_unlock(&f->lock);
-		if (nfqs_unsent(f->q))
-			nfqs_flush(f->q);
-	}
-	return NULL;
 }
 
 struct ftpfilter *ftpfilter_start(uint16_t queue, uint32_t own)
@@ -331,19 +301,12 @@ struct ftpfilter *ftpfilter_start(uint16_t queue, uint32_t own)
 			      .rcvbuf = 1u << 20,
 			      .fail_open = false};
 	struct ftpfilter *f = xcalloc(1, sizeof(*f));
-	f->q = nfqs_open(&o);
-	if (!f->q) {
-		log_warn("ftp filter: queue %u", queue);
-		free(f);
-		return NULL;
-	}
 	f->own = own;
 	f->ses = xcalloc(FTP_SESSIONS, sizeof(*f->ses));
-	pthread_mutex_init(&f->lock, NULL);
-	if (pthread_create(&f->thread, NULL, run, f) != 0) {
-		log_warnx("ftp filter: thread");
-		nfqs_close(f->q);
-		pthread_mutex_destroy(&f->lock);
+	f->fq.name = "ftp";
+	f->fq.on_packet = on_packet;
+	f->fq.arg = f;
+	if (fqueue_start(&f->fq, &o) < 0) {
 		free(f->ses);
 		free(f);
 		return NULL;
@@ -356,20 +319,16 @@ void ftpfilter_stats(struct ftpfilter *f, struct ftpfilter_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->fq.lock);
 	*out = f->st;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->fq.lock);
 }
 
 void ftpfilter_stop(struct ftpfilter *f)
 {
 	if (!f)
 		return;
-	__atomic_store_n(&f->stopping, true, __ATOMIC_RELEASE);
-	pthread_join(f->thread, NULL);
-	nfqs_flush(f->q);
-	nfqs_close(f->q);
-	pthread_mutex_destroy(&f->lock);
+	fqueue_stop(&f->fq);
 	free(f->ses);
 	free(f);
 }

@@ -78,6 +78,14 @@ int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
 /* True when the FTP command word W[0..N) (any case) only reads: the
  * commands a read-only session may send. */
 bool ftp_command_reads(const char *w, size_t n);
+/* The TCP segment of the queued packet PKT[0..LEN) (from the client: a
+ * remote party's bytes): *FAM (4 or 6), *TCP (its header, inside PKT),
+ * *PAY and *PLEN (its payload, inside PKT and inside the IP length). False
+ * when PKT is not a whole unfragmented IPv4 or IPv6 (no extension header)
+ * packet carrying TCP with a whole header. Reads nothing past PKT[LEN). */
+struct tcphdr;
+bool ftp_read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
+		  uint8_t **pay, size_t *plen);
 /* Opens queue QUEUE and starts its thread; OWN is the mask of sluice's mark
  * bits (cleared in the verdict). NULL (logged) when the queue cannot be
  * opened: the control sessions of read-only rules then stall (the kernel

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 
 #include "verify/verify_int.h"
+#include "common/util.h"
 
 struct vsock {
 	struct vcurl *c;
@@ -114,8 +115,7 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *arg,
 		return 0;
 	}
 	if (!s) {
-		if (!(s = calloc(1, sizeof(*s))))
-			return -1;
+		s = xcalloc(1, sizeof(*s));
 		s->c = c;
 		s->fd = fd;
 		LIST_INSERT_HEAD(&c->socks, s, link);
@@ -137,10 +137,8 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *arg,
 struct vcurl *vcurl_new(struct event_base *base, long maxconnects,
 			vcurl_done_fn done)
 {
-	struct vcurl *c = calloc(1, sizeof(*c));
+	struct vcurl *c = xcalloc(1, sizeof(*c));
 
-	if (!c)
-		return NULL;
 	c->base = base;
 	c->done = done;
 	LIST_INIT(&c->socks);

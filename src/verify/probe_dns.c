@@ -13,8 +13,9 @@
  * follow a CNAME chain inside the answer); a malformed answer is a
  * failure, never an up.
  *
- * Driving c-ares (as src/resolve/resolver.c): ARES_OPT_SOCK_STATE_CB says
- * which sockets to watch, each gets a persistent event calling
+ * Driving c-ares (common/aresev.h, shared with src/resolve/resolver.c):
+ * ARES_OPT_SOCK_STATE_CB says which sockets to watch, each gets a
+ * persistent event calling
  * ares_process_fd(); one timer runs c-ares's own timeouts, capped by the
  * round's deadline (start + timeout): at the deadline the query is
  * cancelled and the round ends as a timeout, whatever c-ares would do.
@@ -41,23 +42,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/aresev.h"
+#include "common/util.h"
 #include "verify/verify_int.h"
 
 /* Addresses of one answer examined, at most: `answer` must be among the
  * first 256 records of the type (a 64 KiB TCP answer could hold 4,000). */
 #define DNS_MAX_ADDRS 256
 
-struct vdns_sock {
-	struct vdns_sock *next;
-	struct vdns *d;
-	int fd;
-	struct event *ev;
-};
-
 struct vdns {
 	struct vprobe *p;
 	ares_channel ch;
-	struct vdns_sock *socks;
+	struct aresev ae; /* c-ares's sockets on the engine's base */
 	struct event *tmo;    /* c-ares's next timeout, capped by deadline */
 	uint64_t deadline_us; /* this round's end */
 	int type;	      /* ns_t_a or ns_t_aaaa */
@@ -78,19 +74,15 @@ static int answer_addrs(int type, const unsigned char *buf, int len,
 	int n = DNS_MAX_ADDRS, rc;
 
 	if (type == ns_t_a) {
-		struct ares_addrttl *a = calloc(DNS_MAX_ADDRS, sizeof(*a));
+		struct ares_addrttl *a = xcalloc(DNS_MAX_ADDRS, sizeof(*a));
 
-		if (!a)
-			return -ARES_ENOMEM;
 		rc = ares_parse_a_reply(buf, len, NULL, a, &n);
 		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
 			memcpy(out[i], &a[i].ipaddr, 4);
 		free(a);
 	} else {
-		struct ares_addr6ttl *a = calloc(DNS_MAX_ADDRS, sizeof(*a));
+		struct ares_addr6ttl *a = xcalloc(DNS_MAX_ADDRS, sizeof(*a));
 
-		if (!a)
-			return -ARES_ENOMEM;
 		rc = ares_parse_aaaa_reply(buf, len, NULL, a, &n);
 		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
 			memcpy(out[i], &a[i].ip6addr, 16);
@@ -109,17 +101,13 @@ enum vresult vdns_judge_answer(int type, const char *name,
 			       const unsigned char *buf, int len, char *detail,
 			       size_t dlen)
 {
-	unsigned char(*addrs)[16] = calloc(DNS_MAX_ADDRS, sizeof(*addrs));
+	unsigned char(*addrs)[16] = xcalloc(DNS_MAX_ADDRS, sizeof(*addrs));
 	int family = type == ns_t_a ? AF_INET : AF_INET6;
 	char first[INET6_ADDRSTRLEN] = "", wanted[INET6_ADDRSTRLEN] = "";
 	enum vresult r = VR_OK;
 	int n;
 
 	detail[0] = '\0';
-	if (!addrs) {
-		snprintf(detail, dlen, "out of memory");
-		return VR_OTHER;
-	}
 	n = answer_addrs(type, buf, len, addrs);
 	if (n == -ARES_ENODATA || n == 0) {
 		snprintf(detail, dlen, "no %s record for %s", type_name(type),
@@ -256,55 +244,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	arm_timer(d);
 }
 
-static void on_sock(evutil_socket_t fd, short what, void *arg)
+/* aresev's AFTER hook: c-ares processed a socket; re-arm the timer. */
+static void after_sock(void *arg)
 {
-	struct vdns *d = ((struct vdns_sock *)arg)->d;
-
-	/* ARG may be freed inside ares_process_fd (socket closed) */
-	ares_process_fd(d->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	arm_timer(d);
-}
-
-static void sock_drop(struct vdns_sock *s)
-{
-	if (s->ev)
-		event_free(s->ev);
-	free(s);
-}
-
-/* c-ares: watch FD for READABLE/WRITABLE; neither = FD is closed. */
-static void sock_state(void *data, ares_socket_t fd, int readable,
-		       int writable)
-{
-	struct vdns *d = data;
-	struct vdns_sock **pp = &d->socks, *s;
-	short ev = EV_PERSIST | (readable ? EV_READ : 0) |
-		   (writable ? EV_WRITE : 0);
-
-	while (*pp && (*pp)->fd != fd)
-		pp = &(*pp)->next;
-	s = *pp;
-	if (!readable && !writable) {
-		if (s) {
-			*pp = s->next;
-			sock_drop(s);
-		}
-		return;
-	}
-	if (!s) {
-		if (!(s = calloc(1, sizeof(*s))))
-			return; /* unwatched: the round's deadline ends it */
-		s->d = d;
-		s->fd = fd;
-		s->next = d->socks;
-		d->socks = s;
-	}
-	if (s->ev)
-		event_free(s->ev);
-	s->ev = event_new(d->p->v->base, fd, ev, on_sock, s);
-	if (s->ev)
-		event_add(s->ev, NULL);
+	arm_timer(arg);
 }
 
 /* c-ares: a new socket, before connect(): the engine's mark, so that the
@@ -348,16 +291,11 @@ static void dns_free(struct vdns *d)
 	d->quiet = true;
 	if (d->ch) {
 		/* calls back ARES_EDESTRUCTION (quiet) and closes the sockets
-		 * through sock_state, which frees their events */
+		 * through aresev_sock_state, which frees their events */
 		ares_destroy(d->ch);
 		ares_library_cleanup();
 	}
-	while (d->socks) { /* defensive: c-ares closed them all */
-		struct vdns_sock *s = d->socks;
-
-		d->socks = s->next;
-		sock_drop(s);
-	}
+	aresev_fini(&d->ae); /* defensive: c-ares closed them all */
 	if (d->tmo)
 		event_free(d->tmo);
 	free(d);
@@ -366,20 +304,19 @@ static void dns_free(struct vdns *d)
 static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 		       const struct vtarget *t)
 {
-	struct vdns *d = calloc(1, sizeof(*d));
+	struct vdns *d = xcalloc(1, sizeof(*d));
 	struct ares_options o = {
 	    .flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
 		     ARES_FLAG_NOCHECKRESP,
 	    .timeout = (int)t->timeout_ms,
 	    .tries = 1,
 	    .lookups = (char *)"b", /* DNS only, never /etc/hosts */
-	    .sock_state_cb = sock_state,
+	    .sock_state_cb = aresev_sock_state,
 	};
 	int err = EINVAL;
 
-	if (!d)
-		return -1;
 	d->p = p;
+	aresev_init(&d->ae, p->v->base, after_sock, d);
 	d->type = s->qtype == DNSQ_AAAA ? ns_t_aaaa : ns_t_a;
 	if (!s->qname ||
 	    (s->answer && inet_pton(s->qtype == DNSQ_AAAA ? AF_INET6 : AF_INET,
@@ -391,7 +328,7 @@ static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 		goto fail;
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		goto fail;
-	o.sock_state_cb_data = d;
+	o.sock_state_cb_data = &d->ae;
 	if (ares_init_options(&d->ch, &o,
 			      ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
 				  ARES_OPT_TRIES | ARES_OPT_LOOKUPS |
@@ -400,6 +337,7 @@ static int dns_prepare(struct vprobe *p, const struct verify_spec *s,
 		ares_library_cleanup();
 		goto fail;
 	}
+	d->ae.ch = d->ch;
 	if (set_server(d, t) < 0)
 		goto fail;
 	ares_set_socket_configure_callback(d->ch, sock_config, d);

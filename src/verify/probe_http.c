@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "verify/verify_int.h"
+#include "common/util.h"
 
 struct vhttp {
 	CURL *easy;
@@ -71,7 +72,7 @@ static char *read_password(const char *path)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	{
-		char *s = strdup(buf);
+		char *s = xstrdup(buf);
 
 		explicit_bzero(buf, sizeof(buf));
 		return s;
@@ -142,17 +143,11 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
 			take = len;
 		if (h->len + take > h->cap) { /* grow by doubling, to the cap */
 			size_t cap = h->cap ? h->cap : 4096;
-			char *nb;
-
 			while (cap < h->len + take)
 				cap *= 2;
 			if (cap > VERIFY_BODY_CAP)
 				cap = VERIFY_BODY_CAP;
-			if (!(nb = realloc(h->buf, cap))) {
-				h->aborted = true;
-				return 0;
-			}
-			h->buf = nb;
+			h->buf = xrealloc(h->buf, cap);
 			h->cap = cap;
 		}
 		memcpy(h->buf + h->len, ptr, take);
@@ -288,8 +283,7 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 	if (!v->curl && !(v->curl = vcurl_new(v->base, v->o.maxconnects,
 					      http_done)))
 		return -1;
-	if (!(h = calloc(1, sizeof(*h))))
-		return -1;
+	h = xcalloc(1, sizeof(*h));
 	p->m.http = h;
 	if (!(h->easy = e = curl_easy_init()))
 		goto nomem;
@@ -297,14 +291,12 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 		size_t n;
 		const struct portrange *ex = vspec_expect(s, &n);
 
-		if (!(h->expect = calloc(n, sizeof(*h->expect))))
-			goto nomem;
+		h->expect = xcalloc(n, sizeof(*h->expect));
 		memcpy(h->expect, ex, n * sizeof(*h->expect));
 		h->nexpect = n;
 	}
 	if (s->body && s->body[0]) {
-		if (!(h->body = strdup(s->body)))
-			goto nomem;
+		h->body = xstrdup(s->body);
 		h->bodylen = strlen(h->body);
 	}
 	switch (s->auth) {
@@ -328,8 +320,7 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 			errno = EINVAL;
 			goto fail;
 		}
-		if (!(h->user = strdup(s->user)))
-			goto nomem;
+		h->user = xstrdup(s->user);
 		if (!(h->pass = read_password(s->password_file)))
 			goto fail; /* errno from open/read */
 	}

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "verify/verify_int.h"
+#include "common/util.h"
 
 #define NBUCKETS 256
 #define READ_BUDGET 64 /* packets per readiness event */
@@ -353,10 +354,8 @@ static int icmp_prepare(struct vprobe *p, const struct verify_spec *s,
 	(void)s;
 	(void)t;
 	if (!v->icmp) {
-		struct vicmp *ic = calloc(1, sizeof(*ic));
+		struct vicmp *ic = xcalloc(1, sizeof(*ic));
 
-		if (!ic)
-			return -1;
 		ic->v = v;
 		ic->s[0].fd = ic->s[1].fd = -1;
 		ic->ident = (uint16_t)(getpid() ^ (vnow_us() & 0xffff));

@@ -3,6 +3,7 @@
  * drained-members file; see vchange.h.
  */
 #include "verify/vchange.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -76,8 +77,7 @@ int vdrains_save(const char *path, const char *const *names, size_t n)
 		}
 		len += l + 1;
 	}
-	if (!(buf = malloc(len)))
-		return -1;
+	buf = xmalloc(len);
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(names[i]);
 
@@ -106,19 +106,11 @@ int vdrains_load(const char *path, char ***names, size_t *n)
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
 
 		if (name_ok(p, l)) {
-			char *s;
-
 			if (*n == cap) {
-				char **nv;
-
 				cap = cap ? cap * 2 : 8;
-				if (!(nv = realloc(v, cap * sizeof(*v))))
-					break;
-				v = nv;
+				v = xrealloc(v, cap * sizeof(*v));
 			}
-			if (!(s = strndup(p, l)))
-				break;
-			v[(*n)++] = s;
+			v[(*n)++] = xstrndup(p, l);
 		}
 		p += l + 1;
 	}

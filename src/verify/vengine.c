@@ -94,8 +94,7 @@ struct vengine *vengine_new(struct event_base *base,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!(v = calloc(1, sizeof(*v))))
-		return NULL;
+	v = xcalloc(1, sizeof(*v));
 	v->base = base;
 	if (o)
 		v->o = *o;
@@ -114,10 +113,7 @@ struct vengine *vengine_new(struct event_base *base,
 	memcpy(v->ops, method_ops, sizeof(v->ops));
 	TAILQ_INIT(&v->fifo);
 	v->nbuckets = 64;
-	if (!(v->buckets = calloc(v->nbuckets, sizeof(*v->buckets)))) {
-		free(v);
-		return NULL;
-	}
+	v->buckets = xcalloc(v->nbuckets, sizeof(*v->buckets));
 	return v;
 }
 
@@ -145,22 +141,20 @@ static void probe_hash_add(struct vengine *v, struct vprobe *p)
 {
 	if (v->nprobes >= v->nbuckets) {
 		size_t n = v->nbuckets * 2;
-		struct vprobe **nb = calloc(n, sizeof(*nb));
+		struct vprobe **nb = xcalloc(n, sizeof(*nb));
 
-		if (nb) { /* on failure keep the longer chains */
-			for (size_t i = 0; i < v->nbuckets; i++) {
-				struct vprobe *q, *next;
+		for (size_t i = 0; i < v->nbuckets; i++) {
+			struct vprobe *q, *next;
 
-				for (q = v->buckets[i]; q; q = next) {
-					next = q->hnext;
-					q->hnext = nb[q->hash % n];
-					nb[q->hash % n] = q;
-				}
+			for (q = v->buckets[i]; q; q = next) {
+				next = q->hnext;
+				q->hnext = nb[q->hash % n];
+				nb[q->hash % n] = q;
 			}
-			free(v->buckets);
-			v->buckets = nb;
-			v->nbuckets = n;
 		}
+		free(v->buckets);
+		v->buckets = nb;
+		v->nbuckets = n;
 	}
 	p->hnext = v->buckets[p->hash % v->nbuckets];
 	v->buckets[p->hash % v->nbuckets] = p;
@@ -387,10 +381,8 @@ void vprobe_done(struct vprobe *p, enum vresult r, uint32_t us,
 
 	/* Callbacks may remove any subscription, this probe's included: work
 	 * from a copy of the ids and look each up again. */
-	if (n > 16 && !(ids = malloc(n * sizeof(*ids)))) {
-		ids = stack_ids;
-		n = 16;
-	}
+	if (n > 16)
+		ids = xmalloc(n * sizeof(*ids));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = p->subs[i]->id;
 	p->fanout++;
@@ -463,10 +455,8 @@ static struct vprobe *probe_new(struct vengine *v,
 				const struct verify_spec *spec,
 				struct vtarget *t, uint64_t h)
 {
-	struct vprobe *p = calloc(1, sizeof(*p));
+	struct vprobe *p = xcalloc(1, sizeof(*p));
 
-	if (!p)
-		return NULL;
 	p->v = v;
 	p->hash = h;
 	p->t = *t;
@@ -506,15 +496,9 @@ static int sub_slot(struct vengine *v)
 	}
 	if ((v->nslots & (v->nslots - 1)) == 0) {
 		size_t cap = v->nslots ? v->nslots * 2 : 16;
-		struct vsub **ns = realloc(v->slots, cap * sizeof(*ns));
-		int *nf;
-
-		if (!ns)
-			return -1;
-		v->slots = ns;
-		if (!(nf = realloc(v->freeslots, cap * sizeof(*nf))))
-			return -1;
-		v->freeslots = nf;
+		v->slots = xrealloc(v->slots, cap * sizeof(*v->slots));
+		v->freeslots =
+		    xrealloc(v->freeslots, cap * sizeof(*v->freeslots));
 	}
 	v->slots[v->nslots] = NULL;
 	return (int)v->nslots++;
@@ -550,21 +534,13 @@ int vengine_add(struct vengine *v, const char *name,
 	}
 	if (p->nsubs == p->capsubs) {
 		size_t cap = p->capsubs ? p->capsubs * 2 : 2;
-		struct vsub **ns = realloc(p->subs, cap * sizeof(*ns));
-
-		if (!ns)
-			goto fail;
-		p->subs = ns;
+		p->subs = xrealloc(p->subs, cap * sizeof(*p->subs));
 		p->capsubs = cap;
 	}
-	if (!(s = calloc(1, sizeof(*s))))
+	if ((slot = sub_slot(v)) < 0) /* ENOSPC */
 		goto fail;
-	if ((slot = sub_slot(v)) < 0 || !(s->name = strdup(name ? name : ""))) {
-		if (slot >= 0)
-			v->freeslots[v->nfree++] = slot;
-		free(s);
-		goto fail;
-	}
+	s = xcalloc(1, sizeof(*s));
+	s->name = xstrdup(name ? name : "");
 	v->gen = (v->gen + 1) & GEN_MASK;
 	s->id = (int)((uint32_t)slot | v->gen << SLOT_BITS);
 	s->cb = cb;
@@ -576,10 +552,11 @@ int vengine_add(struct vengine *v, const char *name,
 	p->subs[p->nsubs++] = s;
 	v->st.subscriptions++;
 	return s->id;
-fail:
+fail:;
+	int e = errno;
 	if (!p->nsubs)
 		probe_kill(p);
-	errno = ENOMEM;
+	errno = e;
 	return -1;
 }
 

@@ -31,8 +31,11 @@
  *   a success. The callback fires on every state change, never otherwise.
  *
  * Errors: functions returning int return -1 and set errno; constructors
- * return NULL and set errno. Memory: every object the engine allocates is
- * freed by vengine_remove() / vengine_free(), whatever state its probe is in.
+ * return NULL and set errno (bad options, or a library's own failure:
+ * libcurl, c-ares, libevent). Allocation failure aborts, as everywhere in
+ * sluice (xmalloc, common/util.h); it is never an error return. Memory:
+ * every object the engine allocates is freed by vengine_remove() /
+ * vengine_free(), whatever state its probe is in.
  *
  * Threads: an engine belongs to the thread that runs its event_base.
  * libcurl must be initialised (curl_global_init) by the program before the
@@ -125,7 +128,7 @@ struct vengine_stats {
 
 /*
  * Creates an engine on BASE (not owned). O may be NULL for the defaults.
- * Returns NULL with errno set on failure (ENOMEM, or EINVAL for bad opts).
+ * Returns NULL with errno set on failure (EINVAL for bad opts).
  */
 struct vengine *vengine_new(struct event_base *base,
 			    const struct vengine_opts *o);
@@ -142,11 +145,12 @@ struct vengine *vengine_new(struct event_base *base,
  * from SPEC->password_file (first line) now, not at each probe.
  * CB is called with ARG on every state change of this subscription.
  * DNS only: SPEC->qname is asked for (type SPEC->qtype, class IN) from the
- * target or MEMBER, port SPEC->port or 53 (check_dns.c).
+ * target or MEMBER, port SPEC->port or 53 (probe_dns.c).
  * Returns a subscription id ≥ 0, or -1 with errno: EINVAL (bad spec, `*`
  * without MEMBER, non-numeric ICMP/TCP/DNS target, dns without a name or
  * with an `answer` that is no address of its type), ENOENT/EACCES
- * (password file), ENOMEM.
+ * (password file), ENOSPC (no subscription id left), ENOMEM (a library
+ * that could not allocate: libcurl, c-ares, libevent).
  * An identical probe already present is shared, not started again.
  */
 int vengine_add(struct vengine *v, const char *name,

@@ -23,17 +23,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hash.h"
+#include "common/util.h"
 #include "policy/settings.h"
 #include "verify/verify_int.h"
 
 static char *dupn(const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = xmalloc(n + 1);
 
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
+	memcpy(d, s, n);
+	d[n] = '\0';
 	return d;
 }
 
@@ -81,7 +81,7 @@ static char *bracket(const char *a)
 			return NULL;
 		return s;
 	}
-	return strdup(a);
+	return xstrdup(a);
 }
 
 static int http_target(const struct verify_spec *spec, const char *member,
@@ -134,19 +134,16 @@ static int http_target(const struct verify_spec *spec, const char *member,
 			goto inval;
 		}
 		if (spec->sni)
-			name = strdup(spec->sni);
+			name = xstrdup(spec->sni);
 		else if (spec->host)
-			name = strdup(spec->host);
+			name = xstrdup(spec->host);
 		else
-			name = strdup(mb);
-		conn = strdup(mb);
+			name = xstrdup(mb);
+		conn = xstrdup(mb);
 	} else {
-		name = strdup(spec->sni ? spec->sni : urlhost);
-		conn = strdup(member ? mb : urlhost);
+		name = xstrdup(spec->sni ? spec->sni : urlhost);
+		conn = xstrdup(member ? mb : urlhost);
 	}
-	if (!name || !conn)
-		goto nomem;
-
 	if (asprintf(&t->url, "%.*s%s%s", (int)(h - url), url, name, he) < 0) {
 		t->url = NULL;
 		goto nomem;
@@ -319,21 +316,13 @@ bool vprobe_cfg_equal(const struct verify_spec *a, const struct vtarget *ta,
 						     b->password_file));
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	for (const unsigned char *p = data; n--; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 uint64_t vprobe_cfg_hash(const struct vtarget *t)
 {
-	uint64_t h = 1469598103934665603ull;
 	const char *where = t->method == VM_HTTP ? t->url : t->addr;
 	uint32_t n[3] = {(uint32_t)t->method, t->every_ms, t->timeout_ms};
+	uint64_t h = hash_bytes(n, sizeof(n)); /* common/hash.h: the one hash */
 
-	h = fnv(h, n, sizeof(n));
-	return where ? fnv(h, where, strlen(where)) : h;
+	return where ? h ^ (hash_str(where) + 0x9e3779b97f4a7c15ull + (h << 6) +
+			    (h >> 2))
+		     : h;
 }

@@ -3,6 +3,7 @@
  * vnotify.h.
  */
 #include "verify/vnotify.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -45,14 +46,6 @@ struct vnotify {
 	unsigned nkids;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void nlog(struct vnotify *n, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void nlog(struct vnotify *n, int prio, const char *fmt, ...)
@@ -79,7 +72,7 @@ static void drop_kid(struct vnotify *n, unsigned i)
 static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vnotify *n = arg;
-	int64_t now = mono_ms();
+	int64_t now = (int64_t)mono_ms(); /* common/util.h */
 
 	(void)fd;
 	(void)what;
@@ -119,10 +112,8 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 struct vnotify *vnotify_new(struct event_base *base, uint32_t timeout_ms,
 			    vnotify_log_fn log, void *log_arg)
 {
-	struct vnotify *n = calloc(1, sizeof(*n));
+	struct vnotify *n = xcalloc(1, sizeof(*n));
 
-	if (!n)
-		return NULL;
 	n->base = base;
 	n->timeout_ms = timeout_ms ? timeout_ms : VNOTIFY_TIMEOUT_MS;
 	n->log = log;
@@ -169,15 +160,13 @@ unsigned vnotify_running(const struct vnotify *n)
 static char *envvar(const char *k, const char *v)
 {
 	size_t lk = strlen(k), lv = v ? strlen(v) : 0;
-	char *s = malloc(lk + lv + 2);
+	char *s = xmalloc(lk + lv + 2);
 
-	if (s) {
-		memcpy(s, k, lk);
-		s[lk] = '=';
-		if (lv)
-			memcpy(s + lk + 1, v, lv);
-		s[lk + 1 + lv] = '\0';
-	}
+	memcpy(s, k, lk);
+	s[lk] = '=';
+	if (lv)
+		memcpy(s + lk + 1, v, lv);
+	s[lk + 1 + lv] = '\0';
 	return s;
 }
 
@@ -197,8 +186,9 @@ int vnotify_run(struct vnotify *n, const char *cmd,
 		errno = EAGAIN;
 		return -1;
 	}
-	if (!cmd || !(words = strdup(cmd)))
-		return errno = cmd ? ENOMEM : EINVAL, -1;
+	if (!cmd)
+		return errno = EINVAL, -1;
+	words = xstrdup(cmd);
 	for (char *w = strtok_r(words, " \t", &save); w && argc < MAX_ARGS;
 	     w = strtok_r(NULL, " \t", &save))
 		argv[argc++] = w;
@@ -223,58 +213,51 @@ int vnotify_run(struct vnotify *n, const char *cmd,
 	own[8] = envvar("SLUICE_TIME", tbuf);
 	while (environ && environ[nenv])
 		nenv++;
-	envp = calloc(nenv + 10, sizeof(*envp));
+	envp = xcalloc(nenv + 10, sizeof(*envp));
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(environ[i], "SLUICE_", 7) != 0)
+			envp[k++] = environ[i];
 	for (size_t i = 0; i < 9; i++)
-		if (!own[i])
-			err = ENOMEM;
-	if (!envp)
-		err = ENOMEM;
-	if (!err) {
-		for (size_t i = 0; i < nenv; i++)
-			if (strncmp(environ[i], "SLUICE_", 7) != 0)
-				envp[k++] = environ[i];
-		for (size_t i = 0; i < 9; i++)
-			envp[k++] = own[i];
-		envp[k] = NULL;
-		pid = fork();
-		if (pid == 0) { /* only async-signal-safe calls from here */
-			int fd = open("/dev/null", O_RDONLY);
-			sigset_t none;
+		envp[k++] = own[i];
+	envp[k] = NULL;
+	pid = fork();
+	if (pid == 0) { /* only async-signal-safe calls from here */
+		int fd = open("/dev/null", O_RDONLY);
+		sigset_t none;
 
-			if (fd > 0) {
-				dup2(fd, 0);
-				close(fd);
-			}
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			signal(SIGPIPE, SIG_DFL);
-			signal(SIGCHLD, SIG_DFL);
-			setpgid(0, 0);
-			if (n->drop && (setgroups(0, NULL) < 0 ||
-					setgid(n->gid) < 0 ||
-					setuid(n->uid) < 0 || setuid(0) == 0))
-				_exit(126); /* never run as root */
-			execve(argv[0], argv, envp);
-			_exit(127);
+		if (fd > 0) {
+			dup2(fd, 0);
+			close(fd);
 		}
-		if (pid < 0) {
-			err = errno;
-		} else {
-			struct child *c = &n->kids[n->nkids++];
-			size_t wl = strlen(cmd) + strlen(argv[argc - 1]) +
-				    strlen(argv[argc - 2]) + 8;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		setpgid(0, 0);
+		if (n->drop && (setgroups(0, NULL) < 0 ||
+				setgid(n->gid) < 0 ||
+				setuid(n->uid) < 0 || setuid(0) == 0))
+			_exit(126); /* never run as root */
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	if (pid < 0) {
+		err = errno;
+	} else {
+		struct child *c = &n->kids[n->nkids++];
+		size_t wl = strlen(cmd) + strlen(argv[argc - 1]) +
+			    strlen(argv[argc - 2]) + 8;
 
-			c->pid = pid;
-			c->deadline_ms = mono_ms() + n->timeout_ms;
-			c->killed = false;
-			if ((c->what = malloc(wl)))
-				snprintf(c->what, wl, "'%s' (%s %s)", cmd,
-					 argv[argc - 1], argv[argc - 2]);
-			if (n->nkids == 1) {
-				struct timeval tv = {0, REAP_MS * 1000};
+		c->pid = pid;
+		c->deadline_ms = (int64_t)mono_ms() + n->timeout_ms;
+		c->killed = false;
+		c->what = xmalloc(wl);
+		snprintf(c->what, wl, "'%s' (%s %s)", cmd, argv[argc - 1],
+			 argv[argc - 2]);
+		if (n->nkids == 1) {
+			struct timeval tv = {0, REAP_MS * 1000};
 
-				evtimer_add(n->reap, &tv);
-			}
+			evtimer_add(n->reap, &tv);
 		}
 	}
 	for (size_t i = 0; i < 9; i++)

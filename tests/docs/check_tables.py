@@ -2,11 +2,14 @@
 """check_tables.py DUMP CONF5_MD COUNTERS_MD — the docs' settings and
 counters tables against the code's (tests/docs/tables_dump prints them).
 
-Settings (docs/sluice.conf.5.md): every block's table (### NAME, and the
-`verifier` options table) lists exactly the code's keys, in the same order,
+Settings (docs/sluice.conf.5.md): every block's table (### NAME, the
+`verifier` options table and `### alert options`) lists exactly the code's
+keys, in the same order,
 with the same range and default (numbers compared in the field's unit:
 "3s" is 3000 for a millisecond field, 3 for a second one; an enum by its
-word; yes/no for a bool). Counters (docs/counters.md): exactly the code's
+word; yes/no for a bool); and every settings table of the page (a table
+whose header starts `key | type | range | default`) is a block of the
+code. Counters (docs/counters.md): exactly the code's
 counters, each with the same type, unit, meaning, healthy range and source.
 Prints every difference; exit status 1 when there is one."""
 import re
@@ -80,8 +83,14 @@ def main():
     bad = []
 
     tables = md_tables(conf5)
+    headings = {"directory": "directory ldap", "alert": "alert options"}
+    for heading, rows in tables.items():
+        if rows and rows[0][:4] == ["key", "type", "range", "default"] and \
+                heading not in [headings.get(b, b) for b in settings]:
+            bad.append(f"sluice.conf.5: the settings table of `{heading}` "
+                       f"is no block of the code")
     for block, rows in settings.items():
-        heading = "directory ldap" if block == "directory" else block
+        heading = headings.get(block, block)
         doc = tables.get(heading)
         if not doc:
             bad.append(f"sluice.conf.5: no table for `{block}`")

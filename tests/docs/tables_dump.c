@@ -9,7 +9,8 @@
  * TYPE of a setting is its enum setting_type name; MIN/MAX/DEFAULT are in
  * the field's unit (ms, s, a number, an enum's index, a bool 0/1); ENUMS
  * the enum's words, comma separated ("" for others). BLOCK `verifier` is
- * the options of `verifier` and a farm's `verify`.
+ * the options of `verifier` and a farm's `verify`; BLOCK `alert` the
+ * options of an `alert` statement.
  */
 #include "policy/settings.h"
 #include "stats/counters.h"
@@ -49,6 +50,7 @@ int main(void)
 	for (const struct settings_block *b = settings_blocks(); b->name; b++)
 		dump_table(b->name, b->table);
 	dump_table("verifier", verify_settings);
+	dump_table("alert", alert_settings);
 	for (const struct stats_counter *c = stats_counters; c->name; c++)
 		printf("counter\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c->name,
 		       stats_type_names[c->type], c->unit, c->help,

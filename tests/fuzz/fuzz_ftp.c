@@ -15,32 +15,9 @@
 #include <strings.h>
 
 #include "sluiced/ftpfilter.h"
+#include "ftp_writers.h"
 
 #define STREAM 4096
-
-static const char *const writers[] = {"STOR", "STOU", "APPE", "DELE",
-				      "RMD",  "XRMD", "MKD",  "XMKD",
-				      "RNFR", "RNTO", "SITE", "AUTH"};
-
-/* Aborts when a line of S[0..N) starts with a refused command word. */
-static void check(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		size_t w = i;
-		while (w < n && s[w] != ' ' && s[w] != '\r' && s[w] != '\n')
-			w++;
-		bool whole = w < n; /* a word the server has seen end */
-		for (size_t k = 0; whole && k < sizeof(writers) / sizeof(*writers);
-		     k++)
-			if (w - i == strlen(writers[k]) &&
-			    strncasecmp((const char *)s + i, writers[k], w - i) == 0)
-				abort();
-		while (w < n && s[w] != '\n')
-			w++;
-		i = w + 1;
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -75,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(server + have, seg + (have - off), off + len - have);
 			have = off + len;
 		}
-		check(server, have);
+		ftp_check_no_writer(server, have);
 	}
 	return 0;
 }

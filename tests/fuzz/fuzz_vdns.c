@@ -1,6 +1,6 @@
 /*
  * fuzz_vdns.c — libFuzzer harness for the DNS verifier's judge of an answer
- * (src/verify/check_dns.c vdns_judge_answer, on c-ares's parser). Any
+ * (src/verify/probe_dns.c vdns_judge_answer, on c-ares's parser). Any
  * bytes, as the answer to an A and to an AAAA query, with and without an
  * expected address, must end as one of the verifier's results — never a
  * read past the end, a crash, a leak or undefined behaviour — and VR_OK

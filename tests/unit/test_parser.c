@@ -221,7 +221,7 @@ static void test_syntax_errors(void **state)
 	    {"schedule s { mon 18:00-18:00 }\n", "bad time range", 1, 18},
 	    {"users u { member x }\n", "expected 'user NAME'", 1, 11},
 	    {"network any { 10.0.0.0/8 }\n", "'any' is a built-in name", 1, 9},
-	    {"protocol d udp 53 filter nonesuch\n", "unknown application filter", 1, 26},
+	    {"protocol d udp 53 filter nonesuch\n", "unknown application filter 'nonesuch' (known: dns, ftp)", 1, 26},
 	    {"domains d { a.com }\nrule \"x\" allow from d to any\n", "'d' is not a network or computer set", 2, 21},
 	    {"rule \"x\" allow from any to any\nrule \"x\" deny from any to any\n", "duplicate rule name", 2, 6},
 	    {"\"unterminated\n", "unterminated string", 1, 1},

@@ -197,6 +197,30 @@ static void test_golden(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Without a policy the options hold the settings rows' defaults: the same
+ * as with a policy that sets nothing. */
+static void test_opts_defaults(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("empty.conf", "", 0, &d);
+	assert_non_null(p);
+	struct ruleset_opts a, b;
+	ruleset_opts_init(&a, NULL);
+	ruleset_opts_init(&b, p);
+	assert_int_equal(a.queue_count, b.queue_count);
+	assert_int_equal(a.udp_timeout_s, b.udp_timeout_s);
+	assert_int_equal(a.mark_shift, b.mark_shift);
+	assert_int_equal(a.deny_memory_s, b.deny_memory_s);
+	assert_int_equal(a.reject_rate, b.reject_rate);
+	assert_int_equal(a.nflog_group, b.nflog_group);
+	assert_int_equal(a.klog_rate, b.klog_rate);
+	assert_true(a.queue_count >= 1 && a.udp_timeout_s > 0 &&
+		    a.reject_rate > 0 && a.klog_rate > 0);
+	policy_free(p);
+	diags_free(&d);
+}
+
 static void test_marks(void **state)
 {
 	(void)state;
@@ -507,6 +531,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),
 	    cmocka_unit_test(test_marks),
+	    cmocka_unit_test(test_opts_defaults),
 	    cmocka_unit_test(test_xt_idempotent),
 	    cmocka_unit_test(test_many_rules),
 	    cmocka_unit_test(test_hostile_text),

@@ -6,7 +6,8 @@
 # mod_auth_digest, all inside a network namespace of our own; verify_lab
 # checks every outcome.
 #
-# usage: run_lab.sh            (as root; builds verify_lab with gcc unless
+# usage: run_lab.sh            (as root; runs the meson build's
+#                               build/tests/verify/verify_lab unless
 #                               VERIFY_LAB=/path/to/verify_lab is given)
 # env:   LAB_SKIP_KRB=1        skip the Kerberos/Apache part
 #        LAB_NO_VALGRIND=1     skip the valgrind runs
@@ -50,14 +51,9 @@ trap cleanup EXIT INT TERM
 nsx() { ip netns exec "$NS" "$@"; }
 
 # ---- build ---------------------------------------------------------------------
-LAB=${VERIFY_LAB:-}
-if [ -z "$LAB" ]; then
-	LAB=$T/verify_lab
-	gcc -std=gnu17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wshadow \
-		-Wmissing-prototypes -Werror -I"$root/src" \
-		"$root"/src/verify/*.c "$root"/src/common/statefile.c "$here/verify_lab.c" -o "$LAB" \
-		-levent -lcurl -lcares
-fi
+# the verifier links the policy and common libraries: built by meson
+LAB=${VERIFY_LAB:-$root/build/tests/verify/verify_lab}
+[ -x "$LAB" ] || { echo "run_lab.sh: no $LAB (ninja -C build first)" >&2; exit 2; }
 
 # ---- namespace -------------------------------------------------------------------
 ip netns add "$NS"
