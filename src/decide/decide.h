@@ -143,6 +143,10 @@ struct decide_env {
 	/* start an asynchronous lookup (NULL: none available; decisions then
 	 * wait for their deadline) */
 	void (*lookup)(void *lookup_ctx, struct lookup_req *req);
+	/* answer REQ now from answers at hand (on the worker thread, must not
+	 * block) and return true, or return false: then it goes to lookup
+	 * (may be NULL: every question goes to lookup) */
+	bool (*lookup_cached)(void *lookup_ctx, struct lookup_req *req);
 	void *lookup_ctx;
 	struct idtable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */
