@@ -12,7 +12,12 @@
  * mutex (lookups_cached), for as long as the source's own cache keeps
  * them (its cache-ttl, counted from the same answer). Only answers that
  * come from the source itself are copied, never the source's cache hits,
- * so a copy never outlives the answer it copies.
+ * so a copy never outlives the answer it copies. The names resolved ahead
+ * of time that point at an address (the first, I/O-free answer of a name
+ * question) are copied too, under the resolver's generation of those
+ * names, so a change of them makes every copy unreachable at once; the
+ * clients' own DNS answers (`filter dns`) are read by the worker from the
+ * DNS filter itself (its own lock).
  */
 #include "sluiced/lookups.h"
 #include "common/log.h"
@@ -56,13 +61,20 @@ struct lookups {
 	pthread_mutex_t near_lock; /* guards the four fields below */
 	struct idcache *near_uid;    /* "uid" → NSS's answer (NULL: ttl 0) */
 	struct idcache *near_groups; /* user → the directory's answer */
-	uint64_t near_uid_hits, near_group_hits;
+	struct idcache *near_names;  /* "gen family addr" → the names
+				      * resolved ahead that point at addr */
+	uint64_t near_uid_hits, near_group_hits, near_name_hits;
+	uint64_t known_gen; /* atomic: bumped by the resolver whenever its
+			     * names resolved ahead change, and when it is
+			     * made anew: a near name answer of another
+			     * generation is never found */
 	bool in_start;	  /* main thread: inside start() (a source's cache
 			   * hit answers synchronously: not copied) */
 	char *named_list; /* the named groups near_groups was made for */
 };
 
 #define NEAR_MAX 4096 /* answers per near cache (least recently used go) */
+#define NEAR_NAMES_TTL_S 300 /* a generation change drops them sooner */
 
 /* Sends the answered request back to its worker (main thread). */
 static void deliver(struct inflight *f)
@@ -166,27 +178,86 @@ static void answer_names(struct lookups *l, struct lookup_req *r,
 		r->status = ENOENT;
 }
 
-/* The names at hand for R without any I/O (resolved ahead of time), as a
- * partial set that may be completed by asking again with names_full.
- * False when there are none. */
-static bool quick_names(struct lookups *l, struct lookup_req *r)
+/* The near cache key of R's address under generation GEN (BUF of 64). */
+static const char *names_key(const struct lookup_req *r, uint64_t gen,
+			     char buf[64])
 {
-	const char *known[MAX_KNOWN];
-	bool partial;
-	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
-						  known, MAX_KNOWN, &partial)
-			   : 0;
+	char hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r->addr[i]);
+	snprintf(buf, 64, "%llx %d %s", (unsigned long long)gen, r->family,
+		 hex);
+	return buf;
+}
+
+/* Adds the names resolved ahead NAMES[0..N) to R (at most MAX_KNOWN) and
+ * the names R's client was told (filter dns); then, when there is any,
+ * makes R the partial answer quick_names gives and returns true. */
+static bool quick_answer(struct lookups *l, struct lookup_req *r,
+			 const char *const *names, size_t n)
+{
 	bool bpart = false;
 	size_t nb = bound_names(l, r, &bpart);
-	if (nk == 0 && nb == 0)
+	if (n == 0 && nb == 0)
 		return false;
-	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
-		add_name(r, known[i]);
+	for (size_t i = 0; i < n && i < MAX_KNOWN; i++)
+		add_name(r, names[i]);
 	xqsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
 	r->names_partial = true; /* the reverse names are not asked yet */
 	r->names_more = true;
 	r->status = 0;
 	return true;
+}
+
+/* The names at hand for R without any I/O (resolved ahead of time), as a
+ * partial set that may be completed by asking again with names_full.
+ * False when there are none. Main thread: the names resolved ahead are
+ * copied for the workers (lookups_cached). */
+static bool quick_names(struct lookups *l, struct lookup_req *r)
+{
+	const char *known[MAX_KNOWN];
+	bool partial;
+	uint64_t gen = __atomic_load_n(&l->known_gen, __ATOMIC_ACQUIRE);
+	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
+						  known, MAX_KNOWN, &partial)
+			   : 0;
+	if (nk > MAX_KNOWN)
+		nk = MAX_KNOWN;
+	char key[64];
+	pthread_mutex_lock(&l->near_lock);
+	if (l->near_names)
+		idcache_put(l->near_names, names_key(r, gen, key), mono_ms(),
+			    nk ? 0 : ENOENT, NULL, (char *const *)known, nk);
+	pthread_mutex_unlock(&l->near_lock);
+	return quick_answer(l, r, known, nk);
+}
+
+/* Worker thread: quick_names from the near copy of the names resolved
+ * ahead, when it is of the current generation. */
+static bool near_names(struct lookups *l, struct lookup_req *r)
+{
+	uint64_t gen = __atomic_load_n(&l->known_gen, __ATOMIC_ACQUIRE);
+	char key[64];
+	char **names = NULL;
+	size_t n = 0;
+	bool found = false;
+	pthread_mutex_lock(&l->near_lock);
+	const struct idanswer *e =
+		l->near_names ? idcache_get(l->near_names,
+					    names_key(r, gen, key), mono_ms())
+			      : NULL;
+	if (e) {
+		found = true;
+		l->near_name_hits++;
+		for (size_t i = 0; e->status == 0 && i < e->ngroups; i++)
+			VEC_PUSH(names, n, xstrdup(e->groups[i]));
+	}
+	pthread_mutex_unlock(&l->near_lock);
+	bool ok = found && quick_answer(l, r, (const char *const *)names, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ok;
 }
 
 static void on_name(void *arg, enum rstatus st, const struct rnames *rn)
@@ -327,6 +398,8 @@ bool lookups_cached(void *ctx, struct lookup_req *r)
 		c = &l->near_groups, hits = &l->near_group_hits;
 		k = r->user;
 		break;
+	case LK_NAME:
+		return !r->names_full && near_names(l, r);
 	default:
 		return false;
 	}
@@ -422,6 +495,12 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 				 "resolved");
 		resolver_cfg_clear(&l->rcfg);
 		resolver_cfg_copy(&l->rcfg, &p->resolver);
+		/* a new resolver knows other names: the copies go */
+		__atomic_add_fetch(&l->known_gen, 1, __ATOMIC_RELEASE);
+		if (l->res)
+			resolver_watch_known(l->res, &l->known_gen);
+		if (!l->near_names)
+			near_reset(l, &l->near_names, NEAR_NAMES_TTL_S);
 	}
 	if (l->res)
 		prefetch(l, p);
@@ -503,6 +582,7 @@ void lookups_free(struct lookups *l)
 	pthread_mutex_destroy(&l->lock);
 	idcache_free(l->near_uid);
 	idcache_free(l->near_groups);
+	idcache_free(l->near_names);
 	pthread_mutex_destroy(&l->near_lock);
 	free(l->named_list);
 	resolver_cfg_clear(&l->rcfg);
