@@ -158,7 +158,7 @@ measure() { # measure MODE PARALLEL → "rate median p99"
 	lab_exec "$(client_ns "$1")" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$2" --seconds "$SECS" --conns 2000000 |
 		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r+0, m, p }'
 }
-declare -A R
+declare -A R W
 rows=()
 for m in $MODES; do [ $m = bare ] && rows+=(bare.f bare.l) || rows+=($m); done
 for round in $(seq "$ROUNDS"); do
@@ -170,6 +170,14 @@ for round in $(seq "$ROUNDS"); do
 			for p in 1 4; do R[bare.f.$p.$round]=$(measure bare.f $p); R[bare.l.$p.$round]=$(measure bare.l $p); done
 		else
 			for p in 1 4; do R[$m.$p.$round]=$(measure "$m" $p); done
+			# how the questions were answered (the last round's)
+			[ -n "$SLUICED_PID" ] && W[$m]=$($CTL counters --json 2>/dev/null | python3 -c '
+import json, sys
+c = json.load(sys.stdin); c = c.get("counters", c)
+g = lambda k: int(c.get(k, 0) or 0)
+print("%d of %d sessions decided at once; %d questions answered on the worker; identity cache hits %d" % (
+    g("sessions_decided_at_once"), g("sessions_service_decided"),
+    g("lookups_answered_on_worker"), g("identity_cache_hits")))' 2>/dev/null)
 		fi
 	done
 done
@@ -192,4 +200,5 @@ for m in "${rows[@]}"; do
 		"$(awk -v a="$(col $m 1 1)" -v b="$(col $b 1 1)" 'BEGIN{printf "%.2f", b ? a/b : 0}') ($(pr $m 1))" \
 		"$(awk -v a="$(col $m 4 1)" -v b="$(col $b 4 1)" 'BEGIN{printf "%.2f", b ? a/b : 0}') ($(pr $m 4))"
 done
+for m in $MODES; do [ -n "${W[$m]:-}" ] && printf '%-11s %s\n' "$m" "${W[$m]}"; done
 echo "(bare.f: forwarded, the baseline of table, groups, name; bare.l: the gateway's own, the baseline of uid and opensnitch)"

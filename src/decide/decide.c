@@ -450,6 +450,7 @@ static enum asked ask(struct decider *d, struct pending *p,
 	if (d->env.lookup_cached && d->env.lookup_cached(d->env.lookup_ctx, r)) {
 		take_answer(d, p, r);
 		d->answered_now++;
+		d->st.lookups_at_hand++;
 		return ASK_ANSWERED;
 	}
 	switch (kind) {
