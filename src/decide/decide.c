@@ -79,6 +79,7 @@ struct decider {
 	struct srccount *src[NBUCKETS];
 	struct decide_stats st;
 	uint64_t next_seq;
+	uint64_t answered_now; /* questions answered at once (ask) */
 };
 
 struct gen *gen_ref(struct gen *g)
@@ -409,11 +410,22 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 
 /* ---- lookups ------------------------------------------------------------------------ */
 
-/* Asks env.lookup a question of KIND for P; false when no lookups exist. */
-static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
+static bool take_answer(struct decider *d, struct pending *p,
+			struct lookup_req *r);
+
+enum asked {
+	ASK_NONE,     /* nobody answers questions */
+	ASK_SENT,     /* the answer comes later (decider_answer) */
+	ASK_ANSWERED, /* answered at once from answers at hand, taken */
+};
+
+/* Asks a question of KIND for P: answered at once when env.lookup_cached
+ * has the answer at hand (no thread round trip), else sent to env.lookup. */
+static enum asked ask(struct decider *d, struct pending *p,
+		      enum lookup_kind kind)
 {
 	if (!d->env.lookup)
-		return false;
+		return ASK_NONE;
 	struct lookup_req *r = xcalloc(1, sizeof(*r));
 	r->kind = kind;
 	r->key = p->key;
@@ -425,21 +437,29 @@ static bool ask(struct decider *d, struct pending *p, enum lookup_kind kind)
 		memcpy(r->addr, p->key.dst, 16);
 		r->names_full = p->names_more;
 		d->st.lookups_name++;
-		d->st.in_flight_name++;
 		break;
 	case LK_UID:
 		r->uid = p->uid;
 		d->st.lookups_uid++;
-		d->st.in_flight_uid++;
 		break;
 	case LK_GROUPS:
 		r->user = xstrdup(p->id.user);
 		d->st.lookups_groups++;
-		d->st.in_flight_groups++;
 		break;
 	}
+	if (d->env.lookup_cached && d->env.lookup_cached(d->env.lookup_ctx, r)) {
+		take_answer(d, p, r);
+		d->answered_now++;
+		d->st.lookups_at_hand++;
+		return ASK_ANSWERED;
+	}
+	switch (kind) {
+	case LK_NAME: d->st.in_flight_name++; break;
+	case LK_UID: d->st.in_flight_uid++; break;
+	case LK_GROUPS: d->st.in_flight_groups++; break;
+	}
 	d->env.lookup(d->env.lookup_ctx, r);
-	return true;
+	return ASK_SENT;
 }
 
 /*
@@ -455,28 +475,32 @@ static void start_lookups(struct decider *d, struct pending *p, unsigned needs)
 	    !((p->waiting | p->failed) & NEED_IDENTITY)) {
 		d->st.lookups_identity++;
 		if (p->flow.src_local && p->has_uid) {
-			if (ask(d, p, LK_UID))
+			enum asked a = ask(d, p, LK_UID);
+			if (a == ASK_SENT)
 				p->waiting |= NEED_IDENTITY;
-			else
+			else if (a == ASK_NONE)
 				p->id_known = true; /* nobody can say */
 		} else {
 			bool found = d->env.ids &&
 				     idtable_get(d->env.ids, p->key.family,
 						 p->key.src, &p->id);
-			if (found && p->id.ngroups == 0 && d->cfg.directory &&
-			    ask(d, p, LK_GROUPS)) {
+			enum asked a = found && p->id.ngroups == 0 &&
+					       d->cfg.directory
+					   ? ask(d, p, LK_GROUPS)
+					   : ASK_NONE;
+			if (a == ASK_SENT)
 				p->waiting |= NEED_IDENTITY;
+			if (a != ASK_NONE)
 				p->groups_asked = true;
-			} else
+			else
 				p->id_known = true;
 		}
 	}
 	if ((needs & NEED_NAME) && (!p->name_known || p->names_more) &&
 	    !((p->waiting | p->failed) & NEED_NAME)) {
-		if (ask(d, p, LK_NAME))
+		/* no lookups: waits for the deadline */
+		if (ask(d, p, LK_NAME) != ASK_ANSWERED)
 			p->waiting |= NEED_NAME;
-		else
-			p->waiting |= NEED_NAME; /* waits for the deadline */
 	}
 	if (needs & NEED_FILTER)
 		p->waiting |= NEED_FILTER; /* no filter answers yet */
@@ -519,8 +543,10 @@ static bool evaluate(struct decider *d, struct pending *p, bool skip)
 			return true;
 		}
 		bool before = p->id_known;
+		uint64_t answered = d->answered_now;
 		start_lookups(d, p, p->last.needs);
-		if (p->id_known == before || p->waiting)
+		if ((p->id_known == before && d->answered_now == answered) ||
+		    p->waiting)
 			return false; /* waits for an asynchronous answer */
 	}
 	return false;
@@ -880,40 +906,28 @@ static void take_identity(struct pending *p, struct lookup_req *r)
 	p->id_known = true;
 }
 
-void decider_answer(struct decider *d, struct lookup_req *r)
+/* Puts answer R into P (consumes R). True when P learnt something to
+ * evaluate with; false when the fact stays unknown (a timeout, a server
+ * down: the decision's deadline, on-deadline, settles it). */
+static bool take_answer(struct decider *d, struct pending *p,
+			struct lookup_req *r)
 {
-	switch (r->kind) {
-	case LK_NAME: d->st.in_flight_name--; break;
-	case LK_UID: d->st.in_flight_uid--; break;
-	case LK_GROUPS: d->st.in_flight_groups--; break;
-	}
-	struct pending *p = find(d, &r->key, session_key_hash(&r->key));
-	if (!p || p->seq != r->seq) {
-		d->st.answers_stale++; /* that decision ended meanwhile */
-		lookup_req_free(r);
-		return;
-	}
 	unsigned bit = r->kind == LK_NAME ? NEED_NAME : NEED_IDENTITY;
 	p->waiting &= ~bit;
 	if (r->status != 0 && r->status != ENOENT) {
-		/* timeout, server down: the fact stays unknown, and the
-		 * decision's deadline (on-deadline) settles it; a failed
-		 * group lookup leaves only the groups unknown, so rules
-		 * naming the user still decide */
+		/* a failed group lookup leaves only the groups unknown, so
+		 * rules naming the user still decide */
 		p->failed |= bit;
+		d->st.lookups_failed++;
 		if (r->status == EOVERFLOW && r->kind != LK_NAME)
 			take_user(p, r); /* known user, groups incomplete */
-		if (r->kind != LK_NAME && p->id.user) {
+		bool user = r->kind != LK_NAME && p->id.user;
+		if (user) {
 			p->id_known = true;
 			p->groups_unknown = true;
-			d->st.lookups_failed++;
-			lookup_req_free(r);
-			evaluate(d, p, false);
-			return;
 		}
-		d->st.lookups_failed++;
 		lookup_req_free(r);
-		return;
+		return user;
 	}
 	if (r->kind == LK_NAME) {
 		p->name_known = true;
@@ -928,7 +942,24 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 		take_identity(p, r);
 	}
 	lookup_req_free(r);
-	evaluate(d, p, false);
+	return true;
+}
+
+void decider_answer(struct decider *d, struct lookup_req *r)
+{
+	switch (r->kind) {
+	case LK_NAME: d->st.in_flight_name--; break;
+	case LK_UID: d->st.in_flight_uid--; break;
+	case LK_GROUPS: d->st.in_flight_groups--; break;
+	}
+	struct pending *p = find(d, &r->key, session_key_hash(&r->key));
+	if (!p || p->seq != r->seq) {
+		d->st.answers_stale++; /* that decision ended meanwhile */
+		lookup_req_free(r);
+		return;
+	}
+	if (take_answer(d, p, r))
+		evaluate(d, p, false);
 }
 
 void decider_tick(struct decider *d)

@@ -53,7 +53,8 @@ struct decide_stats {
 	    decided_at_once,
 	    timed_out, slots_full, source_full, local_reserved_used,
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
-	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum;
+	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum,
+	    lookups_at_hand; /* of the lookups, answered at once (cached) */
 	uint64_t in_flight_name, in_flight_uid, in_flight_groups; /* gauges */
 	uint64_t latency_hist[LATENCY_NBUCKETS]; /* common/latency.h */
 };
@@ -143,6 +144,10 @@ struct decide_env {
 	/* start an asynchronous lookup (NULL: none available; decisions then
 	 * wait for their deadline) */
 	void (*lookup)(void *lookup_ctx, struct lookup_req *req);
+	/* answer REQ now from answers at hand (on the worker thread, must not
+	 * block) and return true, or return false: then it goes to lookup
+	 * (may be NULL: every question goes to lookup) */
+	bool (*lookup_cached)(void *lookup_ctx, struct lookup_req *req);
 	void *lookup_ctx;
 	struct idtable *ids;
 	uint64_t (*now_ns)(void); /* monotonic clock (tests pass their own) */

@@ -60,11 +60,15 @@ struct prefetch {
 	size_t nlive;
 	struct rhash index;
 	size_t ntruncated; /* (name, family) pairs truncated now */
+	uint64_t *gen;	   /* bumped when the index changes, or NULL */
 	uint64_t bounded;  /* answers cut by RESOLVER_MAX_ADDRS, ever */
 };
 
 static void clear_family(struct prefetch *p, struct pname *pn, int fi)
 {
+	/* every change of the index starts here (take_answer refills after) */
+	if (p->gen)
+		__atomic_add_fetch(p->gen, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < pn->naddr[fi]; i++)
 		rhash_remove(&p->index, &pn->addr[fi][i].hn);
 	pn->naddr[fi] = 0;
@@ -268,6 +272,11 @@ size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
 		n++;
 	}
 	return n;
+}
+
+void prefetch_watch(struct prefetch *p, uint64_t *gen)
+{
+	p->gen = gen;
 }
 
 void prefetch_counts(const struct prefetch *p, uint64_t *names,

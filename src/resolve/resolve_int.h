@@ -133,5 +133,8 @@ size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
 		       const char **names, size_t max, bool *partial);
 void prefetch_counts(const struct prefetch *p, uint64_t *names,
 		     uint64_t *addrs, uint64_t *bounded);
+/* GEN (may be NULL) is incremented (atomically) whenever the index
+ * changes: see resolver_watch_known. */
+void prefetch_watch(struct prefetch *p, uint64_t *gen);
 
 #endif

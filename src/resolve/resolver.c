@@ -740,6 +740,11 @@ void resolver_free(struct resolver *r)
 	free(r);
 }
 
+void resolver_watch_known(struct resolver *r, uint64_t *gen)
+{
+	prefetch_watch(r->pf, gen);
+}
+
 void resolver_prefetch(struct resolver *r, const char *const *names, size_t n)
 {
 	prefetch_set(r->pf, names, n);

@@ -160,6 +160,11 @@ void resolver_prefetch(struct resolver *r, const char *const *names,
 size_t resolver_known_names(struct resolver *r, int family,
 			    const uint8_t addr[16], const char **names,
 			    size_t max, bool *partial);
+/* *GEN (owned by the caller, outliving R; NULL: none) is incremented
+ * atomically (release) every time what resolver_known_names answers may
+ * change, so that a copy of an answer tagged with the value read before
+ * it was made can be recognised as current from any thread. */
+void resolver_watch_known(struct resolver *r, uint64_t *gen);
 
 struct resolver_stats {
 	uint64_t lookups;	 /* reverse lookups started (PTR on the wire) */

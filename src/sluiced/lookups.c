@@ -5,10 +5,24 @@
  * resolver / ldapdir / nsspool (asynchronous) → the answer → event_base_once
  * on the worker's base → decider_answer under the worker's lock. Questions
  * in flight are on a list so that shutdown frees them all.
+ *
+ * Answers at hand skip that round trip: the identity sources' fresh
+ * answers (uid → user and groups from NSS, user → groups from the
+ * directory) are copied into "near" caches that the workers read under a
+ * mutex (lookups_cached), for as long as the source's own cache keeps
+ * them (its cache-ttl, counted from the same answer). Only answers that
+ * come from the source itself are copied, never the source's cache hits,
+ * so a copy never outlives the answer it copies. The names resolved ahead
+ * of time that point at an address (the first, I/O-free answer of a name
+ * question) are copied too, under the resolver's generation of those
+ * names, so a change of them makes every copy unreachable at once; the
+ * clients' own DNS answers (`filter dns`) are read by the worker from the
+ * DNS filter itself (its own lock).
  */
 #include "sluiced/lookups.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "identity/idcache.h"
 #include "identity/ldapdir.h"
 #include "identity/nsspool.h"
 #include "queue/worker.h"
@@ -43,7 +57,24 @@ struct lookups {
 	pthread_mutex_t lock; /* guards the in-flight list and closing */
 	LIST_HEAD(, inflight) inflight; /* posted, not yet delivered */
 	bool closing;
+	/* the near caches: written by the main thread, read by the workers */
+	pthread_mutex_t near_lock; /* guards the four fields below */
+	struct idcache *near_uid;    /* "uid" → NSS's answer (NULL: ttl 0) */
+	struct idcache *near_groups; /* user → the directory's answer */
+	struct idcache *near_names;  /* "gen family addr" → the names
+				      * resolved ahead that point at addr */
+	uint64_t near_uid_hits, near_group_hits, near_name_hits;
+	uint64_t known_gen; /* atomic: bumped by the resolver whenever its
+			     * names resolved ahead change, and when it is
+			     * made anew: a near name answer of another
+			     * generation is never found */
+	bool in_start;	  /* main thread: inside start() (a source's cache
+			   * hit answers synchronously: not copied) */
+	char *named_list; /* the named groups near_groups was made for */
 };
+
+#define NEAR_MAX 4096 /* answers per near cache (least recently used go) */
+#define NEAR_NAMES_TTL_S 300 /* a generation change drops them sooner */
 
 /* Sends the answered request back to its worker (main thread). */
 static void deliver(struct inflight *f)
@@ -147,27 +178,86 @@ static void answer_names(struct lookups *l, struct lookup_req *r,
 		r->status = ENOENT;
 }
 
-/* The names at hand for R without any I/O (resolved ahead of time), as a
- * partial set that may be completed by asking again with names_full.
- * False when there are none. */
-static bool quick_names(struct lookups *l, struct lookup_req *r)
+/* The near cache key of R's address under generation GEN (BUF of 64). */
+static const char *names_key(const struct lookup_req *r, uint64_t gen,
+			     char buf[64])
 {
-	const char *known[MAX_KNOWN];
-	bool partial;
-	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
-						  known, MAX_KNOWN, &partial)
-			   : 0;
+	char hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r->addr[i]);
+	snprintf(buf, 64, "%llx %d %s", (unsigned long long)gen, r->family,
+		 hex);
+	return buf;
+}
+
+/* Adds the names resolved ahead NAMES[0..N) to R (at most MAX_KNOWN) and
+ * the names R's client was told (filter dns); then, when there is any,
+ * makes R the partial answer quick_names gives and returns true. */
+static bool quick_answer(struct lookups *l, struct lookup_req *r,
+			 const char *const *names, size_t n)
+{
 	bool bpart = false;
 	size_t nb = bound_names(l, r, &bpart);
-	if (nk == 0 && nb == 0)
+	if (n == 0 && nb == 0)
 		return false;
-	for (size_t i = 0; i < nk && i < MAX_KNOWN; i++)
-		add_name(r, known[i]);
+	for (size_t i = 0; i < n && i < MAX_KNOWN; i++)
+		add_name(r, names[i]);
 	xqsort(r->names, r->nnames, sizeof(*r->names), cmp_name);
 	r->names_partial = true; /* the reverse names are not asked yet */
 	r->names_more = true;
 	r->status = 0;
 	return true;
+}
+
+/* The names at hand for R without any I/O (resolved ahead of time), as a
+ * partial set that may be completed by asking again with names_full.
+ * False when there are none. Main thread: the names resolved ahead are
+ * copied for the workers (lookups_cached). */
+static bool quick_names(struct lookups *l, struct lookup_req *r)
+{
+	const char *known[MAX_KNOWN];
+	bool partial;
+	uint64_t gen = __atomic_load_n(&l->known_gen, __ATOMIC_ACQUIRE);
+	size_t nk = l->res ? resolver_known_names(l->res, r->family, r->addr,
+						  known, MAX_KNOWN, &partial)
+			   : 0;
+	if (nk > MAX_KNOWN)
+		nk = MAX_KNOWN;
+	char key[64];
+	pthread_mutex_lock(&l->near_lock);
+	if (l->near_names)
+		idcache_put(l->near_names, names_key(r, gen, key), mono_ms(),
+			    nk ? 0 : ENOENT, NULL, (char *const *)known, nk);
+	pthread_mutex_unlock(&l->near_lock);
+	return quick_answer(l, r, known, nk);
+}
+
+/* Worker thread: quick_names from the near copy of the names resolved
+ * ahead, when it is of the current generation. */
+static bool near_names(struct lookups *l, struct lookup_req *r)
+{
+	uint64_t gen = __atomic_load_n(&l->known_gen, __ATOMIC_ACQUIRE);
+	char key[64];
+	char **names = NULL;
+	size_t n = 0;
+	bool found = false;
+	pthread_mutex_lock(&l->near_lock);
+	const struct idanswer *e =
+		l->near_names ? idcache_get(l->near_names,
+					    names_key(r, gen, key), mono_ms())
+			      : NULL;
+	if (e) {
+		found = true;
+		l->near_name_hits++;
+		for (size_t i = 0; e->status == 0 && i < e->ngroups; i++)
+			VEC_PUSH(names, n, xstrdup(e->groups[i]));
+	}
+	pthread_mutex_unlock(&l->near_lock);
+	bool ok = found && quick_answer(l, r, (const char *const *)names, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ok;
 }
 
 static void on_name(void *arg, enum rstatus st, const struct rnames *rn)
@@ -189,10 +279,37 @@ static void copy_groups(struct lookup_req *r, const char *const *groups,
 	r->ngroups = n;
 }
 
+/* The near cache key of uid UID (BUF of 16 bytes). */
+static const char *uid_key(uint32_t uid, char buf[16])
+{
+	snprintf(buf, 16, "%u", (unsigned)uid);
+	return buf;
+}
+
+/* Main thread: copies a source's fresh answer (STATUS, USER, GROUPS[N])
+ * for KEY into the near cache *C, when the source caches that kind of
+ * answer too (found, ENOENT, EOVERFLOW; never a timeout or an error). */
+static void near_put(struct lookups *l, struct idcache **c, const char *key,
+		     int status, const char *user, const char *const *groups,
+		     size_t n)
+{
+	if (l->in_start || (status != 0 && status != ENOENT &&
+			    status != EOVERFLOW))
+		return;
+	pthread_mutex_lock(&l->near_lock);
+	if (*c)
+		idcache_put(*c, key, mono_ms(), status, user,
+			    status ? NULL : (char *const *)groups,
+			    status ? 0 : n);
+	pthread_mutex_unlock(&l->near_lock);
+}
+
 static void on_groups(void *arg, int status, const char *user,
 		      const char *const *groups, size_t n)
 {
 	struct inflight *f = arg;
+	near_put(f->l, &f->l->near_groups, f->req->user, status, user, groups,
+		 n);
 	f->req->status = status;
 	if (user) /* the directory's own name (also with EOVERFLOW) */
 		f->req->user_out = xstrdup(user);
@@ -205,6 +322,9 @@ static void on_uid(void *arg, int status, const char *user,
 		   const char *const *groups, size_t n)
 {
 	struct inflight *f = arg;
+	char key[16];
+	near_put(f->l, &f->l->near_uid, uid_key(f->req->uid, key), status,
+		 user, groups, n);
 	f->req->status = status;
 	if (user) /* also with EOVERFLOW: the user, groups unknown */
 		f->req->user_out = xstrdup(user);
@@ -234,18 +354,65 @@ static void start(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case LK_GROUPS:
+		l->in_start = true;
 		if (!l->ldap || ldapdir_groups(l->ldap, r->user, on_groups, f) < 0) {
 			r->status = EIO;
 			deliver(f);
 		}
+		l->in_start = false;
 		break;
 	case LK_UID:
+		l->in_start = true;
 		if (!l->nss || nsspool_uid(l->nss, r->uid, on_uid, f) < 0) {
 			r->status = EIO;
 			deliver(f);
 		}
+		l->in_start = false;
 		break;
 	}
+}
+
+/* Copies answer E into R (status, the source's user name, the groups). */
+static void fill_answer(struct lookup_req *r, const struct idanswer *e)
+{
+	r->status = e->status;
+	if (e->user)
+		r->user_out = xstrdup(e->user);
+	if (e->status == 0)
+		copy_groups(r, (const char *const *)e->groups, e->ngroups);
+}
+
+bool lookups_cached(void *ctx, struct lookup_req *r)
+{
+	struct lookups *l = ctx;
+	char key[16];
+	struct idcache **c;
+	uint64_t *hits;
+	const char *k;
+	switch (r->kind) {
+	case LK_UID:
+		c = &l->near_uid, hits = &l->near_uid_hits;
+		k = uid_key(r->uid, key);
+		break;
+	case LK_GROUPS:
+		c = &l->near_groups, hits = &l->near_group_hits;
+		k = r->user;
+		break;
+	case LK_NAME:
+		return !r->names_full && near_names(l, r);
+	default:
+		return false;
+	}
+	bool found = false;
+	pthread_mutex_lock(&l->near_lock);
+	const struct idanswer *e = *c ? idcache_get(*c, k, mono_ms()) : NULL;
+	if (e) {
+		fill_answer(r, e);
+		(*hits)++;
+		found = true;
+	}
+	pthread_mutex_unlock(&l->near_lock);
+	return found;
 }
 
 void lookups_submit(void *ctx, struct lookup_req *req)
@@ -280,8 +447,9 @@ static void prefetch(struct lookups *l, const struct policy *p)
 }
 
 /* Tells the directory which groups the policy names (each once), so that
- * it asks only about them and its answers are complete for every rule. */
-static void named_groups(struct ldapdir *dir, const struct policy *p)
+ * it asks only about them and its answers are complete for every rule.
+ * Returns the list (owned by the caller), one name a line. */
+static char *named_groups(struct ldapdir *dir, const struct policy *p)
 {
 	const char **names = NULL;
 	size_t n = 0;
@@ -298,7 +466,23 @@ static void named_groups(struct ldapdir *dir, const struct policy *p)
 	/* a non-NULL empty list: no group is named, none is asked */
 	static const char *none[1];
 	ldapdir_set_groups(dir, names ? names : none, n);
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	char *list = xcalloc(1, len), *w = list;
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "%s\n", names[i]);
 	free(names);
+	return list;
+}
+
+/* Replaces the near cache *C by an empty one keeping TTL_S (none: 0). */
+static void near_reset(struct lookups *l, struct idcache **c, uint32_t ttl_s)
+{
+	pthread_mutex_lock(&l->near_lock);
+	idcache_free(*c);
+	*c = ttl_s ? idcache_new(ttl_s, NEAR_MAX) : NULL;
+	pthread_mutex_unlock(&l->near_lock);
 }
 
 void lookups_configure(struct lookups *l, const struct policy *p)
@@ -311,11 +495,19 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 				 "resolved");
 		resolver_cfg_clear(&l->rcfg);
 		resolver_cfg_copy(&l->rcfg, &p->resolver);
+		/* a new resolver knows other names: the copies go */
+		__atomic_add_fetch(&l->known_gen, 1, __ATOMIC_RELEASE);
+		if (l->res)
+			resolver_watch_known(l->res, &l->known_gen);
+		if (!l->near_names)
+			near_reset(l, &l->near_names, NEAR_NAMES_TTL_S);
 	}
 	if (l->res)
 		prefetch(l, p);
 
+	bool new_dir = false;
 	if (!l->dir_made || !directory_cfg_equal(&p->directory, &l->dcfg)) {
+		new_dir = true;
 		ldapdir_free(l->ldap);
 		l->ldap = p->directory.enabled
 			      ? ldapdir_new(l->base, &p->directory, l->mark)
@@ -326,11 +518,18 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 		directory_cfg_copy(&l->dcfg, &p->directory);
 		l->dir_made = true;
 	}
-	if (l->ldap)
-		named_groups(l->ldap, p);
+	/* the directory's answers change with the directory and with the
+	 * groups asked about: so do their near copies */
+	char *list = l->ldap ? named_groups(l->ldap, p) : NULL;
+	if (new_dir || !list || !l->named_list ||
+	    strcmp(list, l->named_list) != 0)
+		near_reset(l, &l->near_groups, l->ldap ? l->dcfg.cache_ttl_s : 0);
+	free(l->named_list);
+	l->named_list = list;
 	if (!l->nss) {
 		l->nss = nsspool_new(l->base, &p->identity);
 		l->nss_cfg = p->identity;
+		near_reset(l, &l->near_uid, l->nss ? l->nss_cfg.cache_ttl_s : 0);
 	}
 }
 
@@ -357,6 +556,7 @@ struct lookups *lookups_new(struct event_base *base, const struct policy *p,
 	l->base = base;
 	l->mark = self_mark;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->near_lock, NULL);
 	lookups_configure(l, p);
 	return l;
 }
@@ -380,6 +580,11 @@ void lookups_free(struct lookups *l)
 		free(f);
 	}
 	pthread_mutex_destroy(&l->lock);
+	idcache_free(l->near_uid);
+	idcache_free(l->near_groups);
+	idcache_free(l->near_names);
+	pthread_mutex_destroy(&l->near_lock);
+	free(l->named_list);
 	resolver_cfg_clear(&l->rcfg);
 	directory_cfg_clear(&l->dcfg);
 	free(l);
@@ -421,4 +626,9 @@ void lookups_stats(struct lookups *l, struct lookups_stats *o)
 		o->nss_busy = s.busy_workers;
 		o->nss_incomplete = s.incomplete;
 	}
+	/* answers the workers took from the near caches are cache hits */
+	pthread_mutex_lock(&l->near_lock);
+	o->ldap_cache_hits += l->near_group_hits;
+	o->nss_cache_hits += l->near_uid_hits;
+	pthread_mutex_unlock(&l->near_lock);
 }

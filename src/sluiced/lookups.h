@@ -9,6 +9,8 @@
 
 #include "decide/decide.h"
 
+#include <stdbool.h>
+
 struct event_base;
 struct lookups;
 struct resolver_stats;
@@ -32,6 +34,11 @@ struct dnsfilter;
 void lookups_set_dnsfilter(struct lookups *l, struct dnsfilter *f);
 /* decide_env.lookup: called on a worker thread. */
 void lookups_submit(void *ctx, struct lookup_req *req);
+/* decide_env.lookup_cached: called on a worker thread. Fills REQ's answer
+ * (LK_UID, LK_GROUPS) from a live copy of the identity source's fresh
+ * answer, without the main thread, and returns true; false when there is
+ * none (then ask with lookups_submit). */
+bool lookups_cached(void *ctx, struct lookup_req *req);
 /* Stops answering (workers are gone) and frees everything, including
  * questions never answered. */
 void lookups_free(struct lookups *l);

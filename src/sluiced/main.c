@@ -270,6 +270,7 @@ static void open_workers(struct daemon *d)
 				 .record = daemon_record,
 				 .ctx = d,
 				 .lookup = lookups_submit,
+				 .lookup_cached = lookups_cached,
 				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
 				 .now_ns = mono_ns,

@@ -344,6 +344,14 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "most lookups", \
 	  "identity", \
 	  STATS_NOTHR) \
+	X(lookups_answered_on_worker, STATS_COUNTER, STORE_U64, "lookups", \
+	  STATS_SEC_SV, \
+	  "Identity and name questions a queue worker answered itself from " \
+	  "a copy of a cached answer (uid, a user's groups, the names " \
+	  "resolved ahead): no round trip through the main thread", \
+	  "most identity and name lookups once the caches are warm", \
+	  "decision engine", \
+	  STATS_NOTHR) \
 	X(identity_incomplete, STATS_COUNTER, STORE_U64, "lookups", STATS_SEC_SV, \
 	  "Group lists that came back incomplete (the directory's size or " \
 	  "administrative limit, a referral not followed, more groups than " \

@@ -384,6 +384,72 @@ static void test_at_once(void **state)
 	idtable_del(IDS, AF_INET, b);
 }
 
+/* Answers at hand (decide_env.lookup_cached, the near caches of
+ * sluiced/lookups.c): only dave's groups are known. */
+static int ncached_calls;
+static bool cached_rec(void *ctx, struct lookup_req *r)
+{
+	ncached_calls++;
+	if (r->kind != LK_GROUPS || strcmp(r->user, "dave") != 0)
+		return false;
+	r->status = 0;
+	r->groups = calloc(2, sizeof(char *));
+	r->groups[0] = strdup("staff");
+	r->ngroups = 1;
+	return true;
+}
+
+/* A question whose answer is at hand is answered on the worker: the
+ * decision ends on the packet's arrival, nothing is sent to the main
+ * thread, nothing stays in flight, and the groups keep their source (the
+ * directory); a question without a cached answer is still sent. */
+static void test_answered_at_once(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	ndecided = 0;
+	ncached_calls = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .lookup_cached = cached_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0}, b[16] = {0};
+	inet_pton(AF_INET, "198.18.1.9", a);
+	inet_pton(AF_INET, "198.18.1.10", b);
+	idtable_set(IDS, AF_INET, a, "dave", NULL, 0, 60);
+	idtable_set(IDS, AF_INET, b, "erin", NULL, 0, 60);
+
+	send_pkt(d, 1, "198.18.1.9", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(ncached_calls, 1);
+	assert_int_equal(nasked, 0);
+	assert_int_equal(verdicts_for(1), 1);
+	assert_int_equal(V[nv - 1].mark & ~0xffffu, MARK_ALLOW | (1u << 16));
+	assert_string_equal(decided_user, "dave");
+	assert_int_equal(decided_source, IDSRC_DIRECTORY);
+	assert_int_equal(decider_pending(d), 0);
+	assert_int_equal(decider_stats(d)->in_flight_groups, 0);
+	assert_int_equal(decider_stats(d)->lookups_groups, 1);
+
+	/* erin: not at hand → asked of the main thread, pending */
+	send_pkt(d, 2, "198.18.1.10", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(ncached_calls, 2);
+	assert_int_equal(nasked, 1);
+	assert_int_equal(asked[0]->kind, LK_GROUPS);
+	assert_int_equal(verdicts_for(2), 0);
+	assert_int_equal(decider_pending(d), 1);
+	assert_int_equal(decider_stats(d)->in_flight_groups, 1);
+
+	decider_free(d);
+	lookup_req_free(asked[0]);
+	idtable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET, b);
+}
+
 /* A group list the directory could not give whole (EOVERFLOW) leaves the
  * groups unknown: a rule needing a group waits for the deadline, it is
  * never decided on a shorter list. The directory's own name for the user
@@ -878,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(test_reject_marks),
 	    cmocka_unit_test(test_per_source_reconfigure),
 	    cmocka_unit_test(test_to_gateway_capped),
+	    cmocka_unit_test(test_answered_at_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
