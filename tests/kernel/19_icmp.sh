@@ -39,7 +39,8 @@ queued_by "an unidentified client's ping crosses, then is denied" 1+ \
 queued_by "the same over IPv6" 1+ \
 	kt_check "ping from $LAB_CLI6B (nobody) is dropped" ping_no "$LAB_CLI" -6 -I "$LAB_CLI6B" "$LAB_SRV6"
 out=$(ctl sessions)
-echo "$out" | grep -q "icmp .*staff ping .*carol" && kt_ok "sessions lists carol's icmp session under 'staff ping'" ||
+# (a session is two lines: addresses, then rule, user and name)
+echo "$out" | tr '\n' ' ' | grep -q "icmp [^ ]* -> [^ ]* type 8 .*rule staff ping *user carol" && kt_ok "sessions lists carol's icmp session under 'staff ping'" ||
 	kt_fail "sessions: $out"
 
 # forwarded, header-only: the kernel decides, nothing crosses
