@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -76,4 +79,39 @@ uint64_t mono_ms(void)
 uint64_t msclock_now(const struct msclock *c)
 {
 	return c->fn ? c->fn(c->arg) : mono_ms();
+}
+
+char *secret_read_line(const char *path, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *buf = xmalloc(max + 2);
+	size_t n = 0;
+	int err = 0;
+	while (n < max + 1) {
+		ssize_t r = read(fd, buf + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	size_t len = strcspn(buf, "\r\n");
+	if (!err && len > max)
+		err = EINVAL;
+	explicit_bzero(buf + len, max + 2 - len); /* what follows the line */
+	if (err) {
+		explicit_bzero(buf, max + 2);
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	return buf;
 }

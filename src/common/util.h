@@ -37,6 +37,16 @@ static inline void xqsort(void *base, size_t n, size_t size,
 	} while (0)
 
 /* The monotonic clock, in nanoseconds and milliseconds. */
+/*
+ * The first line of the secret file PATH (a password, a shared secret, a
+ * token) without its line end, as a new string of at most MAX bytes (it
+ * may be empty: the caller decides); what follows the line is read no
+ * further than MAX + 1 bytes and is zeroed. NULL with errno: open/read
+ * errors, or EINVAL when the first line is longer than MAX (never cut to a
+ * wrong secret). The caller frees it, after explicit_bzero.
+ */
+char *secret_read_line(const char *path, size_t max);
+
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
 

@@ -830,16 +830,9 @@ static char *read_password(const char *path)
 		log_warnx("ldap: password file %s %s; not binding", path, why);
 		return NULL;
 	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	char *r = secret_read_line(path, 1023);
+	if (!r)
 		log_warn("ldap: password file %s", path);
-		return NULL;
-	}
-	char buf[1024];
-	char *r = fgets(buf, sizeof(buf), f) ? xstrdup(buf) : xstrdup("");
-	fclose(f);
-	r[strcspn(r, "\r\n")] = '\0';
-	explicit_bzero(buf, sizeof(buf));
 	return r;
 }
 

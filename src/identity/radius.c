@@ -1,10 +1,12 @@
 /* radius.c — see radius.h. */
+#include "common/util.h"
 #include "identity/radius.h"
 #include "common/text.h"
 
 #include <errno.h>
 #include <nettle/md5.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -226,20 +228,18 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 
 int radius_read_secret(struct radius_ctx *ctx, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	char *line = secret_read_line(path, RADIUS_SECRET_MAX);
+	if (!line)
 		return -1;
-	char buf[RADIUS_SECRET_MAX + 2];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	size_t len = strcspn(buf, "\r\n");
-	if (len == 0 || len > RADIUS_SECRET_MAX) {
+	size_t len = strlen(line);
+	if (len == 0) {
+		free(line);
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(ctx->secret, buf, len);
+	memcpy(ctx->secret, line, len);
 	ctx->slen = len;
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(line, len);
+	free(line);
 	return 0;
 }

@@ -651,21 +651,6 @@ static SSL_CTX *tls_open(const struct portal_cfg *c)
 	return ctx;
 }
 
-/* The first line of PATH (the directory's bind password), or NULL. */
-static char *read_first_line(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char buf[1024];
-	char *line = fgets(buf, sizeof(buf), f) ? xstrdup(buf) : NULL;
-	fclose(f);
-	explicit_bzero(buf, sizeof(buf));
-	if (line)
-		line[strcspn(line, "\r\n")] = '\0';
-	return line;
-}
-
 /* Becomes USER (its groups, which let it reach the control socket),
  * without any capability and unable to gain one. */
 static int drop_to(const char *user)
@@ -760,7 +745,7 @@ static int run(struct portal *P, struct event_base *base, const char *user)
 	if (!(P->tls = tls_open(P->cfg)))
 		return 1;
 	if (P->p->directory.bind_dn && P->p->directory.password_file &&
-	    !(P->bind_password = read_first_line(P->p->directory.password_file))) {
+	    !(P->bind_password = secret_read_line(P->p->directory.password_file, 1023))) {
 		log_warn("portal: directory password-file %s",
 			 P->p->directory.password_file);
 		return 1;

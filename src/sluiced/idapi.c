@@ -284,22 +284,19 @@ static void serve(void *arg, const struct http_request *rq,
 /* Reads the token (first line of PATH, 1..256 bytes) into A. */
 static int read_token(struct idapi *a, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	char *line = secret_read_line(path, API_TOKEN_MAX);
+	if (!line)
 		return -1;
-	char buf[API_TOKEN_MAX + 2];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	size_t len = strcspn(buf, "\r\n");
-	if (len == 0 || len > API_TOKEN_MAX) {
+	size_t len = strlen(line);
+	if (len == 0) {
+		free(line);
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(a->token, buf, len);
-	a->token[len] = '\0';
+	memcpy(a->token, line, len + 1);
 	a->tlen = len;
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(line, len);
+	free(line);
 	return 0;
 }
 

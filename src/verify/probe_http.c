@@ -56,29 +56,6 @@ static void wipe_free(char *s)
 	}
 }
 
-/* Reads the first line of PATH (at most 1 KiB) into a new string. */
-static char *read_password(const char *path)
-{
-	char buf[1025];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	{
-		char *s = xstrdup(buf);
-
-		explicit_bzero(buf, sizeof(buf));
-		return s;
-	}
-}
-
 static void round_reset(struct vhttp *h)
 {
 	free(h->buf);
@@ -321,7 +298,7 @@ static int http_prepare(struct vprobe *p, const struct verify_spec *s,
 			goto fail;
 		}
 		h->user = xstrdup(s->user);
-		if (!(h->pass = read_password(s->password_file)))
+		if (!(h->pass = secret_read_line(s->password_file, 1024)))
 			goto fail; /* errno from open/read */
 	}
 	h->auth = auth != CURLAUTH_NONE;
