@@ -324,6 +324,8 @@ static void answer_fail(struct decider *d, uint32_t id, uint32_t mark)
 static bool may_filter_dns(const struct gen *g, const struct flow *f, int from)
 {
 	const struct policy *pol = g->policy;
+	if (!engine_filters_dns(g->engine))
+		return false; /* (most policies: no scan on the decision path) */
 	for (size_t i = from < 0 ? 0 : (size_t)from + 1; i < pol->nrules; i++)
 		if (rule_filters_dns(pol->rules[i]) &&
 		    rule_header_match(pol->rules[i], f))

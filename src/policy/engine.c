@@ -51,6 +51,7 @@ struct engine {
 	struct dim src4, src6, dst4, dst6;
 	uint32_t src_local, dst_local; /* flows from / to the gateway */
 	struct dim sched;		/* minute of the week */
+	bool filters_dns;		/* a rule allows with `filter dns` */
 
 	size_t mem; /* bytes held, for engine_memory() */
 };
@@ -323,6 +324,8 @@ struct engine *engine_build(const struct policy *p)
 
 	e->rules = p->rules;
 	e->nrules = p->nrules;
+	for (size_t i = 0; i < p->nrules && !e->filters_dns; i++)
+		e->filters_dns = rule_filters_dns(p->rules[i]);
 	e->nwords = e->nrules ? (e->nrules + 63) / 64 : 1;
 	for (int t = 0; t < TR_COUNT; t++)
 		build_transport(e, (enum transport)t);
@@ -468,4 +471,9 @@ void engine_free(struct engine *e)
 	free(e->pool);
 	free(e->hash);
 	free(e);
+}
+
+bool engine_filters_dns(const struct engine *e)
+{
+	return e->filters_dns;
 }

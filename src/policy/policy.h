@@ -636,6 +636,10 @@ struct engine;
 struct engine *engine_build(const struct policy *p);
 void engine_eval(const struct engine *e, const struct flow *f,
 		 const struct facts *facts, struct decision *out);
+/* True when a rule of E's policy allows with `filter dns` (rule_filters_dns):
+ * the decision path keeps a session's first packet for the DNS filter only
+ * then (decide.c may_filter_dns). */
+bool engine_filters_dns(const struct engine *e);
 size_t engine_memory(const struct engine *e);
 void engine_free(struct engine *e);
 
