@@ -1180,9 +1180,10 @@ static void check_log_folder(struct parser *ps, const struct loc *loc,
 {
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
+	if (!slash) { /* (a new string: PATH may be shorter than ".") */
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';

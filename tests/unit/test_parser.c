@@ -60,6 +60,12 @@ static void test_log_folder(void **state)
 	assert_non_null(p);
 	policy_free(p);
 	diags_free(&d);
+	/* a name without a folder, shorter than "." (fuzz_policy found a
+	 * heap overflow here): its folder is the current one */
+	memset(&d, 0, sizeof(d));
+	p = load("log { file \"\" }\n", &d);
+	policy_free(p);
+	diags_free(&d);
 }
 
 static void dump(const struct diags *d)
