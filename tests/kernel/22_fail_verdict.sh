@@ -237,7 +237,7 @@ p=$(json pending); r=$(json reserved_local_available)
 idle
 QLEN=64 mkconf closed "$SLOW per-source-prefix-v6 128"; ctl reload >/dev/null
 connects "$LAB_CLI" 6 "$LAB_SRV6" "$addrs" 3
-wait_json pending -ge 18 && kt_ok "per-source-prefix-v6 128: each address is its own source ($(json pending) pending)" ||
+WAIT_TENTHS=150 wait_json pending -ge 18 && kt_ok "per-source-prefix-v6 128: each address is its own source ($(json pending) pending)" ||
 	kt_fail "per-source-prefix-v6 128: $(json pending) pending"
 idle
 
