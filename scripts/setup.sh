@@ -21,6 +21,9 @@ PKGS=(
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists
   debhelper devscripts lintian fakeroot dpkg-dev go-md2man man-db logrotate
+  # systemd-nspawn: the package's unit under systemd as PID 1, in a
+  # container booted from this machine's root (tests/kernel/56_systemd_unit.sh)
+  systemd-container
   # SHA-1 and base64 for the firewall log's Community ID (ecs format)
   libssl-dev
   # tests

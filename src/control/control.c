@@ -363,7 +363,9 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 
 /* Owner, group and mode of the socket file; only what differs is changed
  * (after sluiced -u drops root, a reload with the same control { } block
- * changes nothing and needs no privilege). */
+ * changes nothing and needs no privilege). The mode first, while the file
+ * is still the caller's own: chmod(2) of a file given away needs
+ * CAP_FOWNER, which the unit's bounding set leaves out. */
 static int apply_perms(const char *path, const struct control_access *a,
 		       char **err)
 {
@@ -376,8 +378,8 @@ static int apply_perms(const char *path, const struct control_access *a,
 	}
 	bool owned = st.st_uid == a->owner && st.st_gid == a->group;
 	bool moded = (st.st_mode & 07777) == (mode_t)a->mode;
-	if ((!owned && lchown(path, a->owner, a->group) < 0) ||
-	    (!moded && chmod(path, (mode_t)a->mode) < 0)) {
+	if ((!moded && chmod(path, (mode_t)a->mode) < 0) ||
+	    (!owned && lchown(path, a->owner, a->group) < 0)) {
 		*err = xasprintf("control socket %s: %s", path, strerror(errno));
 		return -1;
 	}

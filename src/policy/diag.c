@@ -1,10 +1,12 @@
 /* diag.c — located diagnostics, collected and printed together. */
 #include "policy/internal.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...)
@@ -44,6 +46,22 @@ void diags_print(const struct diags *d, FILE *out)
 		else
 			fprintf(out, "sluice: %s: %s\n", sev_name(g->sev),
 				g->msg);
+	}
+}
+
+void diags_log(const struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		int pri = g->sev == DIAG_ERROR	   ? LOG_ERR
+			  : g->sev == DIAG_WARNING ? LOG_WARNING
+						   : LOG_NOTICE;
+		if (g->loc.file)
+			log_at(pri, "%s:%d:%d: %s: %s", g->loc.file,
+			       g->loc.line, g->loc.col, sev_name(g->sev),
+			       g->msg);
+		else
+			log_at(pri, "%s: %s", sev_name(g->sev), g->msg);
 	}
 }
 

@@ -53,6 +53,10 @@ void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Prints every diagnostic as "file:line:col: error: message", one a line. */
 void diags_print(const struct diags *d, FILE *out);
+/* The same through log_at() (common/log.h), each at its priority: error
+ * LOG_ERR, warning LOG_WARNING, note LOG_NOTICE; for standard error that
+ * is journald's stream (log_journal()), where the priority is the "<N>". */
+void diags_log(const struct diags *d);
 /* Returns an interned copy of NAME that lives as long as D. */
 const char *diags_intern(struct diags *d, const char *name);
 void diags_free(struct diags *d);

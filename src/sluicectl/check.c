@@ -4,6 +4,7 @@
  */
 #include "sluicectl/sluicectl.h"
 #include "policy/policy.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "stats/jsonstr.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 struct check_opts {
 	const char *config, *flow, *user, *groups, *time, *filter;
@@ -338,7 +340,10 @@ int cmd_check(int argc, char **argv)
 	}
 	struct diags d = {0};
 	struct policy *p = policy_load(o.config, &d);
-	diags_print(&d, stderr);
+	if (log_journal()) /* ExecStartPre: errors at their priority */
+		diags_log(&d);
+	else
+		diags_print(&d, stderr);
 	int rc = p ? EXIT_OK : EXIT_INVALID;
 	if (p && o.flow)
 		rc = evaluate(p, &o);
@@ -352,7 +357,9 @@ int cmd_check(int argc, char **argv)
 	else if (!p && o.json)
 		print_json(json_pack("{s:b,s:i}", "valid", 0, "errors",
 				     d.errors));
-	if (!p)
+	if (!p && log_journal())
+		log_at(LOG_ERR, "%s: invalid: %d errors", o.config, d.errors);
+	else if (!p)
 		fprintf(stderr, "%s: invalid: %d errors\n", o.config, d.errors);
 	policy_free(p);
 	diags_free(&d);

@@ -5,6 +5,7 @@
  * its usage line and its help; dispatch and `sluicectl help` read the table.
  */
 #include "sluicectl/sluicectl.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <signal.h>
@@ -81,6 +82,9 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN); /* a refused client still reads why */
+	/* run by the unit (ExecStartPre, ExecReload): errors to the journal
+	 * with their priority (log_journal()) */
+	log_init("sluicectl", true, 0);
 	if (getenv("SLUICE_SOCKET"))
 		ctl_socket = getenv("SLUICE_SOCKET");
 	if (argc == 2 && strcmp(argv[1], "-s") == 0) {

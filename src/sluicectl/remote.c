@@ -8,6 +8,7 @@
  * sends nothing.
  */
 #include "sluicectl/sluicectl.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "control/control.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 const char *ctl_socket = SLUICE_SOCKET;
 
@@ -260,6 +262,16 @@ static int parse(int argc, char **argv, const struct form **form,
 	return -1;
 }
 
+/* TEXT, one log line at priority PRI per line (common/log.h): sluiced's
+ * answer to a refused request, on journald's stream. */
+static void log_lines(int pri, const char *text)
+{
+	for (const char *l = text, *e; *l; l = *e ? e + 1 : e) {
+		e = l + strcspn(l, "\n");
+		log_at(pri, "%.*s", (int)(e - l), l);
+	}
+}
+
 /* Sends the request and prints its answer; returns the exit code. */
 static int call(const char *request, const json_t *args, bool json)
 {
@@ -268,7 +280,10 @@ static int call(const char *request, const json_t *args, bool json)
 	if (rc == 0) {
 		fputs(body, stdout);
 	} else {
-		fprintf(stderr, "sluicectl: %s", body);
+		if (log_journal()) /* ExecReload: each line an error */
+			log_lines(LOG_ERR, body);
+		else
+			fprintf(stderr, "sluicectl: %s", body);
 		if (json) { /* stdout stays JSON: the error as an object */
 			json_t *e = json_pack("{s:i,s:b,s:s?}", "schema_version",
 					      1, "ok", 0, "error",

@@ -201,25 +201,6 @@ static void warn_on_exit(const struct policy *p)
 			  "next start (default: fail-closed)");
 }
 
-/* The policy's diagnostics as journal lines, each with its priority. */
-static void diags_log(const struct diags *dg)
-{
-	for (size_t i = 0; i < dg->n; i++) {
-		const struct diag *g = &dg->v[i];
-		int pri = g->sev == DIAG_ERROR	   ? LOG_ERR
-			  : g->sev == DIAG_WARNING ? LOG_WARNING
-						   : LOG_NOTICE;
-		const char *sev = g->sev == DIAG_ERROR	   ? "error"
-				  : g->sev == DIAG_WARNING ? "warning"
-							   : "note";
-		if (g->loc.file)
-			log_at(pri, "%s:%d:%d: %s: %s", g->loc.file,
-			       g->loc.line, g->loc.col, sev, g->msg);
-		else
-			log_at(pri, "%s: %s", sev, g->msg);
-	}
-}
-
 /* Loads the first policy; exits on error with every message printed (to
  * the terminal, or to the journal with priorities). */
 static struct gen *first_policy(const char *path)
