@@ -234,7 +234,7 @@ for i in $(seq 75); do
 	[ "$st" = failed ] && break
 	sleep 0.2
 done
-res=$(C systemctl show -p Result --value sluiced)
+res=$(C systemctl show -p Result -p NRestarts sluiced | tr '\n' ' ')
 [ "$rc" -ne 0 ] && [ "$st" = failed ] && kt_ok "a start with a broken policy fails ($rc), the unit is $st ($res)" ||
 	kt_fail "start with a broken policy: rc $rc, unit $st ($res)"
 C nft list table inet sluice >/dev/null 2>&1 && [ "$(talk22)" = 0 ] &&
