@@ -72,8 +72,17 @@ kt_ok "package $(basename "$deb")"
 
 # ---- the container: this machine's root under a tmpfs overlay ---------------------
 mkdir -p "$D/t" "$D/root"
-mount -t tmpfs -o mode=0700,size=1g tmpfs "$D/t" && mkdir "$D/t/upper" "$D/t/work" &&
-	mount -t overlay overlay -o "lowerdir=/,upperdir=$D/t/upper,workdir=$D/t/work" "$D/root" ||
+U=$D/t/upper
+mount -t tmpfs -o mode=0700,size=1g tmpfs "$D/t" && mkdir "$U" "$D/t/work" || { kt_fail "tmpfs"; fin; }
+# What the install writes is a copy taken now, not this machine's live
+# files: a dpkg or adduser run here meanwhile (another test) would change
+# the lower layer under the overlay (dpkg then fails: ESTALE). Opaque
+# folders (trusted.overlay.opaque) hide the lower one's entries.
+mkdir -p "$U/var/lib" "$U/etc/sluice" "$U/var/log" &&
+	cp -a /var/lib/dpkg "$U/var/lib/" && cp -a /etc/passwd /etc/group /etc/shadow /etc/gshadow "$U/etc/" &&
+	python3 -c 'import os, sys
+for p in sys.argv[1:]: os.setxattr(p, "trusted.overlay.opaque", b"y")' "$U/var/lib/dpkg" "$U/etc/sluice" "$U/var/log" &&
+	mount -t overlay overlay -o "lowerdir=/,upperdir=$U,workdir=$D/t/work" "$D/root" ||
 	{ kt_fail "overlay mount"; fin; }
 R=$D/root
 # boot to basic.target only: none of the lab's servers that this machine
@@ -242,9 +251,13 @@ C nft list table inet sluice >/dev/null 2>&1 && [ "$(talk22)" = 0 ] &&
 	kt_fail "the gateway is open after a failed start"
 # journald: each message with its priority
 err=$(C journalctl -u sluiced -p err --no-pager -o cat -q)
+warn=$(C journalctl -u sluiced -p warning..warning --no-pager -o cat -q)
 info=$(C journalctl -u sluiced -p info..info --no-pager -o cat -q)
 grep -q 'error: .*nosuch' <<<"$err" && ! grep -q 'started: ' <<<"$err" &&
 	kt_ok "journalctl -p err: $(grep -m1 'error: ' <<<"$err")" || kt_fail "journalctl -p err: $(head -5 <<<"$err")"
+grep -q "^sluiced: .*error: unknown protocol 'nosuch'" <<<"$warn" &&
+	kt_ok "journalctl -p warning..warning: the rejected reload, as sluiced saw it: $(grep -m1 nosuch <<<"$warn")" ||
+	kt_fail "journalctl -p warning..warning: $(head -5 <<<"$warn")"
 grep -q '^sluiced: started: ' <<<"$info" && ! grep -q 'error: ' <<<"$info" &&
 	kt_ok "journalctl -p info..info: $(grep -m1 'started: ' <<<"$info")" ||
 	kt_fail "journalctl -p info..info: $(grep 'error\|started' <<<"$info" | head -5)"
