@@ -60,10 +60,11 @@ trap 'exit 143' TERM
 mkdir -p "$LAB_TMP"
 
 # ---- the package: the suite's build, or built here -------------------------------
+# (SLUICE_DEB=FILE: that package instead)
 ver=$("$KT_ROOT/scripts/version.sh")
-deb=$(ls "$KT_ROOT"/build-deb/sluice_"$ver"-*_*.deb 2>/dev/null | head -1)
-if [ -z "$deb" ] || [ -n "$(cd "$KT_ROOT" && find src debian etc docs/sluiced.service meson.build \
-	-newer "$deb" -type f 2>/dev/null | head -1)" ]; then
+deb=${SLUICE_DEB:-$(ls "$KT_ROOT"/build-deb/sluice_"$ver"-*_*.deb 2>/dev/null | head -1)}
+if [ -z "${SLUICE_DEB:-}" ] && { [ -z "$deb" ] || [ -n "$(cd "$KT_ROOT" && find src debian etc \
+	docs/sluiced.service meson.build -newer "$deb" -type f 2>/dev/null | head -1)" ]; }; then
 	echo "$NAME: building the package (scripts/deb.sh)"
 	deb=$(timeout 600 bash "$KT_ROOT/scripts/deb.sh" "$KT_ROOT/build-deb" | tail -1)
 fi
