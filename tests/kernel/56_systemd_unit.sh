@@ -192,8 +192,11 @@ get() { awk -v k="$1:" '$1 == k { print $2 }' <<<"$ps"; }
 	[ "$(get CapBnd)" = 0000000000000000 ] && [ "$(get NoNewPrivs)" = 1 ] &&
 	kt_ok "CapEff $(get CapEff) CapPrm $(get CapPrm) CapBnd $(get CapBnd) NoNewPrivs $(get NoNewPrivs)" ||
 	kt_fail "CapEff $(get CapEff) CapPrm $(get CapPrm) CapBnd $(get CapBnd) NoNewPrivs $(get NoNewPrivs)"
-others=$(C sh -c "awk '\$1 == \"Uid:\" && \$2 != $uid' /proc/$pid/task/*/status" | wc -l)
-[ "$others" = 0 ] && kt_ok "every thread of sluiced runs as _sluice" || kt_fail "$others threads not _sluice"
+# the real uids of its threads: "N as _sluice, M as another"
+tu=$(C sh -c "awk '\$1 == \"Uid:\" { if (\$2 == $uid) n++; else m++ } END { print n + 0, m + 0 }' /proc/$pid/task/*/status" 2>/dev/null)
+tu=${tu:-0 0}
+[ "${pid:-0}" -gt 0 ] && [ "${tu% *}" -gt 0 ] && [ "${tu#* }" = 0 ] &&
+	kt_ok "every thread of sluiced runs as _sluice (${tu% *} threads)" || kt_fail "threads as _sluice, as another: ${tu:-none}"
 
 # ---- reload ---------------------------------------------------------------------
 gen() { C sluicectl status 2>/dev/null | sed -n 's/.*(generation \([0-9]*\),.*/\1/p'; }
