@@ -73,8 +73,7 @@ queued_by "unidentified client to the gateway" 1+ \
 sed -i 's/udp-timeout 3s/udp-timeout 5s/' "$conf"
 ctl reload >/dev/null && [ "$(icmp_sysctls "$LAB_GW")" = "5 5" ] && kt_ok "reload to udp-timeout 5s: icmp timeouts 5 5" ||
 	kt_fail "after reload: $(icmp_sysctls "$LAB_GW"), want '5 5'"
-kill -TERM "$KT_PID"
-for _ in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 [ "$(icmp_sysctls "$LAB_GW")" = "$gw_before" ] && kt_ok "clean stop restored the icmp timeouts ($gw_before)" ||
 	kt_fail "after stop: $(icmp_sysctls "$LAB_GW"), want $gw_before"
 kt_done

@@ -34,7 +34,7 @@ n=$(lab_exec "$LAB_GW" iptables-nft -S | grep -c -- '-j SLUICE')
 [ "$n" -eq 3 ] && kt_ok "exactly one jump per hook after restart" || kt_fail "$n SLUICE jumps"
 
 # clean stop: everything removed
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced still running after TERM"
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && kt_fail "table left after stop" ||
 	kt_ok "clean stop removed the nft table"
@@ -51,7 +51,7 @@ conf=$(conf_with 'queue { on-exit fail-closed }')
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 20); sleep 1
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 e=$(held "$h"); sleep 1.2; f=$(held "$h")
 [ "$f" -gt $((e + 2)) ] && kt_ok "on-exit fail-closed: decided session goes on ($e → $f)" ||
 	kt_fail "on-exit fail-closed: session stalled ($e → $f)"

@@ -77,6 +77,28 @@ max_pending() { # samples pending for 1 s
 	echo "$m"
 }
 within() { awk -v b="$1" -v d="$2" 'BEGIN { exit !(d <= 1.2 * b + 50) }'; }
+# The "latency unchanged" comparison needs a host that is not
+# oversubscribed: with more runnable tasks than twice its cores (1-minute
+# load), a service-decided connect waits for the scheduler, not for sluiced,
+# and its p99 moves by milliseconds with or without a stall. There the
+# property is checked instead: a session that needs no lookup never waits
+# for the stalled peer, so its p99 stays ten times under the lookup timeout
+# (1.5 s). PROPERTY_US is that bound.
+PROPERTY_US=150000
+oversubscribed() {
+	awk -v n="$(nproc)" '{ exit !($1 > 2 * n) }' /proc/loadavg
+}
+latency_check() { # latency_check WHAT KIND BASE DURING
+	if within "$3" "$4"; then
+		kt_ok "$1 stopped: $2 p99 $3 -> $4 us"
+	elif oversubscribed && [ "$4" -lt "$PROPERTY_US" ]; then
+		kt_ok "$1 stopped: $2 p99 $3 -> $4 us: host oversubscribed" \
+			"(load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores), so" \
+			"checked against the property: < $PROPERTY_US us, no wait on the peer"
+	else
+		kt_fail "$1 stopped: $2 p99 $3 -> $4 us (> 1.2x)"
+	fi
+}
 
 stall() { # stall WHAT PID BIND "TARGET...": the latency and bounds checks;
 	# try N floods the Nth target (the last one again when fewer): a lookup
@@ -98,8 +120,11 @@ stall() { # stall WHAT PID BIND "TARGET...": the latency and bounds checks;
 		# measure once the flood is in place: every decision it can
 		# hold is pending (the per-source cap), its processes started
 		wait_json pending -ge "$PERSRC" || kt_fail "$what stopped: the flood never reached $PERSRC pending"
-		during_k=$(p99 "$LAB_DNS" 7070); during_s=$(p99 "$LAB_CLI" 7070)
+		# the per-source bound, sampled while the flood is surely held
+		# (the latency runs next can outlast the 2 s deadline on a
+		# loaded host)
 		m=$(max_pending)
+		during_k=$(p99 "$LAB_DNS" 7070); during_s=$(p99 "$LAB_CLI" 7070)
 		{ within "$base_k" "$during_k" && within "$base_s" "$during_s"; } && break
 		[ "$attempt" = 3 ] && break
 		echo "$KT_NAME: note: $what stopped: p99 kernel $base_k -> $during_k us," \
@@ -114,10 +139,8 @@ stall() { # stall WHAT PID BIND "TARGET...": the latency and bounds checks;
 	[ "$m" -ge 1 ] && [ "$m" -le "$PERSRC" ] &&
 		kt_ok "$what stopped: $m decisions pending (one source holds at most $PERSRC)" ||
 		kt_fail "$what stopped: $m pending (want 1..$PERSRC)"
-	within "$base_k" "$during_k" && kt_ok "$what stopped: kernel-decided p99 $base_k -> $during_k us" ||
-		kt_fail "$what stopped: kernel-decided p99 $base_k -> $during_k us (> 1.2x)"
-	within "$base_s" "$during_s" && kt_ok "$what stopped: service-decided, no lookup, p99 $base_s -> $during_s us" ||
-		kt_fail "$what stopped: service-decided p99 $base_s -> $during_s us (> 1.2x)"
+	latency_check "$what" "kernel-decided" "$base_k" "$during_k"
+	latency_check "$what" "service-decided, no lookup," "$base_s" "$during_s"
 	sleep 2.5
 	[ "$(json timed_out)" -gt "$to0" ] && kt_ok "$what stopped: $(( $(json timed_out) - to0 )) decisions hit the deadline (on-deadline deny)" ||
 		kt_fail "$what stopped: no decision timed out"
@@ -130,7 +153,7 @@ stall() { # stall WHAT PID BIND "TARGET...": the latency and bounds checks;
 # --- scenario 2: the directory stops answering -----------------------------
 stall "directory" "$PEERS_LDAP_PID" "$LAB_CLI4B" "$LAB_SRV4"
 sleep 2.5   # the directory's cache-ttl: dave's groups are asked again
-expect_talk "after SIGCONT the directory serves dave again (no restart)" 5 \
+expect_talk_within 10 "after SIGCONT the directory serves dave again (no restart)" 5 \
 	"$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
 # two flooding sources fill every general slot; the gateway still gets one
 sleep 2.5
@@ -158,7 +181,7 @@ sleep 3
 ctl identity del "$LAB_CLI4B" >/dev/null
 stall "DNS server" "$PEERS_DNS_PID" "$LAB_CLI4B" "$LAB_SRV4B 198.18.2.4 198.18.2.5"
 sleep 0.5
-expect_talk "after SIGCONT, names resolve: www (prefetched) is a work site" 5 \
+expect_talk_within 10 "after SIGCONT, names resolve: www (prefetched) is a work site" 5 \
 	"$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4B"
 n0=$(grep -c "query\[PTR\]" "$LAB_TMP/dns/queries.log")
 expect_talk "the spoofed server is still denied, now answered by DNS" 0 \

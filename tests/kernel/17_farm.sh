@@ -331,6 +331,12 @@ assert v["web_farm/web2"]["state"] == "down" and v["web_farm/web2"]["history"].e
 # ---- notify commands ----------------------------------------------------------------
 if [ -z "$use_driver" ]; then
 	nobody=$(id -u nobody)
+	# the notify commands run in the background: wait (10 s at most) for
+	# the last one, dc1's return, before reading their log
+	for i in $(seq 100); do
+		grep -q "args=up dc1 .*prev=down" "$NOTE/log" 2>/dev/null && break
+		sleep 0.1
+	done
 	grep -q "^uid=$nobody args=down web_farm/web2 farm=web_farm member=web2 state=down prev=up result=" "$NOTE/log" &&
 		grep -q "^uid=$nobody args=up web_farm/web2 .* state=up prev=down result=ok" "$NOTE/log" &&
 		kt_ok "notify ran as nobody for web2 down and up, state in argv and env" ||
@@ -371,8 +377,7 @@ assert isinstance(dc["last_change"], int) and dc["last_change"] > 1.7e9, dc' &&
 	fctl farm drain web1 >/dev/null && kt_ok "farm drain web1 (before a restart)" || kt_fail "drain web1"
 	[ -f "$KT_SOCK.drains" ] && grep -qx "web_farm/web1" "$KT_SOCK.drains" &&
 		kt_ok "drain kept in $(basename "$KT_SOCK").drains" || kt_fail "no drain file"
-	kill -TERM "$KT_PID"
-	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_stop
 	kt_start "$conf" || kt_done
 	fctl farm list | grep -q "web1 .*drained .*out" &&
 		kt_ok "after a restart web1 is still drained, out of the map" ||
@@ -383,8 +388,7 @@ assert isinstance(dc["last_change"], int) and dc["last_change"] > 1.7e9, dc' &&
 		kt_ok "resume: nothing drained, the file is gone" || kt_fail "after resume: $(ls "$KT_SOCK"*)"
 	printf 'web_farm/web2\n' >"$KT_SOCK.drains"
 	chmod 666 "$KT_SOCK.drains" # a file others may write is not trusted
-	kill -TERM "$KT_PID"
-	for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+	kt_stop
 	kt_start "$conf" || kt_done
 	fctl farm list | grep -q "drained" && kt_fail "a drain file others may write was obeyed" ||
 		kt_ok "a drain file others may write is ignored"

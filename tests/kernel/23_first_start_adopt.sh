@@ -83,7 +83,7 @@ check_moving "A: identity known: carol (staff) goes on" "$carol"
 expect_talk "A: a new denied session is dropped" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 22
 
 # ---- B: restart, same policy: the allowed sessions survive
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 kt_start "$conf" || kt_done
 check_moving "B: restart: SSH session into the gateway (IPv4) survives" "$ssh4"
 check_moving "B: restart: SSH session into the gateway (IPv6) survives" "$ssh6"
@@ -97,7 +97,7 @@ check_still "B: restart with a new policy: the session it no longer allows is cu
 check_moving "B: restart with a new policy: SSH into the gateway survives" "$ssh4"
 
 # ---- C: no conntrack before the start: picked up mid-stream
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset -s "$KT_SOCK" >/dev/null ||
 	kt_fail "C: --remove-ruleset failed"
 lab_exec "$LAB_GW" nft delete table inet foreign

@@ -25,7 +25,7 @@ out=$(lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset -s "$KT_SOCK" 2>&1); rc=$?
 [ "$rc" -eq 1 ] && lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 &&
 	kt_ok "--remove-ruleset refused while sluiced runs: $out" || kt_fail "--remove-ruleset while running: rc $rc, $out"
 
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced still running after TERM"
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 &&
 	kt_ok "after the stop the residual table stays" || kt_fail "table removed by the default stop"
@@ -50,7 +50,7 @@ n=$(lab_exec "$LAB_GW" iptables-nft -S | grep -c -- '-j SLUICE')
 [ "$n" -eq 3 ] && kt_ok "exactly one jump per hook after the restart" || kt_fail "$n SLUICE jumps"
 
 # stop again, then remove everything by hand
-kill -TERM "$KT_PID"; sleep 0.5
+kt_stop
 out=$(lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset -s "$KT_SOCK" 2>&1); rc=$?
 [ "$rc" -eq 0 ] && kt_ok "--remove-ruleset: $out" || kt_fail "--remove-ruleset rc $rc: $out"
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && kt_fail "table left after --remove-ruleset" ||

@@ -69,8 +69,7 @@ grep "^MSG" "$LAB_TMP/notify.out" | grep -q "STATUS=filtering: .*, 9 rules" &&
 	kt_ok "STATUS: $(grep -o 'STATUS=[^|]*' "$LAB_TMP/notify.out")" || kt_fail "no STATUS"
 [ "$(grep -c 'READY=1' "$LAB_TMP/notify.out")" -eq 1 ] && kt_ok "READY=1 sent once" || kt_fail "READY=1 count"
 ctl status >/dev/null && kt_ok "control answers" || kt_fail "control"
-kill -TERM "$KT_PID"
-for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 for i in $(seq 50); do grep -q "STOPPING=1" "$LAB_TMP/notify.out" && break; sleep 0.1; done
 grep -q "STOPPING=1" "$LAB_TMP/notify.out" && kt_ok "STOPPING=1 on stop" || kt_fail "no STOPPING=1"
 

@@ -117,8 +117,7 @@ sleep 0.5
 [ "$(restored)" = "$n3" ] && kt_ok "a reload is not counted as a restore" || kt_fail "reload counted: $n3 → $(restored)"
 
 # after a clean stop nothing is put back
-kill -TERM "$KT_PID"
-for i in $(seq 30); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 sleep 0.5
 lab_exec "$LAB_GW" nft list table inet sluice >/dev/null 2>&1 && kt_fail "table inet sluice present after stop" ||
 	kt_ok "after a clean stop the table stays removed"

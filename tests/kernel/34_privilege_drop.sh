@@ -85,8 +85,7 @@ else
 fi
 
 # a clean stop (lab.conf: on-exit remove): rules gone, ICMP timeout back
-kill -TERM "$KT_PID"
-for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop" || kt_ok "stopped"
 lab_exec "$LAB_GW" nft list tables | grep -q 'inet sluice' && kt_fail "table inet sluice left" ||
 	kt_ok "table removed at stop"

@@ -85,8 +85,7 @@ grep -q "radius: dropped a request" "$LAB_TMP/sluiced.log" && kt_ok "the drops a
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "dave is still known" || kt_fail "after bad input: $(who $LAB_CLI4)"
 
 # a restart keeps the table (state file), a reload too
-kill -TERM "$KT_PID"
-for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop"
 [ -f "$KT_SOCK.identities" ] && kt_ok "state file written at stop" || kt_fail "no state file"
 # a start under another policy file does not take this policy's table
@@ -95,8 +94,7 @@ cp "$conf" "$other"
 kt_start "$other" || kt_done
 [ "$(who $LAB_CLI4)" != "dave radius" ] && kt_ok "a start under another policy file reads no identities" ||
 	kt_fail "another policy file got the table: $(who $LAB_CLI4)"
-kill -TERM "$KT_PID"
-for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 kt_start "$conf" || kt_done
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "after the restart $LAB_CLI4 is still dave (radius)" ||
 	kt_fail "after restart: $(who $LAB_CLI4)"

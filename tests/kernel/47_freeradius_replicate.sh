@@ -118,8 +118,7 @@ wait_who "$LAB_CLI4" "dave radius" && kt_ok "the replicated Start made $LAB_CLI4
 expect_talk "dave's web to the staff server is allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 
 # the restart keeps it
-kill -TERM "$KT_PID"
-for i in $(seq 50); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 kt_start "$conf" || kt_done
 [ "$(who "$LAB_CLI4")" = "dave radius" ] && kt_ok "after a sluiced restart $LAB_CLI4 is still dave" ||
 	kt_fail "after restart: $(who "$LAB_CLI4")"

@@ -121,8 +121,7 @@ ecs=$(find_rec "r.get('sluice', {}).get('event') == 'kernel-decided' and r['rule
 [ -n "$ecs" ] && kt_ok "kernel-decided session in ECS: $ecs" || kt_fail "no ECS kernel-decided record: $(tail -2 "$LAB_TMP/fw.log")"
 
 # 5. a clean stop puts the accounting switches back
-kill -TERM "$KT_PID"
-for _ in $(seq 100); do kill -0 "$KT_PID" 2>/dev/null || break; sleep 0.1; done
+kt_stop
 [ "$(gwsys $acct) $(gwsys $tstamp)" = "0 0" ] &&
 	kt_ok "after the stop: nf_conntrack_acct and nf_conntrack_timestamp back to 0" ||
 	kt_fail "after the stop: $(gwsys $acct) $(gwsys $tstamp)"

@@ -53,13 +53,27 @@ kt_start() {
 		${SLUICED_USER:+-u "$SLUICED_USER"} -c "$KT_CONF" -s "$KT_SOCK" >/dev/null
 	KT_PID=$(tail -n1 "$LAB_TMP/pids")
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 150); do # 15 s: a loaded host starts slowly
 		ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$KT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	kt_fail "sluiced did not start"; cat "$LAB_TMP/sluiced.log" >&2; return 1
 }
 ctl() { "$SLUICECTL" -s "$KT_SOCK" "$@"; }
+
+# kt_stop [PID]: TERM to sluiced (KT_PID by default), then waits up to 20 s
+# for it to exit (a loaded host can take seconds to tear down); status 0
+# when it is gone.
+kt_stop() {
+	local pid=${1:-$KT_PID} i
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # qseq: packets queued so far in the gateway (the queue's id sequence).
 qseq() {
@@ -91,6 +105,22 @@ expect_talk() {
 	local got
 	got=$(talk "$@")
 	if [ "$got" = "$want" ]; then kt_ok "$d"; else kt_fail "$d (got $got lines, want $want)"; fi
+}
+
+# expect_talk_within SECONDS DESCRIPTION N NS PROTO ADDR PORT [BIND]: as
+# expect_talk, but tries again (a new session each time) until N lines come
+# back or SECONDS have passed: for recovery checks, whose property is that
+# service comes back without a restart, not how fast on a loaded host.
+expect_talk_within() {
+	local limit=$1 d=$2 want=$3; shift 3
+	local got end=$((SECONDS + limit)) tries=0
+	while :; do
+		got=$(talk "$@"); tries=$((tries + 1))
+		[ "$got" = "$want" ] && { kt_ok "$d (try $tries)"; return; }
+		[ "$SECONDS" -ge "$end" ] && break
+		sleep 0.5
+	done
+	kt_fail "$d (got $got lines, want $want, $tries tries in ${limit}s)"
 }
 
 # queued_by DESCRIPTION N CMD...: runs CMD, checks the queue grew by N
