@@ -274,11 +274,13 @@ static int r_floods(const json_t *v, struct evbuffer *out)
 		stats_put_cell(out, secs(num(f, "expires_s"), ex, sizeof(ex)), 9,
 			       CELL_RIGHT);
 		evbuffer_add(out, "  ", 2);
-		stats_put_cell(out, str(f, "reason"), 20, CELL_LAST);
+		char ho[48] = ""; /* 44+1+10+1+9+2 = 67 columns before */
 		if (whole(f, "half_open"))
-			evbuffer_add_printf(out, " (%lld unanswered)",
-					    whole(f, "half_open"));
-		evbuffer_add(out, "\n", 1);
+			snprintf(ho, sizeof(ho), " (%lld unanswered)",
+				 whole(f, "half_open"));
+		stats_put_cell(out, str(f, "reason"), WIDTH - 67 - strlen(ho),
+			       CELL_LAST);
+		evbuffer_add_printf(out, "%s\n", ho);
 	}
 	evbuffer_add_printf(out, "%zu sources limited\n", json_array_size(l));
 	return 0;
@@ -348,6 +350,19 @@ static void alert_value(const json_t *a, char *buf, size_t len)
 		strcat(buf, "/s");
 }
 
+/* Columns of the longest word of S (words end at spaces). */
+static size_t longest_word(const char *s)
+{
+	size_t best = 0, cur = 0;
+	for (; *s; s++) {
+		if (*s == ' ')
+			cur = 0;
+		else if (((unsigned char)*s & 0xC0) != 0x80 && ++cur > best)
+			best = cur;
+	}
+	return best;
+}
+
 static int r_alerts(const json_t *v, struct evbuffer *out)
 {
 	const json_t *l = list(v, "alerts"), *a;
@@ -373,7 +388,13 @@ static int r_alerts(const json_t *v, struct evbuffer *out)
 		const char *cond = str(a, "condition") ? str(a, "condition")
 						       : "-";
 		char *e = text_escape_dup(cond, strlen(cond), false);
-		stats_put_wrapped(out, e, col, WIDTH, 71);
+		if (longest_word(e) > WIDTH - 71) { /* not sluiced's: cut */
+			stats_put_cell(out, e, col < WIDTH ? WIDTH - col : 1,
+				       CELL_LAST);
+			evbuffer_add(out, "\n", 1);
+		} else {
+			stats_put_wrapped(out, e, col, WIDTH, 71);
+		}
 		free(e);
 	}
 	return 0;
