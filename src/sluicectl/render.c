@@ -495,7 +495,8 @@ static void farm_rows(const json_t *f, struct evbuffer *out)
 		evbuffer_add(out, "  ", 2);
 		stats_put_cell(out, str(m, "name"), 16, CELL_LEFT);
 		evbuffer_add(out, " ", 1);
-		stats_put_cell(out, str(m, "address"), 47, CELL_LEFT);
+		const char *a = str(m, "address"); /* [IPv6]:port up to 47 */
+		stats_put_cell(out, a, a && strlen(a) > 28 ? 47 : 28, CELL_LEFT);
 		evbuffer_add(out, " ", 1);
 		stats_put_cell(out, str(m, "check"), 10, CELL_LEFT);
 		evbuffer_add_printf(out, " %-8s %s\n",
@@ -534,6 +535,20 @@ static int r_farm_member(const json_t *v, struct evbuffer *out)
 
 /* ---- the actions ------------------------------------------------------------- */
 
+/* identity-add: "ADDR is USER for 8.0 h" from its fields. */
+static int r_identity_add(const json_t *v, struct evbuffer *out)
+{
+	char ttl[24];
+	if (!str(v, "address") || !str(v, "user"))
+		return -1;
+	stats_put_cell(out, str(v, "address"), 43, CELL_LAST);
+	evbuffer_add_printf(out, " is ");
+	stats_put_cell(out, str(v, "user"), 40, CELL_LAST);
+	evbuffer_add_printf(out, " for %s\n", secs(num(v, "ttl_s"), ttl,
+						   sizeof(ttl)));
+	return 0;
+}
+
 /* reload, confirm, identity add/del/login/logout, creations add/del,
  * alerts reset: {"ok": true, "messages": [lines], ...}, the lines. */
 static int r_messages(const json_t *v, struct evbuffer *out)
@@ -568,6 +583,7 @@ static const struct {
     {"alerts", r_alerts},
     {"verifiers", r_verifiers},
     {"farm-list", r_farm_list},
+    {"identity-add", r_identity_add},
     {"farm-drain", r_farm_member},
     {"farm-resume", r_farm_member},
 };

@@ -197,6 +197,10 @@ static void test_hostile_names(void **state)
 	free(good_pack("farm-drain", "drained: takes no new sessions",
 		       "{s:i,s:s,s:b,s:b}", "schema_version", 1, "member",
 		       HOSTILE, "drained", 1, "in_map", 0));
+	free(good_pack("identity-add", " for 8.0 h", "{s:i,s:b,s:[s],s:s,s:s,"
+		       "s:i}", "schema_version", 1, "ok", 1, "messages", HOSTILE,
+		       "address", "198.18.1.2", "user", longname, "ttl_s",
+		       28800));
 	free(good_pack("reload", "reloaded", "{s:i,s:b,s:[s,s],s:i}",
 		       "schema_version", 1, "ok", 1, "messages", "reloaded",
 		       HOSTILE, "generation", 2));
@@ -210,7 +214,8 @@ static void test_wrong_shapes(void **state)
 	static const char *const requests[] = {
 	    "status",	 "sessions", "pending",	  "identity-list",
 	    "identity-sources", "floods", "creations-list", "alerts",
-	    "verifiers", "farm-list", "farm-drain", "reload", "counters"};
+	    "verifiers", "farm-list", "farm-drain", "reload", "counters",
+	    "identity-add"};
 	static const char *const docs[] = {
 	    "[]", "{}", "7", "\"x\"", "null",
 	    "{\"schema_version\": 1, \"sessions\": 5, \"alerts\": {}}",
