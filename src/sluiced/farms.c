@@ -4,7 +4,6 @@
  * farms.h.
  */
 #include "sluiced/farms.h"
-#include "stats/table.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
