@@ -138,6 +138,31 @@ sys.exit(0 if w <= 100 and not enot and not ctrl and lines else 1)
 PY
 ) && kt_ok "sluicectl $cmd: $r" || kt_fail "sluicectl $cmd: $r"
 done
+# the text of the actions, rendered from their JSON by sluicectl too
+for cmd in "farm drain web1" "farm resume web1" "alerts reset" reload \
+	"identity add 198.18.1.82 zed --groups staff" "identity del 198.18.1.82" \
+	"creations add 198.18.2.2 tcp 8082 --timeout 30" "creations del 198.18.2.2 tcp 8082"; do
+	# shellcheck disable=SC2086
+	ctl $cmd >"$LAB_TMP/ta" 2>&1; rc=$?
+	r=$(python3 - "$LAB_TMP/ta" <<'PY'
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+lines = text.splitlines()
+ctrl = [l for l in lines if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", l)]
+bad = [l for l in lines if l.startswith("{") or l.startswith("[")]
+print("%d lines, %d with control characters, %d JSON: %s" % (len(lines), len(ctrl), len(bad), ascii(lines[:2])))
+sys.exit(0 if lines and not ctrl and not bad else 1)
+PY
+) && [ "$rc" = 0 ] && kt_ok "sluicectl $cmd (text): $r" || kt_fail "sluicectl $cmd (text, rc $rc): $r"
+done
+# the hostile names in the tables: escaped (\xe9, \x01), not lost
+for cmd in sessions verifiers "farm list"; do
+	# shellcheck disable=SC2086
+	ctl $cmd >"$LAB_TMP/th" 2>&1
+	grep -qF 'Ren\xe9 "q" back' "$LAB_TMP/th" &&
+		kt_ok "sluicectl $cmd: the hostile name shown escaped: $(grep -F 'Ren\xe9' "$LAB_TMP/th" | head -1 | tr -s ' ')" ||
+		kt_fail "sluicectl $cmd: no escaped hostile name: $(head -c 600 "$LAB_TMP/th" | od -c | head -8)"
+done
 ctl verifiers >"$LAB_TMP/tv" 2>&1
 python3 - "$LAB_TMP/tv" <<'PY' && kt_ok "verifiers: the times in units (s, ms, µs)" || kt_fail "verifiers: $(head -c 600 "$LAB_TMP/tv")"
 import re, sys
