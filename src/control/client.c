@@ -62,7 +62,7 @@ static char *line_of(const char *s)
 	return n && s[n - 1] == '\n' ? xstrdup(s) : xasprintf("%s\n", s);
 }
 
-/* Interprets the answer TEXT; see control_call. */
+/* Interprets the answer TEXT; see control_call_json. */
 static int decode_reply(const char *text, size_t len, json_t **output,
 			char **err)
 {
@@ -91,7 +91,7 @@ static int decode_reply(const char *text, size_t len, json_t **output,
 	return rc;
 }
 
-int control_call(const char *path, const char *command, const json_t *args,
+int control_call_json(const char *path, const char *command, const json_t *args,
 		 json_t **output, char **err)
 {
 	*output = NULL;

@@ -173,8 +173,9 @@ enum control_level control_level_of(const struct control_access *access,
  * daemon's error message or what went wrong (escaped text, allocated, to
  * free; ends with '\n') and returns 1 the daemon said error, 2 the request
  * is too long (nothing sent), 3 no daemon reachable or no valid answer.
+ * (Named for what it gives: the control_call of old gave text.)
  */
-int control_call(const char *path, const char *command, const json_t *args,
+int control_call_json(const char *path, const char *command, const json_t *args,
 		 json_t **output, char **err);
 
 #endif

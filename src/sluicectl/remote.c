@@ -295,7 +295,7 @@ static int call(const char *request, const json_t *args, bool json)
 {
 	json_t *v = NULL;
 	char *err = NULL;
-	int rc = control_call(ctl_socket, request, args, &v, &err);
+	int rc = control_call_json(ctl_socket, request, args, &v, &err);
 	if (rc == 0) {
 		rc = show(request, v, json);
 		json_decref(v);

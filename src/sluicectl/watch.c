@@ -75,7 +75,7 @@ int counters_watch(const char *socket_path, unsigned interval_ms,
 		}
 		json_t *j = NULL;
 		char *err = NULL;
-		int rc = control_call(socket_path, "counters", NULL, &j, &err);
+		int rc = control_call_json(socket_path, "counters", NULL, &j, &err);
 		if (rc) {
 			fprintf(stderr, "sluicectl: %s", err);
 			free(err);

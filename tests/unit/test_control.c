@@ -263,7 +263,7 @@ static int call1(const char *path, const char *cmd, const json_t *args,
 {
 	json_t *v = NULL;
 	char *err = NULL;
-	int rc = control_call(path, cmd, args, &v, &err);
+	int rc = control_call_json(path, cmd, args, &v, &err);
 	if (rc == 0) {
 		assert_null(err);
 		*body = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT |
