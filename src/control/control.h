@@ -73,7 +73,7 @@ struct control_request {
 	json_t *root;
 	const char *command;
 	json_t *args; /* an object, possibly empty */
-	bool json;
+	bool json; /* its "json" member: read, not used (answers are JSON) */
 };
 
 /*
