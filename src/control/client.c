@@ -62,53 +62,54 @@ static char *line_of(const char *s)
 	return n && s[n - 1] == '\n' ? xstrdup(s) : xasprintf("%s\n", s);
 }
 
-/* Interprets the answer TEXT; see control_call. */
-static int decode_reply(const char *text, size_t len, char **body)
+/* Interprets the answer TEXT; see control_call_json. */
+static int decode_reply(const char *text, size_t len, json_t **output,
+			char **err)
 {
 	json_error_t je;
-	json_t *r = json_loadb(text, len, 0, &je);
+	json_t *r = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	json_t *ok = json_object_get(r, "ok");
+	json_t *o = json_object_get(r, "output");
 	const char *s;
 	int rc;
-	/* sluiced sends no control character but '\n'; whatever answers on
-	 * the socket, none reaches the terminal raw */
-	if (json_is_true(ok) &&
-	    (s = json_string_value(json_object_get(r, "output")))) {
-		*body = text_escape_dup(s, strlen(s), true);
+	if (json_is_true(ok) && o) {
+		*output = json_incref(o);
 		rc = 0;
 	} else if (json_is_false(ok) &&
 		   (s = json_string_value(json_object_get(r, "error")))) {
+		/* sluiced sends no control character; whatever answers on
+		 * the socket, none reaches the terminal raw */
 		char *e = text_escape_dup(s, strlen(s), true);
-		*body = line_of(e);
+		*err = line_of(e);
 		free(e);
 		rc = 1;
 	} else {
-		*body = xstrdup("no valid answer from sluiced\n");
+		*err = xstrdup("no valid answer from sluiced\n");
 		rc = 3;
 	}
 	json_decref(r);
 	return rc;
 }
 
-int control_call(const char *path, const char *command, const json_t *args,
-		 bool json, char **body)
+int control_call_json(const char *path, const char *command, const json_t *args,
+		 json_t **output, char **err)
 {
+	*output = NULL;
+	*err = NULL;
 	json_t *req = json_object();
 	json_object_set_new(req, "command", json_string(command));
 	if (args)
 		json_object_set(req, "args", (json_t *)args);
-	if (json)
-		json_object_set_new(req, "json", json_true());
 	char *text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (!text) {
-		*body = xstrdup("cannot encode the request (not UTF-8?)\n");
+		*err = xstrdup("cannot encode the request (not UTF-8?)\n");
 		return 2;
 	}
 	/* never cut: a shortened request could still mean something */
 	size_t tl = strlen(text);
 	if (tl + 1 > CONTROL_MAX_REQUEST) {
-		*body = xasprintf("request too long (%zu bytes; at most %d)\n",
+		*err = xasprintf("request too long (%zu bytes; at most %d)\n",
 				  tl + 1, CONTROL_MAX_REQUEST);
 		free(text);
 		return 2;
@@ -117,7 +118,7 @@ int control_call(const char *path, const char *command, const json_t *args,
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		*body = xasprintf("cannot reach sluiced at %s: %s\n", path,
+		*err = xasprintf("cannot reach sluiced at %s: %s\n", path,
 				  strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -132,15 +133,15 @@ int control_call(const char *path, const char *command, const json_t *args,
 	int e = errno;
 	close(fd);
 	if (!buf) {
-		*body = xasprintf("reading the answer: %s\n", strerror(e));
+		*err = xasprintf("reading the answer: %s\n", strerror(e));
 		return 3;
 	}
 	int rc;
 	if (len == 0 && w < 0) {
-		*body = xasprintf("write: %s\n", strerror(e));
+		*err = xasprintf("write: %s\n", strerror(e));
 		rc = 3;
 	} else {
-		rc = decode_reply(buf, len, body);
+		rc = decode_reply(buf, len, output, err);
 	}
 	free(buf);
 	return rc;

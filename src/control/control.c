@@ -189,30 +189,56 @@ static void on_written(struct bufferevent *bev, void *arg)
 		conn_free(bev, arg);
 }
 
+/* The reply to send: {"ok": true, "output": the JSON value OUTPUT holds}
+ * or {"ok": false, "error": OUTPUT as escaped text (lines kept, no
+ * trailing newline)}; an OK
+ * OUTPUT that is not one JSON value (a handler's bug) becomes an error.
+ * Compact ASCII JSON text with '\n', to free. */
+static char *reply_text(bool ok, const char *output, size_t len)
+{
+	if (!output) /* an empty buffer */
+		output = "", len = 0;
+	json_t *v = ok ? json_loadb(output, len, 0, NULL) : NULL;
+	if (ok && !v) { /* bytes that are not UTF-8 in a string: as \xNN */
+		char *safe = text_escape_json_dup(output, len);
+		v = json_loads(safe, 0, NULL);
+		free(safe);
+	}
+	json_t *r;
+	if (ok && v) {
+		r = json_pack("{s:b,s:o}", "ok", 1, "output", v);
+	} else {
+		if (ok)
+			log_warnx("control: a command answered with text, "
+				  "not JSON");
+		char *safe = ok ? xstrdup("sluiced built an answer that is "
+					  "not JSON (a bug)")
+				: text_escape_dup(output, len, true);
+		size_t n = strlen(safe);
+		while (n && (safe[n - 1] == '\n' || safe[n - 1] == ' '))
+			safe[--n] = '\0';
+		r = json_pack("{s:b,s:s}", "ok", 0, "error", safe);
+		free(safe);
+	}
+	char *text = r ? json_dumps(r, JSON_COMPACT | JSON_ENSURE_ASCII |
+					   JSON_PRESERVE_ORDER)
+		       : NULL;
+	json_decref(r);
+	char *line = xasprintf("%s\n", text ? text
+					     : "{\"ok\":false,\"error\":\"out "
+					       "of memory\"}");
+	free(text);
+	return line;
+}
+
 /* Queues the reply (OK with OUTPUT, or the error OUTPUT) and closes after
  * it is sent. */
 static void reply(struct bufferevent *bev, struct conn *k, bool ok,
-		  bool json, const char *output, size_t len)
+		  const char *output, size_t len)
 {
-	char *safe = json && ok ? text_escape_json_dup(output, len)
-				: text_escape_dup(output, len, true);
-	if (!ok) { /* one line: drop a trailing newline */
-		size_t n = strlen(safe);
-		while (n && safe[n - 1] == '\n')
-			safe[--n] = '\0';
-	}
-	json_t *r = json_pack("{s:b,s:s}", "ok", ok, ok ? "output" : "error",
-			      safe);
-	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
-	struct evbuffer *out = bufferevent_get_output(bev);
-	if (text)
-		evbuffer_add_printf(out, "%s\n", text);
-	else
-		evbuffer_add_printf(out, "{\"ok\":false,\"error\":\"out of "
-				    "memory\"}\n");
+	char *text = reply_text(ok, output, len);
+	evbuffer_add(bufferevent_get_output(bev), text, strlen(text));
 	free(text);
-	json_decref(r);
-	free(safe);
 	bufferevent_setcb(bev, NULL, on_written, on_event, k);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_enable(bev, EV_WRITE);
@@ -229,7 +255,7 @@ static const struct control_command *find_command(const struct control *c,
 
 /* Runs request TEXT for connection K; the output goes to OUT. */
 static int run(struct conn *k, const char *text, size_t len,
-	       struct evbuffer *out, bool *json)
+	       struct evbuffer *out)
 {
 	struct control_request req;
 	char err[256];
@@ -252,8 +278,7 @@ static int run(struct conn *k, const char *text, size_t len,
 				      sizeof(err)) < 0) {
 		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
 	} else {
-		*json = req.json;
-		rc = cmd->fn(k->c->arg, req.args, req.json, out);
+		rc = cmd->fn(k->c->arg, req.args, true, out);
 	}
 	control_request_free(&req);
 	return rc;
@@ -267,7 +292,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	if (nl.pos < 0) {
 		if (evbuffer_get_length(in) >= CONTROL_MAX_REQUEST) {
 			static const char m[] = "request too long";
-			reply(bev, k, false, false, m, sizeof(m) - 1);
+			reply(bev, k, false, m, sizeof(m) - 1);
 		}
 		return;
 	}
@@ -276,12 +301,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 	evbuffer_remove(in, line, len);
 	line[len] = '\0';
 	struct evbuffer *body = evbuffer_new();
-	bool json = false;
-	int rc = run(k, line, len, body, &json);
+	int rc = run(k, line, len, body);
 	free(line);
 	size_t blen = evbuffer_get_length(body);
-	reply(bev, k, rc == 0, json, (const char *)evbuffer_pullup(body, -1),
-	      blen);
+	reply(bev, k, rc == 0, (const char *)evbuffer_pullup(body, -1), blen);
 	evbuffer_free(body);
 }
 

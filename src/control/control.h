@@ -8,12 +8,17 @@
  *    "args": {"address": "198.18.1.2", "user": "carol", "groups": ["staff"]},
  *    "json": false}
  *
- * "args" (an object) and "json" (ask for JSON output) may be left out; any
- * other member is an error. The server answers one JSON object on one line,
- * {"ok": true, "output": TEXT} or {"ok": false, "error": MESSAGE}, and
- * closes. Names are JSON strings: no quoting or splitting, so a name can
- * never become another argument; every name is checked (text.h) on both
- * sides. TEXT has control characters and invalid UTF-8 escaped as \xNN.
+ * "args" (an object) may be left out; "json" is accepted and ignored (the
+ * answer is JSON either way; older clients send it); any other member is
+ * an error. The server answers one JSON object on one line (ASCII: other
+ * characters as \u escapes), {"ok": true, "output": VALUE} or {"ok": false,
+ * "error": MESSAGE}, and closes. VALUE is the command's answer as JSON (an
+ * object with "schema_version", or for `identity-list` an array; see
+ * sluicectl(8)): sluicectl renders the text for people from it. Names
+ * are JSON strings: no quoting or splitting, so a name can never become
+ * another argument; every name is checked (text.h) on both sides. Text
+ * from outside in VALUE and MESSAGE has control characters and invalid
+ * UTF-8 escaped as \xNN.
  *
  * Each command has an access level; a connection gets its level from the
  * peer's credentials (SO_PEERCRED / SO_PEERGROUPS): root and the daemon's
@@ -68,7 +73,7 @@ struct control_request {
 	json_t *root;
 	const char *command;
 	json_t *args; /* an object, possibly empty */
-	bool json;
+	bool json; /* its "json" member: read, not used (answers are JSON) */
 };
 
 /*
@@ -101,8 +106,11 @@ const char *control_arg_item(const json_t *args, const char *key, size_t i);
 
 /* ---- server (sluiced) ----------------------------------------------------- */
 
-/* Handles one checked request: writes the output to OUT and returns 0, or
- * returns -1 with a one-line message in OUT. */
+/* Handles one checked request: writes its answer to OUT, one JSON value
+ * (built with jansson; text that is not JSON is a bug the server turns
+ * into an error), and returns 0; or returns -1 with a one-line message in
+ * OUT. JSON is always true (the answers are JSON only; the parameter stays
+ * so that every handler keeps one signature). */
 typedef int (*control_fn)(void *arg, const json_t *args, bool json,
 			  struct evbuffer *out);
 
@@ -159,13 +167,15 @@ enum control_level control_level_of(const struct control_access *access,
 /* ---- client (sluicectl) ------------------------------------------------- */
 
 /*
- * Sends COMMAND with ARGS (an object or NULL; not taken) and the JSON flag
- * to the daemon at PATH and waits for the answer. *BODY gets the output,
- * the daemon's error message, or what went wrong (allocated, to free; ends
- * with '\n'). Returns 0 ok, 1 the daemon said error, 2 the request is too
- * long (nothing sent), 3 no daemon reachable or no valid answer.
+ * Sends COMMAND with ARGS (an object or NULL; not taken) to the daemon at
+ * PATH and waits for the answer. Returns 0 with *OUTPUT the answer's JSON
+ * value (a new reference) and *ERR NULL; or *OUTPUT NULL and *ERR the
+ * daemon's error message or what went wrong (escaped text, allocated, to
+ * free; ends with '\n') and returns 1 the daemon said error, 2 the request
+ * is too long (nothing sent), 3 no daemon reachable or no valid answer.
+ * (Named for what it gives: the control_call of old gave text.)
  */
-int control_call(const char *path, const char *command, const json_t *args,
-		 bool json, char **body);
+int control_call_json(const char *path, const char *command, const json_t *args,
+		 json_t **output, char **err);
 
 #endif

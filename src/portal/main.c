@@ -114,13 +114,16 @@ static bool push_login(struct portal *P, const char *addr, const char *user,
 	json_t *args = json_pack("{s:s, s:s, s:I, s:s}", "address", addr,
 				 "user", user, "lifetime", (json_int_t)lifetime,
 				 "source", "portal");
-	char *body = NULL;
-	int rc = control_call(P->socket, "identity-login", args, false, &body);
+	json_t *answer = NULL;
+	char *err = NULL;
+	int rc = control_call_json(P->socket, "identity-login", args, &answer,
+				   &err);
 	json_decref(args);
+	json_decref(answer);
 	if (rc)
 		log_warnx("portal: identity-login %s %s: %s", addr, user,
-			  body ? body : "?");
-	free(body);
+			  err ? err : "?");
+	free(err);
 	if (rc)
 		P->n.push_failed++;
 	return rc == 0;
@@ -130,15 +133,18 @@ static void push_logout(struct portal *P, const char *addr, const char *user)
 {
 	json_t *args = json_pack("{s:s, s:s, s:s}", "address", addr, "user",
 				 user, "source", "portal");
-	char *body = NULL;
-	int rc = control_call(P->socket, "identity-logout", args, false, &body);
+	json_t *answer = NULL;
+	char *err = NULL;
+	int rc = control_call_json(P->socket, "identity-logout", args, &answer,
+				   &err);
 	json_decref(args);
+	json_decref(answer);
 	if (rc) {
 		log_warnx("portal: identity-logout %s %s: %s", addr, user,
-			  body ? body : "?");
+			  err ? err : "?");
 		P->n.push_failed++;
 	}
-	free(body);
+	free(err);
 }
 
 /* The lifetime to push for S now: until it idles out, never past its

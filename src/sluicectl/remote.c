@@ -9,12 +9,14 @@
  */
 #include "sluicectl/sluicectl.h"
 #include "common/log.h"
+#include "sluicectl/render.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "control/control.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,31 +274,60 @@ static void log_lines(int pri, const char *text)
 	}
 }
 
+/* Prints V, the answer to REQUEST: as JSON (one line, ASCII) with JSON,
+ * else as text for people (render.h). Returns the exit code: an answer
+ * of a shape sluicectl does not know (a sluiced of another version) is
+ * printed as JSON, with a note on stderr, and gives EXIT_FAIL. */
+static int show(const char *request, const json_t *v, bool json)
+{
+	int rc = EXIT_OK;
+	struct evbuffer *out = evbuffer_new();
+	if (!out)
+		return EXIT_FAIL;
+	if (!json && render_answer(request, v, out) < 0) {
+		fprintf(stderr, "sluicectl: the answer to '%s' has a shape this "
+			"sluicectl does not know; here it is as JSON\n", request);
+		evbuffer_drain(out, evbuffer_get_length(out));
+		json = true;
+		rc = EXIT_FAIL;
+	}
+	if (json) {
+		char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII |
+					    JSON_PRESERVE_ORDER);
+		evbuffer_add_printf(out, "%s\n", t ? t : "null");
+		free(t);
+	}
+	fwrite(evbuffer_pullup(out, -1), 1, evbuffer_get_length(out), stdout);
+	evbuffer_free(out);
+	return rc;
+}
+
 /* Sends the request and prints its answer; returns the exit code. */
 static int call(const char *request, const json_t *args, bool json)
 {
-	char *body;
-	int rc = control_call(ctl_socket, request, args, json, &body);
+	json_t *v = NULL;
+	char *err = NULL;
+	int rc = control_call_json(ctl_socket, request, args, &v, &err);
 	if (rc == 0) {
-		fputs(body, stdout);
-	} else {
-		if (log_journal()) /* ExecReload: each line an error */
-			log_lines(LOG_ERR, body);
-		else
-			fprintf(stderr, "sluicectl: %s", body);
-		if (json) { /* stdout stays JSON: the error as an object */
-			json_t *e = json_pack("{s:i,s:b,s:s?}", "schema_version",
-					      1, "ok", 0, "error",
-					      utf8_valid(body, strlen(body))
-						  ? body : NULL);
-			char *t = e ? json_dumps(e, JSON_ENSURE_ASCII) : NULL;
-			if (t)
-				printf("%s\n", t);
-			free(t);
-			json_decref(e);
-		}
+		rc = show(request, v, json);
+		json_decref(v);
+		return rc;
 	}
-	free(body);
+	if (log_journal()) /* ExecReload: each line an error */
+		log_lines(LOG_ERR, err);
+	else
+		fprintf(stderr, "sluicectl: %s", err);
+	if (json) { /* stdout stays JSON: the error as an object */
+		json_t *e = json_pack("{s:i,s:b,s:s?}", "schema_version", 1, "ok",
+				      0, "error",
+				      utf8_valid(err, strlen(err)) ? err : NULL);
+		char *t = e ? json_dumps(e, JSON_ENSURE_ASCII) : NULL;
+		if (t)
+			printf("%s\n", t);
+		free(t);
+		json_decref(e);
+	}
+	free(err);
 	return rc == 1 ? EXIT_INVALID : rc == 2 ? EXIT_USAGE : rc;
 }
 

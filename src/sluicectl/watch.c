@@ -34,7 +34,7 @@ static void draw(const json_t *j, unsigned interval_ms)
 	evbuffer_add_printf(out, "\033[H\033[2Jsluice counters  %s  (every "
 			    "%.1f s; ! = past threshold)\n\n", now,
 			    interval_ms / 1000.0);
-	stats_render_text(s, NULL, out);
+	stats_render_text(s, json_object_get(j, "alerts"), out);
 	/* the alerts firing now, and counters they watch */
 	bool any = false;
 	size_t i;
@@ -73,23 +73,17 @@ int counters_watch(const char *socket_path, unsigned interval_ms,
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 		}
-		char *body;
-		int rc = control_call(socket_path, "counters", NULL, true, &body);
+		json_t *j = NULL;
+		char *err = NULL;
+		int rc = control_call_json(socket_path, "counters", NULL, &j, &err);
 		if (rc) {
-			fprintf(stderr, "sluicectl: %s%s", body,
-				body[0] && body[strlen(body) - 1] == '\n' ? ""
-									  : "\n");
-			free(body);
+			fprintf(stderr, "sluicectl: %s", err);
+			free(err);
 			return rc;
 		}
-		json_error_t err;
-		json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, &err);
-		free(body);
 		if (!json_is_object(j)) {
-			char *e = text_escape_dup(err.text, strlen(err.text), false);
-			fprintf(stderr, "sluicectl: bad answer from sluiced: %s\n",
-				j ? "not a JSON object" : e);
-			free(e);
+			fprintf(stderr, "sluicectl: bad answer from sluiced: not "
+				"a JSON object\n");
 			json_decref(j);
 			return 1;
 		}

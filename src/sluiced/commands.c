@@ -1,8 +1,9 @@
 /*
  * commands.c — what the control socket answers. One function a command; the
  * table at the end gives each its name, access level and arguments (the
- * control layer checks both before the function runs). Text for people,
- * --json for programs; both built here from the same data.
+ * control layer checks both before the function runs). Every answer is
+ * JSON built with jansson, one shape a kind (sluicectl(8)); sluicectl
+ * renders the text for people from it (src/sluicectl/render.c).
  */
 #include "sluiced/daemon.h"
 #include "sluiced/jsonout.h"
@@ -80,57 +81,30 @@ static int cmd_status(void *arg, const json_t *args, bool json,
 	}
 	long up = (long)(time(NULL) - d->started);
 	const char *mode = d->nft_queue ? "nft queue" : "xt NFQUEUE (iptables-nft)";
-	if (json) {
-		char *path = text_escape_dup(d->config_path,
-					     strlen(d->config_path), false);
-		json_object_out(
-		    out,
-		    "{s:s,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		    "version", SLUICE_VERSION, "uptime_s", (long long)up,
-		    "policy", path, "generation", (long long)g->id, "rules",
-		    (long long)g->policy->nrules, "queue_mode", mode, "queues",
-		    (long long)d->nworkers, "queue_num",
-		    (long long)g->policy->queue.num, "fail",
-		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
-		    "packets_queued", (long long)packets, "pending",
-		    (long long)pending, "slots_available", (long long)free_general,
-		    "reserved_local_available", (long long)free_local,
-		    "identities", (long long)idtable_count(d->ids),
-		    "sessions_remembered", (long long)sessions_count(d->sessions),
-		    "reloads", (long long)d->reloads, "reload_failures",
-		    (long long)d->reload_failures, "revoked",
-		    (long long)d->revoked, "timed_out", (long long)timed_out,
-		    "slots_full", (long long)slots_full, "source_full",
-		    (long long)source_full, "reserved_local_used",
-		    (long long)reserved_used);
-		free(path);
-	} else {
-		evbuffer_add_printf(
-		    out,
-		    "sluiced %s, up %ldd %02ld:%02ld:%02ld\n"
-		    "policy:      %s (generation %llu, %zu rules)\n"
-		    "kernel:      %s, %zu queue(s) from %u, fail %s\n"
-		    "queued:      %llu packets\n"
-		    "decisions:   %zu pending, %zu slots available, %zu "
-		    "reserved-local available\n"
-		    "             %llu timed out, %llu refused (slots full), "
-		    "%llu refused (per-source cap)\n"
-		    "identities:  %zu address entries\n"
-		    "sessions:    %zu remembered\n"
-		    "reloads:     %llu (%llu failed), %llu sessions revoked\n",
-		    SLUICE_VERSION, up / 86400, up / 3600 % 24, up / 60 % 60,
-		    up % 60, d->config_path, (unsigned long long)g->id,
-		    g->policy->nrules, mode, d->nworkers, g->policy->queue.num,
-		    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
-		    (unsigned long long)packets, pending, free_general,
-		    free_local, (unsigned long long)timed_out,
-		    (unsigned long long)slots_full,
-		    (unsigned long long)source_full, idtable_count(d->ids),
-		    sessions_count(d->sessions), (unsigned long long)d->reloads,
-		    (unsigned long long)d->reload_failures,
-		    (unsigned long long)d->revoked);
-	}
+	char *path = text_escape_dup(d->config_path,
+				     strlen(d->config_path), false);
+	json_object_out(
+	    out,
+	    "{s:s,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "version", SLUICE_VERSION, "uptime_s", (long long)up,
+	    "policy", path, "generation", (long long)g->id, "rules",
+	    (long long)g->policy->nrules, "queue_mode", mode, "queues",
+	    (long long)d->nworkers, "queue_num",
+	    (long long)g->policy->queue.num, "fail",
+	    g->policy->queue.fail == FAIL_OPEN ? "open" : "closed",
+	    "packets_queued", (long long)packets, "pending",
+	    (long long)pending, "slots_available", (long long)free_general,
+	    "reserved_local_available", (long long)free_local,
+	    "identities", (long long)idtable_count(d->ids),
+	    "sessions_remembered", (long long)sessions_count(d->sessions),
+	    "reloads", (long long)d->reloads, "reload_failures",
+	    (long long)d->reload_failures, "revoked",
+	    (long long)d->revoked, "timed_out", (long long)timed_out,
+	    "slots_full", (long long)slots_full, "source_full",
+	    (long long)source_full, "reserved_local_used",
+	    (long long)reserved_used);
+	free(path);
 	gen_unref(g);
 	return 0;
 }
@@ -146,29 +120,6 @@ static json_t *texts(char *const *v, size_t n)
 	return a;
 }
 
-/* One session for people, two lines of at most 100 columns: its key,
- * state and seconds left; then, indented, its rule, user and name ("-"
- * unknown), escaped and cut (common/text.h). */
-static void session_text(struct evbuffer *out, const char *key,
-			 const char *state, uint32_t ttl, const char *rule,
-			 const struct session_info *si)
-{
-	if (strlen(key) > 79) { /* IPv6: the key alone */
-		stats_put_cell(out, key, 100, CELL_LAST);
-		evbuffer_add_printf(out, "\n%79s", "");
-	} else {
-		stats_put_cell(out, key, 79, CELL_LEFT);
-	}
-	evbuffer_add_printf(out, " %-11s %6u\n    rule ", state, ttl);
-	size_t used = 9 + stats_put_cell(out, rule, 36, CELL_LAST);
-	evbuffer_add_printf(out, "  user ");
-	used += 7 + stats_put_cell(out, si->user, 24, CELL_LAST);
-	evbuffer_add_printf(out, "  name ");
-	used += 7;
-	stats_put_cell(out, si->name, used < 100 ? 100 - used : 1, CELL_LAST);
-	evbuffer_add(out, "\n", 1);
-}
-
 static int cmd_sessions(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
@@ -179,11 +130,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	struct gen *g = current(d);
-	int n = 0;
-	json_t *list = json ? json_array() : NULL;
-	if (!json)
-		evbuffer_add_printf(out, "%-79s %-11s %6s\n    rule, user, "
-				    "name\n", "session", "state", "ttl(s)");
+	json_t *list = json_array();
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ct_entry *e = &l.v[i];
 		if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
@@ -195,27 +142,18 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 		sessions_get(d->sessions, &e->key, &si);
 		const char *state = e->key.proto == 6 ? ct_tcp_state_name(e->tcp_state) : "-";
 		const char *rn = rule_name(g, rid, rb, sizeof(rb));
-		if (json) {
-			/* the facts of the decision, as revocation sees them */
-			json_array_append_new(list, json_pack(
-			    "{s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:s,s:o}", "session",
-			    json_text(kb), "state", state, "ttl",
-			    (json_int_t)e->timeout, "rule_id", (json_int_t)rid,
-			    "rule", json_text(rn), "user", json_text(si.user),
-			    "name", json_text(si.name), "identity",
-			    fact_source_name(si.source), "groups",
-			    si.groups_unknown ? json_null()
-					      : texts(si.groups, si.ngroups)));
-		} else {
-			session_text(out, kb, state, e->timeout, rn, &si);
-		}
+		/* the facts of the decision, as revocation sees them */
+		json_array_append_new(list, json_pack(
+		    "{s:o,s:s,s:I,s:I,s:o,s:o,s:o,s:s,s:o}", "session",
+		    json_text(kb), "state", state, "ttl_s",
+		    (json_int_t)e->timeout, "rule_id", (json_int_t)rid, "rule",
+		    json_text(rn), "user", json_text(si.user), "name",
+		    json_text(si.name), "identity", fact_source_name(si.source),
+		    "groups", si.groups_unknown ? json_null()
+						: texts(si.groups, si.ngroups)));
 		session_info_clear(&si);
-		n++;
 	}
-	if (json)
-		json_value_out(out, list);
-	else
-		evbuffer_add_printf(out, "%d sessions\n", n);
+	json_list_out(out, "sessions", list);
 	gen_unref(g);
 	ct_list_free(&l);
 	return 0;
@@ -224,9 +162,7 @@ static int cmd_sessions(void *arg, const json_t *args, bool json,
 /* ---- pending ---------------------------------------------------------------- */
 
 struct pending_ctx {
-	struct evbuffer *out;
-	json_t *list; /* --json: the rows, else NULL */
-	int n;
+	json_t *list; /* the rows */
 	int worker;
 	struct gen *g;
 };
@@ -246,53 +182,25 @@ static void pending_one(void *arg, const struct pending_info *pi)
 		strcat(waits, "filter ");
 	if (waits[0])
 		waits[strlen(waits) - 1] = '\0';
-	if (c->list) {
-		json_array_append_new(c->list, json_pack(
-		    "{s:o,s:I,s:s,s:o,s:b,s:i,s:i}", "session", json_text(kb),
-		    "age_ms", (json_int_t)(pi->age_ns / 1000000), "waiting",
-		    waits, "rule", json_text(rn), "local", pi->local, "packets",
-		    pi->packets, "queue", c->worker));
-	} else {
-		/* 100 columns: the age in a unit that suits it, the rule
-		 * escaped and cut (a longer IPv6 key alone on its line) */
-		char age[24];
-		stats_human_seconds(pi->age_ns / 1e9, age, sizeof(age));
-		if (strlen(kb) > 48) {
-			stats_put_cell(c->out, kb, 100, CELL_LAST);
-			evbuffer_add_printf(c->out, "\n%48s", "");
-		} else {
-			stats_put_cell(c->out, kb, 48, CELL_LEFT);
-		}
-		evbuffer_add(c->out, " ", 1);
-		stats_put_cell(c->out, age, 9, CELL_RIGHT);
-		evbuffer_add_printf(c->out, "  %-16s ", waits);
-		size_t used = 60 + (strlen(waits) > 16 ? strlen(waits) : 16) + 1 +
-			      (pi->local ? 8 : 0);
-		stats_put_cell(c->out, rn, 100 - used, CELL_LAST);
-		evbuffer_add_printf(c->out, "%s\n", pi->local ? " (local)" : "");
-	}
-	c->n++;
+	json_array_append_new(c->list, json_pack(
+	    "{s:o,s:I,s:s,s:o,s:b,s:i,s:i}", "session", json_text(kb),
+	    "age_ms", (json_int_t)(pi->age_ns / 1000000), "waiting", waits,
+	    "rule", json_text(rn), "local", pi->local, "packets", pi->packets,
+	    "queue", c->worker));
 }
 
 static int cmd_pending(void *arg, const json_t *args, bool json,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	struct pending_ctx c = {out, json ? json_array() : NULL, 0, 0,
-				current(d)};
-	if (!json)
-		evbuffer_add_printf(out, "%-48s %9s  %-16s %s\n", "session", "age",
-				    "waiting for", "rule");
+	struct pending_ctx c = {json_array(), 0, current(d)};
 	for (size_t i = 0; i < d->nworkers; i++) {
 		c.worker = (int)i;
 		pthread_mutex_lock(&d->workers[i]->lock);
 		decider_each_pending(d->workers[i]->dec, pending_one, &c);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
-	if (json)
-		json_value_out(out, c.list);
-	else
-		evbuffer_add_printf(out, "%d pending\n", c.n);
+	json_list_out(out, "pending", c.list);
 	gen_unref(c.g);
 	return 0;
 }
@@ -321,7 +229,7 @@ static int cmd_reload(void *arg, const json_t *args, bool json,
 	struct gen *g = current(d);
 	long long gid = (long long)g->id, nrules = (long long)g->policy->nrules;
 	gen_unref(g);
-	return answer_json(rc, json, out, "{s:I,s:I,s:I}", "generation", gid,
+	return answer_json(rc, out, "{s:I,s:I,s:I}", "generation", gid,
 			   "rules", nrules, "confirm_within_s", (long long)secs);
 }
 
@@ -330,7 +238,7 @@ static int cmd_confirm(void *arg, const json_t *args, bool json,
 		       struct evbuffer *out)
 {
 	(void)args;
-	return answer_json(daemon_confirm(arg, out), json, out, NULL);
+	return answer_json(daemon_confirm(arg, out), out, NULL);
 }
 
 /* ---- identity ---------------------------------------------------------------------- */
@@ -349,61 +257,35 @@ static int parse_ip(const char *s, int *family, uint8_t addr[16])
 	return -1;
 }
 
-struct id_ctx {
-	struct evbuffer *out;
-	json_t *list; /* --json: the rows, else NULL */
-	int n;
-};
 
+/* Appends the identity of ADDR/PLEN to the array ARG. */
 static void identity_one(void *arg, int family, const uint8_t *addr,
 			 unsigned plen, const struct identity *id)
 {
-	struct id_ctx *c = arg;
 	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(family, addr, ab, INET6_ADDRSTRLEN);
 	if (plen < (family == AF_INET ? 32u : 128u))
 		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", plen);
 	time_t now = time(NULL);
-	long left = (long)(id->expires - now);
-	long idle = (long)(now - id->seen);
-	const char *src = id_source_name(id->source);
-	if (c->list) {
-		json_array_append_new(c->list, json_pack(
-		    "{s:s,s:o,s:o,s:s,s:I,s:I,s:I,s:I}", "address", ab, "user",
-		    json_text(id->user), "groups",
-		    texts(id->groups, id->ngroups), "source", src, "learned",
-		    (json_int_t)id->learned, "expires", (json_int_t)id->expires,
-		    "expires_in_s", (json_int_t)left, "idle_s",
-		    (json_int_t)idle));
-	} else {
-		char lb[32];
-		struct tm tm;
-		localtime_r(&id->learned, &tm);
-		strftime(lb, sizeof(lb), "%Y-%m-%d %H:%M:%S", &tm);
-		evbuffer_add_printf(c->out, "%-26s %-12s %-7s %s %7lds %6lds  ",
-				    ab, id->user, src, lb, left, idle);
-		for (size_t i = 0; i < id->ngroups; i++)
-			evbuffer_add_printf(c->out, "%s%s", i ? "," : "",
-					    id->groups[i]);
-		evbuffer_add_printf(c->out, "\n");
-	}
-	c->n++;
+	json_array_append_new(arg, json_pack(
+	    "{s:s,s:o,s:o,s:s,s:I,s:I,s:I,s:I}", "address", ab, "user",
+	    json_text(id->user), "groups", texts(id->groups, id->ngroups),
+	    "source", id_source_name(id->source), "learned",
+	    (json_int_t)id->learned, "expires", (json_int_t)id->expires,
+	    "expires_in_s", (json_int_t)(id->expires - now), "idle_s",
+	    (json_int_t)(now - id->seen)));
 }
 
+/* identity-list: a bare array, the one list without schema_version: the
+ * documented feeders' scripts (and the case control-arg-injection) read
+ * `identity list --json` as an array of entries (sluicectl(8)). */
 static int cmd_identity_list(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	struct id_ctx c = {out, json ? json_array() : NULL, 0};
-	if (!json)
-		evbuffer_add_printf(out, "%-26s %-12s %-7s %-19s %8s %7s  %s\n",
-				    "ADDRESS", "USER", "SOURCE", "LEARNED",
-				    "EXPIRES", "IDLE", "GROUPS");
-	idtable_each(d->ids, identity_one, &c);
-	if (json)
-		json_value_out(out, c.list);
-	else
-		evbuffer_add_printf(out, "%d identities\n", c.n);
+	json_t *list = json_array();
+	idtable_each(d->ids, identity_one, list);
+	json_value_out(out, list);
 	return 0;
 }
 
@@ -414,36 +296,22 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct id_source_stats st[IDS_COUNT];
 	idtable_source_stats(d->ids, st);
-	json_t *all = json ? json_pack("{s:i}", "schema_version",
-				       JSON_SCHEMA_VERSION) : NULL;
-	if (!json)
-		evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s "
-				    "%8s\n", "SOURCE", "ENTRIES", "LOGINS",
-				    "LOGOUTS", "REPLACED", "IGNORED",
-				    "BAD-AUTH", "BAD-CLNT", "MALFORMD");
+	json_t *all = json_pack("{s:i}", "schema_version", JSON_SCHEMA_VERSION);
 	for (int i = 0; i < IDS_COUNT; i++) {
 		const struct id_source_stats *s = &st[i];
 		unsigned long long v[8] = {
 		    s->entries,		s->logins,	    s->logouts,
 		    s->replaced,	s->ignored,	    s->rejected_secret,
 		    s->rejected_client, s->rejected_malformed};
-		if (json)
-			json_object_set_new(all, id_source_name(i), json_pack(
-			    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries",
-			    (json_int_t)v[0], "logins", (json_int_t)v[1],
-			    "logouts", (json_int_t)v[2], "replaced",
-			    (json_int_t)v[3], "ignored", (json_int_t)v[4],
-			    "rejected_secret", (json_int_t)v[5],
-			    "rejected_client", (json_int_t)v[6],
-			    "rejected_malformed", (json_int_t)v[7]));
-		else
-			evbuffer_add_printf(out, "%-8s %8llu %8llu %8llu %8llu "
-					    "%8llu %8llu %8llu %8llu\n",
-					    id_source_name(i), v[0], v[1], v[2],
-					    v[3], v[4], v[5], v[6], v[7]);
+		json_object_set_new(all, id_source_name(i), json_pack(
+		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries",
+		    (json_int_t)v[0], "logins", (json_int_t)v[1], "logouts",
+		    (json_int_t)v[2], "replaced", (json_int_t)v[3], "ignored",
+		    (json_int_t)v[4], "rejected_secret", (json_int_t)v[5],
+		    "rejected_client", (json_int_t)v[6], "rejected_malformed",
+		    (json_int_t)v[7]));
 	}
-	if (json)
-		json_value_out(out, all);
+	json_value_out(out, all);
 	return 0;
 }
 
@@ -476,7 +344,7 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 	idtable_set(d->ids, family, addr, user, groups, ng, ttl);
 	free(groups);
 	evbuffer_add_printf(out, "%s is %s for %us\n", address, user, ttl);
-	return answer_json(0, json, out,
+	return answer_json(0, out,
 			   "{s:s,s:s,s:I}", "address", address, "user", user,
 			   "ttl_s", (long long)ttl);
 }
@@ -497,7 +365,7 @@ static int cmd_identity_del(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "removed %s\n", address);
-	return answer_json(0, json, out,
+	return answer_json(0, out,
 			   "{s:s}", "address", address);
 }
 
@@ -539,7 +407,7 @@ static int cmd_identity_login(void *arg, const json_t *args, bool json,
 	if (rc < 0)
 		return -1;
 	evbuffer_add_printf(out, ": %s is %s\n", r.address, r.user);
-	return answer_json(0, json, out, "{s:s,s:s}", "address", r.address,
+	return answer_json(0, out, "{s:s,s:s}", "address", r.address,
 			   "user", r.user);
 }
 
@@ -557,7 +425,7 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 	evbuffer_add_printf(out, rc ? "logged out %s\n"
 				    : "no entry of that source for %s\n",
 			    address);
-	return answer_json(0, json, out, "{s:s,s:b}", "address", address,
+	return answer_json(0, out, "{s:s,s:b}", "address", address,
 			   "logged_out", rc > 0);
 }
 
@@ -565,9 +433,7 @@ static int cmd_identity_logout(void *arg, const json_t *args, bool json,
 
 struct floods_ctx {
 	struct daemon *d;
-	struct evbuffer *out;
-	json_t *list; /* --json: the rows, else NULL */
-	int n;
+	json_t *list; /* the rows */
 	unsigned prefix; /* the source's prefix length (IPv6: flood prefix) */
 };
 
@@ -584,22 +450,10 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
 		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
 	else
 		snprintf(src, sizeof(src), "%s", value);
-	if (c->list)
-		json_array_append_new(c->list, json_pack(
-		    "{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src),
-		    "refused", (json_int_t)packets, "expires_s",
-		    (json_int_t)expires_s, "reason", why, "half_open",
-		    (json_int_t)ho));
-	else if (ho)
-		evbuffer_add_printf(c->out, "%-44s %10llu %8llus  %s (%u "
-				    "unanswered)\n", src,
-				    (unsigned long long)packets,
-				    (unsigned long long)expires_s, why, ho);
-	else
-		evbuffer_add_printf(c->out, "%-44s %10llu %8llus  %s\n", src,
-				    (unsigned long long)packets,
-				    (unsigned long long)expires_s, why);
-	c->n++;
+	json_array_append_new(c->list, json_pack(
+	    "{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src), "refused",
+	    (json_int_t)packets, "expires_s", (json_int_t)expires_s, "reason",
+	    why, "half_open", (json_int_t)ho));
 }
 
 /* floods: flood_limited4/6 (ruleset.c "flood"): each source a limit
@@ -612,12 +466,8 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct gen *g = current(d);
 	(void)args;
-	struct floods_ctx c = {d, out, json ? json_array() : NULL, 0,
-			       g->policy->flood.prefix_v6};
+	struct floods_ctx c = {d, json_array(), g->policy->flood.prefix_v6};
 	gen_unref(g);
-	if (!json)
-		evbuffer_add_printf(out, "%-44s %10s %9s  %s\n", "source",
-				    "refused", "expires", "reason");
 	for (int fam = 4; fam <= 6; fam += 2) {
 		char *cmd = xasprintf("list set inet %s flood_limited%d",
 				      d->kopts.table, fam);
@@ -634,10 +484,7 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 		}
 		free(js);
 	}
-	if (json)
-		json_value_out(out, c.list);
-	else
-		evbuffer_add_printf(out, "%d sources limited\n", c.n);
+	json_list_out(out, "floods", c.list);
 	return 0;
 }
 
@@ -654,12 +501,11 @@ static int cmd_creations_list(void *arg, const json_t *args, bool json,
 		free(err);
 		return -1;
 	}
-	if (json)
-		creations_json(js, out);
-	else if (creations_text(js, out) < 0)
-		evbuffer_add_printf(out, "%s\n", js);
+	int rc = creations_json(js, out);
+	if (rc < 0)
+		evbuffer_add_printf(out, "the creation sets are unreadable");
 	free(js);
-	return 0;
+	return rc;
 }
 
 /* creations-add / -del {address, protocol, port, [from], [timeout]} */
@@ -703,15 +549,13 @@ static int creations_change(struct daemon *d, const json_t *args, bool add,
 static int cmd_creations_add(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return answer_json(creations_change(arg, args, true, out), json, out,
-			   NULL);
+	return answer_json(creations_change(arg, args, true, out), out, NULL);
 }
 
 static int cmd_creations_del(void *arg, const json_t *args, bool json,
 			     struct evbuffer *out)
 {
-	return answer_json(creations_change(arg, args, false, out), json, out,
-			   NULL);
+	return answer_json(creations_change(arg, args, false, out), out, NULL);
 }
 
 /* ---- counters, alerts, verifiers, farms ------------------------------------ */
@@ -722,10 +566,7 @@ static int cmd_counters(void *arg, const json_t *args, bool json,
 	struct daemon *d = arg;
 	struct stats_snapshot s;
 	daemon_snapshot(d, &s);
-	if (json)
-		stats_render_json(&s, d->alerts, out);
-	else
-		stats_render_text(&s, d->alerts, out);
+	stats_render_json(&s, d->alerts, out);
 	return 0;
 }
 
@@ -733,7 +574,7 @@ static int cmd_alerts(void *arg, const json_t *args, bool json,
 		      struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	alerts_list(d->alerts, json, out);
+	json_list_out(out, "alerts", alerts_json(d->alerts));
 	return 0;
 }
 
@@ -747,42 +588,42 @@ static int cmd_alerts_reset(void *arg, const json_t *args, bool json,
 		return -1;
 	}
 	evbuffer_add_printf(out, "reset\n");
-	return answer_json(0, json, out, "{s:s}", "alert", name ? name : "all");
+	return answer_json(0, out, "{s:s}", "alert", name ? name : "all");
 }
 
 /* The farm commands live in farms.c with a word interface. */
 static int farms_words(struct daemon *d, const char *w0, const char *w1,
-		       const char *w2, bool json, struct evbuffer *out)
+		       const char *w2, struct evbuffer *out)
 {
 	char *argv[3] = {(char *)w0, (char *)w1, (char *)w2};
 	int argc = w2 ? 3 : w1 ? 2 : 1;
-	return farms_command(d->farms, argc, argv, json, out);
+	return farms_command(d->farms, argc, argv, out);
 }
 
 static int cmd_verifiers(void *arg, const json_t *args, bool json,
 			 struct evbuffer *out)
 {
-	return farms_words(arg, "verifiers", NULL, NULL, json, out);
+	return farms_words(arg, "verifiers", NULL, NULL, out);
 }
 
 static int cmd_farm_list(void *arg, const json_t *args, bool json,
 			 struct evbuffer *out)
 {
-	return farms_words(arg, "farm", "list", NULL, json, out);
+	return farms_words(arg, "farm", "list", NULL, out);
 }
 
 static int cmd_farm_drain(void *arg, const json_t *args, bool json,
 			  struct evbuffer *out)
 {
 	return farms_words(arg, "farm", "drain",
-			   control_arg_str(args, "member"), json, out);
+			   control_arg_str(args, "member"), out);
 }
 
 static int cmd_farm_resume(void *arg, const json_t *args, bool json,
 			   struct evbuffer *out)
 {
 	return farms_words(arg, "farm", "resume",
-			   control_arg_str(args, "member"), json, out);
+			   control_arg_str(args, "member"), out);
 }
 
 void daemon_control_configure(struct daemon *d, const struct policy *p,

@@ -87,6 +87,17 @@ static json_t *command_json(struct daemon *d, const char *name)
 	return NULL;
 }
 
+/* The list KEY of what control command NAME answers ({"schema_version",
+ * KEY: [...]}), a new reference; NULL when it fails. */
+static json_t *command_list(struct daemon *d, const char *name,
+			    const char *key)
+{
+	json_t *j = command_json(d, name);
+	json_t *list = json_incref(json_object_get(j, key));
+	json_decref(j);
+	return list;
+}
+
 /* ---- the history --------------------------------------------------------- */
 
 /* A member's state from its object in `farm-list --json`. */
@@ -105,7 +116,7 @@ static enum history_state member_state(json_t *m)
 static size_t members_now(struct daemon *d, struct history_member *m,
 			  char **names, size_t max)
 {
-	json_t *farms = d->farms ? command_json(d, "farm-list") : NULL;
+	json_t *farms = d->farms ? command_list(d, "farm-list", "farms") : NULL;
 	size_t n = 0, i, j;
 	json_t *f, *mb;
 	json_array_foreach(farms, i, f) {
@@ -300,8 +311,9 @@ static void set_or_null(json_t *o, const char *key, json_t *v)
 
 /* data.json: {"schema_version": 1, "time": epoch seconds, "interval_s",
  * "status": status --json, then the members of counters --json
- * ("counters", "alerts", "past_threshold"), "farms": farm-list --json,
- * "verifiers": verifiers --json, and count_top()'s members}. */
+ * ("counters", "alerts", "past_threshold"), "farms": the list of farm-list
+ * --json, "verifiers": the list of verifiers --json, and count_top()'s
+ * members}. */
 static json_t *data_json(struct daemon *d)
 {
 	json_t *o = json_object();
@@ -319,9 +331,11 @@ static json_t *data_json(struct daemon *d)
 	if (!json_object_get(o, "counters"))
 		json_object_set_new(o, "counters", json_null());
 	json_decref(c);
-	set_or_null(o, "farms", d->farms ? command_json(d, "farm-list") : NULL);
-	set_or_null(o, "verifiers",
-		    d->farms ? command_json(d, "verifiers") : NULL);
+	set_or_null(o, "farms",
+		    d->farms ? command_list(d, "farm-list", "farms") : NULL);
+	set_or_null(o, "verifiers", d->farms ? command_list(d, "verifiers",
+							    "verifiers")
+					     : NULL);
 	json_t *top = top_now(d);
 	json_object_update(o, top);
 	return o;

@@ -4,7 +4,6 @@
  * farms.h.
  */
 #include "sluiced/farms.h"
-#include "stats/table.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -944,21 +943,6 @@ static void status_of(struct farms *fm, const struct fcheck *c,
 	snprintf(detail, dlen, "%s", st->detail ? st->detail : "");
 }
 
-/* C's change time and downtime for people: "12.0 s" (since the last state
- * change) and "0 s" (total time down), "-" before the first change. */
-static void change_text(const struct fcheck *c, int64_t now, char *lc,
-			char *down, size_t len)
-{
-	int64_t s = vchange_lastchg_s(&c->chg, now);
-
-	if (s < 0)
-		snprintf(lc, len, "-");
-	else
-		stats_human_seconds((double)s, lc, len);
-	stats_human_seconds(vchange_downtime_ms(&c->chg, now) / 1000.0, down,
-			    len);
-}
-
 /* Sets into O the members of C's change time: "last_change": epoch
  * seconds or null, "last_change_s", "downtime_s" (HAProxy's lastchg,
  * downtime), "changes". */
@@ -976,109 +960,43 @@ static void change_json(const struct fcheck *c, int64_t now, json_t *o)
 			    json_integer((json_int_t)c->chg.changes));
 }
 
-/* One verifier for people, two lines of at most 100 columns: its name,
- * method, target, state, time since its last change and time down; then,
- * indented, its last result, response time, history and detail (a long
- * detail on a third line). Names escaped and cut (common/text.h). */
-static void verifier_text(struct evbuffer *out, const struct fcheck *c,
-			  enum vstate state, const char *lc, const char *down,
-			  const char *rt, const char *last, const char *hist,
-			  const char *detail)
-{
-	stats_put_cell(out, c->name, 24, CELL_LEFT);
-	evbuffer_add_printf(out, " %-5s ", verify_method_name(c->method));
-	stats_put_cell(out, c->target, 38, CELL_LEFT);
-	evbuffer_add_printf(out, " %-8s ", vstate_name(state));
-	stats_put_cell(out, lc, 9, CELL_RIGHT);
-	evbuffer_add(out, " ", 1);
-	stats_put_cell(out, down, 9, CELL_RIGHT);
-	evbuffer_add_printf(out, "\n  last ");
-	stats_put_cell(out, last, 22, CELL_LEFT);
-	evbuffer_add(out, " ", 1);
-	stats_put_cell(out, rt, 8, CELL_LEFT);
-	evbuffer_add_printf(out, " history ");
-	stats_put_cell(out, hist, VERIFY_HISTORY,
-		       detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY
-			       ? CELL_LEFT : CELL_LAST);
-	if (detail[0] && strlen(detail) <= 51 - VERIFY_HISTORY) {
-		evbuffer_add(out, "  ", 2);
-		stats_put_cell(out, detail, 51 - VERIFY_HISTORY, CELL_LAST);
-	} else if (detail[0]) { /* a long one on a line of its own */
-		evbuffer_add(out, "\n    ", 5);
-		stats_put_cell(out, detail, 96, CELL_LAST);
-	}
-	evbuffer_add(out, "\n", 1);
-}
-
-/* One verifier's row: appended to LIST (--json) when not NULL, else a
- * line of text on OUT. */
+/* Appends verifier C to LIST as an object (sluicectl(8), verifiers). */
 static void verifier_line(struct farms *fm, const struct fcheck *c,
-			  json_t *list, struct evbuffer *out)
+			  json_t *list)
 {
-	int64_t now = wall_ms();
-	char lc[24], down[24];
 	struct vstatus st;
-	char hist[VERIFY_HISTORY + 1], detail[200], last[64];
+	char hist[VERIFY_HISTORY + 1], detail[200];
 	status_of(fm, c, &st, hist, sizeof(hist), detail, sizeof(detail));
 	bool has = c->sub >= 0 && st.runs > 0;
-	if (!has)
-		snprintf(last, sizeof(last), "-");
-	else if (st.http_status)
-		snprintf(last, sizeof(last), "%s (%d)", vresult_name(st.last),
-			 st.http_status);
-	else
-		snprintf(last, sizeof(last), "%s", vresult_name(st.last));
-	if (list) {
-		json_t *o = json_pack(
-		    "{s:o,s:o,s:o,s:s,s:o,s:s,s:o,s:i,s:f,s:b,s:o,s:o,s:I,s:I}",
-		    "name", json_text(c->name), "farm",
-		    json_text(c->farm ? c->farm->f.name : NULL), "member",
-		    json_text(c->farm ? c->farm->f.members[c->idx].name : NULL),
-		    "method", verify_method_name(c->method), "target",
-		    json_text(c->target), "state", vstate_name(st.state), "last",
-		    json_text(has ? vresult_name(st.last) : NULL), "http_status",
-		    st.http_status, "response_ms", st.last_us / 1000.0, "slow",
-		    st.slow, "detail", json_text(detail), "history",
-		    json_text(hist), "runs", (json_int_t)st.runs, "failures",
-		    (json_int_t)st.failures);
-		if (o)
-			change_json(c, now, o);
-		json_array_append_new(list, o);
-	} else {
-		char rt[32];
-		if (has)
-			stats_human_seconds(st.last_us / 1e6, rt, sizeof(rt));
-		else
-			snprintf(rt, sizeof(rt), "-");
-		change_text(c, now, lc, down, sizeof(lc));
-		verifier_text(out, c, st.state, lc, down, rt, last,
-			      hist[0] ? hist : "-", detail);
-	}
+	json_t *o = json_pack(
+	    "{s:o,s:o,s:o,s:s,s:o,s:s,s:o,s:i,s:f,s:b,s:o,s:o,s:I,s:I}",
+	    "name", json_text(c->name), "farm",
+	    json_text(c->farm ? c->farm->f.name : NULL), "member",
+	    json_text(c->farm ? c->farm->f.members[c->idx].name : NULL),
+	    "method", verify_method_name(c->method), "target",
+	    json_text(c->target), "state", vstate_name(st.state), "last",
+	    json_text(has ? vresult_name(st.last) : NULL), "http_status",
+	    st.http_status, "response_ms", st.last_us / 1000.0, "slow",
+	    st.slow, "detail", json_text(detail), "history", json_text(hist),
+	    "runs", (json_int_t)st.runs, "failures", (json_int_t)st.failures);
+	if (o)
+		change_json(c, wall_ms(), o);
+	json_array_append_new(list, o);
 }
 
-static int cmd_verifiers(struct farms *fm, bool json, struct evbuffer *out)
+static int cmd_verifiers(struct farms *fm, struct evbuffer *out)
 {
-	size_t n = 0;
-	json_t *list = json ? json_array() : NULL;
-	if (!json)
-		evbuffer_add_printf(out, "%-24s %-5s %-38s %-8s %9s %9s\n"
-				    "  last result, response time, history, "
-				    "detail\n", "verifier", "check", "target",
-				    "state", "changed", "down");
+	json_t *list = json_array();
 	for (size_t i = 0; i < fm->nfarms; i++)
 		for (size_t j = 0; j < fm->farms[i]->f.nmembers; j++) {
 			const struct fcheck *c = fm->farms[i]->m[j];
 			if (c->sub < 0 && c->farm && !c->farm->f.has_verify)
 				continue;
-			verifier_line(fm, c, list, out);
-			n++;
+			verifier_line(fm, c, list);
 		}
-	for (size_t i = 0; i < fm->nvers; i++, n++)
-		verifier_line(fm, fm->vers[i], list, out);
-	if (json)
-		json_value_out(out, list);
-	else
-		evbuffer_add_printf(out, "%zu verifiers\n", n);
+	for (size_t i = 0; i < fm->nvers; i++)
+		verifier_line(fm, fm->vers[i], list);
+	json_list_out(out, "verifiers", list);
 	return 0;
 }
 
@@ -1144,45 +1062,12 @@ static json_t *farm_json(const struct ffarm *fa)
 			 "members", members);
 }
 
-/* Farm FA as lines of text. */
-static void farm_text(const struct ffarm *fa, struct evbuffer *out)
+static int cmd_farm_list(struct farms *fm, struct evbuffer *out)
 {
-	char ap[80];
-	evbuffer_add_printf(out, "farm %s (%s, on-down %s, sorry %s)\n",
-			    fa->f.name, balance_names[fa->f.balance],
-			    fa->f.on_down == ONDOWN_FLUSH ? "flush" : "keep",
-			    fa->f.sorry ? fa->f.sorry : "none");
-	for (size_t p = 0; p < fa->npubs; p++) {
-		const struct publish *pb = &fa->pubs[p];
-		addr_port(ap, sizeof(ap), pb->family, pb->v4, pb->v6, pb->port);
-		evbuffer_add_printf(out, "  publish \"%s\" %s %s\n", pb->name,
-				    transport_name(pb->tr), ap);
-	}
-	for (size_t j = 0; j < fa->f.nmembers; j++) {
-		const struct farm_member *m = &fa->f.members[j];
-		const struct fcheck *c = fa->m[j];
-		addr_port(ap, sizeof(ap), m->family, m->v4, m->v6,
-			  member_port(fa, j));
-		evbuffer_add_printf(out, "  %-16s %-28s %-10s %-8s %s\n",
-				    m->name, ap, member_state(c),
-				    c->drained ? "drained" : "",
-				    in_map(c->farm, c->idx) ? "in" : "out");
-	}
-}
-
-static int cmd_farm_list(struct farms *fm, bool json, struct evbuffer *out)
-{
-	json_t *list = json ? json_array() : NULL;
-	for (size_t i = 0; i < fm->nfarms; i++) {
-		if (json)
-			json_array_append_new(list, farm_json(fm->farms[i]));
-		else
-			farm_text(fm->farms[i], out);
-	}
-	if (json)
-		json_value_out(out, list);
-	else
-		evbuffer_add_printf(out, "%zu farms\n", fm->nfarms);
+	json_t *list = json_array();
+	for (size_t i = 0; i < fm->nfarms; i++)
+		json_array_append_new(list, farm_json(fm->farms[i]));
+	json_list_out(out, "farms", list);
 	return 0;
 }
 
@@ -1214,11 +1099,11 @@ static struct fcheck *find_member(struct farms *fm, const char *arg,
 	return NULL;
 }
 
-static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
+static int cmd_farm(struct farms *fm, int argc, char **argv,
 		    struct evbuffer *out)
 {
 	if (argc < 2 || !strcmp(argv[1], "list"))
-		return cmd_farm_list(fm, json, out);
+		return cmd_farm_list(fm, out);
 	bool drain = !strcmp(argv[1], "drain");
 	if ((!drain && strcmp(argv[1], "resume")) || argc != 3) {
 		evbuffer_add_printf(out, "usage: farm [list | drain MEMBER | "
@@ -1243,18 +1128,12 @@ static int cmd_farm(struct farms *fm, int argc, char **argv, bool json,
 		free(err);
 		return -1;
 	}
-	if (json)
-		json_object_out(out, "{s:o,s:b,s:b}", "member",
-				json_text(c->name), "drained", drain, "in_map",
-				in_map(c->farm, c->idx));
-	else
-		evbuffer_add_printf(out, "%s %s: %s new sessions\n", c->name,
-				    drain ? "drained" : "resumed",
-				    in_map(c->farm, c->idx) ? "takes" : "takes no");
+	json_object_out(out, "{s:o,s:b,s:b}", "member", json_text(c->name),
+			"drained", drain, "in_map", in_map(c->farm, c->idx));
 	return 0;
 }
 
-int farms_command(struct farms *fm, int argc, char **argv, bool json,
+int farms_command(struct farms *fm, int argc, char **argv,
 		  struct evbuffer *out)
 {
 	if (!fm) {
@@ -1262,9 +1141,9 @@ int farms_command(struct farms *fm, int argc, char **argv, bool json,
 		return -1;
 	}
 	if (argc >= 1 && !strcmp(argv[0], "verifiers"))
-		return cmd_verifiers(fm, json, out);
+		return cmd_verifiers(fm, out);
 	if (argc >= 1 && !strcmp(argv[0], "farm"))
-		return cmd_farm(fm, argc, argv, json, out);
+		return cmd_farm(fm, argc, argv, out);
 	evbuffer_add_printf(out, "unknown command '%s'", argc ? argv[0] : "");
 	return -1;
 }

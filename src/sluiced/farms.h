@@ -104,10 +104,12 @@ void farms_free(struct farms *fm);
  *                                   first, up to 16)
  *   farm [list]                     farms, publishes, members
  *   farm drain MEMBER | resume MEMBER
- * MEMBER is NAME (unique across farms) or FARM/NAME. Text, or JSON with
- * JSON. Returns 0, or -1 with a one-line message in OUT.
+ * MEMBER is NAME (unique across farms) or FARM/NAME. The answer is JSON
+ * (sluicectl(8): {"schema_version", "verifiers": [...]}, {...,
+ * "farms": [...]}, {..., "member", "drained", "in_map"}). Returns 0, or -1
+ * with a one-line message in OUT.
  */
-int farms_command(struct farms *fm, int argc, char **argv, bool json,
+int farms_command(struct farms *fm, int argc, char **argv,
 		  struct evbuffer *out);
 
 /* Appends the Prometheus families of every farm member and standalone

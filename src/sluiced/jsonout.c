@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
-		...)
+int answer_json(int rc, struct evbuffer *out, const char *fmt, ...)
 {
-	if (!json || rc < 0)
+	if (rc < 0)
 		return rc;
 	json_t *o = json_object(), *msgs = json_array();
 	json_object_set_new(o, "schema_version", json_integer(JSON_SCHEMA_VERSION));
@@ -38,11 +37,15 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 		}
 		json_decref(x);
 	}
-	char *text = json_dumps(o, JSON_ENSURE_ASCII);
-	json_decref(o);
-	evbuffer_add_printf(out, "%s\n", text ? text : "{}");
-	free(text);
+	json_value_out(out, o);
 	return rc;
+}
+
+void json_list_out(struct evbuffer *out, const char *key, json_t *list)
+{
+	json_t *o = json_pack("{s:i,s:o}", "schema_version",
+			      JSON_SCHEMA_VERSION, key, list);
+	json_value_out(out, o);
 }
 
 void json_object_out(struct evbuffer *out, const char *fmt, ...)
@@ -64,82 +67,66 @@ void json_object_out(struct evbuffer *out, const char *fmt, ...)
 	free(text);
 }
 
-/* Appends element value V of an nft set (a word, a number, a concat of
- * them, a prefix) as words. */
-static void put_elem_value(struct evbuffer *out, json_t *v)
+/* Value V of an element's concatenation as JSON: a string as text, a
+ * number as it is, anything else null. */
+static json_t *elem_part(const json_t *v)
 {
-	json_t *cc = json_object_get(v, "concat");
-	if (json_is_array(cc)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(cc, i, x) {
-			if (i)
-				evbuffer_add(out, " ", 1);
-			put_elem_value(out, x);
-		}
-	} else if (json_is_string(v)) {
-		char *e = text_escape_dup(json_string_value(v),
-					  strlen(json_string_value(v)), false);
-		evbuffer_add_printf(out, "%s", e);
-		free(e);
-	} else if (json_is_integer(v)) {
-		evbuffer_add_printf(out, "%lld", (long long)json_integer_value(v));
-	} else {
-		evbuffer_add_printf(out, "?");
-	}
+	if (json_is_string(v))
+		return json_text(json_string_value(v));
+	if (json_is_integer(v))
+		return json_integer(json_integer_value(v));
+	return json_null();
 }
 
-int creations_text(const char *js, struct evbuffer *out)
+/* Element E of set SET (nft's JSON: {"elem": {"val", "expires"}} or the
+ * value alone) as {"set", "source" (null in the sets without one),
+ * "destination", "protocol", "port", "expires_s" (null: no timeout)}. */
+static json_t *creation_of(const char *set, const json_t *e)
 {
-	json_t *root = json_loads(js, 0, NULL);
-	if (!root)
-		return -1;
-	evbuffer_add_printf(out, "%-12s %-60s %s\n", "set",
-			    "[source] destination protocol port", "expires");
-	size_t n = 0;
-	const char *set;
-	json_t *doc;
-	json_object_foreach(root, set, doc) {
-		size_t i;
-		json_t *o;
-		json_array_foreach(json_object_get(doc, "nftables"), i, o) {
-			json_t *el = json_object_get(json_object_get(o, "set"), "elem");
-			size_t j;
-			json_t *e;
-			json_array_foreach(el, j, e) {
-				json_t *w = json_object_get(e, "elem");
-				json_t *val = w ? json_object_get(w, "val") : e;
-				json_t *exp = json_object_get(w, "expires");
-				struct evbuffer *b = evbuffer_new();
-				put_elem_value(b, val);
-				evbuffer_add(b, "", 1);
-				evbuffer_add_printf(out, "%-12s %-60.60s ", set,
-						    (const char *)evbuffer_pullup(b, -1));
-				evbuffer_free(b);
-				if (json_is_integer(exp))
-					evbuffer_add_printf(out, "%lld s\n",
-							    (long long)json_integer_value(exp));
-				else
-					evbuffer_add_printf(out, "-\n");
-				n++;
-			}
+	const json_t *w = json_object_get(e, "elem");
+	const json_t *val = w ? json_object_get(w, "val") : e;
+	const json_t *exp = json_object_get(w, "expires");
+	const json_t *cc = json_object_get(val, "concat");
+	size_t n = json_array_size(cc), at = n == 4 ? 1 : 0;
+	const json_t *proto = json_array_get(cc, at + 1);
+	json_t *pr = elem_part(proto);
+	if (json_is_integer(proto)) { /* nft may give the number */
+		json_int_t p = json_integer_value(proto);
+		if (p == 6 || p == 17) {
+			json_decref(pr);
+			pr = json_string(p == 6 ? "tcp" : "udp");
 		}
 	}
-	evbuffer_add_printf(out, "%zu creation(s)\n", n);
-	json_decref(root);
-	return 0;
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "set", set, "source",
+			 n == 4 ? elem_part(json_array_get(cc, 0)) : json_null(),
+			 "destination", elem_part(json_array_get(cc, at)),
+			 "protocol", pr, "port",
+			 elem_part(json_array_get(cc, at + 2)), "expires_s",
+			 json_is_integer(exp) ? json_integer(json_integer_value(exp))
+					      : json_null());
 }
 
-void creations_json(const char *js, struct evbuffer *out)
+int creations_json(const char *js, struct evbuffer *out)
 {
 	json_t *root = json_loads(js, 0, NULL);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		evbuffer_add_printf(out, "%s\n", js);
-		return;
+		return -1;
 	}
-	json_t *o = json_pack("{s:i}", "schema_version", JSON_SCHEMA_VERSION);
-	json_object_update(o, root);
+	json_t *list = json_array();
+	const char *set;
+	json_t *doc;
+	json_object_foreach(root, set, doc) {
+		size_t i, j;
+		json_t *o, *e;
+		json_array_foreach(json_object_get(doc, "nftables"), i, o) {
+			json_t *el = json_object_get(json_object_get(o, "set"),
+						     "elem");
+			json_array_foreach(el, j, e)
+				json_array_append_new(list, creation_of(set, e));
+		}
+	}
 	json_decref(root);
-	json_value_out(out, o);
+	json_list_out(out, "creations", list);
+	return 0;
 }

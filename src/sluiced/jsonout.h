@@ -1,7 +1,8 @@
 /*
- * jsonout.h — `--json` answers of the commands that otherwise write lines
- * of text (reload, confirm, identity add/del, creations add/del, alerts
- * reset): one object built with jansson.
+ * jsonout.h — the answers of the control commands, built with jansson:
+ * the lines of text that the actions (reload, confirm, identity add/del,
+ * creations add/del, alerts reset) write as one object, the lists with
+ * their schema_version.
  */
 #ifndef SLUICED_JSONOUT_H
 #define SLUICED_JSONOUT_H
@@ -16,15 +17,18 @@ struct evbuffer;
 #define JSON_SCHEMA_VERSION 1
 
 /*
- * When JSON and RC >= 0, replaces OUT's text by {"schema_version": 1,
- * "ok": true, "messages": [its non-empty lines], ...} plus the fields
- * FMT builds (json_pack(3) format of an object, or NULL for none; its
- * strings need not be UTF-8: bytes that are not become \xNN text, as
- * control characters do). An error (RC < 0) stays text: the control layer
- * sends it as the reply's error. Returns RC.
+ * When RC >= 0, replaces OUT's text by {"schema_version": 1, "ok": true,
+ * "messages": [its non-empty lines], ...} plus the fields FMT builds
+ * (json_pack(3) format of an object, or NULL for none; its strings need
+ * not be UTF-8: bytes that are not become \xNN text, as control characters
+ * do). An error (RC < 0) stays text: the control layer sends it as the
+ * reply's error. Returns RC.
  */
-int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
-		...);
+int answer_json(int rc, struct evbuffer *out, const char *fmt, ...);
+
+/* Appends {"schema_version": 1, KEY: LIST} to OUT as one line; LIST (an
+ * array, its reference taken) is the answer of a listing command. */
+void json_list_out(struct evbuffer *out, const char *key, json_t *list);
 
 /*
  * Appends to OUT the object FMT builds (json_pack(3); its strings must be
@@ -35,14 +39,10 @@ int answer_json(int rc, bool json, struct evbuffer *out, const char *fmt,
 void json_object_out(struct evbuffer *out, const char *fmt, ...);
 
 /* Appends JS, the creation sets as creation_list_json() gives them (an
- * object: set name → nft's JSON of the set), to OUT as one line with
- * "schema_version" first; JS as it is when it is not a JSON object. */
-void creations_json(const char *js, struct evbuffer *out);
-
-/* Renders JS, the creation sets as creation_list_json() gives them (nft's
- * JSON per set), as a table for people on OUT: one line an element (its
- * words, the seconds it has left), at most 100 columns for IPv4, then the
- * count. -1 when JS is not JSON (OUT untouched). */
-int creations_text(const char *js, struct evbuffer *out);
+ * object: set name → nft's JSON of the set), to OUT as {"schema_version":
+ * 1, "creations": [{"set", "source" (null: any), "destination",
+ * "protocol", "port", "expires_s" (null: none)}]}, one line. -1 when JS
+ * is not a JSON object (OUT untouched). */
+int creations_json(const char *js, struct evbuffer *out);
 
 #endif

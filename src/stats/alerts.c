@@ -576,42 +576,15 @@ json_t *alerts_json(const struct alerts *a)
 		const struct alert *al = &a->v[i];
 		alert_texts(a, al, full, sizeof(full), since, last, sizeof(since));
 		json_array_append_new(list, json_pack(
-		    "{s:o,s:s,s:b,s:o,s:f,s:o,s:I,s:o,s:b}", "name",
+		    "{s:o,s:s,s:b,s:o,s:o,s:b,s:f,s:o,s:I,s:o,s:b}", "name",
 		    json_text(al->name), "state", state_text(al), "firing",
 		    al->state == AL_FIRING, "condition", json_text(full),
-		    "value", isfinite(al->cur) ? al->cur : 0.0, "since",
-		    json_text(since[0] ? since : NULL), "fired",
+		    "counter", json_text(al->counter), "per_second",
+		    al->rate, "value", isfinite(al->cur) ? al->cur : 0.0,
+		    "since", json_text(since[0] ? since : NULL), "fired",
 		    (json_int_t)al->fired, "last_fired",
 		    json_text(last[0] ? last : NULL), "default",
 		    al->is_default));
 	}
 	return list;
-}
-
-void alerts_list(const struct alerts *a, bool json, struct evbuffer *out)
-{
-	char full[160], since[32], last[32];
-	if (json) {
-		json_value_out(out, alerts_json(a));
-		return;
-	}
-	evbuffer_add_printf(out, "%-22s %-8s %10s %-20s %5s  %s\n", "ALERT",
-			    "STATE", "VALUE", "SINCE (UTC)", "FIRED",
-			    "CONDITION");
-	for (size_t i = 0; i < a->n; i++) {
-		const struct alert *al = &a->v[i];
-		alert_texts(a, al, full, sizeof(full), since, last, sizeof(since));
-		/* the value in its counter's unit, never 1e+07; the
-		 * condition last, wrapped: 100 columns */
-		char val[32], head[160];
-		stats_human(al->cur, al->rate || !al->ctr ? NULL : al->ctr->unit,
-			    val, sizeof(val));
-		if (al->rate && strlen(val) + 2 < sizeof(val))
-			strcat(val, "/s");
-		snprintf(head, sizeof(head), "%-22s %-8s %10s %-20s %5lu  ",
-			 al->name, state_text(al), val,
-			 since[0] ? since : "-", al->fired);
-		evbuffer_add_printf(out, "%s", head);
-		stats_put_wrapped(out, full, strlen(head), 100, 71);
-	}
 }

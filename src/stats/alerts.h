@@ -59,11 +59,11 @@ bool alerts_counter_firing(const struct alerts *a, const char *name);
 /* Times alert NAME fired; -1 when no such alert. */
 long alerts_fired_count(const struct alerts *a, const char *name);
 
-/* `sluicectl alerts`: every alert with its state, condition, value, since
- * when, times fired; as a text table, or (JSON) as an array of objects. */
-void alerts_list(const struct alerts *a, bool json, struct evbuffer *out);
-/* The same array as a new jansson value (json_t, stats/jsonstr.h); A may
- * be NULL (an empty array). NULL only when out of memory. */
+/* `sluicectl alerts`: every alert as an object (name, state, firing,
+ * condition, counter, per_second, value in the counter's unit or per
+ * second, since, fired, last_fired, default) in a new jansson array
+ * (json_t, stats/jsonstr.h); A may be NULL (an empty array). NULL only
+ * when out of memory. sluicectl renders the table (render.c). */
 struct json_t *alerts_json(const struct alerts *a);
 
 /* Test hook: the PID of alert NAME's running command, 0 if none. */

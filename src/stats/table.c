@@ -3,10 +3,10 @@
  * counters table (one function per output).
  */
 #include "stats/table.h"
-#include "stats/alerts.h"
 #include "common/text.h"
 
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <math.h>
 #include <string.h>
 
@@ -145,8 +145,23 @@ void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
 	evbuffer_add(out, "\n", 1);
 }
 
-void stats_render_text(const struct stats_snapshot *s,
-		       const struct alerts *alerts, struct evbuffer *out)
+/* True when an alert of ALERTS (alerts_json()'s array; NULL: none) on
+ * counter NAME is firing. */
+static bool firing_on(const json_t *alerts, const char *name)
+{
+	size_t i;
+	const json_t *a;
+	json_array_foreach(alerts, i, a) {
+		const char *c = json_string_value(json_object_get(a, "counter"));
+		if (c && strcmp(c, name) == 0 &&
+		    json_is_true(json_object_get(a, "firing")))
+			return true;
+	}
+	return false;
+}
+
+void stats_render_text(const struct stats_snapshot *s, const json_t *alerts,
+		       struct evbuffer *out)
 {
 	const char *section = NULL;
 	for (const struct stats_counter *c = stats_counters; c->name; c++) {
@@ -158,7 +173,7 @@ void stats_render_text(const struct stats_snapshot *s,
 		char val[64];
 		human_value(s, c, val, sizeof(val));
 		bool past = stats_past_threshold(s, c) ||
-			    alerts_counter_firing(alerts, c->name);
+			    firing_on(alerts, c->name);
 		const char *thr = stats_threshold_text(c);
 		char note[320];
 		snprintf(note, sizeof(note), "%s%s%s%s", c->healthy,

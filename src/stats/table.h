@@ -44,9 +44,11 @@ size_t stats_put_cell(struct evbuffer *out, const char *s, size_t cols,
 void stats_put_wrapped(struct evbuffer *out, const char *text, size_t col,
 		       size_t width, size_t indent);
 
-/* Appends the table of S to OUT. ALERTS may be NULL. */
-void stats_render_text(const struct stats_snapshot *s,
-		       const struct alerts *alerts, struct evbuffer *out);
+/* Appends the table of S to OUT; a counter is marked '!' past its
+ * threshold or when an alert of ALERTS (the "alerts" array of a
+ * stats_render_json() document, alerts_json(); NULL: none) on it fires. */
+void stats_render_text(const struct stats_snapshot *s, const json_t *alerts,
+		       struct evbuffer *out);
 /* Appends the JSON object of S (and of ALERTS' list; [] when NULL). A
  * histogram is {"count", "sum", "p50", "p99", "buckets": {le: cumulative}}. */
 void stats_render_json(const struct stats_snapshot *s,

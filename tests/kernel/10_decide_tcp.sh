@@ -21,7 +21,7 @@ queued_by "carol (staff) web IPv6: crossed once" 1 \
 out=$(ctl sessions)
 echo "$out" | grep -q "staff web .*carol" && kt_ok "sessions lists carol under 'staff web'" ||
 	kt_fail "sessions: $out"
-ctl sessions --json | python3 -c 'import json,sys; s=json.load(sys.stdin); assert any(x["user"]=="carol" and x["rule"]=="staff web" for x in s)' &&
+ctl sessions --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["sessions"]; assert any(x["user"]=="carol" and x["rule"]=="staff web" for x in s)' &&
 	kt_ok "sessions --json parses, has carol" || kt_fail "sessions --json"
 queued_by "carol to ssh: crosses (rule 1 asks who), then denied" 1+ \
 	expect_talk "carol's ssh to servers is denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 22

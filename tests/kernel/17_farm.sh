@@ -78,7 +78,7 @@ addr_of() { case $1 in web1) echo "$LAB_SRV4" ;; *) echo "$LAB_SRV4B" ;; esac; }
 state() {
 	fctl verifiers --json 2>/dev/null | python3 -c '
 import json, sys
-for v in json.load(sys.stdin):
+for v in json.load(sys.stdin)["verifiers"]:
     if v["name"] == sys.argv[1]:
         print(v["state"])' "$1"
 }
@@ -244,7 +244,9 @@ if [ -n "$O" ]; then
 fi
 fctl farm list --json | python3 -c '
 import json, sys
-f = json.load(sys.stdin)[0]
+d = json.load(sys.stdin)
+assert d["schema_version"] == 1
+f = d["farms"][0]
 assert f["farm"] == "web_farm" and f["balance"] == "round-robin"
 assert [m["in_map"] for m in f["members"]] == [True, True]' &&
 	kt_ok "farm list --json parses" || kt_fail "farm list --json"
@@ -321,7 +323,7 @@ echo "$v" | grep -A1 "^dc1 " | tr '\n' ' ' | grep -Eq "^dc1 +tcp +198.18.4.2:389
 echo "$v" | sed 's/^/    /'
 fctl verifiers --json | python3 -c '
 import json, sys
-v = {x["name"]: x for x in json.load(sys.stdin)}
+v = {x["name"]: x for x in json.load(sys.stdin)["verifiers"]}
 assert set(v) == {"web_farm/web1", "web_farm/web2", "dc1", "hanger"}, v.keys()
 assert v["dc1"]["method"] == "tcp" and v["dc1"]["history"].endswith("+")
 assert v["web_farm/web1"]["target"] == "http://198.18.2.2/health"
@@ -363,7 +365,7 @@ if [ -z "$use_driver" ]; then
 	sleep 1.2 # web2 has been down at least this long
 	fctl verifiers --json | python3 -c '
 import json, sys
-v = {x["name"]: x for x in json.load(sys.stdin)}
+v = {x["name"]: x for x in json.load(sys.stdin)["verifiers"]}
 w2, dc = v["web_farm/web2"], v["dc1"]
 # web2: up, down, up, down (stopped, /health, /health, all down): >= 4
 assert w2["changes"] >= 4 and w2["last_change_s"] >= 1, w2

@@ -50,7 +50,7 @@ ctl sessions | grep -q "staff web .* erin " && kt_ok "the session's user is the 
 	kt_fail "sessions: $(ctl sessions)"
 ctl sessions --json | python3 -c '
 import json, sys
-s = [x for x in json.load(sys.stdin) if x["user"] == "erin"]
+s = [x for x in json.load(sys.stdin)["sessions"] if x["user"] == "erin"]
 sys.exit(0 if s and s[0]["identity"] == "directory" and s[0]["groups"] == ["staff"] else 1)' &&
 	kt_ok "remembered with its facts: groups [staff] from the directory" ||
 	kt_fail "sessions --json: $(ctl sessions --json)"

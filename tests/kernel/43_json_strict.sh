@@ -99,17 +99,25 @@ identity sources
 identity login 198.18.1.80 dave --lifetime 60
 identity logout 198.18.1.80
 CMDS
-# every JSON object carries schema_version 1 (the lists are arrays of
-# objects, as the dashboard and scripts read them)
-python3 - "$LAB_TMP" "$n" <<'PY' && kt_ok "every --json object has schema_version 1" || kt_fail "schema_version missing"
+# every answer is an object with schema_version 1 (a list as
+# {"schema_version": 1, KIND: [objects]}), but `identity list`, a bare
+# array of objects (the feeders' scripts read it so; sluicectl(8))
+python3 - "$LAB_TMP" "$n" <<'PY' && kt_ok "every --json answer has schema_version 1 (identity list: an array)" || kt_fail "schema_version missing"
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])
+arrays = (9, 10)  # identity, identity list
+lists = {2: "sessions", 3: "pending", 5: "alerts", 6: "verifiers", 7: "farms",
+         8: "farms", 11: "creations", 12: "creations", 25: "floods"}
 for i in range(1, n + 1):
     v = json.load(open("%s/j.%d" % (d, i), encoding="utf-8"))
-    if isinstance(v, dict):
-        assert v.get("schema_version") == 1, (i, list(v)[:5])
-    else:
-        assert all(isinstance(e, dict) for e in v), (i, v[:2])
+    if i in arrays:
+        assert isinstance(v, list) and all(isinstance(e, dict) for e in v), (i, v[:2])
+        continue
+    assert isinstance(v, dict) and v.get("schema_version") == 1, (i, v)
+    if i in lists and v.get("ok") is not False:
+        k = lists[i]
+        assert isinstance(v[k], list) and all(isinstance(e, dict) for e in v[k]), (i, k, v)
+        assert set(v) == {"schema_version", k}, (i, list(v))
 PY
 # the text tables fit 100 columns and print human units: no e-notation
 # (1.69779e+07), no raw milliseconds; hostile names in them escaped
@@ -129,6 +137,31 @@ print("%d columns, %d lines, %d with e-notation, %d with control characters%s"
 sys.exit(0 if w <= 100 and not enot and not ctrl and lines else 1)
 PY
 ) && kt_ok "sluicectl $cmd: $r" || kt_fail "sluicectl $cmd: $r"
+done
+# the text of the actions, rendered from their JSON by sluicectl too
+for cmd in "farm drain web1" "farm resume web1" "alerts reset" reload \
+	"identity add 198.18.1.82 zed --groups staff" "identity del 198.18.1.82" \
+	"creations add 198.18.2.2 tcp 8082 --timeout 30" "creations del 198.18.2.2 tcp 8082"; do
+	# shellcheck disable=SC2086
+	ctl $cmd >"$LAB_TMP/ta" 2>&1; rc=$?
+	r=$(python3 - "$LAB_TMP/ta" <<'PY'
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+lines = text.splitlines()
+ctrl = [l for l in lines if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", l)]
+bad = [l for l in lines if l.startswith("{") or l.startswith("[")]
+print("%d lines, %d with control characters, %d JSON: %s" % (len(lines), len(ctrl), len(bad), ascii(lines[:2])))
+sys.exit(0 if lines and not ctrl and not bad else 1)
+PY
+) && [ "$rc" = 0 ] && kt_ok "sluicectl $cmd (text): $r" || kt_fail "sluicectl $cmd (text, rc $rc): $r"
+done
+# the hostile names in the tables: escaped (\xe9, \x01), not lost
+for cmd in sessions verifiers "farm list"; do
+	# shellcheck disable=SC2086
+	ctl $cmd >"$LAB_TMP/th" 2>&1
+	grep -qF 'Ren\xe9 "q" back' "$LAB_TMP/th" &&
+		kt_ok "sluicectl $cmd: the hostile name shown escaped: $(grep -F 'Ren\xe9' "$LAB_TMP/th" | head -1 | tr -s ' ')" ||
+		kt_fail "sluicectl $cmd: no escaped hostile name: $(head -c 600 "$LAB_TMP/th" | od -c | head -8)"
 done
 ctl verifiers >"$LAB_TMP/tv" 2>&1
 python3 - "$LAB_TMP/tv" <<'PY' && kt_ok "verifiers: the times in units (s, ms, µs)" || kt_fail "verifiers: $(head -c 600 "$LAB_TMP/tv")"
@@ -168,7 +201,7 @@ PY
 python3 - "$LAB_TMP" <<'PY' && kt_ok "sessions and identity list --json carry the hostile rule and user names" || kt_fail "hostile names in the lists: $(head -c 400 "$LAB_TMP/j.2"; head -c 400 "$LAB_TMP/j.10")"
 import json, sys
 d = sys.argv[1]
-sess = json.load(open(d + "/j.2", encoding="utf-8"))
+sess = json.load(open(d + "/j.2", encoding="utf-8"))["sessions"]
 assert isinstance(sess, list) and sess, sess
 assert any(isinstance(r["rule"], str) and r["rule"].startswith("Ren") and '"q"' in r["rule"]
            and r["rule"].endswith(" icmp") for r in sess), [r["rule"] for r in sess]
@@ -183,7 +216,7 @@ if hu:  # taken: shown as valid text, the bad byte as \xE9 text
 else:
     print("hostile user refused; users:", ascii(users))
 fl = json.load(open(d + "/j.25", encoding="utf-8"))
-assert isinstance(fl, list) or fl.get("ok") is False, fl
+assert isinstance(fl.get("floods"), list) or fl.get("ok") is False, fl
 src = json.load(open(d + "/j.26", encoding="utf-8"))
 assert src.pop("schema_version") == 1, src
 assert isinstance(src, dict) and all("entries" in v for v in src.values()), src

@@ -48,7 +48,7 @@ kt_start "$conf" || kt_done
 field() {
 	ctl verifiers --json 2>/dev/null | python3 -c '
 import json, sys
-for v in json.load(sys.stdin):
+for v in json.load(sys.stdin)["verifiers"]:
     if v["name"] == sys.argv[1]:
         print(v.get(sys.argv[2]) or "")' "$1" "$2"
 }

@@ -46,7 +46,7 @@ kt_start "$conf" || kt_done
 member_state() {
 	ctl farm list --json 2>/dev/null | python3 -c '
 import json, sys
-for f in json.load(sys.stdin):
+for f in json.load(sys.stdin)["farms"]:
     for m in f["members"]:
         if m["name"] == sys.argv[1]:
             print("drained" if m.get("drained") else m.get("check", m.get("state")))' "$1"

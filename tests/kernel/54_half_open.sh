@@ -148,7 +148,7 @@ expect_talk "alice (another source) goes on meanwhile" 5 "$LAB_CLI" TCP4 "$LAB_S
 out=$(ctl floods)
 echo "$out" | grep -q "^$LAB_CLI4 .*tcp-half-open ([0-9]* unanswered)" &&
 	kt_ok "sluicectl floods: $(echo "$out" | grep "^$LAB_CLI4 " | tr -s ' ')" || kt_fail "floods: $out"
-ctl floods --json | python3 -c 'import json,sys; f=json.load(sys.stdin); assert any(x["source"]=="'"$LAB_CLI4"'" and x["reason"]=="tcp-half-open" and x["half_open"]>5 for x in f)' &&
+ctl floods --json | python3 -c 'import json,sys; f=json.load(sys.stdin)["floods"]; assert any(x["source"]=="'"$LAB_CLI4"'" and x["reason"]=="tcp-half-open" and x["half_open"]>5 for x in f)' &&
 	kt_ok "floods --json: reason tcp-half-open with the count" || kt_fail "floods --json: $(ctl floods --json)"
 c=$(counter packets_flood_tcp_half_open)
 [ "$c" -ge "$((k1 - k0))" ] && [ "$c" -gt 0 ] && kt_ok "counters: packets_flood_tcp_half_open $c" ||

@@ -213,14 +213,15 @@ static int fn_echo(void *arg, const json_t *args, bool json,
 		   struct evbuffer *out)
 {
 	const char *s = control_arg_str(args, "text");
-	evbuffer_add_printf(out, "%s%s\n", json ? "json:" : "", s ? s : "");
+	evbuffer_add_printf(out, "{\"text\": \"%s\", \"json\": %s}\n",
+			    s ? s : "", json ? "true" : "false");
 	return 0;
 }
 
 static int fn_raw(void *arg, const json_t *args, bool json,
 		  struct evbuffer *out)
 {
-	/* what a name from a directory might bring: ESC, Latin-1, TAB */
+	/* text, not JSON (a bug): what a name from a directory might bring */
 	evbuffer_add_printf(out, "user \x1b[2Jx\xe9\ty\n");
 	return 0;
 }
@@ -256,20 +257,39 @@ struct client_run {
 	char *body[7];
 };
 
+/* One call: *BODY the answer as compact ASCII JSON, or the error. */
+static int call1(const char *path, const char *cmd, const json_t *args,
+		 char **body)
+{
+	json_t *v = NULL;
+	char *err = NULL;
+	int rc = control_call_json(path, cmd, args, &v, &err);
+	if (rc == 0) {
+		assert_null(err);
+		*body = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT |
+					  JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+		json_decref(v);
+	} else {
+		assert_null(v);
+		*body = err;
+	}
+	return rc;
+}
+
 static void *client(void *arg)
 {
 	struct client_run *c = arg;
 	json_t *a = json_pack("{s:s}", "text", "hello");
-	c->rc[0] = control_call(c->path, "echo", a, false, &c->body[0]);
-	c->rc[1] = control_call(c->path, "echo", a, true, &c->body[1]);
+	c->rc[0] = call1(c->path, "echo", a, &c->body[0]);
+	c->rc[1] = call1(c->path, "echo", NULL, &c->body[1]);
 	json_decref(a);
-	c->rc[2] = control_call(c->path, "raw", NULL, false, &c->body[2]);
-	c->rc[3] = control_call(c->path, "fail", NULL, false, &c->body[3]);
-	c->rc[4] = control_call(c->path, "nosuch", NULL, false, &c->body[4]);
+	c->rc[2] = call1(c->path, "raw", NULL, &c->body[2]);
+	c->rc[3] = call1(c->path, "fail", NULL, &c->body[3]);
+	c->rc[4] = call1(c->path, "nosuch", NULL, &c->body[4]);
 	a = json_pack("{s:s}", "other", "x");
-	c->rc[5] = control_call(c->path, "echo", a, false, &c->body[5]);
+	c->rc[5] = call1(c->path, "echo", a, &c->body[5]);
 	json_decref(a);
-	c->rc[6] = control_call(c->path, "rawjson", NULL, true, &c->body[6]);
+	c->rc[6] = call1(c->path, "rawjson", NULL, &c->body[6]);
 	if (write(c->done_fd, "x", 1) < 0)
 		abort();
 	return NULL;
@@ -305,20 +325,22 @@ static void test_server(void **state)
 	pthread_create(&t, NULL, client, &run);
 	event_base_dispatch(base);
 	pthread_join(t, NULL);
+	/* the answer is the handler's JSON value, handlers always asked
+	 * for JSON */
 	assert_int_equal(run.rc[0], 0);
-	assert_string_equal(run.body[0], "hello\n");
+	assert_string_equal(run.body[0], "{\"text\":\"hello\",\"json\":true}");
 	assert_int_equal(run.rc[1], 0);
-	assert_string_equal(run.body[1], "json:hello\n");
-	assert_int_equal(run.rc[2], 0); /* escaped, never raw */
-	assert_string_equal(run.body[2], "user \\x1b[2Jx\\xe9\\x09y\n");
+	assert_string_equal(run.body[1], "{\"text\":\"\",\"json\":true}");
+	assert_int_equal(run.rc[2], 1); /* text, not JSON: an error */
+	assert_non_null(strstr(run.body[2], "not JSON"));
 	assert_int_equal(run.rc[3], 1);
 	assert_string_equal(run.body[3], "it failed\n");
 	assert_int_equal(run.rc[4], 1);
 	assert_non_null(strstr(run.body[4], "unknown command 'nosuch'"));
 	assert_int_equal(run.rc[5], 1);
 	assert_non_null(strstr(run.body[5], "unknown argument 'other'"));
-	assert_int_equal(run.rc[6], 0); /* --json output stays JSON */
-	assert_string_equal(run.body[6], "[\"x\\\\xe9\"]\n");
+	assert_int_equal(run.rc[6], 0); /* a byte that is not UTF-8: \xNN */
+	assert_string_equal(run.body[6], "[\"x\\\\xe9\"]");
 	for (int i = 0; i < 7; i++)
 		free(run.body[i]);
 	event_free(ev);
@@ -366,7 +388,7 @@ static int call_fake(const char *answer, char **body)
 	assert_int_equal(listen(f.lfd, 1), 0);
 	pthread_t t;
 	pthread_create(&t, NULL, fake_server, &f);
-	int rc = control_call(sun.sun_path, "status", NULL, false, body);
+	int rc = call1(sun.sun_path, "status", NULL, body);
 	pthread_join(t, NULL);
 	close(f.lfd);
 	unlink(sun.sun_path);
@@ -378,14 +400,19 @@ static void test_client_escapes(void **state)
 {
 	(void)state;
 	char *body;
-	assert_int_equal(call_fake("{\"ok\":true,\"output\":\"a\\u001b[2Jb\\n\"}\n",
+	/* the answer's value as it came (sluicectl escapes when it renders) */
+	assert_int_equal(call_fake("{\"ok\":true,\"output\":{\"a\":\"b\\u001b\"}}\n",
 				   &body), 0);
-	assert_string_equal(body, "a\\x1b[2Jb\n");
+	assert_string_equal(body, "{\"a\":\"b\\u001B\"}");
 	free(body);
+	/* an error never reaches the terminal raw */
 	assert_int_equal(call_fake("{\"ok\":false,\"error\":\"no\\u0007\"}\n", &body), 1);
 	assert_string_equal(body, "no\\x07\n");
 	free(body);
 	assert_int_equal(call_fake("ok\nhello\n", &body), 3);
+	free(body);
+	/* an old daemon's text answer is not a valid one */
+	assert_int_equal(call_fake("{\"ok\":true}\n", &body), 3);
 	free(body);
 }
 

@@ -15,16 +15,39 @@
 #include "kernel/ruleset.h"
 #include "policy/policy.h"
 #include "sluiced/farms.h"
+#include "sluicectl/render.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* `sluicectl verifiers` of FM: the JSON answer of the farms' command (a
+ * strict parse), rendered as sluicectl does; a new buffer ending with
+ * NUL. */
+static struct evbuffer *verifiers_text(struct farms *fm)
+{
+	struct evbuffer *js = evbuffer_new(), *out = evbuffer_new();
+	char *argv[] = {"verifiers", NULL};
+	assert_int_equal(farms_command(fm, 1, argv, js), 0);
+	json_t *v = json_loadb((const char *)evbuffer_pullup(js, -1),
+			       evbuffer_get_length(js), JSON_REJECT_DUPLICATES,
+			       NULL);
+	assert_non_null(v);
+	assert_int_equal(json_integer_value(json_object_get(v, "schema_version")),
+			 1);
+	assert_int_equal(render_answer("verifiers", v, out), 0);
+	json_decref(v);
+	evbuffer_free(js);
+	evbuffer_add(out, "", 1);
+	return out;
+}
 
 static int listen_fd = -1;
 static uint16_t port;
@@ -70,10 +93,7 @@ static bool up(struct farms *fm, const struct policy *p, const char *name)
 static const char *check_state(struct farms *fm, const char *name)
 {
 	static char state[32];
-	struct evbuffer *out = evbuffer_new();
-	char *argv[] = {"verifiers", NULL};
-	assert_int_equal(farms_command(fm, 1, argv, false, out), 0);
-	evbuffer_add(out, "", 1);
+	struct evbuffer *out = verifiers_text(fm);
 	const char *text = (const char *)evbuffer_pullup(out, -1);
 	state[0] = '\0';
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
@@ -164,7 +184,7 @@ static void test_health_survives_reload(void **state)
 	/* a drained: no member is known up, so the unknown c serves */
 	struct evbuffer *out = evbuffer_new();
 	char *argv[] = {"farm", "drain", "f/a", NULL};
-	assert_int_equal(farms_command(fm, 3, argv, false, out), 0);
+	assert_int_equal(farms_command(fm, 3, argv, out), 0);
 	evbuffer_free(out);
 	assert_false(up(fm, p3, "a"));
 	assert_false(up(fm, p3, "b"));
@@ -179,11 +199,8 @@ static void test_health_survives_reload(void **state)
 static const char *check_line(struct farms *fm, const char *name)
 {
 	static char line[512];
-	struct evbuffer *out = evbuffer_new();
-	char *argv[] = {"verifiers", NULL};
+	struct evbuffer *out = verifiers_text(fm);
 	size_t n = strlen(name);
-	assert_int_equal(farms_command(fm, 1, argv, false, out), 0);
-	evbuffer_add(out, "", 1);
 	const char *text = (const char *)evbuffer_pullup(out, -1);
 	line[0] = '\0';
 	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
