@@ -102,7 +102,7 @@ def main():
             bad.append(f"sluice.conf.5 `{block}`: keys {dkeys}, the code "
                        f"has {ckeys}")
         bykey = {r[0].strip("`"): r for r in doc}
-        for key, typ, lo, hi, default, enums, reload in rows:
+        for key, typ, lo, hi, default, enums, reload, _example in rows:
             r = bykey.get(key)
             if not r or len(r) < 4:
                 continue
