@@ -709,7 +709,11 @@ const char *setting_format(const struct setting *s, const void *base,
 	case ST_RATE: put(buf, len, &at, "%u/%s", v, s->enums[0]); break;
 	case ST_BOOL:
 	case ST_FLAG: put(buf, len, &at, "%s", v ? "yes" : "no"); break;
-	case ST_ENUM: put(buf, len, &at, "%s", s->enums[v]); break;
+	case ST_ENUM:
+		for (uint32_t i = 0; s->enums[i]; i++)
+			if (i == v)
+				put(buf, len, &at, "%s", s->enums[i]);
+		break;
 	case ST_STRING:
 		if (*(char *const *)f)
 			put(buf, len, &at, "%s", *(char *const *)f);

@@ -308,7 +308,7 @@ static void report(const struct diags *dg, struct evbuffer *out)
 
 /* settings_change_fn of a reload: a setting the running daemon keeps
  * (restart sluiced) or only sluice-portal reads (restart it), to the log
- * and OUT (an evbuffer, may be NULL). */
+ * and OUT (an evbuffer). */
 static void report_pinned(void *arg, const struct settings_block *b,
 			  const struct setting *s, enum setting_reload why,
 			  const char *asked, const char *running)
@@ -317,20 +317,17 @@ static void report_pinned(void *arg, const struct settings_block *b,
 	if (why == RELOAD_RESTART) {
 		log_warnx("reload: %s %s %s needs a restart of sluiced; it "
 			  "keeps %s", b->name, s->key, asked, running);
-		if (out)
-			evbuffer_add_printf(out, "%s %s %s: NOT applied: restart "
-					    "sluiced to apply it (running: %s)\n",
-					    b->name, s->key, asked, running);
+		evbuffer_add_printf(out, "%s %s %s: NOT applied: restart "
+				    "sluiced to apply it (running: %s)\n",
+				    b->name, s->key, asked, running);
 		return;
 	}
 	log_warnx("reload: %s %s changed: sluice-portal reads it at its "
 		  "start; restart sluice-portal to apply it there", b->name,
 		  s->key);
-	if (out)
-		evbuffer_add_printf(out, "%s %s %s: applied by sluiced; "
-				    "sluice-portal: NOT applied: restart "
-				    "sluice-portal to apply it\n", b->name,
-				    s->key, asked);
+	evbuffer_add_printf(out, "%s %s %s: applied by sluiced; "
+			    "sluice-portal: NOT applied: restart sluice-portal "
+			    "to apply it\n", b->name, s->key, asked);
 }
 
 int daemon_reload(struct daemon *d, struct evbuffer *out)
@@ -351,13 +348,16 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	diags_free(&dg); /* reported; the policy owns its own file names */
 
 	const struct policy *old = d->gen->policy;
-	/* what only a restart applies keeps its running value, said */
-	settings_reload_pin(p, old, report_pinned, out);
+	/* what only a restart applies keeps its running value, said (in the
+	 * reply once the reload is through) */
+	struct evbuffer *pinned = evbuffer_new();
+	settings_reload_pin(p, old, report_pinned, pinned);
 
 	struct evbuffer *qout = evbuffer_new();
 	char *err = NULL;
 	if (daemon_kernel_switch(d, p, old, qout, &err) < 0) {
 		evbuffer_free(qout);
+		evbuffer_free(pinned);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
@@ -367,8 +367,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
-	if (out)
+	if (out) {
+		evbuffer_add_buffer(out, pinned);
 		evbuffer_add_buffer(out, qout);
+	}
+	evbuffer_free(pinned);
 	evbuffer_free(qout);
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
