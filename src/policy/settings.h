@@ -1,8 +1,9 @@
 /*
  * settings.h — the service settings blocks as tables: one row a key, with
  * its type, where it lands, its range, its default and what a reload does
- * with a change (applied, or kept until a restart and said so). The parser reads any
- * block through its table; docs/sluice.conf.5 lists the same rows.
+ * with a change (applied, or kept until a restart and said so). The parser
+ * reads any block through its table; docs/sluice.conf.5 lists the same
+ * rows.
  */
 #ifndef SLUICE_POLICY_SETTINGS_H
 #define SLUICE_POLICY_SETTINGS_H
