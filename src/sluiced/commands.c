@@ -788,19 +788,20 @@ static int cmd_farm_resume(void *arg, const json_t *args, bool json,
 
 /* ---- settings ------------------------------------------------------------------- */
 
-/* How a reload treats row S, as `settings` shows it. */
+/* How a reload treats row S, as `settings` shows it: "reload",
+ * "restart", or "reload/portal" (sluice-portal reads it at its start). */
 static const char *applies(const struct setting *s)
 {
 	if (s->reload == RELOAD_RESTART)
 		return "restart";
-	return s->portal ? "reload; sluice-portal: restart" : "reload";
+	return s->portal ? "reload/portal" : "reload";
 }
 
 /*
  * settings: every row of every settings block with the value in force in
  * the running policy (a row only a restart applies keeps the value sluiced
  * started with: settings_reload_pin) and how a change is applied. Text:
- * one line a row; --json: {"schema_version", "generation", "settings":
+ * one line a row, the value last (it may be long); --json: {"schema_version", "generation", "settings":
  * [{"block", "key", "value", "reload": "live"|"restart", "portal"}]}.
  */
 static int cmd_settings(void *arg, const json_t *args, bool json,
@@ -812,15 +813,15 @@ static int cmd_settings(void *arg, const json_t *args, bool json,
 	json_t *list = json ? json_array() : NULL;
 	char v[512];
 	if (!json)
-		evbuffer_add_printf(out, "%-10s %-21s %-32s %s\n", "block", "key",
-				    "value", "applies on");
+		evbuffer_add_printf(out, "%-9s %-21s %-13s %s\n", "block", "key",
+				    "applies on", "value");
 	for (const struct settings_block *b = settings_blocks(); b->name; b++)
 		for (const struct setting *s = b->table; s->key; s++) {
 			setting_format(s, g->policy, v, sizeof(v));
 			if (!json) {
-				evbuffer_add_printf(out, "%-10s %-21s %-32s %s\n",
-						    b->name, s->key, *v ? v : "-",
-						    applies(s));
+				evbuffer_add_printf(out, "%-9s %-21s %-13s %s\n",
+						    b->name, s->key, applies(s),
+						    *v ? v : "-");
 				continue;
 			}
 			json_array_append_new(

@@ -62,7 +62,7 @@ e=$(held "$h2"); sleep 1.2; f=$(held "$h2")
 # (every row: 57_settings_reload)
 printf 'identity { nss-workers 7 }\n' >>"$conf"
 out=$(ctl reload 2>&1)
-shown=$(ctl settings | awk '$1 == "identity" && $2 == "nss-workers" { print $3 }')
+shown=$(ctl settings | awk '$1 == "identity" && $2 == "nss-workers" { print $4 }')
 ! echo "$out" | grep -q "NOT applied" && [ "$shown" = 7 ] &&
 	kt_ok "reload applies nss-workers 7 (settings: $shown)" ||
 	kt_fail "nss-workers 7: settings show '$shown', reply: $out"
