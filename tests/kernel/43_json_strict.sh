@@ -95,10 +95,10 @@ confirm
 farm drain nosuchmember
 reload
 floods
-settings
 identity sources
 identity login 198.18.1.80 dave --lifetime 60
 identity logout 198.18.1.80
+settings
 CMDS
 # every JSON object carries schema_version 1 (the lists are arrays of
 # objects, as the dashboard and scripts read them)
