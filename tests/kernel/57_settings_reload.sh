@@ -8,7 +8,8 @@
 # said to need a restart of sluice-portal. Then a few live settings are
 # checked by what they do: the NSS pool's threads, the control socket's
 # mode, the metrics listener's port, the ICMP session timeout, a flood
-# limit in the kernel ruleset; and a queue count change keeps the queues.
+# limit in the kernel ruleset, the firewall log's file, the push API's and
+# the RADIUS listener's ports; and a queue count change keeps the queues.
 . "$(dirname "$0")/lib.sh"
 kt_up
 E=$LAB_TMP/etc-sluice # what the rows' examples call /etc/sluice
@@ -119,6 +120,21 @@ reload_with 'flood { udp-rate 777/s }' >/dev/null
 lab_exec "$LAB_GW" nft list table inet sluice | grep -q '777/second' &&
 	kt_ok "flood udp-rate 777/s: in the kernel ruleset" ||
 	kt_fail "flood udp-rate 777/s: not in the kernel ruleset"
+
+# log file: the firewall log opens at its new path
+reload_with "log { file \"$LAB_TMP/fw-moved.log\" }" >/dev/null
+wait_for 50 test -e "$LAB_TMP/fw-moved.log" &&
+	kt_ok "log file moved: $LAB_TMP/fw-moved.log opened" ||
+	kt_fail "log file moved: $LAB_TMP/fw-moved.log not opened"
+
+# identity api-listen and radius-listen: the listeners move
+listening() { lab_exec "$LAB_GW" ss -Hln "$1" "sport = :$2" | grep -c .; }
+reload_with 'identity { api-listen 127.0.0.1:8082 radius-listen 198.18.1.1:1814 }' >/dev/null
+a_new=$(listening -t 8082) a_old=$(listening -t 8080)
+r_new=$(listening -u 1814) r_old=$(listening -u 1812)
+[ "$a_new" = 1 ] && [ "$a_old" = 0 ] && [ "$r_new" = 1 ] && [ "$r_old" = 0 ] &&
+	kt_ok "api-listen :8080 -> :8082, radius-listen :1812 -> :1814 (sockets: $a_old/$a_new, $r_old/$r_new)" ||
+	kt_fail "listeners moved? api :8080 $a_old :8082 $a_new, radius :1812 $r_old :1814 $r_new"
 
 # queue count: needs a restart; the running queues stay as they are
 queues() { lab_exec "$LAB_GW" cat /proc/net/netfilter/nfnetlink_queue | wc -l; }
