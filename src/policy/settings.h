@@ -1,7 +1,9 @@
 /*
  * settings.h — the service settings blocks as tables: one row a key, with
- * its type, where it lands, its range and its default. The parser reads any
- * block through its table; docs/sluice.conf.5 lists the same rows.
+ * its type, where it lands, its range, its default and what a reload does
+ * with a change (applied, or kept until a restart and said so). The parser
+ * reads any block through its table; docs/sluice.conf.5 lists the same
+ * rows.
  */
 #ifndef SLUICE_POLICY_SETTINGS_H
 #define SLUICE_POLICY_SETTINGS_H
@@ -35,6 +37,17 @@ enum setting_storage {
 	SS_RANGES,  /* struct portrange *, count at off2 (size_t) */
 };
 
+/* What a reload of sluiced does with a changed value of a row. Every row
+ * says which (tests/unit/test_settings.c fails on a row left
+ * RELOAD_UNSET): a setting is never silently ignored on reload. */
+enum setting_reload {
+	RELOAD_UNSET = 0, /* not decided yet: refused by the unit test */
+	RELOAD_LIVE,	  /* the running sluiced applies it */
+	RELOAD_RESTART,	  /* sluiced reads it at its start only: a reload that
+			   * changes it keeps the running value and names the
+			   * setting in its reply (settings_reload_pin) */
+};
+
 struct setting {
 	const char *key;
 	enum setting_type type;
@@ -47,6 +60,15 @@ struct setting {
 	 * the field's unit, an enum's index, a bool 0/1. Strings and lists
 	 * have none (NULL / empty). */
 	uint32_t def;
+	enum setting_reload reload;
+	/* sluice-portal reads it at its own start (it has no reload): a
+	 * reload of a policy with a portal that changes it says so */
+	bool portal;
+	/* A valid value other than the default, as a policy writes it:
+	 * needed by every string and list row of a block (the unit test
+	 * checks; numbers are changed by tests without one). Paths are
+	 * under /etc/sluice/. */
+	const char *example;
 };
 
 struct settings_block {
@@ -84,5 +106,35 @@ uint32_t setting_default(const struct setting *table, const char *key);
 /* Zeroes V and stores the defaults of verify_settings: a spec as the
  * parser starts every verifier and farm check. */
 void verify_spec_init(struct verify_spec *v);
+
+/* True when row S's field holds the same value in A and B (two bases of
+ * the row's struct): numbers, strings (NULL = unset) and lists compared
+ * element by element. */
+bool setting_equal(const struct setting *s, const void *a, const void *b);
+/* Writes row S's value in BASE into BUF (LEN bytes, cut to fit, always
+ * terminated) as a policy writes it: 3000ms, 300s, 10%, 600/min, 0600, an
+ * enum's word, yes/no, a string as is, list elements separated by one
+ * space; "" for an unset string or an empty list. Returns BUF. */
+const char *setting_format(const struct setting *s, const void *base,
+			   char *buf, size_t len);
+
+/* Called by settings_reload_pin for a changed row S of block B that the
+ * running daemon does not apply: WHY is RELOAD_RESTART (sluiced keeps
+ * RUNNING and needs a restart for ASKED), or RELOAD_LIVE when only
+ * sluice-portal (which reads it at its start) needs a restart. */
+typedef void (*settings_change_fn)(void *arg, const struct settings_block *b,
+				   const struct setting *s,
+				   enum setting_reload why, const char *asked,
+				   const char *running);
+/*
+ * What a reload from policy OLD to policy P cannot apply, by the rows of
+ * every block: each RELOAD_RESTART row whose value differs is reported to
+ * FN and gets OLD's value back in P (so P holds what runs; these rows are
+ * numbers: the unit test checks); each `portal` row that differs, when
+ * either policy has portal { listen }, is reported too. Returns the number
+ * of rows reported.
+ */
+size_t settings_reload_pin(struct policy *p, const struct policy *old,
+			   settings_change_fn fn, void *arg);
 
 #endif

@@ -38,6 +38,8 @@ static const struct command commands[] = {
      "creation elements: kernel-admitted destinations with a timeout"},
     {"floods", cmd_remote, "floods [--json]",
      "sources the kernel's flood limits are refusing, with counts"},
+    {"settings", cmd_remote, "settings [--json]",
+     "every setting's value in force and whether a reload applies it"},
     {"identity", cmd_remote,
      "identity [list | sources | add ADDR USER [--groups A,B] [--ttl S] | del ADDR\n"
      "          | login ADDR USER [--prefix LEN] [--groups A,B] [--lifetime S] [--source NAME]\n"

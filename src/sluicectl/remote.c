@@ -76,6 +76,7 @@ static const struct form forms[] = {
      {{"address", "ADDR", A_ADDR, false}, {"user", "USER", A_NAME, true}},
      {{"--prefix", "prefix", A_UINT}, {"--source", "source", A_NAME}}},
     {"floods", NULL, "floods", {{0}}, {{0}}},
+    {"settings", NULL, "settings", {{0}}, {{0}}},
     {"creations", NULL, "creations-list", {{0}}, {{0}}},
     {"creations", "list", "creations-list", {{0}}, {{0}}},
     {"creations", "add", "creations-add",

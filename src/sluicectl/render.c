@@ -549,6 +549,36 @@ static int r_identity_add(const json_t *v, struct evbuffer *out)
 	return 0;
 }
 
+/* settings: {"settings": [{"block", "key", "value", "reload",
+ * "portal"}]}, a line a row, the value last (it may be long). */
+static int r_settings(const json_t *v, struct evbuffer *out)
+{
+	const json_t *l = list(v, "settings"), *s;
+	size_t i;
+	if (!l)
+		return -1;
+	evbuffer_add_printf(out, "%-9s %-21s %-13s %s\n", "block", "key",
+			    "applies on", "value");
+	json_array_foreach(l, i, s) {
+		const char *how = str(s, "reload");
+		bool restart = how && strcmp(how, "restart") == 0;
+		bool portal = json_is_true(json_object_get(s, "portal"));
+		const char *val = str(s, "value");
+		stats_put_cell(out, str(s, "block") ? str(s, "block") : "?", 9,
+			       CELL_LEFT);
+		evbuffer_add(out, " ", 1);
+		stats_put_cell(out, str(s, "key") ? str(s, "key") : "?", 21,
+			       CELL_LEFT);
+		evbuffer_add_printf(out, " %-13s ",
+				    restart ? "restart"
+				    : portal ? "reload/portal" : "reload");
+		stats_put_cell(out, val && *val ? val : "-", 100 - 46,
+			       CELL_LAST);
+		evbuffer_add(out, "\n", 1);
+	}
+	return 0;
+}
+
 /* reload, confirm, identity add/del/login/logout, creations add/del,
  * alerts reset: {"ok": true, "messages": [lines], ...}, the lines. */
 static int r_messages(const json_t *v, struct evbuffer *out)
@@ -586,6 +616,7 @@ static const struct {
     {"identity-add", r_identity_add},
     {"farm-drain", r_farm_member},
     {"farm-resume", r_farm_member},
+    {"settings", r_settings},
 };
 
 int render_answer(const char *request, const json_t *v, struct evbuffer *out)

@@ -15,6 +15,7 @@
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
 #include "sluiced/farms.h"
+#include "policy/settings.h"
 #include "stats/alerts.h"
 #include "stats/counters.h"
 #include "stats/table.h"
@@ -626,6 +627,42 @@ static int cmd_farm_resume(void *arg, const json_t *args, bool json,
 			   control_arg_str(args, "member"), out);
 }
 
+/* ---- settings ------------------------------------------------------------------- */
+
+/*
+ * settings: every row of every settings block with the value in force in
+ * the running policy (a row only a restart applies keeps the value sluiced
+ * started with: settings_reload_pin) and how a change is applied:
+ * {"schema_version", "generation", "settings": [{"block", "key", "value",
+ * "reload": "live"|"restart", "portal"}]} (sluicectl renders the text).
+ */
+static int cmd_settings(void *arg, const json_t *args, bool json,
+			struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct gen *g = current(d);
+	(void)args;
+	(void)json;
+	json_t *list = json_array();
+	char v[512];
+	for (const struct settings_block *b = settings_blocks(); b->name; b++)
+		for (const struct setting *s = b->table; s->key; s++) {
+			setting_format(s, g->policy, v, sizeof(v));
+			json_array_append_new(
+			    list, json_pack("{s:s,s:s,s:o,s:s,s:b}", "block",
+					    b->name, "key", s->key, "value",
+					    json_text(v), "reload",
+					    s->reload == RELOAD_RESTART
+						? "restart" : "live",
+					    "portal", s->portal));
+		}
+	json_value_out(out, json_pack("{s:i,s:I,s:o}", "schema_version",
+				      JSON_SCHEMA_VERSION, "generation",
+				      (json_int_t)g->id, "settings", list));
+	gen_unref(g);
+	return 0;
+}
+
 void daemon_control_configure(struct daemon *d, const struct policy *p,
 			      struct evbuffer *out)
 {
@@ -684,6 +721,7 @@ const struct control_command daemon_commands[] = {
     {"identity-sources", CONTROL_READ, NULL, cmd_identity_sources},
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list},
     {"floods", CONTROL_READ, NULL, cmd_floods},
+    {"settings", CONTROL_READ, NULL, cmd_settings},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del},
     {"identity-login", CONTROL_OPERATOR, args_identity_login,

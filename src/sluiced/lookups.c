@@ -52,7 +52,11 @@ struct lookups {
 	struct directory_cfg dcfg; /* what ldap was made with (owned copy) */
 	bool dir_made;		   /* dcfg holds a configuration */
 	struct nsspool *nss;
-	struct identity_cfg nss_cfg; /* what nss was made with */
+	/* what nss was made with: identity { nss-workers nss-timeout
+	 * cache-ttl } (the pointers of the policy's identity_cfg are not
+	 * kept: that policy goes at the next reload) */
+	struct identity_cfg nss_cfg;
+	bool nss_made;
 	struct dnsfilter *dns; /* the clients' own DNS answers, or NULL */
 	pthread_mutex_t lock; /* guards the in-flight list and closing */
 	LIST_HEAD(, inflight) inflight; /* posted, not yet delivered */
@@ -485,6 +489,34 @@ static void near_reset(struct lookups *l, struct idcache **c, uint32_t ttl_s)
 	pthread_mutex_unlock(&l->near_lock);
 }
 
+/* True when A and B give the NSS pool the same settings. */
+static bool nss_cfg_equal(const struct identity_cfg *a,
+			  const struct identity_cfg *b)
+{
+	return a->nss_workers == b->nss_workers &&
+	       a->nss_timeout_ms == b->nss_timeout_ms &&
+	       a->cache_ttl_s == b->cache_ttl_s;
+}
+
+/* A new NSS pool with P's settings in place of the running one (if any),
+ * as the resolver and the directory are replaced: its lookups in flight
+ * end with ECANCELED (their decisions take that as an unanswered
+ * lookup); its cache and the near copies of its answers go with it. */
+static void nss_renew(struct lookups *l, const struct policy *p)
+{
+	nsspool_free(l->nss);
+	l->nss = nsspool_new(l->base, &p->identity);
+	if (!l->nss)
+		log_warn("nss: cannot start the lookup threads; the "
+			 "gateway's own sessions will have no user");
+	memset(&l->nss_cfg, 0, sizeof(l->nss_cfg));
+	l->nss_cfg.nss_workers = p->identity.nss_workers;
+	l->nss_cfg.nss_timeout_ms = p->identity.nss_timeout_ms;
+	l->nss_cfg.cache_ttl_s = p->identity.cache_ttl_s;
+	l->nss_made = true;
+	near_reset(l, &l->near_uid, l->nss ? l->nss_cfg.cache_ttl_s : 0);
+}
+
 void lookups_configure(struct lookups *l, const struct policy *p)
 {
 	if (!l->res || !resolver_cfg_equal(&p->resolver, &l->rcfg)) {
@@ -526,26 +558,8 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 		near_reset(l, &l->near_groups, l->ldap ? l->dcfg.cache_ttl_s : 0);
 	free(l->named_list);
 	l->named_list = list;
-	if (!l->nss) {
-		l->nss = nsspool_new(l->base, &p->identity);
-		l->nss_cfg = p->identity;
-		near_reset(l, &l->near_uid, l->nss ? l->nss_cfg.cache_ttl_s : 0);
-	}
-}
-
-const char *lookups_restart_needed(const struct lookups *l,
-				   const struct policy *p)
-{
-	const struct identity_cfg *a = &l->nss_cfg, *b = &p->identity;
-	if (!l->nss)
-		return NULL;
-	if (a->nss_workers != b->nss_workers)
-		return "identity nss-workers";
-	if (a->nss_timeout_ms != b->nss_timeout_ms)
-		return "identity nss-timeout";
-	if (a->cache_ttl_s != b->cache_ttl_s)
-		return "identity cache-ttl";
-	return NULL;
+	if (!l->nss_made || !nss_cfg_equal(&p->identity, &l->nss_cfg))
+		nss_renew(l, p);
 }
 
 struct lookups *lookups_new(struct event_base *base, const struct policy *p,

@@ -19,15 +19,11 @@ struct resolver_stats;
  * own DNS and LDAP sockets carry SO_MARK SELF_MARK. NULL on failure. */
 struct lookups *lookups_new(struct event_base *base, const struct policy *p,
 			    uint32_t self_mark);
-/* Applies a new policy: recreates the parts whose settings changed and
- * prefetches the exact names of its domain sets. */
+/* Applies a new policy: recreates the parts whose settings changed (the
+ * resolver, the directory, the NSS pool of identity { nss-workers
+ * nss-timeout cache-ttl }) and prefetches the exact names of its domain
+ * sets. */
 void lookups_configure(struct lookups *l, const struct policy *p);
-/* The NSS pool (threads that may block in getpwuid/getgrouplist) keeps
- * the settings it started with: the first of `identity { nss-workers
- * nss-timeout cache-ttl }` that P changes ("identity nss-workers"), which
- * a reload must report as needing a restart; NULL when none does. */
-const char *lookups_restart_needed(const struct lookups *l,
-				   const struct policy *p);
 /* Names a client learnt from its own DNS answers (`filter dns`) join the
  * destination's names; F may be NULL (none). */
 struct dnsfilter;

@@ -15,6 +15,7 @@
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
 #include "sluiced/dnsfilter.h"
+#include "policy/settings.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -273,16 +274,6 @@ void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
 		decider_configure(d->workers[i]->dec, &cfg);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
-	const char *nss_restart = lookups_restart_needed(d->lookups, p);
-	if (nss_restart) {
-		log_warnx("reload: %s (and the other NSS pool settings) need a "
-			  "restart; the pool keeps its settings", nss_restart);
-		if (out)
-			evbuffer_add_printf(out, "%s: NOT applied: restart "
-					    "sluiced to apply it (the NSS pool "
-					    "keeps its threads and cache)\n",
-					    nss_restart);
-	}
 	lookups_configure(d->lookups, p);
 	dnsfilter_configure(d->dns, p);
 	char *ferr = NULL;
@@ -315,6 +306,30 @@ static void report(const struct diags *dg, struct evbuffer *out)
 	}
 }
 
+/* settings_change_fn of a reload: a setting the running daemon keeps
+ * (restart sluiced) or only sluice-portal reads (restart it), to the log
+ * and OUT (an evbuffer). */
+static void report_pinned(void *arg, const struct settings_block *b,
+			  const struct setting *s, enum setting_reload why,
+			  const char *asked, const char *running)
+{
+	struct evbuffer *out = arg;
+	if (why == RELOAD_RESTART) {
+		log_warnx("reload: %s %s %s needs a restart of sluiced; it "
+			  "keeps %s", b->name, s->key, asked, running);
+		evbuffer_add_printf(out, "%s %s %s: NOT applied: restart "
+				    "sluiced to apply it (running: %s)\n",
+				    b->name, s->key, asked, running);
+		return;
+	}
+	log_warnx("reload: %s %s changed: sluice-portal reads it at its "
+		  "start; restart sluice-portal to apply it there", b->name,
+		  s->key);
+	evbuffer_add_printf(out, "%s %s %s: applied by sluiced; "
+			    "sluice-portal: NOT applied: restart sluice-portal "
+			    "to apply it\n", b->name, s->key, asked);
+}
+
 int daemon_reload(struct daemon *d, struct evbuffer *out)
 {
 	struct diags dg = {0};
@@ -333,24 +348,16 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	diags_free(&dg); /* reported; the policy owns its own file names */
 
 	const struct policy *old = d->gen->policy;
-	if (p->queue.count != old->queue.count || p->queue.num != old->queue.num) {
-		log_warnx("reload: queue num/count changes need a restart; "
-			  "keeping %u queue(s) from %u",
-			  old->queue.count, old->queue.num);
-		if (out)
-			evbuffer_add_printf(out, "queue num %u, count %u: NOT "
-					    "applied: restart sluiced to apply "
-					    "them; keeping %u queue(s) from %u\n",
-					    p->queue.num, p->queue.count,
-					    old->queue.count, old->queue.num);
-	}
-	p->queue.count = old->queue.count;
-	p->queue.num = old->queue.num;
+	/* what only a restart applies keeps its running value, said (in the
+	 * reply once the reload is through) */
+	struct evbuffer *pinned = evbuffer_new();
+	settings_reload_pin(p, old, report_pinned, pinned);
 
 	struct evbuffer *qout = evbuffer_new();
 	char *err = NULL;
 	if (daemon_kernel_switch(d, p, old, qout, &err) < 0) {
 		evbuffer_free(qout);
+		evbuffer_free(pinned);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
 		if (out)
 			evbuffer_add_printf(out, "kernel rejected the ruleset: "
@@ -360,8 +367,11 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
-	if (out)
+	if (out) {
+		evbuffer_add_buffer(out, pinned);
 		evbuffer_add_buffer(out, qout);
+	}
+	evbuffer_free(pinned);
 	evbuffer_free(qout);
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;

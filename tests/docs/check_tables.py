@@ -5,7 +5,7 @@ counters tables against the code's (tests/docs/tables_dump prints them).
 Settings (docs/sluice.conf.5.md): every block's table (### NAME, the
 `verifier` options table and `### alert options`) lists exactly the code's
 keys, in the same order,
-with the same range and default (numbers compared in the field's unit:
+with the same range, default and reload column (numbers compared in the field's unit:
 "3s" is 3000 for a millisecond field, 3 for a second one; an enum by its
 word; yes/no for a bool); and every settings table of the page (a table
 whose header starts `key | type | range | default`) is a block of the
@@ -102,12 +102,15 @@ def main():
             bad.append(f"sluice.conf.5 `{block}`: keys {dkeys}, the code "
                        f"has {ckeys}")
         bykey = {r[0].strip("`"): r for r in doc}
-        for key, typ, lo, hi, default, enums in rows:
+        for key, typ, lo, hi, default, enums, reload, _example in rows:
             r = bykey.get(key)
             if not r or len(r) < 4:
                 continue
             rng, dflt = r[2], r[3]
             where = f"sluice.conf.5 `{block} {key}`"
+            if len(r) < 6 or r[4] != reload:
+                bad.append(f"{where}: reload {r[4] if len(r) > 5 else None!r}"
+                           f", the code has {reload!r}")
             if typ == "enum":
                 words = [w.strip() for w in rng.split(",")]
                 if words != enums.split(","):

@@ -3,12 +3,16 @@
  * line, tab-separated, for tests/docs/check_tables.py to hold the docs'
  * tables (docs/sluice.conf.5.md, docs/counters.md) to:
  *
- *   setting BLOCK KEY TYPE MIN MAX DEFAULT ENUMS
+ *   setting BLOCK KEY TYPE MIN MAX DEFAULT ENUMS RELOAD EXAMPLE
  *   counter NAME TYPE UNIT HELP HEALTHY SOURCE THRESHOLD
  *
  * TYPE of a setting is its enum setting_type name; MIN/MAX/DEFAULT are in
  * the field's unit (ms, s, a number, an enum's index, a bool 0/1); ENUMS
- * the enum's words, comma separated ("" for others). BLOCK `verifier` is
+ * the enum's words, comma separated ("" for others); RELOAD what a
+ * reload does with it as the docs' `reload` column says: "yes", "restart",
+ * or "yes; sluice-portal: restart" (a row sluice-portal reads too);
+ * EXAMPLE the row's example value ("" for none; tests/kernel/57 writes
+ * it into a policy). BLOCK `verifier` is
  * the options of `verifier` and a farm's `verify`; BLOCK `alert` the
  * options of an `alert` statement.
  */
@@ -29,6 +33,17 @@ static const char *const type_names[] = {
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_RATE + 1,
 	       "type_names: one name per enum setting_type");
 
+/* The docs' `reload` cell of row S (an undecided row: "?", which no docs
+ * cell matches). */
+static const char *reload_word(const struct setting *s)
+{
+	if (s->reload == RELOAD_RESTART)
+		return "restart";
+	if (s->reload != RELOAD_LIVE)
+		return "?";
+	return s->portal ? "yes; sluice-portal: restart" : "yes";
+}
+
 static void dump_table(const char *block, const struct setting *t)
 {
 	for (const struct setting *s = t; s->key; s++) {
@@ -36,7 +51,8 @@ static void dump_table(const char *block, const struct setting *t)
 		       type_names[s->type], s->min, s->max, s->def);
 		for (int i = 0; s->enums && s->enums[i]; i++)
 			printf("%s%s", i ? "," : "", s->enums[i]);
-		printf("\n");
+		printf("\t%s\t%s\n", reload_word(s),
+		       s->example ? s->example : "");
 	}
 }
 

@@ -57,10 +57,18 @@ e=$(held "$h2"); sleep 1.2; f=$(held "$h2")
 [ "$f" -gt $((e + 2)) ] && kt_ok "with revoke off the session goes on ($e → $f)" ||
 	kt_fail "revoke off: session stalled ($e → $f)"
 
+# the NSS pool's settings take effect on reload (the pool is made again);
 # a setting that cannot change while sluiced runs is said, never ignored
+# (every row: 57_settings_reload)
 printf 'identity { nss-workers 7 }\n' >>"$conf"
 out=$(ctl reload 2>&1)
-echo "$out" | grep -q "identity nss-workers: NOT applied: restart sluiced" &&
-	kt_ok "reload says nss-workers needs a restart" ||
-	kt_fail "reload reply does not say nss-workers needs a restart: $out"
+shown=$(ctl settings | awk '$1 == "identity" && $2 == "nss-workers" { print $4 }')
+! echo "$out" | grep -q "NOT applied" && [ "$shown" = 7 ] &&
+	kt_ok "reload applies nss-workers 7 (settings: $shown)" ||
+	kt_fail "nss-workers 7: settings show '$shown', reply: $out"
+printf 'queue { adopt-window 30s }\n' >>"$conf"
+out=$(ctl reload 2>&1)
+echo "$out" | grep -q "queue adopt-window 30s: NOT applied: restart sluiced" &&
+	kt_ok "reload says adopt-window needs a restart" ||
+	kt_fail "reload reply does not say adopt-window needs a restart: $out"
 kt_done

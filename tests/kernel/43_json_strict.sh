@@ -98,6 +98,7 @@ floods
 identity sources
 identity login 198.18.1.80 dave --lifetime 60
 identity logout 198.18.1.80
+settings
 CMDS
 # every answer is an object with schema_version 1 (a list as
 # {"schema_version": 1, KIND: [objects]}), but `identity list`, a bare
@@ -122,7 +123,7 @@ PY
 # the text tables fit 100 columns and print human units: no e-notation
 # (1.69779e+07), no raw milliseconds; hostile names in them escaped
 for cmd in status sessions pending counters alerts verifiers "farm list" identity \
-	"identity sources" creations floods; do
+	"identity sources" creations floods settings; do
 	# shellcheck disable=SC2086
 	ctl $cmd >"$LAB_TMP/t" 2>&1
 	r=$(python3 - "$LAB_TMP/t" <<'PY'
