@@ -201,6 +201,14 @@ static void test_hostile_names(void **state)
 		       "s:i}", "schema_version", 1, "ok", 1, "messages", HOSTILE,
 		       "address", "198.18.1.2", "user", longname, "ttl_s",
 		       28800));
+	t = good_pack("settings", "reload/portal", "{s:i,s:i,s:[{s:s,s:s,"
+		      "s:s,s:s,s:b},{s:s,s:s,s:s,s:s,s:b}]}", "schema_version",
+		      1, "generation", 3, "settings", "block", HOSTILE, "key",
+		      longname, "value", longname, "reload", "live", "portal",
+		      1, "block", "queue", "key", "count", "value", "",
+		      "reload", "restart", "portal", 0);
+	assert_non_null(strstr(t, "restart"));
+	free(t);
 	free(good_pack("reload", "reloaded", "{s:i,s:b,s:[s,s],s:i}",
 		       "schema_version", 1, "ok", 1, "messages", "reloaded",
 		       HOSTILE, "generation", 2));
@@ -215,7 +223,7 @@ static void test_wrong_shapes(void **state)
 	    "status",	 "sessions", "pending",	  "identity-list",
 	    "identity-sources", "floods", "creations-list", "alerts",
 	    "verifiers", "farm-list", "farm-drain", "reload", "counters",
-	    "identity-add"};
+	    "identity-add", "settings"};
 	static const char *const docs[] = {
 	    "[]", "{}", "7", "\"x\"", "null",
 	    "{\"schema_version\": 1, \"sessions\": 5, \"alerts\": {}}",
@@ -238,6 +246,7 @@ static void test_wrong_shapes(void **state)
 	assert_null(render("verifiers", "[]"));
 	assert_null(render("farm-list", "[]"));
 	assert_null(render("reload", "{}"));
+	assert_null(render("settings", "[]"));
 	/* identity-list alone is an array */
 	assert_null(render("identity-list", "{\"schema_version\": 1}"));
 }
