@@ -18,6 +18,9 @@ PKGS=(
   # the directory's SASL GSSAPI bind (sasl.h; Cyrus SASL's GSSAPI mechanism)
   libsasl2-dev libsasl2-modules-gssapi-mit
   libsystemd-dev libcap-ng-dev nettle-dev
+  # the kernel scenarios read sluicectl's JSON with jq (a C program: no
+  # interpreter's start-up on every poll of a loaded host)
+  jq
   # the Debian package (debian/, scripts/deb.sh, tests/package): a gateway
   # itself needs only what debian/control's Depends: lists
   debhelper devscripts lintian fakeroot dpkg-dev go-md2man man-db logrotate
