@@ -60,11 +60,16 @@ struct htable {
 	const struct htable_ops *ops;
 };
 
+/* The address OFF bytes before N, or NULL when N is NULL. */
+static inline void *htable_entry_(const struct htable_node *n, size_t off)
+{
+	return n ? (void *)((char *)(uintptr_t)n - off) : NULL;
+}
+
 /* The entry of type TYPE whose member MEMBER is node NODE, or NULL when
- * NODE is NULL. */
+ * NODE is NULL (NODE is evaluated once). */
 #define HTABLE_ENTRY(node, type, member)                                       \
-	((node) ? (type *)(void *)((char *)(node) - offsetof(type, member))     \
-		: (type *)NULL)
+	((type *)htable_entry_((node), offsetof(type, member)))
 
 /* Makes T an empty table with OPS (static, outlives T) under the process
  * key, with room for HINT entries before it first grows (0: the minimum).

@@ -48,6 +48,16 @@ static uint64_t same_hash(const struct hash_key *hk, const void *key)
 
 static const struct htable_ops same_ops = {same_hash, ent_equal};
 
+static unsigned hashes; /* calls of counted_hash */
+
+static uint64_t counted_hash(const struct hash_key *hk, const void *key)
+{
+	hashes++;
+	return ent_hash(hk, key);
+}
+
+static const struct htable_ops counted_ops = {counted_hash, ent_equal};
+
 static struct ent *find(const struct htable *t, uint32_t k)
 {
 	return HTABLE_ENTRY(htable_find(t, &k), struct ent, hn);
@@ -121,6 +131,25 @@ static void test_multimap(void **state)
 		seen++;
 	}
 	assert_int_equal(seen, 3);
+	htable_fini(&t);
+}
+
+/* HTABLE_ENTRY evaluates its node once: a lookup inside it hashes once
+ * (a macro that named its argument twice doubled every lookup's cost). */
+static void test_entry_evaluates_once(void **state)
+{
+	(void)state;
+	struct htable t;
+	htable_init(&t, &counted_ops, 0);
+	struct ent e = {.k = 7};
+	htable_insert(&t, &e.hn, &e.k);
+	hashes = 0;
+	uint32_t k = 7;
+	assert_ptr_equal(HTABLE_ENTRY(htable_find(&t, &k), struct ent, hn), &e);
+	assert_int_equal(hashes, 1);
+	k = 8;
+	assert_null(HTABLE_ENTRY(htable_find(&t, &k), struct ent, hn));
+	assert_int_equal(hashes, 2);
 	htable_fini(&t);
 }
 
@@ -281,6 +310,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_equal_hashes),
 	    cmocka_unit_test(test_multimap),
+	    cmocka_unit_test(test_entry_evaluates_once),
 	    cmocka_unit_test(test_iterate_remove),
 	    cmocka_unit_test(test_placement_per_key),
 	    cmocka_unit_test(test_aimed_keys_spread),
