@@ -16,12 +16,11 @@ static size_t buckets_for(size_t hint)
 	return nb;
 }
 
+/* NB empty buckets: zeroed memory is LIST_INIT's state (a NULL first
+ * pointer), so a large table costs no pass over its buckets. */
 static struct htable_bucket *buckets_new(size_t nb)
 {
-	struct htable_bucket *b = xcalloc(nb, sizeof(*b));
-	for (size_t i = 0; i < nb; i++)
-		LIST_INIT(&b[i]);
-	return b;
+	return xcalloc(nb, sizeof(struct htable_bucket));
 }
 
 void htable_init_keyed(struct htable *t, const struct htable_ops *ops,

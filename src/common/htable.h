@@ -37,7 +37,7 @@
 
 struct htable_node {
 	LIST_ENTRY(htable_node) link;
-	uint64_t hash; /* the key's hash under the table's key (set by insert) */
+	uint64_t hash; /* the key's hash under the table's key (insert sets) */
 };
 
 LIST_HEAD(htable_bucket, htable_node);

@@ -164,25 +164,28 @@ static void src_key(const struct decider *d, const struct session_key *k,
 		    (uint8_t)(k->src[bits / 8] & (0xff00u >> (bits % 8)));
 }
 
-static struct srccount *src_find(struct decider *d, const struct srckey *k)
+static struct srccount *src_find(struct decider *d, const struct srckey *k,
+				 uint64_t h)
 {
-	return HTABLE_ENTRY(htable_find(&d->src, k), struct srccount, hn);
+	return HTABLE_ENTRY(htable_find_hashed(&d->src, h, k), struct srccount,
+			    hn);
 }
 
 static uint32_t src_get(struct decider *d, const struct srckey *k)
 {
-	struct srccount *s = src_find(d, k);
+	struct srccount *s = src_find(d, k, htable_hash(&d->src, k));
 	return s ? s->n : 0;
 }
 
 /* Adds DELTA (+1, -1) to K's count; the entry goes when it reaches 0. */
 static void src_add(struct decider *d, const struct srckey *k, int delta)
 {
-	struct srccount *s = src_find(d, k);
+	uint64_t h = htable_hash(&d->src, k);
+	struct srccount *s = src_find(d, k, h);
 	if (!s) {
 		s = xcalloc(1, sizeof(*s));
 		s->k = *k;
-		htable_insert(&d->src, &s->hn, &s->k);
+		htable_insert_hashed(&d->src, &s->hn, h);
 	}
 	s->n = (uint32_t)((int)s->n + delta);
 	if (s->n == 0) {
@@ -193,9 +196,12 @@ static void src_add(struct decider *d, const struct srckey *k, int delta)
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static struct pending *find(struct decider *d, const struct session_key *k)
+/* The pending decision of K (hash H: htable_hash of d->pending), or NULL. */
+static struct pending *find(struct decider *d, const struct session_key *k,
+			    uint64_t h)
 {
-	return HTABLE_ENTRY(htable_find(&d->pending, k), struct pending, hn);
+	return HTABLE_ENTRY(htable_find_hashed(&d->pending, h, k),
+			    struct pending, hn);
 }
 
 static void unlink_pending(struct decider *d, struct pending *p)
@@ -773,7 +779,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	flow.dst_local = pkt->hook == NF_INET_LOCAL_IN;
 	flow.minute = week_minute_now();
 
-	struct pending *p = find(d, &key);
+	uint64_t h = htable_hash(&d->pending, &key);
+	struct pending *p = find(d, &key, h);
 	if (p) { /* a retransmitted SYN or a parallel UDP packet */
 		if (mark_id(d->cfg.mark_shift, pkt->mark) !=
 		    mark_id(d->cfg.mark_shift, p->marks[0])) {
@@ -868,7 +875,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		memcpy(p->query, pkt->payload, pkt->len);
 		p->query_len = pkt->len;
 	}
-	htable_insert(&d->pending, &p->hn, &p->key);
+	htable_insert_hashed(&d->pending, &p->hn, h);
 	TAILQ_INSERT_TAIL(&d->age, p, age);
 	d->npending++;
 	if (reserved)
@@ -957,7 +964,7 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	case LK_UID: d->st.in_flight_uid--; break;
 	case LK_GROUPS: d->st.in_flight_groups--; break;
 	}
-	struct pending *p = find(d, &r->key);
+	struct pending *p = find(d, &r->key, htable_hash(&d->pending, &r->key));
 	if (!p || p->seq != r->seq) {
 		d->st.answers_stale++; /* that decision ended meanwhile */
 		lookup_req_free(r);

@@ -1,9 +1,10 @@
 /*
  * sessions.c — see sessions.h. A hash table (common/htable.h, seeded, O(1)
  * removal) plus a FIFO ring for eviction: evicting the oldest unlinks only
- * it, and the table, sized for the ring, never grows. An entry's facts are one packed buffer
- * ("user\0name\0group\0group\0..."), kept and reused by its ring slot, so a
- * put allocates only when a slot meets longer facts than it held before.
+ * it, and the table, sized for the ring, never grows. An entry's facts are
+ * one packed buffer ("user\0name\0group\0group\0..."), kept and reused by
+ * its ring slot, so a put allocates only when a slot meets longer facts
+ * than it held before.
  */
 #include "decide/sessions.h"
 #include "common/htable.h"
@@ -80,10 +81,11 @@ void sessions_free(struct sessions *s)
 	free(s);
 }
 
-/* The live entry of K, or NULL. */
-static struct sentry *find(struct sessions *s, const struct session_key *k)
+/* The live entry of K (hash H), or NULL. */
+static struct sentry *find(struct sessions *s, const struct session_key *k,
+			   uint64_t h)
 {
-	return HTABLE_ENTRY(htable_find(&s->h, k), struct sentry, hn);
+	return HTABLE_ENTRY(htable_find_hashed(&s->h, h, k), struct sentry, hn);
 }
 
 static void unlink_entry(struct sessions *s, struct sentry *e)
@@ -143,7 +145,8 @@ void sessions_put(struct sessions *s, const struct session_key *k, int rule,
 		  uint64_t gen, time_t decided, const struct session_facts *f)
 {
 	pthread_mutex_lock(&s->lock);
-	struct sentry *e = find(s, k);
+	uint64_t h = htable_hash(&s->h, k);
+	struct sentry *e = find(s, k, h);
 	if (e) {
 		set_facts(e, rule, gen, decided, f);
 	} else {
@@ -154,7 +157,7 @@ void sessions_put(struct sessions *s, const struct session_key *k, int rule,
 		e->key = *k;
 		set_facts(e, rule, gen, decided, f);
 		e->live = true;
-		htable_insert(&s->h, &e->hn, &e->key);
+		htable_insert_hashed(&s->h, &e->hn, h);
 		s->n++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -188,7 +191,7 @@ bool sessions_get(struct sessions *s, const struct session_key *k,
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
-	struct sentry *e = find(s, k);
+	struct sentry *e = find(s, k, htable_hash(&s->h, k));
 	bool found = e != NULL;
 	if (found)
 		get_facts(e, out);
@@ -206,7 +209,7 @@ void session_info_clear(struct session_info *out)
 void sessions_del(struct sessions *s, const struct session_key *k)
 {
 	pthread_mutex_lock(&s->lock);
-	struct sentry *e = find(s, k);
+	struct sentry *e = find(s, k, htable_hash(&s->h, k));
 	if (e)
 		unlink_entry(s, e);
 	pthread_mutex_unlock(&s->lock);

@@ -1,6 +1,6 @@
-/* idtable.c — see idtable.h. A hash table (common/htable.h) under a rwlock; the
- * per-source counters sit under the same lock (the rejections, counted
- * without touching the table, are atomic). */
+/* idtable.c — see idtable.h. A hash table (common/htable.h) under a
+ * rwlock; the per-source counters sit under the same lock (the rejections,
+ * counted without touching the table, are atomic). */
 #include "identity/idtable.h"
 #include "common/log.h"
 #include "common/text.h"

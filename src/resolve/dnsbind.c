@@ -92,7 +92,8 @@ static uint16_t get16(const uint8_t *p)
 
 /* The tables' hash and equality: KEY's bytes, the entry's k member. */
 #define KEY_OPS(name, type, ktype)                                             \
-	static uint64_t name##_hash(const struct hash_key *hk, const void *key) \
+	static uint64_t name##_hash(const struct hash_key *hk,                 \
+				    const void *key)                           \
 	{                                                                      \
 		return hash_bytes_keyed(hk, key, sizeof(ktype));               \
 	}                                                                      \
@@ -134,11 +135,13 @@ static struct client *client_get(struct dnsbind *b, int family,
 {
 	struct ckey k = {.family = (uint8_t)family};
 	key_addr(k.a, family, a);
-	struct client *c = HTABLE_ENTRY(htable_find(&b->clients, &k), struct client, hn);
+	uint64_t h = htable_hash(&b->clients, &k);
+	struct client *c = HTABLE_ENTRY(htable_find_hashed(&b->clients, h, &k),
+					struct client, hn);
 	if (!c && make) {
 		c = xcalloc(1, sizeof(*c));
 		c->k = k;
-		htable_insert(&b->clients, &c->hn, &c->k);
+		htable_insert_hashed(&b->clients, &c->hn, h);
 	}
 	return c;
 }
@@ -360,7 +363,9 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 	}
 	struct qkey k;
 	qkey_make(&k, e->family, e->src, e->sport, e->dst, e->dport, h.id);
-	struct query *q = HTABLE_ENTRY(htable_find(&b->queries, &k), struct query, hn);
+	uint64_t hq = htable_hash(&b->queries, &k);
+	struct query *q = HTABLE_ENTRY(htable_find_hashed(&b->queries, hq, &k),
+				       struct query, hn);
 	if (q) { /* a retransmission, or the id used again: the latest */
 		TAILQ_REMOVE(&b->qage, q, age);
 	} else {
@@ -374,7 +379,7 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 		q->k = k;
 		q->c = c;
 		c->nqueries++;
-		htable_insert(&b->queries, &q->hn, &q->k);
+		htable_insert_hashed(&b->queries, &q->hn, hq);
 		b->st.queries_pending++;
 	}
 	q->qtype = h.qclass == C_IN ? h.qtype : 0; /* other classes bind nothing */
@@ -426,7 +431,9 @@ static void bind_addr(struct dnsbind *b, struct client *c, int family,
 	struct bkey k = {.family = (uint8_t)family};
 	memcpy(k.cli, c->k.a, 16);
 	key_addr(k.dst, family, addr);
-	struct binding *x = HTABLE_ENTRY(htable_find(&b->binds, &k), struct binding, hn);
+	uint64_t h = htable_hash(&b->binds, &k);
+	struct binding *x = HTABLE_ENTRY(htable_find_hashed(&b->binds, h, &k),
+					 struct binding, hn);
 	if (!x) {
 		if (c->nbindings >= b->cfg.max_bindings) {
 			bounded(b, c, expires);
@@ -436,7 +443,7 @@ static void bind_addr(struct dnsbind *b, struct client *c, int family,
 		x->k = k;
 		x->c = c;
 		c->nbindings++;
-		htable_insert(&b->binds, &x->hn, &x->k);
+		htable_insert_hashed(&b->binds, &x->hn, h);
 		TAILQ_INSERT_TAIL(&b->ball, x, all);
 		b->st.bindings++;
 	}
@@ -522,7 +529,8 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 	/* the answer travels server → client */
 	struct qkey k;
 	qkey_make(&k, e->family, e->dst, e->dport, e->src, e->sport, h.id);
-	struct query *q = HTABLE_ENTRY(htable_find(&b->queries, &k), struct query, hn);
+	struct query *q =
+	    HTABLE_ENTRY(htable_find(&b->queries, &k), struct query, hn);
 	if (!q || q->expires <= now || strcmp(q->qname, h.qname) ||
 	    (q->qtype && q->qtype != h.qtype) || h.qclass != C_IN) {
 		b->st.answers_unmatched++;
@@ -593,7 +601,8 @@ size_t dnsbind_names(struct dnsbind *b, int family, const uint8_t client[16],
 	struct client *c = client_get(b, family, client, false);
 	if (partial)
 		*partial = c && c->partial_until > now;
-	struct binding *x = HTABLE_ENTRY(htable_find(&b->binds, &k), struct binding, hn);
+	struct binding *x =
+	    HTABLE_ENTRY(htable_find(&b->binds, &k), struct binding, hn);
 	size_t n = 0;
 	for (int i = 0; x && i < x->n; i++) {
 		if (x->v[i].expires <= now)
