@@ -1,14 +1,32 @@
 /*
- * flight.c — coalesced lookups (see flight.h): a chained hash table of
- * the flights by key, doubling when it holds more flights than buckets,
- * and each flight's waiters in arrival order.
+ * flight.c — coalesced lookups (see flight.h): a common/htable.h of the
+ * flights by key and each flight's waiters in arrival order.
  */
 #include "common/flight.h"
-#include "common/hash.h"
 #include "common/util.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+/* A key as the table looks it up: the owner's bytes and their length. */
+struct fkey {
+	const void *p;
+	size_t len;
+};
+
+static uint64_t fkey_hash(const struct hash_key *hk, const void *key)
+{
+	const struct fkey *k = key;
+	return hash_bytes_keyed(hk, k->p, k->len);
+}
+
+static bool fkey_equal(const struct htable_node *n, const void *key)
+{
+	const struct flight *f = HTABLE_ENTRY(n, const struct flight, hn);
+	const struct fkey *k = key;
+	return f->keylen == k->len && memcmp(f->key, k->p, k->len) == 0;
+}
+
+static const struct htable_ops fkey_ops = {fkey_hash, fkey_equal};
 
 void flight_table_init(struct flight_table *t)
 {
@@ -17,74 +35,37 @@ void flight_table_init(struct flight_table *t)
 
 void flight_table_fini(struct flight_table *t)
 {
-	free(t->b);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct flight **bucket(const struct flight_table *t, uint64_t h)
-{
-	return &t->b[h & (t->nb - 1)];
+	htable_fini(&t->h);
 }
 
 struct flight *flight_find(const struct flight_table *t, const void *key,
 			   size_t keylen)
 {
-	if (t->n == 0)
+	if (htable_count(&t->h) == 0) /* also a table never started */
 		return NULL;
-	uint64_t h = hash_bytes(key, keylen);
-	for (struct flight *f = *bucket(t, h); f; f = f->hnext)
-		if (f->hash == h && f->keylen == keylen &&
-		    memcmp(f->key, key, keylen) == 0)
-			return f;
-	return NULL;
-}
-
-/* Doubles T's buckets (16 at first). */
-static void grow(struct flight_table *t)
-{
-	size_t onb = t->nb;
-	struct flight **ob = t->b;
-	t->nb = onb ? onb * 2 : 16;
-	t->b = xcalloc(t->nb, sizeof(*t->b));
-	for (size_t i = 0; i < onb; i++)
-		for (struct flight *f = ob[i], *nx; f; f = nx) {
-			nx = f->hnext;
-			struct flight **b = bucket(t, f->hash);
-			f->hnext = *b;
-			*b = f;
-		}
-	free(ob);
+	struct fkey k = {key, keylen};
+	return HTABLE_ENTRY(htable_find(&t->h, &k), struct flight, hn);
 }
 
 void flight_start(struct flight_table *t, struct flight *f, const void *key,
 		  size_t keylen)
 {
-	if (t->n >= t->nb)
-		grow(t);
+	if (!t->h.b) /* a zeroed table: buckets at the first start */
+		htable_init(&t->h, &fkey_ops, 0);
 	f->t = t;
 	f->key = key;
 	f->keylen = keylen;
-	f->hash = hash_bytes(key, keylen);
 	TAILQ_INIT(&f->waiters);
 	f->nwaiters = 0;
-	struct flight **b = bucket(t, f->hash);
-	f->hnext = *b;
-	*b = f;
-	t->n++;
+	struct fkey k = {key, keylen};
+	htable_insert(&t->h, &f->hn, &k);
 }
 
 void flight_land(struct flight *f)
 {
-	struct flight_table *t = f->t;
-	if (!t)
+	if (!f->t)
 		return;
-	for (struct flight **pp = bucket(t, f->hash); *pp; pp = &(*pp)->hnext)
-		if (*pp == f) {
-			*pp = f->hnext;
-			t->n--;
-			break;
-		}
-	f->hnext = NULL;
+	htable_remove(&f->t->h, &f->hn);
 	f->t = NULL;
 }
 

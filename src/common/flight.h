@@ -17,9 +17,9 @@
  *                     arrival order, and calls each; a callback may
  *                     flight_leave() a later waiter (cancel) or start new
  *                     lookups, even of the same key.
- * Keys are the owner's bytes (compared with memcmp, hashed with
- * common/hash.h's keyed SipHash, so a remote party choosing keys cannot
- * aim them at one bucket); they must stay valid while the flight is in its
+ * Keys are the owner's bytes (compared with memcmp; the table is
+ * common/htable.h, seeded, so a remote party choosing keys cannot aim them
+ * at one bucket); they must stay valid while the flight is in its
  * table. Not thread-safe: one thread (the event loop) owns a table.
  */
 #ifndef SLUICE_COMMON_FLIGHT_H
@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include "common/htable.h"
 
 /* A generic callback pointer; the owner casts it back to its own type. */
 typedef void (*flight_fn)(void);
@@ -45,9 +47,8 @@ struct flight_table;
 
 /* One lookup's shared part, embedded in the owner's lookup. */
 struct flight {
-	struct flight *hnext; /* bucket chain */
+	struct htable_node hn;	/* in t->h, by key */
 	struct flight_table *t; /* the table it is in, NULL once landed */
-	uint64_t hash;
 	const void *key;
 	size_t keylen;
 	TAILQ_HEAD(, flight_waiter) waiters;
@@ -56,9 +57,7 @@ struct flight {
 
 /* The lookups in flight, by key. Zero it or flight_table_init() it. */
 struct flight_table {
-	struct flight **b;
-	size_t nb; /* buckets, a power of two (0 before the first start) */
-	size_t n;  /* flights in the table */
+	struct htable h; /* struct flight by key; set up at the first start */
 };
 
 void flight_table_init(struct flight_table *t);

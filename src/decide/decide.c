@@ -1,24 +1,28 @@
 /*
  * decide.c — see decide.h.
  *
- * Pending decisions live in a hash table keyed by the session 5-tuple (these
- * kernels give queued packets no conntrack id) and on an age list, oldest
- * first, so the tick only looks at the head. Every pending decision has the
- * same deadline length, so age order is deadline order.
+ * Pending decisions live in a hash table (common/htable.h, seeded: a
+ * client choosing ports cannot aim at one chain) keyed by the session
+ * 5-tuple (these kernels give queued packets no conntrack id) and on an age
+ * list (a TAILQ), oldest first, so the tick only looks at the head. Every
+ * pending decision has the same deadline length, so age order is deadline
+ * order. The per-source counts are a second seeded table.
  */
 #include "decide/decide.h"
 #include "decide/sessions.h"
 #include "identity/idtable.h"
+#include "common/htable.h"
 #include "common/util.h"
 
 #include <errno.h>
 #include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #define MAX_JOINED 16 /* packets of one session waiting together */
-#define NBUCKETS 4096
+#define PENDING_HINT 4096 /* the tables' first size (they grow) */
 
 /* A source of the per-source cap: an address family and the client
  * address cut to the configured prefix (the rest zeroed). */
@@ -28,7 +32,6 @@ struct srckey {
 
 struct pending {
 	struct session_key key;
-	uint64_t hash;
 	struct flow flow;
 	uint32_t ids[MAX_JOINED], marks[MAX_JOINED];
 	int nids;
@@ -58,25 +61,25 @@ struct pending {
 	size_t query_len;
 	unsigned failed; /* NEED_* whose lookup failed (timeout, server down):
 			  * unknown until the deadline, never asked again */
-	struct pending *hnext;		/* hash chain */
-	struct pending *older, *newer;	/* age list */
+	struct htable_node hn;	    /* in decider.pending, by key */
+	TAILQ_ENTRY(pending) age;   /* in decider.age */
 };
 
 struct srccount {
 	struct srckey k;
 	uint32_t n;
-	struct srccount *next;
+	struct htable_node hn; /* in decider.src, by k */
 };
 
 struct decider {
 	uint64_t t_arrival; /* now_ns() when the packet in hand arrived */
 	struct decide_env env;
 	struct decide_cfg cfg;
-	struct pending *b[NBUCKETS];
-	struct pending *oldest, *newest;
+	struct htable pending;		 /* struct pending by key */
+	TAILQ_HEAD(, pending) age;	 /* oldest first */
 	size_t npending, nreserved;
 	size_t njoined; /* packets held beyond each decision's first */
-	struct srccount *src[NBUCKETS];
+	struct htable src;		 /* struct srccount by k */
 	struct decide_stats st;
 	uint64_t next_seq;
 	uint64_t answered_now; /* questions answered at once (ask) */
@@ -97,12 +100,41 @@ void gen_unref(struct gen *g)
 	}
 }
 
+static uint64_t pending_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, sizeof(struct session_key));
+}
+
+static bool pending_equal(const struct htable_node *n, const void *key)
+{
+	return memcmp(&HTABLE_ENTRY(n, const struct pending, hn)->key, key,
+		      sizeof(struct session_key)) == 0;
+}
+
+static const struct htable_ops pending_ops = {pending_hash, pending_equal};
+
+static uint64_t src_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, sizeof(struct srckey));
+}
+
+static bool src_equal(const struct htable_node *n, const void *key)
+{
+	return memcmp(&HTABLE_ENTRY(n, const struct srccount, hn)->k, key,
+		      sizeof(struct srckey)) == 0;
+}
+
+static const struct htable_ops src_ops = {src_hash, src_equal};
+
 struct decider *decider_new(const struct decide_env *env,
 			    const struct decide_cfg *cfg)
 {
 	struct decider *d = xcalloc(1, sizeof(*d));
 	d->env = *env;
 	d->cfg = *cfg;
+	htable_init(&d->pending, &pending_ops, PENDING_HINT);
+	TAILQ_INIT(&d->age);
+	htable_init(&d->src, &src_ops, PENDING_HINT);
 	return d;
 }
 
@@ -132,65 +164,50 @@ static void src_key(const struct decider *d, const struct session_key *k,
 		    (uint8_t)(k->src[bits / 8] & (0xff00u >> (bits % 8)));
 }
 
-static struct srccount **src_slot(struct decider *d, const struct srckey *k)
+static struct srccount *src_find(struct decider *d, const struct srckey *k,
+				 uint64_t h)
 {
-	uint64_t h = 1469598103934665603ull ^ k->family;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ k->addr[i]) * 1099511628211ull;
-	struct srccount **pp = &d->src[h % NBUCKETS];
-	for (; *pp; pp = &(*pp)->next)
-		if (memcmp(&(*pp)->k, k, sizeof(*k)) == 0)
-			break;
-	return pp;
+	return HTABLE_ENTRY(htable_find_hashed(&d->src, h, k), struct srccount,
+			    hn);
 }
 
 static uint32_t src_get(struct decider *d, const struct srckey *k)
 {
-	struct srccount **pp = src_slot(d, k);
-	return *pp ? (*pp)->n : 0;
+	struct srccount *s = src_find(d, k, htable_hash(&d->src, k));
+	return s ? s->n : 0;
 }
 
 /* Adds DELTA (+1, -1) to K's count; the entry goes when it reaches 0. */
 static void src_add(struct decider *d, const struct srckey *k, int delta)
 {
-	struct srccount **pp = src_slot(d, k);
-	if (!*pp) {
-		*pp = xcalloc(1, sizeof(**pp));
-		(*pp)->k = *k;
+	uint64_t h = htable_hash(&d->src, k);
+	struct srccount *s = src_find(d, k, h);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->k = *k;
+		htable_insert_hashed(&d->src, &s->hn, h);
 	}
-	(*pp)->n = (uint32_t)((int)(*pp)->n + delta);
-	if ((*pp)->n == 0) {
-		struct srccount *dead = *pp;
-		*pp = dead->next;
-		free(dead);
+	s->n = (uint32_t)((int)s->n + delta);
+	if (s->n == 0) {
+		htable_remove(&d->src, &s->hn);
+		free(s);
 	}
 }
 
 /* ---- the table ------------------------------------------------------------------ */
 
+/* The pending decision of K (hash H: htable_hash of d->pending), or NULL. */
 static struct pending *find(struct decider *d, const struct session_key *k,
 			    uint64_t h)
 {
-	for (struct pending *p = d->b[h % NBUCKETS]; p; p = p->hnext)
-		if (p->hash == h && memcmp(&p->key, k, sizeof(*k)) == 0)
-			return p;
-	return NULL;
+	return HTABLE_ENTRY(htable_find_hashed(&d->pending, h, k),
+			    struct pending, hn);
 }
 
 static void unlink_pending(struct decider *d, struct pending *p)
 {
-	struct pending **pp = &d->b[p->hash % NBUCKETS];
-	while (*pp != p)
-		pp = &(*pp)->hnext;
-	*pp = p->hnext;
-	if (p->older)
-		p->older->newer = p->newer;
-	else
-		d->oldest = p->newer;
-	if (p->newer)
-		p->newer->older = p->older;
-	else
-		d->newest = p->older;
+	htable_remove(&d->pending, &p->hn);
+	TAILQ_REMOVE(&d->age, p, age);
 	d->npending--;
 	d->njoined -= (size_t)(p->nids - 1);
 	if (p->reserved)
@@ -762,7 +779,7 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	flow.dst_local = pkt->hook == NF_INET_LOCAL_IN;
 	flow.minute = week_minute_now();
 
-	uint64_t h = session_key_hash(&key);
+	uint64_t h = htable_hash(&d->pending, &key);
 	struct pending *p = find(d, &key, h);
 	if (p) { /* a retransmitted SYN or a parallel UDP packet */
 		if (mark_id(d->cfg.mark_shift, pkt->mark) !=
@@ -835,7 +852,6 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 
 	p = xcalloc(1, sizeof(*p));
 	p->key = key;
-	p->hash = h;
 	p->flow = flow;
 	p->ids[0] = pkt->id;
 	p->marks[0] = pkt->mark;
@@ -859,14 +875,8 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 		memcpy(p->query, pkt->payload, pkt->len);
 		p->query_len = pkt->len;
 	}
-	p->hnext = d->b[h % NBUCKETS];
-	d->b[h % NBUCKETS] = p;
-	p->older = d->newest;
-	if (d->newest)
-		d->newest->newer = p;
-	else
-		d->oldest = p;
-	d->newest = p;
+	htable_insert_hashed(&d->pending, &p->hn, h);
+	TAILQ_INSERT_TAIL(&d->age, p, age);
 	d->npending++;
 	if (reserved)
 		d->nreserved++;
@@ -954,7 +964,7 @@ void decider_answer(struct decider *d, struct lookup_req *r)
 	case LK_UID: d->st.in_flight_uid--; break;
 	case LK_GROUPS: d->st.in_flight_groups--; break;
 	}
-	struct pending *p = find(d, &r->key, session_key_hash(&r->key));
+	struct pending *p = find(d, &r->key, htable_hash(&d->pending, &r->key));
 	if (!p || p->seq != r->seq) {
 		d->st.answers_stale++; /* that decision ended meanwhile */
 		lookup_req_free(r);
@@ -969,8 +979,8 @@ void decider_tick(struct decider *d)
 	uint64_t now = d->env.now_ns();
 	uint64_t deadline = (uint64_t)d->cfg.deadline_ms * 1000000u;
 	uint64_t watchdog = (uint64_t)d->cfg.watchdog_ms * 1000000u;
-	while (d->oldest && now - d->oldest->t0 >= deadline) {
-		struct pending *p = d->oldest;
+	struct pending *p;
+	while ((p = TAILQ_FIRST(&d->age)) && now - p->t0 >= deadline) {
 		d->st.timed_out++;
 		if (now - p->t0 >= watchdog) {
 			d->st.watchdog++;
@@ -989,14 +999,17 @@ void decider_free(struct decider *d)
 {
 	if (!d)
 		return;
-	while (d->oldest)
-		finish(d, d->oldest, VERDICT_DENY, -1, true, RSN_SHUTDOWN);
-	for (size_t i = 0; i < NBUCKETS; i++)
-		while (d->src[i]) {
-			struct srccount *s = d->src[i];
-			d->src[i] = s->next;
-			free(s);
-		}
+	struct pending *p;
+	while ((p = TAILQ_FIRST(&d->age)))
+		finish(d, p, VERDICT_DENY, -1, true, RSN_SHUTDOWN);
+	htable_fini(&d->pending);
+	struct htable_iter it;
+	for (struct htable_node *n = htable_first(&d->src, &it); n;
+	     n = htable_next(&it)) {
+		htable_remove(&d->src, n);
+		free(HTABLE_ENTRY(n, struct srccount, hn));
+	}
+	htable_fini(&d->src);
 	free(d);
 }
 
@@ -1028,7 +1041,8 @@ void decider_each_pending(const struct decider *d,
 			  void *arg)
 {
 	uint64_t now = d->env.now_ns();
-	for (const struct pending *p = d->oldest; p; p = p->newer) {
+	const struct pending *p;
+	TAILQ_FOREACH(p, &d->age, age) {
 		struct pending_info pi = {&p->key, now - p->t0, p->waiting,
 					  p->last.rule, p->local, p->nids};
 		fn(arg, &pi);

@@ -1,11 +1,13 @@
 /*
- * sessions.c — see sessions.h. A hash table plus a FIFO ring for eviction.
- * Entries are doubly linked in their chain, so evicting the oldest touches
- * only it and its neighbour. An entry's facts are one packed buffer
- * ("user\0name\0group\0group\0..."), kept and reused by its ring slot, so a
- * put allocates only when a slot meets longer facts than it held before.
+ * sessions.c — see sessions.h. A hash table (common/htable.h, seeded, O(1)
+ * removal) plus a FIFO ring for eviction: evicting the oldest unlinks only
+ * it, and the table, sized for the ring, never grows. An entry's facts are
+ * one packed buffer ("user\0name\0group\0group\0..."), kept and reused by
+ * its ring slot, so a put allocates only when a slot meets longer facts
+ * than it held before.
  */
 #include "decide/sessions.h"
+#include "common/htable.h"
 #include "common/util.h"
 
 #include <pthread.h>
@@ -14,7 +16,7 @@
 
 struct sentry {
 	struct session_key key;
-	struct sentry *next, **pprev; /* pprev: the pointer that points here */
+	struct htable_node hn; /* in sessions.h while live */
 	bool live;
 	int rule;
 	uint64_t gen;
@@ -28,8 +30,7 @@ struct sentry {
 
 struct sessions {
 	pthread_mutex_t lock;
-	struct sentry **b;
-	size_t nb;
+	struct htable h; /* live ring entries by key */
 	struct sentry *ring; /* max entries, reused in order */
 	size_t max, head, n;
 };
@@ -45,15 +46,25 @@ const char *fact_source_name(enum fact_source s)
 	return "none";
 }
 
+static uint64_t key_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, sizeof(struct session_key));
+}
+
+static bool key_equal(const struct htable_node *n, const void *key)
+{
+	return memcmp(&HTABLE_ENTRY(n, const struct sentry, hn)->key, key,
+		      sizeof(struct session_key)) == 0;
+}
+
+static const struct htable_ops key_ops = {key_hash, key_equal};
+
 struct sessions *sessions_new(size_t max)
 {
 	struct sessions *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	s->max = max ? max : 1;
-	s->nb = 1;
-	while (s->nb < s->max)
-		s->nb <<= 1;
-	s->b = xcalloc(s->nb, sizeof(*s->b));
+	htable_init(&s->h, &key_ops, s->max);
 	s->ring = xcalloc(s->max, sizeof(*s->ring));
 	return s;
 }
@@ -65,25 +76,21 @@ void sessions_free(struct sessions *s)
 	pthread_mutex_destroy(&s->lock);
 	for (size_t i = 0; i < s->max; i++)
 		free(s->ring[i].facts);
-	free(s->b);
+	htable_fini(&s->h);
 	free(s->ring);
 	free(s);
 }
 
-static struct sentry **slot(struct sessions *s, const struct session_key *k)
+/* The live entry of K (hash H), or NULL. */
+static struct sentry *find(struct sessions *s, const struct session_key *k,
+			   uint64_t h)
 {
-	struct sentry **pp = &s->b[session_key_hash(k) & (s->nb - 1)];
-	for (; *pp; pp = &(*pp)->next)
-		if (memcmp(&(*pp)->key, k, sizeof(*k)) == 0)
-			break;
-	return pp;
+	return HTABLE_ENTRY(htable_find_hashed(&s->h, h, k), struct sentry, hn);
 }
 
 static void unlink_entry(struct sessions *s, struct sentry *e)
 {
-	*e->pprev = e->next;
-	if (e->next)
-		e->next->pprev = e->pprev;
+	htable_remove(&s->h, &e->hn);
 	e->live = false;
 	s->n--;
 }
@@ -138,25 +145,19 @@ void sessions_put(struct sessions *s, const struct session_key *k, int rule,
 		  uint64_t gen, time_t decided, const struct session_facts *f)
 {
 	pthread_mutex_lock(&s->lock);
-	struct sentry **pp = slot(s, k);
-	if (*pp) {
-		set_facts(*pp, rule, gen, decided, f);
+	uint64_t h = htable_hash(&s->h, k);
+	struct sentry *e = find(s, k, h);
+	if (e) {
+		set_facts(e, rule, gen, decided, f);
 	} else {
-		struct sentry *e = &s->ring[s->head];
-		if (e->live) {
-			if (&e->next == pp)
-				pp = e->pprev; /* K's place was behind E */
+		e = &s->ring[s->head];
+		if (e->live)
 			unlink_entry(s, e);
-		}
 		s->head = (s->head + 1) % s->max;
 		e->key = *k;
 		set_facts(e, rule, gen, decided, f);
 		e->live = true;
-		e->next = *pp;
-		if (e->next)
-			e->next->pprev = &e->next;
-		e->pprev = pp;
-		*pp = e;
+		htable_insert_hashed(&s->h, &e->hn, h);
 		s->n++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -190,10 +191,10 @@ bool sessions_get(struct sessions *s, const struct session_key *k,
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
-	struct sentry **pp = slot(s, k);
-	bool found = *pp != NULL;
+	struct sentry *e = find(s, k, htable_hash(&s->h, k));
+	bool found = e != NULL;
 	if (found)
-		get_facts(*pp, out);
+		get_facts(e, out);
 	pthread_mutex_unlock(&s->lock);
 	return found;
 }
@@ -208,9 +209,9 @@ void session_info_clear(struct session_info *out)
 void sessions_del(struct sessions *s, const struct session_key *k)
 {
 	pthread_mutex_lock(&s->lock);
-	struct sentry **pp = slot(s, k);
-	if (*pp)
-		unlink_entry(s, *pp);
+	struct sentry *e = find(s, k, htable_hash(&s->h, k));
+	if (e)
+		unlink_entry(s, e);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -1,34 +1,41 @@
-/* idcache.c — see idcache.h. A chained hash (common/hash.h, keyed per
+/* idcache.c — see idcache.h. A hash table (common/htable.h, seeded per
  * process) and the LRU list of common/lru.h through the same entries. */
 #include "identity/idcache.h"
-#include "common/hash.h"
+#include "common/htable.h"
 #include "common/lru.h"
 #include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define BUCKETS 4096
+#define BUCKETS 4096 /* the table's first size (it grows) */
 
 struct centry {
 	char *key;
 	struct idanswer a;
 	uint64_t expires_ms;
-	struct centry *hnext;	     /* hash chain */
+	struct htable_node hn; /* in idcache.h, by key */
 	struct lru_node lru;
 };
 
 struct idcache {
 	uint32_t ttl_s;
 	size_t max, n;
-	struct centry *bucket[BUCKETS];
-	struct lru lru; /* common/lru.h */
+	struct htable h; /* struct centry by key */
+	struct lru lru;	 /* common/lru.h */
 };
 
-static size_t bucket_of(const char *s)
+static uint64_t key_hash(const struct hash_key *hk, const void *key)
 {
-	return hash_str(s) % BUCKETS;
+	return hash_bytes_keyed(hk, key, strlen(key));
 }
+
+static bool key_equal(const struct htable_node *n, const void *key)
+{
+	return strcmp(HTABLE_ENTRY(n, const struct centry, hn)->key, key) == 0;
+}
+
+static const struct htable_ops key_ops = {key_hash, key_equal};
 
 /* The entry of lru node N, or NULL. */
 static struct centry *entry_of(struct lru_node *n)
@@ -39,10 +46,7 @@ static struct centry *entry_of(struct lru_node *n)
 /* Unhooks E from its chain and the LRU list and frees it. */
 static void remove_entry(struct idcache *c, struct centry *e)
 {
-	struct centry **pp = &c->bucket[bucket_of(e->key)];
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
+	htable_remove(&c->h, &e->hn);
 	lru_del(&c->lru, &e->lru);
 	free(e->key);
 	free(e->a.user);
@@ -55,10 +59,7 @@ static void remove_entry(struct idcache *c, struct centry *e)
 
 static struct centry *find(const struct idcache *c, const char *key)
 {
-	struct centry *e = c->bucket[bucket_of(key)];
-	while (e && strcmp(e->key, key) != 0)
-		e = e->hnext;
-	return e;
+	return HTABLE_ENTRY(htable_find(&c->h, key), struct centry, hn);
 }
 
 struct idcache *idcache_new(uint32_t ttl_s, size_t max)
@@ -66,6 +67,7 @@ struct idcache *idcache_new(uint32_t ttl_s, size_t max)
 	struct idcache *c = xcalloc(1, sizeof(*c));
 	c->ttl_s = ttl_s;
 	c->max = max ? max : 1;
+	htable_init(&c->h, &key_ops, BUCKETS);
 	lru_init(&c->lru);
 	return c;
 }
@@ -77,6 +79,7 @@ void idcache_free(struct idcache *c)
 	struct centry *e;
 	while ((e = entry_of(lru_newest(&c->lru))))
 		remove_entry(c, e);
+	htable_fini(&c->h);
 	free(c);
 }
 
@@ -114,9 +117,7 @@ void idcache_put(struct idcache *c, const char *key, uint64_t now_ms,
 		e->a.groups[i] = xstrdup(groups[i]);
 	e->a.ngroups = n;
 	e->expires_ms = now_ms + (uint64_t)c->ttl_s * 1000;
-	size_t h = bucket_of(key);
-	e->hnext = c->bucket[h];
-	c->bucket[h] = e;
+	htable_insert(&c->h, &e->hn, e->key);
 	lru_add(&c->lru, &e->lru);
 	c->n++;
 }

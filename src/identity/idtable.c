@@ -1,10 +1,11 @@
-/* idtable.c — see idtable.h. A chained hash table under a rwlock; the
- * per-source counters sit under the same lock (the rejections, counted
- * without touching the table, are atomic). */
+/* idtable.c — see idtable.h. A hash table (common/htable.h) under a
+ * rwlock; the per-source counters sit under the same lock (the rejections,
+ * counted without touching the table, are atomic). */
 #include "identity/idtable.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/hash.h"
+#include "common/htable.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -15,7 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define NBUCKETS_MIN 4096 /* grows by doubling at one entry a bucket */
+#define NBUCKETS_MIN 4096 /* the table's first size (it grows) */
 #define STATE_VERSION 1
 
 struct ipentry {
@@ -23,13 +24,19 @@ struct ipentry {
 	uint8_t plen; /* FULL(family) for an address */
 	uint8_t addr[16];
 	struct identity id;
-	struct ipentry *next;
+	struct htable_node hn; /* in idtable.h, by (family, plen, addr) */
+};
+
+/* A key of the table: ADDR (masked to PLEN) of FAMILY. */
+struct ipkey {
+	int family;
+	unsigned plen;
+	const uint8_t *addr;
 };
 
 struct idtable {
 	pthread_rwlock_t lock;
-	struct ipentry **b;
-	size_t nb; /* buckets, a power of two */
+	struct htable h; /* struct ipentry by struct ipkey */
 	size_t n;
 	uint64_t version;
 	uint64_t removed; /* entries unlinked: logouts, replacements, expiry */
@@ -63,27 +70,25 @@ static size_t addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-/* The process's seeded hash (common/hash.h): a remote party choosing
- * addresses cannot aim at one bucket. */
-static uint64_t hash(int family, const uint8_t *addr, unsigned plen)
+/* The table's seeded hash of a struct ipkey (common/htable.h): a remote
+ * party choosing addresses cannot aim at one bucket. */
+static uint64_t ipkey_hash(const struct hash_key *hk, const void *key)
 {
-	uint8_t k[18] = {(uint8_t)family, (uint8_t)plen};
-	memcpy(k + 2, addr, addr_len(family));
-	return hash_bytes(k, 2 + addr_len(family));
+	const struct ipkey *ik = key;
+	uint8_t k[18] = {(uint8_t)ik->family, (uint8_t)ik->plen};
+	memcpy(k + 2, ik->addr, addr_len(ik->family));
+	return hash_bytes_keyed(hk, k, 2 + addr_len(ik->family));
 }
 
-static size_t bucket_of(const struct idtable *t, int family,
-			const uint8_t *addr, unsigned plen)
+static bool ipkey_equal(const struct htable_node *n, const void *key)
 {
-	return hash(family, addr, plen) & (t->nb - 1);
+	const struct ipentry *e = HTABLE_ENTRY(n, const struct ipentry, hn);
+	const struct ipkey *ik = key;
+	return e->family == ik->family && e->plen == ik->plen &&
+	       memcmp(e->addr, ik->addr, addr_len(ik->family)) == 0;
 }
 
-static bool same(const struct ipentry *e, int family, const uint8_t *addr,
-		 unsigned plen)
-{
-	return e->family == family && e->plen == plen &&
-	       memcmp(e->addr, addr, addr_len(family)) == 0;
-}
+static const struct htable_ops ipkey_ops = {ipkey_hash, ipkey_equal};
 
 /* DST = the first PLEN bits of SRC (16 bytes), the rest zero. */
 static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
@@ -97,8 +102,7 @@ static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
 struct idtable *idtable_new(void)
 {
 	struct idtable *t = xcalloc(1, sizeof(*t));
-	t->nb = NBUCKETS_MIN;
-	t->b = xcalloc(t->nb, sizeof(*t->b));
+	htable_init(&t->h, &ipkey_ops, NBUCKETS_MIN);
 	pthread_rwlock_init(&t->lock, NULL);
 	return t;
 }
@@ -133,13 +137,15 @@ void idtable_free(struct idtable *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
-			nx = e->next;
-			identity_clear(&e->id);
-			free(e);
-		}
-	free(t->b);
+	struct htable_iter it;
+	for (struct htable_node *n = htable_first(&t->h, &it); n;
+	     n = htable_next(&it)) {
+		struct ipentry *e = HTABLE_ENTRY(n, struct ipentry, hn);
+		htable_remove(&t->h, n);
+		identity_clear(&e->id);
+		free(e);
+	}
+	htable_fini(&t->h);
 	free_names(t->ignore, t->nignore);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
@@ -170,11 +176,10 @@ static bool ignored(const struct idtable *t, const char *user)
 	return false;
 }
 
-/* Under the write lock: unlinks and frees *PP, keeping the counts. */
-static void unlink_entry(struct idtable *t, struct ipentry **pp)
+/* Under the write lock: unlinks and frees OLD, keeping the counts. */
+static void unlink_entry(struct idtable *t, struct ipentry *old)
 {
-	struct ipentry *old = *pp;
-	*pp = old->next;
+	htable_remove(&t->h, &old->hn);
 	if ((unsigned)old->id.source < IDS_COUNT)
 		t->st[old->id.source].entries--;
 	t->nplen[FAM(old->family)][old->plen]--;
@@ -183,23 +188,6 @@ static void unlink_entry(struct idtable *t, struct ipentry **pp)
 	t->n--;
 	t->version++;
 	t->removed++;
-}
-
-/* Under the write lock: twice the buckets, every entry moved. */
-static void grow(struct idtable *t)
-{
-	size_t nb = t->nb * 2;
-	struct ipentry **b = xcalloc(nb, sizeof(*b));
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct ipentry *e = t->b[i], *nx; e; e = nx) {
-			nx = e->next;
-			size_t h = hash(e->family, e->addr, e->plen) & (nb - 1);
-			e->next = b[h];
-			b[h] = e;
-		}
-	free(t->b);
-	t->b = b;
-	t->nb = nb;
 }
 
 /* Under the write lock: links a new entry for ADDR/PLEN (ADDR masked)
@@ -213,25 +201,19 @@ static void link_entry(struct idtable *t, int family, const uint8_t *addr,
 	memcpy(ne->addr, addr, addr_len(family));
 	identity_copy(&ne->id, id);
 	t->nplen[FAM(family)][plen]++;
-	if (t->n >= t->nb)
-		grow(t);
-	size_t h = bucket_of(t, family, addr, plen);
-	ne->next = t->b[h];
-	t->b[h] = ne;
+	struct ipkey k = {family, plen, ne->addr};
+	htable_insert(&t->h, &ne->hn, &k);
 	t->n++;
 	t->version++;
 	t->st[id->source].entries++;
 }
 
 /* The entry of ADDR/PLEN (ADDR masked), live or not; NULL when none. */
-static struct ipentry **find(struct idtable *t, int family,
-			     const uint8_t *addr, unsigned plen)
+static struct ipentry *find(struct idtable *t, int family,
+			    const uint8_t *addr, unsigned plen)
 {
-	struct ipentry **pp = &t->b[bucket_of(t, family, addr, plen)];
-	for (; *pp; pp = &(*pp)->next)
-		if (same(*pp, family, addr, plen))
-			return pp;
-	return NULL;
+	struct ipkey k = {family, plen, addr};
+	return HTABLE_ENTRY(htable_find(&t->h, &k), struct ipentry, hn);
 }
 
 /* Under a lock: the live entry ADDR falls under: its own, else the
@@ -240,17 +222,17 @@ static const struct ipentry *lookup(struct idtable *t, int family,
 				    const uint8_t *addr, time_t now)
 {
 	unsigned full = FULL(family);
-	struct ipentry **pp = find(t, family, addr, full);
-	if (pp && (*pp)->id.expires > now)
-		return *pp;
+	struct ipentry *pe = find(t, family, addr, full);
+	if (pe && pe->id.expires > now)
+		return pe;
 	for (unsigned l = full; l-- > 0;) {
 		if (!t->nplen[FAM(family)][l])
 			continue;
 		uint8_t m[16];
 		mask(m, addr, l);
-		pp = find(t, family, m, l);
-		if (pp && (*pp)->id.expires > now)
-			return *pp;
+		pe = find(t, family, m, l);
+		if (pe && pe->id.expires > now)
+			return pe;
 	}
 	return NULL;
 }
@@ -290,23 +272,23 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 	enum login_result r;
 	pthread_rwlock_wrlock(&t->lock);
 	struct id_source_stats *st = &t->st[l->source];
-	struct ipentry **pp = find(t, l->family, key, plen);
-	bool live = pp && (*pp)->id.expires > now;
+	struct ipentry *pe = find(t, l->family, key, plen);
+	bool live = pe && pe->id.expires > now;
 	if (ignored(t, l->user)) {
 		st->ignored++;
 		r = LOGIN_IGNORED;
-	} else if (live && (*pp)->id.source == l->source &&
-		   strcmp((*pp)->id.user, l->user) == 0) {
-		refresh(t, *pp, l, now);
+	} else if (live && pe->id.source == l->source &&
+		   strcmp(pe->id.user, l->user) == 0) {
+		refresh(t, pe, l, now);
 		st->logins++;
 		r = LOGIN_REFRESHED;
 	} else {
-		if (pp) {
+		if (pe) {
 			if (live) {
-				was_user = xstrdup((*pp)->id.user);
-				was_src = (*pp)->id.source;
+				was_user = xstrdup(pe->id.user);
+				was_src = pe->id.source;
 			}
-			unlink_entry(t, pp);
+			unlink_entry(t, pe);
 		}
 		link_entry(t, l->family, key, plen, &id);
 		st->logins++;
@@ -347,9 +329,9 @@ bool idtable_logout_prefix(struct idtable *t, int family, const uint8_t *addr,
 	uint8_t key[16];
 	mask(key, addr, plen);
 	pthread_rwlock_wrlock(&t->lock);
-	struct ipentry **pp = find(t, family, key, plen);
-	if (pp && (!user || strcmp((*pp)->id.user, user) == 0)) {
-		unlink_entry(t, pp);
+	struct ipentry *pe = find(t, family, key, plen);
+	if (pe && (!user || strcmp(pe->id.user, user) == 0)) {
+		unlink_entry(t, pe);
 		t->st[source].logouts++;
 		found = true;
 	}
@@ -423,10 +405,13 @@ void idtable_each(struct idtable *t,
 {
 	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct ipentry *e = t->b[i]; e; e = e->next)
-			if (e->id.expires > now)
-				fn(arg, e->family, e->addr, e->plen, &e->id);
+	struct htable_iter it;
+	for (struct htable_node *hn = htable_first(&t->h, &it); hn;
+	     hn = htable_next(&it)) {
+		const struct ipentry *e = HTABLE_ENTRY(hn, struct ipentry, hn);
+		if (e->id.expires > now)
+			fn(arg, e->family, e->addr, e->plen, &e->id);
+	}
 	pthread_rwlock_unlock(&t->lock);
 }
 
@@ -435,15 +420,15 @@ size_t idtable_expire(struct idtable *t)
 	size_t n = 0;
 	time_t now = time(NULL);
 	pthread_rwlock_wrlock(&t->lock);
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct ipentry **pp = &t->b[i]; *pp;) {
-			if ((*pp)->id.expires <= now) {
-				unlink_entry(t, pp);
-				n++;
-			} else {
-				pp = &(*pp)->next;
-			}
+	struct htable_iter it;
+	for (struct htable_node *hn = htable_first(&t->h, &it); hn;
+	     hn = htable_next(&it)) {
+		struct ipentry *e = HTABLE_ENTRY(hn, struct ipentry, hn);
+		if (e->id.expires <= now) {
+			unlink_entry(t, e);
+			n++;
 		}
+	}
 	pthread_rwlock_unlock(&t->lock);
 	return n;
 }
@@ -534,10 +519,13 @@ char *idtable_save(struct idtable *t, size_t *len)
 	json_t *entries = json_array();
 	time_t now = time(NULL);
 	pthread_rwlock_rdlock(&t->lock);
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct ipentry *e = t->b[i]; e; e = e->next)
-			if (e->id.expires > now)
-				json_array_append_new(entries, entry_json(e));
+	struct htable_iter it;
+	for (struct htable_node *hn = htable_first(&t->h, &it); hn;
+	     hn = htable_next(&it)) {
+		const struct ipentry *e = HTABLE_ENTRY(hn, struct ipentry, hn);
+		if (e->id.expires > now)
+			json_array_append_new(entries, entry_json(e));
+	}
 	pthread_rwlock_unlock(&t->lock);
 	json_t *root = json_pack("{s:i, s:o}", "version", STATE_VERSION,
 				 "entries", entries);
@@ -586,9 +574,9 @@ static bool load_entry(struct idtable *t, json_t *o, time_t now)
 			      .seen = (time_t)seen,
 			      .source = (enum id_source)src};
 	pthread_rwlock_wrlock(&t->lock);
-	struct ipentry **pp = find(t, family, addr, plen);
-	if (pp)
-		unlink_entry(t, pp);
+	struct ipentry *pe = find(t, family, addr, plen);
+	if (pe)
+		unlink_entry(t, pe);
 	link_entry(t, family, addr, plen, &id);
 	pthread_rwlock_unlock(&t->lock);
 	free(gv);

@@ -8,7 +8,7 @@
  * one run reports every error in the file.
  */
 #include "policy/internal.h"
-#include "common/hash.h"
+#include "common/htable.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -40,57 +40,56 @@ struct sym {
 	enum sym_kind kind;
 	void *ptr;
 	struct loc loc;
-	struct sym *next;
+	struct htable_node hn; /* in its symtab, by name */
 };
 
+/* Names to symbols: common/htable.h, its buckets made at the first add (a
+ * zeroed symtab is empty). */
 struct symtab {
-	struct sym **b;
-	size_t nb, n;
+	struct htable h;
 };
+
+static uint64_t name_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, strlen(key));
+}
+
+static bool name_equal(const struct htable_node *n, const void *key)
+{
+	return strcmp(HTABLE_ENTRY(n, const struct sym, hn)->name, key) == 0;
+}
+
+static const struct htable_ops name_ops = {name_hash, name_equal};
 
 static struct sym *sym_find(const struct symtab *t, const char *name)
 {
-	if (!t->nb)
+	if (!htable_count(&t->h)) /* also never added to */
 		return NULL;
-	for (struct sym *s = t->b[hash_str(name) & (t->nb - 1)]; s; s = s->next)
-		if (strcmp(s->name, name) == 0)
-			return s;
-	return NULL;
+	return HTABLE_ENTRY(htable_find(&t->h, name), struct sym, hn);
 }
 
 static void sym_add(struct symtab *t, const char *name, enum sym_kind kind,
 		    void *ptr, const struct loc *loc)
 {
-	if (t->n >= t->nb) {
-		size_t nb = t->nb ? t->nb * 2 : 256;
-		struct sym **b = xcalloc(nb, sizeof(*b));
-		for (size_t i = 0; i < t->nb; i++)
-			for (struct sym *s = t->b[i], *nx; s; s = nx) {
-				nx = s->next;
-				size_t h = hash_str(s->name) & (nb - 1);
-				s->next = b[h];
-				b[h] = s;
-			}
-		free(t->b);
-		t->b = b;
-		t->nb = nb;
-	}
+	if (!t->h.b)
+		htable_init(&t->h, &name_ops, 256);
 	struct sym *s = xcalloc(1, sizeof(*s));
-	*s = (struct sym){name, kind, ptr, *loc, NULL};
-	size_t h = hash_str(name) & (t->nb - 1);
-	s->next = t->b[h];
-	t->b[h] = s;
-	t->n++;
+	s->name = name;
+	s->kind = kind;
+	s->ptr = ptr;
+	s->loc = *loc;
+	htable_insert(&t->h, &s->hn, name);
 }
 
 static void symtab_free(struct symtab *t)
 {
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct sym *s = t->b[i], *nx; s; s = nx) {
-			nx = s->next;
-			free(s);
-		}
-	free(t->b);
+	struct htable_iter it;
+	for (struct htable_node *n = htable_first(&t->h, &it); n;
+	     n = htable_next(&it)) {
+		htable_remove(&t->h, n);
+		free(HTABLE_ENTRY(n, struct sym, hn));
+	}
+	htable_fini(&t->h);
 }
 
 /* ---- parser state -------------------------------------------------------- */
@@ -330,17 +329,19 @@ static const char *suggest(struct parser *ps, const char *name, unsigned kinds)
 	const char *best = NULL;
 	size_t bd = strlen(name) / 3 + 1;
 	const struct symtab *t = &ps->c->syms;
-	for (size_t i = 0; i < t->nb; i++)
-		for (struct sym *s = t->b[i]; s; s = s->next) {
-			if (!(kinds & (1u << s->kind)))
-				continue;
-			size_t dd = edit_distance(name, s->name);
-			if (dd <= bd && (!best || dd < bd ||
-					 strcmp(s->name, best) < 0)) {
-				best = s->name;
-				bd = dd;
-			}
+	struct htable_iter it;
+	for (struct htable_node *n = htable_first(&t->h, &it); n;
+	     n = htable_next(&it)) {
+		const struct sym *s = HTABLE_ENTRY(n, struct sym, hn);
+		if (!(kinds & (1u << s->kind)))
+			continue;
+		size_t dd = edit_distance(name, s->name);
+		if (dd <= bd &&
+		    (!best || dd < bd || strcmp(s->name, best) < 0)) {
+			best = s->name;
+			bd = dd;
 		}
+	}
 	return best;
 }
 

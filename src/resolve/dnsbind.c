@@ -1,8 +1,8 @@
 /*
  * dnsbind.c — see dnsbind.h.
  *
- * Three tables, each a chained hash over a fixed-size key (common/hash.h,
- * keyed per process, so remote parties cannot aim at one bucket): clients
+ * Three tables, each a common/htable.h over a fixed-size key (seeded per
+ * process, so remote parties cannot aim at one bucket): clients
  * (their counts and partial marks), outstanding queries (client, server,
  * ports, id), and bindings (client, address → up to DNSBIND_MAX_NAMES names
  * with their own expiry). Queries age out in arrival order (one list, one
@@ -16,81 +16,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include "common/hash.h"
+#include "common/htable.h"
 #include "common/util.h"
-
-/* ---- a chained hash over fixed-size keys --------------------------------- */
-
-struct hent {
-	struct hent *next;
-};
-
-struct htab {
-	struct hent **b;
-	size_t nb, n;
-	size_t koff, klen; /* the key: KLEN bytes at KOFF in the element */
-};
-
-static void ht_init(struct htab *t, size_t koff, size_t klen)
-{
-	memset(t, 0, sizeof(*t));
-	t->nb = 64;
-	t->b = xcalloc(t->nb, sizeof(*t->b));
-	t->koff = koff;
-	t->klen = klen;
-}
-
-static const void *ht_key(const struct htab *t, const struct hent *e)
-{
-	return (const char *)e + t->koff;
-}
-
-static size_t ht_slot(const struct htab *t, const void *key, size_t nb)
-{
-	const uint8_t *k = key;
-	return (size_t)hash_bytes(k, t->klen) & (nb - 1);
-}
-
-static void ht_insert(struct htab *t, struct hent *e)
-{
-	if (t->n >= t->nb) {
-		size_t nb = t->nb * 2;
-		struct hent **b = xcalloc(nb, sizeof(*b));
-		for (size_t i = 0; i < t->nb; i++)
-			for (struct hent *x = t->b[i], *next; x; x = next) {
-				next = x->next;
-				size_t j = ht_slot(t, ht_key(t, x), nb);
-				x->next = b[j];
-				b[j] = x;
-			}
-		free(t->b);
-		t->b = b;
-		t->nb = nb;
-	}
-	size_t i = ht_slot(t, ht_key(t, e), t->nb);
-	e->next = t->b[i];
-	t->b[i] = e;
-	t->n++;
-}
-
-static struct hent *ht_find(const struct htab *t, const void *key)
-{
-	struct hent *e = t->b[ht_slot(t, key, t->nb)];
-	while (e && memcmp(ht_key(t, e), key, t->klen))
-		e = e->next;
-	return e;
-}
-
-static void ht_remove(struct htab *t, struct hent *e)
-{
-	struct hent **pp = &t->b[ht_slot(t, ht_key(t, e), t->nb)];
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = e->next;
-		t->n--;
-	}
-}
 
 /* ---- the tables ------------------------------------------------------------- */
 
@@ -105,14 +32,14 @@ struct bkey {
 };
 
 struct client {
-	struct hent hn;
+	struct htable_node hn;
 	struct ckey k;
 	uint32_t nqueries, nbindings;
 	uint64_t partial_until; /* a bound dropped work until then */
 };
 
 struct query {
-	struct hent hn;
+	struct htable_node hn;
 	struct qkey k;
 	TAILQ_ENTRY(query) age;
 	struct client *c;
@@ -127,7 +54,7 @@ struct bname {
 };
 
 struct binding {
-	struct hent hn;
+	struct htable_node hn;
 	struct bkey k;
 	TAILQ_ENTRY(binding) all;
 	struct client *c;
@@ -137,7 +64,7 @@ struct binding {
 
 struct dnsbind {
 	struct dnsbind_cfg cfg;
-	struct htab clients, queries, binds;
+	struct htable clients, queries, binds; /* by ckey, qkey, bkey */
 	TAILQ_HEAD(, query) qage;
 	TAILQ_HEAD(, binding) ball;
 	int *lfam;
@@ -163,15 +90,33 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* The tables' hash and equality: KEY's bytes, the entry's k member. */
+#define KEY_OPS(name, type, ktype)                                             \
+	static uint64_t name##_hash(const struct hash_key *hk,                 \
+				    const void *key)                           \
+	{                                                                      \
+		return hash_bytes_keyed(hk, key, sizeof(ktype));               \
+	}                                                                      \
+	static bool name##_equal(const struct htable_node *n, const void *key) \
+	{                                                                      \
+		return memcmp(&HTABLE_ENTRY(n, const type, hn)->k, key,        \
+			      sizeof(ktype)) == 0;                             \
+	}                                                                      \
+	static const struct htable_ops name##_ops = {name##_hash, name##_equal}
+
+KEY_OPS(client, struct client, struct ckey);
+KEY_OPS(query, struct query, struct qkey);
+KEY_OPS(binding, struct binding, struct bkey);
+
 struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
 {
 	struct dnsbind *b = xcalloc(1, sizeof(*b));
 	b->cfg = *cfg;
 	if (!b->cfg.max_ttl_s)
 		b->cfg.max_ttl_s = 86400;
-	ht_init(&b->clients, offsetof(struct client, k), sizeof(struct ckey));
-	ht_init(&b->queries, offsetof(struct query, k), sizeof(struct qkey));
-	ht_init(&b->binds, offsetof(struct binding, k), sizeof(struct bkey));
+	htable_init(&b->clients, &client_ops, 0);
+	htable_init(&b->queries, &query_ops, 0);
+	htable_init(&b->binds, &binding_ops, 0);
 	TAILQ_INIT(&b->qage);
 	TAILQ_INIT(&b->ball);
 	return b;
@@ -190,11 +135,13 @@ static struct client *client_get(struct dnsbind *b, int family,
 {
 	struct ckey k = {.family = (uint8_t)family};
 	key_addr(k.a, family, a);
-	struct client *c = (struct client *)ht_find(&b->clients, &k);
+	uint64_t h = htable_hash(&b->clients, &k);
+	struct client *c = HTABLE_ENTRY(htable_find_hashed(&b->clients, h, &k),
+					struct client, hn);
 	if (!c && make) {
 		c = xcalloc(1, sizeof(*c));
 		c->k = k;
-		ht_insert(&b->clients, &c->hn);
+		htable_insert_hashed(&b->clients, &c->hn, h);
 	}
 	return c;
 }
@@ -204,7 +151,7 @@ static void client_put(struct dnsbind *b, struct client *c, uint64_t now)
 {
 	if (c->nqueries || c->nbindings || c->partial_until > now)
 		return;
-	ht_remove(&b->clients, &c->hn);
+	htable_remove(&b->clients, &c->hn);
 	free(c);
 }
 
@@ -218,7 +165,7 @@ static void bounded(struct dnsbind *b, struct client *c, uint64_t until)
 
 static void query_drop(struct dnsbind *b, struct query *q, uint64_t now)
 {
-	ht_remove(&b->queries, &q->hn);
+	htable_remove(&b->queries, &q->hn);
 	TAILQ_REMOVE(&b->qage, q, age);
 	b->st.queries_pending--;
 	q->c->nqueries--;
@@ -228,7 +175,7 @@ static void query_drop(struct dnsbind *b, struct query *q, uint64_t now)
 
 static void binding_drop(struct dnsbind *b, struct binding *x, uint64_t now)
 {
-	ht_remove(&b->binds, &x->hn);
+	htable_remove(&b->binds, &x->hn);
 	TAILQ_REMOVE(&b->ball, x, all);
 	b->st.bindings--;
 	for (int i = 0; i < x->n; i++)
@@ -248,14 +195,15 @@ void dnsbind_free(struct dnsbind *b)
 		query_drop(b, q, UINT64_MAX);
 	while ((x = TAILQ_FIRST(&b->ball)))
 		binding_drop(b, x, UINT64_MAX);
-	for (size_t i = 0; i < b->clients.nb; i++) /* partial marks only */
-		for (struct hent *e = b->clients.b[i], *next; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	free(b->clients.b);
-	free(b->queries.b);
-	free(b->binds.b);
+	struct htable_iter it; /* clients left: partial marks only */
+	for (struct htable_node *n = htable_first(&b->clients, &it); n;
+	     n = htable_next(&it)) {
+		htable_remove(&b->clients, n);
+		free(HTABLE_ENTRY(n, struct client, hn));
+	}
+	htable_fini(&b->clients);
+	htable_fini(&b->queries);
+	htable_fini(&b->binds);
 	free(b->lfam);
 	free(b->laddr);
 	free(b);
@@ -415,7 +363,9 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 	}
 	struct qkey k;
 	qkey_make(&k, e->family, e->src, e->sport, e->dst, e->dport, h.id);
-	struct query *q = (struct query *)ht_find(&b->queries, &k);
+	uint64_t hq = htable_hash(&b->queries, &k);
+	struct query *q = HTABLE_ENTRY(htable_find_hashed(&b->queries, hq, &k),
+				       struct query, hn);
 	if (q) { /* a retransmission, or the id used again: the latest */
 		TAILQ_REMOVE(&b->qage, q, age);
 	} else {
@@ -429,7 +379,7 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 		q->k = k;
 		q->c = c;
 		c->nqueries++;
-		ht_insert(&b->queries, &q->hn);
+		htable_insert_hashed(&b->queries, &q->hn, hq);
 		b->st.queries_pending++;
 	}
 	q->qtype = h.qclass == C_IN ? h.qtype : 0; /* other classes bind nothing */
@@ -481,7 +431,9 @@ static void bind_addr(struct dnsbind *b, struct client *c, int family,
 	struct bkey k = {.family = (uint8_t)family};
 	memcpy(k.cli, c->k.a, 16);
 	key_addr(k.dst, family, addr);
-	struct binding *x = (struct binding *)ht_find(&b->binds, &k);
+	uint64_t h = htable_hash(&b->binds, &k);
+	struct binding *x = HTABLE_ENTRY(htable_find_hashed(&b->binds, h, &k),
+					 struct binding, hn);
 	if (!x) {
 		if (c->nbindings >= b->cfg.max_bindings) {
 			bounded(b, c, expires);
@@ -491,7 +443,7 @@ static void bind_addr(struct dnsbind *b, struct client *c, int family,
 		x->k = k;
 		x->c = c;
 		c->nbindings++;
-		ht_insert(&b->binds, &x->hn);
+		htable_insert_hashed(&b->binds, &x->hn, h);
 		TAILQ_INSERT_TAIL(&b->ball, x, all);
 		b->st.bindings++;
 	}
@@ -577,7 +529,8 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 	/* the answer travels server → client */
 	struct qkey k;
 	qkey_make(&k, e->family, e->dst, e->dport, e->src, e->sport, h.id);
-	struct query *q = (struct query *)ht_find(&b->queries, &k);
+	struct query *q =
+	    HTABLE_ENTRY(htable_find(&b->queries, &k), struct query, hn);
 	if (!q || q->expires <= now || strcmp(q->qname, h.qname) ||
 	    (q->qtype && q->qtype != h.qtype) || h.qclass != C_IN) {
 		b->st.answers_unmatched++;
@@ -648,7 +601,8 @@ size_t dnsbind_names(struct dnsbind *b, int family, const uint8_t client[16],
 	struct client *c = client_get(b, family, client, false);
 	if (partial)
 		*partial = c && c->partial_until > now;
-	struct binding *x = (struct binding *)ht_find(&b->binds, &k);
+	struct binding *x =
+	    HTABLE_ENTRY(htable_find(&b->binds, &k), struct binding, hn);
 	size_t n = 0;
 	for (int i = 0; x && i < x->n; i++) {
 		if (x->v[i].expires <= now)
@@ -680,11 +634,10 @@ void dnsbind_expire(struct dnsbind *b, uint64_t now)
 			binding_drop(b, x, now);
 	}
 	/* clients held only by a partial mark that is over */
-	for (size_t i = 0; i < b->clients.nb; i++)
-		for (struct hent *e = b->clients.b[i], *n2; e; e = n2) {
-			n2 = e->next;
-			client_put(b, (struct client *)e, now);
-		}
+	struct htable_iter it;
+	for (struct htable_node *n = htable_first(&b->clients, &it); n;
+	     n = htable_next(&it))
+		client_put(b, HTABLE_ENTRY(n, struct client, hn), now);
 }
 
 void dnsbind_stats(const struct dnsbind *b, struct dnsbind_stats *out)

@@ -1,9 +1,11 @@
 /*
- * dnstcp.c — see dnstcp.h.
+ * dnstcp.c — see dnstcp.h. The directions are in a common/htable.h by
+ * 5-tuple (seeded: a client choosing ports cannot aim at one chain) and on
+ * an age list.
  */
 #include "resolve/dnstcp.h"
 
-#include "common/hash.h"
+#include "common/htable.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -20,7 +22,7 @@ struct skey { /* one direction: SRC:SPORT → DST:DPORT */
 };
 
 struct stream {
-	LIST_ENTRY(stream) chain;
+	struct htable_node hn;	 /* in dnstcp.h, by k */
 	TAILQ_ENTRY(stream) age; /* most recently used first */
 	struct skey k;
 	uint32_t next;	   /* the sequence number of the next byte to read */
@@ -31,15 +33,25 @@ struct stream {
 	uint64_t seen_ms;
 };
 
-LIST_HEAD(chain, stream);
-
 struct dnstcp {
 	struct dnstcp_cfg cfg;
-	struct chain *b;
-	size_t nb;
+	struct htable h; /* struct stream by k */
 	TAILQ_HEAD(agelist, stream) age;
 	struct dnstcp_stats st;
 };
+
+static uint64_t skey_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, sizeof(struct skey));
+}
+
+static bool skey_equal(const struct htable_node *n, const void *key)
+{
+	return memcmp(&HTABLE_ENTRY(n, const struct stream, hn)->k, key,
+		      sizeof(struct skey)) == 0;
+}
+
+static const struct htable_ops skey_ops = {skey_hash, skey_equal};
 
 struct dnstcp *dnstcp_new(const struct dnstcp_cfg *cfg)
 {
@@ -47,10 +59,9 @@ struct dnstcp *dnstcp_new(const struct dnstcp_cfg *cfg)
 	t->cfg = *cfg;
 	if (!t->cfg.session_cap || t->cfg.session_cap > DNSTCP_MSG_MAX)
 		t->cfg.session_cap = DNSTCP_MSG_MAX;
-	t->nb = 64;
-	while (t->nb < t->cfg.max_streams && t->nb < (1u << 16))
-		t->nb *= 2;
-	t->b = xcalloc(t->nb, sizeof(*t->b));
+	htable_init(&t->h, &skey_ops,
+		    t->cfg.max_streams < (1u << 16) ? t->cfg.max_streams
+						    : (1u << 16));
 	TAILQ_INIT(&t->age);
 	return t;
 }
@@ -66,18 +77,9 @@ static void key_of(struct skey *k, const struct dns_ends *e, bool reverse)
 	k->dport = reverse ? e->sport : e->dport;
 }
 
-static struct chain *chain_of(struct dnstcp *t, const struct skey *k)
-{
-	return &t->b[hash_bytes(k, sizeof(*k)) & (t->nb - 1)];
-}
-
 static struct stream *find(struct dnstcp *t, const struct skey *k)
 {
-	struct stream *s;
-	LIST_FOREACH(s, chain_of(t, k), chain)
-	if (!memcmp(&s->k, k, sizeof(*k)))
-		return s;
-	return NULL;
+	return HTABLE_ENTRY(htable_find(&t->h, k), struct stream, hn);
 }
 
 static void drop_buf(struct dnstcp *t, struct stream *s)
@@ -92,7 +94,7 @@ static void drop_buf(struct dnstcp *t, struct stream *s)
 static void forget(struct dnstcp *t, struct stream *s)
 {
 	drop_buf(t, s);
-	LIST_REMOVE(s, chain);
+	htable_remove(&t->h, &s->hn);
 	TAILQ_REMOVE(&t->age, s, age);
 	t->st.streams--;
 	free(s);
@@ -127,7 +129,7 @@ static struct stream *add(struct dnstcp *t, const struct skey *k,
 	s->k = *k;
 	s->next = next;
 	s->seen_ms = now_ms;
-	LIST_INSERT_HEAD(chain_of(t, k), s, chain);
+	htable_insert(&t->h, &s->hn, &s->k);
 	TAILQ_INSERT_HEAD(&t->age, s, age);
 	t->st.streams++;
 	return s;
@@ -300,6 +302,6 @@ void dnstcp_free(struct dnstcp *t)
 	struct stream *s;
 	while ((s = TAILQ_FIRST(&t->age)))
 		forget(t, s);
-	free(t->b);
+	htable_fini(&t->h);
 	free(t);
 }

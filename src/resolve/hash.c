@@ -1,15 +1,12 @@
 /*
- * hash.c — an intrusive chained hash table keyed by address (struct rkey),
- * used for the cache and the prefetch index (the in-flight lookups are in a
+ * hash.c — the address-keyed table (struct rkey) of the cache and the
+ * prefetch index: common/htable.h (seeded per process, so a remote party
+ * choosing addresses cannot aim at one bucket; doubling; a multimap) with
+ * the key's hash and equality (the in-flight lookups are in a
  * common/flight.h table).
- *
- * The hash is common/hash.h's, keyed per process from getrandom(), so that
- * a remote party choosing source addresses cannot aim at one bucket.
- * The table doubles when it holds more elements than buckets.
  */
 #include "resolve/resolve_int.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,77 +25,45 @@ bool rkey_eq(const struct rkey *a, const struct rkey *b)
 	return a->family == b->family && !memcmp(a->addr, b->addr, 16);
 }
 
-static uint64_t rkey_hash(const struct rhash *h, const struct rkey *k)
+static uint64_t rkey_hash(const struct hash_key *hk, const void *key)
 {
-	(void)h;
-	return hash_bytes(k, sizeof(*k));
+	return hash_bytes_keyed(hk, key, sizeof(struct rkey));
 }
+
+static bool rkey_equal(const struct htable_node *n, const void *key)
+{
+	return rkey_eq(&HTABLE_ENTRY(n, const struct rhnode, hn)->key, key);
+}
+
+static const struct htable_ops rkey_ops = {rkey_hash, rkey_equal};
 
 void rhash_init(struct rhash *h)
 {
-	memset(h, 0, sizeof(*h));
-	h->nb = 16;
-	h->b = xcalloc(h->nb, sizeof(*h->b));
+	htable_init(&h->t, &rkey_ops, 0);
 }
 
 void rhash_fini(struct rhash *h)
 {
-	free(h->b);
-	memset(h, 0, sizeof(*h));
-}
-
-static void grow(struct rhash *h)
-{
-	size_t nb = h->nb * 2;
-	struct rhnode **b = xcalloc(nb, sizeof(*b));
-	for (size_t i = 0; i < h->nb; i++) {
-		struct rhnode *n = h->b[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			size_t j = rkey_hash(h, &n->key) & (nb - 1);
-			n->next = b[j];
-			b[j] = n;
-		}
-	}
-	free(h->b);
-	h->b = b;
-	h->nb = nb;
+	htable_fini(&h->t);
 }
 
 void rhash_insert(struct rhash *h, struct rhnode *n)
 {
-	if (h->n >= h->nb)
-		grow(h);
-	size_t i = rkey_hash(h, &n->key) & (h->nb - 1);
-	n->next = h->b[i];
-	h->b[i] = n;
-	h->n++;
+	htable_insert(&h->t, &n->hn, &n->key);
 }
 
 struct rhnode *rhash_find(const struct rhash *h, const struct rkey *k)
 {
-	struct rhnode *n = h->b[rkey_hash(h, k) & (h->nb - 1)];
-	while (n && !rkey_eq(&n->key, k))
-		n = n->next;
-	return n;
+	return HTABLE_ENTRY(htable_find(&h->t, k), struct rhnode, hn);
 }
 
-struct rhnode *rhash_next(const struct rhnode *n)
+struct rhnode *rhash_next(const struct rhash *h, const struct rhnode *n)
 {
-	struct rhnode *m = n->next;
-	while (m && !rkey_eq(&m->key, &n->key))
-		m = m->next;
-	return m;
+	return HTABLE_ENTRY(htable_find_next(&h->t, &n->hn, &n->key),
+			    struct rhnode, hn);
 }
 
 void rhash_remove(struct rhash *h, struct rhnode *n)
 {
-	struct rhnode **pp = &h->b[rkey_hash(h, &n->key) & (h->nb - 1)];
-	while (*pp && *pp != n)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = n->next;
-		n->next = NULL;
-		h->n--;
-	}
+	htable_remove(&h->t, &n->hn);
 }

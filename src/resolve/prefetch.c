@@ -266,7 +266,7 @@ size_t prefetch_lookup(struct prefetch *p, const struct rkey *k,
 	size_t n = 0;
 	*partial = p->ntruncated > 0;
 	for (struct rhnode *h = rhash_find(&p->index, k); h;
-	     h = rhash_next(h)) {
+	     h = rhash_next(&p->index, h)) {
 		if (n < max)
 			names[n] = ((struct pidx *)h)->pn->name;
 		n++;
@@ -283,6 +283,6 @@ void prefetch_counts(const struct prefetch *p, uint64_t *names,
 		     uint64_t *addrs, uint64_t *bounded)
 {
 	*names = p->nlive;
-	*addrs = p->index.n;
+	*addrs = htable_count(&p->index.t);
 	*bounded = p->bounded;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/htable.h"
 #include "resolve/resolver.h"
 
 /* An address as a key: zero-initialise, then family and 4 or 16 bytes. */
@@ -22,17 +23,16 @@ struct rkey {
 void rkey_make(struct rkey *k, int family, const uint8_t addr[16]);
 bool rkey_eq(const struct rkey *a, const struct rkey *b);
 
-/* ---- hash.c: intrusive chained table keyed by struct rkey ------------- */
+/* ---- hash.c: common/htable.h keyed by struct rkey --------------------- */
 
 /* Embed in the element; the table never allocates elements. */
 struct rhnode {
-	struct rhnode *next;
+	struct htable_node hn;
 	struct rkey key;
 };
 
 struct rhash {
-	struct rhnode **b;
-	size_t nb, n; /* buckets (power of two), elements */
+	struct htable t; /* struct rhnode by key */
 };
 
 void rhash_init(struct rhash *h);
@@ -42,8 +42,8 @@ void rhash_fini(struct rhash *h);
 void rhash_insert(struct rhash *h, struct rhnode *n);
 /* The first element with key K, or NULL. */
 struct rhnode *rhash_find(const struct rhash *h, const struct rkey *k);
-/* The next element after N with N's key, or NULL. */
-struct rhnode *rhash_next(const struct rhnode *n);
+/* The next element after N (in H) with N's key, or NULL. */
+struct rhnode *rhash_next(const struct rhash *h, const struct rhnode *n);
 /* Unlinks N (which must be in H). */
 void rhash_remove(struct rhash *h, struct rhnode *n);
 

@@ -6,7 +6,7 @@
  * vengine_remove(). A probe (struct vprobe) lives while it has subscribers;
  * the last vengine_remove() kills it: the running round is cancelled by its
  * method (which frees sockets, easy handles, events of the round), it leaves
- * the hash and the FIFO, and it is freed — at once, or right after the
+ * the table (common/htable.h) and the FIFO, and it is freed — at once, or right after the
  * callbacks of its current fan-out return when the removal came from one.
  *
  * Ids are slot | generation << SLOT_BITS, so a stale id never finds a
@@ -85,6 +85,31 @@ const struct vprobe_ops *vprobe_method_ops(enum verify_method m)
 	return (unsigned)m < VM_COUNT ? method_ops[m] : NULL;
 }
 
+/* A probe as the table looks it up: what vprobe_cfg_equal compares. */
+struct vprobe_key {
+	const struct verify_spec *spec;
+	const struct vtarget *t;
+};
+
+/* vprobe_cfg_hash (consistent with vprobe_cfg_equal) under the table's
+ * key HK. */
+static uint64_t probe_hash(const struct hash_key *hk, const void *key)
+{
+	uint64_t h = vprobe_cfg_hash(((const struct vprobe_key *)key)->t);
+
+	return hash_bytes_keyed(hk, &h, sizeof(h));
+}
+
+static bool probe_equal(const struct htable_node *n, const void *key)
+{
+	const struct vprobe *p = HTABLE_ENTRY(n, const struct vprobe, hn);
+	const struct vprobe_key *k = key;
+
+	return vprobe_cfg_equal(k->spec, k->t, &p->spec, &p->t);
+}
+
+static const struct htable_ops probe_ops = {probe_hash, probe_equal};
+
 struct vengine *vengine_new(struct event_base *base,
 			    const struct vengine_opts *o)
 {
@@ -112,8 +137,7 @@ struct vengine *vengine_new(struct event_base *base,
 		v->rng = 1;
 	memcpy(v->ops, method_ops, sizeof(v->ops));
 	TAILQ_INIT(&v->fifo);
-	v->nbuckets = 64;
-	v->buckets = xcalloc(v->nbuckets, sizeof(*v->buckets));
+	htable_init(&v->probes, &probe_ops, 0);
 	return v;
 }
 
@@ -126,51 +150,27 @@ void vengine_set_ops(struct vengine *v, enum verify_method m,
 
 /* ---- probe hash ------------------------------------------------------------ */
 
-/* The running probe that SPEC with target T would be, or NULL. */
+/* The running probe that SPEC with target T would be, or NULL (H: its
+ * hash in v->probes). */
 static struct vprobe *probe_find(struct vengine *v,
 				 const struct verify_spec *spec,
 				 const struct vtarget *t, uint64_t h)
 {
-	for (struct vprobe *p = v->buckets[h % v->nbuckets]; p; p = p->hnext)
-		if (p->hash == h && vprobe_cfg_equal(spec, t, &p->spec, &p->t))
-			return p;
-	return NULL;
+	struct vprobe_key k = {spec, t};
+
+	return HTABLE_ENTRY(htable_find_hashed(&v->probes, h, &k),
+			    struct vprobe, hn);
 }
 
-static void probe_hash_add(struct vengine *v, struct vprobe *p)
+static void probe_hash_add(struct vengine *v, struct vprobe *p, uint64_t h)
 {
-	if (v->nprobes >= v->nbuckets) {
-		size_t n = v->nbuckets * 2;
-		struct vprobe **nb = xcalloc(n, sizeof(*nb));
-
-		for (size_t i = 0; i < v->nbuckets; i++) {
-			struct vprobe *q, *next;
-
-			for (q = v->buckets[i]; q; q = next) {
-				next = q->hnext;
-				q->hnext = nb[q->hash % n];
-				nb[q->hash % n] = q;
-			}
-		}
-		free(v->buckets);
-		v->buckets = nb;
-		v->nbuckets = n;
-	}
-	p->hnext = v->buckets[p->hash % v->nbuckets];
-	v->buckets[p->hash % v->nbuckets] = p;
-	v->nprobes++;
+	htable_insert_hashed(&v->probes, &p->hn, h);
 }
 
 static void probe_hash_del(struct vengine *v, struct vprobe *p)
 {
-	for (struct vprobe **pp = &v->buckets[p->hash % v->nbuckets]; *pp;
-	     pp = &(*pp)->hnext) {
-		if (*pp == p) {
-			*pp = p->hnext;
-			v->nprobes--;
-			return;
-		}
-	}
+	if (!p->dead)
+		htable_remove(&v->probes, &p->hn);
 }
 
 /* ---- scheduling -------------------------------------------------------------- */
@@ -458,7 +458,6 @@ static struct vprobe *probe_new(struct vengine *v,
 	struct vprobe *p = xcalloc(1, sizeof(*p));
 
 	p->v = v;
-	p->hash = h;
 	p->t = *t;
 	p->ops = v->ops[spec->method];
 	if (!(p->timer = evtimer_new(v->base, timer_cb, p)) ||
@@ -482,7 +481,7 @@ static struct vprobe *probe_new(struct vengine *v,
 		p->due_us = now + d;
 		arm(p, d);
 	}
-	probe_hash_add(v, p);
+	probe_hash_add(v, p, h);
 	return p;
 }
 
@@ -522,7 +521,7 @@ int vengine_add(struct vengine *v, const char *name,
 	}
 	if (vtarget_build(spec, member, &t, &why) < 0)
 		return -1;
-	h = vprobe_cfg_hash(&t);
+	h = htable_hash(&v->probes, &(struct vprobe_key){spec, &t});
 	if ((p = probe_find(v, spec, &t, h))) {
 		vtarget_clear(&t);
 	} else if (!(p = probe_new(v, spec, &t, h))) {
@@ -617,7 +616,7 @@ void vengine_stats(struct vengine *v, struct vengine_stats *out)
 	*out = v->st;
 	out->inflight = v->inflight;
 	out->waiting = v->waiting;
-	out->probes = (unsigned)v->nprobes;
+	out->probes = (unsigned)htable_count(&v->probes);
 	out->late_median_us = 0;
 	if (v->nlate) {
 		memcpy(tmp, v->late, v->nlate * sizeof(tmp[0]));
@@ -642,7 +641,7 @@ void vengine_free(struct vengine *v)
 		vcurl_free(v->curl);
 	if (v->icmp)
 		vicmp_free(v->icmp);
-	free(v->buckets);
+	htable_fini(&v->probes);
 	free(v->slots);
 	free(v->freeslots);
 	free(v);

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "common/htable.h"
 #include "verify/verify.h"
 
 struct event;
@@ -108,8 +109,7 @@ enum vphase { P_IDLE, P_QUEUED, P_RUNNING };
 struct vprobe {
 	struct vengine *v;
 	struct verify_spec spec; /* owned copy: what vprobe_cfg_equal compares */
-	uint64_t hash;		 /* vprobe_cfg_hash(&t) */
-	struct vprobe *hnext; /* hash chain */
+	struct htable_node hn;	 /* in vengine.probes, by (spec, t) */
 	struct vtarget t;
 	const struct vprobe_ops *ops;
 
@@ -175,8 +175,7 @@ struct vengine {
 	size_t nfree;
 	uint32_t gen;
 
-	struct vprobe **buckets;
-	size_t nbuckets, nprobes;
+	struct htable probes; /* struct vprobe by struct vprobe_key */
 
 	TAILQ_HEAD(, vprobe) fifo;
 	unsigned inflight, waiting;
