@@ -2092,15 +2092,7 @@ static char *read_file(const char *path, size_t *len, struct stat *st)
 		return NULL;
 	}
 	char *buf = xmalloc((size_t)st->st_size + 1);
-	size_t n = 0;
-	while (n < (size_t)st->st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st->st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	size_t n = read_upto(fd, buf, (size_t)st->st_size, NULL);
 	close(fd);
 	buf[n] = '\0';
 	*len = n;
