@@ -509,19 +509,21 @@ static int creation_key(const struct ruleset_opts *o, int family,
 	return 0;
 }
 
-int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
-		 const char *proto, uint16_t dport, const char *saddr,
-		 uint32_t timeout_s, char **err)
+/* Applies "VERB element SET { KEY TAIL }" for one creation entry; WHO
+ * names the caller in *ERR. 0, or -1 with *ERR (the caller frees it). */
+static int creation_apply(const struct ruleset_opts *o, const char *verb,
+			  const char *who, int family, const char *daddr,
+			  const char *proto, uint16_t dport, const char *saddr,
+			  const char *tail, char **err)
 {
 	char *set, *key, *e = NULL;
 	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
 			 err) < 0)
 		return -1;
-	char *cmd = xasprintf("add element %s { %s timeout %us }\n", set, key,
-			      timeout_s ? timeout_s : 1);
+	char *cmd = xasprintf("%s element %s { %s%s }\n", verb, set, key, tail);
 	int rc = nft_apply(cmd, &e);
 	if (rc < 0) {
-		*err = xasprintf("creation_add %s: %s", key, e);
+		*err = xasprintf("%s %s: %s", who, key, e);
 		free(e);
 	}
 	free(cmd);
@@ -530,24 +532,22 @@ int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
 	return rc;
 }
 
+int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
+		 const char *proto, uint16_t dport, const char *saddr,
+		 uint32_t timeout_s, char **err)
+{
+	char tail[32];
+	snprintf(tail, sizeof(tail), " timeout %us", timeout_s ? timeout_s : 1);
+	return creation_apply(o, "add", "creation_add", family, daddr, proto,
+			      dport, saddr, tail, err);
+}
+
 int creation_del(const struct ruleset_opts *o, int family, const char *daddr,
 		 const char *proto, uint16_t dport, const char *saddr,
 		 char **err)
 {
-	char *set, *key, *e = NULL;
-	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
-			 err) < 0)
-		return -1;
-	char *cmd = xasprintf("delete element %s { %s }\n", set, key);
-	int rc = nft_apply(cmd, &e);
-	if (rc < 0) {
-		*err = xasprintf("creation_del %s: %s", key, e);
-		free(e);
-	}
-	free(cmd);
-	free(set);
-	free(key);
-	return rc;
+	return creation_apply(o, "delete", "creation_del", family, daddr,
+			      proto, dport, saddr, "", err);
 }
 
 char *creation_list_json(const struct ruleset_opts *o, char **err)
