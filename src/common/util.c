@@ -104,6 +104,23 @@ char *secret_read_line(const char *path, size_t max)
 	return buf;
 }
 
+int secret_read_into(const char *path, void *buf, size_t max)
+{
+	char *line = secret_read_line(path, max);
+	if (!line)
+		return -1;
+	size_t len = strlen(line);
+	if (len == 0) {
+		free(line);
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(buf, line, len);
+	explicit_bzero(line, len);
+	free(line);
+	return (int)len;
+}
+
 size_t read_upto(int fd, void *buf, size_t n, int *err)
 {
 	size_t got = 0;
