@@ -437,11 +437,7 @@ void engine_eval(const struct engine *e, const struct flow *f,
 				return;
 		}
 	}
-	out->verdict = VERDICT_DENY;
-	out->rule = -1;
-	out->needs = 0;
-	out->filter = NULL;
-	out->name = NULL;
+	decide_no_rule(out);
 }
 
 /* Bytes held by E (interval keys, pool indices, bitset pool). */

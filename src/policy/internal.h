@@ -96,6 +96,8 @@ int merge_minranges(struct minrange *v, size_t n);
 /* eval.c: shared by the linear evaluator and the compiled engine. */
 bool rule_decide(const struct rule *r, const struct flow *f,
 		 const struct facts *facts, struct decision *out);
+/* The decision when no rule matched: deny, by no rule, needing nothing. */
+void decide_no_rule(struct decision *out);
 void decide_matched(const struct rule *r, const struct flow *f,
 		    const struct facts *facts, struct decision *out);
 
