@@ -153,28 +153,20 @@ static const char *describe(const struct token *t)
 static void __attribute__((format(printf, 3, 4)))
 err_at(struct parser *ps, const struct loc *loc, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	diags_vadd(ps->c->d, DIAG_ERROR, loc, fmt, ap);
 	va_end(ap);
-	diags_add(ps->c->d, DIAG_ERROR, loc, "%s", msg ? msg : "error");
-	free(msg);
 	ps->failed = true;
 }
 
 static void __attribute__((format(printf, 3, 4)))
 warn_at(struct parser *ps, const struct loc *loc, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	diags_vadd(ps->c->d, DIAG_WARNING, loc, fmt, ap);
 	va_end(ap);
-	diags_add(ps->c->d, DIAG_WARNING, loc, "%s", msg ? msg : "warning");
-	free(msg);
 }
 
 static const char *const stmt_keywords[] = {
