@@ -1232,23 +1232,15 @@ char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
 int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 		     const struct farm *f, const bool *up, char **err)
 {
-	char *script, *e = NULL;
 	if (f != pb->farm) {
 		*err = xstrdup("farm_chain_apply: the farm is not the "
 			       "publish's");
 		return -1;
 	}
-	script = farm_chain_script(o, pb, up);
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		char cn[96];
-		*err = xasprintf("farm %s: cannot rewrite chain %s: %s",
-				 f->name, publish_chain_name(pb, cn, sizeof(cn)),
-				 e);
-		free(e);
-	}
-	return rc;
+	char cn[96];
+	return nft_apply_as(farm_chain_script(o, pb, up), err,
+			    "farm %s: cannot rewrite chain %s", f->name,
+			    publish_chain_name(pb, cn, sizeof(cn)));
 }
 
 /* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */
