@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "verify/verify.h"
+#include "../lab/measure.h"
 
 #define MAXCHECKS 256
 
@@ -69,14 +70,6 @@ static int flap_phase; /* 0 wait up, 1 wait down, 2 wait up, 3 done */
 static double t_stop, t_start, d_down = -1, d_up = -1;
 static const char *down_result; /* --down-result, or NULL */
 static enum vresult down_want, down_got = VR_COUNT;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_result(const char *s, enum vresult *r)
 {
