@@ -207,17 +207,8 @@ static void free_check(struct lcheck *c)
 	free(c->name);
 	free(c->member);
 	free(c->want_detail);
-	free(s->target);
-	free(s->body);
-	free(s->host);
-	free(s->sni);
-	free(s->ca);
-	free(s->cert);
-	free(s->key);
-	free(s->user);
-	free(s->password_file);
-	free(s->qname);
-	free(s->answer);
+	s->expect = NULL; /* c->expect: not allocated */
+	verify_spec_free(s);
 }
 
 static void run_cmd(const char *cmd)
