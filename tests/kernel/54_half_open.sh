@@ -30,36 +30,6 @@ table inet blackhole {
 }
 EOF
 
-# burst NS ADDR PORT N HOLD [BIND]: N TCP connects at once (non-blocking),
-# held HOLD seconds; prints how many were established.
-burst() {
-	lab_exec "$1" python3 - "$2" "$3" "$4" "$5" "${6:-}" <<'PY'
-import select, socket, sys, time
-addr, port, n, hold, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-socks = []
-for _ in range(n):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    if bind:
-        s.bind((bind, 0))
-    s.setblocking(False)
-    try:
-        s.connect((addr, port))
-    except BlockingIOError:
-        pass
-    socks.append(s)
-end = time.monotonic() + hold
-up = set()
-while time.monotonic() < end:
-    _, w, _ = select.select([], [s for s in socks if s not in up], [], 0.1)
-    for s in w:
-        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-            up.add(s)
-print(len(up))
-for s in socks:
-    s.close()
-PY
-}
 # in_set FAM ADDR: ADDR is an element of flood_half_open FAM
 in_set() {
 	lab_exec "$LAB_GW" nft list set inet sluice "flood_half_open$1" | grep -qw -- "$2"

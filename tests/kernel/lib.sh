@@ -121,6 +121,16 @@ conf_with() {
 	echo "$f"
 }
 
+# burst NS ADDR PORT N HOLD [BIND] [PACE]: N TCP connects at once
+# (non-blocking), held HOLD seconds; prints how many were established. With
+# PACE (seconds), each connect first waits up to PACE for the one before to
+# be established: the kernel's `ct count` counts confirmed sessions, and a
+# session whose SYN still waits for sluiced's decision is not confirmed yet
+# (docs/kernel.md), so a concurrency limit is tested on sessions that are.
+burst() {
+	lab_exec "$1" python3 "$KT_ROOT/tests/lab/tcp_burst.py" "$2" "$3" "$4" "$5" "${6:-}" "${7:-0}"
+}
+
 # hold NS PROTO ADDR PORT SECONDS [BIND]: a long session in the background
 # sending a line every 0.2 s; its echoes go to $LAB_TMP/hold.N. Prints N.
 hold() {
