@@ -56,7 +56,6 @@ SMALL='slots 20 reserve-local 10% per-source 4 deadline 5s deny-memory 0' # 18 g
 WIDE='slots 128 per-source 64 deadline 2s deny-memory 0'
 SLOW='slots 20 reserve-local 10% per-source 4 deadline 8s deny-memory 0'  # time to look
 json() { ctl status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters'][\"$1\"])"; }
 wait_json() { # wait_json FIELD TEST VALUE: up to 8 s (WAIT_TENTHS) until [ FIELD TEST VALUE ]
 	local i
 	for i in $(seq "${WAIT_TENTHS:-80}"); do

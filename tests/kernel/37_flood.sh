@@ -12,7 +12,6 @@ kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 ctl identity add "$LAB_CLI4B" alice >/dev/null
 
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 
 # --- concurrent sessions: carol may hold 20 at once, alice goes on
 got=$(burst "$LAB_CLI" "$LAB_SRV4" 80 30 8 "" 0.2)

@@ -45,7 +45,6 @@ wait_set() {
 	return 1
 }
 knt() { lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_half_open | awk '/packets/ { print $2 }'; }
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 # ct_n SRC STATE: conntrack entries of SRC in STATE
 ct_n() { lab_exec "$LAB_GW" conntrack -L -p tcp --src "$1" --state "$2" 2>/dev/null | grep -c .; }
 # wait_ct SRC STATE N: polls up to 15 s for N entries

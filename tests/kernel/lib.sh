@@ -121,6 +121,26 @@ conf_with() {
 	echo "$f"
 }
 
+# counter NAME: the value of sluiced's counter NAME (sluicectl counters).
+counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+
+# gen: the policy generation sluiced runs (sluicectl status).
+gen() { ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
+
+# first_everywhere: true when sluice's xt part is whole and first in the
+# gateway, for both families: the SLUICE chain with its six rules (the DNS
+# and FTP filters' queue rules first) and its jump the first rule of
+# FORWARD, INPUT and OUTPUT.
+first_everywhere() {
+	local ipt h
+	for ipt in iptables-nft ip6tables-nft; do
+		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
+		for h in FORWARD INPUT OUTPUT; do
+			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
+		done
+	done
+}
+
 # burst NS ADDR PORT N HOLD [BIND] [PACE]: N TCP connects at once
 # (non-blocking), held HOLD seconds; prints how many were established. With
 # PACE (seconds), each connect first waits up to PACE for the one before to
