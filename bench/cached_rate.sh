@@ -46,15 +46,8 @@ if [ $want_os = 1 ] && ! command -v opensnitchd >/dev/null; then
 	echo "opensnitch: not installed (apt-get failed); skipped"; MODES=${MODES/opensnitch/}
 fi
 
-. "$ROOT/tests/lab/lab.sh"
-. "$ROOT/tests/lab/peers.sh"
 . "$ROOT/bench/lib.sh"
-lab_up >/dev/null || exit 1
-peers_dns_up >/dev/null || exit 1
-peers_ldap_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server 0.0.0.0 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
-CTL="$B/src/sluicectl/sluicectl -s $SOCK"
+bench_lab_up "$B" "dns ldap"
 head='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 users staff { group staff }

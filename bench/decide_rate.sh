@@ -14,15 +14,8 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-3}; ROUNDS=${3:-3}; HOLD=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
-. "$ROOT/tests/lab/peers.sh"
 . "$ROOT/bench/lib.sh"
-lab_up >/dev/null || exit 1
-peers_dns_up >/dev/null || exit 1
-peers_ldap_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server 0.0.0.0 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
-CTL="$B/src/sluicectl/sluicectl -s $SOCK"
+bench_lab_up "$B" "dns ldap"
 head='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 users staff { group staff }

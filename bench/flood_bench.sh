@@ -14,7 +14,6 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}; PPS=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
 lab_up >/dev/null || exit 1

@@ -24,7 +24,6 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
 . "$ROOT/bench/lib.sh"
 lab_up >/dev/null || exit 1
 lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
