@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "identity/ldapdir.h"
+#include "ticker.h"
 
 #define CHECK(c)                                                              \
 	do {                                                                  \
@@ -44,13 +45,6 @@
 
 static struct event_base *base;
 static const char *uri, *basedn, *pwfile;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 struct res {
 	int calls, status;
@@ -495,24 +489,6 @@ static void phase_basic(void)
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
 
-struct ticker {
-	struct event *ev;
-	double last, max_late;
-	int n;
-};
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct ticker *t = arg;
-	double n = now_ms();
-	double late = n - t->last - 10.0;
-	if (t->n++ && late > t->max_late)
-		t->max_late = late;
-	t->last = n;
-}
-
 /*
  * Milliseconds this process's main thread has waited on a run queue so
  * far (/proc/self/schedstat, second field, ns): time it was ready to run
@@ -596,10 +572,7 @@ static void phase_tls(void)
 	l = dir_new(&c, 0);
 	ctl("sigstop");
 	struct ticker t = {0};
-	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
-	struct timeval ten = {0, 10000};
-	event_add(t.ev, &ten);
-	t.last = now_ms();
+	ticker_start(&t, base);
 	double t0 = now_ms(), q0 = runq_ms();
 	struct res r = {0};
 	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
@@ -723,10 +696,7 @@ static void phase_stop(void)
 	      strcmp(first.groups, "netadmins,vpnusers") == 0);
 
 	struct ticker t = {0};
-	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
-	struct timeval ten = {0, 10000};
-	t.last = now_ms();
-	event_add(t.ev, &ten);
+	ticker_start(&t, base);
 
 	ctl("sigstop");
 	static struct res r[100];

@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "identity/nsspool.h"
+#include "ticker.h"
 
 #define CHECK(c)                                                              \
 	do {                                                                  \
@@ -33,13 +34,6 @@
 #define UNKNOWN_UID 3999999999u
 
 static struct event_base *base;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -105,22 +99,6 @@ static void run_until(int *calls, int want, int max_ms)
 	}
 }
 
-struct ticker {
-	double last, max_late;
-	int n;
-};
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct ticker *t = arg;
-	double n = now_ms(), late = n - t->last - 10.0;
-	if (t->n++ && late > t->max_late)
-		t->max_late = late;
-	t->last = n;
-}
-
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -156,10 +134,8 @@ int main(void)
 	run_until(&w.calls, 1, 3000);
 
 	/* a stuck NSS */
-	struct ticker tk = {.last = now_ms()};
-	struct event *tev = event_new(base, -1, EV_PERSIST, tick, &tk);
-	struct timeval ten = {0, 10000};
-	event_add(tev, &ten);
+	struct ticker tk = {0};
+	ticker_start(&tk, base);
 	struct res s1 = {0}, s2 = {0}, o = {0};
 	double t0 = now_ms();
 	nsspool_uid(p, STUCK_UID, done, &s1);
@@ -246,7 +222,7 @@ int main(void)
 	}
 	CHECK(nsspool_threads_alive() == 0);
 	printf("stuck thread exited after release\n");
-	event_free(tev);
+	event_free(tk.ev);
 	event_base_free(base);
 	libevent_global_shutdown();
 	printf("test_nss: PASS\n");
