@@ -32,16 +32,7 @@
 #include <unistd.h>
 
 #include "identity/ldapdir.h"
-#include "ticker.h"
-
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include "looptest.h"
 
 static struct event_base *base;
 static const char *uri, *basedn, *pwfile;
@@ -84,12 +75,7 @@ static void done(void *arg, int status, const char *user,
 /* Runs the loop until *CALLS >= WANT or MAX_MS pass. */
 static void run_until(int *calls, int want, int max_ms)
 {
-	double end = now_ms() + max_ms;
-	while (*calls < want && now_ms() < end) {
-		struct timeval tv = {0, 5000};
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
+	run_until_on(base, calls, want, max_ms, 5);
 }
 
 static void run_for(int ms)

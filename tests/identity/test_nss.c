@@ -19,16 +19,7 @@
 
 #include "common/util.h"
 #include "identity/nsspool.h"
-#include "ticker.h"
-
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include "looptest.h"
 
 #define STUCK_UID 4242424u
 #define UNKNOWN_UID 3999999999u
@@ -89,14 +80,10 @@ static void done(void *arg, int status, const char *user,
 	}
 }
 
+/* Runs the loop until *CALLS >= WANT or MAX_MS pass. */
 static void run_until(int *calls, int want, int max_ms)
 {
-	double end = now_ms() + max_ms;
-	while (*calls < want && now_ms() < end) {
-		struct timeval tv = {0, 2000};
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
+	run_until_on(base, calls, want, max_ms, 2);
 }
 
 int main(void)
