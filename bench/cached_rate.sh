@@ -46,14 +46,8 @@ if [ $want_os = 1 ] && ! command -v opensnitchd >/dev/null; then
 	echo "opensnitch: not installed (apt-get failed); skipped"; MODES=${MODES/opensnitch/}
 fi
 
-. "$ROOT/tests/lab/lab.sh"
-. "$ROOT/tests/lab/peers.sh"
-lab_up >/dev/null || exit 1
-peers_dns_up >/dev/null || exit 1
-peers_ldap_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server 0.0.0.0 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
-CTL="$B/src/sluicectl/sluicectl -s $SOCK"
+. "$ROOT/bench/lib.sh"
+bench_lab_up "$B" "dns ldap"
 head='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 users staff { group staff }
@@ -72,17 +66,8 @@ mk uid 'rule "r" allow web from localhost to servers users roots'
 mk bare 'rule "r" allow web from clients to servers users staff
 rule "l" allow web from localhost to servers users roots'
 
-start() {
-	rm -f "$SOCK"
-	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
-	for i in $(seq 50); do $CTL status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "sluiced did not start" >&2; exit 1
-}
+start() { bench_start_sluiced "$B" "$1"; }
 SLUICED_PID=; BARE_PID=; OS_PID=
-kill_now() { # kill_now PID: KILL, and wait (bounded) until it is gone
-	kill -KILL "$1" 2>/dev/null
-	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-}
 flush_fw() {
 	lab_exec "$LAB_GW" nft delete table inet sluice 2>/dev/null
 	for t in iptables-nft ip6tables-nft; do

@@ -14,14 +14,8 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-3}; ROUNDS=${3:-3}; HOLD=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
-. "$ROOT/tests/lab/peers.sh"
-lab_up >/dev/null || exit 1
-peers_dns_up >/dev/null || exit 1
-peers_ldap_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server 0.0.0.0 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
-CTL="$B/src/sluicectl/sluicectl -s $SOCK"
+. "$ROOT/bench/lib.sh"
+bench_lab_up "$B" "dns ldap"
 head='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 users staff { group staff }
@@ -40,19 +34,10 @@ mk cold-ldap 'rule "r" allow web from clients to servers users staff' \
 mk cold-dns 'domains names { *.lab.sluice.test }
 rule "r" allow web from clients to names' \
 	'resolver { servers 198.18.3.2 cache 0 timeout 2s }'
-start() {
-	rm -f "$SOCK"
-	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
-	for i in $(seq 50); do $CTL status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "sluiced did not start" >&2; exit 1
-}
+start() { bench_start_sluiced "$B" "$1"; }
 # Processes are stopped by the pids this script started (lab_kill: TERM,
 # then KILL after 2 s), never by name.
 SLUICED_PID=; BARE_PID=
-kill_now() { # kill_now PID: KILL, and wait (bounded) until it is gone
-	kill -KILL "$1" 2>/dev/null
-	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-}
 stop_all() {
 	[ -n "$SLUICED_PID$BARE_PID" ] && lab_kill $SLUICED_PID $BARE_PID
 	SLUICED_PID=; BARE_PID=

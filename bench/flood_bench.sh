@@ -14,7 +14,7 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}; PPS=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
+. "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
 lab_up >/dev/null || exit 1
 lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
@@ -29,12 +29,7 @@ printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 udp-ra
 	"$base" >"$LAB_TMP/on.conf"
 printf '%s\n' "$base" >"$LAB_TMP/default.conf"
 SPID=
-start_sluiced() {
-	rm -f "$SOCK"
-	SPID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
-	for i in $(seq 50); do "$B/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "sluiced did not start" >&2; exit 1
-}
+start_sluiced() { bench_start_sluiced "$B" "$1"; SPID=$SLUICED_PID; }
 stop_sluiced() {
 	[ -n "$SPID" ] && lab_kill "$SPID"
 	SPID=

@@ -24,7 +24,7 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
+. "$ROOT/bench/lib.sh"
 lab_up >/dev/null || exit 1
 lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
 SOCK=$LAB_TMP/ctl.sock
@@ -49,19 +49,10 @@ confs "$B" ""
 [ -n "$BEFORE" ] && confs "$BEFORE" "@before"
 SB=$B # the build whose sluiced runs (setup)
 
-start_sluiced() {
-	rm -f "$SOCK"
-	SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$SB/src/sluiced/sluiced" -f -c "$1" -s "$SOCK")
-	for i in $(seq 50); do "$SB/src/sluicectl/sluicectl" -s "$SOCK" status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "sluiced did not start" >&2; exit 1
-}
+start_sluiced() { bench_start_sluiced "$SB" "$1"; }
 # Processes are stopped by the pids this script started (lab_kill: TERM,
 # then KILL after 2 s), never by name.
 SLUICED_PID=; BARE_PID=
-kill_now() { # kill_now PID: KILL, and wait (bounded) until it is gone
-	kill -KILL "$1" 2>/dev/null
-	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-}
 stop_all() {
 	[ -n "$SLUICED_PID$BARE_PID" ] && lab_kill $SLUICED_PID $BARE_PID
 	SLUICED_PID=; BARE_PID=

@@ -19,11 +19,8 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-200000}; ROUNDS=${3:-3}; SECS=${4:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lab/lab.sh"
-lab_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server 0.0.0.0 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
-CTL="$B/src/sluicectl/sluicectl -s $SOCK"
+. "$ROOT/bench/lib.sh"
+bench_lab_up "$B"
 conf=$LAB_TMP/reload.conf
 cat >"$conf" <<'EOF'
 network clients { 198.18.1.0/24 }

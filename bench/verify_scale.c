@@ -51,6 +51,7 @@
 
 #include "verify/verify.h"
 #include "verify/verify_int.h"
+#include "../tests/lab/measure.h"
 
 #define MAX_INFLIGHT 64
 #define JITTER_PCT 20
@@ -85,14 +86,6 @@ struct cpu_mark {
 static struct cpu_mark m_add0, m_run0, m_steady, m_end;
 static int steady_taken;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct cpu_mark mark(void)
 {
 	struct rusage ru;
@@ -104,19 +97,6 @@ static struct cpu_mark mark(void)
 	m.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	m.cpu = m.user + m.sys;
 	return m;
-}
-
-static long rss_kib(void)
-{
-	long size = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static long hwm_kib(void)

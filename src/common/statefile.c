@@ -34,20 +34,6 @@ static int open_dir(const char *path, const char **base)
 	return dfd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int statefile_write(const char *path, const void *data, size_t len)
 {
 	const char *base;
@@ -102,15 +88,7 @@ char *statefile_read(const char *path, size_t max, size_t *len)
 		return NULL;
 	}
 	char *buf = xmalloc((size_t)st.st_size + 1);
-	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	size_t n = read_upto(fd, buf, (size_t)st.st_size, NULL);
 	close(fd);
 	buf[n] = '\0';
 	*len = n;

@@ -87,20 +87,8 @@ char *secret_read_line(const char *path, size_t max)
 	if (fd < 0)
 		return NULL;
 	char *buf = xmalloc(max + 2);
-	size_t n = 0;
-	int err = 0;
-	while (n < max + 1) {
-		ssize_t r = read(fd, buf + n, max + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	int err;
+	size_t n = read_upto(fd, buf, max + 1, &err);
 	close(fd);
 	buf[n] = '\0';
 	size_t len = strcspn(buf, "\r\n");
@@ -114,4 +102,55 @@ char *secret_read_line(const char *path, size_t max)
 		return NULL;
 	}
 	return buf;
+}
+
+int secret_read_into(const char *path, void *buf, size_t max)
+{
+	char *line = secret_read_line(path, max);
+	if (!line)
+		return -1;
+	size_t len = strlen(line);
+	if (len == 0) {
+		free(line);
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(buf, line, len);
+	explicit_bzero(line, len);
+	free(line);
+	return (int)len;
+}
+
+size_t read_upto(int fd, void *buf, size_t n, int *err)
+{
+	size_t got = 0;
+	int e = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			e = errno;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (err)
+		*err = e;
+	return got;
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

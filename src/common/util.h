@@ -47,6 +47,20 @@ static inline void xqsort(void *base, size_t n, size_t size,
  */
 char *secret_read_line(const char *path, size_t max);
 
+/* secret_read_line() into BUF, which holds MAX bytes: gives the length of
+ * the line (1..MAX; no NUL is added), or -1 with errno as there, EINVAL too
+ * when the line is empty. The copy in between is wiped and freed. */
+int secret_read_into(const char *path, void *buf, size_t max);
+
+/* Reads from FD into BUF until N bytes are in, the end of the file or a
+ * read error (EINTR is retried). Gives the bytes read; *ERR (may be NULL)
+ * gets the errno of a failed read, 0 at the end of the file or at N. */
+size_t read_upto(int fd, void *buf, size_t n, int *err);
+
+/* Writes the N bytes at P to FD, retrying after EINTR and short writes.
+ * 0, or -1 with errno (a write that wrote nothing keeps errno as it was). */
+int write_all(int fd, const void *p, size_t n);
+
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
 

@@ -15,20 +15,6 @@
 /* Longest answer read (a session list of a busy gateway fits). */
 #define CONTROL_MAX_REPLY (256u << 20)
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Reads until EOF; NULL with errno when the answer is too long. */
 static char *read_all(int fd, size_t *len)
 {

@@ -228,18 +228,9 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 
 int radius_read_secret(struct radius_ctx *ctx, const char *path)
 {
-	char *line = secret_read_line(path, RADIUS_SECRET_MAX);
-	if (!line)
+	int len = secret_read_into(path, ctx->secret, sizeof(ctx->secret));
+	if (len < 0)
 		return -1;
-	size_t len = strlen(line);
-	if (len == 0) {
-		free(line);
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(ctx->secret, line, len);
-	ctx->slen = len;
-	explicit_bzero(line, len);
-	free(line);
+	ctx->slen = (size_t)len;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* conntrack.c — see conntrack.h. */
 #include "kernel/conntrack.h"
+#include "common/bytes.h"
 #include "common/nlwalk.h"
 #include "common/util.h"
 
@@ -202,20 +203,6 @@ bool ct_local_has(const struct ct_local *l, int family, const uint8_t *addr)
 		if (l->v[i][0] == family && memcmp(l->v[i] + 1, addr, len) == 0)
 			return true;
 	return false;
-}
-
-static u128 load128(const uint8_t *b)
-{
-	u128 v = 0;
-	for (int i = 0; i < 16; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-static uint32_t load32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
 }
 
 void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,

@@ -14,6 +14,7 @@
 #include <nftables/libnftables.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,25 @@ static int nft_run(const char *script, bool dry, bool json, char **out,
 int nft_apply(const char *script, char **err)
 {
 	return nft_run(script, false, false, NULL, err);
+}
+
+int nft_apply_as(char *script, char **err, const char *fmt, ...)
+{
+	char *e = NULL;
+	int rc = nft_apply(script, &e);
+	free(script);
+	if (rc < 0) {
+		va_list ap;
+		char *what;
+		va_start(ap, fmt);
+		if (vasprintf(&what, fmt, ap) < 0)
+			what = NULL;
+		va_end(ap);
+		*err = xasprintf("%s: %s", what ? what : "nft", e);
+		free(what);
+		free(e);
+	}
+	return rc;
 }
 
 char *nft_query(const char *cmd, bool json, char **err)
@@ -309,15 +329,9 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 	 * leaves an xt part identical to the running one. */
 	if (!o->nft_queue && xt_install(o, err) < 0)
 		return -1;
-	char *script = ruleset_nft(p, o), *e = NULL;
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		*err = xasprintf("nft rejected the ruleset (the old one stays): "
-				 "%s", e);
-		free(e);
+	if (nft_apply_as(ruleset_nft(p, o), err,
+			 "nft rejected the ruleset (the old one stays)") < 0)
 		return -1;
-	}
 	if (o->nft_queue)
 		return xt_remove(o, err); /* a leftover xt part would queue twice */
 	return 0;
@@ -327,14 +341,9 @@ int ruleset_remove(const struct ruleset_opts *o, char **err)
 {
 	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
 				 o->table, o->table);
-	char *e = NULL;
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		*err = xasprintf("cannot delete table inet %s: %s", o->table, e);
-		free(e);
+	if (nft_apply_as(script, err, "cannot delete table inet %s",
+			 o->table) < 0)
 		return -1;
-	}
 	return xt_remove(o, err);
 }
 
@@ -342,7 +351,7 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 {
 	static const char *const ch[] = {"forward", "input", "output"};
 	uint32_t dm = rs_mark(o, 3, 0);
-	char *script = xstrdup(""), *e = NULL;
+	char *script = xstrdup("");
 
 	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
 		char *s = xasprintf("%sflush chain inet %s rules_%s\n"
@@ -361,36 +370,24 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 			    "stopped: fail closed\"\n",
 			    script, o->table, o->table, o->table, dm, dm);
 	free(script);
-	script = s;
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		*err = xasprintf("cannot make table inet %s fail closed: %s",
-				 o->table, e);
-		free(e);
+	if (nft_apply_as(s, err, "cannot make table inet %s fail closed",
+			 o->table) < 0)
 		return -1;
-	}
 	return xt_remove(o, err);
 }
 
 int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 {
 	static const char *const ch[] = {"forward", "input", "output"};
-	char *script = xstrdup(""), *e = NULL;
+	char *script = xstrdup("");
 	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
 		char *s = xasprintf("%sflush chain inet %s adopt_%s\n", script,
 				    o->table, ch[i]);
 		free(script);
 		script = s;
 	}
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		*err = xasprintf("cannot end adoption in table inet %s: %s",
-				 o->table, e);
-		free(e);
-	}
-	return rc;
+	return nft_apply_as(script, err, "cannot end adoption in table inet %s",
+			    o->table);
 }
 
 /* ---- the ruleset watch (ruleset.h) ----------------------------------------- */
@@ -509,45 +506,40 @@ static int creation_key(const struct ruleset_opts *o, int family,
 	return 0;
 }
 
+/* Applies "VERB element SET { KEY TAIL }" for one creation entry; WHO
+ * names the caller in *ERR. 0, or -1 with *ERR (the caller frees it). */
+static int creation_apply(const struct ruleset_opts *o, const char *verb,
+			  const char *who, int family, const char *daddr,
+			  const char *proto, uint16_t dport, const char *saddr,
+			  const char *tail, char **err)
+{
+	char *set, *key;
+	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
+			 err) < 0)
+		return -1;
+	char *cmd = xasprintf("%s element %s { %s%s }\n", verb, set, key, tail);
+	int rc = nft_apply_as(cmd, err, "%s %s", who, key);
+	free(set);
+	free(key);
+	return rc;
+}
+
 int creation_add(const struct ruleset_opts *o, int family, const char *daddr,
 		 const char *proto, uint16_t dport, const char *saddr,
 		 uint32_t timeout_s, char **err)
 {
-	char *set, *key, *e = NULL;
-	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
-			 err) < 0)
-		return -1;
-	char *cmd = xasprintf("add element %s { %s timeout %us }\n", set, key,
-			      timeout_s ? timeout_s : 1);
-	int rc = nft_apply(cmd, &e);
-	if (rc < 0) {
-		*err = xasprintf("creation_add %s: %s", key, e);
-		free(e);
-	}
-	free(cmd);
-	free(set);
-	free(key);
-	return rc;
+	char tail[32];
+	snprintf(tail, sizeof(tail), " timeout %us", timeout_s ? timeout_s : 1);
+	return creation_apply(o, "add", "creation_add", family, daddr, proto,
+			      dport, saddr, tail, err);
 }
 
 int creation_del(const struct ruleset_opts *o, int family, const char *daddr,
 		 const char *proto, uint16_t dport, const char *saddr,
 		 char **err)
 {
-	char *set, *key, *e = NULL;
-	if (creation_key(o, family, daddr, proto, dport, saddr, &set, &key,
-			 err) < 0)
-		return -1;
-	char *cmd = xasprintf("delete element %s { %s }\n", set, key);
-	int rc = nft_apply(cmd, &e);
-	if (rc < 0) {
-		*err = xasprintf("creation_del %s: %s", key, e);
-		free(e);
-	}
-	free(cmd);
-	free(set);
-	free(key);
-	return rc;
+	return creation_apply(o, "delete", "creation_del", family, daddr,
+			      proto, dport, saddr, "", err);
 }
 
 char *creation_list_json(const struct ruleset_opts *o, char **err)

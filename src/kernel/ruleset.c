@@ -1232,23 +1232,15 @@ char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
 int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 		     const struct farm *f, const bool *up, char **err)
 {
-	char *script, *e = NULL;
 	if (f != pb->farm) {
 		*err = xstrdup("farm_chain_apply: the farm is not the "
 			       "publish's");
 		return -1;
 	}
-	script = farm_chain_script(o, pb, up);
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
-		char cn[96];
-		*err = xasprintf("farm %s: cannot rewrite chain %s: %s",
-				 f->name, publish_chain_name(pb, cn, sizeof(cn)),
-				 e);
-		free(e);
-	}
-	return rc;
+	char cn[96];
+	return nft_apply_as(farm_chain_script(o, pb, up), err,
+			    "farm %s: cannot rewrite chain %s", f->name,
+			    publish_chain_name(pb, cn, sizeof(cn)));
 }
 
 /* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */
@@ -1453,34 +1445,32 @@ static void gen_deny_lookups(struct gen *g)
 		       deny_key(fam), fam);
 }
 
+/* One kind of sluiced's DENY verdicts in queue_bypassed: the sessions whose
+ * mark & MASK == MARK, remembered (deny-memory) in SET4/SET6, then ACTION. */
+static void gen_post_denial(struct gen *g, uint32_t mask, uint32_t mark,
+			    const char *set, const char *action)
+{
+	for (int fam = 4; g->o->deny_memory_s && fam <= 6; fam += 2)
+		sb_add(&g->b,
+		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
+		       "} add @%s%d { %s }\n",
+		       mask, mark, set, fam, deny_key(fam));
+	sb_add(&g->b, "\t\tmeta mark & 0x%08x == 0x%08x counter %s\n", mask,
+	       mark, action);
+}
+
 /* In queue_bypassed: sluiced's DENY verdicts (NF_REPEAT, let through by
  * the xt SLUICE chain): remembered, then rejected (rule id RS_ID_REJECT)
  * or dropped. */
 static void gen_post_denials(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
-	uint32_t dm = mark_dec_mask(o), own = rs_mark_own(o);
-	uint32_t rej = rs_mark(o, RS_DEC_DENY, RS_ID_REJECT);
-	uint32_t deny = rs_mark(o, RS_DEC_DENY, 0);
 
-	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
-		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
-		       "} add @rejected%d { %s }\n",
-		       own, rej, fam, deny_key(fam));
-	sb_add(&g->b,
-	       "\t\tmeta mark & 0x%08x == 0x%08x counter goto reject_send "
-	       "comment \"rejected by sluiced\"\n",
-	       own, rej);
-	for (int fam = 4; o->deny_memory_s && fam <= 6; fam += 2)
-		sb_add(&g->b,
-		       "\t\tmeta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp "
-		       "} add @denied%d { %s }\n",
-		       dm, deny, fam, deny_key(fam));
-	sb_add(&g->b,
-	       "\t\tmeta mark & 0x%08x == 0x%08x counter drop comment \"denied "
-	       "by sluiced\"\n",
-	       dm, deny);
+	gen_post_denial(g, rs_mark_own(o), rs_mark(o, RS_DEC_DENY, RS_ID_REJECT),
+			"rejected",
+			"goto reject_send comment \"rejected by sluiced\"");
+	gen_post_denial(g, mark_dec_mask(o), rs_mark(o, RS_DEC_DENY, 0),
+			"denied", "drop comment \"denied by sluiced\"");
 }
 
 /* The one place rejects are sent, rate-limited (ruleset_opts.reject_rate):

@@ -248,6 +248,10 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
  * installer and by tests (e.g. to show that a rejected script changes
  * nothing). 0, or -1 with nft's messages in *err. */
 int nft_apply(const char *script, char **err);
+/* nft_apply() of SCRIPT, which it frees; on failure *ERR gets "WHAT: nft's
+ * messages", WHAT formatted from FMT. 0, or -1. */
+int nft_apply_as(char *script, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * The nft script (to free) that makes the sets portal_known4/6 of O's

@@ -1,24 +1,12 @@
 /* packet.c — see packet.h. */
 #include "packet/packet.h"
+#include "common/bytes.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-
-static u128 load128(const uint8_t *b)
-{
-	u128 v = 0;
-	for (int i = 0; i < 16; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-static uint16_t load16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
 
 /* Reads the transport header at P[OFF] (of LEN copied bytes) into F and
  * K. -1 when a field sluiced needs was not copied or is not in the packet

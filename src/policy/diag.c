@@ -11,18 +11,24 @@
 void diags_add(struct diags *d, enum diag_sev sev, const struct loc *loc,
 	       const char *fmt, ...)
 {
-	struct diag g = {.sev = sev};
 	va_list ap;
+	va_start(ap, fmt);
+	diags_vadd(d, sev, loc, fmt, ap);
+	va_end(ap);
+}
+
+void diags_vadd(struct diags *d, enum diag_sev sev, const struct loc *loc,
+		const char *fmt, va_list ap)
+{
+	struct diag g = {.sev = sev};
 
 	if (loc) {
 		g.loc = *loc;
 		if (loc->file)
 			g.loc.file = diags_intern(d, loc->file);
 	}
-	va_start(ap, fmt);
 	if (vasprintf(&g.msg, fmt, ap) < 0)
 		g.msg = xstrdup("(out of memory formatting a message)");
-	va_end(ap);
 	VEC_PUSH(d->v, d->n, g);
 	if (sev == DIAG_ERROR)
 		d->errors++;

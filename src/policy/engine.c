@@ -350,30 +350,23 @@ struct engine *engine_build(const struct policy *p)
 
 /* ---- lookup ------------------------------------------------------------------ */
 
-/* The interval of D holding KEY: the last start <= KEY. */
-static uint32_t dim_find32(const struct dim *d, uint32_t key)
-{
-	size_t lo = 0, n = d->n;
-	while (n > 1) {
-		size_t half = n / 2;
-		if (d->k32[lo + half] <= key)
-			lo += half;
-		n -= half;
+/* FN(D, KEY): the bitset of the interval of D holding KEY, the last start
+ * <= KEY in D->STARTS (keys of TYPE); one search made for each key width. */
+#define DEFINE_DIM_FIND(fn, starts, type)                                  \
+	static uint32_t fn(const struct dim *d, type key)                  \
+	{                                                                  \
+		size_t lo = 0, n = d->n;                                   \
+		while (n > 1) {                                            \
+			size_t half = n / 2;                               \
+			if (d->starts[lo + half] <= key)                   \
+				lo += half;                                \
+			n -= half;                                         \
+		}                                                          \
+		return d->set[lo];                                         \
 	}
-	return d->set[lo];
-}
 
-static uint32_t dim_find128(const struct dim *d, u128 key)
-{
-	size_t lo = 0, n = d->n;
-	while (n > 1) {
-		size_t half = n / 2;
-		if (d->k128[lo + half] <= key)
-			lo += half;
-		n -= half;
-	}
-	return d->set[lo];
-}
+DEFINE_DIM_FIND(dim_find32, k32, uint32_t)
+DEFINE_DIM_FIND(dim_find128, k128, u128)
 
 /* Mirrors flow_transport() in eval.c; false for other protocols. */
 static bool flow_tr(const struct flow *f, enum transport *t, uint16_t *key)
@@ -437,11 +430,7 @@ void engine_eval(const struct engine *e, const struct flow *f,
 				return;
 		}
 	}
-	out->verdict = VERDICT_DENY;
-	out->rule = -1;
-	out->needs = 0;
-	out->filter = NULL;
-	out->name = NULL;
+	decide_no_rule(out);
 }
 
 /* Bytes held by E (interval keys, pool indices, bitset pool). */

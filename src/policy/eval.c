@@ -330,6 +330,15 @@ bool rule_decide(const struct rule *r, const struct flow *f,
 	return false;
 }
 
+void decide_no_rule(struct decision *out)
+{
+	out->verdict = VERDICT_DENY;
+	out->rule = -1;
+	out->needs = 0;
+	out->filter = NULL;
+	out->name = NULL;
+}
+
 void policy_eval_linear(const struct policy *p, const struct flow *f,
 			const struct facts *facts, struct decision *out)
 {
@@ -338,11 +347,7 @@ void policy_eval_linear(const struct policy *p, const struct flow *f,
 		if (rule_header_match(r, f) && rule_decide(r, f, facts, out))
 			return;
 	}
-	out->verdict = VERDICT_DENY;
-	out->rule = -1;
-	out->needs = 0;
-	out->filter = NULL;
-	out->name = NULL;
+	decide_no_rule(out);
 }
 
 const char *verdict_name(enum verdict v)

@@ -6,6 +6,8 @@
 
 #include "policy/policy.h"
 
+#include <stdarg.h>
+
 /* addr.c */
 int addrset_parse_elem(struct addrset *s, const char *text, char **err);
 void addrset_normalize(struct addrset *s);
@@ -46,6 +48,9 @@ int parse_policy_text(struct policy *p, const char *file, const char *text,
 		      size_t len, int depth);
 
 /* diag.c: moving a load's messages to the caller (policy_load). */
+/* diags_add() with the arguments in AP. */
+void diags_vadd(struct diags *d, enum diag_sev sev, const struct loc *loc,
+		const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 void diags_copy(struct diags *to, const struct diags *from);
 void diags_clear_messages(struct diags *d);
 
@@ -96,6 +101,8 @@ int merge_minranges(struct minrange *v, size_t n);
 /* eval.c: shared by the linear evaluator and the compiled engine. */
 bool rule_decide(const struct rule *r, const struct flow *f,
 		 const struct facts *facts, struct decision *out);
+/* The decision when no rule matched: deny, by no rule, needing nothing. */
+void decide_no_rule(struct decision *out);
 void decide_matched(const struct rule *r, const struct flow *f,
 		    const struct facts *facts, struct decision *out);
 

@@ -360,53 +360,36 @@ const struct rule *policy_rule(const struct policy *p, const char *name)
 	return NULL;
 }
 
-static int cmp_port(const void *a, const void *b)
-{
-	const struct portrange *x = a, *y = b;
-	return (int)x->lo - (int)y->lo;
-}
-
-/* Sorts and merges N port ranges in place; returns the new count. */
-int merge_portranges(struct portrange *v, size_t n)
-{
-	if (!n)
-		return 0;
-	xqsort(v, n, sizeof(*v), cmp_port);
-	size_t k = 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {
-			if (v[i].hi > v[k].hi)
-				v[k].hi = v[i].hi;
-		} else {
-			v[++k] = v[i];
-		}
+/*
+ * One definition of "sort N inclusive ranges {lo, hi} by lo and merge the
+ * overlapping and adjacent ones in place; returns the new count", made for
+ * each range type (ports and ICMP types, minutes of the week).
+ */
+#define DEFINE_RANGE_MERGE(fn, type)                                        \
+	static int fn##_cmp(const void *a, const void *b)                   \
+	{                                                                   \
+		const type *x = a, *y = b;                                  \
+		return (int)x->lo - (int)y->lo;                             \
+	}                                                                   \
+	int fn(type *v, size_t n)                                           \
+	{                                                                   \
+		if (!n)                                                     \
+			return 0;                                           \
+		xqsort(v, n, sizeof(*v), fn##_cmp);                         \
+		size_t k = 0;                                               \
+		for (size_t i = 1; i < n; i++) {                            \
+			if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {   \
+				if (v[i].hi > v[k].hi)                      \
+					v[k].hi = v[i].hi;                  \
+			} else {                                            \
+				v[++k] = v[i];                              \
+			}                                                   \
+		}                                                           \
+		return (int)k + 1;                                          \
 	}
-	return (int)k + 1;
-}
 
-static int cmp_min(const void *a, const void *b)
-{
-	const struct minrange *x = a, *y = b;
-	return (int)x->lo - (int)y->lo;
-}
-
-/* Sorts and merges N minute ranges in place; returns the new count. */
-int merge_minranges(struct minrange *v, size_t n)
-{
-	if (!n)
-		return 0;
-	xqsort(v, n, sizeof(*v), cmp_min);
-	size_t k = 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((uint32_t)v[i].lo <= (uint32_t)v[k].hi + 1) {
-			if (v[i].hi > v[k].hi)
-				v[k].hi = v[i].hi;
-		} else {
-			v[++k] = v[i];
-		}
-	}
-	return (int)k + 1;
-}
+DEFINE_RANGE_MERGE(merge_portranges, struct portrange)
+DEFINE_RANGE_MERGE(merge_minranges, struct minrange)
 
 void name_normalize(char *s)
 {

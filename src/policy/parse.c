@@ -152,28 +152,20 @@ static const char *describe(const struct token *t)
 static void __attribute__((format(printf, 3, 4)))
 err_at(struct parser *ps, const struct loc *loc, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	diags_vadd(ps->c->d, DIAG_ERROR, loc, fmt, ap);
 	va_end(ap);
-	diags_add(ps->c->d, DIAG_ERROR, loc, "%s", msg ? msg : "error");
-	free(msg);
 	ps->failed = true;
 }
 
 static void __attribute__((format(printf, 3, 4)))
 warn_at(struct parser *ps, const struct loc *loc, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	diags_vadd(ps->c->d, DIAG_WARNING, loc, fmt, ap);
 	va_end(ap);
-	diags_add(ps->c->d, DIAG_WARNING, loc, "%s", msg ? msg : "warning");
-	free(msg);
 }
 
 static const char *const stmt_keywords[] = {
@@ -2093,15 +2085,7 @@ static char *read_file(const char *path, size_t *len, struct stat *st)
 		return NULL;
 	}
 	char *buf = xmalloc((size_t)st->st_size + 1);
-	size_t n = 0;
-	while (n < (size_t)st->st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st->st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	size_t n = read_upto(fd, buf, (size_t)st->st_size, NULL);
 	close(fd);
 	buf[n] = '\0';
 	*len = n;

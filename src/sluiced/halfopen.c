@@ -21,6 +21,7 @@
  * set only drops.
  */
 #include "sluiced/daemon.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "kernel/conntrack.h"
@@ -88,14 +89,6 @@ static void sort_keys(void *v, size_t n, size_t size)
 static void *find_key(const void *k, const void *v, size_t n, size_t size)
 {
 	return n ? bsearch(k, v, n, size, cmp_key) : NULL;
-}
-
-static u128 load128(const uint8_t *b)
-{
-	u128 v = 0;
-	for (int i = 0; i < 16; i++)
-		v = v << 8 | b[i];
-	return v;
 }
 
 /* The IPv6 address A cut to its first PREFIX bits. */

@@ -284,19 +284,11 @@ static void serve(void *arg, const struct http_request *rq,
 /* Reads the token (first line of PATH, 1..256 bytes) into A. */
 static int read_token(struct idapi *a, const char *path)
 {
-	char *line = secret_read_line(path, API_TOKEN_MAX);
-	if (!line)
+	int len = secret_read_into(path, a->token, API_TOKEN_MAX);
+	if (len < 0)
 		return -1;
-	size_t len = strlen(line);
-	if (len == 0) {
-		free(line);
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(a->token, line, len + 1);
-	a->tlen = len;
-	explicit_bzero(line, len);
-	free(line);
+	a->token[len] = '\0';
+	a->tlen = (size_t)len;
 	return 0;
 }
 

@@ -322,6 +322,51 @@ static void format_ecs(const struct fwlog *l, const struct slot *s,
 	put(o, "}}");
 }
 
+/* The separator and, in JSON, the key of the next field: `,"KEY":` in a
+ * JSON record, a tab in a W3C one. */
+static void put_key(struct out *o, bool json, const char *key)
+{
+	if (json)
+		putf(o, ",\"%s\":", key);
+	else
+		put(o, "\t");
+}
+
+/* Field KEY with text V: a JSON string (null when empty) or a W3C field
+ * ("-" when empty). */
+static void put_field(struct out *o, bool json, const char *key,
+		      const char *v)
+{
+	put_key(o, json, key);
+	if (json)
+		put_json_str(o, v);
+	else
+		put_w3c(o, v);
+}
+
+/* The fields the JSON and W3C records share, in their one order: from the
+ * source network to the flow id CID (W3C_FIELDS names them for W3C). */
+static void put_text_fields(struct out *o, bool json, const struct slot *s,
+			    const char *cid)
+{
+	put_field(o, json, "source_network", s->src_net);
+	put_field(o, json, "destination_network", s->dst_net);
+	put_field(o, json, "action",
+		  s->action == VERDICT_ALLOW ? "allow" : "deny");
+	put_field(o, json, "rule", s->rule);
+	put_field(o, json, "user", s->user);
+	put_field(o, json, "name", s->name);
+	put_field(o, json, "witness", s->witness);
+	put_field(o, json, "reason", reason_log_name(s->reason));
+	put_key(o, json, "latency_ms");
+	if (s->event == FWLOG_DECIDED)
+		putf(o, "%.3f", s->latency_us / 1000.0);
+	else
+		put(o, json ? "null" : "-");
+	put_field(o, json, "event", fwlog_event_name(s->event));
+	put_field(o, json, "flow_id", cid);
+}
+
 #define W3C_FIELDS                                                         \
 	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
 	"x-src-network x-dst-network action rule cs-username r-host "      \
@@ -339,8 +384,6 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 	strftime(tod, sizeof(tod), "%H:%M:%S", &tm);
 	int ms = (int)(s->time.tv_nsec / 1000000);
 	const char *tr = transport_of(s->flow.proto, tb, sizeof(tb));
-	const char *act = s->action == VERDICT_ALLOW ? "allow" : "deny";
-	double lat = s->latency_us / 1000.0;
 	/* the flow id that joins a session's start and end records */
 	if (!community_id(&s->flow, cid, sizeof(cid)))
 		cid[0] = '\0';
@@ -352,27 +395,8 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		putf(&o, "{\"time\":\"%sT%s.%03dZ\",\"gateway\":", date, tod, ms);
 		put_json_str(&o, l->gateway);
 		putf(&o, ",\"transport\":\"%s\",\"client\":\"%s\","
-		     "\"destination\":\"%s\",\"source_network\":", tr, cl, ds);
-		put_json_str(&o, s->src_net);
-		put(&o, ",\"destination_network\":");
-		put_json_str(&o, s->dst_net);
-		putf(&o, ",\"action\":\"%s\",\"rule\":", act);
-		put_json_str(&o, s->rule);
-		put(&o, ",\"user\":");
-		put_json_str(&o, s->user);
-		put(&o, ",\"name\":");
-		put_json_str(&o, s->name);
-		put(&o, ",\"witness\":");
-		put_json_str(&o, s->witness);
-		putf(&o, ",\"reason\":\"%s\",\"latency_ms\":",
-		     reason_log_name(s->reason));
-		if (s->event == FWLOG_DECIDED)
-			putf(&o, "%.3f", lat);
-		else
-			put(&o, "null");
-		putf(&o, ",\"event\":\"%s\",\"flow_id\":",
-		     fwlog_event_name(s->event));
-		put_json_str(&o, cid);
+		     "\"destination\":\"%s\"", tr, cl, ds);
+		put_text_fields(&o, true, s, cid);
 		if (s->event == FWLOG_SESSION_END)
 			putf(&o, ",\"bytes_out\":%llu,\"packets_out\":%llu,"
 			     "\"bytes_in\":%llu,\"packets_in\":%llu,"
@@ -394,26 +418,9 @@ static void format_slot(const struct fwlog *l, const struct slot *s,
 		putf(&o, "\t%s\t%s\t%s\t", tr,
 		     format_addr(s->flow.family, s->flow.src4, s->flow.src6, a,
 				 sizeof(a)), sp);
-		putf(&o, "%s\t%s\t", format_addr(s->flow.family, s->flow.dst4,
-						 s->flow.dst6, a, sizeof(a)), dp);
-		put_w3c(&o, s->src_net);
-		put(&o, "\t");
-		put_w3c(&o, s->dst_net);
-		putf(&o, "\t%s\t", act);
-		put_w3c(&o, s->rule);
-		put(&o, "\t");
-		put_w3c(&o, s->user);
-		put(&o, "\t");
-		put_w3c(&o, s->name);
-		put(&o, "\t");
-		put_w3c(&o, s->witness);
-		putf(&o, "\t%s\t", reason_log_name(s->reason));
-		if (s->event == FWLOG_DECIDED)
-			putf(&o, "%.3f", lat);
-		else
-			put(&o, "-");
-		putf(&o, "\t%s\t", fwlog_event_name(s->event));
-		put_w3c(&o, cid);
+		putf(&o, "%s\t%s", format_addr(s->flow.family, s->flow.dst4,
+					       s->flow.dst6, a, sizeof(a)), dp);
+		put_text_fields(&o, false, s, cid);
 		if (s->event == FWLOG_SESSION_END)
 			putf(&o, "\t%llu\t%llu\t%llu\t%llu\t%llu",
 			     (unsigned long long)s->counts.bytes_out,

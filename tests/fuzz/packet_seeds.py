@@ -11,6 +11,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+from ip6opts import opt  # noqa: E402
+
 
 def ip4(proto, l4, frag=0):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64,
@@ -29,14 +32,7 @@ def ip4opt(proto, l4, nopts):
 
 def dstopt(nh, total):
     """A Destination Options header of TOTAL bytes (PadN)."""
-    body, pads = total - 2, b""
-    while body > 0:
-        n = min(body, 257)
-        if body - n == 1:
-            n -= 2
-        pads += bytes([1, n - 2]) + bytes(n - 2)
-        body -= n
-    return bytes([nh, total // 8 - 1]) + pads
+    return opt(nh, total)
 
 
 def ip6(nh, rest):

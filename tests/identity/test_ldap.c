@@ -32,25 +32,10 @@
 #include <unistd.h>
 
 #include "identity/ldapdir.h"
-
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include "looptest.h"
 
 static struct event_base *base;
 static const char *uri, *basedn, *pwfile;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 struct res {
 	int calls, status;
@@ -90,12 +75,7 @@ static void done(void *arg, int status, const char *user,
 /* Runs the loop until *CALLS >= WANT or MAX_MS pass. */
 static void run_until(int *calls, int want, int max_ms)
 {
-	double end = now_ms() + max_ms;
-	while (*calls < want && now_ms() < end) {
-		struct timeval tv = {0, 5000};
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
+	run_until_on(base, calls, want, max_ms, 5);
 }
 
 static void run_for(int ms)
@@ -495,24 +475,6 @@ static void phase_basic(void)
 
 /* ---- the seed's failure: a directory that stops answering ---------------- */
 
-struct ticker {
-	struct event *ev;
-	double last, max_late;
-	int n;
-};
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct ticker *t = arg;
-	double n = now_ms();
-	double late = n - t->last - 10.0;
-	if (t->n++ && late > t->max_late)
-		t->max_late = late;
-	t->last = n;
-}
-
 /*
  * Milliseconds this process's main thread has waited on a run queue so
  * far (/proc/self/schedstat, second field, ns): time it was ready to run
@@ -596,10 +558,7 @@ static void phase_tls(void)
 	l = dir_new(&c, 0);
 	ctl("sigstop");
 	struct ticker t = {0};
-	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
-	struct timeval ten = {0, 10000};
-	event_add(t.ev, &ten);
-	t.last = now_ms();
+	ticker_start(&t, base);
 	double t0 = now_ms(), q0 = runq_ms();
 	struct res r = {0};
 	CHECK(ldapdir_groups(l, "alice", done, &r) == 0);
@@ -723,10 +682,7 @@ static void phase_stop(void)
 	      strcmp(first.groups, "netadmins,vpnusers") == 0);
 
 	struct ticker t = {0};
-	t.ev = event_new(base, -1, EV_PERSIST, tick, &t);
-	struct timeval ten = {0, 10000};
-	t.last = now_ms();
-	event_add(t.ev, &ten);
+	ticker_start(&t, base);
 
 	ctl("sigstop");
 	static struct res r[100];

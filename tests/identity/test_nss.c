@@ -19,27 +19,12 @@
 
 #include "common/util.h"
 #include "identity/nsspool.h"
-
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include "looptest.h"
 
 #define STUCK_UID 4242424u
 #define UNKNOWN_UID 3999999999u
 
 static struct event_base *base;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -95,30 +80,10 @@ static void done(void *arg, int status, const char *user,
 	}
 }
 
+/* Runs the loop until *CALLS >= WANT or MAX_MS pass. */
 static void run_until(int *calls, int want, int max_ms)
 {
-	double end = now_ms() + max_ms;
-	while (*calls < want && now_ms() < end) {
-		struct timeval tv = {0, 2000};
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-}
-
-struct ticker {
-	double last, max_late;
-	int n;
-};
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct ticker *t = arg;
-	double n = now_ms(), late = n - t->last - 10.0;
-	if (t->n++ && late > t->max_late)
-		t->max_late = late;
-	t->last = n;
+	run_until_on(base, calls, want, max_ms, 2);
 }
 
 int main(void)
@@ -156,10 +121,8 @@ int main(void)
 	run_until(&w.calls, 1, 3000);
 
 	/* a stuck NSS */
-	struct ticker tk = {.last = now_ms()};
-	struct event *tev = event_new(base, -1, EV_PERSIST, tick, &tk);
-	struct timeval ten = {0, 10000};
-	event_add(tev, &ten);
+	struct ticker tk = {0};
+	ticker_start(&tk, base);
 	struct res s1 = {0}, s2 = {0}, o = {0};
 	double t0 = now_ms();
 	nsspool_uid(p, STUCK_UID, done, &s1);
@@ -246,7 +209,7 @@ int main(void)
 	}
 	CHECK(nsspool_threads_alive() == 0);
 	printf("stuck thread exited after release\n");
-	event_free(tev);
+	event_free(tk.ev);
 	event_base_free(base);
 	libevent_global_shutdown();
 	printf("test_nss: PASS\n");

@@ -8,7 +8,6 @@ conf=$LAB_TMP/sluice.conf
 cp "$KT_ROOT/examples/lab.conf" "$conf"
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
-gen() { ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
 
 h=$(hold "$LAB_CLI" TCP4 "$LAB_SRV4" 80 30)
 sleep 1.5

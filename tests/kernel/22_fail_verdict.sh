@@ -57,7 +57,6 @@ WIDE='slots 128 per-source 64 deadline 2s deny-memory 0'
 SLOW='slots 20 reserve-local 10% per-source 4 deadline 8s deny-memory 0'  # time to look
 # (jq, not python: the polls below run many times, on a loaded host too)
 json() { ctl status --json | jq -r ".\"$1\""; }
-counter() { ctl counters --json | jq -r ".counters.\"$1\""; }
 wait_json() { # wait_json FIELD TEST VALUE: up to 8 s (WAIT_TENTHS) until [ FIELD TEST VALUE ]
 	local i
 	for i in $(seq "${WAIT_TENTHS:-80}"); do

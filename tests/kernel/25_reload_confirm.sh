@@ -8,11 +8,9 @@
 # closed, length 16, no --queue-bypass (a full queue drops again).
 . "$(dirname "$0")/lib.sh"
 kt_up
-conf=$LAB_TMP/sluice.conf
-cp "$KT_ROOT/examples/lab.conf" "$conf"
+conf=$(conf_with)
 kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
-gen() { ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
 no_web() { sed -i '/^rule "staff web"/d; /^rule "work sites"/d' "$conf"; }
 # wait_gen G SECONDS: true once the running generation is G
 wait_gen() { local i; for i in $(seq $(($2 * 5))); do [ "$(gen)" = "$1" ] && return 0; sleep 0.2; done; return 1; }

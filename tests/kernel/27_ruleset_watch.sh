@@ -15,16 +15,10 @@ kt_start "$KT_ROOT/examples/lab.conf" || kt_done
 # intact: the nft table and, for both families, the SLUICE chain with its
 # six rules (the DNS and FTP filters' queue rules first) and one jump first in each hook
 intact() {
-	lab_exec "$LAB_GW" nft list chain inet sluice forward_post >/dev/null 2>&1 || return 1
-	local ipt h
-	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
-		for h in FORWARD INPUT OUTPUT; do
-			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
-		done
-	done
+	lab_exec "$LAB_GW" nft list chain inet sluice forward_post >/dev/null 2>&1 &&
+		first_everywhere
 }
-restored() { ctl counters --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["ruleset_restored"])'; }
+restored() { counter ruleset_restored; }
 # restored_after DESCRIPTION CMD...: runs CMD in the gateway, then waits
 # until the ruleset is whole again and the watch has counted a repair (so
 # CMD did break it); prints the time taken. The bound, 2.5 s, is half the

@@ -32,15 +32,6 @@ defaults() { # MANAGE_BUILTINS
 }
 ufw_init() { lab_exec "$LAB_GW" "$init" --rootdir "$R" --datadir "$R" "$@"; }
 
-first_everywhere() {
-	local ipt h
-	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
-		for h in FORWARD INPUT OUTPUT; do
-			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
-		done
-	done
-}
 # settled DESCRIPTION: within 2.5 s sluice's xt part is whole and first
 settled() {
 	local i

@@ -13,6 +13,7 @@
 #     denied by the deadline, never by "no name" — and the one with no name
 #     at all is denied at once by the default.
 . "$(dirname "$0")/lib.sh"
+. "$KT_ROOT/tests/lab/peers.sh"
 kt_up
 N=$LAB_TMP/names
 mkdir -p "$N"
@@ -38,12 +39,7 @@ done
 		echo "host-record=x$i.other.lab.sluice.test,198.18.2.53"
 	done
 } >"$N/dnsmasq.conf"
-lab_spawn "$LAB_DNS" dnsmasq --conf-file="$N/dnsmasq.conf" >/dev/null
-for i in $(seq 50); do
-	lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" && break
-	sleep 0.1
-done
-lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" || { kt_fail "dnsmasq did not start"; kt_done; }
+peers_dnsmasq "$N/dnsmasq.conf" || { kt_fail "dnsmasq did not start"; kt_done; }
 cat >"$N/sluice.conf" <<CONF
 network clients { 198.18.1.0/24 2001:db8:1::/64 }
 network infra   { 198.18.3.0/24 2001:db8:3::/64 }

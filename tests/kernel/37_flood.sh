@@ -12,44 +12,6 @@ kt_start "$conf" || kt_done
 ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 ctl identity add "$LAB_CLI4B" alice >/dev/null
 
-# burst NS ADDR PORT N HOLD [BIND] [PACE]: N TCP connects at once
-# (non-blocking), held HOLD seconds; prints how many were established. With
-# PACE (seconds), each connect first waits up to PACE for the one before to
-# be established: the kernel's `ct count` counts confirmed sessions, and a
-# session whose SYN still waits for sluiced's decision is not confirmed yet
-# (docs/kernel.md), so a concurrency limit is tested on sessions that are.
-burst() {
-	lab_exec "$1" python3 - "$2" "$3" "$4" "$5" "${6:-}" "${7:-0}" <<'PY'
-import select, socket, sys, time
-addr, port, n, hold, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-pace = float(sys.argv[6])
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-socks = []
-for _ in range(n):
-    if pace and socks:
-        select.select([], [socks[-1]], [], pace)
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    if bind:
-        s.bind((bind, 0))
-    s.setblocking(False)
-    try:
-        s.connect((addr, port))
-    except BlockingIOError:
-        pass
-    socks.append(s)
-end = time.monotonic() + hold
-up = set()
-while time.monotonic() < end:
-    _, w, _ = select.select([], [s for s in socks if s not in up], [], 0.1)
-    for s in w:
-        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-            up.add(s)
-print(len(up))
-for s in socks:
-    s.close()
-PY
-}
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 
 # --- concurrent sessions: carol may hold 20 at once, alice goes on
 got=$(burst "$LAB_CLI" "$LAB_SRV4" 80 30 8 "" 0.2)

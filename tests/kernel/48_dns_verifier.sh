@@ -14,6 +14,7 @@
 #   - a reload adds a check for a name the server lacks: down, dns error,
 #     NXDOMAIN; the others keep their state.
 . "$(dirname "$0")/lib.sh"
+. "$KT_ROOT/tests/lab/peers.sh"
 
 command -v dnsmasq >/dev/null || { echo "$KT_NAME: SKIP: no dnsmasq"; exit 77; }
 kt_up
@@ -30,13 +31,8 @@ port=53
 local=/lab.sluice.test/
 host-record=$NAME,$LAB_SRV4,$LAB_SRV6
 CONF
-DNS_PID=$(lab_spawn "$LAB_DNS" dnsmasq --conf-file="$T/dnsmasq.conf")
-for i in $(seq 50); do
-	lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" && break
-	sleep 0.1
-done
-lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" ||
-	{ kt_fail "dnsmasq did not start"; kt_done; }
+peers_dnsmasq "$T/dnsmasq.conf" || { kt_fail "dnsmasq did not start"; kt_done; }
+DNS_PID=$PEERS_DNS_PID
 
 conf=$(conf_with \
 	"resolver { verify-name $NAME verify-every 1s }" \
@@ -61,7 +57,6 @@ wait_field() {
 	done
 	return 1
 }
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 # wait_counter NAME VALUE SECONDS: polls every 0.1 s (the gauges follow the
 # verifiers at the next sample); prints the last value seen
 wait_counter() {

@@ -169,7 +169,6 @@ grep -qi "Content-Length" <<<"$out" && kt_ok "the control session itself is stil
 # --- read-only: downloads work, uploads, deletes, mkdir refused with an FTP error
 sed -i 's/^protocol ftp tcp 21$/protocol ftp tcp 21 filter ftp read-only/' "$conf"
 ctl reload >/dev/null && kt_ok "reload with filter ftp read-only" || kt_fail "reload: $(ctl reload 2>&1)"
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 c0=$(counter ftp_filter_refused)
 expect_fetch "read-only: passive download" "$LAB_SRV4" passive
 expect_fetch "read-only: active download [$LAB_SRV6]" "$LAB_SRV6" active

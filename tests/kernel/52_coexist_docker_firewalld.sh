@@ -53,15 +53,6 @@ start_sluiced() { # kt_start, carol identified
 	ctl identity add "$LAB_CLI4" carol --groups staff >/dev/null
 }
 stop_sluiced() { stop_daemon "$KT_PID" 10; }
-first_everywhere() {
-	local ipt h
-	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(gw $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
-		for h in FORWARD INPUT OUTPUT; do
-			gw $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
-		done
-	done
-}
 settled() { # settled DESCRIPTION: within 10 s sluice's xt part is whole and first
 	local i
 	for i in $(seq 100); do first_everywhere && break; sleep 0.1; done

@@ -30,36 +30,6 @@ table inet blackhole {
 }
 EOF
 
-# burst NS ADDR PORT N HOLD [BIND]: N TCP connects at once (non-blocking),
-# held HOLD seconds; prints how many were established.
-burst() {
-	lab_exec "$1" python3 - "$2" "$3" "$4" "$5" "${6:-}" <<'PY'
-import select, socket, sys, time
-addr, port, n, hold, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-socks = []
-for _ in range(n):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    if bind:
-        s.bind((bind, 0))
-    s.setblocking(False)
-    try:
-        s.connect((addr, port))
-    except BlockingIOError:
-        pass
-    socks.append(s)
-end = time.monotonic() + hold
-up = set()
-while time.monotonic() < end:
-    _, w, _ = select.select([], [s for s in socks if s not in up], [], 0.1)
-    for s in w:
-        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-            up.add(s)
-print(len(up))
-for s in socks:
-    s.close()
-PY
-}
 # in_set FAM ADDR: ADDR is an element of flood_half_open FAM
 in_set() {
 	lab_exec "$LAB_GW" nft list set inet sluice "flood_half_open$1" | grep -qw -- "$2"
@@ -75,7 +45,6 @@ wait_set() {
 	return 1
 }
 knt() { lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_half_open | awk '/packets/ { print $2 }'; }
-counter() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
 # ct_n SRC STATE: conntrack entries of SRC in STATE
 ct_n() { lab_exec "$LAB_GW" conntrack -L -p tcp --src "$1" --state "$2" 2>/dev/null | grep -c .; }
 # wait_ct SRC STATE N: polls up to 15 s for N entries

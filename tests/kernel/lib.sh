@@ -151,6 +151,36 @@ conf_with() {
 	echo "$f"
 }
 
+# counter NAME: the value of sluiced's counter NAME (sluicectl counters).
+counter() { ctl counters --json | jq -r ".counters.\"$1\""; }
+
+# gen: the policy generation sluiced runs (sluicectl status).
+gen() { ctl status --json | jq -r .generation; }
+
+# first_everywhere: true when sluice's xt part is whole and first in the
+# gateway, for both families: the SLUICE chain with its six rules (the DNS
+# and FTP filters' queue rules first) and its jump the first rule of
+# FORWARD, INPUT and OUTPUT.
+first_everywhere() {
+	local ipt h
+	for ipt in iptables-nft ip6tables-nft; do
+		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
+		for h in FORWARD INPUT OUTPUT; do
+			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
+		done
+	done
+}
+
+# burst NS ADDR PORT N HOLD [BIND] [PACE]: N TCP connects at once
+# (non-blocking), held HOLD seconds; prints how many were established. With
+# PACE (seconds), each connect first waits up to PACE for the one before to
+# be established: the kernel's `ct count` counts confirmed sessions, and a
+# session whose SYN still waits for sluiced's decision is not confirmed yet
+# (docs/kernel.md), so a concurrency limit is tested on sessions that are.
+burst() {
+	lab_exec "$1" python3 "$KT_ROOT/tests/lab/tcp_burst.py" "$2" "$3" "$4" "$5" "${6:-}" "${7:-0}"
+}
+
 # hold NS PROTO ADDR PORT SECONDS [BIND]: a long session in the background
 # sending a line every 0.2 s; its echoes go to $LAB_TMP/hold.N. Prints N.
 hold() {

@@ -28,10 +28,14 @@
 Only lab addresses (198.18.0.0/15, 2001:db8::/32); frames go out of IFACE, a
 lab veth, only.
 """
+import os
 import re
 import socket
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+from ip6opts import opt  # noqa: E402
 
 SRC6 = socket.inet_pton(socket.AF_INET6, "2001:db8:1::2")
 DST6 = socket.inet_pton(socket.AF_INET6, "2001:db8:1::1")
@@ -54,19 +58,6 @@ def icmp6_echo():
 
 def icmp4_echo():
     return struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"ping"
-
-
-def opt(nh, total):
-    """An options header (hop-by-hop / destination) of TOTAL bytes: PadN."""
-    body = total - 2
-    pads = b""
-    while body > 0:
-        n = min(body, 257)
-        if body - n == 1:
-            n -= 2
-        pads += bytes([1, n - 2]) + bytes(n - 2)
-        body -= n
-    return bytes([nh, total // 8 - 1]) + pads
 
 
 def rt(nh):

@@ -31,7 +31,14 @@ ptr-record=3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.8.b.d.0.1.0.0.2.ip6.a
 address=/api.intra.lab.sluice.test/$LAB_SRV4
 ${PEERS_DNS_EXTRA:-}
 CONF
-	PEERS_DNS_PID=$(lab_spawn "$LAB_DNS" dnsmasq --conf-file="$d/dnsmasq.conf")
+	peers_dnsmasq "$d/dnsmasq.conf"
+}
+
+# peers_dnsmasq CONF: dnsmasq with the configuration file CONF on the DNS
+# host; PEERS_DNS_PID gets its pid. Returns once it listens on
+# $LAB_DNS4:53; 1, with a message, when it does not within 5 s.
+peers_dnsmasq() {
+	PEERS_DNS_PID=$(lab_spawn "$LAB_DNS" dnsmasq --conf-file="$1")
 	local i
 	for i in $(seq 50); do
 		lab_exec "$LAB_DNS" ss -Hlun | grep -q "$LAB_DNS4:53" && return 0

@@ -8,6 +8,7 @@
 
 #include "stats/prom.h"
 #include "stats/jsonstr.h"
+#include "evbuf_text.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -158,15 +159,6 @@ static int validate(const char *text)
 		assert_true(strncmp(fams[i].name, "sluice_", 7) == 0 ||
 			    strncmp(fams[i].name, "process_", 8) == 0);
 	return samples;
-}
-
-static char *drain(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-	evbuffer_remove(b, s, n);
-	s[n] = '\0';
-	return s;
 }
 
 static int count_of(const char *text, const char *what)

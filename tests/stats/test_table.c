@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "policy/policy.h"
 #include "sluicectl/sluicectl.h"
+#include "evbuf_text.h"
 
 #include <event2/buffer.h>
 #include <fcntl.h>
@@ -25,15 +26,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static char *drain(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-	evbuffer_remove(b, s, n);
-	s[n] = '\0';
-	return s;
-}
 
 static void synthetic(struct stats_snapshot *s)
 {

@@ -56,6 +56,41 @@ struct tally {
 	size_t pairs, checked, bad;
 };
 
+/* Every pair of P's rules in which rule_covers() says an earlier rule A
+ * covers a later rule B, tried on the NCASES CASES: A must take each case B
+ * takes. Counts the pairs, the cases tried and the faults in T, and prints
+ * the first five faults ("TAGseed SEED: ..."). */
+static void check_covers(const struct policy *p,
+			 const struct randcase *cases, size_t ncases,
+			 struct tally *t, const char *tag, uint64_t seed)
+{
+	for (size_t j = 0; j < p->nrules; j++)
+		for (size_t i = 0; i < j; i++) {
+			struct rule *a = p->rules[i], *b = p->rules[j];
+			if (!rule_covers(a, b))
+				continue;
+			t->pairs++;
+			for (size_t k = 0; k < ncases; k++) {
+				if (!rule_takes(p, b, &cases[k]))
+					continue;
+				t->checked++;
+				if (rule_takes(p, a, &cases[k]))
+					continue;
+				if (t->bad++ < 5) {
+					char buf[512];
+					fprintf(stderr, "%sseed %llu: rule '%s' "
+						"said to cover '%s', which "
+						"takes a case it does not:\n"
+						"  %s\n",
+						tag, (unsigned long long)seed,
+						a->name, b->name,
+						randcase_format(&cases[k], buf,
+								sizeof(buf)));
+				}
+			}
+		}
+}
+
 static void check_seed(uint64_t seed, size_t nrules, size_t ncases,
 		       struct tally *t)
 {
@@ -89,31 +124,7 @@ static void check_seed(uint64_t seed, size_t nrules, size_t ncases,
 			t->bad++;
 		}
 	}
-	for (size_t j = 0; j < p->nrules; j++)
-		for (size_t i = 0; i < j; i++) {
-			struct rule *a = p->rules[i], *b = p->rules[j];
-			if (!rule_covers(a, b))
-				continue;
-			t->pairs++;
-			for (size_t k = 0; k < ncases; k++) {
-				if (!rule_takes(p, b, &cases[k]))
-					continue;
-				t->checked++;
-				if (rule_takes(p, a, &cases[k]))
-					continue;
-				if (t->bad++ < 5) {
-					char buf[512];
-					fprintf(stderr, "seed %llu: rule '%s' "
-						"said to cover '%s', which "
-						"takes a case it does not:\n"
-						"  %s\n",
-						(unsigned long long)seed,
-						a->name, b->name,
-						randcase_format(&cases[k], buf,
-								sizeof(buf)));
-				}
-			}
-		}
+	check_covers(p, cases, ncases, t, "", seed);
 	free(cases);
 	free(shadowed);
 	policy_free(p);
@@ -299,31 +310,7 @@ static void check_dense(uint64_t seed, size_t nrules, size_t ncases,
 	struct randcase *cases = calloc(ncases, sizeof(*cases));
 	for (size_t k = 0; k < ncases; k++)
 		dense_case(&x, &cases[k]);
-	for (size_t j = 0; j < p->nrules; j++)
-		for (size_t i = 0; i < j; i++) {
-			struct rule *a = p->rules[i], *b = p->rules[j];
-			if (!rule_covers(a, b))
-				continue;
-			t->pairs++;
-			for (size_t k = 0; k < ncases; k++) {
-				if (!rule_takes(p, b, &cases[k]))
-					continue;
-				t->checked++;
-				if (rule_takes(p, a, &cases[k]))
-					continue;
-				if (t->bad++ < 5) {
-					char buf[512];
-					fprintf(stderr, "dense seed %llu: '%s' "
-						"said to cover '%s', which "
-						"takes a case it does not:\n"
-						"  %s\n",
-						(unsigned long long)seed,
-						a->name, b->name,
-						randcase_format(&cases[k], buf,
-								sizeof(buf)));
-				}
-			}
-		}
+	check_covers(p, cases, ncases, t, "dense ", seed);
 	free(cases);
 	policy_free(p);
 	diags_free(&d);

@@ -9,6 +9,7 @@
 #include "policy/policy.h"
 #include "policy/settings.h"
 #include "setting_change.h"
+#include "policy_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,22 +21,6 @@
 #ifndef SOURCE_ROOT
 #define SOURCE_ROOT "."
 #endif
-
-static struct policy *load(const char *text, struct diags *d)
-{
-	return policy_load_buffer("t.conf", text, strlen(text), d);
-}
-
-/* True when some diagnostic is at LINE:COL and contains TEXT. */
-static bool has_diag(const struct diags *d, int line, int col,
-		     const char *text)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].loc.line == line && d->v[i].loc.col == col &&
-		    strstr(d->v[i].msg, text))
-			return true;
-	return false;
-}
 
 static void dump(const struct diags *d);
 

@@ -76,6 +76,7 @@
 #include "stats/alerts.h"
 #include "stats/counters.h"
 #include "verify/verify.h"
+#include "../lab/measure.h"
 
 #define VARIANTS 12
 static unsigned every_ms = 50;
@@ -137,33 +138,12 @@ static struct sample *cur; /* window being sampled */
 static int nsamples;
 static double t0;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint32_t rnd(void)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 17;
 	rng ^= rng << 5;
 	return rng;
-}
-
-static long rss_kib(void)
-{
-	long size = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static int fd_count(void)

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "verify/verify.h"
+#include "../lab/measure.h"
 
 #define MAXCHECKS 256
 
@@ -69,14 +70,6 @@ static int flap_phase; /* 0 wait up, 1 wait down, 2 wait up, 3 done */
 static double t_stop, t_start, d_down = -1, d_up = -1;
 static const char *down_result; /* --down-result, or NULL */
 static enum vresult down_want, down_got = VR_COUNT;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_result(const char *s, enum vresult *r)
 {
@@ -214,17 +207,8 @@ static void free_check(struct lcheck *c)
 	free(c->name);
 	free(c->member);
 	free(c->want_detail);
-	free(s->target);
-	free(s->body);
-	free(s->host);
-	free(s->sni);
-	free(s->ca);
-	free(s->cert);
-	free(s->key);
-	free(s->user);
-	free(s->password_file);
-	free(s->qname);
-	free(s->answer);
+	s->expect = NULL; /* c->expect: not allocated */
+	verify_spec_free(s);
 }
 
 static void run_cmd(const char *cmd)
