@@ -9,6 +9,10 @@
 #            bench/nfq_bare (a minimal NFQUEUE accept loop): the baseline
 #   sluiced  sluiced deciding each SYN in user space (a users rule, the
 #            identity from its address table)
+#   sluiced.ho  the same with flood { tcp-half-open } at its default (80):
+#            sluiced then reads the whole conntrack table once a second
+#            (src/sluiced/halfopen.c); every other set-up runs with all
+#            flood limits off, as the bare loop has none (MODES adds it)
 # each with 1 and 4 parallel clients (connect + RST close, bench/connrate).
 # Rounds interleave the set-ups; the table shows medians and the ratios the
 # issue asks for (kernel/none, sluiced/bare), also as the median of the
@@ -33,17 +37,24 @@ base='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 protocol web tcp 80
 decisions { slots 4096 per-source 4096 }'
-flood='flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }'
+flood='flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 tcp-half-open 0 }'
+floodho='flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }'
 confs() { # confs BUILD SUFFIX: kernel$SUFFIX.conf and user$SUFFIX.conf for
 	# BUILD's sluiced; the flood limits off where BUILD has them (a tree
 	# without `flood { }` has no such limits)
-	local b=$1 x=$2 f=$flood
+	local b=$1 x=$2 f=$flood fho=$floodho
 	printf '%s\n%s\nrule "web" allow web from clients to servers\n' "$base" "$f" >"$LAB_TMP/probe.conf"
-	"$b/src/sluicectl/sluicectl" check -c "$LAB_TMP/probe.conf" >/dev/null 2>&1 ||
-		{ f=; echo "$b: no flood { } (no flood limits to turn off)" >&2; }
+	if ! "$b/src/sluicectl/sluicectl" check -c "$LAB_TMP/probe.conf" >/dev/null 2>&1; then
+		f=$fho # a tree without tcp-half-open
+		printf '%s\n%s\nrule "web" allow web from clients to servers\n' "$base" "$f" >"$LAB_TMP/probe.conf"
+		"$b/src/sluicectl/sluicectl" check -c "$LAB_TMP/probe.conf" >/dev/null 2>&1 ||
+			{ f= fho=; echo "$b: no flood { } (no flood limits to turn off)" >&2; }
+	fi
 	printf '%s\n%s\nrule "web" allow web from clients to servers\n' "$base" "$f" >"$LAB_TMP/kernel$x.conf"
 	printf '%s\n%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
 		"$base" "$f" >"$LAB_TMP/user$x.conf"
+	printf '%s\n%s\nusers staff { group staff }\nrule "staff web" allow web from clients to servers users staff\n' \
+		"$base" "$fho" >"$LAB_TMP/userho$x.conf"
 }
 confs "$B" ""
 [ -n "$BEFORE" ] && confs "$BEFORE" "@before"
@@ -77,7 +88,9 @@ table inet ctonly {
 NFT
 		;;
 	kernel) start_sluiced "$LAB_TMP/kernel$x.conf" ;;
-	sluiced) start_sluiced "$LAB_TMP/user$x.conf"
+	sluiced|sluiced.ho)
+		local c=user; [ "${1%@before}" = sluiced.ho ] && c=userho
+		start_sluiced "$LAB_TMP/$c$x.conf"
 		"$SB/src/sluicectl/sluicectl" -s "$SOCK" identity add "$LAB_CLI4" carol --groups staff >/dev/null ;;
 	bare) # the same ruleset, left behind by a killed sluiced, answered by nfq_bare
 		start_sluiced "$LAB_TMP/user$x.conf"
@@ -153,12 +166,16 @@ for p in 1 4; do
 		line+=$(awk -v s="${M[sluiced.$p]}" -v b="${M[bare.$p]}" 'BEGIN { printf "  sluiced/bare = %.2f", s/b }')
 		line+=" (per round $(rr sluiced bare $p))"
 	fi
+	if has sluiced.ho && has bare; then
+		line+=$(awk -v s="${M[sluiced.ho.$p]}" -v b="${M[bare.$p]}" 'BEGIN { printf "  sluiced.ho/bare = %.2f", s/b }')
+		line+=" (per round $(rr sluiced.ho bare $p))"
+	fi
 	[ "$line" != "$p client(s):" ] && echo "$line"
 done
 # before/after: each set-up against the same set-up with BEFORE's build
 for p in $cols; do
 	line=""
-	for m in kernel bare sluiced; do
+	for m in kernel bare sluiced sluiced.ho; do
 		has "$m" && has "$m@before" || continue
 		line+=$(awk -v a="${M[$m.$p]}" -v b="${M[$m@before.$p]}" -v m="$m" 'BEGIN { if (b > 0) printf "  %s after/before = %.2f", m, a/b }')
 		line+=" (per round $(rr "$m" "$m@before" "$p"))"

@@ -1,6 +1,7 @@
 /* hash.c — SipHash-2-4 and the process key; see hash.h. */
 #include "common/hash.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
@@ -9,60 +10,62 @@
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
-static inline __attribute__((always_inline)) void sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = ROTL(v[1], 13);
-	v[1] ^= v[0];
-	v[0] = ROTL(v[0], 32);
-	v[2] += v[3];
-	v[3] = ROTL(v[3], 16);
-	v[3] ^= v[2];
-	v[0] += v[3];
-	v[3] = ROTL(v[3], 21);
-	v[3] ^= v[0];
-	v[2] += v[1];
-	v[1] = ROTL(v[1], 17);
-	v[1] ^= v[2];
-	v[2] = ROTL(v[2], 32);
-}
+/* One SipRound on the state V0..V3 (variables, so that the compiler keeps
+ * them in registers: a function over an array was called, and its state
+ * loaded and stored, 8 to 14 times a hash). */
+#define SIPROUND(v0, v1, v2, v3)                                               \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = ROTL(v1, 13);                                             \
+		v1 ^= v0;                                                      \
+		v0 = ROTL(v0, 32);                                             \
+		v2 += v3;                                                      \
+		v3 = ROTL(v3, 16);                                             \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = ROTL(v3, 21);                                             \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = ROTL(v1, 17);                                             \
+		v1 ^= v2;                                                      \
+		v2 = ROTL(v2, 32);                                             \
+	} while (0)
 
 /* The 8 little-endian bytes at P as a number. */
-static uint64_t le64(const uint8_t *p)
+static inline uint64_t le64(const uint8_t *p)
 {
-	uint64_t x = 0;
-	for (int i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return le64toh(x);
 }
 
 uint64_t hash_bytes_keyed(const struct hash_key *key, const void *p,
 			  size_t len)
 {
 	const uint8_t *in = p;
-	uint64_t v[4] = {key->k0 ^ 0x736f6d6570736575ull,
-			 key->k1 ^ 0x646f72616e646f6dull,
-			 key->k0 ^ 0x6c7967656e657261ull,
-			 key->k1 ^ 0x7465646279746573ull};
+	uint64_t v0 = key->k0 ^ 0x736f6d6570736575ull;
+	uint64_t v1 = key->k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = key->k0 ^ 0x6c7967656e657261ull;
+	uint64_t v3 = key->k1 ^ 0x7465646279746573ull;
 	size_t whole = len - len % 8;
 	for (size_t i = 0; i < whole; i += 8) {
 		uint64_t m = le64(in + i);
-		v[3] ^= m;
-		sipround(v);
-		sipround(v);
-		v[0] ^= m;
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
 	}
 	uint64_t b = (uint64_t)len << 56;
 	for (size_t i = 0; i < len % 8; i++)
 		b |= (uint64_t)in[whole + i] << (8 * i);
-	v[3] ^= b;
-	sipround(v);
-	sipround(v);
-	v[0] ^= b;
-	v[2] ^= 0xff;
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
 	for (int i = 0; i < 4; i++)
-		sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
+		SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 static struct hash_key process_key;

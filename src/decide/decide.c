@@ -389,6 +389,9 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 		v = VERDICT_DENY;
 		why = RSN_FILTER;
 	}
+	/* the latency ends where the verdict is given: before its send,
+	 * whose reinjection forwards the packet (kernel time, not ours) */
+	uint64_t lat = d->env.now_ns() - p->t0;
 	for (int i = 0; i < p->nids; i++) {
 		if (fail)
 			answer_fail(d, p->ids[i], p->marks[i]);
@@ -397,7 +400,6 @@ static void finish(struct decider *d, struct pending *p, enum verdict v,
 				       rule, why == RSN_RULE && rule < 0
 						     ? RSN_DEFAULT : why);
 	}
-	uint64_t lat = d->env.now_ns() - p->t0;
 	record_latency(d, lat);
 	if (d->env.record) {
 		if (why == RSN_RULE && rule < 0)
@@ -633,9 +635,9 @@ static bool decide_at_once(struct decider *d, const struct qpacket *pkt,
 		a.dec.verdict = VERDICT_DENY;
 		why = RSN_FILTER;
 	}
+	uint64_t lat = d->env.now_ns() - d->t_arrival; /* as in finish() */
 	answer_decided(d, g, pkt->id, pkt->mark, a.dec.verdict, a.dec.rule, why);
 	const char *user = a.has_user ? a.user : NULL;
-	uint64_t lat = d->env.now_ns() - d->t_arrival;
 	record_latency(d, lat);
 	if (d->env.record)
 		d->env.record(d->env.ctx, flow, g, a.dec.verdict, a.dec.rule,
@@ -821,11 +823,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	}
 	if (dec.verdict != VERDICT_PENDING) {
 		d->st.decided_first_pass++;
+		uint64_t lat = d->env.now_ns() - d->t_arrival; /* see finish() */
 		answer_decided(d, g, pkt->id, pkt->mark, dec.verdict, dec.rule,
 			       dec.rule < 0 ? RSN_DEFAULT : RSN_RULE);
 		if (dec.verdict == VERDICT_ALLOW && d->env.decided)
 			d->env.decided(d->env.ctx, &key, g, dec.rule, NULL);
-		uint64_t lat = d->env.now_ns() - d->t_arrival;
 		record_latency(d, lat);
 		if (d->env.record)
 			d->env.record(d->env.ctx, &flow, g, dec.verdict, dec.rule,

@@ -361,7 +361,7 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "identity", \
 	  STATS_NOTHR) \
 	X(decision_latency_seconds, STATS_HISTOGRAM, STORE_HIST, "seconds", STATS_SEC_SV, \
-	  "Time from a packet's arrival in sluiced to its verdict", \
+	  "Time from a packet's arrival in sluiced to its verdict (given, before the kernel forwards the packet in the verdict's send)", \
 	  "p99 well below decisions { deadline }", \
 	  "decision engine", \
 	  STATS_NOTHR) \

@@ -923,10 +923,57 @@ static void test_to_gateway_capped(void **state)
 		assert_int_equal(verdicts_for(id), 1);
 }
 
+/* A verdict whose send takes long (the kernel forwards the packet inside
+ * it): the decision latency ends where the verdict is given, so the send
+ * is not counted, on each path: the first pass, at once from the table,
+ * and a pending decision finished by an answer at hand. */
+static void rec_slow(void *arg, uint32_t id, uint32_t verdict, bool set_mark,
+		     uint32_t mark)
+{
+	rec(arg, id, verdict, set_mark, mark);
+	clock_ns += 5000000; /* 5 ms in the send */
+}
+
+static void test_latency_excludes_send(void **state)
+{
+	nv = 0;
+	nasked = 0;
+	clock_ns = 1000000000ull;
+	clock_step = 0;
+	struct decide_env env = {.verdict = rec_slow, .current = cur,
+				 .ids = IDS, .now_ns = fake_now,
+				 .lookup = ask_rec, .lookup_cached = cached_rec};
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0}, b[16] = {0};
+	const char *staff[] = {"staff"};
+	inet_pton(AF_INET, "198.18.1.9", a);
+	inet_pton(AF_INET, "198.18.1.10", b);
+	idtable_set(IDS, AF_INET, a, "dave", NULL, 0, 60);  /* groups asked */
+	idtable_set(IDS, AF_INET, b, "erin", staff, 1, 60); /* at once */
+	send_pkt(d, 1, "198.18.1.9", 1000, "198.18.2.2", 8080, NF_INET_FORWARD);
+	send_pkt(d, 2, "198.18.1.10", 1000, "198.18.2.2", 80, NF_INET_FORWARD);
+	send_pkt(d, 3, "198.18.1.9", 1001, "198.18.2.2", 80, NF_INET_FORWARD);
+	assert_int_equal(nv, 3);
+	assert_int_equal(nasked, 0);
+	const struct decide_stats *st = decider_stats(d);
+	assert_int_equal(st->decided_first_pass, 1);
+	assert_int_equal(st->decided_at_once, 1);
+	assert_int_equal(st->lookups_at_hand, 1);
+	assert_int_equal(st->latency_hist[0], 3); /* all <= 0.1 ms */
+	assert_int_equal(st->latency_ns_sum, 0);
+	decider_free(d);
+	idtable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET, b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_latency_measured),
+	    cmocka_unit_test(test_latency_excludes_send),
 	    cmocka_unit_test(test_header_decided),
 	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),
