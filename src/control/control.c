@@ -278,7 +278,7 @@ static int run(struct conn *k, const char *text, size_t len,
 				      sizeof(err)) < 0) {
 		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
 	} else {
-		rc = cmd->fn(k->c->arg, req.args, true, out);
+		rc = cmd->fn(k->c->arg, req.args, out);
 	}
 	control_request_free(&req);
 	return rc;

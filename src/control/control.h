@@ -108,10 +108,9 @@ const char *control_arg_item(const json_t *args, const char *key, size_t i);
 
 /* Handles one checked request: writes its answer to OUT, one JSON value
  * (built with jansson; text that is not JSON is a bug the server turns
- * into an error), and returns 0; or returns -1 with a one-line message in
- * OUT. JSON is always true (the answers are JSON only; the parameter stays
- * so that every handler keeps one signature). */
-typedef int (*control_fn)(void *arg, const json_t *args, bool json,
+ * into an error; sluicectl renders the text for people), and returns 0;
+ * or returns -1 with a one-line message in OUT. */
+typedef int (*control_fn)(void *arg, const json_t *args,
 			  struct evbuffer *out);
 
 /* A row of the server's command table (ends with a NULL name). */

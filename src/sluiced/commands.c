@@ -58,7 +58,7 @@ static const char *rule_name(const struct gen *g, uint32_t rid, char *buf,
 
 /* ---- status -------------------------------------------------------------- */
 
-static int cmd_status(void *arg, const json_t *args, bool json,
+static int cmd_status(void *arg, const json_t *args,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -121,7 +121,7 @@ static json_t *texts(char *const *v, size_t n)
 	return a;
 }
 
-static int cmd_sessions(void *arg, const json_t *args, bool json,
+static int cmd_sessions(void *arg, const json_t *args,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -190,7 +190,7 @@ static void pending_one(void *arg, const struct pending_info *pi)
 	    "queue", c->worker));
 }
 
-static int cmd_pending(void *arg, const json_t *args, bool json,
+static int cmd_pending(void *arg, const json_t *args,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -210,7 +210,7 @@ static int cmd_pending(void *arg, const json_t *args, bool json,
 
 /* reload [confirm DURATION]: with a duration, the new policy is on
  * probation (confirm.c) */
-static int cmd_reload(void *arg, const json_t *args, bool json,
+static int cmd_reload(void *arg, const json_t *args,
 		      struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -235,7 +235,7 @@ static int cmd_reload(void *arg, const json_t *args, bool json,
 }
 
 /* confirm: ends the probation of a `reload --confirm` (confirm.c). */
-static int cmd_confirm(void *arg, const json_t *args, bool json,
+static int cmd_confirm(void *arg, const json_t *args,
 		       struct evbuffer *out)
 {
 	(void)args;
@@ -280,7 +280,7 @@ static void identity_one(void *arg, int family, const uint8_t *addr,
 /* identity-list: a bare array, the one list without schema_version: the
  * documented feeders' scripts (and the case control-arg-injection) read
  * `identity list --json` as an array of entries (sluicectl(8)). */
-static int cmd_identity_list(void *arg, const json_t *args, bool json,
+static int cmd_identity_list(void *arg, const json_t *args,
 			     struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -291,7 +291,7 @@ static int cmd_identity_list(void *arg, const json_t *args, bool json,
 }
 
 /* identity-sources: the counters of each source (docs/counters.md). */
-static int cmd_identity_sources(void *arg, const json_t *args, bool json,
+static int cmd_identity_sources(void *arg, const json_t *args,
 				struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -318,7 +318,7 @@ static int cmd_identity_sources(void *arg, const json_t *args, bool json,
 
 /* identity-add {address, user, [groups], [ttl]}: names are checked by the
  * control layer (control_check_args) before this runs. */
-static int cmd_identity_add(void *arg, const json_t *args, bool json,
+static int cmd_identity_add(void *arg, const json_t *args,
 			    struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -350,7 +350,7 @@ static int cmd_identity_add(void *arg, const json_t *args, bool json,
 			   "ttl_s", (long long)ttl);
 }
 
-static int cmd_identity_del(void *arg, const json_t *args, bool json,
+static int cmd_identity_del(void *arg, const json_t *args,
 			    struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -383,7 +383,7 @@ static const char *address_arg(const json_t *args, char *buf, size_t len)
 
 /* identity-login {address, [prefix], user, [groups], [lifetime],
  * [source]}: the push API's login (idapi.c). */
-static int cmd_identity_login(void *arg, const json_t *args, bool json,
+static int cmd_identity_login(void *arg, const json_t *args,
 			      struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -413,7 +413,7 @@ static int cmd_identity_login(void *arg, const json_t *args, bool json,
 }
 
 /* identity-logout {address, [prefix], [user], [source]} */
-static int cmd_identity_logout(void *arg, const json_t *args, bool json,
+static int cmd_identity_logout(void *arg, const json_t *args,
 			       struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -461,7 +461,7 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
  * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
  * with its unanswered sessions, or one of the kernel's meters), the packets
  * refused and when it leaves the list. */
-static int cmd_floods(void *arg, const json_t *args, bool json,
+static int cmd_floods(void *arg, const json_t *args,
 		      struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -491,7 +491,7 @@ static int cmd_floods(void *arg, const json_t *args, bool json,
 
 /* ---- creations ---------------------------------------------------------------------- */
 
-static int cmd_creations_list(void *arg, const json_t *args, bool json,
+static int cmd_creations_list(void *arg, const json_t *args,
 			      struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -547,13 +547,13 @@ static int creations_change(struct daemon *d, const json_t *args, bool add,
 	return 0;
 }
 
-static int cmd_creations_add(void *arg, const json_t *args, bool json,
+static int cmd_creations_add(void *arg, const json_t *args,
 			     struct evbuffer *out)
 {
 	return answer_json(creations_change(arg, args, true, out), out, NULL);
 }
 
-static int cmd_creations_del(void *arg, const json_t *args, bool json,
+static int cmd_creations_del(void *arg, const json_t *args,
 			     struct evbuffer *out)
 {
 	return answer_json(creations_change(arg, args, false, out), out, NULL);
@@ -561,7 +561,7 @@ static int cmd_creations_del(void *arg, const json_t *args, bool json,
 
 /* ---- counters, alerts, verifiers, farms ------------------------------------ */
 
-static int cmd_counters(void *arg, const json_t *args, bool json,
+static int cmd_counters(void *arg, const json_t *args,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -571,7 +571,7 @@ static int cmd_counters(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
-static int cmd_alerts(void *arg, const json_t *args, bool json,
+static int cmd_alerts(void *arg, const json_t *args,
 		      struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -579,7 +579,7 @@ static int cmd_alerts(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
-static int cmd_alerts_reset(void *arg, const json_t *args, bool json,
+static int cmd_alerts_reset(void *arg, const json_t *args,
 			    struct evbuffer *out)
 {
 	struct daemon *d = arg;
@@ -601,26 +601,26 @@ static int farms_words(struct daemon *d, const char *w0, const char *w1,
 	return farms_command(d->farms, argc, argv, out);
 }
 
-static int cmd_verifiers(void *arg, const json_t *args, bool json,
+static int cmd_verifiers(void *arg, const json_t *args,
 			 struct evbuffer *out)
 {
 	return farms_words(arg, "verifiers", NULL, NULL, out);
 }
 
-static int cmd_farm_list(void *arg, const json_t *args, bool json,
+static int cmd_farm_list(void *arg, const json_t *args,
 			 struct evbuffer *out)
 {
 	return farms_words(arg, "farm", "list", NULL, out);
 }
 
-static int cmd_farm_drain(void *arg, const json_t *args, bool json,
+static int cmd_farm_drain(void *arg, const json_t *args,
 			  struct evbuffer *out)
 {
 	return farms_words(arg, "farm", "drain",
 			   control_arg_str(args, "member"), out);
 }
 
-static int cmd_farm_resume(void *arg, const json_t *args, bool json,
+static int cmd_farm_resume(void *arg, const json_t *args,
 			   struct evbuffer *out)
 {
 	return farms_words(arg, "farm", "resume",
@@ -636,13 +636,12 @@ static int cmd_farm_resume(void *arg, const json_t *args, bool json,
  * {"schema_version", "generation", "settings": [{"block", "key", "value",
  * "reload": "live"|"restart", "portal"}]} (sluicectl renders the text).
  */
-static int cmd_settings(void *arg, const json_t *args, bool json,
+static int cmd_settings(void *arg, const json_t *args,
 			struct evbuffer *out)
 {
 	struct daemon *d = arg;
 	struct gen *g = current(d);
 	(void)args;
-	(void)json;
 	json_t *list = json_array();
 	char v[512];
 	for (const struct settings_block *b = settings_blocks(); b->name; b++)

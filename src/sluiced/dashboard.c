@@ -74,7 +74,7 @@ static json_t *command_json(struct daemon *d, const char *name)
 			continue;
 		struct evbuffer *b = evbuffer_new();
 		json_t *j = NULL;
-		if (b && c->fn(d, NULL, true, b) == 0) {
+		if (b && c->fn(d, NULL, b) == 0) {
 			size_t len = evbuffer_get_length(b);
 			const char *text = (const char *)evbuffer_pullup(b, -1);
 			if (text)

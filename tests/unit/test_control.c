@@ -209,16 +209,15 @@ static void test_levels(void **state)
 
 /* ---- a server and its client, in one process ------------------------------- */
 
-static int fn_echo(void *arg, const json_t *args, bool json,
+static int fn_echo(void *arg, const json_t *args,
 		   struct evbuffer *out)
 {
 	const char *s = control_arg_str(args, "text");
-	evbuffer_add_printf(out, "{\"text\": \"%s\", \"json\": %s}\n",
-			    s ? s : "", json ? "true" : "false");
+	evbuffer_add_printf(out, "{\"text\": \"%s\"}\n", s ? s : "");
 	return 0;
 }
 
-static int fn_raw(void *arg, const json_t *args, bool json,
+static int fn_raw(void *arg, const json_t *args,
 		  struct evbuffer *out)
 {
 	/* text, not JSON (a bug): what a name from a directory might bring */
@@ -226,14 +225,14 @@ static int fn_raw(void *arg, const json_t *args, bool json,
 	return 0;
 }
 
-static int fn_rawjson(void *arg, const json_t *args, bool json,
+static int fn_rawjson(void *arg, const json_t *args,
 		      struct evbuffer *out)
 {
 	evbuffer_add_printf(out, "[\"x\xe9\"]\n"); /* a name from LDAP */
 	return 0;
 }
 
-static int fn_fail(void *arg, const json_t *args, bool json,
+static int fn_fail(void *arg, const json_t *args,
 		   struct evbuffer *out)
 {
 	evbuffer_add_printf(out, "it failed\n");
@@ -325,12 +324,11 @@ static void test_server(void **state)
 	pthread_create(&t, NULL, client, &run);
 	event_base_dispatch(base);
 	pthread_join(t, NULL);
-	/* the answer is the handler's JSON value, handlers always asked
-	 * for JSON */
+	/* the answer is the handler's JSON value */
 	assert_int_equal(run.rc[0], 0);
-	assert_string_equal(run.body[0], "{\"text\":\"hello\",\"json\":true}");
+	assert_string_equal(run.body[0], "{\"text\":\"hello\"}");
 	assert_int_equal(run.rc[1], 0);
-	assert_string_equal(run.body[1], "{\"text\":\"\",\"json\":true}");
+	assert_string_equal(run.body[1], "{\"text\":\"\"}");
 	assert_int_equal(run.rc[2], 1); /* text, not JSON: an error */
 	assert_non_null(strstr(run.body[2], "not JSON"));
 	assert_int_equal(run.rc[3], 1);
