@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 /* ---- libnftables --------------------------------------------------------- */
@@ -300,6 +301,50 @@ static int xt_remove(const struct ruleset_opts *o, char **err)
 	return xt_apply(o, err, ruleset_xt_remove);
 }
 
+/* The nft text (ruleset_nft()) of the table this process last put in
+ * place, while its declarations are known to be the kernel's; NULL before
+ * the first install, after a remove or fail-closed stop, and before a
+ * repair. Main thread only (every caller of the installers is). */
+static char *installed_nft;
+
+static void installed_forget(void)
+{
+	free(installed_nft);
+	installed_nft = NULL;
+}
+
+/* Applies P's table: as an update of the installed one when there is one
+ * (ruleset_nft_update(): the ct timeout object stays), else, or when the
+ * update fails (the kernel's table is not what this process installed),
+ * as a replacement. 0, or -1 with nft's message in *ERR. */
+static int nft_install(const struct policy *p, const struct ruleset_opts *o,
+		       char **err)
+{
+	char *script = ruleset_nft(p, o), *e = NULL;
+	char *update = installed_nft
+			       ? ruleset_nft_update(script, o, installed_nft)
+			       : NULL;
+	int rc = update ? nft_apply(update, &e) : -1;
+	char *update_err = e;
+	bool refused = update && rc < 0;
+	e = NULL;
+	if (rc < 0)
+		rc = nft_apply(script, &e);
+	if (rc == 0 && refused)
+		log_warnx("nft: the update of table inet %s failed (%s); "
+			  "replaced it whole", o->table, update_err);
+	free(update);
+	free(update_err);
+	if (rc < 0) {
+		free(script);
+		*err = e;
+		return -1;
+	}
+	free(installed_nft);
+	installed_nft = script;
+	return 0;
+}
+
 int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 		    char **err)
 {
@@ -309,10 +354,8 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 	 * leaves an xt part identical to the running one. */
 	if (!o->nft_queue && xt_install(o, err) < 0)
 		return -1;
-	char *script = ruleset_nft(p, o), *e = NULL;
-	int rc = nft_apply(script, &e);
-	free(script);
-	if (rc < 0) {
+	char *e = NULL;
+	if (nft_install(p, o, &e) < 0) {
 		*err = xasprintf("nft rejected the ruleset (the old one stays): "
 				 "%s", e);
 		free(e);
@@ -325,6 +368,7 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 
 int ruleset_remove(const struct ruleset_opts *o, char **err)
 {
+	installed_forget();
 	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
 				 o->table, o->table);
 	char *e = NULL;
@@ -344,6 +388,7 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 	uint32_t dm = rs_mark(o, 3, 0);
 	char *script = xstrdup(""), *e = NULL;
 
+	installed_forget(); /* the process ends; the next start replaces */
 	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
 		char *s = xasprintf("%sflush chain inet %s rules_%s\n"
 				    "add rule inet %s rules_%s counter drop "
@@ -469,8 +514,10 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 		   unsigned missing, char **err)
 {
-	if (missing & RS_MISSING_NFT)
+	if (missing & RS_MISSING_NFT) {
+		installed_forget(); /* damaged by another program: replace */
 		return ruleset_install(p, o, err);
+	}
 	if ((missing & RS_MISSING_XT) && !o->nft_queue)
 		return xt_install(o, err);
 	return 0;
