@@ -291,26 +291,62 @@ static int xt_apply(const struct ruleset_opts *o, char **err,
 	return 0;
 }
 
-static int xt_install(const struct ruleset_opts *o, char **err)
-{
-	return xt_apply(o, err, ruleset_xt_from);
-}
+/* What this process last put in the kernel, while it is known to be
+ * there; NULL before the first install, after a remove or fail-closed
+ * stop, and before a repair (another program changed it). Main thread
+ * only (every caller of the installers is).
+ *   installed_nft: the nft text (ruleset_nft()) of the table;
+ *   installed_xt: ruleset_xt() of IPv4 and IPv6, the xt part as applied. */
+static char *installed_nft, *installed_xt;
 
-static int xt_remove(const struct ruleset_opts *o, char **err)
+static void installed_xt_forget(void)
 {
-	return xt_apply(o, err, ruleset_xt_remove);
+	free(installed_xt);
+	installed_xt = NULL;
 }
-
-/* The nft text (ruleset_nft()) of the table this process last put in
- * place, while its declarations are known to be the kernel's; NULL before
- * the first install, after a remove or fail-closed stop, and before a
- * repair. Main thread only (every caller of the installers is). */
-static char *installed_nft;
 
 static void installed_forget(void)
 {
 	free(installed_nft);
 	installed_nft = NULL;
+	installed_xt_forget();
+}
+
+/* The xt part O gives, both families (what installed_xt holds). */
+static char *xt_key(const struct ruleset_opts *o)
+{
+	char *x4 = ruleset_xt(o, AF_INET), *x6 = ruleset_xt(o, AF_INET6);
+	char *key = xasprintf("%s\n%s", x4 ? x4 : "", x6 ? x6 : "");
+	free(x4);
+	free(x6);
+	return key;
+}
+
+/* Applies the xt part of O, unless it is the one this process applied
+ * last (installed_xt): then it is left as it is, without the four
+ * iptables-nft forks (save and restore per family; 40–390 ms on a busy
+ * host) — another program's change to it is the ruleset watch's to repair
+ * (ruleset_check/ruleset_repair), which hears it on the netlink events. */
+static int xt_install(const struct ruleset_opts *o, char **err)
+{
+	char *key = xt_key(o);
+	if (installed_xt && strcmp(installed_xt, key) == 0) {
+		free(key);
+		return 0;
+	}
+	installed_xt_forget();
+	if (xt_apply(o, err, ruleset_xt_from) < 0) {
+		free(key);
+		return -1;
+	}
+	installed_xt = key;
+	return 0;
+}
+
+static int xt_remove(const struct ruleset_opts *o, char **err)
+{
+	installed_xt_forget();
+	return xt_apply(o, err, ruleset_xt_remove);
 }
 
 /* Applies P's table: as an update of the installed one when there is one
@@ -518,8 +554,10 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 		installed_forget(); /* damaged by another program: replace */
 		return ruleset_install(p, o, err);
 	}
-	if ((missing & RS_MISSING_XT) && !o->nft_queue)
+	if ((missing & RS_MISSING_XT) && !o->nft_queue) {
+		installed_xt_forget(); /* damaged: apply it again */
 		return xt_install(o, err);
+	}
 	return 0;
 }
 

@@ -212,7 +212,9 @@ char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
 
 /*
  * Installs P: the xt part for IPv4 and IPv6 (iptables-nft-restore
- * --noflush, fork/exec, text on stdin), then the nft script in one
+ * --noflush, fork/exec, text on stdin; skipped when it is the one this
+ * process applied last and no repair or removal came since: the ruleset
+ * watch repairs what another program did to it), then the nft script in one
  * transaction (libnftables): as an update of the table this process
  * installed last (ruleset_nft_update(): its unchanged ct timeout object
  * stays), or as a replacement (ruleset_nft()) on the first install, after

@@ -318,6 +318,7 @@ static void report(const struct diags *dg, struct evbuffer *out)
 int daemon_reload(struct daemon *d, struct evbuffer *out)
 {
 	struct diags dg = {0};
+	uint64_t t0 = mono_ms(); /* the log line's figures: BENCHMARKS.md */
 	struct policy *p = policy_load(d->config_path, &dg);
 	report(&dg, out);
 	if (!p) {
@@ -349,6 +350,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 
 	struct evbuffer *qout = evbuffer_new();
 	char *err = NULL;
+	uint64_t tk = mono_ms();
 	if (daemon_kernel_switch(d, p, old, qout, &err) < 0) {
 		evbuffer_free(qout);
 		log_warnx("reload: kernel rejected the ruleset: %s", err);
@@ -360,6 +362,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
+	tk = mono_ms() - tk;
 	if (out)
 		evbuffer_add_buffer(out, qout);
 	evbuffer_free(qout);
@@ -373,8 +376,9 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->reload_ok_at = time(NULL);
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "
-		 "revoked", d->config_path, (unsigned long long)g->id,
-		 p->nrules, cut);
+		 "revoked; %llu ms (kernel %llu ms)", d->config_path,
+		 (unsigned long long)g->id, p->nrules, cut,
+		 (unsigned long long)(mono_ms() - t0), (unsigned long long)tk);
 	if (out)
 		evbuffer_add_printf(out, "reloaded: generation %llu, %zu "
 				    "rules, %d warnings, %zu sessions revoked\n",
