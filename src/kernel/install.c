@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 /* ---- libnftables --------------------------------------------------------- */
@@ -310,14 +311,94 @@ static int xt_apply(const struct ruleset_opts *o, char **err,
 	return 0;
 }
 
+/* What this process last put in the kernel, while it is known to be
+ * there; NULL before the first install, after a remove or fail-closed
+ * stop, and before a repair (another program changed it). Main thread
+ * only (every caller of the installers is).
+ *   installed_nft: the nft text (ruleset_nft()) of the table;
+ *   installed_xt: ruleset_xt() of IPv4 and IPv6, the xt part as applied. */
+static char *installed_nft, *installed_xt;
+
+static void installed_xt_forget(void)
+{
+	free(installed_xt);
+	installed_xt = NULL;
+}
+
+static void installed_forget(void)
+{
+	free(installed_nft);
+	installed_nft = NULL;
+	installed_xt_forget();
+}
+
+/* The xt part O gives, both families (what installed_xt holds). */
+static char *xt_key(const struct ruleset_opts *o)
+{
+	char *x4 = ruleset_xt(o, AF_INET), *x6 = ruleset_xt(o, AF_INET6);
+	char *key = xasprintf("%s\n%s", x4 ? x4 : "", x6 ? x6 : "");
+	free(x4);
+	free(x6);
+	return key;
+}
+
+/* Applies the xt part of O, unless it is the one this process applied
+ * last (installed_xt): then it is left as it is, without the four
+ * iptables-nft forks (save and restore per family; 40–390 ms on a busy
+ * host) — another program's change to it is the ruleset watch's to repair
+ * (ruleset_check/ruleset_repair), which hears it on the netlink events. */
 static int xt_install(const struct ruleset_opts *o, char **err)
 {
-	return xt_apply(o, err, ruleset_xt_from);
+	char *key = xt_key(o);
+	if (installed_xt && strcmp(installed_xt, key) == 0) {
+		free(key);
+		return 0;
+	}
+	installed_xt_forget();
+	if (xt_apply(o, err, ruleset_xt_from) < 0) {
+		free(key);
+		return -1;
+	}
+	installed_xt = key;
+	return 0;
 }
 
 static int xt_remove(const struct ruleset_opts *o, char **err)
 {
+	installed_xt_forget();
 	return xt_apply(o, err, ruleset_xt_remove);
+}
+
+/* Applies P's table: as an update of the installed one when there is one
+ * (ruleset_nft_update(): the ct timeout object stays), else, or when the
+ * update fails (the kernel's table is not what this process installed),
+ * as a replacement. 0, or -1 with nft's message in *ERR. */
+static int nft_install(const struct policy *p, const struct ruleset_opts *o,
+		       char **err)
+{
+	char *script = ruleset_nft(p, o), *e = NULL;
+	char *update = installed_nft
+			       ? ruleset_nft_update(script, o, installed_nft)
+			       : NULL;
+	int rc = update ? nft_apply(update, &e) : -1;
+	char *update_err = e;
+	bool refused = update && rc < 0;
+	e = NULL;
+	if (rc < 0)
+		rc = nft_apply(script, &e);
+	if (rc == 0 && refused)
+		log_warnx("nft: the update of table inet %s failed (%s); "
+			  "replaced it whole", o->table, update_err);
+	free(update);
+	free(update_err);
+	if (rc < 0) {
+		free(script);
+		*err = e;
+		return -1;
+	}
+	free(installed_nft);
+	installed_nft = script;
+	return 0;
 }
 
 int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
@@ -329,9 +410,13 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 	 * leaves an xt part identical to the running one. */
 	if (!o->nft_queue && xt_install(o, err) < 0)
 		return -1;
-	if (nft_apply_as(ruleset_nft(p, o), err,
-			 "nft rejected the ruleset (the old one stays)") < 0)
+	char *e = NULL;
+	if (nft_install(p, o, &e) < 0) {
+		*err = xasprintf("nft rejected the ruleset (the old one stays): "
+				 "%s", e);
+		free(e);
 		return -1;
+	}
 	if (o->nft_queue)
 		return xt_remove(o, err); /* a leftover xt part would queue twice */
 	return 0;
@@ -339,6 +424,7 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 
 int ruleset_remove(const struct ruleset_opts *o, char **err)
 {
+	installed_forget();
 	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
 				 o->table, o->table);
 	if (nft_apply_as(script, err, "cannot delete table inet %s",
@@ -353,6 +439,7 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 	uint32_t dm = rs_mark(o, 3, 0);
 	char *script = xstrdup("");
 
+	installed_forget(); /* the process ends; the next start replaces */
 	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
 		char *s = xasprintf("%sflush chain inet %s rules_%s\n"
 				    "add rule inet %s rules_%s counter drop "
@@ -466,10 +553,14 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 		   unsigned missing, char **err)
 {
-	if (missing & RS_MISSING_NFT)
+	if (missing & RS_MISSING_NFT) {
+		installed_forget(); /* damaged by another program: replace */
 		return ruleset_install(p, o, err);
-	if ((missing & RS_MISSING_XT) && !o->nft_queue)
+	}
+	if ((missing & RS_MISSING_XT) && !o->nft_queue) {
+		installed_xt_forget(); /* damaged: apply it again */
 		return xt_install(o, err);
+	}
 	return 0;
 }
 

@@ -932,6 +932,14 @@ static void gen_rules_chain(struct gen *g, enum chain_kind ch,
 
 /* ---- the table ------------------------------------------------------------------- */
 
+/* The first commands of ruleset_nft()'s transaction: the table goes (it
+ * is declared first so that the delete never fails). */
+static char *replace_table(const struct ruleset_opts *o)
+{
+	return xasprintf("table inet %s {}\ndelete table inet %s\n", o->table,
+			 o->table);
+}
+
 static void gen_head(struct gen *g)
 {
 	const struct ruleset_opts *o = g->o;
@@ -957,8 +965,9 @@ static void gen_head(struct gen *g)
 	       rs_mark(o, RS_DEC_QUEUE, 0), rs_mark(o, 0, MARK_ID_MASK),
 	       RS_ID_LAST, RS_ID_CREATION, RS_ID_FAILOPEN, o->utc_offset_min,
 	       o->kday_offset_min);
-	sb_add(&g->b, "table inet %s {}\ndelete table inet %s\n", o->table,
-	       o->table);
+	char *replace = replace_table(o);
+	sb_add(&g->b, "%s", replace);
+	free(replace);
 	sb_add(&g->b, "table inet %s {\n", o->table);
 	sb_add(&g->b,
 	       "\t# UDP session = %u s of activity (ISA/TMG). ICMP: nft 1.0.6 "
@@ -2084,6 +2093,21 @@ char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o)
 	free(tw);
 	free(ntw);
 	return sb_take(&g.b);
+}
+
+char *ruleset_nft_update(const char *next, const struct ruleset_opts *o,
+			 const char *installed)
+{
+	char *out = NULL;
+	char *teardown = ruleset_nft_teardown(o->table, installed, next);
+	char *replace = replace_table(o);
+	char *at = teardown ? strstr(next, replace) : NULL;
+	if (at)
+		out = xasprintf("%.*s%s%s", (int)(at - next), next, teardown,
+				at + strlen(replace));
+	free(replace);
+	free(teardown);
+	return out;
 }
 
 /* ---- the xtables part ---------------------------------------------------------------- */

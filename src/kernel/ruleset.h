@@ -163,6 +163,26 @@ void ruleset_opts_init(struct ruleset_opts *o, const struct policy *p);
  * transaction). Never NULL.
  */
 char *ruleset_nft(const struct policy *p, const struct ruleset_opts *o);
+/*
+ * NEXT (a ruleset_nft() text for O) as an update of the table that
+ * INSTALLED put in place (INSTALLED: an earlier ruleset_nft() text of the
+ * same table, as applied): instead of `delete table`, the transaction
+ * flushes the table's rules and deletes every set, map, named object,
+ * flowtable and chain INSTALLED declared, then declares NEXT's. A `ct
+ * timeout` object that NEXT declares with the same text as INSTALLED is
+ * not deleted: it keeps its handle, and the sessions that use it keep it
+ * (deleting one makes the kernel walk every conntrack entry); one whose
+ * values changed is deleted and declared again. One nft transaction, as
+ * atomic as the replacement. Allocated; NULL when INSTALLED or NEXT is not
+ * a ruleset of table O->table or INSTALLED declares something not known
+ * here (apply NEXT as it is). The teardown alone (ruleset_update.c):
+ * ruleset_nft_teardown() gives those commands ("flush table inet TABLE\n"
+ * "delete ...") for table TABLE, or NULL as above.
+ */
+char *ruleset_nft_update(const char *next, const struct ruleset_opts *o,
+			 const char *installed);
+char *ruleset_nft_teardown(const char *table, const char *installed,
+			   const char *next);
 
 /*
  * iptables-restore input (for iptables-nft-restore / ip6tables-nft-restore
@@ -191,10 +211,16 @@ char *ruleset_xt_remove(const struct ruleset_opts *o, int family,
 			const char *current);
 
 /*
- * Installs P: the nft script in one transaction (libnftables), then the xt
- * part for IPv4 and IPv6 (iptables-nft-restore --noflush, fork/exec, text on
- * stdin). When nft rejects the script the old table stays in place
- * (nft transactions are atomic) and nothing else is touched.
+ * Installs P: the xt part for IPv4 and IPv6 (iptables-nft-restore
+ * --noflush, fork/exec, text on stdin; skipped when it is the one this
+ * process applied last and no repair or removal came since: the ruleset
+ * watch repairs what another program did to it), then the nft script in one
+ * transaction (libnftables): as an update of the table this process
+ * installed last (ruleset_nft_update(): its unchanged ct timeout object
+ * stays), or as a replacement (ruleset_nft()) on the first install, after
+ * ruleset_remove()/ruleset_leave_fail_closed()/a repair, or when the
+ * update fails (logged). When nft rejects the script the old table stays
+ * in place (nft transactions are atomic). Main thread only.
  */
 int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 		    char **err);

@@ -333,6 +333,7 @@ static void report_pinned(void *arg, const struct settings_block *b,
 int daemon_reload(struct daemon *d, struct evbuffer *out)
 {
 	struct diags dg = {0};
+	uint64_t t0 = mono_ms(); /* the log line's figures: BENCHMARKS.md */
 	struct policy *p = policy_load(d->config_path, &dg);
 	report(&dg, out);
 	if (!p) {
@@ -355,6 +356,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 
 	struct evbuffer *qout = evbuffer_new();
 	char *err = NULL;
+	uint64_t tk = mono_ms();
 	if (daemon_kernel_switch(d, p, old, qout, &err) < 0) {
 		evbuffer_free(qout);
 		evbuffer_free(pinned);
@@ -367,6 +369,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 		d->reload_failures++;
 		return -1;
 	}
+	tk = mono_ms() - tk;
 	if (out) {
 		evbuffer_add_buffer(out, pinned);
 		evbuffer_add_buffer(out, qout);
@@ -383,8 +386,9 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	d->reload_ok_at = time(NULL);
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;
 	log_info("reloaded %s: generation %llu, %zu rules, %zu sessions "
-		 "revoked", d->config_path, (unsigned long long)g->id,
-		 p->nrules, cut);
+		 "revoked; %llu ms (kernel %llu ms)", d->config_path,
+		 (unsigned long long)g->id, p->nrules, cut,
+		 (unsigned long long)(mono_ms() - t0), (unsigned long long)tk);
 	if (out)
 		evbuffer_add_printf(out, "reloaded: generation %llu, %zu "
 				    "rules, %d warnings, %zu sessions revoked\n",

@@ -2,6 +2,8 @@
  * rs_tool — drives the kernel library for tests/kernel/ scripts.
  *
  *   rs_tool gen CONF              print the nft script
+ *   rs_tool gen-update CONF FILE  print the nft script as an update of the
+ *                                 table FILE (a `gen` output) put in place
  *   rs_tool xt CONF 4|6           print the xt text (fresh install)
  *   rs_tool install CONF          install the ruleset
  *   rs_tool install-broken CONF   install the ruleset plus a rule the kernel
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[0];
 	struct policy *p = NULL;
 	if (!strcmp(cmd, "gen") || !strcmp(cmd, "xt") ||
+	    (!strcmp(cmd, "gen-update") && argc >= 3) ||
 	    !strcmp(cmd, "install") || !strcmp(cmd, "install-broken")) {
 		if (argc < 2)
 			return 2;
@@ -80,6 +83,22 @@ int main(int argc, char **argv)
 		char *s = ruleset_nft(p, &o);
 		fputs(s, stdout);
 		free(s);
+	} else if (!strcmp(cmd, "gen-update")) {
+		char *next = ruleset_nft(p, &o), *inst = NULL;
+		size_t len = 0;
+		FILE *f = fopen(argv[2], "r");
+		if (!f || getdelim(&inst, &len, 0, f) < 0)
+			rc = -1;
+		char *s = rc ? NULL : ruleset_nft_update(next, &o, inst);
+		if (!s && !rc)
+			err = xstrdup("no update (not this table's ruleset)");
+		rc = s ? 0 : -1;
+		fputs(s ? s : "", stdout);
+		if (f)
+			fclose(f);
+		free(s);
+		free(inst);
+		free(next);
 	} else if (!strcmp(cmd, "xt")) {
 		char *s = ruleset_xt(&o, argc > 2 && !strcmp(argv[2], "6")
 					      ? AF_INET6 : AF_INET);

@@ -127,6 +127,51 @@ static int compare(const char *name, const char *ext, const char *actual)
 	return 1;
 }
 
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *s = hay; (s = strstr(s, needle)); s++)
+		n++;
+	return n;
+}
+
+/* The reload of an unchanged ruleset NFT as an update of itself
+ * (ruleset_nft_update): no `delete table`, the table's rules flushed,
+ * every set/map/chain/named object declared deleted before it is declared
+ * again, sets before chains, and the ct timeout object not deleted. */
+static void check_update_self(const char *nft, const struct ruleset_opts *o)
+{
+	char *up = ruleset_nft_update(nft, o, nft);
+	assert_non_null(up);
+	char *flush = xasprintf("\nflush table inet %s\n", o->table);
+	char *del = xasprintf("delete table inet %s\n", o->table);
+	assert_non_null(strstr(up, flush));
+	assert_null(strstr(up, del));
+	assert_int_equal(count(up, "\ndelete chain "), count(nft, "\n\tchain "));
+	assert_int_equal(count(up, "\ndelete set "), count(nft, "\n\tset "));
+	assert_int_equal(count(up, "\ndelete map "), count(nft, "\n\tmap "));
+	assert_int_equal(count(up, "\ndelete counter "),
+			 count(nft, "\n\tcounter "));
+	assert_int_equal(count(up, "\ndelete ct helper "),
+			 count(nft, "\n\tct helper "));
+	assert_int_equal(count(up, "\ndelete ct timeout "), 0);
+	assert_int_equal(count(nft, "\n\tct timeout "), 1);
+	const char *lastset = strstr(up, "\ndelete set "), *s;
+	while (lastset && (s = strstr(lastset + 1, "\ndelete set ")))
+		lastset = s;
+	if (lastset)
+		assert_true(lastset < strstr(up, "\ndelete chain "));
+	/* after the teardown, the same declarations as the replacement */
+	const char *body = strstr(nft, del);
+	assert_non_null(body);
+	body += strlen(del);
+	assert_true(strlen(up) > strlen(body));
+	assert_string_equal(up + strlen(up) - strlen(body), body);
+	free(flush);
+	free(del);
+	free(up);
+}
+
 static int run_case(const char *name)
 {
 	char path[512];
@@ -149,6 +194,7 @@ static int run_case(const char *name)
 	int bad = 0;
 	char *nft = ruleset_nft(p, &o);
 	bad += compare(name, "nft", nft);
+	check_update_self(nft, &o);
 	char *x4 = ruleset_xt(&o, AF_INET), *x6 = ruleset_xt(&o, AF_INET6);
 	char *xt = xasprintf("%s%s", x4 ? x4 : "# no xt part: nft queue\n",
 			     x6 ? x6 : "");
@@ -252,14 +298,6 @@ static void test_marks(void **state)
 	}
 	assert_int_equal(mark_rule_id(-1), RS_ID_SELF);
 	assert_int_equal(mark_rule_id(16380), rs_rule_id(16380));
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *s = hay; (s = strstr(s, needle)); s++)
-		n++;
-	return n;
 }
 
 /* The xt text inserts only missing jumps, deletes duplicates, misplaced
@@ -526,6 +564,73 @@ static void test_hostile_text(void **state)
 	diags_free(&d);
 }
 
+/* A reload whose udp-timeout changed deletes the ct timeout object and
+ * declares it with the new values, in the same transaction; a text that is
+ * not a ruleset of the table, or declares a kind not known to the
+ * teardown, gives NULL (the installer then replaces the table). */
+static struct policy *load_text(const char *text)
+{
+	struct diags d = {0};
+	struct policy *p = policy_load_buffer("update.conf", text,
+					      strlen(text), &d);
+	if (!p)
+		diags_print(&d, stdout);
+	diags_free(&d);
+	assert_non_null(p);
+	return p;
+}
+
+static void test_update(void **state)
+{
+	(void)state;
+	const char *base = "network lan { 198.18.1.0/24 }\n"
+			   "protocol dns udp 53\n"
+			   "rule \"d\" allow dns from lan to any\n";
+	char *t60 = xasprintf("%squeue { udp-timeout 60s }\n", base);
+	char *t30 = xasprintf("%squeue { udp-timeout 30s }\n", base);
+	struct policy *p60 = load_text(t60), *p30 = load_text(t30);
+	struct ruleset_opts o60, o30;
+	ruleset_opts_init(&o60, p60);
+	ruleset_opts_init(&o30, p30);
+	char *n60 = ruleset_nft(p60, &o60), *n30 = ruleset_nft(p30, &o30);
+
+	char *up = ruleset_nft_update(n30, &o30, n60);
+	assert_non_null(up);
+	assert_int_equal(count(up, "\ndelete ct timeout inet sluice "
+				   "udp_session\n"), 1);
+	assert_non_null(strstr(up, "unreplied : 30, replied : 30"));
+	free(up);
+	up = ruleset_nft_update(n60, &o60, n60);
+	assert_int_equal(count(up, "delete ct timeout"), 0);
+	free(up);
+
+	/* not ours, or not known: NULL */
+	assert_null(ruleset_nft_update(n60, &o60, "table inet other {\n}\n"));
+	assert_null(ruleset_nft_update(n60, &o60, ""));
+	assert_null(ruleset_nft_update(n60, &o60,
+				       "table inet sluice {\n\tchain a {\n"));
+	assert_null(ruleset_nft_update(
+	    n60, &o60, "table inet sluice {\n\tfrobnicator x {}\n}\n"));
+	assert_null(ruleset_nft_teardown("sluice", n60, "table inet x {\n}\n"));
+	char *td = ruleset_nft_teardown(
+	    "sluice",
+	    "table inet sluice {\n\t# c\n\n\tchain \"a b\" {\n\t\tjump c\n"
+	    "\t}\n\tlimit l { rate 1/second }\n\tmap m {\n\t}\n}\n",
+	    n60);
+	assert_non_null(td);
+	assert_string_equal(td, "flush table inet sluice\n"
+				"delete map inet sluice m\n"
+				"delete limit inet sluice l\n"
+				"delete chain inet sluice \"a b\"\n");
+	free(td);
+	free(n60);
+	free(n30);
+	free(t60);
+	free(t30);
+	policy_free(p60);
+	policy_free(p30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_many_rules),
 	    cmocka_unit_test(test_hostile_text),
 	    cmocka_unit_test(test_xt_intact),
+	    cmocka_unit_test(test_update),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
