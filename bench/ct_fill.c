@@ -7,7 +7,8 @@
  *   ct_fill N SRC_BASE DST DPORT MARK
  *
  * Session i goes from SRC_BASE + i / 50000 (IPv4, host part counted up)
- * port 10000 + i % 50000 to DST:DPORT, state ESTABLISHED, timeout 600 s,
+ * port 10000 + i % 50000 to DST:DPORT, state ESTABLISHED with the status
+ * of a completed handshake (IPS_SEEN_REPLY | IPS_ASSURED), timeout 600 s,
  * ct mark MARK (e.g. 0x40020000: ALLOW by rule id 2). Prints
  * "ct_fill: created C failed F seconds T". Exit 0 when every one was
  * created. One libnetfilter_conntrack handle, one NFCT_Q_CREATE each.
@@ -44,6 +45,7 @@ static int create_one(struct nfct_handle *h, uint32_t src, uint16_t sport,
 	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(dport));
 	nfct_setobjopt(ct, NFCT_SOPT_SETUP_REPLY);
 	nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_SEEN_REPLY | IPS_ASSURED);
 	nfct_set_attr_u32(ct, ATTR_TIMEOUT, 600);
 	nfct_set_attr_u32(ct, ATTR_MARK, mark);
 	int rc = nfct_query(h, NFCT_Q_CREATE, ct);

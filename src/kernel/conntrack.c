@@ -56,6 +56,7 @@ static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 	e.timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
 	if (e.key.proto == IPPROTO_TCP)
 		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+	e.status = nfct_get_attr_u32(ct, ATTR_STATUS);
 	*out = e;
 	return true;
 }
@@ -318,6 +319,10 @@ struct ct_stream {
 	ct_entry_fn fn;
 	void *arg;
 	char *buf; /* CT_STREAM_BUF */
+	bool want;     /* a status filter was asked for: VALUE, MASK */
+	bool filtered; /* the kernel was asked to filter (and has not refused) */
+	bool seen;     /* a message of the dump arrived */
+	uint32_t value, mask;
 };
 
 /* A dump's receive buffer: the kernel fills a dump message up to the size
@@ -327,11 +332,49 @@ struct ct_stream {
  * MNL_SOCKET_BUFFER_SIZE (libmnl's MNL_SOCKET_DUMP_SIZE, 1.0.5). */
 #define CT_STREAM_BUF 32768
 
-struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg)
+size_t ct_dump_request(void *buf, uint32_t seq, bool filter, uint32_t value,
+		       uint32_t mask)
+{
+	memset(buf, 0, CT_DUMP_REQUEST_MAX);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+	nfh->nfgen_family = AF_UNSPEC;
+	nfh->version = NFNETLINK_V0;
+	nfh->res_id = 0;
+	if (filter) {
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(value));
+		mnl_attr_put_u32(nlh, CTA_STATUS_MASK, htonl(mask));
+	}
+	return nlh->nlmsg_len;
+}
+
+_Static_assert(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)) +
+			   2 * MNL_ATTR_HDRLEN + 2 * 4 <=
+		       CT_DUMP_REQUEST_MAX,
+	       "the dump request fits CT_DUMP_REQUEST_MAX");
+
+/* Sends S's dump request (with its filter while s->filtered) under a new
+ * sequence number. -1 with errno. */
+static int stream_request(struct ct_stream *s)
+{
+	s->seq++;
+	size_t len = ct_dump_request(s->buf, s->seq, s->filtered, s->value,
+				     s->mask);
+	return mnl_socket_sendto(s->nl, s->buf, len) < 0 ? -1 : 0;
+}
+
+static struct ct_stream *stream_open(ct_entry_fn fn, void *arg, bool want,
+				     uint32_t value, uint32_t mask)
 {
 	struct ct_stream *s = xcalloc(1, sizeof(*s));
 	s->fn = fn;
 	s->arg = arg;
+	s->want = s->filtered = want;
+	s->value = value;
+	s->mask = mask;
 	s->buf = xmalloc(CT_STREAM_BUF);
 	s->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!s->nl || mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0)
@@ -342,15 +385,7 @@ struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg)
 		goto fail;
 	s->portid = mnl_socket_get_portid(s->nl);
 	s->seq = (uint32_t)time(NULL);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(s->buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = s->seq;
-	struct nfgenmsg *nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-	nfh->nfgen_family = AF_UNSPEC;
-	nfh->version = NFNETLINK_V0;
-	nfh->res_id = 0;
-	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+	if (stream_request(s) < 0)
 		goto fail;
 	return s;
 fail:;
@@ -358,6 +393,22 @@ fail:;
 	ct_stream_close(s);
 	errno = saved;
 	return NULL;
+}
+
+struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg)
+{
+	return stream_open(fn, arg, false, 0, 0);
+}
+
+struct ct_stream *ct_stream_open_status(ct_entry_fn fn, void *arg,
+					uint32_t value, uint32_t mask)
+{
+	return stream_open(fn, arg, true, value, mask);
+}
+
+bool ct_stream_filtered(const struct ct_stream *s)
+{
+	return s->filtered;
 }
 
 int ct_stream_fd(const struct ct_stream *s)
@@ -481,6 +532,7 @@ static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
 	}
 	e.mark = attr_be32(tb[CTA_MARK]);
 	e.timeout = attr_be32(tb[CTA_TIMEOUT]);
+	e.status = attr_be32(tb[CTA_STATUS]);
 	if (e.key.proto == IPPROTO_TCP && tb[CTA_PROTOINFO]) {
 		const struct nlattr *pi[16], *tcp[16];
 		nest_attrs(tb[CTA_PROTOINFO], pi, CTA_PROTOINFO_MAX);
@@ -497,9 +549,20 @@ static int stream_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_stream *s = data;
 	struct ct_entry e;
-	if (entry_parse(nlh, &e))
+	s->seen = true;
+	if (entry_parse(nlh, &e) &&
+	    (!s->want || (e.status & s->mask) == s->value))
 		s->fn(&e, s->arg);
 	return MNL_CB_OK;
+}
+
+/* True when RC and ERR, from reading S, are the kernel refusing the
+ * status filter: an error answer before any entry, as ctnetlink_start
+ * gives for attributes it does not take. */
+static bool filter_refused(const struct ct_stream *s, int rc, int err)
+{
+	return rc < 0 && s->filtered && !s->seen &&
+	       (err == EOPNOTSUPP || err == EINVAL);
 }
 
 int ct_stream_read(struct ct_stream *s, size_t max_reads)
@@ -511,6 +574,12 @@ int ct_stream_read(struct ct_stream *s, size_t max_reads)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		int rc = mnl_cb_run(s->buf, (size_t)n, s->seq, s->portid,
 				    stream_msg, s);
+		if (filter_refused(s, rc, errno)) {
+			s->filtered = false; /* the whole table instead */
+			if (stream_request(s) < 0)
+				return -1;
+			continue;
+		}
 		if (rc < 0)
 			return -1;
 		if (rc == MNL_CB_STOP)

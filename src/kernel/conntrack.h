@@ -21,6 +21,7 @@ struct ct_entry {
 	uint32_t timeout;	/* seconds left */
 	uint8_t tcp_state;	/* TCP_CONNTRACK_*, 0 for others */
 	uint8_t icmp_code;	/* ICMP(v6): the code (part of the tuple) */
+	uint32_t status;	/* IPS_* bits (linux/netfilter/nf_conntrack_common.h) */
 };
 
 struct ct_list {
@@ -50,6 +51,35 @@ void ct_list_free(struct ct_list *l);
 struct ct_stream;
 typedef void (*ct_entry_fn)(const struct ct_entry *e, void *arg);
 struct ct_stream *ct_stream_open(ct_entry_fn fn, void *arg);
+/*
+ * The same dump of only the entries whose status (IPS_*), masked with
+ * MASK, equals VALUE: e.g. VALUE 0, MASK IPS_ASSURED for the sessions
+ * whose TCP handshake has not completed (nf_conntrack_proto_tcp.c sets
+ * IPS_ASSURED on SYN_RECV -> ESTABLISHED). The kernel filters: CTA_STATUS
+ * and CTA_STATUS_MASK in the dump request make ctnetlink dump an entry
+ * only when (status & mask) == value (net/netfilter/nf_conntrack_netlink.c
+ * ctnetlink_alloc_filter, ctnetlink_filter_match), so the entries left
+ * out are never copied to the socket. A kernel that refuses the filter
+ * (an error to the request, EOPNOTSUPP or EINVAL; 6.18 refuses MASK 0 with
+ * EINVAL, ctnetlink_filter_parse_status) is sent the unfiltered request
+ * instead, on the same stream, and ct_stream_filtered() then says false;
+ * a kernel that ignores the attributes sends every entry. In every case
+ * FN sees only the entries that match: the status is tested here too.
+ */
+struct ct_stream *ct_stream_open_status(ct_entry_fn fn, void *arg,
+					uint32_t value, uint32_t mask);
+/* False for an unfiltered stream, or one the kernel refused to filter
+ * (known once its first ct_stream_read() returned). */
+bool ct_stream_filtered(const struct ct_stream *s);
+/*
+ * Builds the IPCTNL_MSG_CT_GET dump request (NLM_F_DUMP, AF_UNSPEC, both
+ * families) with sequence number SEQ into BUF (CT_DUMP_REQUEST_MAX bytes
+ * at least); with FILTER it carries CTA_STATUS VALUE and CTA_STATUS_MASK
+ * MASK (big-endian u32, as the kernel reads them). Returns its length.
+ */
+#define CT_DUMP_REQUEST_MAX 64
+size_t ct_dump_request(void *buf, uint32_t seq, bool filter, uint32_t value,
+		       uint32_t mask);
 int ct_stream_fd(const struct ct_stream *s);
 int ct_stream_read(struct ct_stream *s, size_t max_reads);
 void ct_stream_close(struct ct_stream *s);

@@ -2,8 +2,11 @@
  * halfopen.c — flood { tcp-half-open N } (docs/sluice.conf.5.md), the one
  * flood limit the kernel cannot count alone: nftables' `ct count` counts
  * every session of a source, not the unanswered ones. So once a second
- * (the observe tick) sluiced reads the conntrack table (a non-blocking
- * dump on the event loop, kernel/conntrack.h ct_stream) and counts, per
+ * (the observe tick) sluiced reads the conntrack entries whose handshake
+ * has not completed (a non-blocking dump on the event loop,
+ * kernel/conntrack.h ct_stream_open_status: the kernel leaves out every
+ * IPS_ASSURED entry, so the bulk of established sessions costs nothing;
+ * a kernel that refuses that filter is read whole) and counts, per
  * source (the IPv4 address, the IPv6 address cut to the flood prefix,
  * exceptions and the gateway's own addresses left out), the TCP sessions
  * still unanswered or not completed (SYN_SENT, SYN_SENT2, SYN_RECV). A
@@ -31,6 +34,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +76,7 @@ struct halfopen {
 	struct ho_over *over; /* the last pass's result, sorted */
 	size_t nover;
 	bool warned; /* a failed set update was logged */
+	bool whole;  /* the kernel refused the status filter: read it all */
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -292,6 +297,12 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	if (rc == 0)
 		return;
 	uint32_t limit = d->gen->policy->flood.tcp_half_open;
+	if (!h->whole && !ct_stream_filtered(h->st)) {
+		h->whole = true; /* remembered: the next passes ask no more */
+		log_warnx("flood tcp-half-open: the kernel does not filter "
+			  "conntrack dumps by status; reading the whole table "
+			  "each second");
+	}
 	if (rc < 0)
 		log_debug("flood tcp-half-open: reading conntrack: %s",
 			  strerror(errno));
@@ -311,7 +322,10 @@ void halfopen_tick(struct daemon *d)
 	struct halfopen *h = d->halfopen;
 	if (h->st)
 		return; /* the last pass is still reading */
-	h->st = ct_stream_open(on_entry, d);
+	/* The handshake's end sets IPS_ASSURED (nf_conntrack_proto_tcp.c,
+	 * SYN_RECV -> ESTABLISHED): the half-open sessions lack it. */
+	h->st = h->whole ? ct_stream_open(on_entry, d)
+			 : ct_stream_open_status(on_entry, d, 0, IPS_ASSURED);
 	if (!h->st) {
 		log_debug("flood tcp-half-open: conntrack dump: %s",
 			  strerror(errno));
