@@ -14,9 +14,7 @@ B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
-lab_up >/dev/null || exit 1
-lab_spawn "$LAB_SRV" "$B/bench/connrate" server "$LAB_SRV4" 80 --threads 2 >/dev/null
-SOCK=$LAB_TMP/ctl.sock
+bench_lab_up "$B"
 base='network clients { 198.18.1.0/24 }
 network servers { 198.18.2.0/24 }
 protocol web tcp 80
