@@ -15,6 +15,10 @@
  *         (latency = time connect() took, blocking socket, 3 s connect
  *         timeout: a dropped SYN counts as an error). Exit 0 when at
  *         least one connection succeeded.
+ *         --from A[,B...]: thread i connects from source address i mod
+ *         the list's length (IPv4 literals of the client's own addresses,
+ *         IP_BIND_ADDRESS_NO_PORT: the port is still chosen at connect),
+ *         so P clients can be P sources of a gateway.
  *         --rate R: an offered load of R connections/s in total (each
  *         thread starts one every P/R s, on a fixed schedule; a thread
  *         behind it starts the next at once), to compare set-ups at the
@@ -51,8 +55,13 @@ static double deadline;
 static double interval;			/* --rate: s between a thread's starts */
 static volatile sig_atomic_t stop;
 
+#define MAX_FROM 64
+static struct in_addr from[MAX_FROM];	/* --from, in order */
+static int n_from;
+
 struct worker {
 	pthread_t tid;
+	int idx;			/* thread number: its --from address */
 	uint32_t *lat;			/* connect latencies in µs */
 	size_t n, cap;
 	int lfd;			/* server: listening socket */
@@ -155,6 +164,34 @@ static int run_server(int threads)
 	return 0;
 }
 
+/* Binds FD to --from address IDX mod n_from, port chosen at connect.
+ * 0, or -1 with errno. */
+static int bind_from(int fd, int idx)
+{
+	int one = 1;
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr = from[idx % n_from]};
+
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* Parses --from's comma-separated IPv4 literals into from[]. 0 or -1. */
+static int parse_from(const char *list)
+{
+	char buf[1024], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n_from == MAX_FROM || inet_pton(AF_INET, t, &from[n_from]) != 1)
+			return -1;
+		n_from++;
+	}
+	return n_from ? 0 : -1;
+}
+
 static void *client_thread(void *arg)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -183,6 +220,11 @@ static void *client_thread(void *arg)
 		 * kernel retries (counted as an error) */
 		struct timeval cto = {3, 0};
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &cto, sizeof(cto));
+		if (n_from && bind_from(fd, w->idx) < 0) {
+			atomic_fetch_add(&n_err, 1);
+			close(fd);
+			continue;
+		}
 		t0 = now();
 		if (connect(fd, (struct sockaddr *)&addr, addrlen) == 0) {
 			t1 = now();
@@ -228,8 +270,10 @@ static int run_client(long conns, int parallel, double seconds, double rate)
 	interval = rate > 0 ? parallel / rate : 0;
 	t0 = now();
 	deadline = t0 + seconds;
-	for (i = 0; i < parallel; i++)
+	for (i = 0; i < parallel; i++) {
+		w[i].idx = i;
 		pthread_create(&w[i].tid, NULL, client_thread, &w[i]);
+	}
 	for (i = 0; i < parallel; i++) {
 		pthread_join(w[i].tid, NULL);
 		total += w[i].n;
@@ -262,7 +306,7 @@ static void usage(void)
 {
 	fputs("usage: connrate server ADDR PORT [--threads T]\n"
 	      "       connrate client ADDR PORT [--conns N] [--parallel P] [--seconds S]\n"
-	      "                                 [--rate R]\n",
+	      "                                 [--rate R] [--from A[,B...]]\n",
 	      stderr);
 	exit(2);
 }
@@ -287,7 +331,10 @@ int main(int argc, char *argv[])
 			seconds = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--rate"))
 			rate = atof(argv[i + 1]);
-		else
+		else if (!strcmp(argv[i], "--from")) {
+			if (parse_from(argv[i + 1]) < 0 || addr.ss_family != AF_INET)
+				usage();
+		} else
 			usage();
 	}
 	if (i != argc || threads < 1 || threads > 256 || parallel < 1 || parallel > 4096 ||

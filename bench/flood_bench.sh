@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # flood_bench.sh — the flood figures, in one run:
 #  A. the cost of the flood limits on the kernel-decided session rate:
-#     sluiced with a header-only policy, flood limits off vs on (limits so
-#     high they never refuse: every SYN pays the meters and `ct count`),
-#     1 and 4 parallel clients (bench/connrate); target: <= 3 % fewer.
+#     sluiced with a header-only policy, flood limits off (all four 0: no
+#     flood chain, no half-open pass) vs on (all four so high they never
+#     refuse: every SYN pays the half-open lookup, the rate meter and `ct
+#     count`, and sluiced counts half-open sessions once a second),
+#     bench/connrate with 1 client, 4 clients from one address (its meter
+#     and count shared by the four) and 4 clients from 4 addresses (a
+#     gateway's many sources); target: <= 3 % fewer.
 #  B. a legitimate client's connect p99 (bench/connlat.py, 5 connects/s from
 #     198.18.1.3) with the default limits, alone and while 1,000 other
 #     sources (198.18.64.0/22, spoofed, bench/pktflood in C) flood SYNs at the
@@ -12,7 +16,7 @@
 # Processes are stopped by the pids this script started.
 #   bench/flood_bench.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS] [FLOOD_PPS]
 set -uo pipefail
-B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-3}; PPS=${4:-20000}
+B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-7}; PPS=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
@@ -22,8 +26,8 @@ network servers { 198.18.2.0/24 }
 protocol web tcp 80
 rule "web" allow web from clients to servers
 decisions { slots 4096 per-source 4096 }'
-printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
-printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 udp-rate 1000000/s }\n' \
+printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
+printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s }\n' \
 	"$base" >"$LAB_TMP/on.conf"
 printf '%s\n' "$base" >"$LAB_TMP/default.conf"
 SPID=
@@ -33,52 +37,67 @@ stop_sluiced() {
 	SPID=
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 }
-measure() { # measure PARALLEL: prints "rate median_us p99_us"
+# the client's two more addresses: 4 clients from 4 sources
+lab_exec "$LAB_CLI" ip addr add 198.18.1.4/24 dev gw0
+lab_exec "$LAB_CLI" ip addr add 198.18.1.5/24 dev gw0
+FROM4=$LAB_CLI4,$LAB_CLI4B,198.18.1.4,198.18.1.5
+measure() { # measure 1|4|4s: prints "rate median_us p99_us"
+	local from=()
+	[ "$1" = 4s ] && from=(--from "$FROM4")
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
-	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$1" \
+	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "${1%s}" "${from[@]}" \
 		--seconds "$SECS" --conns 2000000 |
 		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
 }
 med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# --- A: rate, limits off vs on
+# --- A: rate, limits off vs on: one sluiced, switched by reload before
+# each measurement (the table updated in place), off and on back to back
+# for each kind of client, the order alternating by round: a pair's two
+# runs are seconds apart, so the host's drift between them is small
 declare -A R
+cp "$LAB_TMP/off.conf" "$LAB_TMP/cur.conf"
+start_sluiced "$LAB_TMP/cur.conf"
 for round in $(seq "$ROUNDS"); do
-	for m in off on; do
-		start_sluiced "$LAB_TMP/$m.conf"
-		for p in 1 4; do R[$m.$p.$round]=$(measure $p); done
-		stop_sluiced
+	order="off on"; [ $((round % 2)) = 0 ] && order="on off"
+	for p in 1 4 4s; do
+		for m in $order; do
+			cp "$LAB_TMP/$m.conf" "$LAB_TMP/cur.conf"
+			"$B/src/sluicectl/sluicectl" -s "$SOCK" reload >/dev/null || echo "reload to $m failed" >&2
+			R[$m.$p.$round]=$(measure $p)
+		done
 	done
 done
-echo "A. kernel-decided new TCP sessions/s (median of $ROUNDS rounds of ${SECS}s; latency median/p99 us)"
-printf '%-12s %12s %14s %12s %14s\n' limits "1 client/s" "lat 1" "4 clients/s" "lat 4"
-declare -A M
-for m in off on; do
-	row=""
-	for p in 1 4; do
-		M[$m.$p]=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $1}'; done | med)
-		lm=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $2}'; done | med)
-		lp=$(for r in $(seq "$ROUNDS"); do echo "${R[$m.$p.$r]}" | awk '{print $3}'; done | med)
-		row+=$(printf ' %12s %14s' "${M[$m.$p]}" "$lm/$lp")
-	done
-	printf '%-12s%s\n' "$m" "$row"
-done
-for p in 1 4; do
+stop_sluiced
+declare -A LABEL=([1]="1 client" [4]="4 clients, 1 address" [4s]="4 clients, 4 addresses")
+col() { # col MODE P FIELD: the median over the rounds of field FIELD (1 rate, 2 median, 3 p99)
+	for r in $(seq "$ROUNDS"); do echo "${R[$1.$2.$r]}" | awk -v f="$3" '{print $f}'; done | med
+}
+echo "A. kernel-decided new TCP sessions/s, flood limits off (none) and on (never refusing); median of $ROUNDS rounds of ${SECS}s"
+printf '%-24s %10s %10s %14s %14s %8s %s\n' clients "off/s" "on/s" "off lat us" "on lat us" "on/off" "(median per-round ratio; cost)"
+for p in 1 4 4s; do
 	per=$(for r in $(seq "$ROUNDS"); do
 		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
 		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
 	done | med)
-	awk -v a="${M[on.$p]}" -v b="${M[off.$p]}" -v p="$p" -v r="$per" \
-		'BEGIN { printf "%d client(s): on/off = %.3f (cost %.1f %%; median per-round ratio %s)\n", p, a/b, (1-a/b)*100, r }'
+	echo "  ${LABEL[$p]}: per-round on/off $(for r in $(seq "$ROUNDS"); do
+		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f ", a / b }'; done)" >>"$LAB_TMP/rounds"
+	off=$(col off $p 1); on=$(col on $p 1)
+	awk -v a="$on" -v b="$off" -v r="$per" -v l="${LABEL[$p]}" -v lo="$(col off $p 2)/$(col off $p 3)" -v ln="$(col on $p 2)/$(col on $p 3)" \
+		'BEGIN { printf "%-24s %10d %10d %14s %14s %8.3f (%s; cost %.1f %%)\n", l, b, a, lo, ln, a/b, r, (1-r)*100 }'
 done
+cat "$LAB_TMP/rounds"
 
 # --- B: a legitimate client's p99 under a SYN flood from 1,000 sources
+# (3 rounds at most: each is two runs of 4 x SECONDS)
+BROUNDS=$((ROUNDS < 3 ? ROUNDS : 3))
 lab_exec "$LAB_GW" ip route add 198.18.64.0/22 via "$LAB_CLI4" 2>/dev/null
 start_sluiced "$LAB_TMP/default.conf"
 lat() { lab_exec "$LAB_CLI" python3 "$ROOT/bench/connlat.py" "$LAB_SRV4" 80 "$LAB_CLI4B" 0.2 "$1"; }
 LSECS=$((SECS * 4))
 declare -A L W
-for round in $(seq "$ROUNDS"); do
+for round in $(seq "$BROUNDS"); do
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 	L[alone.$round]=$(lat "$LSECS")
 	FPID=$(lab_spawn "$LAB_CLI" "$B/bench/pktflood" syn "$LAB_SRV4" 80 198.18.64.1 1000 "$PPS" $((LSECS + 40)))
@@ -96,13 +115,13 @@ for round in $(seq "$ROUNDS"); do
 	sleep 1
 done
 limited=$("$B/src/sluicectl/sluicectl" -s "$SOCK" floods | tail -1)
-cnt=$("$B/src/sluicectl/sluicectl" -s "$SOCK" counters --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print("packets_flood_tcp_rate", c["packets_flood_tcp_rate"], "packets_flood_tcp_concurrent", c["packets_flood_tcp_concurrent"])')
+cnt=$("$B/src/sluicectl/sluicectl" -s "$SOCK" counters --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(" ".join(f"{k} {c[k]}" for k in sorted(c) if k.startswith("packets_flood_")))')
 stop_sluiced
 echo "B. legitimate client (5 connects/s, ${LSECS}s per run, default limits) alone and during a SYN flood of $PPS/s from 1000 sources"
 for k in alone flood; do
-	p99=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $8}'; done | med)
-	md=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $6}'; done | med)
-	okc=$(for r in $(seq "$ROUNDS"); do echo "${L[$k.$r]}" | awk '{print $4 "/" $2}'; done | tr '\n' ' ')
+	p99=$(for r in $(seq "$BROUNDS"); do echo "${L[$k.$r]}" | awk '{print $8}'; done | med)
+	md=$(for r in $(seq "$BROUNDS"); do echo "${L[$k.$r]}" | awk '{print $6}'; done | med)
+	okc=$(for r in $(seq "$BROUNDS"); do echo "${L[$k.$r]}" | awk '{print $4 "/" $2}'; done | tr '\n' ' ')
 	printf '%-6s median %8s us  p99 %8s us  (connects ok per round: %s)\n' "$k" "$md" "$p99" "$okc"
 	eval "P_$k=$p99"
 done

@@ -1295,43 +1295,75 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 	sb_add(&g->b, "\t}\n");
 }
 
-/* One limit's rule pair (v4, v6): when the source is over the limit (the
- * set statement STMT after the source key in set SET, whose first letter
- * says a(dd) or u(pdate)), mark it limited and drop, counted by the named
- * counter CNT. */
-static void flood_rule(struct gen *g, const char *match, const char *set,
-		       const char *stmt, const char *cnt)
+/* One limit's rule for family FAM (4 or 6): when the source is over the
+ * limit (the set statement STMT after the source key in set SET, whose
+ * first letter says a(dd) or u(pdate)), mark it limited and drop, counted by
+ * the named counter CNT. */
+static void flood_rule(struct gen *g, int fam, const char *match,
+		       const char *set, const char *stmt, const char *cnt)
 {
 	char src[96];
-	for (int fam = 4; fam <= 6; fam += 2) {
-		flood_src(g->o->flood, fam, src, sizeof(src));
-		sb_add(&g->b,
-		       "\t\t%s %s @%s%d { %s %s } update @flood_limited%d { %s "
-		       "} counter name %s drop\n",
-		       match, set[0] == 'a' ? "add" : "update", set + 1, fam, src,
-		       stmt, fam, src, cnt);
-	}
+	flood_src(g->o->flood, fam, src, sizeof(src));
+	sb_add(&g->b,
+	       "\t\t%s %s @%s%d { %s %s } update @flood_limited%d { %s } "
+	       "counter name %s drop\n",
+	       match, set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt,
+	       fam, src, cnt);
 }
 
-/* tcp-half-open's rule pair: a source sluiced put into
+/* tcp-half-open's rule for family FAM: a source sluiced put into
  * flood_half_open4/6 (src/sluiced/halfopen.c: it holds more unanswered TCP
  * sessions than the limit) has its new TCP sessions dropped, counted by
  * flood_tcp_half_open, and is marked limited. */
-static void flood_half_open_rule(struct gen *g)
+static void flood_half_open_rule(struct gen *g, int fam)
 {
 	char src[96];
-	for (int fam = 4; fam <= 6; fam += 2) {
-		flood_src(g->o->flood, fam, src, sizeof(src));
-		sb_add(&g->b,
-		       "\t\tmeta l4proto tcp %s @flood_half_open%d update "
-		       "@flood_limited%d { %s } counter name flood_tcp_half_open "
-		       "drop\n",
-		       src, fam, fam, src);
+	flood_src(g->o->flood, fam, src, sizeof(src));
+	sb_add(&g->b,
+	       "\t\tmeta l4proto tcp %s @flood_half_open%d update "
+	       "@flood_limited%d { %s } counter name flood_tcp_half_open drop\n",
+	       src, fam, fam, src);
+}
+
+/* The limits' chain of family FAM (flood4, flood6): only the rules of
+ * that family, so an IPv4 SYN never evaluates an IPv6 rule; the
+ * exceptions are looked up only when the policy names some. */
+static void flood_chain(struct gen *g, int fam)
+{
+	const struct flood_cfg *f = g->o->flood;
+	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
+	char stmt[128];
+	sb_add(&g->b, "\tchain flood%d {\n", fam);
+	if (a && (fam == 4 ? a->n4 : a->n6))
+		sb_add(&g->b, "\t\t%s saddr @flood_exceptions%d return\n",
+		       fam == 4 ? "ip" : "ip6", fam);
+	if (f->tcp_half_open)
+		flood_half_open_rule(g, fam);
+	if (f->tcp_connect_rate) {
+		/* bursts of a tenth of the minute's share (600/min: 60) */
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
+			 "burst %u packets", f->tcp_connect_rate,
+			 f->tcp_connect_rate / 10 ? f->tcp_connect_rate / 10 : 1);
+		flood_rule(g, fam, "meta l4proto tcp", "uflood_tcp_rate", stmt,
+			   "flood_tcp_rate");
 	}
+	if (f->tcp_concurrent) {
+		snprintf(stmt, sizeof(stmt), "ct count over %u",
+			 f->tcp_concurrent);
+		flood_rule(g, fam, "meta l4proto tcp", "aflood_tcp_conns", stmt,
+			   "flood_tcp_concurrent");
+	}
+	if (f->udp_rate) {
+		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
+			 "burst %u packets", f->udp_rate, f->udp_rate);
+		flood_rule(g, fam, "meta l4proto != tcp", "uflood_udp_rate",
+			   stmt, "flood_udp_rate");
+	}
+	sb_add(&g->b, "\t}\n\n");
 }
 
 /*
- * The flood chain and its state: per-source meters (dynamic sets keyed by
+ * The flood chains (flood4, flood6) and their state: per-source meters (dynamic sets keyed by
  * the source, IPv6 by prefix), `ct count` for concurrent TCP sessions,
  * the exceptions, the sources being limited (flood_limited4/6, read by
  * `sluicectl floods`) and one named counter per limit. decide_new jumps
@@ -1340,7 +1372,6 @@ static void flood_half_open_rule(struct gen *g)
 static void gen_flood(struct gen *g)
 {
 	const struct flood_cfg *f = g->o->flood;
-	char stmt[128];
 	if (!flood_on(f))
 		return;
 	sb_add(&g->b, "\t# Flood mitigation (flood { }): per source, before "
@@ -1369,34 +1400,8 @@ static void gen_flood(struct gen *g)
 	sb_add(&g->b, "\tcounter flood_tcp_rate {}\n\tcounter "
 		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n"
 		      "\tcounter flood_tcp_half_open {}\n");
-	sb_add(&g->b, "\tchain flood {\n"
-		      "\t\tfib saddr type local return comment \"the "
-		      "gateway's own sessions\"\n"
-		      "\t\tip saddr @flood_exceptions4 return\n"
-		      "\t\tip6 saddr @flood_exceptions6 return\n");
-	if (f->tcp_half_open)
-		flood_half_open_rule(g);
-	if (f->tcp_connect_rate) {
-		/* bursts of a tenth of the minute's share (600/min: 60) */
-		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
-			 "burst %u packets", f->tcp_connect_rate,
-			 f->tcp_connect_rate / 10 ? f->tcp_connect_rate / 10 : 1);
-		flood_rule(g, "meta l4proto tcp", "uflood_tcp_rate", stmt,
-			   "flood_tcp_rate");
-	}
-	if (f->tcp_concurrent) {
-		snprintf(stmt, sizeof(stmt), "ct count over %u",
-			 f->tcp_concurrent);
-		flood_rule(g, "meta l4proto tcp", "aflood_tcp_conns", stmt,
-			   "flood_tcp_concurrent");
-	}
-	if (f->udp_rate) {
-		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
-			 "burst %u packets", f->udp_rate, f->udp_rate);
-		flood_rule(g, "meta l4proto != tcp", "uflood_udp_rate", stmt,
-			   "flood_udp_rate");
-	}
-	sb_add(&g->b, "\t}\n\n");
+	for (int fam = 4; fam <= 6; fam += 2)
+		flood_chain(g, fam);
 }
 
 /* ---- fast denials: the deny memory and rejects (ruleset_opts) ------------------ */
@@ -1565,8 +1570,14 @@ static void gen_decided(struct gen *g)
 	       "rule can judge it\"\n"
 	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
 	if (flood_on(g->o->flood))
-		sb_add(&g->b, "\t\tjump flood comment \"per-source limits "
-			      "before anything is queued\"\n");
+		/* iif 0: the output hook (the gateway's own sessions; a kernel
+		 * that reads no iif there breaks the rule: no jump either) */
+		sb_add(&g->b, "\t\tmeta iif != 0 meta nfproto ipv4 jump flood4 "
+			      "comment \"per-source limits before anything is "
+			      "queued\"\n"
+			      "\t\tmeta iif != 0 meta nfproto ipv6 jump flood6 "
+			      "comment \"per-source limits before anything is "
+			      "queued\"\n");
 	gen_published(g);
 	sb_add(&g->b,
 	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "

@@ -115,9 +115,11 @@ static bool half_open(const struct ct_entry *e)
 		e->tcp_state == 9 /* SYN_SENT2 */);
 }
 
-/* True when the kernel's flood chain returns before the limits for a
- * session from SRC (FAMILY AF_INET/AF_INET6): an exception or the gateway
- * itself (`fib saddr type local`). */
+/* True when a session from SRC (FAMILY AF_INET/AF_INET6) is not counted:
+ * an exception (the flood chains return before the limits) or one of the
+ * gateway's own addresses (the chains are not entered from the output
+ * hook; a conntrack entry does not say which hook made it, so every
+ * session from a local address is taken for the gateway's own). */
 static bool exempt(const struct halfopen *h, const struct flood_cfg *f,
 		   int family, const uint8_t *src)
 {

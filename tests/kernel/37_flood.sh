@@ -3,7 +3,8 @@
 # (flood { tcp-concurrent tcp-connect-rate udp-rate exceptions }) refuse a
 # flooding source before anything is queued, IPv6 sources counted by /64,
 # while other sources go on; `sluicectl floods` lists the limited sources,
-# the counters and the default alert see them; an exception is never limited.
+# the counters and the default alert see them; an exception is never limited,
+# nor are the gateway's own sessions.
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }' \
@@ -48,6 +49,14 @@ expect_talk "IPv4 alice is unaffected" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CL
 burst "$LAB_DNS" "$LAB_SRV4" 22 300 1 >/dev/null
 ctl floods | grep -q "^$LAB_DNS4 " && kt_fail "the exception $LAB_DNS4 was limited" ||
 	kt_ok "the exception $LAB_DNS4 was not limited"
+
+# --- the gateway's own sessions (output hook) are never limited: 50 at
+# once where a client may hold 20
+got=$(burst "$LAB_GW" "$LAB_SRV4" 80 50 2)
+[ "$got" = 50 ] && kt_ok "the gateway's own 50 sessions at once were all established" ||
+	kt_fail "the gateway's own sessions: $got of 50 established (limited?)"
+ctl floods | grep -q "^$LAB_GW_SRV4 " && kt_fail "the gateway's address $LAB_GW_SRV4 was limited" ||
+	kt_ok "the gateway's address was not limited"
 
 # --- counters and the default alert
 sleep 2.5
