@@ -99,9 +99,9 @@ struct ruleset_opts {
 	bool deny_reject;
 	uint32_t reject_rate;
 	/*
-	 * Flood mitigation (flood { }): per-source limits in chain `flood`,
-	 * jumped to first by decide_new (before anything is queued); NULL =
-	 * none. Sources the limits refused are kept in flood_limited4/6
+	 * Flood mitigation (flood { }): per-source limits in chains `flood4`
+	 * and `flood6`, jumped to first by decide_new (before anything is
+	 * queued); NULL = none. Sources the limits refused are kept in flood_limited4/6
 	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
 	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate,
 	 * flood_tcp_half_open. tcp-half-open is enforced with sluiced's help:

@@ -457,7 +457,7 @@ static void flood_one(void *arg, const char *value, uint64_t packets,
 	    why, "half_open", (json_int_t)ho));
 }
 
-/* floods: flood_limited4/6 (ruleset.c "flood"): each source a limit
+/* floods: flood_limited4/6 (ruleset.c "flood4/6"): each source a limit
  * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
  * with its unanswered sessions, or one of the kernel's meters), the packets
  * refused and when it leaves the list. */

@@ -1,6 +1,6 @@
 /*
  * floods.c — the firewall log's view of the kernel's flood limits
- * (ruleset.c "flood"): once a second the sets flood_limited4/6 are read;
+ * (ruleset.c "flood4/6"): once a second the sets flood_limited4/6 are read;
  * a source that appears gets a `flood-start` record, one that left (30 s
  * after its last refused packet) a `flood-end` record. The packets
  * themselves are never logged one by one.
