@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
@@ -383,6 +384,15 @@ int main(int argc, char **argv)
 	if (optind != argc || (!d.config_path && !remove_only) ||
 	    (remove_only && d.config_path))
 		usage();
+	/* Large transient buffers (a `sessions --json` answer with a full
+	 * sessions table is ~20 MB, copied more than once on its way out) are
+	 * mmap'd, and unmapped when freed. glibc's default threshold rises to
+	 * the size of the first such buffer freed; the next ones then come
+	 * from the heap, and a free region there stays resident
+	 * (tests/kernel/20_soak once saw RSS +24 MB in its last phase, the
+	 * heap in use flat). A fixed threshold turns that adjustment off
+	 * (mallopt(3), M_MMAP_THRESHOLD). */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	/* the policy by its absolute path: a reload after daemon()'s chdir
 	 * and the identities' state file (idsources.c) name the same file */
 	static char config_abs[PATH_MAX];
