@@ -78,7 +78,13 @@ done
 [ "$p" -ge 3 ] && kt_ok "stalled directory: decisions_pending $p" || kt_fail "decisions_pending $p"
 [ "$s1" -le $((s0 - 3)) ] && kt_ok "slots_available $s0 -> $s1" || kt_fail "slots_available $s0 -> $s1"
 ctl alerts | grep -q "pending high.*firing" && kt_ok "alert 'pending high' is firing" || kt_fail "alerts: $(ctl alerts)"
-f=$(ls "$LAB_TMP"/alert.* 2>/dev/null | head -1)
+# the command runs on its own, after the alert fires: wait for its file
+# to be written (bounded: 5 s)
+for i in $(seq 50); do
+	f=$(ls "$LAB_TMP"/alert.* 2>/dev/null | head -1)
+	[ -n "$f" ] && grep -q "SLUICE_COUNTER=" "$f" && break
+	sleep 0.1
+done
 [ -n "$f" ] && grep -q "SLUICE_ALERT=pending high" "$f" && grep -q "SLUICE_COUNTER=decisions_pending" "$f" &&
 	kt_ok "its command ran with the details: $(tr '\n' ' ' <"$f")" || kt_fail "no alert command output"
 n1=$(ls "$LAB_TMP"/alert.* | wc -l)
