@@ -75,7 +75,13 @@ lab_exec "$LAB_GW" iptables-nft-save | grep -q 'NFQUEUE' && kt_ok "the xt NFQUEU
 
 # the alert command: run as the user, no capability at all
 f=""
-for i in $(seq 50); do f=$(ls "$LAB_TMP"/out/alert.* 2>/dev/null | head -1); [ -n "$f" ] && break; sleep 0.1; done
+# (the file exists from the redirect on; its last line, NoNewPrivs, says
+# the command is through)
+for i in $(seq 50); do
+	f=$(ls "$LAB_TMP"/out/alert.* 2>/dev/null | head -1)
+	[ -n "$f" ] && grep -q '^NoNewPrivs:' "$f" && break
+	sleep 0.1
+done
 if [ -n "$f" ]; then
 	[ "$(head -1 "$f")" = "$uid" ] && grep -q '^CapEff:.*0000000000000000' "$f" &&
 		grep -q '^CapPrm:.*0000000000000000' "$f" && grep -q '^CapAmb:.*0000000000000000' "$f" &&
