@@ -1363,11 +1363,12 @@ static void flood_chain(struct gen *g, int fam)
 }
 
 /*
- * The flood chains (flood4, flood6) and their state: per-source meters (dynamic sets keyed by
- * the source, IPv6 by prefix), `ct count` for concurrent TCP sessions,
- * the exceptions, the sources being limited (flood_limited4/6, read by
- * `sluicectl floods`) and one named counter per limit. decide_new jumps
- * here first, so nothing a limit refuses is queued.
+ * The flood chains (flood4, flood6) and their state: per-source meters
+ * (dynamic sets keyed by the source, IPv6 by prefix), `ct count` for
+ * concurrent TCP sessions, the exceptions, the sources being limited
+ * (flood_limited4/6, read by `sluicectl floods`) and one named counter
+ * per limit. decide_new jumps here first, so nothing a limit refuses is
+ * queued.
  */
 static void gen_flood(struct gen *g)
 {
