@@ -1325,6 +1325,31 @@ static void flood_half_open_rule(struct gen *g, int fam)
 	       src, fam, fam, src);
 }
 
+uint32_t flood_tcp_burst(uint32_t rate)
+{
+	return rate / 10 ? rate / 10 : 1;
+}
+
+uint32_t flood_half_open_wait_s(const struct flood_cfg *f, uint32_t most,
+				bool limiting, uint64_t cpu_ns)
+{
+	uint64_t ms = 1000;
+	uint64_t budget_ms = cpu_ns / 1000000 * FLOOD_HALF_OPEN_CPU_SHARE;
+	if (budget_ms > ms)
+		ms = budget_ms;
+	uint64_t room = f->tcp_half_open;
+	uint64_t used = (uint64_t)most + flood_tcp_burst(f->tcp_connect_rate);
+	if (!limiting && f->tcp_connect_rate && used < room) {
+		uint64_t safe_ms = (room - used) * 60000 / f->tcp_connect_rate;
+		if (safe_ms > ms)
+			ms = safe_ms;
+	}
+	ms /= 1000; /* whole seconds, rounded down: never later than safe */
+	if (ms > FLOOD_HALF_OPEN_WAIT_MAX_S)
+		ms = FLOOD_HALF_OPEN_WAIT_MAX_S;
+	return ms ? (uint32_t)ms : 1;
+}
+
 /* The limits' chain of family FAM (flood4, flood6): only the rules of
  * that family, so an IPv4 SYN never evaluates an IPv6 rule; the
  * exceptions are looked up only when the policy names some. */
@@ -1340,10 +1365,9 @@ static void flood_chain(struct gen *g, int fam)
 	if (f->tcp_half_open)
 		flood_half_open_rule(g, fam);
 	if (f->tcp_connect_rate) {
-		/* bursts of a tenth of the minute's share (600/min: 60) */
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
 			 "burst %u packets", f->tcp_connect_rate,
-			 f->tcp_connect_rate / 10 ? f->tcp_connect_rate / 10 : 1);
+			 flood_tcp_burst(f->tcp_connect_rate));
 		flood_rule(g, fam, "meta l4proto tcp", "uflood_tcp_rate", stmt,
 			   "flood_tcp_rate");
 	}

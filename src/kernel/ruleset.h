@@ -123,6 +123,35 @@ struct ruleset_opts {
 #define FLOOD_LIMITED_TIMEOUT_S 30
 #define FLOOD_HALF_OPEN_SIZE 65536
 #define FLOOD_HALF_OPEN_TIMEOUT_S 60
+/* tcp-half-open passes are spaced so that reading conntrack takes at most
+ * 1/FLOOD_HALF_OPEN_CPU_SHARE of a core (0.5 %), and at most this far
+ * apart. */
+#define FLOOD_HALF_OPEN_CPU_SHARE 200
+#define FLOOD_HALF_OPEN_WAIT_MAX_S 5
+
+/* The burst of the tcp-connect-rate meter for RATE SYNs a minute: a tenth
+ * of the minute's share, at least 1 (600/min: 60). The meter is an
+ * nftables token bucket (nft_limit.c): a source opens at most the burst
+ * plus RATE/60 SYNs a second after it. */
+uint32_t flood_tcp_burst(uint32_t rate);
+
+/*
+ * The whole seconds (1..FLOOD_HALF_OPEN_WAIT_MAX_S) sluiced waits after a
+ * tcp-half-open pass before the next, given the limits F, MOST (the most
+ * unanswered sessions a source below the limit held in that pass),
+ * LIMITING (some source was over the limit and is in the set) and CPU_NS
+ * (the pass's CPU time, its conntrack read included, in ns).
+ * One second, unless:
+ *  - the pass was costly (a large conntrack table): at least
+ *    FLOOD_HALF_OPEN_CPU_SHARE times its CPU time, so the count takes at
+ *    most 0.5 % of a core;
+ *  - no source is limited and tcp-connect-rate bounds how fast a source
+ *    can add sessions: as long as no source can go over tcp-half-open
+ *    before the next pass (MOST + burst + rate x wait <= tcp-half-open).
+ * Pure; no errors.
+ */
+uint32_t flood_half_open_wait_s(const struct flood_cfg *f, uint32_t most,
+				bool limiting, uint64_t cpu_ns);
 #define RS_KLOG_PREFIX "sluice "
 
 /* The mark values of the layout above, for O's shift. */

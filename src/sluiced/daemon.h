@@ -69,6 +69,7 @@ struct daemon {
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
 	struct halfopen *halfopen; /* halfopen.c: flood { tcp-half-open } */
 	uint64_t halfopen_untracked_old; /* of halfopen states freed */
+	uint64_t halfopen_passes_old;	 /* of halfopen states freed */
 	struct metrics_server *metrics;
 	struct dashboard *dash; /* dashboard.c: the page's history */
 	char *metrics_addr;

@@ -1,8 +1,12 @@
 /*
  * halfopen.c — flood { tcp-half-open N } (docs/sluice.conf.5.md), the one
  * flood limit the kernel cannot count alone: nftables' `ct count` counts
- * every session of a source, not the unanswered ones. So once a second
- * (the observe tick) sluiced reads the conntrack entries whose handshake
+ * every session of a source, not the unanswered ones. So on the observe
+ * tick (once a second; a pass every 1 to 5 s, flood_half_open_wait_s():
+ * the kernel walks every bucket of its conntrack hash, 5-15 ms of CPU,
+ * and the connect rate may guarantee nobody can reach the limit sooner;
+ * a reload makes the next tick a pass) sluiced reads the conntrack
+ * entries whose handshake
  * has not completed (a non-blocking dump on the event loop,
  * kernel/conntrack.h ct_stream_open_status: the kernel leaves out every
  * IPS_ASSURED entry, so the bulk of established sessions costs nothing;
@@ -39,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Unanswered sessions counted in one pass at most (17 bytes each). */
 #define HO_SESSIONS_MAX 262144
@@ -77,7 +82,23 @@ struct halfopen {
 	size_t nover;
 	bool warned; /* a failed set update was logged */
 	bool whole;  /* the kernel refused the status filter: read it all */
+	uint32_t most;	 /* the most sessions of a source below the limit */
+	uint64_t cpu_ns; /* the pass's CPU time so far */
+	uint32_t skip;	 /* ticks to let go by before the next pass */
+	const struct gen *gen; /* the ruleset the last pass was for */
+	uint64_t passes;       /* passes completed */
+	uint64_t last_cpu_ns;  /* the last completed pass's CPU time */
 };
+
+/* The calling thread's CPU time (user and system: the kernel's conntrack
+ * walk runs in the recvmsg and sendto calls of this thread), in ns. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) < 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static int cmp_key(const void *a, const void *b)
 {
@@ -227,6 +248,7 @@ static void settle(struct daemon *d, uint32_t limit)
 	struct halfopen *h = d->halfopen;
 	struct elems cur = {NULL, 0, 0};
 	bool have_set = read_set(d, &cur);
+	h->most = 0;
 	sort_keys(h->v, h->n, sizeof(*h->v));
 	free(h->over);
 	h->over = NULL;
@@ -241,8 +263,11 @@ static void settle(struct daemon *d, uint32_t limit)
 			;
 		uint32_t n = (uint32_t)(j - i);
 		const struct ho_elem *in = elem_of(&cur, &h->v[i]);
-		if (n <= limit && !(in && n >= limit))
+		if (n <= limit && !(in && n >= limit)) {
+			if (n > h->most)
+				h->most = n;
 			continue;
+		}
 		if (h->nover >= FLOOD_HALF_OPEN_SIZE) {
 			h->untracked += n;
 			continue;
@@ -295,7 +320,9 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	struct halfopen *h = d->halfopen;
 	(void)fd;
 	(void)what;
+	uint64_t t0 = thread_cpu_ns();
 	int rc = ct_stream_read(h->st, HO_READS);
+	h->cpu_ns += thread_cpu_ns() - t0;
 	if (rc == 0)
 		return;
 	uint32_t limit = d->gen->policy->flood.tcp_half_open;
@@ -308,8 +335,15 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	if (rc < 0)
 		log_debug("flood tcp-half-open: reading conntrack: %s",
 			  strerror(errno));
-	else if (limit)
+	else if (limit) {
+		t0 = thread_cpu_ns();
 		settle(d, limit);
+		h->cpu_ns += thread_cpu_ns() - t0;
+		h->passes++;
+		h->last_cpu_ns = h->cpu_ns;
+		h->skip = flood_half_open_wait_s(&d->gen->policy->flood, h->most,
+						 h->nover > 0, h->cpu_ns) - 1;
+	}
 	pass_close(h);
 }
 
@@ -324,6 +358,16 @@ void halfopen_tick(struct daemon *d)
 	struct halfopen *h = d->halfopen;
 	if (h->st)
 		return; /* the last pass is still reading */
+	if (h->gen != d->gen) { /* a reload: limits and sets may be new */
+		h->gen = d->gen;
+		h->skip = 0;
+	}
+	if (h->skip) { /* flood_half_open_wait_s() */
+		h->skip--;
+		return;
+	}
+	h->cpu_ns = 0;
+	uint64_t t0 = thread_cpu_ns();
 	/* The handshake's end sets IPS_ASSURED (nf_conntrack_proto_tcp.c,
 	 * SYN_RECV -> ESTABLISHED): the half-open sessions lack it. */
 	h->st = h->whole ? ct_stream_open(on_entry, d)
@@ -334,6 +378,7 @@ void halfopen_tick(struct daemon *d)
 		return;
 	}
 	ct_local_get(&h->local);
+	h->cpu_ns += thread_cpu_ns() - t0;
 	h->ev = event_new(d->base, ct_stream_fd(h->st), EV_READ | EV_PERSIST,
 			  on_ready, d);
 	event_add(h->ev, NULL);
@@ -346,6 +391,7 @@ void halfopen_free(struct daemon *d)
 		return;
 	pass_close(h);
 	d->halfopen_untracked_old += h->untracked;
+	d->halfopen_passes_old += h->passes;
 	free(h->over);
 	free(h);
 	d->halfopen = NULL;
@@ -357,6 +403,9 @@ void halfopen_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->flood_half_open_sources = h ? h->nover : 0;
 	s->flood_half_open_untracked = d->halfopen_untracked_old +
 				       (h ? h->untracked : 0);
+	s->flood_half_open_passes = d->halfopen_passes_old +
+				    (h ? h->passes : 0);
+	s->flood_half_open_pass_cpu_seconds = h ? (double)h->last_cpu_ns / 1e9 : 0;
 }
 
 uint32_t halfopen_count(struct daemon *d, const char *src)

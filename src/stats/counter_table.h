@@ -155,8 +155,9 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  STATS_NOTHR) \
 	X(flood_half_open_sources, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \
 	  "Sources (IPv4 addresses, IPv6 prefixes) over flood { tcp-half-open } " \
-	  "now: sluiced counts the unanswered TCP sessions in conntrack once a " \
-	  "second and keeps these in the kernel set flood_half_open4/6", \
+	  "now: sluiced counts the unanswered TCP sessions in conntrack (each " \
+	  "pass, flood_half_open_passes) and keeps these in the kernel set " \
+	  "flood_half_open4/6", \
 	  "0", \
 	  "sluiced (conntrack dump), nft set flood_half_open4/6", \
 	  STATS_NOTHR) \
@@ -164,6 +165,19 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "Unanswered TCP sessions the tcp-half-open count skipped because its " \
 	  "memory cap (262144 sessions a pass) was reached; summed over passes", \
 	  "0; rising = more half-open sessions than the cap: the limit sees part", \
+	  "sluiced (conntrack dump)", \
+	  STATS_NOTHR) \
+	X(flood_half_open_passes, STATS_COUNTER, STORE_U64, "passes", STATS_SEC_PE, \
+	  "Passes of the tcp-half-open count (a read of conntrack's unanswered " \
+	  "sessions): one a second, fewer when a pass was costly or no source " \
+	  "can reach the limit before the next (sluice.conf(5), flood)", \
+	  "rising by 0.2 to 1 a second while tcp-half-open is on", \
+	  "sluiced (conntrack dump)", \
+	  STATS_NOTHR) \
+	X(flood_half_open_pass_cpu_seconds, STATS_GAUGE, STORE_F64, "seconds", STATS_SEC_PE, \
+	  "CPU time the last tcp-half-open pass took (sluiced and the kernel's " \
+	  "walk of the conntrack table it asked for); grows with the table", \
+	  "any; passes are spaced to keep it under 0.5 % of a core", \
 	  "sluiced (conntrack dump)", \
 	  STATS_NOTHR) \
 	X(flood_sources_limited, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \

@@ -57,6 +57,8 @@ struct stats_snapshot {
 	uint64_t packets_flood_tcp_half_open; /* ... over tcp-half-open */
 	uint64_t flood_half_open_sources;   /* in flood_half_open4/6 (halfopen.c) */
 	uint64_t flood_half_open_untracked; /* sessions past its memory cap */
+	uint64_t flood_half_open_passes;    /* passes completed */
+	double flood_half_open_pass_cpu_seconds; /* the last pass's CPU time */
 	uint64_t flood_sources_limited; /* elements of flood_limited4/6 */
 	uint64_t packets_misread;      /* not read as the kernel did: denied */
 	uint64_t verdict_send_retries; /* failed verdict sends, re-sent */
