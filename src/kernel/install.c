@@ -401,6 +401,13 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 	return 0;
 }
 
+static uint64_t installs; /* ruleset_installs() */
+
+uint64_t ruleset_installs(void)
+{
+	return installs;
+}
+
 int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 		    char **err)
 {
@@ -417,6 +424,7 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 		free(e);
 		return -1;
 	}
+	installs++;
 	if (o->nft_queue)
 		return xt_remove(o, err); /* a leftover xt part would queue twice */
 	return 0;

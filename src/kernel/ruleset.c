@@ -1330,24 +1330,13 @@ uint32_t flood_tcp_burst(uint32_t rate)
 	return rate / 10 ? rate / 10 : 1;
 }
 
-uint32_t flood_half_open_wait_s(const struct flood_cfg *f, uint32_t most,
-				bool limiting, uint64_t cpu_ns)
+uint32_t flood_half_open_wait_s(uint64_t cpu_ns)
 {
-	uint64_t ms = 1000;
-	uint64_t budget_ms = cpu_ns / 1000000 * FLOOD_HALF_OPEN_CPU_SHARE;
-	if (budget_ms > ms)
-		ms = budget_ms;
-	uint64_t room = f->tcp_half_open;
-	uint64_t used = (uint64_t)most + flood_tcp_burst(f->tcp_connect_rate);
-	if (!limiting && f->tcp_connect_rate && used < room) {
-		uint64_t safe_ms = (room - used) * 60000 / f->tcp_connect_rate;
-		if (safe_ms > ms)
-			ms = safe_ms;
-	}
-	ms /= 1000; /* whole seconds, rounded down: never later than safe */
-	if (ms > FLOOD_HALF_OPEN_WAIT_MAX_S)
-		ms = FLOOD_HALF_OPEN_WAIT_MAX_S;
-	return ms ? (uint32_t)ms : 1;
+	const uint64_t ns = 1000000000u / FLOOD_HALF_OPEN_CPU_SHARE;
+	uint64_t s = cpu_ns / ns + (cpu_ns % ns != 0); /* rounded up */
+	if (s > FLOOD_HALF_OPEN_WAIT_MAX_S)
+		s = FLOOD_HALF_OPEN_WAIT_MAX_S;
+	return s ? (uint32_t)s : 1;
 }
 
 /* The limits' chain of family FAM (flood4, flood6): only the rules of

@@ -130,28 +130,25 @@ struct ruleset_opts {
 #define FLOOD_HALF_OPEN_WAIT_MAX_S 5
 
 /* The burst of the tcp-connect-rate meter for RATE SYNs a minute: a tenth
- * of the minute's share, at least 1 (600/min: 60). The meter is an
- * nftables token bucket (nft_limit.c): a source opens at most the burst
- * plus RATE/60 SYNs a second after it. */
+ * of the minute's share, at least 1 (600/min: 60). */
 uint32_t flood_tcp_burst(uint32_t rate);
 
 /*
- * The whole seconds (1..FLOOD_HALF_OPEN_WAIT_MAX_S) sluiced waits after a
- * tcp-half-open pass before the next, given the limits F, MOST (the most
- * unanswered sessions a source below the limit held in that pass),
- * LIMITING (some source was over the limit and is in the set) and CPU_NS
- * (the pass's CPU time, its conntrack read included, in ns).
- * One second, unless:
- *  - the pass was costly (a large conntrack table): at least
- *    FLOOD_HALF_OPEN_CPU_SHARE times its CPU time, so the count takes at
- *    most 0.5 % of a core;
- *  - no source is limited and tcp-connect-rate bounds how fast a source
- *    can add sessions: as long as no source can go over tcp-half-open
- *    before the next pass (MOST + burst + rate x wait <= tcp-half-open).
- * Pure; no errors.
+ * The whole seconds (1..FLOOD_HALF_OPEN_WAIT_MAX_S) from the start of a
+ * tcp-half-open pass to the start of the next, given CPU_NS, the pass's
+ * CPU time in ns (the kernel's walk of its conntrack hash included, which
+ * a dump pays for every bucket even when it sends nothing):
+ * FLOOD_HALF_OPEN_CPU_SHARE times it, rounded up, so the passes take at
+ * most 0.5 % of a core (14 ms a pass: 3 s); one second when that is less;
+ * at most FLOOD_HALF_OPEN_WAIT_MAX_S, so above 25 ms a pass the share
+ * grows past 0.5 % rather than the lag past 5 s. Pure; no errors.
  */
-uint32_t flood_half_open_wait_s(const struct flood_cfg *f, uint32_t most,
-				bool limiting, uint64_t cpu_ns);
+uint32_t flood_half_open_wait_s(uint64_t cpu_ns);
+
+/* How many times ruleset_install() has put a ruleset in place in this
+ * process (reloads, repairs, regenerations): a change tells a user of
+ * the table's sets that they may have been replaced. */
+uint64_t ruleset_installs(void);
 #define RS_KLOG_PREFIX "sluice "
 
 /* The mark values of the layout above, for O's shift. */

@@ -2,11 +2,10 @@
  * halfopen.c — flood { tcp-half-open N } (docs/sluice.conf.5.md), the one
  * flood limit the kernel cannot count alone: nftables' `ct count` counts
  * every session of a source, not the unanswered ones. So on the observe
- * tick (once a second; a pass every 1 to 5 s, flood_half_open_wait_s():
- * the kernel walks every bucket of its conntrack hash, 5-15 ms of CPU,
- * and the connect rate may guarantee nobody can reach the limit sooner;
- * a reload makes the next tick a pass) sluiced reads the conntrack
- * entries whose handshake
+ * tick (once a second) a pass (every 1 to 5 s: flood_half_open_wait_s()
+ * keeps the passes under 0.5 % of a core, as the kernel walks every
+ * bucket of its conntrack hash for a dump; any new ruleset makes the next
+ * tick a pass) reads the conntrack entries whose handshake
  * has not completed (a non-blocking dump on the event loop,
  * kernel/conntrack.h ct_stream_open_status: the kernel leaves out every
  * IPS_ASSURED entry, so the bulk of established sessions costs nothing;
@@ -82,12 +81,12 @@ struct halfopen {
 	size_t nover;
 	bool warned; /* a failed set update was logged */
 	bool whole;  /* the kernel refused the status filter: read it all */
-	uint32_t most;	 /* the most sessions of a source below the limit */
-	uint64_t cpu_ns; /* the pass's CPU time so far */
-	uint32_t skip;	 /* ticks to let go by before the next pass */
-	const struct gen *gen; /* the ruleset the last pass was for */
-	uint64_t passes;       /* passes completed */
-	uint64_t last_cpu_ns;  /* the last completed pass's CPU time */
+	uint64_t cpu_ns;      /* the pass's CPU time so far */
+	uint64_t start_ms;    /* when the pass under way began (mono_ms) */
+	uint64_t due_ms;      /* when the next pass is due (mono_ms) */
+	uint64_t installs;    /* ruleset_installs() at the last pass */
+	uint64_t passes;      /* passes completed */
+	uint64_t last_cpu_ns; /* the last completed pass's CPU time */
 };
 
 /* The calling thread's CPU time (user and system: the kernel's conntrack
@@ -248,7 +247,6 @@ static void settle(struct daemon *d, uint32_t limit)
 	struct halfopen *h = d->halfopen;
 	struct elems cur = {NULL, 0, 0};
 	bool have_set = read_set(d, &cur);
-	h->most = 0;
 	sort_keys(h->v, h->n, sizeof(*h->v));
 	free(h->over);
 	h->over = NULL;
@@ -263,11 +261,8 @@ static void settle(struct daemon *d, uint32_t limit)
 			;
 		uint32_t n = (uint32_t)(j - i);
 		const struct ho_elem *in = elem_of(&cur, &h->v[i]);
-		if (n <= limit && !(in && n >= limit)) {
-			if (n > h->most)
-				h->most = n;
+		if (n <= limit && !(in && n >= limit))
 			continue;
-		}
 		if (h->nover >= FLOOD_HALF_OPEN_SIZE) {
 			h->untracked += n;
 			continue;
@@ -330,7 +325,7 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 		h->whole = true; /* remembered: the next passes ask no more */
 		log_warnx("flood tcp-half-open: the kernel does not filter "
 			  "conntrack dumps by status; reading the whole table "
-			  "each second");
+			  "each pass");
 	}
 	if (rc < 0)
 		log_debug("flood tcp-half-open: reading conntrack: %s",
@@ -341,8 +336,8 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 		h->cpu_ns += thread_cpu_ns() - t0;
 		h->passes++;
 		h->last_cpu_ns = h->cpu_ns;
-		h->skip = flood_half_open_wait_s(&d->gen->policy->flood, h->most,
-						 h->nover > 0, h->cpu_ns) - 1;
+		h->due_ms = h->start_ms +
+			    1000u * flood_half_open_wait_s(h->cpu_ns);
 	}
 	pass_close(h);
 }
@@ -358,14 +353,16 @@ void halfopen_tick(struct daemon *d)
 	struct halfopen *h = d->halfopen;
 	if (h->st)
 		return; /* the last pass is still reading */
-	if (h->gen != d->gen) { /* a reload: limits and sets may be new */
-		h->gen = d->gen;
-		h->skip = 0;
+	uint64_t now = mono_ms();
+	if (h->installs != ruleset_installs()) { /* the sets may be new */
+		h->installs = ruleset_installs();
+		h->due_ms = 0;
 	}
-	if (h->skip) { /* flood_half_open_wait_s() */
-		h->skip--;
+	/* due (flood_half_open_wait_s()); a tick half a second early is on
+	 * time, so a late tick does not push the pass a whole tick later */
+	if (now + 500 < h->due_ms)
 		return;
-	}
+	h->start_ms = now;
 	h->cpu_ns = 0;
 	uint64_t t0 = thread_cpu_ns();
 	/* The handshake's end sets IPS_ASSURED (nf_conntrack_proto_tcp.c,

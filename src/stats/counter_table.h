@@ -169,15 +169,15 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  STATS_NOTHR) \
 	X(flood_half_open_passes, STATS_COUNTER, STORE_U64, "passes", STATS_SEC_PE, \
 	  "Passes of the tcp-half-open count (a read of conntrack's unanswered " \
-	  "sessions): one a second, fewer when a pass was costly or no source " \
-	  "can reach the limit before the next (sluice.conf(5), flood)", \
+	  "sessions): one a second, fewer when passes are costly: the next " \
+	  "waits 200 times a pass's CPU time, at most 5 s (sluice.conf(5), flood)", \
 	  "rising by 0.2 to 1 a second while tcp-half-open is on", \
 	  "sluiced (conntrack dump)", \
 	  STATS_NOTHR) \
 	X(flood_half_open_pass_cpu_seconds, STATS_GAUGE, STORE_F64, "seconds", STATS_SEC_PE, \
 	  "CPU time the last tcp-half-open pass took (sluiced and the kernel's " \
 	  "walk of the conntrack table it asked for); grows with the table", \
-	  "any; passes are spaced to keep it under 0.5 % of a core", \
+	  "any; passes are spaced to keep them under 0.5 % of a core up to 25 ms a pass", \
 	  "sluiced (conntrack dump)", \
 	  STATS_NOTHR) \
 	X(flood_sources_limited, STATS_GAUGE, STORE_U64, "sources", STATS_SEC_PE, \

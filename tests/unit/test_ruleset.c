@@ -631,41 +631,24 @@ static void test_update(void **state)
 	policy_free(p30);
 }
 
-/* flood_half_open_wait_s(): a pass a second unless a source cannot reach
- * the limit sooner (the connect rate's token bucket bounds it) or the pass
- * was costly; never past FLOOD_HALF_OPEN_WAIT_MAX_S, never 0. */
+/* flood_half_open_wait_s(): 200 times the pass's CPU time, rounded up
+ * (0.5 % of a core at most), never under a second, capped at 5 s. */
 static void test_half_open_wait(void **state)
 {
 	(void)state;
-	/* the defaults: 600/min (burst 60), 80 half-open */
-	struct flood_cfg f = {.tcp_connect_rate = 600, .tcp_half_open = 80};
 	assert_int_equal(flood_tcp_burst(600), 60);
 	assert_int_equal(flood_tcp_burst(5), 1);
-	/* nobody near: 80 - 0 - 60 = 20 more SYNs at 10/s = 2 s */
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 0), 2);
-	/* 11 held: (80 - 11 - 60) / 10 = 0.9 s -> every second */
-	assert_int_equal(flood_half_open_wait_s(&f, 11, false, 0), 1);
-	assert_int_equal(flood_half_open_wait_s(&f, 80, false, 0), 1);
-	/* a source is limited: every second (its element refreshed, taken
-	 * out as soon as it falls below) */
-	assert_int_equal(flood_half_open_wait_s(&f, 0, true, 0), 1);
-	/* a slow rate: (80 - 0 - 1) / (6/min) = 790 s, capped */
-	f.tcp_connect_rate = 6;
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 0),
+	assert_int_equal(flood_half_open_wait_s(0), 1);
+	assert_int_equal(flood_half_open_wait_s(4000000), 1);  /* 0.8 s */
+	assert_int_equal(flood_half_open_wait_s(5000000), 1);  /* 1 s */
+	assert_int_equal(flood_half_open_wait_s(5000001), 2);  /* up */
+	assert_int_equal(flood_half_open_wait_s(14000000), 3); /* 2.8 s */
+	assert_int_equal(flood_half_open_wait_s(22000000), 5); /* 4.4 s */
+	assert_int_equal(flood_half_open_wait_s(25000000), 5);
+	assert_int_equal(flood_half_open_wait_s(1000000000),
 			 FLOOD_HALF_OPEN_WAIT_MAX_S);
-	/* no connect rate: nothing bounds a source, every second */
-	f.tcp_connect_rate = 0;
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 0), 1);
-	/* the CPU share: 4 ms -> 0.8 s (a second); 12 ms -> 2.4 s -> 2;
-	 * 1 s -> capped; limiting or not */
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 4000000), 1);
-	assert_int_equal(flood_half_open_wait_s(&f, 0, true, 12000000), 2);
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 1000000000),
+	assert_int_equal(flood_half_open_wait_s(UINT64_MAX),
 			 FLOOD_HALF_OPEN_WAIT_MAX_S);
-	/* a huge limit under a huge rate: the rate's bound is < 1 s */
-	f.tcp_connect_rate = 100000000;
-	f.tcp_half_open = 1000000;
-	assert_int_equal(flood_half_open_wait_s(&f, 0, false, 0), 1);
 }
 
 int main(void)
