@@ -8,7 +8,8 @@
  * tick a pass) reads the conntrack entries whose handshake
  * has not completed (a non-blocking dump on the event loop,
  * kernel/conntrack.h ct_stream_open_status: the kernel leaves out every
- * IPS_ASSURED entry, so the bulk of established sessions costs nothing;
+ * IPS_ASSURED entry, so the bulk of established sessions is not copied
+ * out, though the kernel still walks its whole hash;
  * a kernel that refuses that filter is read whole) and counts, per
  * source (the IPv4 address, the IPv6 address cut to the flood prefix,
  * exceptions and the gateway's own addresses left out), the TCP sessions
@@ -84,7 +85,7 @@ struct halfopen {
 	uint64_t cpu_ns;      /* the pass's CPU time so far */
 	uint64_t start_ms;    /* when the pass under way began (mono_ms) */
 	uint64_t due_ms;      /* when the next pass is due (mono_ms) */
-	uint64_t installs;    /* ruleset_installs() at the last pass */
+	uint64_t installs;    /* ruleset_installs() when a tick last looked */
 	uint64_t passes;      /* passes completed */
 	uint64_t last_cpu_ns; /* the last completed pass's CPU time */
 };
@@ -336,9 +337,9 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 		h->cpu_ns += thread_cpu_ns() - t0;
 		h->passes++;
 		h->last_cpu_ns = h->cpu_ns;
-		h->due_ms = h->start_ms +
-			    1000u * flood_half_open_wait_s(h->cpu_ns);
 	}
+	/* a failed read cost its walk too: spaced the same */
+	h->due_ms = h->start_ms + 1000u * flood_half_open_wait_s(h->cpu_ns);
 	pass_close(h);
 }
 
