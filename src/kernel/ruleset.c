@@ -1298,17 +1298,17 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 /* One limit's rule for family FAM (4 or 6): when the source is over the
  * limit (the set statement STMT after the source key in set SET, whose
  * first letter says a(dd) or u(pdate)), mark it limited and drop, counted by
- * the named counter CNT. */
-static void flood_rule(struct gen *g, int fam, const char *match,
-		       const char *set, const char *stmt, const char *cnt)
+ * the named counter CNT. The protocol is the chain's (flood_chain). */
+static void flood_rule(struct gen *g, int fam, const char *set,
+		       const char *stmt, const char *cnt)
 {
 	char src[96];
 	flood_src(g->o->flood, fam, src, sizeof(src));
 	sb_add(&g->b,
-	       "\t\t%s %s @%s%d { %s %s } update @flood_limited%d { %s } "
+	       "\t\t%s @%s%d { %s %s } update @flood_limited%d { %s } "
 	       "counter name %s drop\n",
-	       match, set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt,
-	       fam, src, cnt);
+	       set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt, fam,
+	       src, cnt);
 }
 
 /* tcp-half-open's rule for family FAM: a source sluiced put into
@@ -1320,8 +1320,8 @@ static void flood_half_open_rule(struct gen *g, int fam)
 	char src[96];
 	flood_src(g->o->flood, fam, src, sizeof(src));
 	sb_add(&g->b,
-	       "\t\tmeta l4proto tcp %s @flood_half_open%d update "
-	       "@flood_limited%d { %s } counter name flood_tcp_half_open drop\n",
+	       "\t\t%s @flood_half_open%d update @flood_limited%d { %s } "
+	       "counter name flood_tcp_half_open drop\n",
 	       src, fam, fam, src);
 }
 
@@ -1339,38 +1339,58 @@ uint32_t flood_half_open_wait_s(uint64_t cpu_ns)
 	return s ? (uint32_t)s : 1;
 }
 
-/* The limits' chain of family FAM (flood4, flood6): only the rules of
- * that family, so an IPv4 SYN never evaluates an IPv6 rule; the
- * exceptions are looked up only when the policy names some. */
-static void flood_chain(struct gen *g, int fam)
+static bool flood_tcp_on(const struct flood_cfg *f)
+{
+	return f->tcp_connect_rate || f->tcp_concurrent || f->tcp_half_open;
+}
+
+/* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), which
+ * flood4/6 go to for TCP: the protocol is tested once, not per limit. */
+static void flood_tcp_chain(struct gen *g, int fam)
 {
 	const struct flood_cfg *f = g->o->flood;
-	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
 	char stmt[128];
-	sb_add(&g->b, "\tchain flood%d {\n", fam);
-	if (a && (fam == 4 ? a->n4 : a->n6))
-		sb_add(&g->b, "\t\t%s saddr @flood_exceptions%d return\n",
-		       fam == 4 ? "ip" : "ip6", fam);
+	sb_add(&g->b, "\tchain flood_tcp%d {\n", fam);
 	if (f->tcp_half_open)
 		flood_half_open_rule(g, fam);
 	if (f->tcp_connect_rate) {
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
 			 "burst %u packets", f->tcp_connect_rate,
 			 flood_tcp_burst(f->tcp_connect_rate));
-		flood_rule(g, fam, "meta l4proto tcp", "uflood_tcp_rate", stmt,
-			   "flood_tcp_rate");
+		flood_rule(g, fam, "uflood_tcp_rate", stmt, "flood_tcp_rate");
 	}
 	if (f->tcp_concurrent) {
 		snprintf(stmt, sizeof(stmt), "ct count over %u",
 			 f->tcp_concurrent);
-		flood_rule(g, fam, "meta l4proto tcp", "aflood_tcp_conns", stmt,
+		flood_rule(g, fam, "aflood_tcp_conns", stmt,
 			   "flood_tcp_concurrent");
 	}
+	sb_add(&g->b, "\t}\n\n");
+}
+
+/* The limits' chain of family FAM (flood4, flood6): only the rules of
+ * that family, so an IPv4 SYN never evaluates an IPv6 rule; the
+ * exceptions are looked up only when the policy names some; TCP goes to
+ * flood_tcp4/6, the rest meets udp-rate here. */
+static void flood_chain(struct gen *g, int fam)
+{
+	const struct flood_cfg *f = g->o->flood;
+	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
+	if (flood_tcp_on(f))
+		flood_tcp_chain(g, fam);
+	sb_add(&g->b, "\tchain flood%d {\n", fam);
+	if (a && (fam == 4 ? a->n4 : a->n6))
+		sb_add(&g->b, "\t\t%s saddr @flood_exceptions%d return\n",
+		       fam == 4 ? "ip" : "ip6", fam);
+	if (flood_tcp_on(f))
+		sb_add(&g->b, "\t\tmeta l4proto tcp goto flood_tcp%d\n", fam);
 	if (f->udp_rate) {
+		char stmt[128];
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
 			 "burst %u packets", f->udp_rate, f->udp_rate);
-		flood_rule(g, fam, "meta l4proto != tcp", "uflood_udp_rate",
-			   stmt, "flood_udp_rate");
+		if (!flood_tcp_on(f)) /* else TCP never comes this far */
+			sb_add(&g->b, "\t\tmeta l4proto tcp return\n");
+		flood_rule(g, fam, "uflood_udp_rate", stmt, "flood_udp_rate");
 	}
 	sb_add(&g->b, "\t}\n\n");
 }
@@ -1586,10 +1606,10 @@ static void gen_decided(struct gen *g)
 	if (flood_on(g->o->flood))
 		/* iif 0: the output hook (the gateway's own sessions; a kernel
 		 * that reads no iif there breaks the rule: no jump either) */
-		sb_add(&g->b, "\t\tmeta iif != 0 meta nfproto ipv4 jump flood4 "
+		sb_add(&g->b, "\t\tmeta nfproto ipv4 meta iif != 0 jump flood4 "
 			      "comment \"per-source limits before anything is "
 			      "queued\"\n"
-			      "\t\tmeta iif != 0 meta nfproto ipv6 jump flood6 "
+			      "\t\tmeta nfproto ipv6 meta iif != 0 jump flood6 "
 			      "comment \"per-source limits before anything is "
 			      "queued\"\n");
 	gen_published(g);
