@@ -1298,7 +1298,8 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 /* One limit's rule for family FAM (4 or 6): when the source is over the
  * limit (the set statement STMT after the source key in set SET, whose
  * first letter says a(dd) or u(pdate)), mark it limited and drop, counted by
- * the named counter CNT. The protocol is the chain's (flood_chain). */
+ * the named counter CNT. The protocol is the chain's (flood_tcp_chain,
+ * flood_chain). */
 static void flood_rule(struct gen *g, int fam, const char *set,
 		       const char *stmt, const char *cnt)
 {
@@ -1396,7 +1397,8 @@ static void flood_chain(struct gen *g, int fam)
 }
 
 /*
- * The flood chains (flood4, flood6) and their state: per-source meters
+ * The flood chains (flood4, flood6; TCP's flood_tcp4, flood_tcp6) and
+ * their state: per-source meters
  * (dynamic sets keyed by the source, IPv6 by prefix), `ct count` for
  * concurrent TCP sessions, the exceptions, the sources being limited
  * (flood_limited4/6, read by `sluicectl floods`) and one named counter

@@ -101,9 +101,9 @@ struct ruleset_opts {
 	/*
 	 * Flood mitigation (flood { }): per-source limits in chains `flood4`
 	 * and `flood6` (TCP's in `flood_tcp4`/`flood_tcp6`), jumped to first
-	 * by decide_new (before anything is queued); NULL = none. Sources the limits refused are kept in
-	 * flood_limited4/6 (FLOOD_LIMITED_TIMEOUT_S after the last refusal,
-	 * with a counter);
+	 * by decide_new (before anything is queued); NULL = none. Sources
+	 * the limits refused are kept in flood_limited4/6
+	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
 	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate,
 	 * flood_tcp_half_open. tcp-half-open is enforced with sluiced's help:
 	 * it fills flood_half_open4/6 (at most FLOOD_HALF_OPEN_SIZE sources,

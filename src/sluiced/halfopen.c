@@ -15,7 +15,7 @@
  * exceptions and the gateway's own addresses left out), the TCP sessions
  * still unanswered or not completed (SYN_SENT, SYN_SENT2, SYN_RECV). A
  * source over N is put into the kernel set flood_half_open4/6 (ruleset.c
- * "flood4/6": its new TCP sessions are then dropped there and counted by
+ * "flood_tcp4/6": its new TCP sessions are then dropped there and counted by
  * flood_tcp_half_open), with a timeout the next passes refresh while it
  * stays at N or more; below N it is taken out. The kernel set itself is
  * read at the end of each pass, so a reload that replaced it, or a

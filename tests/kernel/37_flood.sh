@@ -4,7 +4,8 @@
 # flooding source before anything is queued, IPv6 sources counted by /64,
 # while other sources go on; `sluicectl floods` lists the limited sources,
 # the counters and the default alert see them; an exception is never limited,
-# nor are the gateway's own sessions.
+# nor are the gateway's own sessions; with udp-rate alone TCP never meets the
+# UDP meter and UDP is still cut.
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$(conf_with 'flood { tcp-connect-rate 600/min tcp-concurrent 20 udp-rate 50/s exceptions infra }' \
@@ -88,4 +89,27 @@ k=$(lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_rate | awk '/packe
 python3 -c "import sys; b, a = sys.argv[1].split(), sys.argv[2].split(); sys.exit(0 if all(int(y) >= int(x) > 0 for x, y in zip(b, a)) else 1)" "$b" "$a" &&
 	kt_ok "after a reload the flood counters go on:$b ->$a (the new table's flood_tcp_rate: $k)" ||
 	kt_fail "flood counters across a reload:$b ->$a (the new table's flood_tcp_rate: $k)"
+# --- udp-rate alone: TCP returns before the UDP meter (no TCP limit, no
+# flood_tcp chain); UDP is still cut at 50/s
+udp_burst() { # udp_burst N: N datagrams from carol, each a new session
+	lab_exec "$LAB_CLI" python3 -c 'import socket, sys
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[1], 0)); s.sendto(b"x", (sys.argv[2], 9000 + i % 100)); s.close()' "$LAB_CLI4" "$LAB_SRV4" "$1"
+}
+nftc() { lab_exec "$LAB_GW" nft list counter inet sluice "$1" | awk '/packets/ { print $2 }'; }
+{ cat "$conf" | grep -v '^flood'; echo 'flood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 50/s }'; } >"$conf.udp"
+cp "$conf.udp" "$conf"
+ctl reload >/dev/null || kt_fail "reload to udp-rate alone failed"
+lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4 >/dev/null 2>&1 &&
+	kt_fail "a flood_tcp4 chain with no TCP limit" || kt_ok "udp-rate alone: no flood_tcp4 chain"
+burst "$LAB_CLI" "$LAB_SRV4" 22 200 1 >/dev/null
+[ "$(nftc flood_udp_rate)" = 0 ] && ctl floods | grep -q "^0 sources limited" &&
+	kt_ok "200 SYNs at once from carol: none met the UDP meter" ||
+	kt_fail "TCP met the UDP meter: flood_udp_rate $(nftc flood_udp_rate); $(ctl floods)"
+udp_burst 300
+u=$(nftc flood_udp_rate)
+[ "$u" -ge 100 ] && ctl floods | grep -q "^$LAB_CLI4 " &&
+	kt_ok "300 new UDP sessions at once: $u refused at 50/s, carol listed" ||
+	kt_fail "udp-rate 50/s: $u of 300 refused; $(ctl floods)"
 kt_done
