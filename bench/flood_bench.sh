@@ -15,6 +15,9 @@
 #     being limited; target: <= 2 x its p99 without the flood.
 # Processes are stopped by the pids this script started.
 #   bench/flood_bench.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS] [FLOOD_PPS]
+# Environment, to take A apart: FLOOD_ON the flood { } body of "on" (default:
+# all four limits, never refusing), KINDS the kinds of A (default "1 4 4s"),
+# ONLY_A=1 skips B.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-7}; PPS=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,8 +30,9 @@ protocol web tcp 80
 rule "web" allow web from clients to servers
 decisions { slots 4096 per-source 4096 }'
 printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
-printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s }\n' \
-	"$base" >"$LAB_TMP/on.conf"
+ON=${FLOOD_ON:-tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s}
+KINDS=${KINDS:-1 4 4s}
+printf '%s\nflood { %s }\n' "$base" "$ON" >"$LAB_TMP/on.conf"
 printf '%s\n' "$base" >"$LAB_TMP/default.conf"
 SPID=
 start_sluiced() { bench_start_sluiced "$B" "$1"; SPID=$SLUICED_PID; }
@@ -60,7 +64,7 @@ cp "$LAB_TMP/off.conf" "$LAB_TMP/cur.conf"
 start_sluiced "$LAB_TMP/cur.conf"
 for round in $(seq "$ROUNDS"); do
 	order="off on"; [ $((round % 2)) = 0 ] && order="on off"
-	for p in 1 4 4s; do
+	for p in $KINDS; do
 		for m in $order; do
 			cp "$LAB_TMP/$m.conf" "$LAB_TMP/cur.conf"
 			"$B/src/sluicectl/sluicectl" -s "$SOCK" reload >/dev/null || echo "reload to $m failed" >&2
@@ -74,8 +78,9 @@ col() { # col MODE P FIELD: the median over the rounds of field FIELD (1 rate, 2
 	for r in $(seq "$ROUNDS"); do echo "${R[$1.$2.$r]}" | awk -v f="$3" '{print $f}'; done | med
 }
 echo "A. kernel-decided new TCP sessions/s, flood limits off (none) and on (never refusing); median of $ROUNDS rounds of ${SECS}s"
+[ -n "${FLOOD_ON:-}" ] && echo "   on: flood { $ON }"
 printf '%-24s %10s %10s %14s %14s %8s %s\n' clients "off/s" "on/s" "off lat us" "on lat us" "on/off" "(median per-round ratio; cost)"
-for p in 1 4 4s; do
+for p in $KINDS; do
 	per=$(for r in $(seq "$ROUNDS"); do
 		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
 		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
@@ -89,6 +94,7 @@ for p in 1 4 4s; do
 done
 cat "$LAB_TMP/rounds"
 
+[ "${ONLY_A:-0}" = 1 ] && exit 0
 # --- B: a legitimate client's p99 under a SYN flood from 1,000 sources
 # (3 rounds at most: each is two runs of 4 x SECONDS)
 BROUNDS=$((ROUNDS < 3 ? ROUNDS : 3))
