@@ -73,6 +73,9 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct dashboard *dash; /* dashboard.c: the page's history */
 	char *metrics_addr;
+	/* the reply of the reload under way, while daemon_gen_switch() gives
+	 * the settings out (NULL otherwise): daemon_warn() adds to it */
+	struct evbuffer *reload_reply;
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
 	struct kernel_kept *kcounts; /* metrics.c: kernel counters kept */
@@ -180,6 +183,12 @@ int daemon_kernel_switch(struct daemon *d, const struct policy *p,
 			 const struct policy *old, struct evbuffer *out,
 			 char **err);
 void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out);
+/* A setting that could not be applied (a port taken, a file unreadable):
+ * "FMT..." to the log and, during a reload, as "warning: FMT...\n" to its
+ * reply, so `sluicectl reload` says it; ERR, when not 0, is the errno
+ * appended as ": strerror(ERR)". */
+void daemon_warn(struct daemon *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Revokes sessions the current policy no longer allows; returns how many
  * were cut so far. A large table is walked on for a while on the event
  * loop after it returns (d->revoking set; reload.c "Revocation walks");

@@ -320,8 +320,8 @@ void idapi_configure(struct daemon *d, const struct policy *p)
 		a->h = http_listen(d->base, c->api_listen, "identity api",
 				   API_MAX_BODY, serve, d);
 		if (!a->h) {
-			log_warn("identity api: cannot listen on %s",
-				 c->api_listen);
+			daemon_warn(d, errno, "identity api: cannot listen "
+				    "on %s", c->api_listen);
 			free(a);
 			return;
 		}
@@ -330,9 +330,10 @@ void idapi_configure(struct daemon *d, const struct policy *p)
 		log_info("identity api: on %s", c->api_listen);
 	}
 	if (read_token(a, c->api_token_file) < 0)
-		log_warn("identity api: token file %s (%s)", c->api_token_file,
-			 a->tlen ? "the previous token stays"
-				 : "every request is refused");
+		daemon_warn(d, errno, "identity api: token file %s (%s)",
+			    c->api_token_file,
+			    a->tlen ? "the previous token stays"
+				    : "every request is refused");
 	http_limits(a->h, c->api_max_connections, c->api_timeout_ms);
 }
 

@@ -234,7 +234,8 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 	struct radius_ctx ctx = {.ids = d->ids, .clients = &c->radius_nets,
 				 .ttl_s = c->ttl_s};
 	if (radius_read_secret(&ctx, c->radius_secret_file) < 0) {
-		log_warn("radius: secret file %s", c->radius_secret_file);
+		daemon_warn(d, errno, "radius: secret file %s",
+			    c->radius_secret_file);
 		if (!s)
 			return; /* no secret, no listener */
 		memcpy(ctx.secret, s->ctx.secret, sizeof(ctx.secret));
@@ -243,7 +244,8 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 	if (!s) {
 		int fd = radius_bind(c->radius_listen);
 		if (fd < 0) {
-			log_warn("radius: cannot listen on %s", c->radius_listen);
+			daemon_warn(d, errno, "radius: cannot listen on %s",
+				    c->radius_listen);
 			explicit_bzero(&ctx, sizeof(ctx));
 			return;
 		}

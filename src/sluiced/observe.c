@@ -192,7 +192,8 @@ void observe_configure(struct daemon *d, const struct policy *p)
 	d->fwlog = (p->log.file || p->log.syslog) ? fwlog_open(&p->log, NULL)
 						  : NULL;
 	if ((p->log.file || p->log.syslog) && !d->fwlog)
-		log_warn("firewall log %s", p->log.file ? p->log.file : "(syslog)");
+		daemon_warn(d, errno, "firewall log %s: not written",
+			    p->log.file ? p->log.file : "(syslog)");
 	if (old) {
 		uint64_t w = 0, dr = 0;
 		fwlog_stats(old, &w, &dr);
@@ -212,7 +213,8 @@ void observe_configure(struct daemon *d, const struct policy *p)
 		if (want) {
 			d->metrics = metrics_listen(d->base, want, fill_metrics, d);
 			if (!d->metrics)
-				log_warn("metrics: cannot listen on %s", want);
+				daemon_warn(d, errno, "metrics: cannot listen "
+					    "on %s", want);
 			else
 				d->metrics_addr = xstrdup(want);
 			metrics_set_extra(d->metrics, metrics_extra);

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -257,9 +258,29 @@ int daemon_kernel_switch(struct daemon *d, const struct policy *p,
 	return 0;
 }
 
+void daemon_warn(struct daemon *d, int err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err)
+		log_warnx("%s: %s", msg, strerror(err));
+	else
+		log_warnx("%s", msg);
+	if (!d->reload_reply)
+		return;
+	evbuffer_add_printf(d->reload_reply, "warning: %s", msg);
+	if (err)
+		evbuffer_add_printf(d->reload_reply, ": %s", strerror(err));
+	evbuffer_add_printf(d->reload_reply, "\n");
+}
+
 void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
 {
 	const struct policy *p = g->policy;
+	d->reload_reply = out;
 	pthread_mutex_lock(&d->gen_lock);
 	struct gen *prev = d->gen;
 	d->gen = g;
@@ -278,11 +299,12 @@ void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
 	dnsfilter_configure(d->dns, p);
 	char *ferr = NULL;
 	if (farms_configure(d->farms, p, &ferr) < 0) {
-		log_warnx("reload: farms: %s", ferr);
+		daemon_warn(d, 0, "farms: %s", ferr);
 		free(ferr);
 	}
 	observe_configure(d, p);
 	daemon_control_configure(d, p, out);
+	d->reload_reply = NULL;
 }
 
 /* Writes the diagnostics of D to OUT and the log. */

@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "common/text.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <math.h>
 #include <stdio.h>
@@ -269,7 +270,9 @@ struct metrics_server *metrics_listen(struct event_base *base,
 	m->arg = arg;
 	m->h = http_listen(base, addr_port, "metrics", 0, serve, m);
 	if (!m->h) {
+		int e = errno; /* the caller says why */
 		free(m);
+		errno = e;
 		return NULL;
 	}
 	return m;

@@ -9,7 +9,8 @@
 # checked by what they do: the NSS pool's threads, the control socket's
 # mode, the metrics listener's port, the ICMP session timeout, a flood
 # limit in the kernel ruleset, the firewall log's file, the push API's and
-# the RADIUS listener's ports; and a queue count change keeps the queues.
+# the RADIUS listener's ports, a listener whose port is taken (the reload
+# goes through, its reply warns); and a queue count change keeps the queues.
 . "$(dirname "$0")/lib.sh"
 kt_up
 E=$LAB_TMP/etc-sluice # what the rows' examples call /etc/sluice
@@ -135,6 +136,23 @@ r_new=$(listening -u 1814) r_old=$(listening -u 1812)
 [ "$a_new" = 1 ] && [ "$a_old" = 0 ] && [ "$r_new" = 1 ] && [ "$r_old" = 0 ] &&
 	kt_ok "api-listen :8080 -> :8082, radius-listen :1812 -> :1814 (sockets: $a_old/$a_new, $r_old/$r_new)" ||
 	kt_fail "listeners moved? api :8080 $a_old :8082 $a_new, radius :1812 $r_old :1814 $r_new"
+
+# a listener that cannot bind (its port taken by another listener of
+# sluiced's): the reload goes through and its reply says so
+reload_with >/dev/null # the base: identity api on :8080, metrics on :9130
+r=$(reload_with 'metrics { listen 127.0.0.1:8080 }')
+echo "$r" | grep -q '^warning: metrics: cannot listen on 127.0.0.1:8080: Address already in use$' &&
+	echo "$r" | grep -q '^reloaded: generation' &&
+	kt_ok "metrics on the identity api's port: the reload's reply warns" ||
+	kt_fail "metrics on a taken port: the reply was: $r"
+reload_with >/dev/null
+r=$(reload_with 'identity { api-listen 127.0.0.1:9130 }')
+echo "$r" | grep -q '^warning: identity api: cannot listen on 127.0.0.1:9130: Address already in use$' &&
+	kt_ok "identity api on the metrics port: the reload's reply warns" ||
+	kt_fail "identity api on a taken port: the reply was: $r"
+r=$(reload_with)
+echo "$r" | grep -q '^warning: .*cannot listen' && kt_fail "the base again warns: $r" ||
+	kt_ok "back to the base: every listener bound"
 
 # queue count: needs a restart; the running queues stay as they are
 queues() { lab_exec "$LAB_GW" cat /proc/net/netfilter/nfnetlink_queue | wc -l; }
