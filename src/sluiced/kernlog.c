@@ -225,8 +225,9 @@ static void open_nflog(struct daemon *d, uint16_t group)
 	struct kernlog *k = d->kernlog;
 	k->nfl = nflog_reader_open(group, on_nflog_rec, d);
 	if (!k->nfl) {
-		log_warn("firewall log: cannot bind NFLOG group %u (kernel-"
-			 "decided sessions are not logged)", group);
+		daemon_warn(d, errno, "firewall log: cannot bind NFLOG group "
+			    "%u (kernel-decided sessions are not logged)",
+			    group);
 		return;
 	}
 	k->group = group;
@@ -244,8 +245,8 @@ static void open_ct(struct daemon *d, uint32_t shift)
 	uint32_t mask = mark_make(shift, 3u, 0);
 	k->cte = ct_events_open(mask, vals, 2, on_ct_end, d);
 	if (!k->cte) {
-		log_warn("firewall log: cannot subscribe to conntrack events "
-			 "(session ends are not logged)");
+		daemon_warn(d, errno, "firewall log: cannot subscribe to "
+			    "conntrack events (session ends are not logged)");
 		return;
 	}
 	k->shift = shift;
