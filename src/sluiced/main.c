@@ -335,6 +335,8 @@ static void stop(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	free(d->workers);
+	d->workers = NULL; /* observe_close() waits for none */
+	d->nworkers = 0;
 	lookups_free(d->lookups); /* after the workers: none asks any more */
 	dnsfilter_stop(d->dns);	  /* after the lookups: none reads it more */
 	ftpfilter_stop(d->ftp);

@@ -136,7 +136,9 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum reason why, uint64_t latency_ns)
 {
 	struct daemon *d = ctx;
-	if (!d->fwlog)
+	/* a worker, under its lock: observe_configure() swaps the log */
+	struct fwlog *fl = __atomic_load_n(&d->fwlog, __ATOMIC_ACQUIRE);
+	if (!fl)
 		return;
 	const struct policy *p = g->policy;
 	struct fwlog_rec r = {
@@ -152,7 +154,24 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 	    .reason = why,
 	    .latency_us = (uint32_t)(latency_ns / 1000)};
 	clock_gettime(CLOCK_REALTIME, &r.time);
-	fwlog_record(d->fwlog, &r);
+	fwlog_record(fl, &r);
+}
+
+/* Makes NW the firewall log daemon_record() writes to and returns the one
+ * it replaces, once no worker can still be writing to that: workers record
+ * only while they hold their lock (src/queue/worker.c), so taking and
+ * giving back each worker's lock waits out a record under way. */
+static struct fwlog *fwlog_swap(struct daemon *d, struct fwlog *nw)
+{
+	struct fwlog *old = d->fwlog;
+	__atomic_store_n(&d->fwlog, nw, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if (!d->workers || !d->workers[i])
+			continue;
+		pthread_mutex_lock(&d->workers[i]->lock);
+		pthread_mutex_unlock(&d->workers[i]->lock);
+	}
+	return old;
 }
 
 static void alert_log(void *arg, int prio, const char *msg)
@@ -188,10 +207,13 @@ void observe_configure(struct daemon *d, const struct policy *p)
 		event_add(d->ev_tick, &tv);
 	}
 	/* the firewall log: reopened with the new settings */
-	struct fwlog *old = d->fwlog;
-	d->fwlog = (p->log.file || p->log.syslog) ? fwlog_open(&p->log, NULL)
-						  : NULL;
-	if ((p->log.file || p->log.syslog) && !d->fwlog)
+	struct fwlog *nw = (p->log.file || p->log.syslog)
+				   ? fwlog_open(&p->log, NULL)
+				   : NULL;
+	int err = errno;
+	struct fwlog *old = fwlog_swap(d, nw);
+	errno = err;
+	if ((p->log.file || p->log.syslog) && !nw)
 		daemon_warn(d, errno, "firewall log %s: not written",
 			    p->log.file ? p->log.file : "(syslog)");
 	if (old) {
@@ -243,8 +265,7 @@ void observe_close(struct daemon *d)
 	free(d->metrics_addr);
 	d->metrics_addr = NULL;
 	kernlog_close(d); /* before the log it writes to */
-	fwlog_close(d->fwlog);
-	d->fwlog = NULL;
+	fwlog_close(fwlog_swap(d, NULL));
 	metrics_free(d);
 }
 
