@@ -401,9 +401,17 @@ static int apply_perms(const char *path, const struct control_access *a,
 	}
 	bool owned = st.st_uid == a->owner && st.st_gid == a->group;
 	bool moded = (st.st_mode & 07777) == (mode_t)a->mode;
-	if ((!moded && chmod(path, (mode_t)a->mode) < 0) ||
-	    (!owned && lchown(path, a->owner, a->group) < 0)) {
+	if (!moded && chmod(path, (mode_t)a->mode) < 0) {
 		*err = xasprintf("control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!owned && lchown(path, a->owner, a->group) < 0) {
+		int e = errno;
+		/* the socket keeps its access whole, as the caller says: the
+		 * old mode back (the file is still ours) */
+		if (!moded)
+			(void)chmod(path, st.st_mode & 07777);
+		*err = xasprintf("control socket %s: %s", path, strerror(e));
 		return -1;
 	}
 	return 0;

@@ -237,6 +237,25 @@ const char *directory_uri_problem(const char *uri)
 	return NULL;
 }
 
+/* What is wrong with a listener's "ADDRESS:PORT" (ADDRESS an IPv4
+ * address, a name or "[IPv6]"), or NULL: the port must be 1-65535, not
+ * 0 (which binds a port the kernel picks, that nobody knows). */
+static const char *listen_problem(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || !colon[1])
+		return "expected ADDRESS:PORT";
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || colon[1] == '-' || colon[1] == '+' ||
+	    port < 1 || port > 65535)
+		return "the port must be 1 to 65535";
+	if (s[0] == '[' && colon[-1] != ']')
+		return "an IPv6 address goes in brackets: [ADDRESS]:PORT";
+	return NULL;
+}
+
 const char *secret_file_problem(const char *path)
 {
 	struct stat st;
@@ -361,11 +380,11 @@ static void check_identity(struct policy *p)
 	}
 	addrset_normalize(&c->radius_nets);
 	if (c->api_listen) {
-		const char *colon = strrchr(c->api_listen, ':');
-		if (!colon || colon == c->api_listen || !colon[1])
+		const char *why = listen_problem(c->api_listen);
+		if (why)
 			diags_add(d, DIAG_ERROR, NULL,
-				  "identity api-listen '%s': expected "
-				  "ADDRESS:PORT", c->api_listen);
+				  "identity api-listen '%s': %s", c->api_listen,
+				  why);
 		if (!c->api_token_file)
 			diags_add(d, DIAG_ERROR, NULL,
 				  "identity api-listen needs api-token-file");
@@ -378,11 +397,11 @@ static void check_identity(struct policy *p)
 				  "radius-listen");
 		return;
 	}
-	const char *colon = strrchr(c->radius_listen, ':');
-	if (!colon || colon == c->radius_listen || !colon[1])
+	const char *why = listen_problem(c->radius_listen);
+	if (why)
 		diags_add(d, DIAG_ERROR, NULL,
-			  "identity radius-listen '%s': expected ADDRESS:PORT",
-			  c->radius_listen);
+			  "identity radius-listen '%s': %s", c->radius_listen,
+			  why);
 	if (!c->radius_secret_file)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "identity radius-listen needs radius-secret-file");
@@ -492,11 +511,10 @@ static void check_settings(struct policy *p)
 			  "decisions per-source (%u) is larger than slots (%u)",
 			  p->decisions.per_source, p->decisions.slots);
 	if (p->metrics.listen) {
-		const char *colon = strrchr(p->metrics.listen, ':');
-		if (!colon || colon == p->metrics.listen || !colon[1])
-			diags_add(d, DIAG_ERROR, NULL,
-				  "metrics listen '%s': expected ADDRESS:PORT",
-				  p->metrics.listen);
+		const char *why = listen_problem(p->metrics.listen);
+		if (why)
+			diags_add(d, DIAG_ERROR, NULL, "metrics listen '%s': %s",
+				  p->metrics.listen, why);
 	}
 	check_identity(p);
 	check_portal(p);

@@ -76,6 +76,7 @@ struct daemon {
 	/* the reply of the reload under way, while daemon_gen_switch() gives
 	 * the settings out (NULL otherwise): daemon_warn() adds to it */
 	struct evbuffer *reload_reply;
+	unsigned reload_warnings; /* daemon_warn()s into reload_reply */
 	uint64_t metrics_refused_old; /* refusals of metrics servers closed */
 	uint64_t fwlog_written_old, fwlog_dropped_old; /* of logs closed */
 	struct kernel_kept *kcounts; /* metrics.c: kernel counters kept */

@@ -200,16 +200,20 @@ static int radius_bind(const char *addr)
 {
 	char host[128], port_s[8];
 	unsigned port;
-	if (metrics_parse_addr(addr, host, sizeof(host), &port) < 0)
+	if (metrics_parse_addr(addr, host, sizeof(host), &port) < 0) {
+		errno = EINVAL;
 		return -1;
+	}
 	snprintf(port_s, sizeof(port_s), "%u", port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_DGRAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV |
 					     AI_NUMERICHOST},
 			*ai = NULL;
-	if (getaddrinfo(host, port_s, &hints, &ai) != 0 || !ai)
+	if (getaddrinfo(host, port_s, &hints, &ai) != 0 || !ai) {
+		errno = EINVAL; /* a literal address only (AI_NUMERICHOST) */
 		return -1;
+	}
 	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			0);
 	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -220,26 +224,42 @@ static int radius_bind(const char *addr)
 	return fd;
 }
 
-/* Starts, moves, stops or re-keys the listener as P says. */
+/* Starts, moves, stops or re-keys the listener as P says. A secret that
+ * cannot be read keeps the running listener as it is (its address and
+ * secret; the clients and ttl are P's), said in the reload's reply. */
 static void radius_configure(struct daemon *d, const struct policy *p)
 {
 	const struct identity_cfg *c = &p->identity;
 	struct radius_srv *s = srv_of(d);
-	if (s && (!c->radius_listen || strcmp(c->radius_listen, s->addr))) {
-		radius_close(d);
-		s = NULL;
-	}
-	if (!c->radius_listen)
+	if (!c->radius_listen) {
+		if (s)
+			radius_close(d);
 		return;
+	}
+	bool moving = s && strcmp(c->radius_listen, s->addr) != 0;
 	struct radius_ctx ctx = {.ids = d->ids, .clients = &c->radius_nets,
 				 .ttl_s = c->ttl_s};
 	if (radius_read_secret(&ctx, c->radius_secret_file) < 0) {
-		daemon_warn(d, errno, "radius: secret file %s",
-			    c->radius_secret_file);
-		if (!s)
-			return; /* no secret, no listener */
+		int e = errno;
+		if (!s) {
+			daemon_warn(d, 0, "radius: secret file %s: %s; no "
+				    "listener: RADIUS accounting is off",
+				    c->radius_secret_file, strerror(e));
+			return;
+		}
+		daemon_warn(d, 0, "radius: secret file %s: %s; %s%s%s",
+			    c->radius_secret_file, strerror(e),
+			    moving ? "the listener stays on " : "the previous "
+								"secret stays",
+			    moving ? s->addr : "",
+			    moving ? " with its secret" : "");
 		memcpy(ctx.secret, s->ctx.secret, sizeof(ctx.secret));
 		ctx.slen = s->ctx.slen; /* keeps the one it had */
+		moving = false;
+	}
+	if (moving) {
+		radius_close(d);
+		s = NULL;
 	}
 	if (!s) {
 		int fd = radius_bind(c->radius_listen);

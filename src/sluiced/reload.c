@@ -16,11 +16,13 @@
 #include "sluiced/farms.h"
 #include "sluiced/dnsfilter.h"
 #include "policy/settings.h"
+#include "stats/prom.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <poll.h>
 #include <event2/buffer.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,10 +273,50 @@ void daemon_warn(struct daemon *d, int err, const char *fmt, ...)
 		log_warnx("%s", msg);
 	if (!d->reload_reply)
 		return;
+	d->reload_warnings++;
 	evbuffer_add_printf(d->reload_reply, "warning: %s", msg);
 	if (err)
 		evbuffer_add_printf(d->reload_reply, ": %s", strerror(err));
 	evbuffer_add_printf(d->reload_reply, "\n");
+}
+
+/* Whether ADDR_PORT's address ("A:P", "[A]:P", a literal) is one of the
+ * gateway's: a UDP socket can be bound to it (without IP_FREEBIND, bind(2)
+ * fails with EADDRNOTAVAIL for an address no interface has). True when it
+ * cannot be told (then nothing is said). */
+static bool addr_is_local(const char *addr_port)
+{
+	char host[128];
+	unsigned port;
+	if (metrics_parse_addr(addr_port, host, sizeof(host), &port) < 0)
+		return true;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_NUMERICHOST},
+			*ai = NULL;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
+		return true;
+	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool local = fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		     errno != EADDRNOTAVAIL;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return local;
+}
+
+/* What the policy file cannot tell and only this gateway can: a file
+ * sluiced itself reads later that it cannot read now, an address that
+ * is not the gateway's. Each said by daemon_warn(); nothing refused. */
+static void warn_unusable(struct daemon *d, const struct policy *p)
+{
+	const char *pw = p->directory.password_file;
+	if (p->directory.enabled && pw && access(pw, R_OK) < 0)
+		daemon_warn(d, 0, "directory password-file %s: %s; binds to "
+			    "the directory will fail", pw, strerror(errno));
+	if (p->portal.listen && !addr_is_local(p->portal.listen))
+		daemon_warn(d, 0, "portal listen %s: not an address of this "
+			    "gateway; unidentified web sessions are sent "
+			    "there", p->portal.listen);
 }
 
 void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
@@ -295,6 +337,7 @@ void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
 		decider_configure(d->workers[i]->dec, &cfg);
 		pthread_mutex_unlock(&d->workers[i]->lock);
 	}
+	warn_unusable(d, p);
 	lookups_configure(d->lookups, p);
 	dnsfilter_configure(d->dns, p);
 	char *ferr = NULL;
@@ -403,7 +446,9 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	g->engine = engine_build(p);
 	g->id = ++d->next_gen;
 	g->refs = 1;
+	d->reload_warnings = 0;
 	daemon_gen_switch(d, g, out);
+	warnings += (int)d->reload_warnings; /* the settings not applied */
 	d->reloads++;
 	d->reload_ok_at = time(NULL);
 	size_t cut = p->queue.revoke == REVOKE_ON ? daemon_revoke(d) : 0;

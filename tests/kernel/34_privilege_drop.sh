@@ -72,6 +72,17 @@ expect_talk "a new web session is now denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 	kt_ok "ICMP timeout set on reload (45 s)" || kt_fail "icmp timeout $(lab_exec "$LAB_GW" sysctl -n net.netfilter.nf_conntrack_icmp_timeout)"
 lab_exec "$LAB_GW" iptables-nft-save | grep -q 'NFQUEUE' && kt_ok "the xt NFQUEUE chains are in place" ||
 	kt_fail "no NFQUEUE rule after reload"
+# a control block the user cannot apply (the socket given to root): the
+# reply warns and the socket keeps its access whole, its mode too
+m0=$(stat -c %a "$KT_SOCK")
+echo 'control { socket-owner root socket-mode 0640 }' >>"$conf"
+out=$(ctl reload 2>&1)
+echo "$out" | grep -q '^warning: control socket .*: Operation not permitted; the control socket keeps its access' &&
+	[ "$(stat -c %a "$KT_SOCK")" = "$m0" ] && [ "$(stat -c %u "$KT_SOCK")" = "$uid" ] &&
+	kt_ok "control socket-owner root as $U: the reply warns, the socket keeps mode $m0 and owner $U" ||
+	kt_fail "control socket-owner root as $U: mode $(stat -c %a "$KT_SOCK") (was $m0), owner $(stat -c %u "$KT_SOCK"); reply: $out"
+sed -i '/^control { socket-owner root/d' "$conf"
+ctl reload >/dev/null 2>&1 || kt_fail "reload back failed"
 
 # the alert command: run as the user, no capability at all
 f=""

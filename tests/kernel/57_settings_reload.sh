@@ -153,6 +153,26 @@ echo "$r" | grep -q '^warning: identity api: cannot listen on 127.0.0.1:9130: Ad
 r=$(reload_with)
 echo "$r" | grep -q '^warning: .*cannot listen' && kt_fail "the base again warns: $r" ||
 	kt_ok "back to the base: every listener bound"
+# what only the gateway can tell: a file sluiced cannot read, an address
+# it does not have; a RADIUS move whose secret cannot be read keeps the
+# running listener
+r=$(reload_with "directory ldap { $dir bind-dn \"cn=gw,dc=lab,dc=sluice,dc=test\" password-file \"$E/none.secret\" }")
+echo "$r" | grep -q "^warning: directory password-file $E/none.secret: No such file or directory; binds to the directory will fail$" &&
+	kt_ok "a directory password-file sluiced cannot read: the reply warns" ||
+	kt_fail "unreadable directory password-file: the reply was: $r"
+r=$(reload_with 'portal { listen 198.18.1.99:8444 }')
+echo "$r" | grep -q '^warning: portal listen 198.18.1.99:8444: not an address of this gateway' &&
+	kt_ok "a portal address the gateway does not have: the reply warns" ||
+	kt_fail "portal on a foreign address: the reply was: $r"
+reload_with >/dev/null
+r=$(reload_with "identity { radius-secret-file \"$E/none.secret\" radius-listen 198.18.1.1:1815 }")
+echo "$r" | grep -q "^warning: radius: secret file $E/none.secret: No such file or directory; the listener stays on 198.18.1.1:1812 with its secret$" &&
+	[ "$(listening -u 1812)" = 1 ] && [ "$(listening -u 1815)" = 0 ] &&
+	kt_ok "radius-listen moved with an unreadable secret: the listener stays on :1812, the reply says so" ||
+	kt_fail "radius move without a secret: :1812 $(listening -u 1812) :1815 $(listening -u 1815); reply: $r"
+echo "$r" | grep -q '^reloaded: .* [1-9][0-9]* warnings' &&
+	kt_ok "the reply's count has the warnings" || kt_fail "the reply's count: $r"
+reload_with >/dev/null
 
 # queue count: needs a restart; the running queues stay as they are
 queues() { lab_exec "$LAB_GW" cat /proc/net/netfilter/nfnetlink_queue | wc -l; }

@@ -141,6 +141,53 @@ static void test_reject_action(void **state)
 	diags_free(&d);
 }
 
+/* A listener's ADDRESS:PORT: port 0 (a port the kernel picks), out of
+ * range, signed or not a number, an IPv6 address without brackets: each
+ * an error of its own; the good forms load. */
+static void test_listen_ports(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"metrics { listen 127.0.0.1:0 }\n", "the port must be 1 to 65535"},
+	    {"metrics { listen 127.0.0.1:65536 }\n", "the port must be 1 to 65535"},
+	    {"metrics { listen 127.0.0.1:+80 }\n", "the port must be 1 to 65535"},
+	    {"metrics { listen 127.0.0.1:8o }\n", "the port must be 1 to 65535"},
+	    {"metrics { listen 127.0.0.1 }\n", "expected ADDRESS:PORT"},
+	    {"metrics { listen [::1:9100 }\n", "in brackets"},
+	    {"identity { api-listen 127.0.0.1:0 api-token-file /nonexistent }\n",
+	     "identity api-listen '127.0.0.1:0': the port must be 1 to 65535"},
+	    {"identity { radius-listen 198.18.1.1:0 radius-secret-file /nonexistent "
+	     "radius-clients 198.18.1.2 }\n",
+	     "identity radius-listen '198.18.1.1:0': the port must be 1 to 65535"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct diags d = {0};
+		struct policy *p = load(bad[i].text, &d);
+		if (p || !has_diag(&d, 0, 0, bad[i].msg)) {
+			dump(&d);
+			fail_msg("'%s' should fail with '%s'", bad[i].text,
+				 bad[i].msg);
+		}
+		diags_free(&d);
+	}
+	static const char *const good[] = {
+	    "metrics { listen 127.0.0.1:1 }\n",
+	    "metrics { listen [::1]:65535 }\n",
+	    "metrics { listen localhost:9100 }\n",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct diags d = {0};
+		struct policy *p = load(good[i], &d);
+		if (!p)
+			dump(&d);
+		assert_non_null(p);
+		policy_free(p);
+		diags_free(&d);
+	}
+}
+
 static void test_addresses(void **state)
 {
 	struct diags d = {0};
@@ -1022,6 +1069,7 @@ int main(void)
 	    cmocka_unit_test(test_design_example),
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_reject_action),
+	    cmocka_unit_test(test_listen_ports),
 	    cmocka_unit_test(test_errors_located_in_one_pass),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_shadowed_rules_warn),
