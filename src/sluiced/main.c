@@ -450,6 +450,12 @@ int main(int argc, char **argv)
 	control_access_free(&acc);
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
+	/* the firewall log root just made becomes the user's: a reload or
+	 * SIGUSR1, run as the user, opens it again */
+	const char *logf = d.gen->policy->log.file;
+	if (user && logf && privdrop_give_file(&pu, logf) < 0 && errno != ENOENT)
+		log_warn("firewall log %s: not given to %s; a reload may not "
+			 "open it again", logf, pu.name);
 	if (user)
 		drop_privileges(&pu);
 	/* the address table of the last run, before the queues start (known

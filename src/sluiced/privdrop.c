@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int privdrop_lookup(const char *name, struct privuser *u, char *err,
@@ -112,4 +113,22 @@ bool privdrop_has_more_than_netadmin(void)
 			return true;
 	}
 	return false;
+}
+
+int privdrop_give_file(const struct privuser *u, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+				O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -1;
+	else if (S_ISREG(st.st_mode) && st.st_uid == 0)
+		rc = fchown(fd, u->uid, (gid_t)-1);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

@@ -52,6 +52,13 @@ void privdrop_socket_owner(const struct privuser *u,
 			   const struct control_cfg *cfg,
 			   struct control_access *a);
 
+/* The regular file at PATH, when root owns it (sluiced made it, as root,
+ * before the drop: the firewall log), becomes U's, its group and mode
+ * kept, so U can open it again on a reload or SIGUSR1. Not followed
+ * through a symbolic link; a file of another owner is left alone. 0, or
+ * -1 with errno (said in the log by the caller). */
+int privdrop_give_file(const struct privuser *u, const char *path);
+
 /* True when the calling thread may still act as root (uid 0 or any
  * capability beyond the two kept): what a test asks after the drop. */
 bool privdrop_has_more_than_netadmin(void);

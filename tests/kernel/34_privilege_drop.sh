@@ -19,7 +19,8 @@ SH
 chmod 0755 "$LAB_TMP/alert.sh"
 conf=$LAB_TMP/sluice.conf
 { cat "$KT_ROOT/examples/lab.conf"
-  echo "alert \"started\" when worker_threads >= 1 rearm manual run \"$LAB_TMP/alert.sh\""; } >"$conf"
+  echo "alert \"started\" when worker_threads >= 1 rearm manual run \"$LAB_TMP/alert.sh\""
+  echo "log { format json file \"$LAB_TMP/out/fw.log\" }"; } >"$conf"
 chmod 0644 "$conf"
 lab_exec "$LAB_GW" sysctl -qw net.netfilter.nf_conntrack_icmp_timeout=30
 SLUICED_USER=$U kt_start "$conf" || kt_done
@@ -64,6 +65,11 @@ out=$(ctl reload 2>&1) && kt_ok "reload as $U: $(echo "$out" | tail -1)" || kt_f
 grep -q 'not permitted' "$LAB_TMP/sluiced.log" && kt_fail "something was not permitted: $(grep 'not permitted' "$LAB_TMP/sluiced.log")" ||
 	kt_ok "nothing in the log was refused for want of privilege"
 [ "$(stat -c %u "$KT_SOCK")" = "$uid" ] && kt_ok "the control socket belongs to $U" || kt_fail "socket owner $(stat -c %u "$KT_SOCK")"
+# the firewall log root made at the start is the user's: the reload, run
+# as the user, opened it again
+[ "$(stat -c %u "$LAB_TMP/out/fw.log")" = "$uid" ] && ! echo "$out" | grep -q '^warning: firewall log' &&
+	kt_ok "the firewall log belongs to $U and the reload opened it again" ||
+	kt_fail "firewall log owner $(stat -c %u "$LAB_TMP/out/fw.log"); reload reply: $out"
 sleep 1
 b=$(held "$h"); sleep 1; c=$(held "$h")
 [ "$c" -eq "$b" ] && kt_ok "carol's session revoked (conntrack delete as $U)" || kt_fail "session still flowing ($b -> $c)"
