@@ -379,6 +379,10 @@ static void report_pinned(void *arg, const struct settings_block *b,
 			  const char *asked, const char *running)
 {
 	struct evbuffer *out = arg;
+	if (!asked || !*asked) /* the setting taken out of the file */
+		asked = "(none)";
+	if (!running || !*running)
+		running = "(none)";
 	if (why == RELOAD_RESTART) {
 		log_warnx("reload: %s %s %s needs a restart of sluiced; it "
 			  "keeps %s", b->name, s->key, asked, running);
