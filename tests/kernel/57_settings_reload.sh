@@ -137,33 +137,37 @@ r_new=$(listening -u 1814) r_old=$(listening -u 1812)
 	kt_ok "api-listen :8080 -> :8082, radius-listen :1812 -> :1814 (sockets: $a_old/$a_new, $r_old/$r_new)" ||
 	kt_fail "listeners moved? api :8080 $a_old :8082 $a_new, radius :1812 $r_old :1814 $r_new"
 
+# warns SNIPPET REGEX WHAT: the base plus SNIPPET goes through and a line
+# of the reply matches REGEX (a setting that could not be applied)
+warns() {
+	local r
+	r=$(reload_with "$1")
+	echo "$r" | grep -q "$2" && echo "$r" | grep -q '^reloaded: generation' &&
+		kt_ok "$3: the reload goes through, its reply warns" ||
+		kt_fail "$3: the reply was: $r"
+}
 # a listener that cannot bind (its port taken by another listener of
-# sluiced's): the reload goes through and its reply says so
+# sluiced's)
 reload_with >/dev/null # the base: identity api on :8080, metrics on :9130
-r=$(reload_with 'metrics { listen 127.0.0.1:8080 }')
-echo "$r" | grep -q '^warning: metrics: cannot listen on 127.0.0.1:8080: Address already in use$' &&
-	echo "$r" | grep -q '^reloaded: generation' &&
-	kt_ok "metrics on the identity api's port: the reload's reply warns" ||
-	kt_fail "metrics on a taken port: the reply was: $r"
+warns 'metrics { listen 127.0.0.1:8080 }' \
+	'^warning: metrics: cannot listen on 127.0.0.1:8080: Address already in use$' \
+	"metrics on the identity api's port"
 reload_with >/dev/null
-r=$(reload_with 'identity { api-listen 127.0.0.1:9130 }')
-echo "$r" | grep -q '^warning: identity api: cannot listen on 127.0.0.1:9130: Address already in use$' &&
-	kt_ok "identity api on the metrics port: the reload's reply warns" ||
-	kt_fail "identity api on a taken port: the reply was: $r"
+warns 'identity { api-listen 127.0.0.1:9130 }' \
+	'^warning: identity api: cannot listen on 127.0.0.1:9130: Address already in use$' \
+	"identity api on the metrics port"
 r=$(reload_with)
 echo "$r" | grep -q '^warning: .*cannot listen' && kt_fail "the base again warns: $r" ||
 	kt_ok "back to the base: every listener bound"
 # what only the gateway can tell: a file sluiced cannot read, an address
 # it does not have; a RADIUS move whose secret cannot be read keeps the
 # running listener
-r=$(reload_with "directory ldap { $dir bind-dn \"cn=gw,dc=lab,dc=sluice,dc=test\" password-file \"$E/none.secret\" }")
-echo "$r" | grep -q "^warning: directory password-file $E/none.secret: No such file or directory; binds to the directory will fail$" &&
-	kt_ok "a directory password-file sluiced cannot read: the reply warns" ||
-	kt_fail "unreadable directory password-file: the reply was: $r"
-r=$(reload_with 'portal { listen 198.18.1.99:8444 }')
-echo "$r" | grep -q '^warning: portal listen 198.18.1.99:8444: not an address of this gateway' &&
-	kt_ok "a portal address the gateway does not have: the reply warns" ||
-	kt_fail "portal on a foreign address: the reply was: $r"
+warns "directory ldap { $dir bind-dn \"cn=gw,dc=lab,dc=sluice,dc=test\" password-file \"$E/none.secret\" }" \
+	"^warning: directory password-file $E/none.secret: No such file or directory; binds to the directory will fail$" \
+	"a directory password-file sluiced cannot read"
+warns 'portal { listen 198.18.1.99:8444 }' \
+	'^warning: portal listen 198.18.1.99:8444: not an address of this gateway' \
+	"a portal address the gateway does not have"
 reload_with >/dev/null
 r=$(reload_with "identity { radius-secret-file \"$E/none.secret\" radius-listen 198.18.1.1:1815 }")
 echo "$r" | grep -q "^warning: radius: secret file $E/none.secret: No such file or directory; the listener stays on 198.18.1.1:1812 with its secret$" &&
