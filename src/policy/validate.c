@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
@@ -248,10 +249,13 @@ static const char *listen_problem(const char *s)
 	char *end;
 	errno = 0;
 	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (*end || errno || colon[1] == '-' || colon[1] == '+' ||
-	    port < 1 || port > 65535)
+	if (*end || errno || !isdigit((unsigned char)colon[1]) || port < 1 ||
+	    port > 65535)
 		return "the port must be 1 to 65535";
-	if (s[0] == '[' && colon[-1] != ']')
+	bool bracketed = s[0] == '[';
+	if ((bracketed && (colon[-1] != ']' || colon - s < 3 ||
+			   memchr(s + 1, ']', (size_t)(colon - s - 2)))) ||
+	    (!bracketed && memchr(s, ':', (size_t)(colon - s))))
 		return "an IPv6 address goes in brackets: [ADDRESS]:PORT";
 	return NULL;
 }

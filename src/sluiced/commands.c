@@ -669,10 +669,11 @@ void daemon_control_configure(struct daemon *d, const struct policy *p,
 	char *err = NULL;
 	if (control_access_resolve(&p->control, &a, &err) < 0 ||
 	    control_reconfigure(d->ctl, &a, &err) < 0) {
-		log_warnx("reload: %s; the control socket keeps its access", err);
-		if (out)
+		if (out && !d->reload_reply) /* not through a reload's */
 			evbuffer_add_printf(out, "warning: %s; the control socket "
 					    "keeps its access\n", err);
+		daemon_warn(d, 0, "%s; the control socket keeps its access",
+			    err);
 		free(err);
 	}
 	control_access_free(&a);

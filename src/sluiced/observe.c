@@ -194,6 +194,35 @@ static void fill_metrics(void *arg, struct stats_snapshot *s)
 	daemon_snapshot(arg, s);
 }
 
+/* The firewall log opened again with P's settings (every reload: the file
+ * may have moved or been rotated), then the kernel's records. The new log
+ * is held until the old one is drained and closed, so the two never append
+ * to the same file at once; one that cannot be opened leaves the running
+ * log as it is, said by daemon_warn(). */
+static void log_configure(struct daemon *d, const struct policy *p)
+{
+	bool want = p->log.file || p->log.syslog;
+	struct fwlog *nw = want ? fwlog_open(&p->log, NULL) : NULL;
+	if (want && !nw) {
+		daemon_warn(d, errno, "firewall log %s: not opened%s",
+			    p->log.file ? p->log.file : "(syslog)",
+			    d->fwlog ? " (the running log goes on)" : "");
+	} else {
+		fwlog_hold(nw, true);
+		struct fwlog *old = fwlog_swap(d, nw);
+		if (old) {
+			uint64_t w = 0, dr = 0;
+			fwlog_flush(old); /* no worker adds to it any more */
+			fwlog_stats(old, &w, &dr);
+			d->fwlog_written_old += w;
+			d->fwlog_dropped_old += dr;
+		}
+		fwlog_close(old);
+		fwlog_hold(nw, false);
+	}
+	kernlog_configure(d, p); /* after the log: it writes there */
+}
+
 /* (Re)opens what the policy's log, metrics and alert settings ask for. */
 void observe_configure(struct daemon *d, const struct policy *p)
 {
@@ -206,24 +235,7 @@ void observe_configure(struct daemon *d, const struct policy *p)
 		struct timeval tv = {1, 0};
 		event_add(d->ev_tick, &tv);
 	}
-	/* the firewall log: reopened with the new settings */
-	struct fwlog *nw = (p->log.file || p->log.syslog)
-				   ? fwlog_open(&p->log, NULL)
-				   : NULL;
-	int err = errno;
-	struct fwlog *old = fwlog_swap(d, nw);
-	errno = err;
-	if ((p->log.file || p->log.syslog) && !nw)
-		daemon_warn(d, errno, "firewall log %s: not written",
-			    p->log.file ? p->log.file : "(syslog)");
-	if (old) {
-		uint64_t w = 0, dr = 0;
-		fwlog_stats(old, &w, &dr);
-		d->fwlog_written_old += w;
-		d->fwlog_dropped_old += dr;
-	}
-	fwlog_close(old);
-	kernlog_configure(d, p); /* after the log: it writes there */
+	log_configure(d, p);
 	/* metrics: restarted when the address changes */
 	const char *want = p->metrics.listen;
 	if (!want || !d->metrics_addr || strcmp(want, d->metrics_addr) != 0) {

@@ -125,8 +125,8 @@ int privdrop_give_file(const struct privuser *u, const char *path)
 	int rc = 0;
 	if (fstat(fd, &st) < 0)
 		rc = -1;
-	else if (S_ISREG(st.st_mode) && st.st_uid == 0)
-		rc = fchown(fd, u->uid, (gid_t)-1);
+	else if (S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_nlink == 1)
+		rc = fchown(fd, u->uid, (gid_t)-1); /* a hard link: left alone */
 	int e = errno;
 	close(fd);
 	errno = e;

@@ -55,7 +55,8 @@ void privdrop_socket_owner(const struct privuser *u,
 /* The regular file at PATH, when root owns it (sluiced made it, as root,
  * before the drop: the firewall log), becomes U's, its group and mode
  * kept, so U can open it again on a reload or SIGUSR1. Not followed
- * through a symbolic link; a file of another owner is left alone. 0, or
+ * through a symbolic link; a file of another owner, or with another name
+ * (a hard link: /etc/shadow under the log's name), is left alone. 0, or
  * -1 with errno (said in the log by the caller). */
 int privdrop_give_file(const struct privuser *u, const char *path);
 

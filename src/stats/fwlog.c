@@ -669,7 +669,7 @@ void fwlog_flush(struct fwlog *l)
 	uint64_t target = l->head;
 	pthread_cond_signal(&l->more);
 	uint64_t reopen = l->reopen_req;
-	/* a stalled writer (test hook) would never get there */
+	/* a held writer (fwlog_hold) would never get there */
 	while ((l->tail < target || l->reopen_done < reopen) && !l->stall)
 		pthread_cond_wait(&l->done, &l->mu);
 	pthread_mutex_unlock(&l->mu);
@@ -681,10 +681,12 @@ void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped)
 	*dropped = l ? atomic_load(&l->dropped) : 0;
 }
 
-void fwlog_test_stall(struct fwlog *l, bool stall)
+void fwlog_hold(struct fwlog *l, bool hold)
 {
+	if (!l)
+		return;
 	pthread_mutex_lock(&l->mu);
-	l->stall = stall;
+	l->stall = hold;
 	pthread_cond_signal(&l->more);
 	pthread_mutex_unlock(&l->mu);
 }

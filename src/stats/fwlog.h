@@ -98,7 +98,11 @@ void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped);
 void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 		  size_t len);
 
-/* Test hook: while STALL, the writer takes nothing from the ring. */
-void fwlog_test_stall(struct fwlog *l, bool stall);
+/* While HOLD, the writer takes nothing from the ring (records wait there,
+ * counted as dropped once it is full). sluiced holds a log it opened on a
+ * reload until the one it replaces is closed, so two writers never append
+ * to the same file at once (a line of one cut by the other's); tests hold
+ * one to fill its ring. */
+void fwlog_hold(struct fwlog *l, bool hold);
 
 #endif

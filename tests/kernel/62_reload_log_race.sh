@@ -5,7 +5,9 @@
 # closed only once no worker can still be writing to it (observe.c,
 # fwlog_swap: each worker's lock taken and given back). Thousands of
 # decided sessions a second on two queues and 60 reloads meanwhile:
-# sluiced stays up, answers, and the log goes on. A stress test: the race
+# sluiced stays up, answers, and the log goes on, every line whole (the
+# new log is held until the old one is closed: fwlog_hold); a log that
+# cannot be opened leaves the running one going. A stress test: the race
 # it guards against (a worker preempted between reading the log's pointer
 # and writing its record while the old log is freed) was found by reading
 # the code and is rarely hit; run with a sanitizer's build
@@ -40,6 +42,18 @@ kill -0 "$KT_PID" 2>/dev/null && kt_ok "sluiced is up after $n reloads under loa
 }
 [ "$bad" = 0 ] && [ "$n" -ge 20 ] && kt_ok "$n reloads went through while the workers recorded" ||
 	kt_fail "reloads: $n went through, $bad failed (want >= 20 and none failed)"
+# a log that cannot be opened (its file a folder): the reply says so and
+# the running log goes on
+mkdir -p "$LAB_TMP/logdir"
+cp "$conf" "$conf.base"
+echo "log { format json file \"$LAB_TMP/logdir\" }" >>"$conf"
+r=$(ctl reload 2>&1)
+l0=$(wc -l <"$LAB_TMP/fw.log"); sleep 1; l1=$(wc -l <"$LAB_TMP/fw.log")
+echo "$r" | grep -q "^warning: firewall log $LAB_TMP/logdir: not opened (the running log goes on): Is a directory$" &&
+	[ "$l1" -gt "$l0" ] && kt_ok "a log file that is a folder: the reply warns, the running log goes on ($l0 -> $l1 lines)" ||
+	kt_fail "a log file that is a folder: lines $l0 -> $l1; reply: $r"
+cp "$conf.base" "$conf"
+ctl reload >/dev/null 2>&1 || kt_fail "reload back failed"
 for i in $(seq 250); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
 cat "$LAB_TMP/rate.out" | sed "s/^/$KT_NAME: /"
 conns=$(awk '/^conns/ { print $2 }' "$LAB_TMP/rate.out")
@@ -47,6 +61,17 @@ recs=$(grep -c '"rule":"staff bench"' "$LAB_TMP/fw.log")
 [ "${conns:-0}" -ge 1000 ] && [ "$recs" -ge 1000 ] &&
 	kt_ok "$conns sessions decided, $recs of them in the firewall log across the reloads" ||
 	kt_fail "sessions ${conns:-none}, log records $recs (want >= 1000 each)"
+# two writers never appended to the file at once: every line is whole
+bad=$(python3 -c 'import json, sys
+n = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="strict"):
+    try:
+        json.loads(line)
+    except ValueError:
+        n += 1
+print(n)' "$LAB_TMP/fw.log")
+[ "$bad" = 0 ] && kt_ok "every line of the firewall log is one whole JSON record" ||
+	kt_fail "$bad lines of the firewall log are not JSON (cut by another writer?)"
 expect_talk "a session after the reloads is decided" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4"
 kt_stop || kt_fail "sluiced did not stop"
 grep -q "ERROR: AddressSanitizer" "$LAB_TMP/sluiced.log" && kt_fail "the sanitizer: $(grep -m3 -A3 'ERROR: AddressSanitizer' "$LAB_TMP/sluiced.log")"

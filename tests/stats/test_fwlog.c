@@ -369,7 +369,7 @@ static void test_full_buffer_counts_drops(void **state)
 	struct log_cfg cfg = {.format = LOGF_JSON, .file = path, .buffer = 16};
 	struct fwlog *l = fwlog_open(&cfg, "gw1");
 	assert_non_null(l);
-	fwlog_test_stall(l, true);
+	fwlog_hold(l, true);
 	struct fwlog_rec r = sample();
 	for (int i = 0; i < 20; i++)
 		fwlog_record(l, &r);
@@ -377,7 +377,7 @@ static void test_full_buffer_counts_drops(void **state)
 	fwlog_stats(l, &w, &d);
 	assert_int_equal(w, 0);
 	assert_int_equal(d, 4);
-	fwlog_test_stall(l, false);
+	fwlog_hold(l, false);
 	fwlog_flush(l);
 	fwlog_stats(l, &w, &d);
 	assert_int_equal(w, 16);

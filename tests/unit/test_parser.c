@@ -156,6 +156,11 @@ static void test_listen_ports(void **state)
 	    {"metrics { listen 127.0.0.1:8o }\n", "the port must be 1 to 65535"},
 	    {"metrics { listen 127.0.0.1 }\n", "expected ADDRESS:PORT"},
 	    {"metrics { listen [::1:9100 }\n", "in brackets"},
+	    {"metrics { listen ::1:9100 }\n", "in brackets"},
+	    {"metrics { listen 2001:db8::1:9100 }\n", "in brackets"},
+	    {"metrics { listen []:9100 }\n", "in brackets"},
+	    {"metrics { listen [::1]]:9100 }\n", "in brackets"},
+	    {"metrics { listen \"127.0.0.1: 80\" }\n", "the port must be 1 to 65535"},
 	    {"identity { api-listen 127.0.0.1:0 api-token-file /nonexistent }\n",
 	     "identity api-listen '127.0.0.1:0': the port must be 1 to 65535"},
 	    {"identity { radius-listen 198.18.1.1:0 radius-secret-file /nonexistent "
