@@ -225,8 +225,9 @@ static int radius_bind(const char *addr)
 }
 
 /* Starts, moves, stops or re-keys the listener as P says. A secret that
- * cannot be read keeps the running listener as it is (its address and
- * secret; the clients and ttl are P's), said in the reload's reply. */
+ * cannot be read, or a new address that cannot be bound, keeps the running
+ * listener on its address (with its secret when the new one cannot be
+ * read; the clients and ttl are P's), said in the reload's reply. */
 static void radius_configure(struct daemon *d, const struct policy *p)
 {
 	const struct identity_cfg *c = &p->identity;
@@ -257,18 +258,31 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		ctx.slen = s->ctx.slen; /* keeps the one it had */
 		moving = false;
 	}
-	if (moving) {
-		radius_close(d);
-		s = NULL;
-	}
-	if (!s) {
+	if (!s || moving) {
+		/* a move binds the new address before the old one is let go;
+		 * the same port on a wider address needs the old one gone */
 		int fd = radius_bind(c->radius_listen);
+		if (fd < 0 && moving && errno == EADDRINUSE) {
+			radius_close(d);
+			s = NULL;
+			fd = radius_bind(c->radius_listen);
+		}
 		if (fd < 0) {
-			daemon_warn(d, errno, "radius: cannot listen on %s",
-				    c->radius_listen);
+			int e = errno;
+			if (s) { /* moving: the old listener goes on */
+				daemon_warn(d, 0, "radius: cannot listen on "
+					    "%s: %s; the listener stays on %s",
+					    c->radius_listen, strerror(e),
+					    s->addr);
+				s->ctx = ctx;
+			} else {
+				daemon_warn(d, e, "radius: cannot listen on %s",
+					    c->radius_listen);
+			}
 			explicit_bzero(&ctx, sizeof(ctx));
 			return;
 		}
+		radius_close(d);
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->addr = xstrdup(c->radius_listen);

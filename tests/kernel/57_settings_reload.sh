@@ -177,6 +177,12 @@ echo "$r" | grep -q "^warning: radius: secret file $E/none.secret: No such file 
 echo "$r" | grep -q '^reloaded: .* [1-9][0-9]* warnings' &&
 	kt_ok "the reply's count has the warnings" || kt_fail "the reply's count: $r"
 reload_with >/dev/null
+warns 'identity { radius-listen 198.18.1.99:1816 }' \
+	'^warning: radius: cannot listen on 198.18.1.99:1816: Cannot assign requested address; the listener stays on 198.18.1.1:1812$' \
+	"radius-listen moved to an address the gateway lacks"
+[ "$(listening -u 1812)" = 1 ] && kt_ok "... and the listener is still on :1812" ||
+	kt_fail "radius listener on :1812 after a failed move: $(listening -u 1812)"
+reload_with >/dev/null
 
 # queue count: needs a restart; the running queues stay as they are
 queues() { lab_exec "$LAB_GW" cat /proc/net/netfilter/nfnetlink_queue | wc -l; }
