@@ -662,16 +662,12 @@ static int cmd_settings(void *arg, const json_t *args,
 	return 0;
 }
 
-void daemon_control_configure(struct daemon *d, const struct policy *p,
-			      struct evbuffer *out)
+void daemon_control_configure(struct daemon *d, const struct policy *p)
 {
 	struct control_access a;
 	char *err = NULL;
 	if (control_access_resolve(&p->control, &a, &err) < 0 ||
 	    control_reconfigure(d->ctl, &a, &err) < 0) {
-		if (out && !d->reload_reply) /* not through a reload's */
-			evbuffer_add_printf(out, "warning: %s; the control socket "
-					    "keeps its access\n", err);
 		daemon_warn(d, 0, "%s; the control socket keeps its access",
 			    err);
 		free(err);

@@ -295,9 +295,9 @@ extern const struct control_command daemon_commands[];
 const char *daemon_rule_name(const struct gen *g, uint32_t rid, char *buf,
 			     size_t len);
 /* Applies P's control block to the running socket (owner, group, mode,
- * access groups, limits); an unknown user or group is logged and written
- * to OUT (may be NULL), and the socket keeps its access. */
-void daemon_control_configure(struct daemon *d, const struct policy *p,
-			      struct evbuffer *out);
+ * access groups, limits); one that cannot be applied (an unknown user or
+ * group, an owner sluiced -u cannot give) is said by daemon_warn(), and
+ * the socket keeps its access. */
+void daemon_control_configure(struct daemon *d, const struct policy *p);
 
 #endif

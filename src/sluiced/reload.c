@@ -265,19 +265,15 @@ void daemon_warn(struct daemon *d, int err, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (err)
-		log_warnx("%s: %s", msg, strerror(err));
-	else
-		log_warnx("%s", msg);
-	if (!d->reload_reply)
-		return;
-	d->reload_warnings++;
-	evbuffer_add_printf(d->reload_reply, "warning: %s", msg);
-	if (err)
-		evbuffer_add_printf(d->reload_reply, ": %s", strerror(err));
-	evbuffer_add_printf(d->reload_reply, "\n");
+	if (err && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	log_warnx("%s", msg);
+	if (d->reload_reply) {
+		d->reload_warnings++;
+		evbuffer_add_printf(d->reload_reply, "warning: %s\n", msg);
+	}
 }
 
 /* Whether ADDR_PORT's address ("A:P", "[A]:P", a literal) is one of the
@@ -346,7 +342,7 @@ void daemon_gen_switch(struct daemon *d, struct gen *g, struct evbuffer *out)
 		free(ferr);
 	}
 	observe_configure(d, p);
-	daemon_control_configure(d, p, out);
+	daemon_control_configure(d, p);
 	d->reload_reply = NULL;
 }
 
