@@ -1167,7 +1167,8 @@ static void rule_free(struct rule *r)
 
 /* Reads one setting value of type S into BASE. */
 /* log { file PATH }: its folder must exist and be a folder, at `check`
- * as at start and reload, so that records are never lost silently. */
+ * as at start and reload, so that records are never lost silently; PATH
+ * itself no symbolic link the writer would refuse (log_file_follows). */
 static void check_log_folder(struct parser *ps, const struct loc *loc,
 			     const char *path)
 {
@@ -1187,6 +1188,18 @@ static void check_log_folder(struct parser *ps, const struct loc *loc,
 	else if (!S_ISDIR(st.st_mode))
 		err_at(ps, loc, "log file: '%s' is not a folder", dir);
 	free(dir);
+	if (!log_file_follows(path) && lstat(path, &st) == 0 &&
+	    S_ISLNK(st.st_mode))
+		err_at(ps, loc,
+		       "log file: '%s' is a symbolic link, which sluiced does "
+		       "not follow outside /dev and /proc: name the file itself",
+		       path);
+}
+
+bool log_file_follows(const char *path)
+{
+	return strncmp(path, "/dev/", 5) == 0 ||
+	       strncmp(path, "/proc/", 6) == 0;
 }
 
 /* A rate setting (ST_RATE): "N/UNIT" with the row's unit (enums[0]), or a

@@ -292,6 +292,16 @@ void directory_cfg_clear(struct directory_cfg *c);
 const char *directory_uri_problem(const char *uri);
 
 /*
+ * True when the log file PATH may be a symbolic link the writer follows:
+ * only under /dev/ and /proc/ (/dev/stdout, /proc/self/fd/N), which the
+ * kernel keeps. Anywhere else the last component is opened with
+ * O_NOFOLLOW: sluiced opens its log as root, in a folder its own
+ * unprivileged user may write (/var/log/sluice), so a link planted there
+ * must not send root's appends (and the file's mode change) elsewhere.
+ */
+bool log_file_follows(const char *path);
+
+/*
  * Checks that a secret file (bind password) is not readable or writable by
  * others. Returns NULL when good (or when PATH cannot be examined: the
  * daemon then reports the open failure), else a static message.

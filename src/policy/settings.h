@@ -48,6 +48,16 @@ enum setting_reload {
 			   * setting in its reply (settings_reload_pin) */
 };
 
+/* What a string row names when it is a file sluiced or sluice-portal
+ * reads (validate.c check_files holds every such row to it). */
+enum setting_file {
+	SF_NONE = 0, /* not a file that must exist (or one sluiced makes) */
+	SF_READ,     /* read: a missing file or a directory is a warning */
+	SF_SECRET,   /* a secret (a password, a key): as SF_READ, and others
+		      * may neither read nor write it nor its group write it
+		      * (chmod 600 or 640): an error */
+};
+
 struct setting {
 	const char *key;
 	enum setting_type type;
@@ -69,6 +79,7 @@ struct setting {
 	 * checks; numbers are changed by tests without one). Paths are
 	 * under /etc/sluice/. */
 	const char *example;
+	enum setting_file file;
 };
 
 struct settings_block {

@@ -5,6 +5,7 @@
  * cannot read, and the shadowed-rule warnings (shadow.c).
  */
 #include "policy/internal.h"
+#include "policy/settings.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -260,14 +261,88 @@ static const char *listen_problem(const char *s)
 	return NULL;
 }
 
+/* Why a secret file's mode MODE lets others at it, or NULL. */
+static const char *secret_mode_problem(mode_t mode)
+{
+	if (mode & (S_IROTH | S_IWOTH | S_IWGRP))
+		return "is readable or writable by others (chmod 600 or 640)";
+	return NULL;
+}
+
 const char *secret_file_problem(const char *path)
 {
 	struct stat st;
 	if (!path || stat(path, &st) < 0)
 		return NULL;
-	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
-		return "is readable or writable by others (chmod 600 or 640)";
-	return NULL;
+	return secret_mode_problem(st.st_mode);
+}
+
+/* Why the file PATH, named by a row of kind KIND, is unusable, or NULL.
+ * *ERROR says which: a secret others may read or write is an error (the
+ * policy is refused, as sluiced would refuse to use it), a missing file
+ * or one that is no regular file a warning (the part that reads it stays
+ * off and says so, the rest of the gateway runs: a lost file never stops
+ * the firewall at a restart). A path stat(2) cannot reach for another
+ * reason (a check run without root, before /etc/sluice is searchable)
+ * passes: sluiced reports its own open failure. */
+static const char *file_problem(enum setting_file kind, const char *path,
+				bool *error)
+{
+	struct stat st;
+	*error = false;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? "does not exist"
+							   : NULL;
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file";
+	*error = kind == SF_SECRET && secret_mode_problem(st.st_mode);
+	return *error ? secret_mode_problem(st.st_mode) : NULL;
+}
+
+/* Holds every file row of TABLE (its fields at BASE) to file_problem;
+ * WHAT names the block in the message, LOC where it was written (NULL:
+ * a settings block). */
+static void check_file_rows(struct diags *d, const struct loc *loc,
+			    const char *what, const struct setting *table,
+			    const void *base)
+{
+	for (const struct setting *s = table; s->key; s++) {
+		if (s->file == SF_NONE ||
+		    setting_storage(s->type) != SS_STRING)
+			continue;
+		const char *path =
+		    *(char *const *)(const void *)((const char *)base + s->off);
+		bool error;
+		const char *why = path ? file_problem(s->file, path, &error)
+				       : NULL;
+		if (why)
+			diags_add(d, error ? DIAG_ERROR : DIAG_WARNING, loc,
+				  "%s %s '%s' %s", what, s->key, path, why);
+	}
+}
+
+/* Every file a setting names (settings.h enum setting_file): the blocks',
+ * each verifier's and each farm's verify options. */
+static void check_files(struct policy *p)
+{
+	for (const struct settings_block *b = settings_blocks(); b->name; b++)
+		check_file_rows(&p->diags, NULL, b->name, b->table, p);
+	for (size_t i = 0; i < p->nverifiers; i++) {
+		const struct verifier *v = p->verifiers[i];
+		char *what = xasprintf("verifier '%s'", v->name);
+		check_file_rows(&p->diags, &v->loc, what, verify_settings,
+				&v->spec);
+		free(what);
+	}
+	for (size_t i = 0; i < p->nfarms; i++) {
+		const struct farm *f = p->farms[i];
+		if (!f->has_verify)
+			continue;
+		char *what = xasprintf("farm '%s' verify", f->name);
+		check_file_rows(&p->diags, &f->loc, what, verify_settings,
+				&f->verify);
+		free(what);
+	}
 }
 
 /* directory { keytab, principal, kerberos-host }: a SASL GSSAPI bind needs
@@ -295,13 +370,6 @@ static void check_directory_gssapi(const struct directory_cfg *c,
 			  "directory keytab needs a plain ldap:// uri without "
 			  "starttls (GSSAPI signs and seals the connection "
 			  "itself; directories refuse that inside TLS)");
-	const char *why = secret_file_problem(c->keytab);
-	if (why)
-		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s' %s",
-			  c->keytab, why);
-	else if (access(c->keytab, R_OK) < 0)
-		diags_add(d, DIAG_ERROR, NULL, "directory keytab '%s': %s",
-			  c->keytab, strerror(errno));
 }
 
 /* True when DN is a domain root: only dc= components (dc=corp,dc=example). */
@@ -352,13 +420,6 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "directory tls-verify no: any server can answer for "
 			  "the directory");
-	if (c->tls_ca && access(c->tls_ca, R_OK) < 0)
-		diags_add(d, DIAG_ERROR, NULL, "directory tls-ca '%s': %s",
-			  c->tls_ca, strerror(errno));
-	if ((why = secret_file_problem(c->password_file)))
-		diags_add(d, DIAG_ERROR, NULL,
-			  "directory password-file '%s' %s", c->password_file,
-			  why);
 	check_directory_gssapi(c, d);
 }
 
@@ -478,9 +539,6 @@ static void check_portal(struct policy *p)
 		diags_add(d, DIAG_WARNING, NULL,
 			  "portal: idle is longer than lifetime, so only "
 			  "lifetime ends a sign-in");
-	if (c->key && secret_file_problem(c->key))
-		diags_add(d, DIAG_ERROR, NULL, "portal key '%s' %s", c->key,
-			  secret_file_problem(c->key));
 }
 
 static void check_settings(struct policy *p)
@@ -562,6 +620,7 @@ void policy_validate(struct policy *p)
 		endpoint_compile(&p->rules[i]->dst, &p->external);
 	}
 	check_settings(p);
+	check_files(p);
 	policy_validate_nets(p);
 	check_flood(p);
 	policy_warn_shadowed(p);

@@ -476,11 +476,15 @@ void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 /* ---- the writer ------------------------------------------------------------------ */
 
 /* Opens (or reopens) the file; a new or empty W3C file gets its header.
- * On failure the old file (if any) is kept; -1 with errno. */
+ * On failure the old file (if any) is kept; -1 with errno (ELOOP: the
+ * path is a symbolic link, log_file_follows). */
 static int open_file(struct fwlog *l)
 {
 	/* not world-readable: the log names users and where they went */
-	int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(l->path,
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+			  (log_file_follows(l->path) ? 0 : O_NOFOLLOW),
+		      0640);
 	struct stat st;
 	if (fd < 0)
 		return -1;

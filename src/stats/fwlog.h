@@ -75,7 +75,7 @@ struct fwlog_rec {
  * Opens the log of CFG (log block: format, file, syslog, buffer). GATEWAY
  * is this host's name (NULL: gethostname). Starts the writer thread.
  * Returns NULL with errno: EINVAL when CFG names neither a file nor syslog,
- * or the file's open error.
+ * or the file's open error (ELOOP: a symbolic link, log_file_follows).
  */
 struct fwlog *fwlog_open(const struct log_cfg *cfg, const char *gateway);
 /* Drains what is buffered, stops the writer, closes. NULL is fine. */

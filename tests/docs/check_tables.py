@@ -102,12 +102,20 @@ def main():
             bad.append(f"sluice.conf.5 `{block}`: keys {dkeys}, the code "
                        f"has {ckeys}")
         bykey = {r[0].strip("`"): r for r in doc}
-        for key, typ, lo, hi, default, enums, reload, _example in rows:
+        for key, typ, lo, hi, default, enums, reload, _example, file in rows:
             r = bykey.get(key)
             if not r or len(r) < 4:
                 continue
             rng, dflt = r[2], r[3]
             where = f"sluice.conf.5 `{block} {key}`"
+            # the FILES paragraph: its meaning says which kind of file
+            said = ("secret" if "a secret file" in r[-1] else
+                    "file" if "(a file)" in r[-1] else "")
+            if said != file:
+                bad.append(f"{where}: the meaning calls it "
+                           f"{said or 'no file'!r}, the code has "
+                           f"{file or 'no file'!r} (write '(a file)' or "
+                           f"'a secret file')")
             if len(r) < 6 or r[4] != reload:
                 bad.append(f"{where}: reload {r[4] if len(r) > 5 else None!r}"
                            f", the code has {reload!r}")

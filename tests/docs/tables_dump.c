@@ -3,7 +3,7 @@
  * line, tab-separated, for tests/docs/check_tables.py to hold the docs'
  * tables (docs/sluice.conf.5.md, docs/counters.md) to:
  *
- *   setting BLOCK KEY TYPE MIN MAX DEFAULT ENUMS RELOAD EXAMPLE
+ *   setting BLOCK KEY TYPE MIN MAX DEFAULT ENUMS RELOAD EXAMPLE FILE
  *   counter NAME TYPE UNIT HELP HEALTHY SOURCE THRESHOLD
  *
  * TYPE of a setting is its enum setting_type name; MIN/MAX/DEFAULT are in
@@ -12,7 +12,8 @@
  * reload does with it as the docs' `reload` column says: "yes", "restart",
  * or "yes; sluice-portal: restart" (a row sluice-portal reads too);
  * EXAMPLE the row's example value ("" for none; tests/kernel/57 writes
- * it into a policy). BLOCK `verifier` is
+ * it into a policy); FILE what the row names (settings.h enum
+ * setting_file): "", "file" or "secret". BLOCK `verifier` is
  * the options of `verifier` and a farm's `verify`; BLOCK `alert` the
  * options of an `alert` statement.
  */
@@ -33,6 +34,10 @@ static const char *const type_names[] = {
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_RATE + 1,
 	       "type_names: one name per enum setting_type");
 
+static const char *const file_names[] = {
+    [SF_NONE] = "", [SF_READ] = "file", [SF_SECRET] = "secret",
+};
+
 /* The docs' `reload` cell of row S (an undecided row: "?", which no docs
  * cell matches). */
 static const char *reload_word(const struct setting *s)
@@ -51,8 +56,8 @@ static void dump_table(const char *block, const struct setting *t)
 		       type_names[s->type], s->min, s->max, s->def);
 		for (int i = 0; s->enums && s->enums[i]; i++)
 			printf("%s%s", i ? "," : "", s->enums[i]);
-		printf("\t%s\t%s\n", reload_word(s),
-		       s->example ? s->example : "");
+		printf("\t%s\t%s\t%s\n", reload_word(s),
+		       s->example ? s->example : "", file_names[s->file]);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -636,6 +637,38 @@ static void test_file_mode(void **state)
 	umask(old);
 }
 
+/* A symbolic link in the log's place (planted in a folder sluiced's own
+ * user may write) is not followed: the open fails with ELOOP and the
+ * file it points to is neither written nor has its mode changed; under
+ * /dev a link is followed (/dev/stdout). */
+static void test_no_symlink(void **state)
+{
+	(void)state;
+	char target[128], link[128];
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(link, sizeof(link), "%s/link.log", dir);
+	FILE *f = fopen(target, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(chmod(target, 0644), 0);
+	assert_int_equal(symlink(target, link), 0);
+	struct log_cfg cfg = {.format = LOGF_JSON, .file = link, .buffer = 16};
+	errno = 0;
+	assert_null(fwlog_open(&cfg, "gw1"));
+	assert_int_equal(errno, ELOOP);
+	struct stat st;
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	unlink(link);
+	unlink(target);
+	struct log_cfg out = {.format = LOGF_JSON, .file = (char *)"/dev/stdout",
+			      .buffer = 16};
+	struct fwlog *l = fwlog_open(&out, "gw1");
+	assert_non_null(l);
+	fwlog_close(l);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -657,6 +690,7 @@ int main(void)
 	    cmocka_unit_test(test_reason_names),
 	    cmocka_unit_test(test_json_record),
 	    cmocka_unit_test(test_file_mode),
+	    cmocka_unit_test(test_no_symlink),
 	    cmocka_unit_test(test_ecs_record),
 	    cmocka_unit_test(test_session_end),
 	    cmocka_unit_test(test_community_id_icmp),

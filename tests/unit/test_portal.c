@@ -17,6 +17,8 @@
 #include "portal/portal.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int form(const char *body, const char *key, char *out, size_t outlen,
 		size_t *len)
@@ -84,7 +86,8 @@ static void check_portal(const char *portal, const char *directory,
 	diags_free(&d);
 }
 
-static void test_portal_block(void **state)
+/* The portal block's cases, run where `c` and `k` exist. */
+static void portal_block_cases(void)
 {
 	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
 	const char *plain = "directory ldap { uri \"ldap://198.18.4.2\" base x }";
@@ -113,6 +116,39 @@ static void test_portal_block(void **state)
 	check_portal("portal { listen 198.18.1.1:8443 certificate c key k "
 		     "lifetime 60s idle 120s }", tls, 0, 1);
 	check_portal("portal { certificate c key k }", tls, 0, 1);
+}
+
+/* Runs the portal checks in a fresh folder holding the files `c` (the
+ * certificate) and `k` (its key, mode 600) the policies name. */
+static void test_portal_block(void **state)
+{
+	char dir[] = "/tmp/sluice-portal.XXXXXX", cwd[4096];
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
+	/* missing files: warnings (the portal cannot start; the gateway runs) */
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     tls, 0, 2);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(i ? "k" : "c", "w");
+		assert_non_null(f);
+		fputs("x\n", f);
+		fclose(f);
+		assert_int_equal(chmod(i ? "k" : "c", i ? 0600 : 0644), 0);
+	}
+	portal_block_cases();
+	/* a key others may read: an error; a folder is no file */
+	assert_int_equal(chmod("k", 0644), 0);
+	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
+		     tls, 1, 0);
+	check_portal("portal { listen 198.18.1.1:8443 certificate . key c }",
+		     tls, 1, 1);
+	unlink("c");
+	unlink("k");
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rmdir(dir), 0);
+	(void)state;
 }
 
 /* The sets of identified addresses: flushed and filled in one script,
