@@ -85,9 +85,14 @@ for p in $KINDS; do
 		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
 		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
 	done | med)
-	echo "  ${LABEL[$p]}: per-round on/off $(for r in $(seq "$ROUNDS"); do
+	ratios=$(for r in $(seq "$ROUNDS"); do
 		a=$(echo "${R[on.$p.$r]}" | awk '{print $1}'); b=$(echo "${R[off.$p.$r]}" | awk '{print $1}')
-		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f ", a / b }'; done)" >>"$LAB_TMP/rounds"
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f ", a / b }'; done)
+	# the mean too: a half-open pass (every 1 to 5 s) lands in some
+	# rounds and not others, which a median alone would leave out
+	echo "  ${LABEL[$p]}: per-round on/off $ratios; $(echo "$ratios" | tr ' ' '\n' |
+		awk 'NF { n++; s += $1; q += $1 * $1 } END { m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0
+			printf "mean cost %.1f %% +- %.1f (s.e.)", (1 - m) * 100, sqrt(v > 0 ? v : 0) / sqrt(n) * 100 }')" >>"$LAB_TMP/rounds"
 	off=$(col off $p 1); on=$(col on $p 1)
 	awk -v a="$on" -v b="$off" -v r="$per" -v l="${LABEL[$p]}" -v lo="$(col off $p 2)/$(col off $p 3)" -v ln="$(col on $p 2)/$(col on $p 3)" \
 		'BEGIN { printf "%-24s %10d %10d %14s %14s %8.3f (%s; cost %.1f %%)\n", l, b, a, lo, ln, a/b, r, (1-r)*100 }'

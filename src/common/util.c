@@ -8,6 +8,7 @@
 #include <time.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void oom(size_t n)
@@ -83,9 +84,17 @@ uint64_t msclock_now(const struct msclock *c)
 
 char *secret_read_line(const char *path, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking, and a regular file only: a FIFO or a device named
+	 * as a secret must not hang the caller (the event loop) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
 	char *buf = xmalloc(max + 2);
 	int err;
 	size_t n = read_upto(fd, buf, max + 1, &err);

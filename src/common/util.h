@@ -43,7 +43,9 @@ static inline void xqsort(void *base, size_t n, size_t size,
  * may be empty: the caller decides); what follows the line is read no
  * further than MAX + 1 bytes and is zeroed. NULL with errno: open/read
  * errors, or EINVAL when the first line is longer than MAX (never cut to a
- * wrong secret). The caller frees it, after explicit_bzero.
+ * wrong secret) or PATH is no regular file (a FIFO would block: it is
+ * opened non-blocking and refused). The caller frees it, after
+ * explicit_bzero.
  */
 char *secret_read_line(const char *path, size_t max);
 

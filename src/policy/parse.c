@@ -1192,14 +1192,28 @@ static void check_log_folder(struct parser *ps, const struct loc *loc,
 	    S_ISLNK(st.st_mode))
 		err_at(ps, loc,
 		       "log file: '%s' is a symbolic link, which sluiced does "
-		       "not follow outside /dev and /proc: name the file itself",
+		       "not follow (but for /dev/stdout, /dev/stderr, /dev/fd/N "
+		       "and /proc/self/fd/N): name the file itself",
 		       path);
+}
+
+/* True when S, past PREFIX, is a file descriptor's number (1 to 4
+ * digits, nothing after). */
+static bool fd_name(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(s, prefix, n) != 0)
+		return false;
+	s += n;
+	size_t d = strspn(s, "0123456789");
+	return d >= 1 && d <= 4 && s[d] == '\0';
 }
 
 bool log_file_follows(const char *path)
 {
-	return strncmp(path, "/dev/", 5) == 0 ||
-	       strncmp(path, "/proc/", 6) == 0;
+	return strcmp(path, "/dev/stdout") == 0 ||
+	       strcmp(path, "/dev/stderr") == 0 || fd_name(path, "/dev/fd/") ||
+	       fd_name(path, "/proc/self/fd/");
 }
 
 /* A rate setting (ST_RATE): "N/UNIT" with the row's unit (enums[0]), or a

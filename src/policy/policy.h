@@ -293,11 +293,13 @@ const char *directory_uri_problem(const char *uri);
 
 /*
  * True when the log file PATH may be a symbolic link the writer follows:
- * only under /dev/ and /proc/ (/dev/stdout, /proc/self/fd/N), which the
- * kernel keeps. Anywhere else the last component is opened with
- * O_NOFOLLOW: sluiced opens its log as root, in a folder its own
- * unprivileged user may write (/var/log/sluice), so a link planted there
- * must not send root's appends (and the file's mode change) elsewhere.
+ * exactly /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N (links
+ * the kernel keeps to an open descriptor; a prefix would let
+ * "/dev/../x" or the world-writable /dev/shm through). Any other path's
+ * last component is opened with O_NOFOLLOW: sluiced opens its log as
+ * root, in a folder its own unprivileged user may write
+ * (/var/log/sluice), so a link planted there must not send root's
+ * appends (and the file's mode change) elsewhere.
  */
 bool log_file_follows(const char *path);
 

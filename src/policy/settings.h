@@ -53,9 +53,15 @@ enum setting_reload {
 enum setting_file {
 	SF_NONE = 0, /* not a file that must exist (or one sluiced makes) */
 	SF_READ,     /* read: a missing file or a directory is a warning */
-	SF_SECRET,   /* a secret (a password, a key): as SF_READ, and others
-		      * may neither read nor write it nor its group write it
-		      * (chmod 600 or 640): an error */
+	SF_SECRET,   /* a secret (a password, a key): as SF_READ, and an
+		      * error when others may read or write it or its group
+		      * write it (chmod 600 or 640), or it is no regular file
+		      * (a FIFO would block the read) */
+	SF_EXEC,     /* a command: its first word the program sluiced runs
+		      * (no PATH search): as SF_READ, and an error when its
+		      * group or others may write it; a warning when it is
+		      * not executable */
+	/* every kind: a relative path is an error (sluiced runs from /) */
 };
 
 struct setting {

@@ -265,7 +265,8 @@ static const char *listen_problem(const char *s)
 static const char *secret_mode_problem(mode_t mode)
 {
 	if (mode & (S_IROTH | S_IWOTH | S_IWGRP))
-		return "is readable or writable by others (chmod 600 or 640)";
+		return "is readable or writable by others, or writable by its "
+		       "group (chmod 600 or 640)";
 	return NULL;
 }
 
@@ -277,26 +278,43 @@ const char *secret_file_problem(const char *path)
 	return secret_mode_problem(st.st_mode);
 }
 
-/* Why the file PATH, named by a row of kind KIND, is unusable, or NULL.
- * *ERROR says which: a secret others may read or write is an error (the
- * policy is refused, as sluiced would refuse to use it), a missing file
- * or one that is no regular file a warning (the part that reads it stays
- * off and says so, the rest of the gateway runs: a lost file never stops
- * the firewall at a restart). A path stat(2) cannot reach for another
- * reason (a check run without root, before /etc/sluice is searchable)
- * passes: sluiced reports its own open failure. */
+/* Why the file PATH (for SF_EXEC: the program, a command's first word),
+ * named by a row of kind KIND, is unusable, or NULL. *ERROR
+ * says which (settings.h enum setting_file): an error refuses the policy
+ * (a relative path, a secret others may reach or that is no regular
+ * file, a program others may change); a warning (missing, no regular
+ * file, not executable) leaves the part that reads it off and the rest
+ * of the gateway running, so a lost file never stops the firewall at a
+ * restart. A path stat(2) cannot reach for another reason (a check run
+ * without root, before /etc/sluice is searchable) passes: sluiced
+ * reports its own open failure. */
 static const char *file_problem(enum setting_file kind, const char *path,
 				bool *error)
 {
 	struct stat st;
-	*error = false;
+	*error = path[0] != '/';
+	if (*error)
+		return kind == SF_EXEC ? "does not start with an absolute path "
+					 "(sluiced runs from /, no PATH search)"
+				       : "is not an absolute path (sluiced runs "
+					 "from /)";
 	if (stat(path, &st) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? "does not exist"
 							   : NULL;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode)) {
+		*error = kind == SF_SECRET;
 		return "is not a regular file";
-	*error = kind == SF_SECRET && secret_mode_problem(st.st_mode);
-	return *error ? secret_mode_problem(st.st_mode) : NULL;
+	}
+	const char *why = NULL;
+	if (kind == SF_SECRET)
+		why = secret_mode_problem(st.st_mode);
+	else if (kind == SF_EXEC && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		why = "may be changed by others: its group or anyone may write "
+		      "it (chmod 755)";
+	*error = why != NULL;
+	if (!why && kind == SF_EXEC && !(st.st_mode & S_IXUSR))
+		why = "is not executable (chmod 755)";
+	return why;
 }
 
 /* Holds every file row of TABLE (its fields at BASE) to file_problem;
@@ -310,19 +328,25 @@ static void check_file_rows(struct diags *d, const struct loc *loc,
 		if (s->file == SF_NONE ||
 		    setting_storage(s->type) != SS_STRING)
 			continue;
-		const char *path =
+		const char *value =
 		    *(char *const *)(const void *)((const char *)base + s->off);
+		if (!value)
+			continue;
+		/* a command's program: its first word */
+		char *path = xstrndup(value, s->file == SF_EXEC
+						 ? strcspn(value, " \t")
+						 : strlen(value));
 		bool error;
-		const char *why = path ? file_problem(s->file, path, &error)
-				       : NULL;
+		const char *why = file_problem(s->file, path, &error);
 		if (why)
 			diags_add(d, error ? DIAG_ERROR : DIAG_WARNING, loc,
 				  "%s %s '%s' %s", what, s->key, path, why);
+		free(path);
 	}
 }
 
 /* Every file a setting names (settings.h enum setting_file): the blocks',
- * each verifier's and each farm's verify options. */
+ * each verifier's, each alert's and each farm's verify options. */
 static void check_files(struct policy *p)
 {
 	for (const struct settings_block *b = settings_blocks(); b->name; b++)
@@ -332,6 +356,12 @@ static void check_files(struct policy *p)
 		char *what = xasprintf("verifier '%s'", v->name);
 		check_file_rows(&p->diags, &v->loc, what, verify_settings,
 				&v->spec);
+		free(what);
+	}
+	for (size_t i = 0; i < p->nalerts; i++) {
+		const struct alert_def *a = p->alerts[i];
+		char *what = xasprintf("alert '%s'", a->name);
+		check_file_rows(&p->diags, &a->loc, what, alert_settings, a);
 		free(what);
 	}
 	for (size_t i = 0; i < p->nfarms; i++) {

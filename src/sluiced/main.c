@@ -451,9 +451,11 @@ int main(int argc, char **argv)
 	if (!d.ctl)
 		fatal("control socket %s", d.socket_path);
 	/* the firewall log root just made becomes the user's: a reload or
-	 * SIGUSR1, run as the user, opens it again */
+	 * SIGUSR1, run as the user, opens it again (not /dev/stdout and
+	 * the like: an open descriptor, never chowned) */
 	const char *logf = d.gen->policy->log.file;
-	if (user && logf && privdrop_give_file(&pu, logf) < 0 && errno != ENOENT)
+	if (user && logf && !log_file_follows(logf) &&
+	    privdrop_give_file(&pu, logf) < 0 && errno != ENOENT)
 		log_warn("firewall log %s: not given to %s; a reload may not "
 			 "open it again", logf, pu.name);
 	if (user)

@@ -481,9 +481,10 @@ void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 static int open_file(struct fwlog *l)
 {
 	/* not world-readable: the log names users and where they went */
+	bool follows = log_file_follows(l->path); /* an open descriptor's name */
 	int fd = open(l->path,
-		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-			  (log_file_follows(l->path) ? 0 : O_NOFOLLOW),
+		      O_WRONLY | O_APPEND | O_CLOEXEC |
+			  (follows ? 0 : O_NOFOLLOW | O_CREAT),
 		      0640);
 	struct stat st;
 	if (fd < 0)

@@ -110,12 +110,13 @@ def main():
             where = f"sluice.conf.5 `{block} {key}`"
             # the FILES paragraph: its meaning says which kind of file
             said = ("secret" if "a secret file" in r[-1] else
+                    "exec" if "(a program" in r[-1] else
                     "file" if "(a file)" in r[-1] else "")
             if said != file:
                 bad.append(f"{where}: the meaning calls it "
                            f"{said or 'no file'!r}, the code has "
-                           f"{file or 'no file'!r} (write '(a file)' or "
-                           f"'a secret file')")
+                           f"{file or 'no file'!r} (write '(a file)', "
+                           f"'a secret file' or '(a program')")
             if len(r) < 6 or r[4] != reload:
                 bad.append(f"{where}: reload {r[4] if len(r) > 5 else None!r}"
                            f", the code has {reload!r}")

@@ -13,7 +13,7 @@
  * or "yes; sluice-portal: restart" (a row sluice-portal reads too);
  * EXAMPLE the row's example value ("" for none; tests/kernel/57 writes
  * it into a policy); FILE what the row names (settings.h enum
- * setting_file): "", "file" or "secret". BLOCK `verifier` is
+ * setting_file): "", "file", "secret" or "exec". BLOCK `verifier` is
  * the options of `verifier` and a farm's `verify`; BLOCK `alert` the
  * options of an `alert` statement.
  */
@@ -36,7 +36,10 @@ _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ST_RATE + 1,
 
 static const char *const file_names[] = {
     [SF_NONE] = "", [SF_READ] = "file", [SF_SECRET] = "secret",
+    [SF_EXEC] = "exec",
 };
+_Static_assert(sizeof(file_names) / sizeof(file_names[0]) == SF_EXEC + 1,
+	       "file_names: one name per enum setting_file");
 
 /* The docs' `reload` cell of row S (an undecided row: "?", which no docs
  * cell matches). */

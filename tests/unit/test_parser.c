@@ -70,9 +70,12 @@ static int diag_sev(const struct diags *d, const char *text)
 /* Every file a setting names (settings.h enum setting_file), in every
  * block, a verifier and a farm's verify: a secret others may read or
  * write is an error, a missing file or a folder a warning, a secret of
- * mode 600 or 640 and a readable file nothing. The log file may not be a
- * symbolic link (sluiced opens it as root with O_NOFOLLOW) except under
- * /dev and /proc. */
+ * mode 600 or 640 and a readable file nothing; a relative path, a FIFO
+ * as a secret and a program others may write are errors, a program
+ * missing or not executable a warning (alerts' run, verifiers' notify).
+ * The log file may not be a symbolic link (sluiced opens it as root with
+ * O_NOFOLLOW) but for /dev/stdout, /dev/stderr, /dev/fd/N and
+ * /proc/self/fd/N, exactly. */
 static void test_files_named(void **state)
 {
 	(void)state;
@@ -123,6 +126,57 @@ static void test_files_named(void **state)
 	assert_int_equal(d.warnings, 2);
 	diags_free(&d);
 
+	/* relative paths, a FIFO as a secret, programs */
+	char fifo[96], prog[96], noexec[96], loose[96];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	snprintf(noexec, sizeof(noexec), "%s/noexec", dir);
+	snprintf(loose, sizeof(loose), "%s/loose", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *progs[] = {prog, noexec, loose};
+	mode_t pmodes[] = {0755, 0644, 0777};
+	for (int i = 0; i < 3; i++) {
+		FILE *f = fopen(progs[i], "w");
+		assert_non_null(f);
+		fputs("#!/bin/sh\n", f);
+		fclose(f);
+		assert_int_equal(chmod(progs[i], pmodes[i]), 0);
+	}
+	snprintf(text, sizeof(text),
+		 "protocol web tcp 80\nrule \"x\" allow web from any to any\n"
+		 "identity { radius-listen 198.18.1.1:1813 radius-secret-file "
+		 "\"%s\" radius-clients 198.18.1.2 api-listen 127.0.0.1:8081 "
+		 "api-token-file api.token }\n"
+		 "alert a1 when decisions_pending > 5 run \"%s --flag x\"\n"
+		 "alert a2 when decisions_pending > 6 run \"%s\"\n"
+		 "alert a3 when decisions_pending > 7 run \"%s\"\n"
+		 "alert a5 when decisions_pending > 9 run \"%s/none arg\"\n"
+		 "verifier \"v\" tcp 198.18.2.2 port 80 notify \"%s\"\n",
+		 fifo, prog, noexec, loose, dir, loose);
+	memset(&d, 0, sizeof(d));
+	p = load(text, &d);
+	dump(&d);
+	assert_null(p);
+	/* the FIFO (a read would block), the relative token, a3's and v's
+	 * program anyone may write (a relative program is the parser's
+	 * error already: "run needs a command with an absolute path") */
+	assert_int_equal(diag_sev(&d, "radius-secret-file"), DIAG_ERROR);
+	assert_true(has_diag(&d, 0, 0, "is not a regular file"));
+	assert_int_equal(diag_sev(&d, "api-token-file 'api.token' is not an "
+				      "absolute path"), DIAG_ERROR);
+	assert_int_equal(diag_sev(&d, "alert 'a1'"), -1);
+	assert_int_equal(diag_sev(&d, "alert 'a2' run"), DIAG_WARNING);
+	assert_true(diag_sev(&d, "is not executable") == DIAG_WARNING);
+	assert_int_equal(diag_sev(&d, "alert 'a3' run"), DIAG_ERROR);
+	assert_int_equal(diag_sev(&d, "alert 'a5' run"), DIAG_WARNING);
+	assert_int_equal(diag_sev(&d, "verifier 'v' notify"), DIAG_ERROR);
+	assert_int_equal(d.errors, 4);
+	assert_int_equal(d.warnings, 2);
+	diags_free(&d);
+	for (int i = 0; i < 3; i++)
+		unlink(progs[i]);
+	unlink(fifo);
+
 	/* the log file: a symbolic link is refused, /dev/stdout is not */
 	char link[128];
 	snprintf(link, sizeof(link), "%s/fw.log", dir);
@@ -133,12 +187,33 @@ static void test_files_named(void **state)
 	assert_null(p);
 	assert_int_equal(diag_sev(&d, "is a symbolic link"), DIAG_ERROR);
 	diags_free(&d);
-	memset(&d, 0, sizeof(d));
-	p = load("log { file \"/dev/stdout\" }\n", &d);
-	dump(&d);
-	assert_non_null(p);
-	policy_free(p);
-	diags_free(&d);
+	/* nor through a /dev/ or /proc/ prefix that leads elsewhere */
+	const char *via[] = {"/dev/..", "/proc/self/root"};
+	for (int i = 0; i < 2; i++) {
+		char viapath[256];
+		snprintf(viapath, sizeof(viapath), "%s%s", via[i], link);
+		snprintf(text, sizeof(text), "log { file \"%s\" }\n", viapath);
+		memset(&d, 0, sizeof(d));
+		p = load(text, &d);
+		assert_null(p);
+		assert_int_equal(diag_sev(&d, "is a symbolic link"), DIAG_ERROR);
+		diags_free(&d);
+	}
+	const char *fds[] = {"/dev/stdout", "/dev/stderr", "/dev/fd/2",
+			     "/proc/self/fd/1"};
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "log { file \"%s\" }\n", fds[i]);
+		memset(&d, 0, sizeof(d));
+		p = load(text, &d);
+		dump(&d);
+		assert_non_null(p);
+		policy_free(p);
+		diags_free(&d);
+	}
+	assert_true(log_file_follows("/dev/fd/12"));
+	assert_false(log_file_follows("/dev/fd/1x"));
+	assert_false(log_file_follows("/dev/shm/fw.log"));
+	assert_false(log_file_follows("/proc/self/fd/"));
 	unlink(link);
 	for (int i = 0; i < 4; i++)
 		unlink(path[i]);

@@ -65,16 +65,39 @@ static void test_form_refusals(void **state)
 	assert_string_equal(out, "ab");
 }
 
+/* The folder holding the files `c` (the certificate) and `k` (its key)
+ * the cases name: "certificate c" and "key k" in a case stand for them,
+ * as absolute paths (a relative one is an error). */
+static char files_dir[64];
+
+/* TEXT with every " c " / " k " word made DIR/c, DIR/k, into OUT. */
+static void with_files(const char *text, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *t = text; *t && o + 80 < len; t++) {
+		if (t[0] == ' ' && (t[1] == 'c' || t[1] == 'k') &&
+		    (t[2] == ' ' || t[2] == '\0')) {
+			o += (size_t)snprintf(out + o, len - o, " %s/%c", files_dir,
+					      t[1]);
+			t++;
+			continue;
+		}
+		out[o++] = *t;
+	}
+	out[o] = '\0';
+}
+
 /* The errors and warnings `check` gives POLICY's portal block. */
 static void check_portal(const char *portal, const char *directory,
 			 int errors, int warnings)
 {
-	char text[1024];
+	char text[1024], block[512];
+	with_files(portal, block, sizeof(block));
 	snprintf(text, sizeof(text),
 		 "network lan { 198.18.1.0/24 }\nusers staff { group staff }\n"
 		 "protocol web tcp 80\nrule r allow web from lan to any users staff\n"
 		 "%s\n%s\n",
-		 directory, portal);
+		 directory, block);
 	struct diags d = {0};
 	struct policy *p = policy_load_buffer("t.conf", text, strlen(text), &d);
 	if (d.errors != errors || d.warnings != warnings) {
@@ -118,37 +141,42 @@ static void portal_block_cases(void)
 	check_portal("portal { certificate c key k }", tls, 0, 1);
 }
 
-/* Runs the portal checks in a fresh folder holding the files `c` (the
- * certificate) and `k` (its key, mode 600) the policies name. */
+/* Runs the portal checks with `c` and `k` in a fresh folder: first
+ * missing, then there (the key mode 600), then wrong. */
 static void test_portal_block(void **state)
 {
-	char dir[] = "/tmp/sluice-portal.XXXXXX", cwd[4096];
-	assert_non_null(mkdtemp(dir));
-	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	assert_int_equal(chdir(dir), 0);
+	(void)state;
+	snprintf(files_dir, sizeof(files_dir), "/tmp/sluice-portal.XXXXXX");
+	assert_non_null(mkdtemp(files_dir));
+	char c[96], k[96];
+	snprintf(c, sizeof(c), "%s/c", files_dir);
+	snprintf(k, sizeof(k), "%s/k", files_dir);
 	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
 	/* missing files: warnings (the portal cannot start; the gateway runs) */
 	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
 		     tls, 0, 2);
 	for (int i = 0; i < 2; i++) {
-		FILE *f = fopen(i ? "k" : "c", "w");
+		FILE *f = fopen(i ? k : c, "w");
 		assert_non_null(f);
 		fputs("x\n", f);
 		fclose(f);
-		assert_int_equal(chmod(i ? "k" : "c", i ? 0600 : 0644), 0);
+		assert_int_equal(chmod(i ? k : c, i ? 0600 : 0644), 0);
 	}
 	portal_block_cases();
-	/* a key others may read: an error; a folder is no file */
-	assert_int_equal(chmod("k", 0644), 0);
+	/* a relative path, a key others may read, a folder as the
+	 * certificate (a warning) and as the key (an error) */
+	check_portal("portal { listen 198.18.1.1:8443 certificate cert.pem "
+		     "key k }", tls, 1, 0);
+	assert_int_equal(chmod(k, 0644), 0);
 	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
 		     tls, 1, 0);
-	check_portal("portal { listen 198.18.1.1:8443 certificate . key c }",
-		     tls, 1, 1);
-	unlink("c");
-	unlink("k");
-	assert_int_equal(chdir(cwd), 0);
-	assert_int_equal(rmdir(dir), 0);
-	(void)state;
+	char text[256];
+	snprintf(text, sizeof(text), "portal { listen 198.18.1.1:8443 "
+		 "certificate %s key %s }", files_dir, files_dir);
+	check_portal(text, tls, 1, 1);
+	unlink(c);
+	unlink(k);
+	assert_int_equal(rmdir(files_dir), 0);
 }
 
 /* The sets of identified addresses: flushed and filled in one script,

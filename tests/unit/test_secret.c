@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,25 @@ static void test_missing_file(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* A FIFO (or any file that is not regular) named as a secret is refused
+ * at once with EINVAL: the open does not wait for a writer, the read
+ * does not block (before, the caller, the event loop, hung); a folder
+ * too. */
+static void test_not_regular_refused(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	errno = 0;
+	assert_null(secret_read_line(path, 16));
+	assert_int_equal(errno, EINVAL);
+	unlink(path);
+	errno = 0;
+	assert_null(secret_read_line(dir, 16));
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -76,6 +96,7 @@ int main(void)
 	    cmocka_unit_test(test_first_line),
 	    cmocka_unit_test(test_too_long_is_refused),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_not_regular_refused),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char path[128];
