@@ -58,6 +58,16 @@ static void dump(const struct diags *d)
 	diags_print(d, stderr);
 }
 
+/* Writes TEXT to a new file PATH of mode MODE (whatever the umask). */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
 /* The severity of the diagnostic containing TEXT, or -1. */
 static int diag_sev(const struct diags *d, const char *text)
 {
@@ -86,11 +96,7 @@ static void test_files_named(void **state)
 	char path[4][96];
 	for (int i = 0; i < 4; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, names[i]);
-		FILE *f = fopen(path[i], "w");
-		assert_non_null(f);
-		fputs("x\n", f);
-		fclose(f);
-		assert_int_equal(chmod(path[i], modes[i]), 0);
+		write_file(path[i], "x\n", modes[i]);
 	}
 	char text[4096];
 	snprintf(text, sizeof(text),
@@ -135,13 +141,8 @@ static void test_files_named(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	const char *progs[] = {prog, noexec, loose};
 	mode_t pmodes[] = {0755, 0644, 0777};
-	for (int i = 0; i < 3; i++) {
-		FILE *f = fopen(progs[i], "w");
-		assert_non_null(f);
-		fputs("#!/bin/sh\n", f);
-		fclose(f);
-		assert_int_equal(chmod(progs[i], pmodes[i]), 0);
-	}
+	for (int i = 0; i < 3; i++)
+		write_file(progs[i], "#!/bin/sh\n", pmodes[i]);
 	snprintf(text, sizeof(text),
 		 "protocol web tcp 80\nrule \"x\" allow web from any to any\n"
 		 "identity { radius-listen 198.18.1.1:1813 radius-secret-file "
@@ -181,15 +182,9 @@ static void test_files_named(void **state)
 	char link[128];
 	snprintf(link, sizeof(link), "%s/fw.log", dir);
 	assert_int_equal(symlink(path[1], link), 0);
-	snprintf(text, sizeof(text), "log { file \"%s\" }\n", link);
-	memset(&d, 0, sizeof(d));
-	p = load(text, &d);
-	assert_null(p);
-	assert_int_equal(diag_sev(&d, "is a symbolic link"), DIAG_ERROR);
-	diags_free(&d);
 	/* nor through a /dev/ or /proc/ prefix that leads elsewhere */
-	const char *via[] = {"/dev/..", "/proc/self/root"};
-	for (int i = 0; i < 2; i++) {
+	const char *via[] = {"", "/dev/..", "/proc/self/root"};
+	for (int i = 0; i < 3; i++) {
 		char viapath[256];
 		snprintf(viapath, sizeof(viapath), "%s%s", via[i], link);
 		snprintf(text, sizeof(text), "log { file \"%s\" }\n", viapath);
@@ -631,13 +626,8 @@ static void test_directory_gssapi(void **state)
 	snprintf(none, sizeof(none), "%s/none.keytab", dir);
 	const char *mk[] = {good, open_kt};
 	mode_t modes[] = {0600, 0644};
-	for (int i = 0; i < 2; i++) {
-		FILE *f = fopen(mk[i], "w");
-		assert_non_null(f);
-		fputs("x", f);
-		fclose(f);
-		assert_int_equal(chmod(mk[i], modes[i]), 0);
-	}
+	for (int i = 0; i < 2; i++)
+		write_file(mk[i], "x", modes[i]);
 	static const char *const who =
 	    "principal \"svc@AD.X\" kerberos-host \"dc1.ad.x\"";
 	struct {
