@@ -59,8 +59,9 @@ enum setting_file {
 		      * (a FIFO would block the read) */
 	SF_EXEC,     /* a command: its first word the program sluiced runs
 		      * (no PATH search): as SF_READ, and an error when its
-		      * group or others may write it; a warning when it is
-		      * not executable */
+		      * group or others may write it; a warning when others
+		      * may not execute it (a notify runs as nobody); an
+		      * empty command (none) is not checked */
 	/* every kind: a relative path is an error (sluiced runs from /) */
 };
 

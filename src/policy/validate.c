@@ -312,8 +312,9 @@ static const char *file_problem(enum setting_file kind, const char *path,
 		why = "may be changed by others: its group or anyone may write "
 		      "it (chmod 755)";
 	*error = why != NULL;
-	if (!why && kind == SF_EXEC && !(st.st_mode & S_IXUSR))
-		why = "is not executable (chmod 755)";
+	if (!why && kind == SF_EXEC && !(st.st_mode & S_IXOTH))
+		why = "is not executable by others (chmod 755): a notify runs "
+		      "as nobody, an alert as sluiced's -u user";
 	return why;
 }
 
@@ -330,8 +331,10 @@ static void check_file_rows(struct diags *d, const struct loc *loc,
 			continue;
 		const char *value =
 		    *(char *const *)(const void *)((const char *)base + s->off);
-		if (!value)
-			continue;
+		if (s->file == SF_EXEC && value) /* as strtok_r splits it */
+			value += strspn(value, " \t");
+		if (!value || (s->file == SF_EXEC && !*value))
+			continue; /* unset; an empty command is none */
 		/* a command's program: its first word */
 		char *path = xstrndup(value, s->file == SF_EXEC
 						 ? strcspn(value, " \t")

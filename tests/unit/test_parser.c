@@ -152,8 +152,10 @@ static void test_files_named(void **state)
 		 "alert a2 when decisions_pending > 6 run \"%s\"\n"
 		 "alert a3 when decisions_pending > 7 run \"%s\"\n"
 		 "alert a5 when decisions_pending > 9 run \"%s/none arg\"\n"
-		 "verifier \"v\" tcp 198.18.2.2 port 80 notify \"%s\"\n",
-		 fifo, prog, noexec, loose, dir, loose);
+		 "verifier \"v\" tcp 198.18.2.2 port 80 notify \"%s\"\n"
+		 "verifier \"w\" tcp 198.18.2.3 port 80 notify \"\"\n"
+		 "alert a6 when decisions_pending > 10 run \"  %s x\"\n",
+		 fifo, prog, noexec, loose, dir, loose, prog);
 	memset(&d, 0, sizeof(d));
 	p = load(text, &d);
 	dump(&d);
@@ -165,9 +167,12 @@ static void test_files_named(void **state)
 	assert_true(has_diag(&d, 0, 0, "is not a regular file"));
 	assert_int_equal(diag_sev(&d, "api-token-file 'api.token' is not an "
 				      "absolute path"), DIAG_ERROR);
+	/* leading blanks (strtok_r skips them) and an empty notify: fine */
 	assert_int_equal(diag_sev(&d, "alert 'a1'"), -1);
+	assert_int_equal(diag_sev(&d, "alert 'a6'"), -1);
+	assert_int_equal(diag_sev(&d, "verifier 'w'"), -1);
 	assert_int_equal(diag_sev(&d, "alert 'a2' run"), DIAG_WARNING);
-	assert_true(diag_sev(&d, "is not executable") == DIAG_WARNING);
+	assert_true(diag_sev(&d, "is not executable by others") == DIAG_WARNING);
 	assert_int_equal(diag_sev(&d, "alert 'a3' run"), DIAG_ERROR);
 	assert_int_equal(diag_sev(&d, "alert 'a5' run"), DIAG_WARNING);
 	assert_int_equal(diag_sev(&d, "verifier 'v' notify"), DIAG_ERROR);
