@@ -59,6 +59,7 @@ enum control_arg_type {
 	CA_ADDR,  /* an IPv4 or IPv6 address (inet_pton) */
 	CA_UINT,  /* a JSON integer 0..2^32-1 */
 	CA_NAMES, /* an array of at most CONTROL_MAX_NAMES CA_NAMEs */
+	CA_COUNT, /* a JSON integer 0..2^53-1 (a counter's value) */
 };
 #define CONTROL_MAX_NAMES 64
 

@@ -142,6 +142,12 @@ static int check_one(const struct control_arg *a, const json_t *v, char *err,
 			return fail(err, errlen, "'%s' must be a whole number "
 				    "0..4294967295", a->key);
 		return 0;
+	case CA_COUNT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > (1LL << 53) - 1)
+			return fail(err, errlen, "'%s' must be a whole number "
+				    "0..9007199254740991", a->key);
+		return 0;
 	case CA_NAMES: {
 		if (!json_is_array(v) || json_array_size(v) > CONTROL_MAX_NAMES)
 			return fail(err, errlen, "'%s' must be a list of at "

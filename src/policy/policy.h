@@ -362,6 +362,12 @@ struct control_cfg {
  * Its HTTP responder, where the kernel sends unidentified clients' web
  * sessions, is on PORTAL_HTTP_PORT of the same address. */
 #define PORTAL_HTTP_PORT 80u
+/* sluice-portal reports its counters to sluiced (control: portal-report)
+ * every PORTAL_REPORT_S seconds; sluiced counts the portal's users signed
+ * in as 0 once no report came for PORTAL_REPORT_STALE_MS (the portal
+ * stopped, and its sign-ins with it). */
+#define PORTAL_REPORT_S 2
+#define PORTAL_REPORT_STALE_MS 10000u
 struct portal_cfg {
 	char *listen;		  /* "ADDR:PORT" of the HTTPS page */
 	char *certificate, *key;  /* PEM files of the page's certificate */

@@ -96,6 +96,8 @@ struct portal {
 	LIST_HEAD(, pjob) jobs; /* sign-ins the directory is checking */
 	size_t njobs;
 	struct pcounters n;
+	struct event *report; /* push_report() every PORTAL_REPORT_S */
+	bool report_failing;  /* the last portal-report failed (logged) */
 };
 
 static time_t mono_s(void)
@@ -181,6 +183,39 @@ static void sess_end(struct portal *P, struct psess *s, const char *why)
 }
 
 /* Ends sign-ins past their lifetime or idle. */
+/* The counters to sluiced (control: portal-report), for its counters
+ * portal_* (docs/counters.md); a failure is logged once until a report
+ * goes through again. */
+static void push_report(struct portal *P)
+{
+	const struct pcounters *n = &P->n;
+	json_t *args = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "signed_in",
+	    (json_int_t)P->nsessions, "signins", (json_int_t)n->signins,
+	    "refused", (json_int_t)n->refused, "throttled",
+	    (json_int_t)n->throttled, "directory_unavailable",
+	    (json_int_t)n->unavailable, "push_failed",
+	    (json_int_t)n->push_failed, "busy", (json_int_t)n->busy);
+	json_t *answer = NULL;
+	char *err = NULL;
+	int rc = control_call_json(P->socket, "portal-report", args, &answer,
+				   &err);
+	json_decref(args);
+	json_decref(answer);
+	if (rc && !P->report_failing)
+		log_warnx("portal: portal-report: %s (the counters portal_* "
+			  "stay as they were)", err ? err : "?");
+	P->report_failing = rc != 0;
+	free(err);
+}
+
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	push_report(arg);
+}
+
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct portal *P = arg;
@@ -779,6 +814,10 @@ static int run(struct portal *P, struct event_base *base, const char *user)
 	P->sweep = event_new(base, -1, EV_PERSIST, on_sweep, P);
 	struct timeval tv = {PORTAL_SWEEP_S, 0};
 	event_add(P->sweep, &tv);
+	push_report(P);
+	P->report = event_new(base, -1, EV_PERSIST, on_report, P);
+	struct timeval rtv = {PORTAL_REPORT_S, 0};
+	event_add(P->report, &rtv);
 	P->sigusr1 = evsignal_new(base, SIGUSR1, on_signal, P);
 	P->sigterm = evsignal_new(base, SIGTERM, on_signal, P);
 	P->sigint = evsignal_new(base, SIGINT, on_signal, P);
@@ -808,6 +847,8 @@ static void portal_free(struct portal *P)
 	http_close(P->http);
 	if (P->sweep)
 		event_free(P->sweep);
+	if (P->report)
+		event_free(P->report);
 	if (P->sigusr1)
 		event_free(P->sigusr1);
 	if (P->sigterm)

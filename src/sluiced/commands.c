@@ -592,6 +592,36 @@ static int cmd_alerts_reset(void *arg, const json_t *args,
 	return answer_json(0, out, "{s:s}", "alert", name ? name : "all");
 }
 
+/* The counters of sluice-portal's report, in the order of the args
+ * (args_portal_report) and of struct portal_report's fields. */
+static const char *const portal_keys[] = {
+    "signed_in", "signins", "refused", "throttled", "directory_unavailable",
+    "push_failed", "busy",
+};
+
+/* portal-report {signed_in, signins, refused, throttled,
+ * directory_unavailable, push_failed, busy}: sluice-portal's counters
+ * (every 2 s), kept for the counters portal_* (observe.c). Each a JSON
+ * integer 0..2^53-1 (control.h CA_COUNT, checked before the call). */
+static int cmd_portal_report(void *arg, const json_t *args,
+			     struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	uint64_t *v[] = {&d->portal.signed_in, &d->portal.signins,
+			 &d->portal.refused, &d->portal.throttled,
+			 &d->portal.directory_unavailable,
+			 &d->portal.push_failed, &d->portal.busy};
+	_Static_assert(sizeof(v) / sizeof(v[0]) ==
+			   sizeof(portal_keys) / sizeof(portal_keys[0]),
+		       "a field per key");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		*v[i] = (uint64_t)json_integer_value(
+		    json_object_get(args, portal_keys[i]));
+	d->portal.at_ms = mono_ms();
+	evbuffer_add_printf(out, "reported\n");
+	return answer_json(0, out, "{s:b}", "reported", 1);
+}
+
 /* The farm commands live in farms.c with a word interface. */
 static int farms_words(struct daemon *d, const char *w0, const char *w1,
 		       const char *w2, struct evbuffer *out)
@@ -701,6 +731,12 @@ static const struct control_arg args_reload[] = {
     {"confirm", CA_NAME, false}, {NULL, 0, false}};
 static const struct control_arg args_member[] = {
     {"member", CA_NAME, true}, {NULL, 0, false}};
+static const struct control_arg args_portal_report[] = {
+    {"signed_in", CA_COUNT, true}, {"signins", CA_COUNT, true},
+    {"refused", CA_COUNT, true}, {"throttled", CA_COUNT, true},
+    {"directory_unavailable", CA_COUNT, true},
+    {"push_failed", CA_COUNT, true}, {"busy", CA_COUNT, true},
+    {NULL, 0, false}};
 
 /* One row a command: its name on the wire, the level it needs (read-only:
  * looks; operator: identities, drains, alert resets; admin: what changes
@@ -727,6 +763,8 @@ const struct control_command daemon_commands[] = {
     {"farm-drain", CONTROL_OPERATOR, args_member, cmd_farm_drain},
     {"farm-resume", CONTROL_OPERATOR, args_member, cmd_farm_resume},
     {"alerts-reset", CONTROL_OPERATOR, args_alert, cmd_alerts_reset},
+    {"portal-report", CONTROL_OPERATOR, args_portal_report,
+     cmd_portal_report},
     {"reload", CONTROL_ADMIN, args_reload, cmd_reload},
     {"confirm", CONTROL_ADMIN, NULL, cmd_confirm},
     {"creations-add", CONTROL_ADMIN, args_creation, cmd_creations_add},

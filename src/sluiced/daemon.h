@@ -55,6 +55,13 @@ struct daemon {
 	uint64_t portal_synced;	    /* idtable_version() in portal_known4/6 */
 	const void *portal_gen;	    /* the generation it was written under */
 	uint64_t portal_sync_ms;    /* when (a full resync every 30 s) */
+	/* sluice-portal's last report (control: portal-report, commands.c):
+	 * its counters, and when it came (mono_ms; 0 = never) */
+	struct portal_report {
+		uint64_t signed_in, signins, refused, throttled,
+		    directory_unavailable, push_failed, busy;
+		uint64_t at_ms;
+	} portal;
 	struct sessions *sessions;
 	struct worker **workers;
 	size_t nworkers;

@@ -32,6 +32,23 @@
 #include <syslog.h>
 #include <time.h>
 
+/* sluice-portal's last report into S (the counters portal_*): the
+ * counters keep their last values; the gauge of users signed in is 0
+ * once the portal has not reported for PORTAL_REPORT_STALE_MS (stopped:
+ * its sign-ins ended with it). */
+static void portal_snapshot(const struct daemon *d, struct stats_snapshot *s)
+{
+	const struct portal_report *r = &d->portal;
+	bool fresh = r->at_ms && mono_ms() - r->at_ms < PORTAL_REPORT_STALE_MS;
+	s->portal_signed_in = fresh ? r->signed_in : 0;
+	s->portal_signins = r->signins;
+	s->portal_refused = r->refused;
+	s->portal_throttled = r->throttled;
+	s->portal_directory_unavailable = r->directory_unavailable;
+	s->portal_push_failed = r->push_failed;
+	s->portal_busy = r->busy;
+}
+
 void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -92,6 +109,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 	s->fwlog_dropped += d->fwlog_dropped_old;
 	s->connections_refused = metrics_refused(d->metrics) + idapi_refused(d) +
 				 control_refused(d->ctl) + d->metrics_refused_old;
+	portal_snapshot(d, s);
 	if (d->farms) {
 		struct farms_stats fs;
 		farms_stats(d->farms, &fs);

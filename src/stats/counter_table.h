@@ -416,6 +416,50 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0; rising = a client floods a listener, or one lacks access", \
 	  "listeners", \
 	  STATS_NOTHR) \
+	X(portal_signed_in, STATS_GAUGE, STORE_U64, "users", STATS_SEC_SV, \
+	  "Users signed in at the login portal now (sluice-portal's " \
+	  "sessions; 0 when it has not reported for 10 s)", \
+	  "any", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_signins, STATS_COUNTER, STORE_U64, "sign-ins", STATS_SEC_SV, \
+	  "Sign-ins at the login portal the directory accepted and sluiced " \
+	  "recorded", \
+	  "any", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_refused, STATS_COUNTER, STORE_U64, "sign-ins", STATS_SEC_SV, \
+	  "Sign-ins at the login portal the directory refused (wrong user or " \
+	  "password), and forms without a user name and password", \
+	  "low; rising fast = password guessing (portal_throttled)", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_throttled, STATS_COUNTER, STORE_U64, "sign-ins", STATS_SEC_SV, \
+	  "Sign-ins the login portal refused without asking the directory: " \
+	  "their address failed too often lately", \
+	  "0; rising = an address guesses passwords", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_directory_unavailable, STATS_COUNTER, STORE_U64, "sign-ins", \
+	  STATS_SEC_SV, \
+	  "Sign-ins at the login portal that failed because the directory " \
+	  "did not answer", \
+	  "0; rising = the directory is down or unreachable from the portal", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_push_failed, STATS_COUNTER, STORE_U64, "requests", STATS_SEC_SV, \
+	  "Sign-ins and sign-outs of the login portal sluiced's control socket " \
+	  "did not take (the user saw an error)", \
+	  "0", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
+	X(portal_busy, STATS_COUNTER, STORE_U64, "sign-ins", STATS_SEC_SV, \
+	  "Sign-ins the login portal turned away: too many were being " \
+	  "checked with the directory at once, or it held the most addresses " \
+	  "it keeps signed in (65536)", \
+	  "0; rising = sign-ins arrive faster than the directory answers", \
+	  "sluice-portal (control: portal-report, every 2 s)", \
+	  STATS_NOTHR) \
 	X(verifier_checks, STATS_COUNTER, STORE_U64, "checks", STATS_SEC_VF, \
 	  "Connectivity checks run", \
 	  "any", \

@@ -89,6 +89,10 @@ struct stats_snapshot {
 	uint64_t fwlog_written, fwlog_dropped;
 	uint64_t fwlog_kernel_decided, fwlog_session_ends, fwlog_kernel_lost;
 	uint64_t connections_refused; /* metrics endpoint + control socket */
+	/* sluice-portal's report (control: portal-report) */
+	uint64_t portal_signed_in, portal_signins, portal_refused,
+	    portal_throttled, portal_directory_unavailable, portal_push_failed,
+	    portal_busy;
 	/* verifiers */
 	uint64_t verifier_checks, verifier_failures;
 	uint64_t farm_members_up, farm_members_down;

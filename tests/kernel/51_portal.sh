@@ -57,6 +57,7 @@ portal { listen $LAB_GW_CLI4:8443 certificate "$P/cert.pem" key "$P/key.pem" lif
 control { socket-mode 0666 operator-groups nogroup }
 decisions { deadline 2s }
 queue { fail closed revoke on }
+metrics { listen 127.0.0.1:9130 }
 CONF
 out=$("$SLUICECTL" check -c "$conf" 2>&1) && kt_ok "the policy with a portal block checks clean" ||
 	kt_fail "check: $out"
@@ -178,5 +179,26 @@ grep -q "carol at $LAB_CLI4B not tried: 5 refused" "$LAB_TMP/portal.log" && kt_o
 h=$(lab_exec "$LAB_CLI" curl -sk -o /dev/null -m 10 -w '%{http_code}' --data-urlencode user=carol \
 	--data-urlencode "password=$PW" "$PORTAL/login")
 [ "$h" = 302 ] && kt_ok "carol from $LAB_CLI4 still signs in (302)" || kt_fail "another address after guessing: $h"
+
+# the portal's counters in sluiced's (control: portal-report, every 2 s):
+# the sign-ins, the refusals, the throttled guess, the silent directory
+pc() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+# (a report at most 2 s old: wait for the one after carol's last sign-in)
+for i in $(seq 40); do
+	[ "$(pc portal_signed_in)" = 1 ] && [ "$(pc portal_throttled)" = 1 ] && break
+	sleep 0.2
+done
+got="signed_in $(pc portal_signed_in) signins $(pc portal_signins) refused $(pc portal_refused) throttled $(pc portal_throttled) unavailable $(pc portal_directory_unavailable)"
+[ "$(pc portal_signed_in)" = 1 ] && [ "$(pc portal_signins)" -ge 2 ] && [ "$(pc portal_refused)" -ge 5 ] &&
+	[ "$(pc portal_throttled)" = 1 ] && [ "$(pc portal_directory_unavailable)" = 1 ] &&
+	kt_ok "sluiced's counters show the portal's: $got" || kt_fail "portal counters in sluiced: $got"
+m=$(lab_exec "$LAB_GW" curl -s -m 5 http://127.0.0.1:9130/metrics | grep '^sluice_portal_throttled')
+[ -n "$m" ] && kt_ok "and in /metrics: $m" || kt_fail "no sluice_portal_throttled in /metrics"
 kill -TERM "$PORTAL_PID"
+# stopped: its users signed in read 0 once no report came for 10 s
+t0=$(date +%s)
+for i in $(seq 70); do [ "$(pc portal_signed_in)" = 0 ] && break; sleep 0.2; done
+[ "$(pc portal_signed_in)" = 0 ] && [ "$(pc portal_signins)" -ge 2 ] &&
+	kt_ok "portal stopped: portal_signed_in 0 after $(($(date +%s) - t0)) s, portal_signins kept" ||
+	kt_fail "portal stopped: signed_in $(pc portal_signed_in), signins $(pc portal_signins)"
 kt_done

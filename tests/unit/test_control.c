@@ -118,6 +118,14 @@ static void test_request(void **state)
 	assert_non_null(strstr(err, "unknown argument"));
 	control_request_free(&r);
 
+	/* a counter: a whole number up to 2^53-1 (JSON's exact integers) */
+	assert_int_equal(parse("{\"command\":\"portal-report\",\"args\":"
+			       "{\"n\":9007199254740991}}", &r, err), 0);
+	static const struct control_arg count[] = {{"n", CA_COUNT, true},
+						   {NULL, 0, false}};
+	assert_int_equal(control_check_args(r.args, count, err, sizeof(err)), 0);
+	control_request_free(&r);
+
 	/* no args: an empty object */
 	assert_int_equal(parse("{\"command\":\"reload\"}", &r, err), 0);
 	assert_int_equal(control_check_args(r.args, NULL, err, sizeof(err)), 0);
@@ -161,10 +169,14 @@ static void test_args(void **state)
 	static const struct control_arg spec[] = {
 	    {"address", CA_ADDR, true}, {"user", CA_NAME, true},
 	    {"groups", CA_NAMES, false}, {"ttl", CA_UINT, false},
-	    {NULL, 0, false}};
+	    {"count", CA_COUNT, false}, {NULL, 0, false}};
 	static const struct {
 		const char *args, *why;
 	} bad[] = {
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"count\":-1}", "0..9007199254740991"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"count\":2.5}", "0..9007199254740991"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"count\":\"7\"}", "0..9007199254740991"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"count\":9007199254740992}", "0..9007199254740991"},
 	    {"{\"user\":\"carol\"}", "missing argument 'address'"},
 	    {"{\"address\":\"1.2.3\",\"user\":\"c\"}", "IPv4 or IPv6"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"mallory\\t--groups\"}", "control character"},
