@@ -144,6 +144,13 @@ uint64_t idtable_version(struct idtable *t);
  * revoking. */
 uint64_t idtable_removed(struct idtable *t);
 
+/* The widest prefix one login may name: an IPv4 /8, an IPv6 /32 (a
+ * provider's whole allocation); a wider one would make a good part of
+ * the Internet one user. The push API, the control socket and RADIUS
+ * (radius.h RADIUS_V6_PLEN_MIN) refuse wider ones. */
+#define IDTABLE_LOGIN_PLEN_MIN4 8
+#define IDTABLE_LOGIN_PLEN_MIN6 32
+
 /* Reads "ADDR" or "ADDR/LEN" (no host bits past LEN) into ADDR (16
  * bytes) and *PLEN (the full length for an address alone); returns
  * AF_INET or AF_INET6, or -1 when TEXT is neither. */

@@ -33,7 +33,7 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
 /* The widest IPv6 prefix taken as one subscriber's (a /32 is a whole
  * provider's allocation): a wider one is malformed, never a user for a
  * good part of the Internet. */
-#define RADIUS_V6_PLEN_MIN 32
+#define RADIUS_V6_PLEN_MIN IDTABLE_LOGIN_PLEN_MIN6
 
 /* One IPv6 address (PLEN 128) or prefix a request names. */
 struct radius_v6 {

@@ -108,12 +108,23 @@ KEY_OPS(client, struct client, struct ckey);
 KEY_OPS(query, struct query, struct qkey);
 KEY_OPS(binding, struct binding, struct bkey);
 
+/* CFG with its zeros made what they mean (dnsbind.h). */
+static struct dnsbind_cfg cfg_norm(const struct dnsbind_cfg *cfg)
+{
+	struct dnsbind_cfg c = *cfg;
+	if (!c.max_ttl_s)
+		c.max_ttl_s = 86400;
+	if (!c.max_queries_total)
+		c.max_queries_total = UINT32_MAX;
+	if (!c.max_bindings_total)
+		c.max_bindings_total = UINT32_MAX;
+	return c;
+}
+
 struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
 {
 	struct dnsbind *b = xcalloc(1, sizeof(*b));
-	b->cfg = *cfg;
-	if (!b->cfg.max_ttl_s)
-		b->cfg.max_ttl_s = 86400;
+	b->cfg = cfg_norm(cfg);
 	htable_init(&b->clients, &client_ops, 0);
 	htable_init(&b->queries, &query_ops, 0);
 	htable_init(&b->binds, &binding_ops, 0);
@@ -124,17 +135,21 @@ struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
 
 void dnsbind_configure(struct dnsbind *b, const struct dnsbind_cfg *cfg)
 {
-	b->cfg = *cfg;
-	if (!b->cfg.max_ttl_s)
-		b->cfg.max_ttl_s = 86400;
+	b->cfg = cfg_norm(cfg);
 }
 
-/* The client entry of (FAMILY, A), made when MAKE. */
+/* The client entry of (FAMILY, A) cut to the configured source prefix
+ * (cfg prefix_v4/v6: the caps count a source as the decision slots do,
+ * so the addresses of one IPv6 subnet share them), made when MAKE. */
 static struct client *client_get(struct dnsbind *b, int family,
 				 const uint8_t a[16], bool make)
 {
 	struct ckey k = {.family = (uint8_t)family};
 	key_addr(k.a, family, a);
+	unsigned full = family == AF_INET6 ? 128 : 32;
+	unsigned plen = family == AF_INET6 ? b->cfg.prefix_v6 : b->cfg.prefix_v4;
+	for (unsigned i = plen && plen < full ? plen : full; i < full; i++)
+		k.a[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
 	uint64_t h = htable_hash(&b->clients, &k);
 	struct client *c = HTABLE_ENTRY(htable_find_hashed(&b->clients, h, &k),
 					struct client, hn);
@@ -370,7 +385,8 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 		TAILQ_REMOVE(&b->qage, q, age);
 	} else {
 		struct client *c = client_get(b, e->family, e->src, true);
-		if (c->nqueries >= b->cfg.max_queries) {
+		if (c->nqueries >= b->cfg.max_queries ||
+		    b->st.queries_pending >= b->cfg.max_queries_total) {
 			b->st.queries_full++;
 			bounded(b, c, now + b->cfg.query_timeout_ms);
 			return DB_FULL;
@@ -423,19 +439,22 @@ static bool refused_addr(const struct dnsbind *b, int family,
 	       (v4[0] == 192 && v4[1] == 168);
 }
 
-/* Binds (C, FAMILY ADDR) to NAMES[0..N) until EXPIRES. */
-static void bind_addr(struct dnsbind *b, struct client *c, int family,
-		      const uint8_t addr[16], char (*names)[DNSBIND_NAME_MAX + 1],
-		      int n, uint64_t expires)
+/* Binds (CLI, FAMILY ADDR) to NAMES[0..N) until EXPIRES; CLI is the
+ * client's own address (key_addr form), C its source's entry (the caps). */
+static void bind_addr(struct dnsbind *b, struct client *c,
+		      const uint8_t cli[16], int family, const uint8_t addr[16],
+		      char (*names)[DNSBIND_NAME_MAX + 1], int n,
+		      uint64_t expires)
 {
 	struct bkey k = {.family = (uint8_t)family};
-	memcpy(k.cli, c->k.a, 16);
+	memcpy(k.cli, cli, 16);
 	key_addr(k.dst, family, addr);
 	uint64_t h = htable_hash(&b->binds, &k);
 	struct binding *x = HTABLE_ENTRY(htable_find_hashed(&b->binds, h, &k),
 					 struct binding, hn);
 	if (!x) {
-		if (c->nbindings >= b->cfg.max_bindings) {
+		if (c->nbindings >= b->cfg.max_bindings ||
+		    b->st.bindings >= b->cfg.max_bindings_total) {
 			bounded(b, c, expires);
 			return;
 		}
@@ -549,6 +568,8 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 	}
 	struct client *c = q->c;
 	uint16_t qtype = q->qtype;
+	uint8_t cli[16];
+	memcpy(cli, q->k.cli, sizeof(cli));
 	c->nqueries++; /* hold C past the query */
 	query_drop(b, q, now);
 	enum dnsbind_res res = DB_OK;
@@ -581,7 +602,7 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 		uint64_t exp = now + ((uint64_t)t + b->cfg.grace_s) * 1000u;
 		if (exp > longest)
 			longest = exp;
-		bind_addr(b, c, family, addr, chain, n, exp);
+		bind_addr(b, c, cli, family, addr, chain, n, exp);
 	}
 	if (cut) /* aliases past the chain bound stay unknown */
 		bounded(b, c, longest);

@@ -50,8 +50,14 @@ struct dnsbind_cfg {
 	uint32_t grace_s;	   /* a binding outlives its TTL by this */
 	uint32_t max_ttl_s;	   /* TTLs above are cut to this (0: 86400) */
 	uint32_t query_timeout_ms; /* an unanswered query is forgotten */
-	uint32_t max_queries;	   /* outstanding queries per client */
-	uint32_t max_bindings;	   /* (address) bindings per client */
+	uint32_t max_queries;	   /* outstanding queries per source */
+	uint32_t max_bindings;	   /* (address) bindings per source */
+	uint32_t max_queries_total;  /* outstanding queries in all (0: none) */
+	uint32_t max_bindings_total; /* bindings in all (0: none) */
+	/* a source: a client address cut to this prefix length (IPv4,
+	 * IPv6; 0 or the full length: each address alone), so one host
+	 * cannot multiply the caps with the addresses of its subnet */
+	uint32_t prefix_v4, prefix_v6;
 	bool refuse_private;	   /* refuse rebinding answers */
 };
 

@@ -23,6 +23,13 @@
 #define EXPIRE_MS 1000	   /* forgets expired queries and bindings */
 #define DNS_COPY 0xffff	   /* a whole UDP message, any size */
 #define DNS_QUEUE_LEN 4096 /* packets the kernel holds for us */
+/* The DNS filter's memory (docs/sluice.conf.5.md, "filter dns"): per
+ * source (an address cut to decisions per-source-prefix-v4/v6) and in
+ * all; about 400 bytes a query, 250 a binding with its names. */
+#define DNS_QUERIES_PER_SOURCE 1024u
+#define DNS_BINDINGS_PER_SOURCE 65536u
+#define DNS_QUERIES_TOTAL 65536u
+#define DNS_BINDINGS_TOTAL 524288u
 
 /* DNS over TCP: any one message per direction, 16 MiB of partial
  * messages in all, 4096 directions (2048 sessions) at once; a direction
@@ -301,8 +308,14 @@ static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
 	c->grace_s = p->resolver.dns_grace_s;
 	c->max_ttl_s = 86400;
 	c->query_timeout_ms = 10000;
-	c->max_queries = 1024;
-	c->max_bindings = 65536;
+	c->max_queries = DNS_QUERIES_PER_SOURCE;
+	c->max_bindings = DNS_BINDINGS_PER_SOURCE;
+	c->max_queries_total = DNS_QUERIES_TOTAL;
+	c->max_bindings_total = DNS_BINDINGS_TOTAL;
+	/* a source as the decision slots count one (decisions
+	 * per-source-prefix-v4/v6) */
+	c->prefix_v4 = p->decisions.per_source_prefix_v4;
+	c->prefix_v6 = p->decisions.per_source_prefix_v6;
 	c->refuse_private = p->resolver.dns_rebinding == REBIND_REFUSE;
 }
 
@@ -464,6 +477,7 @@ void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
 	s->dns_filter_dropped = st.dropped;
 	s->dns_filter_rebinding_refused = st.bind.rebind_refused;
 	s->dns_filter_bindings = st.bind.bindings;
+	s->dns_filter_bounded = st.bind.bounded;
 	s->dns_filter_tcp_reassembled = st.tcp.reassembled;
 	s->dns_filter_tcp_refused = st.tcp.gap + st.tcp.over;
 }

@@ -48,6 +48,14 @@ int idapi_login(struct daemon *d, const struct idapi_req *r,
 				    "ADDRESS/LENGTH, no host bits)", r->address);
 		return -1;
 	}
+	if (plen < (family == AF_INET ? IDTABLE_LOGIN_PLEN_MIN4
+				      : IDTABLE_LOGIN_PLEN_MIN6)) {
+		evbuffer_add_printf(out, "bad address '%s': a login names at "
+				    "most a /%u (IPv4) or a /%u (IPv6)",
+				    r->address, IDTABLE_LOGIN_PLEN_MIN4,
+				    IDTABLE_LOGIN_PLEN_MIN6);
+		return -1;
+	}
 	if ((why = text_name_problem(r->user))) {
 		evbuffer_add_printf(out, "user %s", why);
 		return -1;

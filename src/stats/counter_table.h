@@ -324,6 +324,14 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "any", \
 	  "dns filter", \
 	  STATS_NOTHR) \
+	X(dns_filter_bounded, STATS_COUNTER, STORE_U64, "events", STATS_SEC_SV, \
+	  "Queries not remembered and answers' addresses or names not bound " \
+	  "because a source (decisions per-source-prefix) or the filter in " \
+	  "all held the most it keeps: that client's names are partial " \
+	  "(unknown, never absent) until the work left out would have expired", \
+	  "0; rising = a source floods queries or is told very many addresses", \
+	  "dns filter", \
+	  STATS_NOTHR) \
 	X(dns_filter_tcp_reassembled, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
 	  "DNS messages over TCP put together from more than one segment " \
 	  "before they were read", \

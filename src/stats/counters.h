@@ -80,6 +80,7 @@ struct stats_snapshot {
 	uint64_t dns_names_bounded;
 	uint64_t dns_filter_queries, dns_filter_answers_bound, dns_filter_answers_unmatched,
 	    dns_filter_dropped, dns_filter_rebinding_refused, dns_filter_bindings,
+	    dns_filter_bounded,
 	    dns_filter_tcp_reassembled, dns_filter_tcp_refused;
 	uint64_t ftp_filter_segments, ftp_filter_refused, ftp_filter_dropped;
 	uint64_t identity_cache_hits;

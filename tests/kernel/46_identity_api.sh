@@ -64,6 +64,16 @@ out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"erin\", \"admin\": t
 case $out in *' 400') kt_ok "an unknown key: 400" ;; *) kt_fail "unknown key: $out" ;; esac
 out=$(post login '{"address": "198.18.1.1/24", "user": "erin"}')
 case $out in *' 400') kt_ok "host bits past the prefix: 400" ;; *) kt_fail "prefix: $out" ;; esac
+# a prefix wider than /8 (IPv4) or /32 (IPv6): one login is never a good
+# part of the Internet
+for a in 128.0.0.0/1 0.0.0.0/0 2001:db8::/31 ::/0; do
+	out=$(post login "{\"address\": \"$a\", \"user\": \"erin\"}")
+	case $out in *' 400') kt_ok "a login of $a: 400" ;; *) kt_fail "a login of $a: $out" ;; esac
+done
+ctl identity login 0.0.0.0 eve --prefix 0 >/dev/null 2>&1 &&
+	kt_fail "identity login 0.0.0.0 --prefix 0 was taken" ||
+	kt_ok "identity login 0.0.0.0 --prefix 0 refused"
+ctl identity list | grep -q "eve" && kt_fail "eve is in the table" || kt_ok "and nobody is eve"
 out=$(post login "{\"address\": \"$LAB_CLI4B\", \"user\": \"a\\u0007b\"}")
 case $out in *' 400') kt_ok "a control character in the user: 400" ;; *) kt_fail "user: $out" ;; esac
 big=$(python3 -c 'print("{\"user\": \"" + "x" * 20000 + "\"}")')
@@ -73,7 +83,9 @@ out=$(lab_exec "$LAB_GW" curl -sS --max-time 5 -w ' %{http_code}' "http://127.0.
 case $out in *' 405') kt_ok "GET: 405" ;; *) kt_fail "GET: $out" ;; esac
 [ "$(who $LAB_CLI4B)" = none ] && kt_ok "nothing recorded for $LAB_CLI4B" || kt_fail "who: $(who $LAB_CLI4B)"
 [ "$(api_count rejected_secret)" = 1 ] && kt_ok "rejected_secret 1" || kt_fail "rejected_secret $(api_count rejected_secret)"
-[ "$(api_count rejected_malformed)" = 4 ] && kt_ok "rejected_malformed 4" || kt_fail "rejected_malformed $(api_count rejected_malformed)"
+# malformed JSON, an unknown key, host bits, a control character, the
+# four wide prefixes
+[ "$(api_count rejected_malformed)" = 8 ] && kt_ok "rejected_malformed 8" || kt_fail "rejected_malformed $(api_count rejected_malformed)"
 
 # requests that never finish: closed at api-timeout, the listener still serves
 for i in 1 2 3 4 5 6; do

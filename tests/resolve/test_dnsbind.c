@@ -434,9 +434,46 @@ static void bounds_are_partial(void **state)
 	dnsbind_free(s);
 }
 
+/* The bounds count a source as the decision slots do: two addresses of
+ * one IPv6 /64 share them (one host cannot multiply them with its
+ * subnet's addresses), another /64 has its own; and the totals bound all
+ * sources together. */
+static void bounds_per_source_prefix(void **state)
+{
+	(void)state;
+	struct dnsbind_cfg c = cfg;
+	c.max_queries = 2;
+	c.prefix_v6 = 64;
+	c.max_queries_total = 3;
+	struct dnsbind *b = dnsbind_new(&c);
+	struct mb m;
+	const char *from[] = {"2001:db8:1::10", "2001:db8:1::11",
+			      "2001:db8:1::12", "2001:db8:2::10",
+			      "2001:db8:3::10"};
+	enum dnsbind_res want[] = {DB_OK, DB_OK, DB_FULL, DB_OK, DB_FULL};
+	for (int i = 0; i < 5; i++) {
+		struct dns_ends e = {.family = AF_INET6, .sport = 1000,
+				     .dport = 53};
+		inet_pton(AF_INET6, from[i], e.src);
+		inet_pton(AF_INET6, "2001:db8:3::53", e.dst);
+		head(&m, (uint16_t)(10 + i), Q, 0, "q.example", 28);
+		enum dnsbind_res r = dnsbind_query(b, &e, m.b, m.n, 1);
+		if (r != want[i])
+			fail_msg("query %d from %s: %d, want %d", i, from[i], r,
+				 want[i]);
+	}
+	/* the third of the first /64 by its bound, the last by the total */
+	struct dnsbind_stats st;
+	dnsbind_stats(b, &st);
+	assert_int_equal(st.queries_pending, 3);
+	assert_int_equal(st.queries_full, 2);
+	dnsbind_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(bounds_per_source_prefix),
 	    cmocka_unit_test(binds_per_client),
 	    cmocka_unit_test(only_trusted_answers),
 	    cmocka_unit_test(rebinding_refused),
