@@ -357,4 +357,33 @@ r=$(rc next.work.lab.sluice.test "$LAB_CLI4")
 	kt_fail "user rule first, known client: $r"
 b1=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_filter_answers_bound'])")
 [ "$b1" -ge $((b0 + 2)) ] && kt_ok "both answers bound ($b0 → $b1)" || kt_fail "answers bound $b0 → $b1"
+
+# the filter's memory is bounded per source, a source being an address cut
+# to decisions per-source-prefix-v6 (64): two addresses of one /64 share
+# the 1024 outstanding queries (700 each to a server that never answers);
+# an IPv4 client, another source, still binds
+cnt() { ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+k0=$(cnt dns_filter_bounded)
+cat >"$N/many.py" <<'PY'
+import socket, struct, sys
+for src in sys.argv[1:3]:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    for i in range(700):
+        q = struct.pack(">HHHHHH", i + 1, 0x0100, 1, 0, 0, 0)
+        q += b"".join(bytes([len(l)]) + l.encode() for l in f"m{i}.work.lab.sluice.test".split(".")) + b"\0"
+        s.sendto(q + struct.pack(">HH", 1, 1), ("2001:db8:3::99", 53))
+    s.close()
+PY
+lab_exec "$LAB_CLI" timeout 20 python3 "$N/many.py" "$LAB_CLI6" "$LAB_CLI6B"
+for i in $(seq 30); do [ "$(cnt dns_filter_bounded)" -ge $((k0 + 376)) ] && break; sleep 0.2; done
+k1=$(cnt dns_filter_bounded)
+[ "$k1" -ge $((k0 + 376)) ] && [ "$k1" -le $((k0 + 376 + 50)) ] &&
+	kt_ok "1400 queries from two addresses of one /64: $((k1 - k0)) past the source's 1024 (dns_filter_bounded)" ||
+	kt_fail "dns_filter_bounded $k0 -> $k1, want about 376 more"
+b2=$(cnt dns_filter_answers_bound)
+r=$(rc tcp.work.lab.sluice.test "$LAB_CLI4")
+b3=$(cnt dns_filter_answers_bound)
+[ "$r" = "198.18.2.48 1" ] && [ "$b3" -gt "$b2" ] && kt_ok "another source still binds: $r (answers bound $b2 → $b3)" ||
+	kt_fail "another source: $r (answers bound $b2 → $b3)"
 kt_done
