@@ -5,6 +5,7 @@
  * cannot read, and the shadowed-rule warnings (shadow.c).
  */
 #include "policy/internal.h"
+#include "common/addrport.h"
 #include "policy/settings.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -155,33 +156,14 @@ static bool server_ok(const char *s)
 {
 	uint32_t a4;
 	u128 a6;
-	char buf[128];
-	const char *port = NULL;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
 	if (parse_addr(s, &a4, &a6))
 		return true;
-	if (strlen(s) >= sizeof(buf))
+	if (addrport_split(s, host, sizeof(host), &port) || !port)
 		return false;
-	strcpy(buf, s);
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
-		if (!close || close[1] != ':')
-			return false;
-		*close = '\0';
-		port = close + 2;
-		if (parse_addr(buf + 1, &a4, &a6) != AF_INET6)
-			return false;
-	} else {
-		char *colon = strrchr(buf, ':');
-		if (!colon)
-			return false;
-		*colon = '\0';
-		port = colon + 1;
-		if (parse_addr(buf, &a4, &a6) != AF_INET)
-			return false;
-	}
-	char *end;
-	long v = strtol(port, &end, 10);
-	return *port && !*end && v > 0 && v < 65536;
+	/* a literal: IPv6 in its brackets, IPv4 without */
+	return parse_addr(host, &a4, &a6) == (s[0] == '[' ? AF_INET6 : AF_INET);
 }
 
 /* Literal IPv4 or [IPv6] with an optional :port, nothing after but "/". */
@@ -244,20 +226,26 @@ const char *directory_uri_problem(const char *uri)
  * 0 (which binds a port the kernel picks, that nobody knows). */
 static const char *listen_problem(const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s || !colon[1])
-		return "expected ADDRESS:PORT";
-	char *end;
-	errno = 0;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (*end || errno || !isdigit((unsigned char)colon[1]) || port < 1 ||
-	    port > 65535)
-		return "the port must be 1 to 65535";
-	bool bracketed = s[0] == '[';
-	if ((bracketed && (colon[-1] != ']' || colon - s < 3 ||
-			   memchr(s + 1, ']', (size_t)(colon - s - 2)))) ||
-	    (!bracketed && memchr(s, ':', (size_t)(colon - s))))
-		return "an IPv6 address goes in brackets: [ADDRESS]:PORT";
+	char host[256];
+	unsigned port;
+	const char *why = addrport_split(s, host, sizeof(host), &port);
+	return why ? why : port ? NULL : "the port must be 1 to 65535";
+}
+
+/* listen_problem() for a listener bound to a literal address only (the
+ * RADIUS listener: sluiced binds it without looking a name up). */
+static const char *literal_listen_problem(const char *s)
+{
+	char host[256];
+	unsigned port;
+	unsigned char bin[16];
+	const char *why = listen_problem(s);
+	if (why || addrport_split(s, host, sizeof(host), &port))
+		return why;
+	if (inet_pton(AF_INET, host, bin) != 1 &&
+	    inet_pton(AF_INET6, host, bin) != 1)
+		return "the address must be an IP address (no name is looked "
+		       "up)";
 	return NULL;
 }
 
@@ -495,7 +483,7 @@ static void check_identity(struct policy *p)
 				  "radius-listen");
 		return;
 	}
-	const char *why = listen_problem(c->radius_listen);
+	const char *why = literal_listen_problem(c->radius_listen);
 	if (why)
 		diags_add(d, DIAG_ERROR, NULL,
 			  "identity radius-listen '%s': %s", c->radius_listen,
@@ -513,20 +501,10 @@ static void check_identity(struct policy *p)
  * 0.0.0.0 and ::, PORT 1..65535 but not the HTTP responder's. */
 static bool portal_listen_ok(const char *listen)
 {
-	const char *colon = strrchr(listen, ':');
-	char host[INET6_ADDRSTRLEN + 2], *end;
+	char host[INET6_ADDRSTRLEN];
 	unsigned char bin[16], zero[16] = {0};
-	size_t n = colon ? (size_t)(colon - listen) : 0;
-	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
-		listen++;
-		n -= 2;
-	}
-	if (!colon || !n || n >= sizeof(host))
-		return false;
-	memcpy(host, listen, n);
-	host[n] = '\0';
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535 ||
+	unsigned port;
+	if (addrport_split(listen, host, sizeof(host), &port) || !port ||
 	    port == PORTAL_HTTP_PORT)
 		return false;
 	if (inet_pton(AF_INET, host, bin) == 1)

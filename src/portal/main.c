@@ -15,6 +15,7 @@
  * ends by itself within `idle`. Sign-out, idle and lifetime log it out.
  */
 #include "common/log.h"
+#include "common/addrport.h"
 #include "common/text.h"
 #include "common/util.h"
 #include "control/control.h"
@@ -720,7 +721,7 @@ static int portal_urls(struct portal *P, char *http_addr, size_t len)
 	char host[INET6_ADDRSTRLEN + 2];
 	unsigned port;
 	unsigned char bin[16], zero[16] = {0};
-	if (http_parse_addr(P->cfg->listen, host, sizeof(host), &port) < 0)
+	if (addrport_split(P->cfg->listen, host, sizeof(host), &port))
 		return -1;
 	bool v6 = inet_pton(AF_INET6, host, bin) == 1;
 	if (!v6 && inet_pton(AF_INET, host, bin) != 1)

@@ -6,6 +6,7 @@
  * main loop. The table itself lives across reloads (d->ids).
  */
 #include "sluiced/daemon.h"
+#include "common/addrport.h"
 #include "common/log.h"
 #include "common/statefile.h"
 #include "common/util.h"
@@ -200,7 +201,7 @@ static int radius_bind(const char *addr)
 {
 	char host[128], port_s[8];
 	unsigned port;
-	if (metrics_parse_addr(addr, host, sizeof(host), &port) < 0) {
+	if (addrport_split(addr, host, sizeof(host), &port)) {
 		errno = EINVAL;
 		return -1;
 	}

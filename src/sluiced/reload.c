@@ -4,6 +4,7 @@
  * A failure at any step leaves the running policy and ruleset untouched.
  */
 #include "sluiced/daemon.h"
+#include "common/addrport.h"
 #include "sluiced/metrics.h"
 #include "common/log.h"
 #include "common/statefile.h"
@@ -284,7 +285,7 @@ static bool addr_is_local(const char *addr_port)
 {
 	char host[128];
 	unsigned port;
-	if (metrics_parse_addr(addr_port, host, sizeof(host), &port) < 0)
+	if (addrport_split(addr_port, host, sizeof(host), &port))
 		return true;
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
 				 .ai_flags = AI_NUMERICHOST},

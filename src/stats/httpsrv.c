@@ -9,6 +9,7 @@
  * need.
  */
 #include "stats/httpsrv.h"
+#include "common/addrport.h"
 #include "common/fds.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -388,43 +389,13 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 	event_add(h->resume, &tv);
 }
 
-int http_parse_addr(const char *addr_port, char *host, size_t hostlen,
-		    unsigned *port)
-{
-	const char *colon;
-	size_t hl;
-	const char *hs = addr_port;
-	if (addr_port[0] == '[') {
-		const char *close = strchr(addr_port, ']');
-		if (!close || close[1] != ':')
-			return -1;
-		hs = addr_port + 1;
-		hl = (size_t)(close - hs);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addr_port, ':');
-		if (!colon || strchr(addr_port, ':') != colon)
-			return -1;
-		hl = (size_t)(colon - addr_port);
-	}
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || p > 65535 || hl == 0 || hl >= hostlen)
-		return -1;
-	memcpy(host, hs, hl);
-	host[hl] = '\0';
-	*port = (unsigned)p;
-	return 0;
-}
-
 struct http_server *http_listen(struct event_base *base, const char *addr_port,
 				const char *name, size_t max_body,
 				http_handler_fn fn, void *arg)
 {
 	char host[128], port_s[8];
 	unsigned port;
-	if (http_parse_addr(addr_port, host, sizeof(host), &port) < 0) {
+	if (addrport_split(addr_port, host, sizeof(host), &port)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -108,9 +108,4 @@ void http_close(struct http_server *h);
 int http_parse_request(const char *buf, size_t len, size_t max_body,
 		       size_t *hlen, size_t *blen);
 
-/* Splits "A:P" or "[A]:P" into HOST (HOSTLEN bytes) and PORT; -1 when
- * malformed. */
-int http_parse_addr(const char *addr_port, char *host, size_t hostlen,
-		    unsigned *port);
-
 #endif

@@ -255,12 +255,6 @@ static void serve(void *arg, const struct http_request *rq,
 	rp->ctype = PROM_CONTENT_TYPE;
 }
 
-int metrics_parse_addr(const char *addr_port, char *host, size_t hostlen,
-		       unsigned *port)
-{
-	return http_parse_addr(addr_port, host, hostlen, port);
-}
-
 struct metrics_server *metrics_listen(struct event_base *base,
 				      const char *addr_port,
 				      metrics_fill_fn fill, void *arg)

@@ -77,9 +77,4 @@ unsigned metrics_port(const struct metrics_server *m);
 /* Stops serving and frees M; NULL is fine. */
 void metrics_close(struct metrics_server *m);
 
-/* Splits "A:P" or "[A]:P" into HOST (HOSTLEN bytes) and PORT; -1 when
- * malformed. */
-int metrics_parse_addr(const char *addr_port, char *host, size_t hostlen,
-		       unsigned *port);
-
 #endif

@@ -271,23 +271,6 @@ static void test_render_parses(void **state)
 	evbuffer_free(b);
 }
 
-static void test_parse_addr(void **state)
-{
-	(void)state;
-	char h[64];
-	unsigned port;
-	assert_int_equal(metrics_parse_addr("127.0.0.1:9109", h, sizeof(h), &port), 0);
-	assert_string_equal(h, "127.0.0.1");
-	assert_int_equal(port, 9109);
-	assert_int_equal(metrics_parse_addr("[::1]:9109", h, sizeof(h), &port), 0);
-	assert_string_equal(h, "::1");
-	assert_int_equal(metrics_parse_addr("::1:9109", h, sizeof(h), &port), -1);
-	assert_int_equal(metrics_parse_addr("127.0.0.1", h, sizeof(h), &port), -1);
-	assert_int_equal(metrics_parse_addr("127.0.0.1:99999", h, sizeof(h), &port), -1);
-	assert_int_equal(metrics_parse_addr(":9109", h, sizeof(h), &port), -1);
-	assert_int_equal(metrics_parse_addr("[::1]9109", h, sizeof(h), &port), -1);
-}
-
 /* ---- the endpoint, over a real TCP connection ----------------------------- */
 
 struct reply {
@@ -496,7 +479,6 @@ int main(void)
 	    cmocka_unit_test(test_render_parses),
 	    cmocka_unit_test(test_label_value),
 	    cmocka_unit_test(test_json_string),
-	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_endpoint_v4),
 	    cmocka_unit_test(test_endpoint_v6),
 	    cmocka_unit_test(test_endpoint_limits),

@@ -328,6 +328,10 @@ static void test_listen_ports(void **state)
 	    {"identity { radius-listen 198.18.1.1:0 radius-secret-file /nonexistent "
 	     "radius-clients 198.18.1.2 }\n",
 	     "identity radius-listen '198.18.1.1:0': the port must be 1 to 65535"},
+	    {"identity { radius-listen gw.lab:1813 radius-secret-file /nonexistent "
+	     "radius-clients 198.18.1.2 }\n",
+	     "identity radius-listen 'gw.lab:1813': the address must be an IP "
+	     "address"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct diags d = {0};
