@@ -110,39 +110,45 @@ static time_t mono_s(void)
 
 /* ---- sluiced's identity push API (control socket, operator level) ------ */
 
+/* COMMAND with ARGS (taken: freed here) on sluiced's control socket; 0,
+ * or -1 with *ERR a message to free (control_call_json). */
+static int call(const struct portal *P, const char *command, json_t *args,
+		char **err)
+{
+	json_t *answer = NULL;
+	*err = NULL;
+	int rc = control_call_json(P->socket, command, args, &answer, err);
+	json_decref(args);
+	json_decref(answer);
+	return rc ? -1 : 0;
+}
+
 /* identity-login of USER at ADDR for LIFETIME seconds, source portal. */
 static bool push_login(struct portal *P, const char *addr, const char *user,
 		       unsigned lifetime)
 {
-	json_t *args = json_pack("{s:s, s:s, s:I, s:s}", "address", addr,
-				 "user", user, "lifetime", (json_int_t)lifetime,
-				 "source", "portal");
-	json_t *answer = NULL;
-	char *err = NULL;
-	int rc = control_call_json(P->socket, "identity-login", args, &answer,
-				   &err);
-	json_decref(args);
-	json_decref(answer);
-	if (rc)
+	char *err;
+	int rc = call(P, "identity-login",
+		      json_pack("{s:s, s:s, s:I, s:s}", "address", addr,
+				"user", user, "lifetime", (json_int_t)lifetime,
+				"source", "portal"),
+		      &err);
+	if (rc) {
 		log_warnx("portal: identity-login %s %s: %s", addr, user,
 			  err ? err : "?");
-	free(err);
-	if (rc)
 		P->n.push_failed++;
+	}
+	free(err);
 	return rc == 0;
 }
 
 static void push_logout(struct portal *P, const char *addr, const char *user)
 {
-	json_t *args = json_pack("{s:s, s:s, s:s}", "address", addr, "user",
-				 user, "source", "portal");
-	json_t *answer = NULL;
-	char *err = NULL;
-	int rc = control_call_json(P->socket, "identity-logout", args, &answer,
-				   &err);
-	json_decref(args);
-	json_decref(answer);
-	if (rc) {
+	char *err;
+	if (call(P, "identity-logout",
+		 json_pack("{s:s, s:s, s:s}", "address", addr, "user", user,
+			   "source", "portal"),
+		 &err) < 0) {
 		log_warnx("portal: identity-logout %s %s: %s", addr, user,
 			  err ? err : "?");
 		P->n.push_failed++;
@@ -190,19 +196,18 @@ static void sess_end(struct portal *P, struct psess *s, const char *why)
 static void push_report(struct portal *P)
 {
 	const struct pcounters *n = &P->n;
-	json_t *args = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "signed_in",
-	    (json_int_t)P->nsessions, "signins", (json_int_t)n->signins,
-	    "refused", (json_int_t)n->refused, "throttled",
-	    (json_int_t)n->throttled, "directory_unavailable",
-	    (json_int_t)n->unavailable, "push_failed",
-	    (json_int_t)n->push_failed, "busy", (json_int_t)n->busy);
-	json_t *answer = NULL;
-	char *err = NULL;
-	int rc = control_call_json(P->socket, "portal-report", args, &answer,
-				   &err);
-	json_decref(args);
-	json_decref(answer);
+	char *err;
+	int rc = call(P, "portal-report",
+		      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				"signed_in", (json_int_t)P->nsessions,
+				"signins", (json_int_t)n->signins, "refused",
+				(json_int_t)n->refused, "throttled",
+				(json_int_t)n->throttled,
+				"directory_unavailable",
+				(json_int_t)n->unavailable, "push_failed",
+				(json_int_t)n->push_failed, "busy",
+				(json_int_t)n->busy),
+		      &err);
 	if (rc && !P->report_failing)
 		log_warnx("portal: portal-report: %s (the counters portal_* "
 			  "stay as they were)", err ? err : "?");
