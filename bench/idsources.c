@@ -86,6 +86,7 @@ static void *serve(void *arg)
 			const uint8_t *from =
 			    (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
 			if (radius_handle(&s->ctx, AF_INET, from, buf, (size_t)n,
+					  (int64_t)time(NULL),
 					  resp) == RADIUS_ANSWERED)
 				sendto(s->fd, resp, sizeof(resp), MSG_DONTWAIT,
 				       (struct sockaddr *)&ss, sl);
@@ -182,7 +183,9 @@ static void bench_radius(unsigned long packets)
 	char *err = NULL;
 	addrset_parse_elem(&clients, "127.0.0.0/8", &err);
 	addrset_normalize(&clients);
-	struct server s = {.ctx = {.ids = t, .clients = &clients, .ttl_s = 3600}};
+	/* with the listener's replay memory, as sluiced runs it */
+	struct server s = {.ctx = {.ids = t, .clients = &clients, .ttl_s = 3600,
+				   .seen = radius_seen_new()}};
 	memcpy(s.ctx.secret, SECRET, SLEN);
 	s.ctx.slen = SLEN;
 	s.fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -209,6 +212,7 @@ static void bench_radius(unsigned long packets)
 	       c.answered, c.secs, (double)c.answered / c.secs, c.resent, c.bad,
 	       s.cpu_s * 1e6 / (double)s.handled, idtable_count(t));
 	close(s.fd);
+	radius_seen_free(s.ctx.seen);
 	addrset_free(&clients);
 	idtable_free(t);
 }

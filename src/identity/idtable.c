@@ -343,9 +343,10 @@ void idtable_reject(struct idtable *t, enum id_source source,
 		    enum id_reject why)
 {
 	struct id_source_stats *st = &t->st[source];
-	uint64_t *c = why == IDR_SECRET	  ? &st->rejected_secret
-		      : why == IDR_CLIENT ? &st->rejected_client
-					  : &st->rejected_malformed;
+	uint64_t *c = why == IDR_SECRET	     ? &st->rejected_secret
+		      : why == IDR_CLIENT    ? &st->rejected_client
+		      : why == IDR_MALFORMED ? &st->rejected_malformed
+					     : &st->replayed;
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
@@ -360,6 +361,8 @@ void idtable_source_stats(struct idtable *t, struct id_source_stats *out)
 		    &t->st[i].rejected_client, __ATOMIC_RELAXED);
 		out[i].rejected_malformed = __atomic_load_n(
 		    &t->st[i].rejected_malformed, __ATOMIC_RELAXED);
+		out[i].replayed = __atomic_load_n(&t->st[i].replayed,
+						  __ATOMIC_RELAXED);
 	}
 	pthread_rwlock_unlock(&t->lock);
 }

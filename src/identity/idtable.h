@@ -40,10 +40,12 @@ struct id_source_stats {
 	uint64_t rejected_secret;    /* bad authenticator / shared secret */
 	uint64_t rejected_client;    /* from an address not a client */
 	uint64_t rejected_malformed; /* not a well-formed request */
+	uint64_t replayed; /* RADIUS: seen before (answered, not applied) or
+			    * an Event-Timestamp out of its window */
 	uint64_t entries;	     /* entries of this source now (a gauge) */
 };
 
-enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED };
+enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED, IDR_REPLAY };
 
 /* What idtable_login did. */
 enum login_result { LOGIN_NEW, LOGIN_REFRESHED, LOGIN_REPLACED,

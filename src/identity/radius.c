@@ -2,6 +2,7 @@
 #include "common/util.h"
 #include "identity/radius.h"
 #include "common/text.h"
+#include "common/htable.h"
 
 #include <errno.h>
 #include <nettle/md5.h>
@@ -13,8 +14,8 @@
 /* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 4818,
  * RFC 6911). */
 enum { AT_USER_NAME = 1, AT_FRAMED_IP = 8, AT_STATUS_TYPE = 40,
-       AT_FRAMED_IPV6_PREFIX = 97, AT_DELEGATED_IPV6_PREFIX = 123,
-       AT_FRAMED_IPV6_ADDRESS = 168 };
+       AT_EVENT_TIMESTAMP = 55, AT_FRAMED_IPV6_PREFIX = 97,
+       AT_DELEGATED_IPV6_PREFIX = 123, AT_FRAMED_IPV6_ADDRESS = 168 };
 
 static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -74,10 +75,11 @@ static bool prefix6(struct radius_acct *out, const uint8_t *val, size_t vlen)
 static bool attribute(struct radius_acct *out, uint8_t type,
 		      const uint8_t *val, size_t vlen, uint32_t *seen)
 {
-	int bit = type == AT_USER_NAME	   ? 0
-		  : type == AT_FRAMED_IP   ? 1
-		  : type == AT_STATUS_TYPE ? 2
-					   : -1;
+	int bit = type == AT_USER_NAME		? 0
+		  : type == AT_FRAMED_IP	? 1
+		  : type == AT_STATUS_TYPE	? 2
+		  : type == AT_EVENT_TIMESTAMP	? 3
+						: -1;
 	if (bit >= 0) {
 		if (*seen & (1u << bit))
 			return false; /* twice: which one counts? */
@@ -101,6 +103,14 @@ static bool attribute(struct radius_acct *out, uint8_t type,
 			return false;
 		out->status = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
 			      (uint32_t)val[2] << 8 | val[3];
+		return true;
+	case AT_EVENT_TIMESTAMP:
+		if (vlen != 4)
+			return false;
+		out->event_ts = (uint32_t)val[0] << 24 |
+				(uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 |
+				val[3];
+		out->has_event_ts = true;
 		return true;
 	case AT_FRAMED_IPV6_ADDRESS:
 		return vlen == 16 && add_v6(out, val, 128);
@@ -202,9 +212,76 @@ static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 		record(ctx, a, login, AF_INET6, a->v6[i].addr, a->v6[i].plen);
 }
 
+/* ---- replays -------------------------------------------------------------- */
+
+struct seen_entry {
+	struct htable_node hn;
+	uint8_t auth[16];
+	bool used;
+};
+
+struct radius_seen {
+	struct htable t; /* by auth */
+	struct seen_entry v[RADIUS_SEEN];
+	size_t next; /* the oldest, written over next */
+};
+
+static uint64_t seen_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, 16);
+}
+
+static bool seen_equal(const struct htable_node *n, const void *key)
+{
+	return memcmp(HTABLE_ENTRY(n, const struct seen_entry, hn)->auth, key,
+		      16) == 0;
+}
+
+static const struct htable_ops seen_ops = {seen_hash, seen_equal};
+
+struct radius_seen *radius_seen_new(void)
+{
+	struct radius_seen *s = xcalloc(1, sizeof(*s));
+	htable_init(&s->t, &seen_ops, RADIUS_SEEN);
+	return s;
+}
+
+void radius_seen_free(struct radius_seen *s)
+{
+	if (!s)
+		return;
+	htable_fini(&s->t);
+	free(s);
+}
+
+/* Whether AUTH (16 bytes) was taken before; when not, remembers it in
+ * place of the oldest. */
+static bool seen_before(struct radius_seen *s, const uint8_t *auth)
+{
+	if (htable_find(&s->t, auth))
+		return true;
+	struct seen_entry *e = &s->v[s->next];
+	s->next = (s->next + 1) % RADIUS_SEEN;
+	if (e->used)
+		htable_remove(&s->t, &e->hn);
+	memcpy(e->auth, auth, 16);
+	e->used = true;
+	htable_insert(&s->t, &e->hn, e->auth);
+	return false;
+}
+
+/* A's Event-Timestamp is too old or too far ahead of NOW. */
+static bool stale(const struct radius_acct *a, int64_t now)
+{
+	return a->has_event_ts &&
+	       ((int64_t)a->event_ts < now - RADIUS_MAX_AGE_S ||
+		(int64_t)a->event_ts > now + RADIUS_MAX_AHEAD_S);
+}
+
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 				  const uint8_t *from, const uint8_t *pkt,
-				  size_t len, uint8_t resp[RADIUS_HDR])
+				  size_t len, int64_t now,
+				  uint8_t resp[RADIUS_HDR])
 {
 	if (!is_client(ctx, family, from)) {
 		idtable_reject(ctx->ids, IDS_RADIUS, IDR_CLIENT);
@@ -221,7 +298,14 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 	case RADIUS_OK:
 		break;
 	}
-	apply(ctx, &a);
+	if (stale(&a, now)) {
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
+		return RADIUS_DROPPED_STALE;
+	}
+	if (ctx->seen && seen_before(ctx->seen, pkt + 4))
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
+	else
+		apply(ctx, &a);
 	radius_acct_response(pkt, ctx->secret, ctx->slen, resp);
 	return RADIUS_ANSWERED;
 }

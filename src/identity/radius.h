@@ -35,6 +35,16 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
  * good part of the Internet. */
 #define RADIUS_V6_PLEN_MIN IDTABLE_LOGIN_PLEN_MIN6
 
+/* Replays (RFC 5080 §2.2.2, RFC 2869 §5.3): a request whose
+ * Event-Timestamp is more than RADIUS_MAX_AGE_S old or RADIUS_MAX_AHEAD_S
+ * ahead is dropped unanswered; one whose Request Authenticator (a digest
+ * of the whole request and the secret: a byte-identical request has the
+ * same) is among the last RADIUS_SEEN taken is answered and not applied
+ * again (a NAS's retransmission, or a replay). Both counted `replayed`. */
+#define RADIUS_MAX_AGE_S 900
+#define RADIUS_MAX_AHEAD_S 300
+#define RADIUS_SEEN 32768
+
 /* One IPv6 address (PLEN 128) or prefix a request names. */
 struct radius_v6 {
 	uint8_t addr[16]; /* bits past PLEN zero */
@@ -52,6 +62,8 @@ struct radius_acct {
 	 * Delegated-IPv6-Prefix (RFC 4818), in the order they came */
 	struct radius_v6 v6[RADIUS_V6_MAX];
 	size_t n6;
+	bool has_event_ts;
+	uint32_t event_ts; /* Event-Timestamp (RFC 2869 §5.3): Unix seconds */
 };
 
 enum radius_result {
@@ -72,8 +84,9 @@ enum radius_result {
  * prefix attribute (Reserved, Prefix-Length, Prefix: RFC 3162 §2.3, RFC
  * 4818 §3) whose Prefix-Length is over 128 or under RADIUS_V6_PLEN_MIN,
  * whose Prefix holds fewer bytes than its length needs or more than 16,
- * more than RADIUS_V6_MAX IPv6 attributes. Prefix bits past the length are
- * cleared. Fills OUT only on RADIUS_OK.
+ * more than RADIUS_V6_MAX IPv6 attributes, an Event-Timestamp not of 4
+ * bytes or given twice. Prefix bits past the length are cleared. Fills OUT
+ * only on RADIUS_OK.
  */
 enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
 				     const uint8_t *secret, size_t slen,
@@ -91,7 +104,14 @@ enum radius_outcome {
 	RADIUS_DROPPED_CLIENT, /* FROM is not a client: no answer */
 	RADIUS_DROPPED_AUTH,   /* bad authenticator: no answer */
 	RADIUS_DROPPED_MALFORMED, /* no answer */
+	RADIUS_DROPPED_STALE, /* Event-Timestamp too old or ahead: no answer */
 };
+
+/* The Request Authenticators of the last RADIUS_SEEN requests taken. */
+struct radius_seen;
+/* A new, empty one (about 1.5 MiB); free it with radius_seen_free. */
+struct radius_seen *radius_seen_new(void);
+void radius_seen_free(struct radius_seen *s);
 
 /* The state one listener needs: the table, the clients, the secret, the
  * lifetime of a login. */
@@ -101,6 +121,7 @@ struct radius_ctx {
 	uint8_t secret[RADIUS_SECRET_MAX];
 	size_t slen;
 	uint32_t ttl_s;
+	struct radius_seen *seen; /* not owned; NULL: no replay memory */
 };
 
 /*
@@ -111,12 +132,15 @@ struct radius_ctx {
  * (source radius; a prefix stands for every address in it without an entry
  * of its own, idtable.h), Stop logs that user out of each; then writes the
  * response to
- * RESP. Every drop is counted in the table's radius counters; a drop is
+ * RESP. NOW is the wall clock (Unix seconds) the Event-Timestamp is held
+ * to; a request seen before is answered and not applied (RADIUS_SEEN
+ * above). Every drop is counted in the table's radius counters; a drop is
  * logged by the caller, rate-limited.
  */
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 				  const uint8_t *from, const uint8_t *pkt,
-				  size_t len, uint8_t resp[RADIUS_HDR]);
+				  size_t len, int64_t now,
+				  uint8_t resp[RADIUS_HDR]);
 
 /* Reads the shared secret from PATH into CTX (first line, without its
  * line end; 1..256 bytes). 0, or -1 with errno (EINVAL: empty or too

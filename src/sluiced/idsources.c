@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ struct radius_srv {
 	struct event *ev;
 	char *addr; /* what radius-listen said */
 	struct radius_ctx ctx;
+	struct radius_seen *seen; /* the requests taken (replays), ctx.seen */
 	uint64_t drops_logged, last_log;
 };
 
@@ -164,8 +166,9 @@ static void on_radius(evutil_socket_t fd, short what, void *arg)
 			: (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
 		if (family != AF_INET && family != AF_INET6)
 			continue;
-		enum radius_outcome o =
-		    radius_handle(&s->ctx, family, from, buf, (size_t)n, resp);
+		enum radius_outcome o = radius_handle(
+		    &s->ctx, family, from, buf, (size_t)n, (int64_t)time(NULL),
+		    resp);
 		if (o == RADIUS_ANSWERED) {
 			sendto(fd, resp, sizeof(resp), MSG_DONTWAIT,
 			       (struct sockaddr *)&ss, sl);
@@ -178,6 +181,9 @@ static void on_radius(evutil_socket_t fd, short what, void *arg)
 			 o == RADIUS_DROPPED_CLIENT ? "not a radius-client"
 			 : o == RADIUS_DROPPED_AUTH
 			     ? "bad authenticator (wrong secret?)"
+			 : o == RADIUS_DROPPED_STALE
+			     ? "Event-Timestamp over 15 min old or 5 min ahead "
+			       "(a replay, or the NAS's clock is wrong)"
 			     : "malformed",
 			 host);
 	}
@@ -191,6 +197,7 @@ static void radius_close(struct daemon *d)
 	event_free(s->ev);
 	close(s->fd);
 	free(s->addr);
+	radius_seen_free(s->seen);
 	explicit_bzero(&s->ctx, sizeof(s->ctx));
 	free(s);
 	d->radius = NULL;
@@ -276,6 +283,7 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 					    c->radius_listen, strerror(e),
 					    s->addr);
 				s->ctx = ctx;
+				s->ctx.seen = s->seen;
 			} else {
 				daemon_warn(d, e, "radius: cannot listen on %s",
 					    c->radius_listen);
@@ -287,6 +295,7 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->addr = xstrdup(c->radius_listen);
+		s->seen = radius_seen_new();
 		s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_radius, s);
 		event_add(s->ev, NULL);
 		d->radius = s;
@@ -294,6 +303,7 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 			 c->radius_listen, c->nradius_clients);
 	}
 	s->ctx = ctx; /* the clients point into P, which outlives this */
+	s->ctx.seen = s->seen; /* the replay memory outlives a reload */
 	explicit_bzero(&ctx, sizeof(ctx));
 }
 

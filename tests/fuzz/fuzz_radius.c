@@ -20,6 +20,7 @@
 #include <nettle/md5.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,14 +61,20 @@ static void datagram(struct idtable *t, const uint8_t *pkt, size_t len,
 	if (addrset_parse_elem(&clients, "127.0.0.0/8", &err) < 0)
 		abort();
 	addrset_normalize(&clients);
-	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 60};
+	/* the replay memory, as the listener has it: one for the run */
+	static struct radius_seen *seen;
+	if (!seen)
+		seen = radius_seen_new();
+	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 60,
+				 .seen = seen};
 	memcpy(ctx.secret, SECRET, sizeof(SECRET) - 1);
 	ctx.slen = sizeof(SECRET) - 1;
 	const uint8_t lo[4] = {127, 0, 0, 1}, far[4] = {198, 18, 0, 1};
-	if (radius_handle(&ctx, AF_INET, far, buf, len, resp) !=
+	int64_t now = (int64_t)time(NULL);
+	if (radius_handle(&ctx, AF_INET, far, buf, len, now, resp) !=
 	    RADIUS_DROPPED_CLIENT)
 		abort();
-	if (radius_handle(&ctx, AF_INET, lo, buf, len, resp) ==
+	if (radius_handle(&ctx, AF_INET, lo, buf, len, now, resp) ==
 		RADIUS_ANSWERED &&
 	    (resp[0] != RADIUS_ACCT_RESPONSE || resp[1] != buf[1] ||
 	     resp[3] != RADIUS_HDR))

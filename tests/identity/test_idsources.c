@@ -239,6 +239,9 @@ static const uint8_t SECRET[] = "testing123";
 
 /* Builds an Accounting-Request in BUF from ATTRS (ALEN bytes) with ID,
  * signed with SECRET; returns its length. */
+/* The wall clock radius_handle is given (Unix seconds). */
+#define NOW 1700000000
+
 static size_t build(uint8_t *buf, uint8_t id, const uint8_t *attrs,
 		    size_t alen, const uint8_t *secret, size_t slen)
 {
@@ -406,9 +409,9 @@ static void test_radius_handle(void **state)
 	uint8_t at[64], pkt[128], resp[RADIUS_HDR];
 	size_t len = build(pkt, 1, at, attrs_of(at, RADIUS_START, "carol", A1),
 			   SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
-	assert_int_equal(radius_handle(&ctx, AF_INET6, mapped, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET6, mapped, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED); /* the retransmit */
 	struct identity id;
 	assert_true(idtable_get(t, AF_INET, A1, &id));
@@ -418,22 +421,22 @@ static void test_radius_handle(void **state)
 	assert_int_equal(idtable_count(t), 1);
 	len = build(pkt, 2, at, attrs_of(at, RADIUS_INTERIM, "carol", A1),
 		    SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
-	assert_int_equal(radius_handle(&ctx, AF_INET, far, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, far, pkt, len, NOW, resp),
 			 RADIUS_DROPPED_CLIENT);
 	size_t bl = build(pkt, 3, at, attrs_of(at, RADIUS_STOP, "carol", A1),
 			  (const uint8_t *)"wrong", 5);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, bl, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, bl, NOW, resp),
 			 RADIUS_DROPPED_AUTH);
 	assert_int_equal(idtable_count(t), 1);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, 7, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, 7, NOW, resp),
 			 RADIUS_DROPPED_MALFORMED);
 	len = build(pkt, 4, at, attrs_of(at, RADIUS_STOP, "carol", A1), SECRET,
 		    SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED); /* a repeated Stop: harmless */
 	assert_int_equal(idtable_count(t), 0);
 	struct id_source_stats s = stats_of(t, IDS_RADIUS);
@@ -457,6 +460,78 @@ static size_t prefix_attr(uint8_t *out, uint8_t type, const char *p,
 	out[3] = (uint8_t)len;
 	memcpy(out + 4, a, nbytes);
 	return 4 + nbytes;
+}
+
+/* Replays (RFC 5080 §2.2.2): with the listener's memory of requests
+ * taken, a byte-identical request is answered and not applied again, so
+ * an old Start replayed after a Stop and another user's Start changes
+ * nothing; an Event-Timestamp over 15 min old or 5 min ahead is dropped
+ * unanswered; a fresh one within the window is taken; each refusal
+ * counted `replayed`. */
+static void test_radius_replay(void **state)
+{
+	(void)state;
+	struct idtable *t = idtable_new();
+	struct addrset clients = {0};
+	char *err = NULL;
+	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.0/8", &err), 0);
+	addrset_normalize(&clients);
+	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 300,
+				 .seen = radius_seen_new()};
+	memcpy(ctx.secret, SECRET, SLEN);
+	ctx.slen = SLEN;
+	const uint8_t lo[4] = {127, 0, 0, 1};
+	uint8_t at[96], start[128], pkt[128], resp[RADIUS_HDR];
+	size_t slen = build(start, 1, at,
+			    attrs_of(at, RADIUS_START, "alice", A1), SECRET,
+			    SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen, NOW, resp),
+			 RADIUS_ANSWERED);
+	size_t len = build(pkt, 2, at, attrs_of(at, RADIUS_STOP, "alice", A1),
+			   SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
+			 RADIUS_ANSWERED);
+	len = build(pkt, 3, at, attrs_of(at, RADIUS_START, "bob", A1), SECRET,
+		    SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
+			 RADIUS_ANSWERED);
+	/* alice's Start again, hours later: answered, bob stays */
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen,
+				       NOW + 8 * 3600, resp),
+			 RADIUS_ANSWERED);
+	struct identity id;
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "bob");
+	identity_clear(&id);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 1);
+	/* Event-Timestamp: old, ahead, fresh */
+	const int64_t ts[] = {NOW - 901, NOW + 301, NOW - 899};
+	const enum radius_outcome want[] = {RADIUS_DROPPED_STALE,
+					    RADIUS_DROPPED_STALE,
+					    RADIUS_ANSWERED};
+	for (int i = 0; i < 3; i++) {
+		size_t n = attrs_of(at, RADIUS_START, "carol", A1);
+		at[n++] = 55, at[n++] = 6;
+		for (int b = 3; b >= 0; b--)
+			at[n++] = (uint8_t)((uint64_t)ts[i] >> (8 * b));
+		len = build(pkt, (uint8_t)(10 + i), at, n, SECRET, SLEN);
+		assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW,
+					       resp),
+				 want[i]);
+	}
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "carol");
+	identity_clear(&id);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 3);
+	/* an Event-Timestamp twice, or not 4 bytes: malformed */
+	size_t n = attrs_of(at, RADIUS_START, "carol", A1);
+	at[n++] = 55, at[n++] = 5, at[n++] = 1, at[n++] = 2, at[n++] = 3;
+	len = build(pkt, 20, at, n, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
+			 RADIUS_DROPPED_MALFORMED);
+	radius_seen_free(ctx.seen);
+	addrset_free(&clients);
+	idtable_free(t);
 }
 
 /* IPv6 prefixes at their edges: host bits cleared, the full 16 bytes or
@@ -555,7 +630,7 @@ static void test_radius_prefix6_handle(void **state)
 	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
 	al += prefix_attr(at + al, 123, "2001:db8:7:ab00::", 56, 7);
 	size_t len = build(pkt, 1, at, al, SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
 	struct identity id;
 	assert_true(idtable_get(t, AF_INET6, in64, &id));
@@ -574,7 +649,7 @@ static void test_radius_prefix6_handle(void **state)
 	al = attrs_of(at, RADIUS_STOP, "dave", A2);
 	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
 	len = build(pkt, 2, at, al, SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
 	assert_int_equal(idtable_count(t), 4);
 	/* erin's Stop names the /64 with host bits: it is still the /64 */
@@ -582,7 +657,7 @@ static void test_radius_prefix6_handle(void **state)
 	al += prefix_attr(at + al, 97, "2001:db8:1::2", 64, 16);
 	al += prefix_attr(at + al, 123, "2001:db8:7:ab00::", 56, 7);
 	len = build(pkt, 3, at, al, SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_ANSWERED);
 	assert_false(idtable_get(t, AF_INET6, in64, &id));
 	assert_false(idtable_get(t, AF_INET6, in56, &id));
@@ -592,7 +667,7 @@ static void test_radius_prefix6_handle(void **state)
 	al += prefix_attr(at + al, 97, "2001:db8:1::", 64, 8);
 	at[al - 8 - 1] = 129;
 	len = build(pkt, 4, at, al, SECRET, SLEN);
-	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, resp),
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_DROPPED_MALFORMED);
 	assert_int_equal(idtable_count(t), 1);
 	struct id_source_stats s = stats_of(t, IDS_RADIUS);
@@ -616,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_radius_malformed),
 	    cmocka_unit_test(test_radius_response),
 	    cmocka_unit_test(test_radius_handle),
+	    cmocka_unit_test(test_radius_replay),
 	    cmocka_unit_test(test_radius_prefix6_parse),
 	    cmocka_unit_test(test_radius_prefix6_handle),
 	};
