@@ -84,6 +84,56 @@ sleep 0.3
 grep -q "radius: dropped a request" "$LAB_TMP/sluiced.log" && kt_ok "the drops are logged" || kt_fail "no drop logged"
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "dave is still known" || kt_fail "after bad input: $(who $LAB_CLI4)"
 
+# replays: a captured Start sent again after a Stop and another user's
+# Start is answered and changes nothing; one with an hour-old
+# Event-Timestamp is not answered (counted replayed)
+cat >"$LAB_TMP/acct.py" <<'PY'
+import hashlib, socket, struct, sys, time
+# acct.py SECRET USER ADDR OUT|-  [AGE_S]: a signed Start, sent, kept in OUT;
+# acct.py SECRET - - IN: IN's bytes sent again. Prints "answered" or "none".
+secret, user, addr, path = sys.argv[1].encode(), sys.argv[2], sys.argv[3], sys.argv[4]
+if user == "-":
+    pkt = open(path, "rb").read()
+else:
+    attrs = struct.pack(">BBI", 40, 6, 1) + bytes([1, 2 + len(user)]) + user.encode()
+    attrs += bytes([8, 6]) + socket.inet_aton(addr)
+    if len(sys.argv) > 5:
+        attrs += struct.pack(">BBI", 55, 6, int(time.time()) - int(sys.argv[5]))
+    head = struct.pack(">BBH", 4, 77, 20 + len(attrs))
+    auth = hashlib.md5(head + bytes(16) + attrs + secret).digest()
+    pkt = head + auth + attrs
+    if path != "-":
+        open(path, "wb").write(pkt)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(1.5)
+s.sendto(pkt, ("127.0.0.1", 1813))
+try:
+    print("answered" if s.recv(64)[0] == 5 else "bad")
+except socket.timeout:
+    print("none")
+PY
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" frank "$LAB_CLI4B" "$LAB_TMP/start.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "frank radius" ] && kt_ok "frank's Start at $LAB_CLI4B (kept)" ||
+	kt_fail "frank's Start: $r, $(who $LAB_CLI4B)"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=frank,Framed-IP-Address=$LAB_CLI4B" &&
+	acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=grace,Framed-IP-Address=$LAB_CLI4B" ||
+	kt_fail "Stop frank, Start grace not answered"
+rp=$(src_count replayed)
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" - - "$LAB_TMP/start.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "grace radius" ] && [ "$(src_count replayed)" = $((rp + 1)) ] &&
+	kt_ok "frank's Start replayed: answered, $LAB_CLI4B stays grace (replayed $((rp + 1)))" ||
+	kt_fail "replay: $r, $(who $LAB_CLI4B), replayed $(src_count replayed)"
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" frank "$LAB_CLI4B" - 3600)
+[ "$r" = none ] && [ "$(who $LAB_CLI4B)" = "grace radius" ] && [ "$(src_count replayed)" = $((rp + 2)) ] &&
+	kt_ok "a Start with an hour-old Event-Timestamp: not answered, grace stays" ||
+	kt_fail "stale Start: $r, $(who $LAB_CLI4B), replayed $(src_count replayed)"
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" heidi "$LAB_CLI4B" - 30)
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "heidi radius" ] &&
+	kt_ok "one 30 s old (a NAS retrying): taken" || kt_fail "fresh timestamp: $r, $(who $LAB_CLI4B)"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=heidi,Framed-IP-Address=$LAB_CLI4B" &&
+	[ "$(who $LAB_CLI4B)" = none ] || kt_fail "heidi's Stop: $(who $LAB_CLI4B)"
+
 # a restart keeps the table (state file), a reload too
 kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop"
