@@ -38,6 +38,7 @@ struct idtable {
 	pthread_rwlock_t lock;
 	struct htable h; /* struct ipentry by struct ipkey */
 	size_t n;
+	time_t full_logged; /* the last "table full" line (once a minute) */
 	uint64_t version;
 	uint64_t removed; /* entries unlinked: logouts, replacements, expiry */
 	char **ignore;
@@ -282,6 +283,10 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 		refresh(t, pe, l, now);
 		st->logins++;
 		r = LOGIN_REFRESHED;
+	} else if (!pe && t->n >= IDTABLE_LOGINS_MAX &&
+		   l->source != IDS_MANUAL) {
+		st->rejected_full++;
+		r = LOGIN_FULL;
 	} else {
 		if (pe) {
 			if (live) {
@@ -296,6 +301,9 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 		if (was_user)
 			st->replaced++;
 	}
+	bool say_full = r == LOGIN_FULL && now - t->full_logged >= 60;
+	if (say_full)
+		t->full_logged = now;
 	pthread_rwlock_unlock(&t->lock);
 	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(l->family, key, ab, INET6_ADDRSTRLEN);
@@ -308,6 +316,12 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 	else if (r == LOGIN_IGNORED)
 		log_debug("identity %s: %s (%s) is on the ignore list", ab,
 			  l->user, id_source_name(l->source));
+	else if (say_full)
+		log_warnx("identity %s: %s (%s) refused: the table holds %u "
+			  "entries, the most logins may fill (counted "
+			  "rejected_full; said once a minute)",
+			  ab, l->user, id_source_name(l->source),
+			  IDTABLE_LOGINS_MAX);
 	free(was_user);
 	return r;
 }

@@ -42,6 +42,7 @@ struct id_source_stats {
 	uint64_t rejected_malformed; /* not a well-formed request */
 	uint64_t replayed; /* RADIUS: seen before (answered, not applied) or
 			    * an Event-Timestamp out of its window */
+	uint64_t rejected_full; /* logins refused: IDTABLE_LOGINS_MAX held */
 	uint64_t entries;	     /* entries of this source now (a gauge) */
 };
 
@@ -49,7 +50,16 @@ enum id_reject { IDR_SECRET, IDR_CLIENT, IDR_MALFORMED, IDR_REPLAY };
 
 /* What idtable_login did. */
 enum login_result { LOGIN_NEW, LOGIN_REFRESHED, LOGIN_REPLACED,
-		    LOGIN_IGNORED };
+		    LOGIN_IGNORED, LOGIN_FULL };
+
+/* Entries the logins (RADIUS, the push API, the portal, the control
+ * socket) may fill: past it the login of an address or prefix the table
+ * does not hold is refused (LOGIN_FULL, counted rejected_full, logged at
+ * most once a minute), so a source flooding logins cannot grow sluiced
+ * without bound; refreshes and replacements of entries held go on.
+ * Manual entries (identity add) and the state file read back are not
+ * held to it. */
+#define IDTABLE_LOGINS_MAX 262144u
 
 /* One login: ADDR is 16 bytes (IPv4 in the first 4). With PLEN shorter
  * than the address, the entry stands for the prefix ADDR/PLEN (a VPN pool,
@@ -86,7 +96,8 @@ void idtable_set_ignore(struct idtable *t, const char *const *names,
  * Records L. The same user from the same source refreshes the entry
  * (learned kept; seen, expiry and groups renewed); another user or another
  * source replaces it (logged at info: who replaces whom); a user on the
- * ignore list changes nothing (counted as ignored). Returns what happened.
+ * ignore list changes nothing (counted as ignored); a new entry past
+ * IDTABLE_LOGINS_MAX is refused (LOGIN_FULL). Returns what happened.
  */
 enum login_result idtable_login(struct idtable *t, const struct id_login *l);
 

@@ -238,13 +238,14 @@ static int r_identity_sources(const json_t *v, struct evbuffer *out)
 	static const char *const keys[] = {
 	    "entries",	"logins",	   "logouts",	      "replaced",
 	    "ignored",	"rejected_secret", "rejected_client", "rejected_malformed",
-	    "replayed"};
+	    "replayed", "rejected_full"};
 	if (!json_is_object(v))
 		return -1;
-	evbuffer_add_printf(out, "%-8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n",
+	evbuffer_add_printf(out,
+			    "%-8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n",
 			    "SOURCE", "ENTRIES", "LOGINS", "LOGOUTS",
 			    "REPLACED", "IGNORED", "BAD-AUTH", "BAD-CLNT",
-			    "MALFORMD", "REPLAYED");
+			    "MALFORMD", "REPLAYED", "FULL");
 	const char *name;
 	const json_t *s;
 	json_object_foreach((json_t *)v, name, s) {

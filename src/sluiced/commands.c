@@ -300,17 +300,19 @@ static int cmd_identity_sources(void *arg, const json_t *args,
 	json_t *all = json_pack("{s:i}", "schema_version", JSON_SCHEMA_VERSION);
 	for (int i = 0; i < IDS_COUNT; i++) {
 		const struct id_source_stats *s = &st[i];
-		unsigned long long v[9] = {
+		unsigned long long v[10] = {
 		    s->entries,		s->logins,	    s->logouts,
 		    s->replaced,	s->ignored,	    s->rejected_secret,
-		    s->rejected_client, s->rejected_malformed, s->replayed};
+		    s->rejected_client, s->rejected_malformed, s->replayed,
+		    s->rejected_full};
 		json_object_set_new(all, id_source_name(i), json_pack(
-		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries",
+		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries",
 		    (json_int_t)v[0], "logins", (json_int_t)v[1], "logouts",
 		    (json_int_t)v[2], "replaced", (json_int_t)v[3], "ignored",
 		    (json_int_t)v[4], "rejected_secret", (json_int_t)v[5],
 		    "rejected_client", (json_int_t)v[6], "rejected_malformed",
-		    (json_int_t)v[7], "replayed", (json_int_t)v[8]));
+		    (json_int_t)v[7], "replayed", (json_int_t)v[8],
+		    "rejected_full", (json_int_t)v[9]));
 	}
 	json_value_out(out, all);
 	return 0;

@@ -279,7 +279,9 @@ struct idapi_req {
 };
 /* Checks and records R; returns its enum login_result with its name
  * ("new", "refreshed", "replaced", "ignored") in OUT, or -1 with the
- * reason in OUT. */
+ * reason in OUT (bad input), or IDAPI_FULL with it (the table holds
+ * IDTABLE_LOGINS_MAX entries: nothing recorded, the request was good). */
+#define IDAPI_FULL (-2)
 int idapi_login(struct daemon *d, const struct idapi_req *r,
 		struct evbuffer *out);
 /* Ends the entry of ADDRESS ("ADDR" or "ADDR/LEN") for SOURCE (NULL:

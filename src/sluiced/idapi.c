@@ -34,7 +34,7 @@ struct idapi {
 };
 
 static const char *const result_names[] = {"new", "refreshed", "replaced",
-					   "ignored"};
+					   "ignored", "full"};
 
 int idapi_login(struct daemon *d, const struct idapi_req *r,
 		struct evbuffer *out)
@@ -86,6 +86,12 @@ int idapi_login(struct daemon *d, const struct idapi_req *r,
 	    d->ids, &(struct id_login){family, addr, r->user, r->groups,
 				       r->ngroups, life, (enum id_source)src,
 				       (uint8_t)plen});
+	if (lr == LOGIN_FULL) {
+		evbuffer_add_printf(out, "the identity table is full (%u "
+				    "entries): not recorded",
+				    IDTABLE_LOGINS_MAX);
+		return IDAPI_FULL;
+	}
 	evbuffer_add_printf(out, "%s", result_names[lr]);
 	return (int)lr;
 }
@@ -215,11 +221,13 @@ static void api_login(struct daemon *d, const struct http_request *rq,
 		int lr = idapi_login(d, &r, msg);
 		evbuffer_add(msg, "", 1);
 		const char *text = (const char *)evbuffer_pullup(msg, -1);
-		if (lr < 0)
+		if (lr == IDAPI_FULL)
+			reply(rp, 503, false, "error", text); /* not malformed */
+		else if (lr < 0)
 			snprintf(err, sizeof(err), "%s", text);
 		else
 			reply(rp, 200, true, "result", text);
-		ok = lr >= 0;
+		ok = lr >= 0 || lr == IDAPI_FULL;
 		evbuffer_free(msg);
 	}
 	if (!ok) {

@@ -38,6 +38,53 @@ static struct id_source_stats stats_of(struct idtable *t, enum id_source s)
 	return st[s];
 }
 
+/* Logins fill the table up to IDTABLE_LOGINS_MAX entries: past it a new
+ * address is refused (LOGIN_FULL, counted rejected_full) while refreshes
+ * and replacements of entries held go on, and a manual entry still goes
+ * in; a logout makes room. */
+static void test_logins_bounded(void **state)
+{
+	(void)state;
+	struct idtable *t = idtable_new();
+	uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
+	for (uint32_t i = 0; i < IDTABLE_LOGINS_MAX; i++) {
+		a[12] = (uint8_t)(i >> 24), a[13] = (uint8_t)(i >> 16);
+		a[14] = (uint8_t)(i >> 8), a[15] = (uint8_t)i;
+		assert_int_equal(idtable_login(t, &(struct id_login){
+						      AF_INET6, a, "u", NULL, 0,
+						      60, IDS_API, 128}),
+				 LOGIN_NEW);
+	}
+	uint8_t next[16] = {0x20, 0x01, 0x0d, 0xb8, 1};
+	assert_int_equal(idtable_login(t, &(struct id_login){AF_INET6, next,
+							     "u", NULL, 0, 60,
+							     IDS_RADIUS, 128}),
+			 LOGIN_FULL);
+	assert_int_equal(stats_of(t, IDS_RADIUS).rejected_full, 1);
+	assert_int_equal(idtable_count(t), IDTABLE_LOGINS_MAX);
+	/* the last one held: refreshed, then replaced by another user */
+	assert_int_equal(idtable_login(t, &(struct id_login){AF_INET6, a, "u",
+							     NULL, 0, 60,
+							     IDS_API, 128}),
+			 LOGIN_REFRESHED);
+	assert_int_equal(idtable_login(t, &(struct id_login){AF_INET6, a, "v",
+							     NULL, 0, 60,
+							     IDS_API, 128}),
+			 LOGIN_REPLACED);
+	/* a manual entry is the administrator's: not held to the bound */
+	idtable_set(t, AF_INET6, next, "w", NULL, 0, 60);
+	assert_int_equal(idtable_count(t), IDTABLE_LOGINS_MAX + 1);
+	/* a logout makes room */
+	assert_true(idtable_logout(t, AF_INET6, a, "v", IDS_API));
+	idtable_del(t, AF_INET6, next);
+	uint8_t other[16] = {0x20, 0x01, 0x0d, 0xb8, 2};
+	assert_int_equal(idtable_login(t, &(struct id_login){AF_INET6, other,
+							     "x", NULL, 0, 60,
+							     IDS_PORTAL, 128}),
+			 LOGIN_NEW);
+	idtable_free(t);
+}
+
 /* A login records source and times; the same user and source refreshes
  * (learned kept); another source replaces and is counted. */
 static void test_login_refresh_replace(void **state)
@@ -692,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_radius_response),
 	    cmocka_unit_test(test_radius_handle),
 	    cmocka_unit_test(test_radius_replay),
+	    cmocka_unit_test(test_logins_bounded),
 	    cmocka_unit_test(test_radius_prefix6_parse),
 	    cmocka_unit_test(test_radius_prefix6_handle),
 	};
