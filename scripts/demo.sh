@@ -266,6 +266,11 @@ lab_exec "$LAB_CLI" curl -sk -m 10 --interface "$LAB_CLI4B" -o /dev/null -w '   
 	--data-urlencode user=dave --data-urlencode password=dave-demo-1 "https://$LAB_GW_CLI4:8443/login"
 run ctl identity list
 talk "dave (signed in at the portal): voice to a server" "$LAB_CLI" UDP4 "$LAB_SRV4" 5301 "$LAB_CLI4B"
+# the portal reports its counters to sluiced every 2 s (portal-report)
+pc() { ctl counters --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(", ".join(f"{k} {c[k]}" for k in sys.argv[1:]))' "$@"; }
+for i in $(seq 30); do pc portal_signins | grep -q ' [1-9]' && break; sleep 0.2; done
+echo "  sluiced's counters hold the portal's (also in /metrics, for alerts):"
+echo "    $(pc portal_signed_in portal_signins portal_refused portal_throttled)"
 lab_kill "$PORTAL_PID"
 
 bold "15. Stop: sluiced removes what it installed"

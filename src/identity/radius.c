@@ -14,8 +14,9 @@
 /* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 4818,
  * RFC 6911). */
 enum { AT_USER_NAME = 1, AT_FRAMED_IP = 8, AT_STATUS_TYPE = 40,
-       AT_EVENT_TIMESTAMP = 55, AT_FRAMED_IPV6_PREFIX = 97,
-       AT_DELEGATED_IPV6_PREFIX = 123, AT_FRAMED_IPV6_ADDRESS = 168 };
+       AT_DELAY_TIME = 41, AT_EVENT_TIMESTAMP = 55,
+       AT_FRAMED_IPV6_PREFIX = 97, AT_DELEGATED_IPV6_PREFIX = 123,
+       AT_FRAMED_IPV6_ADDRESS = 168 };
 
 static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -79,6 +80,7 @@ static bool attribute(struct radius_acct *out, uint8_t type,
 		  : type == AT_FRAMED_IP	? 1
 		  : type == AT_STATUS_TYPE	? 2
 		  : type == AT_EVENT_TIMESTAMP	? 3
+		  : type == AT_DELAY_TIME	? 4
 						: -1;
 	if (bit >= 0) {
 		if (*seen & (1u << bit))
@@ -105,13 +107,19 @@ static bool attribute(struct radius_acct *out, uint8_t type,
 			      (uint32_t)val[2] << 8 | val[3];
 		return true;
 	case AT_EVENT_TIMESTAMP:
+	case AT_DELAY_TIME: {
 		if (vlen != 4)
 			return false;
-		out->event_ts = (uint32_t)val[0] << 24 |
-				(uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 |
-				val[3];
+		uint32_t v = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
+			     (uint32_t)val[2] << 8 | val[3];
+		if (type == AT_DELAY_TIME) {
+			out->delay_s = v;
+			return true;
+		}
+		out->event_ts = v;
 		out->has_event_ts = true;
 		return true;
+	}
 	case AT_FRAMED_IPV6_ADDRESS:
 		return vlen == 16 && add_v6(out, val, 128);
 	case AT_FRAMED_IPV6_PREFIX:
@@ -270,12 +278,15 @@ static bool seen_before(struct radius_seen *s, const uint8_t *auth)
 	return false;
 }
 
-/* A's Event-Timestamp is too old or too far ahead of NOW. */
+/* When A was sent, by its Event-Timestamp plus Acct-Delay-Time (a NAS
+ * re-sending a buffered record raises the delay, and a replay cannot
+ * change it without the secret), is too long before NOW or too far
+ * ahead (RFC 2869 §5.3, RFC 2866 §5.2). */
 static bool stale(const struct radius_acct *a, int64_t now)
 {
-	return a->has_event_ts &&
-	       ((int64_t)a->event_ts < now - RADIUS_MAX_AGE_S ||
-		(int64_t)a->event_ts > now + RADIUS_MAX_AHEAD_S);
+	int64_t sent = (int64_t)a->event_ts + a->delay_s;
+	return a->has_event_ts && (sent < now - RADIUS_MAX_AGE_S ||
+				   sent > now + RADIUS_MAX_AHEAD_S);
 }
 
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
@@ -298,11 +309,9 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 	case RADIUS_OK:
 		break;
 	}
-	if (stale(&a, now)) {
-		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
-		return RADIUS_DROPPED_STALE;
-	}
-	if (ctx->seen && seen_before(ctx->seen, pkt + 4))
+	/* answered either way, so a NAS does not send it again and again
+	 * (holding back what it queued behind it) */
+	if (stale(&a, now) || (ctx->seen && seen_before(ctx->seen, pkt + 4)))
 		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
 	else
 		apply(ctx, &a);

@@ -35,12 +35,13 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
  * good part of the Internet. */
 #define RADIUS_V6_PLEN_MIN IDTABLE_LOGIN_PLEN_MIN6
 
-/* Replays (RFC 5080 §2.2.2, RFC 2869 §5.3): a request whose
- * Event-Timestamp is more than RADIUS_MAX_AGE_S old or RADIUS_MAX_AHEAD_S
- * ahead is dropped unanswered; one whose Request Authenticator (a digest
- * of the whole request and the secret: a byte-identical request has the
- * same) is among the last RADIUS_SEEN taken is answered and not applied
- * again (a NAS's retransmission, or a replay). Both counted `replayed`. */
+/* Replays (RFC 5080 §2.2.2, RFC 2869 §5.3): a request sent (its
+ * Event-Timestamp plus Acct-Delay-Time) more than RADIUS_MAX_AGE_S before
+ * now or RADIUS_MAX_AHEAD_S after, or whose Request Authenticator (a
+ * digest of the whole request and the secret: the same bytes have the
+ * same) is among the last RADIUS_SEEN taken, is answered and not applied
+ * (a replay, a NAS's clock off, or a retransmission with the same bytes);
+ * counted `replayed`. */
 #define RADIUS_MAX_AGE_S 900
 #define RADIUS_MAX_AHEAD_S 300
 #define RADIUS_SEEN 32768
@@ -64,6 +65,7 @@ struct radius_acct {
 	size_t n6;
 	bool has_event_ts;
 	uint32_t event_ts; /* Event-Timestamp (RFC 2869 §5.3): Unix seconds */
+	uint32_t delay_s;  /* Acct-Delay-Time (RFC 2866 §5.2); 0 when absent */
 };
 
 enum radius_result {
@@ -84,8 +86,8 @@ enum radius_result {
  * prefix attribute (Reserved, Prefix-Length, Prefix: RFC 3162 §2.3, RFC
  * 4818 §3) whose Prefix-Length is over 128 or under RADIUS_V6_PLEN_MIN,
  * whose Prefix holds fewer bytes than its length needs or more than 16,
- * more than RADIUS_V6_MAX IPv6 attributes, an Event-Timestamp not of 4
- * bytes or given twice. Prefix bits past the length are cleared. Fills OUT
+ * more than RADIUS_V6_MAX IPv6 attributes, an Event-Timestamp or
+ * Acct-Delay-Time not of 4 bytes or given twice. Prefix bits past the length are cleared. Fills OUT
  * only on RADIUS_OK.
  */
 enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
@@ -104,7 +106,6 @@ enum radius_outcome {
 	RADIUS_DROPPED_CLIENT, /* FROM is not a client: no answer */
 	RADIUS_DROPPED_AUTH,   /* bad authenticator: no answer */
 	RADIUS_DROPPED_MALFORMED, /* no answer */
-	RADIUS_DROPPED_STALE, /* Event-Timestamp too old or ahead: no answer */
 };
 
 /* The Request Authenticators of the last RADIUS_SEEN requests taken. */
@@ -133,8 +134,7 @@ struct radius_ctx {
  * of its own, idtable.h), Stop logs that user out of each; then writes the
  * response to
  * RESP. NOW is the wall clock (Unix seconds) the Event-Timestamp is held
- * to; a request seen before is answered and not applied (RADIUS_SEEN
- * above). Every drop is counted in the table's radius counters; a drop is
+ * to; a replay is answered and not applied (RADIUS_SEEN above). Every drop is counted in the table's radius counters; a drop is
  * logged by the caller, rate-limited.
  */
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,

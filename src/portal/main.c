@@ -189,7 +189,6 @@ static void sess_end(struct portal *P, struct psess *s, const char *why)
 	free(s);
 }
 
-/* Ends sign-ins past their lifetime or idle. */
 /* The counters to sluiced (control: portal-report), for its counters
  * portal_* (docs/counters.md); a failure is logged once until a report
  * goes through again. */
@@ -222,6 +221,7 @@ static void on_report(evutil_socket_t fd, short what, void *arg)
 	push_report(arg);
 }
 
+/* Ends sign-ins past their lifetime or idle. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct portal *P = arg;

@@ -71,6 +71,7 @@ struct dnsbind {
 	uint8_t (*laddr)[16];
 	size_t nlocal;
 	struct dnsbind_stats st;
+	uint64_t partial_all_until; /* every client partial (a re-cut) */
 };
 
 static void key_addr(uint8_t out[16], int family, const uint8_t a[16])
@@ -135,7 +136,21 @@ struct dnsbind *dnsbind_new(const struct dnsbind_cfg *cfg)
 
 void dnsbind_configure(struct dnsbind *b, const struct dnsbind_cfg *cfg)
 {
-	b->cfg = cfg_norm(cfg);
+	struct dnsbind_cfg c = cfg_norm(cfg);
+	if (c.prefix_v4 != b->cfg.prefix_v4 || c.prefix_v6 != b->cfg.prefix_v6) {
+		/* sources are cut anew: a partial mark kept under the old
+		 * cut would not be found, so until the last one is over
+		 * every client's names are partial (unknown, never absent) */
+		struct htable_iter it;
+		for (struct htable_node *n = htable_first(&b->clients, &it); n;
+		     n = htable_next(&it)) {
+			const struct client *cl =
+			    HTABLE_ENTRY(n, const struct client, hn);
+			if (cl->partial_until > b->partial_all_until)
+				b->partial_all_until = cl->partial_until;
+		}
+	}
+	b->cfg = c;
 }
 
 /* The client entry of (FAMILY, A) cut to the configured source prefix
@@ -621,7 +636,8 @@ size_t dnsbind_names(struct dnsbind *b, int family, const uint8_t client[16],
 	key_addr(k.dst, family, addr);
 	struct client *c = client_get(b, family, client, false);
 	if (partial)
-		*partial = c && c->partial_until > now;
+		*partial = (c && c->partial_until > now) ||
+			   b->partial_all_until > now;
 	struct binding *x =
 	    HTABLE_ENTRY(htable_find(&b->binds, &k), struct binding, hn);
 	size_t n = 0;

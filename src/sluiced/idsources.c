@@ -181,9 +181,6 @@ static void on_radius(evutil_socket_t fd, short what, void *arg)
 			 o == RADIUS_DROPPED_CLIENT ? "not a radius-client"
 			 : o == RADIUS_DROPPED_AUTH
 			     ? "bad authenticator (wrong secret?)"
-			 : o == RADIUS_DROPPED_STALE
-			     ? "Event-Timestamp over 15 min old or 5 min ahead "
-			       "(a replay, or the NAS's clock is wrong)"
 			     : "malformed",
 			 host);
 	}
@@ -270,6 +267,10 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		/* a move binds the new address before the old one is let go;
 		 * the same port on a wider address needs the old one gone */
 		int fd = radius_bind(c->radius_listen);
+		/* the replay memory moves with the listener */
+		struct radius_seen *seen = s ? s->seen : NULL;
+		if (s)
+			s->seen = NULL;
 		if (fd < 0 && moving && errno == EADDRINUSE) {
 			radius_close(d);
 			s = NULL;
@@ -277,6 +278,10 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		}
 		if (fd < 0) {
 			int e = errno;
+			if (s)
+				s->seen = seen;
+			else
+				radius_seen_free(seen); /* no listener left */
 			if (s) { /* moving: the old listener goes on */
 				daemon_warn(d, 0, "radius: cannot listen on "
 					    "%s: %s; the listener stays on %s",
@@ -291,11 +296,13 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 			explicit_bzero(&ctx, sizeof(ctx));
 			return;
 		}
+		if (!seen)
+			seen = radius_seen_new();
 		radius_close(d);
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->addr = xstrdup(c->radius_listen);
-		s->seen = radius_seen_new();
+		s->seen = seen;
 		s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_radius, s);
 		event_add(s->ev, NULL);
 		d->radius = s;

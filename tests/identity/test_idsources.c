@@ -512,9 +512,8 @@ static size_t prefix_attr(uint8_t *out, uint8_t type, const char *p,
 /* Replays (RFC 5080 §2.2.2): with the listener's memory of requests
  * taken, a byte-identical request is answered and not applied again, so
  * an old Start replayed after a Stop and another user's Start changes
- * nothing; an Event-Timestamp over 15 min old or 5 min ahead is dropped
- * unanswered; a fresh one within the window is taken; each refusal
- * counted `replayed`. */
+ * nothing; one sent (Event-Timestamp + Acct-Delay-Time) over 15 min ago
+ * or 5 min ahead is answered and not applied; each counted `replayed`. */
 static void test_radius_replay(void **state)
 {
 	(void)state;
@@ -551,25 +550,40 @@ static void test_radius_replay(void **state)
 	assert_string_equal(id.user, "bob");
 	identity_clear(&id);
 	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 1);
-	/* Event-Timestamp: old, ahead, fresh */
-	const int64_t ts[] = {NOW - 901, NOW + 301, NOW - 899};
-	const enum radius_outcome want[] = {RADIUS_DROPPED_STALE,
-					    RADIUS_DROPPED_STALE,
-					    RADIUS_ANSWERED};
-	for (int i = 0; i < 3; i++) {
-		size_t n = attrs_of(at, RADIUS_START, "carol", A1);
+	/* sent (Event-Timestamp + Acct-Delay-Time) too long ago, too far
+	 * ahead: answered (the NAS moves on), not applied; fresh, and an old
+	 * event the NAS re-sends from its buffer with the delay raised:
+	 * applied */
+	static const struct {
+		int64_t ts;
+		uint32_t delay;
+		const char *user, *after;
+	} v[] = {
+	    {NOW - 901, 0, "carol", "bob"},
+	    {NOW + 301, 0, "carol", "bob"},
+	    {NOW - 7200, 6000, "carol", "bob"},
+	    {NOW - 899, 0, "carol", "carol"},
+	    {NOW - 7200, 7190, "dave", "dave"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = attrs_of(at, RADIUS_START, v[i].user, A1);
 		at[n++] = 55, at[n++] = 6;
 		for (int b = 3; b >= 0; b--)
-			at[n++] = (uint8_t)((uint64_t)ts[i] >> (8 * b));
+			at[n++] = (uint8_t)((uint64_t)v[i].ts >> (8 * b));
+		at[n++] = 41, at[n++] = 6;
+		for (int b = 3; b >= 0; b--)
+			at[n++] = (uint8_t)(v[i].delay >> (8 * b));
 		len = build(pkt, (uint8_t)(10 + i), at, n, SECRET, SLEN);
 		assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW,
 					       resp),
-				 want[i]);
+				 RADIUS_ANSWERED);
+		assert_true(idtable_get(t, AF_INET, A1, &id));
+		if (strcmp(id.user, v[i].after))
+			fail_msg("case %zu: %s, want %s", i, id.user,
+				 v[i].after);
+		identity_clear(&id);
 	}
-	assert_true(idtable_get(t, AF_INET, A1, &id));
-	assert_string_equal(id.user, "carol");
-	identity_clear(&id);
-	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 3);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 4);
 	/* an Event-Timestamp twice, or not 4 bytes: malformed */
 	size_t n = attrs_of(at, RADIUS_START, "carol", A1);
 	at[n++] = 55, at[n++] = 5, at[n++] = 1, at[n++] = 2, at[n++] = 3;

@@ -467,6 +467,25 @@ static void bounds_per_source_prefix(void **state)
 	dnsbind_stats(b, &st);
 	assert_int_equal(st.queries_pending, 3);
 	assert_int_equal(st.queries_full, 2);
+	/* the first /64 is partial (a query past its bound); a new cut on
+	 * reload keeps every client partial until that mark is over */
+	uint8_t cli[16], dst[16] = {198, 18, 2, 1};
+	inet_pton(AF_INET6, "2001:db8:1::10", cli);
+	const char *names[2];
+	bool partial = false;
+	dnsbind_names(b, AF_INET6, cli, dst, 2, names, 2, &partial);
+	assert_true(partial);
+	c.prefix_v6 = 128;
+	dnsbind_configure(b, &c);
+	partial = false;
+	dnsbind_names(b, AF_INET6, cli, dst, 2, names, 2, &partial);
+	assert_true(partial);
+	inet_pton(AF_INET6, "2001:db8:2::10", cli);
+	dnsbind_names(b, AF_INET6, cli, dst, 2, names, 2, &partial);
+	assert_true(partial);
+	dnsbind_names(b, AF_INET6, cli, dst, 1 + c.query_timeout_ms, names, 2,
+		      &partial);
+	assert_false(partial);
 	dnsbind_free(b);
 }
 
