@@ -435,6 +435,22 @@ static void test_radius_response(void **state)
 	(void)len;
 }
 
+/* CLIENTS as 127.0.0.0/8 and a listener's context on T with it and
+ * the test secret (SEEN: its replay memory, or NULL). */
+static struct radius_ctx lo_ctx(struct idtable *t, struct addrset *clients,
+				struct radius_seen *seen)
+{
+	char *err = NULL;
+	memset(clients, 0, sizeof(*clients));
+	assert_int_equal(addrset_parse_elem(clients, "127.0.0.0/8", &err), 0);
+	addrset_normalize(clients);
+	struct radius_ctx ctx = {.ids = t, .clients = clients, .ttl_s = 300,
+				 .seen = seen};
+	memcpy(ctx.secret, SECRET, SLEN);
+	ctx.slen = SLEN;
+	return ctx;
+}
+
 /* Start logs in, a retransmit changes nothing, Interim refreshes, Stop
  * logs out; strangers, bad secrets and malformed packets are dropped and
  * counted. */
@@ -442,13 +458,8 @@ static void test_radius_handle(void **state)
 {
 	(void)state;
 	struct idtable *t = idtable_new();
-	struct addrset clients = {0};
-	char *err = NULL;
-	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.0/8", &err), 0);
-	addrset_normalize(&clients);
-	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 300};
-	memcpy(ctx.secret, SECRET, SLEN);
-	ctx.slen = SLEN;
+	struct addrset clients;
+	struct radius_ctx ctx = lo_ctx(t, &clients, NULL);
 	const uint8_t lo[4] = {127, 0, 0, 1}, far[4] = {198, 18, 9, 9};
 	uint8_t mapped[16] = {0};
 	mapped[10] = mapped[11] = 0xff;
@@ -518,14 +529,8 @@ static void test_radius_replay(void **state)
 {
 	(void)state;
 	struct idtable *t = idtable_new();
-	struct addrset clients = {0};
-	char *err = NULL;
-	assert_int_equal(addrset_parse_elem(&clients, "127.0.0.0/8", &err), 0);
-	addrset_normalize(&clients);
-	struct radius_ctx ctx = {.ids = t, .clients = &clients, .ttl_s = 300,
-				 .seen = radius_seen_new()};
-	memcpy(ctx.secret, SECRET, SLEN);
-	ctx.slen = SLEN;
+	struct addrset clients;
+	struct radius_ctx ctx = lo_ctx(t, &clients, radius_seen_new());
 	const uint8_t lo[4] = {127, 0, 0, 1};
 	uint8_t at[96], start[128], pkt[128], resp[RADIUS_HDR];
 	size_t slen = build(start, 1, at,
