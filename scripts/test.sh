@@ -131,12 +131,17 @@ unit_tests build
 examples_check() { # every shipped example policy checks clean, no warning
 	# The examples log to the package's folder, /var/log/sluice, and a
 	# missing log folder is an error at check: made for the check when this
-	# machine has no package installed, and removed again.
+	# machine has no package installed, and removed again. The secrets and
+	# certificates they name under /etc/sluice are the administrator's to
+	# make: on this machine they are missing, which check warns about
+	# (sluice.conf(5), Files); those warnings alone are expected here.
 	local f out made= rc=0
 	[ -d /var/log/sluice ] || { mkdir -p /var/log/sluice && made=1; }
 	for f in examples/*.conf; do
 		out=$(build/src/sluicectl/sluicectl check -c "$f" 2>&1) || { echo "$out"; rc=1; break; }
-		echo "$out" | grep -q ", 0 warnings" || { echo "$out"; rc=1; break; }
+		echo "$out" | grep -q ": valid: " || { echo "$out"; rc=1; break; }
+		echo "$out" | grep "warning:" | grep -vq " '/etc/sluice/[^']*' does not exist$" &&
+			{ echo "$out"; rc=1; break; }
 	done
 	[ -n "$made" ] && rmdir /var/log/sluice
 	return $rc
