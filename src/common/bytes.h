@@ -1,7 +1,8 @@
 /*
  * bytes.h — loads of big-endian (network order) fields from byte buffers,
  * at any alignment; defined once for the packet parser and the conntrack
- * reader.
+ * reader. And an address cut to its prefix, for everything that counts a
+ * source by its subnet.
  */
 #ifndef SLUICE_BYTES_H
 #define SLUICE_BYTES_H
@@ -28,6 +29,19 @@ static inline unsigned __int128 load128(const uint8_t *b)
 	for (int i = 0; i < 16; i++)
 		v = (v << 8) | b[i];
 	return v;
+}
+
+/* DST (16 bytes) = the first BITS bits of SRC (16 bytes: an IPv4 address
+ * in its first 4), every later bit zero: an address cut to its /BITS
+ * prefix. BITS 0..128; DST may be SRC. */
+static inline void prefix_cut(uint8_t *dst, const uint8_t *src,
+			      unsigned bits)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+		dst[i] = keep >= 8 ? src[i]
+			 : (uint8_t)(src[i] & (0xff00u >> keep));
+	}
 }
 
 #endif

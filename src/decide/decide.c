@@ -9,6 +9,7 @@
  * order. The per-source counts are a second seeded table.
  */
 #include "decide/decide.h"
+#include "common/bytes.h"
 #include "decide/sessions.h"
 #include "identity/idtable.h"
 #include "common/htable.h"
@@ -158,10 +159,7 @@ static void src_key(const struct decider *d, const struct session_key *k,
 		bits = max; /* unset (tests, old callers): the whole address */
 	memset(out, 0, sizeof(*out));
 	out->family = k->family;
-	memcpy(out->addr, k->src, bits / 8);
-	if (bits % 8)
-		out->addr[bits / 8] =
-		    (uint8_t)(k->src[bits / 8] & (0xff00u >> (bits % 8)));
+	prefix_cut(out->addr, k->src, bits);
 }
 
 static struct srccount *src_find(struct decider *d, const struct srckey *k,

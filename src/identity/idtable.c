@@ -2,6 +2,7 @@
  * rwlock; the per-source counters sit under the same lock (the rejections,
  * counted without touching the table, are atomic). */
 #include "identity/idtable.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/hash.h"
@@ -91,14 +92,6 @@ static bool ipkey_equal(const struct htable_node *n, const void *key)
 
 static const struct htable_ops ipkey_ops = {ipkey_hash, ipkey_equal};
 
-/* DST = the first PLEN bits of SRC (16 bytes), the rest zero. */
-static void mask(uint8_t *dst, const uint8_t *src, unsigned plen)
-{
-	memset(dst, 0, 16);
-	memcpy(dst, src, plen / 8);
-	if (plen % 8)
-		dst[plen / 8] = src[plen / 8] & (uint8_t)(0xff00u >> (plen % 8));
-}
 
 struct idtable *idtable_new(void)
 {
@@ -230,7 +223,7 @@ static const struct ipentry *lookup(struct idtable *t, int family,
 		if (!t->nplen[FAM(family)][l])
 			continue;
 		uint8_t m[16];
-		mask(m, addr, l);
+		prefix_cut(m, addr, l);
 		pe = find(t, family, m, l);
 		if (pe && pe->id.expires > now)
 			return pe;
@@ -260,7 +253,7 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 	unsigned plen = l->plen && l->plen < FULL(l->family) ? l->plen
 							     : FULL(l->family);
 	uint8_t key[16];
-	mask(key, l->addr, plen);
+	prefix_cut(key, l->addr, plen);
 	struct identity id = {.user = (char *)l->user,
 			      .groups = (char **)l->groups,
 			      .ngroups = l->ngroups,
@@ -341,7 +334,7 @@ bool idtable_logout_prefix(struct idtable *t, int family, const uint8_t *addr,
 	if (plen > FULL(family))
 		return false;
 	uint8_t key[16];
-	mask(key, addr, plen);
+	prefix_cut(key, addr, plen);
 	pthread_rwlock_wrlock(&t->lock);
 	struct ipentry *pe = find(t, family, key, plen);
 	if (pe && (!user || strcmp(pe->id.user, user) == 0)) {
@@ -506,7 +499,7 @@ int idtable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
 		if (v > FULL(family))
 			return -1;
 		uint8_t m[16];
-		mask(m, addr, v);
+		prefix_cut(m, addr, v);
 		if (memcmp(m, addr, 16) != 0)
 			return -1; /* host bits set */
 		*plen = v;

@@ -221,15 +221,22 @@ const char *directory_uri_problem(const char *uri)
 	return NULL;
 }
 
-/* What is wrong with a listener's "ADDRESS:PORT" (ADDRESS an IPv4
- * address, a name or "[IPv6]"), or NULL: the port must be 1-65535, not
- * 0 (which binds a port the kernel picks, that nobody knows). */
+/* What is wrong with a listener's "ADDRESS:PORT" S (ADDRESS an IPv4
+ * address, a name or "[IPv6]"), or NULL with ADDRESS in HOST (HOSTLEN
+ * bytes): the port must be 1-65535, not 0 (which binds a port the kernel
+ * picks, that nobody knows). */
+static const char *listen_split(const char *s, char *host, size_t hostlen)
+{
+	unsigned port;
+	const char *why = addrport_split(s, host, hostlen, &port);
+	return why ? why : port ? NULL : "the port must be 1 to 65535";
+}
+
+/* listen_split() when the address is not wanted. */
 static const char *listen_problem(const char *s)
 {
 	char host[256];
-	unsigned port;
-	const char *why = addrport_split(s, host, sizeof(host), &port);
-	return why ? why : port ? NULL : "the port must be 1 to 65535";
+	return listen_split(s, host, sizeof(host));
 }
 
 /* listen_problem() for a listener bound to a literal address only (the
@@ -237,16 +244,13 @@ static const char *listen_problem(const char *s)
 static const char *literal_listen_problem(const char *s)
 {
 	char host[256];
-	unsigned port;
 	unsigned char bin[16];
-	const char *why = listen_problem(s);
-	if (why || addrport_split(s, host, sizeof(host), &port))
-		return why;
-	if (inet_pton(AF_INET, host, bin) != 1 &&
+	const char *why = listen_split(s, host, sizeof(host));
+	if (!why && inet_pton(AF_INET, host, bin) != 1 &&
 	    inet_pton(AF_INET6, host, bin) != 1)
-		return "the address must be an IP address (no name is looked "
-		       "up)";
-	return NULL;
+		why = "the address must be an IP address (no name is looked "
+		      "up)";
+	return why;
 }
 
 /* Why a secret file's mode MODE lets others at it, or NULL. */

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "common/bytes.h"
 #include "common/htable.h"
 #include "common/util.h"
 
@@ -163,8 +164,7 @@ static struct client *client_get(struct dnsbind *b, int family,
 	key_addr(k.a, family, a);
 	unsigned full = family == AF_INET6 ? 128 : 32;
 	unsigned plen = family == AF_INET6 ? b->cfg.prefix_v6 : b->cfg.prefix_v4;
-	for (unsigned i = plen && plen < full ? plen : full; i < full; i++)
-		k.a[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	prefix_cut(k.a, k.a, plen && plen < full ? plen : full);
 	uint64_t h = htable_hash(&b->clients, &k);
 	struct client *c = HTABLE_ENTRY(htable_find_hashed(&b->clients, h, &k),
 					struct client, hn);

@@ -594,12 +594,9 @@ static int cmd_alerts_reset(void *arg, const json_t *args,
 	return answer_json(0, out, "{s:s}", "alert", name ? name : "all");
 }
 
-/* The counters of sluice-portal's report, in the order of the args
- * (args_portal_report) and of struct portal_report's fields. */
-static const char *const portal_keys[] = {
-    "signed_in", "signins", "refused", "throttled", "directory_unavailable",
-    "push_failed", "busy",
-};
+/* The arguments of portal-report (the table below), in the order of
+ * struct portal_report's fields. */
+static const struct control_arg args_portal_report[8];
 
 /* portal-report {signed_in, signins, refused, throttled,
  * directory_unavailable, push_failed, busy}: sluice-portal's counters
@@ -613,12 +610,13 @@ static int cmd_portal_report(void *arg, const json_t *args,
 			 &d->portal.refused, &d->portal.throttled,
 			 &d->portal.directory_unavailable,
 			 &d->portal.push_failed, &d->portal.busy};
-	_Static_assert(sizeof(v) / sizeof(v[0]) ==
-			   sizeof(portal_keys) / sizeof(portal_keys[0]),
-		       "a field per key");
+	_Static_assert(sizeof(v) / sizeof(v[0]) + 1 ==
+			   sizeof(args_portal_report) /
+			       sizeof(args_portal_report[0]),
+		       "a field per argument (and the table's end)");
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		*v[i] = (uint64_t)json_integer_value(
-		    json_object_get(args, portal_keys[i]));
+		    json_object_get(args, args_portal_report[i].key));
 	d->portal.at_ms = mono_ms();
 	evbuffer_add_printf(out, "reported\n");
 	return answer_json(0, out, "{s:b}", "reported", 1);
@@ -733,7 +731,7 @@ static const struct control_arg args_reload[] = {
     {"confirm", CA_NAME, false}, {NULL, 0, false}};
 static const struct control_arg args_member[] = {
     {"member", CA_NAME, true}, {NULL, 0, false}};
-static const struct control_arg args_portal_report[] = {
+static const struct control_arg args_portal_report[8] = {
     {"signed_in", CA_COUNT, true}, {"signins", CA_COUNT, true},
     {"refused", CA_COUNT, true}, {"throttled", CA_COUNT, true},
     {"directory_unavailable", CA_COUNT, true},

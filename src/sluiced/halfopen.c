@@ -117,16 +117,6 @@ static void *find_key(const void *k, const void *v, size_t n, size_t size)
 	return n ? bsearch(k, v, n, size, cmp_key) : NULL;
 }
 
-/* The IPv6 address A cut to its first PREFIX bits. */
-static void cut6(uint8_t *a, uint32_t prefix)
-{
-	for (uint32_t i = 0; i < 16; i++) {
-		uint32_t bits = prefix > 8 * i ? prefix - 8 * i : 0;
-		if (bits < 8)
-			a[i] &= (uint8_t)(0xff00u >> bits);
-	}
-}
-
 /* True for a TCP session not yet answered or not yet completed. */
 static bool half_open(const struct ct_entry *e)
 {
@@ -175,7 +165,7 @@ static void on_entry(const struct ct_entry *e, void *arg)
 	} else {
 		k.fam = 6;
 		memcpy(k.a, e->key.src, 16);
-		cut6(k.a, f->prefix_v6);
+		prefix_cut(k.a, k.a, f->prefix_v6);
 	}
 	VEC_PUSH(h->v, h->n, k);
 }
