@@ -1295,35 +1295,38 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 	sb_add(&g->b, "\t}\n");
 }
 
-/* One limit's rule for family FAM (4 or 6): when the source is over the
- * limit (the set statement STMT after the source key in set SET, whose
- * first letter says a(dd) or u(pdate)), mark it limited and drop, counted by
- * the named counter CNT. The protocol is the chain's (flood_tcp_chain,
- * flood_chain). */
-static void flood_rule(struct gen *g, int fam, const char *set,
-		       const char *stmt, const char *cnt)
+/* One limit's rule for family FAM (4 or 6) into B, after LEAD (the
+ * table's indent, or "add rule inet T CHAIN "): when the source (F's key)
+ * is over the limit (the set statement STMT after the source key in set
+ * SET, whose first letter says a(dd) or u(pdate)), mark it limited and
+ * drop, counted by the named counter CNT. The protocol is the chain's
+ * (flood_tcp_rules, flood_chain). */
+static void flood_rule(struct sbuf *b, const struct flood_cfg *f, int fam,
+		       const char *lead, const char *set, const char *stmt,
+		       const char *cnt)
 {
 	char src[96];
-	flood_src(g->o->flood, fam, src, sizeof(src));
-	sb_add(&g->b,
-	       "\t\t%s @%s%d { %s %s } update @flood_limited%d { %s } "
+	flood_src(f, fam, src, sizeof(src));
+	sb_add(b,
+	       "%s%s @%s%d { %s %s } update @flood_limited%d { %s } "
 	       "counter name %s drop\n",
-	       set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt, fam,
-	       src, cnt);
+	       lead, set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt,
+	       fam, src, cnt);
 }
 
-/* tcp-half-open's rule for family FAM: a source sluiced put into
- * flood_half_open4/6 (src/sluiced/halfopen.c: it holds more unanswered TCP
- * sessions than the limit) has its new TCP sessions dropped, counted by
- * flood_tcp_half_open, and is marked limited. */
-static void flood_half_open_rule(struct gen *g, int fam)
+/* tcp-half-open's rule for family FAM into B, after LEAD: a source sluiced
+ * put into flood_half_open4/6 (src/sluiced/halfopen.c: it holds more
+ * unanswered TCP sessions than the limit) has its new TCP sessions
+ * dropped, counted by flood_tcp_half_open, and is marked limited. */
+static void flood_half_open_rule(struct sbuf *b, const struct flood_cfg *f,
+				 int fam, const char *lead)
 {
 	char src[96];
-	flood_src(g->o->flood, fam, src, sizeof(src));
-	sb_add(&g->b,
-	       "\t\t%s @flood_half_open%d update @flood_limited%d { %s } "
+	flood_src(f, fam, src, sizeof(src));
+	sb_add(b,
+	       "%s%s @flood_half_open%d update @flood_limited%d { %s } "
 	       "counter name flood_tcp_half_open drop\n",
-	       src, fam, fam, src);
+	       lead, src, fam, fam, src);
 }
 
 uint32_t flood_tcp_burst(uint32_t rate)
@@ -1345,28 +1348,52 @@ static bool flood_tcp_on(const struct flood_cfg *f)
 	return f->tcp_connect_rate || f->tcp_concurrent || f->tcp_half_open;
 }
 
-/* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), which
- * flood4/6 go to for TCP: the protocol is tested once, not per limit. */
-static void flood_tcp_chain(struct gen *g, int fam)
+/* The rules of flood_tcp4/6 (FAM 4 or 6) into B, each after LEAD: F's TCP
+ * limits, tcp-half-open's lookup first when HALF_OPEN (and F has it). */
+static void flood_tcp_rules(struct sbuf *b, const struct flood_cfg *f,
+			    int fam, const char *lead, bool half_open)
 {
-	const struct flood_cfg *f = g->o->flood;
 	char stmt[128];
-	sb_add(&g->b, "\tchain flood_tcp%d {\n", fam);
-	if (f->tcp_half_open)
-		flood_half_open_rule(g, fam);
+	if (f->tcp_half_open && half_open)
+		flood_half_open_rule(b, f, fam, lead);
 	if (f->tcp_connect_rate) {
 		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
 			 "burst %u packets", f->tcp_connect_rate,
 			 flood_tcp_burst(f->tcp_connect_rate));
-		flood_rule(g, fam, "uflood_tcp_rate", stmt, "flood_tcp_rate");
+		flood_rule(b, f, fam, lead, "uflood_tcp_rate", stmt,
+			   "flood_tcp_rate");
 	}
 	if (f->tcp_concurrent) {
 		snprintf(stmt, sizeof(stmt), "ct count over %u",
 			 f->tcp_concurrent);
-		flood_rule(g, fam, "aflood_tcp_conns", stmt,
+		flood_rule(b, f, fam, lead, "aflood_tcp_conns", stmt,
 			   "flood_tcp_concurrent");
 	}
+}
+
+/* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), which
+ * flood4/6 go to for TCP: the protocol is tested once, not per limit. A
+ * new ruleset has tcp-half-open's lookup; sluiced takes it out while
+ * flood_half_open4/6 is empty (flood_tcp_chain_script). */
+static void flood_tcp_chain(struct gen *g, int fam)
+{
+	sb_add(&g->b, "\tchain flood_tcp%d {\n", fam);
+	flood_tcp_rules(&g->b, g->o->flood, fam, "\t\t", true);
 	sb_add(&g->b, "\t}\n\n");
+}
+
+char *flood_tcp_chain_script(const struct ruleset_opts *o, int fam,
+			     bool half_open)
+{
+	const struct flood_cfg *f = o->flood;
+	if (!f || !flood_tcp_on(f) || (fam != 4 && fam != 6))
+		return NULL;
+	struct sbuf b = {NULL, 0, 0};
+	char *lead = xasprintf("add rule inet %s flood_tcp%d ", o->table, fam);
+	sb_add(&b, "flush chain inet %s flood_tcp%d\n", o->table, fam);
+	flood_tcp_rules(&b, f, fam, lead, half_open);
+	free(lead);
+	return sb_take(&b);
 }
 
 /* The limits' chain of family FAM (flood4, flood6): only the rules of
@@ -1391,7 +1418,8 @@ static void flood_chain(struct gen *g, int fam)
 			 "burst %u packets", f->udp_rate, f->udp_rate);
 		if (!flood_tcp_on(f)) /* else TCP never comes this far */
 			sb_add(&g->b, "\t\tmeta l4proto tcp return\n");
-		flood_rule(g, fam, "uflood_udp_rate", stmt, "flood_udp_rate");
+		flood_rule(&g->b, f, fam, "\t\t", "uflood_udp_rate", stmt,
+			   "flood_udp_rate");
 	}
 	sb_add(&g->b, "\t}\n\n");
 }

@@ -145,6 +145,20 @@ uint32_t flood_tcp_burst(uint32_t rate);
  */
 uint32_t flood_half_open_wait_s(uint64_t cpu_ns);
 
+/*
+ * An nft script that replaces the rules of chain flood_tcp4/6 (FAM 4 or
+ * 6) of table O->table with those of O->flood's TCP limits, in the order
+ * a new ruleset has them, with tcp-half-open's lookup of
+ * flood_half_open4/6 first when HALF_OPEN and without it otherwise:
+ * "flush chain ..." and one "add rule ..." a limit, to be applied in one
+ * transaction (the sets, their meters and the named counters stay).
+ * src/sluiced/halfopen.c keeps the lookup only while the set has
+ * elements, so a SYN pays for it only while some source is over the
+ * limit. Allocated; NULL when O has no TCP limit or FAM is neither.
+ */
+char *flood_tcp_chain_script(const struct ruleset_opts *o, int fam,
+			     bool half_open);
+
 /* How many times ruleset_install() has put a ruleset in place in this
  * process (reloads, repairs, regenerations): a change tells a user of
  * the table's sets that they may have been replaced. */

@@ -17,7 +17,10 @@
  * source over N is put into the kernel set flood_half_open4/6 (ruleset.c
  * "flood_tcp4/6": its new TCP sessions are then dropped there and counted by
  * flood_tcp_half_open), with a timeout the next passes refresh while it
- * stays at N or more; below N it is taken out. The kernel set itself is
+ * stays at N or more; below N it is taken out. flood_tcp4/6 look the
+ * set up only while it has elements of their family: the same
+ * transaction puts the lookup in or takes it out (settle_lookup), so a
+ * SYN pays for it only while some source is limited. The kernel set itself is
  * read at the end of each pass, so a reload that replaced it, or a
  * restart, is repaired by the next pass.
  *
@@ -228,10 +231,49 @@ static void add_cmd(FILE *b, const char *table, const char *verb,
 		k->fam, a);
 }
 
+/* 1 when chain flood_tcpFAM holds the lookup of flood_half_open FAM, 0
+ * when it does not, -1 when it cannot be read. */
+static int lookup_in_chain(struct daemon *d, int fam)
+{
+	char *cmd = xasprintf("list chain inet %s flood_tcp%d",
+			      d->kopts.table, fam);
+	char *needle = xasprintf("@flood_half_open%d ", fam);
+	char *e = NULL, *out = nft_query(cmd, false, &e);
+	int rc = out ? strstr(out, needle) != NULL : -1;
+	free(cmd);
+	free(needle);
+	free(e);
+	free(out);
+	return rc;
+}
+
+/* Appends to B what makes flood_tcp4/6 look flood_half_open4/6 up exactly
+ * while the set has elements after this pass (a source of that family in
+ * h->over): the lookup costs every SYN, and the set is empty but in a
+ * flood. The chain's content is read from the kernel, not remembered: a
+ * reload or a repair puts the lookup back (ruleset.c flood_tcp_chain). */
+static void settle_lookup(struct daemon *d, FILE *b)
+{
+	const struct halfopen *h = d->halfopen;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		bool want = false;
+		for (size_t i = 0; i < h->nover && !want; i++)
+			want = h->over[i].k.fam == fam;
+		int have = lookup_in_chain(d, fam);
+		if (have < 0 || (have == 1) == want)
+			continue;
+		char *s = flood_tcp_chain_script(&d->kopts, fam, want);
+		if (s)
+			fputs(s, b);
+		free(s);
+	}
+}
+
 /*
  * The end of a pass: counts the sorted sources into h->over (each with
  * more than LIMIT sessions, or LIMIT and already in the set) and brings
- * the kernel set to that list in one transaction.
+ * the kernel set to that list, and flood_tcp4/6's lookup of it in or out
+ * (settle_lookup), in one transaction.
  */
 static void settle(struct daemon *d, uint32_t limit)
 {
@@ -270,6 +312,8 @@ static void settle(struct daemon *d, uint32_t limit)
 		if (!find_key(&cur.v[i].k, h->over, h->nover,
 			      sizeof(*h->over)))
 			add_cmd(b, d->kopts.table, "delete", &cur.v[i].k);
+	if (have_set)
+		settle_lookup(d, b);
 	fclose(b);
 	if (have_set && len) {
 		char *err = NULL;

@@ -5,7 +5,8 @@
 # dropped in the kernel (counter flood_tcp_half_open), IPv6 sources by /64;
 # another source goes on; a source with many answered sessions (below
 # tcp-concurrent) is not limited; an exception never is; a source leaves
-# the set when its unanswered sessions are gone.
+# the set when its unanswered sessions are gone; flood_tcp4/6 look the set
+# up only while it has elements (sluiced takes the lookup out and back).
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$(conf_with "computers trusted { $LAB_CLI4B }" \
@@ -45,6 +46,22 @@ wait_set() {
 	return 1
 }
 knt() { lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_half_open | awk '/packets/ { print $2 }'; }
+# lookup FAM: flood_tcpFAM looks flood_half_openFAM up (1) or not (0)
+lookup() { lab_exec "$LAB_GW" nft list chain inet sluice "flood_tcp$1" | grep -c "@flood_half_open$1 "; }
+# wait_lookup FAM 0|1: polls up to 15 s (passes are 1 to 5 s apart)
+wait_lookup() {
+	local i
+	for i in $(seq 75); do
+		[ "$(lookup "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# no source over the limit yet: a pass takes the lookups out, so a SYN
+# pays for none (the ruleset installs them: a reload may find sources over)
+wait_lookup 4 0 && wait_lookup 6 0 &&
+	kt_ok "no source over tcp-half-open: flood_tcp4/6 look nothing up" ||
+	kt_fail "flood_tcp4 with an empty set: $(lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4)"
 # ct_n SRC STATE: conntrack entries of SRC in STATE
 ct_n() { lab_exec "$LAB_GW" conntrack -L -p tcp --src "$1" --state "$2" 2>/dev/null | grep -c .; }
 # wait_ct SRC STATE N: polls up to 15 s for N entries
@@ -106,6 +123,8 @@ burst "$LAB_CLI" "$LAB_SRV4B" 80 10 8 "$LAB_CLI4" >/dev/null &
 lab_register_pid $!
 wait_set 4 "$LAB_CLI4" yes && kt_ok "carol with $(ct_n "$LAB_CLI4" SYN_SENT) unanswered sessions is in flood_half_open4" ||
 	kt_fail "carol is not in flood_half_open4: $(lab_exec "$LAB_GW" nft list set inet sluice flood_half_open4)"
+[ "$(lookup 4)" = 1 ] && kt_ok "flood_tcp4 looks flood_half_open4 up while carol is in it" ||
+	kt_fail "carol in the set, flood_tcp4: $(lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4)"
 s=$(counter flood_half_open_sources)
 [ "$s" -ge 1 ] && kt_ok "the gauge flood_half_open_sources: $s" || kt_fail "flood_half_open_sources $s while carol is in the set"
 got=$(burst "$LAB_CLI" "$LAB_SRV4" 80 3 2 "$LAB_CLI4")
@@ -127,6 +146,8 @@ c=$(counter packets_flood_tcp_half_open)
 if wait_set 4 "$LAB_CLI4" no; then
 	kt_ok "carol left flood_half_open4 once her unanswered sessions ended ($(ct_n "$LAB_CLI4" SYN_SENT) left)"
 	expect_talk "carol connects again" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4"
+	wait_lookup 4 0 && kt_ok "the set empty again: flood_tcp4's lookup is out" ||
+		kt_fail "flood_tcp4 after the set emptied: $(lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4)"
 else
 	kt_fail "carol still in flood_half_open4: $(ct_n "$LAB_CLI4" SYN_SENT) unanswered"
 fi

@@ -243,6 +243,85 @@ static void test_golden(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The rules of chain flood_tcpFAM in the table text NFT, each line
+ * after LEAD, "\n"-joined (allocated). */
+static char *chain_rules(const char *nft, int fam, const char *lead)
+{
+	char head[64];
+	snprintf(head, sizeof(head), "\tchain flood_tcp%d {\n", fam);
+	const char *at = strstr(nft, head);
+	assert_non_null(at);
+	at += strlen(head);
+	char *out = xstrdup("");
+	for (const char *l = at; strncmp(l, "\t}", 2) != 0;) {
+		const char *e = strchr(l, '\n');
+		assert_non_null(e);
+		char *s = xasprintf("%s%s%.*s\n", out, lead, (int)(e - l - 2),
+				    l + 2);
+		free(out);
+		out = s;
+		l = e + 1;
+	}
+	return out;
+}
+
+/* flood_tcp_chain_script(): the chain's rules as a new table has them,
+ * with tcp-half-open's lookup first, or the same without it; IPv6 keys
+ * cut to the prefix; nothing without a TCP limit. */
+static void test_flood_tcp_chain_script(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct policy *p = policy_load(GOLDEN "/flood.conf", &d);
+	assert_non_null(p);
+	struct ruleset_opts o;
+	ruleset_opts_init(&o, p);
+	char *nft = ruleset_nft(p, &o);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char lead[64], flush[64], look[32];
+		snprintf(lead, sizeof(lead), "add rule inet %s flood_tcp%d ",
+			 o.table, fam);
+		snprintf(flush, sizeof(flush), "flush chain inet %s flood_tcp%d\n",
+			 o.table, fam);
+		snprintf(look, sizeof(look), "@flood_half_open%d ", fam);
+		char *rules = chain_rules(nft, fam, lead);
+		char *with = flood_tcp_chain_script(&o, fam, true);
+		char *without = flood_tcp_chain_script(&o, fam, false);
+		char *want = xasprintf("%s%s", flush, rules);
+		assert_string_equal(with, want);
+		assert_int_equal(count(rules, "\n"), 3);
+		assert_int_equal(count(with, look), 1);
+		/* the lookup is the first rule; without it the other two stay */
+		const char *first = fam == 4
+					    ? "ip saddr @flood_half_open4 "
+					    : "ip6 saddr & ffff:ffff:ffff:ff00:: "
+					      "@flood_half_open6 ";
+		assert_int_equal(strncmp(with + strlen(flush) + strlen(lead),
+					 first, strlen(first)),
+				 0);
+		assert_int_equal(count(without, look), 0);
+		assert_string_equal(without + strlen(flush),
+				    strchr(with + strlen(flush), '\n') + 1);
+		free(rules);
+		free(with);
+		free(without);
+		free(want);
+	}
+	assert_null(flood_tcp_chain_script(&o, 5, true));
+	free(nft);
+	policy_free(p);
+	diags_free(&d);
+	/* udp-rate alone: no flood_tcp chain, no script */
+	static const char udp[] = "flood { tcp-connect-rate 0 tcp-concurrent "
+				  "0 tcp-half-open 0 udp-rate 10/s }\n";
+	p = policy_load_buffer("u.conf", udp, strlen(udp), &d);
+	assert_non_null(p);
+	ruleset_opts_init(&o, p);
+	assert_null(flood_tcp_chain_script(&o, 4, true));
+	policy_free(p);
+	diags_free(&d);
+}
+
 /* Without a policy the options hold the settings rows' defaults: the same
  * as with a policy that sets nothing. */
 static void test_opts_defaults(void **state)
@@ -663,6 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_xt_intact),
 	    cmocka_unit_test(test_update),
 	    cmocka_unit_test(test_half_open_wait),
+	    cmocka_unit_test(test_flood_tcp_chain_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
