@@ -507,36 +507,99 @@ int idtable_parse_prefix(const char *text, uint8_t addr[16], unsigned *plen)
 	return family;
 }
 
-static json_t *entry_json(const struct ipentry *e)
+/* One entry of a snapshot: an ipentry's key and identity, its strings
+ * as offsets into the snapshot's arena (user, then each group). */
+struct snap_entry {
+	int family;
+	uint8_t plen;
+	uint8_t addr[16];
+	time_t expires, learned, seen;
+	enum id_source source;
+	size_t user;	/* offset of the user in the arena */
+	size_t ngroups; /* the groups follow the user, NUL-separated */
+};
+
+struct idtable_snapshot {
+	struct snap_entry *v;
+	size_t n;
+	char *arena;
+	size_t len, cap;
+};
+
+/* Appends S with its NUL to the arena of SN; returns its offset. */
+static size_t arena_add(struct idtable_snapshot *sn, const char *s)
+{
+	size_t l = strlen(s) + 1, at = sn->len;
+	if (sn->len + l > sn->cap) {
+		sn->cap = (sn->len + l) * 2;
+		sn->arena = xrealloc(sn->arena, sn->cap);
+	}
+	memcpy(sn->arena + at, s, l);
+	sn->len += l;
+	return at;
+}
+
+struct idtable_snapshot *idtable_snapshot(struct idtable *t, time_t now)
+{
+	struct idtable_snapshot *sn = xcalloc(1, sizeof(*sn));
+	pthread_rwlock_rdlock(&t->lock);
+	struct htable_iter it;
+	for (struct htable_node *hn = htable_first(&t->h, &it); hn;
+	     hn = htable_next(&it)) {
+		const struct ipentry *e = HTABLE_ENTRY(hn, struct ipentry, hn);
+		if (e->id.expires <= now)
+			continue;
+		struct snap_entry x = {.family = e->family,
+				       .plen = e->plen,
+				       .expires = e->id.expires,
+				       .learned = e->id.learned,
+				       .seen = e->id.seen,
+				       .source = e->id.source,
+				       .user = arena_add(sn, e->id.user),
+				       .ngroups = e->id.ngroups};
+		memcpy(x.addr, e->addr, sizeof(x.addr));
+		for (size_t i = 0; i < e->id.ngroups; i++)
+			arena_add(sn, e->id.groups[i]);
+		VEC_PUSH(sn->v, sn->n, x);
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return sn;
+}
+
+void idtable_snapshot_free(struct idtable_snapshot *sn)
+{
+	if (!sn)
+		return;
+	free(sn->v);
+	free(sn->arena);
+	free(sn);
+}
+
+static json_t *entry_json(const struct idtable_snapshot *sn,
+			  const struct snap_entry *e)
 {
 	char ab[INET6_ADDRSTRLEN + 16];
 	inet_ntop(e->family, e->addr, ab, INET6_ADDRSTRLEN);
 	if (e->plen < FULL(e->family))
 		snprintf(ab + strlen(ab), sizeof(ab) - strlen(ab), "/%u", e->plen);
 	json_t *groups = json_array();
-	for (size_t i = 0; i < e->id.ngroups; i++)
-		json_array_append_new(groups, json_string(e->id.groups[i]));
+	const char *g = sn->arena + e->user;
+	for (size_t i = 0; i < e->ngroups; i++) {
+		g += strlen(g) + 1;
+		json_array_append_new(groups, json_string(g));
+	}
 	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:I}", "address", ab,
-			 "user", e->id.user, "groups", groups, "source",
-			 id_source_name(e->id.source), "learned",
-			 (json_int_t)e->id.learned, "seen",
-			 (json_int_t)e->id.seen, "expires",
-			 (json_int_t)e->id.expires);
+			 "user", sn->arena + e->user, "groups", groups, "source",
+			 id_source_name(e->source), "learned",
+			 (json_int_t)e->learned, "seen", (json_int_t)e->seen,
+			 "expires", (json_int_t)e->expires);
 }
 
-char *idtable_save(struct idtable *t, size_t *len)
+char *idtable_snapshot_save(const struct idtable_snapshot *sn, size_t *len)
 {
 	json_t *entries = json_array();
-	time_t now = time(NULL);
-	pthread_rwlock_rdlock(&t->lock);
-	struct htable_iter it;
-	for (struct htable_node *hn = htable_first(&t->h, &it); hn;
-	     hn = htable_next(&it)) {
-		const struct ipentry *e = HTABLE_ENTRY(hn, struct ipentry, hn);
-		if (e->id.expires > now)
-			json_array_append_new(entries, entry_json(e));
-	}
-	pthread_rwlock_unlock(&t->lock);
+	for (size_t i = 0; i < sn->n; i++)
+		json_array_append_new(entries, entry_json(sn, &sn->v[i]));
 	json_t *root = json_pack("{s:i, s:o}", "version", STATE_VERSION,
 				 "entries", entries);
 	char *text = json_dumps(root, JSON_COMPACT);
@@ -544,6 +607,14 @@ char *idtable_save(struct idtable *t, size_t *len)
 	if (!text)
 		fatalx("out of memory");
 	*len = strlen(text);
+	return text;
+}
+
+char *idtable_save(struct idtable *t, size_t *len)
+{
+	struct idtable_snapshot *sn = idtable_snapshot(t, time(NULL));
+	char *text = idtable_snapshot_save(sn, len);
+	idtable_snapshot_free(sn);
 	return text;
 }
 

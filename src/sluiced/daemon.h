@@ -47,6 +47,8 @@ struct daemon {
 	uint64_t ids_saved;	   /* idtable_version() last written */
 	bool ids_foreign; /* the state file is another policy's: kept unless
 			   * this table changes (idsources.c) */
+	struct id_save *ids_job; /* the save under way on its thread, or NULL
+				  * (idsources.c idsources_save) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */

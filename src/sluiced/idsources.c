@@ -21,6 +21,8 @@
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -107,29 +109,108 @@ void idsources_restore(struct daemon *d)
 	free(path);
 }
 
+/*
+ * A save of the table (idsources_save): the snapshot is taken on the main
+ * thread (idtable_snapshot: a copy under the lock, about 50 ms at
+ * 262,144 entries), the text made and written (about 1 s and 37 MB
+ * there, with the fsync) on a thread of its own, so the event loop does
+ * not stop for it. The thread touches nothing of the daemon's.
+ */
+struct id_save {
+	pthread_t tid;
+	bool thread; /* run on tid (else on the caller's thread) */
+	struct idtable_snapshot *sn;
+	char *policy;	  /* policy_id() */
+	char *path;	  /* state_path() */
+	uint64_t version; /* idtable_version() of the snapshot */
+	atomic_bool done;
+	int rc, err; /* statefile_write()'s result and errno */
+};
+
+/* The state document {"policy": POLICY, "table": TABLE}: TABLE (LEN
+ * bytes of idtable text) is put in as it is, not parsed and printed
+ * again. NULL when POLICY is not UTF-8 (jansson refuses it). */
+static char *state_text(const char *policy, const char *table, size_t len)
+{
+	json_t *p = json_string(policy);
+	char *ps = p ? json_dumps(p, JSON_ENCODE_ANY) : NULL;
+	json_decref(p);
+	if (!ps)
+		return NULL;
+	size_t pl = strlen(ps);
+	static const char a[] = "{\"policy\":", b[] = ",\"table\":";
+	char *out = xcalloc(1, sizeof(a) + pl + sizeof(b) + len + 2);
+	char *w = out;
+	w = mempcpy(w, a, sizeof(a) - 1);
+	w = mempcpy(w, ps, pl);
+	w = mempcpy(w, b, sizeof(b) - 1);
+	w = mempcpy(w, table, len);
+	*w = '}';
+	free(ps);
+	return out;
+}
+
+static void *save_run(void *arg)
+{
+	struct id_save *j = arg;
+	size_t len;
+	char *table = idtable_snapshot_save(j->sn, &len);
+	char *text = state_text(j->policy, table, len);
+	j->rc = text ? statefile_write(j->path, text, strlen(text)) : -1;
+	j->err = text ? errno : EILSEQ;
+	free(text);
+	free(table);
+	atomic_store(&j->done, true);
+	return NULL;
+}
+
+/* Ends the save under way, waiting for it when WAIT, else only when it is
+ * done: logs a failure, or marks its version saved. True when no save is
+ * left under way. */
+static bool save_reap(struct daemon *d, bool wait)
+{
+	struct id_save *j = d->ids_job;
+	if (!j)
+		return true;
+	if (j->thread && !wait && !atomic_load(&j->done))
+		return false;
+	if (j->thread)
+		pthread_join(j->tid, NULL);
+	if (j->rc < 0) {
+		errno = j->err;
+		log_warn("identities: %s not written", j->path);
+	} else if (j->version > d->ids_saved) {
+		d->ids_saved = j->version;
+	}
+	idtable_snapshot_free(j->sn);
+	free(j->policy);
+	free(j->path);
+	free(j);
+	d->ids_job = NULL;
+	return true;
+}
+
 void idsources_save(struct daemon *d, bool force)
 {
+	if (!save_reap(d, force))
+		return; /* the last one is still writing: the next tick */
 	uint64_t v = idtable_version(d->ids);
 	if ((!force || d->ids_foreign) && v == d->ids_saved)
 		return; /* unchanged; another policy's file stays as it is */
 	d->ids_foreign = false;
-	size_t len;
-	char *table = idtable_save(d->ids, &len);
-	char *me = policy_id(d);
-	json_t *t = json_loadb(table, len, 0, NULL);
-	json_t *doc = json_pack("{s:s, s:o}", "policy", me,
-				"table", t ? t : json_object());
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	char *path = state_path(d);
-	if (!text || statefile_write(path, text, strlen(text)) < 0)
-		log_warn("identities: %s not written", path);
-	else
-		d->ids_saved = v;
-	json_decref(doc);
-	free(path);
-	free(text);
-	free(me);
-	free(table);
+	struct id_save *j = xcalloc(1, sizeof(*j));
+	j->sn = idtable_snapshot(d->ids, time(NULL));
+	j->policy = policy_id(d);
+	j->path = state_path(d);
+	j->version = v;
+	atomic_init(&j->done, false);
+	d->ids_job = j;
+	/* forced (the last save before stopping): here, to its end */
+	j->thread = !force && pthread_create(&j->tid, NULL, save_run, j) == 0;
+	if (!j->thread) {
+		save_run(j);
+		save_reap(d, true);
+	}
 }
 
 /* ---- RADIUS accounting ---------------------------------------------------- */

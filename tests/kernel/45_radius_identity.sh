@@ -134,6 +134,15 @@ r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" heidi "$LAB_CLI4B" - 30)
 acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=heidi,Framed-IP-Address=$LAB_CLI4B" &&
 	[ "$(who $LAB_CLI4B)" = none ] || kt_fail "heidi's Stop: $(who $LAB_CLI4B)"
 
+# while it runs, the housekeeping tick (every 10 s) saves a changed table
+# on a thread of its own (the snapshot on the event loop)
+for i in $(seq 125); do
+	grep -q '"user":"dave"' "$KT_SOCK.identities" 2>/dev/null && break
+	sleep 0.2
+done
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["policy"] and any(e["user"]=="dave" for e in d["table"]["entries"])' "$KT_SOCK.identities" 2>/dev/null &&
+	kt_ok "the running sluiced saved its table (dave in $KT_SOCK.identities)" ||
+	kt_fail "no save while running: $(head -c 300 "$KT_SOCK.identities" 2>&1)"
 # a restart keeps the table (state file), a reload too
 kt_stop
 kill -0 "$KT_PID" 2>/dev/null && kt_fail "sluiced did not stop"
