@@ -304,8 +304,9 @@ const char *directory_uri_problem(const char *uri);
 bool log_file_follows(const char *path);
 
 /*
- * Checks that a secret file (bind password) is not readable or writable by
- * others. Returns NULL when good (or when PATH cannot be examined: the
+ * Checks that a secret file (bind password, keytab) is not readable or
+ * writable by others, nor owned by a user other than root or the caller's
+ * effective user. Returns NULL when good (or when PATH cannot be examined: the
  * daemon then reports the open failure), else a static message.
  */
 const char *secret_file_problem(const char *path);

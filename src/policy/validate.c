@@ -253,12 +253,26 @@ static const char *literal_listen_problem(const char *s)
 	return why;
 }
 
-/* Why a secret file's mode MODE lets others at it, or NULL. */
-static const char *secret_mode_problem(mode_t mode)
+/* True when the owner of the file ST, as its owner may change it at any
+ * time, is neither root nor the user checking (or running sluiced): a
+ * secret or a program another account owns is that account's to rewrite
+ * (OpenSSH's StrictModes and sudo hold their files to the same). */
+static bool foreign_owner(const struct stat *st)
 {
-	if (mode & (S_IROTH | S_IWOTH | S_IWGRP))
+	return st->st_uid != 0 && st->st_uid != geteuid();
+}
+
+static const char foreign_owner_why[] =
+    "belongs to another user, who may change it (chown root)";
+
+/* Why a secret file ST lets others at it, or NULL. */
+static const char *secret_stat_problem(const struct stat *st)
+{
+	if (st->st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
 		return "is readable or writable by others, or writable by its "
 		       "group (chmod 600 or 640)";
+	if (foreign_owner(st))
+		return foreign_owner_why;
 	return NULL;
 }
 
@@ -267,14 +281,15 @@ const char *secret_file_problem(const char *path)
 	struct stat st;
 	if (!path || stat(path, &st) < 0)
 		return NULL;
-	return secret_mode_problem(st.st_mode);
+	return secret_stat_problem(&st);
 }
 
 /* Why the file PATH (for SF_EXEC: the program, a command's first word),
  * named by a row of kind KIND, is unusable, or NULL. *ERROR
  * says which (settings.h enum setting_file): an error refuses the policy
  * (a relative path, a secret others may reach or that is no regular
- * file, a program others may change); a warning (missing, no regular
+ * file, a program others may change, a secret or a program another user
+ * owns); a warning (missing, no regular
  * file, not executable) leaves the part that reads it off and the rest
  * of the gateway running, so a lost file never stops the firewall at a
  * restart. A path stat(2) cannot reach for another reason (a check run
@@ -299,10 +314,12 @@ static const char *file_problem(enum setting_file kind, const char *path,
 	}
 	const char *why = NULL;
 	if (kind == SF_SECRET)
-		why = secret_mode_problem(st.st_mode);
+		why = secret_stat_problem(&st);
 	else if (kind == SF_EXEC && (st.st_mode & (S_IWGRP | S_IWOTH)))
 		why = "may be changed by others: its group or anyone may write "
 		      "it (chmod 755)";
+	else if (kind == SF_EXEC && foreign_owner(&st))
+		why = foreign_owner_why;
 	*error = why != NULL;
 	if (!why && kind == SF_EXEC && !(st.st_mode & S_IXOTH))
 		why = "is not executable by others (chmod 755): a notify runs "

@@ -183,6 +183,38 @@ static void test_files_named(void **state)
 		unlink(progs[i]);
 	unlink(fifo);
 
+	/* a secret and a program another user owns (only root can give a
+	 * file away; run without root this part has nothing to test) */
+	if (geteuid() == 0) {
+		char theirs[96], tprog[96];
+		snprintf(theirs, sizeof(theirs), "%s/theirs", dir);
+		snprintf(tprog, sizeof(tprog), "%s/tprog", dir);
+		write_file(theirs, "x\n", 0600);
+		write_file(tprog, "#!/bin/sh\n", 0755);
+		assert_int_equal(chown(theirs, 65534, 65534), 0);
+		assert_int_equal(chown(tprog, 65534, 65534), 0);
+		snprintf(text, sizeof(text),
+			 "protocol web tcp 80\nrule \"x\" allow web from any "
+			 "to any\nidentity { radius-listen 198.18.1.1:1813 "
+			 "radius-secret-file \"%s\" radius-clients 198.18.1.2 "
+			 "}\nalert a1 when decisions_pending > 5 run \"%s\"\n"
+			 "alert a2 when decisions_pending > 6 run \"%s\"\n",
+			 theirs, tprog, path[1]);
+		memset(&d, 0, sizeof(d));
+		p = load(text, &d);
+		dump(&d);
+		assert_null(p);
+		assert_int_equal(diag_sev(&d, "radius-secret-file"), DIAG_ERROR);
+		assert_int_equal(diag_sev(&d, "alert 'a1' run"), DIAG_ERROR);
+		assert_true(has_diag(&d, 0, 0, "belongs to another user"));
+		assert_int_equal(d.errors, 2);
+		diags_free(&d);
+		assert_non_null(secret_file_problem(theirs));
+		assert_null(secret_file_problem(path[1])); /* root's, 0600 */
+		unlink(theirs);
+		unlink(tprog);
+	}
+
 	/* the log file: a symbolic link is refused, /dev/stdout is not */
 	char link[128];
 	snprintf(link, sizeof(link), "%s/fw.log", dir);
