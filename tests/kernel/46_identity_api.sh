@@ -11,6 +11,8 @@
 # (contrib/hooks/wireguard/sluice-wireguard) on a `wg show wg0 dump` text
 # naming the client's addresses as a peer's allowed-ips: the peer's user
 # gets the staff server, and loses it when the peer leaves the peer file.
+# A full table (262,144 logins, read back at a restart): a new address's
+# login gets 503 and is counted; a known address and a manual entry go in.
 . "$(dirname "$0")/lib.sh"
 kt_up
 TOKEN=$LAB_TMP/api.token
@@ -168,4 +170,35 @@ wg_hook && kt_ok "sluice-wireguard after the peer left the file: exit 0" || kt_f
 [ "$(who $LAB_CLI4)" = none ] && [ "$(who $LAB_CLI6)" = none ] && kt_ok "erin logged out of both" ||
 	kt_fail "after the peer left: $(ctl identity list)"
 expect_talk "after the peer left: denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+
+# a full table: 262,144 logins (IDTABLE_LOGINS_MAX, read back from the state
+# file at a restart) and a login for a new address is refused with 503,
+# counted rejected_full; a manual entry and a login for a known address
+# still go in
+kt_stop || kt_fail "sluiced did not stop"
+python3 - "$conf" "$KT_SOCK.identities" <<'PY'
+import json, os, sys, time
+now = int(time.time())
+ents = [{"address": "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255),
+         "user": "user%d" % i, "groups": ["staff"], "source": "radius",
+         "learned": now, "seen": now, "expires": now + 3600} for i in range(262144)]
+with open(sys.argv[2], "w") as f:
+    json.dump({"policy": os.path.realpath(sys.argv[1]),
+               "table": {"version": 1, "entries": ents}}, f, separators=(",", ":"))
+PY
+chmod 600 "$KT_SOCK.identities"
+kt_start "$conf" || kt_done
+grep -q "identities: 262144 read back" "$LAB_TMP/sluiced.log" && kt_ok "262144 identities read back" ||
+	kt_fail "read back: $(grep identities: "$LAB_TMP/sluiced.log" | tail -2)"
+full0=$(api_count rejected_full)
+out=$(post login "{\"address\": \"$LAB_CLI4\", \"user\": \"dave\"}")
+case $out in *'"ok":false'*' 503') kt_ok "a new address's login on a full table: $out" ;; *) kt_fail "full table: $out" ;; esac
+[ "$(who $LAB_CLI4)" = none ] && [ "$(api_count rejected_full)" = $((full0 + 1)) ] &&
+	kt_ok "not added, counted (rejected_full $((full0 + 1)))" || kt_fail "after 503: $(who $LAB_CLI4), rejected_full $(api_count rejected_full)"
+out=$(post login "{\"address\": \"10.0.0.7\", \"user\": \"erin\"}")
+case $out in *'"ok":true'*' 200') kt_ok "a known address's login on a full table: $out" ;; *) kt_fail "known address, full table: $out" ;; esac
+ctl identity add "$LAB_CLI4" dave >/dev/null && [ "$(who $LAB_CLI4)" = "dave manual" ] &&
+	kt_ok "a manual entry on a full table goes in" || kt_fail "manual entry: $(who $LAB_CLI4)"
+grep -q "the table holds 262144 entries" "$LAB_TMP/sluiced.log" && kt_ok "the refusal is logged" ||
+	kt_fail "log: $(grep -i "refused" "$LAB_TMP/sluiced.log" | tail -2)"
 kt_done
