@@ -91,6 +91,11 @@ struct halfopen {
 	uint64_t installs;    /* ruleset_installs() when a tick last looked */
 	uint64_t passes;      /* passes completed */
 	uint64_t last_cpu_ns; /* the last completed pass's CPU time */
+	/* flood_tcp4/6 (index 0/1) without the lookup of flood_half_open4/6,
+	 * as this process left them since ruleset_installs() was
+	 * lookup_installs (settle_lookup) */
+	bool lookup_off[2];
+	uint64_t lookup_installs;
 };
 
 /* The calling thread's CPU time (user and system: the kernel's conntrack
@@ -231,40 +236,35 @@ static void add_cmd(FILE *b, const char *table, const char *verb,
 		k->fam, a);
 }
 
-/* 1 when chain flood_tcpFAM holds the lookup of flood_half_open FAM, 0
- * when it does not, -1 when it cannot be read. */
-static int lookup_in_chain(struct daemon *d, int fam)
-{
-	char *cmd = xasprintf("list chain inet %s flood_tcp%d",
-			      d->kopts.table, fam);
-	char *needle = xasprintf("@flood_half_open%d ", fam);
-	char *e = NULL, *out = nft_query(cmd, false, &e);
-	int rc = out ? strstr(out, needle) != NULL : -1;
-	free(cmd);
-	free(needle);
-	free(e);
-	free(out);
-	return rc;
-}
-
 /* Appends to B what makes flood_tcp4/6 look flood_half_open4/6 up exactly
  * while the set has elements after this pass (a source of that family in
  * h->over): the lookup costs every SYN, and the set is empty but in a
- * flood. The chain's content is read from the kernel, not remembered: a
- * reload or a repair puts the lookup back (ruleset.c flood_tcp_chain). */
-static void settle_lookup(struct daemon *d, FILE *b)
+ * flood. Whether the chain has it is remembered, not read: reading one
+ * chain through libnftables fetches the elements of every set in the
+ * table, the flood meters' too (0.2 s and more under a flood from
+ * 65,000 sources). Every new ruleset has the lookup (ruleset.c
+ * flood_tcp_chain), so lookup_off[] is cleared whenever ruleset_installs()
+ * moves; it is set only once the transaction that took it out is in.
+ * WANT_OFF gets what this pass's transaction makes it. */
+static void settle_lookup(struct daemon *d, FILE *b, bool want_off[2])
 {
-	const struct halfopen *h = d->halfopen;
-	for (int fam = 4; fam <= 6; fam += 2) {
+	struct halfopen *h = d->halfopen;
+	if (h->lookup_installs != ruleset_installs()) {
+		h->lookup_installs = ruleset_installs();
+		h->lookup_off[0] = h->lookup_off[1] = false;
+	}
+	for (int fam = 4, i = 0; fam <= 6; fam += 2, i++) {
 		bool want = false;
-		for (size_t i = 0; i < h->nover && !want; i++)
-			want = h->over[i].k.fam == fam;
-		int have = lookup_in_chain(d, fam);
-		if (have < 0 || (have == 1) == want)
+		for (size_t k = 0; k < h->nover && !want; k++)
+			want = h->over[k].k.fam == fam;
+		want_off[i] = !want;
+		if (want_off[i] == h->lookup_off[i])
 			continue;
 		char *s = flood_tcp_chain_script(&d->kopts, fam, want);
 		if (s)
 			fputs(s, b);
+		else
+			want_off[i] = h->lookup_off[i]; /* no TCP limit: no chain */
 		free(s);
 	}
 }
@@ -312,15 +312,19 @@ static void settle(struct daemon *d, uint32_t limit)
 		if (!find_key(&cur.v[i].k, h->over, h->nover,
 			      sizeof(*h->over)))
 			add_cmd(b, d->kopts.table, "delete", &cur.v[i].k);
+	bool want_off[2] = {h->lookup_off[0], h->lookup_off[1]};
 	if (have_set)
-		settle_lookup(d, b);
+		settle_lookup(d, b, want_off);
 	fclose(b);
 	if (have_set && len) {
 		char *err = NULL;
-		if (nft_apply(script, &err) < 0 && !h->warned) {
-			log_warnx("flood tcp-half-open: updating flood_half_open: "
-				  "%s", err ? err : "?");
+		if (nft_apply(script, &err) < 0) {
+			if (!h->warned)
+				log_warnx("flood tcp-half-open: updating "
+					  "flood_half_open: %s", err ? err : "?");
 			h->warned = true;
+		} else {
+			memcpy(h->lookup_off, want_off, sizeof(want_off));
 		}
 		free(err);
 	}
