@@ -77,6 +77,14 @@ uint64_t mono_ms(void)
 	return mono_ns() / 1000000u;
 }
 
+uint64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) < 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 uint64_t msclock_now(const struct msclock *c)
 {
 	return c->fn ? c->fn(c->arg) : mono_ms();

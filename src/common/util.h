@@ -65,6 +65,9 @@ int write_all(int fd, const void *p, size_t n);
 
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
+/* The calling thread's CPU time (user and system: what the kernel does in
+ * its system calls included), in ns; 0 when the clock cannot be read. */
+uint64_t thread_cpu_ns(void);
 
 /* An injectable millisecond clock (tests drive time by hand): FN(ARG), or
  * mono_ms() when FN is NULL. */

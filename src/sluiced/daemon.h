@@ -101,6 +101,7 @@ struct daemon {
 	uint64_t ruleset_restored; /* incidents: broken after being whole */
 	bool ruleset_broken;	   /* a repair failed; retried every second */
 	uint64_t rs_burst_ms;	   /* mono_ms() of a burst's first event */
+	uint64_t rs_poll_ms;	   /* no periodic check before (kread_wait_ms) */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;
@@ -109,6 +110,24 @@ struct daemon {
 	struct confirm *confirm; /* confirm.c: a reload on probation */
 	struct revocation *revoking; /* reload.c: a walk still going on */
 };
+
+/*
+ * Reads of the kernel's table on the event loop (the counters each tick,
+ * metrics.c; the periodic ruleset check, observe.c) cost what the table
+ * holds: libnftables (nft 1.0.6) fetches every set's elements to list a
+ * table or a chain, and under a flood from many sources the meters hold
+ * tens of thousands (0.2-0.8 s of CPU a listing at 65,000). A read that
+ * cost more than KREAD_SLOW_NS of the thread's CPU is followed by a wait
+ * of KREAD_SHARE times its cost (the reads then take at most 1 % of a
+ * core; the counters are as old as the wait, a repair after an event is
+ * not delayed). 0 for a cheaper read: every tick, as before.
+ */
+#define KREAD_SLOW_NS 50000000u
+#define KREAD_SHARE 100u
+static inline uint64_t kread_wait_ms(uint64_t cpu_ns)
+{
+	return cpu_ns <= KREAD_SLOW_NS ? 0 : cpu_ns / (1000000u / KREAD_SHARE);
+}
 
 /* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */
 #define CONFIRM_MAX_S 86400u

@@ -98,16 +98,6 @@ struct halfopen {
 	uint64_t lookup_installs;
 };
 
-/* The calling thread's CPU time (user and system: the kernel's conntrack
- * walk runs in the recvmsg and sendto calls of this thread), in ns. */
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec t;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) < 0)
-		return 0;
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static int cmp_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct ho_key));

@@ -13,6 +13,7 @@
 #include "sluiced/metrics.h"
 #include "sluiced/daemon.h"
 #include "sluiced/farms.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "kernel/ruleset.h"
 #include "queue/worker.h"
@@ -94,6 +95,8 @@ struct kernel_kept {
 	struct kcounts rules;		 /* per policy rule */
 	struct stats_kernel_kept named;	 /* spoofed, deny memory, floods */
 	uint64_t limited;		 /* sources limited, last read */
+	uint64_t next_ms;		 /* no read before (kread_wait_ms) */
+	bool slow;			 /* the last read waits: said once */
 };
 
 /* A policy rule of the current read (a stats_kernel_rule_fn). */
@@ -117,19 +120,34 @@ static void kc_rule(void *ctx, const struct stats_kernel_rule *r)
 	c->last = r->packets;
 }
 
-/* Reads the kernel table (one listing, one walk) into d->kcounts. -1 when
- * the table cannot be read (nothing changed then). */
-static int kc_read(struct daemon *d)
+/* Reads the kernel table (one listing, one walk) into d->kcounts, unless
+ * the last read was costly and its wait is not over (kread_wait_ms: then
+ * the kept values stand) and FORCE is false. -1 when the table cannot be
+ * read (nothing changed then). */
+static int kc_read(struct daemon *d, bool force)
 {
 	if (!d->kcounts) {
 		d->kcounts = xcalloc(1, sizeof(*d->kcounts));
 		d->kcounts->named.table_handle = -1;
 	}
 	struct kernel_kept *kk = d->kcounts;
+	if (!force && mono_ms() < kk->next_ms)
+		return 0;
 	struct stats_kernel k;
 	for (size_t i = 0; i < kk->rules.n; i++)
 		kk->rules.v[i].visits = 0;
-	if (stats_kernel_read(d->kopts.table, &k, kc_rule, kk) < 0)
+	uint64_t t0 = thread_cpu_ns();
+	int rc = stats_kernel_read(d->kopts.table, &k, kc_rule, kk);
+	uint64_t cost = thread_cpu_ns() - t0, wait = kread_wait_ms(cost);
+	kk->next_ms = mono_ms() + wait;
+	if (wait && !kk->slow)
+		log_warnx("kernel counters: reading table inet %s took %llu ms "
+			  "of CPU (its sets are large: a flood?); read every "
+			  "%llu s while that lasts", d->kopts.table,
+			  (unsigned long long)(cost / 1000000u),
+			  (unsigned long long)((wait + 999) / 1000));
+	kk->slow = wait != 0;
+	if (rc < 0)
 		return -1;
 	stats_kernel_keep(&kk->named, &k);
 	kk->limited = k.flood_sources_limited;
@@ -138,12 +156,12 @@ static int kc_read(struct daemon *d)
 
 void metrics_kernel_fold(struct daemon *d)
 {
-	kc_read(d); /* what the counters held until now */
+	kc_read(d, true); /* what the counters held until now */
 }
 
 int metrics_kernel_fill(struct daemon *d, struct stats_snapshot *s)
 {
-	int rc = kc_read(d);
+	int rc = kc_read(d, false);
 	const struct kernel_kept *kk = d->kcounts;
 	uint64_t a = 0, n = 0;
 	for (size_t i = 0; i < kk->rules.n; i++) {

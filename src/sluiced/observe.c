@@ -335,7 +335,9 @@ static void rs_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	char *gone = NULL, *err = NULL;
+	uint64_t c0 = thread_cpu_ns();
 	unsigned missing = ruleset_check(&d->kopts, &gone);
+	d->rs_poll_ms = mono_ms() + kread_wait_ms(thread_cpu_ns() - c0);
 	if (!missing) {
 		d->ruleset_broken = false;
 		d->rs_burst_ms = 0;
@@ -460,9 +462,13 @@ static void rs_read(evutil_socket_t fd, short what, void *arg)
 		rs_schedule(d);
 }
 
+/* The periodic check, unless the last check was costly and its wait
+ * (kread_wait_ms) is not over; a check after an event is never held. */
 static void rs_poll(evutil_socket_t fd, short what, void *arg)
 {
-	rs_schedule(arg);
+	struct daemon *d = arg;
+	if (mono_ms() >= d->rs_poll_ms)
+		rs_schedule(d);
 }
 
 /* The event socket; NULL (logged) when it cannot be opened: the periodic
