@@ -92,10 +92,9 @@ struct halfopen {
 	uint64_t passes;      /* passes completed */
 	uint64_t last_cpu_ns; /* the last completed pass's CPU time */
 	/* flood_tcp4/6 (index 0/1) without the lookup of flood_half_open4/6,
-	 * as this process left them since ruleset_installs() was
-	 * lookup_installs (settle_lookup) */
+	 * as this process left them since the ruleset of `installs`
+	 * (settle_lookup) */
 	bool lookup_off[2];
-	uint64_t lookup_installs;
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -233,16 +232,15 @@ static void add_cmd(FILE *b, const char *table, const char *verb,
  * chain through libnftables fetches the elements of every set in the
  * table, the flood meters' too (0.2 s and more under a flood from
  * 65,000 sources). Every new ruleset has the lookup (ruleset.c
- * flood_tcp_chain), so lookup_off[] is cleared whenever ruleset_installs()
- * moves; it is set only once the transaction that took it out is in.
- * WANT_OFF gets what this pass's transaction makes it. */
+ * flood_tcp_chain), so halfopen_tick clears lookup_off[] when it sees
+ * ruleset_installs() move; it is set only once the transaction that took
+ * the lookup out is in. (A pass under way during an install may leave
+ * the new ruleset's lookup in until the pass the install calls for: a
+ * lookup too many, never one too few.) WANT_OFF gets what this pass's
+ * transaction makes it. */
 static void settle_lookup(struct daemon *d, FILE *b, bool want_off[2])
 {
 	struct halfopen *h = d->halfopen;
-	if (h->lookup_installs != ruleset_installs()) {
-		h->lookup_installs = ruleset_installs();
-		h->lookup_off[0] = h->lookup_off[1] = false;
-	}
 	for (int fam = 4, i = 0; fam <= 6; fam += 2, i++) {
 		bool want = false;
 		for (size_t k = 0; k < h->nover && !want; k++)
@@ -386,6 +384,7 @@ void halfopen_tick(struct daemon *d)
 	if (h->installs != ruleset_installs()) { /* the sets may be new */
 		h->installs = ruleset_installs();
 		h->due_ms = 0;
+		h->lookup_off[0] = h->lookup_off[1] = false; /* it has them */
 	}
 	/* due (flood_half_open_wait_s()); a tick half a second early is on
 	 * time, so a late tick does not push the pass a whole tick later */
