@@ -1260,20 +1260,31 @@ static bool flood_on(const struct flood_cfg *f)
 		     f->tcp_half_open || f->udp_rate);
 }
 
-/* The key of a source: the IPv4 address, the IPv6 address cut to the
- * flood's prefix. Into BUF. */
-static const char *flood_src(const struct flood_cfg *f, int fam, char *buf,
-			     size_t len)
+/* The key of a source, into BUF: the IPv4 source address, the IPv6 one cut
+ * to the flood's prefix. RAW reads them as network-header bytes
+ * (@nh,96,32 is the IPv4 saddr, @nh,64,128 the IPv6 one), for a set
+ * statement's key: in an inet table `ip saddr` carries its own `meta
+ * nfproto` compare, and the flood chains are entered only through
+ * decide_new's dispatch, which has tested the family (flood_dispatch).
+ * A lookup needs the typed form (nft 1.0.6 refuses an integer key
+ * against an address set). */
+static const char *flood_src(const struct flood_cfg *f, int fam, bool raw,
+			     char *buf, size_t len)
 {
-	if (fam == 4 || f->prefix_v6 >= 128) {
-		snprintf(buf, len, "%s saddr", fam == 4 ? "ip" : "ip6");
-		return buf;
-	}
-	struct sbuf b = {NULL, 0, 0};
 	u128 m = f->prefix_v6 == 0 ? 0 : ~(u128)0 << (128 - f->prefix_v6);
-	add_addr6(&b, m);
-	snprintf(buf, len, "ip6 saddr & %s", b.s);
-	free(b.s);
+	if (fam == 4)
+		snprintf(buf, len, "%s", raw ? "@nh,96,32" : "ip saddr");
+	else if (f->prefix_v6 >= 128)
+		snprintf(buf, len, "%s", raw ? "@nh,64,128" : "ip6 saddr");
+	else if (raw)
+		snprintf(buf, len, "@nh,64,128 & 0x%016llx%016llx",
+			 (unsigned long long)(m >> 64), (unsigned long long)m);
+	else {
+		struct sbuf b = {NULL, 0, 0};
+		add_addr6(&b, m);
+		snprintf(buf, len, "ip6 saddr & %s", b.s);
+		free(b.s);
+	}
 	return buf;
 }
 
@@ -1299,14 +1310,14 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
  * table's indent, or "add rule inet T CHAIN "): when the source (F's key)
  * is over the limit (the set statement STMT after the source key in set
  * SET, whose first letter says a(dd) or u(pdate)), mark it limited and
- * drop, counted by the named counter CNT. The protocol is the chain's
- * (flood_tcp_rules, flood_chain). */
+ * drop, counted by the named counter CNT. The protocol and family are
+ * the chain's (flood_dispatch). */
 static void flood_rule(struct sbuf *b, const struct flood_cfg *f, int fam,
 		       const char *lead, const char *set, const char *stmt,
 		       const char *cnt)
 {
 	char src[96];
-	flood_src(f, fam, src, sizeof(src));
+	flood_src(f, fam, true, src, sizeof(src));
 	sb_add(b,
 	       "%s%s @%s%d { %s %s } update @flood_limited%d { %s } "
 	       "counter name %s drop\n",
@@ -1322,7 +1333,7 @@ static void flood_half_open_rule(struct sbuf *b, const struct flood_cfg *f,
 				 int fam, const char *lead)
 {
 	char src[96];
-	flood_src(f, fam, src, sizeof(src));
+	flood_src(f, fam, false, src, sizeof(src));
 	sb_add(b,
 	       "%s%s @flood_half_open%d update @flood_limited%d { %s } "
 	       "counter name flood_tcp_half_open drop\n",
@@ -1348,12 +1359,26 @@ static bool flood_tcp_on(const struct flood_cfg *f)
 	return f->tcp_connect_rate || f->tcp_concurrent || f->tcp_half_open;
 }
 
-/* The rules of flood_tcp4/6 (FAM 4 or 6) into B, each after LEAD: F's TCP
- * limits, tcp-half-open's lookup first when HALF_OPEN (and F has it). */
+/* The exceptions' rule of family FAM into B, after LEAD, when F names some
+ * of that family: their sessions return before any limit. */
+static void flood_exceptions_rule(struct sbuf *b, const struct flood_cfg *f,
+				  int fam, const char *lead)
+{
+	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
+	if (!a || !(fam == 4 ? a->n4 : a->n6))
+		return;
+	sb_add(b, "%s%s @flood_exceptions%d return\n", lead,
+	       fam == 4 ? "ip saddr" : "ip6 saddr", fam);
+}
+
+/* The rules of flood_tcp4/6 (FAM 4 or 6) into B, each after LEAD: F's
+ * exceptions, then its TCP limits, tcp-half-open's lookup first when
+ * HALF_OPEN (and F has it). */
 static void flood_tcp_rules(struct sbuf *b, const struct flood_cfg *f,
 			    int fam, const char *lead, bool half_open)
 {
 	char stmt[128];
+	flood_exceptions_rule(b, f, fam, lead);
 	if (f->tcp_half_open && half_open)
 		flood_half_open_rule(b, f, fam, lead);
 	if (f->tcp_connect_rate) {
@@ -1371,9 +1396,9 @@ static void flood_tcp_rules(struct sbuf *b, const struct flood_cfg *f,
 	}
 }
 
-/* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), which
- * flood4/6 go to for TCP: the protocol is tested once, not per limit. A
- * new ruleset has tcp-half-open's lookup; sluiced takes it out while
+/* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), entered
+ * from decide_new's dispatch for a new TCP session of that family. A new
+ * ruleset has tcp-half-open's lookup; sluiced takes it out while
  * flood_half_open4/6 is empty (flood_tcp_chain_script). */
 static void flood_tcp_chain(struct gen *g, int fam)
 {
@@ -1396,32 +1421,44 @@ char *flood_tcp_chain_script(const struct ruleset_opts *o, int fam,
 	return sb_take(&b);
 }
 
-/* The limits' chain of family FAM (flood4, flood6): only the rules of
- * that family, so an IPv4 SYN never evaluates an IPv6 rule; the
- * exceptions are looked up only when the policy names some; TCP goes to
- * flood_tcp4/6, the rest meets udp-rate here. */
+/* The non-TCP limit's chain of family FAM (flood4, flood6), entered from
+ * decide_new's dispatch for a new non-TCP session of that family: the
+ * exceptions, then udp-rate. */
 static void flood_chain(struct gen *g, int fam)
 {
 	const struct flood_cfg *f = g->o->flood;
-	const struct addrset *a = f->exc ? &f->exc->addrs : NULL;
-	if (flood_tcp_on(f))
-		flood_tcp_chain(g, fam);
+	char stmt[128];
+	snprintf(stmt, sizeof(stmt), "limit rate over %u/second burst %u "
+		 "packets", f->udp_rate, f->udp_rate);
 	sb_add(&g->b, "\tchain flood%d {\n", fam);
-	if (a && (fam == 4 ? a->n4 : a->n6))
-		sb_add(&g->b, "\t\t%s saddr @flood_exceptions%d return\n",
-		       fam == 4 ? "ip" : "ip6", fam);
-	if (flood_tcp_on(f))
-		sb_add(&g->b, "\t\tmeta l4proto tcp goto flood_tcp%d\n", fam);
-	if (f->udp_rate) {
-		char stmt[128];
-		snprintf(stmt, sizeof(stmt), "limit rate over %u/second "
-			 "burst %u packets", f->udp_rate, f->udp_rate);
-		if (!flood_tcp_on(f)) /* else TCP never comes this far */
-			sb_add(&g->b, "\t\tmeta l4proto tcp return\n");
-		flood_rule(&g->b, f, fam, "\t\t", "uflood_udp_rate", stmt,
-			   "flood_udp_rate");
-	}
+	flood_exceptions_rule(&g->b, f, fam, "\t\t");
+	flood_rule(&g->b, f, fam, "\t\t", "uflood_udp_rate", stmt,
+		   "flood_udp_rate");
 	sb_add(&g->b, "\t}\n\n");
+}
+
+/* In decide_new: a new session from outside (the output hook has no iif:
+ * the gateway's own sessions are never limited; a kernel that reads no
+ * iif there breaks the rule, no jump either) goes to its family's TCP or
+ * non-TCP limits. One map lookup on protocol and family, so an IPv4 SYN
+ * meets no IPv6 rule and the limits' rules need no family test of their
+ * own (flood_src). The non-TCP rule tests the protocol first: a SYN back
+ * from flood_tcp4/6 leaves it at that compare. */
+static void flood_dispatch(struct gen *g)
+{
+	const struct flood_cfg *f = g->o->flood;
+	if (!flood_on(f))
+		return;
+	if (flood_tcp_on(f))
+		sb_add(&g->b, "\t\tmeta iif != 0 meta l4proto . meta nfproto "
+			      "vmap { tcp . ipv4 : jump flood_tcp4, tcp . ipv6 "
+			      ": jump flood_tcp6 } comment \"per-source TCP "
+			      "limits before anything is queued\"\n");
+	if (f->udp_rate)
+		sb_add(&g->b, "\t\tmeta l4proto != tcp meta iif != 0 meta "
+			      "nfproto vmap { ipv4 : jump flood4, ipv6 : jump "
+			      "flood6 } comment \"per-source udp-rate before "
+			      "anything is queued\"\n");
 }
 
 /*
@@ -1464,8 +1501,12 @@ static void gen_flood(struct gen *g)
 	sb_add(&g->b, "\tcounter flood_tcp_rate {}\n\tcounter "
 		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n"
 		      "\tcounter flood_tcp_half_open {}\n");
-	for (int fam = 4; fam <= 6; fam += 2)
-		flood_chain(g, fam);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		if (flood_tcp_on(f))
+			flood_tcp_chain(g, fam);
+		if (f->udp_rate)
+			flood_chain(g, fam);
+	}
 }
 
 /* ---- fast denials: the deny memory and rejects (ruleset_opts) ------------------ */
@@ -1633,15 +1674,7 @@ static void gen_decided(struct gen *g)
 	       "\"IPv6 AH: nft reads AH, conntrack the protocol inside; no "
 	       "rule can judge it\"\n"
 	       "\t\tmeta l4proto udp ct timeout set \"udp_session\"\n");
-	if (flood_on(g->o->flood))
-		/* iif 0: the output hook (the gateway's own sessions; a kernel
-		 * that reads no iif there breaks the rule: no jump either) */
-		sb_add(&g->b, "\t\tmeta nfproto ipv4 meta iif != 0 jump flood4 "
-			      "comment \"per-source limits before anything is "
-			      "queued\"\n"
-			      "\t\tmeta nfproto ipv6 meta iif != 0 jump flood6 "
-			      "comment \"per-source limits before anything is "
-			      "queued\"\n");
+	flood_dispatch(g);
 	gen_published(g);
 	sb_add(&g->b,
 	       "\t\tip daddr . meta l4proto . th dport @creations4 ct mark set "

@@ -99,9 +99,10 @@ struct ruleset_opts {
 	bool deny_reject;
 	uint32_t reject_rate;
 	/*
-	 * Flood mitigation (flood { }): per-source limits in chains `flood4`
-	 * and `flood6` (TCP's in `flood_tcp4`/`flood_tcp6`), jumped to first
-	 * by decide_new (before anything is queued); NULL = none. Sources
+	 * Flood mitigation (flood { }): per-source limits in chains
+	 * `flood_tcp4`/`flood_tcp6` (TCP) and `flood4`/`flood6` (udp-rate),
+	 * jumped to first by decide_new's map on protocol and family (before
+	 * anything is queued); NULL = none. Sources
 	 * the limits refused are kept in flood_limited4/6
 	 * (FLOOD_LIMITED_TIMEOUT_S after the last refusal, with a counter);
 	 * named counters flood_tcp_rate, flood_tcp_concurrent, flood_udp_rate,

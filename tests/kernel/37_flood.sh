@@ -50,6 +50,9 @@ expect_talk "IPv4 alice is unaffected" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CL
 burst "$LAB_DNS" "$LAB_SRV4" 22 300 1 >/dev/null
 ctl floods | grep -q "^$LAB_DNS4 " && kt_fail "the exception $LAB_DNS4 was limited" ||
 	kt_ok "the exception $LAB_DNS4 was not limited"
+burst "$LAB_DNS" "$LAB_SRV6" 22 300 1 "$LAB_DNS6" >/dev/null
+ctl floods | grep -q "^2001:db8:3::/64 " && kt_fail "the exception $LAB_DNS6 was limited" ||
+	kt_ok "the exception $LAB_DNS6 (IPv6) was not limited"
 
 # --- the gateway's own sessions (output hook) are never limited: 50 at
 # once where a client may hold 20

@@ -265,9 +265,10 @@ static char *chain_rules(const char *nft, int fam, const char *lead)
 	return out;
 }
 
-/* flood_tcp_chain_script(): the chain's rules as a new table has them,
- * with tcp-half-open's lookup first, or the same without it; IPv6 keys
- * cut to the prefix; nothing without a TCP limit. */
+/* flood_tcp_chain_script(): the chain's rules as a new table has them:
+ * the exceptions first, then tcp-half-open's lookup, or the same without
+ * the lookup; the limits' keys read raw (no family compare), IPv6 ones cut
+ * to the prefix; nothing without a TCP limit. */
 static void test_flood_tcp_chain_script(void **state)
 {
 	(void)state;
@@ -289,19 +290,31 @@ static void test_flood_tcp_chain_script(void **state)
 		char *without = flood_tcp_chain_script(&o, fam, false);
 		char *want = xasprintf("%s%s", flush, rules);
 		assert_string_equal(with, want);
-		assert_int_equal(count(rules, "\n"), 3);
+		assert_int_equal(count(rules, "\n"), 4);
 		assert_int_equal(count(with, look), 1);
-		/* the lookup is the first rule; without it the other two stay */
+		/* the exceptions, then the lookup; without it the rest stay */
+		const char *exc = fam == 4 ? "ip saddr @flood_exceptions4 return\n"
+					   : "ip6 saddr @flood_exceptions6 return\n";
 		const char *first = fam == 4
 					    ? "ip saddr @flood_half_open4 "
 					    : "ip6 saddr & ffff:ffff:ffff:ff00:: "
 					      "@flood_half_open6 ";
-		assert_int_equal(strncmp(with + strlen(flush) + strlen(lead),
-					 first, strlen(first)),
+		const char *r1 = with + strlen(flush);
+		assert_int_equal(strncmp(r1 + strlen(lead), exc, strlen(exc)), 0);
+		const char *r2 = strchr(r1, '\n') + 1;
+		assert_int_equal(strncmp(r2 + strlen(lead), first, strlen(first)),
 				 0);
 		assert_int_equal(count(without, look), 0);
-		assert_string_equal(without + strlen(flush),
-				    strchr(with + strlen(flush), '\n') + 1);
+		char *kept = xasprintf("%.*s%s", (int)(r2 - with), with,
+				       strchr(r2, '\n') + 1);
+		assert_string_equal(without, kept);
+		/* the meters' keys: no `ip saddr` (and its family compare) */
+		const char *key = fam == 4 ? "{ @nh,96,32 limit rate over "
+					   : "{ @nh,64,128 & "
+					     "0xffffffffffffff000000000000000000 "
+					     "limit rate over ";
+		assert_int_equal(count(with, key), 1);
+		free(kept);
 		free(rules);
 		free(with);
 		free(without);
