@@ -9,6 +9,7 @@
 #include "common/addrport.h"
 #include "common/log.h"
 #include "common/statefile.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "identity/idtable.h"
 #include "identity/radius.h"
@@ -56,11 +57,16 @@ static char *state_path(const struct daemon *d)
 }
 
 /* The policy file the table belongs to, as the state file names it: the
- * absolute path (a relative -c is taken from the working directory). */
+ * absolute path (a relative -c is taken from the working directory), with
+ * each byte that is not valid UTF-8 written as \xNN (text_escape), as a
+ * JSON string must be UTF-8: a UTF-8 path is kept as it is. */
 static char *policy_id(const struct daemon *d)
 {
 	char *abs = realpath(d->config_path, NULL);
-	return abs ? abs : xstrdup(d->config_path);
+	const char *p = abs ? abs : d->config_path;
+	char *id = text_escape_dup(p, strlen(p), false);
+	free(abs);
+	return id;
 }
 
 /*
@@ -129,7 +135,8 @@ struct id_save {
 
 /* The state document {"policy": POLICY, "table": TABLE}: TABLE (LEN
  * bytes of idtable text) is put in as it is, not parsed and printed
- * again. NULL when POLICY is not UTF-8 (jansson refuses it). */
+ * again. NULL when POLICY is not UTF-8 (jansson refuses it; policy_id()
+ * never gives such). */
 static char *state_text(const char *policy, const char *table, size_t len)
 {
 	json_t *p = json_string(policy);

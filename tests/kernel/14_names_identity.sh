@@ -55,4 +55,14 @@ got=$( (echo hi; sleep 0.3) | lab_exec "$LAB_GW" runuser -u nobody -- \
 	timeout 5 socat -T 2 - "TCP4:$LAB_SRV4:9090,connect-timeout=2" 2>/dev/null | wc -l)
 [ "$got" -eq 0 ] && kt_ok "nobody (uid 65534) from the gateway is denied" ||
 	kt_fail "nobody's session went through"
+
+# a policy file whose path is not UTF-8 (a byte 0xff): the identity table
+# is still saved at a stop and read back at the next start
+odd=$LAB_TMP/$'pol\xff'.conf
+cp "$conf" "$odd"
+kt_stop && kt_start "$odd" || kt_fail "sluiced did not start on $odd"
+ctl identity add "$LAB_CLI4" erin --groups staff >/dev/null
+kt_stop && kt_start "$odd" || kt_fail "sluiced did not start again on $odd"
+ctl identity list | grep -q "erin" && kt_ok "with a policy path that is not UTF-8 the table was saved and read back" ||
+	kt_fail "erin not read back: $(grep identities "$LAB_TMP/sluiced.log" | tail -3)"
 kt_done
