@@ -11,7 +11,7 @@ PKGS=(
   # build (xxd: the dashboard page's files embedded into sluiced)
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev xxd
   # libraries (DESIGN.md §5)
-  libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev
+  libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev libnftnl-dev
   libnetfilter-log-dev
   libjansson-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev

@@ -249,9 +249,12 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum verdict v, int rule, const char *user, const char *name,
 		   enum reason why, uint64_t latency_ns);
 void observe_configure(struct daemon *d, const struct policy *p);
-/* floods.c: once a second, `flood-start` / `flood-end` records in the
- * firewall log for the sources the kernel's flood limits refuse. */
+/* floods.c: once a second (spaced by kread_wait_ms when the read is
+ * costly), the sources the kernel's flood limits refuse (flood_limited4/6)
+ * read; `flood-start` / `flood-end` records for them in the firewall log
+ * when there is one. limited(): how many there were at the last read. */
 void flood_watch_tick(struct daemon *d);
+uint64_t flood_watch_limited(const struct daemon *d);
 void flood_watch_free(struct daemon *d);
 /*
  * halfopen.c: flood { tcp-half-open }. tick() (once a second, event loop)

@@ -94,7 +94,6 @@ static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow,
 struct kernel_kept {
 	struct kcounts rules;		 /* per policy rule */
 	struct stats_kernel_kept named;	 /* spoofed, deny memory, floods */
-	uint64_t limited;		 /* sources limited, last read */
 	uint64_t next_ms;		 /* no read before (kread_wait_ms) */
 	bool slow;			 /* the last read waits: said once */
 };
@@ -120,10 +119,11 @@ static void kc_rule(void *ctx, const struct stats_kernel_rule *r)
 	c->last = r->packets;
 }
 
-/* Reads the kernel table (one listing, one walk) into d->kcounts, unless
- * the last read was costly and its wait is not over (kread_wait_ms: then
- * the kept values stand) and FORCE is false. -1 when the table cannot be
- * read (nothing changed then). */
+/* Reads the kernel table's rules and named counters (over netlink, no
+ * set's elements: stats_kernel_read) into d->kcounts, unless the last
+ * read was costly and its wait is not over (kread_wait_ms: then the kept
+ * values stand) and FORCE is false. -1 when the table cannot be read
+ * (nothing changed then). */
 static int kc_read(struct daemon *d, bool force)
 {
 	if (!d->kcounts) {
@@ -142,15 +142,14 @@ static int kc_read(struct daemon *d, bool force)
 	kk->next_ms = mono_ms() + wait;
 	if (wait && !kk->slow)
 		log_warnx("kernel counters: reading table inet %s took %llu ms "
-			  "of CPU (its sets are large: a flood?); read every "
-			  "%llu s while that lasts", d->kopts.table,
+			  "of CPU; read every %llu s while that lasts",
+			  d->kopts.table,
 			  (unsigned long long)(cost / 1000000u),
 			  (unsigned long long)((wait + 999) / 1000));
 	kk->slow = wait != 0;
 	if (rc < 0)
 		return -1;
 	stats_kernel_keep(&kk->named, &k);
-	kk->limited = k.flood_sources_limited;
 	return 0;
 }
 
@@ -170,7 +169,7 @@ int metrics_kernel_fill(struct daemon *d, struct stats_snapshot *s)
 	}
 	s->sessions_kernel_allowed = a;
 	s->sessions_kernel_denied = n;
-	stats_kernel_fill(&kk->named, kk->limited, s);
+	stats_kernel_fill(&kk->named, flood_watch_limited(d), s);
 	return rc;
 }
 

@@ -1,18 +1,18 @@
 /*
  * counters.c — the counters table, and the values read from the system:
  * the process (/proc/self, mallinfo2), the kernel queues
- * (/proc/self/net/netfilter/nfnetlink_queue) and the kernel's rule
- * counters (libnftables, JSON).
+ * (/proc/self/net/netfilter/nfnetlink_queue) and the kernel's rule and
+ * named counters (over netlink, kernel/nftread.c; the same walk on nft's
+ * JSON listing for listings and tests).
  */
 #include "stats/counters.h"
-#include "common/fds.h"
 #include "common/util.h"
+#include "kernel/nftread.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
-#include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -342,16 +342,14 @@ static json_t *nft_list(const char *text, json_t **root)
 	return list;
 }
 
-/* One rule object R of the listing into K (and FN for a policy rule). */
-static void kernel_rule(json_t *r, struct stats_kernel *k,
-			stats_kernel_rule_fn *fn, void *ctx)
+/* One rule of a reading into K (and FN for a policy rule): its comment C,
+ * verdict V (rule_verdict: 1 allows, 0 denies, -1 neither), counter PK
+ * and HANDLE (-1 unknown). Both readers (the JSON listing, nftread) come
+ * here. */
+static void kernel_rule_add(struct stats_kernel *k, const char *c, int v,
+			    uint64_t pk, int64_t handle,
+			    stats_kernel_rule_fn *fn, void *ctx)
 {
-	json_t *cm = json_object_get(r, "comment");
-	if (!json_is_string(cm))
-		return;
-	const char *c = json_string_value(cm);
-	uint64_t pk;
-	int v = rule_verdict(json_object_get(r, "expr"), &pk);
 	if (strcmp(c, "spoofed source") == 0)
 		k->packets[STATS_KC_SPOOFED] += pk;
 	else if (strncmp(c, "deny memory", 11) == 0)
@@ -359,34 +357,44 @@ static void kernel_rule(json_t *r, struct stats_kernel *k,
 	else if (strncmp(c, "rule ", 5) == 0 && v >= 0) {
 		*(v ? &k->allowed : &k->denied) += pk;
 		if (fn) {
-			json_t *h = json_object_get(r, "handle");
-			struct stats_kernel_rule kr = {
-			    c, v == 1, pk,
-			    json_is_integer(h) ? json_integer_value(h) : -1,
-			    k->table_handle};
+			struct stats_kernel_rule kr = {c, v == 1, pk, handle,
+						       k->table_handle};
 			fn(ctx, &kr);
 		}
 	}
+}
+
+/* One named counter NAME with PACKETS into K. */
+static void kernel_named_add(struct stats_kernel *k, const char *name,
+			     uint64_t packets)
+{
+	for (size_t i = 0; i < STATS_KC_N; i++)
+		if (kc_named[i] && strcmp(name, kc_named[i]) == 0)
+			k->packets[i] = packets;
+}
+
+/* One rule object R of the listing into K (and FN for a policy rule). */
+static void kernel_rule(json_t *r, struct stats_kernel *k,
+			stats_kernel_rule_fn *fn, void *ctx)
+{
+	json_t *cm = json_object_get(r, "comment");
+	if (!json_is_string(cm))
+		return;
+	uint64_t pk;
+	int v = rule_verdict(json_object_get(r, "expr"), &pk);
+	json_t *h = json_object_get(r, "handle");
+	kernel_rule_add(k, json_string_value(cm), v, pk,
+			json_is_integer(h) ? json_integer_value(h) : -1, fn,
+			ctx);
 }
 
 /* One named counter object C of the listing into K. */
 static void kernel_named(json_t *c, struct stats_kernel *k)
 {
 	json_t *nm = json_object_get(c, "name");
-	for (size_t i = 0; json_is_string(nm) && i < STATS_KC_N; i++)
-		if (kc_named[i] && strcmp(json_string_value(nm), kc_named[i]) == 0)
-			k->packets[i] = jcount(json_object_get(c, "packets"));
-}
-
-/* One set object SET: its elements count as sources limited when it is
- * flood_limited4/6. */
-static void kernel_set(json_t *set, struct stats_kernel *k)
-{
-	json_t *nm = json_object_get(set, "name");
-	json_t *el = json_object_get(set, "elem");
-	if (json_is_string(nm) &&
-	    strncmp(json_string_value(nm), "flood_limited", 13) == 0)
-		k->flood_sources_limited += json_array_size(el);
+	if (json_is_string(nm))
+		kernel_named_add(k, json_string_value(nm),
+				 jcount(json_object_get(c, "packets")));
 }
 
 int stats_kernel_json(const char *text, struct stats_kernel *k,
@@ -408,8 +416,6 @@ int stats_kernel_json(const char *text, struct stats_kernel *k,
 			kernel_rule(x, k, fn, ctx);
 		} else if ((x = json_object_get(o, "counter"))) {
 			kernel_named(x, k);
-		} else if ((x = json_object_get(o, "set"))) {
-			kernel_set(x, k);
 		}
 	}
 	json_decref(root);
@@ -445,31 +451,64 @@ int stats_set_elems_json(const char *text,
 	return n;
 }
 
+/* A rule as nftread gave it, kept until the read is whole. */
+struct kr_rule {
+	char *comment;
+	int v;
+	uint64_t packets, handle;
+};
+
+/* nftread's callbacks into K; the rules are kept and handed to FN only
+ * once the read succeeded, so a read nftread starts again (a change while
+ * it ran) reaches FN once. */
+struct kernel_reading {
+	struct stats_kernel *k;
+	struct kr_rule *v;
+	size_t n;
+};
+
+static void kr_clear(struct kernel_reading *kr)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		free(kr->v[i].comment);
+	free(kr->v);
+	kr->v = NULL;
+	kr->n = 0;
+}
+
+static void kr_table(void *ctx, uint64_t handle)
+{
+	struct kernel_reading *kr = ctx;
+	kr_clear(kr); /* a read begins (or begins again) */
+	memset(kr->k, 0, sizeof(*kr->k));
+	kr->k->table_handle = (int64_t)handle;
+}
+
+static void kr_rule(void *ctx, const char *comment, enum nftread_verdict v,
+		    uint64_t packets, uint64_t handle)
+{
+	struct kernel_reading *kr = ctx;
+	struct kr_rule r = {xstrdup(comment), (int)v, packets, handle};
+	VEC_PUSH(kr->v, kr->n, r);
+}
+
+static void kr_counter(void *ctx, const char *name, uint64_t packets)
+{
+	kernel_named_add(((struct kernel_reading *)ctx)->k, name, packets);
+}
+
 int stats_kernel_read(const char *table, struct stats_kernel *k,
 		      stats_kernel_rule_fn *fn, void *ctx)
 {
-	/* libnftables exits when it cannot open its netlink socket: out of
-	 * descriptors (transient), this tick goes without kernel counts */
-	if (!fd_room(NFT_FDS_NEEDED)) {
-		errno = EMFILE;
-		return -1;
-	}
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft) {
-		errno = ENOMEM;
-		return -1;
-	}
-	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "list table inet %s", table);
-	int rc = -1;
-	if (nft_run_cmd_from_buffer(nft, cmd) != 0)
-		errno = ENOENT;
-	else /* libnftables hands the buffer over once: read it once */
-		rc = stats_kernel_json(nft_ctx_get_output_buffer(nft), k, fn, ctx);
-	nft_ctx_free(nft);
+	const struct nftread_ops ops = {kr_table, kr_rule, kr_counter};
+	struct kernel_reading kr = {k, NULL, 0};
+	memset(k, 0, sizeof(*k));
+	k->table_handle = -1;
+	int rc = nftread_table(table, &ops, &kr);
+	for (size_t i = 0; rc == 0 && i < kr.n; i++)
+		kernel_rule_add(k, kr.v[i].comment, kr.v[i].v, kr.v[i].packets,
+				(int64_t)kr.v[i].handle, fn, ctx);
+	kr_clear(&kr);
 	return rc;
 }
 

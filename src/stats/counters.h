@@ -178,7 +178,6 @@ extern const size_t stats_kcounter_off[STATS_KC_N];
 struct stats_kernel {
 	int64_t table_handle;		 /* -1: not in the listing */
 	uint64_t packets[STATS_KC_N];	 /* by enum stats_kcounter */
-	uint64_t flood_sources_limited;	 /* elements of flood_limited4/6 */
 	uint64_t allowed, denied;	 /* the policy rules' sums */
 };
 
@@ -195,10 +194,11 @@ struct stats_kernel_rule {
 };
 typedef void stats_kernel_rule_fn(void *ctx, const struct stats_kernel_rule *r);
 
-/* Lists table inet TABLE once (`nft -j list table`, libnftables) and walks
- * it once into *K, calling FN(CTX, rule) (FN may be NULL) for each policy
- * rule that allows or denies. 0, or -1 with errno (ENOENT: no such table;
- * EMFILE: no descriptor left for libnftables; EINVAL: unreadable JSON). */
+/* Reads table inet TABLE (kernel/nftread.h: its handle, rules and counter
+ * objects over netlink, never a set's elements) into *K, then calls FN(CTX, rule) (FN
+ * may be NULL) for each policy rule that allows or denies, once per
+ * read. 0, or -1 with errno (ENOENT: no such table; EAGAIN: it changed
+ * under every attempt; EMFILE and other socket errors). */
 int stats_kernel_read(const char *table, struct stats_kernel *k,
 		      stats_kernel_rule_fn *fn, void *ctx);
 /* The walking part on nft's JSON output TEXT (for tests). Same returns. */

@@ -230,7 +230,6 @@ static void test_flood_json(void **state)
 	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 261);
 	assert_int_equal(k.packets[STATS_KC_FLOOD_UDP_RATE], 3);
 	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_CONCURRENT], 0);
-	assert_int_equal(k.flood_sources_limited, 3);
 	assert_int_equal(k.table_handle, -1);
 	char rows[256] = "";
 	assert_int_equal(stats_set_elems_json(flood_json, elem_row, rows), 3);

@@ -1,0 +1,334 @@
+/*
+ * nftread.c — the counters' read of the kernel table over netlink
+ * (libnftnl, libmnl); see nftread.h. Messages: NFT_MSG_GETTABLE,
+ * NFT_MSG_GETRULE, NFT_MSG_GETOBJ and NFT_MSG_GETSETELEM of
+ * linux/netfilter/nf_tables.h, family NFPROTO_INET, each dump filtered by
+ * the table in the kernel.
+ */
+#include "kernel/nftread.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/object.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+/* A dump's receive buffer (the kernel fills up to this much a recv). */
+#define NFTREAD_BUF (1u << 16)
+/* Attempts when a dump is interrupted or the table is replaced. */
+#define NFTREAD_TRIES 3
+/* The longest wait for one answer (the event loop's read: never stuck). */
+#define NFTREAD_TIMEOUT_S 2
+
+struct nread {
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+	char *buf;
+	const struct nftread_ops *ops;
+	void *ctx;
+	uint64_t handle; /* the table's (table_cb) */
+	uint64_t n;	 /* setelem_cb: elements so far */
+	/* setelem_cb: each element's key (nftread_set_keys), else NULL */
+	void (*key_fn)(void *ctx, const void *key, size_t len);
+};
+
+/* Sends the request NLH and runs CB on every answer until the dump (or
+ * the acknowledgement) ends. 0, or -1 with errno (EINTR: the dump was
+ * interrupted by a change; ETIMEDOUT: no answer for NFTREAD_TIMEOUT_S). */
+static int nread_run(struct nread *r, struct nlmsghdr *nlh, mnl_cb_t cb)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, NFTREAD_BUF);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+		int rc = mnl_cb_run(r->buf, (size_t)n, seq, r->portid, cb, r);
+		if (rc < 0)
+			return -1;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static struct nlmsghdr *nread_hdr(struct nread *r, uint16_t type,
+				  uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(r->buf, type, NFPROTO_INET, flags,
+				     ++r->seq);
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nread *r = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+	if (!t)
+		return MNL_CB_ERROR;
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0)
+		r->handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+/* The table's handle into R->handle. 0, or -1 (ENOENT: no such table). */
+static int read_handle(struct nread *r, const char *table)
+{
+	struct nlmsghdr *nlh = nread_hdr(r, NFT_MSG_GETTABLE, NLM_F_ACK);
+	struct nftnl_table *t = nftnl_table_alloc();
+	if (!t)
+		return -1;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r->handle = 0;
+	return nread_run(r, nlh, table_cb);
+}
+
+/* What a rule's expressions say: its counter's packets, whether it sets
+ * the ct mark, drops or jumps away (goto). */
+struct rule_facts {
+	uint64_t packets;
+	bool allow, deny;
+};
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+	struct rule_facts *f = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	if (!name)
+		return MNL_CB_OK;
+	if (strcmp(name, "counter") == 0)
+		f->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	else if (strcmp(name, "ct") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG) &&
+		 nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_MARK)
+		f->allow = true; /* ct mark set */
+	else if (strcmp(name, "immediate") == 0 &&
+		 nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
+		int32_t v = (int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+		if (v == NF_DROP || v == NFT_GOTO)
+			f->deny = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **c = data;
+	uint8_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+	/* the comment is a NUL-terminated string of LEN bytes */
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 &&
+	    v[len - 1] == '\0')
+		*c = v;
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nread *r = data;
+	struct nftnl_rule *rule = nftnl_rule_alloc();
+	if (!rule)
+		return MNL_CB_ERROR;
+	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0)
+		goto out;
+	uint32_t len = 0;
+	const void *ud = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
+	const char *comment = NULL;
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &comment);
+	if (!comment || !r->ops->rule)
+		goto out;
+	struct rule_facts f = {0, false, false};
+	nftnl_expr_foreach(rule, expr_cb, &f);
+	r->ops->rule(r->ctx, comment,
+		     f.allow  ? NFTREAD_ALLOW
+		     : f.deny ? NFTREAD_DENY
+			      : NFTREAD_NEITHER,
+		     f.packets, nftnl_rule_get_u64(rule, NFTNL_RULE_HANDLE));
+out:
+	nftnl_rule_free(rule);
+	return MNL_CB_OK;
+}
+
+static int read_rules(struct nread *r, const char *table)
+{
+	struct nlmsghdr *nlh = nread_hdr(r, NFT_MSG_GETRULE, NLM_F_DUMP);
+	struct nftnl_rule *rule = nftnl_rule_alloc();
+	if (!rule)
+		return -1;
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, table);
+	nftnl_rule_nlmsg_build_payload(nlh, rule);
+	nftnl_rule_free(rule);
+	return nread_run(r, nlh, rule_cb);
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nread *r = data;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	if (!o)
+		return MNL_CB_ERROR;
+	if (nftnl_obj_nlmsg_parse(nlh, o) == 0 && r->ops->counter &&
+	    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER &&
+	    nftnl_obj_get_str(o, NFTNL_OBJ_NAME))
+		r->ops->counter(r->ctx, nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+				nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS));
+	nftnl_obj_free(o);
+	return MNL_CB_OK;
+}
+
+static int read_counters(struct nread *r, const char *table)
+{
+	struct nlmsghdr *nlh = nread_hdr(r, NFT_MSG_GETOBJ, NLM_F_DUMP);
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	if (!o)
+		return -1;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	return nread_run(r, nlh, obj_cb);
+}
+
+/* Each element of one NFT_MSG_NEWSETELEM message NLH: its key's bytes
+ * (NFTA_SET_ELEM_KEY / NFTA_DATA_VALUE) to R->key_fn, counted in R->n.
+ * Walked as raw attributes (libmnl): libnftnl would allocate an object per
+ * element, 94 ms of CPU for 65,535 here. */
+static int setelem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nread *r = data;
+	const struct nlattr *list = NULL, *a, *e, *k, *v;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+			list = a;
+	if (!list)
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(e, list) {
+		if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
+			continue;
+		r->n++;
+		if (!r->key_fn)
+			continue;
+		mnl_attr_for_each_nested(k, e) {
+			if (mnl_attr_get_type(k) != NFTA_SET_ELEM_KEY)
+				continue;
+			mnl_attr_for_each_nested(v, k)
+				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE)
+					r->key_fn(r->ctx, mnl_attr_get_payload(v),
+						  mnl_attr_get_payload_len(v));
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* The elements of set NAME walked by setelem_cb. 0, or -1 (ENOENT: no
+ * such set). */
+static int read_set_elems(struct nread *r, const char *table,
+			  const char *name)
+{
+	struct nlmsghdr *nlh = nread_hdr(r, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return -1;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	r->n = 0;
+	return nread_run(r, nlh, setelem_cb);
+}
+
+/* One attempt: 0, or -1 with errno (EINTR or EAGAIN: try again). */
+static int read_once(struct nread *r, const char *table)
+{
+	if (read_handle(r, table) < 0)
+		return -1;
+	uint64_t first = r->handle;
+	if (r->ops->table)
+		r->ops->table(r->ctx, first);
+	if (read_rules(r, table) < 0 || read_counters(r, table) < 0)
+		return -1;
+	if (read_handle(r, table) < 0)
+		return -1;
+	if (r->handle != first) {
+		errno = EAGAIN; /* replaced while read */
+		return -1;
+	}
+	return 0;
+}
+
+/* R's socket and buffer. 0, or -1 with errno (R holds nothing then). */
+static int nread_open(struct nread *r)
+{
+	r->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!r->nl)
+		return -1;
+	r->buf = malloc(NFTREAD_BUF);
+	if (!r->buf || mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = r->buf ? errno : ENOMEM;
+		free(r->buf);
+		mnl_socket_close(r->nl);
+		errno = err;
+		return -1;
+	}
+	struct timeval tv = {NFTREAD_TIMEOUT_S, 0};
+	setsockopt(mnl_socket_get_fd(r->nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	r->portid = mnl_socket_get_portid(r->nl);
+	r->seq = (uint32_t)time(NULL);
+	return 0;
+}
+
+/* Closes R, keeping errno. */
+static void nread_close(struct nread *r)
+{
+	int err = errno;
+	free(r->buf);
+	mnl_socket_close(r->nl);
+	errno = err;
+}
+
+int nftread_table(const char *table, const struct nftread_ops *ops,
+		  void *ctx)
+{
+	struct nread r = {.ops = ops, .ctx = ctx};
+	if (nread_open(&r) < 0)
+		return -1;
+	int rc = -1;
+	for (int i = 0; i < NFTREAD_TRIES; i++) {
+		rc = read_once(&r, table);
+		if (rc == 0 || (errno != EINTR && errno != EAGAIN))
+			break;
+		errno = EAGAIN;
+	}
+	nread_close(&r);
+	return rc;
+}
+
+int nftread_set_keys(const char *table, const char *set,
+		     void (*fn)(void *ctx, const void *key, size_t len),
+		     void *ctx)
+{
+	struct nread r = {.ctx = ctx, .key_fn = fn};
+	if (nread_open(&r) < 0)
+		return -1;
+	int rc = read_set_elems(&r, table, set);
+	nread_close(&r);
+	return rc < 0 ? -1 : (int)r.n;
+}

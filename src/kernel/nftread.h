@@ -1,0 +1,60 @@
+/*
+ * nftread.h — what the counters need of the kernel table, read over
+ * netlink with libnftnl: the table's handle, each rule's comment, counter
+ * and kind of verdict, the named counters; and a set's keys. Unlike a listing through libnftables (nft 1.0.6 fetches the
+ * elements of every set in the table for any table or chain listing, which
+ * under a flood from 65,000 sources is 65,000 per meter), nothing is read
+ * that is not asked for.
+ */
+#ifndef SLUICE_KERNEL_NFTREAD_H
+#define SLUICE_KERNEL_NFTREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A rule's verdict as the counters see it (the same classification as
+ * stats_kernel_json's on nft's JSON): it allows (sets the ct mark), denies
+ * (an immediate drop, or a goto: the reject chain) or neither. */
+enum nftread_verdict { NFTREAD_NEITHER = -1, NFTREAD_DENY = 0, NFTREAD_ALLOW = 1 };
+
+/* What the reader hands over; any callback may be NULL. Strings live as
+ * long as the call. */
+struct nftread_ops {
+	/* the table's handle, first, once */
+	void (*table)(void *ctx, uint64_t handle);
+	/* each rule with a comment (rules without one are skipped): PACKETS
+	 * of its anonymous counter (0 without), HANDLE the rule's */
+	void (*rule)(void *ctx, const char *comment, enum nftread_verdict v,
+		     uint64_t packets, uint64_t handle);
+	/* each named counter object */
+	void (*counter)(void *ctx, const char *name, uint64_t packets);
+};
+
+/*
+ * Reads table inet TABLE over one netlink socket: the table (its handle),
+ * its rules (dump) and its counter objects (dump); no set's elements. A
+ * dump the kernel marks interrupted (a change to the
+ * ruleset while it ran, NLM_F_DUMP_INTR) or a table handle that changed
+ * between the start and the end is read again, up to 3 times; callbacks
+ * may therefore run more than once for a read: CTX is reset by the caller
+ * on each OPS->table call. Returns 0, or -1 with errno: ENOENT (no such
+ * table), EAGAIN (changed under every attempt), ETIMEDOUT (no answer for
+ * 2 s), or the netlink error.
+ * Needs CAP_NET_ADMIN in the table's network namespace.
+ */
+int nftread_table(const char *table, const struct nftread_ops *ops,
+		  void *ctx);
+
+/*
+ * The elements of set SET of table inet TABLE, one dump: FN(CTX, KEY, LEN)
+ * with each element's key bytes (network order, as the set stores them:
+ * 4 for ipv4_addr, 16 for ipv6_addr; valid during the call; FN may be
+ * NULL to count only). A dump interrupted by a change is not retried.
+ * Returns the number of elements, or -1 with errno (ENOENT: no such table
+ * or set; EINTR: interrupted).
+ */
+int nftread_set_keys(const char *table, const char *set,
+		     void (*fn)(void *ctx, const void *key, size_t len),
+		     void *ctx);
+
+#endif
