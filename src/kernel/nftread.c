@@ -139,29 +139,39 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 	return MNL_CB_OK;
 }
 
+enum nftread_verdict nftread_rule_verdict(struct nftnl_rule *rule,
+					  uint64_t *packets)
+{
+	struct rule_facts f = {0, false, false};
+	nftnl_expr_foreach(rule, expr_cb, &f);
+	*packets = f.packets;
+	return f.allow ? NFTREAD_ALLOW : f.deny ? NFTREAD_DENY : NFTREAD_NEITHER;
+}
+
+const char *nftread_rule_comment(struct nftnl_rule *rule)
+{
+	uint32_t len = 0;
+	const void *ud = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
+	const char *comment = NULL;
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &comment);
+	return comment;
+}
+
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	if (!rule)
 		return MNL_CB_ERROR;
-	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0)
-		goto out;
-	uint32_t len = 0;
-	const void *ud = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
-	const char *comment = NULL;
-	if (ud)
-		nftnl_udata_parse(ud, len, comment_cb, &comment);
-	if (!comment || !r->ops->rule)
-		goto out;
-	struct rule_facts f = {0, false, false};
-	nftnl_expr_foreach(rule, expr_cb, &f);
-	r->ops->rule(r->ctx, comment,
-		     f.allow  ? NFTREAD_ALLOW
-		     : f.deny ? NFTREAD_DENY
-			      : NFTREAD_NEITHER,
-		     f.packets, nftnl_rule_get_u64(rule, NFTNL_RULE_HANDLE));
-out:
+	const char *comment;
+	if (nftnl_rule_nlmsg_parse(nlh, rule) == 0 && r->ops->rule &&
+	    (comment = nftread_rule_comment(rule))) {
+		uint64_t packets;
+		enum nftread_verdict v = nftread_rule_verdict(rule, &packets);
+		r->ops->rule(r->ctx, comment, v, packets,
+			     nftnl_rule_get_u64(rule, NFTNL_RULE_HANDLE));
+	}
 	nftnl_rule_free(rule);
 	return MNL_CB_OK;
 }

@@ -12,10 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A rule's verdict as the counters see it (the same classification as
- * stats_kernel_json's on nft's JSON): it allows (sets the ct mark), denies
- * (an immediate drop, or a goto: the reject chain) or neither. */
+struct nftnl_rule;
+
+/* A rule's verdict as the counters see it: it allows (sets the ct mark:
+ * `ct mark set`), denies (an immediate drop, or a goto: the reject chain)
+ * or neither (asks sluiced, NAT, a jump...). */
 enum nftread_verdict { NFTREAD_NEITHER = -1, NFTREAD_DENY = 0, NFTREAD_ALLOW = 1 };
+
+/* RULE's verdict (above), and into *PACKETS its anonymous counter's
+ * packets (0 without one; a named counter reference is not it). */
+enum nftread_verdict nftread_rule_verdict(struct nftnl_rule *rule,
+					  uint64_t *packets);
+/* RULE's comment (its userdata's NUL-terminated comment record), owned by
+ * RULE; NULL without one. */
+const char *nftread_rule_comment(struct nftnl_rule *rule);
 
 /* What the reader hands over; any callback may be NULL. Strings live as
  * long as the call. */

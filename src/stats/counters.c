@@ -2,8 +2,7 @@
  * counters.c — the counters table, and the values read from the system:
  * the process (/proc/self, mallinfo2), the kernel queues
  * (/proc/self/net/netfilter/nfnetlink_queue) and the kernel's rule and
- * named counters (over netlink, kernel/nftread.c; the same walk on nft's
- * JSON listing for listings and tests).
+ * named counters (over netlink, kernel/nftread.c).
  */
 #include "stats/counters.h"
 #include "common/util.h"
@@ -301,31 +300,6 @@ static uint64_t jcount(const json_t *j)
 		   : 0;
 }
 
-/* The packets of the counter statement of a rule's EXPR (an array), and
- * whether the rule allows (sets the ct mark), denies (drop, or goto the
- * reject chain) or neither (asks sluiced, NAT, ...): 1, 0, -1. */
-static int rule_verdict(json_t *expr, uint64_t *packets)
-{
-	bool allow = false, deny = false;
-	size_t i;
-	json_t *e;
-	*packets = 0;
-	json_array_foreach(expr, i, e) {
-		json_t *c = json_object_get(e, "counter");
-		if (c)
-			*packets = jcount(json_object_get(c, "packets"));
-		json_t *m = json_object_get(e, "mangle");
-		json_t *key = json_object_get(
-		    json_object_get(json_object_get(m, "key"), "ct"), "key");
-		if (json_is_string(key) &&
-		    strcmp(json_string_value(key), "mark") == 0)
-			allow = true;
-		if (json_object_get(e, "drop") || json_object_get(e, "goto"))
-			deny = true;
-	}
-	return allow ? 1 : deny ? 0 : -1;
-}
-
 /* The array "nftables" of nft's JSON output TEXT, its document in *ROOT
  * (json_decref it); NULL (errno EINVAL, nothing to free) when TEXT is not
  * such a document. */
@@ -342,84 +316,31 @@ static json_t *nft_list(const char *text, json_t **root)
 	return list;
 }
 
-/* One rule of a reading into K (and FN for a policy rule): its comment C,
- * verdict V (rule_verdict: 1 allows, 0 denies, -1 neither), counter PK
- * and HANDLE (-1 unknown). Both readers (the JSON listing, nftread) come
- * here. */
-static void kernel_rule_add(struct stats_kernel *k, const char *c, int v,
-			    uint64_t pk, int64_t handle,
-			    stats_kernel_rule_fn *fn, void *ctx)
+void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
+			   int verdict, uint64_t packets, int64_t handle,
+			   stats_kernel_rule_fn *fn, void *ctx)
 {
-	if (strcmp(c, "spoofed source") == 0)
-		k->packets[STATS_KC_SPOOFED] += pk;
-	else if (strncmp(c, "deny memory", 11) == 0)
-		k->packets[STATS_KC_DENY_MEMORY] += pk;
-	else if (strncmp(c, "rule ", 5) == 0 && v >= 0) {
-		*(v ? &k->allowed : &k->denied) += pk;
+	if (strcmp(comment, "spoofed source") == 0)
+		k->packets[STATS_KC_SPOOFED] += packets;
+	else if (strncmp(comment, "deny memory", 11) == 0)
+		k->packets[STATS_KC_DENY_MEMORY] += packets;
+	else if (strncmp(comment, "rule ", 5) == 0 && verdict >= 0) {
+		*(verdict ? &k->allowed : &k->denied) += packets;
 		if (fn) {
-			struct stats_kernel_rule kr = {c, v == 1, pk, handle,
+			struct stats_kernel_rule kr = {comment, verdict == 1,
+						       packets, handle,
 						       k->table_handle};
 			fn(ctx, &kr);
 		}
 	}
 }
 
-/* One named counter NAME with PACKETS into K. */
-static void kernel_named_add(struct stats_kernel *k, const char *name,
-			     uint64_t packets)
+void stats_kernel_add_named(struct stats_kernel *k, const char *name,
+			    uint64_t packets)
 {
 	for (size_t i = 0; i < STATS_KC_N; i++)
 		if (kc_named[i] && strcmp(name, kc_named[i]) == 0)
 			k->packets[i] = packets;
-}
-
-/* One rule object R of the listing into K (and FN for a policy rule). */
-static void kernel_rule(json_t *r, struct stats_kernel *k,
-			stats_kernel_rule_fn *fn, void *ctx)
-{
-	json_t *cm = json_object_get(r, "comment");
-	if (!json_is_string(cm))
-		return;
-	uint64_t pk;
-	int v = rule_verdict(json_object_get(r, "expr"), &pk);
-	json_t *h = json_object_get(r, "handle");
-	kernel_rule_add(k, json_string_value(cm), v, pk,
-			json_is_integer(h) ? json_integer_value(h) : -1, fn,
-			ctx);
-}
-
-/* One named counter object C of the listing into K. */
-static void kernel_named(json_t *c, struct stats_kernel *k)
-{
-	json_t *nm = json_object_get(c, "name");
-	if (json_is_string(nm))
-		kernel_named_add(k, json_string_value(nm),
-				 jcount(json_object_get(c, "packets")));
-}
-
-int stats_kernel_json(const char *text, struct stats_kernel *k,
-		      stats_kernel_rule_fn *fn, void *ctx)
-{
-	memset(k, 0, sizeof(*k));
-	k->table_handle = -1;
-	json_t *root, *list = nft_list(text, &root);
-	if (!list)
-		return -1;
-	size_t i;
-	json_t *o, *x;
-	json_array_foreach(list, i, o) {
-		if ((x = json_object_get(o, "table"))) {
-			json_t *h = json_object_get(x, "handle");
-			if (json_is_integer(h))
-				k->table_handle = json_integer_value(h);
-		} else if ((x = json_object_get(o, "rule"))) {
-			kernel_rule(x, k, fn, ctx);
-		} else if ((x = json_object_get(o, "counter"))) {
-			kernel_named(x, k);
-		}
-	}
-	json_decref(root);
-	return 0;
 }
 
 int stats_set_elems_json(const char *text,
@@ -494,7 +415,7 @@ static void kr_rule(void *ctx, const char *comment, enum nftread_verdict v,
 
 static void kr_counter(void *ctx, const char *name, uint64_t packets)
 {
-	kernel_named_add(((struct kernel_reading *)ctx)->k, name, packets);
+	stats_kernel_add_named(((struct kernel_reading *)ctx)->k, name, packets);
 }
 
 int stats_kernel_read(const char *table, struct stats_kernel *k,
@@ -506,8 +427,9 @@ int stats_kernel_read(const char *table, struct stats_kernel *k,
 	k->table_handle = -1;
 	int rc = nftread_table(table, &ops, &kr);
 	for (size_t i = 0; rc == 0 && i < kr.n; i++)
-		kernel_rule_add(k, kr.v[i].comment, kr.v[i].v, kr.v[i].packets,
-				(int64_t)kr.v[i].handle, fn, ctx);
+		stats_kernel_add_rule(k, kr.v[i].comment, kr.v[i].v,
+				      kr.v[i].packets, (int64_t)kr.v[i].handle,
+				      fn, ctx);
 	kr_clear(&kr);
 	return rc;
 }

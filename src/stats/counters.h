@@ -181,7 +181,7 @@ struct stats_kernel {
 	uint64_t allowed, denied;	 /* the policy rules' sums */
 };
 
-/* A policy rule of the listing (comment "rule N 'NAME' (FILE:LINE)", see
+/* A policy rule of the reading (comment "rule N 'NAME' (FILE:LINE)", see
  * rule_label() in kernel/ruleset.c) that allows (sets the ct mark) or
  * denies (drops, or goes to the reject chain); COMMENT lives as long as
  * the callback. */
@@ -190,20 +190,31 @@ struct stats_kernel_rule {
 	bool allow;
 	uint64_t packets;
 	int64_t handle;	      /* the rule's nft handle, -1 when absent */
-	int64_t table_handle; /* its table's (nft lists the table first) */
+	int64_t table_handle; /* its table's */
 };
 typedef void stats_kernel_rule_fn(void *ctx, const struct stats_kernel_rule *r);
 
 /* Reads table inet TABLE (kernel/nftread.h: its handle, rules and counter
- * objects over netlink, never a set's elements) into *K, then calls FN(CTX, rule) (FN
- * may be NULL) for each policy rule that allows or denies, once per
- * read. 0, or -1 with errno (ENOENT: no such table; EAGAIN: it changed
- * under every attempt; EMFILE and other socket errors). */
+ * objects over netlink, never a set's elements) into *K, then calls
+ * FN(CTX, rule) (FN may be NULL) for each policy rule that allows or
+ * denies, once per read (stats_kernel_add_rule). 0, or -1 with errno
+ * (ENOENT: no such table; EAGAIN: it changed under every attempt;
+ * ETIMEDOUT, EMFILE and other socket errors). */
 int stats_kernel_read(const char *table, struct stats_kernel *k,
 		      stats_kernel_rule_fn *fn, void *ctx);
-/* The walking part on nft's JSON output TEXT (for tests). Same returns. */
-int stats_kernel_json(const char *text, struct stats_kernel *k,
-		      stats_kernel_rule_fn *fn, void *ctx);
+/* One rule of a reading into K, by its COMMENT: "spoofed source" and
+ * "deny memory..." rules add their PACKETS to those counters; a policy
+ * rule ("rule ...") to the allowed (VERDICT 1) or denied (0) sums, and
+ * goes to FN(CTX, rule) with HANDLE and K's table handle; VERDICT -1 (it
+ * neither allows nor denies: asks sluiced) and other comments count for
+ * nothing. */
+void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
+			   int verdict, uint64_t packets, int64_t handle,
+			   stats_kernel_rule_fn *fn, void *ctx);
+/* One named counter NAME of a reading into K (the kernel-read counters
+ * named after it; other names are ignored). */
+void stats_kernel_add_named(struct stats_kernel *k, const char *name,
+			    uint64_t packets);
 
 /* The kernel counters kept monotonic while the process lives: a reload
  * (or a repair) replaces the table, whose counters start again at 0; what

@@ -162,41 +162,6 @@ static void test_nfqueue_parse(void **state)
 		assert_int_equal(stats_fill_kernel_queue(&s, 0, 1), 0);
 }
 
-/* nft -j output of a rule allowing in the kernel, one denying, one asking
- * sluiced (not counted), the implicit deny (not a policy rule), a reject
- * rule (goto the reject chain: a denial), two deny memory rules, the
- * spoofed source rule. */
-static const char rules_json[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
-    "{\"table\": {\"family\": \"inet\", \"name\": \"sluice\", \"handle\": 7}},"
-    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 4 'r' (x:4)\","
-    " \"handle\": 31, \"expr\": [{\"counter\": {\"packets\": 4, \"bytes\": 1}},"
-    " {\"goto\": {\"target\": \"reject_send\"}}]}},"
-    "{\"rule\": {\"chain\": \"x\", \"comment\": \"deny memory: retransmit\","
-    " \"expr\": [{\"counter\": {\"packets\": 11, \"bytes\": 1}}, {\"drop\": null}]}},"
-    "{\"rule\": {\"chain\": \"x\", \"comment\": \"deny memory: other\","
-    " \"expr\": [{\"counter\": {\"packets\": 12, \"bytes\": 1}}, {\"drop\": null}]}},"
-    "{\"rule\": {\"chain\": \"spoofed\", \"comment\": \"spoofed source\","
-    " \"expr\": [{\"counter\": {\"packets\": 13, \"bytes\": 1}}, {\"drop\": null}]}},"
-    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 1 'a' (x:1)\","
-    " \"expr\": [{\"counter\": {\"packets\": 5, \"bytes\": 300}},"
-    " {\"mangle\": {\"key\": {\"ct\": {\"key\": \"mark\"}}, \"value\": 1}},"
-    " {\"accept\": null}]}},"
-    "{\"rule\": {\"chain\": \"rules_input\", \"comment\": \"rule 1 'a' (x:1)\","
-    " \"expr\": [{\"counter\": {\"packets\": 2, \"bytes\": 30}},"
-    " {\"mangle\": {\"key\": {\"ct\": {\"key\": \"mark\"}}, \"value\": 1}},"
-    " {\"accept\": null}]}},"
-    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 2 'q' (x:2)\","
-    " \"expr\": [{\"counter\": {\"packets\": 40, \"bytes\": 300}},"
-    " {\"mangle\": {\"key\": {\"meta\": {\"key\": \"mark\"}}, \"value\": 1}},"
-    " {\"accept\": null}]}},"
-    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"rule 3 'd' (x:3)\","
-    " \"expr\": [{\"counter\": {\"packets\": 9, \"bytes\": 300}},"
-    " {\"log\": {\"prefix\": \"sluice deny 3: \"}}, {\"drop\": null}]}},"
-    "{\"rule\": {\"chain\": \"rules_forward\", \"comment\": \"implicit final deny\","
-    " \"expr\": [{\"counter\": {\"packets\": 1000, \"bytes\": 300}},"
-    " {\"drop\": null}]}}]}";
-
 /* As `nft -j list table inet sluice` shows the flood state (1.0.6). */
 static const char flood_json[] =
     "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
@@ -225,19 +190,29 @@ static void elem_row(void *ctx, const char *v, uint64_t packets, uint64_t exp)
 static void test_flood_json(void **state)
 {
 	(void)state;
-	struct stats_kernel k;
-	assert_int_equal(stats_kernel_json(flood_json, &k, NULL, NULL), 0);
-	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 261);
-	assert_int_equal(k.packets[STATS_KC_FLOOD_UDP_RATE], 3);
-	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_CONCURRENT], 0);
-	assert_int_equal(k.table_handle, -1);
 	char rows[256] = "";
 	assert_int_equal(stats_set_elems_json(flood_json, elem_row, rows), 3);
 	assert_string_equal(rows, "2001:db8:1::/7/29 198.18.1.2/250/3 "
 				  "198.18.1.9/0/30 ");
-	assert_int_equal(stats_kernel_json("{\"nftables\": 1}", &k, NULL, NULL),
-			 -1);
 	assert_int_equal(stats_set_elems_json("[", elem_row, rows), -1);
+	assert_int_equal(stats_set_elems_json("{\"nftables\": 1}", elem_row,
+						rows), -1);
+}
+
+/* The named counters of a reading: the flood limits' by name, others
+ * ignored. */
+static void test_kernel_named(void **state)
+{
+	(void)state;
+	struct stats_kernel k;
+	memset(&k, 0, sizeof(k));
+	stats_kernel_add_named(&k, "flood_tcp_rate", 261);
+	stats_kernel_add_named(&k, "flood_udp_rate", 3);
+	stats_kernel_add_named(&k, "someone_elses", 99);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 261);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_UDP_RATE], 3);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_CONCURRENT], 0);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_HALF_OPEN], 0);
 }
 
 /* Collects the policy rules a walk reports: "comment/allow/packets/handle/table;". */
@@ -250,25 +225,46 @@ static void rule_row(void *ctx, const struct stats_kernel_rule *r)
 		 (long long)r->table_handle);
 }
 
-static void test_rules_json(void **state)
+/* The rules of a reading (as kernel/nftread.c classifies them): one
+ * allowing in the kernel in two chains, one denying, one that neither
+ * allows nor denies (not counted), the implicit deny (not a policy rule),
+ * a reject rule (goto the reject chain: a denial), two deny memory rules,
+ * the spoofed source rule. */
+static void test_kernel_add_rule(void **state)
 {
 	(void)state;
+	static const struct {
+		const char *comment;
+		int verdict;
+		uint64_t packets;
+		int64_t handle;
+	} rules[] = {
+	    {"rule 4 'r' (x:4)", 0, 4, 31},
+	    {"deny memory: retransmit", 0, 11, 32},
+	    {"deny memory: other", 0, 12, 33},
+	    {"spoofed source", 0, 13, 34},
+	    {"rule 1 'a' (x:1)", 1, 5, 35},
+	    {"rule 1 'a' (x:1)", 1, 2, 36},
+	    {"rule 2 'q' (x:2)", -1, 40, 37},
+	    {"rule 3 'd' (x:3)", 0, 9, 38},
+	    {"implicit final deny", 0, 1000, 39},
+	};
 	struct stats_kernel k;
+	memset(&k, 0, sizeof(k));
+	k.table_handle = 7;
 	char rows[512] = "";
-	assert_int_equal(stats_kernel_json(rules_json, &k, rule_row, rows), 0);
-	assert_int_equal(k.table_handle, 7);
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		stats_kernel_add_rule(&k, rules[i].comment, rules[i].verdict,
+				      rules[i].packets, rules[i].handle,
+				      rule_row, rows);
 	assert_int_equal(k.allowed, 7);
 	assert_int_equal(k.denied, 9 + 4);
 	assert_int_equal(k.packets[STATS_KC_DENY_MEMORY], 11 + 12);
 	assert_int_equal(k.packets[STATS_KC_SPOOFED], 13);
 	assert_string_equal(rows, "rule 4 'r' (x:4)/0/4/31/7;"
-				  "rule 1 'a' (x:1)/1/5/-1/7;"
-				  "rule 1 'a' (x:1)/1/2/-1/7;"
-				  "rule 3 'd' (x:3)/0/9/-1/7;");
-	assert_int_equal(stats_kernel_json("{\"nftables\": [", &k, NULL, NULL), -1);
-	assert_int_equal(stats_kernel_json("[]", &k, NULL, NULL), -1);
-	assert_int_equal(stats_kernel_json("{\"nftables\": [], \"nftables\": []}",
-					   &k, NULL, NULL), -1);
+				  "rule 1 'a' (x:1)/1/5/35/7;"
+				  "rule 1 'a' (x:1)/1/2/36/7;"
+				  "rule 3 'd' (x:3)/0/9/38/7;");
 }
 
 /* A replaced table (another handle) or a counter below its last value
@@ -352,9 +348,16 @@ static void test_kernel_rules(void **state)
 	    "accept comment \"rule 3 'q' (t:3)\"\n"
 	    "  ip daddr 127.0.0.5 counter drop comment \"implicit final deny\"\n"
 	    "  ip daddr 127.0.0.6 jump spoofed\n"
+	    "  ip daddr 127.0.0.7 udp dport 9 counter goto reject_send "
+	    "comment \"rule 4 'r' (t:4)\"\n"
+	    "  ip daddr 127.0.0.8 counter name flood_tcp_rate accept\n"
 	    " }\n"
+	    " counter flood_tcp_rate {}\n"
 	    " chain spoofed {\n"
 	    "  counter drop comment \"spoofed source\"\n"
+	    " }\n"
+	    " chain reject_send {\n"
+	    "  drop\n"
 	    " }\n"
 	    "}\n";
 	assert_int_equal(nft_do(ruleset), 0);
@@ -363,12 +366,24 @@ static void test_kernel_rules(void **state)
 	send_udp("127.0.0.4", 4);
 	send_udp("127.0.0.5", 5);
 	send_udp("127.0.0.6", 6);
+	send_udp("127.0.0.7", 7);
+	send_udp("127.0.0.8", 8);
 	struct stats_kernel k;
-	assert_int_equal(stats_kernel_read("sluicetest", &k, NULL, NULL), 0);
+	char rows[512] = "";
+	assert_int_equal(stats_kernel_read("sluicetest", &k, rule_row, rows), 0);
 	assert_int_equal(k.allowed, 2);
-	assert_int_equal(k.denied, 3);
+	assert_int_equal(k.denied, 3 + 7);
 	assert_int_equal(k.packets[STATS_KC_SPOOFED], 6);
+	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 8);
 	assert_true(k.table_handle > 0);
+	/* each policy rule once, in the chain's order, with its handle */
+	char want[512];
+	snprintf(want, sizeof(want), "rule 1 'a' (t:1)/1/2/");
+	assert_int_equal(strncmp(rows, want, strlen(want)), 0);
+	assert_non_null(strstr(rows, "rule 2 'd' (t:2)/0/3/"));
+	assert_non_null(strstr(rows, "rule 4 'r' (t:4)/0/7/"));
+	assert_null(strstr(rows, "rule 3"));
+	assert_null(strstr(rows, "/-1/")); /* every handle known */
 	errno = 0;
 	assert_int_equal(stats_kernel_read("nosuchtable", &k, NULL, NULL), -1);
 	assert_int_equal(errno, ENOENT);
@@ -383,7 +398,8 @@ int main(void)
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_process),
 	    cmocka_unit_test(test_nfqueue_parse),
-	    cmocka_unit_test(test_rules_json),
+	    cmocka_unit_test(test_kernel_add_rule),
+	    cmocka_unit_test(test_kernel_named),
 	    cmocka_unit_test(test_flood_json),
 	    cmocka_unit_test(test_kernel_kept),
 	    cmocka_unit_test(test_kernel_rules),
