@@ -198,7 +198,8 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 	    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER &&
 	    nftnl_obj_get_str(o, NFTNL_OBJ_NAME))
 		r->ops->counter(r->ctx, nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
-				nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS));
+				nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS),
+				nftnl_obj_get_u64(o, NFTNL_OBJ_HANDLE));
 	nftnl_obj_free(o);
 	return MNL_CB_OK;
 }
@@ -289,7 +290,7 @@ static int nread_open(struct nread *r)
 	r->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!r->nl)
 		return -1;
-	r->buf = malloc(NFTREAD_BUF);
+	r->buf = calloc(1, NFTREAD_BUF); /* no uninitialised padding sent */
 	if (!r->buf || mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int err = r->buf ? errno : ENOMEM;
 		free(r->buf);
@@ -317,17 +318,19 @@ static void nread_close(struct nread *r)
 int nftread_table(const char *table, const struct nftread_ops *ops,
 		  void *ctx)
 {
-	struct nread r = {.ops = ops, .ctx = ctx};
-	if (nread_open(&r) < 0)
-		return -1;
 	int rc = -1;
 	for (int i = 0; i < NFTREAD_TRIES; i++) {
+		/* a new socket each attempt: an interrupted dump leaves the
+		 * rest of its answers queued on the old one */
+		struct nread r = {.ops = ops, .ctx = ctx};
+		if (nread_open(&r) < 0)
+			return -1;
 		rc = read_once(&r, table);
+		nread_close(&r);
 		if (rc == 0 || (errno != EINTR && errno != EAGAIN))
 			break;
 		errno = EAGAIN;
 	}
-	nread_close(&r);
 	return rc;
 }
 

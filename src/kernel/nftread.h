@@ -36,17 +36,20 @@ struct nftread_ops {
 	 * of its anonymous counter (0 without), HANDLE the rule's */
 	void (*rule)(void *ctx, const char *comment, enum nftread_verdict v,
 		     uint64_t packets, uint64_t handle);
-	/* each named counter object */
-	void (*counter)(void *ctx, const char *name, uint64_t packets);
+	/* each named counter object, with its handle (a reload that flushes
+	 * the table keeps the table's handle but makes its objects anew) */
+	void (*counter)(void *ctx, const char *name, uint64_t packets,
+			uint64_t handle);
 };
 
 /*
- * Reads table inet TABLE over one netlink socket: the table (its handle),
- * its rules (dump) and its counter objects (dump); no set's elements. A
- * dump the kernel marks interrupted (a change to the
- * ruleset while it ran, NLM_F_DUMP_INTR) or a table handle that changed
- * between the start and the end is read again, up to 3 times; callbacks
- * may therefore run more than once for a read: CTX is reset by the caller
+ * Reads table inet TABLE: the table (its handle), its rules (dump) and its
+ * counter objects (dump); no set's elements. An attempt whose dump the
+ * kernel marks interrupted (a change to the ruleset while it ran,
+ * NLM_F_DUMP_INTR) or whose table handle changed between its start and
+ * its end (the table deleted and made again) is made again on a new
+ * socket, up to 3 attempts in all; callbacks may therefore run more than
+ * once for a read: CTX is reset by the caller
  * on each OPS->table call. Returns 0, or -1 with errno: ENOENT (no such
  * table), EAGAIN (changed under every attempt), ETIMEDOUT (no answer for
  * 2 s), or the netlink error.

@@ -320,11 +320,14 @@ void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
 			   int verdict, uint64_t packets, int64_t handle,
 			   stats_kernel_rule_fn *fn, void *ctx)
 {
-	if (strcmp(comment, "spoofed source") == 0)
-		k->packets[STATS_KC_SPOOFED] += packets;
-	else if (strncmp(comment, "deny memory", 11) == 0)
-		k->packets[STATS_KC_DENY_MEMORY] += packets;
-	else if (strncmp(comment, "rule ", 5) == 0 && verdict >= 0) {
+	int i = strcmp(comment, "spoofed source") == 0		? STATS_KC_SPOOFED
+		: strncmp(comment, "deny memory", 11) == 0 ? STATS_KC_DENY_MEMORY
+							     : -1;
+	if (i >= 0) {
+		k->packets[i] += packets;
+		if (handle > k->source[i])
+			k->source[i] = handle;
+	} else if (strncmp(comment, "rule ", 5) == 0 && verdict >= 0) {
 		*(verdict ? &k->allowed : &k->denied) += packets;
 		if (fn) {
 			struct stats_kernel_rule kr = {comment, verdict == 1,
@@ -336,11 +339,22 @@ void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
 }
 
 void stats_kernel_add_named(struct stats_kernel *k, const char *name,
-			    uint64_t packets)
+			    uint64_t packets, int64_t handle)
 {
 	for (size_t i = 0; i < STATS_KC_N; i++)
-		if (kc_named[i] && strcmp(name, kc_named[i]) == 0)
+		if (kc_named[i] && strcmp(name, kc_named[i]) == 0) {
 			k->packets[i] = packets;
+			k->source[i] = handle;
+		}
+}
+
+/* K empty: no table, nothing counted. */
+static void kernel_reset(struct stats_kernel *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->table_handle = -1;
+	for (size_t i = 0; i < STATS_KC_N; i++)
+		k->source[i] = -1;
 }
 
 int stats_set_elems_json(const char *text,
@@ -401,7 +415,7 @@ static void kr_table(void *ctx, uint64_t handle)
 {
 	struct kernel_reading *kr = ctx;
 	kr_clear(kr); /* a read begins (or begins again) */
-	memset(kr->k, 0, sizeof(*kr->k));
+	kernel_reset(kr->k);
 	kr->k->table_handle = (int64_t)handle;
 }
 
@@ -413,9 +427,11 @@ static void kr_rule(void *ctx, const char *comment, enum nftread_verdict v,
 	VEC_PUSH(kr->v, kr->n, r);
 }
 
-static void kr_counter(void *ctx, const char *name, uint64_t packets)
+static void kr_counter(void *ctx, const char *name, uint64_t packets,
+		       uint64_t handle)
 {
-	stats_kernel_add_named(((struct kernel_reading *)ctx)->k, name, packets);
+	stats_kernel_add_named(((struct kernel_reading *)ctx)->k, name, packets,
+			       (int64_t)handle);
 }
 
 int stats_kernel_read(const char *table, struct stats_kernel *k,
@@ -423,8 +439,7 @@ int stats_kernel_read(const char *table, struct stats_kernel *k,
 {
 	const struct nftread_ops ops = {kr_table, kr_rule, kr_counter};
 	struct kernel_reading kr = {k, NULL, 0};
-	memset(k, 0, sizeof(*k));
-	k->table_handle = -1;
+	kernel_reset(k);
 	int rc = nftread_table(table, &ops, &kr);
 	for (size_t i = 0; rc == 0 && i < kr.n; i++)
 		stats_kernel_add_rule(k, kr.v[i].comment, kr.v[i].v,
@@ -438,9 +453,11 @@ void stats_kernel_keep(struct stats_kernel_kept *kk, const struct stats_kernel *
 {
 	bool replaced = k->table_handle != kk->table_handle;
 	for (size_t i = 0; i < STATS_KC_N; i++) {
-		if (replaced || k->packets[i] < kk->last[i])
+		if (replaced || k->source[i] != kk->source[i] ||
+		    k->packets[i] < kk->last[i])
 			kk->base[i] += kk->last[i]; /* a new counter started */
 		kk->last[i] = k->packets[i];
+		kk->source[i] = k->source[i];
 	}
 	kk->table_handle = k->table_handle;
 }

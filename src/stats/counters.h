@@ -178,6 +178,10 @@ extern const size_t stats_kcounter_off[STATS_KC_N];
 struct stats_kernel {
 	int64_t table_handle;		 /* -1: not in the listing */
 	uint64_t packets[STATS_KC_N];	 /* by enum stats_kcounter */
+	/* what counted each: the named counter object's handle, or the
+	 * highest handle of the rules summed; a reload that flushes the table
+	 * keeps its handle but makes these anew. -1: nothing counted it */
+	int64_t source[STATS_KC_N];
 	uint64_t allowed, denied;	 /* the policy rules' sums */
 };
 
@@ -211,20 +215,24 @@ int stats_kernel_read(const char *table, struct stats_kernel *k,
 void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
 			   int verdict, uint64_t packets, int64_t handle,
 			   stats_kernel_rule_fn *fn, void *ctx);
-/* One named counter NAME of a reading into K (the kernel-read counters
- * named after it; other names are ignored). */
+/* One named counter NAME (object handle HANDLE) of a reading into K (the
+ * kernel-read counter named after it; other names are ignored). */
 void stats_kernel_add_named(struct stats_kernel *k, const char *name,
-			    uint64_t packets);
+			    uint64_t packets, int64_t handle);
 
 /* The kernel counters kept monotonic while the process lives: a reload
- * (or a repair) replaces the table, whose counters start again at 0; what
- * the old ones held moves to BASE. Zero-initialise, table_handle = -1. */
+ * (or a repair) makes the table's rules and counter objects anew, whose
+ * counters start again at 0; what the old ones held moves to BASE.
+ * Zero-initialise, table_handle = -1. */
 struct stats_kernel_kept {
 	int64_t table_handle; /* of the reading seen last */
+	int64_t source[STATS_KC_N];
 	uint64_t base[STATS_KC_N], last[STATS_KC_N];
 };
-/* Takes reading K: a table of another handle, or a value below the last
- * one, is a new counter (its predecessor's value goes to the base). */
+/* Takes reading K: a table of another handle, a counter of another
+ * source (K->source: made anew by a reload that kept the table), or a
+ * value below the last one, is a new counter (its predecessor's value
+ * goes to the base). */
 void stats_kernel_keep(struct stats_kernel_kept *kk,
 		       const struct stats_kernel *k);
 /* The kept values (base + last) into S's kernel counters, and LIMITED

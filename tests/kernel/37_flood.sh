@@ -92,6 +92,18 @@ k=$(lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_rate | awk '/packe
 python3 -c "import sys; b, a = sys.argv[1].split(), sys.argv[2].split(); sys.exit(0 if all(int(y) >= int(x) > 0 for x, y in zip(b, a)) else 1)" "$b" "$a" &&
 	kt_ok "after a reload the flood counters go on:$b ->$a (the new table's flood_tcp_rate: $k)" ||
 	kt_fail "flood counters across a reload:$b ->$a (the new table's flood_tcp_rate: $k)"
+# the same when the new counter passes the old one before sluiced reads it:
+# a reload keeps the table (and its handle) but makes the counter objects
+# anew, and sluiced tells them apart by the object's handle
+s0=$(counter packets_flood_tcp_rate)
+ctl reload >/dev/null || kt_fail "reload failed"
+burst "$LAB_CLI" "$LAB_SRV4" 22 $((s0 + 200)) 0 >/dev/null
+sleep 2
+k=$(lab_exec "$LAB_GW" nft list counter inet sluice flood_tcp_rate | awk '/packets/ { print $2 }')
+a=$(counter packets_flood_tcp_rate)
+[ "$k" -gt "$s0" ] && [ "$a" -eq $((s0 + k)) ] &&
+	kt_ok "a new flood counter past the old one: $s0 before the reload + $k after = $a" ||
+	kt_fail "flood_tcp_rate across a reload: $s0 before + $k after, sluiced shows $a"
 # --- udp-rate alone: TCP returns before the UDP meter (no TCP limit, no
 # flood_tcp chain); UDP is still cut at 50/s
 udp_burst() { # udp_burst N: N datagrams from carol, each a new session

@@ -206,9 +206,9 @@ static void test_kernel_named(void **state)
 	(void)state;
 	struct stats_kernel k;
 	memset(&k, 0, sizeof(k));
-	stats_kernel_add_named(&k, "flood_tcp_rate", 261);
-	stats_kernel_add_named(&k, "flood_udp_rate", 3);
-	stats_kernel_add_named(&k, "someone_elses", 99);
+	stats_kernel_add_named(&k, "flood_tcp_rate", 261, 16);
+	stats_kernel_add_named(&k, "flood_udp_rate", 3, 18);
+	stats_kernel_add_named(&k, "someone_elses", 99, 20);
 	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_RATE], 261);
 	assert_int_equal(k.packets[STATS_KC_FLOOD_UDP_RATE], 3);
 	assert_int_equal(k.packets[STATS_KC_FLOOD_TCP_CONCURRENT], 0);
@@ -297,6 +297,17 @@ static void test_kernel_kept(void **state)
 	stats_kernel_keep(&kk, &k);
 	stats_kernel_fill(&kk, 0, &s);
 	assert_int_equal(s.packets_spoofed, 12 + 30 + 1);
+	/* a reload that flushes the table keeps its handle but makes the
+	 * counter object anew (another source): its count starts again,
+	 * even when it has passed the old one by the next read */
+	k.source[STATS_KC_FLOOD_UDP_RATE] = 40;
+	k.packets[STATS_KC_FLOOD_UDP_RATE] = 20;
+	stats_kernel_keep(&kk, &k);
+	k.source[STATS_KC_FLOOD_UDP_RATE] = 41;
+	k.packets[STATS_KC_FLOOD_UDP_RATE] = 340;
+	stats_kernel_keep(&kk, &k);
+	stats_kernel_fill(&kk, 0, &s);
+	assert_int_equal(s.packets_flood_udp_rate, 4 + 20 + 340);
 	for (size_t i = 0; i < STATS_KC_N; i++) /* each lands in its field */
 		for (size_t j = 0; j < i; j++)
 			assert_true(stats_kcounter_off[i] != stats_kcounter_off[j]);
@@ -384,6 +395,18 @@ static void test_kernel_rules(void **state)
 	assert_non_null(strstr(rows, "rule 4 'r' (t:4)/0/7/"));
 	assert_null(strstr(rows, "rule 3"));
 	assert_null(strstr(rows, "/-1/")); /* every handle known */
+	/* a reload as sluiced makes it (flush table, declare again): the
+	 * table keeps its handle, the named counter is another object */
+	struct stats_kernel k2;
+	int64_t before = k.source[STATS_KC_FLOOD_TCP_RATE];
+	assert_int_equal(nft_do("flush table inet sluicetest\n"
+				"delete counter inet sluicetest flood_tcp_rate\n"
+				"add counter inet sluicetest flood_tcp_rate\n"),
+			 0);
+	assert_int_equal(stats_kernel_read("sluicetest", &k2, NULL, NULL), 0);
+	assert_int_equal(k2.table_handle, k.table_handle);
+	assert_true(k2.source[STATS_KC_FLOOD_TCP_RATE] != before);
+	assert_int_equal(k2.packets[STATS_KC_FLOOD_TCP_RATE], 0);
 	errno = 0;
 	assert_int_equal(stats_kernel_read("nosuchtable", &k, NULL, NULL), -1);
 	assert_int_equal(errno, ENOENT);
