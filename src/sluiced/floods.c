@@ -97,7 +97,8 @@ static bool read_limited(struct daemon *d, struct collect *c)
 /* The wait after a read that cost CPU_NS (kread_wait_ms), logged once
  * while reads are that costly: a flood from 65,000 sources puts 65,000
  * elements into flood_limited4, and the kernel's dump of them costs
- * 120-170 ms of CPU here. */
+ * 160-200 ms of CPU here (BENCHMARKS.md, "The event loop under a flood
+ * from many sources"). */
 static void space(struct flood_watch *w, uint64_t cpu_ns)
 {
 	uint64_t wait = kread_wait_ms(cpu_ns);

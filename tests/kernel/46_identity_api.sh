@@ -41,14 +41,28 @@ post() {
 	lab_exec "$LAB_GW" curl -sS --max-time 5 -X POST -H "Authorization: Bearer ${3:-$T}" \
 		--data-binary "$2" -w ' %{http_code}' "http://127.0.0.1:$PORT/$1" 2>&1
 }
+# ctl_json FILE ARGS...: `ctl ARGS --json` into FILE, tried up to 4 times a
+# second apart: with the full table below, `identity list` composes 45 MB
+# (about 10 s on a slow host) and a request that waits behind it for more
+# than the control socket's 5 s is cut ("no valid answer")
+ctl_json() {
+	local f=$1 i
+	shift
+	for i in 1 2 3 4; do
+		ctl "$@" --json >"$f" 2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
 api_count() {
-	ctl identity sources --json | python3 -c "import json,sys; print(json.load(sys.stdin)['api']['$1'])"
+	ctl_json "$LAB_TMP/sources.json" identity sources &&
+		python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['api']['$1'])" "$LAB_TMP/sources.json"
 }
 who() {
-	ctl identity list --json | python3 -c "
+	ctl_json "$LAB_TMP/list.json" identity list && python3 -c "
 import json,sys
-e=[x for x in json.load(sys.stdin) if x['address']=='$1']
-print(e[0]['user'], e[0]['source']) if e else print('none')"
+e=[x for x in json.load(open(sys.argv[1])) if x['address']=='$1']
+print(e[0]['user'], e[0]['source']) if e else print('none')" "$LAB_TMP/list.json"
 }
 
 expect_talk "unidentified: the staff server is denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
