@@ -8,6 +8,7 @@
 #include "kernel/conntrack.h"
 #include "kernel/ruleset.h"
 #include "control/control.h"
+#include "common/util.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -112,21 +113,43 @@ struct daemon {
 };
 
 /*
- * Reads of the kernel's table on the event loop (the counters each tick,
- * metrics.c; the periodic ruleset check, observe.c) cost what the table
- * holds: libnftables (nft 1.0.6) fetches every set's elements to list a
- * table or a chain, and under a flood from many sources the meters hold
- * tens of thousands (0.2-0.8 s of CPU a listing at 65,000). A read that
- * cost more than KREAD_SLOW_NS of the thread's CPU is followed by a wait
- * of KREAD_SHARE times its cost (the reads then take at most 1 % of a
- * core; the counters are as old as the wait, a repair after an event is
- * not delayed). 0 for a cheaper read: every tick, as before.
+ * Reads of the kernel on the event loop can cost what the kernel holds:
+ * libnftables (nft 1.0.6) fetches every set's elements to list a table
+ * or a chain (the periodic ruleset check, observe.c), and the kernel's
+ * dump of flood_limited4/6 (floods.c) grows with the sources a flood
+ * limits: under a flood from 65,000 sources, 0.2-0.8 s of CPU a read. A
+ * read that cost more than KREAD_SLOW_NS of the thread's CPU is followed
+ * by a wait of KREAD_SHARE times its cost (the reads then take at most
+ * 1 % of a core; what they feed is as old as the wait, a repair after an
+ * event is not delayed). 0 for a cheaper read: every tick, as before.
  */
 #define KREAD_SLOW_NS 50000000u
 #define KREAD_SHARE 100u
 static inline uint64_t kread_wait_ms(uint64_t cpu_ns)
 {
 	return cpu_ns <= KREAD_SLOW_NS ? 0 : cpu_ns / (1000000u / KREAD_SHARE);
+}
+
+/* A periodic read paced by its cost (kread_wait_ms). Zero-initialised:
+ * due at once. */
+struct kread_pace {
+	uint64_t next_ms; /* no read before (mono_ms) */
+	bool slow;	  /* the last read waits */
+};
+static inline bool kread_due(const struct kread_pace *p)
+{
+	return mono_ms() >= p->next_ms;
+}
+/* After a read that cost CPU_NS: the next is due kread_wait_ms() later.
+ * Returns that wait (ms) when this read begins a stretch of costly reads
+ * (the caller says so once), else 0. */
+static inline uint64_t kread_paced(struct kread_pace *p, uint64_t cpu_ns)
+{
+	uint64_t wait = kread_wait_ms(cpu_ns);
+	bool first = wait && !p->slow;
+	p->next_ms = mono_ms() + wait;
+	p->slow = wait != 0;
+	return first ? wait : 0;
 }
 
 /* confirm.c: `reload --confirm DURATION` (sluiced(8), RELOAD). */

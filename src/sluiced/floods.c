@@ -30,8 +30,7 @@ struct fkey {
 struct flood_watch {
 	struct fkey *src; /* the sources limited at the last read, sorted */
 	size_t n;
-	uint64_t next_ms; /* no read before (kread_wait_ms) */
-	bool slow;	  /* the last read waits: said once */
+	struct kread_pace pace; /* the reads, paced by their cost */
 };
 
 struct collect {
@@ -94,22 +93,20 @@ static bool read_limited(struct daemon *d, struct collect *c)
 	return true;
 }
 
-/* The wait after a read that cost CPU_NS (kread_wait_ms), logged once
- * while reads are that costly: a flood from 65,000 sources puts 65,000
+/* Paces W's reads after one that cost CPU_NS (kread_paced), saying so
+ * once while they are costly: a flood from 65,000 sources puts 65,000
  * elements into flood_limited4, and the kernel's dump of them costs
  * 160-200 ms of CPU here (BENCHMARKS.md, "The event loop under a flood
  * from many sources"). */
 static void space(struct flood_watch *w, uint64_t cpu_ns)
 {
-	uint64_t wait = kread_wait_ms(cpu_ns);
-	w->next_ms = mono_ms() + wait;
-	if (wait && !w->slow)
+	uint64_t wait = kread_paced(&w->pace, cpu_ns);
+	if (wait)
 		log_warnx("flood sources: reading flood_limited4/6 took %llu "
 			  "ms of CPU (a flood from %zu sources?); read every "
 			  "%llu s while that lasts",
 			  (unsigned long long)(cpu_ns / 1000000u), w->n,
 			  (unsigned long long)((wait + 999) / 1000));
-	w->slow = wait != 0;
 }
 
 void flood_watch_tick(struct daemon *d)
@@ -117,7 +114,7 @@ void flood_watch_tick(struct daemon *d)
 	if (!d->floods)
 		d->floods = xcalloc(1, sizeof(*d->floods));
 	struct flood_watch *w = d->floods;
-	if (mono_ms() < w->next_ms)
+	if (!kread_due(&w->pace))
 		return; /* the last read was costly: the kept list stands */
 	struct collect c = {NULL, 0};
 	uint64_t t0 = thread_cpu_ns();

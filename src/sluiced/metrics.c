@@ -94,8 +94,7 @@ static struct kcount *kc_get(struct kcounts *k, const char *rule, bool allow,
 struct kernel_kept {
 	struct kcounts rules;		 /* per policy rule */
 	struct stats_kernel_kept named;	 /* spoofed, deny memory, floods */
-	uint64_t next_ms;		 /* no read before (kread_wait_ms) */
-	bool slow;			 /* the last read waits: said once */
+	struct kread_pace pace;		 /* the reads, paced by their cost */
 };
 
 /* A policy rule of the current read (a stats_kernel_rule_fn). */
@@ -131,22 +130,21 @@ static int kc_read(struct daemon *d, bool force)
 		d->kcounts->named.table_handle = -1;
 	}
 	struct kernel_kept *kk = d->kcounts;
-	if (!force && mono_ms() < kk->next_ms)
+	if (!force && !kread_due(&kk->pace))
 		return 0;
 	struct stats_kernel k;
 	for (size_t i = 0; i < kk->rules.n; i++)
 		kk->rules.v[i].visits = 0;
 	uint64_t t0 = thread_cpu_ns();
 	int rc = stats_kernel_read(d->kopts.table, &k, kc_rule, kk);
-	uint64_t cost = thread_cpu_ns() - t0, wait = kread_wait_ms(cost);
-	kk->next_ms = mono_ms() + wait;
-	if (wait && !kk->slow)
+	uint64_t cost = thread_cpu_ns() - t0;
+	uint64_t wait = kread_paced(&kk->pace, cost);
+	if (wait)
 		log_warnx("kernel counters: reading table inet %s took %llu ms "
 			  "of CPU; read every %llu s while that lasts",
 			  d->kopts.table,
 			  (unsigned long long)(cost / 1000000u),
 			  (unsigned long long)((wait + 999) / 1000));
-	kk->slow = wait != 0;
 	if (rc < 0)
 		return -1;
 	stats_kernel_keep(&kk->named, &k);
