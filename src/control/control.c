@@ -40,6 +40,8 @@ struct control {
 struct conn {
 	struct control *c;
 	enum control_level level;
+	struct control_stream stream; /* an answer in parts, while streaming */
+	bool streaming;
 };
 
 /* ---- access ------------------------------------------------------------------ */
@@ -171,8 +173,17 @@ static enum control_level peer_level(const struct control *c, int fd,
 
 /* ---- one connection ----------------------------------------------------------- */
 
+/* Ends K's stream (sent or abandoned): its state is freed once. */
+static void stream_end(struct conn *k)
+{
+	if (k->streaming && k->stream.free)
+		k->stream.free(k->stream.state);
+	k->streaming = false;
+}
+
 static void conn_free(struct bufferevent *bev, struct conn *k)
 {
+	stream_end(k);
 	k->c->nclients--;
 	free(k);
 	bufferevent_free(bev);
@@ -231,6 +242,16 @@ static char *reply_text(bool ok, const char *output, size_t len)
 	return line;
 }
 
+/* Enables BEV's writing with its write timeout counted from now: libevent
+ * counts a timeout from the time it cached when the loop's turn began,
+ * and after a command that took longer than the timeout (a large answer
+ * on a slow host) the reply was cut before its first byte. */
+static void write_from_now(struct bufferevent *bev)
+{
+	event_base_update_cache_time(bufferevent_get_base(bev));
+	bufferevent_enable(bev, EV_WRITE);
+}
+
 /* Queues the reply (OK with OUTPUT, or the error OUTPUT) and closes after
  * it is sent. */
 static void reply(struct bufferevent *bev, struct conn *k, bool ok,
@@ -241,7 +262,7 @@ static void reply(struct bufferevent *bev, struct conn *k, bool ok,
 	free(text);
 	bufferevent_setcb(bev, NULL, on_written, on_event, k);
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_enable(bev, EV_WRITE);
+	write_from_now(bev);
 }
 
 static const struct control_command *find_command(const struct control *c,
@@ -253,7 +274,47 @@ static const struct control_command *find_command(const struct control *c,
 	return NULL;
 }
 
-/* Runs request TEXT for connection K; the output goes to OUT. */
+/* Adds parts of K's stream to BEV's output until CONTROL_STREAM_BUFFERED
+ * bytes wait there or the answer is complete; then the reply's end, and
+ * the connection closes once it is sent. */
+static void stream_fill(struct bufferevent *bev, struct conn *k)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	bool done = false;
+	while (!done && evbuffer_get_length(out) < CONTROL_STREAM_BUFFERED)
+		done = k->stream.next(k->stream.state, out);
+	if (!done)
+		return;
+	evbuffer_add(out, "}\n", 2);
+	stream_end(k);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, NULL, on_written, on_event, k);
+}
+
+/* The client took part of the stream: the next parts. */
+static void on_stream_written(struct bufferevent *bev, void *arg)
+{
+	stream_fill(bev, arg);
+}
+
+/* Starts the answer of a stream K->stream: the reply's head, then parts
+ * as the client takes them (the write callback runs when no more than
+ * half of CONTROL_STREAM_BUFFERED waits). */
+static void stream_start(struct bufferevent *bev, struct conn *k)
+{
+	static const char head[] = "{\"ok\":true,\"output\":";
+	k->streaming = true;
+	evbuffer_add(bufferevent_get_output(bev), head, sizeof(head) - 1);
+	bufferevent_setwatermark(bev, EV_WRITE, CONTROL_STREAM_BUFFERED / 2, 0);
+	bufferevent_setcb(bev, NULL, on_stream_written, on_event, k);
+	bufferevent_disable(bev, EV_READ);
+	write_from_now(bev);
+	stream_fill(bev, k);
+}
+
+/* Runs request TEXT for connection K; the output goes to OUT. Returns 0
+ * (OUT holds the answer), 1 (K->stream holds it: a stream command) or -1
+ * (OUT holds the error). */
 static int run(struct conn *k, const char *text, size_t len,
 	       struct evbuffer *out)
 {
@@ -277,6 +338,9 @@ static int run(struct conn *k, const char *text, size_t len,
 	} else if (control_check_args(req.args, cmd->args, err,
 				      sizeof(err)) < 0) {
 		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
+	} else if (cmd->stream) {
+		rc = cmd->stream(k->c->arg, req.args, &k->stream, out);
+		rc = rc == 0 ? 1 : -1;
 	} else {
 		rc = cmd->fn(k->c->arg, req.args, out);
 	}
@@ -303,6 +367,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *body = evbuffer_new();
 	int rc = run(k, line, len, body);
 	free(line);
+	if (rc == 1) {
+		evbuffer_free(body);
+		stream_start(bev, k);
+		return;
+	}
 	size_t blen = evbuffer_get_length(body);
 	reply(bev, k, rc == 0, (const char *)evbuffer_pullup(body, -1), blen);
 	evbuffer_free(body);

@@ -114,12 +114,40 @@ const char *control_arg_item(const json_t *args, const char *key, size_t i);
 typedef int (*control_fn)(void *arg, const json_t *args,
 			  struct evbuffer *out);
 
-/* A row of the server's command table (ends with a NULL name). */
+/*
+ * A large answer made in parts, so that the event loop goes on between
+ * them and holds at most about CONTROL_STREAM_BUFFERED bytes of it for a
+ * client (a whole identity table is 45 MB of JSON; composed at once it
+ * stopped sluiced for seconds). NEXT adds the next part of the answer's
+ * one JSON value to OUT, compact ASCII JSON text (jansson's
+ * JSON_COMPACT | JSON_ENSURE_ASCII) that continues the part before, and
+ * returns true when the value is complete; the server asks for a part
+ * whenever the client has taken what came before. Unlike control_fn's
+ * output the parts are not parsed again: a stream makes them from jansson
+ * values. FREE (may be NULL) is called with STATE once, when the answer
+ * is sent or the client goes away.
+ */
+struct control_stream {
+	bool (*next)(void *state, struct evbuffer *out);
+	void (*free)(void *state);
+	void *state;
+};
+#define CONTROL_STREAM_BUFFERED (256u << 10)
+
+/* Handles one checked request whose answer is a stream: fills S and
+ * returns 0, or returns -1 with a one-line message in ERR (S untouched). */
+typedef int (*control_stream_fn)(void *arg, const json_t *args,
+				 struct control_stream *s,
+				 struct evbuffer *err);
+
+/* A row of the server's command table (ends with a NULL name): FN, or
+ * STREAM for a command whose answer can be large (FN NULL). */
 struct control_command {
 	const char *name;
 	enum control_level level;
 	const struct control_arg *args;
 	control_fn fn;
+	control_stream_fn stream;
 };
 
 /* Who may connect and how many at once (control { } in sluice.conf(5)),

@@ -575,6 +575,49 @@ void idtable_snapshot_free(struct idtable_snapshot *sn)
 	free(sn);
 }
 
+size_t idtable_snapshot_count(const struct idtable_snapshot *sn)
+{
+	return sn->n;
+}
+
+/* Group names a snapshot entry shows FN without an allocation; an entry
+ * with more has its list allocated. */
+#define SNAP_GROUPS_INLINE 16
+
+size_t idtable_snapshot_each(const struct idtable_snapshot *sn, size_t from,
+			     size_t n,
+			     void (*fn)(void *arg, int family,
+					const uint8_t *addr, unsigned plen,
+					const struct identity *id),
+			     void *arg)
+{
+	size_t end = from >= sn->n ? sn->n : n < sn->n - from ? from + n : sn->n;
+	for (size_t i = from; i < end; i++) {
+		const struct snap_entry *e = &sn->v[i];
+		char *inline_groups[SNAP_GROUPS_INLINE + 1];
+		char **groups = e->ngroups < SNAP_GROUPS_INLINE
+				    ? inline_groups
+				    : xcalloc(e->ngroups + 1, sizeof(*groups));
+		char *g = sn->arena + e->user;
+		for (size_t k = 0; k < e->ngroups; k++) {
+			g += strlen(g) + 1;
+			groups[k] = g;
+		}
+		groups[e->ngroups] = NULL;
+		struct identity id = {.user = sn->arena + e->user,
+				      .groups = groups,
+				      .ngroups = e->ngroups,
+				      .expires = e->expires,
+				      .learned = e->learned,
+				      .seen = e->seen,
+				      .source = e->source};
+		fn(arg, e->family, e->addr, e->plen, &id);
+		if (groups != inline_groups)
+			free(groups);
+	}
+	return end;
+}
+
 static json_t *entry_json(const struct idtable_snapshot *sn,
 			  const struct snap_entry *e)
 {

@@ -190,6 +190,18 @@ struct idtable_snapshot;
 struct idtable_snapshot *idtable_snapshot(struct idtable *t, time_t now);
 char *idtable_snapshot_save(const struct idtable_snapshot *sn, size_t *len);
 void idtable_snapshot_free(struct idtable_snapshot *sn);
+/* How many entries SN holds. */
+size_t idtable_snapshot_count(const struct idtable_snapshot *sn);
+/* Calls FN, as idtable_each does, for SN's entries FROM .. FROM+N-1 (no
+ * further than its end); returns the index after the last one called.
+ * ID's strings are SN's: FN must not change or keep them. Takes no lock
+ * (a control answer made in parts walks a snapshot, control.h). */
+size_t idtable_snapshot_each(const struct idtable_snapshot *sn, size_t from,
+			     size_t n,
+			     void (*fn)(void *arg, int family,
+					const uint8_t *addr, unsigned plen,
+					const struct identity *id),
+			     void *arg);
 
 /*
  * Adds the entries of TEXT (LEN bytes, as idtable_save wrote) that have

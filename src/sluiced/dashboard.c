@@ -72,6 +72,8 @@ static json_t *command_json(struct daemon *d, const char *name)
 	for (const struct control_command *c = daemon_commands; c->name; c++) {
 		if (strcmp(c->name, name) != 0)
 			continue;
+		if (!c->fn) /* a stream: not one the dashboard reads */
+			return NULL;
 		struct evbuffer *b = evbuffer_new();
 		json_t *j = NULL;
 		if (b && c->fn(d, NULL, b) == 0) {

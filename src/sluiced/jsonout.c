@@ -2,7 +2,10 @@
  * jsonout.c — see jsonout.h.
  */
 #include "sluiced/jsonout.h"
+#include "common/log.h"
 #include "common/text.h"
+#include "common/util.h"
+#include "control/control.h"
 
 #include <event2/buffer.h>
 #include <jansson.h>
@@ -129,4 +132,64 @@ int creations_json(const char *js, struct evbuffer *out)
 	json_decref(root);
 	json_list_out(out, "creations", list);
 	return 0;
+}
+
+/* The state of a json_parts_answer() stream. */
+struct json_parts {
+	const char *key;
+	size_t n, next, written;
+	json_t *(*item)(void *ctx, size_t i);
+	void (*ctx_free)(void *ctx);
+	void *ctx;
+};
+
+static bool json_parts_next(void *state, struct evbuffer *out)
+{
+	struct json_parts *p = state;
+	if (p->next == 0 && p->written == 0) {
+		if (p->key)
+			evbuffer_add_printf(out, "{\"schema_version\":%d,\"%s\":[",
+					    JSON_SCHEMA_VERSION, p->key);
+		else
+			evbuffer_add(out, "[", 1);
+	}
+	size_t end = p->n - p->next > JSON_PARTS_ITEMS
+			 ? p->next + JSON_PARTS_ITEMS : p->n;
+	for (; p->next < end; p->next++) {
+		json_t *v = p->item(p->ctx, p->next);
+		if (!v)
+			continue;
+		char *text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII |
+					       JSON_PRESERVE_ORDER |
+					       JSON_ENCODE_ANY);
+		json_decref(v);
+		if (!text)
+			fatalx("out of memory");
+		if (p->written++)
+			evbuffer_add(out, ",", 1);
+		evbuffer_add(out, text, strlen(text));
+		free(text);
+	}
+	if (p->next < p->n)
+		return false;
+	evbuffer_add(out, p->key ? "]}" : "]", p->key ? 2 : 1);
+	return true;
+}
+
+static void json_parts_free(void *state)
+{
+	struct json_parts *p = state;
+	if (p->ctx_free)
+		p->ctx_free(p->ctx);
+	free(p);
+}
+
+void json_parts_answer(struct control_stream *s, const char *key, size_t n,
+		       json_t *(*item)(void *ctx, size_t i),
+		       void (*ctx_free)(void *ctx), void *ctx)
+{
+	struct json_parts *p = xcalloc(1, sizeof(*p));
+	*p = (struct json_parts){.key = key, .n = n, .item = item,
+				 .ctx_free = ctx_free, .ctx = ctx};
+	*s = (struct control_stream){json_parts_next, json_parts_free, p};
 }

@@ -8,6 +8,7 @@
 #define SLUICED_JSONOUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "stats/jsonstr.h" /* json_text(), json_value_out() */
 
@@ -37,6 +38,20 @@ void json_list_out(struct evbuffer *out, const char *key, json_t *list);
  * object {"schema_version": 1, "error": "..."} instead.
  */
 void json_object_out(struct evbuffer *out, const char *fmt, ...);
+
+/*
+ * A list answer made in parts (control.h, struct control_stream): fills S
+ * so that the answer is {"schema_version": 1, KEY: [...]} (KEY NULL: the
+ * bare array), the items being what ITEM gives for 0 .. N-1 in order,
+ * JSON_PARTS_ITEMS of them a part (ITEM returns a new reference, or NULL
+ * to leave I out). CTX_FREE (may be NULL) frees CTX when the answer is
+ * sent or its client has gone. KEY must outlive the stream (a literal).
+ */
+#define JSON_PARTS_ITEMS 512
+struct control_stream;
+void json_parts_answer(struct control_stream *s, const char *key, size_t n,
+		       json_t *(*item)(void *ctx, size_t i),
+		       void (*ctx_free)(void *ctx), void *ctx);
 
 /* Appends JS, the creation sets as creation_list_json() gives them (an
  * object: set name → nft's JSON of the set), to OUT as {"schema_version":

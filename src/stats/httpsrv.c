@@ -93,8 +93,13 @@ static void on_written(struct bufferevent *bev, void *arg)
 		hconn_free(arg);
 }
 
+/* (Re)starts K's deadline, counted from now: libevent counts a timeout
+ * from the time it cached when the loop's turn began, which a handler
+ * that took longer than the timeout had left behind (the answer was then
+ * cut before its first byte). */
 static void arm(struct hconn *k)
 {
+	event_base_update_cache_time(event_get_base(k->deadline));
 	struct timeval tv = {k->h->timeout_ms / 1000,
 			     (long)(k->h->timeout_ms % 1000) * 1000};
 	event_add(k->deadline, &tv);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,10 +222,19 @@ static void test_levels(void **state)
 
 /* ---- a server and its client, in one process ------------------------------- */
 
+/* The stream command "numbers": parts made, states freed, and how many
+ * parts there were when an echo of "mark" came (all in the loop's
+ * thread). */
+#define STREAM_PARTS 1000
+#define STREAM_PER_PART 1000
+static int stream_parts, stream_frees, parts_at_mark = -1;
+
 static int fn_echo(void *arg, const json_t *args,
 		   struct evbuffer *out)
 {
 	const char *s = control_arg_str(args, "text");
+	if (s && !strcmp(s, "mark"))
+		parts_at_mark = stream_parts;
 	evbuffer_add_printf(out, "{\"text\": \"%s\"}\n", s ? s : "");
 	return 0;
 }
@@ -251,14 +261,54 @@ static int fn_fail(void *arg, const json_t *args,
 	return -1;
 }
 
+/* The numbers 0 .. STREAM_PARTS * STREAM_PER_PART - 1 as one JSON array
+ * (about 6.9 MB), a part at a time. */
+static bool numbers_next(void *state, struct evbuffer *out)
+{
+	int *next = state;
+	if (*next == 0)
+		evbuffer_add(out, "[", 1);
+	for (int i = 0; i < STREAM_PER_PART; i++, ++*next)
+		evbuffer_add_printf(out, *next ? ",%d" : "%d", *next);
+	stream_parts++;
+	if (*next < STREAM_PARTS * STREAM_PER_PART)
+		return false;
+	evbuffer_add(out, "]", 1);
+	return true;
+}
+
+static void numbers_free(void *state)
+{
+	stream_frees++;
+	free(state);
+}
+
+static int fn_numbers(void *arg, const json_t *args, struct control_stream *s,
+		      struct evbuffer *err)
+{
+	*s = (struct control_stream){numbers_next, numbers_free,
+				     calloc(1, sizeof(int))};
+	return 0;
+}
+
+/* Answers after 400 ms, twice test_slow's control timeout. */
+static int fn_slow(void *arg, const json_t *args, struct evbuffer *out)
+{
+	usleep(400000);
+	evbuffer_add_printf(out, "{\"slow\": true}\n");
+	return 0;
+}
+
 static const struct control_arg echo_args[] = {{"text", CA_NAME, false},
 					       {NULL, 0, false}};
 static const struct control_command table[] = {
-    {"echo", CONTROL_READ, echo_args, fn_echo},
-    {"raw", CONTROL_READ, NULL, fn_raw},
-    {"rawjson", CONTROL_READ, NULL, fn_rawjson},
-    {"fail", CONTROL_ADMIN, NULL, fn_fail},
-    {NULL, 0, NULL, NULL},
+    {"echo", CONTROL_READ, echo_args, fn_echo, NULL},
+    {"raw", CONTROL_READ, NULL, fn_raw, NULL},
+    {"rawjson", CONTROL_READ, NULL, fn_rawjson, NULL},
+    {"fail", CONTROL_ADMIN, NULL, fn_fail, NULL},
+    {"numbers", CONTROL_READ, NULL, NULL, fn_numbers},
+    {"slow", CONTROL_READ, NULL, fn_slow, NULL},
+    {NULL, 0, NULL, NULL, NULL},
 };
 
 struct client_run {
@@ -362,6 +412,170 @@ static void test_server(void **state)
 	char sub[128];
 	snprintf(sub, sizeof(sub), "%s/s", dir);
 	rmdir(sub);
+	rmdir(dir);
+}
+
+/* ---- an answer in parts ------------------------------------------------------ */
+
+/* A connection to PATH that has sent the request for COMMAND. */
+static int send_raw(const char *path, const char *command)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		abort();
+	char req[128];
+	int n = snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", command);
+	if (write(fd, req, (size_t)n) != n)
+		abort();
+	return fd;
+}
+
+struct stream_run {
+	const char *path;
+	int done_fd;
+	int mark_rc;
+	char *answer; /* all of the slow reader's answer */
+	size_t len;
+};
+
+/* A reader that does not read while another client is answered, one
+ * that goes away after 1 kB, then the slow reader reads its answer. */
+static void *stream_client(void *arg)
+{
+	struct stream_run *r = arg;
+	int slow = send_raw(r->path, "numbers");
+	int gone = send_raw(r->path, "numbers");
+	char buf[1024];
+	if (read(gone, buf, sizeof(buf)) <= 0)
+		abort();
+	close(gone);
+	json_t *a = json_pack("{s:s}", "text", "mark");
+	char *body = NULL;
+	r->mark_rc = call1(r->path, "echo", a, &body);
+	json_decref(a);
+	free(body);
+	size_t cap = 1 << 20;
+	r->answer = malloc(cap);
+	ssize_t got;
+	while ((got = read(slow, r->answer + r->len, cap - r->len)) > 0) {
+		r->len += (size_t)got;
+		if (r->len == cap)
+			r->answer = realloc(r->answer, cap *= 2);
+	}
+	close(slow);
+	if (write(r->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+/* A stream command's answer is made as its client reads: while one client
+ * leaves it unread, another is answered with most of it not yet made;
+ * the slow client gets all of it, in order, as one reply; a client that
+ * goes away mid-answer has its stream freed. */
+static void test_stream(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	char dir[] = "/tmp/sluice-ctl-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	struct event_base *base = event_base_new();
+	struct control_access acc = {.owner = geteuid(), .group = getegid(),
+				     .mode = 0600, .max_clients = 4,
+				     .timeout_ms = 20000};
+	struct control *c = control_listen(base, path, &acc, table, NULL);
+	assert_non_null(c);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
+	event_add(ev, NULL);
+	struct stream_run run = {.path = path, .done_fd = p[1]};
+	pthread_t t;
+	pthread_create(&t, NULL, stream_client, &run);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	/* the one that went away: its EOF may still be on its way */
+	for (int i = 0; i < 200 && stream_frees < 2; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_int_equal(run.mark_rc, 0);
+	/* made as read: the two streams had made a small part of theirs
+	 * (the socket buffers and CONTROL_STREAM_BUFFERED each) */
+	assert_true(parts_at_mark >= 0);
+	assert_true(parts_at_mark < STREAM_PARTS / 2);
+	json_error_t e;
+	json_t *v = json_loadb(run.answer, run.len, 0, &e);
+	assert_non_null(v);
+	assert_true(run.len > 0 && run.answer[run.len - 1] == '\n');
+	assert_true(json_is_true(json_object_get(v, "ok")));
+	json_t *out = json_object_get(v, "output");
+	assert_int_equal(json_array_size(out), STREAM_PARTS * STREAM_PER_PART);
+	for (size_t i = 0; i < json_array_size(out); i += 9973)
+		assert_int_equal(json_integer_value(json_array_get(out, i)), i);
+	json_decref(v);
+	free(run.answer);
+	assert_int_equal(stream_frees, 2);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	control_close(c);
+	event_base_free(base);
+	rmdir(dir);
+}
+
+/* A command that takes longer than the control timeout still has its
+ * answer sent: the write timeout counts from when the answer is queued
+ * (libevent's cached time of the loop's turn had cut it before its first
+ * byte). */
+struct slow_run {
+	const char *path;
+	int done_fd, rc;
+	char *body;
+};
+
+static void *slow_client(void *arg)
+{
+	struct slow_run *r = arg;
+	r->rc = call1(r->path, "slow", NULL, &r->body);
+	if (write(r->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+static void test_slow_handler(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-ctl-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	struct event_base *base = event_base_new();
+	struct control_access acc = {.owner = geteuid(), .group = getegid(),
+				     .mode = 0600, .max_clients = 4,
+				     .timeout_ms = 200};
+	struct control *c = control_listen(base, path, &acc, table, NULL);
+	assert_non_null(c);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
+	event_add(ev, NULL);
+	struct slow_run run = {.path = path, .done_fd = p[1]};
+	pthread_t t;
+	pthread_create(&t, NULL, slow_client, &run);
+	event_base_dispatch(base);
+	pthread_join(t, NULL);
+	assert_int_equal(run.rc, 0);
+	assert_string_equal(run.body, "{\"slow\":true}");
+	free(run.body);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+	control_close(c);
+	event_base_free(base);
 	rmdir(dir);
 }
 
@@ -485,7 +699,9 @@ int main(void)
 	    cmocka_unit_test(test_utf8),    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_escape),  cmocka_unit_test(test_request),
 	    cmocka_unit_test(test_args),    cmocka_unit_test(test_levels),
-	    cmocka_unit_test(test_server),  cmocka_unit_test(test_statefile),
+	    cmocka_unit_test(test_server),  cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_slow_handler),
+	    cmocka_unit_test(test_statefile),
 	    cmocka_unit_test(test_client_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

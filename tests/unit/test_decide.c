@@ -274,6 +274,78 @@ static void test_identity_from_table(void **state)
 	decider_free(d);
 }
 
+/* A snapshot walked in parts gives what idtable_each gives: every entry
+ * once, prefixes with their length, long group lists (past the inline
+ * ones) whole. */
+struct seen_ids {
+	char text[8][256];
+	int n;
+};
+
+static void seen_one(void *arg, int family, const uint8_t *addr,
+		     unsigned plen, const struct identity *id)
+{
+	struct seen_ids *s = arg;
+	assert_true(s->n < 8);
+	char ab[INET6_ADDRSTRLEN];
+	inet_ntop(family, addr, ab, sizeof(ab));
+	int w = snprintf(s->text[s->n], sizeof(s->text[0]), "%s/%u %s %zu", ab,
+			 plen, id->user, id->ngroups);
+	for (size_t i = 0; i < id->ngroups; i++)
+		w += snprintf(s->text[s->n] + w, sizeof(s->text[0]) - (size_t)w,
+			      " %s", id->groups[i]);
+	assert_null(id->groups[id->ngroups]);
+	s->n++;
+}
+
+static int text_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void test_snapshot_each(void **state)
+{
+	uint8_t a[16] = {0}, b[16] = {0}, c[16] = {0};
+	inet_pton(AF_INET, "198.18.1.7", a);
+	inet_pton(AF_INET6, "2001:db8::7", b);
+	inet_pton(AF_INET, "198.18.4.0", c);
+	const char *many[20];
+	char names[20][8];
+	for (int i = 0; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]), "g%d", i);
+		many[i] = names[i];
+	}
+	idtable_set(IDS, AF_INET, a, "carol", many, 1, 60);
+	idtable_set(IDS, AF_INET6, b, "dave", many, 20, 60);
+	struct id_login l = {.family = AF_INET, .addr = c, .user = "erin",
+			     .ttl_s = 60, .source = IDS_API, .plen = 24};
+	assert_int_equal(idtable_login(IDS, &l), LOGIN_NEW);
+	struct seen_ids all = {0}, parts = {0};
+	idtable_each(IDS, seen_one, &all);
+	struct idtable_snapshot *sn = idtable_snapshot(IDS, time(NULL));
+	assert_int_equal(idtable_snapshot_count(sn), 3);
+	size_t at = 0, calls = 0;
+	while (at < idtable_snapshot_count(sn) && calls++ < 10)
+		at = idtable_snapshot_each(sn, at, 2, seen_one, &parts);
+	assert_int_equal(calls, 2);
+	assert_int_equal(idtable_snapshot_each(sn, 3, 2, seen_one, &parts), 3);
+	assert_int_equal(idtable_snapshot_each(sn, 9, 2, seen_one, &parts), 3);
+	idtable_snapshot_free(sn);
+	assert_int_equal(all.n, 3);
+	assert_int_equal(parts.n, 3);
+	qsort(all.text, 3, sizeof(all.text[0]), text_cmp);
+	qsort(parts.text, 3, sizeof(parts.text[0]), text_cmp);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(all.text[i], parts.text[i]);
+	assert_string_equal(parts.text[0], "198.18.1.7/32 carol 1 g0");
+	assert_string_equal(parts.text[1], "198.18.4.0/24 erin 0");
+	assert_non_null(strstr(parts.text[2], "2001:db8::7/128 dave 20 g0 g1"));
+	assert_non_null(strstr(parts.text[2], " g19"));
+	idtable_del(IDS, AF_INET, a);
+	idtable_del(IDS, AF_INET6, b);
+	assert_true(idtable_logout_prefix(IDS, AF_INET, c, 24, NULL, IDS_API));
+}
+
 /* ---- the at-once path ----------------------------------------------------- */
 
 static struct lookup_req *asked[8];
@@ -977,6 +1049,7 @@ int main(void)
 	    cmocka_unit_test(test_header_decided),
 	    cmocka_unit_test(test_incomplete_groups),
 	    cmocka_unit_test(test_identity_from_table),
+	    cmocka_unit_test(test_snapshot_each),
 	    cmocka_unit_test(test_at_once),
 	    cmocka_unit_test(test_join_and_deadline),
 	    cmocka_unit_test(test_deadline_skip),
