@@ -63,10 +63,17 @@ for f in /usr/sbin/sluiced /usr/sbin/sluicectl /lib/systemd/system/sluiced.servi
 	/etc/sluice/sluice.conf /etc/logrotate.d/sluice /usr/lib/tmpfiles.d/sluice.conf \
 	/usr/lib/sysusers.d/sluice.conf /usr/share/man/man8/sluiced.8.gz \
 	/usr/share/man/man8/sluicectl.8.gz /usr/share/man/man5/sluice.conf.5.gz \
-	/usr/share/doc/sluice/examples/office.conf /usr/share/doc/sluice/gateway.md.gz; do
+	/usr/share/doc/sluice/examples/office.conf /usr/share/doc/sluice/gateway.md.gz \
+	/usr/share/sluice/prometheus/sluice-alerts.yml /usr/share/sluice/grafana/sluice.json; do
 	[ -e "$f" ] || missing="${missing:-} $f"
 done
 [ -z "${missing:-}" ] && ok "files in place" || fail "missing:$missing"
+# the identity hooks, where docs/identity.md and their comments call them
+for h in sluice-openvpn sluice-strongswan sluice-wireguard; do
+	f=/usr/share/sluice/hooks/$h
+	[ -x "$f" ] && sh -n "$f" && grep -q "/usr/share/sluice/hooks/$h\|$h IFACE" "$f" || bad="${bad:-} $h"
+done
+[ -z "${bad:-}" ] && ok "identity hooks in /usr/share/sluice/hooks, executable" || fail "hooks:$bad"
 getent passwd _sluice >/dev/null && ok "user _sluice" || fail "no user _sluice"
 [ "$(stat -c %U /var/log/sluice 2>/dev/null)" = _sluice ] && [ "$(stat -c %U /run/sluice 2>/dev/null)" = _sluice ] &&
 	ok "/var/log/sluice and /run/sluice belong to _sluice" || fail "folders: $(ls -ld /var/log/sluice /run/sluice 2>&1)"
