@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +26,8 @@
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif
+
+struct conn;
 
 struct control {
 	struct evconnlistener *lis;
@@ -35,10 +38,13 @@ struct control {
 	void *arg;
 	uint32_t nclients;
 	uint64_t refused;
+	LIST_HEAD(, conn) conns; /* open connections: closed by control_close */
 };
 
 struct conn {
 	struct control *c;
+	struct bufferevent *bev;
+	LIST_ENTRY(conn) link;
 	enum control_level level;
 	struct control_stream stream; /* an answer in parts, while streaming */
 	bool streaming;
@@ -185,6 +191,7 @@ static void conn_free(struct bufferevent *bev, struct conn *k)
 {
 	stream_end(k);
 	k->c->nclients--;
+	LIST_REMOVE(k, link);
 	free(k);
 	bufferevent_free(bev);
 }
@@ -425,8 +432,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	struct conn *k = xcalloc(1, sizeof(*k));
 	k->c = c;
+	k->bev = bev;
 	k->level = level;
 	c->nclients++;
+	LIST_INSERT_HEAD(&c->conns, k, link);
 	struct timeval tv = {c->access.timeout_ms / 1000,
 			     (long)(c->access.timeout_ms % 1000) * 1000};
 	bufferevent_set_timeouts(bev, &tv, &tv);
@@ -505,6 +514,7 @@ struct control *control_listen(struct event_base *base, const char *path,
 	unlink(path); /* a stale socket of a killed daemon */
 	mode_t old = umask(077); /* no window with a wider socket */
 	struct control *c = xcalloc(1, sizeof(*c));
+	LIST_INIT(&c->conns);
 	c->lis = evconnlistener_new_bind(
 	    base, on_accept, c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
@@ -547,6 +557,10 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
+	/* connections still open (an answer still being sent, a stream with
+	 * its snapshot) go with it */
+	while (!LIST_EMPTY(&c->conns))
+		conn_free(LIST_FIRST(&c->conns)->bev, LIST_FIRST(&c->conns));
 	evconnlistener_free(c->lis);
 	event_free(c->resume);
 	unlink(c->path);

@@ -181,6 +181,8 @@ struct control *control_listen(struct event_base *base, const char *path,
  * limits); connections already open keep their level. -1 with *ERR. */
 int control_reconfigure(struct control *c, const struct control_access *access,
 			char **err);
+/* Stops listening, closes every connection still open (an answer being
+ * sent is cut; a stream's state freed), frees C; NULL is fine. */
 void control_close(struct control *c);
 /* Connections refused so far: over max-clients, past the descriptor
  * reserve, accept errors, callers without access. */

@@ -82,6 +82,8 @@ int ct_dump(struct ct_list *l)
 	int rc = nfct_query(h, NFCT_Q_DUMP, &family);
 	int saved = errno;
 	nfct_close(h);
+	if (rc < 0)
+		ct_list_free(l); /* a dump cut short: what came is dropped */
 	errno = saved;
 	return rc < 0 ? -1 : 0;
 }

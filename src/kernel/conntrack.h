@@ -29,9 +29,11 @@ struct ct_list {
 	size_t n;
 };
 
-/* Dumps every conntrack entry (both families) into L. An entry holds its
- * original tuple and state, no library object: ct_delete() and
- * ct_set_mark() name the kernel's entry by that tuple. */
+/* Dumps every conntrack entry (both families) into L (free with
+ * ct_list_free). An entry holds its original tuple and state, no library
+ * object: ct_delete() and ct_set_mark() name the kernel's entry by that
+ * tuple. 0, or -1 with errno and L empty (a dump cut short keeps
+ * nothing). */
 int ct_dump(struct ct_list *l);
 void ct_list_free(struct ct_list *l);
 

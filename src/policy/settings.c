@@ -383,7 +383,7 @@ static const struct setting control_table[] = {
      "connections served at once", .def = 16,
      .reload = RELOAD_LIVE},
     {"timeout", ST_DURATION_MS, P(control.timeout_ms), 0, 100, 600000, NULL,
-     "a client must send its request, and go on reading the answer, within",
+     "a client must send its request, and let the answer move on, within",
      .def = 5000,
      .reload = RELOAD_LIVE},
     {.key = NULL},

@@ -527,6 +527,35 @@ static void test_stream(void **state)
 	rmdir(dir);
 }
 
+/* control_close with a stream still being sent (sluiced stopping while a
+ * client reads a list) frees it: no snapshot is left behind (ASan). */
+static void test_close_frees_streams(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	char dir[] = "/tmp/sluice-ctl-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	struct event_base *base = event_base_new();
+	struct control_access acc = {.owner = geteuid(), .group = getegid(),
+				     .mode = 0600, .max_clients = 4,
+				     .timeout_ms = 20000};
+	struct control *c = control_listen(base, path, &acc, table, NULL);
+	assert_non_null(c);
+	int frees = stream_frees, parts = stream_parts;
+	int fd = send_raw(path, "numbers"); /* never read */
+	for (int i = 0; i < 500 && stream_parts == parts; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+	assert_true(stream_parts > parts);
+	assert_int_equal(stream_frees, frees); /* still being sent */
+	control_close(c);
+	assert_int_equal(stream_frees, frees + 1);
+	close(fd);
+	event_base_free(base);
+	rmdir(dir);
+}
+
 /* A command that takes longer than the control timeout still has its
  * answer sent: the write timeout counts from when the answer is queued
  * (libevent's cached time of the loop's turn had cut it before its first
@@ -701,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(test_args),    cmocka_unit_test(test_levels),
 	    cmocka_unit_test(test_server),  cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_slow_handler),
+	    cmocka_unit_test(test_close_frees_streams),
 	    cmocka_unit_test(test_statefile),
 	    cmocka_unit_test(test_client_escapes),
 	};
