@@ -5,6 +5,7 @@
  * (fork/exec, the text on stdin, no shell), creation elements.
  */
 #include "kernel/ruleset.h"
+#include "kernel/nftread.h"
 #include "common/fds.h"
 
 #include <arpa/inet.h>
@@ -19,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -325,10 +329,14 @@ static void installed_xt_forget(void)
 	installed_xt = NULL;
 }
 
+static void fingerprint_forget(void);
+static void fingerprint_take(const struct ruleset_opts *o);
+
 static void installed_forget(void)
 {
 	free(installed_nft);
 	installed_nft = NULL;
+	fingerprint_forget();
 	installed_xt_forget();
 }
 
@@ -398,6 +406,7 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 	}
 	free(installed_nft);
 	installed_nft = script;
+	fingerprint_take(o);
 	return 0;
 }
 
@@ -481,40 +490,146 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
-	return nft_apply_as(script, err, "cannot end adoption in table inet %s",
-			    o->table);
+	if (nft_apply_as(script, err, "cannot end adoption in table inet %s",
+			 o->table) < 0)
+		return -1;
+	if (installed_nft)
+		fingerprint_take(o); /* the adopt_* chains emptied: ours */
+	return 0;
 }
 
 /* ---- the ruleset watch (ruleset.h) ----------------------------------------- */
 
-/* The nft side: the base chains and `decided` (not the rules_* chains,
- * which may be large), one listing each (nft 1.0.6 fails a batch of
- * several `list` commands). A listing fails when its chain or the table is
- * gone; a flushed table shows as chains without their rules. */
+/*
+ * The nft side, read in one netlink dump of the table's rules (nftread.h;
+ * a listing through libnftables, as this was, fetched the elements of
+ * every set in the table for each chain it listed, which under a flood
+ * from 65,000 sources is 65,000 per meter):
+ *  - the base chains and `decided` hold the rules that lead into sluice's
+ *    decisions (nft_wanted), as before;
+ *  - every rule of the table is the one this process installed, in its
+ *    place: the digest of all rules (chain, and what each rule does) is
+ *    the one taken right after sluiced's last install or update
+ *    (fingerprint_take), so a rule another program inserts (an `accept`
+ *    at the top of `forward` would pass every session by the policy),
+ *    deletes or replaces is seen, not only a missing jump;
+ *  - the chains sluiced rewrites while it runs are outside the digest: the
+ *    published servers' NAT chains (pub_*, on a farm member's health) and
+ *    flood_tcp4/6 (tcp-half-open's lookup put in and taken out); a
+ *    verdict in flood_tcp4/6 other than drop or return (a jump, a goto,
+ *    an accept: a way past the policy) fails the check.
+ * The table gone (or unreadable) fails; a flushed table shows as chains
+ * without their rules.
+ */
+static const struct {
+	const char *chain;
+	int verdict;
+	const char *target; /* NULL for a verdict without one */
+} nft_wanted[] = {{"forward", NFT_JUMP, "decided"},
+		  {"input", NFT_JUMP, "decided"},
+		  {"output", NFT_JUMP, "decided"},
+		  {"decided", NFT_GOTO, "decide_new"},
+		  {"queue_bypassed", NF_DROP, NULL},
+		  {"forward_post", NFT_JUMP, "queue_bypassed"},
+		  {"input_post", NFT_JUMP, "queue_bypassed"},
+		  {"output_post", NFT_JUMP, "queue_bypassed"}};
+
+/* What one read of the table found. */
+struct nft_found {
+	unsigned bits;	  /* which of nft_wanted */
+	bool flood_other; /* a verdict in flood_tcp4/6 not drop or return */
+	uint64_t digest;  /* of the rules outside the rewritten chains */
+	size_t rules;	  /* how many went into it */
+};
+
+/* The digest of the rules as this process left them (fingerprint_take);
+ * unset before the first install and after a remove or a repair's
+ * start. Main thread only, as installed_nft. */
+static struct {
+	bool set;
+	uint64_t digest;
+	size_t rules;
+} fingerprint;
+
+static void fingerprint_forget(void)
+{
+	fingerprint.set = false;
+}
+
+/* A chain sluiced rewrites while it runs (above). */
+static bool chain_rewritten(const char *chain)
+{
+	return !strncmp(chain, "pub_", 4) || !strcmp(chain, "flood_tcp4") ||
+	       !strcmp(chain, "flood_tcp6");
+}
+
+static void found_reset(void *ctx, uint64_t handle)
+{
+	/* a retried read starts over */
+	*(struct nft_found *)ctx = (struct nft_found){0};
+}
+
+static void found_verdict(void *ctx, const char *chain, int verdict,
+			  const char *target)
+{
+	struct nft_found *f = ctx;
+	for (size_t i = 0; i < ARRAY_SIZE(nft_wanted); i++)
+		if (nft_wanted[i].verdict == verdict &&
+		    strcmp(nft_wanted[i].chain, chain) == 0 &&
+		    (!nft_wanted[i].target ||
+		     (target && strcmp(nft_wanted[i].target, target) == 0)))
+			f->bits |= 1u << i;
+	if (!strncmp(chain, "flood_tcp", 9) && verdict != NF_DROP &&
+	    verdict != NFT_RETURN)
+		f->flood_other = true;
+}
+
+static void found_rule(void *ctx, const char *chain, uint64_t digest)
+{
+	struct nft_found *f = ctx;
+	if (chain_rewritten(chain))
+		return;
+	/* the sequence: each rule's chain and digest after those before */
+	uint64_t v[3] = {f->digest, hash_str(chain), digest};
+	f->digest = hash_bytes(v, sizeof(v));
+	f->rules++;
+}
+
+/* Reads table inet O->table into *F; false when it cannot be read. */
+static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
+{
+	const struct nftread_ops ops = {.table = found_reset,
+					.verdict = found_verdict,
+					.rule_digest = found_rule};
+	*f = (struct nft_found){0};
+	return nftread_table(o->table, &ops, f) == 0;
+}
+
+/* Takes the digest of the table as this process just left it; when the
+ * table cannot be read, none (the check then looks for nft_wanted only,
+ * and says so). */
+static void fingerprint_take(const struct ruleset_opts *o)
+{
+	struct nft_found f;
+	fingerprint.set = nft_read(o, &f);
+	fingerprint.digest = f.digest;
+	fingerprint.rules = f.rules;
+	if (!fingerprint.set)
+		log_warnx("nft: table inet %s not read after its install (%s): "
+			  "the ruleset watch sees a missing rule, not a "
+			  "foreign one, until the next install", o->table,
+			  strerror(errno));
+}
+
 static bool nft_intact(const struct ruleset_opts *o)
 {
-	static const struct {
-		const char *chain, *needle;
-	} want[] = {{"forward", "jump decided"},
-		    {"input", "jump decided"},
-		    {"output", "jump decided"},
-		    {"decided", "goto decide_new"},
-		    {"queue_bypassed", "drop"},
-		    {"forward_post", "jump queue_bypassed"},
-		    {"input_post", "jump queue_bypassed"},
-		    {"output_post", "jump queue_bypassed"}};
-	bool ok = true;
-	for (size_t i = 0; i < ARRAY_SIZE(want) && ok; i++) {
-		char *e = NULL;
-		char *cmd = xasprintf("list chain inet %s %s", o->table,
-				      want[i].chain);
-		char *out = nft_query(cmd, false, &e);
-		ok = out && strstr(out, want[i].needle);
-		free(cmd);
-		free(out);
-		free(e);
-	}
-	return ok;
+	struct nft_found f;
+	if (!nft_read(o, &f))
+		return false;
+	if (f.bits != (1u << ARRAY_SIZE(nft_wanted)) - 1 || f.flood_other)
+		return false;
+	return !fingerprint.set || (f.digest == fingerprint.digest &&
+				    f.rules == fingerprint.rules);
 }
 
 /* "table inet T, iptables SLUICE chain/jumps, ..." for what is missing. */

@@ -6,6 +6,7 @@
  * the table in the kernel.
  */
 #include "kernel/nftread.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -158,15 +159,114 @@ const char *nftread_rule_comment(struct nftnl_rule *rule)
 	return comment;
 }
 
+/* A rule's chain for verdict_cb. */
+struct verdict_walk {
+	struct nread *r;
+	const char *chain;
+};
+
+/* Hands an immediate verdict expression to the reader's verdict callback. */
+static int verdict_cb(struct nftnl_expr *e, void *data)
+{
+	struct verdict_walk *w = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	if (!name || strcmp(name, "immediate") != 0 ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT))
+		return MNL_CB_OK;
+	int v = (int)(int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+	const char *target = (v == NFT_JUMP || v == NFT_GOTO) &&
+				     nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN)
+				 ? nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN)
+				 : NULL;
+	w->r->ops->verdict(w->r->ctx, w->chain, v, target);
+	return MNL_CB_OK;
+}
+
+/* Expressions whose attributes hold state that changes as packets pass
+ * (not what the rule does): their names alone go into a digest. */
+static bool expr_stateful(const char *name)
+{
+	return !strcmp(name, "counter") || !strcmp(name, "quota") ||
+	       !strcmp(name, "last");
+}
+
+/* Appends LEN bytes at P to the growing buffer *B (*N used, *CAP). */
+static void buf_add(char **b, size_t *n, size_t *cap, const void *p,
+		    size_t len)
+{
+	if (*n + len > *cap) {
+		size_t c = (*n + len) * 2;
+		char *nb = realloc(*b, c);
+		if (!nb)
+			return; /* the digest then differs: a check repairs */
+		*b = nb;
+		*cap = c;
+	}
+	memcpy(*b + *n, p, len);
+	*n += len;
+}
+
+/* The digest of the rule in NLH (nftread_ops.rule_digest): its
+ * NFTA_RULE_EXPRESSIONS walked as the kernel sent them; *CHAIN its chain
+ * (in NLH), NULL when the message has none. */
+static uint64_t rule_digest(const struct nlmsghdr *nlh, const char **chain)
+{
+	const struct nlattr *a, *exprs = NULL;
+	*chain = NULL;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_RULE_CHAIN &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			*chain = mnl_attr_get_str(a);
+		else if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			exprs = a;
+	}
+	char *b = NULL;
+	size_t n = 0, cap = 0;
+	const struct nlattr *elem, *x;
+	if (exprs)
+		mnl_attr_for_each_nested(elem, exprs) {
+			const char *name = NULL;
+			const struct nlattr *data = NULL;
+			mnl_attr_for_each_nested(x, elem) {
+				if (mnl_attr_get_type(x) == NFTA_EXPR_NAME &&
+				    mnl_attr_validate(x, MNL_TYPE_NUL_STRING) == 0)
+					name = mnl_attr_get_str(x);
+				else if (mnl_attr_get_type(x) == NFTA_EXPR_DATA)
+					data = x;
+			}
+			if (!name)
+				continue;
+			buf_add(&b, &n, &cap, name, strlen(name) + 1);
+			if (data && !expr_stateful(name))
+				buf_add(&b, &n, &cap, mnl_attr_get_payload(data),
+					mnl_attr_get_payload_len(data));
+		}
+	uint64_t d = hash_bytes(b ? b : "", n);
+	free(b);
+	return d;
+}
+
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	if (!rule)
 		return MNL_CB_ERROR;
+	if (nftnl_rule_nlmsg_parse(nlh, rule) < 0) {
+		nftnl_rule_free(rule);
+		return MNL_CB_OK;
+	}
+	const char *chain;
+	uint64_t digest;
+	if (r->ops->rule_digest && (digest = rule_digest(nlh, &chain), chain))
+		r->ops->rule_digest(r->ctx, chain, digest);
+	if (r->ops->verdict && nftnl_rule_is_set(rule, NFTNL_RULE_CHAIN)) {
+		struct verdict_walk w = {r, nftnl_rule_get_str(rule,
+							       NFTNL_RULE_CHAIN)};
+		nftnl_expr_foreach(rule, verdict_cb, &w);
+	}
 	const char *comment;
-	if (nftnl_rule_nlmsg_parse(nlh, rule) == 0 && r->ops->rule &&
-	    (comment = nftread_rule_comment(rule))) {
+	if (r->ops->rule && (comment = nftread_rule_comment(rule))) {
 		uint64_t packets;
 		enum nftread_verdict v = nftread_rule_verdict(rule, &packets);
 		r->ops->rule(r->ctx, comment, v, packets,
@@ -274,7 +374,8 @@ static int read_once(struct nread *r, const char *table)
 	uint64_t first = r->handle;
 	if (r->ops->table)
 		r->ops->table(r->ctx, first);
-	if (read_rules(r, table) < 0 || read_counters(r, table) < 0)
+	if (read_rules(r, table) < 0 ||
+	    (r->ops->counter && read_counters(r, table) < 0))
 		return -1;
 	if (read_handle(r, table) < 0)
 		return -1;

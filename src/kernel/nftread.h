@@ -1,7 +1,8 @@
 /*
- * nftread.h — what the counters need of the kernel table, read over
- * netlink with libnftnl: the table's handle, each rule's comment, counter
- * and kind of verdict, the named counters; and a set's keys. Unlike a listing through libnftables (nft 1.0.6 fetches the
+ * nftread.h — what the counters and the ruleset watch need of the kernel
+ * table, read over netlink with libnftnl: the table's handle, each rule's
+ * comment, counter and kind of verdict, the rules' jumps and drops, the
+ * named counters; and a set's keys. Unlike a listing through libnftables (nft 1.0.6 fetches the
  * elements of every set in the table for any table or chain listing, which
  * under a flood from 65,000 sources is 65,000 per meter), nothing is read
  * that is not asked for.
@@ -37,9 +38,22 @@ struct nftread_ops {
 	void (*rule)(void *ctx, const char *comment, enum nftread_verdict v,
 		     uint64_t packets, uint64_t handle);
 	/* each named counter object, with its handle (a reload that flushes
-	 * the table keeps the table's handle but makes its objects anew) */
+	 * the table keeps the table's handle but makes its objects anew);
+	 * NULL: the counters are not read at all */
 	void (*counter)(void *ctx, const char *name, uint64_t packets,
 			uint64_t handle);
+	/* each immediate verdict of each rule, comment or not: the rule's
+	 * CHAIN, the VERDICT (NF_DROP, NF_ACCEPT, NFT_JUMP, NFT_GOTO,
+	 * NFT_RETURN... of <linux/netfilter/nf_tables.h>) and, for a jump or
+	 * goto, its TARGET chain (else NULL) */
+	void (*verdict)(void *ctx, const char *chain, int verdict,
+			const char *target);
+	/* each rule, comment or not: its CHAIN and a DIGEST of what it does
+	 * (SipHash under the process key, common/hash.h, of each expression's
+	 * name and attributes, the counters' and quotas' values left out), so
+	 * that the same rule read again gives the same digest and another
+	 * rule, or the same one changed, another */
+	void (*rule_digest)(void *ctx, const char *chain, uint64_t digest);
 };
 
 /*

@@ -9,6 +9,7 @@
 # stay denied, allowed ones work, foreign tables stay. After a clean stop
 # nothing is put back.
 . "$(dirname "$0")/lib.sh"
+KT_REPAIRS_EXPECTED=1 # this test breaks the ruleset on purpose
 kt_up
 kt_start "$KT_ROOT/examples/lab.conf" || kt_done
 
@@ -87,6 +88,53 @@ restored_after "an ip6tables ACCEPT inserted above the jump" ip6tables-nft -I FO
 [ "$(lab_exec "$LAB_GW" ip6tables-nft -S FORWARD | grep -c foreign6)" = 1 ] &&
 	kt_ok "the foreign ip6tables rule stays (below SLUICE's jump)" || kt_fail "the foreign ip6tables rule is gone"
 expect_talk "IPv6 web from an unidentified client stays denied with the foreign ACCEPT" 0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80 "[$LAB_CLI6B]"
+
+# 4b. inside sluice's own table, the table kept (only its rules tell; the
+# check reads them over netlink and compares them with what sluiced
+# installed, nftread.h): the forward hook's jump to `decided` deleted,
+# `decided`'s last goto to decide_new deleted (another stays: the check
+# looked for one), an `accept` inserted first in `forward` (every session
+# would pass by the policy), an `accept` in flood_tcp4 (a chain sluiced
+# rewrites itself, where only drop and return belong)
+# nft_cut DESCRIPTION CHAIN GOOD BAD NFT-ARGS...: runs nft NFT-ARGS in the
+# gateway, then waits up to 5 s for a repair after which CHAIN shows GOOD
+# (a pattern) and not BAD (a pattern; - for none)
+nft_cut() {
+	local d=$1 chain=$2 good=$3 bad=$4 n0 i
+	shift 4
+	n0=$(restored)
+	lab_exec "$LAB_GW" nft "$@" || { kt_fail "$d: nft $* failed"; return; }
+	nft_whole() {
+		local l
+		l=$(lab_exec "$LAB_GW" nft list chain inet sluice "$chain")
+		grep -q "$good" <<<"$l" && { [ "$bad" = - ] || ! grep -q "$bad" <<<"$l"; }
+	}
+	for i in $(seq 50); do
+		[ "$(restored)" -gt "$n0" ] && nft_whole && break
+		sleep 0.1
+	done
+	[ "$(restored)" -gt "$n0" ] && nft_whole &&
+		kt_ok "$d: put back (ruleset_restored $n0 → $(restored))" ||
+		kt_fail "$d: not put back in 5 s (ruleset_restored $n0 → $(restored))"
+}
+# the handle of the last rule of CHAIN matching PATTERN
+nft_handle() {
+	lab_exec "$LAB_GW" nft -a list chain inet sluice "$1" |
+		sed -n "s/.*$2.*# handle \([0-9]*\)\$/\1/p" | tail -1
+}
+nft_cut "the nft forward chain's jump to decided deleted" forward "jump decided" - \
+	delete rule inet sluice forward handle "$(nft_handle forward "jump decided")"
+nft_cut "decided's last goto decide_new deleted" decided "^[[:space:]]*goto decide_new" - \
+	delete rule inet sluice decided handle "$(nft_handle decided "goto decide_new")"
+nft_cut "an accept inserted first in sluice's forward chain" forward "jump decided" "^[[:space:]]*accept" \
+	insert rule inet sluice forward accept
+if lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4 >/dev/null 2>&1; then
+	nft_cut "an accept inserted in flood_tcp4" flood_tcp4 "drop" "accept" \
+		insert rule inet sluice flood_tcp4 accept
+else
+	kt_fail "no flood_tcp4 chain (the default limits make one)"
+fi
+denied_stays_denied "after the nft rules were put back"
 
 # 5. Debian's nftables.service: `nft -f /etc/nftables.conf` starts with
 # `flush ruleset` (the file the nftables package installs; a copy of its

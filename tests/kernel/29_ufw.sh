@@ -10,6 +10,7 @@
 # puts them back), a session the policy denies stays denied, an allowed one
 # works, and ufw's chains are there while ufw runs.
 . "$(dirname "$0")/lib.sh"
+KT_REPAIRS_EXPECTED=1 # this test breaks the ruleset on purpose
 init=/lib/ufw/ufw-init
 [ -x "$init" ] && [ -r /lib/ufw/ufw-init-functions ] && [ -d /usr/share/ufw ] ||
 	{ echo "$KT_NAME: ufw is not installed (scripts/setup.sh installs it)" >&2; exit 1; }

@@ -15,6 +15,7 @@
 # table as a fresh install of the next (in the directory namespace, a
 # table of its own).
 . "$(dirname "$0")/lib.sh"
+KT_REPAIRS_EXPECTED=1 # this test breaks the ruleset on purpose
 kt_up
 conf=$LAB_TMP/sluice.conf
 sed 's/udp-timeout 60s/udp-timeout 20s/' "$KT_ROOT/examples/lab.conf" >"$conf"

@@ -4,9 +4,10 @@
 # and libnftables fetches every set's elements to list the table or a
 # chain: sluiced's event loop must not spend its time re-reading them. The
 # counters are read over netlink without the sets' elements
-# (kernel/nftread.c), so they stay cheap and current; the periodic ruleset
-# check (libnftables) is spaced by its cost (daemon.h kread_wait_ms: at
-# most 1 % of a core); the half-open pass lists no chain. Checked: the
+# (kernel/nftread.c), so they stay cheap and current; so is the periodic
+# ruleset check (its rules, no set's elements; it is still spaced by its
+# cost, daemon.h kread_wait_ms: at most 1 % of a core); the half-open pass
+# lists no chain. Checked: the
 # event loop's CPU over 10 s with the full meter (it was 14.7 s in 20 s
 # before), no costly counters' read, a kernel-decided session counted at
 # once, the control socket answering, and a half-open pass staying cheap.

@@ -9,9 +9,11 @@
 #include "stats/counters.h"
 #include "policy/settings.h"
 #include "policy/counters_names.h"
+#include "kernel/nftread.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netfilter/nf_tables.h>
 #include <nftables/libnftables.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -412,10 +414,104 @@ static void test_kernel_rules(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* What nftread hands the ruleset watch: "chain:digest" of each rule and
+ * "chain>verdict>target" of each immediate verdict, in order. */
+struct digests {
+	char rules[1024], verdicts[512];
+	int n;
+};
+
+static void dg_reset(void *ctx, uint64_t handle)
+{
+	struct digests *d = ctx;
+	d->rules[0] = d->verdicts[0] = '\0';
+	d->n = 0;
+}
+
+static void dg_rule(void *ctx, const char *chain, uint64_t digest)
+{
+	struct digests *d = ctx;
+	size_t l = strlen(d->rules);
+	snprintf(d->rules + l, sizeof(d->rules) - l, "%s:%016llx ", chain,
+		 (unsigned long long)digest);
+	d->n++;
+}
+
+static void dg_verdict(void *ctx, const char *chain, int verdict,
+		       const char *target)
+{
+	struct digests *d = ctx;
+	size_t l = strlen(d->verdicts);
+	snprintf(d->verdicts + l, sizeof(d->verdicts) - l, "%s>%d>%s ", chain,
+		 verdict, target ? target : "-");
+}
+
+static void read_digests(const char *table, struct digests *d)
+{
+	const struct nftread_ops ops = {.table = dg_reset,
+					.rule_digest = dg_rule,
+					.verdict = dg_verdict};
+	assert_int_equal(nftread_table(table, &ops, d), 0);
+}
+
+/* The ruleset watch's read (nftread_ops.rule_digest, .verdict): a rule's
+ * digest stays the same while packets change its counters, meters and
+ * connection counts, and changes when the rule is replaced by another;
+ * verdicts come with their chain and target. */
+static void test_kernel_digests(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	if (system("ip link set lo up") != 0)
+		skip();
+	assert_int_equal(nft_do(
+	    "table inet sluicedg {\n"
+	    " set meter4 { type ipv4_addr; size 65535; flags dynamic,timeout; "
+	    "timeout 2m; }\n"
+	    " set conns4 { type ipv4_addr; size 65535; flags dynamic; }\n"
+	    " chain output {\n"
+	    "  type filter hook output priority 0; policy accept;\n"
+	    "  ip daddr 127.0.0.2 counter jump limits\n"
+	    "  ip daddr 127.0.0.3 counter quota over 100 mbytes drop\n"
+	    " }\n"
+	    " chain limits {\n"
+	    "  update @meter4 { ip saddr limit rate over 1000/second } counter drop\n"
+	    "  add @conns4 { ip saddr ct count over 1000 } counter drop\n"
+	    "  counter goto tail\n"
+	    " }\n"
+	    " chain tail {\n"
+	    "  counter accept\n"
+	    " }\n"
+	    "}\n"), 0);
+	struct digests a, b, c;
+	read_digests("sluicedg", &a);
+	assert_int_equal(a.n, 6);
+	assert_non_null(strstr(a.verdicts, "output>-3>limits ")); /* NFT_JUMP */
+	assert_non_null(strstr(a.verdicts, "limits>-4>tail ")); /* NFT_GOTO */
+	assert_non_null(strstr(a.verdicts, "output>0>- ")); /* NF_DROP */
+	assert_non_null(strstr(a.verdicts, "tail>1>- ")); /* NF_ACCEPT */
+	send_udp("127.0.0.2", 20); /* counters, meter, connection count */
+	send_udp("127.0.0.3", 5);
+	read_digests("sluicedg", &b);
+	assert_string_equal(a.rules, b.rules);
+	/* the same rule changed in place: its digest alone differs */
+	assert_int_equal(nft_do("flush chain inet sluicedg tail\n"
+				"add rule inet sluicedg tail counter drop\n"),
+			 0);
+	read_digests("sluicedg", &c);
+	assert_int_equal(c.n, 6);
+	assert_string_not_equal(b.rules, c.rules);
+	size_t keep = (size_t)(strstr(b.rules, "tail:") - b.rules);
+	assert_int_equal(strncmp(b.rules, c.rules, keep), 0);
+	assert_int_equal(nft_do("delete table inet sluicedg\n"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_agree),
+	    cmocka_unit_test(test_kernel_digests),
 	    cmocka_unit_test(test_latency_bounds),
 	    cmocka_unit_test(test_table_sane),
 	    cmocka_unit_test(test_histogram),
