@@ -8,6 +8,7 @@
 #include "kernel/nftread.h"
 #include "common/hash.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/object.h>
@@ -41,8 +42,8 @@ struct nread {
 	void *ctx;
 	uint64_t handle; /* the table's (table_cb) */
 	uint64_t n;	 /* setelem_cb: elements so far */
-	/* setelem_cb: each element's key (nftread_set_keys), else NULL */
-	void (*key_fn)(void *ctx, const void *key, size_t len);
+	/* setelem_cb: each element (nftread_set_elems), else NULL */
+	void (*elem_fn)(void *ctx, const struct nftread_elem *e);
 };
 
 /* Sends the request NLH and runs CB on every answer until the dump (or
@@ -317,15 +318,70 @@ static int read_counters(struct nread *r, const char *table)
 	return nread_run(r, nlh, obj_cb);
 }
 
-/* Each element of one NFT_MSG_NEWSETELEM message NLH: its key's bytes
- * (NFTA_SET_ELEM_KEY / NFTA_DATA_VALUE) to R->key_fn, counted in R->n.
- * Walked as raw attributes (libmnl), with no object allocated per element
- * as libnftnl's parser would; the kernel's own dump is most of the cost
- * (160-200 ms for 65,535 elements with counters). */
+/* The packets of the counter expression X (an NFTA_LIST_ELEM or
+ * NFTA_SET_ELEM_EXPR: NFTA_EXPR_NAME, NFTA_EXPR_DATA) into *PACKETS; other
+ * expressions leave it. */
+static void elem_counter(const struct nlattr *x, uint64_t *packets)
+{
+	const struct nlattr *a, *c;
+	bool counter = false;
+	const struct nlattr *data = NULL;
+	mnl_attr_for_each_nested(a, x) {
+		if (mnl_attr_get_type(a) == NFTA_EXPR_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			counter = !strcmp(mnl_attr_get_str(a), "counter");
+		else if (mnl_attr_get_type(a) == NFTA_EXPR_DATA)
+			data = a;
+	}
+	if (!counter || !data)
+		return;
+	mnl_attr_for_each_nested(c, data)
+		if (mnl_attr_get_type(c) == NFTA_COUNTER_PACKETS &&
+		    mnl_attr_validate(c, MNL_TYPE_U64) == 0)
+			*packets = be64toh(mnl_attr_get_u64(c));
+}
+
+/* One element E (an NFTA_LIST_ELEM) into *OUT: its key's bytes
+ * (NFTA_SET_ELEM_KEY / NFTA_DATA_VALUE), its expiration, its counter
+ * (NFTA_SET_ELEM_EXPR, or one of NFTA_SET_ELEM_EXPRESSIONS). */
+static void elem_read(const struct nlattr *e, struct nftread_elem *out)
+{
+	const struct nlattr *a, *v;
+	*out = (struct nftread_elem){NULL, 0, 0, -1};
+	mnl_attr_for_each_nested(a, e) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:
+			mnl_attr_for_each_nested(v, a)
+				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE) {
+					out->key = mnl_attr_get_payload(v);
+					out->len = mnl_attr_get_payload_len(v);
+				}
+			break;
+		case NFTA_SET_ELEM_EXPIRATION:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+				out->expires_ms =
+				    (int64_t)be64toh(mnl_attr_get_u64(a));
+			break;
+		case NFTA_SET_ELEM_EXPR:
+			elem_counter(a, &out->packets);
+			break;
+		case NFTA_SET_ELEM_EXPRESSIONS:
+			mnl_attr_for_each_nested(v, a)
+				elem_counter(v, &out->packets);
+			break;
+		}
+	}
+}
+
+/* Each element of one NFT_MSG_NEWSETELEM message NLH to R->elem_fn
+ * (elem_read), counted in R->n. Walked as raw attributes (libmnl), with
+ * no object allocated per element as libnftnl's parser would; the
+ * kernel's own dump is most of the cost (160-200 ms for 65,535 elements
+ * with counters). */
 static int setelem_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
-	const struct nlattr *list = NULL, *a, *e, *k, *v;
+	const struct nlattr *list = NULL, *a, *e;
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
 			list = a;
@@ -335,16 +391,12 @@ static int setelem_cb(const struct nlmsghdr *nlh, void *data)
 		if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
 			continue;
 		r->n++;
-		if (!r->key_fn)
+		if (!r->elem_fn)
 			continue;
-		mnl_attr_for_each_nested(k, e) {
-			if (mnl_attr_get_type(k) != NFTA_SET_ELEM_KEY)
-				continue;
-			mnl_attr_for_each_nested(v, k)
-				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE)
-					r->key_fn(r->ctx, mnl_attr_get_payload(v),
-						  mnl_attr_get_payload_len(v));
-		}
+		struct nftread_elem x;
+		elem_read(e, &x);
+		if (x.key)
+			r->elem_fn(r->ctx, &x);
 	}
 	return MNL_CB_OK;
 }
@@ -436,14 +488,34 @@ int nftread_table(const char *table, const struct nftread_ops *ops,
 	return rc;
 }
 
-int nftread_set_keys(const char *table, const char *set,
-		     void (*fn)(void *ctx, const void *key, size_t len),
-		     void *ctx)
+int nftread_set_elems(const char *table, const char *set,
+		      void (*fn)(void *ctx, const struct nftread_elem *e),
+		      void *ctx)
 {
-	struct nread r = {.ctx = ctx, .key_fn = fn};
+	struct nread r = {.ctx = ctx, .elem_fn = fn};
 	if (nread_open(&r) < 0)
 		return -1;
 	int rc = read_set_elems(&r, table, set);
 	nread_close(&r);
 	return rc < 0 ? -1 : (int)r.n;
+}
+
+/* nftread_set_keys' function and context, under nftread_set_elems. */
+struct keys_only {
+	void (*fn)(void *ctx, const void *key, size_t len);
+	void *ctx;
+};
+
+static void key_only(void *ctx, const struct nftread_elem *e)
+{
+	struct keys_only *k = ctx;
+	k->fn(k->ctx, e->key, e->len);
+}
+
+int nftread_set_keys(const char *table, const char *set,
+		     void (*fn)(void *ctx, const void *key, size_t len),
+		     void *ctx)
+{
+	struct keys_only k = {fn, ctx};
+	return nftread_set_elems(table, set, fn ? key_only : NULL, &k);
 }

@@ -2,7 +2,7 @@
  * nftread.h — what the counters and the ruleset watch need of the kernel
  * table, read over netlink with libnftnl: the table's handle, each rule's
  * comment, counter and kind of verdict, the rules' jumps and drops, the
- * named counters; and a set's keys. Unlike a listing through libnftables (nft 1.0.6 fetches the
+ * named counters; and a set's elements (keys, counters, timeouts). Unlike a listing through libnftables (nft 1.0.6 fetches the
  * elements of every set in the table for any table or chain listing, which
  * under a flood from 65,000 sources is 65,000 per meter), nothing is read
  * that is not asked for.
@@ -71,6 +71,25 @@ struct nftread_ops {
  */
 int nftread_table(const char *table, const struct nftread_ops *ops,
 		  void *ctx);
+
+/* One element of a set, as nftread_set_elems gives it. */
+struct nftread_elem {
+	const void *key;    /* the key's bytes, network order (as stored) */
+	size_t len;	    /* 4 for ipv4_addr, 16 for ipv6_addr */
+	uint64_t packets;   /* its counter's packets; 0 without one */
+	int64_t expires_ms; /* until it times out; -1 without a timeout */
+};
+
+/*
+ * The elements of set SET of table inet TABLE, one dump: FN(CTX, E) with
+ * each (E and its key valid during the call; FN may be NULL to count
+ * only). A dump interrupted by a change is not retried. Returns the
+ * number of elements, or -1 with errno (ENOENT: no such table or set;
+ * EINTR: interrupted). `sluicectl floods` reads flood_limited4/6 so.
+ */
+int nftread_set_elems(const char *table, const char *set,
+		      void (*fn)(void *ctx, const struct nftread_elem *e),
+		      void *ctx);
 
 /*
  * The elements of set SET of table inet TABLE, one dump: FN(CTX, KEY, LEN)

@@ -13,6 +13,7 @@
 #include "decide/sessions.h"
 #include "identity/idtable.h"
 #include "kernel/conntrack.h"
+#include "kernel/nftread.h"
 #include "queue/worker.h"
 #include "sluiced/farms.h"
 #include "policy/settings.h"
@@ -493,60 +494,93 @@ static int cmd_identity_logout(void *arg, const json_t *args,
 
 /* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
 
-struct floods_ctx {
-	struct daemon *d;
-	json_t *list; /* the rows */
-	unsigned prefix; /* the source's prefix length (IPv6: flood prefix) */
+/* One source of flood_limited4/6 as read (nftread_set_elems). */
+struct flood_src {
+	int family;
+	uint8_t addr[16];
+	uint64_t packets, expires_s;
 };
 
-static void flood_one(void *arg, const char *value, uint64_t packets,
-		      uint64_t expires_s)
+/* floods' items: the two sets read when the request came. */
+struct floods_ctx {
+	struct daemon *d;
+	struct flood_src *v;
+	size_t n;
+	int family;	 /* of the set being read */
+	unsigned prefix; /* IPv6 sources' prefix length (flood { prefix }) */
+};
+
+static void flood_collect(void *ctx, const struct nftread_elem *e)
 {
-	struct floods_ctx *c = arg;
+	struct floods_ctx *c = ctx;
+	size_t want = c->family == AF_INET ? 4 : 16;
+	if (e->len != want)
+		return;
+	struct flood_src x = {.family = c->family,
+			      .packets = e->packets,
+			      .expires_s = e->expires_ms < 0
+					       ? 0
+					       : (uint64_t)e->expires_ms / 1000};
+	memcpy(x.addr, e->key, want);
+	VEC_PUSH(c->v, c->n, x);
+}
+
+/* The row of source I. */
+static json_t *flood_item(void *ctx, size_t i)
+{
+	struct floods_ctx *c = ctx;
+	const struct flood_src *x = &c->v[i];
+	char value[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN + 8];
+	inet_ntop(x->family, x->addr, value, sizeof(value));
 	/* tcp-half-open is the one limit sluiced knows a source is over
 	 * (halfopen.c); the kernel's meters do not say which one refused */
 	uint32_t ho = halfopen_count(c->d, value);
 	const char *why = ho ? "tcp-half-open" : "rate-or-concurrent";
-	char src[80];
-	if (c->prefix < 128 && strchr(value, ':'))
+	if (x->family == AF_INET6 && c->prefix < 128)
 		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
 	else
 		snprintf(src, sizeof(src), "%s", value);
-	json_array_append_new(c->list, json_pack(
-	    "{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src), "refused",
-	    (json_int_t)packets, "expires_s", (json_int_t)expires_s, "reason",
-	    why, "half_open", (json_int_t)ho));
+	return json_pack("{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src),
+			 "refused", (json_int_t)x->packets, "expires_s",
+			 (json_int_t)x->expires_s, "reason", why, "half_open",
+			 (json_int_t)ho);
+}
+
+static void floods_free(void *ctx)
+{
+	struct floods_ctx *c = ctx;
+	free(c->v);
+	free(c);
 }
 
 /* floods: flood_limited4/6 (ruleset.c "flood4/6"): each source a limit
  * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
  * with its unanswered sessions, or one of the kernel's meters), the packets
- * refused and when it leaves the list. */
+ * refused and when it leaves the list. Read over netlink (nftread.h: no
+ * other set's elements, as a libnftables listing fetched) and answered in
+ * parts: during a flood from 65,000 sources it is 65,000 rows. */
 static int cmd_floods(void *arg, const json_t *args,
-		      struct evbuffer *out)
+		      struct control_stream *s, struct evbuffer *err)
 {
 	struct daemon *d = arg;
 	struct gen *g = current(d);
-	(void)args;
-	struct floods_ctx c = {d, json_array(), g->policy->flood.prefix_v6};
+	struct floods_ctx *c = xcalloc(1, sizeof(*c));
+	c->d = d;
+	c->prefix = g->policy->flood.prefix_v6;
 	gen_unref(g);
 	for (int fam = 4; fam <= 6; fam += 2) {
-		char *cmd = xasprintf("list set inet %s flood_limited%d",
-				      d->kopts.table, fam);
-		char *e = NULL, *js = nft_query(cmd, true, &e);
-		free(cmd);
-		if (!js || stats_set_elems_json(js, flood_one, &c) < 0) {
-			evbuffer_drain(out, evbuffer_get_length(out));
-			evbuffer_add_printf(out, "flood limits are off or "
-					    "unreadable: %s", e ? e : "bad JSON");
-			free(e);
-			free(js);
-			json_decref(c.list);
+		char set[32];
+		snprintf(set, sizeof(set), "flood_limited%d", fam);
+		c->family = fam == 4 ? AF_INET : AF_INET6;
+		if (nftread_set_elems(d->kopts.table, set, flood_collect, c) < 0) {
+			evbuffer_add_printf(err, "flood limits are off or "
+					    "unreadable: %s: %s", set,
+					    strerror(errno));
+			floods_free(c);
 			return -1;
 		}
-		free(js);
 	}
-	json_list_out(out, "floods", c.list);
+	json_parts_answer(s, "floods", c->n, flood_item, floods_free, c);
 	return 0;
 }
 
@@ -811,7 +845,7 @@ const struct control_command daemon_commands[] = {
     {"identity-list", CONTROL_READ, NULL, NULL, cmd_identity_list},
     {"identity-sources", CONTROL_READ, NULL, cmd_identity_sources, NULL},
     {"creations-list", CONTROL_READ, NULL, cmd_creations_list, NULL},
-    {"floods", CONTROL_READ, NULL, cmd_floods, NULL},
+    {"floods", CONTROL_READ, NULL, NULL, cmd_floods},
     {"settings", CONTROL_READ, NULL, cmd_settings, NULL},
     {"identity-add", CONTROL_OPERATOR, args_identity_add, cmd_identity_add, NULL},
     {"identity-del", CONTROL_OPERATOR, args_address, cmd_identity_del, NULL},

@@ -31,6 +31,7 @@
  * set only drops.
  */
 #include "sluiced/daemon.h"
+#include "kernel/nftread.h"
 #include "common/bytes.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -175,33 +176,29 @@ struct elems {
 	int fam;
 };
 
-static void elem_one(void *arg, const char *value, uint64_t packets,
-		     uint64_t expires_s)
+static void elem_one(void *arg, const struct nftread_elem *x)
 {
 	struct elems *c = arg;
-	(void)packets;
+	size_t want = c->fam == 4 ? 4 : 16;
+	if (x->len != want)
+		return;
 	struct ho_elem e;
 	memset(&e, 0, sizeof(e));
 	e.k.fam = (uint8_t)c->fam;
-	if (inet_pton(c->fam == 4 ? AF_INET : AF_INET6, value, e.k.a) != 1)
-		return;
-	e.expires_s = expires_s;
+	memcpy(e.k.a, x->key, want);
+	e.expires_s = x->expires_ms < 0 ? 0 : (uint64_t)x->expires_ms / 1000;
 	VEC_PUSH(c->v, c->n, e);
 }
 
-/* Reads flood_half_open4/6 into C (sorted by key); false when a set
- * cannot be read (the ruleset has no such set now). */
+/* Reads flood_half_open4/6 into C (sorted by key) over netlink
+ * (nftread.h); false when a set cannot be read (the ruleset has no such
+ * set now). */
 static bool read_set(struct daemon *d, struct elems *c)
 {
 	for (c->fam = 4; c->fam <= 6; c->fam += 2) {
-		char *cmd = xasprintf("list set inet %s flood_half_open%d",
-				      d->kopts.table, c->fam);
-		char *e = NULL, *js = nft_query(cmd, true, &e);
-		free(cmd);
-		free(e);
-		bool ok = js && stats_set_elems_json(js, elem_one, c) >= 0;
-		free(js);
-		if (!ok)
+		char set[32];
+		snprintf(set, sizeof(set), "flood_half_open%d", c->fam);
+		if (nftread_set_elems(d->kopts.table, set, elem_one, c) < 0)
 			return false;
 	}
 	sort_keys(c->v, c->n, sizeof(*c->v));

@@ -292,30 +292,6 @@ static const char *const kc_named[STATS_KC_N] = {
     [STATS_KC_FLOOD_TCP_HALF_OPEN] = "flood_tcp_half_open",
 };
 
-/* J as a count: a non-negative integer, else 0. */
-static uint64_t jcount(const json_t *j)
-{
-	return json_is_integer(j) && json_integer_value(j) >= 0
-		   ? (uint64_t)json_integer_value(j)
-		   : 0;
-}
-
-/* The array "nftables" of nft's JSON output TEXT, its document in *ROOT
- * (json_decref it); NULL (errno EINVAL, nothing to free) when TEXT is not
- * such a document. */
-static json_t *nft_list(const char *text, json_t **root)
-{
-	*root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	json_t *list = json_object_get(*root, "nftables");
-	if (!json_is_array(list)) {
-		json_decref(*root);
-		*root = NULL;
-		errno = EINVAL;
-		return NULL;
-	}
-	return list;
-}
-
 void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
 			   int verdict, uint64_t packets, int64_t handle,
 			   stats_kernel_rule_fn *fn, void *ctx)
@@ -355,35 +331,6 @@ static void kernel_reset(struct stats_kernel *k)
 	k->table_handle = -1;
 	for (size_t i = 0; i < STATS_KC_N; i++)
 		k->source[i] = -1;
-}
-
-int stats_set_elems_json(const char *text,
-			 void (*fn)(void *ctx, const char *value,
-				    uint64_t packets, uint64_t expires_s),
-			 void *ctx)
-{
-	json_t *root, *list = nft_list(text, &root);
-	if (!list)
-		return -1;
-	int n = 0;
-	size_t i, j;
-	json_t *o, *e;
-	json_array_foreach(list, i, o) {
-		json_t *elems = json_object_get(json_object_get(o, "set"), "elem");
-		json_array_foreach(elems, j, e) {
-			json_t *el = json_object_get(e, "elem");
-			json_t *v = json_object_get(el, "val");
-			if (!json_is_string(v))
-				continue;
-			fn(ctx, json_string_value(v),
-			   jcount(json_object_get(json_object_get(el, "counter"),
-						  "packets")),
-			   jcount(json_object_get(el, "expires")));
-			n++;
-		}
-	}
-	json_decref(root);
-	return n;
 }
 
 /* A rule as nftread gave it, kept until the read is whole. */

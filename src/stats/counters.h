@@ -240,14 +240,5 @@ void stats_kernel_keep(struct stats_kernel_kept *kk,
 void stats_kernel_fill(const struct stats_kernel_kept *kk, uint64_t limited,
 		       struct stats_snapshot *s);
 
-/* The elements of one nft set listed as JSON (`nft -j list set ...`, a
- * set with `counter` and `timeout`): FN(CTX, VALUE, PACKETS, EXPIRES_S)
- * for each element whose value is a string (an address or a prefix's
- * address). Returns the number of elements, or -1 (errno EINVAL) on bad
- * JSON. Used by `sluicectl floods` (the sources being limited). */
-int stats_set_elems_json(const char *json,
-			 void (*fn)(void *ctx, const char *value,
-				    uint64_t packets, uint64_t expires_s),
-			 void *ctx);
 
 #endif

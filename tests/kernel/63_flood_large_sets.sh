@@ -10,7 +10,8 @@
 # lists no chain. Checked: the
 # event loop's CPU over 10 s with the full meter (it was 14.7 s in 20 s
 # before), no costly counters' read, a kernel-decided session counted at
-# once, the control socket answering, and a half-open pass staying cheap.
+# once, the control socket answering, `sluicectl floods` listing every
+# limited source, and a half-open pass staying cheap.
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$(conf_with 'flood { tcp-connect-rate 100000/min tcp-concurrent 100 tcp-half-open 5 udp-rate 1000/s }')
@@ -51,6 +52,18 @@ ctl status >/dev/null && t1=$(date +%s%N) && [ $(((t1 - t0) / 1000000)) -lt 3000
 n=$(counter flood_sources_limited)
 [ "$n" = 65535 ] && kt_ok "flood_sources_limited $n (the elements of flood_limited4 counted)" ||
 	kt_fail "flood_sources_limited $n, want 65535"
+# `sluicectl floods` during such a flood: every limited source listed
+# (read over netlink, answered in parts), and the event loop answering
+# other requests meanwhile
+ctl floods --json >"$LAB_TMP/floods.json" &
+fl=$!
+t0=$(date +%s%N)
+ctl status >/dev/null && kt_ok "status answers while floods is listed ($((($(date +%s%N) - t0) / 1000000)) ms)" ||
+	kt_fail "status: no answer while floods is listed"
+wait $fl
+n=$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["floods"]; print(len(f), f[0]["reason"], f[0]["expires_s"] > 0)' "$LAB_TMP/floods.json" 2>&1)
+[ "$n" = "65535 rate-or-concurrent True" ] && kt_ok "sluicectl floods lists all 65535 limited sources" ||
+	kt_fail "floods --json: $n"
 c=$(counter flood_half_open_pass_cpu_seconds)
 python3 -c "import sys; sys.exit(0 if float('$c') < 0.1 else 1)" &&
 	kt_ok "a half-open pass costs $c s of CPU with the full meter (no chain listing)" ||

@@ -165,42 +165,6 @@ static void test_nfqueue_parse(void **state)
 }
 
 /* As `nft -j list table inet sluice` shows the flood state (1.0.6). */
-static const char flood_json[] =
-    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}},"
-    "{\"counter\": {\"family\": \"inet\", \"name\": \"flood_tcp_rate\", "
-    "\"table\": \"sluice\", \"handle\": 16, \"packets\": 261, \"bytes\": 9}},"
-    "{\"counter\": {\"family\": \"inet\", \"name\": \"flood_udp_rate\", "
-    "\"table\": \"sluice\", \"handle\": 18, \"packets\": 3, \"bytes\": 9}},"
-    "{\"set\": {\"family\": \"inet\", \"name\": \"flood_limited6\", "
-    "\"table\": \"sluice\", \"type\": \"ipv6_addr\", \"flags\": [\"timeout\"], "
-    "\"elem\": [{\"elem\": {\"val\": \"2001:db8:1::\", \"expires\": 29, "
-    "\"counter\": {\"packets\": 7, \"bytes\": 1}}}]}},"
-    "{\"set\": {\"family\": \"inet\", \"name\": \"flood_limited4\", "
-    "\"table\": \"sluice\", \"type\": \"ipv4_addr\", "
-    "\"elem\": [{\"elem\": {\"val\": \"198.18.1.2\", \"expires\": 3, "
-    "\"counter\": {\"packets\": 250, \"bytes\": 1}}},"
-    "{\"elem\": {\"val\": \"198.18.1.9\", \"expires\": 30}}]}}]}";
-
-static void elem_row(void *ctx, const char *v, uint64_t packets, uint64_t exp)
-{
-	char *buf = ctx;
-	size_t n = strlen(buf);
-	snprintf(buf + n, 256 - n, "%s/%llu/%llu ", v,
-		 (unsigned long long)packets, (unsigned long long)exp);
-}
-
-static void test_flood_json(void **state)
-{
-	(void)state;
-	char rows[256] = "";
-	assert_int_equal(stats_set_elems_json(flood_json, elem_row, rows), 3);
-	assert_string_equal(rows, "2001:db8:1::/7/29 198.18.1.2/250/3 "
-				  "198.18.1.9/0/30 ");
-	assert_int_equal(stats_set_elems_json("[", elem_row, rows), -1);
-	assert_int_equal(stats_set_elems_json("{\"nftables\": 1}", elem_row,
-						rows), -1);
-}
-
 /* The named counters of a reading: the flood limits' by name, others
  * ignored. */
 static void test_kernel_named(void **state)
@@ -507,6 +471,56 @@ static void test_kernel_digests(void **state)
 	assert_int_equal(nft_do("delete table inet sluicedg\n"), 0);
 }
 
+/* nftread_set_elems: each element's key, its counter's packets and its
+ * time left, read over netlink (`sluicectl floods`, the half-open pass). */
+static void elem_row(void *ctx, const struct nftread_elem *e)
+{
+	char *buf = ctx, a[INET6_ADDRSTRLEN];
+	inet_ntop(e->len == 4 ? AF_INET : AF_INET6, e->key, a, sizeof(a));
+	size_t n = strlen(buf);
+	snprintf(buf + n, 256 - n, "%s/%llu/%s ", a,
+		 (unsigned long long)e->packets,
+		 e->expires_ms < 0 ? "none"
+		 : e->expires_ms > 500000 && e->expires_ms <= 600000 ? "10m"
+								  : "?");
+}
+
+static void test_kernel_set_elems(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	if (system("ip link set lo up") != 0)
+		skip();
+	assert_int_equal(nft_do(
+	    "table inet sluiceel {\n"
+	    " set lim4 { type ipv4_addr; flags dynamic,timeout; counter; }\n"
+	    " set lim6 { type ipv6_addr; flags timeout; }\n"
+	    " set plain4 { type ipv4_addr; }\n"
+	    " chain output {\n"
+	    "  type filter hook output priority 0; policy accept;\n"
+	    "  ip daddr 127.0.0.9 udp dport 9 update @lim4 { ip daddr timeout 10m }\n"
+	    " }\n"
+	    "}\n"
+	    "add element inet sluiceel lim6 { 2001:db8:1:: timeout 10m }\n"
+	    "add element inet sluiceel plain4 { 198.18.1.2 }\n"), 0);
+	send_udp("127.0.0.9", 7);
+	char rows[256] = "";
+	assert_int_equal(nftread_set_elems("sluiceel", "lim4", elem_row, rows), 1);
+	assert_string_equal(rows, "127.0.0.9/7/10m ");
+	rows[0] = '\0';
+	assert_int_equal(nftread_set_elems("sluiceel", "lim6", elem_row, rows), 1);
+	assert_string_equal(rows, "2001:db8:1::/0/10m ");
+	rows[0] = '\0';
+	assert_int_equal(nftread_set_elems("sluiceel", "plain4", elem_row, rows), 1);
+	assert_string_equal(rows, "198.18.1.2/0/none ");
+	assert_int_equal(nftread_set_elems("sluiceel", "plain4", NULL, NULL), 1);
+	errno = 0;
+	assert_int_equal(nftread_set_elems("sluiceel", "nosuch", elem_row, rows), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(nft_do("delete table inet sluiceel\n"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,7 +533,7 @@ int main(void)
 	    cmocka_unit_test(test_nfqueue_parse),
 	    cmocka_unit_test(test_kernel_add_rule),
 	    cmocka_unit_test(test_kernel_named),
-	    cmocka_unit_test(test_flood_json),
+	    cmocka_unit_test(test_kernel_set_elems),
 	    cmocka_unit_test(test_kernel_kept),
 	    cmocka_unit_test(test_kernel_rules),
 	};

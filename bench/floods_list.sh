@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# floods_list.sh — `sluicectl floods` during a flood from N sources:
+# sluiced (examples/lab.conf's policy and its default flood limits) in a
+# network namespace of its own, flood_limited4 filled with N sources (as
+# N flooding sources leave it); `sluicectl floods --json` ROUNDS times,
+# each with a `status` asked 50 ms after it starts; prints how long each
+# took and how many sources the list had. With BEFORE_BUILD, the same for
+# that build in the same run, alternating.
+#   bench/floods_list.sh [BUILD_DIR] [N] [ROUNDS] [BEFORE_BUILD_DIR]
+# sluiced is stopped by the pid this script started.
+set -uo pipefail
+B=$(cd "${1:-build}" && pwd); N=${2:-65535}; ROUNDS=${3:-3}; BEFORE=${4:-}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NS=floodlist$$
+D=$(mktemp -d /tmp/floods_list.XXXXXX)
+P=
+cleanup() {
+	[ -n "$P" ] && kill "$P" 2>/dev/null && wait "$P" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$D"
+}
+trap cleanup EXIT
+ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || exit 1
+python3 - "$N" >"$D/fill.nft" <<'PY'
+import sys
+n = int(sys.argv[1])
+for a in range(0, n, 8192):
+    print("add element inet sluice flood_limited4 {",
+          ",".join("198.19.%d.%d timeout 10m" % (i >> 8, i & 255) for i in range(a, min(n, a + 8192))), "}")
+PY
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+run() { # run BUILD LABEL
+	rm -f "$D"/ctl.sock*
+	ip netns exec "$NS" "$1/src/sluiced/sluiced" -f -c "$ROOT/examples/lab.conf" -s "$D/ctl.sock" >"$D/log" 2>&1 &
+	P=$!
+	local i t0 t1 n st
+	for i in $(seq 600); do
+		"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip netns exec "$NS" nft -f "$D/fill.nft" || { echo "fill failed" >&2; return; }
+	t0=$(date +%s%N)
+	( "$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" floods --json >"$D/f.json" 2>/dev/null
+	  echo "$(ms "$t0")" >"$D/f.ms" ) &
+	sleep 0.05
+	t1=$(date +%s%N)
+	"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1
+	st=$(ms "$t1")
+	wait $!
+	n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["floods"]))' "$D/f.json" 2>/dev/null)
+	printf '%-7s floods --json: %5d ms, %s sources; status asked meanwhile: %5d ms\n' "$2" "$(cat "$D/f.ms")" "${n:-none}" "$st"
+	kill "$P" 2>/dev/null
+	wait "$P" 2>/dev/null
+	P=
+}
+for r in $(seq "$ROUNDS"); do
+	[ -n "$BEFORE" ] && run "$(cd "$BEFORE" && pwd)" before
+	run "$B" this
+done
