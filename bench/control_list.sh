@@ -12,38 +12,15 @@
 # the pid this script started.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-262144}; BEFORE=${3:-}; ROUNDS=${4:-1}
-NS=ctllist$$
-D=$(mktemp -d /tmp/control_list.XXXXXX)
-P=
-cleanup() {
-	[ -n "$P" ] && kill "$P" 2>/dev/null && wait "$P" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || exit 1
+. "$(dirname "$0")/ns.sh"
+ns_up ctllist
 printf 'network clients { 198.18.0.0/15 }\nprotocol web tcp 80\nrule "web" allow web from clients to any\n' >"$D/p.conf"
-python3 - "$D/p.conf" "$D/state" "$N" <<'PY'
-import json, os, sys, time
-pol = os.path.realpath(sys.argv[1]); n = int(sys.argv[3]); now = int(time.time())
-ents = [{"address": "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255),
-         "user": "user%d" % i, "groups": ["staff"], "source": "radius",
-         "learned": now, "seen": now, "expires": now + 7200} for i in range(n)]
-with open(sys.argv[2], "w") as f:
-    json.dump({"policy": pol, "table": {"version": 1, "entries": ents}}, f, separators=(",", ":"))
-PY
+identity_state "$D/p.conf" "$D/state" "$N"
 
 run() { # run BUILD LABEL
 	rm -f "$D"/ctl.sock*
-	cp "$D/state" "$D/ctl.sock.identities"
-	chmod 600 "$D/ctl.sock.identities"
-	ip netns exec "$NS" "$1/src/sluiced/sluiced" -f -c "$D/p.conf" -s "$D/ctl.sock" >"$D/log" 2>&1 &
-	P=$!
-	local i
-	for i in $(seq 600); do
-		"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	cp -p "$D/state" "$D/ctl.sock.identities"
+	ns_sluiced "$1" "$D/p.conf"
 	python3 - "$1/src/sluicectl/sluicectl" "$D/ctl.sock" "$2" "$D/list.json" <<'PY'
 import json, subprocess, sys, threading, time
 ctl, sock, label, out = sys.argv[1:5]
@@ -72,9 +49,7 @@ lat.sort()
 print("%-7s list rc %d, %d entries in %.2f s; %d probes meanwhile: median %.0f ms, longest %.0f ms" % (
     label, res["rc"], n, res["s"], len(lat), lat[len(lat) // 2] * 1e3, lat[-1] * 1e3))
 PY
-	kill "$P" 2>/dev/null
-	wait "$P" 2>/dev/null
-	P=
+	ns_sluiced_stop
 }
 for r in $(seq "$ROUNDS"); do
 	[ -n "$BEFORE" ] && run "$(cd "$BEFORE" && pwd)" before

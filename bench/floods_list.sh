@@ -11,16 +11,8 @@
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-65535}; ROUNDS=${3:-3}; BEFORE=${4:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-NS=floodlist$$
-D=$(mktemp -d /tmp/floods_list.XXXXXX)
-P=
-cleanup() {
-	[ -n "$P" ] && kill "$P" 2>/dev/null && wait "$P" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || exit 1
+. "$(dirname "$0")/ns.sh"
+ns_up floodlist
 python3 - "$N" >"$D/fill.nft" <<'PY'
 import sys
 n = int(sys.argv[1])
@@ -31,13 +23,8 @@ PY
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 run() { # run BUILD LABEL
 	rm -f "$D"/ctl.sock*
-	ip netns exec "$NS" "$1/src/sluiced/sluiced" -f -c "$ROOT/examples/lab.conf" -s "$D/ctl.sock" >"$D/log" 2>&1 &
-	P=$!
-	local i t0 t1 n st
-	for i in $(seq 600); do
-		"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	local t0 t1 n st
+	ns_sluiced "$1" "$ROOT/examples/lab.conf"
 	ip netns exec "$NS" nft -f "$D/fill.nft" || { echo "fill failed" >&2; return; }
 	t0=$(date +%s%N)
 	( "$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" floods --json >"$D/f.json" 2>/dev/null
@@ -49,9 +36,7 @@ run() { # run BUILD LABEL
 	wait $!
 	n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["floods"]))' "$D/f.json" 2>/dev/null)
 	printf '%-7s floods --json: %5d ms, %s sources; status asked meanwhile: %5d ms\n' "$2" "$(cat "$D/f.ms")" "${n:-none}" "$st"
-	kill "$P" 2>/dev/null
-	wait "$P" 2>/dev/null
-	P=
+	ns_sluiced_stop
 }
 for r in $(seq "$ROUNDS"); do
 	[ -n "$BEFORE" ] && run "$(cd "$BEFORE" && pwd)" before

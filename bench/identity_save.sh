@@ -11,37 +11,14 @@
 # the pid this script started.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); N=${2:-262144}; BEFORE=${3:-}
-NS=idsave$$
-D=$(mktemp -d /tmp/identity_save.XXXXXX)
-P=
-cleanup() {
-	[ -n "$P" ] && kill "$P" 2>/dev/null && wait "$P" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ip netns add "$NS" && ip netns exec "$NS" ip link set lo up || exit 1
+. "$(dirname "$0")/ns.sh"
+ns_up idsave
 printf 'network clients { 198.18.0.0/15 }\nprotocol web tcp 80\nrule "web" allow web from clients to any\n' >"$D/p.conf"
 
 run() { # run BUILD LABEL
 	rm -f "$D"/ctl.sock*
-	python3 - "$D/p.conf" "$D/ctl.sock.identities" "$N" <<'PY'
-import json, os, sys, time
-pol = os.path.realpath(sys.argv[1]); n = int(sys.argv[3]); now = int(time.time())
-ents = [{"address": "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255),
-         "user": "user%d" % i, "groups": ["staff"], "source": "radius",
-         "learned": now, "seen": now, "expires": now + 7200} for i in range(n)]
-with open(sys.argv[2], "w") as f:
-    json.dump({"policy": pol, "table": {"version": 1, "entries": ents}}, f, separators=(",", ":"))
-PY
-	chmod 600 "$D/ctl.sock.identities"
-	ip netns exec "$NS" "$1/src/sluiced/sluiced" -f -c "$D/p.conf" -s "$D/ctl.sock" >"$D/log" 2>&1 &
-	P=$!
-	local i
-	for i in $(seq 600); do
-		"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	identity_state "$D/p.conf" "$D/ctl.sock.identities" "$N"
+	ns_sluiced "$1" "$D/p.conf"
 	local back
 	back=$(grep -o "identities: [0-9]* read back" "$D/log" | grep -o "[0-9]*")
 	"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" identity add 10.200.0.1 newuser >/dev/null
@@ -58,9 +35,7 @@ print("%-8s %s identities read back; %d probes: median %.0f ms, longest %.0f ms 
     sys.argv[3], sys.argv[4], len(lat), lat[len(lat) // 2] * 1e3, lat[-1] * 1e3,
     ", ".join("%.0f" % (x * 1e3) for x in lat[-4:-1][::-1])))
 PY
-	kill "$P" 2>/dev/null
-	wait "$P" 2>/dev/null
-	P=
+	ns_sluiced_stop
 }
 [ -n "$BEFORE" ] && run "$(cd "$BEFORE" && pwd)" before
 run "$B" this

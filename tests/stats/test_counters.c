@@ -304,15 +304,22 @@ static void send_udp(const char *addr, int n)
 	close(fd);
 }
 
+/* Moves this process into a new network namespace with its loopback up;
+ * skips the test without root (or without namespaces). */
+static void private_netns(void)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	if (system("ip link set lo up") != 0)
+		skip();
+}
+
 /* The real thing, in a private network namespace: a table shaped like the
  * generated one, packets through it, the sums read back. */
 static void test_kernel_rules(void **state)
 {
 	(void)state;
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
-		skip();
-	if (system("ip link set lo up") != 0)
-		skip();
+	private_netns();
 	const char *ruleset =
 	    "table inet sluicetest {\n"
 	    " chain output {\n"
@@ -425,10 +432,7 @@ static void read_digests(const char *table, struct digests *d)
 static void test_kernel_digests(void **state)
 {
 	(void)state;
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
-		skip();
-	if (system("ip link set lo up") != 0)
-		skip();
+	private_netns();
 	assert_int_equal(nft_do(
 	    "table inet sluicedg {\n"
 	    " set meter4 { type ipv4_addr; size 65535; flags dynamic,timeout; "
@@ -488,10 +492,7 @@ static void elem_row(void *ctx, const struct nftread_elem *e)
 static void test_kernel_set_elems(void **state)
 {
 	(void)state;
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
-		skip();
-	if (system("ip link set lo up") != 0)
-		skip();
+	private_netns();
 	assert_int_equal(nft_do(
 	    "table inet sluiceel {\n"
 	    " set lim4 { type ipv4_addr; flags dynamic,timeout; counter; }\n"

@@ -361,31 +361,69 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* A server of TABLE on a socket in a folder of its own (PATH: SUB/ctl.sock
+ * in it), its loop stopped by a byte on P[1] (a client thread's end). */
+struct srv {
+	char dir[32], path[128];
+	struct event_base *base;
+	struct control *c;
+	struct event *ev;
+	int p[2];
+};
+
+static void srv_up(struct srv *s, const char *sub, uint32_t timeout_ms)
+{
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(s->dir, sizeof(s->dir), "/tmp/sluice-ctl-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->path, sizeof(s->path), "%s%s/ctl.sock", s->dir, sub);
+	s->base = event_base_new();
+	struct control_access acc = {.owner = geteuid(), .group = getegid(),
+				     .mode = 0600, .max_clients = 4,
+				     .timeout_ms = timeout_ms};
+	s->c = control_listen(s->base, s->path, &acc, table, NULL);
+	assert_non_null(s->c);
+	assert_int_equal(pipe(s->p), 0);
+	s->ev = event_new(s->base, s->p[0], EV_READ, on_done, s->base);
+	event_add(s->ev, NULL);
+}
+
+/* Runs FN(ARG) on a thread of its own (it ends with a byte on S->p[1])
+ * while the loop serves, until then. */
+static void srv_run(struct srv *s, void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, fn, arg);
+	event_base_dispatch(s->base);
+	pthread_join(t, NULL);
+}
+
+/* Ends S (its server closed first, when still open). */
+static void srv_down(struct srv *s, const char *sub)
+{
+	event_free(s->ev);
+	close(s->p[0]);
+	close(s->p[1]);
+	control_close(s->c);
+	event_base_free(s->base);
+	if (*sub) {
+		char d[160];
+		snprintf(d, sizeof(d), "%s%s", s->dir, sub);
+		rmdir(d);
+	}
+	rmdir(s->dir);
+}
+
 static void test_server(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/sluice-ctl-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/s/ctl.sock", dir);
-	struct event_base *base = event_base_new();
-	struct control_access acc = {.owner = geteuid(), .group = getegid(),
-				     .mode = 0600, .max_clients = 4,
-				     .timeout_ms = 2000};
-	struct control *c = control_listen(base, path, &acc, table, NULL);
-	assert_non_null(c);
+	struct srv sv;
+	srv_up(&sv, "/s", 2000);
 	struct stat st;
-	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(stat(sv.path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
-	event_add(ev, NULL);
-	struct client_run run = {.path = path, .done_fd = p[1]};
-	pthread_t t;
-	pthread_create(&t, NULL, client, &run);
-	event_base_dispatch(base);
-	pthread_join(t, NULL);
+	struct client_run run = {.path = sv.path, .done_fd = sv.p[1]};
+	srv_run(&sv, client, &run);
 	/* the answer is the handler's JSON value */
 	assert_int_equal(run.rc[0], 0);
 	assert_string_equal(run.body[0], "{\"text\":\"hello\"}");
@@ -403,16 +441,10 @@ static void test_server(void **state)
 	assert_string_equal(run.body[6], "[\"x\\\\xe9\"]");
 	for (int i = 0; i < 7; i++)
 		free(run.body[i]);
-	event_free(ev);
-	close(p[0]);
-	close(p[1]);
-	control_close(c);
-	event_base_free(base);
+	char path[128];
+	snprintf(path, sizeof(path), "%s", sv.path);
+	srv_down(&sv, "/s");
 	assert_int_equal(access(path, F_OK), -1);
-	char sub[128];
-	snprintf(sub, sizeof(sub), "%s/s", dir);
-	rmdir(sub);
-	rmdir(dir);
 }
 
 /* ---- an answer in parts ------------------------------------------------------ */
@@ -477,29 +509,13 @@ static void *stream_client(void *arg)
 static void test_stream(void **state)
 {
 	(void)state;
-	signal(SIGPIPE, SIG_IGN);
-	char dir[] = "/tmp/sluice-ctl-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	struct event_base *base = event_base_new();
-	struct control_access acc = {.owner = geteuid(), .group = getegid(),
-				     .mode = 0600, .max_clients = 4,
-				     .timeout_ms = 20000};
-	struct control *c = control_listen(base, path, &acc, table, NULL);
-	assert_non_null(c);
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
-	event_add(ev, NULL);
-	struct stream_run run = {.path = path, .done_fd = p[1]};
-	pthread_t t;
-	pthread_create(&t, NULL, stream_client, &run);
-	event_base_dispatch(base);
-	pthread_join(t, NULL);
+	struct srv sv;
+	srv_up(&sv, "", 20000);
+	struct stream_run run = {.path = sv.path, .done_fd = sv.p[1]};
+	srv_run(&sv, stream_client, &run);
 	/* the one that went away: its EOF may still be on its way */
 	for (int i = 0; i < 200 && stream_frees < 2; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
+		event_base_loop(sv.base, EVLOOP_NONBLOCK);
 		usleep(10000);
 	}
 	assert_int_equal(run.mark_rc, 0);
@@ -519,12 +535,7 @@ static void test_stream(void **state)
 	json_decref(v);
 	free(run.answer);
 	assert_int_equal(stream_frees, 2);
-	event_free(ev);
-	close(p[0]);
-	close(p[1]);
-	control_close(c);
-	event_base_free(base);
-	rmdir(dir);
+	srv_down(&sv, "");
 }
 
 /* control_close with a stream still being sent (sluiced stopping while a
@@ -532,28 +543,20 @@ static void test_stream(void **state)
 static void test_close_frees_streams(void **state)
 {
 	(void)state;
-	signal(SIGPIPE, SIG_IGN);
-	char dir[] = "/tmp/sluice-ctl-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	struct event_base *base = event_base_new();
-	struct control_access acc = {.owner = geteuid(), .group = getegid(),
-				     .mode = 0600, .max_clients = 4,
-				     .timeout_ms = 20000};
-	struct control *c = control_listen(base, path, &acc, table, NULL);
-	assert_non_null(c);
+	struct srv sv;
+	srv_up(&sv, "", 20000);
 	int frees = stream_frees, parts = stream_parts;
-	int fd = send_raw(path, "numbers"); /* never read */
+	int fd = send_raw(sv.path, "numbers"); /* never read */
 	for (int i = 0; i < 500 && stream_parts == parts; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+		event_base_loop(sv.base, EVLOOP_ONCE | EVLOOP_NONBLOCK),
+		    usleep(1000);
 	assert_true(stream_parts > parts);
 	assert_int_equal(stream_frees, frees); /* still being sent */
-	control_close(c);
+	control_close(sv.c);
+	sv.c = NULL;
 	assert_int_equal(stream_frees, frees + 1);
 	close(fd);
-	event_base_free(base);
-	rmdir(dir);
+	srv_down(&sv, "");
 }
 
 /* A command that takes longer than the control timeout still has its
@@ -578,34 +581,14 @@ static void *slow_client(void *arg)
 static void test_slow_handler(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/sluice-ctl-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	struct event_base *base = event_base_new();
-	struct control_access acc = {.owner = geteuid(), .group = getegid(),
-				     .mode = 0600, .max_clients = 4,
-				     .timeout_ms = 200};
-	struct control *c = control_listen(base, path, &acc, table, NULL);
-	assert_non_null(c);
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct event *ev = event_new(base, p[0], EV_READ, on_done, base);
-	event_add(ev, NULL);
-	struct slow_run run = {.path = path, .done_fd = p[1]};
-	pthread_t t;
-	pthread_create(&t, NULL, slow_client, &run);
-	event_base_dispatch(base);
-	pthread_join(t, NULL);
+	struct srv sv;
+	srv_up(&sv, "", 200);
+	struct slow_run run = {.path = sv.path, .done_fd = sv.p[1]};
+	srv_run(&sv, slow_client, &run);
 	assert_int_equal(run.rc, 0);
 	assert_string_equal(run.body, "{\"slow\":true}");
 	free(run.body);
-	event_free(ev);
-	close(p[0]);
-	close(p[1]);
-	control_close(c);
-	event_base_free(base);
-	rmdir(dir);
+	srv_down(&sv, "");
 }
 
 /* ---- the client against a server that sends control characters ---------- */
