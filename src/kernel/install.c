@@ -505,21 +505,25 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
  * a listing through libnftables, as this was, fetched the elements of
  * every set in the table for each chain it listed, which under a flood
  * from 65,000 sources is 65,000 per meter):
+ *  - the table is not dormant (`flags dormant` unhooks every chain: the
+ *    table filters nothing);
  *  - the base chains and `decided` hold the rules that lead into sluice's
- *    decisions (nft_wanted), as before;
- *  - every rule of the table is the one this process installed, in its
- *    place: the digest of all rules (chain, and what each rule does) is
- *    the one taken right after sluiced's last install or update
- *    (fingerprint_take), so a rule another program inserts (an `accept`
- *    at the top of `forward` would pass every session by the policy),
- *    deletes or replaces is seen, not only a missing jump;
- *  - the chains sluiced rewrites while it runs are outside the digest: the
- *    published servers' NAT chains (pub_*, on a farm member's health) and
- *    flood_tcp4/6 (tcp-half-open's lookup put in and taken out); a
- *    verdict in flood_tcp4/6 other than drop or return (a jump, a goto,
- *    an accept: a way past the policy) fails the check.
+ *    decisions (nft_wanted);
+ *  - every chain's rules are the ones this process wrote last: a digest
+ *    per chain (each rule's chain and what it does, in order) is taken
+ *    right after sluiced's install or update (fingerprint_take), and for
+ *    one chain after sluiced rewrites it while it runs
+ *    (ruleset_fingerprint_chain: a published server's pub_* chain when a
+ *    farm member goes up or down, flood_tcp4/6 when tcp-half-open's lookup
+ *    goes in or out), so a rule another program inserts (an `accept` at
+ *    the top of `forward`, a verdict map in flood_tcp4, a chain of its
+ *    own hooked into the table), deletes or replaces is seen;
+ *  - the flood exceptions (flood_exceptions4/6, from the policy: a source
+ *    in them is never limited) hold what was installed.
  * The table gone (or unreadable) fails; a flushed table shows as chains
- * without their rules.
+ * without their rules. The other sets' elements are not compared: the
+ * meters and memories change with every packet, the creation elements
+ * are anyone's with the admin level (sluicectl creations).
  */
 static const struct {
 	const char *chain;
@@ -534,39 +538,47 @@ static const struct {
 		  {"input_post", NFT_JUMP, "queue_bypassed"},
 		  {"output_post", NFT_JUMP, "queue_bypassed"}};
 
+/* One chain's rules: their digest, in order, and how many. */
+struct chain_fp {
+	char name[NFT_CHAIN_MAXNAMELEN];
+	uint64_t digest;
+	size_t rules;
+};
+
 /* What one read of the table found. */
 struct nft_found {
 	unsigned bits;	  /* which of nft_wanted */
-	bool flood_other; /* a verdict in flood_tcp4/6 not drop or return */
-	uint64_t digest;  /* of the rules outside the rewritten chains */
-	size_t rules;	  /* how many went into it */
+	uint32_t flags;	  /* the table's */
+	struct chain_fp *v; /* each chain with rules, in the dump's order */
+	size_t n;
+	uint64_t exceptions; /* flood_exceptions4/6's elements */
 };
 
-/* The digest of the rules as this process left them (fingerprint_take);
- * unset before the first install and after a remove or a repair's
- * start. Main thread only, as installed_nft. */
+/* The table as this process left it (fingerprint_take); unset before the
+ * first install and after a remove or a repair's start. Main thread only,
+ * as installed_nft. */
 static struct {
 	bool set;
-	uint64_t digest;
-	size_t rules;
+	struct nft_found f;
 } fingerprint;
+
+static void found_clear(struct nft_found *f)
+{
+	free(f->v);
+	*f = (struct nft_found){0};
+}
 
 static void fingerprint_forget(void)
 {
+	found_clear(&fingerprint.f);
 	fingerprint.set = false;
 }
 
-/* A chain sluiced rewrites while it runs (above). */
-static bool chain_rewritten(const char *chain)
+static void found_reset(void *ctx, uint64_t handle, uint32_t flags)
 {
-	return !strncmp(chain, "pub_", 4) || !strcmp(chain, "flood_tcp4") ||
-	       !strcmp(chain, "flood_tcp6");
-}
-
-static void found_reset(void *ctx, uint64_t handle)
-{
-	/* a retried read starts over */
-	*(struct nft_found *)ctx = (struct nft_found){0};
+	struct nft_found *f = ctx; /* a retried read starts over */
+	found_clear(f);
+	f->flags = flags;
 }
 
 static void found_verdict(void *ctx, const char *chain, int verdict,
@@ -579,41 +591,70 @@ static void found_verdict(void *ctx, const char *chain, int verdict,
 		    (!nft_wanted[i].target ||
 		     (target && strcmp(nft_wanted[i].target, target) == 0)))
 			f->bits |= 1u << i;
-	if (!strncmp(chain, "flood_tcp", 9) && verdict != NF_DROP &&
-	    verdict != NFT_RETURN)
-		f->flood_other = true;
 }
 
 static void found_rule(void *ctx, const char *chain, uint64_t digest)
 {
 	struct nft_found *f = ctx;
-	if (chain_rewritten(chain))
-		return;
-	/* the sequence: each rule's chain and digest after those before */
-	uint64_t v[3] = {f->digest, hash_str(chain), digest};
-	f->digest = hash_bytes(v, sizeof(v));
-	f->rules++;
+	/* a chain's rules come together in the dump */
+	if (!f->n || strcmp(f->v[f->n - 1].name, chain) != 0) {
+		struct chain_fp c = {.digest = hash_str(chain)};
+		snprintf(c.name, sizeof(c.name), "%s", chain);
+		VEC_PUSH(f->v, f->n, c);
+	}
+	struct chain_fp *c = &f->v[f->n - 1];
+	uint64_t v[2] = {c->digest, digest};
+	c->digest = hash_bytes(v, sizeof(v));
+	c->rules++;
 }
 
-/* Reads table inet O->table into *F; false when it cannot be read. */
+static void found_exception(void *ctx, const struct nftread_elem *e)
+{
+	uint64_t *d = ctx;
+	uint64_t v[2] = {*d, hash_bytes(e->key, e->len)};
+	*d = hash_bytes(v, sizeof(v));
+}
+
+static int chain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct chain_fp *)a)->name,
+		      ((const struct chain_fp *)b)->name);
+}
+
+/* Reads table inet O->table into *F (its chains sorted by name; free with
+ * found_clear); false when it cannot be read. */
 static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
 {
 	const struct nftread_ops ops = {.table = found_reset,
 					.verdict = found_verdict,
 					.rule_digest = found_rule};
 	*f = (struct nft_found){0};
-	return nftread_table(o->table, &ops, f) == 0;
+	if (nftread_table(o->table, &ops, f) < 0) {
+		found_clear(f);
+		return false;
+	}
+	qsort(f->v, f->n, sizeof(*f->v), chain_cmp);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		char set[32];
+		snprintf(set, sizeof(set), "flood_exceptions%d", fam);
+		int n = nftread_set_elems(o->table, set, found_exception,
+					  &f->exceptions);
+		if (n < 0 && errno != ENOENT) { /* ENOENT: no flood limits */
+			found_clear(f);
+			return false;
+		}
+		uint64_t v[2] = {f->exceptions, (uint64_t)(n < 0 ? -1 : n)};
+		f->exceptions = hash_bytes(v, sizeof(v));
+	}
+	return true;
 }
 
-/* Takes the digest of the table as this process just left it; when the
- * table cannot be read, none (the check then looks for nft_wanted only,
- * and says so). */
+/* Takes the table as this process just left it; when it cannot be read,
+ * nothing (the check then looks for nft_wanted only, and this says so). */
 static void fingerprint_take(const struct ruleset_opts *o)
 {
-	struct nft_found f;
-	fingerprint.set = nft_read(o, &f);
-	fingerprint.digest = f.digest;
-	fingerprint.rules = f.rules;
+	fingerprint_forget();
+	fingerprint.set = nft_read(o, &fingerprint.f);
 	if (!fingerprint.set)
 		log_warnx("nft: table inet %s not read after its install (%s): "
 			  "the ruleset watch sees a missing rule, not a "
@@ -621,15 +662,49 @@ static void fingerprint_take(const struct ruleset_opts *o)
 			  strerror(errno));
 }
 
+void ruleset_fingerprint_chain(const struct ruleset_opts *o,
+			       const char *chain)
+{
+	struct nft_found now;
+	if (!fingerprint.set || !nft_read(o, &now))
+		return; /* the check will find the table changed or gone */
+	struct nft_found *f = &fingerprint.f;
+	struct chain_fp key = {0};
+	snprintf(key.name, sizeof(key.name), "%s", chain);
+	const struct chain_fp *got =
+	    bsearch(&key, now.v, now.n, sizeof(*now.v), chain_cmp);
+	struct chain_fp *had =
+	    bsearch(&key, f->v, f->n, sizeof(*f->v), chain_cmp);
+	if (had && got) {
+		*had = *got;
+	} else if (had) { /* emptied */
+		memmove(had, had + 1,
+			(size_t)(f->v + f->n - (had + 1)) * sizeof(*had));
+		f->n--;
+	} else if (got) {
+		VEC_PUSH(f->v, f->n, *got);
+		qsort(f->v, f->n, sizeof(*f->v), chain_cmp);
+	}
+	found_clear(&now);
+}
+
 static bool nft_intact(const struct ruleset_opts *o)
 {
 	struct nft_found f;
 	if (!nft_read(o, &f))
 		return false;
-	if (f.bits != (1u << ARRAY_SIZE(nft_wanted)) - 1 || f.flood_other)
-		return false;
-	return !fingerprint.set || (f.digest == fingerprint.digest &&
-				    f.rules == fingerprint.rules);
+	bool ok = !(f.flags & NFT_TABLE_F_DORMANT) &&
+		  f.bits == (1u << ARRAY_SIZE(nft_wanted)) - 1;
+	if (ok && fingerprint.set) {
+		const struct nft_found *w = &fingerprint.f;
+		ok = f.n == w->n && f.exceptions == w->exceptions;
+		for (size_t i = 0; ok && i < f.n; i++)
+			ok = !strcmp(f.v[i].name, w->v[i].name) &&
+			     f.v[i].digest == w->v[i].digest &&
+			     f.v[i].rules == w->v[i].rules;
+	}
+	found_clear(&f);
+	return ok;
 }
 
 /* "table inet T, iptables SLUICE chain/jumps, ..." for what is missing. */

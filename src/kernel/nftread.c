@@ -41,6 +41,7 @@ struct nread {
 	const struct nftread_ops *ops;
 	void *ctx;
 	uint64_t handle; /* the table's (table_cb) */
+	uint32_t flags;	 /* the table's (table_cb) */
 	uint64_t n;	 /* setelem_cb: elements so far */
 	/* setelem_cb: each element (nftread_set_elems), else NULL */
 	void (*elem_fn)(void *ctx, const struct nftread_elem *e);
@@ -82,8 +83,10 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_table *t = nftnl_table_alloc();
 	if (!t)
 		return MNL_CB_ERROR;
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0)
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
 		r->handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+		r->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
@@ -425,7 +428,7 @@ static int read_once(struct nread *r, const char *table)
 		return -1;
 	uint64_t first = r->handle;
 	if (r->ops->table)
-		r->ops->table(r->ctx, first);
+		r->ops->table(r->ctx, first, r->flags);
 	if (read_rules(r, table) < 0 ||
 	    (r->ops->counter && read_counters(r, table) < 0))
 		return -1;

@@ -31,8 +31,9 @@ const char *nftread_rule_comment(struct nftnl_rule *rule);
 /* What the reader hands over; any callback may be NULL. Strings live as
  * long as the call. */
 struct nftread_ops {
-	/* the table's handle, first, once */
-	void (*table)(void *ctx, uint64_t handle);
+	/* the table's handle and flags (NFT_TABLE_F_DORMANT: its chains
+	 * are unhooked, it filters nothing), first, once */
+	void (*table)(void *ctx, uint64_t handle, uint32_t flags);
 	/* each rule with a comment (rules without one are skipped): PACKETS
 	 * of its anonymous counter (0 without), HANDLE the rule's */
 	void (*rule)(void *ctx, const char *comment, enum nftread_verdict v,

@@ -1247,9 +1247,12 @@ int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
 		return -1;
 	}
 	char cn[96];
-	return nft_apply_as(farm_chain_script(o, pb, up), err,
-			    "farm %s: cannot rewrite chain %s", f->name,
-			    publish_chain_name(pb, cn, sizeof(cn)));
+	if (nft_apply_as(farm_chain_script(o, pb, up), err,
+			 "farm %s: cannot rewrite chain %s", f->name,
+			 publish_chain_name(pb, cn, sizeof(cn))) < 0)
+		return -1;
+	ruleset_fingerprint_chain(o, cn);
+	return 0;
 }
 
 /* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */

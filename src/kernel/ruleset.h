@@ -300,6 +300,14 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
  * make the -X fail. */
 #define RS_XT_EMPTIED 4u
 unsigned ruleset_check(const struct ruleset_opts *o, char **what);
+
+/* After sluiced itself rewrote CHAIN of its table while running (a
+ * published server's pub_* chain, flood_tcp4/6): what ruleset_check
+ * compares that chain with is read again, and only that chain's (a
+ * change another program made elsewhere meanwhile stays a change). Main
+ * thread, as the installers. */
+void ruleset_fingerprint_chain(const struct ruleset_opts *o,
+			       const char *chain);
 /*
  * Puts back what ruleset_check() found missing (MISSING): the whole
  * ruleset of P when the nft table is damaged (ruleset_install(): creation

@@ -132,6 +132,11 @@ static int farm_apply(struct farms *fm, struct ffarm *fa, char **err)
 	char *e = NULL;
 	int rc = nft_apply(script, &e);
 	free(script);
+	for (size_t i = 0; rc == 0 && i < fa->npubs; i++) {
+		char cn[96];
+		ruleset_fingerprint_chain(fm->kopts, publish_chain_name(
+							 &fa->pubs[i], cn, sizeof(cn)));
+	}
 	fm->map_changes++;
 	if (rc < 0) {
 		fm->map_failures++;

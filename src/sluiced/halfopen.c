@@ -309,6 +309,12 @@ static void settle(struct daemon *d, uint32_t limit)
 					  "flood_half_open: %s", err ? err : "?");
 			h->warned = true;
 		} else {
+			if (h->lookup_off[0] != want_off[0])
+				ruleset_fingerprint_chain(&d->kopts,
+							  "flood_tcp4");
+			if (h->lookup_off[1] != want_off[1])
+				ruleset_fingerprint_chain(&d->kopts,
+							  "flood_tcp6");
 			memcpy(h->lookup_off, want_off, sizeof(want_off));
 		}
 		free(err);

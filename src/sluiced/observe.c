@@ -308,8 +308,8 @@ void observe_close(struct daemon *d)
  * to it; Docker, libvirt or firewalld insert rules above the jump. The
  * kernel announces every change of the nftables ruleset on the netlink
  * group NFNLGRP_NFTABLES (what `nft monitor` reads). A message about a
- * deleted table, chain or rule, or an added rule, in table inet sluice or
- * the ip/ip6 filter tables schedules a check once the burst it belongs to
+ * table, chain, rule or set element added, changed or deleted in table
+ * inet sluice or the ip/ip6 filter tables schedules a check once the burst it belongs to
  * has been quiet for RSQUIET_MS, and at the latest RSBURST_MS after its
  * first event: another program's change is a sequence of commands (ufw's
  * start runs `iptables -F`, then `iptables -X`, then iptables-restore, each
@@ -405,10 +405,14 @@ static bool rs_relevant(const struct nlmsghdr *nlh, const char *table)
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return false;
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_NEWTABLE: /* its flags changed (dormant) */
 	case NFT_MSG_DELTABLE:
+	case NFT_MSG_NEWCHAIN: /* a chain hooked in */
 	case NFT_MSG_DELCHAIN:
 	case NFT_MSG_DELRULE:
 	case NFT_MSG_NEWRULE:
+	case NFT_MSG_NEWSETELEM: /* the flood exceptions */
+	case NFT_MSG_DELSETELEM:
 		break;
 	default:
 		return false;

@@ -358,7 +358,7 @@ static void kr_clear(struct kernel_reading *kr)
 	kr->n = 0;
 }
 
-static void kr_table(void *ctx, uint64_t handle)
+static void kr_table(void *ctx, uint64_t handle, uint32_t flags)
 {
 	struct kernel_reading *kr = ctx;
 	kr_clear(kr); /* a read begins (or begins again) */

@@ -90,50 +90,67 @@ restored_after "an ip6tables ACCEPT inserted above the jump" ip6tables-nft -I FO
 expect_talk "IPv6 web from an unidentified client stays denied with the foreign ACCEPT" 0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80 "[$LAB_CLI6B]"
 
 # 4b. inside sluice's own table, the table kept (only its rules tell; the
-# check reads them over netlink and compares them with what sluiced
-# installed, nftread.h): the forward hook's jump to `decided` deleted,
+# check reads them over netlink and compares each chain's rules with what
+# sluiced wrote, nftread.h): the forward hook's jump to `decided` deleted,
 # `decided`'s last goto to decide_new deleted (another stays: the check
 # looked for one), an `accept` inserted first in `forward` (every session
-# would pass by the policy), an `accept` in flood_tcp4 (a chain sluiced
-# rewrites itself, where only drop and return belong)
-# nft_cut DESCRIPTION CHAIN GOOD BAD NFT-ARGS...: runs nft NFT-ARGS in the
-# gateway, then waits up to 5 s for a repair after which CHAIN shows GOOD
-# (a pattern) and not BAD (a pattern; - for none)
+# would pass by the policy), an `accept` and a verdict map that marks the
+# session allowed in flood_tcp4 (a chain sluiced rewrites itself), a
+# chain of another program's hooked into the table that marks every
+# session allowed (named like sluice's own pub_* chains), the table made
+# dormant (its chains unhooked), everyone made a flood exception
+# nft_cut DESCRIPTION WHOLE NFT-ARGS...: runs nft NFT-ARGS in the gateway,
+# then waits up to 5 s for a repair after which the command WHOLE
+# succeeds
 nft_cut() {
-	local d=$1 chain=$2 good=$3 bad=$4 n0 i
-	shift 4
+	local d=$1 whole=$2 n0 i
+	shift 2
 	n0=$(restored)
 	lab_exec "$LAB_GW" nft "$@" || { kt_fail "$d: nft $* failed"; return; }
-	nft_whole() {
-		local l
-		l=$(lab_exec "$LAB_GW" nft list chain inet sluice "$chain")
-		grep -q "$good" <<<"$l" && { [ "$bad" = - ] || ! grep -q "$bad" <<<"$l"; }
-	}
 	for i in $(seq 50); do
-		[ "$(restored)" -gt "$n0" ] && nft_whole && break
+		[ "$(restored)" -gt "$n0" ] && eval "$whole" && break
 		sleep 0.1
 	done
-	[ "$(restored)" -gt "$n0" ] && nft_whole &&
+	[ "$(restored)" -gt "$n0" ] && eval "$whole" &&
 		kt_ok "$d: put back (ruleset_restored $n0 → $(restored))" ||
 		kt_fail "$d: not put back in 5 s (ruleset_restored $n0 → $(restored))"
+}
+# shows CHAIN GOOD [BAD]: CHAIN of table inet sluice matches pattern GOOD
+# and not BAD
+shows() {
+	local l
+	l=$(lab_exec "$LAB_GW" nft list chain inet sluice "$1") || return 1
+	grep -q "$2" <<<"$l" && { [ -z "${3:-}" ] || ! grep -q "$3" <<<"$l"; }
 }
 # the handle of the last rule of CHAIN matching PATTERN
 nft_handle() {
 	lab_exec "$LAB_GW" nft -a list chain inet sluice "$1" |
 		sed -n "s/.*$2.*# handle \([0-9]*\)\$/\1/p" | tail -1
 }
-nft_cut "the nft forward chain's jump to decided deleted" forward "jump decided" - \
+allow_mark='ct mark set ct mark and 0x0000ffff or 0x40000000'
+nft_cut "the nft forward chain's jump to decided deleted" 'shows forward "jump decided"' \
 	delete rule inet sluice forward handle "$(nft_handle forward "jump decided")"
-nft_cut "decided's last goto decide_new deleted" decided "^[[:space:]]*goto decide_new" - \
+nft_cut "decided's last goto decide_new deleted" 'shows decided "^[[:space:]]*goto decide_new"' \
 	delete rule inet sluice decided handle "$(nft_handle decided "goto decide_new")"
-nft_cut "an accept inserted first in sluice's forward chain" forward "jump decided" "^[[:space:]]*accept" \
+nft_cut "an accept inserted first in sluice's forward chain" 'shows forward "jump decided" "^[[:space:]]*accept"' \
 	insert rule inet sluice forward accept
 if lab_exec "$LAB_GW" nft list chain inet sluice flood_tcp4 >/dev/null 2>&1; then
-	nft_cut "an accept inserted in flood_tcp4" flood_tcp4 "drop" "accept" \
+	nft_cut "an accept inserted in flood_tcp4" 'shows flood_tcp4 drop accept' \
 		insert rule inet sluice flood_tcp4 accept
+	nft_cut "a verdict map marking sessions allowed in flood_tcp4" 'shows flood_tcp4 drop vmap' \
+		insert rule inet sluice flood_tcp4 $allow_mark meta l4proto vmap '{ tcp : accept }'
 else
 	kt_fail "no flood_tcp4 chain (the default limits make one)"
 fi
+nft_cut "a chain of another program's hooked into sluice's table" \
+	'! lab_exec "$LAB_GW" nft list chain inet sluice pub_evil >/dev/null 2>&1' \
+	-f - <<<"add chain inet sluice pub_evil { type filter hook forward priority -20; }
+add rule inet sluice pub_evil $allow_mark"
+nft_cut "the table made dormant" '! lab_exec "$LAB_GW" nft list table inet sluice | grep -q dormant' \
+	add table inet sluice '{ flags dormant; }'
+nft_cut "everyone made a flood exception" \
+	'! lab_exec "$LAB_GW" nft list set inet sluice flood_exceptions4 | grep -q "0.0.0.0/0"' \
+	add element inet sluice flood_exceptions4 '{ 0.0.0.0/0 }'
 denied_stays_denied "after the nft rules were put back"
 
 # 5. Debian's nftables.service: `nft -f /etc/nftables.conf` starts with

@@ -392,7 +392,7 @@ struct digests {
 	int n;
 };
 
-static void dg_reset(void *ctx, uint64_t handle)
+static void dg_reset(void *ctx, uint64_t handle, uint32_t flags)
 {
 	struct digests *d = ctx;
 	d->rules[0] = d->verdicts[0] = '\0';
