@@ -688,11 +688,24 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 	found_clear(&now);
 }
 
+/* Checks in a row whose read another program's changes kept
+ * interrupting (nftread_table's EAGAIN), and how many are let pass as
+ * "cannot tell yet" before one counts as damage: a firewall manager
+ * committing many transactions (Docker, firewalld) is not tampering,
+ * and the events of its changes schedule the next check anyway. */
+static unsigned busy_reads;
+#define BUSY_READS_MAX 5
+
 static bool nft_intact(const struct ruleset_opts *o)
 {
 	struct nft_found f;
-	if (!nft_read(o, &f))
+	if (!nft_read(o, &f)) {
+		if (errno == EAGAIN && ++busy_reads < BUSY_READS_MAX)
+			return true;
+		busy_reads = 0;
 		return false;
+	}
+	busy_reads = 0;
 	bool ok = !(f.flags & NFT_TABLE_F_DORMANT) &&
 		  f.bits == (1u << ARRAY_SIZE(nft_wanted)) - 1;
 	if (ok && fingerprint.set) {
