@@ -689,7 +689,8 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 }
 
 /* Checks in a row whose read another program's changes kept
- * interrupting (nftread_table's EAGAIN), and how many are let pass as
+ * interrupting (nftread_table's EAGAIN, an interrupted dump of the flood
+ * exceptions' EINTR), and how many are let pass as
  * "cannot tell yet" before one counts as damage: a firewall manager
  * committing many transactions (Docker, firewalld) is not tampering,
  * and the events of its changes schedule the next check anyway. */
@@ -700,7 +701,8 @@ static bool nft_intact(const struct ruleset_opts *o)
 {
 	struct nft_found f;
 	if (!nft_read(o, &f)) {
-		if (errno == EAGAIN && ++busy_reads < BUSY_READS_MAX)
+		if ((errno == EAGAIN || errno == EINTR) &&
+		    ++busy_reads < BUSY_READS_MAX)
 			return true;
 		busy_reads = 0;
 		return false;

@@ -194,22 +194,6 @@ static bool expr_stateful(const char *name)
 	       !strcmp(name, "last");
 }
 
-/* Appends LEN bytes at P to the growing buffer *B (*N used, *CAP). */
-static void buf_add(char **b, size_t *n, size_t *cap, const void *p,
-		    size_t len)
-{
-	if (*n + len > *cap) {
-		size_t c = (*n + len) * 2;
-		char *nb = realloc(*b, c);
-		if (!nb)
-			return; /* the digest then differs: a check repairs */
-		*b = nb;
-		*cap = c;
-	}
-	memcpy(*b + *n, p, len);
-	*n += len;
-}
-
 /* The digest of the rule in NLH (nftread_ops.rule_digest): its
  * NFTA_RULE_EXPRESSIONS walked as the kernel sent them; *CHAIN its chain
  * (in NLH), NULL when the message has none. */
@@ -224,8 +208,8 @@ static uint64_t rule_digest(const struct nlmsghdr *nlh, const char **chain)
 		else if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
 			exprs = a;
 	}
-	char *b = NULL;
-	size_t n = 0, cap = 0;
+	/* each expression folded in after those before it */
+	uint64_t d = 0;
 	const struct nlattr *elem, *x;
 	if (exprs)
 		mnl_attr_for_each_nested(elem, exprs) {
@@ -240,13 +224,12 @@ static uint64_t rule_digest(const struct nlmsghdr *nlh, const char **chain)
 			}
 			if (!name)
 				continue;
-			buf_add(&b, &n, &cap, name, strlen(name) + 1);
+			uint64_t v[3] = {d, hash_str(name), 0};
 			if (data && !expr_stateful(name))
-				buf_add(&b, &n, &cap, mnl_attr_get_payload(data),
-					mnl_attr_get_payload_len(data));
+				v[2] = hash_bytes(mnl_attr_get_payload(data),
+						  mnl_attr_get_payload_len(data));
+			d = hash_bytes(v, sizeof(v));
 		}
-	uint64_t d = hash_bytes(b ? b : "", n);
-	free(b);
 	return d;
 }
 
@@ -501,24 +484,4 @@ int nftread_set_elems(const char *table, const char *set,
 	int rc = read_set_elems(&r, table, set);
 	nread_close(&r);
 	return rc < 0 ? -1 : (int)r.n;
-}
-
-/* nftread_set_keys' function and context, under nftread_set_elems. */
-struct keys_only {
-	void (*fn)(void *ctx, const void *key, size_t len);
-	void *ctx;
-};
-
-static void key_only(void *ctx, const struct nftread_elem *e)
-{
-	struct keys_only *k = ctx;
-	k->fn(k->ctx, e->key, e->len);
-}
-
-int nftread_set_keys(const char *table, const char *set,
-		     void (*fn)(void *ctx, const void *key, size_t len),
-		     void *ctx)
-{
-	struct keys_only k = {fn, ctx};
-	return nftread_set_elems(table, set, fn ? key_only : NULL, &k);
 }

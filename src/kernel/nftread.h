@@ -86,22 +86,11 @@ struct nftread_elem {
  * each (E and its key valid during the call; FN may be NULL to count
  * only). A dump interrupted by a change is not retried. Returns the
  * number of elements, or -1 with errno (ENOENT: no such table or set;
- * EINTR: interrupted). `sluicectl floods` reads flood_limited4/6 so.
+ * EINTR: interrupted). `sluicectl floods`, the flood gauge and the
+ * half-open pass read their sets so.
  */
 int nftread_set_elems(const char *table, const char *set,
 		      void (*fn)(void *ctx, const struct nftread_elem *e),
 		      void *ctx);
-
-/*
- * The elements of set SET of table inet TABLE, one dump: FN(CTX, KEY, LEN)
- * with each element's key bytes (network order, as the set stores them:
- * 4 for ipv4_addr, 16 for ipv6_addr; valid during the call; FN may be
- * NULL to count only). A dump interrupted by a change is not retried.
- * Returns the number of elements, or -1 with errno (ENOENT: no such table
- * or set; EINTR: interrupted).
- */
-int nftread_set_keys(const char *table, const char *set,
-		     void (*fn)(void *ctx, const void *key, size_t len),
-		     void *ctx);
 
 #endif

@@ -1238,23 +1238,6 @@ char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
 	return sb_take(&b);
 }
 
-int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
-		     const struct farm *f, const bool *up, char **err)
-{
-	if (f != pb->farm) {
-		*err = xstrdup("farm_chain_apply: the farm is not the "
-			       "publish's");
-		return -1;
-	}
-	char cn[96];
-	if (nft_apply_as(farm_chain_script(o, pb, up), err,
-			 "farm %s: cannot rewrite chain %s", f->name,
-			 publish_chain_name(pb, cn, sizeof(cn))) < 0)
-		return -1;
-	ruleset_fingerprint_chain(o, cn);
-	return 0;
-}
-
 /* ---- flood mitigation (ruleset_opts.flood) --------------------------------------- */
 
 static bool flood_on(const struct flood_cfg *f)

@@ -410,13 +410,6 @@ const char *publish_chain_name(const struct publish *pb, char *buf,
  */
 char *farm_chain_script(const struct ruleset_opts *o, const struct publish *pb,
 			const bool *up);
-/*
- * Applies farm_chain_script() for PB (F must be PB->farm) in one nft
- * transaction: new sessions see either the old or the new membership.
- * 0, or -1 with an allocated message in *ERR.
- */
-int farm_chain_apply(const struct ruleset_opts *o, const struct publish *pb,
-		     const struct farm *f, const bool *up, char **err);
 
 /* {"creations4": <nft JSON>, "creations6": ..., "creations4s": ...,
  * "creations6s": ...}; NULL with *err on failure. */

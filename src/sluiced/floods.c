@@ -38,15 +38,15 @@ struct collect {
 	size_t n;
 };
 
-static void collect_one(void *arg, const void *key, size_t len)
+static void collect_one(void *arg, const struct nftread_elem *e)
 {
 	struct collect *c = arg;
 	struct fkey k;
 	memset(&k, 0, sizeof(k));
-	if (len != 4 && len != 16)
+	if (e->len != 4 && e->len != 16)
 		return;
-	k.len = (uint8_t)len;
-	memcpy(k.a, key, len);
+	k.len = (uint8_t)e->len;
+	memcpy(k.a, e->key, e->len);
 	VEC_PUSH(c->v, c->n, k);
 }
 
@@ -84,7 +84,7 @@ static bool read_limited(struct daemon *d, struct collect *c)
 	for (int fam = 4; fam <= 6; fam += 2) {
 		char set[32];
 		snprintf(set, sizeof(set), "flood_limited%d", fam);
-		if (nftread_set_keys(d->kopts.table, set, collect_one, c) < 0 &&
+		if (nftread_set_elems(d->kopts.table, set, collect_one, c) < 0 &&
 		    errno != ENOENT)
 			return false;
 	}
