@@ -48,6 +48,7 @@ struct conn {
 	enum control_level level;
 	struct control_stream stream; /* an answer in parts, while streaming */
 	bool streaming;
+	bool waiting; /* its stream said CONTROL_PART_WAIT, no wake yet */
 };
 
 /* ---- access ------------------------------------------------------------------ */
@@ -282,15 +283,18 @@ static const struct control_command *find_command(const struct control *c,
 }
 
 /* Adds parts of K's stream to BEV's output until CONTROL_STREAM_BUFFERED
- * bytes wait there or the answer is complete; then the reply's end, and
- * the connection closes once it is sent. */
+ * bytes wait there, the stream waits for its data, or the answer is
+ * complete; then the reply's end, and the connection closes once it is
+ * sent. */
 static void stream_fill(struct bufferevent *bev, struct conn *k)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
-	bool done = false;
-	while (!done && evbuffer_get_length(out) < CONTROL_STREAM_BUFFERED)
-		done = k->stream.next(k->stream.state, out);
-	if (!done)
+	enum control_part r = CONTROL_PART_MORE;
+	while (r == CONTROL_PART_MORE &&
+	       evbuffer_get_length(out) < CONTROL_STREAM_BUFFERED)
+		r = k->stream.next(k->stream.state, out);
+	k->waiting = r == CONTROL_PART_WAIT;
+	if (r != CONTROL_PART_DONE)
 		return;
 	evbuffer_add(out, "}\n", 2);
 	stream_end(k);
@@ -298,10 +302,21 @@ static void stream_fill(struct bufferevent *bev, struct conn *k)
 	bufferevent_setcb(bev, NULL, on_written, on_event, k);
 }
 
-/* The client took part of the stream: the next parts. */
+/* The client took part of the stream: the next parts, unless the stream
+ * waits for its data (its wake fills). */
 static void on_stream_written(struct bufferevent *bev, void *arg)
 {
-	stream_fill(bev, arg);
+	struct conn *k = arg;
+	if (!k->waiting)
+		stream_fill(bev, k);
+}
+
+/* K's stream has data again (control_stream.wake). */
+static void on_stream_wake(void *arg)
+{
+	struct conn *k = arg;
+	if (k->streaming && k->waiting)
+		stream_fill(k->bev, k);
 }
 
 /* Starts the answer of a stream K->stream: the reply's head, then parts
@@ -346,6 +361,8 @@ static int run(struct conn *k, const char *text, size_t len,
 				      sizeof(err)) < 0) {
 		evbuffer_add_printf(out, "%s: %s", cmd->name, err);
 	} else if (cmd->stream) {
+		k->stream = (struct control_stream){
+		    .wake = {on_stream_wake, k}};
 		rc = cmd->stream(k->c->arg, req.args, &k->stream, out);
 		rc = rc == 0 ? 1 : -1;
 	} else {

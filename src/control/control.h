@@ -121,21 +121,40 @@ typedef int (*control_fn)(void *arg, const json_t *args,
  * stopped sluiced for seconds). NEXT adds the next part of the answer's
  * one JSON value to OUT, compact ASCII JSON text (jansson's
  * JSON_COMPACT | JSON_ENSURE_ASCII) that continues the part before, and
- * returns true when the value is complete; the server asks for a part
- * whenever the client has taken what came before. Unlike control_fn's
- * output the parts are not parsed again: a stream makes them from jansson
- * values. FREE (may be NULL) is called with STATE once, when the answer
- * is sent or the client goes away.
+ * returns CONTROL_PART_DONE when the value is complete, CONTROL_PART_MORE
+ * when it has more to give, or CONTROL_PART_WAIT when it has nothing to
+ * give yet (its data still arriving: a kernel dump read as it comes, so
+ * that no read of a large table stops the loop). The server asks for a
+ * part whenever the client has taken what came before, except after
+ * CONTROL_PART_WAIT: then not before the stream calls WAKE.fn(WAKE.arg)
+ * from the event loop (never from inside NEXT); a waiting stream must
+ * call it in bounded time. Unlike control_fn's output the parts are not
+ * parsed again: a stream makes them from jansson values. FREE (may be
+ * NULL) is called with STATE once, when the answer is sent or the client
+ * goes away; after it, WAKE must not be called.
  */
+enum control_part {
+	CONTROL_PART_MORE,
+	CONTROL_PART_DONE,
+	CONTROL_PART_WAIT,
+};
+struct control_wake {
+	void (*fn)(void *arg);
+	void *arg;
+};
 struct control_stream {
-	bool (*next)(void *state, struct evbuffer *out);
+	enum control_part (*next)(void *state, struct evbuffer *out);
 	void (*free)(void *state);
 	void *state;
+	/* set by the server before the command's control_stream_fn runs;
+	 * that fn keeps it where NEXT's STATE can reach it */
+	struct control_wake wake;
 };
 #define CONTROL_STREAM_BUFFERED (256u << 10)
 
-/* Handles one checked request whose answer is a stream: fills S and
- * returns 0, or returns -1 with a one-line message in ERR (S untouched). */
+/* Handles one checked request whose answer is a stream: fills S's next,
+ * free and state (its wake is the server's) and returns 0, or returns -1
+ * with a one-line message in ERR (S untouched). */
 typedef int (*control_stream_fn)(void *arg, const json_t *args,
 				 struct control_stream *s,
 				 struct evbuffer *err);

@@ -300,6 +300,19 @@ static int show(const char *request, const json_t *v, bool json)
 	}
 	fwrite(evbuffer_pullup(out, -1), 1, evbuffer_get_length(out), stdout);
 	evbuffer_free(out);
+	/* a list sent in parts whose source failed midway ends with "error"
+	 * beside it (jsonout.h json_parts_pulled): what came is printed, and
+	 * said to be incomplete */
+	const char *cut = json_is_object(v)
+			      ? json_string_value(json_object_get(v, "error"))
+			      : NULL;
+	if (cut) {
+		char *e = text_escape_dup(cut, strlen(cut), false);
+		fprintf(stderr, "sluicectl: the answer to '%s' is incomplete: "
+			"%s\n", request, e);
+		free(e);
+		rc = EXIT_FAIL;
+	}
 	return rc;
 }
 

@@ -23,6 +23,8 @@
 #include "control/control.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -122,23 +124,87 @@ static json_t *texts(char *const *v, size_t n)
 	return a;
 }
 
-/* sessions' items: the conntrack table read when the request came, the
- * policy generation of then for the rules' names. */
+/* sessions' items: the conntrack table read as the answer is sent (a
+ * ct_stream on the event loop, SESSIONS_READS socket buffers a turn, read
+ * only when the client has taken the rows before), the policy generation
+ * of the request for the rules' names. */
+#define SESSIONS_READS 4
 struct sesslist {
 	struct daemon *d;
-	struct ct_list l;
 	struct gen *g;
+	struct ct_stream *st; /* NULL once the dump has ended */
+	struct event *ev;     /* st readable, while the answer waits */
+	struct ct_entry *v;   /* the allowed entries read, not yet written */
+	size_t n, base;	      /* how many; the item number of v[0] */
+	char error[96];	      /* why the dump ended early, or "" */
+	struct control_wake wake;
 };
 
-/* The session of conntrack entry I, or NULL when it is not an allowed
- * one. */
+/* An entry of the dump: kept when the policy allowed its session. */
+static void session_take(const struct ct_entry *e, void *arg)
+{
+	struct sesslist *c = arg;
+	if (mark_dec(c->d->kopts.mark_shift, e->mark) == MARK_DEC_ALLOW)
+		VEC_PUSH(c->v, c->n, *e);
+}
+
+static void sesslist_end(struct sesslist *c)
+{
+	if (c->ev)
+		event_free(c->ev);
+	c->ev = NULL;
+	ct_stream_close(c->st);
+	c->st = NULL;
+}
+
+/* The dump has more: read it; the answer goes on once rows or the end are
+ * there. */
+static void on_sessions_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct sesslist *c = arg;
+	(void)fd;
+	(void)what;
+	int rc = ct_stream_read(c->st, SESSIONS_READS);
+	if (rc < 0)
+		snprintf(c->error, sizeof(c->error),
+			 "the conntrack dump failed: %s", strerror(errno));
+	if (rc != 0)
+		sesslist_end(c);
+	else if (!c->n && event_add(c->ev, NULL) == 0)
+		return; /* nothing allowed in that part: read on */
+	c->wake.fn(c->wake.arg);
+}
+
+static enum json_pull sessions_pull(void *ctx, size_t taken, size_t *n,
+				    const char **error)
+{
+	struct sesslist *c = ctx;
+	if (taken > c->base) { /* all written: forgotten */
+		c->base = taken;
+		c->n = 0;
+	}
+	*n = c->base + c->n;
+	if (c->n)
+		return JSON_PULL_MORE;
+	if (!c->st) {
+		*error = c->error[0] ? c->error : NULL;
+		return JSON_PULL_DONE;
+	}
+	if (event_add(c->ev, NULL) < 0) {
+		snprintf(c->error, sizeof(c->error), "cannot wait for conntrack");
+		sesslist_end(c);
+		*error = c->error;
+		return JSON_PULL_DONE;
+	}
+	return JSON_PULL_WAIT;
+}
+
+/* The session of item I. */
 static json_t *session_item(void *ctx, size_t i)
 {
 	struct sesslist *c = ctx;
 	struct daemon *d = c->d;
-	const struct ct_entry *e = &c->l.v[i];
-	if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
-		return NULL;
+	const struct ct_entry *e = &c->v[i - c->base];
 	uint32_t rid = mark_id(d->kopts.mark_shift, e->mark);
 	char kb[128], rb[32];
 	session_key_format(&e->key, kb, sizeof(kb));
@@ -161,28 +227,43 @@ static json_t *session_item(void *ctx, size_t i)
 static void sesslist_free(void *ctx)
 {
 	struct sesslist *c = ctx;
+	sesslist_end(c);
 	gen_unref(c->g);
-	ct_list_free(&c->l);
+	free(c->v);
 	free(c);
 }
 
-/* sessions: made in parts, as identity-list (a busy gateway's table is
- * hundreds of thousands of entries); the conntrack dump itself is one
- * read when the request comes. */
+/* sessions: the allowed sessions of the conntrack table, read and sent in
+ * parts (a busy gateway's table is hundreds of thousands of entries; read
+ * at once it stopped the event loop for as long). The kernel's dump is
+ * not a snapshot (conntrack.h): a session that begins or ends meanwhile
+ * may be listed or not. A dump that fails midway ends the list with
+ * "error" beside it. */
 static int cmd_sessions(void *arg, const json_t *args,
 			struct control_stream *s, struct evbuffer *err)
 {
 	struct daemon *d = arg;
 	struct sesslist *c = xcalloc(1, sizeof(*c));
-	if (ct_dump(&c->l) < 0) {
+	c->d = d;
+	c->st = ct_stream_open(session_take, c);
+	if (!c->st) {
+		evbuffer_add_printf(err, "cannot read conntrack: %s",
+				    strerror(errno));
+		free(c);
+		return -1;
+	}
+	c->ev = event_new(d->base, ct_stream_fd(c->st), EV_READ,
+			  on_sessions_ready, c);
+	if (!c->ev) {
+		ct_stream_close(c->st);
 		free(c);
 		evbuffer_add_printf(err, "cannot read conntrack");
 		return -1;
 	}
-	c->d = d;
 	c->g = current(d);
-	json_parts_answer(s, "sessions", c->l.n, session_item, sesslist_free,
-			  c);
+	c->wake = s->wake;
+	json_parts_pulled(s, "sessions", sessions_pull, session_item,
+			  sesslist_free, c);
 	return 0;
 }
 

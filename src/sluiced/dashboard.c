@@ -8,6 +8,7 @@
  */
 #include "sluiced/dashboard.h"
 #include "sluiced/daemon.h"
+#include "common/log.h"
 #include "common/mark.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -24,6 +25,7 @@
 #include "sluiced/dash_uplot_css.h"
 #include "sluiced/dash_uplot_license.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
@@ -32,11 +34,24 @@
 #include <string.h>
 #include <time.h>
 
+/* A count of the top users and rules under way: the conntrack dump read
+ * on the event loop as it comes (TOP_READS socket buffers a turn), each
+ * entry counted as read, none kept. */
+struct top_count {
+	struct ct_stream *st;
+	struct event *ev;
+	json_t *users, *rules;	 /* name -> sessions */
+	size_t n, anon, own;
+	uint64_t start_ms;
+};
+#define TOP_READS 4
+
 struct dashboard {
 	struct history *hist;
-	struct event *ev; /* the next sample */
-	json_t *top;	  /* the last count of top users and rules */
-	uint64_t top_ms;  /* when (mono_ms) */
+	struct event *ev;      /* the next sample */
+	json_t *top;	       /* the last count of top users and rules */
+	uint64_t top_ms;       /* when that count started (mono_ms) */
+	struct top_count *tc;  /* the count under way, or NULL */
 };
 
 /* The counters the history keeps (names of the counters table: their
@@ -183,6 +198,8 @@ void dashboard_start(struct daemon *d)
 		event_add(ds->ev, &tv);
 }
 
+static void top_count_free(struct top_count *tc);
+
 void dashboard_stop(struct daemon *d)
 {
 	struct dashboard *ds = d->dash;
@@ -190,6 +207,7 @@ void dashboard_stop(struct daemon *d)
 		return;
 	if (ds->ev)
 		event_free(ds->ev);
+	top_count_free(ds->tc);
 	history_free(ds->hist);
 	json_decref(ds->top);
 	free(ds);
@@ -244,62 +262,104 @@ static json_t *top_of(json_t *counts)
 	return a;
 }
 
-/* Counts the sessions conntrack holds as allowed, by user (the facts of
- * their decision) and by rule (the ct mark's rule id), as `sluicectl
- * sessions` lists them: {"top_users", "top_rules", "sessions" (counted),
- * "sessions_without_user" (of those), "sessions_own" (sluiced's own:
- * checks and lookups, not counted)}; NULL when conntrack cannot be
- * read. */
-static json_t *count_top(struct daemon *d)
+static void top_count_free(struct top_count *tc)
 {
-	struct ct_list l;
-	if (ct_dump(&l) < 0)
-		return NULL;
-	json_t *users = json_object(), *rules = json_object();
-	size_t n = 0, anon = 0, own = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		const struct ct_entry *e = &l.v[i];
-		if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
-			continue;
-		uint32_t rid = mark_id(d->kopts.mark_shift, e->mark);
-		if (rid == MARK_ID_SELF) { /* sluiced's own: checks, lookups */
-			own++;
-			continue;
-		}
-		char rb[32];
-		bump(rules, daemon_rule_name(d->gen, rid, rb, sizeof(rb)));
-		struct session_info si;
-		sessions_get(d->sessions, &e->key, &si);
-		if (si.user)
-			bump(users, si.user);
-		else
-			anon++;
-		session_info_clear(&si);
-		n++;
-	}
-	ct_list_free(&l);
-	json_t *o = json_pack("{s:o,s:o,s:I,s:I,s:I}", "top_users",
-			      top_of(users), "top_rules", top_of(rules),
-			      "sessions", (json_int_t)n, "sessions_without_user",
-			      (json_int_t)anon, "sessions_own", (json_int_t)own);
-	json_decref(users);
-	json_decref(rules);
-	return o;
+	if (!tc)
+		return;
+	if (tc->ev)
+		event_free(tc->ev);
+	ct_stream_close(tc->st);
+	json_decref(tc->users);
+	json_decref(tc->rules);
+	free(tc);
 }
 
-/* The top counts, counted again when older than one interval. */
+/* One entry of the dump: an allowed session counted by user (the facts of
+ * its decision) and by rule (the ct mark's rule id), as `sluicectl
+ * sessions` lists them; sluiced's own (checks and lookups) apart. */
+static void top_one(const struct ct_entry *e, void *arg)
+{
+	struct daemon *d = arg;
+	struct top_count *tc = d->dash->tc;
+	if (mark_dec(d->kopts.mark_shift, e->mark) != MARK_DEC_ALLOW)
+		return;
+	uint32_t rid = mark_id(d->kopts.mark_shift, e->mark);
+	if (rid == MARK_ID_SELF) {
+		tc->own++;
+		return;
+	}
+	char rb[32];
+	bump(tc->rules, daemon_rule_name(d->gen, rid, rb, sizeof(rb)));
+	struct session_info si;
+	sessions_get(d->sessions, &e->key, &si);
+	if (si.user)
+		bump(tc->users, si.user);
+	else
+		tc->anon++;
+	session_info_clear(&si);
+	tc->n++;
+}
+
+/* The dump has more: counted; at its end the count replaces the last one
+ * ({"top_users", "top_rules", "sessions" (counted),
+ * "sessions_without_user" (of those), "sessions_own" (sluiced's own: not
+ * counted)}). A dump that fails leaves the last count in place. */
+static void on_top_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct dashboard *ds = d->dash;
+	struct top_count *tc = ds->tc;
+	int rc = ct_stream_read(tc->st, TOP_READS);
+	if (rc == 0) {
+		event_add(tc->ev, NULL);
+		return;
+	}
+	if (rc > 0) {
+		json_decref(ds->top);
+		ds->top = json_pack(
+		    "{s:o,s:o,s:I,s:I,s:I}", "top_users", top_of(tc->users),
+		    "top_rules", top_of(tc->rules), "sessions",
+		    (json_int_t)tc->n, "sessions_without_user",
+		    (json_int_t)tc->anon, "sessions_own", (json_int_t)tc->own);
+		ds->top_ms = tc->start_ms;
+	} else {
+		log_debug("dashboard: reading conntrack: %s", strerror(errno));
+	}
+	top_count_free(tc);
+	ds->tc = NULL;
+}
+
+/* Starts a count of the top users and rules (none under way). */
+static void top_count_start(struct daemon *d)
+{
+	struct dashboard *ds = d->dash;
+	struct top_count *tc = xcalloc(1, sizeof(*tc));
+	tc->start_ms = mono_ms();
+	tc->users = json_object();
+	tc->rules = json_object();
+	ds->tc = tc;
+	tc->st = ct_stream_open(top_one, d);
+	if (tc->st)
+		tc->ev = event_new(d->base, ct_stream_fd(tc->st), EV_READ,
+				   on_top_ready, d);
+	if (!tc->ev || event_add(tc->ev, NULL) < 0) {
+		log_debug("dashboard: cannot read conntrack: %s",
+			  strerror(errno));
+		top_count_free(tc);
+		ds->tc = NULL;
+	}
+}
+
+/* The last count of the top users and rules (NULL before the first has
+ * ended); a new one is started when it is older than one interval, and is
+ * what a later request sees: a busy gateway's table takes a second or more
+ * to read, and read at once it stopped the event loop for as long. */
 static json_t *top_now(struct daemon *d)
 {
 	struct dashboard *ds = d->dash;
-	uint64_t now = mono_ms();
-	if (!ds->top || now - ds->top_ms >= DASHBOARD_INTERVAL_S * 1000u) {
-		json_t *t = count_top(d);
-		if (t) {
-			json_decref(ds->top);
-			ds->top = t;
-			ds->top_ms = now;
-		}
-	}
+	if (!ds->tc && (!ds->top ||
+			mono_ms() - ds->top_ms >= DASHBOARD_INTERVAL_S * 1000u))
+		top_count_start(d);
 	return ds->top;
 }
 
@@ -314,8 +374,8 @@ static void set_or_null(json_t *o, const char *key, json_t *v)
 /* data.json: {"schema_version": 1, "time": epoch seconds, "interval_s",
  * "status": status --json, then the members of counters --json
  * ("counters", "alerts", "past_threshold"), "farms": the list of farm-list
- * --json, "verifiers": the list of verifiers --json, and count_top()'s
- * members}. */
+ * --json, "verifiers": the list of verifiers --json, and the top users' and rules' count's
+ * members (top_now(); null until the first count has ended)}. */
 static json_t *data_json(struct daemon *d)
 {
 	json_t *o = json_object();
@@ -339,7 +399,15 @@ static json_t *data_json(struct daemon *d)
 							    "verifiers")
 					     : NULL);
 	json_t *top = top_now(d);
-	json_object_update(o, top);
+	if (top) {
+		json_object_update(o, top);
+	} else { /* the first count is still being read */
+		static const char *const keys[] = {
+		    "top_users", "top_rules", "sessions",
+		    "sessions_without_user", "sessions_own"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			json_object_set_new(o, keys[i], json_null());
+	}
 	return o;
 }
 

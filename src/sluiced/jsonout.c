@@ -134,25 +134,23 @@ int creations_json(const char *js, struct evbuffer *out)
 	return 0;
 }
 
-/* The state of a json_parts_answer() stream. */
+/* The state of a json_parts_answer() or json_parts_pulled() stream. */
 struct json_parts {
 	const char *key;
 	size_t n, next, written;
+	bool started;	   /* the head is out */
+	bool complete;	   /* no item past N will come */
+	const char *error; /* why the list ended early, or NULL */
+	json_pull_fn pull; /* NULL: the N items are all there is */
 	json_t *(*item)(void *ctx, size_t i);
 	void (*ctx_free)(void *ctx);
 	void *ctx;
 };
 
-static bool json_parts_next(void *state, struct evbuffer *out)
+/* Items NEXT .. at most JSON_PARTS_ITEMS on, each a JSON text after a
+ * comma when not the first. */
+static void json_parts_items(struct json_parts *p, struct evbuffer *out)
 {
-	struct json_parts *p = state;
-	if (p->next == 0 && p->written == 0) {
-		if (p->key)
-			evbuffer_add_printf(out, "{\"schema_version\":%d,\"%s\":[",
-					    JSON_SCHEMA_VERSION, p->key);
-		else
-			evbuffer_add(out, "[", 1);
-	}
 	size_t end = p->n - p->next > JSON_PARTS_ITEMS
 			 ? p->next + JSON_PARTS_ITEMS : p->n;
 	for (; p->next < end; p->next++) {
@@ -170,10 +168,47 @@ static bool json_parts_next(void *state, struct evbuffer *out)
 		evbuffer_add(out, text, strlen(text));
 		free(text);
 	}
-	if (p->next < p->n)
-		return false;
-	evbuffer_add(out, p->key ? "]}" : "]", p->key ? 2 : 1);
-	return true;
+}
+
+static enum control_part json_parts_next(void *state, struct evbuffer *out)
+{
+	struct json_parts *p = state;
+	if (!p->started) {
+		p->started = true;
+		if (p->key)
+			evbuffer_add_printf(out, "{\"schema_version\":%d,\"%s\":[",
+					    JSON_SCHEMA_VERSION, p->key);
+		else
+			evbuffer_add(out, "[", 1);
+	}
+	if (p->next == p->n && !p->complete) {
+		switch (p->pull(p->ctx, p->next, &p->n, &p->error)) {
+		case JSON_PULL_WAIT:
+			return CONTROL_PART_WAIT;
+		case JSON_PULL_DONE:
+			p->complete = true;
+			break;
+		case JSON_PULL_MORE:
+			break;
+		}
+	}
+	json_parts_items(p, out);
+	if (p->next < p->n || !p->complete)
+		return CONTROL_PART_MORE;
+	if (!p->key) {
+		evbuffer_add(out, "]", 1);
+	} else if (p->error) {
+		json_t *e = json_text(p->error);
+		char *t = json_dumps(e, JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+		json_decref(e);
+		if (!t)
+			fatalx("out of memory");
+		evbuffer_add_printf(out, "],\"error\":%s}", t);
+		free(t);
+	} else {
+		evbuffer_add(out, "]}", 2);
+	}
+	return CONTROL_PART_DONE;
 }
 
 static void json_parts_free(void *state)
@@ -184,12 +219,30 @@ static void json_parts_free(void *state)
 	free(p);
 }
 
+static void json_parts_set(struct control_stream *s, struct json_parts *p)
+{
+	s->next = json_parts_next;
+	s->free = json_parts_free;
+	s->state = p;
+}
+
 void json_parts_answer(struct control_stream *s, const char *key, size_t n,
 		       json_t *(*item)(void *ctx, size_t i),
 		       void (*ctx_free)(void *ctx), void *ctx)
 {
 	struct json_parts *p = xcalloc(1, sizeof(*p));
-	*p = (struct json_parts){.key = key, .n = n, .item = item,
+	*p = (struct json_parts){.key = key, .n = n, .complete = true,
+				 .item = item, .ctx_free = ctx_free,
+				 .ctx = ctx};
+	json_parts_set(s, p);
+}
+
+void json_parts_pulled(struct control_stream *s, const char *key,
+		       json_pull_fn pull, json_t *(*item)(void *ctx, size_t i),
+		       void (*ctx_free)(void *ctx), void *ctx)
+{
+	struct json_parts *p = xcalloc(1, sizeof(*p));
+	*p = (struct json_parts){.key = key, .pull = pull, .item = item,
 				 .ctx_free = ctx_free, .ctx = ctx};
-	*s = (struct control_stream){json_parts_next, json_parts_free, p};
+	json_parts_set(s, p);
 }

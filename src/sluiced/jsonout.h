@@ -53,6 +53,25 @@ void json_parts_answer(struct control_stream *s, const char *key, size_t n,
 		       json_t *(*item)(void *ctx, size_t i),
 		       void (*ctx_free)(void *ctx), void *ctx);
 
+/*
+ * The same for items that arrive while the answer is sent (a kernel dump
+ * read as it comes): PULL is called whenever every item before TAKEN
+ * (the N it gave last, 0 at first) has been written; the items before
+ * TAKEN may then be forgotten. It returns JSON_PULL_MORE with *N raised
+ * (the items up to it now there for ITEM), JSON_PULL_DONE with *N final
+ * (and *ERROR, a string that outlives CTX, when the list ended early: the
+ * answer then says so in "error" beside the list: {"schema_version": 1,
+ * KEY: [...], "error": "..."}), or JSON_PULL_WAIT when no item is there
+ * yet; CTX then calls S's wake (control.h) from the event loop once one
+ * is, or the list has ended. KEY must not be NULL.
+ */
+enum json_pull { JSON_PULL_MORE, JSON_PULL_DONE, JSON_PULL_WAIT };
+typedef enum json_pull (*json_pull_fn)(void *ctx, size_t taken, size_t *n,
+				       const char **error);
+void json_parts_pulled(struct control_stream *s, const char *key,
+		       json_pull_fn pull, json_t *(*item)(void *ctx, size_t i),
+		       void (*ctx_free)(void *ctx), void *ctx);
+
 /* Appends JS, the creation sets as creation_list_json() gives them (an
  * object: set name → nft's JSON of the set), to OUT as {"schema_version":
  * 1, "creations": [{"set", "source" (null: any), "destination",

@@ -133,7 +133,14 @@ for i in $(seq 50); do
 	sleep 0.2
 done
 lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/history.json" >"$LAB_TMP/h1.json"
-lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/data.json" >"$LAB_TMP/d1.json"
+# the top users and rules: null until the first count, started by the
+# first request and read from conntrack as it comes, has ended
+for i in $(seq 50); do
+	lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/data.json" >"$LAB_TMP/d1.json"
+	python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["top_users"] is None)' "$LAB_TMP/d1.json" 2>/dev/null && break
+	sleep 0.2
+done
+[ "$i" -lt 50 ] && kt_ok "data.json has the top users after $i request(s)" || kt_fail "data.json: no top users in 10 s"
 out=$(python3 - "$LAB_TMP/h1.json" "$LAB_TMP/d1.json" <<'PY' 2>&1
 import json, os, sys
 h = json.load(open(sys.argv[1]))

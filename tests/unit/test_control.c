@@ -11,6 +11,7 @@
 #include "common/statefile.h"
 #include "common/text.h"
 #include "control/control.h"
+#include "sluiced/jsonout.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -263,7 +264,7 @@ static int fn_fail(void *arg, const json_t *args,
 
 /* The numbers 0 .. STREAM_PARTS * STREAM_PER_PART - 1 as one JSON array
  * (about 6.9 MB), a part at a time. */
-static bool numbers_next(void *state, struct evbuffer *out)
+static enum control_part numbers_next(void *state, struct evbuffer *out)
 {
 	int *next = state;
 	if (*next == 0)
@@ -272,9 +273,9 @@ static bool numbers_next(void *state, struct evbuffer *out)
 		evbuffer_add_printf(out, *next ? ",%d" : "%d", *next);
 	stream_parts++;
 	if (*next < STREAM_PARTS * STREAM_PER_PART)
-		return false;
+		return CONTROL_PART_MORE;
 	evbuffer_add(out, "]", 1);
-	return true;
+	return CONTROL_PART_DONE;
 }
 
 static void numbers_free(void *state)
@@ -286,8 +287,151 @@ static void numbers_free(void *state)
 static int fn_numbers(void *arg, const json_t *args, struct control_stream *s,
 		      struct evbuffer *err)
 {
-	*s = (struct control_stream){numbers_next, numbers_free,
-				     calloc(1, sizeof(int))};
+	s->next = numbers_next;
+	s->free = numbers_free;
+	s->state = calloc(1, sizeof(int));
+	return 0;
+}
+
+/* The stream command "later": LATER_PARTS numbers, each one only after a
+ * timer of LATER_MS on the loop (data that arrives, as a kernel dump's):
+ * it says CONTROL_PART_WAIT until the timer has run and woken it. How many
+ * times it was asked while waiting, and how many states were freed. */
+#define LATER_PARTS 5
+#define LATER_MS 60
+static struct event_base *later_base;
+static int later_asked_waiting, later_frees;
+struct later {
+	struct event *timer;
+	struct control_wake wake;
+	int ready, next; /* parts there, parts written */
+	bool waiting;
+};
+
+static void later_arrived(evutil_socket_t fd, short what, void *arg)
+{
+	struct later *l = arg;
+	l->ready++;
+	l->wake.fn(l->wake.arg);
+}
+
+static enum control_part later_next(void *state, struct evbuffer *out)
+{
+	struct later *l = state;
+	if (l->waiting && l->ready == l->next)
+		later_asked_waiting++; /* asked again before its wake */
+	if (l->next == 0 && !l->waiting && l->ready == 0)
+		evbuffer_add(out, "[", 1);
+	if (l->ready == l->next) {
+		struct timeval tv = {0, LATER_MS * 1000};
+		evtimer_add(l->timer, &tv);
+		l->waiting = true;
+		return CONTROL_PART_WAIT;
+	}
+	l->waiting = false;
+	evbuffer_add_printf(out, l->next ? ",%d" : "%d", l->next);
+	l->next++;
+	if (l->next < LATER_PARTS)
+		return CONTROL_PART_MORE;
+	evbuffer_add(out, "]", 1);
+	return CONTROL_PART_DONE;
+}
+
+static void later_free(void *state)
+{
+	struct later *l = state;
+	event_free(l->timer);
+	free(l);
+	later_frees++;
+}
+
+/* The stream command "pulled" (jsonout.h json_parts_pulled): the numbers
+ * 0 .. PULLED_N - 1, PULLED_BATCH at a time, each batch only after a
+ * timer of LATER_MS (WAIT until then); the source then ends with an error
+ * ("the source broke") when PULLED_FAILS. How many items the source held
+ * at most at once, and how often PULL was called before a wake. */
+#define PULLED_N 2000
+#define PULLED_BATCH 700
+static bool pulled_fails;
+static size_t pulled_held_max;
+static int pulled_early;
+struct pulled {
+	struct event *timer;
+	struct control_wake wake;
+	size_t base, n, made; /* held: items base .. base+n-1; made in all */
+	bool armed;
+};
+
+static void pulled_arrived(evutil_socket_t fd, short what, void *arg)
+{
+	struct pulled *p = arg;
+	p->armed = false;
+	size_t k = PULLED_N - p->made < PULLED_BATCH ? PULLED_N - p->made
+						       : PULLED_BATCH;
+	p->n += k;
+	p->made += k;
+	if (p->n > pulled_held_max)
+		pulled_held_max = p->n;
+	p->wake.fn(p->wake.arg);
+}
+
+static enum json_pull pulled_pull(void *ctx, size_t taken, size_t *n,
+				  const char **error)
+{
+	struct pulled *p = ctx;
+	if (p->armed)
+		pulled_early++;
+	if (taken > p->base) {
+		p->base = taken;
+		p->n = 0;
+	}
+	*n = p->base + p->n;
+	if (p->n)
+		return JSON_PULL_MORE;
+	if (p->made == PULLED_N) {
+		*error = pulled_fails ? "the source broke" : NULL;
+		return JSON_PULL_DONE;
+	}
+	struct timeval tv = {0, LATER_MS * 1000};
+	evtimer_add(p->timer, &tv);
+	p->armed = true;
+	return JSON_PULL_WAIT;
+}
+
+static json_t *pulled_item(void *ctx, size_t i)
+{
+	struct pulled *p = ctx;
+	assert_true(i >= p->base && i < p->base + p->n);
+	return json_integer((json_int_t)i);
+}
+
+static void pulled_free(void *ctx)
+{
+	struct pulled *p = ctx;
+	event_free(p->timer);
+	free(p);
+}
+
+static int fn_pulled(void *arg, const json_t *args, struct control_stream *s,
+		     struct evbuffer *err)
+{
+	struct pulled *p = calloc(1, sizeof(*p));
+	p->timer = evtimer_new(later_base, pulled_arrived, p);
+	p->wake = s->wake;
+	json_parts_pulled(s, "numbers", pulled_pull, pulled_item, pulled_free,
+			  p);
+	return 0;
+}
+
+static int fn_later(void *arg, const json_t *args, struct control_stream *s,
+		    struct evbuffer *err)
+{
+	struct later *l = calloc(1, sizeof(*l));
+	l->timer = evtimer_new(later_base, later_arrived, l);
+	l->wake = s->wake;
+	s->next = later_next;
+	s->free = later_free;
+	s->state = l;
 	return 0;
 }
 
@@ -307,6 +451,8 @@ static const struct control_command table[] = {
     {"rawjson", CONTROL_READ, NULL, fn_rawjson, NULL},
     {"fail", CONTROL_ADMIN, NULL, fn_fail, NULL},
     {"numbers", CONTROL_READ, NULL, NULL, fn_numbers},
+    {"later", CONTROL_READ, NULL, NULL, fn_later},
+    {"pulled", CONTROL_READ, NULL, NULL, fn_pulled},
     {"slow", CONTROL_READ, NULL, fn_slow, NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -559,6 +705,129 @@ static void test_close_frees_streams(void **state)
 	srv_down(&sv, "");
 }
 
+/* A stream that waits for its data: the loop serves others meanwhile
+ * (an echo asked during the first wait is answered before the stream's
+ * end), the stream is not asked again before its wake, its client gets
+ * every part in order, and a client that goes away while it waits has it
+ * freed (its timer with it: ASan). */
+struct later_run {
+	const char *path;
+	int done_fd, echo_rc, later_rc;
+	double echo_ms, later_ms;
+	char *later_body;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void *later_client(void *arg)
+{
+	struct later_run *r = arg;
+	struct timespec t0;
+	int gone = send_raw(r->path, "later"); /* leaves while it waits */
+	close(gone);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int slow = send_raw(r->path, "later");
+	json_t *a = json_pack("{s:s}", "text", "meanwhile");
+	char *body = NULL;
+	r->echo_rc = call1(r->path, "echo", a, &body);
+	r->echo_ms = ms_since(&t0);
+	json_decref(a);
+	free(body);
+	close(slow);
+	r->later_rc = call1(r->path, "later", NULL, &r->later_body);
+	r->later_ms = ms_since(&t0);
+	if (write(r->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+static void test_stream_waits(void **state)
+{
+	(void)state;
+	struct srv sv;
+	srv_up(&sv, "", 20000);
+	later_base = sv.base;
+	later_asked_waiting = later_frees = 0;
+	struct later_run run = {.path = sv.path, .done_fd = sv.p[1]};
+	srv_run(&sv, later_client, &run);
+	for (int i = 0; i < 200 && later_frees < 3; i++) {
+		event_base_loop(sv.base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_int_equal(run.echo_rc, 0);
+	assert_int_equal(run.later_rc, 0);
+	assert_string_equal(run.later_body, "[0,1,2,3,4]");
+	/* the echo did not wait for the stream's data: well before the
+	 * LATER_PARTS timers of the answer */
+	assert_true(run.echo_ms < LATER_MS * LATER_PARTS / 2.0);
+	assert_true(run.later_ms >= LATER_MS * LATER_PARTS);
+	assert_int_equal(later_asked_waiting, 0);
+	assert_int_equal(later_frees, 3);
+	free(run.later_body);
+	srv_down(&sv, "");
+}
+
+/* A list whose items arrive while it is sent (json_parts_pulled): all of
+ * them, in order, in one answer; the source asked only after its wake and
+ * never holding more than one batch; a source that ends early has the
+ * answer say so in "error" beside what came. */
+struct pulled_run {
+	const char *path;
+	int done_fd, rc[2];
+	char *body[2];
+};
+
+static void *pulled_client(void *arg)
+{
+	struct pulled_run *r = arg;
+	r->rc[0] = call1(r->path, "pulled", NULL, &r->body[0]);
+	pulled_fails = true;
+	r->rc[1] = call1(r->path, "pulled", NULL, &r->body[1]);
+	if (write(r->done_fd, "x", 1) < 0)
+		abort();
+	return NULL;
+}
+
+static void test_stream_pulled(void **state)
+{
+	(void)state;
+	struct srv sv;
+	srv_up(&sv, "", 20000);
+	later_base = sv.base;
+	pulled_fails = false;
+	pulled_held_max = 0;
+	pulled_early = 0;
+	struct pulled_run run = {.path = sv.path, .done_fd = sv.p[1]};
+	srv_run(&sv, pulled_client, &run);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(run.rc[k], 0);
+		json_t *v = json_loads(run.body[k], 0, NULL);
+		assert_non_null(v);
+		json_t *l = json_object_get(v, "numbers");
+		assert_int_equal(json_array_size(l), PULLED_N);
+		for (size_t i = 0; i < PULLED_N; i++)
+			assert_int_equal(json_integer_value(json_array_get(l, i)),
+					 i);
+		json_t *e = json_object_get(v, "error");
+		if (k == 0)
+			assert_null(e);
+		else
+			assert_string_equal(json_string_value(e),
+					    "the source broke");
+		json_decref(v);
+		free(run.body[k]);
+	}
+	assert_int_equal(pulled_early, 0);
+	assert_int_equal(pulled_held_max, PULLED_BATCH);
+	srv_down(&sv, "");
+}
+
 /* A command that takes longer than the control timeout still has its
  * answer sent: the write timeout counts from when the answer is queued
  * (libevent's cached time of the loop's turn had cut it before its first
@@ -714,6 +983,8 @@ int main(void)
 	    cmocka_unit_test(test_server),  cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_slow_handler),
 	    cmocka_unit_test(test_close_frees_streams),
+	    cmocka_unit_test(test_stream_waits),
+	    cmocka_unit_test(test_stream_pulled),
 	    cmocka_unit_test(test_statefile),
 	    cmocka_unit_test(test_client_escapes),
 	};
