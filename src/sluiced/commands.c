@@ -179,9 +179,13 @@ static enum json_pull sessions_pull(void *ctx, size_t taken, size_t *n,
 				    const char **error)
 {
 	struct sesslist *c = ctx;
-	if (taken > c->base) { /* all written: forgotten */
-		c->base = taken;
-		c->n = 0;
+	size_t done = taken - c->base; /* written since: forgotten */
+	if (done > c->n)
+		done = c->n;
+	if (done) {
+		memmove(c->v, c->v + done, (c->n - done) * sizeof(*c->v));
+		c->n -= done;
+		c->base += done;
 	}
 	*n = c->base + c->n;
 	if (c->n)

@@ -43,8 +43,12 @@ for i in 1 2 3; do ctl status >/dev/null && ok=$((ok + 1)); done
 r1=$(rss)
 [ $ok = 3 ] && kt_ok "3 requests answered while a client leaves the sessions list unread" ||
 	kt_fail "only $ok of 3 requests answered during an unread sessions list"
-[ $((r1 - r0)) -lt 4096 ] && kt_ok "sluiced's RSS grew by $((r1 - r0)) kB with the list unread (the dump read as sent)" ||
-	kt_fail "sluiced's RSS grew by $((r1 - r0)) kB with the list unread (the whole table read at once?)"
+if ldd "$SLUICED" 2>/dev/null | grep -q libasan; then
+	kt_ok "RSS not compared: a sanitizer build's quarantine keeps what is freed"
+else
+	[ $((r1 - r0)) -lt 4096 ] && kt_ok "sluiced's RSS grew by $((r1 - r0)) kB with the list unread (the dump read as sent)" ||
+		kt_fail "sluiced's RSS grew by $((r1 - r0)) kB with the list unread (the whole table read at once?)"
+fi
 touch "$LAB_TMP/slow.go"
 wait $slow
 python3 -c "
