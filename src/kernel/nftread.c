@@ -10,6 +10,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/object.h>
 #include <libnftnl/expr.h>
@@ -484,4 +485,77 @@ int nftread_set_elems(const char *table, const char *set,
 	int rc = read_set_elems(&r, table, set);
 	nread_close(&r);
 	return rc < 0 ? -1 : (int)r.n;
+}
+
+/* ---- a set's elements read as they come ------------------------------------ */
+
+struct nftread_stream {
+	struct nread r;
+	uint32_t seq; /* the dump's */
+};
+
+struct nftread_stream *nftread_set_stream_open(
+    const char *table, const char *set,
+    void (*fn)(void *ctx, const struct nftread_elem *e), void *ctx)
+{
+	struct nftread_stream *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->r = (struct nread){.ctx = ctx, .elem_fn = fn};
+	if (nread_open(&s->r) < 0) {
+		free(s);
+		return NULL;
+	}
+	struct nlmsghdr *nlh = nread_hdr(&s->r, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	struct nftnl_set *ns = nftnl_set_alloc();
+	int fd = mnl_socket_get_fd(s->r.nl);
+	if (!ns || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		nftnl_set_free(ns);
+		nftread_stream_close(s);
+		return NULL;
+	}
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(ns, NFTNL_SET_NAME, set);
+	nftnl_set_elems_nlmsg_build_payload(nlh, ns);
+	nftnl_set_free(ns);
+	s->seq = nlh->nlmsg_seq;
+	if (mnl_socket_sendto(s->r.nl, nlh, nlh->nlmsg_len) < 0) {
+		nftread_stream_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+int nftread_stream_fd(const struct nftread_stream *s)
+{
+	return mnl_socket_get_fd(s->r.nl);
+}
+
+int nftread_stream_read(struct nftread_stream *s, size_t max_reads)
+{
+	for (size_t i = 0; i < max_reads; i++) {
+		ssize_t n = mnl_socket_recvfrom(s->r.nl, s->r.buf, NFTREAD_BUF);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		int rc = mnl_cb_run(s->r.buf, (size_t)n, s->seq, s->r.portid,
+				    setelem_cb, &s->r);
+		if (rc < 0)
+			return -1;
+		if (rc == MNL_CB_STOP)
+			return 1;
+	}
+	return 0;
+}
+
+uint64_t nftread_stream_count(const struct nftread_stream *s)
+{
+	return s->r.n;
+}
+
+void nftread_stream_close(struct nftread_stream *s)
+{
+	if (!s)
+		return;
+	nread_close(&s->r);
+	free(s);
 }

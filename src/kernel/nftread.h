@@ -93,4 +93,26 @@ int nftread_set_elems(const char *table, const char *set,
 		      void (*fn)(void *ctx, const struct nftread_elem *e),
 		      void *ctx);
 
+/*
+ * The same dump read piece by piece, for the event loop (a flood from
+ * 65,535 sources is 65,535 elements, 160-200 ms of the kernel's dump):
+ * nftread_set_stream_open() sends the request on a non-blocking netlink
+ * socket of its own (NULL with errno when it cannot); each
+ * nftread_stream_read() reads at most MAX_READS socket buffers that have
+ * arrived (the kernel fills the next only when the one before was read)
+ * and calls FN(CTX, E) for each element in them. It returns 1 when the
+ * dump is complete, 0 when more is to come (wait until nftread_stream_fd()
+ * is readable), -1 with errno (ENOENT: no such table or set; EINTR: a
+ * change interrupted the dump). nftread_stream_count() is the number of
+ * elements so far; nftread_stream_close() frees S (NULL is fine).
+ */
+struct nftread_stream;
+struct nftread_stream *nftread_set_stream_open(
+    const char *table, const char *set,
+    void (*fn)(void *ctx, const struct nftread_elem *e), void *ctx);
+int nftread_stream_fd(const struct nftread_stream *s);
+int nftread_stream_read(struct nftread_stream *s, size_t max_reads);
+uint64_t nftread_stream_count(const struct nftread_stream *s);
+void nftread_stream_close(struct nftread_stream *s);
+
 #endif

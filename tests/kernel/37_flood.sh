@@ -127,4 +127,10 @@ u=$(nftc flood_udp_rate)
 [ "$u" -ge 100 ] && ctl floods | grep -q "^$LAB_CLI4 " &&
 	kt_ok "300 new UDP sessions at once: $u refused at 50/s, carol listed" ||
 	kt_fail "udp-rate 50/s: $u of 300 refused; $(ctl floods)"
+# --- all four limits off: `floods` says so (no set to read)
+{ grep -v '^flood' "$conf.udp"; echo 'flood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0 }'; } >"$conf"
+ctl reload >/dev/null || kt_fail "reload to no flood limits failed"
+out=$(ctl floods 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "flood limits are off" &&
+	kt_ok "no flood limits: floods answers '$out' (rc 1)" || kt_fail "floods with no limits: rc $rc: $out"
 kt_done

@@ -522,6 +522,61 @@ static void test_kernel_set_elems(void **state)
 	assert_int_equal(nft_do("delete table inet sluiceel\n"), 0);
 }
 
+/* nftread_set_stream_open: the same dump read piece by piece, as the
+ * event loop reads it (one socket buffer a call here, each call returning
+ * when nothing has arrived): every element once, in parts (a set of
+ * 20,000 takes many buffers), then 1; a set that is not there is ENOENT
+ * from the read, not the open. */
+static void count_elem(void *ctx, const struct nftread_elem *e)
+{
+	size_t *n = ctx;
+	if (e->len == 4)
+		++*n;
+}
+
+static void test_kernel_set_stream(void **state)
+{
+	(void)state;
+	private_netns();
+	char *script = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&script, &len);
+	assert_non_null(f);
+	fprintf(f, "table inet sluicest {\n set big4 { type ipv4_addr; "
+		   "flags timeout; }\n}\nadd element inet sluicest big4 { ");
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "%s198.19.%d.%d timeout 10m", i ? ", " : "",
+			i >> 8, i & 255);
+	fprintf(f, " }\n");
+	fclose(f);
+	assert_int_equal(nft_do(script), 0);
+	free(script);
+	size_t n = 0;
+	struct nftread_stream *st =
+	    nftread_set_stream_open("sluicest", "big4", count_elem, &n);
+	assert_non_null(st);
+	int rc = 0, calls = 0, parts = 0;
+	while (rc == 0 && calls < 100000) {
+		size_t before = n;
+		rc = nftread_stream_read(st, 1);
+		calls++;
+		parts += n > before;
+	}
+	assert_int_equal(rc, 1);
+	assert_int_equal(n, 20000);
+	assert_int_equal(nftread_stream_count(st), 20000);
+	assert_true(parts > 1);
+	nftread_stream_close(st);
+	st = nftread_set_stream_open("sluicest", "nosuch", count_elem, &n);
+	assert_non_null(st);
+	for (calls = 0, rc = 0; rc == 0 && calls < 100000; calls++)
+		rc = nftread_stream_read(st, 1);
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, ENOENT);
+	nftread_stream_close(st);
+	assert_int_equal(nft_do("delete table inet sluicest\n"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_add_rule),
 	    cmocka_unit_test(test_kernel_named),
 	    cmocka_unit_test(test_kernel_set_elems),
+	    cmocka_unit_test(test_kernel_set_stream),
 	    cmocka_unit_test(test_kernel_kept),
 	    cmocka_unit_test(test_kernel_rules),
 	};
