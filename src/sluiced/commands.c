@@ -179,15 +179,7 @@ static enum json_pull sessions_pull(void *ctx, size_t taken, size_t *n,
 				    const char **error)
 {
 	struct sesslist *c = ctx;
-	size_t done = taken - c->base; /* written since: forgotten */
-	if (done > c->n)
-		done = c->n;
-	if (done) {
-		memmove(c->v, c->v + done, (c->n - done) * sizeof(*c->v));
-		c->n -= done;
-		c->base += done;
-	}
-	*n = c->base + c->n;
+	*n = json_pull_forget(c->v, sizeof(*c->v), &c->n, &c->base, taken);
 	if (c->n)
 		return JSON_PULL_MORE;
 	if (!c->st) {
@@ -676,15 +668,7 @@ static enum json_pull floods_pull(void *ctx, size_t taken, size_t *n,
 				  const char **error)
 {
 	struct floods_ctx *c = ctx;
-	size_t done = taken - c->base; /* written since: forgotten */
-	if (done > c->n)
-		done = c->n;
-	if (done) {
-		memmove(c->v, c->v + done, (c->n - done) * sizeof(*c->v));
-		c->n -= done;
-		c->base += done;
-	}
-	*n = c->base + c->n;
+	*n = json_pull_forget(c->v, sizeof(*c->v), &c->n, &c->base, taken);
 	if (c->n)
 		return JSON_PULL_MORE;
 	if (c->fam && event_add(c->ev, NULL) < 0) {

@@ -246,3 +246,17 @@ void json_parts_pulled(struct control_stream *s, const char *key,
 				 .ctx_free = ctx_free, .ctx = ctx};
 	json_parts_set(s, p);
 }
+
+size_t json_pull_forget(void *v, size_t size, size_t *n, size_t *base,
+			size_t taken)
+{
+	size_t done = taken - *base;
+	if (done > *n)
+		done = *n;
+	if (done) {
+		memmove(v, (char *)v + done * size, (*n - done) * size);
+		*n -= done;
+		*base += done;
+	}
+	return *base + *n;
+}

@@ -72,6 +72,13 @@ void json_parts_pulled(struct control_stream *s, const char *key,
 		       json_pull_fn pull, json_t *(*item)(void *ctx, size_t i),
 		       void (*ctx_free)(void *ctx), void *ctx);
 
+/* For a PULL whose CTX keeps the items not yet written in an array V (*N
+ * of them, SIZE bytes each, the first being item *BASE): forgets those
+ * before TAKEN, moving the rest to the front (*N and *BASE updated), and
+ * returns the N to give (*BASE + *N). */
+size_t json_pull_forget(void *v, size_t size, size_t *n, size_t *base,
+			size_t taken);
+
 /* Appends JS, the creation sets as creation_list_json() gives them (an
  * object: set name → nft's JSON of the set), to OUT as {"schema_version":
  * 1, "creations": [{"set", "source" (null: any), "destination",

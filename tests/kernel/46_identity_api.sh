@@ -203,23 +203,7 @@ grep -q "identities: 262144 read back" "$LAB_TMP/sluiced.log" && kt_ok "262144 i
 # nobody: other requests are answered meanwhile (the list was composed at
 # once, 45 MB in seconds, and requests behind it were cut), and the slow
 # client still gets every entry
-python3 - "$KT_SOCK" "$LAB_TMP/slow.json" "$LAB_TMP/slow.go" <<'PY' &
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(b'{"command":"identity-list"}\n')
-for _ in range(300):  # at most 30 s for the go-ahead
-    if os.path.exists(sys.argv[3]):
-        break
-    time.sleep(0.1)
-data = []
-while True:
-    b = s.recv(1 << 20)
-    if not b:
-        break
-    data.append(b)
-open(sys.argv[2], "wb").write(b"".join(data))
-PY
+python3 "$KT_ROOT/tests/lab/ctl_slow_reader.py" "$KT_SOCK" identity-list "$LAB_TMP/slow.json" "$LAB_TMP/slow.go" &
 slow=$!
 sleep 0.2
 t0=$(date +%s%N)

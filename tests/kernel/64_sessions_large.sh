@@ -19,23 +19,7 @@ n=$(lab_exec "$LAB_GW" python3 "$KT_ROOT/tests/lab/ct_fill.py" $N 0x40010000 360
 [ "$n" = $N ] && kt_ok "$N allowed sessions in conntrack" || kt_fail "ct_fill: $n"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$KT_PID/status"; }
 r0=$(rss)
-python3 - "$KT_SOCK" "$LAB_TMP/slow.json" "$LAB_TMP/slow.go" <<'PY' &
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(b'{"command":"sessions"}\n')
-for _ in range(300):  # at most 30 s for the go-ahead
-    if os.path.exists(sys.argv[3]):
-        break
-    time.sleep(0.1)
-data = []
-while True:
-    b = s.recv(1 << 20)
-    if not b:
-        break
-    data.append(b)
-open(sys.argv[2], "wb").write(b"".join(data))
-PY
+python3 "$KT_ROOT/tests/lab/ctl_slow_reader.py" "$KT_SOCK" sessions "$LAB_TMP/slow.json" "$LAB_TMP/slow.go" &
 slow=$!
 sleep 1
 ok=0
