@@ -50,3 +50,21 @@ with open(sys.argv[2], "w") as f:
 PY
 	chmod 600 "$2"
 }
+
+# ns_list_probe BUILD LABEL COMMAND KEY NOUN: `sluicectl COMMAND --json`
+# on the sluiced ns_sluiced started, with a `status` asked 50 ms after it
+# starts; prints LABEL, how long each took and how many items the
+# answer's list KEY had (NOUN: what they are).
+ns_list_probe() {
+	local t0 t1 n st ctl="$1/src/sluicectl/sluicectl -s $D/ctl.sock"
+	t0=$(date +%s%N)
+	( $ctl "$3" --json >"$D/list.json" 2>/dev/null
+	  echo $((($(date +%s%N) - t0) / 1000000)) >"$D/list.ms" ) &
+	sleep 0.05
+	t1=$(date +%s%N)
+	$ctl status >/dev/null 2>&1
+	st=$((($(date +%s%N) - t1) / 1000000))
+	wait $!
+	n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[sys.argv[2]]))' "$D/list.json" "$4" 2>/dev/null)
+	printf '%-7s %s --json: %5d ms, %s %s; status asked meanwhile: %5d ms\n' "$2" "$3" "$(cat "$D/list.ms")" "${n:-none}" "$5" "$st"
+}

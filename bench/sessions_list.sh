@@ -14,24 +14,13 @@ B=$(cd "${1:-build}" && pwd); N=${2:-200000}; ROUNDS=${3:-3}; BEFORE=${4:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/ns.sh"
 ns_up sesslist
-ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 run() { # run BUILD LABEL
 	rm -f "$D"/ctl.sock*
-	local t0 t1 n st
 	ns_sluiced "$1" "$ROOT/examples/lab.conf"
 	# after the start: sluiced's first start re-decides what it finds
 	ip netns exec "$NS" conntrack -F >/dev/null 2>&1
-	ip netns exec "$NS" python3 "$ROOT/tests/lab/ct_fill.py" "$N" 0x40010000 3600 >/dev/null || return
-	t0=$(date +%s%N)
-	( "$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" sessions --json >"$D/s.json" 2>/dev/null
-	  echo "$(ms "$t0")" >"$D/s.ms" ) &
-	sleep 0.05
-	t1=$(date +%s%N)
-	"$1/src/sluicectl/sluicectl" -s "$D/ctl.sock" status >/dev/null 2>&1
-	st=$(ms "$t1")
-	wait $!
-	n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["sessions"]))' "$D/s.json" 2>/dev/null)
-	printf '%-7s sessions --json: %5d ms, %s sessions; status asked meanwhile: %5d ms\n' "$2" "$(cat "$D/s.ms")" "${n:-none}" "$st"
+	ip netns exec "$NS" python3 "$ROOT/tests/lab/ct_fill.py" "$N" 0x40010000 3600 >/dev/null &&
+		ns_list_probe "$1" "$2" sessions sessions sessions
 	ns_sluiced_stop
 }
 for r in $(seq "$ROUNDS"); do
