@@ -231,7 +231,8 @@ struct seen_entry {
 struct radius_seen {
 	struct htable t; /* by auth */
 	struct seen_entry v[RADIUS_SEEN];
-	size_t next; /* the oldest, written over next */
+	size_t next;	/* the oldest, written over next */
+	uint64_t taken; /* authenticators remembered, in all */
 };
 
 static uint64_t seen_hash(const struct hash_key *hk, const void *key)
@@ -275,7 +276,30 @@ static bool seen_before(struct radius_seen *s, const uint8_t *auth)
 	memcpy(e->auth, auth, 16);
 	e->used = true;
 	htable_insert(&s->t, &e->hn, e->auth);
+	s->taken++;
 	return false;
+}
+
+size_t radius_seen_export(const struct radius_seen *s, uint8_t *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < RADIUS_SEEN; i++) {
+		const struct seen_entry *e = &s->v[(s->next + i) % RADIUS_SEEN];
+		if (e->used)
+			memcpy(out + 16 * n++, e->auth, 16);
+	}
+	return n;
+}
+
+void radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		seen_before(s, v + 16 * i);
+}
+
+uint64_t radius_seen_taken(const struct radius_seen *s)
+{
+	return s->taken;
 }
 
 /* When A was sent, by its Event-Timestamp plus Acct-Delay-Time (a NAS

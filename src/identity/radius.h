@@ -113,6 +113,18 @@ struct radius_seen;
 /* A new, empty one (about 1.5 MiB); free it with radius_seen_free. */
 struct radius_seen *radius_seen_new(void);
 void radius_seen_free(struct radius_seen *s);
+/* The Request Authenticators S remembers, oldest first, into OUT (room
+ * for RADIUS_SEEN of 16 bytes each); returns how many. For sluiced's
+ * state file, so that a restart does not forget them (a Start captured
+ * before it could be replayed after it, and one without an
+ * Event-Timestamp has no age to refuse it by). */
+size_t radius_seen_export(const struct radius_seen *s, uint8_t *out);
+/* Remembers the N authenticators of V (16 bytes each, oldest first), as
+ * if those requests had been taken in that order. */
+void radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t n);
+/* How many authenticators S has taken since it was made: changes when a
+ * save is due. */
+uint64_t radius_seen_taken(const struct radius_seen *s);
 
 /* The state one listener needs: the table, the clients, the secret, the
  * lifetime of a login. */

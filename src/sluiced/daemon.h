@@ -51,6 +51,8 @@ struct daemon {
 	struct id_save *ids_job; /* the save under way on its thread, or NULL
 				  * (idsources.c idsources_save) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
+	uint64_t seen_saved; /* radius_seen_taken() of the replay memory
+			      * last written (idsources.c) */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */
 	uint64_t idapi_refused_old; /* refusals of push API listeners closed */
 	struct event *ev_idrevoke;  /* idsources.c: revocation after logouts */

@@ -49,6 +49,42 @@ static struct radius_srv *srv_of(struct daemon *d)
 	return d->radius;
 }
 
+/* Where the RADIUS listener's replay memory is kept: the control
+ * socket's path plus ".radius-seen": SEEN_MAGIC, then the Request
+ * Authenticators, 16 bytes each, oldest first (radius_seen_export). */
+static char *seen_path(const struct daemon *d)
+{
+	return xasprintf("%s.radius-seen", d->socket_path);
+}
+static const char SEEN_MAGIC[] = "sluice radius-seen 1\n";
+#define SEEN_MAGIC_LEN (sizeof(SEEN_MAGIC) - 1)
+
+/* Reads the replay memory saved by a sluiced before into SEEN (a new
+ * listener's); a file that is absent is none, one of another shape is
+ * logged and ignored. */
+static void seen_restore(struct daemon *d, struct radius_seen *seen)
+{
+	char *path = seen_path(d);
+	size_t len;
+	char *b = statefile_read(path, SEEN_MAGIC_LEN + 16u * RADIUS_SEEN, &len);
+	if (!b) {
+		if (errno != ENOENT)
+			log_warn("radius: replay memory %s not read", path);
+	} else if (len < SEEN_MAGIC_LEN || memcmp(b, SEEN_MAGIC, SEEN_MAGIC_LEN) ||
+		   (len - SEEN_MAGIC_LEN) % 16) {
+		log_warnx("radius: %s is not sluiced's replay memory; ignored",
+			  path);
+	} else {
+		size_t n = (len - SEEN_MAGIC_LEN) / 16;
+		radius_seen_import(seen, (const uint8_t *)b + SEEN_MAGIC_LEN, n);
+		d->seen_saved = radius_seen_taken(seen);
+		log_info("radius: %zu request authenticators read back from "
+			 "%s (replays of them are refused)", n, path);
+	}
+	free(b);
+	free(path);
+}
+
 /* Where the table is kept: the control socket's path plus ".identities"
  * (one file per daemon, in the folder sluiced owns, as the ICMP state). */
 static char *state_path(const struct daemon *d)
@@ -125,12 +161,17 @@ void idsources_restore(struct daemon *d)
 struct id_save {
 	pthread_t tid;
 	bool thread; /* run on tid (else on the caller's thread) */
-	struct idtable_snapshot *sn;
+	struct idtable_snapshot *sn; /* NULL: the table is not written */
 	char *policy;	  /* policy_id() */
 	char *path;	  /* state_path() */
 	uint64_t version; /* idtable_version() of the snapshot */
+	uint8_t *seen;	  /* the replay memory's file, or NULL */
+	size_t seen_len;
+	char *seen_path;      /* seen_path() */
+	uint64_t seen_taken;  /* radius_seen_taken() of it */
 	atomic_bool done;
 	int rc, err; /* statefile_write()'s result and errno */
+	int seen_rc, seen_err; /* the same for the replay memory */
 };
 
 /* The state document {"policy": POLICY, "table": TABLE}: TABLE (LEN
@@ -160,13 +201,19 @@ static char *state_text(const char *policy, const char *table, size_t len)
 static void *save_run(void *arg)
 {
 	struct id_save *j = arg;
-	size_t len;
-	char *table = idtable_snapshot_save(j->sn, &len);
-	char *text = state_text(j->policy, table, len);
-	j->rc = text ? statefile_write(j->path, text, strlen(text)) : -1;
-	j->err = text ? errno : EILSEQ;
-	free(text);
-	free(table);
+	if (j->sn) {
+		size_t len;
+		char *table = idtable_snapshot_save(j->sn, &len);
+		char *text = state_text(j->policy, table, len);
+		j->rc = text ? statefile_write(j->path, text, strlen(text)) : -1;
+		j->err = text ? errno : EILSEQ;
+		free(text);
+		free(table);
+	}
+	if (j->seen) {
+		j->seen_rc = statefile_write(j->seen_path, j->seen, j->seen_len);
+		j->seen_err = errno;
+	}
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -183,15 +230,23 @@ static bool save_reap(struct daemon *d, bool wait)
 		return false;
 	if (j->thread)
 		pthread_join(j->tid, NULL);
-	if (j->rc < 0) {
+	if (j->sn && j->rc < 0) {
 		errno = j->err;
 		log_warn("identities: %s not written", j->path);
-	} else if (j->version > d->ids_saved) {
+	} else if (j->sn && j->version > d->ids_saved) {
 		d->ids_saved = j->version;
+	}
+	if (j->seen && j->seen_rc < 0) {
+		errno = j->seen_err;
+		log_warn("radius: replay memory %s not written", j->seen_path);
+	} else if (j->seen) {
+		d->seen_saved = j->seen_taken;
 	}
 	idtable_snapshot_free(j->sn);
 	free(j->policy);
 	free(j->path);
+	free(j->seen);
+	free(j->seen_path);
 	free(j);
 	d->ids_job = NULL;
 	return true;
@@ -202,14 +257,29 @@ void idsources_save(struct daemon *d, bool force)
 	if (!save_reap(d, force))
 		return; /* the last one is still writing: the next tick */
 	uint64_t v = idtable_version(d->ids);
-	if ((!force || d->ids_foreign) && v == d->ids_saved)
-		return; /* unchanged; another policy's file stays as it is */
-	d->ids_foreign = false;
+	/* unchanged; another policy's file stays as it is */
+	bool table = !((!force || d->ids_foreign) && v == d->ids_saved);
+	const struct radius_seen *seen = d->radius ? d->radius->seen : NULL;
+	bool replays = seen && radius_seen_taken(seen) != d->seen_saved;
+	if (!table && !replays)
+		return;
 	struct id_save *j = xcalloc(1, sizeof(*j));
-	j->sn = idtable_snapshot(d->ids, time(NULL));
-	j->policy = policy_id(d);
-	j->path = state_path(d);
-	j->version = v;
+	if (table) {
+		d->ids_foreign = false;
+		j->sn = idtable_snapshot(d->ids, time(NULL));
+		j->policy = policy_id(d);
+		j->path = state_path(d);
+		j->version = v;
+	}
+	if (replays) { /* a copy: 512 KiB at most */
+		j->seen = xmalloc(SEEN_MAGIC_LEN + 16u * RADIUS_SEEN);
+		memcpy(j->seen, SEEN_MAGIC, SEEN_MAGIC_LEN);
+		j->seen_len = SEEN_MAGIC_LEN +
+			      16 * radius_seen_export(seen, j->seen +
+							       SEEN_MAGIC_LEN);
+		j->seen_path = seen_path(d);
+		j->seen_taken = radius_seen_taken(seen);
+	}
 	atomic_init(&j->done, false);
 	d->ids_job = j;
 	/* forced (the last save before stopping): here, to its end */
@@ -384,8 +454,10 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 			explicit_bzero(&ctx, sizeof(ctx));
 			return;
 		}
-		if (!seen)
+		if (!seen) { /* the first listener: what a sluiced before took */
 			seen = radius_seen_new();
+			seen_restore(d, seen);
+		}
 		radius_close(d);
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
@@ -499,10 +571,11 @@ void idsources_configure(struct daemon *d, const struct policy *p)
 
 void idsources_close(struct daemon *d)
 {
-	radius_close(d);
 	idapi_close(d);
 	if (d->ev_idrevoke)
 		event_free(d->ev_idrevoke);
 	d->ev_idrevoke = NULL;
+	/* the RADIUS listener still open: its replay memory is saved too */
 	idsources_save(d, true);
+	radius_close(d);
 }

@@ -595,6 +595,35 @@ static void test_radius_replay(void **state)
 	len = build(pkt, 20, at, n, SECRET, SLEN);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
 			 RADIUS_DROPPED_MALFORMED);
+	/* a restart: the memory exported (oldest first) and imported into a
+	 * new one keeps alice's Start a replay; a fresh one is taken */
+	uint8_t *saved = malloc(16u * RADIUS_SEEN);
+	size_t ns = radius_seen_export(ctx.seen, saved);
+	assert_int_equal(ns, 3 + 2); /* 3 at first, 2 fresh of the 5 */
+	assert_memory_equal(saved, start + 4, 16);
+	assert_int_equal(radius_seen_taken(ctx.seen), ns);
+	radius_seen_free(ctx.seen);
+	ctx.seen = radius_seen_new();
+	radius_seen_import(ctx.seen, saved, ns);
+	assert_int_equal(radius_seen_taken(ctx.seen), ns);
+	uint8_t again[16u * 8];
+	assert_int_equal(radius_seen_export(ctx.seen, again), ns);
+	assert_memory_equal(again, saved, 16 * ns);
+	free(saved);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen,
+				       NOW + 9 * 3600, resp),
+			 RADIUS_ANSWERED);
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "dave");
+	identity_clear(&id);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, 5);
+	len = build(pkt, 40, at, attrs_of(at, RADIUS_START, "erin", A1),
+		    SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp),
+			 RADIUS_ANSWERED);
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "erin");
+	identity_clear(&id);
 	radius_seen_free(ctx.seen);
 	addrset_free(&clients);
 	idtable_free(t);

@@ -159,6 +159,16 @@ kt_start "$conf" || kt_done
 	kt_fail "after restart: $(who $LAB_CLI4)"
 grep -q "identities: 2 read back" "$LAB_TMP/sluiced.log" && kt_ok "2 entries read back" ||
 	kt_fail "not read back: $(grep identities "$LAB_TMP/sluiced.log")"
+# the replay memory too: frank's captured Start (no Event-Timestamp, so no
+# age to refuse it by) replayed after the restart changes nothing
+grep -q "radius: [0-9]* request authenticators read back" "$LAB_TMP/sluiced.log" &&
+	kt_ok "the replay memory read back: $(grep -o 'radius: [0-9]* request authenticators read back' "$LAB_TMP/sluiced.log" | tail -1)" ||
+	kt_fail "replay memory not read back: $(grep radius: "$LAB_TMP/sluiced.log" | tail -3)"
+rp=$(src_count replayed)
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" - - "$LAB_TMP/start.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = none ] && [ "$(src_count replayed)" = $((rp + 1)) ] &&
+	kt_ok "frank's Start replayed after the restart: answered, not applied (replayed $((rp + 1)))" ||
+	kt_fail "replay after restart: $r, $(who $LAB_CLI4B), replayed $(src_count replayed)"
 expect_talk "dave's web allowed after the restart" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
 ctl reload >/dev/null || kt_fail "reload failed"
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "the reload keeps the table" || kt_fail "after reload: $(who $LAB_CLI4)"
