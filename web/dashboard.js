@@ -255,8 +255,9 @@
 		}), "no alerts", 5);
 	}
 	function drawTop(id, list) {
+		// null: sluiced's first count of the table is still being read
 		fill($(id).tBodies[0], (list || []).map((x) => row([x.name, x.sessions])),
-			"no active sessions", 2);
+			list === null ? "counting sessions\u2026" : "no active sessions", 2);
 	}
 	function drawStatus(d) {
 		const s = d.status || {};

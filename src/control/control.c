@@ -422,7 +422,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *c = arg;
-	if (!fd_below_reserve(fd, FD_RESERVE_KERNEL)) {
+	/* one more kept: an answer read from a kernel dump as it is sent
+	 * (sessions, floods) holds a netlink socket of its own */
+	if (!fd_below_reserve(fd, FD_RESERVE_KERNEL + 1)) {
 		log_warnx("control: refused a client: descriptors nearly "
 			  "exhausted");
 		refuse(c, fd, "sluiced is out of descriptors");
