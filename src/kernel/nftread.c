@@ -48,9 +48,57 @@ struct nread {
 	void (*elem_fn)(void *ctx, const struct nftread_elem *e);
 };
 
+/* NLMSG_ERROR: an acknowledgement (0) ends the answer, an error fails
+ * it with errno (as libmnl's own). */
+static int error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;
+	errno = e->error < 0 ? -e->error : e->error;
+	return MNL_CB_ERROR;
+}
+
+/* NLMSG_DONE: the end of a dump, whose payload is the dump's own result
+ * (netlink_dump() in net/netlink/af_netlink.c puts the dump callback's
+ * error there). libmnl's default ends the dump without looking at it, so
+ * a set deleted while its elements were dumped (nf_tables_dump_set()
+ * returns -ENOENT) would read as a complete, shorter dump. */
+static int done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int))) {
+		int err;
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		if (err < 0) {
+			errno = -err;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+/* Runs CB on the answers in R->buf[0..N) to request SEQ (mnl_cb_run2 with
+ * error_cb, done_cb; NLM_F_DUMP_INTR is libmnl's EINTR). */
+static int nread_cb_run(struct nread *r, size_t n, uint32_t seq, mnl_cb_t cb)
+{
+	static mnl_cb_t ctl[NLMSG_DONE + 1] = {
+	    [NLMSG_ERROR] = error_cb,
+	    [NLMSG_DONE] = done_cb,
+	};
+	return mnl_cb_run2(r->buf, n, seq, r->portid, cb, r, ctl,
+			   NLMSG_DONE + 1);
+}
+
 /* Sends the request NLH and runs CB on every answer until the dump (or
  * the acknowledgement) ends. 0, or -1 with errno (EINTR: the dump was
- * interrupted by a change; ETIMEDOUT: no answer for NFTREAD_TIMEOUT_S). */
+ * interrupted by a change; ETIMEDOUT: no answer for NFTREAD_TIMEOUT_S;
+ * the dump's own error, ENOENT for a set deleted meanwhile). */
 static int nread_run(struct nread *r, struct nlmsghdr *nlh, mnl_cb_t cb)
 {
 	uint32_t seq = nlh->nlmsg_seq;
@@ -63,7 +111,7 @@ static int nread_run(struct nread *r, struct nlmsghdr *nlh, mnl_cb_t cb)
 				errno = ETIMEDOUT;
 			return -1;
 		}
-		int rc = mnl_cb_run(r->buf, (size_t)n, seq, r->portid, cb, r);
+		int rc = nread_cb_run(r, (size_t)n, seq, cb);
 		if (rc < 0)
 			return -1;
 		if (rc == MNL_CB_STOP)
@@ -489,9 +537,52 @@ int nftread_set_elems(const char *table, const char *set,
 
 /* ---- a set's elements read as they come ------------------------------------ */
 
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nread *r = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_nlmsg_parse(nlh, s) == 0)
+		r->handle = nftnl_set_get_u64(s, NFTNL_SET_HANDLE);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+/* The handle of set NAME of table inet TABLE into R->handle: a set made
+ * again (a reload declares its sets anew, ruleset_update.c) has another
+ * (nf_tables numbers a table's objects from one counter). 0, or -1 with
+ * errno (ENOENT: no such table or set). R's socket blocks. */
+static int set_handle(struct nread *r, const char *table, const char *name)
+{
+	struct nlmsghdr *nlh = nread_hdr(r, NFT_MSG_GETSET, NLM_F_ACK);
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return -1;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	r->handle = 0;
+	return nread_run(r, nlh, set_cb);
+}
+
+/* Makes R's socket block (or not). 0, or -1 with errno. */
+static int nread_blocking(struct nread *r, bool block)
+{
+	int fd = mnl_socket_get_fd(r->nl);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, block ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+}
+
 struct nftread_stream {
 	struct nread r;
-	uint32_t seq; /* the dump's */
+	uint32_t seq;	 /* the dump's */
+	uint64_t handle; /* the set's, when the dump began */
+	unsigned parts;	 /* socket buffers read */
+	char *table, *set;
 };
 
 struct nftread_stream *nftread_set_stream_open(
@@ -506,12 +597,21 @@ struct nftread_stream *nftread_set_stream_open(
 		free(s);
 		return NULL;
 	}
+	s->table = strdup(table);
+	s->set = strdup(set);
+	if (!s->table || !s->set || set_handle(&s->r, table, set) < 0 ||
+	    nread_blocking(&s->r, false) < 0) {
+		if (!s->table || !s->set)
+			errno = ENOMEM;
+		nftread_stream_close(s);
+		return NULL;
+	}
+	s->handle = s->r.handle;
 	struct nlmsghdr *nlh = nread_hdr(&s->r, NFT_MSG_GETSETELEM, NLM_F_DUMP);
 	struct nftnl_set *ns = nftnl_set_alloc();
-	int fd = mnl_socket_get_fd(s->r.nl);
-	if (!ns || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		nftnl_set_free(ns);
+	if (!ns) {
 		nftread_stream_close(s);
+		errno = ENOMEM;
 		return NULL;
 	}
 	nftnl_set_set_str(ns, NFTNL_SET_TABLE, table);
@@ -531,18 +631,47 @@ int nftread_stream_fd(const struct nftread_stream *s)
 	return mnl_socket_get_fd(s->r.nl);
 }
 
+/* The dump has ended: the set is still the one it began on? 1, or -1
+ * with errno (EAGAIN: made again meanwhile; ENOENT: gone). */
+static int stream_same_set(struct nftread_stream *s)
+{
+	if (nread_blocking(&s->r, true) < 0 ||
+	    set_handle(&s->r, s->table, s->set) < 0)
+		return -1;
+	if (s->r.handle != s->handle) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 1;
+}
+
+/* Clears NLM_F_DUMP_INTR in the N bytes of messages at BUF. The kernel
+ * sets it on a dump's messages once the ruleset's generation has moved
+ * (nft_net->base_seq: any commit, to any table: a DNS name's set, the
+ * half-open pass, another program's rules), which says nothing of this
+ * set; a reload that made the set anew is seen by its handle, a set
+ * deleted by the dump's error. */
+static void clear_intr(char *buf, size_t n)
+{
+	int left = (int)n;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
+	     h = mnl_nlmsg_next(h, &left))
+		h->nlmsg_flags &= (uint16_t)~NLM_F_DUMP_INTR;
+}
+
 int nftread_stream_read(struct nftread_stream *s, size_t max_reads)
 {
 	for (size_t i = 0; i < max_reads; i++) {
 		ssize_t n = mnl_socket_recvfrom(s->r.nl, s->r.buf, NFTREAD_BUF);
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-		int rc = mnl_cb_run(s->r.buf, (size_t)n, s->seq, s->r.portid,
-				    setelem_cb, &s->r);
+		s->parts++;
+		clear_intr(s->r.buf, (size_t)n);
+		int rc = nread_cb_run(&s->r, (size_t)n, s->seq, setelem_cb);
 		if (rc < 0)
 			return -1;
 		if (rc == MNL_CB_STOP)
-			return 1;
+			return stream_same_set(s);
 	}
 	return 0;
 }
@@ -552,10 +681,17 @@ uint64_t nftread_stream_count(const struct nftread_stream *s)
 	return s->r.n;
 }
 
+unsigned nftread_stream_parts(const struct nftread_stream *s)
+{
+	return s->parts;
+}
+
 void nftread_stream_close(struct nftread_stream *s)
 {
 	if (!s)
 		return;
 	nread_close(&s->r);
+	free(s->table);
+	free(s->set);
 	free(s);
 }

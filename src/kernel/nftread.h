@@ -102,9 +102,22 @@ int nftread_set_elems(const char *table, const char *set,
  * arrived (the kernel fills the next only when the one before was read)
  * and calls FN(CTX, E) for each element in them. It returns 1 when the
  * dump is complete, 0 when more is to come (wait until nftread_stream_fd()
- * is readable), -1 with errno (ENOENT: no such table or set; EINTR: a
- * change interrupted the dump). nftread_stream_count() is the number of
- * elements so far; nftread_stream_close() frees S (NULL is fine).
+ * is readable), -1 with errno: ENOENT, the set was deleted meanwhile (the
+ * dump's own error, in its NLMSG_DONE); EAGAIN, the set was made anew
+ * meanwhile (its handle, read when the dump began and when it ended,
+ * changed: a reload). A commit elsewhere in the ruleset meanwhile (the
+ * kernel's NLM_F_DUMP_INTR, set on a dump for any change to any table) is
+ * no error here: it says nothing of this set. Open fails with ENOENT when there is no such table
+ * or set. nftread_stream_count() is the number of elements so far,
+ * nftread_stream_parts() the socket buffers read; nftread_stream_close()
+ * frees S (NULL is fine). The kernel fills a buffer in one walk of the
+ * set and resumes the dump by position for the next (nft_rhash_walk()
+ * skips the elements counted before), while the packet path adds and
+ * removes elements of a dynamic set and its hash table grows and shrinks
+ * (rhashtable resizes at 75 % and 30 % load): a dump of more than one
+ * buffer may give an element twice, or miss one present throughout, a
+ * quarter of the set when a resize falls within it (floods.c reads such a
+ * set more than once).
  */
 struct nftread_stream;
 struct nftread_stream *nftread_set_stream_open(
@@ -113,6 +126,7 @@ struct nftread_stream *nftread_set_stream_open(
 int nftread_stream_fd(const struct nftread_stream *s);
 int nftread_stream_read(struct nftread_stream *s, size_t max_reads);
 uint64_t nftread_stream_count(const struct nftread_stream *s);
+unsigned nftread_stream_parts(const struct nftread_stream *s);
 void nftread_stream_close(struct nftread_stream *s);
 
 #endif

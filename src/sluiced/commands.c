@@ -571,144 +571,73 @@ static int cmd_identity_logout(void *arg, const json_t *args,
 
 /* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
 
-/* One source of flood_limited4/6 as read (nftread_set_stream_open). */
-struct flood_src {
-	int family;
-	uint8_t addr[16];
-	uint64_t packets, expires_s;
-};
-
-/* floods' items: flood_limited4, then flood_limited6, read as the answer
- * is sent (nftread_set_stream_open: FLOODS_READS socket buffers a turn,
- * only as the client takes the rows before). */
-#define FLOODS_READS 4
+/* floods' items: flood_limited4 and flood_limited6 read whole
+ * (flood_read_start, at the kernel's pace, not the client's), then
+ * written. */
 struct floods_ctx {
 	struct daemon *d;
-	struct flood_src *v;	     /* read, not yet written */
-	size_t n, base;		     /* how many; the item number of v[0] */
-	int fam;		     /* the set being read: 4, 6; 0 at the end */
-	unsigned prefix;	     /* IPv6 sources' prefix length (flood { prefix }) */
-	struct nftread_stream *st;   /* flood_limited<fam>'s dump */
-	struct event *ev;	     /* st readable, while the answer waits */
-	char error[128];	     /* why the list ended early, or "" */
+	struct flood_read *read; /* under way, or NULL once it has ended */
+	struct flood_src *v;	 /* what it read */
+	size_t n;
+	unsigned prefix;	 /* IPv6 sources' prefix length (flood { prefix }) */
+	char error[128];	 /* why the list is empty, or "" */
 	struct control_wake wake;
 };
 
-static void flood_collect(void *ctx, const struct nftread_elem *e)
-{
-	struct floods_ctx *c = ctx;
-	size_t want = c->fam == 4 ? 4 : 16;
-	if (e->len != want)
-		return;
-	struct flood_src x = {.family = c->fam == 4 ? AF_INET : AF_INET6,
-			      .packets = e->packets,
-			      .expires_s = e->expires_ms < 0
-					       ? 0
-					       : (uint64_t)e->expires_ms / 1000};
-	memcpy(x.addr, e->key, want);
-	VEC_PUSH(c->v, c->n, x);
-}
-
-static void on_floods_ready(evutil_socket_t fd, short what, void *arg);
-
-static void floods_close_set(struct floods_ctx *c)
-{
-	if (c->ev)
-		event_free(c->ev);
-	c->ev = NULL;
-	nftread_stream_close(c->st);
-	c->st = NULL;
-}
-
-/* Starts reading flood_limited<FAM>; false with C->error set when it
- * cannot. */
-static bool floods_open_set(struct floods_ctx *c, int fam)
-{
-	char set[32];
-	snprintf(set, sizeof(set), "flood_limited%d", fam);
-	c->fam = fam;
-	c->st = nftread_set_stream_open(c->d->kopts.table, set, flood_collect,
-					c);
-	if (c->st)
-		c->ev = event_new(c->d->base, nftread_stream_fd(c->st), EV_READ,
-				  on_floods_ready, c);
-	if (c->ev)
-		return true;
-	snprintf(c->error, sizeof(c->error), "cannot read %s: %s", set,
-		 strerror(errno));
-	floods_close_set(c);
-	c->fam = 0;
-	return false;
-}
-
-/* The set being read has more: read it; then the next set, or the end. */
-static void on_floods_ready(evutil_socket_t fd, short what, void *arg)
+static void floods_read(void *arg, struct flood_src *v, size_t n,
+			uint64_t cpu_ns, const char *error)
 {
 	struct floods_ctx *c = arg;
-	(void)fd;
-	(void)what;
-	int rc = nftread_stream_read(c->st, FLOODS_READS);
-	if (rc < 0)
-		snprintf(c->error, sizeof(c->error),
-			 "reading flood_limited%d: %s", c->fam,
-			 errno == ENOENT ? "no such set (a ruleset being "
-					   "replaced?)"
-					 : strerror(errno));
-	if (rc != 0) {
-		floods_close_set(c);
-		if (rc < 0 || c->fam == 6 || !floods_open_set(c, 6))
-			c->fam = 0;
-	}
-	if (!c->n && c->fam && event_add(c->ev, NULL) == 0)
-		return; /* nothing yet: read on */
-	c->wake.fn(c->wake.arg);
+	(void)cpu_ns;
+	c->read = NULL;
+	c->v = v;
+	c->n = n;
+	if (error)
+		snprintf(c->error, sizeof(c->error), "%s", error);
+	if (c->wake.fn)
+		c->wake.fn(c->wake.arg);
 }
 
 static enum json_pull floods_pull(void *ctx, size_t taken, size_t *n,
 				  const char **error)
 {
 	struct floods_ctx *c = ctx;
-	*n = json_pull_forget(c->v, sizeof(*c->v), &c->n, &c->base, taken);
-	if (c->n)
+	if (c->read)
+		return JSON_PULL_WAIT;
+	*n = c->n;
+	if (taken < c->n)
 		return JSON_PULL_MORE;
-	if (c->fam && event_add(c->ev, NULL) < 0) {
-		snprintf(c->error, sizeof(c->error), "cannot wait for the "
-			 "kernel's dump");
-		floods_close_set(c);
-		c->fam = 0;
-	}
-	if (!c->fam) {
-		*error = c->error[0] ? c->error : NULL;
-		return JSON_PULL_DONE;
-	}
-	return JSON_PULL_WAIT;
+	*error = c->error[0] ? c->error : NULL;
+	return JSON_PULL_DONE;
 }
 
 /* The row of item I. */
 static json_t *flood_item(void *ctx, size_t i)
 {
 	struct floods_ctx *c = ctx;
-	const struct flood_src *x = &c->v[i - c->base];
+	const struct flood_src *x = &c->v[i];
 	char value[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN + 8];
-	inet_ntop(x->family, x->addr, value, sizeof(value));
+	int family = x->len == 4 ? AF_INET : AF_INET6;
+	inet_ntop(family, x->a, value, sizeof(value));
 	/* tcp-half-open is the one limit sluiced knows a source is over
 	 * (halfopen.c); the kernel's meters do not say which one refused */
 	uint32_t ho = halfopen_count(c->d, value);
 	const char *why = ho ? "tcp-half-open" : "rate-or-concurrent";
-	if (x->family == AF_INET6 && c->prefix < 128)
+	if (family == AF_INET6 && c->prefix < 128)
 		snprintf(src, sizeof(src), "%s/%u", value, c->prefix);
 	else
 		snprintf(src, sizeof(src), "%s", value);
 	return json_pack("{s:o,s:I,s:I,s:s,s:I}", "source", json_text(src),
 			 "refused", (json_int_t)x->packets, "expires_s",
-			 (json_int_t)x->expires_s, "reason", why, "half_open",
+			 (json_int_t)(x->expires_ms < 0 ? 0 : x->expires_ms / 1000),
+			 "reason", why, "half_open",
 			 (json_int_t)ho);
 }
 
 static void floods_free(void *ctx)
 {
 	struct floods_ctx *c = ctx;
-	floods_close_set(c);
+	flood_read_cancel(c->read);
 	free(c->v);
 	free(c);
 }
@@ -716,11 +645,11 @@ static void floods_free(void *ctx)
 /* floods: flood_limited4/6 (ruleset.c "flood4/6"): each source a limit
  * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
  * with its unanswered sessions, or one of the kernel's meters), the packets
- * refused and when it leaves the list. Read over netlink (nftread.h: no
- * other set's elements) as the answer is sent: during a flood from 65,000
- * sources it is 65,000 rows, and the kernel's dump of them alone took
- * 150-200 ms of the event loop when read at once. A read that fails
- * midway ends the list with "error" beside it. */
+ * refused and when it leaves the list. Both sets are read whole first
+ * (floods.c flood_read_start: over netlink, a few socket buffers a turn
+ * of the event loop, at the kernel's pace), then written in parts as the
+ * client takes them: during a flood from 65,000 sources it is 65,000
+ * rows. A read that fails ends the list empty with "error" beside it. */
 static int cmd_floods(void *arg, const json_t *args,
 		      struct control_stream *s, struct evbuffer *err)
 {
@@ -731,6 +660,7 @@ static int cmd_floods(void *arg, const json_t *args,
 		  f->tcp_half_open || f->udp_rate;
 	unsigned prefix = f->prefix_v6;
 	gen_unref(g);
+	(void)args;
 	if (!on) {
 		evbuffer_add_printf(err, "flood limits are off (flood { } in "
 				    "sluice.conf(5))");
@@ -739,7 +669,8 @@ static int cmd_floods(void *arg, const json_t *args,
 	struct floods_ctx *c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->prefix = prefix;
-	if (!floods_open_set(c, 4)) {
+	c->read = flood_read_start(d, floods_read, c);
+	if (!c->read && c->error[0]) {
 		evbuffer_add_printf(err, "%s", c->error);
 		floods_free(c);
 		return -1;

@@ -274,10 +274,37 @@ void daemon_record(void *ctx, const struct flow *f, const struct gen *g,
 		   enum verdict v, int rule, const char *user, const char *name,
 		   enum reason why, uint64_t latency_ns);
 void observe_configure(struct daemon *d, const struct policy *p);
-/* floods.c: once a second (spaced by kread_wait_ms when the read is
- * costly), the sources the kernel's flood limits refuse (flood_limited4/6)
- * read; `flood-start` / `flood-end` records for them in the firewall log
- * when there is one. limited(): how many there were at the last read. */
+/*
+ * floods.c: the sources the kernel's flood limits refuse, as the sets
+ * flood_limited4/6 hold them. flood_read_start() reads both whole on the
+ * event loop (a few socket buffers a turn) and then calls DONE(ARG, V, N,
+ * CPU_NS, ERROR) once: V[0..N) the sources, IPv4 first, each family
+ * sorted by address, each source once (V is the callee's to free; NULL
+ * when N is 0), CPU_NS the read's CPU time; or V NULL and ERROR (valid
+ * during the call) when it could not be read. A set that is not there (no
+ * flood limits) is empty; a set larger than one socket buffer is dumped
+ * again until a dump holds what the one before held that cannot have
+ * left (4 dumps at most; V is their union); a dump whose set a reload
+ * deleted or made anew makes both read again, 3 times in all, so a list
+ * is of one ruleset. It returns the read, or NULL when DONE has already run;
+ * flood_read_cancel() stops a read under way without calling DONE.
+ * tick(): once a second (spaced by kread_wait_ms when the read is
+ * costly), such a read; `flood-start` / `flood-end` records in the
+ * firewall log when there is one. limited(): how many there were at the
+ * last read.
+ */
+struct flood_src {
+	uint8_t len;	   /* 4 (IPv4) or 16 (an IPv6 prefix's address) */
+	uint8_t a[16];	   /* the key's bytes, network order */
+	uint64_t packets;  /* refused since it was added */
+	int64_t expires_ms; /* until it leaves the set; -1: unknown */
+};
+struct flood_read;
+typedef void (*flood_read_done)(void *arg, struct flood_src *v, size_t n,
+				uint64_t cpu_ns, const char *error);
+struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
+				    void *arg);
+void flood_read_cancel(struct flood_read *r);
 void flood_watch_tick(struct daemon *d);
 uint64_t flood_watch_limited(const struct daemon *d);
 void flood_watch_free(struct daemon *d);
