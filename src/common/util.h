@@ -36,7 +36,6 @@ static inline void xqsort(void *base, size_t n, size_t size,
 		(v)[(n)++] = (x);                                           \
 	} while (0)
 
-/* The monotonic clock, in nanoseconds and milliseconds. */
 /*
  * The first line of the secret file PATH (a password, a shared secret, a
  * token) without its line end, as a new string of at most MAX bytes (it
@@ -63,6 +62,7 @@ size_t read_upto(int fd, void *buf, size_t n, int *err);
  * 0, or -1 with errno (a write that wrote nothing keeps errno as it was). */
 int write_all(int fd, const void *p, size_t n);
 
+/* The monotonic clock, in nanoseconds and milliseconds. */
 uint64_t mono_ns(void);
 uint64_t mono_ms(void);
 /* The calling thread's CPU time (user and system: what the kernel does in
