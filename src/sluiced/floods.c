@@ -11,8 +11,9 @@
  * watch makes one once a second (spaced by its cost when the sets are
  * large, kread_wait_ms): their count is the gauge flood_sources_limited,
  * a source that appears gets a `flood-start` record, one that left (30 s
- * after its last refused packet) a `flood-end` record. The packets
- * themselves are never logged one by one.
+ * after its last refused packet) a `flood-end` record, handed to the log
+ * as its ring has room (pend_flush). The packets themselves are never
+ * logged one by one.
  */
 #include "sluiced/daemon.h"
 #include "common/log.h"
@@ -296,12 +297,27 @@ struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
 
 /* ---- the watch: flood-start and flood-end records, the gauge -------------------- */
 
+/* Records waiting for room in the firewall log's ring, at most: beyond,
+ * they are handed to it at once (counted as dropped when it is full). */
+#define FLOOD_LOG_PENDING_MAX 262144
+/* Between two batches of waiting records (ms). */
+#define FLOOD_LOG_WAIT_MS 10
+
+/* A flood-start (START) or flood-end record waiting. */
+struct flood_pend {
+	struct flood_src k;
+	bool start;
+};
+
 struct flood_watch {
 	struct flood_src *src; /* the sources limited at the last read, sorted */
 	size_t n;
 	struct kread_pace pace;	 /* the reads, paced by their cost */
 	struct flood_read *read; /* the read under way, or NULL */
 	struct daemon *d;
+	struct flood_pend *pend; /* records waiting: [pend_head, pend_n) */
+	size_t pend_n, pend_head;
+	struct event *pend_ev;	 /* the next batch's timer */
 };
 
 /* One record for source K. */
@@ -336,10 +352,61 @@ static void space(struct flood_watch *w, uint64_t cpu_ns)
 			  (unsigned long long)((wait + 999) / 1000));
 }
 
+/* Hands waiting records to the log, half of the room its ring has at
+ * most (the decisions' records share it), in order; the rest wait
+ * FLOOD_LOG_WAIT_MS for the writer. A flood from 40,000 sources is
+ * 40,000 flood-start records at once, ten times log { buffer }'s 4,096:
+ * all handed over at once, most were counted as dropped. */
+static void pend_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct flood_watch *w = arg;
+	(void)fd;
+	(void)what;
+	size_t room = w->d->fwlog ? fwlog_room(w->d->fwlog) / 2 : SIZE_MAX;
+	for (; room && w->pend_head < w->pend_n; room--, w->pend_head++) {
+		const struct flood_pend *p = &w->pend[w->pend_head];
+		record(w->d, &p->k, p->start);
+	}
+	if (w->pend_head == w->pend_n) {
+		w->pend_n = w->pend_head = 0;
+		return;
+	}
+	if (w->pend_head > w->pend_n / 2) { /* keep the queue compact */
+		memmove(w->pend, w->pend + w->pend_head,
+			(w->pend_n - w->pend_head) * sizeof(*w->pend));
+		w->pend_n -= w->pend_head;
+		w->pend_head = 0;
+	}
+	if (!w->pend_ev)
+		w->pend_ev = evtimer_new(w->d->base, pend_flush, w);
+	struct timeval tv = {0, FLOOD_LOG_WAIT_MS * 1000};
+	if (!w->pend_ev || evtimer_add(w->pend_ev, &tv) < 0) {
+		/* no timer: the rest now, as the log can take them */
+		for (; w->pend_head < w->pend_n; w->pend_head++)
+			record(w->d, &w->pend[w->pend_head].k,
+			       w->pend[w->pend_head].start);
+		w->pend_n = w->pend_head = 0;
+	}
+}
+
+/* A record for source K queued behind those waiting (or handed over at
+ * once when FLOOD_LOG_PENDING_MAX wait). */
+static void pend_add(struct flood_watch *w, const struct flood_src *k,
+		     bool start)
+{
+	if (w->pend_n - w->pend_head >= FLOOD_LOG_PENDING_MAX) {
+		record(w->d, k, start);
+		return;
+	}
+	struct flood_pend p = {*k, start};
+	VEC_PUSH(w->pend, w->pend_n, p);
+}
+
 /* The read has ended with both sets (V[0..N), sorted): a record for
- * each source that appeared and each that left; the list kept. A read
- * that failed leaves the list as it was: no start, no end. The next
- * read waits by this one's cost. */
+ * each source that appeared and each that left, handed to the log as it
+ * has room (pend_flush); the list kept. A read that failed leaves the
+ * list as it was: no start, no end. The next read waits by this one's
+ * cost. */
 static void settle(void *arg, struct flood_src *v, size_t n, uint64_t cpu_ns,
 		   const char *error)
 {
@@ -348,12 +415,15 @@ static void settle(void *arg, struct flood_src *v, size_t n, uint64_t cpu_ns,
 	w->read = NULL;
 	uint64_t t0 = thread_cpu_ns();
 	if (!error) {
+		size_t before = w->pend_n - w->pend_head;
 		for (size_t i = 0; d->fwlog && i < n; i++)
 			if (!has(w->src, w->n, &v[i]))
-				record(d, &v[i], true);
+				pend_add(w, &v[i], true);
 		for (size_t i = 0; d->fwlog && i < w->n; i++)
 			if (!has(v, n, &w->src[i]))
-				record(d, &w->src[i], false);
+				pend_add(w, &w->src[i], false);
+		if (!before && w->pend_n > w->pend_head)
+			pend_flush(-1, 0, w); /* else its timer is set */
 		free(w->src);
 		w->src = v;
 		w->n = n;
@@ -387,6 +457,11 @@ void flood_watch_free(struct daemon *d)
 	if (!w)
 		return;
 	flood_read_cancel(w->read);
+	if (w->pend_ev)
+		event_free(w->pend_ev);
+	for (; w->pend_head < w->pend_n; w->pend_head++) /* as the log can */
+		record(d, &w->pend[w->pend_head].k, w->pend[w->pend_head].start);
+	free(w->pend);
 	free(w->src);
 	free(w);
 	d->floods = NULL;

@@ -656,6 +656,16 @@ void fwlog_record(struct fwlog *l, const struct fwlog_rec *r)
 	pthread_mutex_unlock(&l->mu);
 }
 
+size_t fwlog_room(struct fwlog *l)
+{
+	if (!l)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	size_t room = l->cap - (size_t)(l->head - l->tail);
+	pthread_mutex_unlock(&l->mu);
+	return room;
+}
+
 void fwlog_reopen(struct fwlog *l)
 {
 	if (!l)

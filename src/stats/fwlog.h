@@ -89,6 +89,10 @@ void fwlog_record(struct fwlog *l, const struct fwlog_rec *r);
 void fwlog_reopen(struct fwlog *l);
 /* Waits until every record recorded so far is written (shutdown, tests). */
 void fwlog_flush(struct fwlog *l);
+/* The records L's ring can take now (log { buffer } less those waiting
+ * for the writer); 0 for NULL. A producer of many records at once (the
+ * flood watch) spreads them by it instead of losing them as dropped. */
+size_t fwlog_room(struct fwlog *l);
 /* Records written and dropped since open. */
 void fwlog_stats(const struct fwlog *l, uint64_t *written, uint64_t *dropped);
 

@@ -372,14 +372,20 @@ static void test_full_buffer_counts_drops(void **state)
 	assert_non_null(l);
 	fwlog_hold(l, true);
 	struct fwlog_rec r = sample();
-	for (int i = 0; i < 20; i++)
+	assert_int_equal(fwlog_room(l), 16);
+	for (int i = 0; i < 20; i++) {
 		fwlog_record(l, &r);
+		/* the room a producer of many records spreads them by */
+		assert_int_equal(fwlog_room(l), i < 16 ? 15 - i : 0);
+	}
+	assert_int_equal(fwlog_room(NULL), 0);
 	uint64_t w, d;
 	fwlog_stats(l, &w, &d);
 	assert_int_equal(w, 0);
 	assert_int_equal(d, 4);
 	fwlog_hold(l, false);
 	fwlog_flush(l);
+	assert_int_equal(fwlog_room(l), 16);
 	fwlog_stats(l, &w, &d);
 	assert_int_equal(w, 16);
 	assert_int_equal(d, 4);
