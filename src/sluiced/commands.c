@@ -572,42 +572,31 @@ static int cmd_identity_logout(void *arg, const json_t *args,
 /* ---- floods: the sources the kernel's flood limits refuse ---------------------------- */
 
 /* floods' items: flood_limited4 and flood_limited6 read whole
- * (flood_read_start, at the kernel's pace, not the client's), then
- * written. */
+ * (floods.c flood_snap_take: at the kernel's pace, not the client's, one
+ * read for the requests of a moment), then written. */
 struct floods_ctx {
 	struct daemon *d;
-	struct flood_read *read; /* under way, or NULL once it has ended */
-	struct flood_src *v;	 /* what it read */
-	size_t n;
+	struct flood_snap *snap; /* the read answered from */
 	unsigned prefix;	 /* IPv6 sources' prefix length (flood { prefix }) */
-	char error[128];	 /* why the list is empty, or "" */
 	struct control_wake wake;
 };
 
-static void floods_read(void *arg, struct flood_src *v, size_t n,
-			uint64_t cpu_ns, const char *error)
+static void floods_ready(void *arg)
 {
 	struct floods_ctx *c = arg;
-	(void)cpu_ns;
-	c->read = NULL;
-	c->v = v;
-	c->n = n;
-	if (error)
-		snprintf(c->error, sizeof(c->error), "%s", error);
-	if (c->wake.fn)
-		c->wake.fn(c->wake.arg);
+	c->wake.fn(c->wake.arg);
 }
 
 static enum json_pull floods_pull(void *ctx, size_t taken, size_t *n,
 				  const char **error)
 {
 	struct floods_ctx *c = ctx;
-	if (c->read)
+	if (!c->snap->done)
 		return JSON_PULL_WAIT;
-	*n = c->n;
-	if (taken < c->n)
+	*n = c->snap->n;
+	if (taken < c->snap->n)
 		return JSON_PULL_MORE;
-	*error = c->error[0] ? c->error : NULL;
+	*error = c->snap->error[0] ? c->snap->error : NULL;
 	return JSON_PULL_DONE;
 }
 
@@ -615,7 +604,7 @@ static enum json_pull floods_pull(void *ctx, size_t taken, size_t *n,
 static json_t *flood_item(void *ctx, size_t i)
 {
 	struct floods_ctx *c = ctx;
-	const struct flood_src *x = &c->v[i];
+	const struct flood_src *x = &c->snap->v[i];
 	char value[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN + 8];
 	int family = x->len == 4 ? AF_INET : AF_INET6;
 	inet_ntop(family, x->a, value, sizeof(value));
@@ -637,8 +626,7 @@ static json_t *flood_item(void *ctx, size_t i)
 static void floods_free(void *ctx)
 {
 	struct floods_ctx *c = ctx;
-	flood_read_cancel(c->read);
-	free(c->v);
+	flood_snap_drop(c->snap, c);
 	free(c);
 }
 
@@ -646,10 +634,11 @@ static void floods_free(void *ctx)
  * refused in the last FLOOD_LIMITED_TIMEOUT_S seconds, why (tcp-half-open
  * with its unanswered sessions, or one of the kernel's meters), the packets
  * refused and when it leaves the list. Both sets are read whole first
- * (floods.c flood_read_start: over netlink, a few socket buffers a turn
- * of the event loop, at the kernel's pace), then written in parts as the
- * client takes them: during a flood from 65,000 sources it is 65,000
- * rows. A read that fails ends the list empty with "error" beside it. */
+ * (floods.c flood_snap_take: over netlink, a few socket buffers a turn
+ * of the event loop, at the kernel's pace, one read shared by the
+ * requests of a moment), then written in parts as the client takes them:
+ * during a flood from 65,000 sources it is 65,000 rows. A read that fails
+ * ends the list empty with "error" beside it. */
 static int cmd_floods(void *arg, const json_t *args,
 		      struct control_stream *s, struct evbuffer *err)
 {
@@ -669,13 +658,13 @@ static int cmd_floods(void *arg, const json_t *args,
 	struct floods_ctx *c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->prefix = prefix;
-	c->read = flood_read_start(d, floods_read, c);
-	if (!c->read && c->error[0]) {
-		evbuffer_add_printf(err, "%s", c->error);
+	c->wake = s->wake;
+	c->snap = flood_snap_take(d, floods_ready, c);
+	if (c->snap->done && c->snap->error[0]) {
+		evbuffer_add_printf(err, "%s", c->snap->error);
 		floods_free(c);
 		return -1;
 	}
-	c->wake = s->wake;
 	json_parts_pulled(s, "floods", floods_pull, flood_item, floods_free,
 			  c);
 	return 0;

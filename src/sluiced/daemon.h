@@ -79,6 +79,7 @@ struct daemon {
 	struct fwlog *fwlog;
 	struct kernlog *kernlog; /* kernlog.c: NFLOG records, session ends */
 	struct flood_watch *floods; /* floods.c: sources limited last tick */
+	struct flood_snap *floods_snap; /* floods.c: `floods`' shared read */
 	struct halfopen *halfopen; /* halfopen.c: flood { tcp-half-open } */
 	uint64_t halfopen_untracked_old; /* of halfopen states freed */
 	uint64_t halfopen_passes_old;	 /* of halfopen states freed */
@@ -305,6 +306,33 @@ typedef void (*flood_read_done)(void *arg, struct flood_src *v, size_t n,
 struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
 				    void *arg);
 void flood_read_cancel(struct flood_read *r);
+/*
+ * The read `floods` answers from, shared: flood_snap_take() gives a
+ * reference to the one under way, or to one that ended at most 1 s ago
+ * under the policy generation in force, else to a new one (each request
+ * reading both sets on its own made N requests take N times as long, and
+ * hold N copies). Once S->done, S->v[0..S->n) are the sources as
+ * flood_read_start gives them, or S->error (not "") says why there are
+ * none. When S is not done yet, READY(ARG) is called once it is (from the
+ * event loop); flood_snap_drop(S, ARG) gives the reference back (and
+ * cancels that call). flood_snap_free() drops the daemon's own (at stop).
+ */
+struct flood_snap {
+	struct flood_src *v;
+	size_t n;
+	bool done;
+	char error[128];
+	/* floods.c's */
+	int refs;
+	uint64_t gen_id, done_ms;
+	struct flood_read *read;
+	struct snap_waiter *waiters;
+	size_t n_waiters;
+};
+struct flood_snap *flood_snap_take(struct daemon *d, void (*ready)(void *arg),
+				   void *arg);
+void flood_snap_drop(struct flood_snap *s, void *arg);
+void flood_snap_free(struct daemon *d);
 void flood_watch_tick(struct daemon *d);
 uint64_t flood_watch_limited(const struct daemon *d);
 void flood_watch_free(struct daemon *d);

@@ -295,6 +295,99 @@ struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
 	return read_from(c, 4) ? c : NULL;
 }
 
+/* ---- one read shared by the `floods` requests of a moment ------------------- */
+
+/* A read that ended this recently (ms), under the policy generation in
+ * force, answers a new request too. */
+#define FLOOD_SNAP_REUSE_MS 1000
+
+struct snap_waiter {
+	void (*ready)(void *arg);
+	void *arg;
+};
+
+static void snap_unref(struct flood_snap *s)
+{
+	if (!s || --s->refs)
+		return;
+	flood_read_cancel(s->read);
+	free(s->waiters);
+	free(s->v);
+	free(s);
+}
+
+static void snap_done(void *arg, struct flood_src *v, size_t n,
+		      uint64_t cpu_ns, const char *error)
+{
+	struct flood_snap *s = arg;
+	(void)cpu_ns;
+	s->read = NULL;
+	s->v = v;
+	s->n = n;
+	s->done = true;
+	s->done_ms = mono_ms();
+	if (error)
+		snprintf(s->error, sizeof(s->error), "%s", error);
+	/* a waiter's ready may write its whole answer and drop its
+	 * reference (the last but this one): the list is taken first */
+	struct snap_waiter *w = s->waiters;
+	size_t n_w = s->n_waiters;
+	s->waiters = NULL;
+	s->n_waiters = 0;
+	s->refs++;
+	for (size_t i = 0; i < n_w; i++)
+		w[i].ready(w[i].arg);
+	free(w);
+	snap_unref(s);
+}
+
+struct flood_snap *flood_snap_take(struct daemon *d, void (*ready)(void *arg),
+				   void *arg)
+{
+	struct flood_snap *s = d->floods_snap;
+	uint64_t gen_id = d->gen ? d->gen->id : 0;
+	if (s && (s->gen_id != gen_id ||
+		  (s->done && mono_ms() - s->done_ms > FLOOD_SNAP_REUSE_MS))) {
+		d->floods_snap = NULL;
+		snap_unref(s); /* its holders keep theirs */
+		s = NULL;
+	}
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->refs = 2; /* the daemon's, the caller's */
+		s->gen_id = gen_id;
+		d->floods_snap = s;
+		struct flood_read *r = flood_read_start(d, snap_done, s);
+		if (!s->done)
+			s->read = r;
+	} else {
+		s->refs++;
+	}
+	if (!s->done) {
+		struct snap_waiter w = {ready, arg};
+		VEC_PUSH(s->waiters, s->n_waiters, w);
+	}
+	return s;
+}
+
+void flood_snap_drop(struct flood_snap *s, void *arg)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_waiters; i++)
+		if (s->waiters[i].arg == arg) {
+			s->waiters[i] = s->waiters[--s->n_waiters];
+			break;
+		}
+	snap_unref(s);
+}
+
+void flood_snap_free(struct daemon *d)
+{
+	snap_unref(d->floods_snap);
+	d->floods_snap = NULL;
+}
+
 /* ---- the watch: flood-start and flood-end records, the gauge -------------------- */
 
 /* Records waiting for room in the firewall log's ring, at most: beyond,

@@ -288,6 +288,7 @@ void observe_close(struct daemon *d)
 	alerts_free(d->alerts);
 	d->alerts = NULL;
 	flood_watch_free(d);
+	flood_snap_free(d);
 	halfopen_free(d);
 	metrics_close(d->metrics);
 	d->metrics = NULL;

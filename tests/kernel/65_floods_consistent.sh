@@ -132,6 +132,25 @@ dropped=$(counter fwlog_dropped)
 	kt_ok "firewall log: $ns flood-start records, one for each of the $nl sources listed, none dropped" ||
 	kt_fail "firewall log: $ns flood-start records for $nl sources listed: $miss without one, $twice with two or more, fwlog_dropped $dropped"
 
+# --- 12 lists asked at once share one read of the sets (each reading on
+# its own made 12 take 12 times as long and hold 12 copies): all whole,
+# all alike, and status answered meanwhile
+lab_exec "$LAB_GW" nft -f "$LAB_TMP/more.nft"
+rss0=$(awk '/VmRSS/ { print $2 }' /proc/$KT_PID/status)
+pids=""
+for k in $(seq 12); do
+	ctl floods --json >"$LAB_TMP/par$k.json" 2>&1 &
+	pids="$pids $!"
+done
+t0=$(date +%s%N)
+ctl status >/dev/null && kt_ok "status answers while 12 lists are asked ($((($(date +%s%N) - t0) / 1000000)) ms)" ||
+	kt_fail "status: no answer while 12 lists are asked"
+wait $pids
+rss1=$(awk '/VmRSS/ { print $2 }' /proc/$KT_PID/status)
+n=$(for k in $(seq 12); do check "$LAB_TMP/par$k.json"; done | sort | uniq -c | awk '{ $1 = $1; print }')
+echo "$n" | grep -Eq "^12 $STANDING [0-9]+ 0 False$" &&
+	kt_ok "12 lists at once: alike, whole ($n); RSS $rss0 -> $rss1 kB" || kt_fail "12 lists at once: $n"
+
 # --- a reload during the list of 60,000 sources: whole, of one ruleset
 # (before it: 20,000 standing and 40,000 more; after it: none), or "error"
 for delay in 0.02 0.1 0.2 0.4; do
