@@ -122,7 +122,7 @@ twice = sum(1 for v in starts.values() if v > 1)
 print(len(listed), sum(starts.values()), missing, twice)
 PY
 }
-for i in $(seq 60); do
+for i in $(seq 120); do # 2 min at most: a slow host's reads cost more
 	read -r nl ns miss twice < <(logcheck)
 	[ "$miss" = 0 ] && break
 	sleep 1
