@@ -308,8 +308,8 @@ struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
 void flood_read_cancel(struct flood_read *r);
 /*
  * The read `floods` answers from, shared: flood_snap_take() gives a
- * reference to the one under way, or to one that ended at most 1 s ago
- * under the policy generation in force, else to a new one (each request
+ * reference to the one under way under the policy generation in force,
+ * else to a new one (each request
  * reading both sets on its own made N requests take N times as long, and
  * hold N copies). Once S->done, S->v[0..S->n) are the sources as
  * flood_read_start gives them, or S->error (not "") says why there are
@@ -324,7 +324,7 @@ struct flood_snap {
 	char error[128];
 	/* floods.c's */
 	int refs;
-	uint64_t gen_id, done_ms;
+	uint64_t gen_id;
 	struct flood_read *read;
 	struct snap_waiter *waiters;
 	size_t n_waiters;

@@ -297,10 +297,6 @@ struct flood_read *flood_read_start(struct daemon *d, flood_read_done done,
 
 /* ---- one read shared by the `floods` requests of a moment ------------------- */
 
-/* A read that ended this recently (ms), under the policy generation in
- * force, answers a new request too. */
-#define FLOOD_SNAP_REUSE_MS 1000
-
 struct snap_waiter {
 	void (*ready)(void *arg);
 	void *arg;
@@ -325,7 +321,6 @@ static void snap_done(void *arg, struct flood_src *v, size_t n,
 	s->v = v;
 	s->n = n;
 	s->done = true;
-	s->done_ms = mono_ms();
 	if (error)
 		snprintf(s->error, sizeof(s->error), "%s", error);
 	/* a waiter's ready may write its whole answer and drop its
@@ -346,8 +341,9 @@ struct flood_snap *flood_snap_take(struct daemon *d, void (*ready)(void *arg),
 {
 	struct flood_snap *s = d->floods_snap;
 	uint64_t gen_id = d->gen ? d->gen->id : 0;
-	if (s && (s->gen_id != gen_id ||
-		  (s->done && mono_ms() - s->done_ms > FLOOD_SNAP_REUSE_MS))) {
+	/* a read that has ended is not answered from again: a list asked
+	 * after another must see what changed since */
+	if (s && (s->done || s->gen_id != gen_id)) {
 		d->floods_snap = NULL;
 		snap_unref(s); /* its holders keep theirs */
 		s = NULL;

@@ -151,6 +151,14 @@ n=$(for k in $(seq 12); do check "$LAB_TMP/par$k.json"; done | sort | uniq -c | 
 echo "$n" | grep -Eq "^12 $STANDING [0-9]+ 0 False$" &&
 	kt_ok "12 lists at once: alike, whole ($n); RSS $rss0 -> $rss1 kB" || kt_fail "12 lists at once: $n"
 
+# --- a list asked right after another sees what changed between them
+# (a read that has ended is not answered from again)
+ctl floods --json >"$LAB_TMP/before1.json"
+lab_exec "$LAB_GW" nft add element inet sluice flood_limited4 '{ 198.19.90.1 timeout 10m }'
+ctl floods --json | grep -q '"198.19.90.1"' &&
+	kt_ok "a source limited between two lists is in the second" ||
+	kt_fail "a source limited between two lists is not in the second (an old read answered)"
+
 # --- a reload during the list of 60,000 sources: whole, of one ruleset
 # (before it: 20,000 standing and 40,000 more; after it: none), or "error"
 for delay in 0.02 0.1 0.2 0.4; do
