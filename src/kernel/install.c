@@ -552,6 +552,9 @@ struct nft_found {
 	struct chain_fp *v; /* each chain with rules, in the dump's order */
 	size_t n;
 	uint64_t exceptions; /* flood_exceptions4/6's elements */
+	const char *keep;    /* a chain whose rules' digests are kept, or NULL */
+	uint64_t *kv;	     /* its rules' digests, in order */
+	size_t kn;
 };
 
 /* The table as this process left it (fingerprint_take); unset before the
@@ -565,6 +568,7 @@ static struct {
 static void found_clear(struct nft_found *f)
 {
 	free(f->v);
+	free(f->kv);
 	*f = (struct nft_found){0};
 }
 
@@ -577,8 +581,10 @@ static void fingerprint_forget(void)
 static void found_reset(void *ctx, uint64_t handle, uint32_t flags)
 {
 	struct nft_found *f = ctx; /* a retried read starts over */
+	const char *keep = f->keep;
 	found_clear(f);
 	f->flags = flags;
+	f->keep = keep;
 }
 
 static void found_verdict(void *ctx, const char *chain, int verdict,
@@ -603,6 +609,8 @@ static void found_rule(void *ctx, const char *chain, uint64_t digest)
 		VEC_PUSH(f->v, f->n, c);
 	}
 	struct chain_fp *c = &f->v[f->n - 1];
+	if (f->keep && strcmp(f->keep, chain) == 0)
+		VEC_PUSH(f->kv, f->kn, digest);
 	uint64_t v[2] = {c->digest, digest};
 	c->digest = hash_bytes(v, sizeof(v));
 	c->rules++;
@@ -622,13 +630,15 @@ static int chain_cmp(const void *a, const void *b)
 }
 
 /* Reads table inet O->table into *F (its chains sorted by name; free with
- * found_clear); false when it cannot be read. */
-static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
+ * found_clear), and the digest of each rule of chain KEEP (NULL: none)
+ * into F->kv; false when it cannot be read. */
+static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
+			  struct nft_found *f)
 {
 	const struct nftread_ops ops = {.table = found_reset,
 					.verdict = found_verdict,
 					.rule_digest = found_rule};
-	*f = (struct nft_found){0};
+	*f = (struct nft_found){.keep = keep};
 	if (nftread_table(o->table, &ops, f) < 0) {
 		found_clear(f);
 		return false;
@@ -649,6 +659,11 @@ static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
 	return true;
 }
 
+static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
+{
+	return nft_read_keep(o, NULL, f);
+}
+
 /* Takes the table as this process just left it; when it cannot be read,
  * nothing (the check then looks for nft_wanted only, and this says so). */
 static void fingerprint_take(const struct ruleset_opts *o)
@@ -662,19 +677,106 @@ static void fingerprint_take(const struct ruleset_opts *o)
 			  strerror(errno));
 }
 
-void ruleset_fingerprint_chain(const struct ruleset_opts *o,
-			       const char *chain)
+/* CHAIN's entry in F (sorted), or NULL when it has no rules there. */
+static struct chain_fp *chain_find(const struct nft_found *f, const char *chain)
 {
-	struct nft_found now;
-	if (!fingerprint.set || !nft_read(o, &now))
-		return; /* the check will find the table changed or gone */
-	struct nft_found *f = &fingerprint.f;
 	struct chain_fp key = {0};
 	snprintf(key.name, sizeof(key.name), "%s", chain);
-	const struct chain_fp *got =
-	    bsearch(&key, now.v, now.n, sizeof(*now.v), chain_cmp);
-	struct chain_fp *had =
-	    bsearch(&key, f->v, f->n, sizeof(*f->v), chain_cmp);
+	return bsearch(&key, f->v, f->n, sizeof(*f->v), chain_cmp);
+}
+
+struct chain_rules {
+	bool unread; /* the read failed: the rules are not known */
+	uint64_t *v; /* each rule's digest, in order */
+	size_t n;
+};
+
+struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
+					 const char *chain)
+{
+	struct nft_found now;
+	if (!fingerprint.set)
+		return NULL;
+	if (!nft_read_keep(o, chain, &now)) { /* busy or gone: cannot tell */
+		struct chain_rules *r = xcalloc(1, sizeof(*r));
+		r->unread = true;
+		return r;
+	}
+	const struct chain_fp *got = chain_find(&now, chain);
+	const struct chain_fp *had = chain_find(&fingerprint.f, chain);
+	struct chain_rules *r = NULL;
+	if (got && had ? got->digest == had->digest && got->rules == had->rules
+		       : !got && !had) {
+		r = xcalloc(1, sizeof(*r));
+		r->v = now.kv;
+		r->n = now.kn;
+		now.kv = NULL;
+	}
+	found_clear(&now);
+	return r;
+}
+
+void ruleset_chain_rules_free(struct chain_rules *r)
+{
+	if (r)
+		free(r->v);
+	free(r);
+}
+
+/* True when B (BN rules) is A (AN rules) with exactly DELTA (+1 or -1)
+ * rules inserted or removed at one place, the others in their order. */
+static bool one_rule_apart(const uint64_t *a, size_t an, const uint64_t *b,
+			   size_t bn, int delta)
+{
+	if (delta < 0) { /* removed from A: B is the shorter */
+		const uint64_t *t = a;
+		a = b;
+		b = t;
+		size_t tn = an;
+		an = bn;
+		bn = tn;
+	}
+	if (bn != an + 1) /* now B is A with one more */
+		return false;
+	size_t i = 0;
+	while (i < an && a[i] == b[i])
+		i++;
+	return an == i || memcmp(a + i, b + i + 1, (an - i) * sizeof(*a)) == 0;
+}
+
+/* True when the rules read after sluiced's rewrite of a chain (NOW) are
+ * what it wrote: WANT rules, or with DELTA the chain's rules before the
+ * rewrite (B, unless unread) with DELTA rules inserted or removed. */
+static bool rewrite_as_written(const struct chain_rules *b,
+			       const struct nft_found *now, int delta,
+			       size_t want)
+{
+	if (!delta)
+		return now->kn == want;
+	if (b->unread) /* cannot tell: taken, as before this check */
+		return true;
+	if (b->n == now->kn && /* written as it was (a stale lookup_off) */
+	    (!b->n || !memcmp(b->v, now->kv, b->n * sizeof(*b->v))))
+		return true;
+	return one_rule_apart(b->v, b->n, now->kv, now->kn, delta);
+}
+
+void ruleset_fingerprint_chain(const struct ruleset_opts *o,
+			       const char *chain, struct chain_rules *before,
+			       int delta, size_t want)
+{
+	struct nft_found now = {0};
+	if (!before || !fingerprint.set || !nft_read_keep(o, chain, &now))
+		goto out; /* the check will find the chain changed or gone */
+	if (!rewrite_as_written(before, &now, delta, want)) {
+		log_debug("nft: chain %s: %zu rules after sluiced's rewrite, "
+			  "not what it wrote: another program's change, left "
+			  "to the ruleset check", chain, now.kn);
+		goto out;
+	}
+	struct nft_found *f = &fingerprint.f;
+	const struct chain_fp *got = chain_find(&now, chain);
+	struct chain_fp *had = chain_find(f, chain);
 	if (had && got) {
 		*had = *got;
 	} else if (had) { /* emptied */
@@ -685,7 +787,9 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 		VEC_PUSH(f->v, f->n, *got);
 		qsort(f->v, f->n, sizeof(*f->v), chain_cmp);
 	}
+out:
 	found_clear(&now);
+	ruleset_chain_rules_free(before);
 }
 
 /* Checks in a row whose read another program's changes kept

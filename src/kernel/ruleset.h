@@ -301,13 +301,40 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
 #define RS_XT_EMPTIED 4u
 unsigned ruleset_check(const struct ruleset_opts *o, char **what);
 
-/* After sluiced itself rewrote CHAIN of its table while running (a
- * published server's pub_* chain, flood_tcp4/6): what ruleset_check
- * compares that chain with is read again, and only that chain's (a
- * change another program made elsewhere meanwhile stays a change). Main
- * thread, as the installers. */
+/*
+ * sluiced's own rewrites of a chain of its table while it runs (a
+ * published server's pub_* chain when a farm member goes up or down,
+ * flood_tcp4/6 when tcp-half-open's lookup goes in or out) must not hide
+ * another program's change to that chain from ruleset_check, nor make it
+ * sluiced's: a rewrite flushes the chain (a foreign rule added just
+ * before would go unseen and uncounted) and what ruleset_check compares
+ * the chain with is then read back (a foreign rule added just after
+ * would be taken for sluiced's). So, main thread, as the installers:
+ *
+ * ruleset_chain_before(O, CHAIN), before the rewrite, reads the table:
+ * the rules of CHAIN (their digests, in order; free with
+ * ruleset_chain_rules_free or give to ruleset_fingerprint_chain), "not
+ * read" when the read failed (a busy ruleset: nothing is held against the
+ * rewrite), or NULL when CHAIN is not as sluiced last left it (another
+ * program's change: the next ruleset_check puts the whole table back and
+ * counts it in ruleset_restored) or before the first install.
+ *
+ * ruleset_fingerprint_chain(O, CHAIN, BEFORE, DELTA, WANT), after the
+ * rewrite went in: with BEFORE NULL, nothing; else CHAIN is read again and
+ * taken as sluiced's if DELTA is 0 and it has the WANT rules written (the
+ * pub_* chains), or if it is BEFORE with exactly DELTA rules (+1, -1)
+ * inserted or removed at one place (the half-open lookup; with BEFORE
+ * not read, whatever it holds); otherwise it stays a change for
+ * ruleset_check. Only that chain's entry changes: another program's
+ * change elsewhere stays a change. Takes BEFORE.
+ */
+struct chain_rules;
+struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
+					 const char *chain);
+void ruleset_chain_rules_free(struct chain_rules *r);
 void ruleset_fingerprint_chain(const struct ruleset_opts *o,
-			       const char *chain);
+			       const char *chain, struct chain_rules *before,
+			       int delta, size_t want);
 /*
  * Puts back what ruleset_check() found missing (MISSING): the whole
  * ruleset of P when the nft table is damaged (ruleset_install(): creation

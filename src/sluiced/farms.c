@@ -113,6 +113,17 @@ static bool *farm_map(const struct ffarm *fa)
 	return up;
 }
 
+/* The rules an nft script adds: its lines that begin "add rule ". */
+static size_t rules_added(const char *script)
+{
+	size_t n = 0;
+	for (const char *l = script; l && *l; l = strchr(l, '\n')) {
+		l += *l == '\n';
+		n += strncmp(l, "add rule ", 9) == 0;
+	}
+	return n;
+}
+
 /* Rewrites every publish chain of FA in one transaction. 0 or -1 (logged,
  * message in *ERR when ERR). */
 static int farm_apply(struct farms *fm, struct ffarm *fa, char **err)
@@ -121,22 +132,37 @@ static int farm_apply(struct farms *fm, struct ffarm *fa, char **err)
 		return 0;
 	bool *up = farm_map(fa);
 	char *script = xstrdup("");
+	size_t *nrules = xcalloc(fa->npubs, sizeof(*nrules));
 	for (size_t i = 0; i < fa->npubs; i++) {
 		char *one = farm_chain_script(fm->kopts, &fa->pubs[i], up);
+		nrules[i] = rules_added(one);
 		char *s = xasprintf("%s%s", script, one);
 		free(one);
 		free(script);
 		script = s;
 	}
 	free(up);
+	struct chain_rules **before = xcalloc(fa->npubs, sizeof(*before));
+	for (size_t i = 0; i < fa->npubs; i++) {
+		char cn[96];
+		before[i] = ruleset_chain_before(
+		    fm->kopts, publish_chain_name(&fa->pubs[i], cn, sizeof(cn)));
+	}
 	char *e = NULL;
 	int rc = nft_apply(script, &e);
 	free(script);
-	for (size_t i = 0; rc == 0 && i < fa->npubs; i++) {
+	for (size_t i = 0; i < fa->npubs; i++) {
 		char cn[96];
-		ruleset_fingerprint_chain(fm->kopts, publish_chain_name(
-							 &fa->pubs[i], cn, sizeof(cn)));
+		if (rc == 0) /* the members' rules: as many as written */
+			ruleset_fingerprint_chain(
+			    fm->kopts,
+			    publish_chain_name(&fa->pubs[i], cn, sizeof(cn)),
+			    before[i], 0, nrules[i]);
+		else
+			ruleset_chain_rules_free(before[i]);
 	}
+	free(before);
+	free(nrules);
 	fm->map_changes++;
 	if (rc < 0) {
 		fm->map_failures++;

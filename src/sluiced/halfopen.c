@@ -301,6 +301,11 @@ static void settle(struct daemon *d, uint32_t limit)
 	if (have_set)
 		settle_lookup(d, b, want_off);
 	fclose(b);
+	static const char *const chain[2] = {"flood_tcp4", "flood_tcp6"};
+	struct chain_rules *before[2] = {NULL, NULL};
+	for (int i = 0; i < 2 && have_set && len; i++)
+		if (h->lookup_off[i] != want_off[i])
+			before[i] = ruleset_chain_before(&d->kopts, chain[i]);
 	if (have_set && len) {
 		char *err = NULL;
 		if (nft_apply(script, &err) < 0) {
@@ -309,16 +314,21 @@ static void settle(struct daemon *d, uint32_t limit)
 					  "flood_half_open: %s", err ? err : "?");
 			h->warned = true;
 		} else {
-			if (h->lookup_off[0] != want_off[0])
-				ruleset_fingerprint_chain(&d->kopts,
-							  "flood_tcp4");
-			if (h->lookup_off[1] != want_off[1])
-				ruleset_fingerprint_chain(&d->kopts,
-							  "flood_tcp6");
+			for (int i = 0; i < 2; i++) { /* the lookup: one rule */
+				if (h->lookup_off[i] == want_off[i])
+					continue;
+				ruleset_fingerprint_chain(&d->kopts, chain[i],
+							  before[i],
+							  want_off[i] ? -1 : 1,
+							  0);
+				before[i] = NULL; /* taken */
+			}
 			memcpy(h->lookup_off, want_off, sizeof(want_off));
 		}
 		free(err);
 	}
+	ruleset_chain_rules_free(before[0]);
+	ruleset_chain_rules_free(before[1]);
 	free(script);
 	free(cur.v);
 }
