@@ -17,11 +17,23 @@
 #  D. a session admitted by fail open (no listener) is cut by a later
 #     reload whose policy denies it.
 # Decisions wait for their deadline: the resolver (198.18.3.2) has no DNS
-# server (and no failure is remembered: negative-ttl 0s), and sessions to
+# server and its queries are dropped there, unanswered (a closed port's
+# ICMP port unreachable would make the lookup fail at once, "no names",
+# and the kernel rate-limits those ICMP errors, so the sessions would be
+# decided at once or at the deadline by chance), no failure is remembered
+# (negative-ttl 0s), and sessions to
 # the gateway need the groups of a user the address table names, from a
 # directory that is not there (a failed lookup waits for the deadline).
 . "$(dirname "$0")/lib.sh"
 kt_up
+lab_exec "$LAB_DNS" nft -f - <<'NFT' || kt_fail "the DNS server's drop rules"
+table inet silent_dns {
+	chain input {
+		type filter hook input priority 0;
+		meta l4proto { tcp, udp } th dport 53 drop
+	}
+}
+NFT
 SYNCLONE=$KT_ROOT/tests/lab/synclone.py
 SINK=$LAB_TMP/sink.out
 lab_spawn "$LAB_SRV" timeout 120 socat -u UDP4-RECV:5399 OPEN:"$SINK",creat,append >/dev/null
