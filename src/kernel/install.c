@@ -723,20 +723,12 @@ void ruleset_chain_rules_free(struct chain_rules *r)
 	free(r);
 }
 
-/* True when B (BN rules) is A (AN rules) with exactly DELTA (+1 or -1)
- * rules inserted or removed at one place, the others in their order. */
-static bool one_rule_apart(const uint64_t *a, size_t an, const uint64_t *b,
-			   size_t bn, int delta)
+/* True when B (BN rules) is A (AN rules) with one rule inserted at one
+ * place, the others in their order. */
+static bool one_rule_more(const uint64_t *a, size_t an, const uint64_t *b,
+			  size_t bn)
 {
-	if (delta < 0) { /* removed from A: B is the shorter */
-		const uint64_t *t = a;
-		a = b;
-		b = t;
-		size_t tn = an;
-		an = bn;
-		bn = tn;
-	}
-	if (bn != an + 1) /* now B is A with one more */
+	if (bn != an + 1)
 		return false;
 	size_t i = 0;
 	while (i < an && a[i] == b[i])
@@ -758,7 +750,8 @@ static bool rewrite_as_written(const struct chain_rules *b,
 	if (b->n == now->kn && /* written as it was (a stale lookup_off) */
 	    (!b->n || !memcmp(b->v, now->kv, b->n * sizeof(*b->v))))
 		return true;
-	return one_rule_apart(b->v, b->n, now->kv, now->kn, delta);
+	return delta > 0 ? one_rule_more(b->v, b->n, now->kv, now->kn)
+			 : one_rule_more(now->kv, now->kn, b->v, b->n);
 }
 
 void ruleset_fingerprint_chain(const struct ruleset_opts *o,
