@@ -332,6 +332,21 @@ static void installed_xt_forget(void)
 static void fingerprint_forget(void);
 static void fingerprint_take(const struct ruleset_opts *o);
 
+/* Another process's change seen on the events (ruleset_foreign_change);
+ * cleared when a repair has replaced the table, or it is removed (a failed
+ * repair keeps it: the next check tries again). Main thread only. */
+static struct {
+	bool set;
+	char who[96];
+} foreign;
+
+void ruleset_foreign_change(const char *who)
+{
+	if (!foreign.set) /* the first names the incident */
+		snprintf(foreign.who, sizeof(foreign.who), "%s", who);
+	foreign.set = true;
+}
+
 static void installed_forget(void)
 {
 	free(installed_nft);
@@ -442,6 +457,7 @@ int ruleset_install(const struct policy *p, const struct ruleset_opts *o,
 int ruleset_remove(const struct ruleset_opts *o, char **err)
 {
 	installed_forget();
+	foreign.set = false;
 	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
 				 o->table, o->table);
 	if (nft_apply_as(script, err, "cannot delete table inet %s",
@@ -824,7 +840,10 @@ static char *missing_text(const struct ruleset_opts *o, bool nft,
 			  const bool xt_bad[2])
 {
 	static const char *const xt_name[2] = {"iptables", "ip6tables"};
-	char *acc = nft ? xasprintf("table inet %s", o->table) : xstrdup("");
+	char *acc = !nft	   ? xstrdup("")
+		    : foreign.set ? xasprintf("table inet %s (changed by %s)",
+					      o->table, foreign.who)
+				  : xasprintf("table inet %s", o->table);
 	for (int i = 0; i < 2; i++) {
 		if (!xt_bad[i])
 			continue;
@@ -842,7 +861,7 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 	unsigned missing = 0;
 	bool xt_bad[2] = {false, false};
 
-	if (!nft_intact(o))
+	if (foreign.set || !nft_intact(o))
 		missing |= RS_MISSING_NFT;
 	for (int i = 0; i < 2 && !o->nft_queue; i++) {
 		char *cur = xt_save(fams[i]);
@@ -865,7 +884,10 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 {
 	if (missing & RS_MISSING_NFT) {
 		installed_forget(); /* damaged by another program: replace */
-		return ruleset_install(p, o, err);
+		int rc = ruleset_install(p, o, err);
+		if (rc == 0)
+			foreign.set = false;
+		return rc;
 	}
 	if ((missing & RS_MISSING_XT) && !o->nft_queue) {
 		installed_xt_forget(); /* damaged: apply it again */

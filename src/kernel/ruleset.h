@@ -302,6 +302,18 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
 unsigned ruleset_check(const struct ruleset_opts *o, char **what);
 
 /*
+ * ruleset_foreign_change(WHO): the nftables events (the ruleset watch)
+ * showed that another process committed a change to a table, chain or
+ * rule of table inet O->table; WHO (copied; at most 95 bytes kept) names
+ * it in the log, e.g. "process 4242 (nft)". Until the next repair or
+ * remove, ruleset_check() finds the nft side damaged (RS_MISSING_NFT)
+ * whatever the fingerprint says: a change committed between sluiced's
+ * write and its read-back of the table is in the fingerprint too, and
+ * only the events tell it was not sluiced's. Main thread only.
+ */
+void ruleset_foreign_change(const char *who);
+
+/*
  * sluiced's own rewrites of a chain of its table while it runs (a
  * published server's pub_* chain when a farm member goes up or down,
  * flood_tcp4/6 when tcp-half-open's lookup goes in or out) must not hide

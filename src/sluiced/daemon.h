@@ -106,6 +106,8 @@ struct daemon {
 	bool ruleset_broken;	   /* a repair failed; retried every second */
 	uint64_t rs_burst_ms;	   /* mono_ms() of a burst's first event */
 	uint64_t rs_poll_ms;	   /* no periodic check before (kread_wait_ms) */
+	bool rs_attribute; /* NEWGEN's pid is comparable with ours (init ns) */
+	bool rs_gen_table; /* the generation being read touched our table */
 
 	time_t started;
 	uint64_t reloads, reload_failures, revoked;

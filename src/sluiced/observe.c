@@ -11,6 +11,7 @@
 #include "sluiced/ftpfilter.h"
 #include "sluiced/metrics.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "kernel/conntrack.h"
 #include "queue/worker.h"
@@ -19,8 +20,10 @@
 #include "stats/fwlog.h"
 #include "stats/prom.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <inttypes.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -29,8 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 /* sluice-portal's last report into S (the counters portal_*): the
  * counters keep their last values; the gauge of users signed in is 0
@@ -325,6 +330,19 @@ void observe_close(struct daemon *d)
  * (ruleset_repair), logs it and counts it (ruleset_restored, whose default
  * alert fires at the next tick). sluiced's own changes (reload, farms,
  * creation elements) cause checks that find everything in place.
+ *
+ * The check compares the table with what sluiced read back right after
+ * writing it, and a change another program commits in between is in that
+ * read too. So the events also say who changed the table: the messages of
+ * one transaction end with NEWGEN, whose NFTA_GEN_PROC_PID is the thread
+ * that committed it (task_pid_nr(): a pid of the host's PID namespace).
+ * A transaction that added, changed or deleted a table, chain or rule of
+ * table inet sluice from a process other than sluiced is damage
+ * (ruleset_foreign_change), whatever the read-back holds. Set elements are
+ * left out (an administrator may clear a limited source with nft; the
+ * flood exceptions are in the read-back's digest). In another PID
+ * namespace (a container) the pids cannot be compared and the read-back
+ * alone decides; a lost burst (ENOBUFS) loses the attribution too.
  */
 #define RSQUIET_MS 150
 #define RSBURST_MS 1000
@@ -397,14 +415,24 @@ static void rs_schedule(struct daemon *d)
 	event_add(d->ev_rscheck, &tv);
 }
 
-/* True when nftables message NLH may have touched sluice's ruleset: a
- * deleted table, chain or rule, or a new rule, in table inet TABLE or in
- * an ip/ip6 `filter` table (iptables-nft). The table name is attribute 1
- * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE) of each. */
-static bool rs_relevant(const struct nlmsghdr *nlh, const char *table)
+/* What an nftables event message touched (rs_touched). */
+enum rs_touch {
+	RS_UNTOUCHED,
+	RS_CHECK, /* an iptables-nft filter table, a set element, or unread */
+	RS_TABLE, /* a table, chain or rule of table inet sluice */
+};
+
+/* What nftables message NLH may have touched of sluice's ruleset: a
+ * deleted table, chain or rule, a new rule, or a set element, in table
+ * inet TABLE (RS_TABLE, or RS_CHECK for an element) or in an ip/ip6
+ * `filter` table (iptables-nft; RS_CHECK). The table name is attribute 1
+ * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE,
+ * NFTA_SET_ELEM_LIST_TABLE) of each. */
+static enum rs_touch rs_touched(const struct nlmsghdr *nlh, const char *table)
 {
+	bool elem = false;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
-		return false;
+		return RS_UNTOUCHED;
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_NEWTABLE: /* its flags changed (dormant) */
 	case NFT_MSG_DELTABLE:
@@ -412,14 +440,16 @@ static bool rs_relevant(const struct nlmsghdr *nlh, const char *table)
 	case NFT_MSG_DELCHAIN:
 	case NFT_MSG_DELRULE:
 	case NFT_MSG_NEWRULE:
+		break;
 	case NFT_MSG_NEWSETELEM: /* the flood exceptions */
 	case NFT_MSG_DELSETELEM:
+		elem = true;
 		break;
 	default:
-		return false;
+		return RS_UNTOUCHED;
 	}
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
-		return false;
+		return RS_UNTOUCHED;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*g))
@@ -427,16 +457,79 @@ static bool rs_relevant(const struct nlmsghdr *nlh, const char *table)
 		if (mnl_attr_get_type(a) != 1)
 			continue;
 		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
-			return true; /* unreadable: check */
+			return RS_CHECK; /* unreadable: check */
 		const char *t = mnl_attr_get_str(a);
-		if (g->nfgen_family == NFPROTO_INET)
-			return strcmp(t, table) == 0;
-		if (g->nfgen_family == NFPROTO_IPV4 ||
-		    g->nfgen_family == NFPROTO_IPV6)
-			return strcmp(t, "filter") == 0;
-		return false;
+		if (g->nfgen_family == NFPROTO_INET && strcmp(t, table) == 0)
+			return elem ? RS_CHECK : RS_TABLE;
+		if ((g->nfgen_family == NFPROTO_IPV4 ||
+		     g->nfgen_family == NFPROTO_IPV6) &&
+		    strcmp(t, "filter") == 0)
+			return RS_CHECK;
+		return RS_UNTOUCHED;
 	}
-	return false;
+	return RS_UNTOUCHED;
+}
+
+/* True when PID (a host pid) is a thread of this process. */
+static bool rs_own_thread(uint32_t pid)
+{
+	char path[48];
+	if (pid == (uint32_t)getpid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%" PRIu32, pid);
+	return access(path, F_OK) == 0;
+}
+
+/* NEWGEN message NLH ends a transaction that touched table inet sluice:
+ * unless its committer (NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME) is this
+ * process, that is another program's change (ruleset_foreign_change). A
+ * message without a pid (a kernel before 4.20) tells nothing. */
+static void rs_attribute(struct daemon *d, const struct nlmsghdr *nlh)
+{
+	uint32_t pid = 0;
+	char name[64] = "?";
+	const struct nlattr *a;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			pid = ntohl(mnl_attr_get_u32(a));
+		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			text_escape(name, sizeof(name), mnl_attr_get_str(a),
+				    strlen(mnl_attr_get_str(a)), false);
+	}
+	if (!pid || rs_own_thread(pid))
+		return;
+	char who[96];
+	snprintf(who, sizeof(who), "process %" PRIu32 " (%s)", pid, name);
+	log_debug("ruleset watch: table inet %s changed by %s", d->kopts.table,
+		  who);
+	ruleset_foreign_change(who);
+}
+
+/* Reads the messages of one datagram (LEN bytes at BUF): true when one
+ * may have touched sluice's ruleset; a transaction's end (NEWGEN) after
+ * messages that touched table inet sluice is attributed (rs_attribute). */
+static bool rs_messages(struct daemon *d, const void *buf, int len)
+{
+	bool check = false;
+	for (const struct nlmsghdr *nlh = buf; mnl_nlmsg_ok(nlh, len);
+	     nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
+		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
+			if (d->rs_gen_table && d->rs_attribute)
+				rs_attribute(d, nlh);
+			d->rs_gen_table = false;
+			continue;
+		}
+		enum rs_touch t = rs_touched(nlh, d->kopts.table);
+		check |= t != RS_UNTOUCHED;
+		d->rs_gen_table |= t == RS_TABLE;
+	}
+	return check;
 }
 
 static void rs_read(evutil_socket_t fd, short what, void *arg)
@@ -445,23 +538,24 @@ static void rs_read(evutil_socket_t fd, short what, void *arg)
 	static char buf[65536]; /* main thread only */
 	bool check = false;
 	for (int i = 0; i < 64; i++) { /* bounded: the loop gets back soon */
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct sockaddr_nl from = {0};
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
+		if (n > 0 && from.nl_pid != 0) /* not the kernel's: forged */
+			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (errno == ENOBUFS) /* events were lost */
-				check = true;
-			if (errno == ENOBUFS)
-				continue;
-			break;
+			if (errno != ENOBUFS)
+				break;
+			check = true; /* events were lost, and who made them */
+			d->rs_gen_table = false;
+			continue;
 		}
 		if (n == 0)
 			break;
-		int len = (int)n;
-		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		     mnl_nlmsg_ok(nlh, len) && !check;
-		     nlh = mnl_nlmsg_next(nlh, &len))
-			check = rs_relevant(nlh, d->kopts.table);
+		check |= rs_messages(d, buf, (int)n);
 	}
 	if (check)
 		rs_schedule(d);
@@ -497,8 +591,23 @@ static struct mnl_socket *rs_open(void)
 	return nl;
 }
 
+/* True when this process is in the host's PID namespace, where the pids
+ * of NEWGEN (task_pid_nr()) are its own (the init namespace's inode
+ * number is the kernel's constant PROC_PID_INIT_INO). */
+static bool rs_host_pids(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == 0xEFFFFFFCu;
+}
+
 void ruleset_watch_start(struct daemon *d)
 {
+	d->rs_attribute = rs_host_pids();
+	if (!d->rs_attribute)
+		log_info("ruleset watch: not in the host's PID namespace: "
+			 "another program's change to table inet %s is told "
+			 "by the table's contents only", d->kopts.table);
+	d->rs_gen_table = false;
 	d->rswatch = rs_open();
 	d->ev_rscheck = event_new(d->base, -1, 0, rs_check, d);
 	if (d->rswatch) {

@@ -160,6 +160,31 @@ nft_cut "everyone made a flood exception" \
 	add element inet sluice flood_exceptions4 '{ 0.0.0.0/0 }'
 denied_stays_denied "after the nft rules were put back"
 
+# 4c. another program racing sluiced's own writes: nft_racer inserts an
+# `accept` first in `forward` the moment each of sluiced's transactions
+# ends (its NEWGEN event), a fraction of a millisecond later, before
+# sluiced has read the table back; the rule was then taken for sluiced's
+# own. The events say who committed each change (NFTA_GEN_PROC_PID), so
+# every insert is put back, however close behind sluiced's write, and the
+# racer (which fires again on each repair) gets all its five in
+n0=$(restored)
+rp=$(LAB_SPAWN_LOG=$LAB_TMP/racer.out lab_spawn "$LAB_GW" \
+	"$KT_BUILD/src/kernel/nft_racer" sluice forward "$KT_PID" 5 15)
+sleep 0.3 # listening
+ctl reload >/dev/null # a transaction of sluiced's: the first race
+for i in $(seq 200); do kill -0 "$rp" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 50); do
+	[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer && break
+	sleep 0.1
+done
+[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer &&
+	kt_ok "a racing insert behind each of sluiced's writes is put back ($(tail -1 "$LAB_TMP/racer.out"); ruleset_restored $n0 → $(restored))" ||
+	kt_fail "a racing insert stays: $(tail -1 "$LAB_TMP/racer.out"); ruleset_restored $n0 → $(restored); forward: $(lab_exec "$LAB_GW" nft list chain inet sluice forward | grep -c nft_racer) racer rules"
+grep -q "table inet sluice (changed by process $rp (nft_racer)).*put back" "$LAB_TMP/sluiced.log" &&
+	kt_ok "the log names the process: $(grep -m1 "changed by process $rp" "$LAB_TMP/sluiced.log" | sed 's/^.*kernel ruleset/kernel ruleset/')" ||
+	kt_fail "no 'changed by process $rp (nft_racer)' in the log"
+denied_stays_denied "after the racer"
+
 # 5. Debian's nftables.service: `nft -f /etc/nftables.conf` starts with
 # `flush ruleset` (the file the nftables package installs; a copy of its
 # stock content when the host has none)
