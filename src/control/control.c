@@ -430,16 +430,18 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		refuse(c, fd, "sluiced is out of descriptors");
 		return;
 	}
-	if (c->nclients >= c->access.max_clients) {
-		refuse(c, fd, "too many control clients");
-		return;
-	}
 	uid_t uid;
 	enum control_level level = peer_level(c, fd, &uid);
 	if (level == CONTROL_NONE) {
 		log_warnx("control: refused a client with uid %ld (in no "
 			  "control group)", (long)(int)uid);
 		refuse(c, fd, "permission denied");
+		return;
+	}
+	if (c->nclients >= c->access.max_clients +
+			       (level == CONTROL_ADMIN ? CONTROL_ADMIN_RESERVE
+						       : 0)) {
+		refuse(c, fd, "too many control clients");
 		return;
 	}
 	struct event_base *base = evconnlistener_get_base(lis);

@@ -169,6 +169,12 @@ struct control_command {
 	control_stream_fn stream;
 };
 
+/* Connections an admin (root, the daemon's user) may open beyond
+ * max_clients: read-only or operator clients holding every slot never
+ * lock out `sluicectl reload` (cf. PostgreSQL's
+ * superuser_reserved_connections). */
+#define CONTROL_ADMIN_RESERVE 2
+
 /* Who may connect and how many at once (control { } in sluice.conf(5)),
  * with names resolved. */
 struct control_access {

@@ -9,7 +9,9 @@
 #  * a slow client (half a request head, then silence) is cut after the
 #    metrics timeout; a request head over 8 KiB is answered 431;
 #  * idle control clients beyond control max-clients are refused and cut
-#    after the control timeout, then the control socket answers again.
+#    after the control timeout, then the control socket answers again;
+#    while read-only clients (nobody, group users) hold every slot, root's
+#    `status` and `reload` still get in (the admin reserve).
 # usage: 41_listener_fds.sh BUILD_DIR
 . "$(dirname "$0")/lib.sh" "$@"
 kt_up
@@ -17,11 +19,14 @@ MADDR=$LAB_GW_CLI4:9109
 CONF=$(conf_with 'protocol prom tcp 9109' \
 	'rule "monitoring" allow prom from clients to localhost' \
 	"metrics { listen \"$MADDR\" max-connections 8 timeout 2s }" \
-	'control { max-clients 4 timeout 2s }' \
+	'control { max-clients 4 timeout 2s socket-mode 0666 read-only-groups users }' \
 	'# 300 connections from one source test the listener'"'"'s own caps: the' \
 	'# flood limits (37_flood), which would stop them first, are off' \
 	'flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }')
-# kt_start with a descriptor limit: the same, through prlimit
+# kt_start with a descriptor limit: the same, through prlimit; the socket
+# in a folder the read-only clients (nobody) can reach
+mkdir -m 755 "$LAB_TMP/ctl"
+KT_SOCK=$LAB_TMP/ctl/sluiced.sock
 rm -f "$KT_SOCK"
 LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" prlimit --nofile=128:128 \
 	"$SLUICED" -f -c "$CONF" -s "$KT_SOCK" >/dev/null
@@ -108,8 +113,11 @@ case $big in *431*) kt_ok "9 KB head: $big" ;; *) kt_fail "9 KB head: $big" ;; e
 code=$(lab_exec "$LAB_CLI" curl -s -m 3 -o /dev/null -w '%{http_code}' -X POST "http://$MADDR/metrics")
 [ "$code" = 405 ] && kt_ok "POST: 405" || kt_fail "POST: $code"
 
-# idle control clients: max-clients 4, timeout 2 s
-python3 - "$KT_SOCK" >"$LAB_TMP/idle.out" <<'PY' &
+# idle control clients: max-clients 4, timeout 2 s; read-only ones (nobody
+# in group users), so root's reserve is left
+setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" \
+	--groups="$(getent group users | cut -d: -f3)" \
+	/usr/bin/python3 - "$KT_SOCK" >"$LAB_TMP/idle.out" <<'PY' &
 import socket, sys, time
 socks = []
 for i in range(12):
@@ -130,6 +138,13 @@ PY
 IDLE=$!
 lab_register_pid "$IDLE"
 sleep 0.5
+ctl status >/dev/null 2>"$LAB_TMP/admin.err" &&
+	kt_ok "root's status answers while read-only clients hold every slot" ||
+	kt_fail "root's status refused while the slots are held: $(cat "$LAB_TMP/admin.err")"
+n0=$(ctl status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"])')
+ctl reload >/dev/null 2>"$LAB_TMP/admin.err" &&
+	kt_ok "root's reload gets in too (reloads ${n0:-?} → $(ctl status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"])'))" ||
+	kt_fail "root's reload refused while the slots are held: $(cat "$LAB_TMP/admin.err")"
 wait "$IDLE"
 r=$(cat "$LAB_TMP/idle.out")
 [ "$r" -ge 8 ] && kt_ok "idle control clients beyond max-clients refused ($r of 12 told why)" ||
