@@ -330,7 +330,8 @@ static void installed_xt_forget(void)
 }
 
 static void fingerprint_forget(void);
-static void fingerprint_take(const struct ruleset_opts *o);
+static void fingerprint_take(const struct ruleset_opts *o, bool have_before,
+			     uint16_t before);
 
 /* Another process's change seen on the events (ruleset_foreign_change);
  * cleared when a repair has replaced the table, or it is removed (a failed
@@ -345,6 +346,39 @@ void ruleset_foreign_change(const char *who)
 	if (!foreign.set) /* the first names the incident */
 		snprintf(foreign.who, sizeof(foreign.who), "%s", who);
 	foreign.set = true;
+}
+
+/*
+ * The read-back after a write of sluiced's is the table as sluiced left
+ * it only if no other transaction was committed in between. Every commit,
+ * of any process and any table, raises the kernel's ruleset generation by
+ * one: the generation read before the write (BEFORE) and the one the
+ * read-back's rules were read at (nftread's generation) tell. One apart:
+ * sluiced's own commit alone, the read-back is sure. Further apart:
+ * another program committed in between (commonly to a table of its own),
+ * and the window (BEFORE, read-back] stays open until the ruleset watch's
+ * events of those generations came (ruleset_event_gen); the events name
+ * the process of each (observe.c) and say whether it touched the table.
+ * A window whose events were lost (ruleset_events_lost), or in which more
+ * transactions touched the table than sluiced made, held another
+ * program's change: the table is damaged (ruleset_foreign_change).
+ * Main thread only.
+ */
+static struct {
+	bool open;
+	uint16_t from, until; /* generations (from, until] */
+	unsigned ours;	      /* sluiced's commits in it */
+	unsigned touched;     /* commits that touched the table, as heard */
+} window;
+
+/* The generation now, before a write of sluiced's; false when unknown. */
+static bool gen_before(uint16_t *g)
+{
+	uint32_t v;
+	if (nftread_genid(&v) < 0)
+		return false;
+	*g = (uint16_t)v;
+	return true;
 }
 
 static void installed_forget(void)
@@ -400,6 +434,8 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 		       char **err)
 {
 	char *script = ruleset_nft(p, o), *e = NULL;
+	uint16_t g0 = 0;
+	bool have_g0 = gen_before(&g0);
 	char *update = installed_nft
 			       ? ruleset_nft_update(script, o, installed_nft)
 			       : NULL;
@@ -421,7 +457,7 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 	}
 	free(installed_nft);
 	installed_nft = script;
-	fingerprint_take(o);
+	fingerprint_take(o, have_g0, g0);
 	return 0;
 }
 
@@ -458,6 +494,7 @@ int ruleset_remove(const struct ruleset_opts *o, char **err)
 {
 	installed_forget();
 	foreign.set = false;
+	window.open = false;
 	char *script = xasprintf("table inet %s {}\ndelete table inet %s\n",
 				 o->table, o->table);
 	if (nft_apply_as(script, err, "cannot delete table inet %s",
@@ -506,11 +543,13 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
+	uint16_t g0 = 0;
+	bool have_g0 = gen_before(&g0);
 	if (nft_apply_as(script, err, "cannot end adoption in table inet %s",
 			 o->table) < 0)
 		return -1;
-	if (installed_nft)
-		fingerprint_take(o); /* the adopt_* chains emptied: ours */
+	if (installed_nft) /* the adopt_* chains emptied: ours */
+		fingerprint_take(o, have_g0, g0);
 	return 0;
 }
 
@@ -571,6 +610,8 @@ struct nft_found {
 	const char *keep;    /* a chain whose rules' digests are kept, or NULL */
 	uint64_t *kv;	     /* its rules' digests, in order */
 	size_t kn;
+	uint16_t gen; /* the ruleset generation when the read ended */
+	bool gen_set;
 };
 
 /* The table as this process left it (fingerprint_take); unset before the
@@ -632,6 +673,13 @@ static void found_rule(void *ctx, const char *chain, uint64_t digest)
 	c->rules++;
 }
 
+static void found_gen(void *ctx, uint16_t gen)
+{
+	struct nft_found *f = ctx;
+	f->gen = gen;
+	f->gen_set = true;
+}
+
 static void found_exception(void *ctx, const struct nftread_elem *e)
 {
 	uint64_t *d = ctx;
@@ -653,7 +701,8 @@ static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
 {
 	const struct nftread_ops ops = {.table = found_reset,
 					.verdict = found_verdict,
-					.rule_digest = found_rule};
+					.rule_digest = found_rule,
+					.generation = found_gen};
 	*f = (struct nft_found){.keep = keep};
 	if (nftread_table(o->table, &ops, f) < 0) {
 		found_clear(f);
@@ -672,6 +721,13 @@ static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
 		uint64_t v[2] = {f->exceptions, (uint64_t)(n < 0 ? -1 : n)};
 		f->exceptions = hash_bytes(v, sizeof(v));
 	}
+	/* the generation at the end of the read (the exceptions come after
+	 * the rules): whatever the read holds was committed by then */
+	uint32_t g;
+	if (nftread_genid(&g) == 0) {
+		f->gen = (uint16_t)g;
+		f->gen_set = true;
+	}
 	return true;
 }
 
@@ -680,12 +736,62 @@ static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
 	return nft_read_keep(o, NULL, f);
 }
 
+/* Judges the read-back F after a write of sluiced's, with the generation
+ * BEFORE it (HAVE_BEFORE false: not known). */
+static void readback_judge(bool have_before, uint16_t before,
+			   const struct nft_found *f)
+{
+	if (!f->gen_set ||
+	    (have_before && f->gen == (uint16_t)(before + 1)))
+		return;
+	if (!window.open) {
+		window.open = true;
+		window.from = have_before ? before : (uint16_t)(f->gen - 1);
+		window.ours = window.touched = 0;
+	}
+	window.until = f->gen;
+	window.ours++;
+	log_debug("nft: another transaction came between sluiced's write "
+		  "and its read-back (generations %u to %u): the events "
+		  "will tell whose", (unsigned)window.from,
+		  (unsigned)window.until);
+}
+
+void ruleset_event_gen(uint32_t gen, bool touched)
+{
+	if (!window.open)
+		return;
+	uint16_t g = (uint16_t)gen;
+	int16_t after_from = (int16_t)(uint16_t)(g - window.from);
+	int16_t after_until = (int16_t)(uint16_t)(g - window.until);
+	if (after_from > 0 && after_until <= 0 && touched &&
+	    ++window.touched > window.ours)
+		ruleset_foreign_change("another process, whose commit came "
+				       "between sluiced's write and its "
+				       "read-back");
+	if (after_until >= 0)
+		window.open = false; /* every commit of it heard */
+}
+
+void ruleset_events_lost(void)
+{
+	if (window.open)
+		ruleset_foreign_change("another process, whose commit came "
+				       "between sluiced's write and its "
+				       "read-back (its events were lost)");
+	window.open = false;
+}
+
+
 /* Takes the table as this process just left it; when it cannot be read,
  * nothing (the check then looks for nft_wanted only, and this says so). */
-static void fingerprint_take(const struct ruleset_opts *o)
+static void fingerprint_take(const struct ruleset_opts *o, bool have_before,
+			     uint16_t before)
 {
 	fingerprint_forget();
 	fingerprint.set = nft_read(o, &fingerprint.f);
+	if (fingerprint.set)
+		readback_judge(have_before, before, &fingerprint.f);
 	if (!fingerprint.set)
 		log_warnx("nft: table inet %s not read after its install (%s): "
 			  "the ruleset watch sees a missing rule, not a "
@@ -705,6 +811,7 @@ struct chain_rules {
 	bool unread; /* the read failed: the rules are not known */
 	uint64_t *v; /* each rule's digest, in order */
 	size_t n;
+	uint16_t gen; /* the generation they were read at (not unread) */
 };
 
 struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
@@ -726,6 +833,8 @@ struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
 		r = xcalloc(1, sizeof(*r));
 		r->v = now.kv;
 		r->n = now.kn;
+		r->gen = now.gen;
+		r->unread = !now.gen_set; /* (never: a read has its gen) */
 		now.kv = NULL;
 	}
 	found_clear(&now);
@@ -777,6 +886,7 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 	struct nft_found now = {0};
 	if (!before || !fingerprint.set || !nft_read_keep(o, chain, &now))
 		goto out; /* the check will find the chain changed or gone */
+	readback_judge(!before->unread, before->gen, &now);
 	if (!rewrite_as_written(before, &now, delta, want)) {
 		log_debug("nft: chain %s: %zu rules after sluiced's rewrite, "
 			  "not what it wrote: another program's change, left "

@@ -8,12 +8,14 @@
 #include "kernel/nftread.h"
 #include "common/hash.h"
 
+#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/object.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -44,6 +46,8 @@ struct nread {
 	uint64_t handle; /* the table's (table_cb) */
 	uint32_t flags;	 /* the table's (table_cb) */
 	uint64_t n;	 /* setelem_cb: elements so far */
+	uint16_t gen;	 /* the generation the rules dump read (res_id) */
+	bool gen_set;
 	/* setelem_cb: each element (nftread_set_elems), else NULL */
 	void (*elem_fn)(void *ctx, const struct nftread_elem *e);
 };
@@ -126,9 +130,23 @@ static struct nlmsghdr *nread_hdr(struct nread *r, uint16_t type,
 				     ++r->seq);
 }
 
+/* Notes the ruleset generation an answer NLH was made from: its nfgenmsg
+ * res_id, the low 16 bits of the kernel's generation counter
+ * (nft_base_seq()); every answer of one uninterrupted dump has the same. */
+static void note_gen(struct nread *r, const struct nlmsghdr *nlh)
+{
+	if (r->gen_set ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	r->gen = ntohs(g->res_id);
+	r->gen_set = true;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
+	note_gen(r, nlh);
 	struct nftnl_table *t = nftnl_table_alloc();
 	if (!t)
 		return MNL_CB_ERROR;
@@ -285,6 +303,7 @@ static uint64_t rule_digest(const struct nlmsghdr *nlh, const char **chain)
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
+	note_gen(r, nlh);
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	if (!rule)
 		return MNL_CB_ERROR;
@@ -461,15 +480,19 @@ static int read_once(struct nread *r, const char *table)
 	uint64_t first = r->handle;
 	if (r->ops->table)
 		r->ops->table(r->ctx, first, r->flags);
+	r->gen_set = false;
 	if (read_rules(r, table) < 0 ||
 	    (r->ops->counter && read_counters(r, table) < 0))
 		return -1;
+	bool rules_gen = r->gen_set; /* else: the table's answer below */
 	if (read_handle(r, table) < 0)
 		return -1;
 	if (r->handle != first) {
 		errno = EAGAIN; /* replaced while read */
 		return -1;
 	}
+	if (r->ops->generation && (rules_gen || r->gen_set))
+		r->ops->generation(r->ctx, r->gen);
 	return 0;
 }
 
@@ -502,6 +525,41 @@ static void nread_close(struct nread *r)
 	free(r->buf);
 	mnl_socket_close(r->nl);
 	errno = err;
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	if (!g)
+		return MNL_CB_ERROR;
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0 &&
+	    nftnl_gen_is_set(g, NFTNL_GEN_ID))
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return MNL_CB_STOP;
+}
+
+int nftread_genid(uint32_t *gen)
+{
+	struct nread r = {0};
+	if (nread_open(&r) < 0)
+		return -1;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(r.buf, NFT_MSG_GETGEN,
+						     AF_UNSPEC, 0, ++r.seq);
+	int rc = -1;
+	if (mnl_socket_sendto(r.nl, nlh, nlh->nlmsg_len) >= 0) {
+		ssize_t n = mnl_socket_recvfrom(r.nl, r.buf, NFTREAD_BUF);
+		uint32_t got = 0;
+		if (n > 0 && mnl_cb_run(r.buf, (size_t)n, r.seq, r.portid,
+					gen_cb, &got) >= 0 && got) {
+			*gen = got;
+			rc = 0;
+		} else if (n >= 0) {
+			errno = EPROTO;
+		}
+	}
+	nread_close(&r);
+	return rc;
 }
 
 int nftread_table(const char *table, const struct nftread_ops *ops,

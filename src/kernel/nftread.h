@@ -55,6 +55,10 @@ struct nftread_ops {
 	 * that the same rule read again gives the same digest and another
 	 * rule, or the same one changed, another */
 	void (*rule_digest)(void *ctx, const char *chain, uint64_t digest);
+	/* once, after a read that succeeded: the ruleset generation its rules
+	 * were read at (the low 16 bits of the kernel's counter, which every
+	 * committed transaction raises by one; nftread_genid) */
+	void (*generation)(void *ctx, uint16_t gen);
 };
 
 /*
@@ -72,6 +76,11 @@ struct nftread_ops {
  */
 int nftread_table(const char *table, const struct nftread_ops *ops,
 		  void *ctx);
+
+/* The kernel's nftables ruleset generation (NFT_MSG_GETGEN's
+ * NFTA_GEN_ID), which every committed transaction, of any process and any
+ * table, raises by one. 0, or -1 with errno. */
+int nftread_genid(uint32_t *gen);
 
 /* One element of a set, as nftread_set_elems gives it. */
 struct nftread_elem {

@@ -304,14 +304,28 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what);
 /*
  * ruleset_foreign_change(WHO): the nftables events (the ruleset watch)
  * showed that another process committed a change to a table, chain or
- * rule of table inet O->table; WHO (copied; at most 95 bytes kept) names
- * it in the log, e.g. "process 4242 (nft)". Until the next repair or
+ * rule (or a flood exception) of table inet O->table; WHO (copied; at
+ * most 95 bytes kept) names it in the log, e.g. `another process, pid
+ * 4242 "nft"`. Until the next successful repair or
  * remove, ruleset_check() finds the nft side damaged (RS_MISSING_NFT)
  * whatever the fingerprint says: a change committed between sluiced's
  * write and its read-back of the table is in the fingerprint too, and
  * only the events tell it was not sluiced's. Main thread only.
  */
 void ruleset_foreign_change(const char *who);
+
+/*
+ * The ruleset watch's events, for the read-backs after sluiced's own
+ * writes (install.c, "window"): ruleset_event_gen(GEN, TOUCHED) for each
+ * transaction's end (NEWGEN's NFTA_GEN_ID), TOUCHED when its messages
+ * added, changed or deleted a table, chain or rule (or a flood exception)
+ * of table inet O->table; ruleset_events_lost() when events were lost
+ * (ENOBUFS). A read-back that another transaction came before, whose
+ * events show it touched the table or were lost, makes the table damaged
+ * (ruleset_foreign_change). Main thread only.
+ */
+void ruleset_event_gen(uint32_t gen, bool touched);
+void ruleset_events_lost(void);
 
 /*
  * sluiced's own rewrites of a chain of its table while it runs (a

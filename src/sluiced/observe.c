@@ -337,12 +337,16 @@ void observe_close(struct daemon *d)
  * one transaction end with NEWGEN, whose NFTA_GEN_PROC_PID is the thread
  * that committed it (task_pid_nr(): a pid of the host's PID namespace).
  * A transaction that added, changed or deleted a table, chain or rule of
- * table inet sluice from a process other than sluiced is damage
- * (ruleset_foreign_change), whatever the read-back holds. Set elements are
- * left out (an administrator may clear a limited source with nft; the
- * flood exceptions are in the read-back's digest). In another PID
- * namespace (a container) the pids cannot be compared and the read-back
- * alone decides; a lost burst (ENOBUFS) loses the attribution too.
+ * table inet sluice, or a flood exception, from a process other than
+ * sluiced is damage (ruleset_foreign_change), whatever the read-back
+ * holds. Other set elements are left out (an administrator may clear a
+ * limited source with nft). Each NEWGEN's generation also goes to the
+ * read-backs' judge (ruleset_event_gen): a read-back that another
+ * transaction came before is damaged when that transaction touched the
+ * table (even in another PID namespace, a container, where the pids
+ * cannot be compared: more transactions touched it than sluiced made) or
+ * when events were lost meanwhile (ENOBUFS: a full socket buffer, which
+ * any root process can cause by sending to this socket).
  */
 #define RSQUIET_MS 150
 #define RSBURST_MS 1000
@@ -419,12 +423,29 @@ static void rs_schedule(struct daemon *d)
 enum rs_touch {
 	RS_UNTOUCHED,
 	RS_CHECK, /* an iptables-nft filter table, a set element, or unread */
-	RS_TABLE, /* a table, chain or rule of table inet sluice */
+	RS_TABLE, /* a table, chain, rule or flood exception of inet sluice */
 };
+
+/* True when set-element message NLH is about flood_exceptions4/6 (its
+ * attribute 2, NFTA_SET_ELEM_LIST_SET): policy, compared by the check,
+ * unlike the meters and memories that packets and administrators fill. */
+static bool rs_exceptions(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_SET)
+			return mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
+			       strncmp(mnl_attr_get_str(a), "flood_exceptions",
+				       16) == 0;
+	}
+	return false;
+}
 
 /* What nftables message NLH may have touched of sluice's ruleset: a
  * deleted table, chain or rule, a new rule, or a set element, in table
- * inet TABLE (RS_TABLE, or RS_CHECK for an element) or in an ip/ip6
+ * inet TABLE (RS_TABLE, or RS_CHECK for an element not a flood
+ * exception) or in an ip/ip6
  * `filter` table (iptables-nft; RS_CHECK). The table name is attribute 1
  * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE,
  * NFTA_SET_ELEM_LIST_TABLE) of each. */
@@ -460,7 +481,7 @@ static enum rs_touch rs_touched(const struct nlmsghdr *nlh, const char *table)
 			return RS_CHECK; /* unreadable: check */
 		const char *t = mnl_attr_get_str(a);
 		if (g->nfgen_family == NFPROTO_INET && strcmp(t, table) == 0)
-			return elem ? RS_CHECK : RS_TABLE;
+			return elem && !rs_exceptions(nlh) ? RS_CHECK : RS_TABLE;
 		if ((g->nfgen_family == NFPROTO_IPV4 ||
 		     g->nfgen_family == NFPROTO_IPV6) &&
 		    strcmp(t, "filter") == 0)
@@ -504,10 +525,28 @@ static void rs_attribute(struct daemon *d, const struct nlmsghdr *nlh)
 	if (!pid || rs_own_thread(pid))
 		return;
 	char who[96];
-	snprintf(who, sizeof(who), "process %" PRIu32 " (%s)", pid, name);
+	snprintf(who, sizeof(who), "another process, pid %" PRIu32 " \"%s\"",
+		 pid, name);
 	log_debug("ruleset watch: table inet %s changed by %s", d->kopts.table,
 		  who);
 	ruleset_foreign_change(who);
+}
+
+/* NEWGEN message NLH: its generation (NFTA_GEN_ID) to the read-backs'
+ * judge (ruleset_event_gen), with TOUCHED. */
+static void rs_gen_id(const struct nlmsghdr *nlh, bool touched)
+{
+	const struct nlattr *a;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_GEN_ID &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			ruleset_event_gen(ntohl(mnl_attr_get_u32(a)), touched);
+			return;
+		}
+	}
 }
 
 /* Reads the messages of one datagram (LEN bytes at BUF): true when one
@@ -522,6 +561,7 @@ static bool rs_messages(struct daemon *d, const void *buf, int len)
 		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
 			if (d->rs_gen_table && d->rs_attribute)
 				rs_attribute(d, nlh);
+			rs_gen_id(nlh, d->rs_gen_table);
 			d->rs_gen_table = false;
 			continue;
 		}
@@ -551,6 +591,7 @@ static void rs_read(evutil_socket_t fd, short what, void *arg)
 				break;
 			check = true; /* events were lost, and who made them */
 			d->rs_gen_table = false;
+			ruleset_events_lost();
 			continue;
 		}
 		if (n == 0)
@@ -588,6 +629,13 @@ static struct mnl_socket *rs_open(void)
 	/* a flush of a big ruleset is a burst; ENOBUFS is handled anyway */
 	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
 		   sizeof(rcv));
+	/* connected to the kernel: another process's datagrams sent to this
+	 * socket's portid are refused (netlink_getsockbyportid), and cannot
+	 * fill its buffer so that the kernel's events are lost */
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	if (connect(mnl_socket_get_fd(nl), (struct sockaddr *)&kernel,
+		    sizeof(kernel)) < 0)
+		log_debug("ruleset watch: connect: %s", strerror(errno));
 	return nl;
 }
 

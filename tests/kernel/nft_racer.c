@@ -3,6 +3,7 @@
  * (tests/kernel/27_ruleset_watch.sh).
  *
  *   nft_racer TABLE CHAIN PID COUNT SECONDS
+ *   nft_racer flood SECONDS BYTES
  *
  * Listens to the nftables events (NFNLGRP_NFTABLES) and, each time a
  * transaction committed by process PID ends (NEWGEN whose
@@ -12,6 +13,11 @@
  * its read-back of the table. Stops after COUNT inserts or SECONDS
  * seconds, whichever comes first, and prints "inserted N". Exit 0, or 1
  * on a setup error (message on stderr).
+ *
+ * With `flood`, sends for SECONDS datagrams of BYTES bytes (a no-op
+ * message) to the multicast group NFNLGRP_NFTABLES, which any root
+ * process may: every listener's receive buffer fills, and the kernel's
+ * own events to them are lost (ENOBUFS). Prints "flooded N".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,8 +97,42 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* `flood SECONDS BYTES`. */
+static int flood(double seconds, size_t bytes)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int snd = (int)bytes * 2;
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &snd,
+		       sizeof(snd)) < 0) {
+		perror("nft_racer: flood socket");
+		return 1;
+	}
+	char *buf = calloc(1, bytes);
+	if (!buf || bytes < sizeof(struct nlmsghdr))
+		return 1;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	nlh->nlmsg_len = (uint32_t)bytes;
+	nlh->nlmsg_type = NLMSG_NOOP;
+	struct sockaddr_nl to = {.nl_family = AF_NETLINK,
+				 .nl_groups = 1u << (NFNLGRP_NFTABLES - 1)};
+	long sent = 0;
+	double end = now_s() + seconds;
+	while (now_s() < end)
+		if (sendto(mnl_socket_get_fd(nl), buf, bytes, 0,
+			   (struct sockaddr *)&to, sizeof(to)) > 0)
+			sent++;
+	printf("flooded %ld\n", sent);
+	free(buf);
+	mnl_socket_close(nl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "flood") == 0)
+		return flood(strtod(argv[2], NULL),
+			     (size_t)strtoul(argv[3], NULL, 10));
 	if (argc != 6) {
 		fprintf(stderr, "usage: nft_racer TABLE CHAIN PID COUNT "
 				"SECONDS\n");
@@ -105,7 +145,10 @@ int main(int argc, char **argv)
 
 	struct mnl_socket *ev = mnl_socket_open(NETLINK_NETFILTER);
 	struct mnl_socket *cmd = mnl_socket_open(NETLINK_NETFILTER);
-	int grp = NFNLGRP_NFTABLES;
+	int grp = NFNLGRP_NFTABLES, rcv = 64 << 20; /* room beside a flood */
+	if (ev)
+		setsockopt(mnl_socket_get_fd(ev), SOL_SOCKET, SO_RCVBUFFORCE,
+			   &rcv, sizeof(rcv));
 	if (!ev || !cmd || mnl_socket_bind(ev, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(cmd, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_setsockopt(ev, NETLINK_ADD_MEMBERSHIP, &grp,
