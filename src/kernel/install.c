@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/sock_diag.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -78,9 +79,15 @@ static int nft_run(const char *script, bool dry, bool json, char **out,
 	return rc == 0 ? 0 : -1;
 }
 
+/* sluiced's committed transactions so far (the read-backs' judge). */
+static uint64_t applies;
+
 int nft_apply(const char *script, char **err)
 {
-	return nft_run(script, false, false, NULL, err);
+	int rc = nft_run(script, false, false, NULL, err);
+	if (rc == 0)
+		applies++;
+	return rc;
 }
 
 int nft_apply_as(char *script, char **err, const char *fmt, ...)
@@ -330,15 +337,16 @@ static void installed_xt_forget(void)
 }
 
 static void fingerprint_forget(void);
-static void fingerprint_take(const struct ruleset_opts *o, bool have_before,
-			     uint16_t before);
+struct wmark;
+static void fingerprint_take(const struct ruleset_opts *o,
+			     const struct wmark *before);
 
 /* Another process's change seen on the events (ruleset_foreign_change);
  * cleared when a repair has replaced the table, or it is removed (a failed
  * repair keeps it: the next check tries again). Main thread only. */
 static struct {
 	bool set;
-	char who[96];
+	char who[128];
 } foreign;
 
 void ruleset_foreign_change(const char *who)
@@ -352,33 +360,73 @@ void ruleset_foreign_change(const char *who)
  * The read-back after a write of sluiced's is the table as sluiced left
  * it only if no other transaction was committed in between. Every commit,
  * of any process and any table, raises the kernel's ruleset generation by
- * one: the generation read before the write (BEFORE) and the one the
- * read-back's rules were read at (nftread's generation) tell. One apart:
- * sluiced's own commit alone, the read-back is sure. Further apart:
- * another program committed in between (commonly to a table of its own),
- * and the window (BEFORE, read-back] stays open until the ruleset watch's
- * events of those generations came (ruleset_event_gen); the events name
- * the process of each (observe.c) and say whether it touched the table.
- * A window whose events were lost (ruleset_events_lost), or in which more
- * transactions touched the table than sluiced made, held another
- * program's change: the table is damaged (ruleset_foreign_change).
- * Main thread only.
+ * one: the generation read before the write (a wmark) and the one at the
+ * end of the read-back tell. One apart, and one commit of sluiced's: the
+ * read-back is sure. Otherwise another program committed in between
+ * (commonly to a table of its own), and the window (before, read-back]
+ * stays open until the ruleset watch's events have told, for each of its
+ * generations in turn, whether that transaction touched the table
+ * (ruleset_event_gen; observe.c names the process of each too). The
+ * window held another program's change, and the table is damaged
+ * (ruleset_foreign_change), when more of its transactions touched the
+ * table than sluiced made, or when any of its events may be lost: a
+ * generation skipped, ENOBUFS (ruleset_events_lost), or the event
+ * socket's drop count (SO_MEMINFO) moved between the write and the
+ * window's end (the kernel reports ENOBUFS once per congestion, not per
+ * event lost). Main thread only.
  */
 static struct {
 	bool open;
 	uint16_t from, until; /* generations (from, until] */
+	uint16_t next;	      /* the next one to hear */
 	unsigned ours;	      /* sluiced's commits in it */
 	unsigned touched;     /* commits that touched the table, as heard */
+	uint64_t counted;     /* `applies` counted into ours */
+	bool have_drops;
+	uint32_t drops; /* the event socket's drops when it opened */
 } window;
 
-/* The generation now, before a write of sluiced's; false when unknown. */
-static bool gen_before(uint16_t *g)
+/* The ruleset watch's event socket (ruleset_watch_socket), or -1. */
+static int watch_fd = -1;
+
+void ruleset_watch_socket(int fd)
 {
-	uint32_t v;
-	if (nftread_genid(&v) < 0)
+	watch_fd = fd;
+}
+
+/* The event socket's drop count (SK_MEMINFO_DROPS); false without one. */
+static bool watch_drops(uint32_t *drops)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	if (watch_fd < 0 ||
+	    getsockopt(watch_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len < sizeof(mi[0]) * (SK_MEMINFO_DROPS + 1))
 		return false;
-	*g = (uint16_t)v;
+	*drops = mi[SK_MEMINFO_DROPS];
 	return true;
+}
+
+/* Where things stood before a write of sluiced's. */
+struct wmark {
+	bool have; /* gen known */
+	uint16_t gen;
+	bool have_drops;
+	uint32_t drops;
+	uint64_t applies;
+};
+
+/* The mark now, GEN (HAVE_GEN) known or read here. */
+static struct wmark wmark_now(bool have_gen, uint16_t gen)
+{
+	struct wmark m = {.have = have_gen, .gen = gen, .applies = applies};
+	uint32_t v;
+	if (!m.have && nftread_genid(&v) == 0) {
+		m.have = true;
+		m.gen = (uint16_t)v;
+	}
+	m.have_drops = watch_drops(&m.drops);
+	return m;
 }
 
 static void installed_forget(void)
@@ -434,8 +482,7 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 		       char **err)
 {
 	char *script = ruleset_nft(p, o), *e = NULL;
-	uint16_t g0 = 0;
-	bool have_g0 = gen_before(&g0);
+	struct wmark mark = wmark_now(false, 0);
 	char *update = installed_nft
 			       ? ruleset_nft_update(script, o, installed_nft)
 			       : NULL;
@@ -457,7 +504,7 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 	}
 	free(installed_nft);
 	installed_nft = script;
-	fingerprint_take(o, have_g0, g0);
+	fingerprint_take(o, &mark);
 	return 0;
 }
 
@@ -543,13 +590,12 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
-	uint16_t g0 = 0;
-	bool have_g0 = gen_before(&g0);
+	struct wmark mark = wmark_now(false, 0);
 	if (nft_apply_as(script, err, "cannot end adoption in table inet %s",
 			 o->table) < 0)
 		return -1;
 	if (installed_nft) /* the adopt_* chains emptied: ours */
-		fingerprint_take(o, have_g0, g0);
+		fingerprint_take(o, &mark);
 	return 0;
 }
 
@@ -736,62 +782,88 @@ static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
 	return nft_read_keep(o, NULL, f);
 }
 
-/* Judges the read-back F after a write of sluiced's, with the generation
- * BEFORE it (HAVE_BEFORE false: not known). */
-static void readback_judge(bool have_before, uint16_t before,
-			   const struct nft_found *f)
+/* Closes the window; LOST: some of its events may be lost. */
+static void window_close(bool lost)
 {
-	if (!f->gen_set ||
-	    (have_before && f->gen == (uint16_t)(before + 1)))
+	uint32_t d;
+	window.open = false;
+	if (!lost && window.have_drops && watch_drops(&d) && d != window.drops)
+		lost = true;
+	if (lost)
+		ruleset_foreign_change("another process, whose commit came "
+				       "between sluiced's write and its "
+				       "read-back (events lost)");
+}
+
+/* Judges the read-back F after a write of sluiced's that started at M. */
+static void readback_judge(const struct wmark *m, const struct nft_found *f)
+{
+	if (!f->gen_set)
+		return; /* (never: a read ends with the generation) */
+	if (!m->have) { /* cannot tell what came in between */
+		ruleset_foreign_change("another process, maybe: the ruleset "
+				       "generation before sluiced's write "
+				       "could not be read");
 		return;
-	if (!window.open) {
-		window.open = true;
-		window.from = have_before ? before : (uint16_t)(f->gen - 1);
-		window.ours = window.touched = 0;
 	}
-	window.until = f->gen;
-	window.ours++;
-	log_debug("nft: another transaction came between sluiced's write "
-		  "and its read-back (generations %u to %u): the events "
-		  "will tell whose", (unsigned)window.from,
-		  (unsigned)window.until);
+	if (!window.open && f->gen == (uint16_t)(m->gen + 1) &&
+	    applies == m->applies + 1)
+		return; /* sluiced's commit alone */
+	if (!window.open) {
+		window = (typeof(window)){.open = true,
+					  .from = m->gen,
+					  .next = (uint16_t)(m->gen + 1),
+					  .counted = m->applies,
+					  .have_drops = m->have_drops,
+					  .drops = m->drops};
+	}
+	window.until = f->gen; /* (merged: the later read-back) */
+	uint64_t since = m->applies > window.counted ? m->applies
+						      : window.counted;
+	window.ours += (unsigned)(applies - since);
+	window.counted = applies;
+	log_debug("nft: the read-back after sluiced's write ended at "
+		  "generation %u, the write began at %u: the events will tell "
+		  "whose the others are", (unsigned)f->gen, (unsigned)m->gen);
 }
 
 void ruleset_event_gen(uint32_t gen, bool touched)
 {
 	if (!window.open)
 		return;
-	uint16_t g = (uint16_t)gen;
-	int16_t after_from = (int16_t)(uint16_t)(g - window.from);
-	int16_t after_until = (int16_t)(uint16_t)(g - window.until);
-	if (after_from > 0 && after_until <= 0 && touched &&
-	    ++window.touched > window.ours)
+	int16_t d = (int16_t)(uint16_t)((uint16_t)gen - window.next);
+	if (d < 0)
+		return; /* before the window */
+	if (d > 0) { /* a generation of it never heard */
+		window_close(true);
+		return;
+	}
+	if (touched && ++window.touched > window.ours) {
+		window.open = false;
 		ruleset_foreign_change("another process, whose commit came "
 				       "between sluiced's write and its "
 				       "read-back");
-	if (after_until >= 0)
-		window.open = false; /* every commit of it heard */
+		return;
+	}
+	if (window.next++ == window.until)
+		window_close(false); /* every commit of it heard */
 }
 
 void ruleset_events_lost(void)
 {
 	if (window.open)
-		ruleset_foreign_change("another process, whose commit came "
-				       "between sluiced's write and its "
-				       "read-back (its events were lost)");
-	window.open = false;
+		window_close(true);
 }
-
 
 /* Takes the table as this process just left it; when it cannot be read,
  * nothing (the check then looks for nft_wanted only, and this says so). */
-static void fingerprint_take(const struct ruleset_opts *o, bool have_before,
-			     uint16_t before)
+static void fingerprint_take(const struct ruleset_opts *o,
+			     const struct wmark *before)
 {
 	fingerprint_forget();
 	fingerprint.set = nft_read(o, &fingerprint.f);
 	if (fingerprint.set)
-		readback_judge(have_before, before, &fingerprint.f);
+		readback_judge(before, &fingerprint.f);
 	if (!fingerprint.set)
 		log_warnx("nft: table inet %s not read after its install (%s): "
 			  "the ruleset watch sees a missing rule, not a "
@@ -811,7 +883,7 @@ struct chain_rules {
 	bool unread; /* the read failed: the rules are not known */
 	uint64_t *v; /* each rule's digest, in order */
 	size_t n;
-	uint16_t gen; /* the generation they were read at (not unread) */
+	struct wmark mark; /* before the rewrite (its gen: the read's end) */
 };
 
 struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
@@ -823,6 +895,7 @@ struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
 	if (!nft_read_keep(o, chain, &now)) { /* busy or gone: cannot tell */
 		struct chain_rules *r = xcalloc(1, sizeof(*r));
 		r->unread = true;
+		r->mark = wmark_now(false, 0);
 		return r;
 	}
 	const struct chain_fp *got = chain_find(&now, chain);
@@ -833,8 +906,7 @@ struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
 		r = xcalloc(1, sizeof(*r));
 		r->v = now.kv;
 		r->n = now.kn;
-		r->gen = now.gen;
-		r->unread = !now.gen_set; /* (never: a read has its gen) */
+		r->mark = wmark_now(now.gen_set, now.gen);
 		now.kv = NULL;
 	}
 	found_clear(&now);
@@ -886,7 +958,7 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 	struct nft_found now = {0};
 	if (!before || !fingerprint.set || !nft_read_keep(o, chain, &now))
 		goto out; /* the check will find the chain changed or gone */
-	readback_judge(!before->unread, before->gen, &now);
+	readback_judge(&before->mark, &now);
 	if (!rewrite_as_written(before, &now, delta, want)) {
 		log_debug("nft: chain %s: %zu rules after sluiced's rewrite, "
 			  "not what it wrote: another program's change, left "

@@ -305,7 +305,7 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what);
  * ruleset_foreign_change(WHO): the nftables events (the ruleset watch)
  * showed that another process committed a change to a table, chain or
  * rule (or a flood exception) of table inet O->table; WHO (copied; at
- * most 95 bytes kept) names it in the log, e.g. `another process, pid
+ * most 127 bytes kept) names it in the log, e.g. `another process, pid
  * 4242 "nft"`. Until the next successful repair or
  * remove, ruleset_check() finds the nft side damaged (RS_MISSING_NFT)
  * whatever the fingerprint says: a change committed between sluiced's
@@ -321,11 +321,15 @@ void ruleset_foreign_change(const char *who);
  * added, changed or deleted a table, chain or rule (or a flood exception)
  * of table inet O->table; ruleset_events_lost() when events were lost
  * (ENOBUFS). A read-back that another transaction came before, whose
- * events show it touched the table or were lost, makes the table damaged
- * (ruleset_foreign_change). Main thread only.
+ * events show it touched the table or may have been lost (a generation
+ * skipped, ENOBUFS, the socket's drop count moved), makes the table
+ * damaged (ruleset_foreign_change). Main thread only.
  */
 void ruleset_event_gen(uint32_t gen, bool touched);
 void ruleset_events_lost(void);
+/* The ruleset watch's event socket FD (-1: none), whose drop count
+ * (SO_MEMINFO) tells the judge of lost events. */
+void ruleset_watch_socket(int fd);
 
 /*
  * sluiced's own rewrites of a chain of its table while it runs (a

@@ -345,14 +345,15 @@ void observe_close(struct daemon *d)
  * transaction came before is damaged when that transaction touched the
  * table (even in another PID namespace, a container, where the pids
  * cannot be compared: more transactions touched it than sluiced made) or
- * when events were lost meanwhile (ENOBUFS: a full socket buffer, which
- * any root process can cause by sending to this socket).
+ * when any of its events may be lost (a generation skipped, ENOBUFS, or
+ * the socket's drop count moved: a full buffer, which any root process
+ * can cause by sending to the events' multicast group).
  */
 #define RSQUIET_MS 150
 #define RSBURST_MS 1000
 #define RSEMPTIED_MS 1500 /* how long an emptied SLUICE chain is left alone */
 #define RSPOLL_S 5
-#define RSWATCH_RCVBUF (1 << 20)
+#define RSWATCH_RCVBUF (8 << 20) /* a 50,000-element commit: ~3 MB */
 
 static void rs_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -657,6 +658,7 @@ void ruleset_watch_start(struct daemon *d)
 			 "by the table's contents only", d->kopts.table);
 	d->rs_gen_table = false;
 	d->rswatch = rs_open();
+	ruleset_watch_socket(d->rswatch ? mnl_socket_get_fd(d->rswatch) : -1);
 	d->ev_rscheck = event_new(d->base, -1, 0, rs_check, d);
 	if (d->rswatch) {
 		d->ev_rswatch = event_new(d->base, mnl_socket_get_fd(d->rswatch),
@@ -677,6 +679,7 @@ void ruleset_watch_stop(struct daemon *d)
 	if (d->ev_rspoll)
 		event_free(d->ev_rspoll);
 	d->ev_rswatch = d->ev_rscheck = d->ev_rspoll = NULL;
+	ruleset_watch_socket(-1);
 	if (d->rswatch)
 		mnl_socket_close(d->rswatch);
 	d->rswatch = NULL;

@@ -204,7 +204,7 @@ for i in $(seq 60); do
 	sleep 0.1
 done
 [ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer &&
-	kt_ok "racing inserts under a flood of the events' group are put back ($(tail -1 "$LAB_TMP/racer2.out"), $(tail -1 "$LAB_TMP/flood.out") datagrams; ruleset_restored $n0 → $(restored))" ||
+	kt_ok "racing inserts under a flood of the events' group are put back ($(tail -1 "$LAB_TMP/racer2.out"), $(tail -1 "$LAB_TMP/flood.out") datagrams; ruleset_restored $n0 → $(restored); repairs naming the racer: $(grep -c "pid $rp " "$LAB_TMP/sluiced.log"), for events lost: $(grep -c 'read-back (events lost)' "$LAB_TMP/sluiced.log"))" ||
 	kt_fail "a racing insert stays under an events flood: $(tail -1 "$LAB_TMP/racer2.out"); ruleset_restored $n0 → $(restored); forward: $(lab_exec "$LAB_GW" nft list chain inet sluice forward | grep -c nft_racer) racer rules"
 denied_stays_denied "after the racer under a flood"
 

@@ -28,6 +28,7 @@
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/filter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <poll.h>
 #include <stdio.h>
@@ -71,6 +72,32 @@ static size_t racer_batch(char *buf, size_t len, const char *table,
 	size_t n = mnl_nlmsg_batch_size(b);
 	mnl_nlmsg_batch_stop(b);
 	return n;
+}
+
+/* Lets only datagrams that start with a NEWGEN message through to FD: a
+ * flood of the events' group (`flood`) does not slow the racer. */
+static void only_newgen(int fd)
+{
+	/* nlmsg_type (a host-order u16 at offset 4): subsystem in its
+	 * high byte, message type in its low one */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	enum { TYPE_AT = 4, SUBSYS_AT = 5 };
+#else
+	enum { TYPE_AT = 5, SUBSYS_AT = 4 };
+#endif
+	struct sock_filter code[] = {
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SUBSYS_AT),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFNL_SUBSYS_NFTABLES, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, TYPE_AT),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_NEWGEN, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]),
+				  .filter = code};
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+		       sizeof(prog)) < 0)
+		perror("nft_racer: filter");
 }
 
 /* True when NLH ends a transaction of process PID. */
@@ -146,9 +173,11 @@ int main(int argc, char **argv)
 	struct mnl_socket *ev = mnl_socket_open(NETLINK_NETFILTER);
 	struct mnl_socket *cmd = mnl_socket_open(NETLINK_NETFILTER);
 	int grp = NFNLGRP_NFTABLES, rcv = 64 << 20; /* room beside a flood */
-	if (ev)
+	if (ev) {
 		setsockopt(mnl_socket_get_fd(ev), SOL_SOCKET, SO_RCVBUFFORCE,
 			   &rcv, sizeof(rcv));
+		only_newgen(mnl_socket_get_fd(ev));
+	}
 	if (!ev || !cmd || mnl_socket_bind(ev, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(cmd, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_setsockopt(ev, NETLINK_ADD_MEMBERSHIP, &grp,
