@@ -525,7 +525,7 @@ static void rs_attribute(struct daemon *d, const struct nlmsghdr *nlh)
 	}
 	if (!pid || rs_own_thread(pid))
 		return;
-	char who[96];
+	char who[160];
 	snprintf(who, sizeof(who), "another process, pid %" PRIu32 " \"%s\"",
 		 pid, name);
 	log_debug("ruleset watch: table inet %s changed by %s", d->kopts.table,
