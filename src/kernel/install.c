@@ -344,7 +344,7 @@ static void fingerprint_take(const struct ruleset_opts *o,
 /* Another process's change seen on the events (ruleset_foreign_change);
  * cleared when a repair has replaced the table, or it is removed (a failed
  * repair keeps it: the next check tries again). Main thread only. */
-static struct {
+static struct foreign_state {
 	bool set;
 	char who[128];
 } foreign;
@@ -675,10 +675,19 @@ static void found_clear(struct nft_found *f)
 	*f = (struct nft_found){0};
 }
 
+/* A read-back that failed after a write of sluiced's (fingerprint_take),
+ * with the mark of that write: taken again at the next check, judged from
+ * that mark (whatever came since is in its window). Main thread only. */
+static struct {
+	bool set;
+	struct wmark mark;
+} pending;
+
 static void fingerprint_forget(void)
 {
 	found_clear(&fingerprint.f);
 	fingerprint.set = false;
+	pending.set = false;
 }
 
 static void found_reset(void *ctx, uint64_t handle, uint32_t flags)
@@ -769,11 +778,9 @@ static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
 	}
 	/* the generation at the end of the read (the exceptions come after
 	 * the rules): whatever the read holds was committed by then */
-	uint32_t g;
-	if (nftread_genid(&g) == 0) {
-		f->gen = (uint16_t)g;
-		f->gen_set = true;
-	}
+	uint32_t g = 0;
+	f->gen_set = nftread_genid(&g) == 0; /* else: the judge's damage */
+	f->gen = (uint16_t)g;
 	return true;
 }
 
@@ -781,6 +788,11 @@ static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
 {
 	return nft_read_keep(o, NULL, f);
 }
+
+/* How far behind the window an event's generation may be (events of
+ * commits made before the write, still queued) before it means the
+ * 16-bit counter went round while events were lost. */
+#define WINDOW_BEHIND 4096
 
 /* Closes the window; LOST: some of its events may be lost. */
 static void window_close(bool lost)
@@ -798,17 +810,17 @@ static void window_close(bool lost)
 /* Judges the read-back F after a write of sluiced's that started at M. */
 static void readback_judge(const struct wmark *m, const struct nft_found *f)
 {
-	if (!f->gen_set)
-		return; /* (never: a read ends with the generation) */
-	if (!m->have) { /* cannot tell what came in between */
+	if (!m->have || !f->gen_set) { /* cannot tell what came between */
 		ruleset_foreign_change("another process, maybe: the ruleset "
-				       "generation before sluiced's write "
+				       "generation around sluiced's write "
 				       "could not be read");
 		return;
 	}
 	if (!window.open && f->gen == (uint16_t)(m->gen + 1) &&
 	    applies == m->applies + 1)
 		return; /* sluiced's commit alone */
+	if (!window.open && f->gen == m->gen)
+		return; /* nothing committed at all */
 	if (!window.open) {
 		window = (typeof(window)){.open = true,
 					  .from = m->gen,
@@ -832,8 +844,12 @@ void ruleset_event_gen(uint32_t gen, bool touched)
 	if (!window.open)
 		return;
 	int16_t d = (int16_t)(uint16_t)((uint16_t)gen - window.next);
-	if (d < 0)
+	if (d < 0 && d > -WINDOW_BEHIND)
 		return; /* before the window */
+	if (d < 0) { /* far behind: the counter went round meanwhile */
+		window_close(true);
+		return;
+	}
 	if (d > 0) { /* a generation of it never heard */
 		window_close(true);
 		return;
@@ -862,13 +878,14 @@ static void fingerprint_take(const struct ruleset_opts *o,
 {
 	fingerprint_forget();
 	fingerprint.set = nft_read(o, &fingerprint.f);
-	if (fingerprint.set)
+	if (fingerprint.set) {
 		readback_judge(before, &fingerprint.f);
-	if (!fingerprint.set)
-		log_warnx("nft: table inet %s not read after its install (%s): "
-			  "the ruleset watch sees a missing rule, not a "
-			  "foreign one, until the next install", o->table,
-			  strerror(errno));
+		return;
+	}
+	pending.set = true;
+	pending.mark = *before;
+	log_warnx("nft: table inet %s not read after sluiced's write (%s): "
+		  "read again at the next check", o->table, strerror(errno));
 }
 
 /* CHAIN's entry in F (sorted), or NULL when it has no rules there. */
@@ -995,6 +1012,10 @@ static unsigned busy_reads;
 static bool nft_intact(const struct ruleset_opts *o)
 {
 	struct nft_found f;
+	if (pending.set && installed_nft) { /* the read-back, late */
+		struct wmark m = pending.mark;
+		fingerprint_take(o, &m);
+	}
 	if (!nft_read(o, &f)) {
 		if ((errno == EAGAIN || errno == EINTR) &&
 		    ++busy_reads < BUSY_READS_MAX)
@@ -1043,6 +1064,10 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 	unsigned missing = 0;
 	bool xt_bad[2] = {false, false};
 
+	uint32_t drops;
+	if (window.open && window.have_drops && watch_drops(&drops) &&
+	    drops != window.drops) /* events lost, none since to close it */
+		window_close(true);
 	if (foreign.set || !nft_intact(o))
 		missing |= RS_MISSING_NFT;
 	for (int i = 0; i < 2 && !o->nft_queue; i++) {
@@ -1066,9 +1091,11 @@ int ruleset_repair(const struct policy *p, const struct ruleset_opts *o,
 {
 	if (missing & RS_MISSING_NFT) {
 		installed_forget(); /* damaged by another program: replace */
+		struct foreign_state was = foreign;
+		foreign.set = false; /* the install's own judge may set it */
 		int rc = ruleset_install(p, o, err);
-		if (rc == 0)
-			foreign.set = false;
+		if (rc < 0)
+			foreign = was; /* still damaged: the next check again */
 		return rc;
 	}
 	if ((missing & RS_MISSING_XT) && !o->nft_queue) {

@@ -562,7 +562,9 @@ static bool rs_messages(struct daemon *d, const void *buf, int len)
 		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
 			if (d->rs_gen_table && d->rs_attribute)
 				rs_attribute(d, nlh);
-			rs_gen_id(nlh, d->rs_gen_table);
+			/* the count of touches is for where pids cannot
+			 * be compared; here attribution named them */
+			rs_gen_id(nlh, d->rs_gen_table && !d->rs_attribute);
 			d->rs_gen_table = false;
 			continue;
 		}
@@ -628,8 +630,9 @@ static struct mnl_socket *rs_open(void)
 		return NULL;
 	}
 	/* a flush of a big ruleset is a burst; ENOBUFS is handled anyway */
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
-		   sizeof(rcv));
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+		       sizeof(rcv)) < 0)
+		log_warn("ruleset watch: an 8 MiB event buffer");
 	/* connected to the kernel: another process's datagrams sent to this
 	 * socket's portid are refused (netlink_getsockbyportid), and cannot
 	 * fill its buffer so that the kernel's events are lost */
