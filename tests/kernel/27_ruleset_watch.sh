@@ -167,19 +167,31 @@ denied_stays_denied "after the nft rules were put back"
 # own. The events say who committed each change (NFTA_GEN_PROC_PID), so
 # every insert is put back, however close behind sluiced's write, and the
 # racer (which fires again on each repair) gets all its five in
-n0=$(restored)
-rp=$(LAB_SPAWN_LOG=$LAB_TMP/racer.out lab_spawn "$LAB_GW" \
-	"$KT_BUILD/src/kernel/nft_racer" sluice forward "$KT_PID" 5 15)
-sleep 0.3 # listening
-ctl reload >/dev/null # a transaction of sluiced's: the first race
-for i in $(seq 200); do kill -0 "$rp" 2>/dev/null || break; sleep 0.1; done
-for i in $(seq 50); do
-	[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer && break
-	sleep 0.1
-done
-[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer &&
-	kt_ok "a racing insert behind each of sluiced's writes is put back ($(tail -1 "$LAB_TMP/racer.out"); ruleset_restored $n0 → $(restored))" ||
-	kt_fail "a racing insert stays: $(tail -1 "$LAB_TMP/racer.out"); ruleset_restored $n0 → $(restored); forward: $(lab_exec "$LAB_GW" nft list chain inet sluice forward | grep -c nft_racer) racer rules"
+#
+# race OUT PID COUNT SECONDS: runs nft_racer against sluiced's pid PID
+# (its output in $LAB_TMP/OUT, its pid in RACER), makes sluiced write (a
+# reload: the first race), waits for the racer to end and up to 6 s for
+# the repair; RACED describes it; status 0 when a repair was counted and
+# no racer rule is left
+race() {
+	local out=$1 n0 i
+	n0=$(restored)
+	RACER=$(LAB_SPAWN_LOG=$LAB_TMP/$out lab_spawn "$LAB_GW" \
+		"$KT_BUILD/src/kernel/nft_racer" sluice forward "$2" "$3" "$4")
+	sleep 0.3 # listening
+	ctl reload >/dev/null
+	for i in $(seq 200); do kill -0 "$RACER" 2>/dev/null || break; sleep 0.1; done
+	for i in $(seq 60); do
+		[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer && break
+		sleep 0.1
+	done
+	RACED="$(tail -1 "$LAB_TMP/$out"); ruleset_restored $n0 → $(restored); racer rules left: $(lab_exec "$LAB_GW" nft list chain inet sluice forward | grep -c nft_racer)"
+	[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer
+}
+race racer.out "$KT_PID" 5 15 &&
+	kt_ok "a racing insert behind each of sluiced's writes is put back ($RACED)" ||
+	kt_fail "a racing insert stays: $RACED"
+rp=$RACER
 grep -q "table inet sluice (changed by another process, pid $rp \"nft_racer\").*put back" "$LAB_TMP/sluiced.log" &&
 	kt_ok "the log names the process: $(grep -m1 "pid $rp" "$LAB_TMP/sluiced.log" | sed 's/^.*kernel ruleset/kernel ruleset/')" ||
 	kt_fail "no 'changed by another process, pid $rp \"nft_racer\"' in the log"
@@ -191,21 +203,14 @@ denied_stays_denied "after the racer"
 # lost (ENOBUFS). The read-back's ruleset generation shows that another
 # commit came between sluiced's write and its read, and with that
 # commit's events lost the table counts as damaged
-n0=$(restored)
 fp=$(LAB_SPAWN_LOG=$LAB_TMP/flood.out lab_spawn "$LAB_GW" \
 	"$KT_BUILD/src/kernel/nft_racer" flood 6 2200000)
-rp=$(LAB_SPAWN_LOG=$LAB_TMP/racer2.out lab_spawn "$LAB_GW" \
-	"$KT_BUILD/src/kernel/nft_racer" sluice forward "$KT_PID" 3 5)
-sleep 0.3
-ctl reload >/dev/null
-for i in $(seq 100); do kill -0 "$rp" 2>/dev/null || kill -0 "$fp" 2>/dev/null || break; sleep 0.1; done
-for i in $(seq 60); do
-	[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer && break
-	sleep 0.1
-done
-[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer &&
-	kt_ok "racing inserts under a flood of the events' group are put back ($(tail -1 "$LAB_TMP/racer2.out"), $(tail -1 "$LAB_TMP/flood.out") datagrams; ruleset_restored $n0 → $(restored); repairs naming the racer: $(grep -c "pid $rp " "$LAB_TMP/sluiced.log"), for events lost: $(grep -c 'read-back (events lost)' "$LAB_TMP/sluiced.log"))" ||
-	kt_fail "a racing insert stays under an events flood: $(tail -1 "$LAB_TMP/racer2.out"); ruleset_restored $n0 → $(restored); forward: $(lab_exec "$LAB_GW" nft list chain inet sluice forward | grep -c nft_racer) racer rules"
+race racer2.out "$KT_PID" 3 5
+ok=$?
+for i in $(seq 100); do kill -0 "$fp" 2>/dev/null || break; sleep 0.1; done
+[ $ok = 0 ] &&
+	kt_ok "racing inserts under a flood of the events' group are put back ($RACED; $(tail -1 "$LAB_TMP/flood.out") datagrams; repairs naming the racer: $(grep -c "pid $RACER " "$LAB_TMP/sluiced.log"), for events lost: $(grep -c 'read-back (events lost)' "$LAB_TMP/sluiced.log"))" ||
+	kt_fail "a racing insert stays under an events flood: $RACED"
 denied_stays_denied "after the racer under a flood"
 
 # 5. Debian's nftables.service: `nft -f /etc/nftables.conf` starts with
@@ -253,19 +258,9 @@ if [ -n "$spid" ] && ctl status >/dev/null 2>&1; then
 	grep -q "not in the host's PID namespace" "$LAB_TMP/sluiced-pidns.log" &&
 		kt_ok "in a PID namespace: the log says pids are not compared" ||
 		kt_fail "in a PID namespace: no 'not in the host's PID namespace' line"
-	n0=$(restored)
-	rp=$(LAB_SPAWN_LOG=$LAB_TMP/racer3.out lab_spawn "$LAB_GW" \
-		"$KT_BUILD/src/kernel/nft_racer" sluice forward "$spid" 3 5)
-	sleep 0.3
-	ctl reload >/dev/null
-	for i in $(seq 100); do kill -0 "$rp" 2>/dev/null || break; sleep 0.1; done
-	for i in $(seq 60); do
-		[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer && break
-		sleep 0.1
-	done
-	[ "$(restored)" -gt "$n0" ] && shows forward "jump decided" nft_racer &&
-		kt_ok "in a PID namespace, racing inserts are put back ($(tail -1 "$LAB_TMP/racer3.out"); ruleset_restored $n0 → $(restored))" ||
-		kt_fail "in a PID namespace, a racing insert stays: $(tail -1 "$LAB_TMP/racer3.out"); ruleset_restored $n0 → $(restored)"
+	race racer3.out "$spid" 3 5 &&
+		kt_ok "in a PID namespace, racing inserts are put back ($RACED)" ||
+		kt_fail "in a PID namespace, a racing insert stays: $RACED"
 	grep -q "changed by another process, whose commit came between" "$LAB_TMP/sluiced-pidns.log" &&
 		kt_ok "logged: $(grep -m1 'whose commit came between' "$LAB_TMP/sluiced-pidns.log" | sed 's/^.*kernel ruleset/kernel ruleset/')" ||
 		kt_fail "in a PID namespace: no 'whose commit came between' line"
