@@ -416,15 +416,13 @@ struct wmark {
 	uint64_t applies;
 };
 
-/* The mark now, GEN (HAVE_GEN) known or read here. */
-static struct wmark wmark_now(bool have_gen, uint16_t gen)
+/* The mark now. */
+static struct wmark wmark_now(void)
 {
-	struct wmark m = {.have = have_gen, .gen = gen, .applies = applies};
-	uint32_t v;
-	if (!m.have && nftread_genid(&v) == 0) {
-		m.have = true;
-		m.gen = (uint16_t)v;
-	}
+	struct wmark m = {.applies = applies};
+	uint32_t v = 0;
+	m.have = nftread_genid(&v) == 0;
+	m.gen = (uint16_t)v;
 	m.have_drops = watch_drops(&m.drops);
 	return m;
 }
@@ -482,7 +480,7 @@ static int nft_install(const struct policy *p, const struct ruleset_opts *o,
 		       char **err)
 {
 	char *script = ruleset_nft(p, o), *e = NULL;
-	struct wmark mark = wmark_now(false, 0);
+	struct wmark mark = wmark_now();
 	char *update = installed_nft
 			       ? ruleset_nft_update(script, o, installed_nft)
 			       : NULL;
@@ -590,7 +588,7 @@ int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
 		free(script);
 		script = s;
 	}
-	struct wmark mark = wmark_now(false, 0);
+	struct wmark mark = wmark_now();
 	if (nft_apply_as(script, err, "cannot end adoption in table inet %s",
 			 o->table) < 0)
 		return -1;
@@ -656,8 +654,6 @@ struct nft_found {
 	const char *keep;    /* a chain whose rules' digests are kept, or NULL */
 	uint64_t *kv;	     /* its rules' digests, in order */
 	size_t kn;
-	uint16_t gen; /* the ruleset generation when the read ended */
-	bool gen_set;
 };
 
 /* The table as this process left it (fingerprint_take); unset before the
@@ -728,13 +724,6 @@ static void found_rule(void *ctx, const char *chain, uint64_t digest)
 	c->rules++;
 }
 
-static void found_gen(void *ctx, uint16_t gen)
-{
-	struct nft_found *f = ctx;
-	f->gen = gen;
-	f->gen_set = true;
-}
-
 static void found_exception(void *ctx, const struct nftread_elem *e)
 {
 	uint64_t *d = ctx;
@@ -756,8 +745,7 @@ static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
 {
 	const struct nftread_ops ops = {.table = found_reset,
 					.verdict = found_verdict,
-					.rule_digest = found_rule,
-					.generation = found_gen};
+					.rule_digest = found_rule};
 	*f = (struct nft_found){.keep = keep};
 	if (nftread_table(o->table, &ops, f) < 0) {
 		found_clear(f);
@@ -776,11 +764,6 @@ static bool nft_read_keep(const struct ruleset_opts *o, const char *keep,
 		uint64_t v[2] = {f->exceptions, (uint64_t)(n < 0 ? -1 : n)};
 		f->exceptions = hash_bytes(v, sizeof(v));
 	}
-	/* the generation at the end of the read (the exceptions come after
-	 * the rules): whatever the read holds was committed by then */
-	uint32_t g = 0;
-	f->gen_set = nftread_genid(&g) == 0; /* else: the judge's damage */
-	f->gen = (uint16_t)g;
 	return true;
 }
 
@@ -794,32 +777,39 @@ static bool nft_read(const struct ruleset_opts *o, struct nft_found *f)
  * 16-bit counter went round while events were lost. */
 #define WINDOW_BEHIND 4096
 
+/* True when the event socket dropped messages since the window opened. */
+static bool window_dropped(void)
+{
+	uint32_t d;
+	return window.have_drops && watch_drops(&d) && d != window.drops;
+}
+
 /* Closes the window; LOST: some of its events may be lost. */
 static void window_close(bool lost)
 {
-	uint32_t d;
 	window.open = false;
-	if (!lost && window.have_drops && watch_drops(&d) && d != window.drops)
-		lost = true;
-	if (lost)
+	if (lost || window_dropped())
 		ruleset_foreign_change("another process, whose commit came "
 				       "between sluiced's write and its "
 				       "read-back (events lost)");
 }
 
-/* Judges the read-back F after a write of sluiced's that started at M. */
-static void readback_judge(const struct wmark *m, const struct nft_found *f)
+/* Judges a read-back that just ended, after a write of sluiced's that
+ * started at M: the generation now bounds what the read can hold. */
+static void readback_judge(const struct wmark *m)
 {
-	if (!m->have || !f->gen_set) { /* cannot tell what came between */
+	uint32_t now;
+	if (!m->have || nftread_genid(&now) < 0) { /* what came between? */
 		ruleset_foreign_change("another process, maybe: the ruleset "
 				       "generation around sluiced's write "
 				       "could not be read");
 		return;
 	}
-	if (!window.open && f->gen == (uint16_t)(m->gen + 1) &&
+	uint16_t gen = (uint16_t)now;
+	if (!window.open && gen == (uint16_t)(m->gen + 1) &&
 	    applies == m->applies + 1)
 		return; /* sluiced's commit alone */
-	if (!window.open && f->gen == m->gen)
+	if (!window.open && gen == m->gen)
 		return; /* nothing committed at all */
 	if (!window.open) {
 		window = (typeof(window)){.open = true,
@@ -829,14 +819,14 @@ static void readback_judge(const struct wmark *m, const struct nft_found *f)
 					  .have_drops = m->have_drops,
 					  .drops = m->drops};
 	}
-	window.until = f->gen; /* (merged: the later read-back) */
+	window.until = gen; /* (merged: the later read-back) */
 	uint64_t since = m->applies > window.counted ? m->applies
 						      : window.counted;
 	window.ours += (unsigned)(applies - since);
 	window.counted = applies;
 	log_debug("nft: the read-back after sluiced's write ended at "
 		  "generation %u, the write began at %u: the events will tell "
-		  "whose the others are", (unsigned)f->gen, (unsigned)m->gen);
+		  "whose the others are", (unsigned)gen, (unsigned)m->gen);
 }
 
 void ruleset_event_gen(uint32_t gen, bool touched)
@@ -846,12 +836,8 @@ void ruleset_event_gen(uint32_t gen, bool touched)
 	int16_t d = (int16_t)(uint16_t)((uint16_t)gen - window.next);
 	if (d < 0 && d > -WINDOW_BEHIND)
 		return; /* before the window */
-	if (d < 0) { /* far behind: the counter went round meanwhile */
-		window_close(true);
-		return;
-	}
-	if (d > 0) { /* a generation of it never heard */
-		window_close(true);
+	if (d != 0) { /* one of it never heard, or far behind: the counter */
+		window_close(true); /* went round while events were lost */
 		return;
 	}
 	if (touched && ++window.touched > window.ours) {
@@ -879,7 +865,7 @@ static void fingerprint_take(const struct ruleset_opts *o,
 	fingerprint_forget();
 	fingerprint.set = nft_read(o, &fingerprint.f);
 	if (fingerprint.set) {
-		readback_judge(before, &fingerprint.f);
+		readback_judge(before);
 		return;
 	}
 	pending.set = true;
@@ -900,7 +886,7 @@ struct chain_rules {
 	bool unread; /* the read failed: the rules are not known */
 	uint64_t *v; /* each rule's digest, in order */
 	size_t n;
-	struct wmark mark; /* before the rewrite (its gen: the read's end) */
+	struct wmark mark; /* before the rewrite (after the read) */
 };
 
 struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
@@ -912,7 +898,7 @@ struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
 	if (!nft_read_keep(o, chain, &now)) { /* busy or gone: cannot tell */
 		struct chain_rules *r = xcalloc(1, sizeof(*r));
 		r->unread = true;
-		r->mark = wmark_now(false, 0);
+		r->mark = wmark_now();
 		return r;
 	}
 	const struct chain_fp *got = chain_find(&now, chain);
@@ -923,7 +909,7 @@ struct chain_rules *ruleset_chain_before(const struct ruleset_opts *o,
 		r = xcalloc(1, sizeof(*r));
 		r->v = now.kv;
 		r->n = now.kn;
-		r->mark = wmark_now(now.gen_set, now.gen);
+		r->mark = wmark_now();
 		now.kv = NULL;
 	}
 	found_clear(&now);
@@ -975,7 +961,7 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 	struct nft_found now = {0};
 	if (!before || !fingerprint.set || !nft_read_keep(o, chain, &now))
 		goto out; /* the check will find the chain changed or gone */
-	readback_judge(&before->mark, &now);
+	readback_judge(&before->mark);
 	if (!rewrite_as_written(before, &now, delta, want)) {
 		log_debug("nft: chain %s: %zu rules after sluiced's rewrite, "
 			  "not what it wrote: another program's change, left "
@@ -1064,9 +1050,7 @@ unsigned ruleset_check(const struct ruleset_opts *o, char **what)
 	unsigned missing = 0;
 	bool xt_bad[2] = {false, false};
 
-	uint32_t drops;
-	if (window.open && window.have_drops && watch_drops(&drops) &&
-	    drops != window.drops) /* events lost, none since to close it */
+	if (window.open && window_dropped()) /* none since to close it */
 		window_close(true);
 	if (foreign.set || !nft_intact(o))
 		missing |= RS_MISSING_NFT;

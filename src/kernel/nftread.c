@@ -8,7 +8,6 @@
 #include "kernel/nftread.h"
 #include "common/hash.h"
 
-#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +45,6 @@ struct nread {
 	uint64_t handle; /* the table's (table_cb) */
 	uint32_t flags;	 /* the table's (table_cb) */
 	uint64_t n;	 /* setelem_cb: elements so far */
-	uint16_t gen;	 /* the generation the rules dump read (res_id) */
-	bool gen_set;
 	/* setelem_cb: each element (nftread_set_elems), else NULL */
 	void (*elem_fn)(void *ctx, const struct nftread_elem *e);
 };
@@ -130,23 +127,9 @@ static struct nlmsghdr *nread_hdr(struct nread *r, uint16_t type,
 				     ++r->seq);
 }
 
-/* Notes the ruleset generation an answer NLH was made from: its nfgenmsg
- * res_id, the low 16 bits of the kernel's generation counter
- * (nft_base_seq()); every answer of one uninterrupted dump has the same. */
-static void note_gen(struct nread *r, const struct nlmsghdr *nlh)
-{
-	if (r->gen_set ||
-	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
-		return;
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
-	r->gen = ntohs(g->res_id);
-	r->gen_set = true;
-}
-
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
-	note_gen(r, nlh);
 	struct nftnl_table *t = nftnl_table_alloc();
 	if (!t)
 		return MNL_CB_ERROR;
@@ -303,7 +286,6 @@ static uint64_t rule_digest(const struct nlmsghdr *nlh, const char **chain)
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nread *r = data;
-	note_gen(r, nlh);
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	if (!rule)
 		return MNL_CB_ERROR;
@@ -480,19 +462,15 @@ static int read_once(struct nread *r, const char *table)
 	uint64_t first = r->handle;
 	if (r->ops->table)
 		r->ops->table(r->ctx, first, r->flags);
-	r->gen_set = false;
 	if (read_rules(r, table) < 0 ||
 	    (r->ops->counter && read_counters(r, table) < 0))
 		return -1;
-	bool rules_gen = r->gen_set; /* else: the table's answer below */
 	if (read_handle(r, table) < 0)
 		return -1;
 	if (r->handle != first) {
 		errno = EAGAIN; /* replaced while read */
 		return -1;
 	}
-	if (r->ops->generation && (rules_gen || r->gen_set))
-		r->ops->generation(r->ctx, r->gen);
 	return 0;
 }
 

@@ -55,10 +55,6 @@ struct nftread_ops {
 	 * that the same rule read again gives the same digest and another
 	 * rule, or the same one changed, another */
 	void (*rule_digest)(void *ctx, const char *chain, uint64_t digest);
-	/* once, after a read that succeeded: the ruleset generation its rules
-	 * were read at (the low 16 bits of the kernel's counter, which every
-	 * committed transaction raises by one; nftread_genid) */
-	void (*generation)(void *ctx, uint16_t gen);
 };
 
 /*

@@ -502,52 +502,54 @@ static bool rs_own_thread(uint32_t pid)
 	return access(path, F_OK) == 0;
 }
 
-/* NEWGEN message NLH ends a transaction that touched table inet sluice:
- * unless its committer (NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME) is this
- * process, that is another program's change (ruleset_foreign_change). A
- * message without a pid (a kernel before 4.20) tells nothing. */
-static void rs_attribute(struct daemon *d, const struct nlmsghdr *nlh)
+/* What a NEWGEN message says of the transaction it ends. */
+struct rs_newgen {
+	bool have_gen;
+	uint32_t gen;	/* NFTA_GEN_ID */
+	uint32_t pid;	/* NFTA_GEN_PROC_PID: 0 before Linux 4.20 */
+	char name[64];	/* NFTA_GEN_PROC_NAME, escaped */
+};
+
+static void rs_newgen_parse(const struct nlmsghdr *nlh, struct rs_newgen *g)
 {
-	uint32_t pid = 0;
-	char name[64] = "?";
 	const struct nlattr *a;
+	*g = (struct rs_newgen){.name = "?"};
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
 		return;
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 	{
-		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
-		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			pid = ntohl(mnl_attr_get_u32(a));
-		if (mnl_attr_get_type(a) == NFTA_GEN_PROC_NAME &&
+		uint16_t t = mnl_attr_get_type(a);
+		if ((t == NFTA_GEN_ID || t == NFTA_GEN_PROC_PID) &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			uint32_t v = ntohl(mnl_attr_get_u32(a));
+			if (t == NFTA_GEN_ID) {
+				g->gen = v;
+				g->have_gen = true;
+			} else {
+				g->pid = v;
+			}
+		}
+		if (t == NFTA_GEN_PROC_NAME &&
 		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			text_escape(name, sizeof(name), mnl_attr_get_str(a),
+			text_escape(g->name, sizeof(g->name),
+				    mnl_attr_get_str(a),
 				    strlen(mnl_attr_get_str(a)), false);
 	}
-	if (!pid || rs_own_thread(pid))
+}
+
+/* A transaction that touched table inet sluice ended (G): unless its
+ * committer is this process, that is another program's change
+ * (ruleset_foreign_change). Without a pid it tells nothing. */
+static void rs_attribute(struct daemon *d, const struct rs_newgen *g)
+{
+	if (!g->pid || rs_own_thread(g->pid))
 		return;
 	char who[160];
 	snprintf(who, sizeof(who), "another process, pid %" PRIu32 " \"%s\"",
-		 pid, name);
+		 g->pid, g->name);
 	log_debug("ruleset watch: table inet %s changed by %s", d->kopts.table,
 		  who);
 	ruleset_foreign_change(who);
-}
-
-/* NEWGEN message NLH: its generation (NFTA_GEN_ID) to the read-backs'
- * judge (ruleset_event_gen), with TOUCHED. */
-static void rs_gen_id(const struct nlmsghdr *nlh, bool touched)
-{
-	const struct nlattr *a;
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
-		return;
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-	{
-		if (mnl_attr_get_type(a) == NFTA_GEN_ID &&
-		    mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
-			ruleset_event_gen(ntohl(mnl_attr_get_u32(a)), touched);
-			return;
-		}
-	}
 }
 
 /* Reads the messages of one datagram (LEN bytes at BUF): true when one
@@ -560,11 +562,15 @@ static bool rs_messages(struct daemon *d, const void *buf, int len)
 	     nlh = mnl_nlmsg_next(nlh, &len)) {
 		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
 		    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN) {
+			struct rs_newgen g;
+			rs_newgen_parse(nlh, &g);
 			if (d->rs_gen_table && d->rs_attribute)
-				rs_attribute(d, nlh);
+				rs_attribute(d, &g);
 			/* the count of touches is for where pids cannot
 			 * be compared; here attribution named them */
-			rs_gen_id(nlh, d->rs_gen_table && !d->rs_attribute);
+			if (g.have_gen)
+				ruleset_event_gen(g.gen, d->rs_gen_table &&
+							     !d->rs_attribute);
 			d->rs_gen_table = false;
 			continue;
 		}
@@ -658,7 +664,8 @@ void ruleset_watch_start(struct daemon *d)
 	if (!d->rs_attribute)
 		log_info("ruleset watch: not in the host's PID namespace: "
 			 "another program's change to table inet %s is told "
-			 "by the table's contents only", d->kopts.table);
+			 "by the table's contents and the ruleset generation, "
+			 "not by its pid", d->kopts.table);
 	d->rs_gen_table = false;
 	d->rswatch = rs_open();
 	ruleset_watch_socket(d->rswatch ? mnl_socket_get_fd(d->rswatch) : -1);

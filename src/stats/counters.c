@@ -384,9 +384,8 @@ static void kr_counter(void *ctx, const char *name, uint64_t packets,
 int stats_kernel_read(const char *table, struct stats_kernel *k,
 		      stats_kernel_rule_fn *fn, void *ctx)
 {
-	const struct nftread_ops ops = {.table = kr_table,
-					.rule = kr_rule,
-					.counter = kr_counter};
+	const struct nftread_ops ops = {kr_table, kr_rule, kr_counter, NULL,
+					NULL};
 	struct kernel_reading kr = {k, NULL, 0};
 	kernel_reset(k);
 	int rc = nftread_table(table, &ops, &kr);
