@@ -578,25 +578,6 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err)
 	return xt_remove(o, err);
 }
 
-int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
-{
-	static const char *const ch[] = {"forward", "input", "output"};
-	char *script = xstrdup("");
-	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
-		char *s = xasprintf("%sflush chain inet %s adopt_%s\n", script,
-				    o->table, ch[i]);
-		free(script);
-		script = s;
-	}
-	struct wmark mark = wmark_now();
-	if (nft_apply_as(script, err, "cannot end adoption in table inet %s",
-			 o->table) < 0)
-		return -1;
-	if (installed_nft) /* the adopt_* chains emptied: ours */
-		fingerprint_take(o, &mark);
-	return 0;
-}
-
 /* ---- the ruleset watch (ruleset.h) ----------------------------------------- */
 
 /*
@@ -984,6 +965,41 @@ void ruleset_fingerprint_chain(const struct ruleset_opts *o,
 out:
 	found_clear(&now);
 	ruleset_chain_rules_free(before);
+}
+
+int ruleset_adopt_close(const struct ruleset_opts *o, char **err)
+{
+	static const char *const ch[] = {"adopt_forward", "adopt_input",
+					 "adopt_output"};
+	struct chain_rules *before[ARRAY_SIZE(ch)] = {NULL};
+	bool empty = installed_nft;
+	char *script = xstrdup("");
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		/* each chain as sluiced left it, or NULL: another program's
+		 * change, which the check finds (the rest of the table is not
+		 * taken again: a change there stays one) */
+		if (installed_nft)
+			before[i] = ruleset_chain_before(o, ch[i]);
+		empty = empty && before[i] && !before[i]->unread &&
+			!before[i]->n;
+		char *s = xasprintf("%sflush chain inet %s %s\n", script,
+				    o->table, ch[i]);
+		free(script);
+		script = s;
+	}
+	int rc = 0;
+	if (empty) /* nothing to commit: a commit racing this one would */
+		free(script); /* be taken for it */
+	else
+		rc = nft_apply_as(script, err, "cannot end adoption in table "
+				  "inet %s", o->table);
+	for (size_t i = 0; i < ARRAY_SIZE(ch); i++) {
+		if (rc == 0 && !empty) /* emptied: ours */
+			ruleset_fingerprint_chain(o, ch[i], before[i], 0, 0);
+		else
+			ruleset_chain_rules_free(before[i]);
+	}
+	return rc;
 }
 
 /* Checks in a row whose read another program's changes kept

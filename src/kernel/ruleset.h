@@ -278,7 +278,11 @@ int ruleset_leave_fail_closed(const struct ruleset_opts *o, char **err);
 
 /* Ends adoption (see ruleset_opts.adopt): the adopt_<hook> chains are
  * emptied in one transaction, so a mid-stream packet that opens a conntrack
- * entry is dropped again. 0, or -1 with *ERR. */
+ * entry is dropped again. Only those chains are taken as sluiced's anew
+ * (ruleset_chain_before/ruleset_fingerprint_chain): another program's
+ * change elsewhere in the table, made since the last check, stays one for
+ * ruleset_check. Chains already empty: nothing is committed. 0, or -1
+ * with *ERR. */
 int ruleset_adopt_close(const struct ruleset_opts *o, char **err);
 /*
  * The ruleset watch (sluiced, docs/coexistence.md): another program (e.g.
