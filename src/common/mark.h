@@ -22,6 +22,11 @@
 #include <stdint.h>
 
 #define MARK_SHIFT_DEFAULT 16u
+
+/* How the *_post chains' rule that drops a new session whose packet mark
+ * lost its decision (another program rewrote the mark) begins its comment;
+ * the counter packets_mark_rewritten sums those rules. */
+#define MARK_REWRITTEN_COMMENT "new, without a decision"
 #define MARK_WIDTH 16u	     /* bits sluice owns */
 #define MARK_ID_BITS 14u     /* rule id field; the decision is above it */
 

@@ -15,6 +15,7 @@
  * Rules keep their order; the first match wins; the chain ends in a drop.
  */
 #include "kernel/ruleset.h"
+#include "common/mark.h"
 #include "policy/settings.h"
 
 #include <arpa/inet.h>
@@ -1836,14 +1837,20 @@ static void gen_post_undecided(struct gen *g)
 	       dm, q,
 	       o->fail_open ? "undecided: never reached the queue"
 			    : "not decided by sluiced: fail closed");
+	static const char *const not_lo[CH_COUNT] = {
+	    [CH_FORWARD] = "", [CH_INPUT] = "iif != \"lo\" ",
+	    [CH_OUTPUT] = "oif != \"lo\" "};
 	for (int ch = 0; ch < CH_COUNT; ch++)
 		sb_add(&g->b,
 		       "\tchain %s_post {\n"
 		       "\t\ttype filter hook %s priority filter + 10; policy "
 		       "accept;\n"
 		       "\t\tmeta mark & 0x%08x != 0 jump queue_bypassed\n"
+		       "\t\t%sct state new ct mark & 0x%08x == 0 counter drop "
+		       "comment \"" MARK_REWRITTEN_COMMENT ": its mark was "
+		       "rewritten by another program\"\n"
 		       "\t}\n",
-		       chain_names[ch], chain_names[ch], dm);
+		       chain_names[ch], chain_names[ch], dm, not_lo[ch], dm);
 }
 
 /* ---- networks on interfaces, nat rules (policy netbind.c) --------------------- */

@@ -193,6 +193,17 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0; rising = a misconfigured host, a wrong binding, or an attack", \
 	  "nft rule counter (inet sluice, chain spoofed)", \
 	  STATS_NOTHR) \
+	X(packets_mark_rewritten, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
+	  "Packets of new sessions the kernel dropped after the decision " \
+	  "stage because their packet mark no longer carried sluice's " \
+	  "decision: another program's rule (an nft table of its own, " \
+	  "iptables MARK) rewrote the mark between sluice's chains and its " \
+	  "queue", \
+	  "0; any = another program writes the packet mark (set " \
+	  "`queue { mark-shift }` past its bits, docs/coexistence.md)", \
+	  "nft rule counter (inet sluice, chains forward_post, input_post, " \
+	  "output_post)", \
+	  CMP_GT, 0, NULL, 0, "mark-rewritten") \
 	X(sessions_service_decided, STATS_COUNTER, STORE_U64, "sessions", STATS_SEC_PE, \
 	  "New sessions sluiced decided (allow or deny)", \
 	  "any", \

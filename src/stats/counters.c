@@ -5,6 +5,7 @@
  * named counters (over netlink, kernel/nftread.c).
  */
 #include "stats/counters.h"
+#include "common/mark.h"
 #include "common/util.h"
 #include "kernel/nftread.h"
 
@@ -272,6 +273,8 @@ int stats_fill_kernel_queue(struct stats_snapshot *s, uint16_t queue_num,
  * stats_kcounter). */
 const size_t stats_kcounter_off[STATS_KC_N] = {
     [STATS_KC_SPOOFED] = offsetof(struct stats_snapshot, packets_spoofed),
+    [STATS_KC_MARK_REWRITTEN] = offsetof(struct stats_snapshot,
+					 packets_mark_rewritten),
     [STATS_KC_DENY_MEMORY] = offsetof(struct stats_snapshot,
 				      packets_deny_memory),
     [STATS_KC_FLOOD_TCP_RATE] = offsetof(struct stats_snapshot,
@@ -296,9 +299,13 @@ void stats_kernel_add_rule(struct stats_kernel *k, const char *comment,
 			   int verdict, uint64_t packets, int64_t handle,
 			   stats_kernel_rule_fn *fn, void *ctx)
 {
-	int i = strcmp(comment, "spoofed source") == 0		? STATS_KC_SPOOFED
-		: strncmp(comment, "deny memory", 11) == 0 ? STATS_KC_DENY_MEMORY
-							     : -1;
+	int i = strcmp(comment, "spoofed source") == 0 ? STATS_KC_SPOOFED
+		: strncmp(comment, "deny memory", 11) == 0
+		    ? STATS_KC_DENY_MEMORY
+		: strncmp(comment, MARK_REWRITTEN_COMMENT,
+			   strlen(MARK_REWRITTEN_COMMENT)) == 0
+		    ? STATS_KC_MARK_REWRITTEN
+		    : -1;
 	if (i >= 0) {
 		k->packets[i] += packets;
 		if (handle > k->source[i])

@@ -65,6 +65,7 @@ struct stats_snapshot {
 	uint64_t verdicts_lost;	       /* verdicts given up (sends failing) */
 	uint64_t sessions_kernel_allowed, sessions_kernel_denied;
 	uint64_t packets_spoofed; /* nft chain spoofed (anti-spoofing) */
+	uint64_t packets_mark_rewritten; /* nft chains *_post */
 	uint64_t sessions_service_decided;
 	uint64_t sessions_decided_at_once;
 	uint64_t sessions_active;
@@ -165,6 +166,7 @@ int stats_parse_nfqueue(FILE *f, struct stats_snapshot *s, uint16_t queue_num,
  * snapshot is stats_kcounter_off[]. */
 enum stats_kcounter {
 	STATS_KC_SPOOFED,		/* rule "spoofed source" */
+	STATS_KC_MARK_REWRITTEN,	/* rules "new, without a decision..." */
 	STATS_KC_DENY_MEMORY,		/* rules "deny memory..." */
 	STATS_KC_FLOOD_TCP_RATE,	/* named counter flood_tcp_rate */
 	STATS_KC_FLOOD_TCP_CONCURRENT,	/* named counter flood_tcp_concurrent */

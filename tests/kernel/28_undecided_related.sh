@@ -87,10 +87,40 @@ d1=$(undecided_drops)
 [ "$d1" -ge $((d0 + 15)) ] && kt_ok "dropped after the xt stage by queue_bypassed ($d0 → $d1)" ||
 	kt_fail "queue_bypassed drop counter $d0 → $d1"
 expect_talk "header-only allow still passes beside the foreign rule (gateway web)" 5 "$LAB_GW" TCP4 "$LAB_SRV4" 80
+foreign_accept del
+
+# ---- another program rewrites the packet mark between sluice's chain (-10)
+# and the xt stage: the QUEUE mark is gone, the packet skips the jump to
+# SLUICE and queue_bypassed; the _post chains drop a new session that has
+# no decision in its ct mark (an nft table of another program's at
+# filter - 5, then iptables-legacy's MARK target)
+rewritten() { gw nft list table inet sluice | grep 'its mark was rewritten' | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}'; }
+m0=$(rewritten)
+gw nft -f - <<'NFT'
+table inet foreign_mark {
+	chain markit {
+		type filter hook forward priority filter - 5;
+		meta mark set 0x1 comment "another program's mark"
+	}
+}
+NFT
+expect_udp "a foreign nft table rewrites the packet mark: UDP stream to a rule that needs the service" 0 "$LAB_SRV4B" 5
+expect_udp "the same over IPv6" 0 "$LAB_SRV6B" 3
+expect_talk "the same, TCP" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+expect_talk "header-only allow still passes beside the foreign mark (gateway web)" 5 "$LAB_GW" TCP4 "$LAB_SRV4" 80
+gw nft delete table inet foreign_mark
+if gw iptables-legacy -I FORWARD 1 -j MARK --set-mark 0x1 2>/dev/null; then
+	expect_udp "iptables-legacy MARK --set-mark 0x1 in FORWARD: UDP stream" 0 "$LAB_SRV4B" 5
+	gw iptables-legacy -D FORWARD 1
+else
+	kt_ok "iptables-legacy is not usable here: its MARK variant skipped"
+fi
+m1=$(rewritten)
+[ "$m1" -ge $((m0 + 8)) ] && kt_ok "counted by the _post chains' rule (packets_mark_rewritten's source): $m0 → $m1" ||
+	kt_fail "the _post chains' rewritten-mark counter $m0 → $m1"
 
 # ---- fail open: escaped ≠ bypassed -----------------------------------------
 install "$open"
-foreign_accept del # the install put SLUICE's jump back on top: on top again
 foreign_accept add
 [ "$(gw iptables-nft -S FORWARD | sed -n 2p | grep -c foreign)" = 1 ] || kt_fail "setup: foreign ACCEPT not first"
 expect_udp "fail open, foreign ACCEPT above SLUICE: one-way UDP stream (escaped the queue, not bypassed)" 0 "$LAB_SRV4B" 10
