@@ -649,8 +649,42 @@ static bool ftp_ro_ports(const struct rule *r, struct portrange **v,
 	       rule_ports(&ro, TR_TCP, FILTER_FTP, v, n, all);
 }
 
+/* In `decided`, after the client's line of read-only rule ID (server
+ * ports PORTS[0..N), ALL: any): the server's SYN/ACK of such a control
+ * session goes to the FTP queue as well; its acknowledgment number is where
+ * the client's stream starts (the client's ISN + 1), which the FTP filter
+ * must know to judge the bytes the server assembles (ftpfilter.h). */
+static void gen_ftp_synack(struct gen *g, unsigned id,
+			   const struct portrange *ports, size_t n, bool all)
+{
+	const struct ruleset_opts *o = g->o;
+	sb_add(&g->b,
+	       "\t\tct direction reply ct status & expected == 0 "
+	       "ct mark & 0x%08x == 0x%08x ",
+	       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id));
+	if (all) {
+		sb_add(&g->b, "meta l4proto tcp ");
+	} else {
+		sb_add(&g->b, "tcp sport ");
+		add_ports(&g->b, ports, n);
+		sb_add(&g->b, " ");
+	}
+	sb_add(&g->b,
+	       "tcp flags & (fin | syn | rst | ack) == syn | ack "
+	       "counter meta mark set meta mark & 0x%08x | 0x%08x ",
+	       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
+	if (o->nft_queue)
+		sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
+	else
+		sb_add(&g->b, "accept ");
+	sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the server's "
+		      "SYN/ACK (where the client's stream starts) to "
+		      "sluiced\"\n", id);
+}
+
 /* In `decided`, before "session allowed": the client's packets on the
- * control sessions of `filter ftp read-only` rules go to the FTP queue.
+ * control sessions of `filter ftp read-only` rules go to the FTP queue,
+ * and the server's SYN/ACK (gen_ftp_synack()).
  * The control session is the one that is not expected (nft's `ct helper`
  * names the helper of a connection's master: it matches the data
  * connections, not the control session). Returns whether any rule is
@@ -681,6 +715,7 @@ static bool gen_ftp_readonly(struct gen *g)
 			sb_add(&g->b, "accept ");
 		sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the "
 			      "client's commands to sluiced\"\n", id);
+		gen_ftp_synack(g, id, ports, np, all);
 		free(ports);
 		any = true;
 	}

@@ -101,48 +101,83 @@ static void judge_byte(struct ftp_stream *s, uint8_t *c, int *refused)
 		s->state = AT_LINE;
 }
 
-/* Appends the judged bytes B[0..N) to S's window. */
-static void win_add(struct ftp_stream *s, const uint8_t *b, size_t n)
+/* Appends B[0..N) to the window W of S (S->nwin bytes before the call;
+ * the caller updates it). */
+static void win_append(uint8_t w[FTP_WINDOW], size_t nwin, const uint8_t *b,
+		       size_t n)
 {
 	if (n >= FTP_WINDOW) {
-		memcpy(s->win, b + n - FTP_WINDOW, FTP_WINDOW);
-		s->nwin = FTP_WINDOW;
+		memcpy(w, b + n - FTP_WINDOW, FTP_WINDOW);
 		return;
 	}
-	if (s->nwin + n > FTP_WINDOW) {
-		size_t drop = s->nwin + n - FTP_WINDOW;
-		memmove(s->win, s->win + drop, s->nwin - drop);
-		s->nwin -= drop;
+	if (nwin + n > FTP_WINDOW) {
+		size_t drop = nwin + n - FTP_WINDOW;
+		memmove(w, w + drop, nwin - drop);
+		nwin -= drop;
 	}
-	memcpy(s->win + s->nwin, b, n);
-	s->nwin += n;
+	memcpy(w + nwin, b, n);
+}
+
+/* Appends the new bytes RAW[0..N) (as sent) and PASSED[0..N) (as judged)
+ * to S's windows. */
+static void win_add(struct ftp_stream *s, const uint8_t *raw,
+		    const uint8_t *passed, size_t n)
+{
+	win_append(s->raw, s->nwin, raw, n);
+	win_append(s->win, s->nwin, passed, n);
+	s->nwin = s->nwin + n > FTP_WINDOW ? FTP_WINDOW : s->nwin + n;
+}
+
+int ftp_stream_start(struct ftp_stream *s, uint32_t ack)
+{
+	if (s->started)
+		return s->start == ack ? 0 : -1;
+	s->started = true;
+	s->start = s->next = ack;
+	return 0;
+}
+
+/* How many bytes of S's stream lie before SEQ's start up to NEXT (0 when
+ * SEQ is NEXT), or -1 when SEQ is past NEXT (a gap) or before the kept
+ * window. Serial arithmetic (RFC 1982): the kept window is far shorter
+ * than 2^31, so the signed distance is unambiguous. */
+static int64_t bytes_before_next(const struct ftp_stream *s, uint32_t seq)
+{
+	int64_t ahead = (int32_t)(seq - s->next);
+	if (ahead > 0 || -ahead > (int64_t)s->nwin)
+		return -1;
+	return -ahead;
 }
 
 int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
 		     size_t len)
 {
-	int refused = 0;
-	if (!s->started) {
-		s->started = true;
-		s->next = seq;
-	}
+	if (!s->started)
+		return -1;
 	if (len == 0)
-		return 0;
-	/* where the segment starts against NEXT (modulo 2^32) */
-	int32_t ahead = (int32_t)(seq - s->next);
-	if (ahead > 0)
-		return -1; /* a gap: wait for the bytes in between */
-	size_t old = (size_t)(-(int64_t)ahead);
-	if (old > s->nwin)
-		return -1; /* before the kept window */
-	size_t again = old < len ? old : len;
-	memcpy(buf, s->win + s->nwin - old, again);
+		return 0; /* no data: nothing the server could read */
+	int64_t old = bytes_before_next(s, seq);
+	if (old < 0)
+		return -1;
+	size_t from = s->nwin - (size_t)old;
+	size_t again = (size_t)old < len ? (size_t)old : len;
+	/* first copy wins: a byte the server may already hold as judged
+	 * must come again the same, or it is not the stream judged */
+	if (memcmp(buf, s->raw + from, again) != 0)
+		return -1;
+	memcpy(buf, s->win + from, again);
 	if (again == len)
 		return 0;
+	size_t n = len - again;
+	uint8_t sent[FTP_WINDOW];
+	const uint8_t *keep = buf + again + (n > FTP_WINDOW ? n - FTP_WINDOW : 0);
+	size_t nkeep = n > FTP_WINDOW ? FTP_WINDOW : n;
+	memcpy(sent, keep, nkeep);
+	int refused = 0;
 	for (size_t i = again; i < len; i++)
 		judge_byte(s, &buf[i], &refused);
-	win_add(s, buf + again, len - again);
-	s->next += (uint32_t)(len - again);
+	win_add(s, sent, keep, nkeep);
+	s->next += (uint32_t)n;
 	return refused;
 }
 
@@ -191,6 +226,8 @@ bool ftp_read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
 struct session {
 	uint8_t key[37]; /* family, addresses, ports (client → server) */
 	time_t seen;
+	bool closed;	 /* the client's FIN or RST came at the stream's end:
+			    its slot goes first, a new SYN/ACK restarts it */
 	struct ftp_stream st;
 };
 
@@ -201,51 +238,108 @@ struct ftpfilter {
 	struct session *ses; /* FTP_SESSIONS of them; key[0] == 0: free */
 };
 
+/* The session key of the packet PKT of family FAM with TCP header T: the
+ * client's address and port first; REPLY: PKT comes from the server. */
 static void key_of(const uint8_t *pkt, int fam, const struct tcphdr *t,
-		   uint8_t key[37])
+		   bool reply, uint8_t key[37])
 {
+	size_t alen = fam == 4 ? 4 : 16, src = fam == 4 ? 12 : 8;
+	const uint8_t *cli = pkt + src + (reply ? alen : 0);
+	const uint8_t *srv = pkt + src + (reply ? 0 : alen);
 	memset(key, 0, 37);
 	key[0] = (uint8_t)fam;
-	if (fam == 4)
-		memcpy(key + 1, pkt + 12, 8);
-	else
-		memcpy(key + 1, pkt + 8, 32);
-	memcpy(key + 33, &t->source, 2);
-	memcpy(key + 35, &t->dest, 2);
+	memcpy(key + 1, cli, alen);
+	memcpy(key + 1 + alen, srv, alen);
+	memcpy(key + 33, reply ? &t->dest : &t->source, 2);
+	memcpy(key + 35, reply ? &t->source : &t->dest, 2);
 }
 
-/* The session of KEY, a new one (a free slot, or the one idle longest when
- * that was idle IDLE_S), or NULL when all are busy. */
-static struct session *session_of(struct ftpfilter *f, const uint8_t key[37],
-				  time_t now)
+/* The slot a new session takes: a free one, else the closed one idle
+ * longest, else the one idle longest when that was idle IDLE_S; NULL when
+ * all are busy. */
+static struct session *slot_for_new(struct ftpfilter *f, time_t now)
 {
-	struct session *free_slot = NULL, *oldest = NULL;
+	struct session *closed = NULL, *oldest = NULL;
 	for (size_t i = 0; i < FTP_SESSIONS; i++) {
 		struct session *s = &f->ses[i];
-		if (s->key[0] == 0) {
-			if (!free_slot)
-				free_slot = s;
-			continue;
-		}
-		if (memcmp(s->key, key, 37) == 0) {
-			s->seen = now;
+		if (s->key[0] == 0)
 			return s;
-		}
+		if (s->closed && (!closed || s->seen < closed->seen))
+			closed = s;
 		if (!oldest || s->seen < oldest->seen)
 			oldest = s;
 	}
-	struct session *s = free_slot;
-	if (!s && oldest && now - oldest->seen >= IDLE_S)
-		s = oldest;
+	if (closed)
+		return closed;
+	return oldest && now - oldest->seen >= IDLE_S ? oldest : NULL;
+}
+
+/* The session of KEY (its stream forgotten when it was idle IDLE_S: only
+ * a SYN/ACK starts it again); when CREATE and there is none, a new one in
+ * slot_for_new(). NULL when there is none (or all slots are busy). */
+static struct session *session_of(struct ftpfilter *f, const uint8_t key[37],
+				  bool create, time_t now)
+{
+	for (size_t i = 0; i < FTP_SESSIONS; i++) {
+		struct session *s = &f->ses[i];
+		if (s->key[0] == 0 || memcmp(s->key, key, 37) != 0)
+			continue;
+		if (now - s->seen >= IDLE_S)
+			ftp_stream_init(&s->st); /* forgotten */
+		s->seen = now;
+		return s;
+	}
+	struct session *s = create ? slot_for_new(f, now) : NULL;
 	if (!s)
 		return NULL;
 	memcpy(s->key, key, 37);
 	s->seen = now;
+	s->closed = false;
 	ftp_stream_init(&s->st);
 	return s;
 }
 
 /* ---- the queue thread ---------------------------------------------------------- */
+
+/* The server's SYN/ACK for S acknowledges ACK: S starts there; a closed
+ * session (its 5-tuple used again) starts anew. 0, or -1 to drop it
+ * (ftp_stream_start()). */
+static int session_start(struct session *s, uint32_t ack)
+{
+	if (s->closed && s->st.start != ack)
+		ftp_stream_init(&s->st);
+	s->closed = false;
+	return ftp_stream_start(&s->st, ack);
+}
+
+/* The verdict on the TCP segment TCP (payload PAY[0..PLEN)) of the packet
+ * PKT (family FAM): the number of command words refused in it (PAY
+ * rewritten), or -1 to drop it. A SYN/ACK is the server's and starts its
+ * session's stream; SYN or RST with data is dropped (the server takes no
+ * stream bytes from either); a client's FIN or RST without data exactly at
+ * the stream's end closes the session (closed: a later retransmission is
+ * still judged, its slot is taken first). */
+static int judge_segment(struct ftpfilter *f, const uint8_t *pkt, int fam,
+			 const struct tcphdr *tcp, uint8_t *pay, size_t plen)
+{
+	uint8_t key[37];
+	bool synack = tcp->syn && tcp->ack;
+	if ((tcp->syn || tcp->rst) && plen)
+		return -1;
+	key_of(pkt, fam, tcp, synack, key);
+	struct session *s = session_of(f, key, synack, time(NULL));
+	if (synack)
+		return s ? session_start(s, ntohl(tcp->ack_seq)) : -1;
+	if (!s)
+		return plen ? -1 : 0; /* no data: nothing to judge */
+	uint32_t seq = ntohl(tcp->seq);
+	if ((tcp->rst || tcp->fin) && plen == 0) {
+		if (s->st.started && seq == s->st.next)
+			s->closed = true; /* the session ends */
+		return 0;
+	}
+	return ftp_stream_judge(&s->st, seq, pay, plen);
+}
 
 static void on_packet(void *arg, const struct qpacket *pkt)
 {
@@ -260,18 +354,8 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	if (pkt->payload && pkt->len == pkt->wire_len) {
 		copy = xmalloc(pkt->len);
 		memcpy(copy, pkt->payload, pkt->len);
-		if (ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen)) {
-			uint8_t key[37];
-			key_of(copy, fam, tcp, key);
-			struct session *s = session_of(f, key, time(NULL));
-			if (s && (tcp->rst || tcp->fin) && plen == 0) {
-				s->key[0] = 0; /* the session ends */
-				refused = 0;
-			} else if (s) {
-				refused = ftp_stream_judge(
-				    &s->st, ntohl(tcp->seq), pay, plen);
-			}
-		}
+		if (ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen))
+			refused = judge_segment(f, copy, fam, tcp, pay, plen);
 	}
 	if (refused < 0) {
 		f->st.dropped++;

@@ -3,8 +3,9 @@
  * FTP helper (nf_conntrack_ftp) follows every `filter ftp` control session
  * and lets its data connections through (kernel/ruleset.c); for the rules
  * whose FTP protocol says `read-only`, the kernel also queues every packet
- * the client sends on the control session (ct direction original) to one
- * queue read by one thread here (ruleset.h rs_ftp_queue()).
+ * the client sends on the control session (ct direction original), and the
+ * server's SYN/ACK, to one queue read by one thread here (ruleset.h
+ * rs_ftp_queue()).
  *
  * A segment's payload is read as FTP command lines (RFC 959 §4.1, RFC 2228,
  * RFC 2389, RFC 2428, RFC 3659). A line whose command is not on the list of
@@ -17,17 +18,25 @@
  * the filter could no longer read) are refused this way.
  *
  * The client's byte stream is judged once, in order, per control session
- * (its 5-tuple): a command word that reaches the end of a segment passes
- * as far as it is the start of a command that reads, and the rest of the
- * word is refused in the next segment, so the server sees no command that
- * was not judged whole. A retransmitted or overlapping segment gets the
- * bytes already judged (the last FTP_WINDOW of them are kept) instead of
- * its own, so the server never reads a byte twice judged differently; a
- * segment that skips ahead of the stream, or starts before the kept
- * window, is dropped (the client sends it again in order). Fail closed: an
- * unreadable segment (not IPv4/IPv6 + TCP, cut) is dropped. A session
- * first seen mid-stream (sluiced restarted) is judged from there, its first
- * segment taken to start a line.
+ * (its 5-tuple), and it is the stream the server assembles (RFC 9293
+ * §3.10.7.4, first copy wins): it starts where the server's SYN/ACK says
+ * (its acknowledgment number, the client's ISN + 1; the kernel queues that
+ * SYN/ACK here too), never at the first segment seen, and sessions whose
+ * SYN/ACK was not seen (sluiced started during them, no free slot) have
+ * their data dropped. A segment is taken when it starts at the next
+ * expected byte; one that starts before it (a retransmission, an overlap)
+ * must carry exactly the bytes the client sent there before (the last
+ * FTP_WINDOW of them are kept, as sent and as judged), which it then
+ * carries as judged; its new bytes past the expected point are judged. A
+ * segment that differs from what was judged, skips ahead of the stream,
+ * starts before the kept window or the stream's start, data on a SYN or
+ * RST, a SYN/ACK that moves a known start: dropped and counted, never
+ * judged (a client resends in order what was lost). Sequence numbers
+ * compare in 32-bit serial arithmetic (RFC 1982, RFC 9293 §3.4). A command
+ * word that reaches the end of a segment passes as far as it is the start
+ * of a command that reads, and the rest of the word is refused in the next
+ * segment, so the server sees no command that was not judged whole. Fail
+ * closed: an unreadable segment (not IPv4/IPv6 + TCP, cut) is dropped.
  *
  * Verdicts: NF_ACCEPT with sluice's mark bits cleared, with the rewritten
  * packet (TCP checksum recomputed) when a line was refused.
@@ -44,33 +53,51 @@ struct ftpfilter;
 struct ftpfilter_stats {
 	uint64_t packets;  /* client segments read */
 	uint64_t refused;  /* command lines refused (rewritten) */
-	uint64_t dropped;  /* unreadable segments dropped */
+	uint64_t dropped;  /* segments dropped: unreadable, or not the server's
+			      stream (ftp_stream_judge() -1), no session */
 };
 
-#define FTP_WINDOW 2048u  /* judged bytes kept per session */
+#define FTP_WINDOW 4096u  /* judged bytes kept per session */
 #define FTP_SESSIONS 1024u /* sessions followed at once */
 
 /* The judged client stream of one control session. */
 struct ftp_stream {
-	bool started;	 /* NEXT is known */
+	bool started;	 /* START and NEXT are known */
+	uint32_t start;	 /* the client's ISN + 1 (the server's SYN/ACK) */
 	uint32_t next;	 /* TCP sequence number after the last judged byte */
 	int state;	 /* where NEXT is: line start, in the word, after it */
 	char word[8];	 /* the command word so far (IN_WORD) */
 	size_t wlen;
 	bool refusing;	 /* the current word is being refused */
-	uint8_t win[FTP_WINDOW]; /* the last judged bytes, ending at NEXT */
+	uint8_t raw[FTP_WINDOW]; /* the last judged bytes as the client sent
+				    them, ending at NEXT */
+	uint8_t win[FTP_WINDOW]; /* the same bytes as passed (refused words
+				    overwritten) */
 	size_t nwin;
 };
 
-/* Starts S (nothing judged yet). */
+/* Starts S (nothing known, nothing judged: every segment with data is
+ * dropped until ftp_stream_start()). */
 void ftp_stream_init(struct ftp_stream *s);
 /*
+ * The server's SYN/ACK for S acknowledges ACK: the client's ISN + 1, where
+ * the server's stream of the client's bytes starts (RFC 9293 §3.5). The
+ * first one starts S there. Returns 0 when S starts at ACK (now or already:
+ * a retransmitted SYN/ACK), -1 when S already starts elsewhere (a forged
+ * or foreign SYN/ACK: the caller drops it, S unchanged).
+ */
+int ftp_stream_start(struct ftp_stream *s, uint32_t ack);
+/*
  * Judges the segment of S at sequence number SEQ, payload BUF[0..LEN),
- * rewriting it in place: bytes already judged are replaced by what was
- * judged, new bytes judged in order (refused command words overwritten
- * with 'X'). Returns the number of command words refused in this segment,
- * or -1 when the segment must be dropped (ahead of the stream, or before
- * the kept window).
+ * rewriting it in place, so that the bytes passed are the bytes the server
+ * assembles, each judged once, in order (RFC 9293 §3.10.7.4; SEQ compared
+ * in serial arithmetic, RFC 1982): bytes before NEXT must equal what the
+ * client sent there before and are replaced by what was passed; bytes from
+ * NEXT on are judged (refused command words overwritten with 'X'). Returns
+ * the number of command words refused in this segment (0 for no data), or
+ * -1 when the segment must be dropped, S unchanged: S not started, a gap
+ * before SEQ, a start before the kept window (or before the stream's
+ * start), or a byte before NEXT that differs from the one judged there.
  */
 int ftp_stream_judge(struct ftp_stream *s, uint32_t seq, uint8_t *buf,
 		     size_t len);

@@ -356,7 +356,8 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "dns filter", \
 	  STATS_NOTHR) \
 	X(ftp_filter_segments, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
-	  "Client packets of `filter ftp read-only` control sessions read", \
+	  "Packets of `filter ftp read-only` control sessions read: the " \
+	  "client's, and the server's SYN/ACK", \
 	  "any", \
 	  "ftp filter", \
 	  STATS_NOTHR) \
@@ -367,9 +368,14 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "ftp filter", \
 	  STATS_NOTHR) \
 	X(ftp_filter_dropped, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
-	  "Client packets of read-only control sessions dropped: unreadable, " \
-	  "ahead of the stream or before the kept window, too many sessions", \
-	  "0", \
+	  "Packets of read-only control sessions dropped unjudged: " \
+	  "unreadable, or not the bytes the server assembles (after a gap, " \
+	  "before the stream's start or the kept 4 KiB, an overlap whose " \
+	  "bytes differ from those judged, data on a SYN or RST, a SYN/ACK " \
+	  "that moves a known start), or of a session whose SYN/ACK was not " \
+	  "seen (sluiced restarted, too many sessions)", \
+	  "0; rising = segments lost and resent out of order, or a client " \
+	  "slipping bytes past the filter", \
 	  "ftp filter", \
 	  STATS_NOTHR) \
 	X(identity_cache_hits, STATS_COUNTER, STORE_U64, "lookups", STATS_SEC_SV, \

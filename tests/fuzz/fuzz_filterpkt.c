@@ -10,7 +10,8 @@
  *         twice (a retransmission);
  *   odd   ftp_read_tcp() (src/sluiced/ftpfilter.c: IPv4/IPv6 + TCP
  *         header), its payload then judged by ftp_stream_judge() as the
- *         first segment of a control session.
+ *         first segment of a control session (started at its sequence
+ *         number).
  * Any bytes must be read or refused — never a read past the end, a crash,
  * a leak or undefined behaviour. Properties: a DNS packet that is no whole
  * IPv4/IPv6 packet is dropped and counted as not DNS; the FTP reader's
@@ -80,6 +81,7 @@ static void fuzz_ftp(const uint8_t *data, size_t len)
 			abort();
 		static struct ftp_stream st;
 		ftp_stream_init(&st);
+		(void)ftp_stream_start(&st, 1000); /* the server's SYN/ACK */
 		int r = ftp_stream_judge(&st, 1000, pay, plen);
 		if (r < -1)
 			abort();

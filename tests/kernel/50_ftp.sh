@@ -17,7 +17,13 @@
 #  - without the filter the data connections are new sessions and denied;
 #  - `filter ftp read-only`: downloads work, an upload (STOR), a delete
 #    (DELE) and a mkdir (MKD) are refused with an FTP error reply, the
-#    files on the server untouched, counted.
+#    files on the server untouched, counted;
+#  - `filter ftp read-only` judges the bytes the server assembles: a client
+#    whose first data segment starts 5 bytes before the server's next
+#    expected byte ("NOOP " + "STOR evil.txt", attack68 finding 3) has it
+#    dropped (counted), and its in-order resend is refused; a logging
+#    listener on port 2121 (a read-only protocol of its own) shows what the
+#    server read.
 . "$(dirname "$0")/lib.sh"
 kt_up
 command -v vsftpd >/dev/null || PATH=$PATH:/usr/sbin
@@ -58,6 +64,9 @@ mkdir -p /var/run/vsftpd/empty
 lab_spawn "$LAB_SRV" timeout 120 vsftpd "$LAB_TMP/vsftpd.conf" >/dev/null
 # a listener on a port in the passive range that no control session announced
 lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:30200,reuseaddr,fork EXEC:cat >/dev/null
+# a "server" on 2121 that logs every byte it reads
+lab_spawn "$LAB_SRV" timeout 120 socat -u TCP4-LISTEN:2121,bind=$LAB_SRV4,reuseaddr,fork \
+	OPEN:"$LAB_TMP/ftplog.rx",creat,append >/dev/null
 for i in $(seq 50); do
 	lab_exec "$LAB_SRV" ss -ltn | grep -q ':21 ' && break
 	sleep 0.1
@@ -65,7 +74,9 @@ done
 
 PUB=198.19.0.21
 conf=$(conf_with 'protocol ftp tcp 21 filter ftp' 'protocol ftphigh tcp 30200' \
+	'protocol ftplog tcp 2121 filter ftp read-only' \
 	'rule "ftp" allow ftp from clients to servers' \
+	'rule "ftplog" allow ftplog from clients to servers' \
 	"farm ftp_farm { server ftp1 $LAB_SRV4 }" \
 	"publish \"ftp\" tcp 21 on $PUB to ftp_farm filter ftp")
 kt_start "$conf" || kt_done
@@ -190,5 +201,38 @@ c1=$(counter ftp_filter_refused)
 [ "$((c1 - c0))" -ge 4 ] && kt_ok "counter ftp_filter_refused +$((c1 - c0))" || kt_fail "ftp_filter_refused +$((c1 - c0)), want >= 4"
 d=$(counter ftp_filter_dropped)
 [ "$d" = 0 ] && kt_ok "counter ftp_filter_dropped 0" || kt_fail "ftp_filter_dropped $d"
+
+# --- read-only judges what the server reads: a first data segment that
+# starts before ISN + 1 (attack68 finding 3)
+printf 'USER a\r\nSTOR plain.txt\r\n' | lab_exec "$LAB_CLI" timeout 4 socat -T 2 - "TCP4:$LAB_SRV4:2121" >/dev/null 2>&1
+sleep 0.3
+grep -q '^STXX plain.txt' "$LAB_TMP/ftplog.rx" && ! grep -q '^STOR' "$LAB_TMP/ftplog.rx" &&
+	kt_ok "read-only on 2121: an ordinary client's STOR arrives as STXX" ||
+	kt_fail "2121 ordinary client: $(cat -A "$LAB_TMP/ftplog.rx")"
+: >"$LAB_TMP/ftplog.rx"
+# the client's own kernel must not reset the hand-made session
+lab_exec "$LAB_CLI" nft -f - <<'NFT'
+table ip kt50_overlap {
+	chain out {
+		type filter hook output priority 0;
+		tcp flags & rst == rst drop
+	}
+}
+NFT
+d0=$(counter ftp_filter_dropped)
+out=$(lab_exec "$LAB_CLI" python3 "$KT_ROOT/tests/kernel/ftp_overlap.py" \
+	"$LAB_CLI4" "$LAB_SRV4" 2121 'NOOP ' $'STOR evil.txt\r\n' 2>&1)
+lab_exec "$LAB_CLI" nft delete table ip kt50_overlap
+sleep 0.5
+rx=$(cat -A "$LAB_TMP/ftplog.rx")
+[ "$out" = sent ] && ! grep -q '^STOR' "$LAB_TMP/ftplog.rx" &&
+	kt_ok "overlap before ISN+1: no STOR reached the server (it read: ${rx:-nothing})" ||
+	kt_fail "overlap before ISN+1: the server read: $rx (client: $out)"
+grep -q '^STXX evil.txt' "$LAB_TMP/ftplog.rx" &&
+	kt_ok "overlap before ISN+1: the in-order resend was judged (STXX)" ||
+	kt_fail "overlap before ISN+1: no judged resend: $rx"
+d1=$(counter ftp_filter_dropped)
+[ "$((d1 - d0))" -ge 1 ] && kt_ok "counter ftp_filter_dropped +$((d1 - d0)) (the overlapping segment)" ||
+	kt_fail "ftp_filter_dropped +$((d1 - d0)), want >= 1"
 
 kt_done
