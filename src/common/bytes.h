@@ -31,6 +31,20 @@ static inline unsigned __int128 load128(const uint8_t *b)
 	return v;
 }
 
+/* B[0..4) = V, big-endian. */
+static inline void store32(uint8_t *b, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
+/* B[0..16) = V, big-endian (an IPv6 address from its number). */
+static inline void store128(uint8_t *b, unsigned __int128 v)
+{
+	for (int i = 15; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
 /* DST (16 bytes) = the first BITS bits of SRC (16 bytes: an IPv4 address
  * in its first 4), every later bit zero: an address cut to its /BITS
  * prefix. BITS 0..128; DST may be SRC. */

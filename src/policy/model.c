@@ -136,7 +136,7 @@ void verify_spec_copy(struct verify_spec *dst, const struct verify_spec *src)
  * functions (and these numbers) follow; tests/unit/test_parser.c changes
  * every settings row and checks that the comparison sees it. */
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(struct resolver_cfg) == 56,
+_Static_assert(sizeof(struct resolver_cfg) == 64,
 	       "struct resolver_cfg changed: compare the new field in "
 	       "resolver_cfg_equal, copy and clear it, then update this size");
 _Static_assert(sizeof(struct directory_cfg) == 104,
@@ -174,6 +174,7 @@ bool resolver_cfg_equal(const struct resolver_cfg *a,
 	       a->dns_grace_s == b->dns_grace_s &&
 	       a->verify_every_ms == b->verify_every_ms &&
 	       str_equal(a->verify_name, b->verify_name) &&
+	       str_equal(a->dns_trusted, b->dns_trusted) &&
 	       strv_equal(a->servers, a->nservers, b->servers, b->nservers);
 }
 
@@ -182,12 +183,14 @@ void resolver_cfg_copy(struct resolver_cfg *dst, const struct resolver_cfg *src)
 	*dst = *src;
 	dst->servers = strv_copy(src->servers, src->nservers);
 	dst->verify_name = strdup_or_null(src->verify_name);
+	dst->dns_trusted = strdup_or_null(src->dns_trusted);
 }
 
 void resolver_cfg_clear(struct resolver_cfg *c)
 {
 	free_strv(c->servers, c->nservers);
 	free(c->verify_name);
+	free(c->dns_trusted);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -235,6 +235,8 @@ struct resolver_cfg {
 	char *verify_name;    /* a dns verifier per server asks for it, or
 			       * NULL (src/sluiced/farms.c) */
 	uint32_t verify_every_ms; /* ... this often */
+	char *dns_trusted; /* a network/computers name whose servers' answers
+			    * bind names (filter dns), or NULL: servers */
 };
 /* resolver { dns-rebinding }: answers pointing names at private ranges or
  * the gateway (DNS rebinding) bind nothing, or bind. */

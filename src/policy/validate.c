@@ -618,22 +618,39 @@ static void check_settings(struct policy *p)
 				  "farm '%s' is not published", p->farms[i]->name);
 }
 
+/* The network or computers set named NAME of P, marked used, or NULL. */
+static struct netset *netset_named(struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nnets; i++)
+		if (strcmp(p->nets[i]->name, name) == 0) {
+			p->nets[i]->used = true;
+			return p->nets[i];
+		}
+	return NULL;
+}
+
 /* flood { exceptions NAME }: NAME must be a network or computers set. */
 static void check_flood(struct policy *p)
 {
 	const char *name = p->flood.exceptions;
-	p->flood.exc = NULL;
-	if (!name)
-		return;
-	for (size_t i = 0; i < p->nnets; i++)
-		if (strcmp(p->nets[i]->name, name) == 0) {
-			p->flood.exc = p->nets[i];
-			p->nets[i]->used = true;
-			return;
-		}
-	diags_add(&p->diags, DIAG_ERROR, NULL,
-		  "flood exceptions: '%s' is not a network or computers set",
-		  name);
+	p->flood.exc = name ? netset_named(p, name) : NULL;
+	if (name && !p->flood.exc)
+		diags_add(&p->diags, DIAG_ERROR, NULL,
+			  "flood exceptions: '%s' is not a network or "
+			  "computers set",
+			  name);
+}
+
+/* resolver { dns-trusted NAME }: NAME must be a network or computers set
+ * (dnsfilter.c reads its addresses by name). */
+static void check_dns_trusted(struct policy *p)
+{
+	const char *name = p->resolver.dns_trusted;
+	if (name && !netset_named(p, name))
+		diags_add(&p->diags, DIAG_ERROR, NULL,
+			  "resolver dns-trusted: '%s' is not a network or "
+			  "computers set",
+			  name);
 }
 
 void policy_validate(struct policy *p)
@@ -655,6 +672,7 @@ void policy_validate(struct policy *p)
 	check_files(p);
 	policy_validate_nets(p);
 	check_flood(p);
+	check_dns_trusted(p);
 	policy_warn_shadowed(p);
 	check_dns_visibility(p);
 	check_dns_filter_alone(p);

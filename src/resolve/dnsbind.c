@@ -71,6 +71,8 @@ struct dnsbind {
 	int *lfam;
 	uint8_t (*laddr)[16];
 	size_t nlocal;
+	struct dnsbind_range *trusted; /* dnsbind_set_trusted */
+	size_t ntrusted;
 	struct dnsbind_stats st;
 	uint64_t partial_all_until; /* every client partial (a re-cut) */
 };
@@ -236,6 +238,7 @@ void dnsbind_free(struct dnsbind *b)
 	htable_fini(&b->binds);
 	free(b->lfam);
 	free(b->laddr);
+	free(b->trusted);
 	free(b);
 }
 
@@ -251,6 +254,30 @@ void dnsbind_set_local(struct dnsbind *b, const int *families,
 		key_addr(b->laddr[i], families[i], addrs[i]);
 	}
 	b->nlocal = n;
+}
+
+void dnsbind_set_trusted(struct dnsbind *b, const struct dnsbind_range *v,
+			 size_t n)
+{
+	free(b->trusted);
+	b->trusted = n ? xcalloc(n, sizeof(*b->trusted)) : NULL;
+	if (n)
+		memcpy(b->trusted, v, n * sizeof(*v));
+	b->ntrusted = n;
+}
+
+/* True when server (FAMILY, A) is in the trusted list. */
+static bool trusted(const struct dnsbind *b, int family, const uint8_t a[16])
+{
+	uint8_t k[16];
+	key_addr(k, family, a);
+	for (size_t i = 0; i < b->ntrusted; i++) {
+		const struct dnsbind_range *r = &b->trusted[i];
+		if (r->family == family && memcmp(k, r->lo, 16) >= 0 &&
+		    memcmp(k, r->hi, 16) <= 0)
+			return true;
+	}
+	return false;
 }
 
 /* ---- the DNS message parser (RFC 1035 §4.1) ------------------------------- */
@@ -390,6 +417,10 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 	if (h.qtype == T_AXFR || h.qtype == T_IXFR) {
 		b->st.queries_xfr++;
 		return DB_XFR;
+	}
+	if (!trusted(b, e->family, e->dst)) { /* its answer will bind nothing */
+		b->st.queries_untrusted++;
+		return DB_UNTRUSTED;
 	}
 	struct qkey k;
 	qkey_make(&k, e->family, e->src, e->sport, e->dst, e->dport, h.id);
@@ -559,6 +590,10 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 	if (parse_head(msg, len, &h) < 0 || !(h.flags & F_QR)) {
 		b->st.answers_malformed++;
 		return DB_MALFORMED;
+	}
+	if (!trusted(b, e->family, e->src)) {
+		b->st.answers_untrusted++;
+		return DB_UNTRUSTED;
 	}
 	/* the answer travels server → client */
 	struct qkey k;

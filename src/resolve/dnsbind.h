@@ -6,10 +6,13 @@
  *   The caller shows this module the DNS messages of sessions a `filter
  *   dns` rule allowed: every query a client sent (dnsbind_query) and every
  *   answer a server sent back (dnsbind_answer), each with its endpoints.
- *   An answer binds only when it can be trusted: it answers a query that
- *   client actually sent to that server (same addresses, ports, id and
- *   question, RFC 5452 §4), the query is still outstanding (one answer per
- *   query), and it is a well-formed response (RFC 1035 §4.1). Then every
+ *   An answer binds only when it can be trusted: it comes from one of the
+ *   trusted servers (dnsbind_set_trusted: the resolvers the administrator
+ *   vouches for; a client that asks a server of its own, which may say
+ *   anything, binds nothing), it answers a query that client actually sent
+ *   to that server (same addresses, ports, id and question, RFC 5452 §4),
+ *   the query is still outstanding (one answer per query), and it is a
+ *   well-formed response (RFC 1035 §4.1). Then every
  *   address the question's name resolves to (following CNAMEs, RFC 1034
  *   §3.6.2, at most DNSBIND_MAX_CHAIN links) is bound, for that client
  *   only, to the question's name and every alias on the way, until the
@@ -75,12 +78,22 @@ enum dnsbind_res {
 	DB_FULL,	 /* the client's query table is full: not remembered */
 	DB_UNMATCHED,	 /* an answer to no outstanding query */
 	DB_NOT_BOUND,	 /* matched, but binds nothing (TC, error rcode) */
+	DB_UNTRUSTED,	 /* to or from a server not trusted: not remembered,
+			  * binds nothing (the message passes) */
+};
+
+/* An inclusive range of addresses of FAMILY (bytes in network order; an
+ * IPv4 address in the first 4 bytes, the rest 0). */
+struct dnsbind_range {
+	int family;
+	uint8_t lo[16], hi[16];
 };
 
 struct dnsbind_stats {
 	uint64_t queries, queries_malformed, queries_xfr, queries_full;
 	uint64_t answers, answers_malformed, answers_unmatched,
 	    answers_not_bound;
+	uint64_t queries_untrusted, answers_untrusted; /* not trusted servers */
 	uint64_t bound;		 /* (client, address, name) bindings made */
 	uint64_t rebind_refused; /* addresses refused as rebinding */
 	uint64_t bounded;	 /* work a bound stopped (partial) */
@@ -101,15 +114,22 @@ void dnsbind_configure(struct dnsbind *b, const struct dnsbind_cfg *cfg);
 void dnsbind_set_local(struct dnsbind *b, const int *families,
 		       const uint8_t (*addrs)[16], size_t n);
 
+/* The servers whose answers may bind: N ranges V[0..N), copied; replaces
+ * the previous list. None (the start): no answer binds. */
+void dnsbind_set_trusted(struct dnsbind *b, const struct dnsbind_range *v,
+			 size_t n);
+
 /* The query MSG[0..LEN) that the client E->src sent to the server E->dst.
  * Returns DB_OK (remembered until answered or cfg.query_timeout_ms),
- * DB_MALFORMED, DB_XFR or DB_FULL. */
+ * DB_MALFORMED, DB_XFR, DB_FULL, or DB_UNTRUSTED (well formed, to a server
+ * not trusted: not remembered). */
 enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 			       const uint8_t *msg, size_t len, uint64_t now_ms);
 
 /* The answer MSG[0..LEN) that the server E->src sent to the client E->dst.
- * Returns DB_OK (bound), DB_MALFORMED, DB_UNMATCHED or DB_NOT_BOUND. A
- * matched query is consumed whatever the answer says. */
+ * Returns DB_OK (bound), DB_MALFORMED, DB_UNTRUSTED (from a server not
+ * trusted), DB_UNMATCHED or DB_NOT_BOUND. A matched query is consumed
+ * whatever the answer says. */
 enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 				const uint8_t *msg, size_t len,
 				uint64_t now_ms);

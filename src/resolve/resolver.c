@@ -771,3 +771,50 @@ void resolver_stats(const struct resolver *r, struct resolver_stats *out)
 			&pb);
 	out->bounded += pb;
 }
+
+/* ---- the servers asked (resolver.h) ------------------------------------------ */
+
+void resolver_server_split(const char *s, char *addr, size_t len,
+			   uint32_t *port)
+{
+	const char *end = NULL;
+	*port = 0;
+	if (s[0] == '[' && (end = strchr(s, ']'))) {
+		snprintf(addr, len, "%.*s", (int)(end - s - 1), s + 1);
+		if (end[1] == ':')
+			*port = (uint32_t)strtoul(end + 2, NULL, 10);
+	} else if ((end = strchr(s, ':')) && !strchr(end + 1, ':')) {
+		snprintf(addr, len, "%.*s", (int)(end - s), s);
+		*port = (uint32_t)strtoul(end + 1, NULL, 10);
+	} else {
+		snprintf(addr, len, "%s", s);
+	}
+}
+
+char **resolver_default_servers(size_t *n)
+{
+	ares_channel ch;
+	struct ares_addr_port_node *list = NULL;
+	char **out = NULL;
+	*n = 0;
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		return NULL;
+	if (ares_init(&ch) == ARES_SUCCESS) {
+		if (ares_get_servers_ports(ch, &list) == ARES_SUCCESS)
+			for (struct ares_addr_port_node *s = list; s; s = s->next) {
+				char a[INET6_ADDRSTRLEN];
+				int port = s->udp_port ? s->udp_port : 53;
+				if (!inet_ntop(s->family, &s->addr, a, sizeof(a)))
+					continue;
+				char *e = s->family == AF_INET6
+						  ? xasprintf("[%s]:%d", a, port)
+						  : xasprintf("%s:%d", a, port);
+				VEC_PUSH(out, *n, e);
+			}
+		ares_free_data(list);
+		ares_destroy(ch);
+	}
+	ares_library_cleanup();
+	return out;
+}
+

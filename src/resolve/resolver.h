@@ -190,6 +190,17 @@ struct resolver_stats {
 /* Copies R's counters into OUT. */
 void resolver_stats(const struct resolver *r, struct resolver_stats *out);
 
+/* One entry of resolver { servers } (ADDRESS, ADDRESS:PORT, [IPV6]:PORT;
+ * validate.c has accepted it) into ADDR (numeric, no brackets; LEN bytes)
+ * and *PORT (0: 53). */
+void resolver_server_split(const char *s, char *addr, size_t len,
+			   uint32_t *port);
+/* The servers the gateway's resolver asks when resolver { servers } is
+ * empty: c-ares's own reading of /etc/resolv.conf, as resolver_new gets
+ * them. Returns "ADDRESS:PORT" / "[IPV6]:PORT" strings (the array and
+ * each string the caller's to free), *N of them; NULL and 0 when none. */
+char **resolver_default_servers(size_t *n);
+
 /* Name of a status, for logs ("ok", "noname", ...). */
 const char *rstatus_str(enum rstatus st);
 

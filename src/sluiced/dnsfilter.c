@@ -2,13 +2,16 @@
  * dnsfilter.c — see dnsfilter.h.
  */
 #include "sluiced/dnsfilter.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "resolve/resolver.h"
 #include "queue/nfq.h"
 #include "sluiced/fqueue.h"
 #include "stats/counters.h"
 
 #include <netinet/in.h> /* before linux/netfilter.h (its linux/in.h) */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <linux/netfilter.h>
@@ -302,6 +305,77 @@ static void set_local(struct dnsbind *b)
 	free(addrs);
 }
 
+/* The ranges of address set A appended to *V (*N of them). */
+static void ranges_of_set(const struct addrset *a, struct dnsbind_range **v,
+			  size_t *n)
+{
+	for (size_t i = 0; i < a->n4; i++) {
+		struct dnsbind_range r = {.family = AF_INET};
+		store32(r.lo, a->v4[i].lo);
+		store32(r.hi, a->v4[i].hi);
+		VEC_PUSH(*v, *n, r);
+	}
+	for (size_t i = 0; i < a->n6; i++) {
+		struct dnsbind_range r = {.family = AF_INET6};
+		store128(r.lo, a->v6[i].lo);
+		store128(r.hi, a->v6[i].hi);
+		VEC_PUSH(*v, *n, r);
+	}
+}
+
+/* Each of SERVERS[0..NS) (ADDRESS, ADDRESS:PORT, [IPV6]:PORT) as a range
+ * of one address appended to *V (*N of them). */
+static void ranges_of_servers(char *const *servers, size_t ns,
+			      struct dnsbind_range **v, size_t *n)
+{
+	for (size_t i = 0; i < ns; i++) {
+		char addr[INET6_ADDRSTRLEN + 2];
+		uint32_t port;
+		struct dnsbind_range r = {0};
+		resolver_server_split(servers[i], addr, sizeof(addr), &port);
+		if (inet_pton(AF_INET, addr, r.lo) == 1)
+			r.family = AF_INET;
+		else if (inet_pton(AF_INET6, addr, r.lo) == 1)
+			r.family = AF_INET6;
+		else
+			continue;
+		memcpy(r.hi, r.lo, sizeof(r.hi));
+		VEC_PUSH(*v, *n, r);
+	}
+}
+
+/* The servers whose answers bind names, into B: resolver { dns-trusted }
+ * (a network or computers set), else the resolver's own servers
+ * (resolver { servers }, else /etc/resolv.conf's as c-ares reads it). A
+ * client asking any other server binds nothing (sluice.conf(5)). */
+static void set_trusted(struct dnsbind *b, const struct policy *p)
+{
+	struct dnsbind_range *v = NULL;
+	size_t n = 0;
+	const char *name = p->resolver.dns_trusted;
+	if (name) {
+		for (size_t i = 0; i < p->nnets; i++)
+			if (strcmp(p->nets[i]->name, name) == 0)
+				ranges_of_set(&p->nets[i]->addrs, &v, &n);
+	} else if (p->resolver.nservers) {
+		ranges_of_servers(p->resolver.servers, p->resolver.nservers, &v,
+				  &n);
+	} else {
+		size_t nd = 0;
+		char **d = resolver_default_servers(&nd);
+		ranges_of_servers(d, nd, &v, &n);
+		for (size_t i = 0; i < nd; i++)
+			free(d[i]);
+		free(d);
+	}
+	if (!n)
+		log_warnx("filter dns: no trusted DNS server (resolver { "
+			  "dns-trusted } or { servers }): clients' answers bind "
+			  "no name");
+	dnsbind_set_trusted(b, v, n);
+	free(v);
+}
+
 static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -333,6 +407,7 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 	f->b = dnsbind_new(&c);
 	f->tcp = dnstcp_new(&TCP_CFG);
 	set_local(f->b);
+	set_trusted(f->b, p);
 	f->own = own;
 	f->rt_prio = rt_prio;
 	f->fq.name = "dns";
@@ -358,6 +433,7 @@ void dnsfilter_configure(struct dnsfilter *f, const struct policy *p)
 	pthread_mutex_lock(&f->fq.lock);
 	dnsbind_configure(f->b, &c);
 	set_local(f->b);
+	set_trusted(f->b, p);
 	pthread_mutex_unlock(&f->fq.lock);
 }
 
@@ -472,8 +548,10 @@ void dnsfilter_snapshot(struct dnsfilter *f, struct stats_snapshot *s)
 	s->dns_filter_queries = st.bind.queries;
 	s->dns_filter_answers_bound = st.bind.answers - st.bind.answers_malformed -
 				st.bind.answers_unmatched -
-				st.bind.answers_not_bound;
+				st.bind.answers_not_bound -
+				st.bind.answers_untrusted;
 	s->dns_filter_answers_unmatched = st.bind.answers_unmatched;
+	s->dns_filter_answers_untrusted = st.bind.answers_untrusted;
 	s->dns_filter_dropped = st.dropped;
 	s->dns_filter_rebinding_refused = st.bind.rebind_refused;
 	s->dns_filter_bindings = st.bind.bindings;

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "sluiced/jsonout.h"
 #include "policy/settings.h"
+#include "resolve/resolver.h"
 #include "verify/vchange.h"
 #include "verify/vnotify.h"
 #include "stats/prom.h"
@@ -628,56 +629,6 @@ static void drains_persist(struct farms *fm)
 
 /* ---- the resolver's own servers ---------------------------------------------------- */
 
-/* One entry of resolver { servers } (ADDRESS, ADDRESS:PORT, [IPV6]:PORT;
- * check.c has accepted it) into ADDR (numeric, no brackets) and *PORT
- * (0: 53). */
-static void split_server(const char *s, char *addr, size_t len,
-			 uint32_t *port)
-{
-	const char *end = NULL;
-	*port = 0;
-	if (s[0] == '[' && (end = strchr(s, ']'))) {
-		snprintf(addr, len, "%.*s", (int)(end - s - 1), s + 1);
-		if (end[1] == ':')
-			*port = (uint32_t)strtoul(end + 2, NULL, 10);
-	} else if ((end = strchr(s, ':')) && !strchr(end + 1, ':')) {
-		snprintf(addr, len, "%.*s", (int)(end - s), s);
-		*port = (uint32_t)strtoul(end + 1, NULL, 10);
-	} else {
-		snprintf(addr, len, "%s", s);
-	}
-}
-
-/* The servers the gateway's resolver asks when resolver { servers } is
- * empty: c-ares's own reading of /etc/resolv.conf, as resolver_new gets
- * them. Returns "ADDRESS" / "[IPV6]:PORT" strings (owned), *N of them. */
-static char **default_servers(size_t *n)
-{
-	ares_channel ch;
-	struct ares_addr_port_node *list = NULL;
-	char **out = NULL;
-	*n = 0;
-	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-		return NULL;
-	if (ares_init(&ch) == ARES_SUCCESS) {
-		if (ares_get_servers_ports(ch, &list) == ARES_SUCCESS)
-			for (struct ares_addr_port_node *s = list; s; s = s->next) {
-				char a[INET6_ADDRSTRLEN];
-				int port = s->udp_port ? s->udp_port : 53;
-				if (!inet_ntop(s->family, &s->addr, a, sizeof(a)))
-					continue;
-				char *e = s->family == AF_INET6
-						  ? xasprintf("[%s]:%d", a, port)
-						  : xasprintf("%s:%d", a, port);
-				VEC_PUSH(out, *n, e);
-			}
-		ares_free_data(list);
-		ares_destroy(ch);
-	}
-	ares_library_cleanup();
-	return out;
-}
-
 /* resolver { verify-name NAME }: one `dns` verifier "resolver/ADDRESS" per
  * server the resolver asks, for NAME, within the resolver's own timeout,
  * every verify-every; rise and fall the verifiers' defaults. Standalone verifiers: down,
@@ -692,14 +643,14 @@ static void resolver_checks(struct farms *fm, const struct resolver_cfg *rc,
 	if (!rc->verify_name)
 		return;
 	if (!n) {
-		servers = dflt = default_servers(&ndflt);
+		servers = dflt = resolver_default_servers(&ndflt);
 		n = ndflt;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char addr[INET6_ADDRSTRLEN + 2];
 		struct verify_spec spec;
 		verify_spec_init(&spec);
-		split_server(servers[i], addr, sizeof(addr), &spec.port);
+		resolver_server_split(servers[i], addr, sizeof(addr), &spec.port);
 		spec.method = VM_DNS;
 		spec.target = addr;
 		spec.qname = rc->verify_name;

@@ -318,6 +318,13 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0; rising = forged or late answers", \
 	  "dns filter", \
 	  STATS_NOTHR) \
+	X(dns_filter_answers_untrusted, STATS_COUNTER, STORE_U64, "messages", STATS_SEC_SV, \
+	  "DNS answers from a server that is not trusted (resolver { " \
+	  "dns-trusted }, else the resolver's servers): a client asking a " \
+	  "server of its own (released, nothing bound)", \
+	  "0; rising = clients use DNS servers of their own", \
+	  "dns filter", \
+	  STATS_NOTHR) \
 	X(dns_filter_dropped, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_SV, \
 	  "DNS messages the filter dropped: malformed, zone-transfer queries, " \
 	  "not DNS", \

@@ -79,6 +79,7 @@ struct stats_snapshot {
 	uint64_t dns_cache_entries, dns_cache_hits, dns_cache_misses;
 	uint64_t dns_cache_negative_hits;
 	uint64_t dns_names_bounded;
+	uint64_t dns_filter_answers_untrusted;
 	uint64_t dns_filter_queries, dns_filter_answers_bound, dns_filter_answers_unmatched,
 	    dns_filter_dropped, dns_filter_rebinding_refused, dns_filter_bindings,
 	    dns_filter_bounded,

@@ -29,6 +29,7 @@
 
 #include "resolve/dnsbind.h"
 #include "resolve/dnstcp.h"
+#include "../resolve/dnsbind_trust.h"
 #include "sluiced/dnsfilter.h"
 #include "sluiced/ftpfilter.h"
 #include "ftp_writers.h"
@@ -45,7 +46,7 @@ static void fuzz_dns(const uint8_t *pkt, size_t len)
 	static const struct dnstcp_cfg tc = {.total_cap = 1u << 20,
 					     .max_streams = 4,
 					     .idle_ms = 1000};
-	struct dnsbind *b = dnsbind_new(&bc);
+	struct dnsbind *b = trusting_all(dnsbind_new(&bc));
 	struct dnstcp *t = dnstcp_new(&tc);
 	if (!b || !t)
 		abort();

@@ -11,6 +11,9 @@
 #     by the reverse name: denied;
 #   - a CNAME chain (portal.work → edge77.cdn → .46) binds the question's
 #     name;
+#   - a client's own resolver (one the rule lets it reach, not among the
+#     trusted servers, resolver { dns-trusted }) answers www.work with any
+#     address: it binds nothing, and the address stays denied;
 #   - a forged answer from a server the filter dns rule does not allow (the
 #     web server's address, to the second client) binds nothing;
 #   - TCP: an answer in one segment binds too; and answers cut anywhere
@@ -61,6 +64,7 @@ peers_dnsmasq "$N/dnsmasq.conf" || { kt_fail "dnsmasq did not start"; kt_done; }
 cat >"$N/sluice.conf" <<CONF
 network clients { 198.18.1.0/24 2001:db8:1::/64 }
 network infra   { 198.18.3.0/24 2001:db8:3::/64 }
+computers resolvers { $LAB_DNS4 198.18.3.9 2001:db8:3::99 }
 domains work    { *.work.lab.sluice.test }
 protocol web tcp 80
 protocol dns udp 53 filter dns
@@ -68,7 +72,7 @@ protocol dnst tcp 53 filter dns
 rule "work"    allow web from clients to work
 rule "dns"     allow { dns dnst } from clients to infra
 rule "lookups" allow dns from localhost to infra
-resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
+resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s dns-trusted resolvers }
 decisions { deadline 2s }
 log { format json file "$N/fw.log" }
 CONF
@@ -238,6 +242,34 @@ PY
 r=$(lab_exec "$LAB_CLI" timeout 15 python3 "$N/tcpsplit.py" "$LAB_CLI4" $SPLIT4)
 [ "$r" = "45:1 1:1" ] && kt_ok "two pipelined TCP answers cut anywhere (45 addresses, then 1): put together, bound, both allowed ($r)" ||
 	kt_fail "TCP answers in pieces: $r (want 45:1 1:1)"
+
+# the client's own resolver: 198.18.3.10, in infra (rule "dns" lets the
+# client ask it) but not among the trusted servers; it says every name is
+# 198.18.2.50 (whose reverse name is a CDN host's, not work's); asked by
+# the second client, which no trusted answer told of .50
+OWN4=198.18.3.10
+lab_exec "$LAB_DNS" ip addr add $OWN4/24 dev gw0 || kt_fail "address $OWN4"
+cat >"$N/own.py" <<'PY'
+import socket, struct, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((sys.argv[1], 53))
+while True:
+    q, peer = u.recvfrom(4096)
+    end = 12
+    while q[end]: end += q[end] + 1
+    a = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0) + q[12:end + 5]
+    a += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes([198, 18, 2, 50])
+    u.sendto(a, peer)
+PY
+lab_spawn "$LAB_DNS" timeout 120 python3 "$N/own.py" $OWN4 >/dev/null
+for i in $(seq 50); do lab_exec "$LAB_DNS" ss -Hlun | grep -q "$OWN4:53" && break; sleep 0.1; done
+u0=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_filter_answers_untrusted'])")
+r=$(lab_exec "$LAB_CLI" timeout 10 python3 "$N/rc.py" own.work.lab.sluice.test "$LAB_CLI4B" $OWN4)
+u1=$(ctl counters --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['dns_filter_answers_untrusted'])")
+[ "$r" = "198.18.2.50 0" ] && kt_ok "the client's own resolver says own.work is .50: bound nothing, denied ($r)" ||
+	kt_fail "the client's own resolver: $r (want 198.18.2.50 0: answered, not allowed)"
+[ "$u1" -gt "$u0" ] && kt_ok "counted in dns_filter_answers_untrusted ($u0 → $u1)" ||
+	kt_fail "dns_filter_answers_untrusted $u0 → $u1"
 expect_talk "a client that did not get the split answer: decided by the reverse name, denied" 0 \
 	"$LAB_CLI" TCP4 198.18.2.50 80 "$LAB_CLI4B"
 ra=$(ctl counters --json | python3 -c "import json,sys; c=json.load(sys.stdin)['counters']; print(c['dns_filter_tcp_reassembled'], c['dns_filter_tcp_refused'])")
@@ -335,6 +367,7 @@ read -r q b dr bi <<<"$c"
 cat >"$N/sluice.conf" <<CONF
 network clients { 198.18.1.0/24 2001:db8:1::/64 }
 network infra   { 198.18.3.0/24 2001:db8:3::/64 }
+computers resolvers { $LAB_DNS4 198.18.3.9 2001:db8:3::99 }
 domains work    { *.work.lab.sluice.test }
 users netops    { user alice }
 protocol web tcp 80
@@ -343,7 +376,7 @@ protocol dnst tcp 53 filter dns
 rule "netops"  allow from clients to any users netops
 rule "work"    allow web from clients to work
 rule "dns"     allow { dns dnst } from clients to infra
-resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s }
+resolver  { servers $LAB_DNS4 timeout 500ms negative-ttl 5s dns-trusted resolvers }
 decisions { deadline 2s }
 log { format json file "$N/fw.log" }
 CONF

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "resolve/dnsbind.h"
+#include "dnsbind_trust.h"
 
 /* ---- a message builder --------------------------------------------------- */
 
@@ -120,6 +121,8 @@ static struct dns_ends ends(const char *src, uint16_t sport, const char *dst,
 #define CLI "198.18.1.2"
 #define CLI2 "198.18.1.3"
 #define SRV "198.18.3.2"
+/* the lab's DNS network: the servers trusted */
+#define LAB_DNS "198.18.3.0", "198.18.3.255", "2001:db8:3::", "2001:db8:3::ffff:ffff:ffff:ffff"
 
 static struct dns_ends to_srv(const char *cli, uint16_t port)
 {
@@ -163,7 +166,7 @@ static void ask(struct dnsbind *b, const char *cli, uint16_t port,
  * nothing; the binding lives TTL + grace. */
 static void binds_per_client(void **state)
 {
-	struct dnsbind *b = dnsbind_new(&cfg);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
 	uint64_t t = 1000000;
 	ask(b, CLI, 40000, 0x1234, "WWW.Example.com", t);
 	struct mb m;
@@ -200,7 +203,7 @@ static void binds_per_client(void **state)
  * id, port, server, client, question or a second answer bind nothing. */
 static void only_trusted_answers(void **state)
 {
-	struct dnsbind *b = dnsbind_new(&cfg);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
 	uint64_t t = 5000;
 	ask(b, CLI, 40001, 7, "site.example", t);
 	struct mb m;
@@ -249,11 +252,57 @@ static void only_trusted_answers(void **state)
 	dnsbind_free(b);
 }
 
+/* A client that asks a server of its own (not among the trusted ones)
+ * binds nothing, however well its answer matches: the query is not
+ * remembered and the answer is refused as untrusted; a server trusted
+ * later (a reload) binds from then on; with no server trusted nothing
+ * binds. */
+static void own_resolver_binds_nothing(void **state)
+{
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
+	uint64_t t = 7000;
+	struct mb m;
+	struct dns_ends q = ends(CLI, 40010, "198.18.9.9", 53),
+			a = ends("198.18.9.9", 53, CLI, 40010);
+	head(&m, 11, Q, 0, "www.work.example", 1);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, t), DB_UNTRUSTED);
+	head(&m, 11, QR, 1, "www.work.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.2");
+	assert_int_equal(dnsbind_answer(b, &a, m.b, m.n, t), DB_UNTRUSTED);
+	assert_string_equal(told(b, CLI, "198.18.2.2", t, NULL), "");
+	/* a zone transfer to it is still refused */
+	head(&m, 12, Q, 0, "work.example", 252); /* AXFR */
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, t), DB_XFR);
+	/* trusted after a reload: binds */
+	trusting(b, "198.18.9.9", "198.18.9.9", NULL, NULL);
+	head(&m, 13, Q, 0, "www.work.example", 1);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, t), DB_OK);
+	head(&m, 13, QR, 1, "www.work.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.2");
+	assert_int_equal(dnsbind_answer(b, &a, m.b, m.n, t), DB_OK);
+	assert_string_equal(told(b, CLI, "198.18.2.2", t, NULL),
+			    "www.work.example");
+	/* the lab's server is no longer trusted: its answers bind nothing */
+	struct dns_ends lab = to_cli(CLI, 40011);
+	head(&m, 14, QR, 1, "www.work.example", 1);
+	rr_a(&m, NULL, 60, "198.18.2.3");
+	assert_int_equal(dnsbind_answer(b, &lab, m.b, m.n, t), DB_UNTRUSTED);
+	/* none trusted */
+	dnsbind_set_trusted(b, NULL, 0);
+	head(&m, 15, Q, 0, "www.work.example", 1);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, t), DB_UNTRUSTED);
+	struct dnsbind_stats st;
+	dnsbind_stats(b, &st);
+	assert_int_equal(st.queries_untrusted, 2);
+	assert_int_equal(st.answers_untrusted, 2);
+	dnsbind_free(b);
+}
+
 /* DNS rebinding: an allowed name pointed at private, loopback or the
  * gateway's own addresses is refused (the rest of the answer binds). */
 static void rebinding_refused(void **state)
 {
-	struct dnsbind *b = dnsbind_new(&cfg);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
 	uint8_t gw[1][16] = {{198, 18, 1, 1}};
 	int fam[1] = {AF_INET};
 	dnsbind_set_local(b, fam, (const uint8_t(*)[16])gw, 1);
@@ -281,7 +330,7 @@ static void rebinding_refused(void **state)
  * genuine answer its chance. */
 static void malformed_refused(void **state)
 {
-	struct dnsbind *b = dnsbind_new(&cfg);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
 	struct mb m;
 	struct dns_ends e = to_cli(CLI, 40020);
 	ask(b, CLI, 40020, 3, "x.example", 0);
@@ -345,7 +394,7 @@ static void malformed_refused(void **state)
  * order; a CNAME loop ends; a chain past the bound makes names partial. */
 static void answers_and_chains(void **state)
 {
-	struct dnsbind *b = dnsbind_new(&cfg);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
 	struct mb m;
 	struct dns_ends e = to_cli(CLI, 40030);
 	ask(b, CLI, 40030, 1, "tc.example", 0);
@@ -395,7 +444,7 @@ static void bounds_are_partial(void **state)
 	struct dnsbind_cfg small = cfg;
 	small.max_bindings = 16;
 	small.max_queries = 2;
-	struct dnsbind *b = dnsbind_new(&cfg), *s = dnsbind_new(&small);
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS), *s = trusting(dnsbind_new(&small), LAB_DNS);
 	struct mb m;
 	char ip[32];
 	head(&m, 9, QR, 40, "rr40.example", 1);
@@ -445,7 +494,7 @@ static void bounds_per_source_prefix(void **state)
 	c.max_queries = 2;
 	c.prefix_v6 = 64;
 	c.max_queries_total = 3;
-	struct dnsbind *b = dnsbind_new(&c);
+	struct dnsbind *b = trusting(dnsbind_new(&c), LAB_DNS);
 	struct mb m;
 	const char *from[] = {"2001:db8:1::10", "2001:db8:1::11",
 			      "2001:db8:1::12", "2001:db8:2::10",
@@ -495,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(bounds_per_source_prefix),
 	    cmocka_unit_test(binds_per_client),
 	    cmocka_unit_test(only_trusted_answers),
+	    cmocka_unit_test(own_resolver_binds_nothing),
 	    cmocka_unit_test(rebinding_refused),
 	    cmocka_unit_test(malformed_refused),
 	    cmocka_unit_test(answers_and_chains),

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "sluiced/dnsfilter.h"
+#include "dnsbind_trust.h"
 
 static const uint8_t CLI[16] = {198, 18, 1, 2}, SRV[16] = {198, 18, 3, 2},
 		     OTHER[16] = {198, 18, 2, 2};
@@ -96,7 +97,7 @@ static struct dnsbind *table(void)
 	struct dnsbind_cfg c = {.grace_s = 10, .query_timeout_ms = 5000,
 				.max_queries = 64, .max_bindings = 64,
 				.refuse_private = true};
-	return dnsbind_new(&c);
+	return trusting(dnsbind_new(&c), "198.18.3.0", "198.18.3.255", "2001:db8:3::", "2001:db8:3::ffff:ffff:ffff:ffff");
 }
 
 static size_t names(struct dnsbind *b, uint32_t addr)
