@@ -44,6 +44,7 @@ struct idtable {
 	uint64_t removed; /* entries unlinked: logouts, replacements, expiry */
 	char **ignore;
 	size_t nignore;
+	struct own_realms realms; /* names compare under these (username.h) */
 	struct id_source_stats st[IDS_COUNT];
 	uint32_t nplen[2][129]; /* entries by family (v4, v6) and length */
 };
@@ -141,31 +142,45 @@ void idtable_free(struct idtable *t)
 	}
 	htable_fini(&t->h);
 	free_names(t->ignore, t->nignore);
+	own_realms_free(&t->realms);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
 }
 
 void idtable_set_ignore(struct idtable *t, const char *const *names,
-			size_t n)
+			size_t n, const struct own_realms *own)
 {
 	char **v = n ? xcalloc(n, sizeof(*v)) : NULL;
 	for (size_t i = 0; i < n; i++)
 		v[i] = xstrdup(names[i]);
+	struct own_realms realms = {0};
+	own_realms_copy(&realms, own);
 	pthread_rwlock_wrlock(&t->lock);
 	char **old = t->ignore;
 	size_t nold = t->nignore;
+	struct own_realms oldr = t->realms;
 	t->ignore = v;
 	t->nignore = n;
+	t->realms = realms;
 	pthread_rwlock_unlock(&t->lock);
 	free_names(old, nold);
+	own_realms_free(&oldr);
 }
 
-/* Under the lock: USER is on the ignore list (ASCII case folded: RADIUS
- * clients spell names as they please). */
+/* Under the lock: A and B are one user (user_name_equal under the
+ * table's own realms). */
+static bool same_user(const struct idtable *t, const char *a, const char *b)
+{
+	return user_name_equal(&t->realms, a, b);
+}
+
+/* Under the lock: USER is on the ignore list, in any spelling of one
+ * account (user_name_equal: RADIUS clients spell names as they please; an
+ * own realm or domain is dropped, another one's account is not ours). */
 static bool ignored(const struct idtable *t, const char *user)
 {
 	for (size_t i = 0; i < t->nignore; i++)
-		if (strcasecmp(t->ignore[i], user) == 0)
+		if (same_user(t, t->ignore[i], user))
 			return true;
 	return false;
 }
@@ -272,7 +287,7 @@ enum login_result idtable_login(struct idtable *t, const struct id_login *l)
 		st->ignored++;
 		r = LOGIN_IGNORED;
 	} else if (live && pe->id.source == l->source &&
-		   strcmp(pe->id.user, l->user) == 0) {
+		   same_user(t, pe->id.user, l->user)) {
 		refresh(t, pe, l, now);
 		st->logins++;
 		r = LOGIN_REFRESHED;
@@ -337,7 +352,7 @@ bool idtable_logout_prefix(struct idtable *t, int family, const uint8_t *addr,
 	prefix_cut(key, addr, plen);
 	pthread_rwlock_wrlock(&t->lock);
 	struct ipentry *pe = find(t, family, key, plen);
-	if (pe && (!user || strcmp(pe->id.user, user) == 0)) {
+	if (pe && (!user || same_user(t, pe->id.user, user))) {
 		unlink_entry(t, pe);
 		t->st[source].logouts++;
 		found = true;

@@ -10,6 +10,8 @@
 #ifndef SLUICE_IDTABLE_H
 #define SLUICE_IDTABLE_H
 
+#include "common/username.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,10 +89,13 @@ void idtable_free(struct idtable *t);
 /*
  * Sets the ignore list: users (service accounts: backups, monitoring)
  * whose logins are never recorded, so they never replace the person
- * working at an address. NAMES are copied; replaces the previous list.
+ * working at an address; and OWN, the site's own realms and domains
+ * (NULL: none), under which the table compares user names
+ * (common/username.h: the ignore list, a refresh, a logout's user). NAMES
+ * and OWN are copied; replaces the previous list and realms.
  */
 void idtable_set_ignore(struct idtable *t, const char *const *names,
-			size_t n);
+			size_t n, const struct own_realms *own);
 
 /*
  * Records L. The same user from the same source refreshes the entry

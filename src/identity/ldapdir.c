@@ -6,6 +6,7 @@
 #include "identity/ldapdir.h"
 #include "common/flight.h"
 #include "common/log.h"
+#include "common/username.h"
 #include "common/util.h"
 #include "identity/gssbind.h"
 #include "identity/idcache.h"
@@ -93,6 +94,7 @@ struct ldapdir {
 	char **named;
 	size_t nnamed;
 	unsigned named_gen;  /* bumped when RESTRICTED or NAMED change */
+	struct own_realms realms; /* user names are keyed under these */
 
 	/* where to connect */
 	bool ipc;
@@ -1260,6 +1262,7 @@ void ldapdir_free(struct ldapdir *l)
 	for (size_t i = 0; i < l->nnamed; i++)
 		free(l->named[i]);
 	free(l->named);
+	own_realms_free(&l->realms);
 	flight_table_fini(&l->inflight);
 	free(l);
 }
@@ -1272,7 +1275,7 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		return -1;
 	}
 	char *key = user && strlen(user) <= LDAPDIR_USER_MAX
-			    ? ldapdir_user_key(user)
+			    ? ldapdir_user_key(&l->realms, user)
 			    : NULL;
 	if (!key) {
 		errno = EINVAL;
@@ -1364,16 +1367,21 @@ void ldapdir_set_groups(struct ldapdir *l, const char *const *names, size_t n)
 	l->cache = idcache_new(l->cache_ttl_s, LDAPDIR_CACHE_MAX);
 }
 
-char *ldapdir_user_key(const char *user)
+char *ldapdir_user_key(const struct own_realms *own, const char *user)
 {
-	size_t n;
-	const char *b = user_name_span(user, &n);
-	if (n == 0)
-		return NULL;
-	char *k = xstrndup(b, n);
-	for (char *p = k; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return k;
+	return user_name_canon(own, user);
+}
+
+bool ldapdir_set_realms(struct ldapdir *l, const struct own_realms *own)
+{
+	struct own_realms none = {0};
+	if (own_realms_equal(&l->realms, own ? own : &none))
+		return false;
+	own_realms_copy(&l->realms, own);
+	/* an answer keyed under other realms may be another account's */
+	idcache_free(l->cache);
+	l->cache = idcache_new(l->cache_ttl_s, LDAPDIR_CACHE_MAX);
+	return true;
 }
 
 char *ldapdir_primary_sid(const unsigned char *sid, size_t len, uint32_t rid)

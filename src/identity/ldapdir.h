@@ -4,9 +4,11 @@
  *
  * Model
  *   ldapdir_groups() asks "which groups is USER in?". USER is first made
- *   canonical (ldapdir_user_key: surrounding spaces, a `DOMAIN\` prefix and
- *   an `@REALM` suffix dropped, lower case), so every spelling of one
- *   account shares one lookup and one answer. A lookup is two searches under
+ *   canonical (ldapdir_user_key: common/username.h under the site's own
+ *   realms, ldapdir_set_realms; lower case), so every spelling of one
+ *   account shares one lookup and one answer, and a name in another realm
+ *   or domain (`carol@guest.example`, `PARTNER\carol`) is looked up whole,
+ *   never as the local `carol`. A lookup is two searches under
  *   cfg->base on one shared connection:
  *     1. the user:   cfg->user_filter, or the schema's; no entry → ENOENT
  *                    (cached like an answer), two entries → EIO (ambiguous).
@@ -167,6 +169,14 @@ int ldapdir_groups(struct ldapdir *l, const char *user, groups_cb cb,
 		   void *arg);
 
 /*
+ * The site's own realms and domains (copied; NULL: none), under which user
+ * names are made lookup keys (ldapdir_user_key). A change drops the cached
+ * answers and returns true (copies of answers kept elsewhere must go too).
+ * The default is none: a name with a realm or domain is looked up whole.
+ */
+bool ldapdir_set_realms(struct ldapdir *l, const struct own_realms *own);
+
+/*
  * The groups the policy names (copied): lookups ask only about them, so an
  * answer is complete for every rule whatever the directory's limits, and
  * each group comes back spelled as the policy spells it. NAMES NULL (the
@@ -197,11 +207,11 @@ void ldapdir_stats(const struct ldapdir *l, struct ldapdir_stats *out);
 /* ---- helpers, exported for the tests ------------------------------------ */
 
 /*
- * The canonical key of a user name: its user_name_span() (policy.h: white
- * space, `DOMAIN\` and `@REALM` dropped) in lower case (ASCII). Returns a
- * new string, or NULL when nothing is left.
+ * The key a lookup of USER searches and caches by: user_name_canon() under
+ * OWN (common/username.h: an own realm or domain dropped, another kept,
+ * ASCII lower case). Returns a new string, or NULL when USER is no name.
  */
-char *ldapdir_user_key(const char *user);
+char *ldapdir_user_key(const struct own_realms *own, const char *user);
 
 /*
  * The filter value of the SID of the primary group: the user's objectSid

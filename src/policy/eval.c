@@ -100,32 +100,6 @@ bool rule_header_match(const struct rule *r, const struct flow *f)
 	       (!r->sched || sched_has(r->sched, f->minute));
 }
 
-const char *user_name_span(const char *name, size_t *len)
-{
-	const char *b = name, *e = name + strlen(name);
-	const char *bs = strrchr(name, '\\');
-	if (bs)
-		b = bs + 1;
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	for (const char *p = e; p > b; p--)
-		if (p[-1] == '@') {
-			e = p - 1;
-			break;
-		}
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	*len = (size_t)(e - b);
-	return b;
-}
-
-bool user_name_equal(const char *a, const char *b)
-{
-	size_t la, lb;
-	const char *pa = user_name_span(a, &la), *pb = user_name_span(b, &lb);
-	return la && la == lb && strncasecmp(pa, pb, la) == 0;
-}
-
 int users_match3(const struct rule *r, const struct facts *facts)
 {
 	if (!facts->user)
@@ -136,7 +110,8 @@ int users_match3(const struct rule *r, const struct facts *facts)
 	for (size_t i = 0; i < r->nusers; i++) {
 		const struct userset *u = r->users[i];
 		for (size_t k = 0; k < u->nusers; k++)
-			if (user_name_equal(u->users[k], facts->user))
+			if (user_name_equal(u->realms, u->users[k],
+					    facts->user))
 				return 1;
 		groups_asked = groups_asked || u->ngroups;
 		for (size_t k = 0; k < u->ngroups; k++)

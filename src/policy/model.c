@@ -336,6 +336,8 @@ void policy_free(struct policy *p)
 	free(p->flood.exceptions);
 	directory_cfg_clear(&p->directory);
 	free_strv(p->identity.ignore_users, p->identity.nignore_users);
+	free_strv(p->identity.own_realms, p->identity.nown_realms);
+	own_realms_free(&p->identity.realms);
 	free(p->identity.radius_listen);
 	free(p->identity.radius_secret_file);
 	free_strv(p->identity.radius_clients, p->identity.nradius_clients);

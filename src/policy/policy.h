@@ -15,6 +15,7 @@
 #ifndef SLUICE_POLICY_H
 #define SLUICE_POLICY_H
 
+#include "common/username.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +141,9 @@ struct userset {
 	char **groups;
 	size_t ngroups;
 	bool used;
+	/* the policy's identity.realms, which `user` entries and a session's
+	 * user are compared under (set by policy_validate; NULL: none) */
+	const struct own_realms *realms;
 };
 
 struct protocol {
@@ -316,6 +320,12 @@ struct identity_cfg {
 	uint32_t ttl_s, nss_workers, nss_timeout_ms, cache_ttl_s;
 	char **ignore_users; /* service accounts never recorded */
 	size_t nignore_users;
+	char **own_realms; /* own-realms as written; NULL: derive them */
+	size_t nown_realms;
+	struct own_realms realms; /* in force: own_realms, or derived from
+				   * the directory's base and principal
+				   * (policy_validate); every user name is
+				   * compared under these (username.h) */
 	char *radius_listen;	  /* "ADDR:PORT"; NULL = no RADIUS */
 	char *radius_secret_file; /* the clients' shared secret */
 	char **radius_clients;	  /* addresses or prefixes that may send */
@@ -622,16 +632,8 @@ const struct protocol *rule_proto_match(const struct rule *r,
 bool endpoint_addr_match(const struct endpoint *e, const struct flow *f,
 			 bool dst);
 bool users_match(const struct rule *r, const struct facts *facts);
-/*
- * The canonical part of a user name: surrounding white space dropped, then
- * everything up to the last `\` (DOMAIN\user) and from the last `@`
- * (user@REALM). Returns where it starts in NAME and its length in *LEN
- * (0: nothing left). Two names are one user when these parts are equal
- * ignoring ASCII case (user_name_equal); the directory client keys its
- * lookups the same way.
- */
-const char *user_name_span(const char *name, size_t *len);
-bool user_name_equal(const char *a, const char *b);
+/* User names compare in their canonical form under the policy's own
+ * realms: common/username.h (user_name_equal). */
 /* 1 the users clause matches, 0 it does not, -1 unknown (groups unknown). */
 int users_match3(const struct rule *r, const struct facts *facts);
 bool domainset_match(const struct domainset *d, const char *name);

@@ -245,6 +245,12 @@ static const struct setting identity_table[] = {
      P(identity.nignore_users), 0, 0, NULL,
      "service accounts whose logins are never recorded", .def = 0,
      .reload = RELOAD_LIVE, .example = "svc-backup svc-monitor"},
+    {"own-realms", ST_STRLIST, P(identity.own_realms),
+     P(identity.nown_realms), 0, 0, NULL,
+     "the site's own realms and NetBIOS domains: only these are dropped "
+     "from user@REALM and DOMAIN\\user (default: derived from directory "
+     "base and principal)", .def = 0,
+     .reload = RELOAD_LIVE, .portal = true, .example = "CORP.EXAMPLE CORP"},
     {"radius-listen", ST_STRING, P(identity.radius_listen), 0, 0, 0, NULL,
      "address:port of the RADIUS accounting listener (off when unset)",
      .def = 0,

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -465,6 +466,105 @@ static void check_directory(const struct directory_cfg *c, struct diags *d)
 	check_directory_gssapi(c, d);
 }
 
+/* The value of DN's component COMP (`dc=corp`: "corp", LEN bytes) when its
+ * attribute type is `dc` (any case, white space around), else NULL. */
+static const char *dc_value(const char *comp, size_t clen, size_t *len)
+{
+	const char *e = comp + clen;
+	while (comp < e && *comp == ' ')
+		comp++;
+	if (e - comp < 3 || strncasecmp(comp, "dc", 2) != 0)
+		return NULL;
+	const char *v = comp + 2;
+	while (v < e && *v == ' ')
+		v++;
+	if (v == e || *v++ != '=')
+		return NULL;
+	while (v < e && *v == ' ')
+		v++;
+	while (e > v && e[-1] == ' ')
+		e--;
+	*len = (size_t)(e - v);
+	return *len && !memchr(v, '\\', *len) ? v : NULL;
+}
+
+/* Adds the realm a directory base's `dc=` components spell (dc=corp,
+ * dc=example: CORP.EXAMPLE) and its first label (CORP, the NetBIOS domain
+ * Active Directory and Samba give by default) to OWN. */
+static void realms_from_base(struct own_realms *own, const char *base)
+{
+	char realm[512];
+	size_t at = 0, first = 0;
+	for (const char *c = base; c && *c;) {
+		size_t clen = strcspn(c, ",");
+		size_t vlen;
+		const char *v = dc_value(c, clen, &vlen);
+		if (v && at + vlen + 1 < sizeof(realm)) {
+			if (at)
+				realm[at++] = '.';
+			memcpy(realm + at, v, vlen);
+			at += vlen;
+			first = first ? first : vlen;
+		}
+		c += clen + (c[clen] == ',');
+	}
+	own_realms_add(own, realm, at);
+	own_realms_add(own, realm, first);
+}
+
+/* Adds a Kerberos principal's realm (svc@CORP.EXAMPLE: CORP.EXAMPLE) and
+ * its first label (CORP) to OWN. */
+static void realms_from_principal(struct own_realms *own, const char *princ)
+{
+	const char *at = princ ? strrchr(princ, '@') : NULL;
+	if (!at)
+		return;
+	own_realms_add(own, at + 1, strlen(at + 1));
+	own_realms_add(own, at + 1, strcspn(at + 1, "."));
+}
+
+/* Names from a source that spells realms (RADIUS, the push API, the
+ * portal, the directory) are compared with names in the policy (`user`
+ * entries, ignore-users) or looked up in the directory: how a realm
+ * compares matters. */
+static bool names_compared(const struct policy *p)
+{
+	bool named = p->identity.nignore_users || p->directory.enabled;
+	for (size_t i = 0; i < p->nusersets && !named; i++)
+		named = p->usersets[i]->nusers != 0;
+	return named && (p->identity.radius_listen || p->identity.api_listen ||
+			 p->portal.listen || p->directory.enabled);
+}
+
+/* identity { own-realms }, or the realms derived from the directory, into
+ * identity.realms, which every user set compares under. */
+static void check_own_realms(struct policy *p)
+{
+	struct identity_cfg *c = &p->identity;
+	struct diags *d = &p->diags;
+	own_realms_free(&c->realms);
+	for (size_t i = 0; i < c->nown_realms; i++) {
+		const char *r = c->own_realms[i];
+		if (text_name_problem(r) || strpbrk(r, "@\\ \t"))
+			diags_add(d, DIAG_ERROR, NULL,
+				  "identity own-realms: '%s' is not a realm or "
+				  "domain (no @, \\ or white space)", r);
+		else
+			own_realms_add(&c->realms, r, strlen(r));
+	}
+	if (!c->nown_realms) {
+		realms_from_base(&c->realms, p->directory.base);
+		realms_from_principal(&c->realms, p->directory.principal);
+	}
+	for (size_t i = 0; i < p->nusersets; i++)
+		p->usersets[i]->realms = &c->realms;
+	if (!c->realms.n && names_compared(p))
+		diags_add(d, DIAG_WARNING, NULL,
+			  "identity: no own realm (own-realms, or a directory "
+			  "base with dc= parts): a user@REALM or DOMAIN\\user "
+			  "name never matches a plain user name");
+}
+
 /* identity { ignore-users, radius-* }: the RADIUS listener needs its
  * address, its secret and its clients (compiled into radius_nets). */
 static void check_identity(struct policy *p)
@@ -610,6 +710,7 @@ static void check_settings(struct policy *p)
 			diags_add(d, DIAG_ERROR, NULL, "metrics listen '%s': %s",
 				  p->metrics.listen, why);
 	}
+	check_own_realms(p);
 	check_identity(p);
 	check_portal(p);
 	for (size_t i = 0; i < p->nfarms; i++)

@@ -440,6 +440,7 @@ struct pjob {
 	struct event *done;	  /* made active by the thread when it ends */
 	pthread_t thread;
 	char addr[INET6_ADDRSTRLEN], user[PORTAL_USER_MAX];
+	char key[PORTAL_USER_MAX]; /* USER's canonical form: what is searched */
 	char name[PORTAL_USER_MAX], why[256];
 	char pw[PORTAL_PASSWORD_MAX + 1];
 	size_t pwlen;
@@ -449,7 +450,7 @@ struct pjob {
 static void *job_run(void *arg)
 {
 	struct pjob *j = arg;
-	j->r = pauth_check(&j->P->p->directory, j->P->bind_password, j->user,
+	j->r = pauth_check(&j->P->p->directory, j->P->bind_password, j->key,
 			   j->pw, j->pwlen, j->name, sizeof(j->name), j->why,
 			   sizeof(j->why));
 	explicit_bzero(j->pw, sizeof(j->pw));
@@ -544,6 +545,22 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
 	free(j);
 }
 
+/* The name the directory is asked about for USER, typed at the sign-in
+ * form, into KEY (SIZE bytes): its canonical form under the policy's own
+ * realms (common/username.h), as sluiced keys its own lookups, so that
+ * `CORP\carol` signs in as carol and `carol@guest.example` only as that
+ * entry. False when USER is no name. */
+static bool user_key(const struct portal *P, const char *user, char *key,
+		     size_t size)
+{
+	char *k = user_name_canon(&P->p->identity.realms, user);
+	bool ok = k && strlen(k) < size;
+	if (ok)
+		memcpy(key, k, strlen(k) + 1);
+	free(k);
+	return ok;
+}
+
 /* POST /login: the form's user and password, checked by the directory on
  * a thread; the answer comes when it has answered (on_job_done). */
 static void do_login(struct portal *P, const char *addr,
@@ -557,7 +574,8 @@ static void do_login(struct portal *P, const char *addr,
 	    form_value(rq->body, rq->body_len, "password", j->pw,
 		       sizeof(j->pw), &j->pwlen) < 0)
 		problem = "Send a user name and a password.";
-	else if (strlen(j->user) != ulen || text_name_problem(j->user))
+	else if (strlen(j->user) != ulen || text_name_problem(j->user) ||
+		 !user_key(P, j->user, j->key, sizeof(j->key)))
 		problem = "That is not a user name.";
 	if (!problem && fail_throttled(P, addr)) {
 		P->n.throttled++;

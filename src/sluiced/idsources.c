@@ -564,7 +564,7 @@ void idsources_configure(struct daemon *d, const struct policy *p)
 		event_add(d->ev_idrevoke, &tv);
 	}
 	idtable_set_ignore(d->ids, (const char *const *)p->identity.ignore_users,
-			   p->identity.nignore_users);
+			   p->identity.nignore_users, &p->identity.realms);
 	radius_configure(d, p);
 	idapi_configure(d, p);
 }

@@ -553,7 +553,11 @@ void lookups_configure(struct lookups *l, const struct policy *p)
 	/* the directory's answers change with the directory and with the
 	 * groups asked about: so do their near copies */
 	char *list = l->ldap ? named_groups(l->ldap, p) : NULL;
-	if (new_dir || !list || !l->named_list ||
+	/* and with the own realms, under which a name is one account or
+	 * another's (common/username.h) */
+	bool new_realms =
+	    l->ldap && ldapdir_set_realms(l->ldap, &p->identity.realms);
+	if (new_dir || new_realms || !list || !l->named_list ||
 	    strcmp(list, l->named_list) != 0)
 		near_reset(l, &l->near_groups, l->ldap ? l->dcfg.cache_ttl_s : 0);
 	free(l->named_list);

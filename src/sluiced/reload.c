@@ -522,7 +522,7 @@ static void revoke_facts(struct daemon *d, const struct gen *g,
 	if (id->ngroups || !g->policy->directory.enabled)
 		return;
 	if (si->source == IDSRC_DIRECTORY && si->user &&
-	    user_name_equal(si->user, id->user)) {
+	    user_name_equal(&g->policy->identity.realms, si->user, id->user)) {
 		/* the decision's user, as the directory named it */
 		fx->user = si->user;
 		fx->groups = (const char *const *)si->groups;

@@ -88,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct idtable *t = idtable_new();
 	const char *ign[] = {"nagios"};
-	idtable_set_ignore(t, ign, 1);
+	char *own_v[] = {"CORP.EXAMPLE", "CORP"};
+	const struct own_realms own = {own_v, 2};
+	idtable_set_ignore(t, ign, 1, &own);
 	if (data[0] >= 254)
 		idtable_load(t, (const char *)data + 1, size - 1, 0);
 	else

@@ -189,27 +189,47 @@ static void test_filter(void **state)
 	assert_null(ldapdir_filter("(uid=%", "u", NULL));
 }
 
-/* Every spelling of one account gives one key; nothing left → NULL. */
+/* Every spelling of one account in the own realms gives one key; another
+ * realm's or domain's account keeps its realm; nothing left → NULL. */
 static void test_user_key(void **state)
 {
 	(void)state;
+	char *own_v[] = {"LAB.TEST", "LAB"};
+	const struct own_realms own = {own_v, 2};
 	const char *same[] = {"carol", "Carol", "CAROL", "carol ", "  carol\t",
 			      "LAB\\carol", "lab\\Carol ", "carol@LAB.TEST",
 			      "Carol@lab.test ", "LAB\\carol@LAB.TEST"};
 	for (size_t i = 0; i < ARRAY_SIZE(same); i++) {
-		char *k = ldapdir_user_key(same[i]);
+		char *k = ldapdir_user_key(&own, same[i]);
 		assert_non_null(k);
 		assert_string_equal(k, "carol");
 		free(k);
 	}
-	const char *empty[] = {"", "   ", "LAB\\", "@LAB", " @x"};
+	/* the guest's own entry, never the local carol's */
+	const char *other[][2] = {
+	    {"carol@guest.example", "carol@guest.example"},
+	    {"Carol@GUEST.example ", "carol@guest.example"},
+	    {"GUEST\\Carol", "guest\\carol"},
+	    {"LAB\\carol@guest.example", "lab\\carol@guest.example"}};
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++) {
+		char *k = ldapdir_user_key(&own, other[i][0]);
+		assert_non_null(k);
+		assert_string_equal(k, other[i][1]);
+		free(k);
+	}
+	/* no own realm: every realm is another's */
+	char *k0 = ldapdir_user_key(NULL, "carol@LAB.TEST");
+	assert_string_equal(k0, "carol@lab.test");
+	free(k0);
+	const char *empty[] = {"", "   ", "LAB\\", "@LAB", " @x", "@", "\\",
+			       "carol@", "\\carol"};
 	for (size_t i = 0; i < ARRAY_SIZE(empty); i++)
-		assert_null(ldapdir_user_key(empty[i]));
+		assert_null(ldapdir_user_key(&own, empty[i]));
 	/* any length: nothing is cut */
 	char longname[900];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	char *k = ldapdir_user_key(longname);
+	char *k = ldapdir_user_key(&own, longname);
 	assert_int_equal(strlen(k), sizeof(longname) - 1);
 	free(k);
 }

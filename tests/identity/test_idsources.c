@@ -117,13 +117,30 @@ static void test_login_refresh_replace(void **state)
 	idtable_free(t);
 }
 
-/* Ignore-listed users (any case) never record nor replace. */
+/* Ignore-listed users (any case, an own realm or domain) never record nor
+ * replace; the same name in another realm is another account. */
 static void test_ignore_list(void **state)
 {
 	(void)state;
 	struct idtable *t = idtable_new();
 	const char *ign[] = {"svc_backup", "nagios"};
-	idtable_set_ignore(t, ign, 2);
+	char *own_v[] = {"CORP.EXAMPLE", "CORP"};
+	const struct own_realms own = {own_v, 2};
+	idtable_set_ignore(t, ign, 2, &own);
+	const char *ours[] = {"nagios@corp.example", "CORP\\Nagios",
+			      " nagios@CORP.EXAMPLE "};
+	for (size_t i = 0; i < 3; i++) {
+		struct id_login o = login_of(A2, ours[i], IDS_RADIUS);
+		assert_int_equal(idtable_login(t, &o), LOGIN_IGNORED);
+	}
+	const char *theirs[] = {"nagios@partner.example", "PARTNER\\nagios"};
+	for (size_t i = 0; i < 2; i++) {
+		struct id_login o = login_of(A2, theirs[i], IDS_RADIUS);
+		assert_int_not_equal(idtable_login(t, &o), LOGIN_IGNORED);
+	}
+	/* a Stop in another spelling of the user ends the entry */
+	assert_true(idtable_logout(t, AF_INET, A2, "PARTNER\\NAGIOS",
+				   IDS_RADIUS));
 	struct id_login l = login_of(A1, "carol", IDS_RADIUS);
 	idtable_login(t, &l);
 	struct id_login s = login_of(A1, "NAGIOS", IDS_API);
@@ -136,8 +153,8 @@ static void test_ignore_list(void **state)
 	identity_clear(&id);
 	assert_false(idtable_get(t, AF_INET, A2, &id));
 	assert_int_equal(stats_of(t, IDS_API).ignored, 1);
-	assert_int_equal(stats_of(t, IDS_RADIUS).ignored, 1);
-	idtable_set_ignore(t, NULL, 0);
+	assert_int_equal(stats_of(t, IDS_RADIUS).ignored, 4);
+	idtable_set_ignore(t, NULL, 0, NULL);
 	assert_int_equal(idtable_login(t, &s2), LOGIN_NEW);
 	idtable_free(t);
 }

@@ -168,6 +168,12 @@ static void phase_shapes(void)
 	CHECK(l);
 	printf("primary group (gidNumber):\n");
 	expect(l, "erin", 0, "staff");
+	/* the own realms sluiced derives from the base dc=lab,dc=sluice,
+	 * dc=test */
+	char *own_v[] = {"lab.sluice.test", "lab"};
+	const struct own_realms own = {own_v, 2};
+	CHECK(ldapdir_set_realms(l, &own) && !ldapdir_set_realms(l, &own));
+	expect(l, "erin", 0, "staff"); /* the cache went with the realms */
 	printf("spellings of one account:\n");
 	const char *spell[] = {"ERIN", "erin ", "LAB\\Erin", "erin@LAB.SLUICE.TEST"};
 	for (size_t i = 0; i < 4; i++) {
@@ -178,7 +184,12 @@ static void phase_shapes(void)
 	}
 	struct ldapdir_stats s;
 	ldapdir_stats(l, &s);
-	CHECK(s.searches == 1 && s.cache_hits == 4);
+	CHECK(s.searches == 2 && s.cache_hits == 4);
+	/* another realm's or domain's erin is looked up as itself: no entry,
+	 * never the local erin's groups */
+	printf("another realm's account:\n");
+	expect(l, "erin@partner.example", ENOENT, NULL);
+	expect(l, "PARTNER\\erin", ENOENT, NULL);
 	struct res fr = ask(l, "frank");
 	CHECK(fr.status == 0 && strcmp(fr.user, "Frank") == 0); /* rootdn: no limit */
 	CHECK(fr.n == 600);
@@ -605,6 +616,11 @@ static void phase_ad(void)
 	c.tls_ca = (char *)ca;
 	struct ldapdir *l = dir_new(&c, 0);
 	CHECK(l);
+	/* the DC's DNS realm and its NetBIOS domain, which is not the DNS
+	 * name's first label here: own-realms says so */
+	char *own_v[] = {"AD.SLUICE.TEST", "SLUICE"};
+	const struct own_realms own = {own_v, 2};
+	ldapdir_set_realms(l, &own);
 	printf("nested (admins-all ∋ netops ∋ alice) and primary (Domain "
 	       "Users, and vpn ∋ Domain Users):\n");
 	expect(l, "alice", 0, "Domain Users,admins-all,netops,vpn");
@@ -620,6 +636,7 @@ static void phase_ad(void)
 		printf("  %-22s → %s [%s]\n", spell[i], r.user, r.groups);
 		CHECK(r.status == 0 && strcmp(r.user, "alice") == 0);
 	}
+	expect(l, "alice@partner.example", ENOENT, NULL);
 	struct res fr = ask(l, "frank");
 	printf("frank, every group: %s, %zu groups\n",
 	       fr.status ? strerror(fr.status) : "ok", fr.n);

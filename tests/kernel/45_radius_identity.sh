@@ -6,7 +6,12 @@
 # it after the Stop; IPv6 through Framed-IPv6-Address, and through
 # Framed-IPv6-Prefix for the client's /64 (an address inside the prefix is
 # the user; Stop ends it; a prefix length over 128 is dropped and counted);
-# a retransmitted Start is harmless; an ignore-listed service account does not replace the user;
+# a retransmitted Start is harmless; an ignore-listed service account does not replace the user,
+# in its own realm's spellings either (nagios@corp.example, CORP\nagios);
+# another realm's or domain's account (dave@partner.example,
+# PARTNER\dave: federated, roaming) is not the local dave and passes no
+# `user dave` rule, while dave@CORP.EXAMPLE (own-realms) is dave and a Stop
+# spelled CORP\DAVE ends it;
 # a wrong secret, a stranger and a malformed datagram are dropped and
 # counted (`sluicectl identity sources`).
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +32,7 @@ identity {
   radius-secret-file "$SECRET"
   radius-clients { 127.0.0.1 }
   ignore-users { nagios }
+  own-realms { CORP.EXAMPLE CORP }
 }
 queue { count 1 fail closed udp-timeout 60s revoke on on-exit remove }
 CONF
@@ -65,6 +71,35 @@ acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=nagios,Framed-IP-
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "nagios (ignore-users) did not replace dave" ||
 	kt_fail "after nagios: $(who $LAB_CLI4)"
 [ "$(src_count ignored)" = 1 ] && kt_ok "counted as ignored" || kt_fail "ignored: $(src_count ignored)"
+# ... nor in its own realm's spellings
+for n in nagios@corp.example 'CORP\\Nagios'; do
+	acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=$n,Framed-IP-Address=$LAB_CLI4" ||
+		kt_fail "$n's Interim-Update not answered"
+	[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "$n (ignore-users, own realm) did not replace dave" ||
+		kt_fail "after $n: $(who $LAB_CLI4)"
+done
+[ "$(src_count ignored)" = 3 ] && kt_ok "counted as ignored (3)" || kt_fail "ignored: $(src_count ignored)"
+
+# realms: another organisation's dave is not our dave (attack70 finding 2);
+# radclient reads \\ in a value as one \ (so 'PARTNER\\dave' is sent
+# as PARTNER\dave)
+for n in dave@partner.example 'PARTNER\\dave' dave@corp.example.evil; do
+	acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=$n,Framed-IP-Address=$LAB_CLI4B,Acct-Session-Id=r1" ||
+		kt_fail "$n's Start not answered"
+	u=$(who $LAB_CLI4B)
+	[ "$u" != none ] && [ "$u" != "dave radius" ] && [ "${u% radius}" != "$u" ] ||
+		kt_fail "$n: $LAB_CLI4B is $u"
+	expect_talk "$n (another realm) at $LAB_CLI4B is not dave: the staff server is denied" 0 \
+		"$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4B"
+done
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=dave@CORP.EXAMPLE,Framed-IP-Address=$LAB_CLI4B,Acct-Session-Id=r2" ||
+	kt_fail "dave@CORP.EXAMPLE's Start not answered"
+expect_talk "dave@CORP.EXAMPLE (own realm) at $LAB_CLI4B is dave: allowed" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80 "$LAB_CLI4B"
+stop_user='CORP\\DAVE'
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=$stop_user,Framed-IP-Address=$LAB_CLI4B,Acct-Session-Id=r2" ||
+	kt_fail "CORP\\DAVE's Stop not answered"
+[ "$(who $LAB_CLI4B)" = none ] && kt_ok "a Stop spelled CORP\\DAVE ended dave@CORP.EXAMPLE's entry" ||
+	kt_fail "after CORP\\DAVE's Stop: $(who $LAB_CLI4B)"
 
 # IPv6
 acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=erin,Framed-IPv6-Address=$LAB_CLI6" ||
@@ -191,7 +226,7 @@ b=$(held "$h"); sleep 1.5; c=$(held "$h")
 grep -q "identities changed: 1 session(s) revoked" "$LAB_TMP/sluiced.log" && kt_ok "logged: 1 session revoked" ||
 	kt_fail "no revocation logged"
 
-[ "$(src_count logouts)" = 1 ] && kt_ok "one logout counted" || kt_fail "logouts $(src_count logouts)"
+[ "$(src_count logouts)" = 1 ] && kt_ok "one logout counted (since the restart)" || kt_fail "logouts $(src_count logouts)"
 
 # IPv6 by prefix (RFC 3162): erin's address entry ends, then a Start with
 # Framed-IPv6-Prefix for the client's /64 makes every address in it erin's

@@ -217,11 +217,16 @@ static void test_groups_unknown(void **state)
 	expect(fl, "mon 09:00", &anon, false, VERDICT_DENY, NULL, 0);
 }
 
-/* One account, any spelling: a rule naming alice matches ALICE, CORP\alice,
- * alice@CORP.EXAMPLE and "alice "; not alicia, nor an empty name. */
+/* One account, any spelling of the site's own realms: a rule naming alice
+ * matches ALICE, CORP\alice, alice@CORP.EXAMPLE and "alice "; not alicia,
+ * nor an empty name, nor another realm's or domain's alice; with no own
+ * realm, no name with a realm or domain is alice (fail closed). */
 static void test_user_spellings(void **state)
 {
 	const char *fl = "tcp 10.1.2.3:40000 -> 203.0.113.7:22";
+	struct own_realms *own = &P->identity.realms; /* the user sets' */
+	own_realms_add(own, "CORP.EXAMPLE", 12);
+	own_realms_add(own, "corp", 4);
 	const char *same[] = {"ALICE", "CORP\\alice", "alice@CORP.EXAMPLE",
 			      "alice ", " Corp\\Alice@corp.example "};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
@@ -229,10 +234,23 @@ static void test_user_spellings(void **state)
 		expect(fl, "mon 09:00", &f, false, VERDICT_ALLOW,
 		       "netops anywhere", 0);
 	}
-	assert_false(user_name_equal("alice", "alicia"));
-	assert_false(user_name_equal("alice", "CORP\\"));
-	assert_false(user_name_equal("", ""));
-	assert_true(user_name_equal("bob@x", "BOB"));
+	const char *other[] = {"alice@partner.example", "PARTNER\\alice",
+			       "alice@corp.example.evil", "CORP\\alice@partner",
+			       "PARTNER\\alice@corp.example", "@", "\\",
+			       "alice@", "\\alice", "alicia"};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		struct fx f = {.user = other[i], .groups = {"staff"}};
+		expect(fl, "mon 09:00", &f, false, VERDICT_DENY, NULL, 0);
+	}
+	assert_false(user_name_equal(own, "alice", "alicia"));
+	assert_false(user_name_equal(own, "alice", "CORP\\"));
+	assert_false(user_name_equal(own, "", ""));
+	assert_true(user_name_equal(own, "bob@corp", "BOB"));
+	own_realms_free(own);
+	for (size_t i = 1; i < sizeof(same) / sizeof(same[0]) - 2; i++) {
+		struct fx f = {.user = same[i]};
+		expect(fl, "mon 09:00", &f, false, VERDICT_DENY, NULL, 0);
+	}
 }
 
 static void test_flow_parse_errors(void **state)

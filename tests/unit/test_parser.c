@@ -104,7 +104,7 @@ static void test_files_named(void **state)
 		 "identity { radius-listen 198.18.1.1:1813 radius-secret-file "
 		 "\"%s\" radius-clients 198.18.1.2 api-listen 127.0.0.1:8081 "
 		 "api-token-file \"%s/missing\" }\n"
-		 "directory ldap { uri \"ldaps://198.18.4.2\" base x "
+		 "directory ldap { uri \"ldaps://198.18.4.2\" base dc=x "
 		 "tls-ca \"%s\" bind-dn \"cn=a\" password-file \"%s\" }\n"
 		 "verifier \"web\" https \"https://198.18.2.2/\" key \"%s\" "
 		 "cert \"%s\" ca \"%s\" every 30s\n"

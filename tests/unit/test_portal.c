@@ -112,8 +112,11 @@ static void check_portal(const char *portal, const char *directory,
 /* The portal block's cases, run where `c` and `k` exist. */
 static void portal_block_cases(void)
 {
-	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
-	const char *plain = "directory ldap { uri \"ldap://198.18.4.2\" base x }";
+	/* a base with dc= parts: the own realms are derived from it */
+	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" "
+			  "base \"dc=corp,dc=example\" }";
+	const char *plain = "directory ldap { uri \"ldap://198.18.4.2\" "
+			    "base \"dc=corp,dc=example\" }";
 	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
 		     tls, 0, 0);
 	check_portal("portal { listen [2001:db8::1]:8443 certificate c key k "
@@ -151,7 +154,8 @@ static void test_portal_block(void **state)
 	char c[96], k[96];
 	snprintf(c, sizeof(c), "%s/c", files_dir);
 	snprintf(k, sizeof(k), "%s/k", files_dir);
-	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" base x }";
+	const char *tls = "directory ldap { uri \"ldaps://198.18.4.2\" "
+			  "base \"dc=corp,dc=example\" }";
 	/* missing files: warnings (the portal cannot start; the gateway runs) */
 	check_portal("portal { listen 198.18.1.1:8443 certificate c key k }",
 		     tls, 0, 2);
