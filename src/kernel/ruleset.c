@@ -1971,29 +1971,59 @@ static void antispoof_iface(struct gen *g, const char *ifn)
 	addrset_free(&allowed);
 }
 
+/* spoofing { reverse-path }: strict, the packet's source must be routed
+ * back through the interface it arrived on (RFC 3704 §2.2, the kernel's
+ * rp_filter=1 as nftables writes it, the packet mark taken into account
+ * for policy routing); loose, routed at all (§2.4). A client that sends
+ * its own session's reply with the server's address (a DNS answer, an
+ * FTP 227 reply it forged, which the gateway would turn back to it) or a
+ * host outside that claims an inside address is dropped before
+ * conntrack. */
+static void antispoof_reverse_path(struct gen *g)
+{
+	switch (g->p->spoofing.reverse_path) {
+	case RPATH_STRICT:
+		sb_add(&g->b, "\t\tfib saddr . mark . iif oif missing jump "
+			      "spoofed comment \"reverse path: the source is "
+			      "not routed back through the interface it came "
+			      "in on\"\n");
+		break;
+	case RPATH_LOOSE:
+		sb_add(&g->b, "\t\tfib saddr . mark oif missing jump spoofed "
+			      "comment \"reverse path: the source is not "
+			      "routed\"\n");
+		break;
+	default:
+		break;
+	}
+}
+
 /*
  * Spoofing detection (ISA): a packet arriving on an interface a network is
  * bound to must come from one of the networks bound to it; a packet from a
  * bound network's addresses must arrive on one of that network's
- * interfaces. Interfaces bound to no network are the external side. Before
+ * interfaces. Interfaces bound to no network are the external side. Then,
+ * on every interface, the reverse path (antispoof_reverse_path). Before
  * conntrack (priority raw - 10): a spoofed packet leaves no entry.
  */
 static void gen_antispoof(struct gen *g)
 {
 	const char **ifs;
 	size_t nifs = bound_ifaces(g->p, &ifs);
-	if (!nifs)
+	if (!nifs && g->p->spoofing.reverse_path == RPATH_OFF) {
+		free(ifs);
 		return;
+	}
 	struct addrset bound = {0};
 	for (size_t i = 0; i < g->p->nnets; i++)
 		if (g->p->nets[i]->nifaces)
 			addrset_add(&bound, &g->p->nets[i]->addrs);
 	addrset_normalize(&bound);
 	sb_add(&g->b,
-	       "\t# Spoofing detection (networks bound to interfaces): a "
-	       "source address that\n"
-	       "\t# does not belong on the interface it arrived on is dropped "
-	       "before conntrack.\n"
+	       "\t# Spoofing detection (networks bound to interfaces, the "
+	       "reverse path): a source\n"
+	       "\t# address that does not belong on the interface it arrived "
+	       "on is dropped before conntrack.\n"
 	       "\tchain spoofed {\n"
 	       "\t\tlimit rate 10/second burst 20 packets log prefix \"sluice "
 	       "spoofed: \" level warn\n"
@@ -2019,6 +2049,7 @@ static void gen_antispoof(struct gen *g)
 		sb_add(&g->b, " jump spoofed comment \"a bound network's "
 			      "address on another interface\"\n");
 	}
+	antispoof_reverse_path(g);
 	sb_add(&g->b, "\t}\n\n");
 	addrset_free(&bound);
 	free(ifs);

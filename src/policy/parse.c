@@ -173,6 +173,7 @@ static const char *const stmt_keywords[] = {
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
     "log",     "metrics",   "verifier", "farm",	   "publish",  "include",
     "alert",   "control",   "nat",     "flood",    "portal",
+    "spoofing",
 };
 
 static bool is_stmt_keyword(const struct token *t)

@@ -220,6 +220,14 @@ struct decisions_cfg {
 				 * (rejected) by the kernel this long; 0 = off */
 	uint32_t reject_rate;	/* rejects sent per second, all rules */
 };
+/* spoofing { reverse-path }: the source address of every packet that
+ * arrives must be routed back through the interface it came in on
+ * (strict, RFC 3704 §2.2), routed at all (loose, §2.4), or is not checked
+ * (off). docs/kernel.md §l. */
+enum reverse_path { RPATH_STRICT, RPATH_LOOSE, RPATH_OFF };
+struct spoofing_cfg {
+	int reverse_path; /* enum reverse_path */
+};
 /* flood { } (docs/sluice.conf.5.md): per-source limits the kernel
  * enforces before anything is queued; 0 = that limit off. */
 struct flood_cfg {
@@ -539,6 +547,7 @@ struct policy {
 
 	struct decisions_cfg decisions;
 	struct flood_cfg flood;
+	struct spoofing_cfg spoofing;
 	struct resolver_cfg resolver;
 	struct directory_cfg directory;
 	struct identity_cfg identity;

@@ -24,6 +24,8 @@ static const char *const exit_enum[] = {"remove", "fail-closed", NULL};
 static const char *const logf_enum[] = {"json", "w3c", "ecs", NULL};
 static const char *const schema_enum[] = {"rfc2307", "ad", NULL};
 static const char *const rebind_enum[] = {"refuse", "allow", NULL};
+/* by enum reverse_path */
+static const char *const rpath_enum[] = {"strict", "loose", "off", NULL};
 static const char *const auth_enum[] = {"none", "basic", "digest", "ntlm",
 					"negotiate", NULL};
 /* by enum dns_qtype */
@@ -114,6 +116,18 @@ static const struct setting flood_table[] = {
     {"prefix-v6", ST_UINT, P(flood.prefix_v6), 0, 1, 128, NULL,
      "IPv6 sources counted together by this prefix length",
      .def = 64,
+     .reload = RELOAD_LIVE},
+    {.key = NULL},
+};
+
+/* Spoofing detection beyond networks bound to interfaces (ruleset.c
+ * gen_antispoof). */
+static const struct setting spoofing_table[] = {
+    {"reverse-path", ST_ENUM, P(spoofing.reverse_path), 0, 0, 0, rpath_enum,
+     "strict: a packet whose source is not routed back through the "
+     "interface it arrived on is dropped as spoofed; loose: one whose "
+     "source is not routed at all; off: no check",
+     .def = RPATH_STRICT,
      .reload = RELOAD_LIVE},
     {.key = NULL},
 };
@@ -520,11 +534,12 @@ static const struct setting portal_table[] = {
 };
 
 enum { B_FLOOD, B_DECISIONS, B_RESOLVER, B_DIRECTORY, B_IDENTITY, B_QUEUE, B_LOG,
-       B_METRICS, B_CONTROL, B_PORTAL };
+       B_METRICS, B_CONTROL, B_PORTAL, B_SPOOFING };
 
 static const struct settings_block blocks[] = {
     {"decisions", B_DECISIONS, decisions_table},
     {"flood", B_FLOOD, flood_table},
+    {"spoofing", B_SPOOFING, spoofing_table},
     {"resolver", B_RESOLVER, resolver_table},
     {"directory", B_DIRECTORY, directory_table},
     {"identity", B_IDENTITY, identity_table},

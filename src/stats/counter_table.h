@@ -189,7 +189,8 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	X(packets_spoofed, STATS_COUNTER, STORE_U64, "packets", STATS_SEC_PE, \
 	  "Packets the kernel dropped as spoofed: a source address that does " \
 	  "not belong on the interface it arrived on (networks bound to " \
-	  "interfaces, `network NAME { ... } on IFNAME`)", \
+	  "interfaces, `network NAME { ... } on IFNAME`, and the reverse-path " \
+	  "check, `spoofing { reverse-path }`)", \
 	  "0; rising = a misconfigured host, a wrong binding, or an attack", \
 	  "nft rule counter (inet sluice, chain spoofed)", \
 	  STATS_NOTHR) \
