@@ -225,14 +225,20 @@ static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 struct seen_entry {
 	struct htable_node hn;
 	uint8_t auth[16];
+	int64_t sent; /* Event-Timestamp plus Acct-Delay-Time; SEEN_UNTIMED */
 	bool used;
 };
+
+#define SEEN_UNTIMED INT64_MIN /* a request without Event-Timestamp */
 
 struct radius_seen {
 	struct htable t; /* by auth */
 	struct seen_entry v[RADIUS_SEEN];
-	size_t next;	/* the oldest, written over next */
-	uint64_t taken; /* authenticators remembered, in all */
+	size_t next;	   /* the oldest, written over next */
+	uint64_t taken;	   /* authenticators remembered, in all */
+	int64_t floor;	   /* latest sending time forgotten; SEEN_UNTIMED: none */
+	bool untimed_lost; /* a request without Event-Timestamp was forgotten */
+	uint64_t refused_floor, refused_untimed;
 };
 
 static uint64_t seen_hash(const struct hash_key *hk, const void *key)
@@ -252,6 +258,7 @@ struct radius_seen *radius_seen_new(void)
 {
 	struct radius_seen *s = xcalloc(1, sizeof(*s));
 	htable_init(&s->t, &seen_ops, RADIUS_SEEN);
+	s->floor = SEEN_UNTIMED;
 	return s;
 }
 
@@ -263,38 +270,119 @@ void radius_seen_free(struct radius_seen *s)
 	free(s);
 }
 
-/* Whether AUTH (16 bytes) was taken before; when not, remembers it in
- * place of the oldest. */
-static bool seen_before(struct radius_seen *s, const uint8_t *auth)
+/* Forgets E (the oldest), keeping what it leaves unknown: its sending
+ * time raises the floor; without one, untimed requests are lost. */
+static void seen_forget(struct radius_seen *s, struct seen_entry *e)
 {
-	if (htable_find(&s->t, auth))
-		return true;
+	htable_remove(&s->t, &e->hn);
+	e->used = false;
+	if (e->sent == SEEN_UNTIMED)
+		s->untimed_lost = true;
+	else if (e->sent > s->floor)
+		s->floor = e->sent;
+}
+
+/* Remembers AUTH (sent at SENT, or SEEN_UNTIMED) in place of the oldest. */
+static void seen_remember(struct radius_seen *s, const uint8_t *auth,
+			  int64_t sent)
+{
 	struct seen_entry *e = &s->v[s->next];
 	s->next = (s->next + 1) % RADIUS_SEEN;
 	if (e->used)
-		htable_remove(&s->t, &e->hn);
+		seen_forget(s, e);
 	memcpy(e->auth, auth, 16);
+	e->sent = sent;
 	e->used = true;
 	htable_insert(&s->t, &e->hn, e->auth);
 	s->taken++;
-	return false;
+}
+
+enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
+					  const uint8_t *auth, bool timed,
+					  int64_t sent)
+{
+	if (htable_find(&s->t, auth))
+		return RADIUS_SEEN_AGAIN;
+	if (timed && s->floor != SEEN_UNTIMED && sent <= s->floor) {
+		s->refused_floor++;
+		return RADIUS_SEEN_FLOOR;
+	}
+	if (!timed && s->untimed_lost) {
+		s->refused_untimed++;
+		return RADIUS_SEEN_UNTIMED;
+	}
+	/* INT64_MIN stays the mark of "no time": a time that low is none */
+	seen_remember(s, auth, timed && sent != SEEN_UNTIMED ? sent
+							     : SEEN_UNTIMED);
+	return RADIUS_SEEN_NEW;
+}
+
+uint64_t radius_seen_refused_floor(const struct radius_seen *s)
+{
+	return s->refused_floor;
+}
+
+uint64_t radius_seen_refused_untimed(const struct radius_seen *s)
+{
+	return s->refused_untimed;
+}
+
+int64_t radius_seen_floor(const struct radius_seen *s)
+{
+	return s->floor;
+}
+
+void radius_seen_hold(struct radius_seen *s, int64_t floor)
+{
+	if (floor > s->floor)
+		s->floor = floor;
+}
+
+static void put_be64(uint8_t *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		p[i] = (uint8_t)u;
+}
+
+static int64_t get_be64(const uint8_t *p)
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	return (int64_t)u;
 }
 
 size_t radius_seen_export(const struct radius_seen *s, uint8_t *out)
 {
-	size_t n = 0;
+	put_be64(out, s->floor);
+	out[8] = s->untimed_lost ? 1 : 0;
+	size_t len = RADIUS_SEEN_SAVE_HEAD;
 	for (size_t i = 0; i < RADIUS_SEEN; i++) {
 		const struct seen_entry *e = &s->v[(s->next + i) % RADIUS_SEEN];
-		if (e->used)
-			memcpy(out + 16 * n++, e->auth, 16);
+		if (!e->used)
+			continue;
+		memcpy(out + len, e->auth, 16);
+		put_be64(out + len + 16, e->sent);
+		len += RADIUS_SEEN_SAVE_REC;
 	}
-	return n;
+	return len;
 }
 
-void radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t n)
+int radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t len)
 {
-	for (size_t i = 0; i < n; i++)
-		seen_before(s, v + 16 * i);
+	if (len < RADIUS_SEEN_SAVE_HEAD || v[8] > 1 ||
+	    (len - RADIUS_SEEN_SAVE_HEAD) % RADIUS_SEEN_SAVE_REC ||
+	    len > RADIUS_SEEN_SAVE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	radius_seen_hold(s, get_be64(v));
+	s->untimed_lost = s->untimed_lost || v[8];
+	for (size_t o = RADIUS_SEEN_SAVE_HEAD; o < len; o += RADIUS_SEEN_SAVE_REC)
+		if (!htable_find(&s->t, v + o))
+			seen_remember(s, v + o, get_be64(v + o + 16));
+	return 0;
 }
 
 uint64_t radius_seen_taken(const struct radius_seen *s)
@@ -335,7 +423,10 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 	}
 	/* answered either way, so a NAS does not send it again and again
 	 * (holding back what it queued behind it) */
-	if (stale(&a, now) || (ctx->seen && seen_before(ctx->seen, pkt + 4)))
+	if (stale(&a, now) ||
+	    (ctx->seen && radius_seen_take(ctx->seen, pkt + 4, a.has_event_ts,
+					   (int64_t)a.event_ts + a.delay_s) !=
+			      RADIUS_SEEN_NEW))
 		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
 	else
 		apply(ctx, &a);

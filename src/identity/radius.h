@@ -39,9 +39,9 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
  * Event-Timestamp plus Acct-Delay-Time) more than RADIUS_MAX_AGE_S before
  * now or RADIUS_MAX_AHEAD_S after, or whose Request Authenticator (a
  * digest of the whole request and the secret: the same bytes have the
- * same) is among the last RADIUS_SEEN taken, is answered and not applied
- * (a replay, a NAS's clock off, or a retransmission with the same bytes);
- * counted `replayed`. */
+ * same) the replay memory holds or may have forgotten (struct radius_seen
+ * below), is answered and not applied (a replay, a NAS's clock off, or a
+ * retransmission with the same bytes); counted `replayed`. */
 #define RADIUS_MAX_AGE_S 900
 #define RADIUS_MAX_AHEAD_S 300
 #define RADIUS_SEEN 32768
@@ -108,20 +108,67 @@ enum radius_outcome {
 	RADIUS_DROPPED_MALFORMED, /* no answer */
 };
 
-/* The Request Authenticators of the last RADIUS_SEEN requests taken. */
+/*
+ * The replay memory (RFC 5080 §2.2.2): the Request Authenticators of the
+ * last RADIUS_SEEN requests taken, each with the time it was sent
+ * (Event-Timestamp plus Acct-Delay-Time) when it said. When full, the
+ * oldest taken is forgotten, and from then on it fails closed:
+ *  - a request with an Event-Timestamp sent no later than the latest
+ *    sending time forgotten so far (the "floor") is refused, as it may be
+ *    one forgotten: the 15-minute window shrinks to what is remembered,
+ *    whatever the request rate;
+ *  - once a request without an Event-Timestamp was forgotten, every
+ *    request without one is refused (it has no age to tell it by).
+ */
 struct radius_seen;
-/* A new, empty one (about 1.5 MiB); free it with radius_seen_free. */
+/* A new, empty one (about 2 MiB); free it with radius_seen_free. */
 struct radius_seen *radius_seen_new(void);
 void radius_seen_free(struct radius_seen *s);
-/* The Request Authenticators S remembers, oldest first, into OUT (room
- * for RADIUS_SEEN of 16 bytes each); returns how many. For sluiced's
- * state file, so that a restart does not forget them (a Start captured
- * before it could be replayed after it, and one without an
- * Event-Timestamp has no age to refuse it by). */
+
+/* What radius_seen_take() found. */
+enum radius_seen_verdict {
+	RADIUS_SEEN_NEW,      /* not taken before: now remembered */
+	RADIUS_SEEN_AGAIN,    /* remembered: the same bytes taken before */
+	RADIUS_SEEN_FLOOR,    /* sent no later than the floor: may be one
+				 forgotten */
+	RADIUS_SEEN_UNTIMED,  /* no Event-Timestamp, and one without was
+				 forgotten */
+};
+/*
+ * Takes the request whose Request Authenticator is AUTH (16 bytes), sent
+ * at SENT (Unix seconds: Event-Timestamp plus Acct-Delay-Time) when TIMED,
+ * else with no time: remembers it and gives RADIUS_SEEN_NEW, or refuses
+ * it (any other value; nothing remembered) by the rules above. When the
+ * memory is full the oldest taken is forgotten first (raising the floor,
+ * or marking untimed requests lost). No errors.
+ */
+enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
+					  const uint8_t *auth, bool timed,
+					  int64_t sent);
+/* Requests refused by the floor and as untimed (the `replayed` counter
+ * counts them too), and the floor (INT64_MIN: none yet). */
+uint64_t radius_seen_refused_floor(const struct radius_seen *s);
+uint64_t radius_seen_refused_untimed(const struct radius_seen *s);
+int64_t radius_seen_floor(const struct radius_seen *s);
+
+/* Bytes radius_seen_export() writes at most. */
+#define RADIUS_SEEN_SAVE_HEAD 9  /* floor (8, big-endian), flags (1) */
+#define RADIUS_SEEN_SAVE_REC 24  /* authenticator (16), sent (8) */
+#define RADIUS_SEEN_SAVE_MAX                                                  \
+	(RADIUS_SEEN_SAVE_HEAD + (size_t)RADIUS_SEEN_SAVE_REC * RADIUS_SEEN)
+/* S as bytes into OUT (room for RADIUS_SEEN_SAVE_MAX): the floor and
+ * whether an untimed request was forgotten, then each authenticator
+ * remembered with its sending time (INT64_MIN: none), oldest first; gives
+ * the length. For sluiced's state file, so that a restart forgets nothing
+ * (a Start captured before it could be replayed after it). */
 size_t radius_seen_export(const struct radius_seen *s, uint8_t *out);
-/* Remembers the N authenticators of V (16 bytes each, oldest first), as
- * if those requests had been taken in that order. */
-void radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t n);
+/* Reads the LEN bytes at V (radius_seen_export) into S, a new one, as if
+ * those requests had been taken in that order; 0, or -1 (EINVAL: not
+ * such bytes; S then as it was). */
+int radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t len);
+/* Raises S's floor to at least FLOOR: requests sent then or before are
+ * refused (a memory that could not be read back: fail closed). */
+void radius_seen_hold(struct radius_seen *s, int64_t floor);
 /* How many authenticators S has taken since it was made: changes when a
  * save is due. */
 uint64_t radius_seen_taken(const struct radius_seen *s);
@@ -146,8 +193,10 @@ struct radius_ctx {
  * of its own, idtable.h), Stop logs that user out of each; then writes the
  * response to
  * RESP. NOW is the wall clock (Unix seconds) the Event-Timestamp is held
- * to; a replay is answered and not applied (RADIUS_SEEN above). Every drop is counted in the table's radius counters; a drop is
- * logged by the caller, rate-limited.
+ * to; a replay, or a request the replay memory may have forgotten, is
+ * answered and not applied (radius_seen_take above; counted `replayed`).
+ * Every drop is counted in the table's radius counters; a drop is logged
+ * by the caller, rate-limited.
  */
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 				  const uint8_t *from, const uint8_t *pkt,

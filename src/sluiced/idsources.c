@@ -50,37 +50,49 @@ static struct radius_srv *srv_of(struct daemon *d)
 }
 
 /* Where the RADIUS listener's replay memory is kept: the control
- * socket's path plus ".radius-seen": SEEN_MAGIC, then the Request
- * Authenticators, 16 bytes each, oldest first (radius_seen_export). */
+ * socket's path plus ".radius-seen": SEEN_MAGIC, then radius_seen_export's
+ * bytes (the floor, then each authenticator with its sending time, oldest
+ * first). */
 static char *seen_path(const struct daemon *d)
 {
 	return xasprintf("%s.radius-seen", d->socket_path);
 }
-static const char SEEN_MAGIC[] = "sluice radius-seen 1\n";
+static const char SEEN_MAGIC[] = "sluice radius-seen 2\n";
 #define SEEN_MAGIC_LEN (sizeof(SEEN_MAGIC) - 1)
 
 /* Reads the replay memory saved by a sluiced before into SEEN (a new
- * listener's); a file that is absent is none, one of another shape is
- * logged and ignored. */
+ * listener's). An absent file is none (a first start; /run after a
+ * reboot). One that cannot be read or is of another shape (the version-1
+ * file of an older sluiced, without sending times) is logged, and
+ * requests sent before now are refused (the floor raised to now): what
+ * was taken before is unknown, and a Start captured then must not apply. */
 static void seen_restore(struct daemon *d, struct radius_seen *seen)
 {
 	char *path = seen_path(d);
 	size_t len;
-	char *b = statefile_read(path, SEEN_MAGIC_LEN + 16u * RADIUS_SEEN, &len);
+	char *b = statefile_read(path, SEEN_MAGIC_LEN + RADIUS_SEEN_SAVE_MAX,
+				 &len);
+	bool ok = false;
 	if (!b) {
-		if (errno != ENOENT)
-			log_warn("radius: replay memory %s not read", path);
+		ok = errno == ENOENT;
+		if (!ok)
+			log_warn("radius: replay memory %s not read (requests "
+				 "sent before now are refused)", path);
 	} else if (len < SEEN_MAGIC_LEN || memcmp(b, SEEN_MAGIC, SEEN_MAGIC_LEN) ||
-		   (len - SEEN_MAGIC_LEN) % 16) {
-		log_warnx("radius: %s is not sluiced's replay memory; ignored",
+		   radius_seen_import(seen, (const uint8_t *)b + SEEN_MAGIC_LEN,
+				      len - SEEN_MAGIC_LEN) < 0) {
+		log_warnx("radius: %s is not this sluiced's replay memory; "
+			  "ignored (requests sent before now are refused)",
 			  path);
 	} else {
-		size_t n = (len - SEEN_MAGIC_LEN) / 16;
-		radius_seen_import(seen, (const uint8_t *)b + SEEN_MAGIC_LEN, n);
+		ok = true;
 		d->seen_saved = radius_seen_taken(seen);
-		log_info("radius: %zu request authenticators read back from "
-			 "%s (replays of them are refused)", n, path);
+		log_info("radius: %llu request authenticators read back from "
+			 "%s (replays of them are refused)",
+			 (unsigned long long)d->seen_saved, path);
 	}
+	if (!ok)
+		radius_seen_hold(seen, (int64_t)time(NULL));
 	free(b);
 	free(path);
 }
@@ -271,12 +283,11 @@ void idsources_save(struct daemon *d, bool force)
 		j->path = state_path(d);
 		j->version = v;
 	}
-	if (replays) { /* a copy: 512 KiB at most */
-		j->seen = xmalloc(SEEN_MAGIC_LEN + 16u * RADIUS_SEEN);
+	if (replays) { /* a copy: 768 KiB at most */
+		j->seen = xmalloc(SEEN_MAGIC_LEN + RADIUS_SEEN_SAVE_MAX);
 		memcpy(j->seen, SEEN_MAGIC, SEEN_MAGIC_LEN);
 		j->seen_len = SEEN_MAGIC_LEN +
-			      16 * radius_seen_export(seen, j->seen +
-							       SEEN_MAGIC_LEN);
+			      radius_seen_export(seen, j->seen + SEEN_MAGIC_LEN);
 		j->seen_path = seen_path(d);
 		j->seen_taken = radius_seen_taken(seen);
 	}

@@ -614,18 +614,22 @@ static void test_radius_replay(void **state)
 			 RADIUS_DROPPED_MALFORMED);
 	/* a restart: the memory exported (oldest first) and imported into a
 	 * new one keeps alice's Start a replay; a fresh one is taken */
-	uint8_t *saved = malloc(16u * RADIUS_SEEN);
+	uint8_t *saved = malloc(RADIUS_SEEN_SAVE_MAX);
 	size_t ns = radius_seen_export(ctx.seen, saved);
-	assert_int_equal(ns, 3 + 2); /* 3 at first, 2 fresh of the 5 */
-	assert_memory_equal(saved, start + 4, 16);
-	assert_int_equal(radius_seen_taken(ctx.seen), ns);
+	/* 3 at first, 2 fresh of the 5 */
+	assert_int_equal(ns, RADIUS_SEEN_SAVE_HEAD + 5 * RADIUS_SEEN_SAVE_REC);
+	assert_memory_equal(saved + RADIUS_SEEN_SAVE_HEAD, start + 4, 16);
+	assert_int_equal(radius_seen_taken(ctx.seen), 5);
 	radius_seen_free(ctx.seen);
 	ctx.seen = radius_seen_new();
-	radius_seen_import(ctx.seen, saved, ns);
-	assert_int_equal(radius_seen_taken(ctx.seen), ns);
-	uint8_t again[16u * 8];
+	assert_int_equal(radius_seen_import(ctx.seen, saved, ns), 0);
+	assert_int_equal(radius_seen_taken(ctx.seen), 5);
+	uint8_t again[RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_REC * 8];
 	assert_int_equal(radius_seen_export(ctx.seen, again), ns);
-	assert_memory_equal(again, saved, 16 * ns);
+	assert_memory_equal(again, saved, ns);
+	/* bytes of another shape are refused, the memory left as it was */
+	assert_int_equal(radius_seen_import(ctx.seen, saved, ns - 1), -1);
+	assert_int_equal(radius_seen_taken(ctx.seen), 5);
 	free(saved);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen,
 				       NOW + 9 * 3600, resp),
@@ -791,6 +795,158 @@ static void test_radius_prefix6_handle(void **state)
 	idtable_free(t);
 }
 
+/* AUTH number I: 16 distinct bytes. */
+static void auth_of(uint8_t auth[16], uint32_t i)
+{
+	memset(auth, 0xa5, 16);
+	memcpy(auth, &i, sizeof(i));
+}
+
+/* The replay memory full (RFC 5080 §2.2.2): the oldest is forgotten and
+ * its sending time becomes the floor; a request sent no later than the
+ * floor is refused although the memory no longer holds it (the attack:
+ * a captured Start replayed inside its 15-minute window after RADIUS_SEEN
+ * other requests), a later one is taken; the floor moves with what is
+ * forgotten, and survives an export and import. */
+static void test_radius_seen_floor(void **state)
+{
+	(void)state;
+	struct radius_seen *s = radius_seen_new();
+	uint8_t a[16], start[16];
+	auth_of(start, 0xffffffffu);
+	assert_int_equal(radius_seen_floor(s), INT64_MIN);
+	assert_int_equal(radius_seen_take(s, start, true, NOW), RADIUS_SEEN_NEW);
+	assert_int_equal(radius_seen_take(s, start, true, NOW),
+			 RADIUS_SEEN_AGAIN);
+	/* RADIUS_SEEN others, each sent a second later: the Start goes */
+	for (uint32_t i = 0; i < RADIUS_SEEN; i++) {
+		auth_of(a, i);
+		assert_int_equal(radius_seen_take(s, a, true, NOW + 1 + i / 64),
+				 RADIUS_SEEN_NEW);
+	}
+	assert_int_equal(radius_seen_floor(s), NOW);
+	assert_int_equal(radius_seen_take(s, start, true, NOW),
+			 RADIUS_SEEN_FLOOR);
+	assert_int_equal(radius_seen_refused_floor(s), 1);
+	/* one newer is taken; the next forgotten (auth 0, sent NOW + 1)
+	 * raises the floor, and one sent then is refused */
+	auth_of(a, 1000000);
+	assert_int_equal(radius_seen_take(s, a, true, NOW + 1),
+			 RADIUS_SEEN_NEW);
+	assert_int_equal(radius_seen_floor(s), NOW + 1);
+	auth_of(a, 1000001);
+	assert_int_equal(radius_seen_take(s, a, true, NOW + 1),
+			 RADIUS_SEEN_FLOOR);
+	assert_int_equal(radius_seen_refused_floor(s), 2);
+	/* still remembered: a replay, whatever the floor */
+	auth_of(a, RADIUS_SEEN - 1);
+	assert_int_equal(radius_seen_take(s, a, true, NOW + 1 +
+					  (RADIUS_SEEN - 1) / 64),
+			 RADIUS_SEEN_AGAIN);
+	/* a restart keeps the floor */
+	uint8_t *saved = malloc(RADIUS_SEEN_SAVE_MAX);
+	size_t n = radius_seen_export(s, saved);
+	assert_int_equal(n, RADIUS_SEEN_SAVE_MAX);
+	struct radius_seen *r = radius_seen_new();
+	assert_int_equal(radius_seen_import(r, saved, n), 0);
+	assert_int_equal(radius_seen_floor(r), NOW + 1);
+	assert_int_equal(radius_seen_take(r, start, true, NOW),
+			 RADIUS_SEEN_FLOOR);
+	/* a memory that could not be read back: held at a time */
+	struct radius_seen *e = radius_seen_new();
+	radius_seen_hold(e, NOW);
+	assert_int_equal(radius_seen_take(e, start, true, NOW),
+			 RADIUS_SEEN_FLOOR);
+	assert_int_equal(radius_seen_take(e, start, true, NOW + 1),
+			 RADIUS_SEEN_NEW);
+	radius_seen_free(e);
+	radius_seen_free(r);
+	free(saved);
+	radius_seen_free(s);
+}
+
+/* Requests without Event-Timestamp: taken while the memory has forgotten
+ * none of them; once one was forgotten, every one is refused (no age to
+ * tell a replay by), timed ones still taken. */
+static void test_radius_seen_untimed(void **state)
+{
+	(void)state;
+	struct radius_seen *s = radius_seen_new();
+	uint8_t a[16], u[16];
+	auth_of(u, 0xfffffff0u);
+	assert_int_equal(radius_seen_take(s, u, false, 0), RADIUS_SEEN_NEW);
+	for (uint32_t i = 0; i < RADIUS_SEEN - 2; i++) {
+		auth_of(a, i);
+		assert_int_equal(radius_seen_take(s, a, true, NOW),
+				 RADIUS_SEEN_NEW);
+	}
+	auth_of(a, 0xfffffff1u);
+	assert_int_equal(radius_seen_take(s, a, false, 0), RADIUS_SEEN_NEW);
+	assert_int_equal(radius_seen_take(s, u, false, 0), RADIUS_SEEN_AGAIN);
+	/* one more: u (untimed) is forgotten */
+	auth_of(a, 0xfffffff2u);
+	assert_int_equal(radius_seen_take(s, a, true, NOW + 1), RADIUS_SEEN_NEW);
+	assert_int_equal(radius_seen_take(s, u, false, 0),
+			 RADIUS_SEEN_UNTIMED);
+	auth_of(a, 0xfffffff3u);
+	assert_int_equal(radius_seen_take(s, a, false, 0),
+			 RADIUS_SEEN_UNTIMED);
+	assert_int_equal(radius_seen_refused_untimed(s), 2);
+	assert_int_equal(radius_seen_floor(s), INT64_MIN); /* no timed one gone */
+	assert_int_equal(radius_seen_take(s, a, true, NOW + 2), RADIUS_SEEN_NEW);
+	radius_seen_free(s);
+}
+
+/* Through radius_handle: alice's captured Start, replayed after the Stop
+ * and RADIUS_SEEN other authentic requests inside its 15-minute window,
+ * is answered and not applied (counted `replayed`); the tree before held
+ * only the count. */
+static void test_radius_replay_after_many(void **state)
+{
+	(void)state;
+	struct idtable *t = idtable_new();
+	struct addrset clients;
+	struct radius_ctx ctx = lo_ctx(t, &clients, radius_seen_new());
+	const uint8_t lo[4] = {127, 0, 0, 1};
+	uint8_t at[96], start[128], pkt[128], resp[RADIUS_HDR];
+	size_t n = attrs_of(at, RADIUS_START, "alice", A1);
+	uint32_t ts = htonl((uint32_t)NOW);
+	at[n++] = 55, at[n++] = 6;
+	memcpy(at + n, &ts, 4);
+	n += 4;
+	size_t slen = build(start, 1, at, n, SECRET, SLEN);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen, NOW,
+				       resp), RADIUS_ANSWERED);
+	size_t len = build(pkt, 2, at, attrs_of(at, RADIUS_STOP, "alice", A1),
+			   SECRET, SLEN);
+	radius_handle(&ctx, AF_INET, lo, pkt, len, NOW, resp);
+	struct identity id;
+	assert_false(idtable_get(t, AF_INET, A1, &id));
+	/* the others: Stops of nobody, one a second later each 64 */
+	for (uint32_t i = 0; i < RADIUS_SEEN + 16; i++) {
+		n = attrs_of(at, RADIUS_STOP, "filler", A1);
+		ts = htonl((uint32_t)(NOW + 1 + i / 64));
+		at[n++] = 55, at[n++] = 6;
+		memcpy(at + n, &ts, 4);
+		n += 4;
+		at[n++] = 41, at[n++] = 6; /* Acct-Delay-Time: distinct bytes */
+		uint32_t d = htonl(i % 64);
+		memcpy(at + n, &d, 4);
+		n += 4;
+		len = build(pkt, (uint8_t)i, at, n, SECRET, SLEN);
+		radius_handle(&ctx, AF_INET, lo, pkt, len, NOW + 1 + i / 64,
+			      resp);
+	}
+	uint64_t before = stats_of(t, IDS_RADIUS).replayed;
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen,
+				       NOW + 600, resp), RADIUS_ANSWERED);
+	assert_false(idtable_get(t, AF_INET, A1, &id));
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, before + 1);
+	radius_seen_free(ctx.seen);
+	addrset_free(&clients);
+	idtable_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +960,9 @@ int main(void)
 	    cmocka_unit_test(test_radius_response),
 	    cmocka_unit_test(test_radius_handle),
 	    cmocka_unit_test(test_radius_replay),
+	    cmocka_unit_test(test_radius_seen_floor),
+	    cmocka_unit_test(test_radius_seen_untimed),
+	    cmocka_unit_test(test_radius_replay_after_many),
 	    cmocka_unit_test(test_logins_bounded),
 	    cmocka_unit_test(test_radius_prefix6_parse),
 	    cmocka_unit_test(test_radius_prefix6_handle),

@@ -12,6 +12,8 @@
 # PARTNER\dave: federated, roaming) is not the local dave and passes no
 # `user dave` rule, while dave@CORP.EXAMPLE (own-realms) is dave and a Stop
 # spelled CORP\DAVE ends it;
+# a captured Start replayed after more requests than the replay memory
+# holds, inside its 15-minute window, is refused (the memory's floor);
 # a wrong secret, a stranger and a malformed datagram are dropped and
 # counted (`sluicectl identity sources`).
 . "$(dirname "$0")/lib.sh"
@@ -276,4 +278,65 @@ acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=erin,Framed-IPv6-Prefix=$P6
 expect_talk "after the prefix Stop IPv6 to the staff server is denied" 0 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
 [ "$(src_count logouts)" = 3 ] && kt_ok "three logouts counted (dave, erin's address, erin's prefix)" ||
 	kt_fail "logouts $(src_count logouts)"
+# the replay memory full (RFC 5080 §2.2.2; docs/identity.md, "Replays"):
+# ivan's captured Start (Event-Timestamp now), his Stop, then 34000 other
+# authentic requests, more than the 32768 remembered, within a few
+# seconds; the Start replayed well inside its 15-minute window is answered
+# and not applied (it is not newer than the requests forgotten), and a
+# request without Event-Timestamp is refused from then on (one without was
+# forgotten: it has no age to tell a replay by)
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" ivan "$LAB_CLI4B" "$LAB_TMP/ivan.bin" 0)
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "ivan radius" ] && kt_ok "ivan's Start (Event-Timestamp now) at $LAB_CLI4B (kept)" ||
+	kt_fail "ivan's Start: $r, $(who $LAB_CLI4B)"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Stop,User-Name=ivan,Framed-IP-Address=$LAB_CLI4B" &&
+	[ "$(who $LAB_CLI4B)" = none ] || kt_fail "ivan's Stop: $(who $LAB_CLI4B)"
+filled=$(lab_exec "$LAB_GW" timeout 120 python3 - "$S" 34000 <<'PY'
+import hashlib, socket, struct, sys, time
+secret, n = sys.argv[1].encode(), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.setblocking(False)
+got = 0
+def drain():
+    global got
+    try:
+        while True:
+            s.recv(64)
+            got += 1
+    except BlockingIOError:
+        pass
+for i in range(n): # Accounting-On, each with its own Acct-Session-Id
+    sid = b"fill-%d" % i
+    attrs = (struct.pack(">BBI", 40, 6, 7) + bytes([44, 2 + len(sid)]) + sid +
+             struct.pack(">BBI", 55, 6, int(time.time())))
+    head = struct.pack(">BBH", 4, i & 0xff, 20 + len(attrs))
+    pkt = head + hashlib.md5(head + bytes(16) + attrs + secret).digest() + attrs
+    while True:
+        try:
+            s.sendto(pkt, ("127.0.0.1", 1813))
+            break
+        except BlockingIOError:
+            time.sleep(0.001)
+    drain()
+    if i % 100 == 99:
+        time.sleep(0.01) # paced: sluiced's receive buffer
+time.sleep(0.5)
+drain()
+print(got)
+PY
+)
+[ "${filled:-0}" -ge 33000 ] && kt_ok "34000 other requests sent ($filled answered)" || kt_fail "filler: ${filled:-none} answered"
+rp=$(src_count replayed)
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" - - "$LAB_TMP/ivan.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = none ] && [ "$(src_count replayed)" = $((rp + 1)) ] &&
+	kt_ok "ivan's Start replayed after 34000 requests, inside its window: answered, not applied (replayed $((rp + 1)))" ||
+	kt_fail "replay past the memory: $r, $(who $LAB_CLI4B), replayed $rp -> $(src_count replayed)"
+acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=judy,Framed-IP-Address=$LAB_CLI4B" &&
+	[ "$(who $LAB_CLI4B)" = none ] && [ "$(src_count replayed)" = $((rp + 2)) ] &&
+	kt_ok "a Start without Event-Timestamp once one without was forgotten: answered, not applied" ||
+	kt_fail "untimed Start after the memory overflowed: $(who $LAB_CLI4B), replayed $(src_count replayed)"
+sleep 1 # past the second of the requests forgotten (the floor)
+r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" judy "$LAB_CLI4B" - 0)
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "judy radius" ] &&
+	kt_ok "a fresh Start with Event-Timestamp is taken" || kt_fail "fresh timed Start: $r, $(who $LAB_CLI4B)"
 kt_done
