@@ -52,10 +52,11 @@
 #define PORTAL_PASSWORD_MAX 1024    /* bytes of a password */
 #define PORTAL_MAX_SESSIONS 65536   /* signed-in addresses */
 #define PORTAL_SWEEP_S 2	    /* idle and lifetime checked this often */
-#define PORTAL_FAIL_MAX 5	    /* refused sign-ins from an address ... */
-#define PORTAL_FAIL_WINDOW_S 60	    /* ... in this long: the next wait */
-#define PORTAL_FAIL_TRACKED 4096    /* addresses remembered (oldest go) */
 #define PORTAL_MAX_JOBS 16	    /* sign-ins checked by the directory at once */
+#define PORTAL_MAX_CONNS 256	    /* connections open at once, each listener */
+#define PORTAL_CONNS_PER_ADDR 4	    /* ... from one client address */
+#define PORTAL_CONNS_PER_PREFIX 16  /* ... from one source prefix */
+#define PORTAL_REQUEST_MS 5000	    /* to send a request (TLS handshake too) */
 
 /* One signed-in client address. */
 struct psess {
@@ -63,14 +64,6 @@ struct psess {
 	char addr[INET6_ADDRSTRLEN];
 	char user[PORTAL_USER_MAX];
 	time_t started, seen, pushed; /* CLOCK_MONOTONIC seconds */
-};
-
-/* An address whose sign-ins were refused lately (password guessing). */
-struct pfail {
-	TAILQ_ENTRY(pfail) link; /* oldest first */
-	char addr[INET6_ADDRSTRLEN];
-	unsigned n;   /* refused since FIRST */
-	time_t first; /* CLOCK_MONOTONIC seconds */
 };
 
 /* What the portal counts (logged on SIGUSR1 and at exit). */
@@ -91,8 +84,7 @@ struct portal {
 	struct event *sweep, *sigusr1, *sigterm, *sigint;
 	LIST_HEAD(, psess) sessions;
 	size_t nsessions;
-	TAILQ_HEAD(, pfail) fails;
-	size_t nfails;
+	struct guard *guard; /* refused sign-ins (password guessing) */
 	struct event_base *base;
 	LIST_HEAD(, pjob) jobs; /* sign-ins the directory is checking */
 	size_t njobs;
@@ -251,63 +243,6 @@ static void sess_seen(struct portal *P, struct psess *s)
 		s->pushed = now;
 }
 
-/* ---- refused sign-ins: at most PORTAL_FAIL_MAX a window per address ---- */
-
-static void fail_drop(struct portal *P, struct pfail *f)
-{
-	TAILQ_REMOVE(&P->fails, f, link);
-	P->nfails--;
-	free(f);
-}
-
-/* Forgets windows that are over (the oldest come first). */
-static void fail_expire(struct portal *P, time_t now)
-{
-	struct pfail *f;
-	while ((f = TAILQ_FIRST(&P->fails)) &&
-	       now - f->first >= PORTAL_FAIL_WINDOW_S)
-		fail_drop(P, f);
-}
-
-static struct pfail *fail_find(struct portal *P, const char *addr)
-{
-	fail_expire(P, mono_s());
-	struct pfail *f;
-	TAILQ_FOREACH(f, &P->fails, link)
-		if (strcmp(f->addr, addr) == 0)
-			return f;
-	return NULL;
-}
-
-/* ADDR had PORTAL_FAIL_MAX sign-ins refused in the current window. */
-static bool fail_throttled(struct portal *P, const char *addr)
-{
-	struct pfail *f = fail_find(P, addr);
-	return f && f->n >= PORTAL_FAIL_MAX;
-}
-
-static void fail_note(struct portal *P, const char *addr)
-{
-	struct pfail *f = fail_find(P, addr);
-	if (!f) {
-		if (P->nfails >= PORTAL_FAIL_TRACKED)
-			fail_drop(P, TAILQ_FIRST(&P->fails));
-		f = xcalloc(1, sizeof(*f));
-		snprintf(f->addr, sizeof(f->addr), "%s", addr);
-		f->first = mono_s();
-		TAILQ_INSERT_TAIL(&P->fails, f, link);
-		P->nfails++;
-	}
-	f->n++;
-}
-
-static void fail_clear(struct portal *P, const char *addr)
-{
-	struct pfail *f = fail_find(P, addr);
-	if (f)
-		fail_drop(P, f);
-}
-
 /* ---- pages --------------------------------------------------------------- */
 
 /* S as HTML text (&, <, >, ", ' escaped; control bytes as '?'). */
@@ -441,6 +376,7 @@ struct pjob {
 	pthread_t thread;
 	char addr[INET6_ADDRSTRLEN], user[PORTAL_USER_MAX];
 	char key[PORTAL_USER_MAX]; /* USER's canonical form: what is searched */
+	struct guard_keys keys; /* for the throttle */
 	char name[PORTAL_USER_MAX], why[256];
 	char pw[PORTAL_PASSWORD_MAX + 1];
 	size_t pwlen;
@@ -465,7 +401,7 @@ static void login_result(struct portal *P, const struct pjob *j,
 {
 	if (j->r == PAUTH_REFUSED) {
 		P->n.refused++;
-		fail_note(P, j->addr);
+		guard_refused(P->guard, &j->keys, mono_s());
 		log_info("portal: sign-in of %s at %s refused: %s", j->user,
 			 j->addr, j->why);
 		page_signin(P, rp, 403, "Sign-in refused: wrong user name "
@@ -511,7 +447,7 @@ static void login_result(struct portal *P, const struct pjob *j,
 	snprintf(s->user, sizeof(s->user), "%s", j->name);
 	s->started = s->seen = s->pushed = now;
 	P->n.signins++;
-	fail_clear(P, j->addr);
+	guard_signed_in(P->guard, &j->keys, now);
 	log_info("portal: %s signed in at %s", j->name, j->addr);
 	redirect(P, rp, "/");
 }
@@ -561,6 +497,34 @@ static bool user_key(const struct portal *P, const char *user, char *key,
 	return ok;
 }
 
+/* Whether the throttle holds back the sign-in of J (its keys made from
+ * RQ's peer): answers RP with a 429 and counts it when it does. */
+static bool throttled(struct portal *P, struct pjob *j,
+		      const struct http_request *rq, const char *addr,
+		      struct http_reply *rp)
+{
+	static const char *const why[] = {
+	    [GUARD_ADDR] = "this address",
+	    [GUARD_PREFIX] = "this address's network",
+	    [GUARD_USER] = "this user name, here and elsewhere"};
+	if (guard_keys(&j->keys, rq->peer, P->p->decisions.per_source_prefix_v4,
+		       P->p->decisions.per_source_prefix_v6, j->key) < 0)
+		return false;
+	enum guard_verdict v = guard_check(P->guard, &j->keys, mono_s());
+	if (v == GUARD_OK)
+		return false;
+	P->n.throttled++;
+	log_info("portal: sign-in of %s at %s not tried: too many refused "
+		 "lately for %s (throttled: %llu)", j->user, addr, why[v],
+		 P->n.throttled);
+	page_signin(P, rp, 429, v == GUARD_USER
+				    ? "Too many refused sign-ins for this user "
+				      "name; please wait a few seconds."
+				    : "Too many refused sign-ins from this "
+				      "address; please wait a minute.");
+	return true;
+}
+
 /* POST /login: the form's user and password, checked by the directory on
  * a thread; the answer comes when it has answered (on_job_done). */
 static void do_login(struct portal *P, const char *addr,
@@ -577,13 +541,8 @@ static void do_login(struct portal *P, const char *addr,
 	else if (strlen(j->user) != ulen || text_name_problem(j->user) ||
 		 !user_key(P, j->user, j->key, sizeof(j->key)))
 		problem = "That is not a user name.";
-	if (!problem && fail_throttled(P, addr)) {
-		P->n.throttled++;
-		log_info("portal: sign-in of %s at %s not tried: %d refused "
-			 "in %d s (throttled: %llu)", j->user, addr,
-			 PORTAL_FAIL_MAX, PORTAL_FAIL_WINDOW_S, P->n.throttled);
-		page_signin(P, rp, 429, "Too many refused sign-ins from this "
-					"address; please wait a minute.");
+	if (!problem && throttled(P, j, rq, addr, rp)) {
+		/* answered */
 	} else if (problem) {
 		P->n.refused++;
 		page_signin(P, rp, 400, problem);
@@ -768,10 +727,15 @@ static void log_counters(const struct portal *P)
 	log_info("portal: signed in %zu; sign-ins %llu, refused %llu, "
 		 "directory unavailable %llu, errors %llu, sign-outs %llu, "
 		 "idle %llu, expired %llu, redirects %llu, push failed %llu, "
-		 "busy %llu, throttled %llu",
+		 "busy %llu, throttled %llu; connections refused %llu (%llu "
+		 "by the per-source limits)",
 		 P->nsessions, n->signins, n->refused, n->unavailable,
 		 n->errors, n->signouts, n->idle, n->expired, n->redirects,
-		 n->push_failed, n->busy, n->throttled);
+		 n->push_failed, n->busy, n->throttled,
+		 (unsigned long long)(http_refused(P->https) +
+				      http_refused(P->http)),
+		 (unsigned long long)(http_refused_source(P->https) +
+				      http_refused_source(P->http)));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -825,10 +789,22 @@ static int run(struct portal *P, struct event_base *base, const char *user)
 		return 1;
 	}
 	http_set_wrap(P->https, tls_wrap, P);
-	/* a sign-in's answer waits for the directory: connect, StartTLS,
-	 * service bind, search and user bind, each within its timeout */
+	/* a request (and the TLS handshake before it) within
+	 * PORTAL_REQUEST_MS; a sign-in's answer waits longer, for the
+	 * directory: connect, StartTLS, service bind, search and user bind,
+	 * each within its timeout */
 	uint64_t wait_ms = 5000 + 5 * (uint64_t)P->p->directory.timeout_ms;
-	http_limits(P->https, 0, wait_ms < 600000 ? (unsigned)wait_ms : 600000);
+	http_limits(P->https, PORTAL_MAX_CONNS, PORTAL_REQUEST_MS);
+	http_answer_wait(P->https,
+			 wait_ms < 600000 ? (unsigned)wait_ms : 600000);
+	http_limits(P->http, PORTAL_MAX_CONNS, PORTAL_REQUEST_MS);
+	/* no host, nor one IPv6 subnet, holds every connection */
+	for (int i = 0; i < 2; i++)
+		http_source_limits(i ? P->http : P->https,
+				   PORTAL_CONNS_PER_ADDR,
+				   PORTAL_CONNS_PER_PREFIX,
+				   P->p->decisions.per_source_prefix_v4,
+				   P->p->decisions.per_source_prefix_v6);
 	P->base = base;
 	if (geteuid() == 0 && (!user || drop_to(user) < 0)) {
 		if (!user)
@@ -865,8 +841,7 @@ static void portal_free(struct portal *P)
 		LIST_REMOVE(s, link);
 		free(s);
 	}
-	while (!TAILQ_EMPTY(&P->fails))
-		fail_drop(P, TAILQ_FIRST(&P->fails));
+	guard_free(P->guard);
 	http_close(P->https);
 	http_close(P->http);
 	if (P->sweep)
@@ -922,7 +897,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	LIST_INIT(&P.sessions);
-	TAILQ_INIT(&P.fails);
+	P.guard = guard_new();
 	LIST_INIT(&P.jobs);
 	if (evthread_use_pthreads() < 0) {
 		log_warnx("portal: libevent has no thread support");

@@ -9,6 +9,7 @@
 #define SLUICE_PORTAL_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "policy/policy.h"
 
@@ -47,5 +48,56 @@ enum pauth_result pauth_check(const struct directory_cfg *c,
  */
 int form_value(const char *body, size_t blen, const char *key, char *out,
 	       size_t outlen, size_t *len);
+
+/*
+ * The password-guessing throttle (guard.c; docs/sluice-portal.8.md, BAD
+ * INPUT). Refused sign-ins are counted in windows of GUARD_WINDOW_S from
+ * the first, by three keys: the client's address, its source prefix (the
+ * address cut to decisions { per-source-prefix-v4/v6 }: an IPv6 host may
+ * use every address of its /64), and the user name tried (lower-cased).
+ * A sign-in is not tried (429) when its address had GUARD_ADDR_MAX
+ * refusals in its window, its prefix GUARD_PREFIX_MAX, or the user name
+ * GUARD_USER_MAX with the last under GUARD_USER_BACKOFF_S ago and the
+ * address has refusals of its own (a short backoff, never for a client
+ * without refusals: guessing at a name cannot lock its owner out for
+ * longer than the owner's own refusals last). GUARD_TRACKED keys are
+ * remembered, the oldest forgotten first.
+ */
+#define GUARD_WINDOW_S 60
+#define GUARD_ADDR_MAX 5
+#define GUARD_PREFIX_MAX 20
+#define GUARD_USER_MAX 10
+#define GUARD_USER_BACKOFF_S 5
+#define GUARD_TRACKED 8192
+#define GUARD_KEY_MAX 264 /* "u " and a user name of 256 bytes */
+
+struct sockaddr;
+struct guard;
+
+/* The keys of one sign-in. */
+struct guard_keys {
+	char addr[GUARD_KEY_MAX], prefix[GUARD_KEY_MAX], user[GUARD_KEY_MAX];
+};
+enum guard_verdict { GUARD_OK, GUARD_ADDR, GUARD_PREFIX, GUARD_USER };
+
+/* A new throttle, remembering nothing; free with guard_free (NULL fine). */
+struct guard *guard_new(void);
+void guard_free(struct guard *g);
+/* The keys of a sign-in of USER from SA (AF_INET or AF_INET6; an
+ * IPv4-mapped address counts as IPv4) with the prefix lengths PLEN4 and
+ * PLEN6 (out of range: the whole address) into K; 0, or -1 for another
+ * family. A user name longer than the key is cut. */
+int guard_keys(struct guard_keys *k, const struct sockaddr *sa,
+	       unsigned plen4, unsigned plen6, const char *user);
+/* Whether the sign-in of K may be tried at NOW (monotonic seconds):
+ * GUARD_OK, or which limit holds it back. */
+enum guard_verdict guard_check(struct guard *g, const struct guard_keys *k,
+			       time_t now);
+/* The directory refused the sign-in of K at NOW: counted on its three
+ * keys. */
+void guard_refused(struct guard *g, const struct guard_keys *k, time_t now);
+/* K signed in: its address's and user name's refusals are forgotten (not
+ * its prefix's: an account of one's own must not reset the subnet's). */
+void guard_signed_in(struct guard *g, const struct guard_keys *k, time_t now);
 
 #endif

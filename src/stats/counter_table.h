@@ -469,8 +469,11 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  STATS_NOTHR) \
 	X(portal_throttled, STATS_COUNTER, STORE_U64, "sign-ins", STATS_SEC_SV, \
 	  "Sign-ins the login portal refused without asking the directory: " \
-	  "their address failed too often lately", \
-	  "0; rising = an address guesses passwords", \
+	  "their address, their source prefix (decisions " \
+	  "per-source-prefix-v4/v6) or the user name failed too often " \
+	  "lately (sluice-portal(8), BAD INPUT)", \
+	  "0; rising = a client or a subnet guesses passwords, or many " \
+	  "guess at one account", \
 	  "sluice-portal (control: portal-report, every 2 s)", \
 	  STATS_NOTHR) \
 	X(portal_directory_unavailable, STATS_COUNTER, STORE_U64, "sign-ins", \

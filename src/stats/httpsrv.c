@@ -42,9 +42,13 @@ struct http_server {
 	char *name;
 	size_t max_body;
 	unsigned max_conns, timeout_ms;
+	unsigned wait_ms;	       /* a deferred answer's deadline */
+	unsigned per_addr, per_prefix; /* connections a source may hold; 0: any */
+	unsigned plen4, plen6;	       /* a source prefix's length */
 	unsigned nconns;
 	LIST_HEAD(, hconn) conns;
 	uint64_t refused, refused_logged;
+	uint64_t refused_source; /* of REFUSED: per-source limits */
 	uint64_t last_log_ms;
 };
 
@@ -97,12 +101,16 @@ static void on_written(struct bufferevent *bev, void *arg)
  * from the time it cached when the loop's turn began, which a handler
  * that took longer than the timeout had left behind (the answer was then
  * cut before its first byte). */
-static void arm(struct hconn *k)
+static void arm_ms(struct hconn *k, unsigned ms)
 {
 	event_base_update_cache_time(event_get_base(k->deadline));
-	struct timeval tv = {k->h->timeout_ms / 1000,
-			     (long)(k->h->timeout_ms % 1000) * 1000};
+	struct timeval tv = {ms / 1000, (long)(ms % 1000) * 1000};
 	event_add(k->deadline, &tv);
+}
+
+static void arm(struct hconn *k)
+{
+	arm_ms(k, k->h->timeout_ms);
 }
 
 static const char *reason_of(int status)
@@ -205,8 +213,11 @@ static void serve(struct hconn *k, char *line, const char *head,
 	struct http_reply rp = {200, "text/plain; charset=utf-8", NULL,
 				evbuffer_new(), NULL};
 	k->h->fn(k->h->arg, &rq, &rp);
-	if (k->later) /* answered later: read nothing more meanwhile */
+	if (k->later) { /* answered later: read nothing more meanwhile */
 		bufferevent_disable(k->bev, EV_READ);
+		if (k->h->wait_ms) /* else the request's deadline goes on */
+			arm_ms(k, k->h->wait_ms);
+	}
 	else
 		answer(k, &rp, strcmp(rq.method, "HEAD") == 0);
 	evbuffer_free(rp.body);
@@ -336,6 +347,68 @@ static void refused(struct http_server *h, const char *why)
 	}
 }
 
+/* SA's address into A (16 bytes; IPv4 in the first 4, an IPv4-mapped
+ * IPv6 address as IPv4); its length in bits, 0 for another family. */
+static unsigned peer_bits(const struct sockaddr *sa, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 32;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	const struct in6_addr *b = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(b)) {
+		memcpy(a, &b->s6_addr[12], 4);
+		return 32;
+	}
+	memcpy(a, b, 16);
+	return 128;
+}
+
+/* The first PLEN bits of A and B are the same. */
+static bool same_bits(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	if (memcmp(a, b, plen / 8) != 0)
+		return false;
+	uint8_t m = (uint8_t)(0xff00u >> (plen % 8));
+	return plen % 8 == 0 || ((a[plen / 8] ^ b[plen / 8]) & m) == 0;
+}
+
+int http_source_match(const struct sockaddr *a, const struct sockaddr *b,
+		      unsigned plen4, unsigned plen6)
+{
+	uint8_t x[16], y[16];
+	unsigned bits = peer_bits(a, x);
+	if (!bits || bits != peer_bits(b, y))
+		return 0;
+	if (memcmp(x, y, bits / 8) == 0)
+		return 2;
+	unsigned plen = bits == 32 ? plen4 : plen6;
+	if (plen < 1 || plen > bits)
+		plen = bits;
+	return same_bits(x, y, plen) ? 1 : 0;
+}
+
+/* Whether H's per-source limits let one more connection from SA in: the
+ * connections open from its address and from its prefix, counted. */
+static bool source_room(const struct http_server *h, const struct sockaddr *sa)
+{
+	if (!h->per_addr && !h->per_prefix)
+		return true;
+	unsigned addr = 0, prefix = 0;
+	const struct hconn *k;
+	LIST_FOREACH(k, &h->conns, link) {
+		int m = http_source_match(sa, (const struct sockaddr *)&k->peer,
+					  h->plen4, h->plen6);
+		addr += m == 2;
+		prefix += m != 0;
+	}
+	return (!h->per_addr || addr < h->per_addr) &&
+	       (!h->per_prefix || prefix < h->per_prefix);
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -348,6 +421,12 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	if (h->nconns >= h->max_conns) {
 		close(fd);
 		refused(h, "max-connections reached");
+		return;
+	}
+	if (!source_room(h, sa)) {
+		close(fd);
+		h->refused_source++;
+		refused(h, "the client's address or prefix holds its share");
 		return;
 	}
 	struct event_base *base = evconnlistener_get_base(lis);
@@ -445,6 +524,28 @@ void http_limits(struct http_server *h, unsigned max_conns,
 		return;
 	h->max_conns = max_conns ? max_conns : 16;
 	h->timeout_ms = timeout_ms ? timeout_ms : 5000;
+}
+
+void http_answer_wait(struct http_server *h, unsigned wait_ms)
+{
+	if (h)
+		h->wait_ms = wait_ms;
+}
+
+void http_source_limits(struct http_server *h, unsigned per_addr,
+			unsigned per_prefix, unsigned plen4, unsigned plen6)
+{
+	if (!h)
+		return;
+	h->per_addr = per_addr;
+	h->per_prefix = per_prefix;
+	h->plen4 = plen4;
+	h->plen6 = plen6;
+}
+
+uint64_t http_refused_source(const struct http_server *h)
+{
+	return h ? h->refused_source : 0;
 }
 
 void http_set_wrap(struct http_server *h, http_wrap_fn fn, void *arg)

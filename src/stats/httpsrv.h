@@ -2,7 +2,8 @@
  * httpsrv.h — a small capped HTTP/1.x server (RFC 9112) on a libevent loop:
  * one request a connection (then closed), a request head of at most 8 KiB
  * and a body of at most max_body bytes (Content-Length only), a connection
- * limit, a deadline for the request and again for the answer, and the
+ * limit (optionally per client address and per source prefix), a deadline
+ * for the request and again for the answer, and the
  * descriptor reserve of common/fds.h. The Prometheus endpoint (prom.h) and
  * the identity push API (sluiced) are built on it.
  */
@@ -83,6 +84,28 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
  * answer; 0 keeps the default (16, 5000). NULL is fine. */
 void http_limits(struct http_server *h, unsigned max_conns,
 		 unsigned timeout_ms);
+/* WAIT_MS for an answer a handler deferred (http_defer), counted from the
+ * request's end (the sending of the answer gets TIMEOUT_MS again); 0 (the
+ * default): the request's own deadline goes on, as without a deferral. A
+ * client that sends its request slowly, or none, is closed at TIMEOUT_MS
+ * all the same. NULL is fine. */
+void http_answer_wait(struct http_server *h, unsigned wait_ms);
+/* Per-source limits: a connection is closed at accept (counted refused
+ * and http_refused_source) when its client's address already holds
+ * PER_ADDR open connections, or the addresses of its prefix (the address
+ * cut to PLEN4 or PLEN6 bits; out of range: the whole address) hold
+ * PER_PREFIX together; 0: no such limit (the default). So one host, or
+ * one IPv6 subnet, cannot take every connection. NULL is fine. */
+void http_source_limits(struct http_server *h, unsigned per_addr,
+			unsigned per_prefix, unsigned plen4, unsigned plen6);
+/* Connections refused by the per-source limits so far. */
+uint64_t http_refused_source(const struct http_server *h);
+/* How client addresses A and B (sockaddr_in or _in6; an IPv4-mapped IPv6
+ * address is IPv4) relate: 2 the same address, 1 the same prefix of
+ * PLEN4 or PLEN6 bits (out of range: the whole address), 0 neither (or
+ * another family). The per-source limits' rule, exposed for tests. */
+int http_source_match(const struct sockaddr *a, const struct sockaddr *b,
+		      unsigned plen4, unsigned plen6);
 /* Makes the bufferevent of an accepted connection FD on BASE (a TLS one,
  * for example); NULL when it cannot, FD then closed by the function. */
 typedef struct bufferevent *(*http_wrap_fn)(void *arg, struct event_base *base,

@@ -3,7 +3,10 @@
  * sign-in form reader (src/portal/form.c: odd bytes arrive intact, bad
  * escapes and overlong values are refused) and the policy's portal block
  * (src/policy/validate.c: what `check` refuses and warns about), the script
- * that fills the kernel's sets of identified addresses (src/kernel).
+ * that fills the kernel's sets of identified addresses (src/kernel), the
+ * password-guessing throttle (src/portal/guard.c: by address, source prefix
+ * and user name) and the per-source connection limits' rule
+ * (src/stats/httpsrv.c http_source_match).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,11 @@
 
 #include "kernel/ruleset.h"
 #include "portal/portal.h"
+#include "stats/httpsrv.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -213,6 +221,146 @@ static void test_sync_script(void **state)
 	free(many);
 }
 
+/* TEXT (an IPv4 or IPv6 address) as a socket address in SS. */
+static const struct sockaddr *sa_of(struct sockaddr_storage *ss,
+				    const char *text)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, text, &v6->sin6_addr), 1);
+		v6->sin6_family = AF_INET6;
+	}
+	return (const struct sockaddr *)ss;
+}
+
+/* The portal's per-source connection limits count by this rule: the same
+ * address (2), the same prefix (1: IPv6 /64, IPv4 /32 by default), an
+ * IPv4-mapped address as IPv4. */
+static void test_source_match(void **state)
+{
+	(void)state;
+	struct sockaddr_storage a, b;
+	assert_int_equal(http_source_match(sa_of(&a, "2001:db8:1::2"),
+					   sa_of(&b, "2001:db8:1::2"), 32, 64), 2);
+	assert_int_equal(http_source_match(sa_of(&a, "2001:db8:1::2"),
+					   sa_of(&b, "2001:db8:1::1ff"), 32, 64),
+			 1);
+	assert_int_equal(http_source_match(sa_of(&a, "2001:db8:1::2"),
+					   sa_of(&b, "2001:db8:1:1::2"), 32, 64),
+			 0);
+	assert_int_equal(http_source_match(sa_of(&a, "2001:db8:1::2"),
+					   sa_of(&b, "2001:db8:1:1::2"), 32, 56),
+			 1);
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "198.18.1.3"), 32, 64), 0);
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "198.18.1.3"), 24, 64), 1);
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "::ffff:198.18.1.2"), 32,
+					   64), 2);
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "2001:db8:1::2"), 32, 64), 0);
+	/* odd prefix lengths: only the prefix's bits count */
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "198.18.1.130"), 25, 64), 0);
+	assert_int_equal(http_source_match(sa_of(&a, "198.18.1.2"),
+					   sa_of(&b, "198.18.1.127"), 25, 64), 1);
+}
+
+/* Signs USER in from ADDR at NOW and has it refused; gives the verdict
+ * before. */
+static enum guard_verdict try_refused(struct guard *g, const char *addr,
+				      const char *user, time_t now)
+{
+	struct sockaddr_storage ss;
+	struct guard_keys k;
+	assert_int_equal(guard_keys(&k, sa_of(&ss, addr), 32, 64, user), 0);
+	enum guard_verdict v = guard_check(g, &k, now);
+	if (v == GUARD_OK)
+		guard_refused(g, &k, now);
+	return v;
+}
+
+/* The guessing throttle counts refusals by address, by source prefix
+ * (an IPv6 /64: fresh addresses of one's own subnet do not reset it) and
+ * by user name (guesses at one account from many sources), the last with
+ * a short backoff that never holds back a client without refusals. */
+static void test_guard(void **state)
+{
+	(void)state;
+	struct guard *g = guard_new();
+	struct sockaddr_storage ss;
+	struct guard_keys k;
+	assert_int_equal(guard_keys(&k, sa_of(&ss, "2001:db8:1::2"), 32, 64,
+				    "Carol"), 0);
+	assert_string_equal(k.addr, "a 2001:db8:1::2");
+	assert_string_equal(k.prefix, "p 2001:db8:1::/64");
+	assert_string_equal(k.user, "u carol");
+	assert_int_equal(guard_keys(&k, sa_of(&ss, "::ffff:198.18.1.9"), 24,
+				    64, "x"), 0);
+	assert_string_equal(k.prefix, "p 198.18.1.0/24");
+	time_t t = 1000;
+	/* one address: 5, then throttled */
+	for (int i = 0; i < GUARD_ADDR_MAX; i++)
+		assert_int_equal(try_refused(g, "2001:db8:1::2", "carol", t),
+				 GUARD_OK);
+	assert_int_equal(try_refused(g, "2001:db8:1::2", "dave", t), GUARD_ADDR);
+	/* fresh addresses of the /64, other names: 20 a window in all */
+	int ok = 0;
+	for (int a = 16; a < 24; a++)
+		for (int i = 0; i < 5; i++) {
+			char addr[64], user[16];
+			snprintf(addr, sizeof(addr), "2001:db8:1::%x", 256 + a);
+			snprintf(user, sizeof(user), "u%d-%d", a, i);
+			ok += try_refused(g, addr, user, t) == GUARD_OK;
+		}
+	assert_int_equal(ok, GUARD_PREFIX_MAX - GUARD_ADDR_MAX);
+	assert_int_equal(try_refused(g, "2001:db8:1::77", "erin", t),
+			 GUARD_PREFIX);
+	/* another /64, IPv4: not held back */
+	assert_int_equal(try_refused(g, "2001:db8:1:1::2", "erin", t), GUARD_OK);
+	assert_int_equal(try_refused(g, "198.18.1.2", "erin", t), GUARD_OK);
+	/* the window over: the /64 may try again */
+	assert_int_equal(try_refused(g, "2001:db8:1::77", "erin",
+				     t + GUARD_WINDOW_S), GUARD_OK);
+	guard_free(g);
+
+	/* one name from many IPv4 sources: each fresh source may try once,
+	 * a source with refusals of its own waits GUARD_USER_BACKOFF_S after
+	 * the name's last refusal */
+	g = guard_new();
+	t = 5000;
+	for (int i = 0; i < GUARD_USER_MAX; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "198.18.1.%d", 10 + i);
+		assert_int_equal(try_refused(g, addr, "carol", t), GUARD_OK);
+	}
+	assert_int_equal(try_refused(g, "198.18.1.10", "carol", t), GUARD_USER);
+	assert_int_equal(try_refused(g, "198.18.1.10", "CAROL", t + 1),
+			 GUARD_USER);
+	assert_int_equal(try_refused(g, "198.18.1.10", "dave", t + 1),
+			 GUARD_OK); /* other names: the address's own limit */
+	/* the owner at a clean address is let try */
+	struct guard_keys owner;
+	assert_int_equal(guard_keys(&owner, sa_of(&ss, "198.18.1.200"), 32, 64,
+				    "carol"), 0);
+	assert_int_equal(guard_check(g, &owner, t + 1), GUARD_OK);
+	/* after the backoff, one more guess; then the backoff again */
+	assert_int_equal(try_refused(g, "198.18.1.11", "carol",
+				     t + GUARD_USER_BACKOFF_S), GUARD_OK);
+	assert_int_equal(try_refused(g, "198.18.1.12", "carol",
+				     t + GUARD_USER_BACKOFF_S), GUARD_USER);
+	/* a sign-in clears the address's and the name's refusals */
+	guard_signed_in(g, &owner, t + 6);
+	assert_int_equal(try_refused(g, "198.18.1.12", "carol", t + 6),
+			 GUARD_OK);
+	guard_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +368,8 @@ int main(void)
 	    cmocka_unit_test(test_form_refusals),
 	    cmocka_unit_test(test_portal_block),
 	    cmocka_unit_test(test_sync_script),
+	    cmocka_unit_test(test_source_match),
+	    cmocka_unit_test(test_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
