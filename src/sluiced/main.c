@@ -7,7 +7,8 @@
  * each), installs the kernel ruleset, and serves the control socket. SIGHUP
  * reloads; SIGTERM/SIGINT stop cleanly (rules removed, or left fail-closed
  * as `queue { on-exit }` says). A restart after kill -9 replaces whatever
- * the dead daemon left.
+ * the dead daemon left. A second sluiced in the same network namespace is
+ * refused before it touches the kernel (instance.h).
  */
 #include "sluiced/daemon.h"
 #include "common/log.h"
@@ -18,6 +19,7 @@
 #include "queue/worker.h"
 #include "sluiced/lookups.h"
 #include "sluiced/farms.h"
+#include "sluiced/instance.h"
 #include "sluiced/privdrop.h"
 #include "stats/fwlog.h"
 #include "sluiced/dnsfilter.h"
@@ -152,13 +154,20 @@ static bool socket_alive(const char *path)
  * default `on-exit`), or after kill -9: deletes table inet sluice, the
  * SLUICE chains and their jumps, and puts back the ICMP timeouts kept in
  * the state file next to SOCKET. Refuses while a sluiced answers on SOCKET
- * (its ruleset would be pulled from under it). Returns the exit status.
+ * or runs anywhere in this network namespace (its ruleset would be pulled
+ * from under it). Returns the exit status.
  */
 static int remove_ruleset(struct daemon *d)
 {
 	if (socket_alive(d->socket_path)) {
 		fprintf(stderr, "sluiced: a sluiced is running on %s; stop it "
 				"first\n", d->socket_path);
+		return 1;
+	}
+	char who[512];
+	if (instance_running(who, sizeof(who))) {
+		fprintf(stderr, "sluiced: a sluiced is running in this network "
+				"namespace (%s); stop it first\n", who);
 		return 1;
 	}
 	struct ruleset_opts o;
@@ -238,6 +247,17 @@ static bool env_dns_first(void *ctx, const uint8_t *pkt, size_t len)
 	return dnsfilter_first(d->dns, pkt, len);
 }
 
+/* Exits on a queue that could not be bound: EPERM (as root) is the
+ * kernel's answer when another process has bound that queue number. */
+static void queue_failed(unsigned num)
+{
+	if (errno == EPERM || errno == EBUSY)
+		fatalx("queue %u: %s: probably bound by another process (an "
+		       "IPS such as suricata); choose another `queue { num }` "
+		       "or stop it", num, strerror(errno));
+	fatal("queue %u", num);
+}
+
 /*
  * Opens the policy's NFQUEUE queues, one worker each, threads not started
  * yet (start_workers starts them: after the privilege drop, so that they
@@ -269,7 +289,7 @@ static void open_workers(struct daemon *d)
 				     .fail_open = p->queue.fail == FAIL_OPEN};
 		d->workers[i] = worker_new((int)i, &o, &env, &cfg);
 		if (!d->workers[i])
-			fatal("queue %u", o.num);
+			queue_failed(o.num);
 	}
 }
 
@@ -314,6 +334,25 @@ static void install_adopting(struct daemon *d)
 	log_info("existing sessions adopted: %zu allowed, %zu kept until "
 		 "their facts are known, %zu cut",
 		 post.allowed, post.pending, post.cut);
+}
+
+/*
+ * Takes this network namespace's sluiced name (instance.h) or exits 1,
+ * naming the sluiced that holds it; called before anything touches the
+ * kernel. Returns the descriptor that holds it.
+ */
+static int single_instance(void)
+{
+	char who[512];
+	int fd = instance_lock(who, sizeof(who));
+	if (fd >= 0)
+		return fd;
+	if (errno == EADDRINUSE)
+		fatalx("another sluiced is running in this network namespace "
+		       "(%s): refused, nothing changed; stop it first, or try "
+		       "a policy with `sluicectl check` or `sluicectl reload "
+		       "--confirm`", who);
+	fatal("single-instance guard: abstract socket @%s", INSTANCE_NAME);
 }
 
 static void stop(struct daemon *d)
@@ -416,6 +455,7 @@ int main(int argc, char **argv)
 	}
 
 	log_init("sluiced", d.foreground, d.verbose);
+	int instance_fd = single_instance(); /* held until exit */
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
 	if (!d.foreground && daemon(0, 0) < 0)
@@ -504,6 +544,12 @@ int main(int argc, char **argv)
 	event_add(d.ev_term, NULL);
 	event_add(d.ev_int, NULL);
 	event_add(d.ev_housekeeping, &tv);
+	char *self = xasprintf("pid %ld, policy %s, control %s",
+			       (long)getpid(), d.config_path, d.socket_path);
+	struct event *ev_instance = instance_serve(d.base, instance_fd, self);
+	if (!ev_instance)
+		log_warnx("single-instance guard: a second start will not be "
+			  "told who runs");
 	warn_on_exit(d.gen->policy);
 	log_info("started: %s, %zu rules, %zu queue(s) from %u (%s), control %s",
 		 d.config_path, d.gen->policy->nrules, d.nworkers,
@@ -513,7 +559,12 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 	sd_notify(0, "STOPPING=1");
+	if (ev_instance) /* before stop() frees the base; a start during
+			  * the stop is refused, unanswered */
+		event_free(ev_instance);
 	stop(&d);
+	free(self);
+	close(instance_fd); /* after the ruleset is taken care of */
 	log_info("stopped");
 	return 0;
 }
