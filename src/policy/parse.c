@@ -1415,12 +1415,43 @@ static void parse_setting_value(struct parser *ps,
 	}
 }
 
-/* Reads KEY VALUE pairs of TABLE up to '}' into BASE. */
+/* The number of rows of settings TABLE (up to its NULL key). */
+static size_t settings_count(const struct setting *table)
+{
+	size_t n = 0;
+	while (table[n].key)
+		n++;
+	return n;
+}
+
+/*
+ * A setting S of TABLE seen at LOC in one block: an error when that block
+ * already set it (FIRST[row] holds where), as a repeated value would
+ * silently replace the first (`fail closed fail open`). Lists add up and
+ * may repeat.
+ */
+static void note_setting(struct parser *ps, const struct setting *table,
+			 const struct setting *s, struct loc *first,
+			 const struct loc *loc, const char *block)
+{
+	if (s->type == ST_STRLIST || s->type == ST_STATUSLIST)
+		return;
+	struct loc *f = &first[s - table];
+	if (f->line)
+		err_at(ps, loc, "%s %s: set twice in one block (first at "
+		       "line %d); remove one", block, s->key, f->line);
+	else
+		*f = *loc;
+}
+
+/* Reads KEY VALUE pairs of TABLE up to '}' into BASE; a key other than a
+ * list's set twice is an error. */
 static void parse_settings_body(struct parser *ps, const struct setting *table,
 				void *base, const char *block)
 {
 	if (!expect_kind(ps, TK_LBRACE, "'{'"))
 		return;
+	struct loc *first = xcalloc(settings_count(table) + 1, sizeof(*first));
 	while (cur(ps)->kind != TK_RBRACE) {
 		struct token *t = cur(ps);
 		if (t->kind == TK_SEMI) {
@@ -1433,8 +1464,10 @@ static void parse_settings_body(struct parser *ps, const struct setting *table,
 			err_at(ps, &t->loc, "unknown setting '%s' in %s (known: "
 			       "%s)", describe(t), block,
 			       setting_names(table));
+			free(first);
 			return;
 		}
+		note_setting(ps, table, s, first, &t->loc, block);
 		next(ps);
 		int errors = ps->c->d->errors;
 		struct loc vloc = cur(ps)->loc;
@@ -1445,6 +1478,7 @@ static void parse_settings_body(struct parser *ps, const struct setting *table,
 		    (cur(ps)->kind == TK_WORD || cur(ps)->kind == TK_STRING))
 			next(ps);
 	}
+	free(first);
 	next(ps);
 }
 

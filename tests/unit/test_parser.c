@@ -790,6 +790,42 @@ static void test_settings(void **state)
 	diags_free(&d);
 }
 
+/* A setting given twice in one block is an error at the second, naming
+ * the first's line (it would silently replace the first: `fail closed fail
+ * open`); list settings add up and may repeat; a second block of the same
+ * kind stays a warning. */
+static void test_setting_twice_in_block(void **state)
+{
+	struct diags d = {0};
+	struct policy *p = load(
+	    "queue { fail closed\n"				   /* 1 */
+	    "  fail open }\n"					   /* 2 */
+	    "decisions { deadline 2s deadline 600s }\n",	   /* 3 */
+	    &d);
+	dump(&d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, 3, "queue fail: set twice in one block "
+				       "(first at line 1)"));
+	assert_true(has_diag(&d, 3, 25, "decisions deadline: set twice in "
+					"one block (first at line 3)"));
+	assert_int_equal(d.errors, 2);
+	diags_free(&d);
+
+	memset(&d, 0, sizeof(d));
+	p = load("resolver { servers 198.18.3.2 servers 198.18.3.3 }\n"
+		 "queue { fail closed }\n"
+		 "queue { fail open }\n",
+		 &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(p->resolver.nservers, 2);
+	assert_int_equal(diag_sev(&d, "second queue block"), DIAG_WARNING);
+	assert_int_equal(p->queue.fail, FAIL_OPEN);
+	policy_free(p);
+	diags_free(&d);
+}
+
 /* The per-source prefixes: defaults 32 and 64, set, and out of range. */
 static void test_per_source_prefix(void **state)
 {
@@ -1279,6 +1315,7 @@ int main(void)
 	    cmocka_unit_test(test_directory_gssapi),
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_setting_twice_in_block),
 	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_limits),
