@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -357,7 +358,9 @@ int cmd_remote(int argc, char **argv)
 	return rc;
 }
 
-/* counters: one table, --json, or --watch (refreshes in place). */
+/* counters: one table, --json, or --watch (refreshes in place every
+ * --interval ms, WATCH_INTERVAL_MIN_MS..WATCH_INTERVAL_MAX_MS: a value out
+ * of range is a usage error, exit 2, never clamped). */
 int cmd_counters(int argc, char **argv)
 {
 	unsigned long interval = 1000, count = 0;
@@ -381,7 +384,7 @@ int cmd_counters(int argc, char **argv)
 			errno = 0;
 			*into = strtoul(argv[++i], &end, 10);
 			if (!argv[i][0] || argv[i][0] == '-' || *end || errno ||
-			    *into > 86400000UL)
+			    *into > UINT_MAX)
 				return usage_error(argv[0], "%s must be a whole "
 						   "number", a);
 		} else {
@@ -395,8 +398,16 @@ int cmd_counters(int argc, char **argv)
 		return usage_error(argv[0], "--watch and --json exclude each other");
 	if (!watch && (interval != 1000 || count))
 		return usage_error(argv[0], "--interval and --count go with --watch");
+	if (interval < WATCH_INTERVAL_MIN_MS || interval > WATCH_INTERVAL_MAX_MS)
+		return usage_error(argv[0], "--interval %lu: out of range "
+				   "(%u..%u ms)", interval,
+				   WATCH_INTERVAL_MIN_MS, WATCH_INTERVAL_MAX_MS);
+	if (count > WATCH_COUNT_MAX)
+		return usage_error(argv[0], "--count %lu: out of range (0..%u; "
+				   "0: until interrupted)", count,
+				   WATCH_COUNT_MAX);
 	if (watch)
-		return counters_watch(ctl_socket, interval ? (unsigned)interval : 1000,
+		return counters_watch(ctl_socket, (unsigned)interval,
 				      (unsigned)count);
 	return call("counters", NULL, json);
 }

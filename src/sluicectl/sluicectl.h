@@ -12,11 +12,17 @@ extern const char *ctl_socket;
 /* The usage line of command NAME (without "sluicectl "). */
 const char *sluicectl_usage(const char *name); /* -s SOCKET or $SLUICE_SOCKET */
 
+/* --watch's --interval, in ms: 100 ms .. one day (counters_watch). */
+#define WATCH_INTERVAL_MIN_MS 100u
+#define WATCH_INTERVAL_MAX_MS 86400000u
+#define WATCH_COUNT_MAX 86400000u /* --count; 0: until interrupted */
+
 /*
  * `sluicectl counters --watch`: every INTERVAL_MS asks the daemon at
  * SOCKET_PATH for `counters --json` and redraws the table in place (ANSI
  * clear), marking values past their thresholds and listing firing alerts.
- * COUNT redraws, 0 = until interrupted. Output goes to stdout. Returns 0,
+ * INTERVAL_MS below WATCH_INTERVAL_MIN_MS is taken as that (cmd_counters
+ * refuses such a value first). COUNT redraws, 0 = until interrupted. Output goes to stdout. Returns 0,
  * 1 when the daemon answered an error, 3 when it could not be reached.
  */
 int counters_watch(const char *socket_path, unsigned interval_ms,

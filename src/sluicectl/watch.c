@@ -64,8 +64,8 @@ done:
 int counters_watch(const char *socket_path, unsigned interval_ms,
 		   unsigned count)
 {
-	if (interval_ms < 100)
-		interval_ms = 100;
+	if (interval_ms < WATCH_INTERVAL_MIN_MS)
+		interval_ms = WATCH_INTERVAL_MIN_MS;
 	for (unsigned i = 0; count == 0 || i < count; i++) {
 		if (i) {
 			struct timespec ts = {interval_ms / 1000,
