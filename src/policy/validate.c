@@ -754,6 +754,42 @@ static void check_dns_trusted(struct policy *p)
 			  name);
 }
 
+/* True when rule R lets a new TCP session to port 22 of the gateway
+ * itself in, from some address other than the gateway's own: an allow
+ * rule whose protocols admit tcp 22 and whose destination is `localhost`
+ * or `any`. Its users clause and schedule are not looked at (the check
+ * asks whether the policy means to admit ssh at all), nor earlier rules
+ * that would take such a session first. */
+static bool rule_admits_ssh_to_gateway(const struct rule *r)
+{
+	if (r->action != ACT_ALLOW || !(r->dst.any || r->dst.local) ||
+	    !(r->src.any || !addrset_empty(&r->src.addrs)))
+		return false;
+	struct flow f = {.family = AF_INET, .proto = IPPROTO_TCP,
+			 .dport = 22, .dst_local = true};
+	bool matched;
+	rule_proto_match(r, &f, &matched);
+	return matched;
+}
+
+/*
+ * OPNsense's anti-lockout hint: a policy with no rule that admits ssh
+ * (tcp 22) to the gateway itself cuts the administrator's SSH session
+ * when sluiced starts from it (sessions that exist are judged by the
+ * policy: sluiced(8), START-UP). A warning, as management may come by
+ * another way (a console, another port).
+ */
+static void check_management_access(struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_admits_ssh_to_gateway(p->rules[i]))
+			return;
+	diags_add(&p->diags, DIAG_WARNING, NULL,
+		  "no rule allows ssh (tcp 22) to the gateway itself: a start "
+		  "from an SSH session will cut it (add e.g. `rule \"admin "
+		  "ssh\" allow ssh from ADMIN-NETWORK to localhost`)");
+}
+
 void policy_validate(struct policy *p)
 {
 	struct addrset nets = {0};
@@ -777,4 +813,5 @@ void policy_validate(struct policy *p)
 	policy_warn_shadowed(p);
 	check_dns_visibility(p);
 	check_dns_filter_alone(p);
+	check_management_access(p);
 }

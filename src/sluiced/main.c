@@ -331,9 +331,17 @@ static void install_adopting(struct daemon *d)
 	if (ruleset_install(d->gen->policy, &d->kopts, &err) < 0)
 		fatalx("installing the kernel ruleset: %s", err);
 	daemon_adopt(d, true, &post);
+	/* the counts are of conntrack entries: a session conntrack did not
+	 * track is picked up mid-stream by the adopt_* chains, and one the
+	 * policy denies is dropped there, seen by no pass (F4: the line
+	 * said "0 cut" over an SSH session it had just cut) */
 	log_info("existing sessions adopted: %zu allowed, %zu kept until "
-		 "their facts are known, %zu cut",
-		 post.allowed, post.pending, post.cut);
+		 "their facts are known, %zu cut (of the sessions conntrack "
+		 "tracked); sessions it did not track are judged at their "
+		 "next packet for %u s (adopt-window), and those the policy "
+		 "denies are dropped, not counted here",
+		 post.allowed, post.pending, post.cut,
+		 d->gen->policy->queue.adopt_window_s);
 }
 
 /*

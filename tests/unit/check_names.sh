@@ -15,8 +15,10 @@ domains work    { *.work.fb.test }
 $2
 $3
 protocol web tcp 80
+protocol ssh tcp 22
 rule "no ads"  deny  web from clients to blocked
 rule "work"    allow web from clients to { work partner }
+rule "admin"   allow ssh from clients to localhost
 CONF
 }
 mk "$TMP/a.conf" "domains partner { www.partner.fb.test }" "domains blocked { ads.fb.test }"

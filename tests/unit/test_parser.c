@@ -23,6 +23,10 @@
 #endif
 
 static void dump(const struct diags *d);
+/* The anti-lockout warning (validate.c, "no rule allows ssh (tcp 22) to
+ * the gateway itself"): the tests' policies that count warnings exactly
+ * and have no such rule get it too. */
+#define NO_SSH 1
 
 /* log { file }: a missing folder is an error at its place. */
 static void test_log_folder(void **state)
@@ -129,7 +133,7 @@ static void test_files_named(void **state)
 	assert_int_equal(diag_sev(&d, "password-file"), -1);
 	assert_int_equal(diag_sev(&d, "tls-ca"), -1);
 	assert_int_equal(d.errors, 2);
-	assert_int_equal(d.warnings, 2);
+	assert_int_equal(d.warnings, 2 + NO_SSH);
 	diags_free(&d);
 
 	/* relative paths, a FIFO as a secret, programs */
@@ -177,7 +181,7 @@ static void test_files_named(void **state)
 	assert_int_equal(diag_sev(&d, "alert 'a5' run"), DIAG_WARNING);
 	assert_int_equal(diag_sev(&d, "verifier 'v' notify"), DIAG_ERROR);
 	assert_int_equal(d.errors, 4);
-	assert_int_equal(d.warnings, 2);
+	assert_int_equal(d.warnings, 2 + NO_SSH);
 	diags_free(&d);
 	for (int i = 0; i < 3; i++)
 		unlink(progs[i]);
@@ -525,7 +529,7 @@ static void test_shadowed_rules_warn(void **state)
 		 &d);
 	dump(&d);
 	assert_non_null(p);
-	assert_int_equal(d.warnings, 2);
+	assert_int_equal(d.warnings, 2 + NO_SSH);
 	assert_true(has_diag(&d, 7, 6, "rule 'narrow' can never match: rule 'wide'"));
 	assert_true(has_diag(&d, 8, 6, "rule 'users' can never match"));
 	policy_free(p);
@@ -545,7 +549,7 @@ static void test_verifier_timeout_warning(void **state)
 				&d);
 	dump(&d);
 	assert_non_null(p);
-	assert_int_equal(d.warnings, 1);
+	assert_int_equal(d.warnings, 1 + NO_SSH);
 	assert_true(has_diag(&d, 1, 38, "verifier 'dc': timeout should be shorter"));
 	policy_free(p);
 	diags_free(&d);
@@ -594,7 +598,7 @@ static void test_unread_dns_warning(void **state)
 		struct policy *p = load(text, &d);
 		dump(&d);
 		assert_non_null(p);
-		assert_int_equal(d.warnings, want[i] ? 1 : 0);
+		assert_int_equal(d.warnings, (want[i] ? 1 : 0) + NO_SSH);
 		if (want[i])
 			assert_true(has_diag(&d, 8, 6, want[i]));
 		policy_free(p);
@@ -640,7 +644,7 @@ static void test_directory_settings(void **state)
 		struct policy *p = load(text, &d);
 		dump(&d);
 		assert_int_equal(d.errors, v[i].errors);
-		assert_int_equal(d.warnings, v[i].warnings);
+		assert_int_equal(d.warnings, v[i].warnings + NO_SSH);
 		bool found = !v[i].text;
 		for (size_t k = 0; k < d.n; k++)
 			found = found || strstr(d.v[k].msg, v[i].text);
@@ -707,7 +711,7 @@ static void test_directory_gssapi(void **state)
 		struct policy *p = load(text, &d);
 		dump(&d);
 		assert_int_equal(d.errors, v[i].errors);
-		assert_int_equal(d.warnings, v[i].warnings);
+		assert_int_equal(d.warnings, v[i].warnings + NO_SSH);
 		bool found = !v[i].text;
 		for (size_t k = 0; k < d.n; k++)
 			found = found || strstr(d.v[k].msg, v[i].text);
@@ -788,6 +792,52 @@ static void test_settings(void **state)
 	assert_string_equal(p->metrics.listen, "127.0.0.1:9109");
 	policy_free(p);
 	diags_free(&d);
+}
+
+/* The anti-lockout warning: no allow rule admits tcp 22 to the gateway
+ * itself (`localhost` or `any`) from an address other than its own. */
+static void test_no_ssh_warning(void **state)
+{
+	static const struct {
+		const char *rules;
+		bool warn;
+	} v[] = {
+	    {"", true},
+	    {"rule w allow web from lan to any\n", true},
+	    {"rule s allow ssh from lan to localhost\n", false},
+	    {"rule s allow ssh from any to localhost users staff\n", false},
+	    {"rule a allow from any to any\n", false},
+	    {"rule m allow mgmt from lan to localhost\n", false},
+	    {"rule s allow { web ssh } from lan to any\n", false},
+	    {"rule s deny ssh from lan to localhost\n", true},
+	    {"rule s reject ssh from lan to localhost\n", true},
+	    {"rule s allow ssh from lan to servers\n", true},
+	    {"rule w allow web from lan to localhost\n", true},
+	    {"rule s allow ssh from localhost to localhost\n", true},
+	    {"rule u allow ssh6 from lan to localhost\n", true},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+			 "network lan { 198.18.1.0/24 }\n"
+			 "network servers { 198.18.2.0/24 }\n"
+			 "users staff { group staff }\n"
+			 "protocol web tcp 80\nprotocol ssh tcp 22\n"
+			 "protocol mgmt tcp 20-30\nprotocol ssh6 udp 22\n%s",
+			 v[i].rules);
+		struct diags d = {0};
+		struct policy *p = load(text, &d);
+		dump(&d);
+		assert_non_null(p);
+		int sev = diag_sev(&d, "no rule allows ssh (tcp 22) to the "
+				       "gateway itself: a start from an SSH "
+				       "session will cut it");
+		if (sev != (v[i].warn ? DIAG_WARNING : -1))
+			fail_msg("'%s': anti-lockout warning %s", v[i].rules,
+				 v[i].warn ? "missing" : "given");
+		policy_free(p);
+		diags_free(&d);
+	}
 }
 
 /* A setting given twice in one block is an error at the second, naming
@@ -1316,6 +1366,7 @@ int main(void)
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_setting_twice_in_block),
+	    cmocka_unit_test(test_no_ssh_warning),
 	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_limits),
