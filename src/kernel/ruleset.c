@@ -1328,23 +1328,28 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 	sb_add(&g->b, "\t}\n");
 }
 
-/* One limit's rule for family FAM (4 or 6) into B, after LEAD (the
- * table's indent, or "add rule inet T CHAIN "): when the source (F's key)
- * is over the limit (the set statement STMT after the source key in set
- * SET, whose first letter says a(dd) or u(pdate)), mark it limited and
- * drop, counted by the named counter CNT. The protocol and family are
- * the chain's (flood_dispatch). */
+/* One limit's two rules for family FAM (4 or 6) into B, each after LEAD
+ * (the table's indent, or "add rule inet T CHAIN "): a source (F's key)
+ * within the limit (the set statement STMT after the source key in set
+ * SET, whose first letter says a(dd) or u(pdate)) leaves with verdict
+ * NEXT (`return`, or `goto` the next limit's chain); every other one —
+ * over the limit, or not in the set because it is full (a dynamic set
+ * statement that cannot add does not match) — is marked limited and
+ * dropped, counted by the named counter CNT. So a meter filled by a flood
+ * of spoofed sources holds every new source to nothing, as a full
+ * conntrack table does, instead of to no limit. The protocol and family
+ * are the chain's (flood_dispatch). */
 static void flood_rule(struct sbuf *b, const struct flood_cfg *f, int fam,
 		       const char *lead, const char *set, const char *stmt,
-		       const char *cnt)
+		       const char *cnt, const char *next)
 {
 	char src[96];
 	flood_src(f, fam, true, src, sizeof(src));
 	sb_add(b,
-	       "%s%s @%s%d { %s %s } update @flood_limited%d { %s } "
-	       "counter name %s drop\n",
+	       "%s%s @%s%d { %s %s } %s\n"
+	       "%supdate @flood_limited%d { %s } counter name %s drop\n",
 	       lead, set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt,
-	       fam, src, cnt);
+	       next, lead, fam, src, cnt);
 }
 
 /* tcp-half-open's rule for family FAM into B, after LEAD: a source sluiced
@@ -1394,28 +1399,42 @@ static void flood_exceptions_rule(struct sbuf *b, const struct flood_cfg *f,
 }
 
 /* The rules of flood_tcp4/6 (FAM 4 or 6) into B, each after LEAD: F's
- * exceptions, then its TCP limits, tcp-half-open's lookup first when
- * HALF_OPEN (and F has it). */
+ * exceptions, tcp-half-open's lookup when HALF_OPEN (and F has it), then
+ * tcp-connect-rate; tcp-concurrent is the chain flood_tcp_concurrent4/6
+ * (flood_tcp_concurrent_chain), gone to from here. */
 static void flood_tcp_rules(struct sbuf *b, const struct flood_cfg *f,
 			    int fam, const char *lead, bool half_open)
 {
-	char stmt[128];
+	char stmt[128], next[48] = "return";
+	if (f->tcp_concurrent)
+		snprintf(next, sizeof(next), "goto flood_tcp_concurrent%d", fam);
 	flood_exceptions_rule(b, f, fam, lead);
 	if (f->tcp_half_open && half_open)
 		flood_half_open_rule(b, f, fam, lead);
 	if (f->tcp_connect_rate) {
-		snprintf(stmt, sizeof(stmt), "limit rate over %u/minute "
-			 "burst %u packets", f->tcp_connect_rate,
+		snprintf(stmt, sizeof(stmt), "limit rate %u/minute burst %u "
+			 "packets", f->tcp_connect_rate,
 			 flood_tcp_burst(f->tcp_connect_rate));
 		flood_rule(b, f, fam, lead, "uflood_tcp_rate", stmt,
-			   "flood_tcp_rate");
+			   "flood_tcp_rate", next);
+	} else if (f->tcp_concurrent) {
+		sb_add(b, "%s%s\n", lead, next);
 	}
-	if (f->tcp_concurrent) {
-		snprintf(stmt, sizeof(stmt), "ct count over %u",
-			 f->tcp_concurrent);
-		flood_rule(b, f, fam, lead, "aflood_tcp_conns", stmt,
-			   "flood_tcp_concurrent");
-	}
+}
+
+/* tcp-concurrent's chain of family FAM (flood_tcp_concurrent4/6), gone
+ * to from flood_tcp4/6 (never rewritten: the half-open lookup is there). */
+static void flood_tcp_concurrent_chain(struct gen *g, int fam)
+{
+	const struct flood_cfg *f = g->o->flood;
+	char stmt[64];
+	if (!f->tcp_concurrent)
+		return;
+	snprintf(stmt, sizeof(stmt), "ct count %u", f->tcp_concurrent);
+	sb_add(&g->b, "\tchain flood_tcp_concurrent%d {\n", fam);
+	flood_rule(&g->b, f, fam, "\t\t", "aflood_tcp_conns", stmt,
+		   "flood_tcp_concurrent", "return");
+	sb_add(&g->b, "\t}\n\n");
 }
 
 /* The TCP limits' chain of family FAM (flood_tcp4, flood_tcp6), entered
@@ -1450,12 +1469,12 @@ static void flood_chain(struct gen *g, int fam)
 {
 	const struct flood_cfg *f = g->o->flood;
 	char stmt[128];
-	snprintf(stmt, sizeof(stmt), "limit rate over %u/second burst %u "
-		 "packets", f->udp_rate, f->udp_rate);
+	snprintf(stmt, sizeof(stmt), "limit rate %u/second burst %u packets",
+		 f->udp_rate, f->udp_rate);
 	sb_add(&g->b, "\tchain flood%d {\n", fam);
 	flood_exceptions_rule(&g->b, f, fam, "\t\t");
 	flood_rule(&g->b, f, fam, "\t\t", "uflood_udp_rate", stmt,
-		   "flood_udp_rate");
+		   "flood_udp_rate", "return");
 	sb_add(&g->b, "\t}\n\n");
 }
 
@@ -1524,8 +1543,10 @@ static void gen_flood(struct gen *g)
 		      "flood_tcp_concurrent {}\n\tcounter flood_udp_rate {}\n"
 		      "\tcounter flood_tcp_half_open {}\n");
 	for (int fam = 4; fam <= 6; fam += 2) {
-		if (flood_tcp_on(f))
+		if (flood_tcp_on(f)) {
+			flood_tcp_concurrent_chain(g, fam);
 			flood_tcp_chain(g, fam);
+		}
 		if (f->udp_rate)
 			flood_chain(g, fam);
 	}

@@ -11,7 +11,8 @@
 # event loop's CPU over 10 s with the full meter (it was 14.7 s in 20 s
 # before), no costly counters' read, a kernel-decided session counted at
 # once, the control socket answering, `sluicectl floods` listing every
-# limited source, and a half-open pass staying cheap.
+# limited source, and a half-open pass staying cheap. Then the meter full:
+# a new source is refused, not let past the limit.
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$(conf_with 'flood { tcp-connect-rate 100000/min tcp-concurrent 100 tcp-half-open 5 udp-rate 1000/s }')
@@ -68,4 +69,18 @@ c=$(counter flood_half_open_pass_cpu_seconds)
 python3 -c "import sys; sys.exit(0 if float('$c') < 0.1 else 1)" &&
 	kt_ok "a half-open pass costs $c s of CPU with the full meter (no chain listing)" ||
 	kt_fail "half-open pass: $c s"
+# the meter full (its 65536th element): a new source cannot be held in it.
+# Written "over the limit: drop", such a source met no limit at all (a
+# dynamic set statement that cannot add does not match); now it is
+# refused as over tcp-connect-rate until elements time out, a source
+# already in the meter goes on
+lab_exec "$LAB_GW" nft add element inet sluice flood_tcp_rate4 '{ 198.19.255.255 }' ||
+	kt_fail "the meter's last element not added"
+r0=$(counter packets_flood_tcp_rate)
+talk "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4B" >/dev/null
+r1=$(counter packets_flood_tcp_rate)
+[ "$r1" -gt "$r0" ] && kt_ok "a new source while the meter is full is refused as over the rate (packets_flood_tcp_rate $r0 -> $r1)" ||
+	kt_fail "a new source while the meter is full met no limit (packets_flood_tcp_rate $r0 -> $r1)"
+lab_exec "$LAB_GW" nft list set inet sluice flood_limited4 | grep -q "$LAB_CLI4B" &&
+	kt_ok "and it is listed as limited" || kt_fail "$LAB_CLI4B not in flood_limited4"
 kt_done

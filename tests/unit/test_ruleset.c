@@ -309,10 +309,10 @@ static void test_flood_tcp_chain_script(void **state)
 				       strchr(r2, '\n') + 1);
 		assert_string_equal(without, kept);
 		/* the meters' keys: no `ip saddr` (and its family compare) */
-		const char *key = fam == 4 ? "{ @nh,96,32 limit rate over "
+		const char *key = fam == 4 ? "{ @nh,96,32 limit rate "
 					   : "{ @nh,64,128 & "
 					     "0xffffffffffffff000000000000000000 "
-					     "limit rate over ";
+					     "limit rate ";
 		assert_int_equal(count(with, key), 1);
 		free(kept);
 		free(rules);
