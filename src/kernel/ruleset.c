@@ -649,6 +649,23 @@ static bool ftp_ro_ports(const struct rule *r, struct portrange **v,
 	       rule_ports(&ro, TR_TCP, FILTER_FTP, v, n, all);
 }
 
+/* The end of a rule of `decided` that sends a packet of read-only rule
+ * ID's control session to the FTP queue: counted, marked for it and
+ * queued (nft `queue`) or accepted to the xt stage's NFQUEUE rule; WHAT
+ * for the comment. */
+static void ftp_to_queue(struct gen *g, unsigned id, const char *what)
+{
+	const struct ruleset_opts *o = g->o;
+	sb_add(&g->b, "counter meta mark set meta mark & 0x%08x | 0x%08x ",
+	       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
+	if (o->nft_queue)
+		sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
+	else
+		sb_add(&g->b, "accept ");
+	sb_add(&g->b, "comment \"filter ftp read-only, rule %u: %s to "
+		      "sluiced\"\n", id, what);
+}
+
 /* In `decided`, after the client's line of read-only rule ID (server
  * ports PORTS[0..N), ALL: any): the server's SYN/ACK of such a control
  * session goes to the FTP queue as well; its acknowledgment number is where
@@ -669,17 +686,9 @@ static void gen_ftp_synack(struct gen *g, unsigned id,
 		add_ports(&g->b, ports, n);
 		sb_add(&g->b, " ");
 	}
-	sb_add(&g->b,
-	       "tcp flags & (fin | syn | rst | ack) == syn | ack "
-	       "counter meta mark set meta mark & 0x%08x | 0x%08x ",
-	       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
-	if (o->nft_queue)
-		sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
-	else
-		sb_add(&g->b, "accept ");
-	sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the server's "
-		      "SYN/ACK (where the client's stream starts) to "
-		      "sluiced\"\n", id);
+	sb_add(&g->b, "tcp flags & (fin | syn | rst | ack) == syn | ack ");
+	ftp_to_queue(g, id, "the server's SYN/ACK (where the client's stream "
+			    "starts)");
 }
 
 /* In `decided`, before "session allowed": the client's packets on the
@@ -706,15 +715,7 @@ static bool gen_ftp_readonly(struct gen *g)
 		       "ct mark & 0x%08x == 0x%08x ",
 		       rs_mark_own(o), rs_mark(o, RS_DEC_ALLOW, id));
 		add_transport(&g->b, TR_TCP, 0, ports, np, all);
-		sb_add(&g->b,
-		       "counter meta mark set meta mark & 0x%08x | 0x%08x ",
-		       mark_keep(o), rs_mark(o, RS_DEC_QUEUE, RS_ID_FTP));
-		if (o->nft_queue)
-			sb_add(&g->b, "queue to %u ", rs_ftp_queue(o));
-		else
-			sb_add(&g->b, "accept ");
-		sb_add(&g->b, "comment \"filter ftp read-only, rule %u: the "
-			      "client's commands to sluiced\"\n", id);
+		ftp_to_queue(g, id, "the client's commands");
 		gen_ftp_synack(g, id, ports, np, all);
 		free(ports);
 		any = true;

@@ -248,12 +248,19 @@ lab_exec "$LAB_GW" nft list table inet filter >/dev/null 2>&1 &&
 # racer is not named; the generations still tell: in the window between
 # sluiced's write and its read-back more transactions touched the table
 # than sluiced made
-rm -f "$KT_SOCK"
-up=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced-pidns.log lab_spawn "$LAB_GW" unshare --pid --fork \
-	--mount-proc "$SLUICED" -f -c "$KT_ROOT/examples/lab.conf" -s "$KT_SOCK")
-for i in $(seq 150); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
-spid=$(cat "/proc/$up/task/$up/children" 2>/dev/null | awk '{print $1}')
-lab_register_pid "$spid"
+# pidns_sluiced LOG CONF: sluiced on CONF under `unshare --pid --fork
+# --mount-proc`, its output in $LAB_TMP/LOG; waits until it answers; spid
+# is its pid (registered), empty when it did not start
+pidns_sluiced() {
+	local up i
+	rm -f "$KT_SOCK"
+	up=$(LAB_SPAWN_LOG=$LAB_TMP/$1 lab_spawn "$LAB_GW" unshare --pid --fork \
+		--mount-proc "$SLUICED" -f -c "$2" -s "$KT_SOCK")
+	for i in $(seq 150); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+	spid=$(cat "/proc/$up/task/$up/children" 2>/dev/null | awk '{print $1}')
+	[ -z "$spid" ] || lab_register_pid "$spid"
+}
+pidns_sluiced sluiced-pidns.log "$KT_ROOT/examples/lab.conf"
 if [ -n "$spid" ] && ctl status >/dev/null 2>&1; then
 	grep -q "not in the host's PID namespace" "$LAB_TMP/sluiced-pidns.log" &&
 		kt_ok "in a PID namespace: the log says pids are not compared" ||
@@ -277,12 +284,7 @@ fi
 # on SIGCONT the window's end and the event that schedules the check come
 # together: the accept must be put back all the same
 sed 's/^queue     { /queue     { adopt-window 2s /' "$KT_ROOT/examples/lab.conf" >"$LAB_TMP/adopt.conf"
-rm -f "$KT_SOCK"
-up=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced-adopt.log lab_spawn "$LAB_GW" unshare --pid --fork \
-	--mount-proc "$SLUICED" -f -c "$LAB_TMP/adopt.conf" -s "$KT_SOCK")
-for i in $(seq 150); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
-spid=$(cat "/proc/$up/task/$up/children" 2>/dev/null | awk '{print $1}')
-lab_register_pid "$spid"
+pidns_sluiced sluiced-adopt.log "$LAB_TMP/adopt.conf"
 sleep 3 # the checks that the start's own writes (and the first half-open pass) schedule are done
 n0=$(restored)
 if [ -n "$spid" ] && ctl status >/dev/null 2>&1 && kill -STOP "$spid"; then
