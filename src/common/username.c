@@ -55,13 +55,12 @@ static void trim(const char **b, const char **e)
 		(*e)--;
 }
 
-const char *user_name_span(const struct own_realms *own, const char *name,
-			   size_t *len)
+/* The canonical part of [B, E) under OWN (user_name_span); *LEN 0: no
+ * name. */
+static const char *span_of(const struct own_realms *own, const char *b,
+			   const char *e, size_t *len)
 {
 	*len = 0;
-	if (!name)
-		return name;
-	const char *b = name, *e = name + strlen(name);
 	trim(&b, &e);
 	/* DOMAIN\user (MS-ADTS down-level logon name): the first `\` */
 	const char *bs = memchr(b, '\\', (size_t)(e - b));
@@ -70,7 +69,7 @@ const char *user_name_span(const struct own_realms *own, const char *name,
 	const char *at = last_of(u, e, '@');
 	const char *ue = at ? at : e;
 	if (u == ue || (bs && bs == b) || (at && at + 1 == e))
-		return name; /* an empty user, domain or realm: no name */
+		return b; /* an empty user, domain or realm: no name */
 	bool own_dom = !bs || own_realm_has(own, b, (size_t)(bs - b));
 	bool own_realm = !at || own_realm_has(own, at + 1, (size_t)(e - at - 1));
 	if (!own_dom || !own_realm) { /* another organisation's account */
@@ -79,6 +78,21 @@ const char *user_name_span(const struct own_realms *own, const char *name,
 	}
 	*len = (size_t)(ue - u);
 	return u;
+}
+
+const char *user_name_span(const struct own_realms *own, const char *name,
+			   size_t *len)
+{
+	*len = 0;
+	if (!name)
+		return name;
+	const char *s = span_of(own, name, name + strlen(name), len);
+	size_t again;
+	/* one step, never two: `carol@OWN@OWN` is not carol (the portal's
+	 * canonical form, canonicalised again by sluiced, would be) */
+	if (*len && (span_of(own, s, s + *len, &again) != s || again != *len))
+		*len = 0;
+	return s;
 }
 
 bool user_name_equal(const struct own_realms *own, const char *a,

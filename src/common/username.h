@@ -17,7 +17,11 @@
  *      user part is kept; otherwise the whole name is kept as it is;
  *   4. ASCII letters compare without case; other bytes (UTF-8) exactly.
  * An empty DOMAIN, REALM or user part (`@`, `\`, `alice@`, `CORP\`) is no
- * name at all: it equals nothing and is never looked up.
+ * name at all: it equals nothing and is never looked up; so is a name
+ * whose canonical form would change if canonicalised again
+ * (`carol@CORP@CORP`, `CORP\CORP\carol`): the canonical form of a
+ * canonical form is itself, so a name canonicalised twice (by the portal,
+ * then by sluiced) is never a third account.
  * OWN's entries compare ignoring ASCII case, and each one stands for both
  * positions (`CORP.EXAMPLE` strips `@CORP.EXAMPLE` and `CORP.EXAMPLE\`).
  * With no own realms every name with a realm or domain stays whole, so it

@@ -4,11 +4,14 @@
 #include "sluiced/instance.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,36 +80,86 @@ static bool ask_holder(char *who, size_t whosz)
 	return true;
 }
 
-int instance_lock(char *who, size_t whosz)
+/* This network namespace's lock file, into BUF: INSTANCE_DIR/instance-
+ * DEV-INODE.lock of /proc/self/ns/net. -1 when the namespace cannot be
+ * told. */
+static int lock_path(char *buf, size_t n)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -1;
+	snprintf(buf, n, "%s/instance-%llx-%llx.lock", INSTANCE_DIR,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+/* The lock file opened (made when MAKE, INSTANCE_DIR too), or -1. */
+static int lock_open(bool make)
+{
+	char path[256];
+	if (lock_path(path, sizeof(path)) < 0)
+		return -1;
+	if (make && mkdir(INSTANCE_DIR, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (make ? O_CREAT : 0),
+		    0600);
+}
+
+/* FD's lock taken, waiting up to HOLDER_WAIT_MS for a holder that is just
+ * exiting; false (errno EWOULDBLOCK) when another holds it. */
+static bool lock_take(int fd)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	for (int waited = 0;; waited += 100) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK || waited >= HOLDER_WAIT_MS)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+int instance_lock(char *who, size_t whosz, int *sock)
 {
 	if (whosz)
 		who[0] = '\0';
-	struct timespec pause = {0, 100 * 1000 * 1000};
-	for (int waited = 0;; waited += 100) {
-		int fd = try_bind();
-		if (fd >= 0 || errno != EADDRINUSE)
-			return fd;
-		if (waited >= HOLDER_WAIT_MS)
-			break;
+	*sock = -1;
+	int fd = lock_open(true);
+	if (fd < 0)
+		return -1;
+	if (!lock_take(fd)) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			ask_holder(who, whosz);
+			e = EADDRINUSE;
+		}
+		errno = e;
+		return -1;
+	}
+	/* the lock is ours: the name only tells later starts who runs (a
+	 * process that took it first, any user can, does not stop us) */
+	for (int waited = 0; (*sock = try_bind()) < 0 && errno == EADDRINUSE &&
+			     waited < HOLDER_WAIT_MS;
+	     waited += 100) {
+		struct timespec pause = {0, 100 * 1000 * 1000};
 		nanosleep(&pause, NULL);
 	}
-	ask_holder(who, whosz);
-	errno = EADDRINUSE;
-	return -1;
+	return fd;
 }
 
 bool instance_running(char *who, size_t whosz)
 {
 	if (whosz)
 		who[0] = '\0';
-	int fd = try_bind();
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	if (errno != EADDRINUSE)
-		return false;
-	return ask_holder(who, whosz);
+	int fd = lock_open(false);
+	if (fd < 0)
+		return false; /* no lock file: none ever ran here */
+	bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* (a lock taken here goes with it) */
+	if (held)
+		ask_holder(who, whosz);
+	return held;
 }
 
 /* A later start asked: told who holds the name, then let go. */

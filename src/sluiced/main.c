@@ -349,18 +349,28 @@ static void install_adopting(struct daemon *d)
  * naming the sluiced that holds it; called before anything touches the
  * kernel. Returns the descriptor that holds it.
  */
-static int single_instance(void)
+/* This network namespace's sluiced lock (instance.h), held until exit;
+ * *SOCK the abstract name to tell later starts who runs (-1: another
+ * process holds the name, logged). Exits when another sluiced runs. */
+static int single_instance(int *sock)
 {
 	char who[512];
-	int fd = instance_lock(who, sizeof(who));
-	if (fd >= 0)
+	int fd = instance_lock(who, sizeof(who), sock);
+	if (fd >= 0) {
+		if (*sock < 0)
+			log_warnx("single-instance guard: another process holds "
+				  "the abstract name @%s (not a sluiced: the "
+				  "lock is ours); a second start will be "
+				  "refused without being told who runs",
+				  INSTANCE_NAME);
 		return fd;
+	}
 	if (errno == EADDRINUSE)
 		fatalx("another sluiced is running in this network namespace "
 		       "(%s): refused, nothing changed; stop it first, or try "
 		       "a policy with `sluicectl check` or `sluicectl reload "
 		       "--confirm`", who);
-	fatal("single-instance guard: abstract socket @%s", INSTANCE_NAME);
+	fatal("single-instance guard: lock in %s", INSTANCE_DIR);
 }
 
 static void stop(struct daemon *d)
@@ -463,7 +473,8 @@ int main(int argc, char **argv)
 	}
 
 	log_init("sluiced", d.foreground, d.verbose);
-	int instance_fd = single_instance(); /* held until exit */
+	int instance_sock;
+	int instance_fd = single_instance(&instance_sock); /* held until exit */
 	d.gen = first_policy(d.config_path);
 	d.next_gen = 1;
 	if (!d.foreground && daemon(0, 0) < 0)
@@ -554,8 +565,9 @@ int main(int argc, char **argv)
 	event_add(d.ev_housekeeping, &tv);
 	char *self = xasprintf("pid %ld, policy %s, control %s",
 			       (long)getpid(), d.config_path, d.socket_path);
-	struct event *ev_instance = instance_serve(d.base, instance_fd, self);
-	if (!ev_instance)
+	struct event *ev_instance =
+	    instance_sock < 0 ? NULL : instance_serve(d.base, instance_sock, self);
+	if (instance_sock >= 0 && !ev_instance)
 		log_warnx("single-instance guard: a second start will not be "
 			  "told who runs");
 	warn_on_exit(d.gen->policy);
@@ -572,6 +584,8 @@ int main(int argc, char **argv)
 		event_free(ev_instance);
 	stop(&d);
 	free(self);
+	if (instance_sock >= 0)
+		close(instance_sock);
 	close(instance_fd); /* after the ruleset is taken care of */
 	log_info("stopped");
 	return 0;

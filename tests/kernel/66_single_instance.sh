@@ -83,6 +83,27 @@ kill -9 "$KT_PID"
 kt_start "$conf" && kt_ok "a start right after kill -9 works (no stale lock)"
 kt_stop
 
+# 4b. an unprivileged process takes the abstract name @sluiced first (any
+# user may: abstract names have no owner): the start goes on (the lock in
+# /run/sluice decides, root's), says so, and a second start is still
+# refused
+SQ=$(lab_spawn "$LAB_GW" setpriv --reuid nobody --regid nogroup --clear-groups timeout 60 \
+	/usr/bin/python3 -c 'import socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("\0sluiced"); s.listen(1)
+print("held", flush=True); time.sleep(60)')
+for i in $(seq 50); do lab_exec "$LAB_GW" ss -xl | grep -q '@sluiced ' && break; sleep 0.1; done
+lab_exec "$LAB_GW" ss -xl | grep -q '@sluiced ' || kt_fail "test setup: the squatter holds no @sluiced"
+kt_start "$conf" && kt_ok "a start while user nobody holds @sluiced works"
+grep -q 'another process holds the abstract name @sluiced' "$LAB_TMP/sluiced.log" &&
+	kt_ok "and says so: $(grep -m1 -o 'single-instance guard: another process holds[^(]*' "$LAB_TMP/sluiced.log")" ||
+	kt_fail "no 'another process holds the abstract name' line"
+out=$(timeout 20 ip netns exec "$LAB_GW" "$SLUICED" -f -c "$conf_b" -s "$LAB_TMP/b2.sock" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && grep -q 'another sluiced is running' <<<"$out" &&
+	kt_ok "a second sluiced is still refused: $(grep -o 'another sluiced is running[^:]*' <<<"$out")" ||
+	kt_fail "a second sluiced while the name is squatted: rc $rc: $out"
+kt_stop
+kill "$SQ" 2>/dev/null
+
 # 5. a queue another program holds (as an IPS would): the start fails,
 # saying the queue is probably bound by another process, and installs
 # nothing

@@ -109,6 +109,15 @@ static void test_odd_input(void **state)
 	canon_is(&corp, "a@b@partner", "a@b@partner");
 	/* an own domain, then another \\: the rest is the user, kept */
 	canon_is(&corp, "CORP\\PARTNER\\alice", "partner\\alice");
+	/* one step, never two: a name whose canonical form would lose an own
+	 * realm again is no name (the portal's form, canonicalised again by
+	 * sluiced, would have been carol: another entry signed in as her) */
+	canon_is(&corp, "carol@corp.example@corp.example", NULL);
+	canon_is(&corp, "carol@corp@CORP.EXAMPLE", NULL);
+	canon_is(&corp, "CORP\\CORP\\carol", NULL);
+	canon_is(&corp, "CORP\\carol@corp", "carol");
+	assert_false(user_name_equal(&corp, "carol@corp.example@corp.example",
+				     "carol"));
 	/* the span never allocates and points into the name */
 	size_t n;
 	const char *s = user_name_span(&corp, "  CORP\\Bob@corp ", &n);
