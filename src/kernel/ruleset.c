@@ -1329,7 +1329,21 @@ static void flood_exceptions(struct gen *g, const struct flood_cfg *f,
 	sb_add(&g->b, "\t}\n");
 }
 
-/* One limit's two rules for family FAM (4 or 6) into B, each after LEAD
+/* The rules that refuse a source SRC (a set key of family FAM) one limit
+ * stopped, each after LEAD: it is marked limited (listed by `sluicectl
+ * floods`) and dropped, counted by the named counter CNT; when
+ * flood_limited4/6 is full the marking cannot add it and that rule does
+ * not match, so the next drops it all the same (unlisted, counted). */
+static void flood_refuse(struct sbuf *b, int fam, const char *src,
+			 const char *lead, const char *cnt)
+{
+	sb_add(b,
+	       "%supdate @flood_limited%d { %s } counter name %s drop\n"
+	       "%scounter name %s drop comment \"flood_limited%d full\"\n",
+	       lead, fam, src, cnt, lead, cnt, fam);
+}
+
+/* One limit's rules for family FAM (4 or 6) into B, each after LEAD
  * (the table's indent, or "add rule inet T CHAIN "): a source (F's key)
  * within the limit (the set statement STMT after the source key in set
  * SET, whose first letter says a(dd) or u(pdate)) leaves with verdict
@@ -1346,11 +1360,10 @@ static void flood_rule(struct sbuf *b, const struct flood_cfg *f, int fam,
 {
 	char src[96];
 	flood_src(f, fam, true, src, sizeof(src));
-	sb_add(b,
-	       "%s%s @%s%d { %s %s } %s\n"
-	       "%supdate @flood_limited%d { %s } counter name %s drop\n",
+	sb_add(b, "%s%s @%s%d { %s %s } %s\n",
 	       lead, set[0] == 'a' ? "add" : "update", set + 1, fam, src, stmt,
-	       next, lead, fam, src, cnt);
+	       next);
+	flood_refuse(b, fam, src, lead, cnt);
 }
 
 /* tcp-half-open's rule for family FAM into B, after LEAD: a source sluiced
@@ -1362,10 +1375,22 @@ static void flood_half_open_rule(struct sbuf *b, const struct flood_cfg *f,
 {
 	char src[96];
 	flood_src(f, fam, false, src, sizeof(src));
-	sb_add(b,
-	       "%s%s @flood_half_open%d update @flood_limited%d { %s } "
-	       "counter name flood_tcp_half_open drop\n",
-	       lead, src, fam, fam, src);
+	sb_add(b, "%s%s @flood_half_open%d goto flood_half_open_refuse%d\n",
+	       lead, src, fam, fam);
+}
+
+/* tcp-half-open's refusal of family FAM (flood_half_open_refuse4/6), gone
+ * to from flood_tcp4/6's lookup (flood_half_open_rule). */
+static void flood_half_open_chain(struct gen *g, int fam)
+{
+	const struct flood_cfg *f = g->o->flood;
+	char src[96];
+	if (!f->tcp_half_open)
+		return;
+	flood_src(f, fam, false, src, sizeof(src));
+	sb_add(&g->b, "\tchain flood_half_open_refuse%d {\n", fam);
+	flood_refuse(&g->b, fam, src, "\t\t", "flood_tcp_half_open");
+	sb_add(&g->b, "\t}\n\n");
 }
 
 uint32_t flood_tcp_burst(uint32_t rate)
@@ -1545,6 +1570,7 @@ static void gen_flood(struct gen *g)
 		      "\tcounter flood_tcp_half_open {}\n");
 	for (int fam = 4; fam <= 6; fam += 2) {
 		if (flood_tcp_on(f)) {
+			flood_half_open_chain(g, fam);
 			flood_tcp_concurrent_chain(g, fam);
 			flood_tcp_chain(g, fam);
 		}

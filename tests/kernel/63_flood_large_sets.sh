@@ -83,4 +83,12 @@ r1=$(counter packets_flood_tcp_rate)
 	kt_fail "a new source while the meter is full met no limit (packets_flood_tcp_rate $r0 -> $r1)"
 lab_exec "$LAB_GW" nft list set inet sluice flood_limited4 | grep -q "$LAB_CLI4B" &&
 	kt_ok "and it is listed as limited" || kt_fail "$LAB_CLI4B not in flood_limited4"
+# and flood_limited4 full too (its 65536th element was that source): the
+# marking cannot add a new source, and it is refused all the same
+n=$(counter flood_sources_limited)
+r0=$(counter packets_flood_tcp_rate)
+talk "$LAB_CLI" TCP4 "$LAB_SRV4" 22 "$LAB_CLI4" >/dev/null
+r1=$(counter packets_flood_tcp_rate)
+[ "$r1" -gt "$r0" ] && kt_ok "with flood_limited4 full too ($n sources), a new source is still refused (packets_flood_tcp_rate $r0 -> $r1)" ||
+	kt_fail "with flood_limited4 full ($n sources), a new source met no limit (packets_flood_tcp_rate $r0 -> $r1)"
 kt_done

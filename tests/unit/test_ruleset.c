@@ -290,7 +290,7 @@ static void test_flood_tcp_chain_script(void **state)
 		char *without = flood_tcp_chain_script(&o, fam, false);
 		char *want = xasprintf("%s%s", flush, rules);
 		assert_string_equal(with, want);
-		assert_int_equal(count(rules, "\n"), 4);
+		assert_int_equal(count(rules, "\n"), 5);
 		assert_int_equal(count(with, look), 1);
 		/* the exceptions, then the lookup; without it the rest stay */
 		const char *exc = fam == 4 ? "ip saddr @flood_exceptions4 return\n"
