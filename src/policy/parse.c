@@ -168,6 +168,27 @@ warn_at(struct parser *ps, const struct loc *loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Option KEY of WHAT seen at LOC, once per PLACE ("block" or "statement"):
+ * an error at the repetition naming the first's line when *FIRST already
+ * holds where it was given, as a repeated value would silently replace
+ * the first (`fail closed fail open`, `during workhours during always`).
+ * The one check for every single-valued option of the language; false on
+ * a repetition.
+ */
+static bool given_once(struct parser *ps, struct loc *first,
+		       const struct loc *loc, const char *what,
+		       const char *key, const char *place)
+{
+	if (first->line) {
+		err_at(ps, loc, "%s %s: set twice in one %s (first at line "
+		       "%d); remove one", what, key, place, first->line);
+		return false;
+	}
+	*first = *loc;
+	return true;
+}
+
 static const char *const stmt_keywords[] = {
     "network", "computers", "domains", "users",	   "protocol", "schedule",
     "rule",    "decisions", "resolver", "directory", "identity", "queue",
@@ -1057,7 +1078,9 @@ static void parse_rule(struct parser *ps)
 	r->name = name;
 	r->loc = loc;
 	bool fresh = check_new_name(ps, name, &loc, &ps->c->rules, "rule");
-	bool users_seen = false;
+	struct loc users_at = {0}, during_at = {0}, log_at = {0};
+	char what[300];
+	snprintf(what, sizeof(what), "rule '%s'", name);
 
 	struct token *t = cur(ps);
 	if (is_word(t, "allow"))
@@ -1096,18 +1119,17 @@ static void parse_rule(struct parser *ps)
 	for (;;) {
 		t = cur(ps);
 		if (is_word(t, "users") && users_is_clause(ps)) {
-			struct loc uloc = t->loc;
-			if (users_seen)
-				err_at(ps, &uloc, "rule '%s' has two users "
-				       "clauses", name);
+			given_once(ps, &users_at, &t->loc, what, "users",
+				   "statement");
 			next(ps);
 			struct user_arg ua = {r, false};
 			if (!each_item(ps, "a user set", user_item, &ua))
 				goto out;
 			r->needs_identity =
 			    !ua.all && (r->nusers || r->users_auth);
-			users_seen = true;
 		} else if (is_word(t, "during")) {
+			given_once(ps, &during_at, &t->loc, what, "during",
+				   "statement");
 			next(ps);
 			struct loc sloc = cur(ps)->loc;
 			char *s = expect_word(ps, "a schedule");
@@ -1121,6 +1143,8 @@ static void parse_rule(struct parser *ps)
 			}
 			free(s);
 		} else if (is_word(t, "log") && peek(ps, 1)->kind != TK_LBRACE) {
+			given_once(ps, &log_at, &t->loc, what, "log",
+				   "statement");
 			r->log = true;
 			next(ps);
 		} else {
@@ -1424,24 +1448,24 @@ static size_t settings_count(const struct setting *table)
 	return n;
 }
 
-/*
- * A setting S of TABLE seen at LOC in one block: an error when that block
- * already set it (FIRST[row] holds where), as a repeated value would
- * silently replace the first (`fail closed fail open`). Lists add up and
- * may repeat.
- */
+/* A setting S of TABLE seen at LOC in one block or statement (FIRST[row]
+ * holds where each row was given): given_once, but lists add up and may
+ * repeat. */
 static void note_setting(struct parser *ps, const struct setting *table,
 			 const struct setting *s, struct loc *first,
-			 const struct loc *loc, const char *block)
+			 const struct loc *loc, const char *what,
+			 const char *place)
 {
 	if (s->type == ST_STRLIST || s->type == ST_STATUSLIST)
 		return;
-	struct loc *f = &first[s - table];
-	if (f->line)
-		err_at(ps, loc, "%s %s: set twice in one block (first at "
-		       "line %d); remove one", block, s->key, f->line);
-	else
-		*f = *loc;
+	given_once(ps, &first[s - table], loc, what, s->key, place);
+}
+
+/* Where each row of TABLE was given in one block or statement: all unset
+ * (free() it). */
+static struct loc *settings_seen(const struct setting *table)
+{
+	return xcalloc(settings_count(table) + 1, sizeof(struct loc));
 }
 
 /* Reads KEY VALUE pairs of TABLE up to '}' into BASE; a key other than a
@@ -1451,7 +1475,7 @@ static void parse_settings_body(struct parser *ps, const struct setting *table,
 {
 	if (!expect_kind(ps, TK_LBRACE, "'{'"))
 		return;
-	struct loc *first = xcalloc(settings_count(table) + 1, sizeof(*first));
+	struct loc *first = settings_seen(table);
 	while (cur(ps)->kind != TK_RBRACE) {
 		struct token *t = cur(ps);
 		if (t->kind == TK_SEMI) {
@@ -1467,7 +1491,7 @@ static void parse_settings_body(struct parser *ps, const struct setting *table,
 			free(first);
 			return;
 		}
-		note_setting(ps, table, s, first, &t->loc, block);
+		note_setting(ps, table, s, first, &t->loc, block, "block");
 		next(ps);
 		int errors = ps->c->d->errors;
 		struct loc vloc = cur(ps)->loc;
@@ -1507,6 +1531,7 @@ static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 			      const char *what)
 {
 	struct loc at = cur(ps)->loc; /* the last option: where to warn */
+	struct loc *first = settings_seen(verify_settings);
 	for (;;) {
 		struct token *t = cur(ps);
 		const struct setting *s =
@@ -1515,12 +1540,16 @@ static void parse_verify_opts(struct parser *ps, struct verify_spec *v,
 		if (!s)
 			break;
 		at = t->loc;
+		note_setting(ps, verify_settings, s, first, &t->loc, what,
+			     "statement");
 		next(ps);
+		int errors = ps->c->d->errors;
 		parse_setting_value(ps, verify_settings, s, v, what);
-		if (ps->failed)
-			return;
+		if (ps->c->d->errors > errors)
+			break;
 	}
-	if (v->timeout_ms >= v->every_ms)
+	free(first);
+	if (!ps->failed && v->timeout_ms >= v->every_ms)
 		warn_at(ps, &at, "%s: timeout should be shorter "
 			"than the interval", what);
 }
@@ -1670,6 +1699,26 @@ static bool take_port(struct parser *ps, uint16_t *port)
 	return true;
 }
 
+/* Where a farm's single-valued options were given in its block. */
+struct farm_seen {
+	struct loc balance, verify, sorry, on_down;
+};
+
+/* The FARM_SEEN slot of the farm option at T; NULL for `server` (one or
+ * more) and for a word that is no option. */
+static struct loc *farm_option(struct farm_seen *seen, const struct token *t)
+{
+	if (is_word(t, "balance"))
+		return &seen->balance;
+	if (is_word(t, "verify"))
+		return &seen->verify;
+	if (is_word(t, "sorry"))
+		return &seen->sorry;
+	if (is_word(t, "on-down"))
+		return &seen->on_down;
+	return NULL;
+}
+
 /* farm NAME { server N ADDR [port P] | balance B | verify ... | sorry ADDR |
  * on-down keep|flush } */
 static void parse_farm(struct parser *ps)
@@ -1682,13 +1731,20 @@ static void parse_farm(struct parser *ps)
 	struct farm *f = xcalloc(1, sizeof(*f));
 	f->name = name;
 	f->loc = loc;
+	char what[300];
+	snprintf(what, sizeof(what), "farm '%s'", name);
 	VEC_PUSH(ps->c->p->farms, ps->c->p->nfarms, f);
 	if (fresh)
 		sym_add(&ps->c->syms, f->name, SYM_FARM, f, &loc);
 	if (!expect_kind(ps, TK_LBRACE, "'{'"))
 		return;
+	struct farm_seen seen = {0};
 	while (!ps->failed && cur(ps)->kind != TK_RBRACE) {
 		struct token *t = cur(ps);
+		struct loc *first = farm_option(&seen, t);
+		if (first && !given_once(ps, first, &t->loc, what, t->text,
+					 "block"))
+			return;
 		if (is_word(t, "server")) {
 			next(ps);
 			struct farm_member m = {.loc = cur(ps)->loc};
@@ -1727,11 +1783,11 @@ static void parse_farm(struct parser *ps)
 			f->has_verify = true;
 			if (!parse_verify_head(ps, &f->verify, true))
 				return;
-			char what[300];
-			snprintf(what, sizeof(what), "farm '%s' verify", name);
-			parse_verify_opts(ps, &f->verify, what);
+			char vwhat[320];
+			snprintf(vwhat, sizeof(vwhat), "%s verify", what);
+			parse_verify_opts(ps, &f->verify, vwhat);
 			if (!ps->failed)
-				check_dns_opts(ps, &vloc, &f->verify, what);
+				check_dns_opts(ps, &vloc, &f->verify, vwhat);
 		} else if (is_word(t, "sorry")) {
 			next(ps);
 			uint32_t a4;
@@ -2039,6 +2095,7 @@ static void parse_alert_opts(struct parser *ps, struct alert_def *a)
 	char what[300];
 	snprintf(what, sizeof(what), "alert '%s'", a->name);
 	bool seen_for = false;
+	struct loc *first = settings_seen(alert_settings);
 	for (;;) {
 		struct token *t = cur(ps);
 		if (t->kind == TK_EOF || t->kind == TK_SEMI ||
@@ -2051,23 +2108,29 @@ static void parse_alert_opts(struct parser *ps, struct alert_def *a)
 			err_at(ps, &t->loc, "%s: unknown option '%s' (known: "
 			       "%s)", what, describe(t),
 			       setting_names(alert_settings));
-			return;
+			break;
 		}
+		note_setting(ps, alert_settings, s, first, &t->loc, what,
+			     "statement");
 		next(ps);
 		if (strcmp(s->key, "rearm") == 0 && is_word(cur(ps), "manual")) {
 			a->rearm_manual = true;
 			next(ps);
 			continue;
 		}
+		int errors = ps->c->d->errors;
 		parse_setting_value(ps, alert_settings, s, a, what);
-		if (ps->failed)
-			return;
+		if (ps->c->d->errors > errors)
+			break;
 		if (strcmp(s->key, "for") == 0) {
 			seen_for = true;
 			if (is_word(cur(ps), "events") || is_word(cur(ps), "event"))
 				next(ps);
 		}
 	}
+	free(first);
+	if (ps->failed)
+		return;
 	if (a->within_ms && !seen_for)
 		err_at(ps, &a->loc, "%s: 'within' counts events; it needs "
 		       "'for N events'", what);

@@ -876,6 +876,152 @@ static void test_setting_twice_in_block(void **state)
 	diags_free(&d);
 }
 
+/* TEXT fails with exactly one error, at LINE:COL, holding MSG. */
+static void assert_one_error(const char *text, int line, int col,
+			     const char *msg)
+{
+	struct diags d = {0};
+	struct policy *p = load(text, &d);
+	dump(&d);
+	assert_null(p);
+	assert_true(has_diag(&d, line, col, msg));
+	assert_int_equal(d.errors, 1);
+	diags_free(&d);
+}
+
+#define TWICE_BASE                                                          \
+	"network lan { 198.18.1.0/24 }\n"			/* 1 */     \
+	"protocol ssh tcp 22\n"					/* 2 */     \
+	"rule admin allow ssh from lan to localhost\n"		/* 3 */     \
+	"schedule workhours { mon-fri 08:00-18:00 }\n"		/* 4 */     \
+	"schedule always { daily }\n"				/* 5 */     \
+	"users a { user alice }\n"				/* 6 */
+
+/* F5, the nested kind: a single-valued option given twice in one
+ * statement or block is an error at the repetition, naming the first's
+ * line, wherever it is: a verifier's options, a farm's verify options, a
+ * farm's own options (two verify lines too), an alert's options (`rearm
+ * manual` is rearm), a rule's users, during and log (`during workhours
+ * during always` ran always). One test a kind of place; this one a
+ * verifier's options. */
+static void test_verifier_option_twice(void **state)
+{
+	(void)state;
+	assert_one_error(TWICE_BASE
+			 "verifier dc1 tcp 198.18.2.2 port 389 timeout 3s "
+			 "timeout 1s\n",
+			 7, 49, "verifier 'dc1' timeout: set twice in one "
+				"statement (first at line 7); remove one");
+}
+
+/* The options of a farm's verify line. */
+static void test_farm_verify_option_twice(void **state)
+{
+	(void)state;
+	assert_one_error(TWICE_BASE
+			 "farm f { server a 198.18.2.2\n"
+			 " verify tcp every 30s\n"
+			 "   every 1h }\n",
+			 9, 4, "farm 'f' verify every: set twice in one "
+			       "statement (first at line 8)");
+}
+
+/* A farm's own options: balance, verify (two lines), sorry, on-down. */
+static void test_farm_option_twice(void **state)
+{
+	(void)state;
+	assert_one_error(TWICE_BASE
+			 "farm f { server a 198.18.2.2\n"
+			 " balance round-robin\n"
+			 " balance source-hash }\n",
+			 9, 2, "farm 'f' balance: set twice in one block "
+			       "(first at line 8)");
+	assert_one_error(TWICE_BASE
+			 "farm f { server a 198.18.2.2\n"
+			 " verify tcp every 5s timeout 1s\n"
+			 " verify icmp every 5s timeout 1s }\n",
+			 9, 2, "farm 'f' verify: set twice in one block "
+			       "(first at line 8)");
+	assert_one_error(TWICE_BASE
+			 "farm f { server a 198.18.2.2 sorry 198.18.2.9\n"
+			 " on-down flush sorry 198.18.2.10 }\n",
+			 8, 16, "farm 'f' sorry: set twice in one block "
+				"(first at line 7)");
+	assert_one_error(TWICE_BASE
+			 "farm f { server a 198.18.2.2 on-down flush\n"
+			 " on-down keep }\n",
+			 8, 2, "farm 'f' on-down: set twice in one block "
+			       "(first at line 7)");
+}
+
+/* An alert's options; `rearm manual` is rearm too. */
+static void test_alert_option_twice(void **state)
+{
+	(void)state;
+	assert_one_error(TWICE_BASE
+			 "alert a when packets_spoofed > 5 run /bin/true\n"
+			 "  run /bin/false\n",
+			 8, 3, "alert 'a' run: set twice in one statement "
+			       "(first at line 7)");
+	assert_one_error(TWICE_BASE
+			 "alert a when packets_spoofed > 5 rearm manual "
+			 "rearm 5m\n",
+			 7, 47, "alert 'a' rearm: set twice in one statement "
+				"(first at line 7)");
+}
+
+/* A rule's clauses: during, users, log, in any order and on later lines. */
+static void test_rule_clause_twice(void **state)
+{
+	(void)state;
+	assert_one_error(TWICE_BASE
+			 "rule r allow ssh from lan to 198.18.2.0/24 during "
+			 "workhours\n"
+			 "  during always\n",
+			 8, 3, "rule 'r' during: set twice in one statement "
+			       "(first at line 7)");
+	assert_one_error(TWICE_BASE
+			 "rule r allow ssh from lan to 198.18.2.0/24 users a "
+			 "users all\n",
+			 7, 52, "rule 'r' users: set twice in one statement "
+				"(first at line 7)");
+	assert_one_error(TWICE_BASE
+			 "rule r allow ssh from lan to 198.18.2.0/24 log\n"
+			 "  during always log\n",
+			 8, 17, "rule 'r' log: set twice in one statement "
+				"(first at line 7)");
+}
+
+/* Lists by design still add up: a farm's servers, a check's expect; each
+ * statement or block counts its own options (two verifiers, a farm's
+ * verify next to a verifier with the same options). */
+static void test_option_lists_add_up(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	struct policy *p = load(
+	    TWICE_BASE
+	    "verifier v http http://198.18.2.2/ expect 200 expect 301-302 "
+	    "every 10s\n"
+	    "verifier w http http://198.18.2.3/ every 10s\n"
+	    "farm f { server a 198.18.2.2 server b 198.18.2.3\n"
+	    " verify http \"http://*/\" every 10s expect 200 expect 204 }\n"
+	    "publish \"p\" tcp 80 on 198.18.1.1 to f\n"
+	    "alert x when packets_spoofed > 5 rearm 5m\n"
+	    "alert y when packets_spoofed > 9 rearm 5m\n"
+	    "rule r allow ssh from lan to 198.18.2.0/24 users a\n"
+	    "  during workhours log\n",
+	    &d);
+	dump(&d);
+	assert_non_null(p);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(p->farms[0]->nmembers, 2);
+	assert_int_equal(p->farms[0]->verify.nexpect, 2);
+	assert_int_equal(p->verifiers[0]->spec.nexpect, 2);
+	policy_free(p);
+	diags_free(&d);
+}
+
 /* The per-source prefixes: defaults 32 and 64, set, and out of range. */
 static void test_per_source_prefix(void **state)
 {
@@ -1366,6 +1512,12 @@ int main(void)
 	    cmocka_unit_test(test_schedule_minutes),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_setting_twice_in_block),
+	    cmocka_unit_test(test_verifier_option_twice),
+	    cmocka_unit_test(test_farm_verify_option_twice),
+	    cmocka_unit_test(test_farm_option_twice),
+	    cmocka_unit_test(test_alert_option_twice),
+	    cmocka_unit_test(test_rule_clause_twice),
+	    cmocka_unit_test(test_option_lists_add_up),
 	    cmocka_unit_test(test_no_ssh_warning),
 	    cmocka_unit_test(test_per_source_prefix),
 	    cmocka_unit_test(test_include),
