@@ -267,16 +267,18 @@ static void thread_tick(void *arg)
 
 /* ---- settings -------------------------------------------------------------------- */
 
-/* The gateway's own addresses, refused as answers (DNS rebinding). */
-static void set_local(struct dnsbind *b)
+/* The gateway's own addresses: *FAM[i] / *ADDRS[i] (16 bytes, IPv4 in
+ * the first 4), the arrays the caller's to free; their count (0, logged,
+ * when they cannot be read). */
+static size_t local_addrs(int **fam, uint8_t (**addrs)[16])
 {
 	struct ifaddrs *ifa = NULL;
-	int *fam = NULL;
-	uint8_t(*addrs)[16] = NULL;
 	size_t n = 0, cap = 0;
+	*fam = NULL;
+	*addrs = NULL;
 	if (getifaddrs(&ifa) < 0) {
 		log_warn("dns filter: the gateway's addresses");
-		return;
+		return 0;
 	}
 	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
 		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
@@ -284,23 +286,64 @@ static void set_local(struct dnsbind *b)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			fam = xrealloc(fam, cap * sizeof(*fam));
-			addrs = xrealloc(addrs, cap * sizeof(*addrs));
+			*fam = xrealloc(*fam, cap * sizeof(**fam));
+			*addrs = xrealloc(*addrs, cap * sizeof(**addrs));
 		}
-		memset(addrs[n], 0, 16);
-		fam[n] = i->ifa_addr->sa_family;
-		if (fam[n] == AF_INET)
-			memcpy(addrs[n],
+		memset((*addrs)[n], 0, 16);
+		(*fam)[n] = i->ifa_addr->sa_family;
+		if ((*fam)[n] == AF_INET)
+			memcpy((*addrs)[n],
 			       &((struct sockaddr_in *)(void *)i->ifa_addr)
 				    ->sin_addr, 4);
 		else
-			memcpy(addrs[n],
+			memcpy((*addrs)[n],
 			       &((struct sockaddr_in6 *)(void *)i->ifa_addr)
 				    ->sin6_addr, 16);
 		n++;
 	}
 	freeifaddrs(ifa);
+	return n;
+}
+
+/* The gateway's own addresses, refused as answers (DNS rebinding). */
+static void set_local(struct dnsbind *b)
+{
+	int *fam;
+	uint8_t(*addrs)[16];
+	size_t n = local_addrs(&fam, &addrs);
 	dnsbind_set_local(b, fam, (const uint8_t(*)[16])addrs, n);
+	free(fam);
+	free(addrs);
+}
+
+/* True when R holds a loopback address (127.0.0.0/8, ::1). */
+static bool range_loopback(const struct dnsbind_range *r)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+	return r->family == AF_INET ? r->lo[0] == 127
+				    : memcmp(r->lo, v6lo, 16) == 0;
+}
+
+/* When one of V[0..*N) is the gateway's loopback (a resolver on the
+ * gateway itself: `servers 127.0.0.1`, systemd-resolved's 127.0.0.53),
+ * the gateway's own addresses appended, one range each: its clients ask
+ * that resolver at an address of the gateway's LAN side. */
+static void add_local_if_loopback(struct dnsbind_range **v, size_t *n)
+{
+	bool lo = false;
+	for (size_t i = 0; i < *n && !lo; i++)
+		lo = range_loopback(&(*v)[i]);
+	if (!lo)
+		return;
+	int *fam;
+	uint8_t(*addrs)[16];
+	size_t k = local_addrs(&fam, &addrs);
+	for (size_t i = 0; i < k; i++) {
+		struct dnsbind_range r = {.family = fam[i]};
+		memcpy(r.lo, addrs[i], 16);
+		memcpy(r.hi, addrs[i], 16);
+		VEC_PUSH(*v, *n, r);
+	}
 	free(fam);
 	free(addrs);
 }
@@ -346,8 +389,10 @@ static void ranges_of_servers(char *const *servers, size_t ns,
 
 /* The servers whose answers bind names, into B: resolver { dns-trusted }
  * (a network or computers set), else the resolver's own servers
- * (resolver { servers }, else /etc/resolv.conf's as c-ares reads it). A
- * client asking any other server binds nothing (sluice.conf(5)). */
+ * (resolver { servers }, else /etc/resolv.conf's as c-ares reads it; a
+ * loopback one is a resolver on the gateway, which its clients reach at
+ * the gateway's own addresses: those too). A client asking any other
+ * server binds nothing (sluice.conf(5)). */
 static void set_trusted(struct dnsbind *b, const struct policy *p)
 {
 	struct dnsbind_range *v = NULL;
@@ -360,6 +405,7 @@ static void set_trusted(struct dnsbind *b, const struct policy *p)
 	} else if (p->resolver.nservers) {
 		ranges_of_servers(p->resolver.servers, p->resolver.nservers, &v,
 				  &n);
+		add_local_if_loopback(&v, &n);
 	} else {
 		size_t nd = 0;
 		char **d = resolver_default_servers(&nd);
@@ -367,6 +413,7 @@ static void set_trusted(struct dnsbind *b, const struct policy *p)
 		for (size_t i = 0; i < nd; i++)
 			free(d[i]);
 		free(d);
+		add_local_if_loopback(&v, &n);
 	}
 	if (!n)
 		log_warnx("filter dns: no trusted DNS server (resolver { "
