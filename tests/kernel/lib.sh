@@ -89,6 +89,11 @@ qseq() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
+# socat_addr ADDR: ADDR as socat's bind= takes it (an IPv6 address in
+# brackets, given with or without; socat reads a bare one as host:port and
+# the session silently never starts)
+socat_addr() { case $1 in \[*) echo "$1" ;; *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+
 # talk NS PROTO ADDR PORT [BIND]: sends 5 lines through one new session,
 # 50 ms apart, from address BIND when given; prints how many lines came
 # back (0 when refused or dropped). UDP: the first datagram goes alone and
@@ -102,7 +107,7 @@ talk() {
 		return ;;
 	esac
 	case $addr in *:*) addr="[$addr]" ;; esac
-	[ -n "$bind" ] && opt=",bind=$bind"
+	[ -n "$bind" ] && opt=",bind=$(socat_addr "$bind")"
 	(for i in 1 2 3 4 5; do echo "line $i"; sleep 0.05; done; sleep 0.3) |
 		lab_exec "$ns" timeout 6 socat -T 2 - "$proto:$addr:$port,connect-timeout=2$opt" 2>/dev/null | wc -l
 }
@@ -194,7 +199,7 @@ burst() {
 hold() {
 	local ns=$1 proto=$2 addr=$3 port=$4 secs=$5 bind=${6:-} opt=""
 	case $addr in *:*) addr="[$addr]" ;; esac
-	[ -n "$bind" ] && opt=",bind=$bind"
+	[ -n "$bind" ] && opt=",bind=$(socat_addr "$bind")"
 	local n=$RANDOM
 	( (for i in $(seq $((secs * 5))); do echo "tick $i"; sleep 0.2; done) |
 		lab_exec "$ns" timeout $((secs + 3)) socat -T 3 - \
