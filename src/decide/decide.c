@@ -755,6 +755,33 @@ static bool show_dns_first(struct decider *d, const struct gen *g,
 	return true;
 }
 
+/* True when rule R has a `filter ftp read-only` protocol. */
+static bool rule_ftp_read_only(const struct rule *r)
+{
+	for (size_t i = 0; i < r->nprotos; i++)
+		if (r->protos[i]->filter_read_only)
+			return true;
+	return false;
+}
+
+/* The first packet PKT of a TCP session (FLOW) that a `filter ftp
+ * read-only` rule of G may decide (any such rule whose header matches:
+ * the decision is not known yet) goes to the FTP filter, which refuses
+ * a SYN with data (decide_env.ftp_first). False: drop it. */
+static bool show_ftp_first(struct decider *d, const struct gen *g,
+			   const struct flow *flow, const struct qpacket *pkt)
+{
+	const struct policy *pol = g->policy;
+	if (!d->env.ftp_first || flow->proto != IPPROTO_TCP)
+		return true;
+	for (size_t i = 0; i < pol->nrules; i++)
+		if (rule_ftp_read_only(pol->rules[i]) &&
+		    rule_header_match(pol->rules[i], flow))
+			return d->env.ftp_first(d->env.ctx, pkt->payload,
+						pkt->len);
+	return true;
+}
+
 void decider_packet(struct decider *d, const struct qpacket *pkt)
 {
 	struct flow flow;
@@ -808,6 +835,11 @@ void decider_packet(struct decider *d, const struct qpacket *pkt)
 	d->st.decisions++;
 	if (!kernel_agrees(d, pkt->mark, &dec)) {
 		misread(d, pkt, &flow, g);
+		gen_unref(g);
+		return;
+	}
+	if (!show_ftp_first(d, g, &flow, pkt)) {
+		answer(d, pkt->id, pkt->mark, VERDICT_DENY, -1);
 		gen_unref(g);
 		return;
 	}

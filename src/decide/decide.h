@@ -159,6 +159,13 @@ struct decide_env {
 	 * filter drops it (malformed, a zone transfer): the session is
 	 * denied (reason RSN_FILTER) */
 	bool (*dns_first)(void *ctx, const uint8_t *pkt, size_t len);
+	/* the first packet of a TCP session that a `filter ftp read-only`
+	 * rule may decide (its header matches): shown to the FTP filter
+	 * before any verdict (may be NULL); worker thread, must not block.
+	 * False: a SYN that carries data (TCP Fast Open: bytes before the
+	 * stream the filter judges); the packet is dropped, no decision
+	 * kept (the client resends after a plain handshake) */
+	bool (*ftp_first)(void *ctx, const uint8_t *pkt, size_t len);
 };
 
 struct decider;

@@ -836,6 +836,33 @@ static void add_ftp_helper(struct gen *g, const struct rule *r,
 	free(ports);
 }
 
+/* Rule R, which the kernel decides, allows `filter ftp read-only`
+ * protocols: before its TCP line (after its log line), with the line's
+ * tabs already written and ADDR its address part, a line
+ * for their ports that allows the session as R does and sends its first
+ * packet (the client's SYN) to the FTP queue too, as add_dns_action()
+ * does for DNS: the FTP filter drops a SYN that carries data (TCP Fast
+ * Open: bytes before the stream it judges) and passes a plain one.
+ * Ends with the next line's tabs. Nothing for other rules. */
+static void add_ftp_first(struct gen *g, const struct rule *r, int fam,
+			  const char *addr)
+{
+	const struct ruleset_opts *o = g->o;
+	struct portrange *ports;
+	size_t np;
+	bool all;
+	if (!ftp_ro_ports(r, &ports, &np, &all))
+		return;
+	unsigned id = rs_rule_id((size_t)r->index);
+	sb_add(&g->b, "%s", addr);
+	add_transport(&g->b, TR_TCP, fam, ports, np, all);
+	sb_add(&g->b, "ct mark set ct mark & 0x%08x | 0x%08x ", mark_keep(o),
+	       rs_mark(o, RS_DEC_ALLOW, id));
+	ftp_to_queue(g, id, "the client's SYN (no data on it)");
+	sb_add(&g->b, "\t\t");
+	free(ports);
+}
+
 /* Emits rule R into chain CH (possibly several nft rules, possibly none);
  * with HELPERS only the lines that attach the FTP helper (add_ftp_helper)
  * for R's sessions, without its verdict. */
@@ -927,10 +954,12 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 					free(pre.s);
 					continue;
 				}
+				bool first = tr == TR_TCP && decidable;
 				sb_add(&g->b, "\t\t");
+				if (first && !rule_kernel_logged(r))
+					add_ftp_first(g, r, fam, pre.s + 2);
 				size_t from = g->b.n; /* the matches */
 				sb_add(&g->b, "%s", pre.s + 2); /* (its tabs) */
-				free(pre.s);
 				if (tr >= 0)
 					add_transport(&g->b, (enum transport)tr,
 						      fam, ports, np, all);
@@ -938,9 +967,13 @@ static void gen_rule(struct gen *g, const struct rule *r, enum chain_kind ch,
 					char *m = xstrndup(g->b.s + from,
 							   g->b.n - from);
 					add_klog(g, r);
+					if (first)
+						add_ftp_first(g, r, fam,
+							      pre.s + 2);
 					sb_add(&g->b, "%s", m);
 					free(m);
 				}
+				free(pre.s);
 				add_action(g, r, decidable, label);
 			}
 		}

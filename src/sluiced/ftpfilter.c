@@ -20,6 +20,8 @@
 #include <time.h>
 
 #define IDLE_S 900	      /* a session silent this long is forgotten */
+#define HANDSHAKE_S 60	      /* a session that judged no byte yet this long
+				 (the kernel's SYN_RECV timeout) is forgotten */
 #define FTP_COPY 0xffff	      /* a whole segment */
 #define FTP_QUEUE_LEN 1024    /* packets the kernel holds for us */
 
@@ -228,12 +230,15 @@ struct session {
 	time_t seen;
 	bool closed;	 /* the client's FIN or RST came at the stream's end:
 			    its slot goes first, a new SYN/ACK restarts it */
+	bool judged;	 /* a client byte was judged: past the handshake */
 	struct ftp_stream st;
 };
 
 struct ftpfilter {
-	struct fqueue fq; /* its lock guards st */
+	struct fqueue fq; /* its lock guards st and ses */
 	uint32_t own;
+	unsigned prefix_v4, prefix_v6; /* a source: the client address cut to
+					  this many bits (atomic) */
 	struct ftpfilter_stats st;
 	struct session *ses; /* FTP_SESSIONS of them; key[0] == 0: free */
 };
@@ -254,29 +259,97 @@ static void key_of(const uint8_t *pkt, int fam, const struct tcphdr *t,
 	memcpy(key + 35, reply ? &t->source : &t->dest, 2);
 }
 
-/* The slot a new session takes: a free one, else the closed one idle
- * longest, else the one idle longest when that was idle IDLE_S; NULL when
- * all are busy. */
-static struct session *slot_for_new(struct ftpfilter *f, time_t now)
+/* True when keys A and B have the same family and client addresses that
+ * agree in F's source prefix (one source: ftpfilter_set_prefix()). */
+static bool same_source(const struct ftpfilter *f, const uint8_t *a,
+			const uint8_t *b)
 {
-	struct session *closed = NULL, *oldest = NULL;
-	for (size_t i = 0; i < FTP_SESSIONS; i++) {
-		struct session *s = &f->ses[i];
-		if (s->key[0] == 0)
-			return s;
-		if (s->closed && (!closed || s->seen < closed->seen))
-			closed = s;
-		if (!oldest || s->seen < oldest->seen)
-			oldest = s;
-	}
-	if (closed)
-		return closed;
-	return oldest && now - oldest->seen >= IDLE_S ? oldest : NULL;
+	if (a[0] != b[0])
+		return false;
+	unsigned bits = __atomic_load_n(a[0] == 4 ? &f->prefix_v4
+						  : &f->prefix_v6,
+					__ATOMIC_RELAXED);
+	size_t whole = bits / 8;
+	if (memcmp(a + 1, b + 1, whole) != 0)
+		return false;
+	if (bits % 8 == 0)
+		return true;
+	uint8_t m = (uint8_t)(0xff00u >> (bits % 8));
+	return ((a[1 + whole] ^ b[1 + whole]) & m) == 0;
 }
 
-/* The session of KEY (its stream forgotten when it was idle IDLE_S: only
- * a SYN/ACK starts it again); when CREATE and there is none, a new one in
- * slot_for_new(). NULL when there is none (or all slots are busy). */
+/* True when S holds a session that never got past the handshake (no
+ * client byte judged) for HANDSHAKE_S, or that was silent IDLE_S. */
+static bool stale(const struct session *s, time_t now)
+{
+	return now - s->seen >= (s->judged ? IDLE_S : HANDSHAKE_S);
+}
+
+/* Whether slot S may go before BEST (NULL: none yet) when a slot must be
+ * reclaimed: closed first, then handshake-only, then stale; idle longest
+ * within each. */
+static int reclaim_rank(const struct session *s, time_t now)
+{
+	if (s->closed)
+		return 3;
+	if (!s->judged)
+		return 2;
+	return stale(s, now) ? 1 : 0;
+}
+
+static bool reclaim_before(const struct session *s, const struct session *best,
+			   time_t now)
+{
+	if (!best)
+		return true;
+	int a = reclaim_rank(s, now), b = reclaim_rank(best, now);
+	return a != b ? a > b : s->seen < best->seen;
+}
+
+/* The slot a new session of KEY takes, *RECLAIMED set when it held a
+ * session still followed. When KEY's source already holds
+ * FTP_PER_SOURCE slots: the one of them reclaim_before() picks if it is
+ * closed, handshake-only or stale, else none. Otherwise a free slot, else
+ * the one reclaim_before() picks among all if it is closed, handshake-only
+ * or stale (a session that judged bytes and is not idle IDLE_S is never
+ * taken). NULL when none may be taken. */
+static struct session *slot_for_new(struct ftpfilter *f, const uint8_t *key,
+				    time_t now, bool *reclaimed)
+{
+	struct session *free_s = NULL, *any = NULL, *mine = NULL;
+	size_t nmine = 0;
+	for (size_t i = 0; i < FTP_SESSIONS; i++) {
+		struct session *s = &f->ses[i];
+		if (s->key[0] == 0) {
+			if (!free_s)
+				free_s = s;
+			continue;
+		}
+		if (reclaim_before(s, any, now))
+			any = s;
+		if (same_source(f, s->key, key)) {
+			nmine++;
+			if (reclaim_before(s, mine, now))
+				mine = s;
+		}
+	}
+	struct session *s = nmine >= FTP_PER_SOURCE ? mine
+			    : free_s		    ? free_s
+						    : any;
+	if (!s || s->key[0] == 0) {
+		*reclaimed = false;
+		return s;
+	}
+	if (reclaim_rank(s, now) == 0)
+		return NULL;
+	*reclaimed = !s->closed && !stale(s, now);
+	return s;
+}
+
+/* The session of KEY (its stream forgotten when it was stale(): only a
+ * SYN/ACK starts it again); when CREATE and there is none, a new one in
+ * slot_for_new() (counted in reclaimed / no_slot). NULL when there is
+ * none (or no slot may be taken). */
 static struct session *session_of(struct ftpfilter *f, const uint8_t key[37],
 				  bool create, time_t now)
 {
@@ -284,17 +357,26 @@ static struct session *session_of(struct ftpfilter *f, const uint8_t key[37],
 		struct session *s = &f->ses[i];
 		if (s->key[0] == 0 || memcmp(s->key, key, 37) != 0)
 			continue;
-		if (now - s->seen >= IDLE_S)
+		if (stale(s, now)) {
 			ftp_stream_init(&s->st); /* forgotten */
+			s->judged = false;
+		}
 		s->seen = now;
 		return s;
 	}
-	struct session *s = create ? slot_for_new(f, now) : NULL;
-	if (!s)
+	if (!create)
 		return NULL;
+	bool reclaimed = false;
+	struct session *s = slot_for_new(f, key, now, &reclaimed);
+	if (!s) {
+		f->st.no_slot++;
+		return NULL;
+	}
+	f->st.reclaimed += reclaimed;
 	memcpy(s->key, key, 37);
 	s->seen = now;
 	s->closed = false;
+	s->judged = false;
 	ftp_stream_init(&s->st);
 	return s;
 }
@@ -320,14 +402,19 @@ static int session_start(struct session *s, uint32_t ack)
  * the stream's end closes the session (closed: a later retransmission is
  * still judged, its slot is taken first). */
 static int judge_segment(struct ftpfilter *f, const uint8_t *pkt, int fam,
-			 const struct tcphdr *tcp, uint8_t *pay, size_t plen)
+			 const struct tcphdr *tcp, uint8_t *pay, size_t plen,
+			 time_t now)
 {
 	uint8_t key[37];
 	bool synack = tcp->syn && tcp->ack;
+	if (tcp->syn && !tcp->ack && plen)
+		f->st.syn_data++; /* TCP Fast Open: the client retries plain */
 	if ((tcp->syn || tcp->rst) && plen)
 		return -1;
+	if (tcp->syn && !tcp->ack)
+		return 0; /* the client's plain SYN: its SYN/ACK starts it */
 	key_of(pkt, fam, tcp, synack, key);
-	struct session *s = session_of(f, key, synack, time(NULL));
+	struct session *s = session_of(f, key, synack, now);
 	if (synack)
 		return s ? session_start(s, ntohl(tcp->ack_seq)) : -1;
 	if (!s)
@@ -338,7 +425,28 @@ static int judge_segment(struct ftpfilter *f, const uint8_t *pkt, int fam,
 			s->closed = true; /* the session ends */
 		return 0;
 	}
-	return ftp_stream_judge(&s->st, seq, pay, plen);
+	int r = ftp_stream_judge(&s->st, seq, pay, plen);
+	if (r >= 0 && plen)
+		s->judged = true;
+	return r;
+}
+
+int ftpfilter_judge(struct ftpfilter *f, uint8_t *pkt, size_t len,
+		    long long now)
+{
+	int fam = 0;
+	struct tcphdr *tcp = NULL;
+	uint8_t *pay = NULL;
+	size_t plen = 0;
+	f->st.packets++;
+	int r = ftp_read_tcp(pkt, len, &fam, &tcp, &pay, &plen)
+		    ? judge_segment(f, pkt, fam, tcp, pay, plen, (time_t)now)
+		    : -1;
+	if (r < 0)
+		f->st.dropped++;
+	else
+		f->st.refused += (uint64_t)r;
+	return r;
 }
 
 static void on_packet(void *arg, const struct qpacket *pkt)
@@ -350,19 +458,20 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	size_t plen = 0;
 	int refused = -1;
 
-	f->st.packets++;
 	if (pkt->payload && pkt->len == pkt->wire_len) {
 		copy = xmalloc(pkt->len);
 		memcpy(copy, pkt->payload, pkt->len);
-		if (ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen))
-			refused = judge_segment(f, copy, fam, tcp, pay, plen);
+		refused = ftpfilter_judge(f, copy, pkt->len, time(NULL));
+		if (refused >= 0)
+			ftp_read_tcp(copy, pkt->len, &fam, &tcp, &pay, &plen);
+	} else {
+		f->st.packets++;
+		f->st.dropped++;
 	}
 	if (refused < 0) {
-		f->st.dropped++;
 		nfqs_verdict(f->fq.q, pkt->id, NF_DROP, false, 0);
 	} else if (refused > 0 ||
 		   (plen && memcmp(pay, pkt->payload + (pay - copy), plen))) {
-		f->st.refused += (uint64_t)refused;
 		if (fam == 4)
 			nfq_tcp_compute_checksum_ipv4(
 			    tcp, (struct iphdr *)(void *)copy);
@@ -377,6 +486,35 @@ static void on_packet(void *arg, const struct qpacket *pkt)
 	free(copy);
 }
 
+struct ftpfilter *ftpfilter_new(uint32_t own)
+{
+	struct ftpfilter *f = xcalloc(1, sizeof(*f));
+	f->own = own;
+	f->prefix_v4 = 32;
+	f->prefix_v6 = 64;
+	f->ses = xcalloc(FTP_SESSIONS, sizeof(*f->ses));
+	return f;
+}
+
+void ftpfilter_free(struct ftpfilter *f)
+{
+	if (!f)
+		return;
+	free(f->ses);
+	free(f);
+}
+
+void ftpfilter_set_prefix(struct ftpfilter *f, unsigned v4, unsigned v6)
+{
+	if (!f)
+		return;
+	/* the queue thread reads them: atomic, no lock (also before start) */
+	__atomic_store_n(&f->prefix_v4, v4 >= 1 && v4 <= 32 ? v4 : 32,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&f->prefix_v6, v6 >= 1 && v6 <= 128 ? v6 : 64,
+			 __ATOMIC_RELAXED);
+}
+
 struct ftpfilter *ftpfilter_start(uint16_t queue, uint32_t own)
 {
 	struct nfqs_opts o = {.num = queue,
@@ -384,18 +522,40 @@ struct ftpfilter *ftpfilter_start(uint16_t queue, uint32_t own)
 			      .copy = FTP_COPY,
 			      .rcvbuf = 1u << 20,
 			      .fail_open = false};
-	struct ftpfilter *f = xcalloc(1, sizeof(*f));
-	f->own = own;
-	f->ses = xcalloc(FTP_SESSIONS, sizeof(*f->ses));
+	struct ftpfilter *f = ftpfilter_new(own);
 	f->fq.name = "ftp";
 	f->fq.on_packet = on_packet;
 	f->fq.arg = f;
 	if (fqueue_start(&f->fq, &o) < 0) {
-		free(f->ses);
-		free(f);
+		ftpfilter_free(f);
 		return NULL;
 	}
 	return f;
+}
+
+/* True when PKT[0..LEN) is a TCP SYN (no ACK) that carries data. */
+static bool syn_with_data(const uint8_t *pkt, size_t len)
+{
+	int fam;
+	struct tcphdr *tcp;
+	uint8_t *pay, *copy = xmalloc(len ? len : 1);
+	size_t plen;
+	memcpy(copy, pkt, len); /* ftp_read_tcp() takes a writable packet */
+	bool r = ftp_read_tcp(copy, len, &fam, &tcp, &pay, &plen) &&
+		 tcp->syn && !tcp->ack && plen > 0;
+	free(copy);
+	return r;
+}
+
+bool ftpfilter_first(struct ftpfilter *f, const uint8_t *pkt, size_t len)
+{
+	if (!f || !syn_with_data(pkt, len))
+		return true;
+	pthread_mutex_lock(&f->fq.lock);
+	f->st.syn_data++;
+	f->st.dropped++;
+	pthread_mutex_unlock(&f->fq.lock);
+	return false;
 }
 
 void ftpfilter_stats(struct ftpfilter *f, struct ftpfilter_stats *out)
@@ -413,6 +573,5 @@ void ftpfilter_stop(struct ftpfilter *f)
 	if (!f)
 		return;
 	fqueue_stop(&f->fq);
-	free(f->ses);
-	free(f);
+	ftpfilter_free(f);
 }

@@ -5,7 +5,9 @@
  * whose FTP protocol says `read-only`, the kernel also queues every packet
  * the client sends on the control session (ct direction original), and the
  * server's SYN/ACK, to one queue read by one thread here (ruleset.h
- * rs_ftp_queue()).
+ * rs_ftp_queue()); the client's SYN comes too (the kernel's allow of such
+ * a rule queues it; for rules sluiced decides, ftpfilter_first()), and
+ * one that carries data (TCP Fast Open) is dropped.
  *
  * A segment's payload is read as FTP command lines (RFC 959 §4.1, RFC 2228,
  * RFC 2389, RFC 2428, RFC 3659). A line whose command is not on the list of
@@ -54,11 +56,19 @@ struct ftpfilter_stats {
 	uint64_t packets;  /* client segments read */
 	uint64_t refused;  /* command lines refused (rewritten) */
 	uint64_t dropped;  /* segments dropped: unreadable, or not the server's
-			      stream (ftp_stream_judge() -1), no session */
+			      stream (ftp_stream_judge() -1), no session,
+			      a SYN/ACK with no slot, a SYN with data */
+	uint64_t no_slot;  /* SYN/ACKs that found no slot (dropped too) */
+	uint64_t reclaimed; /* slots taken from a session still followed that
+			       judged no byte yet (handshake only) */
+	uint64_t syn_data; /* client SYNs with data (TCP Fast Open): dropped,
+			      the client retries with a plain handshake */
 };
 
 #define FTP_WINDOW 4096u  /* judged bytes kept per session */
 #define FTP_SESSIONS 1024u /* sessions followed at once */
+#define FTP_PER_SOURCE (FTP_SESSIONS / 16) /* of them, one source's at most
+	(its client address cut to decisions { per-source-prefix-v4/-v6 }) */
 
 /* The judged client stream of one control session. */
 struct ftp_stream {
@@ -113,6 +123,40 @@ bool ftp_command_reads(const char *w, size_t n);
 struct tcphdr;
 bool ftp_read_tcp(uint8_t *pkt, size_t len, int *fam, struct tcphdr **tcp,
 		  uint8_t **pay, size_t *plen);
+/*
+ * The session slots. A SYN/ACK of a new session takes a free slot, else
+ * reclaims one: a closed session's first, then one that never got past
+ * the handshake (no client byte judged: a SYN flood's "clients" hold
+ * theirs so), then one idle its timeout (HANDSHAKE_S = 60 s with no byte
+ * judged, the kernel's SYN_RECV timeout; IDLE_S = 900 s otherwise), idle
+ * longest first; a session that judged bytes and is not idle is never
+ * taken. One source (the client address cut to the prefix) holds at most
+ * FTP_PER_SOURCE slots: past that its new session reclaims one of its own
+ * (same order) or finds none. A SYN/ACK that finds no slot is dropped
+ * (no_slot): that session stalls, fail closed.
+ *
+ * ftpfilter_new()/ftpfilter_free(): a filter without its queue (tests).
+ * ftpfilter_judge(): the verdict on the queued packet PKT[0..LEN) at time
+ * NOW, as the queue thread gives it: the command words refused (PKT
+ * rewritten, checksum not), or -1 to drop it; counted in the stats. A
+ * client SYN without data passes (its SYN/ACK starts the session); a SYN
+ * with data (TCP Fast Open, whose bytes lie before the stream's start) is
+ * dropped and counted in syn_data. Caller holds the lock, if started.
+ * ftpfilter_set_prefix(): the source prefixes (decisions
+ * { per-source-prefix-v4 / -v6 }; out of range: 32 / 64, the defaults),
+ * any thread, any time.
+ */
+struct ftpfilter *ftpfilter_new(uint32_t own);
+void ftpfilter_free(struct ftpfilter *f);
+int ftpfilter_judge(struct ftpfilter *f, uint8_t *pkt, size_t len,
+		    long long now);
+void ftpfilter_set_prefix(struct ftpfilter *f, unsigned v4, unsigned v6);
+/* The first packet PKT[0..LEN) of a session a read-only rule that
+ * sluiced decides may allow (decide_env.ftp_first): false when it is a
+ * TCP SYN that carries data (counted in syn_data and dropped), true
+ * otherwise (also for F NULL: no filter, the session stalls anyway). Any
+ * thread. */
+bool ftpfilter_first(struct ftpfilter *f, const uint8_t *pkt, size_t len);
 /* Opens queue QUEUE and starts its thread; OWN is the mask of sluice's mark
  * bits (cleared in the verdict). NULL (logged) when the queue cannot be
  * opened: the control sessions of read-only rules then stall (the kernel

@@ -247,6 +247,14 @@ static bool env_dns_first(void *ctx, const uint8_t *pkt, size_t len)
 	return dnsfilter_first(d->dns, pkt, len);
 }
 
+/* decide_env.ftp_first: the first packet of a session a `filter ftp
+ * read-only` rule may decide, shown to the FTP filter (ftpfilter.h). */
+static bool env_ftp_first(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+	return ftpfilter_first(d->ftp, pkt, len);
+}
+
 /* Exits on a queue that could not be bound: EPERM (as root) is the
  * kernel's answer when another process has bound that queue number. */
 static void queue_failed(unsigned num)
@@ -276,7 +284,8 @@ static void open_workers(struct daemon *d)
 				 .lookup_ctx = d->lookups,
 				 .ids = d->ids,
 				 .now_ns = mono_ns,
-				 .dns_first = env_dns_first};
+				 .dns_first = env_dns_first,
+				 .ftp_first = env_ftp_first};
 	d->nworkers = p->queue.count;
 	d->workers = xcalloc(d->nworkers, sizeof(*d->workers));
 	struct decide_cfg cfg;
@@ -535,6 +544,8 @@ int main(int argc, char **argv)
 	 * commands on those control sessions */
 	d.ftp = ftpfilter_start((uint16_t)rs_ftp_queue(&d.kopts),
 				rs_mark_own(&d.kopts));
+	ftpfilter_set_prefix(d.ftp, d.gen->policy->decisions.per_source_prefix_v4,
+			     d.gen->policy->decisions.per_source_prefix_v6);
 	start_workers(&d);
 	install_adopting(&d);
 	/* CAP_NET_ADMIN writes the net sysctls; the state file goes next to

@@ -379,9 +379,12 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "Packets of read-only control sessions dropped unjudged: " \
 	  "unreadable, or not the bytes the server assembles (after a gap, " \
 	  "before the stream's start or the kept 4 KiB, an overlap whose " \
-	  "bytes differ from those judged, data on a SYN or RST, a SYN/ACK " \
-	  "that moves a known start), or of a session whose SYN/ACK was not " \
-	  "seen (sluiced restarted, too many sessions)", \
+	  "bytes differ from those judged, data on a SYN/ACK or RST, a " \
+	  "SYN/ACK that moves a known start), a client's SYN that carries " \
+	  "data (TCP Fast Open: the client resends the data after a plain " \
+	  "handshake), or of a session whose SYN/ACK was not seen (sluiced " \
+	  "restarted) or found no slot (1024 in all, 64 per source; a " \
+	  "handshake-only slot is reclaimed first)", \
 	  "0; rising = segments lost and resent out of order, or a client " \
 	  "slipping bytes past the filter", \
 	  "ftp filter", \

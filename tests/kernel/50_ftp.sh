@@ -24,6 +24,14 @@
 #    dropped (counted), and its in-order resend is refused; a logging
 #    listener on port 2121 (a read-only protocol of its own) shows what the
 #    server read.
+#  - TCP Fast Open (the server host sets net.ipv4.tcp_fastopen=0x403): a
+#    command carried in the client's SYN is never judged, so the SYN is
+#    dropped (counted in ftp_filter_dropped) and the client sends it again
+#    after a plain handshake, judged (attack75 finding 1);
+#  - the filter's 1024 session slots: ~1,050 raw SYNs from the client's
+#    own /24 make the server answer with SYN/ACKs that take slots for
+#    sessions that never send a byte; another user's read-only session
+#    still gets one (a handshake-only slot is reclaimed; attack75 finding 3).
 . "$(dirname "$0")/lib.sh"
 kt_up
 command -v vsftpd >/dev/null || PATH=$PATH:/usr/sbin
@@ -61,11 +69,16 @@ pasv_max_port=30100
 port_promiscuous=YES
 EOF
 mkdir -p /var/run/vsftpd/empty
+# TCP Fast Open on every listener of the server host (cookies required);
+# a backlog that answers the slot flood below
+lab_exec "$LAB_SRV" sysctl -qw net.ipv4.tcp_fastopen=0x403 \
+	net.ipv4.tcp_max_syn_backlog=4096 net.core.somaxconn=4096
+lab_exec "$LAB_CLI" sysctl -qw net.ipv4.tcp_fastopen=1
 lab_spawn "$LAB_SRV" timeout 120 vsftpd "$LAB_TMP/vsftpd.conf" >/dev/null
 # a listener on a port in the passive range that no control session announced
 lab_spawn "$LAB_SRV" timeout 120 socat TCP4-LISTEN:30200,reuseaddr,fork EXEC:cat >/dev/null
 # a "server" on 2121 that logs every byte it reads
-lab_spawn "$LAB_SRV" timeout 120 socat -u TCP4-LISTEN:2121,bind=$LAB_SRV4,reuseaddr,fork \
+lab_spawn "$LAB_SRV" timeout 180 socat -u TCP4-LISTEN:2121,bind=$LAB_SRV4,reuseaddr,fork,backlog=4096 \
 	OPEN:"$LAB_TMP/ftplog.rx",creat,append >/dev/null
 for i in $(seq 50); do
 	lab_exec "$LAB_SRV" ss -ltn | grep -q ':21 ' && break
@@ -234,5 +247,51 @@ grep -q '^STXX evil.txt' "$LAB_TMP/ftplog.rx" &&
 d1=$(counter ftp_filter_dropped)
 [ "$((d1 - d0))" -ge 1 ] && kt_ok "counter ftp_filter_dropped +$((d1 - d0)) (the overlapping segment)" ||
 	kt_fail "ftp_filter_dropped +$((d1 - d0)), want >= 1"
+
+# --- read-only and TCP Fast Open: a command in the client's SYN
+cat >"$LAB_TMP/tfo.py" <<'PY'
+import select, socket, sys, time
+addr, msg = sys.argv[1], sys.argv[2].encode()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setblocking(False)
+try:
+    s.sendto(msg, socket.MSG_FASTOPEN, (addr, 2121))
+    how = "syn"
+except BlockingIOError:  # no cookie yet: the data follows the handshake
+    select.select([], [s], [], 3)
+    s.setblocking(True); s.send(msg)
+    how = "after"
+time.sleep(2.5)  # the SYN's loss: the client resends after its RTO (1 s)
+s.close()
+print(how)
+PY
+: >"$LAB_TMP/ftplog.rx"
+d0=$(counter ftp_filter_dropped)
+how=""
+for c in first keep evil; do
+	how="$how $(lab_exec "$LAB_CLI" python3 "$LAB_TMP/tfo.py" "$LAB_SRV4" "DELE $c.txt"$'\r\n' 2>&1)"
+done
+sleep 0.5
+rx=$(cat -A "$LAB_TMP/ftplog.rx" | paste -sd' ')
+d1=$(counter ftp_filter_dropped)
+case $how in *syn*) ;; *) kt_fail "TCP Fast Open: no SYN carried data ($how): the test tested nothing" ;; esac
+! grep -q '^DELE' "$LAB_TMP/ftplog.rx" &&
+	kt_ok "TCP Fast Open: no DELE reached the server (sent:$how; it read: ${rx:-nothing})" ||
+	kt_fail "TCP Fast Open: the server read: $rx (sent:$how)"
+[ "$((d1 - d0))" -ge 1 ] && kt_ok "TCP Fast Open: the SYNs with data dropped, counted (ftp_filter_dropped +$((d1 - d0)))" ||
+	kt_fail "TCP Fast Open: ftp_filter_dropped +$((d1 - d0)), want >= 1"
+
+# --- the filter's slots: a flood of handshake-only sessions from the
+# client's own /24 does not keep another user's session out
+GWMAC=$(lab_exec "$LAB_GW" cat /sys/class/net/cli0/address)
+n=$(lab_exec "$LAB_CLI" python3 "$KT_ROOT/tests/kernel/ftp_synspoof.py" gw0 "$GWMAC" "$LAB_SRV4" 2121 100 250 7)
+sleep 2
+: >"$LAB_TMP/ftplog.rx"
+printf 'RETR after.txt\r\n' | lab_exec "$LAB_CLI" timeout 6 socat -T 2 - \
+	"TCP4:$LAB_SRV4:2121,bind=$LAB_CLI4B,connect-timeout=3" >/dev/null 2>&1
+sleep 0.3
+grep -q '^RETR after.txt' "$LAB_TMP/ftplog.rx" &&
+	kt_ok "slot flood ($n raw SYNs from 198.18.1.100-250): another client's read-only session still judged and passed" ||
+	kt_fail "slot flood ($n raw SYNs): another client's session did not get through: $(cat -A "$LAB_TMP/ftplog.rx")"
 
 kt_done

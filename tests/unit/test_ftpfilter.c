@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -194,6 +195,158 @@ static void test_start(void **state)
 	free(s);
 }
 
+/* ---- the sessions (ftpfilter_judge) ---- */
+
+/* An IPv4 TCP packet in BUF: 198.18.C.H:SPORT → 198.18.9.1:21 (REPLY: the
+ * other way), FLAGS (TH_SYN 2, TH_ACK 16), SEQ, ACK, payload TEXT. Its
+ * length. */
+static size_t pkt4(uint8_t *buf, uint8_t c, uint8_t h, uint16_t sport,
+		   bool reply, uint8_t flags, uint32_t seq, uint32_t ack,
+		   const char *text)
+{
+	size_t n = strlen(text), len = 40 + n;
+	uint8_t cli[4] = {198, 18, c, h}, srv[4] = {198, 18, 9, 1};
+	uint16_t cp = sport, sp = 21;
+	memset(buf, 0, 40);
+	buf[0] = 0x45;
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	buf[8] = 64;
+	buf[9] = 6;
+	memcpy(buf + 12, reply ? srv : cli, 4);
+	memcpy(buf + 16, reply ? cli : srv, 4);
+	uint16_t a = reply ? sp : cp, b = reply ? cp : sp;
+	buf[20] = (uint8_t)(a >> 8), buf[21] = (uint8_t)a;
+	buf[22] = (uint8_t)(b >> 8), buf[23] = (uint8_t)b;
+	for (int i = 0; i < 4; i++) {
+		buf[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		buf[28 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	buf[32] = 5 << 4;
+	buf[33] = flags;
+	memcpy(buf + 40, text, n);
+	return len;
+}
+
+/* The server's SYN/ACK of client 198.18.C.H:SPORT at NOW (its ack 1001). */
+static int synack(struct ftpfilter *f, uint8_t c, uint8_t h, uint16_t sport,
+		  long long now)
+{
+	uint8_t b[128];
+	size_t n = pkt4(b, c, h, sport, true, 0x12, 5000, 1001, "");
+	return ftpfilter_judge(f, b, n, now);
+}
+
+/* The client's segment TEXT at 1001 from 198.18.C.H:SPORT at NOW. */
+static int client(struct ftpfilter *f, uint8_t c, uint8_t h, uint16_t sport,
+		  const char *text, long long now)
+{
+	uint8_t b[256];
+	size_t n = pkt4(b, c, h, sport, false, 0x18, 1001, 5001, text);
+	return ftpfilter_judge(f, b, n, now);
+}
+
+/* A flood of handshake-only sessions (SYN/ACKs whose clients never send)
+ * from many addresses fills the table; a real session still finds a slot
+ * (the oldest handshake-only one is reclaimed), while the sessions that
+ * judged bytes are never taken. */
+static void test_slots_reclaim(void **state)
+{
+	(void)state;
+	struct ftpfilter *f = ftpfilter_new(0);
+	struct ftpfilter_stats st;
+	/* 10 real sessions that judged bytes */
+	for (uint16_t i = 0; i < 10; i++) {
+		assert_int_equal(synack(f, 1, (uint8_t)(100 + i), 40000, 0), 0);
+		assert_int_equal(client(f, 1, (uint8_t)(100 + i), 40000,
+					"USER a\r\n", 0), 0);
+	}
+	/* the flood: 1,050 spoofed clients in the same /24, one port each */
+	for (unsigned i = 0; i < 1050; i++)
+		assert_int_equal(synack(f, 2, (uint8_t)(i % 250),
+					(uint16_t)(1024 + i), 1 + i / 100), 0);
+	/* a new real session still gets a slot and is judged */
+	assert_int_equal(synack(f, 3, 7, 50000, 20), 0);
+	assert_int_equal(client(f, 3, 7, 50000, "DELE x\r\n", 20), 1);
+	/* the first real sessions were kept */
+	for (uint16_t i = 0; i < 10; i++)
+		assert_int_equal(client(f, 1, (uint8_t)(100 + i), 40000,
+					"USER a\r\n", 20), 0);
+	ftpfilter_stats(f, &st);
+	assert_int_equal(st.reclaimed, 10 + 1050 + 1 - FTP_SESSIONS);
+	assert_int_equal(st.no_slot, 0);
+	ftpfilter_free(f);
+}
+
+/* One source holds at most FTP_PER_SOURCE slots: past that its new session
+ * takes one of its own handshake-only slots; when all of its slots judged
+ * bytes, its new session finds none (dropped), others still do. */
+static void test_slots_per_source(void **state)
+{
+	(void)state;
+	struct ftpfilter *f = ftpfilter_new(0);
+	ftpfilter_set_prefix(f, 24, 64);
+	for (unsigned i = 0; i < FTP_PER_SOURCE; i++) {
+		uint16_t port = (uint16_t)(2000 + i);
+		assert_int_equal(synack(f, 4, (uint8_t)i, port, 0), 0);
+		assert_int_equal(client(f, 4, (uint8_t)i, port, "NOOP\r\n", 0),
+				 0);
+	}
+	/* the /24 is full of sessions that judged bytes: refused */
+	assert_int_equal(synack(f, 4, 200, 3000, 1), -1);
+	/* another /24 is not */
+	assert_int_equal(synack(f, 5, 1, 3000, 1), 0);
+	assert_int_equal(client(f, 5, 1, 3000, "NOOP\r\n", 1), 0);
+	/* a whole /24 of handshake-only sessions churns its own share only */
+	for (unsigned i = 0; i < 3 * FTP_PER_SOURCE; i++)
+		assert_int_equal(synack(f, 6, (uint8_t)(i % 250),
+					(uint16_t)(4000 + i), 2), 0);
+	assert_int_equal(client(f, 5, 1, 3000, "NOOP\r\n", 3), 0);
+	for (unsigned i = 0; i < FTP_PER_SOURCE; i++)
+		assert_int_equal(client(f, 4, (uint8_t)i, (uint16_t)(2000 + i),
+					"NOOP\r\n", 3), 0);
+	/* 10 minutes later the judged sessions are still theirs */
+	assert_int_equal(synack(f, 4, 200, 3000, 600), -1);
+	/* after IDLE_S (900 s) silent, one is taken again */
+	assert_int_equal(synack(f, 4, 200, 3000, 1000), 0);
+	ftpfilter_free(f);
+}
+
+/* A handshake-only slot is forgotten after 60 s: a client byte then finds
+ * no stream (dropped). */
+static void test_slots_handshake_timeout(void **state)
+{
+	(void)state;
+	struct ftpfilter *f = ftpfilter_new(0);
+	assert_int_equal(synack(f, 7, 1, 1234, 0), 0);
+	assert_int_equal(client(f, 7, 1, 1234, "NOOP\r\n", 59), 0);
+	assert_int_equal(synack(f, 7, 2, 1234, 0), 0);
+	assert_int_equal(client(f, 7, 2, 1234, "NOOP\r\n", 61), -1);
+	ftpfilter_free(f);
+}
+
+/* The client's SYN: plain passes, with data (TCP Fast Open) is dropped. */
+static void test_syn_data(void **state)
+{
+	(void)state;
+	struct ftpfilter *f = ftpfilter_new(0);
+	uint8_t b[128];
+	size_t n = pkt4(b, 8, 1, 1500, false, 0x02, 1000, 0, "");
+	assert_int_equal(ftpfilter_judge(f, b, n, 0), 0);
+	n = pkt4(b, 8, 1, 1501, false, 0x02, 1000, 0, "DELE x\r\n");
+	assert_int_equal(ftpfilter_judge(f, b, n, 0), -1);
+	n = pkt4(b, 8, 1, 1501, false, 0x02, 1000, 0, "RETR x\r\n");
+	assert_int_equal(ftpfilter_judge(f, b, n, 0), -1);
+	struct ftpfilter_stats st;
+	ftpfilter_stats(f, &st);
+	assert_int_equal(st.syn_data, 2);
+	assert_int_equal(st.dropped, 2);
+	/* the plain handshake after it is judged as usual */
+	assert_int_equal(synack(f, 8, 1, 1501, 0), 0);
+	assert_int_equal(client(f, 8, 1, 1501, "DELE x\r\n", 0), 1);
+	ftpfilter_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +358,10 @@ int main(void)
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_wrap),
 	    cmocka_unit_test(test_start),
+	    cmocka_unit_test(test_slots_reclaim),
+	    cmocka_unit_test(test_slots_per_source),
+	    cmocka_unit_test(test_slots_handshake_timeout),
+	    cmocka_unit_test(test_syn_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
