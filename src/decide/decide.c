@@ -764,6 +764,14 @@ static bool rule_ftp_read_only(const struct rule *r)
 	return false;
 }
 
+bool gen_ftp_read_only(const struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_ftp_read_only(p->rules[i]))
+			return true;
+	return false;
+}
+
 /* The first packet PKT of a TCP session (FLOW) that a `filter ftp
  * read-only` rule of G may decide (any such rule whose header matches:
  * the decision is not known yet) goes to the FTP filter, which refuses
@@ -772,7 +780,8 @@ static bool show_ftp_first(struct decider *d, const struct gen *g,
 			   const struct flow *flow, const struct qpacket *pkt)
 {
 	const struct policy *pol = g->policy;
-	if (!d->env.ftp_first || flow->proto != IPPROTO_TCP)
+	if (!g->ftp_read_only || !d->env.ftp_first ||
+	    flow->proto != IPPROTO_TCP)
 		return true;
 	for (size_t i = 0; i < pol->nrules; i++)
 		if (rule_ftp_read_only(pol->rules[i]) &&

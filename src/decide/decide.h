@@ -38,10 +38,15 @@
 struct gen {
 	struct policy *policy;
 	struct engine *engine;
+	bool ftp_read_only; /* a rule has `filter ftp read-only`
+			     * (gen_ftp_read_only(): set where gens are made) */
 	uint64_t id;
 	int refs; /* atomic */
 };
 
+/* True when a rule of P has a `filter ftp read-only` protocol: its
+ * sessions' first packets go to the FTP filter (decider_packet). */
+bool gen_ftp_read_only(const struct policy *p);
 struct gen *gen_ref(struct gen *g);
 void gen_unref(struct gen *g);
 

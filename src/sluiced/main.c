@@ -234,6 +234,7 @@ static struct gen *first_policy(const char *path)
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
 	g->engine = engine_build(p);
+	g->ftp_read_only = gen_ftp_read_only(p);
 	g->id = 1;
 	g->refs = 1;
 	return g;

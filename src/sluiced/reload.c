@@ -445,6 +445,7 @@ int daemon_reload(struct daemon *d, struct evbuffer *out)
 	struct gen *g = xcalloc(1, sizeof(*g));
 	g->policy = p;
 	g->engine = engine_build(p);
+	g->ftp_read_only = gen_ftp_read_only(p);
 	g->id = ++d->next_gen;
 	g->refs = 1;
 	d->reload_warnings = 0;
