@@ -13,9 +13,11 @@
 
 /* Attribute types used (RFC 2865 §5, RFC 2866 §5, RFC 3162, RFC 4818,
  * RFC 6911). */
-enum { AT_USER_NAME = 1, AT_FRAMED_IP = 8, AT_STATUS_TYPE = 40,
+enum { AT_USER_NAME = 1, AT_NAS_IP = 4, AT_FRAMED_IP = 8,
+       AT_NAS_IDENTIFIER = 32, AT_STATUS_TYPE = 40,
        AT_DELAY_TIME = 41, AT_EVENT_TIMESTAMP = 55,
-       AT_FRAMED_IPV6_PREFIX = 97, AT_DELEGATED_IPV6_PREFIX = 123,
+       AT_NAS_IPV6 = 95, AT_FRAMED_IPV6_PREFIX = 97,
+       AT_DELEGATED_IPV6_PREFIX = 123,
        AT_FRAMED_IPV6_ADDRESS = 168 };
 
 static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
@@ -130,6 +132,25 @@ static bool attribute(struct radius_acct *out, uint8_t type,
 	}
 }
 
+/* TYPE names the NAS (RFC 2865 §5.4, §5.32; RFC 3162 §2.1). */
+static bool is_nas_attr(uint8_t type)
+{
+	return type == AT_NAS_IP || type == AT_NAS_IDENTIFIER ||
+	       type == AT_NAS_IPV6;
+}
+
+/* The NAS key of the attributes hashed into C: 8 bytes of the digest,
+ * never 0 (the key of requests naming no NAS). */
+static uint64_t nas_key(struct md5_ctx *c)
+{
+	uint8_t d[16];
+	md5_digest(c, 16, d);
+	uint64_t k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | d[i];
+	return k ? k : 1;
+}
+
 enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
 				     const uint8_t *secret, size_t slen,
 				     struct radius_acct *out)
@@ -148,6 +169,9 @@ enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
 		return RADIUS_BAD_AUTH;
 	struct radius_acct a = {.id = pkt[1]};
 	uint32_t seen = 0;
+	struct md5_ctx nas;
+	md5_init(&nas);
+	bool named = false;
 	for (size_t off = RADIUS_HDR; off < plen;) {
 		if (plen - off < 2 || pkt[off + 1] < 2 ||
 		    pkt[off + 1] > plen - off)
@@ -155,8 +179,13 @@ enum radius_result radius_parse_acct(const uint8_t *pkt, size_t len,
 		if (!attribute(&a, pkt[off], pkt + off + 2,
 			       (size_t)pkt[off + 1] - 2, &seen))
 			return RADIUS_MALFORMED;
+		if (is_nas_attr(pkt[off])) {
+			md5_update(&nas, pkt[off + 1], pkt + off);
+			named = true;
+		}
 		off += pkt[off + 1];
 	}
+	a.nas = named ? nas_key(&nas) : 0;
 	*out = a;
 	return RADIUS_OK;
 }
@@ -222,21 +251,37 @@ static void apply(struct radius_ctx *ctx, const struct radius_acct *a)
 
 /* ---- replays -------------------------------------------------------------- */
 
+#define SEEN_UNTIMED INT64_MIN /* a request without Event-Timestamp */
+#define SEEN_NO_NAS UINT32_MAX /* an entry whose NAS has no slot */
+#define SEEN_EVICT_LOOK 16     /* slots looked at for one to give up */
+
 struct seen_entry {
 	struct htable_node hn;
 	uint8_t auth[16];
 	int64_t sent; /* Event-Timestamp plus Acct-Delay-Time; SEEN_UNTIMED */
+	uint64_t nas; /* its NAS key (radius_acct.nas) */
+	uint32_t slot; /* s->nas[slot] counts it; SEEN_NO_NAS: none did */
 	bool used;
 };
 
-#define SEEN_UNTIMED INT64_MIN /* a request without Event-Timestamp */
+/* One NAS key's floor. */
+struct seen_nas {
+	struct htable_node hn;
+	uint64_t key;
+	int64_t floor; /* latest sending time of its forgotten; SEEN_UNTIMED */
+	uint32_t refs; /* entries of the ring it counts */
+};
 
 struct radius_seen {
-	struct htable t; /* by auth */
+	struct htable t;  /* entries by auth */
+	struct htable nt; /* NAS slots by key */
 	struct seen_entry v[RADIUS_SEEN];
+	struct seen_nas nas[RADIUS_SEEN_NAS];
+	size_t nnas;	   /* slots in use (they are never emptied, reused) */
+	size_t hand;	   /* where the next slot to give up is looked for */
 	size_t next;	   /* the oldest, written over next */
 	uint64_t taken;	   /* authenticators remembered, in all */
-	int64_t floor;	   /* latest sending time forgotten; SEEN_UNTIMED: none */
+	int64_t lost;	   /* the floor of every key without a slot */
 	bool untimed_lost; /* a request without Event-Timestamp was forgotten */
 	uint64_t refused_floor, refused_untimed;
 };
@@ -254,11 +299,25 @@ static bool seen_equal(const struct htable_node *n, const void *key)
 
 static const struct htable_ops seen_ops = {seen_hash, seen_equal};
 
+static uint64_t nas_hash(const struct hash_key *hk, const void *key)
+{
+	return hash_bytes_keyed(hk, key, sizeof(uint64_t));
+}
+
+static bool nas_equal(const struct htable_node *n, const void *key)
+{
+	return HTABLE_ENTRY(n, const struct seen_nas, hn)->key ==
+	       *(const uint64_t *)key;
+}
+
+static const struct htable_ops nas_ops = {nas_hash, nas_equal};
+
 struct radius_seen *radius_seen_new(void)
 {
 	struct radius_seen *s = xcalloc(1, sizeof(*s));
 	htable_init(&s->t, &seen_ops, RADIUS_SEEN);
-	s->floor = SEEN_UNTIMED;
+	htable_init(&s->nt, &nas_ops, RADIUS_SEEN_NAS);
+	s->lost = SEEN_UNTIMED;
 	return s;
 }
 
@@ -267,43 +326,118 @@ void radius_seen_free(struct radius_seen *s)
 	if (!s)
 		return;
 	htable_fini(&s->t);
+	htable_fini(&s->nt);
 	free(s);
 }
 
+static void raise_to(int64_t *floor, int64_t t)
+{
+	if (t > *floor)
+		*floor = t;
+}
+
+/* KEY's slot, or NULL (its requests are judged by s->lost). */
+static struct seen_nas *nas_find(struct radius_seen *s, uint64_t key)
+{
+	return HTABLE_ENTRY(htable_find(&s->nt, &key), struct seen_nas, hn);
+}
+
+/* The floor KEY's requests are judged by. */
+static int64_t nas_floor(struct radius_seen *s, uint64_t key)
+{
+	struct seen_nas *n = nas_find(s, key);
+	return n ? n->floor : s->lost;
+}
+
+/* A slot to give up: one counting no entry, among the next
+ * SEEN_EVICT_LOOK; its floor goes into s->lost (its key is judged by
+ * that from now on). NULL when all of those count entries. */
+static struct seen_nas *nas_evict(struct radius_seen *s)
+{
+	for (int i = 0; i < SEEN_EVICT_LOOK; i++) {
+		struct seen_nas *n = &s->nas[s->hand];
+		s->hand = (s->hand + 1) % RADIUS_SEEN_NAS;
+		if (n->refs)
+			continue;
+		raise_to(&s->lost, n->floor);
+		htable_remove(&s->nt, &n->hn);
+		return n;
+	}
+	return NULL;
+}
+
+/* KEY's slot, made when there is room (starting at s->lost, the floor
+ * it was judged by until now); NULL when there is none. */
+static struct seen_nas *nas_get(struct radius_seen *s, uint64_t key)
+{
+	struct seen_nas *n = nas_find(s, key);
+	if (n)
+		return n;
+	n = s->nnas < RADIUS_SEEN_NAS ? &s->nas[s->nnas++] : nas_evict(s);
+	if (!n)
+		return NULL;
+	n->key = key;
+	n->floor = s->lost;
+	n->refs = 0;
+	htable_insert(&s->nt, &n->hn, &n->key);
+	return n;
+}
+
 /* Forgets E (the oldest), keeping what it leaves unknown: its sending
- * time raises the floor; without one, untimed requests are lost. */
+ * time raises its NAS key's floor (s->lost's when it had no slot, and
+ * the slot its key may have got since); without one, untimed requests
+ * are lost. */
 static void seen_forget(struct radius_seen *s, struct seen_entry *e)
 {
 	htable_remove(&s->t, &e->hn);
 	e->used = false;
-	if (e->sent == SEEN_UNTIMED)
+	struct seen_nas *n = NULL;
+	if (e->slot != SEEN_NO_NAS) {
+		n = &s->nas[e->slot];
+		n->refs--;
+	}
+	if (e->sent == SEEN_UNTIMED) {
 		s->untimed_lost = true;
-	else if (e->sent > s->floor)
-		s->floor = e->sent;
+		return;
+	}
+	if (!n) {
+		raise_to(&s->lost, e->sent);
+		n = nas_find(s, e->nas);
+	}
+	if (n)
+		raise_to(&n->floor, e->sent);
 }
 
-/* Remembers AUTH (sent at SENT, or SEEN_UNTIMED) in place of the oldest. */
+/* Remembers AUTH (of NAS key NAS, sent at SENT, or SEEN_UNTIMED) in
+ * place of the oldest. */
 static void seen_remember(struct radius_seen *s, const uint8_t *auth,
-			  int64_t sent)
+			  uint64_t nas, int64_t sent)
 {
 	struct seen_entry *e = &s->v[s->next];
 	s->next = (s->next + 1) % RADIUS_SEEN;
 	if (e->used)
 		seen_forget(s, e);
+	struct seen_nas *n = nas_get(s, nas);
 	memcpy(e->auth, auth, 16);
 	e->sent = sent;
+	e->nas = nas;
+	e->slot = n ? (uint32_t)(n - s->nas) : SEEN_NO_NAS;
+	if (n)
+		n->refs++;
 	e->used = true;
 	htable_insert(&s->t, &e->hn, e->auth);
 	s->taken++;
 }
 
-enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
-					  const uint8_t *auth, bool timed,
-					  int64_t sent)
+enum radius_seen_verdict radius_seen_take_nas(struct radius_seen *s,
+					      uint64_t nas,
+					      const uint8_t *auth, bool timed,
+					      int64_t sent)
 {
 	if (htable_find(&s->t, auth))
 		return RADIUS_SEEN_AGAIN;
-	if (timed && s->floor != SEEN_UNTIMED && sent <= s->floor) {
+	int64_t floor = nas_floor(s, nas);
+	if (timed && floor != SEEN_UNTIMED && sent <= floor) {
 		s->refused_floor++;
 		return RADIUS_SEEN_FLOOR;
 	}
@@ -312,9 +446,16 @@ enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
 		return RADIUS_SEEN_UNTIMED;
 	}
 	/* INT64_MIN stays the mark of "no time": a time that low is none */
-	seen_remember(s, auth, timed && sent != SEEN_UNTIMED ? sent
-							     : SEEN_UNTIMED);
+	seen_remember(s, auth, nas,
+		      timed && sent != SEEN_UNTIMED ? sent : SEEN_UNTIMED);
 	return RADIUS_SEEN_NEW;
+}
+
+enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
+					  const uint8_t *auth, bool timed,
+					  int64_t sent)
+{
+	return radius_seen_take_nas(s, 0, auth, timed, sent);
 }
 
 uint64_t radius_seen_refused_floor(const struct radius_seen *s)
@@ -327,15 +468,21 @@ uint64_t radius_seen_refused_untimed(const struct radius_seen *s)
 	return s->refused_untimed;
 }
 
+int64_t radius_seen_floor_of(const struct radius_seen *s, uint64_t nas)
+{
+	return nas_floor((struct radius_seen *)s, nas);
+}
+
 int64_t radius_seen_floor(const struct radius_seen *s)
 {
-	return s->floor;
+	return radius_seen_floor_of(s, 0);
 }
 
 void radius_seen_hold(struct radius_seen *s, int64_t floor)
 {
-	if (floor > s->floor)
-		s->floor = floor;
+	raise_to(&s->lost, floor);
+	for (size_t i = 0; i < s->nnas; i++)
+		raise_to(&s->nas[i].floor, floor);
 }
 
 static void put_be64(uint8_t *p, int64_t v)
@@ -355,33 +502,67 @@ static int64_t get_be64(const uint8_t *p)
 
 size_t radius_seen_export(const struct radius_seen *s, uint8_t *out)
 {
-	put_be64(out, s->floor);
+	put_be64(out, s->lost);
 	out[8] = s->untimed_lost ? 1 : 0;
+	put_be64(out + 9, (int64_t)s->nnas);
 	size_t len = RADIUS_SEEN_SAVE_HEAD;
+	for (size_t i = 0; i < s->nnas; i++, len += RADIUS_SEEN_SAVE_NAS) {
+		put_be64(out + len, (int64_t)s->nas[i].key);
+		put_be64(out + len + 8, s->nas[i].floor);
+	}
 	for (size_t i = 0; i < RADIUS_SEEN; i++) {
 		const struct seen_entry *e = &s->v[(s->next + i) % RADIUS_SEEN];
 		if (!e->used)
 			continue;
 		memcpy(out + len, e->auth, 16);
 		put_be64(out + len + 16, e->sent);
+		put_be64(out + len + 24, (int64_t)e->nas);
 		len += RADIUS_SEEN_SAVE_REC;
 	}
 	return len;
 }
 
+/* The number of NAS slots the LEN bytes at V hold, or -1: not
+ * radius_seen_export's bytes. */
+static int64_t import_nslots(const uint8_t *v, size_t len)
+{
+	if (len < RADIUS_SEEN_SAVE_HEAD || len > RADIUS_SEEN_SAVE_MAX ||
+	    v[8] > 1)
+		return -1;
+	uint64_t k = (uint64_t)get_be64(v + 9);
+	if (k > RADIUS_SEEN_NAS ||
+	    len - RADIUS_SEEN_SAVE_HEAD < k * RADIUS_SEEN_SAVE_NAS ||
+	    (len - RADIUS_SEEN_SAVE_HEAD - k * RADIUS_SEEN_SAVE_NAS) %
+		RADIUS_SEEN_SAVE_REC ||
+	    (len - RADIUS_SEEN_SAVE_HEAD - k * RADIUS_SEEN_SAVE_NAS) /
+		    RADIUS_SEEN_SAVE_REC > RADIUS_SEEN)
+		return -1;
+	return (int64_t)k;
+}
+
 int radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t len)
 {
-	if (len < RADIUS_SEEN_SAVE_HEAD || v[8] > 1 ||
-	    (len - RADIUS_SEEN_SAVE_HEAD) % RADIUS_SEEN_SAVE_REC ||
-	    len > RADIUS_SEEN_SAVE_MAX) {
+	int64_t k = import_nslots(v, len);
+	if (k < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	radius_seen_hold(s, get_be64(v));
 	s->untimed_lost = s->untimed_lost || v[8];
-	for (size_t o = RADIUS_SEEN_SAVE_HEAD; o < len; o += RADIUS_SEEN_SAVE_REC)
+	size_t o = RADIUS_SEEN_SAVE_HEAD;
+	/* the slots first, at their own floors (a new slot starts at the
+	 * lost floor, which may be above theirs) */
+	for (int64_t i = 0; i < k; i++, o += RADIUS_SEEN_SAVE_NAS) {
+		struct seen_nas *n = nas_get(s, (uint64_t)get_be64(v + o));
+		if (n) /* else judged by s->lost, raised past its floor */
+			raise_to(&n->floor, get_be64(v + o + 8));
+		else
+			raise_to(&s->lost, get_be64(v + o + 8));
+	}
+	raise_to(&s->lost, get_be64(v));
+	for (; o < len; o += RADIUS_SEEN_SAVE_REC)
 		if (!htable_find(&s->t, v + o))
-			seen_remember(s, v + o, get_be64(v + o + 16));
+			seen_remember(s, v + o, (uint64_t)get_be64(v + o + 24),
+				      get_be64(v + o + 16));
 	return 0;
 }
 
@@ -390,15 +571,40 @@ uint64_t radius_seen_taken(const struct radius_seen *s)
 	return s->taken;
 }
 
-/* When A was sent, by its Event-Timestamp plus Acct-Delay-Time (a NAS
+/* When A was sent: its Event-Timestamp plus Acct-Delay-Time (a NAS
  * re-sending a buffered record raises the delay, and a replay cannot
- * change it without the secret), is too long before NOW or too far
- * ahead (RFC 2869 §5.3, RFC 2866 §5.2). */
-static bool stale(const struct radius_acct *a, int64_t now)
+ * change it without the secret; RFC 2869 §5.3, RFC 2866 §5.2). */
+static int64_t sent_at(const struct radius_acct *a)
 {
-	int64_t sent = (int64_t)a->event_ts + a->delay_s;
-	return a->has_event_ts && (sent < now - RADIUS_MAX_AGE_S ||
-				   sent > now + RADIUS_MAX_AHEAD_S);
+	return (int64_t)a->event_ts + a->delay_s;
+}
+
+/* A was sent too long before NOW: its replay is older still. */
+static bool too_old(const struct radius_acct *a, int64_t now)
+{
+	return a->has_event_ts && sent_at(a) < now - RADIUS_MAX_AGE_S;
+}
+
+/* A was sent too far after NOW (a NAS clock ahead, or a request made to
+ * be replayed later): refused now, and remembered, so that it stays
+ * refused once NOW reaches its window (radius.h, "Replays"). */
+static bool too_far_ahead(const struct radius_acct *a, int64_t now)
+{
+	return a->has_event_ts && sent_at(a) > now + RADIUS_MAX_AHEAD_S;
+}
+
+/* A (authentic, with authenticator AUTH) may be applied: not too old,
+ * not ahead, and new to the replay memory (which takes it). */
+static bool fresh(struct radius_ctx *ctx, const struct radius_acct *a,
+		  const uint8_t *auth, int64_t now)
+{
+	if (too_old(a, now))
+		return false;
+	bool taken = !ctx->seen ||
+		     radius_seen_take_nas(ctx->seen, a->nas, auth,
+					  a->has_event_ts,
+					  sent_at(a)) == RADIUS_SEEN_NEW;
+	return taken && !too_far_ahead(a, now);
 }
 
 enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
@@ -423,13 +629,10 @@ enum radius_outcome radius_handle(struct radius_ctx *ctx, int family,
 	}
 	/* answered either way, so a NAS does not send it again and again
 	 * (holding back what it queued behind it) */
-	if (stale(&a, now) ||
-	    (ctx->seen && radius_seen_take(ctx->seen, pkt + 4, a.has_event_ts,
-					   (int64_t)a.event_ts + a.delay_s) !=
-			      RADIUS_SEEN_NEW))
-		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
-	else
+	if (fresh(ctx, &a, pkt + 4, now))
 		apply(ctx, &a);
+	else
+		idtable_reject(ctx->ids, IDS_RADIUS, IDR_REPLAY);
 	radius_acct_response(pkt, ctx->secret, ctx->slen, resp);
 	return RADIUS_ANSWERED;
 }

@@ -41,10 +41,15 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
  * digest of the whole request and the secret: the same bytes have the
  * same) the replay memory holds or may have forgotten (struct radius_seen
  * below), is answered and not applied (a replay, a NAS's clock off, or a
- * retransmission with the same bytes); counted `replayed`. */
+ * retransmission with the same bytes); counted `replayed`. One sent too
+ * far ahead is still taken into the memory: refused now, its bytes stay
+ * refused when now reaches its window (else a request stamped ahead could
+ * be kept and replayed then). */
 #define RADIUS_MAX_AGE_S 900
 #define RADIUS_MAX_AHEAD_S 300
 #define RADIUS_SEEN 32768
+/* NAS keys given a floor of their own (struct radius_seen). */
+#define RADIUS_SEEN_NAS 4096
 
 /* One IPv6 address (PLEN 128) or prefix a request names. */
 struct radius_v6 {
@@ -66,6 +71,10 @@ struct radius_acct {
 	bool has_event_ts;
 	uint32_t event_ts; /* Event-Timestamp (RFC 2869 §5.3): Unix seconds */
 	uint32_t delay_s;  /* Acct-Delay-Time (RFC 2866 §5.2); 0 when absent */
+	/* The NAS key: 8 bytes of MD5 over the NAS-IP-Address,
+	 * NAS-Identifier and NAS-IPv6-Address attributes as they came
+	 * (never 0); 0 when the request names no NAS. */
+	uint64_t nas;
 };
 
 enum radius_result {
@@ -111,17 +120,44 @@ enum radius_outcome {
 /*
  * The replay memory (RFC 5080 §2.2.2): the Request Authenticators of the
  * last RADIUS_SEEN requests taken, each with the time it was sent
- * (Event-Timestamp plus Acct-Delay-Time) when it said. When full, the
- * oldest taken is forgotten, and from then on it fails closed:
+ * (Event-Timestamp plus Acct-Delay-Time) when it said, and its NAS key
+ * (radius_acct.nas). When full, the oldest taken is forgotten, and from
+ * then on it fails closed:
  *  - a request with an Event-Timestamp sent no later than the latest
- *    sending time forgotten so far (the "floor") is refused, as it may be
- *    one forgotten: the 15-minute window shrinks to what is remembered,
- *    whatever the request rate;
+ *    sending time forgotten so far *of its NAS key* (that key's "floor")
+ *    is refused, as it may be one forgotten: the 15-minute window shrinks
+ *    to what is remembered, whatever the request rate;
  *  - once a request without an Event-Timestamp was forgotten, every
  *    request without one is refused (it has no age to tell it by).
+ *
+ * Floors per NAS key, not one for all: a NAS whose clock runs ahead (up to
+ * RADIUS_MAX_AHEAD_S is taken, and a request stamped further ahead is
+ * remembered too) raises only its own key's floor; before, one request
+ * stamped 290 s ahead, once forgotten, had every NAS's correctly-timed
+ * requests refused. The key is made of what the Request Authenticator
+ * covers (NAS-IP-Address, NAS-Identifier, NAS-IPv6-Address, which RFC
+ * 2866 §4.1 has every Accounting-Request carry), never of the source
+ * address: a captured request of NAS A sent again from B's address (UDP
+ * sources are spoofed at will, and both are radius-clients) still names
+ * A, so it is judged by A's floor; a key with the source in it would be
+ * a key never seen, with no floor, and the replay would be taken.
+ * Requests naming no NAS share key 0. What a key cannot do: one with the
+ * shared secret can name any NAS, so it can still raise that NAS's floor
+ * (it could as well forge that NAS's Stops).
+ *
+ * Bounded: RADIUS_SEEN_NAS keys have a slot (a floor) of their own; every
+ * other key is judged by one shared floor, the "lost" one. When all slots
+ * are taken, a new key takes the slot of one counting no remembered
+ * request (among the next few looked at), whose floor then goes into the
+ * lost floor; a new slot starts at the lost floor (the one its key was
+ * judged by). A request remembered without a slot raises the lost floor
+ * when forgotten (and its key's floor, if it got a slot since). So a
+ * fleet of more than RADIUS_SEEN_NAS NASes, or one with the secret making
+ * up keys, can have NASes idle for RADIUS_SEEN requests share a floor
+ * again; NASes with a request among the last RADIUS_SEEN keep their own.
  */
 struct radius_seen;
-/* A new, empty one (about 2 MiB); free it with radius_seen_free. */
+/* A new, empty one (about 3 MiB); free it with radius_seen_free. */
 struct radius_seen *radius_seen_new(void);
 void radius_seen_free(struct radius_seen *s);
 
@@ -129,45 +165,58 @@ void radius_seen_free(struct radius_seen *s);
 enum radius_seen_verdict {
 	RADIUS_SEEN_NEW,      /* not taken before: now remembered */
 	RADIUS_SEEN_AGAIN,    /* remembered: the same bytes taken before */
-	RADIUS_SEEN_FLOOR,    /* sent no later than the floor: may be one
-				 forgotten */
+	RADIUS_SEEN_FLOOR,    /* sent no later than its NAS key's floor:
+				 may be one forgotten */
 	RADIUS_SEEN_UNTIMED,  /* no Event-Timestamp, and one without was
 				 forgotten */
 };
 /*
- * Takes the request whose Request Authenticator is AUTH (16 bytes), sent
- * at SENT (Unix seconds: Event-Timestamp plus Acct-Delay-Time) when TIMED,
- * else with no time: remembers it and gives RADIUS_SEEN_NEW, or refuses
- * it (any other value; nothing remembered) by the rules above. When the
- * memory is full the oldest taken is forgotten first (raising the floor,
- * or marking untimed requests lost). No errors.
+ * Takes the request of NAS key NAS whose Request Authenticator is AUTH
+ * (16 bytes), sent at SENT (Unix seconds: Event-Timestamp plus
+ * Acct-Delay-Time) when TIMED, else with no time: remembers it and gives
+ * RADIUS_SEEN_NEW, or refuses it (any other value; nothing remembered) by
+ * the rules above. When the memory is full the oldest taken is forgotten
+ * first (raising its key's floor, or marking untimed requests lost). No
+ * errors. radius_seen_take() is the same for key 0 (no NAS named).
  */
+enum radius_seen_verdict radius_seen_take_nas(struct radius_seen *s,
+					      uint64_t nas,
+					      const uint8_t *auth, bool timed,
+					      int64_t sent);
 enum radius_seen_verdict radius_seen_take(struct radius_seen *s,
 					  const uint8_t *auth, bool timed,
 					  int64_t sent);
-/* Requests refused by the floor and as untimed (the `replayed` counter
- * counts them too), and the floor (INT64_MIN: none yet). */
+/* Requests refused by a floor and as untimed (the `replayed` counter
+ * counts them too), and the floor NAS key NAS (0 with
+ * radius_seen_floor) is judged by (INT64_MIN: none yet). */
 uint64_t radius_seen_refused_floor(const struct radius_seen *s);
 uint64_t radius_seen_refused_untimed(const struct radius_seen *s);
+int64_t radius_seen_floor_of(const struct radius_seen *s, uint64_t nas);
 int64_t radius_seen_floor(const struct radius_seen *s);
 
 /* Bytes radius_seen_export() writes at most. */
-#define RADIUS_SEEN_SAVE_HEAD 9  /* floor (8, big-endian), flags (1) */
-#define RADIUS_SEEN_SAVE_REC 24  /* authenticator (16), sent (8) */
+#define RADIUS_SEEN_SAVE_HEAD 17 /* lost floor (8, big-endian), flags (1),
+				  * slots (8) */
+#define RADIUS_SEEN_SAVE_NAS 16	 /* key (8), floor (8) */
+#define RADIUS_SEEN_SAVE_REC 32	 /* authenticator (16), sent (8), key (8) */
 #define RADIUS_SEEN_SAVE_MAX                                                  \
-	(RADIUS_SEEN_SAVE_HEAD + (size_t)RADIUS_SEEN_SAVE_REC * RADIUS_SEEN)
-/* S as bytes into OUT (room for RADIUS_SEEN_SAVE_MAX): the floor and
- * whether an untimed request was forgotten, then each authenticator
- * remembered with its sending time (INT64_MIN: none), oldest first; gives
- * the length. For sluiced's state file, so that a restart forgets nothing
+	(RADIUS_SEEN_SAVE_HEAD +                                              \
+	 (size_t)RADIUS_SEEN_SAVE_NAS * RADIUS_SEEN_NAS +                     \
+	 (size_t)RADIUS_SEEN_SAVE_REC * RADIUS_SEEN)
+/* S as bytes into OUT (room for RADIUS_SEEN_SAVE_MAX): the lost floor,
+ * whether an untimed request was forgotten, the number of NAS slots, each
+ * slot's key and floor, then each authenticator remembered with its
+ * sending time (INT64_MIN: none) and NAS key, oldest first; gives the
+ * length. For sluiced's state file, so that a restart forgets nothing
  * (a Start captured before it could be replayed after it). */
 size_t radius_seen_export(const struct radius_seen *s, uint8_t *out);
 /* Reads the LEN bytes at V (radius_seen_export) into S, a new one, as if
- * those requests had been taken in that order; 0, or -1 (EINVAL: not
- * such bytes; S then as it was). */
+ * those requests had been taken in that order, with the floors saved;
+ * 0, or -1 (EINVAL: not such bytes; S then as it was). */
 int radius_seen_import(struct radius_seen *s, const uint8_t *v, size_t len);
-/* Raises S's floor to at least FLOOR: requests sent then or before are
- * refused (a memory that could not be read back: fail closed). */
+/* Raises every floor of S (each slot's and the lost one) to at least
+ * FLOOR: requests sent then or before are refused (a memory that could
+ * not be read back: fail closed). */
 void radius_seen_hold(struct radius_seen *s, int64_t floor);
 /* How many authenticators S has taken since it was made: changes when a
  * save is due. */

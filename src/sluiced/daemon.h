@@ -51,6 +51,9 @@ struct daemon {
 	struct id_save *ids_job; /* the save under way on its thread, or NULL
 				  * (idsources.c idsources_save) */
 	struct radius_srv *radius; /* idsources.c; NULL = no listener */
+	struct radius_seen *radius_seen; /* the RADIUS replay memory: made
+					  * with the first listener, kept
+					  * while none runs (idsources.c) */
 	uint64_t seen_saved; /* radius_seen_taken() of the replay memory
 			      * last written (idsources.c) */
 	struct idapi *idapi;	   /* idapi.c; NULL = no push API */

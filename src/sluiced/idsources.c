@@ -39,8 +39,7 @@ struct radius_srv {
 	int fd;
 	struct event *ev;
 	char *addr; /* what radius-listen said */
-	struct radius_ctx ctx;
-	struct radius_seen *seen; /* the requests taken (replays), ctx.seen */
+	struct radius_ctx ctx; /* ctx.seen: d->radius_seen */
 	uint64_t drops_logged, last_log;
 };
 
@@ -57,13 +56,14 @@ static char *seen_path(const struct daemon *d)
 {
 	return xasprintf("%s.radius-seen", d->socket_path);
 }
-static const char SEEN_MAGIC[] = "sluice radius-seen 2\n";
+static const char SEEN_MAGIC[] = "sluice radius-seen 3\n";
 #define SEEN_MAGIC_LEN (sizeof(SEEN_MAGIC) - 1)
 
 /* Reads the replay memory saved by a sluiced before into SEEN (a new
  * listener's). An absent file is none (a first start; /run after a
  * reboot). One that cannot be read or is of another shape (the version-1
- * file of an older sluiced, without sending times) is logged, and
+ * and -2 files of an older sluiced, without sending times or NAS keys)
+ * is logged, and
  * requests sent before now are refused (the floor raised to now): what
  * was taken before is unknown, and a Start captured then must not apply. */
 static void seen_restore(struct daemon *d, struct radius_seen *seen)
@@ -271,7 +271,8 @@ void idsources_save(struct daemon *d, bool force)
 	uint64_t v = idtable_version(d->ids);
 	/* unchanged; another policy's file stays as it is */
 	bool table = !((!force || d->ids_foreign) && v == d->ids_saved);
-	const struct radius_seen *seen = d->radius ? d->radius->seen : NULL;
+	/* the replay memory also while no listener runs (kept, radius_open) */
+	const struct radius_seen *seen = d->radius_seen;
 	bool replays = seen && radius_seen_taken(seen) != d->seen_saved;
 	if (!table && !replays)
 		return;
@@ -355,6 +356,20 @@ static void on_radius(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The replay memory, made (and what a sluiced before took read back)
+ * with the first listener of this run, and kept by the daemon from then
+ * on: a reload that stops the listener and one that starts it again keep
+ * it (else a Start captured before would replay after its Stop), and it
+ * is still saved meanwhile (idsources_save). */
+static void radius_seen_open(struct daemon *d)
+{
+	if (d->radius_seen)
+		return;
+	d->radius_seen = radius_seen_new();
+	seen_restore(d, d->radius_seen);
+}
+
+/* Stops the listener; its replay memory stays (d->radius_seen). */
 static void radius_close(struct daemon *d)
 {
 	struct radius_srv *s = srv_of(d);
@@ -362,8 +377,7 @@ static void radius_close(struct daemon *d)
 		return;
 	event_free(s->ev);
 	close(s->fd);
-	free(s->addr);
-	radius_seen_free(s->seen);
+	free(s->addr); /* d->radius_seen stays (radius_open) */
 	explicit_bzero(&s->ctx, sizeof(s->ctx));
 	free(s);
 	d->radius = NULL;
@@ -436,10 +450,6 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		/* a move binds the new address before the old one is let go;
 		 * the same port on a wider address needs the old one gone */
 		int fd = radius_bind(c->radius_listen);
-		/* the replay memory moves with the listener */
-		struct radius_seen *seen = s ? s->seen : NULL;
-		if (s)
-			s->seen = NULL;
 		if (fd < 0 && moving && errno == EADDRINUSE) {
 			radius_close(d);
 			s = NULL;
@@ -447,17 +457,13 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 		}
 		if (fd < 0) {
 			int e = errno;
-			if (s)
-				s->seen = seen;
-			else
-				radius_seen_free(seen); /* no listener left */
 			if (s) { /* moving: the old listener goes on */
 				daemon_warn(d, 0, "radius: cannot listen on "
 					    "%s: %s; the listener stays on %s",
 					    c->radius_listen, strerror(e),
 					    s->addr);
 				s->ctx = ctx;
-				s->ctx.seen = s->seen;
+				s->ctx.seen = d->radius_seen;
 			} else {
 				daemon_warn(d, e, "radius: cannot listen on %s",
 					    c->radius_listen);
@@ -465,15 +471,11 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 			explicit_bzero(&ctx, sizeof(ctx));
 			return;
 		}
-		if (!seen) { /* the first listener: what a sluiced before took */
-			seen = radius_seen_new();
-			seen_restore(d, seen);
-		}
+		radius_seen_open(d);
 		radius_close(d);
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->addr = xstrdup(c->radius_listen);
-		s->seen = seen;
 		s->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_radius, s);
 		event_add(s->ev, NULL);
 		d->radius = s;
@@ -481,7 +483,7 @@ static void radius_configure(struct daemon *d, const struct policy *p)
 			 c->radius_listen, c->nradius_clients);
 	}
 	s->ctx = ctx; /* the clients point into P, which outlives this */
-	s->ctx.seen = s->seen; /* the replay memory outlives a reload */
+	s->ctx.seen = d->radius_seen; /* it outlives a reload */
 	explicit_bzero(&ctx, sizeof(ctx));
 }
 
@@ -589,4 +591,6 @@ void idsources_close(struct daemon *d)
 	/* the RADIUS listener still open: its replay memory is saved too */
 	idsources_save(d, true);
 	radius_close(d);
+	radius_seen_free(d->radius_seen);
+	d->radius_seen = NULL;
 }

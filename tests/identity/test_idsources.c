@@ -616,20 +616,24 @@ static void test_radius_replay(void **state)
 	 * new one keeps alice's Start a replay; a fresh one is taken */
 	uint8_t *saved = malloc(RADIUS_SEEN_SAVE_MAX);
 	size_t ns = radius_seen_export(ctx.seen, saved);
-	/* 3 at first, 2 fresh of the 5 */
-	assert_int_equal(ns, RADIUS_SEEN_SAVE_HEAD + 5 * RADIUS_SEEN_SAVE_REC);
-	assert_memory_equal(saved + RADIUS_SEEN_SAVE_HEAD, start + 4, 16);
-	assert_int_equal(radius_seen_taken(ctx.seen), 5);
+	/* 3 at first, 2 fresh of the 5 and the one ahead (remembered, so
+	 * that it is refused once now reaches it); one NAS key (none named) */
+	assert_int_equal(ns, RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_NAS +
+				 6 * RADIUS_SEEN_SAVE_REC);
+	assert_memory_equal(saved + RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_NAS,
+			    start + 4, 16);
+	assert_int_equal(radius_seen_taken(ctx.seen), 6);
 	radius_seen_free(ctx.seen);
 	ctx.seen = radius_seen_new();
 	assert_int_equal(radius_seen_import(ctx.seen, saved, ns), 0);
-	assert_int_equal(radius_seen_taken(ctx.seen), 5);
-	uint8_t again[RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_REC * 8];
+	assert_int_equal(radius_seen_taken(ctx.seen), 6);
+	uint8_t again[RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_NAS +
+		      RADIUS_SEEN_SAVE_REC * 8];
 	assert_int_equal(radius_seen_export(ctx.seen, again), ns);
 	assert_memory_equal(again, saved, ns);
 	/* bytes of another shape are refused, the memory left as it was */
 	assert_int_equal(radius_seen_import(ctx.seen, saved, ns - 1), -1);
-	assert_int_equal(radius_seen_taken(ctx.seen), 5);
+	assert_int_equal(radius_seen_taken(ctx.seen), 6);
 	free(saved);
 	assert_int_equal(radius_handle(&ctx, AF_INET, lo, start, slen,
 				       NOW + 9 * 3600, resp),
@@ -846,7 +850,8 @@ static void test_radius_seen_floor(void **state)
 	/* a restart keeps the floor */
 	uint8_t *saved = malloc(RADIUS_SEEN_SAVE_MAX);
 	size_t n = radius_seen_export(s, saved);
-	assert_int_equal(n, RADIUS_SEEN_SAVE_MAX);
+	assert_int_equal(n, RADIUS_SEEN_SAVE_HEAD + RADIUS_SEEN_SAVE_NAS +
+				(size_t)RADIUS_SEEN * RADIUS_SEEN_SAVE_REC);
 	struct radius_seen *r = radius_seen_new();
 	assert_int_equal(radius_seen_import(r, saved, n), 0);
 	assert_int_equal(radius_seen_floor(r), NOW + 1);
@@ -947,6 +952,152 @@ static void test_radius_replay_after_many(void **state)
 	idtable_free(t);
 }
 
+/* A request of NAS-Identifier NAS: status ST for USER at A, sent at TS
+ * with Acct-Delay-Time DELAY (distinct bytes), signed, into PKT. */
+static size_t nas_req(uint8_t *pkt, const char *nas, uint32_t st,
+		      const char *user, const uint8_t *a, int64_t ts,
+		      uint32_t delay)
+{
+	uint8_t at[128];
+	size_t n = attrs_of(at, st, user, a), nl = strlen(nas);
+	at[n++] = 32, at[n++] = (uint8_t)(nl + 2);
+	memcpy(at + n, nas, nl);
+	n += nl;
+	uint32_t v = htonl((uint32_t)ts);
+	at[n++] = 55, at[n++] = 6;
+	memcpy(at + n, &v, 4);
+	n += 4;
+	v = htonl(delay);
+	at[n++] = 41, at[n++] = 6;
+	memcpy(at + n, &v, 4);
+	n += 4;
+	return build(pkt, (uint8_t)delay, at, n, SECRET, SLEN);
+}
+
+/* attack76 F2: one authentic request stamped 290 s ahead (NAS "fast"),
+ * forgotten after RADIUS_SEEN others, raised the floor of every NAS:
+ * alice's correctly-timed Start from NAS "good" was refused. Floors are
+ * per NAS key now: alice's is applied; the forward-stamped request stays
+ * refused when replayed, also from another client's address (the key is
+ * what the authenticator covers, not the source); "fast" alone is held
+ * to its floor. A request stamped beyond the allowed skew is refused and
+ * remembered: the same bytes, once now reaches their window, are still
+ * refused (before, not remembered, they were applied then). */
+static void test_radius_floor_per_nas(void **state)
+{
+	(void)state;
+	struct idtable *t = idtable_new();
+	struct addrset clients;
+	struct radius_ctx ctx = lo_ctx(t, &clients, radius_seen_new());
+	const uint8_t lo[4] = {127, 0, 0, 1}, other[4] = {127, 0, 0, 9};
+	uint8_t fast[160], pkt[160], resp[RADIUS_HDR];
+	size_t flen = nas_req(fast, "fast", RADIUS_START, "bob", A2, NOW + 290,
+			      0);
+	assert_int_equal(radius_handle(&ctx, AF_INET, lo, fast, flen, NOW, resp),
+			 RADIUS_ANSWERED);
+	struct identity id;
+	assert_true(idtable_get(t, AF_INET, A2, &id)); /* inside the skew */
+	identity_clear(&id);
+	/* the fleet, 256 a second: the forward-stamped one is forgotten */
+	for (uint32_t i = 0; i < RADIUS_SEEN + 16; i++) {
+		int64_t now = NOW + i / 256;
+		size_t len = nas_req(pkt, "good", RADIUS_STOP, "filler", A1, now,
+				     i);
+		radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
+	}
+	int64_t now = NOW + 130;
+	assert_int_equal(radius_seen_floor_of(ctx.seen, 0), INT64_MIN);
+	uint64_t replayed = stats_of(t, IDS_RADIUS).replayed;
+	size_t len = nas_req(pkt, "good", RADIUS_START, "alice", A1, now, 0);
+	radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "alice");
+	identity_clear(&id);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, replayed);
+	/* bob's Stop (from "fast") is refused by its own floor; the forward
+	 * request replayed, from either address, too */
+	len = nas_req(pkt, "fast", RADIUS_STOP, "bob", A2, now, 1);
+	radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
+	radius_handle(&ctx, AF_INET, other, fast, flen, now, resp);
+	radius_handle(&ctx, AF_INET, lo, fast, flen, now, resp);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, replayed + 3);
+	/* too far ahead: refused now, and still when now reaches it */
+	len = nas_req(pkt, "good", RADIUS_START, "mallory", A1, now + 400, 2);
+	radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
+	radius_handle(&ctx, AF_INET, other, pkt, len, now + 200, resp);
+	assert_true(idtable_get(t, AF_INET, A1, &id));
+	assert_string_equal(id.user, "alice");
+	identity_clear(&id);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, replayed + 5);
+	radius_seen_free(ctx.seen);
+	addrset_free(&clients);
+	idtable_free(t);
+}
+
+/* Bounded keys: with every NAS slot counting a remembered request, a new
+ * key's request is remembered without a slot; when it is forgotten, the
+ * lost floor (every key without a slot) and the slot its key got
+ * meanwhile are raised, so its replay is refused. */
+static void test_radius_seen_nas_slots(void **state)
+{
+	(void)state;
+	struct radius_seen *s = radius_seen_new();
+	uint8_t a[16], x1[16], x2[16];
+	const uint64_t X = 0x5eed5eedu;
+	uint32_t i = 0;
+	for (; i < RADIUS_SEEN_NAS; i++) {
+		auth_of(a, i);
+		assert_int_equal(radius_seen_take_nas(s, i + 1, a, true, NOW),
+				 RADIUS_SEEN_NEW);
+	}
+	auth_of(x1, 0xfffffff0u);
+	assert_int_equal(radius_seen_take_nas(s, X, x1, true, NOW + 100),
+			 RADIUS_SEEN_NEW);
+	for (; i < RADIUS_SEEN - 1; i++) { /* the ring full: key 1 */
+		auth_of(a, i);
+		assert_int_equal(radius_seen_take_nas(s, 1, a, true, NOW + 1),
+				 RADIUS_SEEN_NEW);
+	}
+	for (uint32_t j = 0; j < 100; j++, i++) { /* keys 1..100 forgotten */
+		auth_of(a, i);
+		assert_int_equal(radius_seen_take_nas(s, 1, a, true, NOW + 2),
+				 RADIUS_SEEN_NEW);
+	}
+	assert_int_equal(radius_seen_floor_of(s, 50), NOW);
+	assert_int_equal(radius_seen_floor_of(s, X), INT64_MIN);
+	/* X gets the slot of one counting nothing (key 2: lost is NOW) */
+	auth_of(x2, 0xfffffff1u);
+	assert_int_equal(radius_seen_take_nas(s, X, x2, true, NOW + 50),
+			 RADIUS_SEEN_NEW);
+	assert_int_equal(radius_seen_floor_of(s, X), NOW);
+	assert_int_equal(radius_seen_floor_of(s, 2), NOW);
+	while (radius_seen_floor_of(s, X) == NOW) { /* up to x1 forgotten */
+		auth_of(a, i++);
+		assert_int_equal(radius_seen_take_nas(s, 1, a, true, NOW + 2),
+				 RADIUS_SEEN_NEW);
+		assert_true(i < 2 * RADIUS_SEEN);
+	}
+	assert_int_equal(radius_seen_floor_of(s, X), NOW + 100);
+	assert_int_equal(radius_seen_floor_of(s, 0xdead), NOW + 100);
+	assert_int_equal(radius_seen_take_nas(s, X, x1, true, NOW + 100),
+			 RADIUS_SEEN_FLOOR);
+	/* the floors per key survive an export and import */
+	uint8_t *saved = malloc(RADIUS_SEEN_SAVE_MAX);
+	size_t n = radius_seen_export(s, saved);
+	struct radius_seen *r = radius_seen_new();
+	assert_int_equal(radius_seen_import(r, saved, n), 0);
+	assert_int_equal(radius_seen_floor_of(r, X), NOW + 100);
+	assert_int_equal(radius_seen_floor_of(r, 50), NOW);
+	assert_int_equal(radius_seen_floor_of(r, 0xdead), NOW + 100);
+	assert_int_equal(radius_seen_take_nas(r, X, x1, true, NOW + 100),
+			 RADIUS_SEEN_FLOOR);
+	assert_int_equal(radius_seen_take_nas(r, X, x2, true, NOW + 200),
+			 RADIUS_SEEN_AGAIN);
+	radius_seen_free(r);
+	free(saved);
+	radius_seen_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,6 +1114,8 @@ int main(void)
 	    cmocka_unit_test(test_radius_seen_floor),
 	    cmocka_unit_test(test_radius_seen_untimed),
 	    cmocka_unit_test(test_radius_replay_after_many),
+	    cmocka_unit_test(test_radius_floor_per_nas),
+	    cmocka_unit_test(test_radius_seen_nas_slots),
 	    cmocka_unit_test(test_logins_bounded),
 	    cmocka_unit_test(test_radius_prefix6_parse),
 	    cmocka_unit_test(test_radius_prefix6_handle),

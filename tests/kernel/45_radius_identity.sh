@@ -15,7 +15,10 @@
 # a captured Start replayed after more requests than the replay memory
 # holds, inside its 15-minute window, is refused (the memory's floor);
 # a wrong secret, a stranger and a malformed datagram are dropped and
-# counted (`sluicectl identity sources`).
+# counted (`sluicectl identity sources`); one NAS's request stamped 290 s
+# ahead, once forgotten, refuses only that NAS's requests, not another
+# NAS's correctly-timed Start (floors per NAS, attack76 F2); a reload that
+# turns radius-listen off and on again keeps the replay memory (F7).
 . "$(dirname "$0")/lib.sh"
 command -v radclient >/dev/null || { echo "$KT_NAME: FAIL: radclient missing (scripts/setup.sh installs freeradius-utils)" >&2; exit 1; }
 kt_up
@@ -339,4 +342,106 @@ sleep 1 # past the second of the requests forgotten (the floor)
 r=$(lab_exec "$LAB_GW" python3 "$LAB_TMP/acct.py" "$S" judy "$LAB_CLI4B" - 0)
 [ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "judy radius" ] &&
 	kt_ok "a fresh Start with Event-Timestamp is taken" || kt_fail "fresh timed Start: $r, $(who $LAB_CLI4B)"
+
+# floors per NAS (attack76 F2): NAS "fast" sends one Accounting-On stamped
+# 290 s ahead (inside the skew: taken); 34000 requests of NAS "fleet"
+# make the memory forget it; a correctly-timed Start of NAS "nas1" is
+# still applied (before, the forgotten stamp was every NAS's floor), and
+# the forward-stamped request replayed stays refused
+cat >"$LAB_TMP/nas.py" <<'PY'
+import hashlib, socket, struct, sys, time
+# nas.py SECRET NAS STATUS USER|- ADDR OFF OUT|-: one request of NAS (its
+#   NAS-Identifier), Event-Timestamp now+OFF, sent, kept in OUT; prints
+#   "answered" or "none";
+# nas.py SECRET - replay IN: IN's bytes sent again;
+# nas.py SECRET NAS fill N: N Accounting-On of NAS; prints how many answered.
+secret, nas = sys.argv[1].encode(), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+def req(ident, attrs):
+    attrs += bytes([32, 2 + len(nas)]) + nas.encode()
+    head = struct.pack(">BBH", 4, ident & 0xff, 20 + len(attrs))
+    return head + hashlib.md5(head + bytes(16) + attrs + secret).digest() + attrs
+if sys.argv[3] == "fill":
+    s.setblocking(False)
+    got = 0
+    for i in range(int(sys.argv[4])):
+        sid = b"nasfill-%d" % i
+        p = req(i, struct.pack(">BBI", 40, 6, 7) + bytes([44, 2 + len(sid)]) + sid +
+                struct.pack(">BBI", 55, 6, int(time.time())))
+        while True:
+            try:
+                s.sendto(p, ("127.0.0.1", 1813))
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
+        try:
+            while True:
+                s.recv(64)
+                got += 1
+        except BlockingIOError:
+            pass
+        if i % 100 == 99:
+            time.sleep(0.01)
+    time.sleep(0.5)
+    try:
+        while True:
+            s.recv(64)
+            got += 1
+    except BlockingIOError:
+        pass
+    print(got)
+    sys.exit(0)
+if sys.argv[3] == "replay":
+    p = open(sys.argv[4], "rb").read()
+else:
+    user, addr, off, out = sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7]
+    a = struct.pack(">BBI", 40, 6, int(sys.argv[3]))
+    if user != "-":
+        a += bytes([1, 2 + len(user)]) + user.encode() + bytes([8, 6]) + socket.inet_aton(addr)
+    a += struct.pack(">BBI", 55, 6, int(time.time()) + off)
+    p = req(78, a)
+    if out != "-":
+        open(out, "wb").write(p)
+s.settimeout(1.5)
+s.sendto(p, ("127.0.0.1", 1813))
+try:
+    print("answered" if s.recv(64)[0] == 5 else "bad")
+except socket.timeout:
+    print("none")
+PY
+N() { lab_exec "$LAB_GW" timeout 120 python3 "$LAB_TMP/nas.py" "$S" "$@"; }
+rp=$(src_count replayed)
+r=$(N fast 7 - - 290 "$LAB_TMP/fast.bin")
+[ "$r" = answered ] && [ "$(src_count replayed)" = "$rp" ] &&
+	kt_ok "NAS fast's Accounting-On stamped 290 s ahead: taken" || kt_fail "fast: $r, replayed $rp -> $(src_count replayed)"
+filled=$(N fleet fill 34000)
+[ "${filled:-0}" -ge 33000 ] && kt_ok "34000 requests of NAS fleet ($filled answered)" || kt_fail "fleet: ${filled:-none} answered"
+rp=$(src_count replayed)
+r=$(N nas1 1 dave "$LAB_CLI4" 0 -)
+[ "$r" = answered ] && [ "$(who $LAB_CLI4)" = "dave radius" ] && [ "$(src_count replayed)" = "$rp" ] &&
+	kt_ok "NAS nas1's correctly-timed Start applied after fast's stamp was forgotten (its floor is fast's alone)" ||
+	kt_fail "nas1's Start: $r, $(who $LAB_CLI4), replayed $rp -> $(src_count replayed) (fast's stamp is everyone's floor)"
+r=$(N - replay "$LAB_TMP/fast.bin")
+[ "$r" = answered ] && [ "$(src_count replayed)" = $((rp + 1)) ] &&
+	kt_ok "fast's forward-stamped request replayed: refused (its NAS's floor)" ||
+	kt_fail "fast's replay: $r, replayed $rp -> $(src_count replayed)"
+
+# a reload without radius-listen, then one with it (attack76 F7): the
+# replay memory is kept, so kim's captured Start replayed after kim's Stop
+# changes nothing
+r=$(N nas1 1 kim "$LAB_CLI4B" 0 "$LAB_TMP/kim.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = "kim radius" ] || kt_fail "kim's Start: $r, $(who $LAB_CLI4B)"
+r=$(N nas1 2 kim "$LAB_CLI4B" 0 -)
+[ "$(who $LAB_CLI4B)" = none ] || kt_fail "kim's Stop: $r, $(who $LAB_CLI4B)"
+cp "$conf" "$LAB_TMP/radius.conf.on"
+grep -v "radius-listen" "$LAB_TMP/radius.conf.on" >"$conf"
+ctl reload >/dev/null || kt_fail "reload (radius-listen off) failed"
+cp "$LAB_TMP/radius.conf.on" "$conf"
+ctl reload >/dev/null || kt_fail "reload (radius-listen on) failed"
+rp=$(src_count replayed)
+r=$(N - replay "$LAB_TMP/kim.bin")
+[ "$r" = answered ] && [ "$(who $LAB_CLI4B)" = none ] && [ "$(src_count replayed)" = $((rp + 1)) ] &&
+	kt_ok "kim's Start replayed after radius-listen went off and on: answered, not applied" ||
+	kt_fail "replay after the listener's off/on reloads: $r, $(who $LAB_CLI4B), replayed $rp -> $(src_count replayed)"
 kt_done
