@@ -586,11 +586,19 @@ static bool too_old(const struct radius_acct *a, int64_t now)
 }
 
 /* A was sent too far after NOW (a NAS clock ahead, or a request made to
- * be replayed later): refused now, and remembered, so that it stays
- * refused once NOW reaches its window (radius.h, "Replays"). */
+ * be replayed later): refused now; remembered (up to
+ * RADIUS_REMEMBER_AHEAD_S ahead), so that it stays refused once NOW
+ * reaches its window (radius.h, "Replays"). */
 static bool too_far_ahead(const struct radius_acct *a, int64_t now)
 {
 	return a->has_event_ts && sent_at(a) > now + RADIUS_MAX_AHEAD_S;
+}
+
+/* Too far ahead to be remembered: its floor, once forgotten, would hold
+ * back its NAS until then. */
+static bool beyond_memory(const struct radius_acct *a, int64_t now)
+{
+	return a->has_event_ts && sent_at(a) > now + RADIUS_REMEMBER_AHEAD_S;
 }
 
 /* A (authentic, with authenticator AUTH) may be applied: not too old,
@@ -598,7 +606,7 @@ static bool too_far_ahead(const struct radius_acct *a, int64_t now)
 static bool fresh(struct radius_ctx *ctx, const struct radius_acct *a,
 		  const uint8_t *auth, int64_t now)
 {
-	if (too_old(a, now))
+	if (too_old(a, now) || beyond_memory(a, now))
 		return false;
 	bool taken = !ctx->seen ||
 		     radius_seen_take_nas(ctx->seen, a->nas, auth,

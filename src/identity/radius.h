@@ -42,11 +42,16 @@ enum { RADIUS_START = 1, RADIUS_STOP = 2, RADIUS_INTERIM = 3,
  * same) the replay memory holds or may have forgotten (struct radius_seen
  * below), is answered and not applied (a replay, a NAS's clock off, or a
  * retransmission with the same bytes); counted `replayed`. One sent too
- * far ahead is still taken into the memory: refused now, its bytes stay
- * refused when now reaches its window (else a request stamped ahead could
- * be kept and replayed then). */
+ * far ahead, up to RADIUS_REMEMBER_AHEAD_S, is still taken into the
+ * memory: refused now, its bytes stay refused when now reaches its window
+ * (else a request stamped ahead could be kept and replayed then). Further
+ * ahead it is not remembered: its sending time, once forgotten, would be
+ * its NAS's floor (a NAS clock set years ahead by mistake, or one request
+ * of anyone with the secret, would hold back that NAS for years); a
+ * replay of it needs a NAS clock over an hour fast, and waiting for it. */
 #define RADIUS_MAX_AGE_S 900
 #define RADIUS_MAX_AHEAD_S 300
+#define RADIUS_REMEMBER_AHEAD_S 3600
 #define RADIUS_SEEN 32768
 /* NAS keys given a floor of their own (struct radius_seen). */
 #define RADIUS_SEEN_NAS 4096

@@ -982,7 +982,8 @@ static size_t nas_req(uint8_t *pkt, const char *nas, uint32_t st,
  * what the authenticator covers, not the source); "fast" alone is held
  * to its floor. A request stamped beyond the allowed skew is refused and
  * remembered: the same bytes, once now reaches their window, are still
- * refused (before, not remembered, they were applied then). */
+ * refused (before, not remembered, they were applied then); one stamped
+ * over RADIUS_REMEMBER_AHEAD_S ahead is refused and not remembered. */
 static void test_radius_floor_per_nas(void **state)
 {
 	(void)state;
@@ -1001,8 +1002,9 @@ static void test_radius_floor_per_nas(void **state)
 	/* the fleet, 256 a second: the forward-stamped one is forgotten */
 	for (uint32_t i = 0; i < RADIUS_SEEN + 16; i++) {
 		int64_t now = NOW + i / 256;
-		size_t len = nas_req(pkt, "good", RADIUS_STOP, "filler", A1, now,
-				     i);
+		char user[16];
+		snprintf(user, sizeof(user), "f%u", i); /* distinct bytes */
+		size_t len = nas_req(pkt, "good", RADIUS_STOP, user, A1, now, 0);
 		radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
 	}
 	int64_t now = NOW + 130;
@@ -1029,6 +1031,14 @@ static void test_radius_floor_per_nas(void **state)
 	assert_string_equal(id.user, "alice");
 	identity_clear(&id);
 	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, replayed + 5);
+	/* over RADIUS_REMEMBER_AHEAD_S ahead: refused, not remembered (its
+	 * floor would hold back "good" until then) */
+	uint64_t taken = radius_seen_taken(ctx.seen);
+	len = nas_req(pkt, "good", RADIUS_START, "mallory", A1,
+		      now + RADIUS_REMEMBER_AHEAD_S + 1, 3);
+	radius_handle(&ctx, AF_INET, lo, pkt, len, now, resp);
+	assert_int_equal(radius_seen_taken(ctx.seen), taken);
+	assert_int_equal(stats_of(t, IDS_RADIUS).replayed, replayed + 6);
 	radius_seen_free(ctx.seen);
 	addrset_free(&clients);
 	idtable_free(t);
