@@ -271,7 +271,7 @@ void idsources_save(struct daemon *d, bool force)
 	uint64_t v = idtable_version(d->ids);
 	/* unchanged; another policy's file stays as it is */
 	bool table = !((!force || d->ids_foreign) && v == d->ids_saved);
-	/* the replay memory also while no listener runs (kept, radius_open) */
+	/* the replay memory, also while no listener runs (radius_seen_open) */
 	const struct radius_seen *seen = d->radius_seen;
 	bool replays = seen && radius_seen_taken(seen) != d->seen_saved;
 	if (!table && !replays)
@@ -377,7 +377,7 @@ static void radius_close(struct daemon *d)
 		return;
 	event_free(s->ev);
 	close(s->fd);
-	free(s->addr); /* d->radius_seen stays (radius_open) */
+	free(s->addr); /* d->radius_seen stays (radius_seen_open) */
 	explicit_bzero(&s->ctx, sizeof(s->ctx));
 	free(s);
 	d->radius = NULL;
@@ -588,7 +588,7 @@ void idsources_close(struct daemon *d)
 	if (d->ev_idrevoke)
 		event_free(d->ev_idrevoke);
 	d->ev_idrevoke = NULL;
-	/* the RADIUS listener still open: its replay memory is saved too */
+	/* the replay memory (kept while no listener runs) is saved too */
 	idsources_save(d, true);
 	radius_close(d);
 	radius_seen_free(d->radius_seen);
