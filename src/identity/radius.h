@@ -162,7 +162,7 @@ enum radius_outcome {
  * again; NASes with a request among the last RADIUS_SEEN keep their own.
  */
 struct radius_seen;
-/* A new, empty one (about 3 MiB); free it with radius_seen_free. */
+/* A new, empty one (about 2.3 MiB); free it with radius_seen_free. */
 struct radius_seen *radius_seen_new(void);
 void radius_seen_free(struct radius_seen *s);
 
