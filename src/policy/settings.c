@@ -162,7 +162,7 @@ static const struct setting resolver_table[] = {
      "a network or computers set: the DNS servers whose answers (read by "
      "filter dns) bind names; default: the resolver's servers",
      .def = 0,
-     .reload = RELOAD_LIVE, .example = "dns_servers"},
+     .reload = RELOAD_LIVE, .example = "infra"},
     {"dns-grace", ST_DURATION_S, P(resolver.dns_grace_s), 0, 0, 86400, NULL,
      "how long a name learnt from a client's DNS answer outlives its TTL",
      .def = 60,

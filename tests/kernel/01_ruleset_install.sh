@@ -50,7 +50,7 @@ in_ns nft -f "$root/tests/golden/hostile_names.nft" || fail "hostile_names.nft d
 t=$(in_ns nft list tables | tr '\n' ' ')
 [ "$t" = "table inet sluice " ] && ok "hostile policy text created no table, chain or rule of its own (tables: $t)" ||
   fail "hostile_names.nft created: $t"
-in_ns nft list table inet sluice | grep -E '^\s*(chain|set) ' | grep -qv -E 'chain (rules_|decided|decide_new|forward|input|output|queue_bypassed|reject_send|flood|publish_nat|pub_tcp_|nat_)|set (creations|denied|rejected|flood_)' &&
+in_ns nft list table inet sluice | grep -E '^\s*(chain|set) ' | grep -qv -E 'chain (rules_|decided|decide_new|forward|input|output|queue_bypassed|reject_send|flood|publish_nat|pub_tcp_|nat_|antispoof|spoofed)|set (creations|denied|rejected|flood_)' &&
   fail "hostile_names.nft: unexpected chains or sets" || ok "hostile_names.nft: only sluice's own chains and sets"
 in_ns nft delete table inet sluice
 
