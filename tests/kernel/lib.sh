@@ -91,8 +91,8 @@ qseq() {
 
 # socat_addr ADDR: ADDR as socat's bind= takes it (an IPv6 address in
 # brackets, given with or without; socat reads a bare one as host:port and
-# the session silently never starts)
-socat_addr() { case $1 in \[*) echo "$1" ;; *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+# the session silently never starts); IPV4:PORT and [IPV6]:PORT as given
+socat_addr() { case $1 in \[*) echo "$1" ;; *:*:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
 
 # talk NS PROTO ADDR PORT [BIND]: sends 5 lines through one new session,
 # 50 ms apart, from address BIND when given; prints how many lines came
