@@ -267,53 +267,52 @@ static void thread_tick(void *arg)
 
 /* ---- settings -------------------------------------------------------------------- */
 
-/* The gateway's own addresses: *FAM[i] / *ADDRS[i] (16 bytes, IPv4 in
- * the first 4), the arrays the caller's to free; their count (0, logged,
+/* What the bindings are told at a start or a reload (setup_read: read
+ * before the table's lock is taken, as it reads the interfaces and maybe
+ * /etc/resolv.conf; setup_apply under it). */
+struct setup {
+	struct dnsbind_cfg cfg;
+	int *fam; /* the gateway's own addresses: fam[i] / addrs[i] */
+	uint8_t (*addrs)[16];
+	size_t nlocal;
+	bool local_read; /* false: getifaddrs failed, the old list stays */
+	struct dnsbind_range *trusted; /* the trusted servers */
+	size_t ntrusted;
+};
+
+/* The gateway's own addresses into S (none and local_read false, logged,
  * when they cannot be read). */
-static size_t local_addrs(int **fam, uint8_t (**addrs)[16])
+static void read_local(struct setup *s)
 {
 	struct ifaddrs *ifa = NULL;
-	size_t n = 0, cap = 0;
-	*fam = NULL;
-	*addrs = NULL;
+	size_t cap = 0;
 	if (getifaddrs(&ifa) < 0) {
 		log_warn("dns filter: the gateway's addresses");
-		return 0;
+		return;
 	}
+	s->local_read = true;
 	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
 		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
 				     i->ifa_addr->sa_family != AF_INET6))
 			continue;
-		if (n == cap) {
+		if (s->nlocal == cap) {
 			cap = cap ? cap * 2 : 16;
-			*fam = xrealloc(*fam, cap * sizeof(**fam));
-			*addrs = xrealloc(*addrs, cap * sizeof(**addrs));
+			s->fam = xrealloc(s->fam, cap * sizeof(*s->fam));
+			s->addrs = xrealloc(s->addrs, cap * sizeof(*s->addrs));
 		}
-		memset((*addrs)[n], 0, 16);
-		(*fam)[n] = i->ifa_addr->sa_family;
-		if ((*fam)[n] == AF_INET)
-			memcpy((*addrs)[n],
+		size_t n = s->nlocal++;
+		memset(s->addrs[n], 0, 16);
+		s->fam[n] = i->ifa_addr->sa_family;
+		if (s->fam[n] == AF_INET)
+			memcpy(s->addrs[n],
 			       &((struct sockaddr_in *)(void *)i->ifa_addr)
 				    ->sin_addr, 4);
 		else
-			memcpy((*addrs)[n],
+			memcpy(s->addrs[n],
 			       &((struct sockaddr_in6 *)(void *)i->ifa_addr)
 				    ->sin6_addr, 16);
-		n++;
 	}
 	freeifaddrs(ifa);
-	return n;
-}
-
-/* The gateway's own addresses, refused as answers (DNS rebinding). */
-static void set_local(struct dnsbind *b)
-{
-	int *fam;
-	uint8_t(*addrs)[16];
-	size_t n = local_addrs(&fam, &addrs);
-	dnsbind_set_local(b, fam, (const uint8_t(*)[16])addrs, n);
-	free(fam);
-	free(addrs);
 }
 
 /* True when R holds a loopback address (127.0.0.0/8, ::1). */
@@ -324,28 +323,21 @@ static bool range_loopback(const struct dnsbind_range *r)
 				    : memcmp(r->lo, v6lo, 16) == 0;
 }
 
-/* When one of V[0..*N) is the gateway's loopback (a resolver on the
- * gateway itself: `servers 127.0.0.1`, systemd-resolved's 127.0.0.53),
- * the gateway's own addresses appended, one range each: its clients ask
- * that resolver at an address of the gateway's LAN side. */
-static void add_local_if_loopback(struct dnsbind_range **v, size_t *n)
+/* When one of S's trusted servers is the gateway's loopback (a resolver
+ * on the gateway itself: `servers 127.0.0.1`, systemd-resolved's
+ * 127.0.0.53), the gateway's own addresses appended, one range each: its
+ * clients ask that resolver at an address of the gateway's LAN side. */
+static void add_local_if_loopback(struct setup *s)
 {
 	bool lo = false;
-	for (size_t i = 0; i < *n && !lo; i++)
-		lo = range_loopback(&(*v)[i]);
-	if (!lo)
-		return;
-	int *fam;
-	uint8_t(*addrs)[16];
-	size_t k = local_addrs(&fam, &addrs);
-	for (size_t i = 0; i < k; i++) {
-		struct dnsbind_range r = {.family = fam[i]};
-		memcpy(r.lo, addrs[i], 16);
-		memcpy(r.hi, addrs[i], 16);
-		VEC_PUSH(*v, *n, r);
+	for (size_t i = 0; i < s->ntrusted && !lo; i++)
+		lo = range_loopback(&s->trusted[i]);
+	for (size_t i = 0; lo && i < s->nlocal; i++) {
+		struct dnsbind_range r = {.family = s->fam[i]};
+		memcpy(r.lo, s->addrs[i], 16);
+		memcpy(r.hi, s->addrs[i], 16);
+		VEC_PUSH(s->trusted, s->ntrusted, r);
 	}
-	free(fam);
-	free(addrs);
 }
 
 /* The ranges of address set A appended to *V (*N of them). */
@@ -387,40 +379,37 @@ static void ranges_of_servers(char *const *servers, size_t ns,
 	}
 }
 
-/* The servers whose answers bind names, into B: resolver { dns-trusted }
+/* The servers whose answers bind names, into S: resolver { dns-trusted }
  * (a network or computers set), else the resolver's own servers
  * (resolver { servers }, else /etc/resolv.conf's as c-ares reads it; a
  * loopback one is a resolver on the gateway, which its clients reach at
  * the gateway's own addresses: those too). A client asking any other
  * server binds nothing (sluice.conf(5)). */
-static void set_trusted(struct dnsbind *b, const struct policy *p)
+static void read_trusted(struct setup *s, const struct policy *p)
 {
-	struct dnsbind_range *v = NULL;
-	size_t n = 0;
 	const char *name = p->resolver.dns_trusted;
 	if (name) {
 		for (size_t i = 0; i < p->nnets; i++)
 			if (strcmp(p->nets[i]->name, name) == 0)
-				ranges_of_set(&p->nets[i]->addrs, &v, &n);
+				ranges_of_set(&p->nets[i]->addrs, &s->trusted,
+					      &s->ntrusted);
 	} else if (p->resolver.nservers) {
-		ranges_of_servers(p->resolver.servers, p->resolver.nservers, &v,
-				  &n);
-		add_local_if_loopback(&v, &n);
+		ranges_of_servers(p->resolver.servers, p->resolver.nservers,
+				  &s->trusted, &s->ntrusted);
+		add_local_if_loopback(s);
 	} else {
 		size_t nd = 0;
 		char **d = resolver_default_servers(&nd);
-		ranges_of_servers(d, nd, &v, &n);
+		ranges_of_servers(d, nd, &s->trusted, &s->ntrusted);
 		for (size_t i = 0; i < nd; i++)
 			free(d[i]);
 		free(d);
-		add_local_if_loopback(&v, &n);
+		add_local_if_loopback(s);
 	}
-	if (!n)
+	if (!s->ntrusted)
 		log_warnx("filter dns: no trusted DNS server (resolver { "
 			  "dns-trusted } or { servers }): clients' answers bind "
 			  "no name");
-	dnsbind_set_trusted(b, v, n);
-	free(v);
 }
 
 static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
@@ -440,6 +429,32 @@ static void cfg_of(const struct policy *p, struct dnsbind_cfg *c)
 	c->refuse_private = p->resolver.dns_rebinding == REBIND_REFUSE;
 }
 
+/* Everything P tells the bindings, into S (free with setup_free). */
+static void setup_read(struct setup *s, const struct policy *p)
+{
+	memset(s, 0, sizeof(*s));
+	cfg_of(p, &s->cfg);
+	read_local(s);
+	read_trusted(s, p);
+}
+
+/* S's own addresses (refused as answers: DNS rebinding) and trusted
+ * servers into B (its settings are the caller's: new or configure). */
+static void setup_apply(struct dnsbind *b, const struct setup *s)
+{
+	if (s->local_read)
+		dnsbind_set_local(b, s->fam, (const uint8_t(*)[16])s->addrs,
+				  s->nlocal);
+	dnsbind_set_trusted(b, s->trusted, s->ntrusted);
+}
+
+static void setup_free(struct setup *s)
+{
+	free(s->fam);
+	free(s->addrs);
+	free(s->trusted);
+}
+
 struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 				  uint32_t own, int rt_prio)
 {
@@ -449,12 +464,12 @@ struct dnsfilter *dnsfilter_start(const struct policy *p, uint16_t queue,
 			      .rcvbuf = 4u << 20,
 			      .fail_open = false};
 	struct dnsfilter *f = xcalloc(1, sizeof(*f));
-	struct dnsbind_cfg c;
-	cfg_of(p, &c);
-	f->b = dnsbind_new(&c);
+	struct setup su;
+	setup_read(&su, p);
+	f->b = dnsbind_new(&su.cfg);
 	f->tcp = dnstcp_new(&TCP_CFG);
-	set_local(f->b);
-	set_trusted(f->b, p);
+	setup_apply(f->b, &su);
+	setup_free(&su);
 	f->own = own;
 	f->rt_prio = rt_prio;
 	f->fq.name = "dns";
@@ -475,13 +490,13 @@ void dnsfilter_configure(struct dnsfilter *f, const struct policy *p)
 {
 	if (!f)
 		return;
-	struct dnsbind_cfg c;
-	cfg_of(p, &c);
+	struct setup su;
+	setup_read(&su, p); /* the interfaces, resolv.conf: before the lock */
 	pthread_mutex_lock(&f->fq.lock);
-	dnsbind_configure(f->b, &c);
-	set_local(f->b);
-	set_trusted(f->b, p);
+	dnsbind_configure(f->b, &su.cfg);
+	setup_apply(f->b, &su);
 	pthread_mutex_unlock(&f->fq.lock);
+	setup_free(&su);
 }
 
 size_t dnsfilter_names(struct dnsfilter *f, int family,
