@@ -362,6 +362,14 @@ def req(ident, attrs):
     attrs += bytes([32, 2 + len(nas)]) + nas.encode()
     head = struct.pack(">BBH", 4, ident & 0xff, 20 + len(attrs))
     return head + hashlib.md5(head + bytes(16) + attrs + secret).digest() + attrs
+def drain():  # the answers waiting, read; how many
+    n = 0
+    try:
+        while True:
+            s.recv(64)
+            n += 1
+    except BlockingIOError:
+        return n
 if sys.argv[3] == "fill":
     s.setblocking(False)
     got = 0
@@ -375,22 +383,11 @@ if sys.argv[3] == "fill":
                 break
             except BlockingIOError:
                 time.sleep(0.001)
-        try:
-            while True:
-                s.recv(64)
-                got += 1
-        except BlockingIOError:
-            pass
+        got += drain()
         if i % 100 == 99:
             time.sleep(0.01)
     time.sleep(0.5)
-    try:
-        while True:
-            s.recv(64)
-            got += 1
-    except BlockingIOError:
-        pass
-    print(got)
+    print(got + drain())
     sys.exit(0)
 if sys.argv[3] == "replay":
     p = open(sys.argv[4], "rb").read()
