@@ -14,6 +14,7 @@ PKGS=(
   libmnl-dev libnetfilter-queue-dev libnetfilter-conntrack-dev libnftables-dev libnftnl-dev
   libnetfilter-log-dev
   libjansson-dev
+  libunistring-dev
   libevent-dev libc-ares-dev libldap-dev libcurl4-openssl-dev libkrb5-dev
   # the directory's SASL GSSAPI bind (sasl.h; Cyrus SASL's GSSAPI mechanism)
   libsasl2-dev libsasl2-modules-gssapi-mit

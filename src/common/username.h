@@ -57,6 +57,34 @@ bool user_name_equal(const struct own_realms *own, const char *a,
  * (caller frees), or NULL when NAME is no usable name (or NULL). */
 char *user_name_canon(const struct own_realms *own, const char *name);
 
+/*
+ * The folded form of NAME under OWN (NULL: none): NAME prepared as an LDAP
+ * server prepares a caseIgnoreMatch assertion (RFC 4518 §2, as slapd
+ * matches `uid`): controls, soft hyphens, joiners and variation
+ * selectors dropped, every space separator made U+0020, case folded and
+ * NFKC-normalised (libunistring u8_casefold), no space at either end and
+ * one for each inner run; then made canonical as user_name_canon does,
+ * OWN's entries compared prepared too. So `ｎagios` (fullwidth), `nagios`
+ * followed by a no-break space, `NAGIOS＠CORP` and `nagios` fold alike.
+ * A new string (caller frees), or NULL when NAME is NULL, not UTF-8,
+ * holds a prohibited code point (unassigned, private use, a
+ * non-character, U+FFFD) or is no name.
+ *
+ * The folded form may join names a directory keeps apart (NFKC
+ * compatibility forms, such as ligatures, which Active Directory does not
+ * fold): use it only where taking two names for one is the safe side
+ * (a login ignored, a throttle shared), never to grant anything.
+ */
+char *user_name_fold(const struct own_realms *own, const char *name);
+
+/* NAME is one of LIST[N] under OWN: user_name_equal to an entry, or of the
+ * same folded form (user_name_fold) as one: what `identity {
+ * ignore-users }` compares, so no spelling a directory folds to a listed
+ * account escapes the list. Printable ASCII names compare without
+ * allocating. */
+bool user_name_listed(const struct own_realms *own, char *const *list,
+		      size_t n, const char *name);
+
 /* REALM (LEN bytes) is one of OWN's entries, ignoring ASCII case. */
 bool own_realm_has(const struct own_realms *own, const char *realm,
 		   size_t len);

@@ -13,6 +13,7 @@
 #include "decide/sessions.h"
 #include "identity/idtable.h"
 #include "common/htable.h"
+#include "common/username.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -939,13 +940,36 @@ static void take_user(struct pending *p, struct lookup_req *r)
 	r->user_out = NULL;
 }
 
+/* The directory's own name for P's user (a group lookup's answer) is on
+ * `identity { ignore-users }` though the login's spelling was not (the
+ * table records no listed login): the directory folded a spelling
+ * (`ｎagios`) sluice's own folding did not. Such a login is ignored here
+ * too: P goes on with no user. */
+static bool user_ignored(struct decider *d, struct pending *p,
+			 const struct lookup_req *r)
+{
+	const struct identity_cfg *c = &p->gen->policy->identity;
+	if (r->kind != LK_GROUPS || !p->id.user || !c->nignore_users ||
+	    !user_name_listed(&c->realms, c->ignore_users, c->nignore_users,
+			      p->id.user))
+		return false;
+	d->st.user_ignored++;
+	identity_clear(&p->id);
+	return true;
+}
+
 /* Moves the answer's identity into P (taking ownership of its strings). */
-static void take_identity(struct pending *p, struct lookup_req *r)
+static void take_identity(struct decider *d, struct pending *p,
+			  struct lookup_req *r)
 {
 	if (r->kind == LK_UID)
 		identity_clear(&p->id);
 	if (r->status == 0)
 		take_user(p, r);
+	if (user_ignored(d, p, r)) {
+		p->id_known = true;
+		return;
+	}
 	/* a failed group lookup leaves the user known without groups */
 	if (r->status == 0 && p->id.user) {
 		for (size_t i = 0; i < p->id.ngroups; i++)
@@ -970,10 +994,16 @@ static bool take_answer(struct decider *d, struct pending *p,
 	if (r->status != 0 && r->status != ENOENT) {
 		/* a failed group lookup leaves only the groups unknown, so
 		 * rules naming the user still decide */
+		if (r->status == EOVERFLOW && r->kind != LK_NAME) {
+			take_user(p, r); /* known user, groups incomplete */
+			if (user_ignored(d, p, r)) { /* no user: none unknown */
+				p->id_known = true;
+				lookup_req_free(r);
+				return true;
+			}
+		}
 		p->failed |= bit;
 		d->st.lookups_failed++;
-		if (r->status == EOVERFLOW && r->kind != LK_NAME)
-			take_user(p, r); /* known user, groups incomplete */
 		bool user = r->kind != LK_NAME && p->id.user;
 		if (user) {
 			p->id_known = true;
@@ -992,7 +1022,7 @@ static bool take_answer(struct decider *d, struct pending *p,
 		r->names = NULL;
 		r->nnames = 0;
 	} else {
-		take_identity(p, r);
+		take_identity(d, p, r);
 	}
 	lookup_req_free(r);
 	return true;

@@ -59,7 +59,8 @@ struct decide_stats {
 	    timed_out, slots_full, source_full, local_reserved_used,
 	    watchdog, lookups_identity, lookups_name, lookups_uid,
 	    lookups_groups, lookups_failed, answers_stale, latency_ns_sum,
-	    lookups_at_hand; /* of the lookups, answered at once (cached) */
+	    lookups_at_hand, /* of the lookups, answered at once (cached) */
+	    user_ignored; /* the directory's name on identity ignore-users */
 	uint64_t in_flight_name, in_flight_uid, in_flight_groups; /* gauges */
 	uint64_t latency_hist[LATENCY_NBUCKETS]; /* common/latency.h */
 };

@@ -175,14 +175,12 @@ static bool same_user(const struct idtable *t, const char *a, const char *b)
 }
 
 /* Under the lock: USER is on the ignore list, in any spelling of one
- * account (user_name_equal: RADIUS clients spell names as they please; an
- * own realm or domain is dropped, another one's account is not ours). */
+ * account (user_name_listed: RADIUS clients spell names as they please;
+ * an own realm or domain is dropped, another one's account is not ours;
+ * a spelling the directory folds to a listed account, `ｎagios`, is it). */
 static bool ignored(const struct idtable *t, const char *user)
 {
-	for (size_t i = 0; i < t->nignore; i++)
-		if (same_user(t, t->ignore[i], user))
-			return true;
-	return false;
+	return user_name_listed(&t->realms, t->ignore, t->nignore, user);
 }
 
 /* Under the write lock: unlinks and frees OLD, keeping the counts. */

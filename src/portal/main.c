@@ -507,8 +507,16 @@ static bool throttled(struct portal *P, struct pjob *j,
 	    [GUARD_ADDR] = "this address",
 	    [GUARD_PREFIX] = "this address's network",
 	    [GUARD_USER] = "this user name, here and elsewhere"};
-	if (guard_keys(&j->keys, rq->peer, P->p->decisions.per_source_prefix_v4,
-		       P->p->decisions.per_source_prefix_v6, j->key) < 0)
+	/* the user's key is the folded form: every spelling the directory
+	 * takes for one account (`ａlice`, `alice` and a no-break space)
+	 * shares its budget; a name that folds to none keeps its own */
+	char *fold = user_name_fold(&P->p->identity.realms, j->key);
+	int k = guard_keys(&j->keys, rq->peer,
+			   P->p->decisions.per_source_prefix_v4,
+			   P->p->decisions.per_source_prefix_v6,
+			   fold ? fold : j->key);
+	free(fold);
+	if (k < 0)
 		return false;
 	enum guard_verdict v = guard_check(P->guard, &j->keys, mono_s());
 	if (v == GUARD_OK)

@@ -80,6 +80,7 @@ void daemon_snapshot(struct daemon *d, struct stats_snapshot *s)
 		s->slots_local_available += decider_slots_free(w->dec, true);
 		s->decisions_timed_out += st->timed_out;
 		s->lookups_answered_on_worker += st->lookups_at_hand;
+		s->identity_ignored_on_lookup += st->user_ignored;
 		s->lookups_dns += st->in_flight_name;
 		s->lookups_ldap += st->in_flight_groups;
 		s->lookups_nss += st->in_flight_uid;

@@ -410,6 +410,16 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "0", \
 	  "identity", \
 	  STATS_NOTHR) \
+	X(identity_ignored_on_lookup, STATS_COUNTER, STORE_U64, "sessions", \
+	  STATS_SEC_SV, \
+	  "Sessions whose user the directory named as an account of " \
+	  "identity { ignore-users } though the login's spelling was not " \
+	  "listed (a spelling only the directory folds to it): decided " \
+	  "with no user", \
+	  "0; rising = a service account's password used under another " \
+	  "spelling", \
+	  "identity", \
+	  STATS_NOTHR) \
 	X(decision_latency_seconds, STATS_HISTOGRAM, STORE_HIST, "seconds", STATS_SEC_SV, \
 	  "Time from a packet's arrival in sluiced to its verdict (given, before the kernel forwards the packet in the verdict's send)", \
 	  "p99 well below decisions { deadline }", \

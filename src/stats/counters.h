@@ -87,6 +87,7 @@ struct stats_snapshot {
 	uint64_t ftp_filter_segments, ftp_filter_refused, ftp_filter_dropped;
 	uint64_t identity_cache_hits;
 	uint64_t lookups_answered_on_worker;
+	uint64_t identity_ignored_on_lookup;
 	uint64_t identity_incomplete;
 	struct stats_hist decision_latency_seconds;
 	uint64_t fwlog_written, fwlog_dropped;

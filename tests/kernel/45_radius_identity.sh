@@ -76,14 +76,15 @@ acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=nagios,Framed-IP-
 [ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "nagios (ignore-users) did not replace dave" ||
 	kt_fail "after nagios: $(who $LAB_CLI4)"
 [ "$(src_count ignored)" = 1 ] && kt_ok "counted as ignored" || kt_fail "ignored: $(src_count ignored)"
-# ... nor in its own realm's spellings
-for n in nagios@corp.example 'CORP\\Nagios'; do
+# ... nor in its own realm's spellings, nor in those the directory folds
+# to it (RFC 4518: a fullwidth n, a soft hyphen inside; helper-76 f8)
+for n in nagios@corp.example 'CORP\\Nagios' "$(printf '\xef\xbd\x8eagios')" "$(printf 'na\xc2\xadgios')"; do
 	acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=$n,Framed-IP-Address=$LAB_CLI4" ||
 		kt_fail "$n's Interim-Update not answered"
-	[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "$n (ignore-users, own realm) did not replace dave" ||
+	[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "$n (ignore-users: an own realm, a folded spelling) did not replace dave" ||
 		kt_fail "after $n: $(who $LAB_CLI4)"
 done
-[ "$(src_count ignored)" = 3 ] && kt_ok "counted as ignored (3)" || kt_fail "ignored: $(src_count ignored)"
+[ "$(src_count ignored)" = 5 ] && kt_ok "counted as ignored (5)" || kt_fail "ignored: $(src_count ignored)"
 
 # realms: another organisation's dave is not our dave (attack70 finding 2);
 # radclient reads \\ in a value as one \ (so 'PARTNER\\dave' is sent

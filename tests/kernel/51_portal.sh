@@ -238,6 +238,13 @@ h=$(try_in 198.18.1.180 carol "one more")
 [ "$n403" = 10 ] && [ "$h" = 429 ] &&
 	kt_ok "10 guesses at carol from 10 sources, then a source that guessed waits: $h" ||
 	kt_fail "guessing at one name: $n403 refused, then $h"
+# the same name spelt as the directory folds it (RFC 4518: a fullwidth c,
+# a no-break space after; helper-76 f6) shares the name's budget
+for u in "$(printf '\xef\xbd\x83arol')" "$(printf 'carol\xc2\xa0')"; do
+	h=$(try_in 198.18.1.181 "$u" "guess at carol, spelt otherwise")
+	[ "$h" = 429 ] && kt_ok "a source that guessed waits for '$u' too: $h" ||
+		kt_fail "'$u' from a source that guessed at carol: $h (want 429)"
+done
 h=$(try_in 198.18.1.190 carol "$PW")
 [ "$h" = 302 ] && kt_ok "carol from a clean address still signs in (302)" || kt_fail "carol after the name was guessed at: $h"
 

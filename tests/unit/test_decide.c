@@ -576,6 +576,63 @@ static void test_incomplete_groups(void **state)
 	idtable_del(IDS, AF_INET, a);
 }
 
+/* A login the table recorded under a spelling identity { ignore-users }
+ * did not catch, which the directory names as a listed account: the
+ * session goes on with no user (counted), never with the account's
+ * groups. The same user named by the directory otherwise keeps them. */
+static void test_ignored_on_lookup(void **state)
+{
+	static const char *pol =
+	    "network lan { 198.18.1.0/24 }\nusers staff { group staff }\n"
+	    "protocol web tcp 80\nidentity { ignore-users { nagios } }\n"
+	    "rule \"staff web\" allow web from lan to any users staff\n";
+	struct diags dg = {0};
+	struct gen *keep = G;
+	G = calloc(1, sizeof(*G));
+	G->policy = policy_load_buffer("t.conf", pol, strlen(pol), &dg);
+	assert_non_null(G->policy);
+	G->engine = engine_build(G->policy);
+	G->refs = 1;
+	diags_free(&dg);
+	nv = nasked = ndecided = 0;
+	clock_ns = 1000000000ull;
+	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
+				 .now_ns = fake_now, .lookup = ask_rec,
+				 .decided = decided_rec};
+	struct decide_cfg cfg = {.mark_shift = 16, .slots = 4, .per_source = 4,
+				 .deadline_ms = 3000, .watchdog_ms = 5000,
+				 .on_deadline = ONDL_DENY, .directory = true};
+	struct decider *d = decider_new(&env, &cfg);
+	uint8_t a[16] = {0};
+	inet_pton(AF_INET, "198.18.1.21", a);
+	idtable_set(IDS, AF_INET, a, "nagi\xe2\x80\x8fos", NULL, 0, 60);
+	const char *says[] = {"nagios", "nagios", "alice"};
+	int status[] = {0, EOVERFLOW, 0};
+	for (int i = 0; i < 3; i++) {
+		send_pkt(d, 10 + (uint32_t)i, "198.18.1.21", 1000 + (uint16_t)i,
+			 "198.18.2.2", 80, NF_INET_FORWARD);
+		assert_int_equal(nasked, i + 1);
+		struct lookup_req *r = asked[i];
+		r->status = status[i];
+		r->user_out = strdup(says[i]);
+		if (!status[i]) {
+			r->groups = calloc(2, sizeof(char *));
+			r->groups[0] = strdup("staff");
+			r->ngroups = 1;
+		}
+		decider_answer(d, r);
+		assert_int_equal(verdicts_for(10 + (uint32_t)i), 1);
+		bool allowed = (V[nv - 1].mark & ~0xffffu) ==
+			       (MARK_ALLOW | (1u << 16));
+		assert_int_equal(allowed, i == 2);
+	}
+	assert_int_equal(decider_stats(d)->user_ignored, 2);
+	decider_free(d);
+	idtable_del(IDS, AF_INET, a);
+	gen_unref(G);
+	G = keep;
+}
+
 static void test_join_and_deadline(void **state)
 {
 	struct decider *d = mk(16, 2, 16, ONDL_DENY);
@@ -1048,6 +1105,7 @@ int main(void)
 	    cmocka_unit_test(test_latency_excludes_send),
 	    cmocka_unit_test(test_header_decided),
 	    cmocka_unit_test(test_incomplete_groups),
+	    cmocka_unit_test(test_ignored_on_lookup),
 	    cmocka_unit_test(test_identity_from_table),
 	    cmocka_unit_test(test_snapshot_each),
 	    cmocka_unit_test(test_at_once),

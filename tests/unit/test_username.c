@@ -1,7 +1,8 @@
 /* test_username.c — the one canonical form of a user name
  * (common/username.h): the site's own realms and domains dropped, every
  * other realm or domain kept (another organisation's account), case
- * folded for ASCII only; and the own realms a policy derives (identity
+ * folded for ASCII only; the folded form (RFC 4518, as a directory
+ * matches) and the lists compared by it; and the own realms a policy derives (identity
  * own-realms, the directory's base and principal). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,6 +142,82 @@ static void test_unicode_bytes(void **state)
 	canon_is(&u, "bob@\xc3\xa9quipe", "bob@\xc3\xa9quipe");
 }
 
+/* NAME's folded form under OWN is WANT (NULL: none). */
+static void fold_is(const struct own_realms *own, const char *name,
+		    const char *want)
+{
+	char *k = user_name_fold(own, name);
+	if (!want ? k != NULL : !k || strcmp(k, want) != 0)
+		fail_msg("fold '%s': got '%s', want '%s'", name,
+			 k ? k : "(null)", want ? want : "(null)");
+	free(k);
+}
+
+/* The folded form: what slapd's caseIgnoreMatch takes for one uid (RFC
+ * 4518) folds alike; other names stay apart. */
+static void test_fold(void **state)
+{
+	(void)state;
+	const char *nagios[] = {
+	    "nagios", "NAGIOS", "nagios@corp.example", "CORP\\nagios",
+	    "\xef\xbd\x8e" "agios",		    /* fullwidth n */
+	    "\xef\xbc\xae\xef\xbc\xa1GIOS",	    /* fullwidth N A */
+	    "nagios\xc2\xa0",		    /* a no-break space after */
+	    "\xe3\x80\x80nagios",		    /* an ideographic space */
+	    "na\xc2\xadgios",		    /* a soft hyphen */
+	    "na\xe2\x80\x8bgios",		    /* a zero width space */
+	    "nagi\xe2\x80\x8dos",		    /* a zero width joiner */
+	    "nagios\xef\xbc\xa0" "corp.example",	    /* a fullwidth @ */
+	    "nagios@\xef\xbc\xa3ORP.EXAMPLE",	    /* a realm's fullwidth C */
+	    "CORP\xef\xbc\xbcnagios",		    /* a fullwidth \\ */
+	};
+	for (size_t i = 0; i < N(nagios); i++)
+		fold_is(&corp, nagios[i], "nagios");
+	/* case folding beyond ASCII, and NFKC's compatibility forms */
+	fold_is(&corp, "J\xc3\x96RG", "j\xc3\xb6rg");
+	fold_is(&corp, "Jo\xcc\x88rg", "j\xc3\xb6rg"); /* o + combining */
+	fold_is(&corp, "STRA\xc3\x9f" "E", "strasse");
+	/* inner runs of spaces become one; none at either end */
+	fold_is(&corp, " al \xc2\xa0 ice\t", "al ice");
+	/* another realm stays whole, folded; one step, never two */
+	fold_is(&corp, "Alice@PARTNER.example", "alice@partner.example");
+	fold_is(&corp, "carol@corp.example\xef\xbc\xa0" "corp", NULL);
+	/* no name: not UTF-8, prohibited code points, nothing left */
+	fold_is(&corp, "nagios\xff", NULL);
+	fold_is(&corp, "nagios\xee\x80\x80", NULL);	 /* private use */
+	fold_is(&corp, "nagios\xef\xbf\xbd", NULL);	 /* U+FFFD */
+	fold_is(&corp, "nagios\xef\xbf\xbe", NULL);	 /* a non-character */
+	fold_is(&corp, "\xc2\xad\xe2\x80\x8b", NULL); /* maps to nothing */
+	fold_is(&corp, "", NULL);
+	fold_is(&corp, NULL, NULL);
+	/* folding never joins different ASCII names */
+	fold_is(&corp, "nagios2", "nagios2");
+	/* a non-ASCII own realm compares folded */
+	char *u_v[] = {"\xc3\x89QUIPE"};
+	const struct own_realms u = {u_v, 1};
+	fold_is(&u, "bob@\xc3\xa9quipe", "bob");
+	fold_is(&u, "bob@E\xcc\x81QUIPE", "bob");
+}
+
+/* user_name_listed: what identity { ignore-users } compares. */
+static void test_listed(void **state)
+{
+	(void)state;
+	char *list[] = {"nagios", "Backup Agent"};
+	assert_true(user_name_listed(&corp, list, 2, "NAGIOS@corp.example"));
+	assert_true(user_name_listed(&corp, list, 2, "\xef\xbd\x8e" "agios"));
+	assert_true(user_name_listed(&corp, list, 2, "nagios\xc2\xa0"));
+	assert_true(user_name_listed(&corp, list, 2, "backup  agent"));
+	assert_true(
+	    user_name_listed(&corp, list, 2, "backup\xc2\xa0" "AGENT@corp"));
+	assert_false(user_name_listed(&corp, list, 2, "nagios2"));
+	assert_false(user_name_listed(&corp, list, 2, "nagios@partner"));
+	assert_false(user_name_listed(&corp, list, 2, "alice"));
+	assert_false(user_name_listed(&corp, list, 2, "nagios\xee\x80\x80"));
+	assert_false(user_name_listed(&corp, list, 0, "nagios"));
+	assert_false(user_name_listed(&corp, list, 2, NULL));
+}
+
 /* own_realms_add: case-folded duplicates and empty entries are left out. */
 static void test_realms_add(void **state)
 {
@@ -236,6 +313,8 @@ int main(void)
 	    cmocka_unit_test(test_no_realms),
 	    cmocka_unit_test(test_odd_input),
 	    cmocka_unit_test(test_unicode_bytes),
+	    cmocka_unit_test(test_fold),
+	    cmocka_unit_test(test_listed),
 	    cmocka_unit_test(test_realms_add),
 	    cmocka_unit_test(test_policy_realms),
 	};
