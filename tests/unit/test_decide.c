@@ -522,15 +522,12 @@ static void test_answered_at_once(void **state)
 	idtable_del(IDS, AF_INET, b);
 }
 
-/* A group list the directory could not give whole (EOVERFLOW) leaves the
- * groups unknown: a rule needing a group waits for the deadline, it is
- * never decided on a shorter list. The directory's own name for the user
- * replaces the table's spelling, for the rules and the bookkeeping. */
-static void test_incomplete_groups(void **state)
+/* A decider with a directory (group lookups asked through ask_rec, the
+ * decisions seen by decided_rec), 4 slots, deny at the 3 s deadline; the
+ * records and the clock reset. */
+static struct decider *mk_directory(void)
 {
-	nv = 0;
-	nasked = 0;
-	ndecided = 0;
+	nv = nasked = ndecided = 0;
 	clock_ns = 1000000000ull;
 	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
 				 .now_ns = fake_now, .lookup = ask_rec,
@@ -539,6 +536,16 @@ static void test_incomplete_groups(void **state)
 				 .deadline_ms = 3000, .watchdog_ms = 5000,
 				 .on_deadline = ONDL_DENY, .directory = true};
 	struct decider *d = decider_new(&env, &cfg);
+	return d;
+}
+
+/* A group list the directory could not give whole (EOVERFLOW) leaves the
+ * groups unknown: a rule needing a group waits for the deadline, it is
+ * never decided on a shorter list. The directory's own name for the user
+ * replaces the table's spelling, for the rules and the bookkeeping. */
+static void test_incomplete_groups(void **state)
+{
+	struct decider *d = mk_directory();
 	uint8_t a[16] = {0};
 	inet_pton(AF_INET, "198.18.1.20", a);
 	idtable_set(IDS, AF_INET, a, "LAB\\Erin ", NULL, 0, 60);
@@ -594,15 +601,7 @@ static void test_ignored_on_lookup(void **state)
 	G->engine = engine_build(G->policy);
 	G->refs = 1;
 	diags_free(&dg);
-	nv = nasked = ndecided = 0;
-	clock_ns = 1000000000ull;
-	struct decide_env env = {.verdict = rec, .current = cur, .ids = IDS,
-				 .now_ns = fake_now, .lookup = ask_rec,
-				 .decided = decided_rec};
-	struct decide_cfg cfg = {.mark_shift = 16, .slots = 4, .per_source = 4,
-				 .deadline_ms = 3000, .watchdog_ms = 5000,
-				 .on_deadline = ONDL_DENY, .directory = true};
-	struct decider *d = decider_new(&env, &cfg);
+	struct decider *d = mk_directory();
 	uint8_t a[16] = {0};
 	inet_pton(AF_INET, "198.18.1.21", a);
 	idtable_set(IDS, AF_INET, a, "nagi\xe2\x80\x8fos", NULL, 0, 60);
