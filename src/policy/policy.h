@@ -679,6 +679,14 @@ bool engine_filters_dns(const struct engine *e);
 size_t engine_memory(const struct engine *e);
 void engine_free(struct engine *e);
 
+/* Whether some allow rule of P admits a new PROTO (IPPROTO_*) session to
+ * port PORT (host order) of the gateway itself from some source, its
+ * users clause and schedule aside (validate.c). The anti-lockout checks
+ * ask it: `sluicectl check` for tcp 22, `check --host` for the ports this
+ * host's sshd listens on. */
+bool policy_admits_to_gateway(const struct policy *p, uint8_t proto,
+			      uint16_t port);
+
 /* Networks and interfaces (src/policy/netbind.c). True when interface
  * IFNAME has a network bound to it. */
 bool policy_iface_bound(const struct policy *p, const char *ifname);

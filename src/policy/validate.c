@@ -754,22 +754,32 @@ static void check_dns_trusted(struct policy *p)
 			  name);
 }
 
-/* True when rule R lets a new TCP session to port 22 of the gateway
- * itself in, from some address other than the gateway's own: an allow
- * rule whose protocols admit tcp 22 and whose destination is `localhost`
- * or `any`. Its users clause and schedule are not looked at (the check
- * asks whether the policy means to admit ssh at all), nor earlier rules
- * that would take such a session first. */
-static bool rule_admits_ssh_to_gateway(const struct rule *r)
+/* Whether rule R allows PROTO PORT to the gateway itself from some
+ * source: an allow rule whose destination is `localhost` or `any`, whose
+ * sources are `any` or some addresses, and whose protocols admit it. Its
+ * users clause and schedule are not looked at (the question is whether
+ * the policy means to admit it at all), nor earlier rules that would take
+ * such a session first. */
+static bool rule_admits_to_gateway(const struct rule *r, uint8_t proto,
+				   uint16_t port)
 {
 	if (r->action != ACT_ALLOW || !(r->dst.any || r->dst.local) ||
 	    !(r->src.any || !addrset_empty(&r->src.addrs)))
 		return false;
-	struct flow f = {.family = AF_INET, .proto = IPPROTO_TCP,
-			 .dport = 22, .dst_local = true};
+	struct flow f = {.family = AF_INET, .proto = proto, .dport = port,
+			 .dst_local = true};
 	bool matched;
 	rule_proto_match(r, &f, &matched);
 	return matched;
+}
+
+bool policy_admits_to_gateway(const struct policy *p, uint8_t proto,
+			      uint16_t port)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (rule_admits_to_gateway(p->rules[i], proto, port))
+			return true;
+	return false;
 }
 
 /*
@@ -777,13 +787,14 @@ static bool rule_admits_ssh_to_gateway(const struct rule *r)
  * (tcp 22) to the gateway itself cuts the administrator's SSH session
  * when sluiced starts from it (sessions that exist are judged by the
  * policy: sluiced(8), START-UP). A warning, as management may come by
- * another way (a console, another port).
+ * another way (a console, another port: `sluicectl check --host` judges
+ * the ports this host's sshd listens on and its established sessions,
+ * src/sluicectl/hostcheck.c).
  */
 static void check_management_access(struct policy *p)
 {
-	for (size_t i = 0; i < p->nrules; i++)
-		if (rule_admits_ssh_to_gateway(p->rules[i]))
-			return;
+	if (policy_admits_to_gateway(p, IPPROTO_TCP, 22))
+		return;
 	diags_add(&p->diags, DIAG_WARNING, NULL,
 		  "no rule allows ssh (tcp 22) to the gateway itself: a start "
 		  "from an SSH session will cut it (add e.g. `rule \"admin "

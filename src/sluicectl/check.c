@@ -3,6 +3,7 @@
  * offline with the same engine the service uses ("what if").
  */
 #include "sluicectl/sluicectl.h"
+#include "sluicectl/hostcheck.h"
 #include "policy/policy.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -22,6 +23,7 @@ struct check_opts {
 	const char **names; /* every --name, in order (owned array) */
 	size_t nnames;
 	bool anonymous, local_src, local_dst, json;
+	bool host; /* --host: also judge this host's own ways in */
 };
 
 static const char *const need_names[] = {"identity", "name", "filter"};
@@ -289,7 +291,8 @@ static void check_usage(void)
 		"         [--name HOST ...|--name -]\n"
 		"         [--time 'DAY HH:MM'] [--local] [--to-local]\n"
 		"         [--filter ok|reject] [--in IFNAME] [--out IFNAME]\n"
-		"         [--json]\n");
+		"         [--json]\n"
+		"       sluicectl check -c FILE --host [--json]\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -308,6 +311,7 @@ int cmd_check(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"in", required_argument, NULL, 'I'},
 	    {"out", required_argument, NULL, 'O'},
+	    {"host", no_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -329,11 +333,12 @@ int cmd_check(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'I': o.in = optarg; break;
 		case 'O': o.out = optarg; break;
+		case 'H': o.host = true; break;
 		case 'h': free(o.names); check_usage(); return EXIT_OK;
 		default: free(o.names); check_usage(); return EXIT_USAGE;
 		}
 	}
-	if (!o.config || optind != argc) {
+	if (!o.config || optind != argc || (o.host && o.flow)) {
 		free(o.names);
 		check_usage();
 		return EXIT_USAGE;
@@ -345,12 +350,27 @@ int cmd_check(int argc, char **argv)
 	else
 		diags_print(&d, stderr);
 	int rc = p ? EXIT_OK : EXIT_INVALID;
+	struct host_findings h = {0};
+	if (p && o.host) {
+		host_check(p, &h);
+		rc = h.n ? EXIT_LOCKOUT : rc;
+	}
 	if (p && o.flow)
 		rc = evaluate(p, &o);
+	else if (p && o.json && o.host)
+		print_json(json_pack("{s:b,s:I,s:i,s:{s:I,s:I}}", "valid", 1,
+				     "rules", (json_int_t)p->nrules,
+				     "warnings", d.warnings, "host",
+				     "sockets", (json_int_t)h.sockets,
+				     "lockouts", (json_int_t)h.n));
 	else if (p && o.json)
 		print_json(json_pack("{s:b,s:I,s:i}", "valid", 1, "rules",
 				     (json_int_t)p->nrules, "warnings",
 				     d.warnings));
+	else if (p && o.host)
+		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
+		       "sockets, %zu way%s in that a start would cut\n", o.config,
+		       p->nrules, d.warnings, h.sockets, h.n, h.n == 1 ? "" : "s");
 	else if (p)
 		printf("%s: valid: %zu rules, %d warnings\n", o.config,
 		       p->nrules, d.warnings);

@@ -24,8 +24,9 @@ static const struct command commands[] = {
     {"check", cmd_check,
      "check -c FILE [--flow FLOW [--user U] [--groups G,..] [--anonymous] "
      "[--name HOST] [--time 'DAY HH:MM'] [--local|--to-local] "
-     "[--filter ok|reject]] [--json]",
-     "validate a policy; with --flow, say what it decides for a session"},
+     "[--filter ok|reject]] [--host] [--json]",
+     "validate a policy; with --flow, say what it decides for a session; "
+     "with --host, what a start would cut of this host's ways in"},
     {"status", cmd_remote, "status [--json]",
      "the running service: policy, queues, slots, counts"},
     {"sessions", cmd_remote, "sessions [--json]",

@@ -2,8 +2,15 @@
 #ifndef SLUICECTL_H
 #define SLUICECTL_H
 
-/* Exit codes of every subcommand. */
-enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
+/* Exit codes of every subcommand; EXIT_LOCKOUT: `check --host` found a way
+ * in of this host's administrator that a start would cut (hostcheck.h). */
+enum {
+	EXIT_OK = 0,
+	EXIT_INVALID = 1,
+	EXIT_USAGE = 2,
+	EXIT_FAIL = 3,
+	EXIT_LOCKOUT = 4
+};
 
 int cmd_check(int argc, char **argv);
 int cmd_remote(int argc, char **argv);

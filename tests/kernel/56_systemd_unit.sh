@@ -16,6 +16,10 @@
 #     the default policy) and new sessions pass again;
 #   - a start with a broken policy fails (unit failed) and the gateway stays
 #     closed; the journal has the messages with their priorities;
+#   - a first install that would cut sshd's port or an established
+#     session to the gateway (sshd on :2222) leaves the service disabled
+#     and stopped, says why, and the session goes on; an upgrade leaves it
+#     so; with the port admitted `systemctl enable --now` starts it;
 #   - `systemd-analyze security` rates the unit <= 3.0;
 #   - stop, poweroff. Every exit path kills the container by its pid,
 #     unmounts the overlay and removes the lab namespace. ~30 s.
@@ -272,6 +276,52 @@ cp "$LAB_TMP/good2.conf" "$R/etc/sluice/sluice.conf"
 C systemctl reset-failed sluiced
 C systemctl start sluiced && [ "$(talk22)" = 5 ] && kt_ok "the fixed policy starts, sessions pass" ||
 	kt_fail "start with the fixed policy"
+
+# ---- the first install does not lock its administrator out ---------------------------
+# sshd (socat under that name) on :2222, which the shipped policy does not
+# admit, and an administrator's session held to it: after a purge, a new
+# install leaves the service disabled and stopped and says why, and the
+# session goes on; an upgrade leaves it so; with tcp 2222 admitted,
+# `systemctl enable --now` starts it and the session still passes
+C systemctl stop sluiced && C dpkg --purge sluice >"$LAB_TMP/purge.log" 2>&1 &&
+	! C nft list table inet sluice >/dev/null 2>&1 && kt_ok "dpkg --purge: stopped, ruleset out" ||
+	kt_fail "purge: $(tail -3 "$LAB_TMP/purge.log")"
+C cp /usr/bin/socat /usr/local/sbin/sshd &&
+	C systemd-run --quiet --unit=sl56-sshd /usr/local/sbin/sshd TCP4-LISTEN:2222,reuseaddr,fork EXEC:cat ||
+	kt_fail "sshd on :2222"
+for i in $(seq 50); do C ss -ltn 2>/dev/null | grep -q ':2222 ' && break; sleep 0.1; done
+(for i in $(seq 400); do echo "s$i"; sleep 0.1; done) |
+	ip netns exec "$NS" timeout 50 socat -T 5 - TCP4:198.18.56.1:2222 >"$LAB_TMP/held2" 2>/dev/null &
+HPID=$!
+grows() { # grows FILE: more lines arrive in FILE within 5 s
+	local a b i
+	a=$(wc -l <"$1")
+	for i in $(seq 50); do b=$(wc -l <"$1"); [ "$b" -ge $((a + 10)) ] && return 0; sleep 0.1; done
+	return 1
+}
+grows "$LAB_TMP/held2" || kt_fail "the session to :2222 before the install"
+C dpkg -i /sluice-test/sluice.deb >"$LAB_TMP/dpkg2.log" 2>&1; rc=$?
+en=$(C systemctl is-enabled sluiced 2>&1); act=$(C systemctl is-active sluiced 2>&1)
+[ "$rc" = 0 ] && [ "$en" = disabled ] && [ "$act" = inactive ] &&
+	grep -q 'not enabled or started' "$LAB_TMP/dpkg2.log" && grep -q 'tcp 2222' "$LAB_TMP/dpkg2.log" &&
+	kt_ok "an install that would cut sshd on :2222: rc 0, $en, $act; it says: $(grep -m1 'sshd listens' "$LAB_TMP/dpkg2.log")" ||
+	kt_fail "install with sshd on :2222: rc $rc, $en, $act: $(tail -6 "$LAB_TMP/dpkg2.log")"
+grows "$LAB_TMP/held2" && kt_ok "the administrator's session to :2222 goes on" ||
+	kt_fail "the session to :2222 was cut by the install"
+C dpkg -i /sluice-test/sluice.deb >"$LAB_TMP/dpkg3.log" 2>&1
+act=$(C systemctl is-active sluiced 2>&1)
+[ "$act" = inactive ] && grows "$LAB_TMP/held2" && kt_ok "an upgrade leaves it $act" ||
+	kt_fail "after the upgrade: $act: $(tail -4 "$LAB_TMP/dpkg3.log")"
+sed -i 's/^protocol ssh  *tcp 22$/protocol ssh        tcp { 22 2222 }/' "$R/etc/sluice/sluice.conf"
+C sluicectl check -c /etc/sluice/sluice.conf --host >"$LAB_TMP/host.out" 2>&1 &&
+	kt_ok "with tcp 2222 admitted, check --host: $(cat "$LAB_TMP/host.out")" ||
+	kt_fail "check --host with 2222 admitted: $(cat "$LAB_TMP/host.out")"
+C systemctl enable --now sluiced >/dev/null 2>&1 && [ "$(C systemctl is-active sluiced)" = active ] &&
+	grows "$LAB_TMP/held2" && [ "$(talk22)" = 5 ] &&
+	kt_ok "systemctl enable --now: active, the session to :2222 goes on, :22 passes" ||
+	kt_fail "enable --now: $(C systemctl is-active sluiced), held $(wc -l <"$LAB_TMP/held2") lines"
+kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null
+C systemctl stop sl56-sshd >/dev/null 2>&1
 
 # ---- hardening ----------------------------------------------------------------
 sec=$(C systemd-analyze security sluiced.service --no-pager 2>&1)

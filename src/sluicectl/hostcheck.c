@@ -1,0 +1,315 @@
+/*
+ * hostcheck.c — `sluicectl check --host`: the policy against this host's
+ * own ways in, before a start puts it in force. sluiced's first start
+ * judges every session that exists by the policy and cuts the denied ones
+ * (sluiced(8), START-UP), and the shipped policy admits ssh on tcp 22
+ * only: an administrator whose sshd listens elsewhere, or who is logged
+ * in by another way in, would be locked out by the install. This reads the
+ * TCP sockets of the current network namespace from /proc/net/tcp and
+ * /proc/net/tcp6 (proc(5)) and finds
+ *   - the ports sshd listens on (the owner of a listening socket, by
+ *     /proc/PID/fd; as root) that no allow rule admits to the gateway
+ *     (policy_admits_to_gateway), and
+ *   - the established sessions to this host's listening ports, from
+ *     another host, that the policy denies when judged as a new session of
+ *     nobody (engine_eval; what adoption does once its window ends).
+ * The Debian package's postinst asks it before the first start
+ * (debian/sluice.postinst).
+ */
+#include "sluicectl/hostcheck.h"
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST_SOCKS_MAX 65536u /* sockets read per table: a bound */
+#define HOST_SHOWN_MAX 20u    /* findings printed; the rest counted */
+enum { TCP_ST_ESTABLISHED = 1, TCP_ST_LISTEN = 10 }; /* include/net/tcp_states.h */
+
+struct hsock {
+	int family;		   /* AF_INET, AF_INET6 (a v4-mapped peer: AF_INET) */
+	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
+	uint16_t lport, rport;
+	int state;
+	unsigned long inode;
+	char comm[17];		   /* the owner's name, "" when unknown */
+	bool loopback;		   /* remote is 127/8, ::1 or this host's */
+};
+
+/* HEX (8 or 32 hex digits, the kernel's %08X of each native 32-bit word)
+ * as text into OUT; sets *FAMILY (AF_INET for a v4-mapped IPv6 address)
+ * and *LOOP (loopback). Returns -1 on a malformed field. */
+static int hex_addr(const char *hex, char *out, size_t outsz, int *family,
+		    bool *loop)
+{
+	size_t n = strlen(hex);
+	uint32_t w[4];
+	if (n != 8 && n != 32)
+		return -1;
+	for (size_t i = 0; i < n / 8; i++) {
+		char part[9];
+		memcpy(part, hex + 8 * i, 8);
+		part[8] = 0;
+		char *end;
+		w[i] = (uint32_t)strtoul(part, &end, 16);
+		if (*end)
+			return -1;
+	}
+	if (n == 8) {
+		struct in_addr a = {.s_addr = w[0]};
+		*family = AF_INET;
+		*loop = (ntohl(a.s_addr) >> 24) == 127;
+		return inet_ntop(AF_INET, &a, out, (socklen_t)outsz) ? 0 : -1;
+	}
+	struct in6_addr a;
+	memcpy(&a, w, sizeof(a));
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		struct in_addr v4;
+		memcpy(&v4, &a.s6_addr[12], 4);
+		*family = AF_INET;
+		*loop = (ntohl(v4.s_addr) >> 24) == 127;
+		return inet_ntop(AF_INET, &v4, out, (socklen_t)outsz) ? 0 : -1;
+	}
+	*family = AF_INET6;
+	*loop = IN6_IS_ADDR_LOOPBACK(&a);
+	return inet_ntop(AF_INET6, &a, out, (socklen_t)outsz) ? 0 : -1;
+}
+
+/* One line of /proc/net/tcp{,6} into S; -1 when it is not a socket line
+ * (the header) or malformed. */
+static int parse_line(const char *line, struct hsock *s)
+{
+	char lh[40], rh[40];
+	unsigned lp, rp, st;
+	unsigned long inode;
+	if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x "
+			 "%*x:%*x %*x:%*x %*x %*u %*u %lu",
+		   lh, &lp, rh, &rp, &st, &inode) != 6 ||
+	    lp > 65535 || rp > 65535)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	int rf;
+	bool lloop, rloop;
+	if (hex_addr(lh, s->local, sizeof(s->local), &s->family, &lloop) < 0 ||
+	    hex_addr(rh, s->remote, sizeof(s->remote), &rf, &rloop) < 0)
+		return -1;
+	s->family = rf == AF_INET ? AF_INET : s->family;
+	s->lport = (uint16_t)lp;
+	s->rport = (uint16_t)rp;
+	s->state = (int)st;
+	s->inode = inode;
+	s->loopback = rloop || strcmp(s->local, s->remote) == 0;
+	return 0;
+}
+
+/* Appends the sockets of PATH to *V / *N (at most HOST_SOCKS_MAX a
+ * table); a table that cannot be read (no IPv6) adds none. */
+static void read_table(const char *path, struct hsock **v, size_t *n)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	char line[512];
+	size_t read = 0;
+	while (read < HOST_SOCKS_MAX && fgets(line, sizeof(line), f)) {
+		struct hsock s;
+		if (parse_line(line, &s) < 0)
+			continue;
+		VEC_PUSH(*v, *n, s);
+		read++;
+	}
+	fclose(f);
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	unsigned long x = ((const struct hsock *)a)->inode,
+		      y = ((const struct hsock *)b)->inode;
+	return (x > y) - (x < y);
+}
+
+/* Marks the sockets of V whose remote end is an address of this host (a
+ * process here that reached a service here by the LAN address): not a
+ * way in from outside. */
+static void mark_own(struct hsock *v, size_t n)
+{
+	struct ifaddrs *ifs, *a;
+	if (getifaddrs(&ifs) < 0)
+		return;
+	for (a = ifs; a; a = a->ifa_next) {
+		char text[INET6_ADDRSTRLEN];
+		int fam = a->ifa_addr ? a->ifa_addr->sa_family : AF_UNSPEC;
+		const void *bin =
+		    fam == AF_INET
+			? (const void *)&((struct sockaddr_in *)(void *)a->ifa_addr)->sin_addr
+		    : fam == AF_INET6
+			? (const void *)&((struct sockaddr_in6 *)(void *)a->ifa_addr)->sin6_addr
+			: NULL;
+		if (!bin || !inet_ntop(fam, bin, text, sizeof(text)))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].remote, text))
+				v[i].loopback = true;
+	}
+	freeifaddrs(ifs);
+}
+
+/* The process name of every socket of V (sorted by inode) that some process of this host
+ * holds, from /proc/PID/fd/N -> "socket:[INODE]" and /proc/PID/comm.
+ * Without the right to read a process's descriptors (not root) its
+ * sockets stay nameless. */
+static void name_owners(struct hsock *v, size_t n)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return;
+	struct dirent *pe;
+	while ((pe = readdir(proc))) {
+		if (!isdigit((unsigned char)pe->d_name[0]))
+			continue;
+		char path[300], comm[17] = "";
+		snprintf(path, sizeof(path), "/proc/%s/fd", pe->d_name);
+		DIR *fds = opendir(path);
+		if (!fds)
+			continue;
+		struct dirent *fe;
+		while ((fe = readdir(fds))) {
+			char link[64];
+			ssize_t k = readlinkat(dirfd(fds), fe->d_name, link,
+					       sizeof(link) - 1);
+			unsigned long ino;
+			if (k <= 0)
+				continue;
+			link[k] = 0;
+			if (sscanf(link, "socket:[%lu]", &ino) != 1)
+				continue;
+			struct hsock key = {.inode = ino};
+			struct hsock *m = bsearch(&key, v, n, sizeof(*v),
+						  by_inode);
+			if (m && !m->comm[0]) {
+				if (!comm[0]) {
+					snprintf(path, sizeof(path),
+						 "/proc/%s/comm", pe->d_name);
+					FILE *c = fopen(path, "re");
+					if (c && fgets(comm, sizeof(comm), c))
+						comm[strcspn(comm, "\n")] = 0;
+					if (c)
+						fclose(c);
+				}
+				snprintf(m->comm, sizeof(m->comm), "%s", comm);
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+}
+
+static bool listens_on(const struct hsock *v, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].state == TCP_ST_LISTEN && v[i].lport == port)
+			return true;
+	return false;
+}
+
+/* One finding: printed while fewer than HOST_SHOWN_MAX were, counted. */
+static void finding(struct host_findings *h, char *msg)
+{
+	if (h->n < HOST_SHOWN_MAX)
+		fprintf(stderr, "host: warning: %s\n", msg);
+	h->n++;
+	free(msg);
+}
+
+/* The sshd listeners of V whose port no allow rule admits. */
+static void check_sshd(const struct policy *p, const struct hsock *v,
+		       size_t n, struct host_findings *h)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].state != TCP_ST_LISTEN || strcmp(v[i].comm, "sshd"))
+			continue;
+		bool seen = false; /* one finding a port (v4 and v6 listeners) */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = v[j].state == TCP_ST_LISTEN &&
+			       v[j].lport == v[i].lport &&
+			       !strcmp(v[j].comm, "sshd");
+		if (seen || policy_admits_to_gateway(p, IPPROTO_TCP, v[i].lport))
+			continue;
+		finding(h, xasprintf("sshd listens on tcp %u here, and no rule "
+				     "allows tcp %u to the gateway itself: "
+				     "after a start nobody reaches it by SSH "
+				     "(add e.g. `protocol ssh tcp %u`)",
+				     v[i].lport, v[i].lport, v[i].lport));
+	}
+}
+
+/* The established sessions of V to a listening port of this host, from
+ * another host, that the policy denies as a new session of nobody. */
+static void check_sessions(const struct policy *p, const struct hsock *v,
+			   size_t n, struct host_findings *h)
+{
+	struct engine *e = engine_build(p);
+	struct facts fx = {.known = NEED_IDENTITY | NEED_NAME | NEED_FILTER,
+			   .filter_ok = true};
+	for (size_t i = 0; i < n; i++) {
+		const struct hsock *s = &v[i];
+		if (s->state != TCP_ST_ESTABLISHED || s->loopback ||
+		    !listens_on(v, n, s->lport))
+			continue;
+		char *text = xasprintf(s->family == AF_INET
+					   ? "tcp %s:%u -> %s:%u"
+					   : "tcp [%s]:%u -> [%s]:%u",
+				       s->remote, s->rport, s->local, s->lport);
+		struct flow f;
+		char *err = NULL;
+		if (flow_parse(text, &f, &err) < 0) {
+			free(err);
+			free(text);
+			continue;
+		}
+		f.dst_local = true;
+		f.minute = week_minute_now();
+		struct decision d;
+		engine_eval(e, &f, &fx, &d);
+		if (d.verdict != VERDICT_ALLOW) {
+			const struct rule *r =
+			    d.rule >= 0 ? p->rules[d.rule] : NULL;
+			char *why = r ? xasprintf("rule \"%s\"", r->name)
+				      : xstrdup("no rule allows it");
+			finding(h, xasprintf(
+			    "the established session %s (%s) is denied by this "
+			    "policy (%s): a start cuts it", text,
+			    s->comm[0] ? s->comm : "owner unknown", why));
+			free(why);
+		}
+		free(text);
+	}
+	engine_free(e);
+}
+
+void host_check(const struct policy *p, struct host_findings *h)
+{
+	struct hsock *v = NULL;
+	size_t n = 0;
+	memset(h, 0, sizeof(*h));
+	read_table("/proc/net/tcp", &v, &n);
+	read_table("/proc/net/tcp6", &v, &n);
+	h->sockets = n;
+	if (n)
+		qsort(v, n, sizeof(*v), by_inode);
+	name_owners(v, n);
+	mark_own(v, n);
+	check_sshd(p, v, n, h);
+	check_sessions(p, v, n, h);
+	if (h->n > HOST_SHOWN_MAX)
+		fprintf(stderr, "host: warning: and %zu more\n",
+			h->n - HOST_SHOWN_MAX);
+	free(v);
+}

@@ -1,0 +1,29 @@
+/* hostcheck.h — `sluicectl check --host` (hostcheck.c). */
+#ifndef SLUICECTL_HOSTCHECK_H
+#define SLUICECTL_HOSTCHECK_H
+
+#include "policy/policy.h"
+
+#include <stddef.h>
+
+struct host_findings {
+	size_t sockets; /* TCP sockets read from /proc/net/tcp{,6} */
+	size_t n;	/* findings: ways in this host's administrator uses
+			 * that a start of sluiced from P would cut */
+};
+
+/*
+ * Judges policy P (loaded and valid) against the TCP sockets of this
+ * network namespace: the ports a process named sshd listens on that no
+ * allow rule admits to the gateway itself, and the established sessions
+ * to a listening port of this host from another host that P denies as a
+ * new session of nobody (sluiced(8), START-UP: a start cuts them once
+ * the adopt window ends). Prints each finding (the first 20, then a
+ * count) to standard error as "host: warning: MESSAGE" and fills *H.
+ * Without root the owners of other users' sockets are unknown, so sshd's
+ * listeners are not found; the sessions are judged all the same. Reads
+ * /proc (proc(5)) only; allocates nothing that outlives the call.
+ */
+void host_check(const struct policy *p, struct host_findings *h);
+
+#endif
