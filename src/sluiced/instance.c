@@ -46,6 +46,17 @@ static int try_bind(void)
 	return fd;
 }
 
+/* The holder's line BUF into WHO (WHOSZ bytes), every byte that is not
+ * printable ASCII as '?': it goes to a terminal or the journal. */
+static void holder_text(const char *buf, char *who, size_t whosz)
+{
+	size_t i = 0;
+	for (; buf[i] && i + 1 < whosz; i++)
+		who[i] = buf[i] >= 0x20 && buf[i] < 0x7f ? buf[i] : '?';
+	if (whosz)
+		who[i] = '\0';
+}
+
 /* Asks the holder who it is, into WHO (one line, no newline); false when
  * nobody holds the name (connection refused). */
 static bool ask_holder(char *who, size_t whosz)
@@ -72,11 +83,18 @@ static bool ask_holder(char *who, size_t whosz)
 			break;
 		n += (size_t)r;
 	}
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	bool ours = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 &&
+		    (cr.uid == 0 || cr.uid == geteuid());
 	close(fd);
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (buf[0])
-		snprintf(who, whosz, "%s", buf);
+	if (!ours) /* any user can bind an abstract name: not a sluiced's word */
+		snprintf(who, whosz, "pid unknown: the name is held by uid %ld, "
+			 "not a sluiced", crlen == sizeof(cr) ? (long)cr.uid : -1L);
+	else if (buf[0])
+		holder_text(buf, who, whosz);
 	return true;
 }
 

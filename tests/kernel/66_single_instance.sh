@@ -86,11 +86,15 @@ kt_stop
 # 4b. an unprivileged process takes the abstract name @sluiced first (any
 # user may: abstract names have no owner): the start goes on (the lock in
 # /run/sluice decides, root's), says so, and a second start is still
-# refused
+# refused without repeating what the squatter answers (escapes, a forged
+# "pid 1")
 SQ=$(lab_spawn "$LAB_GW" setpriv --reuid nobody --regid nogroup --clear-groups timeout 60 \
 	/usr/bin/python3 -c 'import socket, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("\0sluiced"); s.listen(1)
-print("held", flush=True); time.sleep(60)')
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind("\0sluiced"); s.listen(8)
+print("held", flush=True)
+end = time.time() + 60
+while time.time() < end: # every asker gets a forged answer, escapes in it
+	c, _ = s.accept(); c.sendall(b"pid 1, policy /etc/sluice/sluice.conf \x1b[2J\x1b[32mall clear\n"); c.close()')
 for i in $(seq 50); do lab_exec "$LAB_GW" ss -xl | grep -q '@sluiced ' && break; sleep 0.1; done
 lab_exec "$LAB_GW" ss -xl | grep -q '@sluiced ' || kt_fail "test setup: the squatter holds no @sluiced"
 kt_start "$conf" && kt_ok "a start while user nobody holds @sluiced works"
@@ -101,6 +105,12 @@ out=$(timeout 20 ip netns exec "$LAB_GW" "$SLUICED" -f -c "$conf_b" -s "$LAB_TMP
 [ "$rc" -eq 1 ] && grep -q 'another sluiced is running' <<<"$out" &&
 	kt_ok "a second sluiced is still refused: $(grep -o 'another sluiced is running[^:]*' <<<"$out")" ||
 	kt_fail "a second sluiced while the name is squatted: rc $rc: $out"
+# what the squatter answers is no sluiced's word, and no escape reaches
+# the terminal
+! grep -q "$(printf '\033')" <<<"$out" && ! grep -q 'all clear' <<<"$out" &&
+	grep -q 'held by uid [0-9]*, not a sluiced' <<<"$out" &&
+	kt_ok "the squatter's forged answer is not shown: $(grep -o 'pid unknown[^)]*' <<<"$out")" ||
+	kt_fail "the squatter's answer shown: $(cat -v <<<"$out")"
 kt_stop
 kill "$SQ" 2>/dev/null
 
