@@ -46,6 +46,7 @@ struct conn {
 	struct bufferevent *bev;
 	LIST_ENTRY(conn) link;
 	enum control_level level;
+	uid_t uid; /* the peer's (SO_PEERCRED), for its share of the slots */
 	struct control_stream stream; /* an answer in parts, while streaming */
 	bool streaming;
 	bool waiting; /* its stream said CONTROL_PART_WAIT, no wake yet */
@@ -176,6 +177,44 @@ static enum control_level peer_level(const struct control *c, int fd,
 		ngids = gl / sizeof(gid_t);
 	return control_level_of(&c->access, geteuid(), cred.uid, cred.gid,
 				gids, ngids);
+}
+
+uint32_t control_uid_share(const struct control_access *a)
+{
+	return a->max_clients / 4 ? a->max_clients / 4 : 1;
+}
+
+uint32_t control_operator_reserve(const struct control_access *a)
+{
+	return a->max_clients / 4;
+}
+
+const char *control_admits(const struct control_access *a,
+			   enum control_level level, uint32_t nclients,
+			   uint32_t uid_held)
+{
+	if (level == CONTROL_ADMIN)
+		return nclients < a->max_clients + CONTROL_ADMIN_RESERVE
+			   ? NULL
+			   : "too many control clients";
+	uint32_t room = a->max_clients;
+	if (level < CONTROL_OPERATOR)
+		room -= control_operator_reserve(a);
+	if (nclients >= room)
+		return "too many control clients";
+	if (uid_held >= control_uid_share(a))
+		return "too many control clients of this user";
+	return NULL;
+}
+
+/* Connections of C open for UID. */
+static uint32_t held_by(const struct control *c, uid_t uid)
+{
+	uint32_t n = 0;
+	const struct conn *k;
+	LIST_FOREACH(k, &c->conns, link)
+		n += k->uid == uid;
+	return n;
 }
 
 /* ---- one connection ----------------------------------------------------------- */
@@ -438,10 +477,12 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		refuse(c, fd, "permission denied");
 		return;
 	}
-	if (c->nclients >= c->access.max_clients +
-			       (level == CONTROL_ADMIN ? CONTROL_ADMIN_RESERVE
-						       : 0)) {
-		refuse(c, fd, "too many control clients");
+	const char *full = control_admits(&c->access, level, c->nclients,
+					  level == CONTROL_ADMIN
+					      ? 0
+					      : held_by(c, uid));
+	if (full) {
+		refuse(c, fd, full);
 		return;
 	}
 	struct event_base *base = evconnlistener_get_base(lis);
@@ -455,6 +496,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	k->c = c;
 	k->bev = bev;
 	k->level = level;
+	k->uid = uid;
 	c->nclients++;
 	LIST_INSERT_HEAD(&c->conns, k, link);
 	struct timeval tv = {c->access.timeout_ms / 1000,

@@ -194,6 +194,25 @@ int control_access_resolve(const struct control_cfg *cfg,
 void control_access_free(struct control_access *a);
 
 /*
+ * Whether a peer of LEVEL (not CONTROL_NONE) whose uid already holds
+ * UID_HELD of the NCLIENTS connections open may open one more under A's
+ * max_clients: NULL if so, else the refusal's message (a static string).
+ * An admin may use CONTROL_ADMIN_RESERVE slots beyond max_clients and has
+ * no share; any other uid holds at most control_uid_share(A) connections,
+ * and read-only peers all together leave control_operator_reserve(A)
+ * slots free for operators: one uid reconnecting as fast as it is cut
+ * never holds every slot, and a read-only group never locks out
+ * `sluicectl identity add`.
+ */
+const char *control_admits(const struct control_access *a,
+			   enum control_level level, uint32_t nclients,
+			   uint32_t uid_held);
+/* A quarter of A's max_clients, at least 1. */
+uint32_t control_uid_share(const struct control_access *a);
+/* A quarter of A's max_clients (0 below 4). */
+uint32_t control_operator_reserve(const struct control_access *a);
+
+/*
  * Listens on PATH (a stale socket replaced; its folder made if missing,
  * 0755 when the mode gives others access, else 0700) with owner, group and
  * mode from ACCESS, serving the commands of TABLE (kept, not copied) with
@@ -209,8 +228,9 @@ int control_reconfigure(struct control *c, const struct control_access *access,
 /* Stops listening, closes every connection still open (an answer being
  * sent is cut; a stream's state freed), frees C; NULL is fine. */
 void control_close(struct control *c);
-/* Connections refused so far: over max-clients, past the descriptor
- * reserve, accept errors, callers without access. */
+/* Connections refused so far: over max-clients or a uid's share
+ * (control_admits), past the descriptor reserve, accept errors, callers
+ * without access. */
 uint64_t control_refused(const struct control *c);
 
 /* The level a peer with UID, primary GID and supplementary GIDS gets from

@@ -221,6 +221,41 @@ static void test_levels(void **state)
 	assert_string_equal(control_level_name(CONTROL_READ), "read-only");
 }
 
+/* The slots of max-clients 16: one non-admin uid holds at most 4 (a
+ * read-only user reconnecting as fast as it is cut cannot hold them all),
+ * read-only peers together at most 12 (an operator always gets in), an
+ * admin 2 beyond the 16 (attack84 02). */
+static void test_slots(void **state)
+{
+	(void)state;
+	struct control_access a = {.max_clients = 16};
+	assert_int_equal(control_uid_share(&a), 4);
+	assert_int_equal(control_operator_reserve(&a), 4);
+	assert_null(control_admits(&a, CONTROL_READ, 0, 0));
+	assert_null(control_admits(&a, CONTROL_READ, 3, 3));
+	assert_string_equal(control_admits(&a, CONTROL_READ, 4, 4),
+			    "too many control clients of this user");
+	assert_string_equal(control_admits(&a, CONTROL_OPERATOR, 4, 4),
+			    "too many control clients of this user");
+	/* other read-only uids up to 12, then only operators and admins */
+	assert_null(control_admits(&a, CONTROL_READ, 11, 0));
+	assert_non_null(control_admits(&a, CONTROL_READ, 12, 0));
+	assert_null(control_admits(&a, CONTROL_OPERATOR, 12, 0));
+	assert_null(control_admits(&a, CONTROL_OPERATOR, 15, 3));
+	assert_string_equal(control_admits(&a, CONTROL_OPERATOR, 16, 0),
+			    "too many control clients");
+	assert_null(control_admits(&a, CONTROL_ADMIN, 17, 17));
+	assert_non_null(control_admits(&a, CONTROL_ADMIN, 18, 0));
+	/* small limits: every uid gets one, read-only may use all of 1..3 */
+	a.max_clients = 1;
+	assert_int_equal(control_uid_share(&a), 1);
+	assert_null(control_admits(&a, CONTROL_READ, 0, 0));
+	assert_non_null(control_admits(&a, CONTROL_READ, 1, 0));
+	a.max_clients = 3;
+	assert_null(control_admits(&a, CONTROL_READ, 2, 0));
+	assert_non_null(control_admits(&a, CONTROL_READ, 2, 1));
+}
+
 /* ---- a server and its client, in one process ------------------------------- */
 
 /* The stream command "numbers": parts made, states freed, and how many
@@ -983,6 +1018,7 @@ int main(void)
 	    cmocka_unit_test(test_utf8),    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_escape),  cmocka_unit_test(test_request),
 	    cmocka_unit_test(test_args),    cmocka_unit_test(test_levels),
+	    cmocka_unit_test(test_slots),
 	    cmocka_unit_test(test_server),  cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_slow_handler),
 	    cmocka_unit_test(test_close_frees_streams),
