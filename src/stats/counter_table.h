@@ -457,7 +457,9 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	X(connections_refused, STATS_COUNTER, STORE_U64, "connections", STATS_SEC_SV, \
 	  "Connections the metrics endpoint, the identity push API and the " \
 	  "control socket refused: " \
-	  "over max-connections / max-clients, past the descriptor reserve, " \
+	  "over max-connections / max-clients or a client's share of them " \
+	  "(a quarter: one address, or one local uid), past the descriptor " \
+	  "reserve, " \
 	  "accept errors, callers without access", \
 	  "0; rising = a client floods a listener, or one lacks access", \
 	  "listeners", \

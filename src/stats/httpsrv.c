@@ -15,6 +15,9 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -44,6 +47,7 @@ struct http_server {
 	unsigned max_conns, timeout_ms;
 	unsigned wait_ms;	       /* a deferred answer's deadline */
 	unsigned per_addr, per_prefix; /* connections a source may hold; 0: any */
+	bool source_set; /* per_addr is http_source_limits's, not the share */
 	unsigned plen4, plen6;	       /* a source prefix's length */
 	unsigned nconns;
 	LIST_HEAD(, hconn) conns;
@@ -59,6 +63,8 @@ struct hconn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct sockaddr_storage peer;
+	bool local; /* the peer is a socket of this host: UID is its source */
+	uid_t uid;
 	struct http_later *later; /* an answer to come (http_defer) */
 };
 
@@ -391,15 +397,83 @@ int http_source_match(const struct sockaddr *a, const struct sockaddr *b,
 	return same_bits(x, y, plen) ? 1 : 0;
 }
 
+int http_local_peer_uid(int fd, uid_t *uid)
+{
+	struct sockaddr_storage me, peer;
+	socklen_t ml = sizeof(me), pl = sizeof(peer);
+	if (getsockname(fd, (struct sockaddr *)&me, &ml) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &pl) < 0 ||
+	    me.ss_family != peer.ss_family ||
+	    (me.ss_family != AF_INET && me.ss_family != AF_INET6))
+		return -1;
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {.nh = {.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST},
+		 .r = {.sdiag_family = (uint8_t)me.ss_family,
+		       .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_states = ~0u}};
+	/* the peer's socket: its source is our peer, its destination us */
+	struct inet_diag_sockid *id = &req.r.id;
+	id->idiag_cookie[0] = id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (me.ss_family == AF_INET) {
+		const struct sockaddr_in *m4 = (const void *)&me,
+					 *p4 = (const void *)&peer;
+		id->idiag_sport = p4->sin_port;
+		id->idiag_dport = m4->sin_port;
+		memcpy(id->idiag_src, &p4->sin_addr, 4);
+		memcpy(id->idiag_dst, &m4->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *m6 = (const void *)&me,
+					  *p6 = (const void *)&peer;
+		id->idiag_sport = p6->sin6_port;
+		id->idiag_dport = m6->sin6_port;
+		memcpy(id->idiag_src, &p6->sin6_addr, 16);
+		memcpy(id->idiag_dst, &m6->sin6_addr, 16);
+	}
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -1;
+	struct timeval tv = {0, 200000}; /* the kernel answers at once */
+	setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	union {
+		struct nlmsghdr nh;
+		char b[1024];
+	} ans;
+	int rc = -1;
+	ssize_t n = send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req)
+			? recv(nl, &ans, sizeof(ans), 0)
+			: -1;
+	if (n >= (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) &&
+	    ans.nh.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+		const struct inet_diag_msg *m = NLMSG_DATA(&ans.nh);
+		*uid = (uid_t)m->idiag_uid;
+		rc = 0;
+	}
+	close(nl);
+	return rc;
+}
+
 /* Whether H's per-source limits let one more connection from SA in: the
- * connections open from its address and from its prefix, counted. */
-static bool source_room(const struct http_server *h, const struct sockaddr *sa)
+ * connections open from its address and from its prefix, counted; a
+ * peer on this host (LOCAL, with UID) counts the connections of its uid
+ * for both, since every local user may take any of the host's addresses
+ * (127.0.0.0/8 whole) as its source. */
+static bool source_room(const struct http_server *h, const struct sockaddr *sa,
+			bool local, uid_t uid)
 {
 	if (!h->per_addr && !h->per_prefix)
 		return true;
 	unsigned addr = 0, prefix = 0;
 	const struct hconn *k;
 	LIST_FOREACH(k, &h->conns, link) {
+		if (local || k->local) {
+			addr += local && k->local && k->uid == uid;
+			prefix += local && k->local && k->uid == uid;
+			continue;
+		}
 		int m = http_source_match(sa, (const struct sockaddr *)&k->peer,
 					  h->plen4, h->plen6);
 		addr += m == 2;
@@ -423,7 +497,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		refused(h, "max-connections reached");
 		return;
 	}
-	if (!source_room(h, sa)) {
+	uid_t uid = (uid_t)-1;
+	bool local = (h->per_addr || h->per_prefix) &&
+		     http_local_peer_uid(fd, &uid) == 0;
+	if (!source_room(h, sa, local, uid)) {
 		close(fd);
 		h->refused_source++;
 		refused(h, "the client's address or prefix holds its share");
@@ -432,6 +509,8 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	struct event_base *base = evconnlistener_get_base(lis);
 	struct hconn *k = xcalloc(1, sizeof(*k));
 	k->h = h;
+	k->local = local;
+	k->uid = uid;
 	if (salen > 0 && (size_t)salen <= sizeof(k->peer))
 		memcpy(&k->peer, sa, (size_t)salen);
 	k->bev = h->wrap ? h->wrap(h->wrap_arg, base, fd)
@@ -498,6 +577,7 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
 	h->max_body = max_body;
 	LIST_INIT(&h->conns);
 	h->max_conns = 16;
+	h->per_addr = 4;
 	h->timeout_ms = 5000;
 	errno = 0;
 	h->lis = evconnlistener_new_bind(
@@ -524,6 +604,8 @@ void http_limits(struct http_server *h, unsigned max_conns,
 		return;
 	h->max_conns = max_conns ? max_conns : 16;
 	h->timeout_ms = timeout_ms ? timeout_ms : 5000;
+	if (!h->source_set)
+		h->per_addr = h->max_conns / 4 ? h->max_conns / 4 : 1;
 }
 
 void http_answer_wait(struct http_server *h, unsigned wait_ms)
@@ -537,6 +619,7 @@ void http_source_limits(struct http_server *h, unsigned per_addr,
 {
 	if (!h)
 		return;
+	h->source_set = true;
 	h->per_addr = per_addr;
 	h->per_prefix = per_prefix;
 	h->plen4 = plen4;

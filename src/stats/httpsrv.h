@@ -2,7 +2,8 @@
  * httpsrv.h — a small capped HTTP/1.x server (RFC 9112) on a libevent loop:
  * one request a connection (then closed), a request head of at most 8 KiB
  * and a body of at most max_body bytes (Content-Length only), a connection
- * limit (optionally per client address and per source prefix), a deadline
+ * limit (and one per client: its address, or its uid on this host;
+ * optionally per source prefix), a deadline
  * for the request and again for the answer, and the
  * descriptor reserve of common/fds.h. The Prometheus endpoint (prom.h) and
  * the identity push API (sluiced) are built on it.
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct evbuffer;
 struct event_base;
@@ -71,8 +73,8 @@ void http_answer_later(struct http_later *l, const struct http_reply *rp);
  * one) on BASE's loop: every complete request is given to FN. Answered by
  * the server itself: a bad request line 400, a head over 8 KiB 431, a
  * body over MAX_BODY 413, a chunked body 411. At most 16 connections at
- * once and 5 s for a request and again for its answer until http_limits()
- * says otherwise; past the descriptor reserve connections are closed at
+ * once (4 a client) and 5 s for a request and again for its answer until
+ * http_limits() says otherwise; past the descriptor reserve connections are closed at
  * accept; accept errors (EMFILE, ENOMEM) pause the listener 100 ms.
  * Refusals are logged at most every 10 s under NAME. Returns NULL with
  * errno (EINVAL: bad address) on failure.
@@ -81,7 +83,10 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
 				const char *name, size_t max_body,
 				http_handler_fn fn, void *arg);
 /* MAX_CONNS open at once, TIMEOUT_MS for a request and again for its
- * answer; 0 keeps the default (16, 5000). NULL is fine. */
+ * answer; 0 keeps the default (16, 5000). Until http_source_limits() is
+ * called, one client holds at most a quarter of MAX_CONNS (at least 1;
+ * 4 of the default 16) as its per-address limit: idle connections of one
+ * host, or one local user, never take every slot. NULL is fine. */
 void http_limits(struct http_server *h, unsigned max_conns,
 		 unsigned timeout_ms);
 /* WAIT_MS for an answer a handler deferred (http_defer), counted from the
@@ -94,10 +99,19 @@ void http_answer_wait(struct http_server *h, unsigned wait_ms);
  * and http_refused_source) when its client's address already holds
  * PER_ADDR open connections, or the addresses of its prefix (the address
  * cut to PLEN4 or PLEN6 bits; out of range: the whole address) hold
- * PER_PREFIX together; 0: no such limit (the default). So one host, or
- * one IPv6 subnet, cannot take every connection. NULL is fine. */
+ * PER_PREFIX together; 0: no such limit (for PER_ADDR the default is the
+ * share of http_limits()). A client on this host (http_local_peer_uid())
+ * is counted by its uid instead of its address, for both: a local user
+ * may take any of the host's addresses as its source. So one host, one
+ * local user, or one IPv6 subnet, cannot take every connection. NULL is
+ * fine. */
 void http_source_limits(struct http_server *h, unsigned per_addr,
 			unsigned per_prefix, unsigned plen4, unsigned plen6);
+/* When the peer of the accepted TCP connection FD is a socket of this
+ * host (in this network namespace), its owner's uid into *UID (the
+ * kernel's sock_diag, NETLINK_SOCK_DIAG) and 0; else -1 (a remote peer,
+ * or no answer). */
+int http_local_peer_uid(int fd, uid_t *uid);
 /* Connections refused by the per-source limits so far. */
 uint64_t http_refused_source(const struct http_server *h);
 /* How client addresses A and B (sockaddr_in or _in6; an IPv4-mapped IPv6

@@ -39,8 +39,9 @@ typedef void (*metrics_fill_fn)(void *arg, struct stats_snapshot *s);
  * picks a free one) from BASE's loop: each request calls FILL on a zeroed
  * snapshot and answers its exposition; any other path is 404, any other
  * method 405, a head over 8 KiB 431. One request a connection (then
- * closed); at most 16 connections at once and 5 s for a request head and
- * again for its answer until metrics_limits() says otherwise; past the
+ * closed); at most 16 connections at once (a quarter of them a client:
+ * httpsrv.h) and 5 s for a request head and again for its answer until
+ * metrics_limits() says otherwise; past the
  * descriptor reserve (common/fds.h) connections are closed at accept;
  * accept errors (EMFILE, ENOMEM) pause the listener 100 ms. Returns NULL
  * with errno (EINVAL: bad address) on failure.
