@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unictype.h>
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -67,6 +68,11 @@ bool text_is_control(unsigned cp)
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
 }
 
+bool text_is_format(unsigned cp)
+{
+	return uc_is_general_category(cp, UC_CATEGORY_Cf);
+}
+
 const char *text_name_problem(const char *s)
 {
 	size_t n = strlen(s);
@@ -79,8 +85,12 @@ const char *text_name_problem(const char *s)
 		size_t l = utf8_seq_len(p + i, n - i);
 		if (!l)
 			return "is not valid UTF-8";
-		if (text_is_control(decode(p + i, l)))
+		unsigned cp = decode(p + i, l);
+		if (text_is_control(cp))
 			return "contains a control character";
+		if (text_is_format(cp))
+			return "contains an invisible format character (bidi "
+			       "control, zero-width or soft hyphen: Unicode Cf)";
 		i += l;
 	}
 	return NULL;

@@ -26,10 +26,19 @@ bool utf8_valid(const char *s, size_t n);
  * DEL (U+007F) or C1 (U+0080-U+009F). */
 bool text_is_control(unsigned cp);
 
+/* True when code point CP is a Unicode format character (general
+ * category Cf, libunistring): bidi overrides and isolates (U+202A-U+202E,
+ * U+2066-U+2069), zero-width characters (U+200B-U+200F, U+2060, U+FEFF),
+ * the soft hyphen U+00AD and others; invisible, or reordering what is
+ * shown around them. */
+bool text_is_format(unsigned cp);
+
 /*
  * Checks the name S (NUL-terminated): not empty, at most TEXT_NAME_MAX
- * bytes, valid UTF-8, no control character. Returns NULL when good, else a
- * static phrase saying what is wrong ("contains a control character").
+ * bytes, valid UTF-8, no control character, no format character
+ * (text_is_format: a name shown as another, `admin` + U+202E + `gpj.exe`
+ * printed as "adminexe.jpg"). Returns NULL when good, else a static
+ * phrase saying what is wrong ("contains a control character").
  */
 const char *text_name_problem(const char *s);
 

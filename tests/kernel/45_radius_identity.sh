@@ -77,8 +77,9 @@ acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=nagios,Framed-IP-
 	kt_fail "after nagios: $(who $LAB_CLI4)"
 [ "$(src_count ignored)" = 1 ] && kt_ok "counted as ignored" || kt_fail "ignored: $(src_count ignored)"
 # ... nor in its own realm's spellings, nor in those the directory folds
-# to it (RFC 4518: a fullwidth n, a soft hyphen inside; helper-76 f8)
-for n in nagios@corp.example 'CORP\\Nagios' "$(printf '\xef\xbd\x8eagios')" "$(printf 'na\xc2\xadgios')"; do
+# to it (RFC 4518: a fullwidth n, an ideographic space before; helper-76
+# f8; a soft hyphen inside is refused as a name: below)
+for n in nagios@corp.example 'CORP\\Nagios' "$(printf '\xef\xbd\x8eagios')" "$(printf '\xe3\x80\x80nagios')"; do
 	acct 127.0.0.1 "$S" "Acct-Status-Type=Interim-Update,User-Name=$n,Framed-IP-Address=$LAB_CLI4" ||
 		kt_fail "$n's Interim-Update not answered"
 	[ "$(who $LAB_CLI4)" = "dave radius" ] && kt_ok "$n (ignore-users: an own realm, a folded spelling) did not replace dave" ||
@@ -248,6 +249,17 @@ acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=erin,Framed-IPv6-Prefix=$P
 	kt_fail "$LAB_CLI6 has an own entry: $(who "$LAB_CLI6")"
 expect_talk "erin's IPv6 web from inside $P6 is allowed" 5 "$LAB_CLI" TCP6 "$LAB_SRV6" 80
 expect_talk "IPv4 from the same client (no identity) stays denied" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+# names with an invisible format character (Unicode Cf: a bidi override
+# shows admin U+202E gpj.exe as "adminexe.jpg"; a soft hyphen): malformed,
+# not answered, counted, nothing recorded (attack84 06)
+mal=$(src_count rejected_malformed) was=$(who $LAB_CLI4B)
+for n in "$(printf 'admin\xe2\x80\xaegpj.exe')" "$(printf 'na\xc2\xadgios')"; do
+	acct 127.0.0.1 "$S" "Acct-Status-Type=Start,User-Name=$n,Framed-IP-Address=$LAB_CLI4B,Acct-Session-Id=cf" &&
+		kt_fail "a name with a format character was answered" || kt_ok "a name with a format character: no answer"
+done
+[ "$(src_count rejected_malformed)" = $((mal + 2)) ] && kt_ok "format characters: rejected_malformed $mal -> $((mal + 2))" ||
+	kt_fail "format characters: rejected_malformed $mal -> $(src_count rejected_malformed)"
+[ "$(who $LAB_CLI4B)" = "$was" ] && kt_ok "$LAB_CLI4B unchanged ($was)" || kt_fail "after format characters: $(who $LAB_CLI4B)"
 
 # a signed request whose Framed-IPv6-Prefix says /129: malformed, not
 # answered, counted; the prefix entry stays

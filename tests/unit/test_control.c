@@ -54,6 +54,27 @@ static void test_names(void **state)
 	assert_non_null(strstr(text_name_problem("a\x7f"), "control"));
 	assert_non_null(strstr(text_name_problem("a\xc2\x9b" "31m"), "control")); /* C1 CSI */
 	assert_non_null(strstr(text_name_problem("caf\xe9"), "UTF-8"));
+	/* invisible format characters (Unicode Cf): a name shown as another
+	 * (attack84 06: admin U+202E gpj.exe prints as "adminexe.jpg") */
+	static const char *cf[] = {
+	    "admin\xe2\x80\xae" "gpj.exe", /* U+202E right-to-left override */
+	    "a\xe2\x81\xa6" "b",		 /* U+2066 left-to-right isolate */
+	    "ad\xe2\x80\x8bmin",		 /* U+200B zero width space */
+	    "ad\xe2\x80\x8dmin",		 /* U+200D zero width joiner */
+	    "\xef\xbb\xbf" "admin",		 /* U+FEFF byte order mark */
+	    "ad\xe2\x81\xa0min",		 /* U+2060 word joiner */
+	    "na\xc2\xadgios",		 /* U+00AD soft hyphen */
+	    "a\xd8\x9c" "b",			 /* U+061C Arabic letter mark */
+	    "a\xf3\xa0\x80\x81",		 /* U+E0001 language tag */
+	};
+	for (size_t i = 0; i < sizeof(cf) / sizeof(cf[0]); i++) {
+		const char *why = text_name_problem(cf[i]);
+		if (!why || !strstr(why, "format character"))
+			fail_msg("name %zu: %s", i, why ? why : "accepted");
+	}
+	/* visible letters beyond ASCII stay names */
+	assert_null(text_name_problem("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d")); /* Hebrew */
+	assert_null(text_name_problem("\xef\xbd\x8e" "agios")); /* fullwidth n */
 	char big[TEXT_NAME_MAX + 2];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -184,6 +205,7 @@ static void test_args(void **state)
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"mallory\\t--groups\"}", "control character"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"a\\u0000b\"}", "NUL"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"\\u009b31m\"}", "control character"},
+	    {"{\"address\":\"1.2.3.4\",\"user\":\"admin\\u202egpj.exe\"}", "format character"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"\"}", "empty"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":[\"c\"]}", "must be a string"},
 	    {"{\"address\":\"1.2.3.4\",\"user\":\"c\",\"groups\":\"staff\"}", "list"},
