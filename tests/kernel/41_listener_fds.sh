@@ -10,8 +10,10 @@
 #    metrics timeout; a request head over 8 KiB is answered 431;
 #  * idle control clients beyond control max-clients are refused and cut
 #    after the control timeout, then the control socket answers again;
-#    while read-only clients (nobody, group users) hold every slot, root's
-#    `status` and `reload` still get in (the admin reserve).
+#    while read-only clients (nobody, group users) try to hold every slot,
+#    root's `status` and `reload` still get in (the admin reserve), and so
+#    does an operator (daemon, group operator): one uid holds at most a
+#    quarter of the slots, read-only ones together three quarters.
 # usage: 41_listener_fds.sh BUILD_DIR
 . "$(dirname "$0")/lib.sh" "$@"
 kt_up
@@ -19,7 +21,7 @@ MADDR=$LAB_GW_CLI4:9109
 CONF=$(conf_with 'protocol prom tcp 9109' \
 	'rule "monitoring" allow prom from clients to localhost' \
 	"metrics { listen \"$MADDR\" max-connections 8 timeout 2s }" \
-	'control { max-clients 4 timeout 2s socket-mode 0666 read-only-groups users }' \
+	'control { max-clients 4 timeout 2s socket-mode 0666 read-only-groups users operator-groups operator }' \
 	'# 300 connections from one source test the listener'"'"'s own caps: the' \
 	'# flood limits (37_flood), which would stop them first, are off' \
 	'flood { tcp-connect-rate 0 udp-rate 0 tcp-concurrent 0 }')
@@ -138,8 +140,14 @@ PY
 IDLE=$!
 lab_register_pid "$IDLE"
 sleep 0.5
+cp "$SLUICECTL" "$LAB_TMP/ctl/sluicectl" && chmod 755 "$LAB_TMP/ctl/sluicectl"
+setpriv --reuid="$(id -u daemon)" --regid="$(id -g daemon)" \
+	--groups="$(getent group operator | cut -d: -f3)" \
+	"$LAB_TMP/ctl/sluicectl" -s "$KT_SOCK" status >/dev/null 2>"$LAB_TMP/op.err" &&
+	kt_ok "an operator gets in while one read-only user tries every slot" ||
+	kt_fail "the operator refused while one read-only user hogs: $(cat "$LAB_TMP/op.err")"
 ctl status >/dev/null 2>"$LAB_TMP/admin.err" &&
-	kt_ok "root's status answers while read-only clients hold every slot" ||
+	kt_ok "root's status answers while read-only clients try every slot" ||
 	kt_fail "root's status refused while the slots are held: $(cat "$LAB_TMP/admin.err")"
 n0=$(ctl status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"])')
 ctl reload >/dev/null 2>"$LAB_TMP/admin.err" &&
