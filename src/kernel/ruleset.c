@@ -1719,17 +1719,22 @@ static void gen_reject_chain(struct gen *g)
 static void gen_own_rejects(struct gen *g)
 {
 	uint32_t dm = mark_dec_mask(g->o), q = rs_mark(g->o, RS_DEC_QUEUE, 0);
+	uint32_t d = rs_mark(g->o, RS_DEC_DENY, 0);
+	/* a queued session's entry holds QUEUE, or DENY once SLUICE saved
+	 * sluiced's DENY verdict (ruleset_xt_from()) */
 	sb_add(&g->b,
 	       "\t\tct state related ct direction reply ct mark & 0x%08x { 0x0, "
-	       "0x%08x } tcp flags & rst == rst accept comment \"the "
+	       "0x%08x, 0x%08x } tcp flags & rst == rst accept comment \"the "
 	       "gateway's reset for a reject\"\n"
-	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
-	       "0x%08x icmp type destination-unreachable accept comment \"the "
-	       "gateway's ICMP error for a rejected queued session\"\n"
-	       "\t\tct state related ct direction reply ct mark & 0x%08x == "
-	       "0x%08x icmpv6 type destination-unreachable accept comment "
-	       "\"the gateway's ICMPv6 error for a rejected queued session\"\n",
-	       dm, q, dm, q, dm, q);
+	       "\t\tct state related ct direction reply ct mark & 0x%08x { "
+	       "0x%08x, 0x%08x } icmp type destination-unreachable accept "
+	       "comment \"the gateway's ICMP error for a rejected queued "
+	       "session\"\n"
+	       "\t\tct state related ct direction reply ct mark & 0x%08x { "
+	       "0x%08x, 0x%08x } icmpv6 type destination-unreachable accept "
+	       "comment \"the gateway's ICMPv6 error for a rejected queued "
+	       "session\"\n",
+	       dm, d, q, dm, d, q, dm, d, q);
 }
 
 static void gen_decided(struct gen *g)
@@ -1906,8 +1911,12 @@ static void gen_hooks(struct gen *g)
  *                                      (FAIL_OPEN): the fail mode
  *   packet mark QUEUE otherwise      → never reached the queue: drop
  * With nft `queue` (no xt part) nothing can skip the queue: a QUEUE mark
- * here is always the bypass. A packet without a decision mark (every packet
- * of a decided session) leaves with one match.
+ * here is always the bypass. Then, in each <hook>_post chain, a new
+ * session whose ct mark is not ALLOW is dropped, whatever its packet mark:
+ * another program's chain before the xt stage (the QUEUE mark taken away,
+ * sluice's ALLOW bit written) or after it (a DENY verdict's mark cleared:
+ * SLUICE saved the DENY into the ct mark) decides nothing. A packet of a
+ * decided session (no decision mark, not new) leaves after two matches.
  */
 static void gen_post_undecided(struct gen *g)
 {
@@ -1962,11 +1971,12 @@ static void gen_post_undecided(struct gen *g)
 		       "\t\ttype filter hook %s priority filter + 10; policy "
 		       "accept;\n"
 		       "\t\tmeta mark & 0x%08x != 0 jump queue_bypassed\n"
-		       "\t\t%sct state new ct mark & 0x%08x == 0 counter drop "
-		       "comment \"" MARK_REWRITTEN_COMMENT ": its mark was "
+		       "\t\t%sct state new ct mark & 0x%08x != 0x%08x counter "
+		       "drop comment \"" MARK_REWRITTEN_COMMENT ": its mark was "
 		       "rewritten by another program\"\n"
 		       "\t}\n",
-		       chain_names[ch], chain_names[ch], dm, not_lo[ch], dm);
+		       chain_names[ch], chain_names[ch], dm, not_lo[ch], dm,
+		       rs_mark(o, RS_DEC_ALLOW, 0));
 }
 
 /* ---- networks on interfaces, nat rules (policy netbind.c) --------------------- */
@@ -2488,10 +2498,21 @@ char *ruleset_xt_from(const struct ruleset_opts *o, int family,
 	/* bypass only for fail open: closed, the kernel itself drops what
 	 * no listener or a full queue cannot take */
 	sb_add(&b, "%s\n", o->fail_open ? " --queue-bypass" : "");
+	/* a verdict is saved only over the QUEUE saved above: an ALLOW mark
+	 * that another program wrote before SLUICE (not sluiced's verdict)
+	 * never reaches the ct mark, and a DENY verdict is in the ct mark
+	 * before anything after the xt stage can rewrite the packet mark, so
+	 * the <hook>_post chains drop it whatever mark it carries there */
 	sb_add(&b,
-	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -j CONNMARK --save-mark "
-	       "--mask 0x%08x\n",
-	       rs_mark(o, RS_DEC_ALLOW, 0), dm, own);
+	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -m connmark --mark "
+	       "0x%08x/0x%08x -j CONNMARK --save-mark --mask 0x%08x\n",
+	       rs_mark(o, RS_DEC_ALLOW, 0), dm, rs_mark(o, RS_DEC_QUEUE, 0),
+	       dm, own);
+	sb_add(&b,
+	       "-A SLUICE -m mark --mark 0x%08x/0x%08x -m connmark --mark "
+	       "0x%08x/0x%08x -j CONNMARK --save-mark --mask 0x%08x\n",
+	       rs_mark(o, RS_DEC_DENY, 0), dm, rs_mark(o, RS_DEC_QUEUE, 0),
+	       dm, own);
 	/* a DENY verdict (NF_REPEAT) goes on to queue_bypassed, which
 	 * remembers the session (deny memory), rejects or drops it */
 	sb_add(&b, "-A SLUICE -m mark --mark 0x%08x/0x%08x -j ACCEPT\n",
@@ -2513,8 +2534,8 @@ bool ruleset_xt_intact(const struct ruleset_opts *o, const char *current)
 	char *want = xt_jump(o);
 	xt_scan(current, want, &st);
 	/* the NFQUEUE (DNS), NFQUEUE (FTP), CONNMARK (QUEUE), NFQUEUE,
-	 * CONNMARK (ALLOW) and ACCEPT (DENY) rules */
-	bool ok = st.chain && st.nsluice == 6 && st.nfqueue == 3;
+	 * CONNMARK (ALLOW), CONNMARK (DENY) and ACCEPT (DENY) rules */
+	bool ok = st.chain && st.nsluice == 7 && st.nfqueue == 3;
 	for (int h = 0; h < 3; h++)
 		ok = ok && st.first[h] && st.njumps[h] == 0;
 	xt_state_free(&st);

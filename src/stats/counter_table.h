@@ -199,7 +199,7 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "stage because their packet mark no longer carried sluice's " \
 	  "decision: another program's rule (an nft table of its own, " \
 	  "iptables MARK) rewrote the mark between sluice's chains and its " \
-	  "queue", \
+	  "queue, or after sluiced's verdict", \
 	  "0; any = another program writes the packet mark (set " \
 	  "`queue { mark-shift }` past its bits, docs/coexistence.md)", \
 	  "nft rule counter (inet sluice, chains forward_post, input_post, " \

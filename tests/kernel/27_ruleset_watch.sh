@@ -14,7 +14,7 @@ kt_up
 kt_start "$KT_ROOT/examples/lab.conf" || kt_done
 
 # intact: the nft table and, for both families, the SLUICE chain with its
-# six rules (the DNS and FTP filters' queue rules first) and one jump first in each hook
+# seven rules (the DNS and FTP filters' queue rules first) and one jump first in each hook
 intact() {
 	lab_exec "$LAB_GW" nft list chain inet sluice forward_post >/dev/null 2>&1 &&
 		first_everywhere

@@ -13,6 +13,10 @@
 #   - a DENY verdict whose re-run skips SLUICE is dropped; an ALLOW verdict
 #     whose save is skipped is saved after the xt stage (the session works
 #     and carries ALLOW + rule in its ct mark).
+#   - another program's mark written after the xt stage (filter + 1..9,
+#     forward and input, or plain `filter` loaded first) cannot carry a
+#     DENY verdict through, nor its ALLOW bit written before or after the
+#     xt stage a queued session; an ALLOW verdict still works.
 # Related traffic the gateway itself generates: its ICMP errors about a
 # first packet that never reached the forward hook (fragmentation needed,
 # packet too big, time exceeded) reach the client, v4 and v6; an ICMP error
@@ -152,6 +156,72 @@ gw conntrack -L -p tcp --dport 80 2>/dev/null | grep "src=$LAB_CLI4 " | grep -q 
 	kt_fail "ct mark after a skipped save: $(gw conntrack -L -p tcp --dport 80 2>/dev/null)"
 nfq_stop
 gw iptables-nft -D FORWARD 1
+
+# ---- another program writes the packet mark AFTER the xt stage (its own
+# table at filter + 1..9, or at plain `filter` registered before the xt
+# chains), or writes sluice's ALLOW bit before it: the verdict of a queued
+# session never rests on the packet mark the _post chains see. SLUICE saves
+# a DENY verdict into the ct mark (over the QUEUE it saved before NFQUEUE),
+# saves an ALLOW only over that QUEUE, and the _post chains drop every new
+# session whose ct mark is not ALLOW.
+foreign_mark() { # HOOK PRIORITY MARK: the table foreign_mark, replaced
+	gw nft delete table inet foreign_mark 2>/dev/null
+	gw nft -f - <<NFT || kt_fail "setup: table foreign_mark ($1 $2 $3)"
+table inet foreign_mark {
+	chain markit {
+		type filter hook $1 priority $2; policy accept;
+		meta mark set $3 comment "another program's mark"
+	}
+}
+NFT
+}
+# a UDP service on the gateway itself (the same sink file)
+lab_spawn "$LAB_GW" timeout 120 python3 "$LAB_TMP/sink.py" $SINK "$LAB_TMP/sink" >/dev/null
+for i in $(seq 30); do gw ss -Hlun | grep -q ":$SINK " && break; sleep 0.1; done
+gw ss -Hlun | grep -q ":$SINK " || kt_fail "setup: the gateway's UDP sink did not start"
+nfq_run 0x80000000/0xc0000000 # the service denies every session
+for prio in "filter + 1" "filter + 5" "filter + 9"; do
+	foreign_mark forward "$prio" 0x1
+	expect_udp "DENY verdict, a foreign forward chain at $prio clears the mark (meta mark set 0x1): UDP stream" 0 "$LAB_SRV4B" 5
+done
+expect_udp "the same over IPv6" 0 "$LAB_SRV6B" 3
+expect_talk "the same, TCP (the denied SYN does not reach the server)" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+foreign_mark input "filter + 5" 0x1
+expect_udp "DENY verdict, a foreign input chain at filter + 5 clears the mark: UDP to the gateway's own service" 0 "$LAB_GW_CLI4" 5
+expect_udp "the same over IPv6" 0 "$LAB_GW_CLI6" 3
+foreign_mark forward "filter + 5" 0x40000000
+expect_udp "DENY verdict, a foreign forward chain at filter + 5 writes sluice's ALLOW bit: UDP stream" 0 "$LAB_SRV4B" 5
+expect_talk "the same, TCP" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+foreign_mark forward "filter - 5" 0x40000000
+expect_udp "a foreign forward chain at filter - 5 writes sluice's ALLOW bit over QUEUE: UDP stream" 0 "$LAB_SRV4B" 5
+expect_udp "the same over IPv6" 0 "$LAB_SRV6B" 3
+expect_talk "the same, TCP" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+gw conntrack -L 2>/dev/null | grep "dport=$SINK " | grep -q 'mark=1073' &&
+	kt_fail "an ALLOW conntrack entry exists for a session the foreign ALLOW bit carried: $(gw conntrack -L 2>/dev/null | grep "dport=$SINK " | head -2)" || true
+nfq_stop
+# the table of another program loaded before sluice's (boot order), at
+# plain `priority filter`: registered first, it runs after the xt chain of
+# the same priority only when the xt chain is older; both orders
+gw nft delete table inet foreign_mark
+gw iptables-nft -F; gw iptables-nft -X; gw ip6tables-nft -F; gw ip6tables-nft -X
+gw nft delete table ip filter 2>/dev/null; gw nft delete table ip6 filter 2>/dev/null
+foreign_mark forward filter 0x1
+install "$closed"
+nfq_run 0x80000000/0xc0000000
+expect_udp "DENY verdict, a foreign forward chain at priority filter loaded before sluice clears the mark: UDP stream" 0 "$LAB_SRV4B" 5
+expect_talk "the same, TCP" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+nfq_stop
+foreign_mark forward "filter + 5" 0x1
+nfq_run 0x40000000/0xc0000000 # the service allows every session
+expect_udp "ALLOW verdict, a foreign chain at filter + 5 clears the mark: the UDP stream still passes" 5 "$LAB_SRV4B" 5
+expect_talk "the same, TCP: the session works" 5 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+gw conntrack -L -p tcp --dport 80 2>/dev/null | grep "src=$LAB_CLI4 " | grep -q 'mark=1073807360' &&
+	kt_ok "and its ct mark is ALLOW + rule 1 (0x40010000)" ||
+	kt_fail "ct mark of the allowed session: $(gw conntrack -L -p tcp --dport 80 2>/dev/null)"
+nfq_stop
+gw nft delete table inet foreign_mark
+gw conntrack -D -p udp >/dev/null 2>&1
+gw conntrack -D -p tcp >/dev/null 2>&1
 
 # ---- the gateway's own ICMP errors about an undecided first packet --------
 cat >"$LAB_TMP/icmp_probe.py" <<'PY'

@@ -171,13 +171,13 @@ counter() { ctl counters --json | jq -r ".counters.\"$1\""; }
 gen() { ctl status --json | jq -r .generation; }
 
 # first_everywhere: true when sluice's xt part is whole and first in the
-# gateway, for both families: the SLUICE chain with its six rules (the DNS
+# gateway, for both families: the SLUICE chain with its seven rules (the DNS
 # and FTP filters' queue rules first) and its jump the first rule of
 # FORWARD, INPUT and OUTPUT.
 first_everywhere() {
 	local ipt h
 	for ipt in iptables-nft ip6tables-nft; do
-		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 6 ] || return 1
+		[ "$(lab_exec "$LAB_GW" $ipt -S SLUICE 2>/dev/null | grep -c '^-A SLUICE')" = 7 ] || return 1
 		for h in FORWARD INPUT OUTPUT; do
 			lab_exec "$LAB_GW" $ipt -S $h 2>/dev/null | sed -n 2p | grep -q -- '-j SLUICE$' || return 1
 		done

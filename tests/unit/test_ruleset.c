@@ -519,9 +519,13 @@ static void test_xt_intact(void **state)
 	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
 	    "-A SLUICE -m mark --mark 0xc0000000/0xc0000000 -j NFQUEUE "
 	    "--queue-num 0\n"
-	    "-A SLUICE -m mark --mark 0x40000000/0xc0000000 -j CONNMARK "
-	    "--save-mark --nfmask 0xffff0000 --ctmask 0xffff0000\n"
-	    "-A SLUICE -m mark --mark 0x80000000/0xc0000000 -j DROP\n";
+	    "-A SLUICE -m mark --mark 0x40000000/0xc0000000 -m connmark "
+	    "--mark 0xc0000000/0xc0000000 -j CONNMARK --save-mark --nfmask "
+	    "0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0x80000000/0xc0000000 -m connmark "
+	    "--mark 0xc0000000/0xc0000000 -j CONNMARK --save-mark --nfmask "
+	    "0xffff0000 --ctmask 0xffff0000\n"
+	    "-A SLUICE -m mark --mark 0x80000000/0xc0000000 -j ACCEPT\n";
 	char *ok = xasprintf("%s-A INPUT %s\n-A FORWARD %s\n-A FORWARD -s "
 			     "203.0.113.0/24 -j DROP\n-A OUTPUT %s\n%sCOMMIT\n",
 			     head, jump, jump, jump, rules);
