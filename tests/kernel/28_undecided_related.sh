@@ -185,7 +185,22 @@ for prio in "filter + 1" "filter + 5" "filter + 9"; do
 	expect_udp "DENY verdict, a foreign forward chain at $prio clears the mark (meta mark set 0x1): UDP stream" 0 "$LAB_SRV4B" 5
 done
 expect_udp "the same over IPv6" 0 "$LAB_SRV6B" 3
-expect_talk "the same, TCP (the denied SYN does not reach the server)" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+# the server counts the SYNs that reach it (a denied SYN passed while the
+# reply was dropped: the client alone sees nothing)
+lab_exec "$LAB_SRV" nft -f - <<'NFT' || kt_fail "setup: the server's SYN counter"
+table inet syncount {
+	chain c {
+		type filter hook input priority filter; policy accept;
+		tcp dport 80 tcp flags & (fin | syn | rst | ack) == syn counter
+	}
+}
+NFT
+syns() { lab_exec "$LAB_SRV" nft list chain inet syncount c | grep -o 'packets [0-9]*' | awk '{print $2}'; }
+s0=$(syns)
+expect_talk "the same, TCP" 0 "$LAB_CLI" TCP4 "$LAB_SRV4" 80
+s1=$(syns)
+[ -n "$s1" ] && [ "$s1" = "$s0" ] && kt_ok "and no denied SYN reached the server ($s0 → $s1)" ||
+	kt_fail "denied SYNs reached the server: $s0 → $s1"
 foreign_mark input "filter + 5" 0x1
 expect_udp "DENY verdict, a foreign input chain at filter + 5 clears the mark: UDP to the gateway's own service" 0 "$LAB_GW_CLI4" 5
 expect_udp "the same over IPv6" 0 "$LAB_GW_CLI6" 3
