@@ -680,12 +680,13 @@ size_t engine_memory(const struct engine *e);
 void engine_free(struct engine *e);
 
 /* Whether some allow rule of P admits a new PROTO (IPPROTO_*) session to
- * port PORT (host order) of the gateway itself from some source, its
- * users clause and schedule aside (validate.c). The anti-lockout checks
- * ask it: `sluicectl check` for tcp 22, `check --host` for the ports this
- * host's sshd listens on. */
-bool policy_admits_to_gateway(const struct policy *p, uint8_t proto,
-			      uint16_t port);
+ * port PORT (host order) of the gateway itself from some source of
+ * FAMILY (AF_INET, AF_INET6; AF_UNSPEC: either), its users clause and
+ * schedule aside (validate.c). The anti-lockout checks ask it: `sluicectl
+ * check` for tcp 22, `check --host` for the ports this host's sshd
+ * listens on, in the families it listens in. */
+bool policy_admits_to_gateway(const struct policy *p, int family,
+			      uint8_t proto, uint16_t port);
 
 /* Networks and interfaces (src/policy/netbind.c). True when interface
  * IFNAME has a network bound to it. */

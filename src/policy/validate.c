@@ -755,29 +755,34 @@ static void check_dns_trusted(struct policy *p)
 }
 
 /* Whether rule R allows PROTO PORT to the gateway itself from some
- * source: an allow rule whose destination is `localhost` or `any`, whose
- * sources are `any` or some addresses, and whose protocols admit it. Its
+ * source of FAMILY (AF_INET, AF_INET6; AF_UNSPEC: either): an allow rule
+ * whose destination is `localhost` or `any`, whose sources are `any` or
+ * some addresses of that family, and whose protocols admit it. Its
  * users clause and schedule are not looked at (the question is whether
  * the policy means to admit it at all), nor earlier rules that would take
  * such a session first. */
-static bool rule_admits_to_gateway(const struct rule *r, uint8_t proto,
-				   uint16_t port)
+static bool rule_admits_to_gateway(const struct rule *r, int family,
+				   uint8_t proto, uint16_t port)
 {
+	const struct addrset *a = &r->src.addrs;
+	size_t n = family == AF_INET ? a->n4
+		 : family == AF_INET6 ? a->n6
+				      : a->n4 + a->n6;
 	if (r->action != ACT_ALLOW || !(r->dst.any || r->dst.local) ||
-	    !(r->src.any || !addrset_empty(&r->src.addrs)))
+	    !(r->src.any || n))
 		return false;
-	struct flow f = {.family = AF_INET, .proto = proto, .dport = port,
-			 .dst_local = true};
+	struct flow f = {.family = family == AF_INET6 ? AF_INET6 : AF_INET,
+			 .proto = proto, .dport = port, .dst_local = true};
 	bool matched;
 	rule_proto_match(r, &f, &matched);
 	return matched;
 }
 
-bool policy_admits_to_gateway(const struct policy *p, uint8_t proto,
-			      uint16_t port)
+bool policy_admits_to_gateway(const struct policy *p, int family,
+			      uint8_t proto, uint16_t port)
 {
 	for (size_t i = 0; i < p->nrules; i++)
-		if (rule_admits_to_gateway(p->rules[i], proto, port))
+		if (rule_admits_to_gateway(p->rules[i], family, proto, port))
 			return true;
 	return false;
 }
@@ -793,7 +798,7 @@ bool policy_admits_to_gateway(const struct policy *p, uint8_t proto,
  */
 static void check_management_access(struct policy *p)
 {
-	if (policy_admits_to_gateway(p, IPPROTO_TCP, 22))
+	if (policy_admits_to_gateway(p, AF_UNSPEC, IPPROTO_TCP, 22))
 		return;
 	diags_add(&p->diags, DIAG_WARNING, NULL,
 		  "no rule allows ssh (tcp 22) to the gateway itself: a start "

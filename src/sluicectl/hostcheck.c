@@ -7,12 +7,17 @@
  * in by another way in, would be locked out by the install. This reads the
  * TCP sockets of the current network namespace from /proc/net/tcp and
  * /proc/net/tcp6 (proc(5)) and finds
- *   - the ports sshd listens on (the owner of a listening socket, by
- *     /proc/PID/fd; as root) that no allow rule admits to the gateway
+ *   - the ports sshd, or systemd's socket activation (ssh.socket), listens
+ *     on (the owner of a listening socket, by /proc/PID/fd; as root) that
+ *     no allow rule admits to the gateway from that family's sources
  *     (policy_admits_to_gateway), and
- *   - the established sessions to this host's listening ports, from
- *     another host, that the policy denies when judged as a new session of
- *     nobody (engine_eval; what adoption does once its window ends).
+ *   - the established sessions to this host's listening ports from
+ *     another host, and the gateway's own sessions out, that the policy
+ *     denies when judged as a new session of nobody (engine_eval; what
+ *     adoption does once its window ends).
+ * It reads sockets, not conntrack: a session that NAT redirected to a
+ * local port (adoption judges the original tuple) and UDP (a VPN's
+ * transport) are not judged.
  * The Debian package's postinst asks it before the first start
  * (debian/sluice.postinst).
  */
@@ -29,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HOST_SOCKS_MAX 65536u /* sockets read per table: a bound */
+#define HOST_SOCKS_MAX 65536u /* sockets kept a table: a bound */
 #define HOST_SHOWN_MAX 20u    /* findings printed; the rest counted */
 enum { TCP_ST_ESTABLISHED = 1, TCP_ST_LISTEN = 10 }; /* include/net/tcp_states.h */
 
@@ -41,6 +46,7 @@ struct hsock {
 	unsigned long inode;
 	char comm[17];		   /* the owner's name, "" when unknown */
 	bool loopback;		   /* remote is 127/8, ::1 or this host's */
+	bool local_loop;	   /* local is 127/8 or ::1: no way in */
 };
 
 /* HEX (8 or 32 hex digits, the kernel's %08X of each native 32-bit word)
@@ -106,26 +112,37 @@ static int parse_line(const char *line, struct hsock *s)
 	s->state = (int)st;
 	s->inode = inode;
 	s->loopback = rloop || strcmp(s->local, s->remote) == 0;
+	s->local_loop = lloop;
 	return 0;
 }
 
-/* Appends the sockets of PATH to *V / *N (at most HOST_SOCKS_MAX a
- * table); a table that cannot be read (no IPv6) adds none. */
-static void read_table(const char *path, struct hsock **v, size_t *n)
+/* Appends the listening and established sockets of PATH to *V / *N, but
+ * those on a loopback address (no way in from outside), at most
+ * HOST_SOCKS_MAX a table; a table that cannot be read (no IPv6) adds
+ * none. Returns false when the table held more than that: what was left
+ * unread is not judged. */
+static bool read_table(const char *path, struct hsock **v, size_t *n)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return;
+		return true;
 	char line[512];
-	size_t read = 0;
-	while (read < HOST_SOCKS_MAX && fgets(line, sizeof(line), f)) {
+	size_t kept = 0;
+	bool all = true;
+	while (fgets(line, sizeof(line), f)) {
 		struct hsock s;
-		if (parse_line(line, &s) < 0)
+		if (parse_line(line, &s) < 0 || s.local_loop ||
+		    (s.state != TCP_ST_LISTEN && s.state != TCP_ST_ESTABLISHED))
 			continue;
+		if (kept == HOST_SOCKS_MAX) {
+			all = false;
+			break;
+		}
 		VEC_PUSH(*v, *n, s);
-		read++;
+		kept++;
 	}
 	fclose(f);
+	return all;
 }
 
 static int by_inode(const void *a, const void *b)
@@ -193,7 +210,9 @@ static void name_owners(struct hsock *v, size_t n)
 			struct hsock key = {.inode = ino};
 			struct hsock *m = bsearch(&key, v, n, sizeof(*v),
 						  by_inode);
-			if (m && !m->comm[0]) {
+			/* a socket several processes hold is named by sshd
+			 * when sshd is one of them (an inherited listener) */
+			if (m && (!m->comm[0] || strcmp(m->comm, "sshd"))) {
 				if (!comm[0]) {
 					snprintf(path, sizeof(path),
 						 "/proc/%s/comm", pe->d_name);
@@ -228,25 +247,38 @@ static void finding(struct host_findings *h, char *msg)
 	free(msg);
 }
 
-/* The sshd listeners of V whose port no allow rule admits. */
+/* Whether S is a listener of sshd, or of systemd (PID 1's socket
+ * activation: ssh.socket, and cockpit.socket and the like, which an
+ * administrator enabled to come in by). */
+static bool management_listener(const struct hsock *s)
+{
+	return s->state == TCP_ST_LISTEN &&
+	       (!strcmp(s->comm, "sshd") || !strcmp(s->comm, "systemd"));
+}
+
+/* The management listeners of V whose port no allow rule admits. */
 static void check_sshd(const struct policy *p, const struct hsock *v,
 		       size_t n, struct host_findings *h)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].state != TCP_ST_LISTEN || strcmp(v[i].comm, "sshd"))
+		if (!management_listener(&v[i]))
 			continue;
-		bool seen = false; /* one finding a port (v4 and v6 listeners) */
+		bool seen = false; /* one finding a port and family */
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = v[j].state == TCP_ST_LISTEN &&
+			seen = management_listener(&v[j]) &&
 			       v[j].lport == v[i].lport &&
-			       !strcmp(v[j].comm, "sshd");
-		if (seen || policy_admits_to_gateway(p, IPPROTO_TCP, v[i].lport))
+			       v[j].family == v[i].family;
+		if (seen || policy_admits_to_gateway(p, v[i].family,
+						     IPPROTO_TCP, v[i].lport))
 			continue;
-		finding(h, xasprintf("sshd listens on tcp %u here, and no rule "
-				     "allows tcp %u to the gateway itself: "
-				     "after a start nobody reaches it by SSH "
-				     "(add e.g. `protocol ssh tcp %u`)",
-				     v[i].lport, v[i].lport, v[i].lport));
+		const char *fam = v[i].family == AF_INET6 ? "IPv6" : "IPv4";
+		finding(h, xasprintf("%s listens on tcp %u (%s) here, and no "
+				     "rule allows tcp %u to the gateway itself "
+				     "from an %s source: after a start nobody "
+				     "reaches it that way (add e.g. `protocol "
+				     "ssh tcp %u`, and %s sources)",
+				     v[i].comm, v[i].lport, fam, v[i].lport,
+				     fam, v[i].lport, fam));
 	}
 }
 
@@ -260,13 +292,19 @@ static void check_sessions(const struct policy *p, const struct hsock *v,
 			   .filter_ok = true};
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
-		if (s->state != TCP_ST_ESTABLISHED || s->loopback ||
-		    !listens_on(v, n, s->lport))
+		if (s->state != TCP_ST_ESTABLISHED || s->loopback)
 			continue;
-		char *text = xasprintf(s->family == AF_INET
-					   ? "tcp %s:%u -> %s:%u"
-					   : "tcp [%s]:%u -> [%s]:%u",
-				       s->remote, s->rport, s->local, s->lport);
+		/* to a port this host listens on: a way in; else one of the
+		 * gateway's own sessions out (a reverse tunnel, an agent) */
+		bool in = listens_on(v, n, s->lport);
+		bool v6 = s->family == AF_INET6;
+		const char *sa = in ? s->remote : s->local,
+			   *da = in ? s->local : s->remote;
+		char *text = xasprintf("tcp %s%s%s:%u -> %s%s%s:%u",
+				       v6 ? "[" : "", sa, v6 ? "]" : "",
+				       in ? s->rport : s->lport, v6 ? "[" : "",
+				       da, v6 ? "]" : "",
+				       in ? s->lport : s->rport);
 		struct flow f;
 		char *err = NULL;
 		if (flow_parse(text, &f, &err) < 0) {
@@ -274,7 +312,8 @@ static void check_sessions(const struct policy *p, const struct hsock *v,
 			free(text);
 			continue;
 		}
-		f.dst_local = true;
+		f.dst_local = in;
+		f.src_local = !in;
 		f.minute = week_minute_now();
 		struct decision d;
 		engine_eval(e, &f, &fx, &d);
@@ -284,9 +323,10 @@ static void check_sessions(const struct policy *p, const struct hsock *v,
 			char *why = r ? xasprintf("rule \"%s\"", r->name)
 				      : xstrdup("no rule allows it");
 			finding(h, xasprintf(
-			    "the established session %s (%s) is denied by this "
-			    "policy (%s): a start cuts it", text,
-			    s->comm[0] ? s->comm : "owner unknown", why));
+			    "the established session %s (%s, %s the gateway) "
+			    "is denied by this policy (%s): a start cuts it",
+			    text, s->comm[0] ? s->comm : "owner unknown",
+			    in ? "to" : "from", why));
 			free(why);
 		}
 		free(text);
@@ -299,8 +339,14 @@ void host_check(const struct policy *p, struct host_findings *h)
 	struct hsock *v = NULL;
 	size_t n = 0;
 	memset(h, 0, sizeof(*h));
-	read_table("/proc/net/tcp", &v, &n);
-	read_table("/proc/net/tcp6", &v, &n);
+	const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	for (size_t t = 0; t < 2; t++)
+		if (!read_table(tables[t], &v, &n)) /* judged: not all */
+			finding(h, xasprintf("%s has more than %u listening and "
+					     "established sockets on addresses "
+					     "other than the loopback: the rest "
+					     "was not judged", tables[t],
+					     HOST_SOCKS_MAX));
 	h->sockets = n;
 	if (n)
 		qsort(v, n, sizeof(*v), by_inode);

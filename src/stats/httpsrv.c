@@ -604,8 +604,13 @@ void http_limits(struct http_server *h, unsigned max_conns,
 		return;
 	h->max_conns = max_conns ? max_conns : 16;
 	h->timeout_ms = timeout_ms ? timeout_ms : 5000;
-	if (!h->source_set)
+	if (!h->source_set) { /* a client: an address, an IPv6 /64 (one
+			       * host's own subnet), a local uid */
 		h->per_addr = h->max_conns / 4 ? h->max_conns / 4 : 1;
+		h->per_prefix = h->per_addr;
+		h->plen4 = 32;
+		h->plen6 = 64;
+	}
 }
 
 void http_answer_wait(struct http_server *h, unsigned wait_ms)

@@ -85,8 +85,10 @@ struct http_server *http_listen(struct event_base *base, const char *addr_port,
 /* MAX_CONNS open at once, TIMEOUT_MS for a request and again for its
  * answer; 0 keeps the default (16, 5000). Until http_source_limits() is
  * called, one client holds at most a quarter of MAX_CONNS (at least 1;
- * 4 of the default 16) as its per-address limit: idle connections of one
- * host, or one local user, never take every slot. NULL is fine. */
+ * 4 of the default 16) as its per-address limit, and the addresses of one
+ * IPv6 /64 as much together: idle connections of one host (its many
+ * IPv6 addresses too), or one local user, never take every slot. NULL is
+ * fine. */
 void http_limits(struct http_server *h, unsigned max_conns,
 		 unsigned timeout_ms);
 /* WAIT_MS for an answer a handler deferred (http_defer), counted from the

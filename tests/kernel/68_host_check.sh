@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# 68_host_check — `sluicectl check --host` (sluicectl(8)) judges a policy
+# against the gateway's own ways in, and says what sluiced's start from it
+# would then do. In the gateway: "sshd" (socat under that name) on tcp
+# 2222 (IPv4) and 2223 (IPv6 only), "systemd" (socket activation) on 9090.
+#   - a policy that admits ssh on 22 only: the three listeners are
+#     reported, exit 4;
+#   - ssh on 2222 and 2223 admitted from IPv4 sources only: the IPv6
+#     listener is still reported (the family counts);
+#   - everything admitted: exit 0;
+#   - a session held from the client to :2222 under a policy that admits
+#     ssh from another network only: reported ("to the gateway"), and a
+#     real start from that policy does cut it; under the policy that admits
+#     it the start keeps it;
+#   - a session of the gateway's own out to the server under a policy with
+#     no "gateway out": reported ("from the gateway").
+. "$(dirname "$0")/lib.sh"
+kt_up
+cp "$(command -v socat)" "$LAB_TMP/sshd" && cp "$(command -v socat)" "$LAB_TMP/systemd" || kt_fail "copies of socat"
+lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/sshd" TCP4-LISTEN:2222,reuseaddr,fork EXEC:cat >/dev/null
+lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/sshd" TCP6-LISTEN:2223,ipv6only=1,reuseaddr,fork EXEC:cat >/dev/null
+lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/systemd" TCP6-LISTEN:9090,ipv6only=1,reuseaddr,fork EXEC:cat >/dev/null
+for i in $(seq 50); do [ "$(lab_exec "$LAB_GW" ss -ltn | grep -c ':2222 \|:2223 \|:9090 ')" = 3 ] && break; sleep 0.1; done
+GWOUT='rule "gateway out" allow from localhost to any'
+pol() { # pol NAME SSH-PORTS SSH-SOURCES [GATEWAY-OUT]: a policy file
+	cat >"$LAB_TMP/$1.conf" <<CONF
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+network admins { $3 }
+protocol ssh tcp { $2 }
+protocol mgmt tcp 9090
+rule "admin ssh" allow { ssh mgmt } from admins to localhost
+${4:+$GWOUT}
+CONF
+}
+hc() { lab_exec "$LAB_GW" "$SLUICECTL" check -c "$LAB_TMP/$1.conf" --host 2>&1; }
+pol p22 22 "0.0.0.0/0 ::/0" out
+out=$(hc p22); rc=$?
+[ "$rc" = 4 ] && grep -q 'sshd listens on tcp 2222 (IPv4)' <<<"$out" && grep -q 'sshd listens on tcp 2223 (IPv6)' <<<"$out" &&
+	! grep -q 'tcp 9090' <<<"$out" && kt_ok "ssh on 22 only: exit 4, sshd's 2222 and 2223 reported" ||
+	kt_fail "ssh on 22 only: rc $rc: $out"
+sed -i 's/^protocol mgmt tcp 9090$/protocol mgmt tcp 9091/' "$LAB_TMP/p22.conf"
+out=$(hc p22)
+grep -q 'systemd listens on tcp 9090 (IPv6)' <<<"$out" && kt_ok "a socket-activated listener (PID 1's) is a way in too" ||
+	kt_fail "systemd's 9090 not reported: $out"
+pol p4 "22 2222 2223" "198.18.0.0/15" out
+out=$(hc p4); rc=$?
+[ "$rc" = 4 ] && grep -q 'tcp 2223 (IPv6)' <<<"$out" && ! grep -q 'tcp 2222 ' <<<"$out" &&
+	kt_ok "admitted from IPv4 sources only: the IPv6-only sshd is reported, 2222 is not" ||
+	kt_fail "IPv4 sources only: rc $rc: $out"
+pol pall "22 2222 2223" "0.0.0.0/0 ::/0" out
+out=$(hc pall); rc=$?
+[ "$rc" = 0 ] && grep -q '0 ways in that a start would cut' <<<"$out" && kt_ok "all admitted: exit 0: $(tail -1 <<<"$out")" ||
+	kt_fail "all admitted: rc $rc: $out"
+
+# a held session to :2222; a policy that admits ssh from 10.0.0.0/8 only
+pol pother "22 2222 2223" "10.0.0.0/8 2001:db8:1::/64" out
+h=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 2222 40)
+for i in $(seq 50); do [ "$(held "$h")" -ge 3 ] && break; sleep 0.1; done
+out=$(hc pother); rc=$?
+[ "$rc" = 4 ] && grep -q "the established session tcp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:2222 (sshd, to the gateway)" <<<"$out" &&
+	kt_ok "the held session is reported: $(grep -m1 -o 'the established session[^(]*(sshd[^)]*)' <<<"$out")" ||
+	kt_fail "held session not reported: rc $rc: $out"
+out=$(hc pall); rc=$?
+[ "$rc" = 0 ] && kt_ok "and not under the policy that admits it" || kt_fail "held session, all admitted: rc $rc: $out"
+kt_start "$LAB_TMP/pall.conf" || kt_done
+a=$(held "$h"); sleep 2; b=$(held "$h")
+[ "$b" -gt "$a" ] && kt_ok "a start from that policy keeps it ($a -> $b echoes)" || kt_fail "kept? $a -> $b echoes"
+kt_stop
+lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
+kt_start "$LAB_TMP/pother.conf" || kt_done
+sleep 1; a=$(held "$h"); sleep 2; b=$(held "$h")
+[ "$b" = "$a" ] && kt_ok "a start from the policy check --host warned about cuts it ($a -> $b echoes)" ||
+	kt_fail "the start did not cut the reported session: $a -> $b echoes"
+kt_stop
+lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
+
+# the gateway's own session out, under a policy without "gateway out"
+pol pnoout "22 2222 2223" "0.0.0.0/0 ::/0"
+g=$(hold "$LAB_GW" TCP4 "$LAB_SRV4" 80 20)
+for i in $(seq 50); do [ "$(held "$g")" -ge 3 ] && break; sleep 0.1; done
+out=$(hc pnoout); rc=$?
+[ "$rc" = 4 ] && grep -q "tcp [0-9.]*:[0-9]* -> $LAB_SRV4:80 ([a-z]*, from the gateway)" <<<"$out" &&
+	kt_ok "the gateway's own session out is reported: $(grep -m1 -o 'the established session[^(]*' <<<"$out")" ||
+	kt_fail "session out not reported: rc $rc: $out"
+kt_done
