@@ -477,18 +477,43 @@ void fwlog_format(const struct fwlog *l, const struct fwlog_rec *r, char *buf,
 
 /* Opens (or reopens) the file; a new or empty W3C file gets its header.
  * On failure the old file (if any) is kept; -1 with errno (ELOOP: the
- * path is a symbolic link, log_file_follows). */
+ * path is a symbolic link, log_file_follows; EINVAL: a named path that is
+ * not a regular file (a FIFO, a socket); EPERM: a file not owned by root
+ * or by sluiced's own user). */
 static int open_file(struct fwlog *l)
 {
 	/* not world-readable: the log names users and where they went */
 	bool follows = log_file_follows(l->path); /* an open descriptor's name */
+	/* O_NONBLOCK: a FIFO another user made under the name must not
+	 * hold the open (and with it start, reload and SIGTERM) forever */
 	int fd = open(l->path,
-		      O_WRONLY | O_APPEND | O_CLOEXEC |
+		      O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK |
 			  (follows ? 0 : O_NOFOLLOW | O_CREAT),
 		      0640);
 	struct stat st;
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* a named file: a regular one of root or our own user only (not a
+	 * FIFO, nor another user's file in a shared folder, which it would
+	 * read and forge lines in); a device such as /dev/null stays
+	 * allowed when root owns it */
+	if (!follows &&
+	    ((!S_ISREG(st.st_mode) && !(S_ISCHR(st.st_mode) && st.st_uid == 0)) ||
+	     (st.st_uid != 0 && st.st_uid != geteuid()))) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) ? EPERM
+								   : EINVAL;
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	/* an older file too; never a device or FIFO (a log sent to
 	 * /dev/null must not take /dev/null's permissions away) */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0007))
