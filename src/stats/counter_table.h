@@ -458,7 +458,7 @@ enum stats_cmp { CMP_NONE, CMP_GT, CMP_LT, CMP_GROWS };
 	  "Connections the metrics endpoint, the identity push API and the " \
 	  "control socket refused: " \
 	  "over max-connections / max-clients or a client's share of them " \
-	  "(a quarter: one address, or one local uid), past the descriptor " \
+	  "(a quarter: one address, one IPv6 /64, or one local uid), past the descriptor " \
 	  "reserve, " \
 	  "accept errors, callers without access", \
 	  "0; rising = a client floods a listener, or one lacks access", \
