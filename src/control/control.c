@@ -558,6 +558,34 @@ static int apply_perms(const char *path, const struct control_access *a,
 	return 0;
 }
 
+/* Whether the folder DIR of the control socket keeps the socket ours: a
+ * folder (no link), owned by root, by this process's user or by the
+ * socket's owner in A, and writable by nobody else unless sticky (as
+ * /tmp): else another user could put a listener of its own under the name
+ * sluicectl connects to, and answer root's commands. *ERR says why. */
+static bool folder_safe(const char *dir, const struct control_access *a,
+			char **err)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0) {
+		*err = xasprintf("control socket folder %s: %s", dir,
+				 strerror(errno));
+		return false;
+	}
+	bool owner_ok = st.st_uid == 0 || st.st_uid == geteuid() ||
+			st.st_uid == a->owner;
+	bool shared = (st.st_mode & 022) && !(st.st_mode & S_ISVTX);
+	if (S_ISDIR(st.st_mode) && owner_ok && !shared)
+		return true;
+	*err = xasprintf("control socket folder %s: %s: another user could "
+			 "replace the socket (use a folder of root's or "
+			 "sluiced's own, e.g. /run/sluice)", dir,
+			 !S_ISDIR(st.st_mode) ? "not a folder"
+			 : !owner_ok	      ? "owned by another user"
+					      : "writable by others, not sticky");
+	return false;
+}
+
 struct control *control_listen(struct event_base *base, const char *path,
 			       const struct control_access *access,
 			       const struct control_command *table, void *arg)
@@ -568,10 +596,20 @@ struct control *control_listen(struct event_base *base, const char *path,
 		return NULL;
 	}
 	strcpy(sun.sun_path, path);
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/'), *why = NULL;
 	if (slash && slash != dir) {
 		*slash = '\0';
 		mkdir(dir, access->mode & 077 ? 0755 : 0700);
+	} else {
+		free(dir); /* "/sock" or "sock": the root or this folder */
+		dir = xstrdup(slash ? "/" : ".");
+	}
+	if (!folder_safe(dir, access, &why)) {
+		log_warnx("%s", why);
+		free(why);
+		free(dir);
+		errno = EPERM;
+		return NULL;
 	}
 	free(dir);
 	unlink(path); /* a stale socket of a killed daemon */

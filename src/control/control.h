@@ -216,7 +216,10 @@ uint32_t control_operator_reserve(const struct control_access *a);
  * Listens on PATH (a stale socket replaced; its folder made if missing,
  * 0755 when the mode gives others access, else 0700) with owner, group and
  * mode from ACCESS, serving the commands of TABLE (kept, not copied) with
- * ARG. NULL with errno on failure.
+ * ARG. NULL with errno on failure; EPERM (logged) when the folder is not
+ * a folder, is owned by a user other than root, this process's or the
+ * socket's owner, or others may write it without the sticky bit: another
+ * user could replace the socket there.
  */
 struct control *control_listen(struct event_base *base, const char *path,
 			       const struct control_access *access,

@@ -7,8 +7,9 @@
 # and what the first's policy denies stays denied. `--remove-ruleset` with
 # another socket is refused too. A sluiced in another network namespace
 # starts as before, and once the first has stopped (or was killed) a new
-# start works. A queue another program holds fails the start with a
-# message that says so.
+# start works. A control socket folder another user owns, or others may
+# write without the sticky bit, fails the start. A queue another program
+# holds fails the start with a message that says so.
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$LAB_TMP/a.conf
@@ -113,6 +114,25 @@ out=$(timeout 20 ip netns exec "$LAB_GW" "$SLUICED" -f -c "$conf_b" -s "$LAB_TMP
 	kt_fail "the squatter's answer shown: $(cat -v <<<"$out")"
 kt_stop
 kill "$SQ" 2>/dev/null
+
+# 4c. the control socket's folder (-s): one another user owns, or others
+# may write without the sticky bit, is refused (another user could put
+# its own listener under the name root's sluicectl connects to); a
+# sticky folder such as /tmp is fine
+for m in nobody:0755 root:0775; do
+	d=$LAB_TMP/sockdir-${m%%:*}-${m#*:}
+	install -d -m "${m#*:}" -o "${m%%:*}" "$d"
+	out=$(timeout 20 ip netns exec "$LAB_GW" "$SLUICED" -f -c "$conf" -s "$d/ctl.sock" 2>&1); rc=$?
+	[ "$rc" -ne 0 ] && grep -q "control socket folder $d: \(owned by another user\|writable by others, not sticky\)" <<<"$out" &&
+		kt_ok "a socket folder of $m is refused: $(grep -m1 -o 'control socket folder[^(]*' <<<"$out")" ||
+		kt_fail "socket folder of $m: rc $rc: $(tr "\n" " " <<<"$out")"
+	[ -S "$d/ctl.sock" ] && kt_fail "a socket was left in the refused folder $d"
+	lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
+done
+d=$LAB_TMP/sockdir-sticky; install -d -m 1777 "$d"
+KT_SOCK=$d/ctl.sock
+kt_start "$conf" && kt_ok "a sticky folder (as /tmp) is fine"
+kt_stop
 
 # 5. a queue another program holds (as an IPS would): the start fails,
 # saying the queue is probably bound by another process, and installs
