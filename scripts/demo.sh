@@ -91,6 +91,9 @@ printf 'identity { radius-listen 127.0.0.1:1813 radius-secret-file "%s" radius-c
 } >"$CONF"
 printf 'demo-secret\n' >"$LAB_TMP/radius.secret"
 chmod 600 "$LAB_TMP/radius.secret"
+echo "  Before the first start: would it cut one of the gateway's own ways in"
+echo "  (the ports sshd listens on, sessions to it)? The package asks the same."
+run ip netns exec "$LAB_GW" "$CTL" check -c "$CONF" --host
 SLUICED_PID=$(LAB_SPAWN_LOG=$LAB_TMP/sluiced.log lab_spawn "$LAB_GW" "$B/src/sluiced/sluiced" -f -c "$CONF" -s "$SOCK")
 for i in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 run ctl status
