@@ -117,6 +117,22 @@ static char *policy_id(const struct daemon *d)
 	return id;
 }
 
+/* A state file at PATH that cannot be read back (unreadable, refused by
+ * statefile_read: a link, writable by others; not a state file of
+ * sluiced) is renamed PATH.bad-SECONDS before anything is written under
+ * its name, so the next save does not replace what it held: it is there
+ * to look at, and nothing is lost. */
+static void set_aside(const char *path)
+{
+	char *bad = xasprintf("%s.bad-%lld", path, (long long)time(NULL));
+	if (rename(path, bad) == 0)
+		log_warnx("identities: %s set aside as %s (the table starts "
+			  "empty)", path, bad);
+	else if (errno != ENOENT)
+		log_warn("identities: %s could not be set aside", path);
+	free(bad);
+}
+
 /*
  * The state file is {"policy": PATH, "table": <idtable_save()>}: the table
  * is read back only by a sluiced started with the same policy file. Who is
@@ -131,8 +147,10 @@ void idsources_restore(struct daemon *d)
 	size_t len;
 	char *text = statefile_read(path, STATE_MAX, &len);
 	if (!text) {
-		if (errno != ENOENT)
+		if (errno != ENOENT) {
 			log_warn("identities: %s not read", path);
+			set_aside(path);
+		}
 		free(path);
 		return;
 	}
@@ -151,10 +169,11 @@ void idsources_restore(struct daemon *d)
 			 pol, me);
 	else if (pol && inner)
 		n = idtable_load(d->ids, inner, strlen(inner), time(NULL));
-	if (n < 0 && !(pol && inner && strcmp(pol, me) != 0))
+	if (n < 0 && !(pol && inner && strcmp(pol, me) != 0)) {
 		log_warnx("identities: %s is not a state file of sluiced; "
 			  "ignored", path);
-	else if (n >= 0)
+		set_aside(path);
+	} else if (n >= 0)
 		log_info("identities: %ld read back from %s", n, path);
 	free(inner);
 	free(me);

@@ -245,4 +245,22 @@ ctl identity add "$LAB_CLI4" dave >/dev/null && [ "$(who $LAB_CLI4)" = "dave man
 	kt_ok "a manual entry on a full table goes in" || kt_fail "manual entry: $(who $LAB_CLI4)"
 grep -q "the table holds 262144 entries" "$LAB_TMP/sluiced.log" && kt_ok "the refusal is logged" ||
 	kt_fail "log: $(grep -i "refused" "$LAB_TMP/sluiced.log" | tail -2)"
+# a state file that cannot be read back (not one of sluiced's; writable by
+# others) is set aside under a name of its own, not replaced by the next
+# save: nothing it held is lost
+kt_stop || kt_fail "sluiced did not stop"
+rm -f "$KT_SOCK".identities.bad-*
+for kind in garbage world-writable; do
+	if [ $kind = garbage ]; then printf 'not a state file {' >"$KT_SOCK.identities"; chmod 600 "$KT_SOCK.identities"
+	else printf '{"policy": "x", "table": {}}' >"$KT_SOCK.identities"; chmod 666 "$KT_SOCK.identities"; fi
+	want=$(cat "$KT_SOCK.identities")
+	kt_start "$conf" || kt_done
+	ctl identity add 10.9.9.9 frank >/dev/null
+	kt_stop || kt_fail "sluiced did not stop"
+	bad=$(ls "$KT_SOCK".identities.bad-* 2>/dev/null | head -1)
+	[ -n "$bad" ] && [ "$(cat "$bad")" = "$want" ] && grep -q "set aside as $bad" "$LAB_TMP/sluiced.log" &&
+		kt_ok "a $kind state file is set aside as $(basename "$bad"), its text kept" ||
+		kt_fail "$kind state file: $(ls "$KT_SOCK".identities* 2>&1 | tr '\n' ' '); $(grep 'identities:' "$LAB_TMP/sluiced.log" | tail -2)"
+	rm -f "$KT_SOCK".identities.bad-*
+done
 kt_done
