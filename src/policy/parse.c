@@ -1212,6 +1212,15 @@ static void check_log_folder(struct parser *ps, const struct loc *loc,
 		       strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		err_at(ps, loc, "log file: '%s' is not a folder", dir);
+	else if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX) &&
+		 !log_file_follows(path))
+		warn_at(ps, loc,
+			"log file: its folder '%s' may be written by users other "
+			"than its owner (mode %03o, not sticky): another user "
+			"could replace the log between two opens; use a folder "
+			"only root or sluiced's user may write, as "
+			"/var/log/sluice",
+			dir, (unsigned)(st.st_mode & 0777));
 	free(dir);
 	if (!log_file_follows(path) && lstat(path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))

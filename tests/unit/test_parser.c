@@ -55,6 +55,26 @@ static void test_log_folder(void **state)
 	p = load("log { file \"\" }\n", &d);
 	policy_free(p);
 	diags_free(&d);
+	/* a folder others may write without the sticky bit: a warning (not
+	 * under /tmp's 1777) */
+	char dir[] = "/tmp/sluice-logdir-XXXXXX", text[128];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(text, sizeof(text), "log { file \"%s/fw.log\" }\n", dir);
+	memset(&d, 0, sizeof(d));
+	p = load(text, &d);
+	assert_non_null(p);
+	assert_true(has_diag(&d, 1, 12, "may be written by users other"));
+	policy_free(p);
+	diags_free(&d);
+	assert_int_equal(chmod(dir, 01777), 0);
+	memset(&d, 0, sizeof(d));
+	p = load(text, &d);
+	assert_non_null(p);
+	assert_false(has_diag(&d, 1, 12, "may be written by users other"));
+	policy_free(p);
+	diags_free(&d);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void dump(const struct diags *d)
