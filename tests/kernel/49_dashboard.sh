@@ -245,6 +245,15 @@ case $hdr in "sluiced "?*" | up "*":"??":"??" | policy generation 1, 9 rules")
 wd shot "$SID" "$ART/1-members-up.png" && kt_ok "screenshot $ART/1-members-up.png" || kt_fail "screenshot"
 
 # ---- a member's server stops ------------------------------------------------
+# once the state history (a sample every 10 s) holds web2 up: on a loaded
+# host the steps above may take less than one sample's time after web2
+# came up, and a sample late by a moment would then see it down already
+for i in $(seq 100); do # bounded: 25 s
+	s=$(lab_exec "$LAB_GW" curl -s -m 5 "$URL/dashboard/history.json" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["members"].get("web_farm/web2", ""))' 2>/dev/null)
+	case $s in *u*) break ;; esac
+	sleep 0.25
+done
 lab_kill "$W2"
 if wait_member web2 down 20; then
 	R0=$(pget "$(page)" 'p["refreshes"]')
