@@ -328,7 +328,7 @@ int dnsbind_read_name(const uint8_t *msg, size_t len, size_t *off, char *out)
 
 /* A message's header and its one question. */
 struct dhead {
-	uint16_t id, flags, qtype, qclass, ancount;
+	uint16_t id, flags, qtype, qclass, ancount, nscount, arcount;
 	size_t off; /* after the question */
 	char qname[DNSBIND_NAME_MAX + 1];
 };
@@ -351,6 +351,8 @@ static int parse_head(const uint8_t *m, size_t len, struct dhead *h)
 	h->id = get16(m);
 	h->flags = get16(m + 2);
 	h->ancount = get16(m + 6);
+	h->nscount = get16(m + 8);
+	h->arcount = get16(m + 10);
 	if (get16(m + 4) != 1 || OPCODE(h->flags) != 0)
 		return -1; /* one question, a standard QUERY */
 	h->off = 12;
@@ -390,6 +392,24 @@ static int rr_next(const uint8_t *m, size_t len, size_t *off, struct rrv *r)
 	return 0;
 }
 
+/* True when the records H counts (answer, authority and additional
+ * sections, RFC 1035 §4.1) are all well formed and end exactly at LEN: a
+ * message with bytes after its last record, or fewer records than it
+ * counts, is not DNS as a server reads it (BIND answers such a query
+ * FORMERR), and the DNS filter does not pass it. At most 3 × 65,535
+ * records, each at least 11 bytes, so the walk is bounded by LEN. */
+static bool sections_whole(const uint8_t *m, size_t len, const struct dhead *h)
+{
+	size_t off = h->off;
+	unsigned n = (unsigned)h->ancount + h->nscount + h->arcount;
+	for (unsigned i = 0; i < n; i++) {
+		struct rrv r;
+		if (rr_next(m, len, &off, &r) < 0)
+			return false;
+	}
+	return off == len;
+}
+
 /* ---- queries ----------------------------------------------------------------- */
 
 static void qkey_make(struct qkey *k, int family, const uint8_t cli[16],
@@ -410,7 +430,8 @@ enum dnsbind_res dnsbind_query(struct dnsbind *b, const struct dns_ends *e,
 {
 	struct dhead h;
 	b->st.queries++;
-	if (parse_head(msg, len, &h) < 0 || (h.flags & F_QR)) {
+	if (parse_head(msg, len, &h) < 0 || (h.flags & F_QR) ||
+	    !sections_whole(msg, len, &h)) {
 		b->st.queries_malformed++;
 		return DB_MALFORMED;
 	}
@@ -587,7 +608,10 @@ enum dnsbind_res dnsbind_answer(struct dnsbind *b, const struct dns_ends *e,
 {
 	struct dhead h;
 	b->st.answers++;
-	if (parse_head(msg, len, &h) < 0 || !(h.flags & F_QR)) {
+	/* a truncated (TC) answer is let through as it is: it binds nothing,
+	 * and the client needs its TC bit to ask again over TCP */
+	if (parse_head(msg, len, &h) < 0 || !(h.flags & F_QR) ||
+	    (!(h.flags & F_TC) && !sections_whole(msg, len, &h))) {
 		b->st.answers_malformed++;
 		return DB_MALFORMED;
 	}

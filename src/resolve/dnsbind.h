@@ -20,7 +20,8 @@
  *   dnsbind_names() answers "what was this client told that address is?".
  *
  *   Refused and counted, never bound: malformed messages (truncated,
- *   compression pointers that do not point strictly backwards — which
+ *   fewer records than the header counts, bytes after the last record —
+ *   except in a TC answer —, compression pointers that do not point strictly backwards — which
  *   rules out loops —, names over 255 bytes or labels over 63, characters
  *   outside letters, digits, '-' and '_'), answers to no outstanding query,
  *   zone-transfer queries (AXFR, IXFR: the caller should drop them),

@@ -355,6 +355,13 @@ static void malformed_refused(void **state)
 	bad = m;
 	bad.b[5] = 2;
 	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	/* bytes after the last record, a record fewer than counted */
+	bad = m;
+	u8(&bad, 0);
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
+	bad = m;
+	bad.b[11] = 1; /* ARCOUNT 1, no additional record */
+	assert_int_equal(dnsbind_answer(b, &e, bad.b, bad.n, 1), DB_MALFORMED);
 	/* the genuine answer still binds */
 	assert_int_equal(dnsbind_answer(b, &e, m.b, m.n, 1), DB_OK);
 	assert_string_equal(told(b, CLI, "198.18.2.80", 2, NULL), "x.example");
@@ -378,6 +385,21 @@ static void malformed_refused(void **state)
 		assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1),
 				 DB_MALFORMED);
 	}
+	/* a query with bytes after its question (junk, or a record it does
+	 * not count), then with an EDNS OPT record it counts (RFC 6891) */
+	head(&m, 4, Q, 0, "ok.example", 1);
+	struct mb opt = m;
+	u32(&m, 0x58585858u);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_MALFORMED);
+	u8(&opt, 0);	    /* owner: the root */
+	u16(&opt, 41);	    /* OPT */
+	u16(&opt, 1232);    /* the UDP payload size */
+	u32(&opt, 0);	    /* extended RCODE, version, flags */
+	u16(&opt, 0);	    /* no options */
+	m = opt;
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_MALFORMED);
+	m.b[11] = 1; /* ARCOUNT 1 */
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
 	/* a zone transfer is refused */
 	head(&m, 5, Q, 0, "example", 252);
 	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_XFR);
@@ -385,7 +407,7 @@ static void malformed_refused(void **state)
 	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_XFR);
 	struct dnsbind_stats s;
 	dnsbind_stats(b, &s);
-	assert_int_equal(s.queries_malformed, 3);
+	assert_int_equal(s.queries_malformed, 5);
 	assert_int_equal(s.queries_xfr, 2);
 	dnsbind_free(b);
 }
