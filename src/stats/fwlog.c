@@ -367,11 +367,15 @@ static void put_text_fields(struct out *o, bool json, const struct slot *s,
 	put_field(o, json, "flow_id", cid);
 }
 
+/* The #Fields directive's names, separated by tabs as the records' values
+ * are (TMG's W3C files do the same): a value may hold spaces (a rule
+ * named "staff web"), so a reader splits both on tabs alone. */
 #define W3C_FIELDS                                                         \
-	"date time s-computername cs-transport c-ip c-port r-ip r-port "   \
-	"x-src-network x-dst-network action rule cs-username r-host "      \
-	"x-name-witness x-reason x-latency-ms x-event x-flow-id cs-bytes "  \
-	"sc-bytes x-cs-packets x-sc-packets x-duration-ms"
+	"date\ttime\ts-computername\tcs-transport\tc-ip\tc-port\tr-ip\t"    \
+	"r-port\tx-src-network\tx-dst-network\taction\trule\tcs-username\t" \
+	"r-host\tx-name-witness\tx-reason\tx-latency-ms\tx-event\t"         \
+	"x-flow-id\tcs-bytes\tsc-bytes\tx-cs-packets\tx-sc-packets\t"      \
+	"x-duration-ms"
 
 static void format_slot(const struct fwlog *l, const struct slot *s,
 			char *buf, size_t len)
