@@ -358,15 +358,24 @@ int cmd_check(int argc, char **argv)
 	if (p && o.flow)
 		rc = evaluate(p, &o);
 	else if (p && o.json && o.host)
-		print_json(json_pack("{s:b,s:I,s:i,s:{s:I,s:I}}", "valid", 1,
-				     "rules", (json_int_t)p->nrules,
+		print_json(json_pack("{s:b,s:I,s:i,s:{s:I,s:o,s:I}}", "valid",
+				     1, "rules", (json_int_t)p->nrules,
 				     "warnings", d.warnings, "host",
 				     "sockets", (json_int_t)h.sockets,
+				     "conntrack_entries",
+				     h.conntrack ? json_integer((json_int_t)
+							  h.ct_entries)
+						 : json_null(),
 				     "lockouts", (json_int_t)h.n));
 	else if (p && o.json)
 		print_json(json_pack("{s:b,s:I,s:i}", "valid", 1, "rules",
 				     (json_int_t)p->nrules, "warnings",
 				     d.warnings));
+	else if (p && o.host && h.conntrack)
+		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
+		       "sockets, %zu conntrack entries, %zu way%s in that a "
+		       "start would cut\n", o.config, p->nrules, d.warnings,
+		       h.sockets, h.ct_entries, h.n, h.n == 1 ? "" : "s");
 	else if (p && o.host)
 		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
 		       "sockets, %zu way%s in that a start would cut\n", o.config,

@@ -15,20 +15,31 @@
  *     another host, and the gateway's own sessions out, that the policy
  *     denies when judged as a new session of nobody (engine_eval; what
  *     adoption does once its window ends).
- * It reads sockets, not conntrack: a session that NAT redirected to a
- * local port (adoption judges the original tuple) and UDP (a VPN's
- * transport) are not judged.
+ *   - as root, from the conntrack table (what adoption itself walks):
+ *     the UDP sessions to and from the gateway (a VPN's transport, such as
+ *     OpenVPN's udp 1194 or WireGuard's), and the TCP sessions NAT
+ *     changed (a port redirected to sshd), judged by their original
+ *     tuple as adoption judges them, which the sockets do not show.
+ * The conntrack table holds sessions only once something in this network
+ * namespace uses conntrack (another firewall, docker, an earlier sluiced);
+ * with none, the sockets are all there is, and sluiced's start picks the
+ * sessions up mid-stream.
  * The Debian package's postinst asks it before the first start
  * (debian/sluice.postinst).
  */
 #include "sluicectl/hostcheck.h"
+#include "common/mark.h"
 #include "common/util.h"
+#include "kernel/conntrack.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +47,8 @@
 
 #define HOST_SOCKS_MAX 65536u /* sockets kept a table: a bound */
 #define HOST_SHOWN_MAX 20u    /* findings printed; the rest counted */
+#define HOST_CT_READS 64      /* socket buffers read per conntrack wake-up */
+#define HOST_CT_WAIT_MS 10000 /* the conntrack dump's bound, in all */
 enum { TCP_ST_ESTABLISHED = 1, TCP_ST_LISTEN = 10 }; /* include/net/tcp_states.h */
 
 struct hsock {
@@ -282,14 +295,35 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 	}
 }
 
-/* The established sessions of V to a listening port of this host, from
- * another host, that the policy denies as a new session of nobody. */
-static void check_sessions(const struct policy *p, const struct hsock *v,
-			   size_t n, struct host_findings *h)
+/* F (a session that exists, TEXT as "tcp A:P -> B:Q") judged by engine E
+ * of policy P as a new session of nobody, as adoption judges it once its
+ * window ends; a finding when denied. WHAT says what it is ("sshd, to the
+ * gateway"). */
+static void judge(const struct policy *p, struct engine *e, struct flow *f,
+		  const char *text, const char *what, struct host_findings *h)
 {
-	struct engine *e = engine_build(p);
 	struct facts fx = {.known = NEED_IDENTITY | NEED_NAME | NEED_FILTER,
 			   .filter_ok = true};
+	struct decision d;
+	f->minute = week_minute_now();
+	engine_eval(e, f, &fx, &d);
+	if (d.verdict == VERDICT_ALLOW)
+		return;
+	const struct rule *r = d.rule >= 0 ? p->rules[d.rule] : NULL;
+	char *why = r ? xasprintf("rule \"%s\"", r->name)
+		      : xstrdup("no rule allows it");
+	finding(h, xasprintf("the established session %s (%s) is denied by "
+			     "this policy (%s): a start cuts it",
+			     text, what, why));
+	free(why);
+}
+
+/* The established sessions of V to a listening port of this host, from
+ * another host, that the policy denies as a new session of nobody. */
+static void check_sessions(const struct policy *p, struct engine *e,
+			   const struct hsock *v, size_t n,
+			   struct host_findings *h)
+{
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
 		if (s->state != TCP_ST_ESTABLISHED || s->loopback)
@@ -314,24 +348,101 @@ static void check_sessions(const struct policy *p, const struct hsock *v,
 		}
 		f.dst_local = in;
 		f.src_local = !in;
-		f.minute = week_minute_now();
-		struct decision d;
-		engine_eval(e, &f, &fx, &d);
-		if (d.verdict != VERDICT_ALLOW) {
-			const struct rule *r =
-			    d.rule >= 0 ? p->rules[d.rule] : NULL;
-			char *why = r ? xasprintf("rule \"%s\"", r->name)
-				      : xstrdup("no rule allows it");
-			finding(h, xasprintf(
-			    "the established session %s (%s, %s the gateway) "
-			    "is denied by this policy (%s): a start cuts it",
-			    text, s->comm[0] ? s->comm : "owner unknown",
-			    in ? "to" : "from", why));
-			free(why);
-		}
+		char *what = xasprintf("%s, %s the gateway",
+				       s->comm[0] ? s->comm : "owner unknown",
+				       in ? "to" : "from");
+		judge(p, e, &f, text, what, h);
+		free(what);
 		free(text);
 	}
-	engine_free(e);
+}
+
+/* ---- the conntrack table ---------------------------------------------------- */
+
+struct ctwalk {
+	const struct policy *p;
+	struct engine *e;
+	struct ct_local la;
+	struct host_findings *h;
+};
+
+/* Whether adoption judges entry E (flow F) and the sockets do not show
+ * it: UDP to or from the gateway, TCP to or from it that NAT changed;
+ * not what sluice's mark already says is denied, sluiced's own, a
+ * creation element's, published or failed open (adopt.c entry_kind). */
+static bool ct_judged(const struct policy *p, const struct ct_entry *e,
+		      const struct flow *f)
+{
+	if (f->src_local == f->dst_local) /* forwarded, or to itself */
+		return false;
+	if (e->key.proto == IPPROTO_TCP) {
+		if (e->tcp_state == 7 || e->tcp_state == 8) /* over */
+			return false;
+		if (!(e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
+			return false; /* its socket is judged */
+	} else if (e->key.proto != IPPROTO_UDP) {
+		return false;
+	}
+	unsigned dec = mark_dec(p->queue.mark_shift, e->mark);
+	unsigned id = mark_id(p->queue.mark_shift, e->mark);
+	if (dec == MARK_DEC_DENY)
+		return false;
+	return dec != MARK_DEC_ALLOW ||
+	       (id != MARK_ID_SELF && id != MARK_ID_CREATION &&
+		id != MARK_ID_FAILOPEN && id != MARK_ID_PUBLISHED);
+}
+
+static void ct_entry_judge(const struct ct_entry *ce, void *arg)
+{
+	struct ctwalk *w = arg;
+	struct flow f;
+	char text[128];
+	w->h->ct_entries++;
+	ct_entry_flow(ce, &w->la, &f);
+	if (!ct_judged(w->p, ce, &f))
+		return;
+	bool nat = ce->status & (IPS_SRC_NAT | IPS_DST_NAT);
+	char what[96];
+	snprintf(what, sizeof(what), "conntrack, %s the gateway%s",
+		 f.dst_local ? "to" : "from",
+		 nat ? ", changed by NAT: judged as it was sent" : "");
+	judge(w->p, w->e, &f, session_key_format(&ce->key, text, sizeof(text)),
+	      what, w->h);
+}
+
+/* The conntrack entries adoption judges that the sockets do not show
+ * (ct_judged). A table that cannot be read (not root: EPERM; no
+ * conntrack) is said in one line, and judged nothing; the dump is
+ * bounded by HOST_CT_WAIT_MS. */
+static void check_conntrack(const struct policy *p, struct engine *e,
+			    struct host_findings *h)
+{
+	struct ctwalk w = {.p = p, .e = e, .h = h};
+	ct_local_get(&w.la);
+	struct ct_stream *st = ct_stream_open(ct_entry_judge, &w);
+	int rc = st ? 0 : -1;
+	for (int waited = 0; rc == 0 && waited < HOST_CT_WAIT_MS;) {
+		rc = ct_stream_read(st, HOST_CT_READS);
+		if (rc == 0) {
+			struct pollfd pfd = {.fd = ct_stream_fd(st),
+					     .events = POLLIN};
+			if (poll(&pfd, 1, 100) == 0)
+				waited += 100;
+		}
+	}
+	if (rc < 0)
+		fprintf(stderr, "host: note: the conntrack table cannot be "
+				"read (%s): UDP sessions and sessions NAT "
+				"changed are not judged\n",
+			strerror(errno));
+	else if (rc == 0)
+		finding(h, xasprintf("the conntrack table was not read in %d "
+				     "s: the rest was not judged",
+				     HOST_CT_WAIT_MS / 1000));
+	else
+		h->conntrack = true;
+	ct_stream_close(st);
+	ct_local_free(&w.la);
 }
 
 void host_check(const struct policy *p, struct host_findings *h)
@@ -353,7 +464,10 @@ void host_check(const struct policy *p, struct host_findings *h)
 	name_owners(v, n);
 	mark_own(v, n);
 	check_sshd(p, v, n, h);
-	check_sessions(p, v, n, h);
+	struct engine *e = engine_build(p);
+	check_sessions(p, e, v, n, h);
+	check_conntrack(p, e, h);
+	engine_free(e);
 	if (h->n > HOST_SHOWN_MAX)
 		fprintf(stderr, "host: warning: and %zu more\n",
 			h->n - HOST_SHOWN_MAX);

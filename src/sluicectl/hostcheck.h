@@ -10,6 +10,8 @@ struct host_findings {
 	size_t sockets; /* TCP sockets read from /proc/net/tcp{,6} */
 	size_t n;	/* findings: ways in this host's administrator uses
 			 * that a start of sluiced from P would cut */
+	bool conntrack; /* the conntrack table was read and judged */
+	size_t ct_entries; /* entries of it read */
 };
 
 /*
@@ -18,7 +20,10 @@ struct host_findings {
  * allow rule admits to the gateway itself, and the established sessions
  * to a listening port of this host from another host that P denies as a
  * new session of nobody (sluiced(8), START-UP: a start cuts them once
- * the adopt window ends). Prints each finding (the first 20, then a
+ * the adopt window ends), and, when the conntrack table can be read (as
+ * root), its UDP sessions to and from the gateway and its TCP sessions
+ * NAT changed, judged by their original tuple as adoption judges them.
+ * Prints each finding (the first 20, then a
  * count) to standard error as "host: warning: MESSAGE" and fills *H.
  * Without root the owners of other users' sockets are unknown, so sshd's
  * listeners are not found; the sessions are judged all the same. Reads

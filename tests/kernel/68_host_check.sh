@@ -13,7 +13,14 @@
 #     real start from that policy does cut it; under the policy that admits
 #     it the start keeps it;
 #   - a session of the gateway's own out to the server under a policy with
-#     no "gateway out": reported ("from the gateway").
+#     no "gateway out": reported ("from the gateway");
+#   - from the conntrack table (another firewall's table in the gateway
+#     makes the kernel track): a VPN's UDP transport to the gateway
+#     ("openvpn" on udp 1194) under a policy that admits tcp only, and a
+#     session to tcp 8443 that NAT redirects to sshd's 2222, which the
+#     sockets show as 2222 (admitted) and adoption judges as 8443: both
+#     reported; a start from that policy cuts the UDP session, one that
+#     admits udp 1194 keeps it.
 . "$(dirname "$0")/lib.sh"
 kt_up
 cp "$(command -v socat)" "$LAB_TMP/sshd" && cp "$(command -v socat)" "$LAB_TMP/systemd" || kt_fail "copies of socat"
@@ -82,4 +89,49 @@ out=$(hc pnoout); rc=$?
 [ "$rc" = 4 ] && grep -q "tcp [0-9.]*:[0-9]* -> $LAB_SRV4:80 ([a-z]*, from the gateway)" <<<"$out" &&
 	kt_ok "the gateway's own session out is reported: $(grep -m1 -o 'the established session[^(]*' <<<"$out")" ||
 	kt_fail "session out not reported: rc $rc: $out"
+
+# the conntrack table: another firewall in the gateway (its tables make
+# the kernel track), a VPN on udp 1194, tcp 8443 redirected to sshd's 2222
+lab_exec "$LAB_GW" nft -f - <<'NFT' || kt_fail "the other firewall's tables"
+table inet otherfw {
+	chain input { type filter hook input priority 10; ct state established,related accept; }
+}
+table ip othernat {
+	chain pre { type nat hook prerouting priority -100; tcp dport 8443 redirect to :2222; }
+}
+NFT
+cp "$(command -v socat)" "$LAB_TMP/openvpn" || kt_fail "a copy of socat"
+lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/openvpn" UDP4-LISTEN:1194,reuseaddr,fork EXEC:cat >/dev/null
+for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; sleep 0.1; done
+u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 40)
+r=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8443 40)
+for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$r")" -ge 3 ] && break; sleep 0.1; done
+out=$(hc pall); rc=$?
+[ "$rc" = 4 ] && grep -q "the established session udp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:1194 (conntrack, to the gateway)" <<<"$out" &&
+	kt_ok "a VPN's UDP transport to the gateway is reported: $(grep -m1 -o 'the established session udp[^)]*)' <<<"$out")" ||
+	kt_fail "the UDP session not reported: rc $rc: $out"
+grep -q "the established session tcp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:8443 (conntrack, to the gateway, changed by NAT" <<<"$out" &&
+	! grep -q ":2222 (sshd" <<<"$out" && grep -Eq '[1-9][0-9]* conntrack entries' <<<"$out" &&
+	kt_ok "a session NAT redirected to sshd is judged by its port 8443, not 2222: $(tail -1 <<<"$out")" ||
+	kt_fail "the redirected session: $out"
+kt_start "$LAB_TMP/pall.conf" || kt_done
+sleep 1; a=$(held "$u"); sleep 2; b=$(held "$u")
+[ "$b" = "$a" ] && kt_ok "a start from that policy cuts the UDP session ($a -> $b echoes)" ||
+	kt_fail "the start did not cut the UDP session: $a -> $b echoes"
+kt_stop
+lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
+cat "$LAB_TMP/pall.conf" - >"$LAB_TMP/pvpn.conf" <<'CONF'
+protocol openvpn udp 1194
+protocol alt_ssh tcp 8443
+rule "vpn" allow { openvpn alt_ssh } from any to localhost
+CONF
+u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 30)
+for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && break; sleep 0.1; done
+out=$(hc pvpn); rc=$?
+[ "$rc" = 0 ] && kt_ok "under a policy that admits both: exit 0" || kt_fail "policy admitting both: rc $rc: $out"
+kt_start "$LAB_TMP/pvpn.conf" || kt_done
+sleep 1; a=$(held "$u"); sleep 2; b=$(held "$u")
+[ "$b" -gt "$a" ] && kt_ok "and a start from it keeps the UDP session ($a -> $b echoes)" ||
+	kt_fail "the UDP session was cut under a policy admitting it: $a -> $b echoes"
+kt_stop
 kt_done
