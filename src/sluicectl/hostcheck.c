@@ -367,20 +367,23 @@ struct ctwalk {
 };
 
 /* Whether adoption judges entry E (flow F) and the sockets do not show
- * it: UDP to or from the gateway, TCP to or from it that NAT changed;
- * not what sluice's mark already says is denied, sluiced's own, a
- * creation element's, published or failed open (adopt.c entry_kind). */
+ * it: an established session (TCP ESTABLISHED; UDP that has seen its
+ * reply: a stray or scanning datagram is no way in) to or from the
+ * gateway, UDP, or TCP that NAT changed; not what sluice's mark already
+ * says is denied, sluiced's own, a creation element's, published or
+ * failed open (adopt.c entry_kind). */
 static bool ct_judged(const struct policy *p, const struct ct_entry *e,
 		      const struct flow *f)
 {
 	if (f->src_local == f->dst_local) /* forwarded, or to itself */
 		return false;
 	if (e->key.proto == IPPROTO_TCP) {
-		if (e->tcp_state == 7 || e->tcp_state == 8) /* over */
+		if (e->tcp_state != 3) /* TCP_CONNTRACK_ESTABLISHED */
 			return false;
 		if (!(e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
 			return false; /* its socket is judged */
-	} else if (e->key.proto != IPPROTO_UDP) {
+	} else if (e->key.proto != IPPROTO_UDP ||
+		   !(e->status & IPS_SEEN_REPLY)) {
 		return false;
 	}
 	unsigned dec = mark_dec(p->queue.mark_shift, e->mark);

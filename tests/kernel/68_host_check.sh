@@ -19,8 +19,8 @@
 #     ("openvpn" on udp 1194) under a policy that admits tcp only, and a
 #     session to tcp 8443 that NAT redirects to sshd's 2222, which the
 #     sockets show as 2222 (admitted) and adoption judges as 8443: both
-#     reported; a start from that policy cuts the UDP session, one that
-#     admits udp 1194 keeps it.
+#     reported, a stray datagram that had no reply not; a start from that
+#     policy cuts the UDP session, one that admits udp 1194 keeps it.
 . "$(dirname "$0")/lib.sh"
 kt_up
 cp "$(command -v socat)" "$LAB_TMP/sshd" && cp "$(command -v socat)" "$LAB_TMP/systemd" || kt_fail "copies of socat"
@@ -106,7 +106,12 @@ for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; s
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 40)
 r=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8443 40)
 for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$r")" -ge 3 ] && break; sleep 0.1; done
+# a stray datagram to a port nothing listens on: an entry without a reply
+echo stray | lab_exec "$LAB_CLI" timeout 2 socat - "UDP4:$LAB_GW_CLI4:9999" >/dev/null 2>&1
+lab_exec "$LAB_GW" conntrack -L -p udp --dport 9999 2>/dev/null | grep -q UNREPLIED ||
+	kt_fail "the stray datagram left no unreplied entry"
 out=$(hc pall); rc=$?
+! grep -q ':9999' <<<"$out" && kt_ok "a stray datagram (no reply) is no way in" || kt_fail "the stray datagram reported: $out"
 [ "$rc" = 4 ] && grep -q "the established session udp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:1194 (conntrack, to the gateway)" <<<"$out" &&
 	kt_ok "a VPN's UDP transport to the gateway is reported: $(grep -m1 -o 'the established session udp[^)]*)' <<<"$out")" ||
 	kt_fail "the UDP session not reported: rc $rc: $out"
