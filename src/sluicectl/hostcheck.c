@@ -48,7 +48,7 @@
 #define HOST_SOCKS_MAX 65536u /* sockets kept a table: a bound */
 #define HOST_SHOWN_MAX 20u    /* findings printed; the rest counted */
 #define HOST_CT_READS 64      /* socket buffers read per conntrack wake-up */
-#define HOST_CT_WAIT_MS 10000 /* the conntrack dump's bound, in all */
+#define HOST_CT_WAIT_MS 30000 /* the conntrack dump's bound, in all */
 enum { TCP_ST_ESTABLISHED = 1, TCP_ST_LISTEN = 10 }; /* include/net/tcp_states.h */
 
 struct hsock {
@@ -424,13 +424,13 @@ static void check_conntrack(const struct policy *p, struct engine *e,
 	ct_local_get(&w.la);
 	struct ct_stream *st = ct_stream_open(ct_entry_judge, &w);
 	int rc = st ? 0 : -1;
-	for (int waited = 0; rc == 0 && waited < HOST_CT_WAIT_MS;) {
+	uint64_t end = mono_ms() + HOST_CT_WAIT_MS;
+	while (rc == 0 && mono_ms() < end) {
 		rc = ct_stream_read(st, HOST_CT_READS);
 		if (rc == 0) {
 			struct pollfd pfd = {.fd = ct_stream_fd(st),
 					     .events = POLLIN};
-			if (poll(&pfd, 1, 100) == 0)
-				waited += 100;
+			poll(&pfd, 1, 100);
 		}
 	}
 	if (rc < 0)
