@@ -367,9 +367,11 @@ struct ctwalk {
 };
 
 /* Whether adoption judges entry E (flow F) and the sockets do not show
- * it: an established session (TCP ESTABLISHED; UDP that has seen its
- * reply: a stray or scanning datagram is no way in) to or from the
- * gateway, UDP, or TCP that NAT changed; not what sluice's mark already
+ * it: an established session (TCP ESTABLISHED; UDP the kernel calls a
+ * stream, IPS_ASSURED: traffic both ways for more than 2 s, as a VPN's
+ * transport — not a stray datagram, nor one DNS or NTP exchange, which
+ * come and go within seconds) to or from the gateway, UDP, or TCP that
+ * NAT changed; not what sluice's mark already
  * says is denied, sluiced's own, a creation element's, published or
  * failed open (adopt.c entry_kind). */
 static bool ct_judged(const struct policy *p, const struct ct_entry *e,
@@ -383,7 +385,7 @@ static bool ct_judged(const struct policy *p, const struct ct_entry *e,
 		if (!(e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
 			return false; /* its socket is judged */
 	} else if (e->key.proto != IPPROTO_UDP ||
-		   !(e->status & IPS_SEEN_REPLY)) {
+		   !(e->status & IPS_ASSURED)) { /* nf_conntrack_proto_udp.c */
 		return false;
 	}
 	unsigned dec = mark_dec(p->queue.mark_shift, e->mark);

@@ -106,6 +106,13 @@ for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; s
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 40)
 r=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8443 40)
 for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$r")" -ge 3 ] && break; sleep 0.1; done
+# the kernel calls UDP a stream (ASSURED) after 2 s of traffic both ways
+udp_assured() { lab_exec "$LAB_GW" conntrack -L -p udp --dport 1194 2>/dev/null | grep -q ASSURED; }
+out=$(hc pall)
+udp_assured || ! grep -q ':1194 (conntrack' <<<"$out" && kt_ok "a UDP exchange not yet a stream is no finding" ||
+	kt_fail "UDP reported before it was a stream: $out"
+for i in $(seq 60); do udp_assured && break; sleep 0.1; done
+udp_assured || kt_fail "the UDP session never became ASSURED"
 # a stray datagram to a port nothing listens on: an entry without a reply
 echo stray | lab_exec "$LAB_CLI" timeout 2 socat - "UDP4:$LAB_GW_CLI4:9999" >/dev/null 2>&1
 lab_exec "$LAB_GW" conntrack -L -p udp --dport 9999 2>/dev/null | grep -q UNREPLIED ||
@@ -132,6 +139,7 @@ rule "vpn" allow { openvpn alt_ssh } from any to localhost
 CONF
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 30)
 for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && break; sleep 0.1; done
+sleep 2.5 # a stream by now (the pall section showed it reported once it is)
 out=$(hc pvpn); rc=$?
 [ "$rc" = 0 ] && kt_ok "under a policy that admits both: exit 0" || kt_fail "policy admitting both: rc $rc: $out"
 kt_start "$LAB_TMP/pvpn.conf" || kt_done
