@@ -392,8 +392,43 @@ static int rr_next(const uint8_t *m, size_t len, size_t *off, struct rrv *r)
 	return 0;
 }
 
+/* Steps *OFF over a name's wire form (RFC 1035 §4.1.4) without reading
+ * its characters — any octet is valid in a label (RFC 2181 §11): a
+ * DNS-SD instance's space, a wildcard NSEC's '*', RFC 2317's '/' — and
+ * without following its pointer: the framing needs only where the name
+ * ends, and a pointer must point before itself. Linear in the bytes
+ * stepped over (a chain of pointers followed for each of thousands of
+ * records would cost a client's 64 KB message tens of milliseconds).
+ * -1 when malformed. */
+static int skip_name(const uint8_t *m, size_t len, size_t *off)
+{
+	size_t p = *off, wire = 1;
+	for (;;) {
+		if (p >= len)
+			return -1;
+		uint8_t l = m[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 1 >= len ||
+			    ((size_t)(l & 0x3f) << 8 | m[p + 1]) >= p)
+				return -1;
+			*off = p + 2;
+			return 0;
+		}
+		if (l & 0xc0)
+			return -1;
+		if (l == 0)
+			break;
+		if (p + 1 + l > len || (wire += 1u + l) > 255)
+			return -1;
+		p += 1u + l;
+	}
+	*off = p + 1;
+	return 0;
+}
+
 /* True when the records H counts (answer, authority and additional
- * sections, RFC 1035 §4.1) are all well formed and end exactly at LEN: a
+ * sections, RFC 1035 §4.1) are all framed well (skip_name: their owner
+ * names' characters are not judged here) and end exactly at LEN: a
  * message with bytes after its last record, or fewer records than it
  * counts, is not DNS as a server reads it (BIND answers such a query
  * FORMERR), and the DNS filter does not pass it. At most 3 × 65,535
@@ -403,9 +438,13 @@ static bool sections_whole(const uint8_t *m, size_t len, const struct dhead *h)
 	size_t off = h->off;
 	unsigned n = (unsigned)h->ancount + h->nscount + h->arcount;
 	for (unsigned i = 0; i < n; i++) {
-		struct rrv r;
-		if (rr_next(m, len, &off, &r) < 0)
+		if (skip_name(m, len, &off) < 0 || off + 10 > len)
 			return false;
+		size_t rdlen = get16(m + off + 8);
+		off += 10;
+		if (off + rdlen > len)
+			return false;
+		off += rdlen;
 	}
 	return off == len;
 }

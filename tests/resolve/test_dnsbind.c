@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "resolve/dnsbind.h"
@@ -24,7 +25,7 @@
 /* ---- a message builder --------------------------------------------------- */
 
 struct mb {
-	uint8_t b[8192];
+	uint8_t b[65536];
 	size_t n;
 };
 
@@ -560,6 +561,133 @@ static void bounds_per_source_prefix(void **state)
 	dnsbind_free(b);
 }
 
+
+/* attack89: legitimate answers with records beyond the answer section */
+static void rr_raw(struct mb *m, const char *owner, unsigned type,
+		   const uint8_t *rd, size_t rdlen)
+{
+	name(m, owner);
+	u16(m, type);
+	u16(m, type == 41 ? 1232 : 1);
+	u32(m, 300);
+	u16(m, (unsigned)rdlen);
+	memcpy(m->b + m->n, rd, rdlen);
+	m->n += rdlen;
+}
+static void a89_legit(void **state)
+{
+	(void)state;
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
+	struct mb m;
+	struct dns_ends q = to_srv(CLI, 40001), a = to_cli(CLI, 40001);
+	uint8_t rd[64] = {0};
+	/* 1: unicast DNS-SD browse: PTR answer, SRV of the instance in the
+	 * additional section (RFC 6763 12.1); instance name has a space */
+	head(&m, 1, Q, 0, "_ipp._tcp.example.com", 12);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
+	head(&m, 1, QR, 1, "_ipp._tcp.example.com", 12);
+	m.b[11] = 1;
+	{
+		struct mb t = {.n = 0};
+		name(&t, "Office Printer._ipp._tcp.example.com");
+		rr_raw(&m, "_ipp._tcp.example.com", 12, t.b, t.n);
+	}
+	{
+		struct mb t = {.n = 0};
+		u16(&t, 0); u16(&t, 0); u16(&t, 631);
+		name(&t, "printer.example.com");
+		rr_raw(&m, "Office Printer._ipp._tcp.example.com", 33, t.b, t.n);
+	}
+	assert_int_equal(dnsbind_answer(b, &a, m.b, m.n, 2), DB_NOT_BOUND);
+	/* 2: DNSSEC NODATA from a wildcard: NSEC owned by *.example.com in
+	 * the authority section (RFC 4035 3.1.3.4) */
+	head(&m, 2, Q, 0, "foo.example.com", 28);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
+	head(&m, 2, QR, 0, "foo.example.com", 28);
+	m.b[9] = 1;
+	rd[0] = 3; memcpy(rd + 1, "zzz", 3); rd[4] = 0; /* next: zzz. */
+	rd[5] = 0; rd[6] = 1; rd[7] = 0x40; /* bitmap: A */
+	rr_raw(&m, "*.example.com", 47, rd, 8);
+	assert_int_equal(dnsbind_answer(b, &a, m.b, m.n, 2), DB_OK);
+	/* 3: RFC 2317 classless reverse: authority NS owned by 0/25.2.0.192... */
+	head(&m, 3, Q, 0, "example.com", 1);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
+	head(&m, 3, QR, 1, "example.com", 1);
+	rr_a(&m, NULL, 60, "192.0.2.7");
+	m.b[9] = 1;
+	{
+		struct mb t = {.n = 0};
+		name(&t, "ns.example.com");
+		rr_raw(&m, "0/25.2.0.192.in-addr.arpa", 2, t.b, t.n);
+	}
+	assert_int_equal(dnsbind_answer(b, &a, m.b, m.n, 2), DB_OK);
+	/* 4: OPT with a cookie and padding, TSIG: fine */
+	head(&m, 4, Q, 0, "example.com", 1);
+	m.b[11] = 1;
+	u8(&m, 0); u16(&m, 41); u16(&m, 1232); u32(&m, 0);
+	u16(&m, 4 + 8 + 4 + 20); u16(&m, 10); u16(&m, 8); u32(&m, 1); u32(&m, 2);
+	u16(&m, 12); u16(&m, 20); for (int i = 0; i < 20; i++) u8(&m, 0);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
+	/* 5: junk as a counted record: a query carrying a NULL record */
+	head(&m, 5, Q, 0, "example.com", 1);
+	m.b[11] = 1;
+	memset(rd, 'J', sizeof(rd));
+	rr_raw(&m, "x", 10, rd, sizeof(rd));
+	print_message("query with a junk NULL record: %d\n", dnsbind_query(b, &q, m.b, m.n, 1));
+	/* 6: TC answer with junk after the question */
+	q = to_srv(CLI2, 40001); a = to_cli(CLI2, 40001);
+	head(&m, 6, Q, 0, "tc.example.com", 1);
+	assert_int_equal(dnsbind_query(b, &q, m.b, m.n, 1), DB_OK);
+	head(&m, 6, QR | 0x200, 0, "tc.example.com", 1);
+	memcpy(m.b + m.n, rd, sizeof(rd)); m.n += sizeof(rd);
+	print_message("TC answer + junk: %d\n", dnsbind_answer(b, &a, m.b, m.n, 2));
+	/* 7: junk answer from an untrusted source / unmatched: result */
+	head(&m, 7, QR, 0, "nq.example.com", 1);
+	memcpy(m.b + m.n, rd, sizeof(rd)); m.n += sizeof(rd);
+	print_message("unmatched answer + junk: %d\n", dnsbind_answer(b, &a, m.b, m.n, 2));
+	dnsbind_free(b);
+}
+
+/* attack89: a query whose records' owners each follow a long chain of
+ * compression pointers: the cost of sections_whole */
+static struct mb big;
+static void a89_pointer_chain(void **state)
+{
+	(void)state;
+	struct dnsbind *b = trusting(dnsbind_new(&cfg), LAB_DNS);
+	struct dns_ends q = to_srv("198.18.1.9", 40009);
+	struct mb *m = &big;
+	head(m, 9, Q, 0, "a.example", 1);   /* name at 12 */
+	unsigned K = 16000, R = 0;
+	m->b[7] = 0; /* ancount 0 */
+	/* record 1: owner root, type NULL, rdata = the pointer chain */
+	u8(m, 0); u16(m, 10); u16(m, 1); u32(m, 0); u16(m, 2 * K);
+	size_t c0 = m->n;
+	for (unsigned i = 0; i < K; i++) {
+		size_t to = i ? c0 + 2 * (i - 1) : 12;
+		u8(m, 0xc0 | (unsigned)(to >> 8));
+		u8(m, to & 0xff);
+	}
+	size_t last = c0 + 2 * (K - 1);
+	while (m->n + 12 <= 65535 - 0 && m->n + 12 <= sizeof(big.b)) {
+		u8(m, 0xc0 | (unsigned)(last >> 8)); u8(m, last & 0xff);
+		u16(m, 10); u16(m, 1); u32(m, 0); u16(m, 0);
+		R++;
+	}
+	unsigned n = 1 + R;
+	m->b[10] = (uint8_t)(n >> 8); m->b[11] = (uint8_t)n;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enum dnsbind_res r = dnsbind_query(b, &q, m->b, m->n, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	print_message("pointer-chain query: %zu bytes, K=%u R=%u: res %d in %.1f ms\n",
+		      m->n, K, R, r, ms);
+	assert_true(ms < 5.0);
+	dnsbind_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +699,8 @@ int main(void)
 	    cmocka_unit_test(malformed_refused),
 	    cmocka_unit_test(answers_and_chains),
 	    cmocka_unit_test(bounds_are_partial),
+	    cmocka_unit_test(a89_legit),
+	    cmocka_unit_test(a89_pointer_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
