@@ -16,10 +16,9 @@
  *     denies when judged as a new session of nobody (engine_eval; what
  *     adoption does once its window ends).
  *   - as root, from the conntrack table (what adoption itself walks):
- *     the UDP sessions to and from the gateway (a VPN's transport, such as
- *     OpenVPN's udp 1194 or WireGuard's), and the TCP sessions NAT
- *     changed (a port redirected to sshd), judged by their original
- *     tuple as adoption judges them, which the sockets do not show.
+ *     the UDP streams to and from the gateway (a VPN's transport, such as
+ *     OpenVPN's udp 1194 or WireGuard's) and the tunnels of other
+ *     protocols (GRE, ESP), which the sockets do not show (ct_judged).
  * The conntrack table holds sessions only once something in this network
  * namespace uses conntrack (another firewall, docker, an earlier sluiced);
  * with none, the sockets are all there is, and sluiced's start picks the
@@ -366,28 +365,30 @@ struct ctwalk {
 	struct host_findings *h;
 };
 
-/* Whether adoption judges entry E (flow F) and the sockets do not show
- * it: an established session (TCP ESTABLISHED; UDP the kernel calls a
- * stream, IPS_ASSURED: traffic both ways for more than 2 s, as a VPN's
- * transport — not a stray datagram, nor one DNS or NTP exchange, which
- * come and go within seconds) to or from the gateway, UDP, or TCP that
- * NAT changed; not what sluice's mark already
- * says is denied, sluiced's own, a creation element's, published or
- * failed open (adopt.c entry_kind). */
+/* Whether entry E (flow F) is a way in that the sockets do not show and
+ * a start would cut: a session to or from the gateway, not TCP (its
+ * socket is judged), not ICMP; UDP only once the kernel calls it a
+ * stream (IPS_ASSURED, nf_conntrack_proto_udp.c: both ways for over 2 s,
+ * as a VPN's transport; not a stray datagram, nor one DNS, DHCP or NTP
+ * exchange), other protocols (GRE, ESP, SCTP) once they have seen a
+ * reply. Not a session NAT changed: adoption judges it by its original
+ * tuple and deletes it, but its next packet is a new session judged
+ * after NAT (what the sockets show), so whether a start cuts it depends
+ * on the adopt window, not on this policy alone. Not what sluice's mark
+ * already says is denied, sluiced's own, a creation element's,
+ * published or failed open (adopt.c entry_kind). */
 static bool ct_judged(const struct policy *p, const struct ct_entry *e,
 		      const struct flow *f)
 {
 	if (f->src_local == f->dst_local) /* forwarded, or to itself */
 		return false;
-	if (e->key.proto == IPPROTO_TCP) {
-		if (e->tcp_state != 3) /* TCP_CONNTRACK_ESTABLISHED */
-			return false;
-		if (!(e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
-			return false; /* its socket is judged */
-	} else if (e->key.proto != IPPROTO_UDP ||
-		   !(e->status & IPS_ASSURED)) { /* nf_conntrack_proto_udp.c */
+	if (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_ICMP ||
+	    e->key.proto == IPPROTO_ICMPV6 ||
+	    (e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
 		return false;
-	}
+	if (!(e->status & IPS_SEEN_REPLY) ||
+	    (e->key.proto == IPPROTO_UDP && !(e->status & IPS_ASSURED)))
+		return false;
 	unsigned dec = mark_dec(p->queue.mark_shift, e->mark);
 	unsigned id = mark_id(p->queue.mark_shift, e->mark);
 	if (dec == MARK_DEC_DENY)
@@ -406,11 +407,9 @@ static void ct_entry_judge(const struct ct_entry *ce, void *arg)
 	ct_entry_flow(ce, &w->la, &f);
 	if (!ct_judged(w->p, ce, &f))
 		return;
-	bool nat = ce->status & (IPS_SRC_NAT | IPS_DST_NAT);
 	char what[96];
-	snprintf(what, sizeof(what), "conntrack, %s the gateway%s",
-		 f.dst_local ? "to" : "from",
-		 nat ? ", changed by NAT: judged as it was sent" : "");
+	snprintf(what, sizeof(what), "conntrack, %s the gateway",
+		 f.dst_local ? "to" : "from");
 	judge(w->p, w->e, &f, session_key_format(&ce->key, text, sizeof(text)),
 	      what, w->h);
 }
@@ -437,8 +436,8 @@ static void check_conntrack(const struct policy *p, struct engine *e,
 	}
 	if (rc < 0)
 		fprintf(stderr, "host: note: the conntrack table cannot be "
-				"read (%s): UDP sessions and sessions NAT "
-				"changed are not judged\n",
+				"read (%s): UDP streams and tunnels (GRE, "
+				"ESP) are not judged\n",
 			strerror(errno));
 	else if (rc == 0)
 		finding(h, xasprintf("the conntrack table was not read in %d "

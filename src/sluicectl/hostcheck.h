@@ -21,8 +21,8 @@ struct host_findings {
  * to a listening port of this host from another host that P denies as a
  * new session of nobody (sluiced(8), START-UP: a start cuts them once
  * the adopt window ends), and, when the conntrack table can be read (as
- * root), its UDP sessions to and from the gateway and its TCP sessions
- * NAT changed, judged by their original tuple as adoption judges them.
+ * root), its UDP streams and its tunnels (GRE, ESP, SCTP) to and from
+ * the gateway that no NAT changed.
  * Prints each finding (the first 20, then a
  * count) to standard error as "host: warning: MESSAGE" and fills *H.
  * Without root the owners of other users' sockets are unknown, so sshd's

@@ -16,11 +16,12 @@
 #     no "gateway out": reported ("from the gateway");
 #   - from the conntrack table (another firewall's table in the gateway
 #     makes the kernel track): a VPN's UDP transport to the gateway
-#     ("openvpn" on udp 1194) under a policy that admits tcp only, and a
-#     session to tcp 8443 that NAT redirects to sshd's 2222, which the
-#     sockets show as 2222 (admitted) and adoption judges as 8443: both
-#     reported, a stray datagram that had no reply not; a start from that
-#     policy cuts the UDP session, one that admits udp 1194 keeps it.
+#     ("openvpn" on udp 1194) and a GRE tunnel under a policy that admits
+#     tcp only: reported, a stray datagram that had no reply and a UDP
+#     exchange not yet a stream not; a start from that policy cuts both;
+#     one that admits them keeps the UDP one. A session to tcp 8443 that
+#     NAT redirects to sshd's admitted 2222 is no finding, and the start
+#     keeps it (its next packet is judged after NAT).
 . "$(dirname "$0")/lib.sh"
 kt_up
 cp "$(command -v socat)" "$LAB_TMP/sshd" && cp "$(command -v socat)" "$LAB_TMP/systemd" || kt_fail "copies of socat"
@@ -103,9 +104,11 @@ NFT
 cp "$(command -v socat)" "$LAB_TMP/openvpn" || kt_fail "a copy of socat"
 lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/openvpn" UDP4-LISTEN:1194,reuseaddr,fork EXEC:cat >/dev/null
 for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; sleep 0.1; done
+lab_spawn "$LAB_GW" timeout 120 socat IP4-RECVFROM:47,fork EXEC:cat >/dev/null
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 40)
 r=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8443 40)
-for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$r")" -ge 3 ] && break; sleep 0.1; done
+g=$(hold "$LAB_CLI" IP4-DATAGRAM "$LAB_GW_CLI4" 47 40) # a GRE tunnel's packets
+for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$r")" -ge 3 ] && [ "$(held "$g")" -ge 3 ] && break; sleep 0.1; done
 # the kernel calls UDP a stream (ASSURED) after 2 s of traffic both ways
 udp_assured() { lab_exec "$LAB_GW" conntrack -L -p udp --dport 1194 2>/dev/null | grep -q ASSURED; }
 out=$(hc pall)
@@ -122,20 +125,25 @@ out=$(hc pall); rc=$?
 [ "$rc" = 4 ] && grep -q "the established session udp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:1194 (conntrack, to the gateway)" <<<"$out" &&
 	kt_ok "a VPN's UDP transport to the gateway is reported: $(grep -m1 -o 'the established session udp[^)]*)' <<<"$out")" ||
 	kt_fail "the UDP session not reported: rc $rc: $out"
-grep -q "the established session tcp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:8443 (conntrack, to the gateway, changed by NAT" <<<"$out" &&
-	! grep -q ":2222 (sshd" <<<"$out" && grep -Eq '[1-9][0-9]* conntrack entries' <<<"$out" &&
-	kt_ok "a session NAT redirected to sshd is judged by its port 8443, not 2222: $(tail -1 <<<"$out")" ||
-	kt_fail "the redirected session: $out"
+grep -q "the established session 47 $LAB_CLI4 -> $LAB_GW_CLI4 (conntrack, to the gateway)" <<<"$out" &&
+	kt_ok "a GRE tunnel to the gateway is reported" || kt_fail "the GRE tunnel not reported: $out"
+! grep -q ':8443\|:2222' <<<"$out" && grep -Eq '[1-9][0-9]* conntrack entries' <<<"$out" &&
+	kt_ok "a session NAT redirected to sshd's admitted 2222 is no finding: $(tail -1 <<<"$out")" ||
+	kt_fail "the redirected session reported: $out"
 kt_start "$LAB_TMP/pall.conf" || kt_done
-sleep 1; a=$(held "$u"); sleep 2; b=$(held "$u")
+sleep 1; a=$(held "$u"); ra=$(held "$r"); g0=$(held "$g"); sleep 2; b=$(held "$u"); rb=$(held "$r"); g1=$(held "$g")
 [ "$b" = "$a" ] && kt_ok "a start from that policy cuts the UDP session ($a -> $b echoes)" ||
 	kt_fail "the start did not cut the UDP session: $a -> $b echoes"
+[ "$rb" -gt "$ra" ] && kt_ok "and keeps the redirected one, which talks on and is judged after NAT ($ra -> $rb echoes)" ||
+	kt_fail "the redirected session was cut: $ra -> $rb echoes"
+[ "$g1" = "$g0" ] && kt_ok "and cuts the GRE tunnel ($g0 -> $g1 echoes)" ||
+	kt_fail "the GRE tunnel goes on: $g0 -> $g1 echoes"
 kt_stop
 lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
 cat "$LAB_TMP/pall.conf" - >"$LAB_TMP/pvpn.conf" <<'CONF'
 protocol openvpn udp 1194
-protocol alt_ssh tcp 8443
-rule "vpn" allow { openvpn alt_ssh } from any to localhost
+rule "vpn" allow openvpn from any to localhost
+rule "tunnels" allow any from clients to localhost
 CONF
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 30)
 for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && break; sleep 0.1; done
