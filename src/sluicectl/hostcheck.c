@@ -434,7 +434,12 @@ static void check_conntrack(const struct policy *p, struct engine *e,
 			poll(&pfd, 1, 100);
 		}
 	}
-	if (rc < 0)
+	if (rc < 0 && h->ct_entries) /* judged in part: the rest unseen */
+		finding(h, xasprintf("the conntrack table's dump failed after "
+				     "%zu entries (%s): the rest was not "
+				     "judged", h->ct_entries,
+				     strerror(errno)));
+	else if (rc < 0)
 		fprintf(stderr, "host: note: the conntrack table cannot be "
 				"read (%s): UDP streams and tunnels (GRE, "
 				"ESP) are not judged\n",
