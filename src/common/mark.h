@@ -18,6 +18,7 @@
 #ifndef SLUICE_COMMON_MARK_H
 #define SLUICE_COMMON_MARK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,18 @@ static inline unsigned mark_dec(uint32_t shift, uint32_t mark)
 static inline unsigned mark_id(uint32_t shift, uint32_t mark)
 {
 	return (mark >> mark_shift_of(shift)) & MARK_ID_MASK;
+}
+
+/* True when MARK says ALLOW by a policy rule (of this run or another):
+ * not sluiced's own traffic, a creation element's, a published server's
+ * or the fail-open path's. Adoption judges such a session again at a
+ * start (src/sluiced/adopt.c), as sluicectl check --host does. */
+static inline bool mark_allowed_by_rule(uint32_t shift, uint32_t mark)
+{
+	unsigned id = mark_id(shift, mark);
+	return mark_dec(shift, mark) == MARK_DEC_ALLOW && id != MARK_ID_SELF &&
+	       id != MARK_ID_CREATION && id != MARK_ID_FAILOPEN &&
+	       id != MARK_ID_PUBLISHED;
 }
 
 /* The rule id for policy rule index INDEX (index + 1, saturating at

@@ -21,8 +21,8 @@
  *
  *   Refused and counted, never bound: malformed messages (truncated,
  *   fewer records than the header counts, bytes after the last record —
- *   except in a TC answer —, compression pointers that do not point strictly backwards — which
- *   rules out loops —, names over 255 bytes or labels over 63, characters
+ *   except in a TC answer —, compression pointers that do not point
+ *   strictly backwards — which rules out loops —, names over 255 bytes or labels over 63, characters
  *   outside letters, digits, '-' and '_'), answers to no outstanding query,
  *   zone-transfer queries (AXFR, IXFR: the caller should drop them),
  *   truncated (TC) and error answers, and — with cfg.refuse_private — A and

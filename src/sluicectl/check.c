@@ -371,15 +371,16 @@ int cmd_check(int argc, char **argv)
 		print_json(json_pack("{s:b,s:I,s:i}", "valid", 1, "rules",
 				     (json_int_t)p->nrules, "warnings",
 				     d.warnings));
-	else if (p && o.host && h.conntrack)
+	else if (p && o.host) {
+		char ct[48] = "";
+		if (h.conntrack)
+			snprintf(ct, sizeof(ct), "%zu conntrack entries, ",
+				 h.ct_entries);
 		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
-		       "sockets, %zu conntrack entries, %zu way%s in that a "
-		       "start would cut\n", o.config, p->nrules, d.warnings,
-		       h.sockets, h.ct_entries, h.n, h.n == 1 ? "" : "s");
-	else if (p && o.host)
-		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
-		       "sockets, %zu way%s in that a start would cut\n", o.config,
-		       p->nrules, d.warnings, h.sockets, h.n, h.n == 1 ? "" : "s");
+		       "sockets, %s%zu way%s in that a start would cut\n",
+		       o.config, p->nrules, d.warnings, h.sockets, ct, h.n,
+		       h.n == 1 ? "" : "s");
+	}
 	else if (p)
 		printf("%s: valid: %zu rules, %d warnings\n", o.config,
 		       p->nrules, d.warnings);

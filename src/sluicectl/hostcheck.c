@@ -390,12 +390,8 @@ static bool ct_judged(const struct policy *p, const struct ct_entry *e,
 	    (e->key.proto == IPPROTO_UDP && !(e->status & IPS_ASSURED)))
 		return false;
 	unsigned dec = mark_dec(p->queue.mark_shift, e->mark);
-	unsigned id = mark_id(p->queue.mark_shift, e->mark);
-	if (dec == MARK_DEC_DENY)
-		return false;
-	return dec != MARK_DEC_ALLOW ||
-	       (id != MARK_ID_SELF && id != MARK_ID_CREATION &&
-		id != MARK_ID_FAILOPEN && id != MARK_ID_PUBLISHED);
+	return dec == MARK_DEC_NONE || dec == MARK_DEC_QUEUE ||
+	       mark_allowed_by_rule(p->queue.mark_shift, e->mark);
 }
 
 static void ct_entry_judge(const struct ct_entry *ce, void *arg)

@@ -22,9 +22,8 @@ struct host_findings {
  * new session of nobody (sluiced(8), START-UP: a start cuts them once
  * the adopt window ends), and, when the conntrack table can be read (as
  * root), its UDP streams and its tunnels (GRE, ESP, SCTP) to and from
- * the gateway that no NAT changed.
- * Prints each finding (the first 20, then a
- * count) to standard error as "host: warning: MESSAGE" and fills *H.
+ * the gateway that no NAT changed. Prints each finding (the first 20,
+ * then a count) to standard error as "host: warning: MESSAGE" and fills *H.
  * Without root the owners of other users' sockets are unknown, so sshd's
  * listeners are not found; the sessions are judged all the same. Reads
  * /proc (proc(5)) only; allocates nothing that outlives the call.

@@ -50,11 +50,9 @@ static enum kind entry_kind(const struct daemon *d, const struct ct_entry *e,
 	if (f->src_local && f->dst_local)
 		return K_SKIP; /* the gateway talking to itself (lo) */
 	unsigned dec = mark_dec(d->kopts.mark_shift, e->mark);
-	unsigned rid = mark_id(d->kopts.mark_shift, e->mark);
 	if (dec == RS_DEC_NONE || dec == RS_DEC_QUEUE)
 		return K_UNDECIDED;
-	if (dec == RS_DEC_ALLOW && rid != RS_ID_SELF && rid != RS_ID_CREATION &&
-	    rid != RS_ID_FAILOPEN && rid != RS_ID_PUBLISHED)
+	if (mark_allowed_by_rule(d->kopts.mark_shift, e->mark))
 		return K_DECIDED; /* by a policy rule, maybe of another run */
 	return K_SKIP; /* denied, sluiced's own, creation, published, fail */
 }
