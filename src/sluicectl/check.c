@@ -376,7 +376,7 @@ int cmd_check(int argc, char **argv)
 		if (h.conntrack)
 			snprintf(ct, sizeof(ct), "%zu conntrack entries, ",
 				 h.ct_entries);
-		printf("%s: valid: %zu rules, %d warnings; this host: %zu TCP "
+		printf("%s: valid: %zu rules, %d warnings; this host: %zu "
 		       "sockets, %s%zu way%s in that a start would cut\n",
 		       o.config, p->nrules, d.warnings, h.sockets, ct, h.n,
 		       h.n == 1 ? "" : "s");

@@ -15,6 +15,11 @@
  *     another host, and the gateway's own sessions out, that the policy
  *     denies when judged as a new session of nobody (engine_eval; what
  *     adoption does once its window ends).
+ *   - the UDP ports a VPN daemon (OpenVPN, strongSwan, Tailscale...) takes
+ *     datagrams on, from /proc/net/udp{,6}, and as root the kernel's own
+ *     (WireGuard's, when a WireGuard interface is here), that no allow
+ *     rule admits: its transport's sessions are in no conntrack table a
+ *     fresh host keeps (check_udp);
  *   - as root, from the conntrack table (what adoption itself walks):
  *     the UDP streams to and from the gateway (a VPN's transport, such as
  *     OpenVPN's udp 1194 or WireGuard's) and the tunnels of other
@@ -48,9 +53,12 @@
 #define HOST_SHOWN_MAX 20u    /* findings printed; the rest counted */
 #define HOST_CT_READS 64      /* socket buffers read per conntrack wake-up */
 #define HOST_CT_WAIT_MS 30000 /* the conntrack dump's bound, in all */
-enum { TCP_ST_ESTABLISHED = 1, TCP_ST_LISTEN = 10 }; /* include/net/tcp_states.h */
+/* include/net/tcp_states.h; a UDP socket is ESTABLISHED when connected,
+ * CLOSE when not (bound: it takes datagrams from anyone) */
+enum { TCP_ST_ESTABLISHED = 1, TCP_ST_CLOSE = 7, TCP_ST_LISTEN = 10 };
 
 struct hsock {
+	int proto;		   /* IPPROTO_TCP, IPPROTO_UDP */
 	int family;		   /* AF_INET, AF_INET6 (a v4-mapped peer: AF_INET) */
 	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
 	uint16_t lport, rport;
@@ -100,8 +108,8 @@ static int hex_addr(const char *hex, char *out, size_t outsz, int *family,
 	return inet_ntop(AF_INET6, &a, out, (socklen_t)outsz) ? 0 : -1;
 }
 
-/* One line of /proc/net/tcp{,6} into S; -1 when it is not a socket line
- * (the header) or malformed. */
+/* One line of /proc/net/{tcp,udp}{,6} into S; -1 when it is not a
+ * socket line (the header) or malformed. */
 static int parse_line(const char *line, struct hsock *s)
 {
 	char lh[40], rh[40];
@@ -128,12 +136,22 @@ static int parse_line(const char *line, struct hsock *s)
 	return 0;
 }
 
-/* Appends the listening and established sockets of PATH to *V / *N, but
- * those on a loopback address (no way in from outside), at most
- * HOST_SOCKS_MAX a table; a table that cannot be read (no IPv6) adds
- * none. Returns false when the table held more than that: what was left
- * unread is not judged. */
-static bool read_table(const char *path, struct hsock **v, size_t *n)
+/* Whether S, of protocol PROTO, is judged: TCP listening and established
+ * sockets; UDP bound ones (CLOSE: a server's) and connected ones. */
+static bool kept_state(int proto, int state)
+{
+	if (proto == IPPROTO_UDP)
+		return state == TCP_ST_CLOSE || state == TCP_ST_ESTABLISHED;
+	return state == TCP_ST_LISTEN || state == TCP_ST_ESTABLISHED;
+}
+
+/* Appends the sockets of PATH (a table of PROTO) that kept_state() keeps
+ * to *V / *N, but those on a loopback address (no way in from outside),
+ * at most HOST_SOCKS_MAX a table; a table that cannot be read (no IPv6)
+ * adds none. Returns false when the table held more than that: what was
+ * left unread is not judged. */
+static bool read_table(const char *path, int proto, struct hsock **v,
+		       size_t *n)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -144,12 +162,13 @@ static bool read_table(const char *path, struct hsock **v, size_t *n)
 	while (fgets(line, sizeof(line), f)) {
 		struct hsock s;
 		if (parse_line(line, &s) < 0 || s.local_loop ||
-		    (s.state != TCP_ST_LISTEN && s.state != TCP_ST_ESTABLISHED))
+		    !kept_state(proto, s.state))
 			continue;
 		if (kept == HOST_SOCKS_MAX) {
 			all = false;
 			break;
 		}
+		s.proto = proto;
 		VEC_PUSH(*v, *n, s);
 		kept++;
 	}
@@ -245,7 +264,8 @@ static void name_owners(struct hsock *v, size_t n)
 static bool listens_on(const struct hsock *v, size_t n, uint16_t port)
 {
 	for (size_t i = 0; i < n; i++)
-		if (v[i].state == TCP_ST_LISTEN && v[i].lport == port)
+		if (v[i].proto == IPPROTO_TCP && v[i].state == TCP_ST_LISTEN &&
+		    v[i].lport == port)
 			return true;
 	return false;
 }
@@ -264,7 +284,7 @@ static void finding(struct host_findings *h, char *msg)
  * administrator enabled to come in by). */
 static bool management_listener(const struct hsock *s)
 {
-	return s->state == TCP_ST_LISTEN &&
+	return s->proto == IPPROTO_TCP && s->state == TCP_ST_LISTEN &&
 	       (!strcmp(s->comm, "sshd") || !strcmp(s->comm, "systemd"));
 }
 
@@ -291,6 +311,101 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 				     "ssh tcp %u`, and %s sources)",
 				     v[i].comm, v[i].lport, fam, v[i].lport,
 				     fam, v[i].lport, fam));
+	}
+}
+
+/* The names (comm) of the VPN daemons whose UDP port is a way in: OpenVPN,
+ * strongSwan and Libreswan (IKE, NAT-T), tinc, Tailscale, ZeroTier,
+ * WireGuard in user space, Nebula, ocserv, fastd, xl2tpd, racoon. */
+static bool vpn_daemon(const char *comm)
+{
+	static const char *const names[] = {
+	    "openvpn", "charon",       "charon-systemd", "pluto",
+	    "tincd",   "tailscaled",   "zerotier-one",   "wireguard-go",
+	    "boringtun", "boringtun-cli", "nebula",      "ocserv",
+	    "ocserv-main", "fastd",    "xl2tpd",         "racoon"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(comm, names[i]))
+			return true;
+	return false;
+}
+
+size_t host_wireguard_iface(const char *sysnet, char *name, size_t len)
+{
+	DIR *d = opendir(sysnet);
+	size_t n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512], line[128];
+		snprintf(path, sizeof(path), "%s/%s/uevent", sysnet,
+			 de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		bool wg = false;
+		while (!wg && fgets(line, sizeof(line), f))
+			wg = !strcmp(line, "DEVTYPE=wireguard\n");
+		fclose(f);
+		if (wg && n++ == 0 && len)
+			snprintf(name, len, "%s", de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The bound UDP sockets of V (servers' ports: taking datagrams from
+ * anyone) that are a way in and whose port no allow rule admits to the
+ * gateway from that family's sources: a VPN daemon's (vpn_daemon) are
+ * findings; as root, one no process holds is the kernel's (a tunnel
+ * endpoint: WireGuard, VXLAN, Geneve), a finding while a WireGuard
+ * interface is here, else a note (it may be a tunnel between servers,
+ * not a way in). One a port and family. */
+static void check_udp(const struct policy *p, const struct hsock *v,
+		      size_t n, struct host_findings *h)
+{
+	char wg[64] = "";
+	bool root = geteuid() == 0;
+	bool wgif = root && host_wireguard_iface("/sys/class/net", wg,
+						 sizeof(wg)) > 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hsock *s = &v[i];
+		bool vpn = vpn_daemon(s->comm), kern = root && !s->comm[0];
+		if (s->proto != IPPROTO_UDP || s->state != TCP_ST_CLOSE ||
+		    !(vpn || kern))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = v[j].proto == IPPROTO_UDP &&
+			       v[j].state == TCP_ST_CLOSE &&
+			       v[j].lport == s->lport &&
+			       v[j].family == s->family;
+		if (seen || policy_admits_to_gateway(p, s->family, IPPROTO_UDP,
+						     s->lport))
+			continue;
+		const char *fam = s->family == AF_INET6 ? "IPv6" : "IPv4";
+		if (vpn || wgif)
+			finding(h, xasprintf(
+			    "%s%s%s takes datagrams on udp %u (%s) here, and "
+			    "no rule allows udp %u to the gateway itself from "
+			    "an %s source: after a start a VPN that comes in "
+			    "there is cut (add e.g. `protocol vpn udp %u`, "
+			    "and %s sources)",
+			    vpn ? s->comm : "a kernel socket (WireGuard's "
+					    "interface ",
+			    vpn ? "" : wg, vpn ? "" : " is here)", s->lport,
+			    fam, s->lport, fam, s->lport, fam));
+		else
+			fprintf(stderr, "host: note: a kernel socket (a "
+					"tunnel's: VXLAN, Geneve, FOU) takes "
+					"datagrams on udp %u (%s) here, and no "
+					"rule allows udp %u to the gateway "
+					"itself: a start cuts what comes in "
+					"there\n",
+				s->lport, fam, s->lport);
 	}
 }
 
@@ -325,7 +440,8 @@ static void check_sessions(const struct policy *p, struct engine *e,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
-		if (s->state != TCP_ST_ESTABLISHED || s->loopback)
+		if (s->proto != IPPROTO_TCP || s->state != TCP_ST_ESTABLISHED ||
+		    s->loopback)
 			continue;
 		/* to a port this host listens on: a way in; else one of the
 		 * gateway's own sessions out (a reverse tunnel, an agent) */
@@ -455,11 +571,13 @@ void host_check(const struct policy *p, struct host_findings *h)
 	struct hsock *v = NULL;
 	size_t n = 0;
 	memset(h, 0, sizeof(*h));
-	const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-	for (size_t t = 0; t < 2; t++)
-		if (!read_table(tables[t], &v, &n)) /* judged: not all */
-			finding(h, xasprintf("%s has more than %u listening and "
-					     "established sockets on addresses "
+	const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6",
+				      "/proc/net/udp", "/proc/net/udp6"};
+	for (size_t t = 0; t < 4; t++)
+		if (!read_table(tables[t], t < 2 ? IPPROTO_TCP : IPPROTO_UDP,
+				&v, &n)) /* judged: not all */
+			finding(h, xasprintf("%s has more than %u listening, bound "
+					     "and established sockets on addresses "
 					     "other than the loopback: the rest "
 					     "was not judged", tables[t],
 					     HOST_SOCKS_MAX));
@@ -469,6 +587,7 @@ void host_check(const struct policy *p, struct host_findings *h)
 	name_owners(v, n);
 	mark_own(v, n);
 	check_sshd(p, v, n, h);
+	check_udp(p, v, n, h);
 	struct engine *e = engine_build(p);
 	check_sessions(p, e, v, n, h);
 	check_conntrack(p, e, h);

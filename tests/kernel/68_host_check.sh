@@ -14,6 +14,9 @@
 #     it the start keeps it;
 #   - a session of the gateway's own out to the server under a policy with
 #     no "gateway out": reported ("from the gateway");
+#   - a VPN daemon ("openvpn") taking datagrams on udp 1194, with no
+#     session yet (nothing in conntrack): reported unless a rule admits
+#     udp 1194; a kernel tunnel's socket (VXLAN) is a note only;
 #   - from the conntrack table (another firewall's table in the gateway
 #     makes the kernel track): a VPN's UDP transport to the gateway
 #     ("openvpn" on udp 1194) and a GRE tunnel under a policy that admits
@@ -91,6 +94,34 @@ out=$(hc pnoout); rc=$?
 	kt_ok "the gateway's own session out is reported: $(grep -m1 -o 'the established session[^(]*' <<<"$out")" ||
 	kt_fail "session out not reported: rc $rc: $out"
 
+# a VPN's UDP port seen by its daemon's socket alone: "openvpn" on udp
+# 1194, no session yet and nothing in conntrack (the later sections'
+# VPN); a kernel tunnel's socket (VXLAN's) is a note, no finding
+cp "$(command -v socat)" "$LAB_TMP/openvpn" || kt_fail "a copy of socat"
+lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/openvpn" UDP4-LISTEN:1194,reuseaddr,fork EXEC:cat >/dev/null
+for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; sleep 0.1; done
+vx=0
+lab_exec "$LAB_GW" ip link add vx68 type vxlan id 68 dstport 4789 local "$LAB_GW_CLI4" 2>/dev/null &&
+	lab_exec "$LAB_GW" ip link set vx68 up && vx=1
+out=$(hc pall); rc=$?
+[ "$rc" = 4 ] && grep -q 'host: warning: openvpn takes datagrams on udp 1194 (IPv4) here, and no rule allows udp 1194' <<<"$out" &&
+	kt_ok "a VPN daemon's UDP port no rule admits is reported, with no session to show it: exit 4" ||
+	kt_fail "the VPN's UDP port not reported: rc $rc: $out"
+if [ "$vx" = 1 ]; then
+	grep -q 'host: note: a kernel socket (a tunnel.s: VXLAN, Geneve, FOU) takes datagrams on udp 4789' <<<"$out" &&
+		! grep -q 'warning.*4789' <<<"$out" && kt_ok "a kernel tunnel's socket (VXLAN) is a note, no finding" ||
+		kt_fail "the VXLAN socket: $out"
+else
+	kt_ok "no VXLAN on this kernel: the kernel socket's note not checked"
+fi
+cat "$LAB_TMP/pall.conf" - >"$LAB_TMP/pudp.conf" <<'CONF'
+protocol openvpn udp 1194
+rule "vpn" allow openvpn from any to localhost
+CONF
+out=$(hc pudp); rc=$?
+[ "$rc" = 0 ] && kt_ok "with udp 1194 admitted: exit 0" || kt_fail "udp 1194 admitted: rc $rc: $out"
+[ "$vx" = 1 ] && lab_exec "$LAB_GW" ip link del vx68
+
 # the conntrack table: another firewall in the gateway (its tables make
 # the kernel track), a VPN on udp 1194, tcp 8443 redirected to sshd's 2222
 lab_exec "$LAB_GW" nft -f - <<'NFT' || kt_fail "the other firewall's tables"
@@ -101,9 +132,6 @@ table ip othernat {
 	chain pre { type nat hook prerouting priority -100; tcp dport 8443 redirect to :2222; }
 }
 NFT
-cp "$(command -v socat)" "$LAB_TMP/openvpn" || kt_fail "a copy of socat"
-lab_spawn "$LAB_GW" timeout 120 "$LAB_TMP/openvpn" UDP4-LISTEN:1194,reuseaddr,fork EXEC:cat >/dev/null
-for i in $(seq 50); do lab_exec "$LAB_GW" ss -lun | grep -q ':1194 ' && break; sleep 0.1; done
 lab_spawn "$LAB_GW" timeout 120 socat IP4-RECVFROM:47,fork EXEC:cat >/dev/null
 u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1194 40)
 r=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8443 40)
