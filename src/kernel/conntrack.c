@@ -21,6 +21,24 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <time.h>
 
+/* E's nat_dst and nat_dport from CT's reply tuple, whose source is where
+ * DNAT sent the session. */
+static void nat_from(const struct nf_conntrack *ct, struct ct_entry *e)
+{
+	bool v4 = e->key.family == AF_INET;
+	if (!nfct_attr_is_set(ct, v4 ? ATTR_REPL_IPV4_SRC : ATTR_REPL_IPV6_SRC))
+		return;
+	e->dnat = true;
+	if (v4) {
+		uint32_t a = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
+		memcpy(e->nat_dst, &a, 4);
+	} else {
+		memcpy(e->nat_dst, nfct_get_attr(ct, ATTR_REPL_IPV6_SRC), 16);
+	}
+	if (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_UDP)
+		e->nat_dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+}
+
 /* Fills E from CT; false for an entry of another family. */
 static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 {
@@ -57,6 +75,8 @@ static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 	if (e.key.proto == IPPROTO_TCP)
 		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
 	e.status = nfct_get_attr_u32(ct, ATTR_STATUS);
+	if (e.status & IPS_DST_NAT)
+		nat_from(ct, &e);
 	*out = e;
 	return true;
 }
@@ -212,21 +232,25 @@ void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 		   struct flow *f)
 {
 	const struct session_key *k = &e->key;
+	bool dnat = e->dnat;
+	const uint8_t *dst = dnat ? e->nat_dst : k->dst;
 	memset(f, 0, sizeof(*f));
 	f->family = k->family;
 	f->proto = k->proto;
 	if (k->family == AF_INET) {
 		f->src4 = load32(k->src);
-		f->dst4 = load32(k->dst);
+		f->dst4 = load32(dst);
 	} else {
 		f->src6 = load128(k->src);
-		f->dst6 = load128(k->dst);
+		f->dst6 = load128(dst);
 	}
 	f->sport = k->sport;
-	f->dport = k->dport;
+	f->dport = dnat && (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
+		       ? e->nat_dport
+		       : k->dport;
 	f->icmp_type = (uint8_t)k->dport;
 	f->src_local = ct_local_has(la, k->family, k->src);
-	f->dst_local = ct_local_has(la, k->family, k->dst);
+	f->dst_local = ct_local_has(la, k->family, dst);
 	f->minute = week_minute_now();
 }
 
@@ -467,7 +491,8 @@ static uint32_t attr_be32(const struct nlattr *a)
 /*
  * Fills E from one ctnetlink message (IPCTNL_MSG_CT_NEW, as a dump sends
  * it), read with libmnl alone: the original tuple (CTA_TUPLE_ORIG: CTA_IP_*,
- * CTA_PROTO_*), CTA_MARK, CTA_TIMEOUT and the TCP state
+ * CTA_PROTO_*), where DNAT sent it (CTA_TUPLE_REPLY's source, with
+ * IPS_DST_NAT), CTA_MARK, CTA_TIMEOUT and the TCP state
  * (CTA_PROTOINFO_TCP_STATE), as entry_from does from a library object,
  * without one per entry (linux/netfilter/nfnetlink_conntrack.h). False
  * for another family, or without the addresses (the kernel's message is
@@ -476,6 +501,30 @@ static uint32_t attr_be32(const struct nlattr *a)
 _Static_assert(CTA_TUPLE_MAX < 16 && CTA_IP_MAX < 16 && CTA_PROTO_MAX < 16 &&
 		   CTA_PROTOINFO_MAX < 16 && CTA_PROTOINFO_TCP_MAX < 16,
 	       "nested attribute tables of 16");
+
+/* E's nat_dst and nat_dport from the reply tuple REPLY (CTA_TUPLE_REPLY),
+ * whose source is where DNAT sent the session; E->dnat when its address
+ * was there. */
+static void nat_parse(const struct nlattr *reply, struct ct_entry *e)
+{
+	const struct nlattr *t[16], *ip[16], *pr[16];
+	nest_attrs(reply, t, CTA_TUPLE_MAX);
+	if (!t[CTA_TUPLE_IP])
+		return;
+	nest_attrs(t[CTA_TUPLE_IP], ip, CTA_IP_MAX);
+	bool v4 = e->key.family == AF_INET;
+	const void *a = attr_at_least(ip[v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC],
+				      v4 ? 4 : 16);
+	if (!a)
+		return;
+	memcpy(e->nat_dst, a, v4 ? 4 : 16);
+	e->dnat = true;
+	if (t[CTA_TUPLE_PROTO] &&
+	    (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_UDP)) {
+		nest_attrs(t[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
+		e->nat_dport = attr_be16(pr[CTA_PROTO_SRC_PORT]);
+	}
+}
 
 static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
 {
@@ -535,6 +584,8 @@ static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
 	e.mark = attr_be32(tb[CTA_MARK]);
 	e.timeout = attr_be32(tb[CTA_TIMEOUT]);
 	e.status = attr_be32(tb[CTA_STATUS]);
+	if ((e.status & IPS_DST_NAT) && tb[CTA_TUPLE_REPLY])
+		nat_parse(tb[CTA_TUPLE_REPLY], &e);
 	if (e.key.proto == IPPROTO_TCP && tb[CTA_PROTOINFO]) {
 		const struct nlattr *pi[16], *tcp[16];
 		nest_attrs(tb[CTA_PROTOINFO], pi, CTA_PROTOINFO_MAX);

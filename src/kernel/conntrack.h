@@ -22,6 +22,12 @@ struct ct_entry {
 	uint8_t tcp_state;	/* TCP_CONNTRACK_*, 0 for others */
 	uint8_t icmp_code;	/* ICMP(v6): the code (part of the tuple) */
 	uint32_t status;	/* IPS_* bits (linux/netfilter/nf_conntrack_common.h) */
+	/* dnat: IPS_DST_NAT, and where DNAT sent it was read (the reply
+	 * tuple's source): the address as key.dst, the port in host order
+	 * (TCP, UDP; else 0) */
+	bool dnat;
+	uint8_t nat_dst[16];
+	uint16_t nat_dport;
 };
 
 struct ct_list {
@@ -104,9 +110,12 @@ bool ct_local_has(const struct ct_local *l, int family, const uint8_t *addr);
 
 struct flow;
 /*
- * The flow of E as its first packet looked (original direction), for the
- * policy engine: addresses, ports or ICMP type, whether an end is the
- * gateway itself (from LA), the minute of the week now.
+ * The flow of E as the ruleset judged its first packet, for the policy
+ * engine: the original direction, with the destination DNAT gave it when
+ * it has one (IPS_DST_NAT: the filter hooks that decide a new session,
+ * forward, input and output, see a packet after DNAT and before SNAT);
+ * addresses, ports or ICMP type, whether an end is the gateway itself
+ * (from LA), the minute of the week now.
  */
 void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 		   struct flow *f);

@@ -22,8 +22,10 @@
  *     fresh host keeps (check_udp);
  *   - as root, from the conntrack table (what adoption itself walks):
  *     the UDP streams to and from the gateway (a VPN's transport, such as
- *     OpenVPN's udp 1194 or WireGuard's) and the tunnels of other
- *     protocols (GRE, ESP), which the sockets do not show (ct_judged).
+ *     OpenVPN's udp 1194 or WireGuard's), the tunnels of other protocols
+ *     (GRE, ESP), which the sockets do not show; a session DNAT sent
+ *     elsewhere is judged where it was sent, as adoption judges it
+ *     (ct_judged).
  * The conntrack table holds sessions only once something in this network
  * namespace uses conntrack (another firewall, docker, an earlier sluiced);
  * with none, the sockets are all there is, and sluiced's start picks the
@@ -481,26 +483,22 @@ struct ctwalk {
 	struct host_findings *h;
 };
 
-/* Whether entry E (flow F) is a way in that the sockets do not show and
- * a start would cut: a session to or from the gateway, not TCP (its
- * socket is judged), not ICMP; UDP only once the kernel calls it a
- * stream (IPS_ASSURED, nf_conntrack_proto_udp.c: both ways for over 2 s,
- * as a VPN's transport; not a stray datagram, nor one DNS, DHCP or NTP
- * exchange), other protocols (GRE, ESP, SCTP) once they have seen a
- * reply. Not a session NAT changed: adoption judges it by its original
- * tuple and deletes it, but its next packet is a new session judged
- * after NAT (what the sockets show), so whether a start cuts it depends
- * on the adopt window, not on this policy alone. Not what sluice's mark
- * already says is denied, sluiced's own, a creation element's,
- * published or failed open (adopt.c entry_kind). */
+/* Whether entry E (flow F, after DNAT: ct_entry_flow) is a way in that
+ * the sockets do not show and a start would cut: a session to or from the
+ * gateway, not TCP (its socket is judged, at the port DNAT sent it to, as
+ * adoption judges it), not ICMP; UDP only once the kernel calls
+ * it a stream (IPS_ASSURED, nf_conntrack_proto_udp.c: both ways for over
+ * 2 s, as a VPN's transport; not a stray datagram, nor one DNS, DHCP or
+ * NTP exchange), other protocols (GRE, ESP, SCTP) once they have seen a
+ * reply. Not what sluice's mark already says is denied, sluiced's own, a
+ * creation element's, published or failed open (adopt.c entry_kind). */
 static bool ct_judged(const struct policy *p, const struct ct_entry *e,
 		      const struct flow *f)
 {
 	if (f->src_local == f->dst_local) /* forwarded, or to itself */
 		return false;
 	if (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_ICMP ||
-	    e->key.proto == IPPROTO_ICMPV6 ||
-	    (e->status & (IPS_SRC_NAT | IPS_DST_NAT)))
+	    e->key.proto == IPPROTO_ICMPV6)
 		return false;
 	if (!(e->status & IPS_SEEN_REPLY) ||
 	    (e->key.proto == IPPROTO_UDP && !(e->status & IPS_ASSURED)))
@@ -514,7 +512,7 @@ static void ct_entry_judge(const struct ct_entry *ce, void *arg)
 {
 	struct ctwalk *w = arg;
 	struct flow f;
-	char text[128];
+	char text[160];
 	w->h->ct_entries++;
 	ct_entry_flow(ce, &w->la, &f);
 	if (!ct_judged(w->p, ce, &f))
@@ -522,8 +520,19 @@ static void ct_entry_judge(const struct ct_entry *ce, void *arg)
 	char what[96];
 	snprintf(what, sizeof(what), "conntrack, %s the gateway",
 		 f.dst_local ? "to" : "from");
-	judge(w->p, w->e, &f, session_key_format(&ce->key, text, sizeof(text)),
-	      what, w->h);
+	session_key_format(&ce->key, text, sizeof(text));
+	if (ce->dnat) { /* and where DNAT sent it */
+		char a[INET6_ADDRSTRLEN] = "?";
+		bool v6 = ce->key.family == AF_INET6;
+		inet_ntop(ce->key.family, ce->nat_dst, a, sizeof(a));
+		size_t l = strlen(text);
+		if (ce->nat_dport)
+			snprintf(text + l, sizeof(text) - l, " (DNAT to %s%s%s:%u)",
+				 v6 ? "[" : "", a, v6 ? "]" : "", ce->nat_dport);
+		else
+			snprintf(text + l, sizeof(text) - l, " (DNAT to %s)", a);
+	}
+	judge(w->p, w->e, &f, text, what, w->h);
 }
 
 /* The conntrack entries adoption judges that the sockets do not show

@@ -24,7 +24,11 @@
 #     exchange not yet a stream not; a start from that policy cuts both;
 #     one that admits them keeps the UDP one. A session to tcp 8443 that
 #     NAT redirects to sshd's admitted 2222 is no finding, and the start
-#     keeps it (its next packet is judged after NAT).
+#     keeps it;
+#   - sessions NAT redirected (udp 1195 -> the VPN's 1194, tcp 8444 ->
+#     sshd's 2222) under a policy that admits the ports they were sent to
+#     but not where NAT sent them: reported, and a start cuts both
+#     (adoption judges them after DNAT, as a new session is judged).
 . "$(dirname "$0")/lib.sh"
 kt_up
 cp "$(command -v socat)" "$LAB_TMP/sshd" && cp "$(command -v socat)" "$LAB_TMP/systemd" || kt_fail "copies of socat"
@@ -182,5 +186,34 @@ kt_start "$LAB_TMP/pvpn.conf" || kt_done
 sleep 1; a=$(held "$u"); sleep 2; b=$(held "$u")
 [ "$b" -gt "$a" ] && kt_ok "and a start from it keeps the UDP session ($a -> $b echoes)" ||
 	kt_fail "the UDP session was cut under a policy admitting it: $a -> $b echoes"
+kt_stop
+lab_exec "$LAB_GW" "$SLUICED" --remove-ruleset >/dev/null 2>&1
+
+# sessions another program's DNAT sent elsewhere are judged where they
+# were sent, as a new session is (the filter hooks see it after DNAT):
+# udp 1195 redirected to the VPN's 1194, tcp 8444 to sshd's 2222, under a
+# policy that admits 1195 and 8444 but not 1194 or 2222
+lab_exec "$LAB_GW" nft add rule ip othernat pre udp dport 1195 redirect to :1194 &&
+	lab_exec "$LAB_GW" nft add rule ip othernat pre tcp dport 8444 redirect to :2222 || kt_fail "the redirects"
+cat >"$LAB_TMP/pnat.conf" <<'CONF'
+network clients { 198.18.1.0/24 2001:db8:1::/64 }
+protocol alt tcp 8444
+protocol altvpn udp 1195
+rule "alt" allow { alt altvpn } from clients to localhost
+CONF
+u=$(hold "$LAB_CLI" UDP4 "$LAB_GW_CLI4" 1195 30)
+t=$(hold "$LAB_CLI" TCP4 "$LAB_GW_CLI4" 8444 30)
+for i in $(seq 50); do [ "$(held "$u")" -ge 3 ] && [ "$(held "$t")" -ge 3 ] && break; sleep 0.1; done
+for i in $(seq 60); do lab_exec "$LAB_GW" conntrack -L -p udp --dport 1195 2>/dev/null | grep -q ASSURED && break; sleep 0.1; done
+out=$(hc pnat); rc=$?
+[ "$rc" = 4 ] && grep -q "the established session udp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:1195 (DNAT to $LAB_GW_CLI4:1194) (conntrack, to the gateway) is denied" <<<"$out" &&
+	kt_ok "a UDP session redirected to a port no rule admits is reported where it was sent" ||
+	kt_fail "the redirected UDP session: rc $rc: $out"
+grep -q "the established session tcp $LAB_CLI4:[0-9]* -> $LAB_GW_CLI4:2222 (sshd, to the gateway)" <<<"$out" &&
+	kt_ok "and the TCP one by its socket, at the port it was sent to" || kt_fail "the redirected TCP session: $out"
+kt_start "$LAB_TMP/pnat.conf" || kt_done
+sleep 1; a=$(held "$u"); ta=$(held "$t"); sleep 2; b=$(held "$u"); tb=$(held "$t")
+[ "$b" = "$a" ] && [ "$tb" = "$ta" ] && kt_ok "a start from it cuts both: adoption judges them after DNAT ($a -> $b, $ta -> $tb echoes)" ||
+	kt_fail "adoption kept a redirected session the policy denies: udp $a -> $b, tcp $ta -> $tb echoes"
 kt_stop
 kt_done
