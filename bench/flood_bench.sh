@@ -21,7 +21,8 @@
 # Environment, to take A apart: FLOOD_ON the flood { } body of "on" (default:
 # all four limits, never refusing), KINDS the kinds of A (default "1 4 4s";
 # also 4x),
-# ONLY_A=1 skips B.
+# ONLY_A=1 skips B, SETTLE=S waits S seconds after each reload of A before
+# measuring (default 0).
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-4}; ROUNDS=${3:-7}; PPS=${4:-20000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,16 +49,9 @@ stop_sluiced() {
 	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
 }
 # the client's two more addresses: 4 clients from 4 sources
-lab_exec "$LAB_CLI" ip addr add 198.18.1.4/24 dev gw0
-lab_exec "$LAB_CLI" ip addr add 198.18.1.5/24 dev gw0
-FROM4=$LAB_CLI4,$LAB_CLI4B,198.18.1.4,198.18.1.5
+bench_four_sources
 measure() { # measure 1|4|4s|4x: prints "rate median_us p99_us"
-	local from=() n=${1%[sx]}
-	[ "$1" = 4s ] && from=(--from "$FROM4")
-	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
-	lab_exec "$LAB_CLI" "$B/bench/connrate" client "$LAB_SRV4" 80 --parallel "$n" "${from[@]}" \
-		--seconds "$SECS" --conns 2000000 |
-		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
+	bench_connrate_kind "$B" "${1%x}" "$SECS"
 }
 med() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -75,6 +69,7 @@ for round in $(seq "$ROUNDS"); do
 			conf=$m; [ "$p" = 4x ] && [ "$m" = on ] && conf=onx
 			cp "$LAB_TMP/$conf.conf" "$LAB_TMP/cur.conf"
 			"$B/src/sluicectl/sluicectl" -s "$SOCK" reload >/dev/null || echo "reload to $m failed" >&2
+			sleep "${SETTLE:-0}"
 			R[$m.$p.$round]=$(measure $p)
 		done
 	done

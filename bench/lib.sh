@@ -39,3 +39,24 @@ kill_now() {
 	kill -KILL "$1" 2>/dev/null
 	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
 }
+
+# bench_four_sources: the client's two more addresses (198.18.1.4 and .5);
+# sets FROM4, the four source addresses for `connrate --from`.
+bench_four_sources() {
+	lab_exec "$LAB_CLI" ip addr add 198.18.1.4/24 dev gw0
+	lab_exec "$LAB_CLI" ip addr add 198.18.1.5/24 dev gw0
+	FROM4=$LAB_CLI4,$LAB_CLI4B,198.18.1.4,198.18.1.5
+}
+
+# bench_connrate_kind BUILD KIND SECONDS: connrate's clients of KIND (1: one
+# client; 4: four from one address; 4s: four from FROM4's four addresses,
+# bench_four_sources) against the server's port 80 for SECONDS, after a
+# conntrack flush in the gateway; prints "rate median_us p99_us".
+bench_connrate_kind() {
+	local from=() n=${2%s}
+	[ "$2" = 4s ] && from=(--from "$FROM4")
+	lab_exec "$LAB_GW" conntrack -F >/dev/null 2>&1
+	lab_exec "$LAB_CLI" "$1/bench/connrate" client "$LAB_SRV4" 80 --parallel "$n" "${from[@]}" \
+		--seconds "$3" --conns 2000000 |
+		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
+}
