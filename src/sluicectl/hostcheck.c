@@ -69,6 +69,8 @@ struct hsock {
 	char comm[17];		   /* the owner's name, "" when unknown */
 	bool loopback;		   /* remote is 127/8, ::1 or this host's */
 	bool local_loop;	   /* local is 127/8 or ::1: no way in */
+	bool kernel;		   /* UDP, bound, held by no process: the
+				    * kernel's (kernel_sockets) */
 };
 
 /* HEX (8 or 32 hex digits, the kernel's %08X of each native 32-bit word)
@@ -158,6 +160,11 @@ static bool read_table(const char *path, int proto, struct hsock **v,
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return true;
+	/* glibc reads a proc file 1 KiB a read (its st_blksize), and the
+	 * kernel walks /proc/net/udp from its start for each read: 4 KiB (a
+	 * page, what one read returns) is 4 times fewer walks */
+	char buf[1u << 16];
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
 	char line[512];
 	size_t kept = 0;
 	bool all = true;
@@ -211,15 +218,20 @@ static void mark_own(struct hsock *v, size_t n)
 	freeifaddrs(ifs);
 }
 
+static bool vpn_daemon(const char *comm);
+
 /* The process name of every socket of V (sorted by inode) that some process of this host
  * holds, from /proc/PID/fd/N -> "socket:[INODE]" and /proc/PID/comm.
- * Without the right to read a process's descriptors (not root) its
- * sockets stay nameless. */
-static void name_owners(struct hsock *v, size_t n)
+ * Without the right to read a process's descriptors (not root, or root
+ * without CAP_SYS_PTRACE) its sockets stay nameless. Returns whether the
+ * descriptors of every process were read: else a nameless socket may be
+ * held by one of those. */
+static bool name_owners(struct hsock *v, size_t n)
 {
 	DIR *proc = opendir("/proc");
+	bool all = true;
 	if (!proc)
-		return;
+		return false;
 	struct dirent *pe;
 	while ((pe = readdir(proc))) {
 		if (!isdigit((unsigned char)pe->d_name[0]))
@@ -227,14 +239,18 @@ static void name_owners(struct hsock *v, size_t n)
 		char path[300], comm[17] = "";
 		snprintf(path, sizeof(path), "/proc/%s/fd", pe->d_name);
 		DIR *fds = opendir(path);
-		if (!fds)
+		if (!fds) {
+			all = all && errno == ENOENT; /* ENOENT: it exited */
 			continue;
+		}
 		struct dirent *fe;
 		while ((fe = readdir(fds))) {
 			char link[64];
 			ssize_t k = readlinkat(dirfd(fds), fe->d_name, link,
 					       sizeof(link) - 1);
 			unsigned long ino;
+			if (k < 0 && (errno == EACCES || errno == EPERM))
+				all = false; /* root without CAP_SYS_PTRACE */
 			if (k <= 0)
 				continue;
 			link[k] = 0;
@@ -244,8 +260,10 @@ static void name_owners(struct hsock *v, size_t n)
 			struct hsock *m = bsearch(&key, v, n, sizeof(*v),
 						  by_inode);
 			/* a socket several processes hold is named by sshd
-			 * when sshd is one of them (an inherited listener) */
-			if (m && (!m->comm[0] || strcmp(m->comm, "sshd"))) {
+			 * or a VPN daemon when one of them is (an inherited
+			 * listener; a child that inherited the daemon's) */
+			if (m && (!m->comm[0] || (strcmp(m->comm, "sshd") &&
+						  !vpn_daemon(m->comm)))) {
 				if (!comm[0]) {
 					snprintf(path, sizeof(path),
 						 "/proc/%s/comm", pe->d_name);
@@ -261,6 +279,33 @@ static void name_owners(struct hsock *v, size_t n)
 		closedir(fds);
 	}
 	closedir(proc);
+	return all;
+}
+
+/* Marks the bound UDP sockets of V (sorted by inode) that no process
+ * holds (name_owners) as the kernel's (a tunnel's endpoint) when they
+ * are still in /proc/net/udp{,6} read again: one whose process exited
+ * while /proc was walked is gone by then. */
+static void kernel_sockets(struct hsock *v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i].kernel = v[i].proto == IPPROTO_UDP &&
+			      v[i].state == TCP_ST_CLOSE && !v[i].comm[0];
+		k += v[i].kernel;
+	}
+	if (!k)
+		return;
+	struct hsock *w = NULL;
+	size_t m = 0;
+	read_table("/proc/net/udp", IPPROTO_UDP, &w, &m);
+	read_table("/proc/net/udp6", IPPROTO_UDP, &w, &m);
+	if (m)
+		qsort(w, m, sizeof(*w), by_inode);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kernel && !bsearch(&v[i], w, m, sizeof(*w), by_inode))
+			v[i].kernel = false;
+	free(w);
 }
 
 static bool listens_on(const struct hsock *v, size_t n, uint16_t port)
@@ -359,15 +404,25 @@ size_t host_wireguard_iface(const char *sysnet, char *name, size_t len)
 	return n;
 }
 
+/* Whether S is a bound UDP socket check_udp judges: a VPN daemon's or,
+ * as root, the kernel's. */
+static bool udp_judged(const struct hsock *s, bool root)
+{
+	return s->proto == IPPROTO_UDP && s->state == TCP_ST_CLOSE &&
+	       (vpn_daemon(s->comm) || (root && s->kernel));
+}
+
 /* The bound UDP sockets of V (servers' ports: taking datagrams from
  * anyone) that are a way in and whose port no allow rule admits to the
  * gateway from that family's sources: a VPN daemon's (vpn_daemon) are
  * findings; as root, one no process holds is the kernel's (a tunnel
  * endpoint: WireGuard, VXLAN, Geneve), a finding while a WireGuard
  * interface is here, else a note (it may be a tunnel between servers,
- * not a way in). One a port and family. */
+ * not a way in). ALL: name_owners read every process's descriptors; else
+ * a nameless socket may be a process's that could not be read (root
+ * without CAP_SYS_PTRACE), and is a note. One a port and family. */
 static void check_udp(const struct policy *p, const struct hsock *v,
-		      size_t n, struct host_findings *h)
+		      size_t n, bool all, struct host_findings *h)
 {
 	char wg[64] = "";
 	bool root = geteuid() == 0;
@@ -375,21 +430,19 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 						 sizeof(wg)) > 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
-		bool vpn = vpn_daemon(s->comm), kern = root && !s->comm[0];
-		if (s->proto != IPPROTO_UDP || s->state != TCP_ST_CLOSE ||
-		    !(vpn || kern))
+		bool vpn = vpn_daemon(s->comm);
+		if (!udp_judged(s, root))
 			continue;
-		bool seen = false;
+		bool seen = false; /* one a port and family */
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = v[j].proto == IPPROTO_UDP &&
-			       v[j].state == TCP_ST_CLOSE &&
+			seen = udp_judged(&v[j], root) &&
 			       v[j].lport == s->lport &&
 			       v[j].family == s->family;
 		if (seen || policy_admits_to_gateway(p, s->family, IPPROTO_UDP,
 						     s->lport))
 			continue;
 		const char *fam = s->family == AF_INET6 ? "IPv6" : "IPv4";
-		if (vpn || wgif)
+		if (vpn || (wgif && all))
 			finding(h, xasprintf(
 			    "%s%s%s takes datagrams on udp %u (%s) here, and "
 			    "no rule allows udp %u to the gateway itself from "
@@ -400,6 +453,15 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 					    "interface ",
 			    vpn ? "" : wg, vpn ? "" : " is here)", s->lport,
 			    fam, s->lport, fam, s->lport, fam));
+		else if (wgif)
+			fprintf(stderr, "host: note: a socket no process whose "
+					"descriptors could be read holds (the "
+					"kernel's, as WireGuard's: %s is here) "
+					"takes datagrams on udp %u (%s) here, and "
+					"no rule allows udp %u to the gateway "
+					"itself: a start cuts what comes in "
+					"there\n",
+				wg, s->lport, fam, s->lport);
 		else
 			fprintf(stderr, "host: note: a kernel socket (a "
 					"tunnel's: VXLAN, Geneve, FOU) takes "
@@ -593,10 +655,11 @@ void host_check(const struct policy *p, struct host_findings *h)
 	h->sockets = n;
 	if (n)
 		qsort(v, n, sizeof(*v), by_inode);
-	name_owners(v, n);
+	bool all = name_owners(v, n);
+	kernel_sockets(v, n);
 	mark_own(v, n);
 	check_sshd(p, v, n, h);
-	check_udp(p, v, n, h);
+	check_udp(p, v, n, all, h);
 	struct engine *e = engine_build(p);
 	check_sessions(p, e, v, n, h);
 	check_conntrack(p, e, h);

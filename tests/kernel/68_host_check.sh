@@ -16,7 +16,11 @@
 #     no "gateway out": reported ("from the gateway");
 #   - a VPN daemon ("openvpn") taking datagrams on udp 1194, with no
 #     session yet (nothing in conntrack): reported unless a rule admits
-#     udp 1194; a kernel tunnel's socket (VXLAN) is a note only;
+#     udp 1194 (also when another process bound its port first on one
+#     address, or a child of another name shares its socket); a kernel
+#     tunnel's socket (VXLAN) is a note only, and so is, read as root
+#     without CAP_SYS_PTRACE, another user's socket, though a WireGuard
+#     interface is here (no kernel socket: its holder could not be read);
 #   - from the conntrack table (another firewall's table in the gateway
 #     makes the kernel track): a VPN's UDP transport to the gateway
 #     ("openvpn" on udp 1194) and a GRE tunnel under a policy that admits
@@ -125,6 +129,53 @@ CONF
 out=$(hc pudp); rc=$?
 [ "$rc" = 0 ] && kt_ok "with udp 1194 admitted: exit 0" || kt_fail "udp 1194 admitted: rc $rc: $out"
 [ "$vx" = 1 ] && lab_exec "$LAB_GW" ip link del vx68
+
+# udpd NAME ADDR PORT [CHILD]: a process NAME in the gateway holding a UDP
+# socket bound to ADDR:PORT (SO_REUSEADDR) for 55 s; with CHILD, a child
+# of that name (a script the daemon ran) holds it too. Prints its pid.
+udpd() {
+	lab_spawn "$LAB_GW" timeout 60 python3 -c '
+import ctypes, os, socket, sys, time
+prctl = ctypes.CDLL(None).prctl
+prctl(15, sys.argv[1].encode(), 0, 0, 0)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[2], int(sys.argv[3])))
+if len(sys.argv) > 4 and os.fork() == 0:
+	prctl(15, sys.argv[4].encode(), 0, 0, 0)
+time.sleep(55)' "$@"
+}
+bound() { lab_exec "$LAB_GW" ss -uanp | grep -q "$1"; }
+# the port bound first on one address by another process (its socket the
+# older): openvpn's wildcard socket on it is judged all the same
+d1=$(udpd dnsmasq "$LAB_GW_CLI4" 1195)
+for i in $(seq 50); do bound ':1195 .*dnsmasq' && break; sleep 0.1; done
+d2=$(udpd openvpn 0.0.0.0 1195)
+# openvpn's socket that a child of another name shares (higher pid)
+d3=$(udpd openvpn 0.0.0.0 1196 up-script)
+for i in $(seq 50); do bound ':1195 .*openvpn' && bound ':1196 .*up-script' && break; sleep 0.1; done
+out=$(hc pudp); rc=$?
+[ "$rc" = 4 ] && grep -q 'host: warning: openvpn takes datagrams on udp 1195 (IPv4)' <<<"$out" &&
+	kt_ok "a VPN daemon's port another process bound first on one address is reported" ||
+	kt_fail "openvpn's 1195 (dnsmasq's on one address first): rc $rc: $out"
+grep -q 'host: warning: openvpn takes datagrams on udp 1196 (IPv4)' <<<"$out" &&
+	kt_ok "a VPN daemon's socket a child of another name shares is reported" ||
+	kt_fail "openvpn's 1196 shared with up-script: $out"
+kill "$d1" "$d2" "$d3" 2>/dev/null
+# as root without CAP_SYS_PTRACE the sockets of another user's processes
+# are nameless (their descriptors cannot be read): not taken for the
+# kernel's, so no finding while a WireGuard interface is here (a sysfs
+# class directory that shows one, bound over /sys/class/net)
+cp "$(command -v socat)" "$LAB_TMP/avahi-daemon" && chmod 755 "$LAB_TMP" "$LAB_TMP/avahi-daemon" || kt_fail "a copy of socat"
+mkdir -p "$LAB_TMP/sysnet/wg0" && printf 'DEVTYPE=wireguard\nINTERFACE=wg0\n' >"$LAB_TMP/sysnet/wg0/uevent"
+d4=$(lab_spawn "$LAB_GW" timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$LAB_TMP/avahi-daemon" UDP4-RECVFROM:5354,fork EXEC:cat)
+for i in $(seq 50); do bound ':5354 ' && break; sleep 0.1; done
+out=$(lab_exec "$LAB_GW" unshare -m sh -c 'mount --bind "$1" /sys/class/net && shift && exec "$@"' sh "$LAB_TMP/sysnet" \
+	setpriv --bounding-set -sys_ptrace "$SLUICECTL" check -c "$LAB_TMP/pudp.conf" --host 2>&1); rc=$?
+[ "$rc" = 0 ] && ! grep -q 'warning.*udp 5354' <<<"$out" && grep -q 'host: note: .*udp 5354' <<<"$out" &&
+	kt_ok "without CAP_SYS_PTRACE another user's socket is a note, not WireGuard's: exit 0" ||
+	kt_fail "another user's socket, no CAP_SYS_PTRACE, a WireGuard interface: rc $rc: $out"
+kill "$d4" 2>/dev/null
 
 # the conntrack table: another firewall in the gateway (its tables make
 # the kernel track), a VPN on udp 1194, tcp 8443 redirected to sshd's 2222
