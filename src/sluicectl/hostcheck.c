@@ -161,8 +161,8 @@ static bool read_table(const char *path, int proto, struct hsock **v,
 	if (!f)
 		return true;
 	/* glibc reads a proc file 1 KiB a read (its st_blksize), and the
-	 * kernel walks /proc/net/udp from its start for each read: 4 KiB (a
-	 * page, what one read returns) is 4 times fewer walks */
+	 * kernel walks /proc/net/udp from its start for each read: reads of
+	 * 64 KiB are that many times fewer walks */
 	char buf[1u << 16];
 	setvbuf(f, buf, _IOFBF, sizeof(buf));
 	char line[512];
@@ -363,14 +363,17 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 
 /* The names (comm) of the VPN daemons whose UDP port is a way in: OpenVPN,
  * strongSwan and Libreswan (IKE, NAT-T), tinc, Tailscale, ZeroTier,
- * WireGuard in user space, Nebula, ocserv, fastd, xl2tpd, racoon. */
+ * WireGuard in user space, Nebula, ocserv, fastd, xl2tpd, racoon,
+ * SoftEther, l2tpns, QuickTun, VpnCloud, accel-ppp, n2n's supernode. */
 static bool vpn_daemon(const char *comm)
 {
 	static const char *const names[] = {
-	    "openvpn", "charon",       "charon-systemd", "pluto",
-	    "tincd",   "tailscaled",   "zerotier-one",   "wireguard-go",
-	    "boringtun", "boringtun-cli", "nebula",      "ocserv",
-	    "ocserv-main", "fastd",    "xl2tpd",         "racoon"};
+	    "openvpn",	   "charon",	    "charon-systemd", "pluto",
+	    "tincd",	   "tailscaled",    "zerotier-one",   "wireguard-go",
+	    "boringtun",   "boringtun-cli", "nebula",	      "ocserv",
+	    "ocserv-main", "fastd",	    "xl2tpd",	      "racoon",
+	    "vpnserver",   "vpnbridge",	    "l2tpns",	      "quicktun",
+	    "vpncloud",	   "accel-pppd",    "supernode"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(comm, names[i]))
 			return true;
@@ -412,25 +415,76 @@ static bool udp_judged(const struct hsock *s, bool root)
 	       (vpn_daemon(s->comm) || (root && s->kernel));
 }
 
+/* The ports the kernel picks for a client's socket, into *LO and *HI
+ * (/proc/sys/net/ipv4/ip_local_port_range, IPv6's too; Linux's default
+ * when it cannot be read). */
+static void ephemeral_range(unsigned *lo, unsigned *hi)
+{
+	*lo = 32768;
+	*hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned a, b;
+	if (f && fscanf(f, "%u %u", &a, &b) == 2 && a <= b && b <= 65535) {
+		*lo = a;
+		*hi = b;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Whether PORT is a VPN's usual server port among those the kernel picks
+ * for clients: Tailscale's 41641, WireGuard's 51820. */
+static bool vpn_server_port(uint16_t port)
+{
+	return port == 41641 || port == 51820;
+}
+
+/* What holds S, a socket check_udp judges, into BUF: the daemon's name,
+ * or the kernel (WG: the WireGuard interface here, "" for none; ALL: every
+ * process's descriptors were read). */
+static const char *udp_owner(const struct hsock *s, const char *wg, bool all,
+			     char *buf, size_t len)
+{
+	if (vpn_daemon(s->comm))
+		snprintf(buf, len, "%s", s->comm);
+	else if (wg[0] && all)
+		snprintf(buf, len, "a kernel socket (WireGuard's interface %s "
+				   "is here)", wg);
+	else if (wg[0])
+		snprintf(buf, len, "a socket no process whose descriptors "
+				   "could be read holds (the kernel's, as "
+				   "WireGuard's: %s is here)", wg);
+	else
+		snprintf(buf, len, "a kernel socket (a tunnel's: VXLAN, "
+				   "Geneve, FOU)");
+	return buf;
+}
+
 /* The bound UDP sockets of V (servers' ports: taking datagrams from
  * anyone) that are a way in and whose port no allow rule admits to the
- * gateway from that family's sources: a VPN daemon's (vpn_daemon) are
- * findings; as root, one no process holds is the kernel's (a tunnel
- * endpoint: WireGuard, VXLAN, Geneve), a finding while a WireGuard
- * interface is here, else a note (it may be a tunnel between servers,
- * not a way in). ALL: name_owners read every process's descriptors; else
- * a nameless socket may be a process's that could not be read (root
- * without CAP_SYS_PTRACE), and is a note. One a port and family. */
+ * gateway from that family's sources. A VPN daemon's (vpn_daemon) is a
+ * finding; as root, one no process holds is the kernel's (a tunnel
+ * endpoint: WireGuard, VXLAN, Geneve): a finding while a WireGuard
+ * interface is here and every process's descriptors were read (ALL),
+ * else a note (a tunnel between servers, or a process's socket that
+ * could not be named). A socket on a port the kernel picks for clients
+ * (ip_local_port_range; Tailscale's and WireGuard's usual ports aside)
+ * is a client's, whose replies conntrack lets in: a note. One bound to
+ * `::` takes IPv4 too unless it is IPv6-only, which /proc does not say:
+ * a finding when neither family's sources are admitted, a note when one
+ * is. One a port and family. */
 static void check_udp(const struct policy *p, const struct hsock *v,
 		      size_t n, bool all, struct host_findings *h)
 {
-	char wg[64] = "";
+	char wg[64] = "", who[160];
 	bool root = geteuid() == 0;
-	bool wgif = root && host_wireguard_iface("/sys/class/net", wg,
-						 sizeof(wg)) > 0;
+	if (!(root && host_wireguard_iface("/sys/class/net", wg,
+					   sizeof(wg)) > 0))
+		wg[0] = 0;
+	unsigned lo, hi;
+	ephemeral_range(&lo, &hi);
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
-		bool vpn = vpn_daemon(s->comm);
 		if (!udp_judged(s, root))
 			continue;
 		bool seen = false; /* one a port and family */
@@ -438,38 +492,48 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 			seen = udp_judged(&v[j], root) &&
 			       v[j].lport == s->lport &&
 			       v[j].family == s->family;
-		if (seen || policy_admits_to_gateway(p, s->family, IPPROTO_UDP,
-						     s->lport))
+		bool dual = s->family == AF_INET6 && !strcmp(s->local, "::");
+		bool ok = policy_admits_to_gateway(p, s->family, IPPROTO_UDP,
+						   s->lport);
+		bool ok4 = dual && policy_admits_to_gateway(p, AF_INET,
+							    IPPROTO_UDP,
+							    s->lport);
+		if (seen || (ok && (!dual || ok4)))
 			continue;
-		const char *fam = s->family == AF_INET6 ? "IPv6" : "IPv4";
-		if (vpn || (wgif && all))
+		udp_owner(s, wg, all, who, sizeof(who));
+		const char *fam = dual ? "IPv4 or IPv6"
+			        : s->family == AF_INET6 ? "IPv6" : "IPv4";
+		bool client = s->lport >= lo && s->lport <= hi &&
+			      !vpn_server_port(s->lport);
+		if (ok || ok4)
+			fprintf(stderr, "host: note: %s takes datagrams on udp "
+					"%u on :: (IPv4 too, unless it is "
+					"IPv6-only), and rules admit udp %u to "
+					"the gateway itself from %s sources "
+					"only: a start cuts what comes in from "
+					"the others\n",
+				who, s->lport, s->lport, ok ? "IPv6" : "IPv4");
+		else if (client)
+			fprintf(stderr, "host: note: %s takes datagrams on udp "
+					"%u (%s), a port the kernel picks for a "
+					"client's socket (ip_local_port_range): "
+					"not judged; if it is a server's port, "
+					"admit it\n",
+				who, s->lport, fam);
+		else if (vpn_daemon(s->comm) || (wg[0] && all))
 			finding(h, xasprintf(
-			    "%s%s%s takes datagrams on udp %u (%s) here, and "
-			    "no rule allows udp %u to the gateway itself from "
-			    "an %s source: after a start a VPN that comes in "
-			    "there is cut (add e.g. `protocol vpn udp %u`, "
-			    "and %s sources)",
-			    vpn ? s->comm : "a kernel socket (WireGuard's "
-					    "interface ",
-			    vpn ? "" : wg, vpn ? "" : " is here)", s->lport,
-			    fam, s->lport, fam, s->lport, fam));
-		else if (wgif)
-			fprintf(stderr, "host: note: a socket no process whose "
-					"descriptors could be read holds (the "
-					"kernel's, as WireGuard's: %s is here) "
-					"takes datagrams on udp %u (%s) here, and "
-					"no rule allows udp %u to the gateway "
-					"itself: a start cuts what comes in "
-					"there\n",
-				wg, s->lport, fam, s->lport);
+			    "%s takes datagrams on udp %u (%s) here, and no "
+			    "rule allows udp %u to the gateway itself from an "
+			    "%s source: after a start a VPN that comes in "
+			    "there is cut (add e.g. `protocol vpn udp %u`, and "
+			    "%s sources)",
+			    who, s->lport, fam, s->lport, fam, s->lport, fam));
 		else
-			fprintf(stderr, "host: note: a kernel socket (a "
-					"tunnel's: VXLAN, Geneve, FOU) takes "
-					"datagrams on udp %u (%s) here, and no "
-					"rule allows udp %u to the gateway "
-					"itself: a start cuts what comes in "
-					"there\n",
-				s->lport, fam, s->lport);
+			fprintf(stderr, "host: note: %s takes datagrams on udp "
+					"%u (%s) here, and no rule allows udp %u "
+					"to the gateway itself: a start cuts what "
+					"comes in there\n",
+				who, s->lport, fam, s->lport);
 	}
 }
 

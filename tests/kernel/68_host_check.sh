@@ -131,14 +131,17 @@ out=$(hc pudp); rc=$?
 [ "$vx" = 1 ] && lab_exec "$LAB_GW" ip link del vx68
 
 # udpd NAME ADDR PORT [CHILD]: a process NAME in the gateway holding a UDP
-# socket bound to ADDR:PORT (SO_REUSEADDR) for 55 s; with CHILD, a child
-# of that name (a script the daemon ran) holds it too. Prints its pid.
+# socket bound to ADDR:PORT (SO_REUSEADDR; an IPv6 ADDR: dual-stack) for
+# 55 s; with CHILD, a child of that name (a script the daemon ran) holds
+# it too. Prints its pid.
 udpd() {
 	lab_spawn "$LAB_GW" timeout 60 python3 -c '
 import ctypes, os, socket, sys, time
 prctl = ctypes.CDLL(None).prctl
 prctl(15, sys.argv[1].encode(), 0, 0, 0)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET, socket.SOCK_DGRAM)
+if ":" in sys.argv[2]:
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[2], int(sys.argv[3])))
 if len(sys.argv) > 4 and os.fork() == 0:
@@ -161,6 +164,32 @@ out=$(hc pudp); rc=$?
 grep -q 'host: warning: openvpn takes datagrams on udp 1196 (IPv4)' <<<"$out" &&
 	kt_ok "a VPN daemon's socket a child of another name shares is reported" ||
 	kt_fail "openvpn's 1196 shared with up-script: $out"
+kill "$d1" "$d2" "$d3" 2>/dev/null
+# a client's socket, on a port the kernel picks (ip_local_port_range),
+# is a note (its replies come back by conntrack); Tailscale's usual
+# 41641 there is a server's; a dual-stack socket on :: is judged for both
+# families: a finding when neither is admitted, a note when one is
+e=$(lab_exec "$LAB_GW" awk '{print $1 + 100}' /proc/sys/net/ipv4/ip_local_port_range)
+d1=$(udpd openvpn 0.0.0.0 "$e")
+d2=$(udpd tailscaled 0.0.0.0 41641)
+d3=$(udpd openvpn :: 1197)
+for i in $(seq 50); do bound ":$e .*openvpn" && bound ':41641 .*tailscaled' && bound ':1197 .*openvpn' && break; sleep 0.1; done
+out=$(hc pudp); rc=$?
+[ "$rc" = 4 ] && ! grep -q "warning.*udp $e " <<<"$out" && grep -q "host: note: openvpn takes datagrams on udp $e (IPv4), a port the kernel picks" <<<"$out" &&
+	kt_ok "a VPN client's socket on a port the kernel picked is a note, no finding" ||
+	kt_fail "openvpn on udp $e (a client's): rc $rc: $out"
+grep -q 'host: warning: tailscaled takes datagrams on udp 41641 (IPv4)' <<<"$out" &&
+	kt_ok "Tailscale's 41641, among the kernel's ports, is reported" || kt_fail "tailscaled's 41641: $out"
+grep -q 'host: warning: openvpn takes datagrams on udp 1197 (IPv4 or IPv6) here' <<<"$out" &&
+	kt_ok "a dual-stack socket on :: admitted from neither family is reported" || kt_fail "openvpn on [::]:1197: $out"
+cat "$LAB_TMP/pudp.conf" - >"$LAB_TMP/pdual.conf" <<'CONF'
+network v4 { 0.0.0.0/0 }
+protocol vpn2 udp { 1197 41641 }
+rule "vpn2" allow vpn2 from v4 to localhost
+CONF
+out=$(hc pdual); rc=$?
+[ "$rc" = 0 ] && grep -q 'host: note: openvpn takes datagrams on udp 1197 on :: (IPv4 too, unless it is IPv6-only), and rules admit udp 1197 to the gateway itself from IPv4 sources only' <<<"$out" &&
+	kt_ok "admitted from IPv4 sources only: a note, exit 0" || kt_fail "[::]:1197 admitted from IPv4 only: rc $rc: $out"
 kill "$d1" "$d2" "$d3" 2>/dev/null
 # as root without CAP_SYS_PTRACE the sockets of another user's processes
 # are nameless (their descriptors cannot be read): not taken for the
