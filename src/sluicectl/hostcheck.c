@@ -326,6 +326,38 @@ static void finding(struct host_findings *h, char *msg)
 	free(msg);
 }
 
+/* Whether this host has an IPv6 address other than loopback and
+ * link-local (fe80::/10) ones: else no IPv6 source reaches its listeners
+ * but from the link, and an IPv6 listener no rule admits is no lockout. */
+static bool global_v6(void)
+{
+	struct ifaddrs *ifs, *a;
+	bool any = false;
+	if (getifaddrs(&ifs) < 0)
+		return true; /* unknown: as if it had one */
+	for (a = ifs; a && !any; a = a->ifa_next) {
+		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET6)
+			continue;
+		const struct in6_addr *x =
+		    &((const struct sockaddr_in6 *)(const void *)a->ifa_addr)
+			 ->sin6_addr;
+		any = !IN6_IS_ADDR_LOOPBACK(x) && !IN6_IS_ADDR_LINKLOCAL(x) &&
+		      !IN6_IS_ADDR_MULTICAST(x) && !IN6_IS_ADDR_UNSPECIFIED(x);
+	}
+	freeifaddrs(ifs);
+	return any;
+}
+
+/* The note said instead of a finding for a way in of IPv6 on a host with
+ * no IPv6 address but link-local ones: WHAT ("sshd listens on tcp 2223"). */
+static void note_no_v6(const char *what)
+{
+	fprintf(stderr, "host: note: %s (IPv6) here, and no rule admits it "
+			"from an IPv6 source; this host has no IPv6 address "
+			"but link-local ones, so none comes in that way now\n",
+		what);
+}
+
 /* Whether S is a listener of sshd, or of systemd (PID 1's socket
  * activation: ssh.socket, and cockpit.socket and the like, which an
  * administrator enabled to come in by). */
@@ -339,6 +371,7 @@ static bool management_listener(const struct hsock *s)
 static void check_sshd(const struct policy *p, const struct hsock *v,
 		       size_t n, struct host_findings *h)
 {
+	bool gv6 = global_v6();
 	for (size_t i = 0; i < n; i++) {
 		if (!management_listener(&v[i]))
 			continue;
@@ -351,6 +384,13 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 						     IPPROTO_TCP, v[i].lport))
 			continue;
 		const char *fam = v[i].family == AF_INET6 ? "IPv6" : "IPv4";
+		if (v[i].family == AF_INET6 && !gv6) {
+			char what[64];
+			snprintf(what, sizeof(what), "%s listens on tcp %u",
+				 v[i].comm, v[i].lport);
+			note_no_v6(what);
+			continue;
+		}
 		finding(h, xasprintf("%s listens on tcp %u (%s) here, and no "
 				     "rule allows tcp %u to the gateway itself "
 				     "from an %s source: after a start nobody "
@@ -483,6 +523,7 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 		wg[0] = 0;
 	unsigned lo, hi;
 	ephemeral_range(&lo, &hi);
+	bool gv6 = global_v6();
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
 		if (!udp_judged(s, root))
@@ -492,17 +533,29 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 			seen = udp_judged(&v[j], root) &&
 			       v[j].lport == s->lport &&
 			       v[j].family == s->family;
+		/* on ::, IPv4 too unless IPv6-only (which /proc does not
+		 * say); on a host without an IPv6 address but link-local
+		 * ones, only IPv4 comes in there */
 		bool dual = s->family == AF_INET6 && !strcmp(s->local, "::");
-		bool ok = policy_admits_to_gateway(p, s->family, IPPROTO_UDP,
-						   s->lport);
+		int fa = dual && !gv6 ? AF_INET : s->family;
+		dual = dual && gv6;
+		bool ok = policy_admits_to_gateway(p, fa, IPPROTO_UDP, s->lport);
 		bool ok4 = dual && policy_admits_to_gateway(p, AF_INET,
 							    IPPROTO_UDP,
 							    s->lport);
 		if (seen || (ok && (!dual || ok4)))
 			continue;
 		udp_owner(s, wg, all, who, sizeof(who));
-		const char *fam = dual ? "IPv4 or IPv6"
-			        : s->family == AF_INET6 ? "IPv6" : "IPv4";
+		if (fa == AF_INET6 && !dual && !gv6) {
+			char what[200];
+			snprintf(what, sizeof(what), "%s takes datagrams on "
+						     "udp %u", who, s->lport);
+			note_no_v6(what);
+			continue;
+		}
+		const char *fam = dual		    ? "IPv4 or IPv6"
+				  : fa == AF_INET6 ? "IPv6"
+						   : "IPv4";
 		bool client = s->lport >= lo && s->lport <= hi &&
 			      !vpn_server_port(s->lport);
 		if (ok || ok4)

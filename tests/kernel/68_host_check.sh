@@ -29,6 +29,8 @@
 #     one that admits them keeps the UDP one. A session to tcp 8443 that
 #     NAT redirects to sshd's admitted 2222 is no finding, and the start
 #     keeps it;
+#   - on a host with no IPv6 address but link-local ones, an IPv6-only
+#     sshd no rule admits from IPv6 sources is a note, no finding;
 #   - sessions NAT redirected (udp 1195 -> the VPN's 1194, tcp 8444 ->
 #     sshd's 2222) under a policy that admits the ports they were sent to
 #     but not where NAT sent them: reported, and a start cuts both
@@ -296,4 +298,11 @@ sleep 1; a=$(held "$u"); ta=$(held "$t"); sleep 2; b=$(held "$u"); tb=$(held "$t
 [ "$b" = "$a" ] && [ "$tb" = "$ta" ] && kt_ok "a start from it cuts both: adoption judges them after DNAT ($a -> $b, $ta -> $tb echoes)" ||
 	kt_fail "adoption kept a redirected session the policy denies: udp $a -> $b, tcp $ta -> $tb echoes"
 kt_stop
+# a host with no IPv6 address but link-local ones: no IPv6 source comes
+# in, so the IPv6-only sshd on 2223 is a note, no finding
+lab_exec "$LAB_GW" ip -6 addr flush scope global || kt_fail "flushing the gateway's IPv6 addresses"
+out=$(hc p4)
+! grep -q 'warning: sshd listens on tcp 2223' <<<"$out" &&
+	grep -q 'host: note: sshd listens on tcp 2223 (IPv6) here, and no rule admits it from an IPv6 source; this host has no IPv6 address but link-local ones' <<<"$out" &&
+	kt_ok "no IPv6 address but link-local ones: the IPv6-only sshd is a note" || kt_fail "IPv6-only sshd on an IPv4-only host: $out"
 kt_done
