@@ -254,6 +254,16 @@ void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 	f->minute = week_minute_now();
 }
 
+void ct_entry_seen_key(const struct ct_entry *e, struct session_key *k)
+{
+	*k = e->key;
+	if (!e->dnat)
+		return;
+	memcpy(k->dst, e->nat_dst, sizeof(k->dst));
+	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
+		k->dport = e->nat_dport;
+}
+
 const char *ct_tcp_state_name(uint8_t s)
 {
 	static const char *const names[] = {

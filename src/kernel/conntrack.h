@@ -120,6 +120,14 @@ struct flow;
 void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 		   struct flow *f);
 
+/*
+ * The key of E as the filter hooks saw its first packet (after DNAT: the
+ * destination DNAT gave it, as ct_entry_flow), the key sluiced keeps a
+ * decision's facts under (decide/sessions.h: the queued packet's); E's
+ * own key (the original tuple) when no DNAT sent it elsewhere.
+ */
+void ct_entry_seen_key(const struct ct_entry *e, struct session_key *k);
+
 /* The entries in this network namespace's conntrack table now. */
 int ct_count(uint64_t *n);
 

@@ -145,9 +145,10 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 	if (id == MARK_ID_SELF) /* sluiced's own lookups: not the users' */
 		return;
 	const struct rule *r = rule_of(p, id);
+	struct session_key sk; /* its decision's facts: after DNAT */
+	ct_entry_seen_key(&end->e, &sk);
 	struct session_info info;
-	bool known = d->sessions &&
-		     sessions_get(d->sessions, &end->e.key, &info);
+	bool known = d->sessions && sessions_get(d->sessions, &sk, &info);
 	char ubuf[FWLOG_USER_MAX];
 	struct fwlog_rec rec = {
 	    .event = FWLOG_SESSION_END,

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# 69_dnat_facts — a session another program's DNAT sent elsewhere keeps the
+# facts of its decision: sluiced keeps them under the key the filter hooks
+# saw (after DNAT), and revocation, the session list and the session-end
+# record look them up by that key, not by the conntrack entry's original
+# tuple. The gateway's own web session, sent by an output DNAT from
+# 198.18.2.3:8082 to the server's :80, decided by "root web" (users root,
+# IDSRC_LOCAL): `sluicectl sessions` names root; a reload that puts
+# "no root" (deny, users root) first cuts it, as it cuts the same session
+# without DNAT (was: its user not found, "no root" waited on the identity
+# and the session was kept, allowed, under a policy that denies it).
+. "$(dirname "$0")/lib.sh"
+kt_up
+conf=$LAB_TMP/dnatf.conf
+write_conf() { # $1: a rule before "root web"
+	cat >"$conf" <<CONF
+network servers { 198.18.2.0/24 2001:db8:2::/64 }
+users rootu { user root }
+protocol web tcp { 80 8080 }
+$1
+rule "root web" allow web from localhost to servers users rootu
+CONF
+}
+write_conf ""
+lab_exec "$LAB_GW" nft -f - <<'NFT' || kt_fail "another program's output DNAT"
+table ip othernat {
+	chain out {
+		type nat hook output priority -100; policy accept;
+		tcp dport 8082 dnat to 198.18.2.2:80
+	}
+}
+NFT
+kt_start "$conf" || kt_done
+d=$(hold "$LAB_GW" TCP4 "$LAB_SRV4B" 8082 30 "$LAB_GW_SRV4:41903")
+n=$(hold "$LAB_GW" TCP4 "$LAB_SRV4" 8080 30 "$LAB_GW_SRV4:41904")
+for i in $(seq 50); do [ "$(held "$d")" -ge 3 ] && [ "$(held "$n")" -ge 3 ] && break; sleep 0.1; done
+[ "$(held "$d")" -ge 3 ] && [ "$(held "$n")" -ge 3 ] && kt_ok "the gateway's sessions pass, one through another program's DNAT" ||
+	kt_fail "sessions: dnat $(held "$d"), direct $(held "$n") echoes"
+s=$(ctl sessions --json | jq -c ".sessions[] | select(.session | test(\":41903 \"))" 2>/dev/null)
+[ "$(jq -r .user <<<"$s" 2>/dev/null)" = root ] && kt_ok "sluicectl sessions names the DNAT'd session's user: $s" ||
+	kt_fail "sluicectl sessions, the DNAT'd session: $s"
+write_conf 'rule "no root" deny web from localhost to servers users rootu'
+ctl reload >/dev/null || kt_fail "reload: $(ctl reload 2>&1)"
+sleep 1; da=$(held "$d"); na=$(held "$n"); sleep 2; db=$(held "$d"); nb=$(held "$n")
+[ "$nb" = "$na" ] && kt_ok "revocation cuts the session without DNAT ($na -> $nb echoes)" ||
+	kt_fail "the session without DNAT survived: $na -> $nb echoes"
+[ "$db" = "$da" ] && kt_ok "and the one another program's DNAT sent to the server ($da -> $db echoes)" ||
+	kt_fail "the DNAT'd session survived a reload that denies it: $da -> $db echoes"
+kt_stop
+kt_done
