@@ -21,6 +21,15 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <time.h>
 
+/* Whether PROTO's tuple has ports, as a session key holds them
+ * (packet/packet.c reads them for the same protocols). */
+static bool has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_DCCP;
+}
+
 /* E's nat_dst and nat_dport from CT's reply tuple, whose source is where
  * DNAT sent the session. */
 static void nat_from(const struct nf_conntrack *ct, struct ct_entry *e)
@@ -35,7 +44,7 @@ static void nat_from(const struct nf_conntrack *ct, struct ct_entry *e)
 	} else {
 		memcpy(e->nat_dst, nfct_get_attr(ct, ATTR_REPL_IPV6_SRC), 16);
 	}
-	if (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_UDP)
+	if (has_ports(e->key.proto))
 		e->nat_dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
 }
 
@@ -60,8 +69,15 @@ static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 	switch (e.key.proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
 		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
 		e.key.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+		break;
+	case IPPROTO_GRE: /* the keys (PPTP's), in the ports' attributes */
+		e.gre_key[0] = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
+		e.gre_key[1] = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -147,8 +163,15 @@ static struct nf_conntrack *ct_of(const struct ct_entry *e)
 	switch (k->proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
 		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(k->sport));
 		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(k->dport));
+		break;
+	case IPPROTO_GRE: /* its keys are part of the tuple (0: none) */
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(e->gre_key[0]));
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(e->gre_key[1]));
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -245,9 +268,7 @@ void ct_entry_flow(const struct ct_entry *e, const struct ct_local *la,
 		f->dst6 = load128(dst);
 	}
 	f->sport = k->sport;
-	f->dport = dnat && (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
-		       ? e->nat_dport
-		       : k->dport;
+	f->dport = dnat && has_ports(k->proto) ? e->nat_dport : k->dport;
 	f->icmp_type = (uint8_t)k->dport;
 	f->src_local = ct_local_has(la, k->family, k->src);
 	f->dst_local = ct_local_has(la, k->family, dst);
@@ -260,7 +281,7 @@ void ct_entry_seen_key(const struct ct_entry *e, struct session_key *k)
 	if (!e->dnat)
 		return;
 	memcpy(k->dst, e->nat_dst, sizeof(k->dst));
-	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
+	if (has_ports(k->proto))
 		k->dport = e->nat_dport;
 }
 
@@ -529,8 +550,7 @@ static void nat_parse(const struct nlattr *reply, struct ct_entry *e)
 		return;
 	memcpy(e->nat_dst, a, v4 ? 4 : 16);
 	e->dnat = true;
-	if (t[CTA_TUPLE_PROTO] &&
-	    (e->key.proto == IPPROTO_TCP || e->key.proto == IPPROTO_UDP)) {
+	if (t[CTA_TUPLE_PROTO] && has_ports(e->key.proto)) {
 		nest_attrs(t[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
 		e->nat_dport = attr_be16(pr[CTA_PROTO_SRC_PORT]);
 	}
@@ -577,8 +597,15 @@ static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
 	switch (e.key.proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
 		e.key.sport = attr_be16(pr[CTA_PROTO_SRC_PORT]);
 		e.key.dport = attr_be16(pr[CTA_PROTO_DST_PORT]);
+		break;
+	case IPPROTO_GRE: /* the keys (PPTP's), in the ports' attributes */
+		e.gre_key[0] = attr_be16(pr[CTA_PROTO_SRC_PORT]);
+		e.gre_key[1] = attr_be16(pr[CTA_PROTO_DST_PORT]);
 		break;
 	case IPPROTO_ICMP:
 		e.key.sport = attr_be16(pr[CTA_PROTO_ICMP_ID]);

@@ -28,6 +28,10 @@ struct ct_entry {
 	bool dnat;
 	uint8_t nat_dst[16];
 	uint16_t nat_dport;
+	/* GRE: the keys of its tuple (PPTP's; 0 without), source and
+	 * destination, host order: ct_delete() and ct_set_mark() name the
+	 * entry with them. Not in the key: a packet's key has none */
+	uint16_t gre_key[2];
 };
 
 struct ct_list {
