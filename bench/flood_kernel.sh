@@ -9,6 +9,7 @@
 # sluiced's runs (no tcp-half-open pass, no counters read). Between runs
 # one `nft -f` transaction puts a variant in place:
 #   none   decide_new's two dispatch rules taken out (limits off)
+#   dispatch  the dispatch alone: flood_tcp4 returns at once
 #   meter  the dispatch and tcp-connect-rate's meter, no `ct count`
 #   count  the dispatch and tcp-concurrent's `ct count`, no meter
 #   both   the dispatch, the meter and `ct count`: what sluiced installs
@@ -62,6 +63,7 @@ variant() { # variant NAME: one transaction
 	none|both) r=$RATE ;;
 	meter) r=${RATE/goto flood_tcp_concurrent4/return} ;;
 	count) r="goto flood_tcp_concurrent4" ;;
+	dispatch) r="return" ;;
 	esac
 	while IFS= read -r l; do s+=$'\n'"add rule $T flood_tcp4 $l"; done <<<"$r"
 	while IFS= read -r l; do s+=$'\n'"add rule $T flood_tcp_concurrent4 $l"; done <<<"$CONC"
