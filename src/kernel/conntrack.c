@@ -30,6 +30,20 @@ static bool has_ports(uint8_t proto)
 	       proto == IPPROTO_DCCP;
 }
 
+/* E's ports (into its key) or GRE keys from L4, the tuple's source and
+ * destination "ports" in host order, as conntrack holds both (GRE's in
+ * CTA_PROTO_SRC_PORT and _DST_PORT); nothing for other protocols. */
+static void l4_set(struct ct_entry *e, const uint16_t l4[2])
+{
+	if (has_ports(e->key.proto)) {
+		e->key.sport = l4[0];
+		e->key.dport = l4[1];
+	} else if (e->key.proto == IPPROTO_GRE) {
+		e->gre_key[0] = l4[0];
+		e->gre_key[1] = l4[1];
+	}
+}
+
 /* E's nat_dst and nat_dport from CT's reply tuple, whose source is where
  * DNAT sent the session. */
 static void nat_from(const struct nf_conntrack *ct, struct ct_entry *e)
@@ -66,19 +80,11 @@ static bool entry_from(const struct nf_conntrack *ct, struct ct_entry *out)
 	} else {
 		return false;
 	}
+	/* ports, or GRE's keys (PPTP's): the same attributes */
+	uint16_t l4[2] = {ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC)),
+			  ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST))};
+	l4_set(&e, l4);
 	switch (e.key.proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
-		e.key.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-		break;
-	case IPPROTO_GRE: /* the keys (PPTP's), in the ports' attributes */
-		e.gre_key[0] = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
-		e.gre_key[1] = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		e.key.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
@@ -160,19 +166,14 @@ static struct nf_conntrack *ct_of(const struct ct_entry *e)
 		nfct_set_attr(ct, ATTR_ORIG_IPV6_SRC, k->src);
 		nfct_set_attr(ct, ATTR_ORIG_IPV6_DST, k->dst);
 	}
+	bool gre = k->proto == IPPROTO_GRE; /* its keys are in the tuple */
+	if (has_ports(k->proto) || gre) {
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC,
+				  htons(gre ? e->gre_key[0] : k->sport));
+		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST,
+				  htons(gre ? e->gre_key[1] : k->dport));
+	}
 	switch (k->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(k->sport));
-		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(k->dport));
-		break;
-	case IPPROTO_GRE: /* its keys are part of the tuple (0: none) */
-		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(e->gre_key[0]));
-		nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(e->gre_key[1]));
-		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		nfct_set_attr_u16(ct, ATTR_ICMP_ID, htons(k->sport));
@@ -594,19 +595,10 @@ static bool entry_parse(const struct nlmsghdr *nlh, struct ct_entry *out)
 	memcpy(e.key.src, src, alen);
 	memcpy(e.key.dst, dst, alen);
 	e.key.proto = attr_u8(pr[CTA_PROTO_NUM]);
+	uint16_t l4[2] = {attr_be16(pr[CTA_PROTO_SRC_PORT]),
+			  attr_be16(pr[CTA_PROTO_DST_PORT])};
+	l4_set(&e, l4);
 	switch (e.key.proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		e.key.sport = attr_be16(pr[CTA_PROTO_SRC_PORT]);
-		e.key.dport = attr_be16(pr[CTA_PROTO_DST_PORT]);
-		break;
-	case IPPROTO_GRE: /* the keys (PPTP's), in the ports' attributes */
-		e.gre_key[0] = attr_be16(pr[CTA_PROTO_SRC_PORT]);
-		e.gre_key[1] = attr_be16(pr[CTA_PROTO_DST_PORT]);
-		break;
 	case IPPROTO_ICMP:
 		e.key.sport = attr_be16(pr[CTA_PROTO_ICMP_ID]);
 		e.key.dport = attr_u8(pr[CTA_PROTO_ICMP_TYPE]);

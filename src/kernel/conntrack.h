@@ -24,7 +24,7 @@ struct ct_entry {
 	uint32_t status;	/* IPS_* bits (linux/netfilter/nf_conntrack_common.h) */
 	/* dnat: IPS_DST_NAT, and where DNAT sent it was read (the reply
 	 * tuple's source): the address as key.dst, the port in host order
-	 * (TCP, UDP; else 0) */
+	 * (protocols with ports: TCP, UDP, UDP-Lite, SCTP, DCCP; else 0) */
 	bool dnat;
 	uint8_t nat_dst[16];
 	uint16_t nat_dport;

@@ -367,11 +367,11 @@ static bool management_listener(const struct hsock *s)
 	       (!strcmp(s->comm, "sshd") || !strcmp(s->comm, "systemd"));
 }
 
-/* The management listeners of V whose port no allow rule admits. */
+/* The management listeners of V whose port no allow rule admits; an
+ * IPv6 one a note when GV6 is false (global_v6). */
 static void check_sshd(const struct policy *p, const struct hsock *v,
-		       size_t n, struct host_findings *h)
+		       size_t n, bool gv6, struct host_findings *h)
 {
-	bool gv6 = global_v6();
 	for (size_t i = 0; i < n; i++) {
 		if (!management_listener(&v[i]))
 			continue;
@@ -512,9 +512,10 @@ static const char *udp_owner(const struct hsock *s, const char *wg, bool all,
  * is a client's, whose replies conntrack lets in: a note. One bound to
  * `::` takes IPv4 too unless it is IPv6-only, which /proc does not say:
  * a finding when neither family's sources are admitted, a note when one
- * is. One a port and family. */
+ * is; without an IPv6 address but link-local ones (GV6 false: global_v6)
+ * IPv6 is no way in. One a port and family. */
 static void check_udp(const struct policy *p, const struct hsock *v,
-		      size_t n, bool all, struct host_findings *h)
+		      size_t n, bool all, bool gv6, struct host_findings *h)
 {
 	char wg[64] = "", who[160];
 	bool root = geteuid() == 0;
@@ -523,7 +524,6 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 		wg[0] = 0;
 	unsigned lo, hi;
 	ephemeral_range(&lo, &hi);
-	bool gv6 = global_v6();
 	for (size_t i = 0; i < n; i++) {
 		const struct hsock *s = &v[i];
 		if (!udp_judged(s, root))
@@ -775,8 +775,9 @@ void host_check(const struct policy *p, struct host_findings *h)
 	bool all = name_owners(v, n);
 	kernel_sockets(v, n);
 	mark_own(v, n);
-	check_sshd(p, v, n, h);
-	check_udp(p, v, n, all, h);
+	bool gv6 = global_v6();
+	check_sshd(p, v, n, gv6, h);
+	check_udp(p, v, n, all, gv6, h);
 	struct engine *e = engine_build(p);
 	check_sessions(p, e, v, n, h);
 	check_conntrack(p, e, h);

@@ -23,7 +23,8 @@ struct host_findings {
  * adopt window ends); the UDP ports a VPN daemon (or, as root, the
  * kernel's WireGuard) takes datagrams on that no allow rule admits; and,
  * when the conntrack table can be read (as root), its UDP streams and its
- * tunnels (GRE, ESP, SCTP) to and from the gateway that no NAT changed.
+ * tunnels (GRE, ESP, SCTP) to and from the gateway, a session DNAT sent
+ * elsewhere judged where it was sent.
  * Prints each finding (the first 20, then a count) to standard error as
  * "host: warning: MESSAGE" and fills *H. Without root the owners of other
  * users' sockets are unknown, so sshd's listeners and VPN daemons are not

@@ -78,9 +78,7 @@ static void judge(struct daemon *d, const struct gen *g,
 	} else if (known_nobody) {
 		fx.known |= NEED_IDENTITY;
 	}
-	struct session_key sk; /* its decision's facts: after DNAT */
-	ct_entry_seen_key(e, &sk);
-	if (sessions_get(d->sessions, &sk, &si) && si.name) {
+	if (entry_session_get(d->sessions, e, &si) && si.name) {
 		/* the one name kept: others may exist (partial) */
 		fx.known |= NEED_NAME;
 		fx.names = (const char *const *)&si.name;
@@ -135,10 +133,8 @@ static void pass_entry(struct daemon *d, const struct gen *g,
 		ps->c.pending++;
 	} else if (ps->cut) {
 		if (ct_delete(e) == 0) {
-			struct session_key sk;
-			ct_entry_seen_key(e, &sk);
 			ps->c.cut++;
-			sessions_del(d->sessions, &sk);
+			entry_session_del(d->sessions, e);
 		}
 	} else {
 		ps->c.denied_later++;

@@ -204,10 +204,8 @@ static json_t *session_item(void *ctx, size_t i)
 	uint32_t rid = mark_id(d->kopts.mark_shift, e->mark);
 	char kb[128], rb[32];
 	session_key_format(&e->key, kb, sizeof(kb));
-	struct session_key sk; /* its decision's facts: after DNAT */
-	ct_entry_seen_key(e, &sk);
 	struct session_info si;
-	sessions_get(d->sessions, &sk, &si);
+	entry_session_get(d->sessions, e, &si);
 	const char *state = e->key.proto == 6 ? ct_tcp_state_name(e->tcp_state) : "-";
 	const char *rn = rule_name(c->g, rid, rb, sizeof(rb));
 	/* the facts of the decision, as revocation sees them */

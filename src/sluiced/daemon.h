@@ -5,6 +5,7 @@
 #define SLUICED_DAEMON_H
 
 #include "decide/decide.h"
+#include "decide/sessions.h"
 #include "kernel/conntrack.h"
 #include "kernel/ruleset.h"
 #include "control/control.h"
@@ -404,6 +405,28 @@ void idapi_close(struct daemon *d);
 /* Connections the push API refused (limits, descriptor reserve, accept
  * errors), its closed listeners included. */
 uint64_t idapi_refused(const struct daemon *d);
+
+/* The facts of conntrack entry E's decision, as sessions_get() gives
+ * them (into OUT; false when none are remembered). sluiced keeps them
+ * under the key of the packet it was asked about, which the filter hooks
+ * saw after DNAT (ct_entry_seen_key), not under E's original tuple. */
+static inline bool entry_session_get(struct sessions *s,
+				     const struct ct_entry *e,
+				     struct session_info *out)
+{
+	struct session_key k;
+	ct_entry_seen_key(e, &k);
+	return sessions_get(s, &k, out);
+}
+
+/* Forgets E's decision (entry_session_get's key): its session was cut. */
+static inline void entry_session_del(struct sessions *s,
+				     const struct ct_entry *e)
+{
+	struct session_key k;
+	ct_entry_seen_key(e, &k);
+	sessions_del(s, &k);
+}
 
 /* commands.c: the control socket's commands (ARG: the daemon). */
 extern const struct control_command daemon_commands[];

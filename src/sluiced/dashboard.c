@@ -290,10 +290,8 @@ static void top_one(const struct ct_entry *e, void *arg)
 	}
 	char rb[32];
 	bump(tc->rules, daemon_rule_name(d->gen, rid, rb, sizeof(rb)));
-	struct session_key sk; /* its decision's facts: after DNAT */
-	ct_entry_seen_key(e, &sk);
 	struct session_info si;
-	sessions_get(d->sessions, &sk, &si);
+	entry_session_get(d->sessions, e, &si);
 	if (si.user)
 		bump(tc->users, si.user);
 	else

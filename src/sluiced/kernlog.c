@@ -145,10 +145,9 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 	if (id == MARK_ID_SELF) /* sluiced's own lookups: not the users' */
 		return;
 	const struct rule *r = rule_of(p, id);
-	struct session_key sk; /* its decision's facts: after DNAT */
-	ct_entry_seen_key(&end->e, &sk);
 	struct session_info info;
-	bool known = d->sessions && sessions_get(d->sessions, &sk, &info);
+	bool known = d->sessions &&
+		     entry_session_get(d->sessions, &end->e, &info);
 	char ubuf[FWLOG_USER_MAX];
 	struct fwlog_rec rec = {
 	    .event = FWLOG_SESSION_END,

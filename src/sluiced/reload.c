@@ -575,12 +575,10 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 		return; /* TIME_WAIT, CLOSE: already over */
 	struct flow f;
 	ct_entry_flow(e, &r->la, &f);
-	struct session_key sk; /* its decision's facts: after DNAT */
-	ct_entry_seen_key(e, &sk);
 	struct session_info si;
 	struct identity id = {0};
 	struct facts fx;
-	sessions_get(d->sessions, &sk, &si);
+	entry_session_get(d->sessions, e, &si);
 	revoke_facts(d, r->g, e, &f, &si, &id, &fx);
 	struct decision dc;
 	engine_eval(r->g->engine, &f, &fx, &dc);
@@ -591,7 +589,7 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 		if (ct_delete(e) == 0) {
 			r->cut++;
 			d->revoked++;
-			sessions_del(d->sessions, &sk);
+			entry_session_del(d->sessions, e);
 		}
 	} else if (dc.verdict == VERDICT_ALLOW &&
 		   mark_rule_id(dc.rule) != rid) {
