@@ -29,13 +29,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
 bench_lab_up "$B"
-base='network clients { 198.18.1.0/24 198.18.64.0/22 }
-network servers { 198.18.2.0/24 }
-protocol web tcp 80
-rule "web" allow web from clients to servers
-decisions { slots 4096 per-source 4096 }'
-printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
-ON=${FLOOD_ON:-tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s}
+base=$(bench_web_policy "198.18.1.0/24 198.18.64.0/22")
+printf '%s\nflood { %s }\n' "$base" "$BENCH_FLOOD_OFF" >"$LAB_TMP/off.conf"
+ON=${FLOOD_ON:-$BENCH_FLOOD_ON}
 KINDS=${KINDS:-1 4 4s}
 printf '%s\nflood { %s }\n' "$base" "$ON" >"$LAB_TMP/on.conf"
 printf '%s\n' "$base" >"$LAB_TMP/default.conf"

@@ -30,12 +30,7 @@ trap 'lab_down >/dev/null 2>&1' EXIT
 bench_lab_up "$B"
 KINDS=${KINDS:-4}
 VARIANTS=${VARIANTS:-none meter count both}
-printf '%s\n%s\n' 'network clients { 198.18.1.0/24 }
-network servers { 198.18.2.0/24 }
-protocol web tcp 80
-rule "web" allow web from clients to servers
-decisions { slots 4096 per-source 4096 }' \
-	'flood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s }' >"$LAB_TMP/on.conf"
+printf '%s\nflood { %s }\n' "$(bench_web_policy)" "$BENCH_FLOOD_ON" >"$LAB_TMP/on.conf"
 bench_start_sluiced "$B" "$LAB_TMP/on.conf"
 kill_now "$SLUICED_PID"
 T="inet sluice"

@@ -18,13 +18,9 @@ command -v perf >/dev/null || { echo "flood_profile: perf is not installed" >&2;
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
 bench_lab_up "$B"
-base='network clients { 198.18.1.0/24 }
-network servers { 198.18.2.0/24 }
-protocol web tcp 80
-rule "web" allow web from clients to servers
-decisions { slots 4096 per-source 4096 }'
-printf '%s\nflood { tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0 }\n' "$base" >"$LAB_TMP/off.conf"
-printf '%s\nflood { tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s }\n' "$base" >"$LAB_TMP/on.conf"
+base=$(bench_web_policy)
+printf '%s\nflood { %s }\n' "$base" "$BENCH_FLOOD_OFF" >"$LAB_TMP/off.conf"
+printf '%s\nflood { %s }\n' "$base" "$BENCH_FLOOD_ON" >"$LAB_TMP/on.conf"
 cp "$LAB_TMP/off.conf" "$LAB_TMP/cur.conf"
 bench_start_sluiced "$B" "$LAB_TMP/cur.conf"
 cpu() { awk '{print $14 + $15}' "/proc/$SLUICED_PID/stat"; } # clock ticks

@@ -15,11 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 trap 'lab_down >/dev/null 2>&1' EXIT
 bench_lab_up "$B"
-base='network clients { 198.18.1.0/24 }
-network servers { 198.18.2.0/24 }
-protocol web tcp 80
-rule "web" allow web from clients to servers
-decisions { slots 4096 per-source 4096 }'
+base=$(bench_web_policy)
 lim='tcp-connect-rate 100000000/min tcp-concurrent 1000000 udp-rate 1000000/s'
 printf '%s\nflood { %s tcp-half-open 80 }\n' "$base" "$lim" >"$LAB_TMP/80.conf"
 printf '%s\nflood { %s tcp-half-open 0 }\n' "$base" "$lim" >"$LAB_TMP/0.conf"

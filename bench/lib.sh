@@ -60,3 +60,19 @@ bench_connrate_kind() {
 		--seconds "$3" --conns 2000000 |
 		awk '{for (i=1;i<NF;i++) { if ($i=="rate") r=$(i+1); if ($i=="median") m=$(i+1); if ($i=="p99") p=$(i+1) } } END { sub("/s","",r); print r, m, p }'
 }
+
+# bench_web_policy [CLIENT_NETS]: prints the header-only policy the flood
+# figures measure (the kernel decides every session: web from clients to
+# servers; CLIENT_NETS, default 198.18.1.0/24, the clients' networks),
+# with decisions limits that never refuse.
+bench_web_policy() {
+	printf '%s\n' "network clients { ${1:-198.18.1.0/24} }
+network servers { 198.18.2.0/24 }
+protocol web tcp 80
+rule \"web\" allow web from clients to servers
+decisions { slots 4096 per-source 4096 }"
+}
+# The flood limits of figure A: all four off, and all four on but so high
+# that they never refuse (every SYN pays for them).
+BENCH_FLOOD_OFF='tcp-connect-rate 0 tcp-concurrent 0 tcp-half-open 0 udp-rate 0'
+BENCH_FLOOD_ON='tcp-connect-rate 100000000/min tcp-concurrent 1000000 tcp-half-open 1000000 udp-rate 1000000/s'
