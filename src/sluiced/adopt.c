@@ -132,10 +132,8 @@ static void pass_entry(struct daemon *d, const struct gen *g,
 		VEC_PUSH(ps->wait, ps->nwait, e->key);
 		ps->c.pending++;
 	} else if (ps->cut) {
-		if (ct_delete(e) == 0) {
+		if (kernlog_cut(d, e, dc.rule) == 0)
 			ps->c.cut++;
-			entry_session_del(d->sessions, e);
-		}
 	} else {
 		ps->c.denied_later++;
 	}

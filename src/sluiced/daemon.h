@@ -217,6 +217,14 @@ void daemon_adopt_free(struct daemon *d);
 void kernlog_configure(struct daemon *d, const struct policy *p);
 void kernlog_close(struct daemon *d);
 void kernlog_snapshot(struct daemon *d, struct stats_snapshot *s);
+/* Cuts the session of conntrack entry E that RULE (a policy rule index;
+ * negative: the default deny) denies now, for revocation and adoption:
+ * marks it denied by RULE, so that its end record says who ended it, then
+ * deletes it. Its decision's facts are forgotten (entry_session_del)
+ * unless the firewall log reads session ends: the end record names the
+ * session's user and name from them, then forgets them (on_ct_end).
+ * 0, or -1 (errno) when E could not be deleted (gone already). */
+int kernlog_cut(struct daemon *d, const struct ct_entry *e, int rule);
 /* observe.c: the first network (not computer set) holding F's destination
  * (DST) or source address, or NULL. */
 const char *daemon_net_of(const struct policy *p, const struct flow *f,

@@ -135,6 +135,38 @@ static const char *reserved_name(unsigned id)
 	}
 }
 
+/* Whether INFO, the facts remembered under END's key, are END's own: not
+ * those of a later session with the same addresses and ports, decided
+ * after END ended (a SYN that reused its entry). Seconds are all INFO
+ * has: a decision in END's last second counts as END's. */
+static bool facts_of(const struct ct_end *end, const struct session_info *info)
+{
+	return !end->stop_ns ||
+	       (uint64_t)info->decided <= end->stop_ns / 1000000000u;
+}
+
+/* Whether they are END's and no later session's can be (decided before
+ * END's last second): forgetting them loses nothing. */
+static bool facts_only_of(const struct ct_end *end,
+			  const struct session_info *info)
+{
+	return end->stop_ns &&
+	       (uint64_t)info->decided < end->stop_ns / 1000000000u;
+}
+
+int kernlog_cut(struct daemon *d, const struct ct_entry *e, int rule)
+{
+	uint32_t m = mark_set(d->kopts.mark_shift, e->mark, MARK_DEC_DENY,
+			      mark_rule_id(rule));
+	if (m != e->mark && ct_set_mark(e, m) < 0 && errno == ENOENT)
+		return -1;
+	if (ct_delete(e) < 0)
+		return -1;
+	if (!d->kernlog || !d->kernlog->cte)
+		entry_session_del(d->sessions, e);
+	return 0;
+}
+
 static void on_ct_end(const struct ct_end *end, void *arg)
 {
 	struct daemon *d = arg;
@@ -142,12 +174,16 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 	uint32_t shift = d->kernlog->shift;
 	unsigned dec = mark_dec(shift, end->e.mark);
 	unsigned id = mark_id(shift, end->e.mark);
-	if (id == MARK_ID_SELF) /* sluiced's own lookups: not the users' */
-		return;
+	if (dec == MARK_DEC_ALLOW && id == MARK_ID_SELF)
+		return; /* sluiced's own lookups: not the users' */
 	const struct rule *r = rule_of(p, id);
 	struct session_info info;
 	bool known = d->sessions &&
 		     entry_session_get(d->sessions, &end->e, &info);
+	if (known && !facts_of(end, &info)) {
+		session_info_clear(&info);
+		known = false;
+	}
 	char ubuf[FWLOG_USER_MAX];
 	struct fwlog_rec rec = {
 	    .event = FWLOG_SESSION_END,
@@ -173,6 +209,8 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 		clock_gettime(CLOCK_REALTIME, &rec.time);
 	}
 	fwlog_record(d->fwlog, &rec);
+	if (known && facts_only_of(end, &info))
+		entry_session_del(d->sessions, &end->e);
 	if (known)
 		session_info_clear(&info);
 }

@@ -586,10 +586,9 @@ static void revoke_one(const struct ct_entry *e, void *arg)
 	session_info_clear(&si);
 	r->judged++;
 	if (dc.verdict == VERDICT_DENY) {
-		if (ct_delete(e) == 0) {
+		if (kernlog_cut(d, e, dc.rule) == 0) {
 			r->cut++;
 			d->revoked++;
-			entry_session_del(d->sessions, e);
 		}
 	} else if (dc.verdict == VERDICT_ALLOW &&
 		   mark_rule_id(dc.rule) != rid) {

@@ -8,7 +8,11 @@
 # IDSRC_LOCAL): `sluicectl sessions` names root; a reload that puts
 # "no root" (deny, users root) first cuts it, as it cuts the same session
 # without DNAT (was: its user not found, "no root" waited on the identity
-# and the session was kept, allowed, under a policy that denies it).
+# and the session was kept, allowed, under a policy that denies it). The
+# firewall log's session-end records of the two sessions it cut name root
+# (was: user null, the facts forgotten at the cut, before the end was
+# logged) and say who ended them: action deny, rule "no root" (was: allow,
+# and the rule the old rule's id names in the new policy).
 . "$(dirname "$0")/lib.sh"
 kt_up
 conf=$LAB_TMP/dnatf.conf
@@ -17,6 +21,7 @@ write_conf() { # $1: a rule before "root web"
 network servers { 198.18.2.0/24 2001:db8:2::/64 }
 users rootu { user root }
 protocol web tcp { 80 8080 }
+log { format json file "$LAB_TMP/fw.log" }
 $1
 rule "root web" allow web from localhost to servers users rootu
 CONF
@@ -46,5 +51,19 @@ sleep 1; da=$(held "$d"); na=$(held "$n"); sleep 2; db=$(held "$d"); nb=$(held "
 	kt_fail "the session without DNAT survived: $na -> $nb echoes"
 [ "$db" = "$da" ] && kt_ok "and the one another program's DNAT sent to the server ($da -> $db echoes)" ||
 	kt_fail "the DNAT'd session survived a reload that denies it: $da -> $db echoes"
+ends() { # the session-end records of the gateway's ports 41903 and 41904, a line each
+	python3 - "$LAB_TMP/fw.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("event") == "session-end" and r.get("client", "").endswith((":41903", ":41904")):
+        print(json.dumps({k: r.get(k) for k in ("client", "destination", "rule", "user", "action")}))
+PY
+}
+for i in $(seq 50); do [ "$(ends | wc -l)" -ge 2 ] && break; sleep 0.2; done
+e=$(ends)
+[ "$(wc -l <<<"$e")" = 2 ] && [ "$(grep -c '"rule": "no root", "user": "root", "action": "deny"' <<<"$e")" = 2 ] &&
+	kt_ok "the end records of the sessions revocation cut name their user, and the rule that denied them: $(tr '\n' ' ' <<<"$e")" ||
+	kt_fail "end records of the cut sessions: $e"
 kt_stop
 kt_done
