@@ -44,11 +44,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOST_SOCKS_MAX 65536u /* sockets kept a table: a bound */
@@ -71,6 +77,9 @@ struct hsock {
 	bool local_loop;	   /* local is 127/8 or ::1: no way in */
 	bool kernel;		   /* UDP, bound, held by no process: the
 				    * kernel's (kernel_sockets) */
+	signed char v6only;	   /* an IPv6 listening or bound socket:
+				    * IPV6_V6ONLY 1 or 0, -1 not known
+				    * (read_v6only) */
 };
 
 /* HEX (8 or 32 hex digits, the kernel's %08X of each native 32-bit word)
@@ -137,6 +146,7 @@ static int parse_line(const char *line, struct hsock *s)
 	s->inode = inode;
 	s->loopback = rloop || strcmp(s->local, s->remote) == 0;
 	s->local_loop = lloop;
+	s->v6only = -1;
 	return 0;
 }
 
@@ -216,6 +226,81 @@ static void mark_own(struct hsock *v, size_t n)
 				v[i].loopback = true;
 	}
 	freeifaddrs(ifs);
+}
+
+/* ---- IPV6_V6ONLY of the IPv6 sockets (sock_diag) ---------------------------- */
+
+struct v6only_walk {
+	struct hsock *v; /* sorted by inode */
+	size_t n;
+	int proto;
+};
+
+/* One inet_diag_msg of the dump: its INET_DIAG_SKV6ONLY (the kernel puts
+ * it for every listening and bound IPv6 socket) onto the socket of V with
+ * its inode. */
+static int v6only_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct v6only_walk *w = arg;
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || !m->idiag_inode)
+		return MNL_CB_OK; /* inode 0: the kernel's, several alike */
+	int only = -1;
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*m)) {
+		if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY &&
+		    mnl_attr_get_payload_len(a) >= 1)
+			only = *(const uint8_t *)mnl_attr_get_payload(a) != 0;
+	}
+	struct hsock key = {.inode = m->idiag_inode};
+	struct hsock *s = only < 0 || !w->n ? NULL
+			  : bsearch(&key, w->v, w->n, sizeof(*s), by_inode);
+	if (s && s->proto == w->proto && s->family == AF_INET6)
+		s->v6only = (signed char)only;
+	return MNL_CB_OK;
+}
+
+/* IPV6_V6ONLY of V's (sorted by inode) listening TCP and bound UDP IPv6
+ * sockets, asked of the kernel (NETLINK_SOCK_DIAG, inet_diag dumps of
+ * AF_INET6; linux/inet_diag.h), which /proc/net does not say: a socket on
+ * :: takes IPv4 too unless it is set. Left -1 when the kernel cannot be
+ * asked (no sock_diag, no udp_diag); the dump is bounded by a 5 s receive
+ * timeout and HOST_SOCKS_MAX reads. */
+static void read_v6only(struct hsock *v, size_t n)
+{
+	for (int k = 0; k < 2; k++) {
+		struct v6only_walk w = {v, n, k ? IPPROTO_UDP : IPPROTO_TCP};
+		struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+		if (!nl)
+			return;
+		struct timeval tv = {5, 0};
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+			   sizeof(tv));
+		char buf[1u << 15];
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		nlh->nlmsg_seq = (unsigned)time(NULL) + (unsigned)k;
+		struct inet_diag_req_v2 *r =
+		    mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+		r->sdiag_family = AF_INET6;
+		r->sdiag_protocol = (uint8_t)w.proto;
+		r->idiag_states = 1u << (k ? TCP_ST_CLOSE : TCP_ST_LISTEN);
+		unsigned seq = nlh->nlmsg_seq;
+		int rc = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+				 mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0
+			     ? MNL_CB_ERROR
+			     : MNL_CB_OK;
+		unsigned portid = mnl_socket_get_portid(nl);
+		for (unsigned reads = 0; rc > MNL_CB_STOP && reads < HOST_SOCKS_MAX;
+		     reads++) {
+			ssize_t len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+			rc = len <= 0 ? MNL_CB_ERROR
+				      : mnl_cb_run(buf, (size_t)len, seq, portid,
+						   v6only_msg, &w);
+		}
+		mnl_socket_close(nl);
+	}
 }
 
 static bool vpn_daemon(const char *comm);
@@ -358,6 +443,51 @@ static void note_no_v6(const char *what)
 		what);
 }
 
+/* Which sources reach S, a listening or bound socket, and whether rules
+ * admit them to the gateway on PROTO S->lport (ways_in). */
+struct ways {
+	int fam;   /* the family judged: S's, or AF_INET on :: without GV6 */
+	bool dual; /* IPv4 and IPv6 both come in (FAM is AF_INET6) */
+	bool ok;   /* rules admit FAM's sources */
+	bool ok4;  /* DUAL: rules admit IPv4 sources */
+	bool sure; /* DUAL or not, as the kernel said (read_v6only) */
+};
+
+/* S's ways in, into *W: on :: a socket takes IPv4 too unless it is
+ * IPv6-only (IPV6_V6ONLY, read_v6only); when that is not known, as
+ * DUAL_UNKNOWN says. On a host with no IPv6 address but link-local ones
+ * (GV6 false: global_v6) no IPv6 source comes in. */
+static void ways_in(const struct policy *p, const struct hsock *s, int proto,
+		    bool dual_unknown, bool gv6, struct ways *w)
+{
+	bool any6 = s->family == AF_INET6 && !strcmp(s->local, "::");
+	bool dual = any6 && (s->v6only == 0 || (s->v6only < 0 && dual_unknown));
+	w->sure = !any6 || s->v6only >= 0;
+	w->fam = dual && !gv6 ? AF_INET : s->family;
+	w->dual = dual && gv6;
+	w->ok = policy_admits_to_gateway(p, w->fam, proto, s->lport);
+	w->ok4 = w->dual && policy_admits_to_gateway(p, AF_INET, proto,
+						     s->lport);
+}
+
+/* The family words of W for a message: "IPv4 or IPv6", "IPv6", "IPv4". */
+static const char *ways_fam(const struct ways *w)
+{
+	return w->dual ? "IPv4 or IPv6" : w->fam == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* The note for a dual-stack way in (W) that rules admit from one family
+ * only: WHAT ("sshd listens on tcp 22"), PROTO's name and PORT. */
+static void note_one_family(const char *what, const struct ways *w,
+			    const char *proto, uint16_t port)
+{
+	fprintf(stderr, "host: note: %s on :: (IPv4 too%s), and rules admit "
+			"%s %u to the gateway itself from %s sources only: a "
+			"start cuts what comes in from the others\n",
+		what, w->sure ? "" : ", unless it is IPv6-only", proto, port,
+		w->ok ? "IPv6" : "IPv4");
+}
+
 /* Whether S is a listener of sshd, or of systemd (PID 1's socket
  * activation: ssh.socket, and cockpit.socket and the like, which an
  * administrator enabled to come in by). */
@@ -367,8 +497,10 @@ static bool management_listener(const struct hsock *s)
 	       (!strcmp(s->comm, "sshd") || !strcmp(s->comm, "systemd"));
 }
 
-/* The management listeners of V whose port no allow rule admits; an
- * IPv6 one a note when GV6 is false (global_v6). */
+/* The management listeners of V whose port no allow rule admits: a
+ * finding. One on :: that is not IPv6-only (ssh.socket's, BindIPv6Only=
+ * both) takes IPv4 too: a finding when neither family is admitted, a note
+ * when one is. An IPv6 one a note when GV6 is false (global_v6). */
 static void check_sshd(const struct policy *p, const struct hsock *v,
 		       size_t n, bool gv6, struct host_findings *h)
 {
@@ -380,24 +512,29 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 			seen = management_listener(&v[j]) &&
 			       v[j].lport == v[i].lport &&
 			       v[j].family == v[i].family;
-		if (seen || policy_admits_to_gateway(p, v[i].family,
-						     IPPROTO_TCP, v[i].lport))
+		struct ways w;
+		ways_in(p, &v[i], IPPROTO_TCP, false, gv6, &w);
+		if (seen || (w.ok && (!w.dual || w.ok4)))
 			continue;
-		const char *fam = v[i].family == AF_INET6 ? "IPv6" : "IPv4";
-		if (v[i].family == AF_INET6 && !gv6) {
-			char what[64];
-			snprintf(what, sizeof(what), "%s listens on tcp %u",
-				 v[i].comm, v[i].lport);
+		char what[64];
+		snprintf(what, sizeof(what), "%s listens on tcp %u", v[i].comm,
+			 v[i].lport);
+		if (w.fam == AF_INET6 && !w.dual && !gv6) {
 			note_no_v6(what);
 			continue;
 		}
-		finding(h, xasprintf("%s listens on tcp %u (%s) here, and no "
-				     "rule allows tcp %u to the gateway itself "
-				     "from an %s source: after a start nobody "
-				     "reaches it that way (add e.g. `protocol "
-				     "ssh tcp %u`, and %s sources)",
-				     v[i].comm, v[i].lport, fam, v[i].lport,
-				     fam, v[i].lport, fam));
+		if (w.ok || w.ok4) {
+			note_one_family(what, &w, "tcp", v[i].lport);
+			continue;
+		}
+		const char *fam = ways_fam(&w);
+		finding(h, xasprintf("%s (%s) here, and no rule allows tcp %u "
+				     "to the gateway itself from an %s source: "
+				     "after a start nobody reaches it that way "
+				     "(add e.g. `protocol ssh tcp %u`, and %s "
+				     "sources)",
+				     what, fam, v[i].lport, fam, v[i].lport,
+				     fam));
 	}
 }
 
@@ -510,10 +647,11 @@ static const char *udp_owner(const struct hsock *s, const char *wg, bool all,
  * could not be named). A socket on a port the kernel picks for clients
  * (ip_local_port_range; Tailscale's and WireGuard's usual ports aside)
  * is a client's, whose replies conntrack lets in: a note. One bound to
- * `::` takes IPv4 too unless it is IPv6-only, which /proc does not say:
- * a finding when neither family's sources are admitted, a note when one
- * is; without an IPv6 address but link-local ones (GV6 false: global_v6)
- * IPv6 is no way in. One a port and family. */
+ * `::` takes IPv4 too unless it is IPv6-only (the kernel says which,
+ * read_v6only; when it cannot, taken as both): a finding when neither
+ * family's sources are admitted, a note when one is; without an IPv6
+ * address but link-local ones (GV6 false: global_v6) IPv6 is no way in.
+ * One a port and family. */
 static void check_udp(const struct policy *p, const struct hsock *v,
 		      size_t n, bool all, bool gv6, struct host_findings *h)
 {
@@ -533,39 +671,23 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 			seen = udp_judged(&v[j], root) &&
 			       v[j].lport == s->lport &&
 			       v[j].family == s->family;
-		/* on ::, IPv4 too unless IPv6-only (which /proc does not
-		 * say); on a host without an IPv6 address but link-local
-		 * ones, only IPv4 comes in there */
-		bool dual = s->family == AF_INET6 && !strcmp(s->local, "::");
-		int fa = dual && !gv6 ? AF_INET : s->family;
-		dual = dual && gv6;
-		bool ok = policy_admits_to_gateway(p, fa, IPPROTO_UDP, s->lport);
-		bool ok4 = dual && policy_admits_to_gateway(p, AF_INET,
-							    IPPROTO_UDP,
-							    s->lport);
-		if (seen || (ok && (!dual || ok4)))
+		struct ways w;
+		ways_in(p, s, IPPROTO_UDP, true, gv6, &w);
+		if (seen || (w.ok && (!w.dual || w.ok4)))
 			continue;
 		udp_owner(s, wg, all, who, sizeof(who));
-		if (fa == AF_INET6 && !dual && !gv6) {
-			char what[200];
-			snprintf(what, sizeof(what), "%s takes datagrams on "
-						     "udp %u", who, s->lport);
+		char what[200];
+		snprintf(what, sizeof(what), "%s takes datagrams on udp %u", who,
+			 s->lport);
+		if (w.fam == AF_INET6 && !w.dual && !gv6) {
 			note_no_v6(what);
 			continue;
 		}
-		const char *fam = dual		    ? "IPv4 or IPv6"
-				  : fa == AF_INET6 ? "IPv6"
-						   : "IPv4";
+		const char *fam = ways_fam(&w);
 		bool client = s->lport >= lo && s->lport <= hi &&
 			      !vpn_server_port(s->lport);
-		if (ok || ok4)
-			fprintf(stderr, "host: note: %s takes datagrams on udp "
-					"%u on :: (IPv4 too, unless it is "
-					"IPv6-only), and rules admit udp %u to "
-					"the gateway itself from %s sources "
-					"only: a start cuts what comes in from "
-					"the others\n",
-				who, s->lport, s->lport, ok ? "IPv6" : "IPv4");
+		if (w.ok || w.ok4)
+			note_one_family(what, &w, "udp", s->lport);
 		else if (client)
 			fprintf(stderr, "host: note: %s takes datagrams on udp "
 					"%u (%s), a port the kernel picks for a "
@@ -772,6 +894,7 @@ void host_check(const struct policy *p, struct host_findings *h)
 	h->sockets = n;
 	if (n)
 		qsort(v, n, sizeof(*v), by_inode);
+	read_v6only(v, n);
 	bool all = name_owners(v, n);
 	kernel_sockets(v, n);
 	mark_own(v, n);

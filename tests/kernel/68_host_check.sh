@@ -2,7 +2,8 @@
 # 68_host_check — `sluicectl check --host` (sluicectl(8)) judges a policy
 # against the gateway's own ways in, and says what sluiced's start from it
 # would then do. In the gateway: "sshd" (socat under that name) on tcp
-# 2222 (IPv4) and 2223 (IPv6 only), "systemd" (socket activation) on 9090.
+# 2222 (IPv4) and 2223 (IPv6 only), "systemd" (socket activation) on 9090
+# (IPv6 only) and, for one section, on 2224 (dual-stack).
 #   - a policy that admits ssh on 22 only: the three listeners are
 #     reported, exit 4;
 #   - ssh on 2222 and 2223 admitted from IPv4 sources only: the IPv6
@@ -72,6 +73,22 @@ pol pall "22 2222 2223" "0.0.0.0/0 ::/0" out
 out=$(hc pall); rc=$?
 [ "$rc" = 0 ] && grep -q '0 ways in that a start would cut' <<<"$out" && kt_ok "all admitted: exit 0: $(tail -1 <<<"$out")" ||
 	kt_fail "all admitted: rc $rc: $out"
+# a socket-activated listener on :: that takes IPv4 too (ssh.socket's
+# BindIPv6Only=both; IPV6_V6ONLY, which /proc does not show, read from the
+# kernel): judged for both families, so admitted from IPv4 sources only it
+# is a note, not the "IPv6" finding it was, and admitted from neither a
+# finding for both
+sd=$(lab_spawn "$LAB_GW" timeout 60 "$LAB_TMP/systemd" TCP6-LISTEN:2224,ipv6only=0,reuseaddr,fork EXEC:cat)
+for i in $(seq 50); do lab_exec "$LAB_GW" ss -ltn | grep -q ':2224 ' && break; sleep 0.1; done
+pol pd4 "22 2222 2223 2224" "198.18.0.0/15" out
+out=$(hc pd4)
+! grep -q 'warning: systemd listens on tcp 2224' <<<"$out" &&
+	grep -q 'host: note: systemd listens on tcp 2224 on :: (IPv4 too), and rules admit tcp 2224 to the gateway itself from IPv4 sources only' <<<"$out" &&
+	kt_ok "a dual-stack listener on :: admitted from IPv4 sources only: a note" || kt_fail "[::]:2224 (dual-stack), IPv4 admitted: $out"
+out=$(hc p22)
+grep -q 'host: warning: systemd listens on tcp 2224 (IPv4 or IPv6) here' <<<"$out" &&
+	kt_ok "and admitted from neither family: a finding for both" || kt_fail "[::]:2224 admitted from neither: $out"
+kill "$sd" 2>/dev/null
 
 # a held session to :2222; a policy that admits ssh from 10.0.0.0/8 only
 pol pother "22 2222 2223" "10.0.0.0/8 2001:db8:1::/64" out
@@ -133,17 +150,17 @@ out=$(hc pudp); rc=$?
 [ "$vx" = 1 ] && lab_exec "$LAB_GW" ip link del vx68
 
 # udpd NAME ADDR PORT [CHILD]: a process NAME in the gateway holding a UDP
-# socket bound to ADDR:PORT (SO_REUSEADDR; an IPv6 ADDR: dual-stack) for
-# 55 s; with CHILD, a child of that name (a script the daemon ran) holds
-# it too. Prints its pid.
+# socket bound to ADDR:PORT (SO_REUSEADDR; an IPv6 ADDR: dual-stack, or
+# IPv6-only with UDPD_V6ONLY=1) for 55 s; with CHILD, a child of that
+# name (a script the daemon ran) holds it too. Prints its pid.
 udpd() {
-	lab_spawn "$LAB_GW" timeout 60 python3 -c '
+	lab_spawn "$LAB_GW" env V6ONLY="${UDPD_V6ONLY:-0}" timeout 60 python3 -c '
 import ctypes, os, socket, sys, time
 prctl = ctypes.CDLL(None).prctl
 prctl(15, sys.argv[1].encode(), 0, 0, 0)
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET, socket.SOCK_DGRAM)
 if ":" in sys.argv[2]:
-	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+	s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(os.environ["V6ONLY"]))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[2], int(sys.argv[3])))
 if len(sys.argv) > 4 and os.fork() == 0:
@@ -190,9 +207,20 @@ protocol vpn2 udp { 1197 41641 }
 rule "vpn2" allow vpn2 from v4 to localhost
 CONF
 out=$(hc pdual); rc=$?
-[ "$rc" = 0 ] && grep -q 'host: note: openvpn takes datagrams on udp 1197 on :: (IPv4 too, unless it is IPv6-only), and rules admit udp 1197 to the gateway itself from IPv4 sources only' <<<"$out" &&
+[ "$rc" = 0 ] && grep -q 'host: note: openvpn takes datagrams on udp 1197 on :: (IPv4 too), and rules admit udp 1197 to the gateway itself from IPv4 sources only' <<<"$out" &&
 	kt_ok "admitted from IPv4 sources only: a note, exit 0" || kt_fail "[::]:1197 admitted from IPv4 only: rc $rc: $out"
 kill "$d1" "$d2" "$d3" 2>/dev/null
+# an IPv6-only socket on :: (IPV6_V6ONLY, read from the kernel) takes no
+# IPv4: admitted from IPv4 sources only it is a finding for IPv6 (was: a
+# note, taken for a dual-stack one that IPv4 reaches)
+d4=$(UDPD_V6ONLY=1 udpd openvpn :: 1198)
+for i in $(seq 50); do bound ':1198 .*openvpn' && break; sleep 0.1; done
+sed 's/^protocol vpn2 udp { 1197 41641 }$/protocol vpn2 udp { 1197 1198 41641 }/' "$LAB_TMP/pdual.conf" >"$LAB_TMP/pv6only.conf"
+out=$(hc pv6only); rc=$?
+[ "$rc" = 4 ] && grep -q 'host: warning: openvpn takes datagrams on udp 1198 (IPv6) here' <<<"$out" &&
+	kt_ok "an IPv6-only socket on :: admitted from IPv4 sources only is reported for IPv6" ||
+	kt_fail "openvpn on [::]:1198, IPv6-only: rc $rc: $out"
+kill "$d4" 2>/dev/null
 # as root without CAP_SYS_PTRACE the sockets of another user's processes
 # are nameless (their descriptors cannot be read): not taken for the
 # kernel's, so no finding while a WireGuard interface is here (a sysfs
