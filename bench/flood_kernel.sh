@@ -15,12 +15,22 @@
 #   both   the dispatch, the meter and `ct count`: what sluiced installs
 #          (tcp-half-open's lookup aside: sluiced takes it out while
 #          flood_half_open4 is empty)
+# and shapes tried, not what sluiced installs:
+#   merged the meter and `ct count` in one rule of flood_tcp4 (no goto
+#          into flood_tcp_concurrent4)
+#   lean_merged  merged, and decide_new's TCP dispatch rule alone (the
+#          non-TCP one taken out)
+#   elem2  one dynamic set whose elements hold both the limit and `ct
+#          count` (one lookup a SYN); sluiced cannot use it: such an
+#          element cannot time out, and it is dropped, its rate state with
+#          it, whenever its count falls to 0
 # bench/connrate as in flood_bench.sh; the variants' order alternates by
 # round. Prints, per kind of client and variant, the median rate and the
 # cost against none (median of the per-round ratios; mean +- s.e.).
 #   bench/flood_kernel.sh [BUILD_DIR] [SECONDS_PER_RUN] [ROUNDS]
 # Environment: KINDS (default "4": 4 clients from one address; also 1,
-# 4s), VARIANTS (default "none meter count both", none first), SHOW=1
+# 4s), VARIANTS (default "none meter count both", none first; also
+# dispatch, merged, lean_merged, elem2), SHOW=1
 # prints each variant's rules as it is put in place.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd); SECS=${2:-3}; ROUNDS=${3:-15}
@@ -43,13 +53,18 @@ RATE=$(chain_rules flood_tcp4)
 CONC=$(chain_rules flood_tcp_concurrent4)
 [ -n "$DISPATCH_TCP" ] && [ -n "$DISPATCH_UDP" ] && grep -q 'limit rate' <<<"$RATE" && grep -q 'ct count' <<<"$CONC" ||
 	{ echo "the generated flood rules were not found" >&2; exit 1; }
+RATE_STMT=$(head -1 <<<"$RATE" | sed -n 's/.*{ @nh,96,32 \(limit rate [^}]*\) }.*/\1/p')
+COUNT_STMT=$(head -1 <<<"$CONC" | sed -n 's/.*{ @nh,96,32 \(ct count [0-9]*\) }.*/\1/p')
+[ -n "$RATE_STMT" ] && [ -n "$COUNT_STMT" ] || { echo "the limits' statements were not found" >&2; exit 1; }
+# elem2's set: no timeout (an element with `ct count` cannot have one)
+nftq add set $T flood_tcp_both4 "{ type ipv4_addr; size 65536; flags dynamic; }" || exit 1
 variant() { # variant NAME: one transaction
 	local h p s
 	p=$(nftq -a list chain $T decide_new | grep 'ct timeout set "udp_session"' | sed 's/.*# handle //')
 	s=$(for h in $(nftq -a list chain $T decide_new | grep 'per-source' | sed 's/.*# handle //'); do
 		echo "delete rule $T decide_new handle $h"; done)
 	if [ "$1" != none ]; then
-		s+=$'\n'"add rule $T decide_new position $p $DISPATCH_UDP"
+		[ "$1" = lean_merged ] || s+=$'\n'"add rule $T decide_new position $p $DISPATCH_UDP"
 		s+=$'\n'"add rule $T decide_new position $p $DISPATCH_TCP"
 	fi
 	s+=$'\n'"flush chain $T flood_tcp4"$'\n'"flush chain $T flood_tcp_concurrent4"
@@ -59,9 +74,13 @@ variant() { # variant NAME: one transaction
 	meter) r=${RATE/goto flood_tcp_concurrent4/return} ;;
 	count) r="goto flood_tcp_concurrent4" ;;
 	dispatch) r="return" ;;
+	merged|lean_merged) r=${RATE/goto flood_tcp_concurrent4/$(head -1 <<<"$CONC" | sed 's/ return$//') return} ;;
+	elem2) r="add @flood_tcp_both4 { @nh,96,32 $RATE_STMT $COUNT_STMT } return" ;;
 	esac
+	local c=$CONC
+	case $1 in merged|lean_merged|elem2) c=return ;; esac
 	while IFS= read -r l; do s+=$'\n'"add rule $T flood_tcp4 $l"; done <<<"$r"
-	while IFS= read -r l; do s+=$'\n'"add rule $T flood_tcp_concurrent4 $l"; done <<<"$CONC"
+	while IFS= read -r l; do s+=$'\n'"add rule $T flood_tcp_concurrent4 $l"; done <<<"$c"
 	nftq -f - <<<"$s"
 }
 bench_four_sources
