@@ -25,6 +25,9 @@
 
 /* Socket buffers read per wake-up: the loop serves others in between. */
 #define KERNLOG_READS 64
+/* Cut sessions whose facts wait for their end record (kernlog_cut): the
+ * oldest are forgotten first, so ends that never come cost no more. */
+#define KERNLOG_CUT_MAX 16384
 
 struct kernlog {
 	struct nflog_reader *nfl;
@@ -36,6 +39,10 @@ struct kernlog {
 	struct ct_local local; /* the gateway's addresses (flow ends) */
 	/* of readers closed (reload with other settings): never back */
 	uint64_t decided_old, ends_old, lost_old;
+	/* the facts of sessions kernlog_cut() cut, for their end records
+	 * alone: apart from d->sessions, so that no later session with the
+	 * same addresses and ports takes them for its own */
+	struct sessions *cut;
 };
 
 /* The network name of an end of F: "localhost" for the gateway's own. */
@@ -154,16 +161,44 @@ static bool facts_only_of(const struct ct_end *end,
 	       (uint64_t)info->decided < end->stop_ns / 1000000000u;
 }
 
+/* Keeps the facts of E's session (in D->sessions) in K->cut for its end
+ * record. */
+static void keep_cut_facts(struct kernlog *k, struct sessions *from,
+			   const struct ct_entry *e)
+{
+	struct session_info si;
+	if (!from || !entry_session_get(from, e, &si))
+		return;
+	struct session_facts f = {.source = si.source,
+				  .user = si.user,
+				  .groups = (const char *const *)si.groups,
+				  .ngroups = si.ngroups,
+				  .groups_unknown = si.groups_unknown,
+				  .name = si.name};
+	struct session_key key;
+	ct_entry_seen_key(e, &key);
+	if (!k->cut)
+		k->cut = sessions_new(KERNLOG_CUT_MAX);
+	sessions_put(k->cut, &key, si.rule, si.gen, si.decided, &f);
+	session_info_clear(&si);
+}
+
 int kernlog_cut(struct daemon *d, const struct ct_entry *e, int rule)
 {
 	uint32_t m = mark_set(d->kopts.mark_shift, e->mark, MARK_DEC_DENY,
 			      mark_rule_id(rule));
 	if (m != e->mark && ct_set_mark(e, m) < 0 && errno == ENOENT)
 		return -1;
-	if (ct_delete(e) < 0)
+	if (ct_delete(e) < 0) {
+		int err = errno;
+		if (m != e->mark && err != ENOENT) /* judged again next time */
+			(void)ct_set_mark(e, e->mark);
+		errno = err;
 		return -1;
-	if (!d->kernlog || !d->kernlog->cte)
-		entry_session_del(d->sessions, e);
+	}
+	if (d->kernlog && d->kernlog->cte)
+		keep_cut_facts(d->kernlog, d->sessions, e);
+	entry_session_del(d->sessions, e);
 	return 0;
 }
 
@@ -178,9 +213,15 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 		return; /* sluiced's own lookups: not the users' */
 	const struct rule *r = rule_of(p, id);
 	struct session_info info;
-	bool known = d->sessions &&
-		     entry_session_get(d->sessions, &end->e, &info);
-	if (known && !facts_of(end, &info)) {
+	struct kernlog *k = d->kernlog;
+	/* a session kernlog_cut() cut: its facts were kept for this */
+	bool cut = dec == MARK_DEC_DENY && k->cut &&
+		   entry_session_get(k->cut, &end->e, &info);
+	if (cut)
+		entry_session_del(k->cut, &end->e);
+	bool known = cut || (d->sessions &&
+			     entry_session_get(d->sessions, &end->e, &info));
+	if (known && !cut && !facts_of(end, &info)) {
 		session_info_clear(&info);
 		known = false;
 	}
@@ -192,7 +233,9 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 	    .user = known ? info.user
 			  : user_at(d, &end->e.key, ubuf, sizeof(ubuf)),
 	    .name = known ? info.name : NULL,
-	    .reason = RSN_RULE,
+	    /* a cut by the default deny (kernlog_cut) has no rule */
+	    .reason = dec == MARK_DEC_DENY && id == MARK_ID_SELF ? RSN_DEFAULT
+								 : RSN_RULE,
 	    .counts = {.bytes_out = end->bytes_orig,
 		       .packets_out = end->packets_orig,
 		       .bytes_in = end->bytes_repl,
@@ -209,7 +252,7 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 		clock_gettime(CLOCK_REALTIME, &rec.time);
 	}
 	fwlog_record(d->fwlog, &rec);
-	if (known && facts_only_of(end, &info))
+	if (known && !cut && facts_only_of(end, &info))
 		entry_session_del(d->sessions, &end->e);
 	if (known)
 		session_info_clear(&info);
@@ -321,6 +364,7 @@ void kernlog_close(struct daemon *d)
 	close_nflog(k);
 	close_ct(k);
 	ct_local_free(&k->local);
+	sessions_free(k->cut);
 	free(k);
 	d->kernlog = NULL;
 }
