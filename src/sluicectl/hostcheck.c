@@ -264,15 +264,17 @@ static int v6only_msg(const struct nlmsghdr *nlh, void *arg)
  * sockets, asked of the kernel (NETLINK_SOCK_DIAG, inet_diag dumps of
  * AF_INET6; linux/inet_diag.h), which /proc/net does not say: a socket on
  * :: takes IPv4 too unless it is set. Left -1 when the kernel cannot be
- * asked (no sock_diag, no udp_diag); the dump is bounded by a 5 s receive
- * timeout and HOST_SOCKS_MAX reads. */
-static void read_v6only(struct hsock *v, size_t n)
+ * asked (no sock_diag, no tcp_diag or udp_diag); the dump is bounded by a
+ * 5 s receive timeout and HOST_SOCKS_MAX reads. Returns whether both
+ * dumps were read to their end. */
+static bool read_v6only(struct hsock *v, size_t n)
 {
+	bool whole = true;
 	for (int k = 0; k < 2; k++) {
 		struct v6only_walk w = {v, n, k ? IPPROTO_UDP : IPPROTO_TCP};
 		struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 		if (!nl)
-			return;
+			return false;
 		struct timeval tv = {5, 0};
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
 			   sizeof(tv));
@@ -299,8 +301,10 @@ static void read_v6only(struct hsock *v, size_t n)
 				      : mnl_cb_run(buf, (size_t)len, seq, portid,
 						   v6only_msg, &w);
 		}
+		whole = whole && rc == MNL_CB_STOP; /* NLMSG_DONE */
 		mnl_socket_close(nl);
 	}
+	return whole;
 }
 
 static bool vpn_daemon(const char *comm);
@@ -454,14 +458,14 @@ struct ways {
 };
 
 /* S's ways in, into *W: on :: a socket takes IPv4 too unless it is
- * IPv6-only (IPV6_V6ONLY, read_v6only); when that is not known, as
- * DUAL_UNKNOWN says. On a host with no IPv6 address but link-local ones
- * (GV6 false: global_v6) no IPv6 source comes in. */
+ * IPv6-only (IPV6_V6ONLY, read_v6only); when that is not known, both
+ * families are taken to (not SURE). On a host with no IPv6 address but
+ * link-local ones (GV6 false: global_v6) no IPv6 source comes in. */
 static void ways_in(const struct policy *p, const struct hsock *s, int proto,
-		    bool dual_unknown, bool gv6, struct ways *w)
+		    bool gv6, struct ways *w)
 {
 	bool any6 = s->family == AF_INET6 && !strcmp(s->local, "::");
-	bool dual = any6 && (s->v6only == 0 || (s->v6only < 0 && dual_unknown));
+	bool dual = any6 && s->v6only != 1;
 	w->sure = !any6 || s->v6only >= 0;
 	w->fam = dual && !gv6 ? AF_INET : s->family;
 	w->dual = dual && gv6;
@@ -470,22 +474,46 @@ static void ways_in(const struct policy *p, const struct hsock *s, int proto,
 						     s->lport);
 }
 
-/* The family words of W for a message: "IPv4 or IPv6", "IPv6", "IPv4". */
+/* The family words for what W's socket loses after a start: "IPv4 or
+ * IPv6" (neither admitted), "IPv4", "IPv6" (the one not admitted). */
 static const char *ways_fam(const struct ways *w)
 {
-	return w->dual ? "IPv4 or IPv6" : w->fam == AF_INET6 ? "IPv6" : "IPv4";
+	if (w->dual)
+		return w->ok ? "IPv4" : w->ok4 ? "IPv6" : "IPv4 or IPv6";
+	return w->fam == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-/* The note for a dual-stack way in (W) that rules admit from one family
- * only: WHAT ("sshd listens on tcp 22"), PROTO's name and PORT. */
+/* The families W's socket loses after a start: bit 0 IPv4, bit 1 IPv6. */
+static unsigned ways_lost(const struct ways *w)
+{
+	if (w->dual)
+		return (w->ok4 ? 0u : 1u) | (w->ok ? 0u : 2u);
+	return w->ok ? 0u : w->fam == AF_INET6 ? 2u : 1u;
+}
+
+/* Whether sockets A and B, of one port, lose the same families after a
+ * start (ways_in): one finding or note for both. */
+static bool ways_alike(const struct policy *p, const struct hsock *a,
+		       const struct hsock *b, int proto, bool gv6)
+{
+	struct ways x, y;
+	ways_in(p, a, proto, gv6, &x);
+	ways_in(p, b, proto, gv6, &y);
+	return ways_lost(&x) == ways_lost(&y);
+}
+
+/* The note for a way in (W) on :: that may be dual-stack (the kernel did
+ * not say) and that rules admit from one family only: WHAT ("sshd listens
+ * on tcp 22"), PROTO's name and PORT. One the kernel says is dual-stack
+ * is a finding for the family not admitted instead. */
 static void note_one_family(const char *what, const struct ways *w,
 			    const char *proto, uint16_t port)
 {
-	fprintf(stderr, "host: note: %s on :: (IPv4 too%s), and rules admit "
-			"%s %u to the gateway itself from %s sources only: a "
-			"start cuts what comes in from the others\n",
-		what, w->sure ? "" : ", unless it is IPv6-only", proto, port,
-		w->ok ? "IPv6" : "IPv4");
+	fprintf(stderr, "host: note: %s on :: (IPv4 too, unless it is "
+			"IPv6-only), and rules admit %s %u to the gateway "
+			"itself from %s sources only: a start cuts what comes "
+			"in from the others\n",
+		what, proto, port, w->ok ? "IPv6" : "IPv4");
 }
 
 /* Whether S is a listener of sshd, or of systemd (PID 1's socket
@@ -497,23 +525,25 @@ static bool management_listener(const struct hsock *s)
 	       (!strcmp(s->comm, "sshd") || !strcmp(s->comm, "systemd"));
 }
 
-/* The management listeners of V whose port no allow rule admits: a
- * finding. One on :: that is not IPv6-only (ssh.socket's, BindIPv6Only=
- * both) takes IPv4 too: a finding when neither family is admitted, a note
- * when one is. An IPv6 one a note when GV6 is false (global_v6). */
+/* The management listeners of V whose port no allow rule admits from
+ * some family that reaches them: a finding. One on :: that is not
+ * IPv6-only (ssh.socket's, BindIPv6Only=both) takes IPv4 too, and each
+ * family not admitted is a finding; when the kernel did not say whether
+ * it is IPv6-only, one family admitted is a note. An IPv6 one a note when
+ * GV6 is false (global_v6). One a port and judgment (ways_alike). */
 static void check_sshd(const struct policy *p, const struct hsock *v,
 		       size_t n, bool gv6, struct host_findings *h)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!management_listener(&v[i]))
 			continue;
-		bool seen = false; /* one finding a port and family */
+		bool seen = false; /* one finding a port and judgment */
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = management_listener(&v[j]) &&
 			       v[j].lport == v[i].lport &&
-			       v[j].family == v[i].family;
+			       ways_alike(p, &v[j], &v[i], IPPROTO_TCP, gv6);
 		struct ways w;
-		ways_in(p, &v[i], IPPROTO_TCP, false, gv6, &w);
+		ways_in(p, &v[i], IPPROTO_TCP, gv6, &w);
 		if (seen || (w.ok && (!w.dual || w.ok4)))
 			continue;
 		char what[64];
@@ -523,7 +553,7 @@ static void check_sshd(const struct policy *p, const struct hsock *v,
 			note_no_v6(what);
 			continue;
 		}
-		if (w.ok || w.ok4) {
+		if ((w.ok || w.ok4) && !w.sure) {
 			note_one_family(what, &w, "tcp", v[i].lport);
 			continue;
 		}
@@ -648,10 +678,10 @@ static const char *udp_owner(const struct hsock *s, const char *wg, bool all,
  * (ip_local_port_range; Tailscale's and WireGuard's usual ports aside)
  * is a client's, whose replies conntrack lets in: a note. One bound to
  * `::` takes IPv4 too unless it is IPv6-only (the kernel says which,
- * read_v6only; when it cannot, taken as both): a finding when neither
- * family's sources are admitted, a note when one is; without an IPv6
- * address but link-local ones (GV6 false: global_v6) IPv6 is no way in.
- * One a port and family. */
+ * read_v6only): each family not admitted is a finding; when the kernel
+ * could not say, taken as both, and one family admitted is a note;
+ * without an IPv6 address but link-local ones (GV6 false: global_v6)
+ * IPv6 is no way in. One a port and judgment (ways_alike). */
 static void check_udp(const struct policy *p, const struct hsock *v,
 		      size_t n, bool all, bool gv6, struct host_findings *h)
 {
@@ -666,13 +696,13 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 		const struct hsock *s = &v[i];
 		if (!udp_judged(s, root))
 			continue;
-		bool seen = false; /* one a port and family */
+		bool seen = false; /* one a port and judgment */
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = udp_judged(&v[j], root) &&
 			       v[j].lport == s->lport &&
-			       v[j].family == s->family;
+			       ways_alike(p, &v[j], s, IPPROTO_UDP, gv6);
 		struct ways w;
-		ways_in(p, s, IPPROTO_UDP, true, gv6, &w);
+		ways_in(p, s, IPPROTO_UDP, gv6, &w);
 		if (seen || (w.ok && (!w.dual || w.ok4)))
 			continue;
 		udp_owner(s, wg, all, who, sizeof(who));
@@ -686,7 +716,7 @@ static void check_udp(const struct policy *p, const struct hsock *v,
 		const char *fam = ways_fam(&w);
 		bool client = s->lport >= lo && s->lport <= hi &&
 			      !vpn_server_port(s->lport);
-		if (w.ok || w.ok4)
+		if ((w.ok || w.ok4) && !w.sure)
 			note_one_family(what, &w, "udp", s->lport);
 		else if (client)
 			fprintf(stderr, "host: note: %s takes datagrams on udp "
@@ -894,7 +924,10 @@ void host_check(const struct policy *p, struct host_findings *h)
 	h->sockets = n;
 	if (n)
 		qsort(v, n, sizeof(*v), by_inode);
-	read_v6only(v, n);
+	if (!read_v6only(v, n))
+		fprintf(stderr, "host: note: the kernel did not say which "
+				"sockets on :: are IPv6-only (NETLINK_SOCK_DIAG): "
+				"they are judged as taking IPv4 too\n");
 	bool all = name_owners(v, n);
 	kernel_sockets(v, n);
 	mark_own(v, n);
