@@ -220,10 +220,12 @@ void kernlog_snapshot(struct daemon *d, struct stats_snapshot *s);
 /* Cuts the session of conntrack entry E that RULE (a policy rule index;
  * negative: the default deny) denies now, for revocation and adoption:
  * marks it denied by RULE, so that its end record says who ended it, then
- * deletes it. Its decision's facts are forgotten (entry_session_del)
- * unless the firewall log reads session ends: the end record names the
- * session's user and name from them, then forgets them (on_ct_end).
- * 0, or -1 (errno) when E could not be deleted (gone already). */
+ * deletes it (a failed delete puts the old mark back: judged again by the
+ * next walk). Its decision's facts are forgotten at once
+ * (entry_session_del), so no later session with its addresses and ports
+ * takes them; while the firewall log reads session ends, a copy is kept
+ * apart for its end record (at most 16,384, the oldest dropped first).
+ * 0, or -1 (errno) when E could not be deleted. */
 int kernlog_cut(struct daemon *d, const struct ct_entry *e, int rule);
 /* observe.c: the first network (not computer set) holding F's destination
  * (DST) or source address, or NULL. */
