@@ -20,12 +20,14 @@ ROOT=$PWD
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 DEVNULL_MODE=$(stat -c %a /dev/null)
-passed=0 failed=0 failures=() failure_logs=()
+passed=0 failed=0 failures=() failure_logs=() took=()
 STEP_LOGS=$ROOT/build-logs
 rm -rf "$STEP_LOGS"; mkdir -p "$STEP_LOGS"
 step() { # step NAME CMD...: runs one test step, counts it; its output is
 	# also kept in $STEP_LOGS/N.log, so the summary can repeat what failed
-	local name=$1 rc log; shift
+	# (the seconds it took on the ok/FAILED line: the suite must stay
+	# under CI's bound, and this says where its time goes)
+	local name=$1 rc log t0=$SECONDS; shift
 	log=$STEP_LOGS/$((passed + failed + 1)).log
 	echo "=== $name"
 	# (a file, not a pipe to tee: a server a step leaves running must not
@@ -33,11 +35,12 @@ step() { # step NAME CMD...: runs one test step, counts it; its output is
 	"$@" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	took+=("$((SECONDS - t0)) s  $name")
 	if [ "$rc" -eq 0 ]; then
-		passed=$((passed + 1)); echo "--- ok: $name"
+		passed=$((passed + 1)); echo "--- ok: $name ($((SECONDS - t0)) s)"
 	else
 		failed=$((failed + 1)); failures+=("$name"); failure_logs+=("$log")
-		echo "--- FAILED: $name"
+		echo "--- FAILED: $name ($((SECONDS - t0)) s)"
 	fi
 }
 
@@ -214,5 +217,7 @@ for i in "${!failures[@]}"; do
 		grep . || tail -n 15 "${failure_logs[$i]}" | cut -c1-400
 done
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "the 10 slowest steps of $SECONDS s:"
+printf '%s\n' "${took[@]}" | sort -rn | head -n 10 | sed 's/^/  /'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
