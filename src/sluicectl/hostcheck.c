@@ -474,21 +474,21 @@ static void ways_in(const struct policy *p, const struct hsock *s, int proto,
 						     s->lport);
 }
 
-/* The family words for what W's socket loses after a start: "IPv4 or
- * IPv6" (neither admitted), "IPv4", "IPv6" (the one not admitted). */
-static const char *ways_fam(const struct ways *w)
-{
-	if (w->dual)
-		return w->ok ? "IPv4" : w->ok4 ? "IPv6" : "IPv4 or IPv6";
-	return w->fam == AF_INET6 ? "IPv6" : "IPv4";
-}
-
 /* The families W's socket loses after a start: bit 0 IPv4, bit 1 IPv6. */
 static unsigned ways_lost(const struct ways *w)
 {
 	if (w->dual)
 		return (w->ok4 ? 0u : 1u) | (w->ok ? 0u : 2u);
 	return w->ok ? 0u : w->fam == AF_INET6 ? 2u : 1u;
+}
+
+/* The words for what W's socket loses after a start (it loses some):
+ * "IPv4", "IPv6", "IPv4 or IPv6". */
+static const char *ways_fam(const struct ways *w)
+{
+	static const char *const words[] = {"IPv4", "IPv4", "IPv6",
+					    "IPv4 or IPv6"};
+	return words[ways_lost(w)];
 }
 
 /* Whether sockets A and B, of one port, lose the same families after a

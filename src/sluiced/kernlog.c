@@ -152,15 +152,6 @@ static bool facts_of(const struct ct_end *end, const struct session_info *info)
 	       (uint64_t)info->decided <= end->stop_ns / 1000000000u;
 }
 
-/* Whether they are END's and no later session's can be (decided before
- * END's last second): forgetting them loses nothing. */
-static bool facts_only_of(const struct ct_end *end,
-			  const struct session_info *info)
-{
-	return end->stop_ns &&
-	       (uint64_t)info->decided < end->stop_ns / 1000000000u;
-}
-
 /* Keeps the facts of E's session (in D->sessions) in K->cut for its end
  * record. */
 static void keep_cut_facts(struct kernlog *k, struct sessions *from,
@@ -252,8 +243,6 @@ static void on_ct_end(const struct ct_end *end, void *arg)
 		clock_gettime(CLOCK_REALTIME, &rec.time);
 	}
 	fwlog_record(d->fwlog, &rec);
-	if (known && !cut && facts_only_of(end, &info))
-		entry_session_del(d->sessions, &end->e);
 	if (known)
 		session_info_clear(&info);
 }
